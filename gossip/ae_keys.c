@@ -154,7 +154,8 @@ int grove_ae_seg_load(grove_ae_seg_t *g, grove_db_t *db, uint32_t segment)
 		grove_ae_seg_unload(g);
 		return rc;
 	}
-	qsort_r(g->ents, g->count, sizeof(*g->ents), grove__ent_cmp, g->buf.data);
+	if (g->count > 1)
+		qsort_r(g->ents, g->count, sizeof(*g->ents), grove__ent_cmp, g->buf.data);
 	g->segment = segment;
 	g->loaded = true;
 	return 0;
