@@ -28,7 +28,7 @@ void grove_ae_keyq_close(grove_ae_keyq_t *q)
 
 int grove_ae_keyq_push(grove_ae_keyq_t *q, const uint8_t *key, size_t klen)
 {
-	GROVE_ASSERT(klen >= 1 && klen <= GROVE_KEY_MAX);
+	GROVE_ASSERT(klen >= 1 && klen <= GROVE_AE_KEYQ_REC_MAX);
 	size_t before = q->buf.len;
 	grove_ae_put_blob(&q->buf, key, klen);
 	if (q->buf.oom) {

@@ -318,6 +318,8 @@ static void test_floods_and_limits(void **state)
 	memset(d, 0x5a, sizeof(d));
 	for (uint32_t p = 0; p < 100; p++) {
 		grove_ae_put_varint(&b, p);
+		grove_ae_put_u8(&b, 0xff); /* mask: all 16 children */
+		grove_ae_put_u8(&b, 0xff);
 		grove_ae_put_bytes(&b, d, sizeof(d));
 	}
 	grove_ae_patch_u32(&b, at, 100);
