@@ -165,8 +165,8 @@ static void test_index_rebuilt_when_inconsistent(void **state)
 	size_t len;
 	assert_int_equal(grove_db_get_encoded(db, K("template"), &enc, &len), 0);
 	assert_true(len + 1 <= sizeof(rec));
-	rec[0] = GROVE_TYPE_COUNTER;
-	memcpy(rec + 1, enc, len);
+	memcpy(rec, enc, len); /* a 'u' record: encoding, then the type byte */
+	rec[len] = GROVE_TYPE_COUNTER;
 	grove_db_close(db);
 	assert_int_equal(grove_db_merge(ref, K("template"), enc, len, NULL), 0);
 	grove_store_t *s = grove_test_raw_open(dir);
