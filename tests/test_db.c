@@ -19,6 +19,7 @@
 #include "crdt/alloc.h"
 #include "crdt/rng.h"
 #include "storage/db.h"
+#include "storage/tree.h"
 #include "tests/util_storage.h"
 
 #define T0_MS 1700000000000ULL /* fake wall clock start */
@@ -531,6 +532,51 @@ static void test_counter_order_independent(void **state)
 	grove_db_close(d);
 }
 
+static void unhex(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[2 * i]; i++) {
+		unsigned b;
+		assert_int_equal(sscanf(h + 2 * i, "%2x", &b), 1);
+		out[i] = (uint8_t)b;
+	}
+}
+
+/* The examples table of doc/storage_format.md. */
+static void test_format_examples(void **state)
+{
+	(void)state;
+	uint8_t want[16], got[16];
+	uint64_t count;
+	assert_int_equal(grove_tree_key_hash("crdt:hits", 9), 0x40d33247u);
+	assert_int_equal(grove_db_segment_of("crdt:hits", 9), 16595);
+	grove_tree_t t;
+	assert_int_equal(grove_tree_init(&t), 0);
+	unhex("941e0c502c87478811f1b6a130227018", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(grove_tree_node(&t, 3, 77, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	uint8_t item[16];
+	grove_tree_item("crdt:hits", 9, (const uint8_t *)"\x01\x02\x03", 3, item);
+	unhex("de3f5ed4f22f15bf6ea52752408a0f90", want);
+	assert_memory_equal(item, want, 16);
+	grove_tree_update(&t, 16595, NULL, item);
+	unhex("8c78b385b114e2508673fd58cf9da93e", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(count, 1);
+	assert_int_equal(grove_tree_node(&t, 1, 4, got, NULL), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(grove_tree_node(&t, GROVE_TREE_LEVELS, 16595, got, NULL), 0);
+	assert_memory_equal(got, want, 16);
+	grove_tree_update(&t, 16595, item, NULL); /* removing it empties the tree */
+	unhex("941e0c502c87478811f1b6a130227018", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(count, 0);
+	grove_tree_close(&t);
+}
+
 #define BOTH(name)                                                             \
 	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
 		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
@@ -538,6 +584,7 @@ static void test_counter_order_independent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_examples),
 		BOTH(test_typed_ops),
 		BOTH(test_wrong_type_changes_nothing),
 		BOTH(test_scan_hides_internal_records),
