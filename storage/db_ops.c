@@ -284,7 +284,7 @@ int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **o
 	grove_value_t *v = NULL;
 	if (grove_db__rec_type(rec, rec_len) == GROVE_TYPE_NONE)
 		rc = GROVE_ENOTFOUND;
-	else if (grove_value_decode(rec, rec_len - 1, &v) != 0)
+	else if ((rc = grove_value_decode(rec, rec_len - 1, &v)) != 0 && rc != GROVE_ENOMEM)
 		rc = GROVE_ECORRUPT;
 	grove_free(rec);
 	if (rc == 0)

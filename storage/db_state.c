@@ -114,9 +114,11 @@ int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k, grove_db_state
 		if (rc)
 			return rc;
 	}
-	if (st->rec_len < 1 || grove_value_decode(st->rec, st->rec_len - 1, &st->v) != 0)
-		return GROVE_ECORRUPT; /* our own record: damaged on disk */
-	return 0;
+	if (st->rec_len < 1)
+		return GROVE_ECORRUPT;
+	int rc = grove_value_decode(st->rec, st->rec_len - 1, &st->v);
+	/* our own record failing to decode is damage on disk */
+	return rc == 0 || rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
 }
 
 /* The new 'u' record for st->v (the encoding grown by the type byte);

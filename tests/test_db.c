@@ -532,6 +532,50 @@ static void test_counter_order_independent(void **state)
 	grove_db_close(d);
 }
 
+/* Fails the Nth allocation of a write for every N until it succeeds: each
+ * failure returns GROVE_ENOMEM and leaves the state, the tree and the count
+ * as they were (memory backend: every allocation goes through the seam;
+ * ASan checks nothing leaks). */
+static void test_alloc_failures_change_nothing(void **state)
+{
+	grove_db_t *db = ((fixture_t *)*state)->db;
+	assert_int_equal(grove_db_set_add(db, K("s"), "a", 1, NULL), 0);
+	uint8_t *before, root1[16], root2[16];
+	size_t blen;
+	assert_int_equal(grove_db_get_encoded(db, K("s"), &before, &blen), 0);
+	grove_db_root_digest(db, root1);
+	int rc = GROVE_ENOMEM, n;
+	for (n = 1; n < 500 && rc == GROVE_ENOMEM; n++) {
+		grove_alloc_fail_after(n);
+		rc = grove_db_set_add(db, K("s"), "b", 1, NULL);
+		int rc2 = grove_db_counter_add(db, K("fresh"), 1, NULL);
+		grove_alloc_fail_reset();
+		if (rc == GROVE_ENOMEM) {
+			uint8_t *now;
+			size_t nlen;
+			assert_int_equal(grove_db_get_encoded(db, K("s"), &now, &nlen), 0);
+			assert_int_equal(nlen, blen);
+			assert_memory_equal(now, before, blen);
+			grove_free(now);
+			grove_db_root_digest(db, root2);
+			assert_memory_equal(root1, root2, 16);
+			assert_int_equal(rc2, GROVE_ENOMEM);
+			assert_int_equal(grove_db_count(db), 1);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	printf("alloc failures: write succeeded at allocation %d\n", n - 1);
+	assert_true(n > 2); /* at least one failure was exercised */
+	bool in;
+	grove_free(before);
+	grove_value_t *v;
+	assert_int_equal(grove_db_get(db, K("s"), &v), 0);
+	in = grove_orset_contains(v, "b", 1);
+	grove_value_destroy(v);
+	assert_true(in);
+}
+
 static void unhex(const char *h, uint8_t *out)
 {
 	for (size_t i = 0; h[2 * i]; i++) {
@@ -595,6 +639,8 @@ int main(void)
 		BOTH(test_change_hook),
 		BOTH(test_equal_roots_any_order),
 		BOTH(test_counter_order_independent),
+		cmocka_unit_test_setup_teardown(test_alloc_failures_change_nothing, setup_memory,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
