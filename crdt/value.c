@@ -176,14 +176,19 @@ const char *grove_type_name(grove_type_t t)
 	return "none";
 }
 
-/* Observed-remove reset of every component; del is the delete's own id
- * (the none id when the reset comes from a creating write). */
-static void grove_value_reset(grove_value_t *v, const grove_id_t *del)
+/* Observed-remove reset of every component but `keep`; del is the delete's
+ * own id (the none id when the reset comes from a creating write, which
+ * keeps its own, already empty, component as it is). */
+static void grove_value_reset(grove_value_t *v, const grove_id_t *del, grove_type_t keep)
 {
-	grove_counter_reset(&v->counter);
-	grove_reg_reset(&v->reg, del);
-	grove_set_reset(&v->set);
-	grove_map_reset(&v->map, del);
+	if (keep != GROVE_TYPE_COUNTER)
+		grove_counter_reset(&v->counter);
+	if (keep != GROVE_TYPE_REGISTER)
+		grove_reg_reset(&v->reg, del);
+	if (keep != GROVE_TYPE_SET)
+		grove_set_reset(&v->set);
+	if (keep != GROVE_TYPE_MAP)
+		grove_map_reset(&v->map, del);
 }
 
 int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
@@ -204,7 +209,7 @@ int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_
 	if (rc)
 		return rc;
 	grove_id_t none = { 0 };
-	grove_value_reset(w, &none);
+	grove_value_reset(w, &none, t);
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
 	w->treg.type = (uint8_t)t;
@@ -284,7 +289,7 @@ int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 		return GROVE_EINVAL;
 	grove_id_t del = { .ts = ts };
 	memcpy(del.node, node, strlen(node) + 1);
-	grove_value_reset(v, &del);
+	grove_value_reset(v, &del, GROVE_TYPE_NONE);
 	return 0;
 }
 
