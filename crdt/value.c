@@ -79,9 +79,10 @@ int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap : 4;
-	while (ncap < need)
-		ncap *= 2;
+	/* double (amortized O(1) pushes), or jump straight to a known need */
+	size_t ncap = *cap <= SIZE_MAX / 2 ? *cap * 2 : SIZE_MAX;
+	if (ncap < need)
+		ncap = need;
 	if (ncap > SIZE_MAX / elem_size)
 		return GROVE_ENOMEM;
 	void *p = grove_realloc(*arr, ncap * elem_size);
