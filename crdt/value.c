@@ -6,7 +6,8 @@
  * Type conflicts (doc/value_format.md, "type register"): the value keeps
  * one state per type side by side and an LWW type register (epoch, node,
  * type).  A write that finds the value logically empty "creates" the key:
- * it resets every component (observed-remove) and sets the register to
+ * it resets every live component (observed-remove: hidden state of a lost
+ * type conflict included) and sets the register to
  * (epoch + 1, node, type).  Merge joins every component and the register
  * independently, so it is a join of a product of semilattices: commutative,
  * associative and idempotent.  The visible type is the register's type when
@@ -177,18 +178,19 @@ const char *grove_type_name(grove_type_t t)
 	return "none";
 }
 
-/* Observed-remove reset of every component but `keep`; del is the delete's
- * own id (the none id when the reset comes from a creating write, which
- * keeps its own, already empty, component as it is). */
-static void grove_value_reset(grove_value_t *v, const grove_id_t *del, grove_type_t keep)
+/* Observed-remove reset of the components: all of them for a key delete
+ * (del is its id), or only the live ones for a creating write (del is the
+ * none id).  A dead map may still hold field tombstones newer than its
+ * delete id; resetting it would drop concurrent writes it never saw. */
+static void grove_value_reset(grove_value_t *v, const grove_id_t *del, bool only_live)
 {
-	if (keep != GROVE_TYPE_COUNTER)
+	if (!only_live || grove_counter_live(&v->counter))
 		grove_counter_reset(&v->counter);
-	if (keep != GROVE_TYPE_REGISTER)
+	if (!only_live || grove_reg_live(&v->reg))
 		grove_reg_reset(&v->reg, del);
-	if (keep != GROVE_TYPE_SET)
+	if (!only_live || grove_set_live(&v->set))
 		grove_set_reset(&v->set);
-	if (keep != GROVE_TYPE_MAP)
+	if (!only_live || grove_map_live(&v->map))
 		grove_map_reset(&v->map, del);
 }
 
@@ -210,7 +212,7 @@ int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_
 	if (rc)
 		return rc;
 	grove_id_t none = { 0 };
-	grove_value_reset(w, &none, t);
+	grove_value_reset(w, &none, true);
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
 	w->treg.type = (uint8_t)t;
@@ -290,7 +292,7 @@ int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 		return GROVE_EINVAL;
 	grove_id_t del = { .ts = ts };
 	memcpy(del.node, node, strlen(node) + 1);
-	grove_value_reset(v, &del, GROVE_TYPE_NONE);
+	grove_value_reset(v, &del, false);
 	return 0;
 }
 

@@ -155,9 +155,9 @@ int grove_map_merge(grove_map_t *out, const grove_map_t *a, const grove_map_t *b
 uint64_t grove_map_max_ts(const grove_map_t *m);
 
 /* Starts a write of type t by node.  *work is v itself when v's visible
- * type is t; when v is logically empty, a clone of v whose other components
- * are reset (observed-remove) and whose type register names t at the next
- * epoch; GROVE_EWRONGTYPE when v is live with another type. */
+ * type is t; when v is logically empty, a clone of v whose live (hidden)
+ * components are reset (observed-remove) and whose type register names t
+ * at the next epoch; GROVE_EWRONGTYPE when v is live with another type. */
 int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node,
 		      grove_value_t **work) GROVE_MUST_CHECK;
 /* Ends a write begun by grove_value_begin: when rc is 0 and work is a
