@@ -27,7 +27,7 @@
  * elements, dots of an element, map fields). */
 #define GROVE_VALUE_ENTRIES_MAX (16u * 1024 * 1024)
 /* The schema nests arrays at most this deep; the decoder never recurses. */
-#define GROVE_VALUE_DEPTH_MAX 4
+#define GROVE_VALUE_DEPTH_MAX 6
 
 /* Binary string; p is NULL only when len is 0. */
 typedef struct grove_blob {
