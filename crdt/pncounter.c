@@ -65,6 +65,19 @@ int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a, const gr
 	return 0;
 }
 
+bool grove_counter_eq(const grove_counter_t *a, const grove_counter_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++) {
+		const grove_pnentry_t *x = &a->e[i], *y = &b->e[i];
+		if (strcmp(x->node, y->node) || x->p != y->p || x->n != y->n || x->bp != y->bp ||
+		    x->bn != y->bn)
+			return false;
+	}
+	return true;
+}
+
 /* Sum of (p - bp) - (n - bn); fits easily: at most 2^24 entries of < 2^64. */
 static __int128 grove_counter_sum(const grove_counter_t *c)
 {

@@ -46,6 +46,21 @@ int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
 	return 0;
 }
 
+bool grove_blob_eq(const grove_blob_t *a, const grove_blob_t *b)
+{
+	return grove_blob_cmp(a, b->p, b->len) == 0;
+}
+
+bool grove_dots_eq(const grove_dots_t *a, const grove_dots_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if (grove_dot_cmp(&a->d[i], &b->d[i]) != 0)
+			return false;
+	return true;
+}
+
 void grove_blob_free(grove_blob_t *b)
 {
 	grove_free(b->p);
@@ -237,17 +252,12 @@ int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
 	return rc;
 }
 
-static bool grove_value_same(const grove_value_t *a, const grove_value_t *b, int *rc)
+/* Structural equality of canonical states (same as equal encodings). */
+static bool grove_value_eq(const grove_value_t *a, const grove_value_t *b)
 {
-	uint8_t *ea = NULL, *eb = NULL;
-	size_t la = 0, lb = 0;
-	*rc = grove_value_encode(a, &ea, &la);
-	if (*rc == 0)
-		*rc = grove_value_encode(b, &eb, &lb);
-	bool same = *rc == 0 && la == lb && memcmp(ea, eb, la) == 0;
-	grove_free(ea);
-	grove_free(eb);
-	return same;
+	return grove_id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
+	       grove_counter_eq(&a->counter, &b->counter) && grove_reg_eq(&a->reg, &b->reg) &&
+	       grove_set_eq(&a->set, &b->set) && grove_map_eq(&a->map, &b->map);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -266,17 +276,14 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 		rc = grove_set_merge(&m->set, &dst->set, &src->set);
 	if (!rc)
 		rc = grove_map_merge(&m->map, &dst->map, &src->map);
-	bool same = false;
-	if (!rc && changed)
-		same = grove_value_same(dst, m, &rc);
 	if (rc) {
 		grove_value_destroy(m);
 		return rc;
 	}
+	if (changed)
+		*changed = !grove_value_eq(dst, m);
 	grove_value_swap(dst, m);
 	grove_value_destroy(m);
-	if (changed)
-		*changed = !same;
 	return 0;
 }
 
