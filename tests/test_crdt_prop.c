@@ -39,7 +39,7 @@
 #define PROP_EVENTS_MAX 160  /* events per history */
 #define PROP_POOL_MAX 24     /* sampled states per history */
 #define PROP_KEYS 6          /* elements / fields / values drawn from */
-#define PROP_HISTORIES 300   /* per mode */
+#define PROP_HISTORIES 1000  /* per mode */
 #define PROP_ALGEBRA_PER_HISTORY 10
 
 typedef enum mode { M_COUNTER, M_REGISTER, M_SET, M_MAP, M_MIXED, M_COUNT } mode_t_;
