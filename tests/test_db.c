@@ -35,8 +35,8 @@ static int setup_backend(void **state, bool leveldb)
 	fixture_t *f = calloc(1, sizeof(*f));
 	f->clock_ms = T0_MS;
 	if (leveldb)
-		f->dir = grove_test_tmpdir("db");
-	assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms,
+		f->dir = grove_test_storage_tmpdir("db");
+	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
 					    GROVE_DURABILITY_NONE, &f->db), 0);
 	*state = f;
 	return 0;
@@ -49,7 +49,7 @@ static int teardown(void **state)
 {
 	fixture_t *f = *state;
 	grove_db_close(f->db);
-	grove_test_rmdir(f->dir);
+	grove_test_storage_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -186,7 +186,7 @@ static void test_merge_outcomes(void **state)
 	fixture_t *f = *state;
 	uint64_t clk_b = T0_MS;
 	grove_db_t *b;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_db_counter_add(b, K("k"), 3, NULL), 0);
 	uint8_t *enc;
 	size_t len;
@@ -239,7 +239,7 @@ static void test_write_after_merge_wins(void **state)
 	fixture_t *f = *state;
 	uint64_t clk_b = T0_MS + 300;
 	grove_db_t *b;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_db_register_set(b, K("r"), "from-b", 6), 0);
 	assert_int_equal(grove_db_map_set(b, K("m"), "f", 1, "from-b", 6, NULL), 0);
 	uint8_t *enc;
@@ -308,7 +308,7 @@ static void run_hammer(grove_db_t *db, int ops, bool spread)
 {
 	grove_db_t *peer;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-p", &clk, GROVE_DURABILITY_NONE, &peer), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-p", &clk, GROVE_DURABILITY_NONE, &peer), 0);
 	pthread_t th[HAMMER_THREADS + 1];
 	hammer_t h[HAMMER_THREADS + 1];
 	for (int i = 0; i <= HAMMER_THREADS; i++) {
@@ -348,7 +348,7 @@ static void test_durability_modes(void **state)
 	grove_durability_t modes[] = { GROVE_DURABILITY_BATCH, GROVE_DURABILITY_ALWAYS };
 	for (int m = 0; m < 2; m++) {
 		grove_db_close(f->db);
-		assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms, modes[m], &f->db), 0);
+		assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms, modes[m], &f->db), 0);
 		grove_db_stats_t s0, s1;
 		grove_db_stats(f->db, &s0);
 		run_hammer(f->db, 150, true);
@@ -363,9 +363,9 @@ static void test_durability_modes(void **state)
 		else
 			assert_true(syncs < writes); /* 9 writers share fsyncs */
 		grove_db_close(f->db);
-		grove_test_rmdir(f->dir);
-		f->dir = grove_test_tmpdir("db");
-		assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms,
+		grove_test_storage_rmdir(f->dir);
+		f->dir = grove_test_storage_tmpdir("db");
+		assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
 						    GROVE_DURABILITY_NONE, &f->db), 0);
 	}
 }
@@ -457,10 +457,10 @@ static void test_equal_roots_any_order(void **state)
 	fixture_t *f = *state;
 	grove_db_t *a = f->db, *b, *c;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk, GROVE_DURABILITY_NONE, &b), 0);
-	assert_int_equal(grove_test_db_open(NULL, "node-c", &clk, GROVE_DURABILITY_NONE, &c), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-c", &clk, GROVE_DURABILITY_NONE, &c), 0);
 	grove_rng_t rng;
-	grove_rng_seed(&rng, grove_test_seed("test_equal_roots_any_order"));
+	grove_rng_seed(&rng, grove_test_storage_seed("test_equal_roots_any_order"));
 	enum { KEYS = 300 };
 	char key[16];
 	for (int i = 0; i < 1000; i++) {
@@ -515,7 +515,7 @@ static void test_counter_order_independent(void **state)
 {
 	grove_db_t *a = ((fixture_t *)*state)->db, *d;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-a", &clk, GROVE_DURABILITY_NONE, &d), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-a", &clk, GROVE_DURABILITY_NONE, &d), 0);
 	int64_t deltas[] = { 5, -2, 7, 1 };
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(grove_db_counter_add(a, K("x"), deltas[i], NULL), 0);

@@ -38,7 +38,7 @@ static int setup_backend(void **state, int backend)
 		assert_int_equal(grove_store_open_memory(&f->s), 0);
 	} else {
 		char err[512];
-		f->dir = grove_test_tmpdir("store");
+		f->dir = grove_test_storage_tmpdir("store");
 		assert_int_equal(grove_store_open_leveldb(f->dir, &f->s, err, sizeof(err)), 0);
 	}
 	*state = f;
@@ -52,7 +52,7 @@ static int teardown(void **state)
 {
 	fixture_t *f = *state;
 	grove_store_close(f->s);
-	grove_test_rmdir(f->dir);
+	grove_test_storage_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -155,7 +155,7 @@ static void test_order_is_bytewise(void **state)
 {
 	grove_store_t *s = ((fixture_t *)*state)->s;
 	grove_rng_t rng;
-	grove_rng_seed(&rng, grove_test_seed("test_order_is_bytewise"));
+	grove_rng_seed(&rng, grove_test_storage_seed("test_order_is_bytewise"));
 	enum { N = 2000 };
 	for (int i = 0; i < N; i++) {
 		uint8_t key[6];
@@ -314,7 +314,7 @@ static void test_leveldb_reopen_keeps_data(void **state)
 {
 	(void)state;
 	char err[512];
-	char *dir = grove_test_tmpdir("reopen");
+	char *dir = grove_test_storage_tmpdir("reopen");
 	grove_store_t *s;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_put(s, "k", 1, "v", 1, true), 0);
@@ -322,14 +322,14 @@ static void test_leveldb_reopen_keeps_data(void **state)
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	expect_stored(s, NULL, "k", "v");
 	grove_store_close(s);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void test_leveldb_locked(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("locked");
+	char *dir = grove_test_storage_tmpdir("locked");
 	grove_store_t *s, *s2 = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_open_leveldb(dir, &s2, err, sizeof(err)), GROVE_ELOCKED);
@@ -338,7 +338,7 @@ static void test_leveldb_locked(void **state)
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "locked"));
 	grove_store_close(s);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -355,7 +355,7 @@ static void test_leveldb_corrupt(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("corrupt");
+	char *dir = grove_test_storage_tmpdir("corrupt");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_put(s, "k", 1, "v", 1, true), 0);
@@ -367,14 +367,14 @@ static void test_leveldb_corrupt(void **state)
 	printf("corrupt: %s\n", err);
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "corrupt"));
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void test_leveldb_not_a_database(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("notdb");
+	char *dir = grove_test_storage_tmpdir("notdb");
 	write_file(dir, "precious.txt", "user data");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), GROVE_EINVAL);
@@ -387,7 +387,7 @@ static void test_leveldb_not_a_database(void **state)
 	snprintf(path, sizeof(path), "%s/precious.txt", dir);
 	assert_int_equal(grove_store_open_leveldb(path, &s, err, sizeof(err)), GROVE_EINVAL);
 	assert_non_null(strstr(err, "not a directory"));
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 /* Opening a directory we may not enter fails with GROVE_EPERM naming it.
@@ -406,7 +406,7 @@ static void test_leveldb_permission(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("perm");
+	char *dir = grove_test_storage_tmpdir("perm");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	grove_store_close(s);
@@ -428,7 +428,7 @@ static void test_leveldb_permission(void **state)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	chmod(dir, 0700);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 #define CONTRACT(name)                                                         \

@@ -69,7 +69,7 @@ typedef struct raw_db {
 static void raw_open(raw_db_t *r)
 {
 	char *err = NULL;
-	r->dir = grove_test_tmpdir("bench-raw");
+	r->dir = grove_test_storage_tmpdir("bench-raw");
 	r->opts = leveldb_options_create();
 	r->bloom = leveldb_filterpolicy_create_bloom(10);
 	r->cache = leveldb_cache_create_lru(32u << 20);
@@ -93,7 +93,7 @@ static void raw_close(raw_db_t *r)
 	leveldb_options_destroy(r->opts);
 	leveldb_filterpolicy_destroy(r->bloom);
 	leveldb_cache_destroy(r->cache);
-	grove_test_rmdir(r->dir);
+	grove_test_storage_rmdir(r->dir);
 }
 
 /* Puts ops [first, last) with the typed path's record key and size. */
@@ -165,10 +165,10 @@ static size_t record_bytes(grove_db_t *db)
 
 static void bench_rate(bench_op_t op, const char *name, long ops)
 {
-	char *dir = grove_test_tmpdir("bench-typed");
+	char *dir = grove_test_storage_tmpdir("bench-typed");
 	grove_db_t *db;
 	raw_db_t raw;
-	int rc = grove_test_db_open(dir, "node-a", NULL, GROVE_DURABILITY_NONE, &db);
+	int rc = grove_test_storage_db_open(dir, "node-a", NULL, GROVE_DURABILITY_NONE, &db);
 	if (rc)
 		die("open", rc);
 	raw_open(&raw);
@@ -186,7 +186,7 @@ static void bench_rate(bench_op_t op, const char *name, long ops)
 	printf("| %s | %zu | %.0f | %.0f | %.2f |\n", name, vbytes, typed, rawr, typed / rawr);
 	raw_close(&raw);
 	grove_db_close(db);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void bench_rates(long ops)
@@ -220,7 +220,7 @@ static void *writer_main(void *arg)
 static double durability_rate(grove_durability_t mode, uint32_t window_us, long ops,
 			      uint64_t *syncs)
 {
-	char *dir = grove_test_tmpdir("bench-dur");
+	char *dir = grove_test_storage_tmpdir("bench-dur");
 	grove_db_options_t o;
 	grove_db_options_init(&o);
 	o.node_id = "node-a";
@@ -249,7 +249,7 @@ static double durability_rate(grove_durability_t mode, uint32_t window_us, long 
 	grove_db_stats(db, &st);
 	*syncs = st.syncs;
 	grove_db_close(db);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 	return rate;
 }
 
@@ -347,11 +347,11 @@ static void fill_pair(grove_db_t *a, grove_db_t *b, long n)
 
 static void bench_syncer(long n, long d)
 {
-	char *da = grove_test_tmpdir("bench-sa"), *dbd = grove_test_tmpdir("bench-sb");
+	char *da = grove_test_storage_tmpdir("bench-sa"), *dbd = grove_test_storage_tmpdir("bench-sb");
 	grove_db_t *a, *b;
-	int rc = grove_test_db_open(da, "loader", NULL, GROVE_DURABILITY_NONE, &a);
+	int rc = grove_test_storage_db_open(da, "loader", NULL, GROVE_DURABILITY_NONE, &a);
 	if (rc == 0)
-		rc = grove_test_db_open(dbd, "loader", NULL, GROVE_DURABILITY_NONE, &b);
+		rc = grove_test_storage_db_open(dbd, "loader", NULL, GROVE_DURABILITY_NONE, &b);
 	if (rc)
 		die("open", rc);
 	double t0 = now_s();
@@ -359,8 +359,8 @@ static void bench_syncer(long n, long d)
 	double fill_s = now_s() - t0;
 	grove_db_close(a);
 	grove_db_close(b);
-	if ((rc = grove_test_db_open(da, "node-a", NULL, GROVE_DURABILITY_NONE, &a)) ||
-	    (rc = grove_test_db_open(dbd, "node-b", NULL, GROVE_DURABILITY_NONE, &b)))
+	if ((rc = grove_test_storage_db_open(da, "node-a", NULL, GROVE_DURABILITY_NONE, &a)) ||
+	    (rc = grove_test_storage_db_open(dbd, "node-b", NULL, GROVE_DURABILITY_NONE, &b)))
 		die("reopen", rc);
 	char key[64];
 	for (long i = 0; i < d; i++) {
@@ -398,8 +398,8 @@ static void bench_syncer(long n, long d)
 	grove_syncer_destroy(s);
 	grove_db_close(a);
 	grove_db_close(b);
-	grove_test_rmdir(da);
-	grove_test_rmdir(dbd);
+	grove_test_storage_rmdir(da);
+	grove_test_storage_rmdir(dbd);
 }
 
 int main(void)
