@@ -17,6 +17,8 @@
 #include "crdt/assert.h"
 
 #define GROVE__LEVELS GROVE_TREE_LEVELS
+#define GROVE__ABSENT (GROVE__LEVELS + 1) /* bitmap of segments the peer lacks */
+#define GROVE__MAPS (GROVE__LEVELS + 2)
 
 enum grove__phase { GROVE__ACTIVE = 0, GROVE__ENDING, GROVE__CLOSED };
 
@@ -32,13 +34,14 @@ struct grove_ae_sess {
 	uint64_t started_ms;
 	uint64_t last_recv_ms;
 	uint64_t bytes;   /* in + out */
-	uint64_t *bits[GROVE__LEVELS + 1];
-	uint32_t cursor[GROVE__LEVELS + 1];
-	uint32_t pending[GROVE__LEVELS + 1];
+	uint64_t *bits[GROVE__MAPS];
+	uint32_t cursor[GROVE__MAPS];
+	uint32_t pending[GROVE__MAPS];
 	grove_ae_keyq_t sendq;  /* keys whose state the peer gets */
 	grove_ae_keyq_t wantq;  /* keys to ask the peer for */
 	grove_ae_seg_t in_seg;  /* local list of the segment the peer is listing */
 	grove_ae_seg_t out_seg; /* local list being sent as KEYS */
+	grove_ae_seg_t abs_seg; /* local segment the peer lacks, being queued */
 	grove_ae_buf_t frame;   /* frame built by next(), borrowed by the driver */
 	grove_ae_buf_t carry;   /* a STATES entry that did not fit the last frame */
 	size_t carry_state_bytes;
@@ -48,9 +51,10 @@ struct grove_ae_sess {
 	uint64_t peer_sent, peer_recv;
 };
 
+/* Bits of map `level`: tree nodes at levels 0..LEVELS, segments for ABSENT. */
 static uint32_t grove__width(unsigned level)
 {
-	return 1u << (4 * level);
+	return 1u << (4 * (level == GROVE__ABSENT ? GROVE__LEVELS : level));
 }
 
 static size_t grove__words(unsigned level)
@@ -66,14 +70,14 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 	if (s == NULL)
 		return GROVE_ENOMEM;
 	size_t words = 0;
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++)
+	for (unsigned l = 0; l < GROVE__MAPS; l++)
 		words += grove__words(l);
 	uint64_t *bits = grove_calloc(words, sizeof(uint64_t));
 	if (bits == NULL) {
 		grove_free(s);
 		return GROVE_ENOMEM;
 	}
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++) {
+	for (unsigned l = 0; l < GROVE__MAPS; l++) {
 		s->bits[l] = bits;
 		bits += grove__words(l);
 	}
@@ -89,6 +93,7 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 	grove_ae_keyq_init(&s->wantq);
 	grove_ae_seg_init(&s->in_seg);
 	grove_ae_seg_init(&s->out_seg);
+	grove_ae_seg_init(&s->abs_seg);
 	grove_ae_buf_init(&s->frame);
 	grove_ae_buf_init(&s->carry);
 	*out = s;
@@ -104,6 +109,7 @@ void grove_ae_sess_destroy(grove_ae_sess_t *s)
 	grove_ae_keyq_close(&s->wantq);
 	grove_ae_seg_close(&s->in_seg);
 	grove_ae_seg_close(&s->out_seg);
+	grove_ae_seg_close(&s->abs_seg);
 	grove_ae_buf_close(&s->frame);
 	grove_ae_buf_close(&s->carry);
 	grove_free(s);
@@ -171,14 +177,29 @@ static void grove__add_bytes(grove_ae_sess_t *s, size_t n)
 
 /* ---- work bits ---- */
 
-void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index)
+static void grove__set_bit(grove_ae_sess_t *s, unsigned level, uint32_t index)
 {
-	GROVE_ASSERT(level <= GROVE__LEVELS && index < grove__width(level));
+	GROVE_ASSERT(level < GROVE__MAPS && index < grove__width(level));
 	uint64_t bit = 1ULL << (index % 64);
 	if (s->bits[level][index / 64] & bit)
 		return;
 	s->bits[level][index / 64] |= bit;
 	s->pending[level]++;
+}
+
+void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index)
+{
+	GROVE_ASSERT(level <= GROVE__LEVELS);
+	grove__set_bit(s, level, index);
+}
+
+/* The peer has nothing under node (level, index): every local segment
+ * beneath it is sent as states, without descending or listing keys. */
+static void grove__mark_absent(grove_ae_sess_t *s, unsigned level, uint32_t index)
+{
+	uint32_t span = 1u << (4 * (GROVE__LEVELS - level));
+	for (uint32_t seg = index * span; seg < (index + 1) * span; seg++)
+		grove__set_bit(s, GROVE__ABSENT, seg);
 }
 
 /* Takes the next marked node at level (from the cursor on, wrapping). */
@@ -239,6 +260,10 @@ static int grove__on_group(grove_ae_sess_t *s, unsigned level, uint32_t parent, 
 		if (rc != 0)
 			return rc;
 		bool their_any = mask & (1u << c);
+		if (!their_any && count > 0) {
+			grove__mark_absent(s, level, index);
+			continue;
+		}
 		bool differ = (count > 0) != their_any;
 		if (their_any) {
 			differ = differ || memcmp(mine, theirs, GROVE_DIGEST_BYTES) != 0;
@@ -595,9 +620,39 @@ static int grove__build_nodes(grove_ae_sess_t *s, unsigned level)
 	return 1;
 }
 
+/* Queues keys of segments the peer lacks into sendq, up to the soft
+ * queue limit, one loaded segment at a time. */
+static int grove__feed_absent(grove_ae_sess_t *s)
+{
+	grove_ae_seg_t *g = &s->abs_seg;
+	while (s->sendq.count < s->ctx.cfg->queue_keys_max) {
+		if (!g->loaded) {
+			if (s->pending[GROVE__ABSENT] == 0)
+				return 0;
+			int rc = grove_ae_seg_load(g, s->ctx.db, grove__take(s, GROVE__ABSENT));
+			if (rc != 0)
+				return rc;
+		}
+		if (g->pos == g->count) {
+			grove_ae_seg_unload(g);
+			continue;
+		}
+		int rc = grove_ae_keyq_push(&s->sendq, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
+		if (rc != 0)
+			return rc;
+		g->pos++;
+	}
+	return 0;
+}
+
 /* Builds the next work frame into s->frame: 1 built, 0 no work, <0 error. */
 static int grove__build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes)
 {
+	if (s->sendq.count == 0 && s->carry.len == 0) {
+		int rc = grove__feed_absent(s);
+		if (rc != 0)
+			return rc;
+	}
 	if (s->sendq.count > 0 || s->carry.len > 0) {
 		*phase = GROVE_AE_PH_STATES;
 		return grove__build_states(s, state_bytes);
@@ -616,11 +671,11 @@ static int grove__build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes
 
 static bool grove__idle(const grove_ae_sess_t *s)
 {
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++)
+	for (unsigned l = 0; l < GROVE__MAPS; l++)
 		if (s->pending[l] > 0)
 			return false;
 	return s->sendq.count == 0 && s->wantq.count == 0 && s->carry.len == 0 &&
-	       !s->out_seg.loaded && !s->in_seg.loaded;
+	       !s->out_seg.loaded && !s->in_seg.loaded && !s->abs_seg.loaded;
 }
 
 /* IDLE, or BYE once the peer's IDLE shows nothing in flight either way. */

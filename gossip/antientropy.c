@@ -58,7 +58,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interval_ms = 500;
 	cfg->fanout = 3;
-	cfg->max_sessions = 4;
+	cfg->max_sessions = 2;
 	cfg->session_bytes_max = 256ULL * 1024 * 1024;
 	cfg->session_timeout_ms = 60000;
 	cfg->idle_timeout_ms = 10000;

@@ -93,7 +93,8 @@ typedef struct grove_ae_config {
 	grove_ae_security_t security;
 	uint32_t interval_ms;        /* 500: digest round period (+-10% jitter) */
 	uint32_t fanout;             /* 3 peers per round */
-	uint32_t max_sessions;       /* 4 concurrent streams */
+	uint32_t max_sessions;       /* 2 concurrent streams (each one a new
+					node meets copies everything once) */
 	uint64_t session_bytes_max;  /* 256 MiB per session, in + out */
 	uint32_t session_timeout_ms; /* 60000: longest session */
 	uint32_t idle_timeout_ms;    /* 10000: no inbound frame for this long */
