@@ -267,6 +267,36 @@ static void make_differences(grove_db_t *a, grove_db_t *b, long n, long d, uint6
 	}
 }
 
+static void print_row(long n, const char *d, long dn, const result_t *r, uint64_t full)
+{
+	printf("%9ld %6s %5d %6d %11llu %11llu %9.1f %11llu %8.0f | %9llu %9llu %9llu\n", n, d,
+	       (r->waves_states + 1) / 2, (r->waves_total + 1) / 2,
+	       (unsigned long long)r->proto_bytes, (unsigned long long)r->state_bytes,
+	       r->wall_s * 1000, (unsigned long long)full, (double)r->proto_bytes / dn,
+	       (unsigned long long)r->phase[GROVE_AE_PH_TREE],
+	       (unsigned long long)r->phase[GROVE_AE_PH_KEYS],
+	       (unsigned long long)r->phase[GROVE_AE_PH_STATES]);
+	fflush(stdout);
+}
+
+/* A new, empty store catching up with a (d = "all"). */
+static void print_catch_up(const char *root, grove_db_t *a, long n, uint64_t full)
+{
+	char dir[600], cmd[1300];
+	snprintf(dir, sizeof(dir), "%s/new", root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		exit(1);
+	grove_db_t *c = open_dir(dir, "C");
+	result_t r = reconcile(a, c);
+	if (grove_db_count(c) != grove_db_count(a))
+		die("catch-up", GROVE_EPROTO);
+	print_row(n, "all", n, &r, full);
+	grove_db_close(c);
+	if (system(cmd) != 0)
+		exit(1);
+}
+
 static void part_reconcile(const char *root)
 {
 	long ns[LIST_MAX], ds[LIST_MAX];
@@ -299,15 +329,11 @@ static void part_reconcile(const char *root)
 				fprintf(stderr, "bench_ae: reconciliation incomplete\n");
 				exit(1);
 			}
-			printf("%9ld %6ld %5d %6d %11llu %11llu %9.1f %11llu %8.0f | %9llu %9llu %9llu\n",
-			       ns[i], ds[j], (r.waves_states + 1) / 2, (r.waves_total + 1) / 2,
-			       (unsigned long long)r.proto_bytes, (unsigned long long)r.state_bytes,
-			       r.wall_s * 1000, (unsigned long long)full, (double)r.proto_bytes / ds[j],
-			       (unsigned long long)r.phase[GROVE_AE_PH_TREE],
-			       (unsigned long long)r.phase[GROVE_AE_PH_KEYS],
-			       (unsigned long long)r.phase[GROVE_AE_PH_STATES]);
-			fflush(stdout);
+			char dname[24];
+			snprintf(dname, sizeof(dname), "%ld", ds[j]);
+			print_row(ns[i], dname, ds[j], &r, full);
 		}
+		print_catch_up(root, a, ns[i], full);
 		grove_db_close(a);
 		grove_db_close(b);
 	}
