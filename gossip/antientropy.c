@@ -62,7 +62,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	cfg->session_bytes_max = 256ULL * 1024 * 1024;
 	cfg->session_timeout_ms = 60000;
 	cfg->idle_timeout_ms = 10000;
-	cfg->frame_bytes_max = 1024 * 1024;
+	cfg->frame_bytes_max = GROVE_AE_FRAME_BYTES_DEFAULT;
 	cfg->frame_target_bytes = 32 * 1024;
 	cfg->queue_keys_max = 8192;
 	cfg->datagram_bytes_max = GROVE_AE_DATAGRAM_BYTES_MAX;

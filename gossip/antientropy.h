@@ -66,6 +66,7 @@
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
 #define GROVE_AE_ENVELOPE_KIND 2      /* envelope kind of anti-entropy datagrams */
+#define GROVE_AE_FRAME_BYTES_DEFAULT (1024u * 1024) /* = GROVE_FRAME_BYTES_MAX of session.h */
 
 /* Security hooks, shaped like grove_member_security_t: all NULL means
  * plaintext datagrams (tests).  gossip/ae_secure.h binds them to the
@@ -98,7 +99,8 @@ typedef struct grove_ae_config {
 	uint64_t session_bytes_max;  /* 256 MiB per session, in + out */
 	uint32_t session_timeout_ms; /* 60000: longest session */
 	uint32_t idle_timeout_ms;    /* 10000: no inbound frame for this long */
-	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built */
+	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built
+					(at most the session layer's frame limit) */
 	uint32_t frame_target_bytes; /* 32 KiB: frames are cut at this size */
 	uint32_t queue_keys_max;     /* 8192: per-session key queue before
 					readable() turns false (x4 = error) */
@@ -118,7 +120,9 @@ typedef struct grove_ae grove_ae_t;
 /* Copies cfg.  Borrows db and rng (must outlive the core). */
 int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *rng,
 		    grove_ae_t **out) GROVE_MUST_CHECK;
-/* Removes the change hook it installed; NULL is a no-op. */
+/* Removes the change hook it installed; NULL is a no-op.  With push_hook,
+ * call it only once no other thread writes to the db (a write in flight may
+ * still be inside the hook). */
 void grove_ae_destroy(grove_ae_t *ae);
 
 /* --- inputs --- */
