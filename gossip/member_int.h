@@ -57,6 +57,7 @@ typedef struct grove__relay {
 	uint32_t our_seq;
 	uint32_t their_seq;
 	char requester_addr[GROVE_MEMBER_ADDR_MAX + 1];
+	char requester_id[GROVE_MEMBER_ID_MAX + 1];
 	uint64_t deadline_ms;
 } grove__relay_t;
 
@@ -141,7 +142,7 @@ void grove__suspicion_tick(grove_member_t *m, uint64_t now_ms);
 void grove__relay_tick(grove_member_t *m, uint64_t now_ms);
 uint64_t grove__probe_interval(const grove_member_t *m);
 void grove__awareness_add(grove_member_t *m, int delta);
-void grove__send_msg(grove_member_t *m, const char *addr, grove_member_msg_t *hdr,
+void grove__send_msg(grove_member_t *m, const char *addr, const char *to_id, grove_member_msg_t *hdr,
 		     const grove__node_t *about);
 
 /* member_stream.c */

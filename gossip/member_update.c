@@ -72,7 +72,8 @@ static void grove__conflict(grove_member_t *m, grove__node_t *n, const grove_mem
 
 /* Certificates: checked by the security hook when new or changed.  In
  * secure mode a member we cannot authenticate is not admitted. */
-static bool grove__cert_ok(grove_member_t *m, const grove__node_t *n, const grove_member_update_t *u)
+static bool grove__cert_ok(grove_member_t *m, uint64_t now_ms, const grove__node_t *n,
+			   const grove_member_update_t *u)
 {
 	const grove_member_security_t *s = &m->cfg.security;
 	if (!s->learn_cert)
@@ -81,7 +82,7 @@ static bool grove__cert_ok(grove_member_t *m, const grove__node_t *n, const grov
 		return n != NULL;
 	if (n && n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0)
 		return true;
-	return s->learn_cert(s->ctx, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
+	return s->learn_cert(s->ctx, now_ms, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
 }
 
 static void grove__set_fields(grove__node_t *n, const grove_member_update_t *u)
@@ -129,7 +130,7 @@ static void grove__apply_alive(grove_member_t *m, uint64_t now_ms, const grove_m
 	}
 	if (n && u->incarnation <= n->incarnation)
 		return;
-	if (!grove__cert_ok(m, n, u)) {
+	if (!grove__cert_ok(m, now_ms, n, u)) {
 		m->stats.drop_cert++;
 		return;
 	}
@@ -179,13 +180,12 @@ static void grove__set_deadline(grove_member_t *m, grove__node_t *n)
 		m->suspicion_next_ms = n->suspect_deadline_ms;
 }
 
-/* An independent accuser of a suspect member: true if it was new. */
+/* An independent accuser of a suspect member (our own failed probe counts
+ * too, unless we started the suspicion): true if it was new. */
 static bool grove__confirm(grove_member_t *m, grove__node_t *n, const char *from)
 {
 	uint64_t h = grove__id_hash(from);
 	size_t known = n->confirm_count + 1 < GROVE__CONFIRM_MAX ? n->confirm_count + 1 : GROVE__CONFIRM_MAX;
-	if (strcmp(from, m->self_id) == 0)
-		return false;
 	for (size_t i = 0; i < known; i++)
 		if (n->confirmers[i] == h)
 			return false;
