@@ -51,7 +51,7 @@ void grove__gossip_node(grove_member_t *m, const grove__node_t *n, const char *f
 static bool grove__same_identity(const grove__node_t *n, const grove_member_update_t *u)
 {
 	return strcmp(n->addr, u->addr) == 0 && n->key_len == u->key_len &&
-	       memcmp(n->key, u->key, u->key_len) == 0;
+	       (u->key_len == 0 || memcmp(n->key, u->key, u->key_len) == 0);
 }
 
 /* Reports a second node presenting n's id, once per distinct identity. */
@@ -88,7 +88,8 @@ static bool grove__cert_ok(grove_member_t *m, uint64_t now_ms, const grove__node
 static void grove__set_fields(grove__node_t *n, const grove_member_update_t *u)
 {
 	strcpy(n->addr, u->addr);
-	memcpy(n->key, u->key, u->key_len);
+	if (u->key_len)
+		memcpy(n->key, u->key, u->key_len);
 	n->key_len = u->key_len;
 	n->incarnation = u->incarnation;
 	if (u->cert_len == 0 || (n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0))
