@@ -22,6 +22,8 @@
 #include "crdt/assert.h"
 #include "gossip/member_int.h"
 
+#define GROVE__SUSPECT_PINGS_MAX 8 /* extra pings to suspects per period */
+
 void grove__awareness_add(grove_member_t *m, int delta)
 {
 	int64_t a = (int64_t)m->awareness + delta;
@@ -191,6 +193,28 @@ static void grove__probe_indirect(grove_member_t *m, uint64_t now_ms)
 	}
 }
 
+/* Buddy system (Lifeguard), strengthened: every period, each member we
+ * hold suspect (up to GROVE__SUSPECT_PINGS_MAX) gets a ping carrying our
+ * suspicion, besides the probe.  A live member answers with its alive
+ * record, so a refutation that gossip failed to bring still arrives before
+ * our timer declares it dead.  The ack's sequence number is not tracked.
+ * O(n) when any member is suspect. */
+static void grove__ping_suspects(grove_member_t *m)
+{
+	size_t sent = 0;
+	if (m->state_counts[GROVE_MEMBER_SUSPECT] == 0)
+		return;
+	for (size_t i = 1; i < m->count && sent < GROVE__SUSPECT_PINGS_MAX; i++) {
+		grove__node_t *t = &m->nodes[i];
+		if (t->state != GROVE_MEMBER_SUSPECT || (m->probe.active && m->probe.target == i))
+			continue;
+		grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PING, .seq = m->next_seq++ };
+		strcpy(h.target, t->id);
+		grove__send_msg(m, t->addr, t->id, &h, t);
+		sent++;
+	}
+}
+
 /* End of a period without any ack. */
 static void grove__probe_failed(grove_member_t *m, uint64_t now_ms)
 {
@@ -218,8 +242,10 @@ void grove__probe_tick(grove_member_t *m, uint64_t now_ms)
 	if (p->active)
 		grove__probe_failed(m, now_ms);
 	m->next_probe_ms = now_ms + grove__probe_interval(m);
-	if (!m->leaving)
-		grove__probe_start(m, now_ms);
+	if (m->leaving)
+		return;
+	grove__probe_start(m, now_ms);
+	grove__ping_suspects(m);
 }
 
 void grove__suspicion_tick(grove_member_t *m, uint64_t now_ms)
@@ -335,15 +361,23 @@ static void grove__handle(grove_member_t *m, uint64_t now_ms, const char *from_a
 {
 	grove_member_update_t u;
 	size_t off = 0;
+	m->stale_accusation = false;
 	while (grove_member_body_next(msg, &off, &u) == 1)
 		grove__apply(m, now_ms, &u, false);
 	int sidx = grove__find(m, msg->sender);
 	const grove__node_t *sender = sidx > 0 ? &m->nodes[sidx] : NULL;
+	const grove__node_t *self = m->stale_accusation ? grove__self(m) : NULL;
+	if (sidx < 0)
+		grove__pushpull_unknown(m, now_ms, from_addr);
+	if (self && msg->type != GROVE_MEMBER_MSG_PING) {
+		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_GOSSIP, 0, self);
+		self = NULL;
+	}
 	switch (msg->type) {
 	case GROVE_MEMBER_MSG_PING:
 		if (sender && sender->state == GROVE_MEMBER_ALIVE)
 			sender = NULL;
-		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_ACK, msg->seq, sender);
+		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_ACK, msg->seq, self ? self : sender);
 		break;
 	case GROVE_MEMBER_MSG_ACK:
 		grove__on_ack(m, msg->seq);

@@ -113,6 +113,19 @@ void grove__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc)
 	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
 }
 
+/* An update says we are suspect, dead or left.  A current one is refuted;
+ * a stale one (below our incarnation) means its sender missed our
+ * refutation: the datagram's reply will carry our alive record. */
+static void grove__accused(grove_member_t *m, uint64_t now_ms, uint64_t inc)
+{
+	if (m->leaving)
+		return;
+	if (inc < grove__self(m)->incarnation)
+		m->stale_accusation = true;
+	else
+		grove__refute(m, now_ms, inc);
+}
+
 static void grove__apply_alive(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
 {
 	int idx = grove__find(m, u->id);
@@ -203,13 +216,12 @@ static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove
 	if (idx < 0)
 		return;
 	grove__node_t *n = &m->nodes[idx];
-	if (u->incarnation < n->incarnation)
-		return;
 	if (idx == 0) {
-		if (!m->leaving)
-			grove__refute(m, now_ms, u->incarnation);
+		grove__accused(m, now_ms, u->incarnation);
 		return;
 	}
+	if (u->incarnation < n->incarnation)
+		return;
 	if (n->state == GROVE_MEMBER_SUSPECT) {
 		if (grove__confirm(m, n, u->from))
 			grove__gossip_node(m, n, u->from);
@@ -237,13 +249,12 @@ static void grove__apply_dead(grove_member_t *m, uint64_t now_ms, const grove_me
 	if (idx < 0)
 		return;
 	grove__node_t *n = &m->nodes[idx];
-	if (u->incarnation < n->incarnation)
-		return;
 	if (idx == 0) {
-		if (!m->leaving)
-			grove__refute(m, now_ms, u->incarnation);
+		grove__accused(m, now_ms, u->incarnation);
 		return;
 	}
+	if (u->incarnation < n->incarnation)
+		return;
 	if (n->state == GROVE_MEMBER_LEFT || (n->state == GROVE_MEMBER_DEAD && !left))
 		return;
 	n->incarnation = u->incarnation;

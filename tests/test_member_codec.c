@@ -310,6 +310,52 @@ static void test_awareness_slows_probing(void **state)
 	grove_member_destroy(m);
 }
 
+
+/* Randomized round-robin: with every ping answered, each cycle of n probes
+ * covers each of the n members exactly once. */
+static void test_probe_round_robin(void **state)
+{
+	(void)state;
+	enum { M = 10, CYCLES = 5 };
+	grove_member_t *m = make_core("self", 1000);
+	char ids[M][8];
+	for (int i = 0; i < M; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "m%d", i);
+		learn(m, 1, ids[i], "x:1", GROVE_MEMBER_ALIVE, "m0");
+	}
+	int seen[M] = { 0 }, probes = 0;
+	grove_member_out_t o;
+	while (probes < M * CYCLES) {
+		uint64_t now = grove_member_next_deadline(m);
+		grove_member_tick(m, now);
+		while (grove_member_poll(m, &o)) {
+			grove_member_msg_t msg;
+			if (o.kind != GROVE_MEMBER_OUT_DATAGRAM || grove_member_msg_decode(o.bytes, o.len, &msg) < 0 ||
+			    msg.type != GROVE_MEMBER_MSG_PING)
+				continue;
+			int t = msg.target[1] - '0';
+			seen[t]++;
+			probes++;
+			if (probes % M == 0)
+				for (int i = 0; i < M; i++)
+					assert_int_equal(seen[i], probes / M);
+			uint8_t ack[64];
+			grove_member_writer_t w = { .buf = ack, .cap = sizeof(ack), .len = 0 };
+			grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_ACK, .seq = msg.seq };
+			size_t count_off;
+			strcpy(h.sender, msg.target);
+			assert_int_equal(grove_member_msg_begin(&w, &h, &count_off), 0);
+			grove_member_recv_datagram(m, now + 1, "x:1", ack, w.len);
+			break; /* the bytes of o are invalid after calling into m */
+		}
+	}
+	grove_member_stats_t st;
+	grove_member_get_stats(m, &st);
+	assert_int_equal(st.probe_fails, 0);
+	assert_int_equal(grove_member_count_state(m, GROVE_MEMBER_ALIVE), M + 1);
+	grove_member_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_config_and_alloc_failures),
 		cmocka_unit_test(test_suspicion_shrinks_with_confirmations),
 		cmocka_unit_test(test_awareness_slows_probing),
+		cmocka_unit_test(test_probe_round_robin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

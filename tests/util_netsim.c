@@ -291,6 +291,7 @@ void grove_netsim_stream_send(grove_netsim_t *net, uint32_t endpoint, const uint
 		conn_break(net, c);
 		return;
 	}
+	net->stats.stream_bytes += len;
 	conn_deliver(net, c, 1 - s, EV_SFRAME, bytes, len);
 }
 

@@ -50,7 +50,7 @@ typedef struct grove_netsim_faults {
 typedef struct grove_netsim_stats {
 	uint64_t datagrams_sent, datagrams_delivered, datagrams_lost, datagrams_blocked;
 	uint64_t bytes_sent;
-	uint64_t streams_opened, streams_failed, frames_delivered;
+	uint64_t streams_opened, streams_failed, frames_delivered, stream_bytes;
 	uint64_t events_dropped;
 } grove_netsim_stats_t;
 

@@ -60,6 +60,7 @@ struct grove_simcluster {
 	uint64_t seed;
 	uint64_t false_dead;       /* DEAD events about nodes that were up */
 	uint64_t false_suspect;    /* SUSPECT events about nodes that were up */
+	size_t max_datagram_bytes; /* largest datagram sent (asserted <= 1400) */
 };
 
 /* n nodes (none started); base may be NULL for defaults. */
