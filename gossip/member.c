@@ -431,6 +431,7 @@ static void grove__late_tick(grove_member_t *m, uint64_t now_ms)
 
 void grove_member_tick(grove_member_t *m, uint64_t now_ms)
 {
+	grove__start_timers(m, now_ms);
 	grove__late_tick(m, now_ms);
 	m->last_tick_ms = now_ms;
 	grove__stream_tick(m, now_ms);
@@ -550,5 +551,5 @@ uint32_t grove_member_awareness(const grove_member_t *m)
 void grove_member_get_stats(const grove_member_t *m, grove_member_stats_t *stats)
 {
 	*stats = m->stats;
-	stats->broadcasts_dropped = m->bq.dropped;
+	stats->broadcasts_dropped += m->bq.dropped;
 }

@@ -148,6 +148,7 @@ void grove__send_msg(grove_member_t *m, const char *addr, const char *to_id, gro
 		     const grove__node_t *about);
 
 /* member_stream.c */
+void grove__start_timers(grove_member_t *m, uint64_t now_ms);
 void grove__stream_tick(grove_member_t *m, uint64_t now_ms);
 void grove__join_tick(grove_member_t *m, uint64_t now_ms);
 void grove__pushpull_tick(grove_member_t *m, uint64_t now_ms);

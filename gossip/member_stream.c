@@ -183,7 +183,7 @@ static uint64_t grove__jitter(grove_member_t *m, uint64_t now_ms, uint64_t base_
 	return now_ms + (uint64_t)((double)base_ms * f) + 1;
 }
 
-static void grove__start_timers(grove_member_t *m, uint64_t now_ms)
+void grove__start_timers(grove_member_t *m, uint64_t now_ms)
 {
 	if (m->started)
 		return;
