@@ -48,6 +48,7 @@ void grove_member_config_init(grove_member_config_t *cfg)
 	cfg->stream_timeout_ms = 10000;
 	cfg->leave_wait_ms = 2000;
 	cfg->reap_ms = 86400000ULL;
+	cfg->stream_probe = true;
 }
 
 uint64_t grove__id_hash(const char *id)
