@@ -356,6 +356,42 @@ static void test_probe_round_robin(void **state)
 	grove_member_destroy(m);
 }
 
+/* Dead members are forgotten after reap_ms, not before (c, never
+ * answering, dies and goes too, later). */
+static void test_reap_dead_members(void **state)
+{
+	(void)state;
+	grove_member_config_t cfg;
+	grove_member_t *m = NULL;
+	grove_member_config_init(&cfg);
+	cfg.id = "self";
+	cfg.addr = "self:1";
+	cfg.reap_ms = 60000;
+	assert_int_equal(grove_member_create(&cfg, &m), 0);
+	learn(m, 1, "b", "b:1", GROVE_MEMBER_ALIVE, "c");
+	learn(m, 1, "c", "c:1", GROVE_MEMBER_ALIVE, "c");
+	learn(m, 2, "b", "", GROVE_MEMBER_DEAD, "c");
+	assert_int_equal(grove_member_count_state(m, GROVE_MEMBER_DEAD), 1);
+	grove_member_out_t o;
+	grove_member_event_t ev;
+	int reaped = 0;
+	for (uint64_t now = 3; now < 2 + 60000 + 2 * 10000;) {
+		grove_member_tick(m, now);
+		while (grove_member_poll(m, &o))
+			;
+		while (grove_member_next_event(m, &ev))
+			if (ev.kind == GROVE_MEMBER_EV_REAP && strcmp(ev.id, "b") == 0) {
+				assert_true(now >= 2 + 60000);
+				reaped++;
+			}
+		now = grove_member_next_deadline(m);
+	}
+	assert_int_equal(reaped, 1);
+	grove_member_info_t info;
+	assert_int_equal(grove_member_find(m, "b", &info), GROVE_ENOTFOUND);
+	grove_member_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_suspicion_shrinks_with_confirmations),
 		cmocka_unit_test(test_awareness_slows_probing),
 		cmocka_unit_test(test_probe_round_robin),
+		cmocka_unit_test(test_reap_dead_members),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
