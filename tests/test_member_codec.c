@@ -392,6 +392,32 @@ static void test_reap_dead_members(void **state)
 	grove_member_destroy(m);
 }
 
+/* A payload whose envelope the node opened: the payload's sender must be
+ * the authenticated one. */
+static void test_recv_payload_checks_sender(void **state)
+{
+	(void)state;
+	grove_member_t *m = make_core("self", 1000);
+	uint8_t buf[256];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP, .sender = "b" };
+	grove_member_update_t u = { .kind = GROVE_MEMBER_ALIVE, .id = "b", .incarnation = 3, .addr = "b:1" };
+	size_t count_off;
+	assert_int_equal(grove_member_msg_begin(&w, &h, &count_off), 0);
+	assert_int_equal(grove_member_update_encode(&w, &u), 0);
+	buf[count_off] = 1;
+	grove_member_recv_payload(m, 1, "b:1", "c", buf, w.len);
+	grove_member_stats_t st;
+	grove_member_get_stats(m, &st);
+	assert_int_equal(st.drop_sender, 1);
+	assert_int_equal(grove_member_count(m), 1);
+	grove_member_recv_payload(m, 2, "b:1", "b", buf, w.len);
+	grove_member_info_t info;
+	assert_int_equal(grove_member_find(m, "b", &info), 0);
+	assert_int_equal(info.incarnation, 3);
+	grove_member_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_awareness_slows_probing),
 		cmocka_unit_test(test_probe_round_robin),
 		cmocka_unit_test(test_reap_dead_members),
+		cmocka_unit_test(test_recv_payload_checks_sender),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
