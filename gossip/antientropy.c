@@ -47,8 +47,10 @@ struct grove_ae {
 	grove__out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
 	bool hooked;
-	pthread_mutex_t push_mu; /* guards pushq and push_drops */
+	pthread_mutex_t push_mu; /* guards pushq, push_set and push_drops */
 	grove_ae_keyq_t pushq;
+	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
+	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
 	grove_ae_buf_t scratch;
 };
@@ -116,6 +118,17 @@ int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *r
 	ae->next_id = 1;
 	grove_ae_keyq_init(&ae->pushq);
 	grove_ae_buf_init(&ae->scratch);
+	if (cfg->push) {
+		ae->push_set_slots = 64;
+		while (ae->push_set_slots < 2 * (size_t)cfg->push_queue_max)
+			ae->push_set_slots *= 2;
+		ae->push_set = grove_calloc(ae->push_set_slots, sizeof(uint64_t));
+		if (ae->push_set == NULL) {
+			pthread_mutex_destroy(&ae->push_mu);
+			grove_free(ae);
+			return GROVE_ENOMEM;
+		}
+	}
 	if (cfg->push && cfg->push_hook) {
 		grove_db_set_change_hook(db, grove__hook, ae);
 		ae->hooked = true;
@@ -137,6 +150,7 @@ void grove_ae_destroy(grove_ae_t *ae)
 		grove_free(ae->outq[(ae->out_head + i) % GROVE_AE_OUT_MAX]);
 	grove_free(ae->held);
 	grove_ae_keyq_close(&ae->pushq);
+	grove_free(ae->push_set);
 	grove_ae_buf_close(&ae->scratch);
 	pthread_mutex_destroy(&ae->push_mu);
 	grove_free(ae);
@@ -316,15 +330,43 @@ static void grove__on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr,
 
 /* ---- push ---- */
 
-/* Queues a push record: one byte of transmissions left, then the key. */
-static void grove__push_queue(grove_ae_t *ae, const void *key, size_t klen, uint8_t transmits)
+/* FNV-1a, never 0 (0 marks a free slot). */
+static uint64_t grove__key_hash(const uint8_t *key, size_t klen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ key[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Adds h to the set of queued keys; false if it was there.  The set is at
+ * most half full (queue bound), so probing ends.  Caller holds push_mu. */
+static bool grove__push_set_add(grove_ae_t *ae, uint64_t h)
+{
+	size_t mask = ae->push_set_slots - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		if (ae->push_set[i] == h)
+			return false;
+		if (ae->push_set[i] == 0) {
+			ae->push_set[i] = h;
+			return true;
+		}
+	}
+}
+
+/* Queues a push record (one byte of transmissions left, then the key)
+ * unless the key is queued already: the state sent is read at flush time,
+ * so one entry per key is enough (a hot key does not fill the queue). */
+static void grove__push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t transmits)
 {
 	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
 	rec[0] = transmits;
 	memcpy(rec + 1, key, klen);
+	uint64_t h = grove__key_hash(key, klen);
 	pthread_mutex_lock(&ae->push_mu);
-	if (ae->pushq.count >= ae->cfg.push_queue_max ||
-	    grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
+	if (ae->pushq.count >= ae->cfg.push_queue_max)
+		ae->push_drops++;
+	else if (grove__push_set_add(ae, h) && grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
 		ae->push_drops++;
 	pthread_mutex_unlock(&ae->push_mu);
 }
@@ -389,6 +431,7 @@ static void grove__flush_push(grove_ae_t *ae)
 	pthread_mutex_lock(&ae->push_mu);
 	q = ae->pushq;
 	grove_ae_keyq_init(&ae->pushq);
+	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	pthread_mutex_unlock(&ae->push_mu);
 	grove_ae_buf_t *b = &ae->scratch;
 	grove_ae_buf_reset(b);
