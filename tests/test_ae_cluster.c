@@ -259,13 +259,13 @@ static void test_three_nodes_converge(void **state)
 static void test_sixteen_nodes_converge(void **state)
 {
 	(void)state;
-	converge_n(16, 1200, seed_from_env(1601), false);
+	converge_n(16, 800, seed_from_env(1601), false);
 }
 
 static void test_sixteen_nodes_with_push(void **state)
 {
 	(void)state;
-	converge_n(16, 600, seed_from_env(1602), true);
+	converge_n(16, 400, seed_from_env(1602), true);
 }
 
 /* 30% loss, 10% duplication, 1..60 ms delays (reordering), and a partition
@@ -286,16 +286,16 @@ static void test_lossy_network_and_partition(void **state)
 	grove_rng_seed(&r, seed ^ 0x5eed);
 	model_t *m = calloc(1, sizeof(*m));
 	seed_bases(c);
-	run_workload(c, &r, m, 300);
+	run_workload(c, &r, m, 200);
 	int groups[16];
 	for (int i = 0; i < 16; i++)
 		groups[i] = i < 8 ? 0 : 1;
 	th_partition(c, groups);
-	run_workload(c, &r, m, 600);
+	run_workload(c, &r, m, 400);
 	th_run(c, 2000);
 	assert_false(th_converged(c)); /* the halves cannot have met */
 	th_partition(c, NULL);
-	run_workload(c, &r, m, 300);
+	run_workload(c, &r, m, 200);
 	check_cluster(c, m, 120000);
 	grove_ae_stats_t st;
 	grove_ae_get_stats(c->node[0].ae, &st);
@@ -385,7 +385,7 @@ static void test_new_node_catches_up_100k(void **state)
 	th_cluster_free(c);
 }
 
-/* Node 0 holds 20,000 registers, node 1 none.  While the sessions that
+/* Node 0 holds 10,000 registers, node 1 none.  While the sessions that
  * copy them run (1 ms stream latency, a 64 KiB link cap), both nodes keep
  * overwriting registers that are being transferred and adding to counters,
  * one write per virtual millisecond.  Nothing is lost: after the quiet
@@ -394,14 +394,14 @@ static void test_writes_during_session_not_lost(void **state)
 {
 	(void)state;
 	uint64_t seed = seed_from_env(4242);
-	const int nkeys = 20000;
+	const int nkeys = 10000;
 	grove_ae_config_t cfg;
 	grove_ae_config_init(&cfg);
 	cfg.interval_ms = 100;
 	th_cluster_t *c = th_cluster_new(2, seed, &cfg);
 	c->stream_delay_ms = 1;
 	c->link_cap_bytes = 64 * 1024;
-	static char last[20000][24];
+	static char last[10000][24];
 	char key[32], val[24];
 	for (int i = 0; i < nkeys; i++) {
 		snprintf(key, sizeof(key), "k%05d", i);
