@@ -45,6 +45,8 @@ struct grove_ae_sess {
 	grove_ae_buf_t frame;   /* frame built by next(), borrowed by the driver */
 	grove_ae_buf_t carry;   /* a STATES entry that did not fit the last frame */
 	size_t carry_state_bytes;
+	uint64_t units_out;     /* request units sent, not yet credited back */
+	uint64_t units_in;      /* request units received, not yet credited */
 	uint64_t frames_sent, frames_recv; /* IDLE and BYE not counted */
 	bool idle_sent;
 	bool peer_idle;
@@ -291,10 +293,12 @@ static int grove__on_nodes(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 	return 0;
 }
 
-static int grove__queue_limit(const grove_ae_sess_t *s)
+/* Counts request units received (KEYS: one per run and per key; WANT:
+ * one per key).  A peer beyond the window ignored our credit. */
+static int grove__take_units(grove_ae_sess_t *s, uint64_t units)
 {
-	uint64_t hard = 4ULL * s->ctx.cfg->queue_keys_max;
-	return (s->sendq.count > hard || s->wantq.count > hard) ? GROVE_ETOOBIG : 0;
+	s->units_in += units;
+	return s->units_in > s->ctx.cfg->queue_keys_max ? GROVE_EPROTO : 0;
 }
 
 /* Compares one peer (key, digest) with the loaded local segment. */
@@ -340,7 +344,9 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 		grove_ae_rd_segment(&rd, &seg, &final, &nkeys);
 		if (s->in_seg.loaded && s->in_seg.segment != seg)
 			return GROVE_EPROTO; /* a segment list was left unfinished */
-		int rc = s->in_seg.loaded ? 0 : grove_ae_seg_load(&s->in_seg, s->ctx.db, seg);
+		int rc = grove__take_units(s, 1ULL + nkeys);
+		if (rc == 0 && !s->in_seg.loaded)
+			rc = grove_ae_seg_load(&s->in_seg, s->ctx.db, seg);
 		for (uint32_t k = 0; k < nkeys && rc == 0; k++) {
 			const uint8_t *key, *dig;
 			size_t klen;
@@ -349,8 +355,6 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 		}
 		if (rc == 0 && final)
 			rc = grove__finish_segment(s);
-		if (rc == 0)
-			rc = grove__queue_limit(s);
 		if (rc != 0)
 			return rc;
 	}
@@ -359,17 +363,28 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 
 static int grove__on_want(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 {
+	int rc = grove__take_units(s, f->count);
+	if (rc != 0)
+		return rc;
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
 	for (uint32_t i = 0; i < f->count; i++) {
 		const uint8_t *key;
 		size_t klen;
 		grove_ae_rd_key(&rd, &key, &klen);
-		int rc = grove_ae_keyq_push(&s->sendq, key, klen);
+		rc = grove_ae_keyq_push(&s->sendq, key, klen);
 		if (rc != 0)
 			return rc;
 	}
-	return grove__queue_limit(s);
+	return 0;
+}
+
+static int grove__on_credit(grove_ae_sess_t *s, const grove_ae_frame_t *f)
+{
+	if (f->units > s->units_out)
+		return GROVE_EPROTO; /* credit for requests never sent */
+	s->units_out -= f->units;
+	return 0;
 }
 
 /* Merges every state; returns the bytes of state carried (for stats). */
@@ -419,6 +434,10 @@ static int grove__dispatch(grove_ae_sess_t *s, const grove_ae_frame_t *f, size_t
 		break;
 	case GROVE_AE_STATES:
 		st->bytes_received[GROVE_AE_PH_STATES] += len - grove__on_states(s, f);
+		break;
+	case GROVE_AE_CREDIT:
+		st->bytes_received[GROVE_AE_PH_CONTROL] += len;
+		rc = grove__on_credit(s, f);
 		break;
 	case GROVE_AE_IDLE:
 	case GROVE_AE_BYE:
@@ -515,13 +534,25 @@ static int grove__build_states(grove_ae_sess_t *s, size_t *state_bytes)
 	return n > 0;
 }
 
+/* Request units the peer still accepts (its window minus what it has not
+ * credited back yet). */
+static uint64_t grove__room(const grove_ae_sess_t *s)
+{
+	uint64_t w = s->ctx.cfg->queue_keys_max;
+	return s->units_out < w ? w - s->units_out : 0;
+}
+
+/* WANT frame, within the credit window: 1 built, 0 no room. */
 static int grove__build_wants(grove_ae_sess_t *s)
 {
+	uint64_t room = grove__room(s);
+	if (room == 0)
+		return 0;
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_WANT, 0);
 	uint32_t n = 0;
 	const uint8_t *key;
 	size_t klen;
-	while (n < GROVE_AE_ENTRIES_MAX && grove_ae_keyq_front(&s->wantq, &key, &klen)) {
+	while (n < room && grove_ae_keyq_front(&s->wantq, &key, &klen)) {
 		if (n > 0 && s->frame.len + klen + 2 > s->ctx.cfg->frame_target_bytes)
 			break;
 		grove_ae_put_blob(&s->frame, key, klen);
@@ -529,17 +560,21 @@ static int grove__build_wants(grove_ae_sess_t *s)
 		n++;
 	}
 	grove_ae_patch_u32(&s->frame, at, n);
+	s->units_out += n;
 	return 1;
 }
 
-/* Appends as much of the loaded out_seg as fits (at least one entry). */
+/* Appends as much of the loaded out_seg as fits the frame (at least one
+ * entry when first) and the credit window (one unit for the run, one per
+ * key; the caller checked room >= 2). */
 static void grove__put_segment(grove_ae_sess_t *s, bool first)
 {
 	grove_ae_seg_t *g = &s->out_seg;
 	size_t room = s->ctx.cfg->frame_target_bytes;
 	size_t used = s->frame.len + 8;
+	uint64_t units = grove__room(s) - 1;
 	size_t k = g->pos;
-	while (k < g->count) {
+	while (k < g->count && k - g->pos < units) {
 		size_t e = grove_ae_varint_len(g->ents[k].klen) + g->ents[k].klen + GROVE_DIGEST_BYTES;
 		if (used + e > room && !(first && k == g->pos))
 			break;
@@ -550,6 +585,7 @@ static void grove__put_segment(grove_ae_sess_t *s, bool first)
 	grove_ae_put_varint(&s->frame, g->segment);
 	grove_ae_put_u8(&s->frame, final ? 1 : 0);
 	grove_ae_put_varint(&s->frame, k - g->pos);
+	s->units_out += 1 + (k - g->pos);
 	for (; g->pos < k; g->pos++) {
 		grove_ae_put_blob(&s->frame, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
 		grove_ae_put_bytes(&s->frame, grove_ae_seg_digest(g, g->pos), GROVE_DIGEST_BYTES);
@@ -558,11 +594,14 @@ static void grove__put_segment(grove_ae_sess_t *s, bool first)
 		grove_ae_seg_unload(g);
 }
 
+/* KEYS frame, within frame size and credit window: 1 built, 0 no room. */
 static int grove__build_keys(grove_ae_sess_t *s)
 {
+	if (grove__room(s) < 2)
+		return 0;
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_KEYS, 0);
 	uint32_t n = 0;
-	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes) {
+	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes && grove__room(s) >= 2) {
 		if (!s->out_seg.loaded) {
 			if (s->pending[GROVE__LEVELS] == 0)
 				break;
@@ -655,13 +694,18 @@ static int grove__build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes
 	}
 	if (s->sendq.count > 0 || s->carry.len > 0) {
 		*phase = GROVE_AE_PH_STATES;
-		return grove__build_states(s, state_bytes);
+		int rc = grove__build_states(s, state_bytes);
+		if (rc != 0)
+			return rc;
+		grove_ae_buf_reset(&s->frame); /* every queued key had vanished */
 	}
 	*phase = GROVE_AE_PH_KEYS;
-	if (s->wantq.count > 0)
-		return grove__build_wants(s);
-	if (s->out_seg.loaded || s->pending[GROVE__LEVELS] > 0)
-		return grove__build_keys(s);
+	int rc = s->wantq.count > 0 ? grove__build_wants(s) : 0;
+	if (rc == 0 && (s->out_seg.loaded || s->pending[GROVE__LEVELS] > 0))
+		rc = grove__build_keys(s);
+	if (rc != 0)
+		return rc;
+	grove_ae_buf_reset(&s->frame);
 	*phase = GROVE_AE_PH_TREE;
 	for (unsigned l = GROVE__LEVELS; l-- > 0;)
 		if (s->pending[l] > 0)
@@ -674,7 +718,7 @@ static bool grove__idle(const grove_ae_sess_t *s)
 	for (unsigned l = 0; l < GROVE__MAPS; l++)
 		if (s->pending[l] > 0)
 			return false;
-	return s->sendq.count == 0 && s->wantq.count == 0 && s->carry.len == 0 &&
+	return s->units_in == 0 && s->sendq.count == 0 && s->wantq.count == 0 && s->carry.len == 0 &&
 	       !s->out_seg.loaded && !s->in_seg.loaded && !s->abs_seg.loaded;
 }
 
@@ -694,11 +738,25 @@ static bool grove__build_control(grove_ae_sess_t *s)
 	return true;
 }
 
+/* CREDIT for the request units received, once the work they queued is
+ * mostly sent (so a peer's requests never queue more than its window). */
+static int grove__build_credit(grove_ae_sess_t *s)
+{
+	if (s->units_in == 0 || s->sendq.count + s->wantq.count > s->ctx.cfg->queue_keys_max / 2)
+		return 0;
+	grove_ae_put_header(&s->frame, GROVE_AE_CREDIT, 0);
+	grove_ae_put_varint(&s->frame, s->units_in);
+	s->units_in = 0;
+	return 1;
+}
+
 static int grove__next_active(grove_ae_sess_t *s)
 {
 	int phase = GROVE_AE_PH_CONTROL;
 	size_t state_bytes = 0;
-	int rc = grove__build_work(s, &phase, &state_bytes);
+	int rc = grove__build_credit(s);
+	if (rc == 0)
+		rc = grove__build_work(s, &phase, &state_bytes);
 	if (rc == 0 && !s->frame.oom) {
 		grove_ae_buf_reset(&s->frame);
 		if (!grove__idle(s) || !grove__build_control(s))
@@ -759,11 +817,6 @@ void grove_ae_sess_tick(grove_ae_sess_t *s, uint64_t now_ms)
 		grove__end(s, GROVE_ETIMEOUT, true);
 }
 
-bool grove_ae_sess_readable(const grove_ae_sess_t *s)
-{
-	uint32_t soft = s->ctx.cfg->queue_keys_max;
-	return s->phase == GROVE__ACTIVE && s->sendq.count < soft && s->wantq.count < soft;
-}
 
 bool grove_ae_sess_closed(const grove_ae_sess_t *s)
 {

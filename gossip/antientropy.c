@@ -561,12 +561,6 @@ void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writa
 		grove_ae_sess_set_writable(s, writable);
 }
 
-bool grove_ae_stream_readable(const grove_ae_t *ae, uint32_t stream_id)
-{
-	grove_ae_sess_t *s = grove__find_id(ae, stream_id, NULL);
-	return s != NULL && grove_ae_sess_readable(s);
-}
-
 void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms)
 {
 	if (!ae->started) {

@@ -32,9 +32,10 @@
  *            (open stream N to addr, send frame on N, close N);
  *            grove_ae_next_deadline().
  *   flow     grove_ae_stream_set_writable(N, false) while the transport's
- *            write queue is full (poll then holds N's frames back);
- *            grove_ae_stream_readable(N) false: stop feeding N's frames
- *            until the core's queues drained through poll.
+ *            write queue is full (poll then holds N's frames back).  The
+ *            node keeps reading every stream: what one frame can queue is
+ *            bounded by the protocol's credit window, so reading never
+ *            needs to stop (and two ends can never block each other).
  *
  * Conventions:
  *  1. grove_ae_t is opaque: grove_ae_create / grove_ae_destroy.  Not
@@ -102,8 +103,8 @@ typedef struct grove_ae_config {
 	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built
 					(at most the session layer's frame limit) */
 	uint32_t frame_target_bytes; /* 32 KiB: frames are cut at this size */
-	uint32_t queue_keys_max;     /* 8192: per-session key queue before
-					readable() turns false (x4 = error) */
+	uint32_t queue_keys_max;     /* 8192: credit window, request units (keys)
+					a peer may have outstanding per session */
 	uint32_t datagram_bytes_max; /* 1400: sealed datagram limit */
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */
@@ -146,7 +147,6 @@ void grove_ae_stream_recv(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id,
  * had not finished).  Unknown ids are ignored. */
 void grove_ae_stream_closed(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id);
 void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writable);
-bool grove_ae_stream_readable(const grove_ae_t *ae, uint32_t stream_id);
 /* Queue a locally written key for push (thread-safe; bounded). */
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen);
 

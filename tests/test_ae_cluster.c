@@ -447,6 +447,44 @@ static void test_writes_during_session_not_lost(void **state)
 	th_cluster_free(c);
 }
 
+/* Two nodes with 10,000 different keys each, tiny windows, frames and link
+ * caps: both ends have much to send and to ask at once.  Credit keeps the
+ * key queues bounded while both keep reading, so one session reconciles
+ * everything without stalling (before credit, such sessions stalled until
+ * their idle timeout, or hit the queue limit, and never converged). */
+static void test_big_differences_both_ways(void **state)
+{
+	(void)state;
+	uint64_t seed = seed_from_env(2222);
+	grove_ae_config_t cfg;
+	grove_ae_config_init(&cfg);
+	cfg.interval_ms = 200;
+	cfg.queue_keys_max = 16;
+	cfg.frame_target_bytes = 1024;
+	th_cluster_t *c = th_cluster_new(2, seed, &cfg);
+	c->stream_delay_ms = 1;
+	c->link_cap_bytes = 4096;
+	char key[32];
+	for (int n = 0; n < 2; n++) {
+		for (int i = 0; i < 10000; i++) {
+			snprintf(key, sizeof(key), "n%d-k%d", n, i);
+			assert_int_equal(grove_db_counter_add(c->node[n].db, key, strlen(key), 1, NULL), 0);
+		}
+	}
+	assert_true(th_run_until_converged(c, 100, 30000) != UINT64_MAX);
+	assert_int_equal(th_state_mismatches(c->node[0].db, c->node[1].db), 0);
+	assert_int_equal(grove_db_count(c->node[1].db), 20000);
+	for (int n = 0; n < 2; n++) {
+		grove_ae_stats_t st;
+		grove_ae_get_stats(c->node[n].ae, &st);
+		assert_int_equal(st.session_errors, 0);
+		assert_true(st.sessions_done >= 1);
+	}
+	printf("peak link queue %zu bytes\n", c->link_peak_bytes);
+	assert_true(c->link_peak_bytes < c->link_cap_bytes + 2 * cfg.frame_bytes_max);
+	th_cluster_free(c);
+}
+
 static int nodes_with(th_cluster_t *c, const char *key)
 {
 	int n = 0;
@@ -500,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_lossy_network_and_partition),
 		cmocka_unit_test(test_new_node_catches_up_100k),
 		cmocka_unit_test(test_writes_during_session_not_lost),
+		cmocka_unit_test(test_big_differences_both_ways),
 		cmocka_unit_test(test_push_spreads_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,10 +6,9 @@
  * Datagrams: delivered after a random delay (reordering), with seeded loss
  * and duplication, dropped across a partition.  Streams: reliable, in
  * order, delivered after stream_delay_ms (0: in the same virtual instant),
- * with flow control as the
- * node layer does it: frames wait in a per-link queue; the receiver takes
- * them only while grove_ae_stream_readable; the sender is made unwritable
- * while its link queue holds more than link_cap_bytes.  A partition closes
+ * with flow control as the node layer does it: frames wait in a per-link
+ * queue, the receiver reads them as they are due, and the sender is made
+ * unwritable while its link queue holds more than link_cap_bytes.  A partition closes
  * the streams that cross it.  Everything is replayable from the seed.
  *
  * Header-only (each test is one binary); functions are static and marked
@@ -338,8 +337,6 @@ static bool th_deliver_link(th_cluster_t *c, th_link_t *l, int dir)
 	while (l->q_head[dir]) {
 		th_frame_t *f = l->q_head[dir];
 		if (f->at_ms > c->now_ms)
-			break;
-		if (!to_closed && !f->close && !grove_ae_stream_readable(c->node[to].ae, sid))
 			break;
 		l->q_head[dir] = f->next;
 		if (!l->q_head[dir])
