@@ -19,6 +19,13 @@
 #define GROVE__LEVELS GROVE_TREE_LEVELS
 #define GROVE__ABSENT (GROVE__LEVELS + 1) /* bitmap of segments the peer lacks */
 #define GROVE__MAPS (GROVE__LEVELS + 2)
+/* Credit units: request bytes counted as GROVE__RUN_UNITS per KEYS run
+ * and key length + GROVE__KEY_UNITS per listed or wanted key. */
+#define GROVE__RUN_UNITS 8u
+#define GROVE__KEY_UNITS GROVE_DIGEST_BYTES
+#define GROVE__ENTRY_UNITS_MAX (GROVE_KEY_MAX + GROVE__KEY_UNITS)
+_Static_assert(GROVE_AE_WINDOW_BYTES_MIN >= 2 * (GROVE__RUN_UNITS + GROVE__ENTRY_UNITS_MAX),
+	       "the smallest window holds a run with the largest key, twice");
 
 enum grove__phase { GROVE__ACTIVE = 0, GROVE__ENDING, GROVE__CLOSED };
 
@@ -45,8 +52,8 @@ struct grove_ae_sess {
 	grove_ae_buf_t frame;   /* frame built by next(), borrowed by the driver */
 	grove_ae_buf_t carry;   /* a STATES entry that did not fit the last frame */
 	size_t carry_state_bytes;
-	uint64_t units_out;     /* request units sent, not yet credited back */
-	uint64_t units_in;      /* request units received, not yet credited */
+	uint64_t units_out;     /* request bytes sent, not yet credited back */
+	uint64_t units_in;      /* request bytes received, not yet credited */
 	uint64_t frames_sent, frames_recv; /* IDLE and BYE not counted */
 	bool idle_sent;
 	bool peer_idle;
@@ -293,12 +300,12 @@ static int grove__on_nodes(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 	return 0;
 }
 
-/* Counts request units received (KEYS: one per run and per key; WANT:
- * one per key).  A peer beyond the window ignored our credit. */
+/* Counts request units received.  A peer beyond the window ignored our
+ * credit. */
 static int grove__take_units(grove_ae_sess_t *s, uint64_t units)
 {
 	s->units_in += units;
-	return s->units_in > s->ctx.cfg->queue_keys_max ? GROVE_EPROTO : 0;
+	return s->units_in > s->ctx.cfg->window_bytes ? GROVE_EPROTO : 0;
 }
 
 /* Compares one peer (key, digest) with the loaded local segment. */
@@ -344,14 +351,16 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 		grove_ae_rd_segment(&rd, &seg, &final, &nkeys);
 		if (s->in_seg.loaded && s->in_seg.segment != seg)
 			return GROVE_EPROTO; /* a segment list was left unfinished */
-		int rc = grove__take_units(s, 1ULL + nkeys);
+		int rc = grove__take_units(s, GROVE__RUN_UNITS);
 		if (rc == 0 && !s->in_seg.loaded)
 			rc = grove_ae_seg_load(&s->in_seg, s->ctx.db, seg);
 		for (uint32_t k = 0; k < nkeys && rc == 0; k++) {
 			const uint8_t *key, *dig;
 			size_t klen;
 			grove_ae_rd_keydig(&rd, &key, &klen, &dig);
-			rc = grove__on_keydig(s, key, klen, dig);
+			rc = grove__take_units(s, klen + GROVE__KEY_UNITS);
+			if (rc == 0)
+				rc = grove__on_keydig(s, key, klen, dig);
 		}
 		if (rc == 0 && final)
 			rc = grove__finish_segment(s);
@@ -363,16 +372,15 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 
 static int grove__on_want(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 {
-	int rc = grove__take_units(s, f->count);
-	if (rc != 0)
-		return rc;
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
 	for (uint32_t i = 0; i < f->count; i++) {
 		const uint8_t *key;
 		size_t klen;
 		grove_ae_rd_key(&rd, &key, &klen);
-		rc = grove_ae_keyq_push(&s->sendq, key, klen);
+		int rc = grove__take_units(s, klen + GROVE__KEY_UNITS);
+		if (rc == 0)
+			rc = grove_ae_keyq_push(&s->sendq, key, klen);
 		if (rc != 0)
 			return rc;
 	}
@@ -538,54 +546,53 @@ static int grove__build_states(grove_ae_sess_t *s, size_t *state_bytes)
  * credited back yet). */
 static uint64_t grove__room(const grove_ae_sess_t *s)
 {
-	uint64_t w = s->ctx.cfg->queue_keys_max;
+	uint64_t w = s->ctx.cfg->window_bytes;
 	return s->units_out < w ? w - s->units_out : 0;
 }
 
 /* WANT frame, within the credit window: 1 built, 0 no room. */
 static int grove__build_wants(grove_ae_sess_t *s)
 {
-	uint64_t room = grove__room(s);
-	if (room == 0)
-		return 0;
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_WANT, 0);
 	uint32_t n = 0;
 	const uint8_t *key;
 	size_t klen;
-	while (n < room && grove_ae_keyq_front(&s->wantq, &key, &klen)) {
+	while (grove_ae_keyq_front(&s->wantq, &key, &klen) &&
+	       klen + GROVE__KEY_UNITS <= grove__room(s)) {
 		if (n > 0 && s->frame.len + klen + 2 > s->ctx.cfg->frame_target_bytes)
 			break;
 		grove_ae_put_blob(&s->frame, key, klen);
 		grove_ae_keyq_pop(&s->wantq);
+		s->units_out += klen + GROVE__KEY_UNITS;
 		n++;
 	}
 	grove_ae_patch_u32(&s->frame, at, n);
-	s->units_out += n;
-	return 1;
+	return n > 0;
 }
 
 /* Appends as much of the loaded out_seg as fits the frame (at least one
- * entry when first) and the credit window (one unit for the run, one per
- * key; the caller checked room >= 2). */
+ * entry when first) and the credit window (the caller checked that room
+ * holds a run with its largest possible key). */
 static void grove__put_segment(grove_ae_sess_t *s, bool first)
 {
 	grove_ae_seg_t *g = &s->out_seg;
 	size_t room = s->ctx.cfg->frame_target_bytes;
 	size_t used = s->frame.len + 8;
-	uint64_t units = grove__room(s) - 1;
+	uint64_t units = GROVE__RUN_UNITS, budget = grove__room(s);
 	size_t k = g->pos;
-	while (k < g->count && k - g->pos < units) {
+	while (k < g->count && units + g->ents[k].klen + GROVE__KEY_UNITS <= budget) {
 		size_t e = grove_ae_varint_len(g->ents[k].klen) + g->ents[k].klen + GROVE_DIGEST_BYTES;
 		if (used + e > room && !(first && k == g->pos))
 			break;
 		used += e;
+		units += g->ents[k].klen + GROVE__KEY_UNITS;
 		k++;
 	}
 	bool final = k == g->count;
 	grove_ae_put_varint(&s->frame, g->segment);
 	grove_ae_put_u8(&s->frame, final ? 1 : 0);
 	grove_ae_put_varint(&s->frame, k - g->pos);
-	s->units_out += 1 + (k - g->pos);
+	s->units_out += units;
 	for (; g->pos < k; g->pos++) {
 		grove_ae_put_blob(&s->frame, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
 		grove_ae_put_bytes(&s->frame, grove_ae_seg_digest(g, g->pos), GROVE_DIGEST_BYTES);
@@ -597,11 +604,12 @@ static void grove__put_segment(grove_ae_sess_t *s, bool first)
 /* KEYS frame, within frame size and credit window: 1 built, 0 no room. */
 static int grove__build_keys(grove_ae_sess_t *s)
 {
-	if (grove__room(s) < 2)
+	const uint64_t run_min = GROVE__RUN_UNITS + GROVE__ENTRY_UNITS_MAX;
+	if (grove__room(s) < run_min)
 		return 0;
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_KEYS, 0);
 	uint32_t n = 0;
-	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes && grove__room(s) >= 2) {
+	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes && grove__room(s) >= run_min) {
 		if (!s->out_seg.loaded) {
 			if (s->pending[GROVE__LEVELS] == 0)
 				break;
@@ -659,12 +667,18 @@ static int grove__build_nodes(grove_ae_sess_t *s, unsigned level)
 	return 1;
 }
 
-/* Queues keys of segments the peer lacks into sendq, up to the soft
- * queue limit, one loaded segment at a time. */
+/* Bytes held by a key queue. */
+static size_t grove__queued_bytes(const grove_ae_keyq_t *q)
+{
+	return q->buf.len - q->head;
+}
+
+/* Queues keys of segments the peer lacks into sendq, up to the window in
+ * bytes, one loaded segment at a time. */
 static int grove__feed_absent(grove_ae_sess_t *s)
 {
 	grove_ae_seg_t *g = &s->abs_seg;
-	while (s->sendq.count < s->ctx.cfg->queue_keys_max) {
+	while (grove__queued_bytes(&s->sendq) < s->ctx.cfg->window_bytes) {
 		if (!g->loaded) {
 			if (s->pending[GROVE__ABSENT] == 0)
 				return 0;
@@ -742,7 +756,8 @@ static bool grove__build_control(grove_ae_sess_t *s)
  * mostly sent (so a peer's requests never queue more than its window). */
 static int grove__build_credit(grove_ae_sess_t *s)
 {
-	if (s->units_in == 0 || s->sendq.count + s->wantq.count > s->ctx.cfg->queue_keys_max / 2)
+	size_t queued = grove__queued_bytes(&s->sendq) + grove__queued_bytes(&s->wantq);
+	if (s->units_in == 0 || queued > s->ctx.cfg->window_bytes / 2)
 		return 0;
 	grove_ae_put_header(&s->frame, GROVE_AE_CREDIT, 0);
 	grove_ae_put_varint(&s->frame, s->units_in);

@@ -8,8 +8,8 @@
  *    16 child digests; at L = LEVELS (segments) a KEYS list;
  *  - sendq holds keys whose state is owed to the peer, wantq keys to ask
  *    the peer for; they are bounded by credit: a side sends requests (KEYS
- *    runs and keys, WANT keys: one unit each) only within the window
- *    (config.queue_keys_max) that the peer's CREDIT frames reopen, so a
+ *    runs and keys, WANT keys, counted in bytes) only within the window
+ *    (config.window_bytes) that the peer's CREDIT frames reopen, so a
  *    session can always read its stream (no mutual backpressure stall);
  *  - an incoming KEYS list is compared against the local segment, loaded
  *    once per segment.

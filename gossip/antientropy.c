@@ -66,7 +66,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	cfg->idle_timeout_ms = 10000;
 	cfg->frame_bytes_max = GROVE_AE_FRAME_BYTES_DEFAULT;
 	cfg->frame_target_bytes = 32 * 1024;
-	cfg->queue_keys_max = 8192;
+	cfg->window_bytes = 4u * 1024 * 1024;
 	cfg->datagram_bytes_max = GROVE_AE_DATAGRAM_BYTES_MAX;
 	cfg->push = false;
 	cfg->push_hook = true;
@@ -83,7 +83,8 @@ static bool grove__config_ok(const grove_ae_config_t *c)
 	       c->fanout <= GROVE_AE_FANOUT_MAX && c->max_sessions >= 1 &&
 	       c->max_sessions <= GROVE_AE_SESSIONS_MAX && c->frame_bytes_max >= 4096 &&
 	       c->frame_bytes_max <= GROVE_AE_FRAME_BYTES_LIMIT && c->frame_target_bytes >= 1024 &&
-	       c->frame_target_bytes <= c->frame_bytes_max && c->queue_keys_max >= 16 &&
+	       c->frame_target_bytes <= c->frame_bytes_max && c->window_bytes >= GROVE_AE_WINDOW_BYTES_MIN &&
+	       c->window_bytes <= GROVE_AE_WINDOW_BYTES_MAX &&
 	       c->datagram_bytes_max <= GROVE_AE_DATAGRAM_BYTES_MAX &&
 	       c->datagram_bytes_max > c->security.overhead_bytes && budget >= 320 &&
 	       c->push_fanout <= GROVE_AE_FANOUT_MAX && c->push_queue_max <= GROVE_AE_PUSH_QUEUE_MAX &&

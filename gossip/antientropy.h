@@ -66,6 +66,8 @@
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
+#define GROVE_AE_WINDOW_BYTES_MIN (16u * 1024) /* holds a run with the largest key */
+#define GROVE_AE_WINDOW_BYTES_MAX (256u * 1024 * 1024)
 #define GROVE_AE_ENVELOPE_KIND 2      /* envelope kind of anti-entropy datagrams */
 #define GROVE_AE_FRAME_BYTES_DEFAULT (1024u * 1024) /* = GROVE_FRAME_BYTES_MAX of session.h */
 
@@ -103,8 +105,8 @@ typedef struct grove_ae_config {
 	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built
 					(at most the session layer's frame limit) */
 	uint32_t frame_target_bytes; /* 32 KiB: frames are cut at this size */
-	uint32_t queue_keys_max;     /* 8192: credit window, request units (keys)
-					a peer may have outstanding per session */
+	uint32_t window_bytes;       /* 4 MiB: credit window, request bytes (key
+					lists, wants) outstanding per session */
 	uint32_t datagram_bytes_max; /* 1400: sealed datagram limit */
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */

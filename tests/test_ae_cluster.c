@@ -459,7 +459,7 @@ static void test_big_differences_both_ways(void **state)
 	grove_ae_config_t cfg;
 	grove_ae_config_init(&cfg);
 	cfg.interval_ms = 200;
-	cfg.queue_keys_max = 16;
+	cfg.window_bytes = GROVE_AE_WINDOW_BYTES_MIN;
 	cfg.frame_target_bytes = 1024;
 	th_cluster_t *c = th_cluster_new(2, seed, &cfg);
 	c->stream_delay_ms = 1;

@@ -286,7 +286,7 @@ static void test_malformed_frames_end_session(void **state)
 static void small_limits(grove_ae_config_t *cfg)
 {
 	cfg->session_bytes_max = 64 * 1024;
-	cfg->queue_keys_max = 16;
+	cfg->window_bytes = GROVE_AE_WINDOW_BYTES_MIN;
 	cfg->max_sessions = 2;
 }
 
@@ -300,9 +300,9 @@ static void test_floods_and_limits(void **state)
 	grove_ae_buf_t b;
 	grove_ae_buf_init(&b);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_WANT, 0);
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 1000; i++) /* 20 credit bytes each: past 16 KiB */
 		grove_ae_put_blob(&b, "key1", 4);
-	grove_ae_patch_u32(&b, at, 100);
+	grove_ae_patch_u32(&b, at, 1000);
 	uint32_t sid = accept_from(&v, "evil");
 	grove_ae_stream_recv(v.ae, v.clock_ms, sid, b.data, b.len);
 	int bye;
