@@ -2,7 +2,9 @@
 # run.sh SECONDS TARGET... - build each libFuzzer target with clang
 # (-fsanitize=fuzzer,address,undefined; the library rebuilt with coverage)
 # and run it for SECONDS, starting from tests/fuzz/corpus/TARGET when present.
-# Prints the executions each target ran; exits 1 on the first crash.
+# Fuzz targets also link tests/util_keys.c (deterministic identities; the
+# other tests/util_*.c need cmocka).  Prints the executions each target ran;
+# exits 1 on the first crash.
 set -euo pipefail
 secs=$1
 shift
@@ -12,7 +14,7 @@ san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
 libs="$(pkg-config --libs libsodium msgpack libuv) -lleveldb -lpthread -lm"
 mkdir -p "$out/obj"
 objs=()
-for src in crdt/*.c storage/*.c gossip/*.c node/*.c; do
+for src in crdt/*.c storage/*.c gossip/*.c node/*.c tests/util_keys.c; do
 	[[ -e $src && $src != *_main.c ]] || continue
 	obj="$out/obj/${src//\//_}.o"
 	if [[ ! -e $obj || $src -nt $obj ]]; then
