@@ -452,8 +452,8 @@ int grove_member_restore(grove_member_t *m, const uint8_t *buf, size_t len)
 	m->restored = peers;
 	m->restored_count = n;
 	grove__node_t *self = grove__self(m);
-	if (inc + 1 > self->incarnation)
-		self->incarnation = inc + 1;
+	if (grove__incarnation_after(inc) > self->incarnation)
+		self->incarnation = grove__incarnation_after(inc);
 	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
 	return 0;
 }

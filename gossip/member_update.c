@@ -106,7 +106,7 @@ void grove__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc)
 {
 	(void)now_ms;
 	grove__node_t *self = grove__self(m);
-	self->incarnation = (accused_inc > self->incarnation ? accused_inc : self->incarnation) + 1;
+	self->incarnation = grove__incarnation_after(accused_inc > self->incarnation ? accused_inc : self->incarnation);
 	m->stats.refutes++;
 	grove__awareness_add(m, 1);
 	grove__gossip_node(m, self, NULL);

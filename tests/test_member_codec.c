@@ -418,6 +418,35 @@ static void test_recv_payload_checks_sender(void **state)
 	grove_member_destroy(m);
 }
 
+/* Incarnations never wrap: an accusation at UINT64_MAX (hostile or buggy
+ * peer) or a persisted UINT64_MAX must not send our incarnation back to 0,
+ * where every peer would ignore our alive updates. */
+static void test_incarnation_never_wraps(void **state)
+{
+	(void)state;
+	grove_member_t *m = make_core("self", 1000);
+	uint8_t buf[256];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP, .sender = "b" };
+	grove_member_update_t u = { .kind = GROVE_MEMBER_SUSPECT, .id = "self", .incarnation = UINT64_MAX,
+				    .from = "b" };
+	size_t count_off;
+	assert_int_equal(grove_member_msg_begin(&w, &h, &count_off), 0);
+	assert_int_equal(grove_member_update_encode(&w, &u), 0);
+	buf[count_off] = 1;
+	grove_member_recv_datagram(m, 1, "b:1", buf, w.len);
+	assert_int_equal(grove_member_incarnation(m), UINT64_MAX);
+	grove_member_destroy(m);
+
+	m = make_core("self", 1000);
+	grove_member_peer_t none[1];
+	w.len = 0;
+	assert_int_equal(grove_member_persist_encode(&w, UINT64_MAX, none, 0), 0);
+	assert_int_equal(grove_member_restore(m, buf, w.len), 0);
+	assert_int_equal(grove_member_incarnation(m), UINT64_MAX);
+	grove_member_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_probe_round_robin),
 		cmocka_unit_test(test_reap_dead_members),
 		cmocka_unit_test(test_recv_payload_checks_sender),
+		cmocka_unit_test(test_incarnation_never_wraps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
