@@ -79,6 +79,7 @@ typedef struct grove__stream {
 	uint32_t frames_in;
 	uint32_t seq;       /* stream ping: the probe it answers */
 	char target[GROVE_MEMBER_ID_MAX + 1];
+	char peer[GROVE_MEMBER_ID_MAX + 1]; /* authenticated peer, "" = unbound */
 	uint32_t id;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	uint64_t deadline_ms;
