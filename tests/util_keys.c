@@ -42,3 +42,10 @@ void grove_test_identity(grove_identity_t *id, const grove_test_ca_t *ca, const 
 	sodium_memzero(sk, sizeof sk);
 	sodium_memzero(seed, sizeof seed);
 }
+
+void grove_test_pair(grove_test_ca_t *ca, grove_identity_t *alpha, grove_identity_t *beta)
+{
+	grove_test_ca_init(ca, "ca");
+	grove_test_identity(alpha, ca, ca, "alpha", 0, GROVE_TEST_EXPIRES_MS);
+	grove_test_identity(beta, ca, ca, "beta", 0, GROVE_TEST_EXPIRES_MS);
+}

@@ -36,4 +36,8 @@ void grove_test_ca_init(grove_test_ca_t *ca, const char *label);
 void grove_test_identity(grove_identity_t *id, const grove_test_ca_t *ca, const grove_test_ca_t *trust_ca,
 			 const char *node_id, uint8_t variant, uint64_t expires_ms);
 
+/* The usual pair: CA "ca", and "alpha" and "beta" (variant 0) certified by
+ * it until GROVE_TEST_EXPIRES_MS and trusting it. */
+void grove_test_pair(grove_test_ca_t *ca, grove_identity_t *alpha, grove_identity_t *beta);
+
 #endif

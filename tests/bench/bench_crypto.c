@@ -25,7 +25,6 @@
 #include "tests/util_keys.h"
 
 #define NOW_MS GROVE_TEST_NOW_MS
-#define EXPIRES_MS GROVE_TEST_EXPIRES_MS
 #define DATAGRAM_BYTES 1200
 #define DATAGRAMS 10000
 #define REPEATS 3
@@ -214,9 +213,7 @@ int main(void)
 {
 	GROVE_ASSERT(grove_crypto_init() == 0);
 	grove_test_ca_t ca;
-	grove_test_ca_init(&ca, "ca");
-	grove_test_identity(&alpha, &ca, &ca, "alpha", 0, EXPIRES_MS);
-	grove_test_identity(&beta, &ca, &ca, "beta", 0, EXPIRES_MS);
+	grove_test_pair(&ca, &alpha, &beta);
 	printf("bench_crypto (one core, %d datagrams, %u MiB per stream run)\n", DATAGRAMS, STREAM_BYTES >> 20);
 	bench_datagrams();
 	bench_handshakes();

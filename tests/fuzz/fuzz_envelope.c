@@ -15,7 +15,6 @@
 #include "gossip/envelope.h"
 
 #define NOW_MS GROVE_TEST_NOW_MS
-#define EXPIRES_MS GROVE_TEST_EXPIRES_MS
 
 static grove_identity_t alpha, beta;
 static grove_test_ca_t ca;
@@ -23,11 +22,8 @@ static grove_test_ca_t ca;
 static void setup_once(void)
 {
 	static int done;
-	if (done)
-		return;
-	grove_test_ca_init(&ca, "ca");
-	grove_test_identity(&alpha, &ca, &ca, "alpha", 0, EXPIRES_MS);
-	grove_test_identity(&beta, &ca, &ca, "beta", 0, EXPIRES_MS);
+	if (!done)
+		grove_test_pair(&ca, &alpha, &beta);
 	done = 1;
 }
 
