@@ -101,29 +101,30 @@ static int grove__w_node_fields(grove_member_writer_t *w, const grove_member_upd
 	return 0;
 }
 
-int grove_member_update_encode(grove_member_writer_t *w, const grove_member_update_t *u)
+/* One update (record = false) or record (record = true); the mirror of
+ * grove__r_update. */
+static int grove__w_update(grove_member_writer_t *w, bool record, const grove_member_update_t *u)
 {
 	size_t start = w->len;
 	GROVE_ASSERT(u->kind >= GROVE_MEMBER_ALIVE && u->kind <= GROVE_MEMBER_LEFT);
 	GROVE__TRY(w, start, grove__w_u8(w, u->kind));
 	GROVE__TRY(w, start, grove__w_str8(w, u->id));
 	GROVE__TRY(w, start, grove__w_be(w, u->incarnation, 8));
-	if (u->kind == GROVE_MEMBER_ALIVE)
+	if (record || u->kind == GROVE_MEMBER_ALIVE)
 		GROVE__TRY(w, start, grove__w_node_fields(w, u));
 	else if (u->kind != GROVE_MEMBER_LEFT)
 		GROVE__TRY(w, start, grove__w_str8(w, u->from));
 	return 0;
 }
 
+int grove_member_update_encode(grove_member_writer_t *w, const grove_member_update_t *u)
+{
+	return grove__w_update(w, false, u);
+}
+
 int grove_member_record_encode(grove_member_writer_t *w, const grove_member_update_t *r)
 {
-	size_t start = w->len;
-	GROVE_ASSERT(r->kind >= GROVE_MEMBER_ALIVE && r->kind <= GROVE_MEMBER_LEFT);
-	GROVE__TRY(w, start, grove__w_u8(w, r->kind));
-	GROVE__TRY(w, start, grove__w_str8(w, r->id));
-	GROVE__TRY(w, start, grove__w_be(w, r->incarnation, 8));
-	GROVE__TRY(w, start, grove__w_node_fields(w, r));
-	return 0;
+	return grove__w_update(w, true, r);
 }
 
 /* --- reader ---------------------------------------------------------------- */
