@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "gossip/member.h"
+#include "gossip/wirebuf.h"
 
 #define GROVE_MEMBER_WIRE_VERSION 1
 #define GROVE_MEMBER_UPDATES_MAX 255 /* piggybacked updates per datagram */
@@ -63,13 +64,11 @@ typedef struct grove_member_msg {
 	size_t body_len;
 } grove_member_msg_t;
 
-/* Bounded writer: every append checks the capacity; a failed append leaves
- * len unchanged and returns GROVE_ETOOBIG. */
-typedef struct grove_member_writer {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
-} grove_member_writer_t;
+/* Bounded writer: a grove_wbuf_t (gossip/wirebuf.h) over a caller buffer,
+ * e.g. { .buf = b, .cap = sizeof b }.  Each encoder below either appends
+ * whole or fails with GROVE_ETOOBIG and leaves len (and the flag) as it
+ * found them, so a caller can close a full frame and retry. */
+typedef grove_wbuf_t grove_member_writer_t;
 
 /* Datagram header; the update count byte follows at the returned offset. */
 int grove_member_msg_begin(grove_member_writer_t *w, const grove_member_msg_t *hdr,
