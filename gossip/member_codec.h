@@ -97,7 +97,9 @@ typedef struct grove_member_peer {
 
 int grove_member_persist_encode(grove_member_writer_t *w, uint64_t incarnation,
 				const grove_member_peer_t *peers, size_t count) GROVE_MUST_CHECK;
-/* peers must hold GROVE_MEMBER_PERSIST_PEERS_MAX entries. */
+/* peers must hold GROVE_MEMBER_PERSIST_PEERS_MAX entries.  On failure
+ * *incarnation and *count are untouched but peers may have been partly
+ * written (it is scratch: grove_member_restore passes a fresh array). */
 int grove_member_persist_decode(const uint8_t *buf, size_t len, uint64_t *incarnation,
 				grove_member_peer_t *peers, size_t *count) GROVE_MUST_CHECK;
 
