@@ -21,6 +21,7 @@
 
 #define RESP_HEADER_BYTES_MAX 32 /* "*<n>\r\n" or "$<n>\r\n" lines */
 #define RESP_READ_CHUNK_MIN 4096
+#define RESP_IDLE_BYTES_MAX (256u * 1024) /* buffer kept between requests */
 
 void grove_resp_parser_init(grove_resp_parser_t *p, size_t max_request_bytes, size_t max_args)
 {
@@ -52,8 +53,14 @@ int grove_resp_parser_space(grove_resp_parser_t *p, size_t min_bytes, uint8_t **
 		min_bytes = RESP_READ_CHUNK_MIN;
 	p->head += p->consumed;
 	p->consumed = 0;
-	if (p->head == p->tail && p->want_args < 0)
+	if (p->head == p->tail && p->want_args < 0) {
 		p->head = p->tail = 0;
+		if (p->cap > RESP_IDLE_BYTES_MAX) { /* give back a big request's room */
+			grove_free(p->buf);
+			p->buf = NULL;
+			p->cap = 0;
+		}
+	}
 	if (p->cap - p->tail < min_bytes && p->head > 0) {
 		memmove(p->buf, p->buf + p->head, p->tail - p->head);
 		p->tail -= p->head;

@@ -29,8 +29,10 @@
  * that the caller checks once per batch of replies.
  *
  * Memory: the parser and buffer own their storage (grove_malloc); argument
- * pointers from _next borrow the parser's buffer and stay valid until the
- * next call to any parser function.
+ * bytes from _next borrow the parser's buffer and stay valid until the next
+ * call to _feed, _space or _close (so a caller may collect several
+ * pipelined requests before executing them); the argv/argl arrays
+ * themselves are reused by the next call to _next.
  */
 #ifndef GROVE_RESP_H
 #define GROVE_RESP_H
