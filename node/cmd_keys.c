@@ -119,7 +119,7 @@ static bool load(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 	return true;
 }
 
-void grove_cmd_get(grove_cmd_call_t *c)
+void grove_cmd_do_get(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load(c, 1, &v))
@@ -150,7 +150,7 @@ void grove_cmd_get(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_set(grove_cmd_call_t *c)
+void grove_cmd_do_set(grove_cmd_call_t *c)
 {
 	if (c->argc != 3) {
 		grove_cmd_reply_syntax(c);
@@ -163,7 +163,7 @@ void grove_cmd_set(grove_cmd_call_t *c)
 		grove_resp_simple(c->out, "OK");
 }
 
-void grove_cmd_del(grove_cmd_call_t *c)
+void grove_cmd_do_del(grove_cmd_call_t *c)
 {
 	long long n = 0;
 	for (size_t i = 1; i < c->argc; i++) {
@@ -178,7 +178,7 @@ void grove_cmd_del(grove_cmd_call_t *c)
 	grove_resp_int(c->out, n);
 }
 
-void grove_cmd_exists(grove_cmd_call_t *c)
+void grove_cmd_do_exists(grove_cmd_call_t *c)
 {
 	long long n = 0;
 	for (size_t i = 1; i < c->argc; i++) {
@@ -206,7 +206,7 @@ static const char *redis_type_name(grove_type_t t)
 	}
 }
 
-void grove_cmd_type(grove_cmd_call_t *c)
+void grove_cmd_do_type(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load(c, 1, &v))
@@ -215,7 +215,7 @@ void grove_cmd_type(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_dbsize(grove_cmd_call_t *c)
+void grove_cmd_do_dbsize(grove_cmd_call_t *c)
 {
 	grove_resp_int(c->out, (long long)grove_db_count(c->env->db));
 }
@@ -260,7 +260,7 @@ static void reply_collected(grove_cmd_call_t *c, key_collector_t *k)
 }
 
 /* KEYS pattern: O(keys in the store), in chunks of KEYS_CHUNK. */
-void grove_cmd_keys(grove_cmd_call_t *c)
+void grove_cmd_do_keys(grove_cmd_call_t *c)
 {
 	key_collector_t k = {.pattern = c->argv[1], .plen = c->argl[1]};
 	if (c->argl[1] == 1 && c->argv[1][0] == '*')
@@ -338,7 +338,7 @@ static uint64_t cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen)
 	return id;
 }
 
-void grove_cmd_scan(grove_cmd_call_t *c)
+void grove_cmd_do_scan(grove_cmd_call_t *c)
 {
 	long long cursor, count = SCAN_COUNT_DEFAULT;
 	key_collector_t k = {0};

@@ -144,7 +144,7 @@ static bool info_wanted(const grove_cmd_call_t *c, const char *name)
 	return false;
 }
 
-void grove_cmd_info(grove_cmd_call_t *c)
+void grove_cmd_do_info(grove_cmd_call_t *c)
 {
 	grove_resp_buf_t t;
 	grove_resp_buf_init(&t, 0);
@@ -164,7 +164,7 @@ void grove_cmd_info(grove_cmd_call_t *c)
 
 /* ---- CONFIG ---- */
 
-void grove_cmd_config(grove_cmd_call_t *c)
+void grove_cmd_do_config(grove_cmd_call_t *c)
 {
 	if (grove_cmd_arg_is(c, 1, "resetstat") && c->argc == 2) {
 		grove_resp_simple(c->out, "OK");
@@ -231,7 +231,7 @@ static void command_entry(grove_resp_buf_t *out, const grove_cmd_t *cmd)
 	grove_resp_int(out, keyed ? 1 : 0);
 }
 
-void grove_cmd_command(grove_cmd_call_t *c)
+void grove_cmd_do_command(grove_cmd_call_t *c)
 {
 	if (c->argc == 1) {
 		grove_resp_array(c->out, grove_cmd_count);
@@ -278,7 +278,7 @@ static void client_info_line(grove_cmd_call_t *c)
 	grove_resp_bulk_str(c->out, line);
 }
 
-void grove_cmd_client(grove_cmd_call_t *c)
+void grove_cmd_do_client(grove_cmd_call_t *c)
 {
 	if (grove_cmd_arg_is(c, 1, "setname") && c->argc == 3) {
 		if (!valid_client_name(c->argv[2], c->argl[2])) {
@@ -338,7 +338,7 @@ static void grove_members(grove_cmd_call_t *c)
 		grove_free(m);
 }
 
-void grove_cmd_grove(grove_cmd_call_t *c)
+void grove_cmd_do_grove(grove_cmd_call_t *c)
 {
 	if (grove_cmd_arg_is(c, 1, "members") && c->argc == 2) {
 		grove_members(c);

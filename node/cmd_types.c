@@ -27,24 +27,24 @@ static void counter_add(grove_cmd_call_t *c, long long delta)
 		grove_resp_int(c->out, now);
 }
 
-void grove_cmd_incr(grove_cmd_call_t *c)
+void grove_cmd_do_incr(grove_cmd_call_t *c)
 {
 	counter_add(c, 1);
 }
 
-void grove_cmd_decr(grove_cmd_call_t *c)
+void grove_cmd_do_decr(grove_cmd_call_t *c)
 {
 	counter_add(c, -1);
 }
 
-void grove_cmd_incrby(grove_cmd_call_t *c)
+void grove_cmd_do_incrby(grove_cmd_call_t *c)
 {
 	long long n;
 	if (grove_cmd_arg_ll(c, 2, &n))
 		counter_add(c, n);
 }
 
-void grove_cmd_decrby(grove_cmd_call_t *c)
+void grove_cmd_do_decrby(grove_cmd_call_t *c)
 {
 	long long n;
 	if (!grove_cmd_arg_ll(c, 2, &n))
@@ -97,17 +97,17 @@ static void set_write(grove_cmd_call_t *c, set_op_fn op)
 	grove_resp_int(c->out, n);
 }
 
-void grove_cmd_sadd(grove_cmd_call_t *c)
+void grove_cmd_do_sadd(grove_cmd_call_t *c)
 {
 	set_write(c, grove_db_set_add);
 }
 
-void grove_cmd_srem(grove_cmd_call_t *c)
+void grove_cmd_do_srem(grove_cmd_call_t *c)
 {
 	set_write(c, grove_db_set_remove);
 }
 
-void grove_cmd_smembers(grove_cmd_call_t *c)
+void grove_cmd_do_smembers(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_SET, &v))
@@ -123,7 +123,7 @@ void grove_cmd_smembers(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_sismember(grove_cmd_call_t *c)
+void grove_cmd_do_sismember(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_SET, &v))
@@ -132,7 +132,7 @@ void grove_cmd_sismember(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_scard(grove_cmd_call_t *c)
+void grove_cmd_do_scard(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_SET, &v))
@@ -143,7 +143,7 @@ void grove_cmd_scard(grove_cmd_call_t *c)
 
 /* ---- map ---- */
 
-void grove_cmd_hset(grove_cmd_call_t *c)
+void grove_cmd_do_hset(grove_cmd_call_t *c)
 {
 	if (c->argc % 2 != 0) {
 		grove_resp_error(c->out, "ERR wrong number of arguments for 'hset' command");
@@ -163,12 +163,12 @@ void grove_cmd_hset(grove_cmd_call_t *c)
 	grove_resp_int(c->out, created_n);
 }
 
-void grove_cmd_hdel(grove_cmd_call_t *c)
+void grove_cmd_do_hdel(grove_cmd_call_t *c)
 {
 	set_write(c, grove_db_map_delete);
 }
 
-void grove_cmd_hget(grove_cmd_call_t *c)
+void grove_cmd_do_hget(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_MAP, &v))
@@ -182,7 +182,7 @@ void grove_cmd_hget(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_hexists(grove_cmd_call_t *c)
+void grove_cmd_do_hexists(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_MAP, &v))
@@ -193,7 +193,7 @@ void grove_cmd_hexists(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_hlen(grove_cmd_call_t *c)
+void grove_cmd_do_hlen(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
 	if (!load_typed(c, GROVE_TYPE_MAP, &v))
@@ -222,17 +222,17 @@ static void map_list(grove_cmd_call_t *c, bool fields, bool values)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_hgetall(grove_cmd_call_t *c)
+void grove_cmd_do_hgetall(grove_cmd_call_t *c)
 {
 	map_list(c, true, true);
 }
 
-void grove_cmd_hkeys(grove_cmd_call_t *c)
+void grove_cmd_do_hkeys(grove_cmd_call_t *c)
 {
 	map_list(c, true, false);
 }
 
-void grove_cmd_hvals(grove_cmd_call_t *c)
+void grove_cmd_do_hvals(grove_cmd_call_t *c)
 {
 	map_list(c, false, true);
 }

@@ -48,37 +48,37 @@ void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc);
 void grove_cmd_reply_syntax(grove_cmd_call_t *c);
 
 /* Handlers, by file. */
-void grove_cmd_get(grove_cmd_call_t *c);
-void grove_cmd_set(grove_cmd_call_t *c);
-void grove_cmd_del(grove_cmd_call_t *c);
-void grove_cmd_exists(grove_cmd_call_t *c);
-void grove_cmd_type(grove_cmd_call_t *c);
-void grove_cmd_keys(grove_cmd_call_t *c);
-void grove_cmd_scan(grove_cmd_call_t *c);
-void grove_cmd_dbsize(grove_cmd_call_t *c);
+void grove_cmd_do_get(grove_cmd_call_t *c);
+void grove_cmd_do_set(grove_cmd_call_t *c);
+void grove_cmd_do_del(grove_cmd_call_t *c);
+void grove_cmd_do_exists(grove_cmd_call_t *c);
+void grove_cmd_do_type(grove_cmd_call_t *c);
+void grove_cmd_do_keys(grove_cmd_call_t *c);
+void grove_cmd_do_scan(grove_cmd_call_t *c);
+void grove_cmd_do_dbsize(grove_cmd_call_t *c);
 
-void grove_cmd_incr(grove_cmd_call_t *c);
-void grove_cmd_decr(grove_cmd_call_t *c);
-void grove_cmd_incrby(grove_cmd_call_t *c);
-void grove_cmd_decrby(grove_cmd_call_t *c);
-void grove_cmd_sadd(grove_cmd_call_t *c);
-void grove_cmd_srem(grove_cmd_call_t *c);
-void grove_cmd_smembers(grove_cmd_call_t *c);
-void grove_cmd_sismember(grove_cmd_call_t *c);
-void grove_cmd_scard(grove_cmd_call_t *c);
-void grove_cmd_hset(grove_cmd_call_t *c);
-void grove_cmd_hget(grove_cmd_call_t *c);
-void grove_cmd_hdel(grove_cmd_call_t *c);
-void grove_cmd_hgetall(grove_cmd_call_t *c);
-void grove_cmd_hkeys(grove_cmd_call_t *c);
-void grove_cmd_hvals(grove_cmd_call_t *c);
-void grove_cmd_hlen(grove_cmd_call_t *c);
-void grove_cmd_hexists(grove_cmd_call_t *c);
+void grove_cmd_do_incr(grove_cmd_call_t *c);
+void grove_cmd_do_decr(grove_cmd_call_t *c);
+void grove_cmd_do_incrby(grove_cmd_call_t *c);
+void grove_cmd_do_decrby(grove_cmd_call_t *c);
+void grove_cmd_do_sadd(grove_cmd_call_t *c);
+void grove_cmd_do_srem(grove_cmd_call_t *c);
+void grove_cmd_do_smembers(grove_cmd_call_t *c);
+void grove_cmd_do_sismember(grove_cmd_call_t *c);
+void grove_cmd_do_scard(grove_cmd_call_t *c);
+void grove_cmd_do_hset(grove_cmd_call_t *c);
+void grove_cmd_do_hget(grove_cmd_call_t *c);
+void grove_cmd_do_hdel(grove_cmd_call_t *c);
+void grove_cmd_do_hgetall(grove_cmd_call_t *c);
+void grove_cmd_do_hkeys(grove_cmd_call_t *c);
+void grove_cmd_do_hvals(grove_cmd_call_t *c);
+void grove_cmd_do_hlen(grove_cmd_call_t *c);
+void grove_cmd_do_hexists(grove_cmd_call_t *c);
 
-void grove_cmd_info(grove_cmd_call_t *c);
-void grove_cmd_config(grove_cmd_call_t *c);
-void grove_cmd_command(grove_cmd_call_t *c);
-void grove_cmd_client(grove_cmd_call_t *c);
-void grove_cmd_grove(grove_cmd_call_t *c);
+void grove_cmd_do_info(grove_cmd_call_t *c);
+void grove_cmd_do_config(grove_cmd_call_t *c);
+void grove_cmd_do_command(grove_cmd_call_t *c);
+void grove_cmd_do_client(grove_cmd_call_t *c);
+void grove_cmd_do_grove(grove_cmd_call_t *c);
 
 #endif

@@ -41,17 +41,26 @@ expect_eq "CONFIG GET requirepass hides it" \
 stop_node "$NODE_PID"
 expect_eq "password node exit status" "$STOP_RC" 0
 
-# --- a data directory belongs to one node id ---
-out=$("$GROVED" --id other --data "$SCRATCH/p" --client "127.0.0.1:$P" \
-	--gossip "127.0.0.1:$((P + 1000))" --cert "$SCRATCH/p/node.crt" 2>&1)
-rc=$?
+# --- identity: the certificate must name --id; the store must be ours ---
 if [[ -x $GROVE ]]; then
-	# with the security layer the certificate check refuses first
-	expect_eq "other id exit status" "$rc" 1
+	out=$("$GROVED" --id other --data "$SCRATCH/p" --client "127.0.0.1:$P" \
+		--gossip "127.0.0.1:$((P + 1000))" 2>&1)
+	expect_eq "certificate for another id: exit status" "$?" 1
+	expect_match "certificate for another id explained" "$out" "is for node 'p', not --id 'other'"
+	"$GROVE" ca init "$SCRATCH/ca2" >/dev/null && "$GROVE" cert "$SCRATCH/ca2" --id p --out "$SCRATCH/rogue" >/dev/null
+	out=$("$GROVED" --id p --data "$SCRATCH/p" --cert "$SCRATCH/rogue/node.crt" --key "$SCRATCH/rogue/node.key" \
+		--client "127.0.0.1:$P" --gossip "127.0.0.1:$((P + 1000))" 2>&1)
+	expect_eq "certificate from another CA: exit status" "$?" 1
+	expect_match "certificate from another CA explained" "$out" "identity: .*node.crt: certificate not signed by the cluster CA"
+	make_identity "$SCRATCH/otherkeys" other
+	keys=(--ca "$SCRATCH/otherkeys/ca.pub" --cert "$SCRATCH/otherkeys/node.crt" --key "$SCRATCH/otherkeys/node.key")
 else
-	expect_eq "other id exit status" "$rc" 1
-	expect_match "other id explained" "$out" "belongs to node 'p'"
+	keys=()
 fi
+out=$("$GROVED" --id other --data "$SCRATCH/p" "${keys[@]}" --client "127.0.0.1:$P" \
+	--gossip "127.0.0.1:$((P + 1000))" 2>&1)
+expect_eq "store of another node: exit status" "$?" 1
+expect_match "store of another node explained" "$out" "belongs to node 'p'"
 
 # --- batch durability: pipelined writes acked in order after fsync ---
 start_node b nb "$((P + 1))" --durability batch || finish
