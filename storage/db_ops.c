@@ -152,7 +152,9 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 		rc = grove_db__hlc_local(db, grove_value_max_ts(st.v), &ts);
 	if (rc == 0)
 		rc = op(db, st.v, ts, ctx);
-	if (rc == 0)
+	/* a local op that leaves a never-written key empty (delete, remove of
+	 * an absent element) has nothing to record */
+	if (rc == 0 && (st.rec || !grove_value_is_empty(st.v)))
 		rc = state_commit(db, &k, &st, &wrote);
 	pthread_mutex_unlock(&db->stripes[k.stripe]);
 	state_free(&st);
@@ -180,7 +182,13 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 	op_args_t *o = ctx;
 	(void)ts;
 	int rc = grove_pncounter_add(v, db->node_id, o->delta);
-	return rc ? rc : grove_pncounter_get(v, &o->out_i64);
+	if (rc == 0)
+		rc = grove_pncounter_get(v, &o->out_i64);
+	if (rc == GROVE_ENOTFOUND) { /* adding 0 to an absent counter: reads 0 */
+		o->out_i64 = 0;
+		rc = 0;
+	}
+	return rc;
 }
 
 int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
