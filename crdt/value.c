@@ -6,7 +6,8 @@
  * Type conflicts (doc/value_format.md, "type register"): the value keeps
  * one state per type side by side and an LWW type register (epoch, node,
  * type).  A write that finds the value logically empty "creates" the key:
- * it resets every component (observed-remove) and sets the register to
+ * it resets every live component (observed-remove: hidden state of a lost
+ * type conflict included) and sets the register to
  * (epoch + 1, node, type).  Merge joins every component and the register
  * independently, so it is a join of a product of semilattices: commutative,
  * associative and idempotent.  The visible type is the register's type when
@@ -20,7 +21,7 @@
 #include "crdt/assert.h"
 #include "crdt/value_impl.h"
 
-int grove_blob_cmp(const grove_blob_t *a, const void *p, size_t len)
+int grove__blob_cmp(const grove__blob_t *a, const void *p, size_t len)
 {
 	size_t n = a->len < len ? a->len : len;
 	int c = n ? memcmp(a->p, p, n) : 0;
@@ -29,7 +30,7 @@ int grove_blob_cmp(const grove_blob_t *a, const void *p, size_t len)
 	return (a->len > len) - (a->len < len);
 }
 
-int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
+int grove__blob_set(grove__blob_t *b, const void *p, size_t len)
 {
 	GROVE_ASSERT(len <= GROVE_BLOB_MAX);
 	uint8_t *copy = NULL;
@@ -45,21 +46,36 @@ int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
 	return 0;
 }
 
-void grove_blob_free(grove_blob_t *b)
+bool grove__blob_eq(const grove__blob_t *a, const grove__blob_t *b)
+{
+	return grove__blob_cmp(a, b->p, b->len) == 0;
+}
+
+bool grove__dots_eq(const grove__dots_t *a, const grove__dots_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if (grove__dot_cmp(&a->d[i], &b->d[i]) != 0)
+			return false;
+	return true;
+}
+
+void grove__blob_free(grove__blob_t *b)
 {
 	grove_free(b->p);
 	b->p = NULL;
 	b->len = 0;
 }
 
-int grove_id_cmp(const grove_id_t *a, const grove_id_t *b)
+int grove__id_cmp(const grove__id_t *a, const grove__id_t *b)
 {
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
 	return strcmp(a->node, b->node);
 }
 
-int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b)
+int grove__dot_cmp(const grove__dot_t *a, const grove__dot_t *b)
 {
 	int c = strcmp(a->node, b->node);
 	if (c)
@@ -67,7 +83,7 @@ int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b)
 	return (a->counter > b->counter) - (a->counter < b->counter);
 }
 
-bool grove_node_valid(const char *node)
+bool grove__node_valid(const char *node)
 {
 	if (!node)
 		return false;
@@ -75,13 +91,14 @@ bool grove_node_valid(const char *node)
 	return n >= 1 && n <= GROVE_NODE_ID_MAX;
 }
 
-int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
+int grove__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap : 4;
-	while (ncap < need)
-		ncap *= 2;
+	/* double (amortized O(1) pushes), or jump straight to a known need */
+	size_t ncap = *cap <= SIZE_MAX / 2 ? *cap * 2 : SIZE_MAX;
+	if (ncap < need)
+		ncap = need;
 	if (ncap > SIZE_MAX / elem_size)
 		return GROVE_ENOMEM;
 	void *p = grove_realloc(*arr, ncap * elem_size);
@@ -90,6 +107,26 @@ int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 	*arr = p;
 	*cap = ncap;
 	return 0;
+}
+
+size_t grove__sorted_find(const void *base, size_t count, size_t elem_size, const void *key,
+			  grove__cmp_fn cmp, bool *found)
+{
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = cmp((const uint8_t *)base + mid * elem_size, key);
+		if (r == 0) {
+			*found = true;
+			return mid;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
 }
 
 int grove_value_create(grove_value_t **out)
@@ -103,10 +140,10 @@ int grove_value_create(grove_value_t **out)
 
 void grove_value_free_parts(grove_value_t *v)
 {
-	grove_counter_free(&v->counter);
-	grove_reg_free(&v->reg);
-	grove_set_free(&v->set);
-	grove_map_free(&v->map);
+	grove__counter_free(&v->counter);
+	grove__reg_free(&v->reg);
+	grove__set_free(&v->set);
+	grove__map_free(&v->map);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -135,13 +172,13 @@ static bool grove_component_live(const grove_value_t *v, grove_type_t t)
 {
 	switch (t) {
 	case GROVE_TYPE_COUNTER:
-		return grove_counter_live(&v->counter);
+		return grove__counter_live(&v->counter);
 	case GROVE_TYPE_REGISTER:
-		return grove_reg_live(&v->reg);
+		return grove__reg_live(&v->reg);
 	case GROVE_TYPE_SET:
-		return grove_set_live(&v->set);
+		return grove__set_live(&v->set);
 	case GROVE_TYPE_MAP:
-		return grove_map_live(&v->map);
+		return grove__map_live(&v->map);
 	case GROVE_TYPE_NONE:
 		break;
 	}
@@ -176,19 +213,25 @@ const char *grove_type_name(grove_type_t t)
 	return "none";
 }
 
-/* Observed-remove reset of every component; del is the delete's own id
- * (the none id when the reset comes from a creating write). */
-static void grove_value_reset(grove_value_t *v, const grove_id_t *del)
+/* Observed-remove reset of the components: all of them for a key delete
+ * (del is its id), or only the live ones for a creating write (del is the
+ * none id).  A dead map may still hold field tombstones newer than its
+ * delete id; resetting it would drop concurrent writes it never saw. */
+static void grove_value_reset(grove_value_t *v, const grove__id_t *del, bool only_live)
 {
-	grove_counter_reset(&v->counter);
-	grove_reg_reset(&v->reg, del);
-	grove_set_reset(&v->set);
-	grove_map_reset(&v->map, del);
+	if (!only_live || grove__counter_live(&v->counter))
+		grove__counter_reset(&v->counter);
+	if (!only_live || grove__reg_live(&v->reg))
+		grove__reg_reset(&v->reg, del);
+	if (!only_live || grove__set_live(&v->set))
+		grove__set_reset(&v->set);
+	if (!only_live || grove__map_live(&v->map))
+		grove__map_reset(&v->map, del);
 }
 
-int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
+int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
 {
-	if (!grove_node_valid(node))
+	if (!grove__node_valid(node))
 		return GROVE_EINVAL;
 	grove_type_t vis = grove_value_type(v);
 	if (vis == t) {
@@ -203,8 +246,8 @@ int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_
 	int rc = grove_value_clone(v, &w);
 	if (rc)
 		return rc;
-	grove_id_t none = { 0 };
-	grove_value_reset(w, &none);
+	grove__id_t none = { 0 };
+	grove_value_reset(w, &none, true);
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
 	w->treg.type = (uint8_t)t;
@@ -229,17 +272,12 @@ int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
 	return rc;
 }
 
-static bool grove_value_same(const grove_value_t *a, const grove_value_t *b, int *rc)
+/* Structural equality of canonical states (same as equal encodings). */
+static bool grove_value_eq(const grove_value_t *a, const grove_value_t *b)
 {
-	uint8_t *ea = NULL, *eb = NULL;
-	size_t la = 0, lb = 0;
-	*rc = grove_value_encode(a, &ea, &la);
-	if (*rc == 0)
-		*rc = grove_value_encode(b, &eb, &lb);
-	bool same = *rc == 0 && la == lb && memcmp(ea, eb, la) == 0;
-	grove_free(ea);
-	grove_free(eb);
-	return same;
+	return grove__id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
+	       grove__counter_eq(&a->counter, &b->counter) && grove__reg_eq(&a->reg, &b->reg) &&
+	       grove__set_eq(&a->set, &b->set) && grove__map_eq(&a->map, &b->map);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -248,43 +286,40 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 	int rc = grove_value_create(&m);
 	if (rc)
 		return rc;
-	const grove_treg_t *a = &dst->treg, *b = &src->treg;
-	int c = grove_id_cmp(&a->id, &b->id);
+	const grove__treg_t *a = &dst->treg, *b = &src->treg;
+	int c = grove__id_cmp(&a->id, &b->id);
 	m->treg = (c > 0 || (c == 0 && a->type >= b->type)) ? *a : *b;
-	rc = grove_counter_merge(&m->counter, &dst->counter, &src->counter);
+	rc = grove__counter_merge(&m->counter, &dst->counter, &src->counter);
 	if (!rc)
-		rc = grove_reg_merge(&m->reg, &dst->reg, &src->reg);
+		rc = grove__reg_merge(&m->reg, &dst->reg, &src->reg);
 	if (!rc)
-		rc = grove_set_merge(&m->set, &dst->set, &src->set);
+		rc = grove__set_merge(&m->set, &dst->set, &src->set);
 	if (!rc)
-		rc = grove_map_merge(&m->map, &dst->map, &src->map);
-	bool same = false;
-	if (!rc && changed)
-		same = grove_value_same(dst, m, &rc);
+		rc = grove__map_merge(&m->map, &dst->map, &src->map);
 	if (rc) {
 		grove_value_destroy(m);
 		return rc;
 	}
+	if (changed)
+		*changed = !grove_value_eq(dst, m);
 	grove_value_swap(dst, m);
 	grove_value_destroy(m);
-	if (changed)
-		*changed = !same;
 	return 0;
 }
 
 uint64_t grove_value_max_ts(const grove_value_t *v)
 {
-	uint64_t a = grove_reg_max_ts(&v->reg), b = grove_map_max_ts(&v->map);
+	uint64_t a = grove__reg_max_ts(&v->reg), b = grove__map_max_ts(&v->map);
 	return a > b ? a : b;
 }
 
 int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 {
-	if (!grove_node_valid(node))
+	if (!grove__node_valid(node))
 		return GROVE_EINVAL;
-	grove_id_t del = { .ts = ts };
+	grove__id_t del = { .ts = ts };
 	memcpy(del.node, node, strlen(node) + 1);
-	grove_value_reset(v, &del);
+	grove_value_reset(v, &del, false);
 	return 0;
 }
 
