@@ -221,6 +221,7 @@ static int start_io(daemon_t *d)
 		return 1;
 	}
 	d->env.hooks.members = grove_member_net_members;
+	d->env.hooks.gossip_info = grove_member_net_info;
 	d->env.hooks.ctx = d->members;
 	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
 	int nums[] = {SIGTERM, SIGINT, SIGHUP};

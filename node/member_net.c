@@ -577,6 +577,28 @@ size_t grove_member_net_members(void *ctx, grove_member_view_t *out, size_t max)
 	return k;
 }
 
+void grove_member_net_info(void *ctx, grove_resp_buf_t *text)
+{
+	grove_member_net_t *mn = ctx;
+	grove_member_stats_t st;
+	grove_member_get_stats(mn->m, &st);
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf),
+			 "incarnation:%llu\r\njoined:%d\r\ndatagrams_in:%llu\r\ndatagrams_out:%llu\r\n"
+			 "dropped_by_security:%llu\r\ndropped_malformed:%llu\r\nprobes:%llu\r\n"
+			 "probe_failures:%llu\r\nsuspicions:%llu\r\nrefutes:%llu\r\npushpull_ok:%llu\r\n"
+			 "pushpull_failed:%llu\r\nid_conflicts:%llu\r\nstreams_open:%zu\r\nknown_certificates:%zu\r\n",
+			 (unsigned long long)grove_member_incarnation(mn->m), grove_member_is_joined(mn->m),
+			 (unsigned long long)st.datagrams_in, (unsigned long long)st.datagrams_out,
+			 (unsigned long long)st.drop_open, (unsigned long long)st.drop_decode,
+			 (unsigned long long)st.probes, (unsigned long long)st.probe_fails,
+			 (unsigned long long)st.suspicions, (unsigned long long)st.refutes,
+			 (unsigned long long)st.pushpull_ok, (unsigned long long)st.pushpull_fail,
+			 (unsigned long long)st.conflicts, mn->nstreams, grove_peerbook_count(mn->book));
+	if (n > 0)
+		grove_resp_raw(text, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
 static void on_leave_done(uv_timer_t *t)
 {
 	grove_member_net_t *mn = t->data;

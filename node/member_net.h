@@ -41,8 +41,9 @@ int grove_member_net_start(grove_member_net_t **out, uv_loop_t *loop, const grov
 			   const grove_identity_t *identity, grove_db_t *db,
 			   grove_gossip_net_t *gossip, grove_log_t *log, char *err,
 			   size_t err_len) GROVE_MUST_CHECK;
-/* The GROVE MEMBERS hook (commands.h). */
+/* The GROVE MEMBERS and INFO gossip hooks (commands.h). */
 size_t grove_member_net_members(void *ctx, grove_member_view_t *out, size_t max);
+void grove_member_net_info(void *ctx, grove_resp_buf_t *text);
 void grove_member_net_leave(grove_member_net_t *mn, void (*cb)(void *ctx), void *ctx);
 void grove_member_net_close(grove_member_net_t *mn, void (*cb)(void *ctx), void *ctx);
 /* Frees the core and the peer book (after close's callback).  NULL: no-op. */

@@ -35,9 +35,11 @@ for port in "$P" "$((P + 1))" "$((P + 2))"; do
 	fi
 done
 expect_match "INFO cluster" "$(redis-cli -p "$P" info cluster | tr -d '\r' | grep members_alive)" "members_alive:3"
+expect_match "INFO gossip" "$(redis-cli -p "$P" info gossip | tr -d '\r' | grep -E '^(joined|datagrams_in):' | paste -sd' ')" \
+	"^joined:1 datagrams_in:[1-9]"
 expect_match "grove members" "$("$GROVE" members --node "127.0.0.1:$P" | grep -c alive)" "^3$"
 
-kill -KILL "$P3"
+{ kill -KILL "$P3" && wait "$P3"; } 2>/dev/null
 wait_members "$P" "n3 [^ ]+ dead" 40 && pass "kill -9 detected: n3 dead" || fail "n3 not dead: $(members "$P")"
 grep -q "n3 .* is suspect" "$SCRATCH/n1.log" && pass "n3 was suspect first" || fail "no suspicion logged"
 
