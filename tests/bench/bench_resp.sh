@@ -22,7 +22,7 @@ done
 SCRATCH=$(mktemp -d /tmp/grove-bench.XXXXXX)
 PIDS=()
 cleanup() {
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
