@@ -107,8 +107,7 @@ static int grove_pack_field(msgpack_packer *pk, const grove__field_t *f)
 static int grove_pack_map(msgpack_packer *pk, const grove__map_t *m)
 {
 	const grove__fields_t *l = &m->live, *t = &m->tomb;
-	int r = msgpack_pack_array(pk, 3) | grove_pack_id(pk, &m->del) |
-		msgpack_pack_array(pk, l->len + t->len);
+	int r = msgpack_pack_array(pk, l->len + t->len);
 	size_t i = 0, j = 0;
 	while (!r && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||

@@ -355,8 +355,8 @@ static int grove_rd_field(grove_rd_t *r, grove__map_t *m, const grove__blob_t *p
 		rc = GROVE_EDECODE;
 	if (!rc)
 		rc = grove_rd_id(r, &f.id);
-	if (!rc && grove__id_cmp(&f.id, &m->del) <= 0)
-		rc = GROVE_EDECODE;
+	if (!rc && !f.id.node[0])
+		rc = GROVE_EDECODE; /* a write has a real id, never the none id */
 	if (!rc)
 		rc = grove_rd_blob(r, &f.val, true, &nil);
 	f.has = !nil;
@@ -376,11 +376,7 @@ static int grove_rd_field(grove_rd_t *r, grove__map_t *m, const grove__blob_t *p
 static int grove_rd_map(grove_rd_t *r, grove__map_t *m)
 {
 	size_t n;
-	int rc = grove_rd_tuple(r, 3);
-	if (!rc)
-		rc = grove_rd_id(r, &m->del);
-	if (!rc)
-		rc = grove_rd_array(r, &n);
+	int rc = grove_rd_array(r, &n);
 	bool last_live = false;
 	for (size_t i = 0; i < n && !rc; i++) {
 		const grove__fields_t *fs = last_live ? &m->live : &m->tomb;

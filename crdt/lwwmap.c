@@ -6,10 +6,13 @@
  * tombstone beats a value and values compare bytewise, so merge stays
  * commutative.  Deleting a field writes a tombstone, so an older value
  * arriving later does not resurrect it (tombstones are kept; garbage
- * collection by causal stability is future work).  A key delete raises the
- * map's delete id to at least every field id it saw and its own id; fields
- * whose id is <= the delete id are dropped, so fields written concurrently
- * with a later id survive and older unseen ones are removed.
+ * collection by causal stability is future work).  A key delete is
+ * observed-remove: it turns every live field it sees into a tombstone at
+ * that field's own id (at equal ids a tombstone wins), and leaves the
+ * fields it has not seen alone.  So an unseen field survives whatever its
+ * timestamp, and an unseen update of a seen field survives when its id is
+ * greater than the deleted write's (it would have overwritten it anyway).
+ * A key delete has no id of its own: merge is the per-field LWW join.
  *
  * Live fields and tombstones sit in two arrays sorted bytewise by field
  * name; lookups are binary searches, set/delete cost O(fields) for the
@@ -47,27 +50,38 @@ bool grove__map_live(const grove__map_t *m)
 	return m->live.len > 0;
 }
 
-static void grove__id_raise(grove__id_t *to, const grove__id_t *id)
+int grove__map_reset(grove__map_t *m)
 {
-	if (grove__id_cmp(id, to) > 0)
-		*to = *id;
-}
-
-void grove__map_reset(grove__map_t *m, const grove__id_t *del)
-{
-	grove__id_raise(&m->del, del);
-	for (size_t i = 0; i < m->live.len; i++)
-		grove__id_raise(&m->del, &m->live.f[i].id);
-	for (size_t i = 0; i < m->tomb.len; i++)
-		grove__id_raise(&m->del, &m->tomb.f[i].id);
-	grove__id_t keep = m->del;
-	grove__map_free(m);
-	m->del = keep;
+	grove__fields_t *l = &m->live, *t = &m->tomb;
+	if (l->len == 0)
+		return 0;
+	grove__field_t *out = grove_malloc((l->len + t->len) * sizeof(*out));
+	if (!out)
+		return GROVE_ENOMEM;
+	/* merge the two name-sorted, disjoint arrays; the blobs move */
+	size_t i = 0, j = 0, n = 0;
+	while (i < l->len || j < t->len) {
+		bool live = j == t->len ||
+			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
+							   t->f[j].field.len) < 0);
+		out[n] = live ? l->f[i++] : t->f[j++];
+		if (live) {
+			grove__blob_free(&out[n].val);
+			out[n].has = false;
+		}
+		n++;
+	}
+	grove_free(l->f);
+	grove_free(t->f);
+	memset(l, 0, sizeof(*l));
+	t->f = out;
+	t->len = t->cap = n;
+	return 0;
 }
 
 uint64_t grove__map_max_ts(const grove__map_t *m)
 {
-	uint64_t ts = m->del.ts;
+	uint64_t ts = 0;
 	for (size_t i = 0; i < m->live.len; i++)
 		ts = m->live.f[i].id.ts > ts ? m->live.f[i].id.ts : ts;
 	for (size_t i = 0; i < m->tomb.len; i++)
@@ -90,8 +104,7 @@ static bool grove__fields_eq(const grove__fields_t *a, const grove__fields_t *b)
 
 bool grove__map_eq(const grove__map_t *a, const grove__map_t *b)
 {
-	return grove__id_cmp(&a->del, &b->del) == 0 && grove__fields_eq(&a->live, &b->live) &&
-	       grove__fields_eq(&a->tomb, &b->tomb);
+	return grove__fields_eq(&a->live, &b->live) && grove__fields_eq(&a->tomb, &b->tomb);
 }
 
 /* Orders two writes of one field: id, then tombstone over value, then
@@ -163,7 +176,6 @@ static int grove__fields_push_copy(grove__fields_t *fs, const grove__field_t *sr
 
 int grove__map_merge(grove__map_t *out, const grove__map_t *a, const grove__map_t *b)
 {
-	out->del = grove__id_cmp(&a->del, &b->del) >= 0 ? a->del : b->del;
 	grove__map_iter_t ia = { a, 0, 0 }, ib = { b, 0, 0 };
 	for (;;) {
 		const grove__field_t *x = grove__map_iter_peek(&ia), *y = grove__map_iter_peek(&ib);
@@ -175,8 +187,6 @@ int grove__map_merge(grove__map_t *out, const grove__map_t *a, const grove__map_
 			grove__map_iter_next(&ia);
 		if (c >= 0)
 			grove__map_iter_next(&ib);
-		if (grove__id_cmp(&win->id, &out->del) <= 0)
-			continue;
 		int rc = grove__fields_push_copy(win->has ? &out->live : &out->tomb, win);
 		if (rc)
 			return rc;
@@ -201,8 +211,6 @@ static void grove__fields_remove(grove__fields_t *fs, size_t at)
 static int grove__map_set(grove__map_t *m, const grove__field_t *w, bool *created)
 {
 	*created = false;
-	if (grove__id_cmp(&w->id, &m->del) <= 0)
-		return 0; /* older than the key delete: lost */
 	bool found, tfound;
 	size_t at = grove__fields_find(&m->live, w->field.p, w->field.len, &found);
 	if (found) {

@@ -5,8 +5,12 @@
  * are ordered by (ts, node id bytewise, value bytes): the value bytes only
  * matter when two writes share an id (two nodes misconfigured with one id),
  * and keep merge commutative even then.  A key delete raises the tombstone
- * id to at least the id of the value it saw (and its own id); a value whose
- * id is <= the tombstone is dropped, so a concurrent later write survives.
+ * to the id of the value it saw (observed-remove: not to its own id, which
+ * would also drop unseen writes from nodes whose clocks lag); a value whose
+ * id is <= the tombstone is dropped.  So a concurrent write the deleter had
+ * not seen survives when its id is greater than the deleted value's, and
+ * loses when it is smaller, as it would have lost to that value anyway.
+ * Deleting an empty register changes nothing.
  */
 #include <string.h>
 
@@ -24,17 +28,11 @@ bool grove__reg_live(const grove__reg_t *r)
 	return r->has;
 }
 
-static void grove__id_raise(grove__id_t *to, const grove__id_t *id)
+void grove__reg_reset(grove__reg_t *r)
 {
-	if (grove__id_cmp(id, to) > 0)
-		*to = *id;
-}
-
-void grove__reg_reset(grove__reg_t *r, const grove__id_t *del)
-{
-	grove__id_raise(&r->tomb, del);
-	if (r->has)
-		grove__id_raise(&r->tomb, &r->id);
+	if (!r->has)
+		return;
+	r->tomb = r->id; /* a live value's id is greater than the tombstone */
 	grove__blob_free(&r->val);
 	r->has = false;
 	memset(&r->id, 0, sizeof(r->id));

@@ -6,8 +6,8 @@
  * Type conflicts (doc/value_format.md, "type register"): the value keeps
  * one state per type side by side and an LWW type register (epoch, node,
  * type).  A write that finds the value logically empty "creates" the key:
- * it resets every live component (observed-remove: hidden state of a lost
- * type conflict included) and sets the register to
+ * it resets every component as a key delete does (observed-remove: hidden
+ * state of a lost type conflict included) and sets the register to
  * (epoch + 1, node, type).  Merge joins every component and the register
  * independently, so it is a join of a product of semilattices: commutative,
  * associative and idempotent.  The visible type is the register's type when
@@ -213,20 +213,22 @@ const char *grove_type_name(grove_type_t t)
 	return "none";
 }
 
-/* Observed-remove reset of the components: all of them for a key delete
- * (del is its id), or only the live ones for a creating write (del is the
- * none id).  A dead map may still hold field tombstones newer than its
- * delete id; resetting it would drop concurrent writes it never saw. */
-static void grove_value_reset(grove_value_t *v, const grove__id_t *del, bool only_live)
+/* Observed-remove reset of every component, for a key delete and for a
+ * creating write alike: each removes exactly what it holds (counter
+ * baselines raised to the totals, set elements dropped with their dots kept
+ * in the context, the register's value and the map's live fields turned
+ * into tombstones at their own ids) and is a no-op on a dead component.
+ * The map goes first: it is the only step that allocates, so on failure
+ * nothing has changed. */
+static int grove_value_reset(grove_value_t *v)
 {
-	if (!only_live || grove__counter_live(&v->counter))
-		grove__counter_reset(&v->counter);
-	if (!only_live || grove__reg_live(&v->reg))
-		grove__reg_reset(&v->reg, del);
-	if (!only_live || grove__set_live(&v->set))
-		grove__set_reset(&v->set);
-	if (!only_live || grove__map_live(&v->map))
-		grove__map_reset(&v->map, del);
+	int rc = grove__map_reset(&v->map);
+	if (rc)
+		return rc;
+	grove__counter_reset(&v->counter);
+	grove__reg_reset(&v->reg);
+	grove__set_reset(&v->set);
+	return 0;
 }
 
 int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
@@ -246,8 +248,11 @@ int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove
 	int rc = grove_value_clone(v, &w);
 	if (rc)
 		return rc;
-	grove__id_t none = { 0 };
-	grove_value_reset(w, &none, true);
+	rc = grove_value_reset(w);
+	if (rc) {
+		grove_value_destroy(w);
+		return rc;
+	}
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
 	w->treg.type = (uint8_t)t;
@@ -313,14 +318,15 @@ uint64_t grove_value_max_ts(const grove_value_t *v)
 	return a > b ? a : b;
 }
 
+/* The delete records no id of its own (ts is unused): what it removes is
+ * named by the ids and dots it saw, so a lagging clock elsewhere cannot make
+ * it swallow writes it never saw. */
 int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 {
+	(void)ts;
 	if (!grove__node_valid(node))
 		return GROVE_EINVAL;
-	grove__id_t del = { .ts = ts };
-	memcpy(del.node, node, strlen(node) + 1);
-	grove_value_reset(v, &del, false);
-	return 0;
+	return grove_value_reset(v);
 }
 
 void grove_digest(const uint8_t *buf, size_t len, uint8_t out[GROVE_DIGEST_BYTES])

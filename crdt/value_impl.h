@@ -8,7 +8,8 @@
  *   counter   PN-counter entries with per-node reset baselines;
  *   reg       LWW register with an observed-remove tombstone;
  *   set       ORSWOT: elements with dots, version vector + dot cloud;
- *   map       per-field LWW with field tombstones and a key-delete id.
+ *   map       per-field LWW with field tombstones (a key delete turns the
+ *             live fields it sees into tombstones).
  * Every component is kept in canonical form (sorted arrays, no redundant
  * entries) after every operation, so equal states have equal encodings
  * (doc/value_format.md).  All arrays are sorted by their bytewise key.
@@ -67,7 +68,7 @@ typedef struct grove__reg {
 	bool has;          /* a value newer than tomb */
 	grove__id_t id;     /* (none) when !has */
 	grove__blob_t val;
-	grove__id_t tomb;   /* values with id <= tomb are deleted */
+	grove__id_t tomb;   /* id of the last deleted value: ids <= it are gone */
 } grove__reg_t;
 
 typedef struct grove__dots {
@@ -102,7 +103,6 @@ typedef struct grove__fields {
 /* Live fields and field tombstones are kept in two sorted arrays with
  * disjoint field names, so that the i-th live field is O(1). */
 typedef struct grove__map {
-	grove__id_t del;       /* key delete: fields with id <= del are gone */
 	grove__fields_t live;  /* has == true */
 	grove__fields_t tomb;  /* has == false */
 } grove__map_t;
@@ -147,7 +147,9 @@ bool grove__counter_eq(const grove__counter_t *a, const grove__counter_t *b);
 
 void grove__reg_free(grove__reg_t *r);
 bool grove__reg_live(const grove__reg_t *r);
-void grove__reg_reset(grove__reg_t *r, const grove__id_t *del);
+/* Observed-remove reset (key delete): the tombstone becomes the id of the
+ * value it removes; a no-op when there is none. */
+void grove__reg_reset(grove__reg_t *r);
 int grove__reg_merge(grove__reg_t *out, const grove__reg_t *a, const grove__reg_t *b) GROVE_MUST_CHECK;
 uint64_t grove__reg_max_ts(const grove__reg_t *r);
 bool grove__reg_eq(const grove__reg_t *a, const grove__reg_t *b);
@@ -165,7 +167,9 @@ uint64_t grove__vv_get(const grove__dots_t *vv, const char *node);
 
 void grove__map_free(grove__map_t *m);
 bool grove__map_live(const grove__map_t *m);
-void grove__map_reset(grove__map_t *m, const grove__id_t *del);
+/* Observed-remove reset (key delete): every live field becomes a tombstone
+ * at its own id.  GROVE_ENOMEM leaves m unchanged. */
+int grove__map_reset(grove__map_t *m) GROVE_MUST_CHECK;
 int grove__map_merge(grove__map_t *out, const grove__map_t *a, const grove__map_t *b) GROVE_MUST_CHECK;
 uint64_t grove__map_max_ts(const grove__map_t *m);
 bool grove__map_eq(const grove__map_t *a, const grove__map_t *b);

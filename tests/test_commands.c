@@ -162,6 +162,10 @@ static void test_binary_values(void **state)
 static void test_counter(void **state)
 {
 	fixture_t *f = *state;
+	EXPECT(f, "INCRBY c 0", ":0\r\n"); /* like Redis, but creates no key */
+	EXPECT(f, "DECRBY c 0", ":0\r\n");
+	EXPECT(f, "EXISTS c", ":0\r\n");
+	EXPECT(f, "DBSIZE", ":0\r\n");
 	EXPECT(f, "INCR c", ":1\r\n");
 	EXPECT(f, "INCRBY c 41", ":42\r\n");
 	EXPECT(f, "DECR c", ":41\r\n");

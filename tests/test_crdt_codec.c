@@ -66,7 +66,7 @@ static const uint8_t doc_example[] = {
 	0x91, 0x95, 0xa1, 0x61, 0x05, 0x00, 0x00, 0x00, /* counter [["a", 5, 0, 0, 0]] */
 	0x95, 0x00, 0xa0, 0xc0, 0x00, 0xa0,       /* register [0, "", nil, 0, ""] */
 	0x93, 0x90, 0x90, 0x90,                   /* set [[], [], []] */
-	0x93, 0x00, 0xa0, 0x90,                   /* map [0, "", []] */
+	0x90,                                     /* map [] */
 };
 
 static void test_documented_example(void **state)
@@ -162,7 +162,7 @@ typedef struct codec_case {
 #define CNT "91 95 a1 61 05 00 00 00 "
 #define REG0 "95 00 a0 c0 00 a0 "
 #define SET0 "93 90 90 90 "
-#define MAP0 "93 00 a0 90 "
+#define MAP0 "90 "
 
 static const codec_case_t cases[] = {
 	{ "doc example", HDR_COUNTER CNT REG0 SET0 MAP0, 0 },
@@ -233,15 +233,16 @@ static const codec_case_t cases[] = {
 	{ "set element dots unsorted",
 	  HDR_SET "93 91 92 a1 61 02 90 91 92 c4 01 78 92 92 a1 61 02 92 a1 61 01 " MAP0,
 	  GROVE_EDECODE },
-	{ "map ok", HDR_MAP "93 00 a0 91 94 c4 01 66 05 a1 61 c4 01 76", 0 },
+	{ "map ok", HDR_MAP "91 94 c4 01 66 05 a1 61 c4 01 76", 0 },
 	{ "map only tombstones is empty",
-	  "97 01 00 93 01 a1 61 04 90 " REG0 SET0 "93 00 a0 91 94 c4 01 66 05 a1 61 c0", 0 },
-	{ "map field not above key delete", HDR_MAP "93 09 a1 61 91 94 c4 01 66 05 a1 61 c4 01 76",
+	  "97 01 00 93 01 a1 61 04 90 " REG0 SET0 "91 94 c4 01 66 05 a1 61 c0", 0 },
+	{ "map field with the none id", HDR_MAP "91 94 c4 01 66 00 a0 c4 01 76", GROVE_EDECODE },
+	{ "map in the old [del, fields] layout", HDR_COUNTER CNT REG0 SET0 "93 00 a0 90",
 	  GROVE_EDECODE },
 	{ "map fields unsorted",
-	  HDR_MAP "93 00 a0 92 94 c4 01 67 05 a1 61 c4 01 76 94 c4 01 66 05 a1 61 c4 01 76",
+	  HDR_MAP "92 94 c4 01 67 05 a1 61 c4 01 76 94 c4 01 66 05 a1 61 c4 01 76",
 	  GROVE_EDECODE },
-	{ "map field value is a number", HDR_MAP "93 00 a0 91 94 c4 01 66 05 a1 61 05",
+	{ "map field value is a number", HDR_MAP "91 94 c4 01 66 05 a1 61 05",
 	  GROVE_EDECODE },
 };
 
@@ -403,6 +404,7 @@ static int op_map_set_tomb(grove_value_t *v)
 	return grove_lwwmap_set(v, "n2", 2000, "f3", 2, "back", 4, NULL);
 }
 static int op_map_delete(grove_value_t *v) { return grove_lwwmap_delete(v, "n2", 2000, "f1", 2, NULL); }
+static int op_key_delete(grove_value_t *v) { return grove_value_delete(v, "n2", 2000); }
 static int op_merge(grove_value_t *v)
 {
 	bool changed;
@@ -466,6 +468,7 @@ static void test_alloc_failures(void **state)
 		{ "map set old", base_map, op_map_set_old },
 		{ "map set over tombstone", base_map, op_map_set_tomb },
 		{ "map delete", base_map, op_map_delete },
+		{ "map key delete", base_map, op_key_delete },
 		{ "map create", base_deleted_rich, op_map_set_new },
 		{ "merge into map", base_map, op_merge },
 		{ "merge into set", base_set, op_merge },

@@ -44,6 +44,18 @@ static void merge_into(grove_value_t *dst, const grove_value_t *src, bool want_c
 	assert_int_equal(changed, want_changed);
 }
 
+static void assert_same_state(const grove_value_t *a, const grove_value_t *b)
+{
+	uint8_t *x, *y;
+	size_t xl, yl;
+	assert_int_equal(grove_value_encode(a, &x, &xl), 0);
+	assert_int_equal(grove_value_encode(b, &y, &yl), 0);
+	assert_int_equal(xl, yl);
+	assert_memory_equal(x, y, xl);
+	grove_free(x);
+	grove_free(y);
+}
+
 static void test_empty_value(void **state)
 {
 	(void)state;
@@ -180,19 +192,52 @@ static void test_register_delete_observed_remove(void **state)
 	assert_int_equal(grove_value_clone(a, &b), 0);
 	assert_int_equal(grove_value_delete(a, "n1", 15), 0);
 	assert_int_equal(grove_lwwreg_get(a, &p, &len), GROVE_ENOTFOUND);
-	/* b: an older unseen write is removed, a later concurrent one survives */
+	/* an unseen concurrent write older than v1 loses, as LWW would have it */
 	grove_value_t *b2;
 	assert_int_equal(grove_value_clone(b, &b2), 0);
-	assert_int_equal(grove_lwwreg_set(b, "n2", 12, "v2", 2), 0);
+	assert_int_equal(grove_lwwreg_set(b, "n0", 9, "v0", 2), 0);
 	merge_into(a, b, false);
 	assert_true(grove_value_is_empty(a));
-	assert_int_equal(grove_lwwreg_set(b2, "n2", 16, "v3", 2), 0);
+	/* one newer than v1 survives, even with a timestamp below the delete's */
+	assert_int_equal(grove_lwwreg_set(b2, "n2", 12, "v2", 2), 0);
 	merge_into(a, b2, true);
 	assert_int_equal(grove_lwwreg_get(a, &p, &len), 0);
-	assert_memory_equal(p, "v3", 2);
+	assert_memory_equal(p, "v2", 2);
 	grove_value_destroy(a);
 	grove_value_destroy(b);
 	grove_value_destroy(b2);
+}
+
+/* Regression: A and B share v1 (ts 100); B writes v2 (ts 200) unseen by A;
+ * A deletes at ts 300.  The delete removes only v1: v2 survives the merge
+ * in both orders.  Deleting an empty register changes nothing. */
+static void test_register_delete_keeps_unseen_skewed_write(void **state)
+{
+	(void)state;
+	grove_value_t *a = mk(), *b = mk(), *e = mk();
+	const void *p;
+	size_t len;
+	assert_int_equal(grove_lwwreg_set(a, "A", 100, "v1", 2), 0);
+	merge_into(b, a, true);
+	assert_int_equal(grove_lwwreg_set(b, "B", 200, "v2", 2), 0);
+	assert_int_equal(grove_value_delete(a, "A", 300), 0);
+	grove_value_t *ba = roundtrip(b);
+	merge_into(ba, a, true); /* takes the tombstone, keeps v2 */
+	merge_into(a, b, true);
+	assert_same_state(a, ba);
+	assert_int_equal(grove_lwwreg_get(a, &p, &len), 0);
+	assert_memory_equal(p, "v2", 2);
+	assert_int_equal(grove_lwwreg_get(ba, &p, &len), 0);
+	assert_memory_equal(p, "v2", 2);
+	grove_value_t *before = roundtrip(e);
+	assert_int_equal(grove_value_delete(e, "A", 300), 0);
+	merge_into(e, before, false); /* nothing to merge in: states equal */
+	merge_into(before, e, false);
+	grove_value_destroy(a);
+	grove_value_destroy(b);
+	grove_value_destroy(ba);
+	grove_value_destroy(e);
+	grove_value_destroy(before);
 }
 
 static void test_set_basics(void **state)
@@ -301,18 +346,52 @@ static void test_map_key_delete(void **state)
 	const void *p;
 	size_t len;
 	assert_int_equal(grove_lwwmap_set(a, "n1", 10, "f1", 2, "v", 1, NULL), 0);
+	assert_int_equal(grove_lwwmap_set(a, "n1", 11, "f2", 2, "v", 1, NULL), 0);
 	assert_int_equal(grove_value_merge(b, a, NULL), 0);
 	assert_int_equal(grove_lwwmap_set(b, "n2", 18, "late", 4, "v", 1, NULL), 0);
 	assert_int_equal(grove_lwwmap_set(b, "n2", 12, "early", 5, "v", 1, NULL), 0);
+	assert_int_equal(grove_lwwmap_set(b, "n2", 13, "f1", 2, "w", 1, NULL), 0);
+	assert_int_equal(grove_lwwmap_set(b, "n0", 11, "f2", 2, "w", 1, NULL), 0);
 	assert_int_equal(grove_value_delete(a, "n1", 15), 0);
 	assert_true(grove_value_is_empty(a));
 	merge_into(a, b, true);
-	assert_int_equal(grove_lwwmap_count(a), 1);
+	/* unseen fields survive whatever their timestamp; a seen field survives
+	 * only through a write newer than the one the delete saw */
+	assert_int_equal(grove_lwwmap_count(a), 3);
 	assert_int_equal(grove_lwwmap_get(a, "late", 4, &p, &len), 0);
-	assert_int_equal(grove_lwwmap_get(a, "early", 5, &p, &len), GROVE_ENOTFOUND);
-	assert_int_equal(grove_lwwmap_get(a, "f1", 2, &p, &len), GROVE_ENOTFOUND);
+	assert_int_equal(grove_lwwmap_get(a, "early", 5, &p, &len), 0);
+	assert_int_equal(grove_lwwmap_get(a, "f1", 2, &p, &len), 0);
+	assert_memory_equal(p, "w", 1);
+	assert_int_equal(grove_lwwmap_get(a, "f2", 2, &p, &len), GROVE_ENOTFOUND);
 	grove_value_destroy(a);
 	grove_value_destroy(b);
+}
+
+/* Regression: A and B share field x (ts 100); B sets field y (ts 200)
+ * unseen by A; A deletes the key at ts 300.  After merge (either order) y
+ * survives and x is deleted. */
+static void test_map_key_delete_keeps_unseen_skewed_field(void **state)
+{
+	(void)state;
+	grove_value_t *a = mk(), *b = mk();
+	const void *p;
+	size_t len;
+	assert_int_equal(grove_lwwmap_set(a, "A", 100, "x", 1, "1", 1, NULL), 0);
+	merge_into(b, a, true);
+	assert_int_equal(grove_lwwmap_set(b, "B", 200, "y", 1, "2", 1, NULL), 0);
+	assert_int_equal(grove_value_delete(a, "A", 300), 0);
+	grove_value_t *ba = roundtrip(b);
+	merge_into(ba, a, true);
+	merge_into(a, b, true);
+	assert_same_state(a, ba);
+	assert_int_equal(grove_value_type(a), GROVE_TYPE_MAP);
+	assert_int_equal(grove_lwwmap_count(a), 1);
+	assert_int_equal(grove_lwwmap_get(a, "y", 1, &p, &len), 0);
+	assert_memory_equal(p, "2", 1);
+	assert_int_equal(grove_lwwmap_get(a, "x", 1, &p, &len), GROVE_ENOTFOUND);
+	grove_value_destroy(a);
+	grove_value_destroy(b);
+	grove_value_destroy(ba);
 }
 
 static void test_wrong_type_and_conflict(void **state)
@@ -373,10 +452,12 @@ int main(void)
 		cmocka_unit_test(test_counter_delete_keeps_unseen_increments),
 		cmocka_unit_test(test_register_lww),
 		cmocka_unit_test(test_register_delete_observed_remove),
+		cmocka_unit_test(test_register_delete_keeps_unseen_skewed_write),
 		cmocka_unit_test(test_set_basics),
 		cmocka_unit_test(test_set_add_wins_and_readd_is_bounded),
 		cmocka_unit_test(test_map_basics_and_tombstones),
 		cmocka_unit_test(test_map_key_delete),
+		cmocka_unit_test(test_map_key_delete_keeps_unseen_skewed_field),
 		cmocka_unit_test(test_wrong_type_and_conflict),
 		cmocka_unit_test(test_digest_is_blake2b_of_bytes),
 	};

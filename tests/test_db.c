@@ -56,6 +56,32 @@ static int teardown(void **state)
 
 #define K(s) (s), strlen(s)
 
+/* INCRBY k 0 on a never-written key answers 0 like Redis and creates
+ * nothing; on a key of another type it is still WRONGTYPE. */
+static void test_counter_add_zero_on_absent_key(void **state)
+{
+	grove_db_t *db = ((fixture_t *)*state)->db;
+	int64_t n = 99;
+	assert_int_equal(grove_db_counter_add(db, K("nokey"), 0, &n), 0);
+	assert_int_equal(n, 0);
+	grove_value_t *v;
+	uint8_t *enc;
+	size_t len;
+	assert_int_equal(grove_db_get(db, K("nokey"), &v), GROVE_ENOTFOUND);
+	assert_int_equal(grove_db_get_encoded(db, K("nokey"), &enc, &len), GROVE_ENOTFOUND);
+	assert_int_equal(grove_db_count(db), 0);
+	bool existed = true;
+	assert_int_equal(grove_db_counter_add(db, K("c"), 4, NULL), 0);
+	assert_int_equal(grove_db_delete(db, K("c"), &existed), 0);
+	assert_true(existed);
+	n = 99;
+	assert_int_equal(grove_db_counter_add(db, K("c"), 0, &n), 0); /* deleted: 0 too */
+	assert_int_equal(n, 0);
+	assert_int_equal(grove_db_get(db, K("c"), &v), GROVE_ENOTFOUND);
+	assert_int_equal(grove_db_register_set(db, K("r"), "x", 1), 0);
+	assert_int_equal(grove_db_counter_add(db, K("r"), 0, &n), GROVE_EWRONGTYPE);
+}
+
 static void test_typed_ops(void **state)
 {
 	grove_db_t *db = ((fixture_t *)*state)->db;
@@ -648,6 +674,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_examples),
 		BOTH(test_typed_ops),
+		BOTH(test_counter_add_zero_on_absent_key),
 		BOTH(test_wrong_type_changes_nothing),
 		BOTH(test_scan_hides_internal_records),
 		BOTH(test_merge_outcomes),
