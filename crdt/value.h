@@ -20,9 +20,11 @@
  *     (doc/value_format.md).  grove_value_decode treats input as hostile.
  *
  * Key-level delete (grove_value_delete) is observed-remove: it removes what
- * this replica has seen; concurrent updates it had not seen survive a merge.
- * A deleted value is logically empty (grove_value_is_empty) but keeps the
- * context it needs to make the delete win over older state.
+ * this replica has seen; concurrent updates it had not seen survive a merge,
+ * whatever their timestamps (an unseen LWW write loses only where it would
+ * have lost to the deleted value anyway).  A deleted value is logically
+ * empty (grove_value_is_empty) but keeps the context it needs to make the
+ * delete win over the state it removed.
  *
  * Type conflicts: when replicas create one key with two types concurrently,
  * every replica converges to the same visible type by a deterministic rule
@@ -81,7 +83,8 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
  * advance their clock past it, and reject the state if it is too far ahead. */
 uint64_t grove_value_max_ts(const grove_value_t *v);
 
-/* Observed-remove delete of the whole key. */
+/* Observed-remove delete of the whole key.  ts is not recorded: the delete
+ * is named by the ids and dots it saw, never by its own timestamp. */
 int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts) GROVE_MUST_CHECK;
 
 /* 16-byte BLAKE2b digest of bytes (for encoded values). */
@@ -114,8 +117,8 @@ size_t grove_orset_count(const grove_value_t *v);
 void grove_orset_member(const grove_value_t *v, size_t i, const void **elem, size_t *len);
 
 /* --- map (per-field LWW, delete writes a timestamped field tombstone) --- */
-/* A write older than the field's current write (or than a key delete) is
- * ignored (*created false).  Deleting an absent field is a no-op. */
+/* A write older than the field's current write or tombstone (from HDEL or
+ * a key delete) is ignored (*created false).  Deleting an absent field is a no-op. */
 int grove_lwwmap_set(grove_value_t *v, const char *node, uint64_t ts, const void *field,
 		  size_t flen, const void *val, size_t vlen, bool *created) GROVE_MUST_CHECK;
 int grove_lwwmap_delete(grove_value_t *v, const char *node, uint64_t ts, const void *field,
