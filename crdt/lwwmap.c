@@ -50,35 +50,6 @@ bool grove__map_live(const grove__map_t *m)
 	return m->live.len > 0;
 }
 
-int grove__map_reset(grove__map_t *m)
-{
-	grove__fields_t *l = &m->live, *t = &m->tomb;
-	if (l->len == 0)
-		return 0;
-	grove__field_t *out = grove_malloc((l->len + t->len) * sizeof(*out));
-	if (!out)
-		return GROVE_ENOMEM;
-	/* merge the two name-sorted, disjoint arrays; the blobs move */
-	size_t i = 0, j = 0, n = 0;
-	while (i < l->len || j < t->len) {
-		bool live = j == t->len ||
-			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
-							   t->f[j].field.len) < 0);
-		out[n] = live ? l->f[i++] : t->f[j++];
-		if (live) {
-			grove__blob_free(&out[n].val);
-			out[n].has = false;
-		}
-		n++;
-	}
-	grove_free(l->f);
-	grove_free(t->f);
-	memset(l, 0, sizeof(*l));
-	t->f = out;
-	t->len = t->cap = n;
-	return 0;
-}
-
 uint64_t grove__map_max_ts(const grove__map_t *m)
 {
 	uint64_t ts = 0;
@@ -156,6 +127,30 @@ static void grove__map_iter_next(grove__map_iter_t *it)
 		it->i++;
 	else if (f)
 		it->j++;
+}
+
+int grove__map_reset(grove__map_t *m)
+{
+	size_t n = m->live.len + m->tomb.len;
+	if (m->live.len == 0)
+		return 0;
+	grove__field_t *out = grove_malloc(n * sizeof(*out));
+	if (!out)
+		return GROVE_ENOMEM;
+	/* the fields move (blobs included) into one name-sorted tombstone array */
+	grove__map_iter_t it = { m, 0, 0 };
+	for (size_t k = 0; k < n; k++, grove__map_iter_next(&it)) {
+		out[k] = *grove__map_iter_peek(&it);
+		if (out[k].has) {
+			grove__blob_free(&out[k].val);
+			out[k].has = false;
+		}
+	}
+	grove_free(m->live.f);
+	grove_free(m->tomb.f);
+	m->live = (grove__fields_t){ 0 };
+	m->tomb = (grove__fields_t){ out, n, n };
+	return 0;
 }
 
 static int grove__fields_push_copy(grove__fields_t *fs, const grove__field_t *src)
