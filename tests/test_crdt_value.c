@@ -430,6 +430,41 @@ static void test_wrong_type_and_conflict(void **state)
 	grove_value_destroy(b2);
 }
 
+/* Type change after a key delete: A deletes map {x} and re-creates the key
+ * as a register while B, unaware, adds field y.  Both merge orders give the
+ * same bytes; the register (epoch 2) is visible and y stays hidden; a later
+ * key delete removes y too (it is seen state), so a new map holds only z. */
+static void test_type_change_after_delete_converges(void **state)
+{
+	(void)state;
+	grove_value_t *a = mk(), *b = mk();
+	const void *p;
+	size_t len;
+	assert_int_equal(grove_lwwmap_set(a, "A", 100, "x", 1, "1", 1, NULL), 0);
+	merge_into(b, a, true);
+	assert_int_equal(grove_value_delete(a, "A", 300), 0);
+	assert_int_equal(grove_lwwreg_set(a, "A", 310, "r", 1), 0);
+	assert_int_equal(grove_lwwmap_set(b, "B", 200, "y", 1, "2", 1, NULL), 0);
+	grove_value_t *ba = roundtrip(b);
+	merge_into(ba, a, true);
+	merge_into(a, b, true);
+	assert_same_state(a, ba);
+	assert_int_equal(grove_value_type(a), GROVE_TYPE_REGISTER);
+	assert_int_equal(grove_lwwreg_get(a, &p, &len), 0);
+	assert_memory_equal(p, "r", 1);
+	assert_int_equal(grove_lwwmap_get(a, "y", 1, &p, &len), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_value_delete(a, "A", 400), 0);
+	assert_true(grove_value_is_empty(a));
+	assert_int_equal(grove_lwwmap_set(a, "A", 410, "z", 1, "3", 1, NULL), 0);
+	assert_int_equal(grove_lwwmap_count(a), 1);
+	assert_int_equal(grove_lwwmap_get(a, "z", 1, &p, &len), 0);
+	merge_into(a, ba, false); /* y and x were seen and deleted: nothing new */
+	assert_int_equal(grove_lwwmap_count(a), 1);
+	grove_value_destroy(a);
+	grove_value_destroy(b);
+	grove_value_destroy(ba);
+}
+
 static void test_digest_is_blake2b_of_bytes(void **state)
 {
 	(void)state;
@@ -459,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_map_key_delete),
 		cmocka_unit_test(test_map_key_delete_keeps_unseen_skewed_field),
 		cmocka_unit_test(test_wrong_type_and_conflict),
+		cmocka_unit_test(test_type_change_after_delete_converges),
 		cmocka_unit_test(test_digest_is_blake2b_of_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
