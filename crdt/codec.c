@@ -3,146 +3,228 @@
  * doc/value_format.md).  The decoder, which treats input as hostile, is
  * codec_read.c.
  *
- * Encoding goes through msgpack-c's packer, whose integer, string, binary
- * and array headers always take the smallest form; the packer writes into a
- * buffer grown with grove_realloc (so allocation failures are testable).
- * Components are already canonical in memory (sorted, compacted), so the
- * encoder only walks them in order.
+ * A small writer emits msgpack items straight into a byte buffer, always in
+ * the smallest form (positive fixint / uint8..uint64, fixstr / str8, bin8..
+ * bin32, fixarray / array16 / array32: the forms msgpack-c's packer picks).
+ * The buffer is the caller's (grove_value_encode_at) or a fresh one, grown
+ * with grove_realloc (so allocation failures are testable); each item checks
+ * room inline and grows only when needed, so a reused buffer costs no
+ * allocation.  Components are already canonical in memory (sorted,
+ * compacted), so the encoder only walks them in order.
  */
 #include <string.h>
-
-#include <msgpack.h>
 
 #include "crdt/alloc.h"
 #include "crdt/value_impl.h"
 
 #define GROVE_ENCODE_INITIAL_BYTES 256 /* most values fit: one allocation */
+#define GROVE_ITEM_HEADER_MAX 9        /* largest msgpack header: tag + u64 */
 
-typedef struct grove_wbuf {
+typedef struct grove_wr {
 	uint8_t *p;
 	size_t len, cap;
-} grove_wbuf_t;
+	bool failed; /* an allocation failed: the output is incomplete */
+} grove_wr_t;
 
-static int grove_wbuf_write(void *data, const char *buf, size_t len)
+/* Makes room for n more bytes; false (and w->failed) when it cannot. */
+static bool grove_wr_room(grove_wr_t *w, size_t n)
 {
-	grove_wbuf_t *w = data;
-	if (len > SIZE_MAX - w->len)
-		return -1;
-	if (grove__vec_reserve((void **)&w->p, &w->cap, w->len + len, 1))
-		return -1;
-	if (len)
-		memcpy(w->p + w->len, buf, len);
-	w->len += len;
-	return 0;
+	if (w->failed)
+		return false;
+	if (n <= w->cap - w->len)
+		return true;
+	if (n > SIZE_MAX - w->len ||
+	    grove__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
+		w->failed = true;
+		return false;
+	}
+	return true;
 }
 
-/* Each packer call returns 0 or -1; encoders OR them together. */
-static int grove_pack_str(msgpack_packer *pk, const char *s)
+/* A tag followed by an n-byte big-endian number (n = 0, 1, 2, 4 or 8). */
+static void grove_wr_head(grove_wr_t *w, uint8_t tag, uint64_t x, size_t n)
+{
+	if (!grove_wr_room(w, GROVE_ITEM_HEADER_MAX))
+		return;
+	uint8_t *o = w->p + w->len;
+	o[0] = tag;
+	for (size_t i = 0; i < n; i++)
+		o[1 + i] = (uint8_t)(x >> (8 * (n - 1 - i)));
+	w->len += 1 + n;
+}
+
+static void grove_wr_raw(grove_wr_t *w, const void *b, size_t n)
+{
+	if (n && grove_wr_room(w, n)) {
+		memcpy(w->p + w->len, b, n);
+		w->len += n;
+	}
+}
+
+static void grove_wr_uint(grove_wr_t *w, uint64_t x)
+{
+	if (x < 0x80)
+		grove_wr_head(w, (uint8_t)x, 0, 0);
+	else if (x < 0x100)
+		grove_wr_head(w, 0xcc, x, 1);
+	else if (x < 0x10000)
+		grove_wr_head(w, 0xcd, x, 2);
+	else if (x < 0x100000000ULL)
+		grove_wr_head(w, 0xce, x, 4);
+	else
+		grove_wr_head(w, 0xcf, x, 8);
+}
+
+static void grove_wr_array(grove_wr_t *w, size_t n)
+{
+	if (n < 16)
+		grove_wr_head(w, (uint8_t)(0x90 | n), 0, 0);
+	else if (n < 0x10000)
+		grove_wr_head(w, 0xdc, n, 2);
+	else
+		grove_wr_head(w, 0xdd, n, 4);
+}
+
+/* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
+static void grove_wr_str(grove_wr_t *w, const char *s)
 {
 	size_t n = strlen(s);
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
+	if (n < 32)
+		grove_wr_head(w, (uint8_t)(0xa0 | n), 0, 0);
+	else
+		grove_wr_head(w, 0xd9, n, 1);
+	grove_wr_raw(w, s, n);
 }
 
-static int grove_pack_blob(msgpack_packer *pk, const grove__blob_t *b)
+static void grove_wr_blob(grove_wr_t *w, const grove__blob_t *b)
 {
-	return msgpack_pack_bin(pk, b->len) | msgpack_pack_bin_body(pk, b->p, b->len);
+	if (b->len < 0x100)
+		grove_wr_head(w, 0xc4, b->len, 1);
+	else if (b->len < 0x10000)
+		grove_wr_head(w, 0xc5, b->len, 2);
+	else
+		grove_wr_head(w, 0xc6, b->len, 4);
+	grove_wr_raw(w, b->p, b->len);
 }
 
-static int grove_pack_id(msgpack_packer *pk, const grove__id_t *id)
+/* A blob, or nil when absent. */
+static void grove_wr_opt_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
 {
-	return msgpack_pack_uint64(pk, id->ts) | grove_pack_str(pk, id->node);
+	if (has)
+		grove_wr_blob(w, b);
+	else
+		grove_wr_head(w, 0xc0, 0, 0);
 }
 
-static int grove_pack_dot(msgpack_packer *pk, const grove__dot_t *d)
+static void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
 {
-	return msgpack_pack_array(pk, 2) | grove_pack_str(pk, d->node) |
-	       msgpack_pack_uint64(pk, d->counter);
+	grove_wr_uint(w, id->ts);
+	grove_wr_str(w, id->node);
 }
 
-static int grove_pack_dots(msgpack_packer *pk, const grove__dots_t *ds)
+static void grove_wr_dots(grove_wr_t *w, const grove__dots_t *ds)
 {
-	int r = msgpack_pack_array(pk, ds->len);
-	for (size_t i = 0; i < ds->len && !r; i++)
-		r = grove_pack_dot(pk, &ds->d[i]);
-	return r;
-}
-
-static int grove_pack_counter(msgpack_packer *pk, const grove__counter_t *c)
-{
-	int r = msgpack_pack_array(pk, c->len);
-	for (size_t i = 0; i < c->len && !r; i++) {
-		const grove__pnentry_t *e = &c->e[i];
-		r = msgpack_pack_array(pk, 5) | grove_pack_str(pk, e->node) |
-		    msgpack_pack_uint64(pk, e->p) | msgpack_pack_uint64(pk, e->n) |
-		    msgpack_pack_uint64(pk, e->bp) | msgpack_pack_uint64(pk, e->bn);
+	grove_wr_array(w, ds->len);
+	for (size_t i = 0; i < ds->len && !w->failed; i++) {
+		grove_wr_array(w, 2);
+		grove_wr_str(w, ds->d[i].node);
+		grove_wr_uint(w, ds->d[i].counter);
 	}
-	return r;
 }
 
-static int grove_pack_reg(msgpack_packer *pk, const grove__reg_t *g)
+static void grove_wr_counter(grove_wr_t *w, const grove__counter_t *c)
 {
-	int r = msgpack_pack_array(pk, 5) | grove_pack_id(pk, &g->id);
-	r |= g->has ? grove_pack_blob(pk, &g->val) : msgpack_pack_nil(pk);
-	return r | grove_pack_id(pk, &g->tomb);
+	grove_wr_array(w, c->len);
+	for (size_t i = 0; i < c->len && !w->failed; i++) {
+		const grove__pnentry_t *e = &c->e[i];
+		grove_wr_array(w, 5);
+		grove_wr_str(w, e->node);
+		grove_wr_uint(w, e->p);
+		grove_wr_uint(w, e->n);
+		grove_wr_uint(w, e->bp);
+		grove_wr_uint(w, e->bn);
+	}
 }
 
-static int grove_pack_set(msgpack_packer *pk, const grove__set_t *s)
+static void grove_wr_reg(grove_wr_t *w, const grove__reg_t *g)
 {
-	int r = msgpack_pack_array(pk, 3) | grove_pack_dots(pk, &s->vv) |
-		grove_pack_dots(pk, &s->cloud) | msgpack_pack_array(pk, s->len);
-	for (size_t i = 0; i < s->len && !r; i++)
-		r = msgpack_pack_array(pk, 2) | grove_pack_blob(pk, &s->e[i].elem) |
-		    grove_pack_dots(pk, &s->e[i].dots);
-	return r;
+	grove_wr_array(w, 5);
+	grove_wr_id(w, &g->id);
+	grove_wr_opt_blob(w, g->has, &g->val);
+	grove_wr_id(w, &g->tomb);
 }
 
-static int grove_pack_field(msgpack_packer *pk, const grove__field_t *f)
+static void grove_wr_set(grove_wr_t *w, const grove__set_t *s)
 {
-	int r = msgpack_pack_array(pk, 4) | grove_pack_blob(pk, &f->field) |
-		grove_pack_id(pk, &f->id);
-	return r | (f->has ? grove_pack_blob(pk, &f->val) : msgpack_pack_nil(pk));
+	grove_wr_array(w, 3);
+	grove_wr_dots(w, &s->vv);
+	grove_wr_dots(w, &s->cloud);
+	grove_wr_array(w, s->len);
+	for (size_t i = 0; i < s->len && !w->failed; i++) {
+		grove_wr_array(w, 2);
+		grove_wr_blob(w, &s->e[i].elem);
+		grove_wr_dots(w, &s->e[i].dots);
+	}
+}
+
+static void grove_wr_field(grove_wr_t *w, const grove__field_t *f)
+{
+	grove_wr_array(w, 4);
+	grove_wr_blob(w, &f->field);
+	grove_wr_id(w, &f->id);
+	grove_wr_opt_blob(w, f->has, &f->val);
 }
 
 /* Live fields and tombstones interleaved in field-name order. */
-static int grove_pack_map(msgpack_packer *pk, const grove__map_t *m)
+static void grove_wr_map(grove_wr_t *w, const grove__map_t *m)
 {
 	const grove__fields_t *l = &m->live, *t = &m->tomb;
-	int r = msgpack_pack_array(pk, 3) | grove_pack_id(pk, &m->del) |
-		msgpack_pack_array(pk, l->len + t->len);
+	grove_wr_array(w, 3);
+	grove_wr_id(w, &m->del);
+	grove_wr_array(w, l->len + t->len);
 	size_t i = 0, j = 0;
-	while (!r && (i < l->len || j < t->len)) {
+	while (!w->failed && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||
 			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
 							   t->f[j].field.len) < 0);
-		r = grove_pack_field(pk, live ? &l->f[i++] : &t->f[j++]);
+		grove_wr_field(w, live ? &l->f[i++] : &t->f[j++]);
 	}
-	return r;
+}
+
+int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
+			  size_t *out_len)
+{
+	if (at > *cap)
+		return GROVE_EINVAL;
+	grove_wr_t w = { .p = *buf, .len = at, .cap = *cap };
+	grove_wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
+	grove_wr_array(&w, 7);
+	grove_wr_uint(&w, GROVE_VALUE_FORMAT_VERSION);
+	grove_wr_uint(&w, (uint8_t)grove_value_type(v));
+	grove_wr_array(&w, 3);
+	grove_wr_id(&w, &v->treg.id);
+	grove_wr_uint(&w, v->treg.type);
+	grove_wr_counter(&w, &v->counter);
+	grove_wr_reg(&w, &v->reg);
+	grove_wr_set(&w, &v->set);
+	grove_wr_map(&w, &v->map);
+	*buf = w.p; /* grown or not, the buffer stays the caller's */
+	*cap = w.cap;
+	if (w.failed)
+		return GROVE_ENOMEM;
+	*out_len = w.len - at;
+	return 0;
 }
 
 int grove_value_encode(const grove_value_t *v, uint8_t **out, size_t *out_len)
 {
-	grove_wbuf_t w = { 0 };
-	if (grove__vec_reserve((void **)&w.p, &w.cap, GROVE_ENCODE_INITIAL_BYTES, 1))
-		return GROVE_ENOMEM;
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &w, grove_wbuf_write);
-	int r = msgpack_pack_array(&pk, 7) | msgpack_pack_uint8(&pk, GROVE_VALUE_FORMAT_VERSION) |
-		msgpack_pack_uint8(&pk, (uint8_t)grove_value_type(v));
-	r |= msgpack_pack_array(&pk, 3) | msgpack_pack_uint64(&pk, v->treg.id.ts) |
-	     grove_pack_str(&pk, v->treg.id.node) | msgpack_pack_uint8(&pk, v->treg.type);
-	if (!r)
-		r = grove_pack_counter(&pk, &v->counter);
-	if (!r)
-		r = grove_pack_reg(&pk, &v->reg);
-	if (!r)
-		r = grove_pack_set(&pk, &v->set);
-	if (!r)
-		r = grove_pack_map(&pk, &v->map);
-	if (r) {
-		grove_free(w.p);
-		return GROVE_ENOMEM;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc = grove_value_encode_at(v, &buf, &cap, 0, out_len);
+	if (rc) {
+		grove_free(buf);
+		return rc;
 	}
-	*out = w.p;
-	*out_len = w.len;
+	*out = buf;
 	return 0;
 }

@@ -11,11 +11,15 @@
  *
  * Environment: GROVE_BENCH_OPS (ops per rate, default 200000),
  * GROVE_BENCH_SYNC_OPS (ops per durability mode, default 4000),
- * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100).
+ * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100);
+ * GROVE_BENCH_ONLY (e.g. "rates,counter" or "rates,syncer") runs only the
+ * named sections (rates, durability, syncer) and, in rates, operations
+ * (counter, register, set, map), for profiling one of them.
  */
 #include <inttypes.h>
 #include <leveldb/c.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,37 @@ static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
 	return v && *v ? strtol(v, NULL, 0) : def;
+}
+
+/* Whether the comma-separated list GROVE_BENCH_ONLY names this section
+ * or operation (unset or empty: everything runs). */
+static bool only_names(const char *name)
+{
+	const char *only = getenv("GROVE_BENCH_ONLY");
+	if (!only || !*only)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = only; p; p = strchr(p, ',')) {
+		p += *p == ',';
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static bool section_on(const char *name)
+{
+	return only_names(name);
+}
+
+/* An operation runs unless GROVE_BENCH_ONLY names other operations only. */
+static bool op_on(const char *name)
+{
+	static const char *ops[] = { "counter", "register", "set", "map" };
+	bool any = false;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		any |= getenv("GROVE_BENCH_ONLY") && only_names(ops[i]);
+	return !any || only_names(name);
 }
 
 static void die(const char *what, int rc)
@@ -214,6 +249,7 @@ static void bench_rate(bench_op_t op, const char *name, long ops)
 static void bench_rates(long ops)
 {
 	static const char *names[] = { "counter incr", "register set", "set add", "map set" };
+	static const char *ids[] = { "counter", "register", "set", "map" };
 	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %d existing keys, "
 	       "1 thread, interleaved)\n",
 	       ops, BENCH_KEYS);
@@ -221,7 +257,8 @@ static void bench_rates(long ops)
 	       "typed / raw (CPU) |\n");
 	printf("|---|---|---|---|---|---|\n");
 	for (int op = OP_COUNTER; op <= OP_MAP; op++)
-		bench_rate((bench_op_t)op, names[op], ops);
+		if (op_on(ids[op]))
+			bench_rate((bench_op_t)op, names[op], ops);
 }
 
 /* --- 2. durability with 8 writers --- */
@@ -452,8 +489,11 @@ int main(void)
 	printf("bench_storage (GROVE_BENCH_OPS=%ld GROVE_BENCH_SYNC_OPS=%ld GROVE_BENCH_N=%ld "
 	       "GROVE_BENCH_D=%ld)\n",
 	       ops, sync_ops, n, d);
-	bench_rates(ops);
-	bench_durability(sync_ops);
-	bench_syncer(n, d);
+	if (section_on("rates"))
+		bench_rates(ops);
+	if (section_on("durability"))
+		bench_durability(sync_ops);
+	if (section_on("syncer"))
+		bench_syncer(n, d);
 	return 0;
 }
