@@ -7,9 +7,10 @@
  * the smallest form (positive fixint / uint8..uint64, fixstr / str8, bin8..
  * bin32, fixarray / array16 / array32: the forms msgpack-c's packer picks).
  * The buffer is the caller's (grove_value_encode_at) or a fresh one, grown
- * with grove_realloc (so allocation failures are testable); each item checks
- * room inline and grows only when needed, so a reused buffer costs no
- * allocation.  Components are already canonical in memory (sorted,
+ * with grove_realloc (so allocation failures are testable).  Room is
+ * reserved once per group of small items (an id, a counter entry, a dot)
+ * at its largest size, then the put_* helpers write without checks; a
+ * reused buffer costs no allocation.  Components are already canonical in memory (sorted,
  * compacted), so the encoder only walks them in order.
  */
 #include <string.h>
@@ -18,7 +19,11 @@
 #include "crdt/value_impl.h"
 
 #define GROVE_ENCODE_INITIAL_BYTES 256 /* most values fit: one allocation */
-#define GROVE_ITEM_HEADER_MAX 9        /* largest msgpack header: tag + u64 */
+/* Largest encodings of the small items, for reserving room at once. */
+#define GROVE_WR_UINT_MAX 9                         /* uint64 */
+#define GROVE_WR_HEAD_MAX 5                         /* array32, bin32 header */
+#define GROVE_WR_STR_MAX (2 + GROVE_NODE_ID_MAX)    /* str8 node id */
+#define GROVE_WR_ID_MAX (GROVE_WR_UINT_MAX + GROVE_WR_STR_MAX)
 
 typedef struct grove_wr {
 	uint8_t *p;
@@ -26,131 +31,158 @@ typedef struct grove_wr {
 	bool failed; /* an allocation failed: the output is incomplete */
 } grove_wr_t;
 
-/* Makes room for n more bytes; false (and w->failed) when it cannot. */
-static bool grove_wr_room(grove_wr_t *w, size_t n)
+/* Room for n more bytes: where to write them, or NULL (w->failed). */
+static uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
 {
 	if (w->failed)
-		return false;
+		return NULL;
 	if (n <= w->cap - w->len)
-		return true;
+		return w->p + w->len;
 	if (n > SIZE_MAX - w->len ||
 	    grove__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
 		w->failed = true;
-		return false;
+		return NULL;
 	}
-	return true;
+	return w->p + w->len;
 }
 
-/* A tag followed by an n-byte big-endian number (n = 0, 1, 2, 4 or 8). */
-static void grove_wr_head(grove_wr_t *w, uint8_t tag, uint64_t x, size_t n)
+/* Ends a write begun by grove_wr_room at o (one past the last byte). */
+static void grove_wr_done(grove_wr_t *w, const uint8_t *o)
 {
-	if (!grove_wr_room(w, GROVE_ITEM_HEADER_MAX))
-		return;
-	uint8_t *o = w->p + w->len;
-	o[0] = tag;
-	for (size_t i = 0; i < n; i++)
-		o[1 + i] = (uint8_t)(x >> (8 * (n - 1 - i)));
-	w->len += 1 + n;
+	w->len = (size_t)(o - w->p);
 }
 
-static void grove_wr_raw(grove_wr_t *w, const void *b, size_t n)
+/* The put_* helpers write one item at o, into room already reserved, and
+ * return the end. */
+static uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
 {
-	if (n && grove_wr_room(w, n)) {
-		memcpy(w->p + w->len, b, n);
-		w->len += n;
+	*o++ = tag;
+	switch (n) { /* big-endian */
+	case 8:
+		*o++ = (uint8_t)(x >> 56);
+		*o++ = (uint8_t)(x >> 48);
+		*o++ = (uint8_t)(x >> 40);
+		*o++ = (uint8_t)(x >> 32);
+		/* fall through */
+	case 4:
+		*o++ = (uint8_t)(x >> 24);
+		*o++ = (uint8_t)(x >> 16);
+		/* fall through */
+	case 2:
+		*o++ = (uint8_t)(x >> 8);
+		/* fall through */
+	case 1:
+		*o++ = (uint8_t)x;
+		break;
+	default:
+		break;
 	}
+	return o;
 }
 
-static void grove_wr_uint(grove_wr_t *w, uint64_t x)
+static uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
 {
 	if (x < 0x80)
-		grove_wr_head(w, (uint8_t)x, 0, 0);
-	else if (x < 0x100)
-		grove_wr_head(w, 0xcc, x, 1);
-	else if (x < 0x10000)
-		grove_wr_head(w, 0xcd, x, 2);
-	else if (x < 0x100000000ULL)
-		grove_wr_head(w, 0xce, x, 4);
+		return grove_put_tag(o, (uint8_t)x, 0, 0);
+	if (x < 0x100)
+		return grove_put_tag(o, 0xcc, x, 1);
+	if (x < 0x10000)
+		return grove_put_tag(o, 0xcd, x, 2);
+	if (x < 0x100000000ULL)
+		return grove_put_tag(o, 0xce, x, 4);
+	return grove_put_tag(o, 0xcf, x, 8);
+}
+
+static uint8_t *grove_put_array(uint8_t *o, size_t n)
+{
+	if (n < 16)
+		return grove_put_tag(o, (uint8_t)(0x90 | n), 0, 0);
+	if (n < 0x10000)
+		return grove_put_tag(o, 0xdc, n, 2);
+	return grove_put_tag(o, 0xdd, n, 4);
+}
+
+/* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
+static uint8_t *grove_put_str(uint8_t *o, const char *s)
+{
+	size_t n = s[0] ? strlen(s) : 0;
+	o = n < 32 ? grove_put_tag(o, (uint8_t)(0xa0 | n), 0, 0) : grove_put_tag(o, 0xd9, n, 1);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static uint8_t *grove_put_id(uint8_t *o, const grove__id_t *id)
+{
+	return grove_put_str(grove_put_uint(o, id->ts), id->node);
+}
+
+/* A blob's header and bytes, or nil when absent (!has). */
+static void grove_wr_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
+{
+	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	if (!o)
+		return;
+	if (!has)
+		o = grove_put_tag(o, 0xc0, 0, 0);
+	else if (b->len < 0x100)
+		o = grove_put_tag(o, 0xc4, b->len, 1);
+	else if (b->len < 0x10000)
+		o = grove_put_tag(o, 0xc5, b->len, 2);
 	else
-		grove_wr_head(w, 0xcf, x, 8);
+		o = grove_put_tag(o, 0xc6, b->len, 4);
+	grove_wr_done(w, o);
+	if (has && b->len && (o = grove_wr_room(w, b->len)) != NULL) {
+		memcpy(o, b->p, b->len);
+		grove_wr_done(w, o + b->len);
+	}
 }
 
 static void grove_wr_array(grove_wr_t *w, size_t n)
 {
-	if (n < 16)
-		grove_wr_head(w, (uint8_t)(0x90 | n), 0, 0);
-	else if (n < 0x10000)
-		grove_wr_head(w, 0xdc, n, 2);
-	else
-		grove_wr_head(w, 0xdd, n, 4);
-}
-
-/* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
-static void grove_wr_str(grove_wr_t *w, const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 32)
-		grove_wr_head(w, (uint8_t)(0xa0 | n), 0, 0);
-	else
-		grove_wr_head(w, 0xd9, n, 1);
-	grove_wr_raw(w, s, n);
-}
-
-static void grove_wr_blob(grove_wr_t *w, const grove__blob_t *b)
-{
-	if (b->len < 0x100)
-		grove_wr_head(w, 0xc4, b->len, 1);
-	else if (b->len < 0x10000)
-		grove_wr_head(w, 0xc5, b->len, 2);
-	else
-		grove_wr_head(w, 0xc6, b->len, 4);
-	grove_wr_raw(w, b->p, b->len);
-}
-
-/* A blob, or nil when absent. */
-static void grove_wr_opt_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
-{
-	if (has)
-		grove_wr_blob(w, b);
-	else
-		grove_wr_head(w, 0xc0, 0, 0);
+	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_array(o, n));
 }
 
 static void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
 {
-	grove_wr_uint(w, id->ts);
-	grove_wr_str(w, id->node);
+	uint8_t *o = grove_wr_room(w, GROVE_WR_ID_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_id(o, id));
 }
 
 static void grove_wr_dots(grove_wr_t *w, const grove__dots_t *ds)
 {
 	grove_wr_array(w, ds->len);
-	for (size_t i = 0; i < ds->len && !w->failed; i++) {
-		grove_wr_array(w, 2);
-		grove_wr_str(w, ds->d[i].node);
-		grove_wr_uint(w, ds->d[i].counter);
+	for (size_t i = 0; i < ds->len; i++) {
+		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + GROVE_WR_UINT_MAX);
+		if (!o)
+			return;
+		o = grove_put_str(grove_put_array(o, 2), ds->d[i].node);
+		grove_wr_done(w, grove_put_uint(o, ds->d[i].counter));
 	}
 }
 
 static void grove_wr_counter(grove_wr_t *w, const grove__counter_t *c)
 {
 	grove_wr_array(w, c->len);
-	for (size_t i = 0; i < c->len && !w->failed; i++) {
+	for (size_t i = 0; i < c->len; i++) {
 		const grove__pnentry_t *e = &c->e[i];
-		grove_wr_array(w, 5);
-		grove_wr_str(w, e->node);
-		grove_wr_uint(w, e->p);
-		grove_wr_uint(w, e->n);
-		grove_wr_uint(w, e->bp);
-		grove_wr_uint(w, e->bn);
+		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + 4 * GROVE_WR_UINT_MAX);
+		if (!o)
+			return;
+		o = grove_put_str(grove_put_array(o, 5), e->node);
+		o = grove_put_uint(grove_put_uint(o, e->p), e->n);
+		grove_wr_done(w, grove_put_uint(grove_put_uint(o, e->bp), e->bn));
 	}
 }
 
 static void grove_wr_reg(grove_wr_t *w, const grove__reg_t *g)
 {
-	grove_wr_array(w, 5);
-	grove_wr_id(w, &g->id);
-	grove_wr_opt_blob(w, g->has, &g->val);
+	uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_ID_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_id(grove_put_array(o, 5), &g->id));
+	grove_wr_blob(w, g->has, &g->val);
 	grove_wr_id(w, &g->tomb);
 }
 
@@ -162,7 +194,7 @@ static void grove_wr_set(grove_wr_t *w, const grove__set_t *s)
 	grove_wr_array(w, s->len);
 	for (size_t i = 0; i < s->len && !w->failed; i++) {
 		grove_wr_array(w, 2);
-		grove_wr_blob(w, &s->e[i].elem);
+		grove_wr_blob(w, true, &s->e[i].elem);
 		grove_wr_dots(w, &s->e[i].dots);
 	}
 }
@@ -170,18 +202,20 @@ static void grove_wr_set(grove_wr_t *w, const grove__set_t *s)
 static void grove_wr_field(grove_wr_t *w, const grove__field_t *f)
 {
 	grove_wr_array(w, 4);
-	grove_wr_blob(w, &f->field);
+	grove_wr_blob(w, true, &f->field);
 	grove_wr_id(w, &f->id);
-	grove_wr_opt_blob(w, f->has, &f->val);
+	grove_wr_blob(w, f->has, &f->val);
 }
 
 /* Live fields and tombstones interleaved in field-name order. */
 static void grove_wr_map(grove_wr_t *w, const grove__map_t *m)
 {
 	const grove__fields_t *l = &m->live, *t = &m->tomb;
-	grove_wr_array(w, 3);
-	grove_wr_id(w, &m->del);
-	grove_wr_array(w, l->len + t->len);
+	uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_ID_MAX + GROVE_WR_HEAD_MAX);
+	if (!o)
+		return;
+	o = grove_put_id(grove_put_array(o, 3), &m->del);
+	grove_wr_done(w, grove_put_array(o, l->len + t->len));
 	size_t i = 0, j = 0;
 	while (!w->failed && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||
@@ -191,19 +225,26 @@ static void grove_wr_map(grove_wr_t *w, const grove__map_t *m)
 	}
 }
 
+/* Version, visible type and type register. */
+static void grove_wr_top(grove_wr_t *w, const grove_value_t *v)
+{
+	uint8_t *o = grove_wr_room(w, 4 + 2 * GROVE_WR_UINT_MAX + GROVE_WR_ID_MAX);
+	if (!o)
+		return;
+	o = grove_put_uint(grove_put_array(o, 7), GROVE_VALUE_FORMAT_VERSION);
+	o = grove_put_array(grove_put_uint(o, (uint8_t)grove_value_type(v)), 3);
+	grove_wr_done(w, grove_put_uint(grove_put_id(o, &v->treg.id), v->treg.type));
+}
+
 int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
 			  size_t *out_len)
 {
 	if (at > *cap)
 		return GROVE_EINVAL;
 	grove_wr_t w = { .p = *buf, .len = at, .cap = *cap };
-	grove_wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
-	grove_wr_array(&w, 7);
-	grove_wr_uint(&w, GROVE_VALUE_FORMAT_VERSION);
-	grove_wr_uint(&w, (uint8_t)grove_value_type(v));
-	grove_wr_array(&w, 3);
-	grove_wr_id(&w, &v->treg.id);
-	grove_wr_uint(&w, v->treg.type);
+	if (!w.p) /* a fresh buffer: room for most values at once */
+		grove_wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
+	grove_wr_top(&w, v);
 	grove_wr_counter(&w, &v->counter);
 	grove_wr_reg(&w, &v->reg);
 	grove_wr_set(&w, &v->set);

@@ -21,10 +21,11 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 	k->key = key;
 	k->klen = klen;
 	uint32_t h = grove_tree_key_hash(key, klen);
+	k->hash = h;
 	k->segment = (h >> 16) % GROVE_TREE_SEGMENTS;
 	k->stripe = k->segment % GROVE_DB_STRIPES;
-	/* the slot's low bits are the stripe: the stripe lock guards the slot */
-	k->cache_slot = (h % (GROVE_DB_CACHE_SLOTS / GROVE_DB_STRIPES)) * GROVE_DB_STRIPES + k->stripe;
+	/* a set of the key's stripe: the stripe lock guards it */
+	k->cache_set = ((h % GROVE_DB_CACHE_SETS) * GROVE_DB_STRIPES + k->stripe) * GROVE_DB_CACHE_WAYS;
 	k->urec[0] = GROVE_DB_PFX_USER;
 	memcpy(k->urec + 1, key, klen);
 	k->drec[0] = GROVE_DB_PFX_DIGEST;
@@ -66,7 +67,7 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 		return rc;
 	grove_db_state_t st;
 	bool wrote = false;
-	pthread_mutex_lock(&db->stripes[k.stripe]);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = grove_db__state_load(db, &k, &st);
 	uint64_t ts = 0;
 	if (rc == 0)
@@ -77,7 +78,7 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 	 * an absent element) has nothing to record */
 	if (rc == 0 && (st.rec || !grove_value_is_empty(st.v)))
 		rc = grove_db__state_commit(db, &k, &st, &wrote);
-	pthread_mutex_unlock(&db->stripes[k.stripe]);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	grove_db__state_free(&st);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
@@ -240,13 +241,13 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
 	}
 	grove_db_state_t st;
 	bool wrote = false;
-	pthread_mutex_lock(&db->stripes[k.stripe]);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = grove_db__state_load(db, &k, &st);
 	if (rc == 0)
 		rc = grove_value_merge(st.v, remote, NULL);
 	if (rc == 0)
 		rc = grove_db__state_commit(db, &k, &st, &wrote);
-	pthread_mutex_unlock(&db->stripes[k.stripe]);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	grove_db__state_free(&st);
 	grove_value_destroy(remote);
 	if (rc)
