@@ -100,8 +100,8 @@ struct grove_db {
 	uint64_t hlc_ceiling;   /* persisted: no issued timestamp reaches it */
 	uint64_t hlc_reserve_ms;
 
-	pthread_mutex_t hook_mu;
-	grove_db_change_fn hook;
+	pthread_mutex_t hook_mu; /* guards hook_ctx and changes of hook */
+	_Atomic(grove_db_change_fn) hook; /* read without the lock: NULL means no call */
 	void *hook_ctx;
 
 	atomic_uint_fast64_t live_keys;

@@ -48,8 +48,11 @@ uint32_t grove_db_segment_of(const void *key, size_t klen)
 /* One local operation on a decoded value, with a fresh timestamp. */
 typedef int (*db_op_fn)(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx);
 
+/* With no hook set (the common embedded case) this costs one atomic load. */
 static void call_hook(grove_db_t *db, const void *key, size_t klen)
 {
+	if (!atomic_load(&db->hook))
+		return;
 	pthread_mutex_lock(&db->hook_mu);
 	grove_db_change_fn fn = db->hook;
 	void *ctx = db->hook_ctx;
@@ -95,6 +98,7 @@ typedef struct op_args {
 	const void *b;
 	size_t blen;
 	int64_t delta;
+	bool want_value; /* the caller asked for out_i64 */
 	int64_t out_i64;
 	bool out_flag;
 } op_args_t;
@@ -104,7 +108,7 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 	op_args_t *o = ctx;
 	(void)ts;
 	int rc = grove_pncounter_add(v, db->node_id, o->delta);
-	if (rc == 0)
+	if (rc == 0 && o->want_value) /* after an add the sum fits int64 */
 		rc = grove_pncounter_get(v, &o->out_i64);
 	if (rc == GROVE_ENOTFOUND) { /* adding 0 to an absent counter: reads 0 */
 		o->out_i64 = 0;
@@ -116,7 +120,7 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
 			 int64_t *new_value)
 {
-	op_args_t o = { .delta = delta };
+	op_args_t o = { .delta = delta, .want_value = new_value != NULL };
 	int rc = db_apply(db, key, klen, op_counter_add, &o);
 	if (rc == 0 && new_value)
 		*new_value = o.out_i64;

@@ -4,7 +4,9 @@
  *  1. raw LevelDB puts (leveldb_put with the options store_leveldb.c uses,
  *     same key and value sizes, same keys in the same order, unsynced)
  *     beside typed counter increments, register sets, set adds and map sets
- *     through the handles API in durability mode none, as ratios;
+ *     through db.h in durability mode none, as ratios; and raw puts through
+ *     one reused write batch (what store_leveldb.c does: LevelDB's
+ *     leveldb_put builds and frees a batch per call), as a second baseline;
  *  2. durability batch vs always with 8 writer threads;
  *  3. the Syncer on two LevelDB stores of N keys differing in D, beside a
  *     naive full scan (read and compare every key on both sides).
@@ -151,8 +153,11 @@ static void spent_add(spent_t *s, double wall0, double cpu0)
 	s->cpu += cpu_s() - cpu0;
 }
 
-/* Puts ops [first, last) with the typed path's record key and size. */
-static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *sp)
+/* Puts ops [first, last) with the typed path's record key and size:
+ * leveldb_put, or (wb non-NULL) leveldb_write of one write batch reused
+ * for every put, as storage/store_leveldb.c does. */
+static void raw_puts(raw_db_t *r, leveldb_writebatch_t *wb, long first, long last, size_t vlen,
+		     spent_t *sp)
 {
 	char key[64], val[256], *err = NULL;
 	memset(val, 'v', sizeof(val));
@@ -160,9 +165,15 @@ static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *s
 	for (long i = first; i < last; i++) {
 		key[0] = 'u';
 		int klen = 1 + key_of(key + 1, sizeof(key) - 1, i);
-		leveldb_put(r->db, r->wo, key, (size_t)klen, val, vlen, &err);
+		if (wb) {
+			leveldb_writebatch_clear(wb);
+			leveldb_writebatch_put(wb, key, (size_t)klen, val, vlen);
+			leveldb_write(r->db, r->wo, wb, &err);
+		} else {
+			leveldb_put(r->db, r->wo, key, (size_t)klen, val, vlen, &err);
+		}
 		if (err) {
-			fprintf(stderr, "leveldb_put: %s\n", err);
+			fprintf(stderr, "leveldb write: %s\n", err);
 			exit(1);
 		}
 	}
@@ -225,36 +236,43 @@ static size_t record_bytes(grove_db_t *db)
 #define BENCH_ROUNDS 10
 
 /* The timed part alone (not inlined: `valgrind --tool=callgrind
- * --toggle-collect=bench_rounds` counts instructions per op in it). */
-__attribute__((noinline)) static void bench_rounds(grove_db_t *db, raw_db_t *raw, bench_op_t op,
-						   long chunk, size_t vbytes, spent_t *t_typed,
-						   spent_t *t_raw)
+ * --toggle-collect=bench_rounds` counts instructions per op in it):
+ * raw puts, typed ops and raw puts with a reused batch, interleaved. */
+__attribute__((noinline)) static void bench_rounds(grove_db_t *db, raw_db_t raw[2], bench_op_t op,
+						   long chunk, size_t vbytes, spent_t t[3])
 {
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	for (int r = 0; r < BENCH_ROUNDS; r++) {
-		raw_puts(raw, r * chunk, (r + 1) * chunk, vbytes, t_raw);
-		typed_ops(db, op, r * chunk, (r + 1) * chunk, t_typed);
+		raw_puts(&raw[0], NULL, r * chunk, (r + 1) * chunk, vbytes, &t[0]);
+		typed_ops(db, op, r * chunk, (r + 1) * chunk, &t[1]);
+		raw_puts(&raw[1], wb, r * chunk, (r + 1) * chunk, vbytes, &t[2]);
 	}
+	leveldb_writebatch_destroy(wb);
 }
 
 static void bench_rate(bench_op_t op, const char *name, long ops)
 {
 	char *dir = grove_test_storage_tmpdir("bench-typed");
 	grove_db_t *db;
-	raw_db_t raw;
+	raw_db_t raw[2]; /* leveldb_put; reused batch */
 	int rc = grove_test_storage_db_open(dir, "node-a", NULL, GROVE_DURABILITY_NONE, &db);
 	if (rc)
 		die("open", rc);
-	raw_open(&raw);
+	raw_open(&raw[0]);
+	raw_open(&raw[1]);
 	typed_ops(db, op, 0, BENCH_KEYS, NULL); /* every key exists: steady-state sizes */
 	size_t vbytes = record_bytes(db);
-	raw_puts(&raw, 0, BENCH_KEYS, vbytes, NULL);
-	spent_t t_typed = { 0 }, t_raw = { 0 };
+	for (int i = 0; i < 2; i++)
+		raw_puts(&raw[i], NULL, 0, BENCH_KEYS, vbytes, NULL);
+	spent_t t[3] = { { 0 } }; /* raw, typed, raw with a reused batch */
 	long chunk = ops / BENCH_ROUNDS;
-	bench_rounds(db, &raw, op, chunk, vbytes, &t_typed, &t_raw);
+	bench_rounds(db, raw, op, chunk, vbytes, t);
 	double n = (double)(chunk * BENCH_ROUNDS);
-	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f |\n", name, vbytes, n / t_typed.wall,
-	       n / t_raw.wall, t_raw.wall / t_typed.wall, t_raw.cpu / t_typed.cpu);
-	raw_close(&raw);
+	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", name, vbytes,
+	       n / t[1].wall, n / t[0].wall, t[0].wall / t[1].wall, t[0].cpu / t[1].cpu,
+	       n / t[2].wall, t[2].wall / t[1].wall);
+	raw_close(&raw[0]);
+	raw_close(&raw[1]);
 	grove_db_close(db);
 	grove_test_storage_rmdir(dir);
 }
@@ -267,8 +285,8 @@ static void bench_rates(long ops)
 	       "1 thread, interleaved)\n",
 	       ops, BENCH_KEYS);
 	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw (wall) | "
-	       "typed / raw (CPU) |\n");
-	printf("|---|---|---|---|---|---|\n");
+	       "typed / raw (CPU) | raw puts/s, reused batch | typed / raw reused (wall) |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
 	for (int op = OP_COUNTER; op <= OP_MAP; op++)
 		if (op_on(ids[op]))
 			bench_rate((bench_op_t)op, names[op], ops);
