@@ -32,7 +32,7 @@ typedef struct grove_wr {
 } grove_wr_t;
 
 /* Room for n more bytes: where to write them, or NULL (w->failed). */
-static uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
+static inline uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
 {
 	if (w->failed)
 		return NULL;
@@ -47,14 +47,14 @@ static uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
 }
 
 /* Ends a write begun by grove_wr_room at o (one past the last byte). */
-static void grove_wr_done(grove_wr_t *w, const uint8_t *o)
+static inline void grove_wr_done(grove_wr_t *w, const uint8_t *o)
 {
 	w->len = (size_t)(o - w->p);
 }
 
 /* The put_* helpers write one item at o, into room already reserved, and
  * return the end. */
-static uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
+static inline uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
 {
 	*o++ = tag;
 	switch (n) { /* big-endian */
@@ -80,7 +80,7 @@ static uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
 	return o;
 }
 
-static uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
+static inline uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
 {
 	if (x < 0x80)
 		return grove_put_tag(o, (uint8_t)x, 0, 0);
@@ -93,7 +93,7 @@ static uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
 	return grove_put_tag(o, 0xcf, x, 8);
 }
 
-static uint8_t *grove_put_array(uint8_t *o, size_t n)
+static inline uint8_t *grove_put_array(uint8_t *o, size_t n)
 {
 	if (n < 16)
 		return grove_put_tag(o, (uint8_t)(0x90 | n), 0, 0);
@@ -103,7 +103,7 @@ static uint8_t *grove_put_array(uint8_t *o, size_t n)
 }
 
 /* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
-static uint8_t *grove_put_str(uint8_t *o, const char *s)
+static inline uint8_t *grove_put_str(uint8_t *o, const char *s)
 {
 	size_t n = s[0] ? strlen(s) : 0;
 	o = n < 32 ? grove_put_tag(o, (uint8_t)(0xa0 | n), 0, 0) : grove_put_tag(o, 0xd9, n, 1);
@@ -111,7 +111,7 @@ static uint8_t *grove_put_str(uint8_t *o, const char *s)
 	return o + n;
 }
 
-static uint8_t *grove_put_id(uint8_t *o, const grove__id_t *id)
+static inline uint8_t *grove_put_id(uint8_t *o, const grove__id_t *id)
 {
 	return grove_put_str(grove_put_uint(o, id->ts), id->node);
 }
@@ -137,14 +137,14 @@ static void grove_wr_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
 	}
 }
 
-static void grove_wr_array(grove_wr_t *w, size_t n)
+static inline void grove_wr_array(grove_wr_t *w, size_t n)
 {
 	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
 	if (o)
 		grove_wr_done(w, grove_put_array(o, n));
 }
 
-static void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
+static inline void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
 {
 	uint8_t *o = grove_wr_room(w, GROVE_WR_ID_MAX);
 	if (o)

@@ -8,19 +8,17 @@
  * record in the layout of the tree item input (klen, key, encoding) plus
  * the type byte, so a write builds its new record in the stripe's scratch
  * buffer, hashes the item in one call, and then swaps buffers with the
- * entry: no allocation and no copy in the steady state.  Decoded values are
- * kept beside their records while the estimated total stays within
- * GROVE_DB_CACHE_VALUE_BYTES_MAX (a soft bound: checked, then charged).
+ * entry: no allocation and no copy in the steady state.  Hot keys (written
+ * again within GROVE_DB_CACHE_HOT_USES uses of their stripe's sets) also
+ * keep their decoded value, while the estimated total stays within
+ * GROVE_DB_CACHE_VALUE_BYTES_MAX (a soft bound: checked, then charged);
+ * a key that cools down drops it at its next write.
  */
 #include <string.h>
 
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
 #include "storage/db_internal.h"
-
-/* Buffer sizes are rounded up to this: buffers move between keys of about
- * the same size without reallocation. */
-#define SCRATCH_ROUND_BYTES 64
 
 _Static_assert(GROVE_DB_CACHE_SETS >= 1 && (GROVE_DB_CACHE_SETS & (GROVE_DB_CACHE_SETS - 1)) == 0,
 	       "cache sets per stripe: a power of two");
@@ -80,7 +78,9 @@ grove_db_cached_t *grove_db__cache_find(grove_db_t *db, const grove_db_key_t *k)
 		grove_db_cached_t *e = &set[w];
 		if (e->buf && e->hash == k->hash && e->klen == k->klen &&
 		    memcmp(e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(0), k->key, k->klen) == 0) {
-			e->used = ++db->stripes[k->stripe].clock;
+			uint32_t clock = ++db->stripes[k->stripe].clock;
+			e->hot = clock - e->used <= GROVE_DB_CACHE_HOT_USES; /* wrap-safe */
+			e->used = clock;
 			return e;
 		}
 	}
@@ -108,9 +108,10 @@ int grove_db__scratch_reserve(grove_db_stripe_t *s, size_t need)
 {
 	if (need <= s->scratch_cap)
 		return 0;
-	if (need > SIZE_MAX - SCRATCH_ROUND_BYTES)
+	if (need > SIZE_MAX - GROVE_DB_SCRATCH_ROUND_BYTES)
 		return GROVE_ENOMEM;
-	size_t cap = (need + SCRATCH_ROUND_BYTES - 1) / SCRATCH_ROUND_BYTES * SCRATCH_ROUND_BYTES;
+	size_t round = GROVE_DB_SCRATCH_ROUND_BYTES;
+	size_t cap = (need + round - 1) / round * round;
 	uint8_t *p = grove_realloc(s->scratch, cap);
 	if (!p)
 		return GROVE_ENOMEM;
@@ -160,7 +161,9 @@ void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_c
 		entry->v = NULL;
 		entry->charge = 0;
 	}
-	if (rec_len > GROVE_DB_CACHE_REC_MAX) {
+	/* entries hold at most SCRATCH_KEEP bytes: big records are not cached,
+	 * nor small ones in a buffer a big one grew (trimmed below) */
+	if (rec_len > GROVE_DB_CACHE_REC_MAX || s->scratch_cap > GROVE_DB_SCRATCH_KEEP_BYTES) {
 		atomic_fetch_sub(&db->value_bytes, charged);
 		if (entry)
 			grove_db__cache_drop(db, entry);
@@ -180,6 +183,9 @@ void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_c
 	e->hash = k->hash;
 	e->used = ++s->clock;
 	memcpy(e->item, item, GROVE_DIGEST_BYTES);
-	value_keep(db, e, rec_len, v, charged);
+	if (entry && entry->hot)
+		value_keep(db, e, rec_len, v, charged);
+	else /* a new or cold key: its record alone */
+		atomic_fetch_sub(&db->value_bytes, charged);
 	stripe_trim(s);
 }

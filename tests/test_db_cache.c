@@ -2,9 +2,9 @@
  * test_db_cache.c - the record cache of storage/db_cache.c stays coherent
  * with the store: every key's state read back from the store, and the
  * digest tree, equal what an independent oracle computes from the stored
- * encodings, after writes served from cached decoded values, merges into
- * cached keys, LRU eviction within one cache set, records too big to
- * cache, failed writes, and a restart.  Both backends.
+ * encodings, after writes served from cached decoded values (kept for hot
+ * keys only), merges into cached keys, LRU eviction within one cache set,
+ * records too big to cache, failed writes, and a restart.  Both backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,6 +141,23 @@ static void test_cached_writes_match_store(void **state)
 	check_tree(f);
 }
 
+/* Decoded values are kept for keys written again soon, not for keys
+ * written once (their records alone are cached). */
+static void test_only_hot_keys_keep_values(void **state)
+{
+	fixture_t *f = *state;
+	for (int i = 0; i < 40; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "cold%d", i);
+		counter_add(f, k, 1);
+	}
+	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(counter_add(f, "hot", 1), i);
+	assert_true(atomic_load(&f->db->value_bytes) > 0);
+	check_tree(f);
+}
+
 /* A merge into a cached key is seen by the next local write, and the
  * cached value never goes stale. */
 static void test_merge_into_cached_key(void **state)
@@ -239,7 +256,8 @@ static void test_records_too_big_to_cache(void **state)
 static void test_failed_writes_leave_no_trace(void **state)
 {
 	fixture_t *f = *state;
-	assert_int_equal(counter_add(f, "f", 5), 5);
+	assert_int_equal(counter_add(f, "f", 2), 2);
+	assert_int_equal(counter_add(f, "f", 3), 5); /* hot: its decoded value is cached */
 	int failures = 0;
 	for (long n = 1; n < 200; n++) {
 		grove_alloc_fail_after(n);
@@ -297,6 +315,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_cached_writes_match_store),
+		BOTH(test_only_hot_keys_keep_values),
 		BOTH(test_merge_into_cached_key),
 		BOTH(test_eviction_within_a_set),
 		BOTH(test_records_too_big_to_cache),

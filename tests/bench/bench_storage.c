@@ -12,6 +12,7 @@
  *     naive full scan (read and compare every key on both sides).
  *
  * Environment: GROVE_BENCH_OPS (ops per rate, default 200000),
+ * GROVE_BENCH_KEYS (distinct keys the rates cycle over, default 50000),
  * GROVE_BENCH_SYNC_OPS (ops per durability mode, default 4000),
  * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100);
  * GROVE_BENCH_ONLY (e.g. "rates,counter" or "rates,syncer") runs only the
@@ -33,7 +34,7 @@
 #include "storage/syncer.h"
 #include "tests/util_storage.h"
 
-#define BENCH_KEYS 50000 /* distinct keys the rate benchmarks cycle over */
+#define BENCH_KEYS 50000 /* default distinct keys the rate benchmarks cycle over */
 #define BENCH_THREADS 8
 
 static double now_s(void)
@@ -95,9 +96,11 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
+static long bench_keys = BENCH_KEYS; /* GROVE_BENCH_KEYS */
+
 static int key_of(char *buf, size_t cap, long i)
 {
-	return snprintf(buf, cap, "crdt:%08ld", (i * 7919) % BENCH_KEYS);
+	return snprintf(buf, cap, "crdt:%08ld", (i * 7919) % bench_keys);
 }
 
 /* --- 1. rates --- */
@@ -260,10 +263,10 @@ static void bench_rate(bench_op_t op, const char *name, long ops)
 		die("open", rc);
 	raw_open(&raw[0]);
 	raw_open(&raw[1]);
-	typed_ops(db, op, 0, BENCH_KEYS, NULL); /* every key exists: steady-state sizes */
+	typed_ops(db, op, 0, bench_keys, NULL); /* every key exists: steady-state sizes */
 	size_t vbytes = record_bytes(db);
 	for (int i = 0; i < 2; i++)
-		raw_puts(&raw[i], NULL, 0, BENCH_KEYS, vbytes, NULL);
+		raw_puts(&raw[i], NULL, 0, bench_keys, vbytes, NULL);
 	spent_t t[3] = { { 0 } }; /* raw, typed, raw with a reused batch */
 	long chunk = ops / BENCH_ROUNDS;
 	bench_rounds(db, raw, op, chunk, vbytes, t);
@@ -281,9 +284,9 @@ static void bench_rates(long ops)
 {
 	static const char *names[] = { "counter incr", "register set", "set add", "map set" };
 	static const char *ids[] = { "counter", "register", "set", "map" };
-	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %d existing keys, "
+	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %ld existing keys, "
 	       "1 thread, interleaved)\n",
-	       ops, BENCH_KEYS);
+	       ops, bench_keys);
 	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw (wall) | "
 	       "typed / raw (CPU) | raw puts/s, reused batch | typed / raw reused (wall) |\n");
 	printf("|---|---|---|---|---|---|---|---|\n");
@@ -513,7 +516,8 @@ int main(void)
 	long ops = env_long("GROVE_BENCH_OPS", 200000);
 	long sync_ops = env_long("GROVE_BENCH_SYNC_OPS", 4000);
 	long n = env_long("GROVE_BENCH_N", 1000000), d = env_long("GROVE_BENCH_D", 100);
-	if (ops < 1 || sync_ops < BENCH_THREADS || n < 1 || d < 1 || d > n) {
+	bench_keys = env_long("GROVE_BENCH_KEYS", BENCH_KEYS);
+	if (ops < 1 || sync_ops < BENCH_THREADS || n < 1 || d < 1 || d > n || bench_keys < 1) {
 		fprintf(stderr, "bench_storage: bad GROVE_BENCH_* settings\n");
 		return 1;
 	}
