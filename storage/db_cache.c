@@ -8,11 +8,9 @@
  * record in the layout of the tree item input (klen, key, encoding) plus
  * the type byte, so a write builds its new record in the stripe's scratch
  * buffer, hashes the item in one call, and then swaps buffers with the
- * entry: no allocation and no copy in the steady state.  Hot keys (written
- * again within GROVE_DB_CACHE_HOT_USES uses of their stripe's sets) also
- * keep their decoded value, while the estimated total stays within
- * GROVE_DB_CACHE_VALUE_BYTES_MAX (a soft bound: checked, then charged);
- * a key that cools down drops it at its next write.
+ * entry: no allocation and no copy in the steady state.  Decoded values are
+ * kept beside their records while the estimated total stays within
+ * GROVE_DB_CACHE_VALUE_BYTES_MAX (a soft bound: checked, then charged).
  */
 #include <string.h>
 
@@ -78,9 +76,7 @@ grove_db_cached_t *grove_db__cache_find(grove_db_t *db, const grove_db_key_t *k)
 		grove_db_cached_t *e = &set[w];
 		if (e->buf && e->hash == k->hash && e->klen == k->klen &&
 		    memcmp(e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(0), k->key, k->klen) == 0) {
-			uint32_t clock = ++db->stripes[k->stripe].clock;
-			e->hot = clock - e->used <= GROVE_DB_CACHE_HOT_USES; /* wrap-safe */
-			e->used = clock;
+			e->used = ++db->stripes[k->stripe].clock;
 			return e;
 		}
 	}
@@ -140,7 +136,8 @@ static void value_keep(grove_db_t *db, grove_db_cached_t *e, size_t rec_len, gro
 {
 	size_t charge = *v ? rec_len * GROVE_DB_VALUE_EXPANSION : 0;
 	if (atomic_load(&db->value_bytes) - charged + charge > GROVE_DB_CACHE_VALUE_BYTES_MAX) {
-		atomic_fetch_sub(&db->value_bytes, charged);
+		if (charged)
+			atomic_fetch_sub(&db->value_bytes, charged);
 		return;
 	}
 	if (charge != charged) /* unsigned wrap-around subtracts when it shrank */
@@ -183,9 +180,6 @@ void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_c
 	e->hash = k->hash;
 	e->used = ++s->clock;
 	memcpy(e->item, item, GROVE_DIGEST_BYTES);
-	if (entry && entry->hot)
-		value_keep(db, e, rec_len, v, charged);
-	else /* a new or cold key: its record alone */
-		atomic_fetch_sub(&db->value_bytes, charged);
+	value_keep(db, e, rec_len, v, charged);
 	stripe_trim(s);
 }

@@ -2,8 +2,8 @@
  * test_db_cache.c - the record cache of storage/db_cache.c stays coherent
  * with the store: every key's state read back from the store, and the
  * digest tree, equal what an independent oracle computes from the stored
- * encodings, after writes served from cached decoded values (kept for hot
- * keys only), merges into cached keys, LRU eviction within one cache set,
+ * encodings, after writes served from cached decoded values (and their
+ * memory budget accounted), merges into cached keys, LRU eviction within one cache set,
  * records too big to cache, failed writes, and a restart.  Both backends.
  */
 #include <setjmp.h>
@@ -141,20 +141,27 @@ static void test_cached_writes_match_store(void **state)
 	check_tree(f);
 }
 
-/* Decoded values are kept for keys written again soon, not for keys
- * written once (their records alone are cached). */
-static void test_only_hot_keys_keep_values(void **state)
+/* Decoded values are kept and charged to the value budget; a record that
+ * grows too big to cache gives its charge back. */
+static void test_value_budget_accounting(void **state)
 {
 	fixture_t *f = *state;
-	for (int i = 0; i < 40; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "cold%d", i);
-		counter_add(f, k, 1);
-	}
+	const char *k = remember(f, "grow");
 	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
-	for (int i = 1; i <= 3; i++)
-		assert_int_equal(counter_add(f, "hot", 1), i);
+	assert_int_equal(grove_db_set_add(f->db, k, 4, "a", 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(f->db, k, 4, "b", 1, NULL), 0);
 	assert_true(atomic_load(&f->db->value_bytes) > 0);
+	char elem[64];
+	for (int n = 0; n < 64; n++) {
+		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", n);
+		assert_int_equal(grove_db_set_add(f->db, k, 4, elem, (size_t)elen, NULL), 0);
+	}
+	uint8_t *enc;
+	size_t len;
+	assert_int_equal(grove_db_get_encoded(f->db, k, 4, &enc, &len), 0);
+	grove_free(enc);
+	assert_true(len > GROVE_DB_CACHE_REC_MAX);
+	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
 	check_tree(f);
 }
 
@@ -257,7 +264,7 @@ static void test_failed_writes_leave_no_trace(void **state)
 {
 	fixture_t *f = *state;
 	assert_int_equal(counter_add(f, "f", 2), 2);
-	assert_int_equal(counter_add(f, "f", 3), 5); /* hot: its decoded value is cached */
+	assert_int_equal(counter_add(f, "f", 3), 5); /* its decoded value is cached */
 	int failures = 0;
 	for (long n = 1; n < 200; n++) {
 		grove_alloc_fail_after(n);
@@ -315,7 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_cached_writes_match_store),
-		BOTH(test_only_hot_keys_keep_values),
+		BOTH(test_value_budget_accounting),
 		BOTH(test_merge_into_cached_key),
 		BOTH(test_eviction_within_a_set),
 		BOTH(test_records_too_big_to_cache),
