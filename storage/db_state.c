@@ -6,16 +6,30 @@
  * kept, changed in place by the operation; else its record, decoded), or a
  * store get and decode.  Commit: encode into the stripe's scratch buffer,
  * right after the key's tree item prefix; if the bytes equal the stored
- * ones, nothing is written.  Otherwise one batch (the stripe's, reused) goes
- * through the durability mode: the 'u' record, plus the key's 'd'
- * segment-index record when the key is new.  After it is durable, the
- * digest tree swaps the old item hash for the new one (hashed once over
- * the scratch buffer), the live-key count follows the type byte, and the
- * record becomes the key's cache entry.  If the write fails, a cached value
- * that the operation changed in memory is dropped with its entry, so the
- * cache never holds state the store does not.  The caller holds the key's
- * stripe lock throughout, which also guards the stripe's cache sets and
- * buffers.
+ * ones, nothing is written.  Otherwise the 'u' record, plus the key's 'd'
+ * segment-index record when the key is new, goes through the durability
+ * mode, and the digest tree swaps the old item hash for the new one
+ * (hashed once over the scratch buffer) once the write is durable, the
+ * live-key count following the type byte; the record becomes the key's
+ * cache entry.
+ *
+ * Modes none and always (and BATCH writes whose set has no entry to pin):
+ * the write is durable before the key's stripe lock is released; the
+ * stripe's batch is reused.  If the write fails, a cached value that the
+ * operation changed in memory is dropped with its entry, so the cache
+ * never holds state the store does not.
+ *
+ * BATCH: the record is queued to the group commit and installed as the
+ * key's pinned cache entry under the lock (queue order = order of the
+ * read-modify-writes = order on disk); the lock is released while the
+ * writer waits for its group's fsync and taken again afterwards (the
+ * caller unlocks it), so the next writer of the key builds on the queued
+ * state and joins the same or the next group.  The tree delta (additive,
+ * so order-free) is applied only once durable: the tree never shows a
+ * queued write.  A failed group makes the commit refuse all later writes
+ * (commit.h); each failed writer drops its key's entry, which holds its
+ * state or one built on it.  The stripe lock also guards the stripe's
+ * cache sets and buffers.
  */
 #include <string.h>
 
