@@ -36,7 +36,8 @@
 	X(AUTH, -24, "authentication failed")                                 \
 	X(TIMEOUT, -25, "timed out")                                          \
 	X(CONFIG, -26, "bad configuration")                                   \
-	X(RANGE, -27, "value out of range")
+	X(RANGE, -27, "value out of range")                                   \
+	X(READONLY, -28, "read-only after a failed durable write (reopen)")
 
 enum grove_error {
 	GROVE_OK = 0,

@@ -9,13 +9,6 @@
 #include "crdt/assert.h"
 #include "storage/commit.h"
 
-struct grove_commit_waiter {
-	const grove_batch_t *batch;
-	grove_commit_waiter_t *next;
-	int rc;
-	bool done;
-};
-
 int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_t mode,
 		      uint32_t window_us)
 {
@@ -34,6 +27,7 @@ int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_
 	pthread_cond_init(&c->window_cv, &attr);
 	pthread_condattr_destroy(&attr);
 	atomic_init(&c->syncs, 0);
+	atomic_init(&c->durable_seq, 0);
 	c->inited = true;
 	return 0;
 }
@@ -87,12 +81,13 @@ static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
 }
 
 /* Leads one group: detaches up to GROUP_MAX queued batches, writes them
- * with one sync, and wakes their writers.  Called and returns with c->mu
- * held; drops it during the write. */
+ * with one sync (none once the commit failed), and wakes their writers.
+ * Called and returns with c->mu held; drops it during the write. */
 static void lead_group(grove_commit_t *c)
 {
 	c->leader_active = true;
-	leader_window(c);
+	if (!c->failed_rc)
+		leader_window(c);
 	grove_commit_waiter_t *group = c->head, *last = group;
 	size_t n = 1;
 	while (n < GROVE_COMMIT_GROUP_MAX && last->next) {
@@ -104,12 +99,17 @@ static void lead_group(grove_commit_t *c)
 		c->tail = NULL;
 	last->next = NULL;
 	c->queued -= n;
-	pthread_mutex_unlock(&c->mu);
-
-	int rc = write_group(c, group);
-	atomic_fetch_add(&c->syncs, 1);
-
-	pthread_mutex_lock(&c->mu);
+	int rc = GROVE_EREADONLY;
+	if (!c->failed_rc) {
+		pthread_mutex_unlock(&c->mu);
+		rc = write_group(c, group);
+		atomic_fetch_add(&c->syncs, 1);
+		pthread_mutex_lock(&c->mu);
+		if (rc)
+			c->failed_rc = rc;
+		else
+			atomic_store(&c->durable_seq, last->seq);
+	}
 	for (grove_commit_waiter_t *w = group, *nx; w; w = nx) {
 		nx = w->next;
 		w->rc = rc;
@@ -119,25 +119,46 @@ static void lead_group(grove_commit_t *c)
 	pthread_cond_broadcast(&c->done_cv);
 }
 
-static int group_commit(grove_commit_t *c, const grove_batch_t *b)
+int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b, grove_commit_waiter_t *w)
 {
-	grove_commit_waiter_t me = { .batch = b };
+	GROVE_ASSERT(c->mode == GROVE_DURABILITY_BATCH);
+	*w = (grove_commit_waiter_t){ .batch = b };
 	pthread_mutex_lock(&c->mu);
+	if (c->failed_rc) {
+		pthread_mutex_unlock(&c->mu);
+		return GROVE_EREADONLY;
+	}
+	w->seq = ++c->next_seq;
 	if (c->tail)
-		c->tail->next = &me;
+		c->tail->next = w;
 	else
-		c->head = &me;
-	c->tail = &me;
+		c->head = w;
+	c->tail = w;
 	if (++c->queued >= GROVE_COMMIT_GROUP_MAX)
 		pthread_cond_signal(&c->window_cv);
-	while (!me.done) {
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+int grove_commit_wait(grove_commit_t *c, grove_commit_waiter_t *w)
+{
+	pthread_mutex_lock(&c->mu);
+	while (!w->done) {
 		if (c->leader_active)
 			pthread_cond_wait(&c->done_cv, &c->mu);
 		else
 			lead_group(c); /* our batch may be beyond this group: loop */
 	}
 	pthread_mutex_unlock(&c->mu);
-	return me.rc;
+	return w->rc;
+}
+
+bool grove_commit_failed(grove_commit_t *c)
+{
+	pthread_mutex_lock(&c->mu);
+	bool failed = c->failed_rc != 0;
+	pthread_mutex_unlock(&c->mu);
+	return failed;
 }
 
 int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
@@ -148,7 +169,10 @@ int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
 	case GROVE_DURABILITY_ALWAYS:
 		atomic_fetch_add(&c->syncs, 1);
 		return grove_store_write(c->store, b, true);
-	default:
-		return group_commit(c, b);
+	default: {
+		grove_commit_waiter_t w;
+		int rc = grove_commit_enqueue(c, b, &w);
+		return rc ? rc : grove_commit_wait(c, &w);
+	}
 	}
 }

@@ -10,7 +10,17 @@
  *          every queued batch, writes them as one synced batch, and wakes
  *          them.  Writers that arrive during that fsync form the next group.
  *          Every writer returns only after the write holding its batch was
- *          synced, with that write's result.
+ *          synced, with that write's result.  A writer may split the commit:
+ *          grove_commit_enqueue (under its own key lock: queue order is the
+ *          order of the writes on disk) then grove_commit_wait (after
+ *          releasing the lock, so later writers of the key join this group
+ *          or the next).  Queued batches get increasing sequence numbers;
+ *          grove_commit_durable_seq is the last one synced (FIFO: all
+ *          smaller ones were synced too).
+ *          A failed group write fails the commit for good: the group's
+ *          writers get the store's error, every writer queued after it and
+ *          every later enqueue GROVE_EREADONLY (later batches may build on
+ *          the lost state, so none is written).  Reopening the db recovers.
  *
  * The window uses a timed wait on CLOCK_MONOTONIC (a timeout, not a clock
  * read that affects any logic).  Thread-safe.
@@ -26,7 +36,14 @@
 
 #define GROVE_COMMIT_GROUP_MAX 256 /* batches merged into one synced write */
 
-typedef struct grove_commit_waiter grove_commit_waiter_t;
+/* One queued batch (BATCH mode); the writer owns it until the wait. */
+typedef struct grove_commit_waiter {
+	const grove_batch_t *batch;
+	struct grove_commit_waiter *next;
+	uint64_t seq;
+	int rc;
+	bool done;
+} grove_commit_waiter_t;
 
 typedef struct grove_commit {
 	grove_store_t *store;
@@ -38,6 +55,9 @@ typedef struct grove_commit {
 	grove_commit_waiter_t *head, *tail;
 	size_t queued;
 	bool leader_active;
+	uint64_t next_seq;          /* the last sequence number given out */
+	int failed_rc;              /* BATCH: nonzero once a group write failed */
+	atomic_uint_fast64_t durable_seq; /* the last sequence number synced */
 	atomic_uint_fast64_t syncs; /* synced writes issued */
 	bool inited;
 } grove_commit_t;
@@ -47,5 +67,17 @@ int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_
 void grove_commit_close(grove_commit_t *c); /* safe when zeroed */
 /* Writes b as durably as the mode promises; returns the store's result. */
 int grove_commit_write(grove_commit_t *c, const grove_batch_t *b) GROVE_MUST_CHECK;
+/* BATCH mode only: queues b (kept valid by the caller until the wait
+ * returns) and sets w->seq; GROVE_EREADONLY when the commit has failed
+ * (then there is nothing to wait for). */
+int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b,
+			 grove_commit_waiter_t *w) GROVE_MUST_CHECK;
+/* Returns once w's batch was synced (0) or failed (the error). */
+int grove_commit_wait(grove_commit_t *c, grove_commit_waiter_t *w) GROVE_MUST_CHECK;
+static inline uint64_t grove_commit_durable_seq(grove_commit_t *c)
+{
+	return atomic_load(&c->durable_seq);
+}
+bool grove_commit_failed(grove_commit_t *c); /* a BATCH group write failed */
 
 #endif

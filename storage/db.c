@@ -264,7 +264,11 @@ void grove_db_close(grove_db_t *db)
 {
 	if (!db)
 		return;
-	grove_db__index_close(db);
+	/* after a failed group write the store may hold part of what the tree
+	 * never saw (a log record written but not synced): no clean record,
+	 * so the next open rebuilds the index from the data */
+	if (!grove_commit_failed(&db->commit))
+		grove_db__index_close(db);
 	db_free(db);
 }
 

@@ -83,8 +83,14 @@ grove_db_cached_t *grove_db__cache_find(grove_db_t *db, const grove_db_key_t *k)
 	return NULL;
 }
 
+/* An entry whose record is queued but not yet durable (BATCH mode). */
+static bool entry_pinned(grove_db_t *db, const grove_db_cached_t *e)
+{
+	return e->pending_seq > grove_commit_durable_seq(&db->commit);
+}
+
 /* The entry of k's set to reuse for k: an empty one, else the least
- * recently used. */
+ * recently used that is not pinned; NULL if all are. */
 static grove_db_cached_t *cache_victim(grove_db_t *db, const grove_db_key_t *k)
 {
 	grove_db_cached_t *set = &db->cache[k->cache_set], *victim = NULL;
@@ -92,6 +98,8 @@ static grove_db_cached_t *cache_victim(grove_db_t *db, const grove_db_key_t *k)
 	for (int w = 0; w < GROVE_DB_CACHE_WAYS; w++) {
 		if (!set[w].buf)
 			return &set[w];
+		if (entry_pinned(db, &set[w]))
+			continue;
 		if (!victim || clock - set[w].used > oldest) { /* wrap-safe age */
 			victim = &set[w];
 			oldest = clock - set[w].used;
@@ -147,9 +155,29 @@ static void value_keep(grove_db_t *db, grove_db_cached_t *e, size_t rec_len, gro
 	*v = NULL;
 }
 
-void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_cached_t *entry,
-			     size_t rec_len, const uint8_t item[GROVE_DIGEST_BYTES],
-			     grove_value_t **v)
+bool grove_db__cache_can_pin(grove_db_t *db, const grove_db_key_t *k,
+			     const grove_db_cached_t *entry)
+{
+	return entry || cache_victim(db, k);
+}
+
+/* Whether e is beyond what the cache keeps unpinned. */
+static bool entry_oversized(const grove_db_cached_t *e)
+{
+	return e->rec_len > GROVE_DB_CACHE_REC_MAX || e->cap > GROVE_DB_SCRATCH_KEEP_BYTES;
+}
+
+void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t seq, bool durable)
+{
+	grove_db_cached_t *e = grove_db__cache_find(db, k);
+	if (e && (!durable || (e->pending_seq == seq && entry_oversized(e))))
+		grove_db__cache_drop(db, e);
+}
+
+grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k,
+					   grove_db_cached_t *entry, size_t rec_len,
+					   const uint8_t item[GROVE_DIGEST_BYTES], grove_value_t **v,
+					   bool pin)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	size_t charged = 0;
@@ -160,14 +188,18 @@ void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_c
 	}
 	/* entries hold at most SCRATCH_KEEP bytes: big records are not cached,
 	 * nor small ones in a buffer a big one grew (trimmed below) */
-	if (rec_len > GROVE_DB_CACHE_REC_MAX || s->scratch_cap > GROVE_DB_SCRATCH_KEEP_BYTES) {
+	grove_db_cached_t *e = entry;
+	if (!pin && (rec_len > GROVE_DB_CACHE_REC_MAX || s->scratch_cap > GROVE_DB_SCRATCH_KEEP_BYTES))
+		e = NULL;
+	else if (!e)
+		e = cache_victim(db, k);
+	if (!e) {
 		atomic_fetch_sub(&db->value_bytes, charged);
 		if (entry)
 			grove_db__cache_drop(db, entry);
 		stripe_trim(s);
-		return;
+		return NULL;
 	}
-	grove_db_cached_t *e = entry ? entry : cache_victim(db, k);
 	value_release(db, e); /* a value of an older record, if any */
 	uint8_t *old = e->buf;
 	size_t old_cap = e->cap;
@@ -179,7 +211,10 @@ void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_c
 	e->rec_len = (uint32_t)rec_len;
 	e->hash = k->hash;
 	e->used = ++s->clock;
+	e->pending_seq = 0;
 	memcpy(e->item, item, GROVE_DIGEST_BYTES);
 	value_keep(db, e, rec_len, v, charged);
 	stripe_trim(s);
+	GROVE_ASSERT(pin || !entry_oversized(e));
+	return e;
 }

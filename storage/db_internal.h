@@ -69,7 +69,11 @@
  * the decoded value, so a read-modify-write of a recently written key needs
  * no store read and no decoding.  A key's set belongs to its stripe, whose
  * lock guards it.  At most SLOTS * SCRATCH_KEEP bytes of records, plus
- * the value budget. */
+ * the value budget.  In BATCH mode an entry may hold a record queued for
+ * the group commit but not yet durable (pending_seq beyond the commit's
+ * durable_seq): the store still holds an older state, so such an entry is
+ * pinned (never evicted) until its batch is synced, and dropped if the
+ * group write fails. */
 typedef struct grove_db_cached {
 	/* NULL: empty entry.  Else the key's tree item input followed by the
 	 * type byte: klen u32 LE, key, encoding, type; the 'u' record is
@@ -80,6 +84,7 @@ typedef struct grove_db_cached {
 	uint32_t hash;   /* the key hash: rejects other keys before memcmp */
 	uint32_t used;   /* the stripe's clock at the last use (LRU) */
 	uint32_t charge; /* estimated bytes of v counted in value_bytes */
+	uint64_t pending_seq; /* commit sequence number of the record (BATCH), or 0 */
 	grove_value_t *v; /* the record decoded, or NULL */
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
 } grove_db_cached_t;
@@ -135,7 +140,8 @@ typedef struct grove_db_key {
 } grove_db_key_t;
 
 /* A key's state during one read-modify-write (db_state.c).  Caller holds
- * the key's stripe lock from load to free. */
+ * the key's stripe lock from load to free (commit may release it while it
+ * waits for durability, and takes it again). */
 typedef struct grove_db_state {
 	grove_db_cached_t *entry; /* the key's cache entry, NULL if not cached */
 	const uint8_t *rec; /* 'u' record: encoding + type byte; NULL if never written */
@@ -165,11 +171,24 @@ int grove_db__scratch_reserve(grove_db_stripe_t *s, size_t need) GROVE_MUST_CHEC
 /* After a committed write whose record (rec_len bytes) is in the stripe's
  * scratch buffer: makes it the key's entry (entry: the key's current one,
  * or NULL) with its item, keeping *v (set to NULL when taken) as the
- * decoded value when the budget allows.  Records over REC_MAX drop the
- * key's entry instead.  Shrinks oversized stripe buffers. */
-void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_cached_t *entry,
-			     size_t rec_len, const uint8_t item[GROVE_DIGEST_BYTES],
-			     grove_value_t **v);
+ * decoded value when the budget allows; returns the entry.  Unless pin is
+ * set, records over REC_MAX drop the key's entry instead (NULL), as does a
+ * set whose entries are all pinned.  Shrinks oversized stripe buffers. */
+grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k,
+					   grove_db_cached_t *entry, size_t rec_len,
+					   const uint8_t item[GROVE_DIGEST_BYTES], grove_value_t **v,
+					   bool pin);
+/* BATCH mode.  can_pin: whether install with pin set will succeed for k
+ * (entry: k's current one, or NULL): k has an entry, or its set one that
+ * is not pinned.  Installed with pin, any record is kept whatever its size
+ * (the caller then sets pending_seq), so pinned entries number at most the
+ * writers waiting for their group.  settle, once the write with sequence
+ * number seq is durable or failed: drops k's entry if it failed (the entry
+ * holds this write or one built on it), or if it is this write's and
+ * bigger than an unpinned entry may be. */
+bool grove_db__cache_can_pin(grove_db_t *db, const grove_db_key_t *k,
+			     const grove_db_cached_t *entry);
+void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t seq, bool durable);
 void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
 /* A 'u' record is the canonical encoding followed by one byte, the visible
  * type (so scans and counts need no decoding).  Callers check rec_len >= 1. */

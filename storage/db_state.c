@@ -6,16 +6,30 @@
  * kept, changed in place by the operation; else its record, decoded), or a
  * store get and decode.  Commit: encode into the stripe's scratch buffer,
  * right after the key's tree item prefix; if the bytes equal the stored
- * ones, nothing is written.  Otherwise one batch (the stripe's, reused) goes
- * through the durability mode: the 'u' record, plus the key's 'd'
- * segment-index record when the key is new.  After it is durable, the
- * digest tree swaps the old item hash for the new one (hashed once over
- * the scratch buffer), the live-key count follows the type byte, and the
- * record becomes the key's cache entry.  If the write fails, a cached value
- * that the operation changed in memory is dropped with its entry, so the
- * cache never holds state the store does not.  The caller holds the key's
- * stripe lock throughout, which also guards the stripe's cache sets and
- * buffers.
+ * ones, nothing is written.  Otherwise the 'u' record, plus the key's 'd'
+ * segment-index record when the key is new, goes through the durability
+ * mode, and the digest tree swaps the old item hash for the new one
+ * (hashed once over the scratch buffer) once the write is durable, the
+ * live-key count following the type byte; the record becomes the key's
+ * cache entry.
+ *
+ * Modes none and always (and BATCH writes whose set has no entry to pin):
+ * the write is durable before the key's stripe lock is released; the
+ * stripe's batch is reused.  If the write fails, a cached value that the
+ * operation changed in memory is dropped with its entry, so the cache
+ * never holds state the store does not.
+ *
+ * BATCH: the record is queued to the group commit and installed as the
+ * key's pinned cache entry under the lock (queue order = order of the
+ * read-modify-writes = order on disk); the lock is released while the
+ * writer waits for its group's fsync and taken again afterwards (the
+ * caller unlocks it), so the next writer of the key builds on the queued
+ * state and joins the same or the next group.  The tree delta (additive,
+ * so order-free) is applied only once durable: the tree never shows a
+ * queued write.  A failed group makes the commit refuse all later writes
+ * (commit.h); each failed writer drops its key's entry, which holds its
+ * state or one built on it.  The stripe lock also guards the stripe's
+ * cache sets and buffers.
  */
 #include <string.h>
 
@@ -105,38 +119,117 @@ static int state_encode(grove_db_stripe_t *s, const grove_db_key_t *k, const gro
 	return rc ? rc : grove_db__scratch_reserve(s, pre + *enc_len + 1);
 }
 
-/* Writes the record (and a new key's index record) durably. */
-static int state_write(grove_db_t *db, grove_db_stripe_t *s, const grove_db_key_t *k,
-		       const grove_db_state_t *st, const uint8_t *rec, size_t rec_len)
+/* Puts the record (and a new key's index record) into b. */
+static int state_batch(grove_batch_t *b, const grove_db_key_t *k, const grove_db_state_t *st,
+		       const uint8_t *rec, size_t rec_len)
 {
-	grove_batch_clear(&s->batch);
-	int rc = grove_batch_put(&s->batch, k->urec, 1 + k->klen, rec, rec_len);
+	grove_batch_clear(b);
+	int rc = grove_batch_put(b, k->urec, 1 + k->klen, rec, rec_len);
 	if (rc == 0 && !st->rec)
-		rc = grove_batch_put(&s->batch, k->drec, grove_db__drec_len(k), NULL, 0);
-	return rc ? rc : grove_commit_write(&db->commit, &s->batch);
+		rc = grove_batch_put(b, k->drec, grove_db__drec_len(k), NULL, 0);
+	return rc;
 }
 
-/* Tree, live count and cache after the batch is durable; the new record
- * (rec_len bytes) is in the stripe's scratch buffer after the prefix. */
-static void state_apply(grove_db_t *db, grove_db_stripe_t *s, const grove_db_key_t *k,
-			grove_db_state_t *st, size_t rec_len)
+/* What a write changes in the tree and the live-key count: computed under
+ * the key lock, applied once the write is durable. */
+typedef struct state_delta {
+	uint32_t segment;
+	bool had_old, old_live, new_live;
+	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
+} state_delta_t;
+
+/* The delta of replacing st's record by the new one (rec_len bytes) in the
+ * stripe's scratch buffer after the prefix. */
+static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
+			grove_db_state_t *st, size_t rec_len, state_delta_t *d)
 {
 	size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
-	uint8_t item[GROVE_DIGEST_BYTES];
-	grove_tree_item_bytes(s->scratch, pre + rec_len - 1, item);
+	d->segment = k->segment;
+	grove_tree_item_bytes(s->scratch, pre + rec_len - 1, d->new_item);
+	d->had_old = st->rec != NULL;
 	if (st->rec && !st->have_item)
 		grove_db__rec_item(k, st->rec, st->rec_len, st->item);
-	grove_tree_update(&db->tree, k->segment, st->rec ? st->item : NULL, item);
-	bool old_live = st->rec && grove_db__rec_type(st->rec, st->rec_len) != GROVE_TYPE_NONE;
-	bool new_live = grove_db__rec_type(s->scratch + pre, rec_len) != GROVE_TYPE_NONE;
-	if (new_live && !old_live)
+	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
+	d->old_live = st->rec && grove_db__rec_type(st->rec, st->rec_len) != GROVE_TYPE_NONE;
+	d->new_live = grove_db__rec_type(s->scratch + pre, rec_len) != GROVE_TYPE_NONE;
+}
+
+static void delta_apply(grove_db_t *db, const state_delta_t *d)
+{
+	grove_tree_update(&db->tree, d->segment, d->had_old ? d->old_item : NULL, d->new_item);
+	if (d->new_live && !d->old_live)
 		atomic_fetch_add(&db->live_keys, 1);
-	else if (old_live && !new_live)
+	else if (d->old_live && !d->new_live)
 		atomic_fetch_sub(&db->live_keys, 1);
+}
+
+/* The new record (rec_len bytes, in the stripe's scratch buffer) becomes
+ * the key's cache entry, taking st->v when the budget allows. */
+static grove_db_cached_t *state_install(grove_db_t *db, const grove_db_key_t *k,
+					grove_db_state_t *st, size_t rec_len,
+					const state_delta_t *d, bool pin)
+{
 	st->rec = NULL; /* the entry's buffer may be swapped or freed below */
 	st->v_cached = false;
-	grove_db__cache_install(db, k, st->entry, rec_len, item, &st->v);
+	grove_db_cached_t *e =
+		grove_db__cache_install(db, k, st->entry, rec_len, d->new_item, &st->v, pin);
 	st->entry = NULL;
+	return e;
+}
+
+/* Modes none and always, and records the cache cannot hold: the write is
+ * durable before the key lock is released. */
+static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
+			       size_t rec_len)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	const uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
+	int rc = state_batch(&s->batch, k, st, rec, rec_len);
+	if (rc == 0)
+		rc = grove_commit_write(&db->commit, &s->batch);
+	if (rc)
+		return state_fail(db, st, rc);
+	state_delta_t d;
+	state_delta(s, k, st, rec_len, &d);
+	delta_apply(db, &d);
+	state_install(db, k, st, rec_len, &d, false);
+	return 0;
+}
+
+/* BATCH mode: queues the write and makes it the key's (pinned) cache entry
+ * under the key lock, so the next writer of the key builds on it; waits
+ * for the group's fsync with the lock released; then applies the delta to
+ * the tree (additive, so in any order: the tree shows durable writes
+ * only).  On failure the key's entry goes: it may hold this write or a
+ * later one built on it, and the commit refuses all later writes. */
+static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
+			       size_t rec_len)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	const uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
+	grove_batch_t b;
+	grove_batch_init(&b);
+	grove_commit_waiter_t w;
+	int rc = state_batch(&b, k, st, rec, rec_len);
+	if (rc == 0)
+		rc = grove_commit_enqueue(&db->commit, &b, &w);
+	if (rc) {
+		grove_batch_close(&b);
+		return state_fail(db, st, rc);
+	}
+	state_delta_t d;
+	state_delta(s, k, st, rec_len, &d);
+	grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
+	GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
+	e->pending_seq = w.seq;
+	pthread_mutex_unlock(&s->mu);
+	rc = grove_commit_wait(&db->commit, &w);
+	if (rc == 0)
+		delta_apply(db, &d);
+	pthread_mutex_lock(&s->mu);
+	grove_batch_close(&b);
+	grove_db__cache_settle(db, k, w.seq, rc == 0);
+	return rc;
 }
 
 int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
@@ -152,10 +245,11 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 	if (st->rec && st->rec_len - 1 == enc_len && memcmp(st->rec, rec, enc_len) == 0)
 		return 0; /* unchanged: a cached value still equals its record */
 	rec[enc_len] = (uint8_t)grove_value_type(st->v);
-	rc = state_write(db, s, k, st, rec, enc_len + 1);
-	if (rc)
-		return state_fail(db, st, rc);
-	state_apply(db, s, k, st, enc_len + 1);
-	*wrote = true;
-	return 0;
+	size_t rec_len = enc_len + 1;
+	if (db->durability == GROVE_DURABILITY_BATCH && grove_db__cache_can_pin(db, k, st->entry))
+		rc = state_commit_queued(db, k, st, rec_len);
+	else
+		rc = state_commit_locked(db, k, st, rec_len);
+	*wrote = rc == 0;
+	return rc;
 }

@@ -3,6 +3,7 @@
  * dispatching wrappers around a backend's function table, and range scans
  * built on iterators.  See store.h for the contract.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "crdt/alloc.h"
@@ -146,8 +147,26 @@ int grove_store_get(grove_store_t *s, const grove_snapshot_t *snap, const void *
 	return s->ops->get(s, snap, key, klen, val, vlen);
 }
 
+static atomic_long store_fail_countdown; /* the write seam: 0 disarmed */
+
+void grove_store_fail_write_after(long n)
+{
+	atomic_store(&store_fail_countdown, n > 0 ? n : 0);
+}
+
+/* Whether the seam fails this write (counting it down when armed). */
+static bool store_fail_now(void)
+{
+	long n = atomic_load(&store_fail_countdown);
+	while (n > 0 && !atomic_compare_exchange_weak(&store_fail_countdown, &n, n - 1))
+		;
+	return n == 1;
+}
+
 int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 {
+	if (store_fail_now())
+		return GROVE_EIO;
 	return s->ops->write(s, b, sync);
 }
 

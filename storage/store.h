@@ -113,6 +113,10 @@ int grove_store_put(grove_store_t *s, const void *key, size_t klen, const void *
 		    size_t vlen, bool sync) GROVE_MUST_CHECK;
 int grove_store_delete(grove_store_t *s, const void *key, size_t klen, bool sync) GROVE_MUST_CHECK;
 int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync) GROVE_MUST_CHECK;
+/* Test seam (like grove_alloc_fail_after): the nth grove_store_write from
+ * now (1 = the next), on any store, fails with GROVE_EIO and writes
+ * nothing; only that one.  n = 0 disarms. */
+void grove_store_fail_write_after(long n);
 
 int grove_snapshot_create(grove_store_t *s, grove_snapshot_t **out) GROVE_MUST_CHECK;
 void grove_snapshot_release(grove_store_t *s, grove_snapshot_t *snap); /* NULL ok */

@@ -7,7 +7,8 @@
  *     through db.h in durability mode none, as ratios; and raw puts through
  *     one reused write batch (what store_leveldb.c does: LevelDB's
  *     leveldb_put builds and frees a batch per call), as a second baseline;
- *  2. durability batch vs always with 8 writer threads;
+ *  2. durability batch vs always with 8 writer threads on distinct keys,
+ *     and (2b, section "hot") on one key and on 8 keys;
  *  3. the Syncer on two LevelDB stores of N keys differing in D, beside a
  *     naive full scan (read and compare every key on both sides).
  *
@@ -16,7 +17,7 @@
  * GROVE_BENCH_SYNC_OPS (ops per durability mode, default 4000),
  * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100);
  * GROVE_BENCH_ONLY (e.g. "rates,counter" or "rates,syncer") runs only the
- * named sections (rates, durability, syncer) and, in rates, operations
+ * named sections (rates, durability, hot, syncer) and, in rates, operations
  * (counter, register, set, map), for profiling one of them.
  */
 #include <inttypes.h>
@@ -300,6 +301,7 @@ static void bench_rates(long ops)
 typedef struct writer {
 	grove_db_t *db;
 	long first, ops;
+	const char *hot; /* NULL: the keys of typed_op; else this one key */
 	int rc;
 } writer_t;
 
@@ -307,7 +309,8 @@ static void *writer_main(void *arg)
 {
 	writer_t *w = arg;
 	for (long i = w->first; i < w->first + w->ops && w->rc == 0; i++)
-		w->rc = typed_op(w->db, OP_COUNTER, i);
+		w->rc = w->hot ? grove_db_counter_add(w->db, w->hot, strlen(w->hot), 1, NULL)
+			       : typed_op(w->db, OP_COUNTER, i);
 	return NULL;
 }
 
@@ -326,15 +329,20 @@ static grove_db_t *durability_open(char *dir, grove_durability_t mode, uint32_t 
 	return db;
 }
 
-/* BENCH_THREADS writers doing ops [first, first + ops) together; seconds. */
-static double durability_round(grove_db_t *db, long first, long ops)
+static const char *const hot_keys[BENCH_THREADS] = { "hot0", "hot1", "hot2", "hot3",
+							"hot4", "hot5", "hot6", "hot7" };
+
+/* BENCH_THREADS writers doing ops [first, first + ops) together, on the
+ * keys of typed_op (hot 0) or writer i on hot_keys[i % hot]; seconds. */
+static double durability_round(grove_db_t *db, long first, long ops, int hot)
 {
 	pthread_t th[BENCH_THREADS];
 	writer_t w[BENCH_THREADS];
 	double t0 = now_s();
 	for (int i = 0; i < BENCH_THREADS; i++) {
 		w[i] = (writer_t){ .db = db, .first = first + i * (ops / BENCH_THREADS),
-				   .ops = ops / BENCH_THREADS };
+				   .ops = ops / BENCH_THREADS,
+				   .hot = hot ? hot_keys[i % hot] : NULL };
 		pthread_create(&th[i], NULL, writer_main, &w[i]);
 	}
 	for (int i = 0; i < BENCH_THREADS; i++) {
@@ -374,7 +382,7 @@ static void bench_durability(long ops)
 	for (int r = 0; r < BENCH_ROUNDS; r++)
 		for (int m = 0; m < MODES; m++)
 			secs[m] += durability_round(dbs[m], r * chunk * rows[m].scale,
-						    chunk * rows[m].scale);
+						    chunk * rows[m].scale, 0);
 	double rates[MODES];
 	for (int m = 0; m < MODES; m++) {
 		grove_db_stats_t st;
@@ -390,6 +398,47 @@ static void bench_durability(long ops)
 	       rates[1] / rates[3], rates[2] / rates[3]);
 	printf("(\"always\" counts one fsync per write; LevelDB itself merges concurrent synced "
 	       "writes, so it issues fewer)\n");
+}
+
+/* The same writers on one key or BENCH_THREADS keys (writes to one key
+ * share an fsync only if the key lock is not held across it). */
+static void bench_hot_keys(long ops)
+{
+	static const struct {
+		const char *name;
+		grove_durability_t mode;
+		int hot;
+	} rows[] = {
+		{ "batch, one key", GROVE_DURABILITY_BATCH, 1 },
+		{ "always, one key", GROVE_DURABILITY_ALWAYS, 1 },
+		{ "batch, 8 keys", GROVE_DURABILITY_BATCH, BENCH_THREADS },
+		{ "always, 8 keys", GROVE_DURABILITY_ALWAYS, BENCH_THREADS },
+	};
+	enum { ROWS = 4 };
+	printf("\n2b. %d writer threads on one key or %d keys, counter incr, window 0 "
+	       "(%ld ops per row; rows interleaved in %d rounds)\n",
+	       BENCH_THREADS, BENCH_THREADS, ops, BENCH_ROUNDS);
+	printf("| mode, keys | ops/s | fsyncs issued | writes per fsync |\n|---|---|---|---|\n");
+	char *dirs[ROWS];
+	grove_db_t *dbs[ROWS];
+	double secs[ROWS] = { 0 };
+	for (int m = 0; m < ROWS; m++) {
+		dirs[m] = grove_test_storage_tmpdir("bench-hot");
+		dbs[m] = durability_open(dirs[m], rows[m].mode, 0);
+	}
+	long chunk = ops / BENCH_ROUNDS / BENCH_THREADS * BENCH_THREADS;
+	for (int r = 0; r < BENCH_ROUNDS; r++)
+		for (int m = 0; m < ROWS; m++)
+			secs[m] += durability_round(dbs[m], 0, chunk, rows[m].hot);
+	for (int m = 0; m < ROWS; m++) {
+		grove_db_stats_t st;
+		grove_db_stats(dbs[m], &st);
+		double n = (double)(chunk * BENCH_ROUNDS);
+		printf("| %s | %.0f | %" PRIu64 " | %.1f |\n", rows[m].name, n / secs[m], st.syncs,
+		       st.syncs ? (double)st.writes / (double)st.syncs : 0.0);
+		grove_db_close(dbs[m]);
+		grove_test_storage_rmdir(dirs[m]);
+	}
 }
 
 /* --- 3. Syncer vs naive full scan --- */
@@ -528,6 +577,8 @@ int main(void)
 		bench_rates(ops);
 	if (section_on("durability"))
 		bench_durability(sync_ops);
+	if (section_on("hot"))
+		bench_hot_keys(sync_ops);
 	if (section_on("syncer"))
 		bench_syncer(n, d);
 	return 0;

@@ -1,0 +1,301 @@
+/*
+ * test_db_commit.c - the split group commit of durability mode BATCH, on
+ * both backends: writers of ONE key share fsyncs (the key lock is not held
+ * across the fsync) with an exact total; every acknowledged write is read
+ * back from the store and survives close and reopen; a group write failed
+ * by the store's fault seam fails its writers and every later one, leaves
+ * exactly the acknowledged writes in the store, no cache entry ahead of
+ * the store, and a digest tree equal to a rebuild from the data.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crdt/alloc.h"
+#include "storage/db.h"
+#include "storage/db_internal.h"
+#include "tests/util_storage.h"
+
+#define T0_MS 1700000000000ULL
+#define THREADS 8
+#define OPS 500             /* per thread */
+/* The group window of the fsync-sharing test on both backends (memory
+ * "fsyncs" are free, LevelDB's may be fast: a window forms groups without
+ * relying on fsync latency), and of the memory backend elsewhere. */
+#define SHARE_WINDOW_US 1000
+#define FAIL_AT_WRITE 40    /* the store write the seam fails */
+
+typedef struct fixture {
+	char *dir; /* NULL: memory backend */
+	uint64_t clock_ms;
+	grove_db_t *db;
+} fixture_t;
+
+static grove_db_t *open_batch_window(fixture_t *f, uint32_t window_us)
+{
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "node-a";
+	o.clock = grove_test_storage_clock_ms;
+	o.clock_ctx = &f->clock_ms;
+	o.durability = GROVE_DURABILITY_BATCH;
+	o.batch_window_us = window_us;
+	char err[256];
+	grove_db_t *db = NULL;
+	int rc = grove_db_open(f->dir, &o, &db, err, sizeof(err));
+	if (rc)
+		printf("open: %s\n", err);
+	assert_int_equal(rc, 0);
+	return db;
+}
+
+static grove_db_t *open_batch(fixture_t *f)
+{
+	return open_batch_window(f, f->dir ? 0 : SHARE_WINDOW_US);
+}
+
+static int setup_backend(void **state, bool leveldb)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	f->clock_ms = T0_MS;
+	if (leveldb)
+		f->dir = grove_test_storage_tmpdir("dbcommit");
+	f->db = open_batch(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_memory(void **state) { return setup_backend(state, false); }
+static int setup_leveldb(void **state) { return setup_backend(state, true); }
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	grove_store_fail_write_after(0);
+	grove_db_close(f->db);
+	grove_test_storage_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* One writer thread: OPS set adds of its own elements "t<id>-<i>" to its
+ * key; after each acknowledged add the store holds the element.  Records
+ * each result; stops at the first failure. */
+typedef struct writer {
+	grove_db_t *db;
+	char key[16];
+	int id;
+	int acked;    /* elements 0..acked-1 were acknowledged */
+	int first_rc; /* the first failure, or 0 */
+	int later_rc; /* the result of one more write after it */
+	int unread;   /* acknowledged yet not in the store: must stay 0 */
+} writer_t;
+
+static void elem_name(char *out, size_t n, int id, int i)
+{
+	snprintf(out, n, "t%d-%d", id, i);
+}
+
+static bool store_has(grove_db_t *db, const char *key, const char *elem)
+{
+	grove_value_t *v = NULL;
+	if (grove_db_get(db, key, strlen(key), &v) != 0)
+		return false;
+	bool has = grove_orset_contains(v, elem, strlen(elem));
+	grove_value_destroy(v);
+	return has;
+}
+
+static void *writer_run(void *arg)
+{
+	writer_t *w = arg;
+	char e[32];
+	for (int i = 0; i < OPS; i++) {
+		elem_name(e, sizeof(e), w->id, i);
+		int rc = grove_db_set_add(w->db, w->key, strlen(w->key), e, strlen(e), NULL);
+		if (rc) {
+			w->first_rc = rc;
+			w->later_rc = grove_db_counter_add(w->db, "other", 5, 1, NULL);
+			return NULL;
+		}
+		w->acked = i + 1;
+		if (!store_has(w->db, w->key, e)) /* read-after-write from the store */
+			w->unread++;
+	}
+	return NULL;
+}
+
+/* THREADS writers; one key for all, or `keys` keys round robin. */
+static void run_writers(grove_db_t *db, writer_t *w, int keys)
+{
+	pthread_t th[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (writer_t){ .db = db, .id = i };
+		snprintf(w[i].key, sizeof(w[i].key), "k%d", i % keys);
+		assert_int_equal(pthread_create(&th[i], NULL, writer_run, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+}
+
+/* Elements of writer w in the store: acknowledged ones must all be there;
+ * returns how many of its elements are there in all. */
+static int count_present(grove_db_t *db, const writer_t *w)
+{
+	grove_value_t *v = NULL;
+	int rc = grove_db_get(db, w->key, strlen(w->key), &v);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	assert_int_equal(rc, 0);
+	int n = 0;
+	char e[32];
+	for (int i = 0; i < OPS; i++) {
+		elem_name(e, sizeof(e), w->id, i);
+		bool has = grove_orset_contains(v, e, strlen(e));
+		if (i < w->acked)
+			assert_true(has);
+		n += has;
+	}
+	grove_value_destroy(v);
+	return n;
+}
+
+static void check_all_acked(grove_db_t *db, const writer_t *w)
+{
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(count_present(db, &w[i]), w[i].acked);
+}
+
+/* Many threads, one key: exact content, fsyncs shared (the old commit held
+ * the key lock across the fsync: one fsync per write). */
+static void test_one_key_shares_fsyncs(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_close(f->db);
+	f->db = open_batch_window(f, SHARE_WINDOW_US);
+	writer_t w[THREADS];
+	grove_db_stats_t s0, s1;
+	grove_db_stats(f->db, &s0);
+	run_writers(f->db, w, 1);
+	grove_db_stats(f->db, &s1);
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(w[i].first_rc, 0);
+		assert_int_equal(w[i].acked, OPS);
+		assert_int_equal(w[i].unread, 0);
+	}
+	check_all_acked(f->db, w);
+	uint64_t writes = s1.writes - s0.writes, syncs = s1.syncs - s0.syncs;
+	printf("%s: %llu writes, %llu syncs\n", f->dir ? "leveldb" : "memory",
+	       (unsigned long long)writes, (unsigned long long)syncs);
+	assert_int_equal(writes, THREADS * OPS);
+	assert_true(syncs >= 1);
+	assert_true(syncs <= writes / 2);
+}
+
+/* Acknowledged writes survive close and reopen; the clean-shutdown index
+ * matches the data (no rebuild needed, same root). */
+static void test_restart_keeps_acked(void **state)
+{
+	fixture_t *f = *state;
+	if (!f->dir)
+		return; /* a memory store does not survive close */
+	writer_t w[THREADS];
+	run_writers(f->db, w, 3);
+	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, before);
+	grove_db_close(f->db);
+	f->db = open_batch(f);
+	check_all_acked(f->db, w);
+	grove_db_root_digest(f->db, after);
+	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
+	grove_db_stats_t st;
+	grove_db_stats(f->db, &st);
+	assert_int_equal(st.keys, 3);
+}
+
+/* No cache entry of a written key may be ahead of the store. */
+static void check_cache_matches_store(grove_db_t *db, const writer_t *w)
+{
+	for (int i = 0; i < THREADS; i++) {
+		grove_db_key_t k;
+		assert_int_equal(grove_db__key_prepare(&k, w[i].key, strlen(w[i].key)), 0);
+		pthread_mutex_lock(&db->stripes[k.stripe].mu);
+		grove_db_cached_t *e = grove_db__cache_find(db, &k);
+		uint8_t *rec = NULL;
+		size_t len = 0;
+		if (e) {
+			assert_int_equal(grove_store_get(db->store, NULL, k.urec, 1 + k.klen, &rec, &len), 0);
+			assert_int_equal(len, e->rec_len);
+			assert_memory_equal(rec, e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(k.klen), len);
+			grove_free(rec);
+		}
+		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	}
+}
+
+/* The seam fails one group write: its writers get GROVE_EIO, every later
+ * writer GROVE_EREADONLY; the store holds exactly the acknowledged
+ * elements; the tree equals a rebuild from the data after reopening. */
+static void run_failure(fixture_t *f, int keys)
+{
+	writer_t w[THREADS];
+	grove_store_fail_write_after(FAIL_AT_WRITE);
+	run_writers(f->db, w, keys);
+	grove_store_fail_write_after(0);
+	int eio = 0, acked = 0;
+	for (int i = 0; i < THREADS; i++) {
+		assert_true(w[i].first_rc == GROVE_EIO || w[i].first_rc == GROVE_EREADONLY);
+		assert_int_equal(w[i].later_rc, GROVE_EREADONLY);
+		assert_int_equal(w[i].unread, 0);
+		eio += w[i].first_rc == GROVE_EIO;
+		acked += w[i].acked;
+	}
+	printf("%d keys: %d acknowledged, %d writers failed with EIO\n", keys, acked, eio);
+	assert_true(eio >= 1);
+	check_all_acked(f->db, w);
+	check_cache_matches_store(f->db, w);
+	assert_int_equal(grove_db_counter_add(f->db, "new", 3, 1, NULL), GROVE_EREADONLY);
+	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, before);
+	if (!f->dir)
+		return; /* a memory store cannot be reopened: checked by content */
+	grove_db_close(f->db);
+	f->db = open_batch(f);
+	grove_db_stats_t st;
+	grove_db_stats(f->db, &st);
+	assert_int_equal(st.index_rebuilds, 1); /* no clean record after the failure */
+	grove_db_root_digest(f->db, after);
+	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
+	check_all_acked(f->db, w);
+	assert_int_equal(grove_db_counter_add(f->db, "new", 3, 1, NULL), 0); /* reopened: writable */
+}
+
+static void test_failed_group_one_key(void **state)
+{
+	run_failure(*state, 1);
+}
+
+static void test_failed_group_spread(void **state)
+{
+	run_failure(*state, THREADS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_key_shares_fsyncs, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_one_key_shares_fsyncs, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_acked, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_group_spread, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_group_spread, setup_leveldb, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
