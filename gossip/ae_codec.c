@@ -85,10 +85,17 @@ static const uint8_t *grove__get_blob(grove__cur_t *c, size_t min, size_t max, s
 
 /* ---- entry readers shared by validation and iteration ---- */
 
-static void grove__rd_group(grove__cur_t *c, uint32_t *parent, const uint8_t **digests)
+static void grove__rd_group(grove__cur_t *c, uint32_t *parent, uint16_t *mask,
+			    const uint8_t **digests)
 {
-	*parent = (uint32_t)grove__get_varint(c);
-	*digests = grove__get_bytes(c, GROVE_TREE_FANOUT * GROVE_DIGEST_BYTES);
+	uint64_t p = grove__get_varint(c);
+	uint16_t m = (uint16_t)(grove__get_u8(c) << 8);
+	m |= grove__get_u8(c);
+	if (p > UINT32_MAX)
+		c->bad = true;
+	*parent = (uint32_t)p;
+	*mask = m;
+	*digests = grove__get_bytes(c, (size_t)__builtin_popcount(m) * GROVE_DIGEST_BYTES);
 }
 
 static void grove__rd_segment(grove__cur_t *c, uint32_t *segment, bool *final, uint32_t *nkeys)
@@ -140,8 +147,9 @@ static void grove__check_nodes(grove__cur_t *c, grove_ae_frame_t *f)
 	uint32_t parents = grove__level_width(f->level - 1u);
 	for (uint32_t i = 0; i < f->count && !c->bad; i++) {
 		uint32_t parent;
+		uint16_t mask;
 		const uint8_t *d;
-		grove__rd_group(c, &parent, &d);
+		grove__rd_group(c, &parent, &mask, &d);
 		if (parent >= parents)
 			c->bad = true;
 	}
@@ -272,9 +280,10 @@ void grove_ae_rd_init(grove_ae_rd_t *rd, const grove_ae_frame_t *f)
 		(rd)->p = c_.p;                                               \
 	} while (0)
 
-void grove_ae_rd_group(grove_ae_rd_t *rd, uint32_t *parent, const uint8_t **digests)
+void grove_ae_rd_group(grove_ae_rd_t *rd, uint32_t *parent, uint16_t *mask,
+		       const uint8_t **digests)
 {
-	GROVE__RD_WRAP(rd, grove__rd_group(c, parent, digests));
+	GROVE__RD_WRAP(rd, grove__rd_group(c, parent, mask, digests));
 }
 
 void grove_ae_rd_segment(grove_ae_rd_t *rd, uint32_t *segment, bool *final, uint32_t *nkeys)

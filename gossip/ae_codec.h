@@ -77,8 +77,11 @@ int grove_ae_frame_decode(const uint8_t *buf, size_t len, size_t limit,
 			  grove_ae_frame_t *out) GROVE_MUST_CHECK;
 
 void grove_ae_rd_init(grove_ae_rd_t *rd, const grove_ae_frame_t *f);
-/* NODES group: parent index at level-1 and 16 child digests (borrowed). */
-void grove_ae_rd_group(grove_ae_rd_t *rd, uint32_t *parent, const uint8_t **digests);
+/* NODES group: parent index at level-1, the mask of its non-empty
+ * children (bit i = child i) and their digests in child order, one per set
+ * bit (borrowed). */
+void grove_ae_rd_group(grove_ae_rd_t *rd, uint32_t *parent, uint16_t *mask,
+		       const uint8_t **digests);
 /* KEYS segment header; *nkeys key entries (grove_ae_rd_keydig) follow. */
 void grove_ae_rd_segment(grove_ae_rd_t *rd, uint32_t *segment, bool *final, uint32_t *nkeys);
 void grove_ae_rd_keydig(grove_ae_rd_t *rd, const uint8_t **key, size_t *klen,

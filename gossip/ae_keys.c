@@ -28,7 +28,7 @@ void grove_ae_keyq_close(grove_ae_keyq_t *q)
 
 int grove_ae_keyq_push(grove_ae_keyq_t *q, const uint8_t *key, size_t klen)
 {
-	GROVE_ASSERT(klen >= 1 && klen <= GROVE_KEY_MAX);
+	GROVE_ASSERT(klen >= 1 && klen <= GROVE_AE_KEYQ_REC_MAX);
 	size_t before = q->buf.len;
 	grove_ae_put_blob(&q->buf, key, klen);
 	if (q->buf.oom) {
@@ -154,7 +154,8 @@ int grove_ae_seg_load(grove_ae_seg_t *g, grove_db_t *db, uint32_t segment)
 		grove_ae_seg_unload(g);
 		return rc;
 	}
-	qsort_r(g->ents, g->count, sizeof(*g->ents), grove__ent_cmp, g->buf.data);
+	if (g->count > 1)
+		qsort_r(g->ents, g->count, sizeof(*g->ents), grove__ent_cmp, g->buf.data);
 	g->segment = segment;
 	g->loaded = true;
 	return 0;

@@ -15,6 +15,7 @@
 #include "gossip/ae_codec.h"
 
 #define GROVE_AE_SEGMENT_KEYS_MAX (1u << 20) /* keys of one local segment handled */
+#define GROVE_AE_KEYQ_REC_MAX (GROVE_KEY_MAX + 1) /* a key, or a tag byte + key */
 
 typedef struct grove_ae_keyq {
 	grove_ae_buf_t buf;

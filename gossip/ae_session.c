@@ -17,7 +17,6 @@
 #include "crdt/assert.h"
 
 #define GROVE__LEVELS GROVE_TREE_LEVELS
-#define GROVE__GROUP_BYTES (GROVE_TREE_FANOUT * GROVE_DIGEST_BYTES)
 
 enum grove__phase { GROVE__ACTIVE = 0, GROVE__ENDING, GROVE__CLOSED };
 
@@ -227,24 +226,42 @@ bool grove_ae_merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t 
 
 /* ---- inbound ---- */
 
+/* Compares the peer's children of one parent with ours; marks the ones
+ * that differ (empty on one side only, or both non-empty with other digests). */
+static int grove__on_group(grove_ae_sess_t *s, unsigned level, uint32_t parent, uint16_t mask,
+			   const uint8_t *theirs)
+{
+	for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++) {
+		uint32_t index = parent * GROVE_TREE_FANOUT + c;
+		uint8_t mine[GROVE_DIGEST_BYTES];
+		uint64_t count;
+		int rc = grove_db_tree_node(s->ctx.db, level, index, mine, &count);
+		if (rc != 0)
+			return rc;
+		bool their_any = mask & (1u << c);
+		bool differ = (count > 0) != their_any;
+		if (their_any) {
+			differ = differ || memcmp(mine, theirs, GROVE_DIGEST_BYTES) != 0;
+			theirs += GROVE_DIGEST_BYTES;
+		}
+		if (differ)
+			grove_ae_sess_mark(s, level, index);
+	}
+	return 0;
+}
+
 static int grove__on_nodes(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 {
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
 	for (uint32_t i = 0; i < f->count; i++) {
 		uint32_t parent;
+		uint16_t mask;
 		const uint8_t *theirs;
-		grove_ae_rd_group(&rd, &parent, &theirs);
-		for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++) {
-			uint32_t index = parent * GROVE_TREE_FANOUT + c;
-			uint8_t mine[GROVE_DIGEST_BYTES];
-			uint64_t count;
-			int rc = grove_db_tree_node(s->ctx.db, f->level, index, mine, &count);
-			if (rc != 0)
-				return rc;
-			if (memcmp(mine, theirs + c * GROVE_DIGEST_BYTES, GROVE_DIGEST_BYTES) != 0)
-				grove_ae_sess_mark(s, f->level, index);
-		}
+		grove_ae_rd_group(&rd, &parent, &mask, &theirs);
+		int rc = grove__on_group(s, f->level, parent, mask, theirs);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -538,25 +555,40 @@ static int grove__build_keys(grove_ae_sess_t *s)
 	return 1;
 }
 
+/* Appends one NODES group: parent, mask of non-empty children, digests. */
+static int grove__put_group(grove_ae_sess_t *s, unsigned level, uint32_t parent)
+{
+	uint8_t d[GROVE_TREE_FANOUT][GROVE_DIGEST_BYTES];
+	uint16_t mask = 0;
+	for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++) {
+		uint64_t count;
+		int rc = grove_db_tree_node(s->ctx.db, level + 1, parent * GROVE_TREE_FANOUT + c,
+					    d[c], &count);
+		if (rc != 0)
+			return rc;
+		if (count > 0)
+			mask |= (uint16_t)(1u << c);
+	}
+	grove_ae_put_varint(&s->frame, parent);
+	grove_ae_put_u8(&s->frame, (uint8_t)(mask >> 8));
+	grove_ae_put_u8(&s->frame, (uint8_t)mask);
+	for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++)
+		if (mask & (1u << c))
+			grove_ae_put_bytes(&s->frame, d[c], GROVE_DIGEST_BYTES);
+	return 0;
+}
+
 /* NODES frame: for marked nodes at `level`, their children's digests. */
 static int grove__build_nodes(grove_ae_sess_t *s, unsigned level)
 {
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_NODES, (uint8_t)(level + 1));
 	uint32_t n = 0;
-	size_t group = 4 + GROVE__GROUP_BYTES;
+	size_t group_max = 6 + GROVE_TREE_FANOUT * GROVE_DIGEST_BYTES;
 	while (s->pending[level] > 0 &&
-	       (n == 0 || s->frame.len + group <= s->ctx.cfg->frame_target_bytes)) {
-		uint32_t parent = grove__take(s, level);
-		grove_ae_put_varint(&s->frame, parent);
-		for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++) {
-			uint8_t d[GROVE_DIGEST_BYTES];
-			uint64_t count;
-			int rc = grove_db_tree_node(s->ctx.db, level + 1,
-						    parent * GROVE_TREE_FANOUT + c, d, &count);
-			if (rc != 0)
-				return rc;
-			grove_ae_put_bytes(&s->frame, d, GROVE_DIGEST_BYTES);
-		}
+	       (n == 0 || s->frame.len + group_max <= s->ctx.cfg->frame_target_bytes)) {
+		int rc = grove__put_group(s, level, grove__take(s, level));
+		if (rc != 0)
+			return rc;
 		n++;
 	}
 	grove_ae_patch_u32(&s->frame, at, n);

@@ -70,6 +70,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	cfg->push = false;
 	cfg->push_hook = true;
 	cfg->push_fanout = 3;
+	cfg->push_transmits = 3;
 	cfg->push_interval_ms = 100;
 	cfg->push_queue_max = 4096;
 }
@@ -85,7 +86,8 @@ static bool grove__config_ok(const grove_ae_config_t *c)
 	       c->datagram_bytes_max <= GROVE_AE_DATAGRAM_BYTES_MAX &&
 	       c->datagram_bytes_max > c->security.overhead_bytes && budget >= 320 &&
 	       c->push_fanout <= GROVE_AE_FANOUT_MAX && c->push_queue_max <= GROVE_AE_PUSH_QUEUE_MAX &&
-	       (!c->push || (c->push_interval_ms > 0 && c->push_fanout >= 1)) &&
+	       (!c->push || (c->push_interval_ms > 0 && c->push_fanout >= 1 &&
+			     c->push_transmits >= 1 && c->push_transmits <= GROVE_AE_PUSH_TRANSMITS_MAX)) &&
 	       (c->security.seal == NULL) == (c->security.open == NULL);
 }
 
@@ -315,15 +317,24 @@ static void grove__on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr,
 
 /* ---- push ---- */
 
-void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
+/* Queues a push record: one byte of transmissions left, then the key. */
+static void grove__push_queue(grove_ae_t *ae, const void *key, size_t klen, uint8_t transmits)
 {
-	if (!ae->cfg.push || klen < 1 || klen > GROVE_KEY_MAX)
-		return;
+	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
+	rec[0] = transmits;
+	memcpy(rec + 1, key, klen);
 	pthread_mutex_lock(&ae->push_mu);
 	if (ae->pushq.count >= ae->cfg.push_queue_max ||
-	    grove_ae_keyq_push(&ae->pushq, key, klen) != 0)
+	    grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
 		ae->push_drops++;
 	pthread_mutex_unlock(&ae->push_mu);
+}
+
+void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
+{
+	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_KEY_MAX)
+		return;
+	grove__push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
 }
 
 static void grove__push_send(grove_ae_t *ae, grove_ae_buf_t *b, size_t at, uint32_t n)
@@ -384,15 +395,18 @@ static void grove__flush_push(grove_ae_t *ae)
 	grove_ae_buf_reset(b);
 	size_t at = grove_ae_put_header(b, GROVE_AE_PUSH, 0), sent = 0;
 	uint32_t n = 0;
-	const uint8_t *key;
-	size_t klen;
+	const uint8_t *rec;
+	size_t rlen;
 	bool ok = true;
-	for (; ok && grove_ae_keyq_front(&q, &key, &klen); grove_ae_keyq_pop(&q))
-		ok = grove__push_key(ae, b, &at, &n, &sent, key, klen);
+	for (; ok && grove_ae_keyq_front(&q, &rec, &rlen); grove_ae_keyq_pop(&q)) {
+		ok = grove__push_key(ae, b, &at, &n, &sent, rec + 1, rlen - 1);
+		if (ok && rec[0] > 1)
+			grove__push_queue(ae, rec + 1, rlen - 1, (uint8_t)(rec[0] - 1));
+	}
 	if (n > 0)
 		grove__push_send(ae, b, at, n);
 	pthread_mutex_lock(&ae->push_mu);
-	ae->push_drops += q.count; /* over the per-tick budget */
+	ae->push_drops += q.count + (ok ? 0 : 1); /* over the per-tick budget */
 	ae->stats.push_queue_drops = ae->push_drops;
 	pthread_mutex_unlock(&ae->push_mu);
 	grove_ae_keyq_close(&q);

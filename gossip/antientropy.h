@@ -16,7 +16,9 @@
  *    lacks; both merge through grove_db_merge.  IDLE frames carrying frame
  *    counters detect when both ends are done; BYE ends the session.
  *  - Optionally, keys written locally (and keys changed by a pushed state)
- *    are pushed in PUSH datagrams to a few peers at once.
+ *    are pushed in PUSH datagrams to push_fanout random peers in each of
+ *    push_transmits push rounds (rumor mongering: a write reaches all N
+ *    nodes in about log3 N + ln ln N rounds).
  *  Work is kept in per-level bitmaps and bounded key queues; frames are
  *  produced lazily when the driver polls, so memory is bounded whatever the
  *  difference (a node 1,000,000 keys behind catches up in bounded memory).
@@ -60,6 +62,7 @@
 #define GROVE_AE_FANOUT_MAX 16
 #define GROVE_AE_SESSIONS_MAX 64      /* config.max_sessions upper bound */
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
+#define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
 #define GROVE_AE_ENVELOPE_KIND 0x41   /* suggested envelope kind ('A') */
 
@@ -97,7 +100,8 @@ typedef struct grove_ae_config {
 	uint32_t datagram_bytes_max; /* 1400: sealed datagram limit */
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */
-	uint32_t push_fanout;        /* 3 */
+	uint32_t push_fanout;        /* 3 peers per PUSH datagram */
+	uint32_t push_transmits;     /* 3: push rounds each fresh key is sent in */
 	uint32_t push_interval_ms;   /* 100 */
 	uint32_t push_queue_max;     /* 4096 keys; more are dropped (counted) */
 } grove_ae_config_t;

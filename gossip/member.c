@@ -211,7 +211,8 @@ static int grove__init_self(grove_member_t *m)
 	grove__node_t *self = &m->nodes[0];
 	strcpy(self->id, m->self_id);
 	strcpy(self->addr, m->self_addr);
-	memcpy(self->key, m->cfg.key, m->cfg.key_len);
+	if (m->cfg.key_len)
+		memcpy(self->key, m->cfg.key, m->cfg.key_len);
 	self->key_len = m->cfg.key_len;
 	if (m->cfg.cert_len) {
 		self->cert = grove_malloc(m->cfg.cert_len);

@@ -37,8 +37,9 @@
 
 #include "crdt/error.h"
 #include "crdt/rng.h"
+#include "crdt/value.h" /* GROVE_NODE_ID_MAX */
 
-#define GROVE_MEMBER_ID_MAX 64
+#define GROVE_MEMBER_ID_MAX GROVE_NODE_ID_MAX /* 63, printable ASCII */
 #define GROVE_MEMBER_ADDR_MAX 128
 #define GROVE_MEMBER_KEY_MAX 32        /* public key (or fingerprint) bytes */
 #define GROVE_MEMBER_CERT_MAX 512      /* opaque certificate bytes */
@@ -53,6 +54,7 @@
 #define GROVE_MEMBER_INDIRECT_MAX 8    /* k, indirect probes per failed ping */
 #define GROVE_MEMBER_RELAY_MAX 64      /* ping-reqs being relayed at once */
 #define GROVE_MEMBER_PERSIST_PEERS_MAX 128
+#define GROVE_MEMBER_ENVELOPE_KIND 1 /* envelope kind of membership datagrams */
 
 typedef struct grove_member grove_member_t;
 
@@ -72,21 +74,22 @@ const char *grove_member_state_name(grove_member_state_t state);
  */
 typedef struct grove_member_security {
 	void *ctx;
-	/* Seal payload for a datagram to to_addr into out (cap bytes). */
-	int (*seal)(void *ctx, const char *to_addr, const uint8_t *payload, size_t len,
-		    uint8_t *out, size_t cap, size_t *out_len);
+	/* Seal payload for a datagram to to_addr (node to_id, or NULL when not
+	 * known) into out (cap bytes). */
+	int (*seal)(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload,
+		    size_t len, uint8_t *out, size_t cap, size_t *out_len);
 	/* Open a datagram: on success *payload and *payload_len give the
 	 * authenticated payload (valid until the next open call) and
 	 * sender_id holds the authenticated sender.  A negative result means the
 	 * datagram is dropped; the core counts it and changes nothing. */
-	int (*open)(void *ctx, const char *from_addr, const uint8_t *dgram, size_t len,
-		    const uint8_t **payload, size_t *payload_len,
+	int (*open)(void *ctx, uint64_t now_ms, const char *from_addr, const uint8_t *dgram,
+		    size_t len, const uint8_t **payload, size_t *payload_len,
 		    char sender_id[GROVE_MEMBER_ID_MAX + 1]);
 	/* A certificate met in an alive update or a push-pull record for node
 	 * id with key.  0 = valid and cached; negative = the record is dropped. */
-	int (*learn_cert)(void *ctx, const char *id, const uint8_t *key, size_t key_len,
-			  const uint8_t *cert, size_t cert_len);
-	size_t overhead_bytes; /* sealed size - payload size */
+	int (*learn_cert)(void *ctx, uint64_t now_ms, const char *id, const uint8_t *key,
+			  size_t key_len, const uint8_t *cert, size_t cert_len);
+	size_t overhead_bytes; /* worst-case sealed size - payload size */
 } grove_member_security_t;
 
 typedef struct grove_member_config {
@@ -151,8 +154,14 @@ int grove_member_join(grove_member_t *m, uint64_t now_ms) GROVE_MUST_CHECK;
  * until then. */
 int grove_member_leave(grove_member_t *m, uint64_t now_ms, uint64_t *done_by_ms) GROVE_MUST_CHECK;
 
+/* A datagram as received: opened by the security hook when set. */
 void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *from_addr,
 				const uint8_t *bytes, size_t len);
+/* A payload whose envelope the node layer opened itself (one UDP port
+ * shared with anti-entropy, dispatched on the envelope kind): sender_id is
+ * the authenticated sender, checked against the payload's sender. */
+void grove_member_recv_payload(grove_member_t *m, uint64_t now_ms, const char *from_addr,
+			       const char *sender_id, const uint8_t *payload, size_t len);
 
 /* Streams carry push-pull.  The node calls _accept for an inbound stream,
  * _recv for every complete frame (one frame = one message of the session

@@ -166,13 +166,17 @@ static int grove__r_blob(grove__reader_t *r, size_t lbytes, size_t max, const ui
 	return 0;
 }
 
-/* A str8 of 1..max bytes without NUL, copied NUL-terminated into dst. */
+/* A str8 of 1..max printable ASCII bytes (0x21..0x7e), copied
+ * NUL-terminated into dst. */
 static int grove__r_str(grove__reader_t *r, size_t max, char *dst)
 {
 	const uint8_t *p;
 	size_t n;
-	if (grove__r_blob(r, 1, max, &p, &n) < 0 || n == 0 || memchr(p, 0, n))
+	if (grove__r_blob(r, 1, max, &p, &n) < 0 || n == 0)
 		return GROVE_EDECODE;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return GROVE_EDECODE;
 	memcpy(dst, p, n);
 	dst[n] = '\0';
 	return 0;

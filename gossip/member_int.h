@@ -57,6 +57,7 @@ typedef struct grove__relay {
 	uint32_t our_seq;
 	uint32_t their_seq;
 	char requester_addr[GROVE_MEMBER_ADDR_MAX + 1];
+	char requester_id[GROVE_MEMBER_ID_MAX + 1];
 	uint64_t deadline_ms;
 } grove__relay_t;
 
@@ -97,10 +98,12 @@ struct grove_member {
 	uint32_t awareness;
 
 	bool started, joined, leaving;
+	bool stale_accusation; /* the datagram being handled accused us too late */
 	uint32_t join_failures;
 	uint64_t last_tick_ms;
 	uint64_t next_probe_ms, next_gossip_ms, next_pushpull_ms, next_reconnect_ms;
 	uint64_t next_join_ms;  /* 0 = no join pending */
+	uint64_t next_unknown_ms; /* rate limit of push-pulls with unknown senders */
 	uint64_t leave_done_ms;
 
 	grove__out_t *outs; /* FIFO: outs[out_head .. out_head + out_count) */
@@ -141,7 +144,7 @@ void grove__suspicion_tick(grove_member_t *m, uint64_t now_ms);
 void grove__relay_tick(grove_member_t *m, uint64_t now_ms);
 uint64_t grove__probe_interval(const grove_member_t *m);
 void grove__awareness_add(grove_member_t *m, int delta);
-void grove__send_msg(grove_member_t *m, const char *addr, grove_member_msg_t *hdr,
+void grove__send_msg(grove_member_t *m, const char *addr, const char *to_id, grove_member_msg_t *hdr,
 		     const grove__node_t *about);
 
 /* member_stream.c */
@@ -151,5 +154,6 @@ void grove__pushpull_tick(grove_member_t *m, uint64_t now_ms);
 void grove__reconnect_tick(grove_member_t *m, uint64_t now_ms);
 int grove__pushpull_start(grove_member_t *m, uint64_t now_ms, const char *addr, bool join);
 void grove__set_joined(grove_member_t *m);
+void grove__pushpull_unknown(grove_member_t *m, uint64_t now_ms, const char *addr);
 
 #endif

@@ -22,6 +22,8 @@
 #include "crdt/assert.h"
 #include "gossip/member_int.h"
 
+#define GROVE__SUSPECT_PINGS_MAX 8 /* extra pings to suspects per period */
+
 void grove__awareness_add(grove_member_t *m, int delta)
 {
 	int64_t a = (int64_t)m->awareness + delta;
@@ -42,7 +44,8 @@ static size_t grove__payload_budget(const grove_member_t *m)
 }
 
 /* Seals (when secure) and queues one datagram. */
-static void grove__send_payload(grove_member_t *m, const char *addr, const uint8_t *p, size_t len)
+static void grove__send_payload(grove_member_t *m, const char *addr, const char *to_id, const uint8_t *p,
+				size_t len)
 {
 	const grove_member_security_t *s = &m->cfg.security;
 	if (!s->seal) {
@@ -51,7 +54,7 @@ static void grove__send_payload(grove_member_t *m, const char *addr, const uint8
 	}
 	uint8_t sealed[GROVE_MEMBER_DATAGRAM_MAX];
 	size_t sealed_len = 0;
-	if (s->seal(s->ctx, addr, p, len, sealed, sizeof(sealed), &sealed_len) < 0) {
+	if (s->seal(s->ctx, addr, to_id, p, len, sealed, sizeof(sealed), &sealed_len) < 0) {
 		m->stats.drop_out++;
 		return;
 	}
@@ -62,7 +65,8 @@ static void grove__send_payload(grove_member_t *m, const char *addr, const uint8
  * the receiver itself when about is set (so a suspect or dead member
  * learns it and refutes), then the broadcast queue.  A gossip message
  * without any update is not sent. */
-void grove__send_msg(grove_member_t *m, const char *addr, grove_member_msg_t *hdr, const grove__node_t *about)
+void grove__send_msg(grove_member_t *m, const char *addr, const char *to_id, grove_member_msg_t *hdr,
+		     const grove__node_t *about)
 {
 	uint8_t buf[GROVE_MEMBER_PAYLOAD_MAX];
 	grove_member_writer_t w = { .buf = buf, .cap = grove__payload_budget(m), .len = 0 };
@@ -83,14 +87,14 @@ void grove__send_msg(grove_member_t *m, const char *addr, grove_member_msg_t *hd
 	if (n == 0 && hdr->type == GROVE_MEMBER_MSG_GOSSIP)
 		return;
 	buf[count_off] = (uint8_t)n;
-	grove__send_payload(m, addr, buf, w.len);
+	grove__send_payload(m, addr, to_id, buf, w.len);
 }
 
-static void grove__send_simple(grove_member_t *m, const char *addr, uint8_t type, uint32_t seq,
-			       const grove__node_t *about)
+static void grove__send_simple(grove_member_t *m, const char *addr, const char *to_id, uint8_t type,
+			       uint32_t seq, const grove__node_t *about)
 {
 	grove_member_msg_t h = { .type = type, .seq = seq };
-	grove__send_msg(m, addr, &h, about);
+	grove__send_msg(m, addr, to_id, &h, about);
 }
 
 /* Reservoir sample of up to max members (not self, not skip) that pass
@@ -169,7 +173,7 @@ static void grove__probe_start(grove_member_t *m, uint64_t now_ms)
 	m->stats.probes++;
 	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PING, .seq = p->seq };
 	strcpy(h.target, t->id);
-	grove__send_msg(m, t->addr, &h, t->state == GROVE_MEMBER_SUSPECT ? t : NULL);
+	grove__send_msg(m, t->addr, t->id, &h, t->state == GROVE_MEMBER_SUSPECT ? t : NULL);
 }
 
 static void grove__probe_indirect(grove_member_t *m, uint64_t now_ms)
@@ -184,8 +188,30 @@ static void grove__probe_indirect(grove_member_t *m, uint64_t now_ms)
 		grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PING_REQ, .seq = p->seq };
 		strcpy(h.target, t->id);
 		strcpy(h.target_addr, t->addr);
-		grove__send_msg(m, m->nodes[helpers[i]].addr, &h, NULL);
+		grove__send_msg(m, m->nodes[helpers[i]].addr, m->nodes[helpers[i]].id, &h, NULL);
 		m->stats.indirect_probes++;
+	}
+}
+
+/* Buddy system (Lifeguard), strengthened: every period, each member we
+ * hold suspect (up to GROVE__SUSPECT_PINGS_MAX) gets a ping carrying our
+ * suspicion, besides the probe.  A live member answers with its alive
+ * record, so a refutation that gossip failed to bring still arrives before
+ * our timer declares it dead.  The ack's sequence number is not tracked.
+ * O(n) when any member is suspect. */
+static void grove__ping_suspects(grove_member_t *m)
+{
+	size_t sent = 0;
+	if (m->state_counts[GROVE_MEMBER_SUSPECT] == 0)
+		return;
+	for (size_t i = 1; i < m->count && sent < GROVE__SUSPECT_PINGS_MAX; i++) {
+		grove__node_t *t = &m->nodes[i];
+		if (t->state != GROVE_MEMBER_SUSPECT || (m->probe.active && m->probe.target == i))
+			continue;
+		grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PING, .seq = m->next_seq++ };
+		strcpy(h.target, t->id);
+		grove__send_msg(m, t->addr, t->id, &h, t);
+		sent++;
 	}
 }
 
@@ -216,8 +242,10 @@ void grove__probe_tick(grove_member_t *m, uint64_t now_ms)
 	if (p->active)
 		grove__probe_failed(m, now_ms);
 	m->next_probe_ms = now_ms + grove__probe_interval(m);
-	if (!m->leaving)
-		grove__probe_start(m, now_ms);
+	if (m->leaving)
+		return;
+	grove__probe_start(m, now_ms);
+	grove__ping_suspects(m);
 }
 
 void grove__suspicion_tick(grove_member_t *m, uint64_t now_ms)
@@ -249,7 +277,7 @@ void grove__gossip_tick(grove_member_t *m, uint64_t now_ms)
 	size_t k = grove__sample(m, now_ms, to, want, -1, grove__is_gossip_target);
 	for (size_t i = 0; i < k && m->bq.count; i++) {
 		grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP };
-		grove__send_msg(m, m->nodes[to[i]].addr, &h, NULL);
+		grove__send_msg(m, m->nodes[to[i]].addr, m->nodes[to[i]].id, &h, NULL);
 	}
 }
 
@@ -270,10 +298,11 @@ static void grove__relay_start(grove_member_t *m, uint64_t now_ms, const char *f
 	r->our_seq = m->next_seq++;
 	r->their_seq = msg->seq;
 	strcpy(r->requester_addr, from_addr);
+	strcpy(r->requester_id, msg->sender);
 	r->deadline_ms = now_ms + m->cfg.probe_timeout_ms;
 	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PING, .seq = r->our_seq };
 	strcpy(h.target, msg->target);
-	grove__send_msg(m, msg->target_addr, &h, NULL);
+	grove__send_msg(m, msg->target_addr, msg->target, &h, NULL);
 }
 
 void grove__relay_tick(grove_member_t *m, uint64_t now_ms)
@@ -283,7 +312,7 @@ void grove__relay_tick(grove_member_t *m, uint64_t now_ms)
 		if (!r->used || now_ms < r->deadline_ms)
 			continue;
 		r->used = false;
-		grove__send_simple(m, r->requester_addr, GROVE_MEMBER_MSG_NACK, r->their_seq, NULL);
+		grove__send_simple(m, r->requester_addr, r->requester_id, GROVE_MEMBER_MSG_NACK, r->their_seq, NULL);
 	}
 }
 
@@ -299,7 +328,8 @@ static void grove__on_ack(grove_member_t *m, uint32_t seq)
 		grove__relay_t *r = &m->relays[i];
 		if (r->used && r->our_seq == seq) {
 			r->used = false;
-			grove__send_simple(m, r->requester_addr, GROVE_MEMBER_MSG_ACK, r->their_seq, NULL);
+			grove__send_simple(m, r->requester_addr, r->requester_id, GROVE_MEMBER_MSG_ACK, r->their_seq,
+					   NULL);
 			return;
 		}
 	}
@@ -307,27 +337,16 @@ static void grove__on_ack(grove_member_t *m, uint32_t seq)
 
 /* --- inbound ------------------------------------------------------------------- */
 
-/* Opens (when secure) and decodes; false = dropped and counted. */
-static bool grove__open(grove_member_t *m, const char *from_addr, const uint8_t *bytes, size_t len,
-			grove_member_msg_t *msg)
+/* Decodes and checks a payload; false = dropped and counted.  auth_sender
+ * is the envelope's authenticated sender, or NULL in plaintext mode. */
+static bool grove__accept(grove_member_t *m, const char *auth_sender, const uint8_t *p, size_t len,
+			  grove_member_msg_t *msg)
 {
-	const grove_member_security_t *s = &m->cfg.security;
-	const uint8_t *p = bytes;
-	size_t plen = len;
-	char sender[GROVE_MEMBER_ID_MAX + 1] = "";
-	if (len > GROVE_MEMBER_DATAGRAM_MAX) {
+	if (grove_member_msg_decode(p, len, msg) < 0 || msg->type > GROVE_MEMBER_MSG_GOSSIP) {
 		m->stats.drop_decode++;
 		return false;
 	}
-	if (s->open && s->open(s->ctx, from_addr, bytes, len, &p, &plen, sender) < 0) {
-		m->stats.drop_open++;
-		return false;
-	}
-	if (grove_member_msg_decode(p, plen, msg) < 0 || msg->type > GROVE_MEMBER_MSG_GOSSIP) {
-		m->stats.drop_decode++;
-		return false;
-	}
-	if ((s->open && strcmp(sender, msg->sender) != 0) || strcmp(msg->sender, m->self_id) == 0) {
+	if ((auth_sender && strcmp(auth_sender, msg->sender) != 0) || strcmp(msg->sender, m->self_id) == 0) {
 		m->stats.drop_sender++;
 		return false;
 	}
@@ -338,38 +357,36 @@ static bool grove__open(grove_member_t *m, const char *from_addr, const uint8_t 
 	return true;
 }
 
-void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *from_addr, const uint8_t *bytes,
-				size_t len)
+static void grove__handle(grove_member_t *m, uint64_t now_ms, const char *from_addr, const grove_member_msg_t *msg)
 {
-	grove_member_msg_t msg;
 	grove_member_update_t u;
-	m->stats.datagrams_in++;
-	m->stats.bytes_in += len;
-	if (!from_addr || strlen(from_addr) > GROVE_MEMBER_ADDR_MAX || !*from_addr) {
-		m->stats.drop_decode++;
-		return;
-	}
-	if (!grove__open(m, from_addr, bytes, len, &msg))
-		return;
 	size_t off = 0;
-	while (grove_member_body_next(&msg, &off, &u) == 1)
+	m->stale_accusation = false;
+	while (grove_member_body_next(msg, &off, &u) == 1)
 		grove__apply(m, now_ms, &u, false);
-	int sidx = grove__find(m, msg.sender);
+	int sidx = grove__find(m, msg->sender);
 	const grove__node_t *sender = sidx > 0 ? &m->nodes[sidx] : NULL;
-	switch (msg.type) {
+	const grove__node_t *self = m->stale_accusation ? grove__self(m) : NULL;
+	if (sidx < 0)
+		grove__pushpull_unknown(m, now_ms, from_addr);
+	if (self && msg->type != GROVE_MEMBER_MSG_PING) {
+		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_GOSSIP, 0, self);
+		self = NULL;
+	}
+	switch (msg->type) {
 	case GROVE_MEMBER_MSG_PING:
 		if (sender && sender->state == GROVE_MEMBER_ALIVE)
 			sender = NULL;
-		grove__send_simple(m, from_addr, GROVE_MEMBER_MSG_ACK, msg.seq, sender);
+		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_ACK, msg->seq, self ? self : sender);
 		break;
 	case GROVE_MEMBER_MSG_ACK:
-		grove__on_ack(m, msg.seq);
+		grove__on_ack(m, msg->seq);
 		break;
 	case GROVE_MEMBER_MSG_PING_REQ:
-		grove__relay_start(m, now_ms, from_addr, &msg);
+		grove__relay_start(m, now_ms, from_addr, msg);
 		break;
 	case GROVE_MEMBER_MSG_NACK:
-		if (m->probe.active && msg.seq == m->probe.seq) {
+		if (m->probe.active && msg->seq == m->probe.seq) {
 			m->probe.nacks_got++;
 			m->stats.nacks_in++;
 		}
@@ -377,4 +394,43 @@ void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *
 	default:
 		break;
 	}
+}
+
+static bool grove__addr_ok(grove_member_t *m, const char *from_addr, size_t len)
+{
+	m->stats.datagrams_in++;
+	m->stats.bytes_in += len;
+	if (!from_addr || !*from_addr || strlen(from_addr) > GROVE_MEMBER_ADDR_MAX || len > GROVE_MEMBER_DATAGRAM_MAX) {
+		m->stats.drop_decode++;
+		return false;
+	}
+	return true;
+}
+
+void grove_member_recv_payload(grove_member_t *m, uint64_t now_ms, const char *from_addr, const char *sender_id,
+			       const uint8_t *payload, size_t len)
+{
+	grove_member_msg_t msg;
+	if (!grove__addr_ok(m, from_addr, len))
+		return;
+	if (grove__accept(m, sender_id, payload, len, &msg))
+		grove__handle(m, now_ms, from_addr, &msg);
+}
+
+void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *from_addr, const uint8_t *bytes,
+				size_t len)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	const uint8_t *p = bytes;
+	size_t plen = len;
+	char sender[GROVE_MEMBER_ID_MAX + 1] = "";
+	grove_member_msg_t msg;
+	if (!grove__addr_ok(m, from_addr, len))
+		return;
+	if (s->open && s->open(s->ctx, now_ms, from_addr, bytes, len, &p, &plen, sender) < 0) {
+		m->stats.drop_open++;
+		return;
+	}
+	if (grove__accept(m, s->open ? sender : NULL, p, plen, &msg))
+		grove__handle(m, now_ms, from_addr, &msg);
 }

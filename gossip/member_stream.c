@@ -287,6 +287,16 @@ void grove__pushpull_tick(grove_member_t *m, uint64_t now_ms)
 		(void)grove__pushpull_start(m, now_ms, m->nodes[i].addr, false);
 }
 
+/* A datagram from a member we do not know means our views differ: sync
+ * with it (gossip alone can miss a member).  At most one per period. */
+void grove__pushpull_unknown(grove_member_t *m, uint64_t now_ms, const char *addr)
+{
+	if (m->leaving || now_ms < m->next_unknown_ms)
+		return;
+	m->next_unknown_ms = now_ms + m->cfg.probe_interval_ms;
+	(void)grove__pushpull_start(m, now_ms, addr, false);
+}
+
 static bool grove__addr_alive(const grove_member_t *m, const char *addr)
 {
 	for (size_t i = 0; i < m->count; i++)

@@ -51,7 +51,7 @@ void grove__gossip_node(grove_member_t *m, const grove__node_t *n, const char *f
 static bool grove__same_identity(const grove__node_t *n, const grove_member_update_t *u)
 {
 	return strcmp(n->addr, u->addr) == 0 && n->key_len == u->key_len &&
-	       memcmp(n->key, u->key, u->key_len) == 0;
+	       (u->key_len == 0 || memcmp(n->key, u->key, u->key_len) == 0);
 }
 
 /* Reports a second node presenting n's id, once per distinct identity. */
@@ -72,7 +72,8 @@ static void grove__conflict(grove_member_t *m, grove__node_t *n, const grove_mem
 
 /* Certificates: checked by the security hook when new or changed.  In
  * secure mode a member we cannot authenticate is not admitted. */
-static bool grove__cert_ok(grove_member_t *m, const grove__node_t *n, const grove_member_update_t *u)
+static bool grove__cert_ok(grove_member_t *m, uint64_t now_ms, const grove__node_t *n,
+			   const grove_member_update_t *u)
 {
 	const grove_member_security_t *s = &m->cfg.security;
 	if (!s->learn_cert)
@@ -81,13 +82,14 @@ static bool grove__cert_ok(grove_member_t *m, const grove__node_t *n, const grov
 		return n != NULL;
 	if (n && n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0)
 		return true;
-	return s->learn_cert(s->ctx, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
+	return s->learn_cert(s->ctx, now_ms, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
 }
 
 static void grove__set_fields(grove__node_t *n, const grove_member_update_t *u)
 {
 	strcpy(n->addr, u->addr);
-	memcpy(n->key, u->key, u->key_len);
+	if (u->key_len)
+		memcpy(n->key, u->key, u->key_len);
 	n->key_len = u->key_len;
 	n->incarnation = u->incarnation;
 	if (u->cert_len == 0 || (n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0))
@@ -111,6 +113,19 @@ void grove__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc)
 	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
 }
 
+/* An update says we are suspect, dead or left.  A current one is refuted;
+ * a stale one (below our incarnation) means its sender missed our
+ * refutation: the datagram's reply will carry our alive record. */
+static void grove__accused(grove_member_t *m, uint64_t now_ms, uint64_t inc)
+{
+	if (m->leaving)
+		return;
+	if (inc < grove__self(m)->incarnation)
+		m->stale_accusation = true;
+	else
+		grove__refute(m, now_ms, inc);
+}
+
 static void grove__apply_alive(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
 {
 	int idx = grove__find(m, u->id);
@@ -129,7 +144,7 @@ static void grove__apply_alive(grove_member_t *m, uint64_t now_ms, const grove_m
 	}
 	if (n && u->incarnation <= n->incarnation)
 		return;
-	if (!grove__cert_ok(m, n, u)) {
+	if (!grove__cert_ok(m, now_ms, n, u)) {
 		m->stats.drop_cert++;
 		return;
 	}
@@ -179,13 +194,12 @@ static void grove__set_deadline(grove_member_t *m, grove__node_t *n)
 		m->suspicion_next_ms = n->suspect_deadline_ms;
 }
 
-/* An independent accuser of a suspect member: true if it was new. */
+/* An independent accuser of a suspect member (our own failed probe counts
+ * too, unless we started the suspicion): true if it was new. */
 static bool grove__confirm(grove_member_t *m, grove__node_t *n, const char *from)
 {
 	uint64_t h = grove__id_hash(from);
 	size_t known = n->confirm_count + 1 < GROVE__CONFIRM_MAX ? n->confirm_count + 1 : GROVE__CONFIRM_MAX;
-	if (strcmp(from, m->self_id) == 0)
-		return false;
 	for (size_t i = 0; i < known; i++)
 		if (n->confirmers[i] == h)
 			return false;
@@ -202,13 +216,12 @@ static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove
 	if (idx < 0)
 		return;
 	grove__node_t *n = &m->nodes[idx];
-	if (u->incarnation < n->incarnation)
-		return;
 	if (idx == 0) {
-		if (!m->leaving)
-			grove__refute(m, now_ms, u->incarnation);
+		grove__accused(m, now_ms, u->incarnation);
 		return;
 	}
+	if (u->incarnation < n->incarnation)
+		return;
 	if (n->state == GROVE_MEMBER_SUSPECT) {
 		if (grove__confirm(m, n, u->from))
 			grove__gossip_node(m, n, u->from);
@@ -236,13 +249,12 @@ static void grove__apply_dead(grove_member_t *m, uint64_t now_ms, const grove_me
 	if (idx < 0)
 		return;
 	grove__node_t *n = &m->nodes[idx];
-	if (u->incarnation < n->incarnation)
-		return;
 	if (idx == 0) {
-		if (!m->leaving)
-			grove__refute(m, now_ms, u->incarnation);
+		grove__accused(m, now_ms, u->incarnation);
 		return;
 	}
+	if (u->incarnation < n->incarnation)
+		return;
 	if (n->state == GROVE_MEMBER_LEFT || (n->state == GROVE_MEMBER_DEAD && !left))
 		return;
 	n->incarnation = u->incarnation;

@@ -50,7 +50,15 @@ int grove_keyfile_write_cert(const char *path, const grove_cert_t *cert) GROVE_M
 int grove_keyfile_read_cert(const char *path, grove_cert_t *cert) GROVE_MUST_CHECK;
 
 /* Load DIR/node.key, DIR/node.crt and DIR/ca.pub into *id (see
- * grove_identity_init for the checks made at now_ms). */
-int grove_keyfile_load_identity(const char *dir, uint64_t now_ms, grove_identity_t *id) GROVE_MUST_CHECK;
+ * grove_identity_init for the checks made at now_ms).  On failure *bad_file
+ * (may be NULL) names the file at fault (one of the GROVE_KEYFILE_* names;
+ * a certificate that does not match the key or the CA names node.crt). */
+int grove_keyfile_load_identity(const char *dir, uint64_t now_ms, grove_identity_t *id,
+				const char **bad_file) GROVE_MUST_CHECK;
+
+/* A sentence for an error from this module, with the fix where there is one
+ * (GROVE_EPERM: "secret key file is readable by group or others, or not
+ * readable by us: chmod 600 it").  Static string, never NULL. */
+const char *grove_keyfile_strerror(int code);
 
 #endif

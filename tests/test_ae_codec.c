@@ -84,15 +84,21 @@ static void test_digest_roundtrip(void **state)
 	grove_ae_buf_close(&b);
 }
 
+/* Two groups: parent (all 16 children non-empty), parent + 1 (children 0
+ * and 15 only). */
 static void build_nodes(grove_ae_buf_t *b, uint8_t level, uint32_t parent)
 {
 	uint8_t d[256];
 	fill(d, sizeof(d), (uint8_t)parent);
 	size_t at = grove_ae_put_header(b, GROVE_AE_NODES, level);
 	grove_ae_put_varint(b, parent);
+	grove_ae_put_u8(b, 0xff);
+	grove_ae_put_u8(b, 0xff);
 	grove_ae_put_bytes(b, d, sizeof(d));
 	grove_ae_put_varint(b, parent + 1);
-	grove_ae_put_bytes(b, d, sizeof(d));
+	grove_ae_put_u8(b, 0x80);
+	grove_ae_put_u8(b, 0x01);
+	grove_ae_put_bytes(b, d, 32);
 	grove_ae_patch_u32(b, at, 2);
 }
 
@@ -109,11 +115,15 @@ static void test_nodes_roundtrip_and_bounds(void **state)
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, &f);
 	uint32_t parent;
+	uint16_t mask;
 	const uint8_t *d;
-	grove_ae_rd_group(&rd, &parent, &d);
+	grove_ae_rd_group(&rd, &parent, &mask, &d);
 	assert_int_equal(parent, 200);
-	grove_ae_rd_group(&rd, &parent, &d);
+	assert_int_equal(mask, 0xffff);
+	grove_ae_rd_group(&rd, &parent, &mask, &d);
 	assert_int_equal(parent, 201);
+	assert_int_equal(mask, 0x8001);
+	assert_memory_equal(d + 16, b.data + b.len - 16, 16);
 	assert_ptr_equal(rd.p, rd.end);
 
 	/* Parent beyond its level (level 1 has one parent: the root). */
@@ -263,8 +273,9 @@ static void test_random_mutations(void **state)
 			grove_ae_rd_init(&rd, &f);
 			for (uint32_t g = 0; g < f.count; g++) {
 				uint32_t p;
+				uint16_t mk;
 				const uint8_t *d;
-				grove_ae_rd_group(&rd, &p, &d);
+				grove_ae_rd_group(&rd, &p, &mk, &d);
 			}
 			assert_ptr_equal(rd.p, rd.end);
 		}

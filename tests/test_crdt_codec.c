@@ -183,6 +183,12 @@ static const codec_case_t cases[] = {
 	  GROVE_EDECODE },
 	{ "counter p as uint8 5", HDR_COUNTER "91 95 a1 61 cc 05 00 00 00 " REG0 SET0 MAP0,
 	  GROVE_EDECODE },
+	{ "counter p = 2^32 as uint64", HDR_COUNTER "91 95 a1 61 cf 00 00 00 01 00 00 00 00 00 00 00 "
+	  REG0 SET0 MAP0, 0 },
+	{ "counter p = 2^32-1 as uint64",
+	  HDR_COUNTER "91 95 a1 61 cf 00 00 00 00 ff ff ff ff 00 00 00 " REG0 SET0 MAP0, GROVE_EDECODE },
+	{ "counter p = 300 as uint32", HDR_COUNTER "91 95 a1 61 ce 00 00 01 2c 00 00 00 " REG0 SET0 MAP0,
+	  GROVE_EDECODE },
 	{ "counter p as string", HDR_COUNTER "91 95 a1 61 a1 35 00 00 00 " REG0 SET0 MAP0,
 	  GROVE_EDECODE },
 	{ "counter baseline above total", HDR_COUNTER "91 95 a1 61 05 00 06 00 " REG0 SET0 MAP0,

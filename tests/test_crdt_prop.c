@@ -11,7 +11,11 @@
  * a field tombstone or a key delete with a greater id is in S.  After every
  * step the touched replica is compared with its model; at the end every
  * replica merges all others in its own random order, and all must encode
- * byte-identically.  States sampled along the way feed the algebraic
+ * byte-identically.  A fifth mode mixes all types on one key (concurrent
+ * creations with different types): there each write must be refused with
+ * GROVE_EWRONGTYPE exactly when another type is live, a write must leave its
+ * type visible, and the getters must agree with the visible type.  States
+ * sampled along the way feed the algebraic
  * checks: merge commutative, associative and idempotent on encoded bytes,
  * the `changed` flag exact, and decode(encode(x)) re-encoding identically.
  *
@@ -35,7 +39,7 @@
 #define PROP_EVENTS_MAX 160  /* events per history */
 #define PROP_POOL_MAX 24     /* sampled states per history */
 #define PROP_KEYS 6          /* elements / fields / values drawn from */
-#define PROP_HISTORIES 300   /* per mode */
+#define PROP_HISTORIES 1000  /* per mode */
 #define PROP_ALGEBRA_PER_HISTORY 10
 
 typedef enum mode { M_COUNTER, M_REGISTER, M_SET, M_MAP, M_MIXED, M_COUNT } mode_t_;
@@ -76,6 +80,7 @@ typedef struct history {
 
 static struct prop_counts {
 	long histories[M_COUNT], model_checks[M_COUNT], algebra[M_COUNT], converged[M_COUNT];
+	long wrongtype; /* mixed mode: writes refused with GROVE_EWRONGTYPE */
 } counts;
 
 static uint64_t prop_seed;
@@ -187,6 +192,21 @@ static const event_t *model_lww(const history_t *h, const replica_t *r, int key)
 	return w;
 }
 
+/* Mixed types: the getters must agree with the visible type. */
+static void check_mixed(const replica_t *r)
+{
+	grove_type_t t = grove_value_type(r->v);
+	int64_t n;
+	const void *p;
+	size_t len;
+	int none = t == GROVE_TYPE_NONE ? GROVE_ENOTFOUND : GROVE_EWRONGTYPE;
+	assert_int_equal(grove_pncounter_get(r->v, &n), t == GROVE_TYPE_COUNTER ? 0 : none);
+	assert_int_equal(grove_lwwreg_get(r->v, &p, &len), t == GROVE_TYPE_REGISTER ? 0 : none);
+	assert_int_equal(grove_orset_count(r->v) > 0, t == GROVE_TYPE_SET);
+	assert_int_equal(grove_lwwmap_count(r->v) > 0, t == GROVE_TYPE_MAP);
+	assert_int_equal(grove_value_is_empty(r->v), t == GROVE_TYPE_NONE);
+}
+
 static void check_replica(const history_t *h, const replica_t *r)
 {
 	int64_t want, got = 0;
@@ -236,7 +256,8 @@ static void check_replica(const history_t *h, const replica_t *r)
 		break;
 	}
 	default:
-		return;
+		check_mixed(r);
+		break;
 	}
 	counts.model_checks[h->mode]++;
 }
@@ -302,6 +323,34 @@ static bool apply_op(history_t *h, replica_t *r, const event_t *e)
 	return true;
 }
 
+/* Mixed types: an op of type T fails with WRONGTYPE exactly when another
+ * type is live; a write that makes T live leaves T visible; a key delete
+ * leaves the value empty. */
+static bool apply_op_mixed(history_t *h, replica_t *r, const event_t *e)
+{
+	static const grove_type_t op_type[] = {
+		[E_ADD] = GROVE_TYPE_COUNTER, [E_REG_SET] = GROVE_TYPE_REGISTER,
+		[E_SET_ADD] = GROVE_TYPE_SET, [E_SET_REM] = GROVE_TYPE_SET,
+		[E_MAP_SET] = GROVE_TYPE_MAP, [E_MAP_DEL] = GROVE_TYPE_MAP, [E_DEL] = GROVE_TYPE_NONE,
+	};
+	grove_type_t want = op_type[e->kind], before = grove_value_type(r->v);
+	bool wrong = e->kind != E_DEL && before != GROVE_TYPE_NONE && before != want;
+	bool applied = apply_op(h, r, e);
+	if (wrong) {
+		assert_false(applied);
+		counts.wrongtype++;
+		assert_int_equal(grove_value_type(r->v), before);
+		return false;
+	}
+	bool makes_live = e->kind == E_REG_SET || e->kind == E_SET_ADD || e->kind == E_MAP_SET ||
+			  (e->kind == E_ADD && e->delta != 0);
+	if (makes_live)
+		assert_int_equal(grove_value_type(r->v), want);
+	if (e->kind == E_DEL)
+		assert_true(grove_value_is_empty(r->v));
+	return applied;
+}
+
 static void step_op(history_t *h, int ri)
 {
 	replica_t *r = &h->rep[ri];
@@ -314,7 +363,7 @@ static void step_op(history_t *h, int ri)
 		.ts = grove_hlc_now(&r->hlc),
 		.node = ri,
 	};
-	if (!apply_op(h, r, &e))
+	if (!(h->mode == M_MIXED ? apply_op_mixed(h, r, &e) : apply_op(h, r, &e)))
 		return;
 	if (e.kind == E_DEL) /* deletes remove every add this replica has seen */
 		bits_or(&r->removed, &r->seen);
@@ -455,6 +504,8 @@ static void run_mode(mode_t_ mode)
 	       "%ld algebra cases\n",
 	       mode_name[mode], (unsigned long long)prop_seed, counts.histories[mode],
 	       counts.model_checks[mode], counts.converged[mode], counts.algebra[mode]);
+	if (mode == M_MIXED)
+		printf("prop mixed: %ld writes refused with WRONGTYPE\n", counts.wrongtype);
 }
 
 static void test_prop_counter(void **state) { (void)state; run_mode(M_COUNTER); }

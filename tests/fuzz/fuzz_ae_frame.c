@@ -21,7 +21,8 @@ static void grove__walk(const grove_ae_frame_t *f)
 		switch (f->type) {
 		case GROVE_AE_NODES: {
 			uint32_t parent;
-			grove_ae_rd_group(&rd, &parent, &d);
+			uint16_t mask;
+			grove_ae_rd_group(&rd, &parent, &mask, &d);
 			break;
 		}
 		case GROVE_AE_KEYS: {
