@@ -92,6 +92,7 @@ typedef struct sim_result {
 	uint64_t events;          /* delivered events */
 	uint64_t end_ms;          /* virtual time at the end (from start) */
 	uint64_t converged_ms;    /* after the faults stopped; UINT64_MAX if never */
+	uint64_t data_converged_ms; /* ... until one root digest (membership aside) */
 	/* traffic (datagrams and stream frames) */
 	uint64_t datagrams, datagram_bytes, frames, frame_bytes;
 	uint64_t lost, duplicated, blocked;
@@ -139,6 +140,15 @@ uint32_t sim_count_seeing(sim_t *s, uint32_t node, int state);
 /* Live nodes that see all other live nodes alive. */
 uint32_t sim_count_full_view(sim_t *s);
 void sim_set_loss(sim_t *s, double loss);
+
+/* --- test seams: prove that the checks can fail --- */
+/* Injects one datagram into node target through the forged-datagram check:
+ * genuine=false a forgery (must be dropped), genuine=true a datagram truly
+ * sealed by node from (accepted, so the check must report a failure). */
+void sim_inject(sim_t *s, uint32_t target, uint32_t from, bool genuine);
+/* Makes the reference model wrong (counter c0 off by one). */
+void sim_model_skew(sim_t *s);
+bool sim_failed(const sim_t *s);
 void sim_get_result(sim_t *s, sim_result_t *res);
 
 #endif

@@ -14,6 +14,7 @@
 #include "gossip/antientropy.h"
 #include "gossip/envelope.h"
 #include "gossip/member.h"
+#include "gossip/member_secure.h"
 #include "gossip/peerbook.h"
 #include "storage/db.h"
 #include "tests/sim/sim.h"
@@ -97,6 +98,7 @@ typedef struct sim_node {
 	grove_identity_t ident;
 	grove_sender_t sender;
 	grove_peerbook_t *book;
+	grove_member_secure_t msec; /* the membership core's real security binding */
 	uint64_t epoch;
 	uint64_t timer_at;     /* virtual time of the armed timer; UINT64_MAX none */
 	uint32_t timer_gen;
@@ -214,6 +216,8 @@ void sim_model_free(sim_t *s);
 void sim_op(sim_t *s, uint32_t node);
 void sim_check_states(sim_t *s, uint32_t node);
 bool sim_converged(sim_t *s);
+bool sim_digests_equal(sim_t *s);
+void sim_fail_divergence(sim_t *s);
 void sim_check_model(sim_t *s);
 
 #endif

@@ -5,10 +5,11 @@
  * A node owns an identity (Ed25519 key drawn from the seed, certificate from
  * the simulation's CA), a memory store (grove_db_open(NULL)) whose HLC reads
  * the virtual clock plus the node's skew, and, while up, a peer book, a
- * datagram sender, a membership core and an anti-entropy core.  Both cores'
- * security hooks seal and open real signed envelopes (gossip/envelope.h)
- * through the node's one sender and one peer book, dispatched on the
- * envelope kind.  After every input the node's outputs are drained into the
+ * datagram sender, a membership core and an anti-entropy core.  Both cores
+ * seal and open real signed envelopes (gossip/envelope.h) through the
+ * node's one sender and one peer book: membership through its own binding
+ * (gossip/member_secure.h), anti-entropy through the hooks below, which do
+ * what that binding does (the anti-entropy layer has no binding yet).  After every input the node's outputs are drained into the
  * network and its one timer is re-armed at the earlier core deadline.
  *
  * A crash destroys the cores, the book and every stream, and keeps the
@@ -22,7 +23,6 @@
 #include "crdt/assert.h"
 #include "tests/sim/sim_int.h"
 
-#define SIM_MEMBER_KIND 1 /* envelope kind of membership datagrams */
 #define SIM_CERT_LIFE_MS (10ULL * 365 * 24 * 3600 * 1000)
 
 static uint64_t sim_node_clock(void *ctx)
@@ -59,19 +59,6 @@ static int sim_open(void *ctx, const char *from_addr, const uint8_t *dgram, size
 	return 0;
 }
 
-static int sim_learn_cert(void *ctx, const char *id, const uint8_t *key, size_t key_len,
-			  const uint8_t *cert, size_t cert_len)
-{
-	sim_hook_t *h = ctx;
-	sim_node_t *nd = &h->sim->nodes[h->node];
-	grove_cert_t c;
-	if (grove_cert_decode(cert, cert_len, &c, NULL) != 0)
-		return GROVE_EDECODE;
-	if (strcmp(c.node_id, id) != 0 || key_len != GROVE_SIGN_PUBLIC_BYTES ||
-	    memcmp(c.node_pk, key, key_len) != 0)
-		return GROVE_EINVAL;
-	return grove_peerbook_add(nd->book, &c, sim_local_ms(h->sim, nd));
-}
 
 /* --- anti-entropy peers -------------------------------------------------------- */
 
@@ -133,7 +120,7 @@ int sim_node_init(sim_t *s, uint32_t i)
 	nd->timer_at = UINT64_MAX;
 	grove_rng_seed(&nd->rng, grove_rng_next(&s->rng));
 	for (int l = 0; l < SIM_L_COUNT; l++)
-		nd->hook[l] = (sim_hook_t){ s, i, l == SIM_L_AE ? GROVE_AE_ENVELOPE_KIND : SIM_MEMBER_KIND };
+		nd->hook[l] = (sim_hook_t){ s, i, l == SIM_L_AE ? GROVE_AE_ENVELOPE_KIND : GROVE_MEMBER_ENVELOPE_KIND };
 	nd->conns = grove_calloc(SIM_NODE_CONNS_MAX, sizeof(uint32_t));
 	if (!nd->conns || sim_node_identity(s, nd) != 0)
 		return -1;
@@ -178,8 +165,8 @@ static int sim_node_epoch(sim_node_t *nd)
 	return grove_db_meta_put(nd->db, "sim.epoch", &epoch, sizeof(epoch));
 }
 
-static void sim_member_config(sim_t *s, sim_node_t *nd, grove_member_config_t *c, const char **seeds,
-			      size_t *nseeds)
+static int sim_member_config(sim_t *s, sim_node_t *nd, grove_member_config_t *c, const char **seeds,
+			     size_t *nseeds)
 {
 	grove_member_config_init(c);
 	c->id = nd->id;
@@ -197,11 +184,10 @@ static void sim_member_config(sim_t *s, sim_node_t *nd, grove_member_config_t *c
 	c->rng_seed = grove_rng_next(&nd->rng);
 	if (s->cfg.probe_interval_ms)
 		c->probe_interval_ms = s->cfg.probe_interval_ms;
-	if (s->cfg.secure)
-		c->security = (grove_member_security_t){ &nd->hook[SIM_L_MEMBER], sim_seal, sim_open,
-							 sim_learn_cert, 0 };
-	c->security.overhead_bytes = s->cfg.secure ? GROVE_DATAGRAM_MAX - grove_envelope_payload_max(
-		&nd->sender, "n99999", true) : 0;
+	if (!s->cfg.secure)
+		return 0;
+	grove_member_secure_init(&nd->msec, &nd->sender, nd->book);
+	return grove_member_secure_config(&nd->msec, c);
 }
 
 static int sim_member_start(sim_t *s, sim_node_t *nd)
@@ -209,8 +195,9 @@ static int sim_member_start(sim_t *s, sim_node_t *nd)
 	grove_member_config_t c;
 	const char *seeds[3];
 	size_t nseeds;
-	sim_member_config(s, nd, &c, seeds, &nseeds);
-	int rc = grove_member_create(&c, &nd->member);
+	int rc = sim_member_config(s, nd, &c, seeds, &nseeds);
+	if (rc == 0)
+		rc = grove_member_create(&c, &nd->member);
 	if (rc != 0)
 		return rc;
 	uint8_t *saved = NULL;

@@ -97,12 +97,12 @@ void sim_destroy(sim_t *s)
 {
 	if (!s)
 		return;
+	for (uint32_t i = 0; s->nodes && i < s->n; i++)
+		sim_node_free(s, i); /* may queue stream closes: heap freed after */
 	sim_ev_t ev;
 	while (sim_pop(s, &ev))
 		grove_free(ev.bytes);
 	grove_free(s->heap.ev);
-	for (uint32_t i = 0; s->nodes && i < s->n; i++)
-		sim_node_free(s, i);
 	free(s->nodes);
 	grove_free(s->conns);
 	grove_free(s->dup_accepted);
@@ -139,16 +139,9 @@ static void sim_restart(sim_t *s, uint32_t i)
 	s->res.restarts++;
 }
 
-static void sim_forge_ev(sim_t *s, uint32_t target)
+static void sim_forge_check(sim_t *s, uint32_t target, const uint8_t *buf, size_t len, uint8_t layer)
 {
 	sim_node_t *nd = &s->nodes[target];
-	if (!nd->up)
-		return;
-	uint8_t buf[GROVE_DATAGRAM_MAX];
-	size_t len = 0;
-	uint8_t layer = 0;
-	if (sim_forge(s, target, buf, sizeof(buf), &len, &layer) != 0)
-		return;
 	uint64_t before = sim_node_accepted(nd);
 	sim_node_datagram(s, target, layer, s->n, buf, len);
 	s->res.forged++;
@@ -156,6 +149,38 @@ static void sim_forge_ev(sim_t *s, uint32_t target)
 		sim_fail(s, "n%u accepted a forged datagram (layer %u, %zu bytes)", target, layer, len);
 	else
 		s->res.forged_dropped++;
+}
+
+static void sim_forge_ev(sim_t *s, uint32_t target)
+{
+	uint8_t buf[GROVE_DATAGRAM_MAX];
+	size_t len = 0;
+	uint8_t layer = 0;
+	if (s->nodes[target].up && sim_forge(s, target, buf, sizeof(buf), &len, &layer) == 0)
+		sim_forge_check(s, target, buf, len, layer);
+}
+
+void sim_inject(sim_t *s, uint32_t target, uint32_t from, bool genuine)
+{
+	uint8_t buf[GROVE_DATAGRAM_MAX], payload[8] = { 0 };
+	size_t len = 0;
+	uint8_t layer = SIM_L_AE;
+	int rc = genuine ? grove_envelope_seal(&s->nodes[from].sender, GROVE_AE_ENVELOPE_KIND,
+					       s->nodes[target].id, true, payload, sizeof(payload), buf,
+					       sizeof(buf), &len)
+			 : sim_forge(s, target, buf, sizeof(buf), &len, &layer);
+	if (rc == 0 && s->nodes[target].up)
+		sim_forge_check(s, target, buf, len, layer);
+}
+
+void sim_model_skew(sim_t *s)
+{
+	s->model.counter[0]++;
+}
+
+bool sim_failed(const sim_t *s)
+{
+	return s->failed;
 }
 
 static void sim_dispatch(sim_t *s, sim_ev_t *ev)
@@ -236,12 +261,15 @@ void sim_get_result(sim_t *s, sim_result_t *res)
 bool sim_run(sim_t *s, sim_result_t *res)
 {
 	s->res.converged_ms = UINT64_MAX;
+	s->res.data_converged_ms = UINT64_MAX;
 	sim_run_until(s, s->cfg.fault_ms);
 	if (!s->failed)
 		sim_end_faults(s);
 	uint64_t start = s->now;
 	uint32_t step = s->cfg.check_every_ms ? s->cfg.check_every_ms : 250;
 	while (!s->failed && s->now - start <= s->cfg.settle_max_ms) {
+		if (s->res.data_converged_ms == UINT64_MAX && sim_digests_equal(s))
+			s->res.data_converged_ms = s->now - start;
 		if (sim_converged(s)) {
 			s->res.converged_ms = s->now - start;
 			break;
@@ -249,8 +277,7 @@ bool sim_run(sim_t *s, sim_result_t *res)
 		sim_run_until(s, s->now + step);
 	}
 	if (!s->failed && s->res.converged_ms == UINT64_MAX)
-		sim_fail(s, "no convergence within %llu ms after the faults stopped",
-			 (unsigned long long)s->cfg.settle_max_ms);
+		sim_fail_divergence(s);
 	if (!s->failed)
 		sim_check_model(s);
 	sim_get_result(s, res);

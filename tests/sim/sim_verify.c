@@ -133,31 +133,78 @@ static uint64_t sim_view_hash(const grove_member_t *m, size_t *alive)
 	return h;
 }
 
-bool sim_converged(sim_t *s)
+/* Names the first member whose record differs between n0 and node i. */
+static const char *sim_view_diff(sim_t *s, uint32_t i, char *why, size_t cap)
+{
+	grove_member_t *m0 = s->nodes[0].member, *mi = s->nodes[i].member;
+	for (size_t k = 0; k < grove_member_count(m0); k++) {
+		grove_member_info_t a, b;
+		if (grove_member_get(m0, k, &a) != 0)
+			continue;
+		if (grove_member_find(mi, a.id, &b) != 0)
+			return snprintf(why, cap, "n%u does not know %s", i, a.id), why;
+		if (a.incarnation != b.incarnation || a.state != b.state)
+			return snprintf(why, cap, "%s is %s/%llu at n0 but %s/%llu at n%u (since %llu ms)", a.id,
+					grove_member_state_name(a.state), (unsigned long long)a.incarnation,
+					grove_member_state_name(b.state), (unsigned long long)b.incarnation, i,
+					(unsigned long long)(b.state_since_ms - SIM_START_MS)), why;
+	}
+	return snprintf(why, cap, "n%u knows members n0 does not", i), why;
+}
+
+/* NULL when converged, else what still differs (in why[]). */
+static const char *sim_divergence(sim_t *s, char *why, size_t cap)
 {
 	uint8_t root0[GROVE_DIGEST_BYTES], root[GROVE_DIGEST_BYTES];
 	for (uint32_t i = 0; i < s->n; i++)
 		if (!s->nodes[i].up)
-			return false;
+			return snprintf(why, cap, "n%u is down", i), why;
 	if (s->cfg.antientropy) {
 		grove_db_root_digest(s->nodes[0].db, root0);
 		for (uint32_t i = 1; i < s->n; i++) {
 			grove_db_root_digest(s->nodes[i].db, root);
 			if (memcmp(root, root0, sizeof(root)) != 0)
-				return false;
+				return snprintf(why, cap, "root digest of n%u differs from n0's (%llu vs %llu keys)", i,
+						(unsigned long long)grove_db_count(s->nodes[i].db),
+						(unsigned long long)grove_db_count(s->nodes[0].db)), why;
 		}
 	}
 	if (!s->cfg.membership)
-		return true;
-	for (uint32_t i = 0; i < s->n; i++)
-		if (grove_member_count_state(s->nodes[i].member, GROVE_MEMBER_ALIVE) != s->n)
-			return false;
+		return NULL;
+	for (uint32_t i = 0; i < s->n; i++) {
+		size_t alive = grove_member_count_state(s->nodes[i].member, GROVE_MEMBER_ALIVE);
+		if (alive != s->n)
+			return snprintf(why, cap, "n%u sees %zu of %u members alive (%zu suspect, %zu dead)", i, alive,
+					s->n, grove_member_count_state(s->nodes[i].member, GROVE_MEMBER_SUSPECT),
+					grove_member_count_state(s->nodes[i].member, GROVE_MEMBER_DEAD)), why;
+	}
 	size_t alive;
 	uint64_t h0 = sim_view_hash(s->nodes[0].member, &alive);
 	for (uint32_t i = 1; i < s->n; i++)
 		if (sim_view_hash(s->nodes[i].member, &alive) != h0)
-			return false;
-	return true;
+			return sim_view_diff(s, i, why, cap);
+	return NULL;
+}
+
+bool sim_digests_equal(sim_t *s)
+{
+	char why[160];
+	const char *w = sim_divergence(s, why, sizeof(why));
+	return w == NULL || (strstr(w, "root digest") == NULL && strstr(w, "is down") == NULL);
+}
+
+bool sim_converged(sim_t *s)
+{
+	char why[160];
+	return sim_divergence(s, why, sizeof(why)) == NULL;
+}
+
+void sim_fail_divergence(sim_t *s)
+{
+	char why[160];
+	const char *w = sim_divergence(s, why, sizeof(why));
+	sim_fail(s, "no convergence within %llu ms after the faults stopped: %s",
+		 (unsigned long long)s->cfg.settle_max_ms, w ? w : "?");
 }
 
 /* --- the converged values against the reference model ---------------------- */
