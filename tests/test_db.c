@@ -19,6 +19,7 @@
 #include "crdt/alloc.h"
 #include "crdt/rng.h"
 #include "storage/db.h"
+#include "storage/tree.h"
 #include "tests/util_storage.h"
 
 #define T0_MS 1700000000000ULL /* fake wall clock start */
@@ -34,8 +35,8 @@ static int setup_backend(void **state, bool leveldb)
 	fixture_t *f = calloc(1, sizeof(*f));
 	f->clock_ms = T0_MS;
 	if (leveldb)
-		f->dir = grove_test_tmpdir("db");
-	assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms,
+		f->dir = grove_test_storage_tmpdir("db");
+	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
 					    GROVE_DURABILITY_NONE, &f->db), 0);
 	*state = f;
 	return 0;
@@ -48,7 +49,7 @@ static int teardown(void **state)
 {
 	fixture_t *f = *state;
 	grove_db_close(f->db);
-	grove_test_rmdir(f->dir);
+	grove_test_storage_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -185,7 +186,7 @@ static void test_merge_outcomes(void **state)
 	fixture_t *f = *state;
 	uint64_t clk_b = T0_MS;
 	grove_db_t *b;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_db_counter_add(b, K("k"), 3, NULL), 0);
 	uint8_t *enc;
 	size_t len;
@@ -238,7 +239,7 @@ static void test_write_after_merge_wins(void **state)
 	fixture_t *f = *state;
 	uint64_t clk_b = T0_MS + 300;
 	grove_db_t *b;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_db_register_set(b, K("r"), "from-b", 6), 0);
 	assert_int_equal(grove_db_map_set(b, K("m"), "f", 1, "from-b", 6, NULL), 0);
 	uint8_t *enc;
@@ -307,7 +308,7 @@ static void run_hammer(grove_db_t *db, int ops, bool spread)
 {
 	grove_db_t *peer;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-p", &clk, GROVE_DURABILITY_NONE, &peer), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-p", &clk, GROVE_DURABILITY_NONE, &peer), 0);
 	pthread_t th[HAMMER_THREADS + 1];
 	hammer_t h[HAMMER_THREADS + 1];
 	for (int i = 0; i <= HAMMER_THREADS; i++) {
@@ -347,7 +348,7 @@ static void test_durability_modes(void **state)
 	grove_durability_t modes[] = { GROVE_DURABILITY_BATCH, GROVE_DURABILITY_ALWAYS };
 	for (int m = 0; m < 2; m++) {
 		grove_db_close(f->db);
-		assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms, modes[m], &f->db), 0);
+		assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms, modes[m], &f->db), 0);
 		grove_db_stats_t s0, s1;
 		grove_db_stats(f->db, &s0);
 		run_hammer(f->db, 150, true);
@@ -362,9 +363,9 @@ static void test_durability_modes(void **state)
 		else
 			assert_true(syncs < writes); /* 9 writers share fsyncs */
 		grove_db_close(f->db);
-		grove_test_rmdir(f->dir);
-		f->dir = grove_test_tmpdir("db");
-		assert_int_equal(grove_test_db_open(f->dir, "node-a", &f->clock_ms,
+		grove_test_storage_rmdir(f->dir);
+		f->dir = grove_test_storage_tmpdir("db");
+		assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
 						    GROVE_DURABILITY_NONE, &f->db), 0);
 	}
 }
@@ -456,10 +457,10 @@ static void test_equal_roots_any_order(void **state)
 	fixture_t *f = *state;
 	grove_db_t *a = f->db, *b, *c;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-b", &clk, GROVE_DURABILITY_NONE, &b), 0);
-	assert_int_equal(grove_test_db_open(NULL, "node-c", &clk, GROVE_DURABILITY_NONE, &c), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-c", &clk, GROVE_DURABILITY_NONE, &c), 0);
 	grove_rng_t rng;
-	grove_rng_seed(&rng, grove_test_seed("test_equal_roots_any_order"));
+	grove_rng_seed(&rng, grove_test_storage_seed("test_equal_roots_any_order"));
 	enum { KEYS = 300 };
 	char key[16];
 	for (int i = 0; i < 1000; i++) {
@@ -514,7 +515,7 @@ static void test_counter_order_independent(void **state)
 {
 	grove_db_t *a = ((fixture_t *)*state)->db, *d;
 	uint64_t clk = T0_MS;
-	assert_int_equal(grove_test_db_open(NULL, "node-a", &clk, GROVE_DURABILITY_NONE, &d), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-a", &clk, GROVE_DURABILITY_NONE, &d), 0);
 	int64_t deltas[] = { 5, -2, 7, 1 };
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(grove_db_counter_add(a, K("x"), deltas[i], NULL), 0);
@@ -531,6 +532,95 @@ static void test_counter_order_independent(void **state)
 	grove_db_close(d);
 }
 
+/* Fails the Nth allocation of a write for every N until it succeeds: each
+ * failure returns GROVE_ENOMEM and leaves the state, the tree and the count
+ * as they were (memory backend: every allocation goes through the seam;
+ * ASan checks nothing leaks). */
+static void test_alloc_failures_change_nothing(void **state)
+{
+	grove_db_t *db = ((fixture_t *)*state)->db;
+	assert_int_equal(grove_db_set_add(db, K("s"), "a", 1, NULL), 0);
+	uint8_t *before, root1[16], root2[16];
+	size_t blen;
+	assert_int_equal(grove_db_get_encoded(db, K("s"), &before, &blen), 0);
+	grove_db_root_digest(db, root1);
+	int rc = GROVE_ENOMEM, n;
+	for (n = 1; n < 500 && rc == GROVE_ENOMEM; n++) {
+		grove_alloc_fail_after(n);
+		rc = grove_db_set_add(db, K("s"), "b", 1, NULL);
+		int rc2 = grove_db_counter_add(db, K("fresh"), 1, NULL);
+		grove_alloc_fail_reset();
+		if (rc == GROVE_ENOMEM) {
+			uint8_t *now;
+			size_t nlen;
+			assert_int_equal(grove_db_get_encoded(db, K("s"), &now, &nlen), 0);
+			assert_int_equal(nlen, blen);
+			assert_memory_equal(now, before, blen);
+			grove_free(now);
+			grove_db_root_digest(db, root2);
+			assert_memory_equal(root1, root2, 16);
+			assert_int_equal(rc2, GROVE_ENOMEM);
+			assert_int_equal(grove_db_count(db), 1);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	printf("alloc failures: write succeeded at allocation %d\n", n - 1);
+	assert_true(n > 2); /* at least one failure was exercised */
+	bool in;
+	grove_free(before);
+	grove_value_t *v;
+	assert_int_equal(grove_db_get(db, K("s"), &v), 0);
+	in = grove_orset_contains(v, "b", 1);
+	grove_value_destroy(v);
+	assert_true(in);
+}
+
+static void unhex(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[2 * i]; i++) {
+		unsigned b;
+		assert_int_equal(sscanf(h + 2 * i, "%2x", &b), 1);
+		out[i] = (uint8_t)b;
+	}
+}
+
+/* The examples table of doc/storage_format.md. */
+static void test_format_examples(void **state)
+{
+	(void)state;
+	uint8_t want[16], got[16];
+	uint64_t count;
+	assert_int_equal(grove_tree_key_hash("crdt:hits", 9), 0x40d33247u);
+	assert_int_equal(grove_db_segment_of("crdt:hits", 9), 16595);
+	grove_tree_t t;
+	assert_int_equal(grove_tree_init(&t), 0);
+	unhex("941e0c502c87478811f1b6a130227018", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(grove_tree_node(&t, 3, 77, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	uint8_t item[16];
+	grove_tree_item("crdt:hits", 9, (const uint8_t *)"\x01\x02\x03", 3, item);
+	unhex("de3f5ed4f22f15bf6ea52752408a0f90", want);
+	assert_memory_equal(item, want, 16);
+	grove_tree_update(&t, 16595, NULL, item);
+	unhex("8c78b385b114e2508673fd58cf9da93e", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(count, 1);
+	assert_int_equal(grove_tree_node(&t, 1, 4, got, NULL), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(grove_tree_node(&t, GROVE_TREE_LEVELS, 16595, got, NULL), 0);
+	assert_memory_equal(got, want, 16);
+	grove_tree_update(&t, 16595, item, NULL); /* removing it empties the tree */
+	unhex("941e0c502c87478811f1b6a130227018", want);
+	assert_int_equal(grove_tree_node(&t, 0, 0, got, &count), 0);
+	assert_memory_equal(got, want, 16);
+	assert_int_equal(count, 0);
+	grove_tree_close(&t);
+}
+
 #define BOTH(name)                                                             \
 	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
 		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
@@ -538,6 +628,7 @@ static void test_counter_order_independent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_examples),
 		BOTH(test_typed_ops),
 		BOTH(test_wrong_type_changes_nothing),
 		BOTH(test_scan_hides_internal_records),
@@ -548,6 +639,8 @@ int main(void)
 		BOTH(test_change_hook),
 		BOTH(test_equal_roots_any_order),
 		BOTH(test_counter_order_independent),
+		cmocka_unit_test_setup_teardown(test_alloc_failures_change_nothing, setup_memory,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,17 +80,17 @@ static void expect_same(grove_db_t *db, const snap_t *before, uint64_t rebuilds)
 static void test_state_digests_hlc_survive(void **state)
 {
 	(void)state;
-	char *dir = grove_test_tmpdir("restart");
+	char *dir = grove_test_storage_tmpdir("restart");
 	uint64_t clk = T0_MS;
 	grove_db_t *db;
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	fill(db, 200);
 	snap_t before = take(db);
 	assert_int_equal(before.count, 199);
 	grove_db_close(db);
 	/* the clock went back an hour while we were down */
 	clk = T0_MS - 3600 * 1000;
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	expect_same(db, &before, 0); /* clean close: index reused, not rebuilt */
 	assert_true(grove_db_hlc(db)->last >= before.hlc);
 	/* a new write beats the one made before the restart */
@@ -104,7 +104,7 @@ static void test_state_digests_hlc_survive(void **state)
 	grove_value_destroy(v);
 	assert_true(take(db).hlc > before.hlc);
 	grove_db_close(db);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 /* The clean record gone (as after a crash), or damaged: rebuilt from data,
@@ -112,35 +112,35 @@ static void test_state_digests_hlc_survive(void **state)
 static void test_index_rebuilt_when_missing_or_damaged(void **state)
 {
 	(void)state;
-	char *dir = grove_test_tmpdir("rebuild");
+	char *dir = grove_test_storage_tmpdir("rebuild");
 	uint64_t clk = T0_MS;
 	grove_db_t *db;
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	fill(db, 300);
 	snap_t before = take(db);
 	grove_db_close(db);
 
-	grove_store_t *s = grove_test_raw_open(dir);
+	grove_store_t *s = grove_test_storage_raw_open(dir);
 	assert_int_equal(grove_store_delete(s, K("sclean"), true), 0);
 	grove_store_close(s);
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	expect_same(db, &before, 1);
 	grove_db_close(db);
 
 	/* a damaged record (bad checksum), plus a stale digest record */
-	s = grove_test_raw_open(dir);
+	s = grove_test_storage_raw_open(dir);
 	assert_int_equal(grove_store_put(s, K("sclean"), "GRVTjunk", 8, true), 0);
 	assert_int_equal(grove_store_put(s, "d\0\0ghost", 8, "0123456789abcdef", 16, true), 0);
 	grove_store_close(s);
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	expect_same(db, &before, 1);
 	grove_db_close(db);
-	s = grove_test_raw_open(dir);
+	s = grove_test_storage_raw_open(dir);
 	uint8_t *v;
 	size_t vlen;
 	assert_int_equal(grove_store_get(s, NULL, "d\0\0ghost", 8, &v, &vlen), GROVE_ENOTFOUND);
 	grove_store_close(s);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 /* Data changed behind a valid clean record (every user record rewritten):
@@ -150,12 +150,12 @@ static void test_index_rebuilt_when_inconsistent(void **state)
 {
 	(void)state;
 	enum { N = 300 };
-	char *dir = grove_test_tmpdir("inconsistent");
+	char *dir = grove_test_storage_tmpdir("inconsistent");
 	uint64_t clk = T0_MS;
 	grove_db_t *db, *ref;
 	char key[16];
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
-	assert_int_equal(grove_test_db_open(NULL, "node-r", &clk, GROVE_DURABILITY_NONE, &ref), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-r", &clk, GROVE_DURABILITY_NONE, &ref), 0);
 	for (int i = 0; i < N; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
 		assert_int_equal(grove_db_counter_add(db, K(key), i + 2, NULL), 0);
@@ -165,11 +165,11 @@ static void test_index_rebuilt_when_inconsistent(void **state)
 	size_t len;
 	assert_int_equal(grove_db_get_encoded(db, K("template"), &enc, &len), 0);
 	assert_true(len + 1 <= sizeof(rec));
-	rec[0] = GROVE_TYPE_COUNTER;
-	memcpy(rec + 1, enc, len);
+	memcpy(rec, enc, len); /* a 'u' record: encoding, then the type byte */
+	rec[len] = GROVE_TYPE_COUNTER;
 	grove_db_close(db);
 	assert_int_equal(grove_db_merge(ref, K("template"), enc, len, NULL), 0);
-	grove_store_t *s = grove_test_raw_open(dir);
+	grove_store_t *s = grove_test_storage_raw_open(dir);
 	for (int i = 0; i < N; i++) {
 		char ukey[16];
 		int n = snprintf(ukey, sizeof(ukey), "uk%d", i);
@@ -178,7 +178,7 @@ static void test_index_rebuilt_when_inconsistent(void **state)
 	}
 	grove_store_close(s);
 	grove_free(enc);
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	grove_db_stats_t st;
 	grove_db_stats(db, &st);
 	assert_int_equal(st.index_rebuilds, 1);
@@ -189,16 +189,16 @@ static void test_index_rebuilt_when_inconsistent(void **state)
 	assert_int_equal(grove_db_count(db), N + 1);
 	grove_db_close(db);
 	grove_db_close(ref);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void test_open_errors_name_dir(void **state)
 {
 	(void)state;
-	char *dir = grove_test_tmpdir("dberr");
+	char *dir = grove_test_storage_tmpdir("dberr");
 	uint64_t clk = T0_MS;
 	grove_db_t *db, *db2 = NULL;
-	assert_int_equal(grove_test_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	assert_int_equal(grove_db_counter_add(db, K("k"), 1, NULL), 0);
 	char err[512] = "";
 	grove_db_options_t o;
@@ -208,8 +208,8 @@ static void test_open_errors_name_dir(void **state)
 	assert_non_null(strstr(err, dir));
 	grove_db_close(db);
 	/* a LevelDB database that is not a grove store is refused, untouched */
-	char *other = grove_test_tmpdir("foreign");
-	grove_store_t *s = grove_test_raw_open(other);
+	char *other = grove_test_storage_tmpdir("foreign");
+	grove_store_t *s = grove_test_storage_raw_open(other);
 	assert_int_equal(grove_store_put(s, K("foreign"), "data", 4, true), 0);
 	grove_store_close(s);
 	assert_int_equal(grove_db_open(other, &o, &db2, err, sizeof(err)), GROVE_EINVAL);
@@ -218,8 +218,8 @@ static void test_open_errors_name_dir(void **state)
 	/* bad options */
 	o.node_id = "";
 	assert_int_equal(grove_db_open(NULL, &o, &db2, err, sizeof(err)), GROVE_EINVAL);
-	grove_test_rmdir(other);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(other);
+	grove_test_storage_rmdir(dir);
 }
 
 int main(void)

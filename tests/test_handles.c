@@ -32,12 +32,12 @@ static int setup_backend(void **state, bool leveldb)
 	fixture_t *f = calloc(1, sizeof(*f));
 	f->clk_a = f->clk_b = T0_MS;
 	if (leveldb) {
-		f->dir_a = grove_test_tmpdir("ha");
-		f->dir_b = grove_test_tmpdir("hb");
+		f->dir_a = grove_test_storage_tmpdir("ha");
+		f->dir_b = grove_test_storage_tmpdir("hb");
 	}
-	assert_int_equal(grove_test_db_open(f->dir_a, "node-a", &f->clk_a, GROVE_DURABILITY_NONE,
+	assert_int_equal(grove_test_storage_db_open(f->dir_a, "node-a", &f->clk_a, GROVE_DURABILITY_NONE,
 					    &f->a), 0);
-	assert_int_equal(grove_test_db_open(f->dir_b, "node-b", &f->clk_b, GROVE_DURABILITY_NONE,
+	assert_int_equal(grove_test_storage_db_open(f->dir_b, "node-b", &f->clk_b, GROVE_DURABILITY_NONE,
 					    &f->b), 0);
 	*state = f;
 	return 0;
@@ -51,8 +51,8 @@ static int teardown(void **state)
 	fixture_t *f = *state;
 	grove_db_close(f->a);
 	grove_db_close(f->b);
-	grove_test_rmdir(f->dir_a);
-	grove_test_rmdir(f->dir_b);
+	grove_test_storage_rmdir(f->dir_a);
+	grove_test_storage_rmdir(f->dir_b);
 	free(f);
 	return 0;
 }
