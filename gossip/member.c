@@ -48,6 +48,7 @@ void grove_member_config_init(grove_member_config_t *cfg)
 	cfg->stream_timeout_ms = 10000;
 	cfg->leave_wait_ms = 2000;
 	cfg->reap_ms = 86400000ULL;
+	cfg->stream_probe = true;
 }
 
 uint64_t grove__id_hash(const char *id)
@@ -431,6 +432,7 @@ static void grove__late_tick(grove_member_t *m, uint64_t now_ms)
 
 void grove_member_tick(grove_member_t *m, uint64_t now_ms)
 {
+	grove__start_timers(m, now_ms);
 	grove__late_tick(m, now_ms);
 	m->last_tick_ms = now_ms;
 	grove__stream_tick(m, now_ms);
@@ -550,5 +552,5 @@ uint32_t grove_member_awareness(const grove_member_t *m)
 void grove_member_get_stats(const grove_member_t *m, grove_member_stats_t *stats)
 {
 	*stats = m->stats;
-	stats->broadcasts_dropped = m->bq.dropped;
+	stats->broadcasts_dropped += m->bq.dropped;
 }

@@ -122,6 +122,8 @@ typedef struct grove_member_config {
 	uint32_t stream_timeout_ms;      /* 10000 */
 	uint32_t leave_wait_ms;          /* 2000 */
 	uint64_t reap_ms;                /* 86400000: forget dead/left after */
+	bool stream_probe;               /* true: a failed ping is also tried
+					    over a stream (UDP blocked, TCP not) */
 } grove_member_config_t;
 
 /* Fills every field with its default (id, addr NULL: set them). */
@@ -256,6 +258,7 @@ typedef struct grove_member_stats {
 	uint64_t refutes;
 	uint64_t late_ticks;     /* ticks far past their deadline (paused node) */
 	uint64_t pushpull_ok, pushpull_fail;
+	uint64_t stream_probes, stream_probe_acks;
 	uint64_t join_attempts;
 	uint64_t broadcasts_dropped;
 } grove_member_stats_t;

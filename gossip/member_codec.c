@@ -208,7 +208,7 @@ static int grove__r_update(grove__reader_t *r, bool record, grove_member_update_
 
 static bool grove__is_frame(uint8_t type)
 {
-	return type == GROVE_MEMBER_MSG_PP_REQ || type == GROVE_MEMBER_MSG_PP_RESP;
+	return type >= GROVE_MEMBER_MSG_PP_REQ && type <= GROVE_MEMBER_MSG_STREAM_ACK;
 }
 
 static int grove__r_header(grove__reader_t *r, grove_member_msg_t *m)

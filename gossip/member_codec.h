@@ -31,6 +31,8 @@ enum grove_member_msg_type {
 	GROVE_MEMBER_MSG_GOSSIP = 5,
 	GROVE_MEMBER_MSG_PP_REQ = 16, /* push-pull frames (stream) */
 	GROVE_MEMBER_MSG_PP_RESP = 17,
+	GROVE_MEMBER_MSG_STREAM_PING = 18, /* probe over a stream (no records) */
+	GROVE_MEMBER_MSG_STREAM_ACK = 19,
 };
 
 #define GROVE_MEMBER_FRAME_JOIN 0x01

@@ -61,10 +61,16 @@ typedef struct grove__relay {
 	uint64_t deadline_ms;
 } grove__relay_t;
 
+enum { GROVE__STREAM_PUSHPULL = 0, GROVE__STREAM_PING = 1 };
+
 typedef struct grove__stream {
 	bool used;
 	bool initiator;
 	bool join;
+	uint8_t kind;       /* GROVE__STREAM_PUSHPULL or _PING */
+	uint32_t frames_in;
+	uint32_t seq;       /* stream ping: the probe it answers */
+	char target[GROVE_MEMBER_ID_MAX + 1];
 	uint32_t id;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	uint64_t deadline_ms;
@@ -144,10 +150,12 @@ void grove__suspicion_tick(grove_member_t *m, uint64_t now_ms);
 void grove__relay_tick(grove_member_t *m, uint64_t now_ms);
 uint64_t grove__probe_interval(const grove_member_t *m);
 void grove__awareness_add(grove_member_t *m, int delta);
+void grove__ack_seq(grove_member_t *m, uint32_t seq);
 void grove__send_msg(grove_member_t *m, const char *addr, const char *to_id, grove_member_msg_t *hdr,
 		     const grove__node_t *about);
 
 /* member_stream.c */
+void grove__start_timers(grove_member_t *m, uint64_t now_ms);
 void grove__stream_tick(grove_member_t *m, uint64_t now_ms);
 void grove__join_tick(grove_member_t *m, uint64_t now_ms);
 void grove__pushpull_tick(grove_member_t *m, uint64_t now_ms);
@@ -155,5 +163,7 @@ void grove__reconnect_tick(grove_member_t *m, uint64_t now_ms);
 int grove__pushpull_start(grove_member_t *m, uint64_t now_ms, const char *addr, bool join);
 void grove__set_joined(grove_member_t *m);
 void grove__pushpull_unknown(grove_member_t *m, uint64_t now_ms, const char *addr);
+void grove__stream_probe(grove_member_t *m, uint64_t now_ms, const grove__node_t *target, uint32_t seq,
+			 uint64_t deadline_ms);
 
 #endif

@@ -6,7 +6,9 @@
  * order, so every member is probed once per cycle.  No ack within
  * probe_timeout_ms (also scaled): ping-req through k random alive members,
  * who ping the target and relay the ack, or answer nack when the target is
- * silent.  No ack by the end of the period: suspect the target.  Missing
+ * silent; with stream_probe, also ping it over a stream (memberlist's TCP
+ * fallback, for networks that drop UDP but pass TCP).  No ack by the end
+ * of the period: suspect the target.  Missing
  * nacks mean our own network is bad (Lifeguard): awareness goes up, which
  * slows our probing and lengthens our timeouts; a successful probe brings it
  * down.  A gossip timer sends queued updates to gossip_nodes random members
@@ -191,6 +193,8 @@ static void grove__probe_indirect(grove_member_t *m, uint64_t now_ms)
 		grove__send_msg(m, m->nodes[helpers[i]].addr, m->nodes[helpers[i]].id, &h, NULL);
 		m->stats.indirect_probes++;
 	}
+	if (m->cfg.stream_probe)
+		grove__stream_probe(m, now_ms, t, p->seq, p->period_end_ms);
 }
 
 /* Buddy system (Lifeguard), strengthened: every period, each member we
@@ -316,7 +320,7 @@ void grove__relay_tick(grove_member_t *m, uint64_t now_ms)
 	}
 }
 
-static void grove__on_ack(grove_member_t *m, uint32_t seq)
+void grove__ack_seq(grove_member_t *m, uint32_t seq)
 {
 	grove__probe_t *p = &m->probe;
 	if (p->active && seq == p->seq) {
@@ -380,7 +384,7 @@ static void grove__handle(grove_member_t *m, uint64_t now_ms, const char *from_a
 		grove__send_simple(m, from_addr, msg->sender, GROVE_MEMBER_MSG_ACK, msg->seq, self ? self : sender);
 		break;
 	case GROVE_MEMBER_MSG_ACK:
-		grove__on_ack(m, msg->seq);
+		grove__ack_seq(m, msg->seq);
 		break;
 	case GROVE_MEMBER_MSG_PING_REQ:
 		grove__relay_start(m, now_ms, from_addr, msg);

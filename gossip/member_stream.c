@@ -13,6 +13,9 @@
  * gossip updates except that "dead" only makes us suspect (memberlist's
  * rule), which is what lets two healed halves re-merge: the accused members
  * hear they are suspect and refute with a higher incarnation.
+ *
+ * A stream can instead carry one stream ping and its ack: the fallback
+ * probe for networks that drop UDP but pass TCP.
  */
 #include <math.h>
 #include <string.h>
@@ -55,10 +58,10 @@ static void grove__stream_end(grove_member_t *m, grove__stream_t *s, bool ok, bo
 {
 	if (send_close)
 		grove__out_push(m, GROVE_MEMBER_OUT_STREAM_CLOSE, s->id, NULL, NULL, 0);
-	if (ok) {
+	if (s->kind == GROVE__STREAM_PUSHPULL && ok) {
 		m->stats.pushpull_ok++;
 		grove__set_joined(m);
-	} else {
+	} else if (s->kind == GROVE__STREAM_PUSHPULL) {
 		m->stats.pushpull_fail++;
 	}
 	s->used = false;
@@ -127,6 +130,42 @@ int grove_member_stream_accept(grove_member_t *m, uint64_t now_ms, const char *f
 	return 0;
 }
 
+/* Frames a stream may carry next: the initiator the answer to what it
+ * sent; the responder a push-pull request, or one stream ping first. */
+static bool grove__frame_expected(const grove__stream_t *s, uint8_t type)
+{
+	if (s->initiator)
+		return type == (s->kind == GROVE__STREAM_PING ? GROVE_MEMBER_MSG_STREAM_ACK : GROVE_MEMBER_MSG_PP_RESP);
+	return type == GROVE_MEMBER_MSG_PP_REQ || (type == GROVE_MEMBER_MSG_STREAM_PING && s->frames_in == 0);
+}
+
+/* One frame without records (stream ping and ack). */
+static void grove__send_bare_frame(grove_member_t *m, const grove__stream_t *s, uint8_t type)
+{
+	uint8_t buf[8 + GROVE_MEMBER_ID_MAX];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = type, .flags = GROVE_MEMBER_FRAME_LAST };
+	size_t count_off;
+	strcpy(h.sender, m->self_id);
+	int rc = grove_member_frame_begin(&w, &h, &count_off);
+	GROVE_ASSERT(rc == 0);
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, buf, w.len);
+}
+
+/* A stream ping or its ack: answer, or count the probe as acked when the
+ * target itself answered. */
+static void grove__stream_probe_frame(grove_member_t *m, grove__stream_t *s, const grove_member_msg_t *msg)
+{
+	if (msg->type == GROVE_MEMBER_MSG_STREAM_PING) {
+		s->kind = GROVE__STREAM_PING;
+		grove__send_bare_frame(m, s, GROVE_MEMBER_MSG_STREAM_ACK);
+	} else if (strcmp(msg->sender, s->target) == 0) {
+		m->stats.stream_probe_acks++;
+		grove__ack_seq(m, s->seq);
+	}
+	grove__stream_end(m, s, true, true);
+}
+
 void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t stream_id, const uint8_t *frame,
 			      size_t len)
 {
@@ -137,15 +176,20 @@ void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t strea
 		m->stats.drop_decode++;
 		return;
 	}
-	uint8_t want = s->initiator ? GROVE_MEMBER_MSG_PP_RESP : GROVE_MEMBER_MSG_PP_REQ;
-	if (len > GROVE_MEMBER_FRAME_MAX || grove_member_msg_decode(frame, len, &msg) < 0 || msg.type != want) {
+	if (len > GROVE_MEMBER_FRAME_MAX || grove_member_msg_decode(frame, len, &msg) < 0 ||
+	    !grove__frame_expected(s, msg.type)) {
 		m->stats.drop_decode++;
 		grove__stream_end(m, s, false, true);
 		return;
 	}
+	s->frames_in++;
 	if (strcmp(msg.sender, m->self_id) == 0) {
 		m->stats.drop_sender++; /* talking to ourselves (own address among the seeds) */
 		grove__stream_end(m, s, false, true);
+		return;
+	}
+	if (msg.type == GROVE_MEMBER_MSG_STREAM_PING || msg.type == GROVE_MEMBER_MSG_STREAM_ACK) {
+		grove__stream_probe_frame(m, s, &msg);
 		return;
 	}
 	size_t off = 0;
@@ -157,6 +201,22 @@ void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t strea
 	if (!s->initiator)
 		grove__send_state(m, s, GROVE_MEMBER_MSG_PP_RESP, 0);
 	grove__stream_end(m, s, true, true);
+}
+
+/* Probe target over a stream until deadline_ms (the end of the period). */
+void grove__stream_probe(grove_member_t *m, uint64_t now_ms, const grove__node_t *target, uint32_t seq,
+			 uint64_t deadline_ms)
+{
+	grove__stream_t *s = grove__stream_new(m, now_ms, target->addr, true);
+	if (!s)
+		return;
+	s->kind = GROVE__STREAM_PING;
+	s->seq = seq;
+	s->deadline_ms = deadline_ms;
+	strcpy(s->target, target->id);
+	m->stats.stream_probes++;
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_OPEN, s->id, target->addr, NULL, 0);
+	grove__send_bare_frame(m, s, GROVE_MEMBER_MSG_STREAM_PING);
 }
 
 void grove_member_stream_closed(grove_member_t *m, uint64_t now_ms, uint32_t stream_id)
@@ -183,7 +243,7 @@ static uint64_t grove__jitter(grove_member_t *m, uint64_t now_ms, uint64_t base_
 	return now_ms + (uint64_t)((double)base_ms * f) + 1;
 }
 
-static void grove__start_timers(grove_member_t *m, uint64_t now_ms)
+void grove__start_timers(grove_member_t *m, uint64_t now_ms)
 {
 	if (m->started)
 		return;

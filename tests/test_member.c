@@ -124,16 +124,27 @@ static uint64_t count_events(const grove_simcluster_t *cl, grove_member_event_ki
 	return n;
 }
 
+/* Loss tests run the UDP protocol alone: the simulated streams are
+ * lossless, so the stream fallback probe would hide every lost datagram. */
+static grove_member_config_t udp_only;
+
+static void setup_udp_only(void)
+{
+	grove_member_config_init(&udp_only);
+	udp_only.stream_probe = false;
+}
+
 /* 10% loss both ways for 30 simulated minutes: no alive member declared
  * dead (suspicions are counted and reported). */
 static void test_loss_10_no_false_dead(void **state)
 {
 	(void)state;
+	setup_udp_only();
 	const size_t n = 32;
 	grove_simcluster_t cl;
 	uint64_t seed = 1010;
 	printf("seed %llu\n", (unsigned long long)seed);
-	grove_simcluster_init(&cl, n, seed, NULL, false);
+	grove_simcluster_init(&cl, n, seed, &udp_only, false);
 	start_cluster(&cl, n, 60);
 	grove_netsim_faults_t f = { .loss = 0.10, .duplicate = 0.01, .delay_min_ms = 1, .delay_max_ms = 20 };
 	grove_netsim_set_faults(cl.net, &f);
@@ -161,11 +172,12 @@ static void test_loss_10_no_false_dead(void **state)
 static void test_loss_30_converges(void **state)
 {
 	(void)state;
+	setup_udp_only();
 	const size_t n = 16;
 	grove_simcluster_t cl;
 	uint64_t seed = 1030;
 	printf("seed %llu\n", (unsigned long long)seed);
-	grove_simcluster_init(&cl, n, seed, NULL, false);
+	grove_simcluster_init(&cl, n, seed, &udp_only, false);
 	grove_netsim_faults_t f = { .loss = 0.30, .duplicate = 0.05, .delay_min_ms = 1, .delay_max_ms = 30 };
 	grove_netsim_set_faults(cl.net, &f);
 	uint64_t ms = start_cluster(&cl, n, 180);
@@ -300,6 +312,45 @@ static void test_id_conflict_reported(void **state)
 	grove_simcluster_close(&cl);
 }
 
+/* UDP blocked to and from one node, TCP fine: with the stream fallback
+ * probe it stays alive everywhere; without it, it is declared dead. */
+static void udp_blocked_run(bool stream_probe, uint64_t *false_dead, uint64_t *stream_acks)
+{
+	const size_t n = 8;
+	grove_simcluster_t cl;
+	grove_member_config_t cfg;
+	grove_member_config_init(&cfg);
+	cfg.stream_probe = stream_probe;
+	grove_simcluster_init(&cl, n, 1070, &cfg, false);
+	start_cluster(&cl, n, 60);
+	grove_netsim_set_udp_blocked(cl.net, cl.nodes[3].net_node, true);
+	grove_simcluster_run(&cl, grove_simcluster_now(&cl) + 120 * SEC);
+	*false_dead = cl.false_dead;
+	*stream_acks = 0;
+	grove_member_stats_t st;
+	for (size_t i = 0; i < n; i++) {
+		grove_member_get_stats(cl.nodes[i].m, &st);
+		*stream_acks += st.stream_probe_acks;
+	}
+	grove_simcluster_close(&cl);
+}
+
+static void test_udp_blocked_stream_probe(void **state)
+{
+	(void)state;
+	uint64_t dead_with, dead_without, acks_with, acks_without;
+	printf("seed 1070\n");
+	udp_blocked_run(true, &dead_with, &acks_with);
+	udp_blocked_run(false, &dead_without, &acks_without);
+	printf("UDP blocked at one node for 120 s: false dead %llu with stream probes (%llu acks over streams), "
+	       "%llu without\n",
+	       (unsigned long long)dead_with, (unsigned long long)acks_with, (unsigned long long)dead_without);
+	assert_int_equal(dead_with, 0);
+	assert_true(acks_with > 0);
+	assert_true(dead_without > 0);
+	assert_int_equal(acks_without, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_partition_heals),
 		cmocka_unit_test(test_restart_rejoins_without_seeds),
 		cmocka_unit_test(test_id_conflict_reported),
+		cmocka_unit_test(test_udp_blocked_stream_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

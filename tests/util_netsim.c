@@ -31,6 +31,7 @@ typedef struct node {
 	grove_netsim_handlers_t h;
 	void *ctx;
 	bool down;
+	bool udp_blocked;
 	int group;
 	uint64_t timer_at; /* 0 = none */
 } node_t;
@@ -203,7 +204,7 @@ void grove_netsim_send(grove_netsim_t *net, int from_node, const char *to_addr, 
 	int to = grove_netsim_find(net, to_addr);
 	net->stats.datagrams_sent++;
 	net->stats.bytes_sent += len;
-	if (!reachable(net, from_node, to)) {
+	if (!reachable(net, from_node, to) || net->nodes[from_node].udp_blocked || net->nodes[to].udp_blocked) {
 		net->stats.datagrams_blocked++;
 		return;
 	}
@@ -346,6 +347,11 @@ void grove_netsim_set_down(grove_netsim_t *net, int node, bool down)
 bool grove_netsim_is_down(const grove_netsim_t *net, int node)
 {
 	return net->nodes[node].down;
+}
+
+void grove_netsim_set_udp_blocked(grove_netsim_t *net, int node, bool blocked)
+{
+	net->nodes[node].udp_blocked = blocked;
 }
 
 void grove_netsim_set_group(grove_netsim_t *net, int node, int group)

@@ -67,6 +67,9 @@ int grove_netsim_find(const grove_netsim_t *net, const char *addr);
 /* Down: deliveries dropped, timer frozen, open streams broken. */
 void grove_netsim_set_down(grove_netsim_t *net, int node, bool down);
 bool grove_netsim_is_down(const grove_netsim_t *net, int node);
+/* Datagrams to and from the node are dropped; streams still work (a
+ * firewall that blocks UDP but passes TCP). */
+void grove_netsim_set_udp_blocked(grove_netsim_t *net, int node, bool blocked);
 /* Partition group; traffic flows only within a group (all start in 0). */
 void grove_netsim_set_group(grove_netsim_t *net, int node, int group);
 

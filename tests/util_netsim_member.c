@@ -3,6 +3,8 @@
  * util_netsim_member.h).  Each netsim callback feeds one core, then
  * "pumps" it: outputs go to the network, events are counted (and the
  * state saved), and the node's timer is set to the core's next deadline.
+ * With sessions, a stream carries session records: frames the core sends
+ * before the handshake completes are held, then encrypted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,30 +18,133 @@
 static grove_test_ca_t grove__sim_ca;
 static bool grove__sim_ca_ready;
 
-/* --- stream id map -------------------------------------------------------------- */
+/* --- streams (plain, or sessions over the simulated stream) ---------------------- */
 
-static void map_add(grove_simnode_t *s, uint32_t id, uint32_t ep)
+static grove_simstream_t *st_new(grove_simnode_t *s, uint32_t id, uint32_t ep)
 {
-	GROVE_ASSERT(s->map_len < GROVE_SIM_MAP_MAX);
-	s->map_id[s->map_len] = id;
-	s->map_ep[s->map_len] = ep;
-	s->map_len++;
+	GROVE_ASSERT(s->stream_count < GROVE_SIM_STREAMS_MAX);
+	grove_simstream_t *t = &s->streams[s->stream_count++];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	t->ep = ep;
+	return t;
 }
 
-/* Index of the pair with this endpoint (by_ep) or stream id, or -1. */
-static int map_find(const grove_simnode_t *s, uint32_t v, bool by_ep)
+static grove_simstream_t *st_find(grove_simnode_t *s, uint32_t v, bool by_ep)
 {
-	for (size_t i = 0; i < s->map_len; i++)
-		if ((by_ep ? s->map_ep[i] : s->map_id[i]) == v)
-			return (int)i;
-	return -1;
+	for (size_t i = 0; i < s->stream_count; i++)
+		if ((by_ep ? s->streams[i].ep : s->streams[i].id) == v)
+			return &s->streams[i];
+	return NULL;
 }
 
-static void map_del(grove_simnode_t *s, int i)
+static void st_del(grove_simnode_t *s, grove_simstream_t *t)
 {
-	s->map_len--;
-	s->map_id[i] = s->map_id[s->map_len];
-	s->map_ep[i] = s->map_ep[s->map_len];
+	grove_session_destroy(t->sess);
+	for (size_t i = 0; i < t->nheld; i++)
+		free(t->held[i]);
+	*t = s->streams[--s->stream_count];
+}
+
+static int on_session_frame(void *ctx, const uint8_t *frame, size_t len)
+{
+	grove_simnode_t *s = ctx;
+	grove_member_stream_recv(s->m, grove_netsim_now(s->cl->net), s->cur_stream, frame, len);
+	return 0;
+}
+
+static void st_session(grove_simnode_t *s, grove_simstream_t *t, grove_session_role_t role)
+{
+	grove_session_config_t sc = { .self = &s->ident, .role = role, .now_ms = grove_netsim_now(s->cl->net),
+				      .on_frame = on_session_frame, .frame_ctx = s };
+	int rc = grove_session_create(&sc, &t->sess);
+	GROVE_ASSERT(rc == 0);
+}
+
+/* Writes what the session has queued to the network. */
+static void st_flush(grove_simnode_t *s, grove_simstream_t *t)
+{
+	const uint8_t *data;
+	size_t len;
+	grove_session_pending(t->sess, &data, &len);
+	if (len) {
+		grove_netsim_stream_send(s->cl->net, t->ep, data, len);
+		grove_session_consume(t->sess, len);
+	}
+}
+
+static void st_close(grove_simnode_t *s, grove_simstream_t *t)
+{
+	if (t->sess && grove_session_established(t->sess) && grove_session_finish(t->sess) == 0)
+		st_flush(s, t);
+	grove_netsim_stream_close(s->cl->net, t->ep);
+	st_del(s, t);
+}
+
+/* Once established: learn the peer certificate, send held frames, close if
+ * the core already did.  Returns false when t was closed. */
+static bool st_progress(grove_simnode_t *s, grove_simstream_t *t)
+{
+	if (!grove_session_established(t->sess))
+		return true;
+	if (!t->cert_learned) {
+		/* The session verified the certificate against the CA; the book
+		 * still refuses a second key for a known id: then the stream is
+		 * refused too, as the node layer does. */
+		t->cert_learned = true;
+		s->cl->sessions_established++;
+		uint32_t id = t->id;
+		if (grove_peerbook_add(s->book, grove_session_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
+			s->cl->sessions_refused++;
+			st_close(s, t);
+			grove_member_stream_closed(s->m, grove_netsim_now(s->cl->net), id);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < t->nheld; i++) {
+		int rc = grove_session_send(t->sess, t->held[i], t->held_len[i]);
+		GROVE_ASSERT(rc == 0);
+		free(t->held[i]);
+	}
+	t->nheld = 0;
+	st_flush(s, t);
+	if (t->finish) {
+		st_close(s, t);
+		return false;
+	}
+	return true;
+}
+
+static void st_send(grove_simnode_t *s, grove_simstream_t *t, const uint8_t *b, size_t len)
+{
+	if (!t->sess) {
+		grove_netsim_stream_send(s->cl->net, t->ep, b, len);
+		return;
+	}
+	GROVE_ASSERT(t->nheld < GROVE_SIM_HELD_MAX);
+	t->held[t->nheld] = malloc(len ? len : 1);
+	GROVE_ASSERT(t->held[t->nheld] != NULL);
+	memcpy(t->held[t->nheld], b, len);
+	t->held_len[t->nheld++] = len;
+	(void)st_progress(s, t);
+}
+
+/* Bytes from the network on stream t. */
+static void st_bytes(grove_simnode_t *s, uint64_t now, grove_simstream_t *t, const uint8_t *b, size_t len)
+{
+	if (!t->sess) {
+		grove_member_stream_recv(s->m, now, t->id, b, len);
+		return;
+	}
+	s->cur_stream = t->id;
+	uint32_t id = t->id;
+	if (grove_session_feed(t->sess, b, len) < 0) {
+		st_close(s, t);
+		grove_member_stream_closed(s->m, now, id);
+		return;
+	}
+	if ((t = st_find(s, id, false)) && st_progress(s, t))
+		st_flush(s, t);
 }
 
 /* --- pumping ---------------------------------------------------------------------- */
@@ -81,7 +186,7 @@ static void pump(grove_simnode_t *s)
 	grove_netsim_t *net = s->cl->net;
 	grove_member_out_t o;
 	grove_member_event_t ev;
-	int k;
+	grove_simstream_t *t;
 	while (s->m && grove_member_poll(s->m, &o)) {
 		switch (o.kind) {
 		case GROVE_MEMBER_OUT_DATAGRAM:
@@ -91,16 +196,21 @@ static void pump(grove_simnode_t *s)
 			grove_netsim_send(net, s->net_node, o.addr, o.bytes, o.len);
 			break;
 		case GROVE_MEMBER_OUT_STREAM_OPEN:
-			map_add(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr));
+			t = st_new(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr));
+			if (s->cl->sessions) {
+				st_session(s, t, GROVE_SESSION_INITIATOR);
+				st_flush(s, t);
+			}
 			break;
 		case GROVE_MEMBER_OUT_STREAM_FRAME:
-			if ((k = map_find(s, o.stream_id, false)) >= 0)
-				grove_netsim_stream_send(net, s->map_ep[k], o.bytes, o.len);
+			if ((t = st_find(s, o.stream_id, false)))
+				st_send(s, t, o.bytes, o.len);
 			break;
 		case GROVE_MEMBER_OUT_STREAM_CLOSE:
-			if ((k = map_find(s, o.stream_id, false)) >= 0) {
-				grove_netsim_stream_close(net, s->map_ep[k]);
-				map_del(s, k);
+			if ((t = st_find(s, o.stream_id, false))) {
+				t->finish = true;
+				if (!t->sess || grove_session_established(t->sess))
+					st_close(s, t);
 			}
 			break;
 		}
@@ -128,28 +238,30 @@ static void h_open(void *ctx, uint64_t now, uint32_t ep, const char *from)
 		grove_netsim_stream_close(s->cl->net, ep);
 		return;
 	}
-	map_add(s, id, ep);
+	grove_simstream_t *t = st_new(s, id, ep);
+	if (s->cl->sessions)
+		st_session(s, t, GROVE_SESSION_RESPONDER);
 	pump(s);
 }
 
 static void h_frame(void *ctx, uint64_t now, uint32_t ep, const uint8_t *b, size_t len)
 {
 	grove_simnode_t *s = ctx;
-	int k = map_find(s, ep, true);
-	if (!s->m || k < 0)
+	grove_simstream_t *t = st_find(s, ep, true);
+	if (!s->m || !t)
 		return;
-	grove_member_stream_recv(s->m, now, s->map_id[k], b, len);
+	st_bytes(s, now, t, b, len);
 	pump(s);
 }
 
 static void h_closed(void *ctx, uint64_t now, uint32_t ep)
 {
 	grove_simnode_t *s = ctx;
-	int k = map_find(s, ep, true);
-	if (k < 0)
+	grove_simstream_t *t = st_find(s, ep, true);
+	if (!t)
 		return;
-	uint32_t id = s->map_id[k];
-	map_del(s, k);
+	uint32_t id = t->id;
+	st_del(s, t);
 	if (!s->m)
 		return;
 	grove_member_stream_closed(s->m, now, id);
@@ -186,6 +298,7 @@ void grove_simcluster_init(grove_simcluster_t *cl, size_t n, uint64_t seed, cons
 	cl->seed = seed;
 	cl->secure = secure;
 	cl->save_on_change = true;
+	cl->sessions = secure;
 	if (base)
 		cl->base = *base;
 	else
@@ -212,9 +325,19 @@ static void destroy_core(grove_simnode_t *s)
 {
 	grove_member_destroy(s->m);
 	s->m = NULL;
+	while (s->stream_count)
+		st_del(s, &s->streams[0]);
 	grove_peerbook_destroy(s->book);
 	s->book = NULL;
-	s->map_len = 0;
+}
+
+void grove_simcluster_set_identity(grove_simcluster_t *cl, size_t i, const char *id, uint8_t key_variant)
+{
+	grove_simnode_t *s = &cl->nodes[i];
+	GROVE_ASSERT(cl->secure && !s->m && strlen(id) <= GROVE_MEMBER_ID_MAX);
+	grove_identity_close(&s->ident);
+	strcpy(s->id, id);
+	grove_test_identity(&s->ident, &grove__sim_ca, &grove__sim_ca, id, key_variant, GROVE_TEST_EXPIRES_MS);
 }
 
 void grove_simcluster_close(grove_simcluster_t *cl)

@@ -8,7 +8,9 @@
  * (saved on every PERSIST event and every membership change, as the node
  * layer would with grove_db_meta_put) and counts events.  In secure mode
  * every node has a CA-certified identity (tests/util_identity.h), a sender
- * and a peer book, and every datagram is a signed envelope.
+ * and a peer book, and every datagram is a signed envelope; with sessions
+ * on, every push-pull stream is an authenticated, encrypted grove_session
+ * whose peer certificate goes to the peer book, as the node layer does.
  *
  * Ground truth for false positives: a node marked dead by another while it
  * is up (not killed, paused or left) counts as a false positive.
@@ -22,9 +24,23 @@
 
 #include "gossip/member.h"
 #include "gossip/member_secure.h"
+#include "gossip/session.h"
 #include "tests/util_netsim.h"
 
-#define GROVE_SIM_MAP_MAX 128 /* stream id <-> endpoint pairs per node */
+#define GROVE_SIM_STREAMS_MAX 128 /* open streams per node */
+#define GROVE_SIM_HELD_MAX 8       /* frames held until a session is up */
+
+/* One stream of a node: the core's id, the network endpoint and, with
+ * sessions, the encrypted session over it. */
+typedef struct grove_simstream {
+	uint32_t id, ep;
+	grove_session_t *sess;
+	uint8_t *held[GROVE_SIM_HELD_MAX];
+	size_t held_len[GROVE_SIM_HELD_MAX];
+	size_t nheld;
+	bool finish;       /* close once the held frames are out */
+	bool cert_learned; /* the peer's session certificate went to the book */
+} grove_simstream_t;
 
 typedef struct grove_simcluster grove_simcluster_t;
 
@@ -39,9 +55,9 @@ typedef struct grove_simnode {
 	bool left;
 	uint8_t *saved;    /* last persisted state, or NULL */
 	size_t saved_len;
-	uint32_t map_id[GROVE_SIM_MAP_MAX];
-	uint32_t map_ep[GROVE_SIM_MAP_MAX];
-	size_t map_len;
+	grove_simstream_t streams[GROVE_SIM_STREAMS_MAX];
+	size_t stream_count;
+	uint32_t cur_stream; /* core stream id whose bytes are being fed */
 	uint64_t epoch;    /* secure mode: envelope epoch, raised per start */
 	grove_identity_t ident;
 	grove_sender_t sender;
@@ -56,17 +72,22 @@ struct grove_simcluster {
 	size_t n;
 	grove_member_config_t base; /* timers and limits for every node */
 	bool secure;
+	bool sessions;             /* secure only: push-pull over grove_session */
 	bool save_on_change;       /* save state on JOIN/ALIVE events too */
 	uint64_t seed;
 	uint64_t false_dead;       /* DEAD events about nodes that were up */
 	uint64_t false_suspect;    /* SUSPECT events about nodes that were up */
 	size_t max_datagram_bytes; /* largest datagram sent (asserted <= 1400) */
+	uint64_t sessions_established, sessions_refused; /* sessions mode */
 };
 
 /* n nodes (none started); base may be NULL for defaults. */
 void grove_simcluster_init(grove_simcluster_t *cl, size_t n, uint64_t seed, const grove_member_config_t *base,
 			   bool secure);
 void grove_simcluster_close(grove_simcluster_t *cl);
+/* Secure mode, before node i starts: give it node id `id` with another key
+ * (variant) certified by the same CA (an id conflict). */
+void grove_simcluster_set_identity(grove_simcluster_t *cl, size_t i, const char *id, uint8_t key_variant);
 
 /* Create node i's core with the given seed nodes and join.  restore: start
  * from the node's saved state (restart). */
