@@ -231,10 +231,21 @@ static void grove__check_body(grove__cur_t *c, grove_ae_frame_t *f)
 	}
 }
 
-/* Offset of the entries inside a list message (after header and count). */
+/* Offset of the entries inside a list message (after header and count),
+ * 0 for the other types. */
 static size_t grove__body_offset(uint8_t type)
 {
-	return GROVE_AE_HDR_BYTES + (type == GROVE_AE_NODES ? 1u : 0u) + 4u;
+	switch (type) {
+	case GROVE_AE_NODES:
+		return GROVE_AE_HDR_BYTES + 1u + 4u;
+	case GROVE_AE_PUSH:
+	case GROVE_AE_KEYS:
+	case GROVE_AE_WANT:
+	case GROVE_AE_STATES:
+		return GROVE_AE_HDR_BYTES + 4u;
+	default:
+		return 0;
+	}
 }
 
 int grove_ae_frame_decode(const uint8_t *buf, size_t len, size_t limit, grove_ae_frame_t *out)
@@ -255,7 +266,8 @@ int grove_ae_frame_decode(const uint8_t *buf, size_t len, size_t limit, grove_ae
 	if (c.bad || c.p != c.end)
 		return GROVE_EDECODE;
 	size_t off = grove__body_offset(f.type);
-	if (off <= len) {
+	if (off > 0) {
+		GROVE_ASSERT(off <= len); /* the count was read */
 		f.body = buf + off;
 		f.body_len = len - off;
 	}
@@ -268,7 +280,7 @@ int grove_ae_frame_decode(const uint8_t *buf, size_t len, size_t limit, grove_ae
 void grove_ae_rd_init(grove_ae_rd_t *rd, const grove_ae_frame_t *f)
 {
 	rd->p = f->body;
-	rd->end = f->body + f->body_len;
+	rd->end = f->body ? f->body + f->body_len : NULL;
 }
 
 #define GROVE__RD_WRAP(rd, call)                                              \

@@ -20,7 +20,6 @@
 #include "gossip/ae_session.h"
 
 #define GROVE__PUSH_DATAGRAMS_MAX 16 /* PUSH datagrams built per tick */
-#define GROVE__ID_MAX 64
 
 typedef struct grove__out {
 	grove_ae_out_kind_t kind;
@@ -176,7 +175,7 @@ static bool grove__send_datagram(grove_ae_t *ae, const char *addr, const uint8_t
 		return grove__enqueue(ae, GROVE_AE_OUT_DATAGRAM, 0, addr, payload, len);
 	uint8_t dgram[GROVE_AE_DATAGRAM_BYTES_MAX];
 	size_t dlen = 0;
-	int rc = ae->cfg.security.seal(ae->cfg.security.ctx, addr, payload, len, dgram,
+	int rc = ae->cfg.security.seal(ae->cfg.security.ctx, addr, NULL, payload, len, dgram,
 				       ae->cfg.datagram_bytes_max, &dlen);
 	if (rc != 0 || dlen > ae->cfg.datagram_bytes_max) {
 		ae->stats.out_drops++;
@@ -431,35 +430,38 @@ static void grove__on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len
 
 /* ---- inputs ---- */
 
-void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
-			    const uint8_t *bytes, size_t len)
+void grove_ae_recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			   const uint8_t *payload, size_t len)
 {
-	const uint8_t *payload = bytes;
-	size_t plen = len;
-	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX) {
-		ae->stats.datagrams_dropped++;
-		return;
-	}
-	if (ae->cfg.security.open != NULL) {
-		char sender[GROVE__ID_MAX + 1];
-		if (ae->cfg.security.open(ae->cfg.security.ctx, from_addr, bytes, len, &payload,
-					  &plen, sender) != 0) {
-			ae->stats.datagrams_dropped++;
-			return;
-		}
-	}
 	grove_ae_frame_t f;
-	if (grove_ae_frame_decode(payload, plen, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
+	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX ||
+	    grove_ae_frame_decode(payload, len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
 	    (f.type != GROVE_AE_DIGEST && f.type != GROVE_AE_PUSH)) {
 		ae->stats.datagrams_dropped++;
 		return;
 	}
 	if (f.type == GROVE_AE_DIGEST) {
-		ae->stats.bytes_received[GROVE_AE_PH_DIGEST] += plen;
+		ae->stats.bytes_received[GROVE_AE_PH_DIGEST] += len;
 		grove__on_digest(ae, now_ms, from_addr, &f);
 	} else {
-		grove__on_push(ae, &f, plen);
+		grove__on_push(ae, &f, len);
 	}
+}
+
+void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			    const uint8_t *bytes, size_t len)
+{
+	const uint8_t *payload = bytes;
+	size_t plen = len;
+	if (ae->cfg.security.open != NULL) {
+		char sender[GROVE_AE_ID_MAX + 1];
+		if (ae->cfg.security.open(ae->cfg.security.ctx, now_ms, from_addr, bytes, len,
+					  &payload, &plen, sender) != 0) {
+			ae->stats.datagrams_dropped++;
+			return;
+		}
+	}
+	grove_ae_recv_payload(ae, now_ms, from_addr, payload, plen);
 }
 
 int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,

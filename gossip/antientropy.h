@@ -24,7 +24,7 @@
  *  difference (a node 1,000,000 keys behind catches up in bounded memory).
  *
  * Driving (like gossip/member.h):
- *   inputs   grove_ae_recv_datagram(now, from_addr, bytes)
+ *   inputs   grove_ae_recv_datagram(now, from_addr, bytes)  (or _recv_payload)
  *            grove_ae_stream_accept / _stream_recv / _stream_closed
  *            grove_ae_tick(now)                at or after next_deadline
  *            grove_ae_note_write(key)          (or config.push_hook)
@@ -59,24 +59,28 @@
 #include "storage/db.h"
 
 #define GROVE_AE_ADDR_MAX 128
+#define GROVE_AE_ID_MAX 64            /* = GROVE_MEMBER_ID_MAX */
 #define GROVE_AE_FANOUT_MAX 16
 #define GROVE_AE_SESSIONS_MAX 64      /* config.max_sessions upper bound */
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
-#define GROVE_AE_ENVELOPE_KIND 0x41   /* suggested envelope kind ('A') */
+#define GROVE_AE_ENVELOPE_KIND 2      /* envelope kind of anti-entropy datagrams */
 
 /* Security hooks, shaped like grove_member_security_t: all NULL means
- * plaintext datagrams (tests).  The node binds them to gossip/envelope.h. */
+ * plaintext datagrams (tests).  gossip/ae_secure.h binds them to the
+ * envelope and peer book of gossip/envelope.h. */
 typedef struct grove_ae_security {
 	void *ctx;
-	int (*seal)(void *ctx, const char *to_addr, const uint8_t *payload, size_t len,
-		    uint8_t *out, size_t cap, size_t *out_len);
+	/* Seal payload for a datagram to to_addr (to_id NULL: unknown). */
+	int (*seal)(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload,
+		    size_t len, uint8_t *out, size_t cap, size_t *out_len);
 	/* On success *payload points at the authenticated payload (valid until
 	 * the next call of open).  Negative: dropped and counted. */
-	int (*open)(void *ctx, const char *from_addr, const uint8_t *dgram, size_t len,
-		    const uint8_t **payload, size_t *payload_len, char sender_id[64 + 1]);
-	size_t overhead_bytes; /* sealed size - payload size */
+	int (*open)(void *ctx, uint64_t now_ms, const char *from_addr, const uint8_t *dgram,
+		    size_t len, const uint8_t **payload, size_t *payload_len,
+		    char sender_id[GROVE_AE_ID_MAX + 1]);
+	size_t overhead_bytes; /* worst-case sealed size - payload size */
 } grove_ae_security_t;
 
 /* Up to max distinct random alive peers (not self): writes their addresses,
@@ -119,8 +123,13 @@ void grove_ae_destroy(grove_ae_t *ae);
 /* --- inputs --- */
 void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms);
 uint64_t grove_ae_next_deadline(const grove_ae_t *ae);
+/* A datagram as received: opened through config.security when set. */
 void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
 			    const uint8_t *bytes, size_t len);
+/* A payload the node already authenticated (it opened the envelope once
+ * and dispatched on its kind, GROVE_AE_ENVELOPE_KIND): not opened again. */
+void grove_ae_recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			   const uint8_t *payload, size_t len);
 /* An inbound stream from from_addr.  GROVE_EFULL when max_sessions are
  * open (the node closes the connection). */
 int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
