@@ -102,7 +102,7 @@ static void run_hash(uint64_t seed, uint8_t out[32])
 	assert_non_null(s);
 	sim_result_t r;
 	assert_true(sim_run(s, &r));
-	assert_true(r.events > 1000);
+	assert_true(r.events > 300);
 	memcpy(out, r.trace_hash, 32);
 	sim_destroy(s);
 }

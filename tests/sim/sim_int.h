@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "crdt/rng.h"
+#include "gossip/ae_secure.h"
 #include "gossip/antientropy.h"
 #include "gossip/envelope.h"
 #include "gossip/member.h"
@@ -76,16 +77,9 @@ typedef struct sim_conn {
 	uint64_t last_at[2];  /* last delivery time in direction i -> 1-i */
 } sim_conn_t;
 
-typedef struct sim_hook {
-	struct sim *sim;
-	uint32_t node;
-	uint8_t kind; /* envelope kind of the layer */
-} sim_hook_t;
-
 typedef struct sim_node {
 	struct sim *sim;
 	uint32_t idx;
-	sim_hook_t hook[SIM_L_COUNT];
 	char id[SIM_ADDR_MAX];
 	bool up;
 	uint32_t life;         /* incremented at each crash */
@@ -98,7 +92,8 @@ typedef struct sim_node {
 	grove_identity_t ident;
 	grove_sender_t sender;
 	grove_peerbook_t *book;
-	grove_member_secure_t msec; /* the membership core's real security binding */
+	grove_member_secure_t msec; /* the layers' security bindings */
+	grove_ae_secure_t aesec;
 	uint64_t epoch;
 	uint64_t timer_at;     /* virtual time of the armed timer; UINT64_MAX none */
 	uint32_t timer_gen;

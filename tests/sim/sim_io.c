@@ -116,10 +116,14 @@ static const char *sim_from_addr(const sim_t *s, uint32_t from)
 	return from < s->n ? s->nodes[from].id : "evil:1";
 }
 
+/* Signed datagrams are dispatched on their envelope kind (byte 3), as
+ * groved does; plaintext ones by the layer that sent them. */
 void sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const uint8_t *b, size_t len)
 {
 	sim_node_t *nd = &s->nodes[i];
 	uint64_t now = sim_local_ms(s, nd);
+	if (s->cfg.secure)
+		layer = len > 3 && b[3] == GROVE_AE_ENVELOPE_KIND ? SIM_L_AE : SIM_L_MEMBER;
 	if (layer == SIM_L_MEMBER && nd->member)
 		grove_member_recv_datagram(nd->member, now, sim_from_addr(s, from), b, len);
 	else if (layer == SIM_L_AE && nd->ae)
@@ -199,7 +203,7 @@ int sim_forge(sim_t *s, uint32_t target, uint8_t *out, size_t cap, size_t *len, 
 	uint32_t nc = s->ncapture < SIM_CAPTURE_MAX ? s->ncapture : SIM_CAPTURE_MAX;
 	*layer = s->cfg.antientropy && (!s->cfg.membership || grove_rng_below(&s->rng, 2)) ? SIM_L_AE
 											    : SIM_L_MEMBER;
-	uint8_t kind = nd->hook[*layer].kind;
+	uint8_t kind = *layer == SIM_L_AE ? GROVE_AE_ENVELOPE_KIND : GROVE_MEMBER_ENVELOPE_KIND;
 	if (how <= 1 && nc > 0) {
 		const sim_capture_t *c = &s->capture[grove_rng_below(&s->rng, nc)];
 		bool replay = how == 0 && c->dst == target && c->life == nd->life;

@@ -7,9 +7,9 @@
  * the virtual clock plus the node's skew, and, while up, a peer book, a
  * datagram sender, a membership core and an anti-entropy core.  Both cores
  * seal and open real signed envelopes (gossip/envelope.h) through the
- * node's one sender and one peer book: membership through its own binding
- * (gossip/member_secure.h), anti-entropy through the hooks below, which do
- * what that binding does (the anti-entropy layer has no binding yet).  After every input the node's outputs are drained into the
+ * node's one sender and one peer book, through the layers' own bindings
+ * (gossip/member_secure.h, gossip/ae_secure.h); received datagrams are
+ * dispatched on their envelope kind, as groved does.  After every input the node's outputs are drained into the
  * network and its one timer is re-armed at the earlier core deadline.
  *
  * A crash destroys the cores, the book and every stream, and keeps the
@@ -30,35 +30,6 @@ static uint64_t sim_node_clock(void *ctx)
 	sim_node_t *nd = ctx;
 	return sim_local_ms(nd->sim, nd);
 }
-
-/* --- security hooks ---------------------------------------------------------- */
-
-static int sim_seal(void *ctx, const char *to_addr, const uint8_t *payload, size_t len,
-		    uint8_t *out, size_t cap, size_t *out_len)
-{
-	sim_hook_t *h = ctx;
-	sim_node_t *nd = &h->sim->nodes[h->node];
-	return grove_envelope_seal(&nd->sender, h->kind, to_addr, true, payload, len, out, cap, out_len);
-}
-
-static int sim_open(void *ctx, const char *from_addr, const uint8_t *dgram, size_t len,
-		    const uint8_t **payload, size_t *payload_len, char sender_id[GROVE_MEMBER_ID_MAX + 1])
-{
-	(void)from_addr;
-	sim_hook_t *h = ctx;
-	sim_node_t *nd = &h->sim->nodes[h->node];
-	grove_envelope_t env;
-	int rc = grove_envelope_open(nd->book, dgram, len, sim_local_ms(h->sim, nd), &env, NULL);
-	if (rc != 0)
-		return rc;
-	if (env.kind != h->kind)
-		return GROVE_EPROTO;
-	*payload = env.payload;
-	*payload_len = env.payload_len;
-	snprintf(sender_id, GROVE_MEMBER_ID_MAX + 1, "%s", env.from);
-	return 0;
-}
-
 
 /* --- anti-entropy peers -------------------------------------------------------- */
 
@@ -119,8 +90,6 @@ int sim_node_init(sim_t *s, uint32_t i)
 	nd->skew_ms = sk ? (int64_t)grove_rng_below(&s->rng, 2ULL * sk + 1) - (int64_t)sk : 0;
 	nd->timer_at = UINT64_MAX;
 	grove_rng_seed(&nd->rng, grove_rng_next(&s->rng));
-	for (int l = 0; l < SIM_L_COUNT; l++)
-		nd->hook[l] = (sim_hook_t){ s, i, l == SIM_L_AE ? GROVE_AE_ENVELOPE_KIND : GROVE_MEMBER_ENVELOPE_KIND };
 	nd->conns = grove_calloc(SIM_NODE_CONNS_MAX, sizeof(uint32_t));
 	if (!nd->conns || sim_node_identity(s, nd) != 0)
 		return -1;
@@ -220,10 +189,12 @@ static int sim_ae_start(sim_t *s, sim_node_t *nd)
 	c.push = s->cfg.ae_push;
 	if (s->cfg.ae_interval_ms)
 		c.interval_ms = s->cfg.ae_interval_ms;
-	if (s->cfg.secure)
-		c.security = (grove_ae_security_t){ &nd->hook[SIM_L_AE], sim_seal, sim_open,
-						    GROVE_DATAGRAM_MAX - grove_envelope_payload_max(
-							    &nd->sender, "n99999", true) };
+	if (s->cfg.secure) {
+		grove_ae_secure_init(&nd->aesec, &nd->sender, nd->book);
+		/* without membership nobody else teaches the book certificates */
+		nd->aesec.attach_cert = !s->cfg.membership;
+		grove_ae_secure_config(&nd->aesec, &c);
+	}
 	return grove_ae_create(&c, nd->db, &nd->rng, &nd->ae);
 }
 
