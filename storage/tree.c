@@ -50,8 +50,11 @@ void grove_tree_close(grove_tree_t *t)
 void grove_tree_reset(grove_tree_t *t)
 {
 	pthread_mutex_lock(&t->lock);
-	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
+	/* A clean tree is still all zero: leaving it alone keeps the pages of a
+	 * fresh tree untouched (an empty store costs no 1.7 MB of RSS). */
+	for (unsigned l = 0; t->dirty && l <= GROVE_TREE_LEVELS; l++)
 		memset(t->level[l], 0, level_size(l) * sizeof(grove_tree_acc_t));
+	t->dirty = false;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -120,6 +123,7 @@ void grove_tree_acc_add(grove_tree_acc_t *acc, const uint8_t item[GROVE_DIGEST_B
 static void tree_apply(grove_tree_t *t, uint32_t seg, const uint8_t *item, int sign)
 {
 	uint64_t lo = load_le64(item), hi = load_le64(item + 8);
+	t->dirty = true;
 	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
 		uint32_t idx = seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l));
 		acc_apply(&t->level[l][idx], lo, hi, sign);
@@ -188,6 +192,7 @@ void grove_tree_load(grove_tree_t *t, const uint8_t *in)
 {
 	grove_tree_reset(t);
 	pthread_mutex_lock(&t->lock);
+	t->dirty = true;
 	for (uint32_t seg = 0; seg < GROVE_TREE_SEGMENTS; seg++) {
 		const uint8_t *p = in + (size_t)seg * GROVE_TREE_ACC_BYTES;
 		grove_tree_acc_t a = { load_le64(p), load_le64(p + 8), load_le64(p + 16) };
