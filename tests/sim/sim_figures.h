@@ -9,8 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* sizes: comma-separated N values.  loss < 0: both 0 and 10%.  Prints the
- * table on stdout; returns 0, or -1 when an experiment failed. */
-int sim_figures(const char *sizes, uint64_t seed, bool secure, double loss);
+#define SIM_FIG_SPREAD_ORACLE 1u
+#define SIM_FIG_SPREAD_MEMBER 2u
+#define SIM_FIG_DETECT 4u
+#define SIM_FIG_ALL 7u
+
+/* sizes: comma-separated N values; kinds: SIM_FIG_* mask.  loss < 0: both
+ * 0 and 10%.  Prints the table on stdout; returns 0, or -1 when an
+ * experiment failed. */
+int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, double loss);
 
 #endif

@@ -25,7 +25,8 @@ static void usage(void)
 		"  [--loss P] [--dup P] [--loss-after P] [--lat MIN:MAX] [--jitter MS]\n"
 		"  [--fault-ms MS] [--partitions K] [--crashes K] [--skew MS] [--forge K]\n"
 		"  [--ops K] [--keys K] [--settle-ms MS] [--tail K]\n"
-		"  grove-sim --figures N1,N2,... [--fig-loss P] [--seed S] [--secure 0|1]\n");
+		"  grove-sim --figures N1,N2,... [--fig-kinds oracle,member,detect] [--fig-loss P]\n"
+		"            [--seed S] [--secure 0|1]\n");
 	exit(2);
 }
 
@@ -38,11 +39,12 @@ static const struct option opts[] = {
 	{ "partitions", 1, 0, 'p' }, { "crashes", 1, 0, 'c' },     { "skew", 1, 0, 'k' },
 	{ "forge", 1, 0, 'g' },      { "ops", 1, 0, 'o' },         { "keys", 1, 0, 'K' },
 	{ "settle-ms", 1, 0, 'e' },  { "tail", 1, 0, 't' },        { "figures", 1, 0, 'F' },
-	{ "fig-loss", 1, 0, 'Q' },   { "help", 0, 0, 'h' },        { 0, 0, 0, 0 },
+	{ "fig-loss", 1, 0, 'Q' },   { "fig-kinds", 1, 0, 'W' },   { "help", 0, 0, 'h' },
+	{ 0, 0, 0, 0 },
 };
 
 static void parse(int argc, char **argv, sim_config_t *c, uint32_t *runs, bool *twice,
-		  const char **figures, double *fig_loss)
+		  const char **figures, double *fig_loss, unsigned *kinds)
 {
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -75,6 +77,11 @@ static void parse(int argc, char **argv, sim_config_t *c, uint32_t *runs, bool *
 		case 't': c->trace_tail = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'F': *figures = optarg; break;
 		case 'Q': *fig_loss = atof(optarg); break;
+		case 'W':
+			*kinds = (strstr(optarg, "oracle") ? SIM_FIG_SPREAD_ORACLE : 0) |
+				 (strstr(optarg, "member") ? SIM_FIG_SPREAD_MEMBER : 0) |
+				 (strstr(optarg, "detect") ? SIM_FIG_DETECT : 0);
+			break;
 		default: usage();
 		}
 	}
@@ -126,9 +133,10 @@ int main(int argc, char **argv)
 	bool twice = false;
 	const char *figures = NULL;
 	double fig_loss = -1;
-	parse(argc, argv, &c, &runs, &twice, &figures, &fig_loss);
+	unsigned kinds = SIM_FIG_ALL;
+	parse(argc, argv, &c, &runs, &twice, &figures, &fig_loss, &kinds);
 	if (figures)
-		return sim_figures(figures, c.seed, c.secure, fig_loss) == 0 ? 0 : 1;
+		return sim_figures(figures, kinds, c.seed, c.secure, fig_loss) == 0 ? 0 : 1;
 	uint64_t worst = 0, worst_data = 0;
 	uint32_t failed = 0;
 	for (uint32_t k = 0; k < runs; k++) {
