@@ -13,7 +13,9 @@
  * detect:  membership only; all nodes join through 3 seeds; once every node
  *          sees all alive, a non-seed node crashes.  Reported: time to full
  *          view after start, to the first suspicion anywhere, to every live
- *          node marking it dead; beside SWIM's expected first detection
+ *          node marking it dead (the crash comes FIG_QUIET_MS after the
+ *          full view, once the join broadcasts drained); beside SWIM's
+ *          expected first detection
  *          e/(e-1) T and the suspicion timeout of the core (Lifeguard: from
  *          4 max(1, log10 N) T down from 6x that with confirmations).
  * traffic: messages (datagrams + stream frames) and bytes per node per
@@ -45,6 +47,7 @@
 #define FIG_DETECT_MAX_MS 300000
 #define FIG_AE_INTERVAL_MS 500
 #define FIG_PROBE_MS 1000
+#define FIG_QUIET_MS 20000 /* after the join: the join broadcasts drain */
 
 typedef struct fig_traffic {
 	uint64_t msgs, bytes;
@@ -129,7 +132,7 @@ static int fig_detect(uint64_t seed, uint32_t n, bool secure, double loss)
 	while (sim_count_full_view(s) < n && sim_now(s) < FIG_JOIN_MAX_MS)
 		sim_run_until(s, sim_now(s) + 250);
 	uint64_t joined = sim_now(s);
-	sim_run_until(s, joined + 5000);
+	sim_run_until(s, joined + FIG_QUIET_MS);
 	fig_traffic_t a = fig_traffic(s);
 	uint64_t t0 = sim_now(s);
 	uint32_t victim = n - 1;
