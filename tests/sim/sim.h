@@ -98,9 +98,10 @@ typedef struct sim_result {
 	uint64_t lost, duplicated, blocked;
 	/* safety */
 	uint64_t forged, forged_dropped, dups_dropped;
+	uint64_t forged_by_reason[16]; /* by grove_drop_t (gossip/peerbook.h) */
 	uint64_t states_checked, merges_checked, model_keys_checked;
 	uint64_t crashes, restarts, partitions;
-	size_t rss_bytes; /* peak RSS of the process after setup */
+	size_t rss_bytes; /* largest resident size of the process seen during the run */
 } sim_result_t;
 
 typedef struct sim sim_t;

@@ -25,7 +25,6 @@
 #define SIM_CONNS_MAX (1u << 20)      /* open streams */
 #define SIM_NODE_CONNS_MAX 256        /* open streams per node */
 #define SIM_CAPTURE_MAX 64            /* datagrams kept for replay attacks */
-#define SIM_MODEL_OPS_MAX 65536
 #define SIM_POLL_MAX 100000           /* outputs drained per input, bound */
 
 enum sim_layer { SIM_L_MEMBER = 0, SIM_L_AE = 1, SIM_L_COUNT };
@@ -139,6 +138,8 @@ typedef struct sim_model {
 #define SIM_ELEMS 4
 #define SIM_UNIQ_MAX 4096
 
+_Static_assert(GROVE_DROP_COUNT <= 16, "sim_result_t.forged_by_reason");
+
 struct sim {
 	sim_config_t cfg;
 	grove_rng_t rng;          /* the one seeded source of every choice */
@@ -148,7 +149,6 @@ struct sim {
 	uint32_t n;
 	sim_conn_t *conns;
 	uint32_t nconns_cap, conn_free_hint;
-	uint32_t *link_lat;       /* per ordered pair, only when n is small */
 	bool partitioned;
 	double loss, dup;
 	bool faults_over;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <unistd.h>
 
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
@@ -47,11 +47,17 @@ static void sim_schedule(sim_t *s)
 		sim_at(s, t, SIM_EV_CHECK, (uint32_t)grove_rng_below(&s->rng, s->n), 0);
 }
 
+/* Current resident set size (Linux /proc/self/statm); 0 if unknown. */
 static size_t sim_rss_bytes(void)
 {
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (size_t)ru.ru_maxrss * 1024;
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, resident = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 sim_t *sim_create(const sim_config_t *cfg)
@@ -139,16 +145,35 @@ static void sim_restart(sim_t *s, uint32_t i)
 	s->res.restarts++;
 }
 
+static uint64_t sim_drops(const sim_node_t *nd, uint64_t by_reason[GROVE_DROP_COUNT])
+{
+	uint64_t total = 0;
+	const grove_drop_stats_t *st = nd->book ? grove_peerbook_stats(nd->book) : NULL;
+	for (int r = 0; st && r < GROVE_DROP_COUNT; r++) {
+		total += st->dropped[r];
+		if (by_reason)
+			by_reason[r] = st->dropped[r];
+	}
+	return total;
+}
+
+/* A hostile datagram must be dropped by the peer book (one drop counted,
+ * nothing accepted). */
 static void sim_forge_check(sim_t *s, uint32_t target, const uint8_t *buf, size_t len, uint8_t layer)
 {
 	sim_node_t *nd = &s->nodes[target];
-	uint64_t before = sim_node_accepted(nd);
+	uint64_t before = sim_node_accepted(nd), r0[GROVE_DROP_COUNT], r1[GROVE_DROP_COUNT];
+	uint64_t drops = sim_drops(nd, r0);
 	sim_node_datagram(s, target, layer, s->n, buf, len);
 	s->res.forged++;
 	if (sim_node_accepted(nd) != before)
 		sim_fail(s, "n%u accepted a forged datagram (layer %u, %zu bytes)", target, layer, len);
+	else if (sim_drops(nd, r1) != drops + 1)
+		sim_fail(s, "n%u: a forged datagram was not counted as one drop", target);
 	else
 		s->res.forged_dropped++;
+	for (int r = 0; r < GROVE_DROP_COUNT && !s->failed; r++)
+		s->res.forged_by_reason[r] += r1[r] - r0[r];
 }
 
 static void sim_forge_ev(sim_t *s, uint32_t target)

@@ -297,8 +297,24 @@ static void sim_model_node(sim_t *s, uint32_t node)
 	s->res.model_keys_checked += 5ULL * s->cfg.keys;
 }
 
+/* No member table holds an id that is not one of the cluster's nodes
+ * (forgeries claim ids evil<k>). */
+static void sim_check_members(sim_t *s)
+{
+	for (uint32_t i = 0; i < s->n && !s->failed; i++) {
+		grove_member_t *m = s->nodes[i].member;
+		for (size_t k = 0; m && k < grove_member_count(m); k++) {
+			grove_member_info_t in;
+			if (grove_member_get(m, k, &in) == 0 && sim_addr_node(s, in.id) < 0)
+				sim_fail(s, "n%u lists a member %s that is no node of the cluster", i, in.id);
+		}
+	}
+}
+
 void sim_check_model(sim_t *s)
 {
+	if (s->n <= 256)
+		sim_check_members(s);
 	if (!s->cfg.antientropy)
 		return;
 	sim_model_node(s, 0);
