@@ -1,5 +1,5 @@
 /*
- * sim_check.c - the workload, its reference model and the checks.
+ * sim_check.c - the workload and its reference model.
  *
  * Workload: random operations at random live nodes, on key families
  *   c<k> counters (model: the sum of the deltas),
@@ -13,10 +13,7 @@
  *   u<k> sets of unique elements (exact: present iff added and no remove
  *        returned removed=true),
  *   x<k> any type, key deletes included (checked for convergence only).
- * Invariants, sampled during the faults: every stored state decodes and
- * re-encodes to the same bytes; merge is commutative and idempotent on the
- * bytes of two nodes' states of one key.  Convergence: all nodes up, one
- * root digest, one membership view (same members, states, incarnations).
+ * sim_verify.c compares the converged cluster with this model.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,8 +1,13 @@
 /*
- * sim_int.h - internals shared by the simulator's files: sim_loop.c (event
- * heap, trace, run loop), sim_net.c (links, datagrams, streams, partitions),
- * sim_node.c (node lifecycle, the real cores, security binding, crashes),
- * sim_check.c (workload, reference model, safety and liveness checks).
+ * sim_int.h - internals shared by the simulator's files:
+ *   sim_loop.c    event heap, trace hash and ring, failure report
+ *   sim_run.c     building the cluster, fault schedule, dispatch, sim_run
+ *   sim_net.c     links, datagrams, streams, partitions, delivery
+ *   sim_node.c    node lifecycle: identity, store, cores, security bindings
+ *   sim_io.c      feeding and draining the cores, timers, forged datagrams
+ *   sim_check.c   workload and its reference model
+ *   sim_verify.c  state invariants, convergence, model comparison, queries
+ *   sim_figures.c the figure experiments; sim_main.c the program
  * Not a public interface.
  */
 #ifndef GROVE_SIM_INT_H
@@ -199,7 +204,7 @@ void sim_node_drain(sim_t *s, uint32_t i); /* route every output, re-arm timer *
 void sim_node_timer(sim_t *s, uint32_t i);
 uint64_t sim_node_accepted(const sim_node_t *nd);
 /* Feeds a datagram to a layer of node i (opened by the hooks). */
-void sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const uint8_t *b, size_t len);
+bool sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const uint8_t *b, size_t len);
 int sim_node_stream_accept(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, uint32_t *sid);
 void sim_node_stream_frame(sim_t *s, uint32_t i, uint8_t layer, uint32_t sid, const uint8_t *b, size_t len);
 void sim_node_stream_closed(sim_t *s, uint32_t i, uint8_t layer, uint32_t sid);

@@ -117,18 +117,23 @@ static const char *sim_from_addr(const sim_t *s, uint32_t from)
 }
 
 /* Signed datagrams are dispatched on their envelope kind (byte 3), as
- * groved does; plaintext ones by the layer that sent them. */
-void sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const uint8_t *b, size_t len)
+ * groved does; plaintext ones by the layer that sent them.  false when no
+ * core of that layer runs on the node (the dispatcher drops it). */
+bool sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const uint8_t *b, size_t len)
 {
 	sim_node_t *nd = &s->nodes[i];
 	uint64_t now = sim_local_ms(s, nd);
 	if (s->cfg.secure)
 		layer = len > 3 && b[3] == GROVE_AE_ENVELOPE_KIND ? SIM_L_AE : SIM_L_MEMBER;
+	bool fed = true;
 	if (layer == SIM_L_MEMBER && nd->member)
 		grove_member_recv_datagram(nd->member, now, sim_from_addr(s, from), b, len);
 	else if (layer == SIM_L_AE && nd->ae)
 		grove_ae_recv_datagram(nd->ae, now, sim_from_addr(s, from), b, len);
+	else
+		fed = false;
 	sim_node_drain(s, i);
+	return fed;
 }
 
 int sim_node_stream_accept(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, uint32_t *sid)

@@ -3,14 +3,14 @@
 # figure table at N = 100, 1,000, 10,000 (with and without 10% loss).
 # Every seed runs twice (--twice: the trace hashes must match).  A failure
 # prints the seed and the command that replays it.
-#   SOAK_SEEDS   seeds of small clusters (default 2000)
+#   SOAK_SEEDS   seeds of small clusters (default 1000)
 #   SOAK_SIZES   figure sizes (default 100,1000,10000)
 #   SOAK_SEED    first seed (default: from the date, printed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tests/sim/build.sh >/dev/null
 SIM=bin/grove-sim
-seeds=${SOAK_SEEDS:-2000}
+seeds=${SOAK_SEEDS:-1000}
 first=${SOAK_SEED:-$(date +%s)}
 echo "soak_sim: first seed $first"
 rc=0
