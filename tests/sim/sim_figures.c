@@ -82,10 +82,11 @@ static void fig_per_round(fig_traffic_t a, fig_traffic_t b, uint32_t n, double r
 	*bytes = rounds > 0 ? (double)(b.bytes - a.bytes) / n / rounds : 0;
 }
 
-static int fig_spread(uint64_t seed, uint32_t n, bool secure, double loss, bool member)
+static int fig_spread(uint64_t seed, uint32_t n, bool secure, double loss, bool member, bool push)
 {
 	sim_config_t c;
 	fig_config(&c, seed, n, secure, loss);
+	c.ae_push = push;
 	c.membership = member;
 	c.peers = member ? SIM_PEERS_MEMBER : SIM_PEERS_ORACLE;
 	sim_t *s = sim_create(&c);
@@ -113,8 +114,10 @@ static int fig_spread(uint64_t seed, uint32_t n, bool secure, double loss, bool 
 	fig_per_round(idle0, idle1, n, FIG_IDLE_ROUNDS, &im, &ib);
 	fig_per_round(idle1, busy, n, rounds, &bm, &bb);
 	double bound = log((double)n) / log(3.0) + log(log((double)n));
-	printf("spread  %6u %4.0f%% %-6s %8.2f %9.2f %9.2f %8.0f %9.2f %8.0f %8.1f %s\n", n, loss * 100,
-	       member ? "member" : "oracle", t_all ? rounds : -1.0, bound, im, ib, bm, bb,
+	char label[16];
+	snprintf(label, sizeof(label), "%s%s", member ? "member" : "oracle", push ? "+push" : "");
+	printf("spread  %6u %4.0f%% %-11s %8.2f %9.2f %9.2f %8.0f %9.2f %8.0f %8.1f %s\n", n, loss * 100,
+	       label, t_all ? rounds : -1.0, bound, im, ib, bm, bb,
 	       r.rss_bytes / 1024.0 / n, r.ok ? "" : r.failure);
 	fflush(stdout);
 	return t_all && r.ok ? 0 : -1; /* the child exits: no teardown */
@@ -180,7 +183,7 @@ typedef struct fig_job {
 	int kind; /* 0 spread oracle, 1 spread member, 2 detect */
 	uint64_t seed;
 	uint32_t n;
-	bool secure;
+	bool secure, push;
 	double loss;
 } fig_job_t;
 
@@ -195,7 +198,7 @@ static int fig_fork(const fig_job_t *j)
 		return -1;
 	if (pid == 0) {
 		int rc = j->kind == 2 ? fig_detect(j->seed, j->n, j->secure, j->loss)
-				      : fig_spread(j->seed, j->n, j->secure, j->loss, j->kind == 1);
+				      : fig_spread(j->seed, j->n, j->secure, j->loss, j->kind == 1, j->push);
 		fflush(stdout);
 		_exit(rc == 0 ? 0 : 1);
 	}
@@ -209,7 +212,7 @@ static int fig_fork(const fig_job_t *j)
 	return 0;
 }
 
-int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, double loss)
+int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, bool push, double loss)
 {
 	uint32_t ns[FIG_SIZES_MAX];
 	size_t count = fig_parse(sizes, ns);
@@ -227,22 +230,22 @@ int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, d
 	printf("grove-sim figures, seed %llu, datagrams %s; anti-entropy round %u ms, probe period %u ms\n",
 	       (unsigned long long)seed, secure ? "signed and verified (Ed25519, real)" : "PLAINTEXT (--secure 0)",
 	       FIG_AE_INTERVAL_MS, FIG_PROBE_MS);
-	printf("        %6s %5s %-6s %8s %9s %9s %9s %8s %9s %8s %8s\n", "N", "loss", "peers", "rounds",
+	printf("        %6s %5s %-11s %8s %9s %9s %9s %8s %9s %8s %8s\n", "N", "loss", "peers", "rounds",
 	       "log3N+lnlnN", "idle msg", "idle B", "busy msg", "busy B", "", "KB/node");
 	int rc = 0;
 	for (size_t i = 0; i < count; i++)
 		for (size_t l = 0; l < nl; l++) {
 			if (kinds & SIM_FIG_SPREAD_ORACLE)
-				rc |= fig_fork(&(fig_job_t){ 0, seed, ns[i], secure, losses[l] });
+				rc |= fig_fork(&(fig_job_t){ 0, seed, ns[i], secure, push, losses[l] });
 			if ((kinds & SIM_FIG_SPREAD_MEMBER) && ns[i] <= GROVE_MEMBER_MAX / 4)
-				rc |= fig_fork(&(fig_job_t){ 1, seed, ns[i], secure, losses[l] });
+				rc |= fig_fork(&(fig_job_t){ 1, seed, ns[i], secure, push, losses[l] });
 		}
 	printf("        %6s %5s %9s %9s %9s %9s %15s %8s %8s %8s\n", "N", "loss", "join s", "1st susp",
 	       "all dead", "SWIM 1st", "SWIM dead s", "msg/per", "B/per", "KB/node");
 	for (size_t i = 0; i < count && (kinds & SIM_FIG_DETECT); i++)
 		for (size_t l = 0; l < nl; l++)
 			if (ns[i] <= GROVE_MEMBER_MAX / 4)
-				rc |= fig_fork(&(fig_job_t){ 2, seed, ns[i], secure, losses[l] });
+				rc |= fig_fork(&(fig_job_t){ 2, seed, ns[i], secure, false, losses[l] });
 			else
 				printf("detect  %6u: skipped: full membership tables cost O(N^2) memory and the core"
 				       " holds at most GROVE_MEMBER_MAX = %u members\n", ns[i], GROVE_MEMBER_MAX);

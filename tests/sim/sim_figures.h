@@ -14,9 +14,10 @@
 #define SIM_FIG_DETECT 4u
 #define SIM_FIG_ALL 7u
 
-/* sizes: comma-separated N values; kinds: SIM_FIG_* mask.  loss < 0: both
+/* sizes: comma-separated N values; kinds: SIM_FIG_* mask; push: anti-entropy
+ * pushes fresh writes (spread rows say "+push").  loss < 0: both
  * 0 and 10%.  Prints the table on stdout; returns 0, or -1 when an
  * experiment failed. */
-int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, double loss);
+int sim_figures(const char *sizes, unsigned kinds, uint64_t seed, bool secure, bool push, double loss);
 
 #endif

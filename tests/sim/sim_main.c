@@ -28,7 +28,7 @@ static void usage(void)
 		"  [--fault-ms MS] [--partitions K] [--crashes K] [--skew MS] [--forge K]\n"
 		"  [--ops K] [--keys K] [--settle-ms MS] [--tail K]\n"
 		"  grove-sim --figures N1,N2,... [--fig-kinds oracle,member,detect] [--fig-loss P]\n"
-		"            [--seed S] [--secure 0|1]\n");
+		"            [--seed S] [--secure 0|1] [--push 0|1]\n");
 	exit(2);
 }
 
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	unsigned kinds = SIM_FIG_ALL;
 	parse(argc, argv, &c, &runs, &twice, &figures, &fig_loss, &kinds);
 	if (figures)
-		return sim_figures(figures, kinds, c.seed, c.secure, fig_loss) == 0 ? 0 : 1;
+		return sim_figures(figures, kinds, c.seed, c.secure, c.ae_push, fig_loss) == 0 ? 0 : 1;
 	uint64_t worst = 0, worst_data = 0;
 	uint32_t failed = 0;
 	for (uint32_t k = 0; k < runs; k++) {
