@@ -226,6 +226,9 @@ static void grove__check_body(grove__cur_t *c, grove_ae_frame_t *f)
 	case GROVE_AE_BYE:
 		f->reason = grove__get_u8(c);
 		break;
+	case GROVE_AE_CREDIT:
+		f->units = grove__get_varint(c);
+		break;
 	default:
 		c->bad = true;
 	}

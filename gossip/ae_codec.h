@@ -40,6 +40,7 @@ enum grove_ae_msg_type {
 	GROVE_AE_STATES = 0x14, /* frame: (key, encoded state) pairs */
 	GROVE_AE_IDLE = 0x15,   /* frame: sender has no work; frame counters */
 	GROVE_AE_BYE = 0x16,    /* frame: session over; reason */
+	GROVE_AE_CREDIT = 0x17, /* frame: request units the sender has worked off */
 };
 
 /* Named maxima for decoding. */
@@ -59,6 +60,7 @@ typedef struct grove_ae_frame {
 	uint64_t sent;      /* IDLE: frames sent (IDLE/BYE excluded) */
 	uint64_t received;  /* IDLE: frames received (IDLE/BYE excluded) */
 	uint8_t reason;     /* BYE: 0 = done, else -error code */
+	uint64_t units;     /* CREDIT */
 	const uint8_t *body; /* entries, validated */
 	size_t body_len;
 } grove_ae_frame_t;

@@ -8,9 +8,11 @@
 
 #include "crdt/assert.h"
 #include "gossip/ae_codec.h"
+#include "gossip/session.h"
 
 _Static_assert(GROVE_AE_DATAGRAM_BYTES_MAX == GROVE_DATAGRAM_MAX, "one datagram limit");
 _Static_assert(GROVE_AE_ID_MAX >= GROVE_NODE_ID_MAX, "sender ids fit");
+_Static_assert(GROVE_AE_FRAME_BYTES_DEFAULT <= GROVE_FRAME_BYTES_MAX, "frames fit a session frame");
 
 void grove_ae_secure_init(grove_ae_secure_t *s, grove_sender_t *sender, grove_peerbook_t *book)
 {

@@ -17,6 +17,15 @@
 #include "crdt/assert.h"
 
 #define GROVE__LEVELS GROVE_TREE_LEVELS
+#define GROVE__ABSENT (GROVE__LEVELS + 1) /* bitmap of segments the peer lacks */
+#define GROVE__MAPS (GROVE__LEVELS + 2)
+/* Credit units: request bytes counted as GROVE__RUN_UNITS per KEYS run
+ * and key length + GROVE__KEY_UNITS per listed or wanted key. */
+#define GROVE__RUN_UNITS 8u
+#define GROVE__KEY_UNITS GROVE_DIGEST_BYTES
+#define GROVE__ENTRY_UNITS_MAX (GROVE_KEY_MAX + GROVE__KEY_UNITS)
+_Static_assert(GROVE_AE_WINDOW_BYTES_MIN >= 2 * (GROVE__RUN_UNITS + GROVE__ENTRY_UNITS_MAX),
+	       "the smallest window holds a run with the largest key, twice");
 
 enum grove__phase { GROVE__ACTIVE = 0, GROVE__ENDING, GROVE__CLOSED };
 
@@ -32,25 +41,29 @@ struct grove_ae_sess {
 	uint64_t started_ms;
 	uint64_t last_recv_ms;
 	uint64_t bytes;   /* in + out */
-	uint64_t *bits[GROVE__LEVELS + 1];
-	uint32_t cursor[GROVE__LEVELS + 1];
-	uint32_t pending[GROVE__LEVELS + 1];
+	uint64_t *bits[GROVE__MAPS];
+	uint32_t cursor[GROVE__MAPS];
+	uint32_t pending[GROVE__MAPS];
 	grove_ae_keyq_t sendq;  /* keys whose state the peer gets */
 	grove_ae_keyq_t wantq;  /* keys to ask the peer for */
 	grove_ae_seg_t in_seg;  /* local list of the segment the peer is listing */
 	grove_ae_seg_t out_seg; /* local list being sent as KEYS */
+	grove_ae_seg_t abs_seg; /* local segment the peer lacks, being queued */
 	grove_ae_buf_t frame;   /* frame built by next(), borrowed by the driver */
 	grove_ae_buf_t carry;   /* a STATES entry that did not fit the last frame */
 	size_t carry_state_bytes;
+	uint64_t units_out;     /* request bytes sent, not yet credited back */
+	uint64_t units_in;      /* request bytes received, not yet credited */
 	uint64_t frames_sent, frames_recv; /* IDLE and BYE not counted */
 	bool idle_sent;
 	bool peer_idle;
 	uint64_t peer_sent, peer_recv;
 };
 
+/* Bits of map `level`: tree nodes at levels 0..LEVELS, segments for ABSENT. */
 static uint32_t grove__width(unsigned level)
 {
-	return 1u << (4 * level);
+	return 1u << (4 * (level == GROVE__ABSENT ? GROVE__LEVELS : level));
 }
 
 static size_t grove__words(unsigned level)
@@ -66,14 +79,14 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 	if (s == NULL)
 		return GROVE_ENOMEM;
 	size_t words = 0;
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++)
+	for (unsigned l = 0; l < GROVE__MAPS; l++)
 		words += grove__words(l);
 	uint64_t *bits = grove_calloc(words, sizeof(uint64_t));
 	if (bits == NULL) {
 		grove_free(s);
 		return GROVE_ENOMEM;
 	}
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++) {
+	for (unsigned l = 0; l < GROVE__MAPS; l++) {
 		s->bits[l] = bits;
 		bits += grove__words(l);
 	}
@@ -89,6 +102,7 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 	grove_ae_keyq_init(&s->wantq);
 	grove_ae_seg_init(&s->in_seg);
 	grove_ae_seg_init(&s->out_seg);
+	grove_ae_seg_init(&s->abs_seg);
 	grove_ae_buf_init(&s->frame);
 	grove_ae_buf_init(&s->carry);
 	*out = s;
@@ -104,6 +118,7 @@ void grove_ae_sess_destroy(grove_ae_sess_t *s)
 	grove_ae_keyq_close(&s->wantq);
 	grove_ae_seg_close(&s->in_seg);
 	grove_ae_seg_close(&s->out_seg);
+	grove_ae_seg_close(&s->abs_seg);
 	grove_ae_buf_close(&s->frame);
 	grove_ae_buf_close(&s->carry);
 	grove_free(s);
@@ -171,14 +186,29 @@ static void grove__add_bytes(grove_ae_sess_t *s, size_t n)
 
 /* ---- work bits ---- */
 
-void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index)
+static void grove__set_bit(grove_ae_sess_t *s, unsigned level, uint32_t index)
 {
-	GROVE_ASSERT(level <= GROVE__LEVELS && index < grove__width(level));
+	GROVE_ASSERT(level < GROVE__MAPS && index < grove__width(level));
 	uint64_t bit = 1ULL << (index % 64);
 	if (s->bits[level][index / 64] & bit)
 		return;
 	s->bits[level][index / 64] |= bit;
 	s->pending[level]++;
+}
+
+void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index)
+{
+	GROVE_ASSERT(level <= GROVE__LEVELS);
+	grove__set_bit(s, level, index);
+}
+
+/* The peer has nothing under node (level, index): every local segment
+ * beneath it is sent as states, without descending or listing keys. */
+static void grove__mark_absent(grove_ae_sess_t *s, unsigned level, uint32_t index)
+{
+	uint32_t span = 1u << (4 * (GROVE__LEVELS - level));
+	for (uint32_t seg = index * span; seg < (index + 1) * span; seg++)
+		grove__set_bit(s, GROVE__ABSENT, seg);
 }
 
 /* Takes the next marked node at level (from the cursor on, wrapping). */
@@ -239,6 +269,10 @@ static int grove__on_group(grove_ae_sess_t *s, unsigned level, uint32_t parent, 
 		if (rc != 0)
 			return rc;
 		bool their_any = mask & (1u << c);
+		if (!their_any && count > 0) {
+			grove__mark_absent(s, level, index);
+			continue;
+		}
 		bool differ = (count > 0) != their_any;
 		if (their_any) {
 			differ = differ || memcmp(mine, theirs, GROVE_DIGEST_BYTES) != 0;
@@ -266,10 +300,12 @@ static int grove__on_nodes(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 	return 0;
 }
 
-static int grove__queue_limit(const grove_ae_sess_t *s)
+/* Counts request units received.  A peer beyond the window ignored our
+ * credit. */
+static int grove__take_units(grove_ae_sess_t *s, uint64_t units)
 {
-	uint64_t hard = 4ULL * s->ctx.cfg->queue_keys_max;
-	return (s->sendq.count > hard || s->wantq.count > hard) ? GROVE_ETOOBIG : 0;
+	s->units_in += units;
+	return s->units_in > s->ctx.cfg->window_bytes ? GROVE_EPROTO : 0;
 }
 
 /* Compares one peer (key, digest) with the loaded local segment. */
@@ -315,17 +351,19 @@ static int grove__on_keys(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 		grove_ae_rd_segment(&rd, &seg, &final, &nkeys);
 		if (s->in_seg.loaded && s->in_seg.segment != seg)
 			return GROVE_EPROTO; /* a segment list was left unfinished */
-		int rc = s->in_seg.loaded ? 0 : grove_ae_seg_load(&s->in_seg, s->ctx.db, seg);
+		int rc = grove__take_units(s, GROVE__RUN_UNITS);
+		if (rc == 0 && !s->in_seg.loaded)
+			rc = grove_ae_seg_load(&s->in_seg, s->ctx.db, seg);
 		for (uint32_t k = 0; k < nkeys && rc == 0; k++) {
 			const uint8_t *key, *dig;
 			size_t klen;
 			grove_ae_rd_keydig(&rd, &key, &klen, &dig);
-			rc = grove__on_keydig(s, key, klen, dig);
+			rc = grove__take_units(s, klen + GROVE__KEY_UNITS);
+			if (rc == 0)
+				rc = grove__on_keydig(s, key, klen, dig);
 		}
 		if (rc == 0 && final)
 			rc = grove__finish_segment(s);
-		if (rc == 0)
-			rc = grove__queue_limit(s);
 		if (rc != 0)
 			return rc;
 	}
@@ -340,11 +378,21 @@ static int grove__on_want(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 		const uint8_t *key;
 		size_t klen;
 		grove_ae_rd_key(&rd, &key, &klen);
-		int rc = grove_ae_keyq_push(&s->sendq, key, klen);
+		int rc = grove__take_units(s, klen + GROVE__KEY_UNITS);
+		if (rc == 0)
+			rc = grove_ae_keyq_push(&s->sendq, key, klen);
 		if (rc != 0)
 			return rc;
 	}
-	return grove__queue_limit(s);
+	return 0;
+}
+
+static int grove__on_credit(grove_ae_sess_t *s, const grove_ae_frame_t *f)
+{
+	if (f->units > s->units_out)
+		return GROVE_EPROTO; /* credit for requests never sent */
+	s->units_out -= f->units;
+	return 0;
 }
 
 /* Merges every state; returns the bytes of state carried (for stats). */
@@ -394,6 +442,10 @@ static int grove__dispatch(grove_ae_sess_t *s, const grove_ae_frame_t *f, size_t
 		break;
 	case GROVE_AE_STATES:
 		st->bytes_received[GROVE_AE_PH_STATES] += len - grove__on_states(s, f);
+		break;
+	case GROVE_AE_CREDIT:
+		st->bytes_received[GROVE_AE_PH_CONTROL] += len;
+		rc = grove__on_credit(s, f);
 		break;
 	case GROVE_AE_IDLE:
 	case GROVE_AE_BYE:
@@ -490,41 +542,57 @@ static int grove__build_states(grove_ae_sess_t *s, size_t *state_bytes)
 	return n > 0;
 }
 
+/* Request units the peer still accepts (its window minus what it has not
+ * credited back yet). */
+static uint64_t grove__room(const grove_ae_sess_t *s)
+{
+	uint64_t w = s->ctx.cfg->window_bytes;
+	return s->units_out < w ? w - s->units_out : 0;
+}
+
+/* WANT frame, within the credit window: 1 built, 0 no room. */
 static int grove__build_wants(grove_ae_sess_t *s)
 {
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_WANT, 0);
 	uint32_t n = 0;
 	const uint8_t *key;
 	size_t klen;
-	while (n < GROVE_AE_ENTRIES_MAX && grove_ae_keyq_front(&s->wantq, &key, &klen)) {
+	while (grove_ae_keyq_front(&s->wantq, &key, &klen) &&
+	       klen + GROVE__KEY_UNITS <= grove__room(s)) {
 		if (n > 0 && s->frame.len + klen + 2 > s->ctx.cfg->frame_target_bytes)
 			break;
 		grove_ae_put_blob(&s->frame, key, klen);
 		grove_ae_keyq_pop(&s->wantq);
+		s->units_out += klen + GROVE__KEY_UNITS;
 		n++;
 	}
 	grove_ae_patch_u32(&s->frame, at, n);
-	return 1;
+	return n > 0;
 }
 
-/* Appends as much of the loaded out_seg as fits (at least one entry). */
+/* Appends as much of the loaded out_seg as fits the frame (at least one
+ * entry when first) and the credit window (the caller checked that room
+ * holds a run with its largest possible key). */
 static void grove__put_segment(grove_ae_sess_t *s, bool first)
 {
 	grove_ae_seg_t *g = &s->out_seg;
 	size_t room = s->ctx.cfg->frame_target_bytes;
 	size_t used = s->frame.len + 8;
+	uint64_t units = GROVE__RUN_UNITS, budget = grove__room(s);
 	size_t k = g->pos;
-	while (k < g->count) {
+	while (k < g->count && units + g->ents[k].klen + GROVE__KEY_UNITS <= budget) {
 		size_t e = grove_ae_varint_len(g->ents[k].klen) + g->ents[k].klen + GROVE_DIGEST_BYTES;
 		if (used + e > room && !(first && k == g->pos))
 			break;
 		used += e;
+		units += g->ents[k].klen + GROVE__KEY_UNITS;
 		k++;
 	}
 	bool final = k == g->count;
 	grove_ae_put_varint(&s->frame, g->segment);
 	grove_ae_put_u8(&s->frame, final ? 1 : 0);
 	grove_ae_put_varint(&s->frame, k - g->pos);
+	s->units_out += units;
 	for (; g->pos < k; g->pos++) {
 		grove_ae_put_blob(&s->frame, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
 		grove_ae_put_bytes(&s->frame, grove_ae_seg_digest(g, g->pos), GROVE_DIGEST_BYTES);
@@ -533,11 +601,15 @@ static void grove__put_segment(grove_ae_sess_t *s, bool first)
 		grove_ae_seg_unload(g);
 }
 
+/* KEYS frame, within frame size and credit window: 1 built, 0 no room. */
 static int grove__build_keys(grove_ae_sess_t *s)
 {
+	const uint64_t run_min = GROVE__RUN_UNITS + GROVE__ENTRY_UNITS_MAX;
+	if (grove__room(s) < run_min)
+		return 0;
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_KEYS, 0);
 	uint32_t n = 0;
-	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes) {
+	while (s->frame.len + 16 < s->ctx.cfg->frame_target_bytes && grove__room(s) >= run_min) {
 		if (!s->out_seg.loaded) {
 			if (s->pending[GROVE__LEVELS] == 0)
 				break;
@@ -595,18 +667,59 @@ static int grove__build_nodes(grove_ae_sess_t *s, unsigned level)
 	return 1;
 }
 
+/* Bytes held by a key queue. */
+static size_t grove__queued_bytes(const grove_ae_keyq_t *q)
+{
+	return q->buf.len - q->head;
+}
+
+/* Queues keys of segments the peer lacks into sendq, up to the window in
+ * bytes, one loaded segment at a time. */
+static int grove__feed_absent(grove_ae_sess_t *s)
+{
+	grove_ae_seg_t *g = &s->abs_seg;
+	while (grove__queued_bytes(&s->sendq) < s->ctx.cfg->window_bytes) {
+		if (!g->loaded) {
+			if (s->pending[GROVE__ABSENT] == 0)
+				return 0;
+			int rc = grove_ae_seg_load(g, s->ctx.db, grove__take(s, GROVE__ABSENT));
+			if (rc != 0)
+				return rc;
+		}
+		if (g->pos == g->count) {
+			grove_ae_seg_unload(g);
+			continue;
+		}
+		int rc = grove_ae_keyq_push(&s->sendq, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
+		if (rc != 0)
+			return rc;
+		g->pos++;
+	}
+	return 0;
+}
+
 /* Builds the next work frame into s->frame: 1 built, 0 no work, <0 error. */
 static int grove__build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes)
 {
+	if (s->sendq.count == 0 && s->carry.len == 0) {
+		int rc = grove__feed_absent(s);
+		if (rc != 0)
+			return rc;
+	}
 	if (s->sendq.count > 0 || s->carry.len > 0) {
 		*phase = GROVE_AE_PH_STATES;
-		return grove__build_states(s, state_bytes);
+		int rc = grove__build_states(s, state_bytes);
+		if (rc != 0)
+			return rc;
+		grove_ae_buf_reset(&s->frame); /* every queued key had vanished */
 	}
 	*phase = GROVE_AE_PH_KEYS;
-	if (s->wantq.count > 0)
-		return grove__build_wants(s);
-	if (s->out_seg.loaded || s->pending[GROVE__LEVELS] > 0)
-		return grove__build_keys(s);
+	int rc = s->wantq.count > 0 ? grove__build_wants(s) : 0;
+	if (rc == 0 && (s->out_seg.loaded || s->pending[GROVE__LEVELS] > 0))
+		rc = grove__build_keys(s);
+	if (rc != 0)
+		return rc;
+	grove_ae_buf_reset(&s->frame);
 	*phase = GROVE_AE_PH_TREE;
 	for (unsigned l = GROVE__LEVELS; l-- > 0;)
 		if (s->pending[l] > 0)
@@ -616,11 +729,11 @@ static int grove__build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes
 
 static bool grove__idle(const grove_ae_sess_t *s)
 {
-	for (unsigned l = 0; l <= GROVE__LEVELS; l++)
+	for (unsigned l = 0; l < GROVE__MAPS; l++)
 		if (s->pending[l] > 0)
 			return false;
-	return s->sendq.count == 0 && s->wantq.count == 0 && s->carry.len == 0 &&
-	       !s->out_seg.loaded && !s->in_seg.loaded;
+	return s->units_in == 0 && s->sendq.count == 0 && s->wantq.count == 0 && s->carry.len == 0 &&
+	       !s->out_seg.loaded && !s->in_seg.loaded && !s->abs_seg.loaded;
 }
 
 /* IDLE, or BYE once the peer's IDLE shows nothing in flight either way. */
@@ -639,11 +752,26 @@ static bool grove__build_control(grove_ae_sess_t *s)
 	return true;
 }
 
+/* CREDIT for the request units received, once the work they queued is
+ * mostly sent (so a peer's requests never queue more than its window). */
+static int grove__build_credit(grove_ae_sess_t *s)
+{
+	size_t queued = grove__queued_bytes(&s->sendq) + grove__queued_bytes(&s->wantq);
+	if (s->units_in == 0 || queued > s->ctx.cfg->window_bytes / 2)
+		return 0;
+	grove_ae_put_header(&s->frame, GROVE_AE_CREDIT, 0);
+	grove_ae_put_varint(&s->frame, s->units_in);
+	s->units_in = 0;
+	return 1;
+}
+
 static int grove__next_active(grove_ae_sess_t *s)
 {
 	int phase = GROVE_AE_PH_CONTROL;
 	size_t state_bytes = 0;
-	int rc = grove__build_work(s, &phase, &state_bytes);
+	int rc = grove__build_credit(s);
+	if (rc == 0)
+		rc = grove__build_work(s, &phase, &state_bytes);
 	if (rc == 0 && !s->frame.oom) {
 		grove_ae_buf_reset(&s->frame);
 		if (!grove__idle(s) || !grove__build_control(s))
@@ -704,11 +832,6 @@ void grove_ae_sess_tick(grove_ae_sess_t *s, uint64_t now_ms)
 		grove__end(s, GROVE_ETIMEOUT, true);
 }
 
-bool grove_ae_sess_readable(const grove_ae_sess_t *s)
-{
-	uint32_t soft = s->ctx.cfg->queue_keys_max;
-	return s->phase == GROVE__ACTIVE && s->sendq.count < soft && s->wantq.count < soft;
-}
 
 bool grove_ae_sess_closed(const grove_ae_sess_t *s)
 {

@@ -7,7 +7,10 @@
  *    for L < LEVELS the session owes the peer a NODES group with the node's
  *    16 child digests; at L = LEVELS (segments) a KEYS list;
  *  - sendq holds keys whose state is owed to the peer, wantq keys to ask
- *    the peer for (both bounded, see readable());
+ *    the peer for; they are bounded by credit: a side sends requests (KEYS
+ *    runs and keys, WANT keys, counted in bytes) only within the window
+ *    (config.window_bytes) that the peer's CREDIT frames reopen, so a
+ *    session can always read its stream (no mutual backpressure stall);
  *  - an incoming KEYS list is compared against the local segment, loaded
  *    once per segment.
  * grove_ae_sess_next builds at most one frame per call from that work,
@@ -57,7 +60,6 @@ void grove_ae_sess_recv(grove_ae_sess_t *s, uint64_t now_ms, const uint8_t *fram
 int grove_ae_sess_next(grove_ae_sess_t *s, const uint8_t **bytes, size_t *len);
 void grove_ae_sess_tick(grove_ae_sess_t *s, uint64_t now_ms);
 uint64_t grove_ae_sess_deadline(const grove_ae_sess_t *s);
-bool grove_ae_sess_readable(const grove_ae_sess_t *s);
 /* The transport ended: counts an error unless the session had finished. */
 void grove_ae_sess_transport_closed(grove_ae_sess_t *s);
 /* True once the session handed out its close (or the transport closed). */

@@ -47,8 +47,10 @@ struct grove_ae {
 	grove__out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
 	bool hooked;
-	pthread_mutex_t push_mu; /* guards pushq and push_drops */
+	pthread_mutex_t push_mu; /* guards pushq, push_set and push_drops */
 	grove_ae_keyq_t pushq;
+	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
+	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
 	grove_ae_buf_t scratch;
 };
@@ -58,13 +60,13 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interval_ms = 500;
 	cfg->fanout = 3;
-	cfg->max_sessions = 4;
+	cfg->max_sessions = 2;
 	cfg->session_bytes_max = 256ULL * 1024 * 1024;
 	cfg->session_timeout_ms = 60000;
 	cfg->idle_timeout_ms = 10000;
-	cfg->frame_bytes_max = 1024 * 1024;
+	cfg->frame_bytes_max = GROVE_AE_FRAME_BYTES_DEFAULT;
 	cfg->frame_target_bytes = 32 * 1024;
-	cfg->queue_keys_max = 8192;
+	cfg->window_bytes = 4u * 1024 * 1024;
 	cfg->datagram_bytes_max = GROVE_AE_DATAGRAM_BYTES_MAX;
 	cfg->push = false;
 	cfg->push_hook = true;
@@ -81,7 +83,8 @@ static bool grove__config_ok(const grove_ae_config_t *c)
 	       c->fanout <= GROVE_AE_FANOUT_MAX && c->max_sessions >= 1 &&
 	       c->max_sessions <= GROVE_AE_SESSIONS_MAX && c->frame_bytes_max >= 4096 &&
 	       c->frame_bytes_max <= GROVE_AE_FRAME_BYTES_LIMIT && c->frame_target_bytes >= 1024 &&
-	       c->frame_target_bytes <= c->frame_bytes_max && c->queue_keys_max >= 16 &&
+	       c->frame_target_bytes <= c->frame_bytes_max && c->window_bytes >= GROVE_AE_WINDOW_BYTES_MIN &&
+	       c->window_bytes <= GROVE_AE_WINDOW_BYTES_MAX &&
 	       c->datagram_bytes_max <= GROVE_AE_DATAGRAM_BYTES_MAX &&
 	       c->datagram_bytes_max > c->security.overhead_bytes && budget >= 320 &&
 	       c->push_fanout <= GROVE_AE_FANOUT_MAX && c->push_queue_max <= GROVE_AE_PUSH_QUEUE_MAX &&
@@ -116,6 +119,17 @@ int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *r
 	ae->next_id = 1;
 	grove_ae_keyq_init(&ae->pushq);
 	grove_ae_buf_init(&ae->scratch);
+	if (cfg->push) {
+		ae->push_set_slots = 64;
+		while (ae->push_set_slots < 2 * (size_t)cfg->push_queue_max)
+			ae->push_set_slots *= 2;
+		ae->push_set = grove_calloc(ae->push_set_slots, sizeof(uint64_t));
+		if (ae->push_set == NULL) {
+			pthread_mutex_destroy(&ae->push_mu);
+			grove_free(ae);
+			return GROVE_ENOMEM;
+		}
+	}
 	if (cfg->push && cfg->push_hook) {
 		grove_db_set_change_hook(db, grove__hook, ae);
 		ae->hooked = true;
@@ -137,6 +151,7 @@ void grove_ae_destroy(grove_ae_t *ae)
 		grove_free(ae->outq[(ae->out_head + i) % GROVE_AE_OUT_MAX]);
 	grove_free(ae->held);
 	grove_ae_keyq_close(&ae->pushq);
+	grove_free(ae->push_set);
 	grove_ae_buf_close(&ae->scratch);
 	pthread_mutex_destroy(&ae->push_mu);
 	grove_free(ae);
@@ -316,15 +331,43 @@ static void grove__on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr,
 
 /* ---- push ---- */
 
-/* Queues a push record: one byte of transmissions left, then the key. */
-static void grove__push_queue(grove_ae_t *ae, const void *key, size_t klen, uint8_t transmits)
+/* FNV-1a, never 0 (0 marks a free slot). */
+static uint64_t grove__key_hash(const uint8_t *key, size_t klen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ key[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Adds h to the set of queued keys; false if it was there.  The set is at
+ * most half full (queue bound), so probing ends.  Caller holds push_mu. */
+static bool grove__push_set_add(grove_ae_t *ae, uint64_t h)
+{
+	size_t mask = ae->push_set_slots - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		if (ae->push_set[i] == h)
+			return false;
+		if (ae->push_set[i] == 0) {
+			ae->push_set[i] = h;
+			return true;
+		}
+	}
+}
+
+/* Queues a push record (one byte of transmissions left, then the key)
+ * unless the key is queued already: the state sent is read at flush time,
+ * so one entry per key is enough (a hot key does not fill the queue). */
+static void grove__push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t transmits)
 {
 	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
 	rec[0] = transmits;
 	memcpy(rec + 1, key, klen);
+	uint64_t h = grove__key_hash(key, klen);
 	pthread_mutex_lock(&ae->push_mu);
-	if (ae->pushq.count >= ae->cfg.push_queue_max ||
-	    grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
+	if (ae->pushq.count >= ae->cfg.push_queue_max)
+		ae->push_drops++;
+	else if (grove__push_set_add(ae, h) && grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
 		ae->push_drops++;
 	pthread_mutex_unlock(&ae->push_mu);
 }
@@ -389,6 +432,7 @@ static void grove__flush_push(grove_ae_t *ae)
 	pthread_mutex_lock(&ae->push_mu);
 	q = ae->pushq;
 	grove_ae_keyq_init(&ae->pushq);
+	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	pthread_mutex_unlock(&ae->push_mu);
 	grove_ae_buf_t *b = &ae->scratch;
 	grove_ae_buf_reset(b);
@@ -516,12 +560,6 @@ void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writa
 	grove_ae_sess_t *s = grove__find_id(ae, stream_id, NULL);
 	if (s != NULL)
 		grove_ae_sess_set_writable(s, writable);
-}
-
-bool grove_ae_stream_readable(const grove_ae_t *ae, uint32_t stream_id)
-{
-	grove_ae_sess_t *s = grove__find_id(ae, stream_id, NULL);
-	return s != NULL && grove_ae_sess_readable(s);
 }
 
 void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms)

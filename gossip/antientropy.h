@@ -32,9 +32,10 @@
  *            (open stream N to addr, send frame on N, close N);
  *            grove_ae_next_deadline().
  *   flow     grove_ae_stream_set_writable(N, false) while the transport's
- *            write queue is full (poll then holds N's frames back);
- *            grove_ae_stream_readable(N) false: stop feeding N's frames
- *            until the core's queues drained through poll.
+ *            write queue is full (poll then holds N's frames back).  The
+ *            node keeps reading every stream: what one frame can queue is
+ *            bounded by the protocol's credit window, so reading never
+ *            needs to stop (and two ends can never block each other).
  *
  * Conventions:
  *  1. grove_ae_t is opaque: grove_ae_create / grove_ae_destroy.  Not
@@ -65,7 +66,10 @@
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
+#define GROVE_AE_WINDOW_BYTES_MIN (16u * 1024) /* holds a run with the largest key */
+#define GROVE_AE_WINDOW_BYTES_MAX (256u * 1024 * 1024)
 #define GROVE_AE_ENVELOPE_KIND 2      /* envelope kind of anti-entropy datagrams */
+#define GROVE_AE_FRAME_BYTES_DEFAULT (1024u * 1024) /* = GROVE_FRAME_BYTES_MAX of session.h */
 
 /* Security hooks, shaped like grove_member_security_t: all NULL means
  * plaintext datagrams (tests).  gossip/ae_secure.h binds them to the
@@ -93,14 +97,16 @@ typedef struct grove_ae_config {
 	grove_ae_security_t security;
 	uint32_t interval_ms;        /* 500: digest round period (+-10% jitter) */
 	uint32_t fanout;             /* 3 peers per round */
-	uint32_t max_sessions;       /* 4 concurrent streams */
+	uint32_t max_sessions;       /* 2 concurrent streams (each one a new
+					node meets copies everything once) */
 	uint64_t session_bytes_max;  /* 256 MiB per session, in + out */
 	uint32_t session_timeout_ms; /* 60000: longest session */
 	uint32_t idle_timeout_ms;    /* 10000: no inbound frame for this long */
-	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built */
+	uint32_t frame_bytes_max;    /* 1 MiB: largest frame accepted or built
+					(at most the session layer's frame limit) */
 	uint32_t frame_target_bytes; /* 32 KiB: frames are cut at this size */
-	uint32_t queue_keys_max;     /* 8192: per-session key queue before
-					readable() turns false (x4 = error) */
+	uint32_t window_bytes;       /* 4 MiB: credit window, request bytes (key
+					lists, wants) outstanding per session */
 	uint32_t datagram_bytes_max; /* 1400: sealed datagram limit */
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */
@@ -117,7 +123,9 @@ typedef struct grove_ae grove_ae_t;
 /* Copies cfg.  Borrows db and rng (must outlive the core). */
 int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *rng,
 		    grove_ae_t **out) GROVE_MUST_CHECK;
-/* Removes the change hook it installed; NULL is a no-op. */
+/* Removes the change hook it installed; NULL is a no-op.  With push_hook,
+ * call it only once no other thread writes to the db (a write in flight may
+ * still be inside the hook). */
 void grove_ae_destroy(grove_ae_t *ae);
 
 /* --- inputs --- */
@@ -141,7 +149,6 @@ void grove_ae_stream_recv(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id,
  * had not finished).  Unknown ids are ignored. */
 void grove_ae_stream_closed(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id);
 void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writable);
-bool grove_ae_stream_readable(const grove_ae_t *ae, uint32_t stream_id);
 /* Queue a locally written key for push (thread-safe; bounded). */
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen);
 

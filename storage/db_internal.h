@@ -8,7 +8,7 @@
  *   'u' key            -> canonical value encoding, type byte   user state
  *   'd' seg(2 BE) key  -> (empty)                              segment index
  *   'm' name           -> bytes                                grove_db_meta_*
- *   's' name           -> bytes                                db-owned system
+ *   'c' name           -> bytes                                db-owned system
  * Every user key lives under 'u', so no user key can collide with an
  * internal record and user scans (prefix 'u') never see internal ones.
  */
@@ -26,7 +26,7 @@
 #define GROVE_DB_PFX_USER 'u'
 #define GROVE_DB_PFX_DIGEST 'd'
 #define GROVE_DB_PFX_META 'm'
-#define GROVE_DB_PFX_SYS 's'
+#define GROVE_DB_PFX_SYS 'c' /* below 'd': segment seeks never land on the large clean record */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -38,7 +38,7 @@
  * would reject). */
 #define GROVE_DB_HLC_RESERVE_DIVISOR 4
 
-/* System record names (under 's'). */
+/* System record names (under 'c'). */
 #define GROVE_DB_SYS_FORMAT "format"   /* u32 LE format version */
 #define GROVE_DB_SYS_HLC "hlc"         /* u64 LE HLC ceiling */
 #define GROVE_DB_SYS_CLEAN "clean"     /* clean-shutdown digest tree record */

@@ -5,10 +5,10 @@
  *
  * Datagrams: delivered after a random delay (reordering), with seeded loss
  * and duplication, dropped across a partition.  Streams: reliable, in
- * order, delivered in the same virtual instant, with flow control as the
- * node layer does it: frames wait in a per-link queue; the receiver takes
- * them only while grove_ae_stream_readable; the sender is made unwritable
- * while its link queue holds more than link_cap_bytes.  A partition closes
+ * order, delivered after stream_delay_ms (0: in the same virtual instant),
+ * with flow control as the node layer does it: frames wait in a per-link
+ * queue, the receiver reads them as they are due, and the sender is made
+ * unwritable while its link queue holds more than link_cap_bytes.  A partition closes
  * the streams that cross it.  Everything is replayable from the seed.
  *
  * Header-only (each test is one binary); functions are static and marked
@@ -35,6 +35,7 @@
 
 typedef struct th_frame {
 	struct th_frame *next;
+	uint64_t at_ms; /* due time */
 	size_t len;
 	bool close;
 	uint8_t bytes[];
@@ -73,6 +74,7 @@ typedef struct th_cluster {
 	double loss, dup;
 	uint32_t delay_min_ms, delay_max_ms;
 	size_t link_cap_bytes;
+	uint32_t stream_delay_ms; /* one-way latency of stream frames (0: same instant) */
 	th_link_t link[TH_LINKS_MAX];
 	th_dgram_t *dgrams;
 	size_t ndgrams;
@@ -273,6 +275,7 @@ static void th_enqueue_frame(th_cluster_t *c, th_link_t *l, int dir, const uint8
 	th_frame_t *f = malloc(sizeof(*f) + len);
 	GROVE_ASSERT(f != NULL);
 	f->next = NULL;
+	f->at_ms = c->now_ms + c->stream_delay_ms;
 	f->len = len;
 	f->close = close;
 	if (len)
@@ -333,7 +336,7 @@ static bool th_deliver_link(th_cluster_t *c, th_link_t *l, int dir)
 	bool moved = false;
 	while (l->q_head[dir]) {
 		th_frame_t *f = l->q_head[dir];
-		if (!to_closed && !f->close && !grove_ae_stream_readable(c->node[to].ae, sid))
+		if (f->at_ms > c->now_ms)
 			break;
 		l->q_head[dir] = f->next;
 		if (!l->q_head[dir])
@@ -412,6 +415,10 @@ static uint64_t th_next_time(const th_cluster_t *c, uint64_t until)
 	for (size_t k = 0; k < c->ndgrams; k++)
 		if (c->dgrams[k].at_ms < t)
 			t = c->dgrams[k].at_ms;
+	for (int k = 0; k < TH_LINKS_MAX; k++)
+		for (int d = 0; d < 2; d++)
+			if (c->link[k].used && c->link[k].q_head[d] && c->link[k].q_head[d]->at_ms < t)
+				t = c->link[k].q_head[d]->at_ms;
 	return t > c->now_ms ? t : c->now_ms;
 }
 

@@ -286,11 +286,11 @@ static void test_malformed_frames_end_session(void **state)
 static void small_limits(grove_ae_config_t *cfg)
 {
 	cfg->session_bytes_max = 64 * 1024;
-	cfg->queue_keys_max = 16;
+	cfg->window_bytes = GROVE_AE_WINDOW_BYTES_MIN;
 	cfg->max_sessions = 2;
 }
 
-/* WANT floods past the queue limit; NODES floods past the byte limit;
+/* A WANT flood past the credit window; NODES floods past the byte limit;
  * sessions past max_sessions are refused; a vanished transport counts. */
 static void test_floods_and_limits(void **state)
 {
@@ -300,15 +300,14 @@ static void test_floods_and_limits(void **state)
 	grove_ae_buf_t b;
 	grove_ae_buf_init(&b);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_WANT, 0);
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 1000; i++) /* 20 credit bytes each: past 16 KiB */
 		grove_ae_put_blob(&b, "key1", 4);
-	grove_ae_patch_u32(&b, at, 100);
+	grove_ae_patch_u32(&b, at, 1000);
 	uint32_t sid = accept_from(&v, "evil");
-	assert_true(grove_ae_stream_readable(v.ae, sid));
 	grove_ae_stream_recv(v.ae, v.clock_ms, sid, b.data, b.len);
 	int bye;
 	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, &bye), 1);
-	assert_int_equal(bye, -GROVE_ETOOBIG);
+	assert_int_equal(bye, -GROVE_EPROTO);
 
 	/* NODES for every level-4 parent, over and over: bytes limit. */
 	sid = accept_from(&v, "evil");
@@ -337,7 +336,8 @@ static void test_floods_and_limits(void **state)
 	grove_ae_stream_recv(v.ae, v.clock_ms, s2, bye_err, sizeof(bye_err));
 	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, NULL), 1);
 	grove_ae_stats_t st = stats(&v);
-	assert_int_equal(st.err_limit, 2);
+	assert_int_equal(st.err_proto, 1);
+	assert_int_equal(st.err_limit, 1);
 	assert_int_equal(st.err_closed, 2);
 	assert_int_equal(st.sessions_refused, 1);
 	assert_int_equal(grove_ae_session_count(v.ae), 0);

@@ -56,6 +56,35 @@ static uint64_t start_cluster(grove_simcluster_t *cl, size_t n, uint64_t limit_s
 	return t - t0;
 }
 
+static uint64_t count_events(const grove_simcluster_t *cl, grove_member_event_kind_t kind)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < cl->n; i++)
+		n += cl->nodes[i].events[kind];
+	return n;
+}
+
+/* Graceful leave of node j: left everywhere, never dead; then it comes
+ * back from its saved state without seeds. */
+static void leave_and_return(grove_simcluster_t *cl, size_t j)
+{
+	uint64_t dead_events = count_events(cl, GROVE_MEMBER_EV_DEAD);
+	grove_simcluster_leave(cl, j);
+	uint64_t t0 = grove_simcluster_now(cl);
+	state_arg_t left = { j, GROVE_MEMBER_LEFT };
+	uint64_t t = grove_simcluster_run_until_pred(cl, t0 + 30 * SEC, 100, pred_all_see, &left);
+	assert_true(t != 0);
+	grove_simcluster_run(cl, t + 20 * SEC);
+	assert_true(grove_simcluster_all_see(cl, j, GROVE_MEMBER_LEFT));
+	assert_int_equal(count_events(cl, GROVE_MEMBER_EV_DEAD), dead_events);
+	printf("leave: all see it left after %.1f s, no dead event\n", (t - t0 + 2000) / 1000.0);
+	/* the node that left comes back from its saved state, without seeds */
+	grove_simcluster_start(cl, j, NULL, 0, true);
+	state_arg_t alive = { j, GROVE_MEMBER_ALIVE };
+	assert_true(grove_simcluster_run_until_pred(cl, grove_simcluster_now(cl) + 30 * SEC, 100, pred_all_see,
+						    &alive) != 0);
+}
+
 static void test_join_kill_pause_leave(void **state)
 {
 	(void)state;
@@ -94,35 +123,13 @@ static void test_join_kill_pause_leave(void **state)
 	alive_arg_t a31 = { n - 1 };
 	assert_true(grove_simcluster_run_until_pred(&cl, t + 30 * SEC, 100, pred_all_alive, &a31) != 0);
 
-	/* graceful leave: left, not dead, anywhere */
-	uint64_t dead_events = 0;
-	for (size_t i = 0; i < n; i++)
-		dead_events += cl.nodes[i].events[GROVE_MEMBER_EV_DEAD];
-	grove_simcluster_leave(&cl, 9);
-	t0 = grove_simcluster_now(&cl);
-	state_arg_t left9 = { 9, GROVE_MEMBER_LEFT };
-	t = grove_simcluster_run_until_pred(&cl, t0 + 30 * SEC, 100, pred_all_see, &left9);
-	assert_true(t != 0);
-	grove_simcluster_run(&cl, t + 20 * SEC);
-	assert_true(grove_simcluster_all_see(&cl, 9, GROVE_MEMBER_LEFT));
-	uint64_t dead_after = 0;
-	for (size_t i = 0; i < n; i++)
-		dead_after += cl.nodes[i].events[GROVE_MEMBER_EV_DEAD];
-	assert_int_equal(dead_after, dead_events);
-	printf("leave: all see it left after %.1f s, no dead event\n", (t - t0 + 2000) / 1000.0);
+	leave_and_return(&cl, 9);
 	printf("false positives: dead %llu, suspect %llu\n", (unsigned long long)cl.false_dead,
 	       (unsigned long long)cl.false_suspect);
 	grove_simcluster_close(&cl);
 }
 
 
-static uint64_t count_events(const grove_simcluster_t *cl, grove_member_event_kind_t kind)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < cl->n; i++)
-		n += cl->nodes[i].events[kind];
-	return n;
-}
 
 /* Loss tests run the UDP protocol alone: the simulated streams are
  * lossless, so the stream fallback probe would hide every lost datagram. */

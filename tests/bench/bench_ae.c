@@ -17,8 +17,7 @@
  *
  * Environment: GROVE_BENCH_AE_N (default "10000,100000,1000000"),
  * GROVE_BENCH_AE_D ("1,10,100,10000"), GROVE_BENCH_AE_NODES ("16,64,256"),
- * GROVE_BENCH_AE_DIR (default /tmp/grove-bench-ae; bases are kept there
- * and reused across runs).
+ * GROVE_BENCH_AE_DIR (default /tmp/grove-bench-ae, removed at the end).
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +29,12 @@
 #include "tests/test_ae_harness.h"
 
 #define LIST_MAX 16
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench_ae: %s failed: %s\n", what, grove_strerror(rc));
+	exit(1);
+}
 
 static double wall_s(void)
 {
@@ -77,14 +82,10 @@ static void key_name(char *buf, size_t n, long i)
 	snprintf(buf, n, "user:%09ld", i);
 }
 
-/* The base store of n keys, built once and kept. */
+/* The base store of n keys (rebuilt every run: the record format may
+ * change between builds). */
 static void build_base(const char *dir, long n)
 {
-	char marker[600];
-	snprintf(marker, sizeof(marker), "%s.done", dir);
-	struct stat st;
-	if (stat(marker, &st) == 0)
-		return;
 	char cmd[1300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -99,9 +100,6 @@ static void build_base(const char *dir, long n)
 			exit(1);
 	}
 	grove_db_close(db);
-	FILE *f = fopen(marker, "w");
-	if (f)
-		fclose(f);
 	fprintf(stderr, "bench_ae: built base of %ld keys in %.1f s\n", n, wall_s() - t0);
 }
 
@@ -194,8 +192,9 @@ static void start_session(side_t *a, side_t *b)
 	while (grove_ae_poll(a->ae, bench_now, &o)) {
 		if (o.kind == GROVE_AE_OUT_STREAM_OPEN) {
 			a->sid = o.stream_id;
-			if (grove_ae_stream_accept(b->ae, bench_now, "A", &b->sid) != 0)
-				exit(1);
+			int rc = grove_ae_stream_accept(b->ae, bench_now, "A", &b->sid);
+			if (rc != 0)
+				die("grove_ae_stream_accept", rc);
 			return;
 		}
 	}
@@ -215,11 +214,13 @@ static result_t reconcile(grove_db_t *da, grove_db_t *db)
 	grove_rng_seed(&b.rng, 2);
 	cfg.peers = peer_a;
 	cfg.peers_ctx = "B";
-	if (grove_ae_create(&cfg, da, &a.rng, &a.ae) != 0)
-		exit(1);
+	int rc = grove_ae_create(&cfg, da, &a.rng, &a.ae);
+	if (rc != 0)
+		die("grove_ae_create", rc);
 	cfg.peers_ctx = "A";
-	if (grove_ae_create(&cfg, db, &b.rng, &b.ae) != 0)
-		exit(1);
+	rc = grove_ae_create(&cfg, db, &b.rng, &b.ae);
+	if (rc != 0)
+		die("grove_ae_create", rc);
 	result_t r = { 0 };
 	double t0 = wall_s();
 	start_session(&a, &b);
@@ -260,9 +261,40 @@ static void make_differences(grove_db_t *a, grove_db_t *b, long n, long d, uint6
 		key_name(key, sizeof(key), k);
 		snprintf(val, sizeof(val), "changed-%llu", (unsigned long long)seed + (unsigned long long)i);
 		bench_now++;
-		if (grove_db_register_set(i % 2 ? b : a, key, strlen(key), val, strlen(val)) != 0)
-			exit(1);
+		int rc = grove_db_register_set(i % 2 ? b : a, key, strlen(key), val, strlen(val));
+		if (rc != 0)
+			die("grove_db_register_set", rc);
 	}
+}
+
+static void print_row(long n, const char *d, long dn, const result_t *r, uint64_t full)
+{
+	printf("%9ld %6s %5d %6d %11llu %11llu %9.1f %11llu %8.0f | %9llu %9llu %9llu\n", n, d,
+	       (r->waves_states + 1) / 2, (r->waves_total + 1) / 2,
+	       (unsigned long long)r->proto_bytes, (unsigned long long)r->state_bytes,
+	       r->wall_s * 1000, (unsigned long long)full, (double)r->proto_bytes / dn,
+	       (unsigned long long)r->phase[GROVE_AE_PH_TREE],
+	       (unsigned long long)r->phase[GROVE_AE_PH_KEYS],
+	       (unsigned long long)r->phase[GROVE_AE_PH_STATES]);
+	fflush(stdout);
+}
+
+/* A new, empty store catching up with a (d = "all"). */
+static void print_catch_up(const char *root, grove_db_t *a, long n, uint64_t full)
+{
+	char dir[600], cmd[1300];
+	snprintf(dir, sizeof(dir), "%s/new", root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		exit(1);
+	grove_db_t *c = open_dir(dir, "C");
+	result_t r = reconcile(a, c);
+	if (grove_db_count(c) != grove_db_count(a))
+		die("catch-up", GROVE_EPROTO);
+	print_row(n, "all", n, &r, full);
+	grove_db_close(c);
+	if (system(cmd) != 0)
+		exit(1);
 }
 
 static void part_reconcile(const char *root)
@@ -297,15 +329,11 @@ static void part_reconcile(const char *root)
 				fprintf(stderr, "bench_ae: reconciliation incomplete\n");
 				exit(1);
 			}
-			printf("%9ld %6ld %5d %6d %11llu %11llu %9.1f %11llu %8.0f | %9llu %9llu %9llu\n",
-			       ns[i], ds[j], (r.waves_states + 1) / 2, (r.waves_total + 1) / 2,
-			       (unsigned long long)r.proto_bytes, (unsigned long long)r.state_bytes,
-			       r.wall_s * 1000, (unsigned long long)full, (double)r.proto_bytes / ds[j],
-			       (unsigned long long)r.phase[GROVE_AE_PH_TREE],
-			       (unsigned long long)r.phase[GROVE_AE_PH_KEYS],
-			       (unsigned long long)r.phase[GROVE_AE_PH_STATES]);
-			fflush(stdout);
+			char dname[24];
+			snprintf(dname, sizeof(dname), "%ld", ds[j]);
+			print_row(ns[i], dname, ds[j], &r, full);
 		}
+		print_catch_up(root, a, ns[i], full);
 		grove_db_close(a);
 		grove_db_close(b);
 	}
@@ -376,6 +404,10 @@ int main(void)
 	mkdir(root, 0700);
 	printf("== bench_ae: one reconciliation between two LevelDB stores (rt = round trips)\n");
 	part_reconcile(root);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_ae: could not remove %s\n", root);
 	printf("\n== bench_ae: rounds for one write to reach all N nodes (push: 100 ms rounds, "
 	       "fanout 3, 3 transmits; digest only: 500 ms rounds, fanout 3)\n");
 	part_spread();
