@@ -29,9 +29,11 @@
 #include "tests/sim/sim_verify.c"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define SEEDS_DEFAULT 24 /* ASan+UBSan pass: fewer seeds, same checks */
+#define SEEDS_DEFAULT 16 /* ASan+UBSan pass: fewer seeds, same checks */
+#define BIG_NODES 15
 #else
-#define SEEDS_DEFAULT 240
+#define SEEDS_DEFAULT 160
+#define BIG_NODES 40
 #endif
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -182,21 +184,21 @@ static void test_sim_liveness_checker(void **state)
 	sim_destroy(s);
 }
 
-/* One larger cluster: 40 nodes, the default faults. */
-static void test_sim_forty_nodes(void **state)
+/* One larger cluster: 40 nodes (15 under ASan), the default faults. */
+static void test_sim_big_cluster(void **state)
 {
 	(void)state;
 	sim_config_t c;
 	small_config(&c, 55);
-	c.nodes = 40;
+	c.nodes = BIG_NODES;
 	c.fault_ms = 8000;
 	c.ops = 300;
 	sim_t *s = sim_create(&c);
 	assert_non_null(s);
 	sim_result_t r;
 	assert_true(sim_run(s, &r));
-	printf("sim: 40 nodes: converged %llu ms after faults (digests %llu ms), %llu events\n",
-	       (unsigned long long)r.converged_ms, (unsigned long long)r.data_converged_ms,
+	printf("sim: %u nodes: converged %llu ms after faults (digests %llu ms), %llu events\n",
+	       c.nodes, (unsigned long long)r.converged_ms, (unsigned long long)r.data_converged_ms,
 	       (unsigned long long)r.events);
 	sim_destroy(s);
 }
@@ -208,7 +210,7 @@ int main(void)
 		cmocka_unit_test(test_sim_forgery_checker),
 		cmocka_unit_test(test_sim_model_checker),
 		cmocka_unit_test(test_sim_liveness_checker),
-		cmocka_unit_test(test_sim_forty_nodes),
+		cmocka_unit_test(test_sim_big_cluster),
 		cmocka_unit_test(test_sim_seeds_secure),
 		cmocka_unit_test(test_sim_seeds_plain_push),
 	};
