@@ -122,7 +122,8 @@ run: programs
 stop:
 	@bash tools/run_demo.sh stop
 
-sim: $(TESTS)
+sim: $(LIBA)
+	@BUILD=$(BUILD) SAN=$(SAN) bash tests/sim/build.sh
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d) $(TEST_UTIL_OBJ:.o=.d) $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.d)
 .SECONDARY:

@@ -51,8 +51,11 @@ void grove_tree_close(grove_tree_t *t)
 void grove_tree_reset(grove_tree_t *t)
 {
 	pthread_mutex_lock(&t->lock);
-	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
+	/* A clean tree is still all zero: leaving it alone keeps the pages of a
+	 * fresh tree untouched (an empty store costs no 1.7 MB of RSS). */
+	for (unsigned l = 0; t->dirty && l <= GROVE_TREE_LEVELS; l++)
 		memset(t->level[l], 0, level_size(l) * sizeof(grove_tree_acc_t));
+	t->dirty = false;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -146,6 +149,7 @@ void grove_tree_acc_add(grove_tree_acc_t *acc, const uint8_t item[GROVE_DIGEST_B
 /* Adds d to segment seg and its ancestors.  Caller holds t->lock. */
 static void tree_add(grove_tree_t *t, uint32_t seg, const grove_tree_acc_t *d)
 {
+	t->dirty = true;
 	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
 		acc_add(&t->level[l][seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l))], d);
 }

@@ -21,6 +21,7 @@
 #define GROVE_TREE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "crdt/value.h"
@@ -36,6 +37,7 @@ typedef struct grove_tree_acc {
 typedef struct grove_tree {
 	pthread_mutex_t lock;
 	grove_tree_acc_t *level[GROVE_TREE_LEVELS + 1];
+	bool dirty; /* changed since init or reset: a clean tree is all zero */
 } grove_tree_t;
 
 int grove_tree_init(grove_tree_t *t) GROVE_MUST_CHECK; /* all empty */

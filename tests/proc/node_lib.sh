@@ -11,8 +11,10 @@ GROVE=$ROOT/bin/grove
 SCRATCH=$(mktemp -d /tmp/grove-proc.XXXXXX)
 PIDS=()
 FAILS=0
-# A port range per test run, so parallel runs and other helpers don't clash.
-PORT_BASE=$((20000 + ($$ * 7) % 30000))
+# A port range per test run, so parallel runs and other helpers don't clash;
+# kept below 32768, the start of the kernel's ephemeral range, so no
+# outgoing connection can hold a port a node is about to listen on.
+PORT_BASE=$((20000 + ($$ * 7) % 10000))
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done

@@ -1,0 +1,218 @@
+/*
+ * test_sim.c - the short version of the deterministic cluster simulation
+ * (tests/sim/): a few hundred seeds of small clusters with partitions,
+ * crashes and restarts, loss, duplication, reordering, clock skew, forged
+ * datagrams and a random workload of all four types, each checked for
+ * safety at every step, convergence within the bound and the reference
+ * model; determinism by trace hash; and tests that each checker can fail.
+ *
+ * The simulator's files are compiled into this binary (the Makefile builds
+ * tests/test_*.c only).  Seeds run from GROVE_SIM_SEED (default 1) upward,
+ * GROVE_SIM_SEEDS of them; a failing seed prints its replay command.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/sim/sim_check.c"
+#include "tests/sim/sim_io.c"
+#include "tests/sim/sim_loop.c"
+#include "tests/sim/sim_net.c"
+#include "tests/sim/sim_node.c"
+#include "tests/sim/sim_run.c"
+#include "tests/sim/sim_verify.c"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SEEDS_DEFAULT 16 /* ASan+UBSan pass: fewer seeds, same checks */
+#define BIG_NODES 15
+#else
+#define SEEDS_DEFAULT 160
+#define BIG_NODES 40
+#endif
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *v = getenv(name);
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+/* Small cluster, short fault phase: sizes 3..7 by seed. */
+static void small_config(sim_config_t *c, uint64_t seed)
+{
+	sim_config_init(c);
+	c->seed = seed;
+	c->nodes = 3 + (uint32_t)(seed % 5);
+	c->fault_ms = 5000;
+	c->ops = 100;
+	c->argv0 = "bin/grove-sim";
+}
+
+static uint32_t run_seeds(uint64_t first, uint64_t count, bool secure, bool push, uint64_t *worst_ms)
+{
+	uint32_t failed = 0;
+	for (uint64_t k = 0; k < count; k++) {
+		sim_config_t c;
+		small_config(&c, first + k);
+		c.secure = secure;
+		c.ae_push = push;
+		sim_t *s = sim_create(&c);
+		assert_non_null(s);
+		sim_result_t r;
+		if (!sim_run(s, &r))
+			failed++; /* sim_fail printed the seed, replay command and trace */
+		else if (r.converged_ms > *worst_ms)
+			*worst_ms = r.converged_ms;
+		assert_true(!r.ok || r.states_checked > 0);
+		sim_destroy(s);
+	}
+	return failed;
+}
+
+static void test_sim_seeds_secure(void **state)
+{
+	(void)state;
+	uint64_t first = env_u64("GROVE_SIM_SEED", 1), n = env_u64("GROVE_SIM_SEEDS", SEEDS_DEFAULT);
+	uint64_t worst = 0;
+	uint32_t failed = run_seeds(first, n, true, false, &worst);
+	printf("sim: seeds %llu..%llu signed: %u failed; worst convergence %llu ms after faults\n",
+	       (unsigned long long)first, (unsigned long long)(first + n - 1), failed, (unsigned long long)worst);
+	assert_int_equal(failed, 0);
+}
+
+static void test_sim_seeds_plain_push(void **state)
+{
+	(void)state;
+	uint64_t first = env_u64("GROVE_SIM_SEED", 1) + 100000, n = env_u64("GROVE_SIM_SEEDS", SEEDS_DEFAULT) / 4;
+	uint64_t worst = 0;
+	uint32_t failed = run_seeds(first, n, false, true, &worst);
+	printf("sim: seeds %llu..%llu plaintext+push: %u failed; worst convergence %llu ms\n",
+	       (unsigned long long)first, (unsigned long long)(first + n - 1), failed, (unsigned long long)worst);
+	assert_int_equal(failed, 0);
+}
+
+static void run_hash(uint64_t seed, uint8_t out[32])
+{
+	sim_config_t c;
+	small_config(&c, seed);
+	sim_t *s = sim_create(&c);
+	assert_non_null(s);
+	sim_result_t r;
+	assert_true(sim_run(s, &r));
+	assert_true(r.events > 300);
+	memcpy(out, r.trace_hash, 32);
+	sim_destroy(s);
+}
+
+static void test_sim_deterministic(void **state)
+{
+	(void)state;
+	uint8_t a[32], b[32], c[32];
+	for (uint64_t seed = 7; seed < 12; seed++) {
+		run_hash(seed, a);
+		run_hash(seed, b);
+		run_hash(seed + 1000, c);
+		assert_memory_equal(a, b, 32);
+		assert_memory_not_equal(a, c, 32);
+	}
+}
+
+static sim_t *started(uint64_t seed, bool quiet)
+{
+	sim_config_t c;
+	small_config(&c, seed);
+	c.quiet = quiet;
+	c.forgeries = 0;
+	sim_t *s = sim_create(&c);
+	assert_non_null(s);
+	assert_true(sim_run_until(s, 3000));
+	return s;
+}
+
+/* Forgeries of every kind are dropped; a genuine datagram passed off as a
+ * forgery is caught, so the checker can fail. */
+static void test_sim_forgery_checker(void **state)
+{
+	(void)state;
+	sim_t *s = started(21, true);
+	for (int k = 0; k < 40; k++)
+		sim_inject(s, (uint32_t)k % s->n, 0, false);
+	assert_false(sim_failed(s));
+	assert_int_equal(s->res.forged, s->res.forged_dropped);
+	assert_true(s->res.forged >= 30);
+	sim_inject(s, 1, 0, true);
+	assert_true(sim_failed(s));
+	assert_non_null(strstr(s->res.failure, "accepted a forged datagram"));
+	sim_destroy(s);
+}
+
+static void test_sim_model_checker(void **state)
+{
+	(void)state;
+	sim_config_t c;
+	small_config(&c, 33);
+	c.quiet = true;
+	sim_t *s = sim_create(&c);
+	assert_non_null(s);
+	sim_model_skew(s);
+	sim_result_t r;
+	assert_false(sim_run(s, &r));
+	assert_non_null(strstr(r.failure, "counter c0"));
+	sim_destroy(s);
+}
+
+/* A network that drops everything cannot converge: the bound is enforced. */
+static void test_sim_liveness_checker(void **state)
+{
+	(void)state;
+	sim_config_t c;
+	small_config(&c, 44);
+	c.quiet = true;
+	c.loss = 1.0;
+	c.loss_after = 1.0;
+	c.settle_max_ms = 3000;
+	sim_t *s = sim_create(&c);
+	assert_non_null(s);
+	sim_result_t r;
+	assert_false(sim_run(s, &r));
+	assert_non_null(strstr(r.failure, "no convergence within 3000 ms"));
+	sim_destroy(s);
+}
+
+/* One larger cluster: 40 nodes (15 under ASan), the default faults. */
+static void test_sim_big_cluster(void **state)
+{
+	(void)state;
+	sim_config_t c;
+	small_config(&c, 55);
+	c.nodes = BIG_NODES;
+	c.fault_ms = 8000;
+	c.ops = 300;
+	sim_t *s = sim_create(&c);
+	assert_non_null(s);
+	sim_result_t r;
+	assert_true(sim_run(s, &r));
+	printf("sim: %u nodes: converged %llu ms after faults (digests %llu ms), %llu events\n",
+	       c.nodes, (unsigned long long)r.converged_ms, (unsigned long long)r.data_converged_ms,
+	       (unsigned long long)r.events);
+	sim_destroy(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sim_deterministic),
+		cmocka_unit_test(test_sim_forgery_checker),
+		cmocka_unit_test(test_sim_model_checker),
+		cmocka_unit_test(test_sim_liveness_checker),
+		cmocka_unit_test(test_sim_big_cluster),
+		cmocka_unit_test(test_sim_seeds_secure),
+		cmocka_unit_test(test_sim_seeds_plain_push),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
