@@ -38,6 +38,9 @@
  * in the TCP write queue, and resume below the low mark. */
 #define AE_WRITE_HIGH (2u * 1024 * 1024)
 #define AE_WRITE_LOW (512u * 1024)
+/* A connection must complete its handshake and (inbound) name its layer
+ * within this time, or it is closed (no core times it out before that). */
+#define STREAM_SETUP_TIMEOUT_MS 10000
 
 typedef struct mstream mstream_t;
 
@@ -81,6 +84,7 @@ struct mstream {
 	bool established, core_closed, finishing, closed;
 	bool blocked;             /* anti-entropy told the stream is not writable */
 	bool outbound;            /* opened by this node (session initiator) */
+	uint64_t opened_ms;
 	char from[GROVE_MEMBER_ADDR_MAX + 1]; /* inbound: TCP source "ip:port" */
 	uint8_t rbuf[16384];
 };
@@ -333,6 +337,7 @@ static mstream_t *stream_new(grove_member_net_t *mn, uv_tcp_t *tcp, grove_sessio
 		goto fail;
 	s->mn = mn;
 	s->tcp = tcp;
+	s->opened_ms = now_ms();
 	tcp->data = s;
 	grove_resp_buf_init(&s->queued, 8u * GROVE_MEMBER_FRAME_MAX);
 	s->next = mn->streams;
@@ -483,9 +488,21 @@ static void log_event(grove_member_net_t *mn, const grove_member_event_t *ev)
 	}
 }
 
+/* Closes connections still without a handshake (or, inbound, without a
+ * layer) after STREAM_SETUP_TIMEOUT_MS: unauthenticated peers cannot hold
+ * the stream table. */
+static void reap_stale_streams(grove_member_net_t *mn, uint64_t now)
+{
+	for (mstream_t *s = mn->streams; s; s = s->next)
+		if (!s->closed && (!s->established || s->layer == LAYER_NONE) &&
+		    now > s->opened_ms + STREAM_SETUP_TIMEOUT_MS)
+			stream_close(s);
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	grove_member_net_t *mn = t->data;
+	reap_stale_streams(mn, now_ms());
 	grove_member_tick(mn->m, now_ms());
 	pump(mn);
 }
