@@ -125,7 +125,8 @@ stop:
 sim: $(LIBA)
 	@BUILD=$(BUILD) SAN=$(SAN) bash tests/sim/build.sh
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d) $(TEST_UTIL_OBJ:.o=.d) $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.d)
+# every object's header dependencies (library, programs, tests, benchmarks)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
 
 .PHONY: $(PUBLIC_TARGETS)
