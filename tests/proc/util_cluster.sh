@@ -1,0 +1,106 @@
+#!/bin/bash
+# util_cluster.sh - shared helpers for the cluster fault tests (sourced, not
+# run): a private cluster directory and address range per test, cleanup in
+# an EXIT trap (processes, nftables tables, files) that also runs on failure,
+# precondition checks that skip (exit 77) with the reason, and the RESP
+# helpers the tests use.  The random seed is printed; set GROVE_TEST_SEED to
+# replay a run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CLUSTER=$ROOT/tools/cluster
+GROVED=${GROVED:-$ROOT/bin/groved}
+GROVE=${GROVE:-$ROOT/bin/grove}
+export GROVED GROVE
+
+# Timers short enough for tests: a dead node is noticed within seconds.
+FAST_FLAGS=(--probe-interval 200 --gossip-interval 100)
+
+T_NAME=$(basename "$0" .sh)
+T_BG_PIDS=()
+
+say() { echo "$T_NAME: $*"; }
+fail() { echo "$T_NAME: FAIL: $*" >&2; exit 1; }
+skip() { echo "$T_NAME: SKIP: $*"; exit 77; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# t_init: seed, scratch dir, cluster dir, own 127.x.y.0/24 range, EXIT trap.
+t_init() {
+	T_SEED=${GROVE_TEST_SEED:-$(( $(date +%s%N) % 32768 ))}
+	RANDOM=$T_SEED
+	say "seed $T_SEED (GROVE_TEST_SEED=$T_SEED to replay)"
+	T_TMP=$(mktemp -d "/tmp/grove_${T_NAME}.XXXXXX") || fail "mktemp"
+	export GROVE_CLUSTER_DIR=$T_TMP/cluster
+	# A private address range, so tests of several worktrees running at
+	# once never share addresses, ports or nftables rules.
+	export GROVE_CLUSTER_NET=127.$((100 + $$ % 150)).$((RANDOM % 250))
+	trap t_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+t_cleanup() {
+	local rc=$? p
+	for p in "${T_BG_PIDS[@]+"${T_BG_PIDS[@]}"}"; do kill "$p" 2>/dev/null; done
+	if [[ -f $GROVE_CLUSTER_DIR/cluster.env ]]; then
+		if ((rc != 0 && rc != 77)); then
+			for p in "$GROVE_CLUSTER_DIR"/n*/groved.log; do
+				[[ -f $p ]] || continue
+				echo "--- last lines of $p" >&2
+				grep -v "^== " "$p" | tail -n 8 >&2
+			done
+		fi
+		"$CLUSTER" clean >/dev/null 2>&1
+	fi
+	rm -rf "$T_TMP"
+	exit "$rc"
+}
+
+require_binaries() {
+	[[ -x $GROVED ]] || skip "bin/groved is not built (node/groved_main.c missing)"
+	[[ -x $GROVE ]] || skip "bin/grove is not built (tools/grove_main.c missing)"
+	command -v redis-cli >/dev/null || skip "redis-cli missing (apt-get install redis-tools)"
+}
+
+require_nft() {
+	[[ $EUID -eq 0 ]] || skip "needs root for nftables rules on the loopback device"
+	command -v nft >/dev/null || skip "needs nft (apt-get install nftables)"
+	nft list tables >/dev/null 2>&1 || skip "nftables unusable here: $(nft list tables 2>&1 | head -1)"
+}
+
+cluster() { "$CLUSTER" "$@"; }
+
+# cli I ARGS: one command against node I, raw reply on stdout.
+cli() {
+	local i=$1
+	shift
+	timeout 5 redis-cli -h "$GROVE_CLUSTER_NET.$((10 + i))" -p 7379 "$@" 2>/dev/null
+}
+
+# batch I FILE OUT: run FILE's commands (one per line) through one
+# connection to node I; OUT gets one --no-raw reply line per command.
+batch() {
+	timeout 120 redis-cli --no-raw -h "$GROVE_CLUSTER_NET.$((10 + $1))" -p 7379 <"$2" >"$3" 2>"$3.err"
+}
+
+digest() { cli "$1" GROVE DIGEST; }
+
+# info_sum I REGEX: sum of the INFO fields whose name matches REGEX.
+info_sum() {
+	cli "$1" INFO | tr -d '\r' | awk -F: -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+}
+
+# Skip when groved does not run anti-entropy: a key written on node 1 must
+# reach node 2.  If it never does and INFO shows no anti-entropy activity at
+# all, the feature is missing (skip); if INFO shows rounds, it is a bug (fail).
+require_anti_entropy() {
+	local probe=ae-probe-$RANDOM
+	[[ $(digest 1) =~ ^[0-9a-fA-F]+$ ]] || skip "groved has no GROVE DIGEST"
+	cli 1 SET "$probe" x >/dev/null
+	cluster wait-converged --timeout "${1:-15}" >/dev/null 2>&1 && return 0
+	if (($(info_sum 1 'anti|entropy|^ae_|sync|reconcil') == 0)); then
+		skip "groved does not converge: no anti-entropy activity in INFO (anti-entropy not wired in yet)"
+	fi
+	fail "anti-entropy runs (INFO counters > 0) but two nodes did not converge in ${1:-15} s"
+}
+
+bg() { "$@" & T_BG_PIDS+=($!); }
