@@ -104,3 +104,10 @@ require_anti_entropy() {
 }
 
 bg() { "$@" & T_BG_PIDS+=($!); }
+
+# members I: node I's view as "id state" lines (GROVE MEMBERS replies one
+# [id, address, state, incarnation] entry per member; redis-cli prints the
+# nested array flat, four lines per member).
+members() {
+	cli "$1" GROVE MEMBERS | awk 'NR % 4 == 1 { id = $0 } NR % 4 == 3 { print id, $0 }'
+}
