@@ -144,6 +144,7 @@ typedef struct grove_db_stats {
 	uint64_t merges_rejected;
 	uint64_t syncs;         /* fsyncs issued */
 	uint64_t hlc_last;
+	uint64_t index_rebuilds; /* digest index rebuilt from data at open: 0 or 1 */
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 

@@ -1,0 +1,107 @@
+/*
+ * lwwreg.c - last-writer-wins register with an observed-remove tombstone.
+ *
+ * The register holds at most one value with its write id (ts, node).  Writes
+ * are ordered by (ts, node id bytewise, value bytes): the value bytes only
+ * matter when two writes share an id (two nodes misconfigured with one id),
+ * and keep merge commutative even then.  A key delete raises the tombstone
+ * id to at least the id of the value it saw (and its own id); a value whose
+ * id is <= the tombstone is dropped, so a concurrent later write survives.
+ */
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/value_impl.h"
+
+void grove_reg_free(grove_reg_t *r)
+{
+	grove_blob_free(&r->val);
+	memset(r, 0, sizeof(*r));
+}
+
+bool grove_reg_live(const grove_reg_t *r)
+{
+	return r->has;
+}
+
+static void grove_id_raise(grove_id_t *to, const grove_id_t *id)
+{
+	if (grove_id_cmp(id, to) > 0)
+		*to = *id;
+}
+
+void grove_reg_reset(grove_reg_t *r, const grove_id_t *del)
+{
+	grove_id_raise(&r->tomb, del);
+	if (r->has)
+		grove_id_raise(&r->tomb, &r->id);
+	grove_blob_free(&r->val);
+	r->has = false;
+	memset(&r->id, 0, sizeof(r->id));
+}
+
+/* Orders two present values: id first, then value bytes. */
+static int grove_reg_order(const grove_id_t *ia, const grove_blob_t *va, const grove_id_t *ib,
+			   const void *vb, size_t vb_len)
+{
+	int c = grove_id_cmp(ia, ib);
+	return c ? c : grove_blob_cmp(va, vb, vb_len);
+}
+
+int grove_reg_merge(grove_reg_t *out, const grove_reg_t *a, const grove_reg_t *b)
+{
+	out->tomb = grove_id_cmp(&a->tomb, &b->tomb) >= 0 ? a->tomb : b->tomb;
+	const grove_reg_t *win = a->has ? a : b;
+	if (a->has && b->has && grove_reg_order(&a->id, &a->val, &b->id, b->val.p, b->val.len) < 0)
+		win = b;
+	if (!win->has || grove_id_cmp(&win->id, &out->tomb) <= 0)
+		return 0;
+	int rc = grove_blob_set(&out->val, win->val.p, win->val.len);
+	if (rc)
+		return rc;
+	out->has = true;
+	out->id = win->id;
+	return 0;
+}
+
+uint64_t grove_reg_max_ts(const grove_reg_t *r)
+{
+	return r->id.ts > r->tomb.ts ? r->id.ts : r->tomb.ts;
+}
+
+int grove_lwwreg_set(grove_value_t *v, const char *node, uint64_t ts, const void *val,
+		     size_t len)
+{
+	if (len > GROVE_BLOB_MAX || (len && !val))
+		return GROVE_EINVAL;
+	grove_value_t *w;
+	int rc = grove_value_begin(v, GROVE_TYPE_REGISTER, node, &w);
+	if (rc)
+		return rc;
+	grove_reg_t *r = &w->reg;
+	grove_id_t id = { .ts = ts };
+	memcpy(id.node, node, strlen(node) + 1);
+	if (grove_id_cmp(&id, &r->tomb) <= 0)
+		return grove_value_end(v, w, 0); /* older than a delete: lost */
+	if (r->has && grove_reg_order(&id, &(grove_blob_t){ (uint8_t *)val, (uint32_t)len },
+				      &r->id, r->val.p, r->val.len) <= 0)
+		return grove_value_end(v, w, 0); /* older than the current value */
+	rc = grove_blob_set(&r->val, val, len);
+	if (rc == 0) {
+		r->has = true;
+		r->id = id;
+	}
+	return grove_value_end(v, w, rc);
+}
+
+int grove_lwwreg_get(const grove_value_t *v, const void **val, size_t *len)
+{
+	grove_type_t t = grove_value_type(v);
+	if (t == GROVE_TYPE_NONE)
+		return GROVE_ENOTFOUND;
+	if (t != GROVE_TYPE_REGISTER)
+		return GROVE_EWRONGTYPE;
+	*val = v->reg.val.p ? (const void *)v->reg.val.p : (const void *)"";
+	*len = v->reg.val.len;
+	return 0;
+}

@@ -1,0 +1,148 @@
+/*
+ * pncounter.c - PN-counter with observed-remove reset.
+ *
+ * Each node that touched the counter has an entry (p, n, bp, bn): its
+ * increment and decrement totals, and the baselines a key delete recorded
+ * (the totals the deleting replica had seen).  Merge takes the per-node
+ * maximum of all four, so a delete never erases increments it had not seen.
+ * value = sum over nodes of (p - bp) - (n - bn).  Entries are sorted by node
+ * id (bytewise); cost of add and get is O(nodes).
+ */
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "crdt/value_impl.h"
+
+void grove_counter_free(grove_counter_t *c)
+{
+	grove_free(c->e);
+	c->e = NULL;
+	c->len = c->cap = 0;
+}
+
+bool grove_counter_live(const grove_counter_t *c)
+{
+	for (size_t i = 0; i < c->len; i++)
+		if (c->e[i].p > c->e[i].bp || c->e[i].n > c->e[i].bn)
+			return true;
+	return false;
+}
+
+void grove_counter_reset(grove_counter_t *c)
+{
+	for (size_t i = 0; i < c->len; i++) {
+		c->e[i].bp = c->e[i].p;
+		c->e[i].bn = c->e[i].n;
+	}
+}
+
+static uint64_t grove_max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a, const grove_counter_t *b)
+{
+	int rc = grove_vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
+	if (rc)
+		return rc;
+	size_t i = 0, j = 0;
+	while (i < a->len || j < b->len) {
+		int c = i == a->len ? 1 : j == b->len ? -1 : strcmp(a->e[i].node, b->e[j].node);
+		grove_pnentry_t e = c <= 0 ? a->e[i] : b->e[j];
+		if (c == 0) {
+			const grove_pnentry_t *o = &b->e[j];
+			e.p = grove_max64(e.p, o->p);
+			e.n = grove_max64(e.n, o->n);
+			e.bp = grove_max64(e.bp, o->bp);
+			e.bn = grove_max64(e.bn, o->bn);
+		}
+		i += c <= 0;
+		j += c >= 0;
+		out->e[out->len++] = e;
+	}
+	return 0;
+}
+
+/* Sum of (p - bp) - (n - bn); fits easily: at most 2^24 entries of < 2^64. */
+static __int128 grove_counter_sum(const grove_counter_t *c)
+{
+	__int128 s = 0;
+	for (size_t i = 0; i < c->len; i++)
+		s += (__int128)(c->e[i].p - c->e[i].bp) - (__int128)(c->e[i].n - c->e[i].bn);
+	return s;
+}
+
+static size_t grove_counter_find(const grove_counter_t *c, const char *node, bool *found)
+{
+	size_t lo = 0, hi = c->len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(c->e[mid].node, node);
+		if (r == 0) {
+			*found = true;
+			return mid;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Applies delta for node on a counter that is already the visible type. */
+static int grove_counter_add(grove_counter_t *c, const char *node, int64_t delta)
+{
+	__int128 next = grove_counter_sum(c) + delta;
+	if (next > INT64_MAX || next < INT64_MIN)
+		return GROVE_EOVERFLOW;
+	if (delta == 0)
+		return 0; /* no all-zero entries: they would break canonical form */
+	bool found;
+	size_t at = grove_counter_find(c, node, &found);
+	uint64_t mag = delta >= 0 ? (uint64_t)delta : (uint64_t)(-(delta + 1)) + 1;
+	if (found) {
+		uint64_t total = delta >= 0 ? c->e[at].p : c->e[at].n;
+		if (total > UINT64_MAX - mag)
+			return GROVE_EOVERFLOW;
+	} else {
+		int rc = grove_vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
+		if (rc)
+			return rc;
+		memmove(&c->e[at + 1], &c->e[at], (c->len - at) * sizeof(*c->e));
+		memset(&c->e[at], 0, sizeof(*c->e));
+		memcpy(c->e[at].node, node, strlen(node) + 1);
+		c->len++;
+	}
+	if (delta >= 0)
+		c->e[at].p += mag;
+	else
+		c->e[at].n += mag;
+	return 0;
+}
+
+int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta)
+{
+	grove_value_t *w;
+	int rc = grove_value_begin(v, GROVE_TYPE_COUNTER, node, &w);
+	if (rc)
+		return rc;
+	return grove_value_end(v, w, grove_counter_add(&w->counter, node, delta));
+}
+
+int grove_pncounter_get(const grove_value_t *v, int64_t *out)
+{
+	grove_type_t t = grove_value_type(v);
+	if (t == GROVE_TYPE_NONE)
+		return GROVE_ENOTFOUND;
+	if (t != GROVE_TYPE_COUNTER)
+		return GROVE_EWRONGTYPE;
+	__int128 s = grove_counter_sum(&v->counter);
+	if (s > INT64_MAX || s < INT64_MIN)
+		return GROVE_EOVERFLOW;
+	*out = (int64_t)s;
+	return 0;
+}

@@ -1,0 +1,294 @@
+/*
+ * value.c - the replicated value as a whole: lifecycle, visible type, the
+ * type-conflict rule, merge, key-level delete and digest, plus the small
+ * helpers (blobs, ids, growable arrays) the per-type files share.
+ *
+ * Type conflicts (doc/value_format.md, "type register"): the value keeps
+ * one state per type side by side and an LWW type register (epoch, node,
+ * type).  A write that finds the value logically empty "creates" the key:
+ * it resets every component (observed-remove) and sets the register to
+ * (epoch + 1, node, type).  Merge joins every component and the register
+ * independently, so it is a join of a product of semilattices: commutative,
+ * associative and idempotent.  The visible type is the register's type when
+ * that component is live, otherwise none.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "crdt/value_impl.h"
+
+int grove_blob_cmp(const grove_blob_t *a, const void *p, size_t len)
+{
+	size_t n = a->len < len ? a->len : len;
+	int c = n ? memcmp(a->p, p, n) : 0;
+	if (c)
+		return c;
+	return (a->len > len) - (a->len < len);
+}
+
+int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
+{
+	GROVE_ASSERT(len <= GROVE_BLOB_MAX);
+	uint8_t *copy = NULL;
+	if (len) {
+		copy = grove_malloc(len);
+		if (!copy)
+			return GROVE_ENOMEM;
+		memcpy(copy, p, len);
+	}
+	grove_free(b->p);
+	b->p = copy;
+	b->len = (uint32_t)len;
+	return 0;
+}
+
+void grove_blob_free(grove_blob_t *b)
+{
+	grove_free(b->p);
+	b->p = NULL;
+	b->len = 0;
+}
+
+int grove_id_cmp(const grove_id_t *a, const grove_id_t *b)
+{
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return strcmp(a->node, b->node);
+}
+
+int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b)
+{
+	int c = strcmp(a->node, b->node);
+	if (c)
+		return c;
+	return (a->counter > b->counter) - (a->counter < b->counter);
+}
+
+bool grove_node_valid(const char *node)
+{
+	if (!node)
+		return false;
+	size_t n = strnlen(node, GROVE_NODE_ID_MAX + 1);
+	return n >= 1 && n <= GROVE_NODE_ID_MAX;
+}
+
+int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 4;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / elem_size)
+		return GROVE_ENOMEM;
+	void *p = grove_realloc(*arr, ncap * elem_size);
+	if (!p)
+		return GROVE_ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int grove_value_create(grove_value_t **out)
+{
+	grove_value_t *v = grove_calloc(1, sizeof(*v));
+	if (!v)
+		return GROVE_ENOMEM;
+	*out = v;
+	return 0;
+}
+
+void grove_value_free_parts(grove_value_t *v)
+{
+	grove_counter_free(&v->counter);
+	grove_reg_free(&v->reg);
+	grove_set_free(&v->set);
+	grove_map_free(&v->map);
+	memset(v, 0, sizeof(*v));
+}
+
+void grove_value_destroy(grove_value_t *v)
+{
+	if (!v)
+		return;
+	grove_value_free_parts(v);
+	grove_free(v);
+}
+
+/* Clone through the codec: one code path, and canonical by construction. */
+int grove_value_clone(const grove_value_t *v, grove_value_t **out)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = grove_value_encode(v, &buf, &len);
+	if (rc)
+		return rc;
+	rc = grove_value_decode(buf, len, out);
+	grove_free(buf);
+	return rc;
+}
+
+static bool grove_component_live(const grove_value_t *v, grove_type_t t)
+{
+	switch (t) {
+	case GROVE_TYPE_COUNTER:
+		return grove_counter_live(&v->counter);
+	case GROVE_TYPE_REGISTER:
+		return grove_reg_live(&v->reg);
+	case GROVE_TYPE_SET:
+		return grove_set_live(&v->set);
+	case GROVE_TYPE_MAP:
+		return grove_map_live(&v->map);
+	case GROVE_TYPE_NONE:
+		break;
+	}
+	return false;
+}
+
+grove_type_t grove_value_type(const grove_value_t *v)
+{
+	grove_type_t t = (grove_type_t)v->treg.type;
+	return grove_component_live(v, t) ? t : GROVE_TYPE_NONE;
+}
+
+bool grove_value_is_empty(const grove_value_t *v)
+{
+	return grove_value_type(v) == GROVE_TYPE_NONE;
+}
+
+const char *grove_type_name(grove_type_t t)
+{
+	switch (t) {
+	case GROVE_TYPE_COUNTER:
+		return "counter";
+	case GROVE_TYPE_REGISTER:
+		return "register";
+	case GROVE_TYPE_SET:
+		return "set";
+	case GROVE_TYPE_MAP:
+		return "map";
+	case GROVE_TYPE_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* Observed-remove reset of every component; del is the delete's own id
+ * (the none id when the reset comes from a creating write). */
+static void grove_value_reset(grove_value_t *v, const grove_id_t *del)
+{
+	grove_counter_reset(&v->counter);
+	grove_reg_reset(&v->reg, del);
+	grove_set_reset(&v->set);
+	grove_map_reset(&v->map, del);
+}
+
+int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
+{
+	if (!grove_node_valid(node))
+		return GROVE_EINVAL;
+	grove_type_t vis = grove_value_type(v);
+	if (vis == t) {
+		*work = v;
+		return 0;
+	}
+	if (vis != GROVE_TYPE_NONE)
+		return GROVE_EWRONGTYPE;
+	if (v->treg.id.ts == UINT64_MAX)
+		return GROVE_EOVERFLOW;
+	grove_value_t *w;
+	int rc = grove_value_clone(v, &w);
+	if (rc)
+		return rc;
+	grove_id_t none = { 0 };
+	grove_value_reset(w, &none);
+	w->treg.id.ts = v->treg.id.ts + 1;
+	memcpy(w->treg.id.node, node, strlen(node) + 1);
+	w->treg.type = (uint8_t)t;
+	*work = w;
+	return 0;
+}
+
+static void grove_value_swap(grove_value_t *a, grove_value_t *b)
+{
+	grove_value_t t = *a;
+	*a = *b;
+	*b = t;
+}
+
+int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
+{
+	if (work == v)
+		return rc;
+	if (rc == 0)
+		grove_value_swap(v, work);
+	grove_value_destroy(work);
+	return rc;
+}
+
+static bool grove_value_same(const grove_value_t *a, const grove_value_t *b, int *rc)
+{
+	uint8_t *ea = NULL, *eb = NULL;
+	size_t la = 0, lb = 0;
+	*rc = grove_value_encode(a, &ea, &la);
+	if (*rc == 0)
+		*rc = grove_value_encode(b, &eb, &lb);
+	bool same = *rc == 0 && la == lb && memcmp(ea, eb, la) == 0;
+	grove_free(ea);
+	grove_free(eb);
+	return same;
+}
+
+int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
+{
+	grove_value_t *m;
+	int rc = grove_value_create(&m);
+	if (rc)
+		return rc;
+	const grove_treg_t *a = &dst->treg, *b = &src->treg;
+	int c = grove_id_cmp(&a->id, &b->id);
+	m->treg = (c > 0 || (c == 0 && a->type >= b->type)) ? *a : *b;
+	rc = grove_counter_merge(&m->counter, &dst->counter, &src->counter);
+	if (!rc)
+		rc = grove_reg_merge(&m->reg, &dst->reg, &src->reg);
+	if (!rc)
+		rc = grove_set_merge(&m->set, &dst->set, &src->set);
+	if (!rc)
+		rc = grove_map_merge(&m->map, &dst->map, &src->map);
+	bool same = false;
+	if (!rc && changed)
+		same = grove_value_same(dst, m, &rc);
+	if (rc) {
+		grove_value_destroy(m);
+		return rc;
+	}
+	grove_value_swap(dst, m);
+	grove_value_destroy(m);
+	if (changed)
+		*changed = !same;
+	return 0;
+}
+
+uint64_t grove_value_max_ts(const grove_value_t *v)
+{
+	uint64_t a = grove_reg_max_ts(&v->reg), b = grove_map_max_ts(&v->map);
+	return a > b ? a : b;
+}
+
+int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
+{
+	if (!grove_node_valid(node))
+		return GROVE_EINVAL;
+	grove_id_t del = { .ts = ts };
+	memcpy(del.node, node, strlen(node) + 1);
+	grove_value_reset(v, &del);
+	return 0;
+}
+
+void grove_digest(const uint8_t *buf, size_t len, uint8_t out[GROVE_DIGEST_BYTES])
+{
+	crypto_generichash(out, GROVE_DIGEST_BYTES, buf, len, NULL, 0);
+}

@@ -1,0 +1,97 @@
+/*
+ * config.h - groved's configuration: command-line flags and the config file.
+ *
+ * Every setting is a flag (--name VALUE or --name=VALUE) and a config-file
+ * key of the same name without the dashes.  The config file (--config FILE)
+ * is plain text, one "key = value" per line; blank lines and lines starting
+ * with '#' are ignored; whitespace around key and value is trimmed; a value
+ * may be wrapped in double quotes.  Flags win over the file whatever their
+ * order.  The table of settings, their defaults and help text lives in
+ * config.c and is printed by `groved --help` (grove_config_usage); the
+ * README lists the same table.
+ *
+ * Errors name the flag or file line and the expected form ("--durability:
+ * expected none, batch or always, got 'x'"); groved exits with status 2.
+ * Paths that default to the data directory (--ca, --cert, --key) are
+ * resolved by grove_config_parse once --data is known.
+ */
+#ifndef GROVE_CONFIG_H
+#define GROVE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crdt/value.h"
+#include "storage/db.h"
+
+#define GROVE_HOST_MAX 255
+#define GROVE_PATH_MAX 1024
+#define GROVE_SEEDS_MAX 64
+#define GROVE_PASSWORD_MAX 256
+#define GROVE_CONFIG_LINE_MAX 4096
+#define GROVE_CONFIG_LINES_MAX 10000
+#define GROVE_CONFIG_ERROR_BYTES 512
+
+typedef struct grove_hostport {
+	char host[GROVE_HOST_MAX + 1]; /* name or literal, IPv6 without brackets */
+	uint16_t port;
+} grove_hostport_t;
+
+typedef enum grove_log_level {
+	GROVE_LOG_ERROR = 0,
+	GROVE_LOG_WARN = 1,
+	GROVE_LOG_INFO = 2,
+	GROVE_LOG_DEBUG = 3,
+} grove_log_level_t;
+
+typedef struct grove_config {
+	char id[GROVE_NODE_ID_MAX + 1];
+	char data_dir[GROVE_PATH_MAX];
+	grove_hostport_t gossip;
+	grove_hostport_t advertise; /* port 0: same as gossip */
+	grove_hostport_t client;
+	grove_hostport_t seeds[GROVE_SEEDS_MAX];
+	size_t seed_count;
+	char ca[GROVE_PATH_MAX];   /* "" until parse: DATA/ca.pub */
+	char cert[GROVE_PATH_MAX]; /* DATA/node.crt */
+	char key[GROVE_PATH_MAX];  /* DATA/node.key */
+	grove_durability_t durability;
+	uint32_t gossip_interval_ms;
+	uint32_t probe_interval_ms;
+	uint32_t max_offset_ms;
+	char requirepass[GROVE_PASSWORD_MAX + 1];
+	grove_log_level_t log_level;
+	char log_file[GROVE_PATH_MAX]; /* "": stderr */
+	uint64_t max_request_bytes;
+	uint32_t max_clients;
+	uint32_t idle_timeout_s;     /* 0: never */
+	uint64_t output_limit_bytes; /* per client */
+	bool help, version;
+} grove_config_t;
+
+/* Fills the defaults. */
+void grove_config_defaults(grove_config_t *cfg);
+
+/* Parses argv[1..argc) (and the --config file it names) over the defaults.
+ * 0, or GROVE_ECONFIG with a message naming the flag in err.  After
+ * success cfg->help / cfg->version may be set (then nothing was checked
+ * beyond the flags seen). */
+int grove_config_parse(grove_config_t *cfg, int argc, char **argv, char *err,
+		       size_t err_len) GROVE_MUST_CHECK;
+
+/* Parses "host:port", "[v6]:port"; GROVE_ECONFIG if malformed. */
+int grove_hostport_parse(const char *s, grove_hostport_t *out) GROVE_MUST_CHECK;
+/* Formats as "host:port" or "[v6]:port". */
+void grove_hostport_format(const grove_hostport_t *hp, char *buf, size_t len);
+/* Whether the host is a loopback address (127.0.0.0/8, ::1, localhost). */
+bool grove_hostport_is_loopback(const grove_hostport_t *hp);
+
+const char *grove_durability_name(grove_durability_t d);
+const char *grove_log_level_name(grove_log_level_t l);
+
+/* Writes the --help text (every flag with its default). */
+void grove_config_usage(FILE *out);
+
+#endif

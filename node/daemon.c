@@ -1,0 +1,272 @@
+/*
+ * daemon.c - groved's start-up, loop and stop (see daemon.h).
+ *
+ * One struct (daemon_t) owns everything the process runs: log, identity,
+ * db, command environment, RESP server, gossip sockets and signal
+ * handles.  Start-up fills it in order; the stop path undoes it in reverse:
+ * signal -> server shutdown (clients finish) -> gossip sockets close ->
+ * signal handles close -> the loop ends -> store closed.
+ */
+#include "node/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sodium.h>
+#include <uv.h>
+
+#include "crdt/alloc.h"
+#include "node/commands.h"
+#include "node/gossip_net.h"
+#include "node/log.h"
+#include "node/server.h"
+#include "storage/db.h"
+
+#if __has_include("node/keyfile.h")
+#include "gossip/identity.h"
+#include "node/keyfile.h"
+#define GROVE_HAVE_IDENTITY 1
+#endif
+
+#define ERR_BYTES 512
+
+typedef struct daemon {
+	const grove_config_t *cfg;
+	grove_log_t log;
+	grove_db_t *db;
+	uv_loop_t loop;
+	grove_cmd_env_t env;
+	grove_node_stats_t stats;
+	grove_server_t server;
+	grove_gossip_net_t gossip;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	char client_addr[GROVE_HOST_MAX + 16];
+	char gossip_addr[GROVE_HOST_MAX + 16];
+	bool stopping, signals_started;
+} daemon_t;
+
+static int check_protected_mode(const grove_config_t *cfg)
+{
+	if (grove_hostport_is_loopback(&cfg->client) || cfg->requirepass[0])
+		return 0;
+	fprintf(stderr,
+		"groved: refusing to start: --client %s is not a loopback address and no\n"
+		"--requirepass is set (protected mode).  Anyone who can reach that address\n"
+		"could read and write every key.  Either keep the default 127.0.0.1 address,\n"
+		"or set a password (requirepass = ... in the --config file) so that clients\n"
+		"must AUTH first.\n",
+		cfg->client.host);
+	return 2;
+}
+
+#ifdef GROVE_HAVE_IDENTITY
+/* Loads --ca, --cert, --key and checks the certificate names --id. */
+static int check_identity(daemon_t *d)
+{
+	const grove_config_t *cfg = d->cfg;
+	grove_cert_t cert;
+	uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
+	grove_identity_t id;
+	int rc;
+	const char *what = cfg->ca;
+	if ((rc = grove_keyfile_read_ca_public(cfg->ca, ca_pk)) == 0 && (what = cfg->cert) &&
+	    (rc = grove_keyfile_read_cert(cfg->cert, &cert)) == 0 && (what = cfg->key) &&
+	    (rc = grove_keyfile_read_node_secret(cfg->key, sk)) == 0) {
+		what = cfg->cert;
+		rc = grove_identity_init(&id, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
+		sodium_memzero(sk, sizeof(sk));
+	}
+	if (rc < 0) {
+		grove_log_error(&d->log, "identity: %s: %s", what, grove_strerror(rc));
+		return 1;
+	}
+	bool same = strcmp(grove_identity_node_id(&id), cfg->id) == 0;
+	if (!same)
+		grove_log_error(&d->log, "identity: certificate %s is for node '%s', not --id '%s'",
+				cfg->cert, grove_identity_node_id(&id), cfg->id);
+	grove_identity_close(&id);
+	return same ? 0 : 1;
+}
+#else
+static int check_identity(daemon_t *d)
+{
+	grove_log_warn(&d->log, "identity: built without node/keyfile.h; certificate not checked");
+	return 0;
+}
+#endif
+
+/* Refuses a store that belongs to another node id; records ours. */
+static int check_owner(daemon_t *d)
+{
+	uint8_t *owner = NULL;
+	size_t len = 0;
+	int rc = grove_db_meta_get(d->db, GROVE_META_NODE_ID, &owner, &len);
+	if (rc == GROVE_ENOTFOUND) {
+		rc = grove_db_meta_put(d->db, GROVE_META_NODE_ID, d->cfg->id, strlen(d->cfg->id));
+		if (rc < 0)
+			grove_log_error(&d->log, "store: cannot record the node id: %s", grove_strerror(rc));
+		return rc < 0 ? 1 : 0;
+	}
+	if (rc < 0) {
+		grove_log_error(&d->log, "store: cannot read the node id: %s", grove_strerror(rc));
+		return 1;
+	}
+	bool same = len == strlen(d->cfg->id) && memcmp(owner, d->cfg->id, len) == 0;
+	if (!same)
+		grove_log_error(&d->log, "store: data directory %s belongs to node '%.*s', not '%s'; "
+					 "refusing to start",
+				d->cfg->data_dir, (int)(len > 64 ? 64 : len), (const char *)owner, d->cfg->id);
+	grove_free(owner);
+	return same ? 0 : 1;
+}
+
+static int open_store(daemon_t *d)
+{
+	const grove_config_t *cfg = d->cfg;
+	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+		grove_log_error(&d->log, "data directory %s: %s", cfg->data_dir, strerror(errno));
+		return 1;
+	}
+	char path[GROVE_PATH_MAX + 8];
+	snprintf(path, sizeof(path), "%s/db", cfg->data_dir);
+	grove_db_options_t opts;
+	grove_db_options_init(&opts);
+	opts.node_id = cfg->id;
+	opts.max_offset_ms = cfg->max_offset_ms;
+	opts.durability = cfg->durability;
+	char err[ERR_BYTES] = "";
+	int rc = grove_db_open(path, &opts, &d->db, err, sizeof(err));
+	if (rc < 0) {
+		grove_log_error(&d->log, "store: %s", err[0] ? err : grove_strerror(rc));
+		return 1;
+	}
+	return check_owner(d);
+}
+
+static void on_gossip_closed(void *ctx)
+{
+	daemon_t *d = ctx;
+	if (!d->signals_started)
+		return;
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+}
+
+static void on_server_down(void *ctx)
+{
+	daemon_t *d = ctx;
+	grove_log_info(&d->log, "clients closed; closing gossip sockets");
+	grove_gossip_net_close(&d->gossip, on_gossip_closed, d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	daemon_t *d = s->data;
+	if (signum == SIGHUP) {
+		int rc = grove_log_reopen(&d->log);
+		grove_log_info(&d->log, "SIGHUP: log reopened%s", rc < 0 ? " (failed, kept the old file)" : "");
+		return;
+	}
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	grove_log_info(&d->log, "%s: leaving the cluster and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* Membership leave goes here once gossip/member.h is bound. */
+	grove_server_shutdown(&d->server, on_server_down, d);
+}
+
+static void setup_env(daemon_t *d)
+{
+	const grove_config_t *cfg = d->cfg;
+	grove_hostport_format(&cfg->client, d->client_addr, sizeof(d->client_addr));
+	grove_hostport_format(&cfg->advertise, d->gossip_addr, sizeof(d->gossip_addr));
+	grove_cmd_env_init(&d->env, d->db);
+	d->env.requirepass = cfg->requirepass;
+	d->env.node_id = cfg->id;
+	d->env.client_addr = d->client_addr;
+	d->env.gossip_addr = d->gossip_addr;
+	d->env.durability = grove_durability_name(cfg->durability);
+	d->env.version = GROVE_VERSION;
+	d->env.now_ms = grove_clock_system_ms;
+	d->env.stats = &d->stats;
+	d->stats.start_ms = grove_clock_system_ms(NULL);
+}
+
+/* Binds the client and gossip ports and installs signal handlers. */
+static int start_io(daemon_t *d)
+{
+	char err[ERR_BYTES];
+	grove_server_init(&d->server, &d->loop, &d->env, &d->log, &d->stats, d->cfg);
+	if (grove_server_listen(&d->server, err, sizeof(err)) < 0) {
+		grove_log_error(&d->log, "%s", err);
+		return 1;
+	}
+	grove_gossip_net_init(&d->gossip, &d->loop, &d->cfg->gossip, &d->log, &d->stats);
+	if (grove_gossip_net_start(&d->gossip, err, sizeof(err)) < 0) {
+		grove_log_error(&d->log, "%s", err);
+		return 1;
+	}
+	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+	int nums[] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		uv_signal_init(&d->loop, sigs[i]);
+		sigs[i]->data = d;
+		uv_signal_start(sigs[i], on_signal, nums[i]);
+	}
+	d->signals_started = true;
+	grove_log_info(&d->log, "groved %s ready: clients on %s, gossip on %s, durability %s, "
+				"data %s%s",
+		       GROVE_VERSION, d->client_addr, d->gossip_addr, d->env.durability,
+		       d->cfg->data_dir, d->cfg->requirepass[0] ? ", password required" : "");
+	return 0;
+}
+
+/* After a failed start: closes whatever handles exist and drains the loop. */
+static void abort_io(daemon_t *d)
+{
+	if (!d->stopping) {
+		d->stopping = true;
+		grove_server_shutdown(&d->server, on_server_down, d);
+	}
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+}
+
+int grove_daemon_run(const grove_config_t *cfg)
+{
+	int status = check_protected_mode(cfg);
+	if (status)
+		return status;
+	daemon_t *d = grove_calloc(1, sizeof(*d));
+	if (!d || grove_log_init(&d->log, cfg->log_file, cfg->log_level, cfg->id) < 0) {
+		fprintf(stderr, "groved: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
+		grove_free(d);
+		return 1;
+	}
+	d->cfg = cfg;
+	signal(SIGPIPE, SIG_IGN);
+	setenv("UV_THREADPOOL_SIZE", GROVE_THREADPOOL_SIZE, 0);
+	status = check_identity(d);
+	if (status == 0)
+		status = open_store(d);
+	if (status == 0) {
+		uv_loop_init(&d->loop);
+		setup_env(d);
+		status = start_io(d);
+		if (status == 0)
+			uv_run(&d->loop, UV_RUN_DEFAULT);
+		else
+			abort_io(d);
+		uv_loop_close(&d->loop);
+		grove_cmd_env_close(&d->env);
+	}
+	if (d->db)
+		grove_db_close(d->db);
+	grove_log_info(&d->log, "stopped (exit status %d)", status);
+	grove_log_close(&d->log);
+	grove_free(d);
+	return status;
+}

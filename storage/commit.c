@@ -1,0 +1,154 @@
+/*
+ * commit.c - durability modes and the group commit of commit.h: a
+ * leader/follower queue under one mutex and two condition variables.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "crdt/assert.h"
+#include "storage/commit.h"
+
+struct grove_commit_waiter {
+	const grove_batch_t *batch;
+	grove_commit_waiter_t *next;
+	int rc;
+	bool done;
+};
+
+int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_t mode,
+		      uint32_t window_us)
+{
+	memset(c, 0, sizeof(*c));
+	if (mode != GROVE_DURABILITY_NONE && mode != GROVE_DURABILITY_BATCH &&
+	    mode != GROVE_DURABILITY_ALWAYS)
+		return GROVE_EINVAL;
+	c->store = store;
+	c->mode = mode;
+	c->window_us = window_us;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->done_cv, NULL);
+	pthread_cond_init(&c->window_cv, &attr);
+	pthread_condattr_destroy(&attr);
+	atomic_init(&c->syncs, 0);
+	c->inited = true;
+	return 0;
+}
+
+void grove_commit_close(grove_commit_t *c)
+{
+	if (!c->inited)
+		return;
+	GROVE_ASSERT(c->head == NULL && !c->leader_active);
+	pthread_cond_destroy(&c->window_cv);
+	pthread_cond_destroy(&c->done_cv);
+	pthread_mutex_destroy(&c->mu);
+	c->inited = false;
+}
+
+/* The leader's optional wait for more writers.  Caller holds c->mu. */
+static void leader_window(grove_commit_t *c)
+{
+	if (c->window_us == 0)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)(c->window_us % 1000000) * 1000;
+	until.tv_sec += c->window_us / 1000000 + until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	while (c->queued < GROVE_COMMIT_GROUP_MAX)
+		if (pthread_cond_timedwait(&c->window_cv, &c->mu, &until) == ETIMEDOUT)
+			break;
+}
+
+/* Writes a detached group as one synced batch (or, if merging the batches
+ * runs out of memory, one by one, synced at the end). */
+static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
+{
+	if (!group->next)
+		return grove_store_write(c->store, group->batch, true);
+	grove_batch_t all;
+	grove_batch_init(&all);
+	int rc = 0;
+	for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
+		rc = grove_batch_append(&all, w->batch);
+	if (rc == 0) {
+		rc = grove_store_write(c->store, &all, true);
+	} else {
+		rc = 0;
+		for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
+			rc = grove_store_write(c->store, w->batch, w->next == NULL);
+	}
+	grove_batch_close(&all);
+	return rc;
+}
+
+/* Leads one group: detaches up to GROUP_MAX queued batches, writes them
+ * with one sync, and wakes their writers.  Called and returns with c->mu
+ * held; drops it during the write. */
+static void lead_group(grove_commit_t *c)
+{
+	c->leader_active = true;
+	leader_window(c);
+	grove_commit_waiter_t *group = c->head, *last = group;
+	size_t n = 1;
+	while (n < GROVE_COMMIT_GROUP_MAX && last->next) {
+		last = last->next;
+		n++;
+	}
+	c->head = last->next;
+	if (!c->head)
+		c->tail = NULL;
+	last->next = NULL;
+	c->queued -= n;
+	pthread_mutex_unlock(&c->mu);
+
+	int rc = write_group(c, group);
+	atomic_fetch_add(&c->syncs, 1);
+
+	pthread_mutex_lock(&c->mu);
+	for (grove_commit_waiter_t *w = group, *nx; w; w = nx) {
+		nx = w->next;
+		w->rc = rc;
+		w->done = true;
+	}
+	c->leader_active = false;
+	pthread_cond_broadcast(&c->done_cv);
+}
+
+static int group_commit(grove_commit_t *c, const grove_batch_t *b)
+{
+	grove_commit_waiter_t me = { .batch = b };
+	pthread_mutex_lock(&c->mu);
+	if (c->tail)
+		c->tail->next = &me;
+	else
+		c->head = &me;
+	c->tail = &me;
+	if (++c->queued >= GROVE_COMMIT_GROUP_MAX)
+		pthread_cond_signal(&c->window_cv);
+	while (!me.done) {
+		if (c->leader_active)
+			pthread_cond_wait(&c->done_cv, &c->mu);
+		else
+			lead_group(c); /* our batch may be beyond this group: loop */
+	}
+	pthread_mutex_unlock(&c->mu);
+	return me.rc;
+}
+
+int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
+{
+	switch (c->mode) {
+	case GROVE_DURABILITY_NONE:
+		return grove_store_write(c->store, b, false);
+	case GROVE_DURABILITY_ALWAYS:
+		atomic_fetch_add(&c->syncs, 1);
+		return grove_store_write(c->store, b, true);
+	default:
+		return group_commit(c, b);
+	}
+}

@@ -1,0 +1,281 @@
+/*
+ * store.c - the backend-independent half of store.h: write batches, the
+ * dispatching wrappers around a backend's function table, and range scans
+ * built on iterators.  See store.h for the contract.
+ */
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "storage/store.h"
+
+#define GROVE_BATCH_HEADER_BYTES 9 /* op:1, klen:4, vlen:4 */
+
+int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+/* --- batches --- */
+
+void grove_batch_init(grove_batch_t *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void grove_batch_close(grove_batch_t *b)
+{
+	grove_free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+void grove_batch_clear(grove_batch_t *b)
+{
+	b->len_bytes = 0;
+	b->count = 0;
+}
+
+static int batch_reserve(grove_batch_t *b, size_t extra)
+{
+	if (extra > SIZE_MAX / 2 - b->len_bytes)
+		return GROVE_ETOOBIG;
+	size_t need = b->len_bytes + extra;
+	if (need <= b->cap_bytes)
+		return 0;
+	size_t cap = b->cap_bytes ? b->cap_bytes : 256;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *nb = grove_realloc(b->buf, cap);
+	if (!nb)
+		return GROVE_ENOMEM;
+	b->buf = nb;
+	b->cap_bytes = cap;
+	return 0;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static int batch_add(grove_batch_t *b, int op, const void *key, size_t klen, const void *val,
+		     size_t vlen)
+{
+	if (klen > GROVE_STORE_KEY_BYTES_MAX || vlen > GROVE_STORE_VALUE_BYTES_MAX)
+		return GROVE_ETOOBIG;
+	int rc = batch_reserve(b, GROVE_BATCH_HEADER_BYTES + klen + vlen);
+	if (rc)
+		return rc;
+	uint8_t *p = b->buf + b->len_bytes;
+	p[0] = (uint8_t)op;
+	put_u32(p + 1, (uint32_t)klen);
+	if (klen)
+		memcpy(p + 5, key, klen);
+	put_u32(p + 5 + klen, (uint32_t)vlen);
+	if (vlen)
+		memcpy(p + 9 + klen, val, vlen);
+	b->len_bytes += GROVE_BATCH_HEADER_BYTES + klen + vlen;
+	b->count++;
+	return 0;
+}
+
+int grove_batch_put(grove_batch_t *b, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	return batch_add(b, GROVE_BATCH_PUT, key, klen, val, vlen);
+}
+
+int grove_batch_delete(grove_batch_t *b, const void *key, size_t klen)
+{
+	return batch_add(b, GROVE_BATCH_DEL, key, klen, NULL, 0);
+}
+
+int grove_batch_append(grove_batch_t *dst, const grove_batch_t *src)
+{
+	int rc = batch_reserve(dst, src->len_bytes);
+	if (rc)
+		return rc;
+	if (src->len_bytes)
+		memcpy(dst->buf + dst->len_bytes, src->buf, src->len_bytes);
+	dst->len_bytes += src->len_bytes;
+	dst->count += src->count;
+	return 0;
+}
+
+void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < b->count; i++) {
+		GROVE_ASSERT(off + GROVE_BATCH_HEADER_BYTES <= b->len_bytes);
+		const uint8_t *p = b->buf + off;
+		size_t klen = get_u32(p + 1);
+		size_t vlen = get_u32(p + 5 + klen);
+		const uint8_t *val = p[0] == GROVE_BATCH_PUT ? p + 9 + klen : NULL;
+		fn(ctx, p[0], p + 5, klen, val, vlen);
+		off += GROVE_BATCH_HEADER_BYTES + klen + vlen;
+	}
+	GROVE_ASSERT(off == b->len_bytes);
+}
+
+/* --- dispatch --- */
+
+void grove_store_close(grove_store_t *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+const char *grove_store_backend(const grove_store_t *s)
+{
+	return s->ops->name;
+}
+
+int grove_store_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		    uint8_t **val, size_t *vlen)
+{
+	return s->ops->get(s, snap, key, klen, val, vlen);
+}
+
+int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
+{
+	return s->ops->write(s, b, sync);
+}
+
+static int store_single(grove_store_t *s, int op, const void *key, size_t klen, const void *val,
+			size_t vlen, bool sync)
+{
+	grove_batch_t b;
+	grove_batch_init(&b);
+	int rc = batch_add(&b, op, key, klen, val, vlen);
+	if (rc == 0)
+		rc = s->ops->write(s, &b, sync);
+	grove_batch_close(&b);
+	return rc;
+}
+
+int grove_store_put(grove_store_t *s, const void *key, size_t klen, const void *val, size_t vlen,
+		    bool sync)
+{
+	return store_single(s, GROVE_BATCH_PUT, key, klen, val, vlen, sync);
+}
+
+int grove_store_delete(grove_store_t *s, const void *key, size_t klen, bool sync)
+{
+	return store_single(s, GROVE_BATCH_DEL, key, klen, NULL, 0, sync);
+}
+
+int grove_snapshot_create(grove_store_t *s, grove_snapshot_t **out)
+{
+	return s->ops->snapshot_create(s, out);
+}
+
+void grove_snapshot_release(grove_store_t *s, grove_snapshot_t *snap)
+{
+	if (snap)
+		s->ops->snapshot_release(s, snap);
+}
+
+int grove_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	return s->ops->iter_create(s, snap, out);
+}
+
+void grove_iter_destroy(grove_iter_t *it)
+{
+	if (it)
+		it->ops->iter_destroy(it);
+}
+
+void grove_iter_seek(grove_iter_t *it, const void *key, size_t klen)
+{
+	it->ops->iter_seek(it, key, klen);
+}
+
+bool grove_iter_valid(const grove_iter_t *it)
+{
+	return it->ops->iter_valid(it);
+}
+
+void grove_iter_next(grove_iter_t *it)
+{
+	it->ops->iter_next(it);
+}
+
+const uint8_t *grove_iter_key(const grove_iter_t *it, size_t *klen)
+{
+	return it->ops->iter_key(it, klen);
+}
+
+const uint8_t *grove_iter_value(const grove_iter_t *it, size_t *vlen)
+{
+	return it->ops->iter_value(it, vlen);
+}
+
+int grove_iter_status(const grove_iter_t *it)
+{
+	return it->ops->iter_status(it);
+}
+
+/* --- scans --- */
+
+int grove_store_scan(grove_store_t *s, const grove_snapshot_t *snap, const void *lo,
+		     size_t lo_len, const void *hi, size_t hi_len, grove_store_record_fn fn,
+		     void *ctx)
+{
+	grove_iter_t *it;
+	int rc = grove_iter_create(s, snap, &it);
+	if (rc)
+		return rc;
+	grove_iter_seek(it, lo, lo_len);
+	while (grove_iter_valid(it)) {
+		size_t klen, vlen;
+		const uint8_t *k = grove_iter_key(it, &klen);
+		if (hi && grove_key_cmp(k, klen, hi, hi_len) >= 0)
+			break;
+		const uint8_t *v = grove_iter_value(it, &vlen);
+		if (fn(ctx, k, klen, v, vlen) != 0)
+			break;
+		grove_iter_next(it);
+	}
+	rc = grove_iter_status(it);
+	grove_iter_destroy(it);
+	return rc;
+}
+
+/* The smallest key greater than every key starting with prefix: the prefix
+ * with trailing 0xff bytes dropped and its last byte incremented.  Returns
+ * its length, 0 when no such key exists (prefix all 0xff). */
+static size_t prefix_successor(const uint8_t *prefix, size_t plen, uint8_t *out)
+{
+	while (plen > 0 && prefix[plen - 1] == 0xff)
+		plen--;
+	if (plen == 0)
+		return 0;
+	memcpy(out, prefix, plen);
+	out[plen - 1]++;
+	return plen;
+}
+
+int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, const void *prefix,
+			    size_t plen, grove_store_record_fn fn, void *ctx)
+{
+	if (plen > GROVE_STORE_KEY_BYTES_MAX)
+		return GROVE_ETOOBIG;
+	uint8_t *hi = grove_malloc(plen);
+	if (!hi)
+		return GROVE_ENOMEM;
+	size_t hi_len = prefix_successor(prefix, plen, hi);
+	int rc = grove_store_scan(s, snap, prefix, plen, hi_len ? hi : NULL, hi_len, fn, ctx);
+	grove_free(hi);
+	return rc;
+}

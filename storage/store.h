@@ -1,0 +1,146 @@
+/*
+ * store.h - the ordered key-value store interface under db.c, and its two
+ * backends: LevelDB (on disk) and memory (tests, embedded use).
+ *
+ * Conventions:
+ *  1. A backend is a table of function pointers (grove_store_ops_t); callers
+ *     use the grove_store_* wrappers below and never the table directly.
+ *  2. Keys and values are binary-safe (pointer, length) pairs ordered
+ *     bytewise (memcmp, shorter first on a common prefix), exactly as
+ *     LevelDB's default comparator orders them, in both backends.
+ *  3. Functions return 0 or a negative code from crdt/error.h; out-parameters
+ *     are untouched on failure.  grove_store_get returns a buffer allocated
+ *     with grove_malloc (free with grove_free).
+ *  4. A write batch applies atomically: readers see all of it or none of it.
+ *     With sync = true it is on stable storage before grove_store_write
+ *     returns (LevelDB: the log is fsync'd; memory: a no-op).
+ *  5. Iterators and snapshots see the store as of their creation, whatever
+ *     is written afterwards.  An iterator created with a snapshot sees that
+ *     snapshot.  Release iterators before their snapshot, and both before
+ *     grove_store_close.  Pointers from grove_iter_key/value stay valid until
+ *     the iterator moves or is destroyed.
+ *  6. All functions are thread-safe, except that one iterator must not be
+ *     used by two threads at once.
+ */
+#ifndef GROVE_STORE_H
+#define GROVE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdt/error.h"
+
+#define GROVE_STORE_KEY_BYTES_MAX (64u * 1024)           /* store-level keys */
+#define GROVE_STORE_VALUE_BYTES_MAX (1024u * 1024 * 1024) /* one record */
+
+typedef struct grove_store grove_store_t;
+typedef struct grove_snapshot grove_snapshot_t;
+typedef struct grove_iter grove_iter_t;
+
+/* --- write batch: a caller-owned list of puts and deletes --- */
+/* Ops are kept in one flat buffer [op:1][klen:4][key][vlen:4][value], so a
+ * group commit can append many batches cheaply. */
+typedef struct grove_batch {
+	uint8_t *buf;
+	size_t len_bytes;
+	size_t cap_bytes;
+	size_t count; /* number of ops */
+} grove_batch_t;
+
+enum { GROVE_BATCH_PUT = 1, GROVE_BATCH_DEL = 2 };
+
+void grove_batch_init(grove_batch_t *b);
+void grove_batch_close(grove_batch_t *b); /* safe on a zeroed struct */
+void grove_batch_clear(grove_batch_t *b);
+int grove_batch_put(grove_batch_t *b, const void *key, size_t klen, const void *val,
+		    size_t vlen) GROVE_MUST_CHECK;
+int grove_batch_delete(grove_batch_t *b, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* dst += every op of src, in order. */
+int grove_batch_append(grove_batch_t *dst, const grove_batch_t *src) GROVE_MUST_CHECK;
+/* Visits the ops in order; val is NULL (vlen 0) for a delete. */
+typedef void (*grove_batch_fn)(void *ctx, int op, const uint8_t *key, size_t klen,
+			       const uint8_t *val, size_t vlen);
+void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx);
+
+/* --- the backend table --- */
+typedef struct grove_store_ops {
+	const char *name; /* "leveldb", "memory" */
+	int (*get)(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		   uint8_t **val, size_t *vlen);
+	int (*write)(grove_store_t *s, const grove_batch_t *b, bool sync);
+	int (*snapshot_create)(grove_store_t *s, grove_snapshot_t **out);
+	void (*snapshot_release)(grove_store_t *s, grove_snapshot_t *snap);
+	int (*iter_create)(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out);
+	void (*iter_destroy)(grove_iter_t *it);
+	void (*iter_seek)(grove_iter_t *it, const void *key, size_t klen);
+	bool (*iter_valid)(const grove_iter_t *it);
+	void (*iter_next)(grove_iter_t *it);
+	const uint8_t *(*iter_key)(const grove_iter_t *it, size_t *klen);
+	const uint8_t *(*iter_value)(const grove_iter_t *it, size_t *vlen);
+	int (*iter_status)(const grove_iter_t *it);
+	void (*close)(grove_store_t *s);
+} grove_store_ops_t;
+
+/* Every backend's store, snapshot and iterator struct starts with these. */
+struct grove_store {
+	const grove_store_ops_t *ops;
+};
+struct grove_iter {
+	const grove_store_ops_t *ops;
+};
+
+/* --- opening --- */
+int grove_store_open_memory(grove_store_t **out) GROVE_MUST_CHECK;
+
+/* Opens (creating only when dir is missing or empty) a LevelDB database.
+ * A non-empty directory that holds no database, a database locked by
+ * another process or handle, corruption (paranoid checks are on) and
+ * permission problems fail with GROVE_EINVAL / GROVE_ELOCKED /
+ * GROVE_ECORRUPT / GROVE_EPERM / GROVE_EIO, and err receives a message
+ * naming dir and the cause.  Never starts empty over existing data. */
+int grove_store_open_leveldb(const char *dir, grove_store_t **out, char *err,
+			     size_t err_len) GROVE_MUST_CHECK;
+
+void grove_store_close(grove_store_t *s); /* NULL is a no-op */
+const char *grove_store_backend(const grove_store_t *s);
+
+/* --- operations --- */
+/* GROVE_ENOTFOUND when absent.  snap may be NULL (latest state). */
+int grove_store_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key,
+		    size_t klen, uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+int grove_store_put(grove_store_t *s, const void *key, size_t klen, const void *val,
+		    size_t vlen, bool sync) GROVE_MUST_CHECK;
+int grove_store_delete(grove_store_t *s, const void *key, size_t klen, bool sync) GROVE_MUST_CHECK;
+int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync) GROVE_MUST_CHECK;
+
+int grove_snapshot_create(grove_store_t *s, grove_snapshot_t **out) GROVE_MUST_CHECK;
+void grove_snapshot_release(grove_store_t *s, grove_snapshot_t *snap); /* NULL ok */
+
+/* snap may be NULL: the iterator then takes its own implicit snapshot. */
+int grove_iter_create(grove_store_t *s, const grove_snapshot_t *snap,
+		      grove_iter_t **out) GROVE_MUST_CHECK;
+void grove_iter_destroy(grove_iter_t *it); /* NULL is a no-op */
+void grove_iter_seek(grove_iter_t *it, const void *key, size_t klen); /* first >= key */
+bool grove_iter_valid(const grove_iter_t *it);
+void grove_iter_next(grove_iter_t *it);
+const uint8_t *grove_iter_key(const grove_iter_t *it, size_t *klen);
+const uint8_t *grove_iter_value(const grove_iter_t *it, size_t *vlen);
+int grove_iter_status(const grove_iter_t *it); /* 0, or the I/O error that ended it */
+
+/* Visits, in order, every record with lo <= key < hi (hi NULL: no upper
+ * bound) in snap (NULL: an implicit snapshot).  fn returns 0 to go on,
+ * non-zero to stop (grove_store_scan then returns 0).  O(records visited). */
+typedef int (*grove_store_record_fn)(void *ctx, const uint8_t *key, size_t klen,
+				     const uint8_t *val, size_t vlen);
+int grove_store_scan(grove_store_t *s, const grove_snapshot_t *snap, const void *lo,
+		     size_t lo_len, const void *hi, size_t hi_len, grove_store_record_fn fn,
+		     void *ctx) GROVE_MUST_CHECK;
+/* Like grove_store_scan over every key that starts with prefix. */
+int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, const void *prefix,
+			    size_t plen, grove_store_record_fn fn, void *ctx) GROVE_MUST_CHECK;
+
+/* Bytewise order of two keys (<0, 0, >0), as LevelDB's default comparator. */
+int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * tree.c - the digest tree of tree.h: additive accumulators (128-bit
+ * modular sum of item hashes plus a count) per segment and per ancestor.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "storage/tree.h"
+
+#define TREE_FANOUT_BITS 4 /* log2(GROVE_TREE_FANOUT) */
+
+_Static_assert(1u << TREE_FANOUT_BITS == GROVE_TREE_FANOUT, "fanout is a power of two");
+_Static_assert(1u << (TREE_FANOUT_BITS * GROVE_TREE_LEVELS) == GROVE_TREE_SEGMENTS,
+	       "segments = fanout ^ levels");
+
+static size_t level_size(unsigned level)
+{
+	return (size_t)1 << (TREE_FANOUT_BITS * level);
+}
+
+int grove_tree_init(grove_tree_t *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
+		t->level[l] = grove_calloc(level_size(l), sizeof(grove_tree_acc_t));
+		if (!t->level[l]) {
+			grove_tree_close(t);
+			return GROVE_ENOMEM;
+		}
+	}
+	if (pthread_mutex_init(&t->lock, NULL) != 0) {
+		grove_tree_close(t);
+		return GROVE_ENOMEM;
+	}
+	return 0;
+}
+
+void grove_tree_close(grove_tree_t *t)
+{
+	bool inited = t->level[GROVE_TREE_LEVELS] != NULL;
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
+		grove_free(t->level[l]);
+	if (inited)
+		pthread_mutex_destroy(&t->lock);
+	memset(t, 0, sizeof(*t));
+}
+
+void grove_tree_reset(grove_tree_t *t)
+{
+	pthread_mutex_lock(&t->lock);
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
+		memset(t->level[l], 0, level_size(l) * sizeof(grove_tree_acc_t));
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint32_t grove_tree_segment(const void *key, size_t klen)
+{
+	uint8_t h[16];
+	crypto_generichash(h, sizeof(h), key, klen, NULL, 0);
+	return ((uint32_t)h[0] << 8 | h[1]) % GROVE_TREE_SEGMENTS;
+}
+
+void grove_tree_item(const void *key, size_t klen, const uint8_t digest[GROVE_DIGEST_BYTES],
+		     uint8_t out[GROVE_DIGEST_BYTES])
+{
+	uint8_t len_le[4] = { (uint8_t)klen, (uint8_t)(klen >> 8), (uint8_t)(klen >> 16),
+			      (uint8_t)(klen >> 24) };
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, GROVE_DIGEST_BYTES);
+	crypto_generichash_update(&st, len_le, sizeof(len_le));
+	crypto_generichash_update(&st, key, klen);
+	crypto_generichash_update(&st, digest, GROVE_DIGEST_BYTES);
+	crypto_generichash_final(&st, out, GROVE_DIGEST_BYTES);
+}
+
+static uint64_t load_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* acc += sign * (item, 1), modulo 2^128 for the sum. */
+static void acc_apply(grove_tree_acc_t *acc, uint64_t lo, uint64_t hi, int sign)
+{
+	if (sign > 0) {
+		uint64_t nlo = acc->lo + lo;
+		acc->hi += hi + (nlo < lo);
+		acc->lo = nlo;
+		acc->count++;
+	} else {
+		uint64_t borrow = acc->lo < lo;
+		acc->lo -= lo;
+		acc->hi -= hi + borrow;
+		acc->count--; /* modular like the sum: a lying marker cannot abort */
+	}
+}
+
+void grove_tree_acc_add(grove_tree_acc_t *acc, const uint8_t item[GROVE_DIGEST_BYTES])
+{
+	acc_apply(acc, load_le64(item), load_le64(item + 8), 1);
+}
+
+static void tree_apply(grove_tree_t *t, uint32_t seg, const uint8_t *item, int sign)
+{
+	uint64_t lo = load_le64(item), hi = load_le64(item + 8);
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
+		uint32_t idx = seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l));
+		acc_apply(&t->level[l][idx], lo, hi, sign);
+	}
+}
+
+void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
+		       const uint8_t *new_item)
+{
+	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
+	pthread_mutex_lock(&t->lock);
+	if (old_item)
+		tree_apply(t, seg, old_item, -1);
+	if (new_item)
+		tree_apply(t, seg, new_item, 1);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void acc_digest(const grove_tree_acc_t *acc, uint8_t digest[GROVE_DIGEST_BYTES])
+{
+	uint8_t buf[GROVE_TREE_ACC_BYTES];
+	store_le64(buf, acc->lo);
+	store_le64(buf + 8, acc->hi);
+	store_le64(buf + 16, acc->count);
+	crypto_generichash(digest, GROVE_DIGEST_BYTES, buf, sizeof(buf), NULL, 0);
+}
+
+int grove_tree_node(grove_tree_t *t, unsigned level, uint32_t index,
+		    uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count)
+{
+	if (level > GROVE_TREE_LEVELS || index >= level_size(level))
+		return GROVE_EINVAL;
+	pthread_mutex_lock(&t->lock);
+	grove_tree_acc_t acc = t->level[level][index];
+	pthread_mutex_unlock(&t->lock);
+	if (digest)
+		acc_digest(&acc, digest);
+	if (count)
+		*count = acc.count;
+	return 0;
+}
+
+grove_tree_acc_t grove_tree_segment_acc(grove_tree_t *t, uint32_t seg)
+{
+	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
+	pthread_mutex_lock(&t->lock);
+	grove_tree_acc_t acc = t->level[GROVE_TREE_LEVELS][seg];
+	pthread_mutex_unlock(&t->lock);
+	return acc;
+}
+
+void grove_tree_save(grove_tree_t *t, uint8_t *out)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < GROVE_TREE_SEGMENTS; i++) {
+		const grove_tree_acc_t *a = &t->level[GROVE_TREE_LEVELS][i];
+		uint8_t *p = out + i * GROVE_TREE_ACC_BYTES;
+		store_le64(p, a->lo);
+		store_le64(p + 8, a->hi);
+		store_le64(p + 16, a->count);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void grove_tree_load(grove_tree_t *t, const uint8_t *in)
+{
+	grove_tree_reset(t);
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t seg = 0; seg < GROVE_TREE_SEGMENTS; seg++) {
+		const uint8_t *p = in + (size_t)seg * GROVE_TREE_ACC_BYTES;
+		grove_tree_acc_t a = { load_le64(p), load_le64(p + 8), load_le64(p + 16) };
+		for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
+			grove_tree_acc_t *n =
+				&t->level[l][seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l))];
+			uint64_t nlo = n->lo + a.lo;
+			n->hi += a.hi + (nlo < a.lo);
+			n->lo = nlo;
+			n->count += a.count;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,65 @@
+/*
+ * tree.h - the in-memory digest tree over key segments (used by db.c; the
+ * format is in doc/storage_format.md).
+ *
+ * Every key contributes one 16-byte item hash, BLAKE2b-128(klen u32 LE ||
+ * key || value digest).  A node of the tree holds an accumulator: the sum of
+ * its items' hashes as 128-bit little-endian integers modulo 2^128, and
+ * their count.  Sums and counts are additive, so a write updates the
+ * accumulators of its segment and of every ancestor in O(GROVE_TREE_LEVELS),
+ * and equal sets of (key, digest) pairs give equal accumulators whatever the
+ * order of writes.  A node's digest is BLAKE2b-128(sum || count u64 LE); a
+ * modular sum (unlike XOR) does not cancel out pairs of chosen inputs.
+ *
+ * Levels: 0 is the root (1 node), level l has GROVE_TREE_FANOUT^l nodes, and
+ * level GROVE_TREE_LEVELS holds the GROVE_TREE_SEGMENTS segments.  All
+ * levels live in memory (about 1.7 MB).  A mutex makes every function
+ * thread-safe.
+ */
+#ifndef GROVE_TREE_H
+#define GROVE_TREE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "crdt/value.h"
+#include "storage/db.h"
+
+#define GROVE_TREE_ACC_BYTES 24 /* serialized accumulator: sum 16 + count 8 */
+
+typedef struct grove_tree_acc {
+	uint64_t lo, hi; /* 128-bit sum, little-endian limbs */
+	uint64_t count;
+} grove_tree_acc_t;
+
+typedef struct grove_tree {
+	pthread_mutex_t lock;
+	grove_tree_acc_t *level[GROVE_TREE_LEVELS + 1];
+} grove_tree_t;
+
+int grove_tree_init(grove_tree_t *t) GROVE_MUST_CHECK; /* all empty */
+void grove_tree_close(grove_tree_t *t);                 /* safe when zeroed */
+void grove_tree_reset(grove_tree_t *t);
+
+/* The segment of a key: the first two bytes, big-endian, of BLAKE2b-128(key). */
+uint32_t grove_tree_segment(const void *key, size_t klen);
+void grove_tree_item(const void *key, size_t klen, const uint8_t digest[GROVE_DIGEST_BYTES],
+		     uint8_t out[GROVE_DIGEST_BYTES]);
+
+/* Replaces item old (NULL: none) by item new (NULL: none) in segment seg. */
+void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
+		       const uint8_t *new_item);
+
+int grove_tree_node(grove_tree_t *t, unsigned level, uint32_t index,
+		    uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count) GROVE_MUST_CHECK;
+
+/* Segment accumulators as GROVE_TREE_SEGMENTS * GROVE_TREE_ACC_BYTES bytes
+ * (for the clean-shutdown record); load rebuilds the upper levels. */
+void grove_tree_save(grove_tree_t *t, uint8_t *out);
+void grove_tree_load(grove_tree_t *t, const uint8_t *in);
+/* The accumulator of one segment, and adding an item to a free-standing
+ * accumulator (for verifying a segment against its records). */
+grove_tree_acc_t grove_tree_segment_acc(grove_tree_t *t, uint32_t seg);
+void grove_tree_acc_add(grove_tree_acc_t *acc, const uint8_t item[GROVE_DIGEST_BYTES]);
+
+#endif

@@ -1,0 +1,105 @@
+#!/bin/bash
+# node_lib.sh - helpers for the groved real-process tests (sourced by
+# tests/proc/test_node_*.sh; not a test itself).
+#
+# Every process started here is recorded and killed by the EXIT trap; every
+# wait polls with a deadline instead of sleeping a fixed time.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+GROVED=$ROOT/bin/groved
+GROVE=$ROOT/bin/grove
+SCRATCH=$(mktemp -d /tmp/grove-proc.XXXXXX)
+PIDS=()
+FAILS=0
+# A port range per test run, so parallel runs and other helpers don't clash.
+PORT_BASE=$((20000 + ($$ * 7) % 30000))
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+command -v redis-cli >/dev/null || { echo "skip: redis-cli not installed"; exit 77; }
+[[ -x $GROVED ]] || { echo "skip: $GROVED not built"; exit 77; }
+
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+# expect_match NAME GOT REGEX
+expect_match() {
+	if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1: got '$2', want /$3/"; fi
+}
+
+# make_identity DIR ID: CA (shared per run) + node key and certificate in
+# DIR, when bin/grove can make them (groved built without the security
+# layer does not check them).
+make_identity() {
+	local dir=$1 id=$2
+	mkdir -p "$dir"
+	[[ -x $GROVE ]] || return 0
+	if [[ ! -e $SCRATCH/ca/ca.key ]]; then
+		"$GROVE" ca init "$SCRATCH/ca" >/dev/null || { fail "grove ca init"; return 1; }
+	fi
+	"$GROVE" cert "$SCRATCH/ca" --id "$id" --out "$dir" >/dev/null || { fail "grove cert $id"; return 1; }
+}
+
+# start_node NAME ID CLIENT_PORT [groved flags...]: starts groved with data
+# in $SCRATCH/NAME, client on 127.0.0.1:CLIENT_PORT, gossip on
+# 127.0.0.1:CLIENT_PORT+1000; sets NODE_PID.  Waits until PING answers.
+start_node() {
+	local name=$1 id=$2 port=$3
+	shift 3
+	local dir=$SCRATCH/$name
+	[[ -e $dir/node.crt || ! -x $GROVE ]] || make_identity "$dir" "$id" || return 1
+	mkdir -p "$dir"
+	"$GROVED" --id "$id" --data "$dir" --client "127.0.0.1:$port" \
+		--gossip "127.0.0.1:$((port + 1000))" --log-file "$SCRATCH/$name.log" "$@" &
+	NODE_PID=$!
+	PIDS+=("$NODE_PID")
+	wait_ping "$port" "${AUTH_ARGS[@]}" || { fail "node $name did not answer PING"; tail -5 "$SCRATCH/$name.log"; return 1; }
+}
+AUTH_ARGS=()
+
+# wait_ping PORT [redis-cli args]: polls PING for up to 10 s.
+wait_ping() {
+	local port=$1
+	shift
+	local deadline=$((SECONDS + 10))
+	while ((SECONDS < deadline)); do
+		[[ $(redis-cli -p "$port" "$@" ping 2>/dev/null) == PONG ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# stop_node PID: SIGTERM, then waits (deadline 10 s) and sets STOP_RC to
+# the exit status ("timeout" if it did not stop).
+stop_node() {
+	local pid=$1 deadline=$((SECONDS + 10)) st
+	kill -TERM "$pid"
+	while ((SECONDS < deadline)); do
+		st=$(ps -o stat= -p "$pid" 2>/dev/null)
+		[[ -z $st || $st == Z* ]] && break
+		sleep 0.05
+	done
+	if [[ -n $st && $st != Z* ]]; then
+		STOP_RC=timeout
+		return
+	fi
+	wait "$pid"
+	STOP_RC=$?
+}
+
+finish() {
+	if ((FAILS > 0)); then
+		echo "$FAILS check(s) failed"
+		exit 1
+	fi
+	echo "all checks passed"
+	exit 0
+}

@@ -1,0 +1,199 @@
+/*
+ * test_config.c - groved flags and config file: defaults, every kind of
+ * value, errors naming the flag, flags overriding the file, addresses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "node/config.h"
+
+static int parse(grove_config_t *cfg, char *err, int argc, ...)
+{
+	char *argv[32] = {"groved"};
+	va_list ap;
+	va_start(ap, argc);
+	for (int i = 1; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	grove_config_defaults(cfg);
+	err[0] = 0;
+	return grove_config_parse(cfg, argc, argv, err, GROVE_CONFIG_ERROR_BYTES);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 2, "--id=n1"), 0);
+	assert_string_equal(cfg.id, "n1");
+	assert_string_equal(cfg.data_dir, "./grove-data");
+	assert_string_equal(cfg.client.host, "127.0.0.1");
+	assert_int_equal(cfg.client.port, 7379);
+	assert_int_equal(cfg.gossip.port, 7946);
+	assert_string_equal(cfg.advertise.host, "127.0.0.1");
+	assert_string_equal(cfg.ca, "./grove-data/ca.pub");
+	assert_string_equal(cfg.cert, "./grove-data/node.crt");
+	assert_string_equal(cfg.key, "./grove-data/node.key");
+	assert_int_equal(cfg.durability, GROVE_DURABILITY_NONE);
+	assert_int_equal(cfg.max_offset_ms, 500);
+	assert_int_equal(cfg.max_request_bytes, 8388608);
+	assert_int_equal(cfg.log_level, GROVE_LOG_INFO);
+	assert_int_equal(cfg.seed_count, 0);
+}
+
+static void test_all_flags(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 27, "--id", "a", "--data", "/d", "--gossip", "[::1]:9000",
+			       "--advertise=host.example:9001", "--client", "0.0.0.0:6400", "--seeds",
+			       "a.example:1,[fe80::1]:2,10.0.0.1:3", "--ca", "/c", "--cert=/ce",
+			       "--key", "/k", "--durability", "batch", "--gossip-interval", "50",
+			       "--probe-interval=700", "--max-offset", "250", "--requirepass", "pw",
+			       "--log-level=debug"),
+			 0);
+	assert_string_equal(cfg.gossip.host, "::1");
+	assert_int_equal(cfg.gossip.port, 9000);
+	assert_string_equal(cfg.advertise.host, "host.example");
+	assert_int_equal(cfg.seed_count, 3);
+	assert_string_equal(cfg.seeds[1].host, "fe80::1");
+	assert_int_equal(cfg.seeds[2].port, 3);
+	assert_string_equal(cfg.ca, "/c");
+	assert_string_equal(cfg.cert, "/ce");
+	assert_int_equal(cfg.durability, GROVE_DURABILITY_BATCH);
+	assert_int_equal(cfg.gossip_interval_ms, 50);
+	assert_int_equal(cfg.probe_interval_ms, 700);
+	assert_int_equal(cfg.max_offset_ms, 250);
+	assert_string_equal(cfg.requirepass, "pw");
+	assert_int_equal(cfg.log_level, GROVE_LOG_DEBUG);
+	char buf[80];
+	grove_hostport_format(&cfg.gossip, buf, sizeof(buf));
+	assert_string_equal(buf, "[::1]:9000");
+	assert_false(grove_hostport_is_loopback(&cfg.client));
+}
+
+static void expect_error(const char *flag, const char *value, const char *want)
+{
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 5, "--id", "n", flag, value), GROVE_ECONFIG);
+	if (!strstr(err, want))
+		fail_msg("%s %s: error '%s' lacks '%s'", flag, value, err, want);
+}
+
+static void test_errors_name_the_flag(void **state)
+{
+	(void)state;
+	expect_error("--durability", "sometimes", "--durability: expected none, batch or always");
+	expect_error("--gossip", "nohost", "--gossip: expected HOST:PORT");
+	expect_error("--gossip", "::1:80", "--gossip: expected HOST:PORT");
+	expect_error("--gossip", "h:99999", "--gossip: expected HOST:PORT");
+	expect_error("--gossip", "h:", "--gossip: expected HOST:PORT");
+	expect_error("--gossip", "h:0", "--gossip: port 0");
+	expect_error("--seeds", "a:1,,b:2", "--seeds: expected");
+	expect_error("--seeds", "a:0", "--seeds: expected");
+	expect_error("--gossip-interval", "5", "--gossip-interval: expected an integer from 10");
+	expect_error("--max-offset", "-1", "--max-offset: expected an integer");
+	expect_error("--probe-interval", "12x", "--probe-interval: expected an integer");
+	expect_error("--log-level", "loud", "--log-level: expected error, warn, info or debug");
+	expect_error("--bogus", "1", "unknown flag '--bogus'");
+	expect_error("--id", "has space", "--id: a node id is");
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 2, "--data"), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--data: missing value"));
+	assert_int_equal(parse(&cfg, err, 1), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--id: missing"));
+	assert_int_equal(parse(&cfg, err, 2, "stray"), GROVE_ECONFIG);
+	assert_int_equal(parse(&cfg, err, 2, "--help"), 0);
+	assert_true(cfg.help);
+	assert_int_equal(parse(&cfg, err, 2, "--help=1"), GROVE_ECONFIG);
+}
+
+static char *write_file(const char *text)
+{
+	char *path = strdup("/tmp/grove-test-config-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_config_file(void **state)
+{
+	(void)state;
+	char *path = write_file("# a node\n\n  id = filenode \ndurability=always\r\n"
+				"requirepass = \"with space\"\nclient = 127.0.0.5:7000\n");
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	/* flags win over the file even when given before --config */
+	assert_int_equal(parse(&cfg, err, 5, "--durability", "batch", "--config", path), 0);
+	assert_string_equal(cfg.id, "filenode");
+	assert_int_equal(cfg.durability, GROVE_DURABILITY_BATCH);
+	assert_string_equal(cfg.requirepass, "with space");
+	assert_int_equal(cfg.client.port, 7000);
+	assert_true(grove_hostport_is_loopback(&cfg.client));
+	unlink(path);
+	free(path);
+
+	path = write_file("id = x\nmax-offset = lots\n");
+	assert_int_equal(parse(&cfg, err, 3, "--config", path), GROVE_ECONFIG);
+	assert_non_null(strstr(err, ":2: max-offset: expected an integer"));
+	unlink(path);
+	free(path);
+
+	path = write_file("nonsense line\n");
+	assert_int_equal(parse(&cfg, err, 3, "--config", path), GROVE_ECONFIG);
+	assert_non_null(strstr(err, ":1: expected 'key = value'"));
+	unlink(path);
+	free(path);
+
+	path = write_file("config = other\n");
+	assert_int_equal(parse(&cfg, err, 3, "--config", path), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "unknown setting 'config'"));
+	unlink(path);
+	free(path);
+
+	assert_int_equal(parse(&cfg, err, 3, "--config", "/nonexistent/grove.conf"), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--config: cannot open"));
+}
+
+static void test_usage_lists_flags(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	grove_config_usage(f);
+	fclose(f);
+	const char *flags[] = {"--id", "--data", "--gossip", "--advertise", "--client", "--seeds",
+			       "--ca", "--cert", "--key", "--durability", "--gossip-interval",
+			       "--probe-interval", "--max-offset", "--requirepass", "--log-level",
+			       "--log-file", "--config", "[default: none]", "[default: 127.0.0.1:7379]"};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strstr(buf, flags[i]))
+			fail_msg("usage lacks %s", flags[i]);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_flags),
+		cmocka_unit_test(test_errors_name_the_flag),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_usage_lists_flags),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

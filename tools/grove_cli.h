@@ -1,0 +1,45 @@
+/*
+ * grove_cli.h - the `grove` command-line tool: its command table and the
+ * conventions every subcommand follows.
+ *
+ * Adding a command: write tools/cmd_<name>.c with a function
+ *   int grove_cmd_<name>(int argc, char **argv)   (argv[0] is the command)
+ * and its help text, declare both below, and add one row to the table in
+ * tools/grove_main.c.  `grove --help` lists the table; `grove help CMD` and
+ * `grove CMD --help` print the command's help.
+ *
+ * Exit codes (documented in `grove --help` and the README):
+ *   0 success, 1 runtime error (I/O, bad key, refused), 2 usage error.
+ * Errors go to stderr as "grove CMD: what failed: why".
+ */
+#ifndef GROVE_CLI_H
+#define GROVE_CLI_H
+
+#define GROVE_CLI_OK 0
+#define GROVE_CLI_ERROR 1
+#define GROVE_CLI_USAGE 2
+
+typedef struct grove_cli_cmd {
+	const char *name;    /* first word after `grove` */
+	const char *summary; /* one line for `grove --help` */
+	const char *help;    /* full usage text for `grove help NAME` */
+	int (*run)(int argc, char **argv);
+} grove_cli_cmd_t;
+
+/* Print "grove <cmd>: <msg>\n" to stderr (printf-style). */
+void grove_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A usage error: print the first line of help and a pointer to the rest
+ * to stderr; returns GROVE_CLI_USAGE. */
+int grove_cli_usage(const char *cmd, const char *help);
+
+/* True when argv holds -h or --help (before any "--"). */
+int grove_cli_wants_help(int argc, char **argv);
+
+/* Key management (tools/cmd_keys.c). */
+extern const char grove_cmd_ca_help[];
+extern const char grove_cmd_cert_help[];
+int grove_cmd_ca(int argc, char **argv);
+int grove_cmd_cert(int argc, char **argv);
+
+#endif

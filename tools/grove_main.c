@@ -1,0 +1,95 @@
+/*
+ * grove_main.c - entry point of the `grove` command-line tool: global help
+ * and dispatch to the subcommands in tools/cmd_*.c through one table (see
+ * tools/grove_cli.h for how to add a command).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/grove_cli.h"
+
+static const grove_cli_cmd_t commands[] = {
+	{ "ca", "create the cluster CA key pair (ca init DIR)", grove_cmd_ca_help, grove_cmd_ca },
+	{ "cert", "create a node key and a certificate signed by the CA", grove_cmd_cert_help, grove_cmd_cert },
+};
+
+#define COMMANDS_COUNT (sizeof commands / sizeof commands[0])
+
+void grove_cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "grove %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int grove_cli_usage(const char *cmd, const char *help)
+{
+	const char *nl = strchr(help, '\n');
+	int len = nl != NULL ? (int)(nl - help) : (int)strlen(help);
+	fprintf(stderr, "%.*s\n(grove help %s for details)\n", len, help, cmd);
+	return GROVE_CLI_USAGE;
+}
+
+int grove_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: grove COMMAND [ARGS...]\n"
+		     "       grove help COMMAND | grove COMMAND --help\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < COMMANDS_COUNT; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 usage error\n");
+}
+
+static const grove_cli_cmd_t *find(const char *name)
+{
+	for (size_t i = 0; i < COMMANDS_COUNT; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return GROVE_CLI_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return GROVE_CLI_OK;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		const grove_cli_cmd_t *c = argc > 2 ? find(argv[2]) : NULL;
+		if (argc > 2 && c == NULL) {
+			fprintf(stderr, "grove: unknown command '%s'\n", argv[2]);
+			return GROVE_CLI_USAGE;
+		}
+		if (c == NULL)
+			usage(stdout);
+		else
+			fputs(c->help, stdout);
+		return GROVE_CLI_OK;
+	}
+	const grove_cli_cmd_t *c = find(argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "grove: unknown command '%s' (grove --help lists them)\n", argv[1]);
+		return GROVE_CLI_USAGE;
+	}
+	if (grove_cli_wants_help(argc - 1, argv + 1)) {
+		fputs(c->help, stdout);
+		return GROVE_CLI_OK;
+	}
+	return c->run(argc - 1, argv + 1);
+}
