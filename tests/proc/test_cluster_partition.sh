@@ -21,7 +21,7 @@ COUNTERS=6 SETS=3 ELEMS=10 MAPS=3 FIELDS=8 REGS=12
 require_binaries
 require_nft
 t_init
-cluster up $NODES -- "${FAST_FLAGS[@]}" >/dev/null || fail "cluster up $NODES"
+up_or_skip $NODES -- "${FAST_FLAGS[@]}"
 require_anti_entropy
 
 keys=$T_TMP/keys

@@ -15,7 +15,7 @@ require_binaries
 grep -qa GROVE_TEST_CLOCK_SKEW_MS "$GROVED" ||
 	skip "groved has no clock-skew seam (env GROVE_TEST_CLOCK_SKEW_MS) to run a node with a skewed clock"
 t_init
-cluster up 3 -- "${FAST_FLAGS[@]}" --max-offset 500 >/dev/null || fail "cluster up 3"
+up_or_skip 3 -- "${FAST_FLAGS[@]}" --max-offset 500
 require_anti_entropy
 cluster stop 3 >/dev/null || fail "stop 3"
 GROVE_TEST_CLOCK_SKEW_MS=$SKEW_MS cluster start 3 >/dev/null || fail "start 3 with skew"

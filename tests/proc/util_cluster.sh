@@ -20,7 +20,7 @@ T_BG_PIDS=()
 
 say() { echo "$T_NAME: $*"; }
 fail() { echo "$T_NAME: FAIL: $*" >&2; exit 1; }
-skip() { echo "$T_NAME: SKIP: $*"; exit 77; }
+skip() { echo "$T_NAME: SKIP: ${SKIP_NOTE:-}$*"; exit 77; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -110,4 +110,32 @@ bg() { "$@" & T_BG_PIDS+=($!); }
 # nested array flat, four lines per member).
 members() {
 	cli "$1" GROVE MEMBERS | awk 'NR % 4 == 1 { id = $0 } NR % 4 == 3 { print id, $0 }'
+}
+
+# up_or_skip N ARGS...: tools/cluster up.  Skip when groved exchanges no
+# gossip at all (membership not wired in yet): every node runs and answers,
+# yet after 4 s (20 probe periods) no node has received a single gossip
+# datagram (INFO gossip_received).  Any other failure to form fails.
+up_or_skip() {
+	local n received up_pid start
+	start=$(now_ms)
+	cluster up "$@" >"$T_TMP/up.out" 2>&1 &
+	up_pid=$!
+	while kill -0 "$up_pid" 2>/dev/null; do
+		if (($(now_ms) - start > 4000)) && [[ $(cluster running 2>/dev/null | wc -l) == "$1" ]]; then
+			received=0
+			for ((n = 1; n <= $1; n++)); do
+				[[ $(cli "$n" PING) == PONG ]] || { received=-1; break; }
+				received=$((received + $(info_sum "$n" '^gossip_received$')))
+			done
+			if ((received == 0 && $1 > 1)); then
+				kill "$up_pid" 2>/dev/null
+				wait "$up_pid" 2>/dev/null
+				skip "groved nodes exchange no gossip (INFO gossip_received 0 on all $1 running nodes after 4 s): membership not wired in yet"
+			fi
+		fi
+		sleep 0.5
+	done
+	wait "$up_pid" && return 0
+	fail "cluster up $*: $(cat "$T_TMP/up.out")"
 }
