@@ -15,8 +15,8 @@
 set -uo pipefail
 source "$(dirname "$0")/util_cluster.sh"
 
-STREAM=${STREAM:-30000}        # commands queued per stream (the kill cuts it)
-KILL_AFTER_BYTES=${KILL_AFTER_BYTES:-12000}   # about 1000 replies
+STREAM=${STREAM:-10000}        # commands queued per stream (the kill cuts it)
+KILL_AFTER_BYTES=${KILL_AFTER_BYTES:-8000}    # about 650 replies
 
 require_binaries
 t_init

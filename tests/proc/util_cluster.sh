@@ -18,7 +18,7 @@ FAST_FLAGS=(--probe-interval 200 --gossip-interval 100)
 T_NAME=$(basename "$0" .sh)
 T_BG_PIDS=()
 
-say() { echo "$T_NAME: $*"; }
+say() { echo "$T_NAME: [$(( ($(now_ms) - ${T_START_MS:-$(now_ms)}) / 1000 ))s] $*"; }
 fail() { echo "$T_NAME: FAIL: $*" >&2; exit 1; }
 skip() { echo "$T_NAME: SKIP: ${SKIP_NOTE:-}$*"; exit 77; }
 
@@ -26,6 +26,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # t_init: seed, scratch dir, cluster dir, own 127.x.y.0/24 range, EXIT trap.
 t_init() {
+	T_START_MS=$(now_ms)
 	T_SEED=${GROVE_TEST_SEED:-$(( $(date +%s%N) % 32768 ))}
 	RANDOM=$T_SEED
 	say "seed $T_SEED (GROVE_TEST_SEED=$T_SEED to replay)"
