@@ -14,8 +14,10 @@
 #   map field per-field LWW with timestamped delete: one of the candidates
 #             (the value of each node whose last op was HSET, absent for each
 #             node whose last op was HDEL); exact when one node wrote it
-#   register  LWW, DEL observed-remove: one of the values of the nodes whose
-#             last op was SET; absent if every writer's last op was DEL
+#   register  LWW with a timestamped key delete (doc/value_format.md: a DEL
+#             raises the tombstone to its own id, so a concurrent SET with a
+#             smaller id is deleted): one of the candidates, as for a map
+#             field (each SET's value, absent for each DEL)
 # Concurrent LWW winners depend on HLC timestamps the client cannot see, so
 # those items are checked against the candidate set, then the observed value
 # becomes the model for the next round.
@@ -67,10 +69,9 @@ model_expect() {
 				split(last[id, w[i]], o, " ")
 				if (o[1] == "SADD") add = 1
 				else if (o[1] == "HSET" || o[1] == "SET") c = c " " o[2]
-				else if (o[1] == "HDEL") c = c " -"
+				else if (o[1] == "HDEL" || o[1] == "DEL") c = c " -"
 			}
 			if (p[1] == "S") { print "X S", p[2], p[3], add ? "+" : "-"; continue }
-			if (p[1] == "R" && c == "") c = " -"
 			print "X", p[1], p[2], p[3] c
 		}
 	}' "$1" "$2" | sort
