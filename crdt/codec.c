@@ -16,6 +16,8 @@
 #include "crdt/alloc.h"
 #include "crdt/value_impl.h"
 
+#define GROVE_ENCODE_INITIAL_BYTES 256 /* most values fit: one allocation */
+
 typedef struct grove_wbuf {
 	uint8_t *p;
 	size_t len, cap;
@@ -120,6 +122,8 @@ static int grove_pack_map(msgpack_packer *pk, const grove_map_t *m)
 int grove_value_encode(const grove_value_t *v, uint8_t **out, size_t *out_len)
 {
 	grove_wbuf_t w = { 0 };
+	if (grove_vec_reserve((void **)&w.p, &w.cap, GROVE_ENCODE_INITIAL_BYTES, 1))
+		return GROVE_ENOMEM;
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &w, grove_wbuf_write);
 	int r = msgpack_pack_array(&pk, 7) | msgpack_pack_uint8(&pk, GROVE_VALUE_FORMAT_VERSION) |

@@ -47,7 +47,8 @@ static int grove_rd_be(grove_rd_t *r, size_t n, uint64_t *out)
 	return 0;
 }
 
-/* A length of `width` bytes that must be at least `min` (smallest form). */
+/* A big-endian number of `width` bytes that must be at least `min`, so
+ * that no smaller msgpack form could have held it. */
 static int grove_rd_len(grove_rd_t *r, size_t width, uint64_t min, uint64_t *out)
 {
 	int rc = grove_rd_be(r, width, out);
@@ -77,10 +78,7 @@ static int grove_rd_uint(grove_rd_t *r, uint64_t *out)
 	if (tag < 0xcc || tag > 0xcf)
 		return GROVE_EDECODE;
 	size_t k = (size_t)(tag - 0xcc);
-	rc = grove_rd_be(r, (size_t)1 << k, out);
-	if (rc == 0 && *out < floor[k])
-		rc = GROVE_EDECODE;
-	return rc;
+	return grove_rd_len(r, (size_t)1 << k, floor[k], out);
 }
 
 /* An array header with exactly `want` entries (want < 16). */

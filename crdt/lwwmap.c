@@ -75,6 +75,25 @@ uint64_t grove_map_max_ts(const grove_map_t *m)
 	return ts;
 }
 
+static bool grove_fields_eq(const grove_fields_t *a, const grove_fields_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++) {
+		const grove_field_t *x = &a->f[i], *y = &b->f[i];
+		if (!grove_blob_eq(&x->field, &y->field) || grove_id_cmp(&x->id, &y->id) ||
+		    !grove_blob_eq(&x->val, &y->val))
+			return false;
+	}
+	return true;
+}
+
+bool grove_map_eq(const grove_map_t *a, const grove_map_t *b)
+{
+	return grove_id_cmp(&a->del, &b->del) == 0 && grove_fields_eq(&a->live, &b->live) &&
+	       grove_fields_eq(&a->tomb, &b->tomb);
+}
+
 /* Orders two writes of one field: id, then tombstone over value, then
  * value bytes. */
 static int grove_field_order(const grove_field_t *a, const grove_field_t *b)

@@ -64,6 +64,12 @@ int grove_reg_merge(grove_reg_t *out, const grove_reg_t *a, const grove_reg_t *b
 	return 0;
 }
 
+bool grove_reg_eq(const grove_reg_t *a, const grove_reg_t *b)
+{
+	return a->has == b->has && grove_id_cmp(&a->id, &b->id) == 0 &&
+	       grove_id_cmp(&a->tomb, &b->tomb) == 0 && grove_blob_eq(&a->val, &b->val);
+}
+
 uint64_t grove_reg_max_ts(const grove_reg_t *r)
 {
 	return r->id.ts > r->tomb.ts ? r->id.ts : r->tomb.ts;

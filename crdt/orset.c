@@ -222,6 +222,17 @@ int grove_set_merge(grove_set_t *out, const grove_set_t *a, const grove_set_t *b
 	return rc;
 }
 
+bool grove_set_eq(const grove_set_t *a, const grove_set_t *b)
+{
+	if (a->len != b->len || !grove_dots_eq(&a->vv, &b->vv) || !grove_dots_eq(&a->cloud, &b->cloud))
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if (!grove_blob_eq(&a->e[i].elem, &b->e[i].elem) ||
+		    !grove_dots_eq(&a->e[i].dots, &b->e[i].dots))
+			return false;
+	return true;
+}
+
 static size_t grove_set_find(const grove_set_t *s, const void *elem, size_t len, bool *found)
 {
 	size_t lo = 0, hi = s->len;

@@ -65,6 +65,19 @@ int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a, const gr
 	return 0;
 }
 
+bool grove_counter_eq(const grove_counter_t *a, const grove_counter_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++) {
+		const grove_pnentry_t *x = &a->e[i], *y = &b->e[i];
+		if (strcmp(x->node, y->node) || x->p != y->p || x->n != y->n || x->bp != y->bp ||
+		    x->bn != y->bn)
+			return false;
+	}
+	return true;
+}
+
 /* Sum of (p - bp) - (n - bn); fits easily: at most 2^24 entries of < 2^64. */
 static __int128 grove_counter_sum(const grove_counter_t *c)
 {
@@ -93,14 +106,15 @@ static size_t grove_counter_find(const grove_counter_t *c, const char *node, boo
 	return lo;
 }
 
-/* Applies delta for node on a counter that is already the visible type. */
+/* Applies a non-zero delta for node on a counter that is already the
+ * visible type (a zero delta would leave an all-zero entry, which is not
+ * canonical). */
 static int grove_counter_add(grove_counter_t *c, const char *node, int64_t delta)
 {
+	GROVE_ASSERT(delta != 0);
 	__int128 next = grove_counter_sum(c) + delta;
 	if (next > INT64_MAX || next < INT64_MIN)
 		return GROVE_EOVERFLOW;
-	if (delta == 0)
-		return 0; /* no all-zero entries: they would break canonical form */
 	bool found;
 	size_t at = grove_counter_find(c, node, &found);
 	uint64_t mag = delta >= 0 ? (uint64_t)delta : (uint64_t)(-(delta + 1)) + 1;
@@ -126,6 +140,12 @@ static int grove_counter_add(grove_counter_t *c, const char *node, int64_t delta
 
 int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta)
 {
+	if (delta == 0) { /* changes nothing, creates nothing; still type-checked */
+		grove_type_t t = grove_value_type(v);
+		if (!grove_node_valid(node))
+			return GROVE_EINVAL;
+		return t == GROVE_TYPE_NONE || t == GROVE_TYPE_COUNTER ? 0 : GROVE_EWRONGTYPE;
+	}
 	grove_value_t *w;
 	int rc = grove_value_begin(v, GROVE_TYPE_COUNTER, node, &w);
 	if (rc)

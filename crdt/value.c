@@ -6,7 +6,8 @@
  * Type conflicts (doc/value_format.md, "type register"): the value keeps
  * one state per type side by side and an LWW type register (epoch, node,
  * type).  A write that finds the value logically empty "creates" the key:
- * it resets every component (observed-remove) and sets the register to
+ * it resets every live component (observed-remove: hidden state of a lost
+ * type conflict included) and sets the register to
  * (epoch + 1, node, type).  Merge joins every component and the register
  * independently, so it is a join of a product of semilattices: commutative,
  * associative and idempotent.  The visible type is the register's type when
@@ -45,6 +46,21 @@ int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
 	return 0;
 }
 
+bool grove_blob_eq(const grove_blob_t *a, const grove_blob_t *b)
+{
+	return grove_blob_cmp(a, b->p, b->len) == 0;
+}
+
+bool grove_dots_eq(const grove_dots_t *a, const grove_dots_t *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if (grove_dot_cmp(&a->d[i], &b->d[i]) != 0)
+			return false;
+	return true;
+}
+
 void grove_blob_free(grove_blob_t *b)
 {
 	grove_free(b->p);
@@ -79,9 +95,10 @@ int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap : 4;
-	while (ncap < need)
-		ncap *= 2;
+	/* double (amortized O(1) pushes), or jump straight to a known need */
+	size_t ncap = *cap <= SIZE_MAX / 2 ? *cap * 2 : SIZE_MAX;
+	if (ncap < need)
+		ncap = need;
 	if (ncap > SIZE_MAX / elem_size)
 		return GROVE_ENOMEM;
 	void *p = grove_realloc(*arr, ncap * elem_size);
@@ -176,14 +193,20 @@ const char *grove_type_name(grove_type_t t)
 	return "none";
 }
 
-/* Observed-remove reset of every component; del is the delete's own id
- * (the none id when the reset comes from a creating write). */
-static void grove_value_reset(grove_value_t *v, const grove_id_t *del)
+/* Observed-remove reset of the components: all of them for a key delete
+ * (del is its id), or only the live ones for a creating write (del is the
+ * none id).  A dead map may still hold field tombstones newer than its
+ * delete id; resetting it would drop concurrent writes it never saw. */
+static void grove_value_reset(grove_value_t *v, const grove_id_t *del, bool only_live)
 {
-	grove_counter_reset(&v->counter);
-	grove_reg_reset(&v->reg, del);
-	grove_set_reset(&v->set);
-	grove_map_reset(&v->map, del);
+	if (!only_live || grove_counter_live(&v->counter))
+		grove_counter_reset(&v->counter);
+	if (!only_live || grove_reg_live(&v->reg))
+		grove_reg_reset(&v->reg, del);
+	if (!only_live || grove_set_live(&v->set))
+		grove_set_reset(&v->set);
+	if (!only_live || grove_map_live(&v->map))
+		grove_map_reset(&v->map, del);
 }
 
 int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
@@ -204,7 +227,7 @@ int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_
 	if (rc)
 		return rc;
 	grove_id_t none = { 0 };
-	grove_value_reset(w, &none);
+	grove_value_reset(w, &none, true);
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
 	w->treg.type = (uint8_t)t;
@@ -229,17 +252,12 @@ int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
 	return rc;
 }
 
-static bool grove_value_same(const grove_value_t *a, const grove_value_t *b, int *rc)
+/* Structural equality of canonical states (same as equal encodings). */
+static bool grove_value_eq(const grove_value_t *a, const grove_value_t *b)
 {
-	uint8_t *ea = NULL, *eb = NULL;
-	size_t la = 0, lb = 0;
-	*rc = grove_value_encode(a, &ea, &la);
-	if (*rc == 0)
-		*rc = grove_value_encode(b, &eb, &lb);
-	bool same = *rc == 0 && la == lb && memcmp(ea, eb, la) == 0;
-	grove_free(ea);
-	grove_free(eb);
-	return same;
+	return grove_id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
+	       grove_counter_eq(&a->counter, &b->counter) && grove_reg_eq(&a->reg, &b->reg) &&
+	       grove_set_eq(&a->set, &b->set) && grove_map_eq(&a->map, &b->map);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -258,17 +276,14 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 		rc = grove_set_merge(&m->set, &dst->set, &src->set);
 	if (!rc)
 		rc = grove_map_merge(&m->map, &dst->map, &src->map);
-	bool same = false;
-	if (!rc && changed)
-		same = grove_value_same(dst, m, &rc);
 	if (rc) {
 		grove_value_destroy(m);
 		return rc;
 	}
+	if (changed)
+		*changed = !grove_value_eq(dst, m);
 	grove_value_swap(dst, m);
 	grove_value_destroy(m);
-	if (changed)
-		*changed = !same;
 	return 0;
 }
 
@@ -284,7 +299,7 @@ int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 		return GROVE_EINVAL;
 	grove_id_t del = { .ts = ts };
 	memcpy(del.node, node, strlen(node) + 1);
-	grove_value_reset(v, &del);
+	grove_value_reset(v, &del, false);
 	return 0;
 }
 

@@ -26,7 +26,14 @@
  *
  * Type conflicts: when replicas create one key with two types concurrently,
  * every replica converges to the same visible type by a deterministic rule
- * documented in doc/value_format.md.
+ * documented in doc/value_format.md: the value keeps one state per type and
+ * an LWW type register (epoch, node, type); a write on a logically empty
+ * value creates the key (epoch + 1), the greater (epoch, node, type) is the
+ * visible type, and the other states stay hidden.
+ *
+ * Decoding is strict: only canonical encodings are accepted, so
+ * encode(decode(b)) == b.  Decoded memory is bounded by about 20 times the
+ * encoded size (node ids are stored inline); callers bound the input.
  */
 #ifndef GROVE_VALUE_H
 #define GROVE_VALUE_H
@@ -81,7 +88,8 @@ int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts) GROVE_MU
 void grove_digest(const uint8_t *buf, size_t len, uint8_t out[GROVE_DIGEST_BYTES]);
 
 /* --- counter (PN-counter; increments summed over all nodes) --- */
-/* GROVE_EOVERFLOW if the value or the node's totals would leave int64. */
+/* GROVE_EOVERFLOW if the value would leave int64 or the node's uint64
+ * totals would wrap.  A delta of 0 changes nothing (it creates no key). */
 int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta) GROVE_MUST_CHECK;
 int grove_pncounter_get(const grove_value_t *v, int64_t *out) GROVE_MUST_CHECK;
 
@@ -92,7 +100,10 @@ int grove_lwwreg_set(grove_value_t *v, const char *node, uint64_t ts,
 int grove_lwwreg_get(const grove_value_t *v, const void **val, size_t *len) GROVE_MUST_CHECK;
 
 /* --- set (add-wins observed-remove, dots + causal context) --- */
-/* *added / *removed (may be NULL): whether membership changed. */
+/* *added / *removed (may be NULL): whether membership changed.  Adding a
+ * present element replaces its dots by one fresh dot (constant state, and
+ * it wins over removes not yet seen).  Removing from an empty value is a
+ * no-op. */
 int grove_orset_add(grove_value_t *v, const char *node, const void *elem, size_t len,
 		  bool *added) GROVE_MUST_CHECK;
 int grove_orset_remove(grove_value_t *v, const char *node, const void *elem, size_t len,
@@ -103,6 +114,8 @@ size_t grove_orset_count(const grove_value_t *v);
 void grove_orset_member(const grove_value_t *v, size_t i, const void **elem, size_t *len);
 
 /* --- map (per-field LWW, delete writes a timestamped field tombstone) --- */
+/* A write older than the field's current write (or than a key delete) is
+ * ignored (*created false).  Deleting an absent field is a no-op. */
 int grove_lwwmap_set(grove_value_t *v, const char *node, uint64_t ts, const void *field,
 		  size_t flen, const void *val, size_t vlen, bool *created) GROVE_MUST_CHECK;
 int grove_lwwmap_delete(grove_value_t *v, const char *node, uint64_t ts, const void *field,

@@ -27,7 +27,7 @@
  * elements, dots of an element, map fields). */
 #define GROVE_VALUE_ENTRIES_MAX (16u * 1024 * 1024)
 /* The schema nests arrays at most this deep; the decoder never recurses. */
-#define GROVE_VALUE_DEPTH_MAX 4
+#define GROVE_VALUE_DEPTH_MAX 6
 
 /* Binary string; p is NULL only when len is 0. */
 typedef struct grove_blob {
@@ -122,6 +122,8 @@ void grove_blob_free(grove_blob_t *b);
 int grove_id_cmp(const grove_id_t *a, const grove_id_t *b);
 int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b);
 bool grove_node_valid(const char *node);
+bool grove_blob_eq(const grove_blob_t *a, const grove_blob_t *b);
+bool grove_dots_eq(const grove_dots_t *a, const grove_dots_t *b);
 /* Grows *arr (elements of elem_size) so that it holds at least need. */
 int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size) GROVE_MUST_CHECK;
 
@@ -131,17 +133,20 @@ bool grove_counter_live(const grove_counter_t *c);
 void grove_counter_reset(grove_counter_t *c);
 int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a,
 			const grove_counter_t *b) GROVE_MUST_CHECK;
+bool grove_counter_eq(const grove_counter_t *a, const grove_counter_t *b);
 
 void grove_reg_free(grove_reg_t *r);
 bool grove_reg_live(const grove_reg_t *r);
 void grove_reg_reset(grove_reg_t *r, const grove_id_t *del);
 int grove_reg_merge(grove_reg_t *out, const grove_reg_t *a, const grove_reg_t *b) GROVE_MUST_CHECK;
 uint64_t grove_reg_max_ts(const grove_reg_t *r);
+bool grove_reg_eq(const grove_reg_t *a, const grove_reg_t *b);
 
 void grove_set_free(grove_set_t *s);
 bool grove_set_live(const grove_set_t *s);
 void grove_set_reset(grove_set_t *s);
 int grove_set_merge(grove_set_t *out, const grove_set_t *a, const grove_set_t *b) GROVE_MUST_CHECK;
+bool grove_set_eq(const grove_set_t *a, const grove_set_t *b);
 /* Compacts (vv, cloud) in place: absorbs contiguous cloud dots into vv. */
 int grove_ctx_compact(grove_dots_t *vv, grove_dots_t *cloud) GROVE_MUST_CHECK;
 bool grove_ctx_contains(const grove_set_t *s, const grove_dot_t *d);
@@ -153,11 +158,12 @@ bool grove_map_live(const grove_map_t *m);
 void grove_map_reset(grove_map_t *m, const grove_id_t *del);
 int grove_map_merge(grove_map_t *out, const grove_map_t *a, const grove_map_t *b) GROVE_MUST_CHECK;
 uint64_t grove_map_max_ts(const grove_map_t *m);
+bool grove_map_eq(const grove_map_t *a, const grove_map_t *b);
 
 /* Starts a write of type t by node.  *work is v itself when v's visible
- * type is t; when v is logically empty, a clone of v whose other components
- * are reset (observed-remove) and whose type register names t at the next
- * epoch; GROVE_EWRONGTYPE when v is live with another type. */
+ * type is t; when v is logically empty, a clone of v whose live (hidden)
+ * components are reset (observed-remove) and whose type register names t
+ * at the next epoch; GROVE_EWRONGTYPE when v is live with another type. */
 int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node,
 		      grove_value_t **work) GROVE_MUST_CHECK;
 /* Ends a write begun by grove_value_begin: when rc is 0 and work is a

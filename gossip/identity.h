@@ -7,6 +7,7 @@
  * against its CA key.  grove_identity_close wipes the secret key with
  * sodium_memzero; it is safe on a zeroed or half-initialized struct.
  * Loading an identity from files lives in node/keyfile.h (I/O stays in node/).
+ * After init the identity is only read, so threads may share it.
  */
 #ifndef GROVE_IDENTITY_H
 #define GROVE_IDENTITY_H

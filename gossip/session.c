@@ -19,7 +19,6 @@
 #include "crdt/assert.h"
 #include "gossip/wirebuf.h"
 
-
 #define SS_HEADER_BYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
 #define KX_PK_BYTES crypto_kx_PUBLICKEYBYTES

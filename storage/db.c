@@ -192,7 +192,8 @@ static int db_init_locks(grove_db_t *db)
 	pthread_mutex_init(&db->hlc_mu, NULL);
 	pthread_mutex_init(&db->hook_mu, NULL);
 	db->stripes_inited = true;
-	return grove_tree_init(&db->tree);
+	int rc = grove_tree_init(&db->tree);
+	return rc ? rc : grove_db__cache_init(db);
 }
 
 static int db_check_options(const grove_db_options_t *o)
@@ -211,6 +212,7 @@ static void db_free(grove_db_t *db)
 	grove_commit_close(&db->commit);
 	grove_store_close(db->store);
 	grove_tree_close(&db->tree);
+	grove_db__cache_close(db);
 	if (db->stripes_inited) {
 		for (int i = 0; i < GROVE_DB_STRIPES; i++)
 			pthread_mutex_destroy(&db->stripes[i]);

@@ -46,7 +46,9 @@ typedef struct grove_db_options {
 	void *clock_ctx;
 	uint64_t max_offset_ms;       /* default GROVE_HLC_MAX_OFFSET_MS_DEFAULT */
 	grove_durability_t durability; /* default NONE */
-	uint32_t batch_window_us;     /* group-commit window in BATCH mode */
+	uint32_t batch_window_us;     /* BATCH mode: how long a group's leader waits
+				       * for more writers (default 0: a group is
+				       * whoever queued during the previous fsync) */
 } grove_db_options_t;
 
 void grove_db_options_init(grove_db_options_t *opts);
@@ -118,7 +120,10 @@ void grove_db_root_digest(grove_db_t *db, uint8_t out[GROVE_DIGEST_BYTES]);
 int grove_db_tree_node(grove_db_t *db, unsigned level, uint32_t index,
 		       uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count) GROVE_MUST_CHECK;
 uint32_t grove_db_segment_of(const void *key, size_t klen);
-/* Visits every key in a segment with its value digest (deleted keys too). */
+/* Visits every key in a segment with its value digest (deleted keys too),
+ * in bytewise key order, from one consistent snapshot.  O(keys in the
+ * segment) store reads.  GROVE_ECORRUPT if the index names a key with no
+ * data (damage; the next open without a clean record rebuilds it). */
 typedef int (*grove_db_digest_fn)(void *ctx, const void *key, size_t klen,
 				  const uint8_t digest[GROVE_DIGEST_BYTES]);
 int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn fn,

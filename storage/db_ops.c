@@ -2,13 +2,11 @@
  * db_ops.c - the typed operations, merge, reads and scans of db.h.
  *
  * Every write is one read-modify-write under the key's stripe lock (one of
- * GROVE_DB_STRIPES mutexes, chosen by the key's segment): load the 'u'
- * record, decode, draw a timestamp from the HLC advanced past the state,
- * apply the operation, encode, and, only when the encoding changed, write
- * the user record and its digest record in one batch through the durability
- * mode, then update the in-memory digest tree and live-key count.  Merges
- * take the same lock, so no update is lost between local writers and
- * remote state.  Reads need no lock: a single store get is atomic.
+ * GROVE_DB_STRIPES mutexes, chosen by the key's segment): load the state
+ * (db_state.c), draw a timestamp from the HLC advanced past it, apply the
+ * operation, and commit, which writes only when the encoding changed.
+ * Merges take the same lock, so no update is lost between local writers
+ * and remote state.  Reads need no lock: a single store get is atomic.
  */
 #include <string.h>
 
@@ -22,8 +20,11 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 		return GROVE_EINVAL;
 	k->key = key;
 	k->klen = klen;
-	k->segment = grove_tree_segment(key, klen);
+	uint32_t h = grove_tree_key_hash(key, klen);
+	k->segment = (h >> 16) % GROVE_TREE_SEGMENTS;
 	k->stripe = k->segment % GROVE_DB_STRIPES;
+	/* the slot's low bits are the stripe: the stripe lock guards the slot */
+	k->cache_slot = (h % (GROVE_DB_CACHE_SLOTS / GROVE_DB_STRIPES)) * GROVE_DB_STRIPES + k->stripe;
 	k->urec[0] = GROVE_DB_PFX_USER;
 	memcpy(k->urec + 1, key, klen);
 	k->drec[0] = GROVE_DB_PFX_DIGEST;
@@ -41,86 +42,6 @@ size_t grove_db__drec_len(const grove_db_key_t *k)
 uint32_t grove_db_segment_of(const void *key, size_t klen)
 {
 	return grove_tree_segment(key, klen);
-}
-
-/* A key's state during one read-modify-write. */
-typedef struct db_state {
-	uint8_t *rec; /* 'u' record: type byte + encoding; NULL if never written */
-	size_t rec_len;
-	grove_value_t *v;
-} db_state_t;
-
-static void state_free(db_state_t *st)
-{
-	grove_free(st->rec);
-	grove_value_destroy(st->v);
-}
-
-static int state_load(grove_db_t *db, const grove_db_key_t *k, db_state_t *st)
-{
-	memset(st, 0, sizeof(*st));
-	int rc = grove_store_get(db->store, NULL, k->urec, 1 + k->klen, &st->rec, &st->rec_len);
-	if (rc == GROVE_ENOTFOUND)
-		return grove_value_create(&st->v);
-	if (rc)
-		return rc;
-	if (st->rec_len < 1 || grove_value_decode(st->rec + 1, st->rec_len - 1, &st->v) != 0)
-		return GROVE_ECORRUPT; /* our own record: damaged on disk */
-	return 0;
-}
-
-/* Writes st->v when its encoding differs from the stored one.  *wrote tells
- * whether it did.  Caller holds the key's stripe lock. */
-static int state_commit(grove_db_t *db, const grove_db_key_t *k, db_state_t *st, bool *wrote)
-{
-	uint8_t *enc;
-	size_t enc_len;
-	*wrote = false;
-	int rc = grove_value_encode(st->v, &enc, &enc_len);
-	if (rc)
-		return rc;
-	if (st->rec && st->rec_len - 1 == enc_len && memcmp(st->rec + 1, enc, enc_len) == 0) {
-		grove_free(enc);
-		return 0;
-	}
-	grove_type_t type = grove_value_type(st->v);
-	uint8_t digest[GROVE_DIGEST_BYTES], item[GROVE_DIGEST_BYTES];
-	grove_digest(enc, enc_len, digest);
-	grove_batch_t b;
-	grove_batch_init(&b);
-	uint8_t *rec = grove_malloc(1 + enc_len);
-	rc = rec ? 0 : GROVE_ENOMEM;
-	if (rc == 0) {
-		rec[0] = (uint8_t)type;
-		memcpy(rec + 1, enc, enc_len);
-		rc = grove_batch_put(&b, k->urec, 1 + k->klen, rec, 1 + enc_len);
-	}
-	if (rc == 0)
-		rc = grove_batch_put(&b, k->drec, grove_db__drec_len(k), digest, sizeof(digest));
-	if (rc == 0)
-		rc = grove_commit_write(&db->commit, &b);
-	grove_batch_close(&b);
-	grove_free(rec);
-	grove_free(enc);
-	if (rc)
-		return rc;
-	uint8_t old_item[GROVE_DIGEST_BYTES];
-	bool old_live = false;
-	if (st->rec) {
-		uint8_t old_digest[GROVE_DIGEST_BYTES];
-		grove_digest(st->rec + 1, st->rec_len - 1, old_digest);
-		grove_tree_item(k->key, k->klen, old_digest, old_item);
-		old_live = st->rec[0] != GROVE_TYPE_NONE;
-	}
-	grove_tree_item(k->key, k->klen, digest, item);
-	grove_tree_update(&db->tree, k->segment, st->rec ? old_item : NULL, item);
-	bool new_live = type != GROVE_TYPE_NONE;
-	if (new_live && !old_live)
-		atomic_fetch_add(&db->live_keys, 1);
-	else if (old_live && !new_live)
-		atomic_fetch_sub(&db->live_keys, 1);
-	*wrote = true;
-	return 0;
 }
 
 /* One local operation on a decoded value, with a fresh timestamp. */
@@ -143,19 +64,21 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 	int rc = grove_db__key_prepare(&k, key, klen);
 	if (rc)
 		return rc;
-	db_state_t st;
+	grove_db_state_t st;
 	bool wrote = false;
 	pthread_mutex_lock(&db->stripes[k.stripe]);
-	rc = state_load(db, &k, &st);
+	rc = grove_db__state_load(db, &k, &st);
 	uint64_t ts = 0;
 	if (rc == 0)
 		rc = grove_db__hlc_local(db, grove_value_max_ts(st.v), &ts);
 	if (rc == 0)
 		rc = op(db, st.v, ts, ctx);
-	if (rc == 0)
-		rc = state_commit(db, &k, &st, &wrote);
+	/* a local op that leaves a never-written key empty (delete, remove of
+	 * an absent element) has nothing to record */
+	if (rc == 0 && (st.rec || !grove_value_is_empty(st.v)))
+		rc = grove_db__state_commit(db, &k, &st, &wrote);
 	pthread_mutex_unlock(&db->stripes[k.stripe]);
-	state_free(&st);
+	grove_db__state_free(&st);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
 		call_hook(db, key, klen);
@@ -180,7 +103,13 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 	op_args_t *o = ctx;
 	(void)ts;
 	int rc = grove_pncounter_add(v, db->node_id, o->delta);
-	return rc ? rc : grove_pncounter_get(v, &o->out_i64);
+	if (rc == 0)
+		rc = grove_pncounter_get(v, &o->out_i64);
+	if (rc == GROVE_ENOTFOUND) { /* adding 0 to an absent counter: reads 0 */
+		o->out_i64 = 0;
+		rc = 0;
+	}
+	return rc;
 }
 
 int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
@@ -309,16 +238,16 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
 		atomic_fetch_add(&db->merges_rejected, 1);
 		return rc;
 	}
-	db_state_t st;
+	grove_db_state_t st;
 	bool wrote = false;
 	pthread_mutex_lock(&db->stripes[k.stripe]);
-	rc = state_load(db, &k, &st);
+	rc = grove_db__state_load(db, &k, &st);
 	if (rc == 0)
 		rc = grove_value_merge(st.v, remote, NULL);
 	if (rc == 0)
-		rc = state_commit(db, &k, &st, &wrote);
+		rc = grove_db__state_commit(db, &k, &st, &wrote);
 	pthread_mutex_unlock(&db->stripes[k.stripe]);
-	state_free(&st);
+	grove_db__state_free(&st);
 	grove_value_destroy(remote);
 	if (rc)
 		return rc;
@@ -353,9 +282,9 @@ int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **o
 	if (rc)
 		return rc;
 	grove_value_t *v = NULL;
-	if (rec[0] == GROVE_TYPE_NONE)
+	if (grove_db__rec_type(rec, rec_len) == GROVE_TYPE_NONE)
 		rc = GROVE_ENOTFOUND;
-	else if (grove_value_decode(rec + 1, rec_len - 1, &v) != 0)
+	else if ((rc = grove_value_decode(rec, rec_len - 1, &v)) != 0 && rc != GROVE_ENOMEM)
 		rc = GROVE_ECORRUPT;
 	grove_free(rec);
 	if (rc == 0)
@@ -371,8 +300,7 @@ int grove_db_get_encoded(grove_db_t *db, const void *key, size_t klen, uint8_t *
 	int rc = get_record(db, key, klen, &rec, &rec_len);
 	if (rc)
 		return rc;
-	memmove(rec, rec + 1, rec_len - 1); /* drop the type byte, keep the buffer */
-	*out = rec;
+	*out = rec; /* the trailing type byte stays in the buffer, unseen */
 	*out_len = rec_len - 1;
 	return 0;
 }
@@ -404,10 +332,10 @@ static int scan_record(void *vctx, const uint8_t *key, size_t klen, const uint8_
 		s->next_len = klen - 1;
 		return 1;
 	}
-	if (vlen < 1 || val[0] == GROVE_TYPE_NONE)
+	if (vlen < 1 || grove_db__rec_type(val, vlen) == GROVE_TYPE_NONE)
 		return 0;
 	s->visited++;
-	if (s->fn(s->ctx, key + 1, klen - 1, (grove_type_t)val[0]) != 0 ||
+	if (s->fn(s->ctx, key + 1, klen - 1, grove_db__rec_type(val, vlen)) != 0 ||
 	    s->visited >= s->max_keys)
 		s->stopped = true;
 	return 0;

@@ -225,14 +225,37 @@ static void add_to_wb(void *ctx, int op, const uint8_t *key, size_t klen, const 
 		leveldb_writebatch_delete(wb, (const char *)key, klen);
 }
 
+typedef struct ldb_single {
+	ldb_store_t *l;
+	const leveldb_writeoptions_t *wo;
+	char *lerr;
+} ldb_single_t;
+
+static void write_single(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+			 size_t vlen)
+{
+	ldb_single_t *w = ctx;
+	if (op == GROVE_BATCH_PUT)
+		leveldb_put(w->l->db, w->wo, (const char *)key, klen, (const char *)val, vlen,
+			    &w->lerr);
+	else
+		leveldb_delete(w->l->db, w->wo, (const char *)key, klen, &w->lerr);
+}
+
+/* One op goes straight to leveldb_put/delete (no write batch to build). */
 static int ldb_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 {
 	ldb_store_t *l = (ldb_store_t *)s;
-	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	grove_batch_iterate(b, add_to_wb, wb);
-	char *lerr = NULL;
-	leveldb_write(l->db, sync ? l->wopts_sync : l->wopts_nosync, wb, &lerr);
-	leveldb_writebatch_destroy(wb);
+	ldb_single_t w = { .l = l, .wo = sync ? l->wopts_sync : l->wopts_nosync };
+	if (b->count == 1) {
+		grove_batch_iterate(b, write_single, &w);
+	} else {
+		leveldb_writebatch_t *wb = leveldb_writebatch_create();
+		grove_batch_iterate(b, add_to_wb, wb);
+		leveldb_write(l->db, w.wo, wb, &w.lerr);
+		leveldb_writebatch_destroy(wb);
+	}
+	char *lerr = w.lerr;
 	if (lerr) {
 		int code = ldb_classify(lerr);
 		leveldb_free(lerr);

@@ -55,14 +55,21 @@ void grove_tree_reset(grove_tree_t *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-uint32_t grove_tree_segment(const void *key, size_t klen)
+_Static_assert(sizeof(GROVE_TREE_HASH_KEY) - 1 == crypto_shorthash_KEYBYTES, "siphash key");
+
+uint32_t grove_tree_key_hash(const void *key, size_t klen)
 {
-	uint8_t h[16];
-	crypto_generichash(h, sizeof(h), key, klen, NULL, 0);
-	return ((uint32_t)h[0] << 8 | h[1]) % GROVE_TREE_SEGMENTS;
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, key, klen, (const uint8_t *)GROVE_TREE_HASH_KEY);
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
-void grove_tree_item(const void *key, size_t klen, const uint8_t digest[GROVE_DIGEST_BYTES],
+uint32_t grove_tree_segment(const void *key, size_t klen)
+{
+	return (grove_tree_key_hash(key, klen) >> 16) % GROVE_TREE_SEGMENTS;
+}
+
+void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t enc_len,
 		     uint8_t out[GROVE_DIGEST_BYTES])
 {
 	uint8_t len_le[4] = { (uint8_t)klen, (uint8_t)(klen >> 8), (uint8_t)(klen >> 16),
@@ -71,7 +78,7 @@ void grove_tree_item(const void *key, size_t klen, const uint8_t digest[GROVE_DI
 	crypto_generichash_init(&st, NULL, 0, GROVE_DIGEST_BYTES);
 	crypto_generichash_update(&st, len_le, sizeof(len_le));
 	crypto_generichash_update(&st, key, klen);
-	crypto_generichash_update(&st, digest, GROVE_DIGEST_BYTES);
+	crypto_generichash_update(&st, enc, enc_len);
 	crypto_generichash_final(&st, out, GROVE_DIGEST_BYTES);
 }
 

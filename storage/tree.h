@@ -3,7 +3,8 @@
  * format is in doc/storage_format.md).
  *
  * Every key contributes one 16-byte item hash, BLAKE2b-128(klen u32 LE ||
- * key || value digest).  A node of the tree holds an accumulator: the sum of
+ * key || canonical value encoding): it binds key and state, so swapping two
+ * keys' states changes the sums.  A node of the tree holds an accumulator: the sum of
  * its items' hashes as 128-bit little-endian integers modulo 2^128, and
  * their count.  Sums and counts are additive, so a write updates the
  * accumulators of its segment and of every ancestor in O(GROVE_TREE_LEVELS),
@@ -41,9 +42,14 @@ int grove_tree_init(grove_tree_t *t) GROVE_MUST_CHECK; /* all empty */
 void grove_tree_close(grove_tree_t *t);                 /* safe when zeroed */
 void grove_tree_reset(grove_tree_t *t);
 
-/* The segment of a key: the first two bytes, big-endian, of BLAKE2b-128(key). */
-uint32_t grove_tree_segment(const void *key, size_t klen);
-void grove_tree_item(const void *key, size_t klen, const uint8_t digest[GROVE_DIGEST_BYTES],
+/* The key hash: the first four bytes, big-endian, of SipHash-2-4 of the
+ * key under the fixed public key GROVE_TREE_HASH_KEY.  Its top 16 bits are
+ * the key's segment; the rest serve db.c's record cache.  Every node must
+ * compute it alike (it places keys in the tree); it needs no secrecy. */
+#define GROVE_TREE_HASH_KEY "grove-segment-v1" /* 16 bytes */
+uint32_t grove_tree_key_hash(const void *key, size_t klen);
+uint32_t grove_tree_segment(const void *key, size_t klen); /* key hash >> 16 */
+void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t enc_len,
 		     uint8_t out[GROVE_DIGEST_BYTES]);
 
 /* Replaces item old (NULL: none) by item new (NULL: none) in segment seg. */

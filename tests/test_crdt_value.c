@@ -59,6 +59,8 @@ static void test_empty_value(void **state)
 	assert_int_equal(grove_lwwreg_get(v, &p, &len), GROVE_ENOTFOUND);
 	assert_int_equal(grove_orset_count(v), 0);
 	assert_int_equal(grove_value_max_ts(v), 0);
+	assert_int_equal(grove_pncounter_add(v, "n1", 0), 0); /* INCRBY 0 creates nothing */
+	assert_true(grove_value_is_empty(v));
 	grove_value_t *c = roundtrip(v);
 	assert_true(grove_value_is_empty(c));
 	grove_value_destroy(c);
@@ -328,6 +330,7 @@ static void test_wrong_type_and_conflict(void **state)
 	assert_int_equal(grove_lwwreg_get(a, &p, &len), GROVE_EWRONGTYPE);
 	/* concurrent creation with two types: same winner on both sides */
 	assert_int_equal(grove_orset_add(b, "n2", "x", 1, NULL), 0);
+	assert_int_equal(grove_pncounter_add(b, "n2", 0), GROVE_EWRONGTYPE);
 	grove_value_t *a2, *b2;
 	assert_int_equal(grove_value_clone(a, &a2), 0);
 	assert_int_equal(grove_value_clone(b, &b2), 0);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -37,7 +38,7 @@ static int setup_backend(void **state, int backend)
 		assert_int_equal(grove_store_open_memory(&f->s), 0);
 	} else {
 		char err[512];
-		f->dir = grove_test_tmpdir("store");
+		f->dir = grove_test_storage_tmpdir("store");
 		assert_int_equal(grove_store_open_leveldb(f->dir, &f->s, err, sizeof(err)), 0);
 	}
 	*state = f;
@@ -51,7 +52,7 @@ static int teardown(void **state)
 {
 	fixture_t *f = *state;
 	grove_store_close(f->s);
-	grove_test_rmdir(f->dir);
+	grove_test_storage_rmdir(f->dir);
 	free(f);
 	return 0;
 }
@@ -154,7 +155,7 @@ static void test_order_is_bytewise(void **state)
 {
 	grove_store_t *s = ((fixture_t *)*state)->s;
 	grove_rng_t rng;
-	grove_rng_seed(&rng, grove_test_seed("test_order_is_bytewise"));
+	grove_rng_seed(&rng, grove_test_storage_seed("test_order_is_bytewise"));
 	enum { N = 2000 };
 	for (int i = 0; i < N; i++) {
 		uint8_t key[6];
@@ -313,7 +314,7 @@ static void test_leveldb_reopen_keeps_data(void **state)
 {
 	(void)state;
 	char err[512];
-	char *dir = grove_test_tmpdir("reopen");
+	char *dir = grove_test_storage_tmpdir("reopen");
 	grove_store_t *s;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_put(s, "k", 1, "v", 1, true), 0);
@@ -321,14 +322,14 @@ static void test_leveldb_reopen_keeps_data(void **state)
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	expect_stored(s, NULL, "k", "v");
 	grove_store_close(s);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void test_leveldb_locked(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("locked");
+	char *dir = grove_test_storage_tmpdir("locked");
 	grove_store_t *s, *s2 = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_open_leveldb(dir, &s2, err, sizeof(err)), GROVE_ELOCKED);
@@ -337,7 +338,7 @@ static void test_leveldb_locked(void **state)
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "locked"));
 	grove_store_close(s);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -354,7 +355,7 @@ static void test_leveldb_corrupt(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("corrupt");
+	char *dir = grove_test_storage_tmpdir("corrupt");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	assert_int_equal(grove_store_put(s, "k", 1, "v", 1, true), 0);
@@ -366,14 +367,14 @@ static void test_leveldb_corrupt(void **state)
 	printf("corrupt: %s\n", err);
 	assert_non_null(strstr(err, dir));
 	assert_non_null(strstr(err, "corrupt"));
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 static void test_leveldb_not_a_database(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("notdb");
+	char *dir = grove_test_storage_tmpdir("notdb");
 	write_file(dir, "precious.txt", "user data");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), GROVE_EINVAL);
@@ -386,29 +387,48 @@ static void test_leveldb_not_a_database(void **state)
 	snprintf(path, sizeof(path), "%s/precious.txt", dir);
 	assert_int_equal(grove_store_open_leveldb(path, &s, err, sizeof(err)), GROVE_EINVAL);
 	assert_non_null(strstr(err, "not a directory"));
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
+}
+
+/* Opening a directory we may not enter fails with GROVE_EPERM naming it.
+ * As root (mode bits do not bind root) the open runs in a child that
+ * dropped to uid/gid 65534 first. */
+static int open_expect_eperm(const char *dir)
+{
+	char err[512] = "";
+	grove_store_t *s = NULL;
+	int rc = grove_store_open_leveldb(dir, &s, err, sizeof(err));
+	printf("permission: %s\n", err);
+	return rc == GROVE_EPERM && s == NULL && strstr(err, dir) && strstr(err, "permission");
 }
 
 static void test_leveldb_permission(void **state)
 {
 	(void)state;
 	char err[512] = "";
-	char *dir = grove_test_tmpdir("perm");
+	char *dir = grove_test_storage_tmpdir("perm");
 	grove_store_t *s = NULL;
 	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
 	grove_store_close(s);
-	s = NULL;
 	assert_int_equal(chmod(dir, 0), 0);
-	if (geteuid() == 0) {
-		/* root bypasses mode bits: the check cannot fail here */
-		printf("permission: running as root, mode-0 check skipped\n");
+	if (geteuid() != 0) {
+		assert_true(open_expect_eperm(dir));
 	} else {
-		assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), GROVE_EPERM);
-		assert_non_null(strstr(err, dir));
-		assert_non_null(strstr(err, "permission"));
+		fflush(stdout);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			if (setgid(65534) != 0 || setuid(65534) != 0)
+				_exit(2);
+			_exit(open_expect_eperm(dir) ? 0 : 1);
+		}
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	chmod(dir, 0700);
-	grove_test_rmdir(dir);
+	grove_test_storage_rmdir(dir);
 }
 
 #define CONTRACT(name)                                                         \

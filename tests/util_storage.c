@@ -9,9 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "storage/store.h"
 #include "tests/util_storage.h"
 
-char *grove_test_tmpdir(const char *tag)
+char *grove_test_storage_tmpdir(const char *tag)
 {
 	char tmpl[256];
 	snprintf(tmpl, sizeof(tmpl), "/tmp/grove-test-%s-XXXXXX", tag);
@@ -31,7 +32,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
-void grove_test_rmdir(char *dir)
+void grove_test_storage_rmdir(char *dir)
 {
 	if (!dir)
 		return;
@@ -39,10 +40,44 @@ void grove_test_rmdir(char *dir)
 	free(dir);
 }
 
-uint64_t grove_test_seed(const char *test_name)
+uint64_t grove_test_storage_seed(const char *test_name)
 {
 	const char *env = getenv("GROVE_TEST_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 0) : 1;
 	printf("%s: seed %" PRIu64 " (GROVE_TEST_SEED to replay)\n", test_name, seed);
 	return seed;
+}
+
+uint64_t grove_test_storage_clock_ms(void *ctx)
+{
+	return __atomic_load_n((uint64_t *)ctx, __ATOMIC_RELAXED);
+}
+
+int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *clock_ms,
+		       grove_durability_t durability, grove_db_t **out)
+{
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = node;
+	if (clock_ms) {
+		o.clock = grove_test_storage_clock_ms;
+		o.clock_ctx = clock_ms;
+	}
+	o.durability = durability;
+	char err[512] = "";
+	int rc = grove_db_open(dir, &o, out, err, sizeof(err));
+	if (rc)
+		printf("grove_test_storage_db_open: %s\n", err);
+	return rc;
+}
+
+grove_store_t *grove_test_storage_raw_open(const char *dir)
+{
+	char err[512];
+	grove_store_t *s = NULL;
+	if (grove_store_open_leveldb(dir, &s, err, sizeof(err)) != 0) {
+		printf("grove_test_storage_raw_open: %s\n", err);
+		abort();
+	}
+	return s;
 }

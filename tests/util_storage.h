@@ -9,11 +9,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/db.h"
+#include "storage/store.h"
+
 /* Creates a fresh empty directory; returns its malloc'd path (free()). */
-char *grove_test_tmpdir(const char *tag);
+char *grove_test_storage_tmpdir(const char *tag);
 /* Removes dir recursively and frees the path (NULL is a no-op). */
-void grove_test_rmdir(char *dir);
+void grove_test_storage_rmdir(char *dir);
 /* The test seed (GROVE_TEST_SEED, default 1), printed once with the name. */
-uint64_t grove_test_seed(const char *test_name);
+uint64_t grove_test_storage_seed(const char *test_name);
+
+/* A fake clock for grove_db_options_t.clock: returns *(uint64_t *)ctx. */
+uint64_t grove_test_storage_clock_ms(void *ctx);
+
+/* Opens a db (dir NULL: memory) with the given node id, fake clock and
+ * durability; returns the grove_db_open result (message printed on error). */
+int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *clock_ms,
+		       grove_durability_t durability, grove_db_t **out);
+
+/* With the db closed: opens its LevelDB store raw (asserts success), for
+ * tests that damage or inspect records behind the db's back. */
+grove_store_t *grove_test_storage_raw_open(const char *dir);
 
 #endif
