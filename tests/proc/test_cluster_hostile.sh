@@ -187,6 +187,7 @@ host3=$GROVE_CLUSTER_NET.13
 cluster kill 3 >/dev/null || fail "kill 3"
 "$T_TMP/hostile" capture "$host3" 7946 3000 64 "$T_TMP/cap" >"$T_TMP/cap.txt" || fail "capture"
 say "$(cat "$T_TMP/cap.txt") real datagrams addressed to node 3"
+[[ $(cat "$T_TMP/cap.txt") != "captured 0" ]] || fail "nodes 1, 2 sent nothing to the dead node 3 in 3 s (no probes of a suspect?)"
 cluster start 3 >/dev/null || fail "node 3 did not rejoin"
 
 declare -A drop0

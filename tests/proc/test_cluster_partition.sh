@@ -129,7 +129,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	declare -A gd=()
 	for g in "${glist[@]}"; do gd[$g]=$(digest "${g%%,*}"); done
 	[[ $(printf '%s\n' "${gd[@]}" | sort -u | wc -l) -gt 1 ]] ||
-		fail "round $round: groups $groups all report digest ${gd[*]} while partitioned"
+		fail "round $round: groups $groups all report digest ${gd[*]} while partitioned (does groved bind its outgoing TCP and UDP to its gossip address?)"
 	unset gd
 	cluster heal >/dev/null || fail "heal"
 	conv=$(cluster wait-converged --timeout 60) || fail "round $round: no convergence after heal"
