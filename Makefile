@@ -124,7 +124,7 @@ stop:
 
 sim: $(TESTS)
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d) $(TEST_UTIL_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TESTS:$(BUILD)/tests/%=$(BUILD)/obj/tests/%.d) $(TEST_UTIL_OBJ:.o=.d) $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.d)
 .SECONDARY:
 
 .PHONY: $(PUBLIC_TARGETS)

@@ -28,7 +28,7 @@ static int grove_wbuf_write(void *data, const char *buf, size_t len)
 	grove_wbuf_t *w = data;
 	if (len > SIZE_MAX - w->len)
 		return -1;
-	if (grove_vec_reserve((void **)&w->p, &w->cap, w->len + len, 1))
+	if (grove__vec_reserve((void **)&w->p, &w->cap, w->len + len, 1))
 		return -1;
 	if (len)
 		memcpy(w->p + w->len, buf, len);
@@ -43,23 +43,23 @@ static int grove_pack_str(msgpack_packer *pk, const char *s)
 	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
 }
 
-static int grove_pack_blob(msgpack_packer *pk, const grove_blob_t *b)
+static int grove_pack_blob(msgpack_packer *pk, const grove__blob_t *b)
 {
 	return msgpack_pack_bin(pk, b->len) | msgpack_pack_bin_body(pk, b->p, b->len);
 }
 
-static int grove_pack_id(msgpack_packer *pk, const grove_id_t *id)
+static int grove_pack_id(msgpack_packer *pk, const grove__id_t *id)
 {
 	return msgpack_pack_uint64(pk, id->ts) | grove_pack_str(pk, id->node);
 }
 
-static int grove_pack_dot(msgpack_packer *pk, const grove_dot_t *d)
+static int grove_pack_dot(msgpack_packer *pk, const grove__dot_t *d)
 {
 	return msgpack_pack_array(pk, 2) | grove_pack_str(pk, d->node) |
 	       msgpack_pack_uint64(pk, d->counter);
 }
 
-static int grove_pack_dots(msgpack_packer *pk, const grove_dots_t *ds)
+static int grove_pack_dots(msgpack_packer *pk, const grove__dots_t *ds)
 {
 	int r = msgpack_pack_array(pk, ds->len);
 	for (size_t i = 0; i < ds->len && !r; i++)
@@ -67,11 +67,11 @@ static int grove_pack_dots(msgpack_packer *pk, const grove_dots_t *ds)
 	return r;
 }
 
-static int grove_pack_counter(msgpack_packer *pk, const grove_counter_t *c)
+static int grove_pack_counter(msgpack_packer *pk, const grove__counter_t *c)
 {
 	int r = msgpack_pack_array(pk, c->len);
 	for (size_t i = 0; i < c->len && !r; i++) {
-		const grove_pnentry_t *e = &c->e[i];
+		const grove__pnentry_t *e = &c->e[i];
 		r = msgpack_pack_array(pk, 5) | grove_pack_str(pk, e->node) |
 		    msgpack_pack_uint64(pk, e->p) | msgpack_pack_uint64(pk, e->n) |
 		    msgpack_pack_uint64(pk, e->bp) | msgpack_pack_uint64(pk, e->bn);
@@ -79,14 +79,14 @@ static int grove_pack_counter(msgpack_packer *pk, const grove_counter_t *c)
 	return r;
 }
 
-static int grove_pack_reg(msgpack_packer *pk, const grove_reg_t *g)
+static int grove_pack_reg(msgpack_packer *pk, const grove__reg_t *g)
 {
 	int r = msgpack_pack_array(pk, 5) | grove_pack_id(pk, &g->id);
 	r |= g->has ? grove_pack_blob(pk, &g->val) : msgpack_pack_nil(pk);
 	return r | grove_pack_id(pk, &g->tomb);
 }
 
-static int grove_pack_set(msgpack_packer *pk, const grove_set_t *s)
+static int grove_pack_set(msgpack_packer *pk, const grove__set_t *s)
 {
 	int r = msgpack_pack_array(pk, 3) | grove_pack_dots(pk, &s->vv) |
 		grove_pack_dots(pk, &s->cloud) | msgpack_pack_array(pk, s->len);
@@ -96,7 +96,7 @@ static int grove_pack_set(msgpack_packer *pk, const grove_set_t *s)
 	return r;
 }
 
-static int grove_pack_field(msgpack_packer *pk, const grove_field_t *f)
+static int grove_pack_field(msgpack_packer *pk, const grove__field_t *f)
 {
 	int r = msgpack_pack_array(pk, 4) | grove_pack_blob(pk, &f->field) |
 		grove_pack_id(pk, &f->id);
@@ -104,15 +104,15 @@ static int grove_pack_field(msgpack_packer *pk, const grove_field_t *f)
 }
 
 /* Live fields and tombstones interleaved in field-name order. */
-static int grove_pack_map(msgpack_packer *pk, const grove_map_t *m)
+static int grove_pack_map(msgpack_packer *pk, const grove__map_t *m)
 {
-	const grove_fields_t *l = &m->live, *t = &m->tomb;
+	const grove__fields_t *l = &m->live, *t = &m->tomb;
 	int r = msgpack_pack_array(pk, 3) | grove_pack_id(pk, &m->del) |
 		msgpack_pack_array(pk, l->len + t->len);
 	size_t i = 0, j = 0;
 	while (!r && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||
-			    (i < l->len && grove_blob_cmp(&l->f[i].field, t->f[j].field.p,
+			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
 							   t->f[j].field.len) < 0);
 		r = grove_pack_field(pk, live ? &l->f[i++] : &t->f[j++]);
 	}
@@ -122,7 +122,7 @@ static int grove_pack_map(msgpack_packer *pk, const grove_map_t *m)
 int grove_value_encode(const grove_value_t *v, uint8_t **out, size_t *out_len)
 {
 	grove_wbuf_t w = { 0 };
-	if (grove_vec_reserve((void **)&w.p, &w.cap, GROVE_ENCODE_INITIAL_BYTES, 1))
+	if (grove__vec_reserve((void **)&w.p, &w.cap, GROVE_ENCODE_INITIAL_BYTES, 1))
 		return GROVE_ENOMEM;
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &w, grove_wbuf_write);

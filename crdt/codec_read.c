@@ -147,7 +147,7 @@ static int grove_rd_node(grove_rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
 }
 
 /* A binary string, copied; *is_nil set instead when nil_ok and nil. */
-static int grove_rd_blob(grove_rd_t *r, grove_blob_t *out, bool nil_ok, bool *is_nil)
+static int grove_rd_blob(grove_rd_t *r, grove__blob_t *out, bool nil_ok, bool *is_nil)
 {
 	uint8_t tag;
 	uint64_t n = 0;
@@ -172,11 +172,11 @@ static int grove_rd_blob(grove_rd_t *r, grove_blob_t *out, bool nil_ok, bool *is
 		return GROVE_ETOOBIG;
 	const uint8_t *b;
 	rc = grove_rd_bytes(r, (size_t)n, &b);
-	return rc ? rc : grove_blob_set(out, b, (size_t)n);
+	return rc ? rc : grove__blob_set(out, b, (size_t)n);
 }
 
 /* An id (ts, node): the none id is (0, ""); otherwise a valid node. */
-static int grove_rd_id(grove_rd_t *r, grove_id_t *id)
+static int grove_rd_id(grove_rd_t *r, grove__id_t *id)
 {
 	int rc = grove_rd_uint(r, &id->ts);
 	if (!rc)
@@ -186,7 +186,7 @@ static int grove_rd_id(grove_rd_t *r, grove_id_t *id)
 	return rc;
 }
 
-static int grove_rd_dot(grove_rd_t *r, grove_dot_t *d)
+static int grove_rd_dot(grove_rd_t *r, grove__dot_t *d)
 {
 	int rc = grove_rd_tuple(r, 2);
 	if (!rc)
@@ -199,18 +199,18 @@ static int grove_rd_dot(grove_rd_t *r, grove_dot_t *d)
 }
 
 /* A strictly increasing list of dots; with by_node, at most one per node. */
-static int grove_rd_dots(grove_rd_t *r, grove_dots_t *ds, bool by_node)
+static int grove_rd_dots(grove_rd_t *r, grove__dots_t *ds, bool by_node)
 {
 	size_t n;
 	int rc = grove_rd_array(r, &n);
 	if (!rc)
-		rc = grove_vec_reserve((void **)&ds->d, &ds->cap, n, sizeof(*ds->d));
+		rc = grove__vec_reserve((void **)&ds->d, &ds->cap, n, sizeof(*ds->d));
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = grove_rd_dot(r, &ds->d[i]);
 		if (rc || i == 0)
 			continue;
 		int c = by_node ? strcmp(ds->d[i - 1].node, ds->d[i].node)
-				: grove_dot_cmp(&ds->d[i - 1], &ds->d[i]);
+				: grove__dot_cmp(&ds->d[i - 1], &ds->d[i]);
 		if (c >= 0)
 			rc = GROVE_EDECODE;
 	}
@@ -219,7 +219,7 @@ static int grove_rd_dots(grove_rd_t *r, grove_dots_t *ds, bool by_node)
 	return rc;
 }
 
-static int grove_rd_treg(grove_rd_t *r, grove_treg_t *t)
+static int grove_rd_treg(grove_rd_t *r, grove__treg_t *t)
 {
 	uint64_t type = 0;
 	int rc = grove_rd_tuple(r, 3);
@@ -238,7 +238,7 @@ static int grove_rd_treg(grove_rd_t *r, grove_treg_t *t)
 	return none || some ? 0 : GROVE_EDECODE;
 }
 
-static int grove_rd_pnentry(grove_rd_t *r, grove_pnentry_t *e)
+static int grove_rd_pnentry(grove_rd_t *r, grove__pnentry_t *e)
 {
 	int rc = grove_rd_tuple(r, 5);
 	if (!rc)
@@ -256,12 +256,12 @@ static int grove_rd_pnentry(grove_rd_t *r, grove_pnentry_t *e)
 	return rc;
 }
 
-static int grove_rd_counter(grove_rd_t *r, grove_counter_t *c)
+static int grove_rd_counter(grove_rd_t *r, grove__counter_t *c)
 {
 	size_t n;
 	int rc = grove_rd_array(r, &n);
 	if (!rc)
-		rc = grove_vec_reserve((void **)&c->e, &c->cap, n, sizeof(*c->e));
+		rc = grove__vec_reserve((void **)&c->e, &c->cap, n, sizeof(*c->e));
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = grove_rd_pnentry(r, &c->e[i]);
 		if (!rc && i > 0 && strcmp(c->e[i - 1].node, c->e[i].node) >= 0)
@@ -272,7 +272,7 @@ static int grove_rd_counter(grove_rd_t *r, grove_counter_t *c)
 	return rc;
 }
 
-static int grove_rd_reg(grove_rd_t *r, grove_reg_t *g)
+static int grove_rd_reg(grove_rd_t *r, grove__reg_t *g)
 {
 	bool nil = true;
 	int rc = grove_rd_tuple(r, 5);
@@ -284,25 +284,25 @@ static int grove_rd_reg(grove_rd_t *r, grove_reg_t *g)
 		rc = grove_rd_id(r, &g->tomb);
 	if (rc)
 		return rc;
-	grove_id_t none = { 0 };
+	grove__id_t none = { 0 };
 	g->has = !nil;
-	if (nil ? grove_id_cmp(&g->id, &none) != 0 : grove_id_cmp(&g->id, &g->tomb) <= 0)
+	if (nil ? grove__id_cmp(&g->id, &none) != 0 : grove__id_cmp(&g->id, &g->tomb) <= 0)
 		return GROVE_EDECODE;
 	return 0;
 }
 
 /* Cloud dots must lie strictly above vv + 1 (else compaction absorbs them). */
-static int grove_rd_check_cloud(const grove_set_t *s)
+static int grove_rd_check_cloud(const grove__set_t *s)
 {
 	for (size_t i = 0; i < s->cloud.len; i++) {
-		const grove_dot_t *d = &s->cloud.d[i];
-		if (d->counter - 1 <= grove_vv_get(&s->vv, d->node))
+		const grove__dot_t *d = &s->cloud.d[i];
+		if (d->counter - 1 <= grove__vv_get(&s->vv, d->node))
 			return GROVE_EDECODE;
 	}
 	return 0;
 }
 
-static int grove_rd_elem(grove_rd_t *r, const grove_set_t *s, grove_elem_t *e)
+static int grove_rd_elem(grove_rd_t *r, const grove__set_t *s, grove__elem_t *e)
 {
 	int rc = grove_rd_tuple(r, 2);
 	if (!rc)
@@ -312,12 +312,12 @@ static int grove_rd_elem(grove_rd_t *r, const grove_set_t *s, grove_elem_t *e)
 	if (!rc && e->dots.len == 0)
 		rc = GROVE_EDECODE;
 	for (size_t i = 0; i < e->dots.len && !rc; i++)
-		if (!grove_ctx_contains(s, &e->dots.d[i]))
+		if (!grove__ctx_contains(s, &e->dots.d[i]))
 			rc = GROVE_EDECODE;
 	return rc;
 }
 
-static int grove_rd_set(grove_rd_t *r, grove_set_t *s)
+static int grove_rd_set(grove_rd_t *r, grove__set_t *s)
 {
 	size_t n;
 	int rc = grove_rd_tuple(r, 3);
@@ -330,13 +330,13 @@ static int grove_rd_set(grove_rd_t *r, grove_set_t *s)
 	if (!rc)
 		rc = grove_rd_array(r, &n);
 	if (!rc)
-		rc = grove_vec_reserve((void **)&s->e, &s->cap, n, sizeof(*s->e));
+		rc = grove__vec_reserve((void **)&s->e, &s->cap, n, sizeof(*s->e));
 	for (size_t i = 0; i < n && !rc; i++) {
-		grove_elem_t *e = &s->e[i];
+		grove__elem_t *e = &s->e[i];
 		memset(e, 0, sizeof(*e));
 		s->len = i + 1; /* e is owned by s from here, even half-read */
 		rc = grove_rd_elem(r, s, e);
-		if (!rc && i > 0 && grove_blob_cmp(&s->e[i - 1].elem, e->elem.p, e->elem.len) >= 0)
+		if (!rc && i > 0 && grove__blob_cmp(&s->e[i - 1].elem, e->elem.p, e->elem.len) >= 0)
 			rc = GROVE_EDECODE;
 	}
 	return rc;
@@ -344,28 +344,28 @@ static int grove_rd_set(grove_rd_t *r, grove_set_t *s)
 
 /* One map field, appended to the live or tombstone array (*live says
  * which); prev is the previous field name, which it must follow. */
-static int grove_rd_field(grove_rd_t *r, grove_map_t *m, const grove_blob_t *prev, bool *live)
+static int grove_rd_field(grove_rd_t *r, grove__map_t *m, const grove__blob_t *prev, bool *live)
 {
-	grove_field_t f = { 0 };
+	grove__field_t f = { 0 };
 	bool nil = false;
 	int rc = grove_rd_tuple(r, 4);
 	if (!rc)
 		rc = grove_rd_blob(r, &f.field, false, NULL);
-	if (!rc && prev && grove_blob_cmp(prev, f.field.p, f.field.len) >= 0)
+	if (!rc && prev && grove__blob_cmp(prev, f.field.p, f.field.len) >= 0)
 		rc = GROVE_EDECODE;
 	if (!rc)
 		rc = grove_rd_id(r, &f.id);
-	if (!rc && grove_id_cmp(&f.id, &m->del) <= 0)
+	if (!rc && grove__id_cmp(&f.id, &m->del) <= 0)
 		rc = GROVE_EDECODE;
 	if (!rc)
 		rc = grove_rd_blob(r, &f.val, true, &nil);
 	f.has = !nil;
-	grove_fields_t *fs = f.has ? &m->live : &m->tomb;
+	grove__fields_t *fs = f.has ? &m->live : &m->tomb;
 	if (!rc)
-		rc = grove_vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f));
+		rc = grove__vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f));
 	if (rc) {
-		grove_blob_free(&f.field);
-		grove_blob_free(&f.val);
+		grove__blob_free(&f.field);
+		grove__blob_free(&f.val);
 		return rc;
 	}
 	fs->f[fs->len++] = f;
@@ -373,7 +373,7 @@ static int grove_rd_field(grove_rd_t *r, grove_map_t *m, const grove_blob_t *pre
 	return 0;
 }
 
-static int grove_rd_map(grove_rd_t *r, grove_map_t *m)
+static int grove_rd_map(grove_rd_t *r, grove__map_t *m)
 {
 	size_t n;
 	int rc = grove_rd_tuple(r, 3);
@@ -383,7 +383,7 @@ static int grove_rd_map(grove_rd_t *r, grove_map_t *m)
 		rc = grove_rd_array(r, &n);
 	bool last_live = false;
 	for (size_t i = 0; i < n && !rc; i++) {
-		const grove_fields_t *fs = last_live ? &m->live : &m->tomb;
+		const grove__fields_t *fs = last_live ? &m->live : &m->tomb;
 		rc = grove_rd_field(r, m, i ? &fs->f[fs->len - 1].field : NULL, &last_live);
 	}
 	return rc;

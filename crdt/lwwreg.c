@@ -13,50 +13,50 @@
 #include "crdt/alloc.h"
 #include "crdt/value_impl.h"
 
-void grove_reg_free(grove_reg_t *r)
+void grove__reg_free(grove__reg_t *r)
 {
-	grove_blob_free(&r->val);
+	grove__blob_free(&r->val);
 	memset(r, 0, sizeof(*r));
 }
 
-bool grove_reg_live(const grove_reg_t *r)
+bool grove__reg_live(const grove__reg_t *r)
 {
 	return r->has;
 }
 
-static void grove_id_raise(grove_id_t *to, const grove_id_t *id)
+static void grove__id_raise(grove__id_t *to, const grove__id_t *id)
 {
-	if (grove_id_cmp(id, to) > 0)
+	if (grove__id_cmp(id, to) > 0)
 		*to = *id;
 }
 
-void grove_reg_reset(grove_reg_t *r, const grove_id_t *del)
+void grove__reg_reset(grove__reg_t *r, const grove__id_t *del)
 {
-	grove_id_raise(&r->tomb, del);
+	grove__id_raise(&r->tomb, del);
 	if (r->has)
-		grove_id_raise(&r->tomb, &r->id);
-	grove_blob_free(&r->val);
+		grove__id_raise(&r->tomb, &r->id);
+	grove__blob_free(&r->val);
 	r->has = false;
 	memset(&r->id, 0, sizeof(r->id));
 }
 
 /* Orders two present values: id first, then value bytes. */
-static int grove_reg_order(const grove_id_t *ia, const grove_blob_t *va, const grove_id_t *ib,
+static int grove__reg_order(const grove__id_t *ia, const grove__blob_t *va, const grove__id_t *ib,
 			   const void *vb, size_t vb_len)
 {
-	int c = grove_id_cmp(ia, ib);
-	return c ? c : grove_blob_cmp(va, vb, vb_len);
+	int c = grove__id_cmp(ia, ib);
+	return c ? c : grove__blob_cmp(va, vb, vb_len);
 }
 
-int grove_reg_merge(grove_reg_t *out, const grove_reg_t *a, const grove_reg_t *b)
+int grove__reg_merge(grove__reg_t *out, const grove__reg_t *a, const grove__reg_t *b)
 {
-	out->tomb = grove_id_cmp(&a->tomb, &b->tomb) >= 0 ? a->tomb : b->tomb;
-	const grove_reg_t *win = a->has ? a : b;
-	if (a->has && b->has && grove_reg_order(&a->id, &a->val, &b->id, b->val.p, b->val.len) < 0)
+	out->tomb = grove__id_cmp(&a->tomb, &b->tomb) >= 0 ? a->tomb : b->tomb;
+	const grove__reg_t *win = a->has ? a : b;
+	if (a->has && b->has && grove__reg_order(&a->id, &a->val, &b->id, b->val.p, b->val.len) < 0)
 		win = b;
-	if (!win->has || grove_id_cmp(&win->id, &out->tomb) <= 0)
+	if (!win->has || grove__id_cmp(&win->id, &out->tomb) <= 0)
 		return 0;
-	int rc = grove_blob_set(&out->val, win->val.p, win->val.len);
+	int rc = grove__blob_set(&out->val, win->val.p, win->val.len);
 	if (rc)
 		return rc;
 	out->has = true;
@@ -64,13 +64,13 @@ int grove_reg_merge(grove_reg_t *out, const grove_reg_t *a, const grove_reg_t *b
 	return 0;
 }
 
-bool grove_reg_eq(const grove_reg_t *a, const grove_reg_t *b)
+bool grove__reg_eq(const grove__reg_t *a, const grove__reg_t *b)
 {
-	return a->has == b->has && grove_id_cmp(&a->id, &b->id) == 0 &&
-	       grove_id_cmp(&a->tomb, &b->tomb) == 0 && grove_blob_eq(&a->val, &b->val);
+	return a->has == b->has && grove__id_cmp(&a->id, &b->id) == 0 &&
+	       grove__id_cmp(&a->tomb, &b->tomb) == 0 && grove__blob_eq(&a->val, &b->val);
 }
 
-uint64_t grove_reg_max_ts(const grove_reg_t *r)
+uint64_t grove__reg_max_ts(const grove__reg_t *r)
 {
 	return r->id.ts > r->tomb.ts ? r->id.ts : r->tomb.ts;
 }
@@ -81,18 +81,18 @@ int grove_lwwreg_set(grove_value_t *v, const char *node, uint64_t ts, const void
 	if (len > GROVE_BLOB_MAX || (len && !val))
 		return GROVE_EINVAL;
 	grove_value_t *w;
-	int rc = grove_value_begin(v, GROVE_TYPE_REGISTER, node, &w);
+	int rc = grove__value_begin(v, GROVE_TYPE_REGISTER, node, &w);
 	if (rc)
 		return rc;
-	grove_reg_t *r = &w->reg;
-	grove_id_t id = { .ts = ts };
+	grove__reg_t *r = &w->reg;
+	grove__id_t id = { .ts = ts };
 	memcpy(id.node, node, strlen(node) + 1);
-	if (grove_id_cmp(&id, &r->tomb) <= 0)
+	if (grove__id_cmp(&id, &r->tomb) <= 0)
 		return grove_value_end(v, w, 0); /* older than a delete: lost */
-	if (r->has && grove_reg_order(&id, &(grove_blob_t){ (uint8_t *)val, (uint32_t)len },
+	if (r->has && grove__reg_order(&id, &(grove__blob_t){ (uint8_t *)val, (uint32_t)len },
 				      &r->id, r->val.p, r->val.len) <= 0)
 		return grove_value_end(v, w, 0); /* older than the current value */
-	rc = grove_blob_set(&r->val, val, len);
+	rc = grove__blob_set(&r->val, val, len);
 	if (rc == 0) {
 		r->has = true;
 		r->id = id;

@@ -14,14 +14,14 @@
 #include "crdt/assert.h"
 #include "crdt/value_impl.h"
 
-void grove_counter_free(grove_counter_t *c)
+void grove__counter_free(grove__counter_t *c)
 {
 	grove_free(c->e);
 	c->e = NULL;
 	c->len = c->cap = 0;
 }
 
-bool grove_counter_live(const grove_counter_t *c)
+bool grove__counter_live(const grove__counter_t *c)
 {
 	for (size_t i = 0; i < c->len; i++)
 		if (c->e[i].p > c->e[i].bp || c->e[i].n > c->e[i].bn)
@@ -29,7 +29,7 @@ bool grove_counter_live(const grove_counter_t *c)
 	return false;
 }
 
-void grove_counter_reset(grove_counter_t *c)
+void grove__counter_reset(grove__counter_t *c)
 {
 	for (size_t i = 0; i < c->len; i++) {
 		c->e[i].bp = c->e[i].p;
@@ -42,17 +42,17 @@ static uint64_t grove_max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a, const grove_counter_t *b)
+int grove__counter_merge(grove__counter_t *out, const grove__counter_t *a, const grove__counter_t *b)
 {
-	int rc = grove_vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
+	int rc = grove__vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
 	if (rc)
 		return rc;
 	size_t i = 0, j = 0;
 	while (i < a->len || j < b->len) {
 		int c = i == a->len ? 1 : j == b->len ? -1 : strcmp(a->e[i].node, b->e[j].node);
-		grove_pnentry_t e = c <= 0 ? a->e[i] : b->e[j];
+		grove__pnentry_t e = c <= 0 ? a->e[i] : b->e[j];
 		if (c == 0) {
-			const grove_pnentry_t *o = &b->e[j];
+			const grove__pnentry_t *o = &b->e[j];
 			e.p = grove_max64(e.p, o->p);
 			e.n = grove_max64(e.n, o->n);
 			e.bp = grove_max64(e.bp, o->bp);
@@ -65,12 +65,12 @@ int grove_counter_merge(grove_counter_t *out, const grove_counter_t *a, const gr
 	return 0;
 }
 
-bool grove_counter_eq(const grove_counter_t *a, const grove_counter_t *b)
+bool grove__counter_eq(const grove__counter_t *a, const grove__counter_t *b)
 {
 	if (a->len != b->len)
 		return false;
 	for (size_t i = 0; i < a->len; i++) {
-		const grove_pnentry_t *x = &a->e[i], *y = &b->e[i];
+		const grove__pnentry_t *x = &a->e[i], *y = &b->e[i];
 		if (strcmp(x->node, y->node) || x->p != y->p || x->n != y->n || x->bp != y->bp ||
 		    x->bn != y->bn)
 			return false;
@@ -79,7 +79,7 @@ bool grove_counter_eq(const grove_counter_t *a, const grove_counter_t *b)
 }
 
 /* Sum of (p - bp) - (n - bn); fits easily: at most 2^24 entries of < 2^64. */
-static __int128 grove_counter_sum(const grove_counter_t *c)
+static __int128 grove__counter_sum(const grove__counter_t *c)
 {
 	__int128 s = 0;
 	for (size_t i = 0; i < c->len; i++)
@@ -87,43 +87,34 @@ static __int128 grove_counter_sum(const grove_counter_t *c)
 	return s;
 }
 
-static size_t grove_counter_find(const grove_counter_t *c, const char *node, bool *found)
+static int grove__pnentry_cmp_node(const void *elem, const void *key)
 {
-	size_t lo = 0, hi = c->len;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(c->e[mid].node, node);
-		if (r == 0) {
-			*found = true;
-			return mid;
-		}
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return strcmp(((const grove__pnentry_t *)elem)->node, key);
+}
+
+static size_t grove__counter_find(const grove__counter_t *c, const char *node, bool *found)
+{
+	return grove__sorted_find(c->e, c->len, sizeof(*c->e), node, grove__pnentry_cmp_node, found);
 }
 
 /* Applies a non-zero delta for node on a counter that is already the
  * visible type (a zero delta would leave an all-zero entry, which is not
  * canonical). */
-static int grove_counter_add(grove_counter_t *c, const char *node, int64_t delta)
+static int grove__counter_add(grove__counter_t *c, const char *node, int64_t delta)
 {
 	GROVE_ASSERT(delta != 0);
-	__int128 next = grove_counter_sum(c) + delta;
+	__int128 next = grove__counter_sum(c) + delta;
 	if (next > INT64_MAX || next < INT64_MIN)
 		return GROVE_EOVERFLOW;
 	bool found;
-	size_t at = grove_counter_find(c, node, &found);
+	size_t at = grove__counter_find(c, node, &found);
 	uint64_t mag = delta >= 0 ? (uint64_t)delta : (uint64_t)(-(delta + 1)) + 1;
 	if (found) {
 		uint64_t total = delta >= 0 ? c->e[at].p : c->e[at].n;
 		if (total > UINT64_MAX - mag)
 			return GROVE_EOVERFLOW;
 	} else {
-		int rc = grove_vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
+		int rc = grove__vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
 		if (rc)
 			return rc;
 		memmove(&c->e[at + 1], &c->e[at], (c->len - at) * sizeof(*c->e));
@@ -142,15 +133,15 @@ int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta)
 {
 	if (delta == 0) { /* changes nothing, creates nothing; still type-checked */
 		grove_type_t t = grove_value_type(v);
-		if (!grove_node_valid(node))
+		if (!grove__node_valid(node))
 			return GROVE_EINVAL;
 		return t == GROVE_TYPE_NONE || t == GROVE_TYPE_COUNTER ? 0 : GROVE_EWRONGTYPE;
 	}
 	grove_value_t *w;
-	int rc = grove_value_begin(v, GROVE_TYPE_COUNTER, node, &w);
+	int rc = grove__value_begin(v, GROVE_TYPE_COUNTER, node, &w);
 	if (rc)
 		return rc;
-	return grove_value_end(v, w, grove_counter_add(&w->counter, node, delta));
+	return grove_value_end(v, w, grove__counter_add(&w->counter, node, delta));
 }
 
 int grove_pncounter_get(const grove_value_t *v, int64_t *out)
@@ -160,7 +151,7 @@ int grove_pncounter_get(const grove_value_t *v, int64_t *out)
 		return GROVE_ENOTFOUND;
 	if (t != GROVE_TYPE_COUNTER)
 		return GROVE_EWRONGTYPE;
-	__int128 s = grove_counter_sum(&v->counter);
+	__int128 s = grove__counter_sum(&v->counter);
 	if (s > INT64_MAX || s < INT64_MIN)
 		return GROVE_EOVERFLOW;
 	*out = (int64_t)s;

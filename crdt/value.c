@@ -21,7 +21,7 @@
 #include "crdt/assert.h"
 #include "crdt/value_impl.h"
 
-int grove_blob_cmp(const grove_blob_t *a, const void *p, size_t len)
+int grove__blob_cmp(const grove__blob_t *a, const void *p, size_t len)
 {
 	size_t n = a->len < len ? a->len : len;
 	int c = n ? memcmp(a->p, p, n) : 0;
@@ -30,7 +30,7 @@ int grove_blob_cmp(const grove_blob_t *a, const void *p, size_t len)
 	return (a->len > len) - (a->len < len);
 }
 
-int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
+int grove__blob_set(grove__blob_t *b, const void *p, size_t len)
 {
 	GROVE_ASSERT(len <= GROVE_BLOB_MAX);
 	uint8_t *copy = NULL;
@@ -46,36 +46,36 @@ int grove_blob_set(grove_blob_t *b, const void *p, size_t len)
 	return 0;
 }
 
-bool grove_blob_eq(const grove_blob_t *a, const grove_blob_t *b)
+bool grove__blob_eq(const grove__blob_t *a, const grove__blob_t *b)
 {
-	return grove_blob_cmp(a, b->p, b->len) == 0;
+	return grove__blob_cmp(a, b->p, b->len) == 0;
 }
 
-bool grove_dots_eq(const grove_dots_t *a, const grove_dots_t *b)
+bool grove__dots_eq(const grove__dots_t *a, const grove__dots_t *b)
 {
 	if (a->len != b->len)
 		return false;
 	for (size_t i = 0; i < a->len; i++)
-		if (grove_dot_cmp(&a->d[i], &b->d[i]) != 0)
+		if (grove__dot_cmp(&a->d[i], &b->d[i]) != 0)
 			return false;
 	return true;
 }
 
-void grove_blob_free(grove_blob_t *b)
+void grove__blob_free(grove__blob_t *b)
 {
 	grove_free(b->p);
 	b->p = NULL;
 	b->len = 0;
 }
 
-int grove_id_cmp(const grove_id_t *a, const grove_id_t *b)
+int grove__id_cmp(const grove__id_t *a, const grove__id_t *b)
 {
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
 	return strcmp(a->node, b->node);
 }
 
-int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b)
+int grove__dot_cmp(const grove__dot_t *a, const grove__dot_t *b)
 {
 	int c = strcmp(a->node, b->node);
 	if (c)
@@ -83,7 +83,7 @@ int grove_dot_cmp(const grove_dot_t *a, const grove_dot_t *b)
 	return (a->counter > b->counter) - (a->counter < b->counter);
 }
 
-bool grove_node_valid(const char *node)
+bool grove__node_valid(const char *node)
 {
 	if (!node)
 		return false;
@@ -91,7 +91,7 @@ bool grove_node_valid(const char *node)
 	return n >= 1 && n <= GROVE_NODE_ID_MAX;
 }
 
-int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
+int grove__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
@@ -109,6 +109,26 @@ int grove_vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 	return 0;
 }
 
+size_t grove__sorted_find(const void *base, size_t count, size_t elem_size, const void *key,
+			  grove__cmp_fn cmp, bool *found)
+{
+	size_t lo = 0, hi = count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = cmp((const uint8_t *)base + mid * elem_size, key);
+		if (r == 0) {
+			*found = true;
+			return mid;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 int grove_value_create(grove_value_t **out)
 {
 	grove_value_t *v = grove_calloc(1, sizeof(*v));
@@ -120,10 +140,10 @@ int grove_value_create(grove_value_t **out)
 
 void grove_value_free_parts(grove_value_t *v)
 {
-	grove_counter_free(&v->counter);
-	grove_reg_free(&v->reg);
-	grove_set_free(&v->set);
-	grove_map_free(&v->map);
+	grove__counter_free(&v->counter);
+	grove__reg_free(&v->reg);
+	grove__set_free(&v->set);
+	grove__map_free(&v->map);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -152,13 +172,13 @@ static bool grove_component_live(const grove_value_t *v, grove_type_t t)
 {
 	switch (t) {
 	case GROVE_TYPE_COUNTER:
-		return grove_counter_live(&v->counter);
+		return grove__counter_live(&v->counter);
 	case GROVE_TYPE_REGISTER:
-		return grove_reg_live(&v->reg);
+		return grove__reg_live(&v->reg);
 	case GROVE_TYPE_SET:
-		return grove_set_live(&v->set);
+		return grove__set_live(&v->set);
 	case GROVE_TYPE_MAP:
-		return grove_map_live(&v->map);
+		return grove__map_live(&v->map);
 	case GROVE_TYPE_NONE:
 		break;
 	}
@@ -197,21 +217,21 @@ const char *grove_type_name(grove_type_t t)
  * (del is its id), or only the live ones for a creating write (del is the
  * none id).  A dead map may still hold field tombstones newer than its
  * delete id; resetting it would drop concurrent writes it never saw. */
-static void grove_value_reset(grove_value_t *v, const grove_id_t *del, bool only_live)
+static void grove_value_reset(grove_value_t *v, const grove__id_t *del, bool only_live)
 {
-	if (!only_live || grove_counter_live(&v->counter))
-		grove_counter_reset(&v->counter);
-	if (!only_live || grove_reg_live(&v->reg))
-		grove_reg_reset(&v->reg, del);
-	if (!only_live || grove_set_live(&v->set))
-		grove_set_reset(&v->set);
-	if (!only_live || grove_map_live(&v->map))
-		grove_map_reset(&v->map, del);
+	if (!only_live || grove__counter_live(&v->counter))
+		grove__counter_reset(&v->counter);
+	if (!only_live || grove__reg_live(&v->reg))
+		grove__reg_reset(&v->reg, del);
+	if (!only_live || grove__set_live(&v->set))
+		grove__set_reset(&v->set);
+	if (!only_live || grove__map_live(&v->map))
+		grove__map_reset(&v->map, del);
 }
 
-int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
+int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
 {
-	if (!grove_node_valid(node))
+	if (!grove__node_valid(node))
 		return GROVE_EINVAL;
 	grove_type_t vis = grove_value_type(v);
 	if (vis == t) {
@@ -226,7 +246,7 @@ int grove_value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_
 	int rc = grove_value_clone(v, &w);
 	if (rc)
 		return rc;
-	grove_id_t none = { 0 };
+	grove__id_t none = { 0 };
 	grove_value_reset(w, &none, true);
 	w->treg.id.ts = v->treg.id.ts + 1;
 	memcpy(w->treg.id.node, node, strlen(node) + 1);
@@ -255,9 +275,9 @@ int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
 /* Structural equality of canonical states (same as equal encodings). */
 static bool grove_value_eq(const grove_value_t *a, const grove_value_t *b)
 {
-	return grove_id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
-	       grove_counter_eq(&a->counter, &b->counter) && grove_reg_eq(&a->reg, &b->reg) &&
-	       grove_set_eq(&a->set, &b->set) && grove_map_eq(&a->map, &b->map);
+	return grove__id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
+	       grove__counter_eq(&a->counter, &b->counter) && grove__reg_eq(&a->reg, &b->reg) &&
+	       grove__set_eq(&a->set, &b->set) && grove__map_eq(&a->map, &b->map);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -266,16 +286,16 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 	int rc = grove_value_create(&m);
 	if (rc)
 		return rc;
-	const grove_treg_t *a = &dst->treg, *b = &src->treg;
-	int c = grove_id_cmp(&a->id, &b->id);
+	const grove__treg_t *a = &dst->treg, *b = &src->treg;
+	int c = grove__id_cmp(&a->id, &b->id);
 	m->treg = (c > 0 || (c == 0 && a->type >= b->type)) ? *a : *b;
-	rc = grove_counter_merge(&m->counter, &dst->counter, &src->counter);
+	rc = grove__counter_merge(&m->counter, &dst->counter, &src->counter);
 	if (!rc)
-		rc = grove_reg_merge(&m->reg, &dst->reg, &src->reg);
+		rc = grove__reg_merge(&m->reg, &dst->reg, &src->reg);
 	if (!rc)
-		rc = grove_set_merge(&m->set, &dst->set, &src->set);
+		rc = grove__set_merge(&m->set, &dst->set, &src->set);
 	if (!rc)
-		rc = grove_map_merge(&m->map, &dst->map, &src->map);
+		rc = grove__map_merge(&m->map, &dst->map, &src->map);
 	if (rc) {
 		grove_value_destroy(m);
 		return rc;
@@ -289,15 +309,15 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 
 uint64_t grove_value_max_ts(const grove_value_t *v)
 {
-	uint64_t a = grove_reg_max_ts(&v->reg), b = grove_map_max_ts(&v->map);
+	uint64_t a = grove__reg_max_ts(&v->reg), b = grove__map_max_ts(&v->map);
 	return a > b ? a : b;
 }
 
 int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 {
-	if (!grove_node_valid(node))
+	if (!grove__node_valid(node))
 		return GROVE_EINVAL;
-	grove_id_t del = { .ts = ts };
+	grove__id_t del = { .ts = ts };
 	memcpy(del.node, node, strlen(node) + 1);
 	grove_value_reset(v, &del, false);
 	return 0;

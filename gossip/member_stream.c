@@ -1,0 +1,459 @@
+/*
+ * member_stream.c - push-pull state exchange over streams, and everything
+ * built on it: join through seeds (and restored peers) with exponential
+ * backoff, periodic push-pull with a random member, reconnection to dead
+ * members and seeds (partition healing), graceful leave, and the persisted
+ * restart state.
+ *
+ * A push-pull is one stream: the initiator sends its whole table as one or
+ * more PP_REQ frames (each at most GROVE_MEMBER_FRAME_MAX bytes, the last
+ * flagged LAST), the responder merges each frame as it arrives and, after
+ * the last, answers with its own table as PP_RESP frames, then both close.
+ * Frames are self-contained, so nothing is reassembled.  Records merge like
+ * gossip updates except that "dead" only makes us suspect (memberlist's
+ * rule), which is what lets two healed halves re-merge: the accused members
+ * hear they are suspect and refute with a higher incarnation.
+ *
+ * A stream can instead carry one stream ping and its ack: the fallback
+ * probe for networks that drop UDP but pass TCP.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "gossip/member_int.h"
+
+/* --- stream table ------------------------------------------------------------- */
+
+static grove__stream_t *grove__stream_new(grove_member_t *m, uint64_t now_ms, const char *addr, bool initiator)
+{
+	for (size_t i = 0; i < GROVE_MEMBER_STREAMS_MAX; i++) {
+		grove__stream_t *s = &m->streams[i];
+		if (s->used)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->used = true;
+		s->initiator = initiator;
+		s->id = m->next_stream_id++;
+		if (m->next_stream_id == 0)
+			m->next_stream_id = 1;
+		strcpy(s->addr, addr);
+		s->deadline_ms = now_ms + m->cfg.stream_timeout_ms;
+		return s;
+	}
+	m->stats.drop_full++;
+	return NULL;
+}
+
+static grove__stream_t *grove__stream_get(grove_member_t *m, uint32_t id)
+{
+	for (size_t i = 0; i < GROVE_MEMBER_STREAMS_MAX; i++)
+		if (m->streams[i].used && m->streams[i].id == id)
+			return &m->streams[i];
+	return NULL;
+}
+
+static void grove__stream_end(grove_member_t *m, grove__stream_t *s, bool ok, bool send_close)
+{
+	if (send_close)
+		grove__out_push(m, GROVE_MEMBER_OUT_STREAM_CLOSE, s->id, NULL, NULL, 0);
+	if (s->kind == GROVE__STREAM_PUSHPULL && ok) {
+		m->stats.pushpull_ok++;
+		grove__set_joined(m);
+	} else if (s->kind == GROVE__STREAM_PUSHPULL) {
+		m->stats.pushpull_fail++;
+	}
+	s->used = false;
+}
+
+void grove__set_joined(grove_member_t *m)
+{
+	if (m->joined)
+		return;
+	m->joined = true;
+	m->next_join_ms = 0;
+	grove__emit(m, GROVE_MEMBER_EV_JOINED, grove__self(m));
+}
+
+/* Queues this node's table as frames of the given type on stream s. */
+static void grove__send_state(grove_member_t *m, const grove__stream_t *s, uint8_t type, uint8_t flags)
+{
+	grove_member_writer_t w = { .buf = m->scratch, .cap = sizeof(m->scratch), .len = 0 };
+	grove_member_msg_t h = { .type = type, .flags = flags };
+	grove_member_update_t u;
+	size_t count_off = 0, n = 0;
+	strcpy(h.sender, m->self_id);
+	int rc = grove_member_frame_begin(&w, &h, &count_off);
+	GROVE_ASSERT(rc == 0);
+	for (size_t i = 0; i < m->count; i++) {
+		grove__node_to_update(&m->nodes[i], &u);
+		if (grove_member_record_encode(&w, &u) == 0 && n < GROVE_MEMBER_RECORDS_MAX) {
+			n++;
+			continue;
+		}
+		GROVE_ASSERT(n > 0); /* one record always fits an empty frame */
+		m->scratch[count_off] = (uint8_t)(n >> 8);
+		m->scratch[count_off + 1] = (uint8_t)n;
+		grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
+		w.len = 0;
+		n = 0;
+		rc = grove_member_frame_begin(&w, &h, &count_off);
+		GROVE_ASSERT(rc == 0);
+		i--; /* retry this record in the new frame */
+	}
+	m->scratch[2] = flags | GROVE_MEMBER_FRAME_LAST;
+	m->scratch[count_off] = (uint8_t)(n >> 8);
+	m->scratch[count_off + 1] = (uint8_t)n;
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
+}
+
+int grove__pushpull_start(grove_member_t *m, uint64_t now_ms, const char *addr, bool join)
+{
+	grove__stream_t *s = grove__stream_new(m, now_ms, addr, true);
+	if (!s)
+		return GROVE_EFULL;
+	s->join = join;
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_OPEN, s->id, addr, NULL, 0);
+	grove__send_state(m, s, GROVE_MEMBER_MSG_PP_REQ, join ? GROVE_MEMBER_FRAME_JOIN : 0);
+	return 0;
+}
+
+int grove_member_stream_accept(grove_member_t *m, uint64_t now_ms, const char *from_addr, uint32_t *stream_id)
+{
+	if (!from_addr || !*from_addr || strlen(from_addr) > GROVE_MEMBER_ADDR_MAX)
+		return GROVE_EINVAL;
+	grove__stream_t *s = grove__stream_new(m, now_ms, from_addr, false);
+	if (!s)
+		return GROVE_EFULL;
+	*stream_id = s->id;
+	return 0;
+}
+
+/* Frames a stream may carry next: the initiator the answer to what it
+ * sent; the responder a push-pull request, or one stream ping first. */
+static bool grove__frame_expected(const grove__stream_t *s, uint8_t type)
+{
+	if (s->initiator)
+		return type == (s->kind == GROVE__STREAM_PING ? GROVE_MEMBER_MSG_STREAM_ACK : GROVE_MEMBER_MSG_PP_RESP);
+	return type == GROVE_MEMBER_MSG_PP_REQ || (type == GROVE_MEMBER_MSG_STREAM_PING && s->frames_in == 0);
+}
+
+/* One frame without records (stream ping and ack). */
+static void grove__send_bare_frame(grove_member_t *m, const grove__stream_t *s, uint8_t type)
+{
+	uint8_t buf[8 + GROVE_MEMBER_ID_MAX];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = type, .flags = GROVE_MEMBER_FRAME_LAST };
+	size_t count_off;
+	strcpy(h.sender, m->self_id);
+	int rc = grove_member_frame_begin(&w, &h, &count_off);
+	GROVE_ASSERT(rc == 0);
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, buf, w.len);
+}
+
+/* A stream ping or its ack: answer, or count the probe as acked when the
+ * target itself answered. */
+static void grove__stream_probe_frame(grove_member_t *m, grove__stream_t *s, const grove_member_msg_t *msg)
+{
+	if (msg->type == GROVE_MEMBER_MSG_STREAM_PING) {
+		s->kind = GROVE__STREAM_PING;
+		grove__send_bare_frame(m, s, GROVE_MEMBER_MSG_STREAM_ACK);
+	} else if (strcmp(msg->sender, s->target) == 0) {
+		m->stats.stream_probe_acks++;
+		grove__ack_seq(m, s->seq);
+	}
+	grove__stream_end(m, s, true, true);
+}
+
+void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t stream_id, const uint8_t *frame,
+			      size_t len)
+{
+	grove_member_msg_t msg;
+	grove_member_update_t u;
+	grove__stream_t *s = grove__stream_get(m, stream_id);
+	if (!s) {
+		m->stats.drop_decode++;
+		return;
+	}
+	if (len > GROVE_MEMBER_FRAME_MAX || grove_member_msg_decode(frame, len, &msg) < 0 ||
+	    !grove__frame_expected(s, msg.type)) {
+		m->stats.drop_decode++;
+		grove__stream_end(m, s, false, true);
+		return;
+	}
+	s->frames_in++;
+	if (strcmp(msg.sender, m->self_id) == 0) {
+		m->stats.drop_sender++; /* talking to ourselves (own address among the seeds) */
+		grove__stream_end(m, s, false, true);
+		return;
+	}
+	if (msg.type == GROVE_MEMBER_MSG_STREAM_PING || msg.type == GROVE_MEMBER_MSG_STREAM_ACK) {
+		grove__stream_probe_frame(m, s, &msg);
+		return;
+	}
+	size_t off = 0;
+	while (grove_member_body_next(&msg, &off, &u) == 1)
+		grove__apply(m, now_ms, &u, true);
+	s->deadline_ms = now_ms + m->cfg.stream_timeout_ms;
+	if (!(msg.flags & GROVE_MEMBER_FRAME_LAST))
+		return;
+	if (!s->initiator)
+		grove__send_state(m, s, GROVE_MEMBER_MSG_PP_RESP, 0);
+	grove__stream_end(m, s, true, true);
+}
+
+/* Probe target over a stream until deadline_ms (the end of the period). */
+void grove__stream_probe(grove_member_t *m, uint64_t now_ms, const grove__node_t *target, uint32_t seq,
+			 uint64_t deadline_ms)
+{
+	grove__stream_t *s = grove__stream_new(m, now_ms, target->addr, true);
+	if (!s)
+		return;
+	s->kind = GROVE__STREAM_PING;
+	s->seq = seq;
+	s->deadline_ms = deadline_ms;
+	strcpy(s->target, target->id);
+	m->stats.stream_probes++;
+	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_OPEN, s->id, target->addr, NULL, 0);
+	grove__send_bare_frame(m, s, GROVE_MEMBER_MSG_STREAM_PING);
+}
+
+void grove_member_stream_closed(grove_member_t *m, uint64_t now_ms, uint32_t stream_id)
+{
+	(void)now_ms;
+	grove__stream_t *s = grove__stream_get(m, stream_id);
+	if (s)
+		grove__stream_end(m, s, false, false);
+}
+
+void grove__stream_tick(grove_member_t *m, uint64_t now_ms)
+{
+	for (size_t i = 0; i < GROVE_MEMBER_STREAMS_MAX; i++)
+		if (m->streams[i].used && now_ms >= m->streams[i].deadline_ms)
+			grove__stream_end(m, &m->streams[i], false, true);
+}
+
+/* --- join, periodic push-pull, reconnect -------------------------------------- */
+
+/* now + base with +-25% jitter. */
+static uint64_t grove__jitter(grove_member_t *m, uint64_t now_ms, uint64_t base_ms)
+{
+	double f = 0.75 + 0.5 * grove_rng_unit(&m->rng);
+	return now_ms + (uint64_t)((double)base_ms * f) + 1;
+}
+
+void grove__start_timers(grove_member_t *m, uint64_t now_ms)
+{
+	if (m->started)
+		return;
+	m->started = true;
+	m->next_probe_ms = now_ms + grove_rng_below(&m->rng, m->cfg.probe_interval_ms);
+	m->next_gossip_ms = now_ms + (m->cfg.gossip_interval_ms ? grove_rng_below(&m->rng, m->cfg.gossip_interval_ms) : 0);
+	m->next_pushpull_ms = grove__jitter(m, now_ms, m->cfg.pushpull_interval_ms);
+	m->next_reconnect_ms = grove__jitter(m, now_ms, m->cfg.reconnect_interval_ms);
+}
+
+/* Join targets: seeds, then restored peers; own address excluded. */
+static size_t grove__join_targets(const grove_member_t *m, const char **out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->seed_count; i++)
+		if (strcmp(m->seeds[i], m->self_addr) != 0)
+			out[n++] = m->seeds[i];
+	for (size_t i = 0; i < m->restored_count; i++)
+		if (strcmp(m->restored[i].addr, m->self_addr) != 0)
+			out[n++] = m->restored[i].addr;
+	return n;
+}
+
+static void grove__join_attempt(grove_member_t *m, uint64_t now_ms)
+{
+	const char *targets[GROVE_MEMBER_SEEDS_MAX + GROVE_MEMBER_PERSIST_PEERS_MAX];
+	size_t n = grove__join_targets(m, targets);
+	if (n == 0) {
+		grove__set_joined(m); /* a cluster of one, to be joined later */
+		return;
+	}
+	m->stats.join_attempts++;
+	size_t k = m->cfg.join_fanout ? m->cfg.join_fanout : 1;
+	for (size_t i = 0; i < k && i < n; i++) {
+		size_t j = i + (size_t)grove_rng_below(&m->rng, n - i);
+		const char *t = targets[i];
+		targets[i] = targets[j];
+		targets[j] = t;
+		(void)grove__pushpull_start(m, now_ms, targets[i], true);
+	}
+	uint32_t shift = m->join_failures < 16 ? m->join_failures : 16;
+	uint64_t backoff = (uint64_t)m->cfg.join_backoff_ms << shift;
+	if (backoff > m->cfg.join_backoff_max_ms)
+		backoff = m->cfg.join_backoff_max_ms;
+	m->join_failures++;
+	m->next_join_ms = grove__jitter(m, now_ms, backoff);
+}
+
+int grove_member_join(grove_member_t *m, uint64_t now_ms)
+{
+	grove__start_timers(m, now_ms);
+	if (m->leaving)
+		return GROVE_ECLOSED;
+	if (m->joined)
+		return 0;
+	m->join_failures = 0;
+	grove__join_attempt(m, now_ms);
+	return 0;
+}
+
+void grove__join_tick(grove_member_t *m, uint64_t now_ms)
+{
+	grove__start_timers(m, now_ms);
+	if (m->next_join_ms == 0 || now_ms < m->next_join_ms)
+		return;
+	if (m->joined || m->leaving) {
+		m->next_join_ms = 0;
+		return;
+	}
+	grove__join_attempt(m, now_ms);
+}
+
+/* memberlist's push-pull scale: above 32 members the interval grows. */
+static uint64_t grove__pushpull_interval(const grove_member_t *m)
+{
+	size_t n = grove__live_count(m);
+	uint64_t base = m->cfg.pushpull_interval_ms;
+	if (n <= 32)
+		return base;
+	double mult = ceil(log2((double)n) - log2(32.0)) + 1.0;
+	return (uint64_t)((double)base * mult);
+}
+
+static int grove__random_alive(grove_member_t *m)
+{
+	size_t seen = 0;
+	int pick = -1;
+	for (size_t i = 1; i < m->count; i++)
+		if (m->nodes[i].state == GROVE_MEMBER_ALIVE && grove_rng_below(&m->rng, ++seen) == 0)
+			pick = (int)i;
+	return pick;
+}
+
+void grove__pushpull_tick(grove_member_t *m, uint64_t now_ms)
+{
+	if (m->cfg.pushpull_interval_ms == 0 || now_ms < m->next_pushpull_ms)
+		return;
+	m->next_pushpull_ms = grove__jitter(m, now_ms, grove__pushpull_interval(m));
+	int i = m->leaving ? -1 : grove__random_alive(m);
+	if (i > 0)
+		(void)grove__pushpull_start(m, now_ms, m->nodes[i].addr, false);
+}
+
+/* A datagram from a member we do not know means our views differ: sync
+ * with it (gossip alone can miss a member).  At most one per period. */
+void grove__pushpull_unknown(grove_member_t *m, uint64_t now_ms, const char *addr)
+{
+	if (m->leaving || now_ms < m->next_unknown_ms)
+		return;
+	m->next_unknown_ms = now_ms + m->cfg.probe_interval_ms;
+	(void)grove__pushpull_start(m, now_ms, addr, false);
+}
+
+static bool grove__addr_alive(const grove_member_t *m, const char *addr)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if ((m->nodes[i].state == GROVE_MEMBER_ALIVE || m->nodes[i].state == GROVE_MEMBER_SUSPECT) &&
+		    strcmp(m->nodes[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
+/* One push-pull to a random dead member or to a seed (or restored peer)
+ * that is not a live member: heals partitions after both halves declared
+ * each other dead.  O(n * seeds). */
+void grove__reconnect_tick(grove_member_t *m, uint64_t now_ms)
+{
+	const char *targets[GROVE_MEMBER_SEEDS_MAX + GROVE_MEMBER_PERSIST_PEERS_MAX];
+	m->next_reconnect_ms = grove__jitter(m, now_ms, m->cfg.reconnect_interval_ms);
+	if (m->leaving)
+		return;
+	size_t nt = grove__join_targets(m, targets), seen = 0;
+	const char *pick = NULL;
+	for (size_t i = 0; i < nt; i++)
+		if (!grove__addr_alive(m, targets[i]) && grove_rng_below(&m->rng, ++seen) == 0)
+			pick = targets[i];
+	for (size_t i = 1; i < m->count; i++)
+		if (m->nodes[i].state == GROVE_MEMBER_DEAD && grove_rng_below(&m->rng, ++seen) == 0)
+			pick = m->nodes[i].addr;
+	if (pick)
+		(void)grove__pushpull_start(m, now_ms, pick, false);
+}
+
+/* --- leave --------------------------------------------------------------------- */
+
+int grove_member_leave(grove_member_t *m, uint64_t now_ms, uint64_t *done_by_ms)
+{
+	grove__start_timers(m, now_ms);
+	if (!m->leaving) {
+		grove__node_t *self = grove__self(m);
+		m->leaving = true;
+		m->next_join_ms = 0;
+		m->probe.active = false;
+		grove__set_state(m, self, GROVE_MEMBER_LEFT, now_ms);
+		grove__gossip_node(m, self, NULL);
+		grove__emit(m, GROVE_MEMBER_EV_LEFT, self);
+		m->leave_done_ms = now_ms + m->cfg.leave_wait_ms;
+	}
+	*done_by_ms = m->leave_done_ms;
+	return 0;
+}
+
+/* --- persistence ---------------------------------------------------------------- */
+
+int grove_member_save(const grove_member_t *m, uint8_t **out, size_t *out_len)
+{
+	grove_member_peer_t *peers = grove_calloc(GROVE_MEMBER_PERSIST_PEERS_MAX, sizeof(*peers));
+	size_t cap = 16 + GROVE_MEMBER_PERSIST_PEERS_MAX * (2 + GROVE_MEMBER_ID_MAX + GROVE_MEMBER_ADDR_MAX);
+	uint8_t *buf = grove_malloc(cap);
+	if (!peers || !buf) {
+		grove_free(peers);
+		grove_free(buf);
+		return GROVE_ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t i = 1; i < m->count && n < GROVE_MEMBER_PERSIST_PEERS_MAX; i++) {
+		const grove__node_t *p = &m->nodes[i];
+		if (p->state == GROVE_MEMBER_LEFT)
+			continue;
+		strcpy(peers[n].id, p->id);
+		strcpy(peers[n].addr, p->addr);
+		n++;
+	}
+	grove_member_writer_t w = { .buf = buf, .cap = cap, .len = 0 };
+	int rc = grove_member_persist_encode(&w, m->nodes[0].incarnation, peers, n);
+	GROVE_ASSERT(rc == 0);
+	grove_free(peers);
+	*out = buf;
+	*out_len = w.len;
+	return 0;
+}
+
+int grove_member_restore(grove_member_t *m, const uint8_t *buf, size_t len)
+{
+	uint64_t inc;
+	size_t n;
+	grove_member_peer_t *peers = grove_calloc(GROVE_MEMBER_PERSIST_PEERS_MAX, sizeof(*peers));
+	if (!peers)
+		return GROVE_ENOMEM;
+	int rc = grove_member_persist_decode(buf, len, &inc, peers, &n);
+	if (rc < 0) {
+		grove_free(peers);
+		return rc;
+	}
+	grove_free(m->restored);
+	m->restored = peers;
+	m->restored_count = n;
+	grove__node_t *self = grove__self(m);
+	if (inc + 1 > self->incarnation)
+		self->incarnation = inc + 1;
+	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
+	return 0;
+}

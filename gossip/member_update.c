@@ -1,0 +1,313 @@
+/*
+ * member_update.c - how membership updates change the table (SWIM rules
+ * with memberlist's refinements and Lifeguard suspicion).
+ *
+ * alive(inc)   creates an unknown member, or revives/updates a known one
+ *              when inc is higher than what we hold;
+ * suspect(inc) turns an alive member suspect when inc >= ours and starts a
+ *              suspicion timer; more suspects from independent accusers
+ *              shrink the timer (Lifeguard); about ourselves: refute by
+ *              raising our incarnation past inc and broadcasting alive;
+ * dead/left    mark the member dead or left (refuted when about us);
+ *              "dead" in a push-pull state only makes us suspect.
+ * An alive update for a known id with another address or key, while that
+ * member is alive or suspect, is an id conflict: reported once per
+ * conflicting identity (counter and event) and otherwise ignored.  Every
+ * change that others should learn is re-queued on the broadcast queue.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "gossip/member_int.h"
+
+void grove__node_to_update(const grove__node_t *n, grove_member_update_t *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->kind = (uint8_t)n->state;
+	strcpy(u->id, n->id);
+	u->incarnation = n->incarnation;
+	strcpy(u->addr, n->addr);
+	u->key = n->key;
+	u->key_len = n->key_len;
+	u->cert = n->cert;
+	u->cert_len = n->cert_len;
+}
+
+void grove__gossip_node(grove_member_t *m, const grove__node_t *n, const char *from)
+{
+	grove_member_update_t u;
+	uint8_t buf[GROVE_MEMBER_UPDATE_BYTES_MAX];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove__node_to_update(n, &u);
+	strcpy(u.from, from ? from : m->self_id);
+	int rc = grove_member_update_encode(&w, &u);
+	GROVE_ASSERT(rc == 0); /* sizes are bounded by the table's limits */
+	if (grove_broadcast_push(&m->bq, n->id, buf, w.len) < 0)
+		m->stats.broadcasts_dropped++;
+}
+
+static bool grove__same_identity(const grove__node_t *n, const grove_member_update_t *u)
+{
+	return strcmp(n->addr, u->addr) == 0 && n->key_len == u->key_len &&
+	       (u->key_len == 0 || memcmp(n->key, u->key, u->key_len) == 0);
+}
+
+/* Reports a second node presenting n's id, once per distinct identity. */
+static void grove__conflict(grove_member_t *m, grove__node_t *n, const grove_member_update_t *u)
+{
+	uint64_t h = grove__id_hash(u->addr);
+	for (size_t i = 0; i < u->key_len; i++)
+		h = (h ^ u->key[i]) * 1099511628211ULL;
+	if (n->conflict_hash == h)
+		return;
+	n->conflict_hash = h;
+	m->stats.conflicts++;
+	grove__node_t other = { .incarnation = u->incarnation };
+	strcpy(other.id, u->id);
+	strcpy(other.addr, u->addr);
+	grove__emit(m, GROVE_MEMBER_EV_CONFLICT, &other);
+}
+
+/* Certificates: checked by the security hook when new or changed.  In
+ * secure mode a member we cannot authenticate is not admitted. */
+static bool grove__cert_ok(grove_member_t *m, uint64_t now_ms, const grove__node_t *n,
+			   const grove_member_update_t *u)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	if (!s->learn_cert)
+		return true;
+	if (u->cert_len == 0)
+		return n != NULL;
+	if (n && n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0)
+		return true;
+	return s->learn_cert(s->ctx, now_ms, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
+}
+
+static void grove__set_fields(grove__node_t *n, const grove_member_update_t *u)
+{
+	strcpy(n->addr, u->addr);
+	if (u->key_len)
+		memcpy(n->key, u->key, u->key_len);
+	n->key_len = u->key_len;
+	n->incarnation = u->incarnation;
+	if (u->cert_len == 0 || (n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0))
+		return;
+	uint8_t *c = grove_realloc(n->cert, u->cert_len);
+	if (!c)
+		return; /* keep the old certificate; the peer book has the new one */
+	memcpy(c, u->cert, u->cert_len);
+	n->cert = c;
+	n->cert_len = u->cert_len;
+}
+
+void grove__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc)
+{
+	(void)now_ms;
+	grove__node_t *self = grove__self(m);
+	self->incarnation = (accused_inc > self->incarnation ? accused_inc : self->incarnation) + 1;
+	m->stats.refutes++;
+	grove__awareness_add(m, 1);
+	grove__gossip_node(m, self, NULL);
+	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
+}
+
+/* An update says we are suspect, dead or left.  A current one is refuted;
+ * a stale one (below our incarnation) means its sender missed our
+ * refutation: the datagram's reply will carry our alive record. */
+static void grove__accused(grove_member_t *m, uint64_t now_ms, uint64_t inc)
+{
+	if (m->leaving)
+		return;
+	if (inc < grove__self(m)->incarnation)
+		m->stale_accusation = true;
+	else
+		grove__refute(m, now_ms, inc);
+}
+
+static void grove__apply_alive(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
+{
+	int idx = grove__find(m, u->id);
+	grove__node_t *n = idx >= 0 ? &m->nodes[idx] : NULL;
+	if (idx == 0) {
+		if (!grove__same_identity(n, u))
+			grove__conflict(m, n, u);
+		else if (u->incarnation > n->incarnation && !m->leaving)
+			grove__refute(m, now_ms, u->incarnation);
+		return;
+	}
+	if (n && !grove__same_identity(n, u) &&
+	    (n->state == GROVE_MEMBER_ALIVE || n->state == GROVE_MEMBER_SUSPECT)) {
+		grove__conflict(m, n, u);
+		return;
+	}
+	if (n && u->incarnation <= n->incarnation)
+		return;
+	if (!grove__cert_ok(m, now_ms, n, u)) {
+		m->stats.drop_cert++;
+		return;
+	}
+	if (!n) {
+		idx = grove__add(m, now_ms, u->id);
+		if (idx < 0) {
+			m->stats.drop_full++;
+			return;
+		}
+		n = &m->nodes[idx];
+		grove__set_fields(n, u);
+		grove__gossip_node(m, n, NULL);
+		grove__emit(m, GROVE_MEMBER_EV_JOIN, n);
+		return;
+	}
+	bool moved = !grove__same_identity(n, u);
+	grove_member_state_t prev = n->state;
+	grove__set_fields(n, u);
+	if (prev != GROVE_MEMBER_ALIVE)
+		grove__set_state(m, n, GROVE_MEMBER_ALIVE, now_ms);
+	grove__gossip_node(m, n, NULL);
+	if (prev != GROVE_MEMBER_ALIVE)
+		grove__emit(m, GROVE_MEMBER_EV_ALIVE, n);
+	if (moved)
+		grove__emit(m, GROVE_MEMBER_EV_UPDATE, n);
+}
+
+uint64_t grove__suspicion_timeout(const grove_member_t *m, const grove__node_t *n)
+{
+	size_t live = grove__live_count(m);
+	double scale = live > 1 ? log10((double)live) : 1.0;
+	if (scale < 1.0)
+		scale = 1.0;
+	double min = (double)m->cfg.suspicion_mult * scale * (double)m->cfg.probe_interval_ms;
+	double max = (double)m->cfg.suspicion_max_mult * min;
+	if (n->confirm_k < 1)
+		return (uint64_t)min;
+	double frac = log((double)n->confirm_count + 1.0) / log((double)n->confirm_k + 1.0);
+	double t = max - frac * (max - min);
+	return (uint64_t)(t < min ? min : t);
+}
+
+static void grove__set_deadline(grove_member_t *m, grove__node_t *n)
+{
+	n->suspect_deadline_ms = n->suspect_start_ms + grove__suspicion_timeout(m, n);
+	if (m->state_counts[GROVE_MEMBER_SUSPECT] <= 1 || n->suspect_deadline_ms < m->suspicion_next_ms)
+		m->suspicion_next_ms = n->suspect_deadline_ms;
+}
+
+/* An independent accuser of a suspect member (our own failed probe counts
+ * too, unless we started the suspicion): true if it was new. */
+static bool grove__confirm(grove_member_t *m, grove__node_t *n, const char *from)
+{
+	uint64_t h = grove__id_hash(from);
+	size_t known = n->confirm_count + 1 < GROVE__CONFIRM_MAX ? n->confirm_count + 1 : GROVE__CONFIRM_MAX;
+	for (size_t i = 0; i < known; i++)
+		if (n->confirmers[i] == h)
+			return false;
+	if (known < GROVE__CONFIRM_MAX)
+		n->confirmers[known] = h;
+	n->confirm_count++;
+	grove__set_deadline(m, n);
+	return true;
+}
+
+static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
+{
+	int idx = grove__find(m, u->id);
+	if (idx < 0)
+		return;
+	grove__node_t *n = &m->nodes[idx];
+	if (idx == 0) {
+		grove__accused(m, now_ms, u->incarnation);
+		return;
+	}
+	if (u->incarnation < n->incarnation)
+		return;
+	if (n->state == GROVE_MEMBER_SUSPECT) {
+		if (grove__confirm(m, n, u->from))
+			grove__gossip_node(m, n, u->from);
+		return;
+	}
+	if (n->state != GROVE_MEMBER_ALIVE)
+		return;
+	grove__set_state(m, n, GROVE_MEMBER_SUSPECT, now_ms);
+	n->incarnation = u->incarnation;
+	n->suspect_start_ms = now_ms;
+	n->confirm_count = 0;
+	memset(n->confirmers, 0, sizeof(n->confirmers));
+	n->confirmers[0] = grove__id_hash(u->from);
+	uint32_t k = m->cfg.suspicion_mult > 2 ? m->cfg.suspicion_mult - 2 : 0;
+	n->confirm_k = grove__live_count(m) < (size_t)k + 2 ? 0 : k;
+	grove__set_deadline(m, n);
+	grove__gossip_node(m, n, u->from);
+	grove__emit(m, GROVE_MEMBER_EV_SUSPECT, n);
+}
+
+static void grove__apply_dead(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
+{
+	bool left = u->kind == GROVE_MEMBER_LEFT;
+	int idx = grove__find(m, u->id);
+	if (idx < 0)
+		return;
+	grove__node_t *n = &m->nodes[idx];
+	if (idx == 0) {
+		grove__accused(m, now_ms, u->incarnation);
+		return;
+	}
+	if (u->incarnation < n->incarnation)
+		return;
+	if (n->state == GROVE_MEMBER_LEFT || (n->state == GROVE_MEMBER_DEAD && !left))
+		return;
+	n->incarnation = u->incarnation;
+	grove__set_state(m, n, left ? GROVE_MEMBER_LEFT : GROVE_MEMBER_DEAD, now_ms);
+	grove__gossip_node(m, n, u->from[0] ? u->from : NULL);
+	grove__emit(m, left ? GROVE_MEMBER_EV_LEFT : GROVE_MEMBER_EV_DEAD, n);
+}
+
+void grove__apply(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u, bool from_pushpull)
+{
+	grove_member_update_t s;
+	switch (u->kind) {
+	case GROVE_MEMBER_ALIVE:
+		grove__apply_alive(m, now_ms, u);
+		break;
+	case GROVE_MEMBER_SUSPECT:
+	case GROVE_MEMBER_DEAD:
+		if (!from_pushpull) {
+			if (u->kind == GROVE_MEMBER_SUSPECT)
+				grove__apply_suspect(m, now_ms, u);
+			else
+				grove__apply_dead(m, now_ms, u);
+			break;
+		}
+		/* A peer's state saying dead or suspect: suspect, so that a live
+		 * member gets the chance to refute (partition healing). */
+		s = *u;
+		s.kind = GROVE_MEMBER_SUSPECT;
+		strcpy(s.from, m->self_id);
+		grove__apply_suspect(m, now_ms, &s);
+		break;
+	case GROVE_MEMBER_LEFT:
+		grove__apply_dead(m, now_ms, u);
+		break;
+	default:
+		GROVE_ASSERT(0);
+	}
+}
+
+void grove__suspect_local(grove_member_t *m, uint64_t now_ms, uint32_t idx)
+{
+	grove_member_update_t u;
+	grove__node_to_update(&m->nodes[idx], &u);
+	u.kind = GROVE_MEMBER_SUSPECT;
+	strcpy(u.from, m->self_id);
+	m->stats.suspicions++;
+	grove__apply_suspect(m, now_ms, &u);
+}
+
+void grove__mark_dead(grove_member_t *m, uint64_t now_ms, uint32_t idx)
+{
+	grove__node_t *n = &m->nodes[idx];
+	grove__set_state(m, n, GROVE_MEMBER_DEAD, now_ms);
+	grove__gossip_node(m, n, NULL);
+	grove__emit(m, GROVE_MEMBER_EV_DEAD, n);
+}
