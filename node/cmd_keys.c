@@ -1,6 +1,6 @@
 /*
  * cmd_keys.c - key-space commands: GET, SET, DEL, EXISTS, TYPE, KEYS,
- * SCAN, DBSIZE, and the Redis glob matcher they use.
+ * SCAN, DBSIZE (patterns use storage/glob.h).
  *
  * SCAN cursors.  Redis clients (redis-cli --scan among them) parse the
  * cursor as an unsigned 64-bit decimal, while Grove's iteration resumes
@@ -20,88 +20,10 @@
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
 #include "node/commands_int.h"
+#include "storage/glob.h"
 
 #define SCAN_COUNT_DEFAULT 10
 #define KEYS_CHUNK 1024
-#define GLOB_CLASS_MAX 256 /* bytes scanned inside one [...] */
-
-/* Matches one class "[...]" at p (p[0] == '['); returns whether ch is in
- * it and sets *end past the closing bracket (or to plen if unterminated). */
-static bool glob_class(const uint8_t *p, size_t plen, size_t *end, uint8_t ch)
-{
-	size_t i = 1;
-	bool neg = i < plen && p[i] == '^', hit = false;
-	if (neg)
-		i++;
-	for (size_t steps = 0; i < plen && p[i] != ']' && steps < plen; steps++) {
-		if (p[i] == '\\' && i + 1 < plen) {
-			hit |= p[i + 1] == ch;
-			i += 2;
-		} else if (i + 2 < plen && p[i + 1] == '-' && p[i + 2] != ']') {
-			uint8_t lo = p[i], hi = p[i + 2];
-			if (lo > hi) {
-				uint8_t t = lo;
-				lo = hi;
-				hi = t;
-			}
-			hit |= ch >= lo && ch <= hi;
-			i += 3;
-		} else {
-			hit |= p[i] == ch;
-			i++;
-		}
-	}
-	*end = i < plen ? i + 1 : plen;
-	return neg ? !hit : hit;
-}
-
-/* One pattern token at p[*pi] against ch; advances *pi past it. */
-static bool glob_one(const uint8_t *p, size_t plen, size_t *pi, uint8_t ch)
-{
-	if (p[*pi] == '?') {
-		(*pi)++;
-		return true;
-	}
-	if (p[*pi] == '[') {
-		size_t end;
-		bool hit = glob_class(p + *pi, plen - *pi, &end, ch);
-		*pi += end;
-		return hit;
-	}
-	if (p[*pi] == '\\' && *pi + 1 < plen)
-		(*pi)++;
-	return p[(*pi)++] == ch;
-}
-
-bool grove_glob_match(const void *pattern, size_t plen, const void *str, size_t slen)
-{
-	const uint8_t *p = pattern, *s = str;
-	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
-	/* Each iteration advances si, or backtracks to the last star with
-	 * star_s advanced: at most slen * (plen + 1) iterations. */
-	while (si < slen || pi < plen) {
-		if (pi < plen && p[pi] == '*') {
-			while (pi < plen && p[pi] == '*')
-				pi++;
-			star_p = pi;
-			star_s = si;
-			continue;
-		}
-		if (si < slen && pi < plen) {
-			size_t np = pi;
-			if (glob_one(p, plen, &np, s[si])) {
-				pi = np;
-				si++;
-				continue;
-			}
-		}
-		if (star_p == SIZE_MAX || star_s >= slen)
-			return false;
-		pi = star_p;
-		si = ++star_s;
-	}
-	return true;
-}
 
 /* Reads a key; replies and returns false unless it is live (or absent,
  * which gives *v = NULL). */

@@ -13,6 +13,7 @@
 
 #include "crdt/alloc.h"
 #include "node/commands_int.h"
+#include "storage/glob.h"
 
 /* ---- INFO ---- */
 

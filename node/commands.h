@@ -126,7 +126,4 @@ unsigned grove_cmd_flags(const grove_cmd_t *cmd);
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 			const grove_resp_request_t *req, grove_resp_buf_t *out);
 
-/* Redis glob match (*, ?, [abc], [^a-z], \x); bounded O(plen * slen). */
-bool grove_glob_match(const void *pattern, size_t plen, const void *str, size_t slen);
-
 #endif

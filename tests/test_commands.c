@@ -14,6 +14,7 @@
 
 #include "node/commands.h"
 #include "storage/db.h"
+#include "storage/glob.h"
 
 typedef struct fixture {
 	grove_db_t *db;

@@ -65,11 +65,12 @@ start_node() {
 }
 AUTH_ARGS=()
 
-# wait_ping PORT [redis-cli args]: polls PING for up to 10 s.
+# wait_ping PORT [redis-cli args]: polls PING for up to 30 s (opening a
+# store can take seconds on a loaded machine).
 wait_ping() {
 	local port=$1
 	shift
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + 30))
 	while ((SECONDS < deadline)); do
 		[[ $(redis-cli -p "$port" "$@" ping 2>/dev/null) == PONG ]] && return 0
 		sleep 0.05

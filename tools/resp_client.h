@@ -1,0 +1,63 @@
+/*
+ * resp_client.h - a small blocking RESP2 client for the grove CLI: connect
+ * to a node, send one command, read one reply tree.
+ *
+ * Replies are parsed with bounds (GROVE_RC_DEPTH_MAX nesting,
+ * GROVE_RC_ELEMENTS_MAX elements per array, GROVE_RC_BULK_MAX bytes per
+ * bulk), so a misbehaving server gets an error, not a crash.  Sockets have
+ * a receive and send timeout (GROVE_RC_TIMEOUT_MS).
+ *
+ * Ownership: grove_rc_command returns a reply tree allocated with
+ * grove_malloc; free it with grove_rc_reply_free.
+ */
+#ifndef GROVE_RESP_CLIENT_H
+#define GROVE_RESP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crdt/error.h"
+
+#define GROVE_RC_DEPTH_MAX 8
+#define GROVE_RC_ELEMENTS_MAX (1u << 24)
+#define GROVE_RC_BULK_MAX (512u * 1024 * 1024)
+#define GROVE_RC_TIMEOUT_MS 10000
+#define GROVE_RC_NODE_DEFAULT "127.0.0.1:7379"
+
+typedef enum grove_rc_type {
+	GROVE_RC_STATUS = '+',
+	GROVE_RC_ERROR = '-',
+	GROVE_RC_INTEGER = ':',
+	GROVE_RC_BULK = '$',
+	GROVE_RC_NIL = 'n',
+	GROVE_RC_ARRAY = '*',
+} grove_rc_type_t;
+
+typedef struct grove_rc_reply {
+	grove_rc_type_t type;
+	long long integer;
+	char *str; /* STATUS, ERROR, BULK: NUL-terminated, len bytes */
+	size_t len;
+	struct grove_rc_reply **elements;
+	size_t count;
+} grove_rc_reply_t;
+
+typedef struct grove_rc {
+	int fd;
+	uint8_t buf[16384];
+	size_t len, pos;
+} grove_rc_t;
+
+/* Connects to "host:port" ([v6]:port); err gets the reason on failure. */
+int grove_rc_connect(grove_rc_t *rc, const char *hostport, char *err, size_t err_len) GROVE_MUST_CHECK;
+void grove_rc_close(grove_rc_t *rc);
+/* Sends argv as a multibulk request and reads the reply.  GROVE_EIO on
+ * socket errors, GROVE_EPROTO on a malformed reply. */
+int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const size_t *argl,
+		     grove_rc_reply_t **out) GROVE_MUST_CHECK;
+void grove_rc_reply_free(grove_rc_reply_t *r);
+/* Prints a reply as redis-cli does without a tty: one line per element. */
+void grove_rc_reply_print(FILE *out, const grove_rc_reply_t *r);
+
+#endif
