@@ -128,6 +128,11 @@ typedef int (*grove_db_digest_fn)(void *ctx, const void *key, size_t klen,
 				  const uint8_t digest[GROVE_DIGEST_BYTES]);
 int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn fn,
 			  void *ctx) GROVE_MUST_CHECK;
+/* The same for every segment under tree node `index` at `level` (one range
+ * scan; level GROVE_TREE_LEVELS is segment_keys), in segment order, then
+ * key order within a segment.  For anti-entropy on small subtrees. */
+int grove_db_subtree_keys(grove_db_t *db, unsigned level, uint32_t index, grove_db_digest_fn fn,
+			  void *ctx) GROVE_MUST_CHECK;
 
 /* --- change notification (for pushing fresh writes to peers) --- */
 /* Called after every local write commits, from the writing thread, with no

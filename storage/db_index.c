@@ -83,15 +83,21 @@ static int seg_record(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 	return stop;
 }
 
-static int segment_walk(grove_db_t *db, uint32_t segment, seg_rec_fn fn, void *ctx)
+/* Walks the index records of segments [first, first + count). */
+static int segment_walk(grove_db_t *db, uint32_t first, uint32_t count, seg_rec_fn fn, void *ctx)
 {
-	uint8_t pfx[3] = { GROVE_DB_PFX_DIGEST, (uint8_t)(segment >> 8), (uint8_t)segment };
+	GROVE_ASSERT(count >= 1 && first + count <= GROVE_TREE_SEGMENTS);
+	uint32_t end = first + count;
+	uint8_t lo[3] = { GROVE_DB_PFX_DIGEST, (uint8_t)(first >> 8), (uint8_t)first };
+	uint8_t hi[3] = { GROVE_DB_PFX_DIGEST, (uint8_t)(end >> 8), (uint8_t)end };
+	if (end == GROVE_TREE_SEGMENTS) /* past the last segment: the next prefix */
+		hi[0] = GROVE_DB_PFX_DIGEST + 1, hi[1] = hi[2] = 0;
 	grove_snapshot_t *snap;
 	int rc = grove_snapshot_create(db->store, &snap);
 	if (rc)
 		return rc;
 	seg_ctx_t s = { .db = db, .snap = snap, .fn = fn, .ctx = ctx };
-	rc = grove_store_scan_prefix(db->store, snap, pfx, sizeof(pfx), seg_record, &s);
+	rc = grove_store_scan(db->store, snap, lo, sizeof(lo), hi, sizeof(hi), seg_record, &s);
 	grove_snapshot_release(db->store, snap);
 	return rc ? rc : s.rc;
 }
@@ -111,10 +117,19 @@ static int digest_record(void *vctx, const grove_db_key_t *k, const uint8_t *rec
 
 int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn fn, void *ctx)
 {
-	if (segment >= GROVE_TREE_SEGMENTS || !fn)
+	return grove_db_subtree_keys(db, GROVE_TREE_LEVELS, segment, fn, ctx);
+}
+
+int grove_db_subtree_keys(grove_db_t *db, unsigned level, uint32_t index, grove_db_digest_fn fn,
+			  void *ctx)
+{
+	if (level > GROVE_TREE_LEVELS || !fn)
+		return GROVE_EINVAL;
+	unsigned shift = 4 * (GROVE_TREE_LEVELS - level); /* log2(FANOUT) = 4 */
+	if (index >= ((uint32_t)GROVE_TREE_SEGMENTS >> shift))
 		return GROVE_EINVAL;
 	digest_ctx_t d = { .fn = fn, .ctx = ctx };
-	return segment_walk(db, segment, digest_record, &d);
+	return segment_walk(db, index << shift, 1u << shift, digest_record, &d);
 }
 
 /* --- system record helpers --- */
@@ -142,7 +157,7 @@ static int verify_record(void *vctx, const grove_db_key_t *k, const uint8_t *rec
 static bool verify_segment(grove_db_t *db, uint32_t seg)
 {
 	grove_tree_acc_t acc = { 0 };
-	if (segment_walk(db, seg, verify_record, &acc) != 0)
+	if (segment_walk(db, seg, 1, verify_record, &acc) != 0)
 		return false;
 	grove_tree_acc_t want = grove_tree_segment_acc(&db->tree, seg);
 	return want.lo == acc.lo && want.hi == acc.hi && want.count == acc.count;

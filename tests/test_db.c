@@ -444,6 +444,22 @@ static void check_tree(grove_db_t *db, uint64_t written_keys)
 	}
 	assert_int_equal(s.bad, 0);
 	assert_int_equal(s.keys, written_keys);
+	/* subtrees: the root's and each level-1 node's key lists add up */
+	seg_sum_t all = { .db = db }, parts = { .db = db };
+	assert_int_equal(grove_db_subtree_keys(db, 0, 0, check_digest, &all), 0);
+	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
+		uint64_t before = parts.keys, c;
+		assert_int_equal(grove_db_subtree_keys(db, 1, i, check_digest, &parts), 0);
+		assert_int_equal(grove_db_tree_node(db, 1, i, NULL, &c), 0);
+		assert_int_equal(parts.keys - before, c);
+	}
+	assert_int_equal(all.keys, written_keys);
+	assert_int_equal(parts.keys, written_keys);
+	assert_int_equal(all.bad + parts.bad, 0);
+	assert_int_equal(grove_db_subtree_keys(db, 1, GROVE_TREE_FANOUT, check_digest, &all),
+			 GROVE_EINVAL);
+	assert_int_equal(grove_db_subtree_keys(db, GROVE_TREE_LEVELS + 1, 0, check_digest, &all),
+			 GROVE_EINVAL);
 	assert_int_equal(grove_db_tree_node(db, GROVE_TREE_LEVELS + 1, 0, NULL, NULL),
 			 GROVE_EINVAL);
 	assert_int_equal(grove_db_tree_node(db, 1, GROVE_TREE_FANOUT, NULL, NULL), GROVE_EINVAL);

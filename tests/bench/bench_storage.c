@@ -37,6 +37,15 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Process CPU time (all threads, LevelDB's compaction included): a rate in
+ * CPU seconds is less disturbed by other processes than wall time. */
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
@@ -96,12 +105,23 @@ static void raw_close(raw_db_t *r)
 	grove_test_storage_rmdir(r->dir);
 }
 
+/* Wall and CPU seconds spent. */
+typedef struct spent {
+	double wall, cpu;
+} spent_t;
+
+static void spent_add(spent_t *s, double wall0, double cpu0)
+{
+	s->wall += now_s() - wall0;
+	s->cpu += cpu_s() - cpu0;
+}
+
 /* Puts ops [first, last) with the typed path's record key and size. */
-static double raw_puts(raw_db_t *r, long first, long last, size_t vlen)
+static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *sp)
 {
 	char key[64], val[256], *err = NULL;
 	memset(val, 'v', sizeof(val));
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (long i = first; i < last; i++) {
 		key[0] = 'u';
 		int klen = 1 + key_of(key + 1, sizeof(key) - 1, i);
@@ -111,7 +131,8 @@ static double raw_puts(raw_db_t *r, long first, long last, size_t vlen)
 			exit(1);
 		}
 	}
-	return now_s() - t0;
+	if (sp)
+		spent_add(sp, t0, c0);
 }
 
 typedef enum { OP_COUNTER, OP_REGISTER, OP_SET, OP_MAP } bench_op_t;
@@ -133,15 +154,16 @@ static int typed_op(grove_db_t *db, bench_op_t op, long i)
 	}
 }
 
-static double typed_ops(grove_db_t *db, bench_op_t op, long first, long last)
+static void typed_ops(grove_db_t *db, bench_op_t op, long first, long last, spent_t *sp)
 {
-	double t0 = now_s();
+	double t0 = now_s(), c0 = cpu_s();
 	for (long i = first; i < last; i++) {
 		int rc = typed_op(db, op, i);
 		if (rc)
 			die("typed op", rc);
 	}
-	return now_s() - t0;
+	if (sp)
+		spent_add(sp, t0, c0);
 }
 
 /* The size of one stored record (encoding + type byte) after a warm-up
@@ -172,18 +194,18 @@ static void bench_rate(bench_op_t op, const char *name, long ops)
 	if (rc)
 		die("open", rc);
 	raw_open(&raw);
-	typed_ops(db, op, 0, BENCH_KEYS); /* every key exists: steady-state sizes */
+	typed_ops(db, op, 0, BENCH_KEYS, NULL); /* every key exists: steady-state sizes */
 	size_t vbytes = record_bytes(db);
-	raw_puts(&raw, 0, BENCH_KEYS, vbytes);
-	double t_typed = 0, t_raw = 0;
+	raw_puts(&raw, 0, BENCH_KEYS, vbytes, NULL);
+	spent_t t_typed = { 0 }, t_raw = { 0 };
 	long chunk = ops / BENCH_ROUNDS;
 	for (int r = 0; r < BENCH_ROUNDS; r++) {
-		t_raw += raw_puts(&raw, r * chunk, (r + 1) * chunk, vbytes);
-		t_typed += typed_ops(db, op, r * chunk, (r + 1) * chunk);
+		raw_puts(&raw, r * chunk, (r + 1) * chunk, vbytes, &t_raw);
+		typed_ops(db, op, r * chunk, (r + 1) * chunk, &t_typed);
 	}
-	double typed = (double)(chunk * BENCH_ROUNDS) / t_typed;
-	double rawr = (double)(chunk * BENCH_ROUNDS) / t_raw;
-	printf("| %s | %zu | %.0f | %.0f | %.2f |\n", name, vbytes, typed, rawr, typed / rawr);
+	double n = (double)(chunk * BENCH_ROUNDS);
+	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f |\n", name, vbytes, n / t_typed.wall,
+	       n / t_raw.wall, t_raw.wall / t_typed.wall, t_raw.cpu / t_typed.cpu);
 	raw_close(&raw);
 	grove_db_close(db);
 	grove_test_storage_rmdir(dir);
@@ -195,8 +217,9 @@ static void bench_rates(long ops)
 	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %d existing keys, "
 	       "1 thread, interleaved)\n",
 	       ops, BENCH_KEYS);
-	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw |\n");
-	printf("|---|---|---|---|---|\n");
+	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw (wall) | "
+	       "typed / raw (CPU) |\n");
+	printf("|---|---|---|---|---|---|\n");
 	for (int op = OP_COUNTER; op <= OP_MAP; op++)
 		bench_rate((bench_op_t)op, names[op], ops);
 }
