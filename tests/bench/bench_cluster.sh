@@ -20,7 +20,13 @@ SERF_PIDS=()
 
 require_binaries
 t_init
-trap 'for p in "${SERF_PIDS[@]+"${SERF_PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null; done; t_cleanup' EXIT
+bench_cleanup() {
+	local rc=$? p
+	for p in "${SERF_PIDS[@]+"${SERF_PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null; done
+	(exit "$rc")
+	t_cleanup
+}
+trap bench_cleanup EXIT
 
 fmt_ms() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
@@ -54,8 +60,9 @@ serf_detect() {
 	local i t0 all deadline base=127.0.3 times=()
 	for ((i = 1; i <= SERF_NODES; i++)); do
 		serf agent -node="s$i" -bind="$base.$i:7946" -rpc-addr="$base.$i:7373" -log-level=err \
-			$( ((i > 1)) && echo "-join=$base.1:7946") >"$T_TMP/serf$i.log" 2>&1 &
+			$( ((i > 1)) && echo "-retry-join=$base.1:7946" "-retry-interval=200ms") >"$T_TMP/serf$i.log" 2>&1 &
 		SERF_PIDS[i]=$!
+		disown "$!"
 	done
 	for run in $(seq "$DETECT_RUNS"); do
 		deadline=$(($(now_ms) + 30000))
@@ -79,6 +86,7 @@ serf_detect() {
 		serf agent -node="s$SERF_NODES" -bind="$base.$SERF_NODES:7946" -rpc-addr="$base.$SERF_NODES:7373" \
 			-log-level=err -join="$base.1:7946" >>"$T_TMP/serf$SERF_NODES.log" 2>&1 &
 		SERF_PIDS[SERF_NODES]=$!
+		disown "$!"
 	done
 	echo "${times[*]}"
 }
