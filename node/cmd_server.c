@@ -82,6 +82,8 @@ static void info_gossip(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 		  env->gossip_addr, (unsigned long long)s->gossip_sent,
 		  (unsigned long long)s->gossip_received, (unsigned long long)s->gossip_dropped,
 		  (unsigned long long)s->sync_rounds);
+	if (env->hooks.gossip_info)
+		env->hooks.gossip_info(env->hooks.ctx, t);
 }
 
 static void hex(const uint8_t *in, size_t n, char *out)

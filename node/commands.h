@@ -81,6 +81,8 @@ typedef struct grove_cmd_hooks {
 	/* Starts an anti-entropy round now; returns the peers contacted or a
 	 * negative code. */
 	int (*sync)(void *ctx);
+	/* Appends "key:value\r\n" lines to INFO's gossip section. */
+	void (*gossip_info)(void *ctx, grove_resp_buf_t *text);
 	void *ctx;
 } grove_cmd_hooks_t;
 

@@ -21,22 +21,21 @@
 #include "crdt/alloc.h"
 #include "node/commands.h"
 #include "node/gossip_net.h"
-#include "node/log.h"
-#include "node/server.h"
-#include "storage/db.h"
-
-#if __has_include("node/keyfile.h")
 #include "gossip/identity.h"
 #include "node/keyfile.h"
-#define GROVE_HAVE_IDENTITY 1
-#endif
+#include "node/log.h"
+#include "node/member_net.h"
+#include "node/server.h"
+#include "storage/db.h"
 
 #define ERR_BYTES 512
 
 typedef struct daemon {
 	const grove_config_t *cfg;
 	grove_log_t log;
+	grove_identity_t identity; /* secret key wiped at exit */
 	grove_db_t *db;
+	grove_member_net_t *members;
 	uv_loop_t loop;
 	grove_cmd_env_t env;
 	grove_node_stats_t stats;
@@ -62,41 +61,33 @@ static int check_protected_mode(const grove_config_t *cfg)
 	return 2;
 }
 
-#ifdef GROVE_HAVE_IDENTITY
-/* Loads --ca, --cert, --key and checks the certificate names --id. */
-static int check_identity(daemon_t *d)
+/* Loads --ca, --cert, --key into d->identity; the certificate must name
+ * --id. */
+static int load_identity(daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
 	grove_cert_t cert;
 	uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
-	grove_identity_t id;
 	int rc;
 	const char *what = cfg->ca;
 	if ((rc = grove_keyfile_read_ca_public(cfg->ca, ca_pk)) == 0 && (what = cfg->cert) &&
 	    (rc = grove_keyfile_read_cert(cfg->cert, &cert)) == 0 && (what = cfg->key) &&
 	    (rc = grove_keyfile_read_node_secret(cfg->key, sk)) == 0) {
 		what = cfg->cert;
-		rc = grove_identity_init(&id, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
+		rc = grove_identity_init(&d->identity, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
 		sodium_memzero(sk, sizeof(sk));
 	}
 	if (rc < 0) {
 		grove_log_error(&d->log, "identity: %s: %s", what, grove_strerror(rc));
 		return 1;
 	}
-	bool same = strcmp(grove_identity_node_id(&id), cfg->id) == 0;
-	if (!same)
+	if (strcmp(grove_identity_node_id(&d->identity), cfg->id) != 0) {
 		grove_log_error(&d->log, "identity: certificate %s is for node '%s', not --id '%s'",
-				cfg->cert, grove_identity_node_id(&id), cfg->id);
-	grove_identity_close(&id);
-	return same ? 0 : 1;
-}
-#else
-static int check_identity(daemon_t *d)
-{
-	grove_log_warn(&d->log, "identity: built without node/keyfile.h; certificate not checked");
+				cfg->cert, grove_identity_node_id(&d->identity), cfg->id);
+		return 1;
+	}
 	return 0;
 }
-#endif
 
 /* Refuses a store that belongs to another node id; records ours. */
 static int check_owner(daemon_t *d)
@@ -156,11 +147,26 @@ static void on_gossip_closed(void *ctx)
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
 }
 
+static void on_members_closed(void *ctx)
+{
+	daemon_t *d = ctx;
+	grove_gossip_net_close(&d->gossip, on_gossip_closed, d);
+}
+
 static void on_server_down(void *ctx)
 {
 	daemon_t *d = ctx;
-	grove_log_info(&d->log, "clients closed; closing gossip sockets");
-	grove_gossip_net_close(&d->gossip, on_gossip_closed, d);
+	grove_log_info(&d->log, "clients closed; closing gossip");
+	if (d->members)
+		grove_member_net_close(d->members, on_members_closed, d);
+	else
+		on_members_closed(d);
+}
+
+static void on_left(void *ctx)
+{
+	daemon_t *d = ctx;
+	grove_server_shutdown(&d->server, on_server_down, d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -175,8 +181,10 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	d->stopping = true;
 	grove_log_info(&d->log, "%s: leaving the cluster and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-	/* Membership leave goes here once gossip/member.h is bound. */
-	grove_server_shutdown(&d->server, on_server_down, d);
+	if (d->members)
+		grove_member_net_leave(d->members, on_left, d);
+	else
+		on_left(d);
 }
 
 static void setup_env(daemon_t *d)
@@ -206,10 +214,15 @@ static int start_io(daemon_t *d)
 		return 1;
 	}
 	grove_gossip_net_init(&d->gossip, &d->loop, &d->cfg->gossip, &d->log, &d->stats);
-	if (grove_gossip_net_start(&d->gossip, err, sizeof(err)) < 0) {
+	if (grove_gossip_net_start(&d->gossip, err, sizeof(err)) < 0 ||
+	    grove_member_net_start(&d->members, &d->loop, d->cfg, &d->identity, d->db, &d->gossip,
+				   &d->log, err, sizeof(err)) < 0) {
 		grove_log_error(&d->log, "%s", err);
 		return 1;
 	}
+	d->env.hooks.members = grove_member_net_members;
+	d->env.hooks.gossip_info = grove_member_net_info;
+	d->env.hooks.ctx = d->members;
 	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
 	int nums[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
@@ -249,7 +262,7 @@ int grove_daemon_run(const grove_config_t *cfg)
 	d->cfg = cfg;
 	signal(SIGPIPE, SIG_IGN);
 	setenv("UV_THREADPOOL_SIZE", GROVE_THREADPOOL_SIZE, 0);
-	status = check_identity(d);
+	status = load_identity(d);
 	if (status == 0)
 		status = open_store(d);
 	if (status == 0) {
@@ -261,10 +274,12 @@ int grove_daemon_run(const grove_config_t *cfg)
 		else
 			abort_io(d);
 		uv_loop_close(&d->loop);
+		grove_member_net_destroy(d->members);
 		grove_cmd_env_close(&d->env);
 	}
 	if (d->db)
 		grove_db_close(d->db);
+	grove_identity_close(&d->identity);
 	grove_log_info(&d->log, "stopped (exit status %d)", status);
 	grove_log_close(&d->log);
 	grove_free(d);

@@ -15,7 +15,7 @@ FAILS=0
 PORT_BASE=$((20000 + ($$ * 7) % 30000))
 
 cleanup() {
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	rm -rf "$SCRATCH"
 }
 trap cleanup EXIT

@@ -2,7 +2,8 @@
 # test_node_startup.sh - groved start-up rules and security of the client
 # port: --help, bad flags (exit 2 naming the flag), protected mode, AUTH /
 # NOAUTH, a data directory owned by another node id, and durable (batch)
-# writes acknowledged in order through worker threads.
+# writes acknowledged in order through worker threads, idle timeout and
+# max clients.
 source "$(dirname "$0")/node_lib.sh"
 
 P=$((PORT_BASE + 10))
@@ -79,4 +80,25 @@ expect_match "batch mode fsyncs" "$(redis-cli -p "$((P + 1))" info storage | tr 
 	"^fsyncs:[1-9]"
 stop_node "$NODE_PID"
 expect_eq "batch node exit status" "$STOP_RC" 0
+
+# --- client limits: idle timeout, max clients ---
+start_node c nc "$((P + 2))" --idle-timeout 1 --max-clients 2 || finish
+exec 3<>"/dev/tcp/127.0.0.1/$((P + 2))"
+printf 'PING\r\n' >&3
+IFS= read -r -t 5 line <&3
+expect_eq "first client served" "${line%$'\r'}" "+PONG"
+exec 4<>"/dev/tcp/127.0.0.1/$((P + 2))"
+exec 5<>"/dev/tcp/127.0.0.1/$((P + 2))"
+IFS= read -r -t 5 line <&5
+expect_eq "client beyond --max-clients refused" "${line%$'\r'}" "-ERR max number of clients reached"
+exec 5>&-
+# the idle client is closed by the server (read sees EOF) within the deadline
+if IFS= read -r -t 10 line <&3; then fail "idle client got data: $line"; else
+	[[ -z ${line:-} ]] && pass "idle client closed after --idle-timeout" || fail "idle client: '$line'"
+fi
+exec 3>&- 4>&-
+expect_match "idle disconnects counted" "$(redis-cli -p "$((P + 2))" info stats | tr -d '\r' | grep idle_disconnects)" \
+	"idle_disconnects:[1-9]"
+stop_node "$NODE_PID"
+expect_eq "limits node exit status" "$STOP_RC" 0
 finish
