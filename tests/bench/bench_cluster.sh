@@ -76,7 +76,7 @@ serf_detect() {
 		while :; do
 			all=1
 			for ((i = 1; i < SERF_NODES; i++)); do
-				serf members -rpc-addr="$base.$i:7373" 2>/dev/null | grep -q "^s$SERF_NODES .*failed" || { all=0; break; }
+				grep -q "^s$SERF_NODES .*failed" <<<"$(serf members -rpc-addr="$base.$i:7373" 2>/dev/null)" || { all=0; break; }
 			done
 			((all)) && break
 			(($(now_ms) < deadline)) || { echo "serf: not failed in 60 s"; return; }

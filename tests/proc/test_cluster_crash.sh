@@ -110,7 +110,7 @@ for mode in always batch; do
 
 	# 3. Everywhere, once converged.
 	if ! cluster wait-converged --timeout 30 >"$T_TMP/conv" 2>&1; then
-		if (($(info_sum 1 'anti|entropy|^ae_|sync|reconcil') == 0)); then
+		if (($(info_sum 1 '^sync_rounds$|^ae_|anti_?entropy|reconcil') == 0)); then
 			ae_missing=1
 			say "$mode: no convergence and no anti-entropy activity in INFO: part 3 not checked"
 			continue

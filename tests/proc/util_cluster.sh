@@ -98,7 +98,7 @@ require_anti_entropy() {
 	[[ $(digest 1) =~ ^[0-9a-fA-F]+$ ]] || skip "groved has no GROVE DIGEST"
 	cli 1 SET "$probe" x >/dev/null
 	cluster wait-converged --timeout "${1:-15}" >/dev/null 2>&1 && return 0
-	if (($(info_sum 1 'anti|entropy|^ae_|sync|reconcil') == 0)); then
+	if (($(info_sum 1 '^sync_rounds$|^ae_|anti_?entropy|reconcil') == 0)); then
 		skip "groved does not converge: no anti-entropy activity in INFO (anti-entropy not wired in yet)"
 	fi
 	fail "anti-entropy runs (INFO counters > 0) but two nodes did not converge in ${1:-15} s"
