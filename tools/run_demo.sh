@@ -53,6 +53,16 @@ echo "node2: HSET demo:user name ada lang c -> $(cli 2 HSET demo:user name ada l
 echo "node3: SET demo:greeting hello -> $(cli 3 SET demo:greeting hello)"
 
 echo "== waiting until the three nodes hold the same state"
+sync_rounds() { cli 1 INFO gossip | tr -d '\r' | awk -F: '$1 == "sync_rounds" { print $2 + 0 }'; }
+deadline=$(($(date +%s) + 5))
+while (($(sync_rounds) == 0)); do
+	if (($(date +%s) > deadline)); then
+		echo "run_demo: groved runs no anti-entropy (INFO sync_rounds 0), so the nodes cannot converge;" \
+			"the cluster is left running (make stop)" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
 "${CLUSTER[@]}" wait-converged --timeout 60 || {
 	echo "run_demo: the nodes did not converge; the cluster is left running for a look (make stop)" >&2
 	exit 1
