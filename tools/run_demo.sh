@@ -53,7 +53,8 @@ echo "node2: HSET demo:user name ada lang c -> $(cli 2 HSET demo:user name ada l
 echo "node3: SET demo:greeting hello -> $(cli 3 SET demo:greeting hello)"
 
 echo "== waiting until the three nodes hold the same state"
-sync_rounds() { cli 1 INFO gossip | tr -d '\r' | awk -F: '$1 == "sync_rounds" { print $2 + 0 }'; }
+# Anti-entropy rounds so far (-1 when INFO has no such field).
+sync_rounds() { cli 1 INFO gossip | tr -d '\r' | awk -F: '$1 == "sync_rounds" { v = $2 + 0; f = 1 } END { print f ? v : -1 }'; }
 deadline=$(($(date +%s) + 5))
 while (($(sync_rounds) == 0)); do
 	if (($(date +%s) > deadline)); then
