@@ -35,7 +35,9 @@ while (($(now_ms) < deadline)); do
 	sleep 0.5
 done
 lost=$(cluster dropped | awk '$1 == "loss" { print $2 }')
-say "10% loss for $LOSS_SECONDS s: $lost datagrams dropped; $samples member observations, $suspect suspect, $dead dead"
+susp=0
+for ((n = 1; n <= NODES; n++)); do susp=$((susp + $(info_sum "$n" '^suspicions$'))); done
+say "10% loss for $LOSS_SECONDS s: $lost datagrams dropped; $samples member observations, $suspect suspect, $dead dead; INFO suspicions $susp"
 ((lost > 0)) || fail "the loss rules dropped nothing: no gossip traffic seen"
 ((dead == 0)) || fail "$dead observations of a running node as dead at 10% loss"
 
