@@ -3,146 +3,269 @@
  * doc/value_format.md).  The decoder, which treats input as hostile, is
  * codec_read.c.
  *
- * Encoding goes through msgpack-c's packer, whose integer, string, binary
- * and array headers always take the smallest form; the packer writes into a
- * buffer grown with grove_realloc (so allocation failures are testable).
- * Components are already canonical in memory (sorted, compacted), so the
- * encoder only walks them in order.
+ * A small writer emits msgpack items straight into a byte buffer, always in
+ * the smallest form (positive fixint / uint8..uint64, fixstr / str8, bin8..
+ * bin32, fixarray / array16 / array32: the forms msgpack-c's packer picks).
+ * The buffer is the caller's (grove_value_encode_at) or a fresh one, grown
+ * with grove_realloc (so allocation failures are testable).  Room is
+ * reserved once per group of small items (an id, a counter entry, a dot)
+ * at its largest size, then the put_* helpers write without checks; a
+ * reused buffer costs no allocation.  Components are already canonical in memory (sorted,
+ * compacted), so the encoder only walks them in order.
  */
 #include <string.h>
-
-#include <msgpack.h>
 
 #include "crdt/alloc.h"
 #include "crdt/value_impl.h"
 
 #define GROVE_ENCODE_INITIAL_BYTES 256 /* most values fit: one allocation */
+/* Largest encodings of the small items, for reserving room at once. */
+#define GROVE_WR_UINT_MAX 9                         /* uint64 */
+#define GROVE_WR_HEAD_MAX 5                         /* array32, bin32 header */
+#define GROVE_WR_STR_MAX (2 + GROVE_NODE_ID_MAX)    /* str8 node id */
+#define GROVE_WR_ID_MAX (GROVE_WR_UINT_MAX + GROVE_WR_STR_MAX)
 
-typedef struct grove_wbuf {
+typedef struct grove_wr {
 	uint8_t *p;
 	size_t len, cap;
-} grove_wbuf_t;
+	bool failed; /* an allocation failed: the output is incomplete */
+} grove_wr_t;
 
-static int grove_wbuf_write(void *data, const char *buf, size_t len)
+/* Room for n more bytes: where to write them, or NULL (w->failed). */
+static inline uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
 {
-	grove_wbuf_t *w = data;
-	if (len > SIZE_MAX - w->len)
-		return -1;
-	if (grove__vec_reserve((void **)&w->p, &w->cap, w->len + len, 1))
-		return -1;
-	if (len)
-		memcpy(w->p + w->len, buf, len);
-	w->len += len;
-	return 0;
-}
-
-/* Each packer call returns 0 or -1; encoders OR them together. */
-static int grove_pack_str(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-	return msgpack_pack_str(pk, n) | msgpack_pack_str_body(pk, s, n);
-}
-
-static int grove_pack_blob(msgpack_packer *pk, const grove__blob_t *b)
-{
-	return msgpack_pack_bin(pk, b->len) | msgpack_pack_bin_body(pk, b->p, b->len);
-}
-
-static int grove_pack_id(msgpack_packer *pk, const grove__id_t *id)
-{
-	return msgpack_pack_uint64(pk, id->ts) | grove_pack_str(pk, id->node);
-}
-
-static int grove_pack_dot(msgpack_packer *pk, const grove__dot_t *d)
-{
-	return msgpack_pack_array(pk, 2) | grove_pack_str(pk, d->node) |
-	       msgpack_pack_uint64(pk, d->counter);
-}
-
-static int grove_pack_dots(msgpack_packer *pk, const grove__dots_t *ds)
-{
-	int r = msgpack_pack_array(pk, ds->len);
-	for (size_t i = 0; i < ds->len && !r; i++)
-		r = grove_pack_dot(pk, &ds->d[i]);
-	return r;
-}
-
-static int grove_pack_counter(msgpack_packer *pk, const grove__counter_t *c)
-{
-	int r = msgpack_pack_array(pk, c->len);
-	for (size_t i = 0; i < c->len && !r; i++) {
-		const grove__pnentry_t *e = &c->e[i];
-		r = msgpack_pack_array(pk, 5) | grove_pack_str(pk, e->node) |
-		    msgpack_pack_uint64(pk, e->p) | msgpack_pack_uint64(pk, e->n) |
-		    msgpack_pack_uint64(pk, e->bp) | msgpack_pack_uint64(pk, e->bn);
+	if (w->failed)
+		return NULL;
+	if (n <= w->cap - w->len)
+		return w->p + w->len;
+	if (n > SIZE_MAX - w->len ||
+	    grove__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
+		w->failed = true;
+		return NULL;
 	}
-	return r;
+	return w->p + w->len;
 }
 
-static int grove_pack_reg(msgpack_packer *pk, const grove__reg_t *g)
+/* Ends a write begun by grove_wr_room at o (one past the last byte). */
+static inline void grove_wr_done(grove_wr_t *w, const uint8_t *o)
 {
-	int r = msgpack_pack_array(pk, 5) | grove_pack_id(pk, &g->id);
-	r |= g->has ? grove_pack_blob(pk, &g->val) : msgpack_pack_nil(pk);
-	return r | grove_pack_id(pk, &g->tomb);
+	w->len = (size_t)(o - w->p);
 }
 
-static int grove_pack_set(msgpack_packer *pk, const grove__set_t *s)
+/* The put_* helpers write one item at o, into room already reserved, and
+ * return the end. */
+static inline uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
 {
-	int r = msgpack_pack_array(pk, 3) | grove_pack_dots(pk, &s->vv) |
-		grove_pack_dots(pk, &s->cloud) | msgpack_pack_array(pk, s->len);
-	for (size_t i = 0; i < s->len && !r; i++)
-		r = msgpack_pack_array(pk, 2) | grove_pack_blob(pk, &s->e[i].elem) |
-		    grove_pack_dots(pk, &s->e[i].dots);
-	return r;
+	*o++ = tag;
+	switch (n) { /* big-endian */
+	case 8:
+		*o++ = (uint8_t)(x >> 56);
+		*o++ = (uint8_t)(x >> 48);
+		*o++ = (uint8_t)(x >> 40);
+		*o++ = (uint8_t)(x >> 32);
+		/* fall through */
+	case 4:
+		*o++ = (uint8_t)(x >> 24);
+		*o++ = (uint8_t)(x >> 16);
+		/* fall through */
+	case 2:
+		*o++ = (uint8_t)(x >> 8);
+		/* fall through */
+	case 1:
+		*o++ = (uint8_t)x;
+		break;
+	default:
+		break;
+	}
+	return o;
 }
 
-static int grove_pack_field(msgpack_packer *pk, const grove__field_t *f)
+static inline uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
 {
-	int r = msgpack_pack_array(pk, 4) | grove_pack_blob(pk, &f->field) |
-		grove_pack_id(pk, &f->id);
-	return r | (f->has ? grove_pack_blob(pk, &f->val) : msgpack_pack_nil(pk));
+	if (x < 0x80)
+		return grove_put_tag(o, (uint8_t)x, 0, 0);
+	if (x < 0x100)
+		return grove_put_tag(o, 0xcc, x, 1);
+	if (x < 0x10000)
+		return grove_put_tag(o, 0xcd, x, 2);
+	if (x < 0x100000000ULL)
+		return grove_put_tag(o, 0xce, x, 4);
+	return grove_put_tag(o, 0xcf, x, 8);
+}
+
+static inline uint8_t *grove_put_array(uint8_t *o, size_t n)
+{
+	if (n < 16)
+		return grove_put_tag(o, (uint8_t)(0x90 | n), 0, 0);
+	if (n < 0x10000)
+		return grove_put_tag(o, 0xdc, n, 2);
+	return grove_put_tag(o, 0xdd, n, 4);
+}
+
+/* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
+static inline uint8_t *grove_put_str(uint8_t *o, const char *s)
+{
+	size_t n = s[0] ? strlen(s) : 0;
+	o = n < 32 ? grove_put_tag(o, (uint8_t)(0xa0 | n), 0, 0) : grove_put_tag(o, 0xd9, n, 1);
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static inline uint8_t *grove_put_id(uint8_t *o, const grove__id_t *id)
+{
+	return grove_put_str(grove_put_uint(o, id->ts), id->node);
+}
+
+/* A blob's header and bytes, or nil when absent (!has). */
+static void grove_wr_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
+{
+	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	if (!o)
+		return;
+	if (!has)
+		o = grove_put_tag(o, 0xc0, 0, 0);
+	else if (b->len < 0x100)
+		o = grove_put_tag(o, 0xc4, b->len, 1);
+	else if (b->len < 0x10000)
+		o = grove_put_tag(o, 0xc5, b->len, 2);
+	else
+		o = grove_put_tag(o, 0xc6, b->len, 4);
+	grove_wr_done(w, o);
+	if (has && b->len && (o = grove_wr_room(w, b->len)) != NULL) {
+		memcpy(o, b->p, b->len);
+		grove_wr_done(w, o + b->len);
+	}
+}
+
+static inline void grove_wr_array(grove_wr_t *w, size_t n)
+{
+	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_array(o, n));
+}
+
+static inline void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
+{
+	uint8_t *o = grove_wr_room(w, GROVE_WR_ID_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_id(o, id));
+}
+
+static void grove_wr_dots(grove_wr_t *w, const grove__dots_t *ds)
+{
+	grove_wr_array(w, ds->len);
+	for (size_t i = 0; i < ds->len; i++) {
+		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + GROVE_WR_UINT_MAX);
+		if (!o)
+			return;
+		o = grove_put_str(grove_put_array(o, 2), ds->d[i].node);
+		grove_wr_done(w, grove_put_uint(o, ds->d[i].counter));
+	}
+}
+
+static void grove_wr_counter(grove_wr_t *w, const grove__counter_t *c)
+{
+	grove_wr_array(w, c->len);
+	for (size_t i = 0; i < c->len; i++) {
+		const grove__pnentry_t *e = &c->e[i];
+		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + 4 * GROVE_WR_UINT_MAX);
+		if (!o)
+			return;
+		o = grove_put_str(grove_put_array(o, 5), e->node);
+		o = grove_put_uint(grove_put_uint(o, e->p), e->n);
+		grove_wr_done(w, grove_put_uint(grove_put_uint(o, e->bp), e->bn));
+	}
+}
+
+static void grove_wr_reg(grove_wr_t *w, const grove__reg_t *g)
+{
+	uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_ID_MAX);
+	if (o)
+		grove_wr_done(w, grove_put_id(grove_put_array(o, 5), &g->id));
+	grove_wr_blob(w, g->has, &g->val);
+	grove_wr_id(w, &g->tomb);
+}
+
+static void grove_wr_set(grove_wr_t *w, const grove__set_t *s)
+{
+	grove_wr_array(w, 3);
+	grove_wr_dots(w, &s->vv);
+	grove_wr_dots(w, &s->cloud);
+	grove_wr_array(w, s->len);
+	for (size_t i = 0; i < s->len && !w->failed; i++) {
+		grove_wr_array(w, 2);
+		grove_wr_blob(w, true, &s->e[i].elem);
+		grove_wr_dots(w, &s->e[i].dots);
+	}
+}
+
+static void grove_wr_field(grove_wr_t *w, const grove__field_t *f)
+{
+	grove_wr_array(w, 4);
+	grove_wr_blob(w, true, &f->field);
+	grove_wr_id(w, &f->id);
+	grove_wr_blob(w, f->has, &f->val);
 }
 
 /* Live fields and tombstones interleaved in field-name order. */
-static int grove_pack_map(msgpack_packer *pk, const grove__map_t *m)
+static void grove_wr_map(grove_wr_t *w, const grove__map_t *m)
 {
 	const grove__fields_t *l = &m->live, *t = &m->tomb;
-	int r = msgpack_pack_array(pk, 3) | grove_pack_id(pk, &m->del) |
-		msgpack_pack_array(pk, l->len + t->len);
+	uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_ID_MAX + GROVE_WR_HEAD_MAX);
+	if (!o)
+		return;
+	o = grove_put_id(grove_put_array(o, 3), &m->del);
+	grove_wr_done(w, grove_put_array(o, l->len + t->len));
 	size_t i = 0, j = 0;
-	while (!r && (i < l->len || j < t->len)) {
+	while (!w->failed && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||
 			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
 							   t->f[j].field.len) < 0);
-		r = grove_pack_field(pk, live ? &l->f[i++] : &t->f[j++]);
+		grove_wr_field(w, live ? &l->f[i++] : &t->f[j++]);
 	}
-	return r;
+}
+
+/* Version, visible type and type register. */
+static void grove_wr_top(grove_wr_t *w, const grove_value_t *v)
+{
+	uint8_t *o = grove_wr_room(w, 4 + 2 * GROVE_WR_UINT_MAX + GROVE_WR_ID_MAX);
+	if (!o)
+		return;
+	o = grove_put_uint(grove_put_array(o, 7), GROVE_VALUE_FORMAT_VERSION);
+	o = grove_put_array(grove_put_uint(o, (uint8_t)grove_value_type(v)), 3);
+	grove_wr_done(w, grove_put_uint(grove_put_id(o, &v->treg.id), v->treg.type));
+}
+
+int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
+			  size_t *out_len)
+{
+	if (at > *cap)
+		return GROVE_EINVAL;
+	grove_wr_t w = { .p = *buf, .len = at, .cap = *cap };
+	if (!w.p) /* a fresh buffer: room for most values at once */
+		grove_wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
+	grove_wr_top(&w, v);
+	grove_wr_counter(&w, &v->counter);
+	grove_wr_reg(&w, &v->reg);
+	grove_wr_set(&w, &v->set);
+	grove_wr_map(&w, &v->map);
+	*buf = w.p; /* grown or not, the buffer stays the caller's */
+	*cap = w.cap;
+	if (w.failed)
+		return GROVE_ENOMEM;
+	*out_len = w.len - at;
+	return 0;
 }
 
 int grove_value_encode(const grove_value_t *v, uint8_t **out, size_t *out_len)
 {
-	grove_wbuf_t w = { 0 };
-	if (grove__vec_reserve((void **)&w.p, &w.cap, GROVE_ENCODE_INITIAL_BYTES, 1))
-		return GROVE_ENOMEM;
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &w, grove_wbuf_write);
-	int r = msgpack_pack_array(&pk, 7) | msgpack_pack_uint8(&pk, GROVE_VALUE_FORMAT_VERSION) |
-		msgpack_pack_uint8(&pk, (uint8_t)grove_value_type(v));
-	r |= msgpack_pack_array(&pk, 3) | msgpack_pack_uint64(&pk, v->treg.id.ts) |
-	     grove_pack_str(&pk, v->treg.id.node) | msgpack_pack_uint8(&pk, v->treg.type);
-	if (!r)
-		r = grove_pack_counter(&pk, &v->counter);
-	if (!r)
-		r = grove_pack_reg(&pk, &v->reg);
-	if (!r)
-		r = grove_pack_set(&pk, &v->set);
-	if (!r)
-		r = grove_pack_map(&pk, &v->map);
-	if (r) {
-		grove_free(w.p);
-		return GROVE_ENOMEM;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int rc = grove_value_encode_at(v, &buf, &cap, 0, out_len);
+	if (rc) {
+		grove_free(buf);
+		return rc;
 	}
-	*out = w.p;
-	*out_len = w.len;
+	*out = buf;
 	return 0;
 }

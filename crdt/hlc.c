@@ -23,7 +23,9 @@ void grove_hlc_init(grove_hlc_t *hlc, grove_clock_fn clock, void *clock_ctx,
 	hlc->last = floor;
 	hlc->clock = clock;
 	hlc->clock_ctx = clock_ctx;
-	hlc->max_offset_ms = max_offset_ms;
+	/* capped, so no accepted remote timestamp can reach the last millisecond */
+	hlc->max_offset_ms = max_offset_ms > GROVE_HLC_MAX_OFFSET_MS_MAX ? GROVE_HLC_MAX_OFFSET_MS_MAX
+									 : max_offset_ms;
 	hlc->rejected = 0;
 }
 
@@ -57,7 +59,7 @@ int grove_hlc_update(grove_hlc_t *hlc, uint64_t remote)
 {
 	uint64_t pt = grove_hlc_phys_now(hlc);
 	uint64_t rp = grove_hlc_phys(remote), lp = grove_hlc_phys(hlc->last);
-	if (rp > pt && rp - pt > hlc->max_offset_ms) {
+	if ((rp > pt && rp - pt > hlc->max_offset_ms) || rp == GROVE_HLC_PHYS_MAX) {
 		hlc->rejected++;
 		return GROVE_ECLOCK_OFFSET;
 	}

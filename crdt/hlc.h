@@ -21,6 +21,7 @@
 #define GROVE_HLC_LOGICAL_MAX 0xffffULL
 #define GROVE_HLC_PHYS_MAX ((1ULL << 48) - 1)
 #define GROVE_HLC_MAX_OFFSET_MS_DEFAULT 500
+#define GROVE_HLC_MAX_OFFSET_MS_MAX (7ULL * 24 * 3600 * 1000) /* larger settings are capped */
 
 /* Returns physical wall-clock milliseconds since the Unix epoch. */
 typedef uint64_t (*grove_clock_fn)(void *ctx);
@@ -51,7 +52,8 @@ uint64_t grove_hlc_now(grove_hlc_t *hlc);
 
 /* Observes a remote timestamp.  Returns GROVE_ECLOCK_OFFSET (and counts it,
  * leaving the clock unchanged) when remote is more than max_offset_ms ahead
- * of local physical time; otherwise 0, with last >= remote afterwards. */
+ * of local physical time, or sits in the last representable millisecond;
+ * otherwise 0, with last >= remote afterwards. */
 int grove_hlc_update(grove_hlc_t *hlc, uint64_t remote) GROVE_MUST_CHECK;
 
 /* The system wall clock, for production use by node/ and tools/ (lives in

@@ -71,6 +71,14 @@ const char *grove_type_name(grove_type_t t); /* "counter", "register", ... "none
 /* Canonical encoding.  *out is allocated with grove_malloc; free it with
  * grove_free. */
 int grove_value_encode(const grove_value_t *v, uint8_t **out, size_t *out_len) GROVE_MUST_CHECK;
+/* The same encoding written into a caller-owned buffer, for writers that
+ * reuse one buffer (no allocation once it is big enough): the bytes start at
+ * offset `at` (<= *cap) of *buf, whose capacity is *cap bytes (*buf NULL
+ * with *cap 0 to start); the buffer is grown with grove_realloc when needed
+ * and stays the caller's (free with grove_free), even on failure, when the
+ * bytes from `at` on are unspecified.  *out_len receives the length. */
+int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
+			  size_t *out_len) GROVE_MUST_CHECK;
 int grove_value_decode(const uint8_t *buf, size_t len, grove_value_t **out) GROVE_MUST_CHECK;
 
 /* dst := dst merged with src (commutative, associative, idempotent on the

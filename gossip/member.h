@@ -171,6 +171,13 @@ void grove_member_recv_payload(grove_member_t *m, uint64_t now_ms, const char *f
  * or the peer closes it.  Stream ids are assigned by the core. */
 int grove_member_stream_accept(grove_member_t *m, uint64_t now_ms, const char *from_addr,
 			       uint32_t *stream_id) GROVE_MUST_CHECK;
+/* The stream's session (gossip/session.h) authenticated its peer as
+ * peer_id: call right after the handshake, before feeding frames.  From
+ * then on a frame whose sender is not peer_id ends the stream and is
+ * counted in drop_sender, so one member cannot push records in another's
+ * name.  Without it (plaintext tests) frames are not bound.
+ * GROVE_ENOTFOUND (no such stream), GROVE_EINVAL (bad id). */
+int grove_member_stream_peer(grove_member_t *m, uint32_t stream_id, const char *peer_id) GROVE_MUST_CHECK;
 void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t stream_id,
 			      const uint8_t *frame, size_t len);
 void grove_member_stream_closed(grove_member_t *m, uint64_t now_ms, uint32_t stream_id);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "gossip/member.h"
+#include "gossip/wirebuf.h"
 
 #define GROVE_MEMBER_WIRE_VERSION 1
 #define GROVE_MEMBER_UPDATES_MAX 255 /* piggybacked updates per datagram */
@@ -63,13 +64,11 @@ typedef struct grove_member_msg {
 	size_t body_len;
 } grove_member_msg_t;
 
-/* Bounded writer: every append checks the capacity; a failed append leaves
- * len unchanged and returns GROVE_ETOOBIG. */
-typedef struct grove_member_writer {
-	uint8_t *buf;
-	size_t cap;
-	size_t len;
-} grove_member_writer_t;
+/* Bounded writer: a grove_wbuf_t (gossip/wirebuf.h) over a caller buffer,
+ * e.g. { .buf = b, .cap = sizeof b }.  Each encoder below either appends
+ * whole or fails with GROVE_ETOOBIG and leaves len (and the flag) as it
+ * found them, so a caller can close a full frame and retry. */
+typedef grove_wbuf_t grove_member_writer_t;
 
 /* Datagram header; the update count byte follows at the returned offset. */
 int grove_member_msg_begin(grove_member_writer_t *w, const grove_member_msg_t *hdr,
@@ -98,7 +97,9 @@ typedef struct grove_member_peer {
 
 int grove_member_persist_encode(grove_member_writer_t *w, uint64_t incarnation,
 				const grove_member_peer_t *peers, size_t count) GROVE_MUST_CHECK;
-/* peers must hold GROVE_MEMBER_PERSIST_PEERS_MAX entries. */
+/* peers must hold GROVE_MEMBER_PERSIST_PEERS_MAX entries.  On failure
+ * *incarnation and *count are untouched but peers may have been partly
+ * written (it is scratch: grove_member_restore passes a fresh array). */
 int grove_member_persist_decode(const uint8_t *buf, size_t len, uint64_t *incarnation,
 				grove_member_peer_t *peers, size_t *count) GROVE_MUST_CHECK;
 

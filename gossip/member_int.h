@@ -13,6 +13,14 @@
 
 #define GROVE__CONFIRM_MAX 8 /* distinct accusers remembered per suspicion */
 
+/* The incarnation after inc, saturating: an accusation at UINT64_MAX (from a
+ * hostile member or a corrupt state file) must not wrap ours back to 0,
+ * where every peer would ignore our alive updates. */
+static inline uint64_t grove__incarnation_after(uint64_t inc)
+{
+	return inc == UINT64_MAX ? inc : inc + 1;
+}
+
 typedef struct grove__node {
 	char id[GROVE_MEMBER_ID_MAX + 1];
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
@@ -71,6 +79,7 @@ typedef struct grove__stream {
 	uint32_t frames_in;
 	uint32_t seq;       /* stream ping: the probe it answers */
 	char target[GROVE_MEMBER_ID_MAX + 1];
+	char peer[GROVE_MEMBER_ID_MAX + 1]; /* authenticated peer, "" = unbound */
 	uint32_t id;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	uint64_t deadline_ms;

@@ -166,6 +166,24 @@ static void grove__stream_probe_frame(grove_member_t *m, grove__stream_t *s, con
 	grove__stream_end(m, s, true, true);
 }
 
+int grove_member_stream_peer(grove_member_t *m, uint32_t stream_id, const char *peer_id)
+{
+	if (!peer_id || !*peer_id || strnlen(peer_id, GROVE_MEMBER_ID_MAX + 1) > GROVE_MEMBER_ID_MAX)
+		return GROVE_EINVAL;
+	grove__stream_t *s = grove__stream_get(m, stream_id);
+	if (!s)
+		return GROVE_ENOTFOUND;
+	strcpy(s->peer, peer_id);
+	return 0;
+}
+
+/* A frame that claims our own id (own address among the seeds) or, on a
+ * bound stream, another id than the authenticated peer's. */
+static bool grove__wrong_sender(const grove_member_t *m, const grove__stream_t *s, const char *sender)
+{
+	return strcmp(sender, m->self_id) == 0 || (s->peer[0] != '\0' && strcmp(sender, s->peer) != 0);
+}
+
 void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t stream_id, const uint8_t *frame,
 			      size_t len)
 {
@@ -183,8 +201,8 @@ void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t strea
 		return;
 	}
 	s->frames_in++;
-	if (strcmp(msg.sender, m->self_id) == 0) {
-		m->stats.drop_sender++; /* talking to ourselves (own address among the seeds) */
+	if (grove__wrong_sender(m, s, msg.sender)) {
+		m->stats.drop_sender++;
 		grove__stream_end(m, s, false, true);
 		return;
 	}
@@ -452,8 +470,8 @@ int grove_member_restore(grove_member_t *m, const uint8_t *buf, size_t len)
 	m->restored = peers;
 	m->restored_count = n;
 	grove__node_t *self = grove__self(m);
-	if (inc + 1 > self->incarnation)
-		self->incarnation = inc + 1;
+	if (grove__incarnation_after(inc) > self->incarnation)
+		self->incarnation = grove__incarnation_after(inc);
 	grove__emit(m, GROVE_MEMBER_EV_PERSIST, self);
 	return 0;
 }

@@ -106,7 +106,7 @@ void grove__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc)
 {
 	(void)now_ms;
 	grove__node_t *self = grove__self(m);
-	self->incarnation = (accused_inc > self->incarnation ? accused_inc : self->incarnation) + 1;
+	self->incarnation = grove__incarnation_after(accused_inc > self->incarnation ? accused_inc : self->incarnation);
 	m->stats.refutes++;
 	grove__awareness_add(m, 1);
 	grove__gossip_node(m, self, NULL);
@@ -210,17 +210,26 @@ static bool grove__confirm(grove_member_t *m, grove__node_t *n, const char *from
 	return true;
 }
 
-static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
+/* The member a suspect, dead or left update is about, or NULL when there
+ * is nothing more to do: unknown member, stale update, or about us (then
+ * handled here). */
+static grove__node_t *grove__accusation_target(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
 {
 	int idx = grove__find(m, u->id);
 	if (idx < 0)
-		return;
-	grove__node_t *n = &m->nodes[idx];
+		return NULL;
 	if (idx == 0) {
 		grove__accused(m, now_ms, u->incarnation);
-		return;
+		return NULL;
 	}
-	if (u->incarnation < n->incarnation)
+	grove__node_t *n = &m->nodes[idx];
+	return u->incarnation < n->incarnation ? NULL : n;
+}
+
+static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
+{
+	grove__node_t *n = grove__accusation_target(m, now_ms, u);
+	if (!n)
 		return;
 	if (n->state == GROVE_MEMBER_SUSPECT) {
 		if (grove__confirm(m, n, u->from))
@@ -245,15 +254,8 @@ static void grove__apply_suspect(grove_member_t *m, uint64_t now_ms, const grove
 static void grove__apply_dead(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
 {
 	bool left = u->kind == GROVE_MEMBER_LEFT;
-	int idx = grove__find(m, u->id);
-	if (idx < 0)
-		return;
-	grove__node_t *n = &m->nodes[idx];
-	if (idx == 0) {
-		grove__accused(m, now_ms, u->incarnation);
-		return;
-	}
-	if (u->incarnation < n->incarnation)
+	grove__node_t *n = grove__accusation_target(m, now_ms, u);
+	if (!n)
 		return;
 	if (n->state == GROVE_MEMBER_LEFT || (n->state == GROVE_MEMBER_DEAD && !left))
 		return;

@@ -246,6 +246,47 @@ static int start_pull(grove_session_t *s, const uint8_t *header)
 	return rc == 0 ? 0 : GROVE_EAUTH;
 }
 
+/* A HELLO record into buf (GROVE_SESSION_HANDSHAKE_BYTES_MAX bytes): prefix,
+ * own certificate, own ephemeral key. */
+static void write_hello(const grove_session_t *s, grove_wbuf_t *w, uint8_t *buf, uint8_t type)
+{
+	grove_wbuf_init(w, buf, GROVE_SESSION_HANDSHAKE_BYTES_MAX);
+	write_hs_prefix(w, type);
+	write_own_cert(s, w);
+	grove_wbuf_bytes(w, s->eph_pk, KX_PK_BYTES);
+}
+
+/* Our signature over the transcript with this role label. */
+static void write_signature(const grove_session_t *s, grove_wbuf_t *w, const char *label)
+{
+	uint8_t sig[GROVE_SIGNATURE_BYTES];
+	sign_transcript(s, label, sig);
+	grove_wbuf_bytes(w, sig, sizeof sig);
+}
+
+/* The end of HELLO_R and AUTH_I: the peer's transcript signature (checked
+ * here) and its stream header (*header), nothing after. */
+static int read_signed_tail(const grove_session_t *s, grove_rbuf_t *r, const char *label, const uint8_t **header)
+{
+	const uint8_t *sig = grove_rbuf_take(r, GROVE_SIGNATURE_BYTES);
+	*header = grove_rbuf_take(r, SS_HEADER_BYTES);
+	if (r->bad || grove_rbuf_left(r) != 0)
+		return GROVE_EPROTO;
+	return verify_transcript(s, label, sig);
+}
+
+/* Start our outbound stream (its header ends w), the inbound one when the
+ * peer's header is known, and queue w. */
+static int finish_handshake(grove_session_t *s, grove_wbuf_t *w, const uint8_t *peer_header)
+{
+	int rc = start_streams(s, w);
+	if (rc == 0 && peer_header != NULL)
+		rc = start_pull(s, peer_header);
+	if (rc == 0)
+		rc = out_handshake(s, w);
+	return rc;
+}
+
 /* Responder: HELLO_I in, HELLO_R out. */
 static int on_hello_i(grove_session_t *s, grove_rbuf_t *r)
 {
@@ -258,18 +299,10 @@ static int on_hello_i(grove_session_t *s, grove_rbuf_t *r)
 		return rc;
 	uint8_t buf[GROVE_SESSION_HANDSHAKE_BYTES_MAX];
 	grove_wbuf_t w;
-	grove_wbuf_init(&w, buf, sizeof buf);
-	write_hs_prefix(&w, HS_HELLO_R);
-	write_own_cert(s, &w);
-	grove_wbuf_bytes(&w, s->eph_pk, KX_PK_BYTES);
-	uint8_t sig[GROVE_SIGNATURE_BYTES];
-	sign_transcript(s, "resp", sig);
-	grove_wbuf_bytes(&w, sig, sizeof sig);
-	rc = start_streams(s, &w);
-	if (rc == 0)
-		rc = out_handshake(s, &w);
+	write_hello(s, &w, buf, HS_HELLO_R);
+	write_signature(s, &w, "resp");
 	s->state = ST_WAIT_AUTH_I;
-	return rc;
+	return finish_handshake(s, &w, NULL);
 }
 
 /* Initiator: HELLO_R in, AUTH_I out; established. */
@@ -280,27 +313,17 @@ static int on_hello_r(grove_session_t *s, grove_rbuf_t *r)
 		rc = read_peer_hello(s, r);
 	if (rc < 0)
 		return rc;
-	const uint8_t *sig = grove_rbuf_take(r, GROVE_SIGNATURE_BYTES);
-	const uint8_t *header = grove_rbuf_take(r, SS_HEADER_BYTES);
-	if (r->bad || grove_rbuf_left(r) != 0)
-		return GROVE_EPROTO;
-	rc = verify_transcript(s, "resp", sig);
+	const uint8_t *header;
+	rc = read_signed_tail(s, r, "resp", &header);
 	if (rc < 0)
 		return rc;
 	uint8_t buf[GROVE_SESSION_HANDSHAKE_BYTES_MAX];
 	grove_wbuf_t w;
 	grove_wbuf_init(&w, buf, sizeof buf);
 	write_hs_prefix(&w, HS_AUTH_I);
-	uint8_t my_sig[GROVE_SIGNATURE_BYTES];
-	sign_transcript(s, "init", my_sig);
-	grove_wbuf_bytes(&w, my_sig, sizeof my_sig);
-	rc = start_streams(s, &w);
-	if (rc == 0)
-		rc = start_pull(s, header);
-	if (rc == 0)
-		rc = out_handshake(s, &w);
+	write_signature(s, &w, "init");
 	s->state = ST_OPEN;
-	return rc;
+	return finish_handshake(s, &w, header);
 }
 
 /* Responder: AUTH_I in; established. */
@@ -309,11 +332,8 @@ static int on_auth_i(grove_session_t *s, grove_rbuf_t *r)
 	int rc = read_hs_prefix(r, HS_AUTH_I);
 	if (rc < 0)
 		return rc;
-	const uint8_t *sig = grove_rbuf_take(r, GROVE_SIGNATURE_BYTES);
-	const uint8_t *header = grove_rbuf_take(r, SS_HEADER_BYTES);
-	if (r->bad || grove_rbuf_left(r) != 0)
-		return GROVE_EPROTO;
-	rc = verify_transcript(s, "init", sig);
+	const uint8_t *header;
+	rc = read_signed_tail(s, r, "init", &header);
 	if (rc == 0)
 		rc = start_pull(s, header);
 	s->state = ST_OPEN;
@@ -496,10 +516,7 @@ static int send_hello_i(grove_session_t *s)
 {
 	uint8_t buf[GROVE_SESSION_HANDSHAKE_BYTES_MAX];
 	grove_wbuf_t w;
-	grove_wbuf_init(&w, buf, sizeof buf);
-	write_hs_prefix(&w, HS_HELLO_I);
-	write_own_cert(s, &w);
-	grove_wbuf_bytes(&w, s->eph_pk, KX_PK_BYTES);
+	write_hello(s, &w, buf, HS_HELLO_I);
 	return out_handshake(s, &w);
 }
 

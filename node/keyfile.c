@@ -127,7 +127,7 @@ static int read_keyfile(const char *path, const char *header, bool secret, uint8
 {
 	char text[GROVE_KEYFILE_BYTES_MAX];
 	size_t text_len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
 	if (fd < 0)
 		return from_errno(errno);
 	struct stat st;

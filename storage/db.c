@@ -187,11 +187,9 @@ static int load_hlc(grove_db_t *db, const grove_db_options_t *o)
 
 static int db_init_locks(grove_db_t *db)
 {
-	for (int i = 0; i < GROVE_DB_STRIPES; i++)
-		pthread_mutex_init(&db->stripes[i], NULL);
 	pthread_mutex_init(&db->hlc_mu, NULL);
 	pthread_mutex_init(&db->hook_mu, NULL);
-	db->stripes_inited = true;
+	db->locks_inited = true;
 	int rc = grove_tree_init(&db->tree);
 	return rc ? rc : grove_db__cache_init(db);
 }
@@ -213,9 +211,7 @@ static void db_free(grove_db_t *db)
 	grove_store_close(db->store);
 	grove_tree_close(&db->tree);
 	grove_db__cache_close(db);
-	if (db->stripes_inited) {
-		for (int i = 0; i < GROVE_DB_STRIPES; i++)
-			pthread_mutex_destroy(&db->stripes[i]);
+	if (db->locks_inited) {
 		pthread_mutex_destroy(&db->hlc_mu);
 		pthread_mutex_destroy(&db->hook_mu);
 	}

@@ -21,10 +21,11 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 	k->key = key;
 	k->klen = klen;
 	uint32_t h = grove_tree_key_hash(key, klen);
+	k->hash = h;
 	k->segment = (h >> 16) % GROVE_TREE_SEGMENTS;
 	k->stripe = k->segment % GROVE_DB_STRIPES;
-	/* the slot's low bits are the stripe: the stripe lock guards the slot */
-	k->cache_slot = (h % (GROVE_DB_CACHE_SLOTS / GROVE_DB_STRIPES)) * GROVE_DB_STRIPES + k->stripe;
+	/* a set of the key's stripe: the stripe lock guards it */
+	k->cache_set = ((h % GROVE_DB_CACHE_SETS) * GROVE_DB_STRIPES + k->stripe) * GROVE_DB_CACHE_WAYS;
 	k->urec[0] = GROVE_DB_PFX_USER;
 	memcpy(k->urec + 1, key, klen);
 	k->drec[0] = GROVE_DB_PFX_DIGEST;
@@ -47,8 +48,11 @@ uint32_t grove_db_segment_of(const void *key, size_t klen)
 /* One local operation on a decoded value, with a fresh timestamp. */
 typedef int (*db_op_fn)(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx);
 
+/* With no hook set (the common embedded case) this costs one atomic load. */
 static void call_hook(grove_db_t *db, const void *key, size_t klen)
 {
+	if (!atomic_load(&db->hook))
+		return;
 	pthread_mutex_lock(&db->hook_mu);
 	grove_db_change_fn fn = db->hook;
 	void *ctx = db->hook_ctx;
@@ -66,7 +70,7 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 		return rc;
 	grove_db_state_t st;
 	bool wrote = false;
-	pthread_mutex_lock(&db->stripes[k.stripe]);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = grove_db__state_load(db, &k, &st);
 	uint64_t ts = 0;
 	if (rc == 0)
@@ -77,7 +81,7 @@ static int db_apply(grove_db_t *db, const void *key, size_t klen, db_op_fn op, v
 	 * an absent element) has nothing to record */
 	if (rc == 0 && (st.rec || !grove_value_is_empty(st.v)))
 		rc = grove_db__state_commit(db, &k, &st, &wrote);
-	pthread_mutex_unlock(&db->stripes[k.stripe]);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	grove_db__state_free(&st);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
@@ -94,6 +98,7 @@ typedef struct op_args {
 	const void *b;
 	size_t blen;
 	int64_t delta;
+	bool want_value; /* the caller asked for out_i64 */
 	int64_t out_i64;
 	bool out_flag;
 } op_args_t;
@@ -103,7 +108,7 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 	op_args_t *o = ctx;
 	(void)ts;
 	int rc = grove_pncounter_add(v, db->node_id, o->delta);
-	if (rc == 0)
+	if (rc == 0 && o->want_value) /* after an add the sum fits int64 */
 		rc = grove_pncounter_get(v, &o->out_i64);
 	if (rc == GROVE_ENOTFOUND) { /* adding 0 to an absent counter: reads 0 */
 		o->out_i64 = 0;
@@ -115,7 +120,7 @@ static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *c
 int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
 			 int64_t *new_value)
 {
-	op_args_t o = { .delta = delta };
+	op_args_t o = { .delta = delta, .want_value = new_value != NULL };
 	int rc = db_apply(db, key, klen, op_counter_add, &o);
 	if (rc == 0 && new_value)
 		*new_value = o.out_i64;
@@ -240,13 +245,13 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
 	}
 	grove_db_state_t st;
 	bool wrote = false;
-	pthread_mutex_lock(&db->stripes[k.stripe]);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = grove_db__state_load(db, &k, &st);
 	if (rc == 0)
 		rc = grove_value_merge(st.v, remote, NULL);
 	if (rc == 0)
 		rc = grove_db__state_commit(db, &k, &st, &wrote);
-	pthread_mutex_unlock(&db->stripes[k.stripe]);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	grove_db__state_free(&st);
 	grove_value_destroy(remote);
 	if (rc)

@@ -9,12 +9,15 @@
  *
  * Snapshots are LevelDB snapshots; iterators created without one use
  * LevelDB's implicit iterator snapshot.  A batch becomes one leveldb write
- * batch; sync maps to WriteOptions.sync.  A bloom filter (10 bits per key)
+ * batch, taken from a few spare ones kept cleared for reuse (LevelDB's own
+ * leveldb_put builds and frees a batch per call); sync maps to
+ * WriteOptions.sync.  A bloom filter (10 bits per key)
  * makes point reads of absent keys cheap.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <leveldb/c.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +30,10 @@
 #define LDB_BLOOM_BITS_PER_KEY 10
 #define LDB_CACHE_BYTES (32u * 1024 * 1024)
 #define LDB_WRITE_BUFFER_BYTES (16u * 1024 * 1024)
+#define LDB_SPARE_BATCHES 8 /* LevelDB write batches kept for reuse */
+/* Batches that held more than this are destroyed after use, not kept
+ * (a cleared batch keeps its capacity). */
+#define LDB_SPARE_BATCH_KEEP_BYTES (64u * 1024)
 
 typedef struct ldb_store {
 	grove_store_t base;
@@ -37,6 +44,9 @@ typedef struct ldb_store {
 	leveldb_readoptions_t *ropts;
 	leveldb_writeoptions_t *wopts_sync;
 	leveldb_writeoptions_t *wopts_nosync;
+	/* Cleared write batches for reuse: a write takes one (or creates one)
+	 * and puts it back, so that steady writing allocates nothing. */
+	_Atomic(leveldb_writebatch_t *) spare[LDB_SPARE_BATCHES];
 } ldb_store_t;
 
 typedef struct ldb_iter {
@@ -132,6 +142,9 @@ static void ldb_free_parts(ldb_store_t *l)
 		leveldb_writeoptions_destroy(l->wopts_sync);
 	if (l->wopts_nosync)
 		leveldb_writeoptions_destroy(l->wopts_nosync);
+	for (int i = 0; i < LDB_SPARE_BATCHES; i++)
+		if (l->spare[i])
+			leveldb_writebatch_destroy(l->spare[i]);
 	grove_free(l);
 }
 
@@ -225,37 +238,38 @@ static void add_to_wb(void *ctx, int op, const uint8_t *key, size_t klen, const 
 		leveldb_writebatch_delete(wb, (const char *)key, klen);
 }
 
-typedef struct ldb_single {
-	ldb_store_t *l;
-	const leveldb_writeoptions_t *wo;
-	char *lerr;
-} ldb_single_t;
-
-static void write_single(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
-			 size_t vlen)
+/* A cleared write batch: a spare one if any is free, else a new one. */
+static leveldb_writebatch_t *wb_take(ldb_store_t *l)
 {
-	ldb_single_t *w = ctx;
-	if (op == GROVE_BATCH_PUT)
-		leveldb_put(w->l->db, w->wo, (const char *)key, klen, (const char *)val, vlen,
-			    &w->lerr);
-	else
-		leveldb_delete(w->l->db, w->wo, (const char *)key, klen, &w->lerr);
+	for (int i = 0; i < LDB_SPARE_BATCHES; i++) {
+		leveldb_writebatch_t *wb = atomic_exchange(&l->spare[i], NULL);
+		if (wb)
+			return wb;
+	}
+	return leveldb_writebatch_create();
 }
 
-/* One op goes straight to leveldb_put/delete (no write batch to build). */
+/* Keeps wb (cleared) for reuse in a free spare slot, or destroys it. */
+static void wb_give(ldb_store_t *l, leveldb_writebatch_t *wb, size_t bytes)
+{
+	leveldb_writebatch_clear(wb);
+	for (int i = 0; i < LDB_SPARE_BATCHES && bytes <= LDB_SPARE_BATCH_KEEP_BYTES; i++) {
+		leveldb_writebatch_t *none = NULL;
+		if (atomic_compare_exchange_strong(&l->spare[i], &none, wb))
+			return;
+	}
+	leveldb_writebatch_destroy(wb);
+}
+
+/* One LevelDB write batch per write (a reused one: no allocation). */
 static int ldb_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 {
 	ldb_store_t *l = (ldb_store_t *)s;
-	ldb_single_t w = { .l = l, .wo = sync ? l->wopts_sync : l->wopts_nosync };
-	if (b->count == 1) {
-		grove_batch_iterate(b, write_single, &w);
-	} else {
-		leveldb_writebatch_t *wb = leveldb_writebatch_create();
-		grove_batch_iterate(b, add_to_wb, wb);
-		leveldb_write(l->db, w.wo, wb, &w.lerr);
-		leveldb_writebatch_destroy(wb);
-	}
-	char *lerr = w.lerr;
+	leveldb_writebatch_t *wb = wb_take(l);
+	char *lerr = NULL;
+	grove_batch_iterate(b, add_to_wb, wb);
+	leveldb_write(l->db, sync ? l->wopts_sync : l->wopts_nosync, wb, &lerr);
+	wb_give(l, wb, b->len_bytes);
 	if (lerr) {
 		int code = ldb_classify(lerr);
 		leveldb_free(lerr);

@@ -2,6 +2,7 @@
  * tree.c - the digest tree of tree.h: additive accumulators (128-bit
  * modular sum of item hashes plus a count) per segment and per ancestor.
  */
+#include <endian.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -69,11 +70,17 @@ uint32_t grove_tree_segment(const void *key, size_t klen)
 	return (grove_tree_key_hash(key, klen) >> 16) % GROVE_TREE_SEGMENTS;
 }
 
+static void klen_le32(uint8_t out[4], size_t klen)
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(klen >> (8 * i));
+}
+
 void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t enc_len,
 		     uint8_t out[GROVE_DIGEST_BYTES])
 {
-	uint8_t len_le[4] = { (uint8_t)klen, (uint8_t)(klen >> 8), (uint8_t)(klen >> 16),
-			      (uint8_t)(klen >> 24) };
+	uint8_t len_le[4];
+	klen_le32(len_le, klen);
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, GROVE_DIGEST_BYTES);
 	crypto_generichash_update(&st, len_le, sizeof(len_le));
@@ -82,59 +89,80 @@ void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t en
 	crypto_generichash_final(&st, out, GROVE_DIGEST_BYTES);
 }
 
+void grove_tree_item_prefix(uint8_t *out, const void *key, size_t klen)
+{
+	klen_le32(out, klen);
+	memcpy(out + 4, key, klen);
+}
+
+void grove_tree_item_bytes(const uint8_t *bytes, size_t len, uint8_t out[GROVE_DIGEST_BYTES])
+{
+	crypto_generichash(out, GROVE_DIGEST_BYTES, bytes, len, NULL, 0);
+}
+
+/* Little-endian loads and stores (the accumulator layout of tree.h). */
 static uint64_t load_le64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return le64toh(v);
 }
 
 static void store_le64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+	v = htole64(v);
+	memcpy(p, &v, 8);
 }
 
-/* acc += sign * (item, 1), modulo 2^128 for the sum. */
-static void acc_apply(grove_tree_acc_t *acc, uint64_t lo, uint64_t hi, int sign)
+/* acc += d: the sum modulo 2^128, the count modulo 2^64 (modular like the
+ * sum, so a lying marker cannot abort).  Subtracting is adding d's
+ * negation (acc_neg). */
+static void acc_add(grove_tree_acc_t *acc, const grove_tree_acc_t *d)
 {
-	if (sign > 0) {
-		uint64_t nlo = acc->lo + lo;
-		acc->hi += hi + (nlo < lo);
-		acc->lo = nlo;
-		acc->count++;
-	} else {
-		uint64_t borrow = acc->lo < lo;
-		acc->lo -= lo;
-		acc->hi -= hi + borrow;
-		acc->count--; /* modular like the sum: a lying marker cannot abort */
-	}
+	uint64_t nlo = acc->lo + d->lo;
+	acc->hi += d->hi + (nlo < d->lo);
+	acc->lo = nlo;
+	acc->count += d->count;
+}
+
+static grove_tree_acc_t acc_neg(grove_tree_acc_t a)
+{
+	grove_tree_acc_t n = { ~a.lo + 1, ~a.hi + (a.lo == 0), -a.count };
+	return n;
+}
+
+static grove_tree_acc_t item_acc(const uint8_t item[GROVE_DIGEST_BYTES])
+{
+	grove_tree_acc_t a = { load_le64(item), load_le64(item + 8), 1 };
+	return a;
 }
 
 void grove_tree_acc_add(grove_tree_acc_t *acc, const uint8_t item[GROVE_DIGEST_BYTES])
 {
-	acc_apply(acc, load_le64(item), load_le64(item + 8), 1);
+	grove_tree_acc_t a = item_acc(item);
+	acc_add(acc, &a);
 }
 
-static void tree_apply(grove_tree_t *t, uint32_t seg, const uint8_t *item, int sign)
+/* Adds d to segment seg and its ancestors.  Caller holds t->lock. */
+static void tree_add(grove_tree_t *t, uint32_t seg, const grove_tree_acc_t *d)
 {
-	uint64_t lo = load_le64(item), hi = load_le64(item + 8);
-	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
-		uint32_t idx = seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l));
-		acc_apply(&t->level[l][idx], lo, hi, sign);
-	}
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++)
+		acc_add(&t->level[l][seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l))], d);
 }
 
 void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		       const uint8_t *new_item)
 {
 	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
-	pthread_mutex_lock(&t->lock);
-	if (old_item)
-		tree_apply(t, seg, old_item, -1);
+	grove_tree_acc_t d = { 0 };
 	if (new_item)
-		tree_apply(t, seg, new_item, 1);
+		d = item_acc(new_item);
+	if (old_item) {
+		grove_tree_acc_t o = acc_neg(item_acc(old_item));
+		acc_add(&d, &o);
+	}
+	pthread_mutex_lock(&t->lock);
+	tree_add(t, seg, &d);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -191,14 +219,7 @@ void grove_tree_load(grove_tree_t *t, const uint8_t *in)
 	for (uint32_t seg = 0; seg < GROVE_TREE_SEGMENTS; seg++) {
 		const uint8_t *p = in + (size_t)seg * GROVE_TREE_ACC_BYTES;
 		grove_tree_acc_t a = { load_le64(p), load_le64(p + 8), load_le64(p + 16) };
-		for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
-			grove_tree_acc_t *n =
-				&t->level[l][seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l))];
-			uint64_t nlo = n->lo + a.lo;
-			n->hi += a.hi + (nlo < a.lo);
-			n->lo = nlo;
-			n->count += a.count;
-		}
+		tree_add(t, seg, &a);
 	}
 	pthread_mutex_unlock(&t->lock);
 }

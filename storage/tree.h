@@ -51,8 +51,15 @@ uint32_t grove_tree_key_hash(const void *key, size_t klen);
 uint32_t grove_tree_segment(const void *key, size_t klen); /* key hash >> 16 */
 void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t enc_len,
 		     uint8_t out[GROVE_DIGEST_BYTES]);
+/* The same item from one contiguous buffer: GROVE_TREE_ITEM_PREFIX_BYTES
+ * written by grove_tree_item_prefix (klen u32 LE, key), then the encoding;
+ * len counts both.  One hash call, for writers that build records there. */
+#define GROVE_TREE_ITEM_PREFIX_BYTES(klen) (4 + (size_t)(klen))
+void grove_tree_item_prefix(uint8_t *out, const void *key, size_t klen);
+void grove_tree_item_bytes(const uint8_t *bytes, size_t len, uint8_t out[GROVE_DIGEST_BYTES]);
 
-/* Replaces item old (NULL: none) by item new (NULL: none) in segment seg. */
+/* Replaces item old (NULL: none) by item new (NULL: none) in segment seg:
+ * O(GROVE_TREE_LEVELS). */
 void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		       const uint8_t *new_item);
 

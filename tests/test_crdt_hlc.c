@@ -89,6 +89,23 @@ static void test_hlc_rejects_beyond_max_offset(void **state)
 	assert_true(h.last > grove_hlc_make(10500, 0xffff));
 }
 
+/* A huge configured offset is capped, and a remote timestamp in the last
+ * representable millisecond is refused: no remote input reaches the
+ * "year 10889" assertion in the tick. */
+static void test_hlc_top_of_range_rejected(void **state)
+{
+	(void)state;
+	fake_clock_t fc = { GROVE_HLC_PHYS_MAX - 10 };
+	grove_hlc_t h;
+	grove_hlc_init(&h, fake_now, &fc, UINT64_MAX, 0);
+	assert_int_equal(h.max_offset_ms, GROVE_HLC_MAX_OFFSET_MS_MAX);
+	uint64_t top = grove_hlc_make(GROVE_HLC_PHYS_MAX, GROVE_HLC_LOGICAL_MAX);
+	assert_int_equal(grove_hlc_update(&h, top), GROVE_ECLOCK_OFFSET);
+	assert_int_equal(h.rejected, 1);
+	assert_int_equal(grove_hlc_update(&h, grove_hlc_make(GROVE_HLC_PHYS_MAX - 1, 0xffff)), 0);
+	assert_int_equal(h.last, grove_hlc_make(GROVE_HLC_PHYS_MAX, 0));
+}
+
 static void test_hlc_logical_overflow_advances_physical(void **state)
 {
 	(void)state;
@@ -127,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_hlc_monotonic_under_backward_clock),
 		cmocka_unit_test(test_hlc_update_takes_remote),
 		cmocka_unit_test(test_hlc_rejects_beyond_max_offset),
+		cmocka_unit_test(test_hlc_top_of_range_rejected),
 		cmocka_unit_test(test_hlc_logical_overflow_advances_physical),
 		cmocka_unit_test(test_hlc_floor_survives_restart),
 		cmocka_unit_test(test_hlc_system_clock_is_plausible),

@@ -121,7 +121,7 @@ static void test_index_rebuilt_when_missing_or_damaged(void **state)
 	grove_db_close(db);
 
 	grove_store_t *s = grove_test_storage_raw_open(dir);
-	assert_int_equal(grove_store_delete(s, K("sclean"), true), 0);
+	assert_int_equal(grove_store_delete(s, K("cclean"), true), 0);
 	grove_store_close(s);
 	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);
 	expect_same(db, &before, 1);
@@ -129,7 +129,7 @@ static void test_index_rebuilt_when_missing_or_damaged(void **state)
 
 	/* a damaged record (bad checksum), plus a stale digest record */
 	s = grove_test_storage_raw_open(dir);
-	assert_int_equal(grove_store_put(s, K("sclean"), "GRVTjunk", 8, true), 0);
+	assert_int_equal(grove_store_put(s, K("cclean"), "GRVTjunk", 8, true), 0);
 	assert_int_equal(grove_store_put(s, "d\0\0ghost", 8, "0123456789abcdef", 16, true), 0);
 	grove_store_close(s);
 	assert_int_equal(grove_test_storage_db_open(dir, "node-a", &clk, GROVE_DURABILITY_NONE, &db), 0);

@@ -156,6 +156,13 @@ static void test_malformed_files(void **state)
 	write_raw("case.pub", text, 0644);
 	assert_int_equal(grove_keyfile_read_ca_public(p, pk), GROVE_ETOOBIG);
 	assert_int_equal(grove_keyfile_read_ca_public(dir, pk), GROVE_EINVAL); /* a directory */
+	/* a FIFO is refused at once, not waited on for a writer (the alarm
+	 * turns a hang into a failure) */
+	path_of(p, "fifo.pub");
+	assert_int_equal(mkfifo(p, 0644), 0);
+	alarm(10);
+	assert_int_equal(grove_keyfile_read_ca_public(p, pk), GROVE_EINVAL);
+	alarm(0);
 	path_of(p, "missing.pub");
 	assert_int_equal(grove_keyfile_read_ca_public(p, pk), GROVE_ENOTFOUND);
 	grove_cert_t c;

@@ -418,6 +418,70 @@ static void test_recv_payload_checks_sender(void **state)
 	grove_member_destroy(m);
 }
 
+/* Incarnations never wrap: an accusation at UINT64_MAX (hostile or buggy
+ * peer) or a persisted UINT64_MAX must not send our incarnation back to 0,
+ * where every peer would ignore our alive updates. */
+static void test_incarnation_never_wraps(void **state)
+{
+	(void)state;
+	grove_member_t *m = make_core("self", 1000);
+	uint8_t buf[256];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP, .sender = "b" };
+	grove_member_update_t u = { .kind = GROVE_MEMBER_SUSPECT, .id = "self", .incarnation = UINT64_MAX,
+				    .from = "b" };
+	size_t count_off;
+	assert_int_equal(grove_member_msg_begin(&w, &h, &count_off), 0);
+	assert_int_equal(grove_member_update_encode(&w, &u), 0);
+	buf[count_off] = 1;
+	grove_member_recv_datagram(m, 1, "b:1", buf, w.len);
+	assert_int_equal(grove_member_incarnation(m), UINT64_MAX);
+	grove_member_destroy(m);
+
+	m = make_core("self", 1000);
+	grove_member_peer_t none[1];
+	w.len = 0;
+	assert_int_equal(grove_member_persist_encode(&w, UINT64_MAX, none, 0), 0);
+	assert_int_equal(grove_member_restore(m, buf, w.len), 0);
+	assert_int_equal(grove_member_incarnation(m), UINT64_MAX);
+	grove_member_destroy(m);
+}
+
+/* Push-pull frames bound to the session's authenticated peer: once the node
+ * layer reports who the stream's peer is, a frame naming another sender is
+ * dropped (and the stream ended), so one member cannot speak for another. */
+static void test_stream_frames_bound_to_peer(void **state)
+{
+	(void)state;
+	grove_member_t *m = make_core("self", 1000);
+	uint8_t buf[256];
+	grove_member_writer_t w = { .buf = buf, .cap = sizeof(buf), .len = 0 };
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_PP_REQ, .flags = GROVE_MEMBER_FRAME_LAST, .sender = "c" };
+	grove_member_update_t u = { .kind = GROVE_MEMBER_ALIVE, .id = "c", .incarnation = 3, .addr = "c:1" };
+	size_t count_off;
+	assert_int_equal(grove_member_frame_begin(&w, &h, &count_off), 0);
+	assert_int_equal(grove_member_record_encode(&w, &u), 0);
+	buf[count_off + 1] = 1;
+	uint32_t id;
+	assert_int_equal(grove_member_stream_peer(m, 12345, "b"), GROVE_ENOTFOUND);
+	assert_int_equal(grove_member_stream_accept(m, 1, "b:1", &id), 0);
+	assert_int_equal(grove_member_stream_peer(m, id, ""), GROVE_EINVAL);
+	assert_int_equal(grove_member_stream_peer(m, id, "b"), 0);
+	grove_member_stream_recv(m, 2, id, buf, w.len);
+	grove_member_stats_t st;
+	grove_member_get_stats(m, &st);
+	assert_int_equal(st.drop_sender, 1);
+	assert_int_equal(grove_member_count(m), 1);
+	/* the same frame on a stream whose peer is "c" is merged */
+	assert_int_equal(grove_member_stream_accept(m, 3, "c:1", &id), 0);
+	assert_int_equal(grove_member_stream_peer(m, id, "c"), 0);
+	grove_member_stream_recv(m, 4, id, buf, w.len);
+	grove_member_info_t info;
+	assert_int_equal(grove_member_find(m, "c", &info), 0);
+	assert_int_equal(info.incarnation, 3);
+	grove_member_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +495,8 @@ int main(void)
 		cmocka_unit_test(test_probe_round_robin),
 		cmocka_unit_test(test_reap_dead_members),
 		cmocka_unit_test(test_recv_payload_checks_sender),
+		cmocka_unit_test(test_incarnation_never_wraps),
+		cmocka_unit_test(test_stream_frames_bound_to_peer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

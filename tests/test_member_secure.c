@@ -234,12 +234,65 @@ static void test_secure_id_conflict(void **state)
 	grove_simcluster_close(&cl);
 }
 
+/* The envelope's replay window is per receiver and starts empty, so a node
+ * that restarted accepts the first captured datagram of any epoch (and the
+ * later ones of that epoch, in order) until it hears the sender's current
+ * epoch.  Membership incarnations make such replays stale: captured "node-3
+ * is dead" and "node-0 is dead" (both once true at those incarnations, then
+ * refuted) replayed into a freshly restarted node 0 change nothing. */
+static void test_replay_into_restarted_node(void **state)
+{
+	(void)state;
+	grove_simcluster_t cl;
+	form(&cl, 2003, N);
+	snapshot_t before;
+	snap(&cl, &before);
+	uint8_t p[GROVE_MEMBER_PAYLOAD_MAX], d3[GROVE_DATAGRAM_MAX], d0[GROVE_DATAGRAM_MAX];
+	grove_member_update_t kill3 = { .kind = GROVE_MEMBER_DEAD, .id = "node-3", .from = "node-1" };
+	grove_member_update_t kill0 = { .kind = GROVE_MEMBER_DEAD, .id = "node-0", .from = "node-1" };
+	kill3.incarnation = before.inc[3];
+	kill0.incarnation = before.inc[0];
+	size_t len3 = seal(&cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill3), d3);
+	size_t len0 = seal(&cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill0), d0);
+	/* delivered once for real: node 0 believes node-3 dead and refutes
+	 * its own death; node-3 hears it and refutes too */
+	deliver(&cl, d3, len3);
+	deliver(&cl, d0, len0);
+	assert_int_equal(grove_simcluster_view(&cl, 0, 3), GROVE_MEMBER_DEAD);
+	assert_true(grove_member_incarnation(cl.nodes[0].m) > before.inc[0]);
+	assert_non_null(cl.nodes[0].saved);
+	uint64_t t = grove_simcluster_run_until_pred(&cl, grove_simcluster_now(&cl) + 60 * SEC, 100, pred_all_alive, NULL);
+	assert_true(t != 0);
+	assert_true(grove_member_incarnation(cl.nodes[3].m) > before.inc[3]);
+
+	grove_simcluster_kill(&cl, 0);
+	grove_simcluster_run(&cl, grove_simcluster_now(&cl) + 5 * SEC);
+	grove_simcluster_start(&cl, 0, NULL, 0, true);
+	uint64_t inc0 = grove_member_incarnation(cl.nodes[0].m);
+	assert_true(inc0 > before.inc[0] + 1);
+	deliver(&cl, d3, len3); /* accepted by the fresh book: membership must ignore them */
+	deliver(&cl, d0, len0);
+	assert_int_equal(grove_peerbook_stats(cl.nodes[0].book)->accepted, 2);
+	assert_int_equal(grove_member_incarnation(cl.nodes[0].m), inc0);
+	assert_true(grove_simcluster_view(&cl, 0, 3) != GROVE_MEMBER_DEAD);
+	t = grove_simcluster_run_until_pred(&cl, grove_simcluster_now(&cl) + 60 * SEC, 100, pred_all_alive, NULL);
+	assert_true(t != 0);
+	assert_int_equal(grove_member_incarnation(cl.nodes[0].m), inc0); /* never accused again */
+	/* once node 0 has heard node-1's current epoch, the same bytes are replays */
+	uint64_t replays = drops(&cl, GROVE_DROP_REPLAY);
+	deliver(&cl, d3, len3);
+	assert_int_equal(drops(&cl, GROVE_DROP_REPLAY), replays + 1);
+	assert_int_equal(grove_simcluster_view(&cl, 0, 3), GROVE_MEMBER_ALIVE);
+	grove_simcluster_close(&cl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secure_cluster_forms),
 		cmocka_unit_test(test_secure_cluster_refuses_hostile_datagrams),
 		cmocka_unit_test(test_secure_id_conflict),
+		cmocka_unit_test(test_replay_into_restarted_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /*
- * util_identity.c - deterministic CA and node identities for tests (see
- * util_identity.h).
+ * util_identity.c - hex and doc golden-block helpers for cmocka tests
+ * (see util_identity.h).
  */
 #include "tests/util_identity.h"
 
@@ -10,42 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-
-#include <sodium.h>
-
-void grove_test_seed(uint8_t seed[GROVE_SIGN_SEED_BYTES], const char *label, uint8_t variant)
-{
-	assert_int_equal(grove_crypto_init(), 0);
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, GROVE_SIGN_SEED_BYTES);
-	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
-	crypto_generichash_update(&st, &variant, 1);
-	crypto_generichash_final(&st, seed, GROVE_SIGN_SEED_BYTES);
-}
-
-void grove_test_ca_init(grove_test_ca_t *ca, const char *label)
-{
-	uint8_t seed[GROVE_SIGN_SEED_BYTES];
-	grove_test_seed(seed, label, 0);
-	assert_int_equal(grove_sign_seed_keypair(ca->pk, ca->sk, seed), 0);
-}
-
-void grove_test_identity(grove_identity_t *id, const grove_test_ca_t *ca, const grove_test_ca_t *trust_ca,
-			 const char *node_id, uint8_t variant, uint64_t expires_ms)
-{
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
-	grove_test_seed(seed, node_id, variant);
-	assert_int_equal(grove_sign_seed_keypair(pk, sk, seed), 0);
-	grove_cert_t cert;
-	assert_int_equal(grove_cert_issue(&cert, node_id, pk, expires_ms, ca->sk), 0);
-	/* init checks the certificate; build it by hand when it is meant to be
-	 * invalid (other CA, expired) so tests can present bad identities. */
-	memset(id, 0, sizeof *id);
-	id->cert = cert;
-	memcpy(id->sk, sk, sizeof id->sk);
-	memcpy(id->ca_pk, trust_ca->pk, sizeof id->ca_pk);
-	sodium_memzero(sk, sizeof sk);
-}
 
 long grove_test_unhex(const char *hex, uint8_t *out, size_t cap)
 {

@@ -100,6 +100,9 @@ static bool st_progress(grove_simnode_t *s, grove_simstream_t *t)
 			grove_member_stream_closed(s->m, grove_netsim_now(s->cl->net), id);
 			return false;
 		}
+		/* frames on this stream must come from the authenticated peer */
+		int rc = grove_member_stream_peer(s->m, id, grove_session_peer_cert(t->sess)->node_id);
+		GROVE_ASSERT(rc == 0 || rc == GROVE_ENOTFOUND); /* the core may have ended it */
 	}
 	for (size_t i = 0; i < t->nheld; i++) {
 		int rc = grove_session_send(t->sess, t->held[i], t->held_len[i]);

@@ -22,9 +22,9 @@
 #include "crdt/assert.h"
 #include "gossip/envelope.h"
 #include "gossip/session.h"
+#include "tests/util_keys.h"
 
-#define NOW_MS 1764000000000ull
-#define EXPIRES_MS 4102444800000ull
+#define NOW_MS GROVE_TEST_NOW_MS
 #define DATAGRAM_BYTES 1200
 #define DATAGRAMS 10000
 #define REPEATS 3
@@ -38,17 +38,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void make_identity(grove_identity_t *id, const char *name, uint8_t seed_byte, const uint8_t *ca_pk,
-			  const uint8_t *ca_sk)
-{
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, seed_byte, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(pk, sk, seed) == 0);
-	grove_cert_t cert;
-	GROVE_ASSERT(grove_cert_issue(&cert, name, pk, EXPIRES_MS, ca_sk) == 0);
-	GROVE_ASSERT(grove_identity_init(id, &cert, sk, ca_pk, NOW_MS) == 0);
 }
 
 typedef struct batch {
@@ -223,11 +212,8 @@ static void bench_stream(size_t frame_len)
 int main(void)
 {
 	GROVE_ASSERT(grove_crypto_init() == 0);
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], ca_pk[GROVE_SIGN_PUBLIC_BYTES], ca_sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, 1, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(ca_pk, ca_sk, seed) == 0);
-	make_identity(&alpha, "alpha", 2, ca_pk, ca_sk);
-	make_identity(&beta, "beta", 3, ca_pk, ca_sk);
+	grove_test_ca_t ca;
+	grove_test_pair(&ca, &alpha, &beta);
 	printf("bench_crypto (one core, %d datagrams, %u MiB per stream run)\n", DATAGRAMS, STREAM_BYTES >> 20);
 	bench_datagrams();
 	bench_handshakes();

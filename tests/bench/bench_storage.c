@@ -4,18 +4,25 @@
  *  1. raw LevelDB puts (leveldb_put with the options store_leveldb.c uses,
  *     same key and value sizes, same keys in the same order, unsynced)
  *     beside typed counter increments, register sets, set adds and map sets
- *     through the handles API in durability mode none, as ratios;
+ *     through db.h in durability mode none, as ratios; and raw puts through
+ *     one reused write batch (what store_leveldb.c does: LevelDB's
+ *     leveldb_put builds and frees a batch per call), as a second baseline;
  *  2. durability batch vs always with 8 writer threads;
  *  3. the Syncer on two LevelDB stores of N keys differing in D, beside a
  *     naive full scan (read and compare every key on both sides).
  *
  * Environment: GROVE_BENCH_OPS (ops per rate, default 200000),
+ * GROVE_BENCH_KEYS (distinct keys the rates cycle over, default 50000),
  * GROVE_BENCH_SYNC_OPS (ops per durability mode, default 4000),
- * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100).
+ * GROVE_BENCH_N (default 1000000) and GROVE_BENCH_D (default 100);
+ * GROVE_BENCH_ONLY (e.g. "rates,counter" or "rates,syncer") runs only the
+ * named sections (rates, durability, syncer) and, in rates, operations
+ * (counter, register, set, map), for profiling one of them.
  */
 #include <inttypes.h>
 #include <leveldb/c.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +34,7 @@
 #include "storage/syncer.h"
 #include "tests/util_storage.h"
 
-#define BENCH_KEYS 50000 /* distinct keys the rate benchmarks cycle over */
+#define BENCH_KEYS 50000 /* default distinct keys the rate benchmarks cycle over */
 #define BENCH_THREADS 8
 
 static double now_s(void)
@@ -52,15 +59,48 @@ static long env_long(const char *name, long def)
 	return v && *v ? strtol(v, NULL, 0) : def;
 }
 
+/* Whether the comma-separated list GROVE_BENCH_ONLY names this section
+ * or operation (unset or empty: everything runs). */
+static bool only_names(const char *name)
+{
+	const char *only = getenv("GROVE_BENCH_ONLY");
+	if (!only || !*only)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = only; p; p = strchr(p, ',')) {
+		p += *p == ',';
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static bool section_on(const char *name)
+{
+	return only_names(name);
+}
+
+/* An operation runs unless GROVE_BENCH_ONLY names other operations only. */
+static bool op_on(const char *name)
+{
+	static const char *ops[] = { "counter", "register", "set", "map" };
+	bool any = false;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		any |= getenv("GROVE_BENCH_ONLY") && only_names(ops[i]);
+	return !any || only_names(name);
+}
+
 static void die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_storage: %s: %s\n", what, grove_strerror(rc));
 	exit(1);
 }
 
+static long bench_keys = BENCH_KEYS; /* GROVE_BENCH_KEYS */
+
 static int key_of(char *buf, size_t cap, long i)
 {
-	return snprintf(buf, cap, "crdt:%08ld", (i * 7919) % BENCH_KEYS);
+	return snprintf(buf, cap, "crdt:%08ld", (i * 7919) % bench_keys);
 }
 
 /* --- 1. rates --- */
@@ -116,8 +156,11 @@ static void spent_add(spent_t *s, double wall0, double cpu0)
 	s->cpu += cpu_s() - cpu0;
 }
 
-/* Puts ops [first, last) with the typed path's record key and size. */
-static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *sp)
+/* Puts ops [first, last) with the typed path's record key and size:
+ * leveldb_put, or (wb non-NULL) leveldb_write of one write batch reused
+ * for every put, as storage/store_leveldb.c does. */
+static void raw_puts(raw_db_t *r, leveldb_writebatch_t *wb, long first, long last, size_t vlen,
+		     spent_t *sp)
 {
 	char key[64], val[256], *err = NULL;
 	memset(val, 'v', sizeof(val));
@@ -125,9 +168,15 @@ static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *s
 	for (long i = first; i < last; i++) {
 		key[0] = 'u';
 		int klen = 1 + key_of(key + 1, sizeof(key) - 1, i);
-		leveldb_put(r->db, r->wo, key, (size_t)klen, val, vlen, &err);
+		if (wb) {
+			leveldb_writebatch_clear(wb);
+			leveldb_writebatch_put(wb, key, (size_t)klen, val, vlen);
+			leveldb_write(r->db, r->wo, wb, &err);
+		} else {
+			leveldb_put(r->db, r->wo, key, (size_t)klen, val, vlen, &err);
+		}
 		if (err) {
-			fprintf(stderr, "leveldb_put: %s\n", err);
+			fprintf(stderr, "leveldb write: %s\n", err);
 			exit(1);
 		}
 	}
@@ -137,21 +186,25 @@ static void raw_puts(raw_db_t *r, long first, long last, size_t vlen, spent_t *s
 
 typedef enum { OP_COUNTER, OP_REGISTER, OP_SET, OP_MAP } bench_op_t;
 
+/* One typed op on the key raw_puts would write for i (the set element or
+ * map field is formatted only for the ops that use it: the raw side formats
+ * only its key). */
 static int typed_op(grove_db_t *db, bench_op_t op, long i)
 {
 	char key[64], item[16];
 	int klen = key_of(key, sizeof(key), i);
-	int ilen = snprintf(item, sizeof(item), "e%ld", i % 8);
 	switch (op) {
 	case OP_COUNTER:
 		return grove_db_counter_add(db, key, (size_t)klen, 1, NULL);
 	case OP_REGISTER:
 		return grove_db_register_set(db, key, (size_t)klen, "value-16-bytes!!", 16);
-	case OP_SET:
-		return grove_db_set_add(db, key, (size_t)klen, item, (size_t)ilen, NULL);
 	default:
-		return grove_db_map_set(db, key, (size_t)klen, item, (size_t)ilen, "value", 5, NULL);
+		break;
 	}
+	int ilen = snprintf(item, sizeof(item), "e%ld", i % 8);
+	if (op == OP_SET)
+		return grove_db_set_add(db, key, (size_t)klen, item, (size_t)ilen, NULL);
+	return grove_db_map_set(db, key, (size_t)klen, item, (size_t)ilen, "value", 5, NULL);
 }
 
 static void typed_ops(grove_db_t *db, bench_op_t op, long first, long last, spent_t *sp)
@@ -185,28 +238,44 @@ static size_t record_bytes(grove_db_t *db)
  * from other processes hits both alike. */
 #define BENCH_ROUNDS 10
 
+/* The timed part alone (not inlined: `valgrind --tool=callgrind
+ * --toggle-collect=bench_rounds` counts instructions per op in it):
+ * raw puts, typed ops and raw puts with a reused batch, interleaved. */
+__attribute__((noinline)) static void bench_rounds(grove_db_t *db, raw_db_t raw[2], bench_op_t op,
+						   long chunk, size_t vbytes, spent_t t[3])
+{
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	for (int r = 0; r < BENCH_ROUNDS; r++) {
+		raw_puts(&raw[0], NULL, r * chunk, (r + 1) * chunk, vbytes, &t[0]);
+		typed_ops(db, op, r * chunk, (r + 1) * chunk, &t[1]);
+		raw_puts(&raw[1], wb, r * chunk, (r + 1) * chunk, vbytes, &t[2]);
+	}
+	leveldb_writebatch_destroy(wb);
+}
+
 static void bench_rate(bench_op_t op, const char *name, long ops)
 {
 	char *dir = grove_test_storage_tmpdir("bench-typed");
 	grove_db_t *db;
-	raw_db_t raw;
+	raw_db_t raw[2]; /* leveldb_put; reused batch */
 	int rc = grove_test_storage_db_open(dir, "node-a", NULL, GROVE_DURABILITY_NONE, &db);
 	if (rc)
 		die("open", rc);
-	raw_open(&raw);
-	typed_ops(db, op, 0, BENCH_KEYS, NULL); /* every key exists: steady-state sizes */
+	raw_open(&raw[0]);
+	raw_open(&raw[1]);
+	typed_ops(db, op, 0, bench_keys, NULL); /* every key exists: steady-state sizes */
 	size_t vbytes = record_bytes(db);
-	raw_puts(&raw, 0, BENCH_KEYS, vbytes, NULL);
-	spent_t t_typed = { 0 }, t_raw = { 0 };
+	for (int i = 0; i < 2; i++)
+		raw_puts(&raw[i], NULL, 0, bench_keys, vbytes, NULL);
+	spent_t t[3] = { { 0 } }; /* raw, typed, raw with a reused batch */
 	long chunk = ops / BENCH_ROUNDS;
-	for (int r = 0; r < BENCH_ROUNDS; r++) {
-		raw_puts(&raw, r * chunk, (r + 1) * chunk, vbytes, &t_raw);
-		typed_ops(db, op, r * chunk, (r + 1) * chunk, &t_typed);
-	}
+	bench_rounds(db, raw, op, chunk, vbytes, t);
 	double n = (double)(chunk * BENCH_ROUNDS);
-	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f |\n", name, vbytes, n / t_typed.wall,
-	       n / t_raw.wall, t_raw.wall / t_typed.wall, t_raw.cpu / t_typed.cpu);
-	raw_close(&raw);
+	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", name, vbytes,
+	       n / t[1].wall, n / t[0].wall, t[0].wall / t[1].wall, t[0].cpu / t[1].cpu,
+	       n / t[2].wall, t[2].wall / t[1].wall);
+	raw_close(&raw[0]);
+	raw_close(&raw[1]);
 	grove_db_close(db);
 	grove_test_storage_rmdir(dir);
 }
@@ -214,14 +283,16 @@ static void bench_rate(bench_op_t op, const char *name, long ops)
 static void bench_rates(long ops)
 {
 	static const char *names[] = { "counter incr", "register set", "set add", "map set" };
-	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %d existing keys, "
+	static const char *ids[] = { "counter", "register", "set", "map" };
+	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %ld existing keys, "
 	       "1 thread, interleaved)\n",
-	       ops, BENCH_KEYS);
+	       ops, bench_keys);
 	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw (wall) | "
-	       "typed / raw (CPU) |\n");
-	printf("|---|---|---|---|---|---|\n");
+	       "typed / raw (CPU) | raw puts/s, reused batch | typed / raw reused (wall) |\n");
+	printf("|---|---|---|---|---|---|---|---|\n");
 	for (int op = OP_COUNTER; op <= OP_MAP; op++)
-		bench_rate((bench_op_t)op, names[op], ops);
+		if (op_on(ids[op]))
+			bench_rate((bench_op_t)op, names[op], ops);
 }
 
 /* --- 2. durability with 8 writers --- */
@@ -445,15 +516,19 @@ int main(void)
 	long ops = env_long("GROVE_BENCH_OPS", 200000);
 	long sync_ops = env_long("GROVE_BENCH_SYNC_OPS", 4000);
 	long n = env_long("GROVE_BENCH_N", 1000000), d = env_long("GROVE_BENCH_D", 100);
-	if (ops < 1 || sync_ops < BENCH_THREADS || n < 1 || d < 1 || d > n) {
+	bench_keys = env_long("GROVE_BENCH_KEYS", BENCH_KEYS);
+	if (ops < 1 || sync_ops < BENCH_THREADS || n < 1 || d < 1 || d > n || bench_keys < 1) {
 		fprintf(stderr, "bench_storage: bad GROVE_BENCH_* settings\n");
 		return 1;
 	}
 	printf("bench_storage (GROVE_BENCH_OPS=%ld GROVE_BENCH_SYNC_OPS=%ld GROVE_BENCH_N=%ld "
 	       "GROVE_BENCH_D=%ld)\n",
 	       ops, sync_ops, n, d);
-	bench_rates(ops);
-	bench_durability(sync_ops);
-	bench_syncer(n, d);
+	if (section_on("rates"))
+		bench_rates(ops);
+	if (section_on("durability"))
+		bench_durability(sync_ops);
+	if (section_on("syncer"))
+		bench_syncer(n, d);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * fuzz_envelope.c - libFuzzer target for the datagram path: the certificate
  * decoder and grove_envelope_open on arbitrary bytes, against a fresh peer
  * book that knows one sender ("alpha"), each input opened twice (the second
- * time must never be accepted: replay).  Keys come from fixed seeds so the
+ * time must never be accepted: replay).  Keys come from fixed seeds (tests/util_keys.c) so the
  * seed corpus (valid datagrams from alpha, with and without certificate)
  * reaches the accepting path.
  */
@@ -11,35 +11,19 @@
 #include <string.h>
 
 #include "crdt/assert.h"
+#include "tests/util_keys.h"
 #include "gossip/envelope.h"
 
-#define NOW_MS 1764000000000ull
-#define EXPIRES_MS 4102444800000ull
+#define NOW_MS GROVE_TEST_NOW_MS
 
 static grove_identity_t alpha, beta;
-static uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES];
-
-static void make_identity(grove_identity_t *id, const char *name, uint8_t seed_byte,
-			  const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
-{
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, seed_byte, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(pk, sk, seed) == 0);
-	grove_cert_t cert;
-	GROVE_ASSERT(grove_cert_issue(&cert, name, pk, EXPIRES_MS, ca_sk) == 0);
-	GROVE_ASSERT(grove_identity_init(id, &cert, sk, ca_pk, NOW_MS) == 0);
-}
+static grove_test_ca_t ca;
 
 static void setup_once(void)
 {
 	static int done;
-	if (done)
-		return;
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], ca_sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, 1, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(ca_pk, ca_sk, seed) == 0);
-	make_identity(&alpha, "alpha", 2, ca_sk);
-	make_identity(&beta, "beta", 3, ca_sk);
+	if (!done)
+		grove_test_pair(&ca, &alpha, &beta);
 	done = 1;
 }
 
@@ -52,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t used;
 	if (grove_cert_decode(data, size, &cert, &used) == 0) {
 		GROVE_ASSERT(used <= size && used >= GROVE_CERT_BYTES_MIN);
-		(void)grove_cert_verify(&cert, ca_pk, NOW_MS);
+		(void)grove_cert_verify(&cert, ca.pk, NOW_MS);
 	}
 	grove_peerbook_t *book;
 	grove_peerbook_config_t cfg = { .self = &beta, .peers_max = 4 };

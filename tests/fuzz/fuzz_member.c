@@ -2,11 +2,13 @@
  * fuzz_member.c - libFuzzer target for the membership decoders: datagram
  * payloads and push-pull frames (gossip/member_codec.c), the persisted
  * restart state, and a plaintext membership core fed the same bytes as a
- * datagram and as a stream frame.  Nothing may crash, assert or leak.
+ * datagram and as a stream frame (on a stream bound to a peer id for odd
+ * sizes).  Nothing may crash, assert or leak.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crdt/assert.h"
 #include "gossip/member.h"
 #include "gossip/member_codec.h"
 
@@ -48,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	grove_member_recv_datagram(m, now, "peer:1", data, size);
 	uint32_t id;
 	if (grove_member_stream_accept(m, now, "peer:1", &id) == 0) {
+		/* odd sizes: a stream bound to an authenticated peer named "peer" */
+		if (size % 2 == 1)
+			GROVE_ASSERT(grove_member_stream_peer(m, id, "peer") == 0);
 		grove_member_stream_recv(m, now, id, data, size);
 		grove_member_stream_closed(m, now, id);
 	}

@@ -4,8 +4,8 @@
  * 1 an initiator that sent HELLO_I (HELLO_R decoder), 2 an established
  * responder (record and frame decoder, after a real in-memory handshake).
  * The second byte sets the chunk size the rest is fed in, so record
- * reassembly across splits is exercised too.  Keys and ephemeral keys come
- * from fixed seeds, so the seed corpus (recorded HELLO_I / HELLO_R) reaches
+ * reassembly across splits is exercised too.  Keys (tests/util_keys.c) and ephemeral keys
+ * come from fixed seeds, so the seed corpus (recorded HELLO_I / HELLO_R) reaches
  * deep into the handshake.
  */
 #include <stdint.h>
@@ -13,36 +13,20 @@
 #include <string.h>
 
 #include "crdt/assert.h"
+#include "tests/util_keys.h"
 #include "gossip/session.h"
 
-#define NOW_MS 1764000000000ull
-#define EXPIRES_MS 4102444800000ull
+#define NOW_MS GROVE_TEST_NOW_MS
 #define PUMP_ROUNDS_MAX 8
 
 static grove_identity_t alpha, beta;
-static uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES];
-
-static void make_identity(grove_identity_t *id, const char *name, uint8_t seed_byte,
-			  const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
-{
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, seed_byte, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(pk, sk, seed) == 0);
-	grove_cert_t cert;
-	GROVE_ASSERT(grove_cert_issue(&cert, name, pk, EXPIRES_MS, ca_sk) == 0);
-	GROVE_ASSERT(grove_identity_init(id, &cert, sk, ca_pk, NOW_MS) == 0);
-}
+static grove_test_ca_t ca;
 
 static void setup_once(void)
 {
 	static int done;
-	if (done)
-		return;
-	uint8_t seed[GROVE_SIGN_SEED_BYTES], ca_sk[GROVE_SIGN_SECRET_BYTES];
-	memset(seed, 1, sizeof seed);
-	GROVE_ASSERT(grove_sign_seed_keypair(ca_pk, ca_sk, seed) == 0);
-	make_identity(&alpha, "alpha", 2, ca_sk);
-	make_identity(&beta, "beta", 3, ca_sk);
+	if (!done)
+		grove_test_pair(&ca, &alpha, &beta);
 	done = 1;
 }
 

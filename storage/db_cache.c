@@ -1,0 +1,185 @@
+/*
+ * db_cache.c - the record cache and the lock stripes of db_internal.h.
+ *
+ * A key hashes (grove_tree_key_hash) to a stripe (its segment mod
+ * GROVE_DB_STRIPES) and, within the stripe, to one set of
+ * GROVE_DB_CACHE_WAYS entries; the stripe's mutex guards its sets, its LRU
+ * clock and its write buffers.  An entry keeps the key's last committed
+ * record in the layout of the tree item input (klen, key, encoding) plus
+ * the type byte, so a write builds its new record in the stripe's scratch
+ * buffer, hashes the item in one call, and then swaps buffers with the
+ * entry: no allocation and no copy in the steady state.  Decoded values are
+ * kept beside their records while the estimated total stays within
+ * GROVE_DB_CACHE_VALUE_BYTES_MAX (a soft bound: checked, then charged).
+ */
+#include <string.h>
+
+#include "crdt/alloc.h"
+#include "crdt/assert.h"
+#include "storage/db_internal.h"
+
+_Static_assert(GROVE_DB_CACHE_SETS >= 1 && (GROVE_DB_CACHE_SETS & (GROVE_DB_CACHE_SETS - 1)) == 0,
+	       "cache sets per stripe: a power of two");
+_Static_assert(GROVE_DB_CACHE_REC_MAX * GROVE_DB_VALUE_EXPANSION < UINT32_MAX, "charge fits");
+
+int grove_db__cache_init(grove_db_t *db)
+{
+	for (int i = 0; i < GROVE_DB_STRIPES; i++)
+		pthread_mutex_init(&db->stripes[i].mu, NULL);
+	db->stripes_inited = true;
+	atomic_init(&db->value_bytes, 0);
+	db->cache = grove_calloc(GROVE_DB_CACHE_SLOTS, sizeof(*db->cache));
+	return db->cache ? 0 : GROVE_ENOMEM;
+}
+
+void grove_db__cache_close(grove_db_t *db)
+{
+	if (db->cache) {
+		for (size_t i = 0; i < GROVE_DB_CACHE_SLOTS; i++)
+			grove_db__cache_drop(db, &db->cache[i]);
+		grove_free(db->cache);
+		db->cache = NULL;
+	}
+	if (!db->stripes_inited)
+		return;
+	for (int i = 0; i < GROVE_DB_STRIPES; i++) {
+		grove_db_stripe_t *s = &db->stripes[i];
+		grove_free(s->scratch);
+		grove_batch_close(&s->batch);
+		pthread_mutex_destroy(&s->mu);
+	}
+	db->stripes_inited = false;
+}
+
+/* Releases e's decoded value (and its charge); the record stays. */
+static void value_release(grove_db_t *db, grove_db_cached_t *e)
+{
+	if (!e->v)
+		return;
+	grove_value_destroy(e->v);
+	e->v = NULL;
+	atomic_fetch_sub(&db->value_bytes, e->charge);
+	e->charge = 0;
+}
+
+void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e)
+{
+	value_release(db, e);
+	grove_free(e->buf);
+	memset(e, 0, sizeof(*e));
+}
+
+grove_db_cached_t *grove_db__cache_find(grove_db_t *db, const grove_db_key_t *k)
+{
+	grove_db_cached_t *set = &db->cache[k->cache_set];
+	for (int w = 0; w < GROVE_DB_CACHE_WAYS; w++) {
+		grove_db_cached_t *e = &set[w];
+		if (e->buf && e->hash == k->hash && e->klen == k->klen &&
+		    memcmp(e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(0), k->key, k->klen) == 0) {
+			e->used = ++db->stripes[k->stripe].clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* The entry of k's set to reuse for k: an empty one, else the least
+ * recently used. */
+static grove_db_cached_t *cache_victim(grove_db_t *db, const grove_db_key_t *k)
+{
+	grove_db_cached_t *set = &db->cache[k->cache_set], *victim = NULL;
+	uint32_t clock = db->stripes[k->stripe].clock, oldest = 0;
+	for (int w = 0; w < GROVE_DB_CACHE_WAYS; w++) {
+		if (!set[w].buf)
+			return &set[w];
+		if (!victim || clock - set[w].used > oldest) { /* wrap-safe age */
+			victim = &set[w];
+			oldest = clock - set[w].used;
+		}
+	}
+	return victim;
+}
+
+int grove_db__scratch_reserve(grove_db_stripe_t *s, size_t need)
+{
+	if (need <= s->scratch_cap)
+		return 0;
+	if (need > SIZE_MAX - GROVE_DB_SCRATCH_ROUND_BYTES)
+		return GROVE_ENOMEM;
+	size_t round = GROVE_DB_SCRATCH_ROUND_BYTES;
+	size_t cap = (need + round - 1) / round * round;
+	uint8_t *p = grove_realloc(s->scratch, cap);
+	if (!p)
+		return GROVE_ENOMEM;
+	s->scratch = p;
+	s->scratch_cap = cap;
+	return 0;
+}
+
+/* Frees stripe buffers that a large record grew beyond the keep size. */
+static void stripe_trim(grove_db_stripe_t *s)
+{
+	if (s->scratch_cap > GROVE_DB_SCRATCH_KEEP_BYTES) {
+		grove_free(s->scratch);
+		s->scratch = NULL;
+		s->scratch_cap = 0;
+	}
+	if (s->batch.cap_bytes > GROVE_DB_SCRATCH_KEEP_BYTES)
+		grove_batch_close(&s->batch);
+}
+
+/* Keeps *v as e's decoded value when the budget allows (*v set to NULL),
+ * else leaves it to the caller.  `charged` bytes are already counted for
+ * *v (it was the entry's value). */
+static void value_keep(grove_db_t *db, grove_db_cached_t *e, size_t rec_len, grove_value_t **v,
+		       size_t charged)
+{
+	size_t charge = *v ? rec_len * GROVE_DB_VALUE_EXPANSION : 0;
+	if (atomic_load(&db->value_bytes) - charged + charge > GROVE_DB_CACHE_VALUE_BYTES_MAX) {
+		if (charged)
+			atomic_fetch_sub(&db->value_bytes, charged);
+		return;
+	}
+	if (charge != charged) /* unsigned wrap-around subtracts when it shrank */
+		atomic_fetch_add(&db->value_bytes, charge - charged);
+	e->charge = (uint32_t)charge;
+	e->v = *v;
+	*v = NULL;
+}
+
+void grove_db__cache_install(grove_db_t *db, const grove_db_key_t *k, grove_db_cached_t *entry,
+			     size_t rec_len, const uint8_t item[GROVE_DIGEST_BYTES],
+			     grove_value_t **v)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	size_t charged = 0;
+	if (entry && entry->v && entry->v == *v) { /* detached: the caller's until kept */
+		charged = entry->charge;
+		entry->v = NULL;
+		entry->charge = 0;
+	}
+	/* entries hold at most SCRATCH_KEEP bytes: big records are not cached,
+	 * nor small ones in a buffer a big one grew (trimmed below) */
+	if (rec_len > GROVE_DB_CACHE_REC_MAX || s->scratch_cap > GROVE_DB_SCRATCH_KEEP_BYTES) {
+		atomic_fetch_sub(&db->value_bytes, charged);
+		if (entry)
+			grove_db__cache_drop(db, entry);
+		stripe_trim(s);
+		return;
+	}
+	grove_db_cached_t *e = entry ? entry : cache_victim(db, k);
+	value_release(db, e); /* a value of an older record, if any */
+	uint8_t *old = e->buf;
+	size_t old_cap = e->cap;
+	e->buf = s->scratch;
+	e->cap = s->scratch_cap;
+	s->scratch = old;
+	s->scratch_cap = old_cap;
+	e->klen = (uint32_t)k->klen;
+	e->rec_len = (uint32_t)rec_len;
+	e->hash = k->hash;
+	e->used = ++s->clock;
+	memcpy(e->item, item, GROVE_DIGEST_BYTES);
+	value_keep(db, e, rec_len, v, charged);
+	stripe_trim(s);
+}

@@ -1,0 +1,141 @@
+/*
+ * test_ae_push.c - push of fresh writes (grove_ae_note_write and the db
+ * change hook): a hot key occupies one queue entry however often it is
+ * written, each key goes out push_transmits times with its latest state,
+ * and the queue bound drops (and counts) what does not fit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gossip/ae_codec.h"
+#include "gossip/antientropy.h"
+
+static uint64_t now_ms = 1700000000000ULL;
+
+static uint64_t clock_fn(void *ctx)
+{
+	(void)ctx;
+	return now_ms;
+}
+
+static size_t one_peer(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max)
+{
+	(void)ctx;
+	(void)max;
+	strcpy(addrs[0], "peer");
+	return 1;
+}
+
+typedef struct pnode {
+	grove_db_t *db;
+	grove_ae_t *ae;
+	grove_rng_t rng;
+} pnode_t;
+
+static void pnode_open(pnode_t *n, uint32_t queue_max)
+{
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "pusher";
+	o.clock = clock_fn;
+	assert_int_equal(grove_db_open(NULL, &o, &n->db, NULL, 0), 0);
+	grove_ae_config_t cfg;
+	grove_ae_config_init(&cfg);
+	cfg.peers = one_peer;
+	cfg.interval_ms = 3600 * 1000;
+	cfg.push = true;
+	cfg.push_fanout = 1;
+	cfg.push_queue_max = queue_max;
+	grove_rng_seed(&n->rng, 9);
+	assert_int_equal(grove_ae_create(&cfg, n->db, &n->rng, &n->ae), 0);
+	grove_ae_tick(n->ae, now_ms);
+}
+
+static void pnode_close(pnode_t *n)
+{
+	grove_ae_destroy(n->ae);
+	grove_db_close(n->db);
+}
+
+/* Runs one push round; counts the PUSH entries for key (and all entries). */
+static int push_round(pnode_t *n, const char *key, int *all)
+{
+	now_ms += 100;
+	grove_ae_tick(n->ae, now_ms);
+	grove_ae_out_t o;
+	int hits = 0;
+	*all = 0;
+	while (grove_ae_poll(n->ae, now_ms, &o)) {
+		grove_ae_frame_t f;
+		if (o.kind != GROVE_AE_OUT_DATAGRAM ||
+		    grove_ae_frame_decode(o.bytes, o.len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
+		    f.type != GROVE_AE_PUSH)
+			continue;
+		grove_ae_rd_t rd;
+		grove_ae_rd_init(&rd, &f);
+		for (uint32_t i = 0; i < f.count; i++) {
+			const uint8_t *k, *st;
+			size_t klen, slen;
+			grove_ae_rd_state(&rd, &k, &klen, &st, &slen);
+			hits += klen == strlen(key) && memcmp(k, key, klen) == 0;
+			++*all;
+		}
+	}
+	return hits;
+}
+
+static void test_hot_key_one_entry_three_transmits(void **state)
+{
+	(void)state;
+	pnode_t n;
+	pnode_open(&n, 64);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(grove_db_counter_add(n.db, "hot", 3, 1, NULL), 0);
+	bool added;
+	assert_int_equal(grove_db_set_add(n.db, "other", 5, "x", 1, &added), 0);
+	int all;
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(push_round(&n, "hot", &all), 1);
+		assert_int_equal(all, 2); /* "hot" and "other", once each */
+	}
+	assert_int_equal(push_round(&n, "hot", &all), 0); /* transmits spent */
+	assert_int_equal(all, 0);
+	grove_ae_stats_t st;
+	grove_ae_get_stats(n.ae, &st);
+	assert_int_equal(st.push_queue_drops, 0);
+	assert_int_equal(st.push_keys_sent, 6);
+	pnode_close(&n);
+}
+
+static void test_queue_bound_drops_and_counts(void **state)
+{
+	(void)state;
+	pnode_t n;
+	pnode_open(&n, 16);
+	char key[16];
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(grove_db_counter_add(n.db, key, strlen(key), 1, NULL), 0);
+	}
+	int all;
+	push_round(&n, "k0", &all);
+	assert_int_equal(all, 16);
+	grove_ae_stats_t st;
+	grove_ae_get_stats(n.ae, &st);
+	assert_int_equal(st.push_queue_drops, 24);
+	pnode_close(&n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hot_key_one_entry_three_transmits),
+		cmocka_unit_test(test_queue_bound_drops_and_counts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

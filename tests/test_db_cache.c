@@ -1,0 +1,335 @@
+/*
+ * test_db_cache.c - the record cache of storage/db_cache.c stays coherent
+ * with the store: every key's state read back from the store, and the
+ * digest tree, equal what an independent oracle computes from the stored
+ * encodings, after writes served from cached decoded values (and their
+ * memory budget accounted), merges into cached keys, LRU eviction within one cache set,
+ * records too big to cache, failed writes, and a restart.  Both backends.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "crdt/alloc.h"
+#include "storage/db.h"
+#include "storage/db_internal.h"
+#include "storage/tree.h"
+#include "tests/util_storage.h"
+
+#define T0_MS 1700000000000ULL
+#define KEYS_MAX 64
+#define SAME_SET_KEYS (2 * GROVE_DB_CACHE_WAYS + 1) /* more keys than one set holds */
+#define KEY_SEARCH_MAX 10000000                      /* candidates tried to fill a set */
+
+typedef struct fixture {
+	char *dir; /* NULL: memory backend */
+	uint64_t clock_ms;
+	grove_db_t *db;
+	char keys[KEYS_MAX][32]; /* every key written, for the oracle */
+	size_t nkeys;
+} fixture_t;
+
+static int setup_backend(void **state, bool leveldb)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	f->clock_ms = T0_MS;
+	if (leveldb)
+		f->dir = grove_test_storage_tmpdir("dbcache");
+	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
+						    GROVE_DURABILITY_NONE, &f->db),
+			 0);
+	*state = f;
+	return 0;
+}
+
+static int setup_memory(void **state) { return setup_backend(state, false); }
+static int setup_leveldb(void **state) { return setup_backend(state, true); }
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_close(f->db);
+	grove_test_storage_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static const char *remember(fixture_t *f, const char *key)
+{
+	for (size_t i = 0; i < f->nkeys; i++)
+		if (strcmp(f->keys[i], key) == 0)
+			return f->keys[i];
+	assert_true(f->nkeys < KEYS_MAX);
+	snprintf(f->keys[f->nkeys], sizeof(f->keys[0]), "%s", key);
+	return f->keys[f->nkeys++];
+}
+
+/* The oracle: the root digest of a fresh tree holding the items of every
+ * remembered key's stored encoding must equal the db's root. */
+static void check_tree(fixture_t *f)
+{
+	grove_tree_t t;
+	assert_int_equal(grove_tree_init(&t), 0);
+	for (size_t i = 0; i < f->nkeys; i++) {
+		const char *k = f->keys[i];
+		uint8_t *enc, item[GROVE_DIGEST_BYTES];
+		size_t len;
+		assert_int_equal(grove_db_get_encoded(f->db, k, strlen(k), &enc, &len), 0);
+		grove_tree_item(k, strlen(k), enc, len, item);
+		grove_tree_update(&t, grove_tree_segment(k, strlen(k)), NULL, item);
+		grove_free(enc);
+	}
+	uint8_t want[GROVE_DIGEST_BYTES], got[GROVE_DIGEST_BYTES];
+	assert_int_equal(grove_tree_node(&t, 0, 0, want, NULL), 0);
+	grove_db_root_digest(f->db, got);
+	assert_memory_equal(want, got, GROVE_DIGEST_BYTES);
+	grove_tree_close(&t);
+}
+
+static int64_t counter_add(fixture_t *f, const char *key, int64_t delta)
+{
+	int64_t v = 0;
+	key = remember(f, key);
+	assert_int_equal(grove_db_counter_add(f->db, key, strlen(key), delta, &v), 0);
+	return v;
+}
+
+/* The value read back from the store (not the cache). */
+static int64_t stored_counter(fixture_t *f, const char *key)
+{
+	grove_value_t *v;
+	int64_t n;
+	assert_int_equal(grove_db_get(f->db, key, strlen(key), &v), 0);
+	assert_int_equal(grove_pncounter_get(v, &n), 0);
+	grove_value_destroy(v);
+	return n;
+}
+
+/* Repeated writes to one key are served from its cached decoded value. */
+static void test_cached_writes_match_store(void **state)
+{
+	fixture_t *f = *state;
+	for (int i = 1; i <= 100; i++)
+		assert_int_equal(counter_add(f, "c", 1), i);
+	assert_int_equal(stored_counter(f, "c"), 100);
+	remember(f, "r");
+	for (int i = 0; i < 20; i++) {
+		f->clock_ms++;
+		char val[16];
+		int n = snprintf(val, sizeof(val), "v%d", i);
+		assert_int_equal(grove_db_register_set(f->db, "r", 1, val, (size_t)n), 0);
+	}
+	grove_value_t *v;
+	const void *p;
+	size_t len;
+	assert_int_equal(grove_db_get(f->db, "r", 1, &v), 0);
+	assert_int_equal(grove_lwwreg_get(v, &p, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(p, "v19", 3);
+	grove_value_destroy(v);
+	/* a wrong-type op on a cached value changes nothing */
+	assert_int_equal(grove_db_counter_add(f->db, "r", 1, 1, NULL), GROVE_EWRONGTYPE);
+	bool existed;
+	assert_int_equal(grove_db_delete(f->db, "c", 1, &existed), 0);
+	assert_true(existed);
+	assert_int_equal(counter_add(f, "c", 2), 2); /* re-created after the delete */
+	check_tree(f);
+}
+
+/* Decoded values are kept and charged to the value budget; a record that
+ * grows too big to cache gives its charge back. */
+static void test_value_budget_accounting(void **state)
+{
+	fixture_t *f = *state;
+	const char *k = remember(f, "grow");
+	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
+	assert_int_equal(grove_db_set_add(f->db, k, 4, "a", 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(f->db, k, 4, "b", 1, NULL), 0);
+	assert_true(atomic_load(&f->db->value_bytes) > 0);
+	char elem[64];
+	for (int n = 0; n < 64; n++) {
+		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", n);
+		assert_int_equal(grove_db_set_add(f->db, k, 4, elem, (size_t)elen, NULL), 0);
+	}
+	uint8_t *enc;
+	size_t len;
+	assert_int_equal(grove_db_get_encoded(f->db, k, 4, &enc, &len), 0);
+	grove_free(enc);
+	assert_true(len > GROVE_DB_CACHE_REC_MAX);
+	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
+	check_tree(f);
+}
+
+/* A merge into a cached key is seen by the next local write, and the
+ * cached value never goes stale. */
+static void test_merge_into_cached_key(void **state)
+{
+	fixture_t *f = *state;
+	uint64_t clk_b = T0_MS;
+	grove_db_t *b;
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-b", &clk_b, GROVE_DURABILITY_NONE, &b),
+			 0);
+	for (int round = 1; round <= 5; round++) {
+		assert_int_equal(counter_add(f, "m", 10), 10 * round + 3 * (round - 1));
+		assert_int_equal(grove_db_counter_add(b, "m", 1, 3, NULL), 0);
+		uint8_t *enc;
+		size_t len;
+		bool changed;
+		assert_int_equal(grove_db_get_encoded(b, "m", 1, &enc, &len), 0);
+		assert_int_equal(grove_db_merge(f->db, "m", 1, enc, len, &changed), 0);
+		assert_true(changed);
+		grove_free(enc);
+		assert_int_equal(stored_counter(f, "m"), 13 * round);
+	}
+	assert_int_equal(counter_add(f, "m", 0), 65);
+	check_tree(f);
+	grove_db_close(b);
+}
+
+/* Keys that share one cache set (same stripe and set index), found by
+ * search: more of them than the set has ways. */
+static size_t same_set_keys(char keys[][32], size_t want)
+{
+	uint32_t h0 = grove_tree_key_hash("set-0", 5);
+	uint32_t stripe = ((h0 >> 16) % GROVE_TREE_SEGMENTS) % GROVE_DB_STRIPES;
+	uint32_t set = h0 % GROVE_DB_CACHE_SETS;
+	size_t n = 0;
+	for (long i = 0; i < KEY_SEARCH_MAX && n < want; i++) {
+		char k[32];
+		int len = snprintf(k, sizeof(k), "set-%ld", i);
+		uint32_t h = grove_tree_key_hash(k, (size_t)len);
+		if (((h >> 16) % GROVE_TREE_SEGMENTS) % GROVE_DB_STRIPES == stripe &&
+		    h % GROVE_DB_CACHE_SETS == set)
+			memcpy(keys[n++], k, (size_t)len + 1);
+	}
+	return n;
+}
+
+/* Round-robin writes over more keys than a set holds evict entries on
+ * every write; each eviction must keep values and the tree right. */
+static void test_eviction_within_a_set(void **state)
+{
+	fixture_t *f = *state;
+	char keys[SAME_SET_KEYS][32];
+	assert_int_equal(same_set_keys(keys, SAME_SET_KEYS), SAME_SET_KEYS);
+	for (int round = 1; round <= 4; round++)
+		for (size_t i = 0; i < SAME_SET_KEYS; i++)
+			assert_int_equal(counter_add(f, keys[i], (int64_t)i + 1),
+					 round * ((int64_t)i + 1));
+	for (size_t i = 0; i < SAME_SET_KEYS; i++)
+		assert_int_equal(stored_counter(f, keys[i]), 4 * ((int64_t)i + 1));
+	check_tree(f);
+}
+
+/* A set grown past GROVE_DB_CACHE_REC_MAX is not cached; writes keep
+ * working from the store, and shrinking it back caches it again. */
+static void test_records_too_big_to_cache(void **state)
+{
+	fixture_t *f = *state;
+	const char *k = remember(f, "big");
+	char elem[64];
+	int n = 0;
+	uint8_t *enc;
+	size_t len = 0;
+	for (; len <= GROVE_DB_CACHE_REC_MAX + 64; n++) {
+		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", n);
+		assert_int_equal(grove_db_set_add(f->db, k, 3, elem, (size_t)elen, NULL), 0);
+		assert_int_equal(grove_db_get_encoded(f->db, k, 3, &enc, &len), 0);
+		grove_free(enc);
+	}
+	check_tree(f);
+	for (int i = 0; i < n; i++) {
+		bool removed;
+		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", i);
+		assert_int_equal(grove_db_set_remove(f->db, k, 3, elem, (size_t)elen, &removed), 0);
+		assert_true(removed);
+	}
+	assert_int_equal(grove_db_set_add(f->db, k, 3, "x", 1, NULL), 0);
+	grove_value_t *v;
+	assert_int_equal(grove_db_get(f->db, k, 3, &v), 0);
+	assert_int_equal(grove_orset_count(v), 1);
+	grove_value_destroy(v);
+	check_tree(f);
+}
+
+/* A write that fails after its operation changed the cached value in
+ * memory (allocation failures in encode or store write) must not leave
+ * that change behind: the next successful write starts from the store. */
+static void test_failed_writes_leave_no_trace(void **state)
+{
+	fixture_t *f = *state;
+	assert_int_equal(counter_add(f, "f", 2), 2);
+	assert_int_equal(counter_add(f, "f", 3), 5); /* its decoded value is cached */
+	int failures = 0;
+	for (long n = 1; n < 200; n++) {
+		grove_alloc_fail_after(n);
+		int rc = grove_db_counter_add(f->db, "f", 1, 1, NULL);
+		grove_alloc_fail_reset();
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, GROVE_ENOMEM);
+		failures++;
+		assert_int_equal(stored_counter(f, "f"), 5);
+		assert_int_equal(counter_add(f, "f", 0), 5); /* no phantom increment */
+	}
+	printf("failed writes: %d before the first success\n", failures);
+	assert_int_equal(stored_counter(f, "f"), 6);
+	assert_int_equal(counter_add(f, "f", 1), 7);
+	check_tree(f);
+}
+
+/* State, digests and the cache survive a restart (LevelDB). */
+static void test_restart_after_cached_writes(void **state)
+{
+	fixture_t *f = *state;
+	for (int i = 0; i < 50; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i % 10);
+		counter_add(f, k, i);
+	}
+	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, before);
+	grove_db_close(f->db);
+	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
+						    GROVE_DURABILITY_NONE, &f->db),
+			 0);
+	grove_db_root_digest(f->db, after);
+	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
+	grove_db_stats_t st;
+	grove_db_stats(f->db, &st);
+	assert_int_equal(st.index_rebuilds, 0); /* the clean record was used */
+	for (int i = 0; i < 10; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%d", i);
+		int64_t sum = 0;
+		for (int j = i; j < 50; j += 10)
+			sum += j;
+		assert_int_equal(counter_add(f, k, 1), sum + 1); /* first write: store read */
+	}
+	check_tree(f);
+}
+
+#define BOTH(name)                                                             \
+	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
+		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_cached_writes_match_store),
+		BOTH(test_value_budget_accounting),
+		BOTH(test_merge_into_cached_key),
+		BOTH(test_eviction_within_a_set),
+		BOTH(test_records_too_big_to_cache),
+		cmocka_unit_test_setup_teardown(test_failed_writes_leave_no_trace, setup_memory,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_restart_after_cached_writes, setup_leveldb,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
