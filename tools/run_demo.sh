@@ -54,11 +54,14 @@ echo "node3: SET demo:greeting hello -> $(cli 3 SET demo:greeting hello)"
 
 echo "== waiting until the three nodes hold the same state"
 # Anti-entropy rounds so far (-1 when INFO has no such field).
-sync_rounds() { cli 1 INFO gossip | tr -d '\r' | awk -F: '$1 == "sync_rounds" { v = $2 + 0; f = 1 } END { print f ? v : -1 }'; }
+sync_rounds() {
+	cli 1 INFO | tr -d '\r' |
+		awk -F: '$1 ~ /^(sync|ae)_rounds$/ { v += $2; f = 1 } END { print f ? v : -1 }'
+}
 deadline=$(($(date +%s) + 5))
 while (($(sync_rounds) == 0)); do
 	if (($(date +%s) > deadline)); then
-		echo "run_demo: groved runs no anti-entropy (INFO sync_rounds 0), so the nodes cannot converge;" \
+		echo "run_demo: groved runs no anti-entropy (INFO sync_rounds/ae_rounds 0), so the nodes cannot converge;" \
 			"the cluster is left running (make stop)" >&2
 		exit 1
 	fi
