@@ -4,8 +4,9 @@
 # Five real groved processes.  Each round: cut the cluster into 2 or 3 random
 # groups (nftables), run concurrent INCRBY/DECRBY, SADD/SREM, HSET/HDEL and
 # SET/DEL through one redis-cli connection per node, keep every acknowledged
-# operation, check that the groups really diverged, heal, wait until all
-# digests are equal, then check every node against the model of
+# operation, check that the groups really diverged, hold the cut until
+# membership declares the other side dead, heal, wait until all digests are
+# equal, then check every node against the model of
 # tests/proc/util_model.sh: counters are exact sums, sets add-wins, map
 # fields and registers one of the concurrent candidates, and every node's
 # state identical.  Env: ROUNDS (3), OPS per node per round (150).
@@ -131,6 +132,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	[[ $(printf '%s\n' "${gd[@]}" | sort -u | wc -l) -gt 1 ]] ||
 		fail "round $round: groups $groups all report digest ${gd[*]} while partitioned (does groved bind its outgoing TCP and UDP to its gossip address?)"
 	unset gd
+	# Hold the partition until membership declares the other side dead, so
+	# the heal also has to bring dead members back.
+	a=${glist[0]%%,*} b=${glist[1]%%,*} deadline=$(($(now_ms) + 15000))
+	until grep -qx "node$b dead" <<<"$(members "$a")"; do
+		(($(now_ms) < deadline)) || fail "round $round: node $a never saw node $b dead while partitioned"
+		sleep 0.1
+	done
 	cluster heal >/dev/null || fail "heal"
 	conv=$(cluster wait-converged --timeout 60) || fail "round $round: no convergence after heal"
 	model_expect "$model" "$ops" >"$T_TMP/expect"
