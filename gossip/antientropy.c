@@ -229,18 +229,19 @@ static void grove__build_digest(grove_ae_t *ae, grove_ae_buf_t *b)
 	}
 }
 
-static void grove__start_round(grove_ae_t *ae)
+/* Sends DIGEST to up to fanout random peers; returns how many were chosen. */
+static size_t grove__start_round(grove_ae_t *ae)
 {
 	char addrs[GROVE_AE_FANOUT_MAX][GROVE_AE_ADDR_MAX + 1];
 	ae->stats.rounds++;
 	size_t n = ae->cfg.peers(ae->cfg.peers_ctx, addrs, ae->cfg.fanout);
 	if (n == 0)
-		return;
+		return 0;
 	GROVE_ASSERT(n <= ae->cfg.fanout);
 	grove_ae_buf_reset(&ae->scratch);
 	grove__build_digest(ae, &ae->scratch);
 	if (ae->scratch.oom)
-		return;
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
 		if (grove__send_datagram(ae, addrs[i], ae->scratch.data, ae->scratch.len)) {
@@ -248,6 +249,7 @@ static void grove__start_round(grove_ae_t *ae)
 			ae->stats.bytes_sent[GROVE_AE_PH_DIGEST] += ae->scratch.len;
 		}
 	}
+	return n;
 }
 
 static grove_ae_sess_t *grove__find_addr(const grove_ae_t *ae, const char *addr)
@@ -579,6 +581,13 @@ void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms)
 		grove__flush_push(ae);
 		ae->next_push_ms = now_ms + ae->cfg.push_interval_ms;
 	}
+}
+
+size_t grove_ae_round_now(grove_ae_t *ae, uint64_t now_ms)
+{
+	if (!ae->started)
+		grove_ae_tick(ae, now_ms);
+	return grove__start_round(ae);
 }
 
 uint64_t grove_ae_next_deadline(const grove_ae_t *ae)

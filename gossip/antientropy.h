@@ -131,6 +131,9 @@ void grove_ae_destroy(grove_ae_t *ae);
 /* --- inputs --- */
 void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms);
 uint64_t grove_ae_next_deadline(const grove_ae_t *ae);
+/* Starts a digest round now (GROVE SYNC), besides the periodic ones;
+ * returns the number of peers a DIGEST was sent to. */
+size_t grove_ae_round_now(grove_ae_t *ae, uint64_t now_ms);
 /* A datagram as received: opened through config.security when set. */
 void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
 			    const uint8_t *bytes, size_t len);

@@ -353,10 +353,13 @@ void grove_cmd_do_grove(grove_cmd_call_t *c)
 		grove_resp_bulk_str(c->out, dh);
 	} else if (grove_cmd_arg_is(c, 1, "sync") && c->argc == 2) {
 		int rc = c->env->hooks.sync ? c->env->hooks.sync(c->env->hooks.ctx) : 0;
-		if (rc < 0)
+		if (rc < 0) {
 			grove_resp_errorf(c->out, "ERR sync: %s", grove_strerror(rc));
-		else
+		} else {
 			grove_resp_int(c->out, rc);
+			if (c->env->stats)
+				c->env->stats->sync_rounds++;
+		}
 	} else if (grove_cmd_arg_is(c, 1, "type") && c->argc == 3) {
 		grove_value_t *v = NULL;
 		int rc = grove_db_get(c->env->db, c->argv[2], c->argl[2], &v);

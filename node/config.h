@@ -58,7 +58,9 @@ typedef struct grove_config {
 	char cert[GROVE_PATH_MAX]; /* DATA/node.crt */
 	char key[GROVE_PATH_MAX];  /* DATA/node.key */
 	grove_durability_t durability;
-	uint32_t gossip_interval_ms;
+	uint32_t gossip_interval_ms; /* anti-entropy round and membership gossip period */
+	uint32_t ae_fanout;          /* peers per anti-entropy round */
+	uint32_t push_fanout;        /* peers per push datagram; 0: push off */
 	uint32_t probe_interval_ms;
 	uint32_t max_offset_ms;
 	char requirepass[GROVE_PASSWORD_MAX + 1];

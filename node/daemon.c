@@ -29,6 +29,7 @@
 #include "storage/db.h"
 
 #define ERR_BYTES 512
+#define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
 
 typedef struct daemon {
 	const grove_config_t *cfg;
@@ -44,6 +45,7 @@ typedef struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	char client_addr[GROVE_HOST_MAX + 16];
 	char gossip_addr[GROVE_HOST_MAX + 16];
+	int64_t clock_skew_ms; /* GROVE_TEST_CLOCK_SKEW_MS: tests only */
 	bool stopping, signals_started;
 } daemon_t;
 
@@ -114,6 +116,31 @@ static int check_owner(daemon_t *d)
 	return same ? 0 : 1;
 }
 
+/* The HLC's physical clock: wall clock plus the test-only skew. */
+static uint64_t skewed_clock(void *ctx)
+{
+	const daemon_t *d = ctx;
+	return (uint64_t)((int64_t)grove_clock_system_ms(NULL) + d->clock_skew_ms);
+}
+
+/* GROVE_TEST_CLOCK_SKEW_MS (signed milliseconds, for the harness's
+ * clock-skew fault test only) shifts this node's HLC physical clock. */
+static void read_clock_skew(daemon_t *d)
+{
+	const char *v = getenv("GROVE_TEST_CLOCK_SKEW_MS");
+	char *end = NULL;
+	if (!v || !v[0])
+		return;
+	long long skew = strtoll(v, &end, 10);
+	if (*end || skew < -GROVE_TEST_SKEW_MAX_MS || skew > GROVE_TEST_SKEW_MAX_MS) {
+		grove_log_warn(&d->log, "GROVE_TEST_CLOCK_SKEW_MS=%s ignored (integer within +-%lld ms)", v,
+			       (long long)GROVE_TEST_SKEW_MAX_MS);
+		return;
+	}
+	d->clock_skew_ms = skew;
+	grove_log_warn(&d->log, "test only: HLC clock skewed by %lld ms (GROVE_TEST_CLOCK_SKEW_MS)", skew);
+}
+
 static int open_store(daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
@@ -128,6 +155,11 @@ static int open_store(daemon_t *d)
 	opts.node_id = cfg->id;
 	opts.max_offset_ms = cfg->max_offset_ms;
 	opts.durability = cfg->durability;
+	read_clock_skew(d);
+	if (d->clock_skew_ms) {
+		opts.clock = skewed_clock;
+		opts.clock_ctx = d;
+	}
 	char err[ERR_BYTES] = "";
 	int rc = grove_db_open(path, &opts, &d->db, err, sizeof(err));
 	if (rc < 0) {
@@ -222,6 +254,7 @@ static int start_io(daemon_t *d)
 	}
 	d->env.hooks.members = grove_member_net_members;
 	d->env.hooks.gossip_info = grove_member_net_info;
+	d->env.hooks.sync = grove_member_net_sync;
 	d->env.hooks.ctx = d->members;
 	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
 	int nums[] = {SIGTERM, SIGINT, SIGHUP};

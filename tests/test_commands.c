@@ -308,6 +308,37 @@ static void test_info_and_grove(void **state)
 	assert_true(strncmp(run(f, "GROVE NOPE"), "-ERR unknown subcommand 'NOPE'", 30) == 0);
 }
 
+/* The GROVE SYNC and INFO gossip hooks a node installs. */
+static int sync_hook(void *ctx)
+{
+	return *(int *)ctx;
+}
+
+static void gossip_info_hook(void *ctx, grove_resp_buf_t *text)
+{
+	(void)ctx;
+	grove_resp_raw(text, "ae_rounds:7\r\n", 14);
+}
+
+static void test_sync_hook(void **state)
+{
+	fixture_t *f = *state;
+	grove_node_stats_t stats = {0};
+	int peers = 2;
+	f->env.stats = &stats;
+	f->env.hooks.sync = sync_hook;
+	f->env.hooks.gossip_info = gossip_info_hook;
+	f->env.hooks.ctx = &peers;
+	EXPECT(f, "GROVE SYNC", ":2\r\n");
+	assert_int_equal(stats.sync_rounds, 1);
+	peers = GROVE_ENOMEM;
+	assert_true(strncmp(run(f, "GROVE SYNC"), "-ERR sync: ", 11) == 0);
+	assert_int_equal(stats.sync_rounds, 1);
+	const char *r = run(f, "INFO gossip");
+	assert_non_null(strstr(r, "sync_rounds:1\r\n"));
+	assert_non_null(strstr(r, "ae_rounds:7\r\n"));
+}
+
 static void test_noauth(void **state)
 {
 	fixture_t *f = *state;
@@ -342,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keys_and_scan, setup, teardown),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test_setup_teardown(test_info_and_grove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_noauth, setup_auth, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
