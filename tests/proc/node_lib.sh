@@ -11,8 +11,11 @@ GROVE=$ROOT/bin/grove
 SCRATCH=$(mktemp -d /tmp/grove-proc.XXXXXX)
 PIDS=()
 FAILS=0
-# A port range per test run, so parallel runs and other helpers don't clash.
-PORT_BASE=$((20000 + ($$ * 7) % 30000))
+# A port range per test run, so parallel runs and other helpers don't clash;
+# kept below the kernel's ephemeral range (32768+ by default), whose ports
+# outgoing gossip and client connections take on 127.0.0.1 (a restarted node
+# could find its port taken).  Tests use PORT_BASE+0..99 and +1000..1099.
+PORT_BASE=$((10000 + ($$ * 7) % 20000))
 
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
