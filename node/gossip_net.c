@@ -45,9 +45,10 @@ static void on_udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const s
 			unsigned flags)
 {
 	grove_gossip_net_t *g = u->data;
-	if (nread <= 0 || !from)
-		return;
-	if ((size_t)nread > GROVE_GOSSIP_DATAGRAM_MAX || (flags & UV_UDP_PARTIAL) || !g->cb.datagram) {
+	if (nread < 0 || !from)
+		return; /* a read error, or (nread 0, no sender) nothing more to read */
+	if (nread == 0 || (size_t)nread > GROVE_GOSSIP_DATAGRAM_MAX || (flags & UV_UDP_PARTIAL) ||
+	    !g->cb.datagram) {
 		g->stats->gossip_dropped++;
 		return;
 	}
@@ -115,6 +116,11 @@ int grove_gossip_net_start(grove_gossip_net_t *g, char *err, size_t elen)
 		snprintf(err, elen, "gossip address %s: cannot resolve", name);
 		return GROVE_ECONFIG;
 	}
+	g->source = ss;
+	if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&g->source)->sin6_port = 0;
+	else
+		((struct sockaddr_in *)&g->source)->sin_port = 0;
 	int rc = uv_udp_bind(&g->udp, (struct sockaddr *)&ss, 0);
 	if (rc == 0)
 		rc = uv_tcp_bind(&g->tcp, (struct sockaddr *)&ss, 0);
@@ -127,6 +133,11 @@ int grove_gossip_net_start(grove_gossip_net_t *g, char *err, size_t elen)
 		return GROVE_EIO;
 	}
 	return 0;
+}
+
+const struct sockaddr *grove_gossip_net_source(const grove_gossip_net_t *g)
+{
+	return (const struct sockaddr *)&g->source;
 }
 
 static void on_sent(uv_udp_send_t *req, int status)

@@ -40,6 +40,7 @@ typedef struct grove_gossip_net {
 	uv_udp_t udp;
 	uv_tcp_t tcp;
 	grove_hostport_t addr;
+	struct sockaddr_storage source; /* addr with port 0: where outgoing streams bind */
 	grove_log_t *log;
 	grove_node_stats_t *stats;
 	grove_gossip_net_callbacks_t cb;
@@ -53,6 +54,11 @@ void grove_gossip_net_init(grove_gossip_net_t *g, uv_loop_t *loop, const grove_h
 			   grove_log_t *log, grove_node_stats_t *stats);
 int grove_gossip_net_start(grove_gossip_net_t *g, char *err, size_t err_len) GROVE_MUST_CHECK;
 /* Sends one datagram (copied); a drop is counted, never an error. */
+/* The local address (port 0) outgoing TCP streams bind to before they
+ * connect, so that they leave from the node's own gossip address (firewall
+ * rules and the cluster harness's partitions see the right source).  Valid
+ * after a successful _start. */
+const struct sockaddr *grove_gossip_net_source(const grove_gossip_net_t *g);
 void grove_gossip_net_send(grove_gossip_net_t *g, const char *to, const uint8_t *bytes, size_t len);
 void grove_gossip_net_close(grove_gossip_net_t *g, void (*cb)(void *ctx), void *ctx);
 

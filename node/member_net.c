@@ -394,7 +394,9 @@ static void stream_open(grove_member_net_t *mn, uint8_t layer, uint32_t id, cons
 			s->blocked = true;
 			grove_ae_stream_set_writable(mn->ae, id, false);
 		}
+		const struct sockaddr *src = grove_gossip_net_source(mn->gossip);
 		if (stream_queue(s, &layer, 1) < 0 ||
+		    (src->sa_family == ai->ai_family && uv_tcp_bind(tcp, src, 0) < 0) ||
 		    uv_tcp_connect(&s->connect, tcp, ai->ai_addr, on_connect) < 0)
 			stream_close(s);
 	} else {

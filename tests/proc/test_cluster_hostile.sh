@@ -223,10 +223,10 @@ attack() {
 	# Drops are counted on the event loop: wait (bounded) for the counters.
 	deadline=$(($(now_ms) + 10000))
 	for n in "$@"; do
-		# Every non-empty datagram but the replayed ones must be counted.
-		want=$(awk '{ print int(0.9 * ($2 + $4 + $8 + $10)) }' "$T_TMP/udp.$n")
+		# Every datagram but the replayed ones must be counted (empty ones too).
+		want=$(awk '{ print int(0.9 * ($2 + $4 + $6 + $8 + $10)) }' "$T_TMP/udp.$n")
 		while d=$(($(info_sum "$n" "$DROPS") - drop0[$n])); ((d < want)); do
-			(($(now_ms) < deadline)) || fail "node $n: INFO drop counters rose by $d, want >= $want (90% of the random, oversize, truncated and forged datagrams sent: $(cat "$T_TMP/udp.$n"))"
+			(($(now_ms) < deadline)) || fail "node $n: INFO drop counters rose by $d, want >= $want (90% of the random, oversize, empty, truncated and forged datagrams sent: $(cat "$T_TMP/udp.$n"))"
 			sleep 0.2
 		done
 		say "node $n: sent $(cat "$T_TMP/udp.$n"); $(cat "$T_TMP/tcp.$n"); drops counted +$d"

@@ -6,9 +6,8 @@
 #  2. The network rules (root): on a three-node layout, a small C probe
 #     (compiled at run time) sends UDP datagrams and opens TCP connections
 #     from one node address to another: `partition "1|2,3"` must cut 1<->2
-#     and 1<->3 both ways for both protocols, and gossip streams from
-#     127.0.0.1 (a socket not bound to its node's address), and leave 2<->3
-#     and clients from 127.0.0.1 alone; `loss 50 2` must drop about half of the
+#     and 1<->3 both ways for both protocols, and leave 2<->3 and clients
+#     from 127.0.0.1 alone; `loss 50 2` must drop about half of the
 #     datagrams to node 2 and none elsewhere; `heal` and `down` remove the
 #     tables.
 set -uo pipefail
@@ -117,7 +116,6 @@ for pair in "2 3" "3 2"; do
 	[[ $(udp $pair) == 50 && $(tcp $pair) == open ]] || fail "partition cuts $pair inside a group"; ok
 done
 [[ $("$P" tcp 127.0.0.1 "$N.11" 7379) == open ]] || fail "partition cuts clients from 127.0.0.1"; ok
-[[ $("$P" tcp 127.0.0.1 "$N.12" 7946) == cut ]] || fail "partition lets unbound (127.0.0.1) gossip streams through"; ok
 (($(cluster dropped | awk '$1 == "partition" { print $2 }') > 0)) || fail "dropped counts nothing"; ok
 cluster heal >/dev/null || fail "heal"
 [[ $(udp 1 2) == 50 && $(tcp 2 1) == open ]] || fail "heal did not restore 1<->2"; ok
