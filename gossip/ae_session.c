@@ -194,8 +194,9 @@ uint32_t grove_ae_sess_take(grove_ae_sess_t *s, unsigned level)
 
 /* ---- merging (shared with PUSH) ---- */
 
-bool grove_ae_merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t klen,
-			  const uint8_t *state, size_t slen)
+/* Merges one remote state and counts the outcome; true if it was news. */
+static bool grove__merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t klen,
+			       const uint8_t *state, size_t slen)
 {
 	bool changed = false;
 	int rc = grove_db_merge(ctx->db, key, klen, state, slen, &changed);
@@ -212,6 +213,23 @@ bool grove_ae_merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t 
 	else
 		st->rejected_other++;
 	return rc == 0 && changed;
+}
+
+size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *f,
+			     grove_db_change_fn on_news, void *arg)
+{
+	grove_ae_rd_t rd;
+	grove_ae_rd_init(&rd, f);
+	size_t state_bytes = 0;
+	for (uint32_t i = 0; i < f->count; i++) {
+		const uint8_t *key, *st;
+		size_t klen, slen;
+		grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
+		state_bytes += slen;
+		if (grove__merge_state(ctx, key, klen, st, slen) && on_news != NULL)
+			on_news(arg, key, klen);
+	}
+	return state_bytes;
 }
 
 /* ---- time and flow ---- */

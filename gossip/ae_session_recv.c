@@ -149,17 +149,8 @@ static int grove__on_credit(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 /* Merges every state; returns the bytes of state carried (for stats). */
 static size_t grove__on_states(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 {
-	grove_ae_rd_t rd;
-	grove_ae_rd_init(&rd, f);
-	size_t state_bytes = 0;
-	for (uint32_t i = 0; i < f->count; i++) {
-		const uint8_t *key, *st;
-		size_t klen, slen;
-		grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
-		grove_ae_merge_state(&s->ctx, key, klen, st, slen);
-		s->ctx.stats->keys_received++;
-		state_bytes += slen;
-	}
+	size_t state_bytes = grove_ae_merge_states(&s->ctx, f, NULL, NULL);
+	s->ctx.stats->keys_received += f->count;
 	s->ctx.stats->state_bytes_received += state_bytes;
 	return state_bytes;
 }
