@@ -67,9 +67,10 @@ bool grove_ae_sess_closed(const grove_ae_sess_t *s);
 bool grove_ae_sess_writable(const grove_ae_sess_t *s);
 void grove_ae_sess_set_writable(grove_ae_sess_t *s, bool writable);
 
-/* Merges one remote state into the db and counts the outcome (shared with
- * PUSH handling).  Returns true when the local state changed. */
-bool grove_ae_merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t klen,
-			  const uint8_t *state, size_t slen);
+/* Merges every (key, state) of a decoded STATES or PUSH frame into the db
+ * and counts each outcome; calls on_news(arg, key) for each key whose local
+ * state changed (on_news may be NULL).  Returns the state bytes carried. */
+size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *f,
+			     grove_db_change_fn on_news, void *arg);
 
 #endif

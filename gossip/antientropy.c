@@ -459,18 +459,8 @@ static void grove__flush_push(grove_ae_t *ae)
 
 static void grove__on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
 {
-	grove_ae_rd_t rd;
-	grove_ae_rd_init(&rd, f);
-	size_t state_bytes = 0;
-	for (uint32_t i = 0; i < f->count; i++) {
-		const uint8_t *key, *st;
-		size_t klen, slen;
-		grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
-		ae->stats.push_keys_received++;
-		state_bytes += slen;
-		if (grove_ae_merge_state(&ae->ctx, key, klen, st, slen))
-			grove_ae_note_write(ae, key, klen); /* forward what was news */
-	}
+	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, grove__hook, ae); /* forward news */
+	ae->stats.push_keys_received += f->count;
 	ae->stats.bytes_received[GROVE_AE_PH_PUSH] += len - state_bytes;
 }
 

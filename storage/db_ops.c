@@ -103,6 +103,17 @@ typedef struct op_args {
 	bool out_flag;
 } op_args_t;
 
+/* db_apply, then reports the op's out_flag (added, removed, created,
+ * existed) when the caller asked for it and the op succeeded. */
+static int db_apply_flag(grove_db_t *db, const void *key, size_t klen, db_op_fn op,
+			 op_args_t *o, bool *flag)
+{
+	int rc = db_apply(db, key, klen, op, o);
+	if (rc == 0 && flag)
+		*flag = o->out_flag;
+	return rc;
+}
+
 static int op_counter_add(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx)
 {
 	op_args_t *o = ctx;
@@ -151,10 +162,7 @@ int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *e
 		     bool *added)
 {
 	op_args_t o = { .a = elem, .alen = elen };
-	int rc = db_apply(db, key, klen, op_set_add, &o);
-	if (rc == 0 && added)
-		*added = o.out_flag;
-	return rc;
+	return db_apply_flag(db, key, klen, op_set_add, &o, added);
 }
 
 static int op_set_remove(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx)
@@ -168,10 +176,7 @@ int grove_db_set_remove(grove_db_t *db, const void *key, size_t klen, const void
 			size_t elen, bool *removed)
 {
 	op_args_t o = { .a = elem, .alen = elen };
-	int rc = db_apply(db, key, klen, op_set_remove, &o);
-	if (rc == 0 && removed)
-		*removed = o.out_flag;
-	return rc;
+	return db_apply_flag(db, key, klen, op_set_remove, &o, removed);
 }
 
 static int op_map_set(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx)
@@ -184,10 +189,7 @@ int grove_db_map_set(grove_db_t *db, const void *key, size_t klen, const void *f
 		     size_t flen, const void *val, size_t vlen, bool *created)
 {
 	op_args_t o = { .a = field, .alen = flen, .b = val, .blen = vlen };
-	int rc = db_apply(db, key, klen, op_map_set, &o);
-	if (rc == 0 && created)
-		*created = o.out_flag;
-	return rc;
+	return db_apply_flag(db, key, klen, op_map_set, &o, created);
 }
 
 static int op_map_delete(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx)
@@ -200,10 +202,7 @@ int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void
 			size_t flen, bool *removed)
 {
 	op_args_t o = { .a = field, .alen = flen };
-	int rc = db_apply(db, key, klen, op_map_delete, &o);
-	if (rc == 0 && removed)
-		*removed = o.out_flag;
-	return rc;
+	return db_apply_flag(db, key, klen, op_map_delete, &o, removed);
 }
 
 /* A logically empty value has nothing visible to remove: left as is. */
@@ -217,10 +216,7 @@ static int op_delete(grove_db_t *db, grove_value_t *v, uint64_t ts, void *ctx)
 int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
 {
 	op_args_t o = { 0 };
-	int rc = db_apply(db, key, klen, op_delete, &o);
-	if (rc == 0 && existed)
-		*existed = o.out_flag;
-	return rc;
+	return db_apply_flag(db, key, klen, op_delete, &o, existed);
 }
 
 /* --- merge --- */

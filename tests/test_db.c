@@ -22,23 +22,15 @@
 #include "storage/tree.h"
 #include "tests/util_storage.h"
 
-#define T0_MS 1700000000000ULL /* fake wall clock start */
+#define T0_MS GROVE_TEST_T0_MS /* fake wall clock start */
 
-typedef struct fixture {
-	char *dir; /* NULL: memory backend */
-	uint64_t clock_ms;
-	grove_db_t *db;
-} fixture_t;
+typedef grove_test_db_t fixture_t;
 
 static int setup_backend(void **state, bool leveldb)
 {
 	fixture_t *f = calloc(1, sizeof(*f));
-	f->clock_ms = T0_MS;
-	if (leveldb)
-		f->dir = grove_test_storage_tmpdir("db");
-	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
-					    GROVE_DURABILITY_NONE, &f->db), 0);
 	*state = f;
+	assert_int_equal(grove_test_db_open(f, "db", leveldb), 0);
 	return 0;
 }
 
@@ -47,10 +39,8 @@ static int setup_leveldb(void **state) { return setup_backend(state, true); }
 
 static int teardown(void **state)
 {
-	fixture_t *f = *state;
-	grove_db_close(f->db);
-	grove_test_storage_rmdir(f->dir);
-	free(f);
+	grove_test_db_close(*state);
+	free(*state);
 	return 0;
 }
 

@@ -21,15 +21,13 @@
 #include "storage/tree.h"
 #include "tests/util_storage.h"
 
-#define T0_MS 1700000000000ULL
+#define T0_MS GROVE_TEST_T0_MS
 #define KEYS_MAX 64
 #define SAME_SET_KEYS (2 * GROVE_DB_CACHE_WAYS + 1) /* more keys than one set holds */
 #define KEY_SEARCH_MAX 10000000                      /* candidates tried to fill a set */
 
 typedef struct fixture {
-	char *dir; /* NULL: memory backend */
-	uint64_t clock_ms;
-	grove_db_t *db;
+	grove_test_db_t t;
 	char keys[KEYS_MAX][32]; /* every key written, for the oracle */
 	size_t nkeys;
 } fixture_t;
@@ -37,13 +35,8 @@ typedef struct fixture {
 static int setup_backend(void **state, bool leveldb)
 {
 	fixture_t *f = calloc(1, sizeof(*f));
-	f->clock_ms = T0_MS;
-	if (leveldb)
-		f->dir = grove_test_storage_tmpdir("dbcache");
-	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
-						    GROVE_DURABILITY_NONE, &f->db),
-			 0);
 	*state = f;
+	assert_int_equal(grove_test_db_open(&f->t, "dbcache", leveldb), 0);
 	return 0;
 }
 
@@ -53,8 +46,7 @@ static int setup_leveldb(void **state) { return setup_backend(state, true); }
 static int teardown(void **state)
 {
 	fixture_t *f = *state;
-	grove_db_close(f->db);
-	grove_test_storage_rmdir(f->dir);
+	grove_test_db_close(&f->t);
 	free(f);
 	return 0;
 }
@@ -79,14 +71,14 @@ static void check_tree(fixture_t *f)
 		const char *k = f->keys[i];
 		uint8_t *enc, item[GROVE_DIGEST_BYTES];
 		size_t len;
-		assert_int_equal(grove_db_get_encoded(f->db, k, strlen(k), &enc, &len), 0);
+		assert_int_equal(grove_db_get_encoded(f->t.db, k, strlen(k), &enc, &len), 0);
 		grove_tree_item(k, strlen(k), enc, len, item);
 		grove_tree_update(&t, grove_tree_segment(k, strlen(k)), NULL, item);
 		grove_free(enc);
 	}
 	uint8_t want[GROVE_DIGEST_BYTES], got[GROVE_DIGEST_BYTES];
 	assert_int_equal(grove_tree_node(&t, 0, 0, want, NULL), 0);
-	grove_db_root_digest(f->db, got);
+	grove_db_root_digest(f->t.db, got);
 	assert_memory_equal(want, got, GROVE_DIGEST_BYTES);
 	grove_tree_close(&t);
 }
@@ -95,7 +87,7 @@ static int64_t counter_add(fixture_t *f, const char *key, int64_t delta)
 {
 	int64_t v = 0;
 	key = remember(f, key);
-	assert_int_equal(grove_db_counter_add(f->db, key, strlen(key), delta, &v), 0);
+	assert_int_equal(grove_db_counter_add(f->t.db, key, strlen(key), delta, &v), 0);
 	return v;
 }
 
@@ -104,7 +96,7 @@ static int64_t stored_counter(fixture_t *f, const char *key)
 {
 	grove_value_t *v;
 	int64_t n;
-	assert_int_equal(grove_db_get(f->db, key, strlen(key), &v), 0);
+	assert_int_equal(grove_db_get(f->t.db, key, strlen(key), &v), 0);
 	assert_int_equal(grove_pncounter_get(v, &n), 0);
 	grove_value_destroy(v);
 	return n;
@@ -119,23 +111,23 @@ static void test_cached_writes_match_store(void **state)
 	assert_int_equal(stored_counter(f, "c"), 100);
 	remember(f, "r");
 	for (int i = 0; i < 20; i++) {
-		f->clock_ms++;
+		f->t.clock_ms++;
 		char val[16];
 		int n = snprintf(val, sizeof(val), "v%d", i);
-		assert_int_equal(grove_db_register_set(f->db, "r", 1, val, (size_t)n), 0);
+		assert_int_equal(grove_db_register_set(f->t.db, "r", 1, val, (size_t)n), 0);
 	}
 	grove_value_t *v;
 	const void *p;
 	size_t len;
-	assert_int_equal(grove_db_get(f->db, "r", 1, &v), 0);
+	assert_int_equal(grove_db_get(f->t.db, "r", 1, &v), 0);
 	assert_int_equal(grove_lwwreg_get(v, &p, &len), 0);
 	assert_int_equal(len, 3);
 	assert_memory_equal(p, "v19", 3);
 	grove_value_destroy(v);
 	/* a wrong-type op on a cached value changes nothing */
-	assert_int_equal(grove_db_counter_add(f->db, "r", 1, 1, NULL), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_counter_add(f->t.db, "r", 1, 1, NULL), GROVE_EWRONGTYPE);
 	bool existed;
-	assert_int_equal(grove_db_delete(f->db, "c", 1, &existed), 0);
+	assert_int_equal(grove_db_delete(f->t.db, "c", 1, &existed), 0);
 	assert_true(existed);
 	assert_int_equal(counter_add(f, "c", 2), 2); /* re-created after the delete */
 	check_tree(f);
@@ -147,21 +139,21 @@ static void test_value_budget_accounting(void **state)
 {
 	fixture_t *f = *state;
 	const char *k = remember(f, "grow");
-	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
-	assert_int_equal(grove_db_set_add(f->db, k, 4, "a", 1, NULL), 0);
-	assert_int_equal(grove_db_set_add(f->db, k, 4, "b", 1, NULL), 0);
-	assert_true(atomic_load(&f->db->value_bytes) > 0);
+	assert_int_equal(atomic_load(&f->t.db->value_bytes), 0);
+	assert_int_equal(grove_db_set_add(f->t.db, k, 4, "a", 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(f->t.db, k, 4, "b", 1, NULL), 0);
+	assert_true(atomic_load(&f->t.db->value_bytes) > 0);
 	char elem[64];
 	for (int n = 0; n < 64; n++) {
 		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", n);
-		assert_int_equal(grove_db_set_add(f->db, k, 4, elem, (size_t)elen, NULL), 0);
+		assert_int_equal(grove_db_set_add(f->t.db, k, 4, elem, (size_t)elen, NULL), 0);
 	}
 	uint8_t *enc;
 	size_t len;
-	assert_int_equal(grove_db_get_encoded(f->db, k, 4, &enc, &len), 0);
+	assert_int_equal(grove_db_get_encoded(f->t.db, k, 4, &enc, &len), 0);
 	grove_free(enc);
 	assert_true(len > GROVE_DB_CACHE_REC_MAX);
-	assert_int_equal(atomic_load(&f->db->value_bytes), 0);
+	assert_int_equal(atomic_load(&f->t.db->value_bytes), 0);
 	check_tree(f);
 }
 
@@ -181,7 +173,7 @@ static void test_merge_into_cached_key(void **state)
 		size_t len;
 		bool changed;
 		assert_int_equal(grove_db_get_encoded(b, "m", 1, &enc, &len), 0);
-		assert_int_equal(grove_db_merge(f->db, "m", 1, enc, len, &changed), 0);
+		assert_int_equal(grove_db_merge(f->t.db, "m", 1, enc, len, &changed), 0);
 		assert_true(changed);
 		grove_free(enc);
 		assert_int_equal(stored_counter(f, "m"), 13 * round);
@@ -238,20 +230,20 @@ static void test_records_too_big_to_cache(void **state)
 	size_t len = 0;
 	for (; len <= GROVE_DB_CACHE_REC_MAX + 64; n++) {
 		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", n);
-		assert_int_equal(grove_db_set_add(f->db, k, 3, elem, (size_t)elen, NULL), 0);
-		assert_int_equal(grove_db_get_encoded(f->db, k, 3, &enc, &len), 0);
+		assert_int_equal(grove_db_set_add(f->t.db, k, 3, elem, (size_t)elen, NULL), 0);
+		assert_int_equal(grove_db_get_encoded(f->t.db, k, 3, &enc, &len), 0);
 		grove_free(enc);
 	}
 	check_tree(f);
 	for (int i = 0; i < n; i++) {
 		bool removed;
 		int elen = snprintf(elem, sizeof(elem), "element-%04d-padding-padding", i);
-		assert_int_equal(grove_db_set_remove(f->db, k, 3, elem, (size_t)elen, &removed), 0);
+		assert_int_equal(grove_db_set_remove(f->t.db, k, 3, elem, (size_t)elen, &removed), 0);
 		assert_true(removed);
 	}
-	assert_int_equal(grove_db_set_add(f->db, k, 3, "x", 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(f->t.db, k, 3, "x", 1, NULL), 0);
 	grove_value_t *v;
-	assert_int_equal(grove_db_get(f->db, k, 3, &v), 0);
+	assert_int_equal(grove_db_get(f->t.db, k, 3, &v), 0);
 	assert_int_equal(grove_orset_count(v), 1);
 	grove_value_destroy(v);
 	check_tree(f);
@@ -268,7 +260,7 @@ static void test_failed_writes_leave_no_trace(void **state)
 	int failures = 0;
 	for (long n = 1; n < 200; n++) {
 		grove_alloc_fail_after(n);
-		int rc = grove_db_counter_add(f->db, "f", 1, 1, NULL);
+		int rc = grove_db_counter_add(f->t.db, "f", 1, 1, NULL);
 		grove_alloc_fail_reset();
 		if (rc == 0)
 			break;
@@ -293,15 +285,15 @@ static void test_restart_after_cached_writes(void **state)
 		counter_add(f, k, i);
 	}
 	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
-	grove_db_root_digest(f->db, before);
-	grove_db_close(f->db);
-	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
-						    GROVE_DURABILITY_NONE, &f->db),
+	grove_db_root_digest(f->t.db, before);
+	grove_db_close(f->t.db);
+	assert_int_equal(grove_test_storage_db_open(f->t.dir, "node-a", &f->t.clock_ms,
+						    GROVE_DURABILITY_NONE, &f->t.db),
 			 0);
-	grove_db_root_digest(f->db, after);
+	grove_db_root_digest(f->t.db, after);
 	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
 	grove_db_stats_t st;
-	grove_db_stats(f->db, &st);
+	grove_db_stats(f->t.db, &st);
 	assert_int_equal(st.index_rebuilds, 0); /* the clean record was used */
 	for (int i = 0; i < 10; i++) {
 		char k[16];

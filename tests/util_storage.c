@@ -71,6 +71,22 @@ int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *cloc
 	return rc;
 }
 
+int grove_test_db_open(grove_test_db_t *t, const char *tag, bool leveldb)
+{
+	t->clock_ms = GROVE_TEST_T0_MS;
+	t->dir = leveldb ? grove_test_storage_tmpdir(tag) : NULL;
+	return grove_test_storage_db_open(t->dir, "node-a", &t->clock_ms, GROVE_DURABILITY_NONE,
+					  &t->db);
+}
+
+void grove_test_db_close(grove_test_db_t *t)
+{
+	grove_db_close(t->db);
+	grove_test_storage_rmdir(t->dir);
+	t->db = NULL;
+	t->dir = NULL;
+}
+
 grove_store_t *grove_test_storage_raw_open(const char *dir)
 {
 	char err[512];

@@ -27,6 +27,19 @@ uint64_t grove_test_storage_clock_ms(void *ctx);
 int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *clock_ms,
 		       grove_durability_t durability, grove_db_t **out);
 
+/* A test's db: node "node-a", durability none, on a fake clock starting at
+ * GROVE_TEST_T0_MS, in memory or in a fresh LevelDB directory. */
+#define GROVE_TEST_T0_MS 1700000000000ULL
+typedef struct grove_test_db {
+	char *dir; /* NULL: memory backend */
+	uint64_t clock_ms;
+	grove_db_t *db;
+} grove_test_db_t;
+/* Opens t (directory tagged tag if leveldb); returns the grove_db_open result. */
+int grove_test_db_open(grove_test_db_t *t, const char *tag, bool leveldb);
+/* Closes the db and removes its directory. */
+void grove_test_db_close(grove_test_db_t *t);
+
 /* With the db closed: opens its LevelDB store raw (asserts success), for
  * tests that damage or inspect records behind the db's back. */
 grove_store_t *grove_test_storage_raw_open(const char *dir);
