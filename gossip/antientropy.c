@@ -22,7 +22,7 @@
 #define GROVE__PUSH_DATAGRAMS_MAX 16 /* PUSH datagrams built per tick */
 
 typedef struct grove__out {
-	grove_ae_out_kind_t kind;
+	grove_out_kind_t kind;
 	uint32_t stream_id;
 	char addr[GROVE_AE_ADDR_MAX + 1];
 	size_t len;
@@ -159,7 +159,7 @@ void grove_ae_destroy(grove_ae_t *ae)
 
 /* ---- output queue ---- */
 
-static bool grove__enqueue(grove_ae_t *ae, grove_ae_out_kind_t kind, uint32_t stream_id,
+static bool grove__enqueue(grove_ae_t *ae, grove_out_kind_t kind, uint32_t stream_id,
 			   const char *addr, const uint8_t *bytes, size_t len)
 {
 	if (ae->out_count == GROVE_AE_OUT_MAX) {
@@ -187,7 +187,7 @@ static bool grove__send_datagram(grove_ae_t *ae, const char *addr, const uint8_t
 				 size_t len)
 {
 	if (ae->cfg.security.seal == NULL)
-		return grove__enqueue(ae, GROVE_AE_OUT_DATAGRAM, 0, addr, payload, len);
+		return grove__enqueue(ae, GROVE_OUT_DATAGRAM, 0, addr, payload, len);
 	uint8_t dgram[GROVE_AE_DATAGRAM_BYTES_MAX];
 	size_t dlen = 0;
 	int rc = ae->cfg.security.seal(ae->cfg.security.ctx, addr, NULL, payload, len, dgram,
@@ -196,7 +196,7 @@ static bool grove__send_datagram(grove_ae_t *ae, const char *addr, const uint8_t
 		ae->stats.out_drops++;
 		return false;
 	}
-	return grove__enqueue(ae, GROVE_AE_OUT_DATAGRAM, 0, addr, dgram, dlen);
+	return grove__enqueue(ae, GROVE_OUT_DATAGRAM, 0, addr, dgram, dlen);
 }
 
 static size_t grove__payload_max(const grove_ae_t *ae)
@@ -295,7 +295,7 @@ static void grove__open_session(grove_ae_t *ae, uint64_t now_ms, const char *add
 		ae->stats.session_errors++;
 		return;
 	}
-	if (!grove__enqueue(ae, GROVE_AE_OUT_STREAM_OPEN, id, addr, NULL, 0)) {
+	if (!grove__enqueue(ae, GROVE_OUT_STREAM_OPEN, id, addr, NULL, 0)) {
 		grove_ae_sess_destroy(s);
 		return;
 	}
@@ -597,7 +597,7 @@ uint64_t grove_ae_next_deadline(const grove_ae_t *ae)
 
 /* ---- outputs ---- */
 
-static bool grove__poll_sessions(grove_ae_t *ae, grove_ae_out_t *out)
+static bool grove__poll_sessions(grove_ae_t *ae, grove_out_t *out)
 {
 	for (size_t k = 0; k < ae->nsess; k++) {
 		size_t i = (ae->rr + k) % ae->nsess;
@@ -610,12 +610,12 @@ static bool grove__poll_sessions(grove_ae_t *ae, grove_ae_out_t *out)
 		out->stream_id = grove_ae_sess_id(s);
 		out->addr = NULL;
 		if (r == GROVE_AE_NEXT_FRAME) {
-			out->kind = GROVE_AE_OUT_STREAM_FRAME;
+			out->kind = GROVE_OUT_STREAM_FRAME;
 			out->bytes = bytes;
 			out->len = len;
 			ae->rr = i + 1;
 		} else {
-			out->kind = GROVE_AE_OUT_STREAM_CLOSE;
+			out->kind = GROVE_OUT_STREAM_CLOSE;
 			out->bytes = NULL;
 			out->len = 0;
 			grove__remove(ae, i);
@@ -626,7 +626,7 @@ static bool grove__poll_sessions(grove_ae_t *ae, grove_ae_out_t *out)
 	return false;
 }
 
-bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_ae_out_t *out)
+bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out)
 {
 	grove_free(ae->held);
 	ae->held = NULL;

@@ -57,6 +57,7 @@
 
 #include "crdt/error.h"
 #include "crdt/rng.h"
+#include "gossip/output.h"
 #include "storage/db.h"
 
 #define GROVE_AE_ADDR_MAX 128
@@ -156,24 +157,11 @@ void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writa
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen);
 
 /* --- outputs --- */
-typedef enum grove_ae_out_kind {
-	GROVE_AE_OUT_DATAGRAM = 1, /* send bytes to addr */
-	GROVE_AE_OUT_STREAM_OPEN,  /* open stream_id to addr (frames follow) */
-	GROVE_AE_OUT_STREAM_FRAME, /* send bytes as one frame on stream_id */
-	GROVE_AE_OUT_STREAM_CLOSE, /* flush, then close stream_id */
-} grove_ae_out_kind_t;
-
-typedef struct grove_ae_out {
-	grove_ae_out_kind_t kind;
-	uint32_t stream_id;
-	const char *addr;     /* DATAGRAM and STREAM_OPEN */
-	const uint8_t *bytes; /* DATAGRAM and STREAM_FRAME */
-	size_t len;
-} grove_ae_out_t;
+/* Outputs are the shared grove_out_t (gossip/output.h). */
 
 /* Next output: true if *out was filled.  Stream frames are built here,
  * lazily, only for writable streams. */
-bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_ae_out_t *out);
+bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out);
 
 /* --- observability --- */
 enum grove_ae_phase {

@@ -297,7 +297,7 @@ static bool grove__fifo_room(void **items, size_t item_size, size_t *head, size_
 	return true;
 }
 
-void grove__out_push(grove_member_t *m, grove_member_out_kind_t kind, uint32_t stream_id, const char *addr,
+void grove__out_push(grove_member_t *m, grove_out_kind_t kind, uint32_t stream_id, const char *addr,
 		     const uint8_t *bytes, size_t len)
 {
 	uint8_t *copy = NULL;
@@ -323,13 +323,13 @@ void grove__out_push(grove_member_t *m, grove_member_out_kind_t kind, uint32_t s
 		strcpy(o->addr, addr);
 	o->bytes = copy;
 	o->len = len;
-	if (kind == GROVE_MEMBER_OUT_DATAGRAM) {
+	if (kind == GROVE_OUT_DATAGRAM) {
 		m->stats.datagrams_out++;
 		m->stats.bytes_out += len;
 	}
 }
 
-bool grove_member_poll(grove_member_t *m, grove_member_out_t *out)
+bool grove_member_poll(grove_member_t *m, grove_out_t *out)
 {
 	grove_free(m->polled);
 	m->polled = NULL;

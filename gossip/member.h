@@ -38,6 +38,7 @@
 #include "crdt/error.h"
 #include "crdt/rng.h"
 #include "crdt/value.h" /* GROVE_NODE_ID_MAX */
+#include "gossip/output.h"
 
 #define GROVE_MEMBER_ID_MAX GROVE_NODE_ID_MAX /* 63, printable ASCII */
 #define GROVE_MEMBER_ADDR_MAX 128
@@ -185,23 +186,10 @@ void grove_member_stream_closed(grove_member_t *m, uint64_t now_ms, uint32_t str
 void grove_member_tick(grove_member_t *m, uint64_t now_ms);
 uint64_t grove_member_next_deadline(const grove_member_t *m);
 
-typedef enum grove_member_out_kind {
-	GROVE_MEMBER_OUT_DATAGRAM = 1,  /* send bytes to addr */
-	GROVE_MEMBER_OUT_STREAM_OPEN,   /* open stream_id to addr (frames follow) */
-	GROVE_MEMBER_OUT_STREAM_FRAME,  /* send bytes as one frame on stream_id */
-	GROVE_MEMBER_OUT_STREAM_CLOSE,  /* flush, then close stream_id */
-} grove_member_out_kind_t;
-
-typedef struct grove_member_out {
-	grove_member_out_kind_t kind;
-	uint32_t stream_id;
-	const char *addr;     /* DATAGRAM and STREAM_OPEN */
-	const uint8_t *bytes; /* DATAGRAM and STREAM_FRAME */
-	size_t len;
-} grove_member_out_t;
+/* Outputs are the shared grove_out_t (gossip/output.h). */
 
 /* Next output, oldest first: true if *out was filled. */
-bool grove_member_poll(grove_member_t *m, grove_member_out_t *out);
+bool grove_member_poll(grove_member_t *m, grove_out_t *out);
 
 /* --- events ---------------------------------------------------------------- */
 

@@ -41,7 +41,7 @@ typedef struct grove__node {
 } grove__node_t;
 
 typedef struct grove__out {
-	grove_member_out_kind_t kind;
+	grove_out_kind_t kind;
 	uint32_t stream_id;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	uint8_t *bytes;
@@ -139,7 +139,7 @@ int grove__add(grove_member_t *m, uint64_t now_ms, const char *id);
 uint32_t grove__transmit_limit(const grove_member_t *m);
 size_t grove__live_count(const grove_member_t *m);
 void grove__emit(grove_member_t *m, grove_member_event_kind_t kind, const grove__node_t *n);
-void grove__out_push(grove_member_t *m, grove_member_out_kind_t kind, uint32_t stream_id,
+void grove__out_push(grove_member_t *m, grove_out_kind_t kind, uint32_t stream_id,
 		     const char *addr, const uint8_t *bytes, size_t len);
 void grove__gossip_node(grove_member_t *m, const grove__node_t *n, const char *from);
 /* Apply one validated update or record; from_pushpull turns dead into suspect. */

@@ -51,7 +51,7 @@ static void grove__send_payload(grove_member_t *m, const char *addr, const char 
 {
 	const grove_member_security_t *s = &m->cfg.security;
 	if (!s->seal) {
-		grove__out_push(m, GROVE_MEMBER_OUT_DATAGRAM, 0, addr, p, len);
+		grove__out_push(m, GROVE_OUT_DATAGRAM, 0, addr, p, len);
 		return;
 	}
 	uint8_t sealed[GROVE_MEMBER_DATAGRAM_MAX];
@@ -60,7 +60,7 @@ static void grove__send_payload(grove_member_t *m, const char *addr, const char 
 		m->stats.drop_out++;
 		return;
 	}
-	grove__out_push(m, GROVE_MEMBER_OUT_DATAGRAM, 0, addr, sealed, sealed_len);
+	grove__out_push(m, GROVE_OUT_DATAGRAM, 0, addr, sealed, sealed_len);
 }
 
 /* Builds and sends hdr with piggybacked updates: first an update about

@@ -57,7 +57,7 @@ static grove__stream_t *grove__stream_get(grove_member_t *m, uint32_t id)
 static void grove__stream_end(grove_member_t *m, grove__stream_t *s, bool ok, bool send_close)
 {
 	if (send_close)
-		grove__out_push(m, GROVE_MEMBER_OUT_STREAM_CLOSE, s->id, NULL, NULL, 0);
+		grove__out_push(m, GROVE_OUT_STREAM_CLOSE, s->id, NULL, NULL, 0);
 	if (s->kind == GROVE__STREAM_PUSHPULL && ok) {
 		m->stats.pushpull_ok++;
 		grove__set_joined(m);
@@ -95,7 +95,7 @@ static void grove__send_state(grove_member_t *m, const grove__stream_t *s, uint8
 		GROVE_ASSERT(n > 0); /* one record always fits an empty frame */
 		m->scratch[count_off] = (uint8_t)(n >> 8);
 		m->scratch[count_off + 1] = (uint8_t)n;
-		grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
+		grove__out_push(m, GROVE_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
 		w.len = 0;
 		n = 0;
 		rc = grove_member_frame_begin(&w, &h, &count_off);
@@ -105,7 +105,7 @@ static void grove__send_state(grove_member_t *m, const grove__stream_t *s, uint8
 	m->scratch[2] = flags | GROVE_MEMBER_FRAME_LAST;
 	m->scratch[count_off] = (uint8_t)(n >> 8);
 	m->scratch[count_off + 1] = (uint8_t)n;
-	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
+	grove__out_push(m, GROVE_OUT_STREAM_FRAME, s->id, NULL, m->scratch, w.len);
 }
 
 int grove__pushpull_start(grove_member_t *m, uint64_t now_ms, const char *addr, bool join)
@@ -114,7 +114,7 @@ int grove__pushpull_start(grove_member_t *m, uint64_t now_ms, const char *addr, 
 	if (!s)
 		return GROVE_EFULL;
 	s->join = join;
-	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_OPEN, s->id, addr, NULL, 0);
+	grove__out_push(m, GROVE_OUT_STREAM_OPEN, s->id, addr, NULL, 0);
 	grove__send_state(m, s, GROVE_MEMBER_MSG_PP_REQ, join ? GROVE_MEMBER_FRAME_JOIN : 0);
 	return 0;
 }
@@ -149,7 +149,7 @@ static void grove__send_bare_frame(grove_member_t *m, const grove__stream_t *s, 
 	strcpy(h.sender, m->self_id);
 	int rc = grove_member_frame_begin(&w, &h, &count_off);
 	GROVE_ASSERT(rc == 0);
-	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_FRAME, s->id, NULL, buf, w.len);
+	grove__out_push(m, GROVE_OUT_STREAM_FRAME, s->id, NULL, buf, w.len);
 }
 
 /* A stream ping or its ack: answer, or count the probe as acked when the
@@ -233,7 +233,7 @@ void grove__stream_probe(grove_member_t *m, uint64_t now_ms, const grove__node_t
 	s->deadline_ms = deadline_ms;
 	strcpy(s->target, target->id);
 	m->stats.stream_probes++;
-	grove__out_push(m, GROVE_MEMBER_OUT_STREAM_OPEN, s->id, target->addr, NULL, 0);
+	grove__out_push(m, GROVE_OUT_STREAM_OPEN, s->id, target->addr, NULL, 0);
 	grove__send_bare_frame(m, s, GROVE_MEMBER_MSG_STREAM_PING);
 }
 

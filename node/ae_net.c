@@ -24,10 +24,10 @@ void grove_mn_on_ae_timer(uv_timer_t *t)
 /* Drains the anti-entropy core's outputs; true if there were any. */
 bool grove_mn_ae_drain(grove_member_net_t *mn)
 {
-	grove_ae_out_t aout;
+	grove_out_t aout;
 	bool more = false;
 	while (grove_ae_poll(mn->ae, grove_mn_now_ms(), &aout)) {
-		grove_mn_output(mn, LAYER_AE, aout.kind, aout.stream_id, aout.addr, aout.bytes, aout.len);
+		grove_mn_output(mn, LAYER_AE, &aout);
 		more = true;
 	}
 	return more;

@@ -88,13 +88,13 @@ void grove_mn_pump(grove_member_net_t *mn)
 	if (mn->in_pump || mn->closing)
 		return;
 	mn->in_pump = true;
-	grove_member_out_t out;
+	grove_out_t out;
 	grove_member_event_t ev;
 	bool more = true;
 	while (more) {
 		more = false;
 		while (grove_member_poll(mn->m, &out)) {
-			grove_mn_output(mn, LAYER_MEMBER, out.kind, out.stream_id, out.addr, out.bytes, out.len);
+			grove_mn_output(mn, LAYER_MEMBER, &out);
 			more = true;
 		}
 		while (grove_member_next_event(mn->m, &ev)) {

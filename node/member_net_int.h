@@ -100,8 +100,7 @@ int grove_mn_create_ae(grove_member_net_t *mn, const grove_config_t *cfg, char *
 void grove_mn_ae_info(grove_member_net_t *mn, grove_resp_buf_t *text);
 
 /* stream_net.c */
-void grove_mn_output(grove_member_net_t *mn, uint8_t layer, int kind, uint32_t stream_id,
-		     const char *addr, const uint8_t *bytes, size_t len);
+void grove_mn_output(grove_member_net_t *mn, uint8_t layer, const grove_out_t *o);
 void grove_mn_on_inbound(void *ctx, uv_tcp_t *tcp);
 void grove_mn_reap_streams(grove_member_net_t *mn, uint64_t now);
 void grove_mn_on_stream_closed(uv_handle_t *h);

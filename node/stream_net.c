@@ -380,32 +380,24 @@ void grove_mn_reap_streams(grove_member_net_t *mn, uint64_t now)
 			stream_close(s);
 }
 
-/* One output of a core.  Both cores number their outputs alike
- * (DATAGRAM, STREAM_OPEN, STREAM_FRAME, STREAM_CLOSE = 1..4). */
-void grove_mn_output(grove_member_net_t *mn, uint8_t layer, int kind, uint32_t stream_id,
-		     const char *addr, const uint8_t *bytes, size_t len)
+/* One output of either core (layer says which). */
+void grove_mn_output(grove_member_net_t *mn, uint8_t layer, const grove_out_t *o)
 {
 	mstream_t *s;
-	switch (kind) {
-	case GROVE_MEMBER_OUT_DATAGRAM:
-		grove_gossip_net_send(mn->gossip, addr, bytes, len);
+	switch (o->kind) {
+	case GROVE_OUT_DATAGRAM:
+		grove_gossip_net_send(mn->gossip, o->addr, o->bytes, o->len);
 		break;
-	case GROVE_MEMBER_OUT_STREAM_OPEN:
-		stream_open(mn, layer, stream_id, addr);
+	case GROVE_OUT_STREAM_OPEN:
+		stream_open(mn, layer, o->stream_id, o->addr);
 		break;
-	case GROVE_MEMBER_OUT_STREAM_FRAME:
-		if ((s = stream_find(mn, layer, stream_id)) != NULL)
-			stream_send_frame(s, bytes, len);
+	case GROVE_OUT_STREAM_FRAME:
+		if ((s = stream_find(mn, layer, o->stream_id)) != NULL)
+			stream_send_frame(s, o->bytes, o->len);
 		break;
-	case GROVE_MEMBER_OUT_STREAM_CLOSE:
-		if ((s = stream_find(mn, layer, stream_id)) != NULL)
+	case GROVE_OUT_STREAM_CLOSE:
+		if ((s = stream_find(mn, layer, o->stream_id)) != NULL)
 			stream_finish(s);
 		break;
 	}
 }
-
-_Static_assert((int)GROVE_AE_OUT_DATAGRAM == (int)GROVE_MEMBER_OUT_DATAGRAM &&
-		       (int)GROVE_AE_OUT_STREAM_OPEN == (int)GROVE_MEMBER_OUT_STREAM_OPEN &&
-		       (int)GROVE_AE_OUT_STREAM_FRAME == (int)GROVE_MEMBER_OUT_STREAM_FRAME &&
-		       (int)GROVE_AE_OUT_STREAM_CLOSE == (int)GROVE_MEMBER_OUT_STREAM_CLOSE,
-	       "both cores' output kinds are numbered alike");

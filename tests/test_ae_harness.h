@@ -220,7 +220,7 @@ static void th_dgram_push(th_cluster_t *c, int from, int to, const uint8_t *b, s
 	memcpy(d->bytes, b, len);
 }
 
-static void th_send_dgram(th_cluster_t *c, int from, const grove_ae_out_t *o)
+static void th_send_dgram(th_cluster_t *c, int from, const grove_out_t *o)
 {
 	int to = th_find_addr(c, o->addr);
 	c->dgrams_sent++;
@@ -251,7 +251,7 @@ static th_link_t *th_link_of(th_cluster_t *c, int node, uint32_t sid, int *dir)
 	return NULL;
 }
 
-static void th_open(th_cluster_t *c, int from, const grove_ae_out_t *o)
+static void th_open(th_cluster_t *c, int from, const grove_out_t *o)
 {
 	int to = th_find_addr(c, o->addr);
 	uint32_t sb = 0;
@@ -298,25 +298,25 @@ static void th_enqueue_frame(th_cluster_t *c, th_link_t *l, int dir, const uint8
 /* Handles one output of node i; returns false when there was none. */
 static bool th_poll_one(th_cluster_t *c, int i)
 {
-	grove_ae_out_t o;
+	grove_out_t o;
 	if (!grove_ae_poll(c->node[i].ae, c->now_ms, &o))
 		return false;
 	int dir;
 	th_link_t *l;
 	switch (o.kind) {
-	case GROVE_AE_OUT_DATAGRAM:
+	case GROVE_OUT_DATAGRAM:
 		th_send_dgram(c, i, &o);
 		break;
-	case GROVE_AE_OUT_STREAM_OPEN:
+	case GROVE_OUT_STREAM_OPEN:
 		th_open(c, i, &o);
 		break;
-	case GROVE_AE_OUT_STREAM_FRAME:
-	case GROVE_AE_OUT_STREAM_CLOSE:
+	case GROVE_OUT_STREAM_FRAME:
+	case GROVE_OUT_STREAM_CLOSE:
 		l = th_link_of(c, i, o.stream_id, &dir);
 		if (l == NULL)
 			break;
-		th_enqueue_frame(c, l, dir, o.bytes, o.len, o.kind == GROVE_AE_OUT_STREAM_CLOSE);
-		if (o.kind == GROVE_AE_OUT_STREAM_CLOSE) {
+		th_enqueue_frame(c, l, dir, o.bytes, o.len, o.kind == GROVE_OUT_STREAM_CLOSE);
+		if (o.kind == GROVE_OUT_STREAM_CLOSE) {
 			if (dir == 0)
 				l->a_closed = true;
 			else

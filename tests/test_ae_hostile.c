@@ -92,9 +92,9 @@ static void victim_close(victim_t *v)
 
 /* Drains every output; returns the count of kind, and the last BYE reason
  * (or -1) in *bye. */
-static int drain(victim_t *v, grove_ae_out_kind_t kind, int *bye)
+static int drain(victim_t *v, grove_out_kind_t kind, int *bye)
 {
-	grove_ae_out_t o;
+	grove_out_t o;
 	int n = 0;
 	if (bye)
 		*bye = -1;
@@ -102,7 +102,7 @@ static int drain(victim_t *v, grove_ae_out_kind_t kind, int *bye)
 		if (o.kind == kind)
 			n++;
 		grove_ae_frame_t f;
-		if (bye && o.kind == GROVE_AE_OUT_STREAM_FRAME &&
+		if (bye && o.kind == GROVE_OUT_STREAM_FRAME &&
 		    grove_ae_frame_decode(o.bytes, o.len, 1 << 24, &f) == 0 && f.type == GROVE_AE_BYE)
 			*bye = f.reason;
 	}
@@ -147,11 +147,11 @@ static void test_forged_digest_session_times_out(void **state)
 	dg[2] = 1;
 	dg[3] = 5;
 	grove_ae_recv_datagram(v.ae, v.clock_ms, "evil", dg, sizeof(dg));
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_OPEN, NULL), 1);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_OPEN, NULL), 1);
 	assert_int_equal(stats(&v).digests_different, 1);
 	/* A second forged digest while the session is open is refused. */
 	grove_ae_recv_datagram(v.ae, v.clock_ms, "evil", dg, sizeof(dg));
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_OPEN, NULL), 0);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_OPEN, NULL), 0);
 	assert_int_equal(stats(&v).sessions_refused, 1);
 	/* Garbage and truncated datagrams are dropped. */
 	grove_ae_recv_datagram(v.ae, v.clock_ms, "evil", dg, 10);
@@ -161,7 +161,7 @@ static void test_forged_digest_session_times_out(void **state)
 	v.clock_ms += v.cfg.idle_timeout_ms;
 	grove_ae_tick(v.ae, v.clock_ms);
 	int bye;
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, &bye), 1);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_CLOSE, &bye), 1);
 	assert_int_equal(bye, -GROVE_ETIMEOUT);
 	assert_int_equal(stats(&v).err_timeout, 1);
 	assert_int_equal(grove_ae_session_count(v.ae), 0);
@@ -226,7 +226,7 @@ static int feed_bad(victim_t *v, const uint8_t *frame, size_t len)
 	uint32_t sid = accept_from(v, "evil");
 	grove_ae_stream_recv(v->ae, v->clock_ms, sid, frame, len);
 	int bye;
-	assert_int_equal(drain(v, GROVE_AE_OUT_STREAM_CLOSE, &bye), 1);
+	assert_int_equal(drain(v, GROVE_OUT_STREAM_CLOSE, &bye), 1);
 	assert_int_equal(grove_ae_session_count(v->ae), 0);
 	return bye;
 }
@@ -306,7 +306,7 @@ static void test_floods_and_limits(void **state)
 	uint32_t sid = accept_from(&v, "evil");
 	grove_ae_stream_recv(v.ae, v.clock_ms, sid, b.data, b.len);
 	int bye;
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, &bye), 1);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_CLOSE, &bye), 1);
 	assert_int_equal(bye, -GROVE_EPROTO);
 
 	/* NODES for every level-4 parent, over and over: bytes limit. */
@@ -324,7 +324,7 @@ static void test_floods_and_limits(void **state)
 	grove_ae_patch_u32(&b, at, 100);
 	for (int i = 0; i < 4; i++)
 		grove_ae_stream_recv(v.ae, v.clock_ms, sid, b.data, b.len);
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, &bye), 1);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_CLOSE, &bye), 1);
 	assert_int_equal(bye, -GROVE_ETOOBIG);
 
 	/* max_sessions = 2. */
@@ -334,7 +334,7 @@ static void test_floods_and_limits(void **state)
 	grove_ae_stream_closed(v.ae, v.clock_ms, s1);
 	static const uint8_t bye_err[] = { 0x01, 0x16, 0x05 };
 	grove_ae_stream_recv(v.ae, v.clock_ms, s2, bye_err, sizeof(bye_err));
-	assert_int_equal(drain(&v, GROVE_AE_OUT_STREAM_CLOSE, NULL), 1);
+	assert_int_equal(drain(&v, GROVE_OUT_STREAM_CLOSE, NULL), 1);
 	grove_ae_stats_t st = stats(&v);
 	assert_int_equal(st.err_proto, 1);
 	assert_int_equal(st.err_limit, 1);
@@ -371,11 +371,11 @@ static void test_allocation_failures(void **state)
 		uint32_t sid;
 		if (grove_ae_stream_accept(v.ae, v.clock_ms, "evil", &sid) == 0) {
 			grove_ae_stream_recv(v.ae, v.clock_ms, sid, b.data, b.len);
-			drain(&v, GROVE_AE_OUT_STREAM_FRAME, NULL);
+			drain(&v, GROVE_OUT_STREAM_FRAME, NULL);
 			grove_ae_stream_closed(v.ae, v.clock_ms, sid);
 		}
 		grove_alloc_fail_reset();
-		drain(&v, GROVE_AE_OUT_STREAM_FRAME, NULL);
+		drain(&v, GROVE_OUT_STREAM_FRAME, NULL);
 		assert_int_equal(grove_ae_session_count(v.ae), 0);
 	}
 	victim_unchanged(&v);

@@ -67,12 +67,12 @@ static int push_round(pnode_t *n, const char *key, int *all)
 {
 	now_ms += 100;
 	grove_ae_tick(n->ae, now_ms);
-	grove_ae_out_t o;
+	grove_out_t o;
 	int hits = 0;
 	*all = 0;
 	while (grove_ae_poll(n->ae, now_ms, &o)) {
 		grove_ae_frame_t f;
-		if (o.kind != GROVE_AE_OUT_DATAGRAM ||
+		if (o.kind != GROVE_OUT_DATAGRAM ||
 		    grove_ae_frame_decode(o.bytes, o.len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
 		    f.type != GROVE_AE_PUSH)
 			continue;

@@ -80,10 +80,10 @@ static size_t digest_from(snode_t *n, uint8_t *out)
 	grove_ae_tick(n->ae, now_ms);
 	now_ms += 1000;
 	grove_ae_tick(n->ae, now_ms);
-	grove_ae_out_t o;
+	grove_out_t o;
 	size_t len = 0;
 	while (grove_ae_poll(n->ae, now_ms, &o)) {
-		if (o.kind == GROVE_AE_OUT_DATAGRAM) {
+		if (o.kind == GROVE_OUT_DATAGRAM) {
 			assert_true(o.len <= GROVE_DATAGRAM_MAX);
 			memcpy(out, o.bytes, o.len);
 			len = o.len;

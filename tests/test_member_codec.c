@@ -295,7 +295,7 @@ static void test_awareness_slows_probing(void **state)
 		learn(m, 1, ids[i], "x:1", GROVE_MEMBER_ALIVE, "b");
 	assert_int_equal(grove_member_awareness(m), 0);
 	uint64_t now = 1;
-	grove_member_out_t o;
+	grove_out_t o;
 	for (int i = 0; i < 200 && grove_member_awareness(m) < 7; i++) {
 		now = grove_member_next_deadline(m);
 		grove_member_tick(m, now);
@@ -324,13 +324,13 @@ static void test_probe_round_robin(void **state)
 		learn(m, 1, ids[i], "x:1", GROVE_MEMBER_ALIVE, "m0");
 	}
 	int seen[M] = { 0 }, probes = 0;
-	grove_member_out_t o;
+	grove_out_t o;
 	while (probes < M * CYCLES) {
 		uint64_t now = grove_member_next_deadline(m);
 		grove_member_tick(m, now);
 		while (grove_member_poll(m, &o)) {
 			grove_member_msg_t msg;
-			if (o.kind != GROVE_MEMBER_OUT_DATAGRAM || grove_member_msg_decode(o.bytes, o.len, &msg) < 0 ||
+			if (o.kind != GROVE_OUT_DATAGRAM || grove_member_msg_decode(o.bytes, o.len, &msg) < 0 ||
 			    msg.type != GROVE_MEMBER_MSG_PING)
 				continue;
 			int t = msg.target[1] - '0';
@@ -372,7 +372,7 @@ static void test_reap_dead_members(void **state)
 	learn(m, 1, "c", "c:1", GROVE_MEMBER_ALIVE, "c");
 	learn(m, 2, "b", "", GROVE_MEMBER_DEAD, "c");
 	assert_int_equal(grove_member_count_state(m, GROVE_MEMBER_DEAD), 1);
-	grove_member_out_t o;
+	grove_out_t o;
 	grove_member_event_t ev;
 	int reaped = 0;
 	for (uint64_t now = 3; now < 2 + 60000 + 2 * 10000;) {

@@ -187,29 +187,29 @@ static void on_event(grove_simnode_t *s, const grove_member_event_t *ev)
 static void pump(grove_simnode_t *s)
 {
 	grove_netsim_t *net = s->cl->net;
-	grove_member_out_t o;
+	grove_out_t o;
 	grove_member_event_t ev;
 	grove_simstream_t *t;
 	while (s->m && grove_member_poll(s->m, &o)) {
 		switch (o.kind) {
-		case GROVE_MEMBER_OUT_DATAGRAM:
+		case GROVE_OUT_DATAGRAM:
 			GROVE_ASSERT(o.len <= GROVE_MEMBER_DATAGRAM_MAX);
 			if (o.len > s->cl->max_datagram_bytes)
 				s->cl->max_datagram_bytes = o.len;
 			grove_netsim_send(net, s->net_node, o.addr, o.bytes, o.len);
 			break;
-		case GROVE_MEMBER_OUT_STREAM_OPEN:
+		case GROVE_OUT_STREAM_OPEN:
 			t = st_new(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr));
 			if (s->cl->sessions) {
 				st_session(s, t, GROVE_SESSION_INITIATOR);
 				st_flush(s, t);
 			}
 			break;
-		case GROVE_MEMBER_OUT_STREAM_FRAME:
+		case GROVE_OUT_STREAM_FRAME:
 			if ((t = st_find(s, o.stream_id, false)))
 				st_send(s, t, o.bytes, o.len);
 			break;
-		case GROVE_MEMBER_OUT_STREAM_CLOSE:
+		case GROVE_OUT_STREAM_CLOSE:
 			if ((t = st_find(s, o.stream_id, false))) {
 				t->finish = true;
 				if (!t->sess || grove_session_established(t->sess))

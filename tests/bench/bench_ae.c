@@ -162,15 +162,15 @@ typedef struct result {
 /* Moves all of from's frames to to; returns frames moved (0: none). */
 static int wave(side_t *from, side_t *to, bool *states_seen, bool *closed)
 {
-	grove_ae_out_t o;
+	grove_out_t o;
 	int moved = 0;
 	while (grove_ae_poll(from->ae, bench_now, &o)) {
-		if (o.kind == GROVE_AE_OUT_STREAM_CLOSE) {
+		if (o.kind == GROVE_OUT_STREAM_CLOSE) {
 			grove_ae_stream_closed(to->ae, bench_now, to->sid);
 			*closed = true;
 			continue;
 		}
-		if (o.kind != GROVE_AE_OUT_STREAM_FRAME)
+		if (o.kind != GROVE_OUT_STREAM_FRAME)
 			continue;
 		if (o.len > 1 && o.bytes[1] == 0x14)
 			*states_seen = true;
@@ -182,15 +182,15 @@ static int wave(side_t *from, side_t *to, bool *states_seen, bool *closed)
 
 static void start_session(side_t *a, side_t *b)
 {
-	grove_ae_out_t o;
+	grove_out_t o;
 	grove_ae_tick(b->ae, bench_now);
 	bench_now += 10000;
 	grove_ae_tick(b->ae, bench_now); /* b's round: a DIGEST to a */
 	while (grove_ae_poll(b->ae, bench_now, &o))
-		if (o.kind == GROVE_AE_OUT_DATAGRAM)
+		if (o.kind == GROVE_OUT_DATAGRAM)
 			grove_ae_recv_datagram(a->ae, bench_now, "B", o.bytes, o.len);
 	while (grove_ae_poll(a->ae, bench_now, &o)) {
-		if (o.kind == GROVE_AE_OUT_STREAM_OPEN) {
+		if (o.kind == GROVE_OUT_STREAM_OPEN) {
 			a->sid = o.stream_id;
 			int rc = grove_ae_stream_accept(b->ae, bench_now, "A", &b->sid);
 			if (rc != 0)

@@ -101,7 +101,7 @@ static void grove__session(const uint8_t *data, size_t size)
 	uint32_t sid;
 	if (grove_ae_stream_accept(ae, 1, "fuzz", &sid) != 0)
 		abort();
-	grove_ae_out_t out;
+	grove_out_t out;
 	size_t i = 0;
 	while (i < size) {
 		size_t n = data[i++];

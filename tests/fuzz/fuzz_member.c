@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		grove_member_stream_closed(m, now, id);
 	}
 	grove_member_tick(m, now);
-	grove_member_out_t o;
+	grove_out_t o;
 	grove_member_event_t ev;
 	while (grove_member_poll(m, &o))
 		;

@@ -33,21 +33,18 @@ static void sim_member_events(sim_t *s, sim_node_t *nd)
 	}
 }
 
-static void sim_route(sim_t *s, uint32_t i, uint8_t layer, int kind, uint32_t sid, const char *addr,
-		      const uint8_t *bytes, size_t len)
+static void sim_route(sim_t *s, uint32_t i, uint8_t layer, const grove_out_t *o)
 {
-	switch (kind) {
-	case GROVE_MEMBER_OUT_DATAGRAM: sim_net_datagram(s, i, layer, addr, bytes, len); break;
-	case GROVE_MEMBER_OUT_STREAM_OPEN: sim_net_stream_open(s, i, layer, sid, addr); break;
-	case GROVE_MEMBER_OUT_STREAM_FRAME: sim_net_stream_frame(s, i, layer, sid, bytes, len); break;
-	case GROVE_MEMBER_OUT_STREAM_CLOSE: sim_net_stream_close(s, i, layer, sid); break;
-	default: sim_fail(s, "n%u: unknown output kind %d", i, kind);
+	switch (o->kind) {
+	case GROVE_OUT_DATAGRAM: sim_net_datagram(s, i, layer, o->addr, o->bytes, o->len); break;
+	case GROVE_OUT_STREAM_OPEN: sim_net_stream_open(s, i, layer, o->stream_id, o->addr); break;
+	case GROVE_OUT_STREAM_FRAME:
+		sim_net_stream_frame(s, i, layer, o->stream_id, o->bytes, o->len);
+		break;
+	case GROVE_OUT_STREAM_CLOSE: sim_net_stream_close(s, i, layer, o->stream_id); break;
+	default: sim_fail(s, "n%u: unknown output kind %d", i, (int)o->kind);
 	}
 }
-
-_Static_assert((int)GROVE_AE_OUT_DATAGRAM == (int)GROVE_MEMBER_OUT_DATAGRAM &&
-		       (int)GROVE_AE_OUT_STREAM_CLOSE == (int)GROVE_MEMBER_OUT_STREAM_CLOSE,
-	       "both cores number their outputs alike");
 
 static void sim_rearm(sim_t *s, uint32_t i, bool after_tick)
 {
@@ -74,13 +71,12 @@ static void sim_rearm(sim_t *s, uint32_t i, bool after_tick)
 static void sim_drain_outputs(sim_t *s, uint32_t i)
 {
 	sim_node_t *nd = &s->nodes[i];
-	grove_member_out_t mo;
-	grove_ae_out_t ao;
+	grove_out_t o;
 	int k = 0;
-	for (; k < SIM_POLL_MAX && nd->member && grove_member_poll(nd->member, &mo); k++)
-		sim_route(s, i, SIM_L_MEMBER, mo.kind, mo.stream_id, mo.addr, mo.bytes, mo.len);
-	for (; k < SIM_POLL_MAX && nd->ae && grove_ae_poll(nd->ae, sim_local_ms(s, nd), &ao); k++)
-		sim_route(s, i, SIM_L_AE, ao.kind, ao.stream_id, ao.addr, ao.bytes, ao.len);
+	for (; k < SIM_POLL_MAX && nd->member && grove_member_poll(nd->member, &o); k++)
+		sim_route(s, i, SIM_L_MEMBER, &o);
+	for (; k < SIM_POLL_MAX && nd->ae && grove_ae_poll(nd->ae, sim_local_ms(s, nd), &o); k++)
+		sim_route(s, i, SIM_L_AE, &o);
 	if (k == SIM_POLL_MAX)
 		sim_fail(s, "n%u: more than %d outputs after one input", i, SIM_POLL_MAX);
 }
