@@ -18,6 +18,7 @@
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
 #include "storage/db_internal.h"
+#include "storage/le.h"
 
 void grove_db_options_init(grove_db_options_t *opts)
 {
@@ -37,20 +38,6 @@ int grove_db__name_key(char pfx, const char *name, uint8_t *out)
 	out[0] = (uint8_t)pfx;
 	memcpy(out + 1, name, n);
 	return (int)(n + 1);
-}
-
-static void le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static int sys_get(grove_db_t *db, const char *name, uint8_t **val, size_t *len)
@@ -83,7 +70,7 @@ static int hlc_reserve(grove_db_t *db)
 		return GROVE_EOVERFLOW;
 	uint64_t ceiling = grove_hlc_make(phys, 0);
 	uint8_t buf[8];
-	le64_put(buf, ceiling);
+	grove_le64_put(buf, ceiling);
 	int rc = sys_put(db, GROVE_DB_SYS_HLC, buf, sizeof(buf));
 	if (rc == 0)
 		db->hlc_ceiling = ceiling;
@@ -172,7 +159,7 @@ static int load_hlc(grove_db_t *db, const grove_db_options_t *o)
 			grove_free(v);
 			return GROVE_ECORRUPT;
 		}
-		floor = le64_get(v);
+		floor = grove_le64_get(v);
 		grove_free(v);
 	} else if (rc != GROVE_ENOTFOUND) {
 		return rc;

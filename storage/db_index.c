@@ -20,6 +20,7 @@
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
 #include "storage/db_internal.h"
+#include "storage/le.h"
 
 #define CLEAN_MAGIC "GRVT"
 #define CLEAN_VERSION 1
@@ -183,31 +184,6 @@ static bool verify_sample(grove_db_t *db, const uint8_t *checksum)
 
 /* --- clean-shutdown record --- */
 
-static void le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void le32_put(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t le32_get(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Loads the clean record into the tree.  Returns 0 when loaded and
  * verified, 1 when it is missing or unusable (rebuild), or an I/O code. */
 static int load_clean(grove_db_t *db)
@@ -223,7 +199,7 @@ static int load_clean(grove_db_t *db)
 	int result = 1;
 	uint8_t sum[GROVE_DIGEST_BYTES], root[GROVE_DIGEST_BYTES];
 	if (rec_len == CLEAN_BYTES && memcmp(rec, CLEAN_MAGIC, 4) == 0 &&
-	    le32_get(rec + 4) == CLEAN_VERSION) {
+	    grove_le32_get(rec + 4) == CLEAN_VERSION) {
 		crypto_generichash(sum, sizeof(sum), rec, CLEAN_BYTES - GROVE_DIGEST_BYTES, NULL,
 				   0);
 		const uint8_t *stored_root = rec + CLEAN_BYTES - 2 * GROVE_DIGEST_BYTES;
@@ -231,7 +207,7 @@ static int load_clean(grove_db_t *db)
 			grove_tree_load(&db->tree, rec + CLEAN_HEADER_BYTES);
 			grove_db_root_digest(db, root);
 			if (memcmp(root, stored_root, sizeof(root)) == 0 && verify_sample(db, sum)) {
-				atomic_store(&db->live_keys, le64_get(rec + 8));
+				atomic_store(&db->live_keys, grove_le64_get(rec + 8));
 				result = 0;
 			}
 		}
@@ -261,8 +237,8 @@ void grove_db__index_close(grove_db_t *db)
 	if (!rec)
 		return; /* no record: the next open rebuilds */
 	memcpy(rec, CLEAN_MAGIC, 4);
-	le32_put(rec + 4, CLEAN_VERSION);
-	le64_put(rec + 8, atomic_load(&db->live_keys));
+	grove_le32_put(rec + 4, CLEAN_VERSION);
+	grove_le64_put(rec + 8, atomic_load(&db->live_keys));
 	grove_tree_save(&db->tree, rec + CLEAN_HEADER_BYTES);
 	uint8_t *root = rec + CLEAN_BYTES - 2 * GROVE_DIGEST_BYTES;
 	grove_db_root_digest(db, root);

@@ -2,12 +2,12 @@
  * tree.c - the digest tree of tree.h: additive accumulators (128-bit
  * modular sum of item hashes plus a count) per segment and per ancestor.
  */
-#include <endian.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "crdt/alloc.h"
 #include "crdt/assert.h"
+#include "storage/le.h"
 #include "storage/tree.h"
 
 #define TREE_FANOUT_BITS 4 /* log2(GROVE_TREE_FANOUT) */
@@ -73,17 +73,11 @@ uint32_t grove_tree_segment(const void *key, size_t klen)
 	return (grove_tree_key_hash(key, klen) >> 16) % GROVE_TREE_SEGMENTS;
 }
 
-static void klen_le32(uint8_t out[4], size_t klen)
-{
-	for (int i = 0; i < 4; i++)
-		out[i] = (uint8_t)(klen >> (8 * i));
-}
-
 void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t enc_len,
 		     uint8_t out[GROVE_DIGEST_BYTES])
 {
 	uint8_t len_le[4];
-	klen_le32(len_le, klen);
+	grove_le32_put(len_le, (uint32_t)klen);
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, GROVE_DIGEST_BYTES);
 	crypto_generichash_update(&st, len_le, sizeof(len_le));
@@ -94,27 +88,13 @@ void grove_tree_item(const void *key, size_t klen, const uint8_t *enc, size_t en
 
 void grove_tree_item_prefix(uint8_t *out, const void *key, size_t klen)
 {
-	klen_le32(out, klen);
+	grove_le32_put(out, (uint32_t)klen);
 	memcpy(out + 4, key, klen);
 }
 
 void grove_tree_item_bytes(const uint8_t *bytes, size_t len, uint8_t out[GROVE_DIGEST_BYTES])
 {
 	crypto_generichash(out, GROVE_DIGEST_BYTES, bytes, len, NULL, 0);
-}
-
-/* Little-endian loads and stores (the accumulator layout of tree.h). */
-static uint64_t load_le64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
-static void store_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
 }
 
 /* acc += d: the sum modulo 2^128, the count modulo 2^64 (modular like the
@@ -136,7 +116,7 @@ static grove_tree_acc_t acc_neg(grove_tree_acc_t a)
 
 static grove_tree_acc_t item_acc(const uint8_t item[GROVE_DIGEST_BYTES])
 {
-	grove_tree_acc_t a = { load_le64(item), load_le64(item + 8), 1 };
+	grove_tree_acc_t a = { grove_le64_get(item), grove_le64_get(item + 8), 1 };
 	return a;
 }
 
@@ -173,9 +153,9 @@ void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 static void acc_digest(const grove_tree_acc_t *acc, uint8_t digest[GROVE_DIGEST_BYTES])
 {
 	uint8_t buf[GROVE_TREE_ACC_BYTES];
-	store_le64(buf, acc->lo);
-	store_le64(buf + 8, acc->hi);
-	store_le64(buf + 16, acc->count);
+	grove_le64_put(buf, acc->lo);
+	grove_le64_put(buf + 8, acc->hi);
+	grove_le64_put(buf + 16, acc->count);
 	crypto_generichash(digest, GROVE_DIGEST_BYTES, buf, sizeof(buf), NULL, 0);
 }
 
@@ -209,9 +189,9 @@ void grove_tree_save(grove_tree_t *t, uint8_t *out)
 	for (size_t i = 0; i < GROVE_TREE_SEGMENTS; i++) {
 		const grove_tree_acc_t *a = &t->level[GROVE_TREE_LEVELS][i];
 		uint8_t *p = out + i * GROVE_TREE_ACC_BYTES;
-		store_le64(p, a->lo);
-		store_le64(p + 8, a->hi);
-		store_le64(p + 16, a->count);
+		grove_le64_put(p, a->lo);
+		grove_le64_put(p + 8, a->hi);
+		grove_le64_put(p + 16, a->count);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -222,7 +202,7 @@ void grove_tree_load(grove_tree_t *t, const uint8_t *in)
 	pthread_mutex_lock(&t->lock);
 	for (uint32_t seg = 0; seg < GROVE_TREE_SEGMENTS; seg++) {
 		const uint8_t *p = in + (size_t)seg * GROVE_TREE_ACC_BYTES;
-		grove_tree_acc_t a = { load_le64(p), load_le64(p + 8), load_le64(p + 16) };
+		grove_tree_acc_t a = { grove_le64_get(p), grove_le64_get(p + 8), grove_le64_get(p + 16) };
 		tree_add(t, seg, &a);
 	}
 	pthread_mutex_unlock(&t->lock);
