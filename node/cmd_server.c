@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "crdt/alloc.h"
 #include "node/commands_int.h"
 #include "storage/glob.h"
@@ -86,24 +88,20 @@ static void info_gossip(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 		env->hooks.gossip_info(env->hooks.ctx, t);
 }
 
-static void hex(const uint8_t *in, size_t n, char *out)
+/* The db's root digest in lower-case hex (GROVE DIGEST, INFO storage). */
+static void root_digest_hex(grove_db_t *db, char out[2 * GROVE_DIGEST_BYTES + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = 0;
+	uint8_t d[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(db, d);
+	sodium_bin2hex(out, 2 * GROVE_DIGEST_BYTES + 1, d, sizeof(d));
 }
 
 static void info_storage(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 {
 	grove_db_stats_t st;
 	grove_db_stats(env->db, &st);
-	uint8_t d[GROVE_DIGEST_BYTES];
 	char dh[2 * GROVE_DIGEST_BYTES + 1];
-	grove_db_root_digest(env->db, d);
-	hex(d, sizeof(d), dh);
+	root_digest_hex(env->db, dh);
 	text_addf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
 		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
 		     "root_digest:%s\r\n",
@@ -346,10 +344,8 @@ void grove_cmd_do_grove(grove_cmd_call_t *c)
 	if (grove_cmd_arg_is(c, 1, "members") && c->argc == 2) {
 		grove_members(c);
 	} else if (grove_cmd_arg_is(c, 1, "digest") && c->argc == 2) {
-		uint8_t d[GROVE_DIGEST_BYTES];
 		char dh[2 * GROVE_DIGEST_BYTES + 1];
-		grove_db_root_digest(c->env->db, d);
-		hex(d, sizeof(d), dh);
+		root_digest_hex(c->env->db, dh);
 		grove_resp_bulk_str(c->out, dh);
 	} else if (grove_cmd_arg_is(c, 1, "sync") && c->argc == 2) {
 		int rc = c->env->hooks.sync ? c->env->hooks.sync(c->env->hooks.ctx) : 0;

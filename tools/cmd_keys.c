@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "crdt/hlc.h"
 #include "gossip/cert.h"
 #include "gossip/identity.h"
 #include "node/keyfile.h"
@@ -47,13 +48,6 @@ const char grove_cmd_cert_help[] =
 	"  --out DIR   output directory\n"
 	"  --days N    validity in days, 1..36500 (default 365)\n\n"
 	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
-
-static uint64_t wall_clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Create dir (0700) unless it already is a directory. */
 static int ensure_dir(const char *cmd, const char *dir)
@@ -235,7 +229,7 @@ static int write_node_files(const cert_args_t *a, const uint8_t ca_pk[GROVE_SIGN
 	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
 	grove_cert_t cert;
 	int exit_code = GROVE_CLI_ERROR;
-	uint64_t expires_ms = wall_clock_ms() + (uint64_t)a->days * MS_PER_DAY;
+	uint64_t expires_ms = grove_clock_system_ms(NULL) + (uint64_t)a->days * MS_PER_DAY;
 	int rc = grove_sign_keypair(pk, sk);
 	if (rc == 0)
 		rc = grove_cert_issue(&cert, a->id, pk, expires_ms, ca_sk);
