@@ -1,16 +1,25 @@
 # Grove - top-level build.
 #
-# Layout: crdt/ storage/ gossip/ node/ make libgrove (static + shared);
-# files named *_main.c are program entry points and stay out of the library.
-# Programs: bin/groved (node/groved_main.c), bin/grove (tools/*.c).
+# Layout (README "Source code layout"): base/ crdt/ storage/ gossip/{secure,
+# member,ae}/ node/ make libgrove (static + shared); include/grove/ holds the
+# public headers.  Files named *_main.c are program entry points and stay out
+# of the library.  Programs: bin/groved (node/groved_main.c), bin/grove
+# (tools/*.c), bin/grove-sim (tests/sim/*.c, `make sim`).
 # Tests: every tests/test_*.c is one cmocka binary; tests/util_*.c are linked
 # into each.  tests/proc/test_*.sh drive real processes.  Benchmarks:
 # tests/bench/bench_*.c.  Fuzz targets: tests/fuzz/fuzz_*.c (libFuzzer).
 #
-# Public targets first install missing Debian packages (make deps), then
-# re-enter make with GROVE_DEPS_OK=1 so pkg-config runs after the install.
+# Flags: the required ones (GROVE_CFLAGS) are fixed; CFLAGS, CPPFLAGS and
+# LDFLAGS from the command line or environment are added after them, so
+# `make CFLAGS=-O0` only changes the optimisation.  SAN=1 adds ASan+UBSan,
+# SAN=fuzz builds for libFuzzer (clang).
+#
+# Public targets first install missing Debian packages (make deps, which
+# needs root only when something is missing), then re-enter make with
+# GROVE_DEPS_OK=1.  `make GROVE_DEPS_OK=1 TARGET` skips that step.
 
-PUBLIC_TARGETS := all test unit test-asan test-proc run stop bench fuzz soak lib programs sim
+PUBLIC_TARGETS := all test unit test-asan test-proc run stop bench fuzz soak lib programs sim \
+	install uninstall
 
 ifndef GROVE_DEPS_OK
 
@@ -31,26 +40,37 @@ else
 CC ?= cc
 BUILD ?= build
 SAN ?=
+CFLAGS ?= -O2 -g
 PKGS := libuv libsodium msgpack
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lleveldb -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
-CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -fPIC -I. $(PKG_CFLAGS)
+GROVE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -I. -Iinclude \
+	$(shell pkg-config --cflags $(PKGS) cmocka)
 ifeq ($(SAN),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+GROVE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDSAN := -fsanitize=address,undefined
 endif
+ifeq ($(SAN),fuzz)
+GROVE_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(GROVE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(LDSAN)
 
-LIB_SRC := $(sort $(wildcard crdt/*.c storage/*.c gossip/*.c) $(filter-out %_main.c,$(wildcard node/*.c)))
+LIB_SRC := $(sort $(wildcard base/*.c crdt/*.c storage/*.c gossip/*.c gossip/*/*.c) \
+	$(filter-out %_main.c,$(wildcard node/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC := $(sort $(filter-out %_main.c,$(wildcard tools/*.c)))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_UTIL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/util_*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+SIM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/sim/*.c))
 LIBA := $(BUILD)/libgrove.a
-LIBSO := $(BUILD)/libgrove.so
+SONAME := libgrove.so.0
+LIBSO := $(BUILD)/$(SONAME)
 
 .DEFAULT_GOAL := all
 all: lib programs $(TESTS)
@@ -59,37 +79,43 @@ lib: $(LIBA) $(LIBSO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(LIBSO): $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(PKG_LIBS) $(LDSAN)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(LDSAN)
+	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(ALL_LDFLAGS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(LDSAN)
+	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(ALL_LDFLAGS)
 
-PROGRAMS :=
-ifneq ($(wildcard node/groved_main.c),)
-PROGRAMS += bin/groved
+# Fuzz targets link tests/util_keys.c (deterministic identities; the other
+# tests/util_*.c need cmocka).
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/util_keys.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
+
+PROGRAMS := bin/groved bin/grove
 bin/groved: $(BUILD)/obj/node/groved_main.o $(LIBA)
 	@mkdir -p bin
-	$(CC) -o $@ $^ $(PKG_LIBS) $(LDSAN)
-endif
-ifneq ($(wildcard tools/grove_main.c),)
-PROGRAMS += bin/grove
+	$(CC) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
 bin/grove: $(BUILD)/obj/tools/grove_main.o $(TOOL_OBJ) $(LIBA)
 	@mkdir -p bin
-	$(CC) -o $@ $^ $(PKG_LIBS) $(LDSAN)
-endif
+	$(CC) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
 programs: $(PROGRAMS)
+
+SIM_OUT ?= bin/grove-sim
+$(SIM_OUT): $(SIM_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
+sim: $(SIM_OUT)
 
 # unit: every cmocka binary; test-asan: the same under ASan+UBSan;
 # test-proc: real-process tests; test: all three.
@@ -107,11 +133,15 @@ test: test-proc unit test-asan
 bench: $(BENCHES) programs
 	@bash tests/run_tests.sh bench $(BENCHES) $(sort $(wildcard tests/bench/bench_*.sh))
 
-# libFuzzer: clang, library rebuilt with coverage; FUZZ_SECONDS per target.
+# libFuzzer: clang, library rebuilt in build-fuzz; FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+ifeq ($(SAN),fuzz)
+fuzz-build: $(FUZZERS)
+else
 fuzz:
-	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(notdir $(basename $(FUZZ_SRC)))
+	@$(MAKE) --no-print-directory BUILD=build-fuzz SAN=fuzz CC=clang CFLAGS="-O1 -g" fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(notdir $(FUZZERS))
+endif
 
 soak: programs
 	@bash tests/run_tests.sh soak $(sort $(wildcard tests/soak/soak_*.sh))
@@ -122,12 +152,9 @@ run: programs
 stop:
 	@bash tools/run_demo.sh stop
 
-sim: $(LIBA)
-	@BUILD=$(BUILD) SAN=$(SAN) bash tests/sim/build.sh
-
 # every object's header dependencies (library, programs, tests, benchmarks)
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
 
-.PHONY: $(PUBLIC_TARGETS)
+.PHONY: $(PUBLIC_TARGETS) fuzz-build
 endif

@@ -15,8 +15,8 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "crdt/value_int.h"
 
 #define GROVE_ENCODE_INITIAL_BYTES 256 /* most values fit: one allocation */
 /* Largest encodings of the small items, for reserving room at once. */
@@ -32,29 +32,29 @@ typedef struct grove_wr {
 } grove_wr_t;
 
 /* Room for n more bytes: where to write them, or NULL (w->failed). */
-static inline uint8_t *grove_wr_room(grove_wr_t *w, size_t n)
+static inline uint8_t *wr_room(grove_wr_t *w, size_t n)
 {
 	if (w->failed)
 		return NULL;
 	if (n <= w->cap - w->len)
 		return w->p + w->len;
 	if (n > SIZE_MAX - w->len ||
-	    grove__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
+	    grove_value__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
 		w->failed = true;
 		return NULL;
 	}
 	return w->p + w->len;
 }
 
-/* Ends a write begun by grove_wr_room at o (one past the last byte). */
-static inline void grove_wr_done(grove_wr_t *w, const uint8_t *o)
+/* Ends a write begun by wr_room at o (one past the last byte). */
+static inline void wr_done(grove_wr_t *w, const uint8_t *o)
 {
 	w->len = (size_t)(o - w->p);
 }
 
 /* The put_* helpers write one item at o, into room already reserved, and
  * return the end. */
-static inline uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
+static inline uint8_t *put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t n)
 {
 	*o++ = tag;
 	switch (n) { /* big-endian */
@@ -80,156 +80,156 @@ static inline uint8_t *grove_put_tag(uint8_t *o, uint8_t tag, uint64_t x, size_t
 	return o;
 }
 
-static inline uint8_t *grove_put_uint(uint8_t *o, uint64_t x)
+static inline uint8_t *put_uint(uint8_t *o, uint64_t x)
 {
 	if (x < 0x80)
-		return grove_put_tag(o, (uint8_t)x, 0, 0);
+		return put_tag(o, (uint8_t)x, 0, 0);
 	if (x < 0x100)
-		return grove_put_tag(o, 0xcc, x, 1);
+		return put_tag(o, 0xcc, x, 1);
 	if (x < 0x10000)
-		return grove_put_tag(o, 0xcd, x, 2);
+		return put_tag(o, 0xcd, x, 2);
 	if (x < 0x100000000ULL)
-		return grove_put_tag(o, 0xce, x, 4);
-	return grove_put_tag(o, 0xcf, x, 8);
+		return put_tag(o, 0xce, x, 4);
+	return put_tag(o, 0xcf, x, 8);
 }
 
-static inline uint8_t *grove_put_array(uint8_t *o, size_t n)
+static inline uint8_t *put_array(uint8_t *o, size_t n)
 {
 	if (n < 16)
-		return grove_put_tag(o, (uint8_t)(0x90 | n), 0, 0);
+		return put_tag(o, (uint8_t)(0x90 | n), 0, 0);
 	if (n < 0x10000)
-		return grove_put_tag(o, 0xdc, n, 2);
-	return grove_put_tag(o, 0xdd, n, 4);
+		return put_tag(o, 0xdc, n, 2);
+	return put_tag(o, 0xdd, n, 4);
 }
 
 /* A node id: 0..GROVE_NODE_ID_MAX bytes, so fixstr or str8. */
-static inline uint8_t *grove_put_str(uint8_t *o, const char *s)
+static inline uint8_t *put_str(uint8_t *o, const char *s)
 {
 	size_t n = s[0] ? strlen(s) : 0;
-	o = n < 32 ? grove_put_tag(o, (uint8_t)(0xa0 | n), 0, 0) : grove_put_tag(o, 0xd9, n, 1);
+	o = n < 32 ? put_tag(o, (uint8_t)(0xa0 | n), 0, 0) : put_tag(o, 0xd9, n, 1);
 	memcpy(o, s, n);
 	return o + n;
 }
 
-static inline uint8_t *grove_put_id(uint8_t *o, const grove__id_t *id)
+static inline uint8_t *put_id(uint8_t *o, const grove_value__id_t *id)
 {
-	return grove_put_str(grove_put_uint(o, id->ts), id->node);
+	return put_str(put_uint(o, id->ts), id->node);
 }
 
 /* A blob's header and bytes, or nil when absent (!has). */
-static void grove_wr_blob(grove_wr_t *w, bool has, const grove__blob_t *b)
+static void wr_blob(grove_wr_t *w, bool has, const grove_value__blob_t *b)
 {
-	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	uint8_t *o = wr_room(w, GROVE_WR_HEAD_MAX);
 	if (!o)
 		return;
 	if (!has)
-		o = grove_put_tag(o, 0xc0, 0, 0);
+		o = put_tag(o, 0xc0, 0, 0);
 	else if (b->len < 0x100)
-		o = grove_put_tag(o, 0xc4, b->len, 1);
+		o = put_tag(o, 0xc4, b->len, 1);
 	else if (b->len < 0x10000)
-		o = grove_put_tag(o, 0xc5, b->len, 2);
+		o = put_tag(o, 0xc5, b->len, 2);
 	else
-		o = grove_put_tag(o, 0xc6, b->len, 4);
-	grove_wr_done(w, o);
-	if (has && b->len && (o = grove_wr_room(w, b->len)) != NULL) {
+		o = put_tag(o, 0xc6, b->len, 4);
+	wr_done(w, o);
+	if (has && b->len && (o = wr_room(w, b->len)) != NULL) {
 		memcpy(o, b->p, b->len);
-		grove_wr_done(w, o + b->len);
+		wr_done(w, o + b->len);
 	}
 }
 
-static inline void grove_wr_array(grove_wr_t *w, size_t n)
+static inline void wr_array(grove_wr_t *w, size_t n)
 {
-	uint8_t *o = grove_wr_room(w, GROVE_WR_HEAD_MAX);
+	uint8_t *o = wr_room(w, GROVE_WR_HEAD_MAX);
 	if (o)
-		grove_wr_done(w, grove_put_array(o, n));
+		wr_done(w, put_array(o, n));
 }
 
-static inline void grove_wr_id(grove_wr_t *w, const grove__id_t *id)
+static inline void wr_id(grove_wr_t *w, const grove_value__id_t *id)
 {
-	uint8_t *o = grove_wr_room(w, GROVE_WR_ID_MAX);
+	uint8_t *o = wr_room(w, GROVE_WR_ID_MAX);
 	if (o)
-		grove_wr_done(w, grove_put_id(o, id));
+		wr_done(w, put_id(o, id));
 }
 
-static void grove_wr_dots(grove_wr_t *w, const grove__dots_t *ds)
+static void wr_dots(grove_wr_t *w, const grove_value__dots_t *ds)
 {
-	grove_wr_array(w, ds->len);
+	wr_array(w, ds->len);
 	for (size_t i = 0; i < ds->len; i++) {
-		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + GROVE_WR_UINT_MAX);
+		uint8_t *o = wr_room(w, 1 + GROVE_WR_STR_MAX + GROVE_WR_UINT_MAX);
 		if (!o)
 			return;
-		o = grove_put_str(grove_put_array(o, 2), ds->d[i].node);
-		grove_wr_done(w, grove_put_uint(o, ds->d[i].counter));
+		o = put_str(put_array(o, 2), ds->d[i].node);
+		wr_done(w, put_uint(o, ds->d[i].counter));
 	}
 }
 
-static void grove_wr_counter(grove_wr_t *w, const grove__counter_t *c)
+static void wr_counter(grove_wr_t *w, const grove_value__counter_t *c)
 {
-	grove_wr_array(w, c->len);
+	wr_array(w, c->len);
 	for (size_t i = 0; i < c->len; i++) {
-		const grove__pnentry_t *e = &c->e[i];
-		uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_STR_MAX + 4 * GROVE_WR_UINT_MAX);
+		const grove_value__pnentry_t *e = &c->e[i];
+		uint8_t *o = wr_room(w, 1 + GROVE_WR_STR_MAX + 4 * GROVE_WR_UINT_MAX);
 		if (!o)
 			return;
-		o = grove_put_str(grove_put_array(o, 5), e->node);
-		o = grove_put_uint(grove_put_uint(o, e->p), e->n);
-		grove_wr_done(w, grove_put_uint(grove_put_uint(o, e->bp), e->bn));
+		o = put_str(put_array(o, 5), e->node);
+		o = put_uint(put_uint(o, e->p), e->n);
+		wr_done(w, put_uint(put_uint(o, e->bp), e->bn));
 	}
 }
 
-static void grove_wr_reg(grove_wr_t *w, const grove__reg_t *g)
+static void wr_reg(grove_wr_t *w, const grove_value__reg_t *g)
 {
-	uint8_t *o = grove_wr_room(w, 1 + GROVE_WR_ID_MAX);
+	uint8_t *o = wr_room(w, 1 + GROVE_WR_ID_MAX);
 	if (o)
-		grove_wr_done(w, grove_put_id(grove_put_array(o, 5), &g->id));
-	grove_wr_blob(w, g->has, &g->val);
-	grove_wr_id(w, &g->tomb);
+		wr_done(w, put_id(put_array(o, 5), &g->id));
+	wr_blob(w, g->has, &g->val);
+	wr_id(w, &g->tomb);
 }
 
-static void grove_wr_set(grove_wr_t *w, const grove__set_t *s)
+static void wr_set(grove_wr_t *w, const grove_value__set_t *s)
 {
-	grove_wr_array(w, 3);
-	grove_wr_dots(w, &s->vv);
-	grove_wr_dots(w, &s->cloud);
-	grove_wr_array(w, s->len);
+	wr_array(w, 3);
+	wr_dots(w, &s->vv);
+	wr_dots(w, &s->cloud);
+	wr_array(w, s->len);
 	for (size_t i = 0; i < s->len && !w->failed; i++) {
-		grove_wr_array(w, 2);
-		grove_wr_blob(w, true, &s->e[i].elem);
-		grove_wr_dots(w, &s->e[i].dots);
+		wr_array(w, 2);
+		wr_blob(w, true, &s->e[i].elem);
+		wr_dots(w, &s->e[i].dots);
 	}
 }
 
-static void grove_wr_field(grove_wr_t *w, const grove__field_t *f)
+static void wr_field(grove_wr_t *w, const grove_value__field_t *f)
 {
-	grove_wr_array(w, 4);
-	grove_wr_blob(w, true, &f->field);
-	grove_wr_id(w, &f->id);
-	grove_wr_blob(w, f->has, &f->val);
+	wr_array(w, 4);
+	wr_blob(w, true, &f->field);
+	wr_id(w, &f->id);
+	wr_blob(w, f->has, &f->val);
 }
 
 /* Live fields and tombstones interleaved in field-name order. */
-static void grove_wr_map(grove_wr_t *w, const grove__map_t *m)
+static void wr_map(grove_wr_t *w, const grove_value__map_t *m)
 {
-	const grove__fields_t *l = &m->live, *t = &m->tomb;
-	grove_wr_array(w, l->len + t->len);
+	const grove_value__fields_t *l = &m->live, *t = &m->tomb;
+	wr_array(w, l->len + t->len);
 	size_t i = 0, j = 0;
 	while (!w->failed && (i < l->len || j < t->len)) {
 		bool live = j == t->len ||
-			    (i < l->len && grove__blob_cmp(&l->f[i].field, t->f[j].field.p,
+			    (i < l->len && grove_value__blob_cmp(&l->f[i].field, t->f[j].field.p,
 							   t->f[j].field.len) < 0);
-		grove_wr_field(w, live ? &l->f[i++] : &t->f[j++]);
+		wr_field(w, live ? &l->f[i++] : &t->f[j++]);
 	}
 }
 
 /* Version, visible type and type register. */
-static void grove_wr_top(grove_wr_t *w, const grove_value_t *v)
+static void wr_top(grove_wr_t *w, const grove_value_t *v)
 {
-	uint8_t *o = grove_wr_room(w, 4 + 2 * GROVE_WR_UINT_MAX + GROVE_WR_ID_MAX);
+	uint8_t *o = wr_room(w, 4 + 2 * GROVE_WR_UINT_MAX + GROVE_WR_ID_MAX);
 	if (!o)
 		return;
-	o = grove_put_uint(grove_put_array(o, 7), GROVE_VALUE_FORMAT_VERSION);
-	o = grove_put_array(grove_put_uint(o, (uint8_t)grove_value_type(v)), 3);
-	grove_wr_done(w, grove_put_uint(grove_put_id(o, &v->treg.id), v->treg.type));
+	o = put_uint(put_array(o, 7), GROVE_VALUE_FORMAT_VERSION);
+	o = put_array(put_uint(o, (uint8_t)grove_value_type(v)), 3);
+	wr_done(w, put_uint(put_id(o, &v->treg.id), v->treg.type));
 }
 
 int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
@@ -239,12 +239,12 @@ int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, si
 		return GROVE_EINVAL;
 	grove_wr_t w = { .p = *buf, .len = at, .cap = *cap };
 	if (!w.p) /* a fresh buffer: room for most values at once */
-		grove_wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
-	grove_wr_top(&w, v);
-	grove_wr_counter(&w, &v->counter);
-	grove_wr_reg(&w, &v->reg);
-	grove_wr_set(&w, &v->set);
-	grove_wr_map(&w, &v->map);
+		wr_room(&w, GROVE_ENCODE_INITIAL_BYTES);
+	wr_top(&w, v);
+	wr_counter(&w, &v->counter);
+	wr_reg(&w, &v->reg);
+	wr_set(&w, &v->set);
+	wr_map(&w, &v->map);
 	*buf = w.p; /* grown or not, the buffer stays the caller's */
 	*cap = w.cap;
 	if (w.failed)

@@ -16,15 +16,15 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "crdt/value_int.h"
 
 typedef struct grove_rd {
 	const uint8_t *p;
 	size_t len, pos;
 } grove_rd_t;
 
-static int grove_rd_bytes(grove_rd_t *r, size_t n, const uint8_t **out)
+static int rd_bytes(grove_rd_t *r, size_t n, const uint8_t **out)
 {
 	if (n > r->len - r->pos)
 		return GROVE_EDECODE;
@@ -34,10 +34,10 @@ static int grove_rd_bytes(grove_rd_t *r, size_t n, const uint8_t **out)
 }
 
 /* A big-endian unsigned integer of n bytes (1, 2, 4 or 8). */
-static int grove_rd_be(grove_rd_t *r, size_t n, uint64_t *out)
+static int rd_be(grove_rd_t *r, size_t n, uint64_t *out)
 {
 	const uint8_t *b;
-	int rc = grove_rd_bytes(r, n, &b);
+	int rc = rd_bytes(r, n, &b);
 	if (rc)
 		return rc;
 	uint64_t x = 0;
@@ -49,25 +49,25 @@ static int grove_rd_be(grove_rd_t *r, size_t n, uint64_t *out)
 
 /* A big-endian number of `width` bytes that must be at least `min`, so
  * that no smaller msgpack form could have held it. */
-static int grove_rd_len(grove_rd_t *r, size_t width, uint64_t min, uint64_t *out)
+static int rd_len(grove_rd_t *r, size_t width, uint64_t min, uint64_t *out)
 {
-	int rc = grove_rd_be(r, width, out);
+	int rc = rd_be(r, width, out);
 	return rc ? rc : *out < min ? GROVE_EDECODE : 0;
 }
 
-static int grove_rd_tag(grove_rd_t *r, uint8_t *tag)
+static int rd_tag(grove_rd_t *r, uint8_t *tag)
 {
 	const uint8_t *b;
-	int rc = grove_rd_bytes(r, 1, &b);
+	int rc = rd_bytes(r, 1, &b);
 	if (rc == 0)
 		*tag = *b;
 	return rc;
 }
 
-static int grove_rd_uint(grove_rd_t *r, uint64_t *out)
+static int rd_uint(grove_rd_t *r, uint64_t *out)
 {
 	uint8_t tag;
-	int rc = grove_rd_tag(r, &tag);
+	int rc = rd_tag(r, &tag);
 	if (rc)
 		return rc;
 	if (tag <= 0x7f) {
@@ -78,33 +78,33 @@ static int grove_rd_uint(grove_rd_t *r, uint64_t *out)
 	if (tag < 0xcc || tag > 0xcf)
 		return GROVE_EDECODE;
 	size_t k = (size_t)(tag - 0xcc);
-	return grove_rd_len(r, (size_t)1 << k, floor[k], out);
+	return rd_len(r, (size_t)1 << k, floor[k], out);
 }
 
 /* An array header with exactly `want` entries (want < 16). */
-static int grove_rd_tuple(grove_rd_t *r, uint8_t want)
+static int rd_tuple(grove_rd_t *r, uint8_t want)
 {
 	uint8_t tag;
-	int rc = grove_rd_tag(r, &tag);
+	int rc = rd_tag(r, &tag);
 	if (rc)
 		return rc;
 	return tag == (0x90 | want) ? 0 : GROVE_EDECODE;
 }
 
 /* A variable array header: count checked before any allocation. */
-static int grove_rd_array(grove_rd_t *r, size_t *count)
+static int rd_array(grove_rd_t *r, size_t *count)
 {
 	uint8_t tag;
 	uint64_t n;
-	int rc = grove_rd_tag(r, &tag);
+	int rc = rd_tag(r, &tag);
 	if (rc)
 		return rc;
 	if (tag >= 0x90 && tag <= 0x9f)
 		n = tag & 0x0f;
 	else if (tag == 0xdc)
-		rc = grove_rd_len(r, 2, 16, &n);
+		rc = rd_len(r, 2, 16, &n);
 	else if (tag == 0xdd)
-		rc = grove_rd_len(r, 4, 0x10000, &n);
+		rc = rd_len(r, 4, 0x10000, &n);
 	else
 		return GROVE_EDECODE;
 	if (rc)
@@ -118,17 +118,17 @@ static int grove_rd_array(grove_rd_t *r, size_t *count)
 }
 
 /* A string (node id): fixstr or str8 only, since node ids are short. */
-static int grove_rd_node(grove_rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
+static int rd_node(grove_rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
 {
 	uint8_t tag;
 	uint64_t n;
-	int rc = grove_rd_tag(r, &tag);
+	int rc = rd_tag(r, &tag);
 	if (rc)
 		return rc;
 	if (tag >= 0xa0 && tag <= 0xbf)
 		n = tag & 0x1f;
 	else if (tag == 0xd9)
-		rc = grove_rd_len(r, 1, 32, &n);
+		rc = rd_len(r, 1, 32, &n);
 	else
 		return GROVE_EDECODE;
 	if (rc)
@@ -136,7 +136,7 @@ static int grove_rd_node(grove_rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
 	if (n > GROVE_NODE_ID_MAX)
 		return GROVE_ETOOBIG;
 	const uint8_t *b;
-	rc = grove_rd_bytes(r, (size_t)n, &b);
+	rc = rd_bytes(r, (size_t)n, &b);
 	if (rc)
 		return rc;
 	if (memchr(b, 0, (size_t)n))
@@ -147,11 +147,11 @@ static int grove_rd_node(grove_rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
 }
 
 /* A binary string, copied; *is_nil set instead when nil_ok and nil. */
-static int grove_rd_blob(grove_rd_t *r, grove__blob_t *out, bool nil_ok, bool *is_nil)
+static int rd_blob(grove_rd_t *r, grove_value__blob_t *out, bool nil_ok, bool *is_nil)
 {
 	uint8_t tag;
 	uint64_t n = 0;
-	int rc = grove_rd_tag(r, &tag);
+	int rc = rd_tag(r, &tag);
 	if (rc)
 		return rc;
 	if (nil_ok)
@@ -159,11 +159,11 @@ static int grove_rd_blob(grove_rd_t *r, grove__blob_t *out, bool nil_ok, bool *i
 	if (nil_ok && tag == 0xc0)
 		return 0;
 	if (tag == 0xc4)
-		rc = grove_rd_len(r, 1, 0, &n);
+		rc = rd_len(r, 1, 0, &n);
 	else if (tag == 0xc5)
-		rc = grove_rd_len(r, 2, 0x100, &n);
+		rc = rd_len(r, 2, 0x100, &n);
 	else if (tag == 0xc6)
-		rc = grove_rd_len(r, 4, 0x10000, &n);
+		rc = rd_len(r, 4, 0x10000, &n);
 	else
 		return GROVE_EDECODE;
 	if (rc)
@@ -171,46 +171,46 @@ static int grove_rd_blob(grove_rd_t *r, grove__blob_t *out, bool nil_ok, bool *i
 	if (n > GROVE_BLOB_MAX)
 		return GROVE_ETOOBIG;
 	const uint8_t *b;
-	rc = grove_rd_bytes(r, (size_t)n, &b);
-	return rc ? rc : grove__blob_set(out, b, (size_t)n);
+	rc = rd_bytes(r, (size_t)n, &b);
+	return rc ? rc : grove_value__blob_set(out, b, (size_t)n);
 }
 
 /* An id (ts, node): the none id is (0, ""); otherwise a valid node. */
-static int grove_rd_id(grove_rd_t *r, grove__id_t *id)
+static int rd_id(grove_rd_t *r, grove_value__id_t *id)
 {
-	int rc = grove_rd_uint(r, &id->ts);
+	int rc = rd_uint(r, &id->ts);
 	if (!rc)
-		rc = grove_rd_node(r, id->node);
+		rc = rd_node(r, id->node);
 	if (!rc && id->node[0] == '\0' && id->ts != 0)
 		rc = GROVE_EDECODE;
 	return rc;
 }
 
-static int grove_rd_dot(grove_rd_t *r, grove__dot_t *d)
+static int rd_dot(grove_rd_t *r, grove_value__dot_t *d)
 {
-	int rc = grove_rd_tuple(r, 2);
+	int rc = rd_tuple(r, 2);
 	if (!rc)
-		rc = grove_rd_node(r, d->node);
+		rc = rd_node(r, d->node);
 	if (!rc)
-		rc = grove_rd_uint(r, &d->counter);
+		rc = rd_uint(r, &d->counter);
 	if (!rc && (d->node[0] == '\0' || d->counter == 0))
 		rc = GROVE_EDECODE;
 	return rc;
 }
 
 /* A strictly increasing list of dots; with by_node, at most one per node. */
-static int grove_rd_dots(grove_rd_t *r, grove__dots_t *ds, bool by_node)
+static int rd_dots(grove_rd_t *r, grove_value__dots_t *ds, bool by_node)
 {
 	size_t n;
-	int rc = grove_rd_array(r, &n);
+	int rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove__vec_reserve((void **)&ds->d, &ds->cap, n, sizeof(*ds->d));
+		rc = grove_value__vec_reserve((void **)&ds->d, &ds->cap, n, sizeof(*ds->d));
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = grove_rd_dot(r, &ds->d[i]);
+		rc = rd_dot(r, &ds->d[i]);
 		if (rc || i == 0)
 			continue;
 		int c = by_node ? strcmp(ds->d[i - 1].node, ds->d[i].node)
-				: grove__dot_cmp(&ds->d[i - 1], &ds->d[i]);
+				: grove_value__dot_cmp(&ds->d[i - 1], &ds->d[i]);
 		if (c >= 0)
 			rc = GROVE_EDECODE;
 	}
@@ -219,16 +219,16 @@ static int grove_rd_dots(grove_rd_t *r, grove__dots_t *ds, bool by_node)
 	return rc;
 }
 
-static int grove_rd_treg(grove_rd_t *r, grove__treg_t *t)
+static int rd_treg(grove_rd_t *r, grove_value__treg_t *t)
 {
 	uint64_t type = 0;
-	int rc = grove_rd_tuple(r, 3);
+	int rc = rd_tuple(r, 3);
 	if (!rc)
-		rc = grove_rd_uint(r, &t->id.ts);
+		rc = rd_uint(r, &t->id.ts);
 	if (!rc)
-		rc = grove_rd_node(r, t->id.node);
+		rc = rd_node(r, t->id.node);
 	if (!rc)
-		rc = grove_rd_uint(r, &type);
+		rc = rd_uint(r, &type);
 	if (rc)
 		return rc;
 	bool none = t->id.ts == 0 && t->id.node[0] == '\0' && type == GROVE_TYPE_NONE;
@@ -238,32 +238,32 @@ static int grove_rd_treg(grove_rd_t *r, grove__treg_t *t)
 	return none || some ? 0 : GROVE_EDECODE;
 }
 
-static int grove_rd_pnentry(grove_rd_t *r, grove__pnentry_t *e)
+static int rd_pnentry(grove_rd_t *r, grove_value__pnentry_t *e)
 {
-	int rc = grove_rd_tuple(r, 5);
+	int rc = rd_tuple(r, 5);
 	if (!rc)
-		rc = grove_rd_node(r, e->node);
+		rc = rd_node(r, e->node);
 	if (!rc)
-		rc = grove_rd_uint(r, &e->p);
+		rc = rd_uint(r, &e->p);
 	if (!rc)
-		rc = grove_rd_uint(r, &e->n);
+		rc = rd_uint(r, &e->n);
 	if (!rc)
-		rc = grove_rd_uint(r, &e->bp);
+		rc = rd_uint(r, &e->bp);
 	if (!rc)
-		rc = grove_rd_uint(r, &e->bn);
+		rc = rd_uint(r, &e->bn);
 	if (!rc && (e->node[0] == '\0' || e->bp > e->p || e->bn > e->n || (e->p | e->n) == 0))
 		rc = GROVE_EDECODE;
 	return rc;
 }
 
-static int grove_rd_counter(grove_rd_t *r, grove__counter_t *c)
+static int rd_counter(grove_rd_t *r, grove_value__counter_t *c)
 {
 	size_t n;
-	int rc = grove_rd_array(r, &n);
+	int rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove__vec_reserve((void **)&c->e, &c->cap, n, sizeof(*c->e));
+		rc = grove_value__vec_reserve((void **)&c->e, &c->cap, n, sizeof(*c->e));
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = grove_rd_pnentry(r, &c->e[i]);
+		rc = rd_pnentry(r, &c->e[i]);
 		if (!rc && i > 0 && strcmp(c->e[i - 1].node, c->e[i].node) >= 0)
 			rc = GROVE_EDECODE;
 	}
@@ -272,71 +272,71 @@ static int grove_rd_counter(grove_rd_t *r, grove__counter_t *c)
 	return rc;
 }
 
-static int grove_rd_reg(grove_rd_t *r, grove__reg_t *g)
+static int rd_reg(grove_rd_t *r, grove_value__reg_t *g)
 {
 	bool nil = true;
-	int rc = grove_rd_tuple(r, 5);
+	int rc = rd_tuple(r, 5);
 	if (!rc)
-		rc = grove_rd_id(r, &g->id);
+		rc = rd_id(r, &g->id);
 	if (!rc)
-		rc = grove_rd_blob(r, &g->val, true, &nil);
+		rc = rd_blob(r, &g->val, true, &nil);
 	if (!rc)
-		rc = grove_rd_id(r, &g->tomb);
+		rc = rd_id(r, &g->tomb);
 	if (rc)
 		return rc;
-	grove__id_t none = { 0 };
+	grove_value__id_t none = { 0 };
 	g->has = !nil;
-	if (nil ? grove__id_cmp(&g->id, &none) != 0 : grove__id_cmp(&g->id, &g->tomb) <= 0)
+	if (nil ? grove_value__id_cmp(&g->id, &none) != 0 : grove_value__id_cmp(&g->id, &g->tomb) <= 0)
 		return GROVE_EDECODE;
 	return 0;
 }
 
 /* Cloud dots must lie strictly above vv + 1 (else compaction absorbs them). */
-static int grove_rd_check_cloud(const grove__set_t *s)
+static int rd_check_cloud(const grove_value__set_t *s)
 {
 	for (size_t i = 0; i < s->cloud.len; i++) {
-		const grove__dot_t *d = &s->cloud.d[i];
-		if (d->counter - 1 <= grove__vv_get(&s->vv, d->node))
+		const grove_value__dot_t *d = &s->cloud.d[i];
+		if (d->counter - 1 <= grove_value__vv_get(&s->vv, d->node))
 			return GROVE_EDECODE;
 	}
 	return 0;
 }
 
-static int grove_rd_elem(grove_rd_t *r, const grove__set_t *s, grove__elem_t *e)
+static int rd_elem(grove_rd_t *r, const grove_value__set_t *s, grove_value__elem_t *e)
 {
-	int rc = grove_rd_tuple(r, 2);
+	int rc = rd_tuple(r, 2);
 	if (!rc)
-		rc = grove_rd_blob(r, &e->elem, false, NULL);
+		rc = rd_blob(r, &e->elem, false, NULL);
 	if (!rc)
-		rc = grove_rd_dots(r, &e->dots, false);
+		rc = rd_dots(r, &e->dots, false);
 	if (!rc && e->dots.len == 0)
 		rc = GROVE_EDECODE;
 	for (size_t i = 0; i < e->dots.len && !rc; i++)
-		if (!grove__ctx_contains(s, &e->dots.d[i]))
+		if (!grove_value__ctx_contains(s, &e->dots.d[i]))
 			rc = GROVE_EDECODE;
 	return rc;
 }
 
-static int grove_rd_set(grove_rd_t *r, grove__set_t *s)
+static int rd_set(grove_rd_t *r, grove_value__set_t *s)
 {
-	size_t n;
-	int rc = grove_rd_tuple(r, 3);
+	size_t n = 0;
+	int rc = rd_tuple(r, 3);
 	if (!rc)
-		rc = grove_rd_dots(r, &s->vv, true);
+		rc = rd_dots(r, &s->vv, true);
 	if (!rc)
-		rc = grove_rd_dots(r, &s->cloud, false);
+		rc = rd_dots(r, &s->cloud, false);
 	if (!rc)
-		rc = grove_rd_check_cloud(s);
+		rc = rd_check_cloud(s);
 	if (!rc)
-		rc = grove_rd_array(r, &n);
+		rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove__vec_reserve((void **)&s->e, &s->cap, n, sizeof(*s->e));
+		rc = grove_value__vec_reserve((void **)&s->e, &s->cap, n, sizeof(*s->e));
 	for (size_t i = 0; i < n && !rc; i++) {
-		grove__elem_t *e = &s->e[i];
+		grove_value__elem_t *e = &s->e[i];
 		memset(e, 0, sizeof(*e));
 		s->len = i + 1; /* e is owned by s from here, even half-read */
-		rc = grove_rd_elem(r, s, e);
-		if (!rc && i > 0 && grove__blob_cmp(&s->e[i - 1].elem, e->elem.p, e->elem.len) >= 0)
+		rc = rd_elem(r, s, e);
+		if (!rc && i > 0 && grove_value__blob_cmp(&s->e[i - 1].elem, e->elem.p, e->elem.len) >= 0)
 			rc = GROVE_EDECODE;
 	}
 	return rc;
@@ -344,28 +344,28 @@ static int grove_rd_set(grove_rd_t *r, grove__set_t *s)
 
 /* One map field, appended to the live or tombstone array (*live says
  * which); prev is the previous field name, which it must follow. */
-static int grove_rd_field(grove_rd_t *r, grove__map_t *m, const grove__blob_t *prev, bool *live)
+static int rd_field(grove_rd_t *r, grove_value__map_t *m, const grove_value__blob_t *prev, bool *live)
 {
-	grove__field_t f = { 0 };
+	grove_value__field_t f = { 0 };
 	bool nil = false;
-	int rc = grove_rd_tuple(r, 4);
+	int rc = rd_tuple(r, 4);
 	if (!rc)
-		rc = grove_rd_blob(r, &f.field, false, NULL);
-	if (!rc && prev && grove__blob_cmp(prev, f.field.p, f.field.len) >= 0)
+		rc = rd_blob(r, &f.field, false, NULL);
+	if (!rc && prev && grove_value__blob_cmp(prev, f.field.p, f.field.len) >= 0)
 		rc = GROVE_EDECODE;
 	if (!rc)
-		rc = grove_rd_id(r, &f.id);
+		rc = rd_id(r, &f.id);
 	if (!rc && !f.id.node[0])
 		rc = GROVE_EDECODE; /* a write has a real id, never the none id */
 	if (!rc)
-		rc = grove_rd_blob(r, &f.val, true, &nil);
+		rc = rd_blob(r, &f.val, true, &nil);
 	f.has = !nil;
-	grove__fields_t *fs = f.has ? &m->live : &m->tomb;
+	grove_value__fields_t *fs = f.has ? &m->live : &m->tomb;
 	if (!rc)
-		rc = grove__vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f));
+		rc = grove_value__vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f));
 	if (rc) {
-		grove__blob_free(&f.field);
-		grove__blob_free(&f.val);
+		grove_value__blob_free(&f.field);
+		grove_value__blob_free(&f.val);
 		return rc;
 	}
 	fs->f[fs->len++] = f;
@@ -373,14 +373,14 @@ static int grove_rd_field(grove_rd_t *r, grove__map_t *m, const grove__blob_t *p
 	return 0;
 }
 
-static int grove_rd_map(grove_rd_t *r, grove__map_t *m)
+static int rd_map(grove_rd_t *r, grove_value__map_t *m)
 {
 	size_t n;
-	int rc = grove_rd_array(r, &n);
+	int rc = rd_array(r, &n);
 	bool last_live = false;
 	for (size_t i = 0; i < n && !rc; i++) {
-		const grove__fields_t *fs = last_live ? &m->live : &m->tomb;
-		rc = grove_rd_field(r, m, i ? &fs->f[fs->len - 1].field : NULL, &last_live);
+		const grove_value__fields_t *fs = last_live ? &m->live : &m->tomb;
+		rc = rd_field(r, m, i ? &fs->f[fs->len - 1].field : NULL, &last_live);
 	}
 	return rc;
 }
@@ -392,30 +392,30 @@ int grove_value_decode(const uint8_t *buf, size_t len, grove_value_t **out)
 	grove_rd_t r = { buf, len, 0 };
 	uint64_t version, type;
 	size_t n;
-	int rc = grove_rd_array(&r, &n);
+	int rc = rd_array(&r, &n);
 	if (!rc)
-		rc = grove_rd_uint(&r, &version);
+		rc = rd_uint(&r, &version);
 	if (!rc && version != GROVE_VALUE_FORMAT_VERSION)
 		rc = GROVE_EVERSION;
 	if (!rc && n != 7)
 		rc = GROVE_EDECODE;
 	if (!rc)
-		rc = grove_rd_uint(&r, &type);
+		rc = rd_uint(&r, &type);
 	if (rc)
 		return rc;
 	grove_value_t *v;
 	rc = grove_value_create(&v);
 	if (rc)
 		return rc;
-	rc = grove_rd_treg(&r, &v->treg);
+	rc = rd_treg(&r, &v->treg);
 	if (!rc)
-		rc = grove_rd_counter(&r, &v->counter);
+		rc = rd_counter(&r, &v->counter);
 	if (!rc)
-		rc = grove_rd_reg(&r, &v->reg);
+		rc = rd_reg(&r, &v->reg);
 	if (!rc)
-		rc = grove_rd_set(&r, &v->set);
+		rc = rd_set(&r, &v->set);
 	if (!rc)
-		rc = grove_rd_map(&r, &v->map);
+		rc = rd_map(&r, &v->map);
 	if (!rc && (r.pos != len || type != (uint64_t)grove_value_type(v)))
 		rc = GROVE_EDECODE;
 	if (rc) {

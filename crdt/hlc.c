@@ -8,13 +8,10 @@
  * timestamp as a third candidate.  When the logical part is full the
  * physical part advances by one millisecond instead of wrapping, so
  * timestamps stay strictly increasing even under a stuck or backward clock.
- * The clock is read only through the injected function; the one real clock
- * reader, grove_clock_system_ms, is exported for node/ and tools/.
+ * The clock is read only through the injected function (grove/clock.h).
  */
-#include <time.h>
-
-#include "crdt/assert.h"
-#include "crdt/hlc.h"
+#include "base/assert.h"
+#include "grove/hlc.h"
 
 void grove_hlc_init(grove_hlc_t *hlc, grove_clock_fn clock, void *clock_ctx,
 		    uint64_t max_offset_ms, uint64_t floor)
@@ -29,14 +26,14 @@ void grove_hlc_init(grove_hlc_t *hlc, grove_clock_fn clock, void *clock_ctx,
 	hlc->rejected = 0;
 }
 
-static uint64_t grove_hlc_phys_now(grove_hlc_t *hlc)
+static uint64_t hlc_phys_now(grove_hlc_t *hlc)
 {
 	uint64_t pt = hlc->clock(hlc->clock_ctx);
 	return pt > GROVE_HLC_PHYS_MAX ? GROVE_HLC_PHYS_MAX : pt;
 }
 
 /* The successor of (phys, logical): logical + 1, or the next millisecond. */
-static uint64_t grove_hlc_tick(uint64_t phys, uint64_t logical)
+static uint64_t hlc_tick(uint64_t phys, uint64_t logical)
 {
 	if (logical < GROVE_HLC_LOGICAL_MAX)
 		return grove_hlc_make(phys, logical + 1);
@@ -46,18 +43,18 @@ static uint64_t grove_hlc_tick(uint64_t phys, uint64_t logical)
 
 uint64_t grove_hlc_now(grove_hlc_t *hlc)
 {
-	uint64_t pt = grove_hlc_phys_now(hlc);
+	uint64_t pt = hlc_phys_now(hlc);
 	uint64_t lp = grove_hlc_phys(hlc->last);
 	if (pt > lp)
 		hlc->last = grove_hlc_make(pt, 0);
 	else
-		hlc->last = grove_hlc_tick(lp, grove_hlc_logical(hlc->last));
+		hlc->last = hlc_tick(lp, grove_hlc_logical(hlc->last));
 	return hlc->last;
 }
 
 int grove_hlc_update(grove_hlc_t *hlc, uint64_t remote)
 {
-	uint64_t pt = grove_hlc_phys_now(hlc);
+	uint64_t pt = hlc_phys_now(hlc);
 	uint64_t rp = grove_hlc_phys(remote), lp = grove_hlc_phys(hlc->last);
 	if ((rp > pt && rp - pt > hlc->max_offset_ms) || rp == GROVE_HLC_PHYS_MAX) {
 		hlc->rejected++;
@@ -75,14 +72,6 @@ int grove_hlc_update(grove_hlc_t *hlc, uint64_t remote)
 		l = grove_hlc_logical(hlc->last);
 	if (top == rp && grove_hlc_logical(remote) > l)
 		l = grove_hlc_logical(remote);
-	hlc->last = grove_hlc_tick(top, l);
+	hlc->last = hlc_tick(top, l);
 	return 0;
-}
-
-uint64_t grove_clock_system_ms(void *ctx)
-{
-	(void)ctx;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

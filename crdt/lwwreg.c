@@ -14,47 +14,47 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "crdt/value_int.h"
 
-void grove__reg_free(grove__reg_t *r)
+void grove_value__reg_free(grove_value__reg_t *r)
 {
-	grove__blob_free(&r->val);
+	grove_value__blob_free(&r->val);
 	memset(r, 0, sizeof(*r));
 }
 
-bool grove__reg_live(const grove__reg_t *r)
+bool grove_value__reg_live(const grove_value__reg_t *r)
 {
 	return r->has;
 }
 
-void grove__reg_reset(grove__reg_t *r)
+void grove_value__reg_reset(grove_value__reg_t *r)
 {
 	if (!r->has)
 		return;
 	r->tomb = r->id; /* a live value's id is greater than the tombstone */
-	grove__blob_free(&r->val);
+	grove_value__blob_free(&r->val);
 	r->has = false;
 	memset(&r->id, 0, sizeof(r->id));
 }
 
 /* Orders two present values: id first, then value bytes. */
-static int grove__reg_order(const grove__id_t *ia, const grove__blob_t *va, const grove__id_t *ib,
+static int reg_order(const grove_value__id_t *ia, const grove_value__blob_t *va, const grove_value__id_t *ib,
 			   const void *vb, size_t vb_len)
 {
-	int c = grove__id_cmp(ia, ib);
-	return c ? c : grove__blob_cmp(va, vb, vb_len);
+	int c = grove_value__id_cmp(ia, ib);
+	return c ? c : grove_value__blob_cmp(va, vb, vb_len);
 }
 
-int grove__reg_merge(grove__reg_t *out, const grove__reg_t *a, const grove__reg_t *b)
+int grove_value__reg_merge(grove_value__reg_t *out, const grove_value__reg_t *a, const grove_value__reg_t *b)
 {
-	out->tomb = grove__id_cmp(&a->tomb, &b->tomb) >= 0 ? a->tomb : b->tomb;
-	const grove__reg_t *win = a->has ? a : b;
-	if (a->has && b->has && grove__reg_order(&a->id, &a->val, &b->id, b->val.p, b->val.len) < 0)
+	out->tomb = grove_value__id_cmp(&a->tomb, &b->tomb) >= 0 ? a->tomb : b->tomb;
+	const grove_value__reg_t *win = a->has ? a : b;
+	if (a->has && b->has && reg_order(&a->id, &a->val, &b->id, b->val.p, b->val.len) < 0)
 		win = b;
-	if (!win->has || grove__id_cmp(&win->id, &out->tomb) <= 0)
+	if (!win->has || grove_value__id_cmp(&win->id, &out->tomb) <= 0)
 		return 0;
-	int rc = grove__blob_set(&out->val, win->val.p, win->val.len);
+	int rc = grove_value__blob_set(&out->val, win->val.p, win->val.len);
 	if (rc)
 		return rc;
 	out->has = true;
@@ -62,13 +62,13 @@ int grove__reg_merge(grove__reg_t *out, const grove__reg_t *a, const grove__reg_
 	return 0;
 }
 
-bool grove__reg_eq(const grove__reg_t *a, const grove__reg_t *b)
+bool grove_value__reg_eq(const grove_value__reg_t *a, const grove_value__reg_t *b)
 {
-	return a->has == b->has && grove__id_cmp(&a->id, &b->id) == 0 &&
-	       grove__id_cmp(&a->tomb, &b->tomb) == 0 && grove__blob_eq(&a->val, &b->val);
+	return a->has == b->has && grove_value__id_cmp(&a->id, &b->id) == 0 &&
+	       grove_value__id_cmp(&a->tomb, &b->tomb) == 0 && grove_value__blob_eq(&a->val, &b->val);
 }
 
-uint64_t grove__reg_max_ts(const grove__reg_t *r)
+uint64_t grove_value__reg_max_ts(const grove_value__reg_t *r)
 {
 	return r->id.ts > r->tomb.ts ? r->id.ts : r->tomb.ts;
 }
@@ -79,18 +79,18 @@ int grove_lwwreg_set(grove_value_t *v, const char *node, uint64_t ts, const void
 	if (len > GROVE_BLOB_MAX || (len && !val))
 		return GROVE_EINVAL;
 	grove_value_t *w;
-	int rc = grove__value_begin(v, GROVE_TYPE_REGISTER, node, &w);
+	int rc = grove_value__value_begin(v, GROVE_TYPE_REGISTER, node, &w);
 	if (rc)
 		return rc;
-	grove__reg_t *r = &w->reg;
-	grove__id_t id = { .ts = ts };
+	grove_value__reg_t *r = &w->reg;
+	grove_value__id_t id = { .ts = ts };
 	memcpy(id.node, node, strlen(node) + 1);
-	if (grove__id_cmp(&id, &r->tomb) <= 0)
+	if (grove_value__id_cmp(&id, &r->tomb) <= 0)
 		return grove_value_end(v, w, 0); /* older than a delete: lost */
-	if (r->has && grove__reg_order(&id, &(grove__blob_t){ (uint8_t *)val, (uint32_t)len },
+	if (r->has && reg_order(&id, &(grove_value__blob_t){ (uint8_t *)val, (uint32_t)len },
 				      &r->id, r->val.p, r->val.len) <= 0)
 		return grove_value_end(v, w, 0); /* older than the current value */
-	rc = grove__blob_set(&r->val, val, len);
+	rc = grove_value__blob_set(&r->val, val, len);
 	if (rc == 0) {
 		r->has = true;
 		r->id = id;

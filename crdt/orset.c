@@ -15,96 +15,96 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "crdt/value_int.h"
 
-static void grove__dots_free(grove__dots_t *d)
+static void dots_free(grove_value__dots_t *d)
 {
 	grove_free(d->d);
 	d->d = NULL;
 	d->len = d->cap = 0;
 }
 
-static int grove__dots_push(grove__dots_t *ds, const grove__dot_t *d)
+static int dots_push(grove_value__dots_t *ds, const grove_value__dot_t *d)
 {
-	int rc = grove__vec_reserve((void **)&ds->d, &ds->cap, ds->len + 1, sizeof(*ds->d));
+	int rc = grove_value__vec_reserve((void **)&ds->d, &ds->cap, ds->len + 1, sizeof(*ds->d));
 	if (rc == 0)
 		ds->d[ds->len++] = *d;
 	return rc;
 }
 
-static void grove__elem_free(grove__elem_t *e)
+static void elem_free(grove_value__elem_t *e)
 {
-	grove__blob_free(&e->elem);
-	grove__dots_free(&e->dots);
+	grove_value__blob_free(&e->elem);
+	dots_free(&e->dots);
 }
 
-void grove__set_reset(grove__set_t *s)
+void grove_value__set_reset(grove_value__set_t *s)
 {
 	for (size_t i = 0; i < s->len; i++)
-		grove__elem_free(&s->e[i]);
+		elem_free(&s->e[i]);
 	s->len = 0;
 }
 
-void grove__set_free(grove__set_t *s)
+void grove_value__set_free(grove_value__set_t *s)
 {
-	grove__set_reset(s);
+	grove_value__set_reset(s);
 	grove_free(s->e);
-	grove__dots_free(&s->vv);
-	grove__dots_free(&s->cloud);
+	dots_free(&s->vv);
+	dots_free(&s->cloud);
 	memset(s, 0, sizeof(*s));
 }
 
-bool grove__set_live(const grove__set_t *s)
+bool grove_value__set_live(const grove_value__set_t *s)
 {
 	return s->len > 0;
 }
 
 /* Index of the vv entry for node, or of the cloud dot d (by_dot). */
-static int grove__dot_cmp_node(const void *elem, const void *key)
+static int dot_cmp_node(const void *elem, const void *key)
 {
-	return strcmp(((const grove__dot_t *)elem)->node, ((const grove__dot_t *)key)->node);
+	return strcmp(((const grove_value__dot_t *)elem)->node, ((const grove_value__dot_t *)key)->node);
 }
 
-static int grove__dot_cmp_full(const void *elem, const void *key)
+static int dot_cmp_full(const void *elem, const void *key)
 {
-	return grove__dot_cmp(elem, key);
+	return grove_value__dot_cmp(elem, key);
 }
 
-static size_t grove__dots_find(const grove__dots_t *ds, const grove__dot_t *d, bool by_dot,
+static size_t dots_find(const grove_value__dots_t *ds, const grove_value__dot_t *d, bool by_dot,
 			      bool *found)
 {
-	return grove__sorted_find(ds->d, ds->len, sizeof(*ds->d), d,
-				  by_dot ? grove__dot_cmp_full : grove__dot_cmp_node, found);
+	return grove_value__sorted_find(ds->d, ds->len, sizeof(*ds->d), d,
+				  by_dot ? dot_cmp_full : dot_cmp_node, found);
 }
 
-uint64_t grove__vv_get(const grove__dots_t *vv, const char *node)
+uint64_t grove_value__vv_get(const grove_value__dots_t *vv, const char *node)
 {
-	grove__dot_t d = { .counter = 0 };
+	grove_value__dot_t d = { .counter = 0 };
 	memcpy(d.node, node, strlen(node) + 1);
 	bool found;
-	size_t i = grove__dots_find(vv, &d, false, &found);
+	size_t i = dots_find(vv, &d, false, &found);
 	return found ? vv->d[i].counter : 0;
 }
 
-bool grove__ctx_contains(const grove__set_t *s, const grove__dot_t *d)
+bool grove_value__ctx_contains(const grove_value__set_t *s, const grove_value__dot_t *d)
 {
-	if (grove__vv_get(&s->vv, d->node) >= d->counter)
+	if (grove_value__vv_get(&s->vv, d->node) >= d->counter)
 		return true;
 	bool found;
-	grove__dots_find(&s->cloud, d, true, &found);
+	dots_find(&s->cloud, d, true, &found);
 	return found;
 }
 
-int grove__ctx_compact(grove__dots_t *vv, grove__dots_t *cloud)
+int grove_value__ctx_compact(grove_value__dots_t *vv, grove_value__dots_t *cloud)
 {
-	grove__dots_t nvv = { 0 }, ncl = { 0 };
-	int rc = grove__vec_reserve((void **)&nvv.d, &nvv.cap, vv->len + cloud->len, sizeof(grove__dot_t));
+	grove_value__dots_t nvv = { 0 }, ncl = { 0 };
+	int rc = grove_value__vec_reserve((void **)&nvv.d, &nvv.cap, vv->len + cloud->len, sizeof(grove_value__dot_t));
 	if (!rc)
-		rc = grove__vec_reserve((void **)&ncl.d, &ncl.cap, cloud->len, sizeof(grove__dot_t));
+		rc = grove_value__vec_reserve((void **)&ncl.d, &ncl.cap, cloud->len, sizeof(grove_value__dot_t));
 	if (rc) {
-		grove__dots_free(&nvv);
+		dots_free(&nvv);
 		return rc;
 	}
 	size_t i = 0, j = 0;
@@ -113,7 +113,7 @@ int grove__ctx_compact(grove__dots_t *vv, grove__dots_t *cloud)
 				 : j == cloud->len ? vv->d[i].node
 				 : strcmp(vv->d[i].node, cloud->d[j].node) <= 0 ? vv->d[i].node
 										 : cloud->d[j].node;
-		grove__dot_t base = { .counter = 0 };
+		grove_value__dot_t base = { .counter = 0 };
 		memcpy(base.node, node, strlen(node) + 1);
 		if (i < vv->len && strcmp(vv->d[i].node, node) == 0)
 			base.counter = vv->d[i++].counter;
@@ -127,8 +127,8 @@ int grove__ctx_compact(grove__dots_t *vv, grove__dots_t *cloud)
 		if (base.counter)
 			nvv.d[nvv.len++] = base;
 	}
-	grove__dots_free(vv);
-	grove__dots_free(cloud);
+	dots_free(vv);
+	dots_free(cloud);
 	*vv = nvv;
 	*cloud = ncl;
 	return 0;
@@ -136,10 +136,10 @@ int grove__ctx_compact(grove__dots_t *vv, grove__dots_t *cloud)
 
 /* Sorted union of two sorted dot lists; with max_by_node, one entry per
  * node holding the larger counter (version vectors). */
-static int grove__dots_union(grove__dots_t *out, const grove__dots_t *a, const grove__dots_t *b,
+static int dots_union(grove_value__dots_t *out, const grove_value__dots_t *a, const grove_value__dots_t *b,
 			    bool max_by_node)
 {
-	int rc = grove__vec_reserve((void **)&out->d, &out->cap, a->len + b->len, sizeof(grove__dot_t));
+	int rc = grove_value__vec_reserve((void **)&out->d, &out->cap, a->len + b->len, sizeof(grove_value__dot_t));
 	if (rc)
 		return rc;
 	size_t i = 0, j = 0;
@@ -147,8 +147,8 @@ static int grove__dots_union(grove__dots_t *out, const grove__dots_t *a, const g
 		int c = i == a->len ? 1
 		      : j == b->len ? -1
 		      : max_by_node ? strcmp(a->d[i].node, b->d[j].node)
-				    : grove__dot_cmp(&a->d[i], &b->d[j]);
-		grove__dot_t d = c <= 0 ? a->d[i] : b->d[j];
+				    : grove_value__dot_cmp(&a->d[i], &b->d[j]);
+		grove_value__dot_t d = c <= 0 ? a->d[i] : b->d[j];
 		if (c == 0 && b->d[j].counter > d.counter)
 			d.counter = b->d[j].counter;
 		i += c <= 0;
@@ -160,20 +160,20 @@ static int grove__dots_union(grove__dots_t *out, const grove__dots_t *a, const g
 
 /* Dots of one element after merge: kept if both hold it, or if the side
  * lacking it has not seen it.  x or y may be NULL (element on one side). */
-static int grove__elem_dots_merge(grove__dots_t *out, const grove__elem_t *x, const grove__set_t *a,
-				 const grove__elem_t *y, const grove__set_t *b)
+static int elem_dots_merge(grove_value__dots_t *out, const grove_value__elem_t *x, const grove_value__set_t *a,
+				 const grove_value__elem_t *y, const grove_value__set_t *b)
 {
-	static const grove__dots_t none = { 0 };
-	const grove__dots_t *da = x ? &x->dots : &none, *db = y ? &y->dots : &none;
+	static const grove_value__dots_t none = { 0 };
+	const grove_value__dots_t *da = x ? &x->dots : &none, *db = y ? &y->dots : &none;
 	size_t i = 0, j = 0;
 	while (i < da->len || j < db->len) {
-		int c = i == da->len ? 1 : j == db->len ? -1 : grove__dot_cmp(&da->d[i], &db->d[j]);
-		const grove__dot_t *d = c <= 0 ? &da->d[i] : &db->d[j];
-		bool keep = c == 0 || (c < 0 ? !grove__ctx_contains(b, d) : !grove__ctx_contains(a, d));
+		int c = i == da->len ? 1 : j == db->len ? -1 : grove_value__dot_cmp(&da->d[i], &db->d[j]);
+		const grove_value__dot_t *d = c <= 0 ? &da->d[i] : &db->d[j];
+		bool keep = c == 0 || (c < 0 ? !grove_value__ctx_contains(b, d) : !grove_value__ctx_contains(a, d));
 		i += c <= 0;
 		j += c >= 0;
 		if (keep) {
-			int rc = grove__dots_push(out, d);
+			int rc = dots_push(out, d);
 			if (rc)
 				return rc;
 		}
@@ -181,71 +181,71 @@ static int grove__elem_dots_merge(grove__dots_t *out, const grove__elem_t *x, co
 	return 0;
 }
 
-static int grove__set_merge_elem(grove__set_t *out, const grove__elem_t *x, const grove__set_t *a,
-				const grove__elem_t *y, const grove__set_t *b)
+static int set_merge_elem(grove_value__set_t *out, const grove_value__elem_t *x, const grove_value__set_t *a,
+				const grove_value__elem_t *y, const grove_value__set_t *b)
 {
-	grove__elem_t e = { 0 };
-	int rc = grove__elem_dots_merge(&e.dots, x, a, y, b);
+	grove_value__elem_t e = { 0 };
+	int rc = elem_dots_merge(&e.dots, x, a, y, b);
 	if (rc == 0 && e.dots.len > 0) {
-		const grove__blob_t *src = x ? &x->elem : &y->elem;
-		rc = grove__blob_set(&e.elem, src->p, src->len);
+		const grove_value__blob_t *src = x ? &x->elem : &y->elem;
+		rc = grove_value__blob_set(&e.elem, src->p, src->len);
 		if (rc == 0)
-			rc = grove__vec_reserve((void **)&out->e, &out->cap, out->len + 1, sizeof(*out->e));
+			rc = grove_value__vec_reserve((void **)&out->e, &out->cap, out->len + 1, sizeof(*out->e));
 		if (rc == 0) {
 			out->e[out->len++] = e;
 			return 0;
 		}
 	}
-	grove__elem_free(&e);
+	elem_free(&e);
 	return rc;
 }
 
-int grove__set_merge(grove__set_t *out, const grove__set_t *a, const grove__set_t *b)
+int grove_value__set_merge(grove_value__set_t *out, const grove_value__set_t *a, const grove_value__set_t *b)
 {
-	int rc = grove__dots_union(&out->vv, &a->vv, &b->vv, true);
+	int rc = dots_union(&out->vv, &a->vv, &b->vv, true);
 	if (!rc)
-		rc = grove__dots_union(&out->cloud, &a->cloud, &b->cloud, false);
+		rc = dots_union(&out->cloud, &a->cloud, &b->cloud, false);
 	if (!rc)
-		rc = grove__ctx_compact(&out->vv, &out->cloud);
+		rc = grove_value__ctx_compact(&out->vv, &out->cloud);
 	size_t i = 0, j = 0;
 	while (!rc && (i < a->len || j < b->len)) {
 		int c = i == a->len ? 1
 		      : j == b->len ? -1
-		      : grove__blob_cmp(&a->e[i].elem, b->e[j].elem.p, b->e[j].elem.len);
-		rc = grove__set_merge_elem(out, c <= 0 ? &a->e[i] : NULL, a, c >= 0 ? &b->e[j] : NULL, b);
+		      : grove_value__blob_cmp(&a->e[i].elem, b->e[j].elem.p, b->e[j].elem.len);
+		rc = set_merge_elem(out, c <= 0 ? &a->e[i] : NULL, a, c >= 0 ? &b->e[j] : NULL, b);
 		i += c <= 0;
 		j += c >= 0;
 	}
 	return rc;
 }
 
-bool grove__set_eq(const grove__set_t *a, const grove__set_t *b)
+bool grove_value__set_eq(const grove_value__set_t *a, const grove_value__set_t *b)
 {
-	if (a->len != b->len || !grove__dots_eq(&a->vv, &b->vv) || !grove__dots_eq(&a->cloud, &b->cloud))
+	if (a->len != b->len || !grove_value__dots_eq(&a->vv, &b->vv) || !grove_value__dots_eq(&a->cloud, &b->cloud))
 		return false;
 	for (size_t i = 0; i < a->len; i++)
-		if (!grove__blob_eq(&a->e[i].elem, &b->e[i].elem) ||
-		    !grove__dots_eq(&a->e[i].dots, &b->e[i].dots))
+		if (!grove_value__blob_eq(&a->e[i].elem, &b->e[i].elem) ||
+		    !grove_value__dots_eq(&a->e[i].dots, &b->e[i].dots))
 			return false;
 	return true;
 }
 
-static int grove__elem_cmp(const void *elem, const void *key)
+static int elem_cmp(const void *elem, const void *key)
 {
-	const grove__bytes_t *k = key;
-	return grove__blob_cmp(&((const grove__elem_t *)elem)->elem, k->p, k->len);
+	const grove_value__bytes_t *k = key;
+	return grove_value__blob_cmp(&((const grove_value__elem_t *)elem)->elem, k->p, k->len);
 }
 
-static size_t grove__set_find(const grove__set_t *s, const void *elem, size_t len, bool *found)
+static size_t set_find(const grove_value__set_t *s, const void *elem, size_t len, bool *found)
 {
-	grove__bytes_t k = { elem, len };
-	return grove__sorted_find(s->e, s->len, sizeof(*s->e), &k, grove__elem_cmp, found);
+	grove_value__bytes_t k = { elem, len };
+	return grove_value__sorted_find(s->e, s->len, sizeof(*s->e), &k, elem_cmp, found);
 }
 
 /* The next dot of node: above everything the context holds for it. */
-static grove__dot_t grove__set_next_dot(const grove__set_t *s, const char *node)
+static grove_value__dot_t set_next_dot(const grove_value__set_t *s, const char *node)
 {
-	grove__dot_t d = { .counter = grove__vv_get(&s->vv, node) };
+	grove_value__dot_t d = { .counter = grove_value__vv_get(&s->vv, node) };
 	memcpy(d.node, node, strlen(node) + 1);
 	for (size_t i = 0; i < s->cloud.len; i++)
 		if (strcmp(s->cloud.d[i].node, node) == 0 && s->cloud.d[i].counter > d.counter)
@@ -256,18 +256,18 @@ static grove__dot_t grove__set_next_dot(const grove__set_t *s, const char *node)
 
 /* Records dot d (the next one of its node) in the context.  Needs one free
  * slot in vv and cloud (reserved by the caller), so it cannot fail. */
-static void grove__ctx_record(grove__set_t *s, const grove__dot_t *d)
+static void ctx_record(grove_value__set_t *s, const grove_value__dot_t *d)
 {
 	bool found;
-	size_t i = grove__dots_find(&s->vv, d, false, &found);
+	size_t i = dots_find(&s->vv, d, false, &found);
 	if (found && s->vv.d[i].counter + 1 == d->counter) {
 		s->vv.d[i].counter = d->counter;
 		return;
 	}
-	grove__dots_t *ds = &s->vv;
+	grove_value__dots_t *ds = &s->vv;
 	if (found || d->counter != 1) {
 		ds = &s->cloud;
-		i = grove__dots_find(ds, d, true, &found);
+		i = dots_find(ds, d, true, &found);
 	}
 	memmove(&ds->d[i + 1], &ds->d[i], (ds->len - i) * sizeof(*ds->d));
 	ds->d[i] = *d;
@@ -276,30 +276,30 @@ static void grove__ctx_record(grove__set_t *s, const grove__dot_t *d)
 
 /* Adds elem with a fresh dot on a set that is already the visible type.
  * Reserves everything first, then mutates without failing. */
-static int grove__set_add(grove__set_t *s, const char *node, const void *elem, size_t len,
+static int set_add(grove_value__set_t *s, const char *node, const void *elem, size_t len,
 			 bool *added)
 {
-	grove__dot_t d = grove__set_next_dot(s, node);
+	grove_value__dot_t d = set_next_dot(s, node);
 	if (d.counter == 0)
 		return GROVE_EOVERFLOW; /* the node's counter space is exhausted */
 	bool found;
-	size_t at = grove__set_find(s, elem, len, &found);
-	grove__elem_t e = { 0 };
-	int rc = grove__vec_reserve((void **)&s->vv.d, &s->vv.cap, s->vv.len + 1, sizeof(grove__dot_t));
+	size_t at = set_find(s, elem, len, &found);
+	grove_value__elem_t e = { 0 };
+	int rc = grove_value__vec_reserve((void **)&s->vv.d, &s->vv.cap, s->vv.len + 1, sizeof(grove_value__dot_t));
 	if (!rc)
-		rc = grove__vec_reserve((void **)&s->cloud.d, &s->cloud.cap, s->cloud.len + 1,
-				       sizeof(grove__dot_t));
+		rc = grove_value__vec_reserve((void **)&s->cloud.d, &s->cloud.cap, s->cloud.len + 1,
+				       sizeof(grove_value__dot_t));
 	if (!rc && !found)
-		rc = grove__vec_reserve((void **)&s->e, &s->cap, s->len + 1, sizeof(*s->e));
+		rc = grove_value__vec_reserve((void **)&s->e, &s->cap, s->len + 1, sizeof(*s->e));
 	if (!rc && !found)
-		rc = grove__blob_set(&e.elem, elem, len);
+		rc = grove_value__blob_set(&e.elem, elem, len);
 	if (!rc && !found)
-		rc = grove__dots_push(&e.dots, &d);
+		rc = dots_push(&e.dots, &d);
 	if (rc) {
-		grove__elem_free(&e);
+		elem_free(&e);
 		return rc;
 	}
-	grove__ctx_record(s, &d);
+	ctx_record(s, &d);
 	if (found) {
 		s->e[at].dots.len = 1;
 		s->e[at].dots.d[0] = d;
@@ -318,25 +318,25 @@ int grove_orset_add(grove_value_t *v, const char *node, const void *elem, size_t
 	if (len > GROVE_BLOB_MAX || (len && !elem))
 		return GROVE_EINVAL;
 	grove_value_t *w;
-	int rc = grove__value_begin(v, GROVE_TYPE_SET, node, &w);
+	int rc = grove_value__value_begin(v, GROVE_TYPE_SET, node, &w);
 	if (rc)
 		return rc;
-	return grove_value_end(v, w, grove__set_add(&w->set, node, elem, len, added));
+	return grove_value_end(v, w, set_add(&w->set, node, elem, len, added));
 }
 
 int grove_orset_remove(grove_value_t *v, const char *node, const void *elem, size_t len,
 		       bool *removed)
 {
-	if (!grove__node_valid(node) || len > GROVE_BLOB_MAX || (len && !elem))
+	if (!grove_value__node_valid(node) || len > GROVE_BLOB_MAX || (len && !elem))
 		return GROVE_EINVAL;
 	grove_type_t t = grove_value_type(v);
 	if (t != GROVE_TYPE_SET && t != GROVE_TYPE_NONE)
 		return GROVE_EWRONGTYPE;
 	bool found = false;
-	grove__set_t *s = &v->set;
-	size_t at = t == GROVE_TYPE_SET ? grove__set_find(s, elem, len, &found) : 0;
+	grove_value__set_t *s = &v->set;
+	size_t at = t == GROVE_TYPE_SET ? set_find(s, elem, len, &found) : 0;
 	if (found) {
-		grove__elem_free(&s->e[at]);
+		elem_free(&s->e[at]);
 		memmove(&s->e[at], &s->e[at + 1], (s->len - at - 1) * sizeof(*s->e));
 		s->len--;
 	}
@@ -349,7 +349,7 @@ bool grove_orset_contains(const grove_value_t *v, const void *elem, size_t len)
 {
 	bool found = false;
 	if (grove_value_type(v) == GROVE_TYPE_SET)
-		grove__set_find(&v->set, elem, len, &found);
+		set_find(&v->set, elem, len, &found);
 	return found;
 }
 
@@ -361,7 +361,7 @@ size_t grove_orset_count(const grove_value_t *v)
 void grove_orset_member(const grove_value_t *v, size_t i, const void **elem, size_t *len)
 {
 	GROVE_ASSERT(i < grove_orset_count(v));
-	const grove__blob_t *b = &v->set.e[i].elem;
+	const grove_value__blob_t *b = &v->set.e[i].elem;
 	*elem = b->p ? (const void *)b->p : (const void *)"";
 	*len = b->len;
 }

@@ -10,18 +10,18 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "crdt/value_int.h"
 
-void grove__counter_free(grove__counter_t *c)
+void grove_value__counter_free(grove_value__counter_t *c)
 {
 	grove_free(c->e);
 	c->e = NULL;
 	c->len = c->cap = 0;
 }
 
-bool grove__counter_live(const grove__counter_t *c)
+bool grove_value__counter_live(const grove_value__counter_t *c)
 {
 	for (size_t i = 0; i < c->len; i++)
 		if (c->e[i].p > c->e[i].bp || c->e[i].n > c->e[i].bn)
@@ -29,7 +29,7 @@ bool grove__counter_live(const grove__counter_t *c)
 	return false;
 }
 
-void grove__counter_reset(grove__counter_t *c)
+void grove_value__counter_reset(grove_value__counter_t *c)
 {
 	for (size_t i = 0; i < c->len; i++) {
 		c->e[i].bp = c->e[i].p;
@@ -37,26 +37,26 @@ void grove__counter_reset(grove__counter_t *c)
 	}
 }
 
-static uint64_t grove_max64(uint64_t a, uint64_t b)
+static uint64_t max64(uint64_t a, uint64_t b)
 {
 	return a > b ? a : b;
 }
 
-int grove__counter_merge(grove__counter_t *out, const grove__counter_t *a, const grove__counter_t *b)
+int grove_value__counter_merge(grove_value__counter_t *out, const grove_value__counter_t *a, const grove_value__counter_t *b)
 {
-	int rc = grove__vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
+	int rc = grove_value__vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
 	if (rc)
 		return rc;
 	size_t i = 0, j = 0;
 	while (i < a->len || j < b->len) {
 		int c = i == a->len ? 1 : j == b->len ? -1 : strcmp(a->e[i].node, b->e[j].node);
-		grove__pnentry_t e = c <= 0 ? a->e[i] : b->e[j];
+		grove_value__pnentry_t e = c <= 0 ? a->e[i] : b->e[j];
 		if (c == 0) {
-			const grove__pnentry_t *o = &b->e[j];
-			e.p = grove_max64(e.p, o->p);
-			e.n = grove_max64(e.n, o->n);
-			e.bp = grove_max64(e.bp, o->bp);
-			e.bn = grove_max64(e.bn, o->bn);
+			const grove_value__pnentry_t *o = &b->e[j];
+			e.p = max64(e.p, o->p);
+			e.n = max64(e.n, o->n);
+			e.bp = max64(e.bp, o->bp);
+			e.bn = max64(e.bn, o->bn);
 		}
 		i += c <= 0;
 		j += c >= 0;
@@ -65,12 +65,12 @@ int grove__counter_merge(grove__counter_t *out, const grove__counter_t *a, const
 	return 0;
 }
 
-bool grove__counter_eq(const grove__counter_t *a, const grove__counter_t *b)
+bool grove_value__counter_eq(const grove_value__counter_t *a, const grove_value__counter_t *b)
 {
 	if (a->len != b->len)
 		return false;
 	for (size_t i = 0; i < a->len; i++) {
-		const grove__pnentry_t *x = &a->e[i], *y = &b->e[i];
+		const grove_value__pnentry_t *x = &a->e[i], *y = &b->e[i];
 		if (strcmp(x->node, y->node) || x->p != y->p || x->n != y->n || x->bp != y->bp ||
 		    x->bn != y->bn)
 			return false;
@@ -79,7 +79,7 @@ bool grove__counter_eq(const grove__counter_t *a, const grove__counter_t *b)
 }
 
 /* Sum of (p - bp) - (n - bn); fits easily: at most 2^24 entries of < 2^64. */
-static __int128 grove__counter_sum(const grove__counter_t *c)
+static __int128 counter_sum(const grove_value__counter_t *c)
 {
 	__int128 s = 0;
 	for (size_t i = 0; i < c->len; i++)
@@ -87,34 +87,34 @@ static __int128 grove__counter_sum(const grove__counter_t *c)
 	return s;
 }
 
-static int grove__pnentry_cmp_node(const void *elem, const void *key)
+static int pnentry_cmp_node(const void *elem, const void *key)
 {
-	return strcmp(((const grove__pnentry_t *)elem)->node, key);
+	return strcmp(((const grove_value__pnentry_t *)elem)->node, key);
 }
 
-static size_t grove__counter_find(const grove__counter_t *c, const char *node, bool *found)
+static size_t counter_find(const grove_value__counter_t *c, const char *node, bool *found)
 {
-	return grove__sorted_find(c->e, c->len, sizeof(*c->e), node, grove__pnentry_cmp_node, found);
+	return grove_value__sorted_find(c->e, c->len, sizeof(*c->e), node, pnentry_cmp_node, found);
 }
 
 /* Applies a non-zero delta for node on a counter that is already the
  * visible type (a zero delta would leave an all-zero entry, which is not
  * canonical). */
-static int grove__counter_add(grove__counter_t *c, const char *node, int64_t delta)
+static int counter_add(grove_value__counter_t *c, const char *node, int64_t delta)
 {
 	GROVE_ASSERT(delta != 0);
-	__int128 next = grove__counter_sum(c) + delta;
+	__int128 next = counter_sum(c) + delta;
 	if (next > INT64_MAX || next < INT64_MIN)
 		return GROVE_EOVERFLOW;
 	bool found;
-	size_t at = grove__counter_find(c, node, &found);
+	size_t at = counter_find(c, node, &found);
 	uint64_t mag = delta >= 0 ? (uint64_t)delta : (uint64_t)(-(delta + 1)) + 1;
 	if (found) {
 		uint64_t total = delta >= 0 ? c->e[at].p : c->e[at].n;
 		if (total > UINT64_MAX - mag)
 			return GROVE_EOVERFLOW;
 	} else {
-		int rc = grove__vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
+		int rc = grove_value__vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
 		if (rc)
 			return rc;
 		memmove(&c->e[at + 1], &c->e[at], (c->len - at) * sizeof(*c->e));
@@ -133,15 +133,15 @@ int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta)
 {
 	if (delta == 0) { /* changes nothing, creates nothing; still type-checked */
 		grove_type_t t = grove_value_type(v);
-		if (!grove__node_valid(node))
+		if (!grove_value__node_valid(node))
 			return GROVE_EINVAL;
 		return t == GROVE_TYPE_NONE || t == GROVE_TYPE_COUNTER ? 0 : GROVE_EWRONGTYPE;
 	}
 	grove_value_t *w;
-	int rc = grove__value_begin(v, GROVE_TYPE_COUNTER, node, &w);
+	int rc = grove_value__value_begin(v, GROVE_TYPE_COUNTER, node, &w);
 	if (rc)
 		return rc;
-	return grove_value_end(v, w, grove__counter_add(&w->counter, node, delta));
+	return grove_value_end(v, w, counter_add(&w->counter, node, delta));
 }
 
 int grove_pncounter_get(const grove_value_t *v, int64_t *out)
@@ -151,7 +151,7 @@ int grove_pncounter_get(const grove_value_t *v, int64_t *out)
 		return GROVE_ENOTFOUND;
 	if (t != GROVE_TYPE_COUNTER)
 		return GROVE_EWRONGTYPE;
-	__int128 s = grove__counter_sum(&v->counter);
+	__int128 s = counter_sum(&v->counter);
 	if (s > INT64_MAX || s < INT64_MIN)
 		return GROVE_EOVERFLOW;
 	*out = (int64_t)s;

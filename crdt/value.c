@@ -17,11 +17,11 @@
 
 #include <sodium.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "crdt/value_impl.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "crdt/value_int.h"
 
-int grove__blob_cmp(const grove__blob_t *a, const void *p, size_t len)
+int grove_value__blob_cmp(const grove_value__blob_t *a, const void *p, size_t len)
 {
 	size_t n = a->len < len ? a->len : len;
 	int c = n ? memcmp(a->p, p, n) : 0;
@@ -30,7 +30,7 @@ int grove__blob_cmp(const grove__blob_t *a, const void *p, size_t len)
 	return (a->len > len) - (a->len < len);
 }
 
-int grove__blob_set(grove__blob_t *b, const void *p, size_t len)
+int grove_value__blob_set(grove_value__blob_t *b, const void *p, size_t len)
 {
 	GROVE_ASSERT(len <= GROVE_BLOB_MAX);
 	uint8_t *copy = NULL;
@@ -46,36 +46,36 @@ int grove__blob_set(grove__blob_t *b, const void *p, size_t len)
 	return 0;
 }
 
-bool grove__blob_eq(const grove__blob_t *a, const grove__blob_t *b)
+bool grove_value__blob_eq(const grove_value__blob_t *a, const grove_value__blob_t *b)
 {
-	return grove__blob_cmp(a, b->p, b->len) == 0;
+	return grove_value__blob_cmp(a, b->p, b->len) == 0;
 }
 
-bool grove__dots_eq(const grove__dots_t *a, const grove__dots_t *b)
+bool grove_value__dots_eq(const grove_value__dots_t *a, const grove_value__dots_t *b)
 {
 	if (a->len != b->len)
 		return false;
 	for (size_t i = 0; i < a->len; i++)
-		if (grove__dot_cmp(&a->d[i], &b->d[i]) != 0)
+		if (grove_value__dot_cmp(&a->d[i], &b->d[i]) != 0)
 			return false;
 	return true;
 }
 
-void grove__blob_free(grove__blob_t *b)
+void grove_value__blob_free(grove_value__blob_t *b)
 {
 	grove_free(b->p);
 	b->p = NULL;
 	b->len = 0;
 }
 
-int grove__id_cmp(const grove__id_t *a, const grove__id_t *b)
+int grove_value__id_cmp(const grove_value__id_t *a, const grove_value__id_t *b)
 {
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
 	return strcmp(a->node, b->node);
 }
 
-int grove__dot_cmp(const grove__dot_t *a, const grove__dot_t *b)
+int grove_value__dot_cmp(const grove_value__dot_t *a, const grove_value__dot_t *b)
 {
 	int c = strcmp(a->node, b->node);
 	if (c)
@@ -83,7 +83,7 @@ int grove__dot_cmp(const grove__dot_t *a, const grove__dot_t *b)
 	return (a->counter > b->counter) - (a->counter < b->counter);
 }
 
-bool grove__node_valid(const char *node)
+bool grove_value__node_valid(const char *node)
 {
 	if (!node)
 		return false;
@@ -91,7 +91,7 @@ bool grove__node_valid(const char *node)
 	return n >= 1 && n <= GROVE_NODE_ID_MAX;
 }
 
-int grove__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
+int grove_value__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
@@ -109,8 +109,8 @@ int grove__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
 	return 0;
 }
 
-size_t grove__sorted_find(const void *base, size_t count, size_t elem_size, const void *key,
-			  grove__cmp_fn cmp, bool *found)
+size_t grove_value__sorted_find(const void *base, size_t count, size_t elem_size, const void *key,
+			  grove_value__cmp_fn cmp, bool *found)
 {
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
@@ -140,10 +140,10 @@ int grove_value_create(grove_value_t **out)
 
 void grove_value_free_parts(grove_value_t *v)
 {
-	grove__counter_free(&v->counter);
-	grove__reg_free(&v->reg);
-	grove__set_free(&v->set);
-	grove__map_free(&v->map);
+	grove_value__counter_free(&v->counter);
+	grove_value__reg_free(&v->reg);
+	grove_value__set_free(&v->set);
+	grove_value__map_free(&v->map);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -168,17 +168,17 @@ int grove_value_clone(const grove_value_t *v, grove_value_t **out)
 	return rc;
 }
 
-static bool grove_component_live(const grove_value_t *v, grove_type_t t)
+static bool component_live(const grove_value_t *v, grove_type_t t)
 {
 	switch (t) {
 	case GROVE_TYPE_COUNTER:
-		return grove__counter_live(&v->counter);
+		return grove_value__counter_live(&v->counter);
 	case GROVE_TYPE_REGISTER:
-		return grove__reg_live(&v->reg);
+		return grove_value__reg_live(&v->reg);
 	case GROVE_TYPE_SET:
-		return grove__set_live(&v->set);
+		return grove_value__set_live(&v->set);
 	case GROVE_TYPE_MAP:
-		return grove__map_live(&v->map);
+		return grove_value__map_live(&v->map);
 	case GROVE_TYPE_NONE:
 		break;
 	}
@@ -188,7 +188,7 @@ static bool grove_component_live(const grove_value_t *v, grove_type_t t)
 grove_type_t grove_value_type(const grove_value_t *v)
 {
 	grove_type_t t = (grove_type_t)v->treg.type;
-	return grove_component_live(v, t) ? t : GROVE_TYPE_NONE;
+	return component_live(v, t) ? t : GROVE_TYPE_NONE;
 }
 
 bool grove_value_is_empty(const grove_value_t *v)
@@ -220,20 +220,20 @@ const char *grove_type_name(grove_type_t t)
  * into tombstones at their own ids) and is a no-op on a dead component.
  * The map goes first: it is the only step that allocates, so on failure
  * nothing has changed. */
-static int grove_value_reset(grove_value_t *v)
+static int value_reset(grove_value_t *v)
 {
-	int rc = grove__map_reset(&v->map);
+	int rc = grove_value__map_reset(&v->map);
 	if (rc)
 		return rc;
-	grove__counter_reset(&v->counter);
-	grove__reg_reset(&v->reg);
-	grove__set_reset(&v->set);
+	grove_value__counter_reset(&v->counter);
+	grove_value__reg_reset(&v->reg);
+	grove_value__set_reset(&v->set);
 	return 0;
 }
 
-int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
+int grove_value__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove_value_t **work)
 {
-	if (!grove__node_valid(node))
+	if (!grove_value__node_valid(node))
 		return GROVE_EINVAL;
 	grove_type_t vis = grove_value_type(v);
 	if (vis == t) {
@@ -248,7 +248,7 @@ int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove
 	int rc = grove_value_clone(v, &w);
 	if (rc)
 		return rc;
-	rc = grove_value_reset(w);
+	rc = value_reset(w);
 	if (rc) {
 		grove_value_destroy(w);
 		return rc;
@@ -260,7 +260,7 @@ int grove__value_begin(grove_value_t *v, grove_type_t t, const char *node, grove
 	return 0;
 }
 
-static void grove_value_swap(grove_value_t *a, grove_value_t *b)
+static void value_swap(grove_value_t *a, grove_value_t *b)
 {
 	grove_value_t t = *a;
 	*a = *b;
@@ -272,17 +272,17 @@ int grove_value_end(grove_value_t *v, grove_value_t *work, int rc)
 	if (work == v)
 		return rc;
 	if (rc == 0)
-		grove_value_swap(v, work);
+		value_swap(v, work);
 	grove_value_destroy(work);
 	return rc;
 }
 
 /* Structural equality of canonical states (same as equal encodings). */
-static bool grove_value_eq(const grove_value_t *a, const grove_value_t *b)
+static bool value_eq(const grove_value_t *a, const grove_value_t *b)
 {
-	return grove__id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
-	       grove__counter_eq(&a->counter, &b->counter) && grove__reg_eq(&a->reg, &b->reg) &&
-	       grove__set_eq(&a->set, &b->set) && grove__map_eq(&a->map, &b->map);
+	return grove_value__id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
+	       grove_value__counter_eq(&a->counter, &b->counter) && grove_value__reg_eq(&a->reg, &b->reg) &&
+	       grove_value__set_eq(&a->set, &b->set) && grove_value__map_eq(&a->map, &b->map);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -291,30 +291,30 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 	int rc = grove_value_create(&m);
 	if (rc)
 		return rc;
-	const grove__treg_t *a = &dst->treg, *b = &src->treg;
-	int c = grove__id_cmp(&a->id, &b->id);
+	const grove_value__treg_t *a = &dst->treg, *b = &src->treg;
+	int c = grove_value__id_cmp(&a->id, &b->id);
 	m->treg = (c > 0 || (c == 0 && a->type >= b->type)) ? *a : *b;
-	rc = grove__counter_merge(&m->counter, &dst->counter, &src->counter);
+	rc = grove_value__counter_merge(&m->counter, &dst->counter, &src->counter);
 	if (!rc)
-		rc = grove__reg_merge(&m->reg, &dst->reg, &src->reg);
+		rc = grove_value__reg_merge(&m->reg, &dst->reg, &src->reg);
 	if (!rc)
-		rc = grove__set_merge(&m->set, &dst->set, &src->set);
+		rc = grove_value__set_merge(&m->set, &dst->set, &src->set);
 	if (!rc)
-		rc = grove__map_merge(&m->map, &dst->map, &src->map);
+		rc = grove_value__map_merge(&m->map, &dst->map, &src->map);
 	if (rc) {
 		grove_value_destroy(m);
 		return rc;
 	}
 	if (changed)
-		*changed = !grove_value_eq(dst, m);
-	grove_value_swap(dst, m);
+		*changed = !value_eq(dst, m);
+	value_swap(dst, m);
 	grove_value_destroy(m);
 	return 0;
 }
 
 uint64_t grove_value_max_ts(const grove_value_t *v)
 {
-	uint64_t a = grove__reg_max_ts(&v->reg), b = grove__map_max_ts(&v->map);
+	uint64_t a = grove_value__reg_max_ts(&v->reg), b = grove_value__map_max_ts(&v->map);
 	return a > b ? a : b;
 }
 
@@ -324,9 +324,9 @@ uint64_t grove_value_max_ts(const grove_value_t *v)
 int grove_value_delete(grove_value_t *v, const char *node, uint64_t ts)
 {
 	(void)ts;
-	if (!grove__node_valid(node))
+	if (!grove_value__node_valid(node))
 		return GROVE_EINVAL;
-	return grove_value_reset(v);
+	return value_reset(v);
 }
 
 void grove_digest(const uint8_t *buf, size_t len, uint8_t out[GROVE_DIGEST_BYTES])

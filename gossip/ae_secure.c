@@ -6,9 +6,9 @@
 
 #include <string.h>
 
-#include "crdt/assert.h"
-#include "gossip/ae_codec.h"
-#include "gossip/session.h"
+#include "base/assert.h"
+#include "gossip/ae/codec.h"
+#include "gossip/secure/channel.h"
 
 _Static_assert(GROVE_AE_DATAGRAM_BYTES_MAX == GROVE_DATAGRAM_MAX, "one datagram limit");
 _Static_assert(GROVE_AE_ID_MAX >= GROVE_NODE_ID_MAX, "sender ids fit");
@@ -21,7 +21,7 @@ void grove_ae_secure_init(grove_ae_secure_t *s, grove_sender_t *sender, grove_pe
 	s->book = book;
 }
 
-static int grove__ae_seal(void *ctx, const char *to_addr, const char *to_id,
+static int ae_seal(void *ctx, const char *to_addr, const char *to_id,
 			  const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
 			  size_t *out_len)
 {
@@ -31,7 +31,7 @@ static int grove__ae_seal(void *ctx, const char *to_addr, const char *to_id,
 				   payload, len, out, cap, out_len);
 }
 
-static int grove__ae_open(void *ctx, uint64_t now_ms, const char *from_addr,
+static int ae_open(void *ctx, uint64_t now_ms, const char *from_addr,
 			  const uint8_t *dgram, size_t len, const uint8_t **payload,
 			  size_t *payload_len, char sender_id[GROVE_AE_ID_MAX + 1])
 {
@@ -58,8 +58,8 @@ void grove_ae_secure_config(grove_ae_secure_t *s, grove_ae_config_t *cfg)
 	size_t payload_max = grove_envelope_payload_max(s->sender, longest, s->attach_cert);
 	GROVE_ASSERT(payload_max < GROVE_DATAGRAM_MAX);
 	cfg->security.ctx = s;
-	cfg->security.seal = grove__ae_seal;
-	cfg->security.open = grove__ae_open;
+	cfg->security.seal = ae_seal;
+	cfg->security.open = ae_open;
 	cfg->security.overhead_bytes = GROVE_DATAGRAM_MAX - payload_max;
 	cfg->datagram_bytes_max = GROVE_DATAGRAM_MAX;
 }

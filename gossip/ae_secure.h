@@ -1,7 +1,7 @@
 /*
  * ae_secure.h - binds the anti-entropy core's security hooks
  * (grove_ae_security_t) to the signed datagram envelope and the peer book
- * (gossip/envelope.h, gossip/peerbook.h), as gossip/member_secure.h does for
+ * (gossip/secure/envelope.h, gossip/secure/peerbook.h), as gossip/member_secure.h does for
  * membership.
  *
  * Outbound DIGEST and PUSH payloads are sealed as envelopes of kind
@@ -24,9 +24,9 @@
 
 #include <stdbool.h>
 
-#include "gossip/antientropy.h"
-#include "gossip/envelope.h"
-#include "gossip/peerbook.h"
+#include "gossip/ae/antientropy.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/secure/peerbook.h"
 
 typedef struct grove_ae_secure {
 	grove_sender_t *sender;  /* borrowed */

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "crdt/assert.h"
+#include "base/assert.h"
 #include "gossip/member_secure.h"
 
 _Static_assert(GROVE_MEMBER_DATAGRAM_MAX == GROVE_DATAGRAM_MAX, "one datagram limit");
@@ -18,7 +18,7 @@ void grove_member_secure_init(grove_member_secure_t *s, grove_sender_t *sender, 
 	s->attach_cert = true;
 }
 
-static int grove__seal(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload, size_t len,
+static int member_secure_seal(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload, size_t len,
 		       uint8_t *out, size_t cap, size_t *out_len)
 {
 	grove_member_secure_t *s = ctx;
@@ -27,7 +27,7 @@ static int grove__seal(void *ctx, const char *to_addr, const char *to_id, const 
 				   cap, out_len);
 }
 
-static int grove__open(void *ctx, uint64_t now_ms, const char *from_addr, const uint8_t *dgram, size_t len,
+static int member_secure_open(void *ctx, uint64_t now_ms, const char *from_addr, const uint8_t *dgram, size_t len,
 		       const uint8_t **payload, size_t *payload_len, char sender_id[GROVE_MEMBER_ID_MAX + 1])
 {
 	grove_member_secure_t *s = ctx;
@@ -45,7 +45,7 @@ static int grove__open(void *ctx, uint64_t now_ms, const char *from_addr, const 
 	return 0;
 }
 
-static int grove__learn_cert(void *ctx, uint64_t now_ms, const char *id, const uint8_t *key, size_t key_len,
+static int member_secure_learn_cert(void *ctx, uint64_t now_ms, const char *id, const uint8_t *key, size_t key_len,
 			     const uint8_t *cert, size_t cert_len)
 {
 	grove_member_secure_t *s = ctx;
@@ -71,9 +71,9 @@ int grove_member_secure_config(grove_member_secure_t *s, grove_member_config_t *
 	size_t payload_max = grove_envelope_payload_max(s->sender, longest, s->attach_cert);
 	GROVE_ASSERT(payload_max < GROVE_DATAGRAM_MAX);
 	cfg->security.ctx = s;
-	cfg->security.seal = grove__seal;
-	cfg->security.open = grove__open;
-	cfg->security.learn_cert = grove__learn_cert;
+	cfg->security.seal = member_secure_seal;
+	cfg->security.open = member_secure_open;
+	cfg->security.learn_cert = member_secure_learn_cert;
 	cfg->security.overhead_bytes = GROVE_DATAGRAM_MAX - payload_max;
 	cfg->key = own->node_pk;
 	cfg->key_len = GROVE_SIGN_PUBLIC_BYTES;

@@ -1,7 +1,7 @@
 /*
  * member_secure.h - binds the membership core's security hooks
  * (grove_member_security_t) to the signed datagram envelope and the peer
- * book of gossip/envelope.h and gossip/peerbook.h.
+ * book of gossip/secure/envelope.h and gossip/secure/peerbook.h.
  *
  * Outbound datagrams are sealed as envelopes of kind
  * GROVE_MEMBER_ENVELOPE_KIND, signed with the node key, carrying epoch and
@@ -21,9 +21,9 @@
 
 #include <stdbool.h>
 
-#include "gossip/envelope.h"
-#include "gossip/member.h"
-#include "gossip/peerbook.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/member/member.h"
+#include "gossip/secure/peerbook.h"
 
 typedef struct grove_member_secure {
 	grove_sender_t *sender;  /* borrowed */

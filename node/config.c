@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/assert.h"
-#include "node/resp.h"
+#include "base/assert.h"
+#include "node/resp_codec.h"
 
 typedef enum opt_kind {
 	K_STR,    /* char array (path, file) */

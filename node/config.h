@@ -23,8 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "crdt/value.h"
-#include "storage/db.h"
+#include "grove/value.h"
+#include "grove/db.h"
 
 #define GROVE_HOST_MAX 255
 #define GROVE_PATH_MAX 1024

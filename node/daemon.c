@@ -18,15 +18,15 @@
 #include <sodium.h>
 #include <uv.h>
 
-#include "crdt/alloc.h"
-#include "node/commands.h"
-#include "node/gossip_net.h"
-#include "gossip/identity.h"
+#include "grove/alloc.h"
+#include "node/resp_commands.h"
+#include "node/cluster_sockets.h"
+#include "gossip/secure/identity.h"
 #include "node/keyfile.h"
 #include "node/log.h"
-#include "node/member_net.h"
-#include "node/server.h"
-#include "storage/db.h"
+#include "node/cluster.h"
+#include "node/resp_server.h"
+#include "grove/db.h"
 
 #define ERR_BYTES 512
 #define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
@@ -36,12 +36,12 @@ typedef struct daemon {
 	grove_log_t log;
 	grove_identity_t identity; /* secret key wiped at exit */
 	grove_db_t *db;
-	grove_member_net_t *members;
+	grove_cluster_t *members;
 	uv_loop_t loop;
 	grove_cmd_env_t env;
 	grove_node_stats_t stats;
-	grove_server_t server;
-	grove_gossip_net_t gossip;
+	grove_resp_server_t server;
+	grove_cluster_sockets_t gossip;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	char client_addr[GROVE_HOST_MAX + 16];
 	char gossip_addr[GROVE_HOST_MAX + 16];
@@ -182,7 +182,7 @@ static void on_gossip_closed(void *ctx)
 static void on_members_closed(void *ctx)
 {
 	daemon_t *d = ctx;
-	grove_gossip_net_close(&d->gossip, on_gossip_closed, d);
+	grove_cluster_sockets_close(&d->gossip, on_gossip_closed, d);
 }
 
 static void on_server_down(void *ctx)
@@ -190,7 +190,7 @@ static void on_server_down(void *ctx)
 	daemon_t *d = ctx;
 	grove_log_info(&d->log, "clients closed; closing gossip");
 	if (d->members)
-		grove_member_net_close(d->members, on_members_closed, d);
+		grove_cluster_close(d->members, on_members_closed, d);
 	else
 		on_members_closed(d);
 }
@@ -198,7 +198,7 @@ static void on_server_down(void *ctx)
 static void on_left(void *ctx)
 {
 	daemon_t *d = ctx;
-	grove_server_shutdown(&d->server, on_server_down, d);
+	grove_resp_server_shutdown(&d->server, on_server_down, d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -214,7 +214,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	d->stopping = true;
 	grove_log_info(&d->log, "%s: leaving the cluster and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	if (d->members)
-		grove_member_net_leave(d->members, on_left, d);
+		grove_cluster_leave(d->members, on_left, d);
 	else
 		on_left(d);
 }
@@ -240,21 +240,21 @@ static void setup_env(daemon_t *d)
 static int start_io(daemon_t *d)
 {
 	char err[ERR_BYTES];
-	grove_server_init(&d->server, &d->loop, &d->env, &d->log, &d->stats, d->cfg);
-	if (grove_server_listen(&d->server, err, sizeof(err)) < 0) {
+	grove_resp_server_init(&d->server, &d->loop, &d->env, &d->log, &d->stats, d->cfg);
+	if (grove_resp_server_listen(&d->server, err, sizeof(err)) < 0) {
 		grove_log_error(&d->log, "%s", err);
 		return 1;
 	}
-	grove_gossip_net_init(&d->gossip, &d->loop, &d->cfg->gossip, &d->log, &d->stats);
-	if (grove_gossip_net_start(&d->gossip, err, sizeof(err)) < 0 ||
-	    grove_member_net_start(&d->members, &d->loop, d->cfg, &d->identity, d->db, &d->gossip,
+	grove_cluster_sockets_init(&d->gossip, &d->loop, &d->cfg->gossip, &d->log, &d->stats);
+	if (grove_cluster_sockets_start(&d->gossip, err, sizeof(err)) < 0 ||
+	    grove_cluster_start(&d->members, &d->loop, d->cfg, &d->identity, d->db, &d->gossip,
 				   &d->log, err, sizeof(err)) < 0) {
 		grove_log_error(&d->log, "%s", err);
 		return 1;
 	}
-	d->env.hooks.members = grove_member_net_members;
-	d->env.hooks.gossip_info = grove_member_net_info;
-	d->env.hooks.sync = grove_member_net_sync;
+	d->env.hooks.members = grove_cluster_members;
+	d->env.hooks.gossip_info = grove_cluster_info;
+	d->env.hooks.sync = grove_cluster_sync;
 	d->env.hooks.ctx = d->members;
 	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
 	int nums[] = {SIGTERM, SIGINT, SIGHUP};
@@ -276,7 +276,7 @@ static void abort_io(daemon_t *d)
 {
 	if (!d->stopping) {
 		d->stopping = true;
-		grove_server_shutdown(&d->server, on_server_down, d);
+		grove_resp_server_shutdown(&d->server, on_server_down, d);
 	}
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 }
@@ -307,7 +307,7 @@ int grove_daemon_run(const grove_config_t *cfg)
 		else
 			abort_io(d);
 		uv_loop_close(&d->loop);
-		grove_member_net_destroy(d->members);
+		grove_cluster_destroy(d->members);
 		grove_cmd_env_close(&d->env);
 	}
 	if (d->db)

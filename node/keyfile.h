@@ -26,8 +26,8 @@
 
 #include <stdint.h>
 
-#include "gossip/cert.h"
-#include "gossip/identity.h"
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
 
 #define GROVE_KEYFILE_BYTES_MAX 1024
 #define GROVE_KEYFILE_CA_KEY "ca.key"

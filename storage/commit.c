@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crdt/assert.h"
+#include "base/assert.h"
 #include "storage/commit.h"
 
 int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_t mode,

@@ -31,7 +31,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "storage/db.h"
+#include "grove/db.h"
 #include "storage/store.h"
 
 #define GROVE_COMMIT_GROUP_MAX 256 /* batches merged into one synced write */

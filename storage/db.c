@@ -2,7 +2,7 @@
  * db.c - grove_db_t lifecycle (open, format check, HLC floor, digest index
  * load, close), the HLC with its persisted ceiling, metadata records,
  * statistics and the change hook.  Typed operations are in db_ops.c, the
- * digest index in db_index.c; the record layout is in db_internal.h.
+ * digest index in db_index.c; the record layout is in db_int.h.
  *
  * HLC persistence: the store holds a ceiling C such that no timestamp ever
  * issued or observed reaches C.  When the clock reaches C, a new ceiling
@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/db_int.h"
 #include "storage/le.h"
 
 void grove_db_options_init(grove_db_options_t *opts)

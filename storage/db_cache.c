@@ -1,5 +1,5 @@
 /*
- * db_cache.c - the record cache and the lock stripes of db_internal.h.
+ * db_cache.c - the record cache and the lock stripes of db_int.h.
  *
  * A key hashes (grove_tree_key_hash) to a stripe (its segment mod
  * GROVE_DB_STRIPES) and, within the stripe, to one set of
@@ -14,9 +14,9 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/db_int.h"
 
 _Static_assert(GROVE_DB_CACHE_SETS >= 1 && (GROVE_DB_CACHE_SETS & (GROVE_DB_CACHE_SETS - 1)) == 0,
 	       "cache sets per stripe: a power of two");

@@ -17,9 +17,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/db_int.h"
 #include "storage/le.h"
 
 #define CLEAN_MAGIC "GRVT"

@@ -10,9 +10,9 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/db_int.h"
 
 int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 {

@@ -33,9 +33,9 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/db_int.h"
 
 #define STATE_ENCODE_SLACK_BYTES 64 /* room beyond the old record: most writes fit */
 

@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "storage/handles.h"
+#include "grove/alloc.h"
+#include "grove/handles.h"
 
 /* --- shared helpers --- */
 

@@ -6,8 +6,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "storage/store.h"
 
 #define GROVE_BATCH_HEADER_BYTES 9 /* op:1, klen:4, vlen:4 */

@@ -8,7 +8,7 @@
  *  2. Keys and values are binary-safe (pointer, length) pairs ordered
  *     bytewise (memcmp, shorter first on a common prefix), exactly as
  *     LevelDB's default comparator orders them, in both backends.
- *  3. Functions return 0 or a negative code from crdt/error.h; out-parameters
+ *  3. Functions return 0 or a negative code from include/grove/error.h; out-parameters
  *     are untouched on failure.  grove_store_get returns a buffer allocated
  *     with grove_malloc (free with grove_free).
  *  4. A write batch applies atomically: readers see all of it or none of it.
@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crdt/error.h"
+#include "grove/error.h"
 
 #define GROVE_STORE_KEY_BYTES_MAX (64u * 1024)           /* store-level keys */
 #define GROVE_STORE_VALUE_BYTES_MAX (1024u * 1024 * 1024) /* one record */

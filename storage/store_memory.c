@@ -17,9 +17,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "crdt/rng.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "base/rng.h"
 #include "storage/store.h"
 
 #define MEM_HEIGHT_MAX 24

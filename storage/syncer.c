@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "storage/glob.h"
 #include "storage/store.h"
-#include "storage/syncer.h"
+#include "grove/syncer.h"
 
 struct grove_syncer {
 	grove_db_t *a, *b;

@@ -5,8 +5,8 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "storage/le.h"
 #include "storage/tree.h"
 

@@ -24,8 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "crdt/value.h"
-#include "storage/db.h"
+#include "grove/value.h"
+#include "grove/db.h"
 
 #define GROVE_TREE_ACC_BYTES 24 /* serialized accumulator: sum 16 + count 8 */
 

@@ -1,5 +1,5 @@
 /*
- * test_ae_codec.c - the anti-entropy wire codec (gossip/ae_codec.h): round
+ * test_ae_codec.c - the anti-entropy wire codec (gossip/ae/codec.h): round
  * trips of every message, the documented example bytes of
  * doc/antientropy.md, and hostile inputs (truncation, trailing bytes, bad
  * versions, levels, indices, huge claimed lengths and counts).
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/rng.h"
-#include "gossip/ae_codec.h"
+#include "base/rng.h"
+#include "gossip/ae/codec.h"
 
 static void test_documented_examples(void **state)
 {

@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
-#include "crdt/rng.h"
-#include "gossip/antientropy.h"
-#include "storage/db.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "base/rng.h"
+#include "gossip/ae/antientropy.h"
+#include "grove/db.h"
 
 #define TH_FN static __attribute__((unused))
 #define TH_NODES_MAX 300

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "gossip/ae_codec.h"
-#include "gossip/antientropy.h"
-#include "storage/db.h"
+#include "grove/alloc.h"
+#include "gossip/ae/codec.h"
+#include "gossip/ae/antientropy.h"
+#include "grove/db.h"
 
 static uint64_t g_now = 1700000000000ULL;
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gossip/ae_codec.h"
-#include "gossip/antientropy.h"
+#include "gossip/ae/codec.h"
+#include "gossip/ae/antientropy.h"
 
 static uint64_t now_ms = 1700000000000ULL;
 

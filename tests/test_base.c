@@ -8,9 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/error.h"
-#include "crdt/rng.h"
+#include "grove/alloc.h"
+#include "grove/error.h"
+#include "base/rng.h"
 
 static void test_strerror_covers_table(void **state)
 {

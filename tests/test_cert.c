@@ -13,9 +13,9 @@
 
 #include <sodium.h>
 
-#include "crdt/rng.h"
-#include "gossip/cert.h"
-#include "gossip/identity.h"
+#include "base/rng.h"
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
 #include "tests/util_identity.h"
 
 #define GOLDEN_EXPIRES_MS 1798761600000ull

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "node/commands.h"
-#include "storage/db.h"
+#include "node/resp_commands.h"
+#include "grove/db.h"
 #include "storage/glob.h"
 
 typedef struct fixture {

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value.h"
+#include "grove/alloc.h"
+#include "grove/value.h"
 
 #define CODEC_ALLOC_STEPS_MAX 10000 /* bound on the fail-the-Nth loop */
 

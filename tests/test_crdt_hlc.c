@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "crdt/hlc.h"
-#include "crdt/rng.h"
+#include "grove/hlc.h"
+#include "base/rng.h"
 
 typedef struct fake_clock {
 	uint64_t ms;

@@ -34,10 +34,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/hlc.h"
-#include "crdt/rng.h"
-#include "crdt/value.h"
+#include "grove/alloc.h"
+#include "grove/hlc.h"
+#include "base/rng.h"
+#include "grove/value.h"
 
 #define PROP_REPLICAS_MAX 5
 #define PROP_EVENTS_MAX 160  /* events per history */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value.h"
+#include "grove/alloc.h"
+#include "grove/value.h"
 
 static grove_value_t *mk(void)
 {

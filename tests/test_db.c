@@ -16,9 +16,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
-#include "storage/db.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
+#include "grove/db.h"
 #include "storage/tree.h"
 #include "tests/util_storage.h"
 

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "storage/db.h"
-#include "storage/db_internal.h"
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "storage/db_int.h"
 #include "storage/tree.h"
 #include "tests/util_storage.h"
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "storage/db.h"
+#include "grove/alloc.h"
+#include "grove/db.h"
 #include "tests/util_storage.h"
 
 #define T0_MS 1700000000000ULL

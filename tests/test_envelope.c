@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
-#include "gossip/envelope.h"
-#include "gossip/peerbook.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/secure/peerbook.h"
 #include "tests/util_identity.h"
 
 #define NOW GROVE_TEST_NOW_MS

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "storage/handles.h"
-#include "storage/syncer.h"
+#include "grove/alloc.h"
+#include "grove/handles.h"
+#include "grove/syncer.h"
 #include "tests/util_storage.h"
 
 #define T0_MS 1700000000000ULL

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
-#include "gossip/broadcast.h"
-#include "gossip/member_codec.h"
-#include "gossip/member_int.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
+#include "gossip/member/broadcast.h"
+#include "gossip/member/codec.h"
+#include "gossip/member/member_int.h"
 #include "tests/util_identity.h"
 
 #define DOC "doc/membership.md"
@@ -258,9 +258,9 @@ static void test_suspicion_shrinks_with_confirmations(void **state)
 	for (int i = 0; i < 6; i++)
 		learn(m, 1, ids[i], "x:1", GROVE_MEMBER_ALIVE, "c");
 	learn(m, 10, "b", "", GROVE_MEMBER_SUSPECT, "c");
-	int idx = grove__find(m, "b");
+	int idx = grove_member__find(m, "b");
 	assert_true(idx > 0);
-	grove__node_t *b = &m->nodes[idx];
+	grove_member__node_t *b = &m->nodes[idx];
 	assert_int_equal(b->state, GROVE_MEMBER_SUSPECT);
 	/* n = 7 live: min = 4 * max(1, log10 7) * 1 s = 4 s, max = 24 s */
 	assert_int_equal(b->suspect_deadline_ms - b->suspect_start_ms, 24000);

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/rng.h"
-#include "gossip/member_codec.h"
+#include "base/rng.h"
+#include "gossip/member/codec.h"
 #include "tests/util_identity.h"
 #include "tests/util_netsim_member.h"
 

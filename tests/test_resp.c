@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
-#include "node/resp.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
+#include "node/resp_codec.h"
 
 /* Collected requests: each argument copied, joined with '|' for checking. */
 typedef struct collected {

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
-#include "gossip/session.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
+#include "gossip/secure/channel.h"
 #include "tests/util_identity.h"
 
 #define NOW GROVE_TEST_NOW_MS
@@ -33,7 +33,7 @@ typedef struct frame_log {
 
 typedef struct side {
 	grove_identity_t id;
-	grove_session_t *s;
+	grove_channel_t *s;
 	frame_log_t log;
 } side_t;
 
@@ -66,12 +66,12 @@ static int on_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static int make_session(side_t *x, grove_session_role_t role, const char *expect, uint8_t kx_seed_byte,
+static int make_session(side_t *x, grove_channel_role_t role, const char *expect, uint8_t kx_seed_byte,
 			uint64_t now_ms)
 {
-	uint8_t seed[GROVE_SESSION_KX_SEED_BYTES];
+	uint8_t seed[GROVE_CHANNEL_KX_SEED_BYTES];
 	memset(seed, kx_seed_byte, sizeof seed);
-	grove_session_config_t cfg = {
+	grove_channel_config_t cfg = {
 		.self = &x->id,
 		.role = role,
 		.expected_peer = expect,
@@ -80,7 +80,7 @@ static int make_session(side_t *x, grove_session_role_t role, const char *expect
 		.frame_ctx = &x->log,
 		.kx_seed = kx_seed_byte != 0 ? seed : NULL,
 	};
-	return grove_session_create(&cfg, &x->s);
+	return grove_channel_create(&cfg, &x->s);
 }
 
 static void side_init(side_t *x, const char *name, uint8_t variant, const grove_test_ca_t *signer,
@@ -92,7 +92,7 @@ static void side_init(side_t *x, const char *name, uint8_t variant, const grove_
 
 static void side_close(side_t *x)
 {
-	grove_session_destroy(x->s);
+	grove_channel_destroy(x->s);
 	x->s = NULL;
 	free(x->log.last);
 	grove_identity_close(&x->id);
@@ -103,30 +103,30 @@ static void pair_init(side_t *a, side_t *b)
 {
 	side_init(a, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
 	side_init(b, "bravo", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(a, GROVE_SESSION_INITIATOR, "bravo", 1, NOW), 0);
-	assert_int_equal(make_session(b, GROVE_SESSION_RESPONDER, NULL, 2, NOW), 0);
+	assert_int_equal(make_session(a, GROVE_CHANNEL_INITIATOR, "bravo", 1, NOW), 0);
+	assert_int_equal(make_session(b, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW), 0);
 }
 
 /* Move from's pending bytes into to.  1 if bytes moved, 0 if none, or the
  * receiver's error. */
-static int transfer(link_t *l, int dir, grove_session_t *from, grove_session_t *to)
+static int transfer(link_t *l, int dir, grove_channel_t *from, grove_channel_t *to)
 {
 	const uint8_t *p;
 	size_t n;
-	grove_session_pending(from, &p, &n);
+	grove_channel_pending(from, &p, &n);
 	if (n == 0)
 		return 0;
 	uint8_t *copy = malloc(n);
 	assert_non_null(copy);
 	memcpy(copy, p, n);
-	grove_session_consume(from, n);
+	grove_channel_consume(from, n);
 	if (l->tamper != NULL)
 		l->tamper(l->tamper_ctx, dir, l->sent[dir], copy, n);
 	l->sent[dir] += n;
 	int rc = 0;
 	for (size_t off = 0; off < n && rc == 0;) {
 		size_t k = l->split ? 1 + grove_rng_below(&l->rng, n - off) : n - off;
-		rc = grove_session_feed(to, copy + off, k);
+		rc = grove_channel_feed(to, copy + off, k);
 		off += k;
 	}
 	free(copy);
@@ -176,20 +176,20 @@ static void test_handshake_and_frames(void **state)
 		link_t l;
 		link_init(&l, seed, split);
 		pair_init(&a, &b);
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"x", 1), GROVE_EAGAIN);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"x", 1), GROVE_EAGAIN);
 		pump(&l, &a, &b);
-		assert_true(grove_session_established(a.s));
-		assert_true(grove_session_established(b.s));
-		assert_string_equal(grove_session_peer_cert(a.s)->node_id, "bravo");
-		assert_string_equal(grove_session_peer_cert(b.s)->node_id, "alpha");
+		assert_true(grove_channel_established(a.s));
+		assert_true(grove_channel_established(b.s));
+		assert_string_equal(grove_channel_peer_cert(a.s)->node_id, "bravo");
+		assert_string_equal(grove_channel_peer_cert(b.s)->node_id, "alpha");
 		size_t big_len = GROVE_FRAME_BYTES_MAX;
 		uint8_t *big = malloc(big_len);
 		assert_non_null(big);
 		fill(big, big_len, 7);
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"hello", 5), 0);
-		assert_int_equal(grove_session_send(a.s, NULL, 0), 0);
-		assert_int_equal(grove_session_send(a.s, big, big_len), 0);
-		assert_int_equal(grove_session_send(b.s, (const uint8_t *)"back", 4), 0);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"hello", 5), 0);
+		assert_int_equal(grove_channel_send(a.s, NULL, 0), 0);
+		assert_int_equal(grove_channel_send(a.s, big, big_len), 0);
+		assert_int_equal(grove_channel_send(b.s, (const uint8_t *)"back", 4), 0);
 		pump(&l, &a, &b);
 		assert_int_equal(b.log.count, 3);
 		assert_int_equal(b.log.bytes, 5 + big_len);
@@ -197,13 +197,13 @@ static void test_handshake_and_frames(void **state)
 		assert_memory_equal(b.log.last, big, big_len);
 		assert_int_equal(a.log.count, 1);
 		assert_memory_equal(a.log.last, "back", 4);
-		assert_int_equal(grove_session_finish(a.s), 0);
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"late", 4), GROVE_ECLOSED);
-		assert_int_equal(grove_session_finish(b.s), 0);
+		assert_int_equal(grove_channel_finish(a.s), 0);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"late", 4), GROVE_ECLOSED);
+		assert_int_equal(grove_channel_finish(b.s), 0);
 		pump(&l, &a, &b);
-		assert_true(grove_session_peer_finished(a.s) && grove_session_peer_finished(b.s));
-		assert_int_equal(grove_session_eof(a.s), 0);
-		assert_int_equal(grove_session_eof(b.s), 0);
+		assert_true(grove_channel_peer_finished(a.s) && grove_channel_peer_finished(b.s));
+		assert_int_equal(grove_channel_eof(a.s), 0);
+		assert_int_equal(grove_channel_eof(b.s), 0);
 		free(big);
 		side_close(&a);
 		side_close(&b);
@@ -229,16 +229,16 @@ static bool run_exchange(link_t *l, side_t *a, side_t *b)
 {
 	pump(l, a, b);
 	/* A failed send or finish shows up in the eof results below. */
-	if (grove_session_established(a->s) && grove_session_send(a->s, (const uint8_t *)"ping", 4) == 0)
-		assert_int_equal(grove_session_finish(a->s), 0);
-	if (grove_session_established(b->s) && grove_session_send(b->s, (const uint8_t *)"pong", 4) == 0)
-		assert_int_equal(grove_session_finish(b->s), 0);
+	if (grove_channel_established(a->s) && grove_channel_send(a->s, (const uint8_t *)"ping", 4) == 0)
+		assert_int_equal(grove_channel_finish(a->s), 0);
+	if (grove_channel_established(b->s) && grove_channel_send(b->s, (const uint8_t *)"pong", 4) == 0)
+		assert_int_equal(grove_channel_finish(b->s), 0);
 	pump(l, a, b);
 	if (a->log.count > 0)
 		assert_memory_equal(a->log.last, "pong", 4);
 	if (b->log.count > 0)
 		assert_memory_equal(b->log.last, "ping", 4);
-	int ea = grove_session_eof(a->s), eb = grove_session_eof(b->s);
+	int ea = grove_channel_eof(a->s), eb = grove_channel_eof(b->s);
 	return ea == 0 && eb == 0 && a->log.count == 1 && b->log.count == 1;
 }
 
@@ -264,7 +264,7 @@ static void test_every_handshake_byte_tampered(void **state)
 			l.tamper_ctx = &f;
 			pair_init(&a, &b);
 			assert_false(run_exchange(&l, &a, &b));
-			assert_true(grove_session_error(a.s) != 0 || grove_session_error(b.s) != 0);
+			assert_true(grove_channel_error(a.s) != 0 || grove_channel_error(b.s) != 0);
 			side_close(&a);
 			side_close(&b);
 			runs++;
@@ -305,20 +305,20 @@ static void test_replayed_handshake_fails(void **state)
 	l.tamper_ctx = &rec;
 	pair_init(&a, &b);
 	pump(&l, &a, &b);
-	assert_true(grove_session_established(b.s));
+	assert_true(grove_channel_established(b.s));
 	/* A fresh responder (new ephemeral key) gets the recorded HELLO_I and
 	 * AUTH_I: the old signature does not cover its key. */
 	side_t b2;
 	side_init(&b2, "bravo", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&b2, GROVE_SESSION_RESPONDER, NULL, 3, NOW), 0);
-	assert_int_equal(grove_session_feed(b2.s, rec.bytes[0], rec.len[0]), GROVE_EBADSIG);
-	assert_false(grove_session_established(b2.s));
-	assert_int_equal(grove_session_feed(b2.s, rec.bytes[0], 1), GROVE_EBADSIG); /* sticky */
+	assert_int_equal(make_session(&b2, GROVE_CHANNEL_RESPONDER, NULL, 3, NOW), 0);
+	assert_int_equal(grove_channel_feed(b2.s, rec.bytes[0], rec.len[0]), GROVE_EBADSIG);
+	assert_false(grove_channel_established(b2.s));
+	assert_int_equal(grove_channel_feed(b2.s, rec.bytes[0], 1), GROVE_EBADSIG); /* sticky */
 	/* A fresh initiator gets the recorded HELLO_R: signed over another e_I. */
 	side_t a2;
 	side_init(&a2, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&a2, GROVE_SESSION_INITIATOR, "bravo", 4, NOW), 0);
-	assert_int_equal(grove_session_feed(a2.s, rec.bytes[1], rec.len[1]), GROVE_EBADSIG);
+	assert_int_equal(make_session(&a2, GROVE_CHANNEL_INITIATOR, "bravo", 4, NOW), 0);
+	assert_int_equal(grove_channel_feed(a2.s, rec.bytes[1], rec.len[1]), GROVE_EBADSIG);
 	side_close(&a);
 	side_close(&b);
 	side_close(&a2);
@@ -333,17 +333,17 @@ static void test_reflection_and_self(void **state)
 	const uint8_t *p;
 	size_t n;
 	uint8_t hello_i[1024];
-	grove_session_pending(a.s, &p, &n);
+	grove_channel_pending(a.s, &p, &n);
 	memcpy(hello_i, p, n);
 	size_t hello_i_len = n;
 	/* The initiator's own HELLO_I reflected back at it. */
-	assert_int_equal(grove_session_feed(a.s, hello_i, hello_i_len), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(a.s, hello_i, hello_i_len), GROVE_EPROTO);
 	/* The responder's own HELLO_R reflected back at it. */
-	assert_int_equal(grove_session_feed(b.s, hello_i, hello_i_len), 0);
-	grove_session_pending(b.s, &p, &n);
+	assert_int_equal(grove_channel_feed(b.s, hello_i, hello_i_len), 0);
+	grove_channel_pending(b.s, &p, &n);
 	uint8_t hello_r[1024];
 	memcpy(hello_r, p, n);
-	assert_int_equal(grove_session_feed(b.s, hello_r, n), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(b.s, hello_r, n), GROVE_EPROTO);
 	side_close(&a);
 	side_close(&b);
 	/* A node connecting to itself (same id and key on both ends). */
@@ -352,11 +352,11 @@ static void test_reflection_and_self(void **state)
 	link_init(&l, 1, false);
 	side_init(&x, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
 	side_init(&y, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&x, GROVE_SESSION_INITIATOR, NULL, 1, NOW), 0);
-	assert_int_equal(make_session(&y, GROVE_SESSION_RESPONDER, NULL, 2, NOW), 0);
+	assert_int_equal(make_session(&x, GROVE_CHANNEL_INITIATOR, NULL, 1, NOW), 0);
+	assert_int_equal(make_session(&y, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW), 0);
 	pump(&l, &x, &y);
-	assert_int_equal(grove_session_error(y.s), GROVE_ECONFLICT);
-	assert_false(grove_session_established(x.s));
+	assert_int_equal(grove_channel_error(y.s), GROVE_ECONFLICT);
+	assert_false(grove_channel_established(x.s));
 	side_close(&x);
 	side_close(&y);
 }
@@ -388,9 +388,9 @@ static void test_mitm_key_substitution(void **state)
 	l.tamper = substitute_key;
 	l.tamper_ctx = &sub;
 	pump(&l, &a, &b);
-	assert_int_equal(grove_session_error(a.s), GROVE_EBADSIG);
-	assert_false(grove_session_established(a.s));
-	assert_false(grove_session_established(b.s));
+	assert_int_equal(grove_channel_error(a.s), GROVE_EBADSIG);
+	assert_false(grove_channel_established(a.s));
+	assert_false(grove_channel_established(b.s));
 	side_close(&a);
 	side_close(&b);
 }
@@ -401,14 +401,14 @@ static int handshake_error(side_t *resp, const char *expect, uint64_t init_now_m
 {
 	side_t a;
 	side_init(&a, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&a, GROVE_SESSION_INITIATOR, expect, 1, init_now_ms), 0);
-	assert_int_equal(make_session(resp, GROVE_SESSION_RESPONDER, NULL, 2, init_now_ms), 0);
+	assert_int_equal(make_session(&a, GROVE_CHANNEL_INITIATOR, expect, 1, init_now_ms), 0);
+	assert_int_equal(make_session(resp, GROVE_CHANNEL_RESPONDER, NULL, 2, init_now_ms), 0);
 	link_t l;
 	link_init(&l, 1, false);
 	pump(&l, &a, resp);
-	int rc = grove_session_error(a.s);
+	int rc = grove_channel_error(a.s);
 	if (rc != 0)
-		assert_false(grove_session_established(resp->s));
+		assert_false(grove_channel_established(resp->s));
 	side_close(&a);
 	return rc;
 }
@@ -441,7 +441,7 @@ static void test_impostor_wrong_ca_expired(void **state)
 	/* Without an expected id, any certified peer is accepted and named. */
 	side_init(&m, "mallory", 0, &ca, GROVE_TEST_EXPIRES_MS);
 	assert_int_equal(handshake_error(&m, NULL, NOW), 0);
-	assert_string_equal(grove_session_peer_cert(m.s)->node_id, "alpha");
+	assert_string_equal(grove_channel_peer_cert(m.s)->node_id, "alpha");
 	side_close(&m);
 }
 
@@ -450,18 +450,18 @@ static void established_pair(side_t *a, side_t *b, link_t *l)
 	link_init(l, 1, false);
 	pair_init(a, b);
 	pump(l, a, b);
-	assert_true(grove_session_established(a->s) && grove_session_established(b->s));
+	assert_true(grove_channel_established(a->s) && grove_channel_established(b->s));
 }
 
 /* Take a's pending bytes out (the caller frees them). */
 static uint8_t *take_pending(side_t *a, size_t *len)
 {
 	const uint8_t *p;
-	grove_session_pending(a->s, &p, len);
+	grove_channel_pending(a->s, &p, len);
 	uint8_t *copy = malloc(*len + 1);
 	assert_non_null(copy);
 	memcpy(copy, p, *len);
-	grove_session_consume(a->s, *len);
+	grove_channel_consume(a->s, *len);
 	return copy;
 }
 
@@ -473,33 +473,33 @@ static void test_frame_size_limits(void **state)
 	established_pair(&a, &b, &l);
 	uint8_t *big = calloc(1, GROVE_FRAME_BYTES_MAX + 1);
 	assert_non_null(big);
-	assert_int_equal(grove_session_send(a.s, big, GROVE_FRAME_BYTES_MAX + 1), GROVE_ETOOBIG);
-	assert_int_equal(grove_session_error(a.s), 0); /* a refused send is not fatal */
+	assert_int_equal(grove_channel_send(a.s, big, GROVE_FRAME_BYTES_MAX + 1), GROVE_ETOOBIG);
+	assert_int_equal(grove_channel_error(a.s), 0); /* a refused send is not fatal */
 	/* A peer announcing a record over the limit is cut off before any
 	 * buffering. */
 	uint8_t hdr[4] = { 0x00, 0x10, 0x00, 0x12 }; /* 1 MiB + 18 */
-	assert_int_equal(grove_session_feed(b.s, hdr, sizeof hdr), GROVE_ETOOBIG);
-	assert_int_equal(grove_session_feed(b.s, hdr, 1), GROVE_ETOOBIG);
-	assert_int_equal(grove_session_send(b.s, big, 1), GROVE_ETOOBIG);
+	assert_int_equal(grove_channel_feed(b.s, hdr, sizeof hdr), GROVE_ETOOBIG);
+	assert_int_equal(grove_channel_feed(b.s, hdr, 1), GROVE_ETOOBIG);
+	assert_int_equal(grove_channel_send(b.s, big, 1), GROVE_ETOOBIG);
 	free(big);
 	side_close(&a);
 	side_close(&b);
 	/* Too short for a tag, and oversized or empty handshake records. */
 	established_pair(&a, &b, &l);
 	uint8_t tiny[4 + 16] = { 0, 0, 0, 16 };
-	assert_int_equal(grove_session_feed(b.s, tiny, sizeof tiny), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(b.s, tiny, sizeof tiny), GROVE_EPROTO);
 	side_close(&a);
 	side_close(&b);
 	side_t r;
 	side_init(&r, "bravo", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&r, GROVE_SESSION_RESPONDER, NULL, 2, NOW), 0);
+	assert_int_equal(make_session(&r, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW), 0);
 	uint8_t hs_big[4] = { 0, 0, 0x02, 0x01 }; /* 513 */
-	assert_int_equal(grove_session_feed(r.s, hs_big, sizeof hs_big), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(r.s, hs_big, sizeof hs_big), GROVE_EPROTO);
 	side_close(&r);
 	side_init(&r, "bravo", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&r, GROVE_SESSION_RESPONDER, NULL, 2, NOW), 0);
+	assert_int_equal(make_session(&r, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW), 0);
 	uint8_t hs_empty[4] = { 0, 0, 0, 0 };
-	assert_int_equal(grove_session_feed(r.s, hs_empty, sizeof hs_empty), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(r.s, hs_empty, sizeof hs_empty), GROVE_EPROTO);
 	side_close(&r);
 }
 
@@ -510,21 +510,21 @@ static void test_tampered_dropped_reordered_records(void **state)
 		side_t a, b;
 		link_t l;
 		established_pair(&a, &b, &l);
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"one", 3), 0);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"one", 3), 0);
 		size_t len1;
 		uint8_t *r1 = take_pending(&a, &len1);
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"two", 3), 0);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"two", 3), 0);
 		size_t len2;
 		uint8_t *r2 = take_pending(&a, &len2);
 		int rc;
 		if (mode == 0) { /* flip a ciphertext byte */
 			r1[len1 - 3] ^= 1;
-			rc = grove_session_feed(b.s, r1, len1);
+			rc = grove_channel_feed(b.s, r1, len1);
 		} else if (mode == 1) { /* drop the first record */
-			rc = grove_session_feed(b.s, r2, len2);
+			rc = grove_channel_feed(b.s, r2, len2);
 		} else { /* replay the first record */
-			assert_int_equal(grove_session_feed(b.s, r1, len1), 0);
-			rc = grove_session_feed(b.s, r1, len1);
+			assert_int_equal(grove_channel_feed(b.s, r1, len1), 0);
+			rc = grove_channel_feed(b.s, r1, len1);
 		}
 		assert_int_equal(rc, GROVE_EAUTH);
 		assert_int_equal(b.log.count, mode == 2 ? 1 : 0);
@@ -542,42 +542,42 @@ static void test_truncated_stream(void **state)
 	link_t l;
 	established_pair(&a, &b, &l);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(grove_session_send(a.s, (const uint8_t *)"frame", 5), 0);
-	assert_int_equal(grove_session_finish(a.s), 0);
+		assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"frame", 5), 0);
+	assert_int_equal(grove_channel_finish(a.s), 0);
 	size_t len;
 	uint8_t *all = take_pending(&a, &len);
 	/* Cut inside the final record: frames arrive, the end does not. */
-	assert_int_equal(grove_session_feed(b.s, all, len - 5), 0);
+	assert_int_equal(grove_channel_feed(b.s, all, len - 5), 0);
 	assert_int_equal(b.log.count, 3);
-	assert_false(grove_session_peer_finished(b.s));
-	assert_int_equal(grove_session_eof(b.s), GROVE_ECLOSED);
-	assert_int_equal(grove_session_error(b.s), GROVE_ECLOSED);
+	assert_false(grove_channel_peer_finished(b.s));
+	assert_int_equal(grove_channel_eof(b.s), GROVE_ECLOSED);
+	assert_int_equal(grove_channel_error(b.s), GROVE_ECLOSED);
 	side_close(&a);
 	side_close(&b);
 	/* Cut cleanly between records but without the final record. */
 	established_pair(&a, &b, &l);
-	assert_int_equal(grove_session_send(a.s, (const uint8_t *)"frame", 5), 0);
+	assert_int_equal(grove_channel_send(a.s, (const uint8_t *)"frame", 5), 0);
 	pump(&l, &a, &b);
-	assert_int_equal(grove_session_eof(b.s), GROVE_ECLOSED);
+	assert_int_equal(grove_channel_eof(b.s), GROVE_ECLOSED);
 	side_close(&a);
 	side_close(&b);
 	/* Nothing may follow the final record. */
 	established_pair(&a, &b, &l);
-	assert_int_equal(grove_session_finish(a.s), 0);
+	assert_int_equal(grove_channel_finish(a.s), 0);
 	free(all);
 	all = take_pending(&a, &len);
-	assert_int_equal(grove_session_feed(b.s, all, len), 0);
-	assert_true(grove_session_peer_finished(b.s));
+	assert_int_equal(grove_channel_feed(b.s, all, len), 0);
+	assert_true(grove_channel_peer_finished(b.s));
 	uint8_t more[4 + 17] = { 0, 0, 0, 17 };
-	assert_int_equal(grove_session_feed(b.s, more, sizeof more), GROVE_EPROTO);
+	assert_int_equal(grove_channel_feed(b.s, more, sizeof more), GROVE_EPROTO);
 	free(all);
 	side_close(&a);
 	side_close(&b);
 	/* The transport ends during the handshake. */
 	side_t x;
 	side_init(&x, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	assert_int_equal(make_session(&x, GROVE_SESSION_INITIATOR, NULL, 1, NOW), 0);
-	assert_int_equal(grove_session_eof(x.s), GROVE_ECLOSED);
+	assert_int_equal(make_session(&x, GROVE_CHANNEL_INITIATOR, NULL, 1, NOW), 0);
+	assert_int_equal(grove_channel_eof(x.s), GROVE_ECLOSED);
 	side_close(&x);
 }
 
@@ -591,19 +591,19 @@ static void test_backpressure_and_callback_error(void **state)
 	assert_non_null(big);
 	int sent = 0;
 	int rc;
-	while ((rc = grove_session_send(a.s, big, GROVE_FRAME_BYTES_MAX)) == 0)
+	while ((rc = grove_channel_send(a.s, big, GROVE_FRAME_BYTES_MAX)) == 0)
 		sent++;
 	assert_int_equal(rc, GROVE_EFULL);
 	assert_int_equal(sent, 3); /* 4 MiB queue, each record 1 MiB + 21 */
-	assert_int_equal(grove_session_error(a.s), 0);
+	assert_int_equal(grove_channel_error(a.s), 0);
 	pump(&l, &a, &b);
 	assert_int_equal(b.log.count, 3);
-	assert_int_equal(grove_session_send(a.s, big, GROVE_FRAME_BYTES_MAX), 0);
+	assert_int_equal(grove_channel_send(a.s, big, GROVE_FRAME_BYTES_MAX), 0);
 	free(big);
 	/* A callback error ends the receiving session with that code. */
 	b.log.fail_with = GROVE_EPROTO;
 	pump(&l, &a, &b);
-	assert_int_equal(grove_session_error(b.s), GROVE_EPROTO);
+	assert_int_equal(grove_channel_error(b.s), GROVE_EPROTO);
 	side_close(&a);
 	side_close(&b);
 }
@@ -619,18 +619,18 @@ static void test_allocation_failures(void **state)
 		side_init(&a, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
 		side_init(&b, "bravo", 0, &ca, GROVE_TEST_EXPIRES_MS);
 		grove_alloc_fail_after(n);
-		int ra = make_session(&a, GROVE_SESSION_INITIATOR, "bravo", 1, NOW);
-		int rb = make_session(&b, GROVE_SESSION_RESPONDER, NULL, 2, NOW);
+		int ra = make_session(&a, GROVE_CHANNEL_INITIATOR, "bravo", 1, NOW);
+		int rb = make_session(&b, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW);
 		if (ra == 0 && rb == 0) {
 			link_t l;
 			link_init(&l, 1, false);
 			pump(&l, &a, &b);
-			if (grove_session_established(a.s) && grove_session_send(a.s, (const uint8_t *)"x", 1) == 0)
+			if (grove_channel_established(a.s) && grove_channel_send(a.s, (const uint8_t *)"x", 1) == 0)
 				pump(&l, &a, &b);
 		}
 		grove_alloc_fail_reset();
-		int ea = a.s != NULL ? grove_session_error(a.s) : ra;
-		int eb = b.s != NULL ? grove_session_error(b.s) : rb;
+		int ea = a.s != NULL ? grove_channel_error(a.s) : ra;
+		int eb = b.s != NULL ? grove_channel_error(b.s) : rb;
 		assert_true(ea == 0 || ea == GROVE_ENOMEM || ea == GROVE_EFULL);
 		assert_true(eb == 0 || eb == GROVE_ENOMEM || eb == GROVE_EFULL);
 		failures += (ea != 0 || eb != 0);
@@ -645,13 +645,13 @@ static void test_bad_config(void **state)
 	(void)state;
 	side_t a;
 	side_init(&a, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
-	grove_session_t *s = NULL;
-	grove_session_config_t cfg = { .self = &a.id, .role = 3 };
-	assert_int_equal(grove_session_create(&cfg, &s), GROVE_EINVAL);
-	cfg.role = GROVE_SESSION_INITIATOR;
+	grove_channel_t *s = NULL;
+	grove_channel_config_t cfg = { .self = &a.id, .role = 3 };
+	assert_int_equal(grove_channel_create(&cfg, &s), GROVE_EINVAL);
+	cfg.role = GROVE_CHANNEL_INITIATOR;
 	cfg.expected_peer = "not valid";
-	assert_int_equal(grove_session_create(&cfg, &s), GROVE_EINVAL);
-	assert_int_equal(grove_session_create(NULL, &s), GROVE_EINVAL);
+	assert_int_equal(grove_channel_create(&cfg, &s), GROVE_EINVAL);
+	assert_int_equal(grove_channel_create(NULL, &s), GROVE_EINVAL);
 	assert_null(s);
 	side_close(&a);
 }

@@ -19,8 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
 

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "crdt/alloc.h"
-#include "crdt/rng.h"
+#include "grove/alloc.h"
+#include "base/rng.h"
 #include "storage/glob.h"
-#include "storage/handles.h"
-#include "storage/syncer.h"
+#include "grove/handles.h"
+#include "grove/syncer.h"
 #include "tests/util_storage.h"
 
 #define T0_MS 1700000000000ULL

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "crdt/assert.h"
+#include "base/assert.h"
 
 void grove_test_seed(uint8_t seed[GROVE_SIGN_SEED_BYTES], const char *label, uint8_t variant)
 {

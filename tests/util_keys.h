@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "gossip/cert.h"
-#include "gossip/identity.h"
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
 
 typedef struct grove_test_ca {
 	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES];

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/assert.h"
-#include "crdt/rng.h"
+#include "base/assert.h"
+#include "base/rng.h"
 #include "tests/util_netsim.h"
 
 enum { EV_DGRAM, EV_SOPEN, EV_SFRAME, EV_SCLOSE, EV_TIMER };

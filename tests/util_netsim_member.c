@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/util_identity.h"
 #include "tests/util_netsim_member.h"
 
-static grove_test_ca_t grove__sim_ca;
-static bool grove__sim_ca_ready;
+static grove_test_ca_t sim_ca;
+static bool sim_ca_ready;
 
 /* --- streams (plain, or sessions over the simulated stream) ---------------------- */
 
@@ -40,7 +40,7 @@ static grove_simstream_t *st_find(grove_simnode_t *s, uint32_t v, bool by_ep)
 
 static void st_del(grove_simnode_t *s, grove_simstream_t *t)
 {
-	grove_session_destroy(t->sess);
+	grove_channel_destroy(t->sess);
 	for (size_t i = 0; i < t->nheld; i++)
 		free(t->held[i]);
 	*t = s->streams[--s->stream_count];
@@ -53,11 +53,11 @@ static int on_session_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static void st_session(grove_simnode_t *s, grove_simstream_t *t, grove_session_role_t role)
+static void st_session(grove_simnode_t *s, grove_simstream_t *t, grove_channel_role_t role)
 {
-	grove_session_config_t sc = { .self = &s->ident, .role = role, .now_ms = grove_netsim_now(s->cl->net),
+	grove_channel_config_t sc = { .self = &s->ident, .role = role, .now_ms = grove_netsim_now(s->cl->net),
 				      .on_frame = on_session_frame, .frame_ctx = s };
-	int rc = grove_session_create(&sc, &t->sess);
+	int rc = grove_channel_create(&sc, &t->sess);
 	GROVE_ASSERT(rc == 0);
 }
 
@@ -66,16 +66,16 @@ static void st_flush(grove_simnode_t *s, grove_simstream_t *t)
 {
 	const uint8_t *data;
 	size_t len;
-	grove_session_pending(t->sess, &data, &len);
+	grove_channel_pending(t->sess, &data, &len);
 	if (len) {
 		grove_netsim_stream_send(s->cl->net, t->ep, data, len);
-		grove_session_consume(t->sess, len);
+		grove_channel_consume(t->sess, len);
 	}
 }
 
 static void st_close(grove_simnode_t *s, grove_simstream_t *t)
 {
-	if (t->sess && grove_session_established(t->sess) && grove_session_finish(t->sess) == 0)
+	if (t->sess && grove_channel_established(t->sess) && grove_channel_finish(t->sess) == 0)
 		st_flush(s, t);
 	grove_netsim_stream_close(s->cl->net, t->ep);
 	st_del(s, t);
@@ -85,7 +85,7 @@ static void st_close(grove_simnode_t *s, grove_simstream_t *t)
  * the core already did.  Returns false when t was closed. */
 static bool st_progress(grove_simnode_t *s, grove_simstream_t *t)
 {
-	if (!grove_session_established(t->sess))
+	if (!grove_channel_established(t->sess))
 		return true;
 	if (!t->cert_learned) {
 		/* The session verified the certificate against the CA; the book
@@ -94,18 +94,18 @@ static bool st_progress(grove_simnode_t *s, grove_simstream_t *t)
 		t->cert_learned = true;
 		s->cl->sessions_established++;
 		uint32_t id = t->id;
-		if (grove_peerbook_add(s->book, grove_session_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
+		if (grove_peerbook_add(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
 			s->cl->sessions_refused++;
 			st_close(s, t);
 			grove_member_stream_closed(s->m, grove_netsim_now(s->cl->net), id);
 			return false;
 		}
 		/* frames on this stream must come from the authenticated peer */
-		int rc = grove_member_stream_peer(s->m, id, grove_session_peer_cert(t->sess)->node_id);
+		int rc = grove_member_stream_peer(s->m, id, grove_channel_peer_cert(t->sess)->node_id);
 		GROVE_ASSERT(rc == 0 || rc == GROVE_ENOTFOUND); /* the core may have ended it */
 	}
 	for (size_t i = 0; i < t->nheld; i++) {
-		int rc = grove_session_send(t->sess, t->held[i], t->held_len[i]);
+		int rc = grove_channel_send(t->sess, t->held[i], t->held_len[i]);
 		GROVE_ASSERT(rc == 0);
 		free(t->held[i]);
 	}
@@ -141,7 +141,7 @@ static void st_bytes(grove_simnode_t *s, uint64_t now, grove_simstream_t *t, con
 	}
 	s->cur_stream = t->id;
 	uint32_t id = t->id;
-	if (grove_session_feed(t->sess, b, len) < 0) {
+	if (grove_channel_feed(t->sess, b, len) < 0) {
 		st_close(s, t);
 		grove_member_stream_closed(s->m, now, id);
 		return;
@@ -201,7 +201,7 @@ static void pump(grove_simnode_t *s)
 		case GROVE_OUT_STREAM_OPEN:
 			t = st_new(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr));
 			if (s->cl->sessions) {
-				st_session(s, t, GROVE_SESSION_INITIATOR);
+				st_session(s, t, GROVE_CHANNEL_INITIATOR);
 				st_flush(s, t);
 			}
 			break;
@@ -212,7 +212,7 @@ static void pump(grove_simnode_t *s)
 		case GROVE_OUT_STREAM_CLOSE:
 			if ((t = st_find(s, o.stream_id, false))) {
 				t->finish = true;
-				if (!t->sess || grove_session_established(t->sess))
+				if (!t->sess || grove_channel_established(t->sess))
 					st_close(s, t);
 			}
 			break;
@@ -243,7 +243,7 @@ static void h_open(void *ctx, uint64_t now, uint32_t ep, const char *from)
 	}
 	grove_simstream_t *t = st_new(s, id, ep);
 	if (s->cl->sessions)
-		st_session(s, t, GROVE_SESSION_RESPONDER);
+		st_session(s, t, GROVE_CHANNEL_RESPONDER);
 	pump(s);
 }
 
@@ -280,7 +280,7 @@ static void h_timer(void *ctx, uint64_t now)
 	pump(s);
 }
 
-static const grove_netsim_handlers_t grove__sim_handlers = {
+static const grove_netsim_handlers_t sim_handlers = {
 	.on_datagram = h_datagram,
 	.on_stream_open = h_open,
 	.on_stream_frame = h_frame,
@@ -306,9 +306,9 @@ void grove_simcluster_init(grove_simcluster_t *cl, size_t n, uint64_t seed, cons
 		cl->base = *base;
 	else
 		grove_member_config_init(&cl->base);
-	if (secure && !grove__sim_ca_ready) {
-		grove_test_ca_init(&grove__sim_ca, "sim-ca");
-		grove__sim_ca_ready = true;
+	if (secure && !sim_ca_ready) {
+		grove_test_ca_init(&sim_ca, "sim-ca");
+		sim_ca_ready = true;
 	}
 	for (size_t i = 0; i < n; i++) {
 		grove_simnode_t *s = &cl->nodes[i];
@@ -316,11 +316,11 @@ void grove_simcluster_init(grove_simcluster_t *cl, size_t n, uint64_t seed, cons
 		s->index = i;
 		snprintf(s->id, sizeof(s->id), "node-%zu", i);
 		snprintf(s->addr, sizeof(s->addr), "n%zu:7946", i);
-		s->net_node = grove_netsim_add_node(cl->net, s->addr, &grove__sim_handlers, s);
+		s->net_node = grove_netsim_add_node(cl->net, s->addr, &sim_handlers, s);
 		GROVE_ASSERT(s->net_node == (int)i);
 		grove_netsim_set_down(cl->net, s->net_node, true);
 		if (secure)
-			grove_test_identity(&s->ident, &grove__sim_ca, &grove__sim_ca, s->id, 0, GROVE_TEST_EXPIRES_MS);
+			grove_test_identity(&s->ident, &sim_ca, &sim_ca, s->id, 0, GROVE_TEST_EXPIRES_MS);
 	}
 }
 
@@ -340,7 +340,7 @@ void grove_simcluster_set_identity(grove_simcluster_t *cl, size_t i, const char 
 	GROVE_ASSERT(cl->secure && !s->m && strlen(id) <= GROVE_MEMBER_ID_MAX);
 	grove_identity_close(&s->ident);
 	strcpy(s->id, id);
-	grove_test_identity(&s->ident, &grove__sim_ca, &grove__sim_ca, id, key_variant, GROVE_TEST_EXPIRES_MS);
+	grove_test_identity(&s->ident, &sim_ca, &sim_ca, id, key_variant, GROVE_TEST_EXPIRES_MS);
 }
 
 void grove_simcluster_close(grove_simcluster_t *cl)

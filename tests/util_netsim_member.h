@@ -1,5 +1,5 @@
 /*
- * util_netsim_member.h - a cluster of membership cores (gossip/member.h) on
+ * util_netsim_member.h - a cluster of membership cores (gossip/member/member.h) on
  * the simulated network (tests/util_netsim.h), for tests and benchmarks.
  *
  * Node i has id "node-<i>" and address "n<i>:7946".  The harness plays the
@@ -9,7 +9,7 @@
  * layer would with grove_db_meta_put) and counts events.  In secure mode
  * every node has a CA-certified identity (tests/util_identity.h), a sender
  * and a peer book, and every datagram is a signed envelope; with sessions
- * on, every push-pull stream is an authenticated, encrypted grove_session
+ * on, every push-pull stream is an authenticated, encrypted grove_channel
  * whose peer certificate goes to the peer book, as the node layer does.
  *
  * Ground truth for false positives: a node marked dead by another while it
@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gossip/member.h"
+#include "gossip/member/member.h"
 #include "gossip/member_secure.h"
-#include "gossip/session.h"
+#include "gossip/secure/channel.h"
 #include "tests/util_netsim.h"
 
 #define GROVE_SIM_STREAMS_MAX 128 /* open streams per node */
@@ -34,7 +34,7 @@
  * sessions, the encrypted session over it. */
 typedef struct grove_simstream {
 	uint32_t id, ep;
-	grove_session_t *sess;
+	grove_channel_t *sess;
 	uint8_t *held[GROVE_SIM_HELD_MAX];
 	size_t held_len[GROVE_SIM_HELD_MAX];
 	size_t nheld;
@@ -72,7 +72,7 @@ struct grove_simcluster {
 	size_t n;
 	grove_member_config_t base; /* timers and limits for every node */
 	bool secure;
-	bool sessions;             /* secure only: push-pull over grove_session */
+	bool sessions;             /* secure only: push-pull over grove_channel */
 	bool save_on_change;       /* save state on JOIN/ALIVE events too */
 	uint64_t seed;
 	uint64_t false_dead;       /* DEAD events about nodes that were up */

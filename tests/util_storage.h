@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "storage/db.h"
+#include "grove/db.h"
 #include "storage/store.h"
 
 /* Creates a fresh empty directory; returns its malloc'd path (free()). */

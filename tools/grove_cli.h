@@ -36,10 +36,10 @@ int grove_cli_usage(const char *cmd, const char *help);
 /* True when argv holds -h or --help (before any "--"). */
 int grove_cli_wants_help(int argc, char **argv);
 
-/* Key management (tools/cmd_keys.c). */
-extern const char grove_cmd_ca_help[];
-extern const char grove_cmd_cert_help[];
-int grove_cmd_ca(int argc, char **argv);
-int grove_cmd_cert(int argc, char **argv);
+/* Key management (tools/cli_ca.c). */
+extern const char grove_cli_ca_help[];
+extern const char grove_cli_cert_help[];
+int grove_cli_ca(int argc, char **argv);
+int grove_cli_cert(int argc, char **argv);
 
 #endif

@@ -8,29 +8,29 @@
 #include <string.h>
 
 #include "tools/grove_cli.h"
-#include "tools/cmd_node.h" /* node engineer: commands over RESP, sync */
+#include "tools/cli_node.h" /* node engineer: commands over RESP, sync */
 
 static const grove_cli_cmd_t commands[] = {
-	{ "ca", "create the cluster CA key pair (ca init DIR)", grove_cmd_ca_help, grove_cmd_ca },
-	{ "cert", "create a node key and a certificate signed by the CA", grove_cmd_cert_help, grove_cmd_cert },
-	/* --- node engineer: tools/cmd_node.c, tools/cmd_sync.c --- */
-	{ "members", "list a node's cluster members", grove_cmd_members_help, grove_cmd_members },
-	{ "status", "summarize a node (members, keys, digest)", grove_cmd_status_help, grove_cmd_status },
-	{ "get", "GET KEY from a node", grove_cmd_op_help, grove_cmd_op },
-	{ "set", "SET KEY VALUE (register)", grove_cmd_op_help, grove_cmd_op },
-	{ "del", "DEL KEY...", grove_cmd_op_help, grove_cmd_op },
-	{ "incr", "INCRBY KEY [N] (counter)", grove_cmd_op_help, grove_cmd_op },
-	{ "decr", "DECRBY KEY [N] (counter)", grove_cmd_op_help, grove_cmd_op },
-	{ "sadd", "SADD KEY MEMBER... (set)", grove_cmd_op_help, grove_cmd_op },
-	{ "srem", "SREM KEY MEMBER... (set)", grove_cmd_op_help, grove_cmd_op },
-	{ "smembers", "SMEMBERS KEY (set)", grove_cmd_op_help, grove_cmd_op },
-	{ "hset", "HSET KEY FIELD VALUE... (map)", grove_cmd_op_help, grove_cmd_op },
-	{ "hget", "HGET KEY FIELD (map)", grove_cmd_op_help, grove_cmd_op },
-	{ "hdel", "HDEL KEY FIELD... (map)", grove_cmd_op_help, grove_cmd_op },
-	{ "hgetall", "HGETALL KEY (map)", grove_cmd_op_help, grove_cmd_op },
-	{ "keys", "KEYS [PATTERN]", grove_cmd_op_help, grove_cmd_op },
-	{ "digest", "a node's hex root digest", grove_cmd_op_help, grove_cmd_op },
-	{ "sync", "offline sync of two stopped nodes' data directories", grove_cmd_sync_help, grove_cmd_sync },
+	{ "ca", "create the cluster CA key pair (ca init DIR)", grove_cli_ca_help, grove_cli_ca },
+	{ "cert", "create a node key and a certificate signed by the CA", grove_cli_cert_help, grove_cli_cert },
+	/* --- node engineer: tools/cli_node.c, tools/cli_sync.c --- */
+	{ "members", "list a node's cluster members", grove_cli_members_help, grove_cli_members },
+	{ "status", "summarize a node (members, keys, digest)", grove_cli_status_help, grove_cli_status },
+	{ "get", "GET KEY from a node", grove_cli_op_help, grove_cli_op },
+	{ "set", "SET KEY VALUE (register)", grove_cli_op_help, grove_cli_op },
+	{ "del", "DEL KEY...", grove_cli_op_help, grove_cli_op },
+	{ "incr", "INCRBY KEY [N] (counter)", grove_cli_op_help, grove_cli_op },
+	{ "decr", "DECRBY KEY [N] (counter)", grove_cli_op_help, grove_cli_op },
+	{ "sadd", "SADD KEY MEMBER... (set)", grove_cli_op_help, grove_cli_op },
+	{ "srem", "SREM KEY MEMBER... (set)", grove_cli_op_help, grove_cli_op },
+	{ "smembers", "SMEMBERS KEY (set)", grove_cli_op_help, grove_cli_op },
+	{ "hset", "HSET KEY FIELD VALUE... (map)", grove_cli_op_help, grove_cli_op },
+	{ "hget", "HGET KEY FIELD (map)", grove_cli_op_help, grove_cli_op },
+	{ "hdel", "HDEL KEY FIELD... (map)", grove_cli_op_help, grove_cli_op },
+	{ "hgetall", "HGETALL KEY (map)", grove_cli_op_help, grove_cli_op },
+	{ "keys", "KEYS [PATTERN]", grove_cli_op_help, grove_cli_op },
+	{ "digest", "a node's hex root digest", grove_cli_op_help, grove_cli_op },
+	{ "sync", "offline sync of two stopped nodes' data directories", grove_cli_sync_help, grove_cli_sync },
 	/* --- end node engineer --- */
 };
 

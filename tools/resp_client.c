@@ -1,6 +1,6 @@
 /*
  * resp_client.c - blocking RESP2 client (see resp_client.h): requests are
- * written with node/resp.h's writer, replies read through a 16 KiB buffer
+ * written with node/resp_codec.h's writer, replies read through a 16 KiB buffer
  * and parsed recursively with a depth bound.
  */
 #include "tools/resp_client.h"
@@ -14,9 +14,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "crdt/alloc.h"
+#include "grove/alloc.h"
 #include "node/config.h"
-#include "node/resp.h"
+#include "node/resp_codec.h"
 
 int grove_rc_connect(grove_rc_t *rc, const char *hostport, char *err, size_t elen)
 {

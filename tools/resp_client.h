@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "crdt/error.h"
+#include "grove/error.h"
 
 #define GROVE_RC_DEPTH_MAX 8
 #define GROVE_RC_ELEMENTS_MAX (1u << 24)

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value.h"
+#include "grove/alloc.h"
+#include "grove/value.h"
 
 #define BENCH_MIN_SECONDS 0.3
 #define BENCH_ITERS_MAX 10000000L

@@ -19,9 +19,9 @@
 
 #include <sodium.h>
 
-#include "crdt/assert.h"
-#include "gossip/envelope.h"
-#include "gossip/session.h"
+#include "base/assert.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/secure/channel.h"
 #include "tests/util_keys.h"
 
 #define NOW_MS GROVE_TEST_NOW_MS
@@ -123,28 +123,28 @@ static void bench_datagrams(void)
 	free(b.len);
 }
 
-static void drain(grove_session_t *from, grove_session_t *to)
+static void drain(grove_channel_t *from, grove_channel_t *to)
 {
 	const uint8_t *p;
 	size_t n;
-	grove_session_pending(from, &p, &n);
+	grove_channel_pending(from, &p, &n);
 	if (n > 0)
-		GROVE_ASSERT(grove_session_feed(to, p, n) == 0);
-	grove_session_consume(from, n);
+		GROVE_ASSERT(grove_channel_feed(to, p, n) == 0);
+	grove_channel_consume(from, n);
 }
 
-static void session_pair(grove_session_t **a, grove_session_t **b, grove_frame_fn on_frame, void *ctx)
+static void session_pair(grove_channel_t **a, grove_channel_t **b, grove_frame_fn on_frame, void *ctx)
 {
-	grove_session_config_t ca = { .self = &alpha, .role = GROVE_SESSION_INITIATOR, .now_ms = NOW_MS };
-	grove_session_config_t cb = {
-		.self = &beta, .role = GROVE_SESSION_RESPONDER, .now_ms = NOW_MS, .on_frame = on_frame, .frame_ctx = ctx
+	grove_channel_config_t ca = { .self = &alpha, .role = GROVE_CHANNEL_INITIATOR, .now_ms = NOW_MS };
+	grove_channel_config_t cb = {
+		.self = &beta, .role = GROVE_CHANNEL_RESPONDER, .now_ms = NOW_MS, .on_frame = on_frame, .frame_ctx = ctx
 	};
-	GROVE_ASSERT(grove_session_create(&ca, a) == 0 && grove_session_create(&cb, b) == 0);
+	GROVE_ASSERT(grove_channel_create(&ca, a) == 0 && grove_channel_create(&cb, b) == 0);
 	for (int i = 0; i < 3; i++) {
 		drain(*a, *b);
 		drain(*b, *a);
 	}
-	GROVE_ASSERT(grove_session_established(*a) && grove_session_established(*b));
+	GROVE_ASSERT(grove_channel_established(*a) && grove_channel_established(*b));
 }
 
 static int count_bytes(void *ctx, const uint8_t *frame, size_t len)
@@ -158,10 +158,10 @@ static void bench_handshakes(void)
 {
 	double t0 = now_s();
 	for (int i = 0; i < HANDSHAKES; i++) {
-		grove_session_t *a, *b;
+		grove_channel_t *a, *b;
 		session_pair(&a, &b, NULL, NULL);
-		grove_session_destroy(a);
-		grove_session_destroy(b);
+		grove_channel_destroy(a);
+		grove_channel_destroy(b);
 	}
 	printf("session handshakes:          %8.0f /s   (both ends, one core)\n", HANDSHAKES / (now_s() - t0));
 }
@@ -193,19 +193,19 @@ static void bench_stream(size_t frame_len)
 	uint8_t *frame = calloc(1, frame_len);
 	GROVE_ASSERT(frame != NULL);
 	size_t received = 0;
-	grove_session_t *a, *b;
+	grove_channel_t *a, *b;
 	session_pair(&a, &b, count_bytes, &received);
 	double t0 = now_s();
 	for (size_t done = 0; done < STREAM_BYTES; done += frame_len) {
-		GROVE_ASSERT(grove_session_send(a, frame, frame_len) == 0);
+		GROVE_ASSERT(grove_channel_send(a, frame, frame_len) == 0);
 		drain(a, b);
 	}
 	double rate = STREAM_BYTES / (now_s() - t0) / 1e6;
 	GROVE_ASSERT(received == STREAM_BYTES);
 	printf("session frames %4zu KiB:      %8.0f MB/s baseline secretstream push+pull %6.0f MB/s\n",
 	       frame_len / 1024, rate, baseline_stream(frame, frame_len));
-	grove_session_destroy(a);
-	grove_session_destroy(b);
+	grove_channel_destroy(a);
+	grove_channel_destroy(b);
 	free(frame);
 }
 

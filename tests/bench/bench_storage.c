@@ -29,10 +29,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "crdt/alloc.h"
-#include "storage/db.h"
-#include "storage/handles.h"
-#include "storage/syncer.h"
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "grove/handles.h"
+#include "grove/syncer.h"
 #include "tests/util_storage.h"
 
 #define BENCH_KEYS 50000 /* default distinct keys the rate benchmarks cycle over */

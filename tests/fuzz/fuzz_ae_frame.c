@@ -1,6 +1,6 @@
 /*
  * fuzz_ae_frame.c - libFuzzer target for the anti-entropy frame decoder
- * (gossip/ae_codec.h) and the session state machine behind it.
+ * (gossip/ae/codec.h) and the session state machine behind it.
  *
  * 1. The whole input is decoded with the stream limit; an accepted frame is
  *    walked entry by entry to its exact end, which must land on the end of
@@ -13,10 +13,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "gossip/ae_codec.h"
-#include "gossip/antientropy.h"
+#include "gossip/ae/codec.h"
+#include "gossip/ae/antientropy.h"
 
-static void grove__walk(const grove_ae_frame_t *f)
+static void fuzz_ae_frame_walk(const grove_ae_frame_t *f)
 {
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
@@ -53,13 +53,13 @@ static void grove__walk(const grove_ae_frame_t *f)
 		abort();
 }
 
-static uint64_t grove__clock(void *ctx)
+static uint64_t fuzz_ae_frame_clock(void *ctx)
 {
 	(void)ctx;
 	return 1700000000000ULL;
 }
 
-static size_t grove__no_peers(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max)
+static size_t no_peers(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max)
 {
 	(void)ctx;
 	(void)addrs;
@@ -67,7 +67,7 @@ static size_t grove__no_peers(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], s
 	return 0;
 }
 
-static grove_ae_t *grove__victim(void)
+static grove_ae_t *fuzz_ae_frame_victim(void)
 {
 	static grove_ae_t *ae;
 	static grove_db_t *db;
@@ -77,7 +77,7 @@ static grove_ae_t *grove__victim(void)
 	grove_db_options_t o;
 	grove_db_options_init(&o);
 	o.node_id = "fuzz";
-	o.clock = grove__clock;
+	o.clock = fuzz_ae_frame_clock;
 	if (grove_db_open(NULL, &o, &db, NULL, 0) != 0)
 		abort();
 	for (int i = 0; i < 64; i++) {
@@ -88,16 +88,16 @@ static grove_ae_t *grove__victim(void)
 	grove_rng_seed(&rng, 1);
 	grove_ae_config_t cfg;
 	grove_ae_config_init(&cfg);
-	cfg.peers = grove__no_peers;
+	cfg.peers = no_peers;
 	cfg.session_bytes_max = 1 << 20;
 	if (grove_ae_create(&cfg, db, &rng, &ae) != 0)
 		abort();
 	return ae;
 }
 
-static void grove__session(const uint8_t *data, size_t size)
+static void fuzz_ae_frame_session(const uint8_t *data, size_t size)
 {
-	grove_ae_t *ae = grove__victim();
+	grove_ae_t *ae = fuzz_ae_frame_victim();
 	uint32_t sid;
 	if (grove_ae_stream_accept(ae, 1, "fuzz", &sid) != 0)
 		abort();
@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	grove_ae_frame_t f;
 	if (grove_ae_frame_decode(data, size, GROVE_AE_FRAME_BYTES_LIMIT, &f) == 0)
-		grove__walk(&f);
-	grove__session(data, size);
+		fuzz_ae_frame_walk(&f);
+	fuzz_ae_frame_session(data, size);
 	return 0;
 }

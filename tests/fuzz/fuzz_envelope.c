@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/assert.h"
+#include "base/assert.h"
 #include "tests/util_keys.h"
-#include "gossip/envelope.h"
+#include "gossip/secure/envelope.h"
 
 #define NOW_MS GROVE_TEST_NOW_MS
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_member.c - libFuzzer target for the membership decoders: datagram
- * payloads and push-pull frames (gossip/member_codec.c), the persisted
+ * payloads and push-pull frames (gossip/member/codec.c), the persisted
  * restart state, and a plaintext membership core fed the same bytes as a
  * datagram and as a stream frame (on a stream bound to a peer id for odd
  * sizes).  Nothing may crash, assert or leak.
@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crdt/assert.h"
-#include "gossip/member.h"
-#include "gossip/member_codec.h"
+#include "base/assert.h"
+#include "gossip/member/member.h"
+#include "gossip/member/codec.h"
 
-static grove_member_t *grove__fuzz_core(void)
+static grove_member_t *fuzz_core(void)
 {
 	static grove_member_t *m;
 	if (!m) {
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t count;
 	(void)grove_member_persist_decode(data, size, &inc, peers, &count);
 
-	grove_member_t *m = grove__fuzz_core();
+	grove_member_t *m = fuzz_core();
 	if (!m)
 		return 0;
 	static uint64_t now = 1;

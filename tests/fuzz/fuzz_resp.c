@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crdt/assert.h"
-#include "node/resp.h"
+#include "base/assert.h"
+#include "node/resp_codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/assert.h"
+#include "base/assert.h"
 #include "tests/util_keys.h"
-#include "gossip/session.h"
+#include "gossip/secure/channel.h"
 
 #define NOW_MS GROVE_TEST_NOW_MS
 #define PUMP_ROUNDS_MAX 8
@@ -38,29 +38,29 @@ static int drop_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static grove_session_t *make(grove_session_role_t role, uint8_t kx_byte)
+static grove_channel_t *make(grove_channel_role_t role, uint8_t kx_byte)
 {
-	uint8_t kx_seed[GROVE_SESSION_KX_SEED_BYTES];
+	uint8_t kx_seed[GROVE_CHANNEL_KX_SEED_BYTES];
 	memset(kx_seed, kx_byte, sizeof kx_seed);
-	grove_session_config_t cfg = {
-		.self = role == GROVE_SESSION_INITIATOR ? &alpha : &beta,
+	grove_channel_config_t cfg = {
+		.self = role == GROVE_CHANNEL_INITIATOR ? &alpha : &beta,
 		.role = role,
 		.now_ms = NOW_MS,
 		.on_frame = drop_frame,
 		.kx_seed = kx_seed,
 	};
-	grove_session_t *s = NULL;
-	return grove_session_create(&cfg, &s) == 0 ? s : NULL;
+	grove_channel_t *s = NULL;
+	return grove_channel_create(&cfg, &s) == 0 ? s : NULL;
 }
 
-static void drain(grove_session_t *from, grove_session_t *to)
+static void drain(grove_channel_t *from, grove_channel_t *to)
 {
 	const uint8_t *p;
 	size_t n;
-	grove_session_pending(from, &p, &n);
+	grove_channel_pending(from, &p, &n);
 	if (to != NULL && n > 0)
-		(void)grove_session_feed(to, p, n);
-	grove_session_consume(from, n);
+		(void)grove_channel_feed(to, p, n);
+	grove_channel_consume(from, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,30 +74,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk = 1 + data[1];
 	data += 2;
 	size -= 2;
-	grove_session_t *init = make(GROVE_SESSION_INITIATOR, 4);
-	grove_session_t *resp = make(GROVE_SESSION_RESPONDER, 5);
+	grove_channel_t *init = make(GROVE_CHANNEL_INITIATOR, 4);
+	grove_channel_t *resp = make(GROVE_CHANNEL_RESPONDER, 5);
 	if (init == NULL || resp == NULL)
 		goto out;
-	grove_session_t *victim = mode == 1 ? init : resp;
+	grove_channel_t *victim = mode == 1 ? init : resp;
 	if (mode == 2) {
 		for (int i = 0; i < PUMP_ROUNDS_MAX; i++) {
 			drain(init, resp);
 			drain(resp, init);
 		}
-		GROVE_ASSERT(grove_session_established(init) && grove_session_established(resp));
+		GROVE_ASSERT(grove_channel_established(init) && grove_channel_established(resp));
 	}
 	drain(init, NULL); /* HELLO_I (modes 0, 1) goes nowhere */
 	int rc = 0;
 	for (size_t off = 0; off < size && rc == 0; off += chunk) {
 		size_t n = size - off < chunk ? size - off : chunk;
-		rc = grove_session_feed(victim, data + off, n);
+		rc = grove_channel_feed(victim, data + off, n);
 	}
-	GROVE_ASSERT(rc == grove_session_error(victim));
-	(void)grove_session_eof(victim);
-	if (grove_session_established(victim))
-		(void)grove_session_send(victim, (const uint8_t *)"x", 1);
+	GROVE_ASSERT(rc == grove_channel_error(victim));
+	(void)grove_channel_eof(victim);
+	if (grove_channel_established(victim))
+		(void)grove_channel_send(victim, (const uint8_t *)"x", 1);
 out:
-	grove_session_destroy(init);
-	grove_session_destroy(resp);
+	grove_channel_destroy(init);
+	grove_channel_destroy(resp);
 	return 0;
 }

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/value.h"
+#include "grove/alloc.h"
+#include "grove/value.h"
 
 static void fuzz_check(int cond)
 {

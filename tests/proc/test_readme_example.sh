@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 awk '/^```c$/ {on = 1; next} /^```$/ && on {exit} on' README.md >"$work/example.c"
 grep -q grove_syncer_sync "$work/example.c" || { echo "README example not found"; exit 1; }
-cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. "$work/example.c" -o "$work/example" \
+cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude "$work/example.c" -o "$work/example" \
 	build/libgrove.a -lleveldb $(pkg-config --libs libsodium msgpack) -lpthread
 out=$(cd "$work" && ./example)
 echo "example printed: $out"

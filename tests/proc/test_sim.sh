@@ -1,13 +1,13 @@
 #!/bin/bash
-# test_sim.sh - builds bin/grove-sim (tests/sim/build.sh) and runs it as a
+# test_sim.sh - builds bin/grove-sim (make sim) and runs it as a
 # program: 12 seeds of 6-node clusters, each twice (the trace hashes must
 # match), one replayed from the command a run prints, and a small figure
 # table.  Real signatures throughout.  The cmocka short run is
 # tests/test_sim.c; the long one tests/soak/soak_sim.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build} bash tests/sim/build.sh >/dev/null
-SIM=bin/grove-sim
+SIM=${BUILD:-build}/grove-sim
+make --no-print-directory GROVE_DEPS_OK=1 BUILD="${BUILD:-build}" SIM_OUT="$SIM" sim >/dev/null
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 

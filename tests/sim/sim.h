@@ -2,8 +2,8 @@
  * sim.h - the deterministic whole-cluster simulator.
  *
  * One process runs N Grove nodes: each with the REAL membership core
- * (gossip/member.h), anti-entropy core (gossip/antientropy.h), a memory
- * store (storage/db.h) and the signed-datagram layer (gossip/envelope.h,
+ * (gossip/member/member.h), anti-entropy core (gossip/ae/antientropy.h), a memory
+ * store (include/grove/db.h) and the signed-datagram layer (gossip/secure/envelope.h,
  * peerbook.h).  Nothing of the protocols is copied or mocked: the simulator
  * only owns time and the network.
  *
@@ -98,7 +98,7 @@ typedef struct sim_result {
 	uint64_t lost, duplicated, blocked;
 	/* safety */
 	uint64_t forged, forged_dropped, dups_dropped;
-	uint64_t forged_by_reason[16]; /* by grove_drop_t (gossip/peerbook.h) */
+	uint64_t forged_by_reason[16]; /* by grove_drop_t (gossip/secure/peerbook.h) */
 	uint64_t states_checked, merges_checked, model_keys_checked;
 	uint64_t crashes, restarts, partitions;
 	size_t rss_bytes; /* largest resident size of the process seen during the run */

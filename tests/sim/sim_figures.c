@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gossip/member.h"
+#include "gossip/member/member.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_figures.h"
 

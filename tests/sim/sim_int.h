@@ -15,14 +15,14 @@
 
 #include <sodium.h>
 
-#include "crdt/rng.h"
+#include "base/rng.h"
 #include "gossip/ae_secure.h"
-#include "gossip/antientropy.h"
-#include "gossip/envelope.h"
-#include "gossip/member.h"
+#include "gossip/ae/antientropy.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/member/member.h"
 #include "gossip/member_secure.h"
-#include "gossip/peerbook.h"
-#include "storage/db.h"
+#include "gossip/secure/peerbook.h"
+#include "grove/db.h"
 #include "tests/sim/sim.h"
 
 #define SIM_ADDR_MAX 16

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
 static const char *const sim_kind_names[] = {

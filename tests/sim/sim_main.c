@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip/peerbook.h"
+#include "gossip/secure/peerbook.h"
 #include "tests/sim/sim.h"
 #include "tests/sim/sim_figures.h"
 

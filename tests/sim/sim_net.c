@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
 int sim_addr_node(const sim_t *s, const char *addr)

@@ -6,7 +6,7 @@
  * the simulation's CA), a memory store (grove_db_open(NULL)) whose HLC reads
  * the virtual clock plus the node's skew, and, while up, a peer book, a
  * datagram sender, a membership core and an anti-entropy core.  Both cores
- * seal and open real signed envelopes (gossip/envelope.h) through the
+ * seal and open real signed envelopes (gossip/secure/envelope.h) through the
  * node's one sender and one peer book, through the layers' own bindings
  * (gossip/member_secure.h, gossip/ae_secure.h); received datagrams are
  * dispatched on their envelope kind, as groved does.  After every input the node's outputs are drained into the
@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
 #define SIM_CERT_LIFE_MS (10ULL * 365 * 24 * 3600 * 1000)

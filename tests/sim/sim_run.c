@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
 static void sim_at(sim_t *s, uint64_t at, uint8_t kind, uint32_t dst, uint32_t gen)

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "crdt/alloc.h"
-#include "crdt/assert.h"
+#include "grove/alloc.h"
+#include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
 #define SIM_SCAN_MAX 100000

@@ -8,7 +8,7 @@
 #   SOAK_SEED    first seed (default: from the date, printed)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash tests/sim/build.sh >/dev/null
+make --no-print-directory GROVE_DEPS_OK=1 sim >/dev/null
 SIM=bin/grove-sim
 seeds=${SOAK_SEEDS:-1000}
 first=${SOAK_SEED:-$(date +%s)}

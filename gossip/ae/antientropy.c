@@ -1,0 +1,660 @@
+/*
+ * antientropy.c - the anti-entropy core of one node (API in antientropy.h,
+ * messages in doc/antientropy.md): digest rounds, the session table, the
+ * output queue, and push of fresh writes.
+ *
+ * Datagrams and stream commands wait in a bounded queue (GROVE_AE_OUT_MAX,
+ * overflow counted); stream frames are not queued at all: grove_ae_poll asks
+ * the sessions for their next frame in round-robin, so a session produces
+ * work only as fast as the driver drains it.  The push queue is the only
+ * state shared with other threads (the db change hook) and has its own lock.
+ */
+#include "gossip/ae/antientropy.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "gossip/ae/session.h"
+
+#define GROVE__PUSH_DATAGRAMS_MAX 16 /* PUSH datagrams built per tick */
+
+typedef struct grove_member__out {
+	grove_out_kind_t kind;
+	uint32_t stream_id;
+	char addr[GROVE_AE_ADDR_MAX + 1];
+	size_t len;
+	uint8_t bytes[]; /* datagram */
+} grove_member__out_t;
+
+struct grove_ae {
+	grove_ae_config_t cfg;
+	grove_db_t *db;
+	grove_rng_t *rng;
+	grove_ae_stats_t stats;
+	grove_ae_ctx_t ctx;
+	bool started;
+	uint64_t next_round_ms;
+	uint64_t next_push_ms;
+	grove_ae_sess_t *sess[GROVE_AE_SESSIONS_MAX];
+	size_t nsess;
+	size_t rr; /* round-robin position among sessions */
+	uint32_t next_id;
+	grove_member__out_t *outq[GROVE_AE_OUT_MAX];
+	size_t out_head, out_count;
+	grove_member__out_t *held;     /* handed out by the last poll */
+	grove_ae_sess_t *dead;  /* closed by the last poll */
+	bool hooked;
+	pthread_mutex_t push_mu; /* guards pushq, push_set and push_drops */
+	grove_ae_keyq_t pushq;
+	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
+	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
+	uint64_t push_drops;
+	grove_ae_buf_t scratch;
+};
+
+void grove_ae_config_init(grove_ae_config_t *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->interval_ms = 500;
+	cfg->fanout = 3;
+	cfg->max_sessions = 2;
+	cfg->session_bytes_max = 256ULL * 1024 * 1024;
+	cfg->session_timeout_ms = 60000;
+	cfg->idle_timeout_ms = 10000;
+	cfg->frame_bytes_max = GROVE_AE_FRAME_BYTES_DEFAULT;
+	cfg->frame_target_bytes = 32 * 1024;
+	cfg->window_bytes = 4u * 1024 * 1024;
+	cfg->datagram_bytes_max = GROVE_AE_DATAGRAM_BYTES_MAX;
+	cfg->push = false;
+	cfg->push_hook = true;
+	cfg->push_fanout = 3;
+	cfg->push_transmits = 3;
+	cfg->push_interval_ms = 100;
+	cfg->push_queue_max = 4096;
+}
+
+static bool config_ok(const grove_ae_config_t *c)
+{
+	size_t budget = c->datagram_bytes_max - c->security.overhead_bytes;
+	return c->peers != NULL && c->interval_ms > 0 && c->fanout >= 1 &&
+	       c->fanout <= GROVE_AE_FANOUT_MAX && c->max_sessions >= 1 &&
+	       c->max_sessions <= GROVE_AE_SESSIONS_MAX && c->frame_bytes_max >= 4096 &&
+	       c->frame_bytes_max <= GROVE_AE_FRAME_BYTES_LIMIT && c->frame_target_bytes >= 1024 &&
+	       c->frame_target_bytes <= c->frame_bytes_max && c->window_bytes >= GROVE_AE_WINDOW_BYTES_MIN &&
+	       c->window_bytes <= GROVE_AE_WINDOW_BYTES_MAX &&
+	       c->datagram_bytes_max <= GROVE_AE_DATAGRAM_BYTES_MAX &&
+	       c->datagram_bytes_max > c->security.overhead_bytes && budget >= 320 &&
+	       c->push_fanout <= GROVE_AE_FANOUT_MAX && c->push_queue_max <= GROVE_AE_PUSH_QUEUE_MAX &&
+	       (!c->push || (c->push_interval_ms > 0 && c->push_fanout >= 1 &&
+			     c->push_transmits >= 1 && c->push_transmits <= GROVE_AE_PUSH_TRANSMITS_MAX)) &&
+	       (c->security.seal == NULL) == (c->security.open == NULL);
+}
+
+static void antientropy_hook(void *ctx, const void *key, size_t klen)
+{
+	grove_ae_note_write(ctx, key, klen);
+}
+
+int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *rng,
+		    grove_ae_t **out)
+{
+	if (cfg == NULL || db == NULL || rng == NULL || out == NULL)
+		return GROVE_EINVAL;
+	if (!config_ok(cfg))
+		return GROVE_ECONFIG;
+	grove_ae_t *ae = grove_calloc(1, sizeof(*ae));
+	if (ae == NULL)
+		return GROVE_ENOMEM;
+	if (pthread_mutex_init(&ae->push_mu, NULL) != 0) {
+		grove_free(ae);
+		return GROVE_ENOMEM;
+	}
+	ae->cfg = *cfg;
+	ae->db = db;
+	ae->rng = rng;
+	ae->ctx = (grove_ae_ctx_t){ db, &ae->cfg, &ae->stats };
+	ae->next_id = 1;
+	grove_ae_keyq_init(&ae->pushq);
+	grove_ae_buf_init(&ae->scratch);
+	if (cfg->push) {
+		ae->push_set_slots = 64;
+		while (ae->push_set_slots < 2 * (size_t)cfg->push_queue_max)
+			ae->push_set_slots *= 2;
+		ae->push_set = grove_calloc(ae->push_set_slots, sizeof(uint64_t));
+		if (ae->push_set == NULL) {
+			pthread_mutex_destroy(&ae->push_mu);
+			grove_free(ae);
+			return GROVE_ENOMEM;
+		}
+	}
+	if (cfg->push && cfg->push_hook) {
+		grove_db_set_change_hook(db, antientropy_hook, ae);
+		ae->hooked = true;
+	}
+	*out = ae;
+	return 0;
+}
+
+void grove_ae_destroy(grove_ae_t *ae)
+{
+	if (ae == NULL)
+		return;
+	if (ae->hooked)
+		grove_db_set_change_hook(ae->db, NULL, NULL);
+	for (size_t i = 0; i < ae->nsess; i++)
+		grove_ae_sess_destroy(ae->sess[i]);
+	grove_ae_sess_destroy(ae->dead);
+	for (size_t i = 0; i < ae->out_count; i++)
+		grove_free(ae->outq[(ae->out_head + i) % GROVE_AE_OUT_MAX]);
+	grove_free(ae->held);
+	grove_ae_keyq_close(&ae->pushq);
+	grove_free(ae->push_set);
+	grove_ae_buf_close(&ae->scratch);
+	pthread_mutex_destroy(&ae->push_mu);
+	grove_free(ae);
+}
+
+/* ---- output queue ---- */
+
+static bool enqueue(grove_ae_t *ae, grove_out_kind_t kind, uint32_t stream_id,
+			   const char *addr, const uint8_t *bytes, size_t len)
+{
+	if (ae->out_count == GROVE_AE_OUT_MAX) {
+		ae->stats.out_drops++;
+		return false;
+	}
+	grove_member__out_t *o = grove_malloc(sizeof(*o) + len);
+	if (o == NULL) {
+		ae->stats.out_drops++;
+		return false;
+	}
+	o->kind = kind;
+	o->stream_id = stream_id;
+	snprintf(o->addr, sizeof(o->addr), "%s", addr ? addr : "");
+	o->len = len;
+	if (len > 0)
+		memcpy(o->bytes, bytes, len);
+	ae->outq[(ae->out_head + ae->out_count) % GROVE_AE_OUT_MAX] = o;
+	ae->out_count++;
+	return true;
+}
+
+/* Seals (when security is set) and queues one datagram payload. */
+static bool send_datagram(grove_ae_t *ae, const char *addr, const uint8_t *payload,
+				 size_t len)
+{
+	if (ae->cfg.security.seal == NULL)
+		return enqueue(ae, GROVE_OUT_DATAGRAM, 0, addr, payload, len);
+	uint8_t dgram[GROVE_AE_DATAGRAM_BYTES_MAX];
+	size_t dlen = 0;
+	int rc = ae->cfg.security.seal(ae->cfg.security.ctx, addr, NULL, payload, len, dgram,
+				       ae->cfg.datagram_bytes_max, &dlen);
+	if (rc != 0 || dlen > ae->cfg.datagram_bytes_max) {
+		ae->stats.out_drops++;
+		return false;
+	}
+	return enqueue(ae, GROVE_OUT_DATAGRAM, 0, addr, dgram, dlen);
+}
+
+static size_t payload_max(const grove_ae_t *ae)
+{
+	return ae->cfg.datagram_bytes_max - ae->cfg.security.overhead_bytes;
+}
+
+/* ---- digest rounds ---- */
+
+static uint64_t antientropy_jitter(grove_ae_t *ae, uint32_t interval_ms)
+{
+	uint64_t spread = interval_ms / 5 + 1; /* +-10% */
+	return interval_ms - interval_ms / 10 + grove_rng_below(ae->rng, spread);
+}
+
+static void build_digest(grove_ae_t *ae, grove_ae_buf_t *b)
+{
+	uint8_t root[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(ae->db, root);
+	grove_ae_put_header(b, GROVE_AE_DIGEST, 0);
+	grove_ae_put_u8(b, 1);
+	grove_ae_put_varint(b, grove_db_count(ae->db));
+	grove_ae_put_bytes(b, root, GROVE_DIGEST_BYTES);
+	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
+		uint8_t d[GROVE_DIGEST_BYTES];
+		uint64_t count;
+		if (grove_db_tree_node(ae->db, 1, i, d, &count) != 0)
+			memset(d, 0, sizeof(d)); /* the peer will just find a difference */
+		grove_ae_put_bytes(b, d, GROVE_DIGEST_BYTES);
+	}
+}
+
+/* Sends DIGEST to up to fanout random peers; returns how many were chosen. */
+static size_t start_round(grove_ae_t *ae)
+{
+	char addrs[GROVE_AE_FANOUT_MAX][GROVE_AE_ADDR_MAX + 1];
+	ae->stats.rounds++;
+	size_t n = ae->cfg.peers(ae->cfg.peers_ctx, addrs, ae->cfg.fanout);
+	if (n == 0)
+		return 0;
+	GROVE_ASSERT(n <= ae->cfg.fanout);
+	grove_ae_buf_reset(&ae->scratch);
+	build_digest(ae, &ae->scratch);
+	if (ae->scratch.oom)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
+		if (send_datagram(ae, addrs[i], ae->scratch.data, ae->scratch.len)) {
+			ae->stats.digests_sent++;
+			ae->stats.bytes_sent[GROVE_AE_PH_DIGEST] += ae->scratch.len;
+		}
+	}
+	return n;
+}
+
+static grove_ae_sess_t *find_addr(const grove_ae_t *ae, const char *addr)
+{
+	for (size_t i = 0; i < ae->nsess; i++)
+		if (strcmp(grove_ae_sess_addr(ae->sess[i]), addr) == 0)
+			return ae->sess[i];
+	return NULL;
+}
+
+static grove_ae_sess_t *find_id(const grove_ae_t *ae, uint32_t id, size_t *index)
+{
+	for (size_t i = 0; i < ae->nsess; i++) {
+		if (grove_ae_sess_id(ae->sess[i]) == id) {
+			if (index)
+				*index = i;
+			return ae->sess[i];
+		}
+	}
+	return NULL;
+}
+
+/* Which level-1 subtrees differ from the peer's (bit i = child i). */
+static uint32_t level1_diff(grove_ae_t *ae, const uint8_t *theirs)
+{
+	uint32_t mask = 0;
+	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
+		uint8_t d[GROVE_DIGEST_BYTES];
+		uint64_t count;
+		if (grove_db_tree_node(ae->db, 1, i, d, &count) != 0 ||
+		    memcmp(d, theirs + i * GROVE_DIGEST_BYTES, GROVE_DIGEST_BYTES) != 0)
+			mask |= 1u << i;
+	}
+	return mask;
+}
+
+static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint32_t mask)
+{
+	grove_ae_sess_t *s;
+	uint32_t id = ae->next_id++;
+	if (grove_ae_sess_create(&ae->ctx, id, addr, true, now_ms, &s) != 0) {
+		ae->stats.err_nomem++;
+		ae->stats.session_errors++;
+		return;
+	}
+	if (!enqueue(ae, GROVE_OUT_STREAM_OPEN, id, addr, NULL, 0)) {
+		grove_ae_sess_destroy(s);
+		return;
+	}
+	if (mask == 0)
+		grove_ae_sess_mark(s, 0, 0); /* no level-1 digests: start at the root */
+	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++)
+		if (mask & (1u << i))
+			grove_ae_sess_mark(s, 1, i);
+	ae->sess[ae->nsess++] = s;
+	ae->stats.sessions_opened++;
+}
+
+static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr,
+			     const grove_ae_frame_t *f)
+{
+	uint8_t root[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(ae->db, root);
+	if (memcmp(root, f->root, GROVE_DIGEST_BYTES) == 0) {
+		ae->stats.digests_equal++;
+		return;
+	}
+	ae->stats.digests_different++;
+	if (find_addr(ae, addr) != NULL || ae->nsess >= ae->cfg.max_sessions) {
+		ae->stats.sessions_refused++;
+		return;
+	}
+	uint32_t mask = 0;
+	if (f->level1 != NULL) {
+		mask = level1_diff(ae, f->level1);
+		if (mask == 0)
+			return; /* changed since: a later round will tell */
+	}
+	open_session(ae, now_ms, addr, mask);
+}
+
+/* ---- push ---- */
+
+/* FNV-1a, never 0 (0 marks a free slot). */
+static uint64_t antientropy_key_hash(const uint8_t *key, size_t klen)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ key[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Adds h to the set of queued keys; false if it was there.  The set is at
+ * most half full (queue bound), so probing ends.  Caller holds push_mu. */
+static bool push_set_add(grove_ae_t *ae, uint64_t h)
+{
+	size_t mask = ae->push_set_slots - 1;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		if (ae->push_set[i] == h)
+			return false;
+		if (ae->push_set[i] == 0) {
+			ae->push_set[i] = h;
+			return true;
+		}
+	}
+}
+
+/* Queues a push record (one byte of transmissions left, then the key)
+ * unless the key is queued already: the state sent is read at flush time,
+ * so one entry per key is enough (a hot key does not fill the queue). */
+static void push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t transmits)
+{
+	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
+	rec[0] = transmits;
+	memcpy(rec + 1, key, klen);
+	uint64_t h = antientropy_key_hash(key, klen);
+	pthread_mutex_lock(&ae->push_mu);
+	if (ae->pushq.count >= ae->cfg.push_queue_max)
+		ae->push_drops++;
+	else if (push_set_add(ae, h) && grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
+		ae->push_drops++;
+	pthread_mutex_unlock(&ae->push_mu);
+}
+
+void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
+{
+	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_KEY_MAX)
+		return;
+	push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
+}
+
+static void push_send(grove_ae_t *ae, grove_ae_buf_t *b, size_t at, uint32_t n)
+{
+	char addrs[GROVE_AE_FANOUT_MAX][GROVE_AE_ADDR_MAX + 1];
+	grove_ae_patch_u32(b, at, n);
+	size_t peers = ae->cfg.peers(ae->cfg.peers_ctx, addrs, ae->cfg.push_fanout);
+	for (size_t i = 0; i < peers && !b->oom; i++) {
+		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
+		if (send_datagram(ae, addrs[i], b->data, b->len)) {
+			ae->stats.pushes_sent++;
+			ae->stats.push_keys_sent += n;
+			ae->stats.bytes_sent[GROVE_AE_PH_PUSH] += b->len;
+		}
+	}
+}
+
+/* Appends one key's state to the PUSH payload in b, sending b first when
+ * full.  Returns false once the per-tick datagram budget is spent. */
+static bool push_key(grove_ae_t *ae, grove_ae_buf_t *b, size_t *at, uint32_t *n,
+			    size_t *sent, const uint8_t *key, size_t klen)
+{
+	uint8_t *st;
+	size_t slen;
+	if (grove_db_get_encoded(ae->db, key, klen, &st, &slen) != 0)
+		return true;
+	size_t entry = grove_ae_varint_len(klen) + klen + grove_ae_varint_len(slen) + slen;
+	size_t max = payload_max(ae);
+	bool ok = true;
+	if (GROVE_AE_HDR_BYTES + 4 + entry > max) {
+		ae->stats.states_oversize++;
+	} else {
+		if (b->len + entry > max) {
+			push_send(ae, b, *at, *n);
+			ok = ++*sent < GROVE__PUSH_DATAGRAMS_MAX;
+			grove_ae_buf_reset(b);
+			*at = grove_ae_put_header(b, GROVE_AE_PUSH, 0);
+			*n = 0;
+		}
+		if (ok) {
+			grove_ae_put_blob(b, key, klen);
+			grove_ae_put_blob(b, st, slen);
+			++*n;
+		}
+	}
+	grove_free(st);
+	return ok;
+}
+
+static void flush_push(grove_ae_t *ae)
+{
+	grove_ae_keyq_t q;
+	pthread_mutex_lock(&ae->push_mu);
+	q = ae->pushq;
+	grove_ae_keyq_init(&ae->pushq);
+	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
+	pthread_mutex_unlock(&ae->push_mu);
+	grove_ae_buf_t *b = &ae->scratch;
+	grove_ae_buf_reset(b);
+	size_t at = grove_ae_put_header(b, GROVE_AE_PUSH, 0), sent = 0;
+	uint32_t n = 0;
+	const uint8_t *rec;
+	size_t rlen;
+	bool ok = true;
+	for (; ok && grove_ae_keyq_front(&q, &rec, &rlen); grove_ae_keyq_pop(&q)) {
+		ok = push_key(ae, b, &at, &n, &sent, rec + 1, rlen - 1);
+		if (ok && rec[0] > 1)
+			push_queue(ae, rec + 1, rlen - 1, (uint8_t)(rec[0] - 1));
+	}
+	if (n > 0)
+		push_send(ae, b, at, n);
+	pthread_mutex_lock(&ae->push_mu);
+	ae->push_drops += q.count + (ok ? 0 : 1); /* over the per-tick budget */
+	ae->stats.push_queue_drops = ae->push_drops;
+	pthread_mutex_unlock(&ae->push_mu);
+	grove_ae_keyq_close(&q);
+}
+
+static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
+{
+	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, antientropy_hook, ae); /* forward news */
+	ae->stats.push_keys_received += f->count;
+	ae->stats.bytes_received[GROVE_AE_PH_PUSH] += len - state_bytes;
+}
+
+/* ---- inputs ---- */
+
+void grove_ae_recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			   const uint8_t *payload, size_t len)
+{
+	grove_ae_frame_t f;
+	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX ||
+	    grove_ae_frame_decode(payload, len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
+	    (f.type != GROVE_AE_DIGEST && f.type != GROVE_AE_PUSH)) {
+		ae->stats.datagrams_dropped++;
+		return;
+	}
+	if (f.type == GROVE_AE_DIGEST) {
+		ae->stats.bytes_received[GROVE_AE_PH_DIGEST] += len;
+		on_digest(ae, now_ms, from_addr, &f);
+	} else {
+		on_push(ae, &f, len);
+	}
+}
+
+void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			    const uint8_t *bytes, size_t len)
+{
+	const uint8_t *payload = bytes;
+	size_t plen = len;
+	if (ae->cfg.security.open != NULL) {
+		char sender[GROVE_AE_ID_MAX + 1];
+		if (ae->cfg.security.open(ae->cfg.security.ctx, now_ms, from_addr, bytes, len,
+					  &payload, &plen, sender) != 0) {
+			ae->stats.datagrams_dropped++;
+			return;
+		}
+	}
+	grove_ae_recv_payload(ae, now_ms, from_addr, payload, plen);
+}
+
+int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			   uint32_t *stream_id)
+{
+	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX)
+		return GROVE_EINVAL;
+	if (ae->nsess >= ae->cfg.max_sessions) {
+		ae->stats.sessions_refused++;
+		return GROVE_EFULL;
+	}
+	grove_ae_sess_t *s;
+	uint32_t id = ae->next_id++;
+	int rc = grove_ae_sess_create(&ae->ctx, id, from_addr, false, now_ms, &s);
+	if (rc != 0)
+		return rc;
+	ae->sess[ae->nsess++] = s;
+	ae->stats.sessions_accepted++;
+	*stream_id = id;
+	return 0;
+}
+
+void grove_ae_stream_recv(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id,
+			  const uint8_t *frame, size_t len)
+{
+	grove_ae_sess_t *s = find_id(ae, stream_id, NULL);
+	if (s != NULL)
+		grove_ae_sess_recv(s, now_ms, frame, len);
+}
+
+static void antientropy_remove(grove_ae_t *ae, size_t index)
+{
+	GROVE_ASSERT(index < ae->nsess);
+	ae->sess[index] = ae->sess[--ae->nsess];
+	ae->sess[ae->nsess] = NULL;
+}
+
+void grove_ae_stream_closed(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id)
+{
+	(void)now_ms;
+	size_t i;
+	grove_ae_sess_t *s = find_id(ae, stream_id, &i);
+	if (s == NULL)
+		return;
+	grove_ae_sess_transport_closed(s);
+	antientropy_remove(ae, i);
+	grove_ae_sess_destroy(s);
+}
+
+void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writable)
+{
+	grove_ae_sess_t *s = find_id(ae, stream_id, NULL);
+	if (s != NULL)
+		grove_ae_sess_set_writable(s, writable);
+}
+
+void grove_ae_tick(grove_ae_t *ae, uint64_t now_ms)
+{
+	if (!ae->started) {
+		ae->started = true;
+		ae->next_round_ms = now_ms + grove_rng_below(ae->rng, ae->cfg.interval_ms + 1);
+		ae->next_push_ms = now_ms + ae->cfg.push_interval_ms;
+	}
+	for (size_t i = 0; i < ae->nsess; i++)
+		grove_ae_sess_tick(ae->sess[i], now_ms);
+	if (now_ms >= ae->next_round_ms) {
+		start_round(ae);
+		ae->next_round_ms = now_ms + antientropy_jitter(ae, ae->cfg.interval_ms);
+	}
+	if (ae->cfg.push && now_ms >= ae->next_push_ms) {
+		flush_push(ae);
+		ae->next_push_ms = now_ms + ae->cfg.push_interval_ms;
+	}
+}
+
+size_t grove_ae_round_now(grove_ae_t *ae, uint64_t now_ms)
+{
+	if (!ae->started)
+		grove_ae_tick(ae, now_ms);
+	return start_round(ae);
+}
+
+uint64_t grove_ae_next_deadline(const grove_ae_t *ae)
+{
+	if (!ae->started)
+		return 0;
+	uint64_t d = ae->next_round_ms;
+	if (ae->cfg.push && ae->next_push_ms < d)
+		d = ae->next_push_ms;
+	for (size_t i = 0; i < ae->nsess; i++) {
+		uint64_t s = grove_ae_sess_deadline(ae->sess[i]);
+		if (s < d)
+			d = s;
+	}
+	return d;
+}
+
+/* ---- outputs ---- */
+
+static bool poll_sessions(grove_ae_t *ae, grove_out_t *out)
+{
+	for (size_t k = 0; k < ae->nsess; k++) {
+		size_t i = (ae->rr + k) % ae->nsess;
+		grove_ae_sess_t *s = ae->sess[i];
+		const uint8_t *bytes;
+		size_t len;
+		int r = grove_ae_sess_next(s, &bytes, &len);
+		if (r == GROVE_AE_NEXT_NONE)
+			continue;
+		out->stream_id = grove_ae_sess_id(s);
+		out->addr = NULL;
+		if (r == GROVE_AE_NEXT_FRAME) {
+			out->kind = GROVE_OUT_STREAM_FRAME;
+			out->bytes = bytes;
+			out->len = len;
+			ae->rr = i + 1;
+		} else {
+			out->kind = GROVE_OUT_STREAM_CLOSE;
+			out->bytes = NULL;
+			out->len = 0;
+			antientropy_remove(ae, i);
+			ae->dead = s;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out)
+{
+	grove_free(ae->held);
+	ae->held = NULL;
+	grove_ae_sess_destroy(ae->dead);
+	ae->dead = NULL;
+	for (size_t i = 0; i < ae->nsess; i++)
+		grove_ae_sess_tick(ae->sess[i], now_ms);
+	if (ae->out_count > 0) {
+		grove_member__out_t *o = ae->outq[ae->out_head];
+		ae->out_head = (ae->out_head + 1) % GROVE_AE_OUT_MAX;
+		ae->out_count--;
+		ae->held = o;
+		out->kind = o->kind;
+		out->stream_id = o->stream_id;
+		out->addr = o->addr;
+		out->bytes = o->len ? o->bytes : NULL;
+		out->len = o->len;
+		return true;
+	}
+	return poll_sessions(ae, out);
+}
+
+void grove_ae_get_stats(const grove_ae_t *ae, grove_ae_stats_t *out)
+{
+	*out = ae->stats;
+}
+
+size_t grove_ae_session_count(const grove_ae_t *ae)
+{
+	return ae->nsess;
+}

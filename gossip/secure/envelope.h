@@ -1,0 +1,92 @@
+/*
+ * envelope.h - signed datagrams: every UDP datagram Grove sends is one
+ * envelope.
+ *
+ * An envelope carries a message kind, the sender's node id, an optional
+ * recipient node id, the sender's epoch and sequence number, optionally the
+ * sender's certificate, the payload, and an Ed25519 signature by the sender's
+ * node key over every byte before it.  The layout is a table in
+ * doc/wire_format.md, section "Datagram envelope"; at most GROVE_DATAGRAM_MAX
+ * bytes in all.
+ *
+ * Sending: a grove_sender_t holds the identity, the epoch (persisted by the
+ * node and raised at each start) and the next sequence number;
+ * grove_envelope_seal writes one datagram into a caller buffer.
+ *
+ * Receiving: grove_envelope_open checks, cheapest first: size, magic and
+ * version, syntax, recipient, sender known (or its attached certificate valid
+ * under the CA), certificate expiry, replay window; only then the signature
+ * (about 26k verifies/s per core).  The sequence number is marked seen only
+ * after the signature verifies.  Every drop is counted in the peer book's
+ * stats by reason (gossip/secure/peerbook.h).
+ *
+ * Conventions: sans-IO (now_ms passed in); 0 or a negative code from
+ * include/grove/error.h; payload pointers borrow from the caller's buffer.
+ */
+#ifndef GROVE_ENVELOPE_H
+#define GROVE_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
+#include "gossip/secure/peerbook.h"
+
+#define GROVE_DATAGRAM_MAX 1400
+#define GROVE_ENVELOPE_MAGIC0 0x47 /* 'G' */
+#define GROVE_ENVELOPE_MAGIC1 0x56 /* 'V' */
+#define GROVE_ENVELOPE_VERSION 1
+#define GROVE_ENVELOPE_FLAG_CERT 0x01 /* a certificate follows the sequence number */
+/* Smallest possible envelope: 1-byte sender id, no recipient, no cert, empty
+ * payload. */
+#define GROVE_ENVELOPE_BYTES_MIN (2 + 1 + 1 + 1 + 1 + 1 + 1 + 8 + 8 + 2 + GROVE_SIGNATURE_BYTES)
+
+/* Message kinds are defined by the layers above (membership, anti-entropy);
+ * kind 0 is reserved and never valid on the wire. */
+
+typedef struct grove_sender {
+	const grove_identity_t *self; /* borrowed; must outlive the sender */
+	uint64_t epoch;               /* persisted, strictly higher at each start */
+	uint64_t next_seq;            /* starts at 0 for each epoch */
+} grove_sender_t;
+
+/* A verified datagram.  payload borrows from the buffer given to open. */
+typedef struct grove_envelope {
+	uint8_t kind;
+	char from[GROVE_NODE_ID_MAX + 1];
+	bool addressed;      /* carried a recipient id (always ours when accepted) */
+	bool cert_attached;  /* the datagram carried the sender certificate */
+	bool cert_learned;   /* ... and it added or refreshed the book */
+	uint64_t epoch;
+	uint64_t seq;
+	const uint8_t *payload;
+	size_t payload_len;
+} grove_envelope_t;
+
+void grove_sender_init(grove_sender_t *s, const grove_identity_t *self, uint64_t epoch);
+
+/* Largest payload that fits one datagram for this sender and recipient
+ * (to may be NULL or ""), with or without the certificate attached. */
+size_t grove_envelope_payload_max(const grove_sender_t *s, const char *to, bool attach_cert);
+
+/* Seal one datagram into out[0..cap): kind 1..255; to = recipient node id,
+ * or NULL/"" when unknown (first contact with a seed); attach_cert to let a
+ * receiver that does not know us yet learn our certificate.  Uses and
+ * advances s->next_seq.  *out_len gets the datagram length.
+ * GROVE_EINVAL (kind 0, bad recipient id), GROVE_ETOOBIG (beyond
+ * GROVE_DATAGRAM_MAX or cap), GROVE_EOVERFLOW (sequence space exhausted). */
+int grove_envelope_seal(grove_sender_t *s, uint8_t kind, const char *to, bool attach_cert,
+			const uint8_t *payload, size_t payload_len,
+			uint8_t *out, size_t cap, size_t *out_len) GROVE_MUST_CHECK;
+
+/* Verify one received datagram against the book at now_ms.  0: accepted,
+ * *out filled, the sequence number marked seen, a carried certificate
+ * learned.  Otherwise the drop is counted in the book's stats, *reason (may
+ * be NULL) says why, and the code is grove_drop_code(reason); the book's
+ * certificates and windows are unchanged (except conflict counters). */
+int grove_envelope_open(grove_peerbook_t *book, const uint8_t *dgram, size_t len, uint64_t now_ms,
+			grove_envelope_t *out, grove_drop_t *reason) GROVE_MUST_CHECK;
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * peerbook.h - what a receiver knows about its peers: their CA-verified
+ * certificates, a replay window per sender, and drop counters by reason.
+ *
+ * The book is the receiving half of the signed-datagram layer
+ * (gossip/secure/envelope.h): grove_envelope_open looks the sender up here, checks
+ * and advances its replay window, and learns certificates that datagrams
+ * carry.  Certificates also arrive through push-pull and stream sessions
+ * (grove_peerbook_add).  Entries live in an open-addressing hash table of
+ * bounded size (peers_max), keyed by node id; lookups are O(1).
+ *
+ * Identity conflicts: two CA-valid certificates for one node id with
+ * different keys are a configuration error.  The first one known stays; the
+ * other is refused, counted (stats.conflicts and per id) and reported through
+ * the on_conflict callback with both certificates.  Neither replaces the
+ * other.  A certificate with the same key and a later expiry is a renewal and
+ * replaces the cached one; a different key replaces a cached certificate
+ * only once that one has expired (key rotation).
+ *
+ * Replay window: per sender, the highest (epoch, seq) accepted and a 64-bit
+ * bitmap of the sequence numbers just below it.  A newer epoch resets the
+ * window; an older epoch, a seen sequence number, or one 64 or more below
+ * the highest is a replay.  Senders must persist their epoch and raise it at
+ * every start (the sequence number restarts at 0).  A receiver that has
+ * never heard from a sender (or restarted) accepts any epoch first.
+ *
+ * Ownership: the book is opaque (create/destroy).  It borrows cfg->self,
+ * which must outlive it.  Certificates returned by find are borrowed and
+ * stay valid until the next call that changes the book (add, remove, open).
+ * Not thread-safe: one owner (the protocol core) calls it.
+ */
+#ifndef GROVE_PEERBOOK_H
+#define GROVE_PEERBOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
+
+#define GROVE_PEERBOOK_PEERS_DEFAULT 4096
+#define GROVE_PEERBOOK_PEERS_MAX 65536
+#define GROVE_REPLAY_WINDOW 64 /* sequence numbers remembered below the highest */
+
+/* Why a datagram was dropped.  Every drop is counted by one reason. */
+typedef enum grove_drop {
+	GROVE_DROP_NONE = 0,      /* accepted */
+	GROVE_DROP_OVERSIZE,      /* longer than GROVE_DATAGRAM_MAX */
+	GROVE_DROP_MALFORMED,     /* truncated, bad lengths, bad id, trailing bytes */
+	GROVE_DROP_VERSION,       /* bad magic or unsupported version */
+	GROVE_DROP_MISDIRECTED,   /* addressed to another node id */
+	GROVE_DROP_SELF,          /* claims to come from this node (same key) */
+	GROVE_DROP_UNKNOWN_SENDER,/* no cached certificate and none attached */
+	GROVE_DROP_UNTRUSTED,     /* attached certificate from another CA */
+	GROVE_DROP_EXPIRED,       /* sender certificate expired */
+	GROVE_DROP_BADSIG,        /* datagram or certificate signature invalid */
+	GROVE_DROP_REPLAY,        /* sequence seen, too old, or stale epoch */
+	GROVE_DROP_ID_CONFLICT,   /* valid certificate, other key, same node id */
+	GROVE_DROP_BOOK_FULL,     /* new sender but the book holds peers_max */
+	GROVE_DROP_COUNT
+} grove_drop_t;
+
+typedef struct grove_drop_stats {
+	uint64_t accepted;
+	uint64_t dropped[GROVE_DROP_COUNT]; /* [GROVE_DROP_NONE] stays 0 */
+	uint64_t certs_learned;             /* new peers added (datagram or add) */
+	uint64_t certs_renewed;             /* renewals and rotations */
+	uint64_t conflicts;                 /* id conflicts seen (datagram or add) */
+} grove_drop_stats_t;
+
+/* Static name of a reason ("bad_signature"); never NULL. */
+const char *grove_drop_name(grove_drop_t reason);
+/* The error code a drop reason maps to (GROVE_EBADSIG, GROVE_EREPLAY...). */
+int grove_drop_code(grove_drop_t reason);
+
+/* Called once per conflicting claim: `known` is the cached certificate,
+ * `claimed` the refused one.  Both are borrowed for the call only. */
+typedef void (*grove_conflict_fn)(void *ctx, const grove_cert_t *known, const grove_cert_t *claimed);
+
+typedef struct grove_peerbook_config {
+	const grove_identity_t *self; /* borrowed; own id and CA key */
+	size_t peers_max;             /* 0 = GROVE_PEERBOOK_PEERS_DEFAULT */
+	grove_conflict_fn on_conflict;/* may be NULL */
+	void *conflict_ctx;
+} grove_peerbook_config_t;
+
+typedef struct grove_peerbook grove_peerbook_t;
+
+int grove_peerbook_create(const grove_peerbook_config_t *cfg, grove_peerbook_t **out) GROVE_MUST_CHECK;
+void grove_peerbook_destroy(grove_peerbook_t *book); /* NULL is a no-op */
+
+/* Add or refresh a certificate learned out of band (push-pull, session).
+ * Verified against the CA at now_ms first (GROVE_EUNTRUSTED, GROVE_EEXPIRED,
+ * GROVE_EBADSIG).  0 when added, already known, renewed or rotated;
+ * GROVE_ECONFLICT (counted, reported) for another key under a known id or
+ * under the book's own id; GROVE_EFULL when peers_max are held. */
+int grove_peerbook_add(grove_peerbook_t *book, const grove_cert_t *cert, uint64_t now_ms) GROVE_MUST_CHECK;
+
+/* Cached certificate of node_id, or NULL.  Borrowed (see header comment). */
+const grove_cert_t *grove_peerbook_find(const grove_peerbook_t *book, const char *node_id);
+
+/* Forget a peer (certificate and replay window).  GROVE_ENOTFOUND if absent. */
+int grove_peerbook_remove(grove_peerbook_t *book, const char *node_id);
+
+size_t grove_peerbook_count(const grove_peerbook_t *book);
+
+/* Number of conflicting claims seen for node_id (0 if none or unknown). */
+uint64_t grove_peerbook_conflicts(const grove_peerbook_t *book, const char *node_id);
+
+/* Calls fn for every cached certificate, in table order.  The book must not
+ * be changed from inside fn.  O(peers_max). */
+void grove_peerbook_foreach(const grove_peerbook_t *book,
+			    void (*fn)(void *ctx, const grove_cert_t *cert), void *ctx);
+
+const grove_drop_stats_t *grove_peerbook_stats(const grove_peerbook_t *book);
+
+/* ---- replay window (pure; exposed for tests and envelope.c) ---- */
+
+typedef struct grove_replay {
+	bool primed;      /* false until the first accepted datagram */
+	uint64_t epoch;
+	uint64_t max_seq; /* highest sequence accepted in epoch */
+	uint64_t seen;    /* bit i set: max_seq - i was accepted (bit 0 = max_seq) */
+} grove_replay_t;
+
+/* 0 when (epoch, seq) would be fresh, GROVE_EREPLAY otherwise.  Pure. */
+int grove_replay_check(const grove_replay_t *r, uint64_t epoch, uint64_t seq);
+/* Record (epoch, seq) as seen; precondition: grove_replay_check passed. */
+void grove_replay_mark(grove_replay_t *r, uint64_t epoch, uint64_t seq);
+
+#endif

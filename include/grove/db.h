@@ -1,0 +1,161 @@
+/*
+ * db.h - a node's replicated key space: typed, atomic operations on CRDT
+ * values in a store (LevelDB or memory), with an HLC, a digest index and a
+ * merge entry point for state arriving from peers.
+ *
+ * Conventions:
+ *  1. grove_db_t is opaque; grove_db_open / grove_db_close pair.  All
+ *     functions are thread-safe; read-modify-write of one key (local writes
+ *     and merges alike) is atomic, so no update is ever lost.
+ *  2. Keys are binary-safe (pointer, length), 1..GROVE_KEY_MAX bytes.  Users
+ *     never see the store's internal records (reserved prefix).
+ *  3. Returns 0 or a negative code (include/grove/error.h); out-parameters are
+ *     untouched on failure.  Buffers returned through uint8_t ** are
+ *     allocated with grove_malloc; free them with grove_free.
+ *  4. A write returns only once it is as durable as the durability mode
+ *     promises (see grove_durability_t).
+ *  5. Every local write draws its timestamp from the db's HLC after
+ *     advancing it past the timestamps already in the key's state; every
+ *     merge advances it past the remote state (or rejects that state with
+ *     GROVE_ECLOCK_OFFSET when it lies beyond the max offset).
+ */
+#ifndef GROVE_DB_H
+#define GROVE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grove/error.h"
+#include "grove/hlc.h"
+#include "grove/value.h"
+
+#define GROVE_KEY_MAX 4096
+
+typedef enum grove_durability {
+	GROVE_DURABILITY_NONE = 0,   /* unsynced writes: survive a process crash */
+	GROVE_DURABILITY_BATCH = 1,  /* group commit: acked after a shared fsync */
+	GROVE_DURABILITY_ALWAYS = 2, /* each write synced before it returns */
+} grove_durability_t;
+
+typedef struct grove_db grove_db_t;
+
+typedef struct grove_db_options {
+	const char *node_id;          /* default "default": unsafe with >1 writer */
+	grove_clock_fn clock;         /* default grove_clock_system_ms */
+	void *clock_ctx;
+	uint64_t max_offset_ms;       /* default GROVE_HLC_MAX_OFFSET_MS_DEFAULT */
+	grove_durability_t durability; /* default NONE */
+	uint32_t batch_window_us;     /* BATCH mode: how long a group's leader waits
+				       * for more writers (default 0: a group is
+				       * whoever queued during the previous fsync) */
+} grove_db_options_t;
+
+void grove_db_options_init(grove_db_options_t *opts);
+
+/* dir NULL opens a memory store.  On failure, err (if non-NULL) receives a
+ * message naming the directory and the cause. */
+int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **out,
+		  char *err, size_t err_len) GROVE_MUST_CHECK;
+void grove_db_close(grove_db_t *db);
+
+const char *grove_db_node_id(const grove_db_t *db);
+grove_hlc_t *grove_db_hlc(grove_db_t *db); /* borrowed; lock-free read of .last only */
+
+/* --- typed writes (GROVE_EWRONGTYPE on a live key of another type) --- */
+int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
+			 int64_t *new_value) GROVE_MUST_CHECK;
+int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,
+			  size_t vlen) GROVE_MUST_CHECK;
+int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *elem,
+		     size_t elen, bool *added) GROVE_MUST_CHECK;
+int grove_db_set_remove(grove_db_t *db, const void *key, size_t klen, const void *elem,
+			size_t elen, bool *removed) GROVE_MUST_CHECK;
+int grove_db_map_set(grove_db_t *db, const void *key, size_t klen, const void *field,
+		     size_t flen, const void *val, size_t vlen, bool *created) GROVE_MUST_CHECK;
+int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void *field,
+			size_t flen, bool *removed) GROVE_MUST_CHECK;
+/* Observed-remove delete of a key of any type; *existed tells if it was live. */
+int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed) GROVE_MUST_CHECK;
+
+/* --- reads --- */
+/* A decoded copy of the key's value; GROVE_ENOTFOUND if absent or deleted.
+ * Free with grove_value_destroy. */
+int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **out) GROVE_MUST_CHECK;
+/* The canonical encoded state (deleted keys included: their tombstone
+ * context is state too); GROVE_ENOTFOUND if the key was never written. */
+int grove_db_get_encoded(grove_db_t *db, const void *key, size_t klen, uint8_t **out,
+			 size_t *out_len) GROVE_MUST_CHECK;
+
+/* Visits live user keys in bytewise order starting at >= start (start NULL:
+ * from the first), at most max_keys of them.  The callback returns 0 to go
+ * on, non-zero to stop.  *next (may be NULL) receives a malloc'd key to
+ * resume from (NULL when the iteration ended). */
+typedef int (*grove_db_key_fn)(void *ctx, const void *key, size_t klen, grove_type_t type);
+int grove_db_scan(grove_db_t *db, const void *start, size_t slen, size_t max_keys,
+		  grove_db_key_fn fn, void *ctx, uint8_t **next, size_t *next_len) GROVE_MUST_CHECK;
+/* Number of live user keys (maintained incrementally). */
+uint64_t grove_db_count(grove_db_t *db);
+
+/* --- merge of remote state --- */
+/* Decodes enc with limits, checks its timestamps against the max offset,
+ * advances the HLC, merges atomically and writes only when the state
+ * changed.  GROVE_EDECODE / GROVE_ECLOCK_OFFSET leave the key untouched. */
+int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *enc,
+		   size_t enc_len, bool *changed) GROVE_MUST_CHECK;
+
+/* --- digest index: a hash tree over key segments --- */
+/* Tree shape: GROVE_TREE_LEVELS levels below the root, each node with
+ * GROVE_TREE_FANOUT children; the leaves are segments, and a key belongs to
+ * segment hash(key) mod GROVE_TREE_SEGMENTS.  A node's digest covers every
+ * (key, value digest) pair beneath it, so equal stores have equal digests
+ * whatever the order of their writes. */
+#define GROVE_TREE_FANOUT 16
+#define GROVE_TREE_LEVELS 4
+#define GROVE_TREE_SEGMENTS 65536 /* FANOUT ^ LEVELS */
+
+void grove_db_root_digest(grove_db_t *db, uint8_t out[GROVE_DIGEST_BYTES]);
+/* Digest and key count of node `index` at `level` (0 = root, index 0;
+ * GROVE_TREE_LEVELS = segments). */
+int grove_db_tree_node(grove_db_t *db, unsigned level, uint32_t index,
+		       uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count) GROVE_MUST_CHECK;
+uint32_t grove_db_segment_of(const void *key, size_t klen);
+/* Visits every key in a segment with its value digest (deleted keys too),
+ * in bytewise key order, from one consistent snapshot.  O(keys in the
+ * segment) store reads.  GROVE_ECORRUPT if the index names a key with no
+ * data (damage; the next open without a clean record rebuilds it). */
+typedef int (*grove_db_digest_fn)(void *ctx, const void *key, size_t klen,
+				  const uint8_t digest[GROVE_DIGEST_BYTES]);
+int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn fn,
+			  void *ctx) GROVE_MUST_CHECK;
+/* The same for every segment under tree node `index` at `level` (one range
+ * scan; level GROVE_TREE_LEVELS is segment_keys), in segment order, then
+ * key order within a segment.  For anti-entropy on small subtrees. */
+int grove_db_subtree_keys(grove_db_t *db, unsigned level, uint32_t index, grove_db_digest_fn fn,
+			  void *ctx) GROVE_MUST_CHECK;
+
+/* --- change notification (for pushing fresh writes to peers) --- */
+/* Called after every local write commits, from the writing thread, with no
+ * db lock held.  One hook per db; NULL removes it. */
+typedef void (*grove_db_change_fn)(void *ctx, const void *key, size_t klen);
+void grove_db_set_change_hook(grove_db_t *db, grove_db_change_fn fn, void *ctx);
+
+/* --- internal metadata (under the reserved prefix; for gossip/ and node/:
+ * incarnation, known peers, node identity) --- */
+int grove_db_meta_get(grove_db_t *db, const char *name, uint8_t **out, size_t *out_len) GROVE_MUST_CHECK;
+int grove_db_meta_put(grove_db_t *db, const char *name, const void *val, size_t len) GROVE_MUST_CHECK;
+
+/* Storage statistics for INFO (approximate sizes where so stated). */
+typedef struct grove_db_stats {
+	uint64_t keys;          /* live user keys */
+	uint64_t writes;        /* local writes committed */
+	uint64_t merges_changed;
+	uint64_t merges_unchanged;
+	uint64_t merges_rejected;
+	uint64_t syncs;         /* fsyncs issued */
+	uint64_t hlc_last;
+	uint64_t index_rebuilds; /* digest index rebuilt from data at open: 0 or 1 */
+} grove_db_stats_t;
+void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
+
+#endif

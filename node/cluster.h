@@ -1,0 +1,60 @@
+/*
+ * cluster.h - binds the sans-IO SWIM membership core (gossip/member/member.h)
+ * and the anti-entropy core (gossip/ae/antientropy.h) to groved's libuv loop:
+ * their datagrams go through the gossip UDP socket (node/cluster_sockets.h),
+ * dispatched on the envelope kind; their streams (push-pull, anti-entropy
+ * sessions) through TCP connections wrapped in authenticated, encrypted
+ * sessions (gossip/secure/channel.h) whose first frame names the layer; their
+ * timers to uv_timers, membership's events to the log and its restart
+ * state to the store's metadata ("member").  Datagrams are sealed and
+ * opened through gossip/member_secure.h and gossip/ae_secure.h (signed
+ * envelopes, one sender, one peer book, replay window); the envelope epoch
+ * is persisted ("gossip_epoch") and raised at every start.
+ *
+ * Time given to the core is wall-clock milliseconds (certificates expire in
+ * wall-clock time).  Loop thread only.
+ *
+ * Lifecycle: grove_cluster_start (after gossip_net is bound) /
+ * grove_cluster_leave (SIGTERM: broadcast "left", cb once the core's
+ * leave window passed) / grove_cluster_close (closes streams and the
+ * timer; cb once every handle is closed).
+ */
+#ifndef GROVE_CLUSTER_H
+#define GROVE_CLUSTER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "gossip/secure/identity.h"
+#include "node/resp_commands.h"
+#include "node/config.h"
+#include "node/cluster_sockets.h"
+#include "node/log.h"
+#include "grove/db.h"
+
+#define GROVE_CLUSTER_STREAMS_MAX 64 /* TCP streams open at once */
+#define GROVE_MEMBER_META "member"
+#define GROVE_EPOCH_META "gossip_epoch"
+
+typedef struct grove_cluster grove_cluster_t;
+
+/* Creates the core, restores it from the store, binds it to gossip and
+ * joins through the seeds.  identity, db, gossip and log are borrowed. */
+int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_config_t *cfg,
+			   const grove_identity_t *identity, grove_db_t *db,
+			   grove_cluster_sockets_t *gossip, grove_log_t *log, char *err,
+			   size_t err_len) GROVE_MUST_CHECK;
+/* The GROVE MEMBERS and INFO gossip hooks (resp_commands.h). */
+size_t grove_cluster_members(void *ctx, grove_member_view_t *out, size_t max);
+void grove_cluster_info(void *ctx, grove_resp_buf_t *text);
+/* The GROVE SYNC hook: starts an anti-entropy round now; returns the
+ * number of peers a digest was sent to. */
+int grove_cluster_sync(void *ctx);
+void grove_cluster_leave(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
+void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
+/* Frees both cores and the peer book (after close's callback, once no
+ * worker thread writes to the db any more: anti-entropy's push hook runs
+ * inside writes).  NULL: no-op. */
+void grove_cluster_destroy(grove_cluster_t *mn);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * cluster_int.h - private to node/cluster_member.c, node/cluster_ae.c and
+ * node/cluster_stream.c: the binding's state (struct grove_cluster), the
+ * stream record, and the few helpers the three files share.  Not a public
+ * interface: everything else uses node/cluster.h.
+ *
+ * cluster_member.c  membership binding: datagram routing, pump(), timers,
+ *               start/leave/close, members and INFO.
+ * cluster_ae.c      anti-entropy binding: its timer, output drain, peer
+ *               choice, core creation, "ae_" INFO counters, SYNC.
+ * cluster_stream.c  the shared TCP stream table: connect (with source bind),
+ *               session handshake, layer routing, queueing before the
+ *               handshake, backpressure, setup timeout, core outputs.
+ */
+#ifndef GROVE_NODE_MEMBER_NET_INT_H
+#define GROVE_NODE_MEMBER_NET_INT_H
+
+#include "node/cluster.h"
+
+#include "gossip/ae_secure.h"
+#include "gossip/ae/antientropy.h"
+#include "gossip/member/member.h"
+#include "gossip/member_secure.h"
+#include "gossip/secure/channel.h"
+
+/* Stream layers: the first frame of every stream (= envelope kinds). */
+#define LAYER_NONE 0 /* inbound, first frame not yet seen */
+#define LAYER_MEMBER GROVE_MEMBER_ENVELOPE_KIND
+#define LAYER_AE GROVE_AE_ENVELOPE_KIND
+/* Anti-entropy streams stop producing frames while this many bytes wait
+ * in the TCP write queue, and resume below the low mark. */
+#define AE_WRITE_HIGH (2u * 1024 * 1024)
+#define AE_WRITE_LOW (512u * 1024)
+/* A connection must complete its handshake and (inbound) name its layer
+ * within this time, or it is closed (no core times it out before that). */
+#define STREAM_SETUP_TIMEOUT_MS 10000
+
+typedef struct mstream mstream_t;
+
+struct grove_cluster {
+	uv_loop_t *loop;
+	grove_member_t *m;
+	grove_sender_t sender;
+	grove_peerbook_t *book;
+	grove_member_secure_t sec;
+	grove_ae_t *ae;
+	grove_ae_secure_t aesec;
+	grove_rng_t rng;
+	const grove_identity_t *identity;
+	grove_db_t *db;
+	grove_cluster_sockets_t *gossip;
+	grove_log_t *log;
+	uv_timer_t timer, leave_timer, ae_timer;
+	mstream_t *streams;
+	size_t nstreams;
+	char addr[GROVE_MEMBER_ADDR_MAX + 1];
+	char seeds[GROVE_SEEDS_MAX][GROVE_MEMBER_ADDR_MAX + 1];
+	const char *seed_ptrs[GROVE_SEEDS_MAX];
+	bool in_pump, closing;
+	int handles_open;
+	void (*leave_cb)(void *ctx);
+	void *leave_ctx;
+	void (*close_cb)(void *ctx);
+	void *close_ctx;
+};
+
+struct mstream {
+	uv_tcp_t *tcp;
+	uv_connect_t connect;
+	grove_cluster_t *mn;
+	mstream_t *prev, *next;
+	uint32_t id;              /* the core's stream id (per layer) */
+	uint8_t layer;            /* LAYER_* */
+	grove_channel_t *sess;
+	grove_resp_buf_t queued; /* frames before the handshake: u32 len, bytes */
+	int writes;
+	bool established, core_closed, finishing, closed;
+	bool blocked;             /* anti-entropy told the stream is not writable */
+	bool outbound;            /* opened by this node (session initiator) */
+	uint64_t opened_ms;
+	char from[GROVE_MEMBER_ADDR_MAX + 1]; /* inbound: TCP source "ip:port" */
+	uint8_t rbuf[16384];
+};
+
+/* The system clock, in milliseconds (what both cores are fed). */
+static inline uint64_t grove_cluster_now_ms(void)
+{
+	return grove_clock_system_ms(NULL);
+}
+
+/* cluster_member.c: drains both cores' outputs and events, re-arms timers. */
+void grove_cluster_pump(grove_cluster_t *mn);
+/* cluster_member.c: appends one "name:value\r\n" INFO line. */
+void grove_cluster_info_line(grove_resp_buf_t *text, const char *name, uint64_t v);
+
+/* cluster_ae.c */
+void grove_cluster_on_ae_timer(uv_timer_t *t);
+bool grove_cluster_ae_drain(grove_cluster_t *mn);
+int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen);
+void grove_cluster_ae_info(grove_cluster_t *mn, grove_resp_buf_t *text);
+
+/* cluster_stream.c */
+void grove_cluster_output(grove_cluster_t *mn, uint8_t layer, const grove_out_t *o);
+void grove_cluster_on_inbound(void *ctx, uv_tcp_t *tcp);
+void grove_cluster_reap_streams(grove_cluster_t *mn, uint64_t now);
+void grove_cluster_on_stream_closed(uv_handle_t *h);
+
+#endif

@@ -1,0 +1,373 @@
+/*
+ * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, COMMAND,
+ * CLIENT and GROVE (MEMBERS, DIGEST, SYNC, TYPE).
+ *
+ * CONFIG and COMMAND answer just enough for redis-cli and redis-benchmark
+ * to start cleanly; CONFIG SET is refused (groved is configured by flags
+ * and its config file).  No reply ever contains the password.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "grove/alloc.h"
+#include "node/resp_commands_int.h"
+#include "storage/glob.h"
+
+/* ---- INFO ---- */
+
+static void text_addf(grove_resp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void text_addf(grove_resp_buf_t *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		grove_resp_raw(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static const grove_node_stats_t *stats_of(const grove_cmd_env_t *env)
+{
+	static const grove_node_stats_t zero;
+	return env->stats ? env->stats : &zero;
+}
+
+static void info_server(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	const grove_node_stats_t *s = stats_of(env);
+	uint64_t now = env->now_ms ? env->now_ms(NULL) : s->start_ms;
+	text_addf(t, "# Server\r\ngrove_version:%s\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
+		     "node_id:%s\r\nprocess_id:%ld\r\nclient_address:%s\r\ngossip_address:%s\r\n"
+		     "durability:%s\r\nuptime_in_seconds:%llu\r\n",
+		  env->version, env->node_id, (long)getpid(), env->client_addr, env->gossip_addr,
+		  env->durability, (unsigned long long)((now - s->start_ms) / 1000));
+}
+
+static void info_clients(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	const grove_node_stats_t *s = stats_of(env);
+	text_addf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:0\r\n",
+		  (unsigned long long)s->connected_clients);
+}
+
+/* Counts members by state through the hook (self only without one). */
+static void info_cluster(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	size_t counts[4] = {0}, total = 1;
+	const char *names[4] = {"alive", "suspect", "dead", "left"};
+	grove_member_view_t *m = NULL;
+	if (env->hooks.members && (m = grove_malloc(GROVE_MEMBERS_MAX * sizeof(*m))) != NULL) {
+		total = env->hooks.members(env->hooks.ctx, m, GROVE_MEMBERS_MAX);
+		for (size_t i = 0; i < total; i++)
+			for (size_t k = 0; k < 4; k++)
+				counts[k] += strcmp(m[i].state, names[k]) == 0;
+	} else {
+		counts[0] = 1;
+	}
+	grove_free(m);
+	text_addf(t, "# Cluster\r\ncluster_enabled:0\r\ngrove_members:%zu\r\nmembers_alive:%zu\r\n"
+		     "members_suspect:%zu\r\nmembers_dead:%zu\r\nmembers_left:%zu\r\n",
+		  total, counts[0], counts[1], counts[2], counts[3]);
+}
+
+static void info_gossip(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	const grove_node_stats_t *s = stats_of(env);
+	text_addf(t, "# Gossip\r\ngossip_address:%s\r\ngossip_sent:%llu\r\ngossip_received:%llu\r\n"
+		     "gossip_dropped:%llu\r\nsync_rounds:%llu\r\n",
+		  env->gossip_addr, (unsigned long long)s->gossip_sent,
+		  (unsigned long long)s->gossip_received, (unsigned long long)s->gossip_dropped,
+		  (unsigned long long)s->sync_rounds);
+	if (env->hooks.gossip_info)
+		env->hooks.gossip_info(env->hooks.ctx, t);
+}
+
+/* The db's root digest in lower-case hex (GROVE DIGEST, INFO storage). */
+static void root_digest_hex(grove_db_t *db, char out[2 * GROVE_DIGEST_BYTES + 1])
+{
+	uint8_t d[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(db, d);
+	sodium_bin2hex(out, 2 * GROVE_DIGEST_BYTES + 1, d, sizeof(d));
+}
+
+static void info_storage(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	grove_db_stats_t st;
+	grove_db_stats(env->db, &st);
+	char dh[2 * GROVE_DIGEST_BYTES + 1];
+	root_digest_hex(env->db, dh);
+	text_addf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
+		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
+		     "root_digest:%s\r\n",
+		  env->durability, (unsigned long long)st.keys, (unsigned long long)st.writes,
+		  (unsigned long long)st.merges_changed, (unsigned long long)st.merges_unchanged,
+		  (unsigned long long)st.merges_rejected, (unsigned long long)st.syncs,
+		  (unsigned long long)st.hlc_last, dh);
+}
+
+static void info_stats(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+{
+	const grove_node_stats_t *s = stats_of(env);
+	text_addf(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+		     "rejected_connections:%llu\r\nprotocol_errors:%llu\r\nidle_disconnects:%llu\r\n"
+		     "output_buffer_overflows:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+		     "total_net_output_bytes:%llu\r\n",
+		  (unsigned long long)s->total_connections, (unsigned long long)s->total_commands,
+		  (unsigned long long)s->rejected_connections, (unsigned long long)s->protocol_errors,
+		  (unsigned long long)s->idle_disconnects, (unsigned long long)s->output_overflows,
+		  (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes);
+}
+
+static const struct info_section {
+	const char *name;
+	void (*fn)(const grove_cmd_env_t *env, grove_resp_buf_t *t);
+} info_sections[] = {
+	{"server", info_server}, {"clients", info_clients}, {"cluster", info_cluster},
+	{"gossip", info_gossip}, {"storage", info_storage}, {"stats", info_stats},
+};
+#define INFO_SECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
+
+/* Whether section s was asked for (no argument, all, everything, default). */
+static bool info_wanted(const grove_cmd_call_t *c, const char *name)
+{
+	if (c->argc == 1)
+		return true;
+	for (size_t i = 1; i < c->argc; i++)
+		if (grove_cmd_arg_is(c, i, name) || grove_cmd_arg_is(c, i, "all") ||
+		    grove_cmd_arg_is(c, i, "everything") || grove_cmd_arg_is(c, i, "default"))
+			return true;
+	return false;
+}
+
+void grove_cmd_do_info(grove_cmd_call_t *c)
+{
+	grove_resp_buf_t t;
+	grove_resp_buf_init(&t, 0);
+	for (size_t i = 0; i < INFO_SECTIONS; i++) {
+		if (!info_wanted(c, info_sections[i].name))
+			continue;
+		if (t.len)
+			grove_resp_raw(&t, "\r\n", 2);
+		info_sections[i].fn(c->env, &t);
+	}
+	if (grove_resp_buf_failed(&t))
+		grove_resp_error(c->out, "ERR out of memory");
+	else
+		grove_resp_bulk(c->out, t.data, t.len);
+	grove_resp_buf_close(&t);
+}
+
+/* ---- CONFIG ---- */
+
+void grove_cmd_do_config(grove_cmd_call_t *c)
+{
+	if (grove_cmd_arg_is(c, 1, "resetstat") && c->argc == 2) {
+		grove_resp_simple(c->out, "OK");
+		return;
+	}
+	if (!grove_cmd_arg_is(c, 1, "get") || c->argc < 3) {
+		if (grove_cmd_arg_is(c, 1, "set"))
+			grove_resp_error(c->out, "ERR CONFIG SET is not supported: groved is "
+						 "configured by flags or its config file");
+		else
+			grove_resp_errorf(c->out, "ERR unknown subcommand or wrong number of "
+						  "arguments for '%.*s'. Try CONFIG HELP.",
+					  (int)(c->argl[1] > 64 ? 64 : c->argl[1]),
+					  (const char *)c->argv[1]);
+		return;
+	}
+	const char *appendonly = strcmp(c->env->durability, "none") ? "yes" : "no";
+	const char *fsync = strcmp(c->env->durability, "always") == 0  ? "always"
+			    : strcmp(c->env->durability, "batch") == 0 ? "everysec"
+								       : "no";
+	const char *table[][2] = {
+		{"save", ""},           {"appendonly", appendonly}, {"appendfsync", fsync},
+		{"databases", "1"},     {"maxmemory", "0"},         {"requirepass", ""},
+		{"protected-mode", "yes"}, {"cluster-enabled", "no"},
+	};
+	size_t rows = sizeof(table) / sizeof(table[0]);
+	grove_resp_buf_t items;
+	grove_resp_buf_init(&items, 0);
+	size_t n = 0;
+	for (size_t r = 0; r < rows; r++) {
+		bool hit = false;
+		for (size_t i = 2; i < c->argc && !hit; i++)
+			hit = grove_glob_match(c->argv[i], c->argl[i], table[r][0], strlen(table[r][0]));
+		if (hit) {
+			grove_resp_bulk_str(&items, table[r][0]);
+			grove_resp_bulk_str(&items, table[r][1]);
+			n += 2;
+		}
+	}
+	grove_resp_array(c->out, n);
+	grove_resp_raw(c->out, items.data, items.len);
+	grove_resp_buf_close(&items);
+}
+
+/* ---- COMMAND ---- */
+
+/* One Redis 6-style COMMAND INFO entry: name, arity, flags, first key,
+ * last key, step. */
+static void command_entry(grove_resp_buf_t *out, const grove_cmd_t *cmd)
+{
+	bool keyed = cmd->flags & GROVE_CMD_LOOP ? false : cmd->arity < -1 || cmd->arity > 1;
+	bool nokey = !strcmp(cmd->name, "ping") || !strcmp(cmd->name, "echo") ||
+		     !strcmp(cmd->name, "select") || !strcmp(cmd->name, "command") ||
+		     !strcmp(cmd->name, "keys") || !strcmp(cmd->name, "dbsize");
+	keyed = keyed && !nokey;
+	bool multi = !strcmp(cmd->name, "del") || !strcmp(cmd->name, "exists");
+	grove_resp_array(out, 6);
+	grove_resp_bulk_str(out, cmd->name);
+	grove_resp_int(out, cmd->arity);
+	grove_resp_array(out, 1);
+	grove_resp_simple(out, cmd->flags & GROVE_CMD_WRITE ? "write" : "readonly");
+	grove_resp_int(out, keyed ? 1 : 0);
+	grove_resp_int(out, keyed ? (multi ? -1 : 1) : 0);
+	grove_resp_int(out, keyed ? 1 : 0);
+}
+
+void grove_cmd_do_command(grove_cmd_call_t *c)
+{
+	if (c->argc == 1) {
+		grove_resp_array(c->out, grove_cmd_count);
+		for (size_t i = 0; i < grove_cmd_count; i++)
+			command_entry(c->out, &grove_cmd_table[i]);
+	} else if (grove_cmd_arg_is(c, 1, "count") && c->argc == 2) {
+		grove_resp_int(c->out, (long long)grove_cmd_count);
+	} else if (grove_cmd_arg_is(c, 1, "docs")) {
+		grove_resp_array(c->out, 0); /* redis-cli then uses its built-in help */
+	} else if (grove_cmd_arg_is(c, 1, "list") && c->argc == 2) {
+		grove_resp_array(c->out, grove_cmd_count);
+		for (size_t i = 0; i < grove_cmd_count; i++)
+			grove_resp_bulk_str(c->out, grove_cmd_table[i].name);
+	} else if (grove_cmd_arg_is(c, 1, "info")) {
+		grove_resp_array(c->out, c->argc - 2);
+		for (size_t i = 2; i < c->argc; i++) {
+			const grove_cmd_t *cmd = grove_cmd_lookup(c->argv[i], c->argl[i]);
+			if (cmd)
+				command_entry(c->out, cmd);
+			else
+				grove_resp_raw(c->out, "*-1\r\n", 5);
+		}
+	} else {
+		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
+	}
+}
+
+/* ---- CLIENT ---- */
+
+static bool valid_client_name(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return n <= GROVE_CLIENT_NAME_MAX;
+}
+
+static void client_info_line(grove_cmd_call_t *c)
+{
+	char line[GROVE_CLIENT_NAME_MAX + GROVE_ADDR_MAX + 64];
+	snprintf(line, sizeof(line), "id=%llu addr=%s name=%s db=0\n",
+		 (unsigned long long)c->client->id, c->client->addr, c->client->name);
+	grove_resp_bulk_str(c->out, line);
+}
+
+void grove_cmd_do_client(grove_cmd_call_t *c)
+{
+	if (grove_cmd_arg_is(c, 1, "setname") && c->argc == 3) {
+		if (!valid_client_name(c->argv[2], c->argl[2])) {
+			grove_resp_error(c->out, "ERR Client names cannot contain spaces, newlines "
+						 "or special characters.");
+			return;
+		}
+		memcpy(c->client->name, c->argv[2], c->argl[2]);
+		c->client->name[c->argl[2]] = 0;
+		grove_resp_simple(c->out, "OK");
+	} else if (grove_cmd_arg_is(c, 1, "getname") && c->argc == 2) {
+		if (c->client->name[0])
+			grove_resp_bulk_str(c->out, c->client->name);
+		else
+			grove_resp_null(c->out);
+	} else if (grove_cmd_arg_is(c, 1, "id") && c->argc == 2) {
+		grove_resp_int(c->out, (long long)c->client->id);
+	} else if ((grove_cmd_arg_is(c, 1, "info") || grove_cmd_arg_is(c, 1, "list")) &&
+		   c->argc == 2) {
+		client_info_line(c);
+	} else if (grove_cmd_arg_is(c, 1, "setinfo") || grove_cmd_arg_is(c, 1, "no-evict") ||
+		   grove_cmd_arg_is(c, 1, "no-touch")) {
+		grove_resp_simple(c->out, "OK");
+	} else {
+		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
+				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
+	}
+}
+
+/* ---- GROVE ---- */
+
+static void grove_members(grove_cmd_call_t *c)
+{
+	grove_member_view_t self = {.state = "alive"};
+	grove_member_view_t *m = &self;
+	size_t n = 1;
+	if (c->env->hooks.members) {
+		m = grove_malloc(GROVE_MEMBERS_MAX * sizeof(*m));
+		if (!m) {
+			grove_resp_error(c->out, "ERR out of memory");
+			return;
+		}
+		n = c->env->hooks.members(c->env->hooks.ctx, m, GROVE_MEMBERS_MAX);
+	} else {
+		snprintf(self.id, sizeof(self.id), "%s", c->env->node_id);
+		snprintf(self.addr, sizeof(self.addr), "%s", c->env->gossip_addr);
+	}
+	grove_resp_array(c->out, n);
+	for (size_t i = 0; i < n; i++) {
+		grove_resp_array(c->out, 4);
+		grove_resp_bulk_str(c->out, m[i].id);
+		grove_resp_bulk_str(c->out, m[i].addr);
+		grove_resp_bulk_str(c->out, m[i].state);
+		grove_resp_int(c->out, (long long)m[i].incarnation);
+	}
+	if (m != &self)
+		grove_free(m);
+}
+
+void grove_cmd_do_grove(grove_cmd_call_t *c)
+{
+	if (grove_cmd_arg_is(c, 1, "members") && c->argc == 2) {
+		grove_members(c);
+	} else if (grove_cmd_arg_is(c, 1, "digest") && c->argc == 2) {
+		char dh[2 * GROVE_DIGEST_BYTES + 1];
+		root_digest_hex(c->env->db, dh);
+		grove_resp_bulk_str(c->out, dh);
+	} else if (grove_cmd_arg_is(c, 1, "sync") && c->argc == 2) {
+		int rc = c->env->hooks.sync ? c->env->hooks.sync(c->env->hooks.ctx) : 0;
+		if (rc < 0) {
+			grove_resp_errorf(c->out, "ERR sync: %s", grove_strerror(rc));
+		} else {
+			grove_resp_int(c->out, rc);
+			if (c->env->stats)
+				c->env->stats->sync_rounds++;
+		}
+	} else if (grove_cmd_arg_is(c, 1, "type") && c->argc == 3) {
+		grove_value_t *v = NULL;
+		int rc = grove_db_get(c->env->db, c->argv[2], c->argl[2], &v);
+		if (rc < 0 && rc != GROVE_ENOTFOUND)
+			grove_cmd_reply_db_error(c, rc);
+		else
+			grove_resp_simple(c->out, grove_type_name(v ? grove_value_type(v)
+								   : GROVE_TYPE_NONE));
+		grove_value_destroy(v);
+	} else {
+		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try MEMBERS, DIGEST, SYNC "
+					  "or TYPE key.",
+				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
+	}
+}

@@ -1,0 +1,367 @@
+/*
+ * resp_commands.c - the command table, dispatch (lookup, arity, AUTH gate) and
+ * the connection commands: PING, ECHO, QUIT, AUTH, SELECT, HELLO.
+ *
+ * Data commands live in resp_cmd_keys.c and resp_cmd_types.c, server and cluster
+ * commands in resp_cmd_server.c.  Replies and error texts follow Redis 7 so
+ * that clients which match on them (redis-cli, client libraries) behave.
+ */
+#include "node/resp_commands.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "node/resp_commands_int.h"
+
+static void cmd_ping(grove_cmd_call_t *c);
+static void cmd_echo(grove_cmd_call_t *c);
+static void cmd_quit(grove_cmd_call_t *c);
+static void cmd_auth(grove_cmd_call_t *c);
+static void cmd_select(grove_cmd_call_t *c);
+static void cmd_hello(grove_cmd_call_t *c);
+
+#define W GROVE_CMD_WRITE
+#define L GROVE_CMD_LOOP
+#define N GROVE_CMD_NOAUTH
+
+const grove_cmd_t grove_cmd_table[] = {
+	{"ping", -1, 0, cmd_ping, "PING [message]: PONG, or the message"},
+	{"echo", 2, 0, cmd_echo, "ECHO message"},
+	{"quit", -1, L | N, cmd_quit, "QUIT: reply OK and close"},
+	{"auth", -2, L | N, cmd_auth, "AUTH [default] password"},
+	{"select", 2, 0, cmd_select, "SELECT 0 (the only database)"},
+	{"hello", -1, L | N, cmd_hello, "HELLO [2 [AUTH default pw] [SETNAME name]]"},
+	{"client", -2, L, grove_cmd_do_client, "CLIENT SETNAME|GETNAME|ID|INFO|LIST|SETINFO"},
+	{"command", -1, 0, grove_cmd_do_command, "COMMAND [COUNT|DOCS|INFO|LIST]"},
+	{"config", -2, L, grove_cmd_do_config, "CONFIG GET pattern | RESETSTAT"},
+	{"info", -1, L, grove_cmd_do_info, "INFO [section ...]"},
+	{"get", 2, 0, grove_cmd_do_get, "GET key: register value, or counter value"},
+	{"set", -3, W, grove_cmd_do_set, "SET key value: LWW register write"},
+	{"del", -2, W, grove_cmd_do_del, "DEL key ...: observed-remove delete"},
+	{"exists", -2, 0, grove_cmd_do_exists, "EXISTS key ..."},
+	{"type", 2, 0, grove_cmd_do_type, "TYPE key: string|set|hash|none"},
+	{"keys", 2, 0, grove_cmd_do_keys, "KEYS pattern"},
+	{"scan", -2, L, grove_cmd_do_scan, "SCAN cursor [MATCH p] [COUNT n] [TYPE t]"},
+	{"dbsize", 1, 0, grove_cmd_do_dbsize, "DBSIZE"},
+	{"incr", 2, W, grove_cmd_do_incr, "INCR key: PN-counter +1"},
+	{"decr", 2, W, grove_cmd_do_decr, "DECR key: PN-counter -1"},
+	{"incrby", 3, W, grove_cmd_do_incrby, "INCRBY key n"},
+	{"decrby", 3, W, grove_cmd_do_decrby, "DECRBY key n"},
+	{"sadd", -3, W, grove_cmd_do_sadd, "SADD key member ...: add-wins set"},
+	{"srem", -3, W, grove_cmd_do_srem, "SREM key member ..."},
+	{"smembers", 2, 0, grove_cmd_do_smembers, "SMEMBERS key"},
+	{"sismember", 3, 0, grove_cmd_do_sismember, "SISMEMBER key member"},
+	{"scard", 2, 0, grove_cmd_do_scard, "SCARD key"},
+	{"hset", -4, W, grove_cmd_do_hset, "HSET key field value ...: per-field LWW"},
+	{"hget", 3, 0, grove_cmd_do_hget, "HGET key field"},
+	{"hdel", -3, W, grove_cmd_do_hdel, "HDEL key field ..."},
+	{"hgetall", 2, 0, grove_cmd_do_hgetall, "HGETALL key"},
+	{"hkeys", 2, 0, grove_cmd_do_hkeys, "HKEYS key"},
+	{"hvals", 2, 0, grove_cmd_do_hvals, "HVALS key"},
+	{"hlen", 2, 0, grove_cmd_do_hlen, "HLEN key"},
+	{"hexists", 3, 0, grove_cmd_do_hexists, "HEXISTS key field"},
+	{"grove", -2, L, grove_cmd_do_grove, "GROVE MEMBERS|DIGEST|SYNC|TYPE key"},
+};
+const size_t grove_cmd_count = sizeof(grove_cmd_table) / sizeof(grove_cmd_table[0]);
+
+#undef W
+#undef L
+#undef N
+
+void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db)
+{
+	memset(env, 0, sizeof(*env));
+	env->db = db;
+	env->node_id = db ? grove_db_node_id(db) : "default";
+	env->client_addr = "127.0.0.1:6379";
+	env->gossip_addr = "";
+	env->durability = "none";
+	env->version = "0.1.0";
+	env->next_cursor = 1;
+}
+
+void grove_cmd_env_close(grove_cmd_env_t *env)
+{
+	if (env->cursors) {
+		for (size_t i = 0; i < GROVE_SCAN_CURSORS_MAX; i++)
+			grove_free(env->cursors[i].key);
+		grove_free(env->cursors);
+		env->cursors = NULL;
+	}
+}
+
+void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->authed = !(env->requirepass && env->requirepass[0]);
+}
+
+const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len)
+{
+	for (size_t i = 0; i < grove_cmd_count; i++) {
+		const grove_cmd_t *cmd = &grove_cmd_table[i];
+		if (strlen(cmd->name) == len && strncasecmp(cmd->name, name, len) == 0)
+			return cmd;
+	}
+	return NULL;
+}
+
+unsigned grove_cmd_flags(const grove_cmd_t *cmd)
+{
+	return cmd->flags;
+}
+
+bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word)
+{
+	return i < c->argc && strlen(word) == c->argl[i] &&
+	       strncasecmp(word, (const char *)c->argv[i], c->argl[i]) == 0;
+}
+
+/* Strict decimal parse as Redis's string2ll. */
+static bool parse_ll(const uint8_t *s, size_t n, long long *out)
+{
+	if (n == 0 || n > 20)
+		return false;
+	size_t i = 0;
+	bool neg = s[0] == '-';
+	if (neg)
+		i++;
+	if (i == n || (s[i] == '0' && n - i > 1) || (neg && s[i] == '0'))
+		return false;
+	unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		unsigned d = s[i] - '0';
+		if (v > (lim - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = neg ? (long long)(0 - v) : (long long)v;
+	return true;
+}
+
+bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out)
+{
+	if (parse_ll(c->argv[i], c->argl[i], out))
+		return true;
+	grove_resp_error(c->out, "ERR value is not an integer or out of range");
+	return false;
+}
+
+void grove_cmd_reply_syntax(grove_cmd_call_t *c)
+{
+	grove_resp_error(c->out, "ERR syntax error");
+}
+
+void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc)
+{
+	switch (rc) {
+	case GROVE_EWRONGTYPE:
+		grove_resp_error(c->out,
+				 "WRONGTYPE Operation against a key holding the wrong kind of value");
+		break;
+	case GROVE_EOVERFLOW:
+		grove_resp_error(c->out, "ERR increment or decrement would overflow");
+		break;
+	case GROVE_EINVAL:
+	case GROVE_ETOOBIG:
+		grove_resp_errorf(c->out, "ERR invalid key or value: %s", grove_strerror(rc));
+		break;
+	default:
+		grove_resp_errorf(c->out, "ERR storage: %s", grove_strerror(rc));
+		break;
+	}
+}
+
+/* "ERR unknown command 'x', with args beginning with: 'a' 'b' " */
+static void reply_unknown(grove_cmd_call_t *c)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "ERR unknown command '%.*s', with args beginning with: ",
+			 (int)(c->argl[0] > 128 ? 128 : c->argl[0]), (const char *)c->argv[0]);
+	for (size_t i = 1; i < c->argc && n > 0 && (size_t)n < sizeof(msg) - 1; i++)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, "'%.*s' ",
+			      (int)(c->argl[i] > 128 ? 128 : c->argl[i]), (const char *)c->argv[i]);
+	grove_resp_error(c->out, msg);
+}
+
+static bool arity_ok(const grove_cmd_t *cmd, size_t argc)
+{
+	return cmd->arity >= 0 ? argc == (size_t)cmd->arity : argc >= (size_t)-cmd->arity;
+}
+
+unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
+			const grove_resp_request_t *req, grove_resp_buf_t *out)
+{
+	GROVE_ASSERT(req->argc >= 1);
+	grove_cmd_call_t c = {
+		.env = env, .client = client, .argc = req->argc, .argv = req->argv,
+		.argl = req->argl, .out = out, .result = 0,
+	};
+	const grove_cmd_t *cmd = grove_cmd_lookup(req->argv[0], req->argl[0]);
+	if (!client->authed && !(cmd && (cmd->flags & GROVE_CMD_NOAUTH))) {
+		grove_resp_error(out, "NOAUTH Authentication required.");
+		return 0;
+	}
+	if (!cmd) {
+		reply_unknown(&c);
+		return 0;
+	}
+	if (!arity_ok(cmd, req->argc)) {
+		grove_resp_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
+		return 0;
+	}
+	cmd->fn(&c);
+	return c.result;
+}
+
+static void cmd_ping(grove_cmd_call_t *c)
+{
+	if (c->argc > 2)
+		grove_resp_error(c->out, "ERR wrong number of arguments for 'ping' command");
+	else if (c->argc == 2)
+		grove_resp_bulk(c->out, c->argv[1], c->argl[1]);
+	else
+		grove_resp_simple(c->out, "PONG");
+}
+
+static void cmd_echo(grove_cmd_call_t *c)
+{
+	grove_resp_bulk(c->out, c->argv[1], c->argl[1]);
+}
+
+static void cmd_quit(grove_cmd_call_t *c)
+{
+	grove_resp_simple(c->out, "OK");
+	c->result |= GROVE_CMD_CLOSE;
+}
+
+/* Constant-time comparison of a password argument with the configured one. */
+static bool password_ok(const grove_cmd_env_t *env, const uint8_t *pw, size_t len)
+{
+	size_t n = strlen(env->requirepass);
+	unsigned diff = (unsigned)(n ^ len);
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned)(pw[i] ^ (uint8_t)env->requirepass[i < n ? i : 0]);
+	return diff == 0 && n > 0;
+}
+
+/* Checks (user, password); replies with an error and returns false on
+ * failure.  Only the "default" user exists. */
+static bool authenticate(grove_cmd_call_t *c, size_t user_i, size_t pw_i)
+{
+	const grove_cmd_env_t *env = c->env;
+	if (!env->requirepass || !env->requirepass[0]) {
+		if (user_i == 0) {
+			grove_resp_error(c->out, "ERR AUTH <password> called without any password "
+						 "configured for the default user. Are you sure "
+						 "your configuration is correct?");
+			return false;
+		}
+	} else if ((user_i && !grove_cmd_arg_is(c, user_i, "default")) ||
+		   !password_ok(env, c->argv[pw_i], c->argl[pw_i])) {
+		grove_resp_error(c->out, "WRONGPASS invalid username-password pair or user is disabled.");
+		return false;
+	}
+	c->client->authed = true;
+	return true;
+}
+
+static void cmd_auth(grove_cmd_call_t *c)
+{
+	if (c->argc > 3) {
+		grove_cmd_reply_syntax(c);
+		return;
+	}
+	if (authenticate(c, c->argc == 3 ? 1 : 0, c->argc - 1))
+		grove_resp_simple(c->out, "OK");
+}
+
+static void cmd_select(grove_cmd_call_t *c)
+{
+	long long db;
+	if (!grove_cmd_arg_ll(c, 1, &db))
+		return;
+	if (db != 0)
+		grove_resp_error(c->out, "ERR DB index is out of range");
+	else
+		grove_resp_simple(c->out, "OK");
+}
+
+/* The HELLO reply: a flat array of field/value pairs (RESP2 map). */
+static void hello_reply(grove_cmd_call_t *c)
+{
+	grove_resp_array(c->out, 14);
+	grove_resp_bulk_str(c->out, "server");
+	grove_resp_bulk_str(c->out, "grove");
+	grove_resp_bulk_str(c->out, "version");
+	grove_resp_bulk_str(c->out, c->env->version);
+	grove_resp_bulk_str(c->out, "proto");
+	grove_resp_int(c->out, 2);
+	grove_resp_bulk_str(c->out, "id");
+	grove_resp_int(c->out, (long long)c->client->id);
+	grove_resp_bulk_str(c->out, "mode");
+	grove_resp_bulk_str(c->out, "standalone");
+	grove_resp_bulk_str(c->out, "role");
+	grove_resp_bulk_str(c->out, "master");
+	grove_resp_bulk_str(c->out, "modules");
+	grove_resp_array(c->out, 0);
+}
+
+/* Validates HELLO's options; returns false after replying an error. */
+static bool hello_options(grove_cmd_call_t *c, size_t *auth_i, size_t *name_i)
+{
+	for (size_t i = 2; i < c->argc; i++) {
+		if (grove_cmd_arg_is(c, i, "auth") && i + 2 < c->argc) {
+			*auth_i = i + 1;
+			i += 2;
+		} else if (grove_cmd_arg_is(c, i, "setname") && i + 1 < c->argc) {
+			*name_i = i + 1;
+			i += 1;
+		} else {
+			grove_resp_errorf(c->out, "ERR Syntax error in HELLO option '%.*s'",
+					  (int)(c->argl[i] > 64 ? 64 : c->argl[i]),
+					  (const char *)c->argv[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void cmd_hello(grove_cmd_call_t *c)
+{
+	long long ver = 2;
+	if (c->argc >= 2 && (!parse_ll(c->argv[1], c->argl[1], &ver) || ver < 2 || ver > 3)) {
+		grove_resp_error(c->out, "NOPROTO unsupported protocol version");
+		return;
+	}
+	if (ver == 3) {
+		grove_resp_error(c->out, "NOPROTO unsupported protocol version");
+		return;
+	}
+	size_t auth_i = 0, name_i = 0;
+	if (!hello_options(c, &auth_i, &name_i))
+		return;
+	if (auth_i && !authenticate(c, auth_i, auth_i + 1))
+		return;
+	if (!c->client->authed) {
+		grove_resp_error(c->out, "NOAUTH HELLO must be called with the client already "
+					 "authenticated, otherwise the HELLO <proto> AUTH <user> "
+					 "<pass> option can be used to authenticate the client and "
+					 "select the RESP protocol version at the same time");
+		return;
+	}
+	if (name_i) {
+		size_t n = c->argl[name_i] > GROVE_CLIENT_NAME_MAX ? GROVE_CLIENT_NAME_MAX
+								     : c->argl[name_i];
+		memcpy(c->client->name, c->argv[name_i], n);
+		c->client->name[n] = 0;
+	}
+	hello_reply(c);
+}

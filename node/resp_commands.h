@@ -1,0 +1,131 @@
+/*
+ * resp_commands.h - the RESP command dispatcher: a table of Redis-compatible
+ * commands executed against a grove_db_t, with no sockets involved (the
+ * server feeds it parsed requests; tests call it directly).
+ *
+ * Conventions:
+ *  1. A grove_cmd_env_t describes the node a command runs on: its db,
+ *     password, statistics and hooks into membership.  The caller owns it;
+ *     grove_cmd_env_init / grove_cmd_env_close pair (close frees the SCAN
+ *     cursor table).  Hooks may be NULL (single node, no anti-entropy).
+ *  2. A grove_cmd_client_t is one connection's protocol state (AUTH, name).
+ *  3. grove_cmd_exec appends exactly one reply to `out` for every request.
+ *  4. Threads: commands flagged GROVE_CMD_LOOP touch env or client state
+ *     and must run on the thread that owns env (the event loop); every other
+ *     command only reads `client` and calls the thread-safe db, so the
+ *     server may run it on a worker thread, as long as one client's
+ *     commands run one at a time in order.
+ *
+ * Type mapping (documented in README "groved, RESP and CLI"): a counter and
+ * a register both answer TYPE "string" and GET (a counter reads as its
+ * decimal value); a set is "set", a map "hash".  Counters and registers
+ * stay distinct types: INCR on a register and SET on a counter answer
+ * WRONGTYPE (DEL the key first to change its type).
+ */
+#ifndef GROVE_COMMANDS_H
+#define GROVE_COMMANDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/resp_codec.h"
+#include "grove/db.h"
+
+#define GROVE_CLIENT_NAME_MAX 128
+#define GROVE_SCAN_CURSORS_MAX 1024    /* live SCAN cursors per node */
+#define GROVE_SCAN_COUNT_MAX 100000    /* keys visited by one SCAN call */
+#define GROVE_KEYS_REPLY_MAX 10000000  /* keys one KEYS call returns */
+#define GROVE_MEMBERS_MAX 4096         /* members one GROVE MEMBERS lists */
+#define GROVE_ADDR_MAX 64              /* "[v6 literal]:port" */
+
+/* Command flags. */
+#define GROVE_CMD_WRITE 0x1  /* changes the db: needs durability */
+#define GROVE_CMD_LOOP 0x2   /* must run on the loop thread */
+#define GROVE_CMD_NOAUTH 0x4 /* allowed before AUTH */
+
+/* Bits of grove_cmd_exec's result. */
+#define GROVE_CMD_CLOSE 0x1 /* close the connection after this reply */
+
+typedef struct grove_member_view {
+	char id[GROVE_NODE_ID_MAX + 1];
+	char addr[GROVE_ADDR_MAX];
+	const char *state; /* "alive", "suspect", "dead", "left" */
+	uint64_t incarnation;
+} grove_member_view_t;
+
+/* Counters the server maintains (loop thread) and INFO reports. */
+typedef struct grove_node_stats {
+	uint64_t start_ms;
+	uint64_t connected_clients;
+	uint64_t total_connections;
+	uint64_t rejected_connections;
+	uint64_t total_commands;
+	uint64_t protocol_errors;
+	uint64_t idle_disconnects;
+	uint64_t output_overflows;
+	uint64_t net_input_bytes;
+	uint64_t net_output_bytes;
+	/* gossip */
+	uint64_t gossip_sent;
+	uint64_t gossip_received;
+	uint64_t gossip_dropped;
+	uint64_t sync_rounds;
+} grove_node_stats_t;
+
+typedef struct grove_cmd_env grove_cmd_env_t;
+
+typedef struct grove_cmd_hooks {
+	/* Fills up to max members (self included); returns how many. */
+	size_t (*members)(void *ctx, grove_member_view_t *out, size_t max);
+	/* Starts an anti-entropy round now; returns the peers contacted or a
+	 * negative code. */
+	int (*sync)(void *ctx);
+	/* Appends "key:value\r\n" lines to INFO's gossip section. */
+	void (*gossip_info)(void *ctx, grove_resp_buf_t *text);
+	void *ctx;
+} grove_cmd_hooks_t;
+
+struct grove_cmd_env {
+	grove_db_t *db;
+	const char *requirepass;   /* NULL or "": no password */
+	const char *node_id;
+	const char *client_addr;   /* for INFO and CONFIG GET bind/port */
+	const char *gossip_addr;
+	const char *durability;    /* "none" | "batch" | "always" */
+	const char *version;
+	uint64_t (*now_ms)(void *ctx); /* for uptime; grove_clock_system_ms */
+	grove_node_stats_t *stats; /* may be NULL */
+	grove_cmd_hooks_t hooks;
+	/* SCAN cursors: id -> resume key, slot = id % GROVE_SCAN_CURSORS_MAX */
+	struct grove_scan_cursor {
+		uint64_t id;
+		uint8_t *key;
+		size_t klen;
+	} *cursors;
+	uint64_t next_cursor;
+};
+
+typedef struct grove_cmd_client {
+	uint64_t id;
+	bool authed;
+	char name[GROVE_CLIENT_NAME_MAX + 1];
+	char addr[GROVE_ADDR_MAX];
+} grove_cmd_client_t;
+
+typedef struct grove_cmd grove_cmd_t;
+
+void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db);
+void grove_cmd_env_close(grove_cmd_env_t *env);
+void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id);
+
+/* The table entry for argv[0] (case-insensitive), or NULL if unknown. */
+const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len);
+unsigned grove_cmd_flags(const grove_cmd_t *cmd);
+
+/* Executes one request (argc >= 1) and appends its reply.  Returns a mask
+ * of GROVE_CMD_* result bits. */
+unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
+			const grove_resp_request_t *req, grove_resp_buf_t *out);
+
+#endif

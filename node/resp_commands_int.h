@@ -1,0 +1,84 @@
+/*
+ * resp_commands_int.h - what the command implementation files (resp_commands.c,
+ * resp_cmd_keys.c, resp_cmd_types.c, resp_cmd_server.c) share: the call context handed to
+ * every handler and the reply helpers for common errors.  Not installed;
+ * nothing outside node/ includes it.
+ */
+#ifndef GROVE_COMMANDS_INT_H
+#define GROVE_COMMANDS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/resp_commands.h"
+
+typedef struct grove_cmd_call {
+	grove_cmd_env_t *env;
+	grove_cmd_client_t *client;
+	size_t argc;
+	const uint8_t *const *argv;
+	const size_t *argl;
+	grove_resp_buf_t *out;
+	unsigned result; /* GROVE_CMD_* bits */
+} grove_cmd_call_t;
+
+typedef void (*grove_cmd_fn)(grove_cmd_call_t *c);
+
+struct grove_cmd {
+	const char *name;   /* lower case */
+	int arity;          /* Redis convention: n exact, -n at least n */
+	unsigned flags;
+	grove_cmd_fn fn;
+	const char *summary; /* for COMMAND DOCS and the README */
+};
+
+/* The table (resp_commands.c) and its size. */
+extern const grove_cmd_t grove_cmd_table[];
+extern const size_t grove_cmd_count;
+
+/* Case-insensitive comparison of argument i with a lower-case word. */
+bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word);
+/* Strict Redis integer parse of argument i (no spaces, no '+', no leading
+ * zeros).  On failure replies "ERR value is not an integer or out of
+ * range" and returns false. */
+bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out);
+/* Replies for a db error code (WRONGTYPE, overflow, I/O...). */
+void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc);
+void grove_cmd_reply_syntax(grove_cmd_call_t *c);
+
+/* Handlers, by file. */
+void grove_cmd_do_get(grove_cmd_call_t *c);
+void grove_cmd_do_set(grove_cmd_call_t *c);
+void grove_cmd_do_del(grove_cmd_call_t *c);
+void grove_cmd_do_exists(grove_cmd_call_t *c);
+void grove_cmd_do_type(grove_cmd_call_t *c);
+void grove_cmd_do_keys(grove_cmd_call_t *c);
+void grove_cmd_do_scan(grove_cmd_call_t *c);
+void grove_cmd_do_dbsize(grove_cmd_call_t *c);
+
+void grove_cmd_do_incr(grove_cmd_call_t *c);
+void grove_cmd_do_decr(grove_cmd_call_t *c);
+void grove_cmd_do_incrby(grove_cmd_call_t *c);
+void grove_cmd_do_decrby(grove_cmd_call_t *c);
+void grove_cmd_do_sadd(grove_cmd_call_t *c);
+void grove_cmd_do_srem(grove_cmd_call_t *c);
+void grove_cmd_do_smembers(grove_cmd_call_t *c);
+void grove_cmd_do_sismember(grove_cmd_call_t *c);
+void grove_cmd_do_scard(grove_cmd_call_t *c);
+void grove_cmd_do_hset(grove_cmd_call_t *c);
+void grove_cmd_do_hget(grove_cmd_call_t *c);
+void grove_cmd_do_hdel(grove_cmd_call_t *c);
+void grove_cmd_do_hgetall(grove_cmd_call_t *c);
+void grove_cmd_do_hkeys(grove_cmd_call_t *c);
+void grove_cmd_do_hvals(grove_cmd_call_t *c);
+void grove_cmd_do_hlen(grove_cmd_call_t *c);
+void grove_cmd_do_hexists(grove_cmd_call_t *c);
+
+void grove_cmd_do_info(grove_cmd_call_t *c);
+void grove_cmd_do_config(grove_cmd_call_t *c);
+void grove_cmd_do_command(grove_cmd_call_t *c);
+void grove_cmd_do_client(grove_cmd_call_t *c);
+void grove_cmd_do_grove(grove_cmd_call_t *c);
+
+#endif

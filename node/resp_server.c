@@ -1,0 +1,514 @@
+/*
+ * resp_server.c - the RESP client server (see resp_server.h for the model).
+ *
+ * Per client: a parser holding unprocessed input, `out` collecting replies
+ * and `sending` holding the bytes of the one uv_write in flight (double
+ * buffering: replies produced while a write is in flight go to `out` and
+ * leave with the next write).  A batch of pipelined requests is collected
+ * from the parser (their argument bytes stay in the parser's buffer, which
+ * is not read into while the batch is out), then executed inline or on a
+ * worker.  A client is freed only from its close callback, and only once no
+ * worker holds it.
+ */
+#include "node/resp_server.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+
+#define IDLE_CHECK_MS 1000
+
+struct grove_resp_server_client {
+	uv_tcp_t tcp;
+	grove_resp_server_t *srv;
+	grove_resp_server_client_t *prev, *next;
+	grove_cmd_client_t state;
+	grove_resp_parser_t parser;
+	grove_resp_buf_t out, sending;
+	uv_write_t wreq;
+	uv_work_t work;
+	/* the batch: request i has batch_argc[i] arguments in bargv/bargl */
+	size_t batch_n, bargs_n, bargs_cap;
+	size_t batch_argc[GROVE_SERVER_BATCH_MAX];
+	const uint8_t **bargv;
+	size_t *bargl;
+	bool loop_tail;       /* last request is a GROVE_CMD_LOOP command */
+	grove_resp_buf_t wout; /* replies produced by the worker */
+	unsigned wresult;
+	bool writing, busy, reading, closing, close_after_flush, proto_error;
+	uint64_t last_active_ms;
+};
+
+static void client_process(grove_resp_server_client_t *c);
+static void client_close(grove_resp_server_client_t *c);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static uint64_t now_ms(const grove_resp_server_t *srv)
+{
+	return uv_now(srv->loop);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	grove_resp_server_client_t *c = h->data;
+	uint8_t *p;
+	size_t len;
+	if (grove_resp_parser_space(&c->parser, GROVE_SERVER_READ_BYTES, &p, &len) < 0) {
+		*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
+		return;
+	}
+	*buf = uv_buf_init((char *)p, (unsigned)(len > (1u << 30) ? (1u << 30) : len));
+}
+
+/* Reads only while it can accept more: no batch out, replies drained. */
+static void client_update_reading(grove_resp_server_client_t *c)
+{
+	bool want = !c->busy && !c->closing && !c->close_after_flush && !c->srv->shutting_down &&
+		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES;
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want)
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	else
+		uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+	grove_resp_server_client_t *c = req->data;
+	c->writing = false;
+	c->srv->stats->net_output_bytes += c->sending.len;
+	c->sending.len = 0;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		client_close(c);
+		return;
+	}
+	client_process(c);
+}
+
+/* Starts a write of everything in `out` unless one is in flight. */
+static void client_flush(grove_resp_server_client_t *c)
+{
+	if (c->writing || c->out.len == 0 || c->closing)
+		return;
+	grove_resp_buf_t t = c->sending;
+	c->sending = c->out;
+	c->out = t;
+	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
+	c->wreq.data = c;
+	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+	if (rc < 0) {
+		client_close(c);
+		return;
+	}
+	c->writing = true;
+}
+
+/* Appends request (argc, argv, argl) to the batch arrays. */
+static bool batch_push(grove_resp_server_client_t *c, const grove_resp_request_t *req)
+{
+	if (c->bargs_n + req->argc > c->bargs_cap) {
+		size_t ncap = c->bargs_cap ? c->bargs_cap : 64;
+		while (ncap < c->bargs_n + req->argc)
+			ncap *= 2;
+		const uint8_t **v = grove_realloc((void *)c->bargv, ncap * sizeof(*v));
+		if (!v)
+			return false;
+		c->bargv = v;
+		size_t *l = grove_realloc(c->bargl, ncap * sizeof(*l));
+		if (!l)
+			return false;
+		c->bargl = l;
+		c->bargs_cap = ncap;
+	}
+	memcpy(c->bargv + c->bargs_n, req->argv, req->argc * sizeof(*req->argv));
+	memcpy(c->bargl + c->bargs_n, req->argl, req->argc * sizeof(*req->argl));
+	c->bargs_n += req->argc;
+	c->batch_argc[c->batch_n++] = req->argc;
+	return true;
+}
+
+/* Collects up to GROVE_SERVER_BATCH_MAX parsed requests; sets *has_write.
+ * A protocol error ends the batch and sets c->proto_error. */
+static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
+{
+	c->batch_n = c->bargs_n = 0;
+	c->loop_tail = false;
+	*has_write = false;
+	while (c->batch_n < GROVE_SERVER_BATCH_MAX) {
+		grove_resp_request_t req;
+		int rc = grove_resp_parser_next(&c->parser, &req);
+		if (rc == 0)
+			return;
+		if (rc < 0 || !batch_push(c, &req)) {
+			c->proto_error = true;
+			return;
+		}
+		const grove_cmd_t *cmd = grove_cmd_lookup(req.argv[0], req.argl[0]);
+		unsigned flags = cmd ? grove_cmd_flags(cmd) : 0;
+		*has_write |= (flags & GROVE_CMD_WRITE) != 0;
+		if (flags & GROVE_CMD_LOOP) {
+			c->loop_tail = true;
+			return;
+		}
+	}
+}
+
+/* Executes batch requests [from, to) into out; stops after a CLOSE. */
+static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to, grove_resp_buf_t *out)
+{
+	size_t arg = 0;
+	for (size_t i = 0; i < from; i++)
+		arg += c->batch_argc[i];
+	unsigned result = 0;
+	for (size_t i = from; i < to && !(result & GROVE_CMD_CLOSE); i++) {
+		grove_resp_request_t req = {c->batch_argc[i], c->bargv + arg, c->bargl + arg};
+		result |= grove_cmd_exec(c->srv->env, &c->state, &req, out);
+		arg += c->batch_argc[i];
+	}
+	return result;
+}
+
+static void work_run(uv_work_t *w)
+{
+	grove_resp_server_client_t *c = w->data;
+	size_t end = c->loop_tail ? c->batch_n - 1 : c->batch_n;
+	c->wresult = batch_run(c, 0, end, &c->wout);
+}
+
+/* After a batch: counts it, handles QUIT and protocol errors. */
+static void batch_done(grove_resp_server_client_t *c, unsigned result)
+{
+	grove_resp_server_t *srv = c->srv;
+	srv->stats->total_commands += c->batch_n;
+	c->batch_n = c->bargs_n = 0;
+	if (result & GROVE_CMD_CLOSE)
+		c->close_after_flush = true;
+	if (c->proto_error && !c->close_after_flush) {
+		const char *msg = grove_resp_parser_error(&c->parser);
+		grove_resp_error(&c->out, msg[0] ? msg : "ERR Protocol error: out of memory");
+		srv->stats->protocol_errors++;
+		grove_log_info(srv->log, "client %llu %s: %s, closing", (unsigned long long)c->state.id,
+			       c->state.addr, msg);
+		c->close_after_flush = true;
+	}
+}
+
+static void work_after(uv_work_t *w, int status)
+{
+	grove_resp_server_client_t *c = w->data;
+	GROVE_ASSERT(status == 0);
+	c->busy = false;
+	grove_resp_raw(&c->out, c->wout.data, c->wout.len);
+	bool failed = grove_resp_buf_failed(&c->wout);
+	c->wout.len = 0;
+	c->wout.failed = false;
+	unsigned result = c->wresult;
+	if (c->loop_tail && !(result & GROVE_CMD_CLOSE) && !c->closing)
+		result |= batch_run(c, c->batch_n - 1, c->batch_n, &c->out);
+	if (failed)
+		c->out.failed = true;
+	batch_done(c, result);
+	if (c->closing) {
+		c->closing = false; /* deferred close: do it now */
+		client_close(c);
+		return;
+	}
+	client_process(c);
+}
+
+/* Runs one collected batch; returns true if it went to a worker. */
+static bool batch_dispatch(grove_resp_server_client_t *c, bool has_write)
+{
+	grove_resp_server_t *srv = c->srv;
+	bool only_loop = c->batch_n == 1 && c->loop_tail;
+	if (has_write && srv->durability != GROVE_DURABILITY_NONE && !only_loop) {
+		c->work.data = c;
+		if (uv_queue_work(srv->loop, &c->work, work_run, work_after) == 0) {
+			c->busy = true;
+			return true;
+		}
+	}
+	batch_done(c, batch_run(c, 0, c->batch_n, &c->out));
+	return false;
+}
+
+/* Executes what the parser holds, as far as back-pressure allows, then
+ * writes, updates reading, and closes a client that is done. */
+static void client_process(grove_resp_server_client_t *c)
+{
+	if (c->busy || c->closing)
+		return;
+	while (!c->close_after_flush && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
+		bool has_write;
+		batch_collect(c, &has_write);
+		if (c->batch_n == 0 && !c->proto_error)
+			break;
+		if (batch_dispatch(c, has_write))
+			break;
+	}
+	if (grove_resp_buf_failed(&c->out)) {
+		c->srv->stats->output_overflows++;
+		grove_log_warn(c->srv->log, "client %llu %s: output limit of %llu bytes exceeded, closing",
+			       (unsigned long long)c->state.id, c->state.addr,
+			       (unsigned long long)c->srv->output_limit_bytes);
+		client_close(c);
+		return;
+	}
+	client_flush(c);
+	if (c->closing)
+		return;
+	if (!c->busy && !c->writing && c->out.len == 0 &&
+	    (c->close_after_flush || c->srv->shutting_down)) {
+		client_close(c);
+		return;
+	}
+	client_update_reading(c);
+}
+
+static void maybe_shutdown_done(grove_resp_server_t *srv)
+{
+	if (srv->shutting_down && !srv->clients && srv->handles_open == 0 && srv->shutdown_cb) {
+		void (*cb)(void *) = srv->shutdown_cb;
+		srv->shutdown_cb = NULL;
+		cb(srv->shutdown_ctx);
+	}
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+	grove_resp_server_client_t *c = h->data;
+	grove_resp_server_t *srv = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->stats->connected_clients--;
+	grove_log_debug(srv->log, "client %llu %s: closed", (unsigned long long)c->state.id,
+			c->state.addr);
+	grove_resp_parser_close(&c->parser);
+	grove_resp_buf_close(&c->out);
+	grove_resp_buf_close(&c->sending);
+	grove_resp_buf_close(&c->wout);
+	grove_free((void *)c->bargv);
+	grove_free(c->bargl);
+	grove_free(c);
+	maybe_shutdown_done(srv);
+}
+
+/* Closes now (pending writes are cancelled); deferred while on a worker. */
+static void client_close(grove_resp_server_client_t *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->reading)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = false;
+	if (c->busy)
+		return; /* work_after finishes the close */
+	uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	(void)buf;
+	grove_resp_server_client_t *c = s->data;
+	if (nread < 0) {
+		client_close(c);
+		return;
+	}
+	grove_resp_parser_commit(&c->parser, (size_t)nread);
+	c->srv->stats->net_input_bytes += (uint64_t)nread;
+	c->last_active_ms = now_ms(c->srv);
+	client_process(c);
+}
+
+/* "ip:port" of the peer, for logs and CLIENT INFO. */
+static void peer_name(uv_tcp_t *tcp, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	int n = sizeof(ss);
+	char ip[64] = "?";
+	int port = 0;
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &n) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		} else {
+			uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
+	}
+	snprintf(out, len, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+}
+
+static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
+{
+	grove_resp_server_client_t *c = grove_calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->srv = srv;
+	uv_tcp_init(srv->loop, &c->tcp);
+	c->tcp.data = c;
+	grove_cmd_client_init(&c->state, srv->env, ++srv->next_client_id);
+	grove_resp_parser_init(&c->parser, srv->max_request_bytes, 0);
+	grove_resp_buf_init(&c->out, srv->output_limit_bytes);
+	grove_resp_buf_init(&c->sending, 0);
+	grove_resp_buf_init(&c->wout, srv->output_limit_bytes);
+	c->last_active_ms = now_ms(srv);
+	c->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = c;
+	srv->clients = c;
+	srv->stats->connected_clients++;
+	return c;
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	grove_resp_server_t *srv = l->data;
+	if (status < 0 || srv->shutting_down)
+		return;
+	grove_resp_server_client_t *c = client_new(srv);
+	if (!c)
+		return; /* the connection stays in the backlog; retried next time */
+	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+		client_close(c);
+		return;
+	}
+	srv->stats->total_connections++;
+	uv_tcp_nodelay(&c->tcp, 1);
+	peer_name(&c->tcp, c->state.addr, sizeof(c->state.addr));
+	if (srv->stats->connected_clients > srv->max_clients) {
+		srv->stats->rejected_connections++;
+		grove_log_warn(srv->log, "client %s refused: max number of clients (%u) reached",
+			       c->state.addr, srv->max_clients);
+		grove_resp_error(&c->out, "ERR max number of clients reached");
+		c->close_after_flush = true;
+		client_process(c);
+		return;
+	}
+	grove_log_debug(srv->log, "client %llu %s: connected", (unsigned long long)c->state.id,
+			c->state.addr);
+	client_update_reading(c);
+}
+
+static void on_idle_timer(uv_timer_t *t)
+{
+	grove_resp_server_t *srv = t->data;
+	uint64_t now = now_ms(srv), limit = (uint64_t)srv->idle_timeout_s * 1000;
+	grove_resp_server_client_t *next;
+	for (grove_resp_server_client_t *c = srv->clients; c; c = next) {
+		next = c->next;
+		if (!c->closing && !c->busy && !c->writing && now - c->last_active_ms >= limit) {
+			srv->stats->idle_disconnects++;
+			grove_log_debug(srv->log, "client %llu %s: idle for %u s, closing",
+					(unsigned long long)c->state.id, c->state.addr,
+					srv->idle_timeout_s);
+			client_close(c);
+		}
+	}
+}
+
+void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd_env_t *env,
+		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->env = env;
+	srv->log = log;
+	srv->stats = stats;
+	srv->addr = cfg->client;
+	srv->durability = cfg->durability;
+	srv->max_request_bytes = cfg->max_request_bytes;
+	srv->output_limit_bytes = cfg->output_limit_bytes;
+	srv->max_clients = cfg->max_clients;
+	srv->idle_timeout_s = cfg->idle_timeout_s;
+}
+
+/* Resolves and binds the listener; the handle is initialized either way. */
+static int bind_listener(grove_resp_server_t *srv, char *err, size_t elen)
+{
+	char port[8];
+	snprintf(port, sizeof(port), "%u", srv->addr.port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
+	int gai = getaddrinfo(srv->addr.host, port, &hints, &ai);
+	if (gai != 0) {
+		snprintf(err, elen, "client address %s: %s", srv->addr.host, gai_strerror(gai));
+		return GROVE_ECONFIG;
+	}
+	int rc = uv_tcp_bind(&srv->listener, ai->ai_addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&srv->listener, GROVE_SERVER_BACKLOG, on_connection);
+	freeaddrinfo(ai);
+	if (rc < 0) {
+		char a[GROVE_HOST_MAX + 16];
+		grove_hostport_format(&srv->addr, a, sizeof(a));
+		snprintf(err, elen, "client address %s: %s", a, uv_strerror(rc));
+		return GROVE_EIO;
+	}
+	return 0;
+}
+
+int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
+{
+	uv_tcp_init(srv->loop, &srv->listener);
+	srv->listener.data = srv;
+	uv_timer_init(srv->loop, &srv->idle_timer);
+	srv->idle_timer.data = srv;
+	srv->handles_open = 2;
+	srv->listening = true;
+	int rc = bind_listener(srv, err, elen);
+	if (rc < 0)
+		return rc;
+	if (srv->idle_timeout_s)
+		uv_timer_start(&srv->idle_timer, on_idle_timer, IDLE_CHECK_MS, IDLE_CHECK_MS);
+	return 0;
+}
+
+int grove_resp_server_port(const grove_resp_server_t *srv)
+{
+	struct sockaddr_storage ss;
+	int n = sizeof(ss);
+	if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &n) < 0)
+		return -1;
+	return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+					: ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void on_server_handle_closed(uv_handle_t *h)
+{
+	grove_resp_server_t *srv = h->data;
+	srv->handles_open--;
+	maybe_shutdown_done(srv);
+}
+
+void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx), void *ctx)
+{
+	GROVE_ASSERT(!srv->shutting_down);
+	srv->shutting_down = true;
+	srv->shutdown_cb = cb;
+	srv->shutdown_ctx = ctx;
+	if (srv->listening) {
+		uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
+		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
+		srv->listening = false;
+	}
+	grove_resp_server_client_t *next;
+	for (grove_resp_server_client_t *c = srv->clients; c; c = next) {
+		next = c->next;
+		client_process(c); /* finishes received requests, then closes */
+	}
+	maybe_shutdown_done(srv);
+}

@@ -1,0 +1,81 @@
+/*
+ * resp_server.h - the RESP client server on a libuv loop.
+ *
+ * Accepts TCP clients on one address, reads into each client's RESP
+ * parser, executes requests through the command dispatcher (resp_commands.h)
+ * and writes the replies back in request order.
+ *
+ * Pipelining and durability.  Requests a client has sent are executed in
+ * batches (up to GROVE_SERVER_BATCH_MAX requests).  In durability `none`
+ * a batch runs on the loop thread.  In `batch` and `always`, a batch that
+ * contains a write runs on a libuv worker thread (uv_queue_work), so the
+ * loop keeps serving other clients while the store waits for its fsync;
+ * the batch's replies are appended when it completes, and the client reads
+ * nothing more until then, so replies keep request order and every write
+ * is acknowledged only after the store reported it durable.  Commands that
+ * touch loop-owned state (GROVE_CMD_LOOP) end a batch and run on the loop.
+ *
+ * Limits: max clients (extra connections get an error and are closed),
+ * max request bytes (protocol error: reply and close), per-client output
+ * bytes (the client is disconnected when its unsent replies exceed it),
+ * idle timeout (checked every second), and read back-pressure (a client's
+ * socket is not read while its unsent replies exceed
+ * GROVE_SERVER_OUTPUT_HIGH_BYTES or its batch is on a worker).
+ *
+ * Lifecycle: grove_resp_server_init (no I/O) / grove_resp_server_listen /
+ * grove_resp_server_shutdown (stop accepting, finish requests already received,
+ * flush replies, close every client; then the callback) / grove_resp_server_close.
+ * Everything runs on the loop thread except batch execution.
+ */
+#ifndef GROVE_SERVER_H
+#define GROVE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/resp_commands.h"
+#include "node/config.h"
+#include "node/log.h"
+
+#define GROVE_SERVER_BATCH_MAX 256
+#define GROVE_SERVER_OUTPUT_HIGH_BYTES (256u * 1024)
+#define GROVE_SERVER_READ_BYTES 16384
+#define GROVE_SERVER_BACKLOG 511
+
+typedef struct grove_resp_server_client grove_resp_server_client_t;
+
+typedef struct grove_resp_server {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	uv_timer_t idle_timer;
+	grove_cmd_env_t *env;
+	grove_log_t *log;
+	grove_node_stats_t *stats;
+	grove_hostport_t addr;
+	grove_durability_t durability;
+	uint64_t max_request_bytes;
+	uint64_t output_limit_bytes;
+	uint32_t max_clients;
+	uint32_t idle_timeout_s;
+	grove_resp_server_client_t *clients; /* doubly linked list */
+	uint64_t next_client_id;
+	bool listening, shutting_down;
+	int handles_open; /* listener + timer still to close */
+	void (*shutdown_cb)(void *ctx);
+	void *shutdown_ctx;
+} grove_resp_server_t;
+
+/* No I/O; env, log and stats are borrowed and must outlive the server. */
+void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd_env_t *env,
+		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg);
+/* Binds and listens (names resolved with getaddrinfo).  A negative code
+ * with a message in err on failure. */
+int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t err_len) GROVE_MUST_CHECK;
+/* Graceful stop: cb(ctx) runs on the loop once every client is closed. */
+void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx), void *ctx);
+/* The port actually bound (for --client HOST:0). */
+int grove_resp_server_port(const grove_resp_server_t *srv);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * cli_ca.c - `grove ca init DIR` and `grove cert DIR --id ID --out OUTDIR
+ * [--days N]`: create the cluster CA, node keys and node certificates.
+ *
+ * All file formats and permission rules are those of node/keyfile.h: secret
+ * keys are created 0600 and never overwritten; the CA secret key is refused
+ * when group/world accessible.  Directories that do not exist are created
+ * 0700.  A failed `cert` removes the files it had created.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "grove/hlc.h"
+#include "gossip/secure/cert.h"
+#include "gossip/secure/identity.h"
+#include "node/keyfile.h"
+#include "tools/grove_cli.h"
+
+#define CERT_DAYS_DEFAULT 365
+#define CERT_DAYS_MAX 36500
+#define MS_PER_DAY 86400000ull
+
+const char grove_cli_ca_help[] =
+	"usage: grove ca init DIR\n\n"
+	"Create the cluster CA key pair: DIR/ca.key (secret, mode 0600) and\n"
+	"DIR/ca.pub.  DIR is created (0700) if missing.  Existing files are never\n"
+	"overwritten.  Keep ca.key offline; every node gets a copy of ca.pub.\n\n"
+	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
+
+const char grove_cli_cert_help[] =
+	"usage: grove cert DIR --id ID --out OUTDIR [--days N]\n\n"
+	"Create a node key pair and a certificate for node ID signed by the CA in\n"
+	"DIR (DIR/ca.key, DIR/ca.pub).  Writes OUTDIR/node.key (secret, mode 0600),\n"
+	"OUTDIR/node.crt and a copy of ca.pub: OUTDIR is then a node's key set.\n"
+	"OUTDIR is created (0700) if missing; existing key files are never\n"
+	"overwritten.\n\n"
+	"  --id ID     node id: 1..63 printable ASCII characters, no spaces\n"
+	"  --out DIR   output directory\n"
+	"  --days N    validity in days, 1..36500 (default 365)\n\n"
+	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
+
+/* Create dir (0700) unless it already is a directory. */
+static int ensure_dir(const char *cmd, const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	if (mkdir(dir, 0700) != 0) {
+		grove_cli_error(cmd, "%s: cannot create directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int path_in(const char *cmd, char out[PATH_MAX], const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	if (n < 0 || n >= PATH_MAX) {
+		grove_cli_error(cmd, "%s: path too long", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void report(const char *cmd, const char *path, int rc)
+{
+	grove_cli_error(cmd, "%s: %s", path, grove_keyfile_strerror(rc));
+}
+
+static void print_ca_id(const char *label, const uint8_t pk[GROVE_SIGN_PUBLIC_BYTES])
+{
+	uint8_t id[GROVE_CA_ID_BYTES];
+	char hex[2 * GROVE_CA_ID_BYTES + 1];
+	grove_ca_id(id, pk);
+	sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+	printf("%s%s\n", label, hex);
+}
+
+static int ca_init(const char *dir)
+{
+	char key_path[PATH_MAX], pub_path[PATH_MAX];
+	if (ensure_dir("ca", dir) < 0 || path_in("ca", key_path, dir, GROVE_KEYFILE_CA_KEY) < 0 ||
+	    path_in("ca", pub_path, dir, GROVE_KEYFILE_CA_PUB) < 0)
+		return GROVE_CLI_ERROR;
+	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
+	int rc = grove_sign_keypair(pk, sk);
+	int exit_code = GROVE_CLI_ERROR;
+	if (rc < 0) {
+		grove_cli_error("ca", "key generation failed: %s", grove_strerror(rc));
+		goto out_wipe;
+	}
+	if ((rc = grove_keyfile_write_ca_secret(key_path, sk)) < 0) {
+		report("ca", key_path, rc);
+		goto out_wipe;
+	}
+	if ((rc = grove_keyfile_write_ca_public(pub_path, pk)) < 0) {
+		report("ca", pub_path, rc);
+		unlink(key_path);
+		goto out_wipe;
+	}
+	printf("created %s (secret, 0600) and %s\n", key_path, pub_path);
+	print_ca_id("ca id: ", pk);
+	exit_code = GROVE_CLI_OK;
+out_wipe:
+	sodium_memzero(sk, sizeof sk);
+	return exit_code;
+}
+
+int grove_cli_ca(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "init") != 0)
+		return grove_cli_usage("ca", grove_cli_ca_help);
+	return ca_init(argv[2]);
+}
+
+typedef struct cert_args {
+	const char *ca_dir;
+	const char *id;
+	const char *out_dir;
+	long days;
+} cert_args_t;
+
+/* Parse `cert DIR --id ID --out OUTDIR [--days N]`; 0 or -1 (usage). */
+static int parse_cert_args(int argc, char **argv, cert_args_t *a)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "days", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(a, 0, sizeof *a);
+	a->days = CERT_DAYS_DEFAULT;
+	optind = 0; /* GNU: full re-initialization */
+	opterr = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end = NULL;
+		if (c == 'i') {
+			a->id = optarg;
+		} else if (c == 'o') {
+			a->out_dir = optarg;
+		} else if (c == 'd') {
+			errno = 0;
+			a->days = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || a->days < 1 || a->days > CERT_DAYS_MAX) {
+				grove_cli_error("cert", "--days: expected 1..%d, got '%s'", CERT_DAYS_MAX, optarg);
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+	}
+	if (optind != argc - 1 || a->id == NULL || a->out_dir == NULL)
+		return -1;
+	a->ca_dir = argv[optind];
+	if (!grove_node_id_valid(a->id, strnlen(a->id, GROVE_NODE_ID_MAX + 1))) {
+		grove_cli_error("cert", "--id: '%s' is not a node id (1..%d printable ASCII, no spaces)", a->id,
+				GROVE_NODE_ID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* Load the CA key pair from dir and check that its halves match. */
+static int load_ca(const char *dir, uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], uint8_t sk[GROVE_SIGN_SECRET_BYTES])
+{
+	char key_path[PATH_MAX], pub_path[PATH_MAX];
+	if (path_in("cert", key_path, dir, GROVE_KEYFILE_CA_KEY) < 0 ||
+	    path_in("cert", pub_path, dir, GROVE_KEYFILE_CA_PUB) < 0)
+		return -1;
+	int rc = grove_keyfile_read_ca_secret(key_path, sk);
+	if (rc < 0) {
+		report("cert", key_path, rc);
+		return -1;
+	}
+	if ((rc = grove_keyfile_read_ca_public(pub_path, pk)) < 0) {
+		report("cert", pub_path, rc);
+		return -1;
+	}
+	uint8_t derived[GROVE_SIGN_PUBLIC_BYTES];
+	crypto_sign_ed25519_sk_to_pk(derived, sk);
+	if (sodium_memcmp(pk, derived, sizeof derived) != 0) {
+		grove_cli_error("cert", "%s does not belong to %s", pub_path, key_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* OUTDIR/ca.pub: create it, or accept an existing copy of the same key. */
+static int copy_ca_public(const char *path, const uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES])
+{
+	int rc = grove_keyfile_write_ca_public(path, ca_pk);
+	if (rc == GROVE_EEXISTS) {
+		uint8_t have[GROVE_SIGN_PUBLIC_BYTES];
+		rc = grove_keyfile_read_ca_public(path, have);
+		if (rc == 0 && sodium_memcmp(have, ca_pk, sizeof have) != 0) {
+			grove_cli_error("cert", "%s: holds another CA's public key", path);
+			return -1;
+		}
+	}
+	if (rc < 0) {
+		report("cert", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create node.key, node.crt and ca.pub in a->out_dir; on failure remove the
+ * key and certificate created here. */
+static int write_node_files(const cert_args_t *a, const uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES],
+			    const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
+{
+	char key_path[PATH_MAX], crt_path[PATH_MAX], pub_path[PATH_MAX];
+	if (ensure_dir("cert", a->out_dir) < 0 || path_in("cert", key_path, a->out_dir, GROVE_KEYFILE_NODE_KEY) < 0 ||
+	    path_in("cert", crt_path, a->out_dir, GROVE_KEYFILE_NODE_CERT) < 0 ||
+	    path_in("cert", pub_path, a->out_dir, GROVE_KEYFILE_CA_PUB) < 0)
+		return GROVE_CLI_ERROR;
+	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
+	grove_cert_t cert;
+	int exit_code = GROVE_CLI_ERROR;
+	uint64_t expires_ms = grove_clock_system_ms(NULL) + (uint64_t)a->days * MS_PER_DAY;
+	int rc = grove_sign_keypair(pk, sk);
+	if (rc == 0)
+		rc = grove_cert_issue(&cert, a->id, pk, expires_ms, ca_sk);
+	if (rc < 0) {
+		grove_cli_error("cert", "cannot issue certificate: %s", grove_strerror(rc));
+		goto out_wipe;
+	}
+	if ((rc = grove_keyfile_write_node_secret(key_path, sk)) < 0) {
+		report("cert", key_path, rc);
+		goto out_wipe;
+	}
+	if ((rc = grove_keyfile_write_cert(crt_path, &cert)) < 0) {
+		report("cert", crt_path, rc);
+		goto out_unlink_key;
+	}
+	if (copy_ca_public(pub_path, ca_pk) < 0)
+		goto out_unlink_cert;
+	time_t expires_s = (time_t)(expires_ms / 1000);
+	char when[32];
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&expires_s));
+	printf("created %s (secret, 0600), %s and %s\nnode %s, expires %s\n", key_path, crt_path, pub_path, a->id,
+	       when);
+	exit_code = GROVE_CLI_OK;
+	goto out_wipe;
+out_unlink_cert:
+	unlink(crt_path);
+out_unlink_key:
+	unlink(key_path);
+out_wipe:
+	sodium_memzero(sk, sizeof sk);
+	return exit_code;
+}
+
+int grove_cli_cert(int argc, char **argv)
+{
+	cert_args_t a;
+	if (parse_cert_args(argc, argv, &a) < 0)
+		return grove_cli_usage("cert", grove_cli_cert_help);
+	uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES], ca_sk[GROVE_SIGN_SECRET_BYTES];
+	int exit_code = GROVE_CLI_ERROR;
+	if (load_ca(a.ca_dir, ca_pk, ca_sk) == 0)
+		exit_code = write_node_files(&a, ca_pk, ca_sk);
+	sodium_memzero(ca_sk, sizeof ca_sk);
+	return exit_code;
+}

@@ -1,0 +1,224 @@
+/*
+ * cli_node.c - grove subcommands over RESP: members, status and typed
+ * operations (get, set, del, incr, decr, sadd, srem, smembers, hset, hget,
+ * hdel, hgetall, keys, digest).
+ *
+ * Every command takes --node HOST:PORT (default $GROVE_NODE, else
+ * 127.0.0.1:7379) and reads the password from $GROVE_PASSWORD (or
+ * --password, which other users can see in ps).  Output is plain text, one
+ * value per line; a server error goes to stderr with exit status 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/cli_node.h"
+#include "tools/grove_cli.h"
+#include "tools/resp_client.h"
+
+#define OP_ARGS_MAX 64
+
+const char grove_cli_members_help[] =
+	"usage: grove members [--node HOST:PORT]\n\n"
+	"List the cluster members a node knows: id, gossip address, state\n"
+	"(alive, suspect, dead, left) and incarnation.\n" GROVE_NODE_OPTIONS_HELP;
+const char grove_cli_status_help[] =
+	"usage: grove status [--node HOST:PORT]\n\n"
+	"Summarize a node: id, addresses, durability, members by state, keys,\n"
+	"root digest (equal digests = converged), uptime and clients.\n" GROVE_NODE_OPTIONS_HELP;
+const char grove_cli_op_help[] =
+	"usage: grove OP ARGS... [--node HOST:PORT]\n\n"
+	"Typed operations against a node (RESP commands in brackets):\n"
+	"  get KEY                 register value or counter value  [GET]\n"
+	"  set KEY VALUE           LWW register write               [SET]\n"
+	"  del KEY...              observed-remove delete           [DEL]\n"
+	"  incr KEY [N]            PN-counter += N (default 1)      [INCRBY]\n"
+	"  decr KEY [N]            PN-counter -= N (default 1)      [DECRBY]\n"
+	"  sadd KEY MEMBER...      add-wins set add                 [SADD]\n"
+	"  srem KEY MEMBER...      set remove                       [SREM]\n"
+	"  smembers KEY            set members                      [SMEMBERS]\n"
+	"  hset KEY FIELD VALUE... per-field LWW map write          [HSET]\n"
+	"  hget KEY FIELD          map field                        [HGET]\n"
+	"  hdel KEY FIELD...       map field delete                 [HDEL]\n"
+	"  hgetall KEY             map fields and values            [HGETALL]\n"
+	"  keys [PATTERN]          keys matching a glob (default *)  [KEYS]\n"
+	"  digest                  hex root digest of the node      [GROVE DIGEST]\n" GROVE_NODE_OPTIONS_HELP;
+
+typedef struct op {
+	const char *name, *resp;
+	int min_args, max_args; /* after the op name; -1: unbounded */
+	const char *default_last; /* appended when only min_args were given */
+} op_t;
+
+static const op_t ops[] = {
+	{"get", "GET", 1, 1, NULL},          {"set", "SET", 2, 2, NULL},
+	{"del", "DEL", 1, -1, NULL},         {"incr", "INCRBY", 1, 2, "1"},
+	{"decr", "DECRBY", 1, 2, "1"},       {"sadd", "SADD", 2, -1, NULL},
+	{"srem", "SREM", 2, -1, NULL},       {"smembers", "SMEMBERS", 1, 1, NULL},
+	{"hset", "HSET", 3, -1, NULL},       {"hget", "HGET", 2, 2, NULL},
+	{"hdel", "HDEL", 2, -1, NULL},       {"hgetall", "HGETALL", 1, 1, NULL},
+	{"keys", "KEYS", 0, 1, "*"},         {"digest", "GROVE", 0, 0, "DIGEST"},
+};
+
+typedef struct node_args {
+	const char *node, *password;
+	const char *pos[OP_ARGS_MAX];
+	int npos;
+} node_args_t;
+
+/* Splits argv[1..] into --node/--password and positional arguments. */
+static int parse_node_args(const char *cmd, const char *help, int argc, char **argv, node_args_t *a)
+{
+	a->node = getenv("GROVE_NODE") ? getenv("GROVE_NODE") : GROVE_RC_NODE_DEFAULT;
+	a->password = getenv("GROVE_PASSWORD");
+	a->npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--password")) {
+			if (i + 1 >= argc)
+				return grove_cli_usage(cmd, help);
+			const char **slot = argv[i][2] == 'n' ? &a->node : &a->password;
+			*slot = argv[++i];
+		} else if (a->npos < OP_ARGS_MAX) {
+			a->pos[a->npos++] = argv[i];
+		} else {
+			return grove_cli_usage(cmd, help);
+		}
+	}
+	return 0;
+}
+
+/* Connects and authenticates; prints the error and returns 1 on failure. */
+static int node_connect(const char *cmd, const node_args_t *a, grove_rc_t *rc)
+{
+	char err[256];
+	if (grove_rc_connect(rc, a->node, err, sizeof(err)) < 0) {
+		grove_cli_error(cmd, "%s", err);
+		return GROVE_CLI_ERROR;
+	}
+	if (!a->password)
+		return 0;
+	const char *argv[] = {"AUTH", a->password};
+	grove_rc_reply_t *r = NULL;
+	int err2 = grove_rc_command(rc, 2, argv, NULL, &r);
+	int bad = err2 < 0 || r->type == GROVE_RC_ERROR;
+	if (bad)
+		grove_cli_error(cmd, "AUTH: %s", err2 < 0 ? grove_strerror(err2) : r->str);
+	grove_rc_reply_free(r);
+	if (bad)
+		grove_rc_close(rc);
+	return bad ? GROVE_CLI_ERROR : 0;
+}
+
+/* Runs one command; on success *out holds a non-error reply. */
+static int node_call(const char *cmd, const node_args_t *a, size_t argc, const char *const *argv,
+		     grove_rc_reply_t **out)
+{
+	grove_rc_t rc;
+	int status = node_connect(cmd, a, &rc);
+	if (status)
+		return status;
+	int err = grove_rc_command(&rc, argc, argv, NULL, out);
+	grove_rc_close(&rc);
+	if (err < 0) {
+		grove_cli_error(cmd, "%s: %s", a->node, grove_strerror(err));
+		return GROVE_CLI_ERROR;
+	}
+	if ((*out)->type == GROVE_RC_ERROR) {
+		grove_cli_error(cmd, "%s", (*out)->str);
+		grove_rc_reply_free(*out);
+		return GROVE_CLI_ERROR;
+	}
+	return 0;
+}
+
+int grove_cli_op(int argc, char **argv)
+{
+	const op_t *op = NULL;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]) && !op; i++)
+		if (!strcmp(ops[i].name, argv[0]))
+			op = &ops[i];
+	node_args_t a;
+	int status = op ? parse_node_args(argv[0], grove_cli_op_help, argc, argv, &a)
+			: grove_cli_usage(argv[0], grove_cli_op_help);
+	if (status)
+		return status;
+	if (a.npos < op->min_args || (op->max_args >= 0 && a.npos > op->max_args) ||
+	    (!strcmp(op->name, "hset") && a.npos % 2 == 0))
+		return grove_cli_usage(argv[0], grove_cli_op_help);
+	const char *req[OP_ARGS_MAX + 2];
+	size_t n = 0;
+	req[n++] = op->resp;
+	for (int i = 0; i < a.npos; i++)
+		req[n++] = a.pos[i];
+	if (a.npos == op->min_args && op->default_last)
+		req[n++] = op->default_last;
+	grove_rc_reply_t *r;
+	if ((status = node_call(argv[0], &a, n, req, &r)) != 0)
+		return status;
+	grove_rc_reply_print(stdout, r);
+	grove_rc_reply_free(r);
+	return GROVE_CLI_OK;
+}
+
+int grove_cli_members(int argc, char **argv)
+{
+	node_args_t a;
+	int status = parse_node_args("members", grove_cli_members_help, argc, argv, &a);
+	if (status || a.npos)
+		return status ? status : grove_cli_usage("members", grove_cli_members_help);
+	const char *req[] = {"GROVE", "MEMBERS"};
+	grove_rc_reply_t *r;
+	if ((status = node_call("members", &a, 2, req, &r)) != 0)
+		return status;
+	printf("%-24s %-28s %-8s %s\n", "ID", "ADDRESS", "STATE", "INCARNATION");
+	for (size_t i = 0; r->type == GROVE_RC_ARRAY && i < r->count; i++) {
+		const grove_rc_reply_t *m = r->elements[i];
+		if (m->type != GROVE_RC_ARRAY || m->count != 4)
+			continue;
+		printf("%-24s %-28s %-8s %lld\n", m->elements[0]->str ? m->elements[0]->str : "",
+		       m->elements[1]->str ? m->elements[1]->str : "",
+		       m->elements[2]->str ? m->elements[2]->str : "", m->elements[3]->integer);
+	}
+	grove_rc_reply_free(r);
+	return GROVE_CLI_OK;
+}
+
+/* Prints the INFO fields named in keys[] as "label: value". */
+static void print_info_fields(const char *info)
+{
+	static const char *const keys[][2] = {
+		{"node_id", "node"},           {"client_address", "clients on"},
+		{"gossip_address", "gossip on"}, {"durability", "durability"},
+		{"grove_members", "members"},  {"members_alive", "  alive"},
+		{"members_suspect", "  suspect"}, {"members_dead", "  dead"},
+		{"members_left", "  left"},    {"keys", "keys"},
+		{"root_digest", "digest"},     {"uptime_in_seconds", "uptime (s)"},
+		{"connected_clients", "connected clients"},
+	};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		size_t klen = strlen(keys[k][0]);
+		for (const char *line = info; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+			if (!strncmp(line, keys[k][0], klen) && line[klen] == ':') {
+				int vlen = (int)strcspn(line + klen + 1, "\r\n");
+				printf("%-18s %.*s\n", keys[k][1], vlen, line + klen + 1);
+				break;
+			}
+		}
+	}
+}
+
+int grove_cli_status(int argc, char **argv)
+{
+	node_args_t a;
+	int status = parse_node_args("status", grove_cli_status_help, argc, argv, &a);
+	if (status || a.npos)
+		return status ? status : grove_cli_usage("status", grove_cli_status_help);
+	const char *req[] = {"INFO", "everything"};
+	grove_rc_reply_t *r;
+	if ((status = node_call("status", &a, 2, req, &r)) != 0)
+		return status;
+	if (r->type == GROVE_RC_BULK)
+		print_info_fields(r->str);
+	grove_rc_reply_free(r);
+	return GROVE_CLI_OK;
+}
