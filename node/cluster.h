@@ -46,7 +46,7 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 			   size_t err_len) GROVE_MUST_CHECK;
 /* The GROVE MEMBERS and INFO gossip hooks (resp_commands.h). */
 size_t grove_cluster_members(void *ctx, grove_member_view_t *out, size_t max);
-void grove_cluster_info(void *ctx, grove_resp_buf_t *text);
+void grove_cluster_info(void *ctx, grove_buf_t *text);
 /* The GROVE SYNC hook: starts an anti-entropy round now; returns the
  * number of peers a digest was sent to. */
 int grove_cluster_sync(void *ctx);

@@ -69,7 +69,7 @@ int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char
 }
 
 /* Anti-entropy counters, prefixed "ae_" (README, INFO gossip). */
-void grove_cluster_ae_info(grove_cluster_t *mn, grove_resp_buf_t *text)
+void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text)
 {
 	static const char *phases[GROVE_AE_PH_COUNT] = {"digest", "tree", "keys", "states", "control", "push"};
 	grove_ae_stats_t st;

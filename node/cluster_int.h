@@ -72,7 +72,7 @@ struct mstream {
 	uint32_t id;              /* the core's stream id (per layer) */
 	uint8_t layer;            /* LAYER_* */
 	grove_channel_t *sess;
-	grove_resp_buf_t queued; /* frames before the handshake: u32 len, bytes */
+	grove_buf_t queued; /* frames before the handshake: u32 len, bytes */
 	int writes;
 	bool established, core_closed, finishing, closed;
 	bool blocked;             /* anti-entropy told the stream is not writable */
@@ -91,13 +91,13 @@ static inline uint64_t grove_cluster_now_ms(void)
 /* cluster_member.c: drains both cores' outputs and events, re-arms timers. */
 void grove_cluster_pump(grove_cluster_t *mn);
 /* cluster_member.c: appends one "name:value\r\n" INFO line. */
-void grove_cluster_info_line(grove_resp_buf_t *text, const char *name, uint64_t v);
+void grove_cluster_info_line(grove_buf_t *text, const char *name, uint64_t v);
 
 /* cluster_ae.c */
 void grove_cluster_on_ae_timer(uv_timer_t *t);
 bool grove_cluster_ae_drain(grove_cluster_t *mn);
 int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen);
-void grove_cluster_ae_info(grove_cluster_t *mn, grove_resp_buf_t *text);
+void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text);
 
 /* cluster_stream.c */
 void grove_cluster_output(grove_cluster_t *mn, uint8_t layer, const grove_out_t *o);

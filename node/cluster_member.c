@@ -253,16 +253,16 @@ size_t grove_cluster_members(void *ctx, grove_member_view_t *out, size_t max)
 	return k;
 }
 
-void grove_cluster_info_line(grove_resp_buf_t *text, const char *name, uint64_t v)
+void grove_cluster_info_line(grove_buf_t *text, const char *name, uint64_t v)
 {
 	char buf[96];
 	int n = snprintf(buf, sizeof(buf), "%s:%llu\r\n", name, (unsigned long long)v);
 	if (n > 0 && (size_t)n < sizeof(buf))
-		grove_resp_raw(text, buf, (size_t)n);
+		grove_buf_append(text, buf, (size_t)n);
 }
 
 /* Datagram envelopes accepted and dropped by reason (both layers). */
-static void drop_info(grove_cluster_t *mn, grove_resp_buf_t *text)
+static void drop_info(grove_cluster_t *mn, grove_buf_t *text)
 {
 	const grove_drop_stats_t *st = grove_peerbook_stats(mn->book);
 	grove_cluster_info_line(text, "envelopes_accepted", st->accepted);
@@ -274,7 +274,7 @@ static void drop_info(grove_cluster_t *mn, grove_resp_buf_t *text)
 	grove_cluster_info_line(text, "envelopes_wrong_kind", mn->aesec.wrong_kind);
 }
 
-void grove_cluster_info(void *ctx, grove_resp_buf_t *text)
+void grove_cluster_info(void *ctx, grove_buf_t *text)
 {
 	grove_cluster_t *mn = ctx;
 	grove_member_stats_t st;
@@ -293,7 +293,7 @@ void grove_cluster_info(void *ctx, grove_resp_buf_t *text)
 			 (unsigned long long)st.pushpull_ok, (unsigned long long)st.pushpull_fail,
 			 (unsigned long long)st.conflicts, mn->nstreams, grove_peerbook_count(mn->book));
 	if (n > 0)
-		grove_resp_raw(text, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+		grove_buf_append(text, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 	grove_cluster_ae_info(mn, text);
 	drop_info(mn, text);
 }

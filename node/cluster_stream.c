@@ -51,7 +51,7 @@ void grove_cluster_on_stream_closed(uv_handle_t *h)
 		s->next->prev = s->prev;
 	mn->nstreams--;
 	grove_channel_destroy(s->sess);
-	grove_resp_buf_close(&s->queued);
+	grove_buf_close(&s->queued);
 	grove_free(s->tcp);
 	grove_free(s);
 	if (mn->closing && --mn->handles_open == 0 && mn->close_cb)
@@ -150,9 +150,9 @@ static void stream_established(mstream_t *s)
 static int stream_queue(mstream_t *s, const uint8_t *bytes, size_t len)
 {
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-	grove_resp_raw(&s->queued, hdr, 4);
-	grove_resp_raw(&s->queued, bytes, len);
-	return grove_resp_buf_failed(&s->queued) ? GROVE_ENOMEM : 0;
+	grove_buf_append(&s->queued, hdr, 4);
+	grove_buf_append(&s->queued, bytes, len);
+	return grove_buf_failed(&s->queued) ? GROVE_ENOMEM : 0;
 }
 
 static void stream_send_frame(mstream_t *s, const uint8_t *bytes, size_t len)
@@ -265,7 +265,7 @@ static mstream_t *stream_new(grove_cluster_t *mn, uv_tcp_t *tcp, grove_channel_r
 	s->tcp = tcp;
 	s->opened_ms = grove_cluster_now_ms();
 	tcp->data = s;
-	grove_resp_buf_init(&s->queued, 8u * GROVE_MEMBER_FRAME_MAX);
+	grove_buf_init(&s->queued, 8u * GROVE_MEMBER_FRAME_MAX);
 	s->next = mn->streams;
 	if (mn->streams)
 		mn->streams->prev = s;

@@ -148,7 +148,7 @@ typedef struct key_collector {
 	size_t plen;
 	const char *type; /* SCAN TYPE filter or NULL */
 	size_t type_len;
-	grove_resp_buf_t items;
+	grove_buf_t items;
 	size_t count;
 } key_collector_t;
 
@@ -172,13 +172,13 @@ static int collect_key(void *ctx, const void *key, size_t klen, grove_type_t typ
 /* Writes "*count" then the collected items; frees them. */
 static void reply_collected(grove_cmd_call_t *c, key_collector_t *k)
 {
-	if (grove_resp_buf_failed(&k->items)) {
+	if (grove_buf_failed(&k->items)) {
 		grove_resp_error(c->out, "ERR out of memory building the reply");
 	} else {
 		grove_resp_array(c->out, k->count);
-		grove_resp_raw(c->out, k->items.data, k->items.len);
+		grove_buf_append(c->out, k->items.data, k->items.len);
 	}
-	grove_resp_buf_close(&k->items);
+	grove_buf_close(&k->items);
 }
 
 /* KEYS pattern: O(keys in the store), in chunks of KEYS_CHUNK. */
@@ -187,7 +187,7 @@ void grove_cmd_do_keys(grove_cmd_call_t *c)
 	key_collector_t k = {.pattern = c->argv[1], .plen = c->argl[1]};
 	if (c->argl[1] == 1 && c->argv[1][0] == '*')
 		k.pattern = NULL;
-	grove_resp_buf_init(&k.items, 0);
+	grove_buf_init(&k.items, 0);
 	uint8_t *start = NULL;
 	size_t slen = 0;
 	do {
@@ -197,7 +197,7 @@ void grove_cmd_do_keys(grove_cmd_call_t *c)
 				       &next_len);
 		grove_free(start);
 		if (rc < 0) {
-			grove_resp_buf_close(&k.items);
+			grove_buf_close(&k.items);
 			grove_cmd_reply_db_error(c, rc);
 			return;
 		}
@@ -280,13 +280,13 @@ void grove_cmd_do_scan(grove_cmd_call_t *c)
 		start = slot->key;
 		slen = slot->klen;
 	}
-	grove_resp_buf_init(&k.items, 0);
+	grove_buf_init(&k.items, 0);
 	uint8_t *next = NULL;
 	size_t next_len = 0;
 	int rc = grove_db_scan(c->env->db, start, slen, (size_t)count, collect_key, &k, &next,
 			       &next_len);
 	if (rc < 0) {
-		grove_resp_buf_close(&k.items);
+		grove_buf_close(&k.items);
 		grove_cmd_reply_db_error(c, rc);
 		return;
 	}

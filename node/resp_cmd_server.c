@@ -19,9 +19,9 @@
 
 /* ---- INFO ---- */
 
-static void text_addf(grove_resp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_addf(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void text_addf(grove_resp_buf_t *b, const char *fmt, ...)
+static void text_addf(grove_buf_t *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -29,7 +29,7 @@ static void text_addf(grove_resp_buf_t *b, const char *fmt, ...)
 	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		grove_resp_raw(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+		grove_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 static const grove_node_stats_t *stats_of(const grove_cmd_env_t *env)
@@ -38,7 +38,7 @@ static const grove_node_stats_t *stats_of(const grove_cmd_env_t *env)
 	return env->stats ? env->stats : &zero;
 }
 
-static void info_server(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_server(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
 	uint64_t now = env->now_ms ? env->now_ms(NULL) : s->start_ms;
@@ -49,7 +49,7 @@ static void info_server(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 		  env->durability, (unsigned long long)((now - s->start_ms) / 1000));
 }
 
-static void info_clients(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_clients(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
 	text_addf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:0\r\n",
@@ -57,7 +57,7 @@ static void info_clients(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 }
 
 /* Counts members by state through the hook (self only without one). */
-static void info_cluster(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_cluster(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	size_t counts[4] = {0}, total = 1;
 	const char *names[4] = {"alive", "suspect", "dead", "left"};
@@ -76,7 +76,7 @@ static void info_cluster(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 		  total, counts[0], counts[1], counts[2], counts[3]);
 }
 
-static void info_gossip(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_gossip(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
 	text_addf(t, "# Gossip\r\ngossip_address:%s\r\ngossip_sent:%llu\r\ngossip_received:%llu\r\n"
@@ -96,7 +96,7 @@ static void root_digest_hex(grove_db_t *db, char out[2 * GROVE_DIGEST_BYTES + 1]
 	sodium_bin2hex(out, 2 * GROVE_DIGEST_BYTES + 1, d, sizeof(d));
 }
 
-static void info_storage(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	grove_db_stats_t st;
 	grove_db_stats(env->db, &st);
@@ -111,7 +111,7 @@ static void info_storage(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 		  (unsigned long long)st.hlc_last, dh);
 }
 
-static void info_stats(const grove_cmd_env_t *env, grove_resp_buf_t *t)
+static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
 	text_addf(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
@@ -126,7 +126,7 @@ static void info_stats(const grove_cmd_env_t *env, grove_resp_buf_t *t)
 
 static const struct info_section {
 	const char *name;
-	void (*fn)(const grove_cmd_env_t *env, grove_resp_buf_t *t);
+	void (*fn)(const grove_cmd_env_t *env, grove_buf_t *t);
 } info_sections[] = {
 	{"server", info_server}, {"clients", info_clients}, {"cluster", info_cluster},
 	{"gossip", info_gossip}, {"storage", info_storage}, {"stats", info_stats},
@@ -147,20 +147,20 @@ static bool info_wanted(const grove_cmd_call_t *c, const char *name)
 
 void grove_cmd_do_info(grove_cmd_call_t *c)
 {
-	grove_resp_buf_t t;
-	grove_resp_buf_init(&t, 0);
+	grove_buf_t t;
+	grove_buf_init(&t, 0);
 	for (size_t i = 0; i < INFO_SECTIONS; i++) {
 		if (!info_wanted(c, info_sections[i].name))
 			continue;
 		if (t.len)
-			grove_resp_raw(&t, "\r\n", 2);
+			grove_buf_append(&t, "\r\n", 2);
 		info_sections[i].fn(c->env, &t);
 	}
-	if (grove_resp_buf_failed(&t))
+	if (grove_buf_failed(&t))
 		grove_resp_error(c->out, "ERR out of memory");
 	else
 		grove_resp_bulk(c->out, t.data, t.len);
-	grove_resp_buf_close(&t);
+	grove_buf_close(&t);
 }
 
 /* ---- CONFIG ---- */
@@ -192,8 +192,8 @@ void grove_cmd_do_config(grove_cmd_call_t *c)
 		{"protected-mode", "yes"}, {"cluster-enabled", "no"},
 	};
 	size_t rows = sizeof(table) / sizeof(table[0]);
-	grove_resp_buf_t items;
-	grove_resp_buf_init(&items, 0);
+	grove_buf_t items;
+	grove_buf_init(&items, 0);
 	size_t n = 0;
 	for (size_t r = 0; r < rows; r++) {
 		bool hit = false;
@@ -206,15 +206,15 @@ void grove_cmd_do_config(grove_cmd_call_t *c)
 		}
 	}
 	grove_resp_array(c->out, n);
-	grove_resp_raw(c->out, items.data, items.len);
-	grove_resp_buf_close(&items);
+	grove_buf_append(c->out, items.data, items.len);
+	grove_buf_close(&items);
 }
 
 /* ---- COMMAND ---- */
 
 /* One Redis 6-style COMMAND INFO entry: name, arity, flags, first key,
  * last key, step. */
-static void command_entry(grove_resp_buf_t *out, const grove_cmd_t *cmd)
+static void command_entry(grove_buf_t *out, const grove_cmd_t *cmd)
 {
 	bool keyed = cmd->flags & GROVE_CMD_LOOP ? false : cmd->arity < -1 || cmd->arity > 1;
 	bool nokey = !strcmp(cmd->name, "ping") || !strcmp(cmd->name, "echo") ||
@@ -253,7 +253,7 @@ void grove_cmd_do_command(grove_cmd_call_t *c)
 			if (cmd)
 				command_entry(c->out, cmd);
 			else
-				grove_resp_raw(c->out, "*-1\r\n", 5);
+				grove_buf_append(c->out, "*-1\r\n", 5);
 		}
 	} else {
 		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",

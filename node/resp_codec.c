@@ -21,6 +21,7 @@
 
 #define RESP_HEADER_BYTES_MAX 32 /* "*<n>\r\n" or "$<n>\r\n" lines */
 #define RESP_READ_CHUNK_MIN 4096
+#define RESP_READ_BYTES_MIN 16384 /* first allocation of the input buffer */
 #define RESP_IDLE_BYTES_MAX (256u * 1024) /* buffer kept between requests */
 
 void grove_resp_parser_init(grove_resp_parser_t *p, size_t max_request_bytes, size_t max_args)
@@ -66,16 +67,11 @@ int grove_resp_parser_space(grove_resp_parser_t *p, size_t min_bytes, uint8_t **
 		p->tail -= p->head;
 		p->head = 0;
 	}
-	if (p->cap - p->tail < min_bytes) {
-		size_t ncap = p->cap ? p->cap * 2 : 16384;
-		while (ncap - p->tail < min_bytes)
-			ncap *= 2;
-		uint8_t *nb = grove_realloc(p->buf, ncap);
-		if (!nb)
-			return GROVE_ENOMEM;
-		p->buf = nb;
-		p->cap = ncap;
-	}
+	if (min_bytes > SIZE_MAX - p->tail)
+		return GROVE_ENOMEM;
+	int rc = grove_grow((void **)&p->buf, &p->cap, p->tail + min_bytes, 1, RESP_READ_BYTES_MIN, 0);
+	if (rc < 0)
+		return rc;
 	*ptr = p->buf + p->tail;
 	*len = p->cap - p->tail;
 	return 0;
@@ -403,81 +399,29 @@ int grove_resp_parser_next(grove_resp_parser_t *p, grove_resp_request_t *req)
 
 /* ---- reply writer ---- */
 
-void grove_resp_buf_init(grove_resp_buf_t *b, size_t max_bytes)
-{
-	memset(b, 0, sizeof(*b));
-	b->max_bytes = max_bytes;
-}
-
-void grove_resp_buf_close(grove_resp_buf_t *b)
-{
-	grove_free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-void grove_resp_buf_consume(grove_resp_buf_t *b, size_t n)
-{
-	GROVE_ASSERT(n <= b->len);
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
-}
-
-/* Makes room for n more bytes; sets the sticky failure flag if it cannot. */
-static bool buf_reserve(grove_resp_buf_t *b, size_t n)
-{
-	if (b->failed)
-		return false;
-	if (b->cap - b->len >= n)
-		return true;
-	if ((b->max_bytes && b->len + n > b->max_bytes) || b->len + n < b->len) {
-		b->failed = true;
-		return false;
-	}
-	size_t ncap = b->cap ? b->cap : 1024;
-	while (ncap - b->len < n)
-		ncap *= 2;
-	uint8_t *nd = grove_realloc(b->data, ncap);
-	if (!nd) {
-		b->failed = true;
-		return false;
-	}
-	b->data = nd;
-	b->cap = ncap;
-	return true;
-}
-
-void grove_resp_raw(grove_resp_buf_t *b, const void *data, size_t len)
-{
-	if (len && buf_reserve(b, len)) {
-		memcpy(b->data + b->len, data, len);
-		b->len += len;
-	}
-}
-
 /* "<c><n>\r\n" */
-static void write_prefixed_int(grove_resp_buf_t *b, char c, long long v)
+static void write_prefixed_int(grove_buf_t *b, char c, long long v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof(tmp), "%c%lld\r\n", c, v);
-	grove_resp_raw(b, tmp, (size_t)n);
+	grove_buf_append(b, tmp, (size_t)n);
 }
 
-void grove_resp_simple(grove_resp_buf_t *b, const char *s)
+void grove_resp_simple(grove_buf_t *b, const char *s)
 {
 	size_t n = strlen(s);
 	GROVE_ASSERT(!memchr(s, '\r', n) && !memchr(s, '\n', n));
-	if (!buf_reserve(b, n + 3))
+	if (!grove_buf_reserve(b, n + 3))
 		return;
-	grove_resp_raw(b, "+", 1);
-	grove_resp_raw(b, s, n);
-	grove_resp_raw(b, "\r\n", 2);
+	grove_buf_append(b, "+", 1);
+	grove_buf_append(b, s, n);
+	grove_buf_append(b, "\r\n", 2);
 }
 
-void grove_resp_error(grove_resp_buf_t *b, const char *msg)
+void grove_resp_error(grove_buf_t *b, const char *msg)
 {
 	size_t n = strlen(msg);
-	if (!buf_reserve(b, n + 3))
+	if (!grove_buf_reserve(b, n + 3))
 		return;
 	b->data[b->len++] = '-';
 	for (size_t i = 0; i < n; i++)
@@ -486,7 +430,7 @@ void grove_resp_error(grove_resp_buf_t *b, const char *msg)
 	b->data[b->len++] = '\n';
 }
 
-void grove_resp_errorf(grove_resp_buf_t *b, const char *fmt, ...)
+void grove_resp_errorf(grove_buf_t *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -496,38 +440,38 @@ void grove_resp_errorf(grove_resp_buf_t *b, const char *fmt, ...)
 	grove_resp_error(b, tmp);
 }
 
-void grove_resp_int(grove_resp_buf_t *b, long long v)
+void grove_resp_int(grove_buf_t *b, long long v)
 {
 	write_prefixed_int(b, ':', v);
 }
 
-void grove_resp_bulk(grove_resp_buf_t *b, const void *data, size_t len)
+void grove_resp_bulk(grove_buf_t *b, const void *data, size_t len)
 {
-	if (!buf_reserve(b, len + 32))
+	if (!grove_buf_reserve(b, len + 32))
 		return;
 	write_prefixed_int(b, '$', (long long)len);
-	grove_resp_raw(b, data, len);
-	grove_resp_raw(b, "\r\n", 2);
+	grove_buf_append(b, data, len);
+	grove_buf_append(b, "\r\n", 2);
 }
 
-void grove_resp_bulk_str(grove_resp_buf_t *b, const char *s)
+void grove_resp_bulk_str(grove_buf_t *b, const char *s)
 {
 	grove_resp_bulk(b, s, strlen(s));
 }
 
-void grove_resp_bulk_int(grove_resp_buf_t *b, long long v)
+void grove_resp_bulk_int(grove_buf_t *b, long long v)
 {
 	char tmp[24];
 	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
 	grove_resp_bulk(b, tmp, (size_t)n);
 }
 
-void grove_resp_null(grove_resp_buf_t *b)
+void grove_resp_null(grove_buf_t *b)
 {
-	grove_resp_raw(b, "$-1\r\n", 5);
+	grove_buf_append(b, "$-1\r\n", 5);
 }
 
-void grove_resp_array(grove_resp_buf_t *b, size_t n)
+void grove_resp_array(grove_buf_t *b, size_t n)
 {
 	write_prefixed_int(b, '*', (long long)n);
 }

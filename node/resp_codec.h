@@ -23,12 +23,12 @@
  * send the message and close, as Redis does.  Empty requests ("*0", "*-1",
  * blank inline lines) are skipped.
  *
- * Writer.  grove_resp_buf_t is a growable byte buffer that reply writers
- * append to.  Writers do not return codes: an allocation failure or a
- * growth beyond the buffer's cap sets a sticky flag (grove_resp_buf_failed)
- * that the caller checks once per batch of replies.
+ * Writer.  Reply writers append to a grove_buf_t (base/buf.h; raw bytes
+ * with grove_buf_append).  Writers do not return codes: an allocation
+ * failure or a growth beyond the buffer's max_bytes sets its sticky flag
+ * (grove_buf_failed) that the caller checks once per batch of replies.
  *
- * Memory: the parser and buffer own their storage (grove_malloc); argument
+ * Memory: the parser owns its storage (grove_malloc); argument
  * bytes from _next borrow the parser's buffer and stay valid until the next
  * call to _feed, _space or _close (so a caller may collect several
  * pipelined requests before executing them); the argv/argl arrays
@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "grove/error.h"
 
 #define GROVE_RESP_REQUEST_BYTES_DEFAULT (8u * 1024 * 1024) /* one request */
@@ -96,32 +97,18 @@ size_t grove_resp_parser_pending(const grove_resp_parser_t *p);
 
 /* ---- replies ---- */
 
-typedef struct grove_resp_buf {
-	uint8_t *data;
-	size_t len, cap;
-	size_t max_bytes; /* 0: unbounded */
-	bool failed;
-} grove_resp_buf_t;
-
-void grove_resp_buf_init(grove_resp_buf_t *b, size_t max_bytes);
-void grove_resp_buf_close(grove_resp_buf_t *b);
-/* Drops the first n bytes (sent); O(remaining). */
-void grove_resp_buf_consume(grove_resp_buf_t *b, size_t n);
-static inline bool grove_resp_buf_failed(const grove_resp_buf_t *b) { return b->failed; }
-
-void grove_resp_raw(grove_resp_buf_t *b, const void *data, size_t len);
 /* "+OK\r\n"; s must hold no CR or LF (asserted). */
-void grove_resp_simple(grove_resp_buf_t *b, const char *s);
+void grove_resp_simple(grove_buf_t *b, const char *s);
 /* "-ERR ...\r\n"; msg includes its prefix (ERR, WRONGTYPE...); CR/LF in it
  * are replaced by spaces. */
-void grove_resp_error(grove_resp_buf_t *b, const char *msg);
-void grove_resp_errorf(grove_resp_buf_t *b, const char *fmt, ...)
+void grove_resp_error(grove_buf_t *b, const char *msg);
+void grove_resp_errorf(grove_buf_t *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void grove_resp_int(grove_resp_buf_t *b, long long v);
-void grove_resp_bulk(grove_resp_buf_t *b, const void *data, size_t len);
-void grove_resp_bulk_str(grove_resp_buf_t *b, const char *s);
-void grove_resp_bulk_int(grove_resp_buf_t *b, long long v);
-void grove_resp_null(grove_resp_buf_t *b); /* "$-1\r\n" */
-void grove_resp_array(grove_resp_buf_t *b, size_t n);
+void grove_resp_int(grove_buf_t *b, long long v);
+void grove_resp_bulk(grove_buf_t *b, const void *data, size_t len);
+void grove_resp_bulk_str(grove_buf_t *b, const char *s);
+void grove_resp_bulk_int(grove_buf_t *b, long long v);
+void grove_resp_null(grove_buf_t *b); /* "$-1\r\n" */
+void grove_resp_array(grove_buf_t *b, size_t n);
 
 #endif

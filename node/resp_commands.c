@@ -197,7 +197,7 @@ static bool arity_ok(const grove_cmd_t *cmd, size_t argc)
 }
 
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
-			const grove_resp_request_t *req, grove_resp_buf_t *out)
+			const grove_resp_request_t *req, grove_buf_t *out)
 {
 	GROVE_ASSERT(req->argc >= 1);
 	grove_cmd_call_t c = {

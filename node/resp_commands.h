@@ -82,7 +82,7 @@ typedef struct grove_cmd_hooks {
 	 * negative code. */
 	int (*sync)(void *ctx);
 	/* Appends "key:value\r\n" lines to INFO's gossip section. */
-	void (*gossip_info)(void *ctx, grove_resp_buf_t *text);
+	void (*gossip_info)(void *ctx, grove_buf_t *text);
 	void *ctx;
 } grove_cmd_hooks_t;
 
@@ -126,6 +126,6 @@ unsigned grove_cmd_flags(const grove_cmd_t *cmd);
 /* Executes one request (argc >= 1) and appends its reply.  Returns a mask
  * of GROVE_CMD_* result bits. */
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
-			const grove_resp_request_t *req, grove_resp_buf_t *out);
+			const grove_resp_request_t *req, grove_buf_t *out);
 
 #endif

@@ -19,7 +19,7 @@ typedef struct grove_cmd_call {
 	size_t argc;
 	const uint8_t *const *argv;
 	const size_t *argl;
-	grove_resp_buf_t *out;
+	grove_buf_t *out;
 	unsigned result; /* GROVE_CMD_* bits */
 } grove_cmd_call_t;
 

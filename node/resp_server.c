@@ -27,7 +27,7 @@ struct grove_resp_server_client {
 	grove_resp_server_client_t *prev, *next;
 	grove_cmd_client_t state;
 	grove_resp_parser_t parser;
-	grove_resp_buf_t out, sending;
+	grove_buf_t out, sending;
 	uv_write_t wreq;
 	uv_work_t work;
 	/* the batch: request i has batch_argc[i] arguments in bargv/bargl */
@@ -36,7 +36,7 @@ struct grove_resp_server_client {
 	const uint8_t **bargv;
 	size_t *bargl;
 	bool loop_tail;       /* last request is a GROVE_CMD_LOOP command */
-	grove_resp_buf_t wout; /* replies produced by the worker */
+	grove_buf_t wout; /* replies produced by the worker */
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
 	uint64_t last_active_ms;
@@ -98,7 +98,7 @@ static void client_flush(grove_resp_server_client_t *c)
 {
 	if (c->writing || c->out.len == 0 || c->closing)
 		return;
-	grove_resp_buf_t t = c->sending;
+	grove_buf_t t = c->sending;
 	c->sending = c->out;
 	c->out = t;
 	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
@@ -162,7 +162,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 }
 
 /* Executes batch requests [from, to) into out; stops after a CLOSE. */
-static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to, grove_resp_buf_t *out)
+static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to, grove_buf_t *out)
 {
 	size_t arg = 0;
 	for (size_t i = 0; i < from; i++)
@@ -206,8 +206,8 @@ static void work_after(uv_work_t *w, int status)
 	grove_resp_server_client_t *c = w->data;
 	GROVE_ASSERT(status == 0);
 	c->busy = false;
-	grove_resp_raw(&c->out, c->wout.data, c->wout.len);
-	bool failed = grove_resp_buf_failed(&c->wout);
+	grove_buf_append(&c->out, c->wout.data, c->wout.len);
+	bool failed = grove_buf_failed(&c->wout);
 	c->wout.len = 0;
 	c->wout.failed = false;
 	unsigned result = c->wresult;
@@ -254,7 +254,7 @@ static void client_process(grove_resp_server_client_t *c)
 		if (batch_dispatch(c, has_write))
 			break;
 	}
-	if (grove_resp_buf_failed(&c->out)) {
+	if (grove_buf_failed(&c->out)) {
 		c->srv->stats->output_overflows++;
 		grove_log_warn(c->srv->log, "client %llu %s: output limit of %llu bytes exceeded, closing",
 			       (unsigned long long)c->state.id, c->state.addr,
@@ -296,9 +296,9 @@ static void on_client_closed(uv_handle_t *h)
 	grove_log_debug(srv->log, "client %llu %s: closed", (unsigned long long)c->state.id,
 			c->state.addr);
 	grove_resp_parser_close(&c->parser);
-	grove_resp_buf_close(&c->out);
-	grove_resp_buf_close(&c->sending);
-	grove_resp_buf_close(&c->wout);
+	grove_buf_close(&c->out);
+	grove_buf_close(&c->sending);
+	grove_buf_close(&c->wout);
 	grove_free((void *)c->bargv);
 	grove_free(c->bargl);
 	grove_free(c);
@@ -362,9 +362,9 @@ static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
 	c->tcp.data = c;
 	grove_cmd_client_init(&c->state, srv->env, ++srv->next_client_id);
 	grove_resp_parser_init(&c->parser, srv->max_request_bytes, 0);
-	grove_resp_buf_init(&c->out, srv->output_limit_bytes);
-	grove_resp_buf_init(&c->sending, 0);
-	grove_resp_buf_init(&c->wout, srv->output_limit_bytes);
+	grove_buf_init(&c->out, srv->output_limit_bytes);
+	grove_buf_init(&c->sending, 0);
+	grove_buf_init(&c->wout, srv->output_limit_bytes);
 	c->last_active_ms = now_ms(srv);
 	c->next = srv->clients;
 	if (srv->clients)

@@ -56,17 +56,17 @@ static void fill(uint8_t *d, size_t n, uint8_t seed)
 static void test_digest_roundtrip(void **state)
 {
 	(void)state;
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	uint8_t root[16], l1[256];
 	fill(root, sizeof(root), 1);
 	fill(l1, sizeof(l1), 9);
 	grove_ae_put_header(&b, GROVE_AE_DIGEST, 0);
 	grove_ae_put_u8(&b, 1);
 	grove_ae_put_varint(&b, 1000000);
-	grove_ae_put_bytes(&b, root, 16);
-	grove_ae_put_bytes(&b, l1, 256);
-	assert_false(b.oom);
+	grove_buf_append(&b, root, 16);
+	grove_buf_append(&b, l1, 256);
+	assert_false(grove_buf_failed(&b));
 	assert_true(b.len < 300);
 	grove_ae_frame_t f;
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, GROVE_AE_DATAGRAM_BYTES_MAX, &f), 0);
@@ -81,12 +81,12 @@ static void test_digest_roundtrip(void **state)
 	/* Trailing byte refused. */
 	grove_ae_put_u8(&b, 0);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 2000, &f), GROVE_EDECODE);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 /* Two groups: parent (all 16 children non-empty), parent + 1 (children 0
  * and 15 only). */
-static void build_nodes(grove_ae_buf_t *b, uint8_t level, uint32_t parent)
+static void build_nodes(grove_buf_t *b, uint8_t level, uint32_t parent)
 {
 	uint8_t d[256];
 	fill(d, sizeof(d), (uint8_t)parent);
@@ -94,19 +94,19 @@ static void build_nodes(grove_ae_buf_t *b, uint8_t level, uint32_t parent)
 	grove_ae_put_varint(b, parent);
 	grove_ae_put_u8(b, 0xff);
 	grove_ae_put_u8(b, 0xff);
-	grove_ae_put_bytes(b, d, sizeof(d));
+	grove_buf_append(b, d, sizeof(d));
 	grove_ae_put_varint(b, parent + 1);
 	grove_ae_put_u8(b, 0x80);
 	grove_ae_put_u8(b, 0x01);
-	grove_ae_put_bytes(b, d, 32);
+	grove_buf_append(b, d, 32);
 	grove_ae_patch_u32(b, at, 2);
 }
 
 static void test_nodes_roundtrip_and_bounds(void **state)
 {
 	(void)state;
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	build_nodes(&b, 3, 200);
 	grove_ae_frame_t f;
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), 0);
@@ -127,21 +127,21 @@ static void test_nodes_roundtrip_and_bounds(void **state)
 	assert_ptr_equal(rd.p, rd.end);
 
 	/* Parent beyond its level (level 1 has one parent: the root). */
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	build_nodes(&b, 1, 0);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	build_nodes(&b, 2, 15); /* parents 15 and 16 at level 1: 16 is out */
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
 	/* Level 0 and level 5 do not exist. */
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	build_nodes(&b, 5, 0);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	build_nodes(&b, 0, 0);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
 	/* Over the caller's limit. */
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	build_nodes(&b, 4, 7);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 100, &f), GROVE_ETOOBIG);
 	/* Claimed count larger than present. */
@@ -149,14 +149,14 @@ static void test_nodes_roundtrip_and_bounds(void **state)
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
 	grove_ae_patch_u32(&b, 3, 0xffffffffu);
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 static void test_keys_and_states_roundtrip(void **state)
 {
 	(void)state;
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	uint8_t dig[16];
 	fill(dig, 16, 3);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_KEYS, 0);
@@ -164,9 +164,9 @@ static void test_keys_and_states_roundtrip(void **state)
 	grove_ae_put_u8(&b, 1);
 	grove_ae_put_varint(&b, 2);
 	grove_ae_put_blob(&b, "k1", 2);
-	grove_ae_put_bytes(&b, dig, 16);
+	grove_buf_append(&b, dig, 16);
 	grove_ae_put_blob(&b, "key2", 4);
-	grove_ae_put_bytes(&b, dig, 16);
+	grove_buf_append(&b, dig, 16);
 	grove_ae_put_varint(&b, 7); /* an empty segment, not final */
 	grove_ae_put_u8(&b, 0);
 	grove_ae_put_varint(&b, 0);
@@ -199,7 +199,7 @@ static void test_keys_and_states_roundtrip(void **state)
 	b.data[8] = 0x04; /* 65536 */
 	assert_int_equal(grove_ae_frame_decode(b.data, b.len, 1 << 20, &f), GROVE_EDECODE);
 
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	at = grove_ae_put_header(&b, GROVE_AE_STATES, 0);
 	grove_ae_put_blob(&b, "k", 1);
 	grove_ae_put_blob(&b, "\x01\x02\x03", 3);
@@ -211,7 +211,7 @@ static void test_keys_and_states_roundtrip(void **state)
 	grove_ae_rd_state(&rd, &k, &klen, &st, &slen);
 	assert_int_equal(slen, 3);
 	assert_memory_equal(st, "\x01\x02\x03", 3);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 static void test_hostile_lengths(void **state)
@@ -256,11 +256,11 @@ static void test_random_mutations(void **state)
 	printf("seed %llu\n", (unsigned long long)seed);
 	grove_rng_t rng;
 	grove_rng_seed(&rng, seed);
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	int accepted = 0;
 	for (int iter = 0; iter < 20000; iter++) {
-		grove_ae_buf_reset(&b);
+		grove_buf_reset(&b);
 		build_nodes(&b, (uint8_t)(1 + grove_rng_below(&rng, 4)), 0);
 		size_t flips = 1 + grove_rng_below(&rng, 4);
 		for (size_t i = 0; i < flips; i++)
@@ -281,7 +281,7 @@ static void test_random_mutations(void **state)
 		}
 	}
 	assert_true(accepted > 0);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 int main(void)

@@ -125,14 +125,14 @@ static uint32_t accept_from(victim_t *v, const char *addr)
 
 static void send_states(victim_t *v, uint32_t sid, const char *key, const uint8_t *st, size_t len)
 {
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_STATES, 0);
 	grove_ae_put_blob(&b, key, strlen(key));
 	grove_ae_put_blob(&b, st, len);
 	grove_ae_patch_u32(&b, at, 1);
 	grove_ae_stream_recv(v->ae, v->clock_ms, sid, b.data, b.len);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 static void test_forged_digest_session_times_out(void **state)
@@ -237,12 +237,12 @@ static void test_malformed_frames_end_session(void **state)
 	victim_t v;
 	victim_open(&v, NULL);
 	/* Truncated NODES frame. */
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_NODES, 2);
 	grove_ae_put_varint(&b, 3);
 	uint8_t d[256] = { 0 };
-	grove_ae_put_bytes(&b, d, sizeof(d));
+	grove_buf_append(&b, d, sizeof(d));
 	grove_ae_patch_u32(&b, at, 1);
 	assert_int_equal(feed_bad(&v, b.data, b.len - 1), -GROVE_EDECODE);
 	/* Huge claimed key length. */
@@ -257,7 +257,7 @@ static void test_malformed_frames_end_session(void **state)
 	static const uint8_t v9[] = { 0x09, 0x15, 0, 0 };
 	assert_int_equal(feed_bad(&v, v9, sizeof(v9)), -GROVE_EVERSION);
 	/* A segment list left unfinished before another segment starts. */
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	at = grove_ae_put_header(&b, GROVE_AE_KEYS, 0);
 	grove_ae_put_varint(&b, 10);
 	grove_ae_put_u8(&b, 0);
@@ -279,7 +279,7 @@ static void test_malformed_frames_end_session(void **state)
 	assert_int_equal(st.err_limit, 1);
 	assert_int_equal(st.session_errors, 7);
 	victim_unchanged(&v);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 	victim_close(&v);
 }
 
@@ -297,8 +297,8 @@ static void test_floods_and_limits(void **state)
 	(void)state;
 	victim_t v;
 	victim_open(&v, small_limits);
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_WANT, 0);
 	for (int i = 0; i < 1000; i++) /* 20 credit bytes each: past 16 KiB */
 		grove_ae_put_blob(&b, "key1", 4);
@@ -311,7 +311,7 @@ static void test_floods_and_limits(void **state)
 
 	/* NODES for every level-4 parent, over and over: bytes limit. */
 	sid = accept_from(&v, "evil");
-	grove_ae_buf_reset(&b);
+	grove_buf_reset(&b);
 	at = grove_ae_put_header(&b, GROVE_AE_NODES, 4);
 	uint8_t d[256];
 	memset(d, 0x5a, sizeof(d));
@@ -319,7 +319,7 @@ static void test_floods_and_limits(void **state)
 		grove_ae_put_varint(&b, p);
 		grove_ae_put_u8(&b, 0xff); /* mask: all 16 children */
 		grove_ae_put_u8(&b, 0xff);
-		grove_ae_put_bytes(&b, d, sizeof(d));
+		grove_buf_append(&b, d, sizeof(d));
 	}
 	grove_ae_patch_u32(&b, at, 100);
 	for (int i = 0; i < 4; i++)
@@ -345,7 +345,7 @@ static void test_floods_and_limits(void **state)
 	grove_ae_stream_recv(v.ae, v.clock_ms, 9999, bye_err, sizeof(bye_err));
 	grove_ae_stream_closed(v.ae, v.clock_ms, 9999);
 	victim_unchanged(&v);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 	victim_close(&v);
 }
 
@@ -356,15 +356,15 @@ static void test_allocation_failures(void **state)
 	(void)state;
 	victim_t v;
 	victim_open(&v, NULL);
-	grove_ae_buf_t b;
-	grove_ae_buf_init(&b);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_KEYS, 0);
 	grove_ae_put_varint(&b, grove_db_segment_of("key1", 4));
 	grove_ae_put_u8(&b, 1);
 	grove_ae_put_varint(&b, 1);
 	grove_ae_put_blob(&b, "key1", 4);
 	uint8_t dig[16] = { 1 };
-	grove_ae_put_bytes(&b, dig, 16);
+	grove_buf_append(&b, dig, 16);
 	grove_ae_patch_u32(&b, at, 1);
 	for (long n = 1; n < 80; n++) {
 		grove_alloc_fail_after(n);
@@ -379,7 +379,7 @@ static void test_allocation_failures(void **state)
 		assert_int_equal(grove_ae_session_count(v.ae), 0);
 	}
 	victim_unchanged(&v);
-	grove_ae_buf_close(&b);
+	grove_buf_close(&b);
 	victim_close(&v);
 }
 

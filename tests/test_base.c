@@ -10,6 +10,7 @@
 
 #include "grove/alloc.h"
 #include "grove/error.h"
+#include "base/buf.h"
 #include "base/rng.h"
 
 static void test_strerror_covers_table(void **state)
@@ -60,12 +61,79 @@ static void test_rng_replays_and_bounds(void **state)
 	assert_true(u >= 0.0 && u < 1.0);
 }
 
+/* The shared growth policy: doubling, raised to need and min, capped at
+ * max; nothing changes on failure. */
+static void test_grow_policy(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL;
+	size_t cap = 0;
+	assert_int_equal(grove_grow((void **)&a, &cap, 3, sizeof(*a), 16, 100), 0);
+	assert_int_equal(cap, 16);
+	a[15] = 7;
+	assert_int_equal(grove_grow((void **)&a, &cap, 16, sizeof(*a), 16, 100), 0);
+	assert_int_equal(cap, 16); /* had room: untouched */
+	assert_int_equal(grove_grow((void **)&a, &cap, 17, sizeof(*a), 16, 100), 0);
+	assert_int_equal(cap, 32);
+	assert_int_equal(a[15], 7);
+	assert_int_equal(grove_grow((void **)&a, &cap, 90, sizeof(*a), 16, 100), 0);
+	assert_int_equal(cap, 90); /* jumps straight to a known need */
+	assert_int_equal(grove_grow((void **)&a, &cap, 91, sizeof(*a), 16, 100), 0);
+	assert_int_equal(cap, 100); /* doubling capped at the maximum */
+	assert_int_equal(grove_grow((void **)&a, &cap, 101, sizeof(*a), 16, 100), GROVE_EFULL);
+	uint32_t *before = a;
+	grove_alloc_fail_after(1);
+	assert_int_equal(grove_grow((void **)&a, &cap, 101, sizeof(*a), 16, 0), GROVE_ENOMEM);
+	grove_alloc_fail_reset();
+	assert_ptr_equal(a, before);
+	assert_int_equal(cap, 100);
+	assert_int_equal(grove_grow((void **)&a, &cap, SIZE_MAX / 2, sizeof(*a), 0, 0), GROVE_ENOMEM);
+	assert_int_equal(cap, 100);
+	grove_free(a);
+}
+
+/* grove_buf_t: appends, the sticky failure flag, max_bytes, consume. */
+static void test_buf_append_fail_consume(void **state)
+{
+	(void)state;
+	grove_buf_t b;
+	grove_buf_init(&b, 300);
+	grove_buf_append(&b, "hello", 5);
+	assert_int_equal(b.len, 5);
+	assert_true(b.cap >= GROVE_BUF_MIN_BYTES);
+	grove_buf_consume(&b, 2);
+	assert_memory_equal(b.data, "llo", 3);
+	uint8_t big[300] = { 0 };
+	grove_buf_append(&b, big, sizeof(big)); /* 303 > max_bytes */
+	assert_true(grove_buf_failed(&b));
+	grove_buf_append(&b, "x", 1); /* sticky */
+	assert_int_equal(b.len, 3);
+	grove_buf_reset(&b);
+	assert_false(grove_buf_failed(&b));
+	assert_int_equal(b.len, 0);
+	grove_buf_append(&b, big, sizeof(big));
+	assert_false(grove_buf_failed(&b));
+	assert_int_equal(b.len, 300);
+	grove_buf_close(&b);
+	grove_buf_close(&b); /* safe twice */
+
+	grove_buf_init(&b, 0);
+	grove_alloc_fail_after(1);
+	grove_buf_append(&b, "x", 1);
+	grove_alloc_fail_reset();
+	assert_true(grove_buf_failed(&b));
+	assert_int_equal(b.len, 0);
+	grove_buf_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strerror_covers_table),
 		cmocka_unit_test(test_alloc_fail_after),
 		cmocka_unit_test(test_rng_replays_and_bounds),
+		cmocka_unit_test(test_grow_policy),
+		cmocka_unit_test(test_buf_append_fail_consume),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

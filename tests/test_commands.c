@@ -20,7 +20,7 @@ typedef struct fixture {
 	grove_db_t *db;
 	grove_cmd_env_t env;
 	grove_cmd_client_t client;
-	grove_resp_buf_t out;
+	grove_buf_t out;
 	char reply[65536];
 	unsigned result;
 } fixture_t;
@@ -36,7 +36,7 @@ static int setup_with(void **state, const char *password)
 	grove_cmd_env_init(&f->env, f->db);
 	f->env.requirepass = password;
 	grove_cmd_client_init(&f->client, &f->env, 7);
-	grove_resp_buf_init(&f->out, 0);
+	grove_buf_init(&f->out, 0);
 	*state = f;
 	return 0;
 }
@@ -54,7 +54,7 @@ static int setup_auth(void **state)
 static int teardown(void **state)
 {
 	fixture_t *f = *state;
-	grove_resp_buf_close(&f->out);
+	grove_buf_close(&f->out);
 	grove_cmd_env_close(&f->env);
 	grove_db_close(f->db);
 	free(f);
@@ -72,7 +72,7 @@ static const char *run(fixture_t *f, const char *line)
 	assert_int_equal(grove_resp_parser_next(&p, &req), 1);
 	f->out.len = 0;
 	f->result = grove_cmd_exec(&f->env, &f->client, &req, &f->out);
-	assert_false(grove_resp_buf_failed(&f->out));
+	assert_false(grove_buf_failed(&f->out));
 	assert_true(f->out.len < sizeof(f->reply));
 	memcpy(f->reply, f->out.data, f->out.len);
 	f->reply[f->out.len] = 0;
@@ -318,10 +318,10 @@ static int sync_hook(void *ctx)
 	return *(int *)ctx;
 }
 
-static void gossip_info_hook(void *ctx, grove_resp_buf_t *text)
+static void gossip_info_hook(void *ctx, grove_buf_t *text)
 {
 	(void)ctx;
-	grove_resp_raw(text, "ae_rounds:7\r\n", 14);
+	grove_buf_append(text, "ae_rounds:7\r\n", 14);
 }
 
 static void test_sync_hook(void **state)

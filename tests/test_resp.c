@@ -285,8 +285,8 @@ static void test_alloc_failure(void **state)
 static void test_writer(void **state)
 {
 	(void)state;
-	grove_resp_buf_t b;
-	grove_resp_buf_init(&b, 0);
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
 	grove_resp_simple(&b, "OK");
 	grove_resp_error(&b, "ERR bad\r\nthing");
 	grove_resp_int(&b, -42);
@@ -298,35 +298,35 @@ static void test_writer(void **state)
 	grove_resp_errorf(&b, "WRONGTYPE %s", "x");
 	const char want[] = "+OK\r\n-ERR bad  thing\r\n:-42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n$0\r\n\r\n"
 			    "$19\r\n9223372036854775807\r\n-WRONGTYPE x\r\n";
-	assert_false(grove_resp_buf_failed(&b));
+	assert_false(grove_buf_failed(&b));
 	assert_int_equal(b.len, sizeof(want) - 1);
 	assert_memory_equal(b.data, want, b.len);
-	grove_resp_buf_consume(&b, 5);
+	grove_buf_consume(&b, 5);
 	assert_memory_equal(b.data, "-ERR", 4);
-	grove_resp_buf_close(&b);
+	grove_buf_close(&b);
 }
 
 static void test_writer_cap(void **state)
 {
 	(void)state;
-	grove_resp_buf_t b;
-	grove_resp_buf_init(&b, 2048);
+	grove_buf_t b;
+	grove_buf_init(&b, 2048);
 	char big[1500];
 	memset(big, 'x', sizeof(big));
 	grove_resp_bulk(&b, big, sizeof(big));
-	assert_false(grove_resp_buf_failed(&b));
+	assert_false(grove_buf_failed(&b));
 	size_t len = b.len;
 	grove_resp_bulk(&b, big, sizeof(big));
-	assert_true(grove_resp_buf_failed(&b));
+	assert_true(grove_buf_failed(&b));
 	grove_resp_simple(&b, "OK");
 	assert_int_equal(b.len, len);
-	grove_resp_buf_close(&b);
-	grove_resp_buf_init(&b, 0);
+	grove_buf_close(&b);
+	grove_buf_init(&b, 0);
 	grove_alloc_fail_after(1);
 	grove_resp_simple(&b, "OK");
 	grove_alloc_fail_reset();
-	assert_true(grove_resp_buf_failed(&b));
-	grove_resp_buf_close(&b);
+	assert_true(grove_buf_failed(&b));
+	grove_buf_close(&b);
 }
 
 int main(void)

@@ -206,12 +206,12 @@ static int read_reply(grove_rc_t *rc, unsigned depth, grove_rc_reply_t **out)
 int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const size_t *argl,
 		     grove_rc_reply_t **out)
 {
-	grove_resp_buf_t req;
-	grove_resp_buf_init(&req, 0);
+	grove_buf_t req;
+	grove_buf_init(&req, 0);
 	grove_resp_array(&req, argc);
 	for (size_t i = 0; i < argc; i++)
 		grove_resp_bulk(&req, argv[i], argl ? argl[i] : strlen(argv[i]));
-	int err = grove_resp_buf_failed(&req) ? GROVE_ENOMEM : 0;
+	int err = grove_buf_failed(&req) ? GROVE_ENOMEM : 0;
 	for (size_t off = 0; err == 0 && off < req.len;) {
 		ssize_t n = send(rc->fd, req.data + off, req.len - off, MSG_NOSIGNAL);
 		if (n <= 0)
@@ -219,7 +219,7 @@ int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const
 		else
 			off += (size_t)n;
 	}
-	grove_resp_buf_close(&req);
+	grove_buf_close(&req);
 	return err < 0 ? err : read_reply(rc, 0, out);
 }
 

@@ -52,7 +52,7 @@ struct grove_ae {
 	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
 	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
-	grove_ae_buf_t scratch;
+	grove_buf_t scratch;
 };
 
 void grove_ae_config_init(grove_ae_config_t *cfg)
@@ -118,7 +118,7 @@ int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *r
 	ae->ctx = (grove_ae_ctx_t){ db, &ae->cfg, &ae->stats };
 	ae->next_id = 1;
 	grove_ae_keyq_init(&ae->pushq);
-	grove_ae_buf_init(&ae->scratch);
+	grove_buf_init(&ae->scratch, 0);
 	if (cfg->push) {
 		ae->push_set_slots = 64;
 		while (ae->push_set_slots < 2 * (size_t)cfg->push_queue_max)
@@ -152,7 +152,7 @@ void grove_ae_destroy(grove_ae_t *ae)
 	grove_free(ae->held);
 	grove_ae_keyq_close(&ae->pushq);
 	grove_free(ae->push_set);
-	grove_ae_buf_close(&ae->scratch);
+	grove_buf_close(&ae->scratch);
 	pthread_mutex_destroy(&ae->push_mu);
 	grove_free(ae);
 }
@@ -212,20 +212,20 @@ static uint64_t antientropy_jitter(grove_ae_t *ae, uint32_t interval_ms)
 	return interval_ms - interval_ms / 10 + grove_rng_below(ae->rng, spread);
 }
 
-static void build_digest(grove_ae_t *ae, grove_ae_buf_t *b)
+static void build_digest(grove_ae_t *ae, grove_buf_t *b)
 {
 	uint8_t root[GROVE_DIGEST_BYTES];
 	grove_db_root_digest(ae->db, root);
 	grove_ae_put_header(b, GROVE_AE_DIGEST, 0);
 	grove_ae_put_u8(b, 1);
 	grove_ae_put_varint(b, grove_db_count(ae->db));
-	grove_ae_put_bytes(b, root, GROVE_DIGEST_BYTES);
+	grove_buf_append(b, root, GROVE_DIGEST_BYTES);
 	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
 		uint8_t d[GROVE_DIGEST_BYTES];
 		uint64_t count;
 		if (grove_db_tree_node(ae->db, 1, i, d, &count) != 0)
 			memset(d, 0, sizeof(d)); /* the peer will just find a difference */
-		grove_ae_put_bytes(b, d, GROVE_DIGEST_BYTES);
+		grove_buf_append(b, d, GROVE_DIGEST_BYTES);
 	}
 }
 
@@ -238,9 +238,9 @@ static size_t start_round(grove_ae_t *ae)
 	if (n == 0)
 		return 0;
 	GROVE_ASSERT(n <= ae->cfg.fanout);
-	grove_ae_buf_reset(&ae->scratch);
+	grove_buf_reset(&ae->scratch);
 	build_digest(ae, &ae->scratch);
-	if (ae->scratch.oom)
+	if (ae->scratch.failed)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
@@ -381,12 +381,12 @@ void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
 	push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
 }
 
-static void push_send(grove_ae_t *ae, grove_ae_buf_t *b, size_t at, uint32_t n)
+static void push_send(grove_ae_t *ae, grove_buf_t *b, size_t at, uint32_t n)
 {
 	char addrs[GROVE_AE_FANOUT_MAX][GROVE_AE_ADDR_MAX + 1];
 	grove_ae_patch_u32(b, at, n);
 	size_t peers = ae->cfg.peers(ae->cfg.peers_ctx, addrs, ae->cfg.push_fanout);
-	for (size_t i = 0; i < peers && !b->oom; i++) {
+	for (size_t i = 0; i < peers && !b->failed; i++) {
 		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
 		if (send_datagram(ae, addrs[i], b->data, b->len)) {
 			ae->stats.pushes_sent++;
@@ -398,7 +398,7 @@ static void push_send(grove_ae_t *ae, grove_ae_buf_t *b, size_t at, uint32_t n)
 
 /* Appends one key's state to the PUSH payload in b, sending b first when
  * full.  Returns false once the per-tick datagram budget is spent. */
-static bool push_key(grove_ae_t *ae, grove_ae_buf_t *b, size_t *at, uint32_t *n,
+static bool push_key(grove_ae_t *ae, grove_buf_t *b, size_t *at, uint32_t *n,
 			    size_t *sent, const uint8_t *key, size_t klen)
 {
 	uint8_t *st;
@@ -414,7 +414,7 @@ static bool push_key(grove_ae_t *ae, grove_ae_buf_t *b, size_t *at, uint32_t *n,
 		if (b->len + entry > max) {
 			push_send(ae, b, *at, *n);
 			ok = ++*sent < GROVE__PUSH_DATAGRAMS_MAX;
-			grove_ae_buf_reset(b);
+			grove_buf_reset(b);
 			*at = grove_ae_put_header(b, GROVE_AE_PUSH, 0);
 			*n = 0;
 		}
@@ -436,8 +436,8 @@ static void flush_push(grove_ae_t *ae)
 	grove_ae_keyq_init(&ae->pushq);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	pthread_mutex_unlock(&ae->push_mu);
-	grove_ae_buf_t *b = &ae->scratch;
-	grove_ae_buf_reset(b);
+	grove_buf_t *b = &ae->scratch;
+	grove_buf_reset(b);
 	size_t at = grove_ae_put_header(b, GROVE_AE_PUSH, 0), sent = 0;
 	uint32_t n = 0;
 	const uint8_t *rec;

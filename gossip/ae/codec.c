@@ -11,7 +11,6 @@
 
 #include <string.h>
 
-#include "grove/alloc.h"
 #include "base/assert.h"
 
 /* ---- reading ---- */
@@ -325,62 +324,18 @@ void grove_ae_rd_state(grove_ae_rd_t *rd, const uint8_t **key, size_t *klen,
 
 /* ---- building ---- */
 
-void grove_ae_buf_init(grove_ae_buf_t *b)
+void grove_ae_put_u8(grove_buf_t *b, uint8_t v)
 {
-	memset(b, 0, sizeof(*b));
+	grove_buf_append(b, &v, 1);
 }
 
-void grove_ae_buf_close(grove_ae_buf_t *b)
-{
-	grove_free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-void grove_ae_buf_reset(grove_ae_buf_t *b)
-{
-	b->len = 0;
-	b->oom = false;
-}
-
-static bool codec_reserve(grove_ae_buf_t *b, size_t n)
-{
-	if (b->oom)
-		return false;
-	if (b->cap - b->len >= n)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < n)
-		cap *= 2;
-	uint8_t *d = grove_realloc(b->data, cap);
-	if (d == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->data = d;
-	b->cap = cap;
-	return true;
-}
-
-void grove_ae_put_bytes(grove_ae_buf_t *b, const void *p, size_t n)
-{
-	if (n == 0 || !codec_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-void grove_ae_put_u8(grove_ae_buf_t *b, uint8_t v)
-{
-	grove_ae_put_bytes(b, &v, 1);
-}
-
-void grove_ae_put_u32(grove_ae_buf_t *b, uint32_t v)
+void grove_ae_put_u32(grove_buf_t *b, uint32_t v)
 {
 	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-	grove_ae_put_bytes(b, x, 4);
+	grove_buf_append(b, x, 4);
 }
 
-void grove_ae_put_varint(grove_ae_buf_t *b, uint64_t v)
+void grove_ae_put_varint(grove_buf_t *b, uint64_t v)
 {
 	uint8_t x[10];
 	size_t n = 0;
@@ -391,7 +346,7 @@ void grove_ae_put_varint(grove_ae_buf_t *b, uint64_t v)
 			x[n] |= 0x80;
 		n++;
 	} while (v);
-	grove_ae_put_bytes(b, x, n);
+	grove_buf_append(b, x, n);
 }
 
 size_t grove_ae_varint_len(uint64_t v)
@@ -402,15 +357,15 @@ size_t grove_ae_varint_len(uint64_t v)
 	return n;
 }
 
-void grove_ae_put_blob(grove_ae_buf_t *b, const void *p, size_t n)
+void grove_ae_put_blob(grove_buf_t *b, const void *p, size_t n)
 {
 	grove_ae_put_varint(b, n);
-	grove_ae_put_bytes(b, p, n);
+	grove_buf_append(b, p, n);
 }
 
-void grove_ae_patch_u32(grove_ae_buf_t *b, size_t at, uint32_t v)
+void grove_ae_patch_u32(grove_buf_t *b, size_t at, uint32_t v)
 {
-	if (b->oom)
+	if (b->failed)
 		return;
 	GROVE_ASSERT(at + 4 <= b->len);
 	b->data[at] = (uint8_t)(v >> 24);
@@ -419,7 +374,7 @@ void grove_ae_patch_u32(grove_ae_buf_t *b, size_t at, uint32_t v)
 	b->data[at + 3] = (uint8_t)v;
 }
 
-size_t grove_ae_put_header(grove_ae_buf_t *b, uint8_t type, uint8_t level)
+size_t grove_ae_put_header(grove_buf_t *b, uint8_t type, uint8_t level)
 {
 	grove_ae_put_u8(b, GROVE_AE_VERSION);
 	grove_ae_put_u8(b, type);

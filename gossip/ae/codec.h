@@ -14,9 +14,9 @@
  *     on a frame that step 1 accepted: validation and iteration share the
  *     same entry readers.
  *
- * Building: grove_ae_buf_t is a growable byte buffer (grove_malloc); the
- * grove_ae_put_* helpers append.  A failed allocation is remembered in the
- * buffer (oom flag) and reported once by the caller.
+ * Building: the grove_ae_put_* helpers append to a grove_buf_t
+ * (base/buf.h).  A failed allocation is remembered in the buffer (its
+ * sticky failed flag) and reported once by the caller.
  */
 #ifndef GROVE_AE_CODEC_H
 #define GROVE_AE_CODEC_H
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "grove/value.h"
 #include "grove/db.h"
 
@@ -94,27 +95,16 @@ void grove_ae_rd_key(grove_ae_rd_t *rd, const uint8_t **key, size_t *klen);
 void grove_ae_rd_state(grove_ae_rd_t *rd, const uint8_t **key, size_t *klen,
 		       const uint8_t **state, size_t *slen);
 
-/* --- building --- */
-typedef struct grove_ae_buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
-	bool oom;
-} grove_ae_buf_t;
-
-void grove_ae_buf_init(grove_ae_buf_t *b);
-void grove_ae_buf_close(grove_ae_buf_t *b);
-void grove_ae_buf_reset(grove_ae_buf_t *b); /* len = 0, oom cleared, memory kept */
-void grove_ae_put_u8(grove_ae_buf_t *b, uint8_t v);
-void grove_ae_put_u32(grove_ae_buf_t *b, uint32_t v);
-void grove_ae_put_varint(grove_ae_buf_t *b, uint64_t v);
-void grove_ae_put_bytes(grove_ae_buf_t *b, const void *p, size_t n);
+/* --- building (raw bytes: grove_buf_append) --- */
+void grove_ae_put_u8(grove_buf_t *b, uint8_t v);
+void grove_ae_put_u32(grove_buf_t *b, uint32_t v);
+void grove_ae_put_varint(grove_buf_t *b, uint64_t v);
 /* Length-prefixed bytes (varint length). */
-void grove_ae_put_blob(grove_ae_buf_t *b, const void *p, size_t n);
-void grove_ae_patch_u32(grove_ae_buf_t *b, size_t at, uint32_t v);
+void grove_ae_put_blob(grove_buf_t *b, const void *p, size_t n);
+void grove_ae_patch_u32(grove_buf_t *b, size_t at, uint32_t v);
 /* Starts a message: version, type.  For list types also a zero u32 count
  * (and for NODES the level byte first); returns the count's offset. */
-size_t grove_ae_put_header(grove_ae_buf_t *b, uint8_t type, uint8_t level);
+size_t grove_ae_put_header(grove_buf_t *b, uint8_t type, uint8_t level);
 size_t grove_ae_varint_len(uint64_t v);
 
 #endif

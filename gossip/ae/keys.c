@@ -16,12 +16,12 @@
 void grove_ae_keyq_init(grove_ae_keyq_t *q)
 {
 	memset(q, 0, sizeof(*q));
-	grove_ae_buf_init(&q->buf);
+	grove_buf_init(&q->buf, 0);
 }
 
 void grove_ae_keyq_close(grove_ae_keyq_t *q)
 {
-	grove_ae_buf_close(&q->buf);
+	grove_buf_close(&q->buf);
 	q->head = 0;
 	q->count = 0;
 }
@@ -31,8 +31,8 @@ int grove_ae_keyq_push(grove_ae_keyq_t *q, const uint8_t *key, size_t klen)
 	GROVE_ASSERT(klen >= 1 && klen <= GROVE_AE_KEYQ_REC_MAX);
 	size_t before = q->buf.len;
 	grove_ae_put_blob(&q->buf, key, klen);
-	if (q->buf.oom) {
-		q->buf.oom = false;
+	if (q->buf.failed) {
+		q->buf.failed = false;
 		q->buf.len = before;
 		return GROVE_ENOMEM;
 	}
@@ -85,12 +85,12 @@ void grove_ae_keyq_pop(grove_ae_keyq_t *q)
 void grove_ae_seg_init(grove_ae_seg_t *g)
 {
 	memset(g, 0, sizeof(*g));
-	grove_ae_buf_init(&g->buf);
+	grove_buf_init(&g->buf, 0);
 }
 
 void grove_ae_seg_close(grove_ae_seg_t *g)
 {
-	grove_ae_buf_close(&g->buf);
+	grove_buf_close(&g->buf);
 	grove_free(g->ents);
 	memset(g, 0, sizeof(*g));
 }
@@ -100,7 +100,7 @@ void grove_ae_seg_unload(grove_ae_seg_t *g)
 	g->loaded = false;
 	g->count = 0;
 	g->pos = 0;
-	grove_ae_buf_reset(&g->buf);
+	grove_buf_reset(&g->buf);
 }
 
 static int seg_collect(void *ctx, const void *key, size_t klen,
@@ -120,9 +120,9 @@ static int seg_collect(void *ctx, const void *key, size_t klen,
 		g->cap = cap;
 	}
 	g->ents[g->count] = (grove_ae_seg_ent_t){ (uint32_t)g->buf.len, (uint32_t)klen, false };
-	grove_ae_put_bytes(&g->buf, key, klen);
-	grove_ae_put_bytes(&g->buf, digest, GROVE_DIGEST_BYTES);
-	if (g->buf.oom)
+	grove_buf_append(&g->buf, key, klen);
+	grove_buf_append(&g->buf, digest, GROVE_DIGEST_BYTES);
+	if (g->buf.failed)
 		return GROVE_ENOMEM;
 	g->count++;
 	return 0;
@@ -148,7 +148,7 @@ int grove_ae_seg_load(grove_ae_seg_t *g, grove_db_t *db, uint32_t segment)
 	GROVE_ASSERT(segment < GROVE_TREE_SEGMENTS);
 	grove_ae_seg_unload(g);
 	int rc = grove_db_segment_keys(db, segment, seg_collect, g);
-	if (rc == 0 && g->buf.oom)
+	if (rc == 0 && g->buf.failed)
 		rc = GROVE_ENOMEM;
 	if (rc != 0) {
 		grove_ae_seg_unload(g);

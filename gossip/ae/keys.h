@@ -18,7 +18,7 @@
 #define GROVE_AE_KEYQ_REC_MAX (GROVE_KEY_MAX + 1) /* a key, or a tag byte + key */
 
 typedef struct grove_ae_keyq {
-	grove_ae_buf_t buf;
+	grove_buf_t buf;
 	size_t head;  /* offset of the first record */
 	size_t count; /* records */
 } grove_ae_keyq_t;
@@ -40,7 +40,7 @@ typedef struct grove_ae_seg_ent {
 typedef struct grove_ae_seg {
 	bool loaded;
 	uint32_t segment;
-	grove_ae_buf_t buf;
+	grove_buf_t buf;
 	grove_ae_seg_ent_t *ents;
 	size_t count;
 	size_t cap;

@@ -63,8 +63,8 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 	grove_ae_seg_init(&s->in_seg);
 	grove_ae_seg_init(&s->out_seg);
 	grove_ae_seg_init(&s->abs_seg);
-	grove_ae_buf_init(&s->frame);
-	grove_ae_buf_init(&s->carry);
+	grove_buf_init(&s->frame, 0);
+	grove_buf_init(&s->carry, 0);
 	*out = s;
 	return 0;
 }
@@ -79,8 +79,8 @@ void grove_ae_sess_destroy(grove_ae_sess_t *s)
 	grove_ae_seg_close(&s->in_seg);
 	grove_ae_seg_close(&s->out_seg);
 	grove_ae_seg_close(&s->abs_seg);
-	grove_ae_buf_close(&s->frame);
-	grove_ae_buf_close(&s->carry);
+	grove_buf_close(&s->frame);
+	grove_buf_close(&s->carry);
 	grove_free(s);
 }
 

@@ -42,8 +42,8 @@ struct grove_ae_sess {
 	grove_ae_seg_t in_seg;  /* local list of the segment the peer is listing */
 	grove_ae_seg_t out_seg; /* local list being sent as KEYS */
 	grove_ae_seg_t abs_seg; /* local segment the peer lacks, being queued */
-	grove_ae_buf_t frame;   /* frame built by next(), borrowed by the driver */
-	grove_ae_buf_t carry;   /* a STATES entry that did not fit the last frame */
+	grove_buf_t frame;   /* frame built by next(), borrowed by the driver */
+	grove_buf_t carry;   /* a STATES entry that did not fit the last frame */
 	size_t carry_state_bytes;
 	uint64_t units_out;     /* request bytes sent, not yet credited back */
 	uint64_t units_in;      /* request bytes received, not yet credited */

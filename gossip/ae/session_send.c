@@ -35,7 +35,7 @@ static int add_state(grove_ae_sess_t *s, uint32_t n, size_t *state_bytes)
 		carry = false;
 		rc = 0;
 	} else {
-		grove_ae_buf_t *b = carry ? &s->carry : &s->frame;
+		grove_buf_t *b = carry ? &s->carry : &s->frame;
 		grove_ae_put_blob(b, key, klen);
 		grove_ae_put_blob(b, st, slen);
 		s->ctx.stats->keys_sent++;
@@ -56,9 +56,9 @@ static int build_states(grove_ae_sess_t *s, size_t *state_bytes)
 	size_t at = grove_ae_put_header(&s->frame, GROVE_AE_STATES, 0);
 	uint32_t n = 0;
 	if (s->carry.len > 0) {
-		grove_ae_put_bytes(&s->frame, s->carry.data, s->carry.len);
+		grove_buf_append(&s->frame, s->carry.data, s->carry.len);
 		*state_bytes += s->carry_state_bytes;
-		grove_ae_buf_reset(&s->carry);
+		grove_buf_reset(&s->carry);
 		n = 1;
 	}
 	while (s->sendq.count > 0 && s->carry.len == 0 &&
@@ -125,7 +125,7 @@ static void put_segment(grove_ae_sess_t *s, bool first)
 	s->units_out += units;
 	for (; g->pos < k; g->pos++) {
 		grove_ae_put_blob(&s->frame, grove_ae_seg_key(g, g->pos), g->ents[g->pos].klen);
-		grove_ae_put_bytes(&s->frame, grove_ae_seg_digest(g, g->pos), GROVE_DIGEST_BYTES);
+		grove_buf_append(&s->frame, grove_ae_seg_digest(g, g->pos), GROVE_DIGEST_BYTES);
 	}
 	if (final)
 		grove_ae_seg_unload(g);
@@ -176,7 +176,7 @@ static int put_group(grove_ae_sess_t *s, unsigned level, uint32_t parent)
 	grove_ae_put_u8(&s->frame, (uint8_t)mask);
 	for (uint32_t c = 0; c < GROVE_TREE_FANOUT; c++)
 		if (mask & (1u << c))
-			grove_ae_put_bytes(&s->frame, d[c], GROVE_DIGEST_BYTES);
+			grove_buf_append(&s->frame, d[c], GROVE_DIGEST_BYTES);
 	return 0;
 }
 
@@ -241,7 +241,7 @@ static int build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes)
 		int rc = build_states(s, state_bytes);
 		if (rc != 0)
 			return rc;
-		grove_ae_buf_reset(&s->frame); /* every queued key had vanished */
+		grove_buf_reset(&s->frame); /* every queued key had vanished */
 	}
 	*phase = GROVE_AE_PH_KEYS;
 	int rc = s->wantq.count > 0 ? build_wants(s) : 0;
@@ -249,7 +249,7 @@ static int build_work(grove_ae_sess_t *s, int *phase, size_t *state_bytes)
 		rc = build_keys(s);
 	if (rc != 0)
 		return rc;
-	grove_ae_buf_reset(&s->frame);
+	grove_buf_reset(&s->frame);
 	*phase = GROVE_AE_PH_TREE;
 	for (unsigned l = GROVE__LEVELS; l-- > 0;)
 		if (s->pending[l] > 0)
@@ -302,8 +302,8 @@ static int next_active(grove_ae_sess_t *s)
 	int rc = build_credit(s);
 	if (rc == 0)
 		rc = build_work(s, &phase, &state_bytes);
-	if (rc == 0 && !s->frame.oom) {
-		grove_ae_buf_reset(&s->frame);
+	if (rc == 0 && !s->frame.failed) {
+		grove_buf_reset(&s->frame);
 		if (!idle(s) || !build_control(s))
 			return GROVE_AE_NEXT_NONE;
 		phase = GROVE_AE_PH_CONTROL;
@@ -311,7 +311,7 @@ static int next_active(grove_ae_sess_t *s)
 		s->frames_sent++;
 		s->idle_sent = false;
 	}
-	if (rc < 0 || s->frame.oom) {
+	if (rc < 0 || s->frame.failed) {
 		grove_ae_sess_end(s, rc < 0 ? rc : GROVE_ENOMEM, true);
 		return GROVE_AE_NEXT_NONE;
 	}
@@ -321,12 +321,12 @@ static int next_active(grove_ae_sess_t *s)
 
 int grove_ae_sess_next(grove_ae_sess_t *s, const uint8_t **bytes, size_t *len)
 {
-	grove_ae_buf_reset(&s->frame);
+	grove_buf_reset(&s->frame);
 	int r = GROVE_AE_NEXT_NONE;
 	if (s->phase == GROVE__ACTIVE && s->writable)
 		r = next_active(s);
 	if (r == GROVE_AE_NEXT_NONE && s->phase == GROVE__ENDING) {
-		grove_ae_buf_reset(&s->frame);
+		grove_buf_reset(&s->frame);
 		if (!s->bye_needed) {
 			s->phase = GROVE__CLOSED;
 			return GROVE_AE_NEXT_CLOSE;
@@ -335,7 +335,7 @@ int grove_ae_sess_next(grove_ae_sess_t *s, const uint8_t **bytes, size_t *len)
 		grove_ae_put_header(&s->frame, GROVE_AE_BYE, 0);
 		grove_ae_put_u8(&s->frame, (uint8_t)(-s->end_code & 0xff));
 		s->ctx.stats->bytes_sent[GROVE_AE_PH_CONTROL] += s->frame.len;
-		r = s->frame.oom ? GROVE_AE_NEXT_NONE : GROVE_AE_NEXT_FRAME;
+		r = s->frame.failed ? GROVE_AE_NEXT_NONE : GROVE_AE_NEXT_FRAME;
 	}
 	if (r == GROVE_AE_NEXT_FRAME) {
 		s->ctx.stats->frames_sent++;

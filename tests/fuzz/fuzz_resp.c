@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	grove_resp_parser_t p;
 	grove_resp_parser_init(&p, 4096, 64);
-	grove_resp_buf_t out;
-	grove_resp_buf_init(&out, 1u << 20);
+	grove_buf_t out;
+	grove_buf_init(&out, 1u << 20);
 	int rc = 0;
 	for (size_t off = 0; off < size && rc >= 0; off += piece) {
 		size_t n = size - off < piece ? size - off : piece;
@@ -40,12 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				GROVE_ASSERT(req.argl[i] <= 4096);
 				grove_resp_bulk(&out, req.argv[i], req.argl[i]);
 			}
-			grove_resp_buf_consume(&out, out.len);
+			grove_buf_consume(&out, out.len);
 		}
 		if (rc < 0)
 			GROVE_ASSERT(strncmp(grove_resp_parser_error(&p), "ERR Protocol error: ", 20) == 0);
 	}
-	grove_resp_buf_close(&out);
+	grove_buf_close(&out);
 	grove_resp_parser_close(&p);
 	return 0;
 }
