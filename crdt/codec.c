@@ -39,7 +39,7 @@ static inline uint8_t *wr_room(grove_wr_t *w, size_t n)
 	if (n <= w->cap - w->len)
 		return w->p + w->len;
 	if (n > SIZE_MAX - w->len ||
-	    grove_value__vec_reserve((void **)&w->p, &w->cap, w->len + n, 1) != 0) {
+	    grove_grow((void **)&w->p, &w->cap, w->len + n, 1, 0, 0) != 0) {
 		w->failed = true;
 		return NULL;
 	}

@@ -204,7 +204,7 @@ static int rd_dots(grove_rd_t *r, grove_value__dots_t *ds, bool by_node)
 	size_t n;
 	int rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&ds->d, &ds->cap, n, sizeof(*ds->d));
+		rc = grove_grow((void **)&ds->d, &ds->cap, n, sizeof(*ds->d), 0, 0);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = rd_dot(r, &ds->d[i]);
 		if (rc || i == 0)
@@ -261,7 +261,7 @@ static int rd_counter(grove_rd_t *r, grove_value__counter_t *c)
 	size_t n;
 	int rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&c->e, &c->cap, n, sizeof(*c->e));
+		rc = grove_grow((void **)&c->e, &c->cap, n, sizeof(*c->e), 0, 0);
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = rd_pnentry(r, &c->e[i]);
 		if (!rc && i > 0 && strcmp(c->e[i - 1].node, c->e[i].node) >= 0)
@@ -330,7 +330,7 @@ static int rd_set(grove_rd_t *r, grove_value__set_t *s)
 	if (!rc)
 		rc = rd_array(r, &n);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&s->e, &s->cap, n, sizeof(*s->e));
+		rc = grove_grow((void **)&s->e, &s->cap, n, sizeof(*s->e), 0, 0);
 	for (size_t i = 0; i < n && !rc; i++) {
 		grove_value__elem_t *e = &s->e[i];
 		memset(e, 0, sizeof(*e));
@@ -362,7 +362,7 @@ static int rd_field(grove_rd_t *r, grove_value__map_t *m, const grove_value__blo
 	f.has = !nil;
 	grove_value__fields_t *fs = f.has ? &m->live : &m->tomb;
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f));
+		rc = grove_grow((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f), 0, 0);
 	if (rc) {
 		grove_value__blob_free(&f.field);
 		grove_value__blob_free(&f.val);

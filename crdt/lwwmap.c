@@ -160,7 +160,7 @@ static int fields_push_copy(grove_value__fields_t *fs, const grove_value__field_
 	if (!rc)
 		rc = grove_value__blob_set(&f.val, src->val.p, src->val.len);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(*fs->f));
+		rc = grove_grow((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(*fs->f), 0, 0);
 	if (rc) {
 		field_free(&f);
 		return rc;
@@ -225,7 +225,7 @@ static int map_set(grove_value__map_t *m, const grove_value__field_t *w, bool *c
 	if (!rc)
 		rc = grove_value__blob_set(&f.val, w->val.p, w->val.len);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&m->live.f, &m->live.cap, m->live.len + 1, sizeof(f));
+		rc = grove_grow((void **)&m->live.f, &m->live.cap, m->live.len + 1, sizeof(f), 0, 0);
 	if (rc) {
 		field_free(&f);
 		return rc;
@@ -278,8 +278,8 @@ int grove_lwwmap_delete(grove_value_t *v, const char *node, uint64_t ts, const v
 	if (found && field_order(&tomb, &m->live.f[at]) <= 0)
 		found = false; /* older than the value it would delete */
 	if (found) {
-		int rc = grove_value__vec_reserve((void **)&m->tomb.f, &m->tomb.cap, m->tomb.len + 1,
-					   sizeof(tomb));
+		int rc = grove_grow((void **)&m->tomb.f, &m->tomb.cap, m->tomb.len + 1,
+					   sizeof(tomb), 0, 0);
 		if (rc)
 			return rc;
 		grove_value__field_t e = m->live.f[at];

@@ -28,7 +28,7 @@ static void dots_free(grove_value__dots_t *d)
 
 static int dots_push(grove_value__dots_t *ds, const grove_value__dot_t *d)
 {
-	int rc = grove_value__vec_reserve((void **)&ds->d, &ds->cap, ds->len + 1, sizeof(*ds->d));
+	int rc = grove_grow((void **)&ds->d, &ds->cap, ds->len + 1, sizeof(*ds->d), 0, 0);
 	if (rc == 0)
 		ds->d[ds->len++] = *d;
 	return rc;
@@ -100,9 +100,9 @@ bool grove_value__ctx_contains(const grove_value__set_t *s, const grove_value__d
 int grove_value__ctx_compact(grove_value__dots_t *vv, grove_value__dots_t *cloud)
 {
 	grove_value__dots_t nvv = { 0 }, ncl = { 0 };
-	int rc = grove_value__vec_reserve((void **)&nvv.d, &nvv.cap, vv->len + cloud->len, sizeof(grove_value__dot_t));
+	int rc = grove_grow((void **)&nvv.d, &nvv.cap, vv->len + cloud->len, sizeof(grove_value__dot_t), 0, 0);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&ncl.d, &ncl.cap, cloud->len, sizeof(grove_value__dot_t));
+		rc = grove_grow((void **)&ncl.d, &ncl.cap, cloud->len, sizeof(grove_value__dot_t), 0, 0);
 	if (rc) {
 		dots_free(&nvv);
 		return rc;
@@ -139,7 +139,7 @@ int grove_value__ctx_compact(grove_value__dots_t *vv, grove_value__dots_t *cloud
 static int dots_union(grove_value__dots_t *out, const grove_value__dots_t *a, const grove_value__dots_t *b,
 			    bool max_by_node)
 {
-	int rc = grove_value__vec_reserve((void **)&out->d, &out->cap, a->len + b->len, sizeof(grove_value__dot_t));
+	int rc = grove_grow((void **)&out->d, &out->cap, a->len + b->len, sizeof(grove_value__dot_t), 0, 0);
 	if (rc)
 		return rc;
 	size_t i = 0, j = 0;
@@ -190,7 +190,7 @@ static int set_merge_elem(grove_value__set_t *out, const grove_value__elem_t *x,
 		const grove_value__blob_t *src = x ? &x->elem : &y->elem;
 		rc = grove_value__blob_set(&e.elem, src->p, src->len);
 		if (rc == 0)
-			rc = grove_value__vec_reserve((void **)&out->e, &out->cap, out->len + 1, sizeof(*out->e));
+			rc = grove_grow((void **)&out->e, &out->cap, out->len + 1, sizeof(*out->e), 0, 0);
 		if (rc == 0) {
 			out->e[out->len++] = e;
 			return 0;
@@ -285,12 +285,12 @@ static int set_add(grove_value__set_t *s, const char *node, const void *elem, si
 	bool found;
 	size_t at = set_find(s, elem, len, &found);
 	grove_value__elem_t e = { 0 };
-	int rc = grove_value__vec_reserve((void **)&s->vv.d, &s->vv.cap, s->vv.len + 1, sizeof(grove_value__dot_t));
+	int rc = grove_grow((void **)&s->vv.d, &s->vv.cap, s->vv.len + 1, sizeof(grove_value__dot_t), 0, 0);
 	if (!rc)
-		rc = grove_value__vec_reserve((void **)&s->cloud.d, &s->cloud.cap, s->cloud.len + 1,
-				       sizeof(grove_value__dot_t));
+		rc = grove_grow((void **)&s->cloud.d, &s->cloud.cap, s->cloud.len + 1,
+				       sizeof(grove_value__dot_t), 0, 0);
 	if (!rc && !found)
-		rc = grove_value__vec_reserve((void **)&s->e, &s->cap, s->len + 1, sizeof(*s->e));
+		rc = grove_grow((void **)&s->e, &s->cap, s->len + 1, sizeof(*s->e), 0, 0);
 	if (!rc && !found)
 		rc = grove_value__blob_set(&e.elem, elem, len);
 	if (!rc && !found)

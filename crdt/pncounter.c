@@ -44,7 +44,7 @@ static uint64_t max64(uint64_t a, uint64_t b)
 
 int grove_value__counter_merge(grove_value__counter_t *out, const grove_value__counter_t *a, const grove_value__counter_t *b)
 {
-	int rc = grove_value__vec_reserve((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e));
+	int rc = grove_grow((void **)&out->e, &out->cap, a->len + b->len, sizeof(*out->e), 0, 0);
 	if (rc)
 		return rc;
 	size_t i = 0, j = 0;
@@ -114,7 +114,7 @@ static int counter_add(grove_value__counter_t *c, const char *node, int64_t delt
 		if (total > UINT64_MAX - mag)
 			return GROVE_EOVERFLOW;
 	} else {
-		int rc = grove_value__vec_reserve((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e));
+		int rc = grove_grow((void **)&c->e, &c->cap, c->len + 1, sizeof(*c->e), 0, 0);
 		if (rc)
 			return rc;
 		memmove(&c->e[at + 1], &c->e[at], (c->len - at) * sizeof(*c->e));

@@ -91,24 +91,6 @@ bool grove_value__node_valid(const char *node)
 	return n >= 1 && n <= GROVE_NODE_ID_MAX;
 }
 
-int grove_value__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size)
-{
-	if (need <= *cap)
-		return 0;
-	/* double (amortized O(1) pushes), or jump straight to a known need */
-	size_t ncap = *cap <= SIZE_MAX / 2 ? *cap * 2 : SIZE_MAX;
-	if (ncap < need)
-		ncap = need;
-	if (ncap > SIZE_MAX / elem_size)
-		return GROVE_ENOMEM;
-	void *p = grove_realloc(*arr, ncap * elem_size);
-	if (!p)
-		return GROVE_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 size_t grove_value__sorted_find(const void *base, size_t count, size_t elem_size, const void *key,
 			  grove_value__cmp_fn cmp, bool *found)
 {

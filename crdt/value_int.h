@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h" /* grove_grow */
 #include "grove/value.h"
 
 #define GROVE_VALUE_FORMAT_VERSION 1
@@ -124,8 +125,6 @@ int grove_value__dot_cmp(const grove_value__dot_t *a, const grove_value__dot_t *
 bool grove_value__node_valid(const char *node);
 bool grove_value__blob_eq(const grove_value__blob_t *a, const grove_value__blob_t *b);
 bool grove_value__dots_eq(const grove_value__dots_t *a, const grove_value__dots_t *b);
-/* Grows *arr (elements of elem_size) so that it holds at least need. */
-int grove_value__vec_reserve(void **arr, size_t *cap, size_t need, size_t elem_size) GROVE_MUST_CHECK;
 /* Binary search of a sorted array of count elements of elem_size bytes:
  * the first index whose element compares >= key under cmp(elem, key), with
  * *found telling whether it compares equal.  O(log count). */

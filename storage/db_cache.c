@@ -16,6 +16,7 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "storage/db_int.h"
 
 _Static_assert(GROVE_DB_CACHE_SETS >= 1 && (GROVE_DB_CACHE_SETS & (GROVE_DB_CACHE_SETS - 1)) == 0,
@@ -114,14 +115,11 @@ int grove_db__scratch_reserve(grove_db_stripe_t *s, size_t need)
 		return 0;
 	if (need > SIZE_MAX - GROVE_DB_SCRATCH_ROUND_BYTES)
 		return GROVE_ENOMEM;
+	/* an exact fit, rounded, not doubled: the buffer moves into a cache
+	 * entry, whose bytes the cache counts */
 	size_t round = GROVE_DB_SCRATCH_ROUND_BYTES;
 	size_t cap = (need + round - 1) / round * round;
-	uint8_t *p = grove_realloc(s->scratch, cap);
-	if (!p)
-		return GROVE_ENOMEM;
-	s->scratch = p;
-	s->scratch_cap = cap;
-	return 0;
+	return grove_grow((void **)&s->scratch, &s->scratch_cap, need, 1, cap, cap);
 }
 
 /* Frees stripe buffers that a large record grew beyond the keep size. */

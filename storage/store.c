@@ -8,9 +8,11 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "storage/store.h"
 
 #define GROVE_BATCH_HEADER_BYTES 9 /* op:1, klen:4, vlen:4 */
+#define BATCH_BYTES_MIN 256 /* first allocation of a batch */
 
 int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -44,18 +46,7 @@ static int batch_reserve(grove_batch_t *b, size_t extra)
 {
 	if (extra > SIZE_MAX / 2 - b->len_bytes)
 		return GROVE_ETOOBIG;
-	size_t need = b->len_bytes + extra;
-	if (need <= b->cap_bytes)
-		return 0;
-	size_t cap = b->cap_bytes ? b->cap_bytes : 256;
-	while (cap < need)
-		cap *= 2;
-	uint8_t *nb = grove_realloc(b->buf, cap);
-	if (!nb)
-		return GROVE_ENOMEM;
-	b->buf = nb;
-	b->cap_bytes = cap;
-	return 0;
+	return grove_grow((void **)&b->buf, &b->cap_bytes, b->len_bytes + extra, 1, BATCH_BYTES_MIN, 0);
 }
 
 static void put_u32(uint8_t *p, uint32_t v)

@@ -10,9 +10,12 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "storage/glob.h"
 #include "storage/store.h"
 #include "grove/syncer.h"
+
+#define SEG_LIST_MIN 32 /* entries of a segment list's first allocation */
 
 struct grove_syncer {
 	grove_db_t *a, *b;
@@ -97,15 +100,10 @@ static int collect_entry(void *ctx, const void *key, size_t klen,
 		l->rc = GROVE_ETOOBIG;
 		return 1;
 	}
-	if (l->len == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 32;
-		seg_entry_t *e = grove_realloc(l->e, cap * sizeof(*e));
-		if (!e) {
-			l->rc = GROVE_ENOMEM;
-			return 1;
-		}
-		l->e = e;
-		l->cap = cap;
+	int rc = grove_grow((void **)&l->e, &l->cap, l->len + 1, sizeof(*l->e), SEG_LIST_MIN, 0);
+	if (rc < 0) {
+		l->rc = rc;
+		return 1;
 	}
 	seg_entry_t *e = &l->e[l->len];
 	e->key = grove_malloc(klen);

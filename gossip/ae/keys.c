@@ -12,6 +12,9 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
+
+#define SEG_ENTS_MIN 64 /* entries of a segment's first allocation */
 
 void grove_ae_keyq_init(grove_ae_keyq_t *q)
 {
@@ -111,14 +114,9 @@ static int seg_collect(void *ctx, const void *key, size_t klen,
 		return GROVE_ETOOBIG;
 	if (klen < 1 || klen > GROVE_KEY_MAX || g->buf.len > UINT32_MAX / 2)
 		return GROVE_ETOOBIG;
-	if (g->count == g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 64;
-		grove_ae_seg_ent_t *e = grove_realloc(g->ents, cap * sizeof(*e));
-		if (e == NULL)
-			return GROVE_ENOMEM;
-		g->ents = e;
-		g->cap = cap;
-	}
+	int rc = grove_grow((void **)&g->ents, &g->cap, g->count + 1, sizeof(*g->ents), SEG_ENTS_MIN, 0);
+	if (rc < 0)
+		return rc;
 	g->ents[g->count] = (grove_ae_seg_ent_t){ (uint32_t)g->buf.len, (uint32_t)klen, false };
 	grove_buf_append(&g->buf, key, klen);
 	grove_buf_append(&g->buf, digest, GROVE_DIGEST_BYTES);

@@ -10,7 +10,10 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "gossip/member/broadcast.h"
+
+#define BROADCAST_MIN 16 /* items of the first allocation */
 
 static uint64_t broadcast_key_hash(const char *key)
 {
@@ -66,17 +69,8 @@ static size_t broadcast_victim(const grove_broadcast_queue_t *q)
 
 static int broadcast_reserve(grove_broadcast_queue_t *q)
 {
-	if (q->count < q->cap)
-		return 0;
-	size_t cap = q->cap ? q->cap * 2 : 16;
-	if (cap > GROVE_BROADCAST_MAX)
-		cap = GROVE_BROADCAST_MAX;
-	grove_broadcast_item_t *n = grove_realloc(q->items, cap * sizeof(*n));
-	if (!n)
-		return GROVE_ENOMEM;
-	q->items = n;
-	q->cap = cap;
-	return 0;
+	return grove_grow((void **)&q->items, &q->cap, q->count + 1, sizeof(*q->items), BROADCAST_MIN,
+			  GROVE_BROADCAST_MAX);
 }
 
 int grove_broadcast_push(grove_broadcast_queue_t *q, const char *key, const uint8_t *bytes, size_t len)

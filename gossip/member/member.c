@@ -14,7 +14,10 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "gossip/member/member_int.h"
+
+#define FIFO_MIN 16 /* items of a FIFO's first allocation */
 
 const char *grove_member_state_name(grove_member_state_t state)
 {
@@ -115,15 +118,11 @@ static int member_reserve(grove_member_t *m)
 {
 	if (m->count < m->cap)
 		return 0;
-	size_t cap = m->cap * 2;
-	if (cap > GROVE_MEMBER_MAX)
-		cap = GROVE_MEMBER_MAX;
-	if (m->count >= cap)
-		return GROVE_EFULL;
-	grove_member__node_t *nodes = grove_realloc(m->nodes, cap * sizeof(*nodes));
-	if (!nodes)
-		return GROVE_ENOMEM;
-	m->nodes = nodes;
+	size_t cap = m->cap; /* m->cap changes only once the index is resized too */
+	int rc = grove_grow((void **)&m->nodes, &cap, m->count + 1, sizeof(*m->nodes), 0,
+			    GROVE_MEMBER_MAX);
+	if (rc < 0)
+		return rc;
 	if (index_resize(m, cap) < 0)
 		return GROVE_ENOMEM;
 	m->cap = cap;
@@ -284,17 +283,7 @@ static bool fifo_room(void **items, size_t item_size, size_t *head, size_t count
 		if (count < *cap)
 			return true;
 	}
-	if (*cap >= max)
-		return false;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	if (ncap > max)
-		ncap = max;
-	void *n = grove_realloc(*items, ncap * item_size);
-	if (!n)
-		return false;
-	*items = n;
-	*cap = ncap;
-	return true;
+	return grove_grow(items, cap, count + 1, item_size, FIFO_MIN, max) == 0;
 }
 
 void grove_member__out_push(grove_member_t *m, grove_out_kind_t kind, uint32_t stream_id, const char *addr,

@@ -17,6 +17,7 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "gossip/secure/wirebuf.h"
 
 #define SS_HEADER_BYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES
@@ -24,6 +25,7 @@
 #define KX_PK_BYTES crypto_kx_PUBLICKEYBYTES
 #define REC_HDR_BYTES 4
 #define REC_FRAME_MAX (GROVE_FRAME_BYTES_MAX + SS_ABYTES)
+#define CHANNEL_BUF_BYTES_MIN 256 /* first allocation of each buffer */
 #define HS_MAGIC0 0x47 /* 'G' */
 #define HS_MAGIC1 0x53 /* 'S' */
 #define HS_VERSION 1
@@ -82,22 +84,6 @@ static int fail(grove_channel_t *s, int code)
 	return s->error;
 }
 
-/* Grow *buf to hold at least need bytes.  0 or GROVE_ENOMEM. */
-static int ensure(uint8_t **buf, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap < 256 ? 256 : *cap;
-	while (n < need)
-		n *= 2;
-	uint8_t *p = grove_realloc(*buf, n);
-	if (p == NULL)
-		return GROVE_ENOMEM;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
 /* Reserve n bytes at the end of the outbound queue, compacting first. */
 static int out_reserve(grove_channel_t *s, size_t n, uint8_t **at)
 {
@@ -108,7 +94,7 @@ static int out_reserve(grove_channel_t *s, size_t n, uint8_t **at)
 	}
 	if (n > GROVE_CHANNEL_OUTBUF_MAX - s->out_len)
 		return GROVE_EFULL;
-	int rc = ensure(&s->out, &s->out_cap, s->out_len + n);
+	int rc = grove_grow((void **)&s->out, &s->out_cap, s->out_len + n, 1, CHANNEL_BUF_BYTES_MIN, 0);
 	if (rc < 0)
 		return rc;
 	*at = s->out + s->out_len;
@@ -345,7 +331,8 @@ static int on_frame_record(grove_channel_t *s)
 {
 	if (s->peer_finished)
 		return GROVE_EPROTO; /* nothing may follow the final record */
-	int rc = ensure(&s->plain, &s->plain_cap, s->rec_len - SS_ABYTES + 1);
+	int rc = grove_grow((void **)&s->plain, &s->plain_cap, s->rec_len - SS_ABYTES + 1, 1,
+			    CHANNEL_BUF_BYTES_MIN, 0);
 	if (rc < 0)
 		return rc;
 	unsigned long long plain_len;
@@ -393,7 +380,7 @@ static int begin_record(grove_channel_t *s)
 	}
 	s->rec_len = len;
 	s->rec_have = 0;
-	return ensure(&s->rec, &s->rec_cap, len);
+	return grove_grow((void **)&s->rec, &s->rec_cap, len, 1, CHANNEL_BUF_BYTES_MIN, 0);
 }
 
 int grove_channel_feed(grove_channel_t *s, const uint8_t *in, size_t len)
