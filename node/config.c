@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "node/man.h"
 #include "node/resp_codec.h"
 
 typedef enum opt_kind {
@@ -428,12 +429,18 @@ int grove_config_parse(grove_config_t *cfg, int argc, char **argv, char *err, si
 	return config_finish(cfg, err, elen);
 }
 
+/* Prose shared by --help and the man page (grove_config_man). */
+static const char about[] =
+	"Runs one Grove node: a RESP (Redis protocol) client port, gossip over\n"
+	"UDP+TCP, a LevelDB store.  Every flag is also a config-file key (without\n"
+	"the dashes) in FILE given by --config; flags win over the file.\n";
+static const char exit_status[] =
+	"Exit status: 0 clean shutdown (SIGTERM/SIGINT), 1 start-up or runtime\n"
+	"failure, 2 bad flag or config value.\n";
+
 void grove_config_usage(FILE *out)
 {
-	fprintf(out, "usage: groved --id ID [flags]\n\n"
-		     "Runs one Grove node: a RESP (Redis protocol) client port, gossip over\n"
-		     "UDP+TCP, a LevelDB store.  Every flag is also a config-file key (without\n"
-		     "the dashes) in FILE given by --config; flags win over the file.\n\n");
+	fprintf(out, "usage: groved --id ID [flags]\n\n%s\n", about);
 	for (size_t i = 0; i < OPT_COUNT; i++) {
 		char left[64];
 		snprintf(left, sizeof(left), "--%s %s", opts[i].name, opts[i].arg);
@@ -442,6 +449,38 @@ void grove_config_usage(FILE *out)
 			fprintf(out, " [default: %s]", opts[i].def);
 		fputc('\n', out);
 	}
-	fprintf(out, "\nExit status: 0 clean shutdown (SIGTERM/SIGINT), 1 start-up or runtime\n"
-		     "failure, 2 bad flag or config value.\n");
+	fprintf(out, "\n%s", exit_status);
+}
+
+void grove_config_man(FILE *out, const char *version)
+{
+	grove_man_begin(out, "groved", "8", version, "Grove cluster node (gossip CRDT key-value store)");
+	fputs(".SH SYNOPSIS\n.B groved\n\\fB\\-\\-id\\fR \\fIID\\fR [\\fIflags\\fR]\n"
+	      ".SH DESCRIPTION\n", out);
+	grove_man_text(out, about);
+	fputs(".SH OPTIONS\n", out);
+	for (size_t i = 0; i < OPT_COUNT; i++) {
+		fputs(".TP\n\\fB", out);
+		grove_man_text(out, "--");
+		grove_man_text(out, opts[i].name);
+		fputs("\\fR", out);
+		if (opts[i].arg[0]) {
+			fputs(" \\fI", out);
+			grove_man_text(out, opts[i].arg);
+			fputs("\\fR", out);
+		}
+		fputc('\n', out);
+		grove_man_text(out, opts[i].help);
+		if (opts[i].def[0] && opts[i].kind != K_SECRET) {
+			fputs(" (default: ", out);
+			grove_man_text(out, opts[i].def);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+	}
+	fputs(".SH SIGNALS\n"
+	      "SIGTERM and SIGINT stop the node gracefully; SIGHUP reopens the log file.\n"
+	      ".SH EXIT STATUS\n", out);
+	grove_man_text(out, exit_status);
+	fputs(".SH SEE ALSO\n.BR grove (1),\n.BR redis\\-cli (1)\n", out);
 }

@@ -95,5 +95,8 @@ const char *grove_log_level_name(grove_log_level_t l);
 
 /* Writes the --help text (every flag with its default). */
 void grove_config_usage(FILE *out);
+/* Writes groved(8) in roff from the same table and prose (`groved --man`,
+ * run by the build; see node/man.h). */
+void grove_config_man(FILE *out, const char *version);
 
 #endif

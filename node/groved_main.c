@@ -3,8 +3,11 @@
  * run the node (node/daemon.c).  Exit status: 0 after a clean stop
  * (SIGTERM/SIGINT), 1 when start-up or the node fails, 2 for a bad flag,
  * config value or an unsafe configuration (protected mode).
+ * `groved --man` (alone, not in --help) prints the groved(8) page; the
+ * Makefile runs it at build time.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "node/config.h"
 #include "node/daemon.h"
@@ -13,6 +16,10 @@ int main(int argc, char **argv)
 {
 	static grove_config_t cfg; /* large: keep it off the stack */
 	char err[GROVE_CONFIG_ERROR_BYTES];
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) { /* the build writes groved.8 */
+		grove_config_man(stdout, GROVE_VERSION);
+		return 0;
+	}
 	grove_config_defaults(&cfg);
 	if (grove_config_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "groved: %s\n", err);

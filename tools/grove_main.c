@@ -1,12 +1,15 @@
 /*
  * grove_main.c - entry point of the `grove` command-line tool: global help
  * and dispatch to the subcommands in tools/cmd_*.c through one table (see
- * tools/grove_cli.h for how to add a command).
+ * tools/grove_cli.h for how to add a command).  `grove --man` (not in
+ * --help) prints grove(1) from the same table; the Makefile runs it.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "node/daemon.h" /* GROVE_VERSION */
+#include "node/man.h"
 #include "tools/grove_cli.h"
 #include "tools/cli_node.h" /* node engineer: commands over RESP, sync */
 
@@ -62,14 +65,63 @@ int grove_cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* Text shared by --help and the man page (man_page). */
+static const char synopsis1[] = "grove COMMAND [ARGS...]";
+static const char synopsis2[] = "grove help COMMAND | grove COMMAND --help";
+static const char exit_codes[] = "0 success, 1 runtime error, 2 usage error\n";
+
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: grove COMMAND [ARGS...]\n"
-		     "       grove help COMMAND | grove COMMAND --help\n\n"
-		     "commands:\n");
+	fprintf(out, "usage: %s\n       %s\n\ncommands:\n", synopsis1, synopsis2);
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 usage error\n");
+	fprintf(out, "\nexit codes: %s", exit_codes);
+}
+
+/* The help of commands[i] was already printed under an earlier command. */
+static int help_seen(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (commands[j].help == commands[i].help)
+			return 1;
+	return 0;
+}
+
+/* `grove --man`: grove(1) in roff, from the command table and help texts
+ * (the build writes it; see node/man.h).  Commands that share one help
+ * text (the typed operations) get it once, under all their names. */
+static void man_page(FILE *out)
+{
+	grove_man_begin(out, "grove", "1", GROVE_VERSION, "Grove cluster keys, node operations, offline sync");
+	fputs(".SH SYNOPSIS\n", out);
+	grove_man_text(out, synopsis1);
+	fputs("\n.br\n", out);
+	grove_man_text(out, synopsis2);
+	fputc('\n', out);
+	fputs(".SH COMMANDS\n", out);
+	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
+		fputs(".TP\n\\fB", out);
+		grove_man_text(out, commands[i].name);
+		fputs("\\fR\n", out);
+		grove_man_text(out, commands[i].summary);
+		fputc('\n', out);
+	}
+	fputs(".SH COMMAND DETAILS\n", out);
+	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
+		if (help_seen(i))
+			continue;
+		fputs(".SS ", out);
+		for (size_t k = i; k < COMMANDS_COUNT; k++)
+			if (commands[k].help == commands[i].help) {
+				fputs(k == i ? "" : ", ", out);
+				grove_man_text(out, commands[k].name);
+			}
+		fputc('\n', out);
+		grove_man_literal(out, commands[i].help);
+	}
+	fputs(".SH EXIT STATUS\n", out);
+	grove_man_text(out, exit_codes);
+	fputs(".SH SEE ALSO\n.BR groved (8)\n", out);
 }
 
 static const grove_cli_cmd_t *find(const char *name)
@@ -88,6 +140,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
+		return GROVE_CLI_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		man_page(stdout);
 		return GROVE_CLI_OK;
 	}
 	if (strcmp(argv[1], "help") == 0) {
