@@ -19,7 +19,33 @@
 # GROVE_DEPS_OK=1.  `make GROVE_DEPS_OK=1 TARGET` skips that step.
 
 PUBLIC_TARGETS := all test unit test-asan test-proc run stop bench fuzz soak lib programs sim \
-	install uninstall
+	man install
+
+# Install locations: `make install PREFIX=/opt/grove DESTDIR=/tmp/stage`.
+# DESTDIR is prepended to every path (staging, packaging); PREFIX is where
+# the files will live and what grove.pc names.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL ?= install
+# One version: GROVE_VERSION in node/daemon.h (groved --version, grove.pc,
+# the shared library's file name).  The soname changes with the ABI only.
+VERSION := $(shell sed -n 's/^\#define GROVE_VERSION "\(.*\)"/\1/p' node/daemon.h)
+SONAME := libgrove.so.0
+MAN_PAGES := man1/grove.1 man8/groved.8
+
+# uninstall removes exactly what install wrote (and include/grove/ when
+# empty); it needs no packages and no build.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,groved grove)
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libgrove.a libgrove.so $(SONAME) libgrove.so.$(VERSION))
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/grove/,$(notdir $(wildcard include/grove/*.h)))
+	rmdir $(DESTDIR)$(INCLUDEDIR)/grove 2>/dev/null || true
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/grove.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES))
 
 ifndef GROVE_DEPS_OK
 
@@ -33,7 +59,7 @@ deps:
 clean:
 	rm -rf build build-asan build-fuzz bin
 
-.PHONY: $(PUBLIC_TARGETS) deps clean
+.PHONY: $(PUBLIC_TARGETS) deps clean uninstall
 
 else
 
@@ -69,11 +95,10 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/be
 FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 SIM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/sim/*.c))
 LIBA := $(BUILD)/libgrove.a
-SONAME := libgrove.so.0
 LIBSO := $(BUILD)/$(SONAME)
 
 .DEFAULT_GOAL := all
-all: lib programs $(TESTS)
+all: lib programs man $(TESTS)
 
 lib: $(LIBA) $(LIBSO)
 
@@ -110,6 +135,37 @@ bin/grove: $(BUILD)/obj/tools/grove_main.o $(TOOL_OBJ) $(LIBA)
 	@mkdir -p bin
 	$(CC) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
 programs: $(PROGRAMS)
+
+# Man pages: each program prints its own from the tables behind --help
+# (`groved --man`, `grove --man`), so they cannot drift.
+$(BUILD)/man/man8/groved.8: bin/groved
+	@mkdir -p $(dir $@)
+	$< --man >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/man1/grove.1: bin/grove
+	@mkdir -p $(dir $@)
+	$< --man >$@.tmp && mv $@.tmp $@
+man: $(addprefix $(BUILD)/man/,$(MAN_PAGES))
+
+# grove.pc is written at install time from grove.pc.in for this PREFIX
+# (paths under PREFIX written as ${prefix}/...); a staged tree is read with
+# PKG_CONFIG_SYSROOT_DIR=$(DESTDIR) (tests/proc/test_install.sh).  ldconfig
+# runs only for a real install as root (DESTDIR empty).
+pc_path = $(patsubst $(PREFIX)%,$${prefix}%,$(1))
+install: lib programs man
+	$(INSTALL) -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR)/grove $(PKGCONFIGDIR) \
+		$(MANDIR)/man1 $(MANDIR)/man8)
+	$(INSTALL) -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libgrove.so.$(VERSION)
+	ln -sf libgrove.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libgrove.so
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+	$(INSTALL) -m 644 include/grove/*.h $(DESTDIR)$(INCLUDEDIR)/grove/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' \
+		-e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+		grove.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/grove.pc
+	$(INSTALL) -m 644 $(BUILD)/man/man1/grove.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(BUILD)/man/man8/groved.8 $(DESTDIR)$(MANDIR)/man8/
 
 SIM_OUT ?= bin/grove-sim
 $(SIM_OUT): $(SIM_OBJ) $(LIBA)
@@ -156,5 +212,5 @@ stop:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:
 
-.PHONY: $(PUBLIC_TARGETS) fuzz-build
+.PHONY: $(PUBLIC_TARGETS) fuzz-build uninstall
 endif
