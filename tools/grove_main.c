@@ -1,6 +1,6 @@
 /*
  * grove_main.c - entry point of the `grove` command-line tool: global help
- * and dispatch to the subcommands in tools/cmd_*.c through one table (see
+ * and dispatch to the subcommands in tools/cli_*.c through one table (see
  * tools/grove_cli.h for how to add a command).  `grove --man` (not in
  * --help) prints grove(1) from the same table; the Makefile runs it.
  */
