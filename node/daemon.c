@@ -1,11 +1,13 @@
 /*
  * daemon.c - groved's start-up, loop and stop (see daemon.h).
  *
- * One struct (daemon_t) owns everything the process runs: log, identity,
- * db, command environment, RESP server, gossip sockets and signal
- * handles.  Start-up fills it in order; the stop path undoes it in reverse:
- * signal -> server shutdown (clients finish) -> gossip sockets close ->
- * signal handles close -> the loop ends -> store closed.
+ * One struct (grove_daemon_t) owns everything a node runs: log, identity,
+ * db, command environment, RESP server, gossip sockets and (under
+ * grove_daemon_run) signal handles.  Start-up fills it in order; the stop
+ * path undoes it in reverse: stop (signal or grove_daemon_stop) -> gossip
+ * leave -> server shutdown (clients finish) -> cluster and gossip sockets
+ * close -> signal handles close -> the loop runs dry -> store closed
+ * (grove_daemon_destroy).
  */
 #include "node/daemon.h"
 
@@ -18,6 +20,7 @@
 #include <sodium.h>
 #include <uv.h>
 
+#include "base/assert.h"
 #include "grove/alloc.h"
 #include "node/resp_commands.h"
 #include "node/cluster_sockets.h"
@@ -31,13 +34,13 @@
 #define ERR_BYTES 512
 #define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
 
-typedef struct daemon {
+struct grove_daemon {
 	const grove_config_t *cfg;
 	grove_log_t log;
 	grove_identity_t identity; /* secret key wiped at exit */
 	grove_db_t *db;
 	grove_cluster_t *members;
-	uv_loop_t loop;
+	uv_loop_t *loop; /* borrowed */
 	grove_cmd_env_t env;
 	grove_node_stats_t stats;
 	grove_resp_server_t server;
@@ -46,8 +49,10 @@ typedef struct daemon {
 	char client_addr[GROVE_HOST_MAX + 16];
 	char gossip_addr[GROVE_HOST_MAX + 16];
 	int64_t clock_skew_ms; /* GROVE_TEST_CLOCK_SKEW_MS: tests only */
-	bool stopping, signals_started;
-} daemon_t;
+	int signals_started; /* signal handles initialized */
+	bool stopping, env_ready;
+	bool down; /* every handle of the node closed (the signals' close pending) */
+};
 
 static int check_protected_mode(const grove_config_t *cfg)
 {
@@ -65,7 +70,7 @@ static int check_protected_mode(const grove_config_t *cfg)
 
 /* Loads --ca, --cert, --key into d->identity; the certificate must name
  * --id. */
-static int load_identity(daemon_t *d)
+static int load_identity(grove_daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
 	grove_cert_t cert;
@@ -92,7 +97,7 @@ static int load_identity(daemon_t *d)
 }
 
 /* Refuses a store that belongs to another node id; records ours. */
-static int check_owner(daemon_t *d)
+static int check_owner(grove_daemon_t *d)
 {
 	uint8_t *owner = NULL;
 	size_t len = 0;
@@ -119,13 +124,13 @@ static int check_owner(daemon_t *d)
 /* The HLC's physical clock: wall clock plus the test-only skew. */
 static uint64_t skewed_clock(void *ctx)
 {
-	const daemon_t *d = ctx;
+	const grove_daemon_t *d = ctx;
 	return (uint64_t)((int64_t)grove_clock_system_ms(NULL) + d->clock_skew_ms);
 }
 
 /* GROVE_TEST_CLOCK_SKEW_MS (signed milliseconds, for the harness's
  * clock-skew fault test only) shifts this node's HLC physical clock. */
-static void read_clock_skew(daemon_t *d)
+static void read_clock_skew(grove_daemon_t *d)
 {
 	const char *v = getenv("GROVE_TEST_CLOCK_SKEW_MS");
 	char *end = NULL;
@@ -141,7 +146,7 @@ static void read_clock_skew(daemon_t *d)
 	grove_log_warn(&d->log, "test only: HLC clock skewed by %lld ms (GROVE_TEST_CLOCK_SKEW_MS)", skew);
 }
 
-static int open_store(daemon_t *d)
+static int open_store(grove_daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
@@ -171,23 +176,22 @@ static int open_store(daemon_t *d)
 
 static void on_gossip_closed(void *ctx)
 {
-	daemon_t *d = ctx;
-	if (!d->signals_started)
-		return;
-	uv_close((uv_handle_t *)&d->sig_term, NULL);
-	uv_close((uv_handle_t *)&d->sig_int, NULL);
-	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	grove_daemon_t *d = ctx;
+	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+	d->down = true;
+	for (int i = 0; i < d->signals_started; i++)
+		uv_close((uv_handle_t *)sigs[i], NULL);
 }
 
 static void on_members_closed(void *ctx)
 {
-	daemon_t *d = ctx;
+	grove_daemon_t *d = ctx;
 	grove_cluster_sockets_close(&d->gossip, on_gossip_closed, d);
 }
 
 static void on_server_down(void *ctx)
 {
-	daemon_t *d = ctx;
+	grove_daemon_t *d = ctx;
 	grove_log_info(&d->log, "clients closed; closing gossip");
 	if (d->members)
 		grove_cluster_close(d->members, on_members_closed, d);
@@ -197,29 +201,41 @@ static void on_server_down(void *ctx)
 
 static void on_left(void *ctx)
 {
-	daemon_t *d = ctx;
+	grove_daemon_t *d = ctx;
 	grove_resp_server_shutdown(&d->server, on_server_down, d);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+/* Leaves the cluster, then shuts the server and the gossip sockets down;
+ * idempotent. */
+static void daemon_stop(grove_daemon_t *d, const char *why)
 {
-	daemon_t *d = s->data;
-	if (signum == SIGHUP) {
-		int rc = grove_log_reopen(&d->log);
-		grove_log_info(&d->log, "SIGHUP: log reopened%s", rc < 0 ? " (failed, kept the old file)" : "");
-		return;
-	}
 	if (d->stopping)
 		return;
 	d->stopping = true;
-	grove_log_info(&d->log, "%s: leaving the cluster and stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	grove_log_info(&d->log, "%s: leaving the cluster and stopping", why);
 	if (d->members)
 		grove_cluster_leave(d->members, on_left, d);
 	else
 		on_left(d);
 }
 
-static void setup_env(daemon_t *d)
+void grove_daemon_stop(grove_daemon_t *d)
+{
+	daemon_stop(d, "stop requested");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	grove_daemon_t *d = s->data;
+	if (signum == SIGHUP) {
+		int rc = grove_log_reopen(&d->log);
+		grove_log_info(&d->log, "SIGHUP: log reopened%s", rc < 0 ? " (failed, kept the old file)" : "");
+		return;
+	}
+	daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void setup_env(grove_daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
 	grove_hostport_format(&cfg->client, d->client_addr, sizeof(d->client_addr));
@@ -234,20 +250,21 @@ static void setup_env(daemon_t *d)
 	d->env.now_ms = grove_clock_system_ms;
 	d->env.stats = &d->stats;
 	d->stats.start_ms = grove_clock_system_ms(NULL);
+	d->env_ready = true;
 }
 
-/* Binds the client and gossip ports and installs signal handlers. */
-static int start_io(daemon_t *d)
+/* Binds the client and gossip ports and starts the cluster binding. */
+static int start_io(grove_daemon_t *d)
 {
 	char err[ERR_BYTES];
-	grove_resp_server_init(&d->server, &d->loop, &d->env, &d->log, &d->stats, d->cfg);
+	grove_resp_server_init(&d->server, d->loop, &d->env, &d->log, &d->stats, d->cfg);
 	if (grove_resp_server_listen(&d->server, err, sizeof(err)) < 0) {
 		grove_log_error(&d->log, "%s", err);
 		return 1;
 	}
-	grove_cluster_sockets_init(&d->gossip, &d->loop, &d->cfg->gossip, &d->log, &d->stats);
+	grove_cluster_sockets_init(&d->gossip, d->loop, &d->cfg->gossip, &d->log, &d->stats);
 	if (grove_cluster_sockets_start(&d->gossip, err, sizeof(err)) < 0 ||
-	    grove_cluster_start(&d->members, &d->loop, d->cfg, &d->identity, d->db, &d->gossip,
+	    grove_cluster_start(&d->members, d->loop, d->cfg, &d->identity, d->db, &d->gossip,
 				   &d->log, err, sizeof(err)) < 0) {
 		grove_log_error(&d->log, "%s", err);
 		return 1;
@@ -256,14 +273,6 @@ static int start_io(daemon_t *d)
 	d->env.hooks.gossip_info = grove_cluster_info;
 	d->env.hooks.sync = grove_cluster_sync;
 	d->env.hooks.ctx = d->members;
-	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
-	int nums[] = {SIGTERM, SIGINT, SIGHUP};
-	for (int i = 0; i < 3; i++) {
-		uv_signal_init(&d->loop, sigs[i]);
-		sigs[i]->data = d;
-		uv_signal_start(sigs[i], on_signal, nums[i]);
-	}
-	d->signals_started = true;
 	grove_log_info(&d->log, "groved %s ready: clients on %s, gossip on %s, durability %s, "
 				"data %s%s",
 		       GROVE_VERSION, d->client_addr, d->gossip_addr, d->env.durability,
@@ -271,50 +280,122 @@ static int start_io(daemon_t *d)
 	return 0;
 }
 
-/* After a failed start: closes whatever handles exist and drains the loop. */
-static void abort_io(daemon_t *d)
+/* After a failed start: closes whatever handles exist and runs the loop
+ * until they are closed. */
+static void abort_io(grove_daemon_t *d)
 {
 	if (!d->stopping) {
 		d->stopping = true;
 		grove_resp_server_shutdown(&d->server, on_server_down, d);
 	}
-	uv_run(&d->loop, UV_RUN_DEFAULT);
+	while (!d->down && uv_run(d->loop, UV_RUN_ONCE) != 0) {
+	}
 }
 
-int grove_daemon_run(const grove_config_t *cfg)
+/* Frees what start-up opened; the node's handles are closed. */
+static void daemon_free(grove_daemon_t *d, int status)
 {
-	int status = check_protected_mode(cfg);
-	if (status)
-		return status;
-	daemon_t *d = grove_calloc(1, sizeof(*d));
-	if (!d || grove_log_init(&d->log, cfg->log_file, cfg->log_level, cfg->id) < 0) {
-		fprintf(stderr, "groved: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
-		grove_free(d);
-		return 1;
-	}
-	d->cfg = cfg;
-	signal(SIGPIPE, SIG_IGN);
-	setenv("UV_THREADPOOL_SIZE", GROVE_THREADPOOL_SIZE, 0);
-	status = load_identity(d);
-	if (status == 0)
-		status = open_store(d);
-	if (status == 0) {
-		uv_loop_init(&d->loop);
-		setup_env(d);
-		status = start_io(d);
-		if (status == 0)
-			uv_run(&d->loop, UV_RUN_DEFAULT);
-		else
-			abort_io(d);
-		uv_loop_close(&d->loop);
-		grove_cluster_destroy(d->members);
+	grove_cluster_destroy(d->members);
+	if (d->env_ready)
 		grove_cmd_env_close(&d->env);
-	}
 	if (d->db)
 		grove_db_close(d->db);
 	grove_identity_close(&d->identity);
 	grove_log_info(&d->log, "stopped (exit status %d)", status);
 	grove_log_close(&d->log);
 	grove_free(d);
+}
+
+int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_t **out)
+{
+	int status = check_protected_mode(cfg);
+	if (status)
+		return status;
+	grove_daemon_t *d = grove_calloc(1, sizeof(*d));
+	if (!d || grove_log_init(&d->log, cfg->log_file, cfg->log_level, cfg->id) < 0) {
+		fprintf(stderr, "groved: cannot open log file %s: %s\n", cfg->log_file, strerror(errno));
+		grove_free(d);
+		return 1;
+	}
+	d->cfg = cfg;
+	d->loop = loop;
+	signal(SIGPIPE, SIG_IGN);
+	setenv("UV_THREADPOOL_SIZE", GROVE_THREADPOOL_SIZE, 0);
+	status = load_identity(d);
+	if (status == 0)
+		status = open_store(d);
+	if (status == 0) {
+		setup_env(d);
+		status = start_io(d);
+		if (status)
+			abort_io(d);
+	}
+	if (status) {
+		daemon_free(d, status);
+		return status;
+	}
+	*out = d;
+	return 0;
+}
+
+int grove_daemon_client_port(const grove_daemon_t *d)
+{
+	return grove_resp_server_port(&d->server);
+}
+
+void grove_daemon_destroy(grove_daemon_t *d)
+{
+	GROVE_ASSERT(d->down);
+	daemon_free(d, 0);
+}
+
+/* SIGTERM and SIGINT stop the node, SIGHUP reopens the log. */
+static int start_signals(grove_daemon_t *d)
+{
+	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+	int nums[] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		int rc = uv_signal_init(d->loop, sigs[i]);
+		if (rc < 0)
+			return rc;
+		d->signals_started++;
+		sigs[i]->data = d;
+		rc = uv_signal_start(sigs[i], on_signal, nums[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int grove_daemon_run(const grove_config_t *cfg)
+{
+	uv_loop_t loop;
+	int rc = uv_loop_init(&loop);
+	if (rc < 0) {
+		fprintf(stderr, "groved: cannot create the event loop: %s\n", uv_strerror(rc));
+		return 1;
+	}
+	grove_daemon_t *d = NULL;
+	int status = grove_daemon_start(cfg, &loop, &d);
+	if (status == 0) {
+		rc = start_signals(d);
+		if (rc < 0) {
+			grove_log_error(&d->log, "signal handlers: %s", uv_strerror(rc));
+			status = 1;
+			daemon_stop(d, "no signal handlers");
+		}
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	rc = uv_loop_close(&loop);
+	if (rc < 0) {
+		/* a handle left open is a bug in groved; the data is safe */
+		if (d)
+			grove_log_error(&d->log, "event loop closed with handles still open: %s", uv_strerror(rc));
+		else
+			fprintf(stderr, "groved: event loop closed with handles still open: %s\n", uv_strerror(rc));
+		status = status ? status : 1;
+	}
+	if (d)
+		daemon_free(d, status);
 	return status;
 }

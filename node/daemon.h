@@ -12,12 +12,15 @@
  *   4. the data directory is created if missing (0700); the store lives in
  *      DATA/db; a store that records another node id is refused;
  *   5. the client port, then the gossip UDP+TCP port, bind.
- * Signals: SIGTERM and SIGINT stop gracefully (gossip leave, stop
- * accepting, finish the requests already received, flush replies, close
- * the store) and the call returns 0; SIGHUP reopens the log file.
+ * Signals (grove_daemon_run): SIGTERM and SIGINT stop gracefully (gossip
+ * leave, stop accepting, finish the requests already received, flush
+ * replies, close the store) and the call returns 0; SIGHUP reopens the log
+ * file.
  */
 #ifndef GROVE_DAEMON_H
 #define GROVE_DAEMON_H
+
+#include <uv.h>
 
 #include "node/config.h"
 
@@ -25,7 +28,29 @@
 #define GROVE_META_NODE_ID "node_id" /* grove_db_meta key of the owner id */
 #define GROVE_THREADPOOL_SIZE "16"   /* libuv workers for durable writes */
 
-/* Runs the node until a stop signal; returns the process exit status. */
+typedef struct grove_daemon grove_daemon_t;
+
+/* Runs the node on its own loop until a stop signal; returns the process
+ * exit status.  A loop that does not close (a handle left open) makes the
+ * status 1. */
 int grove_daemon_run(const grove_config_t *cfg);
+
+/* The node as a library call on a caller's loop (tests run one in-process
+ * this way; grove_daemon_run is these calls plus the signal handles):
+ *   grove_daemon_start  start-up steps 1-5 above, no signal handlers; 0 and
+ *                       *out, or the exit status (1 or 2) with nothing left
+ *                       open or allocated (the loop is run until the
+ *                       node's handles are closed);
+ *   grove_daemon_stop   what SIGTERM does: leave, stop accepting, finish
+ *                       the requests received, close; idempotent; the
+ *                       node's handles are all closed once the loop runs
+ *                       dry (uv_run returns);
+ *   grove_daemon_destroy  after that: closes the store, frees *d.
+ * cfg is borrowed until destroy. */
+int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_t **out) GROVE_MUST_CHECK;
+void grove_daemon_stop(grove_daemon_t *d);
+/* The RESP port actually bound (for --client HOST:0). */
+int grove_daemon_client_port(const grove_daemon_t *d);
+void grove_daemon_destroy(grove_daemon_t *d);
 
 #endif

@@ -1,0 +1,354 @@
+/*
+ * test_node_daemon.c - node/'s libuv code in-process: a whole node
+ * (grove_daemon_start: store, RESP server, gossip sockets, cluster binding)
+ * on ephemeral ports and on the test's own uv_loop, driven by a client on
+ * the same loop, stopped, and the loop closed.  As in libuv's own tests,
+ * uv_loop_close must return 0: a handle the node leaves open fails the
+ * test, and ASan (make test-asan) catches what it leaks.
+ *
+ * Every wait runs the loop until a condition holds, with a deadline timer
+ * that fails the test instead of hanging it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <uv.h>
+
+#include "node/daemon.h"
+#include "node/keyfile.h"
+#include "tests/util_keys.h"
+
+#define DEADLINE_MS 20000 /* any one wait; the node's leave takes far less */
+
+typedef struct client {
+	uv_tcp_t tcp;
+	uv_connect_t connect;
+	uv_write_t write;
+	char reply[4096];
+	size_t len;
+	int status; /* connect or read error, 0 while all is well */
+	bool connected, closed;
+} client_t;
+
+#define CLIENTS_MAX 4
+
+typedef struct fixture {
+	char dir[64];
+	grove_config_t cfg;
+	uv_loop_t loop;
+	uv_timer_t deadline;
+	bool expired;
+	int busy_handles;
+	grove_daemon_t *node; /* running, if not NULL */
+	client_t clients[CLIENTS_MAX]; /* not on a test's stack: teardown may close them */
+	int nclients;
+} fixture_t;
+
+
+static void on_deadline(uv_timer_t *t)
+{
+	fixture_t *f = t->data;
+	f->expired = true;
+}
+
+/* Runs the loop until *flag is true; fails at the deadline. */
+static void run_until(fixture_t *f, const bool *flag)
+{
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	while (!*flag && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	uv_timer_stop(&f->deadline);
+	assert_false(f->expired);
+}
+
+static void count_busy(uv_handle_t *h, void *arg)
+{
+	fixture_t *f = arg;
+	if (h != (uv_handle_t *)&f->deadline && (uv_is_active(h) || uv_is_closing(h)))
+		f->busy_handles++;
+}
+
+/* Runs the loop until no handle but the deadline timer is active or
+ * closing (what uv_run's return would tell, were the deadline not armed). */
+static void run_until_idle(fixture_t *f)
+{
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	for (;;) {
+		f->busy_handles = 0;
+		uv_walk(&f->loop, count_busy, f);
+		if (f->busy_handles == 0 || f->expired)
+			break;
+		uv_run(&f->loop, UV_RUN_ONCE);
+	}
+	uv_timer_stop(&f->deadline);
+	assert_false(f->expired);
+}
+
+/* A node "alpha" with its keys in a fresh directory; loopback, port 0. */
+static int setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/grove-test-daemon-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	grove_test_ca_t ca;
+	grove_identity_t id;
+	grove_test_ca_init(&ca, "ca");
+	grove_test_identity(&id, &ca, &ca, "alpha", 0, GROVE_TEST_EXPIRES_MS);
+	grove_config_t *c = &f->cfg;
+	grove_config_defaults(c);
+	snprintf(c->id, sizeof(c->id), "alpha");
+	snprintf(c->data_dir, sizeof(c->data_dir), "%s/data", f->dir);
+	snprintf(c->ca, sizeof(c->ca), "%s/%s", f->dir, GROVE_KEYFILE_CA_PUB);
+	snprintf(c->cert, sizeof(c->cert), "%s/%s", f->dir, GROVE_KEYFILE_NODE_CERT);
+	snprintf(c->key, sizeof(c->key), "%s/%s", f->dir, GROVE_KEYFILE_NODE_KEY);
+	assert_int_equal(grove_keyfile_write_ca_public(c->ca, ca.pk), 0);
+	assert_int_equal(grove_keyfile_write_cert(c->cert, &id.cert), 0);
+	assert_int_equal(grove_keyfile_write_node_secret(c->key, id.sk), 0);
+	grove_identity_close(&id);
+	snprintf(c->client.host, sizeof(c->client.host), "127.0.0.1");
+	c->client.port = 0;
+	snprintf(c->gossip.host, sizeof(c->gossip.host), "127.0.0.1");
+	c->gossip.port = 0;
+	c->log_level = getenv("GROVE_TEST_LOG") ? GROVE_LOG_DEBUG : GROVE_LOG_ERROR;
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	assert_int_equal(uv_timer_init(&f->loop, &f->deadline), 0);
+	f->deadline.data = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	if (f->node) { /* a test failed with its node running */
+		grove_daemon_stop(f->node);
+		for (int i = 0; i < f->nclients; i++)
+			if (!uv_is_closing((uv_handle_t *)&f->clients[i].tcp))
+				uv_close((uv_handle_t *)&f->clients[i].tcp, NULL);
+		run_until_idle(f);
+		grove_daemon_destroy(f->node);
+	}
+	run_until_idle(f); /* a handle left active fails here */
+	uv_close((uv_handle_t *)&f->deadline, NULL);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	/* the assertion of this file: nothing left open on the loop */
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	client_t *c = h->data;
+	(void)suggested;
+	*buf = uv_buf_init(c->reply + c->len, (unsigned)(sizeof(c->reply) - 1 - c->len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	client_t *c = s->data;
+	(void)buf;
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->reply[c->len] = '\0';
+	} else if (n < 0) {
+		c->status = (int)n; /* UV_EOF included: the server closed */
+		uv_read_stop(s);
+	}
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+	client_t *c = w->data;
+	if (status < 0)
+		c->status = status;
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	client_t *c = req->data;
+	c->status = status;
+	c->connected = true;
+	if (status == 0)
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+	client_t *c = h->data;
+	c->closed = true;
+}
+
+static client_t *client_connect(fixture_t *f, int port)
+{
+	struct sockaddr_in sa;
+	assert_true(f->nclients < CLIENTS_MAX);
+	client_t *c = &f->clients[f->nclients++];
+	assert_int_equal(uv_ip4_addr("127.0.0.1", port, &sa), 0);
+	assert_int_equal(uv_tcp_init(&f->loop, &c->tcp), 0);
+	c->tcp.data = c;
+	c->connect.data = c;
+	c->write.data = c;
+	assert_int_equal(uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&sa, on_connect), 0);
+	run_until(f, &c->connected);
+	assert_int_equal(c->status, 0);
+	return c;
+}
+
+static void client_send(client_t *c, const char *bytes)
+{
+	uv_buf_t b = uv_buf_init((char *)bytes, (unsigned)strlen(bytes));
+	assert_int_equal(uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_written), 0);
+}
+
+/* Runs the loop until the client holds exactly `want` (or fails). */
+static void client_expect(fixture_t *f, client_t *c, const char *want)
+{
+	size_t n = strlen(want);
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	while (c->len < n && c->status <= 0 && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	uv_timer_stop(&f->deadline);
+	assert_int_equal(c->status, 0);
+	assert_false(f->expired);
+	assert_string_equal(c->reply, want);
+	c->len = 0;
+	c->reply[0] = '\0';
+}
+
+static void client_close(fixture_t *f, client_t *c)
+{
+	uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+	run_until(f, &c->closed);
+}
+
+/* Stops the node, runs the loop until every one of its handles closed. */
+static grove_daemon_t *node_start(fixture_t *f)
+{
+	grove_daemon_t *d = NULL;
+	assert_int_equal(grove_daemon_start(&f->cfg, &f->loop, &d), 0);
+	assert_non_null(d);
+	f->node = d;
+	return d;
+}
+
+static void node_stop(fixture_t *f, grove_daemon_t *d)
+{
+	grove_daemon_stop(d);
+	grove_daemon_stop(d); /* idempotent */
+	run_until_idle(f);
+	f->node = NULL;
+	grove_daemon_destroy(d);
+}
+
+/* Start, PING / SET / GET / INCR over one connection, pipelined too, then
+ * a graceful stop with a client still connected. */
+static void run_node_session(void **state, grove_durability_t durability)
+{
+	fixture_t *f = *state;
+	f->cfg.durability = durability;
+	grove_daemon_t *d = node_start(f);
+	int port = grove_daemon_client_port(d);
+	assert_true(port > 0);
+
+	client_t *c = client_connect(f, port);
+	client_send(c, "PING\r\n");
+	client_expect(f, c, "+PONG\r\n");
+	client_send(c, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n");
+	client_expect(f, c, "+OK\r\n");
+	client_send(c, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+			"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n");
+	client_expect(f, c, "$5\r\nhello\r\n:1\r\n:2\r\n$-1\r\n");
+
+	client_t *idle = client_connect(f, port); /* still connected when the node stops */
+	client_send(idle, "PING\r\n");
+	client_expect(f, idle, "+PONG\r\n");
+	client_close(f, c);
+	node_stop(f, d);
+	assert_int_equal(idle->status, UV_EOF); /* the server closed it */
+	client_close(f, idle);
+}
+
+static void test_node_serves_and_stops_none(void **state)
+{
+	run_node_session(state, GROVE_DURABILITY_NONE);
+}
+
+/* batch: writes run on libuv's worker threads (uv_queue_work). */
+static void test_node_serves_and_stops_batch(void **state)
+{
+	run_node_session(state, GROVE_DURABILITY_BATCH);
+}
+
+/* The data written before a stop is there after a restart on the same
+ * loop. */
+static void test_node_restart_keeps_data(void **state)
+{
+	fixture_t *f = *state;
+	f->cfg.durability = GROVE_DURABILITY_ALWAYS;
+	for (int round = 0; round < 2; round++) {
+		grove_daemon_t *d = node_start(f);
+		client_t *c = client_connect(f, grove_daemon_client_port(d));
+		client_send(c, "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n");
+		client_expect(f, c, round == 0 ? ":1\r\n" : ":2\r\n");
+		client_close(f, c);
+		node_stop(f, d);
+	}
+}
+
+/* Failed starts leave nothing open on the loop: wrong certificate (before
+ * any handle), a client port already in use (after the server's handles
+ * exist), protected mode (status 2). */
+static void test_node_failed_starts_close_everything(void **state)
+{
+	fixture_t *f = *state;
+	grove_daemon_t *d = NULL;
+	grove_config_t bad = f->cfg;
+	snprintf(bad.id, sizeof(bad.id), "beta"); /* the certificate is alpha's */
+	assert_int_equal(grove_daemon_start(&bad, &f->loop, &d), 1);
+	assert_null(d);
+
+	uv_tcp_t taken;
+	struct sockaddr_in sa;
+	struct sockaddr_storage bound;
+	int len = sizeof(bound);
+	assert_int_equal(uv_ip4_addr("127.0.0.1", 0, &sa), 0);
+	assert_int_equal(uv_tcp_init(&f->loop, &taken), 0);
+	assert_int_equal(uv_tcp_bind(&taken, (const struct sockaddr *)&sa, 0), 0);
+	assert_int_equal(uv_listen((uv_stream_t *)&taken, 1, NULL), 0);
+	assert_int_equal(uv_tcp_getsockname(&taken, (struct sockaddr *)&bound, &len), 0);
+	bad = f->cfg;
+	bad.client.port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	assert_int_equal(grove_daemon_start(&bad, &f->loop, &d), 1);
+	assert_null(d);
+	uv_close((uv_handle_t *)&taken, NULL);
+
+	bad = f->cfg;
+	snprintf(bad.client.host, sizeof(bad.client.host), "0.0.0.0");
+	assert_int_equal(grove_daemon_start(&bad, &f->loop, &d), 2);
+	assert_null(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_node_serves_and_stops_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_serves_and_stops_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_restart_keeps_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_failed_starts_close_everything, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
