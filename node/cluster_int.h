@@ -15,6 +15,7 @@
 #ifndef GROVE_NODE_MEMBER_NET_INT_H
 #define GROVE_NODE_MEMBER_NET_INT_H
 
+#include "base/list.h"
 #include "node/cluster.h"
 
 #include "gossip/ae_secure.h"
@@ -51,7 +52,7 @@ struct grove_cluster {
 	grove_cluster_sockets_t *gossip;
 	grove_log_t *log;
 	uv_timer_t timer, leave_timer, ae_timer;
-	mstream_t *streams;
+	grove_list_t streams; /* mstream_t, newest first */
 	size_t nstreams;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	char seeds[GROVE_SEEDS_MAX][GROVE_MEMBER_ADDR_MAX + 1];
@@ -68,7 +69,7 @@ struct mstream {
 	uv_tcp_t *tcp;
 	uv_connect_t connect;
 	grove_cluster_t *mn;
-	mstream_t *prev, *next;
+	grove_list_t link;        /* in mn->streams */
 	uint32_t id;              /* the core's stream id (per layer) */
 	uint8_t layer;            /* LAYER_* */
 	grove_channel_t *sess;

@@ -201,6 +201,7 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 	if (!mn)
 		return GROVE_ENOMEM;
 	*mn = (grove_cluster_t){.loop = loop, .identity = identity, .db = db, .gossip = gossip, .log = log};
+	grove_list_init(&mn->streams);
 	uint64_t epoch = 0;
 	grove_peerbook_config_t bc = {.self = identity};
 	int rc = next_epoch(db, &epoch);
@@ -334,11 +335,14 @@ void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx)
 	mn->close_cb = cb;
 	mn->close_ctx = ctx;
 	mn->handles_open = 3 + (int)mn->nstreams; /* closing streams count too */
-	for (mstream_t *s = mn->streams; s; s = s->next)
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &mn->streams) {
+		mstream_t *s = GROVE_LIST_ENTRY(l, mstream_t, link);
 		if (!s->closed) {
 			s->closed = true;
 			uv_close((uv_handle_t *)s->tcp, grove_cluster_on_stream_closed);
 		}
+	}
 	uv_close((uv_handle_t *)&mn->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&mn->leave_timer, on_handle_closed);
 	uv_close((uv_handle_t *)&mn->ae_timer, on_handle_closed);

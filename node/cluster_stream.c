@@ -43,12 +43,7 @@ void grove_cluster_on_stream_closed(uv_handle_t *h)
 {
 	mstream_t *s = h->data;
 	grove_cluster_t *mn = s->mn;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		mn->streams = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	grove_list_remove(&s->link);
 	mn->nstreams--;
 	grove_channel_destroy(s->sess);
 	grove_buf_close(&s->queued);
@@ -266,10 +261,7 @@ static mstream_t *stream_new(grove_cluster_t *mn, uv_tcp_t *tcp, grove_channel_r
 	s->opened_ms = grove_cluster_now_ms();
 	tcp->data = s;
 	grove_buf_init(&s->queued, 8u * GROVE_MEMBER_FRAME_MAX);
-	s->next = mn->streams;
-	if (mn->streams)
-		mn->streams->prev = s;
-	mn->streams = s;
+	grove_list_insert_head(&mn->streams, &s->link);
 	mn->nstreams++;
 	return s;
 fail:
@@ -336,9 +328,12 @@ static void stream_open(grove_cluster_t *mn, uint8_t layer, uint32_t id, const c
 
 static mstream_t *stream_find(grove_cluster_t *mn, uint8_t layer, uint32_t id)
 {
-	for (mstream_t *s = mn->streams; s; s = s->next)
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &mn->streams) {
+		mstream_t *s = GROVE_LIST_ENTRY(l, mstream_t, link);
 		if (s->layer == layer && s->id == id && !s->closed)
 			return s;
+	}
 	return NULL;
 }
 
@@ -374,10 +369,13 @@ void grove_cluster_on_inbound(void *ctx, uv_tcp_t *tcp)
  * the stream table. */
 void grove_cluster_reap_streams(grove_cluster_t *mn, uint64_t now)
 {
-	for (mstream_t *s = mn->streams; s; s = s->next)
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &mn->streams) {
+		mstream_t *s = GROVE_LIST_ENTRY(l, mstream_t, link);
 		if (!s->closed && (!s->established || s->layer == LAYER_NONE) &&
 		    now > s->opened_ms + STREAM_SETUP_TIMEOUT_MS)
 			stream_close(s);
+	}
 }
 
 /* One output of either core (layer says which). */

@@ -24,7 +24,7 @@
 struct grove_resp_server_client {
 	uv_tcp_t tcp;
 	grove_resp_server_t *srv;
-	grove_resp_server_client_t *prev, *next;
+	grove_list_t link; /* in srv->clients */
 	grove_cmd_client_t state;
 	grove_resp_parser_t parser;
 	grove_buf_t out, sending;
@@ -275,7 +275,7 @@ static void client_process(grove_resp_server_client_t *c)
 
 static void maybe_shutdown_done(grove_resp_server_t *srv)
 {
-	if (srv->shutting_down && !srv->clients && srv->handles_open == 0 && srv->shutdown_cb) {
+	if (srv->shutting_down && grove_list_empty(&srv->clients) && srv->handles_open == 0 && srv->shutdown_cb) {
 		void (*cb)(void *) = srv->shutdown_cb;
 		srv->shutdown_cb = NULL;
 		cb(srv->shutdown_ctx);
@@ -286,12 +286,7 @@ static void on_client_closed(uv_handle_t *h)
 {
 	grove_resp_server_client_t *c = h->data;
 	grove_resp_server_t *srv = c->srv;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	grove_list_remove(&c->link);
 	srv->stats->connected_clients--;
 	grove_log_debug(srv->log, "client %llu %s: closed", (unsigned long long)c->state.id,
 			c->state.addr);
@@ -366,10 +361,7 @@ static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
 	grove_buf_init(&c->sending, 0);
 	grove_buf_init(&c->wout, srv->output_limit_bytes);
 	c->last_active_ms = now_ms(srv);
-	c->next = srv->clients;
-	if (srv->clients)
-		srv->clients->prev = c;
-	srv->clients = c;
+	grove_list_insert_head(&srv->clients, &c->link);
 	srv->stats->connected_clients++;
 	return c;
 }
@@ -407,9 +399,9 @@ static void on_idle_timer(uv_timer_t *t)
 {
 	grove_resp_server_t *srv = t->data;
 	uint64_t now = now_ms(srv), limit = (uint64_t)srv->idle_timeout_s * 1000;
-	grove_resp_server_client_t *next;
-	for (grove_resp_server_client_t *c = srv->clients; c; c = next) {
-		next = c->next;
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
 		if (!c->closing && !c->busy && !c->writing && now - c->last_active_ms >= limit) {
 			srv->stats->idle_disconnects++;
 			grove_log_debug(srv->log, "client %llu %s: idle for %u s, closing",
@@ -424,6 +416,7 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg)
 {
 	memset(srv, 0, sizeof(*srv));
+	grove_list_init(&srv->clients);
 	srv->loop = loop;
 	srv->env = env;
 	srv->log = log;
@@ -505,10 +498,8 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
 		srv->listening = false;
 	}
-	grove_resp_server_client_t *next;
-	for (grove_resp_server_client_t *c = srv->clients; c; c = next) {
-		next = c->next;
-		client_process(c); /* finishes received requests, then closes */
-	}
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients)
+		client_process(GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link)); /* finishes, then closes */
 	maybe_shutdown_done(srv);
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/list.h"
 #include "node/resp_commands.h"
 #include "node/config.h"
 #include "node/log.h"
@@ -59,7 +60,7 @@ typedef struct grove_resp_server {
 	uint64_t output_limit_bytes;
 	uint32_t max_clients;
 	uint32_t idle_timeout_s;
-	grove_resp_server_client_t *clients; /* doubly linked list */
+	grove_list_t clients; /* grove_resp_server_client_t, newest first */
 	uint64_t next_client_id;
 	bool listening, shutting_down;
 	int handles_open; /* listener + timer still to close */

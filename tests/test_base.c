@@ -11,6 +11,7 @@
 #include "grove/alloc.h"
 #include "grove/error.h"
 #include "base/buf.h"
+#include "base/list.h"
 #include "base/rng.h"
 
 static void test_strerror_covers_table(void **state)
@@ -126,6 +127,42 @@ static void test_buf_append_fail_consume(void **state)
 	grove_buf_close(&b);
 }
 
+/* The intrusive list: order of insertion at either end, removal while
+ * iterating, a removed link left on no list. */
+typedef struct item {
+	int v;
+	grove_list_t link;
+} item_t;
+
+static void test_list_order_and_remove(void **state)
+{
+	(void)state;
+	grove_list_t head, *l, *tmp;
+	item_t it[4] = { { .v = 0 }, { .v = 1 }, { .v = 2 }, { .v = 3 } };
+	grove_list_init(&head);
+	assert_true(grove_list_empty(&head));
+	grove_list_insert_head(&head, &it[1].link);
+	grove_list_insert_head(&head, &it[0].link);
+	grove_list_insert_tail(&head, &it[2].link);
+	grove_list_insert_tail(&head, &it[3].link);
+	int want = 0;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &head) {
+		item_t *x = GROVE_LIST_ENTRY(l, item_t, link);
+		assert_int_equal(x->v, want++);
+		if (x->v % 2 == 1)
+			grove_list_remove(l); /* while iterating */
+	}
+	assert_int_equal(want, 4);
+	assert_ptr_equal(head.next, &it[0].link);
+	assert_ptr_equal(head.next->next, &it[2].link);
+	assert_ptr_equal(head.prev, &it[2].link);
+	assert_ptr_equal(it[1].link.next, &it[1].link); /* on no list */
+	grove_list_remove(&it[1].link);                 /* harmless */
+	grove_list_remove(&it[0].link);
+	grove_list_remove(&it[2].link);
+	assert_true(grove_list_empty(&head));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_rng_replays_and_bounds),
 		cmocka_unit_test(test_grow_policy),
 		cmocka_unit_test(test_buf_append_fail_consume),
+		cmocka_unit_test(test_list_order_and_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
