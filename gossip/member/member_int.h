@@ -1,8 +1,11 @@
 /*
  * member_int.h - internals shared by the files of the membership core:
- * member.c (table, updates, events, queries), probe.c (failure
- * detection, datagrams, timers) and stream.c (push-pull, join,
- * reconnect, leave, persistence).  Not a public interface.
+ * member.c (table, events, output queue, queries), update.c (how updates
+ * change the table: SWIM rules, Lifeguard suspicion, refutation), probe.c
+ * (failure detection, datagrams, timers) and stream.c (push-pull, join,
+ * reconnect, leave, persistence); broadcast.c (the update queue) and
+ * codec.c (the wire format) have their own headers.  Not a public
+ * interface.
  */
 #ifndef GROVE_MEMBER_INT_H
 #define GROVE_MEMBER_INT_H
@@ -141,6 +144,10 @@ size_t grove_member__live_count(const grove_member_t *m);
 void grove_member__emit(grove_member_t *m, grove_member_event_kind_t kind, const grove_member__node_t *n);
 void grove_member__out_push(grove_member_t *m, grove_out_kind_t kind, uint32_t stream_id,
 		     const char *addr, const uint8_t *bytes, size_t len);
+void grove_member__set_state(grove_member_t *m, grove_member__node_t *n, grove_member_state_t state, uint64_t now_ms);
+uint64_t grove_member__id_hash(const char *id);
+
+/* update.c */
 void grove_member__gossip_node(grove_member_t *m, const grove_member__node_t *n, const char *from);
 /* Apply one validated update or record; from_pushpull turns dead into suspect. */
 void grove_member__apply(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u, bool from_pushpull);
@@ -149,8 +156,6 @@ void grove_member__suspect_local(grove_member_t *m, uint64_t now_ms, uint32_t id
 void grove_member__mark_dead(grove_member_t *m, uint64_t now_ms, uint32_t idx);
 uint64_t grove_member__suspicion_timeout(const grove_member_t *m, const grove_member__node_t *n);
 void grove_member__node_to_update(const grove_member__node_t *n, grove_member_update_t *u);
-void grove_member__set_state(grove_member_t *m, grove_member__node_t *n, grove_member_state_t state, uint64_t now_ms);
-uint64_t grove_member__id_hash(const char *id);
 
 /* probe.c */
 void grove_member__probe_tick(grove_member_t *m, uint64_t now_ms);
