@@ -466,8 +466,9 @@ static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
 
 /* ---- inputs ---- */
 
-void grove_ae_recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
-			   const uint8_t *payload, size_t len)
+/* An authenticated (or, without security hooks, plaintext) payload. */
+static void recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
+			 const uint8_t *payload, size_t len)
 {
 	grove_ae_frame_t f;
 	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX ||
@@ -497,7 +498,7 @@ void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_ad
 			return;
 		}
 	}
-	grove_ae_recv_payload(ae, now_ms, from_addr, payload, plen);
+	recv_payload(ae, now_ms, from_addr, payload, plen);
 }
 
 int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,

@@ -24,7 +24,7 @@
  *  difference (a node 1,000,000 keys behind catches up in bounded memory).
  *
  * Driving (like gossip/member/member.h):
- *   inputs   grove_ae_recv_datagram(now, from_addr, bytes)  (or _recv_payload)
+ *   inputs   grove_ae_recv_datagram(now, from_addr, bytes)
  *            grove_ae_stream_accept / _stream_recv / _stream_closed
  *            grove_ae_tick(now)                at or after next_deadline
  *            grove_ae_note_write(key)          (or config.push_hook)
@@ -61,7 +61,7 @@
 #include "grove/db.h"
 
 #define GROVE_AE_ADDR_MAX 128
-#define GROVE_AE_ID_MAX 64            /* = GROVE_MEMBER_ID_MAX */
+#define GROVE_AE_ID_MAX GROVE_NODE_ID_MAX /* node ids, as GROVE_MEMBER_ID_MAX */
 #define GROVE_AE_FANOUT_MAX 16
 #define GROVE_AE_SESSIONS_MAX 64      /* config.max_sessions upper bound */
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
@@ -135,13 +135,11 @@ uint64_t grove_ae_next_deadline(const grove_ae_t *ae);
 /* Starts a digest round now (GROVE SYNC), besides the periodic ones;
  * returns the number of peers a DIGEST was sent to. */
 size_t grove_ae_round_now(grove_ae_t *ae, uint64_t now_ms);
-/* A datagram as received: opened through config.security when set. */
+/* A datagram as received: opened through config.security when set.  The
+ * node hands over only datagrams whose envelope kind (byte 3) is
+ * GROVE_AE_ENVELOPE_KIND, so an envelope is opened once, here. */
 void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
 			    const uint8_t *bytes, size_t len);
-/* A payload the node already authenticated (it opened the envelope once
- * and dispatched on its kind, GROVE_AE_ENVELOPE_KIND): not opened again. */
-void grove_ae_recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
-			   const uint8_t *payload, size_t len);
 /* An inbound stream from from_addr.  GROVE_EFULL when max_sessions are
  * open (the node closes the connection). */
 int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,

@@ -160,9 +160,10 @@ int grove_member_leave(grove_member_t *m, uint64_t now_ms, uint64_t *done_by_ms)
 /* A datagram as received: opened by the security hook when set. */
 void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *from_addr,
 				const uint8_t *bytes, size_t len);
-/* A payload whose envelope the node layer opened itself (one UDP port
- * shared with anti-entropy, dispatched on the envelope kind): sender_id is
- * the authenticated sender, checked against the payload's sender. */
+/* A payload whose envelope the caller opened itself: sender_id is the
+ * authenticated sender, checked against the payload's sender.  (groved
+ * does not use it: it hands whole datagrams to _recv_datagram, dispatched
+ * on the envelope kind; the tests feed payloads this way.) */
 void grove_member_recv_payload(grove_member_t *m, uint64_t now_ms, const char *from_addr,
 			       const char *sender_id, const uint8_t *payload, size_t len);
 
