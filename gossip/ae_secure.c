@@ -10,7 +10,6 @@
 #include "gossip/ae/codec.h"
 #include "gossip/secure/channel.h"
 
-_Static_assert(GROVE_AE_DATAGRAM_BYTES_MAX == GROVE_DATAGRAM_MAX, "one datagram limit");
 _Static_assert(GROVE_AE_ID_MAX >= GROVE_NODE_ID_MAX, "sender ids fit");
 _Static_assert(GROVE_AE_FRAME_BYTES_DEFAULT <= GROVE_FRAME_BYTES_MAX, "frames fit a session frame");
 

@@ -7,7 +7,6 @@
 #include "base/assert.h"
 #include "gossip/member_secure.h"
 
-_Static_assert(GROVE_MEMBER_DATAGRAM_MAX == GROVE_DATAGRAM_MAX, "one datagram limit");
 _Static_assert(GROVE_MEMBER_ID_MAX == GROVE_NODE_ID_MAX, "one node id limit");
 
 void grove_member_secure_init(grove_member_secure_t *s, grove_sender_t *sender, grove_peerbook_t *book)

@@ -7,12 +7,19 @@
  * type serves both, so a driver routes either core's outputs through one
  * function.  Pointers borrow from the core and stay valid until its next
  * poll or input.
+ *
+ * GROVE_DATAGRAM_MAX is the one datagram limit of Grove: every UDP datagram
+ * on the wire, sealed envelope included, fits one Ethernet MTU with the IP
+ * and UDP headers.  The secure envelope, both cores and the node's sockets
+ * all use it.
  */
 #ifndef GROVE_OUTPUT_H
 #define GROVE_OUTPUT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define GROVE_DATAGRAM_MAX 1400 /* bytes of a datagram on the wire */
 
 typedef enum grove_out_kind {
 	GROVE_OUT_DATAGRAM = 1, /* send bytes to addr */

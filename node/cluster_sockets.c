@@ -2,7 +2,7 @@
  * cluster_sockets.c - UDP + TCP gossip sockets on one address (see cluster_sockets.h).
  *
  * Datagrams are received into one 64 KiB buffer (libuv's suggestion) and
- * anything longer than GROVE_GOSSIP_DATAGRAM_MAX is dropped and counted.
+ * anything longer than GROVE_DATAGRAM_MAX is dropped and counted.
  * Sends copy the bytes into a request that is freed by the send callback.
  */
 #include "node/cluster_sockets.h"
@@ -47,7 +47,7 @@ static void on_udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const s
 	grove_cluster_sockets_t *g = u->data;
 	if (nread < 0 || !from)
 		return; /* a read error, or (nread 0, no sender) nothing more to read */
-	if (nread == 0 || (size_t)nread > GROVE_GOSSIP_DATAGRAM_MAX || (flags & UV_UDP_PARTIAL) ||
+	if (nread == 0 || (size_t)nread > GROVE_DATAGRAM_MAX || (flags & UV_UDP_PARTIAL) ||
 	    !g->cb.datagram) {
 		g->stats->gossip_dropped++;
 		return;
@@ -152,7 +152,7 @@ void grove_cluster_sockets_send(grove_cluster_sockets_t *g, const char *to, cons
 	grove_hostport_t hp;
 	struct sockaddr_storage ss;
 	send_req_t *s = NULL;
-	if (len > GROVE_GOSSIP_DATAGRAM_MAX || grove_hostport_parse(to, &hp) < 0 ||
+	if (len > GROVE_DATAGRAM_MAX || grove_hostport_parse(to, &hp) < 0 ||
 	    resolve(&hp, SOCK_DGRAM, &ss) < 0 || !(s = grove_malloc(sizeof(*s) + len))) {
 		g->stats->gossip_dropped++;
 		return;

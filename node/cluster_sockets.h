@@ -22,8 +22,7 @@
 #include "node/resp_commands.h"
 #include "node/config.h"
 #include "node/log.h"
-
-#define GROVE_GOSSIP_DATAGRAM_MAX 1400
+#include "gossip/output.h" /* GROVE_DATAGRAM_MAX */
 
 typedef struct grove_cluster_sockets_callbacks {
 	/* One datagram from `from` ("ip:port"); bytes valid during the call. */

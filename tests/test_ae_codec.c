@@ -14,6 +14,7 @@
 
 #include "base/rng.h"
 #include "gossip/ae/codec.h"
+#include "gossip/output.h" /* GROVE_DATAGRAM_MAX */
 
 static void test_documented_examples(void **state)
 {
@@ -69,7 +70,7 @@ static void test_digest_roundtrip(void **state)
 	assert_false(grove_buf_failed(&b));
 	assert_true(b.len < 300);
 	grove_ae_frame_t f;
-	assert_int_equal(grove_ae_frame_decode(b.data, b.len, GROVE_AE_DATAGRAM_BYTES_MAX, &f), 0);
+	assert_int_equal(grove_ae_frame_decode(b.data, b.len, GROVE_DATAGRAM_MAX, &f), 0);
 	assert_int_equal(f.type, GROVE_AE_DIGEST);
 	assert_int_equal(f.key_count, 1000000);
 	assert_memory_equal(f.root, root, 16);

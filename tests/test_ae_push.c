@@ -73,7 +73,7 @@ static int push_round(pnode_t *n, const char *key, int *all)
 	while (grove_ae_poll(n->ae, now_ms, &o)) {
 		grove_ae_frame_t f;
 		if (o.kind != GROVE_OUT_DATAGRAM ||
-		    grove_ae_frame_decode(o.bytes, o.len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
+		    grove_ae_frame_decode(o.bytes, o.len, GROVE_DATAGRAM_MAX, &f) != 0 ||
 		    f.type != GROVE_AE_PUSH)
 			continue;
 		grove_ae_rd_t rd;

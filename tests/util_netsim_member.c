@@ -193,7 +193,7 @@ static void pump(grove_simnode_t *s)
 	while (s->m && grove_member_poll(s->m, &o)) {
 		switch (o.kind) {
 		case GROVE_OUT_DATAGRAM:
-			GROVE_ASSERT(o.len <= GROVE_MEMBER_DATAGRAM_MAX);
+			GROVE_ASSERT(o.len <= GROVE_DATAGRAM_MAX);
 			if (o.len > s->cl->max_datagram_bytes)
 				s->cl->max_datagram_bytes = o.len;
 			grove_netsim_send(net, s->net_node, o.addr, o.bytes, o.len);

@@ -67,7 +67,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	cfg->frame_bytes_max = GROVE_AE_FRAME_BYTES_DEFAULT;
 	cfg->frame_target_bytes = 32 * 1024;
 	cfg->window_bytes = 4u * 1024 * 1024;
-	cfg->datagram_bytes_max = GROVE_AE_DATAGRAM_BYTES_MAX;
+	cfg->datagram_bytes_max = GROVE_DATAGRAM_MAX;
 	cfg->push = false;
 	cfg->push_hook = true;
 	cfg->push_fanout = 3;
@@ -85,7 +85,7 @@ static bool config_ok(const grove_ae_config_t *c)
 	       c->frame_bytes_max <= GROVE_AE_FRAME_BYTES_LIMIT && c->frame_target_bytes >= 1024 &&
 	       c->frame_target_bytes <= c->frame_bytes_max && c->window_bytes >= GROVE_AE_WINDOW_BYTES_MIN &&
 	       c->window_bytes <= GROVE_AE_WINDOW_BYTES_MAX &&
-	       c->datagram_bytes_max <= GROVE_AE_DATAGRAM_BYTES_MAX &&
+	       c->datagram_bytes_max <= GROVE_DATAGRAM_MAX &&
 	       c->datagram_bytes_max > c->security.overhead_bytes && budget >= 320 &&
 	       c->push_fanout <= GROVE_AE_FANOUT_MAX && c->push_queue_max <= GROVE_AE_PUSH_QUEUE_MAX &&
 	       (!c->push || (c->push_interval_ms > 0 && c->push_fanout >= 1 &&
@@ -188,7 +188,7 @@ static bool send_datagram(grove_ae_t *ae, const char *addr, const uint8_t *paylo
 {
 	if (ae->cfg.security.seal == NULL)
 		return enqueue(ae, GROVE_OUT_DATAGRAM, 0, addr, payload, len);
-	uint8_t dgram[GROVE_AE_DATAGRAM_BYTES_MAX];
+	uint8_t dgram[GROVE_DATAGRAM_MAX];
 	size_t dlen = 0;
 	int rc = ae->cfg.security.seal(ae->cfg.security.ctx, addr, NULL, payload, len, dgram,
 				       ae->cfg.datagram_bytes_max, &dlen);
@@ -472,7 +472,7 @@ static void recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
 {
 	grove_ae_frame_t f;
 	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX ||
-	    grove_ae_frame_decode(payload, len, GROVE_AE_DATAGRAM_BYTES_MAX, &f) != 0 ||
+	    grove_ae_frame_decode(payload, len, GROVE_DATAGRAM_MAX, &f) != 0 ||
 	    (f.type != GROVE_AE_DIGEST && f.type != GROVE_AE_PUSH)) {
 		ae->stats.datagrams_dropped++;
 		return;

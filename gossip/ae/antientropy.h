@@ -108,7 +108,7 @@ typedef struct grove_ae_config {
 	uint32_t frame_target_bytes; /* 32 KiB: frames are cut at this size */
 	uint32_t window_bytes;       /* 4 MiB: credit window, request bytes (key
 					lists, wants) outstanding per session */
-	uint32_t datagram_bytes_max; /* 1400: sealed datagram limit */
+	uint32_t datagram_bytes_max; /* GROVE_DATAGRAM_MAX: sealed datagram limit */
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */
 	uint32_t push_fanout;        /* 3 peers per PUSH datagram */

@@ -46,7 +46,6 @@ enum grove_ae_msg_type {
 
 /* Named maxima for decoding. */
 #define GROVE_AE_FRAME_BYTES_LIMIT (16u * 1024 * 1024) /* hard cap on any frame */
-#define GROVE_AE_DATAGRAM_BYTES_MAX 1400
 #define GROVE_AE_ENTRIES_MAX (1u << 20)   /* entries of one frame */
 #define GROVE_AE_HDR_BYTES 2              /* version + type */
 

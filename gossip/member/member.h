@@ -47,7 +47,6 @@
 #define GROVE_MEMBER_MAX 4096          /* members in the table, self included */
 #define GROVE_MEMBER_SEEDS_MAX 64
 #define GROVE_MEMBER_PAYLOAD_MAX 1200  /* datagram payload before sealing */
-#define GROVE_MEMBER_DATAGRAM_MAX 1400 /* sealed datagram on the wire */
 #define GROVE_MEMBER_FRAME_MAX 32768   /* one push-pull stream frame */
 #define GROVE_MEMBER_STREAMS_MAX 32    /* push-pull streams open at once */
 #define GROVE_MEMBER_OUT_MAX 4096      /* queued outputs before drops */

@@ -41,7 +41,7 @@ uint64_t grove_member__probe_interval(const grove_member_t *m)
 static size_t payload_budget(const grove_member_t *m)
 {
 	size_t overhead = m->cfg.security.seal ? m->cfg.security.overhead_bytes : 0;
-	size_t budget = overhead < GROVE_MEMBER_DATAGRAM_MAX ? GROVE_MEMBER_DATAGRAM_MAX - overhead : 0;
+	size_t budget = overhead < GROVE_DATAGRAM_MAX ? GROVE_DATAGRAM_MAX - overhead : 0;
 	return budget < GROVE_MEMBER_PAYLOAD_MAX ? budget : GROVE_MEMBER_PAYLOAD_MAX;
 }
 
@@ -54,7 +54,7 @@ static void send_payload(grove_member_t *m, const char *addr, const char *to_id,
 		grove_member__out_push(m, GROVE_OUT_DATAGRAM, 0, addr, p, len);
 		return;
 	}
-	uint8_t sealed[GROVE_MEMBER_DATAGRAM_MAX];
+	uint8_t sealed[GROVE_DATAGRAM_MAX];
 	size_t sealed_len = 0;
 	if (s->seal(s->ctx, addr, to_id, p, len, sealed, sizeof(sealed), &sealed_len) < 0) {
 		m->stats.drop_out++;
@@ -404,7 +404,7 @@ static bool addr_ok(grove_member_t *m, const char *from_addr, size_t len)
 {
 	m->stats.datagrams_in++;
 	m->stats.bytes_in += len;
-	if (!from_addr || !*from_addr || strlen(from_addr) > GROVE_MEMBER_ADDR_MAX || len > GROVE_MEMBER_DATAGRAM_MAX) {
+	if (!from_addr || !*from_addr || strlen(from_addr) > GROVE_MEMBER_ADDR_MAX || len > GROVE_DATAGRAM_MAX) {
 		m->stats.drop_decode++;
 		return false;
 	}

@@ -32,9 +32,9 @@
 
 #include "gossip/secure/cert.h"
 #include "gossip/secure/identity.h"
+#include "gossip/output.h" /* GROVE_DATAGRAM_MAX */
 #include "gossip/secure/peerbook.h"
 
-#define GROVE_DATAGRAM_MAX 1400
 #define GROVE_ENVELOPE_MAGIC0 0x47 /* 'G' */
 #define GROVE_ENVELOPE_MAGIC1 0x56 /* 'V' */
 #define GROVE_ENVELOPE_VERSION 1
