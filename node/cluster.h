@@ -7,7 +7,7 @@
  * sessions (gossip/secure/channel.h) whose first frame names the layer; their
  * timers to uv_timers, membership's events to the log and its restart
  * state to the store's metadata ("member").  Datagrams are sealed and
- * opened through gossip/member_secure.h and gossip/ae_secure.h (signed
+ * opened through gossip/secure_hooks.h, one binding per core (signed
  * envelopes, one sender, one peer book, replay window); the envelope epoch
  * is persisted ("gossip_epoch") and raised at every start.
  *

@@ -18,10 +18,9 @@
 #include "base/list.h"
 #include "node/cluster.h"
 
-#include "gossip/ae_secure.h"
 #include "gossip/ae/antientropy.h"
 #include "gossip/member/member.h"
-#include "gossip/member_secure.h"
+#include "gossip/secure_hooks.h"
 #include "gossip/secure/channel.h"
 
 /* Stream layers: the first frame of every stream (= envelope kinds). */
@@ -43,9 +42,9 @@ struct grove_cluster {
 	grove_member_t *m;
 	grove_sender_t sender;
 	grove_peerbook_t *book;
-	grove_member_secure_t sec;
+	grove_secure_hooks_t sec;
 	grove_ae_t *ae;
-	grove_ae_secure_t aesec;
+	grove_secure_hooks_t aesec;
 	grove_rng_t rng;
 	const grove_identity_t *identity;
 	grove_db_t *db;

@@ -177,7 +177,7 @@ static int create_core(grove_cluster_t *mn, const grove_config_t *cfg, char *err
 	mc.gossip_interval_ms = cfg->gossip_interval_ms;
 	if (mc.probe_timeout_ms >= mc.probe_interval_ms)
 		mc.probe_timeout_ms = mc.probe_interval_ms / 2;
-	int rc = grove_member_secure_config(&mn->sec, &mc);
+	int rc = grove_secure_hooks_config_member(&mn->sec, &mc);
 	if (rc == 0)
 		rc = grove_member_create(&mc, &mn->m);
 	if (rc < 0) {
@@ -211,7 +211,7 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 		snprintf(err, elen, "membership: %s", grove_strerror(rc));
 	} else {
 		grove_sender_init(&mn->sender, identity, epoch);
-		grove_member_secure_init(&mn->sec, &mn->sender, mn->book);
+		grove_secure_hooks_init(&mn->sec, &mn->sender, mn->book, GROVE_MEMBER_ENVELOPE_KIND);
 		rc = create_core(mn, cfg, err, elen);
 		if (rc == 0)
 			rc = grove_cluster_create_ae(mn, cfg, err, elen);

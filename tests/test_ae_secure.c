@@ -1,6 +1,6 @@
 /*
  * test_ae_secure.c - anti-entropy datagrams through the signed envelope
- * (gossip/ae_secure.h): a sealed DIGEST opens at the peer and starts a
+ * (gossip/secure_hooks.h): a sealed DIGEST opens at the peer and starts a
  * session; replayed, tampered, unsigned, other-kind and unknown-sender
  * datagrams are dropped and counted, and change nothing.
  */
@@ -12,14 +12,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gossip/ae_secure.h"
+#include "gossip/secure_hooks.h"
 #include "tests/util_identity.h"
 
 typedef struct snode {
 	grove_identity_t id;
 	grove_sender_t tx;
 	grove_peerbook_t *book;
-	grove_ae_secure_t sec;
+	grove_secure_hooks_t sec;
 	grove_db_t *db;
 	grove_ae_t *ae;
 	grove_rng_t rng;
@@ -59,8 +59,8 @@ static void snode_init(snode_t *n, const char *name, const char *peer)
 	cfg.peers = one_peer;
 	cfg.peers_ctx = n;
 	n->peer = peer;
-	grove_ae_secure_init(&n->sec, &n->tx, n->book);
-	grove_ae_secure_config(&n->sec, &cfg);
+	grove_secure_hooks_init(&n->sec, &n->tx, n->book, GROVE_AE_ENVELOPE_KIND);
+	grove_secure_hooks_config_ae(&n->sec, &cfg);
 	assert_true(cfg.security.overhead_bytes > 64 && cfg.security.overhead_bytes < 300);
 	grove_rng_seed(&n->rng, 5);
 	assert_int_equal(grove_ae_create(&cfg, n->db, &n->rng, &n->ae), 0);

@@ -361,8 +361,8 @@ static void make_secure(grove_simnode_t *s, grove_member_config_t *cfg)
 	int rc = grove_peerbook_create(&pc, &s->book);
 	GROVE_ASSERT(rc == 0);
 	grove_sender_init(&s->sender, &s->ident, ++s->epoch);
-	grove_member_secure_init(&s->sec, &s->sender, s->book);
-	rc = grove_member_secure_config(&s->sec, cfg);
+	grove_secure_hooks_init(&s->sec, &s->sender, s->book, GROVE_MEMBER_ENVELOPE_KIND);
+	rc = grove_secure_hooks_config_member(&s->sec, cfg);
 	GROVE_ASSERT(rc == 0);
 }
 

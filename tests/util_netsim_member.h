@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "gossip/member/member.h"
-#include "gossip/member_secure.h"
+#include "gossip/secure_hooks.h"
 #include "gossip/secure/channel.h"
 #include "tests/util_netsim.h"
 
@@ -62,7 +62,7 @@ typedef struct grove_simnode {
 	grove_identity_t ident;
 	grove_sender_t sender;
 	grove_peerbook_t *book;
-	grove_member_secure_t sec;
+	grove_secure_hooks_t sec;
 	uint64_t events[GROVE_MEMBER_EV_REAP + 1];
 } grove_simnode_t;
 

@@ -73,7 +73,7 @@
 #define GROVE_AE_FRAME_BYTES_DEFAULT (1024u * 1024) /* = GROVE_FRAME_BYTES_MAX of gossip/secure/channel.h */
 
 /* Security hooks, shaped like grove_member_security_t: all NULL means
- * plaintext datagrams (tests).  gossip/ae_secure.h binds them to the
+ * plaintext datagrams (tests).  gossip/secure_hooks.h binds them to the
  * envelope and peer book of gossip/secure/envelope.h. */
 typedef struct grove_ae_security {
 	void *ctx;

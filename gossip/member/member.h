@@ -69,7 +69,7 @@ const char *grove_member_state_name(grove_member_state_t state);
 
 /*
  * Security hooks.  All NULL (the default) means plaintext payloads, for
- * tests and benchmarks of the protocol alone.  gossip/member_secure.c binds
+ * tests and benchmarks of the protocol alone.  gossip/secure_hooks.c binds
  * them to the envelope and peer book of gossip/secure/envelope.h.
  */
 typedef struct grove_member_security {

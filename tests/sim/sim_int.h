@@ -16,11 +16,10 @@
 #include <sodium.h>
 
 #include "base/rng.h"
-#include "gossip/ae_secure.h"
 #include "gossip/ae/antientropy.h"
 #include "gossip/secure/envelope.h"
 #include "gossip/member/member.h"
-#include "gossip/member_secure.h"
+#include "gossip/secure_hooks.h"
 #include "gossip/secure/peerbook.h"
 #include "grove/db.h"
 #include "tests/sim/sim.h"
@@ -96,8 +95,8 @@ typedef struct sim_node {
 	grove_identity_t ident;
 	grove_sender_t sender;
 	grove_peerbook_t *book;
-	grove_member_secure_t msec; /* the layers' security bindings */
-	grove_ae_secure_t aesec;
+	grove_secure_hooks_t msec; /* the layers' security bindings */
+	grove_secure_hooks_t aesec;
 	uint64_t epoch;
 	uint64_t timer_at;     /* virtual time of the armed timer; UINT64_MAX none */
 	uint32_t timer_gen;

@@ -8,7 +8,7 @@
  * datagram sender, a membership core and an anti-entropy core.  Both cores
  * seal and open real signed envelopes (gossip/secure/envelope.h) through the
  * node's one sender and one peer book, through the layers' own bindings
- * (gossip/member_secure.h, gossip/ae_secure.h); received datagrams are
+ * (gossip/secure_hooks.h, one per core); received datagrams are
  * dispatched on their envelope kind, as groved does.  After every input the node's outputs are drained into the
  * network and its one timer is re-armed at the earlier core deadline.
  *
@@ -155,8 +155,8 @@ static int sim_member_config(sim_t *s, sim_node_t *nd, grove_member_config_t *c,
 		c->probe_interval_ms = s->cfg.probe_interval_ms;
 	if (!s->cfg.secure)
 		return 0;
-	grove_member_secure_init(&nd->msec, &nd->sender, nd->book);
-	return grove_member_secure_config(&nd->msec, c);
+	grove_secure_hooks_init(&nd->msec, &nd->sender, nd->book, GROVE_MEMBER_ENVELOPE_KIND);
+	return grove_secure_hooks_config_member(&nd->msec, c);
 }
 
 static int sim_member_start(sim_t *s, sim_node_t *nd)
@@ -190,10 +190,10 @@ static int sim_ae_start(sim_t *s, sim_node_t *nd)
 	if (s->cfg.ae_interval_ms)
 		c.interval_ms = s->cfg.ae_interval_ms;
 	if (s->cfg.secure) {
-		grove_ae_secure_init(&nd->aesec, &nd->sender, nd->book);
+		grove_secure_hooks_init(&nd->aesec, &nd->sender, nd->book, GROVE_AE_ENVELOPE_KIND);
 		/* without membership nobody else teaches the book certificates */
 		nd->aesec.attach_cert = !s->cfg.membership;
-		grove_ae_secure_config(&nd->aesec, &c);
+		grove_secure_hooks_config_ae(&nd->aesec, &c);
 	}
 	return grove_ae_create(&c, nd->db, &nd->rng, &nd->ae);
 }

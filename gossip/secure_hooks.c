@@ -1,0 +1,106 @@
+/*
+ * secure_hooks.c - the security hooks of membership and anti-entropy over
+ * envelope and peer book (see secure_hooks.h).  Both cores' seal and open
+ * hooks have one shape, so one pair of functions serves both.
+ */
+#include "gossip/secure_hooks.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "gossip/secure/channel.h"
+
+_Static_assert(GROVE_MEMBER_ID_MAX == GROVE_NODE_ID_MAX, "one node id limit");
+_Static_assert(GROVE_AE_ID_MAX == GROVE_NODE_ID_MAX, "one node id limit");
+_Static_assert(GROVE_AE_FRAME_BYTES_DEFAULT <= GROVE_FRAME_BYTES_MAX, "frames fit a session frame");
+
+void grove_secure_hooks_init(grove_secure_hooks_t *s, grove_sender_t *sender, grove_peerbook_t *book,
+			     uint8_t kind)
+{
+	GROVE_ASSERT(kind == GROVE_MEMBER_ENVELOPE_KIND || kind == GROVE_AE_ENVELOPE_KIND);
+	memset(s, 0, sizeof(*s));
+	s->sender = sender;
+	s->book = book;
+	s->kind = kind;
+	s->attach_cert = kind == GROVE_MEMBER_ENVELOPE_KIND;
+}
+
+static int hooks_seal(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload, size_t len,
+		      uint8_t *out, size_t cap, size_t *out_len)
+{
+	grove_secure_hooks_t *s = ctx;
+	(void)to_addr;
+	return grove_envelope_seal(s->sender, s->kind, to_id, s->attach_cert, payload, len, out, cap, out_len);
+}
+
+static int hooks_open(void *ctx, uint64_t now_ms, const char *from_addr, const uint8_t *dgram, size_t len,
+		      const uint8_t **payload, size_t *payload_len, char sender_id[GROVE_NODE_ID_MAX + 1])
+{
+	grove_secure_hooks_t *s = ctx;
+	(void)from_addr;
+	int rc = grove_envelope_open(s->book, dgram, len, now_ms, &s->env, &s->last_drop);
+	if (rc < 0)
+		return rc;
+	if (s->env.kind != s->kind) {
+		s->wrong_kind++;
+		return GROVE_EPROTO;
+	}
+	*payload = s->env.payload;
+	*payload_len = s->env.payload_len;
+	strcpy(sender_id, s->env.from);
+	return 0;
+}
+
+static int hooks_learn_cert(void *ctx, uint64_t now_ms, const char *id, const uint8_t *key, size_t key_len,
+			    const uint8_t *cert, size_t cert_len)
+{
+	grove_secure_hooks_t *s = ctx;
+	grove_cert_t c;
+	if (grove_cert_decode(cert, cert_len, &c, NULL) < 0)
+		return GROVE_EDECODE;
+	if (strcmp(c.node_id, id) != 0 || key_len != GROVE_SIGN_PUBLIC_BYTES ||
+	    memcmp(c.node_pk, key, GROVE_SIGN_PUBLIC_BYTES) != 0)
+		return GROVE_EAUTH;
+	return grove_peerbook_add(s->book, &c, now_ms);
+}
+
+/* Sealed size minus payload size at worst: the longest recipient id. */
+static size_t hooks_overhead(const grove_secure_hooks_t *s)
+{
+	char longest[GROVE_NODE_ID_MAX + 1];
+	memset(longest, 'x', GROVE_NODE_ID_MAX);
+	longest[GROVE_NODE_ID_MAX] = '\0';
+	size_t payload_max = grove_envelope_payload_max(s->sender, longest, s->attach_cert);
+	GROVE_ASSERT(payload_max < GROVE_DATAGRAM_MAX);
+	return GROVE_DATAGRAM_MAX - payload_max;
+}
+
+int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_config_t *cfg)
+{
+	GROVE_ASSERT(s->kind == GROVE_MEMBER_ENVELOPE_KIND);
+	const grove_cert_t *own = &s->sender->self->cert;
+	if (!cfg->id || strcmp(cfg->id, own->node_id) != 0)
+		return GROVE_EINVAL;
+	if (grove_cert_encode(own, s->cert, sizeof(s->cert), &s->cert_len) < 0)
+		return GROVE_EINVAL;
+	cfg->security.ctx = s;
+	cfg->security.seal = hooks_seal;
+	cfg->security.open = hooks_open;
+	cfg->security.learn_cert = hooks_learn_cert;
+	cfg->security.overhead_bytes = hooks_overhead(s);
+	cfg->key = own->node_pk;
+	cfg->key_len = GROVE_SIGN_PUBLIC_BYTES;
+	cfg->cert = s->cert;
+	cfg->cert_len = s->cert_len;
+	return 0;
+}
+
+void grove_secure_hooks_config_ae(grove_secure_hooks_t *s, grove_ae_config_t *cfg)
+{
+	GROVE_ASSERT(s->kind == GROVE_AE_ENVELOPE_KIND);
+	cfg->security.ctx = s;
+	cfg->security.seal = hooks_seal;
+	cfg->security.open = hooks_open;
+	cfg->security.overhead_bytes = hooks_overhead(s);
+	cfg->datagram_bytes_max = GROVE_DATAGRAM_MAX;
+}

@@ -1,0 +1,65 @@
+/*
+ * secure_hooks.h - binds the security hooks of both sans-IO cores
+ * (grove_member_security_t of gossip/member/member.h, grove_ae_security_t
+ * of gossip/ae/antientropy.h) to the signed datagram envelope and the peer
+ * book (gossip/secure/envelope.h, gossip/secure/peerbook.h).  One
+ * grove_secure_hooks_t serves one core; a node has one per core, all
+ * sharing the node's one grove_sender_t (one sequence space per node) and
+ * one peer book.
+ *
+ * Outbound datagrams are sealed as envelopes of the binding's kind
+ * (GROVE_MEMBER_ENVELOPE_KIND or GROVE_AE_ENVELOPE_KIND), signed with the
+ * node key and numbered by the sender.  Membership attaches the node's
+ * certificate by default, so a receiver that has never seen this node can
+ * verify it; anti-entropy does not, as it talks only to alive members,
+ * whose certificates the book learned from membership.  Inbound datagrams
+ * are opened through the book (size, syntax, recipient, sender
+ * certificate, expiry, replay window, then the signature); refusals are
+ * counted there by reason, and envelopes of another kind are refused here
+ * (wrong_kind).  The node layer dispatches each received datagram on its
+ * envelope kind (byte 3, doc/wire_format.md) to exactly one core, so no
+ * datagram is opened twice (a second open would be a replay).  For
+ * membership, certificates found in alive updates and push-pull records
+ * are checked (id and key must match the record) and added to the book.
+ *
+ * The struct is caller-owned and borrows the sender and the book, which
+ * must outlive the core using the hooks; the core's config keeps a pointer
+ * to it.  Not thread-safe.
+ */
+#ifndef GROVE_SECURE_HOOKS_H
+#define GROVE_SECURE_HOOKS_H
+
+#include <stdbool.h>
+
+#include "gossip/ae/antientropy.h"
+#include "gossip/member/member.h"
+#include "gossip/secure/envelope.h"
+#include "gossip/secure/peerbook.h"
+
+typedef struct grove_secure_hooks {
+	grove_sender_t *sender;  /* borrowed */
+	grove_peerbook_t *book;  /* borrowed */
+	uint8_t kind;            /* envelope kind sealed and accepted */
+	bool attach_cert;        /* attach own certificate to every datagram */
+	uint8_t cert[GROVE_CERT_BYTES_MAX]; /* membership: own certificate, encoded */
+	size_t cert_len;
+	grove_envelope_t env;    /* the last opened envelope */
+	grove_drop_t last_drop;  /* why the last refused datagram was dropped */
+	uint64_t wrong_kind;     /* valid envelopes of another layer's kind */
+} grove_secure_hooks_t;
+
+/* kind: GROVE_MEMBER_ENVELOPE_KIND (attach_cert defaults to true) or
+ * GROVE_AE_ENVELOPE_KIND (false). */
+void grove_secure_hooks_init(grove_secure_hooks_t *s, grove_sender_t *sender, grove_peerbook_t *book,
+			     uint8_t kind);
+
+/* Membership binding: fills cfg->security, cfg->key (node public key) and
+ * cfg->cert (encoded certificate) from the sender's identity; cfg->id must
+ * be that identity's node id (GROVE_EINVAL otherwise). */
+int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_config_t *cfg) GROVE_MUST_CHECK;
+
+/* Anti-entropy binding: fills cfg->security (hooks and worst-case
+ * overhead) and sets cfg->datagram_bytes_max to GROVE_DATAGRAM_MAX. */
+void grove_secure_hooks_config_ae(grove_secure_hooks_t *s, grove_ae_config_t *cfg);
+
+#endif
