@@ -1,6 +1,7 @@
 /*
- * util_netsim.h - a deterministic in-memory network for sans-IO protocol
- * tests and the simulator, driven by a virtual clock.
+ * util_netsim.h - a deterministic in-memory network for the sans-IO
+ * protocol tests (cmocka), driven by a virtual clock.  (The simulator,
+ * tests/sim/, does not use it: it has its own network, sim_net.c.)
  *
  * Nodes are registered by address ("host:port") with handler callbacks.
  * Datagrams can be lost, duplicated and delayed (uniformly in
