@@ -19,6 +19,7 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/list.h"
 #include "base/rng.h"
 #include "storage/store.h"
 
@@ -43,7 +44,7 @@ typedef struct mem_node {
 
 typedef struct mem_snapshot {
 	uint64_t seq;
-	struct mem_snapshot *prev, *next; /* live list, oldest first */
+	grove_list_t link; /* in the store's live list, oldest first */
 } mem_snapshot_t;
 
 typedef struct mem_store {
@@ -52,7 +53,7 @@ typedef struct mem_store {
 	mem_node_t *head;
 	int height;
 	uint64_t seq;         /* sequence number of the last committed batch */
-	mem_snapshot_t live;  /* sentinel of the live-snapshot list */
+	grove_list_t live;    /* live snapshots (mem_snapshot_t), oldest first */
 	size_t live_count;
 	grove_rng_t rng;
 } mem_store_t;
@@ -140,7 +141,7 @@ static void prune(mem_store_t *m, mem_node_t *n, mem_node_t *prev[MEM_HEIGHT_MAX
 		node_free(n);
 		return;
 	}
-	uint64_t oldest = m->live_count ? m->live.next->seq : UINT64_MAX;
+	uint64_t oldest = m->live_count ? GROVE_LIST_ENTRY(m->live.next, mem_snapshot_t, link)->seq : UINT64_MAX;
 	mem_version_t *keep = n->versions;
 	while (keep->older && keep->seq > oldest)
 		keep = keep->older;
@@ -279,10 +280,7 @@ static int mem_snapshot_create(grove_store_t *s, grove_snapshot_t **out)
 		return GROVE_ENOMEM;
 	GROVE_ASSERT(pthread_rwlock_wrlock(&m->lock) == 0);
 	snap->seq = m->seq;
-	snap->next = &m->live; /* newest, so last in the oldest-first list */
-	snap->prev = m->live.prev;
-	m->live.prev->next = snap;
-	m->live.prev = snap;
+	grove_list_insert_tail(&m->live, &snap->link); /* newest, so last */
 	m->live_count++;
 	pthread_rwlock_unlock(&m->lock);
 	*out = (grove_snapshot_t *)snap;
@@ -294,8 +292,7 @@ static void mem_snapshot_release(grove_store_t *s, grove_snapshot_t *gs)
 	mem_store_t *m = (mem_store_t *)s;
 	mem_snapshot_t *snap = (mem_snapshot_t *)gs;
 	GROVE_ASSERT(pthread_rwlock_wrlock(&m->lock) == 0);
-	snap->prev->next = snap->next;
-	snap->next->prev = snap->prev;
+	grove_list_remove(&snap->link);
 	GROVE_ASSERT(m->live_count > 0);
 	m->live_count--;
 	pthread_rwlock_unlock(&m->lock);
@@ -436,7 +433,7 @@ int grove_store_open_memory(grove_store_t **out)
 		return GROVE_ENOMEM;
 	}
 	m->base.ops = &mem_ops;
-	m->live.next = m->live.prev = &m->live;
+	grove_list_init(&m->live);
 	grove_rng_seed(&m->rng, MEM_RNG_SEED);
 	*out = &m->base;
 	return 0;
