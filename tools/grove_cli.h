@@ -2,8 +2,8 @@
  * grove_cli.h - the `grove` command-line tool: its command table and the
  * conventions every subcommand follows.
  *
- * Adding a command: write tools/cmd_<name>.c with a function
- *   int grove_cmd_<name>(int argc, char **argv)   (argv[0] is the command)
+ * Adding a command: write tools/cli_<name>.c with a function
+ *   int grove_cli_<name>(int argc, char **argv)   (argv[0] is the command)
  * and its help text, declare both below, and add one row to the table in
  * tools/grove_main.c.  `grove --help` lists the table; `grove help CMD` and
  * `grove CMD --help` print the command's help.

@@ -21,13 +21,13 @@
 
 #define GROVE__PUSH_DATAGRAMS_MAX 16 /* PUSH datagrams built per tick */
 
-typedef struct grove_member__out {
+typedef struct ae_out {
 	grove_out_kind_t kind;
 	uint32_t stream_id;
 	char addr[GROVE_AE_ADDR_MAX + 1];
 	size_t len;
 	uint8_t bytes[]; /* datagram */
-} grove_member__out_t;
+} ae_out_t;
 
 struct grove_ae {
 	grove_ae_config_t cfg;
@@ -42,9 +42,9 @@ struct grove_ae {
 	size_t nsess;
 	size_t rr; /* round-robin position among sessions */
 	uint32_t next_id;
-	grove_member__out_t *outq[GROVE_AE_OUT_MAX];
+	ae_out_t *outq[GROVE_AE_OUT_MAX];
 	size_t out_head, out_count;
-	grove_member__out_t *held;     /* handed out by the last poll */
+	ae_out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
 	bool hooked;
 	pthread_mutex_t push_mu; /* guards pushq, push_set and push_drops */
@@ -166,7 +166,7 @@ static bool enqueue(grove_ae_t *ae, grove_out_kind_t kind, uint32_t stream_id,
 		ae->stats.out_drops++;
 		return false;
 	}
-	grove_member__out_t *o = grove_malloc(sizeof(*o) + len);
+	ae_out_t *o = grove_malloc(sizeof(*o) + len);
 	if (o == NULL) {
 		ae->stats.out_drops++;
 		return false;
@@ -636,7 +636,7 @@ bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out)
 	for (size_t i = 0; i < ae->nsess; i++)
 		grove_ae_sess_tick(ae->sess[i], now_ms);
 	if (ae->out_count > 0) {
-		grove_member__out_t *o = ae->outq[ae->out_head];
+		ae_out_t *o = ae->outq[ae->out_head];
 		ae->out_head = (ae->out_head + 1) % GROVE_AE_OUT_MAX;
 		ae->out_count--;
 		ae->held = o;

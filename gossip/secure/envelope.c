@@ -165,12 +165,12 @@ static grove_drop_t check(grove_peerbook_t *book, const grove_identity_t *self, 
 		return GROVE_DROP_MISDIRECTED;
 	bool has_cert = (p->flags & GROVE_ENVELOPE_FLAG_CERT) != 0;
 	grove_admit_t a;
-	reason = grove_peerbook_admit(book, p->from, has_cert ? &p->cert : NULL, &p->stamp, now_ms, &a);
+	reason = grove_peerbook__admit(book, p->from, has_cert ? &p->cert : NULL, &p->stamp, now_ms, &a);
 	if (reason != GROVE_DROP_NONE)
 		return reason;
 	if (crypto_sign_verify_detached(d + p->signed_len, d, p->signed_len, a.cert.node_pk) != 0)
 		return GROVE_DROP_BADSIG;
-	reason = grove_peerbook_commit(book, &a, &p->stamp);
+	reason = grove_peerbook__commit(book, &a, &p->stamp);
 	p->learned = reason == GROVE_DROP_NONE && a.action != GROVE_ADMIT_USE;
 	return reason;
 }

@@ -348,7 +348,7 @@ static grove_drop_t admit_attached(grove_peerbook_t *b, const pb_entry_t *e, con
 	return GROVE_DROP_NONE;
 }
 
-grove_drop_t grove_peerbook_admit(grove_peerbook_t *b, const char *from, const grove_cert_t *attached,
+grove_drop_t grove_peerbook__admit(grove_peerbook_t *b, const char *from, const grove_cert_t *attached,
 				  const grove_stamp_t *stamp, uint64_t now_ms, grove_admit_t *a)
 {
 	memset(a, 0, sizeof *a);
@@ -399,7 +399,7 @@ static void fresh_entry(pb_entry_t *e, const grove_cert_t *cert)
 	e->cert = *cert;
 }
 
-grove_drop_t grove_peerbook_commit(grove_peerbook_t *b, const grove_admit_t *a, const grove_stamp_t *stamp)
+grove_drop_t grove_peerbook__commit(grove_peerbook_t *b, const grove_admit_t *a, const grove_stamp_t *stamp)
 {
 	if (a->action == GROVE_ADMIT_CONFLICT) {
 		if (a->self)
@@ -436,10 +436,10 @@ int grove_peerbook_add(grove_peerbook_t *b, const grove_cert_t *cert, uint64_t n
 	if (rc < 0)
 		return rc;
 	grove_admit_t a;
-	grove_drop_t d = grove_peerbook_admit(b, cert->node_id, cert, NULL, now_ms, &a);
+	grove_drop_t d = grove_peerbook__admit(b, cert->node_id, cert, NULL, now_ms, &a);
 	if (d == GROVE_DROP_SELF)
 		return 0; /* our own certificate */
 	if (d == GROVE_DROP_NONE)
-		d = grove_peerbook_commit(b, &a, NULL);
+		d = grove_peerbook__commit(b, &a, NULL);
 	return grove_drop_code(d);
 }

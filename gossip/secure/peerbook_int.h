@@ -2,12 +2,12 @@
  * peerbook_int.h - the peer book's two-phase admission, private to gossip/
  * (used by envelope.c; not part of the public API).
  *
- * grove_peerbook_admit decides, before any datagram signature is checked,
+ * grove_peerbook__admit decides, before any datagram signature is checked,
  * which certificate a datagram must be verified against and what to do with
  * the book if it verifies (the cheap checks: self, known sender, attached
  * certificate, expiry, replay window).  The caller then verifies the
  * signature with admit->cert.node_pk and, only if it holds, calls
- * grove_peerbook_commit, which marks the sequence seen and updates the book.
+ * grove_peerbook__commit, which marks the sequence seen and updates the book.
  * Nothing may change the book between the two calls.
  */
 #ifndef GROVE_PEERBOOK_INT_H
@@ -40,13 +40,13 @@ typedef struct grove_stamp {
  * datagram's (epoch, seq), or NULL for a certificate learned out of band (no
  * replay check).  GROVE_DROP_NONE and *a filled, or the drop reason.
  * Counts nothing. */
-grove_drop_t grove_peerbook_admit(grove_peerbook_t *book, const char *from, const grove_cert_t *attached,
+grove_drop_t grove_peerbook__admit(grove_peerbook_t *book, const char *from, const grove_cert_t *attached,
 				  const grove_stamp_t *stamp, uint64_t now_ms, grove_admit_t *a);
 
 /* Phase two, after the signature verified: mark stamp seen (when not NULL)
  * and apply the action.  GROVE_DROP_NONE, or GROVE_DROP_ID_CONFLICT for a
  * conflict (counted and reported here). */
-grove_drop_t grove_peerbook_commit(grove_peerbook_t *book, const grove_admit_t *a, const grove_stamp_t *stamp);
+grove_drop_t grove_peerbook__commit(grove_peerbook_t *book, const grove_admit_t *a, const grove_stamp_t *stamp);
 
 /* The identity the book was created with (borrowed). */
 const grove_identity_t *grove_peerbook_self(const grove_peerbook_t *book);
