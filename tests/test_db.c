@@ -655,25 +655,21 @@ static void test_format_examples(void **state)
 	grove_tree_close(&t);
 }
 
-#define BOTH(name)                                                             \
-	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
-		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_examples),
-		BOTH(test_typed_ops),
-		BOTH(test_counter_add_zero_on_absent_key),
-		BOTH(test_wrong_type_changes_nothing),
-		BOTH(test_scan_hides_internal_records),
-		BOTH(test_merge_outcomes),
-		BOTH(test_write_after_merge_wins),
-		BOTH(test_hammer_one_key),
-		BOTH(test_durability_modes),
-		BOTH(test_change_hook),
-		BOTH(test_equal_roots_any_order),
-		BOTH(test_counter_order_independent),
+		GROVE_TEST_BOTH_BACKENDS(test_typed_ops),
+		GROVE_TEST_BOTH_BACKENDS(test_counter_add_zero_on_absent_key),
+		GROVE_TEST_BOTH_BACKENDS(test_wrong_type_changes_nothing),
+		GROVE_TEST_BOTH_BACKENDS(test_scan_hides_internal_records),
+		GROVE_TEST_BOTH_BACKENDS(test_merge_outcomes),
+		GROVE_TEST_BOTH_BACKENDS(test_write_after_merge_wins),
+		GROVE_TEST_BOTH_BACKENDS(test_hammer_one_key),
+		GROVE_TEST_BOTH_BACKENDS(test_durability_modes),
+		GROVE_TEST_BOTH_BACKENDS(test_change_hook),
+		GROVE_TEST_BOTH_BACKENDS(test_equal_roots_any_order),
+		GROVE_TEST_BOTH_BACKENDS(test_counter_order_independent),
 		cmocka_unit_test_setup_teardown(test_alloc_failures_change_nothing, setup_memory,
 						teardown),
 	};

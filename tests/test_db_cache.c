@@ -306,18 +306,14 @@ static void test_restart_after_cached_writes(void **state)
 	check_tree(f);
 }
 
-#define BOTH(name)                                                             \
-	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
-		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_cached_writes_match_store),
-		BOTH(test_value_budget_accounting),
-		BOTH(test_merge_into_cached_key),
-		BOTH(test_eviction_within_a_set),
-		BOTH(test_records_too_big_to_cache),
+		GROVE_TEST_BOTH_BACKENDS(test_cached_writes_match_store),
+		GROVE_TEST_BOTH_BACKENDS(test_value_budget_accounting),
+		GROVE_TEST_BOTH_BACKENDS(test_merge_into_cached_key),
+		GROVE_TEST_BOTH_BACKENDS(test_eviction_within_a_set),
+		GROVE_TEST_BOTH_BACKENDS(test_records_too_big_to_cache),
 		cmocka_unit_test_setup_teardown(test_failed_writes_leave_no_trace, setup_memory,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_cached_writes, setup_leveldb,

@@ -282,20 +282,16 @@ static void test_set_and_map_handles(void **state)
 	grove_set_close(&s);
 }
 
-#define BOTH(name)                                                             \
-	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
-		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_seed_example_counter),
-		BOTH(test_seed_example_register),
-		BOTH(test_seed_example_set),
-		BOTH(test_seed_example_map),
-		BOTH(test_counter_handle),
-		BOTH(test_register_handle),
-		BOTH(test_set_and_map_handles),
+		GROVE_TEST_BOTH_BACKENDS(test_seed_example_counter),
+		GROVE_TEST_BOTH_BACKENDS(test_seed_example_register),
+		GROVE_TEST_BOTH_BACKENDS(test_seed_example_set),
+		GROVE_TEST_BOTH_BACKENDS(test_seed_example_map),
+		GROVE_TEST_BOTH_BACKENDS(test_counter_handle),
+		GROVE_TEST_BOTH_BACKENDS(test_register_handle),
+		GROVE_TEST_BOTH_BACKENDS(test_set_and_map_handles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

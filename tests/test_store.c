@@ -431,19 +431,15 @@ static void test_leveldb_permission(void **state)
 	grove_test_storage_rmdir(dir);
 }
 
-#define CONTRACT(name)                                                         \
-	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
-		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		CONTRACT(test_point_ops),
-		CONTRACT(test_batch_last_op_wins),
-		CONTRACT(test_prefix_and_range_scan),
-		CONTRACT(test_order_is_bytewise),
-		CONTRACT(test_snapshot_isolation),
-		CONTRACT(test_concurrent_batches_atomic),
+		GROVE_TEST_BOTH_BACKENDS(test_point_ops),
+		GROVE_TEST_BOTH_BACKENDS(test_batch_last_op_wins),
+		GROVE_TEST_BOTH_BACKENDS(test_prefix_and_range_scan),
+		GROVE_TEST_BOTH_BACKENDS(test_order_is_bytewise),
+		GROVE_TEST_BOTH_BACKENDS(test_snapshot_isolation),
+		GROVE_TEST_BOTH_BACKENDS(test_concurrent_batches_atomic),
 		cmocka_unit_test(test_batch_too_big),
 		cmocka_unit_test(test_leveldb_reopen_keeps_data),
 		cmocka_unit_test(test_leveldb_locked),

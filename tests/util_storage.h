@@ -40,6 +40,12 @@ int grove_test_db_open(grove_test_db_t *t, const char *tag, bool leveldb);
 /* Closes the db and removes its directory. */
 void grove_test_db_close(grove_test_db_t *t);
 
+/* One cmocka test run twice, on the memory backend and on LevelDB: the
+ * test file defines setup_memory, setup_leveldb and teardown. */
+#define GROVE_TEST_BOTH_BACKENDS(name)                                        \
+	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
+		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
+
 /* With the db closed: opens its LevelDB store raw (asserts success), for
  * tests that damage or inspect records behind the db's back. */
 grove_store_t *grove_test_storage_raw_open(const char *dir);
