@@ -117,6 +117,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(ALL_LDFLAGS)
 
+# test_sim drives the simulator: it links the simulator's objects but its
+# program (sim_main.o).
+SIM_TEST_OBJ := $(filter-out %/sim_main.o,$(SIM_OBJ))
+$(BUILD)/tests/test_sim: $(BUILD)/obj/tests/test_sim.o $(SIM_TEST_OBJ) $(TEST_UTIL_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $< $(SIM_TEST_OBJ) $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(ALL_LDFLAGS)
+
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $< $(TEST_UTIL_OBJ) $(LIBA) $(CMOCKA_LIBS) $(PKG_LIBS) $(ALL_LDFLAGS)

@@ -6,9 +6,10 @@
  * safety at every step, convergence within the bound and the reference
  * model; determinism by trace hash; and tests that each checker can fail.
  *
- * The simulator's files are compiled into this binary (the Makefile builds
- * tests/test_*.c only).  Seeds run from GROVE_SIM_SEED (default 1) upward,
- * GROVE_SIM_SEEDS of them; a failing seed prints its replay command.
+ * The binary links the simulator's objects (all of tests/sim/ but
+ * sim_main.c; see the Makefile) and reads its internals (sim_int.h).
+ * Seeds run from GROVE_SIM_SEED (default 1) upward, GROVE_SIM_SEEDS of
+ * them; a failing seed prints its replay command.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,13 +21,7 @@
 
 #include <cmocka.h>
 
-#include "tests/sim/sim_check.c"
-#include "tests/sim/sim_io.c"
-#include "tests/sim/sim_loop.c"
-#include "tests/sim/sim_net.c"
-#include "tests/sim/sim_node.c"
-#include "tests/sim/sim_run.c"
-#include "tests/sim/sim_verify.c"
+#include "tests/sim/sim_int.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SEEDS_DEFAULT 16 /* ASan+UBSan pass: fewer seeds, same checks */
