@@ -1,5 +1,5 @@
 /*
- * test_member_netsim.c - the simulated network used by the membership,
+ * test_netsim.c - the simulated network used by the membership,
  * anti-entropy and simulation tests (tests/util_netsim.h): delays, loss and
  * duplication rates, ordered streams, partitions, down nodes, timers and
  * replay from a seed.
