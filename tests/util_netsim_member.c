@@ -1,7 +1,7 @@
 /*
  * util_netsim_member.c - membership cores on the simulated network (see
- * util_netsim_member.h).  Each netsim callback feeds one core, then
- * "pumps" it: outputs go to the network, events are counted (and the
+ * util_netsim_member.h).  Each network event feeds one core, then the
+ * harness "pumps" it: outputs go to the network, events are counted (and the
  * state saved), and the node's timer is set to the core's next deadline.
  * With sessions, a stream carries session records: frames the core sends
  * before the handshake completes are held, then encrypted.
@@ -20,7 +20,7 @@ static bool sim_ca_ready;
 
 /* --- streams (plain, or sessions over the simulated stream) ---------------------- */
 
-static grove_simstream_t *st_new(grove_simnode_t *s, uint32_t id, uint32_t ep)
+static grove_simstream_t *st_new(grove_simnode_t *s, uint32_t id, grove_netsim_ep_t ep)
 {
 	GROVE_ASSERT(s->stream_count < GROVE_SIM_STREAMS_MAX);
 	grove_simstream_t *t = &s->streams[s->stream_count++];
@@ -30,7 +30,7 @@ static grove_simstream_t *st_new(grove_simnode_t *s, uint32_t id, uint32_t ep)
 	return t;
 }
 
-static grove_simstream_t *st_find(grove_simnode_t *s, uint32_t v, bool by_ep)
+static grove_simstream_t *st_find(grove_simnode_t *s, uint64_t v, bool by_ep)
 {
 	for (size_t i = 0; i < s->stream_count; i++)
 		if ((by_ep ? s->streams[i].ep : s->streams[i].id) == v)
@@ -196,10 +196,10 @@ static void pump(grove_simnode_t *s)
 			GROVE_ASSERT(o.len <= GROVE_DATAGRAM_MAX);
 			if (o.len > s->cl->max_datagram_bytes)
 				s->cl->max_datagram_bytes = o.len;
-			grove_netsim_send(net, s->net_node, o.addr, o.bytes, o.len);
+			grove_netsim_send(net, s->net_node, o.addr, 0, o.bytes, o.len);
 			break;
 		case GROVE_OUT_STREAM_OPEN:
-			t = st_new(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr));
+			t = st_new(s, o.stream_id, grove_netsim_stream_open(net, s->net_node, o.addr, 0, o.stream_id));
 			if (s->cl->sessions) {
 				st_session(s, t, GROVE_CHANNEL_INITIATOR);
 				st_flush(s, t);
@@ -224,18 +224,8 @@ static void pump(grove_simnode_t *s)
 		grove_netsim_timer_set(net, s->net_node, grove_member_next_deadline(s->m));
 }
 
-static void h_datagram(void *ctx, uint64_t now, const char *from, const uint8_t *b, size_t len)
+static void h_open(grove_simnode_t *s, uint64_t now, grove_netsim_ep_t ep, const char *from)
 {
-	grove_simnode_t *s = ctx;
-	if (!s->m)
-		return;
-	grove_member_recv_datagram(s->m, now, from, b, len);
-	pump(s);
-}
-
-static void h_open(void *ctx, uint64_t now, uint32_t ep, const char *from)
-{
-	grove_simnode_t *s = ctx;
 	uint32_t id;
 	if (!s->m || grove_member_stream_accept(s->m, now, from, &id) < 0) {
 		grove_netsim_stream_close(s->cl->net, ep);
@@ -244,49 +234,49 @@ static void h_open(void *ctx, uint64_t now, uint32_t ep, const char *from)
 	grove_simstream_t *t = st_new(s, id, ep);
 	if (s->cl->sessions)
 		st_session(s, t, GROVE_CHANNEL_RESPONDER);
-	pump(s);
 }
 
-static void h_frame(void *ctx, uint64_t now, uint32_t ep, const uint8_t *b, size_t len)
+static void h_closed(grove_simnode_t *s, uint64_t now, grove_netsim_ep_t ep)
 {
-	grove_simnode_t *s = ctx;
-	grove_simstream_t *t = st_find(s, ep, true);
-	if (!s->m || !t)
-		return;
-	st_bytes(s, now, t, b, len);
-	pump(s);
-}
-
-static void h_closed(void *ctx, uint64_t now, uint32_t ep)
-{
-	grove_simnode_t *s = ctx;
 	grove_simstream_t *t = st_find(s, ep, true);
 	if (!t)
 		return;
 	uint32_t id = t->id;
 	st_del(s, t);
-	if (!s->m)
-		return;
-	grove_member_stream_closed(s->m, now, id);
-	pump(s);
+	if (s->m)
+		grove_member_stream_closed(s->m, now, id);
 }
 
-static void h_timer(void *ctx, uint64_t now)
+/* Feeds one network event to its node's core, then pumps the core. */
+static void on_net_event(grove_simcluster_t *cl, const grove_netsim_ev_t *ev)
 {
-	grove_simnode_t *s = ctx;
-	if (!s->m)
+	grove_simnode_t *s = &cl->nodes[ev->node];
+	grove_simstream_t *t;
+	switch (ev->kind) {
+	case GROVE_NETSIM_EV_DATAGRAM:
+		if (s->m)
+			grove_member_recv_datagram(s->m, ev->at_ms, grove_netsim_addr(cl->net, ev->from), ev->bytes,
+						   ev->len);
+		break;
+	case GROVE_NETSIM_EV_STREAM_OPEN:
+		h_open(s, ev->at_ms, ev->ep, grove_netsim_addr(cl->net, ev->from));
+		break;
+	case GROVE_NETSIM_EV_STREAM_FRAME:
+		if (s->m && (t = st_find(s, ev->ep, true)))
+			st_bytes(s, ev->at_ms, t, ev->bytes, ev->len);
+		break;
+	case GROVE_NETSIM_EV_STREAM_CLOSED:
+		h_closed(s, ev->at_ms, ev->ep);
+		break;
+	case GROVE_NETSIM_EV_TIMER:
+		if (s->m)
+			grove_member_tick(s->m, ev->at_ms);
+		break;
+	default: /* no flow control, no user events here */
 		return;
-	grove_member_tick(s->m, now);
+	}
 	pump(s);
 }
-
-static const grove_netsim_handlers_t sim_handlers = {
-	.on_datagram = h_datagram,
-	.on_stream_open = h_open,
-	.on_stream_frame = h_frame,
-	.on_stream_closed = h_closed,
-	.on_timer = h_timer,
-};
 
 /* --- lifecycle ----------------------------------------------------------------------- */
 
@@ -316,7 +306,7 @@ void grove_simcluster_init(grove_simcluster_t *cl, size_t n, uint64_t seed, cons
 		s->index = i;
 		snprintf(s->id, sizeof(s->id), "node-%zu", i);
 		snprintf(s->addr, sizeof(s->addr), "n%zu:7946", i);
-		s->net_node = grove_netsim_add_node(cl->net, s->addr, &sim_handlers, s);
+		s->net_node = grove_netsim_add_node(cl->net, s->addr);
 		GROVE_ASSERT(s->net_node == (int)i);
 		grove_netsim_set_down(cl->net, s->net_node, true);
 		if (secure)
@@ -427,7 +417,9 @@ void grove_simcluster_leave(grove_simcluster_t *cl, size_t i)
 
 void grove_simcluster_run(grove_simcluster_t *cl, uint64_t until_ms)
 {
-	grove_netsim_run_until(cl->net, until_ms);
+	grove_netsim_ev_t ev;
+	while (grove_netsim_next(cl->net, until_ms, &ev))
+		on_net_event(cl, &ev);
 }
 
 uint64_t grove_simcluster_now(const grove_simcluster_t *cl)

@@ -2,8 +2,9 @@
  * util_netsim_member.h - a cluster of membership cores (gossip/member/member.h) on
  * the simulated network (tests/util_netsim.h), for tests and benchmarks.
  *
- * Node i has id "node-<i>" and address "n<i>:7946".  The harness plays the
- * node layer: it feeds datagrams, stream frames and timers into each core,
+ * Node i has id "node-<i>", address "n<i>:7946" and network node i.  The
+ * harness plays the node layer: it takes the network's events in order and
+ * feeds datagrams, stream frames and timers into each core,
  * carries the core's outputs to the network, keeps the last persisted state
  * (saved on every PERSIST event and every membership change, as the node
  * layer would with grove_db_meta_put) and counts events.  In secure mode
@@ -33,7 +34,8 @@
 /* One stream of a node: the core's id, the network endpoint and, with
  * sessions, the encrypted session over it. */
 typedef struct grove_simstream {
-	uint32_t id, ep;
+	uint32_t id;
+	grove_netsim_ep_t ep;
 	grove_channel_t *sess;
 	uint8_t *held[GROVE_SIM_HELD_MAX];
 	size_t held_len[GROVE_SIM_HELD_MAX];
