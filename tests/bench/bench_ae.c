@@ -26,7 +26,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "tests/test_ae_harness.h"
+#include "base/assert.h"
+#include "grove/alloc.h"
+#include "tests/util_netsim_ae.h"
 
 #define LIST_MAX 16
 
@@ -341,7 +343,7 @@ static void part_reconcile(const char *root)
 
 /* ---- part 2: rounds to reach all nodes ---- */
 
-static bool all_have(th_cluster_t *c, const char *key)
+static bool all_have(grove_aecluster_t *c, const char *key)
 {
 	for (int i = 0; i < c->n; i++) {
 		uint8_t *enc;
@@ -360,19 +362,17 @@ static double spread_rounds(int n, uint64_t seed, bool push, uint32_t round_ms)
 	grove_ae_config_init(&cfg);
 	cfg.push = push;
 	cfg.interval_ms = push ? 3600 * 1000 : round_ms;
-	th_cluster_t *c = th_cluster_new(n, seed, &cfg);
-	th_run(c, 1000); /* everyone started */
+	grove_aecluster_t *c = grove_aecluster_create(n, seed, &cfg);
+	grove_aecluster_run(c, 1000); /* everyone started */
 	bool added;
 	if (grove_db_set_add(c->node[0].db, "fresh", 5, "x", 1, &added) != 0)
 		exit(1);
-	uint64_t t0 = c->now_ms;
 	int rounds = 0;
 	while (!all_have(c, "fresh") && rounds < 1000) {
-		th_run(c, round_ms);
+		grove_aecluster_run(c, round_ms);
 		rounds++;
 	}
-	(void)t0;
-	th_cluster_free(c);
+	grove_aecluster_destroy(c);
 	return rounds;
 }
 
