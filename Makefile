@@ -4,7 +4,8 @@
 # member,ae}/ node/ make libgrove (static + shared); include/grove/ holds the
 # public headers.  Files named *_main.c are program entry points and stay out
 # of the library.  Programs: bin/groved (node/groved_main.c), bin/grove
-# (tools/*.c), bin/grove-sim (tests/sim/*.c, `make sim`).
+# (tools/*.c), bin/grove-sim (tests/sim/*.c on the tests' simulated network
+# tests/util_netsim.c, `make sim`).
 # Tests: every tests/test_*.c is one cmocka binary; tests/util_*.c are linked
 # into each.  tests/proc/test_*.sh drive real processes.  Benchmarks:
 # tests/bench/bench_*.c.  Fuzz targets: tests/fuzz/fuzz_*.c (libFuzzer).
@@ -175,7 +176,7 @@ install: lib programs man
 	$(INSTALL) -m 644 $(BUILD)/man/man8/groved.8 $(DESTDIR)$(MANDIR)/man8/
 
 SIM_OUT ?= bin/grove-sim
-$(SIM_OUT): $(SIM_OBJ) $(LIBA)
+$(SIM_OUT): $(SIM_OBJ) $(BUILD)/obj/tests/util_netsim.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(PKG_LIBS) $(ALL_LDFLAGS)
 sim: $(SIM_OUT)

@@ -8,12 +8,14 @@
  * only owns time and the network.
  *
  *  - Time: one virtual clock; every input (datagram, stream open / frame /
- *    close, timer, fault, client operation, check) is an event in a binary
- *    heap ordered by (time, sequence).  Each node sees the virtual clock
- *    plus its own skew (its HLC clock function and every `now` it is given).
- *  - Network: per-link base latency plus exponential jitter (which reorders
- *    datagrams), loss, duplication, partitions that come and go; streams are
- *    ordered and reliable but broken by partitions and crashes.
+ *    close, timer, fault, client operation, check) is an event of the tests'
+ *    simulated network (tests/util_netsim.h), ordered by (time, sequence).
+ *    Each node sees the virtual clock plus its own skew (its HLC clock
+ *    function and every `now` it is given).
+ *  - Network: that one network, with per-link base latency plus exponential
+ *    jitter (which reorders datagrams), loss, duplication, partitions that
+ *    come and go; streams are ordered and reliable but broken by partitions
+ *    and crashes.
  *  - Faults: crashes (cores destroyed, the store kept) and restarts (cores
  *    rebuilt from the persisted membership state and a higher epoch).
  *  - Every random choice comes from one grove_rng_t seeded by config.seed;

@@ -86,7 +86,7 @@ static void sim_op_set(sim_t *s, sim_node_t *nd, uint32_t k, bool unique)
 		snprintf(key, sizeof(key), "s%u", k);
 		snprintf(el, sizeof(el), "e%u", e);
 		uint64_t *last = add ? &m->set_last_add[k * SIM_ELEMS + e] : &m->set_last_rem[k * SIM_ELEMS + e];
-		*last = s->now + 1;
+		*last = sim_now(s) + 1;
 	} else {
 		if (m->uniq_count == 0)
 			add = true;

@@ -33,15 +33,25 @@ static void sim_member_events(sim_t *s, sim_node_t *nd)
 	}
 }
 
+/* One output to the network: the layer is the tag, the core's stream id
+ * is bound to the stream's end here (a stream that broke is not found: the
+ * core learns it from its close). */
 static void sim_route(sim_t *s, uint32_t i, uint8_t layer, const grove_out_t *o)
 {
+	grove_netsim_ep_t ep = 0;
+	if (o->kind == GROVE_OUT_STREAM_FRAME || o->kind == GROVE_OUT_STREAM_CLOSE)
+		ep = grove_netsim_stream_find(s->net, (int)i, layer, o->stream_id);
 	switch (o->kind) {
-	case GROVE_OUT_DATAGRAM: sim_net_datagram(s, i, layer, o->addr, o->bytes, o->len); break;
-	case GROVE_OUT_STREAM_OPEN: sim_net_stream_open(s, i, layer, o->stream_id, o->addr); break;
+	case GROVE_OUT_DATAGRAM: grove_netsim_send(s->net, (int)i, o->addr, layer, o->bytes, o->len); break;
+	case GROVE_OUT_STREAM_OPEN: grove_netsim_stream_open(s->net, (int)i, o->addr, layer, o->stream_id); break;
 	case GROVE_OUT_STREAM_FRAME:
-		sim_net_stream_frame(s, i, layer, o->stream_id, o->bytes, o->len);
+		if (ep)
+			grove_netsim_stream_send(s->net, ep, o->bytes, o->len);
 		break;
-	case GROVE_OUT_STREAM_CLOSE: sim_net_stream_close(s, i, layer, o->stream_id); break;
+	case GROVE_OUT_STREAM_CLOSE:
+		if (ep)
+			grove_netsim_stream_close(s->net, ep);
+		break;
 	default: sim_fail(s, "n%u: unknown output kind %d", i, (int)o->kind);
 	}
 }
@@ -58,14 +68,8 @@ static void sim_rearm(sim_t *s, uint32_t i, bool after_tick)
 	}
 	if (dl == UINT64_MAX)
 		return;
-	uint64_t local = sim_local_ms(s, nd);
-	uint64_t at = dl <= local ? s->now + (after_tick ? 1 : 0) : s->now + (dl - local);
-	if (at == nd->timer_at)
-		return;
-	nd->timer_at = at;
-	nd->timer_gen++;
-	sim_ev_t ev = { .at_ms = at, .kind = SIM_EV_TIMER, .dst = i, .src = i, .gen = nd->timer_gen };
-	sim_push(s, &ev);
+	uint64_t local = sim_local_ms(s, nd), now = sim_now(s);
+	grove_netsim_timer_set(s->net, (int)i, dl <= local ? now + (after_tick ? 1 : 0) : now + (dl - local));
 }
 
 static void sim_drain_outputs(sim_t *s, uint32_t i)
@@ -96,7 +100,6 @@ void sim_node_timer(sim_t *s, uint32_t i)
 {
 	sim_node_t *nd = &s->nodes[i];
 	uint64_t now = sim_local_ms(s, nd);
-	nd->timer_at = UINT64_MAX;
 	if (nd->member)
 		grove_member_tick(nd->member, now);
 	if (nd->ae)
@@ -132,7 +135,8 @@ bool sim_node_datagram(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, const
 	return fed;
 }
 
-int sim_node_stream_accept(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, uint32_t *sid)
+int sim_node_stream_accept(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, grove_netsim_ep_t ep,
+			   uint32_t *sid)
 {
 	sim_node_t *nd = &s->nodes[i];
 	uint64_t now = sim_local_ms(s, nd);
@@ -141,6 +145,8 @@ int sim_node_stream_accept(sim_t *s, uint32_t i, uint8_t layer, uint32_t from, u
 		rc = grove_member_stream_accept(nd->member, now, sim_from_addr(s, from), sid);
 	else if (layer == SIM_L_AE && nd->ae)
 		rc = grove_ae_stream_accept(nd->ae, now, sim_from_addr(s, from), sid);
+	if (rc == 0)
+		grove_netsim_stream_bind(s->net, ep, *sid);
 	sim_node_drain(s, i);
 	return rc;
 }

@@ -1,9 +1,8 @@
 /*
- * sim_loop.c - the simulator's clock and event loop: a binary heap of events
- * ordered by (virtual time, sequence number), the fault schedule drawn from
- * the one seed, the BLAKE2b trace hash over every delivered event with a
- * ring of the last ones for failure reports, and sim_run (fault phase, then
- * settle until convergence within the bound, then the model check).
+ * sim_loop.c - the simulator's defaults, the BLAKE2b trace hash over every
+ * delivered event (the network's and the simulator's own, in the order the
+ * network returns them) with a ring of the last ones for failure reports,
+ * the failure report and its replay command, and each node's local clock.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,85 +44,40 @@ void sim_config_init(sim_config_t *cfg)
 	cfg->trace_tail = 40;
 }
 
-/* --- heap ----------------------------------------------------------------- */
-
-static bool sim_ev_less(const sim_ev_t *a, const sim_ev_t *b)
-{
-	return a->at_ms < b->at_ms || (a->at_ms == b->at_ms && a->seq < b->seq);
-}
-
-void sim_push(sim_t *s, sim_ev_t *ev)
-{
-	sim_heap_t *h = &s->heap;
-	if (h->count == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 1024;
-		if (cap > SIM_EVENTS_MAX) {
-			sim_fail(s, "event queue full (%zu events)", h->count);
-			grove_free(ev->bytes);
-			return;
-		}
-		sim_ev_t *n = grove_realloc(h->ev, cap * sizeof(*n));
-		GROVE_ASSERT(n != NULL);
-		h->ev = n;
-		h->cap = cap;
-	}
-	if (ev->at_ms < s->now)
-		ev->at_ms = s->now;
-	ev->seq = h->next_seq++;
-	size_t i = h->count++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!sim_ev_less(ev, &h->ev[p]))
-			break;
-		h->ev[i] = h->ev[p];
-		i = p;
-	}
-	h->ev[i] = *ev;
-}
-
-bool sim_pop(sim_t *s, sim_ev_t *out)
-{
-	sim_heap_t *h = &s->heap;
-	if (h->count == 0)
-		return false;
-	*out = h->ev[0];
-	sim_ev_t last = h->ev[--h->count];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->count)
-			break;
-		if (c + 1 < h->count && sim_ev_less(&h->ev[c + 1], &h->ev[c]))
-			c++;
-		if (!sim_ev_less(&h->ev[c], &last))
-			break;
-		h->ev[i] = h->ev[c];
-		i = c;
-	}
-	if (h->count > 0)
-		h->ev[i] = last;
-	return true;
-}
-
 /* --- trace ---------------------------------------------------------------- */
 
-void sim_trace_note(sim_t *s, const sim_ev_t *ev, int note)
+static uint8_t sim_trace_kind(const grove_netsim_ev_t *ev)
+{
+	switch (ev->kind) {
+	case GROVE_NETSIM_EV_DATAGRAM: return SIM_EV_DGRAM;
+	case GROVE_NETSIM_EV_STREAM_OPEN: return SIM_EV_SOPEN;
+	case GROVE_NETSIM_EV_STREAM_FRAME: return SIM_EV_SFRAME;
+	case GROVE_NETSIM_EV_STREAM_CLOSED: return SIM_EV_SCLOSE;
+	case GROVE_NETSIM_EV_TIMER: return SIM_EV_TIMER;
+	case GROVE_NETSIM_EV_USER: return (uint8_t)ev->user;
+	default: return 0; /* writable: no flow control in the simulator */
+	}
+}
+
+void sim_trace_note(sim_t *s, const grove_netsim_ev_t *ev, int note)
 {
 	uint8_t hdr[8 + 1 + 1 + 4 + 4 + 4 + 4];
 	uint64_t t = ev->at_ms;
+	uint32_t dst = (uint32_t)ev->node, src = ev->from >= 0 ? (uint32_t)ev->from : dst, len = (uint32_t)ev->len;
+	uint8_t kind = sim_trace_kind(ev);
 	memcpy(hdr, &t, 8);
-	hdr[8] = ev->kind;
-	hdr[9] = ev->layer;
-	memcpy(hdr + 10, &ev->dst, 4);
-	memcpy(hdr + 14, &ev->src, 4);
-	memcpy(hdr + 18, &ev->len, 4);
+	hdr[8] = kind;
+	hdr[9] = ev->tag;
+	memcpy(hdr + 10, &dst, 4);
+	memcpy(hdr + 14, &src, 4);
+	memcpy(hdr + 18, &len, 4);
 	int32_t n32 = note;
 	memcpy(hdr + 22, &n32, 4);
 	crypto_generichash_update(&s->trace, hdr, sizeof(hdr));
-	if (ev->len > 0)
-		crypto_generichash_update(&s->trace, ev->bytes, ev->len);
+	if (len > 0)
+		crypto_generichash_update(&s->trace, ev->bytes, len);
 	sim_trace_rec_t *r = &s->tail[s->tail_count++ % SIM_TRACE_TAIL_MAX];
-	*r = (sim_trace_rec_t){ ev->at_ms, ev->kind, ev->layer, ev->src, ev->dst, ev->len, note };
+	*r = (sim_trace_rec_t){ ev->at_ms, kind, ev->tag, src, dst, len, note };
 	s->res.events++;
 }
 
@@ -167,14 +121,14 @@ void sim_fail(sim_t *s, const char *fmt, ...)
 	if (s->cfg.quiet)
 		return;
 	fprintf(stderr, "SIM FAILURE seed=%llu t=%llu ms: %s\n", (unsigned long long)s->cfg.seed,
-		(unsigned long long)s->now, s->res.failure);
+		(unsigned long long)sim_now(s), s->res.failure);
 	sim_print_replay(&s->cfg, stderr);
 	sim_print_tail(s, stderr);
 }
 
 uint64_t sim_local_ms(const sim_t *s, const sim_node_t *nd)
 {
-	return (uint64_t)((int64_t)(SIM_START_MS + s->now) + nd->skew_ms);
+	return (uint64_t)((int64_t)(SIM_START_MS + sim_now(s)) + nd->skew_ms);
 }
 
 void sim_hash_hex(const uint8_t hash[32], char out[65])

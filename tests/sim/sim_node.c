@@ -12,7 +12,8 @@
  * dispatched on their envelope kind, as groved does.  After every input the node's outputs are drained into the
  * network and its one timer is re-armed at the earlier core deadline.
  *
- * A crash destroys the cores, the book and every stream, and keeps the
+ * A crash takes the node off the network (down: its streams break, its
+ * timer is cancelled), destroys the cores and the book, and keeps the
  * store; a restart reads the persisted membership state and epoch from the
  * store's metadata, as groved does.
  */
@@ -88,10 +89,8 @@ int sim_node_init(sim_t *s, uint32_t i)
 	snprintf(nd->id, sizeof(nd->id), "n%u", i);
 	uint32_t sk = s->cfg.skew_max_ms;
 	nd->skew_ms = sk ? (int64_t)grove_rng_below(&s->rng, 2ULL * sk + 1) - (int64_t)sk : 0;
-	nd->timer_at = UINT64_MAX;
 	grove_rng_seed(&nd->rng, grove_rng_next(&s->rng));
-	nd->conns = grove_calloc(SIM_NODE_CONNS_MAX, sizeof(uint32_t));
-	if (!nd->conns || sim_node_identity(s, nd) != 0)
+	if (sim_node_identity(s, nd) != 0)
 		return -1;
 	grove_db_options_t o;
 	grove_db_options_init(&o);
@@ -114,8 +113,6 @@ void sim_node_free(sim_t *s, uint32_t i)
 	grove_db_close(nd->db);
 	nd->db = NULL;
 	grove_identity_close(&nd->ident);
-	grove_free(nd->conns);
-	nd->conns = NULL;
 }
 
 /* Epoch: persisted in the store, strictly higher at every start. */
@@ -210,6 +207,7 @@ int sim_node_start(sim_t *s, uint32_t i)
 	if (s->cfg.secure && grove_peerbook_create(&bc, &nd->book) != 0)
 		return -1;
 	nd->up = true;
+	grove_netsim_set_down(s->net, (int)i, false);
 	if (s->cfg.membership && sim_member_start(s, nd) != 0)
 		return -1;
 	if (s->cfg.antientropy && sim_ae_start(s, nd) != 0)
@@ -223,7 +221,8 @@ void sim_node_stop(sim_t *s, uint32_t i)
 	sim_node_t *nd = &s->nodes[i];
 	if (!nd->up)
 		return;
-	sim_net_break_node(s, i);
+	grove_netsim_set_down(s->net, (int)i, true); /* its streams break */
+	grove_netsim_timer_set(s->net, (int)i, GROVE_NETSIM_NEVER);
 	grove_ae_destroy(nd->ae);
 	grove_member_destroy(nd->member);
 	grove_peerbook_destroy(nd->book);
@@ -232,6 +231,4 @@ void sim_node_stop(sim_t *s, uint32_t i)
 	nd->book = NULL;
 	nd->up = false;
 	nd->life++;
-	nd->timer_gen++;
-	nd->timer_at = UINT64_MAX;
 }

@@ -14,10 +14,11 @@
 #include "base/assert.h"
 #include "tests/sim/sim_int.h"
 
+/* One of the simulator's own events (enum sim_ev_kind), in order with the
+ * network's. */
 static void sim_at(sim_t *s, uint64_t at, uint8_t kind, uint32_t dst, uint32_t gen)
 {
-	sim_ev_t ev = { .at_ms = at, .kind = kind, .dst = dst, .gen = gen };
-	sim_push(s, &ev);
+	grove_netsim_post(s->net, at, (int)dst, kind, gen);
 }
 
 static uint64_t sim_rand_time(sim_t *s, uint64_t lo, uint64_t hi)
@@ -69,12 +70,10 @@ sim_t *sim_create(const sim_config_t *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	s->n = cfg->nodes;
-	s->loss = cfg->loss;
-	s->dup = cfg->dup;
 	grove_rng_seed(&s->rng, cfg->seed);
 	crypto_generichash_init(&s->trace, NULL, 0, 32);
 	s->nodes = calloc(s->n, sizeof(*s->nodes));
-	if (!s->nodes || sim_model_init(s) != 0)
+	if (!s->nodes || sim_net_create(s) != 0 || sim_model_init(s) != 0)
 		goto fail;
 	/* CA and an outsider CA (forgeries), deterministic from the seed. */
 	uint8_t seed[GROVE_SIGN_SEED_BYTES];
@@ -103,14 +102,10 @@ void sim_destroy(sim_t *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; s->nodes && i < s->n; i++)
-		sim_node_free(s, i); /* may queue stream closes: heap freed after */
-	sim_ev_t ev;
-	while (sim_pop(s, &ev))
-		grove_free(ev.bytes);
-	grove_free(s->heap.ev);
+	for (uint32_t i = 0; s->net && s->nodes && i < s->n; i++)
+		sim_node_free(s, i); /* takes the node off the network: network freed after */
+	grove_netsim_destroy(s->net);
 	free(s->nodes);
-	grove_free(s->conns);
 	grove_free(s->dup_accepted);
 	sim_model_free(s);
 	free(s);
@@ -122,7 +117,7 @@ static void sim_crash_ev(sim_t *s, uint32_t i)
 	if (!nd->up || s->faults_over)
 		return;
 	sim_crash(s, i);
-	uint64_t back = sim_rand_time(s, s->now + 200, s->now + 5000);
+	uint64_t back = sim_rand_time(s, sim_now(s) + 200, sim_now(s) + 5000);
 	if (back > s->cfg.fault_ms)
 		back = s->cfg.fault_ms;
 	sim_at(s, back, SIM_EV_RESTART, i, nd->life);
@@ -208,55 +203,47 @@ bool sim_failed(const sim_t *s)
 	return s->failed;
 }
 
-static void sim_dispatch(sim_t *s, sim_ev_t *ev)
+static void sim_dispatch(sim_t *s, const grove_netsim_ev_t *ev)
 {
-	switch (ev->kind) {
-	case SIM_EV_DGRAM:
-	case SIM_EV_SOPEN:
-	case SIM_EV_SFRAME:
-	case SIM_EV_SCLOSE:
+	uint32_t i = (uint32_t)ev->node;
+	if (ev->kind == GROVE_NETSIM_EV_TIMER) { /* the network holds it while the node is down */
+		sim_trace_note(s, ev, 0);
+		sim_node_timer(s, i);
+		return;
+	}
+	if (ev->kind != GROVE_NETSIM_EV_USER) {
 		sim_net_deliver(s, ev);
 		return;
-	case SIM_EV_TIMER:
-		if (s->nodes[ev->dst].up && ev->gen == s->nodes[ev->dst].timer_gen) {
-			sim_trace_note(s, ev, 0);
-			sim_node_timer(s, ev->dst);
-		}
-		return;
-	default:
-		break;
 	}
 	sim_trace_note(s, ev, 0);
-	switch (ev->kind) {
-	case SIM_EV_CRASH: sim_crash_ev(s, ev->dst); break;
+	switch (ev->user) {
+	case SIM_EV_CRASH: sim_crash_ev(s, i); break;
 	case SIM_EV_RESTART:
-		if (ev->gen == s->nodes[ev->dst].life)
-			sim_restart(s, ev->dst);
+		if (ev->arg == s->nodes[i].life)
+			sim_restart(s, i);
 		break;
 	case SIM_EV_PART_START:
 		if (!s->faults_over)
 			sim_net_partition(s, true);
 		break;
 	case SIM_EV_PART_END: sim_net_partition(s, false); break;
-	case SIM_EV_OP: sim_op(s, ev->dst); break;
-	case SIM_EV_FORGE: sim_forge_ev(s, ev->dst); break;
-	case SIM_EV_CHECK: sim_check_states(s, ev->dst); break;
+	case SIM_EV_OP: sim_op(s, i); break;
+	case SIM_EV_FORGE: sim_forge_ev(s, i); break;
+	case SIM_EV_CHECK: sim_check_states(s, i); break;
 	default: GROVE_ASSERT(0);
 	}
 }
 
 bool sim_run_until(sim_t *s, uint64_t t_ms)
 {
-	sim_ev_t ev;
-	while (!s->failed && s->heap.count > 0 && s->heap.ev[0].at_ms <= t_ms) {
-		GROVE_ASSERT(sim_pop(s, &ev));
-		GROVE_ASSERT(ev.at_ms >= s->now);
-		s->now = ev.at_ms;
+	grove_netsim_ev_t ev;
+	grove_netsim_stats_t st;
+	while (!s->failed && grove_netsim_next(s->net, t_ms, &ev)) {
 		sim_dispatch(s, &ev);
-		grove_free(ev.bytes);
+		grove_netsim_get_stats(s->net, &st);
+		if (st.events_dropped > 0)
+			sim_fail(s, "event queue full (%u events)", GROVE_NETSIM_EVENTS_MAX);
 	}
-	if (!s->failed && s->now < t_ms)
-		s->now = t_ms;
 	return !s->failed;
 }
 
@@ -265,15 +252,23 @@ static void sim_end_faults(sim_t *s)
 {
 	s->faults_over = true;
 	sim_net_partition(s, false);
-	s->loss = s->cfg.loss_after;
-	s->dup = 0;
+	sim_net_faults(s, s->cfg.loss_after, 0);
 	for (uint32_t i = 0; i < s->n && !s->failed; i++)
 		sim_restart(s, i);
 }
 
 void sim_get_result(sim_t *s, sim_result_t *res)
 {
-	s->res.end_ms = s->now;
+	grove_netsim_stats_t st;
+	grove_netsim_get_stats(s->net, &st);
+	s->res.datagrams = st.datagrams_sent;
+	s->res.datagram_bytes = st.bytes_sent;
+	s->res.frames = st.frames_sent;
+	s->res.frame_bytes = st.stream_bytes;
+	s->res.lost = st.datagrams_lost;
+	s->res.duplicated = st.datagrams_duplicated;
+	s->res.blocked = st.datagrams_blocked;
+	s->res.end_ms = sim_now(s);
 	crypto_generichash_state copy = s->trace;
 	crypto_generichash_final(&copy, s->res.trace_hash, 32);
 	s->res.ok = !s->failed;
@@ -290,16 +285,16 @@ bool sim_run(sim_t *s, sim_result_t *res)
 	sim_run_until(s, s->cfg.fault_ms);
 	if (!s->failed)
 		sim_end_faults(s);
-	uint64_t start = s->now;
+	uint64_t start = sim_now(s);
 	uint32_t step = s->cfg.check_every_ms ? s->cfg.check_every_ms : 250;
-	while (!s->failed && s->now - start <= s->cfg.settle_max_ms) {
+	while (!s->failed && sim_now(s) - start <= s->cfg.settle_max_ms) {
 		if (s->res.data_converged_ms == UINT64_MAX && sim_digests_equal(s))
-			s->res.data_converged_ms = s->now - start;
+			s->res.data_converged_ms = sim_now(s) - start;
 		if (sim_converged(s)) {
-			s->res.converged_ms = s->now - start;
+			s->res.converged_ms = sim_now(s) - start;
 			break;
 		}
-		sim_run_until(s, s->now + step);
+		sim_run_until(s, sim_now(s) + step);
 	}
 	if (!s->failed && s->res.converged_ms == UINT64_MAX)
 		sim_fail_divergence(s);
@@ -311,10 +306,13 @@ bool sim_run(sim_t *s, sim_result_t *res)
 
 uint64_t sim_now(const sim_t *s)
 {
-	return s->now;
+	return grove_netsim_now(s->net);
 }
 
 void sim_set_loss(sim_t *s, double loss)
 {
-	s->loss = loss;
+	grove_netsim_faults_t f;
+	grove_netsim_get_faults(s->net, &f);
+	f.loss = loss;
+	grove_netsim_set_faults(s->net, &f);
 }

@@ -305,7 +305,7 @@ static void sim_check_members(sim_t *s)
 		grove_member_t *m = s->nodes[i].member;
 		for (size_t k = 0; m && k < grove_member_count(m); k++) {
 			grove_member_info_t in;
-			if (grove_member_get(m, k, &in) == 0 && sim_addr_node(s, in.id) < 0)
+			if (grove_member_get(m, k, &in) == 0 && grove_netsim_find(s->net, in.id) < 0)
 				sim_fail(s, "n%u lists a member %s that is no node of the cluster", i, in.id);
 		}
 	}
