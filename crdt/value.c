@@ -19,7 +19,7 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
-#include "crdt/value_int.h"
+#include "crdt/coll.h"
 
 int grove_value__blob_cmp(const grove_value__blob_t *a, const void *p, size_t len)
 {
@@ -240,6 +240,26 @@ int grove_value__value_begin(grove_value_t *v, grove_type_t t, const char *node,
 	w->treg.type = (uint8_t)t;
 	*work = w;
 	return 0;
+}
+
+static void value_swap(grove_value_t *a, grove_value_t *b);
+
+int grove_value_create_as(grove_value_t *v, grove_type_t t, const char *node)
+{
+	if (!grove_value__node_valid(node))
+		return GROVE_EINVAL;
+	if (v->treg.id.ts == UINT64_MAX)
+		return GROVE_EOVERFLOW;
+	grove_value_t *w;
+	int rc = grove_value_clone(v, &w);
+	if (rc == 0)
+		rc = value_reset(w);
+	if (rc == 0) {
+		w->treg.id.ts = v->treg.id.ts + 1;
+		memcpy(w->treg.id.node, node, strlen(node) + 1);
+		w->treg.type = (uint8_t)t;
+	}
+	return grove_value_end(v, w, rc);
 }
 
 static void value_swap(grove_value_t *a, grove_value_t *b)

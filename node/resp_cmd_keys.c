@@ -41,9 +41,28 @@ static bool load(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 	return true;
 }
 
+/* The key's visible type from its head record (O(1) whatever its size);
+ * replies and returns false on an error. */
+static bool type_of(grove_cmd_call_t *c, size_t i, grove_type_t *t)
+{
+	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], t);
+	if (rc < 0) {
+		grove_cmd_reply_db_error(c, rc);
+		return false;
+	}
+	return true;
+}
+
 void grove_cmd_do_get(grove_cmd_call_t *c)
 {
 	grove_value_t *v;
+	grove_type_t t;
+	if (!type_of(c, 1, &t))
+		return;
+	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP) { /* not decoded: may be huge */
+		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
+		return;
+	}
 	if (!load(c, 1, &v))
 		return;
 	const void *val;
@@ -104,11 +123,10 @@ void grove_cmd_do_exists(grove_cmd_call_t *c)
 {
 	long long n = 0;
 	for (size_t i = 1; i < c->argc; i++) {
-		grove_value_t *v;
-		if (!load(c, i, &v))
+		grove_type_t t;
+		if (!type_of(c, i, &t))
 			return;
-		n += v != NULL && !grove_value_is_empty(v);
-		grove_value_destroy(v);
+		n += t != GROVE_TYPE_NONE;
 	}
 	grove_resp_int(c->out, n);
 }
@@ -130,11 +148,9 @@ static const char *redis_type_name(grove_type_t t)
 
 void grove_cmd_do_type(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load(c, 1, &v))
-		return;
-	grove_resp_simple(c->out, redis_type_name(v ? grove_value_type(v) : GROVE_TYPE_NONE));
-	grove_value_destroy(v);
+	grove_type_t t;
+	if (type_of(c, 1, &t))
+		grove_resp_simple(c->out, redis_type_name(t));
 }
 
 void grove_cmd_do_dbsize(grove_cmd_call_t *c)
@@ -242,7 +258,7 @@ static bool scan_options(grove_cmd_call_t *c, key_collector_t *k, long long *cou
 
 /* Stores a resume key under a fresh cursor id; returns the id (0 if the
  * table cannot be allocated: then the scan restarts, which is allowed). */
-static uint64_t cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen)
+uint64_t grove_cmd__cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen)
 {
 	if (!env->cursors) {
 		env->cursors = grove_calloc(GROVE_SCAN_CURSORS_MAX, sizeof(*env->cursors));
@@ -260,6 +276,14 @@ static uint64_t cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen)
 	return id;
 }
 
+struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long cursor)
+{
+	struct grove_scan_cursor *slot =
+		env->cursors && cursor > 0 ? &env->cursors[(uint64_t)cursor % GROVE_SCAN_CURSORS_MAX]
+					   : NULL;
+	return slot && slot->id == (uint64_t)cursor ? slot : NULL;
+}
+
 void grove_cmd_do_scan(grove_cmd_call_t *c)
 {
 	long long cursor, count = SCAN_COUNT_DEFAULT;
@@ -271,9 +295,8 @@ void grove_cmd_do_scan(grove_cmd_call_t *c)
 	const uint8_t *start = NULL;
 	size_t slen = 0;
 	if (cursor != 0) {
-		struct grove_scan_cursor *slot =
-			c->env->cursors ? &c->env->cursors[(uint64_t)cursor % GROVE_SCAN_CURSORS_MAX] : NULL;
-		if (cursor < 0 || !slot || slot->id != (uint64_t)cursor) {
+		struct grove_scan_cursor *slot = grove_cmd__cursor_get(c->env, cursor);
+		if (!slot) {
 			grove_resp_error(c->out, "ERR invalid cursor");
 			return;
 		}
@@ -290,7 +313,7 @@ void grove_cmd_do_scan(grove_cmd_call_t *c)
 		grove_cmd_reply_db_error(c, rc);
 		return;
 	}
-	uint64_t id = next ? cursor_put(c->env, next, next_len) : 0;
+	uint64_t id = next ? grove_cmd__cursor_put(c->env, next, next_len) : 0;
 	grove_resp_array(c->out, 2);
 	grove_resp_bulk_int(c->out, (long long)id);
 	reply_collected(c, &k);

@@ -4,6 +4,10 @@
  * and the per-field LWW map (HSET, HGET, HDEL, HGETALL, HKEYS, HVALS, HLEN,
  * HEXISTS).
  *
+ * Reads of sets and maps are point reads of element records (SISMEMBER,
+ * HGET, HEXISTS), maintained counts (SCARD, HLEN) or streamed walks of the
+ * element records (SMEMBERS, HGETALL, HKEYS, HVALS, SSCAN, HSCAN).
+ *
  * Multi-member writes (SADD k a b c, HSET k f1 v1 f2 v2) apply one db
  * operation per member: each is atomic and durable on its own, and the
  * reply counts the members that changed.  A WRONGTYPE can only come from
@@ -13,7 +17,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include "grove/alloc.h"
 #include "node/resp_commands_int.h"
+#include "storage/glob.h"
 
 /* ---- counter ---- */
 
@@ -55,28 +61,6 @@ void grove_cmd_do_decrby(grove_cmd_call_t *c)
 		counter_add(c, -n);
 }
 
-/* Loads a key expected to hold `type`.  Returns true with *v (NULL when
- * absent); false after replying (WRONGTYPE or a db error). */
-static bool load_typed(grove_cmd_call_t *c, grove_type_t type, grove_value_t **v)
-{
-	int rc = grove_db_get(c->env->db, c->argv[1], c->argl[1], v);
-	if (rc == GROVE_ENOTFOUND) {
-		*v = NULL;
-		return true;
-	}
-	if (rc < 0) {
-		grove_cmd_reply_db_error(c, rc);
-		return false;
-	}
-	grove_type_t t = grove_value_type(*v);
-	if (t != type && t != GROVE_TYPE_NONE) {
-		grove_value_destroy(*v);
-		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
-		return false;
-	}
-	return true;
-}
-
 /* ---- set ---- */
 
 typedef int (*set_op_fn)(grove_db_t *db, const void *key, size_t klen, const void *elem,
@@ -107,38 +91,164 @@ void grove_cmd_do_srem(grove_cmd_call_t *c)
 	set_write(c, grove_db_set_remove);
 }
 
+/* ---- collection reads: point reads, counts, streamed lists, cursors ---- */
+
+#define COLL_CHUNK 1024 /* elements read per store scan */
+
+typedef struct elem_collector {
+	grove_buf_t items;
+	size_t count;
+	bool fields, values;   /* what to emit per element */
+	const uint8_t *pattern; /* MATCH, or NULL */
+	size_t plen;
+} elem_collector_t;
+
+static int collect_elem(void *ctx, const void *elem, size_t elen, const void *val, size_t vlen)
+{
+	elem_collector_t *e = ctx;
+	if (e->pattern && !grove_glob_match(e->pattern, e->plen, elem, elen))
+		return 0;
+	if (e->fields)
+		grove_resp_bulk(&e->items, elem, elen);
+	if (e->values)
+		grove_resp_bulk(&e->items, val, vlen);
+	e->count++;
+	return 0;
+}
+
+static void reply_elems(grove_cmd_call_t *c, elem_collector_t *e)
+{
+	if (grove_buf_failed(&e->items)) {
+		grove_resp_error(c->out, "ERR out of memory building the reply");
+	} else {
+		grove_resp_array(c->out, e->count * ((size_t)e->fields + (size_t)e->values));
+		grove_buf_append(c->out, e->items.data, e->items.len);
+	}
+	grove_buf_close(&e->items);
+}
+
+/* SMEMBERS / HGETALL / HKEYS / HVALS: streamed from the element records
+ * in chunks, never decoding the collection as a whole. */
+static void coll_list(grove_cmd_call_t *c, grove_type_t type, bool fields, bool values)
+{
+	elem_collector_t e = { .fields = fields, .values = values };
+	grove_buf_init(&e.items, 0);
+	uint8_t *start = NULL;
+	size_t slen = 0;
+	do {
+		uint8_t *next = NULL;
+		size_t next_len = 0;
+		int rc = grove_db_coll_scan(c->env->db, c->argv[1], c->argl[1], type, start, slen,
+					    COLL_CHUNK, collect_elem, &e, &next, &next_len);
+		grove_free(start);
+		if (rc < 0) {
+			grove_buf_close(&e.items);
+			grove_cmd_reply_db_error(c, rc);
+			return;
+		}
+		start = next;
+		slen = next_len;
+	} while (start);
+	reply_elems(c, &e);
+}
+
+static void coll_count(grove_cmd_call_t *c, grove_type_t type)
+{
+	uint64_t n = 0;
+	int rc = grove_db_coll_count(c->env->db, c->argv[1], c->argl[1], type, &n);
+	if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	else
+		grove_resp_int(c->out, (long long)n);
+}
+
+/* SSCAN / HSCAN key cursor [MATCH p] [COUNT n]: the cursor names a resume
+ * element in the node's cursor table (as SCAN's); elements present for
+ * the whole iteration are returned (the walk is in element order). */
+static void coll_sscan(grove_cmd_call_t *c, grove_type_t type)
+{
+	long long cursor, count = 10;
+	elem_collector_t e = { .fields = true, .values = type == GROVE_TYPE_MAP };
+	if (!grove_cmd_arg_ll(c, 2, &cursor))
+		return;
+	for (size_t i = 3; i < c->argc; i += 2) {
+		if (i + 1 >= c->argc) {
+			grove_cmd_reply_syntax(c);
+			return;
+		}
+		if (grove_cmd_arg_is(c, i, "match")) {
+			e.pattern = c->argv[i + 1];
+			e.plen = c->argl[i + 1];
+		} else if (grove_cmd_arg_is(c, i, "count")) {
+			if (!grove_cmd_arg_ll(c, i + 1, &count))
+				return;
+			if (count < 1) {
+				grove_cmd_reply_syntax(c);
+				return;
+			}
+		} else {
+			grove_cmd_reply_syntax(c);
+			return;
+		}
+	}
+	if (count > GROVE_SCAN_COUNT_MAX)
+		count = GROVE_SCAN_COUNT_MAX;
+	const uint8_t *start = NULL;
+	size_t slen = 0;
+	if (cursor != 0) {
+		struct grove_scan_cursor *slot = grove_cmd__cursor_get(c->env, cursor);
+		if (!slot) {
+			grove_resp_error(c->out, "ERR invalid cursor");
+			return;
+		}
+		start = slot->key;
+		slen = slot->klen;
+	}
+	grove_buf_init(&e.items, 0);
+	uint8_t *next = NULL;
+	size_t next_len = 0;
+	int rc = grove_db_coll_scan(c->env->db, c->argv[1], c->argl[1], type, start, slen,
+				    (size_t)count, collect_elem, &e, &next, &next_len);
+	if (rc < 0) {
+		grove_buf_close(&e.items);
+		grove_cmd_reply_db_error(c, rc);
+		return;
+	}
+	uint64_t id = next ? grove_cmd__cursor_put(c->env, next, next_len) : 0;
+	grove_resp_array(c->out, 2);
+	grove_resp_bulk_int(c->out, (long long)id);
+	reply_elems(c, &e);
+}
+
 void grove_cmd_do_smembers(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_SET, &v))
-		return;
-	size_t n = v ? grove_orset_count(v) : 0;
-	grove_resp_array(c->out, n);
-	for (size_t i = 0; i < n; i++) {
-		const void *e;
-		size_t len;
-		grove_orset_member(v, i, &e, &len);
-		grove_resp_bulk(c->out, e, len);
-	}
-	grove_value_destroy(v);
+	coll_list(c, GROVE_TYPE_SET, true, false);
 }
 
 void grove_cmd_do_sismember(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_SET, &v))
-		return;
-	grove_resp_int(c->out, v && grove_orset_contains(v, c->argv[2], c->argl[2]));
-	grove_value_destroy(v);
+	bool in = false;
+	int rc = grove_db_set_contains(c->env->db, c->argv[1], c->argl[1], c->argv[2], c->argl[2],
+				       &in);
+	if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	else
+		grove_resp_int(c->out, in);
 }
 
 void grove_cmd_do_scard(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_SET, &v))
-		return;
-	grove_resp_int(c->out, v ? (long long)grove_orset_count(v) : 0);
-	grove_value_destroy(v);
+	coll_count(c, GROVE_TYPE_SET);
+}
+
+void grove_cmd_do_sscan(grove_cmd_call_t *c)
+{
+	coll_sscan(c, GROVE_TYPE_SET);
+}
+
+void grove_cmd_do_hscan(grove_cmd_call_t *c)
+{
+	coll_sscan(c, GROVE_TYPE_MAP);
 }
 
 /* ---- map ---- */
@@ -168,71 +278,52 @@ void grove_cmd_do_hdel(grove_cmd_call_t *c)
 	set_write(c, grove_db_map_delete);
 }
 
-void grove_cmd_do_hget(grove_cmd_call_t *c)
+/* HGET / HEXISTS: one point read. */
+static void map_get(grove_cmd_call_t *c, bool value)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_MAP, &v))
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	int rc = grove_db_map_get(c->env->db, c->argv[1], c->argl[1], c->argv[2], c->argl[2], &val,
+				  &vlen);
+	if (rc < 0 && rc != GROVE_ENOTFOUND) {
+		grove_cmd_reply_db_error(c, rc);
 		return;
-	const void *val;
-	size_t len;
-	if (v && grove_lwwmap_get(v, c->argv[2], c->argl[2], &val, &len) == 0)
-		grove_resp_bulk(c->out, val, len);
+	}
+	if (!value)
+		grove_resp_int(c->out, rc == 0);
+	else if (rc == 0)
+		grove_resp_bulk(c->out, val, vlen);
 	else
 		grove_resp_null(c->out);
-	grove_value_destroy(v);
+	grove_free(val);
+}
+
+void grove_cmd_do_hget(grove_cmd_call_t *c)
+{
+	map_get(c, true);
 }
 
 void grove_cmd_do_hexists(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_MAP, &v))
-		return;
-	const void *val;
-	size_t len;
-	grove_resp_int(c->out, v && grove_lwwmap_get(v, c->argv[2], c->argl[2], &val, &len) == 0);
-	grove_value_destroy(v);
+	map_get(c, false);
 }
 
 void grove_cmd_do_hlen(grove_cmd_call_t *c)
 {
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_MAP, &v))
-		return;
-	grove_resp_int(c->out, v ? (long long)grove_lwwmap_count(v) : 0);
-	grove_value_destroy(v);
-}
-
-/* HGETALL / HKEYS / HVALS: fields and/or values in field order. */
-static void map_list(grove_cmd_call_t *c, bool fields, bool values)
-{
-	grove_value_t *v;
-	if (!load_typed(c, GROVE_TYPE_MAP, &v))
-		return;
-	size_t n = v ? grove_lwwmap_count(v) : 0;
-	grove_resp_array(c->out, n * ((size_t)fields + (size_t)values));
-	for (size_t i = 0; i < n; i++) {
-		const void *f, *val;
-		size_t flen, vlen;
-		grove_lwwmap_entry(v, i, &f, &flen, &val, &vlen);
-		if (fields)
-			grove_resp_bulk(c->out, f, flen);
-		if (values)
-			grove_resp_bulk(c->out, val, vlen);
-	}
-	grove_value_destroy(v);
+	coll_count(c, GROVE_TYPE_MAP);
 }
 
 void grove_cmd_do_hgetall(grove_cmd_call_t *c)
 {
-	map_list(c, true, true);
+	coll_list(c, GROVE_TYPE_MAP, true, true);
 }
 
 void grove_cmd_do_hkeys(grove_cmd_call_t *c)
 {
-	map_list(c, true, false);
+	coll_list(c, GROVE_TYPE_MAP, true, false);
 }
 
 void grove_cmd_do_hvals(grove_cmd_call_t *c)
 {
-	map_list(c, false, true);
+	coll_list(c, GROVE_TYPE_MAP, false, true);
 }

@@ -56,6 +56,8 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"smembers", 2, 0, grove_cmd_do_smembers, "SMEMBERS key"},
 	{"sismember", 3, 0, grove_cmd_do_sismember, "SISMEMBER key member"},
 	{"scard", 2, 0, grove_cmd_do_scard, "SCARD key"},
+	{"sscan", -3, 0, grove_cmd_do_sscan, "SSCAN key cursor [MATCH p] [COUNT n]"},
+	{"hscan", -3, 0, grove_cmd_do_hscan, "HSCAN key cursor [MATCH p] [COUNT n]"},
 	{"hset", -4, W, grove_cmd_do_hset, "HSET key field value ...: per-field LWW"},
 	{"hget", 3, 0, grove_cmd_do_hget, "HGET key field"},
 	{"hdel", -3, W, grove_cmd_do_hdel, "HDEL key field ..."},

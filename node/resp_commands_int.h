@@ -66,6 +66,12 @@ void grove_cmd_do_srem(grove_cmd_call_t *c);
 void grove_cmd_do_smembers(grove_cmd_call_t *c);
 void grove_cmd_do_sismember(grove_cmd_call_t *c);
 void grove_cmd_do_scard(grove_cmd_call_t *c);
+void grove_cmd_do_sscan(grove_cmd_call_t *c);
+void grove_cmd_do_hscan(grove_cmd_call_t *c);
+/* SCAN-style cursors (resp_cmd_keys.c): a resume key under a fresh id
+ * (takes key), and the slot of a live id (NULL: unknown or expired). */
+uint64_t grove_cmd__cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen);
+struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long cursor);
 void grove_cmd_do_hset(grove_cmd_call_t *c);
 void grove_cmd_do_hget(grove_cmd_call_t *c);
 void grove_cmd_do_hdel(grove_cmd_call_t *c);

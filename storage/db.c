@@ -144,7 +144,15 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 	if (rc)
 		return open_fail(err, err_len, dir, rc, NULL);
 	bool ok = len == 4 && v[0] == GROVE_DB_FORMAT_VERSION && !v[1] && !v[2] && !v[3];
+	bool v1 = len == 4 && v[0] == 1 && !v[1] && !v[2] && !v[3];
 	grove_free(v);
+	if (v1)
+		return open_fail(err, err_len, dir, GROVE_EVERSION,
+				 "store format 1 (collections stored whole) is not readable by this "
+				 "version; to migrate, move the directory aside and start the node "
+				 "with an empty one: anti-entropy refills it from peers running this "
+				 "version (or copy the data through a client: SMEMBERS/HGETALL and "
+				 "SADD/HSET)");
 	return ok ? 0 : open_fail(err, err_len, dir, GROVE_EVERSION, "unsupported format version");
 }
 
@@ -312,6 +320,8 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->merges_rejected = atomic_load(&db->merges_rejected);
 	out->syncs = atomic_load(&db->commit.syncs);
 	out->index_rebuilds = atomic_load(&db->index_rebuilds);
+	out->items_rejected = atomic_load(&db->items_rejected);
+	out->purged = atomic_load(&db->purged);
 	pthread_mutex_lock(&db->hlc_mu);
 	out->hlc_last = db->hlc.last;
 	pthread_mutex_unlock(&db->hlc_mu);

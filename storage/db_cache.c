@@ -47,6 +47,8 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db_stripe_t *s = &db->stripes[i];
 		grove_free(s->scratch);
 		grove_batch_close(&s->batch);
+		grove_db__pending_settle(s, 0);
+		grove_free(s->pend);
 		pthread_mutex_destroy(&s->mu);
 	}
 	db->stripes_inited = false;
@@ -215,4 +217,120 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 	stripe_trim(s);
 	GROVE_ASSERT(pin || !entry_oversized(e));
 	return e;
+}
+
+/* --- pending records (BATCH mode) --- */
+
+static void pending_free(grove_db_pending_t *p)
+{
+	grove_free(p->key);
+	grove_free(p->val);
+}
+
+typedef struct pend_add {
+	grove_db_pending_t *n; /* new entries, allocated before any is installed */
+	size_t count;
+	uint64_t seq;
+	int rc;
+} pend_add_t;
+
+static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+			 size_t vlen)
+{
+	pend_add_t *a = ctx;
+	if (a->rc)
+		return;
+	grove_db_pending_t *n = &a->n[a->count];
+	*n = (grove_db_pending_t){ .klen = klen, .vlen = vlen, .seq = a->seq };
+	n->key = grove_malloc(klen);
+	if (op == GROVE_BATCH_PUT)
+		n->val = grove_malloc(vlen ? vlen : 1);
+	if (!n->key || (op == GROVE_BATCH_PUT && !n->val)) {
+		pending_free(n);
+		a->rc = GROVE_ENOMEM;
+		return;
+	}
+	memcpy(n->key, key, klen);
+	if (op == GROVE_BATCH_PUT && vlen)
+		memcpy(n->val, val, vlen);
+	a->count++;
+}
+
+/* All or nothing: allocates every copy and the room first. */
+int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq)
+{
+	pend_add_t a = { .seq = seq };
+	a.n = grove_malloc((b->count ? b->count : 1) * sizeof(*a.n));
+	if (!a.n)
+		return GROVE_ENOMEM;
+	grove_batch_iterate(b, pending_copy, &a);
+	if (a.rc == 0 && s->npend + a.count > s->pend_cap) {
+		size_t cap = 2 * (s->npend + a.count);
+		grove_db_pending_t *p = grove_realloc(s->pend, cap * sizeof(*p));
+		if (!p) {
+			a.rc = GROVE_ENOMEM;
+		} else {
+			s->pend = p;
+			s->pend_cap = cap;
+		}
+	}
+	for (size_t j = 0; j < a.count; j++) {
+		grove_db_pending_t *n = &a.n[j];
+		if (a.rc) {
+			pending_free(n);
+			continue;
+		}
+		size_t i = 0;
+		while (i < s->npend && (s->pend[i].klen != n->klen ||
+					memcmp(s->pend[i].key, n->key, n->klen) != 0))
+			i++;
+		if (i < s->npend)
+			pending_free(&s->pend[i]);
+		else
+			s->npend++;
+		s->pend[i] = *n;
+	}
+	grove_free(a.n);
+	return a.rc;
+}
+
+void grove_db__pending_relabel(grove_db_stripe_t *s, uint64_t from, uint64_t to)
+{
+	for (size_t i = 0; i < s->npend; i++)
+		if (s->pend[i].seq == from)
+			s->pend[i].seq = to;
+}
+
+int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint8_t **val,
+			  size_t *vlen)
+{
+	for (size_t i = 0; i < s->npend; i++) {
+		grove_db_pending_t *p = &s->pend[i];
+		if (p->klen != klen || memcmp(p->key, key, klen) != 0)
+			continue;
+		*val = NULL;
+		*vlen = 0;
+		if (p->val) {
+			*val = grove_malloc(p->vlen ? p->vlen : 1);
+			if (!*val)
+				return GROVE_ENOMEM;
+			memcpy(*val, p->val, p->vlen);
+			*vlen = p->vlen;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* seq 0: all of them. */
+void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < s->npend; i++) {
+		if (seq == 0 || s->pend[i].seq == seq)
+			pending_free(&s->pend[i]);
+		else
+			s->pend[out++] = s->pend[i];
+	}
+	s->npend = out;
 }

@@ -46,9 +46,37 @@ int grove_db_tree_node(grove_db_t *db, unsigned level, uint32_t index,
 	return grove_tree_node(&db->tree, level, index, digest, count);
 }
 
-/* Walks one segment's index records in a snapshot, handing each key's
- * user record (read in the same snapshot) to fn. */
-typedef int (*seg_rec_fn)(void *ctx, const grove_db_key_t *k, const uint8_t *rec,
+/* The tree item of a record given its item name. */
+static void name_item(const uint8_t *name, size_t nlen, const uint8_t *rec, size_t rec_len,
+		      uint8_t out[GROVE_DIGEST_BYTES])
+{
+	if (name[0] == GROVE_ITEM_HEAD)
+		grove_tree_item(name + 1, nlen - 1, rec, rec_len, out);
+	else
+		grove_tree_item(name, nlen, rec, rec_len, out);
+}
+
+/* The record key of an item: 'u' key, or 'e' klen key kind elem. */
+static size_t name_rec_key(const uint8_t *name, size_t nlen, uint8_t *out)
+{
+	if (name[0] == GROVE_ITEM_HEAD) {
+		out[0] = GROVE_DB_PFX_USER;
+		memcpy(out + 1, name + 1, nlen - 1);
+		return nlen;
+	}
+	size_t klen = (size_t)name[1] << 8 | name[2];
+	out[0] = GROVE_DB_PFX_ELEM;
+	out[1] = name[1];
+	out[2] = name[2];
+	memcpy(out + 3, name + 3, klen);
+	out[3 + klen] = name[0];
+	memcpy(out + 4 + klen, name + 3 + klen, nlen - 3 - klen);
+	return nlen + 1;
+}
+
+/* Walks one segment's index records in a snapshot, handing each item's
+ * record (read in the same snapshot) to fn. */
+typedef int (*seg_rec_fn)(void *ctx, const uint8_t *name, size_t nlen, const uint8_t *rec,
 			  size_t rec_len);
 
 typedef struct seg_ctx {
@@ -56,6 +84,7 @@ typedef struct seg_ctx {
 	const grove_snapshot_t *snap;
 	seg_rec_fn fn;
 	void *ctx;
+	uint8_t *rkey;
 	int rc;
 } seg_ctx_t;
 
@@ -63,15 +92,20 @@ static int seg_record(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 		      size_t vlen)
 {
 	seg_ctx_t *s = vctx;
-	grove_db_key_t k;
 	uint8_t *rec = NULL;
 	size_t rec_len = 0;
+	int kind;
+	const uint8_t *k, *e;
+	size_t kl, el;
 	(void)val;
 	(void)vlen;
-	s->rc = klen < 4 ? GROVE_ECORRUPT : grove_db__key_prepare(&k, key + 3, klen - 3);
-	if (s->rc == 0)
-		s->rc = grove_store_get(s->db->store, s->snap, k.urec, 1 + k.klen, &rec, &rec_len);
-	if (s->rc == 0 && rec_len < 1)
+	s->rc = klen < 5 ? GROVE_ECORRUPT
+			 : grove_db_item_parse(key + 3, klen - 3, &kind, &k, &kl, &e, &el);
+	if (s->rc == 0) {
+		size_t rlen = name_rec_key(key + 3, klen - 3, s->rkey);
+		s->rc = grove_store_get(s->db->store, s->snap, s->rkey, rlen, &rec, &rec_len);
+	}
+	if (s->rc == 0 && kind == GROVE_ITEM_HEAD && rec_len < 1)
 		s->rc = GROVE_ECORRUPT;
 	if (s->rc) {
 		grove_free(rec);
@@ -79,7 +113,7 @@ static int seg_record(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 			s->rc = GROVE_ECORRUPT; /* an index record without its data */
 		return 1;
 	}
-	int stop = s->fn(s->ctx, &k, rec, rec_len);
+	int stop = s->fn(s->ctx, key + 3, klen - 3, rec, rec_len);
 	grove_free(rec);
 	return stop;
 }
@@ -93,13 +127,19 @@ static int segment_walk(grove_db_t *db, uint32_t first, uint32_t count, seg_rec_
 	uint8_t hi[3] = { GROVE_DB_PFX_DIGEST, (uint8_t)(end >> 8), (uint8_t)end };
 	if (end == GROVE_TREE_SEGMENTS) /* past the last segment: the next prefix */
 		hi[0] = GROVE_DB_PFX_DIGEST + 1, hi[1] = hi[2] = 0;
+	uint8_t *rkey = grove_malloc(1 + GROVE_ITEM_NAME_MAX);
+	if (!rkey)
+		return GROVE_ENOMEM;
 	grove_snapshot_t *snap;
 	int rc = grove_snapshot_create(db->store, &snap);
-	if (rc)
+	if (rc) {
+		grove_free(rkey);
 		return rc;
-	seg_ctx_t s = { .db = db, .snap = snap, .fn = fn, .ctx = ctx };
+	}
+	seg_ctx_t s = { .db = db, .snap = snap, .fn = fn, .ctx = ctx, .rkey = rkey };
 	rc = grove_store_scan(db->store, snap, lo, sizeof(lo), hi, sizeof(hi), seg_record, &s);
 	grove_snapshot_release(db->store, snap);
+	grove_free(rkey);
 	return rc ? rc : s.rc;
 }
 
@@ -108,12 +148,13 @@ typedef struct digest_ctx {
 	void *ctx;
 } digest_ctx_t;
 
-static int digest_record(void *vctx, const grove_db_key_t *k, const uint8_t *rec, size_t rec_len)
+static int digest_record(void *vctx, const uint8_t *name, size_t nlen, const uint8_t *rec,
+			 size_t rec_len)
 {
 	digest_ctx_t *d = vctx;
 	uint8_t digest[GROVE_DIGEST_BYTES];
-	grove_db__rec_digest(rec, rec_len, digest);
-	return d->fn(d->ctx, k->key, k->klen, digest);
+	grove_digest(rec, rec_len, digest);
+	return d->fn(d->ctx, name, nlen, digest);
 }
 
 int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn fn, void *ctx)
@@ -144,11 +185,12 @@ static int sys_key(const char *name, uint8_t *k)
 
 /* --- verification of a loaded tree --- */
 
-/* Adds one key's item to a running accumulator. */
-static int verify_record(void *vctx, const grove_db_key_t *k, const uint8_t *rec, size_t rec_len)
+/* Adds one item to a running accumulator. */
+static int verify_record(void *vctx, const uint8_t *name, size_t nlen, const uint8_t *rec,
+			 size_t rec_len)
 {
 	uint8_t item[GROVE_DIGEST_BYTES];
-	grove_db__rec_item(k, rec, rec_len, item);
+	name_item(name, nlen, rec, rec_len, item);
 	grove_tree_acc_add(vctx, item);
 	return 0;
 }
@@ -298,6 +340,40 @@ static int index_user(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 	return rebuild_flush(r, false) != 0;
 }
 
+/* An element record: its name, segment, item and index record. */
+static int index_elem(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val,
+		      size_t vlen)
+{
+	rebuild_ctx_t *r = vctx;
+	if (klen < 5)
+		return 0;
+	size_t kl = (size_t)key[1] << 8 | key[2];
+	if (kl < 1 || kl > GROVE_KEY_MAX || klen < 4 + kl || klen - 4 - kl > GROVE_ELEM_MAX)
+		return 0; /* not a record we wrote */
+	uint8_t *d = grove_malloc(3 + GROVE_ITEM_NAME_MAX);
+	if (!d) {
+		r->rc = GROVE_ENOMEM;
+		return 1;
+	}
+	uint8_t *name = d + 3;
+	name[0] = key[3 + kl];
+	name[1] = key[1];
+	name[2] = key[2];
+	memcpy(name + 3, key + 3, kl);
+	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
+	size_t nlen = klen - 1;
+	uint32_t seg = grove_tree_segment(name, nlen);
+	d[0] = GROVE_DB_PFX_DIGEST;
+	d[1] = (uint8_t)(seg >> 8);
+	d[2] = (uint8_t)seg;
+	uint8_t item[GROVE_DIGEST_BYTES];
+	name_item(name, nlen, val, vlen, item);
+	grove_tree_update(&r->db->tree, seg, NULL, item);
+	r->rc = grove_batch_put(&r->batch, d, 3 + nlen, NULL, 0);
+	grove_free(d);
+	return rebuild_flush(r, false) != 0;
+}
+
 int grove_db__index_rebuild(grove_db_t *db)
 {
 	rebuild_ctx_t r = { .db = db };
@@ -307,6 +383,9 @@ int grove_db__index_rebuild(grove_db_t *db)
 	int rc = grove_store_scan_prefix(db->store, NULL, &dp, 1, drop_digest, &r);
 	if (rc == 0 && rebuild_flush(&r, true) == 0)
 		rc = grove_store_scan_prefix(db->store, NULL, &up, 1, index_user, &r);
+	uint8_t ep = GROVE_DB_PFX_ELEM;
+	if (rc == 0 && r.rc == 0)
+		rc = grove_store_scan_prefix(db->store, NULL, &ep, 1, index_elem, &r);
 	if (rc == 0)
 		rc = rebuild_flush(&r, true);
 	grove_batch_close(&r.batch);

@@ -28,6 +28,8 @@
 #define GROVE_DB_PFX_DIGEST 'd'
 #define GROVE_DB_PFX_META 'm'
 #define GROVE_DB_PFX_SYS 'c' /* below 'd': segment seeks never land on the large clean record */
+#define GROVE_DB_PFX_ELEM 'e'  /* 'e' klen(2 BE) key kind elem -> element record */
+#define GROVE_DB_PFX_KMETA 'k' /* 'k' key -> collection metadata (local) */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -52,7 +54,7 @@
 #define GROVE_DB_SCRATCH_KEEP_BYTES \
 	(4 + GROVE_KEY_MAX + GROVE_DB_CACHE_REC_MAX + GROVE_DB_SCRATCH_ROUND_BYTES)
 #define GROVE_DB_META_NAME_MAX 255
-#define GROVE_DB_FORMAT_VERSION 1
+#define GROVE_DB_FORMAT_VERSION 2 /* 1: whole-value collections (refused) */
 /* How far ahead of the clock the persisted HLC ceiling is reserved, as a
  * fraction of the max offset (so a restart never issues timestamps peers
  * would reject). */
@@ -89,6 +91,18 @@ typedef struct grove_db_cached {
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
 } grove_db_cached_t;
 
+/* BATCH mode: a record queued for the group commit but not yet durable
+ * (element and metadata records of collection writes, which are not
+ * cached): the next writer of the key under the stripe lock reads it from
+ * here, so writers of one key share fsyncs. */
+typedef struct grove_db_pending {
+	uint8_t *key;
+	size_t klen;
+	uint8_t *val; /* NULL: deleted */
+	size_t vlen;
+	uint64_t seq; /* the queued write's sequence number */
+} grove_db_pending_t;
+
 /* A key lock with the write buffers reused by the writes under it. */
 typedef struct grove_db_stripe {
 	pthread_mutex_t mu;
@@ -96,6 +110,8 @@ typedef struct grove_db_stripe {
 	uint8_t *scratch;     /* the next record, laid out like grove_db_cached_t.buf */
 	size_t scratch_cap;
 	grove_batch_t batch;
+	grove_db_pending_t *pend;
+	size_t npend, pend_cap;
 } grove_db_stripe_t;
 
 struct grove_db {
@@ -125,6 +141,8 @@ struct grove_db {
 	atomic_uint_fast64_t merges_unchanged;
 	atomic_uint_fast64_t merges_rejected;
 	atomic_uint_fast64_t index_rebuilds; /* 0 or 1 per open: for tests, INFO */
+	atomic_uint_fast64_t items_rejected; /* item states refused (db_coll.c) */
+	atomic_uint_fast64_t purged;         /* element records purged (db_coll.c) */
 };
 
 /* A user key prepared for one operation: its record keys and placement. */
@@ -136,8 +154,17 @@ typedef struct grove_db_key {
 	uint32_t stripe;
 	uint32_t cache_set; /* index of the first entry of the key's cache set */
 	uint8_t urec[1 + GROVE_KEY_MAX];     /* 'u' key */
-	uint8_t drec[1 + 2 + GROVE_KEY_MAX]; /* 'd' seg key */
+	uint8_t drec[1 + 2 + 1 + GROVE_KEY_MAX]; /* 'd' seg 0x00 key (the head's item name) */
 } grove_db_key_t;
+
+/* A change to the digest tree of one item other than a key's head (an
+ * element), applied once its write is durable. */
+typedef struct grove_db_item_delta {
+	uint32_t segment;
+	bool had_old, has_new;
+	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
+} grove_db_item_delta_t;
+#define GROVE_DB_ITEM_DELTAS_MAX 4
 
 /* A key's state during one read-modify-write (db_state.c).  Caller holds
  * the key's stripe lock from load to free (commit may release it while it
@@ -151,6 +178,15 @@ typedef struct grove_db_state {
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item of rec, when have_item */
 	grove_value_t *v;
 	bool v_cached; /* v is entry->v: changed in place */
+	/* Set by collection writes (db_coll.c): the visible type (the head
+	 * alone cannot tell it), records to write in the same batch (elements,
+	 * metadata) with their tree changes; such writes are durable before
+	 * the key lock is released (their records are not cached). */
+	bool has_type;
+	grove_type_t type;
+	grove_batch_t *extra;
+	const grove_db_item_delta_t *deltas;
+	size_t ndeltas;
 } grove_db_state_t;
 
 int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k,
@@ -190,13 +226,23 @@ bool grove_db__cache_can_pin(grove_db_t *db, const grove_db_key_t *k,
 			     const grove_db_cached_t *entry);
 void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t seq, bool durable);
 void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
+/* Pending records of a stripe (BATCH mode; caller holds the stripe lock):
+ * add every op of b under seq; get a copy (1: found, *val NULL when
+ * deleted; 0: not pending); settle drops the records of seq. */
+int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq) GROVE_MUST_CHECK;
+int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint8_t **val,
+			  size_t *vlen) GROVE_MUST_CHECK;
+void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
+void grove_db__pending_relabel(grove_db_stripe_t *s, uint64_t from, uint64_t to);
+#define GROVE_DB_PENDING_UNQUEUED UINT64_MAX /* added, not yet queued */
 /* A 'u' record is the canonical encoding followed by one byte, the visible
- * type (so scans and counts need no decoding).  Callers check rec_len >= 1. */
+ * type (so scans and counts need no decoding).  Callers check rec_len >= 1.
+ * The head's tree item and digest cover both. */
 static inline grove_type_t grove_db__rec_type(const uint8_t *rec, size_t rec_len)
 {
 	return (grove_type_t)rec[rec_len - 1];
 }
-/* The digest of a stored 'u' record's encoding, and its tree item. */
+/* The digest of a stored 'u' record (encoding and type byte), and its tree item. */
 void grove_db__rec_digest(const uint8_t *rec, size_t rec_len, uint8_t out[GROVE_DIGEST_BYTES]);
 void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_len,
 			uint8_t out[GROVE_DIGEST_BYTES]);
@@ -218,5 +264,15 @@ int grove_db__hlc_observe(grove_db_t *db, uint64_t remote_max_ts) GROVE_MUST_CHE
 int grove_db__index_open(grove_db_t *db) GROVE_MUST_CHECK;  /* load or rebuild */
 void grove_db__index_close(grove_db_t *db); /* writes the clean-shutdown record */
 int grove_db__index_rebuild(grove_db_t *db) GROVE_MUST_CHECK;
+
+/* Collections and the write flow of every typed write (db_coll.c). */
+void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen);
+/* A key's value with its collection elements (grove_db_get,
+ * grove_db_get_encoded): the head plus members (with their dots) and
+ * fields (each as its winning entry); O(elements). */
+int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t **out) GROVE_MUST_CHECK;
+/* Removes the element records a pending key delete covers, in batches
+ * under the key lock (released between batches). */
+int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen) GROVE_MUST_CHECK;
 
 #endif

@@ -42,14 +42,14 @@
 void grove_db__rec_digest(const uint8_t *rec, size_t rec_len, uint8_t out[GROVE_DIGEST_BYTES])
 {
 	GROVE_ASSERT(rec_len >= 1);
-	grove_digest(rec, rec_len - 1, out);
+	grove_digest(rec, rec_len, out);
 }
 
 void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_len,
 			uint8_t out[GROVE_DIGEST_BYTES])
 {
 	GROVE_ASSERT(rec_len >= 1);
-	grove_tree_item(k->key, k->klen, rec, rec_len - 1, out);
+	grove_tree_item(k->key, k->klen, rec, rec_len, out);
 }
 
 void grove_db__state_free(grove_db_state_t *st)
@@ -124,9 +124,11 @@ static int state_batch(grove_batch_t *b, const grove_db_key_t *k, const grove_db
 		       const uint8_t *rec, size_t rec_len)
 {
 	grove_batch_clear(b);
-	int rc = grove_batch_put(b, k->urec, 1 + k->klen, rec, rec_len);
-	if (rc == 0 && !st->rec)
+	int rc = rec ? grove_batch_put(b, k->urec, 1 + k->klen, rec, rec_len) : 0;
+	if (rc == 0 && rec && !st->rec)
 		rc = grove_batch_put(b, k->drec, grove_db__drec_len(k), NULL, 0);
+	if (rc == 0 && st->extra)
+		rc = grove_batch_append(b, st->extra);
 	return rc;
 }
 
@@ -145,13 +147,22 @@ static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
 {
 	size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 	d->segment = k->segment;
-	grove_tree_item_bytes(s->scratch, pre + rec_len - 1, d->new_item);
+	grove_tree_item_bytes(s->scratch, pre + rec_len, d->new_item);
 	d->had_old = st->rec != NULL;
 	if (st->rec && !st->have_item)
 		grove_db__rec_item(k, st->rec, st->rec_len, st->item);
 	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
 	d->old_live = st->rec && grove_db__rec_type(st->rec, st->rec_len) != GROVE_TYPE_NONE;
 	d->new_live = grove_db__rec_type(s->scratch + pre, rec_len) != GROVE_TYPE_NONE;
+}
+
+static void extra_apply(grove_db_t *db, const grove_db_state_t *st)
+{
+	for (size_t i = 0; i < st->ndeltas; i++) {
+		const grove_db_item_delta_t *x = &st->deltas[i];
+		grove_tree_update(&db->tree, x->segment, x->had_old ? x->old_item : NULL,
+				  x->has_new ? x->new_item : NULL);
+	}
 }
 
 static void delta_apply(grove_db_t *db, const state_delta_t *d)
@@ -192,7 +203,21 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 	state_delta_t d;
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
+	extra_apply(db, st);
 	state_install(db, k, st, rec_len, &d, false);
+	return 0;
+}
+
+/* A collection write whose head did not change: only its extra records. */
+static int state_commit_extra(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	int rc = state_batch(&s->batch, k, st, NULL, 0);
+	if (rc == 0)
+		rc = grove_commit_write(&db->commit, &s->batch);
+	if (rc)
+		return state_fail(db, st, rc);
+	extra_apply(db, st);
 	return 0;
 }
 
@@ -206,29 +231,40 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 			       size_t rec_len)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
-	const uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
+	const uint8_t *rec = rec_len ? s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen) : NULL;
 	grove_batch_t b;
 	grove_batch_init(&b);
 	grove_commit_waiter_t w;
 	int rc = state_batch(&b, k, st, rec, rec_len);
+	if (rc == 0 && st->extra)
+		rc = grove_db__pending_add(s, st->extra, GROVE_DB_PENDING_UNQUEUED);
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &b, &w);
-	if (rc) {
+	if (rc) { /* a failed enqueue: the commit refuses every later write */
+		grove_db__pending_settle(s, GROVE_DB_PENDING_UNQUEUED);
 		grove_batch_close(&b);
 		return state_fail(db, st, rc);
 	}
+	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, w.seq);
 	state_delta_t d;
-	state_delta(s, k, st, rec_len, &d);
-	grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
-	GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
-	e->pending_seq = w.seq;
+	if (rec_len) {
+		state_delta(s, k, st, rec_len, &d);
+		grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
+		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
+		e->pending_seq = w.seq;
+	}
 	pthread_mutex_unlock(&s->mu);
 	rc = grove_commit_wait(&db->commit, &w);
-	if (rc == 0)
-		delta_apply(db, &d);
+	if (rc == 0) {
+		if (rec_len)
+			delta_apply(db, &d);
+		extra_apply(db, st);
+	}
 	pthread_mutex_lock(&s->mu);
 	grove_batch_close(&b);
-	grove_db__cache_settle(db, k, w.seq, rc == 0);
+	grove_db__pending_settle(s, w.seq);
+	if (rec_len)
+		grove_db__cache_settle(db, k, w.seq, rc == 0);
 	return rc;
 }
 
@@ -242,10 +278,19 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 	if (rc)
 		return state_fail(db, st, rc);
 	uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
-	if (st->rec && st->rec_len - 1 == enc_len && memcmp(st->rec, rec, enc_len) == 0)
-		return 0; /* unchanged: a cached value still equals its record */
-	rec[enc_len] = (uint8_t)grove_value_type(st->v);
+	rec[enc_len] = (uint8_t)(st->has_type ? st->type : grove_value_type(st->v));
 	size_t rec_len = enc_len + 1;
+	if (st->rec && st->rec_len == rec_len && memcmp(st->rec, rec, rec_len) == 0) {
+		/* unchanged head: a cached value still equals its record */
+		if (!st->extra || st->extra->count == 0)
+			return 0;
+		if (db->durability == GROVE_DURABILITY_BATCH)
+			rc = state_commit_queued(db, k, st, 0);
+		else
+			rc = state_commit_extra(db, k, st);
+		*wrote = rc == 0;
+		return rc;
+	}
 	if (db->durability == GROVE_DURABILITY_BATCH && grove_db__cache_can_pin(db, k, st->entry))
 		rc = state_commit_queued(db, k, st, rec_len);
 	else

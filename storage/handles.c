@@ -199,17 +199,7 @@ int grove_set_remove(grove_set_t *s, const void *elem, size_t len, bool *removed
 
 int grove_set_contains(grove_set_t *s, const void *elem, size_t len, bool *out)
 {
-	grove_value_t *v;
-	int rc = handle_read(&s->h, GROVE_TYPE_SET, &v);
-	if (rc == GROVE_ENOTFOUND) {
-		*out = false;
-		return 0;
-	}
-	if (rc)
-		return rc;
-	*out = grove_orset_contains(v, elem, len);
-	grove_value_destroy(v);
-	return 0;
+	return grove_db_set_contains(s->h.db, s->h.key, s->h.klen, elem, len, out);
 }
 
 int grove_set_members(grove_set_t *s, grove_bytes_list_t *out)
@@ -264,22 +254,7 @@ int grove_map_set(grove_map_t *m, const void *field, size_t flen, const void *va
 
 int grove_map_get(grove_map_t *m, const void *field, size_t flen, uint8_t **val, size_t *vlen)
 {
-	grove_value_t *v;
-	int rc = handle_read(&m->h, GROVE_TYPE_MAP, &v);
-	if (rc)
-		return rc;
-	const void *p;
-	size_t n;
-	grove_bytes_t out;
-	rc = grove_lwwmap_get(v, field, flen, &p, &n);
-	if (rc == 0)
-		rc = bytes_copy(&out, p, n);
-	grove_value_destroy(v);
-	if (rc == 0) {
-		*val = out.data;
-		*vlen = out.len;
-	}
-	return rc;
+	return grove_db_map_get(m->h.db, m->h.key, m->h.klen, field, flen, val, vlen);
 }
 
 int grove_map_delete(grove_map_t *m, const void *field, size_t flen, bool *removed)

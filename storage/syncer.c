@@ -140,17 +140,17 @@ static void report_error(grove_sync_report_t *r, const void *key, size_t klen, c
 
 /* Merges src's state of key into dst.  A missing state on src is not an
  * error (nothing to give).  Returns whether dst changed. */
-static bool merge_one(grove_db_t *src, grove_db_t *dst, char dst_side, const void *key,
-		      size_t klen, grove_sync_report_t *r)
+static bool merge_one(grove_db_t *src, grove_db_t *dst, char dst_side, const void *name,
+		      size_t nlen, const void *key, size_t klen, grove_sync_report_t *r)
 {
 	uint8_t *enc;
 	size_t len;
 	bool changed = false;
-	int rc = grove_db_get_encoded(src, key, klen, &enc, &len);
+	int rc = grove_db_item_state(src, name, nlen, &enc, &len);
 	if (rc == GROVE_ENOTFOUND)
 		return false;
 	if (rc == 0) {
-		rc = grove_db_merge(dst, key, klen, enc, len, &changed);
+		rc = grove_db_item_merge(dst, name, nlen, enc, len, &changed, NULL);
 		grove_free(enc);
 	}
 	if (rc) {
@@ -160,15 +160,21 @@ static bool merge_one(grove_db_t *src, grove_db_t *dst, char dst_side, const voi
 	return changed;
 }
 
-static void sync_key(grove_syncer_t *s, const void *key, size_t klen, grove_sync_report_t *r)
+/* One item (a key's head or one element, both ways). */
+static void sync_key(grove_syncer_t *s, const void *name, size_t nlen, grove_sync_report_t *r)
 {
-	if (!grove_glob_match(s->pattern, s->plen, key, klen)) {
+	int kind;
+	const uint8_t *key, *elem;
+	size_t klen, elen;
+	if (grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen) != 0 ||
+	    !grove_glob_match(s->pattern, s->plen, key, klen)) {
 		r->skipped_pattern++;
 		return;
 	}
 	r->keys_touched++;
-	bool a_changed = merge_one(s->b, s->a, 'a', key, klen, r);
-	bool b_changed = merge_one(s->a, s->b, 'b', key, klen, r);
+	/* a->b then b->a: b's removal that a missed reaches a in the second */
+	bool a_changed = merge_one(s->b, s->a, 'a', name, nlen, key, klen, r);
+	bool b_changed = merge_one(s->a, s->b, 'b', name, nlen, key, klen, r);
 	r->pulled += a_changed;
 	r->pushed += b_changed;
 	r->merged += a_changed && b_changed;

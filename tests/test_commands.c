@@ -120,11 +120,11 @@ static void test_client_config_command(void **state)
 	assert_true(strncmp(run(f, "CONFIG SET save x"), "-ERR CONFIG SET is not supported", 32) == 0);
 	EXPECT(f, "COMMAND DOCS", "*0\r\n");
 	char count[32];
-	snprintf(count, sizeof(count), ":%d\r\n", 36);
+	snprintf(count, sizeof(count), ":%d\r\n", 38);
 	EXPECT(f, "COMMAND COUNT", count);
 	assert_non_null(strstr(run(f, "COMMAND INFO get nosuch"), "$3\r\nget\r\n:2\r\n"));
 	assert_non_null(strstr(f->reply, "*-1\r\n"));
-	assert_true(strncmp(run(f, "COMMAND"), "*36\r\n", 5) == 0);
+	assert_true(strncmp(run(f, "COMMAND"), "*38\r\n", 5) == 0);
 }
 
 static void test_register_and_keys(void **state)

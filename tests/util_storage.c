@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grove/alloc.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
 
@@ -96,4 +97,60 @@ grove_store_t *grove_test_storage_raw_open(const char *dir)
 		abort();
 	}
 	return s;
+}
+
+typedef struct copy_names {
+	uint8_t **name;
+	size_t *len;
+	size_t n, cap;
+} copy_names_t;
+
+static int copy_collect(void *ctx, const uint8_t *name, size_t nlen)
+{
+	copy_names_t *c = ctx;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->len[i] == nlen && memcmp(c->name[i], name, nlen) == 0)
+			return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		c->name = realloc(c->name, c->cap * sizeof(*c->name));
+		c->len = realloc(c->len, c->cap * sizeof(*c->len));
+		if (!c->name || !c->len)
+			abort();
+	}
+	c->name[c->n] = malloc(nlen);
+	memcpy(c->name[c->n], name, nlen);
+	c->len[c->n++] = nlen;
+	return 0;
+}
+
+int grove_test_storage_copy_key(grove_db_t *src, grove_db_t *dst, const void *key, size_t klen)
+{
+	copy_names_t c = { 0 };
+	int rc = grove_db_key_items(src, key, klen, copy_collect, &c);
+	if (rc == 0)
+		rc = grove_db_key_items(dst, key, klen, copy_collect, &c);
+	/* elements first, the head last (its context is taken once the
+	 * elements match) */
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (size_t i = 0; i < c.n && rc == 0; i++) {
+			if ((c.name[i][0] == GROVE_ITEM_HEAD) != (pass == 1))
+				continue;
+			uint8_t *st = NULL;
+			size_t slen = 0;
+			rc = grove_db_item_state(src, c.name[i], c.len[i], &st, &slen);
+			if (rc == GROVE_ENOTFOUND) {
+				rc = 0;
+				continue;
+			}
+			if (rc == 0)
+				rc = grove_db_item_merge(dst, c.name[i], c.len[i], st, slen, NULL, NULL);
+			grove_free(st);
+		}
+	}
+	for (size_t i = 0; i < c.n; i++)
+		free(c.name[i]);
+	free(c.name);
+	free(c.len);
+	return rc;
 }

@@ -46,6 +46,11 @@ void grove_test_db_close(grove_test_db_t *t);
 	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
 		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
 
+/* Copies key from src into dst as anti-entropy would (one direction):
+ * every element item either side holds, then the head, each state of src
+ * merged into dst.  Returns the first error. */
+int grove_test_storage_copy_key(grove_db_t *src, grove_db_t *dst, const void *key, size_t klen);
+
 /* With the db closed: opens its LevelDB store raw (asserts success), for
  * tests that damage or inspect records behind the db's back. */
 grove_store_t *grove_test_storage_raw_open(const char *dir);

@@ -376,7 +376,7 @@ static void push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t 
 
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
 {
-	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_KEY_MAX)
+	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_ITEM_NAME_MAX)
 		return;
 	push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
 }
@@ -403,7 +403,7 @@ static bool push_key(grove_ae_t *ae, grove_buf_t *b, size_t *at, uint32_t *n,
 {
 	uint8_t *st;
 	size_t slen;
-	if (grove_db_get_encoded(ae->db, key, klen, &st, &slen) != 0)
+	if (grove_db_item_state(ae->db, key, klen, &st, &slen) != 0)
 		return true;
 	size_t entry = grove_ae_varint_len(klen) + klen + grove_ae_varint_len(slen) + slen;
 	size_t max = payload_max(ae);
@@ -459,7 +459,8 @@ static void flush_push(grove_ae_t *ae)
 
 static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
 {
-	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, antientropy_hook, ae); /* forward news */
+	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, antientropy_hook, ae,
+							   NULL, NULL, NULL); /* forward news */
 	ae->stats.push_keys_received += f->count;
 	ae->stats.bytes_received[GROVE_AE_PH_PUSH] += len - state_bytes;
 }

@@ -67,7 +67,7 @@
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
 #define GROVE_AE_OUT_MAX 1024         /* queued datagrams and commands before drops */
-#define GROVE_AE_WINDOW_BYTES_MIN (16u * 1024) /* holds a run with the largest key */
+#define GROVE_AE_WINDOW_BYTES_MIN (32u * 1024) /* holds a run with the largest item name */
 #define GROVE_AE_WINDOW_BYTES_MAX (256u * 1024 * 1024)
 #define GROVE_AE_ENVELOPE_KIND 2      /* envelope kind of anti-entropy datagrams */
 #define GROVE_AE_FRAME_BYTES_DEFAULT (1024u * 1024) /* = GROVE_FRAME_BYTES_MAX of gossip/secure/channel.h */

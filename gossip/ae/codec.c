@@ -112,19 +112,19 @@ static void rd_segment(cur_t *c, uint32_t *segment, bool *final, uint32_t *nkeys
 static void rd_keydig(cur_t *c, const uint8_t **key, size_t *klen,
 			     const uint8_t **digest)
 {
-	*key = get_blob(c, 1, GROVE_KEY_MAX, klen);
+	*key = get_blob(c, 1, GROVE_ITEM_NAME_MAX, klen);
 	*digest = get_bytes(c, GROVE_DIGEST_BYTES);
 }
 
 static void rd_key(cur_t *c, const uint8_t **key, size_t *klen)
 {
-	*key = get_blob(c, 1, GROVE_KEY_MAX, klen);
+	*key = get_blob(c, 1, GROVE_ITEM_NAME_MAX, klen);
 }
 
 static void rd_state(cur_t *c, const uint8_t **key, size_t *klen,
 			    const uint8_t **state, size_t *slen)
 {
-	*key = get_blob(c, 1, GROVE_KEY_MAX, klen);
+	*key = get_blob(c, 1, GROVE_ITEM_NAME_MAX, klen);
 	*state = get_blob(c, 1, GROVE_AE_FRAME_BYTES_LIMIT, slen);
 }
 

@@ -112,7 +112,7 @@ static int seg_collect(void *ctx, const void *key, size_t klen,
 	grove_ae_seg_t *g = ctx;
 	if (g->count >= GROVE_AE_SEGMENT_KEYS_MAX)
 		return GROVE_ETOOBIG;
-	if (klen < 1 || klen > GROVE_KEY_MAX || g->buf.len > UINT32_MAX / 2)
+	if (klen < 1 || klen > GROVE_ITEM_NAME_MAX || g->buf.len > UINT32_MAX / 2)
 		return GROVE_ETOOBIG;
 	int rc = grove_grow((void **)&g->ents, &g->cap, g->count + 1, sizeof(*g->ents), SEG_ENTS_MIN, 0);
 	if (rc < 0)

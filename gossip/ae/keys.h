@@ -15,7 +15,7 @@
 #include "gossip/ae/codec.h"
 
 #define GROVE_AE_SEGMENT_KEYS_MAX (1u << 20) /* keys of one local segment handled */
-#define GROVE_AE_KEYQ_REC_MAX (GROVE_KEY_MAX + 1) /* a key, or a tag byte + key */
+#define GROVE_AE_KEYQ_REC_MAX (GROVE_ITEM_NAME_MAX + 1) /* an item name, or a tag byte + name */
 
 typedef struct grove_ae_keyq {
 	grove_buf_t buf;

@@ -196,10 +196,10 @@ uint32_t grove_ae_sess_take(grove_ae_sess_t *s, unsigned level)
 
 /* Merges one remote state and counts the outcome; true if it was news. */
 static bool merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t klen,
-			       const uint8_t *state, size_t slen)
+			       const uint8_t *state, size_t slen, bool *reply)
 {
 	bool changed = false;
-	int rc = grove_db_merge(ctx->db, key, klen, state, slen, &changed);
+	int rc = grove_db_item_merge(ctx->db, key, klen, state, slen, &changed, reply);
 	grove_ae_stats_t *st = ctx->stats;
 	if (rc == 0 && changed)
 		st->merged_changed++;
@@ -216,7 +216,8 @@ static bool merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t kl
 }
 
 size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *f,
-			     grove_db_change_fn on_news, void *arg)
+			     grove_db_change_fn on_news, void *arg, grove_ae_reply_fn on_reply,
+			     void *rarg, int *reply_rc)
 {
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
@@ -226,8 +227,11 @@ size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *
 		size_t klen, slen;
 		grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
 		state_bytes += slen;
-		if (merge_state(ctx, key, klen, st, slen) && on_news != NULL)
+		bool reply = false;
+		if (merge_state(ctx, key, klen, st, slen, &reply) && on_news != NULL)
 			on_news(arg, key, klen);
+		if (reply && on_reply != NULL && *reply_rc == 0)
+			*reply_rc = on_reply(rarg, key, klen);
 	}
 	return state_bytes;
 }

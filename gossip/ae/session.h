@@ -70,7 +70,12 @@ void grove_ae_sess_set_writable(grove_ae_sess_t *s, bool writable);
 /* Merges every (key, state) of a decoded STATES or PUSH frame into the db
  * and counts each outcome; calls on_news(arg, key) for each key whose local
  * state changed (on_news may be NULL).  Returns the state bytes carried. */
+/* on_reply (may be NULL): an element whose merged state differs from the
+ * one received, so the peer should get ours back (a removal it has not
+ * seen); a non-zero return is kept in *reply_rc and stops further calls. */
+typedef int (*grove_ae_reply_fn)(void *ctx, const uint8_t *name, size_t nlen);
 size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *f,
-			     grove_db_change_fn on_news, void *arg);
+			     grove_db_change_fn on_news, void *arg, grove_ae_reply_fn on_reply,
+			     void *rarg, int *reply_rc);
 
 #endif

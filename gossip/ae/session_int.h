@@ -16,7 +16,7 @@
  * and key length + GROVE__KEY_UNITS per listed or wanted key. */
 #define GROVE__RUN_UNITS 8u
 #define GROVE__KEY_UNITS GROVE_DIGEST_BYTES
-#define GROVE__ENTRY_UNITS_MAX (GROVE_KEY_MAX + GROVE__KEY_UNITS)
+#define GROVE__ENTRY_UNITS_MAX (GROVE_ITEM_NAME_MAX + GROVE__KEY_UNITS)
 _Static_assert(GROVE_AE_WINDOW_BYTES_MIN >= 2 * (GROVE__RUN_UNITS + GROVE__ENTRY_UNITS_MAX),
 	       "the smallest window holds a run with the largest key, twice");
 

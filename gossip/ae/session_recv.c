@@ -63,7 +63,7 @@ static int take_units(grove_ae_sess_t *s, uint64_t units)
 static int on_keydig(grove_ae_sess_t *s, const uint8_t *key, size_t klen,
 			    const uint8_t *digest)
 {
-	if (grove_db_segment_of(key, klen) != s->in_seg.segment) {
+	if (grove_db_item_segment(key, klen) != s->in_seg.segment) {
 		s->ctx.stats->keys_misplaced++;
 		return 0;
 	}
@@ -146,10 +146,18 @@ static int on_credit(grove_ae_sess_t *s, const grove_ae_frame_t *f)
 	return 0;
 }
 
-/* Merges every state; returns the bytes of state carried (for stats). */
-static size_t on_states(grove_ae_sess_t *s, const grove_ae_frame_t *f)
+/* An element the peer holds in a state we have merged past (it missed a
+ * removal): send ours back. */
+static int queue_reply(void *ctx, const uint8_t *name, size_t nlen)
 {
-	size_t state_bytes = grove_ae_merge_states(&s->ctx, f, NULL, NULL);
+	grove_ae_sess_t *s = ctx;
+	return grove_ae_keyq_push(&s->sendq, name, nlen);
+}
+
+/* Merges every state; returns the bytes of state carried (for stats). */
+static size_t on_states(grove_ae_sess_t *s, const grove_ae_frame_t *f, int *rc)
+{
+	size_t state_bytes = grove_ae_merge_states(&s->ctx, f, NULL, NULL, queue_reply, s, rc);
 	s->ctx.stats->keys_received += f->count;
 	s->ctx.stats->state_bytes_received += state_bytes;
 	return state_bytes;
@@ -183,7 +191,7 @@ static int dispatch(grove_ae_sess_t *s, const grove_ae_frame_t *f, size_t len)
 		rc = f->type == GROVE_AE_KEYS ? on_keys(s, f) : on_want(s, f);
 		break;
 	case GROVE_AE_STATES:
-		st->bytes_received[GROVE_AE_PH_STATES] += len - on_states(s, f);
+		st->bytes_received[GROVE_AE_PH_STATES] += len - on_states(s, f, &rc);
 		break;
 	case GROVE_AE_CREDIT:
 		st->bytes_received[GROVE_AE_PH_CONTROL] += len;

@@ -21,7 +21,7 @@ static int add_state(grove_ae_sess_t *s, uint32_t n, size_t *state_bytes)
 	grove_ae_keyq_front(&s->sendq, &key, &klen);
 	uint8_t *st = NULL;
 	size_t slen = 0;
-	int rc = grove_db_get_encoded(s->ctx.db, key, klen, &st, &slen);
+	int rc = grove_db_item_state(s->ctx.db, key, klen, &st, &slen);
 	if (rc == GROVE_ENOTFOUND) {
 		grove_ae_keyq_pop(&s->sendq);
 		return 0;

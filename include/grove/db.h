@@ -78,9 +78,32 @@ int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void
 /* Observed-remove delete of a key of any type; *existed tells if it was live. */
 int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed) GROVE_MUST_CHECK;
 
+/* --- collection reads (O(1) store reads; GROVE_EWRONGTYPE on a live key
+ * of another type; an absent or deleted key reads as empty) --- */
+/* The key's visible type (GROVE_TYPE_NONE when absent or deleted). */
+int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *out) GROVE_MUST_CHECK;
+int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const void *elem,
+			  size_t elen, bool *out) GROVE_MUST_CHECK;
+/* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
+int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
+		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+/* Members (type GROVE_TYPE_SET) or fields (GROVE_TYPE_MAP): maintained count. */
+int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+			uint64_t *out) GROVE_MUST_CHECK;
+/* Visits members or fields (with their values; members: val NULL, 0) in
+ * bytewise order from >= start (NULL: the first), at most max of them, from
+ * one snapshot, streaming from the store.  fn returns non-zero to stop.
+ * *next (may be NULL): malloc'd element to resume from, NULL at the end. */
+typedef int (*grove_db_elem_fn)(void *ctx, const void *elem, size_t elen, const void *val,
+				size_t vlen);
+int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+		       const void *start, size_t slen, size_t max, grove_db_elem_fn fn, void *ctx,
+		       uint8_t **next, size_t *next_len) GROVE_MUST_CHECK;
+
 /* --- reads --- */
 /* A decoded copy of the key's value; GROVE_ENOTFOUND if absent or deleted.
- * Free with grove_value_destroy. */
+ * Free with grove_value_destroy.  A collection is materialized from its
+ * element records: O(elements); use the collection reads above instead. */
 int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **out) GROVE_MUST_CHECK;
 /* The canonical encoded state (deleted keys included: their tombstone
  * context is state too); GROVE_ENOTFOUND if the key was never written. */
@@ -100,9 +123,45 @@ uint64_t grove_db_count(grove_db_t *db);
 /* --- merge of remote state --- */
 /* Decodes enc with limits, checks its timestamps against the max offset,
  * advances the HLC, merges atomically and writes only when the state
- * changed.  GROVE_EDECODE / GROVE_ECLOCK_OFFSET leave the key untouched. */
+ * changed.  GROVE_EDECODE / GROVE_ECLOCK_OFFSET leave the key untouched.
+ * Whole values only without collection elements (GROVE_EINVAL otherwise):
+ * collections replicate per item, see grove_db_item_merge. */
 int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *enc,
 		   size_t enc_len, bool *changed) GROVE_MUST_CHECK;
+
+/* --- items: what the digest tree covers and anti-entropy ships ---
+ * An item name is either a key's head (counter, register, type register,
+ * causal context): 0x00 key; or one element of a collection: kind (1 set
+ * member, 2 hash field), key length (2 bytes, big-endian), key, element.
+ * Heads live in segment hash(key), elements in segment hash(name), so a big
+ * collection spreads over the tree.  Formats: doc/storage_format.md. */
+#define GROVE_ITEM_HEAD 0
+#define GROVE_ITEM_MEMBER 1
+#define GROVE_ITEM_FIELD 2
+#define GROVE_ITEM_NAME_MAX (3 + GROVE_KEY_MAX + GROVE_ELEM_MAX)
+/* Splits a name; GROVE_EINVAL when malformed. */
+int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t **key,
+			size_t *klen, const uint8_t **elem, size_t *elen) GROVE_MUST_CHECK;
+/* The segment of an item (0 for a malformed name). */
+uint32_t grove_db_item_segment(const void *name, size_t nlen);
+/* The item's state to send to a peer: a head's value, element count and
+ * accumulator; an element's record (or absent) with the key's causal
+ * context.  GROVE_ENOTFOUND when the key has no head. */
+int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t **out,
+			size_t *out_len) GROVE_MUST_CHECK;
+/* Merges a peer's item state (hostile input: GROVE_EDECODE for malformed
+ * or forged states, GROVE_ECLOCK_OFFSET; the store is untouched then).
+ * *reply (may be NULL): our element differs from the peer's after the
+ * merge, so the peer should get our state back. */
+int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uint8_t *state,
+			size_t slen, bool *changed, bool *reply) GROVE_MUST_CHECK;
+
+/* Visits the item names of one key (its elements in record order, then its
+ * head), whatever their state, from one snapshot: for tools and tests that
+ * copy a key item by item.  fn returns non-zero to stop. */
+typedef int (*grove_db_name_fn)(void *ctx, const uint8_t *name, size_t nlen);
+int grove_db_key_items(grove_db_t *db, const void *key, size_t klen, grove_db_name_fn fn,
+		       void *ctx) GROVE_MUST_CHECK;
 
 /* --- digest index: a hash tree over key segments --- */
 /* Tree shape: GROVE_TREE_LEVELS levels below the root, each node with
@@ -119,8 +178,9 @@ void grove_db_root_digest(grove_db_t *db, uint8_t out[GROVE_DIGEST_BYTES]);
  * GROVE_TREE_LEVELS = segments). */
 int grove_db_tree_node(grove_db_t *db, unsigned level, uint32_t index,
 		       uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count) GROVE_MUST_CHECK;
-uint32_t grove_db_segment_of(const void *key, size_t klen);
-/* Visits every key in a segment with its value digest (deleted keys too),
+uint32_t grove_db_segment_of(const void *key, size_t klen); /* a key's head */
+/* Visits every item in a segment (item names, see above) with the digest
+ * of its record (deleted keys' heads too),
  * in bytewise key order, from one consistent snapshot.  O(keys in the
  * segment) store reads.  GROVE_ECORRUPT if the index names a key with no
  * data (damage; the next open without a clean record rebuilds it). */
@@ -136,7 +196,8 @@ int grove_db_subtree_keys(grove_db_t *db, unsigned level, uint32_t index, grove_
 
 /* --- change notification (for pushing fresh writes to peers) --- */
 /* Called after every local write commits, from the writing thread, with no
- * db lock held.  One hook per db; NULL removes it. */
+ * db lock held, once per item name the write changed.  One hook per db;
+ * NULL removes it. */
 typedef void (*grove_db_change_fn)(void *ctx, const void *key, size_t klen);
 void grove_db_set_change_hook(grove_db_t *db, grove_db_change_fn fn, void *ctx);
 
@@ -155,6 +216,8 @@ typedef struct grove_db_stats {
 	uint64_t syncs;         /* fsyncs issued */
 	uint64_t hlc_last;
 	uint64_t index_rebuilds; /* digest index rebuilt from data at open: 0 or 1 */
+	uint64_t items_rejected; /* item states refused (malformed, forged, clock) */
+	uint64_t purged;        /* element records removed after key deletes */
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 

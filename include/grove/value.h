@@ -50,6 +50,13 @@
 #define GROVE_BLOB_MAX (64u * 1024 * 1024)
 #define GROVE_VALUE_BYTES_MAX (512u * 1024 * 1024) /* largest encoding decoded */
 #define GROVE_DIGEST_BYTES 16
+/* Collections stored per element (doc/value_format.md): the largest set
+ * member or hash field name, hash field value and register value a write
+ * accepts (GROVE_ETOOBIG beyond), so that every state fits one
+ * anti-entropy frame and nothing acknowledged is unable to replicate. */
+#define GROVE_ELEM_MAX 4096
+#define GROVE_FIELD_VALUE_MAX (256u * 1024)
+#define GROVE_REGISTER_VALUE_MAX (256u * 1024)
 
 typedef enum grove_type {
 	GROVE_TYPE_NONE = 0, /* logically empty: never written, or deleted */

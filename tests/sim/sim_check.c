@@ -5,8 +5,11 @@
  *   c<k> counters (model: the sum of the deltas),
  *   r<k> registers (model: the write with the greatest (HLC ts, node id);
  *        the ts is read from the writer's HLC right after the write),
- *   m<k> maps, fields f0..f3 (model: per field, the greatest (ts, node) of
- *        the sets and of the deletes that removed a visible field),
+ *   m<k> maps, fields f0..f3 (observed-remove fields with LWW values;
+ *        model, sound not exact: the set with the greatest (ts, node) must
+ *        be the field's value when it came after every delete in virtual
+ *        time - no delete can have observed it, and no later set replaced
+ *        it without a greater ts; a field never set must be absent),
  *   s<k> sets over a shared pool e0..e3 (model, sound not exact: an element
  *        whose last add came after every remove in virtual time must be
  *        present: no remove can have observed that add, and add wins),
@@ -126,7 +129,13 @@ static void sim_op_lww(sim_t *s, sim_node_t *nd, uint32_t k, bool map)
 		return;
 	uint64_t ts = grove_db_hlc(nd->db)->last;
 	sim_model_reg_t *r = map ? &s->model.field[k * SIM_FIELDS + f] : &s->model.reg[k];
-	sim_lww_put(r, ts, nd->id, del ? 0 : v);
+	if (del) {
+		r->rem_at = s->now + 1;
+		return;
+	}
+	if (map && sim_lww_newer(ts, nd->id, r))
+		r->at = s->now + 1;
+	sim_lww_put(r, ts, nd->id, v);
 }
 
 /* Any type on the x<k> keys, key deletes included; WRONGTYPE is fine. */

@@ -92,12 +92,14 @@ typedef struct sim_model_reg {
 	uint64_t ts;
 	char node[SIM_ADDR_MAX];
 	uint32_t val;
+	uint64_t at;     /* map fields: virtual time + 1 of that greatest set */
+	uint64_t rem_at; /* map fields: virtual time + 1 of the last delete that removed */
 } sim_model_reg_t;
 
 typedef struct sim_model {
 	int64_t *counter;          /* per counter key: sum of deltas */
 	sim_model_reg_t *reg;      /* per register key */
-	sim_model_reg_t *field;    /* per (map key, field): val 0 = deleted */
+	sim_model_reg_t *field;    /* per (map key, field): the greatest set, last delete */
 	uint64_t *set_last_add;    /* per (set key, element): last add time + 1 */
 	uint64_t *set_last_rem;    /* per (set key, element): last remove time + 1 */
 	uint8_t *uniq_state;       /* per unique element: 0 none, 1 added, 2 removed */

@@ -281,7 +281,8 @@ static void sim_model_node(sim_t *s, uint32_t node)
 		for (uint32_t f = 0; f < SIM_FIELDS; f++) {
 			const sim_model_reg_t *r = &s->model.field[k * SIM_FIELDS + f];
 			snprintf(field, sizeof(field), "f%u", f);
-			sim_model_lww(s, node, key, field, r->set ? r->val : 0);
+			if (!r->set || r->at > r->rem_at) /* else: convergence only */
+				sim_model_lww(s, node, key, field, r->set ? r->val : 0);
 		}
 		sim_model_sets(s, node, k);
 	}

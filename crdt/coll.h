@@ -1,0 +1,120 @@
+/*
+ * coll.h - the CRDT pieces of a collection stored per element (storage/
+ * db_coll.c keeps the records; this file owns the rules and the codecs).
+ * Format and rules: doc/value_format.md, "Collections stored per element".
+ *
+ * A collection key (set or hash) has one causal context (version vector +
+ * dot cloud), kept in its head value's set component (no elements there),
+ * and one element record per set member or hash field:
+ *   member: its dots                      [[node, counter], ...]
+ *   field:  its entries (dot, ts, value)  [[node, counter, ts, value], ...]
+ * sorted by dot.  A field is an observed-remove field whose value is an LWW
+ * register: HSET replaces the entries it observed by one new entry, so
+ * concurrent HSETs may leave several; reads pick the greatest (ts, node).
+ * HSET/SADD draw a fresh dot; SREM/HDEL/DEL drop the observed dots (the
+ * context keeps them): no tombstones.
+ *
+ * Per-element merge (grove_elem_merge): a dot both sides hold stays; a dot
+ * only the local side holds stays unless the remote context covers it; a
+ * dot only the remote side holds is added unless the local context covers
+ * it; the local context gains the remote element's dots (and only those:
+ * merging a remote context wholesale would drop later-arriving elements
+ * whose dots it covers).
+ *
+ * This header exposes crdt internals (value_int.h) to storage/ on purpose:
+ * the head's context is the head value's set component.
+ */
+#ifndef GROVE_CRDT_COLL_H
+#define GROVE_CRDT_COLL_H
+
+#include "base/buf.h"
+#include "crdt/value_int.h"
+
+#define GROVE_ELEM_MEMBER 1 /* set member */
+#define GROVE_ELEM_FIELD 2  /* hash field */
+/* Limits refused at write time (and by the decoders): a member or field
+ * name, a field value, the entries of one record. */
+#define GROVE_ELEM_NAME_MAX GROVE_ELEM_MAX
+#define GROVE_ELEM_VALUE_MAX GROVE_FIELD_VALUE_MAX
+#define GROVE_ELEM_ENTRIES_MAX 1024
+/* Dots in one decoded context (vv + cloud). */
+#define GROVE_CTX_DOTS_MAX (1u << 20)
+
+typedef grove_value__set_t grove_ctx_t; /* vv + cloud; e/len unused (0) */
+
+typedef struct grove_entry {
+	grove_value__dot_t dot;
+	uint64_t ts;               /* fields: the write's HLC timestamp */
+	grove_value__blob_t val;   /* fields: the value */
+} grove_entry_t;
+
+typedef struct grove_elem {
+	grove_entry_t *e; /* sorted by dot, no duplicates */
+	size_t len, cap;
+} grove_elem_t;
+
+void grove_elem_free(grove_elem_t *x);
+void grove_ctx_free(grove_ctx_t *c);
+int grove_ctx_copy(grove_ctx_t *dst, const grove_ctx_t *src) GROVE_MUST_CHECK;
+
+/* The encoders append to a grove_buf_t (base/buf.h); on failure they
+ * return GROVE_ENOMEM and the buffer's content is unspecified. */
+
+/* Element record: [entries]; canonical.  decode: GROVE_EDECODE on anything
+ * not canonical (unsorted, duplicate dots, counter 0, bad node, a field
+ * entry without value or a member entry with one), GROVE_ETOOBIG over the
+ * limits.  An empty entry list is valid (an absent element). */
+int grove_elem_encode(grove_buf_t *b, const grove_elem_t *x, int kind) GROVE_MUST_CHECK;
+int grove_elem_decode(const uint8_t *p, size_t len, int kind, grove_elem_t *out) GROVE_MUST_CHECK;
+/* Context: [vv, cloud], as in the value format's set component. */
+int grove_ctx_encode(grove_buf_t *b, const grove_ctx_t *c) GROVE_MUST_CHECK;
+int grove_ctx_decode(const uint8_t *p, size_t len, grove_ctx_t *out) GROVE_MUST_CHECK;
+/* Element state (anti-entropy, push): [vv, cloud, entries] - the sender's
+ * context and its record of the element (empty: absent).  decode also
+ * rejects entries whose dots the context does not cover (forged). */
+int grove_elem_state_encode(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
+			    int kind) GROVE_MUST_CHECK;
+int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t *c,
+			    grove_elem_t *x) GROVE_MUST_CHECK;
+
+bool grove_elem_eq(const grove_elem_t *a, const grove_elem_t *b);
+uint64_t grove_elem_max_ts(const grove_elem_t *x);
+/* The entry a read returns: greatest (ts, node); NULL when empty. */
+const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
+/* Drops the entries whose dots c covers; returns how many. */
+size_t grove_elem_filter(grove_elem_t *x, const grove_ctx_t *c);
+/* x := one entry (d, ts, val). */
+int grove_elem_set_one(grove_elem_t *x, const grove_value__dot_t *d, uint64_t ts, const void *val,
+		       size_t vlen) GROVE_MUST_CHECK;
+
+/* The next dot of node in c (above all it holds for node); GROVE_EOVERFLOW. */
+int grove_ctx_next_dot(const grove_ctx_t *c, const char *node, grove_value__dot_t *d) GROVE_MUST_CHECK;
+int grove_ctx_add(grove_ctx_t *c, const grove_value__dot_t *d) GROVE_MUST_CHECK;
+int grove_ctx_union(grove_ctx_t *dst, const grove_ctx_t *src) GROVE_MUST_CHECK;
+bool grove_ctx_has(const grove_ctx_t *c, const grove_value__dot_t *d);
+/* Whether big covers every dot of small. */
+bool grove_ctx_covers(const grove_ctx_t *big, const grove_ctx_t *small);
+bool grove_ctx_eq(const grove_ctx_t *a, const grove_ctx_t *b);
+bool grove_ctx_empty(const grove_ctx_t *c);
+
+/* Per-element merge (see above): l (local record, already filtered by
+ * any pending delete) and lctx are updated.  GROVE_EDECODE when r holds a
+ * dot l holds too with another (ts, value): a forged entry.  *changed:
+ * l or lctx changed. */
+int grove_elem_merge(grove_elem_t *l, grove_ctx_t *lctx, const grove_elem_t *r,
+		     const grove_ctx_t *rctx, bool *changed) GROVE_MUST_CHECK;
+
+/* Head state (anti-entropy, push): [bin value encoding, uint live
+ * elements, bin16 element accumulator sum].  decode returns a pointer into
+ * p for the encoding. */
+int grove_head_state_encode(grove_buf_t *b, const uint8_t *enc, size_t enc_len, uint64_t n,
+			    const uint8_t acc[16]) GROVE_MUST_CHECK;
+int grove_head_state_decode(const uint8_t *p, size_t len, const uint8_t **enc, size_t *enc_len,
+			    uint64_t *n, uint8_t acc[16]) GROVE_MUST_CHECK;
+
+/* Makes v a fresh key of type t by node: every component reset as by a key
+ * delete, type register (epoch + 1, node, t).  For the head of a
+ * collection, whose visible type the caller knows better than v. */
+int grove_value_create_as(grove_value_t *v, grove_type_t t, const char *node) GROVE_MUST_CHECK;
+
+#endif

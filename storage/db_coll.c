@@ -1,0 +1,1525 @@
+/*
+ * db_coll.c - the write flow of every typed write, and collections stored
+ * per element (doc/storage_format.md, doc/value_format.md).
+ *
+ * A write flows down once: key lock -> read the touched records (the head
+ * 'u', the collection metadata 'k', the element 'e') -> apply (crdt/) ->
+ * one batch (element record, its index record, metadata, head) -> commit
+ * (durability mode) -> tree -> cache -> unlock -> change hook.
+ *
+ * Records of a collection key K:
+ *   'u' K                    head: value encoding (type register, counter,
+ *                            register, causal context in the set component)
+ *                            + visible type byte; a tree item
+ *   'k' K                    metadata (local, not replicated): live members,
+ *                            live fields, accumulator of the live element
+ *                            items, pending-delete context
+ *   'e' klen K kind elem     element record (coll.h); a tree item
+ *   'd' seg name             index of every tree item
+ * Counters and registers have a head only.
+ *
+ * A key delete (or a write that creates the key over hidden elements of a
+ * lost type conflict) is durable and visible at once: it sets the counts
+ * to zero and adds the key's context to the pending-delete context; reads
+ * and merges filter element records through it; the covered records are
+ * then removed in batches of PURGE_BATCH, releasing the key lock between
+ * batches (grove_db__coll_purge).
+ */
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "crdt/coll.h"
+#include "storage/db_int.h"
+#include "storage/le.h"
+
+#define META_VERSION 1
+#define META_FIXED_BYTES (1 + 8 + 8 + 16)
+#define PURGE_BATCH 512
+#define ELEM_REC_MAX (1 + 2 + GROVE_KEY_MAX + 1 + GROVE_ELEM_MAX)
+
+/* ---- names and record keys ---- */
+
+typedef struct ename {
+	int kind;
+	const uint8_t *elem;
+	size_t elen;
+	size_t nlen, rlen, dlen;
+	uint32_t segment;
+	uint8_t name[GROVE_ITEM_NAME_MAX];   /* kind klen K elem */
+	uint8_t rkey[ELEM_REC_MAX];          /* 'e' klen K kind elem */
+	uint8_t dkey[3 + GROVE_ITEM_NAME_MAX]; /* 'd' seg name */
+} ename_t;
+
+static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
+		       size_t elen)
+{
+	en->kind = kind;
+	en->elen = elen;
+	uint8_t *n = en->name;
+	n[0] = (uint8_t)kind;
+	n[1] = (uint8_t)(k->klen >> 8);
+	n[2] = (uint8_t)k->klen;
+	memcpy(n + 3, k->key, k->klen);
+	if (elen)
+		memcpy(n + 3 + k->klen, elem, elen);
+	en->nlen = 3 + k->klen + elen;
+	en->elem = n + 3 + k->klen;
+	uint8_t *r = en->rkey;
+	r[0] = GROVE_DB_PFX_ELEM;
+	r[1] = n[1];
+	r[2] = n[2];
+	memcpy(r + 3, k->key, k->klen);
+	r[3 + k->klen] = (uint8_t)kind;
+	if (elen)
+		memcpy(r + 4 + k->klen, elem, elen);
+	en->rlen = 4 + k->klen + elen;
+	en->segment = grove_tree_segment(en->name, en->nlen);
+	en->dkey[0] = GROVE_DB_PFX_DIGEST;
+	en->dkey[1] = (uint8_t)(en->segment >> 8);
+	en->dkey[2] = (uint8_t)en->segment;
+	memcpy(en->dkey + 3, en->name, en->nlen);
+	en->dlen = 3 + en->nlen;
+}
+
+int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t **key,
+			size_t *klen, const uint8_t **elem, size_t *elen)
+{
+	const uint8_t *n = name;
+	if (!n || nlen < 2 || nlen > GROVE_ITEM_NAME_MAX)
+		return GROVE_EINVAL;
+	if (n[0] == GROVE_ITEM_HEAD) {
+		if (nlen - 1 > GROVE_KEY_MAX)
+			return GROVE_EINVAL;
+		*kind = GROVE_ITEM_HEAD;
+		*key = n + 1;
+		*klen = nlen - 1;
+		*elem = NULL;
+		*elen = 0;
+		return 0;
+	}
+	if ((n[0] != GROVE_ITEM_MEMBER && n[0] != GROVE_ITEM_FIELD) || nlen < 4)
+		return GROVE_EINVAL;
+	size_t kl = (size_t)n[1] << 8 | n[2];
+	if (kl < 1 || kl > GROVE_KEY_MAX || kl > nlen - 3 || nlen - 3 - kl > GROVE_ELEM_MAX)
+		return GROVE_EINVAL;
+	*kind = n[0];
+	*key = n + 3;
+	*klen = kl;
+	*elem = n + 3 + kl;
+	*elen = nlen - 3 - kl;
+	return 0;
+}
+
+uint32_t grove_db_item_segment(const void *name, size_t nlen)
+{
+	int kind;
+	const uint8_t *key, *elem;
+	size_t klen, elen;
+	if (grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen) != 0)
+		return 0;
+	return kind == GROVE_ITEM_HEAD ? grove_tree_segment(key, klen)
+				       : grove_tree_segment(name, nlen);
+}
+
+/* ---- accumulator of live element items (128-bit sum) ---- */
+
+typedef struct acc {
+	uint64_t lo, hi;
+} acc_t;
+
+static void acc_add(acc_t *a, const uint8_t item[GROVE_DIGEST_BYTES], bool sub)
+{
+	uint64_t lo = grove_le64_get(item), hi = grove_le64_get(item + 8);
+	if (sub) {
+		uint64_t nlo = a->lo - lo;
+		a->hi = a->hi - hi - (a->lo < lo);
+		a->lo = nlo;
+	} else {
+		uint64_t nlo = a->lo + lo;
+		a->hi = a->hi + hi + (nlo < a->lo);
+		a->lo = nlo;
+	}
+}
+
+static void acc_bytes(const acc_t *a, uint8_t out[16])
+{
+	grove_le64_put(out, a->lo);
+	grove_le64_put(out + 8, a->hi);
+}
+
+/* ---- metadata ---- */
+
+typedef struct meta {
+	uint64_t count[3]; /* by kind: [GROVE_ELEM_MEMBER], [GROVE_ELEM_FIELD] */
+	acc_t acc;
+	grove_ctx_t pctx; /* pending delete */
+} meta_t;
+
+static void meta_free(meta_t *m)
+{
+	grove_ctx_free(&m->pctx);
+	memset(m, 0, sizeof(*m));
+}
+
+static int meta_decode(const uint8_t *p, size_t len, meta_t *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (len < META_FIXED_BYTES || p[0] != META_VERSION)
+		return GROVE_ECORRUPT;
+	m->count[GROVE_ELEM_MEMBER] = grove_le64_get(p + 1);
+	m->count[GROVE_ELEM_FIELD] = grove_le64_get(p + 9);
+	m->acc.lo = grove_le64_get(p + 17);
+	m->acc.hi = grove_le64_get(p + 25);
+	if (len == META_FIXED_BYTES)
+		return 0;
+	int rc = grove_ctx_decode(p + META_FIXED_BYTES, len - META_FIXED_BYTES, &m->pctx);
+	return rc == GROVE_ENOMEM ? rc : rc ? GROVE_ECORRUPT : 0;
+}
+
+static bool meta_empty(const meta_t *m)
+{
+	return !m->count[1] && !m->count[2] && !m->acc.lo && !m->acc.hi &&
+	       grove_ctx_empty(&m->pctx);
+}
+
+static int meta_encode(const meta_t *m, grove_buf_t *b)
+{
+	uint8_t f[META_FIXED_BYTES];
+	f[0] = META_VERSION;
+	grove_le64_put(f + 1, m->count[GROVE_ELEM_MEMBER]);
+	grove_le64_put(f + 9, m->count[GROVE_ELEM_FIELD]);
+	grove_le64_put(f + 17, m->acc.lo);
+	grove_le64_put(f + 25, m->acc.hi);
+	grove_buf_reset(b);
+	grove_buf_append(b, f, sizeof(f));
+	if (grove_buf_failed(b))
+		return GROVE_ENOMEM;
+	return grove_ctx_empty(&m->pctx) ? 0 : grove_ctx_encode(b, &m->pctx);
+}
+
+static void meta_key(const grove_db_key_t *k, uint8_t *out)
+{
+	out[0] = GROVE_DB_PFX_KMETA;
+	memcpy(out + 1, k->key, k->klen);
+}
+
+/* A record read by a writer under the key's stripe lock (locked): a
+ * pending one (BATCH mode, queued but not yet durable) first. */
+static int rec_get(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *locked,
+		   const uint8_t *key, size_t klen, uint8_t **p, size_t *len)
+{
+	if (locked) {
+		int rc = grove_db__pending_get(&db->stripes[locked->stripe], key, klen, p, len);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return *p ? 0 : GROVE_ENOTFOUND;
+	}
+	return grove_store_get(db->store, snap, key, klen, p, len);
+}
+
+static int meta_read(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+		     meta_t *m, uint8_t **raw, size_t *raw_len)
+{
+	uint8_t mk[1 + GROVE_KEY_MAX];
+	meta_key(k, mk);
+	uint8_t *p = NULL;
+	size_t len = 0;
+	memset(m, 0, sizeof(*m));
+	int rc = rec_get(db, snap, raw ? k : NULL, mk, 1 + k->klen, &p, &len);
+	if (rc == GROVE_ENOTFOUND) {
+		if (raw)
+			*raw = NULL, *raw_len = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = meta_decode(p, len, m);
+	if (raw && rc == 0) {
+		*raw = p;
+		*raw_len = len;
+	} else {
+		grove_free(p);
+	}
+	return rc;
+}
+
+/* ---- element records ---- */
+
+/* The tree item of an element record given its encoding. */
+static void elem_item(const ename_t *en, const uint8_t *rec, size_t len,
+		      uint8_t out[GROVE_DIGEST_BYTES])
+{
+	grove_tree_item(en->name, en->nlen, rec, len, out);
+}
+
+static int elem_item_of(const ename_t *en, const grove_elem_t *x, uint8_t out[GROVE_DIGEST_BYTES])
+{
+	grove_buf_t b = { 0 };
+	int rc = grove_elem_encode(&b, x, en->kind);
+	if (rc == 0)
+		elem_item(en, b.data, b.len, out);
+	grove_buf_close(&b);
+	return rc;
+}
+
+/* ---- a key during one write ---- */
+
+typedef struct coll {
+	grove_db_t *db;
+	const grove_db_key_t *k;
+	grove_db_state_t st;
+	meta_t m;
+	uint8_t *meta_raw;
+	size_t meta_raw_len;
+	grove_batch_t extra;
+	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
+	size_t nd;
+	bool purge; /* a purge must follow the write */
+	bool loaded;
+} coll_t;
+
+static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
+{
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	c->k = k;
+	grove_batch_init(&c->extra);
+	int rc = grove_db__state_load(db, k, &c->st);
+	if (rc == 0)
+		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw, &c->meta_raw_len);
+	c->loaded = true;
+	return rc;
+}
+
+static void coll_free(coll_t *c)
+{
+	if (!c->loaded)
+		return;
+	grove_db__state_free(&c->st);
+	meta_free(&c->m);
+	grove_free(c->meta_raw);
+	grove_batch_close(&c->extra);
+	c->loaded = false;
+}
+
+static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
+{
+	switch ((grove_type_t)v->treg.type) {
+	case GROVE_TYPE_SET:
+		return m->count[GROVE_ELEM_MEMBER] ? GROVE_TYPE_SET : GROVE_TYPE_NONE;
+	case GROVE_TYPE_MAP:
+		return m->count[GROVE_ELEM_FIELD] ? GROVE_TYPE_MAP : GROVE_TYPE_NONE;
+	case GROVE_TYPE_NONE:
+		/* elements arrived before the head that created the key: they
+		 * name its type (members first when both came) */
+		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_MEMBER])
+			return GROVE_TYPE_SET;
+		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_FIELD])
+			return GROVE_TYPE_MAP;
+		return grove_value_type(v);
+	default:
+		return grove_value_type(v);
+	}
+}
+
+static grove_ctx_t *coll_ctx(coll_t *c)
+{
+	return &c->st.v->set;
+}
+
+/* Loads element en: raw (as stored) and l (filtered by the pending
+ * delete); *had: a record exists; raw_item: its tree item. */
+static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en, grove_elem_t *l,
+		     bool *had, uint8_t raw_item[GROVE_DIGEST_BYTES])
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+	memset(l, 0, sizeof(*l));
+	*had = false;
+	int rc = rec_get(c->db, snap, snap ? NULL : c->k, en->rkey, en->rlen, &p, &len);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	rc = grove_elem_decode(p, len, en->kind, l);
+	if (rc == 0) {
+		*had = true;
+		if (raw_item)
+			elem_item(en, p, len, raw_item);
+		grove_elem_filter(l, &c->m.pctx);
+	}
+	grove_free(p);
+	return rc == 0 || rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+}
+
+/* Replaces element en's logical record old (live or empty) by x: writes
+ * or deletes its record, its index record and tree delta; keeps count and
+ * accumulator. */
+static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_item[16],
+		      const uint8_t *old_item, const grove_elem_t *x)
+{
+	if (c->nd == GROVE_DB_ITEM_DELTAS_MAX)
+		return GROVE_EINVAL;
+	int rc = 0;
+	if (old_item) {
+		acc_add(&c->m.acc, old_item, true);
+		c->m.count[en->kind]--;
+	}
+	grove_db_item_delta_t *d = &c->deltas[c->nd];
+	memset(d, 0, sizeof(*d));
+	d->segment = en->segment;
+	d->had_old = had;
+	if (had)
+		memcpy(d->old_item, raw_item, GROVE_DIGEST_BYTES);
+	if (x->len == 0) {
+		if (had) {
+			rc = grove_batch_delete(&c->extra, en->rkey, en->rlen);
+			if (rc == 0)
+				rc = grove_batch_delete(&c->extra, en->dkey, en->dlen);
+		}
+	} else {
+		grove_buf_t b = { 0 };
+		rc = grove_elem_encode(&b, x, en->kind);
+		if (rc == 0)
+			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data, b.len);
+		if (rc == 0 && !had)
+			rc = grove_batch_put(&c->extra, en->dkey, en->dlen, NULL, 0);
+		if (rc == 0) {
+			elem_item(en, b.data, b.len, d->new_item);
+			d->has_new = true;
+			acc_add(&c->m.acc, d->new_item, false);
+			c->m.count[en->kind]++;
+		}
+		grove_buf_close(&b);
+	}
+	if (rc == 0 && (d->had_old || d->has_new))
+		c->nd++;
+	return rc;
+}
+
+/* A key delete of the elements: every element this replica holds is
+ * covered by the key's context; it becomes the pending-delete context. */
+static int coll_delete_elements(coll_t *c)
+{
+	if (!c->m.count[1] && !c->m.count[2])
+		return 0;
+	int rc = grove_ctx_union(&c->m.pctx, coll_ctx(c));
+	if (rc)
+		return rc;
+	c->m.count[1] = c->m.count[2] = 0;
+	c->m.acc = (acc_t){ 0 };
+	c->purge = true;
+	return 0;
+}
+
+/* Adds the metadata record to the batch when it changed, and commits. */
+static int coll_commit(coll_t *c, bool *wrote)
+{
+	grove_buf_t b = { 0 };
+	int rc = 0;
+	uint8_t mk[1 + GROVE_KEY_MAX];
+	meta_key(c->k, mk);
+	if (meta_empty(&c->m)) {
+		if (c->meta_raw)
+			rc = grove_batch_delete(&c->extra, mk, 1 + c->k->klen);
+	} else {
+		rc = meta_encode(&c->m, &b);
+		if (rc == 0 && (!c->meta_raw || c->meta_raw_len != b.len ||
+				memcmp(c->meta_raw, b.data, b.len) != 0))
+			rc = grove_batch_put(&c->extra, mk, 1 + c->k->klen, b.data, b.len);
+	}
+	grove_buf_close(&b);
+	if (rc)
+		return rc;
+	c->st.has_type = true;
+	c->st.type = type_of(c->st.v, &c->m);
+	c->st.extra = c->extra.count ? &c->extra : NULL;
+	c->st.deltas = c->deltas;
+	c->st.ndeltas = c->nd;
+	/* a never-written key left blank with nothing else to write: nothing */
+	const grove_value_t *v = c->st.v;
+	if (!c->st.rec && !c->st.extra && v->treg.id.ts == 0 && v->counter.len == 0 &&
+	    !v->reg.has && v->reg.tomb.ts == 0 && grove_ctx_empty(coll_ctx(c)) &&
+	    v->map.live.len == 0 && v->map.tomb.len == 0) {
+		*wrote = false;
+		return 0;
+	}
+	return grove_db__state_commit(c->db, c->k, &c->st, wrote);
+}
+
+/* ---- hook ---- */
+
+void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen)
+{
+	if (!atomic_load(&db->hook))
+		return;
+	pthread_mutex_lock(&db->hook_mu);
+	grove_db_change_fn fn = db->hook;
+	void *ctx = db->hook_ctx;
+	pthread_mutex_unlock(&db->hook_mu);
+	if (fn)
+		fn(ctx, name, nlen);
+}
+
+/* ---- typed writes ---- */
+
+enum { OP_COUNTER, OP_REGISTER, OP_SADD, OP_SREM, OP_HSET, OP_HDEL, OP_DEL };
+
+typedef struct wop {
+	int what;
+	const void *a;
+	size_t alen;
+	const void *b;
+	size_t blen;
+	int64_t delta;
+	bool want_value;
+	int64_t out_i64;
+	bool out_flag;
+} wop_t;
+
+static int op_kind(int what)
+{
+	return what == OP_SADD || what == OP_SREM ? GROVE_ELEM_MEMBER : GROVE_ELEM_FIELD;
+}
+
+static grove_type_t kind_type(int kind)
+{
+	return kind == GROVE_ELEM_MEMBER ? GROVE_TYPE_SET : GROVE_TYPE_MAP;
+}
+
+/* Counter and register writes, and key deletes: the head changes. */
+static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
+{
+	grove_value_t *v = c->st.v;
+	if (o->what == OP_DEL) {
+		o->out_flag = vis != GROVE_TYPE_NONE;
+		if (!o->out_flag)
+			return 0; /* nothing visible to remove: left as is */
+		int rc = grove_value_delete(v, node, 0);
+		return rc ? rc : coll_delete_elements(c);
+	}
+	grove_type_t want = o->what == OP_COUNTER ? GROVE_TYPE_COUNTER : GROVE_TYPE_REGISTER;
+	if (vis != want && vis != GROVE_TYPE_NONE)
+		return GROVE_EWRONGTYPE;
+	int rc = vis == GROVE_TYPE_NONE ? coll_delete_elements(c) : 0; /* hidden ones */
+	if (rc)
+		return rc;
+	if (o->what == OP_REGISTER) {
+		uint64_t ts;
+		rc = grove_db__hlc_local(c->db, grove_value_max_ts(v), &ts);
+		return rc ? rc : grove_lwwreg_set(v, node, ts, o->a, o->alen);
+	}
+	rc = grove_pncounter_add(v, node, o->delta);
+	if (rc == 0 && o->want_value)
+		rc = grove_pncounter_get(v, &o->out_i64);
+	if (rc == GROVE_ENOTFOUND) { /* adding 0 to an absent counter: reads 0 */
+		o->out_i64 = 0;
+		rc = 0;
+	}
+	return rc;
+}
+
+static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, ename_t *en)
+{
+	int kind = op_kind(o->what);
+	grove_type_t want = kind_type(kind);
+	bool adding = o->what == OP_SADD || o->what == OP_HSET;
+	if (vis != want && vis != GROVE_TYPE_NONE)
+		return GROVE_EWRONGTYPE;
+	if (!adding && vis == GROVE_TYPE_NONE)
+		return 0; /* removing from an empty key: a no-op */
+	grove_elem_t l, x = { 0 };
+	bool had;
+	uint8_t raw_item[GROVE_DIGEST_BYTES];
+	int rc = elem_load(c, NULL, en, &l, &had, raw_item);
+	if (rc)
+		return rc;
+	o->out_flag = adding ? l.len == 0 : l.len > 0;
+	uint8_t old_item[GROVE_DIGEST_BYTES];
+	if (l.len && (rc = elem_item_of(en, &l, old_item)) != 0) {
+		grove_elem_free(&l);
+		return rc;
+	}
+	if (!adding) {
+		rc = l.len ? elem_store(c, en, had, raw_item, old_item, &x) : 0;
+		grove_elem_free(&l);
+		return rc;
+	}
+	if (vis == GROVE_TYPE_NONE) { /* creating write: hidden state goes */
+		rc = coll_delete_elements(c);
+		if (rc == 0)
+			rc = grove_value_create_as(c->st.v, want, node);
+		if (rc == 0 && had) { /* the delete covers the element's entries */
+			grove_elem_free(&l);
+			rc = elem_load(c, NULL, en, &l, &had, raw_item);
+			o->out_flag = true;
+		}
+	}
+	uint64_t ts = 0;
+	grove_value__dot_t d;
+	if (rc == 0 && kind == GROVE_ELEM_FIELD) {
+		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
+		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
+	}
+	if (rc == 0)
+		rc = grove_ctx_next_dot(coll_ctx(c), node, &d);
+	if (rc == 0)
+		rc = grove_ctx_add(coll_ctx(c), &d);
+	if (rc == 0)
+		rc = grove_elem_set_one(&x, &d, ts, o->b, kind == GROVE_ELEM_FIELD ? o->blen : 0);
+	if (rc == 0)
+		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
+	grove_elem_free(&l);
+	grove_elem_free(&x);
+	return rc;
+}
+
+static int check_sizes(const wop_t *o)
+{
+	switch (o->what) {
+	case OP_REGISTER:
+		return o->alen > GROVE_REGISTER_VALUE_MAX ? GROVE_ETOOBIG : 0;
+	case OP_SADD:
+	case OP_SREM:
+	case OP_HDEL:
+		return o->alen > GROVE_ELEM_MAX ? GROVE_ETOOBIG : !o->a && o->alen ? GROVE_EINVAL : 0;
+	case OP_HSET:
+		if (o->alen > GROVE_ELEM_MAX || o->blen > GROVE_FIELD_VALUE_MAX)
+			return GROVE_ETOOBIG;
+		return (!o->a && o->alen) || (!o->b && o->blen) ? GROVE_EINVAL : 0;
+	default:
+		return 0;
+	}
+}
+
+static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc == 0)
+		rc = check_sizes(o);
+	if (rc)
+		return rc;
+	bool elem = o->what >= OP_SADD && o->what <= OP_HDEL;
+	ename_t *en = NULL;
+	if (elem) {
+		en = grove_malloc(sizeof(*en));
+		if (!en)
+			return GROVE_ENOMEM;
+		ename_init(en, &k, op_kind(o->what), o->a, o->alen);
+	}
+	coll_t c;
+	bool wrote = false;
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	rc = coll_load(&c, db, &k);
+	if (rc == 0) {
+		grove_type_t vis = type_of(c.st.v, &c.m);
+		rc = elem ? apply_elem(&c, o, vis, db->node_id, en) : apply_head(&c, o, vis, db->node_id);
+	}
+	if (rc == 0)
+		rc = coll_commit(&c, &wrote);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	bool purge = c.purge && rc == 0;
+	coll_free(&c);
+	if (wrote) {
+		atomic_fetch_add(&db->writes, 1);
+		if (elem)
+			grove_db__call_hook(db, en->name, en->nlen);
+		if (!elem || o->what == OP_SADD || o->what == OP_HSET)
+			grove_db__call_hook(db, k.drec + 3, 1 + klen);
+	}
+	grove_free(en);
+	if (purge)
+		rc = grove_db__coll_purge(db, key, klen);
+	return rc;
+}
+
+static int write_flag(grove_db_t *db, const void *key, size_t klen, wop_t *o, bool *flag)
+{
+	int rc = write_key(db, key, klen, o);
+	if (rc == 0 && flag)
+		*flag = o->out_flag;
+	return rc;
+}
+
+int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
+			 int64_t *new_value)
+{
+	wop_t o = { .what = OP_COUNTER, .delta = delta, .want_value = new_value != NULL };
+	int rc = write_key(db, key, klen, &o);
+	if (rc == 0 && new_value)
+		*new_value = o.out_i64;
+	return rc;
+}
+
+int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,
+			  size_t vlen)
+{
+	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen };
+	return write_key(db, key, klen, &o);
+}
+
+int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *elem, size_t elen,
+		     bool *added)
+{
+	wop_t o = { .what = OP_SADD, .a = elem, .alen = elen };
+	return write_flag(db, key, klen, &o, added);
+}
+
+int grove_db_set_remove(grove_db_t *db, const void *key, size_t klen, const void *elem,
+			size_t elen, bool *removed)
+{
+	wop_t o = { .what = OP_SREM, .a = elem, .alen = elen };
+	return write_flag(db, key, klen, &o, removed);
+}
+
+int grove_db_map_set(grove_db_t *db, const void *key, size_t klen, const void *field,
+		     size_t flen, const void *val, size_t vlen, bool *created)
+{
+	wop_t o = { .what = OP_HSET, .a = field, .alen = flen, .b = val, .blen = vlen };
+	return write_flag(db, key, klen, &o, created);
+}
+
+int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void *field,
+			size_t flen, bool *removed)
+{
+	wop_t o = { .what = OP_HDEL, .a = field, .alen = flen };
+	return write_flag(db, key, klen, &o, removed);
+}
+
+int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
+{
+	wop_t o = { .what = OP_DEL };
+	return write_flag(db, key, klen, &o, existed);
+}
+
+/* ---- reads ---- */
+
+/* The key's head record and metadata in snap: *type its visible type. */
+static int read_head(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+		     grove_type_t *type, meta_t *m)
+{
+	uint8_t *rec = NULL;
+	size_t len = 0;
+	if (m)
+		memset(m, 0, sizeof(*m));
+	int rc = grove_store_get(db->store, snap, k->urec, 1 + k->klen, &rec, &len);
+	if (rc == GROVE_ENOTFOUND) {
+		*type = GROVE_TYPE_NONE;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	*type = len >= 1 ? grove_db__rec_type(rec, len) : GROVE_TYPE_NONE;
+	grove_free(rec);
+	if (len < 1)
+		return GROVE_ECORRUPT;
+	return m ? meta_read(db, snap, k, m, NULL, NULL) : 0;
+}
+
+int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *out)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	return rc ? rc : read_head(db, NULL, &k, out, NULL);
+}
+
+/* Snapshot + type check + metadata for one collection read.  Returns 1
+ * when the key reads as empty. */
+static int coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
+			   grove_snapshot_t **snap, meta_t *m)
+{
+	int rc = grove_snapshot_create(db->store, snap);
+	if (rc)
+		return rc;
+	grove_type_t t;
+	rc = read_head(db, *snap, k, &t, m);
+	if (rc == 0 && t != want)
+		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
+	if (rc) {
+		meta_free(m);
+		grove_snapshot_release(db->store, *snap);
+		*snap = NULL;
+	}
+	return rc;
+}
+
+static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, const void *elem,
+		     size_t elen, grove_elem_t *out)
+{
+	grove_db_key_t k;
+	memset(out, 0, sizeof(*out));
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	if (elen > GROVE_ELEM_MAX || (!elem && elen))
+		return elen > GROVE_ELEM_MAX ? 1 : GROVE_EINVAL; /* too long to be stored */
+	grove_snapshot_t *snap;
+	coll_t c;
+	memset(&c, 0, sizeof(c));
+	c.db = db;
+	rc = coll_read_begin(db, &k, kind_type(kind), &snap, &c.m);
+	if (rc)
+		return rc;
+	ename_t *en = grove_malloc(sizeof(*en));
+	if (!en) {
+		rc = GROVE_ENOMEM;
+	} else {
+		bool had;
+		ename_init(en, &k, kind, elem, elen);
+		rc = elem_load(&c, snap, en, out, &had, NULL);
+	}
+	grove_free(en);
+	meta_free(&c.m);
+	grove_snapshot_release(db->store, snap);
+	return rc;
+}
+
+int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const void *elem,
+			  size_t elen, bool *out)
+{
+	grove_elem_t x;
+	int rc = read_elem(db, key, klen, GROVE_ELEM_MEMBER, elem, elen, &x);
+	if (rc < 0)
+		return rc;
+	*out = rc == 0 && x.len > 0;
+	grove_elem_free(&x);
+	return 0;
+}
+
+int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
+		     uint8_t **val, size_t *vlen)
+{
+	grove_elem_t x;
+	int rc = read_elem(db, key, klen, GROVE_ELEM_FIELD, field, flen, &x);
+	if (rc < 0)
+		return rc;
+	const grove_entry_t *w = rc == 0 ? grove_elem_winner(&x) : NULL;
+	if (!w) {
+		grove_elem_free(&x);
+		return GROVE_ENOTFOUND;
+	}
+	uint8_t *p = grove_malloc(w->val.len ? w->val.len : 1);
+	if (p) {
+		if (w->val.len)
+			memcpy(p, w->val.p, w->val.len);
+		*val = p;
+		*vlen = w->val.len;
+	}
+	grove_elem_free(&x);
+	return p ? 0 : GROVE_ENOMEM;
+}
+
+int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+			uint64_t *out)
+{
+	if (type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP)
+		return GROVE_EINVAL;
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	grove_type_t t;
+	meta_t m;
+	rc = read_head(db, NULL, &k, &t, &m);
+	if (rc == 0 && t != type && t != GROVE_TYPE_NONE)
+		rc = GROVE_EWRONGTYPE;
+	if (rc == 0)
+		*out = t == GROVE_TYPE_NONE ? 0
+					    : m.count[type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER
+									     : GROVE_ELEM_FIELD];
+	meta_free(&m);
+	return rc;
+}
+
+/* Walks the element records of one key and kind in snap from >= start;
+ * fn gets each record's name part, decoded (unfiltered). */
+typedef int (*elem_rec_fn)(void *ctx, const uint8_t *elem, size_t elen, const uint8_t *rec,
+			   size_t rlen);
+
+static size_t elem_prefix(const grove_db_key_t *k, int kind, uint8_t *out)
+{
+	out[0] = GROVE_DB_PFX_ELEM;
+	out[1] = (uint8_t)(k->klen >> 8);
+	out[2] = (uint8_t)k->klen;
+	memcpy(out + 3, k->key, k->klen);
+	if (kind == 0)
+		return 3 + k->klen;
+	out[3 + k->klen] = (uint8_t)kind;
+	return 4 + k->klen;
+}
+
+typedef struct scan_ctx {
+	grove_db_elem_fn fn;
+	void *ctx;
+	const meta_t *m;
+	int kind;
+	size_t plen, max, visited;
+	bool stopped;
+	uint8_t *next;
+	size_t next_len;
+	int rc;
+} scan_ctx_t;
+
+static int scan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	scan_ctx_t *s = vctx;
+	const uint8_t *elem = key + s->plen;
+	size_t elen = klen - s->plen;
+	if (s->stopped) {
+		s->next = grove_malloc(elen ? elen : 1);
+		if (!s->next)
+			s->rc = GROVE_ENOMEM;
+		else if (elen)
+			memcpy(s->next, elem, elen);
+		s->next_len = elen;
+		return 1;
+	}
+	grove_elem_t x;
+	int rc = grove_elem_decode(val, vlen, s->kind, &x);
+	if (rc) {
+		s->rc = rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+		return 1;
+	}
+	grove_elem_filter(&x, &s->m->pctx);
+	const grove_entry_t *w = grove_elem_winner(&x);
+	if (w) {
+		s->visited++;
+		if (s->fn(s->ctx, elem, elen, w->val.p, w->val.len) != 0 || s->visited >= s->max)
+			s->stopped = true;
+	}
+	grove_elem_free(&x);
+	return 0;
+}
+
+int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+		       const void *start, size_t slen, size_t max, grove_db_elem_fn fn, void *ctx,
+		       uint8_t **next, size_t *next_len)
+{
+	if ((type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP) || !fn || max == 0 ||
+	    slen > GROVE_ELEM_MAX)
+		return GROVE_EINVAL;
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	if (next)
+		*next = NULL;
+	if (next_len)
+		*next_len = 0;
+	grove_snapshot_t *snap;
+	meta_t m;
+	rc = coll_read_begin(db, &k, type, &snap, &m);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	int kind = type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER : GROVE_ELEM_FIELD;
+	uint8_t *lo = grove_malloc(ELEM_REC_MAX), hi[4 + GROVE_KEY_MAX];
+	if (!lo) {
+		meta_free(&m);
+		grove_snapshot_release(db->store, snap);
+		return GROVE_ENOMEM;
+	}
+	size_t plen = elem_prefix(&k, kind, lo);
+	memcpy(hi, lo, plen);
+	hi[plen - 1]++; /* the next kind: end of this one */
+	if (start && slen)
+		memcpy(lo + plen, start, slen);
+	scan_ctx_t s = { .fn = fn, .ctx = ctx, .m = &m, .kind = kind, .plen = plen, .max = max };
+	rc = grove_store_scan(db->store, snap, lo, plen + (start ? slen : 0), hi, plen, scan_rec, &s);
+	if (rc == 0)
+		rc = s.rc;
+	grove_free(lo);
+	meta_free(&m);
+	grove_snapshot_release(db->store, snap);
+	if (rc == 0 && next) {
+		*next = s.next;
+		if (next_len)
+			*next_len = s.next_len;
+	} else {
+		grove_free(s.next);
+	}
+	return rc;
+}
+
+/* ---- materialized value ---- */
+
+typedef struct mat_ctx {
+	grove_value_t *v;
+	const meta_t *m;
+	size_t plen;
+	int rc;
+} mat_ctx_t;
+
+static int mat_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	mat_ctx_t *mc = vctx;
+	if (klen <= mc->plen - 1) {
+		mc->rc = GROVE_ECORRUPT;
+		return 1;
+	}
+	int kind = key[mc->plen - 1];
+	const uint8_t *elem = key + mc->plen;
+	size_t elen = klen - mc->plen;
+	grove_elem_t x;
+	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+			 ? grove_elem_decode(val, vlen, kind, &x)
+			 : GROVE_ECORRUPT;
+	if (rc) {
+		mc->rc = rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+		return 1;
+	}
+	grove_elem_filter(&x, &mc->m->pctx);
+	grove_value_t *v = mc->v;
+	if (x.len && kind == GROVE_ELEM_MEMBER) {
+		grove_value__elem_t e = { 0 };
+		rc = grove_grow((void **)&v->set.e, &v->set.cap, v->set.len + 1,
+					      sizeof(e), 0, 0);
+		if (!rc)
+			rc = grove_value__blob_set(&e.elem, elem, elen);
+		if (!rc)
+			rc = grove_grow((void **)&e.dots.d, &e.dots.cap, x.len,
+						      sizeof(*e.dots.d), 0, 0);
+		for (size_t i = 0; i < x.len && !rc; i++)
+			e.dots.d[e.dots.len++] = x.e[i].dot;
+		if (rc) {
+			grove_value__blob_free(&e.elem);
+			grove_free(e.dots.d);
+		} else {
+			v->set.e[v->set.len++] = e;
+		}
+	} else if (x.len) {
+		const grove_entry_t *w = grove_elem_winner(&x);
+		grove_value__field_t f = { .has = true };
+		f.id.ts = w->ts;
+		memcpy(f.id.node, w->dot.node, sizeof(f.id.node));
+		grove_value__fields_t *fs = &v->map.live;
+		rc = grove_grow((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f), 0, 0);
+		if (!rc)
+			rc = grove_value__blob_set(&f.field, elem, elen);
+		if (!rc)
+			rc = grove_value__blob_set(&f.val, w->val.p, w->val.len);
+		if (rc) {
+			grove_value__blob_free(&f.field);
+			grove_value__blob_free(&f.val);
+		} else {
+			fs->f[fs->len++] = f;
+		}
+	}
+	grove_elem_free(&x);
+	mc->rc = rc;
+	return rc != 0;
+}
+
+int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t **out)
+{
+	grove_snapshot_t *snap;
+	int rc = grove_snapshot_create(db->store, &snap);
+	if (rc)
+		return rc;
+	uint8_t *rec = NULL;
+	size_t len = 0;
+	grove_value_t *v = NULL;
+	meta_t m;
+	memset(&m, 0, sizeof(m));
+	rc = grove_store_get(db->store, snap, k->urec, 1 + k->klen, &rec, &len);
+	if (rc == 0 && len < 1)
+		rc = GROVE_ECORRUPT;
+	if (rc == 0 && (rc = grove_value_decode(rec, len - 1, &v)) != 0 && rc != GROVE_ENOMEM)
+		rc = GROVE_ECORRUPT;
+	grove_free(rec);
+	if (rc == 0)
+		rc = meta_read(db, snap, k, &m, NULL, NULL);
+	if (rc == 0 && (m.count[1] || m.count[2])) {
+		uint8_t p[3 + GROVE_KEY_MAX];
+		size_t plen = elem_prefix(k, 0, p);
+		mat_ctx_t mc = { .v = v, .m = &m, .plen = plen + 1 };
+		rc = grove_store_scan_prefix(db->store, snap, p, plen, mat_rec, &mc);
+		if (rc == 0)
+			rc = mc.rc;
+	}
+	meta_free(&m);
+	grove_snapshot_release(db->store, snap);
+	if (rc) {
+		grove_value_destroy(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- purge of deleted element records ---- */
+
+typedef struct purge_ctx {
+	const grove_db_key_t *k;
+	const meta_t *m;
+	grove_batch_t *b;
+	grove_db_item_delta_t *d;
+	size_t nd, seen;
+	uint8_t *last; /* the last record key visited */
+	size_t last_len;
+	int rc;
+} purge_ctx_t;
+
+static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	purge_ctx_t *p = vctx;
+	size_t pre = 3 + p->k->klen;
+	if (p->seen == PURGE_BATCH)
+		return 1;
+	p->seen++;
+	memcpy(p->last, key, klen);
+	p->last_len = klen;
+	if (klen <= pre) {
+		p->rc = GROVE_ECORRUPT;
+		return 1;
+	}
+	int kind = key[pre];
+	grove_elem_t x;
+	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+			 ? grove_elem_decode(val, vlen, kind, &x)
+			 : GROVE_ECORRUPT;
+	if (rc) {
+		p->rc = rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+		return 1;
+	}
+	if (grove_elem_filter(&x, &p->m->pctx) > 0) {
+		ename_t *en = grove_malloc(sizeof(*en));
+		if (!en) {
+			rc = GROVE_ENOMEM;
+		} else {
+			ename_init(en, p->k, kind, key + pre + 1, klen - pre - 1);
+			grove_db_item_delta_t *d = &p->d[p->nd];
+			memset(d, 0, sizeof(*d));
+			d->segment = en->segment;
+			d->had_old = true;
+			elem_item(en, val, vlen, d->old_item);
+			if (x.len == 0) {
+				rc = grove_batch_delete(p->b, en->rkey, en->rlen);
+				if (!rc)
+					rc = grove_batch_delete(p->b, en->dkey, en->dlen);
+			} else {
+				grove_buf_t b = { 0 };
+				rc = grove_elem_encode(&b, &x, kind);
+				if (!rc)
+					rc = grove_batch_put(p->b, en->rkey, en->rlen, b.data, b.len);
+				if (!rc) {
+					elem_item(en, b.data, b.len, d->new_item);
+					d->has_new = true;
+				}
+				grove_buf_close(&b);
+			}
+			p->nd += rc == 0;
+		}
+		grove_free(en);
+	}
+	grove_elem_free(&x);
+	p->rc = rc;
+	return rc != 0;
+}
+
+/* One batch under the key lock: *done when the key has no pending delete left. */
+static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, size_t *cursor_len,
+		      grove_buf_t *pctx_seen, bool *done)
+{
+	meta_t m;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	int rc = meta_read(db, NULL, k, &m, &raw, &raw_len);
+	*done = true;
+	if (rc || grove_ctx_empty(&m.pctx)) {
+		meta_free(&m);
+		grove_free(raw);
+		return rc;
+	}
+	*done = false;
+	grove_buf_t now = { 0 };
+	rc = grove_ctx_encode(&now, &m.pctx);
+	if (rc == 0 && (pctx_seen->len != now.len || memcmp(pctx_seen->data, now.data, now.len) != 0)) {
+		/* a new delete since the walk began: walk again from the start */
+		*cursor_len = elem_prefix(k, 0, cursor);
+		grove_buf_close(pctx_seen);
+		*pctx_seen = now;
+		now = (grove_buf_t){ 0 };
+	}
+	grove_buf_close(&now);
+	grove_batch_t b;
+	grove_batch_init(&b);
+	grove_db_item_delta_t *d = grove_malloc(PURGE_BATCH * sizeof(*d));
+	uint8_t *last = grove_malloc(ELEM_REC_MAX);
+	uint8_t hi[4 + GROVE_KEY_MAX];
+	size_t hlen = elem_prefix(k, 0, hi);
+	hi[hlen++] = GROVE_ELEM_FIELD + 1; /* past both kinds of the key */
+	purge_ctx_t p = { .k = k, .m = &m, .b = &b, .d = d, .last = last };
+	if (rc == 0 && (!d || !last))
+		rc = GROVE_ENOMEM;
+	if (rc == 0)
+		rc = grove_store_scan(db->store, NULL, cursor, *cursor_len, hi, hlen, purge_rec, &p);
+	if (rc == 0)
+		rc = p.rc;
+	if (rc == 0 && b.count)
+		rc = grove_commit_write(&db->commit, &b);
+	if (rc == 0) {
+		for (size_t i = 0; i < p.nd; i++)
+			grove_tree_update(&db->tree, d[i].segment, d[i].old_item,
+					  d[i].has_new ? d[i].new_item : NULL);
+		atomic_fetch_add(&db->purged, p.nd);
+	}
+	if (rc == 0 && p.seen == PURGE_BATCH) { /* more: resume after the last */
+		memcpy(cursor, last, p.last_len);
+		cursor[p.last_len] = 0;
+		*cursor_len = p.last_len + 1;
+	} else if (rc == 0) { /* walked to the end: the pending delete is done */
+		grove_ctx_free(&m.pctx);
+		grove_batch_clear(&b);
+		uint8_t mk[1 + GROVE_KEY_MAX];
+		meta_key(k, mk);
+		grove_buf_t enc = { 0 };
+		rc = meta_empty(&m) ? grove_batch_delete(&b, mk, 1 + k->klen) : meta_encode(&m, &enc);
+		if (rc == 0 && !meta_empty(&m))
+			rc = grove_batch_put(&b, mk, 1 + k->klen, enc.data, enc.len);
+		if (rc == 0)
+			rc = grove_commit_write(&db->commit, &b);
+		grove_buf_close(&enc);
+		*done = rc == 0;
+	}
+	grove_batch_close(&b);
+	grove_free(d);
+	grove_free(last);
+	grove_free(raw);
+	meta_free(&m);
+	return rc;
+}
+
+int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	uint8_t *cursor = grove_malloc(ELEM_REC_MAX + 1);
+	if (!cursor)
+		return GROVE_ENOMEM;
+	size_t cursor_len = elem_prefix(&k, 0, cursor);
+	grove_buf_t seen = { 0 };
+	bool done = false;
+	while (rc == 0 && !done) {
+		pthread_mutex_lock(&db->stripes[k.stripe].mu);
+		rc = purge_step(db, &k, cursor, &cursor_len, &seen, &done);
+		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	}
+	grove_buf_close(&seen);
+	grove_free(cursor);
+	return rc;
+}
+
+/* ---- items: state and merge ---- */
+
+int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t **out,
+			size_t *out_len)
+{
+	int kind;
+	const uint8_t *key, *elem;
+	size_t klen, elen;
+	grove_db_key_t k;
+	int rc = grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen);
+	if (rc == 0)
+		rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	ename_t *en = NULL;
+	if (kind != GROVE_ITEM_HEAD) {
+		if (!(en = grove_malloc(sizeof(*en))))
+			return GROVE_ENOMEM;
+		ename_init(en, &k, kind, elem, elen);
+	}
+	coll_t c;
+	grove_buf_t b = { 0 };
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	rc = coll_load(&c, db, &k);
+	if (rc == 0 && !c.st.rec)
+		rc = GROVE_ENOTFOUND;
+	if (rc == 0 && !en) {
+		uint8_t acc[16];
+		acc_bytes(&c.m.acc, acc);
+		rc = grove_head_state_encode(&b, c.st.rec, c.st.rec_len - 1,
+					     c.m.count[1] + c.m.count[2], acc);
+	} else if (rc == 0) {
+		grove_elem_t l;
+		bool had;
+		rc = elem_load(&c, NULL, en, &l, &had, NULL);
+		if (rc == 0)
+			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
+		grove_elem_free(&l);
+	}
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	coll_free(&c);
+	grove_free(en);
+	if (rc) {
+		grove_buf_close(&b);
+		return rc;
+	}
+	*out = b.data;
+	*out_len = b.len;
+	return 0;
+}
+
+/* A remote delete (rctx, the peer holding no element) over local elements
+ * not all covered: recounts the survivors (O(elements), under the lock). */
+typedef struct rescan_ctx {
+	coll_t *c;
+	const grove_ctx_t *rctx;
+	int rc;
+} rescan_ctx_t;
+
+static int rescan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	rescan_ctx_t *r = vctx;
+	const grove_db_key_t *k = r->c->k;
+	size_t pre = 3 + k->klen;
+	int kind = klen > pre ? key[pre] : 0;
+	grove_elem_t x;
+	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+			 ? grove_elem_decode(val, vlen, kind, &x)
+			 : GROVE_ECORRUPT;
+	if (rc) {
+		r->rc = rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+		return 1;
+	}
+	grove_elem_filter(&x, &r->c->m.pctx);
+	ename_t *en = x.len ? grove_malloc(sizeof(*en)) : NULL;
+	if (x.len && !en)
+		rc = GROVE_ENOMEM;
+	if (en) {
+		uint8_t item[GROVE_DIGEST_BYTES];
+		ename_init(en, k, kind, key + pre + 1, klen - pre - 1);
+		rc = elem_item_of(en, &x, item);
+		if (rc == 0 && grove_elem_filter(&x, r->rctx) > 0) {
+			acc_add(&r->c->m.acc, item, true);
+			r->c->m.count[kind]--;
+			if (x.len && (rc = elem_item_of(en, &x, item)) == 0) {
+				acc_add(&r->c->m.acc, item, false);
+				r->c->m.count[kind]++;
+			}
+		}
+	}
+	grove_free(en);
+	grove_elem_free(&x);
+	r->rc = rc;
+	return rc != 0;
+}
+
+static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t racc[16])
+{
+	grove_ctx_t rctx = { 0 };
+	rctx.vv = r->set.vv;
+	rctx.cloud = r->set.cloud;
+	memset(&r->set, 0, sizeof(r->set));
+	int rc = grove_value_merge(c->st.v, r, NULL);
+	grove_ctx_t *lctx = coll_ctx(c);
+	uint64_t total = c->m.count[1] + c->m.count[2];
+	uint8_t lacc[16];
+	acc_bytes(&c->m.acc, lacc);
+	bool take = false;
+	if (rc == 0 && n == 0) {
+		/* the peer holds no element: every dot of its context is removed */
+		take = true;
+		if (total > 0 && grove_ctx_covers(&rctx, lctx)) {
+			rc = coll_delete_elements(c);
+		} else if (total > 0) {
+			uint8_t p[3 + GROVE_KEY_MAX];
+			size_t plen = elem_prefix(c->k, 0, p);
+			rescan_ctx_t rs = { .c = c, .rctx = &rctx };
+			rc = grove_store_scan_prefix(c->db->store, NULL, p, plen, rescan_rec, &rs);
+			if (rc == 0)
+				rc = rs.rc;
+			if (rc == 0)
+				rc = grove_ctx_union(&c->m.pctx, &rctx);
+			c->purge = rc == 0;
+		}
+	} else if (rc == 0) {
+		/* the peer holds exactly our elements: its context is safe to take */
+		take = n == total && memcmp(racc, lacc, 16) == 0;
+	}
+	if (rc == 0 && take && !grove_ctx_covers(lctx, &rctx))
+		rc = grove_ctx_union(lctx, &rctx);
+	grove_ctx_free(&rctx);
+	return rc;
+}
+
+static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
+		      const grove_elem_t *relem, bool *reply)
+{
+	grove_elem_t l;
+	bool had, changed = false;
+	uint8_t raw_item[GROVE_DIGEST_BYTES], old_item[GROVE_DIGEST_BYTES];
+	int rc = elem_load(c, NULL, en, &l, &had, raw_item);
+	if (rc)
+		return rc;
+	grove_buf_t before = { 0 }, after = { 0 };
+	rc = grove_elem_encode(&before, &l, en->kind);
+	bool was = l.len > 0;
+	if (rc == 0 && was)
+		elem_item(en, before.data, before.len, old_item);
+	if (rc == 0)
+		rc = grove_elem_merge(&l, coll_ctx(c), relem, rctx, &changed);
+	if (rc == 0 && changed)
+		rc = grove_elem_encode(&after, &l, en->kind);
+	if (rc == 0 && changed &&
+	    (after.len != before.len || memcmp(after.data, before.data, after.len) != 0))
+		rc = elem_store(c, en, had, raw_item, was ? old_item : NULL, &l);
+	if (rc == 0 && reply)
+		*reply = !grove_elem_eq(&l, relem);
+	grove_buf_close(&before);
+	grove_buf_close(&after);
+	grove_elem_free(&l);
+	return rc;
+}
+
+int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uint8_t *state,
+			size_t slen, bool *changed, bool *reply)
+{
+	int kind;
+	const uint8_t *key, *elem;
+	size_t klen, elen;
+	grove_db_key_t k;
+	if (reply)
+		*reply = false;
+	int rc = grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen);
+	if (rc == 0)
+		rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc == GROVE_EINVAL ? GROVE_EDECODE : rc;
+	if (!state || slen == 0 || slen > GROVE_VALUE_BYTES_MAX)
+		return GROVE_EDECODE;
+	grove_value_t *r = NULL;
+	grove_ctx_t rctx = { 0 };
+	grove_elem_t relem = { 0 };
+	ename_t *en = NULL;
+	uint64_t n = 0;
+	uint8_t racc[16];
+	uint64_t max_ts = 0;
+	if (kind == GROVE_ITEM_HEAD) {
+		const uint8_t *enc;
+		size_t enc_len;
+		rc = grove_head_state_decode(state, slen, &enc, &enc_len, &n, racc);
+		if (rc == 0)
+			rc = grove_value_decode(enc, enc_len, &r);
+		if (rc == 0 && (r->set.len || r->map.live.len || r->map.tomb.len))
+			rc = GROVE_EDECODE; /* a head holds no element */
+		if (rc == 0)
+			max_ts = grove_value_max_ts(r);
+	} else {
+		rc = grove_elem_state_decode(state, slen, kind, &rctx, &relem);
+		if (rc == 0)
+			max_ts = grove_elem_max_ts(&relem);
+		if (rc == 0 && !(en = grove_malloc(sizeof(*en))))
+			rc = GROVE_ENOMEM;
+		if (rc == 0)
+			ename_init(en, &k, kind, elem, elen);
+	}
+	if (rc == 0)
+		rc = grove_db__hlc_observe(db, max_ts);
+	if (rc) {
+		atomic_fetch_add(&db->merges_rejected, 1);
+		if (rc != GROVE_ENOMEM)
+			atomic_fetch_add(&db->items_rejected, 1);
+		grove_value_destroy(r);
+		grove_ctx_free(&rctx);
+		grove_elem_free(&relem);
+		grove_free(en);
+		return rc;
+	}
+	coll_t c;
+	bool wrote = false;
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	rc = coll_load(&c, db, &k);
+	if (rc == 0)
+		rc = en ? merge_elem(&c, en, &rctx, &relem, reply) : merge_head(&c, r, n, racc);
+	if (rc == 0)
+		rc = coll_commit(&c, &wrote);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	bool purge = c.purge && rc == 0;
+	coll_free(&c);
+	grove_value_destroy(r);
+	grove_ctx_free(&rctx);
+	grove_elem_free(&relem);
+	grove_free(en);
+	if (rc == GROVE_EDECODE) {
+		atomic_fetch_add(&db->merges_rejected, 1);
+		atomic_fetch_add(&db->items_rejected, 1);
+	}
+	if (rc)
+		return rc;
+	if (purge)
+		rc = grove_db__coll_purge(db, key, klen);
+	atomic_fetch_add(wrote ? &db->merges_changed : &db->merges_unchanged, 1);
+	if (changed)
+		*changed = wrote;
+	return rc;
+}
+
+/* ---- the items of one key ---- */
+
+typedef struct items_ctx {
+	grove_db_name_fn fn;
+	void *ctx;
+	size_t pre;
+	uint8_t *name;
+	int stop;
+} items_ctx_t;
+
+static int items_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	items_ctx_t *it = vctx;
+	(void)val;
+	(void)vlen;
+	if (klen <= it->pre)
+		return 0;
+	size_t kl = it->pre - 3;
+	uint8_t *n = it->name;
+	n[0] = key[it->pre];
+	n[1] = key[1];
+	n[2] = key[2];
+	memcpy(n + 3, key + 3, kl);
+	memcpy(n + 3 + kl, key + it->pre + 1, klen - it->pre - 1);
+	it->stop = it->fn(it->ctx, n, klen - 1);
+	return it->stop;
+}
+
+int grove_db_key_items(grove_db_t *db, const void *key, size_t klen, grove_db_name_fn fn,
+		       void *ctx)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc || !fn)
+		return rc ? rc : GROVE_EINVAL;
+	items_ctx_t it = { .fn = fn, .ctx = ctx, .pre = 3 + klen };
+	it.name = grove_malloc(GROVE_ITEM_NAME_MAX);
+	if (!it.name)
+		return GROVE_ENOMEM;
+	grove_snapshot_t *snap;
+	rc = grove_snapshot_create(db->store, &snap);
+	uint8_t p[3 + GROVE_KEY_MAX];
+	size_t plen = elem_prefix(&k, 0, p);
+	if (rc == 0)
+		rc = grove_store_scan_prefix(db->store, snap, p, plen, items_rec, &it);
+	if (rc == 0 && !it.stop) {
+		uint8_t *rec = NULL;
+		size_t len = 0;
+		rc = grove_store_get(db->store, snap, k.urec, 1 + klen, &rec, &len);
+		grove_free(rec);
+		if (rc == 0)
+			fn(ctx, k.drec + 3, 1 + klen);
+		else if (rc == GROVE_ENOTFOUND)
+			rc = 0;
+	}
+	if (snap)
+		grove_snapshot_release(db->store, snap);
+	grove_free(it.name);
+	return rc;
+}
+
