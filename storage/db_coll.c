@@ -177,6 +177,14 @@ static int meta_decode(const uint8_t *p, size_t len, meta_t *m)
 	return rc == GROVE_ENOMEM ? rc : rc ? GROVE_ECORRUPT : 0;
 }
 
+int grove_db__meta_check(const uint8_t *p, size_t len)
+{
+	meta_t m;
+	int rc = meta_decode(p, len, &m);
+	meta_free(&m);
+	return rc;
+}
+
 static bool meta_empty(const meta_t *m)
 {
 	return !m->count[1] && !m->count[2] && !m->acc.lo && !m->acc.hi &&
@@ -1391,10 +1399,13 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	int rc = grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen);
 	if (rc == 0)
 		rc = grove_db__key_prepare(&k, key, klen);
-	if (rc)
-		return rc == GROVE_EINVAL ? GROVE_EDECODE : rc;
-	if (!state || slen == 0 || slen > GROVE_VALUE_BYTES_MAX)
+	if (rc == 0 && (!state || slen == 0 || slen > GROVE_VALUE_BYTES_MAX))
+		rc = GROVE_EDECODE;
+	if (rc) {
+		atomic_fetch_add(&db->merges_rejected, 1);
+		atomic_fetch_add(&db->items_rejected, 1);
 		return GROVE_EDECODE;
+	}
 	grove_value_t *r = NULL;
 	grove_ctx_t rctx = { 0 };
 	grove_elem_t relem = { 0 };

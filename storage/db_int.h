@@ -274,5 +274,8 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 /* Removes the element records a pending key delete covers, in batches
  * under the key lock (released between batches). */
 int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* Decodes a collection metadata record and frees it (the fuzz target's
+ * entry to the decoder): 0 or GROVE_ECORRUPT / GROVE_ENOMEM. */
+int grove_db__meta_check(const uint8_t *p, size_t len);
 
 #endif

@@ -40,8 +40,8 @@ static int open_store(const char *dir, grove_db_t **db)
 
 static void print_report(const grove_sync_report_t *r)
 {
-	printf("tree nodes compared  %llu\nsegments differing   %llu\nkeys compared        %llu\n"
-	       "keys merged          %llu\n  A took B's state   %llu\n  B took A's state   %llu\n"
+	printf("tree nodes compared  %llu\nsegments differing   %llu\nitems compared       %llu\n"
+	       "items merged         %llu\n  A took B's state   %llu\n  B took A's state   %llu\n"
 	       "  both changed       %llu\noutside the pattern  %llu\nerrors               %llu\n",
 	       (unsigned long long)r->nodes_compared, (unsigned long long)r->segments_diff,
 	       (unsigned long long)r->keys_compared, (unsigned long long)r->keys_touched,

@@ -53,12 +53,14 @@ typedef struct grove_sync_error {
 typedef struct grove_sync_report {
 	uint64_t nodes_compared;  /* tree nodes whose digests were compared */
 	uint64_t segments_diff;   /* differing segments descended into */
-	uint64_t keys_compared;   /* keys whose digests were compared */
-	uint64_t keys_touched;    /* keys whose states were read and merged */
-	uint64_t skipped_pattern; /* differing keys outside the pattern */
-	uint64_t pulled;          /* keys where a changed (took b's state) */
-	uint64_t pushed;          /* keys where b changed (took a's state) */
-	uint64_t merged;          /* keys where both changed */
+	/* "keys" below are items (doc/storage_format.md): a key's head, or
+	 * one member or field of a set or hash */
+	uint64_t keys_compared;   /* items whose digests were compared */
+	uint64_t keys_touched;    /* items whose states were read and merged */
+	uint64_t skipped_pattern; /* differing items of keys outside the pattern */
+	uint64_t pulled;          /* items where a changed (took b's state) */
+	uint64_t pushed;          /* items where b changed (took a's state) */
+	uint64_t merged;          /* items where both changed */
 	uint64_t errors;
 	size_t errors_listed;
 	grove_sync_error_t error[GROVE_SYNC_ERRORS_MAX];

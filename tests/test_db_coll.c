@@ -1,0 +1,840 @@
+/*
+ * test_db_coll.c - sets and hashes stored per element (storage/db_coll.c,
+ * crdt/coll.c): local operations and counts, cursors, limits, store
+ * operation counts independent of the collection's size, no garbage after
+ * add/remove cycles and deletes, hostile item states, restart and index
+ * rebuild, the format-1 refusal, and a property test of random histories
+ * on 3..5 replicas with partial item-by-item exchanges (both backends).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "base/rng.h"
+#include "crdt/coll.h"
+#include "storage/db_int.h"
+#include "storage/store.h"
+#include "tests/util_storage.h"
+
+#define K(s) s, strlen(s)
+
+#if defined(__SANITIZE_ADDRESS__) /* ASan+UBSan pass: smaller, same checks */
+#define GARBAGE_N 10000
+#define PROP_SEEDS_MEMORY 8
+#define PROP_SEEDS_LEVELDB 2
+#else
+#define GARBAGE_N 100000
+#define PROP_SEEDS_MEMORY 60
+#define PROP_SEEDS_LEVELDB 6
+#endif
+
+/* ---- store operation counts (the db's store ops, wrapped) ---- */
+
+typedef struct op_counts {
+	uint64_t gets, writes, batch_ops, iters, nexts;
+} op_counts_t;
+
+static op_counts_t g_ops;
+static const grove_store_ops_t *g_real;
+static grove_store_ops_t g_counting;
+
+static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		     uint8_t **val, size_t *vlen)
+{
+	g_ops.gets++;
+	return g_real->get(s, snap, key, klen, val, vlen);
+}
+
+static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
+{
+	g_ops.writes++;
+	g_ops.batch_ops += b->count;
+	return g_real->write(s, b, sync);
+}
+
+static int count_iter(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	g_ops.iters++;
+	return g_real->iter_create(s, snap, out);
+}
+
+static void count_next(grove_iter_t *it)
+{
+	g_ops.nexts++;
+	g_real->iter_next(it);
+}
+
+static void count_ops(grove_db_t *db)
+{
+	g_real = db->store->ops;
+	g_counting = *g_real;
+	g_counting.get = count_get;
+	g_counting.write = count_write;
+	g_counting.iter_create = count_iter;
+	g_counting.iter_next = count_next;
+	db->store->ops = &g_counting;
+}
+
+static void uncount_ops(grove_db_t *db)
+{
+	db->store->ops = g_real;
+}
+
+/* ---- helpers ---- */
+
+typedef struct listed {
+	char items[64][32];
+	char vals[64][32];
+	size_t n, seen;
+} listed_t;
+
+static int list_fn(void *ctx, const void *elem, size_t elen, const void *val, size_t vlen)
+{
+	listed_t *l = ctx;
+	l->seen++;
+	if (l->n < 64) {
+		snprintf(l->items[l->n], 32, "%.*s", (int)elen, (const char *)elem);
+		snprintf(l->vals[l->n], 32, "%.*s", (int)vlen, val ? (const char *)val : "");
+		l->n++;
+	}
+	return 0;
+}
+
+static uint64_t coll_count(grove_db_t *db, const char *key, grove_type_t t)
+{
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(db, K(key), t, &n), 0);
+	return n;
+}
+
+static size_t scan_all(grove_db_t *db, const char *key, grove_type_t t)
+{
+	listed_t l = { 0 };
+	assert_int_equal(grove_db_coll_scan(db, K(key), t, NULL, 0, 1000000, list_fn, &l, NULL, NULL), 0);
+	return l.seen;
+}
+
+/* Records and bytes of the whole store (every prefix). */
+static void store_size(grove_db_t *db, uint64_t *records, uint64_t *bytes)
+{
+	grove_iter_t *it;
+	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
+	*records = *bytes = 0;
+	for (grove_iter_seek(it, "", 0); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl, vl;
+		grove_iter_key(it, &kl);
+		grove_iter_value(it, &vl);
+		/* the clean-shutdown record is written only at close */
+		++*records;
+		*bytes += kl + vl;
+	}
+	grove_iter_destroy(it);
+}
+
+/* ---- local operations ---- */
+
+static void local_ops(bool leveldb)
+{
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "coll", leveldb), 0);
+	grove_db_t *db = t.db;
+	bool flag;
+	assert_int_equal(grove_db_set_add(db, K("s"), "a", 1, &flag), 0);
+	assert_true(flag);
+	assert_int_equal(grove_db_set_add(db, K("s"), "a", 1, &flag), 0);
+	assert_false(flag);
+	assert_int_equal(grove_db_set_add(db, K("s"), "b", 1, &flag), 0);
+	assert_int_equal(grove_db_set_add(db, K("s"), "", 0, &flag), 0); /* the empty member */
+	assert_true(flag);
+	assert_int_equal(coll_count(db, "s", GROVE_TYPE_SET), 3);
+	assert_int_equal(scan_all(db, "s", GROVE_TYPE_SET), 3);
+	bool in;
+	assert_int_equal(grove_db_set_contains(db, K("s"), "b", 1, &in), 0);
+	assert_true(in);
+	assert_int_equal(grove_db_set_contains(db, K("s"), "zz", 2, &in), 0);
+	assert_false(in);
+	assert_int_equal(grove_db_set_remove(db, K("s"), "b", 1, &flag), 0);
+	assert_true(flag);
+	assert_int_equal(grove_db_set_remove(db, K("s"), "b", 1, &flag), 0);
+	assert_false(flag);
+	assert_int_equal(coll_count(db, "s", GROVE_TYPE_SET), 2);
+	grove_type_t ty;
+	assert_int_equal(grove_db_type(db, K("s"), &ty), 0);
+	assert_int_equal(ty, GROVE_TYPE_SET);
+	/* wrong types */
+	uint64_t n;
+	assert_int_equal(grove_db_coll_count(db, K("s"), GROVE_TYPE_MAP, &n), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_map_set(db, K("s"), "f", 1, "v", 1, NULL), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_counter_add(db, K("s"), 1, NULL), GROVE_EWRONGTYPE);
+	/* hash */
+	assert_int_equal(grove_db_map_set(db, K("h"), "f1", 2, "v1", 2, &flag), 0);
+	assert_true(flag);
+	t.clock_ms++;
+	assert_int_equal(grove_db_map_set(db, K("h"), "f1", 2, "v2", 2, &flag), 0);
+	assert_false(flag);
+	assert_int_equal(grove_db_map_set(db, K("h"), "f2", 2, "", 0, &flag), 0);
+	uint8_t *val;
+	size_t vlen;
+	assert_int_equal(grove_db_map_get(db, K("h"), "f1", 2, &val, &vlen), 0);
+	assert_int_equal(vlen, 2);
+	assert_memory_equal(val, "v2", 2);
+	grove_free(val);
+	assert_int_equal(grove_db_map_get(db, K("h"), "f2", 2, &val, &vlen), 0);
+	assert_int_equal(vlen, 0);
+	grove_free(val);
+	assert_int_equal(grove_db_map_get(db, K("h"), "f3", 2, &val, &vlen), GROVE_ENOTFOUND);
+	assert_int_equal(coll_count(db, "h", GROVE_TYPE_MAP), 2);
+	assert_int_equal(grove_db_map_delete(db, K("h"), "f1", 2, &flag), 0);
+	assert_true(flag);
+	assert_int_equal(coll_count(db, "h", GROVE_TYPE_MAP), 1);
+	listed_t l = { 0 };
+	assert_int_equal(grove_db_coll_scan(db, K("h"), GROVE_TYPE_MAP, NULL, 0, 10, list_fn, &l, NULL,
+					    NULL), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0], "f2");
+	/* limits: refused up front, nothing written */
+	char *big = calloc(1, GROVE_FIELD_VALUE_MAX + 1);
+	assert_int_equal(grove_db_set_add(db, K("s"), big, GROVE_ELEM_MAX + 1, NULL), GROVE_ETOOBIG);
+	assert_int_equal(grove_db_map_set(db, K("h"), "f", 1, big, GROVE_FIELD_VALUE_MAX + 1, NULL),
+			 GROVE_ETOOBIG);
+	assert_int_equal(grove_db_register_set(db, K("r"), big, GROVE_REGISTER_VALUE_MAX + 1),
+			 GROVE_ETOOBIG);
+	assert_int_equal(grove_db_set_add(db, K("s"), big, GROVE_ELEM_MAX, NULL), 0); /* at the limit */
+	assert_int_equal(grove_db_map_set(db, K("h"), "f", 1, big, GROVE_FIELD_VALUE_MAX, NULL), 0);
+	free(big);
+	assert_int_equal(coll_count(db, "s", GROVE_TYPE_SET), 3);
+	/* delete: visible at once, then purged */
+	assert_int_equal(grove_db_delete(db, K("s"), &flag), 0);
+	assert_true(flag);
+	assert_int_equal(coll_count(db, "s", GROVE_TYPE_SET), 0);
+	assert_int_equal(grove_db_type(db, K("s"), &ty), 0);
+	assert_int_equal(ty, GROVE_TYPE_NONE);
+	assert_int_equal(scan_all(db, "s", GROVE_TYPE_SET), 0);
+	/* a deleted set takes another type */
+	assert_int_equal(grove_db_counter_add(db, K("s"), 5, NULL), 0);
+	assert_int_equal(grove_db_type(db, K("s"), &ty), 0);
+	assert_int_equal(ty, GROVE_TYPE_COUNTER);
+	assert_int_equal(grove_db_count(db), 2); /* s (counter) and h */
+	grove_test_db_close(&t);
+}
+
+static void test_local_ops_memory(void **state)
+{
+	(void)state;
+	local_ops(false);
+}
+
+static void test_local_ops_leveldb(void **state)
+{
+	(void)state;
+	local_ops(true);
+}
+
+/* SSCAN-style iteration in pages: every element present for the whole
+ * iteration is returned once, whatever is added or removed between pages. */
+static void test_cursor_pages(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "coll", false), 0);
+	char e[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(e, sizeof(e), "m%03d", i);
+		assert_int_equal(grove_db_set_add(t.db, K("s"), K(e), NULL), 0);
+	}
+	bool seen[100] = { 0 };
+	uint8_t *start = NULL;
+	size_t slen = 0;
+	int pages = 0;
+	do {
+		listed_t l = { 0 };
+		uint8_t *next = NULL;
+		size_t nlen = 0;
+		assert_int_equal(grove_db_coll_scan(t.db, K("s"), GROVE_TYPE_SET, start, slen, 7, list_fn,
+						    &l, &next, &nlen), 0);
+		for (size_t i = 0; i < l.n; i++) {
+			int k = atoi(l.items[i] + 1);
+			if (l.items[i][0] == 'm') {
+				assert_false(seen[k]);
+				seen[k] = true;
+			}
+		}
+		/* churn between pages: odd members go, new ones come */
+		snprintf(e, sizeof(e), "m%03d", 2 * pages + 1);
+		assert_int_equal(grove_db_set_remove(t.db, K("s"), K(e), NULL), 0);
+		snprintf(e, sizeof(e), "x%03d", pages);
+		assert_int_equal(grove_db_set_add(t.db, K("s"), K(e), NULL), 0);
+		grove_free(start);
+		start = next;
+		slen = nlen;
+		pages++;
+	} while (start);
+	for (int i = 0; i < 100; i += 2) /* never removed: present the whole time */
+		assert_true(seen[i]);
+	assert_true(pages >= 100 / 7);
+	grove_test_db_close(&t);
+}
+
+/* SADD/HSET/SISMEMBER/HGET cost the same store operations on a
+ * 10-element and on a 20,000-element collection. */
+static void test_cost_independent_of_size(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "coll", true), 0);
+	char e[32];
+	op_counts_t small[4], large[4];
+	for (int round = 0; round < 2; round++) {
+		const char *sk = round ? "big-s" : "small-s", *hk = round ? "big-h" : "small-h";
+		int n = round ? 20000 : 10;
+		for (int i = 0; i < n; i++) {
+			snprintf(e, sizeof(e), "element-%06d", i);
+			assert_int_equal(grove_db_set_add(t.db, K(sk), K(e), NULL), 0);
+			assert_int_equal(grove_db_map_set(t.db, K(hk), K(e), "value", 5, NULL), 0);
+		}
+		op_counts_t *c = round ? large : small;
+		count_ops(t.db);
+		memset(&g_ops, 0, sizeof(g_ops));
+		assert_int_equal(grove_db_set_add(t.db, K(sk), "new-member", 10, NULL), 0);
+		c[0] = g_ops;
+		memset(&g_ops, 0, sizeof(g_ops));
+		assert_int_equal(grove_db_map_set(t.db, K(hk), "new-field", 9, "v", 1, NULL), 0);
+		c[1] = g_ops;
+		memset(&g_ops, 0, sizeof(g_ops));
+		bool in;
+		assert_int_equal(grove_db_set_contains(t.db, K(sk), "element-000003", 14, &in), 0);
+		assert_true(in);
+		c[2] = g_ops;
+		memset(&g_ops, 0, sizeof(g_ops));
+		uint64_t cnt;
+		assert_int_equal(grove_db_coll_count(t.db, K(hk), GROVE_TYPE_MAP, &cnt), 0);
+		assert_int_equal(cnt, (uint64_t)n + 1);
+		c[3] = g_ops;
+		uncount_ops(t.db);
+	}
+	for (int i = 0; i < 4; i++) {
+		printf("op %d: gets %llu/%llu writes %llu/%llu batch ops %llu/%llu iters %llu/%llu\n", i,
+		       (unsigned long long)small[i].gets, (unsigned long long)large[i].gets,
+		       (unsigned long long)small[i].writes, (unsigned long long)large[i].writes,
+		       (unsigned long long)small[i].batch_ops, (unsigned long long)large[i].batch_ops,
+		       (unsigned long long)small[i].iters, (unsigned long long)large[i].iters);
+		assert_int_equal(small[i].gets, large[i].gets);
+		assert_int_equal(small[i].writes, large[i].writes);
+		assert_int_equal(small[i].batch_ops, large[i].batch_ops);
+		assert_int_equal(small[i].iters, large[i].iters);
+		assert_int_equal(small[i].nexts, large[i].nexts);
+		assert_true(small[i].gets <= 4 && small[i].batch_ops <= 5);
+	}
+	grove_test_db_close(&t);
+}
+
+/* After add/remove cycles of 10^5 elements and the delete of a large set,
+ * the store's record count and size are back to the baseline. */
+static void test_no_garbage(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "coll", false), 0);
+	assert_int_equal(grove_db_set_add(t.db, K("s"), "keep", 4, NULL), 0);
+	assert_int_equal(grove_db_map_set(t.db, K("h"), "keep", 4, "v", 1, NULL), 0);
+	uint64_t r0, b0, r1, b1;
+	/* the context of a key grows by one dot per add: the vv stays one
+	 * entry per node, so its size is the baseline's plus a few bytes */
+	store_size(t.db, &r0, &b0);
+	enum { N = GARBAGE_N };
+	char e[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(e, sizeof(e), "e%06d", i);
+		assert_int_equal(grove_db_set_add(t.db, K("s"), K(e), NULL), 0);
+		assert_int_equal(grove_db_map_set(t.db, K("h"), K(e), "x", 1, NULL), 0);
+	}
+	assert_int_equal(coll_count(t.db, "s", GROVE_TYPE_SET), N + 1);
+	for (int i = 0; i < N; i++) {
+		snprintf(e, sizeof(e), "e%06d", i);
+		assert_int_equal(grove_db_set_remove(t.db, K("s"), K(e), NULL), 0);
+		assert_int_equal(grove_db_map_delete(t.db, K("h"), K(e), NULL), 0);
+	}
+	store_size(t.db, &r1, &b1);
+	printf("records %llu -> %llu, bytes %llu -> %llu\n", (unsigned long long)r0,
+	       (unsigned long long)r1, (unsigned long long)b0, (unsigned long long)b1);
+	assert_int_equal(r1, r0);
+	assert_true(b1 <= b0 + 16);
+	uint64_t tree_items;
+	assert_int_equal(grove_db_tree_node(t.db, 0, 0, NULL, &tree_items), 0);
+	assert_int_equal(tree_items, 4); /* two heads, two elements */
+	/* a big set deleted: visible at once, purged to nothing */
+	for (int i = 0; i < N; i++) {
+		snprintf(e, sizeof(e), "d%06d", i);
+		assert_int_equal(grove_db_set_add(t.db, K("big"), K(e), NULL), 0);
+	}
+	bool existed;
+	assert_int_equal(grove_db_delete(t.db, K("big"), &existed), 0);
+	assert_true(existed);
+	assert_int_equal(coll_count(t.db, "big", GROVE_TYPE_SET), 0);
+	grove_db_stats_t st;
+	grove_db_stats(t.db, &st);
+	assert_true(st.purged >= N);
+	uint64_t r2, b2;
+	store_size(t.db, &r2, &b2);
+	printf("after the delete of %d: records %llu (baseline %llu + the deleted head)\n", N,
+	       (unsigned long long)r2, (unsigned long long)r0);
+	assert_int_equal(r2, r0 + 2); /* its head ('u') and index record ('d') */
+	grove_test_db_close(&t);
+}
+
+/* ---- hostile item states ---- */
+
+static size_t elem_name(uint8_t *out, int kind, const char *key, const char *elem)
+{
+	size_t kl = strlen(key), el = strlen(elem);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)(kl >> 8);
+	out[2] = (uint8_t)kl;
+	memcpy(out + 3, key, kl);
+	memcpy(out + 3 + kl, elem, el);
+	return 3 + kl + el;
+}
+
+static void root(grove_db_t *db, uint8_t out[16])
+{
+	grove_db_root_digest(db, out);
+}
+
+/* One hostile state: refused with GROVE_EDECODE and counted once. */
+#define REJECT(db, call)                                                     \
+	do {                                                                 \
+		grove_db_stats_t a_, b_;                                     \
+		grove_db_stats(db, &a_);                                     \
+		assert_int_equal((call), GROVE_EDECODE);                     \
+		grove_db_stats(db, &b_);                                     \
+		assert_int_equal(b_.items_rejected - a_.items_rejected, 1);  \
+	} while (0)
+
+static void test_hostile_item_states(void **state)
+{
+	(void)state;
+	grove_test_db_t v, o;
+	assert_int_equal(grove_test_db_open(&v, "victim", false), 0);
+	o.dir = NULL;
+	o.clock_ms = GROVE_TEST_T0_MS;
+	assert_int_equal(grove_test_storage_db_open(NULL, "other", &o.clock_ms, GROVE_DURABILITY_NONE,
+						    &o.db), 0);
+	assert_int_equal(grove_db_set_add(v.db, K("s"), "a", 1, NULL), 0);
+	assert_int_equal(grove_db_counter_add(v.db, K("c"), 7, NULL), 0);
+	uint8_t before[16], after[16], name[64];
+	root(v.db, before);
+	grove_db_stats_t s0, s1;
+	grove_db_stats(v.db, &s0);
+	/* a member whose dot lies outside the sender's own context: forged */
+	grove_ctx_t ctx = { 0 };
+	grove_elem_t x = { 0 };
+	grove_value__dot_t d = { .node = "evil", .counter = 5 };
+	assert_int_equal(grove_elem_set_one(&x, &d, 0, NULL, 0), 0);
+	grove_buf_t b = { 0 };
+	assert_int_equal(grove_elem_state_encode(&b, &ctx, &x, GROVE_ELEM_MEMBER), 0);
+	size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "b");
+	REJECT(v.db, grove_db_item_merge(v.db, name, nl, b.data, b.len, NULL, NULL));
+	/* the same dot as the victim's member "a" with another value: forged */
+	uint8_t *st;
+	size_t slen;
+	nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
+	assert_int_equal(grove_db_item_state(v.db, name, nl, &st, &slen), 0);
+	grove_free(st);
+	assert_int_equal(grove_db_map_set(o.db, K("s"), "a", 1, "zzz", 3, NULL), 0);
+	/* as a hash field under the member's kind: decodes wrong */
+	size_t fl = elem_name(name, GROVE_ITEM_FIELD, "s", "a");
+	assert_int_equal(grove_db_item_state(o.db, name, fl, &st, &slen), 0);
+	nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
+	REJECT(v.db, grove_db_item_merge(v.db, name, nl, st, slen, NULL, NULL));
+	grove_free(st);
+	/* one dot, two values */
+	grove_buf_reset(&b);
+	grove_ctx_t c2 = { 0 };
+	grove_value__dot_t dv = { .node = "node-a", .counter = 1 }; /* the victim's first dot */
+	assert_int_equal(grove_ctx_add(&c2, &dv), 0);
+	grove_elem_t y = { 0 };
+	assert_int_equal(grove_elem_set_one(&y, &dv, 1, "forged", 6), 0);
+	assert_int_equal(grove_elem_state_encode(&b, &c2, &y, GROVE_ELEM_FIELD), 0);
+	assert_int_equal(grove_db_map_set(v.db, K("h"), "f", 1, "real", 4, NULL), 0);
+	root(v.db, before);
+	grove_db_stats(v.db, &s0);
+	uint8_t hn[64];
+	size_t hl = elem_name(hn, GROVE_ITEM_FIELD, "h", "f");
+	/* node-a:1 is s's member a; h's field f has node-a:1 too (dots are per key) */
+	REJECT(v.db, grove_db_item_merge(v.db, hn, hl, b.data, b.len, NULL, NULL));
+	/* garbage, truncation, trailing bytes, bad names */
+	REJECT(v.db, grove_db_item_merge(v.db, hn, hl, (const uint8_t *)"\x93\x90", 2, NULL, NULL));
+	REJECT(v.db, grove_db_item_merge(v.db, hn, hl, b.data, b.len - 1, NULL, NULL));
+	grove_buf_append(&b, "", 1);
+	REJECT(v.db, grove_db_item_merge(v.db, hn, hl, b.data, b.len, NULL, NULL));
+	uint8_t bad[4] = { 7, 0, 1, 'x' };
+	REJECT(v.db, grove_db_item_merge(v.db, bad, 4, b.data, b.len, NULL, NULL));
+	bad[0] = GROVE_ITEM_MEMBER;
+	bad[2] = 9; /* key length beyond the name */
+	REJECT(v.db, grove_db_item_merge(v.db, bad, 4, b.data, b.len, NULL, NULL));
+	/* a head state that carries elements: refused */
+	grove_value_t *val;
+	assert_int_equal(grove_db_get(v.db, K("s"), &val), 0); /* materialized, with "a" */
+	uint8_t *enc;
+	size_t elen;
+	assert_int_equal(grove_value_encode(val, &enc, &elen), 0);
+	grove_value_destroy(val);
+	grove_buf_reset(&b);
+	static const uint8_t zero[16];
+	assert_int_equal(grove_head_state_encode(&b, enc, elen, 1, zero), 0);
+	grove_free(enc);
+	uint8_t head_s[2] = { GROVE_ITEM_HEAD, 's' };
+	REJECT(v.db, grove_db_item_merge(v.db, head_s, 2, b.data, b.len, NULL, NULL));
+	root(v.db, after);
+	assert_memory_equal(before, after, 16);
+	grove_db_stats(v.db, &s1);
+	assert_int_equal(s1.items_rejected - s0.items_rejected, 7); /* since the second baseline */
+	assert_int_equal(s1.merges_changed, s0.merges_changed);
+	/* a member for a live counter: hidden state under the type rule, the
+	 * counter's value and type unchanged */
+	assert_int_equal(grove_db_set_add(o.db, K("c"), "m", 1, NULL), 0);
+	nl = elem_name(name, GROVE_ITEM_MEMBER, "c", "m");
+	assert_int_equal(grove_db_item_state(o.db, name, nl, &st, &slen), 0);
+	assert_int_equal(grove_db_item_merge(v.db, name, nl, st, slen, NULL, NULL), 0);
+	grove_free(st);
+	grove_type_t ty;
+	assert_int_equal(grove_db_type(v.db, K("c"), &ty), 0);
+	assert_int_equal(ty, GROVE_TYPE_COUNTER);
+	assert_int_equal(grove_db_coll_count(v.db, K("c"), GROVE_TYPE_SET, &(uint64_t){ 0 }),
+			 GROVE_EWRONGTYPE);
+	grove_buf_close(&b);
+	grove_elem_free(&x);
+	grove_elem_free(&y);
+	grove_ctx_free(&ctx);
+	grove_ctx_free(&c2);
+	grove_db_close(o.db);
+	grove_test_db_close(&v);
+}
+
+/* ---- restart, index rebuild, format 1 ---- */
+
+static void test_restart_and_rebuild(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "coll", true), 0);
+	char e[32];
+	for (int i = 0; i < 500; i++) {
+		snprintf(e, sizeof(e), "e%d", i);
+		assert_int_equal(grove_db_set_add(t.db, K("s"), K(e), NULL), 0);
+		assert_int_equal(grove_db_map_set(t.db, K("h"), K(e), K(e), NULL), 0);
+	}
+	for (int i = 0; i < 500; i += 3) {
+		snprintf(e, sizeof(e), "e%d", i);
+		assert_int_equal(grove_db_set_remove(t.db, K("s"), K(e), NULL), 0);
+	}
+	uint8_t r0[16], r1[16], r2[16];
+	grove_db_root_digest(t.db, r0);
+	for (int pass = 0; pass < 2; pass++) {
+		grove_db_close(t.db);
+		if (pass == 1) { /* a crash: no clean record, the index is rebuilt */
+			grove_store_t *s = grove_test_storage_raw_open(t.dir);
+			assert_int_equal(grove_store_delete(s, "cclean", 6, true), 0);
+			grove_store_close(s);
+		}
+		assert_int_equal(grove_test_storage_db_open(t.dir, "node-a", &t.clock_ms,
+							    GROVE_DURABILITY_NONE, &t.db), 0);
+		grove_db_root_digest(t.db, pass ? r2 : r1);
+		assert_int_equal(coll_count(t.db, "s", GROVE_TYPE_SET), 500 - 167);
+		assert_int_equal(scan_all(t.db, "s", GROVE_TYPE_SET), 500 - 167);
+		assert_int_equal(coll_count(t.db, "h", GROVE_TYPE_MAP), 500);
+	}
+	assert_memory_equal(r0, r1, 16);
+	assert_memory_equal(r0, r2, 16);
+	grove_db_stats_t st;
+	grove_db_stats(t.db, &st);
+	assert_int_equal(st.index_rebuilds, 1);
+	grove_test_db_close(&t);
+}
+
+/* A store written in format 1 (collections stored whole) is refused with
+ * a message that says how to migrate. */
+static void test_format_1_refused(void **state)
+{
+	(void)state;
+	char *dir = grove_test_storage_tmpdir("fmt1");
+	grove_store_t *s;
+	char err[512];
+	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
+	const uint8_t f1[4] = { 1, 0, 0, 0 };
+	assert_int_equal(grove_store_put(s, "cformat", 7, f1, 4, true), 0);
+	assert_int_equal(grove_store_put(s, "ukey", 4, "\x01", 1, true), 0);
+	grove_store_close(s);
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	grove_db_t *db = NULL;
+	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), GROVE_EVERSION);
+	printf("%s\n", err);
+	assert_non_null(strstr(err, "format 1"));
+	assert_non_null(strstr(err, "migrate"));
+	grove_test_storage_rmdir(dir);
+}
+
+/* ---- property test: random histories, partial item exchanges ---- */
+
+#define P_REPLICAS_MAX 5
+#define P_KEYS 3
+#define P_ELEMS 6
+
+typedef struct pmodel {
+	/* per (key, element): virtual time + 1 of the last add / remove (any replica) */
+	uint64_t last_add[P_KEYS][P_ELEMS], last_rem[P_KEYS][P_ELEMS];
+	/* per (key, field): greatest (ts, node) set, its time; last delete time */
+	uint64_t f_ts[P_KEYS][P_ELEMS], f_at[P_KEYS][P_ELEMS], f_rem[P_KEYS][P_ELEMS];
+	char f_node[P_KEYS][P_ELEMS][16];
+	char f_val[P_KEYS][P_ELEMS][16];
+} pmodel_t;
+
+typedef struct names {
+	uint8_t name[64][96];
+	size_t len[64];
+	size_t n;
+} names_t;
+
+static int names_fn(void *ctx, const uint8_t *name, size_t nlen)
+{
+	names_t *n = ctx;
+	if (n->n < 64 && nlen <= 96) {
+		memcpy(n->name[n->n], name, nlen);
+		n->len[n->n++] = nlen;
+	}
+	return 0;
+}
+
+/* Ships a random subset of src's items of key to dst, in random order
+ * (heads before elements sometimes: the context rules must hold). */
+static void partial_sync(grove_rng_t *r, grove_db_t *src, grove_db_t *dst, const char *key)
+{
+	names_t n = { 0 };
+	assert_int_equal(grove_db_key_items(src, K(key), names_fn, &n), 0);
+	assert_int_equal(grove_db_key_items(dst, K(key), names_fn, &n), 0);
+	for (size_t i = n.n; i > 1; i--) {
+		size_t j = (size_t)grove_rng_below(r, i);
+		uint8_t tmp[96];
+		size_t tl = n.len[i - 1];
+		memcpy(tmp, n.name[i - 1], tl);
+		memcpy(n.name[i - 1], n.name[j], n.len[j]);
+		n.len[i - 1] = n.len[j];
+		memcpy(n.name[j], tmp, tl);
+		n.len[j] = tl;
+	}
+	for (size_t i = 0; i < n.n; i++) {
+		if (grove_rng_below(r, 3) == 0)
+			continue;
+		uint8_t *st;
+		size_t slen;
+		int rc = grove_db_item_state(src, n.name[i], n.len[i], &st, &slen);
+		if (rc == GROVE_ENOTFOUND)
+			continue;
+		assert_int_equal(rc, 0);
+		bool reply = false;
+		assert_int_equal(grove_db_item_merge(dst, n.name[i], n.len[i], st, slen, NULL, &reply), 0);
+		grove_free(st);
+		if (reply) { /* the peer's answer, as a session would send it */
+			assert_int_equal(grove_db_item_state(dst, n.name[i], n.len[i], &st, &slen), 0);
+			assert_int_equal(grove_db_item_merge(src, n.name[i], n.len[i], st, slen, NULL, NULL), 0);
+			grove_free(st);
+		}
+	}
+}
+
+typedef struct counts_check {
+	grove_db_t *db;
+	int bad;
+} counts_check_t;
+
+static void property_run(uint64_t seed, bool leveldb)
+{
+	grove_rng_t r;
+	grove_rng_seed(&r, seed);
+	uint32_t nrep = 3 + (uint32_t)grove_rng_below(&r, P_REPLICAS_MAX - 2);
+	grove_db_t *db[P_REPLICAS_MAX];
+	char *dir[P_REPLICAS_MAX] = { 0 };
+	uint64_t clk[P_REPLICAS_MAX];
+	char id[P_REPLICAS_MAX][16];
+	for (uint32_t i = 0; i < nrep; i++) {
+		snprintf(id[i], sizeof(id[i]), "r%u", i);
+		clk[i] = GROVE_TEST_T0_MS + grove_rng_below(&r, 200); /* skewed clocks */
+		if (leveldb)
+			dir[i] = grove_test_storage_tmpdir("prop");
+		assert_int_equal(grove_test_storage_db_open(dir[i], id[i], &clk[i], GROVE_DURABILITY_NONE,
+							    &db[i]), 0);
+	}
+	pmodel_t *m = calloc(1, sizeof(*m));
+	char key[16], el[16], val[16];
+	uint64_t now = 1;
+	for (int step = 0; step < 400; step++, now++) {
+		uint32_t i = (uint32_t)grove_rng_below(&r, nrep);
+		clk[i] += grove_rng_below(&r, 3);
+		uint32_t k = (uint32_t)grove_rng_below(&r, P_KEYS);
+		uint32_t e = (uint32_t)grove_rng_below(&r, P_ELEMS);
+		snprintf(el, sizeof(el), "e%u", e);
+		int op = (int)grove_rng_below(&r, 100);
+		bool flag = false;
+		if (op < 30) { /* set */
+			snprintf(key, sizeof(key), "s%u", k);
+			bool add = grove_rng_below(&r, 3) != 0;
+			int rc = add ? grove_db_set_add(db[i], K(key), K(el), &flag)
+				     : grove_db_set_remove(db[i], K(key), K(el), &flag);
+			assert_int_equal(rc, 0);
+			if (add)
+				m->last_add[k][e] = now;
+			else
+				m->last_rem[k][e] = now;
+		} else if (op < 60) { /* hash */
+			snprintf(key, sizeof(key), "h%u", k);
+			if (grove_rng_below(&r, 4)) {
+				snprintf(val, sizeof(val), "v%d", step);
+				assert_int_equal(grove_db_map_set(db[i], K(key), K(el), K(val), NULL), 0);
+				uint64_t ts = grove_db_hlc(db[i])->last;
+				if (ts > m->f_ts[k][e] ||
+				    (ts == m->f_ts[k][e] && strcmp(id[i], m->f_node[k][e]) > 0)) {
+					m->f_ts[k][e] = ts;
+					m->f_at[k][e] = now;
+					strcpy(m->f_node[k][e], id[i]);
+					strcpy(m->f_val[k][e], val);
+				}
+			} else {
+				assert_int_equal(grove_db_map_delete(db[i], K(key), K(el), &flag), 0);
+				m->f_rem[k][e] = now;
+			}
+		} else if (op < 66) { /* key delete */
+			bool set = grove_rng_below(&r, 2);
+			snprintf(key, sizeof(key), set ? "s%u" : "h%u", k);
+			assert_int_equal(grove_db_delete(db[i], K(key), &flag), 0);
+			for (int x = 0; x < P_ELEMS; x++) {
+				if (set)
+					m->last_rem[k][x] = now;
+				else
+					m->f_rem[k][x] = now;
+			}
+		} else if (op < 72) { /* type conflicts on x keys */
+			snprintf(key, sizeof(key), "x%u", k);
+			int rc;
+			switch (grove_rng_below(&r, 5)) {
+			case 0: rc = grove_db_counter_add(db[i], K(key), 1, NULL); break;
+			case 1: rc = grove_db_register_set(db[i], K(key), "r", 1); break;
+			case 2: rc = grove_db_set_add(db[i], K(key), K(el), NULL); break;
+			case 3: rc = grove_db_map_set(db[i], K(key), K(el), "v", 1, NULL); break;
+			default: rc = grove_db_delete(db[i], K(key), NULL); break;
+			}
+			assert_true(rc == 0 || rc == GROVE_EWRONGTYPE);
+		} else { /* a partial exchange of one key between two replicas */
+			uint32_t j = (uint32_t)grove_rng_below(&r, nrep);
+			const char *fam = "shx";
+			snprintf(key, sizeof(key), "%c%u", fam[grove_rng_below(&r, 3)], k);
+			if (j != i)
+				partial_sync(&r, db[i], db[j], key);
+		}
+	}
+	/* quiet: full exchanges until every root agrees */
+	bool same = false;
+	for (int round = 0; round < 8 && !same; round++) {
+		for (uint32_t i = 0; i < nrep; i++)
+			for (uint32_t j = 0; j < nrep; j++)
+				for (uint32_t k = 0; k < P_KEYS && i != j; k++)
+					for (const char *f = "shx"; *f; f++) {
+						snprintf(key, sizeof(key), "%c%u", *f, k);
+						assert_int_equal(grove_test_storage_copy_key(db[i], db[j], K(key)), 0);
+					}
+		uint8_t r0[16], ri[16];
+		grove_db_root_digest(db[0], r0);
+		same = true;
+		for (uint32_t i = 1; i < nrep; i++) {
+			grove_db_root_digest(db[i], ri);
+			same = same && memcmp(r0, ri, 16) == 0;
+		}
+	}
+	if (!same)
+		fprintf(stderr, "seed %llu: roots differ after full exchanges\n", (unsigned long long)seed);
+	assert_true(same);
+	/* the model, on every replica; counts match the listed elements */
+	for (uint32_t i = 0; i < nrep; i++) {
+		for (uint32_t k = 0; k < P_KEYS; k++) {
+			snprintf(key, sizeof(key), "s%u", k);
+			assert_int_equal(coll_count(db[i], key, GROVE_TYPE_SET),
+					 scan_all(db[i], key, GROVE_TYPE_SET));
+			for (uint32_t e = 0; e < P_ELEMS; e++) {
+				bool in;
+				snprintf(el, sizeof(el), "e%u", e);
+				assert_int_equal(grove_db_set_contains(db[i], K(key), K(el), &in), 0);
+				if (m->last_add[k][e] > m->last_rem[k][e] && !in)
+					fail_msg("seed %llu: r%u %s lacks %s: add after every remove must win",
+						 (unsigned long long)seed, i, key, el);
+				if (!m->last_add[k][e])
+					assert_false(in);
+			}
+			snprintf(key, sizeof(key), "h%u", k);
+			assert_int_equal(coll_count(db[i], key, GROVE_TYPE_MAP),
+					 scan_all(db[i], key, GROVE_TYPE_MAP));
+			for (uint32_t e = 0; e < P_ELEMS; e++) {
+				uint8_t *v;
+				size_t vl;
+				snprintf(el, sizeof(el), "e%u", e);
+				int rc = grove_db_map_get(db[i], K(key), K(el), &v, &vl);
+				if (m->f_at[k][e] > m->f_rem[k][e]) {
+					if (rc != 0 || vl != strlen(m->f_val[k][e]) ||
+					    memcmp(v, m->f_val[k][e], vl) != 0)
+						fail_msg("seed %llu: r%u %s.%s: want %s (rc %d)",
+							 (unsigned long long)seed, i, key, el,
+							 m->f_val[k][e], rc);
+				}
+				if (!m->f_at[k][e])
+					assert_int_equal(rc, GROVE_ENOTFOUND);
+				if (rc == 0)
+					grove_free(v);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < nrep; i++) {
+		grove_db_close(db[i]);
+		grove_test_storage_rmdir(dir[i]);
+	}
+	free(m);
+}
+
+static void test_property_memory(void **state)
+{
+	(void)state;
+	uint64_t base = grove_test_storage_seed("test_property_memory");
+	for (uint64_t s = 0; s < PROP_SEEDS_MEMORY; s++)
+		property_run(base * 1000 + s, false);
+}
+
+static void test_property_leveldb(void **state)
+{
+	(void)state;
+	uint64_t base = grove_test_storage_seed("test_property_leveldb");
+	for (uint64_t s = 0; s < PROP_SEEDS_LEVELDB; s++)
+		property_run(base * 1000 + 500 + s, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_local_ops_memory),
+		cmocka_unit_test(test_local_ops_leveldb),
+		cmocka_unit_test(test_cursor_pages),
+		cmocka_unit_test(test_cost_independent_of_size),
+		cmocka_unit_test(test_no_garbage),
+		cmocka_unit_test(test_hostile_item_states),
+		cmocka_unit_test(test_restart_and_rebuild),
+		cmocka_unit_test(test_format_1_refused),
+		cmocka_unit_test(test_property_memory),
+		cmocka_unit_test(test_property_leveldb),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
