@@ -171,6 +171,35 @@ int grove_elem_state_encode(grove_buf_t *b, const grove_ctx_t *c, const grove_el
 	return b->failed ? GROVE_ENOMEM : 0;
 }
 
+static bool elem_has_dot(const grove_elem_t *x, const grove_value__dot_t *d)
+{
+	for (size_t i = 0; i < x->len; i++)
+		if (grove_value__dot_cmp(&x->e[i].dot, d) == 0)
+			return true;
+	return false;
+}
+
+int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
+				    int kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->cloud.len; i++)
+		n += elem_has_dot(x, &c->cloud.d[i]);
+	put_array(b, 4);
+	put_dots(b, &c->vv);
+	put_array(b, n);
+	for (size_t i = 0; i < c->cloud.len; i++) {
+		if (!elem_has_dot(x, &c->cloud.d[i]))
+			continue;
+		put_array(b, 2);
+		put_str(b, c->cloud.d[i].node);
+		put_uint(b, c->cloud.d[i].counter);
+	}
+	put_entries(b, x, kind);
+	put_uint(b, 1);
+	return b->failed ? GROVE_ENOMEM : 0;
+}
+
 /* ---- reader (hostile input: every read bounds-checked, canonical only) ---- */
 
 typedef struct rd {
@@ -425,18 +454,32 @@ int grove_ctx_decode(const uint8_t *p, size_t len, grove_ctx_t *out)
 }
 
 int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t *c,
-			    grove_elem_t *x)
+			    grove_elem_t *x, bool *partial)
 {
 	memset(c, 0, sizeof(*c));
 	memset(x, 0, sizeof(*x));
 	int rc = check_kind(kind);
 	rd_t r = { p, len, 0 };
+	size_t n = 0;
+	uint64_t flag = 0;
 	if (!rc)
-		rc = rd_tuple(&r, 3);
+		rc = rd_array(&r, &n);
+	if (!rc && n != 3 && n != 4)
+		rc = GROVE_EDECODE;
 	if (!rc)
 		rc = rd_ctx(&r, c);
 	if (!rc)
 		rc = rd_entries(&r, kind, x);
+	if (!rc && n == 4) { /* partial: the cloud holds the entries' dots only */
+		rc = rd_uint(&r, &flag);
+		if (!rc && flag != 1)
+			rc = GROVE_EDECODE;
+		for (size_t i = 0; i < c->cloud.len && !rc; i++)
+			if (!elem_has_dot(x, &c->cloud.d[i]))
+				rc = GROVE_EDECODE;
+	}
+	if (partial)
+		*partial = n == 4;
 	if (!rc && r.pos != len)
 		rc = GROVE_EDECODE;
 	for (size_t i = 0; i < x->len && !rc; i++)

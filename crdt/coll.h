@@ -75,7 +75,20 @@ int grove_ctx_decode(const uint8_t *p, size_t len, grove_ctx_t *out) GROVE_MUST_
 int grove_elem_state_encode(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
 			    int kind) GROVE_MUST_CHECK;
 int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t *c,
-			    grove_elem_t *x) GROVE_MUST_CHECK;
+			    grove_elem_t *x, bool *partial) GROVE_MUST_CHECK;
+/* A partial element state, [vv, cloud, entries, 1]: the cloud cut down to
+ * the entries' dots, for a context too large to ship whole (a subset of
+ * the context: the receiver drops fewer of its entries, never a wrong one,
+ * and does not reply).  Sent when the whole state passes
+ * GROVE_ITEM_STATE_MAX. */
+int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
+				    int kind) GROVE_MUST_CHECK;
+/* The largest item state sent whole (half the default anti-entropy frame);
+ * larger ones are cut (partial element states; heads without their cloud),
+ * and a field record larger than GROVE_ELEM_RECORD_MAX after a merge keeps
+ * its winning entry only (the others removed as observed). */
+#define GROVE_ITEM_STATE_MAX (512u * 1024)
+#define GROVE_ELEM_RECORD_MAX (2u * GROVE_FIELD_VALUE_MAX)
 
 bool grove_elem_eq(const grove_elem_t *a, const grove_elem_t *b);
 uint64_t grove_elem_max_ts(const grove_elem_t *x);

@@ -1255,12 +1255,31 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		acc_bytes(&c.m.acc, acc);
 		rc = grove_head_state_encode(&b, c.st.rec, c.st.rec_len - 1,
 					     c.m.count[1] + c.m.count[2], acc);
+		if (rc == 0 && b.len > GROVE_ITEM_STATE_MAX) {
+			/* a context too large: the head without its cloud (a
+			 * subset of the context: safe under both rules) */
+			grove_value__dots_t cloud = c.st.v->set.cloud;
+			uint8_t *enc = NULL;
+			size_t elen = 0;
+			memset(&c.st.v->set.cloud, 0, sizeof(cloud));
+			rc = grove_value_encode(c.st.v, &enc, &elen);
+			c.st.v->set.cloud = cloud;
+			grove_buf_reset(&b);
+			if (rc == 0)
+				rc = grove_head_state_encode(&b, enc, elen, c.m.count[1] + c.m.count[2],
+							     acc);
+			grove_free(enc);
+		}
 	} else if (rc == 0) {
 		grove_elem_t l;
 		bool had;
 		rc = elem_load(&c, NULL, en, &l, &had, NULL);
 		if (rc == 0)
 			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
+		if (rc == 0 && b.len > GROVE_ITEM_STATE_MAX) { /* a context too large: cut */
+			grove_buf_reset(&b);
+			rc = grove_elem_state_encode_partial(&b, coll_ctx(&c), &l, kind);
+		}
 		grove_elem_free(&l);
 	}
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
@@ -1374,6 +1393,22 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		elem_item(en, before.data, before.len, old_item);
 	if (rc == 0)
 		rc = grove_elem_merge(&l, coll_ctx(c), relem, rctx, &changed);
+	if (rc == 0 && changed && en->kind == GROVE_ELEM_FIELD && l.len > 1) {
+		/* many concurrent writes of large values: keep the winner (the
+		 * others are removed as observed; their dots are in the context) */
+		grove_buf_t sz = { 0 };
+		rc = grove_elem_encode(&sz, &l, en->kind);
+		if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX) {
+			const grove_entry_t *w = grove_elem_winner(&l);
+			grove_entry_t keep = *w;
+			for (size_t i = 0; i < l.len; i++)
+				if (&l.e[i] != w)
+					grove_value__blob_free(&l.e[i].val);
+			l.e[0] = keep;
+			l.len = 1;
+		}
+		grove_buf_close(&sz);
+	}
 	if (rc == 0 && changed)
 		rc = grove_elem_encode(&after, &l, en->kind);
 	if (rc == 0 && changed &&
@@ -1413,6 +1448,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	uint64_t n = 0;
 	uint8_t racc[16];
 	uint64_t max_ts = 0;
+	bool partial = false;
 	if (kind == GROVE_ITEM_HEAD) {
 		const uint8_t *enc;
 		size_t enc_len;
@@ -1424,7 +1460,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 		if (rc == 0)
 			max_ts = grove_value_max_ts(r);
 	} else {
-		rc = grove_elem_state_decode(state, slen, kind, &rctx, &relem);
+		rc = grove_elem_state_decode(state, slen, kind, &rctx, &relem, &partial);
 		if (rc == 0)
 			max_ts = grove_elem_max_ts(&relem);
 		if (rc == 0 && !(en = grove_malloc(sizeof(*en))))
@@ -1449,7 +1485,8 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = coll_load(&c, db, &k);
 	if (rc == 0)
-		rc = en ? merge_elem(&c, en, &rctx, &relem, reply) : merge_head(&c, r, n, racc);
+		rc = en ? merge_elem(&c, en, &rctx, &relem, partial ? NULL : reply)
+			: merge_head(&c, r, n, racc);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);

@@ -32,8 +32,8 @@
 #define PROP_SEEDS_LEVELDB 2
 #else
 #define GARBAGE_N 100000
-#define PROP_SEEDS_MEMORY 60
-#define PROP_SEEDS_LEVELDB 6
+#define PROP_SEEDS_MEMORY 30
+#define PROP_SEEDS_LEVELDB 4
 #endif
 
 /* ---- store operation counts (the db's store ops, wrapped) ---- */
@@ -519,6 +519,69 @@ static void test_hostile_item_states(void **state)
 	grove_test_db_close(&v);
 }
 
+/* A replica whose context holds many gaps (elements added and removed
+ * before it saw them, from a node with a long id) still ships every
+ * element it writes: states over GROVE_ITEM_STATE_MAX go out cut (partial
+ * element states, heads without their cloud), never oversize. */
+static void test_huge_context_still_replicates(void **state)
+{
+	(void)state;
+	const char *long_id = "node-with-a-very-long-identifier-0123456789-0123456789-abcdefg";
+	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS;
+	grove_db_t *a, *b;
+	assert_int_equal(grove_test_storage_db_open(NULL, long_id, &ca, GROVE_DURABILITY_NONE, &a), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	enum { N = 20000 };
+	char e[32];
+	uint8_t name[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(e, sizeof(e), "e%05d", i);
+		assert_int_equal(grove_db_set_add(a, K("s"), K(e), NULL), 0);
+	}
+	for (int i = 1; i < N; i += 2) {
+		snprintf(e, sizeof(e), "e%05d", i);
+		assert_int_equal(grove_db_set_remove(a, K("s"), K(e), NULL), 0);
+	}
+	/* b receives the survivors only: its context is a cloud of gaps */
+	for (int i = 0; i < N; i += 2) {
+		snprintf(e, sizeof(e), "e%05d", i);
+		size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", e);
+		uint8_t *st;
+		size_t sl;
+		assert_int_equal(grove_db_item_state(a, name, nl, &st, &sl), 0);
+		assert_int_equal(grove_db_item_merge(b, name, nl, st, sl, NULL, NULL), 0);
+		grove_free(st);
+	}
+	assert_int_equal(grove_db_set_add(b, K("s"), "new", 3, NULL), 0);
+	size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "new");
+	uint8_t *st;
+	size_t sl;
+	assert_int_equal(grove_db_item_state(b, name, nl, &st, &sl), 0);
+	printf("element state with a cut context: %zu bytes\n", sl);
+	assert_true(sl <= GROVE_ITEM_STATE_MAX);
+	bool changed = false, reply = true;
+	assert_int_equal(grove_db_item_merge(a, name, nl, st, sl, &changed, &reply), 0);
+	assert_true(changed);
+	assert_false(reply); /* a partial state asks for no reply */
+	grove_free(st);
+	bool in;
+	assert_int_equal(grove_db_set_contains(a, K("s"), "new", 3, &in), 0);
+	assert_true(in);
+	uint8_t head[2] = { GROVE_ITEM_HEAD, 's' };
+	assert_int_equal(grove_db_item_state(b, head, 2, &st, &sl), 0);
+	printf("head state without its cloud: %zu bytes\n", sl);
+	assert_true(sl <= GROVE_ITEM_STATE_MAX);
+	assert_int_equal(grove_db_item_merge(a, head, 2, st, sl, NULL, NULL), 0);
+	grove_free(st);
+	/* once the elements agree, b takes a's context: its cloud is gone */
+	assert_int_equal(grove_test_storage_copy_key(a, b, K("s")), 0);
+	assert_int_equal(grove_db_item_state(b, head, 2, &st, &sl), 0);
+	assert_true(sl < 1024);
+	grove_free(st);
+	grove_db_close(a);
+	grove_db_close(b);
+}
+
 /* ---- restart, index rebuild, format 1 ---- */
 
 static void test_restart_and_rebuild(void **state)
@@ -831,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_cost_independent_of_size),
 		cmocka_unit_test(test_no_garbage),
 		cmocka_unit_test(test_hostile_item_states),
+		cmocka_unit_test(test_huge_context_still_replicates),
 		cmocka_unit_test(test_restart_and_rebuild),
 		cmocka_unit_test(test_format_1_refused),
 		cmocka_unit_test(test_property_memory),

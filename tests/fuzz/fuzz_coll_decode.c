@@ -57,8 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 	case 4: {
 		int kind = which == 4 ? GROVE_ELEM_FIELD : GROVE_ELEM_MEMBER;
-		if (grove_elem_state_decode(p, n, kind, &c, &x) == 0) {
-			fuzz_check(grove_elem_state_encode(&b, &c, &x, kind) == 0);
+		bool partial = false;
+		if (grove_elem_state_decode(p, n, kind, &c, &x, &partial) == 0) {
+			fuzz_check((partial ? grove_elem_state_encode_partial(&b, &c, &x, kind)
+					    : grove_elem_state_encode(&b, &c, &x, kind)) == 0);
 			same_bytes(&b, p, n);
 			bool changed = false;
 			fuzz_check(grove_elem_merge(&l, &lc, &x, &c, &changed) == 0);
