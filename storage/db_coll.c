@@ -177,6 +177,8 @@ static int meta_decode(const uint8_t *p, size_t len, meta_t *m)
 	return rc == GROVE_ENOMEM ? rc : rc ? GROVE_ECORRUPT : 0;
 }
 
+size_t grove_db__item_state_max = GROVE_ITEM_STATE_MAX;
+
 int grove_db__meta_check(const uint8_t *p, size_t len)
 {
 	meta_t m;
@@ -1255,7 +1257,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		acc_bytes(&c.m.acc, acc);
 		rc = grove_head_state_encode(&b, c.st.rec, c.st.rec_len - 1,
 					     c.m.count[1] + c.m.count[2], acc);
-		if (rc == 0 && b.len > GROVE_ITEM_STATE_MAX) {
+		if (rc == 0 && b.len > grove_db__item_state_max) {
 			/* a context too large: the head without its cloud (a
 			 * subset of the context: safe under both rules) */
 			grove_value__dots_t cloud = c.st.v->set.cloud;
@@ -1276,7 +1278,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		rc = elem_load(&c, NULL, en, &l, &had, NULL);
 		if (rc == 0)
 			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
-		if (rc == 0 && b.len > GROVE_ITEM_STATE_MAX) { /* a context too large: cut */
+		if (rc == 0 && b.len > grove_db__item_state_max) { /* a context too large: cut */
 			grove_buf_reset(&b);
 			rc = grove_elem_state_encode_partial(&b, coll_ctx(&c), &l, kind);
 		}

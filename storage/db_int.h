@@ -277,5 +277,8 @@ int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen) GROVE_MUS
 /* Decodes a collection metadata record and frees it (the fuzz target's
  * entry to the decoder): 0 or GROVE_ECORRUPT / GROVE_ENOMEM. */
 int grove_db__meta_check(const uint8_t *p, size_t len);
+/* The largest item state sent whole (GROVE_ITEM_STATE_MAX; tests lower it
+ * to reach the cut states with small contexts). */
+extern size_t grove_db__item_state_max;
 
 #endif
