@@ -130,11 +130,11 @@ static void sim_op_lww(sim_t *s, sim_node_t *nd, uint32_t k, bool map)
 	uint64_t ts = grove_db_hlc(nd->db)->last;
 	sim_model_reg_t *r = map ? &s->model.field[k * SIM_FIELDS + f] : &s->model.reg[k];
 	if (del) {
-		r->rem_at = s->now + 1;
+		r->rem_at = sim_now(s) + 1;
 		return;
 	}
 	if (map && sim_lww_newer(ts, nd->id, r))
-		r->at = s->now + 1;
+		r->at = sim_now(s) + 1;
 	sim_lww_put(r, ts, nd->id, v);
 }
 
