@@ -240,11 +240,15 @@ static void test_hostile_lengths(void **state)
 	assert_int_equal(grove_ae_frame_decode(v2, sizeof(v2), 64, &f), GROVE_EVERSION);
 	assert_int_equal(grove_ae_frame_decode(v2, 1, 64, &f), GROVE_EDECODE);
 	assert_int_equal(grove_ae_frame_decode(NULL, 0, 64, &f), GROVE_EDECODE);
-	/* DIGEST flags other than 0/1. */
-	uint8_t dg[2 + 1 + 1 + 16] = { 0x01, 0x01, 0x02, 0x00 };
+	/* DIGEST flags outside LEVEL1 | REPLY. */
+	uint8_t dg[2 + 1 + 1 + 16] = { 0x01, 0x01, 0x04, 0x00 };
 	assert_int_equal(grove_ae_frame_decode(dg, sizeof(dg), 2000, &f), GROVE_EDECODE);
 	dg[2] = 0;
 	assert_int_equal(grove_ae_frame_decode(dg, sizeof(dg), 2000, &f), 0);
+	assert_null(f.level1);
+	dg[2] = GROVE_AE_DIGEST_REPLY; /* a request for the receiver's digest */
+	assert_int_equal(grove_ae_frame_decode(dg, sizeof(dg), 2000, &f), 0);
+	assert_int_equal(f.flags, GROVE_AE_DIGEST_REPLY);
 	assert_null(f.level1);
 }
 

@@ -212,12 +212,12 @@ static uint64_t antientropy_jitter(grove_ae_t *ae, uint32_t interval_ms)
 	return interval_ms - interval_ms / 10 + grove_rng_below(ae->rng, spread);
 }
 
-static void build_digest(grove_ae_t *ae, grove_buf_t *b)
+static void build_digest(grove_ae_t *ae, grove_buf_t *b, uint8_t flags)
 {
 	uint8_t root[GROVE_DIGEST_BYTES];
 	grove_db_root_digest(ae->db, root);
 	grove_ae_put_header(b, GROVE_AE_DIGEST, 0);
-	grove_ae_put_u8(b, 1);
+	grove_ae_put_u8(b, GROVE_AE_DIGEST_LEVEL1 | flags);
 	grove_ae_put_varint(b, grove_db_count(ae->db));
 	grove_buf_append(b, root, GROVE_DIGEST_BYTES);
 	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
@@ -229,6 +229,27 @@ static void build_digest(grove_ae_t *ae, grove_buf_t *b)
 	}
 }
 
+/* Sends our DIGEST (with flags) to each of addrs[0..n); returns how many
+ * were queued. */
+static size_t send_digests(grove_ae_t *ae, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t n,
+			   uint8_t flags)
+{
+	size_t sent = 0;
+	grove_buf_reset(&ae->scratch);
+	build_digest(ae, &ae->scratch, flags);
+	if (ae->scratch.failed)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
+		if (send_datagram(ae, addrs[i], ae->scratch.data, ae->scratch.len)) {
+			ae->stats.digests_sent++;
+			ae->stats.bytes_sent[GROVE_AE_PH_DIGEST] += ae->scratch.len;
+			sent++;
+		}
+	}
+	return sent;
+}
+
 /* Sends DIGEST to up to fanout random peers; returns how many were chosen. */
 static size_t start_round(grove_ae_t *ae)
 {
@@ -238,18 +259,23 @@ static size_t start_round(grove_ae_t *ae)
 	if (n == 0)
 		return 0;
 	GROVE_ASSERT(n <= ae->cfg.fanout);
-	grove_buf_reset(&ae->scratch);
-	build_digest(ae, &ae->scratch);
-	if (ae->scratch.failed)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		addrs[i][GROVE_AE_ADDR_MAX] = '\0';
-		if (send_datagram(ae, addrs[i], ae->scratch.data, ae->scratch.len)) {
-			ae->stats.digests_sent++;
-			ae->stats.bytes_sent[GROVE_AE_PH_DIGEST] += ae->scratch.len;
-		}
-	}
+	send_digests(ae, addrs, n, 0);
 	return n;
+}
+
+size_t grove_ae_request_digests(grove_ae_t *ae, uint64_t now_ms,
+				const char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t n)
+{
+	char to[GROVE_AE_REQUEST_MAX][GROVE_AE_ADDR_MAX + 1];
+	if (!ae->started)
+		grove_ae_tick(ae, now_ms);
+	if (n > GROVE_AE_REQUEST_MAX)
+		n = GROVE_AE_REQUEST_MAX;
+	for (size_t i = 0; i < n; i++)
+		snprintf(to[i], sizeof(to[i]), "%s", addrs[i]);
+	size_t sent = send_digests(ae, to, n, GROVE_AE_DIGEST_REPLY);
+	ae->stats.digest_requests_sent += sent;
+	return sent;
 }
 
 static grove_ae_sess_t *find_addr(const grove_ae_t *ae, const char *addr)
@@ -308,13 +334,29 @@ static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint
 	ae->stats.sessions_opened++;
 }
 
-static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr,
-			     const grove_ae_frame_t *f)
+/* Answers a DIGEST that asked for one (never with the reply flag, so two
+ * nodes cannot ping-pong). */
+static void reply_digest(grove_ae_t *ae, const char *addr)
 {
+	char to[1][GROVE_AE_ADDR_MAX + 1];
+	snprintf(to[0], sizeof(to[0]), "%s", addr);
+	ae->stats.digest_replies_sent += send_digests(ae, to, 1, 0);
+}
+
+static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr, const char *sender_id,
+		      const grove_ae_frame_t *f)
+{
+	const grove_ae_watch_t *w = &ae->cfg.watch;
+	uint64_t mark = w->mark ? w->mark(w->ctx) : 0; /* before the root: see the header */
 	uint8_t root[GROVE_DIGEST_BYTES];
 	grove_db_root_digest(ae->db, root);
-	if (memcmp(root, f->root, GROVE_DIGEST_BYTES) == 0) {
+	bool equal = memcmp(root, f->root, GROVE_DIGEST_BYTES) == 0;
+	if (f->flags & GROVE_AE_DIGEST_REPLY)
+		reply_digest(ae, addr);
+	if (equal) {
 		ae->stats.digests_equal++;
+		if (w->equal)
+			w->equal(w->ctx, addr, sender_id, mark);
 		return;
 	}
 	ae->stats.digests_different++;
@@ -467,9 +509,10 @@ static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
 
 /* ---- inputs ---- */
 
-/* An authenticated (or, without security hooks, plaintext) payload. */
+/* An authenticated (or, without security hooks, plaintext) payload;
+ * sender_id is NULL without security. */
 static void recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
-			 const uint8_t *payload, size_t len)
+			 const char *sender_id, const uint8_t *payload, size_t len)
 {
 	grove_ae_frame_t f;
 	if (from_addr == NULL || strlen(from_addr) > GROVE_AE_ADDR_MAX ||
@@ -480,7 +523,7 @@ static void recv_payload(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,
 	}
 	if (f.type == GROVE_AE_DIGEST) {
 		ae->stats.bytes_received[GROVE_AE_PH_DIGEST] += len;
-		on_digest(ae, now_ms, from_addr, &f);
+		on_digest(ae, now_ms, from_addr, sender_id, &f);
 	} else {
 		on_push(ae, &f, len);
 	}
@@ -491,15 +534,18 @@ void grove_ae_recv_datagram(grove_ae_t *ae, uint64_t now_ms, const char *from_ad
 {
 	const uint8_t *payload = bytes;
 	size_t plen = len;
-	if (ae->cfg.security.open != NULL) {
-		char sender[GROVE_AE_ID_MAX + 1];
-		if (ae->cfg.security.open(ae->cfg.security.ctx, now_ms, from_addr, bytes, len,
-					  &payload, &plen, sender) != 0) {
-			ae->stats.datagrams_dropped++;
-			return;
-		}
+	char sender[GROVE_AE_ID_MAX + 1];
+	if (ae->cfg.security.open == NULL) {
+		recv_payload(ae, now_ms, from_addr, NULL, bytes, len);
+		return;
 	}
-	recv_payload(ae, now_ms, from_addr, payload, plen);
+	if (ae->cfg.security.open(ae->cfg.security.ctx, now_ms, from_addr, bytes, len, &payload,
+				  &plen, sender) != 0) {
+		ae->stats.datagrams_dropped++;
+		return;
+	}
+	sender[GROVE_AE_ID_MAX] = '\0';
+	recv_payload(ae, now_ms, from_addr, sender, payload, plen);
 }
 
 int grove_ae_stream_accept(grove_ae_t *ae, uint64_t now_ms, const char *from_addr,

@@ -15,6 +15,9 @@
  *    its keys the peer lacks or holds differently and WANTs the ones it
  *    lacks; both merge through grove_db_merge.  IDLE frames carrying frame
  *    counters detect when both ends are done; BYE ends the session.
+ *  - A DIGEST may ask for an answer (flag GROVE_AE_DIGEST_REPLY): the
+ *    receiver then sends its own DIGEST back, so the asker learns within a
+ *    round trip whether the two roots are equal (config.watch).
  *  - Optionally, keys written locally (and keys changed by a pushed state)
  *    are pushed in PUSH datagrams to push_fanout random peers in each of
  *    push_transmits push rounds (rumor mongering: a write reaches all N
@@ -28,6 +31,7 @@
  *            grove_ae_stream_accept / _stream_recv / _stream_closed
  *            grove_ae_tick(now)                at or after next_deadline
  *            grove_ae_note_write(key)          (or config.push_hook)
+ *            grove_ae_round_now / _request_digests   (GROVE SYNC, WAIT)
  *   outputs  grove_ae_poll(): datagrams (addr + bytes) and stream commands
  *            (open stream N to addr, send frame on N, close N);
  *            grove_ae_next_deadline().
@@ -63,6 +67,7 @@
 #define GROVE_AE_ADDR_MAX 128
 #define GROVE_AE_ID_MAX GROVE_NODE_ID_MAX /* node ids, as GROVE_MEMBER_ID_MAX */
 #define GROVE_AE_FANOUT_MAX 16
+#define GROVE_AE_REQUEST_MAX 64       /* peers one grove_ae_request_digests asks */
 #define GROVE_AE_SESSIONS_MAX 64      /* config.max_sessions upper bound */
 #define GROVE_AE_PUSH_QUEUE_MAX 65536 /* config.push_queue_max upper bound */
 #define GROVE_AE_PUSH_TRANSMITS_MAX 16
@@ -92,6 +97,24 @@ typedef struct grove_ae_security {
  * returns the count.  Bind to grove_member_random_alive. */
 typedef size_t (*grove_ae_peers_fn)(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max);
 
+/* Digest equality, the evidence behind WAIT (node/wait.h).  When a DIGEST
+ * arrives, the core calls mark() and only then reads the local root digest;
+ * if the sender's root equals it, it calls equal() with that mark.  The
+ * sender's state when it sent the DIGEST was then identical to ours when
+ * mark() was read, and states only grow by merging, so the peer holds every
+ * write that had completed before mark() returned.  sender_id is the
+ * authenticated node id (NULL without config.security).  synced() tells
+ * that a session ended reconciled (both stores merged every state that
+ * differed): a digest request now is likely to find equality.  All run on
+ * the core's thread, inside its inputs and polls, and must not call into
+ * the core.  Any may be NULL. */
+typedef struct grove_ae_watch {
+	uint64_t (*mark)(void *ctx);
+	void (*equal)(void *ctx, const char *from_addr, const char *sender_id, uint64_t mark);
+	void (*synced)(void *ctx);
+	void *ctx;
+} grove_ae_watch_t;
+
 typedef struct grove_ae_config {
 	grove_ae_peers_fn peers;     /* required */
 	void *peers_ctx;
@@ -115,6 +138,7 @@ typedef struct grove_ae_config {
 	uint32_t push_transmits;     /* 3: push rounds each fresh key is sent in */
 	uint32_t push_interval_ms;   /* 100 */
 	uint32_t push_queue_max;     /* 4096 keys; more are dropped (counted) */
+	grove_ae_watch_t watch;      /* all NULL: nobody watches equality */
 } grove_ae_config_t;
 
 void grove_ae_config_init(grove_ae_config_t *cfg);
@@ -135,6 +159,13 @@ uint64_t grove_ae_next_deadline(const grove_ae_t *ae);
 /* Starts a digest round now (GROVE SYNC), besides the periodic ones;
  * returns the number of peers a DIGEST was sent to. */
 size_t grove_ae_round_now(grove_ae_t *ae, uint64_t now_ms);
+/* Asks each of the n peers for its DIGEST now: sends ours with the
+ * GROVE_AE_DIGEST_REPLY flag, and a peer answers with its own (so
+ * config.watch learns about equality within a round trip; WAIT uses it).
+ * A receiver whose root differs also opens a session, as for any DIGEST.
+ * At most GROVE_AE_REQUEST_MAX peers per call; returns how many were sent. */
+size_t grove_ae_request_digests(grove_ae_t *ae, uint64_t now_ms,
+				const char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t n);
 /* A datagram as received: opened through config.security when set.  The
  * node hands over only datagrams whose envelope kind (byte 3) is
  * GROVE_AE_ENVELOPE_KIND, so an envelope is opened once, here. */
@@ -176,6 +207,8 @@ typedef struct grove_ae_stats {
 	uint64_t rounds;              /* digest rounds started */
 	uint64_t digests_sent;
 	uint64_t digests_equal, digests_different;
+	uint64_t digest_requests_sent;  /* DIGESTs sent with the reply flag */
+	uint64_t digest_replies_sent;   /* DIGESTs sent in answer to one */
 	uint64_t sessions_opened, sessions_accepted;
 	uint64_t sessions_done;       /* ended by BYE after both ends idle */
 	uint64_t sessions_refused;    /* full, or already one with that peer */

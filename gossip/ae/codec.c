@@ -195,9 +195,9 @@ static void check_digest(cur_t *c, grove_ae_frame_t *f)
 	f->flags = get_u8(c);
 	f->key_count = get_varint(c);
 	f->root = get_bytes(c, GROVE_DIGEST_BYTES);
-	if (f->flags > 1)
+	if (f->flags & ~(GROVE_AE_DIGEST_LEVEL1 | GROVE_AE_DIGEST_REPLY))
 		c->bad = true;
-	else if (f->flags & 1)
+	else if (f->flags & GROVE_AE_DIGEST_LEVEL1)
 		f->level1 = get_bytes(c, GROVE_TREE_FANOUT * GROVE_DIGEST_BYTES);
 }
 

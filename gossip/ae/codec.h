@@ -44,6 +44,11 @@ enum grove_ae_msg_type {
 	GROVE_AE_CREDIT = 0x17, /* frame: request units the sender has worked off */
 };
 
+/* DIGEST flags. */
+#define GROVE_AE_DIGEST_LEVEL1 0x01 /* the 16 level-1 digests follow the root */
+#define GROVE_AE_DIGEST_REPLY 0x02  /* the receiver answers with its own DIGEST
+				       (without this bit): WAIT's evidence */
+
 /* Named maxima for decoding. */
 #define GROVE_AE_FRAME_BYTES_LIMIT (16u * 1024 * 1024) /* hard cap on any frame */
 #define GROVE_AE_ENTRIES_MAX (1u << 20)   /* entries of one frame */
@@ -52,7 +57,7 @@ enum grove_ae_msg_type {
 typedef struct grove_ae_frame {
 	uint8_t type;
 	uint8_t level;      /* NODES: level of the children (1..GROVE_TREE_LEVELS) */
-	uint8_t flags;      /* DIGEST: bit 0 = level-1 digests present */
+	uint8_t flags;      /* DIGEST: GROVE_AE_DIGEST_* bits */
 	uint32_t count;     /* entries: groups, segments, keys or states */
 	uint64_t key_count; /* DIGEST */
 	const uint8_t *root;      /* DIGEST: GROVE_DIGEST_BYTES */

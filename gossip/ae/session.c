@@ -125,10 +125,13 @@ void grove_ae_sess_end(grove_ae_sess_t *s, int code, bool bye)
 	s->phase = GROVE__ENDING;
 	s->end_code = code;
 	s->bye_needed = bye;
-	if (code == 0)
+	if (code == 0) {
 		s->ctx.stats->sessions_done++;
-	else
+		if (s->ctx.cfg->watch.synced)
+			s->ctx.cfg->watch.synced(s->ctx.cfg->watch.ctx);
+	} else {
 		count_error(s->ctx.stats, code);
+	}
 }
 
 void grove_ae_sess_transport_closed(grove_ae_sess_t *s)
