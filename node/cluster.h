@@ -30,6 +30,7 @@
 #include "node/config.h"
 #include "node/cluster_sockets.h"
 #include "node/log.h"
+#include "node/wait.h"
 #include "grove/db.h"
 
 #define GROVE_CLUSTER_STREAMS_MAX 64 /* TCP streams open at once */
@@ -50,6 +51,13 @@ void grove_cluster_info(void *ctx, grove_buf_t *text);
 /* The GROVE SYNC hook: starts an anti-entropy round now; returns the
  * number of peers a digest was sent to. */
 int grove_cluster_sync(void *ctx);
+/* WAIT's evidence: from now on, digest equalities are recorded in w
+ * (borrowed, must outlive the cluster) and membership changes drop a
+ * peer's record (node/wait.h). */
+void grove_cluster_set_wait(grove_cluster_t *mn, grove_wait_t *w);
+/* The WAIT ask hook (resp_commands.h): asks alive peers not known to hold
+ * pos for their digest now; returns how many were asked. */
+int grove_cluster_wait_ask(void *ctx, uint64_t pos);
 void grove_cluster_leave(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 /* Frees both cores and the peer book (after close's callback, once no

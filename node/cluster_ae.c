@@ -5,8 +5,10 @@
  * Creates the core (sharing the envelope sender and the peer book with
  * membership, peers chosen among alive members), runs its timer, drains
  * its outputs into the shared stream table (cluster_stream.c) during
- * grove_cluster_pump(), reports its "ae_" INFO counters, and runs a round on
- * SYNC.  Its datagrams and stream frames reach it from cluster_member.c and
+ * grove_cluster_pump(), reports its "ae_" INFO counters, runs a round on
+ * SYNC, and feeds WAIT (node/wait.h): the core's digest equalities become
+ * per-peer known write positions, and WAIT's asks become digest requests.
+ * Its datagrams and stream frames reach it from cluster_member.c and
  * cluster_stream.c.
  */
 #include "node/cluster_int.h"
@@ -44,6 +46,52 @@ static size_t ae_peers(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t m
 	return n;
 }
 
+/* grove_ae_watch_t.mark: this node's write position, read by the core just
+ * before it reads the root digest. */
+static uint64_t ae_mark(void *ctx)
+{
+	grove_cluster_t *mn = ctx;
+	return mn->wait ? grove_wait_position(mn->wait) : 0;
+}
+
+/* grove_ae_watch_t.equal: the peer holds every write up to mark.  Peers are
+ * named by their authenticated node id (the address without security). */
+static void ae_equal(void *ctx, const char *from_addr, const char *sender_id, uint64_t mark)
+{
+	grove_cluster_t *mn = ctx;
+	if (mn->wait)
+		grove_wait_peer_holds(mn->wait, sender_id ? sender_id : from_addr, mark,
+				      grove_cluster_now_ms());
+}
+
+/* grove_ae_watch_t.synced: a session reconciled; WAIT asks again now. */
+static void ae_synced(void *ctx)
+{
+	grove_cluster_t *mn = ctx;
+	if (mn->wait)
+		grove_wait_ask_soon(mn->wait);
+}
+
+void grove_cluster_set_wait(grove_cluster_t *mn, grove_wait_t *w)
+{
+	mn->wait = w;
+}
+
+int grove_cluster_wait_ask(void *ctx, uint64_t pos)
+{
+	grove_cluster_t *mn = ctx;
+	grove_member_info_t info[GROVE_AE_REQUEST_MAX];
+	char addrs[GROVE_AE_REQUEST_MAX][GROVE_AE_ADDR_MAX + 1];
+	size_t n = grove_member_random_alive(mn->m, info, GROVE_AE_REQUEST_MAX), k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!mn->wait || !grove_wait_peer_known(mn->wait, info[i].id, pos))
+			snprintf(addrs[k++], GROVE_AE_ADDR_MAX + 1, "%s", info[i].addr);
+	size_t sent = grove_ae_request_digests(mn->ae, grove_cluster_now_ms(),
+					       (const char(*)[GROVE_AE_ADDR_MAX + 1])addrs, k);
+	grove_cluster_pump(mn);
+	return (int)sent;
+}
+
 /* The anti-entropy core: shares the sender (one sequence space) and the
  * peer book with membership; its rng is seeded afresh at every start. */
 int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen)
@@ -53,6 +101,7 @@ int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char
 	grove_ae_config_init(&ac);
 	ac.peers = ae_peers;
 	ac.peers_ctx = mn;
+	ac.watch = (grove_ae_watch_t){ae_mark, ae_equal, ae_synced, mn};
 	ac.interval_ms = cfg->gossip_interval_ms;
 	ac.fanout = cfg->ae_fanout;
 	ac.push = cfg->push_fanout > 0;
@@ -80,6 +129,8 @@ void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text)
 	} lines[] = {
 		{"ae_rounds", st.rounds}, {"ae_digests_sent", st.digests_sent},
 		{"ae_digests_equal", st.digests_equal}, {"ae_digests_different", st.digests_different},
+		{"ae_digest_requests_sent", st.digest_requests_sent},
+		{"ae_digest_replies_sent", st.digest_replies_sent},
 		{"ae_sessions_open", grove_ae_session_count(mn->ae)},
 		{"ae_sessions_opened", st.sessions_opened}, {"ae_sessions_accepted", st.sessions_accepted},
 		{"ae_sessions_done", st.sessions_done}, {"ae_sessions_refused", st.sessions_refused},

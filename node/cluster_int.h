@@ -22,6 +22,7 @@
 #include "gossip/member/member.h"
 #include "gossip/secure_hooks.h"
 #include "gossip/secure/channel.h"
+#include "node/wait.h"
 
 /* Stream layers: the first frame of every stream (= envelope kinds). */
 #define LAYER_NONE 0 /* inbound, first frame not yet seen */
@@ -50,6 +51,7 @@ struct grove_cluster {
 	grove_db_t *db;
 	grove_cluster_sockets_t *gossip;
 	grove_log_t *log;
+	grove_wait_t *wait;        /* WAIT's evidence (NULL: not recorded) */
 	uv_timer_t timer, leave_timer, ae_timer;
 	grove_list_t streams; /* mstream_t, newest first */
 	size_t nstreams;

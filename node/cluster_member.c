@@ -50,6 +50,9 @@ static void log_event(grove_cluster_t *mn, const grove_member_event_t *ev)
 				      "is suspect", "is dead", "left", "changed address or key",
 				      "conflicts", "persist", "was forgotten"};
 	const char *what = (unsigned)ev->kind < sizeof(names) / sizeof(names[0]) ? names[ev->kind] : "?";
+	if (mn->wait && ev->kind != GROVE_MEMBER_EV_SUSPECT && ev->kind != GROVE_MEMBER_EV_PERSIST &&
+	    ev->kind != GROVE_MEMBER_EV_JOINED)
+		grove_wait_peer_forget(mn->wait, ev->id); /* not the peer WAIT knew any more */
 	if (ev->kind == GROVE_MEMBER_EV_PERSIST) {
 		save_state(mn);
 	} else if (ev->kind == GROVE_MEMBER_EV_JOINED) {

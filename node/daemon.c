@@ -43,6 +43,7 @@ struct grove_daemon {
 	uv_loop_t *loop; /* borrowed */
 	grove_cmd_env_t env;
 	grove_node_stats_t stats;
+	grove_wait_t wait;
 	grove_resp_server_t server;
 	grove_cluster_sockets_t gossip;
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -249,6 +250,8 @@ static void setup_env(grove_daemon_t *d)
 	d->env.version = GROVE_VERSION;
 	d->env.now_ms = grove_clock_system_ms;
 	d->env.stats = &d->stats;
+	grove_wait_init(&d->wait);
+	d->env.wait = &d->wait;
 	d->stats.start_ms = grove_clock_system_ms(NULL);
 	d->env_ready = true;
 }
@@ -272,7 +275,9 @@ static int start_io(grove_daemon_t *d)
 	d->env.hooks.members = grove_cluster_members;
 	d->env.hooks.gossip_info = grove_cluster_info;
 	d->env.hooks.sync = grove_cluster_sync;
+	d->env.hooks.wait_ask = grove_cluster_wait_ask;
 	d->env.hooks.ctx = d->members;
+	grove_cluster_set_wait(d->members, &d->wait);
 	grove_log_info(&d->log, "groved %s ready: clients on %s, gossip on %s, durability %s, "
 				"data %s%s",
 		       GROVE_VERSION, d->client_addr, d->gossip_addr, d->env.durability,
@@ -296,8 +301,10 @@ static void abort_io(grove_daemon_t *d)
 static void daemon_free(grove_daemon_t *d, int status)
 {
 	grove_cluster_destroy(d->members);
-	if (d->env_ready)
+	if (d->env_ready) {
 		grove_cmd_env_close(&d->env);
+		grove_wait_close(&d->wait);
+	}
 	if (d->db)
 		grove_db_close(d->db);
 	grove_identity_close(&d->identity);

@@ -1,11 +1,12 @@
 /*
  * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, COMMAND,
- * CLIENT and GROVE (MEMBERS, DIGEST, SYNC, TYPE).
+ * CLIENT, GROVE (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.
  *
  * CONFIG and COMMAND answer just enough for redis-cli and redis-benchmark
  * to start cleanly; CONFIG SET is refused (groved is configured by flags
  * and its config file).  No reply ever contains the password.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,8 +53,9 @@ static void info_server(const grove_cmd_env_t *env, grove_buf_t *t)
 static void info_clients(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
-	text_addf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:0\r\n",
-		  (unsigned long long)s->connected_clients);
+	text_addf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:%zu\r\n",
+		  (unsigned long long)s->connected_clients,
+		  env->wait ? grove_wait_blocked(env->wait) : (size_t)0);
 }
 
 /* Counts members by state through the hook (self only without one). */
@@ -370,4 +372,38 @@ void grove_cmd_do_grove(grove_cmd_call_t *c)
 					  "or TYPE key.",
 				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
 	}
+}
+
+/* ---- WAIT ---- */
+
+/* WAIT numreplicas timeout (README "WAIT"): the number of peers known to
+ * hold this client's writes so far (node/wait.h), at once when at least
+ * numreplicas do; otherwise the server blocks the client until they do or
+ * timeout ms pass (0: no timeout).  Argument errors as Redis 7.2. */
+void grove_cmd_do_wait(grove_cmd_call_t *c)
+{
+	long long want, timeout;
+	if (!grove_cmd_arg_ll(c, 1, &want))
+		return;
+	if (!grove_cmd__parse_ll(c->argv[2], c->argl[2], &timeout)) {
+		grove_resp_error(c->out, "ERR timeout is not an integer or out of range");
+		return;
+	}
+	if (timeout < 0) {
+		grove_resp_error(c->out, "ERR timeout is negative");
+		return;
+	}
+	uint64_t now = c->env->now_ms ? c->env->now_ms(NULL) : 0;
+	if (now > (uint64_t)LLONG_MAX || (uint64_t)timeout > (uint64_t)LLONG_MAX - now) {
+		grove_resp_error(c->out, "ERR timeout is out of range");
+		return;
+	}
+	size_t have = c->env->wait ? grove_wait_count(c->env->wait, c->client->write_pos) : 0;
+	if (c->env->wait == NULL || (long long)have >= want) {
+		grove_resp_int(c->out, (long long)have);
+		return;
+	}
+	c->client->block_want = want;
+	c->client->block_timeout_ms = (uint64_t)timeout;
+	c->result |= GROVE_CMD_BLOCK;
 }

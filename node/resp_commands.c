@@ -67,6 +67,7 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"hlen", 2, 0, grove_cmd_do_hlen, "HLEN key"},
 	{"hexists", 3, 0, grove_cmd_do_hexists, "HEXISTS key field"},
 	{"grove", -2, L, grove_cmd_do_grove, "GROVE MEMBERS|DIGEST|SYNC|TYPE key"},
+	{"wait", 3, L, grove_cmd_do_wait, "WAIT numreplicas timeout: peers known to hold this client's writes"},
 };
 const size_t grove_cmd_count = sizeof(grove_cmd_table) / sizeof(grove_cmd_table[0]);
 
@@ -148,6 +149,11 @@ static bool parse_ll(const uint8_t *s, size_t n, long long *out)
 	return true;
 }
 
+bool grove_cmd__parse_ll(const uint8_t *s, size_t n, long long *out)
+{
+	return parse_ll(s, n, out);
+}
+
 bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out)
 {
 	if (parse_ll(c->argv[i], c->argl[i], out))
@@ -220,6 +226,8 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 		return 0;
 	}
 	cmd->fn(&c);
+	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
+		client->write_pos = grove_wait_note_write(env->wait); /* after the write */
 	return c.result;
 }
 

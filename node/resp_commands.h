@@ -9,7 +9,9 @@
  *     grove_cmd_env_init / grove_cmd_env_close pair (close frees the SCAN
  *     cursor table).  Hooks may be NULL (single node, no anti-entropy).
  *  2. A grove_cmd_client_t is one connection's protocol state (AUTH, name).
- *  3. grove_cmd_exec appends exactly one reply to `out` for every request.
+ *  3. grove_cmd_exec appends exactly one reply to `out` for every request,
+ *     except when it returns GROVE_CMD_BLOCK (WAIT, loop thread only): the
+ *     server then holds the client and appends the reply itself later.
  *  4. Threads: commands flagged GROVE_CMD_LOOP touch env or client state
  *     and must run on the thread that owns env (the event loop); every other
  *     command only reads `client` and calls the thread-safe db, so the
@@ -30,6 +32,7 @@
 #include <stdint.h>
 
 #include "node/resp_codec.h"
+#include "node/wait.h"
 #include "grove/db.h"
 
 #define GROVE_CLIENT_NAME_MAX 128
@@ -46,6 +49,8 @@
 
 /* Bits of grove_cmd_exec's result. */
 #define GROVE_CMD_CLOSE 0x1 /* close the connection after this reply */
+#define GROVE_CMD_BLOCK 0x2 /* no reply yet: block the client (WAIT, see
+			       client->block_*); the server answers later */
 
 typedef struct grove_member_view {
 	char id[GROVE_NODE_ID_MAX + 1];
@@ -83,6 +88,9 @@ typedef struct grove_cmd_hooks {
 	int (*sync)(void *ctx);
 	/* Appends "key:value\r\n" lines to INFO's gossip section. */
 	void (*gossip_info)(void *ctx, grove_buf_t *text);
+	/* WAIT: asks the alive peers not known to hold write position pos for
+	 * their digest now; returns how many were asked. */
+	int (*wait_ask)(void *ctx, uint64_t pos);
 	void *ctx;
 } grove_cmd_hooks_t;
 
@@ -96,6 +104,7 @@ struct grove_cmd_env {
 	const char *version;
 	uint64_t (*now_ms)(void *ctx); /* for uptime; grove_clock_system_ms */
 	grove_node_stats_t *stats; /* may be NULL */
+	grove_wait_t *wait;        /* WAIT's bookkeeping; NULL: WAIT answers 0 at once */
 	grove_cmd_hooks_t hooks;
 	/* SCAN cursors: id -> resume key, slot = id % GROVE_SCAN_CURSORS_MAX */
 	struct grove_scan_cursor {
@@ -111,6 +120,9 @@ typedef struct grove_cmd_client {
 	bool authed;
 	char name[GROVE_CLIENT_NAME_MAX + 1];
 	char addr[GROVE_ADDR_MAX];
+	uint64_t write_pos;         /* position of its last write (node/wait.h), 0: none */
+	long long block_want;       /* GROVE_CMD_BLOCK: peers wanted */
+	uint64_t block_timeout_ms;  /* GROVE_CMD_BLOCK: 0 = no timeout */
 } grove_cmd_client_t;
 
 typedef struct grove_cmd grove_cmd_t;

@@ -43,6 +43,8 @@ bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word);
  * zeros).  On failure replies "ERR value is not an integer or out of
  * range" and returns false. */
 bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out);
+/* The same parse without a reply. */
+bool grove_cmd__parse_ll(const uint8_t *s, size_t n, long long *out);
 /* Replies for a db error code (WRONGTYPE, overflow, I/O...). */
 void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc);
 void grove_cmd_reply_syntax(grove_cmd_call_t *c);
@@ -86,5 +88,6 @@ void grove_cmd_do_config(grove_cmd_call_t *c);
 void grove_cmd_do_command(grove_cmd_call_t *c);
 void grove_cmd_do_client(grove_cmd_call_t *c);
 void grove_cmd_do_grove(grove_cmd_call_t *c);
+void grove_cmd_do_wait(grove_cmd_call_t *c);
 
 #endif

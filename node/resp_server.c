@@ -39,11 +39,13 @@ struct grove_resp_server_client {
 	grove_buf_t wout; /* replies produced by the worker */
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
+	bool blocked;         /* in WAIT: a waiter in srv->env->wait */
 	uint64_t last_active_ms;
 };
 
 static void client_process(grove_resp_server_client_t *c);
 static void client_close(grove_resp_server_client_t *c);
+static void client_block(grove_resp_server_client_t *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static uint64_t now_ms(const grove_resp_server_t *srv)
@@ -64,11 +66,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)p, (unsigned)(len > (1u << 30) ? (1u << 30) : len));
 }
 
-/* Reads only while it can accept more: no batch out, replies drained. */
+/* Reads only while it can accept more: no batch out, replies drained, and
+ * while blocked only up to GROVE_SERVER_BLOCKED_INPUT_BYTES (it still sees
+ * the client go away). */
 static void client_update_reading(grove_resp_server_client_t *c)
 {
 	bool want = !c->busy && !c->closing && !c->close_after_flush && !c->srv->shutting_down &&
-		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES;
+		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES &&
+		    !(c->blocked && grove_resp_parser_pending(&c->parser) >= GROVE_SERVER_BLOCKED_INPUT_BYTES);
 	if (want == c->reading)
 		return;
 	c->reading = want;
@@ -181,6 +186,7 @@ static void work_run(uv_work_t *w)
 	grove_resp_server_client_t *c = w->data;
 	size_t end = c->loop_tail ? c->batch_n - 1 : c->batch_n;
 	c->wresult = batch_run(c, 0, end, &c->wout);
+	GROVE_ASSERT(!(c->wresult & GROVE_CMD_BLOCK)); /* only loop commands block */
 }
 
 /* After a batch: counts it, handles QUIT and protocol errors. */
@@ -191,6 +197,8 @@ static void batch_done(grove_resp_server_client_t *c, unsigned result)
 	c->batch_n = c->bargs_n = 0;
 	if (result & GROVE_CMD_CLOSE)
 		c->close_after_flush = true;
+	if (result & GROVE_CMD_BLOCK)
+		client_block(c);
 	if (c->proto_error && !c->close_after_flush) {
 		const char *msg = grove_resp_parser_error(&c->parser);
 		grove_resp_error(&c->out, msg[0] ? msg : "ERR Protocol error: out of memory");
@@ -246,7 +254,7 @@ static void client_process(grove_resp_server_client_t *c)
 {
 	if (c->busy || c->closing)
 		return;
-	while (!c->close_after_flush && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
+	while (!c->blocked && !c->close_after_flush && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
 		bool has_write;
 		batch_collect(c, &has_write);
 		if (c->batch_n == 0 && !c->proto_error)
@@ -265,7 +273,7 @@ static void client_process(grove_resp_server_client_t *c)
 	client_flush(c);
 	if (c->closing)
 		return;
-	if (!c->busy && !c->writing && c->out.len == 0 &&
+	if (!c->busy && !c->blocked && !c->writing && c->out.len == 0 &&
 	    (c->close_after_flush || c->srv->shutting_down)) {
 		client_close(c);
 		return;
@@ -306,12 +314,89 @@ static void client_close(grove_resp_server_client_t *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->blocked) {
+		grove_wait_unblock(c->srv->env->wait, c);
+		c->blocked = false;
+	}
 	if (c->reading)
 		uv_read_stop((uv_stream_t *)&c->tcp);
 	c->reading = false;
 	if (c->busy)
 		return; /* work_after finishes the close */
 	uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+}
+
+/* ---- blocked clients (WAIT) ---- */
+
+static void on_wait_timer(uv_timer_t *t);
+
+/* Re-arms the wait timer for the next deadline or ask; stops it when no
+ * client waits. */
+static void wait_rearm(grove_resp_server_t *srv)
+{
+	uint64_t d = grove_wait_next_deadline(srv->env->wait), now = now_ms(srv);
+	if (d == GROVE_WAIT_NO_DEADLINE)
+		uv_timer_stop(&srv->wait_timer);
+	else
+		uv_timer_start(&srv->wait_timer, on_wait_timer, d > now ? d - now : 0, 0);
+}
+
+/* Answers the blocked clients that are done at now (every one at
+ * GROVE_WAIT_NO_DEADLINE) and resumes them.  Each turn removes a waiter,
+ * and a client that blocks again is not done yet (WAIT answers at once
+ * when it could be), so the loop ends. */
+static void wait_answer(grove_resp_server_t *srv, uint64_t now)
+{
+	void *owner;
+	size_t count;
+	while (grove_wait_next_done(srv->env->wait, now, &owner, &count)) {
+		grove_resp_server_client_t *c = owner;
+		c->blocked = false;
+		c->last_active_ms = now_ms(srv);
+		grove_resp_int(&c->out, (long long)count);
+		client_process(c);
+	}
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+	grove_resp_server_t *srv = t->data;
+	uint64_t now = now_ms(srv), pos;
+	wait_answer(srv, now);
+	if (grove_wait_ask_due(srv->env->wait, now, &pos) && srv->env->hooks.wait_ask)
+		srv->env->hooks.wait_ask(srv->env->hooks.ctx, pos);
+	wait_rearm(srv);
+}
+
+/* grove_wait_t's notify (new evidence, called inside the cluster's
+ * datagram input): look at the waiters on the next loop turn. */
+static void wait_notify(void *ctx)
+{
+	grove_resp_server_t *srv = ctx;
+	if (srv->listening)
+		uv_timer_start(&srv->wait_timer, on_wait_timer, 0, 0);
+}
+
+/* GROVE_CMD_BLOCK: parks the client in env->wait until its WAIT is
+ * answered; during shutdown it is answered at once. */
+static void client_block(grove_resp_server_client_t *c)
+{
+	grove_resp_server_t *srv = c->srv;
+	grove_wait_t *w = srv->env->wait;
+	uint64_t now = now_ms(srv), t = c->state.block_timeout_ms;
+	GROVE_ASSERT(w != NULL); /* WAIT blocks only with bookkeeping */
+	if (srv->shutting_down) {
+		grove_resp_int(&c->out, (long long)grove_wait_count(w, c->state.write_pos));
+		return;
+	}
+	uint64_t deadline = t == 0 || t >= GROVE_WAIT_NO_DEADLINE - now ? GROVE_WAIT_NO_DEADLINE : now + t;
+	int rc = grove_wait_block(w, c, c->state.write_pos, c->state.block_want, deadline);
+	if (rc < 0) {
+		grove_resp_errorf(&c->out, "ERR WAIT cannot block: %s", grove_strerror(rc));
+		return;
+	}
+	c->blocked = true;
+	uv_timer_start(&srv->wait_timer, on_wait_timer, 0, 0);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -402,7 +487,8 @@ static void on_idle_timer(uv_timer_t *t)
 	grove_list_t *l, *tmp;
 	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
 		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
-		if (!c->closing && !c->busy && !c->writing && now - c->last_active_ms >= limit) {
+		if (!c->closing && !c->busy && !c->blocked && !c->writing &&
+		    now - c->last_active_ms >= limit) {
 			srv->stats->idle_disconnects++;
 			grove_log_debug(srv->log, "client %llu %s: idle for %u s, closing",
 					(unsigned long long)c->state.id, c->state.addr,
@@ -460,7 +546,11 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	srv->listener.data = srv;
 	uv_timer_init(srv->loop, &srv->idle_timer);
 	srv->idle_timer.data = srv;
-	srv->handles_open = 2;
+	uv_timer_init(srv->loop, &srv->wait_timer);
+	srv->wait_timer.data = srv;
+	srv->handles_open = 3;
+	if (srv->env->wait)
+		grove_wait_set_notify(srv->env->wait, wait_notify, srv);
 	srv->listening = true;
 	int rc = bind_listener(srv, err, elen);
 	if (rc < 0)
@@ -493,9 +583,14 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 	srv->shutting_down = true;
 	srv->shutdown_cb = cb;
 	srv->shutdown_ctx = ctx;
+	if (srv->env->wait) {
+		grove_wait_set_notify(srv->env->wait, NULL, NULL);
+		wait_answer(srv, GROVE_WAIT_NO_DEADLINE);
+	}
 	if (srv->listening) {
 		uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
+		uv_close((uv_handle_t *)&srv->wait_timer, on_server_handle_closed);
 		srv->listening = false;
 	}
 	grove_list_t *l, *tmp;

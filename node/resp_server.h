@@ -15,6 +15,14 @@
  * is acknowledged only after the store reported it durable.  Commands that
  * touch loop-owned state (GROVE_CMD_LOOP) end a batch and run on the loop.
  *
+ * Blocking (WAIT).  A command that returns GROVE_CMD_BLOCK leaves the
+ * client blocked in env->wait (node/wait.h): its later requests wait
+ * unread in its parser (reading stops at GROVE_SERVER_BLOCKED_INPUT_BYTES,
+ * so a disconnect is still seen), no idle timeout applies, and one wait
+ * timer answers it when enough peers hold its writes or its timeout
+ * passes, asking the peers for their digests (hooks.wait_ask) every
+ * GROVE_WAIT_ASK_MS meanwhile.  Shutdown answers blocked clients at once.
+ *
  * Limits: max clients (extra connections get an error and are closed),
  * max request bytes (protocol error: reply and close), per-client output
  * bytes (the client is disconnected when its unsent replies exceed it),
@@ -44,6 +52,7 @@
 #define GROVE_SERVER_OUTPUT_HIGH_BYTES (256u * 1024)
 #define GROVE_SERVER_READ_BYTES 16384
 #define GROVE_SERVER_BACKLOG 511
+#define GROVE_SERVER_BLOCKED_INPUT_BYTES (64u * 1024) /* read while blocked */
 
 typedef struct grove_resp_server_client grove_resp_server_client_t;
 
@@ -51,6 +60,7 @@ typedef struct grove_resp_server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
 	uv_timer_t idle_timer;
+	uv_timer_t wait_timer; /* blocked clients (WAIT) */
 	grove_cmd_env_t *env;
 	grove_log_t *log;
 	grove_node_stats_t *stats;
@@ -63,7 +73,7 @@ typedef struct grove_resp_server {
 	grove_list_t clients; /* grove_resp_server_client_t, newest first */
 	uint64_t next_client_id;
 	bool listening, shutting_down;
-	int handles_open; /* listener + timer still to close */
+	int handles_open; /* listener + timers still to close */
 	void (*shutdown_cb)(void *ctx);
 	void *shutdown_ctx;
 } grove_resp_server_t;

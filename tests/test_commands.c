@@ -1,7 +1,8 @@
 /*
  * test_commands.c - the RESP command dispatcher over a memory db, without
  * sockets: every command's reply bytes, the Redis error texts (arity,
- * WRONGTYPE, syntax, integers, NOAUTH), SCAN cursors and the glob matcher.
+ * WRONGTYPE, syntax, integers, NOAUTH), SCAN cursors, the glob matcher, and
+ * WAIT's positions, answers and blocking result (with node/wait.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "node/resp_commands.h"
+#include "node/wait.h"
 #include "grove/db.h"
 #include "storage/glob.h"
 
@@ -120,11 +122,11 @@ static void test_client_config_command(void **state)
 	assert_true(strncmp(run(f, "CONFIG SET save x"), "-ERR CONFIG SET is not supported", 32) == 0);
 	EXPECT(f, "COMMAND DOCS", "*0\r\n");
 	char count[32];
-	snprintf(count, sizeof(count), ":%d\r\n", 38);
+	snprintf(count, sizeof(count), ":%d\r\n", 39); /* 38 and WAIT */
 	EXPECT(f, "COMMAND COUNT", count);
 	assert_non_null(strstr(run(f, "COMMAND INFO get nosuch"), "$3\r\nget\r\n:2\r\n"));
 	assert_non_null(strstr(f->reply, "*-1\r\n"));
-	assert_true(strncmp(run(f, "COMMAND"), "*38\r\n", 5) == 0);
+	assert_true(strncmp(run(f, "COMMAND"), "*39\r\n", 5) == 0);
 }
 
 static void test_register_and_keys(void **state)
@@ -364,6 +366,86 @@ static void test_noauth(void **state)
 	assert_null(strstr(run(f, "CONFIG GET *"), "s3cret"));
 }
 
+static uint64_t fixed_now(void *ctx)
+{
+	(void)ctx;
+	return 1700000000000ULL;
+}
+
+/* Binds WAIT's bookkeeping w to the fixture (setup has none). */
+static void wait_bind(fixture_t *f, grove_wait_t *w)
+{
+	grove_wait_init(w);
+	f->env.wait = w;
+	f->env.now_ms = fixed_now;
+}
+
+static void test_wait_arguments(void **state)
+{
+	fixture_t *f = *state;
+	grove_wait_t w;
+	wait_bind(f, &w);
+	EXPECT(f, "WAIT x 1", "-ERR value is not an integer or out of range\r\n");
+	EXPECT(f, "WAIT 1 x", "-ERR timeout is not an integer or out of range\r\n");
+	EXPECT(f, "WAIT 1 1.5", "-ERR timeout is not an integer or out of range\r\n");
+	EXPECT(f, "WAIT 1 -1", "-ERR timeout is negative\r\n");
+	EXPECT(f, "WAIT 1 9223372036854775807", "-ERR timeout is out of range\r\n");
+	EXPECT(f, "WAIT 1", "-ERR wrong number of arguments for 'wait' command\r\n");
+	EXPECT(f, "WAIT 1 2 3", "-ERR wrong number of arguments for 'wait' command\r\n");
+	assert_int_equal(grove_wait_blocked(&w), 0);
+	assert_int_equal(f->result, 0);
+	f->env.wait = NULL;
+	grove_wait_close(&w);
+}
+
+static void test_wait_positions_and_block(void **state)
+{
+	fixture_t *f = *state;
+	grove_wait_t w;
+	wait_bind(f, &w);
+	/* No writes yet: position 0, held by any peer with a record. */
+	EXPECT(f, "WAIT 0 0", ":0\r\n");
+	EXPECT(f, "WAIT -1 0", ":0\r\n");
+	grove_wait_peer_holds(&w, "n2", 0, 0);
+	EXPECT(f, "WAIT 1 100", ":1\r\n");
+	/* Writes take positions; reads do not. */
+	EXPECT(f, "SET k v", "+OK\r\n");
+	assert_int_equal(f->client.write_pos, 1);
+	EXPECT(f, "GET k", "$1\r\nv\r\n");
+	assert_int_equal(f->client.write_pos, 1);
+	EXPECT(f, "INCR c", ":1\r\n");
+	assert_int_equal(f->client.write_pos, 2);
+	/* n2 holds position 0 only: WAIT 1 blocks, with nothing appended. */
+	EXPECT(f, "WAIT 1 250", "");
+	assert_int_equal(f->result, GROVE_CMD_BLOCK);
+	assert_int_equal(f->client.block_want, 1);
+	assert_int_equal(f->client.block_timeout_ms, 250);
+	EXPECT(f, "WAIT 1 0", "");
+	assert_int_equal(f->result, GROVE_CMD_BLOCK);
+	assert_int_equal(f->client.block_timeout_ms, 0);
+	/* Once n2 is known to hold 2, WAIT answers at once. */
+	grove_wait_peer_holds(&w, "n2", 2, 0);
+	EXPECT(f, "WAIT 1 250", ":1\r\n");
+	assert_int_equal(f->result, 0);
+	EXPECT(f, "WAIT 2 0", "");
+	assert_int_equal(f->result, GROVE_CMD_BLOCK);
+	/* Another client without writes is satisfied by n2 alone. */
+	grove_cmd_client_t other;
+	grove_cmd_client_init(&other, &f->env, 2);
+	grove_cmd_client_t saved = f->client;
+	f->client = other;
+	EXPECT(f, "WAIT 1 0", ":1\r\n");
+	f->client = saved;
+	/* Without bookkeeping (no cluster) WAIT answers 0 at once. */
+	f->env.wait = NULL;
+	EXPECT(f, "WAIT 1 0", ":0\r\n");
+	assert_int_equal(f->result, 0);
+	f->env.wait = &w;
+	assert_non_null(strstr(run(f, "INFO clients"), "blocked_clients:0\r\n"));
+	f->env.wait = NULL;
+	grove_wait_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +461,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_info_and_grove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_noauth, setup_auth, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_positions_and_block, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
