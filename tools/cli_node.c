@@ -7,7 +7,12 @@
  * 127.0.0.1:7379) and reads the password from $GROVE_PASSWORD (or
  * --password, which other users can see in ps).  Output is plain text, one
  * value per line; a server error goes to stderr with exit status 1.
+ * Write operations take --wait N [--wait-timeout MS]: after the write, the
+ * same connection sends WAIT N MS; fewer than N confirming peers is
+ * reported on stderr with exit status 3 (GROVE_CLI_UNCONFIRMED).
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,8 @@
 #include "tools/resp_client.h"
 
 #define OP_ARGS_MAX 64
+#define WAIT_TIMEOUT_DEFAULT_MS 5000 /* --wait-timeout */
+#define WAIT_REPLY_SLACK_MS 5000     /* socket timeout beyond the WAIT timeout */
 
 const char grove_cli_members_help[] =
 	"usage: grove members [--node HOST:PORT]\n\n"
@@ -42,38 +49,84 @@ const char grove_cli_op_help[] =
 	"  hdel KEY FIELD...       map field delete                 [HDEL]\n"
 	"  hgetall KEY             map fields and values            [HGETALL]\n"
 	"  keys [PATTERN]          keys matching a glob (default *)  [KEYS]\n"
-	"  digest                  hex root digest of the node      [GROVE DIGEST]\n" GROVE_NODE_OPTIONS_HELP;
+	"  digest                  hex root digest of the node      [GROVE DIGEST]\n"
+	"\n  --wait N          after a write (set, del, incr, decr, sadd, srem, hset,\n"
+	"                    hdel), wait until N peers are known to hold it  [WAIT]\n"
+	"  --wait-timeout MS give up waiting after MS ms (default 5000; 0: never);\n"
+	"                    fewer than N peers by then: exit status 3\n" GROVE_NODE_OPTIONS_HELP;
 
 typedef struct op {
 	const char *name, *resp;
 	int min_args, max_args; /* after the op name; -1: unbounded */
 	const char *default_last; /* appended when only min_args were given */
+	bool write;               /* --wait applies */
 } op_t;
 
 static const op_t ops[] = {
-	{"get", "GET", 1, 1, NULL},          {"set", "SET", 2, 2, NULL},
-	{"del", "DEL", 1, -1, NULL},         {"incr", "INCRBY", 1, 2, "1"},
-	{"decr", "DECRBY", 1, 2, "1"},       {"sadd", "SADD", 2, -1, NULL},
-	{"srem", "SREM", 2, -1, NULL},       {"smembers", "SMEMBERS", 1, 1, NULL},
-	{"hset", "HSET", 3, -1, NULL},       {"hget", "HGET", 2, 2, NULL},
-	{"hdel", "HDEL", 2, -1, NULL},       {"hgetall", "HGETALL", 1, 1, NULL},
-	{"keys", "KEYS", 0, 1, "*"},         {"digest", "GROVE", 0, 0, "DIGEST"},
+	{"get", "GET", 1, 1, NULL, false},          {"set", "SET", 2, 2, NULL, true},
+	{"del", "DEL", 1, -1, NULL, true},          {"incr", "INCRBY", 1, 2, "1", true},
+	{"decr", "DECRBY", 1, 2, "1", true},        {"sadd", "SADD", 2, -1, NULL, true},
+	{"srem", "SREM", 2, -1, NULL, true},        {"smembers", "SMEMBERS", 1, 1, NULL, false},
+	{"hset", "HSET", 3, -1, NULL, true},        {"hget", "HGET", 2, 2, NULL, false},
+	{"hdel", "HDEL", 2, -1, NULL, true},        {"hgetall", "HGETALL", 1, 1, NULL, false},
+	{"keys", "KEYS", 0, 1, "*", false},         {"digest", "GROVE", 0, 0, "DIGEST", false},
 };
 
 typedef struct node_args {
 	const char *node, *password;
 	const char *pos[OP_ARGS_MAX];
 	int npos;
+	long long wait_n;          /* --wait N; -1: not given */
+	long long wait_timeout_ms; /* --wait-timeout MS */
+	bool wait_timeout_given;
 } node_args_t;
 
-/* Splits argv[1..] into --node/--password and positional arguments. */
-static int parse_node_args(const char *cmd, const char *help, int argc, char **argv, node_args_t *a)
+/* A non-negative decimal option value; false if malformed. */
+static bool parse_count(const char *s, long long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || s[0] == '-' || s[0] == '+')
+		return false;
+	*out = v;
+	return true;
+}
+
+/* --wait N / --wait-timeout MS at argv[i]; advances i.  false: usage error. */
+static bool parse_wait_option(int argc, char **argv, int *i, node_args_t *a)
+{
+	if (*i + 1 >= argc)
+		return false;
+	bool is_timeout = !strcmp(argv[*i], "--wait-timeout");
+	long long v;
+	if (!parse_count(argv[++*i], &v))
+		return false;
+	if (is_timeout) {
+		a->wait_timeout_ms = v;
+		a->wait_timeout_given = true;
+	} else {
+		a->wait_n = v;
+	}
+	return true;
+}
+
+/* Splits argv[1..] into --node/--password (and, with allow_wait,
+ * --wait/--wait-timeout) and positional arguments. */
+static int parse_node_args(const char *cmd, const char *help, int argc, char **argv, node_args_t *a,
+			   bool allow_wait)
 {
 	a->node = getenv("GROVE_NODE") ? getenv("GROVE_NODE") : GROVE_RC_NODE_DEFAULT;
 	a->password = getenv("GROVE_PASSWORD");
 	a->npos = 0;
+	a->wait_n = -1;
+	a->wait_timeout_ms = WAIT_TIMEOUT_DEFAULT_MS;
+	a->wait_timeout_given = false;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--password")) {
+		if (allow_wait && (!strcmp(argv[i], "--wait") || !strcmp(argv[i], "--wait-timeout"))) {
+			if (!parse_wait_option(argc, argv, &i, a))
+				return grove_cli_usage(cmd, help);
+		} else if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--password")) {
 			if (i + 1 >= argc)
 				return grove_cli_usage(cmd, help);
 			const char **slot = argv[i][2] == 'n' ? &a->node : &a->password;
@@ -109,16 +162,49 @@ static int node_connect(const char *cmd, const node_args_t *a, grove_rc_t *rc)
 	return bad ? GROVE_CLI_ERROR : 0;
 }
 
-/* Runs one command; on success *out holds a non-error reply. */
+/* WAIT a->wait_n a->wait_timeout_ms on rc; *confirmed gets the answer.
+ * The socket waits WAIT_REPLY_SLACK_MS longer than WAIT itself (forever
+ * with --wait-timeout 0). */
+static int node_wait(const char *cmd, const node_args_t *a, grove_rc_t *rc, long long *confirmed)
+{
+	char n[24], t[24];
+	snprintf(n, sizeof(n), "%lld", a->wait_n);
+	snprintf(t, sizeof(t), "%lld", a->wait_timeout_ms);
+	const char *argv[] = {"WAIT", n, t};
+	uint64_t sock_ms = a->wait_timeout_ms ? (uint64_t)a->wait_timeout_ms + WAIT_REPLY_SLACK_MS : 0;
+	grove_rc_reply_t *r = NULL;
+	int err = grove_rc_set_timeout(rc, sock_ms);
+	if (err == 0)
+		err = grove_rc_command(rc, 3, argv, NULL, &r);
+	int status = GROVE_CLI_ERROR;
+	if (err < 0)
+		grove_cli_error(cmd, "WAIT on %s: %s", a->node, grove_strerror(err));
+	else if (r->type != GROVE_RC_INTEGER)
+		grove_cli_error(cmd, "WAIT on %s: %s", a->node, r->type == GROVE_RC_ERROR ? r->str : "not an integer");
+	else
+		status = 0, *confirmed = r->integer;
+	grove_rc_reply_free(r);
+	return status;
+}
+
+/* Runs one command; on success *out holds a non-error reply.  With
+ * confirmed (not NULL), then WAITs on the same connection (node_wait). */
 static int node_call(const char *cmd, const node_args_t *a, size_t argc, const char *const *argv,
-		     grove_rc_reply_t **out)
+		     grove_rc_reply_t **out, long long *confirmed)
 {
 	grove_rc_t rc;
 	int status = node_connect(cmd, a, &rc);
 	if (status)
 		return status;
 	int err = grove_rc_command(&rc, argc, argv, NULL, out);
+	if (err == 0 && (*out)->type != GROVE_RC_ERROR && confirmed &&
+	    (status = node_wait(cmd, a, &rc, confirmed)) != 0) {
+		grove_rc_reply_print(stdout, *out); /* the write itself succeeded */
+		grove_rc_reply_free(*out);
+	}
 	grove_rc_close(&rc);
+	if (status)
+		return status;
 	if (err < 0) {
 		grove_cli_error(cmd, "%s: %s", a->node, grove_strerror(err));
 		return GROVE_CLI_ERROR;
@@ -138,13 +224,21 @@ int grove_cli_op(int argc, char **argv)
 		if (!strcmp(ops[i].name, argv[0]))
 			op = &ops[i];
 	node_args_t a;
-	int status = op ? parse_node_args(argv[0], grove_cli_op_help, argc, argv, &a)
+	int status = op ? parse_node_args(argv[0], grove_cli_op_help, argc, argv, &a, true)
 			: grove_cli_usage(argv[0], grove_cli_op_help);
 	if (status)
 		return status;
 	if (a.npos < op->min_args || (op->max_args >= 0 && a.npos > op->max_args) ||
 	    (!strcmp(op->name, "hset") && a.npos % 2 == 0))
 		return grove_cli_usage(argv[0], grove_cli_op_help);
+	if ((a.wait_n >= 0 || a.wait_timeout_given) && !op->write) {
+		grove_cli_error(argv[0], "--wait applies to writes (set, del, incr, decr, sadd, srem, hset, hdel)");
+		return GROVE_CLI_USAGE;
+	}
+	if (a.wait_timeout_given && a.wait_n < 0) {
+		grove_cli_error(argv[0], "--wait-timeout needs --wait N");
+		return GROVE_CLI_USAGE;
+	}
 	const char *req[OP_ARGS_MAX + 2];
 	size_t n = 0;
 	req[n++] = op->resp;
@@ -153,22 +247,29 @@ int grove_cli_op(int argc, char **argv)
 	if (a.npos == op->min_args && op->default_last)
 		req[n++] = op->default_last;
 	grove_rc_reply_t *r;
-	if ((status = node_call(argv[0], &a, n, req, &r)) != 0)
+	long long confirmed = 0;
+	if ((status = node_call(argv[0], &a, n, req, &r, a.wait_n >= 0 ? &confirmed : NULL)) != 0)
 		return status;
 	grove_rc_reply_print(stdout, r);
 	grove_rc_reply_free(r);
+	if (a.wait_n >= 0 && confirmed < a.wait_n) {
+		grove_cli_error(argv[0], "written on %s, but only %lld of %lld peers are known to hold it "
+					 "after %lld ms",
+				a.node, confirmed, a.wait_n, a.wait_timeout_ms);
+		return GROVE_CLI_UNCONFIRMED;
+	}
 	return GROVE_CLI_OK;
 }
 
 int grove_cli_members(int argc, char **argv)
 {
 	node_args_t a;
-	int status = parse_node_args("members", grove_cli_members_help, argc, argv, &a);
+	int status = parse_node_args("members", grove_cli_members_help, argc, argv, &a, false);
 	if (status || a.npos)
 		return status ? status : grove_cli_usage("members", grove_cli_members_help);
 	const char *req[] = {"GROVE", "MEMBERS"};
 	grove_rc_reply_t *r;
-	if ((status = node_call("members", &a, 2, req, &r)) != 0)
+	if ((status = node_call("members", &a, 2, req, &r, NULL)) != 0)
 		return status;
 	printf("%-24s %-28s %-8s %s\n", "ID", "ADDRESS", "STATE", "INCARNATION");
 	for (size_t i = 0; r->type == GROVE_RC_ARRAY && i < r->count; i++) {
@@ -210,12 +311,12 @@ static void print_info_fields(const char *info)
 int grove_cli_status(int argc, char **argv)
 {
 	node_args_t a;
-	int status = parse_node_args("status", grove_cli_status_help, argc, argv, &a);
+	int status = parse_node_args("status", grove_cli_status_help, argc, argv, &a, false);
 	if (status || a.npos)
 		return status ? status : grove_cli_usage("status", grove_cli_status_help);
 	const char *req[] = {"INFO", "everything"};
 	grove_rc_reply_t *r;
-	if ((status = node_call("status", &a, 2, req, &r)) != 0)
+	if ((status = node_call("status", &a, 2, req, &r, NULL)) != 0)
 		return status;
 	if (r->type == GROVE_RC_BULK)
 		print_info_fields(r->str);

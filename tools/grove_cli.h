@@ -9,7 +9,8 @@
  * `grove CMD --help` print the command's help.
  *
  * Exit codes (documented in `grove --help` and the README):
- *   0 success, 1 runtime error (I/O, bad key, refused), 2 usage error.
+ *   0 success, 1 runtime error (I/O, bad key, refused), 2 usage error,
+ *   3 a write with --wait N done, but fewer than N peers confirmed it.
  * Errors go to stderr as "grove CMD: what failed: why".
  */
 #ifndef GROVE_CLI_H
@@ -18,6 +19,7 @@
 #define GROVE_CLI_OK 0
 #define GROVE_CLI_ERROR 1
 #define GROVE_CLI_USAGE 2
+#define GROVE_CLI_UNCONFIRMED 3
 
 typedef struct grove_cli_cmd {
 	const char *name;    /* first word after `grove` */

@@ -68,7 +68,8 @@ int grove_cli_wants_help(int argc, char **argv)
 /* Text shared by --help and the man page (man_page). */
 static const char synopsis1[] = "grove COMMAND [ARGS...]";
 static const char synopsis2[] = "grove help COMMAND | grove COMMAND --help";
-static const char exit_codes[] = "0 success, 1 runtime error, 2 usage error\n";
+static const char exit_codes[] =
+	"0 success, 1 runtime error, 2 usage error, 3 written but not confirmed by --wait N peers\n";
 
 static void usage(FILE *out)
 {

@@ -54,6 +54,14 @@ int grove_rc_connect(grove_rc_t *rc, const char *hostport, char *err, size_t ele
 	return 0;
 }
 
+int grove_rc_set_timeout(grove_rc_t *rc, uint64_t timeout_ms)
+{
+	struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000 * 1000)};
+	if (setsockopt(rc->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		return GROVE_EIO;
+	return 0;
+}
+
 void grove_rc_close(grove_rc_t *rc)
 {
 	if (rc->fd >= 0)

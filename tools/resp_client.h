@@ -52,6 +52,9 @@ typedef struct grove_rc {
 /* Connects to "host:port" ([v6]:port); err gets the reason on failure. */
 int grove_rc_connect(grove_rc_t *rc, const char *hostport, char *err, size_t err_len) GROVE_MUST_CHECK;
 void grove_rc_close(grove_rc_t *rc);
+/* Sets the receive timeout of the connection (0: none; the default is
+ * GROVE_RC_TIMEOUT_MS), e.g. before a WAIT that may block longer. */
+int grove_rc_set_timeout(grove_rc_t *rc, uint64_t timeout_ms) GROVE_MUST_CHECK;
 /* Sends argv as a multibulk request and reads the reply.  GROVE_EIO on
  * socket errors, GROVE_EPROTO on a malformed reply. */
 int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const size_t *argl,
