@@ -383,8 +383,9 @@ static void client_block(grove_resp_server_client_t *c)
 {
 	grove_resp_server_t *srv = c->srv;
 	grove_wait_t *w = srv->env->wait;
-	uint64_t now = now_ms(srv), t = c->state.block_timeout_ms;
 	GROVE_ASSERT(w != NULL); /* WAIT blocks only with bookkeeping */
+	uv_update_time(srv->loop); /* the timeout counts from now, not from this loop turn */
+	uint64_t now = now_ms(srv), t = c->state.block_timeout_ms;
 	if (srv->shutting_down) {
 		grove_resp_int(&c->out, (long long)grove_wait_count(w, c->state.write_pos));
 		return;
