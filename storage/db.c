@@ -202,6 +202,7 @@ static int db_check_options(const grove_db_options_t *o)
 
 static void db_free(grove_db_t *db)
 {
+	grove_db__purge_close(db);
 	grove_commit_close(&db->commit);
 	grove_store_close(db->store);
 	grove_tree_close(&db->tree);
@@ -247,6 +248,8 @@ int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **
 		open_fail(err, err_len, dir, rc, NULL);
 	if (rc == 0 && (rc = grove_db__index_open(db)) != 0)
 		open_fail(err, err_len, dir, rc, "cannot load or rebuild the digest index");
+	if (rc == 0 && (rc = grove_db__purge_open(db, opts->purge_in_background)) != 0)
+		open_fail(err, err_len, dir, rc, "cannot resume the purges of deleted keys");
 	if (rc) {
 		db_free(db);
 		return rc;
@@ -259,6 +262,7 @@ void grove_db_close(grove_db_t *db)
 {
 	if (!db)
 		return;
+	grove_db__purge_close(db); /* no purge changes the tree while it is saved */
 	/* after a failed group write the store may hold part of what the tree
 	 * never saw (a log record written but not synced): no clean record,
 	 * so the next open rebuilds the index from the data */

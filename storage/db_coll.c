@@ -23,7 +23,9 @@
  * to zero and adds the key's context to the pending-delete context; reads
  * and merges filter element records through it; the covered records are
  * then removed in batches of PURGE_BATCH, releasing the key lock between
- * batches (grove_db__coll_purge).
+ * batches (grove_db__coll_purge), on the purge thread (purge_in_background)
+ * or in the deleting call.  A 'p' key record marks a pending purge until
+ * its last batch, so an interrupted one resumes at the next open.
  */
 #include <string.h>
 
@@ -441,6 +443,12 @@ static int coll_commit(coll_t *c, bool *wrote)
 			rc = grove_batch_put(&c->extra, mk, 1 + c->k->klen, b.data, b.len);
 	}
 	grove_buf_close(&b);
+	if (rc == 0 && c->purge) { /* resumed at the next open if interrupted */
+		uint8_t pk[1 + GROVE_KEY_MAX];
+		pk[0] = GROVE_DB_PFX_PURGE;
+		memcpy(pk + 1, c->k->key, c->k->klen);
+		rc = grove_batch_put(&c->extra, pk, 1 + c->k->klen, NULL, 0);
+	}
 	if (rc)
 		return rc;
 	c->st.has_type = true;
@@ -642,7 +650,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 	}
 	grove_free(en);
 	if (purge)
-		rc = grove_db__coll_purge(db, key, klen);
+		rc = grove_db__purge_request(db, key, klen);
 	return rc;
 }
 
@@ -1191,6 +1199,9 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 		rc = meta_empty(&m) ? grove_batch_delete(&b, mk, 1 + k->klen) : meta_encode(&m, &enc);
 		if (rc == 0 && !meta_empty(&m))
 			rc = grove_batch_put(&b, mk, 1 + k->klen, enc.data, enc.len);
+		mk[0] = GROVE_DB_PFX_PURGE;
+		if (rc == 0)
+			rc = grove_batch_delete(&b, mk, 1 + k->klen);
 		if (rc == 0)
 			rc = grove_commit_write(&db->commit, &b);
 		grove_buf_close(&enc);
@@ -1202,6 +1213,16 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 	grove_free(raw);
 	meta_free(&m);
 	return rc;
+}
+
+static bool purge_stopping(grove_db_t *db)
+{
+	if (!db->purge_thread_on)
+		return false;
+	pthread_mutex_lock(&db->purge_mu);
+	bool stop = db->purge_stop;
+	pthread_mutex_unlock(&db->purge_mu);
+	return stop;
 }
 
 int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen)
@@ -1216,7 +1237,7 @@ int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen)
 	size_t cursor_len = elem_prefix(&k, 0, cursor);
 	grove_buf_t seen = { 0 };
 	bool done = false;
-	while (rc == 0 && !done) {
+	while (rc == 0 && !done && !purge_stopping(db)) {
 		pthread_mutex_lock(&db->stripes[k.stripe].mu);
 		rc = purge_step(db, &k, cursor, &cursor_len, &seen, &done);
 		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
@@ -1505,7 +1526,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	if (rc)
 		return rc;
 	if (purge)
-		rc = grove_db__coll_purge(db, key, klen);
+		rc = grove_db__purge_request(db, key, klen);
 	atomic_fetch_add(wrote ? &db->merges_changed : &db->merges_unchanged, 1);
 	if (changed)
 		*changed = wrote;
@@ -1573,3 +1594,144 @@ int grove_db_key_items(grove_db_t *db, const void *key, size_t klen, grove_db_na
 	return rc;
 }
 
+
+/* ---- the purge queue and its thread ---- */
+
+static void *purge_main(void *arg)
+{
+	grove_db_t *db = arg;
+	pthread_mutex_lock(&db->purge_mu);
+	for (;;) {
+		while (!db->purge_stop && db->npurge == 0)
+			pthread_cond_wait(&db->purge_cv, &db->purge_mu);
+		if (db->purge_stop)
+			break;
+		struct grove_db_purge_key pk = db->purgeq[0];
+		memmove(db->purgeq, db->purgeq + 1, (db->npurge - 1) * sizeof(*db->purgeq));
+		db->npurge--;
+		db->purge_busy = true;
+		pthread_mutex_unlock(&db->purge_mu);
+		/* a failure leaves the 'p' record: the next open tries again */
+		int rc = grove_db__coll_purge(db, pk.key, pk.klen);
+		(void)rc;
+		grove_free(pk.key);
+		pthread_mutex_lock(&db->purge_mu);
+		db->purge_busy = false;
+		pthread_cond_broadcast(&db->purge_cv);
+	}
+	pthread_mutex_unlock(&db->purge_mu);
+	return NULL;
+}
+
+int grove_db__purge_request(grove_db_t *db, const void *key, size_t klen)
+{
+	if (!db->purge_thread_on)
+		return grove_db__coll_purge(db, key, klen);
+	pthread_mutex_lock(&db->purge_mu);
+	for (size_t i = 0; i < db->npurge; i++) {
+		if (db->purgeq[i].klen == klen && memcmp(db->purgeq[i].key, key, klen) == 0) {
+			pthread_mutex_unlock(&db->purge_mu);
+			return 0; /* queued already: it reads the latest pending delete */
+		}
+	}
+	uint8_t *copy = grove_malloc(klen);
+	int rc = copy ? grove_grow((void **)&db->purgeq, &db->purge_cap, db->npurge + 1,
+				  sizeof(*db->purgeq), 8, 0)
+		      : GROVE_ENOMEM;
+	if (rc == 0) {
+		memcpy(copy, key, klen);
+		db->purgeq[db->npurge++] = (struct grove_db_purge_key){ copy, klen };
+		pthread_cond_broadcast(&db->purge_cv);
+	} else {
+		grove_free(copy); /* the 'p' record stays: the next open purges */
+	}
+	pthread_mutex_unlock(&db->purge_mu);
+	return 0;
+}
+
+typedef struct resume_ctx {
+	grove_db_t *db;
+	uint8_t (*keys)[1 + GROVE_KEY_MAX];
+	size_t *lens;
+	size_t n, cap;
+	int rc;
+} resume_ctx_t;
+
+static int resume_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	resume_ctx_t *r = vctx;
+	(void)val;
+	(void)vlen;
+	if (klen < 2 || klen > 1 + GROVE_KEY_MAX)
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		void *k = grove_realloc(r->keys, cap * sizeof(*r->keys));
+		if (k)
+			r->keys = k;
+		void *l = k ? grove_realloc(r->lens, cap * sizeof(*r->lens)) : NULL;
+		if (!k || !l) {
+			r->rc = GROVE_ENOMEM;
+			return 1;
+		}
+		r->lens = l;
+		r->cap = cap;
+	}
+	memcpy(r->keys[r->n], key + 1, klen - 1);
+	r->lens[r->n++] = klen - 1;
+	return 0;
+}
+
+int grove_db__purge_open(grove_db_t *db, bool background)
+{
+	pthread_mutex_init(&db->purge_mu, NULL);
+	pthread_cond_init(&db->purge_cv, NULL);
+	db->purge_inited = true;
+	if (background) {
+		if (pthread_create(&db->purge_thread, NULL, purge_main, db) != 0)
+			return GROVE_ENOMEM;
+		db->purge_thread_on = true;
+	}
+	resume_ctx_t r = { .db = db };
+	uint8_t p = GROVE_DB_PFX_PURGE;
+	int rc = grove_store_scan_prefix(db->store, NULL, &p, 1, resume_rec, &r);
+	if (rc == 0)
+		rc = r.rc;
+	for (size_t i = 0; i < r.n && rc == 0; i++)
+		rc = grove_db__purge_request(db, r.keys[i], r.lens[i]);
+	grove_free(r.keys);
+	grove_free(r.lens);
+	return rc;
+}
+
+void grove_db__purge_close(grove_db_t *db)
+{
+	if (!db->purge_inited)
+		return;
+	if (db->purge_thread_on) {
+		pthread_mutex_lock(&db->purge_mu);
+		db->purge_stop = true;
+		pthread_cond_broadcast(&db->purge_cv);
+		pthread_mutex_unlock(&db->purge_mu);
+		pthread_join(db->purge_thread, NULL);
+		db->purge_thread_on = false;
+	}
+	for (size_t i = 0; i < db->npurge; i++)
+		grove_free(db->purgeq[i].key);
+	grove_free(db->purgeq);
+	db->purgeq = NULL;
+	db->npurge = 0;
+	pthread_cond_destroy(&db->purge_cv);
+	pthread_mutex_destroy(&db->purge_mu);
+	db->purge_inited = false;
+}
+
+void grove_db__purge_drain(grove_db_t *db)
+{
+	if (!db->purge_thread_on)
+		return;
+	pthread_mutex_lock(&db->purge_mu);
+	while (db->npurge > 0 || db->purge_busy)
+		pthread_cond_wait(&db->purge_cv, &db->purge_mu);
+	pthread_mutex_unlock(&db->purge_mu);
+}

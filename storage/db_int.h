@@ -30,6 +30,7 @@
 #define GROVE_DB_PFX_SYS 'c' /* below 'd': segment seeks never land on the large clean record */
 #define GROVE_DB_PFX_ELEM 'e'  /* 'e' klen(2 BE) key kind elem -> element record */
 #define GROVE_DB_PFX_KMETA 'k' /* 'k' key -> collection metadata (local) */
+#define GROVE_DB_PFX_PURGE 'p' /* 'p' key -> empty: a key delete's purge is pending */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -142,6 +143,18 @@ struct grove_db {
 	atomic_uint_fast64_t merges_rejected;
 	atomic_uint_fast64_t index_rebuilds; /* 0 or 1 per open: for tests, INFO */
 	atomic_uint_fast64_t items_rejected; /* item states refused (db_coll.c) */
+	/* Purges of deleted elements (db_coll.c): a queue of keys, worked by a
+	 * background thread when purge_bg, else in the calling thread. */
+	bool purge_bg;
+	bool purge_inited, purge_thread_on, purge_stop, purge_busy;
+	pthread_mutex_t purge_mu;
+	pthread_cond_t purge_cv;
+	pthread_t purge_thread;
+	struct grove_db_purge_key {
+		uint8_t *key;
+		size_t klen;
+	} *purgeq;
+	size_t npurge, purge_cap;
 	atomic_uint_fast64_t purged;         /* element records purged (db_coll.c) */
 };
 
@@ -274,6 +287,16 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 /* Removes the element records a pending key delete covers, in batches
  * under the key lock (released between batches). */
 int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* After a write that left a pending delete: purges now (in the caller,
+ * returning its result) or queues the key for the background thread. */
+int grove_db__purge_request(grove_db_t *db, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* At open: queues (or runs) the purges an earlier run left ('p' records),
+ * and starts the thread; at close: stops it (a purge in progress stops
+ * between batches and resumes at the next open). */
+int grove_db__purge_open(grove_db_t *db, bool background) GROVE_MUST_CHECK;
+void grove_db__purge_close(grove_db_t *db);
+/* Waits until no purge is queued or running (tests). */
+void grove_db__purge_drain(grove_db_t *db);
 /* Decodes a collection metadata record and frees it (the fuzz target's
  * entry to the decoder): 0 or GROVE_ECORRUPT / GROVE_ENOMEM. */
 int grove_db__meta_check(const uint8_t *p, size_t len);

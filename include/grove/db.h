@@ -49,6 +49,13 @@ typedef struct grove_db_options {
 	uint32_t batch_window_us;     /* BATCH mode: how long a group's leader waits
 				       * for more writers (default 0: a group is
 				       * whoever queued during the previous fsync) */
+	bool purge_in_background;     /* remove the element records a key delete
+				       * covers on a background thread (groved);
+				       * default false: in the deleting call, in
+				       * batches (deterministic, for tests and the
+				       * simulator).  Either way the delete is
+				       * durable and visible at once, and an
+				       * interrupted purge resumes at the next open */
 } grove_db_options_t;
 
 void grove_db_options_init(grove_db_options_t *opts);
