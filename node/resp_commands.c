@@ -1,9 +1,10 @@
 /*
- * resp_commands.c - the command table, dispatch (lookup, arity, AUTH gate) and
- * the connection commands: PING, ECHO, QUIT, AUTH, SELECT, HELLO.
+ * resp_commands.c - the command table, dispatch (lookup, arity, AUTH gate,
+ * MULTI queueing, the EXEC lock) and the connection commands: PING, ECHO,
+ * QUIT, AUTH, SELECT, HELLO.
  *
  * Data commands live in resp_cmd_keys.c and resp_cmd_types.c, server and cluster
- * commands in resp_cmd_server.c.  Replies and error texts follow Redis 7 so
+ * commands in resp_cmd_server.c, transactions in resp_cmd_multi.c.  Replies and error texts follow Redis 7 so
  * that clients which match on them (redis-cli, client libraries) behave.
  */
 #include "node/resp_commands.h"
@@ -27,6 +28,7 @@ static void cmd_hello(grove_cmd_call_t *c);
 #define W GROVE_CMD_WRITE
 #define L GROVE_CMD_LOOP
 #define N GROVE_CMD_NOAUTH
+#define Q GROVE_CMD_NOQUEUE
 
 const grove_cmd_t grove_cmd_table[] = {
 	{"ping", -1, 0, cmd_ping, "PING [message]: PONG, or the message"},
@@ -68,12 +70,18 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"hexists", 3, 0, grove_cmd_do_hexists, "HEXISTS key field"},
 	{"grove", -2, L, grove_cmd_do_grove, "GROVE MEMBERS|DIGEST|SYNC|TYPE key"},
 	{"wait", 3, L, grove_cmd_do_wait, "WAIT numreplicas timeout: peers known to hold this client's writes"},
+	{"multi", 1, Q, grove_cmd_do_multi, "MULTI: queue the next commands until EXEC"},
+	{"exec", 1, W | L | Q, grove_cmd_do_exec, "EXEC: run the queue atomically on this node"},
+	{"discard", 1, Q, grove_cmd_do_discard, "DISCARD: drop the queue"},
+	{"watch", -2, Q, grove_cmd_do_watch, "WATCH key ...: EXEC fails if one changes"},
+	{"unwatch", 1, 0, grove_cmd_do_unwatch, "UNWATCH"},
 };
 const size_t grove_cmd_count = sizeof(grove_cmd_table) / sizeof(grove_cmd_table[0]);
 
 #undef W
 #undef L
 #undef N
+#undef Q
 
 void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db)
 {
@@ -85,6 +93,12 @@ void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db)
 	env->durability = "none";
 	env->version = "0.1.0";
 	env->next_cursor = 1;
+	pthread_rwlockattr_t attr;
+	GROVE_ASSERT(pthread_rwlockattr_init(&attr) == 0);
+	/* a waiting EXEC stops new readers, so it cannot starve */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	GROVE_ASSERT(pthread_rwlock_init(&env->exec_lock, &attr) == 0);
+	pthread_rwlockattr_destroy(&attr);
 }
 
 void grove_cmd_env_close(grove_cmd_env_t *env)
@@ -95,6 +109,7 @@ void grove_cmd_env_close(grove_cmd_env_t *env)
 		grove_free(env->cursors);
 		env->cursors = NULL;
 	}
+	pthread_rwlock_destroy(&env->exec_lock);
 }
 
 void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id)
@@ -102,6 +117,17 @@ void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, ui
 	memset(c, 0, sizeof(*c));
 	c->id = id;
 	c->authed = !(env->requirepass && env->requirepass[0]);
+}
+
+void grove_cmd_client_close(grove_cmd_client_t *c)
+{
+	grove_cmd__multi_reset(c);
+	grove_cmd__unwatch_all(c);
+	grove_free(c->queue);
+	grove_free(c->watch);
+	c->queue = NULL;
+	c->watch = NULL;
+	c->queue_cap = c->watch_cap = 0;
 }
 
 const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len)
@@ -204,6 +230,18 @@ static bool arity_ok(const grove_cmd_t *cmd, size_t argc)
 	return cmd->arity >= 0 ? argc == (size_t)cmd->arity : argc >= (size_t)-cmd->arity;
 }
 
+/* A request refused before it ran: inside MULTI, EXEC will abort. */
+static void refused(grove_cmd_client_t *client)
+{
+	if (client->in_multi)
+		client->multi_dirty = true;
+}
+
+void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd)
+{
+	cmd->fn(c);
+}
+
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 			const grove_resp_request_t *req, grove_buf_t *out)
 {
@@ -215,17 +253,32 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 	const grove_cmd_t *cmd = grove_cmd_lookup(req->argv[0], req->argl[0]);
 	if (!client->authed && !(cmd && (cmd->flags & GROVE_CMD_NOAUTH))) {
 		grove_resp_error(out, "NOAUTH Authentication required.");
+		refused(client);
 		return 0;
 	}
 	if (!cmd) {
 		reply_unknown(&c);
+		refused(client);
 		return 0;
 	}
 	if (!arity_ok(cmd, req->argc)) {
 		grove_resp_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
+		refused(client);
 		return 0;
 	}
-	cmd->fn(&c);
+	if (client->in_multi && !(cmd->flags & GROVE_CMD_NOQUEUE)) {
+		grove_cmd__multi_queue(&c, cmd);
+		return 0;
+	}
+	if (cmd->fn == grove_cmd_do_exec) { /* takes the lock for writing itself */
+		grove_cmd__run(&c, cmd);
+		if (env->wait)
+			client->write_pos = grove_wait_note_write(env->wait);
+		return c.result;
+	}
+	GROVE_ASSERT(pthread_rwlock_rdlock(&env->exec_lock) == 0);
+	grove_cmd__run(&c, cmd);
+	GROVE_ASSERT(pthread_rwlock_unlock(&env->exec_lock) == 0);
 	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
 		client->write_pos = grove_wait_note_write(env->wait); /* after the write */
 	return c.result;

@@ -8,7 +8,9 @@
  *     password, statistics and hooks into membership.  The caller owns it;
  *     grove_cmd_env_init / grove_cmd_env_close pair (close frees the SCAN
  *     cursor table).  Hooks may be NULL (single node, no anti-entropy).
- *  2. A grove_cmd_client_t is one connection's protocol state (AUTH, name).
+ *  2. A grove_cmd_client_t is one connection's protocol state (AUTH, name,
+ *     the MULTI queue and WATCHed keys); grove_cmd_client_init /
+ *     grove_cmd_client_close pair (close frees the queue and watches).
  *  3. grove_cmd_exec appends exactly one reply to `out` for every request,
  *     except when it returns GROVE_CMD_BLOCK (WAIT, loop thread only): the
  *     server then holds the client and appends the reply itself later.
@@ -17,6 +19,10 @@
  *     command only reads `client` and calls the thread-safe db, so the
  *     server may run it on a worker thread, as long as one client's
  *     commands run one at a time in order.
+ *  5. Transactions (resp_cmd_multi.c): EXEC runs its queue on the loop
+ *     thread holding env->exec_lock for writing; every other command holds
+ *     it for reading while it runs, so no command of another client (on the
+ *     loop or on a worker) runs between two commands of an EXEC.
  *
  * Type mapping (documented in README "groved, RESP and CLI"): a counter and
  * a register both answer TYPE "string" and GET (a counter reads as its
@@ -27,6 +33,7 @@
 #ifndef GROVE_COMMANDS_H
 #define GROVE_COMMANDS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,11 +48,15 @@
 #define GROVE_KEYS_REPLY_MAX 10000000  /* keys one KEYS call returns */
 #define GROVE_MEMBERS_MAX 4096         /* members one GROVE MEMBERS lists */
 #define GROVE_ADDR_MAX 64              /* "[v6 literal]:port" */
+#define GROVE_MULTI_QUEUE_MAX 100000   /* commands one MULTI may queue */
+#define GROVE_MULTI_QUEUE_BYTES_MAX (64u * 1024 * 1024) /* their bytes */
+#define GROVE_WATCH_KEYS_MAX 1024      /* keys one connection may WATCH */
 
 /* Command flags. */
 #define GROVE_CMD_WRITE 0x1  /* changes the db: needs durability */
 #define GROVE_CMD_LOOP 0x2   /* must run on the loop thread */
 #define GROVE_CMD_NOAUTH 0x4 /* allowed before AUTH */
+#define GROVE_CMD_NOQUEUE 0x8 /* runs at once inside MULTI (EXEC, DISCARD...) */
 
 /* Bits of grove_cmd_exec's result. */
 #define GROVE_CMD_CLOSE 0x1 /* close the connection after this reply */
@@ -113,7 +124,12 @@ struct grove_cmd_env {
 		size_t klen;
 	} *cursors;
 	uint64_t next_cursor;
+	/* EXEC holds it for writing, every other command for reading */
+	pthread_rwlock_t exec_lock;
 };
+
+typedef struct grove_cmd_queued grove_cmd_queued_t; /* resp_cmd_multi.c */
+typedef struct grove_cmd_watch grove_cmd_watch_t;
 
 typedef struct grove_cmd_client {
 	uint64_t id;
@@ -123,6 +139,13 @@ typedef struct grove_cmd_client {
 	uint64_t write_pos;         /* position of its last write (node/wait.h), 0: none */
 	long long block_want;       /* GROVE_CMD_BLOCK: peers wanted */
 	uint64_t block_timeout_ms;  /* GROVE_CMD_BLOCK: 0 = no timeout */
+	/* MULTI: queued commands (owned), and whether one was refused */
+	bool in_multi, multi_dirty;
+	grove_cmd_queued_t **queue;
+	size_t queue_n, queue_cap, queue_bytes;
+	/* WATCH: keys with the digest of their state when watched (owned) */
+	grove_cmd_watch_t *watch;
+	size_t watch_n, watch_cap;
 } grove_cmd_client_t;
 
 typedef struct grove_cmd grove_cmd_t;
@@ -130,6 +153,8 @@ typedef struct grove_cmd grove_cmd_t;
 void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db);
 void grove_cmd_env_close(grove_cmd_env_t *env);
 void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id);
+/* Frees the client's MULTI queue and watched keys; safe twice. */
+void grove_cmd_client_close(grove_cmd_client_t *c);
 
 /* The table entry for argv[0] (case-insensitive), or NULL if unknown. */
 const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len);

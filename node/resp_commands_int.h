@@ -1,8 +1,8 @@
 /*
  * resp_commands_int.h - what the command implementation files (resp_commands.c,
- * resp_cmd_keys.c, resp_cmd_types.c, resp_cmd_server.c) share: the call context handed to
- * every handler and the reply helpers for common errors.  Not installed;
- * nothing outside node/ includes it.
+ * resp_cmd_keys.c, resp_cmd_types.c, resp_cmd_server.c, resp_cmd_multi.c...)
+ * share: the call context handed to every handler and the reply helpers for
+ * common errors.  Not installed; nothing outside node/ includes it.
  */
 #ifndef GROVE_COMMANDS_INT_H
 #define GROVE_COMMANDS_INT_H
@@ -36,6 +36,17 @@ struct grove_cmd {
 /* The table (resp_commands.c) and its size. */
 extern const grove_cmd_t grove_cmd_table[];
 extern const size_t grove_cmd_count;
+
+/* Runs a looked-up, arity-checked command (no lock, no queueing): the
+ * dispatcher and EXEC call it. */
+void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd);
+
+/* MULTI support (resp_cmd_multi.c): queues a checked command and replies
+ * QUEUED (or an error that dooms the transaction); drops the queue and
+ * leaves MULTI; forgets every watched key. */
+void grove_cmd__multi_queue(grove_cmd_call_t *c, const grove_cmd_t *cmd);
+void grove_cmd__multi_reset(grove_cmd_client_t *client);
+void grove_cmd__unwatch_all(grove_cmd_client_t *client);
 
 /* Case-insensitive comparison of argument i with a lower-case word. */
 bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word);
@@ -89,5 +100,11 @@ void grove_cmd_do_command(grove_cmd_call_t *c);
 void grove_cmd_do_client(grove_cmd_call_t *c);
 void grove_cmd_do_grove(grove_cmd_call_t *c);
 void grove_cmd_do_wait(grove_cmd_call_t *c);
+
+void grove_cmd_do_multi(grove_cmd_call_t *c);
+void grove_cmd_do_exec(grove_cmd_call_t *c);
+void grove_cmd_do_discard(grove_cmd_call_t *c);
+void grove_cmd_do_watch(grove_cmd_call_t *c);
+void grove_cmd_do_unwatch(grove_cmd_call_t *c);
 
 #endif

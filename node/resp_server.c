@@ -298,6 +298,7 @@ static void on_client_closed(uv_handle_t *h)
 	srv->stats->connected_clients--;
 	grove_log_debug(srv->log, "client %llu %s: closed", (unsigned long long)c->state.id,
 			c->state.addr);
+	grove_cmd_client_close(&c->state);
 	grove_resp_parser_close(&c->parser);
 	grove_buf_close(&c->out);
 	grove_buf_close(&c->sending);
