@@ -3,16 +3,19 @@
 # Build: libuv1-dev libsodium-dev libmsgpack-dev libleveldb-dev libcmocka-dev
 # pkg-config.  Tests, fuzzing and benchmarks: clang and its sanitizer/fuzzer
 # runtime, redis-tools (redis-cli, redis-benchmark), redis-server, hiredis,
-# nftables, iproute2.
+# nftables, iproute2, python3-redis (client snippets and the RESP tests),
+# node and npm (the ioredis test installs ioredis from npm itself).
 set -euo pipefail
 pkgs=(libuv1-dev libsodium-dev libmsgpack-dev libleveldb-dev libcmocka-dev
       pkg-config clang libclang-rt-14-dev redis-tools redis-server
-      libhiredis-dev nftables iproute2)
+      libhiredis-dev nftables iproute2 python3-redis)
 missing=()
 for p in "${pkgs[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 ((${#missing[@]} == 0)) && exit 0
 echo "deps: installing ${missing[*]}"
 if [[ $(id -u) -ne 0 ]]; then
