@@ -1,6 +1,6 @@
 /*
- * resp_cmd_keys.c - key-space commands: GET, SET, DEL, EXISTS, TYPE, KEYS,
- * SCAN, DBSIZE (patterns use storage/glob.h).
+ * resp_cmd_keys.c - key-space commands: GET, DEL, EXISTS, TYPE, KEYS, SCAN,
+ * DBSIZE (patterns use storage/glob.h).  SET is in resp_cmd_strings.c.
  *
  * SCAN cursors.  Redis clients (redis-cli --scan among them) parse the
  * cursor as an unsigned 64-bit decimal, while Grove's iteration resumes
@@ -26,9 +26,13 @@
 #define KEYS_CHUNK 1024
 
 /* Reads a key; replies and returns false unless it is live (or absent,
- * which gives *v = NULL). */
+ * which gives *v = NULL).  A key that cannot exist (empty, over
+ * GROVE_KEY_MAX) is absent, as Redis answers for a missing key. */
 static bool load(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 {
+	*v = NULL;
+	if (!grove_cmd__key_valid(c, i))
+		return true;
 	int rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], v);
 	if (rc == GROVE_ENOTFOUND) {
 		*v = NULL;
@@ -91,24 +95,13 @@ void grove_cmd_do_get(grove_cmd_call_t *c)
 	grove_value_destroy(v);
 }
 
-void grove_cmd_do_set(grove_cmd_call_t *c)
-{
-	if (c->argc != 3) {
-		grove_cmd_reply_syntax(c);
-		return;
-	}
-	int rc = grove_db_register_set(c->env->db, c->argv[1], c->argl[1], c->argv[2], c->argl[2]);
-	if (rc < 0)
-		grove_cmd_reply_db_error(c, rc);
-	else
-		grove_resp_simple(c->out, "OK");
-}
-
 void grove_cmd_do_del(grove_cmd_call_t *c)
 {
 	long long n = 0;
 	for (size_t i = 1; i < c->argc; i++) {
 		bool existed = false;
+		if (!grove_cmd__key_valid(c, i))
+			continue; /* cannot exist: nothing to delete */
 		int rc = grove_db_delete(c->env->db, c->argv[i], c->argl[i], &existed);
 		if (rc < 0 && rc != GROVE_ENOTFOUND) {
 			grove_cmd_reply_db_error(c, rc);

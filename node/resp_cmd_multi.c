@@ -12,7 +12,7 @@
  * answers an error and the transaction is doomed the same way.
  *
  * EXEC.  Runs on the loop thread (GROVE_CMD_LOOP), holding env->exec_lock
- * for writing, so that no other command of any client, on the loop or on
+ * for writing (grove_cmd__lock_exclusive), so that no other command of any client, on the loop or on
  * a worker thread, runs between two of its commands: the queue is atomic
  * on this node.  Each queued write is durable per the durability mode when
  * its store operation returns, so all of them are durable before EXEC's
@@ -278,7 +278,7 @@ static void exec_queue(grove_cmd_call_t *c)
 		const grove_cmd_queued_t *q = cl->queue[i];
 		grove_cmd_call_t sub = {
 			.env = c->env, .client = cl, .argc = q->argc, .argv = q->argv,
-			.argl = q->argl, .out = c->out, .result = 0,
+			.argl = q->argl, .out = c->out, .result = 0, .lock = c->lock,
 		};
 		grove_cmd__run(&sub, q->cmd);
 		c->result |= sub.result;
@@ -295,13 +295,12 @@ void grove_cmd_do_exec(grove_cmd_call_t *c)
 	if (cl->multi_dirty) {
 		grove_resp_error(c->out, "EXECABORT Transaction discarded because of previous errors.");
 	} else {
-		GROVE_ASSERT(pthread_rwlock_wrlock(&c->env->exec_lock) == 0);
+		grove_cmd__lock_exclusive(c);
 		cl->in_multi = false; /* queued commands run as themselves */
 		if (watched_changed(c))
 			grove_buf_append(c->out, "*-1\r\n", 5);
 		else
 			exec_queue(c);
-		GROVE_ASSERT(pthread_rwlock_unlock(&c->env->exec_lock) == 0);
 	}
 	grove_cmd__multi_reset(cl);
 	grove_cmd__unwatch_all(cl);

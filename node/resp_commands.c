@@ -42,7 +42,7 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"config", -2, L, grove_cmd_do_config, "CONFIG GET pattern | RESETSTAT"},
 	{"info", -1, L, grove_cmd_do_info, "INFO [section ...]"},
 	{"get", 2, 0, grove_cmd_do_get, "GET key: register value, or counter value"},
-	{"set", -3, W, grove_cmd_do_set, "SET key value: LWW register write"},
+	{"set", -3, W, grove_cmd_do_set, "SET key value [NX|XX] [GET] [KEEPTTL]: LWW register write"},
 	{"del", -2, W, grove_cmd_do_del, "DEL key ...: observed-remove delete"},
 	{"exists", -2, 0, grove_cmd_do_exists, "EXISTS key ..."},
 	{"type", 2, 0, grove_cmd_do_type, "TYPE key: string|set|hash|none"},
@@ -70,6 +70,30 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"hexists", 3, 0, grove_cmd_do_hexists, "HEXISTS key field"},
 	{"grove", -2, L, grove_cmd_do_grove, "GROVE MEMBERS|DIGEST|SYNC|TYPE key"},
 	{"wait", 3, L, grove_cmd_do_wait, "WAIT numreplicas timeout: peers known to hold this client's writes"},
+	{"getset", 3, W, grove_cmd_do_getset, "GETSET key value: SET ... GET"},
+	{"mget", -2, 0, grove_cmd_do_mget, "MGET key ...: nil for absent and non-string keys"},
+	{"mset", -3, W, grove_cmd_do_mset, "MSET key value ...: all or none, atomic on this node"},
+	{"msetnx", -3, W, grove_cmd_do_msetnx, "MSETNX key value ...: only if no key exists here"},
+	{"setnx", 3, W, grove_cmd_do_setnx, "SETNX key value: only if absent on this node"},
+	{"getdel", 2, W, grove_cmd_do_getdel, "GETDEL key: GET, then observed-remove delete"},
+	{"append", 3, W, grove_cmd_do_append, "APPEND key value: register read-modify-write"},
+	{"setrange", 4, W, grove_cmd_do_setrange, "SETRANGE key offset value"},
+	{"strlen", 2, 0, grove_cmd_do_strlen, "STRLEN key"},
+	{"getrange", 4, 0, grove_cmd_do_getrange, "GETRANGE key start end"},
+	{"substr", 4, 0, grove_cmd_do_getrange, "SUBSTR key start end (= GETRANGE)"},
+	{"getex", -2, 0, grove_cmd_do_getex, "GETEX key [PERSIST]: a GET (keys never expire)"},
+	{"ttl", 2, 0, grove_cmd_do_ttl, "TTL key: -1, or -2 if absent (keys never expire)"},
+	{"pttl", 2, 0, grove_cmd_do_ttl, "PTTL key: -1, or -2 if absent"},
+	{"expiretime", 2, 0, grove_cmd_do_ttl, "EXPIRETIME key: -1, or -2 if absent"},
+	{"pexpiretime", 2, 0, grove_cmd_do_ttl, "PEXPIRETIME key: -1, or -2 if absent"},
+	{"persist", 2, 0, grove_cmd_do_persist, "PERSIST key: 0 (no key has a TTL)"},
+	{"expire", -3, 0, grove_cmd_do_expire, "EXPIRE: refused, keys never expire"},
+	{"pexpire", -3, 0, grove_cmd_do_expire, "PEXPIRE: refused, keys never expire"},
+	{"expireat", -3, 0, grove_cmd_do_expire, "EXPIREAT: refused, keys never expire"},
+	{"pexpireat", -3, 0, grove_cmd_do_expire, "PEXPIREAT: refused, keys never expire"},
+	{"setex", 4, 0, grove_cmd_do_expire, "SETEX: refused, keys never expire"},
+	{"psetex", 4, 0, grove_cmd_do_expire, "PSETEX: refused, keys never expire"},
+	{"incrbyfloat", 3, 0, grove_cmd_do_incrbyfloat, "INCRBYFLOAT: refused, counters are integers"},
 	{"multi", 1, Q, grove_cmd_do_multi, "MULTI: queue the next commands until EXEC"},
 	{"exec", 1, W | L | Q, grove_cmd_do_exec, "EXEC: run the queue atomically on this node"},
 	{"discard", 1, Q, grove_cmd_do_discard, "DISCARD: drop the queue"},
@@ -193,6 +217,19 @@ void grove_cmd_reply_syntax(grove_cmd_call_t *c)
 	grove_resp_error(c->out, "ERR syntax error");
 }
 
+bool grove_cmd__key_valid(const grove_cmd_call_t *c, size_t i)
+{
+	return c->argl[i] >= 1 && c->argl[i] <= GROVE_KEY_MAX;
+}
+
+bool grove_cmd__key_writable(grove_cmd_call_t *c, size_t i)
+{
+	if (grove_cmd__key_valid(c, i))
+		return true;
+	grove_resp_error(c->out, "ERR invalid key: Grove keys are 1 to 4096 bytes (GROVE_KEY_MAX)");
+	return false;
+}
+
 void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc)
 {
 	switch (rc) {
@@ -270,18 +307,23 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 		grove_cmd__multi_queue(&c, cmd);
 		return 0;
 	}
-	if (cmd->fn == grove_cmd_do_exec) { /* takes the lock for writing itself */
-		grove_cmd__run(&c, cmd);
-		if (env->wait)
-			client->write_pos = grove_wait_note_write(env->wait);
-		return c.result;
-	}
 	GROVE_ASSERT(pthread_rwlock_rdlock(&env->exec_lock) == 0);
+	c.lock = GROVE_CMD_LOCK_READ;
 	grove_cmd__run(&c, cmd);
 	GROVE_ASSERT(pthread_rwlock_unlock(&env->exec_lock) == 0);
 	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
 		client->write_pos = grove_wait_note_write(env->wait); /* after the write */
 	return c.result;
+}
+
+void grove_cmd__lock_exclusive(grove_cmd_call_t *c)
+{
+	GROVE_ASSERT(c->lock == GROVE_CMD_LOCK_READ || c->lock == GROVE_CMD_LOCK_WRITE);
+	if (c->lock == GROVE_CMD_LOCK_WRITE)
+		return;
+	GROVE_ASSERT(pthread_rwlock_unlock(&c->env->exec_lock) == 0);
+	GROVE_ASSERT(pthread_rwlock_wrlock(&c->env->exec_lock) == 0);
+	c->lock = GROVE_CMD_LOCK_WRITE;
 }
 
 static void cmd_ping(grove_cmd_call_t *c)

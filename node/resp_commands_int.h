@@ -21,7 +21,11 @@ typedef struct grove_cmd_call {
 	const size_t *argl;
 	grove_buf_t *out;
 	unsigned result; /* GROVE_CMD_* bits */
+	unsigned lock;   /* how env->exec_lock is held: GROVE_CMD_LOCK_* */
 } grove_cmd_call_t;
+
+#define GROVE_CMD_LOCK_READ 1
+#define GROVE_CMD_LOCK_WRITE 2
 
 typedef void (*grove_cmd_fn)(grove_cmd_call_t *c);
 
@@ -40,6 +44,12 @@ extern const size_t grove_cmd_count;
 /* Runs a looked-up, arity-checked command (no lock, no queueing): the
  * dispatcher and EXEC call it. */
 void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd);
+/* Holds env->exec_lock for writing from here to the end of the command:
+ * a read-then-write command (SETNX, APPEND, MSETNX, SET NX...) calls it
+ * before reading, so no other command of this node runs in between.  A
+ * no-op when already held so (inside EXEC).  It may wait for the commands
+ * running on worker threads to finish. */
+void grove_cmd__lock_exclusive(grove_cmd_call_t *c);
 
 /* MULTI support (resp_cmd_multi.c): queues a checked command and replies
  * QUEUED (or an error that dooms the transaction); drops the queue and
@@ -59,6 +69,11 @@ bool grove_cmd__parse_ll(const uint8_t *s, size_t n, long long *out);
 /* Replies for a db error code (WRONGTYPE, overflow, I/O...). */
 void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc);
 void grove_cmd_reply_syntax(grove_cmd_call_t *c);
+/* Whether argument i can be a stored key (1..GROVE_KEY_MAX bytes).  Reads
+ * treat any other key as absent; writes call grove_cmd__key_writable,
+ * which replies an error naming the limit and returns false. */
+bool grove_cmd__key_valid(const grove_cmd_call_t *c, size_t i);
+bool grove_cmd__key_writable(grove_cmd_call_t *c, size_t i);
 
 /* Handlers, by file. */
 void grove_cmd_do_get(grove_cmd_call_t *c);
@@ -100,6 +115,22 @@ void grove_cmd_do_command(grove_cmd_call_t *c);
 void grove_cmd_do_client(grove_cmd_call_t *c);
 void grove_cmd_do_grove(grove_cmd_call_t *c);
 void grove_cmd_do_wait(grove_cmd_call_t *c);
+
+void grove_cmd_do_getset(grove_cmd_call_t *c);
+void grove_cmd_do_mget(grove_cmd_call_t *c);
+void grove_cmd_do_mset(grove_cmd_call_t *c);
+void grove_cmd_do_msetnx(grove_cmd_call_t *c);
+void grove_cmd_do_setnx(grove_cmd_call_t *c);
+void grove_cmd_do_getdel(grove_cmd_call_t *c);
+void grove_cmd_do_append(grove_cmd_call_t *c);
+void grove_cmd_do_setrange(grove_cmd_call_t *c);
+void grove_cmd_do_strlen(grove_cmd_call_t *c);
+void grove_cmd_do_getrange(grove_cmd_call_t *c);
+void grove_cmd_do_getex(grove_cmd_call_t *c);
+void grove_cmd_do_ttl(grove_cmd_call_t *c);
+void grove_cmd_do_persist(grove_cmd_call_t *c);
+void grove_cmd_do_expire(grove_cmd_call_t *c);
+void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c);
 
 void grove_cmd_do_multi(grove_cmd_call_t *c);
 void grove_cmd_do_exec(grove_cmd_call_t *c);

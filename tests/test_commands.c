@@ -138,7 +138,7 @@ static void test_register_and_keys(void **state)
 	EXPECT(f, "GET k", "$-1\r\n");
 	EXPECT(f, "SET k hello", "+OK\r\n");
 	EXPECT(f, "GET k", "$5\r\nhello\r\n");
-	EXPECT(f, "SET k v EX 10", "-ERR syntax error\r\n");
+	EXPECT(f, "SET k v FOO", "-ERR syntax error\r\n");
 	EXPECT(f, "SET k", "-ERR wrong number of arguments for 'set' command\r\n");
 	EXPECT(f, "TYPE k", "+string\r\n");
 	EXPECT(f, "TYPE nope", "+none\r\n");

@@ -36,7 +36,7 @@ expect_eq "WRONGTYPE INCR on map" "$(cli incr h)" \
 expect_eq "WRONGTYPE SET on counter" "$(cli set c x)" \
 	"WRONGTYPE Operation against a key holding the wrong kind of value"
 expect_eq "arity" "$(cli get)" "ERR wrong number of arguments for 'get' command"
-expect_eq "SET option" "$(cli set k v nx)" "ERR syntax error"
+expect_eq "SET bad option" "$(cli set k v nx xx)" "ERR syntax error"
 expect_eq "not an integer" "$(cli incrby c abc)" "ERR value is not an integer or out of range"
 expect_match "unknown command" "$(cli frobnicate x)" "^ERR unknown command 'frobnicate'"
 expect_eq "SELECT 1" "$(cli select 1)" "ERR DB index is out of range"

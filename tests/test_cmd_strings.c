@@ -1,0 +1,240 @@
+/*
+ * test_cmd_strings.c - the string commands of resp_cmd_strings.c through the
+ * dispatcher: SET's options, SETNX, GETSET, GETDEL, MGET, MSET, MSETNX,
+ * APPEND, STRLEN, GETRANGE, SETRANGE with Redis 7.0's replies (the same
+ * scripts run against redis-server in tests/proc/test_resp_compat.sh); what
+ * is Grove's own: counters read as strings but are not written as
+ * registers, a refused command changes nothing, keys that cannot exist,
+ * expiry refused; and no APPEND is lost to a concurrent one.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/util_cmd.h"
+
+#define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+#define EXPIRY_PREFIX "-ERR Grove keeps no key expiry"
+
+static void test_set_options(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SET k v NX", "+OK\r\n");
+	GROVE_EXPECT(f, "SET k v2 NX", "$-1\r\n");
+	GROVE_EXPECT(f, "SET k v3 XX", "+OK\r\n");
+	GROVE_EXPECT(f, "SET nope v XX", "$-1\r\n");
+	GROVE_EXPECT(f, "EXISTS nope", ":0\r\n");
+	GROVE_EXPECT(f, "SET k v4 NX XX", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "SET k v5 xx get", "$2\r\nv3\r\n");
+	GROVE_EXPECT(f, "SET k v6 NX GET", "$2\r\nv5\r\n");
+	GROVE_EXPECT(f, "GET k", "$2\r\nv5\r\n");
+	GROVE_EXPECT(f, "SET new v NX GET", "$-1\r\n");
+	GROVE_EXPECT(f, "SET k v KEEPTTL", "+OK\r\n");
+	GROVE_EXPECT(f, "SET k v EX 0", "-ERR invalid expire time in 'set' command\r\n");
+	GROVE_EXPECT(f, "SET k v EX x", "-ERR value is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "SET k v EX", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "SET k v EX 10 PX 5", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "SET k v KEEPTTL EX 5", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "SET k v FOO", "-ERR syntax error\r\n");
+	/* a TTL is refused before any effect */
+	for (const char *const *o = (const char *const[]){"EX 10", "PX 100", "EXAT 99999999999",
+							  "PXAT 99999999999", NULL};
+	     *o; o++) {
+		char line[64];
+		snprintf(line, sizeof(line), "SET k changed %s", *o);
+		assert_non_null(strstr(grove_test_cmd_run(f, 0, line), EXPIRY_PREFIX));
+	}
+	GROVE_EXPECT(f, "GET k", "$1\r\nv\r\n");
+	GROVE_EXPECT(f, "GETSET k z", "$1\r\nv\r\n");
+	GROVE_EXPECT(f, "GETSET nokey z", "$-1\r\n");
+	GROVE_EXPECT(f, "SETNX k a", ":0\r\n");
+	GROVE_EXPECT(f, "SETNX k2 a", ":1\r\n");
+	GROVE_EXPECT(f, "GETDEL k", "$1\r\nz\r\n");
+	GROVE_EXPECT(f, "GETDEL k", "$-1\r\n");
+	GROVE_EXPECT(f, "EXISTS k", ":0\r\n");
+}
+
+static void test_multi_key(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "MSET a 1 b 2", "+OK\r\n");
+	GROVE_EXPECT(f, "MSET a 1 b", "-ERR wrong number of arguments for 'mset' command\r\n");
+	GROVE_EXPECT(f, "MSETNX a 1 c", "-ERR wrong number of arguments for 'msetnx' command\r\n");
+	GROVE_EXPECT(f, "MSETNX a 1 c 3", ":0\r\n");
+	GROVE_EXPECT(f, "EXISTS c", ":0\r\n");
+	GROVE_EXPECT(f, "MSETNX c 3 d 4", ":1\r\n");
+	GROVE_EXPECT(f, "INCRBY ctr 7", ":7\r\n");
+	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
+	GROVE_EXPECT(f, "MGET a b nokey ctr s d", "*6\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$1\r\n7\r\n"
+						  "$-1\r\n$1\r\n4\r\n");
+	/* a counter (or set) among MSET's keys: WRONGTYPE and nothing written */
+	GROVE_EXPECT(f, "MSET a x ctr 1", WRONGTYPE);
+	GROVE_EXPECT(f, "MSET a x s 1", WRONGTYPE);
+	GROVE_EXPECT(f, "GET a", "$1\r\n1\r\n");
+	/* MSETNX counts any live key */
+	GROVE_EXPECT(f, "MSETNX s 1 e 5", ":0\r\n");
+	GROVE_EXPECT(f, "EXISTS e", ":0\r\n");
+}
+
+static void test_append_range(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SET a 1", "+OK\r\n");
+	GROVE_EXPECT(f, "APPEND a xyz", ":4\r\n");
+	GROVE_EXPECT(f, "APPEND fresh abc", ":3\r\n");
+	GROVE_EXPECT(f, "STRLEN a", ":4\r\n");
+	GROVE_EXPECT(f, "STRLEN nokey", ":0\r\n");
+	GROVE_EXPECT(f, "GETRANGE a 0 -1", "$4\r\n1xyz\r\n");
+	GROVE_EXPECT(f, "GETRANGE a 1 2", "$2\r\nxy\r\n");
+	GROVE_EXPECT(f, "GETRANGE a -2 -1", "$2\r\nyz\r\n");
+	GROVE_EXPECT(f, "GETRANGE a -1 -2", "$0\r\n\r\n");
+	GROVE_EXPECT(f, "GETRANGE a 5 100", "$0\r\n\r\n");
+	GROVE_EXPECT(f, "GETRANGE a -100 100", "$4\r\n1xyz\r\n");
+	GROVE_EXPECT(f, "GETRANGE nokey 0 1", "$0\r\n\r\n");
+	GROVE_EXPECT(f, "GETRANGE a x 1", "-ERR value is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "SUBSTR a 1 1", "$1\r\nx\r\n");
+	GROVE_EXPECT(f, "SETRANGE a 1 QQ", ":4\r\n");
+	GROVE_EXPECT(f, "GET a", "$4\r\n1QQz\r\n");
+	GROVE_EXPECT(f, "SETRANGE a 6 !", ":7\r\n");
+	assert_memory_equal(grove_test_cmd_run(f, 0, "GET a"), "$7\r\n1QQz\0\0!\r\n", 13);
+	GROVE_EXPECT(f, "SETRANGE sr 0 \"\"", ":0\r\n");
+	GROVE_EXPECT(f, "EXISTS sr", ":0\r\n");
+	GROVE_EXPECT(f, "SETRANGE sr -1 x", "-ERR offset is out of range\r\n");
+	GROVE_EXPECT(f, "SETRANGE sr 536870911 xy",
+		     "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+	GROVE_EXPECT(f, "SETRANGE sr 2 x", ":3\r\n");
+	assert_memory_equal(grove_test_cmd_run(f, 0, "GET sr"), "$3\r\n\0\0x\r\n", 9);
+	/* counters read as strings, but are not registers to write */
+	GROVE_EXPECT(f, "INCRBY ctr -42", ":-42\r\n");
+	GROVE_EXPECT(f, "STRLEN ctr", ":3\r\n");
+	GROVE_EXPECT(f, "GETRANGE ctr 1 -1", "$2\r\n42\r\n");
+	GROVE_EXPECT(f, "APPEND ctr 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SETRANGE ctr 0 1", WRONGTYPE);
+	GROVE_EXPECT(f, "GETSET ctr 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SET ctr 1 NX", "$-1\r\n");
+	GROVE_EXPECT(f, "SET ctr 1 XX", WRONGTYPE);
+	GROVE_EXPECT(f, "GET ctr", "$3\r\n-42\r\n");
+	GROVE_EXPECT(f, "GETDEL ctr", "$3\r\n-42\r\n");
+	GROVE_EXPECT(f, "EXISTS ctr", ":0\r\n");
+	/* sets and maps are WRONGTYPE for every string command */
+	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
+	const char *cmds[] = {"STRLEN s", "APPEND s x", "GETDEL s", "GETRANGE s 0 1",
+			      "SETRANGE s 0 x", "SET s v GET", "GETEX s", NULL};
+	for (const char *const *cmd = cmds; *cmd; cmd++)
+		GROVE_EXPECT(f, *cmd, WRONGTYPE);
+	GROVE_EXPECT(f, "SETNX s v", ":0\r\n");
+	GROVE_EXPECT(f, "SMEMBERS s", "*1\r\n$1\r\nm\r\n");
+}
+
+static void test_keys_that_cannot_exist(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	char *big = malloc(GROVE_KEY_MAX + 16);
+	assert_non_null(big);
+	memset(big, 'k', GROVE_KEY_MAX + 1);
+	const uint8_t *argv[3] = {(const uint8_t *)"GET", (const uint8_t *)big,
+				  (const uint8_t *)"v"};
+	size_t argl[3] = {3, GROVE_KEY_MAX + 1, 1};
+	assert_string_equal(grove_test_cmd_argv(f, 0, 2, argv, argl), "$-1\r\n");
+	argv[0] = (const uint8_t *)"SET";
+	assert_string_equal(grove_test_cmd_argv(f, 0, 3, argv, argl),
+			    "-ERR invalid key: Grove keys are 1 to 4096 bytes (GROVE_KEY_MAX)\r\n");
+	argl[1] = GROVE_KEY_MAX; /* the longest key is fine */
+	assert_string_equal(grove_test_cmd_argv(f, 0, 3, argv, argl), "+OK\r\n");
+	free(big);
+	GROVE_EXPECT(f, "MGET \"\" x", "*2\r\n$-1\r\n$-1\r\n");
+	GROVE_EXPECT(f, "GET \"\"", "$-1\r\n");
+	GROVE_EXPECT(f, "EXISTS \"\" \"\"", ":0\r\n");
+	GROVE_EXPECT(f, "TYPE \"\"", "+none\r\n");
+	GROVE_EXPECT(f, "DEL \"\" nokey", ":0\r\n");
+	GROVE_EXPECT(f, "STRLEN \"\"", ":0\r\n");
+	GROVE_EXPECT(f, "TTL \"\"", ":-2\r\n");
+	GROVE_EXPECT(f, "GETDEL \"\"", "$-1\r\n");
+	const char *writes[] = {"SET \"\" v", "SET \"\" v NX", "SETNX \"\" v", "MSET a 1 \"\" 2",
+				"APPEND \"\" x", "SETRANGE \"\" 0 x", "GETSET \"\" v", NULL};
+	for (const char *const *w = writes; *w; w++)
+		GROVE_EXPECT(f, *w, "-ERR invalid key: Grove keys are 1 to 4096 bytes "
+				    "(GROVE_KEY_MAX)\r\n");
+	GROVE_EXPECT(f, "EXISTS a", ":0\r\n"); /* MSET refused whole */
+}
+
+static void test_expiry(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SET a v", "+OK\r\n");
+	GROVE_EXPECT(f, "TTL a", ":-1\r\n");
+	GROVE_EXPECT(f, "PTTL a", ":-1\r\n");
+	GROVE_EXPECT(f, "EXPIRETIME a", ":-1\r\n");
+	GROVE_EXPECT(f, "PEXPIRETIME nokey", ":-2\r\n");
+	GROVE_EXPECT(f, "TTL nokey", ":-2\r\n");
+	GROVE_EXPECT(f, "PERSIST a", ":0\r\n");
+	GROVE_EXPECT(f, "GETEX a", "$1\r\nv\r\n");
+	GROVE_EXPECT(f, "GETEX a PERSIST", "$1\r\nv\r\n");
+	GROVE_EXPECT(f, "GETEX a FOO", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "GETEX a EX 0", "-ERR invalid expire time in 'getex' command\r\n");
+	GROVE_EXPECT(f, "EXPIRE a x", "-ERR value is not an integer or out of range\r\n");
+	const char *refused[] = {"EXPIRE a 10", "PEXPIRE a 10 NX", "EXPIREAT a 1", "PEXPIREAT a 1",
+				 "SETEX b 10 v", "PSETEX b 10 v", "GETEX a EX 10", NULL};
+	for (const char *const *r = refused; *r; r++)
+		assert_non_null(strstr(grove_test_cmd_run(f, 0, *r), EXPIRY_PREFIX));
+	GROVE_EXPECT(f, "EXISTS b", ":0\r\n");
+	GROVE_EXPECT(f, "INCRBYFLOAT a 1.5",
+		     "-ERR Grove counters are integers (PN-counters): INCRBYFLOAT is not "
+		     "supported, use INCRBY\r\n");
+}
+
+/* ---- concurrent APPENDs on one node lose nothing ---- */
+
+typedef struct appender {
+	grove_test_cmd_t *f;
+	int n;
+} appender_t;
+
+static void *append_main(void *arg)
+{
+	appender_t *a = arg;
+	grove_cmd_client_t cl;
+	grove_cmd_client_init(&cl, &a->f->env, 9);
+	grove_buf_t out;
+	grove_buf_init(&out, 0);
+	const uint8_t *argv[3] = {(const uint8_t *)"APPEND", (const uint8_t *)"log",
+				  (const uint8_t *)"x"};
+	size_t argl[3] = {6, 3, 1};
+	grove_resp_request_t req = {3, argv, argl};
+	for (int i = 0; i < a->n; i++) {
+		out.len = 0;
+		grove_cmd_exec(&a->f->env, &cl, &req, &out);
+	}
+	grove_buf_close(&out);
+	grove_cmd_client_close(&cl);
+	return NULL;
+}
+
+static void test_append_concurrent(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	appender_t a = {.f = f, .n = 1500};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, append_main, &a), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	GROVE_EXPECT(f, "STRLEN log", ":3000\r\n");
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_set_options),   T(test_multi_key), T(test_append_range),
+		T(test_keys_that_cannot_exist), T(test_expiry), T(test_append_concurrent),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
