@@ -12,6 +12,7 @@
  * Keys present for the whole iteration are returned exactly once (the
  * iteration is in key order); COUNT bounds the keys visited per call.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -277,18 +278,37 @@ struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long 
 	return slot && slot->id == (uint64_t)cursor ? slot : NULL;
 }
 
+/* A cursor as Redis parses it: an unsigned 64-bit decimal. */
+static bool parse_cursor(const uint8_t *s, size_t n, uint64_t *out)
+{
+	if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
 void grove_cmd_do_scan(grove_cmd_call_t *c)
 {
-	long long cursor, count = SCAN_COUNT_DEFAULT;
+	uint64_t cursor;
+	long long count = SCAN_COUNT_DEFAULT;
 	key_collector_t k = {0};
-	if (!grove_cmd_arg_ll(c, 1, &cursor))
+	if (!parse_cursor(c->argv[1], c->argl[1], &cursor)) {
+		grove_resp_error(c->out, "ERR invalid cursor");
 		return;
+	}
 	if (!scan_options(c, &k, &count))
 		return;
 	const uint8_t *start = NULL;
 	size_t slen = 0;
 	if (cursor != 0) {
-		struct grove_scan_cursor *slot = grove_cmd__cursor_get(c->env, cursor);
+		struct grove_scan_cursor *slot =
+			cursor <= LLONG_MAX ? grove_cmd__cursor_get(c->env, (long long)cursor) : NULL;
 		if (!slot) {
 			grove_resp_error(c->out, "ERR invalid cursor");
 			return;

@@ -198,10 +198,11 @@ static int parse_bulks(grove_resp_parser_t *p)
 		int rc = parse_header(p, p->pos, &blen, &hlen);
 		if (rc == 0)
 			return 0;
-		if (rc < 0 || blen < 0)
+		/* one bulk over the limit: Redis's text for a bulk over its
+		 * proto-max-bulk-len */
+		if (rc < 0 || blen < 0 || (unsigned long long)blen > p->max_request_bytes)
 			return fail(p, GROVE_EPROTO, "ERR Protocol error: invalid bulk length");
-		if ((unsigned long long)blen > p->max_request_bytes ||
-		    p->pos + hlen + (size_t)blen + 2 > p->max_request_bytes)
+		if (p->pos + hlen + (size_t)blen + 2 > p->max_request_bytes)
 			return fail(p, GROVE_EPROTO,
 				    "ERR Protocol error: request larger than the %zu-byte limit",
 				    p->max_request_bytes);

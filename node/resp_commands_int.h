@@ -132,6 +132,9 @@ void grove_cmd_do_persist(grove_cmd_call_t *c);
 void grove_cmd_do_expire(grove_cmd_call_t *c);
 void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c);
 
+void grove_cmd_do_flushdb(grove_cmd_call_t *c);
+void grove_cmd_do_randomkey(grove_cmd_call_t *c);
+
 void grove_cmd_do_multi(grove_cmd_call_t *c);
 void grove_cmd_do_exec(grove_cmd_call_t *c);
 void grove_cmd_do_discard(grove_cmd_call_t *c);

@@ -269,7 +269,8 @@ static void test_keys_and_scan(void **state)
 	EXPECT(f, "SCAN 0 MATCH other COUNT 100", "*2\r\n$1\r\n0\r\n*1\r\n$5\r\nother\r\n");
 	EXPECT(f, "SCAN 0 TYPE hash COUNT 100", "*2\r\n$1\r\n0\r\n*0\r\n");
 	EXPECT(f, "SCAN 123456 COUNT 1", "-ERR invalid cursor\r\n");
-	EXPECT(f, "SCAN x", "-ERR value is not an integer or out of range\r\n");
+	EXPECT(f, "SCAN x", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SCAN -1", "-ERR invalid cursor\r\n");
 	EXPECT(f, "SCAN 0 COUNT 0", "-ERR syntax error\r\n");
 	EXPECT(f, "SCAN 0 MATCH", "-ERR syntax error\r\n");
 	EXPECT(f, "SCAN 0 BOGUS 1", "-ERR syntax error\r\n");

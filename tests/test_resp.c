@@ -197,11 +197,13 @@ static void test_protocol_errors(void **state)
 	expect_error("*1\r\n$\r\n", 0, 0, "ERR Protocol error: invalid bulk length");
 	expect_error("*1\r\n$1x\r\n", 0, 0, "ERR Protocol error: invalid bulk length");
 	expect_error("*1\r\n$1\r\nab\r\n", 0, 0, "ERR Protocol error: expected CRLF after bulk");
-	expect_error("*1\r\n$100\r\n", 64, 0,
+	expect_error("*1\r\n$100\r\n", 64, 0, "ERR Protocol error: invalid bulk length");
+	expect_error("*1\r\n$60\r\n", 64, 0,
 		     "ERR Protocol error: request larger than the 64-byte limit");
 	expect_error("*2\r\n$20\r\n01234567890123456789\r\n$30\r\n", 64, 0,
 		     "ERR Protocol error: request larger than the 64-byte limit");
-	expect_error("*1\r\n$99999999999\r\n", 0, 0,
+	expect_error("*1\r\n$99999999999\r\n", 0, 0, "ERR Protocol error: invalid bulk length");
+	expect_error("*2\r\n$1\r\nx\r\n$8388600\r\n", 0, 0,
 		     "ERR Protocol error: request larger than the 8388608-byte limit");
 	expect_error("a b c\n", 0, 2, "ERR Protocol error: too many arguments");
 	/* a header line that never ends */
