@@ -129,20 +129,34 @@ static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)
 static const struct info_section {
 	const char *name;
 	void (*fn)(const grove_cmd_env_t *env, grove_buf_t *t);
+	bool all_only; /* not in the default INFO (as Redis's commandstats) */
 } info_sections[] = {
-	{"server", info_server}, {"clients", info_clients}, {"cluster", info_cluster},
-	{"gossip", info_gossip}, {"storage", info_storage}, {"stats", info_stats},
+	{"server", info_server, false},
+	{"clients", info_clients, false},
+	{"memory", grove_cmd__info_memory, false},
+	{"persistence", grove_cmd__info_persistence, false},
+	{"stats", info_stats, false},
+	{"replication", grove_cmd__info_replication, false},
+	{"cpu", grove_cmd__info_cpu, false},
+	{"commandstats", grove_cmd__info_commandstats, true},
+	{"errorstats", grove_cmd__info_errorstats, false},
+	{"cluster", info_cluster, false},
+	{"keyspace", grove_cmd__info_keyspace, false},
+	{"gossip", info_gossip, false},
+	{"storage", info_storage, false},
 };
 #define INFO_SECTIONS (sizeof(info_sections) / sizeof(info_sections[0]))
 
-/* Whether section s was asked for (no argument, all, everything, default). */
-static bool info_wanted(const grove_cmd_call_t *c, const char *name)
+/* Whether a section was asked for: by name, by all or everything, or by
+ * default (also no argument) unless it is all_only. */
+static bool info_wanted(const grove_cmd_call_t *c, const struct info_section *s)
 {
 	if (c->argc == 1)
-		return true;
+		return !s->all_only;
 	for (size_t i = 1; i < c->argc; i++)
-		if (grove_cmd_arg_is(c, i, name) || grove_cmd_arg_is(c, i, "all") ||
-		    grove_cmd_arg_is(c, i, "everything") || grove_cmd_arg_is(c, i, "default"))
+		if (grove_cmd_arg_is(c, i, s->name) || grove_cmd_arg_is(c, i, "all") ||
+		    grove_cmd_arg_is(c, i, "everything") ||
+		    (!s->all_only && grove_cmd_arg_is(c, i, "default")))
 			return true;
 	return false;
 }
@@ -152,7 +166,7 @@ void grove_cmd_do_info(grove_cmd_call_t *c)
 	grove_buf_t t;
 	grove_buf_init(&t, 0);
 	for (size_t i = 0; i < INFO_SECTIONS; i++) {
-		if (!info_wanted(c, info_sections[i].name))
+		if (!info_wanted(c, &info_sections[i]))
 			continue;
 		if (t.len)
 			grove_buf_append(&t, "\r\n", 2);
@@ -170,6 +184,7 @@ void grove_cmd_do_info(grove_cmd_call_t *c)
 void grove_cmd_do_config(grove_cmd_call_t *c)
 {
 	if (grove_cmd_arg_is(c, 1, "resetstat") && c->argc == 2) {
+		grove_cmd__stats_reset(c->env);
 		grove_resp_simple(c->out, "OK");
 		return;
 	}

@@ -128,6 +128,8 @@ void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	GROVE_ASSERT(pthread_rwlock_init(&env->exec_lock, &attr) == 0);
 	pthread_rwlockattr_destroy(&attr);
+	GROVE_ASSERT(pthread_mutex_init(&env->err_mu, NULL) == 0);
+	GROVE_ASSERT(grove_cmd_count <= GROVE_CMD_STATS_MAX);
 }
 
 void grove_cmd_env_close(grove_cmd_env_t *env)
@@ -139,6 +141,7 @@ void grove_cmd_env_close(grove_cmd_env_t *env)
 		env->cursors = NULL;
 	}
 	pthread_rwlock_destroy(&env->exec_lock);
+	pthread_mutex_destroy(&env->err_mu);
 }
 
 void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id)
@@ -281,7 +284,10 @@ static void refused(grove_cmd_client_t *client)
 
 void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd)
 {
+	size_t reply_at = c->out->len;
+	uint64_t t0 = grove_cmd__now_us();
 	cmd->fn(c);
+	grove_cmd__stats_record(c->env, cmd, c->out, reply_at, grove_cmd__now_us() - t0, false);
 }
 
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
@@ -293,23 +299,22 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 		.argl = req->argl, .out = out, .result = 0,
 	};
 	const grove_cmd_t *cmd = grove_cmd_lookup(req->argv[0], req->argl[0]);
+	size_t reply_at = out->len;
 	if (!client->authed && !(cmd && (cmd->flags & GROVE_CMD_NOAUTH))) {
 		grove_resp_error(out, "NOAUTH Authentication required.");
-		refused(client);
-		return 0;
+		goto out_refused;
 	}
 	if (!cmd) {
 		reply_unknown(&c);
-		refused(client);
-		return 0;
+		goto out_refused;
 	}
 	if (!arity_ok(cmd, req->argc)) {
 		grove_resp_errorf(out, "ERR wrong number of arguments for '%s' command", cmd->name);
-		refused(client);
-		return 0;
+		goto out_refused;
 	}
 	if (client->in_multi && !(cmd->flags & GROVE_CMD_NOQUEUE)) {
 		grove_cmd__multi_queue(&c, cmd);
+		grove_cmd__stats_record(env, NULL, out, reply_at, 0, false); /* its error, if any */
 		return 0;
 	}
 	GROVE_ASSERT(pthread_rwlock_rdlock(&env->exec_lock) == 0);
@@ -319,6 +324,10 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
 		client->write_pos = grove_wait_note_write(env->wait); /* after the write */
 	return c.result;
+out_refused:
+	refused(client);
+	grove_cmd__stats_record(env, cmd, out, reply_at, 0, true);
+	return 0;
 }
 
 void grove_cmd__lock_exclusive(grove_cmd_call_t *c)

@@ -51,6 +51,9 @@
 #define GROVE_MULTI_QUEUE_MAX 100000   /* commands one MULTI may queue */
 #define GROVE_MULTI_QUEUE_BYTES_MAX (64u * 1024 * 1024) /* their bytes */
 #define GROVE_WATCH_KEYS_MAX 1024      /* keys one connection may WATCH */
+#define GROVE_CMD_STATS_MAX 256        /* command table rows with INFO counters */
+#define GROVE_ERRORSTATS_MAX 64        /* error prefixes INFO errorstats tells apart */
+#define GROVE_ERRORSTAT_NAME_MAX 32
 
 /* Command flags. */
 #define GROVE_CMD_WRITE 0x1  /* changes the db: needs durability */
@@ -126,6 +129,16 @@ struct grove_cmd_env {
 	uint64_t next_cursor;
 	/* EXEC holds it for writing, every other command for reading */
 	pthread_rwlock_t exec_lock;
+	/* INFO commandstats / errorstats (resp_cmd_info.c) */
+	struct grove_cmd_stat {
+		_Atomic uint64_t calls, usec, rejected, failed;
+	} cmd_stats[GROVE_CMD_STATS_MAX];
+	pthread_mutex_t err_mu;
+	struct grove_errorstat {
+		char name[GROVE_ERRORSTAT_NAME_MAX + 1];
+		uint64_t count;
+	} errs[GROVE_ERRORSTATS_MAX];
+	size_t err_n;
 };
 
 typedef struct grove_cmd_queued grove_cmd_queued_t; /* resp_cmd_multi.c */

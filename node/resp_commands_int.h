@@ -58,6 +58,22 @@ void grove_cmd__multi_queue(grove_cmd_call_t *c, const grove_cmd_t *cmd);
 void grove_cmd__multi_reset(grove_cmd_client_t *client);
 void grove_cmd__unwatch_all(grove_cmd_client_t *client);
 
+/* INFO counters (resp_cmd_info.c): records one command (cmd NULL: an
+ * unknown one) whose reply starts at out->data[reply_at]; rejected: refused
+ * before it ran.  Thread-safe.  _reset zeroes them (CONFIG RESETSTAT). */
+uint64_t grove_cmd__now_us(void);
+void grove_cmd__stats_record(grove_cmd_env_t *env, const grove_cmd_t *cmd, const grove_buf_t *out,
+			     size_t reply_at, uint64_t usec, bool rejected);
+void grove_cmd__stats_reset(grove_cmd_env_t *env);
+/* INFO sections of resp_cmd_info.c. */
+void grove_cmd__info_memory(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_persistence(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_replication(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_cpu(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_keyspace(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_commandstats(const grove_cmd_env_t *env, grove_buf_t *t);
+void grove_cmd__info_errorstats(const grove_cmd_env_t *env, grove_buf_t *t);
+
 /* Case-insensitive comparison of argument i with a lower-case word. */
 bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word);
 /* Strict Redis integer parse of argument i (no spaces, no '+', no leading

@@ -1,7 +1,8 @@
 /*
  * fuzz_commands.c - libFuzzer target for the RESP command dispatcher: the
  * input is a stream of RESP requests (multibulk or inline) that two clients
- * of one memory db execute in turn (the first byte picks which client sends
+ * of one memory db (opened once, emptied by FLUSHALL before each input)
+ * execute in turn (the first byte picks which client sends
  * each request).  It reaches the option parsers (SET, GETEX, SCAN, EXPIRE,
  * CLIENT, CONFIG...), the MULTI queue with its bounds, WATCH and EXEC.
  * Every reply must be well-formed enough to start with a RESP type byte;
@@ -41,20 +42,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned who = data[0];
 	data++;
 	size--;
-	grove_db_options_t opts;
-	grove_db_options_init(&opts);
-	opts.node_id = "n1";
-	grove_db_t *db;
-	GROVE_ASSERT(grove_db_open(NULL, &opts, &db, NULL, 0) == 0);
+	/* one db for the whole run (opening one costs far more than an input);
+	 * each input starts by emptying it */
+	static grove_db_t *db;
+	if (!db) {
+		grove_db_options_t opts;
+		grove_db_options_init(&opts);
+		opts.node_id = "n1";
+		GROVE_ASSERT(grove_db_open(NULL, &opts, &db, NULL, 0) == 0);
+	}
 	grove_cmd_env_t env;
 	grove_cmd_env_init(&env, db);
+	grove_buf_t out;
+	grove_buf_init(&out, 1u << 22);
+	const uint8_t *flush[1] = {(const uint8_t *)"FLUSHALL"};
+	size_t flush_len[1] = {8};
+	grove_resp_request_t flush_req = {1, flush, flush_len};
 	grove_cmd_client_t clients[2];
 	grove_cmd_client_init(&clients[0], &env, 1);
 	grove_cmd_client_init(&clients[1], &env, 2);
+	grove_cmd_exec(&env, &clients[0], &flush_req, &out);
+	grove_buf_reset(&out);
 	grove_resp_parser_t p;
 	grove_resp_parser_init(&p, 1u << 16, 256);
-	grove_buf_t out;
-	grove_buf_init(&out, 1u << 22);
 	if (grove_resp_parser_feed(&p, data, size) == 0) {
 		grove_resp_request_t req;
 		for (unsigned n = 0; grove_resp_parser_next(&p, &req) == 1; n++) {
@@ -72,6 +82,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	grove_cmd_client_close(&clients[0]);
 	grove_cmd_client_close(&clients[1]);
 	grove_cmd_env_close(&env);
-	grove_db_close(db);
 	return 0;
 }

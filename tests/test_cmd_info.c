@@ -1,0 +1,108 @@
+/*
+ * test_cmd_info.c - the INFO sections of resp_cmd_info.c and the counters
+ * behind commandstats and errorstats: which sections the default INFO
+ * holds, the keyspace line, calls / rejected / failed per command (EXEC's
+ * commands counted one by one), errors by prefix, CONFIG RESETSTAT, and
+ * replication listing the peers a membership hook reports.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/util_cmd.h"
+
+static void test_sections(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	const char *r = grove_test_cmd_run(f, 0, "INFO");
+	const char *want[] = {"# Server\r\n", "# Clients\r\n", "# Memory\r\nused_memory:",
+			      "# Persistence\r\nloading:0\r\n", "# Stats\r\n",
+			      "# Replication\r\nrole:master\r\n", "# CPU\r\nused_cpu_sys:",
+			      "# Errorstats\r\n", "# Keyspace\r\n", "aof_enabled:0\r\n",
+			      "maxmemory_policy:noeviction\r\n", NULL};
+	for (const char *const *w = want; *w; w++)
+		assert_non_null(strstr(r, *w));
+	assert_null(strstr(r, "# Commandstats"));
+	assert_null(strstr(r, "db0:")); /* Redis omits an empty db */
+	GROVE_EXPECT(f, "MSET a 1 b 2", "+OK\r\n");
+	assert_non_null(strstr(grove_test_cmd_run(f, 0, "INFO keyspace"),
+			       "# Keyspace\r\ndb0:keys=2,expires=0,avg_ttl=0\r\n"));
+	r = grove_test_cmd_run(f, 0, "INFO all");
+	assert_non_null(strstr(r, "# Commandstats\r\n"));
+	assert_non_null(strstr(r, "# Storage\r\n"));
+	r = grove_test_cmd_run(f, 0, "INFO cpu memory");
+	assert_non_null(strstr(r, "# CPU"));
+	assert_non_null(strstr(r, "# Memory"));
+	assert_null(strstr(r, "# Server"));
+}
+
+static void test_command_and_error_stats(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SET k v", "+OK\r\n");
+	GROVE_EXPECT(f, "SET k v", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR k", "-WRONGTYPE Operation against a key holding the wrong kind of "
+				  "value\r\n");
+	GROVE_EXPECT(f, "GET", "-ERR wrong number of arguments for 'get' command\r\n");
+	GROVE_EXPECT(f, "NOSUCH", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "SET k2 v", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXEC", "*1\r\n+OK\r\n");
+	const char *r = grove_test_cmd_run(f, 0, "INFO commandstats");
+	assert_non_null(strstr(r, "cmdstat_set:calls=3,"));
+	assert_non_null(strstr(r, "cmdstat_incr:calls=1,"));
+	assert_non_null(strstr(r, ",rejected_calls=0,failed_calls=1\r\n"));
+	assert_non_null(strstr(r, "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,"
+				  "failed_calls=0\r\n"));
+	assert_non_null(strstr(r, "cmdstat_exec:calls=1,"));
+	r = grove_test_cmd_run(f, 0, "INFO errorstats");
+	assert_non_null(strstr(r, "errorstat_ERR:count=2\r\n"));
+	assert_non_null(strstr(r, "errorstat_WRONGTYPE:count=1\r\n"));
+	GROVE_EXPECT(f, "CONFIG RESETSTAT", "+OK\r\n");
+	r = grove_test_cmd_run(f, 0, "INFO commandstats errorstats");
+	assert_null(strstr(r, "cmdstat_set"));
+	assert_null(strstr(r, "errorstat_"));
+	assert_non_null(strstr(r, "cmdstat_config:calls=1,"));
+}
+
+static size_t two_members(void *ctx, grove_member_view_t *out, size_t max)
+{
+	(void)ctx;
+	assert_true(max >= 2);
+	memset(out, 0, 2 * sizeof(*out));
+	snprintf(out[0].id, sizeof(out[0].id), "n1");
+	snprintf(out[0].addr, sizeof(out[0].addr), "127.0.0.1:7946");
+	out[0].state = "alive";
+	snprintf(out[1].id, sizeof(out[1].id), "n2");
+	snprintf(out[1].addr, sizeof(out[1].addr), "127.0.0.2:7946");
+	out[1].state = "suspect";
+	return 2;
+}
+
+static void test_replication_peers(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	f->env.node_id = "n1";
+	f->env.hooks.members = two_members;
+	const char *r = grove_test_cmd_run(f, 0, "INFO replication");
+	assert_non_null(strstr(r, "role:master\r\nconnected_slaves:0\r\n"));
+	assert_non_null(strstr(r, "grove_peers:1\r\ngrove_peer0:id=n2,addr=127.0.0.2:7946,"
+				  "state=suspect\r\n"));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_sections),
+		T(test_command_and_error_stats),
+		T(test_replication_peers),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
