@@ -1,6 +1,7 @@
 /*
- * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, COMMAND,
- * CLIENT, GROVE (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.
+ * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, CLIENT,
+ * GROVE (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.  COMMAND is in
+ * resp_cmd_introspect.c, INFO's Redis sections in resp_cmd_info.c.
  *
  * CONFIG and COMMAND answer just enough for redis-cli and redis-benchmark
  * to start cleanly; CONFIG SET is refused (groved is configured by flags
@@ -225,57 +226,6 @@ void grove_cmd_do_config(grove_cmd_call_t *c)
 	grove_resp_array(c->out, n);
 	grove_buf_append(c->out, items.data, items.len);
 	grove_buf_close(&items);
-}
-
-/* ---- COMMAND ---- */
-
-/* One Redis 6-style COMMAND INFO entry: name, arity, flags, first key,
- * last key, step. */
-static void command_entry(grove_buf_t *out, const grove_cmd_t *cmd)
-{
-	bool keyed = cmd->flags & GROVE_CMD_LOOP ? false : cmd->arity < -1 || cmd->arity > 1;
-	bool nokey = !strcmp(cmd->name, "ping") || !strcmp(cmd->name, "echo") ||
-		     !strcmp(cmd->name, "select") || !strcmp(cmd->name, "command") ||
-		     !strcmp(cmd->name, "keys") || !strcmp(cmd->name, "dbsize");
-	keyed = keyed && !nokey;
-	bool multi = !strcmp(cmd->name, "del") || !strcmp(cmd->name, "exists");
-	grove_resp_array(out, 6);
-	grove_resp_bulk_str(out, cmd->name);
-	grove_resp_int(out, cmd->arity);
-	grove_resp_array(out, 1);
-	grove_resp_simple(out, cmd->flags & GROVE_CMD_WRITE ? "write" : "readonly");
-	grove_resp_int(out, keyed ? 1 : 0);
-	grove_resp_int(out, keyed ? (multi ? -1 : 1) : 0);
-	grove_resp_int(out, keyed ? 1 : 0);
-}
-
-void grove_cmd_do_command(grove_cmd_call_t *c)
-{
-	if (c->argc == 1) {
-		grove_resp_array(c->out, grove_cmd_count);
-		for (size_t i = 0; i < grove_cmd_count; i++)
-			command_entry(c->out, &grove_cmd_table[i]);
-	} else if (grove_cmd_arg_is(c, 1, "count") && c->argc == 2) {
-		grove_resp_int(c->out, (long long)grove_cmd_count);
-	} else if (grove_cmd_arg_is(c, 1, "docs")) {
-		grove_resp_array(c->out, 0); /* redis-cli then uses its built-in help */
-	} else if (grove_cmd_arg_is(c, 1, "list") && c->argc == 2) {
-		grove_resp_array(c->out, grove_cmd_count);
-		for (size_t i = 0; i < grove_cmd_count; i++)
-			grove_resp_bulk_str(c->out, grove_cmd_table[i].name);
-	} else if (grove_cmd_arg_is(c, 1, "info")) {
-		grove_resp_array(c->out, c->argc - 2);
-		for (size_t i = 2; i < c->argc; i++) {
-			const grove_cmd_t *cmd = grove_cmd_lookup(c->argv[i], c->argl[i]);
-			if (cmd)
-				command_entry(c->out, cmd);
-			else
-				grove_buf_append(c->out, "*-1\r\n", 5);
-		}
-	} else {
-		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
-				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
-	}
 }
 
 /* ---- CLIENT ---- */

@@ -3,7 +3,8 @@
  * behind commandstats and errorstats: which sections the default INFO
  * holds, the keyspace line, calls / rejected / failed per command (EXEC's
  * commands counted one by one), errors by prefix, CONFIG RESETSTAT, and
- * replication listing the peers a membership hook reports.
+ * replication listing the peers a membership hook reports; COMMAND INFO,
+ * GETKEYS, LIST FILTERBY.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,6 +96,32 @@ static void test_replication_peers(void **state)
 				  "state=suspect\r\n"));
 }
 
+static void test_command(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "COMMAND INFO get nosuch",
+		     "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n"
+		     "*1\r\n+@read\r\n*0\r\n*0\r\n*0\r\n$-1\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS mset a 1 b 2", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS del a b", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS get a", "*1\r\n$1\r\na\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS ping x", "-ERR The command has no key arguments\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS nosuch x", "-ERR Invalid command specified\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS get a b",
+		     "-ERR Invalid number of arguments specified for command\r\n");
+	GROVE_EXPECT(f, "COMMAND GETKEYS",
+		     "-ERR wrong number of arguments for 'command|getkeys' command\r\n");
+	GROVE_EXPECT(f, "COMMAND LIST FILTERBY PATTERN multi", "*1\r\n$5\r\nmulti\r\n");
+	GROVE_EXPECT(f, "COMMAND LIST FILTERBY MODULE x", "*0\r\n");
+	GROVE_EXPECT(f, "COMMAND LIST FILTERBY BOGUS x", "-ERR syntax error\r\n");
+	assert_non_null(strstr(grove_test_cmd_run(f, 0, "COMMAND LIST FILTERBY ACLCAT write"),
+			       "$6\r\nappend\r\n"));
+	assert_null(strstr(f->reply, "$6\r\nstrlen\r\n"));
+	GROVE_EXPECT(f, "COMMAND COUNT x",
+		     "-ERR wrong number of arguments for 'command|count' command\r\n");
+	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "COMMAND HELP"), "*17\r\n+COMMAND", 13), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
@@ -102,6 +129,7 @@ int main(void)
 		T(test_sections),
 		T(test_command_and_error_stats),
 		T(test_replication_peers),
+		T(test_command),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

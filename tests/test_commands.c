@@ -127,7 +127,7 @@ static void test_client_config_command(void **state)
 	snprintf(count, sizeof(count), ":%zu\r\n", grove_cmd_count);
 	EXPECT(f, "COMMAND COUNT", count);
 	assert_non_null(strstr(run(f, "COMMAND INFO get nosuch"), "$3\r\nget\r\n:2\r\n"));
-	assert_non_null(strstr(f->reply, "*-1\r\n"));
+	assert_non_null(strstr(f->reply, "$-1\r\n"));
 	snprintf(count, sizeof(count), "*%zu\r\n", grove_cmd_count);
 	assert_true(strncmp(run(f, "COMMAND"), count, strlen(count)) == 0);
 }
