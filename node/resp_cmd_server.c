@@ -1,7 +1,8 @@
 /*
- * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, CLIENT,
- * GROVE (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.  COMMAND is in
- * resp_cmd_introspect.c, INFO's Redis sections in resp_cmd_info.c.
+ * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, GROVE
+ * (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.  COMMAND is in
+ * resp_cmd_introspect.c, CLIENT in resp_cmd_client.c, INFO's Redis sections
+ * in resp_cmd_info.c.
  *
  * CONFIG and COMMAND answer just enough for redis-cli and redis-benchmark
  * to start cleanly; CONFIG SET is refused (groved is configured by flags
@@ -226,54 +227,6 @@ void grove_cmd_do_config(grove_cmd_call_t *c)
 	grove_resp_array(c->out, n);
 	grove_buf_append(c->out, items.data, items.len);
 	grove_buf_close(&items);
-}
-
-/* ---- CLIENT ---- */
-
-static bool valid_client_name(const uint8_t *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~')
-			return false;
-	return n <= GROVE_CLIENT_NAME_MAX;
-}
-
-static void client_info_line(grove_cmd_call_t *c)
-{
-	char line[GROVE_CLIENT_NAME_MAX + GROVE_ADDR_MAX + 64];
-	snprintf(line, sizeof(line), "id=%llu addr=%s name=%s db=0\n",
-		 (unsigned long long)c->client->id, c->client->addr, c->client->name);
-	grove_resp_bulk_str(c->out, line);
-}
-
-void grove_cmd_do_client(grove_cmd_call_t *c)
-{
-	if (grove_cmd_arg_is(c, 1, "setname") && c->argc == 3) {
-		if (!valid_client_name(c->argv[2], c->argl[2])) {
-			grove_resp_error(c->out, "ERR Client names cannot contain spaces, newlines "
-						 "or special characters.");
-			return;
-		}
-		memcpy(c->client->name, c->argv[2], c->argl[2]);
-		c->client->name[c->argl[2]] = 0;
-		grove_resp_simple(c->out, "OK");
-	} else if (grove_cmd_arg_is(c, 1, "getname") && c->argc == 2) {
-		if (c->client->name[0])
-			grove_resp_bulk_str(c->out, c->client->name);
-		else
-			grove_resp_null(c->out);
-	} else if (grove_cmd_arg_is(c, 1, "id") && c->argc == 2) {
-		grove_resp_int(c->out, (long long)c->client->id);
-	} else if ((grove_cmd_arg_is(c, 1, "info") || grove_cmd_arg_is(c, 1, "list")) &&
-		   c->argc == 2) {
-		client_info_line(c);
-	} else if (grove_cmd_arg_is(c, 1, "setinfo") || grove_cmd_arg_is(c, 1, "no-evict") ||
-		   grove_cmd_arg_is(c, 1, "no-touch")) {
-		grove_resp_simple(c->out, "OK");
-	} else {
-		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
-				  (int)(c->argl[1] > 64 ? 64 : c->argl[1]), (const char *)c->argv[1]);
-	}
 }
 
 /* ---- GROVE ---- */

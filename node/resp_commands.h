@@ -51,6 +51,7 @@
 #define GROVE_MULTI_QUEUE_MAX 100000   /* commands one MULTI may queue */
 #define GROVE_MULTI_QUEUE_BYTES_MAX (64u * 1024 * 1024) /* their bytes */
 #define GROVE_WATCH_KEYS_MAX 1024      /* keys one connection may WATCH */
+#define GROVE_CLIENTS_LIST_MAX 100000  /* connections one CLIENT LIST shows */
 #define GROVE_CMD_STATS_MAX 256        /* command table rows with INFO counters */
 #define GROVE_ERRORSTATS_MAX 64        /* error prefixes INFO errorstats tells apart */
 #define GROVE_ERRORSTAT_NAME_MAX 32
@@ -94,6 +95,29 @@ typedef struct grove_node_stats {
 
 typedef struct grove_cmd_env grove_cmd_env_t;
 
+/* One connection as CLIENT LIST shows it (filled by the server). */
+typedef struct grove_client_view {
+	uint64_t id;
+	char addr[GROVE_ADDR_MAX];
+	char name[GROVE_CLIENT_NAME_MAX + 1];
+	int fd;
+	uint64_t age_s, idle_s;
+	long long multi;  /* queued commands, -1 outside MULTI */
+	uint64_t qbuf;    /* received bytes not yet executed */
+	uint64_t obl;     /* reply bytes not yet sent */
+} grove_client_view_t;
+
+/* The server's side of CLIENT LIST / CLIENT KILL (loop thread only).
+ * list fills up to max views and returns how many; kill closes connection
+ * id (after the current reply when it is the caller) and returns 0, or
+ * GROVE_ENOTFOUND. */
+typedef struct grove_cmd_server_hooks {
+	size_t (*list)(void *ctx, grove_client_view_t *out, size_t max);
+	int (*kill)(void *ctx, uint64_t id);
+	void *ctx;
+	const char *laddr; /* the client address clients connect to */
+} grove_cmd_server_hooks_t;
+
 typedef struct grove_cmd_hooks {
 	/* Fills up to max members (self included); returns how many. */
 	size_t (*members)(void *ctx, grove_member_view_t *out, size_t max);
@@ -129,6 +153,7 @@ struct grove_cmd_env {
 	uint64_t next_cursor;
 	/* EXEC holds it for writing, every other command for reading */
 	pthread_rwlock_t exec_lock;
+	grove_cmd_server_hooks_t server; /* set by grove_resp_server_init */
 	/* INFO commandstats / errorstats (resp_cmd_info.c) */
 	struct grove_cmd_stat {
 		_Atomic uint64_t calls, usec, rejected, failed;

@@ -40,7 +40,7 @@ struct grove_resp_server_client {
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
 	bool blocked;         /* in WAIT: a waiter in srv->env->wait */
-	uint64_t last_active_ms;
+	uint64_t last_active_ms, created_ms;
 };
 
 static void client_process(grove_resp_server_client_t *c);
@@ -447,7 +447,7 @@ static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
 	grove_buf_init(&c->out, srv->output_limit_bytes);
 	grove_buf_init(&c->sending, 0);
 	grove_buf_init(&c->wout, srv->output_limit_bytes);
-	c->last_active_ms = now_ms(srv);
+	c->last_active_ms = c->created_ms = now_ms(srv);
 	grove_list_insert_head(&srv->clients, &c->link);
 	srv->stats->connected_clients++;
 	return c;
@@ -500,6 +500,49 @@ static void on_idle_timer(uv_timer_t *t)
 	}
 }
 
+/* CLIENT LIST hook: a view of every open connection.  The MULTI queue of a
+ * client whose batch is on a worker is not read (-1 shown). */
+static size_t server_list(void *ctx, grove_client_view_t *out, size_t max)
+{
+	grove_resp_server_t *srv = ctx;
+	uint64_t now = now_ms(srv);
+	size_t n = 0;
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (c->closing || n == max)
+			continue;
+		grove_client_view_t *v = &out[n++];
+		memset(v, 0, sizeof(*v));
+		v->id = c->state.id;
+		snprintf(v->addr, sizeof(v->addr), "%s", c->state.addr);
+		snprintf(v->name, sizeof(v->name), "%s", c->state.name);
+		uv_os_fd_t fd;
+		v->fd = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? (int)fd : -1;
+		v->age_s = (now - c->created_ms) / 1000;
+		v->idle_s = (now - c->last_active_ms) / 1000;
+		v->multi = !c->busy && c->state.in_multi ? (long long)c->state.queue_n : -1;
+		v->qbuf = c->busy ? 0 : grove_resp_parser_pending(&c->parser);
+		v->obl = c->out.len + c->sending.len;
+	}
+	return n;
+}
+
+/* CLIENT KILL hook: closes connection id (pending replies dropped). */
+static int server_kill(void *ctx, uint64_t id)
+{
+	grove_resp_server_t *srv = ctx;
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (c->state.id == id && !c->closing) {
+			client_close(c);
+			return 0;
+		}
+	}
+	return GROVE_ENOTFOUND;
+}
+
 void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd_env_t *env,
 		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg)
 {
@@ -515,6 +558,9 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	srv->output_limit_bytes = cfg->output_limit_bytes;
 	srv->max_clients = cfg->max_clients;
 	srv->idle_timeout_s = cfg->idle_timeout_s;
+	env->server.list = server_list;
+	env->server.kill = server_kill;
+	env->server.ctx = srv;
 }
 
 /* Resolves and binds the listener; the handle is initialized either way. */

@@ -4,7 +4,7 @@
  * holds, the keyspace line, calls / rejected / failed per command (EXEC's
  * commands counted one by one), errors by prefix, CONFIG RESETSTAT, and
  * replication listing the peers a membership hook reports; COMMAND INFO,
- * GETKEYS, LIST FILTERBY.
+ * GETKEYS, LIST FILTERBY; CLIENT HELP, LIST (filters), INFO, KILL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,6 +122,33 @@ static void test_command(void **state)
 	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "COMMAND HELP"), "*17\r\n+COMMAND", 13), 0);
 }
 
+static void test_client(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CLIENT HELP"), "*35\r\n+CLIENT <sub", 17),
+			 0);
+	GROVE_EXPECT(f, "CLIENT SETNAME app", "+OK\r\n");
+	const char *r = grove_test_cmd_run(f, 0, "CLIENT LIST");
+	assert_non_null(strstr(r, "id=1 addr="));
+	assert_non_null(strstr(r, " name=app age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 "));
+	assert_non_null(strstr(r, " user=default redir=-1 resp=2\n"));
+	assert_non_null(strstr(grove_test_cmd_run(f, 0, "CLIENT LIST ID 7 1"), "id=1 "));
+	GROVE_EXPECT(f, "CLIENT LIST ID 7", "$0\r\n\r\n");
+	GROVE_EXPECT(f, "CLIENT LIST ID x", "-ERR Invalid client ID\r\n");
+	GROVE_EXPECT(f, "CLIENT LIST TYPE pubsub", "$0\r\n\r\n");
+	GROVE_EXPECT(f, "CLIENT LIST TYPE bogus", "-ERR Unknown client type 'bogus'\r\n");
+	GROVE_EXPECT(f, "CLIENT LIST BOGUS", "-ERR syntax error\r\n");
+	assert_non_null(strstr(grove_test_cmd_run(f, 0, "CLIENT INFO"), "id=1 "));
+	GROVE_EXPECT(f, "CLIENT KILL 1.2.3.4:5", "-ERR No such client\r\n");
+	GROVE_EXPECT(f, "CLIENT KILL ID x", "-ERR client-id should be greater than 0\r\n");
+	GROVE_EXPECT(f, "CLIENT KILL ID 1", ":0\r\n"); /* SKIPME yes by default */
+	GROVE_EXPECT(f, "CLIENT KILL ID 1 SKIPME maybe", "-ERR syntax error\r\n");
+	assert_int_equal(f->result, 0);
+	GROVE_EXPECT(f, "CLIENT KILL ID 1 SKIPME no", ":1\r\n");
+	assert_int_equal(f->result, GROVE_CMD_CLOSE);
+	GROVE_EXPECT(f, "CLIENT FOO", "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
@@ -130,6 +157,7 @@ int main(void)
 		T(test_command_and_error_stats),
 		T(test_replication_peers),
 		T(test_command),
+		T(test_client),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

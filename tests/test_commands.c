@@ -117,7 +117,7 @@ static void test_client_config_command(void **state)
 	       "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
 	EXPECT(f, "CLIENT ID", ":7\r\n");
 	EXPECT(f, "CLIENT SETINFO lib-name x", "+OK\r\n");
-	EXPECT(f, "CLIENT KILL x", "-ERR unknown subcommand 'KILL'. Try CLIENT HELP.\r\n");
+	EXPECT(f, "CLIENT KILL x", "-ERR No such client\r\n");
 	EXPECT(f, "CONFIG GET save", "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
 	EXPECT(f, "CONFIG GET appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	EXPECT(f, "CONFIG GET nothing", "*0\r\n");
