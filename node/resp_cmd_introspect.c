@@ -176,10 +176,7 @@ static void command_help(grove_cmd_call_t *c)
 		"HELP",
 		"    Print this help.",
 	};
-	size_t n = sizeof(lines) / sizeof(lines[0]);
-	grove_resp_array(c->out, n);
-	for (size_t i = 0; i < n; i++)
-		grove_resp_simple(c->out, lines[i]);
+	grove_cmd__reply_lines(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
 static void wrong_args(grove_cmd_call_t *c, const char *sub)

@@ -341,13 +341,20 @@ static void splice(grove_cmd_call_t *c, const str_val_t *s, size_t offset)
 	grove_free(buf);
 }
 
-void grove_cmd_do_append(grove_cmd_call_t *c)
+/* Key 1 for a read-modify-write: a writable key name, the exclusive lock,
+ * then its value; false after a reply. */
+static bool load_for_update(grove_cmd_call_t *c, str_val_t *s)
 {
 	if (!grove_cmd__key_writable(c, 1))
-		return;
+		return false;
 	grove_cmd__lock_exclusive(c);
+	return str_load(c, 1, s);
+}
+
+void grove_cmd_do_append(grove_cmd_call_t *c)
+{
 	str_val_t s;
-	if (!str_load(c, 1, &s))
+	if (!load_for_update(c, &s))
 		return;
 	if (str_writable(c, &s))
 		splice(c, &s, s.len);
@@ -363,11 +370,8 @@ void grove_cmd_do_setrange(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR offset is out of range");
 		return;
 	}
-	if (!grove_cmd__key_writable(c, 1))
-		return;
-	grove_cmd__lock_exclusive(c);
 	str_val_t s;
-	if (!str_load(c, 1, &s))
+	if (!load_for_update(c, &s))
 		return;
 	if (str_writable(c, &s)) {
 		if (c->argl[3] == 0) /* nothing to write: no key is created */

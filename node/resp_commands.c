@@ -220,6 +220,13 @@ bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out)
 	return false;
 }
 
+void grove_cmd__reply_lines(grove_cmd_call_t *c, const char *const *lines, size_t n)
+{
+	grove_resp_array(c->out, n);
+	for (size_t i = 0; i < n; i++)
+		grove_resp_simple(c->out, lines[i]);
+}
+
 void grove_cmd_reply_syntax(grove_cmd_call_t *c)
 {
 	grove_resp_error(c->out, "ERR syntax error");

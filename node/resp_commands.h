@@ -22,7 +22,9 @@
  *  5. Transactions (resp_cmd_multi.c): EXEC runs its queue on the loop
  *     thread holding env->exec_lock for writing; every other command holds
  *     it for reading while it runs, so no command of another client (on the
- *     loop or on a worker) runs between two commands of an EXEC.
+ *     loop or on a worker) runs between two commands of an EXEC.  Read-then-
+ *     write commands (SETNX, APPEND, MSET, FLUSHDB...) take it for writing
+ *     too, from their first read to their last write.
  *
  * Type mapping (documented in README "groved, RESP and CLI"): a counter and
  * a register both answer TYPE "string" and GET (a counter reads as its

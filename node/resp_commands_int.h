@@ -62,6 +62,10 @@ void grove_cmd__unwatch_all(grove_cmd_client_t *client);
  * unknown one) whose reply starts at out->data[reply_at]; rejected: refused
  * before it ran.  Thread-safe.  _reset zeroes them (CONFIG RESETSTAT). */
 uint64_t grove_cmd__now_us(void);
+/* Appends printf-style text (INFO lines; at most 511 bytes a call). */
+void grove_cmd__textf(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replies an array of n simple strings (HELP texts). */
+void grove_cmd__reply_lines(grove_cmd_call_t *c, const char *const *lines, size_t n);
 void grove_cmd__stats_record(grove_cmd_env_t *env, const grove_cmd_t *cmd, const grove_buf_t *out,
 			     size_t reply_at, uint64_t usec, bool rejected);
 void grove_cmd__stats_reset(grove_cmd_env_t *env);
