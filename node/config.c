@@ -484,3 +484,49 @@ void grove_config_man(FILE *out, const char *version)
 	grove_man_text(out, exit_status);
 	fputs(".SH SEE ALSO\n.BR grove (1),\n.BR redis\\-cli (1)\n", out);
 }
+
+/* The current value of setting i as text, for CONFIG GET; false past the
+ * last setting.  *name is NULL for the flag-only ones (config, help,
+ * version); a password is never shown (""). */
+bool grove_config_setting(const grove_config_t *cfg, size_t i, const char **name, char *value,
+			  size_t len)
+{
+	if (i >= OPT_COUNT)
+		return false;
+	const opt_t *o = &opts[i];
+	const char *field = (const char *)cfg + o->offset;
+	*name = o->kind == K_CONFIG || o->kind == K_BOOL ? NULL : o->name;
+	value[0] = 0;
+	switch (o->kind) {
+	case K_STR:
+	case K_ID:
+		snprintf(value, len, "%s", field);
+		break;
+	case K_ADDR:
+		if (((const grove_hostport_t *)field)->port)
+			grove_hostport_format((const grove_hostport_t *)field, value, len);
+		break;
+	case K_SEEDS:
+		for (size_t k = 0, used = 0; k < cfg->seed_count && used < len; k++) {
+			char one[GROVE_HOST_MAX + 16];
+			grove_hostport_format(&cfg->seeds[k], one, sizeof(one));
+			used += (size_t)snprintf(value + used, len - used, "%s%s", k ? "," : "", one);
+		}
+		break;
+	case K_DUR:
+		snprintf(value, len, "%s", grove_durability_name(cfg->durability));
+		break;
+	case K_LEVEL:
+		snprintf(value, len, "%s", grove_log_level_name(cfg->log_level));
+		break;
+	case K_U32:
+		snprintf(value, len, "%u", *(const uint32_t *)field);
+		break;
+	case K_U64:
+		snprintf(value, len, "%llu", (unsigned long long)*(const uint64_t *)field);
+		break;
+	default: /* K_SECRET, K_CONFIG, K_BOOL: nothing to show */
+		break;
+	}
+	return true;
+}

@@ -93,6 +93,12 @@ bool grove_hostport_is_loopback(const grove_hostport_t *hp);
 const char *grove_durability_name(grove_durability_t d);
 const char *grove_log_level_name(grove_log_level_t l);
 
+/* The current value of setting i (0, 1, ...) as text for CONFIG GET;
+ * false past the last one.  *name is NULL for flag-only settings; a
+ * password is shown as "". */
+bool grove_config_setting(const grove_config_t *cfg, size_t i, const char **name, char *value,
+			  size_t len);
+
 /* Writes the --help text (every flag with its default). */
 void grove_config_usage(FILE *out);
 /* Writes groved(8) in roff from the same table and prose (`groved --man`,

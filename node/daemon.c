@@ -248,6 +248,7 @@ static void setup_env(grove_daemon_t *d)
 	d->env.client_addr = d->client_addr;
 	d->env.gossip_addr = d->gossip_addr;
 	d->env.durability = grove_durability_name(cfg->durability);
+	d->env.cfg = cfg;
 	d->env.version = GROVE_VERSION;
 	d->env.now_ms = grove_clock_system_ms;
 	d->env.stats = &d->stats;

@@ -19,7 +19,7 @@
 
 typedef struct grove_log {
 	int fd;             /* 2 (stderr) or the file */
-	grove_log_level_t level;
+	_Atomic grove_log_level_t level; /* CONFIG SET changes it at run time */
 	char node_id[GROVE_NODE_ID_MAX + 1];
 	char path[GROVE_PATH_MAX]; /* "" for stderr */
 } grove_log_t;

@@ -1,8 +1,8 @@
 /*
- * resp_cmd_server.c - server and cluster commands: INFO, CONFIG GET, GROVE
- * (MEMBERS, DIGEST, SYNC, TYPE) and WAIT.  COMMAND is in
- * resp_cmd_introspect.c, CLIENT in resp_cmd_client.c, INFO's Redis sections
- * in resp_cmd_info.c.
+ * resp_cmd_server.c - server and cluster commands: INFO, GROVE (MEMBERS,
+ * DIGEST, SYNC, TYPE) and WAIT.  COMMAND is in resp_cmd_introspect.c,
+ * CLIENT in resp_cmd_client.c, CONFIG in resp_cmd_config.c, INFO's Redis
+ * sections in resp_cmd_info.c.
  *
  * CONFIG and COMMAND answer just enough for redis-cli and redis-benchmark
  * to start cleanly; CONFIG SET is refused (groved is configured by flags
@@ -166,54 +166,6 @@ void grove_cmd_do_info(grove_cmd_call_t *c)
 	else
 		grove_resp_bulk(c->out, t.data, t.len);
 	grove_buf_close(&t);
-}
-
-/* ---- CONFIG ---- */
-
-void grove_cmd_do_config(grove_cmd_call_t *c)
-{
-	if (grove_cmd_arg_is(c, 1, "resetstat") && c->argc == 2) {
-		grove_cmd__stats_reset(c->env);
-		grove_resp_simple(c->out, "OK");
-		return;
-	}
-	if (!grove_cmd_arg_is(c, 1, "get") || c->argc < 3) {
-		if (grove_cmd_arg_is(c, 1, "set"))
-			grove_resp_error(c->out, "ERR CONFIG SET is not supported: groved is "
-						 "configured by flags or its config file");
-		else
-			grove_resp_errorf(c->out, "ERR unknown subcommand or wrong number of "
-						  "arguments for '%.*s'. Try CONFIG HELP.",
-					  (int)(c->argl[1] > 64 ? 64 : c->argl[1]),
-					  (const char *)c->argv[1]);
-		return;
-	}
-	const char *appendonly = strcmp(c->env->durability, "none") ? "yes" : "no";
-	const char *fsync = strcmp(c->env->durability, "always") == 0  ? "always"
-			    : strcmp(c->env->durability, "batch") == 0 ? "everysec"
-								       : "no";
-	const char *table[][2] = {
-		{"save", ""},           {"appendonly", appendonly}, {"appendfsync", fsync},
-		{"databases", "1"},     {"maxmemory", "0"},         {"requirepass", ""},
-		{"protected-mode", "yes"}, {"cluster-enabled", "no"},
-	};
-	size_t rows = sizeof(table) / sizeof(table[0]);
-	grove_buf_t items;
-	grove_buf_init(&items, 0);
-	size_t n = 0;
-	for (size_t r = 0; r < rows; r++) {
-		bool hit = false;
-		for (size_t i = 2; i < c->argc && !hit; i++)
-			hit = grove_glob_match(c->argv[i], c->argl[i], table[r][0], strlen(table[r][0]));
-		if (hit) {
-			grove_resp_bulk_str(&items, table[r][0]);
-			grove_resp_bulk_str(&items, table[r][1]);
-			n += 2;
-		}
-	}
-	grove_resp_array(c->out, n);
-	grove_buf_append(c->out, items.data, items.len);
-	grove_buf_close(&items);
 }
 
 /* ---- GROVE ---- */

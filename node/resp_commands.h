@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/config.h"
 #include "node/resp_codec.h"
 #include "node/wait.h"
 #include "grove/db.h"
@@ -54,6 +55,8 @@
 #define GROVE_MULTI_QUEUE_BYTES_MAX (64u * 1024 * 1024) /* their bytes */
 #define GROVE_WATCH_KEYS_MAX 1024      /* keys one connection may WATCH */
 #define GROVE_CLIENTS_LIST_MAX 100000  /* connections one CLIENT LIST shows */
+#define GROVE_CONFIG_NOOPS_MAX 32      /* CONFIG SET settings kept as no-ops */
+#define GROVE_CONFIG_NOOP_BYTES 24
 #define GROVE_CMD_STATS_MAX 256        /* command table rows with INFO counters */
 #define GROVE_ERRORSTATS_MAX 64        /* error prefixes INFO errorstats tells apart */
 #define GROVE_ERRORSTAT_NAME_MAX 32
@@ -116,6 +119,10 @@ typedef struct grove_client_view {
 typedef struct grove_cmd_server_hooks {
 	size_t (*list)(void *ctx, grove_client_view_t *out, size_t max);
 	int (*kill)(void *ctx, uint64_t id);
+	/* CONFIG: reads (set NULL) or sets (value NULL) a run-time limit:
+	 * "max-clients", "idle-timeout" (s), "log-level" (GROVE_LOG_*);
+	 * 0 or GROVE_ENOTFOUND. */
+	int (*limit)(void *ctx, const char *name, const uint64_t *set, uint64_t *value);
 	void *ctx;
 	const char *laddr; /* the client address clients connect to */
 } grove_cmd_server_hooks_t;
@@ -156,6 +163,9 @@ struct grove_cmd_env {
 	/* EXEC holds it for writing, every other command for reading */
 	pthread_rwlock_t exec_lock;
 	grove_cmd_server_hooks_t server; /* set by grove_resp_server_init */
+	const grove_config_t *cfg;       /* for CONFIG GET; NULL: Redis names only */
+	/* CONFIG SET values of the encoding thresholds (no effect; "" = default) */
+	char config_noops[GROVE_CONFIG_NOOPS_MAX][GROVE_CONFIG_NOOP_BYTES];
 	/* INFO commandstats / errorstats (resp_cmd_info.c) */
 	struct grove_cmd_stat {
 		_Atomic uint64_t calls, usec, rejected, failed;

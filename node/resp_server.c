@@ -13,6 +13,7 @@
 #include "node/resp_server.h"
 
 #include <netdb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -543,6 +544,36 @@ static int server_kill(void *ctx, uint64_t id)
 	return GROVE_ENOTFOUND;
 }
 
+/* CONFIG GET/SET hook for the limits that change at run time. */
+static int server_limit(void *ctx, const char *name, const uint64_t *set, uint64_t *value)
+{
+	grove_resp_server_t *srv = ctx;
+	if (!strcmp(name, "max-clients")) {
+		if (set)
+			srv->max_clients = (uint32_t)*set;
+		if (value)
+			*value = srv->max_clients;
+	} else if (!strcmp(name, "idle-timeout")) {
+		if (set) {
+			srv->idle_timeout_s = (uint32_t)*set;
+			if (srv->listening && *set)
+				uv_timer_start(&srv->idle_timer, on_idle_timer, IDLE_CHECK_MS, IDLE_CHECK_MS);
+			else if (srv->listening)
+				uv_timer_stop(&srv->idle_timer);
+		}
+		if (value)
+			*value = srv->idle_timeout_s;
+	} else if (!strcmp(name, "log-level") && srv->log) {
+		if (set)
+			atomic_store(&srv->log->level, (grove_log_level_t)*set);
+		if (value)
+			*value = (uint64_t)atomic_load(&srv->log->level);
+	} else {
+		return GROVE_ENOTFOUND;
+	}
+	return 0;
+}
+
 void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd_env_t *env,
 		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg)
 {
@@ -560,6 +591,7 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	srv->idle_timeout_s = cfg->idle_timeout_s;
 	env->server.list = server_list;
 	env->server.kill = server_kill;
+	env->server.limit = server_limit;
 	env->server.ctx = srv;
 }
 

@@ -4,7 +4,9 @@
  * holds, the keyspace line, calls / rejected / failed per command (EXEC's
  * commands counted one by one), errors by prefix, CONFIG RESETSTAT, and
  * replication listing the peers a membership hook reports; COMMAND INFO,
- * GETKEYS, LIST FILTERBY; CLIENT HELP, LIST (filters), INFO, KILL.
+ * GETKEYS, LIST FILTERBY; CLIENT HELP, LIST (filters), INFO, KILL; CONFIG
+ * GET (Grove's settings, Redis's names) and SET (run-time limits through
+ * the server hook, encoding thresholds as stored no-ops, immutable ones).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +151,64 @@ static void test_client(void **state)
 	GROVE_EXPECT(f, "CLIENT FOO", "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
 }
 
+static uint64_t fake_limits[3] = {10000, 0, GROVE_LOG_INFO};
+
+static int fake_limit(void *ctx, const char *name, const uint64_t *set, uint64_t *value)
+{
+	(void)ctx;
+	size_t i = !strcmp(name, "max-clients") ? 0 : !strcmp(name, "idle-timeout") ? 1 : 2;
+	if (set)
+		fake_limits[i] = *set;
+	if (value)
+		*value = fake_limits[i];
+	return 0;
+}
+
+static void test_config(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	grove_config_t cfg;
+	grove_config_defaults(&cfg);
+	snprintf(cfg.requirepass, sizeof(cfg.requirepass), "s3cret");
+	f->env.cfg = &cfg;
+	GROVE_EXPECT(f, "CONFIG GET durability ae-fanout",
+		     "*4\r\n$10\r\ndurability\r\n$4\r\nnone\r\n$9\r\nae-fanout\r\n$1\r\n3\r\n");
+	GROVE_EXPECT(f, "CONFIG GET requirepass", "*2\r\n$11\r\nrequirepass\r\n$0\r\n\r\n");
+	assert_null(strstr(grove_test_cmd_run(f, 0, "CONFIG GET *"), "s3cret"));
+	assert_non_null(strstr(f->reply, "$4\r\nport\r\n$4\r\n7379\r\n"));
+	assert_non_null(strstr(f->reply, "$10\r\nappendonly\r\n$2\r\nno\r\n"));
+	GROVE_EXPECT(f, "CONFIG GET databases", "*2\r\n$9\r\ndatabases\r\n$1\r\n1\r\n");
+	/* without the server hook the limits cannot change */
+	GROVE_EXPECT(f, "CONFIG SET maxclients 5", "-ERR CONFIG SET failed (possibly related to "
+						  "argument 'maxclients') - can't set immutable config\r\n");
+	f->env.server.limit = fake_limit;
+	GROVE_EXPECT(f, "CONFIG SET maxclients 5 timeout 30 loglevel warning", "+OK\r\n");
+	assert_int_equal(fake_limits[0], 5);
+	assert_int_equal(fake_limits[1], 30);
+	assert_int_equal(fake_limits[2], GROVE_LOG_WARN);
+	GROVE_EXPECT(f, "CONFIG GET maxclients", "*2\r\n$10\r\nmaxclients\r\n$1\r\n5\r\n");
+	GROVE_EXPECT(f, "CONFIG GET log-level", "*2\r\n$9\r\nlog-level\r\n$4\r\nwarn\r\n");
+	/* all pairs are checked before any is applied */
+	GROVE_EXPECT(f, "CONFIG SET maxclients 7 timeout x",
+		     "-ERR CONFIG SET failed (possibly related to argument 'timeout') - argument "
+		     "couldn't be parsed into an integer\r\n");
+	assert_int_equal(fake_limits[0], 5);
+	GROVE_EXPECT(f, "CONFIG SET durability always", "-ERR CONFIG SET failed (possibly related "
+						       "to argument 'durability') - can't set immutable config\r\n");
+	GROVE_EXPECT(f, "CONFIG SET nosuch 1",
+		     "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n");
+	GROVE_EXPECT(f, "CONFIG SET hash-max-listpack-entries 512", "+OK\r\n");
+	GROVE_EXPECT(f, "CONFIG GET hash-max-listpack-entries",
+		     "*2\r\n$25\r\nhash-max-listpack-entries\r\n$3\r\n512\r\n");
+	GROVE_EXPECT(f, "CONFIG SET activerehashing maybe", "-ERR CONFIG SET failed (possibly related "
+							   "to argument 'activerehashing') - argument must be 'yes' or 'no'\r\n");
+	GROVE_EXPECT(f, "CONFIG SET a", "-ERR wrong number of arguments for 'config|set' command\r\n");
+	GROVE_EXPECT(f, "CONFIG GET", "-ERR wrong number of arguments for 'config|get' command\r\n");
+	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CONFIG HELP"), "*10\r\n+CONFIG", 12), 0);
+	f->env.cfg = NULL;
+	f->env.server.limit = NULL;
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
@@ -158,6 +218,7 @@ int main(void)
 		T(test_replication_peers),
 		T(test_command),
 		T(test_client),
+		T(test_config),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,33 @@ got=$(printf '2> CLIENT ID\nCLIENT LIST TYPE normal\n' | $PY "$TOOL" "$P")
 other=$(sed -n 's/^1 :\([0-9]*\)$/\1/p' <<<"$got")
 got=$(printf "2> PING\nCLIENT KILL ID 1\nCLIENT KILL ID %s\n2> PING\n" "$((other + 2))" | $PY "$TOOL" "$P" | tr '\n' '|')
 expect_match "CLIENT KILL ID closes the other connection" "$got" '^1 \+PONG\|2 :0\|3 :1\|4 \(closed'
+# Grove-only: CONFIG SET of run-time limits acts on the server
+exec 6<>"/dev/tcp/127.0.0.1/$P" # one client held open
+redis-cli -p "$P" config set maxclients 1 >/dev/null
+expect_eq "CONFIG SET maxclients 1 refuses a second client" "$(redis-cli -p "$P" ping 2>&1)" \
+	"ERR max number of clients reached"
+exec 6>&-
+deadline=$((SECONDS + 10)) # once the server saw that close, a client gets in again
+until [[ $(redis-cli -p "$P" config set maxclients 10000 2>&1) == OK ]]; do
+	((SECONDS < deadline)) || { fail "CONFIG SET maxclients 10000 never accepted"; break; }
+	sleep 0.05
+done
+got=$(printf 'CONFIG SET timeout 1\nCONFIG GET timeout\nCONFIG GET maxclients\n' |
+	$PY "$TOOL" "$P" | tr '\n' '|')
+expect_eq "CONFIG SET timeout and maxclients" "$got" \
+	'1 +OK|2 ["timeout", "1"]|3 ["maxclients", "10000"]|'
+exec 5<>"/dev/tcp/127.0.0.1/$P"
+deadline=$((SECONDS + 10)) closed=0
+while ((SECONDS < deadline)); do # an idle connection is closed within ~2 s
+	IFS= read -r -t 0.2 line <&5
+	rc=$?
+	((rc > 128)) && continue # read timed out: still open
+	((rc != 0)) && closed=1  # end of file: closed by the server
+	break
+done
+exec 5>&-
+((closed)) && pass "idle connection closed after CONFIG SET timeout 1" || fail "idle connection kept"
+redis-cli -p "$P" config set timeout 0 >/dev/null
 echo "compat: $equal equal, $design differing by design, $mistake differing by mistake ($stale design notes now equal)"
 ((total > 200)) && pass "$total replies compared" || fail "only $total replies compared"
 ((mistake == 0)) && pass "no reply differs by mistake" || fail "$mistake replies differ by mistake"
