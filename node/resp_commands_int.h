@@ -152,6 +152,10 @@ void grove_cmd_do_persist(grove_cmd_call_t *c);
 void grove_cmd_do_expire(grove_cmd_call_t *c);
 void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c);
 
+void grove_cmd_do_getbit(grove_cmd_call_t *c);
+void grove_cmd_do_setbit(grove_cmd_call_t *c);
+void grove_cmd_do_bitcount(grove_cmd_call_t *c);
+void grove_cmd_do_bitpos(grove_cmd_call_t *c);
 void grove_cmd_do_flushdb(grove_cmd_call_t *c);
 void grove_cmd_do_randomkey(grove_cmd_call_t *c);
 

@@ -5,7 +5,8 @@
  * scripts run against redis-server in tests/proc/test_resp_compat.sh); what
  * is Grove's own: counters read as strings but are not written as
  * registers, a refused command changes nothing, keys that cannot exist,
- * expiry refused; and no APPEND is lost to a concurrent one.
+ * expiry refused; and no APPEND is lost to a concurrent one.  The bit
+ * commands (resp_cmd_bits.c) are here too: strings are their storage.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -189,6 +190,39 @@ static void test_expiry(void **state)
 		     "supported, use INCRBY\r\n");
 }
 
+static void test_bits(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SETBIT b 7 1", ":0\r\n");
+	GROVE_EXPECT(f, "SETBIT b 7 1", ":1\r\n");
+	GROVE_EXPECT(f, "SETBIT b 9 1", ":0\r\n");
+	assert_memory_equal(grove_test_cmd_run(f, 0, "GET b"), "$2\r\n\x01\x40\r\n", 8);
+	GROVE_EXPECT(f, "GETBIT b 9", ":1\r\n");
+	GROVE_EXPECT(f, "GETBIT b 99", ":0\r\n");
+	GROVE_EXPECT(f, "GETBIT nokey 0", ":0\r\n");
+	GROVE_EXPECT(f, "SETBIT b 4294967296 1", "-ERR bit offset is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "SETBIT b 0 2", "-ERR bit is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "SET fb foobar", "+OK\r\n");
+	GROVE_EXPECT(f, "BITCOUNT fb", ":26\r\n");
+	GROVE_EXPECT(f, "BITCOUNT fb 1 1", ":6\r\n");
+	GROVE_EXPECT(f, "BITCOUNT fb 5 30 BIT", ":17\r\n");
+	GROVE_EXPECT(f, "BITCOUNT fb 0", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "BITPOS b 1", ":7\r\n");
+	GROVE_EXPECT(f, "BITPOS b 1 1", ":9\r\n");
+	GROVE_EXPECT(f, "BITPOS b 0 0 0", ":0\r\n");
+	GROVE_EXPECT(f, "BITPOS nokey 0", ":0\r\n");
+	GROVE_EXPECT(f, "BITPOS b 2", "-ERR The bit argument must be 1 or 0.\r\n");
+	/* a counter reads as its digits but is not a register to write */
+	GROVE_EXPECT(f, "INCRBY c 5", ":5\r\n");
+	GROVE_EXPECT(f, "BITCOUNT c", ":4\r\n"); /* "5" = 0x35 */
+	GROVE_EXPECT(f, "SETBIT c 0 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
+	GROVE_EXPECT(f, "GETBIT s 0", WRONGTYPE);
+	GROVE_EXPECT(f, "SETBIT \"\" 0 1", "-ERR invalid key: Grove keys are 1 to 4096 bytes "
+					  "(GROVE_KEY_MAX)\r\n");
+	GROVE_EXPECT(f, "BITCOUNT \"\"", ":0\r\n");
+}
+
 /* ---- concurrent APPENDs on one node lose nothing ---- */
 
 typedef struct appender {
@@ -234,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_set_options),   T(test_multi_key), T(test_append_range),
 		T(test_keys_that_cannot_exist), T(test_expiry), T(test_append_concurrent),
+		T(test_bits),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,8 +6,8 @@
  * each request).  It reaches the option parsers (SET, GETEX, SCAN, EXPIRE,
  * CLIENT, CONFIG...), the MULTI queue with its bounds, WATCH and EXEC.
  * Every reply must be well-formed enough to start with a RESP type byte;
- * nothing may crash, assert or leak.  SETRANGE offsets above 64 KiB are
- * skipped (a legal 512 MiB string would only slow the fuzzer down).
+ * nothing may crash, assert or leak.  SETRANGE and SETBIT offsets beyond
+ * 64 KiB are skipped (a legal 512 MiB string would only slow the fuzzer).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,12 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool skip(const grove_resp_request_t *req)
 {
-	if (req->argl[0] != 8 || strncasecmp((const char *)req->argv[0], "setrange", 8) != 0 ||
-	    req->argc != 4)
+	bool range = req->argl[0] == 8 && strncasecmp((const char *)req->argv[0], "setrange", 8) == 0;
+	bool bit = req->argl[0] == 6 && strncasecmp((const char *)req->argv[0], "setbit", 6) == 0;
+	if ((!range && !bit) || req->argc != 4)
 		return false;
 	char num[24] = {0};
 	memcpy(num, req->argv[2], req->argl[2] < 23 ? req->argl[2] : 23);
-	return strtoll(num, NULL, 10) > FUZZ_SETRANGE_MAX || req->argl[2] > 20;
+	long long max = bit ? 8LL * FUZZ_SETRANGE_MAX : FUZZ_SETRANGE_MAX;
+	return strtoll(num, NULL, 10) > max || req->argl[2] > 20;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
