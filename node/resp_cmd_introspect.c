@@ -18,6 +18,7 @@
 
 static const char *const multi_key[] = {"del", "unlink", "exists", "touch", "mget", "watch", NULL};
 static const char *const pair_keys[] = {"mset", "msetnx", NULL};
+static const char *const two_keys[] = {"rename", "renamenx", "copy", NULL};
 static const char *const keyless[] = {
 	"ping",     "echo",     "select", "command",   "keys",    "dbsize", "scan",
 	"info",     "config",   "client", "hello",     "auth",    "quit",   "multi",
@@ -44,6 +45,8 @@ static void key_range(const grove_cmd_t *cmd, int *first, int *last, int *step)
 	*last = 1;
 	if (named(multi_key, cmd->name)) {
 		*last = -1;
+	} else if (named(two_keys, cmd->name)) {
+		*last = 2;
 	} else if (named(pair_keys, cmd->name)) {
 		*last = -1;
 		*step = 2;

@@ -1,6 +1,7 @@
 /*
  * resp_cmd_keyspace.c - whole-keyspace commands: FLUSHDB, FLUSHALL and
- * RANDOMKEY (UNLINK and TOUCH share DEL's and EXISTS's handlers).
+ * RANDOMKEY (UNLINK and TOUCH share DEL's and EXISTS's handlers), and the
+ * key-moving ones: COPY, RENAME, RENAMENX.
  *
  * FLUSHDB / FLUSHALL are an observed-remove delete of every key this node
  * holds, the same delete as DEL: each key's removal replicates to the
@@ -10,6 +11,18 @@
  * of this node in between) and costs O(keys): it visits the keys in
  * chunks of FLUSH_CHUNK and deletes them one by one.  ASYNC is accepted
  * and runs synchronously.
+ *
+ * COPY writes the source's value under the destination as this node's own
+ * writes (a register's value; a counter's total as a fresh counter; each
+ * member of a set; each field of a map); with REPLACE, or for RENAME, an
+ * existing destination is first deleted (observed-remove).  RENAME is that
+ * copy followed by an observed-remove delete of the source.  All of it runs
+ * under the node's exclusive lock, so no client of this node sees a half
+ * done rename; it is several store writes (one per member or field), not
+ * one batch, and each replicates on its own.  Concurrency across nodes: a
+ * write to the source made on another node that this node had not seen
+ * survives the delete, so the source reappears holding just that write;
+ * the destination merges with concurrent writes to it by its type's rule.
  *
  * RANDOMKEY picks a random position in the key order and answers the first
  * key at or after it (wrapping around): any key can come out, but not
@@ -141,4 +154,173 @@ void grove_cmd_do_randomkey(grove_cmd_call_t *c)
 	else
 		grove_resp_null(c->out);
 	grove_free(f.key);
+}
+
+/* ---- COPY, RENAME, RENAMENX ---- */
+
+/* Writes value v (any type) under key dst as this node's writes: a
+ * register's value, a counter's total as one increment of a fresh counter,
+ * every member of a set, every field of a map.  dst must be empty. */
+static int write_copy(grove_db_t *db, const uint8_t *dst, size_t dlen, const grove_value_t *v)
+{
+	int rc = 0;
+	const void *a, *b;
+	size_t al, bl;
+	int64_t n;
+	bool changed;
+	switch (grove_value_type(v)) {
+	case GROVE_TYPE_REGISTER:
+		if (grove_lwwreg_get(v, &a, &al) == 0)
+			rc = grove_db_register_set(db, dst, dlen, a, al);
+		break;
+	case GROVE_TYPE_COUNTER:
+		rc = grove_pncounter_get(v, &n);
+		if (rc == 0)
+			rc = grove_db_counter_add(db, dst, dlen, n, &n);
+		break;
+	case GROVE_TYPE_SET:
+		for (size_t i = 0; rc == 0 && i < grove_orset_count(v); i++) {
+			grove_orset_member(v, i, &a, &al);
+			rc = grove_db_set_add(db, dst, dlen, a, al, &changed);
+		}
+		break;
+	case GROVE_TYPE_MAP:
+		for (size_t i = 0; rc == 0 && i < grove_lwwmap_count(v); i++) {
+			grove_lwwmap_entry(v, i, &a, &al, &b, &bl);
+			rc = grove_db_map_set(db, dst, dlen, a, al, b, bl, &changed);
+		}
+		break;
+	default:
+		break;
+	}
+	return rc;
+}
+
+/* The live value of key i, or NULL (absent, or a key that cannot exist). */
+static int live_value(grove_cmd_call_t *c, size_t i, grove_value_t **v)
+{
+	*v = NULL;
+	if (!grove_cmd__key_valid(c, i))
+		return 0;
+	int rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], v);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	if (rc == 0 && grove_value_type(*v) == GROVE_TYPE_NONE) {
+		grove_value_destroy(*v);
+		*v = NULL;
+	}
+	return rc;
+}
+
+/* Copies key 1 to key 2 (replace: an existing key 2 is deleted first),
+ * then deletes key 1 if move.  Returns 1 when copied, 0 when key 2 exists
+ * and !replace, GROVE_ENOTFOUND when key 1 is absent, or an error. */
+static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
+{
+	grove_db_t *db = c->env->db;
+	grove_value_t *src, *dst;
+	int rc = live_value(c, 1, &src);
+	if (rc == 0 && !src)
+		rc = GROVE_ENOTFOUND;
+	if (rc == 0)
+		rc = live_value(c, 2, &dst);
+	if (rc < 0) {
+		grove_value_destroy(src);
+		return rc;
+	}
+	bool same = c->argl[1] == c->argl[2] && memcmp(c->argv[1], c->argv[2], c->argl[1]) == 0;
+	bool exists = dst != NULL;
+	grove_value_destroy(dst);
+	if (same) { /* RENAME k k: nothing to do */
+		grove_value_destroy(src);
+		return 1;
+	}
+	if (exists && !replace) {
+		grove_value_destroy(src);
+		return 0;
+	}
+	bool existed;
+	if (exists)
+		rc = grove_db_delete(db, c->argv[2], c->argl[2], &existed);
+	if (rc == 0)
+		rc = write_copy(db, c->argv[2], c->argl[2], src);
+	if (rc == 0 && move)
+		rc = grove_db_delete(db, c->argv[1], c->argl[1], &existed);
+	grove_value_destroy(src);
+	return rc < 0 ? rc : 1;
+}
+
+/* RENAME (nx false) and RENAMENX (nx true). */
+static void rename_key(grove_cmd_call_t *c, bool nx)
+{
+	if (!grove_cmd__key_writable(c, 2))
+		return;
+	grove_cmd__lock_exclusive(c);
+	int rc = copy_key(c, !nx, true);
+	if (rc == GROVE_ENOTFOUND)
+		grove_resp_error(c->out, "ERR no such key");
+	else if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	else if (nx)
+		grove_resp_int(c->out, rc);
+	else
+		grove_resp_simple(c->out, "OK");
+}
+
+void grove_cmd_do_rename(grove_cmd_call_t *c)
+{
+	rename_key(c, false);
+}
+
+void grove_cmd_do_renamenx(grove_cmd_call_t *c)
+{
+	if (c->argl[1] == c->argl[2] && memcmp(c->argv[1], c->argv[2], c->argl[1]) == 0) {
+		grove_value_t *v; /* RENAMENX k k: 0 if k exists, as Redis */
+		int rc = live_value(c, 1, &v);
+		if (rc < 0)
+			grove_cmd_reply_db_error(c, rc);
+		else if (!v)
+			grove_resp_error(c->out, "ERR no such key");
+		else
+			grove_resp_int(c->out, 0);
+		grove_value_destroy(v);
+		return;
+	}
+	rename_key(c, true);
+}
+
+/* COPY source destination [DB 0] [REPLACE]. */
+void grove_cmd_do_copy(grove_cmd_call_t *c)
+{
+	bool replace = false;
+	for (size_t i = 3; i < c->argc; i++) {
+		long long db;
+		if (grove_cmd_arg_is(c, i, "replace")) {
+			replace = true;
+		} else if (grove_cmd_arg_is(c, i, "db") && i + 1 < c->argc) {
+			if (!grove_cmd_arg_ll(c, ++i, &db))
+				return;
+			if (db != 0) {
+				grove_resp_error(c->out, "ERR DB index is out of range");
+				return;
+			}
+		} else {
+			grove_cmd_reply_syntax(c);
+			return;
+		}
+	}
+	if (c->argl[1] == c->argl[2] && memcmp(c->argv[1], c->argv[2], c->argl[1]) == 0) {
+		grove_resp_error(c->out, "ERR source and destination objects are the same");
+		return;
+	}
+	if (!grove_cmd__key_writable(c, 2))
+		return;
+	grove_cmd__lock_exclusive(c);
+	int rc = copy_key(c, replace, false);
+	if (rc == GROVE_ENOTFOUND)
+		grove_resp_int(c->out, 0);
+	else if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	else
+		grove_resp_int(c->out, rc);
 }

@@ -158,6 +158,9 @@ void grove_cmd_do_bitcount(grove_cmd_call_t *c);
 void grove_cmd_do_bitpos(grove_cmd_call_t *c);
 void grove_cmd_do_flushdb(grove_cmd_call_t *c);
 void grove_cmd_do_randomkey(grove_cmd_call_t *c);
+void grove_cmd_do_rename(grove_cmd_call_t *c);
+void grove_cmd_do_renamenx(grove_cmd_call_t *c);
+void grove_cmd_do_copy(grove_cmd_call_t *c);
 
 void grove_cmd_do_multi(grove_cmd_call_t *c);
 void grove_cmd_do_exec(grove_cmd_call_t *c);
