@@ -1,7 +1,8 @@
 /*
  * resp_cmd_client.c - CLIENT: SETNAME, GETNAME, ID, INFO, LIST [TYPE t]
  * [ID id...], KILL (addr, or ID / ADDR / LADDR / TYPE / USER / SKIPME
- * filters), HELP, and SETINFO / NO-EVICT / NO-TOUCH accepted as no-ops.
+ * filters), REPLY ON|OFF|SKIP, HELP, and SETINFO / NO-EVICT / NO-TOUCH
+ * accepted as no-ops.
  *
  * LIST and KILL see every connection through the server's hooks
  * (env->server, resp_server.c); without them (tests, embedded use) only
@@ -281,6 +282,8 @@ static void client_help(grove_cmd_call_t *c)
 		"      Return clients of specified type.",
 		"    * ID <client-id> [<client-id> ...]",
 		"      Return clients of specified IDs only.",
+		"REPLY (ON|OFF|SKIP)",
+		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
 		"SETINFO <option> <value>, NO-EVICT (ON|OFF), NO-TOUCH (ON|OFF)",
@@ -289,6 +292,23 @@ static void client_help(grove_cmd_call_t *c)
 		"    Print this help.",
 	};
 	grove_cmd__reply_lines(c, lines, sizeof(lines) / sizeof(lines[0]));
+}
+
+/* CLIENT REPLY ON|OFF|SKIP: the dispatcher drops the replies (this one
+ * included, for OFF and SKIP). */
+static void client_reply(grove_cmd_call_t *c)
+{
+	if (grove_cmd_arg_is(c, 2, "on")) {
+		c->client->reply_off = false;
+		c->client->reply_skip = 0;
+		grove_resp_simple(c->out, "OK");
+	} else if (grove_cmd_arg_is(c, 2, "off")) {
+		c->client->reply_off = true;
+	} else if (grove_cmd_arg_is(c, 2, "skip")) {
+		c->client->reply_skip = 2;
+	} else {
+		grove_cmd_reply_syntax(c);
+	}
 }
 
 static void client_setname(grove_cmd_call_t *c)
@@ -332,6 +352,8 @@ void grove_cmd_do_client(grove_cmd_call_t *c)
 		client_kill(c);
 	} else if (grove_cmd_arg_is(c, 1, "help") && c->argc == 2) {
 		client_help(c);
+	} else if (grove_cmd_arg_is(c, 1, "reply") && c->argc == 3) {
+		client_reply(c);
 	} else if (grove_cmd_arg_is(c, 1, "setinfo") || grove_cmd_arg_is(c, 1, "no-evict") ||
 		   grove_cmd_arg_is(c, 1, "no-touch")) {
 		grove_resp_simple(c->out, "OK");

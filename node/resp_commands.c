@@ -337,6 +337,11 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 	GROVE_ASSERT(pthread_rwlock_unlock(&env->exec_lock) == 0);
 	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
 		client->write_pos = grove_wait_note_write(env->wait); /* after the write */
+	if (client->reply_off || client->reply_skip) { /* CLIENT REPLY OFF / SKIP */
+		out->len = reply_at;
+		if (client->reply_skip)
+			client->reply_skip--;
+	}
 	return c.result;
 out_refused:
 	refused(client);

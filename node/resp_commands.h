@@ -193,6 +193,10 @@ typedef struct grove_cmd_client {
 	bool in_multi, multi_dirty;
 	grove_cmd_queued_t **queue;
 	size_t queue_n, queue_cap, queue_bytes;
+	/* CLIENT REPLY: replies dropped while off; skip counts down 2, 1, 0
+	 * (the SKIP itself, then the next command) */
+	bool reply_off;
+	unsigned reply_skip;
 	/* WATCH: keys with the digest of their state when watched (owned) */
 	grove_cmd_watch_t *watch;
 	size_t watch_n, watch_cap;

@@ -127,7 +127,7 @@ static void test_command(void **state)
 static void test_client(void **state)
 {
 	grove_test_cmd_t *f = *state;
-	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CLIENT HELP"), "*35\r\n+CLIENT <sub", 17),
+	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CLIENT HELP"), "*37\r\n+CLIENT <sub", 17),
 			 0);
 	GROVE_EXPECT(f, "CLIENT SETNAME app", "+OK\r\n");
 	const char *r = grove_test_cmd_run(f, 0, "CLIENT LIST");
@@ -149,6 +149,15 @@ static void test_client(void **state)
 	GROVE_EXPECT(f, "CLIENT KILL ID 1 SKIPME no", ":1\r\n");
 	assert_int_equal(f->result, GROVE_CMD_CLOSE);
 	GROVE_EXPECT(f, "CLIENT FOO", "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+	/* CLIENT REPLY: OFF drops every reply (its own too), SKIP its own and the next */
+	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY OFF", "");
+	GROVE_EXPECT_AS(f, 1, "SET k v", "");
+	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY ON", "+OK\r\n");
+	GROVE_EXPECT_AS(f, 1, "GET k", "$1\r\nv\r\n");
+	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY SKIP", "");
+	GROVE_EXPECT_AS(f, 1, "GET k", "");
+	GROVE_EXPECT_AS(f, 1, "GET k", "$1\r\nv\r\n");
+	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY MAYBE", "-ERR syntax error\r\n");
 }
 
 static uint64_t fake_limits[3] = {10000, 0, GROVE_LOG_INFO};
