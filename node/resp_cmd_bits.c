@@ -1,8 +1,10 @@
 /*
- * resp_cmd_bits.c - strings as bit arrays: SETBIT, GETBIT, BITCOUNT,
- * BITPOS, with Redis 7.0's index rules (bit 0 is the most significant bit
- * of byte 0; BYTE and BIT ranges; negative indexes from the end) and error
- * texts.
+ * resp_cmd_bits.c - strings as bytes: SETBIT, GETBIT, BITCOUNT, BITPOS
+ * with Redis 7.0's index rules (bit 0 is the most significant bit of byte
+ * 0; BYTE and BIT ranges; negative indexes from the end) and error texts,
+ * and LCS (longest common subsequence, Redis 7.0's algorithm and reply
+ * shapes; its table of (len1 + 1) * (len2 + 1) counters is bounded by
+ * GROVE_LCS_TABLE_BYTES_MAX).
  *
  * Reads work on a register's bytes or a counter's decimal digits.  SETBIT
  * is a read-modify-write of the register on this node under the exclusive
@@ -17,6 +19,7 @@
 #include "node/resp_commands_int.h"
 
 #define BIT_OFFSET_MAX ((1ull << 32) - 1) /* Redis: 512 MiB of bits */
+#define GROVE_LCS_TABLE_BYTES_MAX (64ull * 1024 * 1024)
 
 /* A key's bytes as a string: a register's value or a counter's digits.
  * *type NONE when absent; false after replying (WRONGTYPE, db error). */
@@ -28,19 +31,18 @@ typedef struct bytes_val {
 	char digits[24];
 } bytes_val_t;
 
-static bool bytes_load(grove_cmd_call_t *c, bytes_val_t *b)
+/* Returns 0, GROVE_EWRONGTYPE (a set or map) or a db error; no reply. */
+static int bytes_get(grove_cmd_call_t *c, size_t i, bytes_val_t *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->p = (const uint8_t *)"";
-	if (!grove_cmd__key_valid(c, 1))
-		return true;
-	int rc = grove_db_get(c->env->db, c->argv[1], c->argl[1], &b->v);
+	if (!grove_cmd__key_valid(c, i))
+		return 0;
+	int rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &b->v);
 	if (rc == GROVE_ENOTFOUND)
-		return true;
-	if (rc < 0) {
-		grove_cmd_reply_db_error(c, rc);
-		return false;
-	}
+		return 0;
+	if (rc < 0)
+		return rc;
 	b->type = grove_value_type(b->v);
 	const void *val;
 	int64_t n;
@@ -55,10 +57,18 @@ static bool bytes_load(grove_cmd_call_t *c, bytes_val_t *b)
 	} else if (b->type != GROVE_TYPE_NONE) {
 		grove_value_destroy(b->v);
 		b->v = NULL;
-		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
-		return false;
+		return GROVE_EWRONGTYPE;
 	}
-	return true;
+	return 0;
+}
+
+/* bytes_get, replying WRONGTYPE or the db error; false after a reply. */
+static bool bytes_load(grove_cmd_call_t *c, size_t i, bytes_val_t *b)
+{
+	int rc = bytes_get(c, i, b);
+	if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	return rc == 0;
 }
 
 static bool bit_offset(grove_cmd_call_t *c, size_t i, uint64_t *out)
@@ -77,7 +87,7 @@ void grove_cmd_do_getbit(grove_cmd_call_t *c)
 {
 	uint64_t off;
 	bytes_val_t b;
-	if (!bit_offset(c, 2, &off) || !bytes_load(c, &b))
+	if (!bit_offset(c, 2, &off) || !bytes_load(c, 1, &b))
 		return;
 	size_t byte = (size_t)(off >> 3);
 	grove_resp_int(c->out, byte < b.len ? (b.p[byte] >> (7 - (off & 7))) & 1 : 0);
@@ -98,7 +108,7 @@ void grove_cmd_do_setbit(grove_cmd_call_t *c)
 		return;
 	grove_cmd__lock_exclusive(c);
 	bytes_val_t b;
-	if (!bytes_load(c, &b))
+	if (!bytes_load(c, 1, &b))
 		return;
 	if (b.type == GROVE_TYPE_COUNTER) {
 		grove_value_destroy(b.v);
@@ -185,7 +195,7 @@ void grove_cmd_do_bitcount(grove_cmd_call_t *c)
 		return;
 	}
 	bytes_val_t b;
-	if (!bytes_load(c, &b))
+	if (!bytes_load(c, 1, &b))
 		return;
 	if (c->argc == 2) {
 		r.start = 0;
@@ -257,7 +267,7 @@ void grove_cmd_do_bitpos(grove_cmd_call_t *c)
 		return;
 	}
 	bytes_val_t b;
-	if (!bytes_load(c, &b))
+	if (!bytes_load(c, 1, &b))
 		return;
 	if (b.type == GROVE_TYPE_NONE) {
 		grove_resp_int(c->out, bit ? -1 : 0);
@@ -283,4 +293,157 @@ void grove_cmd_do_bitpos(grove_cmd_call_t *c)
 	grove_resp_int(c->out, r.start > r.end ? -1 : bitpos_range(b.p, &r, (int)bit, end_given));
 out:
 	grove_value_destroy(b.v);
+}
+
+/* ---- LCS ---- */
+
+typedef struct lcs_opts {
+	bool len, idx, withmatchlen;
+	long long minmatchlen;
+} lcs_opts_t;
+
+static bool lcs_options(grove_cmd_call_t *c, lcs_opts_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (size_t j = 3; j < c->argc; j++) {
+		if (grove_cmd_arg_is(c, j, "idx")) {
+			o->idx = true;
+		} else if (grove_cmd_arg_is(c, j, "len")) {
+			o->len = true;
+		} else if (grove_cmd_arg_is(c, j, "withmatchlen")) {
+			o->withmatchlen = true;
+		} else if (grove_cmd_arg_is(c, j, "minmatchlen") && j + 1 < c->argc) {
+			if (!grove_cmd_arg_ll(c, ++j, &o->minmatchlen))
+				return false;
+			if (o->minmatchlen < 0)
+				o->minmatchlen = 0;
+		} else {
+			grove_cmd_reply_syntax(c);
+			return false;
+		}
+	}
+	if (o->idx && o->len) {
+		grove_resp_error(c->out, "ERR If you want both the length and indexes, please just use IDX.");
+		return false;
+	}
+	return true;
+}
+
+#define LCS(A, B) dp[(B) + (A) * (blen + 1)]
+
+/* Walks the table back from (alen, blen) as Redis does: fills result (the
+ * subsequence) and, with IDX, appends the matches to *items (counted in
+ * *n). */
+static void lcs_walk(const uint32_t *dp, const uint8_t *a, uint32_t alen, const uint8_t *b,
+		     uint32_t blen, const lcs_opts_t *o, uint8_t *result, grove_buf_t *items,
+		     size_t *n)
+{
+	uint32_t i = alen, j = blen, idx = LCS(alen, blen);
+	uint32_t as = alen, ae = 0, bs = 0, be = 0;
+	while (i > 0 && j > 0) {
+		bool emit = false;
+		if (a[i - 1] == b[j - 1]) {
+			result[idx - 1] = a[i - 1];
+			if (as == alen) {
+				as = ae = i - 1;
+				bs = be = j - 1;
+			} else if (as == i && bs == j) {
+				as--;
+				bs--;
+			} else {
+				emit = true;
+			}
+			if (as == 0 || bs == 0)
+				emit = true;
+			idx--, i--, j--;
+		} else {
+			if (LCS(i - 1, j) > LCS(i, j - 1))
+				i--;
+			else
+				j--;
+			if (as != alen)
+				emit = true;
+		}
+		if (!emit)
+			continue;
+		long long mlen = (long long)ae - as + 1;
+		if (o->idx && (o->minmatchlen == 0 || mlen >= o->minmatchlen)) {
+			grove_resp_array(items, 2 + (size_t)o->withmatchlen);
+			grove_resp_array(items, 2);
+			grove_resp_int(items, as);
+			grove_resp_int(items, ae);
+			grove_resp_array(items, 2);
+			grove_resp_int(items, bs);
+			grove_resp_int(items, be);
+			if (o->withmatchlen)
+				grove_resp_int(items, mlen);
+			(*n)++;
+		}
+		as = alen; /* the next match starts afresh */
+	}
+}
+
+static void lcs_reply(grove_cmd_call_t *c, const bytes_val_t *x, const bytes_val_t *y,
+		      const lcs_opts_t *o)
+{
+	uint32_t alen = (uint32_t)x->len, blen = (uint32_t)y->len;
+	if ((uint64_t)(alen + 1ull) * (blen + 1ull) * sizeof(uint32_t) > GROVE_LCS_TABLE_BYTES_MAX) {
+		grove_resp_error(c->out, "ERR Insufficient memory, transient memory for LCS exceeds "
+					 "64 MiB (GROVE_LCS_TABLE_BYTES_MAX)");
+		return;
+	}
+	uint32_t *dp = grove_malloc((size_t)(alen + 1) * (blen + 1) * sizeof(uint32_t));
+	uint8_t *result = grove_malloc(alen + 1);
+	grove_buf_t items;
+	grove_buf_init(&items, 0);
+	if (!dp || !result)
+		goto out_nomem;
+	const uint8_t *a = x->p, *b = y->p;
+	for (uint32_t i = 0; i <= alen; i++)
+		for (uint32_t j = 0; j <= blen; j++)
+			LCS(i, j) = i == 0 || j == 0 ? 0
+				    : a[i - 1] == b[j - 1] ? LCS(i - 1, j - 1) + 1
+				    : LCS(i - 1, j) > LCS(i, j - 1) ? LCS(i - 1, j) : LCS(i, j - 1);
+	size_t n = 0;
+	if (!o->len)
+		lcs_walk(dp, a, alen, b, blen, o, result, &items, &n);
+	if (grove_buf_failed(&items))
+		goto out_nomem;
+	if (o->idx) {
+		grove_resp_array(c->out, 4);
+		grove_resp_bulk_str(c->out, "matches");
+		grove_resp_array(c->out, n);
+		grove_buf_append(c->out, items.data, items.len);
+		grove_resp_bulk_str(c->out, "len");
+		grove_resp_int(c->out, LCS(alen, blen));
+	} else if (o->len) {
+		grove_resp_int(c->out, LCS(alen, blen));
+	} else {
+		grove_resp_bulk(c->out, result, LCS(alen, blen));
+	}
+	goto out;
+out_nomem:
+	grove_resp_error(c->out, "ERR out of memory");
+out:
+	grove_buf_close(&items);
+	grove_free(result);
+	grove_free(dp);
+}
+
+#undef LCS
+
+/* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN] */
+void grove_cmd_do_lcs(grove_cmd_call_t *c)
+{
+	bytes_val_t x, y;
+	int rc = bytes_get(c, 1, &x), rc2 = bytes_get(c, 2, &y);
+	lcs_opts_t o;
+	if (rc == GROVE_EWRONGTYPE || rc2 == GROVE_EWRONGTYPE)
+		grove_resp_error(c->out, "ERR The specified keys must contain string values");
+	else if (rc < 0 || rc2 < 0)
+		grove_cmd_reply_db_error(c, rc < 0 ? rc : rc2);
+	else if (lcs_options(c, &o))
+		lcs_reply(c, &x, &y, &o);
+	grove_value_destroy(x.v);
+	grove_value_destroy(y.v);
 }

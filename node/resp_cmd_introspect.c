@@ -18,7 +18,7 @@
 
 static const char *const multi_key[] = {"del", "unlink", "exists", "touch", "mget", "watch", NULL};
 static const char *const pair_keys[] = {"mset", "msetnx", NULL};
-static const char *const two_keys[] = {"rename", "renamenx", "copy", NULL};
+static const char *const two_keys[] = {"rename", "renamenx", "copy", "lcs", NULL};
 static const char *const keyless[] = {
 	"ping",     "echo",     "select", "command",   "keys",    "dbsize", "scan",
 	"info",     "config",   "client", "hello",     "auth",    "quit",   "multi",

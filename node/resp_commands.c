@@ -97,6 +97,7 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"setbit", 4, W, grove_cmd_do_setbit, "SETBIT key offset 0|1: register read-modify-write"},
 	{"bitcount", -2, 0, grove_cmd_do_bitcount, "BITCOUNT key [start end [BYTE|BIT]]"},
 	{"bitpos", -3, 0, grove_cmd_do_bitpos, "BITPOS key bit [start [end [BYTE|BIT]]]"},
+	{"lcs", -3, 0, grove_cmd_do_lcs, "LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]"},
 	{"unlink", -2, W, grove_cmd_do_del, "UNLINK key ...: as DEL"},
 	{"touch", -2, 0, grove_cmd_do_exists, "TOUCH key ...: counts the keys that exist"},
 	{"flushdb", -1, W, grove_cmd_do_flushdb, "FLUSHDB [ASYNC|SYNC]: observed-remove of every key, cluster-wide"},

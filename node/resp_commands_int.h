@@ -156,6 +156,7 @@ void grove_cmd_do_getbit(grove_cmd_call_t *c);
 void grove_cmd_do_setbit(grove_cmd_call_t *c);
 void grove_cmd_do_bitcount(grove_cmd_call_t *c);
 void grove_cmd_do_bitpos(grove_cmd_call_t *c);
+void grove_cmd_do_lcs(grove_cmd_call_t *c);
 void grove_cmd_do_flushdb(grove_cmd_call_t *c);
 void grove_cmd_do_randomkey(grove_cmd_call_t *c);
 void grove_cmd_do_rename(grove_cmd_call_t *c);

@@ -221,6 +221,16 @@ static void test_bits(void **state)
 	GROVE_EXPECT(f, "SETBIT \"\" 0 1", "-ERR invalid key: Grove keys are 1 to 4096 bytes "
 					  "(GROVE_KEY_MAX)\r\n");
 	GROVE_EXPECT(f, "BITCOUNT \"\"", ":0\r\n");
+	/* LCS (Redis's own examples) */
+	GROVE_EXPECT(f, "MSET k1 ohmytext k2 mynewtext", "+OK\r\n");
+	GROVE_EXPECT(f, "LCS k1 k2", "$6\r\nmytext\r\n");
+	GROVE_EXPECT(f, "LCS k1 k2 LEN", ":6\r\n");
+	GROVE_EXPECT(f, "LCS k1 k2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+		     "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
+		     "$3\r\nlen\r\n:6\r\n");
+	GROVE_EXPECT(f, "LCS k1 s", "-ERR The specified keys must contain string values\r\n");
+	GROVE_EXPECT(f, "LCS k1 k2 LEN IDX",
+		     "-ERR If you want both the length and indexes, please just use IDX.\r\n");
 }
 
 /* ---- concurrent APPENDs on one node lose nothing ---- */
