@@ -38,9 +38,16 @@ static int bytes_get(grove_cmd_call_t *c, size_t i, bytes_val_t *b)
 	b->p = (const uint8_t *)"";
 	if (!grove_cmd__key_valid(c, i))
 		return 0;
-	int rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &b->v);
-	if (rc == GROVE_ENOTFOUND)
+	/* the type first: a set or map is not materialized (it may be huge) */
+	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], &b->type);
+	if (rc == 0 && (b->type == GROVE_TYPE_SET || b->type == GROVE_TYPE_MAP))
+		return GROVE_EWRONGTYPE;
+	if (rc == 0)
+		rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &b->v);
+	if (rc == GROVE_ENOTFOUND) {
+		b->type = GROVE_TYPE_NONE;
 		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	b->type = grove_value_type(b->v);

@@ -50,6 +50,9 @@ static bool load(grove_cmd_call_t *c, size_t i, grove_value_t **v)
  * replies and returns false on an error. */
 static bool type_of(grove_cmd_call_t *c, size_t i, grove_type_t *t)
 {
+	*t = GROVE_TYPE_NONE;
+	if (!grove_cmd__key_valid(c, i)) /* cannot exist: as a missing key */
+		return true;
 	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], t);
 	if (rc < 0) {
 		grove_cmd_reply_db_error(c, rc);

@@ -19,7 +19,8 @@
  * copy followed by an observed-remove delete of the source.  All of it runs
  * under the node's exclusive lock, so no client of this node sees a half
  * done rename; it is several store writes (one per member or field), not
- * one batch, and each replicates on its own.  Concurrency across nodes: a
+ * one batch, and each replicates on its own.  The source is read whole
+ * (grove_db_get): O(elements) memory for a set or map.  Concurrency across nodes: a
  * write to the source made on another node that this node had not seen
  * survives the delete, so the source reappears holding just that write;
  * the destination merges with concurrent writes to it by its type's rule.
@@ -196,7 +197,8 @@ static int write_copy(grove_db_t *db, const uint8_t *dst, size_t dlen, const gro
 	return rc;
 }
 
-/* The live value of key i, or NULL (absent, or a key that cannot exist). */
+/* The live value of key i, or NULL (absent, or a key that cannot exist).
+ * A set or map is materialized: O(elements) memory. */
 static int live_value(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 {
 	*v = NULL;
@@ -218,19 +220,19 @@ static int live_value(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 {
 	grove_db_t *db = c->env->db;
-	grove_value_t *src, *dst;
+	grove_value_t *src;
 	int rc = live_value(c, 1, &src);
 	if (rc == 0 && !src)
 		rc = GROVE_ENOTFOUND;
-	if (rc == 0)
-		rc = live_value(c, 2, &dst);
+	grove_type_t dtype = GROVE_TYPE_NONE; /* the destination's type only */
+	if (rc == 0 && grove_cmd__key_valid(c, 2))
+		rc = grove_db_type(db, c->argv[2], c->argl[2], &dtype);
 	if (rc < 0) {
 		grove_value_destroy(src);
 		return rc;
 	}
 	bool same = c->argl[1] == c->argl[2] && memcmp(c->argv[1], c->argv[2], c->argl[1]) == 0;
-	bool exists = dst != NULL;
-	grove_value_destroy(dst);
+	bool exists = dtype != GROVE_TYPE_NONE;
 	if (same) { /* RENAME k k: nothing to do */
 		grove_value_destroy(src);
 		return 1;

@@ -22,16 +22,18 @@
  * that fails while running (WRONGTYPE...) answers its error inside EXEC's
  * array and the others still run, as in Redis.
  *
- * WATCH.  A watched key is remembered with a digest of its canonical
- * encoded state (grove_db_get_encoded; absent is its own value).  Every
- * change of the state changes that encoding - a local write carries a new
- * HLC timestamp, a merge that brings news changes the state - so EXEC
+ * WATCH.  A watched key is remembered with a digest of its head item state
+ * (grove_db_item_state; absent is its own value), which covers a
+ * collection's elements through their count and hash sum.  Every change of
+ * the state changes it - a local write carries a new HLC timestamp, a
+ * merge that brings news changes the state - so EXEC
  * compares the digests again and answers a nil array, running nothing,
  * when a watched key was changed on this node by anyone (this connection
  * included) since WATCH, whether by a local write or by a merged remote
  * one.  A merge that brings nothing new leaves the digest, and the
- * transaction, alone.  Cost: one read and hash of each watched key's state
- * at WATCH and at EXEC.  At most GROVE_WATCH_KEYS_MAX keys per connection.
+ * transaction, alone.  Cost: one head read and hash per watched key at
+ * WATCH and at EXEC, whatever the collection's size.  At most
+ * GROVE_WATCH_KEYS_MAX keys per connection.
  */
 #include <string.h>
 
@@ -141,8 +143,12 @@ void grove_cmd__multi_reset(grove_cmd_client_t *client)
 
 /* ---- watched keys ---- */
 
-/* The digest of a key's stored state; *present false when it has none.
- * Keys that cannot be stored (empty, too long) are simply absent. */
+/* The digest of a key's head item state (grove_db_item_state of name
+ * 0x00 + key): a counter's or register's whole state, a collection's head
+ * with its element count and the sum of its element items' hashes, so any
+ * change of any element changes it.  O(1) store reads whatever the size.
+ * *present false when the key has no head; keys that cannot be stored
+ * (empty, too long) are simply absent. */
 static int state_digest(grove_db_t *db, const uint8_t *key, size_t klen, bool *present,
 			uint8_t digest[WATCH_DIGEST_BYTES])
 {
@@ -150,15 +156,18 @@ static int state_digest(grove_db_t *db, const uint8_t *key, size_t klen, bool *p
 	*present = false;
 	if (klen == 0 || klen > GROVE_KEY_MAX)
 		return 0;
-	uint8_t *enc = NULL;
+	uint8_t name[1 + GROVE_KEY_MAX];
+	name[0] = GROVE_ITEM_HEAD;
+	memcpy(name + 1, key, klen);
+	uint8_t *state = NULL;
 	size_t len = 0;
-	int rc = grove_db_get_encoded(db, key, klen, &enc, &len);
+	int rc = grove_db_item_state(db, name, klen + 1, &state, &len);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
 	if (rc < 0)
 		return rc;
-	crypto_generichash(digest, WATCH_DIGEST_BYTES, enc, len, NULL, 0);
-	grove_free(enc);
+	crypto_generichash(digest, WATCH_DIGEST_BYTES, state, len, NULL, 0);
+	grove_free(state);
 	*present = true;
 	return 0;
 }

@@ -65,9 +65,16 @@ static bool str_load(grove_cmd_call_t *c, size_t i, str_val_t *s)
 	s->data = (const uint8_t *)"";
 	if (!grove_cmd__key_valid(c, i))
 		return true;
-	int rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &s->v);
-	if (rc == GROVE_ENOTFOUND)
+	/* the type first: a set or map is not materialized (it may be huge) */
+	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], &s->type);
+	if (rc == 0 && (s->type == GROVE_TYPE_SET || s->type == GROVE_TYPE_MAP))
 		return true;
+	if (rc == 0)
+		rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &s->v);
+	if (rc == GROVE_ENOTFOUND) {
+		s->type = GROVE_TYPE_NONE;
+		return true;
+	}
 	if (rc < 0) {
 		grove_cmd_reply_db_error(c, rc);
 		return false;

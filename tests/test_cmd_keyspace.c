@@ -42,17 +42,6 @@ static void test_flush_local(void **state)
 	GROVE_EXPECT(f, "KEYS *", "*0\r\n");
 }
 
-/* Copies key's state from one db into another. */
-static void ship(grove_db_t *from, grove_db_t *to, const char *key)
-{
-	uint8_t *enc;
-	size_t len;
-	assert_int_equal(grove_db_get_encoded(from, key, strlen(key), &enc, &len), 0);
-	bool changed;
-	assert_int_equal(grove_db_merge(to, key, strlen(key), enc, len, &changed), 0);
-	grove_free(enc);
-}
-
 static void test_flush_replicates(void **state)
 {
 	grove_test_cmd_t *f = *state;
@@ -62,15 +51,15 @@ static void test_flush_replicates(void **state)
 			 0);
 	GROVE_EXPECT(f, "INCRBY hits 5", ":5\r\n");
 	GROVE_EXPECT(f, "SADD tags a", ":1\r\n");
-	ship(f->db, n2, "hits");
-	ship(f->db, n2, "tags");
+	grove_test_cmd_ship(f->db, n2, "hits");
+	grove_test_cmd_ship(f->db, n2, "tags");
 	/* n2 adds to tags before it hears of the flush: that add survives */
 	bool added;
 	assert_int_equal(grove_db_set_add(n2, "tags", 4, "late", 4, &added), 0);
 	GROVE_EXPECT(f, "FLUSHALL", "+OK\r\n");
-	ship(f->db, n2, "hits");
-	ship(f->db, n2, "tags");
-	ship(n2, f->db, "tags");
+	grove_test_cmd_ship(f->db, n2, "hits");
+	grove_test_cmd_ship(f->db, n2, "tags");
+	grove_test_cmd_ship(n2, f->db, "tags");
 	grove_value_t *v;
 	assert_int_equal(grove_db_get(n2, "hits", 4, &v), GROVE_ENOTFOUND);
 	GROVE_EXPECT(f, "EXISTS hits", ":0\r\n");
@@ -121,11 +110,11 @@ static void test_rename_copy(void **state)
 	grove_db_t *n2;
 	assert_int_equal(grove_test_storage_db_open(NULL, "n2", &clock2, GROVE_DURABILITY_NONE, &n2),
 			 0);
-	ship(f->db, n2, "s");
+	grove_test_cmd_ship(f->db, n2, "s");
 	bool added;
 	assert_int_equal(grove_db_set_add(n2, "s", 1, "late", 4, &added), 0);
 	GROVE_EXPECT(f, "RENAME s s3", "+OK\r\n");
-	ship(n2, f->db, "s");
+	grove_test_cmd_ship(n2, f->db, "s");
 	GROVE_EXPECT(f, "SMEMBERS s", "*1\r\n$4\r\nlate\r\n");
 	GROVE_EXPECT(f, "SMEMBERS s3", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
 	grove_db_close(n2);

@@ -188,16 +188,14 @@ static void test_watch_local(void **state)
 	GROVE_EXPECT(f, "EXEC", "*0\r\n");
 }
 
-/* A state written on another node, merged into f's db. */
+/* Ships key from n2 into f's db; want_news: whether f's state changed. */
 static void merge_from_n2(grove_test_cmd_t *f, grove_db_t *n2, const char *key, bool want_news)
 {
-	uint8_t *enc;
-	size_t len;
-	assert_int_equal(grove_db_get_encoded(n2, key, strlen(key), &enc, &len), 0);
-	bool changed = false;
-	assert_int_equal(grove_db_merge(f->db, key, strlen(key), enc, len, &changed), 0);
-	assert_int_equal(changed, want_news);
-	grove_free(enc);
+	uint8_t before[GROVE_DIGEST_BYTES] = {0}, after[GROVE_DIGEST_BYTES] = {0};
+	grove_db_root_digest(f->db, before);
+	grove_test_cmd_ship(n2, f->db, key);
+	grove_db_root_digest(f->db, after);
+	assert_int_equal(memcmp(before, after, sizeof(before)) != 0, want_news);
 }
 
 static void test_watch_merge(void **state)
@@ -224,6 +222,17 @@ static void test_watch_merge(void **state)
 	GROVE_EXPECT(f, "INCR hits", "+QUEUED\r\n");
 	GROVE_EXPECT(f, "EXEC", "*-1\r\n");
 	GROVE_EXPECT(f, "GET hits", "$2\r\n16\r\n");
+	/* a set: a merged element fails the EXEC too */
+	bool added;
+	assert_int_equal(grove_db_set_add(n2, "tags", 4, "a", 1, &added), 0);
+	merge_from_n2(f, n2, "tags", true);
+	GROVE_EXPECT(f, "WATCH tags", "+OK\r\n");
+	assert_int_equal(grove_db_set_add(n2, "tags", 4, "b", 1, &added), 0);
+	merge_from_n2(f, n2, "tags", true);
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "SADD tags c", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXEC", "*-1\r\n");
+	GROVE_EXPECT(f, "SCARD tags", ":2\r\n");
 	grove_db_close(n2);
 }
 

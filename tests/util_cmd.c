@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "grove/alloc.h"
 #include "tests/util_storage.h"
 
 int grove_test_cmd_setup(void **state)
@@ -65,4 +66,29 @@ const char *grove_test_cmd_run(grove_test_cmd_t *f, size_t ci, const char *line)
 	grove_test_cmd_argv(f, ci, req.argc, req.argv, req.argl);
 	grove_resp_parser_close(&p);
 	return f->reply;
+}
+
+typedef struct ship_ctx {
+	grove_db_t *from, *to;
+} ship_ctx_t;
+
+static int ship_item(void *ctx, const uint8_t *name, size_t nlen)
+{
+	ship_ctx_t *s = ctx;
+	uint8_t *state;
+	size_t len;
+	int rc = grove_db_item_state(s->from, name, nlen, &state, &len);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	assert_int_equal(rc, 0);
+	bool changed, reply;
+	assert_int_equal(grove_db_item_merge(s->to, name, nlen, state, len, &changed, &reply), 0);
+	grove_free(state);
+	return 0;
+}
+
+void grove_test_cmd_ship(grove_db_t *from, grove_db_t *to, const char *key)
+{
+	ship_ctx_t s = {from, to};
+	assert_int_equal(grove_db_key_items(from, key, strlen(key), ship_item, &s), 0);
 }

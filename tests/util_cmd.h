@@ -36,6 +36,10 @@ const char *grove_test_cmd_run(grove_test_cmd_t *f, size_t ci, const char *line)
 const char *grove_test_cmd_argv(grove_test_cmd_t *f, size_t ci, size_t argc,
 				const uint8_t *const *argv, const size_t *argl);
 
+/* Copies every item of key (head and elements) from one db into another
+ * as anti-entropy would (grove_db_item_state / grove_db_item_merge). */
+void grove_test_cmd_ship(grove_db_t *from, grove_db_t *to, const char *key);
+
 #define GROVE_EXPECT(f, line, want) \
 	assert_string_equal(grove_test_cmd_run((f), 0, (line)), (want))
 #define GROVE_EXPECT_AS(f, ci, line, want) \
