@@ -123,6 +123,11 @@ void grove_cmd_do_setbit(grove_cmd_call_t *c)
 		return;
 	}
 	size_t byte = (size_t)(off >> 3), nlen = byte + 1 > b.len ? byte + 1 : b.len;
+	if (nlen > GROVE_REGISTER_VALUE_MAX && nlen > b.len) { /* refused before allocating */
+		grove_value_destroy(b.v);
+		grove_cmd__reply_value_too_big(c);
+		return;
+	}
 	uint8_t *buf = grove_calloc(nlen, 1);
 	if (!buf) {
 		grove_value_destroy(b.v);

@@ -35,7 +35,8 @@
 #include "grove/alloc.h"
 #include "node/resp_commands_int.h"
 
-/* Redis's proto-max-bulk-len: the largest string APPEND/SETRANGE make. */
+/* Redis's proto-max-bulk-len (its error text past it); Grove's registers
+ * stop earlier, at GROVE_REGISTER_VALUE_MAX. */
 #define GROVE_STRING_BYTES_MAX (512u * 1024 * 1024)
 
 #define GROVE_EXPIRY_ERROR                                                       \
@@ -331,6 +332,10 @@ static void splice(grove_cmd_call_t *c, const str_val_t *s, size_t offset)
 	size_t alen = c->argl[c->argc - 1];
 	if (offset > GROVE_STRING_BYTES_MAX || alen > GROVE_STRING_BYTES_MAX - offset) {
 		grove_resp_error(c->out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+		return;
+	}
+	if (offset + alen > GROVE_REGISTER_VALUE_MAX && offset + alen > s->len) {
+		grove_cmd__reply_value_too_big(c);
 		return;
 	}
 	size_t nlen = offset + alen > s->len ? offset + alen : s->len;

@@ -253,6 +253,12 @@ bool grove_cmd__key_writable(grove_cmd_call_t *c, size_t i)
 	return false;
 }
 
+void grove_cmd__reply_value_too_big(grove_cmd_call_t *c)
+{
+	grove_resp_error(c->out, "ERR string exceeds maximum allowed size: a Grove string is at most "
+				 "256 KiB (GROVE_REGISTER_VALUE_MAX)");
+}
+
 void grove_cmd_reply_db_error(grove_cmd_call_t *c, int rc)
 {
 	switch (rc) {

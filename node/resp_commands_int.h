@@ -93,6 +93,8 @@ void grove_cmd_reply_syntax(grove_cmd_call_t *c);
  * treat any other key as absent; writes call grove_cmd__key_writable,
  * which replies an error naming the limit and returns false. */
 bool grove_cmd__key_valid(const grove_cmd_call_t *c, size_t i);
+/* APPEND / SETRANGE / SETBIT past GROVE_REGISTER_VALUE_MAX. */
+void grove_cmd__reply_value_too_big(grove_cmd_call_t *c);
 bool grove_cmd__key_writable(grove_cmd_call_t *c, size_t i);
 
 /* Handlers, by file. */

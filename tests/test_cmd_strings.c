@@ -109,6 +109,15 @@ static void test_append_range(void **state)
 	GROVE_EXPECT(f, "SETRANGE sr -1 x", "-ERR offset is out of range\r\n");
 	GROVE_EXPECT(f, "SETRANGE sr 536870911 xy",
 		     "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+	GROVE_EXPECT(f, "SETRANGE sr 262144 x",
+		     "-ERR string exceeds maximum allowed size: a Grove string is at most 256 KiB "
+		     "(GROVE_REGISTER_VALUE_MAX)\r\n");
+	GROVE_EXPECT(f, "SETBIT sr 2097152 1",
+		     "-ERR string exceeds maximum allowed size: a Grove string is at most 256 KiB "
+		     "(GROVE_REGISTER_VALUE_MAX)\r\n");
+	GROVE_EXPECT(f, "EXISTS sr", ":0\r\n");
+	GROVE_EXPECT(f, "SETRANGE sr 262143 x", ":262144\r\n"); /* the largest string */
+	GROVE_EXPECT(f, "DEL sr", ":1\r\n");
 	GROVE_EXPECT(f, "SETRANGE sr 2 x", ":3\r\n");
 	assert_memory_equal(grove_test_cmd_run(f, 0, "GET sr"), "$3\r\n\0\0x\r\n", 9);
 	/* counters read as strings, but are not registers to write */
