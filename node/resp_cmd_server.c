@@ -256,7 +256,8 @@ void grove_cmd_do_wait(grove_cmd_call_t *c)
 		return;
 	}
 	size_t have = c->env->wait ? grove_wait_count(c->env->wait, c->client->write_pos) : 0;
-	if (c->env->wait == NULL || (long long)have >= want) {
+	/* inside EXEC (lock held for writing) it answers at once, as Redis */
+	if (c->env->wait == NULL || (long long)have >= want || c->lock == GROVE_CMD_LOCK_WRITE) {
 		grove_resp_int(c->out, (long long)have);
 		return;
 	}

@@ -79,6 +79,11 @@ static void test_multi_errors(void **state)
 	GROVE_EXPECT(f, "DISCARD", "+OK\r\n");
 	GROVE_EXPECT(f, "GET n", "$1\r\n1\r\n");
 	GROVE_EXPECT(f, "EXEC", "-ERR EXEC without MULTI\r\n");
+	/* WAIT inside a transaction answers at once (no peers here: 0) */
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "WAIT 1 0", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXEC", "*1\r\n:0\r\n");
+	assert_int_equal(f->result, 0);
 	/* QUIT is queued as in Redis 7.0 and closes after EXEC */
 	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
 	GROVE_EXPECT(f, "QUIT", "+QUEUED\r\n");
