@@ -25,7 +25,8 @@
 #        like 127.0.0.11) must be equal;
 #      * a hex string of 16 or more characters (a digest) matches any hex
 #        string of the same length;
-#      * a line "..." matches the rest of that command's output;
+#      * a line "..." (indented or not) matches the rest of that
+#        command's output;
 #      * trailing blanks are ignored; README_PATHS ("FROM=TO" words)
 #        rewrites actual output first (the README shortens paths);
 #      * a COMMAND whose comment contains "later" is re-run until its
@@ -109,7 +110,7 @@ readme_match() {
 	[[ -z $2 ]] && got=()
 	for ((i = 0; i < ${#want[@]}; i++)); do
 		w=$(readme_rtrim "${want[i]}")
-		[[ $w == "..." ]] && return 0
+		[[ ${w#"${w%%[![:space:]]*}"} == "..." ]] && return 0
 		if ((i >= ${#got[@]})); then
 			echo "  line $((i + 1)): missing, want '$w'"
 			return 1
