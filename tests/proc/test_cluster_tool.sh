@@ -2,7 +2,8 @@
 # test_cluster_tool.sh - tools/cluster itself.
 #  1. Process management on a one-node cluster (needs only groved): up
 #     prints "id client gossip pid datadir", status/ports/pid, kill -9 and
-#     start keep the data, stop (SIGTERM) exits, down, clean.
+#     start keep the data, stop (SIGTERM) exits, down, clean; an up that
+#     fails (a port taken) stops the nodes it had started.
 #  2. The network rules (root): on a three-node layout, a small C probe
 #     (compiled at run time) sends UDP datagrams and opens TCP connections
 #     from one node address to another: `partition "1|2,3"` must cut 1<->2
@@ -38,6 +39,23 @@ grep -q "start:" "$(cluster dir 1)/groved.log" || fail "no groved.log"; ok
 cluster start 1 >/dev/null && cluster down >/dev/null || fail "start, down"
 [[ -z $(cluster running) ]] || fail "down left nodes running"; ok
 cluster clean >/dev/null && [[ ! -e $GROVE_CLUSTER_DIR ]] || fail "clean left $GROVE_CLUSTER_DIR"; ok
+
+# A failed up (node 2's client port taken by another server, which answers
+# PING too) stops the nodes it had started.
+if command -v redis-server >/dev/null; then
+	redis-server --bind "$GROVE_CLUSTER_NET.12" --port 7379 --save '' --appendonly no >/dev/null 2>&1 &
+	T_BG_PIDS+=($!)
+	deadline=$(($(now_ms) + 10000))
+	until [[ $(redis-cli -h "$GROVE_CLUSTER_NET.12" -p 7379 PING 2>/dev/null) == PONG ]]; do
+		(($(now_ms) < deadline)) || fail "redis-server did not start"
+		sleep 0.05
+	done
+	out=$(cluster up 3 -- "${FAST_FLAGS[@]}" 2>&1) && fail "up 3 with a port taken succeeded: $out"
+	[[ $out == *"node 2 did not start; stopped the nodes it had started"* ]] || fail "failed up said: $out"; ok
+	[[ -z $(cluster running) ]] || fail "a failed up left nodes running: $(cluster running)"; ok
+	kill "${T_BG_PIDS[-1]}" && wait "${T_BG_PIDS[-1]}" 2>/dev/null
+	cluster clean >/dev/null || fail "clean after a failed up"
+fi
 say "process management: $checks checks"
 
 # 2. nftables rules.
