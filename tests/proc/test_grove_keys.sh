@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_grove_keys.sh - the `grove` key commands as a user runs them:
-# ca init and cert create the documented files with the documented modes,
+# ca init and cert create the documented files with the documented modes
+# (and missing directories with their parents),
 # refuse to overwrite, refuse a group/world-readable CA key, and exit
 # 0 / 1 / 2 for success / runtime error / usage error.
 set -u
@@ -51,5 +52,13 @@ grep -q 'chmod 600' "$tmp/out" || { echo "FAIL: no chmod hint"; fails=$((fails +
 [[ ! -e $tmp/n3/node.key ]] || { echo "FAIL: key written despite refusal"; fails=$((fails + 1)); }
 chmod 600 "$tmp/ca/ca.key"
 check 0 "second node in the same OUTDIR parent" "$grove" cert "$tmp/ca" --id node-2 --out "$tmp/n2"
+check 0 "cert --out with missing parents" "$grove" cert "$tmp/ca" --id node-3 --out "$tmp/data3/keys"
+[[ -s $tmp/data3/keys/node.crt ]] || { echo "FAIL: data3/keys/node.crt missing"; fails=$((fails + 1)); }
+expect_mode "$tmp/data3" 700
+check 0 "ca init with missing parents" "$grove" ca init "$tmp/a/b/ca"
+[[ -s $tmp/a/b/ca/ca.pub ]] || { echo "FAIL: a/b/ca/ca.pub missing"; fails=$((fails + 1)); }
+: >"$tmp/file"
+check 1 "cert --out under a regular file" "$grove" cert "$tmp/ca" --id node-4 --out "$tmp/file/keys"
+grep -q "$tmp/file: not a directory" "$tmp/out" || { echo "FAIL: no 'not a directory': $(cat "$tmp/out")"; fails=$((fails + 1)); }
 ((fails == 0)) || { echo "$fails failure(s)"; exit 1; }
 echo "grove key commands: all checks passed"

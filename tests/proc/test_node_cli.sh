@@ -2,7 +2,8 @@
 # test_node_cli.sh - the grove CLI against real nodes: typed operations,
 # members, status, usage and runtime exit codes, AUTH through
 # $GROVE_PASSWORD, and `grove sync` between two stopped nodes' data
-# directories (counter sums, set union, refusal while a node runs).
+# directories (counter sums, set union, refusal while a node runs; a folder
+# without a store is an error and gets no store created in it).
 source "$(dirname "$0")/node_lib.sh"
 [[ -x $GROVE ]] || { echo "skip: $GROVE not built"; exit 77; }
 
@@ -41,6 +42,18 @@ expect_eq "sync while running: exit status" "$?" 1
 expect_match "sync while running explained" "$out" "lock"
 stop_node "$PA"
 stop_node "$PB"
+# a folder that is not a data directory: an error, and nothing created in it
+out=$("$GROVE" sync "$SCRATCH/a/db" "$SCRATCH/b" 2>&1)
+expect_eq "sync of a store folder: exit status" "$?" 1
+expect_match "sync of a store folder explained" "$out" "$SCRATCH/a/db: no Grove store in $SCRATCH/a/db/db.*data directory"
+[[ -e $SCRATCH/a/db/db ]] && fail "sync created $SCRATCH/a/db/db" || pass "sync created nothing in the store folder"
+mkdir -p "$SCRATCH/empty"
+out=$("$GROVE" sync "$SCRATCH/a" "$SCRATCH/empty" 2>&1)
+expect_eq "sync of an empty folder: exit status" "$?" 1
+[[ -z $(ls -A "$SCRATCH/empty") ]] && pass "sync left the empty folder empty" || fail "sync wrote into $SCRATCH/empty"
+"$GROVE" sync "$SCRATCH/a" "$SCRATCH/nosuch" >/dev/null 2>&1
+expect_eq "sync of a missing folder: exit status" "$?" 1
+[[ -e $SCRATCH/nosuch ]] && fail "sync created $SCRATCH/nosuch" || pass "sync created no missing folder"
 out=$("$GROVE" sync "$SCRATCH/a" "$SCRATCH/b")
 expect_eq "sync exit status" "$?" 0
 # 8 items (a key's head or one element, doc/storage_format.md): the heads
