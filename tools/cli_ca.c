@@ -5,7 +5,8 @@
  * All file formats and permission rules are those of node/keyfile.h: secret
  * keys are created 0600 and never overwritten; the CA secret key is refused
  * when group/world accessible.  Directories that do not exist are created
- * 0700.  A failed `cert` removes the files it had created.
+ * 0700, with their missing parents.  A failed `cert` removes the files it
+ * had created (not the directories).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,8 +34,9 @@
 const char grove_cli_ca_help[] =
 	"usage: grove ca init DIR\n\n"
 	"Create the cluster CA key pair: DIR/ca.key (secret, mode 0600) and\n"
-	"DIR/ca.pub.  DIR is created (0700) if missing.  Existing files are never\n"
-	"overwritten.  Keep ca.key offline; every node gets a copy of ca.pub.\n\n"
+	"DIR/ca.pub.  DIR is created (0700, with its parents) if missing.\n"
+	"Existing files are never overwritten.  Keep ca.key offline; every node\n"
+	"gets a copy of ca.pub.\n\n"
 	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
 
 const char grove_cli_cert_help[] =
@@ -42,22 +44,48 @@ const char grove_cli_cert_help[] =
 	"Create a node key pair and a certificate for node ID signed by the CA in\n"
 	"DIR (DIR/ca.key, DIR/ca.pub).  Writes OUTDIR/node.key (secret, mode 0600),\n"
 	"OUTDIR/node.crt and a copy of ca.pub: OUTDIR is then a node's key set.\n"
-	"OUTDIR is created (0700) if missing; existing key files are never\n"
-	"overwritten.\n\n"
+	"Use the node's data directory as OUTDIR: groved --data DIR looks for\n"
+	"these three files there.  OUTDIR is created (0700, with its parents) if\n"
+	"missing; existing key files are never overwritten.\n\n"
 	"  --id ID     node id: 1..63 printable ASCII characters, no spaces\n"
-	"  --out DIR   output directory\n"
+	"  --out DIR   output directory (the node's data directory)\n"
 	"  --days N    validity in days, 1..36500 (default 365)\n\n"
 	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
 
-/* Create dir (0700) unless it already is a directory. */
+/* Create dir (0700) unless it already is a directory, with its missing
+ * parents (0700 too), as mkdir -p does.  Errors name the component at
+ * fault ("a/file: not a directory"). */
 static int ensure_dir(const char *cmd, const char *dir)
 {
-	struct stat st;
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	if (mkdir(dir, 0700) != 0) {
-		grove_cli_error(cmd, "%s: cannot create directory: %s", dir, strerror(errno));
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+	if (len == 0 || len >= sizeof path) {
+		grove_cli_error(cmd, "'%s': not a usable directory name", dir);
 		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	/* Each prefix that ends before a '/' (and the whole path), in order. */
+	for (size_t i = 1; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		if (i < len && path[i - 1] == '/')
+			continue; /* "a//b" */
+		char saved = path[i];
+		path[i] = '\0';
+		struct stat st;
+		int rc = 0;
+		if (stat(path, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				grove_cli_error(cmd, "%s: not a directory (needed for %s)", path, dir);
+				rc = -1;
+			}
+		} else if (errno != ENOENT || (mkdir(path, 0700) != 0 && errno != EEXIST)) {
+			grove_cli_error(cmd, "%s: cannot create directory: %s", path, strerror(errno));
+			rc = -1;
+		}
+		path[i] = saved;
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
