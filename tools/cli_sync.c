@@ -4,12 +4,16 @@
  * stopped nodes (DIR/db inside each data directory), printing its report.
  *
  * Both nodes must be stopped: a running node holds its store's lock and
- * the open fails with "locked by another process".  The stores are opened
+ * the open fails with "locked by another process".  Only existing stores
+ * are opened: a folder without DIR/db (a LevelDB with its CURRENT file) is
+ * an error, and nothing is created in it.  The stores are opened
  * under the id "grove-sync"; a merge creates no new writes of its own, so
  * that id never appears in the data.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "grove/db.h"
 #include "grove/syncer.h"
@@ -22,13 +26,36 @@ const char grove_cli_sync_help[] =
 	"DIR_A and DIR_B, store in DIR/db), for the keys matching GLOB\n"
 	"(default '*': every key).  Only keys whose digests differ are read and\n"
 	"merged, each by its own type's CRDT merge; prints the report.\n\n"
-	"exit codes: 0 success, 1 runtime error (store locked: stop the node),\n"
-	"2 usage error\n";
+	"Both stores must exist: DIR_A and DIR_B are data directories that\n"
+	"groved --data has used.\n\n"
+	"exit codes: 0 success, 1 runtime error (no store, or store locked: stop\n"
+	"the node), 2 usage error\n";
 
+/* True when path/name is a regular file. */
+static bool has_file(const char *path, const char *name)
+{
+	char p[4096];
+	struct stat st;
+	return (size_t)snprintf(p, sizeof(p), "%s/%s", path, name) < sizeof(p) && stat(p, &st) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+/* Opens the existing store DIR/db; never creates one (a store made by a
+ * sync would merge into a folder that is no node's). */
 static int open_store(const char *dir, grove_db_t **db)
 {
 	char path[4096], err[512] = "";
-	snprintf(path, sizeof(path), "%s/db", dir);
+	if ((size_t)snprintf(path, sizeof(path), "%s/db", dir) >= sizeof(path)) {
+		grove_cli_error("sync", "%s: path too long", dir);
+		return GROVE_ETOOBIG;
+	}
+	if (!has_file(path, "CURRENT")) {
+		grove_cli_error("sync", "%s: no Grove store in %s (give a stopped node's data directory, "
+					"the DIR of groved --data DIR)%s",
+				dir, path,
+				has_file(dir, "CURRENT") ? "; this folder is a store itself: give its parent" : "");
+		return GROVE_ENOTFOUND;
+	}
 	grove_db_options_t opts;
 	grove_db_options_init(&opts);
 	opts.node_id = "grove-sync";
