@@ -69,24 +69,59 @@ static int check_protected_mode(const grove_config_t *cfg)
 	return 2;
 }
 
+/* Logs why the key file `path` could not be read, with the fix. */
+static void log_keyfile_error(grove_daemon_t *d, const char *path, int rc)
+{
+	if (rc == GROVE_ENOTFOUND)
+		grove_log_error(&d->log, "identity: %s: no such file: create the node's key set with "
+					 "grove cert CA_DIR --id %s --out %s, or point --ca, --cert and --key "
+					 "at an existing one",
+				path, d->cfg->id, d->cfg->data_dir);
+	else
+		grove_log_error(&d->log, "identity: %s: %s", path, grove_keyfile_strerror(rc));
+}
+
+/* Logs why the certificate was refused, naming the files involved. */
+static void log_cert_error(grove_daemon_t *d, int rc)
+{
+	const grove_config_t *cfg = d->cfg;
+	if (rc == GROVE_EINVAL)
+		grove_log_error(&d->log, "identity: node key %s does not match certificate %s (it was "
+					 "issued for another key): use the key created with that certificate, "
+					 "or issue a new one with grove cert",
+				cfg->key, cfg->cert);
+	else if (rc == GROVE_EUNTRUSTED)
+		grove_log_error(&d->log, "identity: %s: certificate not signed by the cluster CA in %s "
+					 "(check --ca, or issue the certificate with that CA)",
+				cfg->cert, cfg->ca);
+	else
+		grove_log_error(&d->log, "identity: %s: %s", cfg->cert, grove_keyfile_strerror(rc));
+}
+
 /* Loads --ca, --cert, --key into d->identity; the certificate must name
- * --id. */
+ * --id.  Every error names the file(s) at fault and the fix. */
 static int load_identity(grove_daemon_t *d)
 {
 	const grove_config_t *cfg = d->cfg;
 	grove_cert_t cert;
 	uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
 	int rc;
-	const char *what = cfg->ca;
-	if ((rc = grove_keyfile_read_ca_public(cfg->ca, ca_pk)) == 0 && (what = cfg->cert) &&
-	    (rc = grove_keyfile_read_cert(cfg->cert, &cert)) == 0 && (what = cfg->key) &&
-	    (rc = grove_keyfile_read_node_secret(cfg->key, sk)) == 0) {
-		what = cfg->cert;
-		rc = grove_identity_init(&d->identity, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
-		sodium_memzero(sk, sizeof(sk));
+	if ((rc = grove_keyfile_read_ca_public(cfg->ca, ca_pk)) < 0) {
+		log_keyfile_error(d, cfg->ca, rc);
+		return 1;
 	}
+	if ((rc = grove_keyfile_read_cert(cfg->cert, &cert)) < 0) {
+		log_keyfile_error(d, cfg->cert, rc);
+		return 1;
+	}
+	if ((rc = grove_keyfile_read_node_secret(cfg->key, sk)) < 0) {
+		log_keyfile_error(d, cfg->key, rc);
+		return 1;
+	}
+	rc = grove_identity_init(&d->identity, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
+	sodium_memzero(sk, sizeof(sk));
 	if (rc < 0) {
-		grove_log_error(&d->log, "identity: %s: %s", what, grove_strerror(rc));
+		log_cert_error(d, rc);
 		return 1;
 	}
 	if (strcmp(grove_identity_node_id(&d->identity), cfg->id) != 0) {
