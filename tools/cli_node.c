@@ -6,10 +6,13 @@
  * Every command takes --node HOST:PORT (default $GROVE_NODE, else
  * 127.0.0.1:7379) and reads the password from $GROVE_PASSWORD (or
  * --password, which other users can see in ps).  Output is plain text, one
- * value per line; a server error goes to stderr with exit status 1.
- * Write operations take --wait N [--wait-timeout MS]: after the write, the
- * same connection sends WAIT N MS; fewer than N confirming peers is
- * reported on stderr with exit status 3 (GROVE_CLI_UNCONFIRMED).
+ * value per line; a server error goes to stderr with exit status 1; a nil
+ * reply prints "(nil)", as redis-cli does, with exit status 4
+ * (GROVE_CLI_NIL).  Write operations take --wait N [--wait-timeout MS]:
+ * after the write, the same connection sends WAIT N MS; fewer than N
+ * confirming peers is reported on stderr with exit status 3
+ * (GROVE_CLI_UNCONFIRMED).  Every option goes before or after the command,
+ * as --opt VALUE or --opt=VALUE.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -93,26 +96,61 @@ static bool parse_count(const char *s, long long *out)
 	return true;
 }
 
-/* --wait N / --wait-timeout MS at argv[i]; advances i.  false: usage error. */
-static bool parse_wait_option(int argc, char **argv, int *i, node_args_t *a)
+/* The options of the commands that talk to a node, each taking a value;
+ * the OPT_ indexes name them. */
+enum { OPT_NODE, OPT_PASSWORD, OPT_WAIT, OPT_WAIT_TIMEOUT };
+static const char *const node_options[] = {"--node", "--password", "--wait", "--wait-timeout"};
+#define NODE_OPTIONS_COUNT (sizeof(node_options) / sizeof(node_options[0]))
+
+/* Index in node_options[] of the option argument a is ("--node" or
+ * "--node=..."), or -1; *value is set for the "=" form. */
+static int node_option(const char *a, const char **value)
 {
-	if (*i + 1 >= argc)
-		return false;
-	bool is_timeout = !strcmp(argv[*i], "--wait-timeout");
-	long long v;
-	if (!parse_count(argv[++*i], &v))
-		return false;
-	if (is_timeout) {
-		a->wait_timeout_ms = v;
-		a->wait_timeout_given = true;
-	} else {
-		a->wait_n = v;
+	*value = NULL;
+	for (size_t k = 0; k < NODE_OPTIONS_COUNT; k++) {
+		size_t n = strlen(node_options[k]);
+		if (strncmp(a, node_options[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
+			continue;
+		if (a[n] == '=')
+			*value = a + n + 1;
+		return (int)k;
 	}
-	return true;
+	return -1;
 }
 
-/* Splits argv[1..] into --node/--password (and, with allow_wait,
- * --wait/--wait-timeout) and positional arguments. */
+int grove_cli_node_option_span(int argc, char **argv)
+{
+	const char *value;
+	if (argc < 1 || node_option(argv[0], &value) < 0)
+		return -1;
+	if (value)
+		return 1;
+	return argc >= 2 ? 2 : 0;
+}
+
+/* Stores option k's value; false: a malformed --wait/--wait-timeout. */
+static bool set_node_option(node_args_t *a, int k, const char *value)
+{
+	long long v;
+	switch (k) {
+	case OPT_NODE: a->node = value; return true;
+	case OPT_PASSWORD: a->password = value; return true;
+	case OPT_WAIT:
+		if (!parse_count(value, &v))
+			return false;
+		a->wait_n = v;
+		return true;
+	default:
+		if (!parse_count(value, &v))
+			return false;
+		a->wait_timeout_ms = v;
+		a->wait_timeout_given = true;
+		return true;
+	}
+}
+
+/* Splits argv[1..] into node options (--wait and --wait-timeout only
+ * with allow_wait) and positional arguments. */
 static int parse_node_args(const char *cmd, const char *help, int argc, char **argv, node_args_t *a,
 			   bool allow_wait)
 {
@@ -123,14 +161,13 @@ static int parse_node_args(const char *cmd, const char *help, int argc, char **a
 	a->wait_timeout_ms = WAIT_TIMEOUT_DEFAULT_MS;
 	a->wait_timeout_given = false;
 	for (int i = 1; i < argc; i++) {
-		if (allow_wait && (!strcmp(argv[i], "--wait") || !strcmp(argv[i], "--wait-timeout"))) {
-			if (!parse_wait_option(argc, argv, &i, a))
+		const char *value;
+		int k = node_option(argv[i], &value);
+		if (k >= 0) {
+			if ((k >= OPT_WAIT && !allow_wait) || (!value && i + 1 >= argc))
 				return grove_cli_usage(cmd, help);
-		} else if (!strcmp(argv[i], "--node") || !strcmp(argv[i], "--password")) {
-			if (i + 1 >= argc)
+			if (!set_node_option(a, k, value ? value : argv[++i]))
 				return grove_cli_usage(cmd, help);
-			const char **slot = argv[i][2] == 'n' ? &a->node : &a->password;
-			*slot = argv[++i];
 		} else if (a->npos < OP_ARGS_MAX) {
 			a->pos[a->npos++] = argv[i];
 		} else {
@@ -251,6 +288,7 @@ int grove_cli_op(int argc, char **argv)
 	if ((status = node_call(argv[0], &a, n, req, &r, a.wait_n >= 0 ? &confirmed : NULL)) != 0)
 		return status;
 	grove_rc_reply_print(stdout, r);
+	status = r->type == GROVE_RC_NIL ? GROVE_CLI_NIL : GROVE_CLI_OK;
 	grove_rc_reply_free(r);
 	if (a.wait_n >= 0 && confirmed < a.wait_n) {
 		grove_cli_error(argv[0], "written on %s, but only %lld of %lld peers are known to hold it "
@@ -258,7 +296,7 @@ int grove_cli_op(int argc, char **argv)
 				a.node, confirmed, a.wait_n, a.wait_timeout_ms);
 		return GROVE_CLI_UNCONFIRMED;
 	}
-	return GROVE_CLI_OK;
+	return status;
 }
 
 int grove_cli_members(int argc, char **argv)

@@ -10,7 +10,12 @@
  *
  * Exit codes (documented in `grove --help` and the README):
  *   0 success, 1 runtime error (I/O, bad key, refused), 2 usage error,
- *   3 a write with --wait N done, but fewer than N peers confirmed it.
+ *   3 a write with --wait N done, but fewer than N peers confirmed it,
+ *   4 nil reply: the key or field does not exist (get, hget).
+ *
+ * Options of the commands that talk to a node (--node, --password, --wait,
+ * --wait-timeout: see tools/cli_node.h) go before or after the command:
+ * main moves those given before it to just after the command name.
  * Errors go to stderr as "grove CMD: what failed: why".
  */
 #ifndef GROVE_CLI_H
@@ -20,6 +25,7 @@
 #define GROVE_CLI_ERROR 1
 #define GROVE_CLI_USAGE 2
 #define GROVE_CLI_UNCONFIRMED 3
+#define GROVE_CLI_NIL 4
 
 typedef struct grove_cli_cmd {
 	const char *name;    /* first word after `grove` */

@@ -1,7 +1,8 @@
 /*
- * grove_main.c - entry point of the `grove` command-line tool: global help
- * and dispatch to the subcommands in tools/cli_*.c through one table (see
- * tools/grove_cli.h for how to add a command).  `grove --man` (not in
+ * grove_main.c - entry point of the `grove` command-line tool: global help,
+ * node options given before the command, and dispatch to the subcommands
+ * in tools/cli_*.c through one table (see tools/grove_cli.h for how to add
+ * a command).  `grove --man` (not in
  * --help) prints grove(1) from the same table; the Makefile runs it.
  */
 #include <stdarg.h>
@@ -66,17 +67,46 @@ int grove_cli_wants_help(int argc, char **argv)
 }
 
 /* Text shared by --help and the man page (man_page). */
-static const char synopsis1[] = "grove COMMAND [ARGS...]";
+static const char synopsis1[] = "grove [--node HOST:PORT] [--password PW] COMMAND [ARGS...]";
 static const char synopsis2[] = "grove help COMMAND | grove COMMAND --help";
 static const char exit_codes[] =
-	"0 success, 1 runtime error, 2 usage error, 3 written but not confirmed by --wait N peers\n";
+	"0 success, 1 runtime error, 2 usage error, 3 written but not confirmed by --wait N peers,\n"
+	"4 nil reply (get, hget: the key or field does not exist)\n";
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: %s\n       %s\n\ncommands:\n", synopsis1, synopsis2);
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nOptions of the commands that talk to a node (--node, --password, --wait,\n"
+		     "--wait-timeout) go before or after the command.\n");
 	fprintf(out, "\nexit codes: %s", exit_codes);
+}
+
+/* Moves the node options given before the command to just after it, so
+ * that "grove --node H:P get k" runs as "grove get --node H:P k" (argv[1..]
+ * is permuted in place).  0, or GROVE_CLI_USAGE with a message when an
+ * option lacks its value or nothing follows the options. */
+static int move_leading_options(int argc, char **argv)
+{
+	int i = 1, span;
+	while (i < argc && (span = grove_cli_node_option_span(argc - i, argv + i)) != -1) {
+		if (span == 0) {
+			fprintf(stderr, "grove: %s needs a value (grove --help)\n", argv[i]);
+			return GROVE_CLI_USAGE;
+		}
+		i += span;
+	}
+	if (i == 1)
+		return 0;
+	if (i == argc) {
+		fprintf(stderr, "grove: no command after %s (grove --help lists them)\n", argv[i - 1]);
+		return GROVE_CLI_USAGE;
+	}
+	char *cmd = argv[i];
+	memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = cmd;
+	return 0;
 }
 
 /* The help of commands[i] was already printed under an earlier command. */
@@ -139,6 +169,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return GROVE_CLI_USAGE;
 	}
+	int rc = move_leading_options(argc, argv);
+	if (rc != 0)
+		return rc;
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
 		usage(stdout);
 		return GROVE_CLI_OK;
@@ -161,7 +194,8 @@ int main(int argc, char **argv)
 	}
 	const grove_cli_cmd_t *c = find(argv[1]);
 	if (c == NULL) {
-		fprintf(stderr, "grove: unknown command '%s' (grove --help lists them)\n", argv[1]);
+		fprintf(stderr, "grove: unknown %s '%s' (grove --help lists them)\n",
+			argv[1][0] == '-' ? "option" : "command", argv[1]);
 		return GROVE_CLI_USAGE;
 	}
 	if (grove_cli_wants_help(argc - 1, argv + 1)) {

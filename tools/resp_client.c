@@ -238,7 +238,7 @@ static void print_indented(FILE *out, const grove_rc_reply_t *r)
 		fprintf(out, "%lld\n", r->integer);
 		break;
 	case GROVE_RC_NIL:
-		fputc('\n', out);
+		fputs("(nil)\n", out);
 		break;
 	case GROVE_RC_ARRAY:
 		for (size_t i = 0; i < r->count; i++)

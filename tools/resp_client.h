@@ -60,7 +60,9 @@ int grove_rc_set_timeout(grove_rc_t *rc, uint64_t timeout_ms) GROVE_MUST_CHECK;
 int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const size_t *argl,
 		     grove_rc_reply_t **out) GROVE_MUST_CHECK;
 void grove_rc_reply_free(grove_rc_reply_t *r);
-/* Prints a reply as redis-cli does without a tty: one line per element. */
+/* Prints a reply as redis-cli does without a tty: one line per element;
+ * a nil prints "(nil)" (as redis-cli does on a tty: an empty line would
+ * look like an empty value). */
 void grove_rc_reply_print(FILE *out, const grove_rc_reply_t *r);
 
 #endif
