@@ -325,26 +325,46 @@ static int config_line(grove_config_t *cfg, char *line, const char *path, unsign
 	return set_opt(cfg, o, val, where, err, elen);
 }
 
-static int config_file(grove_config_t *cfg, const char *path, char *err, size_t elen)
+int grove_config_parse_text(grove_config_t *cfg, const char *text, size_t len, const char *path,
+			    char *err, size_t elen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return cfg_error(err, elen, "--config: cannot open '%s': %s", path, strerror(errno));
+	if (len > GROVE_CONFIG_FILE_BYTES_MAX)
+		return cfg_error(err, elen, "%s: larger than %d bytes", path, GROVE_CONFIG_FILE_BYTES_MAX);
 	char line[GROVE_CONFIG_LINE_MAX];
 	unsigned lineno = 0;
 	int rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
+	for (size_t off = 0; rc == 0 && off < len;) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
 		if (++lineno > GROVE_CONFIG_LINES_MAX)
-			rc = cfg_error(err, elen, "%s: more than %d lines", path, GROVE_CONFIG_LINES_MAX);
-		else if (!strchr(line, '\n') && !feof(f))
-			rc = cfg_error(err, elen, "%s:%u: line longer than %d bytes", path, lineno,
-				       GROVE_CONFIG_LINE_MAX - 2);
-		else
-			rc = config_line(cfg, line, path, lineno, err, elen);
+			return cfg_error(err, elen, "%s: more than %d lines", path, GROVE_CONFIG_LINES_MAX);
+		if (n >= sizeof(line) - 1)
+			return cfg_error(err, elen, "%s:%u: line longer than %d bytes", path, lineno,
+					 GROVE_CONFIG_LINE_MAX - 2);
+		memcpy(line, text + off, n);
+		line[n] = 0;
+		rc = config_line(cfg, line, path, lineno, err, elen);
+		off += n + 1;
 	}
-	if (rc == 0 && ferror(f))
-		rc = cfg_error(err, elen, "%s: read error", path);
+	return rc;
+}
+
+/* Reads the file at path whole (bounded) and applies it. */
+static int config_file(grove_config_t *cfg, const char *path, char *err, size_t elen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return cfg_error(err, elen, "--config: cannot open '%s': %s", path, strerror(errno));
+	char *text = malloc(GROVE_CONFIG_FILE_BYTES_MAX + 1);
+	if (!text) {
+		fclose(f);
+		return cfg_error(err, elen, "--config: %s: out of memory", path);
+	}
+	size_t len = fread(text, 1, GROVE_CONFIG_FILE_BYTES_MAX + 1, f);
+	int rc = ferror(f) ? cfg_error(err, elen, "%s: read error", path)
+			   : grove_config_parse_text(cfg, text, len, path, err, elen);
 	fclose(f);
+	free(text);
 	return rc;
 }
 

@@ -30,8 +30,9 @@
 #define GROVE_PATH_MAX 1024
 #define GROVE_SEEDS_MAX 64
 #define GROVE_PASSWORD_MAX 256
-#define GROVE_CONFIG_LINE_MAX 4096
+#define GROVE_CONFIG_LINE_MAX 4096              /* bytes per line, with its LF and NUL */
 #define GROVE_CONFIG_LINES_MAX 10000
+#define GROVE_CONFIG_FILE_BYTES_MAX (1024 * 1024) /* a config file is read whole */
 #define GROVE_CONFIG_ERROR_BYTES 512
 
 typedef struct grove_hostport {
@@ -82,6 +83,14 @@ void grove_config_defaults(grove_config_t *cfg);
  * beyond the flags seen). */
 int grove_config_parse(grove_config_t *cfg, int argc, char **argv, char *err,
 		       size_t err_len) GROVE_MUST_CHECK;
+
+/* Applies the settings in a config file's text (len bytes; path names the
+ * file in errors) to cfg, over what it holds: the grammar of
+ * doc/config_format.md.  0, or GROVE_ECONFIG with a message naming the
+ * file and line in err.  Checks no setting against another (that is
+ * grove_config_parse's last step). */
+int grove_config_parse_text(grove_config_t *cfg, const char *text, size_t len, const char *path,
+			    char *err, size_t err_len) GROVE_MUST_CHECK;
 
 /* Parses "host:port", "[v6]:port"; GROVE_ECONFIG if malformed. */
 int grove_hostport_parse(const char *s, grove_hostport_t *out) GROVE_MUST_CHECK;

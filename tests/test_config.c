@@ -1,6 +1,9 @@
 /*
  * test_config.c - groved flags and config file: defaults, every kind of
- * value, errors naming the flag, flags overriding the file, addresses.
+ * value, errors naming the flag, flags overriding the file, addresses; the
+ * config file's grammar (doc/config_format.md): quotes, escapes, comments,
+ * and every error, each naming the file and line (a key set twice names
+ * both lines).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,6 +171,134 @@ static void test_config_file(void **state)
 	assert_non_null(strstr(err, "--config: cannot open"));
 }
 
+/* Parses text as the file "t.conf" over the defaults. */
+static int parse_text(grove_config_t *cfg, const char *text, size_t len, char *err)
+{
+	grove_config_defaults(cfg);
+	err[0] = 0;
+	return grove_config_parse_text(cfg, text, len, "t.conf", err, GROVE_CONFIG_ERROR_BYTES);
+}
+
+typedef struct {
+	const char *text;
+	const char *password; /* the requirepass the text sets, or NULL: error */
+	const char *error;    /* a substring of the error */
+} grammar_case_t;
+
+static const grammar_case_t grammar_cases[] = {
+	{"requirepass = plain", "plain", NULL},
+	{"requirepass = correct horse   # a comment", "correct horse", NULL},
+	{"requirepass = \"correct horse\"", "correct horse", NULL},
+	{"requirepass = \"x#y\"  # the # inside is kept", "x#y", NULL},
+	{"requirepass = \"a \\\"b\\\" \\\\ c\\n\\t\"", "a \"b\" \\ c\n\t", NULL},
+	{"  requirepass\t=\t\"v\"\t ", "v", NULL},
+	{"requirepass = \"\"", "", NULL},
+	{"requirepass = \"  padded  \"", "  padded  ", NULL},
+	{"requirepass = a=b", "a=b", NULL},
+	{"requirepass = it's", "it's", NULL},
+	{"requirepass = h\xc3\xa9llo", "h\xc3\xa9llo", NULL},
+	{"# comment\n\n   # indented comment\nrequirepass = p\n", "p", NULL},
+	{"id = n1\r\nrequirepass = p\r\n", "p", NULL},
+	{"requirepass = p", "p", NULL},
+	{"requirepass=p#c", "p", NULL},
+	{"requirepass = \"unterminated", NULL, "t.conf:1: requirepass: unterminated quoted value (no closing \")"},
+	{"requirepass = \"ends with escape\\\"", NULL, "t.conf:1: requirepass: unterminated quoted value"},
+	{"requirepass = \"a\\qb\"", NULL, "t.conf:1: requirepass: unknown escape \\q (use \\\", \\\\, \\n or \\t)"},
+	{"requirepass = \"a\" b", NULL, "t.conf:1: requirepass: unexpected text after the closing quote"},
+	{"requirepass = \"a\"b", NULL, "t.conf:1: requirepass: unexpected text after the closing quote"},
+	{"requirepass = a\"b", NULL, "t.conf:1: requirepass: '\"' in a bare value (quote the whole value and write \\\")"},
+	{"data = C:\\grove", NULL, "t.conf:1: data: '\\' in a bare value (quote the whole value and write \\\\)"},
+	{"requirepass =", NULL, "t.conf:1: requirepass: missing value (write \"\" for an empty one)"},
+	{"requirepass =   # only a comment", NULL, "t.conf:1: requirepass: missing value"},
+	{"= x", NULL, "t.conf:1: expected 'key = value'"},
+	{"requirepass x", NULL, "t.conf:1: expected 'key = value'"},
+	{"\n\nRequirepass = x", NULL, "t.conf:3: unknown setting 'Requirepass'"},
+	{"colour = blue", NULL, "t.conf:1: unknown setting 'colour'"},
+	{"help = 1", NULL, "t.conf:1: unknown setting 'help'"},
+	{"requirepass = a\x01" "b", NULL, "t.conf:1: control character 0x01 in column 16"},
+	{"# comment \x7f\nrequirepass = b", NULL, "t.conf:1: control character 0x7f in column 11"},
+	{"requirepass = a\rb", NULL, "t.conf:1: control character 0x0d in column 16"},
+	{"durability = batch\n\n# again\ndurability = always\n", NULL,
+	 "t.conf:4: durability: set twice, first on line 1"},
+	{"requirepass = x\nrequirepass = x", NULL, "t.conf:2: requirepass: set twice, first on line 1"},
+	{"max-offset = lots", NULL, "t.conf:1: max-offset: expected an integer from 1 to 3600000, got 'lots'"},
+};
+
+static void test_config_grammar(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	for (size_t i = 0; i < sizeof(grammar_cases) / sizeof(grammar_cases[0]); i++) {
+		const grammar_case_t *c = &grammar_cases[i];
+		int rc = parse_text(&cfg, c->text, strlen(c->text), err);
+		if (c->password) {
+			if (rc != 0)
+				fail_msg("case %zu '%s': error '%s'", i, c->text, err);
+			if (strcmp(cfg.requirepass, c->password) != 0)
+				fail_msg("case %zu '%s': password '%s', want '%s'", i, c->text, cfg.requirepass,
+					 c->password);
+		} else {
+			if (rc != GROVE_ECONFIG)
+				fail_msg("case %zu '%s': accepted (password '%s')", i, c->text, cfg.requirepass);
+			if (!strstr(err, c->error))
+				fail_msg("case %zu '%s': error '%s' lacks '%s'", i, c->text, err, c->error);
+		}
+	}
+}
+
+static void test_config_nul_and_limits(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	static const char nul[] = "id = n1\nrequirepass = a\0b\n";
+	assert_int_equal(parse_text(&cfg, nul, sizeof(nul) - 1, err), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "t.conf:2: control character 0x00 in column 16"));
+
+	size_t len = GROVE_CONFIG_LINE_MAX + 16;
+	char *text = malloc(len + 1);
+	assert_non_null(text);
+	memcpy(text, "requirepass = ", 14);
+	memset(text + 14, 'x', len - 14);
+	text[len] = 0;
+	assert_int_equal(parse_text(&cfg, text, len, err), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "t.conf:1: line longer than"));
+	free(text);
+
+	len = (GROVE_CONFIG_LINES_MAX + 1) * 2;
+	text = malloc(len);
+	assert_non_null(text);
+	for (size_t i = 0; i < len; i += 2)
+		memcpy(text + i, "#\n", 2);
+	assert_int_equal(parse_text(&cfg, text, len, err), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "t.conf: more than 10000 lines"));
+	free(text);
+
+	assert_int_equal(parse_text(&cfg, "", GROVE_CONFIG_FILE_BYTES_MAX + 1, err), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "t.conf: larger than"));
+	assert_int_equal(parse_text(&cfg, "", 0, err), 0); /* an empty file sets nothing */
+	assert_string_equal(cfg.data_dir, "./grove-data");
+}
+
+static void test_config_file_repeated_key_via_flags(void **state)
+{
+	(void)state;
+	/* The whole path through --config: both lines named; a flag repeated
+	 * on the command line still takes the last value. */
+	char *path = write_file("id = a\ndata = /one\ndata = /two\n");
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 3, "--config", path), GROVE_ECONFIG);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:3: data: set twice, first on line 2", path);
+	assert_non_null(strstr(err, want));
+	unlink(path);
+	free(path);
+	assert_int_equal(parse(&cfg, err, 5, "--id", "a", "--durability=batch", "--durability=always"), 0);
+	assert_int_equal(cfg.durability, GROVE_DURABILITY_ALWAYS);
+}
+
 static void test_usage_lists_flags(void **state)
 {
 	(void)state;
@@ -193,6 +324,9 @@ int main(void)
 		cmocka_unit_test(test_all_flags),
 		cmocka_unit_test(test_errors_name_the_flag),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_config_grammar),
+		cmocka_unit_test(test_config_nul_and_limits),
+		cmocka_unit_test(test_config_file_repeated_key_via_flags),
 		cmocka_unit_test(test_usage_lists_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
