@@ -4,7 +4,9 @@
  * One table (opts[]) names every setting, its kind, where it lives in
  * grove_config_t, its default (as text, parsed by the same code as user
  * input) and its help line.  Flags and config-file lines both go through
- * set_opt, so the two can never disagree.
+ * set_opt, so the two can never disagree.  The file's grammar is
+ * node/config_file.c's (doc/config_format.md); here each of its settings
+ * is checked: a known key, set once, a valid value.
  */
 #include "node/config.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "node/config_file.h"
 #include "node/man.h"
 #include "node/resp_codec.h"
 
@@ -289,64 +292,35 @@ void grove_config_defaults(grove_config_t *cfg)
 	}
 }
 
-/* Trims spaces and tabs at both ends, in place. */
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-		s[--n] = 0;
-	return s;
-}
+/* The settings a config file has set so far, with their line numbers. */
+typedef struct file_state {
+	grove_config_t *cfg;
+	const char *path;
+	unsigned line_of[OPT_COUNT]; /* 0: not set yet */
+} file_state_t;
 
-/* Applies one "key = value" line of a config file. */
-static int config_line(grove_config_t *cfg, char *line, const char *path, unsigned lineno,
-		       char *err, size_t elen)
+/* Applies one setting of a config file: a known key, set once. */
+static int file_entry(void *ctx, const grove_config_entry_t *e, char *err, size_t elen)
 {
-	char *s = trim(line);
-	if (!*s || *s == '#')
-		return 0;
-	char *eq = strchr(s, '=');
-	if (!eq)
-		return cfg_error(err, elen, "%s:%u: expected 'key = value'", path, lineno);
-	*eq = 0;
-	char *key = trim(s), *val = trim(eq + 1);
-	size_t vlen = strlen(val);
-	if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-		val[vlen - 1] = 0;
-		val++;
-	}
-	const opt_t *o = find_opt(key, strlen(key));
+	file_state_t *f = ctx;
+	const opt_t *o = find_opt(e->key, strlen(e->key));
 	if (!o || o->kind == K_CONFIG || o->kind == K_BOOL)
-		return cfg_error(err, elen, "%s:%u: unknown setting '%s'", path, lineno, key);
+		return cfg_error(err, elen, "%s:%u: unknown setting '%s'", f->path, e->line, e->key);
+	size_t idx = (size_t)(o - opts);
+	if (f->line_of[idx])
+		return cfg_error(err, elen, "%s:%u: %s: set twice, first on line %u", f->path, e->line,
+				 o->name, f->line_of[idx]);
+	f->line_of[idx] = e->line;
 	char where[GROVE_PATH_MAX + 64];
-	snprintf(where, sizeof(where), "%s:%u: %s", path, lineno, key);
-	return set_opt(cfg, o, val, where, err, elen);
+	snprintf(where, sizeof(where), "%s:%u: %s", f->path, e->line, o->name);
+	return set_opt(f->cfg, o, e->value, where, err, elen);
 }
 
 int grove_config_parse_text(grove_config_t *cfg, const char *text, size_t len, const char *path,
 			    char *err, size_t elen)
 {
-	if (len > GROVE_CONFIG_FILE_BYTES_MAX)
-		return cfg_error(err, elen, "%s: larger than %d bytes", path, GROVE_CONFIG_FILE_BYTES_MAX);
-	char line[GROVE_CONFIG_LINE_MAX];
-	unsigned lineno = 0;
-	int rc = 0;
-	for (size_t off = 0; rc == 0 && off < len;) {
-		const char *nl = memchr(text + off, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
-		if (++lineno > GROVE_CONFIG_LINES_MAX)
-			return cfg_error(err, elen, "%s: more than %d lines", path, GROVE_CONFIG_LINES_MAX);
-		if (n >= sizeof(line) - 1)
-			return cfg_error(err, elen, "%s:%u: line longer than %d bytes", path, lineno,
-					 GROVE_CONFIG_LINE_MAX - 2);
-		memcpy(line, text + off, n);
-		line[n] = 0;
-		rc = config_line(cfg, line, path, lineno, err, elen);
-		off += n + 1;
-	}
-	return rc;
+	file_state_t f = {.cfg = cfg, .path = path};
+	return grove_config_file_parse(text, len, path, file_entry, &f, err, elen);
 }
 
 /* Reads the file at path whole (bounded) and applies it. */

@@ -3,10 +3,10 @@
  *
  * Every setting is a flag (--name VALUE or --name=VALUE) and a config-file
  * key of the same name without the dashes.  The config file (--config FILE)
- * is plain text, one "key = value" per line; blank lines and lines starting
- * with '#' are ignored; whitespace around key and value is trimmed; a value
- * may be wrapped in double quotes.  Flags win over the file whatever their
- * order.  The table of settings, their defaults and help text lives in
+ * is text, one "key = value" per line, with '#' comments and quoted values
+ * with escapes; a key set twice is an error naming both lines (grammar:
+ * doc/config_format.md, node/config_file.h).  Flags win over the file
+ * whatever their order; a flag given twice takes its last value.  The table of settings, their defaults and help text lives in
  * config.c and is printed by `groved --help` (grove_config_usage); the
  * README lists the same table.
  *
@@ -25,14 +25,12 @@
 
 #include "grove/value.h"
 #include "grove/db.h"
+#include "node/config_file.h" /* the file's grammar and limits */
 
 #define GROVE_HOST_MAX 255
 #define GROVE_PATH_MAX 1024
 #define GROVE_SEEDS_MAX 64
 #define GROVE_PASSWORD_MAX 256
-#define GROVE_CONFIG_LINE_MAX 4096              /* bytes per line, with its LF and NUL */
-#define GROVE_CONFIG_LINES_MAX 10000
-#define GROVE_CONFIG_FILE_BYTES_MAX (1024 * 1024) /* a config file is read whole */
 #define GROVE_CONFIG_ERROR_BYTES 512
 
 typedef struct grove_hostport {

@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -299,6 +300,60 @@ static void test_config_file_repeated_key_via_flags(void **state)
 	assert_int_equal(cfg.durability, GROVE_DURABILITY_ALWAYS);
 }
 
+/* Copies the text of the first `code span` at or after *p into out. */
+static bool code_span(const char **p, char *out, size_t cap)
+{
+	const char *a = strchr(*p, '`'), *b = a ? strchr(a + 1, '`') : NULL;
+	if (!b || (size_t)(b - a - 1) >= cap)
+		return false;
+	memcpy(out, a + 1, (size_t)(b - a - 1));
+	out[b - a - 1] = 0;
+	*p = b + 1;
+	return true;
+}
+
+/* Every row of doc/config_format.md's error table whose input is one
+ * `line` gives exactly the documented message; the documented example
+ * parses. */
+static void test_config_doc(void **state)
+{
+	(void)state;
+	FILE *f = fopen("doc/config_format.md", "r");
+	assert_non_null(f);
+	char line[1024], input[256], want[256], example[2048] = "";
+	int rows = 0, in_example = 0;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "## Example", 10))
+			in_example = 1;
+		else if (in_example == 1 && !strncmp(line, "```", 3))
+			in_example = 2;
+		else if (in_example == 2 && !strncmp(line, "```", 3))
+			in_example = 3;
+		else if (in_example == 2 && strlen(example) + strlen(line) < sizeof(example))
+			strcat(example, line);
+		const char *p = line;
+		if (strncmp(line, "| `", 3) != 0 || !code_span(&p, input, sizeof(input)) ||
+		    strncmp(p, " | `", 4) != 0 || !code_span(&p, want, sizeof(want)))
+			continue;
+		grove_config_defaults(&cfg);
+		int rc = grove_config_parse_text(&cfg, input, strlen(input), "grove.conf", err, sizeof(err));
+		if (rc != GROVE_ECONFIG || strcmp(err, want) != 0)
+			fail_msg("doc row '%s': rc %d, message '%s', documented '%s'", input, rc, err, want);
+		rows++;
+	}
+	fclose(f);
+	assert_true(rows >= 9);
+	assert_int_equal(in_example, 3);
+	grove_config_defaults(&cfg);
+	assert_int_equal(grove_config_parse_text(&cfg, example, strlen(example), "grove.conf", err, sizeof(err)), 0);
+	assert_string_equal(cfg.id, "node-1");
+	assert_string_equal(cfg.requirepass, "correct horse #1");
+	assert_int_equal(cfg.durability, GROVE_DURABILITY_BATCH);
+	assert_int_equal(cfg.gossip_interval_ms, 100);
+}
+
 static void test_usage_lists_flags(void **state)
 {
 	(void)state;
@@ -327,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_config_grammar),
 		cmocka_unit_test(test_config_nul_and_limits),
 		cmocka_unit_test(test_config_file_repeated_key_via_flags),
+		cmocka_unit_test(test_config_doc),
 		cmocka_unit_test(test_usage_lists_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
