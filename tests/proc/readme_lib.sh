@@ -35,6 +35,8 @@
 #    Exit statuses are not compared (the README does not show them).
 #
 # Every function prints what it checks; README_FAILS counts failures.
+# README_SHOW=FILE appends each transcript command and its actual output
+# (paths rewritten) to FILE: real output to paste into the README.
 
 README=${README:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/README.md}
 README_FAILS=0
@@ -64,6 +66,24 @@ readme_block() {
 # ignores them).
 readme_commands() {
 	readme_block "$1" | awk '!/^[[:space:]]*(#|$)/'
+}
+
+# readme_strip_comment LINE: LINE without its shell comment (a '#' after a
+# blank, outside quotes) and trailing blanks, as bash would read it.
+readme_strip_comment() {
+	local s=$1 out= q= c prev=' ' i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		if [[ -z $q ]]; then
+			[[ $c == '#' && $prev == [[:space:]] ]] && break
+			[[ $c == "'" || $c == '"' ]] && q=$c
+		elif [[ $c == "$q" ]]; then
+			q=
+		fi
+		out+=$c
+		prev=$c
+	done
+	readme_rtrim "$out"
 }
 
 # readme_line_regex LINE: the extended regex a README output line stands
@@ -180,6 +200,7 @@ readme_transcript() {
 		fi
 		n=$((n + 1))
 		echo "ok: $name: \$ $cmd ($ms ms)"
+		[[ -n ${README_SHOW:-} ]] && printf '%s\n' "\$ $cmd" "$got" >>"$README_SHOW"
 	done
 	echo "ok: $name: ${n} commands, output as in README.md"
 }

@@ -75,8 +75,7 @@ declare -A EXPECT=()
 run_block() {
 	local name=$1 dir=$2 line cmd out
 	while IFS= read -r line; do
-		cmd=${line%%#*}
-		cmd=${cmd%"${cmd##*[![:space:]]}"}
+		cmd=$(readme_strip_comment "$line")
 		case $cmd in
 		make) echo "-- $name: not run: make (bin/ is built)" ;;
 		bin/groved* | groved*) start_bg "$dir" "$cmd" || return 1 ;;

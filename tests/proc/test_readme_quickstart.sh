@@ -61,8 +61,7 @@ run_make() {
 mapfile -t lines < <(readme_commands quickstart)
 ((${#lines[@]} >= 4)) || fail "quickstart block: ${#lines[@]} commands"
 for line in "${lines[@]}"; do
-	cmd=${line%%#*}
-	cmd=${cmd%"${cmd##*[![:space:]]}"}
+	cmd=$(readme_strip_comment "$line")
 	case $cmd in
 	"make test")
 		echo "-- not run: $cmd (it runs this test)" ;;
