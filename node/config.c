@@ -48,7 +48,8 @@ typedef struct opt {
 #define F(field) offsetof(grove_config_t, field), sizeof(((grove_config_t *)0)->field)
 
 static const opt_t opts[] = {
-	{"config", K_CONFIG, 0, 0, 0, 0, "", "FILE", "read settings from FILE (key = value lines)"},
+	{"config", K_CONFIG, 0, 0, 0, 0, "", "FILE",
+	 "read settings from FILE (key = value lines, grammar in doc/config_format.md)"},
 	{"id", K_ID, F(id), 0, 0, "", "ID", "node id (required; must match the certificate)"},
 	{"data", K_STR, F(data_dir), 0, 0, "./grove-data", "DIR", "data directory (store, keys)"},
 	{"gossip", K_ADDR, F(gossip), 0, 0, "127.0.0.1:7946", "HOST:PORT",

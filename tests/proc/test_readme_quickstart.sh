@@ -51,7 +51,8 @@ get() { redis-cli -p "$1" GET "$2" 2>&1; }
 run_make() {
 	local name=$1
 	shift
-	OUT=$(make --no-print-directory "$@" 2>&1)
+	# As a user types it: not as part of the make that runs this test.
+	OUT=$(env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make --no-print-directory "$@" 2>&1)
 	RC=$?
 	echo "-- $name: make $* (exit $RC)"
 	printf '%s\n' "$OUT" | sed 's/^/   | /'
