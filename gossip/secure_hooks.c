@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "gossip/ae/codec.h"
 #include "gossip/secure/channel.h"
 
 _Static_assert(GROVE_MEMBER_ID_MAX == GROVE_NODE_ID_MAX, "one node id limit");
@@ -25,11 +26,55 @@ void grove_secure_hooks_init(grove_secure_hooks_t *s, grove_sender_t *sender, gr
 	s->attach_cert = kind == GROVE_MEMBER_ENVELOPE_KIND;
 }
 
+void grove_secure_hooks_set_resolver(grove_secure_hooks_t *s,
+				     int (*resolve)(void *ctx, const char *addr, char id[GROVE_NODE_ID_MAX + 1]),
+				     void *ctx)
+{
+	s->resolve = resolve;
+	s->resolve_ctx = ctx;
+}
+
+int grove_secure_hooks_resolve_member(void *ctx, const char *addr, char id[GROVE_NODE_ID_MAX + 1])
+{
+	const grove_member_t *m = ctx;
+	size_t n = grove_member_count(m);
+	for (size_t i = 0; i < n; i++) {
+		grove_member_info_t info;
+		if (grove_member_get(m, i, &info) == 0 && strcmp(info.addr, addr) == 0) {
+			strcpy(id, info.id);
+			return 0;
+		}
+	}
+	return GROVE_ENOTFOUND;
+}
+
+bool grove_secure_hooks_may_be_clear(uint8_t kind, const uint8_t *payload, size_t len)
+{
+	return kind == GROVE_AE_ENVELOPE_KIND && len > 0 && payload[0] == GROVE_AE_DIGEST;
+}
+
+/* The recipient's certificate: by the core's id, else by the resolver. */
+static const grove_cert_t *recipient(grove_secure_hooks_t *s, const char *to_addr, const char *to_id)
+{
+	char id[GROVE_NODE_ID_MAX + 1];
+	if ((to_id == NULL || to_id[0] == '\0') && s->resolve != NULL && to_addr != NULL &&
+	    s->resolve(s->resolve_ctx, to_addr, id) == 0)
+		to_id = id;
+	return to_id != NULL && to_id[0] != '\0' ? grove_peerbook_find(s->book, to_id) : NULL;
+}
+
 static int hooks_seal(void *ctx, const char *to_addr, const char *to_id, const uint8_t *payload, size_t len,
 		      uint8_t *out, size_t cap, size_t *out_len)
 {
 	grove_secure_hooks_t *s = ctx;
-	(void)to_addr;
+	const grove_cert_t *to = recipient(s, to_addr, to_id);
+	if (to != NULL)
+		return grove_envelope_seal_for(s->sender, s->kind, to, s->attach_cert, payload, len, out, cap,
+					       out_len);
+	if (!grove_secure_hooks_may_be_clear(s->kind, payload, len)) {
+		s->unsealable++;
+		return GROVE_EAUTH;
+	}
 	return grove_envelope_seal(s->sender, s->kind, to_id, s->attach_cert, payload, len, out, cap, out_len);
 }
 
@@ -38,11 +83,15 @@ static int hooks_open(void *ctx, uint64_t now_ms, const char *from_addr, const u
 {
 	grove_secure_hooks_t *s = ctx;
 	(void)from_addr;
-	int rc = grove_envelope_open(s->book, dgram, len, now_ms, &s->env, &s->last_drop);
+	int rc = grove_envelope_open_keyed(s->book, &s->sender->keys, dgram, len, now_ms, &s->env, &s->last_drop);
 	if (rc < 0)
 		return rc;
 	if (s->env.kind != s->kind) {
 		s->wrong_kind++;
+		return GROVE_EPROTO;
+	}
+	if (!s->env.sealed && !grove_secure_hooks_may_be_clear(s->kind, s->env.payload, s->env.payload_len)) {
+		s->cleartext_refused++;
 		return GROVE_EPROTO;
 	}
 	*payload = s->env.payload;
@@ -64,7 +113,8 @@ static int hooks_learn_cert(void *ctx, uint64_t now_ms, const char *id, const ui
 	return grove_peerbook_add(s->book, &c, now_ms);
 }
 
-/* Sealed size minus payload size at worst: the longest recipient id. */
+/* Sealed size minus payload size at worst: the longest recipient id and
+ * the salt and tag of a sealed payload. */
 static size_t hooks_overhead(const grove_secure_hooks_t *s)
 {
 	char longest[GROVE_NODE_ID_MAX + 1];
@@ -72,7 +122,7 @@ static size_t hooks_overhead(const grove_secure_hooks_t *s)
 	longest[GROVE_NODE_ID_MAX] = '\0';
 	size_t payload_max = grove_envelope_payload_max(s->sender, longest, s->attach_cert);
 	GROVE_ASSERT(payload_max < GROVE_DATAGRAM_MAX);
-	return GROVE_DATAGRAM_MAX - payload_max;
+	return GROVE_DATAGRAM_MAX - payload_max + GROVE_ENVELOPE_SEAL_BYTES;
 }
 
 int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_config_t *cfg)

@@ -9,7 +9,15 @@
  *
  * Outbound datagrams are sealed as envelopes of the binding's kind
  * (GROVE_MEMBER_ENVELOPE_KIND or GROVE_AE_ENVELOPE_KIND), signed with the
- * node key and numbered by the sender.  Membership attaches the node's
+ * node key and numbered by the sender.  Nothing in clear: a datagram is
+ * SEALED (encrypted for its recipient, gossip/secure/pairkey.h) whenever
+ * the recipient's certificate is in the book - the recipient id is the
+ * core's, or for anti-entropy (which knows addresses only) the resolver's
+ * (grove_secure_hooks_set_resolver: the node maps an address to a member
+ * id).  Without a recipient key only an anti-entropy DIGEST (hashes and a
+ * count) goes out signed-only; anything else is not sent (counted in
+ * `unsealable`), and a received unsealed datagram of any other message is
+ * refused (`cleartext_refused`).  Membership attaches the node's
  * certificate by default, so a receiver that has never seen this node can
  * verify it; anti-entropy does not, as it talks only to alive members,
  * whose certificates the book learned from membership.  Inbound datagrams
@@ -46,12 +54,32 @@ typedef struct grove_secure_hooks {
 	grove_envelope_t env;    /* the last opened envelope */
 	grove_drop_t last_drop;  /* why the last refused datagram was dropped */
 	uint64_t wrong_kind;     /* valid envelopes of another layer's kind */
+	uint64_t unsealable;     /* outbound payloads refused: no recipient key, not a digest */
+	uint64_t cleartext_refused; /* inbound unsealed payloads that had to be sealed */
+	/* addr -> member id (0, id written) or negative; see set_resolver */
+	int (*resolve)(void *ctx, const char *addr, char id[GROVE_NODE_ID_MAX + 1]);
+	void *resolve_ctx;
 } grove_secure_hooks_t;
 
 /* kind: GROVE_MEMBER_ENVELOPE_KIND (attach_cert defaults to true) or
  * GROVE_AE_ENVELOPE_KIND (false). */
 void grove_secure_hooks_init(grove_secure_hooks_t *s, grove_sender_t *sender, grove_peerbook_t *book,
 			     uint8_t kind);
+
+/* Recipient ids for datagrams the core addresses by address only
+ * (anti-entropy): resolve(ctx, addr, id) writes the node id of the member
+ * at addr and returns 0, or returns a negative code when none is known. */
+void grove_secure_hooks_set_resolver(grove_secure_hooks_t *s,
+				     int (*resolve)(void *ctx, const char *addr, char id[GROVE_NODE_ID_MAX + 1]),
+				     void *ctx);
+
+/* A resolver over a membership core (ctx = the grove_member_t *): the
+ * member whose address is addr.  O(members); GROVE_ENOTFOUND. */
+int grove_secure_hooks_resolve_member(void *ctx, const char *addr, char id[GROVE_NODE_ID_MAX + 1]);
+
+/* True when a payload of this kind may travel signed-only: anti-entropy
+ * DIGESTs, which carry only hashes and a key count. */
+bool grove_secure_hooks_may_be_clear(uint8_t kind, const uint8_t *payload, size_t len);
 
 /* Membership binding: fills cfg->security, cfg->key (node public key) and
  * cfg->cert (encoded certificate) from the sender's identity; cfg->id must

@@ -109,6 +109,7 @@ int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char
 		ac.push_fanout = cfg->push_fanout;
 	grove_secure_hooks_init(&mn->aesec, &mn->sender, mn->book, GROVE_AE_ENVELOPE_KIND);
 	grove_secure_hooks_config_ae(&mn->aesec, &ac);
+	grove_secure_hooks_set_resolver(&mn->aesec, grove_secure_hooks_resolve_member, mn->m);
 	randombytes_buf(&seed, sizeof(seed));
 	grove_rng_seed(&mn->rng, seed);
 	int rc = grove_ae_create(&ac, mn->db, &mn->rng, &mn->ae);

@@ -214,6 +214,7 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 		snprintf(err, elen, "membership: %s", grove_strerror(rc));
 	} else {
 		grove_sender_init(&mn->sender, identity, epoch);
+		randombytes_buf(&mn->sender.salt, sizeof mn->sender.salt);
 		grove_secure_hooks_init(&mn->sec, &mn->sender, mn->book, GROVE_MEMBER_ENVELOPE_KIND);
 		rc = create_core(mn, cfg, err, elen);
 		if (rc == 0)
@@ -225,6 +226,7 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 		grove_ae_destroy(mn->ae);
 		grove_member_destroy(mn->m);
 		grove_peerbook_destroy(mn->book);
+		grove_sender_close(&mn->sender);
 		grove_free(mn);
 		return rc;
 	}
@@ -358,5 +360,6 @@ void grove_cluster_destroy(grove_cluster_t *mn)
 	grove_ae_destroy(mn->ae);
 	grove_member_destroy(mn->m);
 	grove_peerbook_destroy(mn->book);
+	grove_sender_close(&mn->sender);
 	grove_free(mn);
 }

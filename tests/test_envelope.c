@@ -143,6 +143,29 @@ static void test_golden_datagram_matches_doc(void **state)
 	assert_int_equal(env.seq, 42);
 	assert_int_equal(env.payload_len, 4);
 	assert_memory_equal(env.payload, "ping", 4);
+	assert_false(env.sealed);
+
+	/* Sealed for node-b: the documented bytes, opened by node-b only. */
+	tx.salt = 0x0102030405060708ull;
+	assert_int_equal(grove_envelope_seal_for(&tx, 1, &cb_cert, false, (const uint8_t *)"ping", 4, d, sizeof d,
+						 &n), 0);
+	doc_len = grove_test_doc_golden("doc/wire_format.md", "datagram-sealed", doc, sizeof doc);
+	assert_int_equal(doc_len, (long)n);
+	assert_memory_equal(doc, d, n);
+	assert_null(memmem(d, n, "ping", 4));
+	assert_int_equal(grove_envelope_open(book, doc, (size_t)doc_len, NOW, &env, NULL), 0);
+	assert_true(env.sealed);
+	assert_int_equal(env.seq, 43);
+	assert_int_equal(env.payload_len, 4);
+	assert_memory_equal(env.payload, "ping", 4);
+	/* One flipped ciphertext bit, re-signed by the sender: the AEAD refuses. */
+	grove_drop_t why;
+	d[n - GROVE_SIGNATURE_BYTES - 1] ^= 1;
+	d[34] = 44; /* a fresh sequence number, so the replay window does not answer first */
+	grove_identity_sign(&a, d + n - GROVE_SIGNATURE_BYTES, d, n - GROVE_SIGNATURE_BYTES);
+	assert_int_equal(grove_envelope_open(book, d, n, NOW, &env, &why), GROVE_EBADSIG);
+	assert_int_equal(why, GROVE_DROP_BADSIG);
+	grove_sender_close(&tx);
 	grove_peerbook_destroy(book);
 	grove_identity_close(&a);
 	grove_identity_close(&b);

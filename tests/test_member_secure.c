@@ -40,13 +40,15 @@ static size_t make_payload(uint8_t *buf, size_t cap, const char *sender, const g
 	return w.len;
 }
 
-static size_t seal(grove_sender_t *s, const uint8_t *p, size_t len, uint8_t *out)
+/* Sealed for node 0 (encrypted for it, as every membership datagram). */
+static size_t seal_to0(const grove_simcluster_t *cl, grove_sender_t *s, const uint8_t *p, size_t len, uint8_t *out)
 {
 	size_t out_len = 0;
-	assert_int_equal(grove_envelope_seal(s, GROVE_MEMBER_ENVELOPE_KIND, "node-0", true, p, len, out,
-					     GROVE_DATAGRAM_MAX, &out_len), 0);
+	assert_int_equal(grove_envelope_seal_for(s, GROVE_MEMBER_ENVELOPE_KIND, &cl->nodes[0].ident.cert, true, p,
+						 len, out, GROVE_DATAGRAM_MAX, &out_len), 0);
 	return out_len;
 }
+#define seal(s, p, len, out) seal_to0(cl, s, p, len, out)
 
 typedef struct snapshot {
 	uint64_t inc[N];
@@ -122,7 +124,14 @@ static int inject_crafted(grove_simcluster_t *cl, const snapshot_t *before)
 	deliver(cl, d, seal(&cl->nodes[1].sender, p, plen, d)); /* signed by node-1, says node-4 inside */
 	memset(p, 0xee, 40);
 	deliver(cl, d, seal(&cl->nodes[1].sender, p, 40, d)); /* signed garbage */
-	return 9;
+	plen = make_payload(p, sizeof(p), "node-1", &kill3);
+	uint64_t clear0 = cl->nodes[0].sec.cleartext_refused;
+	dlen = 0;
+	assert_int_equal(grove_envelope_seal(&cl->nodes[1].sender, GROVE_MEMBER_ENVELOPE_KIND, "node-0", true, p, plen,
+					     d, GROVE_DATAGRAM_MAX, &dlen), 0);
+	deliver(cl, d, dlen); /* genuine but signed-only: nothing of membership travels in clear */
+	assert_int_equal(cl->nodes[0].sec.cleartext_refused, clear0 + 1);
+	return 10;
 }
 
 static void inject_random(grove_simcluster_t *cl, uint64_t seed, int count)
@@ -182,9 +191,10 @@ static void test_secure_cluster_refuses_hostile_datagrams(void **state)
 	snap(&cl, &after);
 	assert_memory_equal(&before, &after, sizeof(before));
 	/* crafted: 5 refused by the envelope, 1 accepted, oversize and garbage
-	 * refused by the decoder, the mislabelled one by the sender check */
-	assert_int_equal(crafted, 9);
-	assert_int_equal(st1.drop_open - st0.drop_open, 20000 + 5);
+	 * refused by the decoder, the mislabelled one by the sender check, the
+	 * signed-only one by the hooks */
+	assert_int_equal(crafted, 10);
+	assert_int_equal(st1.drop_open - st0.drop_open, 20000 + 6);
 	assert_int_equal(st1.drop_sender - st0.drop_sender, 1);
 	assert_int_equal(st1.drop_decode - st0.drop_decode, 2);
 	const grove_drop_stats_t *ds = grove_peerbook_stats(cl.nodes[0].book);
@@ -252,8 +262,8 @@ static void test_replay_into_restarted_node(void **state)
 	grove_member_update_t kill0 = { .kind = GROVE_MEMBER_DEAD, .id = "node-0", .from = "node-1" };
 	kill3.incarnation = before.inc[3];
 	kill0.incarnation = before.inc[0];
-	size_t len3 = seal(&cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill3), d3);
-	size_t len0 = seal(&cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill0), d0);
+	size_t len3 = seal_to0(&cl, &cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill3), d3);
+	size_t len0 = seal_to0(&cl, &cl.nodes[1].sender, p, make_payload(p, sizeof(p), "node-1", &kill0), d0);
 	/* delivered once for real: node 0 believes node-3 dead and refutes
 	 * its own death; node-3 hears it and refutes too */
 	deliver(&cl, d3, len3);

@@ -72,7 +72,15 @@ struct grove_netsim {
 	uint32_t dups;
 	uint8_t *cur; /* bytes of the event last returned */
 	grove_netsim_stats_t stats;
+	grove_netsim_tap_fn tap; /* sees every byte sent, or NULL */
+	void *tap_ctx;
 };
+
+void grove_netsim_set_tap(grove_netsim_t *net, grove_netsim_tap_fn tap, void *ctx)
+{
+	net->tap = tap;
+	net->tap_ctx = ctx;
+}
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -296,6 +304,8 @@ void grove_netsim_send(grove_netsim_t *net, int from, const char *to_addr, uint8
 		       size_t len)
 {
 	int to = grove_netsim_find(net, to_addr);
+	if (net->tap)
+		net->tap(net->tap_ctx, false, from, tag, bytes, len);
 	net->stats.datagrams_sent++;
 	net->stats.bytes_sent += len;
 	if (!reachable(net, from, to) || net->nodes[from].udp_blocked || net->nodes[to].udp_blocked) {
@@ -470,6 +480,8 @@ bool grove_netsim_stream_send(grove_netsim_t *net, grove_netsim_ep_t ep, const u
 	size_t slot;
 	int s;
 	conn_t *k = conn_of(net, ep, &slot, &s);
+	if (net->tap && k)
+		net->tap(net->tap_ctx, true, k->node[s], k->tag, bytes, len);
 	if (!k || k->broken || k->state[s] != END_OPEN || k->state[1 - s] == END_CLOSED)
 		return true;
 	if (!reachable(net, k->node[0], k->node[1])) {

@@ -138,6 +138,14 @@ void grove_netsim_set_group(grove_netsim_t *net, int node, int group);
 
 uint64_t grove_netsim_now(const grove_netsim_t *net);
 
+/* A wire tap: called with every datagram (stream false) and every stream
+ * message (stream true) as it is sent, whatever becomes of it (the
+ * capture tests: nothing may cross the network in clear).  from is the
+ * sending node, tag the datagram's or stream opener's tag. */
+typedef void (*grove_netsim_tap_fn)(void *ctx, bool stream, int from, uint8_t tag, const uint8_t *bytes,
+				    size_t len);
+void grove_netsim_set_tap(grove_netsim_t *net, grove_netsim_tap_fn tap, void *ctx);
+
 void grove_netsim_send(grove_netsim_t *net, int from, const char *to_addr, uint8_t tag, const uint8_t *bytes,
 		       size_t len);
 

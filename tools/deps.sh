@@ -4,11 +4,12 @@
 # pkg-config.  Tests, fuzzing and benchmarks: clang and its sanitizer/fuzzer
 # runtime, redis-tools (redis-cli, redis-benchmark), redis-server, hiredis,
 # nftables, iproute2, python3-redis (client snippets and the RESP tests),
+# tcpdump (the wire capture test), libssl-dev and openssl (client TLS),
 # node and npm (the ioredis test installs ioredis from npm itself).
 set -euo pipefail
 pkgs=(libuv1-dev libsodium-dev libmsgpack-dev libleveldb-dev libcmocka-dev
       pkg-config clang libclang-rt-14-dev redis-tools redis-server
-      libhiredis-dev nftables iproute2 python3-redis)
+      libhiredis-dev nftables iproute2 python3-redis tcpdump libssl-dev openssl)
 missing=()
 for p in "${pkgs[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

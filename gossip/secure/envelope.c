@@ -5,16 +5,22 @@
  * the whole layout with a bounded reader (every length checked against what
  * is left, the total must match exactly), then asks the peer book for the
  * cheap checks (sender, certificate, expiry, replay window), then verifies
- * the Ed25519 signature, and only then commits the sequence number and any
- * learned certificate to the book.
+ * the Ed25519 signature, then (sealed envelopes) decrypts the payload
+ * with the pairwise key, and only then commits the sequence number and any
+ * learned certificate to the book.  Sealing encrypts the payload in place
+ * in the output buffer, the header before it as associated data, then
+ * signs everything (encrypt-then-sign: the signature still lets the book
+ * check the sender before any decryption is tried).
  */
 #include "gossip/secure/envelope.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "base/assert.h"
+#include "grove/alloc.h"
 #include "gossip/secure/peerbook_int.h"
 #include "gossip/secure/wirebuf.h"
 
@@ -29,8 +35,10 @@ typedef struct parsed {
 	char to[GROVE_NODE_ID_MAX + 1];
 	grove_stamp_t stamp;
 	grove_cert_t cert; /* when flags has GROVE_ENVELOPE_FLAG_CERT */
-	const uint8_t *payload;
+	uint64_t salt;             /* when flags has GROVE_ENVELOPE_FLAG_SEALED */
+	const uint8_t *payload;    /* as on the wire (ciphertext and tag when sealed) */
 	size_t payload_len;
+	size_t ad_len;             /* header bytes before the payload */
 	size_t signed_len; /* bytes covered by the signature */
 	bool learned;      /* the book added, renewed or rotated a certificate */
 } parsed_t;
@@ -41,6 +49,28 @@ void grove_sender_init(grove_sender_t *s, const grove_identity_t *self, uint64_t
 	s->self = self;
 	s->epoch = epoch;
 	s->next_seq = 0;
+	s->salt = 0;
+	grove_pairkeys_init(&s->keys, self);
+}
+
+void grove_sender_close(grove_sender_t *s)
+{
+	grove_pairkeys_close(&s->keys);
+}
+
+/* XChaCha20 nonce of a sealed payload: salt || epoch || seq, big-endian.
+ * Unique per direction key: the epoch rises at every start, the sequence
+ * within it, and the salt (random per start) separates two instances that
+ * would reuse one epoch (a copied data directory). */
+static void make_nonce(uint8_t n[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], uint64_t salt, uint64_t epoch,
+		       uint64_t seq)
+{
+	grove_wbuf_t w;
+	grove_wbuf_init(&w, n, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	grove_wbuf_u64(&w, salt);
+	grove_wbuf_u64(&w, epoch);
+	grove_wbuf_u64(&w, seq);
+	GROVE_ASSERT(!w.overflow && w.len == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 }
 
 static size_t id_len_or_zero(const char *id)
@@ -62,47 +92,89 @@ size_t grove_envelope_payload_max(const grove_sender_t *s, const char *to, bool 
 	return o >= GROVE_DATAGRAM_MAX ? 0 : GROVE_DATAGRAM_MAX - o;
 }
 
-int grove_envelope_seal(grove_sender_t *s, uint8_t kind, const char *to, bool attach_cert,
-			const uint8_t *payload, size_t payload_len,
-			uint8_t *out, size_t cap, size_t *out_len)
+/* Writes the header up to and including payload_len (the wire length). */
+static void write_header(grove_wbuf_t *w, const grove_sender_t *s, uint8_t kind, const char *to, size_t to_len,
+			 bool attach_cert, bool sealed, size_t wire_len)
 {
-	size_t to_len = id_len_or_zero(to);
-	if (kind == 0 || (to_len > 0 && !grove_node_id_valid(to, to_len)))
-		return GROVE_EINVAL;
-	size_t total = overhead(s, to_len, attach_cert) + payload_len;
-	if (payload_len > GROVE_DATAGRAM_MAX || total > GROVE_DATAGRAM_MAX || total > cap)
-		return GROVE_ETOOBIG;
-	if (s->next_seq == UINT64_MAX)
-		return GROVE_EOVERFLOW;
 	const grove_cert_t *cert = &s->self->cert;
 	size_t from_len = strlen(cert->node_id);
-	grove_wbuf_t w;
-	grove_wbuf_init(&w, out, cap);
-	grove_wbuf_u8(&w, GROVE_ENVELOPE_MAGIC0);
-	grove_wbuf_u8(&w, GROVE_ENVELOPE_MAGIC1);
-	grove_wbuf_u8(&w, GROVE_ENVELOPE_VERSION);
-	grove_wbuf_u8(&w, kind);
-	grove_wbuf_u8(&w, attach_cert ? GROVE_ENVELOPE_FLAG_CERT : 0);
-	grove_wbuf_u8(&w, (uint8_t)from_len);
-	grove_wbuf_bytes(&w, cert->node_id, from_len);
-	grove_wbuf_u8(&w, (uint8_t)to_len);
-	grove_wbuf_bytes(&w, to, to_len);
-	grove_wbuf_u64(&w, s->epoch);
-	grove_wbuf_u64(&w, s->next_seq);
+	grove_wbuf_u8(w, GROVE_ENVELOPE_MAGIC0);
+	grove_wbuf_u8(w, GROVE_ENVELOPE_MAGIC1);
+	grove_wbuf_u8(w, GROVE_ENVELOPE_VERSION);
+	grove_wbuf_u8(w, kind);
+	grove_wbuf_u8(w, (uint8_t)((attach_cert ? GROVE_ENVELOPE_FLAG_CERT : 0) |
+				   (sealed ? GROVE_ENVELOPE_FLAG_SEALED : 0)));
+	grove_wbuf_u8(w, (uint8_t)from_len);
+	grove_wbuf_bytes(w, cert->node_id, from_len);
+	grove_wbuf_u8(w, (uint8_t)to_len);
+	grove_wbuf_bytes(w, to, to_len);
+	grove_wbuf_u64(w, s->epoch);
+	grove_wbuf_u64(w, s->next_seq);
 	if (attach_cert) {
 		uint8_t cbuf[GROVE_CERT_BYTES_MAX];
 		size_t clen;
 		GROVE_ASSERT(grove_cert_encode(cert, cbuf, sizeof cbuf, &clen) == 0);
-		grove_wbuf_u16(&w, (uint16_t)clen);
-		grove_wbuf_bytes(&w, cbuf, clen);
+		grove_wbuf_u16(w, (uint16_t)clen);
+		grove_wbuf_bytes(w, cbuf, clen);
 	}
-	grove_wbuf_u16(&w, (uint16_t)payload_len);
-	grove_wbuf_bytes(&w, payload, payload_len);
+	if (sealed)
+		grove_wbuf_u64(w, s->salt);
+	grove_wbuf_u16(w, (uint16_t)wire_len);
+}
+
+/* One envelope; key != NULL seals the payload under it. */
+static int seal(grove_sender_t *s, uint8_t kind, const char *to, bool attach_cert, const uint8_t *key,
+		const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t to_len = id_len_or_zero(to);
+	bool sealed = key != NULL;
+	if (kind == 0 || (to_len > 0 && !grove_node_id_valid(to, to_len)) || (sealed && to_len == 0))
+		return GROVE_EINVAL;
+	size_t wire_len = payload_len + (sealed ? GROVE_ENVELOPE_TAG_BYTES : 0);
+	size_t total = overhead(s, to_len, attach_cert) + wire_len + (sealed ? GROVE_ENVELOPE_SALT_BYTES : 0);
+	if (payload_len > GROVE_DATAGRAM_MAX || total > GROVE_DATAGRAM_MAX || total > cap)
+		return GROVE_ETOOBIG;
+	if (s->next_seq == UINT64_MAX)
+		return GROVE_EOVERFLOW;
+	grove_wbuf_t w;
+	grove_wbuf_init(&w, out, cap);
+	write_header(&w, s, kind, to, to_len, attach_cert, sealed, wire_len);
+	GROVE_ASSERT(!w.overflow && w.len + wire_len + GROVE_SIGNATURE_BYTES == total);
+	if (sealed) {
+		uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+		unsigned long long clen = 0;
+		make_nonce(nonce, s->salt, s->epoch, s->next_seq);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out + w.len, &clen, payload, payload_len, out, w.len,
+							   NULL, nonce, key);
+		GROVE_ASSERT(clen == wire_len);
+		w.len += wire_len;
+	} else {
+		grove_wbuf_bytes(&w, payload, payload_len);
+	}
 	GROVE_ASSERT(!w.overflow && w.len + GROVE_SIGNATURE_BYTES == total);
 	grove_identity_sign(s->self, out + w.len, out, w.len);
 	s->next_seq++;
 	*out_len = total;
 	return 0;
+}
+
+int grove_envelope_seal(grove_sender_t *s, uint8_t kind, const char *to, bool attach_cert,
+			const uint8_t *payload, size_t payload_len,
+			uint8_t *out, size_t cap, size_t *out_len)
+{
+	return seal(s, kind, to, attach_cert, NULL, payload, payload_len, out, cap, out_len);
+}
+
+int grove_envelope_seal_for(grove_sender_t *s, uint8_t kind, const grove_cert_t *to_cert, bool attach_cert,
+			    const uint8_t *payload, size_t payload_len,
+			    uint8_t *out, size_t cap, size_t *out_len)
+{
+	GROVE_ASSERT(to_cert != NULL);
+	const uint8_t *tx, *rx;
+	int rc = grove_pairkeys_get(&s->keys, to_cert->node_pk, &tx, &rx);
+	if (rc < 0)
+		return rc;
+	return seal(s, kind, to_cert->node_id, attach_cert, tx, payload, payload_len, out, cap, out_len);
 }
 
 /* Read a length-prefixed node id into dst (NUL-terminated).  min_len 0
@@ -139,24 +211,49 @@ static grove_drop_t parse(const uint8_t *d, size_t len, parsed_t *p)
 	grove_rbuf_take(&r, 3);
 	p->kind = grove_rbuf_u8(&r);
 	p->flags = grove_rbuf_u8(&r);
-	if (p->kind == 0 || (p->flags & ~GROVE_ENVELOPE_FLAG_CERT) != 0)
+	if (p->kind == 0 || (p->flags & ~(GROVE_ENVELOPE_FLAG_CERT | GROVE_ENVELOPE_FLAG_SEALED)) != 0)
 		return GROVE_DROP_MALFORMED;
 	if (!read_id(&r, p->from, 1) || !read_id(&r, p->to, 0))
 		return GROVE_DROP_MALFORMED;
+	bool sealed = (p->flags & GROVE_ENVELOPE_FLAG_SEALED) != 0;
+	if (sealed && p->to[0] == '\0')
+		return GROVE_DROP_MALFORMED; /* a sealed payload has one recipient */
 	p->stamp.epoch = grove_rbuf_u64(&r);
 	p->stamp.seq = grove_rbuf_u64(&r);
 	if ((p->flags & GROVE_ENVELOPE_FLAG_CERT) && !read_cert(&r, p->from, &p->cert))
 		return GROVE_DROP_MALFORMED;
+	if (sealed)
+		p->salt = grove_rbuf_u64(&r);
 	p->payload_len = grove_rbuf_u16(&r);
+	p->ad_len = r.pos;
 	p->payload = grove_rbuf_take(&r, p->payload_len);
-	if (r.bad || grove_rbuf_left(&r) != 0)
+	if (r.bad || grove_rbuf_left(&r) != 0 || (sealed && p->payload_len < GROVE_ENVELOPE_TAG_BYTES))
 		return GROVE_DROP_MALFORMED;
 	p->signed_len = r.pos;
 	return GROVE_DROP_NONE;
 }
 
-static grove_drop_t check(grove_peerbook_t *book, const grove_identity_t *self, const uint8_t *d, size_t len,
-			  uint64_t now_ms, parsed_t *p)
+/* Decrypts p's sealed payload into plain (GROVE_DATAGRAM_MAX bytes) and
+ * points p->payload at it. */
+static grove_drop_t unseal(grove_pairkeys_t *keys, const grove_cert_t *sender, const uint8_t *d, parsed_t *p,
+			   uint8_t *plain)
+{
+	const uint8_t *tx, *rx;
+	if (keys == NULL || grove_pairkeys_get(keys, sender->node_pk, &tx, &rx) < 0)
+		return GROVE_DROP_BADSIG; /* no key (or no memory for one): refused */
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	unsigned long long n = 0;
+	make_nonce(nonce, p->salt, p->stamp.epoch, p->stamp.seq);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &n, NULL, p->payload, p->payload_len, d, p->ad_len,
+						       nonce, rx) != 0)
+		return GROVE_DROP_BADSIG;
+	p->payload = plain;
+	p->payload_len = (size_t)n;
+	return GROVE_DROP_NONE;
+}
+
+static grove_drop_t check(grove_peerbook_t *book, grove_pairkeys_t *keys, const grove_identity_t *self,
+			  const uint8_t *d, size_t len, uint64_t now_ms, parsed_t *p, uint8_t *plain)
 {
 	grove_drop_t reason = parse(d, len, p);
 	if (reason != GROVE_DROP_NONE)
@@ -170,31 +267,58 @@ static grove_drop_t check(grove_peerbook_t *book, const grove_identity_t *self, 
 		return reason;
 	if (crypto_sign_verify_detached(d + p->signed_len, d, p->signed_len, a.cert.node_pk) != 0)
 		return GROVE_DROP_BADSIG;
+	if ((p->flags & GROVE_ENVELOPE_FLAG_SEALED) && (reason = unseal(keys, &a.cert, d, p, plain)) != GROVE_DROP_NONE)
+		return reason;
 	reason = grove_peerbook__commit(book, &a, &p->stamp);
 	p->learned = reason == GROVE_DROP_NONE && a.action != GROVE_ADMIT_USE;
 	return reason;
 }
 
-int grove_envelope_open(grove_peerbook_t *book, const uint8_t *dgram, size_t len, uint64_t now_ms,
-			grove_envelope_t *out, grove_drop_t *reason)
+int grove_envelope_open_keyed(grove_peerbook_t *book, grove_pairkeys_t *keys, const uint8_t *dgram,
+			      size_t len, uint64_t now_ms, grove_envelope_t *out, grove_drop_t *reason)
 {
 	parsed_t p;
 	memset(&p, 0, sizeof p);
-	grove_drop_t r = check(book, grove_peerbook_self(book), dgram, len, now_ms, &p);
+	uint8_t plain[GROVE_DATAGRAM_MAX];
+	grove_pairkeys_t *own = NULL;
+	const grove_identity_t *self = grove_peerbook_self(book);
+	if (keys == NULL && len >= 5 && (dgram[4] & GROVE_ENVELOPE_FLAG_SEALED)) {
+		own = grove_malloc(sizeof *own);
+		if (own != NULL)
+			grove_pairkeys_init(own, self);
+	}
+	grove_drop_t r = check(book, keys ? keys : own, self, dgram, len, now_ms, &p, plain);
+	if (own != NULL) {
+		grove_pairkeys_close(own);
+		grove_free(own);
+	}
 	grove_peerbook_note(book, r);
 	if (reason != NULL)
 		*reason = r;
 	if (r != GROVE_DROP_NONE)
 		return grove_drop_code(r);
-	memset(out, 0, sizeof *out);
+	memset(out, 0, offsetof(grove_envelope_t, plain));
 	out->kind = p.kind;
 	memcpy(out->from, p.from, sizeof out->from);
 	out->addressed = p.to[0] != '\0';
 	out->cert_attached = (p.flags & GROVE_ENVELOPE_FLAG_CERT) != 0;
 	out->cert_learned = p.learned;
+	out->sealed = (p.flags & GROVE_ENVELOPE_FLAG_SEALED) != 0;
 	out->epoch = p.stamp.epoch;
 	out->seq = p.stamp.seq;
-	out->payload = p.payload;
+	if (out->sealed) {
+		memcpy(out->plain, plain, p.payload_len);
+		out->payload = out->plain;
+	} else {
+		out->payload = p.payload;
+	}
 	out->payload_len = p.payload_len;
+	sodium_memzero(plain, sizeof plain);
 	return 0;
+}
+
+int grove_envelope_open(grove_peerbook_t *book, const uint8_t *dgram, size_t len, uint64_t now_ms,
+			grove_envelope_t *out, grove_drop_t *reason)
+{
+	return grove_envelope_open_keyed(book, NULL, dgram, len, now_ms, out, reason);
 }
