@@ -68,7 +68,7 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 CFLAGS ?= -O2 -g
-PKGS := libuv libsodium msgpack
+PKGS := libuv libsodium msgpack openssl
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lleveldb -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 

@@ -38,6 +38,17 @@
 
 typedef struct mstream mstream_t;
 
+/* One configured seed (cluster_seeds.c): its name as configured, the
+ * asynchronous re-resolution in flight, and why it was last not reached. */
+typedef struct cseed {
+	grove_hostport_t name;
+	uv_getaddrinfo_t req;
+	struct grove_cluster *mn;
+	size_t index;
+	bool resolving;
+	char cause[192]; /* "" while it is reached */
+} cseed_t;
+
 struct grove_cluster {
 	uv_loop_t *loop;
 	grove_member_t *m;
@@ -56,8 +67,14 @@ struct grove_cluster {
 	grove_list_t streams; /* mstream_t, newest first */
 	size_t nstreams;
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
-	char seeds[GROVE_SEEDS_MAX][GROVE_MEMBER_ADDR_MAX + 1];
+	char seeds[GROVE_SEEDS_MAX][GROVE_MEMBER_ADDR_MAX + 1]; /* numeric "ip:port" (or the name, unresolved) */
 	const char *seed_ptrs[GROVE_SEEDS_MAX];
+	cseed_t seed_state[GROVE_SEEDS_MAX];
+	size_t seed_count;
+	int seed_family;          /* AF_INET or AF_INET6: the gossip socket's */
+	int resolving;            /* seed look-ups in flight */
+	uint64_t alone_since_ms;  /* no other member alive since (0: not alone) */
+	uint64_t seed_warned_ms;  /* last "no seed reached" warning */
 	bool in_pump, closing;
 	int handles_open;
 	void (*leave_cb)(void *ctx);
@@ -80,7 +97,7 @@ struct mstream {
 	bool blocked;             /* anti-entropy told the stream is not writable */
 	bool outbound;            /* opened by this node (session initiator) */
 	uint64_t opened_ms;
-	char from[GROVE_MEMBER_ADDR_MAX + 1]; /* inbound: TCP source "ip:port" */
+	char from[GROVE_MEMBER_ADDR_MAX + 1]; /* inbound: TCP source "ip:port"; outbound: the address dialled */
 	uint8_t rbuf[16384];
 };
 
@@ -94,6 +111,21 @@ static inline uint64_t grove_cluster_now_ms(void)
 void grove_cluster_pump(grove_cluster_t *mn);
 /* cluster_member.c: appends one "name:value\r\n" INFO line. */
 void grove_cluster_info_line(grove_buf_t *text, const char *name, uint64_t v);
+
+/* cluster_seeds.c: seeds resolved at start (names kept, unresolved ones
+ * too), resolved again at every contact (asynchronously: the next contact
+ * uses the new address), failures remembered per seed, and a WARN naming
+ * the causes while no other member is alive for SEED_WARN_AFTER_MS. */
+size_t grove_cluster_seeds_init(grove_cluster_t *mn, const grove_config_t *cfg);
+void grove_cluster_seed_contact(grove_cluster_t *mn, const char *addr);
+void grove_cluster_seed_failed(grove_cluster_t *mn, const char *addr, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void grove_cluster_seed_reached(grove_cluster_t *mn, const char *addr);
+void grove_cluster_seeds_watch(grove_cluster_t *mn, uint64_t now_ms);
+/* Cancels look-ups in flight; returns how many callbacks are still due
+ * (each then calls grove_cluster__handle_done). */
+int grove_cluster_seeds_close(grove_cluster_t *mn);
+void grove_cluster__handle_done(grove_cluster_t *mn);
 
 /* cluster_ae.c */
 void grove_cluster_on_ae_timer(uv_timer_t *t);

@@ -107,6 +107,7 @@ void grove_cluster_pump(grove_cluster_t *mn)
 		if (grove_cluster_ae_drain(mn))
 			more = true;
 	}
+	grove_cluster_seeds_watch(mn, grove_cluster_now_ms());
 	rearm(&mn->timer, on_timer, grove_member_next_deadline(mn->m));
 	rearm(&mn->ae_timer, grove_cluster_on_ae_timer, grove_ae_next_deadline(mn->ae));
 	mn->in_pump = false;
@@ -136,35 +137,6 @@ static int next_epoch(grove_db_t *db, uint64_t *epoch)
 	return rc;
 }
 
-/* Resolves seed names to numeric "ip:port" (the form datagrams come from),
- * once at start-up. */
-static size_t resolve_seeds(grove_cluster_t *mn, const grove_config_t *cfg)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < cfg->seed_count; i++) {
-		char port[8], ip[64];
-		snprintf(port, sizeof(port), "%u", cfg->seeds[i].port);
-		/* same family as our gossip socket, or the seed is unreachable */
-		int family = strchr(cfg->gossip.host, ':') ? AF_INET6 : AF_INET;
-		struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
-		if (getaddrinfo(cfg->seeds[i].host, port, &hints, &ai) != 0 || !ai) {
-			grove_log_warn(mn->log, "seed %s: cannot resolve; skipped", cfg->seeds[i].host);
-			continue;
-		}
-		bool v6 = ai->ai_family == AF_INET6;
-		if (v6)
-			uv_ip6_name((struct sockaddr_in6 *)ai->ai_addr, ip, sizeof(ip));
-		else
-			uv_ip4_name((struct sockaddr_in *)ai->ai_addr, ip, sizeof(ip));
-		snprintf(mn->seeds[n], sizeof(mn->seeds[n]), v6 ? "[%s]:%u" : "%s:%u", ip,
-			 cfg->seeds[i].port);
-		mn->seed_ptrs[n] = mn->seeds[n];
-		n++;
-		freeaddrinfo(ai);
-	}
-	return n;
-}
-
 /* Builds the core from the configuration and restores its saved state. */
 static int create_core(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen)
 {
@@ -174,7 +146,7 @@ static int create_core(grove_cluster_t *mn, const grove_config_t *cfg, char *err
 	grove_hostport_format(&cfg->advertise, mn->addr, sizeof(mn->addr));
 	mc.addr = mn->addr;
 	mc.seeds = mn->seed_ptrs;
-	mc.seed_count = resolve_seeds(mn, cfg);
+	mc.seed_count = grove_cluster_seeds_init(mn, cfg);
 	randombytes_buf(&mc.rng_seed, sizeof(mc.rng_seed));
 	mc.probe_interval_ms = cfg->probe_interval_ms;
 	mc.gossip_interval_ms = cfg->gossip_interval_ms;
@@ -324,11 +296,15 @@ void grove_cluster_leave(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx)
 	uv_timer_start(&mn->leave_timer, on_leave_done, done_by > now ? done_by - now : 0, 0);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+void grove_cluster__handle_done(grove_cluster_t *mn)
 {
-	grove_cluster_t *mn = h->data;
 	if (--mn->handles_open == 0 && mn->close_cb)
 		mn->close_cb(mn->close_ctx);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	grove_cluster__handle_done(h->data);
 }
 
 /* Saves the restart state, closes every stream and both timers; cb when
@@ -340,6 +316,7 @@ void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx)
 	mn->close_cb = cb;
 	mn->close_ctx = ctx;
 	mn->handles_open = 3 + (int)mn->nstreams; /* closing streams count too */
+	mn->handles_open += grove_cluster_seeds_close(mn); /* look-ups in flight */
 	grove_list_t *l, *tmp;
 	GROVE_LIST_FOREACH_SAFE(l, tmp, &mn->streams) {
 		mstream_t *s = GROVE_LIST_ENTRY(l, mstream_t, link);

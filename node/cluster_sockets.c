@@ -7,9 +7,12 @@
  */
 #include "node/cluster_sockets.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "grove/alloc.h"
 
@@ -186,4 +189,62 @@ void grove_cluster_sockets_close(grove_cluster_sockets_t *g, void (*cb)(void *ct
 	}
 	uv_close((uv_handle_t *)&g->udp, on_closed);
 	uv_close((uv_handle_t *)&g->tcp, on_closed);
+}
+
+/* Local address of the route to seed hp, formatted into out. */
+static int route_source(const grove_hostport_t *hp, int family, char *out, size_t cap, char *cause, size_t clen)
+{
+	char port[8];
+	snprintf(port, sizeof(port), "%u", hp->port);
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
+	int rc = getaddrinfo(hp->host, port, &hints, &ai);
+	if (rc != 0 || !ai) {
+		snprintf(cause, clen, "seed %s: cannot resolve: %s", hp->host, gai_strerror(rc));
+		return GROVE_ECONFIG;
+	}
+	struct sockaddr_storage ss;
+	socklen_t n = sizeof(ss);
+	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	rc = fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 || getsockname(fd, (struct sockaddr *)&ss, &n) < 0
+		     ? GROVE_ECONFIG : 0;
+	if (rc < 0)
+		snprintf(cause, clen, "seed %s: no route: %s", hp->host, strerror(errno));
+	else if (ss.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&ss, out, cap);
+	else
+		uv_ip4_name((struct sockaddr_in *)&ss, out, cap);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+int grove_cluster_advertise(grove_config_t *cfg, char *why, size_t why_len, char *err, size_t elen)
+{
+	why[0] = '\0';
+	if (cfg->advertise.host[0])
+		return 0;
+	char cause[256] = "no --seeds to derive it from";
+	int family = strchr(cfg->gossip.host, ':') ? AF_INET6 : AF_INET;
+	for (size_t i = 0; i < cfg->seed_count; i++) {
+		char ip[64] = "";
+		if (route_source(&cfg->seeds[i], family, ip, sizeof(ip), cause, sizeof(cause)) < 0)
+			continue;
+		grove_hostport_t hp = {.port = cfg->advertise.port};
+		snprintf(hp.host, sizeof(hp.host), "%s", ip);
+		if (grove_hostport_is_wildcard(&hp))
+			continue;
+		cfg->advertise = hp;
+		char seed[GROVE_HOST_MAX + 8];
+		grove_hostport_format(&cfg->seeds[i], seed, sizeof(seed));
+		snprintf(why, why_len, "the address of the interface that routes to seed %s", seed);
+		return 0;
+	}
+	char g[GROVE_HOST_MAX + 8];
+	grove_hostport_format(&cfg->gossip, g, sizeof(g));
+	snprintf(err, elen,
+		 "--gossip %s is a wildcard address and no address to advertise could be derived (%s): set "
+		 "--advertise HOST:PORT, the address the other nodes reach this node at",
+		 g, cause);
+	return GROVE_ECONFIG;
 }

@@ -61,4 +61,12 @@ const struct sockaddr *grove_cluster_sockets_source(const grove_cluster_sockets_
 void grove_cluster_sockets_send(grove_cluster_sockets_t *g, const char *to, const uint8_t *bytes, size_t len);
 void grove_cluster_sockets_close(grove_cluster_sockets_t *g, void (*cb)(void *ctx), void *ctx);
 
+/* The address peers reach this node at, into cfg->advertise.host when
+ * parse left it empty (a wildcard --gossip without --advertise): the
+ * local address of the route to the first seed that resolves and routes
+ * (a connected UDP socket's name; nothing is sent).  0 and, when derived,
+ * why[] says from which seed; GROVE_ECONFIG with the fix in err when no
+ * seed gives one.  Blocking (getaddrinfo): start-up only. */
+int grove_cluster_advertise(grove_config_t *cfg, char *why, size_t why_len, char *err, size_t elen) GROVE_MUST_CHECK;
+
 #endif

@@ -59,6 +59,11 @@ static void stream_close(mstream_t *s)
 	if (s->closed)
 		return;
 	s->closed = true;
+	if (s->outbound && !s->established && !s->mn->closing)
+		grove_cluster_seed_failed(s->mn, s->from, "%s",
+					  s->sess && grove_channel_error(s->sess)
+						  ? "secure handshake refused (see the seed's log: certificate or CA?)"
+						  : "connection closed before the secure handshake");
 	if (!s->core_closed && s->layer != LAYER_NONE && !s->mn->closing)
 		core_stream_closed(s->mn, s->layer, s->id);
 	s->core_closed = true;
@@ -114,6 +119,8 @@ static void stream_flush(mstream_t *s)
 static void stream_established(mstream_t *s)
 {
 	s->established = true;
+	if (s->outbound)
+		grove_cluster_seed_reached(s->mn, s->from);
 	const grove_cert_t *peer = grove_channel_peer_cert(s->sess);
 	int rc = peer ? grove_peerbook_add(s->mn->book, peer, grove_cluster_now_ms()) : GROVE_EAUTH;
 	if (rc < 0) {
@@ -278,6 +285,8 @@ static void on_connect(uv_connect_t *req, int status)
 {
 	mstream_t *s = req->data;
 	if (status < 0 || s->closed) {
+		if (status < 0)
+			grove_cluster_seed_failed(s->mn, s->from, "connect: %s", uv_strerror(status));
 		stream_close(s);
 	} else {
 		uv_read_start((uv_stream_t *)s->tcp, on_stream_alloc, on_stream_read);
@@ -296,6 +305,7 @@ static void stream_open(grove_cluster_t *mn, uint8_t layer, uint32_t id, const c
 				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV}, *ai = NULL;
 	uv_tcp_t *tcp = grove_malloc(sizeof(*tcp));
 	mstream_t *s = NULL;
+	grove_cluster_seed_contact(mn, addr); /* a seed's name is resolved again for the next contact */
 	if (tcp)
 		uv_tcp_init(mn->loop, tcp);
 	if (tcp && grove_hostport_parse(addr, &hp) == 0 &&
@@ -305,6 +315,7 @@ static void stream_open(grove_cluster_t *mn, uint8_t layer, uint32_t id, const c
 		s->id = id;
 		s->layer = layer;
 		s->outbound = true;
+		snprintf(s->from, sizeof(s->from), "%s", addr);
 		s->connect.data = s;
 		/* anti-entropy frames wait in the core, not in s->queued,
 		 * until the handshake completes */

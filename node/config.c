@@ -29,6 +29,7 @@ typedef enum opt_kind {
 	K_SEEDS,  /* host:port list */
 	K_DUR,    /* durability mode */
 	K_LEVEL,  /* log level */
+	K_TLSAUTH, /* yes | optional | no */
 	K_U32,    /* integer in [min, max] */
 	K_U64,    /* integer in [min, max] */
 	K_CONFIG, /* --config FILE (flags only) */
@@ -55,7 +56,8 @@ static const opt_t opts[] = {
 	{"gossip", K_ADDR, F(gossip), 0, 0, "127.0.0.1:7946", "HOST:PORT",
 	 "gossip address, UDP and TCP on the same port"},
 	{"advertise", K_ADDR, F(advertise), 0, 0, "", "HOST:PORT",
-	 "gossip address peers should use (NAT); default: --gossip"},
+	 "gossip address peers use (NAT, wildcard --gossip); default: --gossip, or with --gossip "
+	 "0.0.0.0 the address of the interface that routes to the seeds"},
 	{"client", K_ADDR, F(client), 0, 0, "127.0.0.1:7379", "HOST:PORT",
 	 "RESP client address; non-loopback requires --requirepass"},
 	{"seeds", K_SEEDS, F(seeds), 0, 0, "", "H:P,H:P", "peers to join through (names resolved, [v6]:port)"},
@@ -84,6 +86,14 @@ static const opt_t opts[] = {
 	 "close clients idle this long (0: never)"},
 	{"output-limit", K_U64, F(output_limit_bytes), 65536, 1ull << 40, "67108864", "BYTES",
 	 "per-client pending reply bytes before the client is disconnected"},
+	{"tls-port", K_U32, F(tls_port), 0, 65535, "0", "PORT",
+	 "also serve RESP over TLS on this port of --client's host (0: off)"},
+	{"tls-cert-file", K_STR, F(tls_cert_file), 0, 0, "", "FILE", "TLS server certificate (PEM, chain allowed)"},
+	{"tls-key-file", K_STR, F(tls_key_file), 0, 0, "", "FILE", "TLS server private key (PEM)"},
+	{"tls-ca-cert-file", K_STR, F(tls_ca_cert_file), 0, 0, "", "FILE",
+	 "CA certificates that sign client certificates (PEM)"},
+	{"tls-auth-clients", K_TLSAUTH, F(tls_auth_clients), 0, 0, "yes", "MODE",
+	 "yes (client certificate required) | optional | no"},
 	{"help", K_BOOL, F(help), 0, 0, "", "", "print this help and exit"},
 	{"version", K_BOOL, F(version), 0, 0, "", "", "print the version and exit"},
 };
@@ -149,6 +159,11 @@ bool grove_hostport_is_loopback(const grove_hostport_t *hp)
 {
 	return strncmp(hp->host, "127.", 4) == 0 || strcmp(hp->host, "::1") == 0 ||
 	       strcmp(hp->host, "localhost") == 0;
+}
+
+bool grove_hostport_is_wildcard(const grove_hostport_t *hp)
+{
+	return hp->host[0] == '\0' || strcmp(hp->host, "0.0.0.0") == 0 || strcmp(hp->host, "::") == 0;
 }
 
 const char *grove_durability_name(grove_durability_t d)
@@ -251,6 +266,14 @@ static int set_opt(grove_config_t *cfg, const opt_t *o, const char *val, const c
 			return 0;
 		}
 		return cfg_error(err, elen, "%s: expected none, batch or always, got '%s'", where, val);
+	case K_TLSAUTH:
+		if (!strcmp(val, "yes") || !strcmp(val, "optional") || !strcmp(val, "no")) {
+			cfg->tls_auth_clients = !strcmp(val, "yes")	   ? GROVE_TLS_AUTH_YES
+						: !strcmp(val, "optional") ? GROVE_TLS_AUTH_OPTIONAL
+									   : GROVE_TLS_AUTH_NO;
+			return 0;
+		}
+		return cfg_error(err, elen, "%s: expected yes, optional or no, got '%s'", where, val);
 	case K_LEVEL:
 		for (int l = GROVE_LOG_ERROR; l <= GROVE_LOG_DEBUG; l++)
 			if (!strcmp(val, grove_log_level_name((grove_log_level_t)l))) {
@@ -387,10 +410,27 @@ static int config_finish(grove_config_t *cfg, char *err, size_t elen)
 		    (size_t)snprintf(paths[i].field, GROVE_PATH_MAX, "%s/%s", cfg->data_dir,
 				     paths[i].file) >= GROVE_PATH_MAX)
 			return cfg_error(err, elen, "--data: path too long");
-	if (!cfg->advertise.host[0])
-		cfg->advertise = cfg->gossip;
 	if (cfg->gossip.port == 0)
 		return cfg_error(err, elen, "--gossip: port 0 is not allowed (peers must reach it)");
+	if (cfg->advertise.host[0] && grove_hostport_is_wildcard(&cfg->advertise))
+		return cfg_error(err, elen,
+				 "--advertise: '%s' is a wildcard, not an address peers can reach (give this "
+				 "host's address on the cluster network)",
+				 cfg->advertise.host);
+	if (cfg->advertise.port == 0)
+		cfg->advertise.port = cfg->gossip.port;
+	if (!cfg->advertise.host[0] && !grove_hostport_is_wildcard(&cfg->gossip))
+		snprintf(cfg->advertise.host, sizeof(cfg->advertise.host), "%s", cfg->gossip.host);
+	/* wildcard gossip without --advertise: the host stays "", derived at
+	 * start from the route to the seeds (grove_cluster_advertise) */
+	if (cfg->tls_port && (!cfg->tls_cert_file[0] || !cfg->tls_key_file[0]))
+		return cfg_error(err, elen, "--tls-port: needs --tls-cert-file and --tls-key-file");
+	if (cfg->tls_port && cfg->tls_auth_clients != GROVE_TLS_AUTH_NO && !cfg->tls_ca_cert_file[0])
+		return cfg_error(err, elen, "--tls-auth-clients %s: needs --tls-ca-cert-file (the CA that signs "
+					    "client certificates), or --tls-auth-clients no",
+				 cfg->tls_auth_clients == GROVE_TLS_AUTH_YES ? "yes" : "optional");
+	if (cfg->tls_port && cfg->tls_port == cfg->client.port)
+		return cfg_error(err, elen, "--tls-port: %u is already the --client port", cfg->tls_port);
 	return 0;
 }
 
@@ -513,6 +553,11 @@ bool grove_config_setting(const grove_config_t *cfg, size_t i, const char **name
 		break;
 	case K_LEVEL:
 		snprintf(value, len, "%s", grove_log_level_name(cfg->log_level));
+		break;
+	case K_TLSAUTH:
+		snprintf(value, len, "%s", cfg->tls_auth_clients == GROVE_TLS_AUTH_YES        ? "yes"
+					   : cfg->tls_auth_clients == GROVE_TLS_AUTH_OPTIONAL ? "optional"
+											      : "no");
 		break;
 	case K_U32:
 		snprintf(value, len, "%u", *(const uint32_t *)field);

@@ -45,11 +45,18 @@ typedef enum grove_log_level {
 	GROVE_LOG_DEBUG = 3,
 } grove_log_level_t;
 
+typedef enum grove_tls_auth {
+	GROVE_TLS_AUTH_YES = 0,  /* client certificate required (Redis's default) */
+	GROVE_TLS_AUTH_OPTIONAL, /* verified when the client sends one */
+	GROVE_TLS_AUTH_NO,       /* never asked for */
+} grove_tls_auth_t;
+
 typedef struct grove_config {
 	char id[GROVE_NODE_ID_MAX + 1];
 	char data_dir[GROVE_PATH_MAX];
 	grove_hostport_t gossip;
-	grove_hostport_t advertise; /* port 0: same as gossip */
+	grove_hostport_t advertise; /* port 0: same as gossip; host "" after parse: derive at start
+				     * (wildcard gossip address, see grove_cluster_advertise) */
 	grove_hostport_t client;
 	grove_hostport_t seeds[GROVE_SEEDS_MAX];
 	size_t seed_count;
@@ -69,6 +76,11 @@ typedef struct grove_config {
 	uint32_t max_clients;
 	uint32_t idle_timeout_s;     /* 0: never */
 	uint64_t output_limit_bytes; /* per client */
+	uint32_t tls_port;           /* TLS client port on --client's host; 0: off */
+	char tls_cert_file[GROVE_PATH_MAX];
+	char tls_key_file[GROVE_PATH_MAX];
+	char tls_ca_cert_file[GROVE_PATH_MAX];
+	grove_tls_auth_t tls_auth_clients;
 	bool help, version;
 } grove_config_t;
 
@@ -96,6 +108,9 @@ int grove_hostport_parse(const char *s, grove_hostport_t *out) GROVE_MUST_CHECK;
 void grove_hostport_format(const grove_hostport_t *hp, char *buf, size_t len);
 /* Whether the host is a loopback address (127.0.0.0/8, ::1, localhost). */
 bool grove_hostport_is_loopback(const grove_hostport_t *hp);
+/* Whether the host is a wildcard (0.0.0.0, ::, or empty): bindable, never
+ * an address a peer can reach. */
+bool grove_hostport_is_wildcard(const grove_hostport_t *hp);
 
 const char *grove_durability_name(grove_durability_t d);
 const char *grove_log_level_name(grove_log_level_t l);

@@ -35,7 +35,8 @@
 #define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
 
 struct grove_daemon {
-	const grove_config_t *cfg;
+	const grove_config_t *cfg; /* = &own_cfg */
+	grove_config_t own_cfg;    /* the caller's, with the advertised address derived */
 	grove_log_t log;
 	grove_identity_t identity; /* secret key wiped at exit */
 	grove_db_t *db;
@@ -315,9 +316,12 @@ static int start_io(grove_daemon_t *d)
 	d->env.hooks.wait_ask = grove_cluster_wait_ask;
 	d->env.hooks.ctx = d->members;
 	grove_cluster_set_wait(d->members, &d->wait);
-	grove_log_info(&d->log, "groved %s ready: clients on %s, gossip on %s, durability %s, "
+	char tls[32] = "";
+	if (d->cfg->tls_port)
+		snprintf(tls, sizeof(tls), " (TLS on port %u)", d->cfg->tls_port);
+	grove_log_info(&d->log, "groved %s ready: clients on %s%s, gossip on %s, durability %s, "
 				"data %s%s",
-		       GROVE_VERSION, d->client_addr, d->gossip_addr, d->env.durability,
+		       GROVE_VERSION, d->client_addr, tls, d->gossip_addr, d->env.durability,
 		       d->cfg->data_dir, d->cfg->requirepass[0] ? ", password required" : "");
 	return 0;
 }
@@ -350,6 +354,22 @@ static void daemon_free(grove_daemon_t *d, int status)
 	grove_free(d);
 }
 
+/* A wildcard gossip address is never advertised: derive the address. */
+static int derive_advertise(grove_daemon_t *d)
+{
+	char why[GROVE_HOST_MAX + 96], err[ERR_BYTES];
+	if (grove_cluster_advertise(&d->own_cfg, why, sizeof(why), err, sizeof(err)) < 0) {
+		grove_log_error(&d->log, "%s", err);
+		return 2;
+	}
+	if (why[0]) {
+		char a[GROVE_HOST_MAX + 8];
+		grove_hostport_format(&d->own_cfg.advertise, a, sizeof(a));
+		grove_log_info(&d->log, "gossip: advertising %s (%s; set --advertise to choose)", a, why);
+	}
+	return 0;
+}
+
 int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_t **out)
 {
 	int status = check_protected_mode(cfg);
@@ -361,11 +381,14 @@ int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_
 		grove_free(d);
 		return 1;
 	}
-	d->cfg = cfg;
+	d->own_cfg = *cfg;
+	d->cfg = &d->own_cfg;
 	d->loop = loop;
 	signal(SIGPIPE, SIG_IGN);
 	setenv("UV_THREADPOOL_SIZE", GROVE_THREADPOOL_SIZE, 0);
-	status = load_identity(d);
+	status = derive_advertise(d);
+	if (status == 0)
+		status = load_identity(d);
 	if (status == 0)
 		status = open_store(d);
 	if (status == 0) {

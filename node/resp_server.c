@@ -19,6 +19,7 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "node/resp_tls.h"
 
 #define IDLE_CHECK_MS 1000
 
@@ -42,6 +43,7 @@ struct grove_resp_server_client {
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
 	bool blocked;         /* in WAIT: a waiter in srv->env->wait */
 	uint64_t last_active_ms, created_ms;
+	grove_resp_tls_conn_t *tls; /* --tls-port client: bytes pass through it (resp_tls.h) */
 };
 
 static void client_process(grove_resp_server_client_t *c);
@@ -60,6 +62,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	grove_resp_server_client_t *c = h->data;
 	uint8_t *p;
 	size_t len;
+	if (c->tls) {
+		*buf = uv_buf_init((char *)grove_resp_tls_inbuf(c->tls), GROVE_TLS_READ_BYTES);
+		return;
+	}
 	if (grove_resp_parser_space(&c->parser, GROVE_SERVER_READ_BYTES, &p, &len) < 0) {
 		*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
 		return;
@@ -99,14 +105,42 @@ static void on_write(uv_write_t *req, int status)
 	client_process(c);
 }
 
+/* TLS: encrypts `out` into the connection and moves every byte it has to
+ * send (handshake records, replies, alerts) into `sending`.  1 when there
+ * is something to write, 0 when not, negative when the client was closed. */
+static int tls_seal(grove_resp_server_client_t *c)
+{
+	if (c->out.len > 0 && grove_resp_tls_ready(c->tls)) {
+		if (grove_resp_tls_write(c->tls, c->out.data, c->out.len) < 0) {
+			client_close(c);
+			return -1;
+		}
+		c->out.len = 0;
+	}
+	c->sending.len = 0;
+	grove_resp_tls_drain(c->tls, &c->sending);
+	if (grove_buf_failed(&c->sending)) {
+		client_close(c);
+		return -1;
+	}
+	return c->sending.len > 0;
+}
+
 /* Starts a write of everything in `out` unless one is in flight. */
 static void client_flush(grove_resp_server_client_t *c)
 {
-	if (c->writing || c->out.len == 0 || c->closing)
+	if (c->writing || c->closing)
 		return;
-	grove_buf_t t = c->sending;
-	c->sending = c->out;
-	c->out = t;
+	if (c->tls) {
+		if (tls_seal(c) <= 0)
+			return;
+	} else {
+		if (c->out.len == 0)
+			return;
+		grove_buf_t t = c->sending;
+		c->sending = c->out;
+		c->out = t;
+	}
 	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
 	c->wreq.data = c;
 	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -300,6 +334,7 @@ static void on_client_closed(uv_handle_t *h)
 	grove_log_debug(srv->log, "client %llu %s: closed", (unsigned long long)c->state.id,
 			c->state.addr);
 	grove_cmd_client_close(&c->state);
+	grove_resp_tls_conn_destroy(c->tls);
 	grove_resp_parser_close(&c->parser);
 	grove_buf_close(&c->out);
 	grove_buf_close(&c->sending);
@@ -402,6 +437,33 @@ static void client_block(grove_resp_server_client_t *c)
 	uv_timer_start(&srv->wait_timer, on_wait_timer, 0, 0);
 }
 
+/* TLS: ciphertext in, plaintext into the parser.  A refused handshake is
+ * logged with its reason, its alert sent, and the client closed. */
+static int tls_input(grove_resp_server_client_t *c, size_t n)
+{
+	char err[320];
+	grove_buf_t plain;
+	grove_buf_init(&plain, 0);
+	bool was_ready = grove_resp_tls_ready(c->tls);
+	int rc = grove_resp_tls_input(c->tls, n, &plain, err, sizeof err);
+	if (rc == 0 && plain.len > 0 && grove_resp_parser_feed(&c->parser, plain.data, plain.len) < 0)
+		rc = GROVE_ETOOBIG; /* the parser reports it as a protocol error */
+	grove_buf_close(&plain);
+	if (rc == GROVE_EAUTH || rc == GROVE_EPROTO)
+		grove_log_warn(c->srv->log, "client %s (TLS port): %s", c->state.addr, err);
+	if (rc == 0 && !was_ready && grove_resp_tls_ready(c->tls)) {
+		grove_resp_tls_describe(c->tls, err, sizeof err);
+		grove_log_debug(c->srv->log, "client %llu %s: TLS established: %s",
+				(unsigned long long)c->state.id, c->state.addr, err);
+	}
+	if (rc < 0 && rc != GROVE_ETOOBIG) {
+		c->close_after_flush = true; /* the alert, if any, still goes out; then close */
+		client_process(c);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	(void)buf;
@@ -410,7 +472,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_close(c);
 		return;
 	}
-	grove_resp_parser_commit(&c->parser, (size_t)nread);
+	if (c->tls && tls_input(c, (size_t)nread) < 0)
+		return;
+	if (!c->tls)
+		grove_resp_parser_commit(&c->parser, (size_t)nread);
 	c->srv->stats->net_input_bytes += (uint64_t)nread;
 	c->last_active_ms = now_ms(c->srv);
 	client_process(c);
@@ -454,7 +519,8 @@ static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
 	return c;
 }
 
-static void on_connection(uv_stream_t *l, int status)
+/* A new client on the plain or the TLS listener. */
+static void accept_client(uv_stream_t *l, int status, bool tls)
 {
 	grove_resp_server_t *srv = l->data;
 	if (status < 0 || srv->shutting_down)
@@ -462,7 +528,7 @@ static void on_connection(uv_stream_t *l, int status)
 	grove_resp_server_client_t *c = client_new(srv);
 	if (!c)
 		return; /* the connection stays in the backlog; retried next time */
-	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0 || (tls && !(c->tls = grove_resp_tls_conn_create(srv->tls)))) {
 		client_close(c);
 		return;
 	}
@@ -473,14 +539,28 @@ static void on_connection(uv_stream_t *l, int status)
 		srv->stats->rejected_connections++;
 		grove_log_warn(srv->log, "client %s refused: max number of clients (%u) reached",
 			       c->state.addr, srv->max_clients);
+		if (tls) { /* no reply before the handshake */
+			client_close(c);
+			return;
+		}
 		grove_resp_error(&c->out, "ERR max number of clients reached");
 		c->close_after_flush = true;
 		client_process(c);
 		return;
 	}
-	grove_log_debug(srv->log, "client %llu %s: connected", (unsigned long long)c->state.id,
-			c->state.addr);
+	grove_log_debug(srv->log, "client %llu %s: connected%s", (unsigned long long)c->state.id,
+			c->state.addr, tls ? " (TLS port)" : "");
 	client_update_reading(c);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	accept_client(l, status, false);
+}
+
+static void on_tls_connection(uv_stream_t *l, int status)
+{
+	accept_client(l, status, true);
 }
 
 static void on_idle_timer(uv_timer_t *t)
@@ -584,6 +664,8 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	srv->log = log;
 	srv->stats = stats;
 	srv->addr = cfg->client;
+	srv->tls_port = (uint16_t)cfg->tls_port;
+	srv->cfg = cfg;
 	srv->durability = cfg->durability;
 	srv->max_request_bytes = cfg->max_request_bytes;
 	srv->output_limit_bytes = cfg->output_limit_bytes;
@@ -595,11 +677,13 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	env->server.ctx = srv;
 }
 
-/* Resolves and binds the listener; the handle is initialized either way. */
-static int bind_listener(grove_resp_server_t *srv, char *err, size_t elen)
+/* Resolves and binds a listener on the client host; the handle is
+ * initialized either way. */
+static int bind_listener(grove_resp_server_t *srv, uv_tcp_t *listener, uint16_t portnum, uv_connection_cb cb,
+			 char *err, size_t elen)
 {
 	char port[8];
-	snprintf(port, sizeof(port), "%u", srv->addr.port);
+	snprintf(port, sizeof(port), "%u", portnum);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
 	int gai = getaddrinfo(srv->addr.host, port, &hints, &ai);
@@ -607,14 +691,17 @@ static int bind_listener(grove_resp_server_t *srv, char *err, size_t elen)
 		snprintf(err, elen, "client address %s: %s", srv->addr.host, gai_strerror(gai));
 		return GROVE_ECONFIG;
 	}
-	int rc = uv_tcp_bind(&srv->listener, ai->ai_addr, 0);
+	int rc = uv_tcp_bind(listener, ai->ai_addr, 0);
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&srv->listener, GROVE_SERVER_BACKLOG, on_connection);
+		rc = uv_listen((uv_stream_t *)listener, GROVE_SERVER_BACKLOG, cb);
 	freeaddrinfo(ai);
 	if (rc < 0) {
 		char a[GROVE_HOST_MAX + 16];
-		grove_hostport_format(&srv->addr, a, sizeof(a));
-		snprintf(err, elen, "client address %s: %s", a, uv_strerror(rc));
+		grove_hostport_t hp = srv->addr;
+		hp.port = portnum;
+		grove_hostport_format(&hp, a, sizeof(a));
+		snprintf(err, elen, "%s address %s: %s", listener == &srv->listener ? "client" : "TLS client", a,
+			 uv_strerror(rc));
 		return GROVE_EIO;
 	}
 	return 0;
@@ -629,10 +716,19 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	uv_timer_init(srv->loop, &srv->wait_timer);
 	srv->wait_timer.data = srv;
 	srv->handles_open = 3;
+	if (srv->tls_port) {
+		uv_tcp_init(srv->loop, &srv->tls_listener);
+		srv->tls_listener.data = srv;
+		srv->handles_open++;
+	}
 	if (srv->env->wait)
 		grove_wait_set_notify(srv->env->wait, wait_notify, srv);
 	srv->listening = true;
-	int rc = bind_listener(srv, err, elen);
+	int rc = bind_listener(srv, &srv->listener, srv->addr.port, on_connection, err, elen);
+	if (rc == 0 && srv->tls_port)
+		rc = grove_resp_tls_create(srv->cfg, &srv->tls, err, elen);
+	if (rc == 0 && srv->tls_port)
+		rc = bind_listener(srv, &srv->tls_listener, srv->tls_port, on_tls_connection, err, elen);
 	if (rc < 0)
 		return rc;
 	if (srv->idle_timeout_s)
@@ -671,8 +767,12 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 		uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->wait_timer, on_server_handle_closed);
+		if (srv->tls_port)
+			uv_close((uv_handle_t *)&srv->tls_listener, on_server_handle_closed);
 		srv->listening = false;
 	}
+	grove_resp_tls_destroy(srv->tls); /* open connections hold a reference of their own */
+	srv->tls = NULL;
 	grove_list_t *l, *tmp;
 	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients)
 		client_process(GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link)); /* finishes, then closes */

@@ -59,6 +59,10 @@ typedef struct grove_resp_server_client grove_resp_server_client_t;
 typedef struct grove_resp_server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
+	uv_tcp_t tls_listener;          /* --tls-port (tls_port != 0) */
+	uint16_t tls_port;
+	struct grove_resp_tls *tls;     /* node/resp_tls.h; until shutdown */
+	const grove_config_t *cfg;      /* borrowed: the TLS files */
 	uv_timer_t idle_timer;
 	uv_timer_t wait_timer; /* blocked clients (WAIT) */
 	grove_cmd_env_t *env;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "node/config.h"
+#include "node/cluster_sockets.h"
 
 static int parse(grove_config_t *cfg, char *err, int argc, ...)
 {
@@ -372,10 +373,38 @@ static void test_usage_lists_flags(void **state)
 	free(buf);
 }
 
+/* A wildcard gossip address is never advertised: --advertise 0.0.0.0 is
+ * refused, and without --advertise the address is derived from the route
+ * to the seeds (or refused, naming the fix, when there are none). */
+static void test_wildcard_gossip_advertise(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES], why[256];
+	assert_int_equal(parse(&cfg, err, 4, "--id=n1", "--gossip=0.0.0.0:7946", "--advertise=0.0.0.0:7946"),
+			 GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--advertise: '0.0.0.0' is a wildcard"));
+	assert_int_equal(parse(&cfg, err, 3, "--id=n1", "--gossip=0.0.0.0:7946"), 0);
+	assert_string_equal(cfg.advertise.host, "");
+	assert_int_equal(cfg.advertise.port, 7946);
+	assert_int_equal(grove_cluster_advertise(&cfg, why, sizeof why, err, sizeof err), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--gossip 0.0.0.0:7946 is a wildcard address"));
+	assert_non_null(strstr(err, "set --advertise HOST:PORT"));
+	assert_int_equal(parse(&cfg, err, 4, "--id=n1", "--gossip=0.0.0.0:7946", "--seeds=127.0.0.9:7000"), 0);
+	assert_int_equal(grove_cluster_advertise(&cfg, why, sizeof why, err, sizeof err), 0);
+	assert_string_equal(cfg.advertise.host, "127.0.0.1"); /* the route to 127.0.0.9 leaves from lo */
+	assert_int_equal(cfg.advertise.port, 7946);
+	assert_non_null(strstr(why, "routes to seed 127.0.0.9:7000"));
+	assert_int_equal(parse(&cfg, err, 4, "--id=n1", "--gossip=0.0.0.0:7946", "--advertise=10.1.2.3:0"), 0);
+	assert_string_equal(cfg.advertise.host, "10.1.2.3");
+	assert_int_equal(cfg.advertise.port, 7946);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_wildcard_gossip_advertise),
 		cmocka_unit_test(test_all_flags),
 		cmocka_unit_test(test_errors_name_the_flag),
 		cmocka_unit_test(test_config_file),

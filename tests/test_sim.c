@@ -264,7 +264,7 @@ static void run_capture(bool secure, capture_t *c)
  * cluster in plaintext mode shows the keys in its datagrams, and the
  * simulator's streams carry the bare frames (groved wraps every stream in
  * the encrypted session of gossip/secure/channel.h; the proc test
- * test_wire_capture.sh captures a real cluster's streams too). */
+ * tests/soak/soak_wire_capture.sh captures a real cluster's streams too). */
 static void test_sim_capture_nothing_in_clear(void **state)
 {
 	(void)state;

@@ -201,6 +201,14 @@ static int copy_config(grove_member_t *m, const grove_member_config_t *cfg)
 	return 0;
 }
 
+int grove_member_set_seed(grove_member_t *m, size_t index, const char *addr)
+{
+	if (index >= m->seed_count || !addr || !*addr || strlen(addr) > GROVE_MEMBER_ADDR_MAX)
+		return GROVE_EINVAL;
+	strcpy(m->seeds[index], addr);
+	return 0;
+}
+
 static int init_self(grove_member_t *m)
 {
 	m->cap = 16;

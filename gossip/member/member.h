@@ -146,6 +146,11 @@ int grove_member_restore(grove_member_t *m, const uint8_t *buf, size_t len) GROV
 
 /* --- driving ------------------------------------------------------------- */
 
+/* Replace seed `index`'s address (the node re-resolves seed names and
+ * hands the new address in; the next contact uses it).  GROVE_EINVAL:
+ * index out of range, empty or too long addr. */
+int grove_member_set_seed(grove_member_t *m, size_t index, const char *addr) GROVE_MUST_CHECK;
+
 /* Start contacting seeds and restored peers (push-pull over streams), with
  * exponential backoff until one answers.  Without any target the node is a
  * cluster of one and is joined at once. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_wire_capture.sh - nothing written crosses the gossip network in
+# soak_wire_capture.sh - nothing written crosses the gossip network in
 # clear, on real groved processes.  tcpdump captures every packet of a
 # three-node cluster's private address range on the loopback device while
 # clients write distinctive keys and values (plain SET, a hash, a set) and
@@ -7,9 +7,11 @@
 # (port 7379: gossip datagrams and the encrypted streams, both ways) must
 # hold none of the written bytes.  Control: the client traffic itself
 # (plain RESP on this port) does show them, so the search can fail.
-# Needs root (tcpdump on lo) and tcpdump (make deps installs it).
+# Needs root (tcpdump on lo) and tcpdump (make deps installs it).  In make
+# soak, not make test: about 30 s on a loaded 2-core machine; make test
+# runs the in-process capture (tests/test_sim.c, nothing_in_clear).
 set -uo pipefail
-source "$(dirname "$0")/util_cluster.sh"
+source "$(dirname "$0")/../proc/util_cluster.sh"
 
 require_binaries
 [[ $EUID -eq 0 ]] || skip "needs root to capture on the loopback device"
