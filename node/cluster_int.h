@@ -96,6 +96,7 @@ struct mstream {
 	bool established, core_closed, finishing, closed;
 	bool blocked;             /* anti-entropy told the stream is not writable */
 	bool outbound;            /* opened by this node (session initiator) */
+	bool connected;           /* outbound: the TCP connect succeeded */
 	uint64_t opened_ms;
 	char from[GROVE_MEMBER_ADDR_MAX + 1]; /* inbound: TCP source "ip:port"; outbound: the address dialled */
 	uint8_t rbuf[16384];

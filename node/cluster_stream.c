@@ -59,7 +59,7 @@ static void stream_close(mstream_t *s)
 	if (s->closed)
 		return;
 	s->closed = true;
-	if (s->outbound && !s->established && !s->mn->closing)
+	if (s->outbound && s->connected && !s->established && !s->mn->closing)
 		grove_cluster_seed_failed(s->mn, s->from, "%s",
 					  s->sess && grove_channel_error(s->sess)
 						  ? "secure handshake refused (see the seed's log: certificate or CA?)"
@@ -289,6 +289,7 @@ static void on_connect(uv_connect_t *req, int status)
 			grove_cluster_seed_failed(s->mn, s->from, "connect: %s", uv_strerror(status));
 		stream_close(s);
 	} else {
+		s->connected = true;
 		uv_read_start((uv_stream_t *)s->tcp, on_stream_alloc, on_stream_read);
 		stream_flush(s);
 	}
