@@ -222,8 +222,14 @@ static int route_source(const grove_hostport_t *hp, int family, char *out, size_
 int grove_cluster_advertise(grove_config_t *cfg, char *why, size_t why_len, char *err, size_t elen)
 {
 	why[0] = '\0';
+	if (cfg->advertise.port == 0)
+		cfg->advertise.port = cfg->gossip.port;
 	if (cfg->advertise.host[0])
 		return 0;
+	if (!grove_hostport_is_wildcard(&cfg->gossip)) { /* a config not made by grove_config_parse */
+		cfg->advertise = cfg->gossip;
+		return 0;
+	}
 	char cause[256] = "no --seeds to derive it from";
 	int family = strchr(cfg->gossip.host, ':') ? AF_INET6 : AF_INET;
 	for (size_t i = 0; i < cfg->seed_count; i++) {
