@@ -250,6 +250,11 @@ static void drop_info(grove_cluster_t *mn, grove_buf_t *text)
 		grove_cluster_info_line(text, name, st->dropped[r]);
 	}
 	grove_cluster_info_line(text, "envelopes_wrong_kind", mn->aesec.wrong_kind);
+	/* nothing in clear: unsealed payloads refused, and payloads not sent
+	 * for want of the recipient's key (gossip/secure_hooks.h) */
+	grove_cluster_info_line(text, "envelopes_cleartext_refused",
+				mn->sec.cleartext_refused + mn->aesec.cleartext_refused);
+	grove_cluster_info_line(text, "envelopes_unsealable", mn->sec.unsealable + mn->aesec.unsealable);
 }
 
 void grove_cluster_info(void *ctx, grove_buf_t *text)
