@@ -10,7 +10,11 @@
 # all three alive in every view; a write converges everywhere; taking host
 # 3's link down partitions it (both sides see the other dead, both take
 # writes); bringing it up heals (members alive, the writes of both sides
-# everywhere).  Needs root (ip netns); iproute2 comes from make deps.
+# everywhere).  Then seed names: a fourth node (host 3, port 7947) whose
+# only seed is a name its resolver does not know yet (the namespace's
+# /etc/netns/NAME/hosts) logs that it cannot resolve it, and joins once
+# the name is added - without a restart, since seeds are resolved again at
+# every contact.  Needs root (ip netns); iproute2 comes from make deps.
 set -uo pipefail
 source "$(dirname "$0")/util_cluster.sh"
 source "$(dirname "$0")/readme_lib.sh"
@@ -30,6 +34,7 @@ netns_cleanup() {
 	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${PIDS[@]+"${PIDS[@]}"}"; do wait "$p" 2>/dev/null; done
 	for n in "${NS[@]+"${NS[@]}"}" "$SW"; do ip netns del "$n" 2>/dev/null; done
+	if [[ -n ${HOSTS_DIR:-} ]]; then rm -rf "$HOSTS_DIR"; rmdir /etc/netns 2>/dev/null; fi
 }
 trap 'rc=$?; netns_cleanup; (exit $rc); t_cleanup' EXIT
 
@@ -123,5 +128,22 @@ t0=$(now_ms)
 until_ok 40 "members alive again after the heal" all_alive
 until_ok 20 "both sides' writes everywhere after the heal" eval 'holds deploy:b majority 1 2 3 && holds deploy:c minority 1 2 3'
 say "healed: all alive and both sides' writes on every host $(($(now_ms) - t0)) ms after the link came up"
+
+# a seed known by name only, and not resolvable yet
+HOSTS_DIR=/etc/netns/${NS[2]}
+mkdir -p "$HOSTS_DIR" && printf '127.0.0.1 localhost\n' >"$HOSTS_DIR/hosts" || fail "$HOSTS_DIR/hosts"
+"$GROVE" cert "$T_TMP/ca" --id node-4 --out "$T_TMP/node-4" >/dev/null || fail "grove cert node-4"
+ip netns exec "${NS[2]}" "$GROVED" --id node-4 --data "$T_TMP/node-4" --gossip 0.0.0.0:7947 \
+	--advertise 192.0.2.13:7947 --client 127.0.0.1:7380 --seeds grove-seed-one:7946 \
+	--log-file "$T_TMP/host4.log" "${FAST_FLAGS[@]}" &
+PIDS+=($!)
+until_ok 10 "node-4 reporting its unresolvable seed" grep -q "seed grove-seed-one:7946: cannot resolve" "$T_TMP/host4.log"
+printf '127.0.0.1 localhost\n192.0.2.11 grove-seed-one\n' >"$HOSTS_DIR/hosts" # same file: the mount sees it
+t0=$(now_ms)
+until_ok 30 "node-4 joining through the seed name once it resolves" \
+	eval '[[ $(state_of 1 node-4) == alive ]]'
+grep -q "seed grove-seed-one:7946: now resolves to 192.0.2.11:7946" "$T_TMP/host4.log" ||
+	fail "node-4 did not log the new resolution: $(tail -3 "$T_TMP/host4.log")"
+say "node-4 joined through seed grove-seed-one $(($(now_ms) - t0)) ms after the name became resolvable, without a restart"
 grep -h "WARN\|ERROR" "$T_TMP"/host*.log | head -5 | sed 's/^/    log: /'
 echo "$T_NAME: OK"
