@@ -9,7 +9,9 @@
 #  1. nodes 2 and 3 are stopped and node 1 restarts alone: every
 #     acknowledged member and field is on it (its own durability: no peer
 #     can give anything back), and nothing that was never sent;
-#  2. nodes 2 and 3 start again: once the digests are equal, every node
+#  2. nodes 2 and 3 start again (only their client port is awaited: a node
+#     busy catching up may not answer GROVE MEMBERS in time, which is not
+#     what this test checks): once the digests are equal, every node
 #     holds every acknowledged element and the same SCARD and HLEN.
 # Env: CRASH_N (indexes in the fill, 60000: 120,000 commands),
 # CRASH_KILL_AT (acknowledged commands before the kill, 40000),
@@ -87,8 +89,8 @@ for mode in $MODES; do
 	say "$mode: node 1 restarted alone holds all $(((ACKED + 1) / 2)) acknowledged members and $((ACKED / 2)) fields"
 
 	# 2. everywhere
-	cluster start 2 >/dev/null || fail "$mode: node 2 did not restart"
-	cluster start 3 >/dev/null || fail "$mode: node 3 did not restart"
+	cluster start 2 --no-wait >/dev/null || fail "$mode: node 2 did not restart"
+	cluster start 3 --no-wait >/dev/null || fail "$mode: node 3 did not restart"
 	cluster wait-converged --timeout "$CONV_S" >"$T_TMP/conv" 2>&1 ||
 		fail "$mode: no convergence $CONV_S s after the restarts: $(cat "$T_TMP/conv"); $(count_line "$SET" "$HASH")"
 	verify "$mode" 1 2 3
