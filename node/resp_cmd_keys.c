@@ -281,8 +281,9 @@ struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long 
 	return slot && slot->id == (uint64_t)cursor ? slot : NULL;
 }
 
-/* A cursor as Redis parses it: an unsigned 64-bit decimal. */
-static bool parse_cursor(const uint8_t *s, size_t n, uint64_t *out)
+/* A cursor as Redis parses it: an unsigned 64-bit decimal (SCAN, SSCAN,
+ * HSCAN; anything else answers "ERR invalid cursor"). */
+bool grove_cmd__parse_cursor(const uint8_t *s, size_t n, uint64_t *out)
 {
 	if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
 		return false;
@@ -301,7 +302,7 @@ void grove_cmd_do_scan(grove_cmd_call_t *c)
 	uint64_t cursor;
 	long long count = SCAN_COUNT_DEFAULT;
 	key_collector_t k = {0};
-	if (!parse_cursor(c->argv[1], c->argl[1], &cursor)) {
+	if (!grove_cmd__parse_cursor(c->argv[1], c->argl[1], &cursor)) {
 		grove_resp_error(c->out, "ERR invalid cursor");
 		return;
 	}

@@ -167,10 +167,13 @@ static void coll_count(grove_cmd_call_t *c, grove_type_t type)
  * the whole iteration are returned (the walk is in element order). */
 static void coll_sscan(grove_cmd_call_t *c, grove_type_t type)
 {
-	long long cursor, count = 10;
+	uint64_t cursor;
+	long long count = 10;
 	elem_collector_t e = { .fields = true, .values = type == GROVE_TYPE_MAP };
-	if (!grove_cmd_arg_ll(c, 2, &cursor))
+	if (!grove_cmd__parse_cursor(c->argv[2], c->argl[2], &cursor)) {
+		grove_resp_error(c->out, "ERR invalid cursor"); /* Redis's text */
 		return;
+	}
 	for (size_t i = 3; i < c->argc; i += 2) {
 		if (i + 1 >= c->argc) {
 			grove_cmd_reply_syntax(c);
@@ -196,7 +199,8 @@ static void coll_sscan(grove_cmd_call_t *c, grove_type_t type)
 	const uint8_t *start = NULL;
 	size_t slen = 0;
 	if (cursor != 0) {
-		struct grove_scan_cursor *slot = grove_cmd__cursor_get(c->env, cursor);
+		struct grove_scan_cursor *slot =
+			cursor <= LLONG_MAX ? grove_cmd__cursor_get(c->env, (long long)cursor) : NULL;
 		if (!slot) {
 			grove_resp_error(c->out, "ERR invalid cursor");
 			return;

@@ -122,6 +122,8 @@ void grove_cmd_do_hscan(grove_cmd_call_t *c);
  * (takes key), and the slot of a live id (NULL: unknown or expired). */
 uint64_t grove_cmd__cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen);
 struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long cursor);
+/* A cursor argument as Redis parses it: an unsigned 64-bit decimal. */
+bool grove_cmd__parse_cursor(const uint8_t *s, size_t n, uint64_t *out);
 void grove_cmd_do_hset(grove_cmd_call_t *c);
 void grove_cmd_do_hget(grove_cmd_call_t *c);
 void grove_cmd_do_hdel(grove_cmd_call_t *c);

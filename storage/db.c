@@ -326,6 +326,11 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->index_rebuilds = atomic_load(&db->index_rebuilds);
 	out->items_rejected = atomic_load(&db->items_rejected);
 	out->purged = atomic_load(&db->purged);
+	if (db->purge_inited) {
+		pthread_mutex_lock(&db->purge_mu);
+		out->purges_pending = db->npurge + (db->purge_busy ? 1 : 0);
+		pthread_mutex_unlock(&db->purge_mu);
+	}
 	pthread_mutex_lock(&db->hlc_mu);
 	out->hlc_last = db->hlc.last;
 	pthread_mutex_unlock(&db->hlc_mu);

@@ -38,6 +38,15 @@ static void test_sections(void **state)
 	r = grove_test_cmd_run(f, 0, "INFO all");
 	assert_non_null(strstr(r, "# Commandstats\r\n"));
 	assert_non_null(strstr(r, "# Storage\r\n"));
+	/* the per-element collection counters (issue 11) */
+	assert_non_null(strstr(r, "\r\nitems_rejected:0\r\n"));
+	assert_non_null(strstr(r, "\r\nelements_purged:0\r\n"));
+	assert_non_null(strstr(r, "\r\npurges_pending:0\r\n"));
+	assert_non_null(strstr(r, "\r\nindex_rebuilds:"));
+	GROVE_EXPECT(f, "SADD big a b c", ":3\r\n");
+	GROVE_EXPECT(f, "DEL big", ":1\r\n");
+	r = grove_test_cmd_run(f, 0, "INFO storage");
+	assert_non_null(strstr(r, "\r\nelements_purged:3\r\n"));
 	r = grove_test_cmd_run(f, 0, "INFO cpu memory");
 	assert_non_null(strstr(r, "# CPU"));
 	assert_non_null(strstr(r, "# Memory"));

@@ -211,6 +211,36 @@ static void test_set(void **state)
 	EXPECT(f, "SET k v", "+OK\r\n");
 	EXPECT(f, "SADD k a", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
 	EXPECT(f, "SMEMBERS k", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	/* SSCAN: cursors as Redis parses them (an unsigned decimal) */
+	EXPECT(f, "SSCAN s 0", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\nc\r\n");
+	EXPECT(f, "SSCAN s 0 MATCH c", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nc\r\n");
+	EXPECT(f, "SSCAN s x", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s -1", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s 1x", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s 18446744073709551616", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s 18446744073709551615", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s 99999", "-ERR invalid cursor\r\n");
+	EXPECT(f, "SSCAN s 0 COUNT x", "-ERR value is not an integer or out of range\r\n");
+	EXPECT(f, "SSCAN s 0 COUNT 0", "-ERR syntax error\r\n");
+	EXPECT(f, "SSCAN nope 0", "*2\r\n$1\r\n0\r\n*0\r\n");
+	EXPECT(f, "SSCAN k 0", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	/* a full iteration in pages of one: every member once */
+	EXPECT(f, "SADD s2 m1 m2 m3", ":3\r\n");
+	char line[64];
+	const char *r = run(f, "SSCAN s2 0 COUNT 1");
+	int seen = 0, calls = 0;
+	for (;;) {
+		assert_true(strncmp(r, "*2\r\n$", 5) == 0);
+		long long cur = atoll(strstr(r + 4, "\r\n") + 2);
+		for (const char *m = strstr(r, "m"); m; m = strstr(m + 1, "m"))
+			seen |= 1 << (m[1] - '0');
+		if (cur == 0 || ++calls > 10)
+			break;
+		snprintf(line, sizeof(line), "SSCAN s2 %lld COUNT 1", cur);
+		r = run(f, line);
+	}
+	assert_int_equal(seen, 0xe);
+	assert_true(calls >= 2 && calls <= 3);
 }
 
 static void test_map(void **state)
@@ -233,6 +263,10 @@ static void test_map(void **state)
 	EXPECT(f, "HGETALL nope", "*0\r\n");
 	EXPECT(f, "HLEN nope", ":0\r\n");
 	EXPECT(f, "INCR h", "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	EXPECT(f, "HSCAN h 0", "*2\r\n$1\r\n0\r\n*4\r\n$2\r\nf1\r\n$1\r\nx\r\n$2\r\nf3\r\n$2\r\nv3\r\n");
+	EXPECT(f, "HSCAN h abc", "-ERR invalid cursor\r\n");
+	EXPECT(f, "HSCAN h -5 COUNT 10", "-ERR invalid cursor\r\n");
+	EXPECT(f, "HSCAN h 0 MATCH", "-ERR syntax error\r\n");
 }
 
 static void test_keys_and_scan(void **state)

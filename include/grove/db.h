@@ -225,6 +225,7 @@ typedef struct grove_db_stats {
 	uint64_t index_rebuilds; /* digest index rebuilt from data at open: 0 or 1 */
 	uint64_t items_rejected; /* item states refused (malformed, forged, clock) */
 	uint64_t purged;        /* element records removed after key deletes */
+	uint64_t purges_pending; /* deleted keys whose element records await their purge */
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 
