@@ -1476,6 +1476,9 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 		const uint8_t *enc;
 		size_t enc_len;
 		rc = grove_head_state_decode(state, slen, &enc, &enc_len, &n, racc);
+		static const uint8_t zero[16];
+		if (rc == 0 && (n == 0) != (memcmp(racc, zero, 16) == 0))
+			rc = GROVE_EDECODE; /* a count that lies: the sum of no element is 0 */
 		if (rc == 0)
 			rc = grove_value_decode(enc, enc_len, &r);
 		if (rc == 0 && (r->set.len || r->map.live.len || r->map.tomb.len))

@@ -20,6 +20,7 @@
 #include "gossip/ae/codec.h"
 #include "gossip/ae/antientropy.h"
 #include "grove/db.h"
+#include "crdt/coll.h"
 
 static uint64_t g_now = 1700000000000ULL;
 
@@ -123,20 +124,40 @@ static uint32_t accept_from(victim_t *v, const char *addr)
 	return sid;
 }
 
-/* Sends one state of key's head item. */
-static void send_states(victim_t *v, uint32_t sid, const char *key, const uint8_t *st, size_t len)
+/* Sends one state of the item NAME in a STATES frame. */
+static void send_item(victim_t *v, uint32_t sid, const uint8_t *name, size_t nlen, const uint8_t *st,
+		      size_t len)
 {
 	grove_buf_t b;
 	grove_buf_init(&b, 0);
 	size_t at = grove_ae_put_header(&b, GROVE_AE_STATES, 0);
-	uint8_t name[64];
-	name[0] = GROVE_ITEM_HEAD;
-	memcpy(name + 1, key, strlen(key));
-	grove_ae_put_blob(&b, name, 1 + strlen(key));
+	grove_ae_put_blob(&b, name, nlen);
 	grove_ae_put_blob(&b, st, len);
 	grove_ae_patch_u32(&b, at, 1);
 	grove_ae_stream_recv(v->ae, v->clock_ms, sid, b.data, b.len);
 	grove_buf_close(&b);
+}
+
+/* Sends one state of key's head item. */
+static void send_states(victim_t *v, uint32_t sid, const char *key, const uint8_t *st, size_t len)
+{
+	uint8_t name[64];
+	name[0] = GROVE_ITEM_HEAD;
+	memcpy(name + 1, key, strlen(key));
+	send_item(v, sid, name, 1 + strlen(key), st, len);
+}
+
+/* An element item's name: kind, key length (2 bytes, big-endian), key,
+ * element. */
+static size_t elem_name(uint8_t *out, int kind, const char *key, const char *elem)
+{
+	size_t kl = strlen(key), el = strlen(elem);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)(kl >> 8);
+	out[2] = (uint8_t)kl;
+	memcpy(out + 3, key, kl);
+	memcpy(out + 3 + kl, elem, el);
+	return 3 + kl + el;
 }
 
 static void test_forged_digest_session_times_out(void **state)
@@ -226,6 +247,106 @@ static void test_bad_states_rejected_session_continues(void **state)
 	grove_free(fut);
 	grove_free(cnt);
 	grove_db_close(other);
+	victim_close(&v);
+}
+
+/* Element and head states of collections (the per-element frames):
+ * forged dots, a context that is not canonical, a head whose count lies,
+ * a field state under a member's name, names that do not parse.  Each is
+ * rejected and counted (by the session and by the store), the root digest
+ * does not move, and the session goes on.  A count that is merely wrong
+ * (not provably a lie) changes nothing either: the peer's context is taken
+ * only when its count and element sum equal ours. */
+static void test_element_states_rejected(void **state)
+{
+	(void)state;
+	victim_t v;
+	victim_open(&v, NULL);
+	uint32_t sid = accept_from(&v, "evil");
+	grove_db_stats_t d0, d1;
+	grove_db_stats(v.db, &d0);
+	uint8_t name[64];
+	size_t nl;
+	int sent = 0;
+	/* a member whose dot its sender's context does not hold: forged */
+	static const uint8_t forged[] = { 0x93, 0x90, 0x90, 0x91, 0x92, 0xa4, 'e', 'v', 'i', 'l', 0x05 };
+	nl = elem_name(name, GROVE_ITEM_MEMBER, "key0", "y");
+	send_item(&v, sid, name, nl, forged, sizeof(forged)), sent++;
+	/* the same with the dot in the context: decodes, but a context whose
+	 * cloud holds a dot the version vector should (not canonical) */
+	static const uint8_t cloud[] = { 0x93, 0x90, 0x91, 0x92, 0xa4, 'e', 'v', 'i', 'l', 0x01,
+					 0x91, 0x92, 0xa4, 'e', 'v', 'i', 'l', 0x01 };
+	send_item(&v, sid, name, nl, cloud, sizeof(cloud)), sent++;
+	/* a count that lies: 3 entries claimed, 1 sent */
+	uint8_t lie[sizeof(forged)];
+	memcpy(lie, forged, sizeof(lie));
+	lie[3] = 0x93;
+	send_item(&v, sid, name, nl, lie, sizeof(lie)), sent++;
+	/* the victim's own member state of key1 ... */
+	uint8_t *own;
+	size_t olen;
+	nl = elem_name(name, GROVE_ITEM_MEMBER, "key1", "x");
+	assert_int_equal(grove_db_item_state(v.db, name, nl, &own, &olen), 0);
+	/* ... under a field's name (another kind: decodes wrong) */
+	uint8_t fname[64];
+	size_t fl = elem_name(fname, GROVE_ITEM_FIELD, "key1", "x");
+	send_item(&v, sid, fname, fl, own, olen), sent++;
+	/* ... with a trailing byte, and truncated */
+	uint8_t *longer = malloc(olen + 1);
+	memcpy(longer, own, olen);
+	longer[olen] = 0;
+	send_item(&v, sid, name, nl, longer, olen + 1), sent++;
+	send_item(&v, sid, name, nl, own, olen - 1), sent++;
+	free(longer);
+	/* names that do not parse: an unknown kind, a key length past the end */
+	uint8_t bad[4] = { 7, 0, 1, 'x' };
+	send_item(&v, sid, bad, sizeof(bad), own, olen), sent++;
+	bad[0] = GROVE_ITEM_MEMBER;
+	bad[2] = 9;
+	send_item(&v, sid, bad, sizeof(bad), own, olen), sent++;
+	/* the head of key1 with counts that lie: no element but a non-zero
+	 * element sum, and elements with a zero sum */
+	uint8_t hname[8] = { GROVE_ITEM_HEAD, 'k', 'e', 'y', '1' };
+	uint8_t *head;
+	size_t hlen;
+	assert_int_equal(grove_db_item_state(v.db, hname, 5, &head, &hlen), 0);
+	const uint8_t *enc;
+	size_t elen;
+	uint64_t n;
+	uint8_t acc[16];
+	static const uint8_t zero[16];
+	assert_int_equal(grove_head_state_decode(head, hlen, &enc, &elen, &n, acc), 0);
+	assert_int_equal(n, 1);
+	grove_buf_t b = { 0 };
+	assert_int_equal(grove_head_state_encode(&b, enc, elen, 0, acc), 0);
+	send_item(&v, sid, hname, 5, b.data, b.len), sent++;
+	grove_buf_reset(&b);
+	assert_int_equal(grove_head_state_encode(&b, enc, elen, 5, zero), 0);
+	send_item(&v, sid, hname, 5, b.data, b.len), sent++;
+	assert_int_equal(stats(&v).rejected_decode, sent);
+	grove_db_stats(v.db, &d1);
+	assert_int_equal(d1.items_rejected - d0.items_rejected, sent);
+	assert_int_equal(d1.merges_changed, d0.merges_changed);
+	victim_unchanged(&v);
+	/* a wrong count that is no provable lie (5 elements, our sum): merged,
+	 * nothing changes */
+	grove_buf_reset(&b);
+	assert_int_equal(grove_head_state_encode(&b, enc, elen, 5, acc), 0);
+	send_item(&v, sid, hname, 5, b.data, b.len);
+	assert_int_equal(stats(&v).rejected_decode, sent);
+	assert_int_equal(stats(&v).merged_unchanged, 1);
+	victim_unchanged(&v);
+	uint64_t card = 0;
+	assert_int_equal(grove_db_coll_count(v.db, "key1", 4, GROVE_TYPE_SET, &card), 0);
+	assert_int_equal(card, 1);
+	/* the session is alive: the victim's own member state merges as no news */
+	send_item(&v, sid, name, nl, own, olen);
+	assert_int_equal(stats(&v).merged_unchanged, 2);
+	assert_int_equal(stats(&v).session_errors, 0);
+	assert_int_equal(grove_ae_session_count(v.ae), 1);
+	grove_buf_close(&b);
+	grove_free(own);
+	grove_free(head);
 	victim_close(&v);
 }
 
@@ -417,6 +538,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forged_digest_session_times_out),
 		cmocka_unit_test(test_bad_states_rejected_session_continues),
+		cmocka_unit_test(test_element_states_rejected),
 		cmocka_unit_test(test_malformed_frames_end_session),
 		cmocka_unit_test(test_floods_and_limits),
 		cmocka_unit_test(test_allocation_failures),
