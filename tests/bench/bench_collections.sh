@@ -8,7 +8,8 @@
 #     tenth of the fill; the largest size vs the smallest and vs redis-server;
 #     beside it, the rate of the same commands on keys of 10 elements.
 #  2. SISMEMBER / HGET rate (redis-benchmark -P 16 -c 16, random existing
-#     members) on the largest key vs a 10-element key.
+#     members) on the largest key vs a 10-element key: the same number of
+#     requests per run, big and small key alternating, median of 3 runs.
 #  3. RSS and disk bytes per element (groved: /proc VmRSS and du of the
 #     data directory; redis-server: INFO used_memory, VmRSS, du of the
 #     AOF directory), measured around each fill.
@@ -31,7 +32,7 @@
 #
 # Env: GROVE_BENCH_COLL_SIZES ("1000 100000 1000000"), GROVE_BENCH_COLL_CLUSTER_SIZE
 # (the largest of the sizes), GROVE_BENCH_COLL_BUDGET_S (120, per phase),
-# GROVE_BENCH_COLL_READS (200000 per read test), GROVE_BENCH_COLL_SMALL_N (100000
+# GROVE_BENCH_COLL_READS (200000 per read run), GROVE_BENCH_COLL_READS_REPS (3 runs, median), GROVE_BENCH_COLL_SMALL_N (100000
 # commands on 10-element keys), GROVE_BENCH_COLL_DURABILITY (groved's mode,
 # none; redis-server always runs AOF everysec), GROVE_BENCH_COLL_CLUSTER (1; 0
 # skips sections 4-5).
@@ -43,6 +44,7 @@ source "$(dirname "$0")/../proc/util_cluster.sh"
 SIZES=${GROVE_BENCH_COLL_SIZES:-1000 100000 1000000}
 BUDGET_S=${GROVE_BENCH_COLL_BUDGET_S:-120}
 READS=${GROVE_BENCH_COLL_READS:-200000}
+READS_REPS=${GROVE_BENCH_COLL_READS_REPS:-3}
 SMALL_N=${GROVE_BENCH_COLL_SMALL_N:-100000}
 MODE=${GROVE_BENCH_COLL_DURABILITY:-none}
 DO_CLUSTER=${GROVE_BENCH_COLL_CLUSTER:-1}
@@ -248,30 +250,16 @@ echo "   (whole-fill rates of the ${smallest}-element fill include one round tri
 
 # --- 2: reads --------------------------------------------------------------
 
-# rb HOST PORT RANGE CMD...: "requests/s n" of redis-benchmark -P 16 -c 16:
-# a probe of READS/50 requests, then enough for about RB_S seconds at the
-# rate found (at most READS); each under the budget.  When the second run
-# does not end in time, the probe's figure stands.
-RB_S=$((BUDGET_S / 4 < 10 ? BUDGET_S / 4 : 10))
-((RB_S > 0)) || RB_S=1
-rb_run() {
+# rb N HOST PORT RANGE CMD...: requests/s of one redis-benchmark -P 16 -c 16
+# run of N requests ("-" when it fails or passes the budget).
+rb() {
 	timeout "$BUDGET_S" redis-benchmark -h "$2" -p "$3" -c 16 -P 16 -n "$1" -r "$4" --csv "${@:5}" 2>/dev/null |
 		awk -F'","' 'END { gsub(/"/, "", $2); print ($2 == "" ? "-" : $2) }'
 }
-rb() {
-	local n=$((READS / 50)) r r2 n2
-	((n < 1000)) && n=1000
-	r=$(rb_run "$n" "$@")
-	[[ $r == - ]] && { echo "- $n"; return; }
-	n2=$(awk -v r="$r" -v m="$READS" -v s="$RB_S" 'BEGIN { n = int(r * s); print (n > m) ? m : n }')
-	if ((n2 > n)); then
-		r2=$(rb_run "$n2" "$@")
-		[[ $r2 != - ]] && r=$r2 n=$n2
-	fi
-	echo "$r $n"
-}
+median() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : "-" }'; }
 echo
-echo "== 2. reads (redis-benchmark -P 16 -c 16, random existing elements; up to $READS requests, n below): requests/s"
+echo "== 2. reads (redis-benchmark -P 16 -c 16, random existing elements, $READS requests a run): requests/s"
+echo "   median of $READS_REPS runs; each round alternates the big and the 10-element key, redis-server then groved"
 for type in set hash; do
 	op=sadd cmd=(SISMEMBER) elem=m: name=SISMEMBER
 	[[ $type == hash ]] && op=hset cmd=(HGET) elem=f: name=HGET
@@ -294,18 +282,28 @@ for type in set hash; do
 		if [[ $srv == redis ]] && ((${R[redis,$type,${bigkey##*:},acked]:-0} < big)); then
 			"$PY" "$PIPE" "$host" "$port" "$op" "$bigkey" 0 "$big" --pregen >/dev/null
 		fi
-		read -r "RD[$srv,big]" "RD[$srv,bign]" < <(rb "$host" "$port" "$big" "${cmd[@]}" "$bigkey" "$elem"__rand_int__)
-		read -r "RD[$srv,small]" "RD[$srv,smalln]" < <(rb "$host" "$port" 10 "${cmd[@]}" "b:$type:10" "$elem"__rand_int__)
+	done
+	for ((rep = 0; rep < READS_REPS; rep++)); do
+		for srv in redis groved; do
+			host=$RHOST port=$RPORT
+			[[ $srv == groved ]] && host=$GHOST port=$GPORT
+			RD[$srv,big]+="$(rb "$READS" "$host" "$port" "$big" "${cmd[@]}" "$bigkey" "$elem"__rand_int__) "
+			RD[$srv,small]+="$(rb "$READS" "$host" "$port" 10 "${cmd[@]}" "b:$type:10" "$elem"__rand_int__) "
+		done
+	done
+	for k in redis,big redis,small groved,big groved,small; do
+		RD[$k,runs]=${RD[$k]}
+		RD[$k]=$(median <<<"${RD[$k]}")
 	done
 	x=$(ratio "${RD[groved,big]}" "${RD[groved,small]}")
-	printf '   %-9s %-7s on %d elements %10s (n %s), on 10 elements %10s (n %s), ratio %s (%s, target >= 0.8)\n' \
-		"$name" groved "$big" "${RD[groved,big]}" "${RD[groved,bign]}" "${RD[groved,small]}" "${RD[groved,smalln]}" \
-		"$x" "$(verdict "$x" ">=" 0.8)"
-	printf '   %-9s %-7s on %d elements %10s (n %s), on 10 elements %10s (n %s), ratio %s\n' "$name" redis "$big" \
-		"${RD[redis,big]}" "${RD[redis,bign]}" "${RD[redis,small]}" "${RD[redis,smalln]}" \
-		"$(ratio "${RD[redis,big]}" "${RD[redis,small]}")"
+	printf '   %-9s %-7s on %d elements %10s, on 10 elements %10s, ratio %s (%s, target >= 0.8)\n' \
+		"$name" groved "$big" "${RD[groved,big]}" "${RD[groved,small]}" "$x" "$(verdict "$x" ">=" 0.8)"
+	printf '   %-9s %-7s on %d elements %10s, on 10 elements %10s, ratio %s\n' "$name" redis "$big" \
+		"${RD[redis,big]}" "${RD[redis,small]}" "$(ratio "${RD[redis,big]}" "${RD[redis,small]}")"
 	printf '   %-9s groved / redis-server: %s on %d elements, %s on 10\n' "$name" \
 		"$(ratio "${RD[groved,big]}" "${RD[redis,big]}")" "$big" "$(ratio "${RD[groved,small]}" "${RD[redis,small]}")"
+	printf '   %-9s runs: groved big %s/ small %s; redis big %s/ small %s\n' "$name" "${RD[groved,big,runs]}" \
+		"${RD[groved,small,runs]}" "${RD[redis,big,runs]}" "${RD[redis,small,runs]}"
 done
 
 echo
