@@ -2,9 +2,11 @@
 # soak_collections.sh - the big versions of the collection figures and
 # tests (issue 11): tests/bench/bench_collections.sh with keys of 10^7
 # elements (the 3-node sections at 10^6), then tests/proc/test_collections.sh
-# at 10^6 elements and tests/proc/test_collections_crash.sh killing node 1
-# after 10^6 acknowledged writes.  Each keeps its own deadlines; sizes and
-# deadlines can be overridden with the same variables.
+# at 10^5 elements (the issue's size); the kill -9 test is
+# soak_collections_crash.sh beside this file.  Each keeps its own
+# deadlines; sizes and deadlines can be overridden with the same variables.
+# Slow today, possibly past the deadlines: replicating big collections is
+# quadratic (README, "Anti-entropy in groved").
 set -u
 d=$(dirname "$0")
 rc=0
@@ -16,9 +18,6 @@ run() {
 run env GROVE_BENCH_COLL_SIZES="${GROVE_BENCH_COLL_SIZES:-1000 1000000 10000000}" \
 	GROVE_BENCH_COLL_CLUSTER_SIZE="${GROVE_BENCH_COLL_CLUSTER_SIZE:-1000000}" \
 	GROVE_BENCH_COLL_BUDGET_S="${GROVE_BENCH_COLL_BUDGET_S:-1200}" bash "$d/../bench/bench_collections.sh"
-run env COLL_N="${COLL_N:-1000000}" COLL_FILL_S="${COLL_FILL_S:-900}" COLL_CONV_S="${COLL_CONV_S:-900}" \
+run env COLL_N="${COLL_N:-100000}" COLL_FILL_S="${COLL_FILL_S:-900}" COLL_CONV_S="${COLL_CONV_S:-900}" \
 	bash "$d/../proc/test_collections.sh"
-run env CRASH_N="${CRASH_N:-1000000}" CRASH_KILL_AT="${CRASH_KILL_AT:-1000000}" \
-	CRASH_KILL_S="${CRASH_KILL_S:-600}" CRASH_CONV_S="${CRASH_CONV_S:-600}" \
-	bash "$d/../proc/test_collections_crash.sh"
 exit $rc
