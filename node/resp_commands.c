@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "grove/alloc.h"
+#include "grove/backup.h"
 #include "base/assert.h"
 #include "node/resp_commands_int.h"
 
@@ -112,6 +113,8 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"discard", 1, Q, grove_cmd_do_discard, "DISCARD: drop the queue"},
 	{"watch", -2, Q, grove_cmd_do_watch, "WATCH key ...: EXEC fails if one changes"},
 	{"unwatch", 1, 0, grove_cmd_do_unwatch, "UNWATCH"},
+	{"backup", -2, L, grove_cmd_do_backup, "BACKUP BEGIN | NEXT [bytes] | END: stream a consistent snapshot (grove backup)"},
+	{"mergeitem", -3, W, grove_cmd_do_mergeitem, "MERGEITEM name state ...: merge item states as from a peer (grove restore --node)"},
 };
 const size_t grove_cmd_count = sizeof(grove_cmd_table) / sizeof(grove_cmd_table[0]);
 
@@ -165,6 +168,8 @@ void grove_cmd_client_close(grove_cmd_client_t *c)
 	grove_cmd__unwatch_all(c);
 	grove_free(c->queue);
 	grove_free(c->watch);
+	grove_backup_reader_close(c->backup);
+	c->backup = NULL;
 	c->queue = NULL;
 	c->watch = NULL;
 	c->queue_cap = c->watch_cap = 0;

@@ -200,6 +200,8 @@ typedef struct grove_cmd_client {
 	/* WATCH: keys with the digest of their state when watched (owned) */
 	grove_cmd_watch_t *watch;
 	size_t watch_n, watch_cap;
+	/* BACKUP: the snapshot being streamed (owned; resp_cmd_backup.c) */
+	struct grove_backup_reader *backup;
 } grove_cmd_client_t;
 
 typedef struct grove_cmd grove_cmd_t;
@@ -207,7 +209,8 @@ typedef struct grove_cmd grove_cmd_t;
 void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db);
 void grove_cmd_env_close(grove_cmd_env_t *env);
 void grove_cmd_client_init(grove_cmd_client_t *c, const grove_cmd_env_t *env, uint64_t id);
-/* Frees the client's MULTI queue and watched keys; safe twice. */
+/* Frees the client's MULTI queue, watched keys and backup snapshot; safe
+ * twice. */
 void grove_cmd_client_close(grove_cmd_client_t *c);
 
 /* The table entry for argv[0] (case-insensitive), or NULL if unknown. */

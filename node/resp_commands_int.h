@@ -139,6 +139,9 @@ void grove_cmd_do_command(grove_cmd_call_t *c);
 void grove_cmd_do_client(grove_cmd_call_t *c);
 void grove_cmd_do_grove(grove_cmd_call_t *c);
 void grove_cmd_do_wait(grove_cmd_call_t *c);
+/* resp_cmd_backup.c */
+void grove_cmd_do_backup(grove_cmd_call_t *c);
+void grove_cmd_do_mergeitem(grove_cmd_call_t *c);
 
 void grove_cmd_do_getset(grove_cmd_call_t *c);
 void grove_cmd_do_mget(grove_cmd_call_t *c);
