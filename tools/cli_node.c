@@ -361,3 +361,19 @@ int grove_cli_status(int argc, char **argv)
 	grove_rc_reply_free(r);
 	return GROVE_CLI_OK;
 }
+
+int grove_cli_node_connect(const char *cmd, const char *help, int argc, char **argv, grove_rc_t *rc,
+			   const char **pos, int *npos, const char **node)
+{
+	node_args_t a;
+	int status = parse_node_args(cmd, help, argc, argv, &a, false);
+	if (status)
+		return status;
+	if (a.npos > *npos)
+		return grove_cli_usage(cmd, help);
+	for (int i = 0; i < a.npos; i++)
+		pos[i] = a.pos[i];
+	*npos = a.npos;
+	*node = a.node;
+	return rc ? node_connect(cmd, &a, rc) : 0;
+}

@@ -26,10 +26,25 @@ extern const char grove_cli_sync_help[];
  * counts argv's remaining entries. */
 int grove_cli_node_option_span(int argc, char **argv);
 
+/* For other tools/ commands: splits argv[1..] into the node options
+ * (--node, --password and their environment defaults) and at most *npos
+ * positional arguments (pos, *npos set to their count; more is a usage
+ * error), sets *node, and with rc not NULL connects and AUTHs.  Returns 0,
+ * or the exit status after printing the error. */
+struct grove_rc;
+int grove_cli_node_connect(const char *cmd, const char *help, int argc, char **argv,
+			   struct grove_rc *rc, const char **pos, int *npos, const char **node);
+
 int grove_cli_members(int argc, char **argv);
 int grove_cli_status(int argc, char **argv);
 /* Typed operations: argv[0] names the operation (get, set, incr, ...). */
 int grove_cli_op(int argc, char **argv);
 int grove_cli_sync(int argc, char **argv);
+
+/* Backups (tools/cli_backup.c). */
+extern const char grove_cli_backup_help[];
+extern const char grove_cli_restore_help[];
+int grove_cli_backup(int argc, char **argv);
+int grove_cli_restore(int argc, char **argv);
 
 #endif

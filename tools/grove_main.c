@@ -35,6 +35,8 @@ static const grove_cli_cmd_t commands[] = {
 	{ "keys", "KEYS [PATTERN]", grove_cli_op_help, grove_cli_op },
 	{ "digest", "a node's hex root digest", grove_cli_op_help, grove_cli_op },
 	{ "sync", "offline sync of two stopped nodes' data directories", grove_cli_sync_help, grove_cli_sync },
+	{ "backup", "consistent backup of a running node into a file", grove_cli_backup_help, grove_cli_backup },
+	{ "restore", "a data directory for a new node, or a merge into a node, from a backup", grove_cli_restore_help, grove_cli_restore },
 	/* --- end node engineer --- */
 };
 
