@@ -145,6 +145,9 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 		return open_fail(err, err_len, dir, rc, NULL);
 	bool ok = len == 4 && v[0] == GROVE_DB_FORMAT_VERSION && !v[1] && !v[2] && !v[3];
 	bool v1 = len == 4 && v[0] == 1 && !v[1] && !v[2] && !v[3];
+	uint8_t vv[4] = {0};
+	if (len == 4)
+		memcpy(vv, v, 4);
 	grove_free(v);
 	if (v1)
 		return open_fail(err, err_len, dir, GROVE_EVERSION,
@@ -153,7 +156,21 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 				 "with an empty one: anti-entropy refills it from peers running this "
 				 "version (or copy the data through a client: SMEMBERS/HGETALL and "
 				 "SADD/HSET)");
-	return ok ? 0 : open_fail(err, err_len, dir, GROVE_EVERSION, "unsupported format version");
+	if (ok)
+		return 0;
+	char why[320];
+	if (len == 4 && grove_le32_get(vv) < GROVE_DB_FORMAT_VERSION)
+		snprintf(why, sizeof(why), "unknown store format %u (this version reads format %d)",
+			 (unsigned)grove_le32_get(vv), GROVE_DB_FORMAT_VERSION);
+	else if (len == 4)
+		snprintf(why, sizeof(why), "store format %u is newer than this version reads (format %d): "
+					   "it was written by a later grove release; run that release (or a "
+					   "later one) on it, or start this node on an empty directory and let "
+					   "anti-entropy refill it from its peers",
+			 (unsigned)grove_le32_get(vv), GROVE_DB_FORMAT_VERSION);
+	else
+		snprintf(why, sizeof(why), "the store's format record is damaged (%zu bytes, not 4)", len);
+	return open_fail(err, err_len, dir, len == 4 ? GROVE_EVERSION : GROVE_ECORRUPT, why);
 }
 
 static int load_hlc(grove_db_t *db, const grove_db_options_t *o)

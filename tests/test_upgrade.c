@@ -1,0 +1,97 @@
+/*
+ * test_upgrade.c - README "Upgrading": every on-disk format this release
+ * cannot read is refused with a message that names the fix, before
+ * anything is written: a store of a newer format (and of the old format
+ * 1), a backup of a newer backup format or of another storage format.
+ * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
+ * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/backup.h"
+#include "storage/store.h"
+#include "tests/util_storage.h"
+
+/* A store whose format record says version, holding one key. */
+static char *store_of_format(uint32_t version)
+{
+	char *dir = grove_test_storage_tmpdir("upgrade");
+	grove_store_t *s;
+	char err[512];
+	assert_int_equal(grove_store_open_leveldb(dir, &s, err, sizeof(err)), 0);
+	const uint8_t f[4] = {(uint8_t)version, (uint8_t)(version >> 8), 0, 0};
+	assert_int_equal(grove_store_put(s, "cformat", 7, f, 4, true), 0);
+	assert_int_equal(grove_store_put(s, "ukey", 4, "\x01", 1, true), 0);
+	grove_store_close(s);
+	return dir;
+}
+
+static void test_newer_store_refused(void **state)
+{
+	(void)state;
+	char *dir = store_of_format(grove_backup_storage_format() + 1);
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	grove_db_t *db = NULL;
+	char err[512] = "";
+	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), GROVE_EVERSION);
+	printf("%s\n", err);
+	assert_non_null(strstr(err, "is newer than this version reads"));
+	assert_non_null(strstr(err, "run that release (or a later one)"));
+	assert_null(db);
+	grove_test_storage_rmdir(dir);
+	dir = store_of_format(0);
+	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), GROVE_EVERSION);
+	assert_non_null(strstr(err, "unknown store format 0"));
+	grove_test_storage_rmdir(dir);
+}
+
+/* A backup file claiming storage format sf; restore's message. */
+static void restore_of_format(uint32_t sf, const char *want)
+{
+	FILE *fp = tmpfile();
+	grove_backup_writer_t *w;
+	assert_int_equal(grove_backup_writer_open(fp, &w), 0);
+	grove_backup_manifest_t m = {.storage_format = sf, .value_format = 1, .created_ms = 1};
+	snprintf(m.node_id, sizeof(m.node_id), "old");
+	snprintf(m.version, sizeof(m.version), "9.9.9");
+	assert_int_equal(grove_backup_writer_finish(w, &m), 0);
+	grove_backup_writer_close(w);
+	char *dir = grove_test_storage_tmpdir("upgrade_restore");
+	char db_dir[4096], err[512] = "";
+	snprintf(db_dir, sizeof(db_dir), "%s/db", dir);
+	grove_db_t *db = NULL;
+	grove_backup_manifest_t got;
+	assert_int_equal(grove_backup_restore(fp, db_dir, "new", &db, &got, err, sizeof(err)),
+			 GROVE_EVERSION);
+	printf("%s\n", err);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strstr(err, "9.9.9"));
+	assert_null(db);
+	grove_test_storage_rmdir(dir);
+	fclose(fp);
+}
+
+static void test_backup_of_other_format_refused(void **state)
+{
+	(void)state;
+	restore_of_format(grove_backup_storage_format() + 1, "newer than this grove");
+	restore_of_format(1, "let anti-entropy carry the data");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_newer_store_refused),
+		cmocka_unit_test(test_backup_of_other_format_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
