@@ -14,6 +14,9 @@
 # new node among two old ones, replicating both ways.
 #
 # GROVE_PREV_RELEASE=REV tests against another commit or tag.
+# GROVE_PREV_DIR=DIR keeps the previous release's worktree and build in DIR
+# (made there when missing, reused when DIR/bin/groved exists, never
+# removed); with GROVE_PREV_BUILD_ONLY=1 the script stops after the build.
 set -uo pipefail
 source "$(dirname "$0")/../proc/util_cluster.sh"
 
@@ -24,21 +27,26 @@ NEW_GROVED=$GROVED
 
 require_binaries
 t_init
-PREV_DIR=$T_TMP/prev
+PREV_DIR=${GROVE_PREV_DIR:-$T_TMP/prev}
 prev_cleanup() {
-	[[ -d $PREV_DIR ]] && git -C "$ROOT" worktree remove --force "$PREV_DIR" >/dev/null 2>&1
+	[[ -z ${GROVE_PREV_DIR:-} && -d $PREV_DIR ]] && git -C "$ROOT" worktree remove --force "$PREV_DIR" >/dev/null 2>&1
 	git -C "$ROOT" worktree prune >/dev/null 2>&1
 	return 0
 }
 trap 'rc=$?; prev_cleanup; (exit $rc); t_cleanup' EXIT
 
-git -C "$ROOT" rev-parse -q --verify "$PREV^{commit}" >/dev/null ||
-	fail "previous release $PREV is not in this repository"
-git -C "$ROOT" worktree add --detach "$PREV_DIR" "$PREV" >"$T_TMP/wt.log" 2>&1 ||
-	fail "git worktree add: $(cat "$T_TMP/wt.log")"
-say "building the previous release $(git -C "$ROOT" describe --tags --always "$PREV") ($PREV) in $PREV_DIR"
-make -C "$PREV_DIR" GROVE_DEPS_OK=1 -j2 programs >"$T_TMP/build.log" 2>&1 ||
-	fail "building $PREV: $(tail -5 "$T_TMP/build.log")"
+if [[ ! -x $PREV_DIR/bin/groved ]]; then
+	git -C "$ROOT" rev-parse -q --verify "$PREV^{commit}" >/dev/null ||
+		fail "previous release $PREV is not in this repository"
+	git -C "$ROOT" worktree add --detach "$PREV_DIR" "$PREV" >"$T_TMP/wt.log" 2>&1 ||
+		fail "git worktree add: $(cat "$T_TMP/wt.log")"
+	say "building the previous release $(git -C "$ROOT" describe --tags --always "$PREV") ($PREV) in $PREV_DIR"
+	make -C "$PREV_DIR" GROVE_DEPS_OK=1 -j2 programs >"$T_TMP/build.log" 2>&1 ||
+		fail "building $PREV: $(tail -5 "$T_TMP/build.log")"
+fi
+[[ $(git -C "$PREV_DIR" rev-parse HEAD) == $(git -C "$ROOT" rev-parse "$PREV^{commit}") ]] ||
+	fail "$PREV_DIR holds $(git -C "$PREV_DIR" rev-parse HEAD), not $PREV"
+[[ ${GROVE_PREV_BUILD_ONLY:-0} == 1 ]] && { say "built in $PREV_DIR"; exit 0; }
 OLD_GROVED=$PREV_DIR/bin/groved
 say "built: $("$OLD_GROVED" --version) (previous) beside $("$NEW_GROVED" --version) (this tree, $(git -C "$ROOT" describe --tags --always --dirty))"
 
