@@ -280,6 +280,9 @@ const char *grove_keyfile_strerror(int code)
 	case GROVE_EUNTRUSTED: return "certificate not signed by this cluster's CA (check ca.pub)";
 	case GROVE_EEXPIRED: return "certificate expired: issue a new one with grove cert";
 	case GROVE_EBADSIG: return "certificate signature invalid (corrupt or forged)";
+	case GROVE_EVERSION:
+		return "a format newer than this groved reads (made by a later grove cert): "
+		       "run that release, or issue the certificate with this release's grove cert";
 	default: return grove_strerror(code);
 	}
 }

@@ -2,7 +2,8 @@
  * test_upgrade.c - README "Upgrading": every on-disk format this release
  * cannot read is refused with a message that names the fix, before
  * anything is written: a store of a newer format (and of the old format
- * 1), a backup of a newer backup format or of another storage format.
+ * 1), a backup of a newer backup format or of another storage format, a
+ * certificate of a newer format.
  * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
  * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
  */
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "grove/backup.h"
+#include "node/keyfile.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
 
@@ -87,11 +89,34 @@ static void test_backup_of_other_format_refused(void **state)
 	restore_of_format(1, "let anti-entropy carry the data");
 }
 
+/* A certificate of a newer format: refused with a message naming the fix
+ * (groved prints it with the file name at start-up). */
+static void test_newer_certificate_refused(void **state)
+{
+	(void)state;
+	char *dir = grove_test_storage_tmpdir("upgrade_cert");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/node.crt", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("grove-node-cert-v1\n02", f); /* version 2, then zeros */
+	for (int i = 0; i < 150; i++)
+		fputs("00", f);
+	fputs("\n", f);
+	fclose(f);
+	grove_cert_t c;
+	assert_int_equal(grove_keyfile_read_cert(path, &c), GROVE_EVERSION);
+	printf("%s\n", grove_keyfile_strerror(GROVE_EVERSION));
+	assert_non_null(strstr(grove_keyfile_strerror(GROVE_EVERSION), "newer than this groved reads"));
+	grove_test_storage_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_newer_store_refused),
 		cmocka_unit_test(test_backup_of_other_format_refused),
+		cmocka_unit_test(test_newer_certificate_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
