@@ -481,7 +481,8 @@ static int scan_records(scan_t *s, grove_backup_record_fn fn, void *ctx, uint64_
 		}
 		if ((rc = scan_read(s, val, vlen, "a record")) < 0)
 			break;
-		if (fn && (rc = fn(ctx, key, klen, val, vlen)) < 0) {
+		static const uint8_t empty[1];
+		if (fn && (rc = fn(ctx, key, klen, vlen ? val : empty, vlen)) < 0) {
 			rc = scan_fail(s, rc, "record %" PRIu64 ": %s", n + 1, grove_strerror(rc));
 			break;
 		}
