@@ -52,11 +52,12 @@ const char grove_cli_restore_help[] =
 	"usage: grove restore IN --dir DATA --id NEWID\n"
 	"       grove restore IN --node HOST:PORT\n"
 	"       grove restore IN --check\n\n"
-	"--dir: build the data directory DATA (store in DATA/db, which must not\n"
-	"exist yet) for a NEW node id NEWID, never the backed-up node's own id:\n"
-	"its dots and counter entries, already seen by peers, would be issued\n"
-	"again.  Then give DATA a key set (grove cert CA_DIR --id NEWID --out DATA)\n"
-	"and start groved --id NEWID --data DATA with the cluster's seeds.\n"
+	"--dir: build the data directory DATA (created with its parents; its\n"
+	"store DATA/db must not exist yet) for a NEW node id NEWID, never the\n"
+	"backed-up node's own id: its dots and counter entries, already seen by\n"
+	"peers, would be issued again.  Then give DATA a key set (grove cert\n"
+	"CA_DIR --id NEWID --out DATA) and start groved --id NEWID --data DATA\n"
+	"with the cluster's seeds.\n"
 	"--node: merge the backup into a running node (and through it into the\n"
 	"cluster).  State merges: an old backup adds what the cluster forgot,\n"
 	"and never rolls back a later write or delete.\n"
@@ -400,6 +401,25 @@ static int restore_node(FILE *f, const char *in, int argc, char **argv)
 	return status;
 }
 
+/* mkdir -p path (0700 for what it creates), as grove ca init and grove
+ * cert do; true when path itself was created. */
+static bool mkdir_parents(const char *path, bool *made)
+{
+	char p[PATH_BYTES];
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p))
+		return false;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return false;
+		*s = '/';
+	}
+	*made = mkdir(p, 0700) == 0;
+	return *made || errno == EEXIST;
+}
+
 static int restore_dir(FILE *f, const char *in, const char *dir, const char *id)
 {
 	char dbdir[PATH_BYTES], err[512] = "";
@@ -413,8 +433,8 @@ static int restore_dir(FILE *f, const char *in, const char *dir, const char *id)
 					   "new --dir, or move that one aside)", dbdir);
 		return GROVE_CLI_ERROR;
 	}
-	bool made = mkdir(dir, 0700) == 0;
-	if (!made && errno != EEXIST) {
+	bool made = false;
+	if (!mkdir_parents(dir, &made)) {
 		grove_cli_error("restore", "%s: %s", dir, strerror(errno));
 		return GROVE_CLI_ERROR;
 	}

@@ -5,7 +5,7 @@
 # snapshot, no check, just the bytes), for each N of GROVE_BENCH_BACKUP_SIZES.
 # Figures: backup time and file size; cp -r time and copy size (du -sb);
 # restore --dir and restore --check time; the node's PING latency while
-# the backup runs (it must keep serving).
+# the backup runs, on a connection of its own (it must keep serving).
 set -uo pipefail
 source "$(dirname "$0")/../proc/util_cluster.sh"
 
@@ -37,8 +37,17 @@ for n in $SIZES; do
 	cp -r "$data" "$T_TMP/cp"
 	t1=$(now_ms)
 	cp_bytes=$(du -sb "$T_TMP/cp" | cut -f1)
-	# PING latency sampled while the backup runs
-	( while :; do s=$(date +%s%N); redis-cli -h "$host" -p 7379 PING >/dev/null; echo $(( ($(date +%s%N) - s) / 1000 )); done ) >"$T_TMP/ping.us" &
+	# PING round trips on one open connection while the backup runs
+	/usr/bin/python3 - "$host" 7379 >"$T_TMP/ping.us" <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+while True:
+    t = time.monotonic()
+    s.sendall(b"PING\r\n")
+    if s.recv(64) != b"+PONG\r\n":
+        break
+    print(int((time.monotonic() - t) * 1e6), flush=True)
+PY
 	pinger=$!
 	t2=$(now_ms)
 	"$GROVE" backup "$T_TMP/b.bak" --node "$addr" >"$T_TMP/b.out" 2>&1 || fail "backup: $(cat "$T_TMP/b.out")"
@@ -48,6 +57,7 @@ for n in $SIZES; do
 	records=$(awk '$1 == "records" { print $2 }' "$T_TMP/b.out")
 	ping_max=$(sort -n "$T_TMP/ping.us" | tail -1)
 	ping_n=$(wc -l <"$T_TMP/ping.us")
+	ping_med=$(sort -n "$T_TMP/ping.us" | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }')
 	t4=$(now_ms)
 	"$GROVE" restore "$T_TMP/b.bak" --check >/dev/null 2>&1 || fail "restore --check"
 	t5=$(now_ms)
@@ -56,7 +66,7 @@ for n in $SIZES; do
 	rkeys=$(awk '$1 == "restored" { gsub(/[()]/, "", $6); print $6 }' "$T_TMP/r.out")
 	echo "N=$n keys=$keys records=$records"
 	echo "  cp -r data dir      $(secs "$t0" "$t1") s   $cp_bytes bytes"
-	echo "  grove backup        $(secs "$t2" "$t3") s   $b_bytes bytes   (PING during it: $ping_n answered, slowest ${ping_max:-?} us incl. redis-cli start)"
+	echo "  grove backup        $(secs "$t2" "$t3") s   $b_bytes bytes   (PING on another connection during it: $ping_n answered, slowest ${ping_max:-?} us, median ${ping_med:-?} us)"
 	echo "  grove restore --check $(secs "$t4" "$t5") s"
 	echo "  grove restore --dir $(secs "$t5" "$t6") s   keys in the restored store: $rkeys"
 	[[ $rkeys == "$keys" ]] || fail "restored store holds $rkeys keys, the node $keys"

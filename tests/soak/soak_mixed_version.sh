@@ -86,7 +86,7 @@ converge_and_check() { # WHAT
 	cluster wait-converged --timeout 60 >"$T_TMP/conv" 2>&1 || fail "$1: no convergence: $(cat "$T_TMP/conv")"
 	local n
 	for n in 1 2 3; do check "$n"; done
-	say "$1: converged in $(tr -d '\n' <"$T_TMP/conv"); all $(wc -l <"$T_TMP/acked") acknowledged writes on nodes 1-3"
+	say "$1: $(tr -d '\n' <"$T_TMP/conv"); all $(wc -l <"$T_TMP/acked") acknowledged writes on nodes 1-3"
 }
 
 : >"$T_TMP/acked"
