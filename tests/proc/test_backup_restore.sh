@@ -13,7 +13,7 @@
 set -uo pipefail
 source "$(dirname "$0")/util_cluster.sh"
 
-N_KEYS=${N_KEYS:-300}
+N_KEYS=${N_KEYS:-200}
 
 require_binaries
 t_init
