@@ -68,11 +68,11 @@ CC ?= cc
 BUILD ?= build
 SAN ?=
 CFLAGS ?= -O2 -g
-PKGS := libuv libsodium msgpack openssl
+PKGS := libuv libsodium msgpack openssl libmicrohttpd
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lleveldb -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
-GROVE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -I. -Iinclude \
+GROVE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -I. -Iinclude -I$(BUILD)/gen \
 	$(shell pkg-config --cflags $(PKGS) cmocka)
 ifeq ($(SAN),1)
 GROVE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -106,6 +106,12 @@ lib: $(LIBA) $(LIBSO)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The status page is compiled in: node/status.html as byte values.
+$(BUILD)/gen/status_html.inc: node/status.html
+	@mkdir -p $(dir $@)
+	od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/node/status_page.o: $(BUILD)/gen/status_html.inc
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -58,6 +58,37 @@ void grove_cluster_set_wait(grove_cluster_t *mn, grove_wait_t *w);
 /* The WAIT ask hook (resp_commands.h): asks alive peers not known to hold
  * pos for their digest now; returns how many were asked. */
 int grove_cluster_wait_ask(void *ctx, uint64_t pos);
+/* The status page's and the metrics' view (node/monitor.h; loop thread).
+ * A member with, for a peer, the outcome of the last root-digest
+ * comparison with it and its certificate expiry as the peer book holds it. */
+typedef enum grove_peer_digest {
+	GROVE_PEER_DIGEST_UNKNOWN = 0, /* no digest compared yet */
+	GROVE_PEER_DIGEST_EQUAL = 1,
+	GROVE_PEER_DIGEST_DIFFERENT = 2,
+} grove_peer_digest_t;
+
+typedef struct grove_peer_view {
+	char id[GROVE_NODE_ID_MAX + 1];
+	char addr[GROVE_HOST_MAX + 16];
+	const char *state; /* static: "alive", "suspect", "dead", "left" */
+	uint64_t incarnation;
+	uint64_t state_since_ms;    /* wall clock */
+	uint64_t cert_expires_ms;   /* 0: no certificate known */
+	grove_peer_digest_t digest; /* self: EQUAL */
+	uint64_t last_equal_ms;     /* 0: never */
+	uint64_t diverged_since_ms; /* first DIFFERENT after the last EQUAL; 0 otherwise */
+	bool self;
+} grove_peer_view_t;
+
+/* Fills up to max members (self included); returns how many. */
+size_t grove_cluster_peers(grove_cluster_t *mn, grove_peer_view_t *out, size_t max);
+/* Anti-entropy session durations (open to close of the TCP stream):
+ * per-bucket counts (node/histogram.h), their sum and count. */
+void grove_cluster_ae_sessions(const grove_cluster_t *mn, uint64_t counts[GROVE_AE_SESSION_BUCKETS],
+			       uint64_t *sum_us, uint64_t *count);
+/* Whether membership has joined (a push-pull with a seed or peer
+ * succeeded, or there was nobody to join). */
+bool grove_cluster_joined(const grove_cluster_t *mn);
 void grove_cluster_leave(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 /* Frees both cores and the peer book (after close's callback, once no

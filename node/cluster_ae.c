@@ -62,6 +62,13 @@ static void ae_equal(void *ctx, const char *from_addr, const char *sender_id, ui
 	if (mn->wait)
 		grove_wait_peer_holds(mn->wait, sender_id ? sender_id : from_addr, mark,
 				      grove_cluster_now_ms());
+	grove_cluster_mon_digest(mn, sender_id ? sender_id : from_addr, true);
+}
+
+/* grove_ae_watch_t.different: for the status page (cluster_monitor.c). */
+static void ae_different(void *ctx, const char *from_addr, const char *sender_id)
+{
+	grove_cluster_mon_digest(ctx, sender_id ? sender_id : from_addr, false);
 }
 
 /* grove_ae_watch_t.synced: a session reconciled; WAIT asks again now. */
@@ -101,7 +108,7 @@ int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char
 	grove_ae_config_init(&ac);
 	ac.peers = ae_peers;
 	ac.peers_ctx = mn;
-	ac.watch = (grove_ae_watch_t){ae_mark, ae_equal, ae_synced, mn};
+	ac.watch = (grove_ae_watch_t){ae_mark, ae_equal, ae_synced, mn, ae_different};
 	ac.interval_ms = cfg->gossip_interval_ms;
 	ac.fanout = cfg->ae_fanout;
 	ac.push = cfg->push_fanout > 0;

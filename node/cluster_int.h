@@ -49,6 +49,20 @@ typedef struct cseed {
 	char cause[192]; /* "" while it is reached */
 } cseed_t;
 
+/* cluster_monitor.c's state: peers' digest outcomes, session durations. */
+#define GROVE_MON_PEERS_MAX 1024
+struct grove_mon_peer {
+	char id[GROVE_NODE_ID_MAX + 1];
+	grove_peer_digest_t digest;
+	uint64_t last_equal_ms, diverged_since_ms;
+};
+struct grove_cluster_mon {
+	struct grove_mon_peer peers[GROVE_MON_PEERS_MAX];
+	size_t npeers;
+	uint64_t sessions[GROVE_AE_SESSION_BUCKETS];
+	uint64_t session_sum_us, session_count;
+};
+
 struct grove_cluster {
 	uv_loop_t *loop;
 	grove_member_t *m;
@@ -81,6 +95,7 @@ struct grove_cluster {
 	void *leave_ctx;
 	void (*close_cb)(void *ctx);
 	void *close_ctx;
+	struct grove_cluster_mon mon; /* cluster_monitor.c */
 };
 
 struct mstream {
@@ -133,6 +148,11 @@ void grove_cluster_on_ae_timer(uv_timer_t *t);
 bool grove_cluster_ae_drain(grove_cluster_t *mn);
 int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen);
 void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text);
+
+/* cluster_monitor.c: a root-digest comparison with peer_id; an
+ * anti-entropy stream that was established closed after duration_ms. */
+void grove_cluster_mon_digest(grove_cluster_t *mn, const char *peer_id, bool equal);
+void grove_cluster_mon_session(grove_cluster_t *mn, uint64_t duration_ms);
 
 /* cluster_stream.c */
 void grove_cluster_output(grove_cluster_t *mn, uint8_t layer, const grove_out_t *o);

@@ -62,7 +62,11 @@ static void log_event(grove_cluster_t *mn, const grove_member_event_t *ev)
 					"a configuration error",
 			       ev->id, ev->addr);
 	} else {
-		grove_log(mn->log, ev->kind >= GROVE_MEMBER_EV_UPDATE ? GROVE_LOG_DEBUG : GROVE_LOG_INFO,
+		grove_log_level_t level = ev->kind >= GROVE_MEMBER_EV_UPDATE ? GROVE_LOG_DEBUG
+					  : ev->kind == GROVE_MEMBER_EV_SUSPECT || ev->kind == GROVE_MEMBER_EV_DEAD
+						  ? GROVE_LOG_WARN /* on the status page's warnings */
+						  : GROVE_LOG_INFO;
+		grove_log(mn->log, level,
 			  "membership: %s (%s) %s, incarnation %llu", ev->id, ev->addr, what,
 			  (unsigned long long)ev->incarnation);
 	}

@@ -43,6 +43,9 @@ void grove_cluster_on_stream_closed(uv_handle_t *h)
 {
 	mstream_t *s = h->data;
 	grove_cluster_t *mn = s->mn;
+	uint64_t now = grove_cluster_now_ms();
+	if (s->layer == LAYER_AE && s->established)
+		grove_cluster_mon_session(mn, now > s->opened_ms ? now - s->opened_ms : 0);
 	grove_list_remove(&s->link);
 	mn->nstreams--;
 	grove_channel_destroy(s->sess);

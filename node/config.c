@@ -32,7 +32,9 @@ typedef enum opt_kind {
 	K_TLSAUTH, /* yes | optional | no */
 	K_U32,    /* integer in [min, max] */
 	K_U64,    /* integer in [min, max] */
+	K_LADDR,  /* host:port, or a bare port on 127.0.0.1; "": off */
 	K_CONFIG, /* --config FILE (flags only) */
+	K_CHECK,  /* --check-config FILE (flags only): read FILE, validate, exit */
 	K_BOOL,   /* --help, --version (flags only, no value) */
 } opt_kind_t;
 
@@ -94,6 +96,12 @@ static const opt_t opts[] = {
 	 "CA certificates that sign client certificates (PEM)"},
 	{"tls-auth-clients", K_TLSAUTH, F(tls_auth_clients), 0, 0, "yes", "MODE",
 	 "yes (client certificate required) | optional | no"},
+	{"metrics", K_LADDR, F(metrics), 0, 0, "", "HOST:PORT",
+	 "HTTP monitoring: /metrics (Prometheus), / (status page), /status.json; a bare PORT "
+	 "binds 127.0.0.1; non-loopback requires --requirepass (HTTP Basic auth); default off"},
+	{"check-config", K_CHECK, 0, 0, 0, 0, "", "FILE",
+	 "read settings from FILE (as --config), check them, the certificate and keys, and exit "
+	 "(0: valid)"},
 	{"help", K_BOOL, F(help), 0, 0, "", "", "print this help and exit"},
 	{"version", K_BOOL, F(version), 0, 0, "", "", "print the version and exit"},
 };
@@ -252,6 +260,19 @@ static int set_opt(grove_config_t *cfg, const opt_t *o, const char *val, const c
 			return cfg_error(err, elen, "%s: expected HOST:PORT or [IPv6]:PORT, got '%s'",
 					 where, val);
 		return 0;
+	case K_LADDR:
+		if (!val[0]) {
+			memset(field, 0, o->size);
+			return 0;
+		}
+		if (parse_uint(val, 1, 65535, &u) == 0) {
+			*(grove_hostport_t *)field = (grove_hostport_t){.host = "127.0.0.1", .port = (uint16_t)u};
+			return 0;
+		}
+		if (grove_hostport_parse(val, field) < 0)
+			return cfg_error(err, elen, "%s: expected PORT, HOST:PORT or [IPv6]:PORT, got '%s'",
+					 where, val);
+		return 0;
 	case K_SEEDS:
 		if (parse_seeds(cfg, val) < 0)
 			return cfg_error(err, elen, "%s: expected up to %d comma-separated HOST:PORT "
@@ -309,7 +330,7 @@ void grove_config_defaults(grove_config_t *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < OPT_COUNT; i++) {
-		if (opts[i].kind == K_CONFIG || opts[i].kind == K_BOOL)
+		if (opts[i].kind == K_CONFIG || opts[i].kind == K_CHECK || opts[i].kind == K_BOOL)
 			continue;
 		int rc = set_opt(cfg, &opts[i], opts[i].def, opts[i].name, NULL, 0);
 		GROVE_ASSERT(rc == 0);
@@ -328,7 +349,7 @@ static int file_entry(void *ctx, const grove_config_entry_t *e, char *err, size_
 {
 	file_state_t *f = ctx;
 	const opt_t *o = find_opt(e->key, strlen(e->key));
-	if (!o || o->kind == K_CONFIG || o->kind == K_BOOL)
+	if (!o || o->kind == K_CONFIG || o->kind == K_CHECK || o->kind == K_BOOL)
 		return cfg_error(err, elen, "%s:%u: unknown setting '%s'", f->path, e->line, e->key);
 	size_t idx = (size_t)(o - opts);
 	if (f->line_of[idx])
@@ -442,7 +463,7 @@ int grove_config_parse(grove_config_t *cfg, int argc, char **argv, char *err, si
 	for (int i = 1; i < argc; i++) {
 		if (flag_at(argc, argv, &i, &o, &val, err, elen) < 0)
 			return GROVE_ECONFIG;
-		if (o->kind == K_CONFIG && config_file(cfg, val, err, elen) < 0)
+		if ((o->kind == K_CONFIG || o->kind == K_CHECK) && config_file(cfg, val, err, elen) < 0)
 			return GROVE_ECONFIG;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -450,6 +471,10 @@ int grove_config_parse(grove_config_t *cfg, int argc, char **argv, char *err, si
 		GROVE_ASSERT(rc == 0);
 		if (o->kind == K_CONFIG)
 			continue;
+		if (o->kind == K_CHECK) {
+			cfg->check_config = true;
+			continue;
+		}
 		if (o->kind == K_BOOL) {
 			*(bool *)((char *)cfg + o->offset) = true;
 			continue;
@@ -530,7 +555,7 @@ bool grove_config_setting(const grove_config_t *cfg, size_t i, const char **name
 		return false;
 	const opt_t *o = &opts[i];
 	const char *field = (const char *)cfg + o->offset;
-	*name = o->kind == K_CONFIG || o->kind == K_BOOL ? NULL : o->name;
+	*name = o->kind == K_CONFIG || o->kind == K_CHECK || o->kind == K_BOOL ? NULL : o->name;
 	value[0] = 0;
 	switch (o->kind) {
 	case K_STR:
@@ -538,6 +563,7 @@ bool grove_config_setting(const grove_config_t *cfg, size_t i, const char **name
 		snprintf(value, len, "%s", field);
 		break;
 	case K_ADDR:
+	case K_LADDR:
 		if (((const grove_hostport_t *)field)->port)
 			grove_hostport_format((const grove_hostport_t *)field, value, len);
 		break;

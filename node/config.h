@@ -81,7 +81,9 @@ typedef struct grove_config {
 	char tls_key_file[GROVE_PATH_MAX];
 	char tls_ca_cert_file[GROVE_PATH_MAX];
 	grove_tls_auth_t tls_auth_clients;
+	grove_hostport_t metrics;    /* HTTP monitoring port; port 0: off */
 	bool help, version;
+	bool check_config;           /* --check-config FILE: validate and exit */
 } grove_config_t;
 
 /* Fills the defaults. */

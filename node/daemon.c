@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <uv.h>
 
@@ -28,11 +30,14 @@
 #include "node/keyfile.h"
 #include "node/log.h"
 #include "node/cluster.h"
+#include "node/monitor.h"
+#include "node/notify.h"
 #include "node/resp_server.h"
 #include "grove/db.h"
 
 #define ERR_BYTES 512
 #define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
+#define READY_POLL_MS 50 /* how often start-up checks whether membership joined */
 
 struct grove_daemon {
 	const grove_config_t *cfg; /* = &own_cfg */
@@ -47,6 +52,10 @@ struct grove_daemon {
 	grove_wait_t wait;
 	grove_resp_server_t server;
 	grove_cluster_sockets_t gossip;
+	grove_monitor_t *monitor;  /* --metrics; NULL: off */
+	uv_timer_t ready_timer;    /* until READY=1 is sent */
+	uint64_t ready_deadline_ms;
+	bool ready_timer_open;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	char client_addr[GROVE_HOST_MAX + 16];
 	char gossip_addr[GROVE_HOST_MAX + 16];
@@ -58,6 +67,15 @@ struct grove_daemon {
 
 static int check_protected_mode(const grove_config_t *cfg)
 {
+	if (cfg->metrics.port && !grove_hostport_is_loopback(&cfg->metrics) && !cfg->requirepass[0]) {
+		fprintf(stderr,
+			"groved: refusing to start: --metrics %s is not a loopback address and no\n"
+			"--requirepass is set (protected mode).  The status page names every member\n"
+			"and address.  Keep it on 127.0.0.1, or set a password (requirepass = ... in\n"
+			"the --config file): the monitoring port then asks for it (HTTP Basic auth).\n",
+			cfg->metrics.host);
+		return 2;
+	}
 	if (grove_hostport_is_loopback(&cfg->client) || cfg->requirepass[0])
 		return 0;
 	fprintf(stderr,
@@ -217,6 +235,10 @@ static void on_gossip_closed(void *ctx)
 	grove_daemon_t *d = ctx;
 	uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
 	d->down = true;
+	if (d->ready_timer_open) {
+		d->ready_timer_open = false;
+		uv_close((uv_handle_t *)&d->ready_timer, NULL);
+	}
 	for (int i = 0; i < d->signals_started; i++)
 		uv_close((uv_handle_t *)sigs[i], NULL);
 }
@@ -251,6 +273,9 @@ static void daemon_stop(grove_daemon_t *d, const char *why)
 		return;
 	d->stopping = true;
 	grove_log_info(&d->log, "%s: leaving the cluster and stopping", why);
+	if (grove_notify("STOPPING=1\nSTATUS=leaving the cluster") < 0)
+		grove_log_warn(&d->log, "NOTIFY_SOCKET: cannot notify the service manager");
+	grove_monitor_stop(d->monitor);
 	if (d->members)
 		grove_cluster_leave(d->members, on_left, d);
 	else
@@ -326,6 +351,52 @@ static int start_io(grove_daemon_t *d)
 	return 0;
 }
 
+/* Starts the monitoring port (--metrics) once the cluster runs. */
+static int start_monitor(grove_daemon_t *d)
+{
+	char err[ERR_BYTES];
+	if (!d->cfg->metrics.port)
+		return 0;
+	grove_monitor_config_t mc = {.loop = d->loop, .addr = &d->cfg->metrics,
+				     .requirepass = d->cfg->requirepass, .env = &d->env,
+				     .cluster = d->members, .log = &d->log, .node_id = d->cfg->id,
+				     .version = GROVE_VERSION};
+	if (grove_monitor_start(&mc, &d->monitor, err, sizeof(err)) < 0) {
+		grove_log_error(&d->log, "%s", err);
+		return 1;
+	}
+	char addr[GROVE_HOST_MAX + 16];
+	grove_hostport_format(&d->cfg->metrics, addr, sizeof(addr));
+	grove_log_info(&d->log, "monitoring on http://%s/ (/metrics, /status.json)", addr);
+	return 0;
+}
+
+/* READY=1 for the service manager once membership joined, or once the
+ * join wait (GROVE_READY_JOIN_WAIT_MS) passed: a node whose seeds are all
+ * down still serves, and keeps trying to join. */
+static void on_ready_timer(uv_timer_t *t)
+{
+	grove_daemon_t *d = t->data;
+	bool joined = d->members && grove_cluster_joined(d->members);
+	if (!joined && grove_clock_system_ms(NULL) < d->ready_deadline_ms)
+		return;
+	uv_timer_stop(t);
+	const char *state = joined ? "READY=1\nSTATUS=serving; joined the cluster"
+				   : "READY=1\nSTATUS=serving; still joining (no seed answered yet)";
+	if (grove_notify(state) < 0)
+		grove_log_warn(&d->log, "NOTIFY_SOCKET: cannot notify the service manager");
+	grove_log_info(&d->log, "ready (%s)", joined ? "joined" : "join wait over, still joining");
+}
+
+static void start_ready_timer(grove_daemon_t *d)
+{
+	uv_timer_init(d->loop, &d->ready_timer);
+	d->ready_timer.data = d;
+	d->ready_timer_open = true;
+	d->ready_deadline_ms = grove_clock_system_ms(NULL) + GROVE_READY_JOIN_WAIT_MS;
+	uv_timer_start(&d->ready_timer, on_ready_timer, 0, READY_POLL_MS);
+}
+
 /* After a failed start: closes whatever handles exist and runs the loop
  * until they are closed. */
 static void abort_io(grove_daemon_t *d)
@@ -341,6 +412,7 @@ static void abort_io(grove_daemon_t *d)
 /* Frees what start-up opened; the node's handles are closed. */
 static void daemon_free(grove_daemon_t *d, int status)
 {
+	grove_monitor_destroy(d->monitor);
 	grove_cluster_destroy(d->members);
 	if (d->env_ready) {
 		grove_cmd_env_close(&d->env);
@@ -394,8 +466,12 @@ int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_
 	if (status == 0) {
 		setup_env(d);
 		status = start_io(d);
+		if (status == 0)
+			status = start_monitor(d);
 		if (status)
 			abort_io(d);
+		else
+			start_ready_timer(d);
 	}
 	if (status) {
 		daemon_free(d, status);
@@ -403,6 +479,74 @@ int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_
 	}
 	*out = d;
 	return 0;
+}
+
+/* The data directory is a writable directory, or its parent is one. */
+static int check_data_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "groved: --data %s: not a directory\n", dir);
+			return 1;
+		}
+		if (access(dir, W_OK | X_OK) != 0) {
+			fprintf(stderr, "groved: --data %s: not writable by this user: %s\n", dir, strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	char parent[GROVE_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		snprintf(parent, sizeof(parent), ".");
+	if (access(parent, W_OK | X_OK) != 0) {
+		fprintf(stderr, "groved: --data %s: missing, and %s cannot be written to create it: %s\n", dir,
+			parent, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int grove_daemon_check(const grove_config_t *cfg, const char *path)
+{
+	int status = check_protected_mode(cfg);
+	if (status)
+		return status;
+	grove_daemon_t *d = grove_calloc(1, sizeof(*d));
+	if (!d || grove_log_init(&d->log, NULL, GROVE_LOG_ERROR, cfg->id) < 0) {
+		grove_free(d);
+		fprintf(stderr, "groved: out of memory\n");
+		return 1;
+	}
+	d->cfg = cfg;
+	status = load_identity(d); /* errors go to stderr, naming the files */
+	if (status == 0)
+		status = check_data_dir(cfg->data_dir);
+	if (status == 0) {
+		char client[GROVE_HOST_MAX + 16], gossip[GROVE_HOST_MAX + 16], metrics[GROVE_HOST_MAX + 16] = "off";
+		time_t exp = (time_t)(d->identity.cert.expires_ms / 1000);
+		struct tm tm;
+		char when[32];
+		gmtime_r(&exp, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+		grove_hostport_format(&cfg->client, client, sizeof(client));
+		grove_hostport_format(&cfg->advertise, gossip, sizeof(gossip));
+		if (cfg->metrics.port)
+			grove_hostport_format(&cfg->metrics, metrics, sizeof(metrics));
+		printf("groved: %s: configuration valid: node %s, certificate valid until %s, data %s, "
+		       "clients %s, gossip %s, metrics %s\n",
+		       path, cfg->id, when, cfg->data_dir, client, gossip, metrics);
+	}
+	grove_identity_close(&d->identity);
+	grove_log_close(&d->log);
+	grove_free(d);
+	return status;
 }
 
 int grove_daemon_client_port(const grove_daemon_t *d)

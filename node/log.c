@@ -23,6 +23,7 @@ int grove_log_init(grove_log_t *log, const char *path, grove_log_level_t level, 
 	memset(log, 0, sizeof(*log));
 	log->fd = 2;
 	log->level = level;
+	pthread_mutex_init(&log->recent_mu, NULL);
 	snprintf(log->node_id, sizeof(log->node_id), "%s", node_id ? node_id : "-");
 	if (path && path[0]) {
 		int fd = open_file(path);
@@ -39,6 +40,33 @@ void grove_log_close(grove_log_t *log)
 	if (log->fd > 2)
 		close(log->fd);
 	log->fd = 2;
+	pthread_mutex_destroy(&log->recent_mu);
+}
+
+/* Keeps a WARN/ERROR line (without its newline) in the ring. */
+static void keep_recent(grove_log_t *log, const char *line, size_t len)
+{
+	pthread_mutex_lock(&log->recent_mu);
+	char *slot = log->recent[log->recent_total % GROVE_LOG_RECENT_MAX];
+	if (len >= GROVE_LOG_RECENT_BYTES)
+		len = GROVE_LOG_RECENT_BYTES - 1;
+	memcpy(slot, line, len);
+	slot[len] = 0;
+	log->recent_total++;
+	pthread_mutex_unlock(&log->recent_mu);
+}
+
+size_t grove_log_recent(grove_log_t *log, char (*out)[GROVE_LOG_RECENT_BYTES], size_t max)
+{
+	pthread_mutex_lock(&log->recent_mu);
+	uint64_t total = log->recent_total;
+	size_t n = total < GROVE_LOG_RECENT_MAX ? (size_t)total : GROVE_LOG_RECENT_MAX;
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++)
+		memcpy(out[i], log->recent[(total - n + i) % GROVE_LOG_RECENT_MAX], GROVE_LOG_RECENT_BYTES);
+	pthread_mutex_unlock(&log->recent_mu);
+	return n;
 }
 
 int grove_log_reopen(grove_log_t *log)
@@ -78,6 +106,8 @@ void grove_log(grove_log_t *log, grove_log_level_t level, const char *fmt, ...)
 	for (size_t i = (size_t)n; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = '?';
+	if (level <= GROVE_LOG_WARN)
+		keep_recent(log, line, len);
 	line[len++] = '\n';
 	ssize_t w = write(log->fd, line, len);
 	(void)w; /* nowhere to report a failing log */

@@ -32,7 +32,12 @@
 #include "base/assert.h"
 #include "base/buf.h"
 #include "grove/alloc.h"
+#include "node/histogram.h"
 #include "node/resp_commands_int.h"
+
+/* Command latency buckets (the metrics' grove_command_duration_seconds). */
+const uint64_t grove_cmd_latency_bounds_us[GROVE_CMD_LATENCY_BUCKETS - 1] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
 
 void grove_cmd__textf(grove_buf_t *b, const char *fmt, ...)
 {
@@ -97,6 +102,8 @@ void grove_cmd__stats_record(grove_cmd_env_t *env, const grove_cmd_t *cmd, const
 	}
 	atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->usec, usec, memory_order_relaxed);
+	size_t b = grove_histogram_bucket(grove_cmd_latency_bounds_us, GROVE_CMD_LATENCY_BUCKETS - 1, usec);
+	atomic_fetch_add_explicit(&s->latency[b], 1, memory_order_relaxed);
 	if (failed)
 		atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
 }
@@ -108,6 +115,8 @@ void grove_cmd__stats_reset(grove_cmd_env_t *env)
 		atomic_store(&env->cmd_stats[i].usec, 0);
 		atomic_store(&env->cmd_stats[i].rejected, 0);
 		atomic_store(&env->cmd_stats[i].failed, 0);
+		for (size_t b = 0; b < GROVE_CMD_LATENCY_BUCKETS; b++)
+			atomic_store(&env->cmd_stats[i].latency[b], 0);
 	}
 	pthread_mutex_lock(&env->err_mu);
 	env->err_n = 0;

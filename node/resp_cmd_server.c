@@ -171,6 +171,15 @@ void grove_cmd_do_info(grove_cmd_call_t *c)
 	grove_buf_close(&t);
 }
 
+void grove_cmd_info_all(const grove_cmd_env_t *env, grove_buf_t *t)
+{
+	for (size_t i = 0; i < INFO_SECTIONS; i++) {
+		if (t->len)
+			grove_buf_append(t, "\r\n", 2);
+		info_sections[i].fn(env, t);
+	}
+}
+
 /* ---- GROVE ---- */
 
 static void grove_members(grove_cmd_call_t *c)

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "node/config.h"
+#include "node/histogram.h"
 #include "node/resp_codec.h"
 #include "node/wait.h"
 #include "grove/db.h"
@@ -169,6 +170,7 @@ struct grove_cmd_env {
 	/* INFO commandstats / errorstats (resp_cmd_info.c) */
 	struct grove_cmd_stat {
 		_Atomic uint64_t calls, usec, rejected, failed;
+		_Atomic uint64_t latency[GROVE_CMD_LATENCY_BUCKETS]; /* node/histogram.h */
 	} cmd_stats[GROVE_CMD_STATS_MAX];
 	pthread_mutex_t err_mu;
 	struct grove_errorstat {
@@ -216,6 +218,11 @@ void grove_cmd_client_close(grove_cmd_client_t *c);
 /* The table entry for argv[0] (case-insensitive), or NULL if unknown. */
 const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len);
 unsigned grove_cmd_flags(const grove_cmd_t *cmd);
+
+/* Appends the text of INFO everything (every section, as the command
+ * returns it) to t: what the metrics endpoint derives its numbers from
+ * (node/metrics.h).  Loop thread (the hooks read the cluster). */
+void grove_cmd_info_all(const grove_cmd_env_t *env, grove_buf_t *t);
 
 /* Executes one request (argc >= 1) and appends its reply.  Returns a mask
  * of GROVE_CMD_* result bits. */

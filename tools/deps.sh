@@ -6,10 +6,14 @@
 # nftables, iproute2, python3-redis (client snippets and the RESP tests),
 # tcpdump (the wire capture test), libssl-dev and openssl (client TLS),
 # node and npm (the ioredis test installs ioredis from npm itself).
+# Monitoring: libmicrohttpd-dev (the --metrics HTTP port), prometheus
+# (promtool checks /metrics), chromium (the status page test, headless),
+# curl; systemd (systemd-analyze verifies the unit file).
 set -euo pipefail
 pkgs=(libuv1-dev libsodium-dev libmsgpack-dev libleveldb-dev libcmocka-dev
       pkg-config clang libclang-rt-14-dev redis-tools redis-server
-      libhiredis-dev nftables iproute2 python3-redis tcpdump libssl-dev openssl)
+      libhiredis-dev nftables iproute2 python3-redis tcpdump libssl-dev openssl
+      libmicrohttpd-dev prometheus chromium curl systemd)
 missing=()
 for p in "${pkgs[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -360,6 +360,8 @@ static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr, const c
 		return;
 	}
 	ae->stats.digests_different++;
+	if (w->different)
+		w->different(w->ctx, addr, sender_id);
 	if (find_addr(ae, addr) != NULL || ae->nsess >= ae->cfg.max_sessions) {
 		ae->stats.sessions_refused++;
 		return;

@@ -107,12 +107,14 @@ typedef size_t (*grove_ae_peers_fn)(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX +
  * that a session ended reconciled (both stores merged every state that
  * differed): a digest request now is likely to find equality.  All run on
  * the core's thread, inside its inputs and polls, and must not call into
- * the core.  Any may be NULL. */
+ * the core.  different() tells that a DIGEST's root differed from ours
+ * (the status page's convergence view, node/monitor.h).  Any may be NULL. */
 typedef struct grove_ae_watch {
 	uint64_t (*mark)(void *ctx);
 	void (*equal)(void *ctx, const char *from_addr, const char *sender_id, uint64_t mark);
 	void (*synced)(void *ctx);
 	void *ctx;
+	void (*different)(void *ctx, const char *from_addr, const char *sender_id);
 } grove_ae_watch_t;
 
 typedef struct grove_ae_config {
