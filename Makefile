@@ -31,6 +31,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# systemd reads /usr/local/lib/systemd/system too (systemd.unit(5)).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL ?= install
 # One version: GROVE_VERSION in node/daemon.h (groved --version, grove.pc,
 # the shared library's file name).  The soname changes with the ABI only.
@@ -47,6 +49,7 @@ uninstall:
 	rmdir $(DESTDIR)$(INCLUDEDIR)/grove 2>/dev/null || true
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/grove.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(MAN_PAGES))
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/groved.service
 
 ifndef GROVE_DEPS_OK
 
@@ -167,7 +170,7 @@ man: $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 pc_path = $(patsubst $(PREFIX)%,$${prefix}%,$(1))
 install: lib programs man
 	$(INSTALL) -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR)/grove $(PKGCONFIGDIR) \
-		$(MANDIR)/man1 $(MANDIR)/man8)
+		$(MANDIR)/man1 $(MANDIR)/man8 $(SYSTEMDUNITDIR))
 	$(INSTALL) -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libgrove.so.$(VERSION)
@@ -180,6 +183,8 @@ install: lib programs man
 		grove.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/grove.pc
 	$(INSTALL) -m 644 $(BUILD)/man/man1/grove.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 $(BUILD)/man/man8/groved.8 $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' tools/groved.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/groved.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/groved.service
 
 SIM_OUT ?= bin/grove-sim
 $(SIM_OUT): $(SIM_OBJ) $(BUILD)/obj/tests/util_netsim.o $(LIBA)

@@ -109,7 +109,7 @@ static grove_aecluster_t *cluster_new(uint64_t seed)
 		cfg.interval_ms = 200;
 		cfg.peers = peers_fn;
 		cfg.peers_ctx = &c->node[i];
-		cfg.watch = (grove_ae_watch_t){w_mark, w_equal, w_synced, &wn[i]};
+		cfg.watch = (grove_ae_watch_t){w_mark, w_equal, w_synced, &wn[i], NULL};
 		grove_ae_destroy(c->node[i].ae); /* one watch context per node */
 		assert_int_equal(grove_ae_create(&cfg, c->node[i].db, &c->node[i].rng, &c->node[i].ae), 0);
 	}

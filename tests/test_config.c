@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <cmocka.h>
 
 #include "node/config.h"
@@ -52,6 +53,43 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_request_bytes, 8388608);
 	assert_int_equal(cfg.log_level, GROVE_LOG_INFO);
 	assert_int_equal(cfg.seed_count, 0);
+}
+
+/* --metrics: off by default, a bare port is loopback, HOST:PORT as
+ * given, junk named; --check-config FILE reads FILE and sets the flag;
+ * check-config is not a config-file key (metrics is). */
+static void test_metrics_and_check_config(void **state)
+{
+	(void)state;
+	grove_config_t cfg;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	assert_int_equal(parse(&cfg, err, 2, "--id=n1"), 0);
+	assert_int_equal(cfg.metrics.port, 0);
+	assert_false(cfg.check_config);
+	assert_int_equal(parse(&cfg, err, 4, "--id=n1", "--metrics", "9121"), 0);
+	assert_string_equal(cfg.metrics.host, "127.0.0.1");
+	assert_int_equal(cfg.metrics.port, 9121);
+	assert_int_equal(parse(&cfg, err, 3, "--id=n1", "--metrics=[::1]:80"), 0);
+	assert_string_equal(cfg.metrics.host, "::1");
+	assert_int_equal(parse(&cfg, err, 4, "--id=n1", "--metrics", "x:y"), GROVE_ECONFIG);
+	assert_non_null(strstr(err, "--metrics: expected PORT, HOST:PORT"));
+	char path[] = "/tmp/grove-test-checkXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char text[] = "id = n7\nmetrics = 0.0.0.0:9\n";
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	assert_int_equal(parse(&cfg, err, 3, "--check-config", path), 0);
+	assert_true(cfg.check_config);
+	assert_string_equal(cfg.id, "n7");
+	assert_string_equal(cfg.metrics.host, "0.0.0.0");
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "check-config = x\n", 17), 17);
+	close(fd);
+	assert_int_equal(parse(&cfg, err, 3, "--check-config", path), GROVE_ECONFIG);
+	assert_non_null(strstr(err, ":3: unknown setting 'check-config'"));
+	unlink(path);
 }
 
 static void test_all_flags(void **state)
@@ -406,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_wildcard_gossip_advertise),
 		cmocka_unit_test(test_all_flags),
+		cmocka_unit_test(test_metrics_and_check_config),
 		cmocka_unit_test(test_errors_name_the_flag),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_grammar),

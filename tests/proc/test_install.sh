@@ -9,7 +9,11 @@
 #   3. both man pages render without groff warnings; every flag in
 #      `groved --help` is in groved(8), every command in `grove --help` in
 #      grove(1);
-#   4. `make uninstall` with the same DESTDIR and PREFIX leaves no file.
+#   4. the systemd unit is installed with the installed groved's path, and
+#      `systemd-analyze verify` accepts it (run on a copy that points at
+#      the staged binary: the staged tree is not at PREFIX; --man=no: the
+#      man page is staged, not where man looks);
+#   5. `make uninstall` with the same DESTDIR and PREFIX leaves no file.
 # The staged tree is read through PKG_CONFIG_SYSROOT_DIR=DESTDIR, as a
 # cross or package build would.  Needs no root, ports or network.
 set -euo pipefail
@@ -31,7 +35,7 @@ mk install >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "make in
 version=$(sed -n 's/^#define GROVE_VERSION "\(.*\)"/\1/p' node/daemon.h)
 [[ -n $version ]] || fail "no GROVE_VERSION in node/daemon.h"
 expect=(bin/groved bin/grove lib/libgrove.a "lib/libgrove.so.$version" lib/pkgconfig/grove.pc
-	share/man/man8/groved.8 share/man/man1/grove.1)
+	share/man/man8/groved.8 share/man/man1/grove.1 lib/systemd/system/groved.service)
 for h in include/grove/*.h; do expect+=("$h"); done
 for f in "${expect[@]}"; do
 	[[ -f $root/$f && ! -L $root/$f ]] || fail "not installed: $prefix/$f"
@@ -93,7 +97,19 @@ for c in $cmds; do
 done
 echo "man pages: all $nflags flags of groved --help in groved(8), all $ncmds commands of grove --help in grove(1)"
 
-# 4. Uninstall.
+# 4. The systemd unit.
+unit=$root/lib/systemd/system/groved.service
+grep -qx "ExecStart=$prefix/bin/groved --config /etc/grove/groved.conf --data /var/lib/grove" "$unit" ||
+	fail "unit ExecStart: $(grep ExecStart= "$unit")"
+grep -qx 'Type=notify' "$unit" || fail "unit is not Type=notify"
+command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (make deps installs systemd)"
+mkdir -p "$work/unit"
+sed "s|$prefix/bin/groved|$root/bin/groved|g" "$unit" >"$work/unit/groved.service"
+verify=$(systemd-analyze verify --man=no "$work/unit/groved.service" 2>&1) || fail "systemd-analyze verify: $verify"
+[[ -z $verify ]] || fail "systemd-analyze verify warns: $verify"
+echo "unit: installed, Type=notify, systemd-analyze verify: no warning"
+
+# 5. Uninstall.
 mk uninstall >"$work/uninstall.log" 2>&1 || { cat "$work/uninstall.log"; fail "make uninstall"; }
 left=$(find "$dest" -type f -o -type l)
 [[ -z $left ]] || fail "left after uninstall: $left"
