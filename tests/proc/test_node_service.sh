@@ -74,7 +74,8 @@ printf 'id = n1\ndata = %s\nclient = 127.0.0.1:%d\ngossip = 127.0.0.1:%d\nmetric
 out=$("$GROVED" --check-config "$conf" 2>&1)
 expect_eq "valid config: exit" "$?" 0
 expect_match "... summary" "$out" "^groved: .*n1.conf: configuration valid: node n1, certificate valid until 20[0-9-]+ [0-9:]+ UTC, data .*, metrics 127.0.0.1:$((P + 5))$"
-out=$("$GROVED" --check-config "$conf" --data "$SCRATCH/fresh/data" 2>&1)
+out=$("$GROVED" --check-config "$conf" --data "$SCRATCH/fresh/data" --ca "$SCRATCH/n1/ca.pub" \
+	--cert "$SCRATCH/n1/node.crt" --key "$SCRATCH/n1/node.key" 2>&1)
 expect_match "a data directory still to create (its parent missing): exit 1" "$?:$out" "^1:.*fresh/data: missing, and .*fresh cannot be written"
 [[ ! -e $SCRATCH/fresh ]] && pass "check-config created nothing" || fail "check-config created $SCRATCH/fresh"
 chmod 644 "$SCRATCH/n1/node.key"
