@@ -117,6 +117,8 @@ static const metric_def_t defs[] = {
 	{"envelopes_accepted", "grove_envelopes_accepted_total", M_COUNTER, NULL, "Signed datagram envelopes accepted.", 0},
 	{"envelopes_dropped_*", "grove_envelopes_dropped_total", M_COUNTER, "reason", "Datagram envelopes dropped, by reason.", 0},
 	{"envelopes_wrong_kind", "grove_envelopes_wrong_kind_total", M_COUNTER, NULL, "Envelopes of another layer's kind on the anti-entropy path.", 0},
+	{"envelopes_cleartext_refused", "grove_envelopes_cleartext_refused_total", M_COUNTER, NULL, "Datagram payloads refused for arriving unsealed.", 0},
+	{"envelopes_unsealable", "grove_envelopes_unsealable_total", M_COUNTER, NULL, "Datagram payloads not sent for want of the recipient's key.", 0},
 	{"keys", "grove_keys", M_GAUGE, NULL, "Live keys in the store.", 0},
 	{"writes", "grove_writes_total", M_COUNTER, NULL, "Writes to the store (client commands).", 0},
 	{"merges_*", "grove_merges_total", M_COUNTER, "result", "Remote states merged into the store, by result (changed, unchanged, rejected).", 0},
