@@ -9,6 +9,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "crdt/coll.h"
+#include "crdt/zscore.h"
 
 /* ---- memory ---- */
 
@@ -137,10 +138,10 @@ static void put_entries(grove_buf_t *b, const grove_elem_t *x, int kind)
 	put_array(b, x->len);
 	for (size_t i = 0; i < x->len; i++) {
 		const grove_entry_t *e = &x->e[i];
-		put_array(b, kind == GROVE_ELEM_FIELD ? 4 : 2);
+		put_array(b, kind != GROVE_ELEM_MEMBER ? 4 : 2);
 		put_str(b, e->dot.node);
 		put_uint(b, e->dot.counter);
-		if (kind == GROVE_ELEM_FIELD) {
+		if (kind != GROVE_ELEM_MEMBER) {
 			put_uint(b, e->ts);
 			put_bin(b, e->val.p, e->val.len);
 		}
@@ -401,16 +402,18 @@ static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 	for (size_t i = 0; i < n; i++) {
 		grove_entry_t *e = &x->e[x->len];
 		memset(e, 0, sizeof(*e));
-		rc = rd_tuple(r, kind == GROVE_ELEM_FIELD ? 4 : 2);
+		rc = rd_tuple(r, kind != GROVE_ELEM_MEMBER ? 4 : 2);
 		if (!rc)
 			rc = rd_dot(r, &e->dot);
 		if (!rc && i && grove_value__dot_cmp(&x->e[x->len - 1].dot, &e->dot) >= 0)
 			rc = GROVE_EDECODE;
-		if (!rc && kind == GROVE_ELEM_FIELD) {
+		if (!rc && kind != GROVE_ELEM_MEMBER) {
 			rc = rd_uint(r, &e->ts);
 			if (!rc)
 				rc = rd_bin(r, &e->val, GROVE_ELEM_VALUE_MAX);
 		}
+		if (!rc && kind == GROVE_ELEM_ZMEMBER) /* a score entry (zscore.h) */
+			rc = grove_zentry_check(e->val.p, e->val.len, e->dot.counter);
 		if (rc) {
 			grove_value__blob_free(&e->val);
 			return rc;
@@ -422,7 +425,9 @@ static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 
 static int check_kind(int kind)
 {
-	return kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD ? 0 : GROVE_EINVAL;
+	return kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD || kind == GROVE_ELEM_ZMEMBER
+		       ? 0
+		       : GROVE_EINVAL;
 }
 
 int grove_elem_decode(const uint8_t *p, size_t len, int kind, grove_elem_t *out)

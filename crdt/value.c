@@ -161,6 +161,7 @@ static bool component_live(const grove_value_t *v, grove_type_t t)
 		return grove_value__set_live(&v->set);
 	case GROVE_TYPE_MAP:
 		return grove_value__map_live(&v->map);
+	case GROVE_TYPE_ZSET: /* members live in element records only */
 	case GROVE_TYPE_NONE:
 		break;
 	}
@@ -189,6 +190,8 @@ const char *grove_type_name(grove_type_t t)
 		return "set";
 	case GROVE_TYPE_MAP:
 		return "map";
+	case GROVE_TYPE_ZSET:
+		return "zset";
 	case GROVE_TYPE_NONE:
 		break;
 	}

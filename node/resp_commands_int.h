@@ -133,6 +133,31 @@ void grove_cmd_do_hvals(grove_cmd_call_t *c);
 void grove_cmd_do_hlen(grove_cmd_call_t *c);
 void grove_cmd_do_hexists(grove_cmd_call_t *c);
 
+/* Sorted sets (resp_cmd_zset.c). */
+void grove_cmd_do_zadd(grove_cmd_call_t *c);
+void grove_cmd_do_zincrby(grove_cmd_call_t *c);
+void grove_cmd_do_zrem(grove_cmd_call_t *c);
+void grove_cmd_do_zscore(grove_cmd_call_t *c);
+void grove_cmd_do_zmscore(grove_cmd_call_t *c);
+void grove_cmd_do_zcard(grove_cmd_call_t *c);
+void grove_cmd_do_zcount(grove_cmd_call_t *c);
+void grove_cmd_do_zlexcount(grove_cmd_call_t *c);
+void grove_cmd_do_zrange(grove_cmd_call_t *c);
+void grove_cmd_do_zrangebyscore(grove_cmd_call_t *c);
+void grove_cmd_do_zrevrangebyscore(grove_cmd_call_t *c);
+void grove_cmd_do_zrangebylex(grove_cmd_call_t *c);
+void grove_cmd_do_zrevrangebylex(grove_cmd_call_t *c);
+void grove_cmd_do_zrevrange(grove_cmd_call_t *c);
+void grove_cmd_do_zrank(grove_cmd_call_t *c);
+void grove_cmd_do_zrevrank(grove_cmd_call_t *c);
+void grove_cmd_do_zpopmin(grove_cmd_call_t *c);
+void grove_cmd_do_zpopmax(grove_cmd_call_t *c);
+void grove_cmd_do_zremrangebyscore(grove_cmd_call_t *c);
+void grove_cmd_do_zremrangebyrank(grove_cmd_call_t *c);
+void grove_cmd_do_zremrangebylex(grove_cmd_call_t *c);
+void grove_cmd_do_zrandmember(grove_cmd_call_t *c);
+void grove_cmd_do_zscan(grove_cmd_call_t *c);
+
 void grove_cmd_do_info(grove_cmd_call_t *c);
 void grove_cmd_do_config(grove_cmd_call_t *c);
 void grove_cmd_do_command(grove_cmd_call_t *c);

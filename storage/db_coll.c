@@ -32,11 +32,15 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "crdt/coll.h"
+#include "crdt/zscore.h"
 #include "storage/db_int.h"
 #include "storage/le.h"
 
 #define META_VERSION 1
+#define META_VERSION_Z 2 /* with the sorted-set member count */
 #define META_FIXED_BYTES (1 + 8 + 8 + 16)
+#define META_FIXED_Z (META_FIXED_BYTES + 8)
+#define KIND_LAST GROVE_ELEM_ZMEMBER
 #define PURGE_BATCH 512
 #define ELEM_REC_MAX (1 + 2 + GROVE_KEY_MAX + 1 + GROVE_ELEM_MAX)
 
@@ -100,7 +104,8 @@ int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t 
 		*elen = 0;
 		return 0;
 	}
-	if ((n[0] != GROVE_ITEM_MEMBER && n[0] != GROVE_ITEM_FIELD) || nlen < 4)
+	if ((n[0] != GROVE_ITEM_MEMBER && n[0] != GROVE_ITEM_FIELD && n[0] != GROVE_ITEM_ZMEMBER) ||
+	    nlen < 4)
 		return GROVE_EINVAL;
 	size_t kl = (size_t)n[1] << 8 | n[2];
 	if (kl < 1 || kl > GROVE_KEY_MAX || kl > nlen - 3 || nlen - 3 - kl > GROVE_ELEM_MAX)
@@ -153,7 +158,7 @@ static void acc_bytes(const acc_t *a, uint8_t out[16])
 /* ---- metadata ---- */
 
 typedef struct meta {
-	uint64_t count[3]; /* by kind: [GROVE_ELEM_MEMBER], [GROVE_ELEM_FIELD] */
+	uint64_t count[KIND_LAST + 1]; /* by kind: [GROVE_ELEM_MEMBER], [..FIELD], [..ZMEMBER] */
 	acc_t acc;
 	grove_ctx_t pctx; /* pending delete */
 } meta_t;
@@ -167,15 +172,19 @@ static void meta_free(meta_t *m)
 static int meta_decode(const uint8_t *p, size_t len, meta_t *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (len < META_FIXED_BYTES || p[0] != META_VERSION)
+	if (len < META_FIXED_BYTES || (p[0] != META_VERSION && p[0] != META_VERSION_Z) ||
+	    (p[0] == META_VERSION_Z && len < META_FIXED_Z))
 		return GROVE_ECORRUPT;
+	size_t fixed = p[0] == META_VERSION_Z ? META_FIXED_Z : META_FIXED_BYTES;
 	m->count[GROVE_ELEM_MEMBER] = grove_le64_get(p + 1);
 	m->count[GROVE_ELEM_FIELD] = grove_le64_get(p + 9);
 	m->acc.lo = grove_le64_get(p + 17);
 	m->acc.hi = grove_le64_get(p + 25);
-	if (len == META_FIXED_BYTES)
+	if (p[0] == META_VERSION_Z)
+		m->count[GROVE_ELEM_ZMEMBER] = grove_le64_get(p + 33);
+	if (len == fixed)
 		return 0;
-	int rc = grove_ctx_decode(p + META_FIXED_BYTES, len - META_FIXED_BYTES, &m->pctx);
+	int rc = grove_ctx_decode(p + fixed, len - fixed, &m->pctx);
 	return rc == GROVE_ENOMEM ? rc : rc ? GROVE_ECORRUPT : 0;
 }
 
@@ -191,20 +200,22 @@ int grove_db__meta_check(const uint8_t *p, size_t len)
 
 static bool meta_empty(const meta_t *m)
 {
-	return !m->count[1] && !m->count[2] && !m->acc.lo && !m->acc.hi &&
+	return !m->count[1] && !m->count[2] && !m->count[3] && !m->acc.lo && !m->acc.hi &&
 	       grove_ctx_empty(&m->pctx);
 }
 
 static int meta_encode(const meta_t *m, grove_buf_t *b)
 {
-	uint8_t f[META_FIXED_BYTES];
-	f[0] = META_VERSION;
+	uint8_t f[META_FIXED_Z];
+	bool z = m->count[GROVE_ELEM_ZMEMBER] != 0;
+	f[0] = z ? META_VERSION_Z : META_VERSION;
 	grove_le64_put(f + 1, m->count[GROVE_ELEM_MEMBER]);
 	grove_le64_put(f + 9, m->count[GROVE_ELEM_FIELD]);
 	grove_le64_put(f + 17, m->acc.lo);
 	grove_le64_put(f + 25, m->acc.hi);
+	grove_le64_put(f + 33, m->count[GROVE_ELEM_ZMEMBER]);
 	grove_buf_reset(b);
-	grove_buf_append(b, f, sizeof(f));
+	grove_buf_append(b, f, z ? META_FIXED_Z : META_FIXED_BYTES);
 	if (grove_buf_failed(b))
 		return GROVE_ENOMEM;
 	return grove_ctx_empty(&m->pctx) ? 0 : grove_ctx_encode(b, &m->pctx);
@@ -290,6 +301,8 @@ typedef struct coll {
 	size_t nd;
 	bool purge; /* a purge must follow the write */
 	bool loaded;
+	bool zraw_has; /* sorted-set member: score of the loaded record as stored */
+	double zraw;
 } coll_t;
 
 static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
@@ -323,6 +336,8 @@ static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
 		return m->count[GROVE_ELEM_MEMBER] ? GROVE_TYPE_SET : GROVE_TYPE_NONE;
 	case GROVE_TYPE_MAP:
 		return m->count[GROVE_ELEM_FIELD] ? GROVE_TYPE_MAP : GROVE_TYPE_NONE;
+	case GROVE_TYPE_ZSET:
+		return m->count[GROVE_ELEM_ZMEMBER] ? GROVE_TYPE_ZSET : GROVE_TYPE_NONE;
 	case GROVE_TYPE_NONE:
 		/* elements arrived before the head that created the key: they
 		 * name its type (members first when both came) */
@@ -330,6 +345,8 @@ static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
 			return GROVE_TYPE_SET;
 		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_FIELD])
 			return GROVE_TYPE_MAP;
+		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_ZMEMBER])
+			return GROVE_TYPE_ZSET;
 		return grove_value_type(v);
 	default:
 		return grove_value_type(v);
@@ -350,6 +367,7 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 	size_t len = 0;
 	memset(l, 0, sizeof(*l));
 	*had = false;
+	c->zraw_has = false;
 	int rc = rec_get(c->db, snap, snap ? NULL : c->k, en->rkey, en->rlen, &p, &len);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
@@ -360,6 +378,8 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 		*had = true;
 		if (raw_item)
 			elem_item(en, p, len, raw_item);
+		if (en->kind == GROVE_ELEM_ZMEMBER) /* its index key holds this score */
+			c->zraw_has = grove_zscore_eval(l, &c->zraw) == 0;
 		grove_elem_filter(l, &c->m.pctx);
 	}
 	grove_free(p);
@@ -408,6 +428,14 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 	}
 	if (rc == 0 && (d->had_old || d->has_new))
 		c->nd++;
+	if (rc == 0 && en->kind == GROVE_ELEM_ZMEMBER) { /* the score index, same batch */
+		double s = 0;
+		bool has = x->len && grove_zscore_eval(x, &s) == 0;
+		rc = grove_db__zindex_move(&c->extra, c->k, en->elem, en->elen, c->zraw_has, c->zraw,
+					   has, s);
+		c->zraw_has = has;
+		c->zraw = s;
+	}
 	return rc;
 }
 
@@ -415,12 +443,12 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
  * covered by the key's context; it becomes the pending-delete context. */
 static int coll_delete_elements(coll_t *c)
 {
-	if (!c->m.count[1] && !c->m.count[2])
+	if (!c->m.count[1] && !c->m.count[2] && !c->m.count[3])
 		return 0;
 	int rc = grove_ctx_union(&c->m.pctx, coll_ctx(c));
 	if (rc)
 		return rc;
-	c->m.count[1] = c->m.count[2] = 0;
+	c->m.count[1] = c->m.count[2] = c->m.count[3] = 0;
 	c->m.acc = (acc_t){ 0 };
 	c->purge = true;
 	return 0;
@@ -483,7 +511,7 @@ void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen)
 
 /* ---- typed writes ---- */
 
-enum { OP_COUNTER, OP_REGISTER, OP_SADD, OP_SREM, OP_HSET, OP_HDEL, OP_DEL };
+enum { OP_COUNTER, OP_REGISTER, OP_SADD, OP_SREM, OP_HSET, OP_HDEL, OP_DEL, OP_ZSET };
 
 typedef struct wop {
 	int what;
@@ -495,16 +523,22 @@ typedef struct wop {
 	bool want_value;
 	int64_t out_i64;
 	bool out_flag;
+	grove_db__zop_fn zfn; /* OP_ZSET: decides the member's write */
+	void *zctx;
 } wop_t;
 
 static int op_kind(int what)
 {
-	return what == OP_SADD || what == OP_SREM ? GROVE_ELEM_MEMBER : GROVE_ELEM_FIELD;
+	return what == OP_SADD || what == OP_SREM ? GROVE_ELEM_MEMBER
+	       : what == OP_ZSET		  ? GROVE_ELEM_ZMEMBER
+						  : GROVE_ELEM_FIELD;
 }
 
 static grove_type_t kind_type(int kind)
 {
-	return kind == GROVE_ELEM_MEMBER ? GROVE_TYPE_SET : GROVE_TYPE_MAP;
+	return kind == GROVE_ELEM_MEMBER ? GROVE_TYPE_SET
+	       : kind == GROVE_ELEM_FIELD ? GROVE_TYPE_MAP
+					  : GROVE_TYPE_ZSET;
 }
 
 /* Counter and register writes, and key deletes: the head changes. */
@@ -594,6 +628,69 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	return rc;
 }
 
+/* A sorted-set member's write: the caller's zfn decides from the member's
+ * live entries (none when the key reads as empty) what to write. */
+static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, ename_t *en)
+{
+	if (vis != GROVE_TYPE_ZSET && vis != GROVE_TYPE_NONE)
+		return GROVE_EWRONGTYPE;
+	grove_elem_t l, x = { 0 };
+	bool had;
+	uint8_t raw_item[GROVE_DIGEST_BYTES], old_item[GROVE_DIGEST_BYTES];
+	int rc = elem_load(c, NULL, en, &l, &had, raw_item);
+	if (rc)
+		return rc;
+	static const grove_elem_t none = { 0 };
+	grove_db__zop_t op = { 0 };
+	rc = o->zfn(o->zctx, vis == GROVE_TYPE_NONE ? &none : &l, &op);
+	if (rc == 0 && l.len)
+		rc = elem_item_of(en, &l, old_item);
+	if (rc || op.action == GROVE_DB_ZOP_NONE)
+		goto out;
+	if (op.action == GROVE_DB_ZOP_REM) {
+		if (vis == GROVE_TYPE_ZSET && l.len)
+			rc = elem_store(c, en, had, raw_item, old_item, &x);
+		o->out_flag = vis == GROVE_TYPE_ZSET && l.len;
+		goto out;
+	}
+	if (vis == GROVE_TYPE_NONE) { /* creating write: hidden state goes */
+		rc = coll_delete_elements(c);
+		if (rc == 0)
+			rc = grove_value_create_as(c->st.v, GROVE_TYPE_ZSET, node);
+		if (rc == 0 && had) {
+			grove_elem_free(&l);
+			rc = elem_load(c, NULL, en, &l, &had, raw_item);
+			if (rc == 0 && l.len)
+				rc = elem_item_of(en, &l, old_item);
+		}
+	}
+	uint64_t ts = 0;
+	grove_value__dot_t d;
+	if (rc == 0) {
+		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
+		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
+	}
+	if (rc == 0)
+		rc = grove_ctx_next_dot(coll_ctx(c), node, &d);
+	if (rc == 0)
+		rc = op.action == GROVE_DB_ZOP_SET ? grove_zscore_set(&l, &d, ts, op.value, &x)
+						   : grove_zscore_incr(&l, &d, ts, op.value, &x);
+	if (rc == 0)
+		rc = grove_ctx_add(coll_ctx(c), &d);
+	if (rc == 0)
+		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
+	if (rc == 0) {
+		o->out_flag = true;
+		rc = grove_zscore_eval(&x, &op.value);
+		o->out_i64 = 0;
+		memcpy(&o->out_i64, &op.value, sizeof(op.value));
+	}
+out:
+	grove_elem_free(&l);
+	grove_elem_free(&x);
+	return rc;
+}
+
 static int check_sizes(const wop_t *o)
 {
 	switch (o->what) {
@@ -602,6 +699,7 @@ static int check_sizes(const wop_t *o)
 	case OP_SADD:
 	case OP_SREM:
 	case OP_HDEL:
+	case OP_ZSET:
 		return o->alen > GROVE_ELEM_MAX ? GROVE_ETOOBIG : !o->a && o->alen ? GROVE_EINVAL : 0;
 	case OP_HSET:
 		if (o->alen > GROVE_ELEM_MAX || o->blen > GROVE_FIELD_VALUE_MAX)
@@ -620,7 +718,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 		rc = check_sizes(o);
 	if (rc)
 		return rc;
-	bool elem = o->what >= OP_SADD && o->what <= OP_HDEL;
+	bool elem = (o->what >= OP_SADD && o->what <= OP_HDEL) || o->what == OP_ZSET;
 	ename_t *en = NULL;
 	if (elem) {
 		en = grove_malloc(sizeof(*en));
@@ -634,7 +732,9 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 	rc = coll_load(&c, db, &k);
 	if (rc == 0) {
 		grove_type_t vis = type_of(c.st.v, &c.m);
-		rc = elem ? apply_elem(&c, o, vis, db->node_id, en) : apply_head(&c, o, vis, db->node_id);
+		rc = o->what == OP_ZSET ? apply_zelem(&c, o, vis, db->node_id, en)
+		     : elem		? apply_elem(&c, o, vis, db->node_id, en)
+					: apply_head(&c, o, vis, db->node_id);
 	}
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
@@ -645,7 +745,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 		atomic_fetch_add(&db->writes, 1);
 		if (elem)
 			grove_db__call_hook(db, en->name, en->nlen);
-		if (!elem || o->what == OP_SADD || o->what == OP_HSET)
+		if (!elem || o->what == OP_SADD || o->what == OP_HSET || o->what == OP_ZSET)
 			grove_db__call_hook(db, k.drec + 3, 1 + klen);
 	}
 	grove_free(en);
@@ -705,6 +805,20 @@ int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void
 {
 	wop_t o = { .what = OP_HDEL, .a = field, .alen = flen };
 	return write_flag(db, key, klen, &o, removed);
+}
+
+int grove_db__zset_write(grove_db_t *db, const void *key, size_t klen, const void *member,
+			 size_t mlen, grove_db__zop_fn fn, void *ctx, bool *changed, double *score)
+{
+	wop_t o = { .what = OP_ZSET, .a = member, .alen = mlen, .zfn = fn, .zctx = ctx };
+	int rc = write_key(db, key, klen, &o);
+	if (rc == 0) {
+		if (changed)
+			*changed = o.out_flag;
+		if (score)
+			memcpy(score, &o.out_i64, sizeof(*score));
+	}
+	return rc;
 }
 
 int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
@@ -795,6 +909,49 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	return rc;
 }
 
+int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const void *member,
+			  size_t mlen, grove_elem_t *out)
+{
+	return read_elem(db, key, klen, GROVE_ELEM_ZMEMBER, member, mlen, out);
+}
+
+int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_snapshot_t **snap,
+			      uint64_t *count, grove_ctx_t *pctx)
+{
+	meta_t m;
+	int rc = coll_read_begin(db, k, GROVE_TYPE_ZSET, snap, &m);
+	if (rc)
+		return rc;
+	*count = m.count[GROVE_ELEM_ZMEMBER];
+	*pctx = m.pctx;
+	memset(&m.pctx, 0, sizeof(m.pctx));
+	meta_free(&m);
+	return 0;
+}
+
+int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+			     const grove_ctx_t *pctx, const void *member, size_t mlen,
+			     grove_elem_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	ename_t *en = grove_malloc(sizeof(*en));
+	if (!en)
+		return GROVE_ENOMEM;
+	ename_init(en, k, GROVE_ELEM_ZMEMBER, member, mlen);
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = grove_store_get(db->store, snap, en->rkey, en->rlen, &p, &len);
+	grove_free(en);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	if (rc == 0)
+		rc = grove_elem_decode(p, len, GROVE_ELEM_ZMEMBER, out);
+	grove_free(p);
+	if (rc == 0 && pctx)
+		grove_elem_filter(out, pctx);
+	return rc == 0 || rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+}
+
 int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const void *elem,
 			  size_t elen, bool *out)
 {
@@ -833,7 +990,7 @@ int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *f
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
 			uint64_t *out)
 {
-	if (type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP)
+	if (type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP && type != GROVE_TYPE_ZSET)
 		return GROVE_EINVAL;
 	grove_db_key_t k;
 	int rc = grove_db__key_prepare(&k, key, klen);
@@ -846,8 +1003,9 @@ int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type
 		rc = GROVE_EWRONGTYPE;
 	if (rc == 0)
 		*out = t == GROVE_TYPE_NONE ? 0
-					    : m.count[type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER
-									     : GROVE_ELEM_FIELD];
+		       : type == GROVE_TYPE_SET ? m.count[GROVE_ELEM_MEMBER]
+		       : type == GROVE_TYPE_MAP ? m.count[GROVE_ELEM_FIELD]
+						: m.count[GROVE_ELEM_ZMEMBER];
 	meta_free(&m);
 	return rc;
 }
@@ -903,9 +1061,15 @@ static int scan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *
 	}
 	grove_elem_filter(&x, &s->m->pctx);
 	const grove_entry_t *w = grove_elem_winner(&x);
+	double score = 0;
+	if (w && s->kind == GROVE_ELEM_ZMEMBER && grove_zscore_eval(&x, &score) != 0)
+		w = NULL;
 	if (w) {
 		s->visited++;
-		if (s->fn(s->ctx, elem, elen, w->val.p, w->val.len) != 0 || s->visited >= s->max)
+		int stop = s->kind == GROVE_ELEM_ZMEMBER
+				   ? s->fn(s->ctx, elem, elen, &score, sizeof(score))
+				   : s->fn(s->ctx, elem, elen, w->val.p, w->val.len);
+		if (stop != 0 || s->visited >= s->max)
 			s->stopped = true;
 	}
 	grove_elem_free(&x);
@@ -916,8 +1080,8 @@ int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_
 		       const void *start, size_t slen, size_t max, grove_db_elem_fn fn, void *ctx,
 		       uint8_t **next, size_t *next_len)
 {
-	if ((type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP) || !fn || max == 0 ||
-	    slen > GROVE_ELEM_MAX)
+	if ((type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP && type != GROVE_TYPE_ZSET) || !fn ||
+	    max == 0 || slen > GROVE_ELEM_MAX)
 		return GROVE_EINVAL;
 	grove_db_key_t k;
 	int rc = grove_db__key_prepare(&k, key, klen);
@@ -934,7 +1098,9 @@ int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_
 		return 0;
 	if (rc)
 		return rc;
-	int kind = type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER : GROVE_ELEM_FIELD;
+	int kind = type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER
+		   : type == GROVE_TYPE_MAP ? GROVE_ELEM_FIELD
+					    : GROVE_ELEM_ZMEMBER;
 	uint8_t *lo = grove_malloc(ELEM_REC_MAX), hi[4 + GROVE_KEY_MAX];
 	if (!lo) {
 		meta_free(&m);
@@ -983,7 +1149,7 @@ static int mat_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *v
 	const uint8_t *elem = key + mc->plen;
 	size_t elen = klen - mc->plen;
 	grove_elem_t x;
-	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+	int rc = kind >= GROVE_ELEM_MEMBER && kind <= KIND_LAST
 			 ? grove_elem_decode(val, vlen, kind, &x)
 			 : GROVE_ECORRUPT;
 	if (rc) {
@@ -1009,7 +1175,7 @@ static int mat_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *v
 		} else {
 			v->set.e[v->set.len++] = e;
 		}
-	} else if (x.len) {
+	} else if (x.len && kind == GROVE_ELEM_FIELD) {
 		const grove_entry_t *w = grove_elem_winner(&x);
 		grove_value__field_t f = { .has = true };
 		f.id.ts = w->ts;
@@ -1051,7 +1217,7 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 	grove_free(rec);
 	if (rc == 0)
 		rc = meta_read(db, snap, k, &m, NULL, NULL);
-	if (rc == 0 && (m.count[1] || m.count[2])) {
+	if (rc == 0 && (m.count[1] || m.count[2])) { /* sorted-set members are not materialized */
 		uint8_t p[3 + GROVE_KEY_MAX];
 		size_t plen = elem_prefix(k, 0, p);
 		mat_ctx_t mc = { .v = v, .m = &m, .plen = plen + 1 };
@@ -1097,13 +1263,15 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 	}
 	int kind = key[pre];
 	grove_elem_t x;
-	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+	int rc = kind >= GROVE_ELEM_MEMBER && kind <= KIND_LAST
 			 ? grove_elem_decode(val, vlen, kind, &x)
 			 : GROVE_ECORRUPT;
 	if (rc) {
 		p->rc = rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
 		return 1;
 	}
+	double zold = 0, znew = 0;
+	bool zhad = kind == GROVE_ELEM_ZMEMBER && grove_zscore_eval(&x, &zold) == 0;
 	if (grove_elem_filter(&x, &p->m->pctx) > 0) {
 		ename_t *en = grove_malloc(sizeof(*en));
 		if (!en) {
@@ -1131,6 +1299,10 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 				grove_buf_close(&b);
 			}
 			p->nd += rc == 0;
+			bool zhas = x.len && grove_zscore_eval(&x, &znew) == 0;
+			if (rc == 0 && kind == GROVE_ELEM_ZMEMBER)
+				rc = grove_db__zindex_move(p->b, p->k, en->elem, en->elen, zhad, zold,
+							   zhas, znew);
 		}
 		grove_free(en);
 	}
@@ -1170,7 +1342,7 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 	uint8_t *last = grove_malloc(ELEM_REC_MAX);
 	uint8_t hi[4 + GROVE_KEY_MAX];
 	size_t hlen = elem_prefix(k, 0, hi);
-	hi[hlen++] = GROVE_ELEM_FIELD + 1; /* past both kinds of the key */
+	hi[hlen++] = KIND_LAST + 1; /* past every kind of the key */
 	purge_ctx_t p = { .k = k, .m = &m, .b = &b, .d = d, .last = last };
 	if (rc == 0 && (!d || !last))
 		rc = GROVE_ENOMEM;
@@ -1277,7 +1449,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		uint8_t acc[16];
 		acc_bytes(&c.m.acc, acc);
 		rc = grove_head_state_encode(&b, c.st.rec, c.st.rec_len - 1,
-					     c.m.count[1] + c.m.count[2], acc);
+					     c.m.count[1] + c.m.count[2] + c.m.count[3], acc);
 		if (rc == 0 && b.len > grove_db__item_state_max) {
 			/* a context too large: the head without its cloud (a
 			 * subset of the context: safe under both rules) */
@@ -1289,7 +1461,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 			c.st.v->set.cloud = cloud;
 			grove_buf_reset(&b);
 			if (rc == 0)
-				rc = grove_head_state_encode(&b, enc, elen, c.m.count[1] + c.m.count[2],
+				rc = grove_head_state_encode(&b, enc, elen, c.m.count[1] + c.m.count[2] + c.m.count[3],
 							     acc);
 			grove_free(enc);
 		}
@@ -1332,7 +1504,7 @@ static int rescan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 	size_t pre = 3 + k->klen;
 	int kind = klen > pre ? key[pre] : 0;
 	grove_elem_t x;
-	int rc = kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD
+	int rc = kind >= GROVE_ELEM_MEMBER && kind <= KIND_LAST
 			 ? grove_elem_decode(val, vlen, kind, &x)
 			 : GROVE_ECORRUPT;
 	if (rc) {
@@ -1370,7 +1542,7 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 	memset(&r->set, 0, sizeof(r->set));
 	int rc = grove_value_merge(c->st.v, r, NULL);
 	grove_ctx_t *lctx = coll_ctx(c);
-	uint64_t total = c->m.count[1] + c->m.count[2];
+	uint64_t total = c->m.count[1] + c->m.count[2] + c->m.count[3];
 	uint8_t lacc[16];
 	acc_bytes(&c->m.acc, lacc);
 	bool take = false;

@@ -31,6 +31,7 @@
 #define GROVE_DB_PFX_ELEM 'e'  /* 'e' klen(2 BE) key kind elem -> element record */
 #define GROVE_DB_PFX_KMETA 'k' /* 'k' key -> collection metadata (local) */
 #define GROVE_DB_PFX_PURGE 'p' /* 'p' key -> empty: a key delete's purge is pending */
+#define GROVE_DB_PFX_ZINDEX 'z' /* 'z' klen(2 BE) key score(8) member -> empty (local) */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -300,6 +301,46 @@ void grove_db__purge_drain(grove_db_t *db);
 /* Decodes a collection metadata record and frees it (the fuzz target's
  * entry to the decoder): 0 or GROVE_ECORRUPT / GROVE_ENOMEM. */
 int grove_db__meta_check(const uint8_t *p, size_t len);
+/* Sorted sets (db_coll.c writes and reads the member records, db_zset.c
+ * the score index and the commands' reads).  A write of one member: fn
+ * sees the member's live entries (empty when the key reads as empty) and
+ * sets *op; grove_db__zset_write then applies it under the key lock in one
+ * batch with the index change.  *changed: the member was written (SET,
+ * INCR) or removed (REM); *score: its score after a SET or INCR. */
+typedef struct grove_elem grove_elem_t;
+typedef struct grove_value__set grove_ctx_t;
+#define GROVE_DB_ZOP_NONE 0
+#define GROVE_DB_ZOP_SET 1
+#define GROVE_DB_ZOP_INCR 2
+#define GROVE_DB_ZOP_REM 3
+typedef struct grove_db__zop {
+	int action;
+	double value; /* SET: the score; INCR: the delta */
+} grove_db__zop_t;
+typedef int (*grove_db__zop_fn)(void *ctx, const grove_elem_t *cur, grove_db__zop_t *op);
+int grove_db__zset_write(grove_db_t *db, const void *key, size_t klen, const void *member,
+			 size_t mlen, grove_db__zop_fn fn, void *ctx, bool *changed,
+			 double *score) GROVE_MUST_CHECK;
+/* One member's live entries (1: the key reads as empty). */
+int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const void *member,
+			  size_t mlen, grove_elem_t *out) GROVE_MUST_CHECK;
+/* A snapshot of a sorted-set key for reads: its live member count and
+ * pending-delete context (the caller frees it); 1: reads as empty. */
+int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_snapshot_t **snap,
+			      uint64_t *count, grove_ctx_t *pctx) GROVE_MUST_CHECK;
+/* A member's entries in snap, filtered by pctx (may be NULL); empty when absent. */
+int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+			     const grove_ctx_t *pctx, const void *member, size_t mlen,
+			     grove_elem_t *out) GROVE_MUST_CHECK;
+/* Index record of (score, member) of key k into out (GROVE_DB_ZINDEX_KEY_MAX
+ * bytes); returns its length.  _move adds to b the delete of the old one
+ * and the put of the new one (either may be absent; nothing when equal). */
+#define GROVE_DB_ZINDEX_KEY_MAX (3 + GROVE_KEY_MAX + 8 + GROVE_ELEM_MAX)
+size_t grove_db__zindex_key(const grove_db_key_t *k, double score, const void *member, size_t mlen,
+			    uint8_t *out);
+int grove_db__zindex_move(grove_batch_t *b, const grove_db_key_t *k, const void *member,
+			  size_t mlen, bool had, double old, bool has, double now) GROVE_MUST_CHECK;
+
 /* The largest item state sent whole (GROVE_ITEM_STATE_MAX; tests lower it
  * to reach the cut states with small contexts). */
 extern size_t grove_db__item_state_max;

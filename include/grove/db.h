@@ -94,10 +94,12 @@ int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const vo
 /* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
 int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
 		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
-/* Members (type GROVE_TYPE_SET) or fields (GROVE_TYPE_MAP): maintained count. */
+/* Members (type GROVE_TYPE_SET, GROVE_TYPE_ZSET) or fields (GROVE_TYPE_MAP):
+ * maintained count. */
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
 			uint64_t *out) GROVE_MUST_CHECK;
-/* Visits members or fields (with their values; members: val NULL, 0) in
+/* Visits members or fields (with their values; set members: val NULL, 0;
+ * sorted-set members: val points to the score, a double, vlen 8) in
  * bytewise order from >= start (NULL: the first), at most max of them, from
  * one snapshot, streaming from the store.  fn returns non-zero to stop.
  * *next (may be NULL): malloc'd element to resume from, NULL at the end. */
@@ -106,6 +108,57 @@ typedef int (*grove_db_elem_fn)(void *ctx, const void *elem, size_t elen, const 
 int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
 		       const void *start, size_t slen, size_t max, grove_db_elem_fn fn, void *ctx,
 		       uint8_t **next, size_t *next_len) GROVE_MUST_CHECK;
+
+/* --- sorted sets (doc/value_format.md, "Sorted sets"; storage/db_zset.c) ---
+ * A member is an observed-remove element whose score converges as an LWW
+ * base plus per-node increments (ZINCRBY from two nodes adds up).  Scores
+ * are doubles, never NaN.  An index by (score, member) beside the member
+ * records serves ranges: O(log n + k) by score, O(offset + k) by rank
+ * (ZRANK walks the index: O(rank)). */
+#define GROVE_ZADD_NX 1u   /* only add new members */
+#define GROVE_ZADD_XX 2u   /* only update existing ones */
+#define GROVE_ZADD_GT 4u   /* update only when the new score is greater */
+#define GROVE_ZADD_LT 8u   /* ... less */
+#define GROVE_ZADD_INCR 16u /* add score to the member's (ZINCRBY) */
+/* *result (may be NULL): 0 nothing written, 1 member added, 2 score changed.
+ * *out (may be NULL): the score after the write (INCR, or when written).
+ * GROVE_ERANGE: the increment would make the score NaN. */
+int grove_db_zset_add(grove_db_t *db, const void *key, size_t klen, const void *member,
+		      size_t mlen, double score, unsigned flags, int *result,
+		      double *out) GROVE_MUST_CHECK;
+int grove_db_zset_remove(grove_db_t *db, const void *key, size_t klen, const void *member,
+			 size_t mlen, bool *removed) GROVE_MUST_CHECK;
+/* GROVE_ENOTFOUND when the member is absent. */
+int grove_db_zset_score(grove_db_t *db, const void *key, size_t klen, const void *member,
+			size_t mlen, double *score) GROVE_MUST_CHECK;
+typedef int (*grove_db_zmember_fn)(void *ctx, const void *member, size_t mlen, double score);
+#define GROVE_ZRANGE_RANK 0
+#define GROVE_ZRANGE_SCORE 1
+#define GROVE_ZRANGE_LEX 2
+typedef struct grove_zrange {
+	int by;        /* GROVE_ZRANGE_* */
+	bool rev;      /* from the greatest (ZREVRANGE, REV) */
+	int64_t start, stop; /* RANK: Redis indexes (negative from the end), inclusive */
+	double min, max;     /* SCORE: bounds (min <= max in either direction) */
+	bool min_excl, max_excl;
+	/* LEX: bounds, NULL with *_inf -1 (the '-') or 1 (the '+') */
+	const void *lmin, *lmax;
+	size_t lmin_len, lmax_len;
+	int lmin_inf, lmax_inf;
+	uint64_t offset;  /* LIMIT (SCORE, LEX) */
+	int64_t count;    /* LIMIT count; < 0: all */
+} grove_zrange_t;
+/* Visits the members of the range in order (reverse when rev) from one
+ * snapshot; fn returns non-zero to stop. */
+int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
+			grove_db_zmember_fn fn, void *ctx) GROVE_MUST_CHECK;
+/* Members in a SCORE or LEX range (offset/count ignored): O(log n + k). */
+int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
+			uint64_t *out) GROVE_MUST_CHECK;
+/* 0-based rank (from the greatest when rev) and score; GROVE_ENOTFOUND
+ * when absent.  O(rank): a walk of the index. */
+int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void *member,
+		       size_t mlen, bool rev, uint64_t *rank, double *score) GROVE_MUST_CHECK;
 
 /* --- reads --- */
 /* A decoded copy of the key's value; GROVE_ENOTFOUND if absent or deleted.
@@ -145,6 +198,7 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
 #define GROVE_ITEM_HEAD 0
 #define GROVE_ITEM_MEMBER 1
 #define GROVE_ITEM_FIELD 2
+#define GROVE_ITEM_ZMEMBER 3 /* sorted-set member */
 #define GROVE_ITEM_NAME_MAX (3 + GROVE_KEY_MAX + GROVE_ELEM_MAX)
 /* Splits a name; GROVE_EINVAL when malformed. */
 int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t **key,

@@ -1,0 +1,527 @@
+/*
+ * db_zset.c - sorted sets: the score index and the reads and writes of
+ * db.h's grove_db_zset_* (doc/value_format.md "Sorted sets",
+ * doc/storage_format.md records 'e' kind 3 and 'z').
+ *
+ * A member is an element record of kind GROVE_ELEM_ZMEMBER written by
+ * db_coll.c's write flow (grove_db__zset_write); the rule deciding the
+ * write (NX, XX, GT, LT, INCR) is here.  Beside each member record, in the
+ * same batch, a local index record 'z' klen K score(8, order-preserving)
+ * member holds the score of the record as stored, so LevelDB's key order
+ * is (score, member) order.  While the key has a pending delete (its
+ * records not yet purged), a walk checks each index entry against the
+ * member record filtered by the delete.
+ *
+ * Costs: a write is the member record's cost plus one index delete and
+ * put; ZSCORE a point read; ranges by score O(log n + k); by rank
+ * O(offset + k) and ZRANK O(rank) (the index keeps no counts); reverse
+ * walks (REV, ZREVRANGE, ZREVRANK) go forward over the same range and
+ * reverse it: O(n - start) by rank.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "crdt/zscore.h"
+#include "storage/db_int.h"
+
+/* ---- index keys ---- */
+
+static size_t zprefix(const grove_db_key_t *k, uint8_t *out)
+{
+	out[0] = GROVE_DB_PFX_ZINDEX;
+	out[1] = (uint8_t)(k->klen >> 8);
+	out[2] = (uint8_t)k->klen;
+	memcpy(out + 3, k->key, k->klen);
+	return 3 + k->klen;
+}
+
+size_t grove_db__zindex_key(const grove_db_key_t *k, double score, const void *member, size_t mlen,
+			    uint8_t *out)
+{
+	size_t n = zprefix(k, out);
+	grove_zscore_key(score, out + n);
+	if (mlen)
+		memcpy(out + n + 8, member, mlen);
+	return n + 8 + mlen;
+}
+
+int grove_db__zindex_move(grove_batch_t *b, const grove_db_key_t *k, const void *member,
+			  size_t mlen, bool had, double old, bool has, double now)
+{
+	uint8_t ko[8], kn[8];
+	grove_zscore_key(old, ko);
+	grove_zscore_key(now, kn);
+	if (had && has && memcmp(ko, kn, 8) == 0)
+		return 0;
+	uint8_t *key = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
+	if (!key)
+		return GROVE_ENOMEM;
+	int rc = 0;
+	if (had)
+		rc = grove_batch_delete(b, key, grove_db__zindex_key(k, old, member, mlen, key));
+	if (rc == 0 && has)
+		rc = grove_batch_put(b, key, grove_db__zindex_key(k, now, member, mlen, key), NULL, 0);
+	grove_free(key);
+	return rc;
+}
+
+/* ---- writes ---- */
+
+typedef struct zadd_ctx {
+	double score;
+	unsigned flags;
+	int result;
+	bool nan;
+} zadd_ctx_t;
+
+static int zadd_decide(void *vctx, const grove_elem_t *cur, grove_db__zop_t *op)
+{
+	zadd_ctx_t *z = vctx;
+	double old = 0;
+	bool exists = grove_zscore_eval(cur, &old) == 0;
+	op->action = GROVE_DB_ZOP_NONE;
+	z->result = 0;
+	if ((z->flags & GROVE_ZADD_NX) && exists)
+		return 0;
+	if ((z->flags & GROVE_ZADD_XX) && !exists)
+		return 0;
+	double now = z->flags & GROVE_ZADD_INCR ? old + z->score : z->score;
+	if (isnan(now)) {
+		z->nan = true;
+		return GROVE_ERANGE;
+	}
+	if (exists && (z->flags & GROVE_ZADD_GT) && !(now > old))
+		return 0;
+	if (exists && (z->flags & GROVE_ZADD_LT) && !(now < old))
+		return 0;
+	if (exists && now == old && !(z->flags & GROVE_ZADD_INCR))
+		return 0; /* same score: nothing to write (Redis: not changed) */
+	if (z->flags & GROVE_ZADD_INCR) { /* an increment, also of a new member: counts add up */
+		op->action = GROVE_DB_ZOP_INCR;
+		op->value = z->score;
+	} else {
+		op->action = GROVE_DB_ZOP_SET;
+		op->value = now;
+	}
+	z->result = exists ? (now != old ? 2 : 0) : 1;
+	return 0;
+}
+
+int grove_db_zset_add(grove_db_t *db, const void *key, size_t klen, const void *member,
+		      size_t mlen, double score, unsigned flags, int *result, double *out)
+{
+	if (isnan(score) || ((flags & GROVE_ZADD_NX) && (flags & (GROVE_ZADD_XX | GROVE_ZADD_GT |
+								   GROVE_ZADD_LT))) ||
+	    ((flags & GROVE_ZADD_GT) && (flags & GROVE_ZADD_LT)))
+		return GROVE_EINVAL;
+	zadd_ctx_t z = { .score = score, .flags = flags };
+	bool changed = false;
+	double s = 0;
+	int rc = grove_db__zset_write(db, key, klen, member, mlen, zadd_decide, &z, &changed, &s);
+	if (rc)
+		return rc;
+	if (result)
+		*result = changed ? z.result : 0;
+	if (out) {
+		*out = s;
+		if (!changed && (flags & GROVE_ZADD_INCR) == 0)
+			*out = score;
+	}
+	return 0;
+}
+
+static int zrem_decide(void *vctx, const grove_elem_t *cur, grove_db__zop_t *op)
+{
+	(void)vctx;
+	op->action = cur->len ? GROVE_DB_ZOP_REM : GROVE_DB_ZOP_NONE;
+	return 0;
+}
+
+int grove_db_zset_remove(grove_db_t *db, const void *key, size_t klen, const void *member,
+			 size_t mlen, bool *removed)
+{
+	bool changed = false;
+	int rc = grove_db__zset_write(db, key, klen, member, mlen, zrem_decide, NULL, &changed, NULL);
+	if (rc == 0 && removed)
+		*removed = changed;
+	return rc;
+}
+
+/* ---- reads ---- */
+
+int grove_db_zset_score(grove_db_t *db, const void *key, size_t klen, const void *member,
+			size_t mlen, double *score)
+{
+	grove_elem_t x;
+	int rc = grove_db__zset_member(db, key, klen, member, mlen, &x);
+	if (rc < 0)
+		return rc;
+	rc = rc == 1 ? GROVE_ENOTFOUND : grove_zscore_eval(&x, score);
+	grove_elem_free(&x);
+	return rc;
+}
+
+/* One walk of the index in (score, member) order. */
+typedef int (*zvisit_fn)(void *ctx, const uint8_t *member, size_t mlen, double score);
+
+typedef struct zwalk {
+	grove_db_t *db;
+	grove_db_key_t k;
+	grove_snapshot_t *snap;
+	grove_ctx_t pctx;
+	uint64_t count;
+	bool checked; /* a pending delete: entries are checked against their records */
+} zwalk_t;
+
+static int zwalk_begin(zwalk_t *w, grove_db_t *db, const void *key, size_t klen)
+{
+	memset(w, 0, sizeof(*w));
+	w->db = db;
+	int rc = grove_db__key_prepare(&w->k, key, klen);
+	if (rc)
+		return rc;
+	rc = grove_db__zset_read_begin(db, &w->k, &w->snap, &w->count, &w->pctx);
+	w->checked = rc == 0 && (w->pctx.vv.len || w->pctx.cloud.len);
+	return rc;
+}
+
+static void zwalk_end(zwalk_t *w)
+{
+	if (w->snap)
+		grove_snapshot_release(w->db->store, w->snap);
+	grove_ctx_free(&w->pctx);
+	w->snap = NULL;
+}
+
+/* From the first entry >= score (from the start when !from): fn returns
+ * 0 to go on, 1 to stop, < 0 an error. */
+static int zwalk_run(zwalk_t *w, bool from, double score, zvisit_fn fn, void *ctx)
+{
+	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
+	if (!lo)
+		return GROVE_ENOMEM;
+	size_t plen = zprefix(&w->k, lo), llen = plen;
+	if (from) {
+		grove_zscore_key(score, lo + plen);
+		llen += 8;
+	}
+	grove_iter_t *it = NULL;
+	int rc = grove_iter_create(w->db->store, w->snap, &it);
+	if (rc == 0)
+		grove_iter_seek(it, lo, llen);
+	while (rc == 0 && grove_iter_valid(it)) {
+		size_t kl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < plen + 8 || memcmp(kp, lo, plen) != 0)
+			break;
+		double s = grove_zscore_from_key(kp + plen);
+		const uint8_t *m = kp + plen + 8;
+		size_t ml = kl - plen - 8;
+		if (w->checked) {
+			grove_elem_t x;
+			rc = grove_db__zset_member_in(w->db, w->snap, &w->k, &w->pctx, m, ml, &x);
+			double fs = 0;
+			bool live = rc == 0 && grove_zscore_eval(&x, &fs) == 0;
+			grove_elem_free(&x);
+			if (rc)
+				break;
+			if (!live) {
+				grove_iter_next(it);
+				continue;
+			}
+			s = fs; /* a record cut by the delete reads with its filtered score */
+		}
+		int r = fn(ctx, m, ml, s);
+		if (r) {
+			rc = r < 0 ? r : 0;
+			break;
+		}
+		grove_iter_next(it);
+	}
+	if (rc == 0 && it)
+		rc = grove_iter_status(it);
+	grove_iter_destroy(it);
+	grove_free(lo);
+	return rc;
+}
+
+/* Range state: bounds, the position, and the output (direct, or collected
+ * for a reverse walk). */
+typedef struct zr {
+	const grove_zrange_t *r;
+	uint64_t pos, skip, take; /* RANK: entries seen; to skip; to take (UINT64_MAX: all) */
+	uint64_t taken;
+	grove_db_zmember_fn fn;
+	void *ctx;
+	/* reverse: collected (member, score) */
+	grove_buf_t coll;
+	size_t ncoll;
+	bool collect;
+} zr_t;
+
+static bool score_ge_min(const grove_zrange_t *r, double s)
+{
+	return r->min_excl ? s > r->min : s >= r->min;
+}
+
+static bool score_le_max(const grove_zrange_t *r, double s)
+{
+	return r->max_excl ? s < r->max : s <= r->max;
+}
+
+static int lex_cmp(const void *a, size_t al, const void *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static bool lex_ge_min(const grove_zrange_t *r, const uint8_t *m, size_t ml)
+{
+	if (r->lmin_inf)
+		return r->lmin_inf < 0;
+	int c = lex_cmp(m, ml, r->lmin, r->lmin_len);
+	return r->min_excl ? c > 0 : c >= 0;
+}
+
+static bool lex_le_max(const grove_zrange_t *r, const uint8_t *m, size_t ml)
+{
+	if (r->lmax_inf)
+		return r->lmax_inf > 0;
+	int c = lex_cmp(m, ml, r->lmax, r->lmax_len);
+	return r->max_excl ? c < 0 : c <= 0;
+}
+
+static int zr_emit(zr_t *z, const uint8_t *m, size_t ml, double s)
+{
+	z->taken++;
+	if (z->collect) {
+		uint32_t l = (uint32_t)ml;
+		grove_buf_append(&z->coll, &l, sizeof(l));
+		grove_buf_append(&z->coll, &s, sizeof(s));
+		grove_buf_append(&z->coll, m, ml);
+		z->ncoll++;
+		if (grove_buf_failed(&z->coll))
+			return GROVE_ENOMEM;
+	} else if (z->fn(z->ctx, m, ml, s)) {
+		return 1;
+	}
+	return z->take != UINT64_MAX && z->taken >= z->take ? 1 : 0;
+}
+
+static int zr_visit(void *vctx, const uint8_t *m, size_t ml, double s)
+{
+	zr_t *z = vctx;
+	const grove_zrange_t *r = z->r;
+	switch (r->by) {
+	case GROVE_ZRANGE_SCORE:
+		if (!score_ge_min(r, s))
+			return 0;
+		if (!score_le_max(r, s))
+			return 1;
+		break;
+	case GROVE_ZRANGE_LEX:
+		if (!lex_ge_min(r, m, ml))
+			return 0;
+		if (!lex_le_max(r, m, ml))
+			return 1;
+		break;
+	default:
+		break;
+	}
+	uint64_t at = z->pos++;
+	if (at < z->skip)
+		return 0;
+	return zr_emit(z, m, ml, s);
+}
+
+/* Replays the collected entries backwards through the offset and count. */
+static int zr_replay_rev(zr_t *z, uint64_t offset, uint64_t take)
+{
+	const uint8_t **ents = z->ncoll ? grove_malloc(z->ncoll * sizeof(*ents)) : NULL;
+	if (z->ncoll && !ents)
+		return GROVE_ENOMEM;
+	const uint8_t *p = z->coll.data;
+	for (size_t i = 0; i < z->ncoll; i++) {
+		ents[i] = p;
+		uint32_t l;
+		memcpy(&l, p, sizeof(l));
+		p += sizeof(l) + sizeof(double) + l;
+	}
+	uint64_t seen = 0, out = 0;
+	for (size_t i = z->ncoll; i-- > 0 && (take == UINT64_MAX || out < take);) {
+		if (seen++ < offset)
+			continue;
+		uint32_t l;
+		double s;
+		memcpy(&l, ents[i], sizeof(l));
+		memcpy(&s, ents[i] + sizeof(l), sizeof(s));
+		out++;
+		if (z->fn(z->ctx, ents[i] + sizeof(l) + sizeof(s), l, s))
+			break;
+	}
+	grove_free(ents);
+	return 0;
+}
+
+int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
+			grove_db_zmember_fn fn, void *ctx)
+{
+	if (!r || !fn)
+		return GROVE_EINVAL;
+	zwalk_t w;
+	int rc = zwalk_begin(&w, db, key, klen);
+	if (rc) {
+		zwalk_end(&w);
+		return rc == 1 ? 0 : rc;
+	}
+	zr_t z = { .r = r, .fn = fn, .ctx = ctx, .take = UINT64_MAX };
+	grove_buf_init(&z.coll, 0);
+	bool from = false;
+	double lo = 0;
+	if (r->by == GROVE_ZRANGE_RANK) {
+		int64_t n = (int64_t)w.count, a = r->start, b = r->stop;
+		if (a < 0)
+			a += n;
+		if (b < 0)
+			b += n;
+		if (a < 0)
+			a = 0;
+		if (a > b || a >= n)
+			goto done;
+		if (b >= n)
+			b = n - 1;
+		if (r->rev) { /* ranks from the end: forward a..b is n-1-b..n-1-a */
+			int64_t fa = n - 1 - b, fb = n - 1 - a;
+			a = fa;
+			b = fb;
+			z.collect = true;
+		}
+		z.skip = (uint64_t)a;
+		z.take = (uint64_t)(b - a + 1);
+	} else if (r->by == GROVE_ZRANGE_SCORE) {
+		from = true;
+		lo = r->min;
+		if (isinf(lo) && lo < 0)
+			from = false;
+		if (r->rev)
+			z.collect = true;
+		else {
+			z.skip = r->offset;
+			z.take = r->count < 0 ? UINT64_MAX : (uint64_t)r->count;
+		}
+	} else {
+		if (r->rev)
+			z.collect = true;
+		else {
+			z.skip = r->offset;
+			z.take = r->count < 0 ? UINT64_MAX : (uint64_t)r->count;
+		}
+	}
+	if (z.take == 0)
+		goto done;
+	rc = zwalk_run(&w, from, lo, zr_visit, &z);
+	if (rc == 0 && z.collect)
+		rc = zr_replay_rev(&z, r->by == GROVE_ZRANGE_RANK ? 0 : r->offset,
+				   r->by == GROVE_ZRANGE_RANK || r->count < 0 ? UINT64_MAX
+									     : (uint64_t)r->count);
+done:
+	grove_buf_close(&z.coll);
+	zwalk_end(&w);
+	return rc;
+}
+
+typedef struct zcount {
+	const grove_zrange_t *r;
+	uint64_t n;
+} zcount_t;
+
+static int zcount_visit(void *vctx, const uint8_t *m, size_t ml, double s)
+{
+	zcount_t *c = vctx;
+	const grove_zrange_t *r = c->r;
+	if (r->by == GROVE_ZRANGE_SCORE) {
+		if (!score_ge_min(r, s))
+			return 0;
+		if (!score_le_max(r, s))
+			return 1;
+	} else {
+		if (!lex_ge_min(r, m, ml))
+			return 0;
+		if (!lex_le_max(r, m, ml))
+			return 1;
+	}
+	c->n++;
+	return 0;
+}
+
+int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
+			uint64_t *out)
+{
+	if (!r || (r->by != GROVE_ZRANGE_SCORE && r->by != GROVE_ZRANGE_LEX))
+		return GROVE_EINVAL;
+	*out = 0;
+	zwalk_t w;
+	int rc = zwalk_begin(&w, db, key, klen);
+	if (rc) {
+		zwalk_end(&w);
+		return rc == 1 ? 0 : rc;
+	}
+	zcount_t c = { .r = r };
+	bool from = r->by == GROVE_ZRANGE_SCORE && !(isinf(r->min) && r->min < 0);
+	rc = zwalk_run(&w, from, r->by == GROVE_ZRANGE_SCORE ? r->min : 0, zcount_visit, &c);
+	if (rc == 0)
+		*out = c.n;
+	zwalk_end(&w);
+	return rc;
+}
+
+typedef struct zrank {
+	const uint8_t *m;
+	size_t ml;
+	double s;
+	uint64_t n;
+	bool found;
+} zrank_t;
+
+static int zrank_visit(void *vctx, const uint8_t *m, size_t ml, double s)
+{
+	zrank_t *z = vctx;
+	if (s == z->s && ml == z->ml && (ml == 0 || memcmp(m, z->m, ml) == 0)) {
+		z->found = true;
+		return 1;
+	}
+	z->n++;
+	return 0;
+}
+
+int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void *member,
+		       size_t mlen, bool rev, uint64_t *rank, double *score)
+{
+	zwalk_t w;
+	int rc = zwalk_begin(&w, db, key, klen);
+	if (rc) {
+		zwalk_end(&w);
+		return rc == 1 ? GROVE_ENOTFOUND : rc;
+	}
+	grove_elem_t x;
+	double s = 0;
+	rc = mlen > GROVE_ELEM_MAX ? GROVE_ENOTFOUND
+				   : grove_db__zset_member_in(db, w.snap, &w.k, &w.pctx, member, mlen, &x);
+	if (rc == 0) {
+		rc = grove_zscore_eval(&x, &s);
+		grove_elem_free(&x);
+	}
+	zrank_t z = { .m = member, .ml = mlen, .s = s };
+	if (rc == 0)
+		rc = zwalk_run(&w, false, 0, zrank_visit, &z);
+	if (rc == 0 && !z.found)
+		rc = GROVE_ECORRUPT; /* a live member without its index entry */
+	if (rc == 0) {
+		*rank = rev ? w.count - 1 - z.n : z.n;
+		if (score)
+			*score = s;
+	}
+	zwalk_end(&w);
+	return rc;
+}

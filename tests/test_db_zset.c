@@ -1,0 +1,767 @@
+/*
+ * test_db_zset.c - sorted sets (storage/db_zset.c, crdt/zscore.c): local
+ * operations and the Redis rules of ZADD's flags, ranges by rank, score and
+ * lex in both directions, the score index after deletes and purges (no
+ * index record left), restart, the documented convergence rule of scores
+ * (ZINCRBY from two nodes adds up; a ZADD concurrent with a ZINCRBY keeps
+ * the increment; a ZADD resets what it saw), and a property test of random
+ * histories on 3..5 replicas with partial item-by-item exchanges against a
+ * reference model (both backends).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "base/rng.h"
+#include "crdt/zscore.h"
+#include "storage/db_int.h"
+#include "storage/store.h"
+#include "tests/util_storage.h"
+
+#define K(s) s, strlen(s)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PROP_SEEDS_MEMORY 3
+#define PROP_SEEDS_LEVELDB 1
+#else
+#define PROP_SEEDS_MEMORY 8
+#define PROP_SEEDS_LEVELDB 2
+#endif
+
+static bool g_leveldb;
+
+static int setup_memory(void **state)
+{
+	(void)state;
+	g_leveldb = false;
+	return 0;
+}
+
+static int setup_leveldb(void **state)
+{
+	(void)state;
+	g_leveldb = true;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+typedef struct zlist {
+	char m[64][32];
+	double s[64];
+	size_t n;
+} zlist_t;
+
+static int zlist_fn(void *ctx, const void *m, size_t ml, double s)
+{
+	zlist_t *l = ctx;
+	if (l->n < 64) {
+		snprintf(l->m[l->n], 32, "%.*s", (int)ml, (const char *)m);
+		l->s[l->n++] = s;
+	}
+	return 0;
+}
+
+/* The members of a range joined by spaces. */
+static const char *range_str(grove_db_t *db, const char *key, const grove_zrange_t *r)
+{
+	static char out[1024];
+	zlist_t l = { 0 };
+	assert_int_equal(grove_db_zset_range(db, K(key), r, zlist_fn, &l), 0);
+	out[0] = '\0';
+	for (size_t i = 0; i < l.n; i++) {
+		strcat(out, i ? " " : "");
+		strcat(out, l.m[i]);
+	}
+	return out;
+}
+
+static const char *by_rank(grove_db_t *db, const char *key, int64_t a, int64_t b, bool rev)
+{
+	grove_zrange_t r = { .by = GROVE_ZRANGE_RANK, .start = a, .stop = b, .rev = rev, .count = -1 };
+	return range_str(db, key, &r);
+}
+
+static double zscore(grove_db_t *db, const char *key, const char *m)
+{
+	double s = NAN;
+	int rc = grove_db_zset_score(db, K(key), K(m), &s);
+	return rc == 0 ? s : NAN;
+}
+
+static int zadd(grove_db_t *db, const char *key, const char *m, double s, unsigned flags)
+{
+	int result = -1;
+	assert_int_equal(grove_db_zset_add(db, K(key), K(m), s, flags, &result, NULL), 0);
+	return result;
+}
+
+static uint64_t zcard(grove_db_t *db, const char *key)
+{
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(db, K(key), GROVE_TYPE_ZSET, &n), 0);
+	return n;
+}
+
+static uint64_t records_with_prefix(grove_db_t *db, char pfx)
+{
+	grove_iter_t *it;
+	uint64_t n = 0;
+	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
+	for (grove_iter_seek(it, &pfx, 1); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl;
+		const uint8_t *k = grove_iter_key(it, &kl);
+		if (k[0] != (uint8_t)pfx)
+			break;
+		n++;
+	}
+	grove_iter_destroy(it);
+	return n;
+}
+
+/* ---- local operations ---- */
+
+static void test_local_ops(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zset", g_leveldb), 0);
+	grove_db_t *db = t.db;
+	assert_int_equal(zadd(db, "z", "a", 1, 0), 1);
+	assert_int_equal(zadd(db, "z", "b", 2, 0), 1);
+	assert_int_equal(zadd(db, "z", "c", 3, 0), 1);
+	assert_int_equal(zadd(db, "z", "d", -INFINITY, 0), 1);
+	assert_int_equal(zadd(db, "z", "e", INFINITY, 0), 1);
+	assert_int_equal(zadd(db, "z", "a", 1, 0), 0); /* same score: unchanged */
+	assert_int_equal(zadd(db, "z", "a", 1.5, 0), 2);
+	assert_int_equal(zcard(db, "z"), 5);
+	assert_string_equal(by_rank(db, "z", 0, -1, false), "d a b c e");
+	assert_string_equal(by_rank(db, "z", 0, 1, true), "e c");
+	assert_string_equal(by_rank(db, "z", -2, -1, false), "c e");
+	assert_string_equal(by_rank(db, "z", 3, 100, false), "c e");
+	assert_string_equal(by_rank(db, "z", 4, 2, false), "");
+	/* flags */
+	assert_int_equal(zadd(db, "z", "a", 9, GROVE_ZADD_NX), 0);
+	assert_true(zscore(db, "z", "a") == 1.5);
+	assert_int_equal(zadd(db, "z", "x", 9, GROVE_ZADD_XX), 0);
+	assert_true(isnan(zscore(db, "z", "x")));
+	assert_int_equal(zadd(db, "z", "a", 1, GROVE_ZADD_GT), 0);
+	assert_int_equal(zadd(db, "z", "a", 2, GROVE_ZADD_GT), 2);
+	assert_int_equal(zadd(db, "z", "a", 3, GROVE_ZADD_LT), 0);
+	assert_int_equal(zadd(db, "z", "a", 1.25, GROVE_ZADD_LT | GROVE_ZADD_XX), 2);
+	assert_int_equal(zadd(db, "z", "new", 7, GROVE_ZADD_GT), 1); /* GT adds new members */
+	assert_int_equal(grove_db_zset_add(db, K("z"), K("a"), 1, GROVE_ZADD_NX | GROVE_ZADD_GT, NULL,
+					   NULL), GROVE_EINVAL);
+	double out;
+	assert_int_equal(grove_db_zset_add(db, K("z"), K("a"), 0.25, GROVE_ZADD_INCR, NULL, &out), 0);
+	assert_true(out == 1.5);
+	assert_int_equal(grove_db_zset_add(db, K("z"), K("e"), -INFINITY, GROVE_ZADD_INCR, NULL, &out),
+			 GROVE_ERANGE); /* inf + -inf */
+	assert_int_equal(grove_db_zset_add(db, K("z"), K("i"), 4, GROVE_ZADD_INCR, NULL, &out), 0);
+	assert_true(out == 4);
+	/* ranges by score and lex */
+	grove_zrange_t r = { .by = GROVE_ZRANGE_SCORE, .min = 1.5, .max = 4, .count = -1 };
+	assert_string_equal(range_str(db, "z", &r), "a b c i");
+	r.min_excl = true;
+	assert_string_equal(range_str(db, "z", &r), "b c i");
+	r.rev = true;
+	assert_string_equal(range_str(db, "z", &r), "i c b");
+	r.offset = 1;
+	r.count = 1;
+	assert_string_equal(range_str(db, "z", &r), "c");
+	r.rev = false;
+	assert_string_equal(range_str(db, "z", &r), "c");
+	grove_zrange_t all = { .by = GROVE_ZRANGE_SCORE, .min = -INFINITY, .max = INFINITY,
+			       .count = -1 };
+	assert_string_equal(range_str(db, "z", &all), "d a b c i new e");
+	uint64_t n;
+	assert_int_equal(grove_db_zset_count(db, K("z"), &all, &n), 0);
+	assert_int_equal(n, 7);
+	assert_int_equal(zadd(db, "l", "b", 0, 0), 1);
+	assert_int_equal(zadd(db, "l", "a", 0, 0), 1);
+	assert_int_equal(zadd(db, "l", "ab", 0, 0), 1);
+	assert_int_equal(zadd(db, "l", "c", 0, 0), 1);
+	grove_zrange_t lex = { .by = GROVE_ZRANGE_LEX, .lmin = "a", .lmin_len = 1, .min_excl = true,
+			       .lmax_inf = 1, .count = -1 };
+	assert_string_equal(range_str(db, "l", &lex), "ab b c");
+	lex.rev = true;
+	assert_string_equal(range_str(db, "l", &lex), "c b ab");
+	/* rank */
+	uint64_t rank;
+	double s;
+	assert_int_equal(grove_db_zset_rank(db, K("z"), K("c"), false, &rank, &s), 0);
+	assert_int_equal(rank, 3);
+	assert_true(s == 3);
+	assert_int_equal(grove_db_zset_rank(db, K("z"), K("c"), true, &rank, &s), 0);
+	assert_int_equal(rank, 3);
+	assert_int_equal(grove_db_zset_rank(db, K("z"), K("nope"), false, &rank, &s), GROVE_ENOTFOUND);
+	/* remove */
+	bool removed;
+	assert_int_equal(grove_db_zset_remove(db, K("z"), K("b"), &removed), 0);
+	assert_true(removed);
+	assert_int_equal(grove_db_zset_remove(db, K("z"), K("b"), &removed), 0);
+	assert_false(removed);
+	assert_int_equal(zcard(db, "z"), 6);
+	assert_int_equal(records_with_prefix(db, 'z'), 6 + 4);
+	/* types */
+	grove_type_t ty;
+	assert_int_equal(grove_db_type(db, K("z"), &ty), 0);
+	assert_int_equal(ty, GROVE_TYPE_ZSET);
+	assert_int_equal(grove_db_set_add(db, K("z"), K("m"), NULL), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_zset_add(db, K("l"), K("m"), 1, 0, NULL, NULL), 0);
+	assert_int_equal(grove_db_set_add(db, K("s"), K("m"), NULL), 0);
+	assert_int_equal(grove_db_zset_add(db, K("s"), K("m"), 1, 0, NULL, NULL), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_zset_score(db, K("s"), K("m"), &s), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_coll_count(db, K("s"), GROVE_TYPE_ZSET, &n), GROVE_EWRONGTYPE);
+	/* delete: empty at once, index records purged; recreated fresh */
+	bool existed;
+	assert_int_equal(grove_db_delete(db, K("z"), &existed), 0);
+	assert_true(existed);
+	grove_db__purge_drain(db);
+	assert_int_equal(zcard(db, "z"), 0);
+	assert_string_equal(by_rank(db, "z", 0, -1, false), "");
+	assert_true(isnan(zscore(db, "z", "a")));
+	assert_int_equal(grove_db_delete(db, K("l"), &existed), 0);
+	grove_db__purge_drain(db);
+	assert_int_equal(records_with_prefix(db, 'z'), 0);
+	assert_int_equal(records_with_prefix(db, 'e') , 1); /* the set's member */
+	assert_int_equal(zadd(db, "z", "a", 5, 0), 1);
+	assert_string_equal(by_rank(db, "z", 0, -1, false), "a");
+	assert_int_equal(grove_db_counter_add(db, K("l"), 1, NULL), 0); /* a deleted zset takes any type */
+	/* scan: member order with scores */
+	assert_int_equal(zadd(db, "z", "b", 1, 0), 1);
+	grove_test_db_close(&t);
+}
+
+/* A big set: the index serves the first entries without walking it all. */
+static void test_index_cost(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zcost", g_leveldb), 0);
+	char m[16];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(m, sizeof(m), "m%05d", i);
+		assert_int_equal(zadd(t.db, "big", m, (i * 7919) % 3000, 0), 1);
+	}
+	grove_zrange_t r = { .by = GROVE_ZRANGE_SCORE, .min = 1500, .max = INFINITY, .count = 3 };
+	zlist_t l = { 0 };
+	assert_int_equal(grove_db_zset_range(t.db, K("big"), &r, zlist_fn, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_true(l.s[0] == 1500 && l.s[1] == 1501 && l.s[2] == 1502);
+	uint64_t rank;
+	snprintf(m, sizeof(m), "m%05d", 0);
+	assert_int_equal(grove_db_zset_rank(t.db, K("big"), K(m), false, &rank, NULL), 0);
+	assert_int_equal(rank, 0);
+	assert_int_equal(zcard(t.db, "big"), 3000);
+	/* restart (leveldb): the index is durable */
+	if (t.dir) {
+		grove_db_close(t.db);
+		assert_int_equal(grove_test_storage_db_open(t.dir, "node-a", &t.clock_ms,
+							    GROVE_DURABILITY_NONE, &t.db), 0);
+		l.n = 0;
+		assert_int_equal(grove_db_zset_range(t.db, K("big"), &r, zlist_fn, &l), 0);
+		assert_int_equal(l.n, 3);
+		assert_true(l.s[0] == 1500);
+	}
+	grove_test_db_close(&t);
+}
+
+/* ---- replicas ---- */
+
+typedef struct names {
+	uint8_t name[96][96];
+	size_t len[96];
+	size_t n;
+} names_t;
+
+static int names_fn(void *ctx, const uint8_t *name, size_t nlen)
+{
+	names_t *n = ctx;
+	if (n->n < 96 && nlen <= 96) {
+		memcpy(n->name[n->n], name, nlen);
+		n->len[n->n++] = nlen;
+	}
+	return 0;
+}
+
+static void sync_key(grove_db_t *a, grove_db_t *b, const char *key)
+{
+	assert_int_equal(grove_test_storage_copy_key(a, b, K(key)), 0);
+	assert_int_equal(grove_test_storage_copy_key(b, a, K(key)), 0);
+}
+
+typedef struct reps {
+	uint64_t clk[3];
+	grove_db_t *db[3];
+	char *dir[3];
+} reps_t;
+
+static void reps_open(reps_t *r, int n)
+{
+	const char *ids[] = { "ra", "rb", "rc" };
+	for (int i = 0; i < n; i++) {
+		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
+		r->dir[i] = g_leveldb ? grove_test_storage_tmpdir("zrep") : NULL;
+		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
+							    GROVE_DURABILITY_NONE, &r->db[i]), 0);
+	}
+}
+
+static void reps_close(reps_t *r, int n)
+{
+	for (int i = 0; i < n; i++) {
+		grove_db_close(r->db[i]);
+		grove_test_storage_rmdir(r->dir[i]);
+	}
+}
+
+static double incr(grove_db_t *db, const char *key, const char *m, double d)
+{
+	double out = NAN;
+	assert_int_equal(grove_db_zset_add(db, K(key), K(m), d, GROVE_ZADD_INCR, NULL, &out), 0);
+	return out;
+}
+
+/* The rule of doc/value_format.md, case by case. */
+static void test_convergence_rule(void **state)
+{
+	(void)state;
+	reps_t r;
+	reps_open(&r, 3);
+	grove_db_t *a = r.db[0], *b = r.db[1], *c = r.db[2];
+	/* increments on two nodes add up */
+	assert_true(incr(a, "k", "m", 3) == 3);
+	assert_true(incr(b, "k", "m", 4) == 4);
+	sync_key(a, b, "k");
+	assert_true(zscore(a, "k", "m") == 7 && zscore(b, "k", "m") == 7);
+	assert_true(incr(a, "k", "m", 1) == 8);
+	assert_true(incr(b, "k", "m", 2) == 9);
+	sync_key(a, b, "k");
+	assert_true(zscore(a, "k", "m") == 10 && zscore(b, "k", "m") == 10);
+	/* a ZADD concurrent with a ZINCRBY keeps the increment */
+	sync_key(a, c, "k");
+	r.clk[0] += 5;
+	assert_int_equal(zadd(a, "k", "m", 100, 0), 2);
+	assert_true(incr(b, "k", "m", 5) == 15);
+	sync_key(a, b, "k");
+	assert_true(zscore(a, "k", "m") == 105 && zscore(b, "k", "m") == 105);
+	/* a ZADD resets what it had seen: c saw b's increments, not b's next one */
+	sync_key(b, c, "k");
+	r.clk[2] += 10;
+	assert_int_equal(zadd(c, "k", "m", 1000, 0), 2);
+	assert_true(incr(b, "k", "m", 1) == 106);
+	sync_key(b, c, "k");
+	sync_key(a, c, "k");
+	sync_key(a, b, "k");
+	assert_true(zscore(a, "k", "m") == 1001);
+	assert_true(zscore(b, "k", "m") == 1001 && zscore(c, "k", "m") == 1001);
+	/* two concurrent ZADDs: the later (ts, node) wins, increments concurrent with it count */
+	r.clk[0] += 20;
+	assert_int_equal(zadd(a, "k", "m", 1, 0), 2);
+	r.clk[1] += 40;
+	assert_int_equal(zadd(b, "k", "m", 2, 0), 2);
+	assert_true(incr(c, "k", "m", 10) == 1011);
+	sync_key(a, b, "k");
+	sync_key(b, c, "k");
+	sync_key(a, c, "k");
+	assert_true(zscore(a, "k", "m") == 12 && zscore(b, "k", "m") == 12 &&
+		    zscore(c, "k", "m") == 12);
+	/* ZREM concurrent with ZINCRBY: the increment re-adds the member
+	 * (add-wins) with the increments the ZREM had not seen */
+	bool removed;
+	assert_int_equal(grove_db_zset_remove(a, K("k"), K("m"), &removed), 0);
+	assert_true(removed);
+	assert_true(incr(b, "k", "m", 1) == 13);
+	sync_key(a, b, "k");
+	sync_key(a, c, "k");
+	sync_key(b, c, "k");
+	double sa = zscore(a, "k", "m");
+	assert_true(sa == 1); /* what the ZREM had not seen: b's new increment */
+	assert_true(zscore(b, "k", "m") == sa && zscore(c, "k", "m") == sa);
+	/* after a ZREM seen everywhere, increments start from 0 again */
+	assert_int_equal(grove_db_zset_remove(c, K("k"), K("m"), &removed), 0);
+	sync_key(a, c, "k");
+	sync_key(b, c, "k");
+	assert_true(isnan(zscore(b, "k", "m")));
+	assert_true(incr(b, "k", "m", 2) == 2);
+	sync_key(a, b, "k");
+	assert_true(zscore(a, "k", "m") == 2);
+	/* ranges agree after exchanges, and the index has one entry per member */
+	assert_string_equal(by_rank(a, "k", 0, -1, false), "m");
+	assert_int_equal(records_with_prefix(a, 'z'), 1);
+	assert_int_equal(records_with_prefix(b, 'z'), 1);
+	reps_close(&r, 3);
+}
+
+/* A key delete on one replica, concurrent adds on another. */
+static void test_delete_concurrent_add(void **state)
+{
+	(void)state;
+	reps_t r;
+	reps_open(&r, 2);
+	grove_db_t *a = r.db[0], *b = r.db[1];
+	char m[16];
+	for (int i = 0; i < 50; i++) {
+		snprintf(m, sizeof(m), "m%02d", i);
+		zadd(a, "k", m, i, 0);
+	}
+	sync_key(a, b, "k");
+	bool existed;
+	assert_int_equal(grove_db_delete(a, K("k"), &existed), 0);
+	assert_int_equal(zadd(b, "k", "late", 0.5, 0), 1);
+	assert_true(incr(b, "k", "m07", 1) == 8);
+	sync_key(a, b, "k");
+	sync_key(a, b, "k");
+	grove_db__purge_drain(a);
+	grove_db__purge_drain(b);
+	/* the delete removed what it saw; the concurrent writes survive */
+	assert_string_equal(by_rank(a, "k", 0, -1, false), "late m07");
+	assert_string_equal(by_rank(b, "k", 0, -1, false), "late m07");
+	assert_true(zscore(a, "k", "m07") == 1);
+	assert_int_equal(zcard(a, "k"), 2);
+	assert_int_equal(zcard(b, "k"), 2);
+	assert_int_equal(records_with_prefix(a, 'z'), 2);
+	assert_int_equal(records_with_prefix(b, 'z'), 2);
+	uint8_t ra[16], rb[16];
+	grove_db_root_digest(a, ra);
+	grove_db_root_digest(b, rb);
+	assert_memory_equal(ra, rb, 16);
+	reps_close(&r, 2);
+}
+
+/* ---- property test ---- */
+
+#define P_REPLICAS_MAX 5
+#define P_KEYS 2
+#define P_MEMBERS 5
+
+typedef struct pmodel {
+	uint64_t last_add[P_KEYS][P_MEMBERS], last_rem[P_KEYS][P_MEMBERS];
+	bool had_set[P_KEYS][P_MEMBERS], had_rem[P_KEYS][P_MEMBERS];
+	double sum[P_KEYS][P_MEMBERS]; /* of every increment */
+} pmodel_t;
+
+static void partial_sync(grove_rng_t *r, grove_db_t *src, grove_db_t *dst, const char *key)
+{
+	names_t *n = calloc(1, sizeof(*n));
+	assert_int_equal(grove_db_key_items(src, K(key), names_fn, n), 0);
+	assert_int_equal(grove_db_key_items(dst, K(key), names_fn, n), 0);
+	for (size_t i = n->n; i > 1; i--) {
+		size_t j = (size_t)grove_rng_below(r, i);
+		uint8_t tmp[96];
+		size_t tl = n->len[i - 1];
+		memcpy(tmp, n->name[i - 1], tl);
+		memcpy(n->name[i - 1], n->name[j], n->len[j]);
+		n->len[i - 1] = n->len[j];
+		memcpy(n->name[j], tmp, tl);
+		n->len[j] = tl;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		if (grove_rng_below(r, 3) == 0)
+			continue;
+		uint8_t *st;
+		size_t slen;
+		int rc = grove_db_item_state(src, n->name[i], n->len[i], &st, &slen);
+		if (rc == GROVE_ENOTFOUND)
+			continue;
+		assert_int_equal(rc, 0);
+		bool reply = false;
+		assert_int_equal(grove_db_item_merge(dst, n->name[i], n->len[i], st, slen, NULL, &reply),
+				 0);
+		grove_free(st);
+		if (reply) {
+			assert_int_equal(grove_db_item_state(dst, n->name[i], n->len[i], &st, &slen), 0);
+			assert_int_equal(grove_db_item_merge(src, n->name[i], n->len[i], st, slen, NULL,
+							     NULL), 0);
+			grove_free(st);
+		}
+	}
+	free(n);
+}
+
+/* The index invariant: one 'z' record per member record, keyed by the
+ * score of the record as stored. */
+static int index_check(grove_db_t *db, const char *key)
+{
+	grove_db_key_t k;
+	assert_int_equal(grove_db__key_prepare(&k, K(key)), 0);
+	uint8_t pfx[64];
+	pfx[0] = 'e';
+	pfx[1] = 0;
+	pfx[2] = (uint8_t)k.klen;
+	memcpy(pfx + 3, key, k.klen);
+	pfx[3 + k.klen] = GROVE_ELEM_ZMEMBER;
+	size_t plen = 4 + k.klen;
+	grove_iter_t *it;
+	int nrec = 0, bad = 0;
+	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
+	for (grove_iter_seek(it, pfx, plen); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < plen || memcmp(kp, pfx, plen) != 0)
+			break;
+		const uint8_t *vp = grove_iter_value(it, &vl);
+		grove_elem_t x;
+		assert_int_equal(grove_elem_decode(vp, vl, GROVE_ELEM_ZMEMBER, &x), 0);
+		double s;
+		if (grove_zscore_eval(&x, &s) == 0) {
+			nrec++;
+			uint8_t zk[128];
+			size_t zl = grove_db__zindex_key(&k, s, kp + plen, kl - plen, zk);
+			uint8_t *v;
+			size_t vlen;
+			if (grove_store_get(db->store, NULL, zk, zl, &v, &vlen) != 0) {
+				bad++;
+				if (getenv("ZCHECK"))
+					fprintf(stderr, "  no index entry for %.*s score %g (%zu entries)\n",
+						(int)(kl - plen), kp + plen, s, x.len);
+			}
+			else
+				grove_free(v);
+		}
+		grove_elem_free(&x);
+	}
+	grove_iter_destroy(it);
+	pfx[0] = 'z';
+	int nz = 0;
+	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
+	for (grove_iter_seek(it, pfx, 3 + k.klen); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < 3 + k.klen || memcmp(kp, pfx, 3 + k.klen) != 0)
+			break;
+		nz++;
+		if (getenv("ZCHECK"))
+			fprintf(stderr, "  z %.*s %g\n", (int)(kl - 11 - k.klen), kp + 11 + k.klen,
+				grove_zscore_from_key(kp + 3 + k.klen));
+	}
+	grove_iter_destroy(it);
+	return bad || nz != nrec ? 1 : 0;
+}
+
+static void property_run(uint64_t seed, bool leveldb)
+{
+	grove_rng_t r;
+	grove_rng_seed(&r, seed);
+	uint32_t nrep = 3 + (uint32_t)grove_rng_below(&r, P_REPLICAS_MAX - 2);
+	grove_db_t *db[P_REPLICAS_MAX];
+	char *dir[P_REPLICAS_MAX] = { 0 };
+	uint64_t clk[P_REPLICAS_MAX];
+	char id[P_REPLICAS_MAX][16];
+	for (uint32_t i = 0; i < nrep; i++) {
+		snprintf(id[i], sizeof(id[i]), "r%u", i);
+		clk[i] = GROVE_TEST_T0_MS + grove_rng_below(&r, 200);
+		if (leveldb)
+			dir[i] = grove_test_storage_tmpdir("zprop");
+		assert_int_equal(grove_test_storage_db_open(dir[i], id[i], &clk[i],
+							    GROVE_DURABILITY_NONE, &db[i]), 0);
+	}
+	pmodel_t *m = calloc(1, sizeof(*m));
+	char key[16], el[16];
+	uint64_t now = 1;
+	for (int step = 0; step < 300; step++, now++) {
+		uint32_t i = (uint32_t)grove_rng_below(&r, nrep);
+		clk[i] += grove_rng_below(&r, 3);
+		uint32_t k = (uint32_t)grove_rng_below(&r, P_KEYS);
+		uint32_t e = (uint32_t)grove_rng_below(&r, P_MEMBERS);
+		snprintf(key, sizeof(key), "z%u", k);
+		snprintf(el, sizeof(el), "m%u", e);
+		int op = (int)grove_rng_below(&r, 100);
+		bool flag;
+		if (op < 25 && e >= 2) { /* members 0, 1: increments only */
+			double s = (double)grove_rng_below(&r, 20) - 5;
+			int res;
+			assert_int_equal(grove_db_zset_add(db[i], K(key), K(el), s, 0, &res, NULL), 0);
+			if (res) /* the same score again writes nothing, as in Redis */
+				m->last_add[k][e] = now;
+			m->had_set[k][e] = true;
+		} else if (op < 50) {
+			double d = (double)grove_rng_below(&r, 9) - 2;
+			assert_int_equal(grove_db_zset_add(db[i], K(key), K(el), d, GROVE_ZADD_INCR, NULL,
+							   NULL), 0);
+			m->last_add[k][e] = now;
+			m->sum[k][e] += d;
+		} else if (op < 58 && e >= 2) {
+			assert_int_equal(grove_db_zset_remove(db[i], K(key), K(el), &flag), 0);
+			m->last_rem[k][e] = now;
+			m->had_rem[k][e] = true;
+		} else if (op < 62 && k == 1) { /* key deletes on z1 only */
+			assert_int_equal(grove_db_delete(db[i], K(key), &flag), 0);
+			for (int x = 0; x < P_MEMBERS; x++) {
+				m->last_rem[k][x] = now;
+				m->had_rem[k][x] = true;
+			}
+		} else if (op < 65) { /* type conflicts on x */
+			int rc = grove_rng_below(&r, 2) ? grove_db_set_add(db[i], K("x"), K(el), NULL)
+							: grove_db_zset_add(db[i], K("x"), K(el), 1, 0,
+									    NULL, NULL);
+			assert_true(rc == 0 || rc == GROVE_EWRONGTYPE);
+		} else {
+			uint32_t j = (uint32_t)grove_rng_below(&r, nrep);
+			if (grove_rng_below(&r, 5) == 0)
+				snprintf(key, sizeof(key), "x");
+			if (j != i)
+				partial_sync(&r, db[i], db[j], key);
+		}
+		if (getenv("ZCHECK"))
+			for (uint32_t q = 0; q < nrep; q++)
+				for (uint32_t kk = 0; kk < P_KEYS; kk++) {
+					snprintf(key, sizeof(key), "z%u", kk);
+					if (index_check(db[q], key))
+						fail_msg("seed %llu step %d op %d: r%u %s index out of step",
+							 (unsigned long long)seed, step, op, q, key);
+				}
+	}
+	bool same = false;
+	for (int round = 0; round < 8 && !same; round++) {
+		for (uint32_t i = 0; i < nrep; i++)
+			for (uint32_t j = 0; j < nrep; j++)
+				for (uint32_t k = 0; k <= P_KEYS && i != j; k++) {
+					snprintf(key, sizeof(key), k == P_KEYS ? "x" : "z%u", k);
+					assert_int_equal(grove_test_storage_copy_key(db[i], db[j],
+										     K(key)), 0);
+				}
+		uint8_t r0[16], ri[16];
+		grove_db_root_digest(db[0], r0);
+		same = true;
+		for (uint32_t i = 1; i < nrep; i++) {
+			grove_db_root_digest(db[i], ri);
+			same = same && memcmp(r0, ri, 16) == 0;
+		}
+	}
+	if (!same)
+		fprintf(stderr, "seed %llu: roots differ after full exchanges\n",
+			(unsigned long long)seed);
+	assert_true(same);
+	for (uint32_t i = 0; i < nrep; i++)
+		grove_db__purge_drain(db[i]);
+	for (uint32_t k = 0; k < P_KEYS; k++) {
+		snprintf(key, sizeof(key), "z%u", k);
+		char want[1024];
+		strcpy(want, by_rank(db[0], key, 0, -1, false));
+		for (uint32_t i = 0; i < nrep; i++) {
+			/* every replica: same order, scores, count; index = members */
+			assert_int_equal(index_check(db[i], key), 0);
+			assert_string_equal(by_rank(db[i], key, 0, -1, false), want);
+			zlist_t l = { 0 };
+			grove_zrange_t all = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1,
+					       .count = -1 };
+			assert_int_equal(grove_db_zset_range(db[i], K(key), &all, zlist_fn, &l), 0);
+			assert_int_equal(zcard(db[i], key), l.n);
+			for (size_t x = 0; x < l.n; x++) {
+				assert_true(zscore(db[i], key, l.m[x]) == l.s[x]);
+				assert_true(zscore(db[0], key, l.m[x]) == l.s[x]);
+				if (x)
+					assert_true(l.s[x - 1] < l.s[x] ||
+						    (l.s[x - 1] == l.s[x] && strcmp(l.m[x - 1], l.m[x]) < 0));
+				uint64_t rank;
+				assert_int_equal(grove_db_zset_rank(db[i], K(key), K(l.m[x]), false,
+								    &rank, NULL), 0);
+				assert_int_equal(rank, x);
+			}
+			for (uint32_t e = 0; e < P_MEMBERS; e++) {
+				snprintf(el, sizeof(el), "m%u", e);
+				double s = zscore(db[i], key, el);
+				if (m->last_add[k][e] > m->last_rem[k][e] && isnan(s))
+					fail_msg("seed %llu: r%u %s lacks %s: a write after every remove wins",
+						 (unsigned long long)seed, i, key, el);
+				if (!m->last_add[k][e])
+					assert_true(isnan(s));
+				/* increments only, never removed: a counter */
+				if (m->last_add[k][e] && !m->had_set[k][e] && !m->had_rem[k][e] &&
+				    s != m->sum[k][e])
+					fail_msg("seed %llu: r%u %s.%s = %g, increments sum to %g",
+						 (unsigned long long)seed, i, key, el, s,
+						 m->sum[k][e]);
+			}
+		}
+	}
+	for (uint32_t i = 0; i < nrep; i++) {
+		grove_db_close(db[i]);
+		grove_test_storage_rmdir(dir[i]);
+	}
+	free(m);
+}
+
+static void test_property(void **state)
+{
+	(void)state;
+	uint64_t base = grove_test_storage_seed(g_leveldb ? "test_db_zset property leveldb"
+							  : "test_db_zset property memory");
+	int n = g_leveldb ? PROP_SEEDS_LEVELDB : PROP_SEEDS_MEMORY;
+	for (int s = 0; s < n; s++)
+		property_run(base * 1000 + (g_leveldb ? 500 : 0) + (uint64_t)s, g_leveldb);
+}
+
+/* ---- entry values: the decoder refuses what the encoder never writes ---- */
+
+static void test_entry_codec(void **state)
+{
+	(void)state;
+	grove_elem_t cur = { 0 }, x = { 0 };
+	grove_value__dot_t d = { .node = "n1", .counter = 3 };
+	assert_int_equal(grove_zscore_incr(&cur, &d, 5, 2.5, &x), 0);
+	assert_int_equal(x.len, 1);
+	assert_int_equal(grove_zentry_check(x.e[0].val.p, x.e[0].val.len, 3), 0);
+	assert_int_not_equal(grove_zentry_check(x.e[0].val.p, x.e[0].val.len, 2), 0); /* chain > dot */
+	grove_elem_t y = { 0 };
+	grove_value__dot_t d2 = { .node = "n2", .counter = 1 };
+	assert_int_equal(grove_zscore_set(&x, &d2, 9, 7, &y), 0);
+	assert_int_equal(grove_zentry_check(y.e[0].val.p, y.e[0].val.len, 1), 0);
+	uint8_t bad[64];
+	memcpy(bad, y.e[0].val.p, y.e[0].val.len);
+	bad[0] = 9;
+	assert_int_not_equal(grove_zentry_check(bad, y.e[0].val.len, 1), 0);
+	memcpy(bad, y.e[0].val.p, y.e[0].val.len);
+	assert_int_not_equal(grove_zentry_check(bad, y.e[0].val.len - 1, 1), 0);
+	double nan = NAN;
+	uint64_t u;
+	memcpy(&u, &nan, 8);
+	for (int i = 0; i < 8; i++)
+		bad[1 + i] = (uint8_t)(u >> (56 - 8 * i));
+	assert_int_not_equal(grove_zentry_check(bad, y.e[0].val.len, 1), 0);
+	double s;
+	assert_int_equal(grove_zscore_eval(&y, &s), 0);
+	assert_true(s == 7);
+	/* index keys sort as numbers */
+	double v[] = { -INFINITY, -1e300, -2.5, -0.0, 0.0, 1e-300, 2.5, 1e300, INFINITY };
+	uint8_t prev[8], k[8];
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		grove_zscore_key(v[i], k);
+		assert_true(grove_zscore_from_key(k) == v[i]);
+		if (i)
+			assert_true(memcmp(prev, k, 8) <= 0);
+		memcpy(prev, k, 8);
+	}
+	grove_elem_free(&x);
+	grove_elem_free(&y);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entry_codec),
+		GROVE_TEST_BOTH_BACKENDS(test_local_ops),
+		GROVE_TEST_BOTH_BACKENDS(test_index_cost),
+		GROVE_TEST_BOTH_BACKENDS(test_convergence_rule),
+		GROVE_TEST_BOTH_BACKENDS(test_delete_concurrent_add),
+		GROVE_TEST_BOTH_BACKENDS(test_property),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
