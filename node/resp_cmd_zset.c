@@ -12,6 +12,7 @@
  * lock, so they are atomic on this node.  Semantics across nodes:
  * doc/value_format.md "Sorted sets".
  */
+#include <errno.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -36,9 +37,10 @@ static bool parse_double(const uint8_t *p, size_t n, double *out)
 	if (strlen(buf) != n)
 		return false;
 	char *end;
+	errno = 0;
 	double d = strtod(buf, &end);
-	if (end != buf + n || isnan(d))
-		return false;
+	if (end != buf + n || isnan(d) || (errno == ERANGE && (isinf(d) || d == 0)))
+		return false; /* as Redis: an overflow or underflow is not a float */
 	*out = d;
 	return true;
 }
@@ -533,9 +535,7 @@ static void pop_generic(grove_cmd_call_t *c, bool max)
 		return;
 	}
 	if (c->argc == 3) {
-		if (!grove_cmd_arg_ll(c, 2, &count))
-			return;
-		if (count < 0) {
+		if (!grove_cmd__parse_ll(c->argv[2], c->argl[2], &count) || count < 0) {
 			grove_resp_error(c->out, "ERR value is out of range, must be positive");
 			return;
 		}
@@ -697,8 +697,10 @@ void grove_cmd_do_zscan(grove_cmd_call_t *c)
 {
 	long long cursor, count = 10;
 	zscan_out_t z = { .o = { .scores = true } };
-	if (!grove_cmd_arg_ll(c, 2, &cursor))
+	if (!grove_cmd__parse_ll(c->argv[2], c->argl[2], &cursor)) {
+		grove_resp_error(c->out, "ERR invalid cursor");
 		return;
+	}
 	for (size_t i = 3; i < c->argc; i += 2) {
 		if (i + 1 >= c->argc) {
 			grove_cmd_reply_syntax(c);
