@@ -15,8 +15,8 @@
  * Costs: a write is the member record's cost plus one index delete and
  * put; ZSCORE a point read; ranges by score O(log n + k); by rank
  * O(offset + k) and ZRANK O(rank) (the index keeps no counts); reverse
- * walks (REV, ZREVRANGE, ZREVRANK) go forward over the same range and
- * reverse it: O(n - start) by rank.
+ * forms (REV, ZREVRANGE, ZREVRANK, ZPOPMAX) walk the index backwards from
+ * the top at the same cost.
  */
 #include <math.h>
 #include <string.h>
@@ -194,22 +194,22 @@ static void zwalk_end(zwalk_t *w)
 	w->snap = NULL;
 }
 
-/* From the first entry >= score (from the start when !from): fn returns
- * 0 to go on, 1 to stop, < 0 an error. */
-static int zwalk_run(zwalk_t *w, bool from, double score, zvisit_fn fn, void *ctx)
+/* Forward from the first entry >= prefix + from (flen bytes), or backwards
+ * from the last entry < prefix + from: fn returns 0 to go on, 1 to stop,
+ * < 0 an error. */
+static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvisit_fn fn, void *ctx)
 {
 	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
 	if (!lo)
 		return GROVE_ENOMEM;
-	size_t plen = zprefix(&w->k, lo), llen = plen;
-	if (from) {
-		grove_zscore_key(score, lo + plen);
-		llen += 8;
-	}
+	size_t plen = zprefix(&w->k, lo);
+	memcpy(lo + plen, from, flen);
 	grove_iter_t *it = NULL;
 	int rc = grove_iter_create(w->db->store, w->snap, &it);
-	if (rc == 0)
-		grove_iter_seek(it, lo, llen);
+	if (rc == 0 && rev)
+		grove_iter_seek_before(it, lo, plen + flen);
+	else if (rc == 0)
+		grove_iter_seek(it, lo, plen + flen);
 	while (rc == 0 && grove_iter_valid(it)) {
 		size_t kl;
 		const uint8_t *kp = grove_iter_key(it, &kl);
@@ -218,6 +218,7 @@ static int zwalk_run(zwalk_t *w, bool from, double score, zvisit_fn fn, void *ct
 		double s = grove_zscore_from_key(kp + plen);
 		const uint8_t *m = kp + plen + 8;
 		size_t ml = kl - plen - 8;
+		int r = 0;
 		if (w->checked) {
 			grove_elem_t x;
 			rc = grove_db__zset_member_in(w->db, w->snap, &w->k, &w->pctx, m, ml, &x);
@@ -226,18 +227,19 @@ static int zwalk_run(zwalk_t *w, bool from, double score, zvisit_fn fn, void *ct
 			grove_elem_free(&x);
 			if (rc)
 				break;
-			if (!live) {
-				grove_iter_next(it);
-				continue;
-			}
-			s = fs; /* a record cut by the delete reads with its filtered score */
+			if (live) /* a record cut by the delete reads with its filtered score */
+				r = fn(ctx, m, ml, fs);
+		} else {
+			r = fn(ctx, m, ml, s);
 		}
-		int r = fn(ctx, m, ml, s);
 		if (r) {
 			rc = r < 0 ? r : 0;
 			break;
 		}
-		grove_iter_next(it);
+		if (rev)
+			grove_iter_prev(it);
+		else
+			grove_iter_next(it);
 	}
 	if (rc == 0 && it)
 		rc = grove_iter_status(it);
@@ -246,18 +248,28 @@ static int zwalk_run(zwalk_t *w, bool from, double score, zvisit_fn fn, void *ct
 	return rc;
 }
 
+/* Where a walk starts, after the key prefix: from the lowest score (0 bytes),
+ * at score s (8), past every entry of score s (8: s's key plus one), past
+ * every entry (FF FF: above +inf's key, no score key is a NaN). */
+static size_t start_at(double s, bool past, uint8_t out[8])
+{
+	grove_zscore_key(s, out);
+	if (past)
+		for (int i = 7; i >= 0 && ++out[i] == 0; i--)
+			;
+	return 8;
+}
+
+static const uint8_t k_end[2] = { 0xff, 0xff };
+
 /* Range state: bounds, the position, and the output (direct, or collected
  * for a reverse walk). */
 typedef struct zr {
 	const grove_zrange_t *r;
-	uint64_t pos, skip, take; /* RANK: entries seen; to skip; to take (UINT64_MAX: all) */
+	uint64_t pos, skip, take; /* entries in range seen; to skip; to take (UINT64_MAX: all) */
 	uint64_t taken;
 	grove_db_zmember_fn fn;
 	void *ctx;
-	/* reverse: collected (member, score) */
-	grove_buf_t coll;
-	size_t ncoll;
-	bool collect;
 } zr_t;
 
 static bool score_ge_min(const grove_zrange_t *r, double s)
@@ -292,76 +304,39 @@ static bool lex_le_max(const grove_zrange_t *r, const uint8_t *m, size_t ml)
 	return r->max_excl ? c < 0 : c <= 0;
 }
 
-static int zr_emit(zr_t *z, const uint8_t *m, size_t ml, double s)
+/* In range: 0; before it (in the walk's direction): -1; past it: 1. */
+static int in_range(const grove_zrange_t *r, const uint8_t *m, size_t ml, double s)
 {
-	z->taken++;
-	if (z->collect) {
-		uint32_t l = (uint32_t)ml;
-		grove_buf_append(&z->coll, &l, sizeof(l));
-		grove_buf_append(&z->coll, &s, sizeof(s));
-		grove_buf_append(&z->coll, m, ml);
-		z->ncoll++;
-		if (grove_buf_failed(&z->coll))
-			return GROVE_ENOMEM;
-	} else if (z->fn(z->ctx, m, ml, s)) {
-		return 1;
+	bool ge, le;
+	switch (r->by) {
+	case GROVE_ZRANGE_SCORE:
+		ge = score_ge_min(r, s);
+		le = score_le_max(r, s);
+		break;
+	case GROVE_ZRANGE_LEX:
+		ge = lex_ge_min(r, m, ml);
+		le = lex_le_max(r, m, ml);
+		break;
+	default:
+		return 0;
 	}
-	return z->take != UINT64_MAX && z->taken >= z->take ? 1 : 0;
+	if (r->rev)
+		return !le ? -1 : !ge ? 1 : 0;
+	return !ge ? -1 : !le ? 1 : 0;
 }
 
 static int zr_visit(void *vctx, const uint8_t *m, size_t ml, double s)
 {
 	zr_t *z = vctx;
-	const grove_zrange_t *r = z->r;
-	switch (r->by) {
-	case GROVE_ZRANGE_SCORE:
-		if (!score_ge_min(r, s))
-			return 0;
-		if (!score_le_max(r, s))
-			return 1;
-		break;
-	case GROVE_ZRANGE_LEX:
-		if (!lex_ge_min(r, m, ml))
-			return 0;
-		if (!lex_le_max(r, m, ml))
-			return 1;
-		break;
-	default:
-		break;
-	}
-	uint64_t at = z->pos++;
-	if (at < z->skip)
+	int where = in_range(z->r, m, ml, s);
+	if (where)
+		return where > 0;
+	if (z->pos++ < z->skip)
 		return 0;
-	return zr_emit(z, m, ml, s);
-}
-
-/* Replays the collected entries backwards through the offset and count. */
-static int zr_replay_rev(zr_t *z, uint64_t offset, uint64_t take)
-{
-	const uint8_t **ents = z->ncoll ? grove_malloc(z->ncoll * sizeof(*ents)) : NULL;
-	if (z->ncoll && !ents)
-		return GROVE_ENOMEM;
-	const uint8_t *p = z->coll.data;
-	for (size_t i = 0; i < z->ncoll; i++) {
-		ents[i] = p;
-		uint32_t l;
-		memcpy(&l, p, sizeof(l));
-		p += sizeof(l) + sizeof(double) + l;
-	}
-	uint64_t seen = 0, out = 0;
-	for (size_t i = z->ncoll; i-- > 0 && (take == UINT64_MAX || out < take);) {
-		if (seen++ < offset)
-			continue;
-		uint32_t l;
-		double s;
-		memcpy(&l, ents[i], sizeof(l));
-		memcpy(&s, ents[i] + sizeof(l), sizeof(s));
-		out++;
-		if (z->fn(z->ctx, ents[i] + sizeof(l) + sizeof(s), l, s))
-			break;
-	}
-	grove_free(ents);
-	return 0;
+	z->taken++;
+	if (z->fn(z->ctx, m, ml, s))
+		return 1;
+	return z->take != UINT64_MAX && z->taken >= z->take ? 1 : 0;
 }
 
 int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
@@ -376,9 +351,9 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 		return rc == 1 ? 0 : rc;
 	}
 	zr_t z = { .r = r, .fn = fn, .ctx = ctx, .take = UINT64_MAX };
-	grove_buf_init(&z.coll, 0);
-	bool from = false;
-	double lo = 0;
+	uint8_t from[8];
+	size_t flen = 0;
+	const uint8_t *fp = from;
 	if (r->by == GROVE_ZRANGE_RANK) {
 		int64_t n = (int64_t)w.count, a = r->start, b = r->stop;
 		if (a < 0)
@@ -387,46 +362,28 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 			b += n;
 		if (a < 0)
 			a = 0;
-		if (a > b || a >= n)
-			goto done;
 		if (b >= n)
 			b = n - 1;
-		if (r->rev) { /* ranks from the end: forward a..b is n-1-b..n-1-a */
-			int64_t fa = n - 1 - b, fb = n - 1 - a;
-			a = fa;
-			b = fb;
-			z.collect = true;
-		}
+		if (a > b || a >= n)
+			goto done;
 		z.skip = (uint64_t)a;
 		z.take = (uint64_t)(b - a + 1);
-	} else if (r->by == GROVE_ZRANGE_SCORE) {
-		from = true;
-		lo = r->min;
-		if (isinf(lo) && lo < 0)
-			from = false;
-		if (r->rev)
-			z.collect = true;
-		else {
-			z.skip = r->offset;
-			z.take = r->count < 0 ? UINT64_MAX : (uint64_t)r->count;
-		}
 	} else {
-		if (r->rev)
-			z.collect = true;
-		else {
-			z.skip = r->offset;
-			z.take = r->count < 0 ? UINT64_MAX : (uint64_t)r->count;
-		}
+		z.skip = r->offset;
+		z.take = r->count < 0 ? UINT64_MAX : (uint64_t)r->count;
+		if (z.take == 0)
+			goto done;
 	}
-	if (z.take == 0)
-		goto done;
-	rc = zwalk_run(&w, from, lo, zr_visit, &z);
-	if (rc == 0 && z.collect)
-		rc = zr_replay_rev(&z, r->by == GROVE_ZRANGE_RANK ? 0 : r->offset,
-				   r->by == GROVE_ZRANGE_RANK || r->count < 0 ? UINT64_MAX
-									     : (uint64_t)r->count);
+	if (r->rev && r->by == GROVE_ZRANGE_SCORE)
+		flen = start_at(r->max, !r->max_excl, from);
+	else if (r->by == GROVE_ZRANGE_SCORE)
+		flen = start_at(r->min, false, from);
+	if (r->rev && r->by != GROVE_ZRANGE_SCORE) {
+		fp = k_end;
+		flen = sizeof(k_end);
+	}
+	rc = zwalk_run(&w, r->rev, fp, flen, zr_visit, &z);
 done:
-	grove_buf_close(&z.coll);
 	zwalk_end(&w);
 	return rc;
 }
@@ -439,18 +396,9 @@ typedef struct zcount {
 static int zcount_visit(void *vctx, const uint8_t *m, size_t ml, double s)
 {
 	zcount_t *c = vctx;
-	const grove_zrange_t *r = c->r;
-	if (r->by == GROVE_ZRANGE_SCORE) {
-		if (!score_ge_min(r, s))
-			return 0;
-		if (!score_le_max(r, s))
-			return 1;
-	} else {
-		if (!lex_ge_min(r, m, ml))
-			return 0;
-		if (!lex_le_max(r, m, ml))
-			return 1;
-	}
+	int where = in_range(c->r, m, ml, s);
+	if (where)
+		return where > 0;
 	c->n++;
 	return 0;
 }
@@ -467,9 +415,12 @@ int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grov
 		zwalk_end(&w);
 		return rc == 1 ? 0 : rc;
 	}
-	zcount_t c = { .r = r };
-	bool from = r->by == GROVE_ZRANGE_SCORE && !(isinf(r->min) && r->min < 0);
-	rc = zwalk_run(&w, from, r->by == GROVE_ZRANGE_SCORE ? r->min : 0, zcount_visit, &c);
+	grove_zrange_t fwd = *r;
+	fwd.rev = false;
+	zcount_t c = { .r = &fwd };
+	uint8_t from[8];
+	size_t flen = r->by == GROVE_ZRANGE_SCORE ? start_at(r->min, false, from) : 0;
+	rc = zwalk_run(&w, false, from, flen, zcount_visit, &c);
 	if (rc == 0)
 		*out = c.n;
 	zwalk_end(&w);
@@ -513,12 +464,12 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 		grove_elem_free(&x);
 	}
 	zrank_t z = { .m = member, .ml = mlen, .s = s };
-	if (rc == 0)
-		rc = zwalk_run(&w, false, 0, zrank_visit, &z);
+	if (rc == 0) /* ZREVRANK walks from the top */
+		rc = zwalk_run(&w, rev, rev ? k_end : NULL, rev ? sizeof(k_end) : 0, zrank_visit, &z);
 	if (rc == 0 && !z.found)
 		rc = GROVE_ECORRUPT; /* a live member without its index entry */
 	if (rc == 0) {
-		*rank = rev ? w.count - 1 - z.n : z.n;
+		*rank = z.n;
 		if (score)
 			*score = s;
 	}

@@ -221,6 +221,16 @@ void grove_iter_next(grove_iter_t *it)
 	it->ops->iter_next(it);
 }
 
+void grove_iter_seek_before(grove_iter_t *it, const void *key, size_t klen)
+{
+	it->ops->iter_seek_before(it, key, klen);
+}
+
+void grove_iter_prev(grove_iter_t *it)
+{
+	it->ops->iter_prev(it);
+}
+
 const uint8_t *grove_iter_key(const grove_iter_t *it, size_t *klen)
 {
 	return it->ops->iter_key(it, klen);

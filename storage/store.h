@@ -76,6 +76,8 @@ typedef struct grove_store_ops {
 	void (*iter_seek)(grove_iter_t *it, const void *key, size_t klen);
 	bool (*iter_valid)(const grove_iter_t *it);
 	void (*iter_next)(grove_iter_t *it);
+	void (*iter_seek_before)(grove_iter_t *it, const void *key, size_t klen);
+	void (*iter_prev)(grove_iter_t *it);
 	const uint8_t *(*iter_key)(const grove_iter_t *it, size_t *klen);
 	const uint8_t *(*iter_value)(const grove_iter_t *it, size_t *vlen);
 	int (*iter_status)(const grove_iter_t *it);
@@ -128,6 +130,10 @@ void grove_iter_destroy(grove_iter_t *it); /* NULL is a no-op */
 void grove_iter_seek(grove_iter_t *it, const void *key, size_t klen); /* first >= key */
 bool grove_iter_valid(const grove_iter_t *it);
 void grove_iter_next(grove_iter_t *it);
+/* Backwards: to the last record < key (klen 0 with key NULL: the last
+ * record), and to the record before the current one. */
+void grove_iter_seek_before(grove_iter_t *it, const void *key, size_t klen);
+void grove_iter_prev(grove_iter_t *it);
 const uint8_t *grove_iter_key(const grove_iter_t *it, size_t *klen);
 const uint8_t *grove_iter_value(const grove_iter_t *it, size_t *vlen);
 int grove_iter_status(const grove_iter_t *it); /* 0, or the I/O error that ended it */

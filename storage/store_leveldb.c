@@ -331,6 +331,25 @@ static void ldb_iter_next(grove_iter_t *gi)
 	leveldb_iter_next(((ldb_iter_t *)gi)->it);
 }
 
+static void ldb_iter_seek_before(grove_iter_t *gi, const void *key, size_t klen)
+{
+	leveldb_iterator_t *it = ((ldb_iter_t *)gi)->it;
+	if (klen == 0) {
+		leveldb_iter_seek_to_last(it);
+		return;
+	}
+	leveldb_iter_seek(it, key, klen);
+	if (leveldb_iter_valid(it))
+		leveldb_iter_prev(it);
+	else
+		leveldb_iter_seek_to_last(it);
+}
+
+static void ldb_iter_prev(grove_iter_t *gi)
+{
+	leveldb_iter_prev(((ldb_iter_t *)gi)->it);
+}
+
 static const uint8_t *ldb_iter_key(const grove_iter_t *gi, size_t *klen)
 {
 	return (const uint8_t *)leveldb_iter_key(((const ldb_iter_t *)gi)->it, klen);
@@ -363,6 +382,8 @@ static const grove_store_ops_t ldb_ops = {
 	.iter_seek = ldb_iter_seek,
 	.iter_valid = ldb_iter_valid,
 	.iter_next = ldb_iter_next,
+	.iter_seek_before = ldb_iter_seek_before,
+	.iter_prev = ldb_iter_prev,
 	.iter_key = ldb_iter_key,
 	.iter_value = ldb_iter_value,
 	.iter_status = ldb_iter_status,

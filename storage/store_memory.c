@@ -361,6 +361,46 @@ static void mem_iter_next(grove_iter_t *gi)
 	pthread_rwlock_unlock(&it->store->lock);
 }
 
+/* Last node with key < key (klen 0 with key NULL: the last node), or NULL.
+ * O(log n) expected. */
+static mem_node_t *find_lt(mem_store_t *m, const void *key, size_t klen)
+{
+	mem_node_t *x = m->head;
+	for (int lvl = MEM_HEIGHT_MAX - 1; lvl >= 0; lvl--)
+		while (x->next[lvl] && (!key || grove_key_cmp(x->next[lvl]->key, x->next[lvl]->klen,
+							      key, klen) < 0))
+			x = x->next[lvl];
+	return x == m->head ? NULL : x;
+}
+
+/* Moves it to the last node at or before n with a version visible in its
+ * snapshot.  Caller holds the read lock. */
+static void iter_settle_back(mem_iter_t *it, mem_node_t *n)
+{
+	while (n && !(it->ver = visible(n, it->snap->seq)))
+		n = find_lt(it->store, n->key, n->klen);
+	it->cur = n;
+	if (!n)
+		it->ver = NULL;
+}
+
+static void mem_iter_seek_before(grove_iter_t *gi, const void *key, size_t klen)
+{
+	mem_iter_t *it = (mem_iter_t *)gi;
+	GROVE_ASSERT(pthread_rwlock_rdlock(&it->store->lock) == 0);
+	iter_settle_back(it, find_lt(it->store, klen ? key : NULL, klen));
+	pthread_rwlock_unlock(&it->store->lock);
+}
+
+static void mem_iter_prev(grove_iter_t *gi)
+{
+	mem_iter_t *it = (mem_iter_t *)gi;
+	GROVE_ASSERT(it->cur);
+	GROVE_ASSERT(pthread_rwlock_rdlock(&it->store->lock) == 0);
+	iter_settle_back(it, find_lt(it->store, it->cur->key, it->cur->klen));
+	pthread_rwlock_unlock(&it->store->lock);
+}
+
 static const uint8_t *mem_iter_key(const grove_iter_t *gi, size_t *klen)
 {
 	const mem_iter_t *it = (const mem_iter_t *)gi;
@@ -410,6 +450,8 @@ static const grove_store_ops_t mem_ops = {
 	.iter_seek = mem_iter_seek,
 	.iter_valid = mem_iter_valid,
 	.iter_next = mem_iter_next,
+	.iter_seek_before = mem_iter_seek_before,
+	.iter_prev = mem_iter_prev,
 	.iter_key = mem_iter_key,
 	.iter_value = mem_iter_value,
 	.iter_status = mem_iter_status,

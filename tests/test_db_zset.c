@@ -664,6 +664,12 @@ static void property_run(uint64_t seed, bool leveldb)
 					       .count = -1 };
 			assert_int_equal(grove_db_zset_range(db[i], K(key), &all, zlist_fn, &l), 0);
 			assert_int_equal(zcard(db[i], key), l.n);
+			zlist_t rl = { 0 };
+			all.rev = true;
+			assert_int_equal(grove_db_zset_range(db[i], K(key), &all, zlist_fn, &rl), 0);
+			assert_int_equal(rl.n, l.n);
+			for (size_t x = 0; x < l.n; x++) /* backwards, the same */
+				assert_string_equal(rl.m[x], l.m[l.n - 1 - x]);
 			for (size_t x = 0; x < l.n; x++) {
 				assert_true(zscore(db[i], key, l.m[x]) == l.s[x]);
 				assert_true(zscore(db[0], key, l.m[x]) == l.s[x]);
@@ -674,6 +680,9 @@ static void property_run(uint64_t seed, bool leveldb)
 				assert_int_equal(grove_db_zset_rank(db[i], K(key), K(l.m[x]), false,
 								    &rank, NULL), 0);
 				assert_int_equal(rank, x);
+				assert_int_equal(grove_db_zset_rank(db[i], K(key), K(l.m[x]), true,
+								    &rank, NULL), 0);
+				assert_int_equal(rank, l.n - 1 - x);
 			}
 			for (uint32_t e = 0; e < P_MEMBERS; e++) {
 				snprintf(el, sizeof(el), "m%u", e);

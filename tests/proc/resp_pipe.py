@@ -15,6 +15,7 @@ Commands (member and field names sort as their index):
              (two commands per index)
   ssmall K  SADD K:%012d m:%012d with (i / 10, i % 10): sets of 10 members
   hsmall K  HSET K:%012d f:%012d %012d with (i / 10, i % 10, i)
+  zadd KEY   ZADD KEY %012d m:%012d      with score (i * 7919) % 1000003
 redis-benchmark's __rand_int__ (-r) writes the same 12-digit numbers, so a
 benchmark of SISMEMBER KEY m:__rand_int__ hits the members written here.
 
@@ -53,6 +54,8 @@ def template(op, key):
         return head(b'HSET', key, 4) + f + v
     if op == 'hdel':
         return head(b'HDEL', key, 3) + f
+    if op == 'zadd':
+        return head(b'ZADD', key, 4) + v + m
     if op in ('ssmall', 'hsmall'):
         # the key's length with its 13-byte suffix ":%012d"
         small = head(b'SADD' if op == 'ssmall' else b'HSET', key + b':' + b'0' * 12,
@@ -69,6 +72,8 @@ def args(op, j):
         return (j // 10, j % 10)
     if op == 'hsmall':
         return (j // 10, j % 10, j)
+    if op == 'zadd':
+        return ((j * 7919) % 1000003, j)
     if op in ('hset', 'mix'):
         return (j, j) if op == 'hset' else (j, j, j)
     return j
@@ -125,7 +130,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('host')
     ap.add_argument('port', type=int)
-    ap.add_argument('op', choices=['sadd', 'srem', 'hset', 'hdel', 'mix', 'ssmall', 'hsmall'])
+    ap.add_argument('op', choices=['sadd', 'srem', 'hset', 'hdel', 'mix', 'ssmall', 'hsmall',
+                                   'zadd'])
     ap.add_argument('key')
     ap.add_argument('first', type=int)
     ap.add_argument('last', type=int)

@@ -1,0 +1,102 @@
+#!/bin/bash
+# bench_zset.sh - sorted sets through RESP (issue 17), beside a redis-server
+# (AOF, appendfsync everysec) started in the same run, on one groved
+# (durability GROVE_BENCH_ZSET_DURABILITY, none by default), for each size
+# of GROVE_BENCH_ZSET_SIZES:
+#  1. ZADD: one key filled to the size, pipelined (tests/proc/resp_pipe.py
+#     zadd, one connection, 2,000 commands unanswered, commands encoded
+#     before the clock starts); the rate of the whole fill and of its last
+#     tenth (the rate at that size);
+#  2. ZRANGE key BYSCORE x +inf LIMIT 0 10 (x random): redis-benchmark -P 16
+#     -c 16, GROVE_BENCH_ZSET_QUERIES requests;
+#  3. ZRANK key m (m a random member): redis-benchmark -P 16 -c 16; Grove's
+#     ZRANK walks the index (O(rank)), so at sizes above 10^4 it runs
+#     GROVE_BENCH_ZSET_RANKS_BIG requests only.
+# Then the ratios: Grove / redis-server at each size, and Grove's rate at
+# the largest size / at the smallest (goals: >= 0.3 and >= 0.7).  Every
+# step has a time budget (GROVE_BENCH_ZSET_BUDGET_S, 120 s): past it the
+# step prints "did not finish".  Exit 77 (skip) without redis-server,
+# redis-benchmark or /usr/bin/python3.
+source "$(dirname "$0")/../proc/node_lib.sh"
+SIZES=${GROVE_BENCH_ZSET_SIZES:-1000 1000000}
+BUDGET_S=${GROVE_BENCH_ZSET_BUDGET_S:-120}
+QUERIES=${GROVE_BENCH_ZSET_QUERIES:-50000}
+RANKS_BIG=${GROVE_BENCH_ZSET_RANKS_BIG:-200}
+MODE=${GROVE_BENCH_ZSET_DURABILITY:-none}
+PY=/usr/bin/python3
+PIPE=$ROOT/tests/proc/resp_pipe.py
+for t in redis-server redis-benchmark; do
+	command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
+done
+[[ -x $PY ]] || { echo "skip: $PY missing"; exit 77; }
+
+P=$((PORT_BASE + 90))
+RP=$((P + 1))
+mkdir -p "$SCRATCH/redis"
+redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+	--dir "$SCRATCH/redis" --logfile "$SCRATCH/redis.log" &
+PIDS+=($!)
+wait_ping "$RP" || { fail "redis-server did not answer PING"; finish; }
+start_node a n1 "$P" --durability "$MODE" || finish
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); groved durability $MODE"
+
+# rate N SECONDS
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t + 0 > 0) printf "%.0f", n / t; else printf "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
+
+# fill PORT KEY FROM TO: elapsed seconds, or "-" past the budget
+fill() {
+	local out
+	out=$($PY "$PIPE" 127.0.0.1 "$1" zadd "$2" "$3" "$4" --pregen --budget "$BUDGET_S" 2>&1 | tail -1)
+	[[ $out == "end done "* ]] || { echo "-"; return; }
+	echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($i == "elapsed") print $(i + 1) }'
+}
+
+# rb PORT N RANGE CMD...: requests per second (redis-benchmark -P 16 -c 16)
+rb() {
+	timeout "$BUDGET_S" redis-benchmark -h 127.0.0.1 -p "$1" -c 16 -P 16 -n "$2" -r "$3" --csv "${@:4}" \
+		2>/dev/null | awk -F'","' 'END { gsub(/"/, "", $2); print ($2 == "" ? "-" : $2) }'
+}
+
+declare -A R
+printf '%-10s %-8s %12s %12s %16s %12s\n' size server "ZADD fill/s" "ZADD last/s" "ZRANGE BYSCORE/s" "ZRANK/s"
+for size in $SIZES; do
+	for srv in redis grove; do
+		port=$RP
+		[[ $srv == grove ]] && port=$P
+		key="zs:$size"
+		head=$((size * 9 / 10))
+		t1=$(fill "$port" "$key" 0 "$head")
+		t2=$(fill "$port" "$key" "$head" "$size")
+		total=$(awk -v a="$t1" -v b="$t2" 'BEGIN { if (a != "-" && b != "-") print a + b; else print "-" }')
+		card=$(redis-cli -p "$port" zcard "$key")
+		[[ $card == "$size" ]] || fail "$srv: ZCARD $key is $card, want $size"
+		zadd=$(rate "$size" "$total")
+		zlast=$(rate $((size - head)) "$t2")
+		zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
+		n=$QUERIES
+		((size > 10000)) && [[ $srv == grove ]] && n=$RANKS_BIG
+		zk=$(rb "$port" "$n" "$size" ZRANK "$key" m:__rand_int__)
+		R[$srv,$size,zadd]=$zlast
+		R[$srv,$size,zrange]=$zr
+		R[$srv,$size,zrank]=$zk
+		printf '%-10s %-8s %12s %12s %16s %12s\n' "$size" "$srv" "$zadd" "$zlast" "$zr" "$zk"
+	done
+done
+small=${SIZES%% *}
+big=${SIZES##* }
+echo
+printf '%-28s' "ratio"
+for op in zadd zrange zrank; do printf '%12s' "$op"; done
+echo
+for size in $SIZES; do
+	printf '%-28s' "grove/redis at $size"
+	for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[grove,$size,$op]}" "${R[redis,$size,$op]}")"; done
+	echo
+done
+printf '%-28s' "grove $big / grove $small"
+for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[grove,$big,$op]}" "${R[grove,$small,$op]}")"; done
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(ZADD: the rate of the last tenth of the fill, i.e. at that size)"
+finish
