@@ -214,15 +214,42 @@ static int live_value(grove_cmd_call_t *c, size_t i, grove_value_t **v)
 	return rc;
 }
 
+/* A sorted set's members written under dst as this node's ZADDs. */
+typedef struct zcopy {
+	grove_db_t *db;
+	const uint8_t *dst;
+	size_t dlen;
+	int rc;
+} zcopy_t;
+
+static int zcopy_member(void *ctx, const void *m, size_t ml, double score)
+{
+	zcopy_t *z = ctx;
+	z->rc = grove_db_zset_add(z->db, z->dst, z->dlen, m, ml, score, 0, NULL, NULL);
+	return z->rc ? -1 : 0;
+}
+
+static int zset_copy(grove_db_t *db, const grove_cmd_call_t *c)
+{
+	zcopy_t z = { .db = db, .dst = c->argv[2], .dlen = c->argl[2] };
+	grove_zrange_t all = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1, .count = -1 };
+	int rc = grove_db_zset_range(db, c->argv[1], c->argl[1], &all, zcopy_member, &z);
+	return z.rc ? z.rc : rc;
+}
+
 /* Copies key 1 to key 2 (replace: an existing key 2 is deleted first),
  * then deletes key 1 if move.  Returns 1 when copied, 0 when key 2 exists
  * and !replace, GROVE_ENOTFOUND when key 1 is absent, or an error. */
 static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 {
 	grove_db_t *db = c->env->db;
-	grove_value_t *src;
-	int rc = live_value(c, 1, &src);
-	if (rc == 0 && !src)
+	grove_value_t *src = NULL;
+	grove_type_t stype = GROVE_TYPE_NONE; /* a sorted set is not materialized */
+	int rc = grove_cmd__key_valid(c, 1) ? grove_db_type(db, c->argv[1], c->argl[1], &stype) : 0;
+	bool zsrc = stype == GROVE_TYPE_ZSET;
+	if (rc == 0 && !zsrc)
+		rc = live_value(c, 1, &src);
+	if (rc == 0 && !src && !zsrc)
 		rc = GROVE_ENOTFOUND;
 	grove_type_t dtype = GROVE_TYPE_NONE; /* the destination's type only */
 	if (rc == 0 && grove_cmd__key_valid(c, 2))
@@ -245,7 +272,7 @@ static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 	if (exists)
 		rc = grove_db_delete(db, c->argv[2], c->argl[2], &existed);
 	if (rc == 0)
-		rc = write_copy(db, c->argv[2], c->argl[2], src);
+		rc = zsrc ? zset_copy(db, c) : write_copy(db, c->argv[2], c->argl[2], src);
 	if (rc == 0 && move)
 		rc = grove_db_delete(db, c->argv[1], c->argl[1], &existed);
 	grove_value_destroy(src);
@@ -277,11 +304,16 @@ void grove_cmd_do_rename(grove_cmd_call_t *c)
 void grove_cmd_do_renamenx(grove_cmd_call_t *c)
 {
 	if (c->argl[1] == c->argl[2] && memcmp(c->argv[1], c->argv[2], c->argl[1]) == 0) {
-		grove_value_t *v; /* RENAMENX k k: 0 if k exists, as Redis */
-		int rc = live_value(c, 1, &v);
+		grove_value_t *v = NULL; /* RENAMENX k k: 0 if k exists, as Redis */
+		grove_type_t t = GROVE_TYPE_NONE;
+		int rc = grove_cmd__key_valid(c, 1) ? grove_db_type(c->env->db, c->argv[1], c->argl[1],
+								     &t)
+						    : 0;
+		if (rc == 0 && t != GROVE_TYPE_ZSET)
+			rc = live_value(c, 1, &v);
 		if (rc < 0)
 			grove_cmd_reply_db_error(c, rc);
-		else if (!v)
+		else if (!v && t != GROVE_TYPE_ZSET)
 			grove_resp_error(c->out, "ERR no such key");
 		else
 			grove_resp_int(c->out, 0);
