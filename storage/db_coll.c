@@ -1299,7 +1299,8 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 				grove_buf_close(&b);
 			}
 			p->nd += rc == 0;
-			bool zhas = x.len && grove_zscore_eval(&x, &znew) == 0;
+			bool zhas = kind == GROVE_ELEM_ZMEMBER && x.len &&
+				    grove_zscore_eval(&x, &znew) == 0;
 			if (rc == 0 && kind == GROVE_ELEM_ZMEMBER)
 				rc = grove_db__zindex_move(p->b, p->k, en->elem, en->elen, zhad, zold,
 							   zhas, znew);
