@@ -203,7 +203,8 @@ static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvi
 	if (!lo)
 		return GROVE_ENOMEM;
 	size_t plen = zprefix(&w->k, lo);
-	memcpy(lo + plen, from, flen);
+	if (flen)
+		memcpy(lo + plen, from, flen);
 	grove_iter_t *it = NULL;
 	int rc = grove_iter_create(w->db->store, w->snap, &it);
 	if (rc == 0 && rev)

@@ -12,7 +12,7 @@ P=$((PORT_BASE + 70))
 PORTS=("$P" "$((P + 1))" "$((P + 2))")
 # push off and slow rounds: two writes issued back to back on two nodes are
 # concurrent (neither node has merged the other's before its own)
-fast=(--probe-interval 200 --gossip-interval 500 --push-fanout 0)
+fast=(--probe-interval 200 --gossip-interval 200 --push-fanout 0)
 cli() { redis-cli -p "$@" 2>/dev/null; }
 
 # wait_same WHAT CMD...: polls (deadline 20 s) until CMD answers the same on
@@ -52,11 +52,13 @@ done
 pass "3 nodes joined"
 
 # --- ZINCRBY of one member on every node, concurrently: a counter ---
+writers=()
 for i in 0 1 2; do
 	(for k in $(seq 1 40); do echo "ZINCRBY board $((i + 1)) player"; done |
 		cli "${PORTS[$i]}" >/dev/null) &
+	writers+=($!)
 done
-wait
+wait "${writers[@]}" # (not a bare wait: the nodes are children too)
 wait_same "ZINCRBY on 3 nodes" zscore board player && expect_eq "ZINCRBY on 3 nodes adds up" "$SAME" "240 "
 
 # --- ZADD on n1 concurrent with ZINCRBY on n2: the increment is kept ---
@@ -67,8 +69,9 @@ for try in 1 2 3; do
 	cli "$P" zadd "race$try" 100 m >/dev/null
 	wait_same "race created" zscore "race$try" m || break
 	cli "$P" zadd "race$try" 10 m >/dev/null &
+	w1=$!
 	cli "$((P + 1))" zincrby "race$try" 5 m >/dev/null &
-	wait
+	wait "$w1" $!
 	wait_same "ZADD vs ZINCRBY" zscore "race$try" m || break
 	got+="$SAME"
 	[[ $SAME == "15 " ]] && break
@@ -76,11 +79,13 @@ done
 expect_match "ZADD concurrent with ZINCRBY keeps the increment (15; 10 if not concurrent)" "$got" '^(10 )*15 $'
 
 # --- members on every node, removes on one, ranges agree ---
+writers=()
 for i in 0 1 2; do
 	(for k in $(seq 1 100); do echo "ZADD lb $(((k * 37 + i * 11) % 1000)) n$i:$k"; done |
 		cli "${PORTS[$i]}" >/dev/null) &
+	writers+=($!)
 done
-wait
+wait "${writers[@]}"
 wait_same "300 members" zcard lb && expect_eq "ZCARD after adds on 3 nodes" "$SAME" "300 "
 (for k in $(seq 1 50); do echo "ZREM lb n1:$k"; done | cli "$((P + 2))" >/dev/null)
 wait_same "removes" zcard lb && expect_eq "ZCARD after 50 removes on n3" "$SAME" "250 "
