@@ -12,7 +12,7 @@ P=$((PORT_BASE + 70))
 PORTS=("$P" "$((P + 1))" "$((P + 2))")
 # push off and slow rounds: two writes issued back to back on two nodes are
 # concurrent (neither node has merged the other's before its own)
-fast=(--probe-interval 200 --gossip-interval 200 --push-fanout 0)
+fast=(--probe-interval 200 --gossip-interval 500 --push-fanout 0)
 cli() { redis-cli -p "$@" 2>/dev/null; }
 
 # wait_same WHAT CMD...: polls (deadline 20 s) until CMD answers the same on
