@@ -64,6 +64,7 @@ static bool record_allowed(const uint8_t *k, size_t klen)
 	case GROVE_DB_PFX_KMETA:
 	case GROVE_DB_PFX_PURGE:
 	case GROVE_DB_PFX_USER:
+	case GROVE_DB_PFX_ZINDEX: /* the sorted-set index, consistent with the 'e' records */
 		return true;
 	case GROVE_DB_PFX_SYS:
 		return (klen == 1 + strlen(GROVE_DB_SYS_FORMAT) &&
