@@ -113,6 +113,34 @@ static int hooks_learn_cert(void *ctx, uint64_t now_ms, const char *id, const ui
 	return grove_peerbook_add(s->book, &c, now_ms);
 }
 
+static int hooks_doc_get(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+	grove_secure_hooks_t *s = ctx;
+	const grove_crl_t *crl = grove_peerbook_crl(s->book);
+	*len = 0;
+	return crl ? grove_crl_encode(crl, buf, cap, len) : 0;
+}
+
+static int hooks_doc_offer(void *ctx, uint64_t now_ms, const uint8_t *doc, size_t len)
+{
+	grove_secure_hooks_t *s = ctx;
+	(void)now_ms;
+	grove_crl_t crl;
+	int rc = grove_crl_decode(doc, len, &crl);
+	return rc < 0 ? rc : grove_peerbook_set_crl(s->book, &crl);
+}
+
+static int hooks_cert_order(void *ctx, const uint8_t *cert, size_t cert_len)
+{
+	grove_secure_hooks_t *s = ctx;
+	const grove_cert_t *own = &s->sender->self->cert;
+	grove_cert_t c;
+	if (grove_cert_decode(cert, cert_len, &c, NULL) < 0 || strcmp(c.node_id, own->node_id) != 0 ||
+	    grove_cert_verify(&c, s->sender->self->ca_pk, c.issued_ms + 1) < 0)
+		return 0; /* validity at issue: an expired one still orders */
+	return grove_cert_order(&c, own);
+}
+
 /* Sealed size minus payload size at worst: the longest recipient id and
  * the salt and tag of a sealed payload. */
 static size_t hooks_overhead(const grove_secure_hooks_t *s)
@@ -137,6 +165,9 @@ int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_confi
 	cfg->security.seal = hooks_seal;
 	cfg->security.open = hooks_open;
 	cfg->security.learn_cert = hooks_learn_cert;
+	cfg->security.doc_get = hooks_doc_get;
+	cfg->security.doc_offer = hooks_doc_offer;
+	cfg->security.cert_order = hooks_cert_order;
 	cfg->security.overhead_bytes = hooks_overhead(s);
 	cfg->key = own->node_pk;
 	cfg->key_len = GROVE_SIGN_PUBLIC_BYTES;
@@ -153,4 +184,13 @@ void grove_secure_hooks_config_ae(grove_secure_hooks_t *s, grove_ae_config_t *cf
 	cfg->security.open = hooks_open;
 	cfg->security.overhead_bytes = hooks_overhead(s);
 	cfg->datagram_bytes_max = GROVE_DATAGRAM_MAX;
+}
+
+int grove_secure_hooks_reload_member(grove_secure_hooks_t *s, grove_member_t *m, uint64_t now_ms)
+{
+	GROVE_ASSERT(s->kind == GROVE_MEMBER_ENVELOPE_KIND);
+	const grove_cert_t *own = &s->sender->self->cert;
+	if (grove_cert_encode(own, s->cert, sizeof(s->cert), &s->cert_len) < 0)
+		return GROVE_EINVAL;
+	return grove_member_set_identity(m, now_ms, own->node_pk, GROVE_SIGN_PUBLIC_BYTES, s->cert, s->cert_len);
 }

@@ -30,6 +30,10 @@
  * membership, certificates found in alive updates and push-pull records
  * are checked (id and key must match the record) and added to the book.
  *
+ * Membership also gossips the book's revocation list as its cluster
+ * document (doc_get / doc_offer): a list that verifies and is newer than
+ * the book's is installed there and spread further.
+ *
  * The struct is caller-owned and borrows the sender and the book, which
  * must outlive the core using the hooks; the core's config keeps a pointer
  * to it.  Not thread-safe.
@@ -89,5 +93,11 @@ int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_confi
 /* Anti-entropy binding: fills cfg->security (hooks and worst-case
  * overhead) and sets cfg->datagram_bytes_max to GROVE_DATAGRAM_MAX. */
 void grove_secure_hooks_config_ae(grove_secure_hooks_t *s, grove_ae_config_t *cfg);
+
+/* The identity the sender borrows changed in place (certificate reload):
+ * re-encode the certificate membership carries and hand key and
+ * certificate to the core (grove_member_set_identity), which broadcasts
+ * them.  0 or a negative code. */
+int grove_secure_hooks_reload_member(grove_secure_hooks_t *s, grove_member_t *m, uint64_t now_ms) GROVE_MUST_CHECK;
 
 #endif

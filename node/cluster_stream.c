@@ -221,6 +221,12 @@ static int on_frame(void *ctx, const uint8_t *frame, size_t len)
 	mstream_t *s = ctx;
 	if (s->closed || s->core_closed)
 		return 0;
+	/* A frame can arrive in the same bytes that end the handshake: check
+	 * the peer in the book before any frame reaches a core. */
+	if (!s->established && grove_channel_established(s->sess))
+		stream_established(s);
+	if (s->closed)
+		return GROVE_EAUTH;
 	if (s->layer == LAYER_NONE)
 		stream_tag(s, frame, len);
 	else if (s->layer == LAYER_AE)

@@ -144,7 +144,9 @@ static void test_truncated_trailing_and_hostile(void **state)
 	size_t used = 0;
 	assert_int_equal(grove_cert_decode(buf, n + 1, &d, &used), 0);
 	assert_int_equal(used, n);
-	buf[0] = 2;
+	buf[0] = 3;
+	assert_int_equal(grove_cert_decode(buf, n, &d, NULL), GROVE_EVERSION);
+	buf[0] = 0;
 	assert_int_equal(grove_cert_decode(buf, n, &d, NULL), GROVE_EVERSION);
 	buf[0] = 1;
 	buf[1] = 0; /* empty id */
@@ -199,7 +201,11 @@ static void test_issue_rejects_bad_ids(void **state)
 	uint8_t buf[GROVE_CERT_BYTES_MAX];
 	size_t n;
 	assert_int_equal(grove_cert_encode(&c, buf, sizeof buf, &n), 0);
+	assert_int_equal(n, GROVE_CERT_V1_BYTES_MAX);
+	assert_int_equal(grove_cert_issue_v2(&c, long_id, ca.pk, 1, 2, ca.sk), 0);
+	assert_int_equal(grove_cert_encode(&c, buf, sizeof buf, &n), 0);
 	assert_int_equal(n, GROVE_CERT_BYTES_MAX);
+	assert_int_equal(grove_cert_issue_v2(&c, "a", ca.pk, 2, 2, ca.sk), GROVE_EINVAL); /* issued >= expires */
 }
 
 static void test_identity_init_checks_and_wipes(void **state)

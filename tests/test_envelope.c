@@ -346,7 +346,11 @@ static void test_truncated_and_oversize(void **state)
 	/* The sealing side refuses to build one. */
 	uint8_t payload[GROVE_DATAGRAM_MAX];
 	memset(payload, 'p', sizeof payload);
-	size_t max = grove_envelope_payload_max(&a.tx, "beta", true);
+	/* The budget counts the certificate at its v2 size (a reload may bring
+	 * one); this v1 certificate is 8 bytes shorter, and the seal takes what
+	 * really fits. */
+	size_t v1_spare = GROVE_CERT_BYTES_MAX - GROVE_CERT_V1_BYTES_MAX;
+	size_t max = grove_envelope_payload_max(&a.tx, "beta", true) + v1_spare;
 	size_t out_len;
 	assert_int_equal(grove_envelope_seal(&a.tx, 1, "beta", true, payload, max + 1, d, sizeof d, &out_len),
 			 GROVE_ETOOBIG);

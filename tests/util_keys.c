@@ -43,6 +43,30 @@ void grove_test_identity(grove_identity_t *id, const grove_test_ca_t *ca, const 
 	sodium_memzero(seed, sizeof seed);
 }
 
+void grove_test_identity_v2(grove_identity_t *id, const grove_test_ca_t *ca, const grove_test_ca_t *trust_ca,
+			    const char *node_id, uint8_t variant, uint64_t issued_ms, uint64_t expires_ms)
+{
+	uint8_t seed[GROVE_SIGN_SEED_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
+	grove_test_seed(seed, node_id, variant);
+	GROVE_ASSERT(grove_sign_seed_keypair(pk, sk, seed) == 0);
+	grove_cert_t cert;
+	GROVE_ASSERT(grove_cert_issue_v2(&cert, node_id, pk, issued_ms, expires_ms, ca->sk) == 0);
+	memset(id, 0, sizeof *id);
+	id->cert = cert;
+	memcpy(id->sk, sk, sizeof id->sk);
+	memcpy(id->ca_pk, trust_ca->pk, sizeof id->ca_pk);
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(seed, sizeof seed);
+}
+
+void grove_test_public_key(uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], const char *label, uint8_t variant)
+{
+	uint8_t seed[GROVE_SIGN_SEED_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
+	grove_test_seed(seed, label, variant);
+	GROVE_ASSERT(grove_sign_seed_keypair(pk, sk, seed) == 0);
+	sodium_memzero(sk, sizeof sk);
+}
+
 void grove_test_pair(grove_test_ca_t *ca, grove_identity_t *alpha, grove_identity_t *beta)
 {
 	grove_test_ca_init(ca, "ca");

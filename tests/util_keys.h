@@ -36,6 +36,13 @@ void grove_test_ca_init(grove_test_ca_t *ca, const char *label);
 void grove_test_identity(grove_identity_t *id, const grove_test_ca_t *ca, const grove_test_ca_t *trust_ca,
 			 const char *node_id, uint8_t variant, uint64_t expires_ms);
 
+/* The same with a version 2 certificate issued at issued_ms. */
+void grove_test_identity_v2(grove_identity_t *id, const grove_test_ca_t *ca, const grove_test_ca_t *trust_ca,
+			    const char *node_id, uint8_t variant, uint64_t issued_ms, uint64_t expires_ms);
+
+/* Public key of (label, variant), as grove_test_identity derives it. */
+void grove_test_public_key(uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], const char *label, uint8_t variant);
+
 /* The usual pair: CA "ca", and "alpha" and "beta" (variant 0) certified by
  * it until GROVE_TEST_EXPIRES_MS and trusting it. */
 void grove_test_pair(grove_test_ca_t *ca, grove_identity_t *alpha, grove_identity_t *beta);

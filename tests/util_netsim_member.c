@@ -46,9 +46,23 @@ static void st_del(grove_simnode_t *s, grove_simstream_t *t)
 	*t = s->streams[--s->stream_count];
 }
 
+
 static int on_session_frame(void *ctx, const uint8_t *frame, size_t len)
 {
 	grove_simnode_t *s = ctx;
+	grove_simstream_t *t = st_find(s, s->cur_stream, false);
+	/* A frame can come in the bytes that end the handshake: the peer's
+	 * certificate goes to the book (and may be refused) first. */
+	if (t && !t->cert_learned && grove_channel_established(t->sess)) {
+		t->cert_learned = true;
+		s->cl->sessions_established++;
+		if (grove_peerbook_add(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
+			s->cl->sessions_refused++;
+			return GROVE_EAUTH; /* the feed fails: st_bytes closes the stream */
+		}
+		int rc = grove_member_stream_peer(s->m, t->id, grove_channel_peer_cert(t->sess)->node_id);
+		GROVE_ASSERT(rc == 0 || rc == GROVE_ENOTFOUND);
+	}
 	grove_member_stream_recv(s->m, grove_netsim_now(s->cl->net), s->cur_stream, frame, len);
 	return 0;
 }
@@ -333,6 +347,47 @@ void grove_simcluster_set_identity(grove_simcluster_t *cl, size_t i, const char 
 	grove_test_identity(&s->ident, &sim_ca, &sim_ca, id, key_variant, GROVE_TEST_EXPIRES_MS);
 }
 
+const grove_test_ca_t *grove_simcluster_ca(void)
+{
+	GROVE_ASSERT(sim_ca_ready);
+	return &sim_ca;
+}
+
+void grove_simcluster_set_cert(grove_simcluster_t *cl, size_t i, uint8_t key_variant, uint64_t issued_ms,
+			       uint64_t expires_ms)
+{
+	grove_simnode_t *s = &cl->nodes[i];
+	GROVE_ASSERT(cl->secure);
+	grove_identity_t fresh;
+	grove_test_identity_v2(&fresh, &sim_ca, &sim_ca, s->id, key_variant, issued_ms, expires_ms);
+	s->ident = fresh; /* in place: sender and book borrow it */
+	grove_identity_close(&fresh);
+	if (s->m) {
+		int rc = grove_secure_hooks_reload_member(&s->sec, s->m, grove_netsim_now(cl->net));
+		GROVE_ASSERT(rc == 0);
+		pump(s);
+	}
+}
+
+void grove_simcluster_revoke(grove_simcluster_t *cl, size_t i, uint64_t issued_ms, const char *const *ids,
+			     const uint8_t *variants, size_t count)
+{
+	grove_simnode_t *s = &cl->nodes[i];
+	GROVE_ASSERT(cl->secure && s->m && count <= GROVE_CRL_ENTRIES_MAX);
+	uint8_t fps[GROVE_CRL_ENTRIES_MAX][GROVE_KEY_FINGERPRINT_BYTES];
+	for (size_t k = 0; k < count; k++) {
+		uint8_t pk[GROVE_SIGN_PUBLIC_BYTES];
+		grove_test_public_key(pk, ids[k], variants[k]);
+		grove_key_fingerprint(fps[k], pk);
+	}
+	grove_crl_t crl;
+	GROVE_ASSERT(grove_crl_issue(&crl, issued_ms, (const uint8_t(*)[GROVE_KEY_FINGERPRINT_BYTES])fps, count,
+				     sim_ca.sk) == 0);
+	GROVE_ASSERT(grove_peerbook_set_crl(s->book, &crl) == 1);
+	grove_member_doc_changed(s->m);
+	pump(s);
+}
+
 void grove_simcluster_close(grove_simcluster_t *cl)
 {
 	for (size_t i = 0; i < cl->n; i++) {
@@ -345,9 +400,18 @@ void grove_simcluster_close(grove_simcluster_t *cl)
 	grove_netsim_destroy(cl->net);
 }
 
+static void on_refuse(void *ctx, const char *from, grove_drop_t reason, const grove_cert_t *cert)
+{
+	grove_simnode_t *s = ctx;
+	(void)cert;
+	GROVE_ASSERT((unsigned)reason < GROVE_DROP_COUNT);
+	s->refused[reason]++;
+	snprintf(s->last_refused, sizeof(s->last_refused), "%s", from);
+}
+
 static void make_secure(grove_simnode_t *s, grove_member_config_t *cfg)
 {
-	grove_peerbook_config_t pc = { .self = &s->ident };
+	grove_peerbook_config_t pc = { .self = &s->ident, .on_refuse = on_refuse, .conflict_ctx = s };
 	int rc = grove_peerbook_create(&pc, &s->book);
 	GROVE_ASSERT(rc == 0);
 	grove_sender_init(&s->sender, &s->ident, ++s->epoch);
@@ -370,6 +434,8 @@ void grove_simcluster_start(grove_simcluster_t *cl, size_t i, const size_t *seed
 	cfg.seeds = seed_addrs;
 	cfg.seed_count = seed_count;
 	cfg.rng_seed = cl->seed * 1000003ULL + i * 7919ULL + s->epoch;
+	cfg.instance = (cfg.rng_seed * 0x9E3779B97F4A7C15ULL) | 1; /* one nonce per start */
+	cfg.instance_started_ms = grove_netsim_now(cl->net);
 	if (cl->secure)
 		make_secure(s, &cfg);
 	else

@@ -26,6 +26,7 @@
 #include "gossip/member/member.h"
 #include "gossip/secure_hooks.h"
 #include "gossip/secure/channel.h"
+#include "tests/util_keys.h"
 #include "tests/util_netsim.h"
 
 #define GROVE_SIM_STREAMS_MAX 128 /* open streams per node */
@@ -65,7 +66,9 @@ typedef struct grove_simnode {
 	grove_sender_t sender;
 	grove_peerbook_t *book;
 	grove_secure_hooks_t sec;
-	uint64_t events[GROVE_MEMBER_EV_REAP + 1];
+	uint64_t events[GROVE_MEMBER_EV_KINDS];
+	uint64_t refused[GROVE_DROP_COUNT]; /* secure: on_refuse reports by reason */
+	char last_refused[GROVE_MEMBER_ID_MAX + 1]; /* ... and the last id named */
 } grove_simnode_t;
 
 struct grove_simcluster {
@@ -90,6 +93,21 @@ void grove_simcluster_close(grove_simcluster_t *cl);
 /* Secure mode, before node i starts: give it node id `id` with another key
  * (variant) certified by the same CA (an id conflict). */
 void grove_simcluster_set_identity(grove_simcluster_t *cl, size_t i, const char *id, uint8_t key_variant);
+
+/* Secure mode: node i's certificate becomes a version 2 one for its id
+ * with key `key_variant`, issued at issued_ms, valid until expires_ms.  On
+ * a running node it is reloaded in place, as groved does on SIGHUP (the
+ * core broadcasts it; nothing restarts); otherwise used at the next start. */
+void grove_simcluster_set_cert(grove_simcluster_t *cl, size_t i, uint8_t key_variant, uint64_t issued_ms,
+			       uint64_t expires_ms);
+/* Secure mode: install at running node i a CA-signed revocation list
+ * issued at issued_ms naming the keys (node id label, key variant) given,
+ * as `grove revoke` and a SIGHUP do; membership spreads it. */
+void grove_simcluster_revoke(grove_simcluster_t *cl, size_t i, uint64_t issued_ms, const char *const *ids,
+			     const uint8_t *variants, size_t count);
+
+/* The CA every secure simulated cluster trusts. */
+const grove_test_ca_t *grove_simcluster_ca(void);
 
 /* Create node i's core with the given seed nodes and join.  restore: start
  * from the node's saved state (restart). */

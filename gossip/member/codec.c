@@ -69,6 +69,19 @@ int grove_member_msg_begin(grove_member_writer_t *w, const grove_member_msg_t *h
 	return w_end(w, start);
 }
 
+int grove_member_doc_encode(grove_member_writer_t *w, const char *sender, const uint8_t *doc, size_t len)
+{
+	size_t start = w->len;
+	if (len > GROVE_MEMBER_DOC_MAX)
+		return GROVE_ETOOBIG;
+	grove_wbuf_u8(w, GROVE_MEMBER_WIRE_VERSION);
+	grove_wbuf_u8(w, GROVE_MEMBER_MSG_DOC);
+	w_str8(w, sender);
+	grove_wbuf_u16(w, (uint16_t)len);
+	grove_wbuf_bytes(w, doc, len);
+	return w_end(w, start);
+}
+
 int grove_member_frame_begin(grove_member_writer_t *w, const grove_member_msg_t *h, size_t *count_off)
 {
 	size_t start = w->len;
@@ -87,16 +100,22 @@ static int w_update(grove_member_writer_t *w, bool record, const grove_member_up
 {
 	size_t start = w->len;
 	GROVE_ASSERT(u->kind >= GROVE_MEMBER_ALIVE && u->kind <= GROVE_MEMBER_LEFT);
-	grove_wbuf_u8(w, u->kind);
+	bool full = record || u->kind == GROVE_MEMBER_ALIVE;
+	bool ext = full && u->instance != 0;
+	grove_wbuf_u8(w, (uint8_t)(u->kind | (ext ? GROVE_MEMBER_KIND_INSTANCE : 0)));
 	w_str8(w, u->id);
 	grove_wbuf_u64(w, u->incarnation);
-	if (record || u->kind == GROVE_MEMBER_ALIVE) {
+	if (full) {
 		w_str8(w, u->addr);
 		w_bytes8(w, u->key, u->key_len);
 		if (u->cert_len > UINT16_MAX)
 			w->overflow = true;
 		grove_wbuf_u16(w, (uint16_t)u->cert_len);
 		grove_wbuf_bytes(w, u->cert, u->cert_len);
+		if (ext) {
+			grove_wbuf_u64(w, u->instance);
+			grove_wbuf_u64(w, u->started_ms);
+		}
 	} else if (u->kind != GROVE_MEMBER_LEFT) {
 		w_str8(w, u->from);
 	}
@@ -148,15 +167,26 @@ static void r_str(grove_rbuf_t *r, size_t max, char *dst)
 static int r_update(grove_rbuf_t *r, bool record, grove_member_update_t *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->kind = grove_rbuf_u8(r);
+	uint8_t kind = grove_rbuf_u8(r);
+	bool ext = (kind & GROVE_MEMBER_KIND_INSTANCE) != 0;
+	u->kind = kind & (uint8_t)~GROVE_MEMBER_KIND_INSTANCE;
 	if (u->kind < GROVE_MEMBER_ALIVE || u->kind > GROVE_MEMBER_LEFT)
+		r->bad = true;
+	bool full = record || u->kind == GROVE_MEMBER_ALIVE;
+	if (ext && !full)
 		r->bad = true;
 	r_str(r, GROVE_MEMBER_ID_MAX, u->id);
 	u->incarnation = grove_rbuf_u64(r);
-	if (record || u->kind == GROVE_MEMBER_ALIVE) {
+	if (full) {
 		r_str(r, GROVE_MEMBER_ADDR_MAX, u->addr);
 		u->key = r_blob(r, 1, GROVE_MEMBER_KEY_MAX, &u->key_len);
 		u->cert = r_blob(r, 2, GROVE_MEMBER_CERT_MAX, &u->cert_len);
+		if (ext) {
+			u->instance = grove_rbuf_u64(r);
+			u->started_ms = grove_rbuf_u64(r);
+			if (u->instance == 0)
+				r->bad = true; /* canonical: 0 is written without the flag */
+		}
 	} else if (u->kind != GROVE_MEMBER_LEFT) {
 		r_str(r, GROVE_MEMBER_ID_MAX, u->from);
 	}
@@ -182,9 +212,13 @@ static int r_header(grove_rbuf_t *r, grove_member_msg_t *m)
 		m->count = grove_rbuf_u16(r);
 		return r->bad || m->count > GROVE_MEMBER_RECORDS_MAX ? GROVE_EDECODE : 0;
 	}
-	if (m->type < GROVE_MEMBER_MSG_PING || m->type > GROVE_MEMBER_MSG_GOSSIP)
+	if (m->type < GROVE_MEMBER_MSG_PING || m->type > GROVE_MEMBER_MSG_DOC)
 		return GROVE_EDECODE;
 	r_str(r, GROVE_MEMBER_ID_MAX, m->sender);
+	if (m->type == GROVE_MEMBER_MSG_DOC) {
+		m->body = r_blob(r, 2, GROVE_MEMBER_DOC_MAX, &m->body_len);
+		return r->bad ? GROVE_EDECODE : 0;
+	}
 	if (m->type != GROVE_MEMBER_MSG_GOSSIP)
 		m->seq = grove_rbuf_u32(r);
 	if (m->type == GROVE_MEMBER_MSG_PING || m->type == GROVE_MEMBER_MSG_PING_REQ)
@@ -207,6 +241,12 @@ int grove_member_msg_decode(const uint8_t *buf, size_t len, grove_member_msg_t *
 	int rc = r_header(&r, &m);
 	if (rc < 0)
 		return rc;
+	if (m.type == GROVE_MEMBER_MSG_DOC) {
+		if (grove_rbuf_left(&r) != 0)
+			return GROVE_EDECODE;
+		*out = m;
+		return 0;
+	}
 	m.body = buf + r.pos;
 	for (uint32_t i = 0; i < m.count; i++)
 		if (r_update(&r, is_frame(m.type), &u) < 0)
@@ -220,7 +260,7 @@ int grove_member_msg_decode(const uint8_t *buf, size_t len, grove_member_msg_t *
 
 int grove_member_body_next(const grove_member_msg_t *msg, size_t *off, grove_member_update_t *u)
 {
-	if (*off >= msg->body_len)
+	if (*off >= msg->body_len || msg->type == GROVE_MEMBER_MSG_DOC)
 		return 0;
 	grove_rbuf_t r;
 	grove_rbuf_init(&r, msg->body, msg->body_len);

@@ -23,6 +23,7 @@
 #define GROVE_MEMBER_WIRE_VERSION 1
 #define GROVE_MEMBER_UPDATES_MAX 255 /* piggybacked updates per datagram */
 #define GROVE_MEMBER_RECORDS_MAX 4096 /* records per push-pull frame */
+#define GROVE_MEMBER_DOC_MAX 1024     /* bytes of a DOC datagram's document */
 
 enum grove_member_msg_type {
 	GROVE_MEMBER_MSG_PING = 1,
@@ -30,11 +31,16 @@ enum grove_member_msg_type {
 	GROVE_MEMBER_MSG_PING_REQ = 3,
 	GROVE_MEMBER_MSG_NACK = 4,
 	GROVE_MEMBER_MSG_GOSSIP = 5,
+	GROVE_MEMBER_MSG_DOC = 6,   /* the cluster document (revocation list) */
 	GROVE_MEMBER_MSG_PP_REQ = 16, /* push-pull frames (stream) */
 	GROVE_MEMBER_MSG_PP_RESP = 17,
 	GROVE_MEMBER_MSG_STREAM_PING = 18, /* probe over a stream (no records) */
 	GROVE_MEMBER_MSG_STREAM_ACK = 19,
 };
+
+/* High bit of an update's kind byte: instance(8) and started_ms(8) follow
+ * the certificate (alive updates and records only). */
+#define GROVE_MEMBER_KIND_INSTANCE 0x80
 
 #define GROVE_MEMBER_FRAME_JOIN 0x01
 #define GROVE_MEMBER_FRAME_LAST 0x02
@@ -50,6 +56,8 @@ typedef struct grove_member_update {
 	size_t key_len;
 	const uint8_t *cert;
 	size_t cert_len;
+	uint64_t instance;      /* alive updates, records: 0 = not carried */
+	uint64_t started_ms;
 } grove_member_update_t;
 
 typedef struct grove_member_msg {
@@ -60,7 +68,8 @@ typedef struct grove_member_msg {
 	char target_addr[GROVE_MEMBER_ADDR_MAX + 1];  /* ping-req */
 	uint8_t flags;                                /* push-pull frames */
 	uint32_t count;                               /* updates or records */
-	const uint8_t *body;                          /* the updates or records */
+	const uint8_t *body;                          /* the updates or records;
+							 DOC: the document */
 	size_t body_len;
 } grove_member_msg_t;
 
@@ -79,6 +88,9 @@ int grove_member_frame_begin(grove_member_writer_t *w, const grove_member_msg_t 
 /* One update (datagram form) or record (frame form). */
 int grove_member_update_encode(grove_member_writer_t *w, const grove_member_update_t *u) GROVE_MUST_CHECK;
 int grove_member_record_encode(grove_member_writer_t *w, const grove_member_update_t *r) GROVE_MUST_CHECK;
+/* A whole DOC datagram payload: header, u16 length, the document. */
+int grove_member_doc_encode(grove_member_writer_t *w, const char *sender, const uint8_t *doc,
+			    size_t len) GROVE_MUST_CHECK;
 /* Raw bytes (a pre-encoded update). */
 int grove_member_write_raw(grove_member_writer_t *w, const uint8_t *p, size_t n) GROVE_MUST_CHECK;
 
@@ -106,6 +118,6 @@ int grove_member_persist_decode(const uint8_t *buf, size_t len, uint64_t *incarn
 /* Encoded size bound of one alive update, for the payload budget. */
 #define GROVE_MEMBER_UPDATE_BYTES_MAX \
 	(1 + 1 + GROVE_MEMBER_ID_MAX + 8 + 1 + GROVE_MEMBER_ADDR_MAX + 1 + \
-	 GROVE_MEMBER_KEY_MAX + 2 + GROVE_MEMBER_CERT_MAX)
+	 GROVE_MEMBER_KEY_MAX + 2 + GROVE_MEMBER_CERT_MAX + 16)
 
 #endif

@@ -51,6 +51,7 @@ void grove_member_config_init(grove_member_config_t *cfg)
 	cfg->stream_timeout_ms = 10000;
 	cfg->leave_wait_ms = 2000;
 	cfg->reap_ms = 86400000ULL;
+	cfg->duplicate_hold_ms = 90000;
 	cfg->stream_probe = true;
 }
 
@@ -229,6 +230,8 @@ static int init_self(grove_member_t *m)
 		memcpy(self->cert, m->cfg.cert, m->cfg.cert_len);
 		self->cert_len = m->cfg.cert_len;
 	}
+	self->instance = m->cfg.instance;
+	self->started_ms = m->cfg.instance_started_ms;
 	self->state = GROVE_MEMBER_ALIVE;
 	m->state_counts[GROVE_MEMBER_ALIVE] = 1;
 	index_insert(m, 0);
@@ -346,18 +349,25 @@ bool grove_member_poll(grove_member_t *m, grove_out_t *out)
 	return true;
 }
 
-void grove_member__emit(grove_member_t *m, grove_member_event_kind_t kind, const grove_member__node_t *n)
+void grove_member__emit_event(grove_member_t *m, const grove_member_event_t *ev)
 {
 	if (!fifo_room((void **)&m->evs, sizeof(*m->evs), &m->ev_head, m->ev_count, &m->ev_cap,
 			      GROVE_MEMBER_EVENTS_MAX)) {
 		m->stats.drop_events++;
 		return;
 	}
-	grove_member_event_t *e = &m->evs[m->ev_head + m->ev_count++];
-	e->kind = kind;
-	strcpy(e->id, n->id);
-	strcpy(e->addr, n->addr);
-	e->incarnation = n->incarnation;
+	m->evs[m->ev_head + m->ev_count++] = *ev;
+}
+
+void grove_member__emit(grove_member_t *m, grove_member_event_kind_t kind, const grove_member__node_t *n)
+{
+	grove_member_event_t e;
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	strcpy(e.id, n->id);
+	strcpy(e.addr, n->addr);
+	e.incarnation = n->incarnation;
+	grove_member__emit_event(m, &e);
 }
 
 bool grove_member_next_event(grove_member_t *m, grove_member_event_t *ev)

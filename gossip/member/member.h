@@ -90,6 +90,16 @@ typedef struct grove_member_security {
 	int (*learn_cert)(void *ctx, uint64_t now_ms, const char *id, const uint8_t *key,
 			  size_t key_len, const uint8_t *cert, size_t cert_len);
 	size_t overhead_bytes; /* worst-case sealed size - payload size */
+	/* The cluster document (the revocation list), gossiped as it is: copy
+	 * the one held into buf (cap bytes), *len = 0 when none; may be NULL. */
+	int (*doc_get)(void *ctx, uint8_t *buf, size_t cap, size_t *len);
+	/* One received: 1 = newer and installed (it is then spread further),
+	 * 0 = not newer, negative = refused. */
+	int (*doc_offer)(void *ctx, uint64_t now_ms, const uint8_t *doc, size_t len);
+	/* Another instance's certificate for our own id: > 0 when it supersedes
+	 * ours, < 0 when ours supersedes it, 0 when neither (or unknown); may
+	 * be NULL. */
+	int (*cert_order)(void *ctx, const uint8_t *cert, size_t cert_len);
 } grove_member_security_t;
 
 typedef struct grove_member_config {
@@ -103,6 +113,14 @@ typedef struct grove_member_config {
 	size_t seed_count;
 	uint64_t rng_seed;
 	grove_member_security_t security;
+	/* This start of the node: a random nonzero nonce drawn at each start
+	 * and the start time (unix ms), carried in alive updates and records.
+	 * Two live instances of one id are a duplicate (see update.c); 0 = not
+	 * carried (tests of the protocol alone). */
+	uint64_t instance;
+	uint64_t instance_started_ms;
+	uint32_t duplicate_hold_ms;      /* 90000: a duplicate counts as live
+					    this long after its last sign */
 
 	uint32_t probe_interval_ms;      /* 1000 */
 	uint32_t probe_timeout_ms;       /* 500 */
@@ -209,13 +227,20 @@ typedef enum grove_member_event_kind {
 	GROVE_MEMBER_EV_CONFLICT,   /* two nodes present one id (addr = other one's) */
 	GROVE_MEMBER_EV_PERSIST,    /* own incarnation grew: save state */
 	GROVE_MEMBER_EV_REAP,       /* a dead or left member was forgotten */
+	GROVE_MEMBER_EV_DUPLICATE,  /* two live instances of one id (addr = the
+				       other one's; about_self: the id is ours;
+				       must_yield: and this instance yields) */
 } grove_member_event_kind_t;
+#define GROVE_MEMBER_EV_KINDS (GROVE_MEMBER_EV_DUPLICATE + 1)
 
 typedef struct grove_member_event {
 	grove_member_event_kind_t kind;
 	char id[GROVE_MEMBER_ID_MAX + 1];
 	char addr[GROVE_MEMBER_ADDR_MAX + 1];
 	uint64_t incarnation;
+	bool about_self;  /* DUPLICATE: the id is ours */
+	bool must_yield;  /* DUPLICATE about self: this instance yields (see
+			     grove_member_duplicate_self) */
 } grove_member_event_t;
 
 bool grove_member_next_event(grove_member_t *m, grove_member_event_t *ev);
@@ -239,6 +264,29 @@ size_t grove_member_count_state(const grove_member_t *m, grove_member_state_t st
  * peers); returns how many were written. */
 size_t grove_member_random_alive(grove_member_t *m, grove_member_info_t *out, size_t max);
 bool grove_member_is_joined(const grove_member_t *m);
+/* True while another live instance of our own id is known (its last sign
+ * less than duplicate_hold_ms before now_ms).  *must_yield (may be NULL):
+ * this instance is the one to give way (the node refuses writes): its
+ * certificate is superseded by the other's, or, with certificates of
+ * equal standing, it started after the other.  other_addr (may be NULL,
+ * GROVE_MEMBER_ADDR_MAX + 1 bytes): the other one's address.  A
+ * superseded certificate stays so until grove_member_set_identity loads a
+ * newer one (the other nodes refuse it for good). */
+bool grove_member_duplicate_self(const grove_member_t *m, uint64_t now_ms, bool *must_yield, char *other_addr);
+/* Member ids (other than ours) seen with two live instances within
+ * duplicate_hold_ms.  O(members). */
+size_t grove_member_duplicates(const grove_member_t *m, uint64_t now_ms);
+
+/* A new cluster document was installed locally (doc_get returns it now):
+ * spread it (sent to gossip_nodes members per gossip interval for as many
+ * rounds as a broadcast is retransmitted; every push-pull sends it too). */
+void grove_member_doc_changed(grove_member_t *m);
+
+/* The node's key and certificate changed (certificate reload): adopt them,
+ * raise the incarnation and broadcast our alive record so every member
+ * learns the new certificate.  GROVE_EINVAL when too long, GROVE_ENOMEM. */
+int grove_member_set_identity(grove_member_t *m, uint64_t now_ms, const uint8_t *key, size_t key_len,
+			      const uint8_t *cert, size_t cert_len) GROVE_MUST_CHECK;
 uint64_t grove_member_incarnation(const grove_member_t *m);
 uint32_t grove_member_awareness(const grove_member_t *m);
 

@@ -41,6 +41,14 @@ typedef struct grove_member__node {
 	uint32_t confirm_count; /* independent accusers beyond the first */
 	uint64_t confirmers[GROVE__CONFIRM_MAX];
 	uint64_t conflict_hash; /* last conflicting identity reported */
+	uint64_t instance;      /* this start's nonce (0: not carried) */
+	uint64_t started_ms;    /* and its start time */
+	uint64_t prev_instance; /* the instance a restart replaced */
+	uint64_t prev_incarnation;
+	uint64_t dup_until_ms;  /* two live instances seen until then */
+	uint64_t other_seen_ms; /* prev_instance last showed life */
+	uint64_t held_live_ms;  /* this instance showed life since the other appeared */
+	uint64_t told_ms;       /* both instances last told of each other */
 } grove_member__node_t;
 
 typedef struct grove_member__out {
@@ -116,6 +124,15 @@ struct grove_member {
 	uint32_t awareness;
 
 	bool started, joined, leaving;
+	const char *apply_sender; /* sender of the message being applied (records about it are direct) */
+	uint32_t doc_rounds;    /* gossip rounds left to spread the document */
+	uint64_t dup_until_ms;  /* another instance of our id is live until */
+	uint64_t dup_instance;  /* ... its nonce */
+	bool dup_yield;         /* we must yield (refuse writes) */
+	bool cert_superseded;   /* another instance holds a newer certificate for our id */
+	uint64_t pred_instance; /* an older instance of our id seen, and */
+	uint64_t pred_incarnation; /* its highest incarnation */
+	char dup_addr[GROVE_MEMBER_ADDR_MAX + 1];
 	bool stale_accusation; /* the datagram being handled accused us too late */
 	uint32_t join_failures;
 	uint64_t last_tick_ms;
@@ -142,6 +159,7 @@ int grove_member__add(grove_member_t *m, uint64_t now_ms, const char *id);
 uint32_t grove_member__transmit_limit(const grove_member_t *m);
 size_t grove_member__live_count(const grove_member_t *m);
 void grove_member__emit(grove_member_t *m, grove_member_event_kind_t kind, const grove_member__node_t *n);
+void grove_member__emit_event(grove_member_t *m, const grove_member_event_t *ev);
 void grove_member__out_push(grove_member_t *m, grove_out_kind_t kind, uint32_t stream_id,
 		     const char *addr, const uint8_t *bytes, size_t len);
 void grove_member__set_state(grove_member_t *m, grove_member__node_t *n, grove_member_state_t state, uint64_t now_ms);
@@ -160,6 +178,7 @@ void grove_member__node_to_update(const grove_member__node_t *n, grove_member_up
 /* probe.c */
 void grove_member__probe_tick(grove_member_t *m, uint64_t now_ms);
 void grove_member__gossip_tick(grove_member_t *m, uint64_t now_ms);
+void grove_member__doc_send(grove_member_t *m, const char *addr, const char *to_id);
 void grove_member__suspicion_tick(grove_member_t *m, uint64_t now_ms);
 void grove_member__relay_tick(grove_member_t *m, uint64_t now_ms);
 uint64_t grove_member__probe_interval(const grove_member_t *m);

@@ -269,15 +269,38 @@ void grove_member__suspicion_tick(grove_member_t *m, uint64_t now_ms)
 	m->suspicion_next_ms = next;
 }
 
+void grove_member__doc_send(grove_member_t *m, const char *addr, const char *to_id)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	uint8_t doc[GROVE_MEMBER_DOC_MAX], buf[GROVE_MEMBER_PAYLOAD_MAX];
+	size_t len = 0;
+	if (!s->doc_get || s->doc_get(s->ctx, doc, sizeof(doc), &len) < 0 || len == 0)
+		return;
+	grove_member_writer_t w = { .buf = buf, .cap = payload_budget(m), .len = 0 };
+	if (grove_member_doc_encode(&w, m->self_id, doc, len) == 0)
+		send_payload(m, addr, to_id, buf, w.len);
+}
+
+void grove_member_doc_changed(grove_member_t *m)
+{
+	m->doc_rounds = grove_member__transmit_limit(m);
+}
+
 void grove_member__gossip_tick(grove_member_t *m, uint64_t now_ms)
 {
 	if (m->cfg.gossip_interval_ms == 0 || now_ms < m->next_gossip_ms)
 		return;
 	m->next_gossip_ms = now_ms + m->cfg.gossip_interval_ms;
-	if (m->bq.count == 0)
-		return;
 	uint32_t to[64];
 	size_t want = m->cfg.gossip_nodes < 64 ? m->cfg.gossip_nodes : 64;
+	if (m->doc_rounds > 0) {
+		m->doc_rounds--;
+		size_t k = probe_sample(m, now_ms, to, want, -1, is_alive);
+		for (size_t i = 0; i < k; i++)
+			grove_member__doc_send(m, m->nodes[to[i]].addr, m->nodes[to[i]].id);
+	}
+	if (m->bq.count == 0)
+		return;
 	size_t k = probe_sample(m, now_ms, to, want, -1, is_gossip_target);
 	for (size_t i = 0; i < k && m->bq.count; i++) {
 		grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP };
@@ -346,7 +369,7 @@ void grove_member__ack_seq(grove_member_t *m, uint32_t seq)
 static bool probe_accept(grove_member_t *m, const char *auth_sender, const uint8_t *p, size_t len,
 			  grove_member_msg_t *msg)
 {
-	if (grove_member_msg_decode(p, len, msg) < 0 || msg->type > GROVE_MEMBER_MSG_GOSSIP) {
+	if (grove_member_msg_decode(p, len, msg) < 0 || msg->type > GROVE_MEMBER_MSG_DOC) {
 		m->stats.drop_decode++;
 		return false;
 	}
@@ -361,13 +384,28 @@ static bool probe_accept(grove_member_t *m, const char *auth_sender, const uint8
 	return true;
 }
 
+static void handle_doc(grove_member_t *m, uint64_t now_ms, const grove_member_msg_t *msg)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	if (!s->doc_offer)
+		return;
+	if (s->doc_offer(s->ctx, now_ms, msg->body, msg->body_len) == 1)
+		grove_member_doc_changed(m); /* newer: spread it further */
+}
+
 static void handle(grove_member_t *m, uint64_t now_ms, const char *from_addr, const grove_member_msg_t *msg)
 {
 	grove_member_update_t u;
 	size_t off = 0;
+	if (msg->type == GROVE_MEMBER_MSG_DOC) {
+		handle_doc(m, now_ms, msg);
+		return;
+	}
 	m->stale_accusation = false;
+	m->apply_sender = msg->sender;
 	while (grove_member_body_next(msg, &off, &u) == 1)
 		grove_member__apply(m, now_ms, &u, false);
+	m->apply_sender = NULL;
 	int sidx = grove_member__find(m, msg->sender);
 	const grove_member__node_t *sender = sidx > 0 ? &m->nodes[sidx] : NULL;
 	const grove_member__node_t *self = m->stale_accusation ? grove_member__self(m) : NULL;

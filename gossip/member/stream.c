@@ -211,8 +211,10 @@ void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t strea
 		return;
 	}
 	size_t off = 0;
+	m->apply_sender = msg.sender;
 	while (grove_member_body_next(&msg, &off, &u) == 1)
 		grove_member__apply(m, now_ms, &u, true);
+	m->apply_sender = NULL;
 	s->deadline_ms = now_ms + m->cfg.stream_timeout_ms;
 	if (!(msg.flags & GROVE_MEMBER_FRAME_LAST))
 		return;
@@ -361,8 +363,10 @@ void grove_member__pushpull_tick(grove_member_t *m, uint64_t now_ms)
 		return;
 	m->next_pushpull_ms = stream_jitter(m, now_ms, pushpull_interval(m));
 	int i = m->leaving ? -1 : random_alive(m);
-	if (i > 0)
+	if (i > 0) {
 		(void)grove_member__pushpull_start(m, now_ms, m->nodes[i].addr, false);
+		grove_member__doc_send(m, m->nodes[i].addr, m->nodes[i].id); /* anti-entropy of the document */
+	}
 }
 
 /* A datagram from a member we do not know means our views differ: sync

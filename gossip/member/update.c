@@ -12,8 +12,24 @@
  *              "dead" in a push-pull state only makes us suspect.
  * An alive update for a known id with another address or key, while that
  * member is alive or suspect, is an id conflict: reported once per
- * conflicting identity (counter and event) and otherwise ignored.  Every
- * change that others should learn is re-queued on the broadcast queue.
+ * conflicting identity (counter and event) and otherwise ignored, unless
+ * the security layer accepts its certificate as superseding the cached
+ * one (key rotation at the same address).  Every change that others should
+ * learn is re-queued on the broadcast queue.
+ *
+ * Instances (alive updates carry the sender's start nonce and start time):
+ * about a peer, another instance at the same address that started later
+ * with a higher incarnation is a restart; any other second instance while
+ * the member is alive or suspect (or the replaced one coming back with a
+ * higher incarnation) is a duplicate: two live processes with one id.
+ * About ourselves, an instance that started after us is a duplicate; one
+ * that started before us is our predecessor's stale record unless its
+ * incarnation reaches ours.  A node that sees a duplicate emits
+ * GROVE_MEMBER_EV_DUPLICATE (once per episode) and tells both instances
+ * about each other (each gets the other's alive record), so both sides
+ * learn it; the older instance refutes, the newer one stays quiet (the
+ * node layer has it refuse writes).  An episode ends duplicate_hold_ms
+ * after the last sign of the other instance.
  */
 #include <math.h>
 #include <string.h>
@@ -33,6 +49,8 @@ void grove_member__node_to_update(const grove_member__node_t *n, grove_member_up
 	u->key_len = n->key_len;
 	u->cert = n->cert;
 	u->cert_len = n->cert_len;
+	u->instance = n->instance;
+	u->started_ms = n->started_ms;
 }
 
 void grove_member__gossip_node(grove_member_t *m, const grove_member__node_t *n, const char *from)
@@ -92,6 +110,10 @@ static void set_fields(grove_member__node_t *n, const grove_member_update_t *u)
 		memcpy(n->key, u->key, u->key_len);
 	n->key_len = u->key_len;
 	n->incarnation = u->incarnation;
+	if (u->instance != 0) {
+		n->instance = u->instance;
+		n->started_ms = u->started_ms;
+	}
 	if (u->cert_len == 0 || (n->cert_len == u->cert_len && memcmp(n->cert, u->cert, u->cert_len) == 0))
 		return;
 	uint8_t *c = grove_realloc(n->cert, u->cert_len);
@@ -126,19 +148,223 @@ static void accused(grove_member_t *m, uint64_t now_ms, uint64_t inc)
 		grove_member__refute(m, now_ms, inc);
 }
 
+/* A key change the security layer accepts: same address, higher
+ * incarnation, and a certificate that supersedes the cached one. */
+static bool key_change_ok(grove_member_t *m, uint64_t now_ms, const grove_member__node_t *n,
+			  const grove_member_update_t *u)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	return s->learn_cert && u->cert_len > 0 && strcmp(n->addr, u->addr) == 0 &&
+	       u->incarnation > n->incarnation &&
+	       s->learn_cert(s->ctx, now_ms, u->id, u->key, u->key_len, u->cert, u->cert_len) == 0;
+}
+
+/* Tells the instance at `to` (of node id) about the other one's record. */
+static void tell(grove_member_t *m, const char *to_addr, const char *id, const grove_member__node_t *other)
+{
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP };
+	grove_member__send_msg(m, to_addr, id, &h, other);
+}
+
+static void node_from_update(grove_member__node_t *t, const grove_member_update_t *u)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->id, u->id);
+	strcpy(t->addr, u->addr);
+	memcpy(t->key, u->key, u->key_len);
+	t->key_len = u->key_len;
+	t->cert = (uint8_t *)u->cert; /* borrowed: only encoded */
+	t->cert_len = u->cert_len;
+	t->incarnation = u->incarnation;
+	t->instance = u->instance;
+	t->started_ms = u->started_ms;
+	t->state = GROVE_MEMBER_ALIVE;
+}
+
+/* Tells both instances of n's id about each other (each gets the other's
+ * alive record), so each can see the duplicate itself. */
+static void tell_both(grove_member_t *m, const grove_member__node_t *n, const grove_member_update_t *u)
+{
+	if (strcmp(n->addr, u->addr) == 0)
+		return; /* one address: whoever answers there has both records */
+	grove_member__node_t other;
+	node_from_update(&other, u);
+	tell(m, n->addr, n->id, &other);
+	tell(m, u->addr, n->id, n);
+}
+
+/* Refresh both instances' knowledge of each other, at most every third of
+ * the hold time. */
+static void retell(grove_member_t *m, uint64_t now_ms, grove_member__node_t *n, const grove_member_update_t *u)
+{
+	if (n->told_ms != 0 && now_ms < n->told_ms + m->cfg.duplicate_hold_ms / 3)
+		return;
+	n->told_ms = now_ms;
+	tell_both(m, n, u);
+}
+
+/* A peer's id is held by two live instances: n (in the table) and u. */
+static void peer_duplicate(grove_member_t *m, uint64_t now_ms, grove_member__node_t *n,
+			   const grove_member_update_t *u, bool tell)
+{
+	bool fresh = now_ms >= n->dup_until_ms;
+	n->dup_until_ms = now_ms + m->cfg.duplicate_hold_ms;
+	if (tell)
+		retell(m, now_ms, n, u);
+	if (!fresh)
+		return;
+	m->stats.conflicts++;
+	grove_member_event_t ev = { .kind = GROVE_MEMBER_EV_DUPLICATE, .incarnation = u->incarnation };
+	strcpy(ev.id, u->id);
+	strcpy(ev.addr, u->addr);
+	grove_member__emit_event(m, &ev);
+}
+
+/* Both instances of n's id showed life within duplicate_hold_ms: the
+ * second one (prev_instance) a higher incarnation or a record sent by
+ * itself, the held one likewise since the second one appeared. */
+static void check_duplicate(grove_member_t *m, uint64_t now_ms, grove_member__node_t *n,
+			    const grove_member_update_t *u, bool tell)
+{
+	uint64_t hold = m->cfg.duplicate_hold_ms;
+	if (n->other_seen_ms == 0 || n->held_live_ms == 0 || now_ms >= n->other_seen_ms + hold ||
+	    now_ms >= n->held_live_ms + hold)
+		return;
+	peer_duplicate(m, now_ms, n, u, tell);
+}
+
+/* An alive record of another instance of a peer's id.  True when handled
+ * here; false to go on with the usual rules (a restart to adopt, or a
+ * member that was dead).  A second instance is remembered and both are
+ * told of each other; it is a duplicate once both show life (see
+ * check_duplicate), since a restarted node's old records still travel for
+ * a while. */
+static bool peer_instance(grove_member_t *m, uint64_t now_ms, grove_member__node_t *n,
+			  const grove_member_update_t *u, bool direct)
+{
+	if (n->state != GROVE_MEMBER_ALIVE && n->state != GROVE_MEMBER_SUSPECT)
+		return false;
+	bool newer = u->started_ms > n->started_ms && u->incarnation > n->incarnation;
+	bool same_place = strcmp(n->addr, u->addr) == 0 &&
+			  ((n->key_len == u->key_len && memcmp(n->key, u->key, u->key_len) == 0) ||
+			   key_change_ok(m, now_ms, n, u));
+	if (newer && same_place && now_ms >= n->dup_until_ms) {
+		n->prev_instance = 0;
+		n->other_seen_ms = n->held_live_ms = 0;
+		return false;
+	}
+	if (u->instance != n->prev_instance) {
+		n->prev_instance = u->instance;
+		n->prev_incarnation = u->incarnation;
+		n->other_seen_ms = direct ? now_ms : 0;
+		n->held_live_ms = 0;
+		tell_both(m, n, u);
+		return true;
+	}
+	if (u->incarnation > n->prev_incarnation || direct) {
+		n->prev_incarnation = u->incarnation > n->prev_incarnation ? u->incarnation : n->prev_incarnation;
+		n->other_seen_ms = now_ms;
+		check_duplicate(m, now_ms, n, u, true);
+	}
+	return true;
+}
+
+/* An alive record of the instance held while a second one is known: it
+ * shows life by a higher incarnation or by being sent by itself. */
+static void held_instance(grove_member_t *m, uint64_t now_ms, grove_member__node_t *n,
+			  const grove_member_update_t *u, bool direct)
+{
+	if (n->prev_instance == 0 || (!direct && u->incarnation <= n->incarnation))
+		return;
+	n->held_live_ms = now_ms;
+	check_duplicate(m, now_ms, n, u, false);
+}
+
+/* Which of two live instances of our id must yield (refuse writes): the
+ * one whose certificate the other's supersedes; with certificates of equal
+ * standing, the one that started later. */
+static bool we_yield(grove_member_t *m, const grove_member_update_t *u, bool other_later)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	int ord = s->cert_order ? s->cert_order(s->ctx, u->cert, u->cert_len) : 0;
+	if (ord > 0)
+		m->cert_superseded = true; /* for good: until a newer one is loaded */
+	return ord != 0 ? ord > 0 : !other_later;
+}
+
+/* Another instance of our own id.  One that started after us is certainly
+ * alive (our predecessors started before us): a duplicate, and we, the
+ * older, refute so that we stay visible.  One that started before us may
+ * be our own predecessor's record: refute it (take over); it is a
+ * duplicate once it comes back with a higher incarnation. */
+static void self_instance(grove_member_t *m, uint64_t now_ms, grove_member__node_t *self,
+			  const grove_member_update_t *u)
+{
+	bool later = u->started_ms > self->started_ms ||
+		     (u->started_ms == self->started_ms && u->instance > self->instance);
+	if (u->instance == m->dup_instance && now_ms < m->dup_until_ms) {
+		m->dup_until_ms = now_ms + m->cfg.duplicate_hold_ms; /* still there */
+		return;
+	}
+	bool dup = later || (u->instance == m->pred_instance && u->incarnation > m->pred_incarnation);
+	if (!later && u->instance != m->pred_instance) {
+		m->pred_instance = u->instance;
+		m->pred_incarnation = u->incarnation;
+	} else if (!later && dup) {
+		m->pred_incarnation = u->incarnation;
+	}
+	if (dup) {
+		bool fresh = now_ms >= m->dup_until_ms || m->dup_instance != u->instance;
+		m->dup_until_ms = now_ms + m->cfg.duplicate_hold_ms;
+		m->dup_instance = u->instance;
+		m->dup_yield = we_yield(m, u, later);
+		strcpy(m->dup_addr, u->addr);
+		if (fresh) {
+			m->stats.conflicts++;
+			grove_member_event_t ev = { .kind = GROVE_MEMBER_EV_DUPLICATE, .about_self = true,
+						    .must_yield = m->dup_yield, .incarnation = u->incarnation };
+			strcpy(ev.id, u->id);
+			strcpy(ev.addr, u->addr);
+			grove_member__emit_event(m, &ev);
+		}
+	}
+	if ((later || !dup) && u->incarnation >= self->incarnation && !m->leaving)
+		grove_member__refute(m, now_ms, u->incarnation);
+}
+
+/* An alive record about our own id. */
+static void self_alive(grove_member_t *m, uint64_t now_ms, grove_member__node_t *self,
+		       const grove_member_update_t *u)
+{
+	if (u->instance != 0 && self->instance != 0 && u->instance != self->instance) {
+		self_instance(m, now_ms, self, u);
+		return;
+	}
+	if (!same_identity(self, u)) {
+		if (strcmp(self->addr, u->addr) == 0 && u->incarnation < self->incarnation)
+			return; /* our own record from before a key change */
+		update_conflict(m, self, u);
+	} else if (u->incarnation > self->incarnation && !m->leaving) {
+		grove_member__refute(m, now_ms, u->incarnation);
+	}
+}
+
 static void apply_alive(grove_member_t *m, uint64_t now_ms, const grove_member_update_t *u)
 {
 	int idx = grove_member__find(m, u->id);
 	grove_member__node_t *n = idx >= 0 ? &m->nodes[idx] : NULL;
 	if (idx == 0) {
-		if (!same_identity(n, u))
-			update_conflict(m, n, u);
-		else if (u->incarnation > n->incarnation && !m->leaving)
-			grove_member__refute(m, now_ms, u->incarnation);
+		self_alive(m, now_ms, n, u);
 		return;
 	}
-	if (n && !same_identity(n, u) &&
-	    (n->state == GROVE_MEMBER_ALIVE || n->state == GROVE_MEMBER_SUSPECT)) {
+	bool direct = m->apply_sender != NULL && strcmp(m->apply_sender, u->id) == 0;
+	if (n && u->instance != 0 && n->instance != 0 && u->instance != n->instance &&
+	    peer_instance(m, now_ms, n, u, direct))
+		return;
+	if (n && u->instance != 0 && u->instance == n->instance)
+		held_instance(m, now_ms, n, u, direct);
+	bool live = n && (n->state == GROVE_MEMBER_ALIVE || n->state == GROVE_MEMBER_SUSPECT);
+	if (live && !same_identity(n, u) && !key_change_ok(m, now_ms, n, u)) {
 		update_conflict(m, n, u);
 		return;
 	}
@@ -170,6 +396,52 @@ static void apply_alive(grove_member_t *m, uint64_t now_ms, const grove_member_u
 		grove_member__emit(m, GROVE_MEMBER_EV_ALIVE, n);
 	if (moved)
 		grove_member__emit(m, GROVE_MEMBER_EV_UPDATE, n);
+}
+
+int grove_member_set_identity(grove_member_t *m, uint64_t now_ms, const uint8_t *key, size_t key_len,
+			      const uint8_t *cert, size_t cert_len)
+{
+	if (key_len > GROVE_MEMBER_KEY_MAX || cert_len > GROVE_MEMBER_CERT_MAX)
+		return GROVE_EINVAL;
+	grove_member__node_t *self = grove_member__self(m);
+	uint8_t *c = NULL;
+	if (cert_len > 0 && (c = grove_malloc(cert_len)) == NULL)
+		return GROVE_ENOMEM;
+	if (cert_len > 0)
+		memcpy(c, cert, cert_len);
+	grove_free(self->cert);
+	self->cert = c;
+	self->cert_len = cert_len;
+	m->cfg.cert = c;
+	m->cfg.cert_len = cert_len;
+	if (key_len > 0)
+		memcpy(self->key, key, key_len);
+	self->key_len = key_len;
+	m->cfg.key_len = key_len;
+	m->cert_superseded = false; /* judged again against the new one */
+	m->dup_until_ms = 0;
+	grove_member__refute(m, now_ms, self->incarnation);
+	return 0;
+}
+
+bool grove_member_duplicate_self(const grove_member_t *m, uint64_t now_ms, bool *must_yield, char *other_addr)
+{
+	if (now_ms >= m->dup_until_ms && !m->cert_superseded)
+		return false;
+	if (must_yield)
+		*must_yield = m->dup_yield || m->cert_superseded;
+	if (other_addr)
+		strcpy(other_addr, m->dup_addr);
+	return true;
+}
+
+size_t grove_member_duplicates(const grove_member_t *m, uint64_t now_ms)
+{
+	size_t k = 0;
+	for (size_t i = 1; i < m->count; i++)
+		if (now_ms < m->nodes[i].dup_until_ms)
+			k++;
+	return k;
 }
 
 uint64_t grove_member__suspicion_timeout(const grove_member_t *m, const grove_member__node_t *n)

@@ -78,17 +78,21 @@ static size_t id_len_or_zero(const char *id)
 	return id == NULL ? 0 : strnlen(id, GROVE_NODE_ID_MAX + 1);
 }
 
-static size_t overhead(const grove_sender_t *s, size_t to_len, bool attach_cert)
+/* Envelope bytes besides the payload.  worst_cert: count the attached
+ * certificate at its version 2 size, so a payload budget stays valid when
+ * the node's certificate is reloaded (v1 -> v2) while it runs. */
+static size_t overhead(const grove_sender_t *s, size_t to_len, bool attach_cert, bool worst_cert)
 {
 	size_t n = FIXED_BYTES + strlen(s->self->cert.node_id) + to_len;
 	if (attach_cert)
-		n += 2 + GROVE_CERT_BYTES_MIN - 1 + strlen(s->self->cert.node_id);
+		n += 2 + (worst_cert ? GROVE_CERT_BYTES_MAX - GROVE_NODE_ID_MAX + strlen(s->self->cert.node_id)
+				     : grove_cert_encoded_len(&s->self->cert));
 	return n;
 }
 
 size_t grove_envelope_payload_max(const grove_sender_t *s, const char *to, bool attach_cert)
 {
-	size_t o = overhead(s, id_len_or_zero(to), attach_cert);
+	size_t o = overhead(s, id_len_or_zero(to), attach_cert, true);
 	return o >= GROVE_DATAGRAM_MAX ? 0 : GROVE_DATAGRAM_MAX - o;
 }
 
@@ -131,7 +135,7 @@ static int seal(grove_sender_t *s, uint8_t kind, const char *to, bool attach_cer
 	if (kind == 0 || (to_len > 0 && !grove_node_id_valid(to, to_len)) || (sealed && to_len == 0))
 		return GROVE_EINVAL;
 	size_t wire_len = payload_len + (sealed ? GROVE_ENVELOPE_TAG_BYTES : 0);
-	size_t total = overhead(s, to_len, attach_cert) + wire_len + (sealed ? GROVE_ENVELOPE_SALT_BYTES : 0);
+	size_t total = overhead(s, to_len, attach_cert, false) + wire_len + (sealed ? GROVE_ENVELOPE_SALT_BYTES : 0);
 	if (payload_len > GROVE_DATAGRAM_MAX || total > GROVE_DATAGRAM_MAX || total > cap)
 		return GROVE_ETOOBIG;
 	if (s->next_seq == UINT64_MAX)

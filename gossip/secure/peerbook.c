@@ -19,6 +19,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "gossip/secure/peerbook_int.h"
+#include "gossip/secure/revoke.h"
 
 #define SLOTS_MIN 16
 #define NO_SLOT ((size_t)-1)
@@ -29,13 +30,28 @@ typedef struct pb_entry {
 	grove_replay_t replay;
 	uint64_t conflicts;
 	uint8_t last_conflict_pk[GROVE_SIGN_PUBLIC_BYTES]; /* last reported claim */
+	bool revoked; /* cert's key is in the revocation list */
 } pb_entry_t;
+
+/* Refusal reports remembered for rate limiting: (id hash, reason) -> last
+ * report time, a small direct-mapped table (a collision only lets one more
+ * report through). */
+#define REPORT_SLOTS 256
+typedef struct pb_report {
+	uint64_t key;
+	uint64_t at_ms;
+} pb_report_t;
 
 struct grove_peerbook {
 	const grove_identity_t *self;
 	size_t peers_max;
 	grove_conflict_fn on_conflict;
+	grove_refuse_fn on_refuse;
 	void *conflict_ctx;
+	grove_crl_t *crl; /* newest verified revocation list, or NULL */
+	pb_report_t reports[REPORT_SLOTS];
+	uint64_t window_start_ms; /* global report budget window */
+	uint32_t window_reports;
 	pb_entry_t *slots;
 	size_t slots_count; /* power of two */
 	size_t count;
@@ -58,6 +74,8 @@ static const char *const drop_names[GROVE_DROP_COUNT] = {
 	[GROVE_DROP_REPLAY] = "replay",
 	[GROVE_DROP_ID_CONFLICT] = "id_conflict",
 	[GROVE_DROP_BOOK_FULL] = "book_full",
+	[GROVE_DROP_SUPERSEDED] = "superseded_cert",
+	[GROVE_DROP_REVOKED] = "revoked_cert",
 };
 
 static const int drop_codes[GROVE_DROP_COUNT] = {
@@ -74,6 +92,8 @@ static const int drop_codes[GROVE_DROP_COUNT] = {
 	[GROVE_DROP_REPLAY] = GROVE_EREPLAY,
 	[GROVE_DROP_ID_CONFLICT] = GROVE_ECONFLICT,
 	[GROVE_DROP_BOOK_FULL] = GROVE_EFULL,
+	[GROVE_DROP_SUPERSEDED] = GROVE_EEXPIRED,
+	[GROVE_DROP_REVOKED] = GROVE_EUNTRUSTED,
 };
 
 const char *grove_drop_name(grove_drop_t reason)
@@ -207,6 +227,7 @@ int grove_peerbook_create(const grove_peerbook_config_t *cfg, grove_peerbook_t *
 	b->self = cfg->self;
 	b->peers_max = peers_max;
 	b->on_conflict = cfg->on_conflict;
+	b->on_refuse = cfg->on_refuse;
 	b->conflict_ctx = cfg->conflict_ctx;
 	*out = b;
 	return 0;
@@ -217,6 +238,7 @@ void grove_peerbook_destroy(grove_peerbook_t *b)
 	if (b == NULL)
 		return;
 	grove_free(b->slots);
+	grove_free(b->crl);
 	grove_free(b);
 }
 
@@ -325,31 +347,95 @@ static grove_drop_t admit_self(grove_peerbook_t *b, const grove_cert_t *attached
 	return GROVE_DROP_NONE;
 }
 
+/* What a CA-valid attached certificate that differs from the cached one
+ * means (see "Superseding" in peerbook.h). */
+static grove_admit_action_t supersede_action(const pb_entry_t *e, const grove_cert_t *attached, uint64_t now_ms)
+{
+	bool same = same_key(attached, &e->cert);
+	if (attached->issued_ms != e->cert.issued_ms)
+		return same ? GROVE_ADMIT_RENEW : GROVE_ADMIT_ROTATE; /* newer: the caller checked */
+	if (same)
+		return attached->expires_ms > e->cert.expires_ms ? GROVE_ADMIT_RENEW : GROVE_ADMIT_USE;
+	return now_ms >= e->cert.expires_ms ? GROVE_ADMIT_ROTATE : GROVE_ADMIT_CONFLICT;
+}
+
+static bool is_revoked(const grove_peerbook_t *b, const grove_cert_t *c)
+{
+	return b->crl != NULL && grove_crl_revokes(b->crl, c);
+}
+
 /* Decide what an attached certificate that differs from the cached one (or
  * teaches a new peer) means. */
 static grove_drop_t admit_attached(grove_peerbook_t *b, const pb_entry_t *e, const grove_cert_t *attached,
 				   uint64_t now_ms, grove_admit_t *a)
 {
+	if (e != NULL && attached->issued_ms < e->cert.issued_ms) {
+		a->cert = *attached;
+		return GROVE_DROP_SUPERSEDED; /* cheap: before any signature */
+	}
 	int rc = grove_cert_verify(attached, b->self->ca_pk, now_ms);
 	if (rc < 0)
 		return drop_for_cert_error(rc);
 	a->cert = *attached;
+	if (is_revoked(b, attached))
+		return GROVE_DROP_REVOKED;
 	if (e == NULL) {
 		if (b->count >= b->peers_max || reserve_one(b) < 0)
 			return GROVE_DROP_BOOK_FULL;
 		a->action = GROVE_ADMIT_LEARN;
-	} else if (same_key(attached, &e->cert)) {
-		a->action = attached->expires_ms > e->cert.expires_ms ? GROVE_ADMIT_RENEW : GROVE_ADMIT_USE;
-		if (a->action == GROVE_ADMIT_USE)
-			a->cert = e->cert;
-	} else {
-		a->action = now_ms >= e->cert.expires_ms ? GROVE_ADMIT_ROTATE : GROVE_ADMIT_CONFLICT;
+		return GROVE_DROP_NONE;
 	}
+	a->action = supersede_action(e, attached, now_ms);
+	if (a->action == GROVE_ADMIT_USE)
+		a->cert = e->cert;
 	return GROVE_DROP_NONE;
 }
 
+static bool is_cert_refusal(grove_drop_t d)
+{
+	return d == GROVE_DROP_UNKNOWN_SENDER || d == GROVE_DROP_UNTRUSTED || d == GROVE_DROP_EXPIRED ||
+	       d == GROVE_DROP_REVOKED || d == GROVE_DROP_SUPERSEDED || d == GROVE_DROP_ID_CONFLICT;
+}
+
+void grove_peerbook_report(grove_peerbook_t *b, const char *from, grove_drop_t reason, const grove_cert_t *cert,
+			   uint64_t now_ms)
+{
+	if (b->on_refuse == NULL)
+		return;
+	uint64_t key = (id_hash(from) ^ (uint64_t)reason) * 1099511628211ull;
+	pb_report_t *r = &b->reports[key % REPORT_SLOTS];
+	if (r->key == key && r->at_ms != 0 && now_ms < r->at_ms + GROVE_PEERBOOK_REPORT_MS)
+		return;
+	if (now_ms >= b->window_start_ms + GROVE_PEERBOOK_REPORT_MS || now_ms < b->window_start_ms) {
+		b->window_start_ms = now_ms;
+		b->window_reports = 0;
+	}
+	if (b->window_reports >= GROVE_PEERBOOK_REPORTS_MAX)
+		return;
+	b->window_reports++;
+	r->key = key;
+	r->at_ms = now_ms == 0 ? 1 : now_ms;
+	b->on_refuse(b->conflict_ctx, from, reason, cert);
+}
+
+static grove_drop_t admit_decide(grove_peerbook_t *b, const char *from, const grove_cert_t *attached,
+				 const grove_stamp_t *stamp, uint64_t now_ms, grove_admit_t *a);
+
 grove_drop_t grove_peerbook__admit(grove_peerbook_t *b, const char *from, const grove_cert_t *attached,
 				  const grove_stamp_t *stamp, uint64_t now_ms, grove_admit_t *a)
+{
+	grove_drop_t d = admit_decide(b, from, attached, stamp, now_ms, a);
+	if (is_cert_refusal(d)) {
+		const grove_cert_t *c = attached;
+		if (c == NULL)
+			c = grove_peerbook_find(b, from);
+		grove_peerbook_report(b, from, d, c, now_ms);
+	}
+	return d;
+}
+
+static grove_drop_t admit_decide(grove_peerbook_t *b, const char *from, const grove_cert_t *attached,
+				 const grove_stamp_t *stamp, uint64_t now_ms, grove_admit_t *a)
 {
 	memset(a, 0, sizeof *a);
 	if (strcmp(from, b->self->cert.node_id) == 0)
@@ -368,6 +454,8 @@ grove_drop_t grove_peerbook__admit(grove_peerbook_t *b, const char *from, const 
 	} else {
 		a->action = GROVE_ADMIT_USE;
 		a->cert = e->cert;
+		if (e->revoked)
+			return GROVE_DROP_REVOKED;
 	}
 	if (now_ms >= a->cert.expires_ms)
 		return GROVE_DROP_EXPIRED;
@@ -433,8 +521,11 @@ grove_drop_t grove_peerbook__commit(grove_peerbook_t *b, const grove_admit_t *a,
 int grove_peerbook_add(grove_peerbook_t *b, const grove_cert_t *cert, uint64_t now_ms)
 {
 	int rc = grove_cert_verify(cert, b->self->ca_pk, now_ms);
-	if (rc < 0)
+	if (rc < 0) {
+		if (strcmp(cert->node_id, b->self->cert.node_id) != 0)
+			grove_peerbook_report(b, cert->node_id, drop_for_cert_error(rc), cert, now_ms);
 		return rc;
+	}
 	grove_admit_t a;
 	grove_drop_t d = grove_peerbook__admit(b, cert->node_id, cert, NULL, now_ms, &a);
 	if (d == GROVE_DROP_SELF)
@@ -442,4 +533,39 @@ int grove_peerbook_add(grove_peerbook_t *b, const grove_cert_t *cert, uint64_t n
 	if (d == GROVE_DROP_NONE)
 		d = grove_peerbook__commit(b, &a, NULL);
 	return grove_drop_code(d);
+}
+
+uint64_t grove_peerbook_nearest_expiry(const grove_peerbook_t *b, char id[GROVE_NODE_ID_MAX + 1])
+{
+	uint64_t best = UINT64_MAX;
+	for (size_t i = 0; i < b->slots_count; i++) {
+		const pb_entry_t *e = &b->slots[i];
+		if (!e->used || e->revoked || e->cert.expires_ms >= best)
+			continue;
+		best = e->cert.expires_ms;
+		if (id != NULL)
+			memcpy(id, e->cert.node_id, GROVE_NODE_ID_MAX + 1);
+	}
+	return best;
+}
+
+int grove_peerbook_set_crl(grove_peerbook_t *b, const grove_crl_t *crl)
+{
+	if (b->crl != NULL && crl->issued_ms <= b->crl->issued_ms)
+		return 0;
+	int rc = grove_crl_verify(crl, b->self->ca_pk);
+	if (rc < 0)
+		return rc;
+	if (b->crl == NULL && (b->crl = grove_malloc(sizeof *b->crl)) == NULL)
+		return GROVE_ENOMEM;
+	*b->crl = *crl;
+	for (size_t i = 0; i < b->slots_count; i++)
+		if (b->slots[i].used)
+			b->slots[i].revoked = grove_crl_revokes(crl, &b->slots[i].cert);
+	return 1;
+}
+
+const grove_crl_t *grove_peerbook_crl(const grove_peerbook_t *b)
+{
+	return b->crl;
 }

@@ -9,13 +9,28 @@
  * (grove_peerbook_add).  Entries live in an open-addressing hash table of
  * bounded size (peers_max), keyed by node id; lookups are O(1).
  *
- * Identity conflicts: two CA-valid certificates for one node id with
- * different keys are a configuration error.  The first one known stays; the
- * other is refused, counted (stats.conflicts and per id) and reported through
- * the on_conflict callback with both certificates.  Neither replaces the
- * other.  A certificate with the same key and a later expiry is a renewal and
- * replaces the cached one; a different key replaces a cached certificate
- * only once that one has expired (key rotation).
+ * Superseding: of two CA-valid certificates for one node id, the one
+ * issued later (grove_cert_order: issue time, then expiry) supersedes the
+ * other: with the same key it is a renewal, with another key a rotation
+ * (the replay window starts afresh).  A certificate older than the cached
+ * one is refused (GROVE_DROP_SUPERSEDED).  Certificates with the same issue
+ * time (two v1 certificates, or one CA run issuing twice in a millisecond)
+ * and different keys are an identity conflict, a configuration error: the
+ * first one known stays; the other is refused, counted (stats.conflicts and
+ * per id) and reported through on_conflict with both certificates, unless
+ * the cached one has expired (then it is replaced).
+ *
+ * Revocation: the book holds the cluster's revocation list
+ * (gossip/secure/revoke.h); a certificate whose key it names is refused
+ * (GROVE_DROP_REVOKED), cached or attached.
+ *
+ * Refusals: every datagram refused for its sender's certificate (unknown,
+ * untrusted, expired, revoked, superseded, conflicting) is reported through
+ * on_refuse with the claimed sender id, at most once per sender and reason
+ * per GROVE_PEERBOOK_REPORT_MS, and at most GROVE_PEERBOOK_REPORTS_MAX
+ * reports per GROVE_PEERBOOK_REPORT_MS in all (the datagram was not
+ * authenticated yet, so the id is a claim: the limit keeps forged ids from
+ * flooding the log; the stats still count every drop).
  *
  * Replay window: per sender, the highest (epoch, seq) accepted and a 64-bit
  * bitmap of the sequence numbers just below it.  A newer epoch resets the
@@ -38,10 +53,13 @@
 
 #include "gossip/secure/cert.h"
 #include "gossip/secure/identity.h"
+#include "gossip/secure/revoke.h"
 
 #define GROVE_PEERBOOK_PEERS_DEFAULT 4096
 #define GROVE_PEERBOOK_PEERS_MAX 65536
 #define GROVE_REPLAY_WINDOW 64 /* sequence numbers remembered below the highest */
+#define GROVE_PEERBOOK_REPORT_MS 60000 /* one refusal report per sender and reason per minute */
+#define GROVE_PEERBOOK_REPORTS_MAX 32  /* refusal reports per GROVE_PEERBOOK_REPORT_MS in all */
 
 /* Why a datagram was dropped.  Every drop is counted by one reason. */
 typedef enum grove_drop {
@@ -58,6 +76,8 @@ typedef enum grove_drop {
 	GROVE_DROP_REPLAY,        /* sequence seen, too old, or stale epoch */
 	GROVE_DROP_ID_CONFLICT,   /* valid certificate, other key, same node id */
 	GROVE_DROP_BOOK_FULL,     /* new sender but the book holds peers_max */
+	GROVE_DROP_SUPERSEDED,    /* certificate older than the cached one */
+	GROVE_DROP_REVOKED,       /* certificate key in the revocation list */
 	GROVE_DROP_COUNT
 } grove_drop_t;
 
@@ -78,11 +98,17 @@ int grove_drop_code(grove_drop_t reason);
  * `claimed` the refused one.  Both are borrowed for the call only. */
 typedef void (*grove_conflict_fn)(void *ctx, const grove_cert_t *known, const grove_cert_t *claimed);
 
+/* A datagram or stream of `from` refused for its certificate: reason, and
+ * the certificate at fault (attached or cached; NULL for unknown_sender).
+ * Rate-limited (see the header comment).  Borrowed for the call only. */
+typedef void (*grove_refuse_fn)(void *ctx, const char *from, grove_drop_t reason, const grove_cert_t *cert);
+
 typedef struct grove_peerbook_config {
 	const grove_identity_t *self; /* borrowed; own id and CA key */
 	size_t peers_max;             /* 0 = GROVE_PEERBOOK_PEERS_DEFAULT */
 	grove_conflict_fn on_conflict;/* may be NULL */
 	void *conflict_ctx;
+	grove_refuse_fn on_refuse;    /* may be NULL; ctx is conflict_ctx */
 } grove_peerbook_config_t;
 
 typedef struct grove_peerbook grove_peerbook_t;
@@ -96,6 +122,24 @@ void grove_peerbook_destroy(grove_peerbook_t *book); /* NULL is a no-op */
  * GROVE_ECONFLICT (counted, reported) for another key under a known id or
  * under the book's own id; GROVE_EFULL when peers_max are held. */
 int grove_peerbook_add(grove_peerbook_t *book, const grove_cert_t *cert, uint64_t now_ms) GROVE_MUST_CHECK;
+
+/* Report a refusal of `from` for reason (streams: the node layer calls it
+ * when a session's certificate is refused), rate-limited as datagrams are. */
+void grove_peerbook_report(grove_peerbook_t *book, const char *from, grove_drop_t reason,
+			   const grove_cert_t *cert, uint64_t now_ms);
+
+/* Smallest expiry among the cached certificates (UINT64_MAX when none);
+ * *id (may be NULL) gets that peer's id.  O(peers_max). */
+uint64_t grove_peerbook_nearest_expiry(const grove_peerbook_t *book, char id[GROVE_NODE_ID_MAX + 1]);
+
+/* Install a revocation list when it verifies against the CA and is newer
+ * than the one held: 1 installed, 0 not newer (nothing changed),
+ * GROVE_EUNTRUSTED / GROVE_EBADSIG, GROVE_ENOMEM.  Cached certificates whose
+ * key it names are refused from then on.  O(peers_max). */
+int grove_peerbook_set_crl(grove_peerbook_t *book, const grove_crl_t *crl) GROVE_MUST_CHECK;
+
+/* The revocation list held, or NULL.  Borrowed until the next set_crl. */
+const grove_crl_t *grove_peerbook_crl(const grove_peerbook_t *book);
 
 /* Cached certificate of node_id, or NULL.  Borrowed (see header comment). */
 const grove_cert_t *grove_peerbook_find(const grove_peerbook_t *book, const char *node_id);
