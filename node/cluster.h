@@ -89,6 +89,14 @@ void grove_cluster_ae_sessions(const grove_cluster_t *mn, uint64_t counts[GROVE_
 /* Whether membership has joined (a push-pull with a seed or peer
  * succeeded, or there was nobody to join). */
 bool grove_cluster_joined(const grove_cluster_t *mn);
+/* SIGHUP: the identity the cluster borrows was replaced in place (a
+ * renewed or rotated certificate, checked by the caller): membership
+ * broadcasts it, peers take it from the next datagrams; DATA/revoked.crl
+ * is read again.  Logs what it did. */
+void grove_cluster_reload(grove_cluster_t *mn);
+/* The write-refusal hook (resp_commands.h): true while another live
+ * instance of our id has precedence (duplicate id).  Thread-safe. */
+bool grove_cluster_write_refused(void *ctx);
 void grove_cluster_leave(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 void grove_cluster_close(grove_cluster_t *mn, void (*cb)(void *ctx), void *ctx);
 /* Frees both cores and the peer book (after close's callback, once no

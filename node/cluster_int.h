@@ -15,6 +15,8 @@
 #ifndef GROVE_NODE_MEMBER_NET_INT_H
 #define GROVE_NODE_MEMBER_NET_INT_H
 
+#include <stdatomic.h>
+
 #include "base/list.h"
 #include "node/cluster.h"
 
@@ -90,6 +92,10 @@ struct grove_cluster {
 	uint64_t alone_since_ms;  /* no other member alive since (0: not alone) */
 	uint64_t seed_warned_ms;  /* last "no seed reached" warning */
 	bool in_pump, closing;
+	grove_cert_watch_t watch;     /* own certificate's expiry warnings */
+	uint64_t crl_saved_ms;        /* issue time of the list in the store */
+	char crl_path[GROVE_PATH_MAX + 16]; /* DATA/revoked.crl */
+	atomic_bool refuse_writes;    /* a duplicate instance has precedence */
 	int handles_open;
 	void (*leave_cb)(void *ctx);
 	void *leave_ctx;
@@ -142,6 +148,13 @@ void grove_cluster_seeds_watch(grove_cluster_t *mn, uint64_t now_ms);
  * (each then calls grove_cluster__handle_done). */
 int grove_cluster_seeds_close(grove_cluster_t *mn);
 void grove_cluster__handle_done(grove_cluster_t *mn);
+
+/* cluster_cert.c */
+void grove_cluster__peerbook_config(grove_cluster_t *mn, grove_peerbook_config_t *bc);
+void grove_cluster__crl_load(grove_cluster_t *mn);
+void grove_cluster__cert_tick(grove_cluster_t *mn, uint64_t now);
+void grove_cluster__log_duplicate(grove_cluster_t *mn, const grove_member_event_t *ev);
+void grove_cluster__cert_info(grove_cluster_t *mn, grove_buf_t *text);
 
 /* cluster_ae.c */
 void grove_cluster_on_ae_timer(uv_timer_t *t);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "grove/alloc.h"
+#include "node/keyfile.h"
 
 static void on_datagram(void *ctx, const char *from, const uint8_t *bytes, size_t len)
 {
@@ -48,7 +49,7 @@ static void log_event(grove_cluster_t *mn, const grove_member_event_t *ev)
 {
 	static const char *names[] = {"?", "joined the cluster", "joined", "is alive again",
 				      "is suspect", "is dead", "left", "changed address or key",
-				      "conflicts", "persist", "was forgotten"};
+				      "conflicts", "persist", "was forgotten", "has two instances"};
 	const char *what = (unsigned)ev->kind < sizeof(names) / sizeof(names[0]) ? names[ev->kind] : "?";
 	if (mn->wait && ev->kind != GROVE_MEMBER_EV_SUSPECT && ev->kind != GROVE_MEMBER_EV_PERSIST &&
 	    ev->kind != GROVE_MEMBER_EV_JOINED)
@@ -58,9 +59,11 @@ static void log_event(grove_cluster_t *mn, const grove_member_event_t *ev)
 	} else if (ev->kind == GROVE_MEMBER_EV_JOINED) {
 		grove_log_info(mn->log, "membership: this node %s", what);
 	} else if (ev->kind == GROVE_MEMBER_EV_CONFLICT) {
-		grove_log_warn(mn->log, "membership: node id '%s' is claimed by two nodes (other one at %s): "
-					"a configuration error",
-			       ev->id, ev->addr);
+		grove_log_error(mn->log, "membership: node id '%s' is claimed by two nodes (other one at %s): "
+					 "a configuration error",
+				ev->id, ev->addr);
+	} else if (ev->kind == GROVE_MEMBER_EV_DUPLICATE) {
+		grove_cluster__log_duplicate(mn, ev);
 	} else {
 		grove_log_level_t level = ev->kind >= GROVE_MEMBER_EV_UPDATE ? GROVE_LOG_DEBUG
 					  : ev->kind == GROVE_MEMBER_EV_SUSPECT || ev->kind == GROVE_MEMBER_EV_DEAD
@@ -77,6 +80,7 @@ static void on_timer(uv_timer_t *t)
 	grove_cluster_t *mn = t->data;
 	grove_cluster_reap_streams(mn, grove_cluster_now_ms());
 	grove_member_tick(mn->m, grove_cluster_now_ms());
+	grove_cluster__cert_tick(mn, grove_cluster_now_ms());
 	grove_cluster_pump(mn);
 }
 
@@ -152,6 +156,9 @@ static int create_core(grove_cluster_t *mn, const grove_config_t *cfg, char *err
 	mc.seeds = mn->seed_ptrs;
 	mc.seed_count = grove_cluster_seeds_init(mn, cfg);
 	randombytes_buf(&mc.rng_seed, sizeof(mc.rng_seed));
+	randombytes_buf(&mc.instance, sizeof(mc.instance)); /* this start (duplicate ids) */
+	mc.instance |= 1;
+	mc.instance_started_ms = grove_cluster_now_ms();
 	mc.probe_interval_ms = cfg->probe_interval_ms;
 	mc.gossip_interval_ms = cfg->gossip_interval_ms;
 	if (mc.probe_timeout_ms >= mc.probe_interval_ms)
@@ -183,6 +190,8 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 	grove_list_init(&mn->streams);
 	uint64_t epoch = 0;
 	grove_peerbook_config_t bc = {.self = identity};
+	grove_cluster__peerbook_config(mn, &bc);
+	snprintf(mn->crl_path, sizeof(mn->crl_path), "%s/%s", cfg->data_dir, GROVE_KEYFILE_CRL);
 	int rc = next_epoch(db, &epoch);
 	if (rc == 0)
 		rc = grove_peerbook_create(&bc, &mn->book);
@@ -206,6 +215,8 @@ int grove_cluster_start(grove_cluster_t **out, uv_loop_t *loop, const grove_conf
 		grove_free(mn);
 		return rc;
 	}
+	grove_cluster__crl_load(mn);
+	grove_cluster__cert_tick(mn, grove_cluster_now_ms());
 	uv_timer_init(loop, &mn->timer);
 	uv_timer_init(loop, &mn->leave_timer);
 	uv_timer_init(loop, &mn->ae_timer);
@@ -283,6 +294,7 @@ void grove_cluster_info(void *ctx, grove_buf_t *text)
 		grove_buf_append(text, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 	grove_cluster_ae_info(mn, text);
 	drop_info(mn, text);
+	grove_cluster__cert_info(mn, text);
 }
 
 static void on_leave_done(uv_timer_t *t)

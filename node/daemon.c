@@ -117,9 +117,9 @@ static void log_cert_error(grove_daemon_t *d, int rc)
 		grove_log_error(&d->log, "identity: %s: %s", cfg->cert, grove_keyfile_strerror(rc));
 }
 
-/* Loads --ca, --cert, --key into d->identity; the certificate must name
- * --id.  Every error names the file(s) at fault and the fix. */
-static int load_identity(grove_daemon_t *d)
+/* Loads --ca, --cert, --key into *out; the certificate must name --id.
+ * Every error names the file(s) at fault and the fix. */
+static int load_identity_into(grove_daemon_t *d, grove_identity_t *out)
 {
 	const grove_config_t *cfg = d->cfg;
 	grove_cert_t cert;
@@ -137,18 +137,52 @@ static int load_identity(grove_daemon_t *d)
 		log_keyfile_error(d, cfg->key, rc);
 		return 1;
 	}
-	rc = grove_identity_init(&d->identity, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
+	rc = grove_identity_init(out, &cert, sk, ca_pk, grove_clock_system_ms(NULL));
 	sodium_memzero(sk, sizeof(sk));
 	if (rc < 0) {
 		log_cert_error(d, rc);
 		return 1;
 	}
-	if (strcmp(grove_identity_node_id(&d->identity), cfg->id) != 0) {
+	if (strcmp(grove_identity_node_id(out), cfg->id) != 0) {
 		grove_log_error(&d->log, "identity: certificate %s is for node '%s', not --id '%s'",
-				cfg->cert, grove_identity_node_id(&d->identity), cfg->id);
+				cfg->cert, grove_identity_node_id(out), cfg->id);
+		grove_identity_close(out);
 		return 1;
 	}
 	return 0;
+}
+
+static int load_identity(grove_daemon_t *d)
+{
+	return load_identity_into(d, &d->identity);
+}
+
+/* SIGHUP: read --cert and --key again; a certificate that is valid, names
+ * our id, matches the key and does not go back in time (older issue time)
+ * replaces the running one in place (everything borrows d->identity; the
+ * loop thread is the only reader) and membership spreads it.  Otherwise
+ * the running one stays, and the log says why. */
+static void reload_identity(grove_daemon_t *d)
+{
+	grove_identity_t fresh;
+	if (load_identity_into(d, &fresh) != 0) {
+		grove_log_error(&d->log, "SIGHUP: certificate not reloaded (see above); the running one stays");
+		return;
+	}
+	if (grove_cert_order(&fresh.cert, &d->identity.cert) < 0) {
+		grove_log_error(&d->log, "SIGHUP: %s is older than the running certificate; not reloaded",
+				d->cfg->cert);
+	} else if (grove_cert_equal(&fresh.cert, &d->identity.cert)) {
+		grove_log_info(&d->log, "SIGHUP: certificate unchanged");
+		if (d->members)
+			grove_cluster_reload(d->members); /* the revocation list may be new */
+	} else {
+		sodium_memzero(d->identity.sk, sizeof(d->identity.sk));
+		d->identity = fresh;
+		if (d->members)
+			grove_cluster_reload(d->members);
+	}
+	grove_identity_close(&fresh);
 }
 
 /* Refuses a store that belongs to another node id; records ours. */
@@ -293,6 +327,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		int rc = grove_log_reopen(&d->log);
 		grove_log_info(&d->log, "SIGHUP: log reopened%s", rc < 0 ? " (failed, kept the old file)" : "");
+		reload_identity(d);
 		return;
 	}
 	daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -339,6 +374,7 @@ static int start_io(grove_daemon_t *d)
 	d->env.hooks.gossip_info = grove_cluster_info;
 	d->env.hooks.sync = grove_cluster_sync;
 	d->env.hooks.wait_ask = grove_cluster_wait_ask;
+	d->env.hooks.write_refused = grove_cluster_write_refused;
 	d->env.hooks.ctx = d->members;
 	grove_cluster_set_wait(d->members, &d->wait);
 	char tls[32] = "";

@@ -23,7 +23,10 @@
 #define HDR_CA_PUBLIC "grove-ca-public-key-v1"
 #define HDR_NODE_SECRET "grove-node-secret-key-v1"
 #define HDR_NODE_CERT "grove-node-cert-v1"
-#define PAYLOAD_MAX GROVE_CERT_BYTES_MAX
+#define HDR_NODE_PUBLIC "grove-node-public-key-v1"
+#define HDR_CRL "grove-revocation-list-v1"
+#define PAYLOAD_MAX GROVE_CRL_BYTES_MAX
+_Static_assert(GROVE_CRL_BYTES_MAX >= GROVE_CERT_BYTES_MAX, "one payload buffer");
 #define MODE_SECRET 0600
 #define MODE_PUBLIC 0644
 
@@ -230,6 +233,56 @@ int grove_keyfile_read_cert(const char *path, grove_cert_t *cert)
 	return grove_cert_decode(buf, n, cert, NULL);
 }
 
+/* Write a fresh path.tmp, then rename it over path. */
+static int replace_keyfile(const char *path, const char *header, const uint8_t *payload, size_t len)
+{
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return GROVE_ETOOBIG;
+	unlink(tmp); /* a leftover of a crash */
+	int rc = write_keyfile(tmp, header, payload, len, MODE_PUBLIC);
+	if (rc == 0 && rename(tmp, path) != 0) {
+		rc = from_errno(errno);
+		unlink(tmp);
+	}
+	return rc;
+}
+
+int grove_keyfile_replace_cert(const char *path, const grove_cert_t *cert)
+{
+	uint8_t buf[GROVE_CERT_BYTES_MAX];
+	size_t n;
+	int rc = grove_cert_encode(cert, buf, sizeof buf, &n);
+	return rc < 0 ? rc : replace_keyfile(path, HDR_NODE_CERT, buf, n);
+}
+
+int grove_keyfile_write_node_public(const char *path, const uint8_t pk[GROVE_SIGN_PUBLIC_BYTES])
+{
+	return write_keyfile(path, HDR_NODE_PUBLIC, pk, GROVE_SIGN_PUBLIC_BYTES, MODE_PUBLIC);
+}
+
+int grove_keyfile_read_node_public(const char *path, uint8_t pk[GROVE_SIGN_PUBLIC_BYTES])
+{
+	return read_exact(path, HDR_NODE_PUBLIC, false, pk, GROVE_SIGN_PUBLIC_BYTES);
+}
+
+int grove_keyfile_write_crl(const char *path, const grove_crl_t *crl)
+{
+	uint8_t buf[GROVE_CRL_BYTES_MAX];
+	size_t n;
+	int rc = grove_crl_encode(crl, buf, sizeof buf, &n);
+	return rc < 0 ? rc : replace_keyfile(path, HDR_CRL, buf, n);
+}
+
+int grove_keyfile_read_crl(const char *path, grove_crl_t *crl)
+{
+	uint8_t buf[GROVE_CRL_BYTES_MAX];
+	size_t n = 0;
+	int rc = read_keyfile(path, HDR_CRL, false, buf, &n, sizeof buf);
+	return rc < 0 ? rc : grove_crl_decode(buf, n, crl);
+}
+
 static int join_path(char *out, const char *dir, const char *name)
 {
 	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
@@ -278,7 +331,10 @@ const char *grove_keyfile_strerror(int code)
 	case GROVE_ETOOBIG: return "file or path too long for a key file";
 	case GROVE_EINVAL: return "not a regular file, or the certificate does not match the node key";
 	case GROVE_EUNTRUSTED: return "certificate not signed by this cluster's CA (check ca.pub)";
-	case GROVE_EEXPIRED: return "certificate expired: issue a new one with grove cert";
+	case GROVE_EEXPIRED: return "certificate expired: renew it with grove cert (same key) and reload (SIGHUP)";
+	case GROVE_EVERSION:
+		return "unknown format version (a certificate from a newer grove?): issue it with this grove's "
+		       "grove cert, or upgrade";
 	case GROVE_EBADSIG: return "certificate signature invalid (corrupt or forged)";
 	case GROVE_EVERSION:
 		return "a format newer than this groved reads (made by a later grove cert): "

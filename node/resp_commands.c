@@ -334,6 +334,14 @@ static void refused(grove_cmd_client_t *client)
 void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd)
 {
 	size_t reply_at = c->out->len;
+	const grove_cmd_hooks_t *h = &c->env->hooks;
+	if ((cmd->flags & GROVE_CMD_WRITE) && h->write_refused && h->write_refused(h->ctx)) {
+		grove_resp_errorf(c->out, "DUPLICATE another live instance of node id '%s' has precedence; this "
+					  "instance refuses writes until it is gone (see the log and INFO "
+					  "duplicate_instance)", c->env->node_id ? c->env->node_id : "?");
+		grove_cmd__stats_record(c->env, cmd, c->out, reply_at, 0, true);
+		return;
+	}
 	uint64_t t0 = grove_cmd__now_us();
 	cmd->fn(c);
 	grove_cmd__stats_record(c->env, cmd, c->out, reply_at, grove_cmd__now_us() - t0, false);

@@ -139,6 +139,9 @@ typedef struct grove_cmd_hooks {
 	/* WAIT: asks the alive peers not known to hold write position pos for
 	 * their digest now; returns how many were asked. */
 	int (*wait_ask)(void *ctx, uint64_t pos);
+	/* True while writes are refused (another live instance of this node
+	 * id has precedence); called from command threads.  May be NULL. */
+	bool (*write_refused)(void *ctx);
 	void *ctx;
 } grove_cmd_hooks_t;
 

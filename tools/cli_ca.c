@@ -1,6 +1,11 @@
 /*
- * cli_ca.c - `grove ca init DIR` and `grove cert DIR --id ID --out OUTDIR
- * [--days N]`: create the cluster CA, node keys and node certificates.
+ * cli_ca.c - `grove ca init DIR` and `grove cert CA_DIR --id ID ...`:
+ * create the cluster CA and node certificates (version 2, with their issue
+ * time).  `grove cert` signs a public key handed to the CA (--pubkey, from
+ * `grove keygen` on the node: the secret never leaves it), renews a key
+ * set in place (--out DIR holding node.key: same key, new node.crt), or
+ * creates a fresh key set.  `grove keygen`, `grove cert show` and
+ * `grove revoke` are in cli_cert.c.
  *
  * All file formats and permission rules are those of node/keyfile.h: secret
  * keys are created 0600 and never overwritten; the CA secret key is refused
@@ -40,16 +45,26 @@ const char grove_cli_ca_help[] =
 	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
 
 const char grove_cli_cert_help[] =
-	"usage: grove cert DIR --id ID --out OUTDIR [--days N]\n\n"
-	"Create a node key pair and a certificate for node ID signed by the CA in\n"
-	"DIR (DIR/ca.key, DIR/ca.pub).  Writes OUTDIR/node.key (secret, mode 0600),\n"
-	"OUTDIR/node.crt and a copy of ca.pub: OUTDIR is then a node's key set.\n"
-	"Use the node's data directory as OUTDIR: groved --data DIR looks for\n"
-	"these three files there.  OUTDIR is created (0700, with its parents) if\n"
-	"missing; existing key files are never overwritten.\n\n"
-	"  --id ID     node id: 1..63 printable ASCII characters, no spaces\n"
-	"  --out DIR   output directory (the node's data directory)\n"
-	"  --days N    validity in days, 1..36500 (default 365)\n\n"
+	"usage: grove cert CA_DIR --id ID --out OUTDIR [--days N]\n"
+	"       grove cert CA_DIR --id ID --pubkey FILE --out CERT [--days N]\n"
+	"       grove cert show FILE\n\n"
+	"Issue a certificate for node ID signed by the CA in CA_DIR (CA_DIR/ca.key,\n"
+	"CA_DIR/ca.pub).  Certificates are version 2: they carry their issue time,\n"
+	"and a newer certificate for an id supersedes older ones on every node\n"
+	"(renewal, key rotation) without restarting them.\n\n"
+	"With --out OUTDIR only: if OUTDIR/node.key exists the key is kept and\n"
+	"OUTDIR/node.crt is replaced (renewal); otherwise a new key pair is made:\n"
+	"OUTDIR/node.key (secret, mode 0600), OUTDIR/node.crt and a copy of ca.pub.\n"
+	"Use the node's data directory as OUTDIR.  Then send the node SIGHUP.\n\n"
+	"With --pubkey FILE (a node.pub made by grove keygen on the node): sign that\n"
+	"key; the secret key never leaves its node.  --out CERT is the certificate\n"
+	"file to write (replaced if it exists), or a directory (CERT/node.crt).\n\n"
+	"  --id ID       node id: 1..63 printable ASCII characters, no spaces\n"
+	"  --out PATH    output directory or certificate file (see above)\n"
+	"  --pubkey FILE node public key to certify\n"
+	"  --days N      validity in days, 1..36500 (default 365)\n\n"
+	"grove cert show FILE prints a certificate: id, key fingerprint, version,\n"
+	"issue time, validity, issuer (CA id).\n\n"
 	"exit codes: 0 success, 1 runtime error, 2 usage error\n";
 
 /* Create dir (0700) unless it already is a directory, with its missing
@@ -155,6 +170,7 @@ typedef struct cert_args {
 	const char *ca_dir;
 	const char *id;
 	const char *out_dir;
+	const char *pubkey;
 	long days;
 } cert_args_t;
 
@@ -165,6 +181,7 @@ static int parse_cert_args(int argc, char **argv, cert_args_t *a)
 		{ "id", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "days", required_argument, NULL, 'd' },
+		{ "pubkey", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(a, 0, sizeof *a);
@@ -178,6 +195,8 @@ static int parse_cert_args(int argc, char **argv, cert_args_t *a)
 			a->id = optarg;
 		} else if (c == 'o') {
 			a->out_dir = optarg;
+		} else if (c == 'p') {
+			a->pubkey = optarg;
 		} else if (c == 'd') {
 			errno = 0;
 			a->days = strtol(optarg, &end, 10);
@@ -244,8 +263,57 @@ static int copy_ca_public(const char *path, const uint8_t ca_pk[GROVE_SIGN_PUBLI
 	return 0;
 }
 
-/* Create node.key, node.crt and ca.pub in a->out_dir; on failure remove the
- * key and certificate created here. */
+static void print_issued(const char *what, const char *path, const grove_cert_t *c)
+{
+	time_t expires_s = (time_t)(c->expires_ms / 1000);
+	char when[32];
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&expires_s));
+	uint8_t fp[GROVE_KEY_FINGERPRINT_BYTES];
+	char hex[2 * GROVE_KEY_FINGERPRINT_BYTES + 1];
+	grove_key_fingerprint(fp, c->node_pk);
+	sodium_bin2hex(hex, sizeof hex, fp, sizeof fp);
+	printf("%s %s\nnode %s, key %s, issued %llu, expires %s\n", what, path, c->node_id, hex,
+	       (unsigned long long)c->issued_ms, when);
+}
+
+static int issue(const cert_args_t *a, const uint8_t pk[GROVE_SIGN_PUBLIC_BYTES],
+		 const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES], grove_cert_t *cert)
+{
+	uint64_t now = grove_clock_system_ms(NULL);
+	int rc = grove_cert_issue_v2(cert, a->id, pk, now, now + (uint64_t)a->days * MS_PER_DAY, ca_sk);
+	if (rc < 0)
+		grove_cli_error("cert", "cannot issue certificate: %s", grove_strerror(rc));
+	return rc;
+}
+
+/* OUTDIR holds node.key already: keep the key, replace node.crt. */
+static int renew_node_files(const cert_args_t *a, const char *key_path, const char *crt_path,
+			    const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
+{
+	uint8_t sk[GROVE_SIGN_SECRET_BYTES], pk[GROVE_SIGN_PUBLIC_BYTES];
+	grove_cert_t cert;
+	int exit_code = GROVE_CLI_ERROR;
+	int rc = grove_keyfile_read_node_secret(key_path, sk);
+	if (rc < 0) {
+		report("cert", key_path, rc);
+		goto out_wipe;
+	}
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	if (issue(a, pk, ca_sk, &cert) < 0)
+		goto out_wipe;
+	if ((rc = grove_keyfile_replace_cert(crt_path, &cert)) < 0) {
+		report("cert", crt_path, rc);
+		goto out_wipe;
+	}
+	print_issued("renewed (same key)", crt_path, &cert);
+	exit_code = GROVE_CLI_OK;
+out_wipe:
+	sodium_memzero(sk, sizeof sk);
+	return exit_code;
+}
+
+/* Create node.key, node.crt and ca.pub in a->out_dir (or renew: see
+ * above); on failure remove the key and certificate created here. */
 static int write_node_files(const cert_args_t *a, const uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES],
 			    const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
 {
@@ -254,32 +322,33 @@ static int write_node_files(const cert_args_t *a, const uint8_t ca_pk[GROVE_SIGN
 	    path_in("cert", crt_path, a->out_dir, GROVE_KEYFILE_NODE_CERT) < 0 ||
 	    path_in("cert", pub_path, a->out_dir, GROVE_KEYFILE_CA_PUB) < 0)
 		return GROVE_CLI_ERROR;
+	if (access(key_path, F_OK) == 0) {
+		if (copy_ca_public(pub_path, ca_pk) < 0)
+			return GROVE_CLI_ERROR;
+		return renew_node_files(a, key_path, crt_path, ca_sk);
+	}
 	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], sk[GROVE_SIGN_SECRET_BYTES];
 	grove_cert_t cert;
 	int exit_code = GROVE_CLI_ERROR;
-	uint64_t expires_ms = grove_clock_system_ms(NULL) + (uint64_t)a->days * MS_PER_DAY;
 	int rc = grove_sign_keypair(pk, sk);
-	if (rc == 0)
-		rc = grove_cert_issue(&cert, a->id, pk, expires_ms, ca_sk);
 	if (rc < 0) {
-		grove_cli_error("cert", "cannot issue certificate: %s", grove_strerror(rc));
+		grove_cli_error("cert", "key generation failed: %s", grove_strerror(rc));
 		goto out_wipe;
 	}
+	if (issue(a, pk, ca_sk, &cert) < 0)
+		goto out_wipe;
 	if ((rc = grove_keyfile_write_node_secret(key_path, sk)) < 0) {
 		report("cert", key_path, rc);
 		goto out_wipe;
 	}
-	if ((rc = grove_keyfile_write_cert(crt_path, &cert)) < 0) {
+	if ((rc = grove_keyfile_replace_cert(crt_path, &cert)) < 0) {
 		report("cert", crt_path, rc);
 		goto out_unlink_key;
 	}
 	if (copy_ca_public(pub_path, ca_pk) < 0)
 		goto out_unlink_cert;
-	time_t expires_s = (time_t)(expires_ms / 1000);
-	char when[32];
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&expires_s));
-	printf("created %s (secret, 0600), %s and %s\nnode %s, expires %s\n", key_path, crt_path, pub_path, a->id,
-	       when);
+	printf("created %s (secret, 0600), %s and %s\n", key_path, crt_path, pub_path);
+	print_issued("certificate", crt_path, &cert);
 	exit_code = GROVE_CLI_OK;
 	goto out_wipe;
 out_unlink_cert:
@@ -291,15 +360,52 @@ out_wipe:
 	return exit_code;
 }
 
+/* --pubkey FILE: certify a public key made elsewhere (grove keygen). */
+static int sign_public_key(const cert_args_t *a, const uint8_t ca_sk[GROVE_SIGN_SECRET_BYTES])
+{
+	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES];
+	char crt_path[PATH_MAX];
+	struct stat st;
+	int rc = grove_keyfile_read_node_public(a->pubkey, pk);
+	if (rc < 0) {
+		grove_cli_error("cert", "%s: %s (expected a node.pub made by grove keygen)", a->pubkey,
+				grove_keyfile_strerror(rc));
+		return GROVE_CLI_ERROR;
+	}
+	if (stat(a->out_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (path_in("cert", crt_path, a->out_dir, GROVE_KEYFILE_NODE_CERT) < 0)
+			return GROVE_CLI_ERROR;
+	} else if (snprintf(crt_path, sizeof crt_path, "%s", a->out_dir) >= (int)sizeof crt_path) {
+		grove_cli_error("cert", "%s: path too long", a->out_dir);
+		return GROVE_CLI_ERROR;
+	}
+	grove_cert_t cert;
+	if (issue(a, pk, ca_sk, &cert) < 0)
+		return GROVE_CLI_ERROR;
+	if ((rc = grove_keyfile_replace_cert(crt_path, &cert)) < 0) {
+		report("cert", crt_path, rc);
+		return GROVE_CLI_ERROR;
+	}
+	print_issued("certificate", crt_path, &cert);
+	return GROVE_CLI_OK;
+}
+
 int grove_cli_cert(int argc, char **argv)
 {
 	cert_args_t a;
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
+		return grove_cli_cert_show(argc - 1, argv + 1);
 	if (parse_cert_args(argc, argv, &a) < 0)
 		return grove_cli_usage("cert", grove_cli_cert_help);
 	uint8_t ca_pk[GROVE_SIGN_PUBLIC_BYTES], ca_sk[GROVE_SIGN_SECRET_BYTES];
 	int exit_code = GROVE_CLI_ERROR;
 	if (load_ca(a.ca_dir, ca_pk, ca_sk) == 0)
-		exit_code = write_node_files(&a, ca_pk, ca_sk);
+		exit_code = a.pubkey ? sign_public_key(&a, ca_sk) : write_node_files(&a, ca_pk, ca_sk);
 	sodium_memzero(ca_sk, sizeof ca_sk);
 	return exit_code;
+}
+
+int grove_cli__load_ca(const char *dir, uint8_t pk[GROVE_SIGN_PUBLIC_BYTES], uint8_t sk[GROVE_SIGN_SECRET_BYTES])
+{
+	return load_ca(dir, pk, sk);
 }

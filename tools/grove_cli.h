@@ -21,6 +21,8 @@
 #ifndef GROVE_CLI_H
 #define GROVE_CLI_H
 
+#include <stdint.h>
+
 #define GROVE_CLI_OK 0
 #define GROVE_CLI_ERROR 1
 #define GROVE_CLI_USAGE 2
@@ -49,5 +51,13 @@ extern const char grove_cli_ca_help[];
 extern const char grove_cli_cert_help[];
 int grove_cli_ca(int argc, char **argv);
 int grove_cli_cert(int argc, char **argv);
+/* tools/cli_cert.c: keygen, cert show, revoke. */
+extern const char grove_cli_keygen_help[];
+extern const char grove_cli_revoke_help[];
+int grove_cli_keygen(int argc, char **argv);
+int grove_cli_cert_show(int argc, char **argv);
+int grove_cli_revoke(int argc, char **argv);
+/* The CA key pair of dir (errors printed); 0 or -1.  Wipe sk after use. */
+int grove_cli__load_ca(const char *dir, uint8_t pk[32], uint8_t sk[64]);
 
 #endif

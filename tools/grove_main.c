@@ -16,7 +16,9 @@
 
 static const grove_cli_cmd_t commands[] = {
 	{ "ca", "create the cluster CA key pair (ca init DIR)", grove_cli_ca_help, grove_cli_ca },
-	{ "cert", "create a node key and a certificate signed by the CA", grove_cli_cert_help, grove_cli_cert },
+	{ "cert", "issue (or renew, or show) a node certificate signed by the CA", grove_cli_cert_help, grove_cli_cert },
+	{ "keygen", "make a node key pair on the node (keygen --dir DIR)", grove_cli_keygen_help, grove_cli_keygen },
+	{ "revoke", "make a CA-signed revocation list of node keys", grove_cli_revoke_help, grove_cli_revoke },
 	/* --- node engineer: tools/cli_node.c, tools/cli_sync.c --- */
 	{ "members", "list a node's cluster members", grove_cli_members_help, grove_cli_members },
 	{ "status", "summarize a node (members, keys, digest)", grove_cli_status_help, grove_cli_status },

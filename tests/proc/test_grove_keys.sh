@@ -42,7 +42,10 @@ for f in node.key node.crt ca.pub; do
 done
 cmp -s "$tmp/ca/ca.pub" "$tmp/n1/ca.pub" || { echo "FAIL: ca.pub not copied"; fails=$((fails + 1)); }
 head -1 "$tmp/n1/node.crt" | grep -qx 'grove-node-cert-v1' || { echo "FAIL: cert header"; fails=$((fails + 1)); }
-check 1 "cert into existing key set (no overwrite)" "$grove" cert "$tmp/ca" --id node-1 --out "$tmp/n1"
+key_before=$(cat "$tmp/n1/node.key")
+check 0 "cert into an existing key set renews (same key)" "$grove" cert "$tmp/ca" --id node-1 --out "$tmp/n1"
+[[ $(cat "$tmp/n1/node.key") == "$key_before" ]] || { echo "FAIL: renewal changed node.key"; fails=$((fails + 1)); }
+grep -q 'renewed (same key)' "$tmp/out" || { echo "FAIL: no renewal message"; fails=$((fails + 1)); }
 check 2 "cert with a bad id" "$grove" cert "$tmp/ca" --id "has space" --out "$tmp/n2"
 check 2 "cert with --days 0" "$grove" cert "$tmp/ca" --id n2 --out "$tmp/n2" --days 0
 check 2 "cert without --out" "$grove" cert "$tmp/ca" --id n2
