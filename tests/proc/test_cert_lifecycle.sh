@@ -70,6 +70,25 @@ wait_for 20 get_is "$((P + 1))" from-a yes && pass "b has a's write after the ro
 both_alive && pass "still both alive, nobody restarted" || fail "members: $(members "$P")"
 if grep -E "ERROR.*(refusing peer 'b'|claimed by two)" "$SCRATCH/a.log"; then fail "a refused b"; else pass "no refusal of b on a"; fi
 
+# A second instance of a (a copy of its data directory, another port),
+# while b runs and sees both.
+stop_node "$PA"
+cp -a "$A" "$SCRATCH/a2"
+start_node a a "$P" "${fast[@]}" --seeds "127.0.0.1:$((P + 1001))" || finish
+PA=$NODE_PID
+start_node a2 a "$((P + 2))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1001))" || finish
+PA2=$NODE_PID
+wait_for 20 log_has a2 "ERROR.*another live instance of this node's id 'a'.*refuses writes" &&
+	pass "the newer instance logs ERROR" || fail "a2.log: no duplicate: $(tail -3 "$SCRATCH/a2.log")"
+wait_for 20 log_has a "ERROR.*another live instance of this node's id 'a'" && pass "the older instance logs ERROR" ||
+	fail "a.log: no duplicate"
+wait_for 20 log_has b "ERROR.*node id 'a' has two live instances" && pass "b, seeing both, logs ERROR" ||
+	fail "b.log: no duplicate"
+expect_match "write on the newer instance" "$(redis-cli -p "$((P + 2))" set k v 2>&1)" "^DUPLICATE .*'a'"
+expect_eq "write on the older instance" "$(redis-cli -p "$P" set k v 2>&1)" OK
+expect_eq "INFO writes_refused_duplicate" "$(info_field "$((P + 2))" writes_refused_duplicate)" 1
+stop_node "$PA2"
+
 # Revocation: the list goes to a only; gossip brings it to b.
 "$GROVE" revoke "$CA" --out "$A/revoked.crl" --cert "$B/node.crt" >/dev/null && pass "revoke" || fail "revoke"
 kill -HUP "$PA"
@@ -80,18 +99,5 @@ wait_for 10 log_has b "own key is in the revocation list" && pass "b knows it is
 wait_for 10 log_has a "ERROR.*refusing peer 'b': its key $newkey is in the revocation list" &&
 	pass "a logs ERROR naming b and the reason" || fail "no refusal ERROR in a.log"
 expect_eq "INFO revoked_keys on b" "$(info_field "$((P + 1))" revoked_keys)" 1
-stop_node "$PB"
 
-# A second instance of a (a copy of its data directory, another port).
-stop_node "$PA"
-cp -a "$A" "$SCRATCH/a2"
-start_node a a "$P" "${fast[@]}" || finish
-start_node a2 a "$((P + 2))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1000))" || finish
-wait_for 20 log_has a2 "ERROR.*another live instance of this node's id 'a'.*refuses writes" &&
-	pass "the newer instance logs ERROR" || fail "a2.log: $(grep -c . "$SCRATCH/a2.log") lines, no duplicate"
-wait_for 20 log_has a "ERROR.*another live instance of this node's id 'a'" && pass "the older instance logs ERROR" ||
-	fail "a.log: no duplicate"
-expect_match "write on the newer instance" "$(redis-cli -p "$((P + 2))" set k v 2>&1)" "^DUPLICATE .*'a'"
-expect_eq "write on the older instance" "$(redis-cli -p "$P" set k v 2>&1)" OK
-expect_eq "INFO writes_refused_duplicate" "$(info_field "$((P + 2))" writes_refused_duplicate)" 1
 finish
