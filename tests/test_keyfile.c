@@ -128,7 +128,7 @@ static void test_malformed_files(void **state)
 	char p[256];
 	uint8_t pk[GROVE_SIGN_PUBLIC_BYTES];
 	const char *hex32 = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
-	char text[2048];
+	char text[GROVE_KEYFILE_BYTES_MAX + 128];
 	struct {
 		const char *body;
 		int want;
@@ -151,8 +151,8 @@ static void test_malformed_files(void **state)
 		write_raw("case.pub", text, 0644);
 		assert_int_equal(grove_keyfile_read_ca_public(p, pk), cases[i].want);
 	}
-	memset(text, 'a', 1500);
-	text[1500] = '\0';
+	memset(text, 'a', GROVE_KEYFILE_BYTES_MAX + 100);
+	text[GROVE_KEYFILE_BYTES_MAX + 100] = '\0';
 	write_raw("case.pub", text, 0644);
 	assert_int_equal(grove_keyfile_read_ca_public(p, pk), GROVE_ETOOBIG);
 	assert_int_equal(grove_keyfile_read_ca_public(dir, pk), GROVE_EINVAL); /* a directory */
