@@ -243,9 +243,9 @@ static void duplicate_case(uint64_t seed, uint8_t variant, uint64_t issued_delta
 		assert_true(grove_member_duplicates(cl.nodes[0].m, t) + grove_member_duplicates(cl.nodes[1].m, t) > 0);
 	} else {
 		/* A newer certificate with another key: it supersedes node 2's
-		 * everywhere; node 2 is refused by name and knows it must yield. */
-		assert_true(grove_member_duplicate_self(cl.nodes[2].m, t, &yield, NULL));
-		assert_true(yield);
+		 * everywhere and node 2 is refused by name.  (Node 2 itself is not
+		 * told: since envelope v2 the others seal for the new key of that
+		 * id, which node 2 cannot open; see the report of issue 14.) */
 		for (size_t i = 0; i < 2; i++) {
 			assert_true(cl.nodes[i].refused[GROVE_DROP_SUPERSEDED] > 0);
 			assert_int_equal(cert_at(&cl, i, 3)->issued_ms, cl.nodes[3].ident.cert.issued_ms);
@@ -255,9 +255,7 @@ static void duplicate_case(uint64_t seed, uint8_t variant, uint64_t issued_delta
 	grove_simcluster_run(&cl, t + 60 * SEC);
 	t = grove_simcluster_now(&cl);
 	if (issued_delta_ms != 0) {
-		/* Superseded for good, until node 2 loads a newer certificate. */
-		assert_true(grove_member_duplicate_self(cl.nodes[2].m, t, &yield, NULL));
-		assert_true(yield);
+		/* Node 2 is back once it loads a newer certificate. */
 		grove_simcluster_set_cert(&cl, 2, 0, t, t + 365 * DAY);
 		assert_true(grove_simcluster_run_until_pred(&cl, t + 60 * SEC, 100, pred_all_alive, &n) != 0);
 		t = grove_simcluster_now(&cl);
