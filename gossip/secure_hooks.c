@@ -192,5 +192,8 @@ int grove_secure_hooks_reload_member(grove_secure_hooks_t *s, grove_member_t *m,
 	const grove_cert_t *own = &s->sender->self->cert;
 	if (grove_cert_encode(own, s->cert, sizeof(s->cert), &s->cert_len) < 0)
 		return GROVE_EINVAL;
+	/* The pairwise datagram keys come from our secret key: derive again. */
+	grove_pairkeys_close(&s->sender->keys);
+	grove_pairkeys_init(&s->sender->keys, s->sender->self);
 	return grove_member_set_identity(m, now_ms, own->node_pk, GROVE_SIGN_PUBLIC_BYTES, s->cert, s->cert_len);
 }

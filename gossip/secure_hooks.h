@@ -95,7 +95,8 @@ int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_confi
 void grove_secure_hooks_config_ae(grove_secure_hooks_t *s, grove_ae_config_t *cfg);
 
 /* The identity the sender borrows changed in place (certificate reload):
- * re-encode the certificate membership carries and hand key and
+ * re-encode the certificate membership carries, derive the pairwise
+ * datagram keys again (shared by every binding of this sender), and hand key and
  * certificate to the core (grove_member_set_identity), which broadcasts
  * them.  0 or a negative code. */
 int grove_secure_hooks_reload_member(grove_secure_hooks_t *s, grove_member_t *m, uint64_t now_ms) GROVE_MUST_CHECK;

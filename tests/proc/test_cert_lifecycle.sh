@@ -78,9 +78,9 @@ start_node a a "$P" "${fast[@]}" --seeds "127.0.0.1:$((P + 1001))" || finish
 PA=$NODE_PID
 start_node a2 a "$((P + 2))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1001))" || finish
 PA2=$NODE_PID
-wait_for 20 log_has a2 "ERROR.*another live instance of this node's id 'a'.*refuses writes" &&
+wait_for 40 log_has a2 "ERROR.*another live instance of this node's id 'a'.*refuses writes" &&
 	pass "the newer instance logs ERROR" || fail "a2.log: no duplicate: $(tail -3 "$SCRATCH/a2.log")"
-wait_for 20 log_has a "ERROR.*another live instance of this node's id 'a'" && pass "the older instance logs ERROR" ||
+wait_for 40 log_has a "ERROR.*another live instance of this node's id 'a'" && pass "the older instance logs ERROR" ||
 	fail "a.log: no duplicate"
 wait_for 20 log_has b "ERROR.*node id 'a' has two live instances" && pass "b, seeing both, logs ERROR" ||
 	fail "b.log: no duplicate"
