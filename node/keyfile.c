@@ -332,9 +332,6 @@ const char *grove_keyfile_strerror(int code)
 	case GROVE_EINVAL: return "not a regular file, or the certificate does not match the node key";
 	case GROVE_EUNTRUSTED: return "certificate not signed by this cluster's CA (check ca.pub)";
 	case GROVE_EEXPIRED: return "certificate expired: renew it with grove cert (same key) and reload (SIGHUP)";
-	case GROVE_EVERSION:
-		return "unknown format version (a certificate from a newer grove?): issue it with this grove's "
-		       "grove cert, or upgrade";
 	case GROVE_EBADSIG: return "certificate signature invalid (corrupt or forged)";
 	case GROVE_EVERSION:
 		return "a format newer than this groved reads (made by a later grove cert): "
