@@ -236,6 +236,18 @@ static int on_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* A handshake that failed on the peer's certificate: report it by the id
+ * it presented (rate-limited by the peer book), never silently. */
+static void refused_handshake(mstream_t *s)
+{
+	const grove_cert_t *c = grove_channel_refused_cert(s->sess);
+	int rc = grove_channel_error(s->sess);
+	grove_drop_t why = rc == GROVE_EEXPIRED ? GROVE_DROP_EXPIRED : rc == GROVE_EUNTRUSTED ? GROVE_DROP_UNTRUSTED
+			   : rc == GROVE_EBADSIG ? GROVE_DROP_BADSIG : GROVE_DROP_NONE;
+	if (c != NULL && why != GROVE_DROP_NONE)
+		grove_peerbook_report(s->mn->book, c->node_id, why, c, grove_cluster_now_ms());
+}
+
 static void on_stream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	mstream_t *s = h->data;
@@ -251,6 +263,7 @@ static void on_stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		(void)rc;
 		stream_close(s);
 	} else if (nread > 0 && grove_channel_feed(s->sess, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+		refused_handshake(s);
 		stream_close(s);
 	} else if (!s->closed) {
 		if (!s->established && grove_channel_established(s->sess))

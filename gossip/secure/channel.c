@@ -498,6 +498,11 @@ const grove_cert_t *grove_channel_peer_cert(const grove_channel_t *s)
 	return s->state == ST_OPEN ? &s->peer_cert : NULL;
 }
 
+const grove_cert_t *grove_channel_refused_cert(const grove_channel_t *s)
+{
+	return s->state == ST_FAILED && s->peer_cert.node_id[0] != '\0' ? &s->peer_cert : NULL;
+}
+
 /* Initiator: queue HELLO_I. */
 static int send_hello_i(grove_channel_t *s)
 {

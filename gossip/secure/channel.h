@@ -111,5 +111,8 @@ bool grove_channel_peer_finished(const grove_channel_t *s);
 int grove_channel_error(const grove_channel_t *s);
 /* The verified peer certificate once established, else NULL (borrowed). */
 const grove_cert_t *grove_channel_peer_cert(const grove_channel_t *s);
+/* After a failed handshake: the certificate the peer presented (decoded,
+ * not trusted: for naming the peer in a log line), or NULL. */
+const grove_cert_t *grove_channel_refused_cert(const grove_channel_t *s);
 
 #endif
