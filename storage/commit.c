@@ -62,19 +62,20 @@ static void leader_window(grove_commit_t *c)
  * runs out of memory, one by one, synced at the end). */
 static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
 {
+	bool sync = c->mode != GROVE_DURABILITY_NONE;
 	if (!group->next)
-		return grove_store_write(c->store, group->batch, true);
+		return grove_store_write(c->store, group->batch, sync);
 	grove_batch_t all;
 	grove_batch_init(&all);
 	int rc = 0;
 	for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
 		rc = grove_batch_append(&all, w->batch);
 	if (rc == 0) {
-		rc = grove_store_write(c->store, &all, true);
+		rc = grove_store_write(c->store, &all, sync);
 	} else {
 		rc = 0;
 		for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
-			rc = grove_store_write(c->store, w->batch, w->next == NULL);
+			rc = grove_store_write(c->store, w->batch, sync && w->next == NULL);
 	}
 	grove_batch_close(&all);
 	return rc;
@@ -86,10 +87,14 @@ static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
 static void lead_group(grove_commit_t *c)
 {
 	c->leader_active = true;
-	if (!c->failed_rc)
+	if (!c->failed_rc && c->mode == GROVE_DURABILITY_BATCH)
 		leader_window(c);
 	grove_commit_waiter_t *group = c->head, *last = group;
 	size_t n = 1;
+	if (c->queued <= GROVE_COMMIT_GROUP_MAX) { /* all of them: no walk */
+		last = c->tail;
+		n = c->queued;
+	}
 	while (n < GROVE_COMMIT_GROUP_MAX && last->next) {
 		last = last->next;
 		n++;
@@ -103,13 +108,15 @@ static void lead_group(grove_commit_t *c)
 	if (!c->failed_rc) {
 		pthread_mutex_unlock(&c->mu);
 		rc = write_group(c, group);
-		atomic_fetch_add(&c->syncs, 1);
+		if (c->mode != GROVE_DURABILITY_NONE)
+			atomic_fetch_add(&c->syncs, 1);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
 			c->failed_rc = rc;
 		else
 			atomic_store(&c->durable_seq, last->seq);
 	}
+	c->done_seq = last->seq;
 	for (grove_commit_waiter_t *w = group, *nx; w; w = nx) {
 		nx = w->next;
 		w->rc = rc;
@@ -121,7 +128,6 @@ static void lead_group(grove_commit_t *c)
 
 int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b, grove_commit_waiter_t *w)
 {
-	GROVE_ASSERT(c->mode == GROVE_DURABILITY_BATCH);
 	*w = (grove_commit_waiter_t){ .batch = b };
 	pthread_mutex_lock(&c->mu);
 	if (c->failed_rc) {
@@ -153,6 +159,31 @@ int grove_commit_wait(grove_commit_t *c, grove_commit_waiter_t *w)
 	return w->rc;
 }
 
+int grove_commit_sync_to(grove_commit_t *c, uint64_t seq)
+{
+	pthread_mutex_lock(&c->mu);
+	GROVE_ASSERT(seq <= c->next_seq);
+	while (c->done_seq < seq) {
+		if (c->leader_active) {
+			pthread_cond_wait(&c->done_cv, &c->mu);
+		} else {
+			GROVE_ASSERT(c->head != NULL); /* seq is queued: not done, not in flight */
+			lead_group(c);
+		}
+	}
+	int rc = atomic_load(&c->durable_seq) >= seq ? 0 : c->failed_rc ? c->failed_rc : GROVE_EREADONLY;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+uint64_t grove_commit_last_seq(grove_commit_t *c)
+{
+	pthread_mutex_lock(&c->mu);
+	uint64_t seq = c->next_seq;
+	pthread_mutex_unlock(&c->mu);
+	return seq;
+}
+
 bool grove_commit_failed(grove_commit_t *c)
 {
 	pthread_mutex_lock(&c->mu);
@@ -161,18 +192,22 @@ bool grove_commit_failed(grove_commit_t *c)
 	return failed;
 }
 
+/* Modes none and always write directly while nothing is queued or in
+ * flight; otherwise behind what is (a queued batch may hold an older state
+ * of the same key: writing around it would reorder them on disk). */
 int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
 {
-	switch (c->mode) {
-	case GROVE_DURABILITY_NONE:
-		return grove_store_write(c->store, b, false);
-	case GROVE_DURABILITY_ALWAYS:
-		atomic_fetch_add(&c->syncs, 1);
-		return grove_store_write(c->store, b, true);
-	default: {
-		grove_commit_waiter_t w;
-		int rc = grove_commit_enqueue(c, b, &w);
-		return rc ? rc : grove_commit_wait(c, &w);
+	if (c->mode != GROVE_DURABILITY_BATCH) {
+		pthread_mutex_lock(&c->mu);
+		bool idle = c->head == NULL && !c->leader_active && !c->failed_rc;
+		pthread_mutex_unlock(&c->mu);
+		if (idle) {
+			if (c->mode == GROVE_DURABILITY_ALWAYS)
+				atomic_fetch_add(&c->syncs, 1);
+			return grove_store_write(c->store, b, c->mode == GROVE_DURABILITY_ALWAYS);
+		}
 	}
-	}
+	grove_commit_waiter_t w;
+	int rc = grove_commit_enqueue(c, b, &w);
+	return rc ? rc : grove_commit_wait(c, &w);
 }

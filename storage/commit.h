@@ -17,6 +17,15 @@
  *          or the next).  Queued batches get increasing sequence numbers;
  *          grove_commit_durable_seq is the last one synced (FIFO: all
  *          smaller ones were synced too).
+ *  Deferred writes (any mode; db.h grove_db_defer_begin): batches are
+ *          queued with grove_commit_enqueue and nobody waits for each;
+ *          grove_commit_sync_to(seq) later leads (or waits for) the groups
+ *          up to seq, so a client's pipelined writes, and every other
+ *          client's queued with them, become one store write (one fsync
+ *          in batch and always).  Groups are written synced except in
+ *          none.  While anything is queued or in flight, grove_commit_write
+ *          in none and always goes through the queue too (FIFO: a queued
+ *          batch may hold an older state of the key being written).
  *          A failed group write fails the commit for good: the group's
  *          writers get the store's error, every writer queued after it and
  *          every later enqueue GROVE_EREADONLY (later batches may build on
@@ -34,7 +43,7 @@
 #include "grove/db.h"
 #include "storage/store.h"
 
-#define GROVE_COMMIT_GROUP_MAX 256 /* batches merged into one synced write */
+#define GROVE_COMMIT_GROUP_MAX 1024 /* batches merged into one store write */
 
 /* One queued batch (BATCH mode); the writer owns it until the wait. */
 typedef struct grove_commit_waiter {
@@ -56,6 +65,7 @@ typedef struct grove_commit {
 	size_t queued;
 	bool leader_active;
 	uint64_t next_seq;          /* the last sequence number given out */
+	uint64_t done_seq;          /* the last one written or failed (FIFO) */
 	int failed_rc;              /* BATCH: nonzero once a group write failed */
 	atomic_uint_fast64_t durable_seq; /* the last sequence number synced */
 	atomic_uint_fast64_t syncs; /* synced writes issued */
@@ -67,7 +77,7 @@ int grove_commit_init(grove_commit_t *c, grove_store_t *store, grove_durability_
 void grove_commit_close(grove_commit_t *c); /* safe when zeroed */
 /* Writes b as durably as the mode promises; returns the store's result. */
 int grove_commit_write(grove_commit_t *c, const grove_batch_t *b) GROVE_MUST_CHECK;
-/* BATCH mode only: queues b (kept valid by the caller until the wait
+/* Queues b (kept valid by the caller until the wait
  * returns) and sets w->seq; GROVE_EREADONLY when the commit has failed
  * (then there is nothing to wait for). */
 int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b,
@@ -78,6 +88,12 @@ static inline uint64_t grove_commit_durable_seq(grove_commit_t *c)
 {
 	return atomic_load(&c->durable_seq);
 }
-bool grove_commit_failed(grove_commit_t *c); /* a BATCH group write failed */
+bool grove_commit_failed(grove_commit_t *c); /* a group write failed */
+/* Returns once every batch queued up to seq was written as the mode
+ * promises (0) or failed (the error); leads the groups itself when no
+ * other thread does.  Afterwards no queued waiter up to seq is touched by
+ * the commit again. */
+int grove_commit_sync_to(grove_commit_t *c, uint64_t seq) GROVE_MUST_CHECK;
+uint64_t grove_commit_last_seq(grove_commit_t *c); /* the last seq queued */
 
 #endif

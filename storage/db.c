@@ -201,6 +201,7 @@ static int db_init_locks(grove_db_t *db)
 {
 	pthread_mutex_init(&db->hlc_mu, NULL);
 	pthread_mutex_init(&db->hook_mu, NULL);
+	pthread_mutex_init(&db->defer_mu, NULL);
 	db->locks_inited = true;
 	int rc = grove_tree_init(&db->tree);
 	return rc ? rc : grove_db__cache_init(db);
@@ -227,6 +228,7 @@ static void db_free(grove_db_t *db)
 	if (db->locks_inited) {
 		pthread_mutex_destroy(&db->hlc_mu);
 		pthread_mutex_destroy(&db->hook_mu);
+		pthread_mutex_destroy(&db->defer_mu);
 	}
 	grove_free(db);
 }
@@ -279,6 +281,7 @@ void grove_db_close(grove_db_t *db)
 {
 	if (!db)
 		return;
+	grove_db__defer_close(db); /* deferred writes written and settled */
 	grove_db__purge_close(db); /* no purge changes the tree while it is saved */
 	/* after a failed group write the store may hold part of what the tree
 	 * never saw (a log record written but not synced): no clean record,

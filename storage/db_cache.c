@@ -322,6 +322,14 @@ int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen,
 	return 0;
 }
 
+bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+{
+	for (size_t i = 0; i < s->npend; i++)
+		if (s->pend[i].klen == klen && memcmp(s->pend[i].key, key, klen) == 0)
+			return true;
+	return false;
+}
+
 /* seq 0: all of them. */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {

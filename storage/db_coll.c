@@ -1239,6 +1239,7 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 
 typedef struct purge_ctx {
 	const grove_db_key_t *k;
+	const grove_db_stripe_t *s; /* the key's: its pending records */
 	const meta_t *m;
 	grove_batch_t *b;
 	grove_db_item_delta_t *d;
@@ -1261,6 +1262,10 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 		p->rc = GROVE_ECORRUPT;
 		return 1;
 	}
+	/* a record with a queued newer state (pending) is replaced by it: a
+	 * purge write queued after that state would undo it */
+	if (grove_db__pending_has(p->s, key, klen))
+		return 0;
 	int kind = key[pre];
 	grove_elem_t x;
 	int rc = kind >= GROVE_ELEM_MEMBER && kind <= KIND_LAST
@@ -1344,7 +1349,8 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 	uint8_t hi[4 + GROVE_KEY_MAX];
 	size_t hlen = elem_prefix(k, 0, hi);
 	hi[hlen++] = KIND_LAST + 1; /* past every kind of the key */
-	purge_ctx_t p = { .k = k, .m = &m, .b = &b, .d = d, .last = last };
+	purge_ctx_t p = { .k = k, .s = &db->stripes[k->stripe], .m = &m, .b = &b, .d = d,
+			  .last = last };
 	if (rc == 0 && (!d || !last))
 		rc = GROVE_ENOMEM;
 	if (rc == 0)

@@ -105,6 +105,39 @@ typedef struct grove_db_pending {
 	uint64_t seq; /* the queued write's sequence number */
 } grove_db_pending_t;
 
+/* A change to the digest tree of one item other than a key's head (an
+ * element), applied once its write is durable. */
+typedef struct grove_db_item_delta {
+	uint32_t segment;
+	bool had_old, has_new;
+	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
+} grove_db_item_delta_t;
+#define GROVE_DB_ITEM_DELTAS_MAX 4
+
+/* What a write changes in the tree and the live-key count: computed under
+ * the key lock, applied once the write is durable (db_state.c). */
+typedef struct grove_db_head_delta {
+	uint32_t segment;
+	bool had_old, old_live, new_live;
+	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
+} grove_db_head_delta_t;
+
+/* A write queued by the deferring thread (grove_db_defer_begin) and not
+ * yet settled: its batch and waiter live here until grove_db_defer_sync
+ * has seen its group written, then its tree deltas are applied (if the
+ * group was durable) and its pending records and cache pin released. */
+typedef struct grove_db_deferred {
+	struct grove_db_deferred *next;
+	grove_commit_waiter_t w;
+	grove_batch_t batch;
+	bool has_head;
+	grove_db_head_delta_t head;
+	size_t ndeltas;
+	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
+	size_t klen;
+	uint8_t key[]; /* klen bytes */
+} grove_db_deferred_t;
+
 /* A key lock with the write buffers reused by the writes under it. */
 typedef struct grove_db_stripe {
 	pthread_mutex_t mu;
@@ -136,6 +169,14 @@ struct grove_db {
 	pthread_mutex_t hook_mu; /* guards hook_ctx and changes of hook */
 	_Atomic(grove_db_change_fn) hook; /* read without the lock: NULL means no call */
 	void *hook_ctx;
+
+	/* Deferred writes (db_state.c): the one thread deferring, and the
+	 * queued writes to settle, in sequence order. */
+	_Atomic(bool) defer_on;
+	pthread_t defer_thread;
+	uint64_t defer_last_seq; /* the deferring thread's last queued write */
+	pthread_mutex_t defer_mu; /* guards the list */
+	grove_db_deferred_t *defer_head, *defer_tail;
 
 	atomic_uint_fast64_t live_keys;
 	atomic_uint_fast64_t writes;
@@ -171,14 +212,6 @@ typedef struct grove_db_key {
 	uint8_t drec[1 + 2 + 1 + GROVE_KEY_MAX]; /* 'd' seg 0x00 key (the head's item name) */
 } grove_db_key_t;
 
-/* A change to the digest tree of one item other than a key's head (an
- * element), applied once its write is durable. */
-typedef struct grove_db_item_delta {
-	uint32_t segment;
-	bool had_old, has_new;
-	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
-} grove_db_item_delta_t;
-#define GROVE_DB_ITEM_DELTAS_MAX 4
 
 /* A key's state during one read-modify-write (db_state.c).  Caller holds
  * the key's stripe lock from load to free (commit may release it while it
@@ -211,6 +244,9 @@ int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k,
 int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
 			   bool *wrote) GROVE_MUST_CHECK;
 void grove_db__state_free(grove_db_state_t *st);
+/* Deferred writes: settles everything up to the db's last queued write
+ * (grove_db_close); safe when nothing was deferred. */
+void grove_db__defer_close(grove_db_t *db);
 
 /* The record cache and the stripes (db_cache.c). */
 int grove_db__cache_init(grove_db_t *db) GROVE_MUST_CHECK; /* also the stripe locks */
@@ -247,6 +283,7 @@ int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t
 int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint8_t **val,
 			  size_t *vlen) GROVE_MUST_CHECK;
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
+bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen);
 void grove_db__pending_relabel(grove_db_stripe_t *s, uint64_t from, uint64_t to);
 #define GROVE_DB_PENDING_UNQUEUED UINT64_MAX /* added, not yet queued */
 /* A 'u' record is the canonical encoding followed by one byte, the visible

@@ -132,18 +132,10 @@ static int state_batch(grove_batch_t *b, const grove_db_key_t *k, const grove_db
 	return rc;
 }
 
-/* What a write changes in the tree and the live-key count: computed under
- * the key lock, applied once the write is durable. */
-typedef struct state_delta {
-	uint32_t segment;
-	bool had_old, old_live, new_live;
-	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
-} state_delta_t;
-
 /* The delta of replacing st's record by the new one (rec_len bytes) in the
  * stripe's scratch buffer after the prefix. */
 static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
-			grove_db_state_t *st, size_t rec_len, state_delta_t *d)
+			grove_db_state_t *st, size_t rec_len, grove_db_head_delta_t *d)
 {
 	size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 	d->segment = k->segment;
@@ -165,7 +157,7 @@ static void extra_apply(grove_db_t *db, const grove_db_state_t *st)
 	}
 }
 
-static void delta_apply(grove_db_t *db, const state_delta_t *d)
+static void delta_apply(grove_db_t *db, const grove_db_head_delta_t *d)
 {
 	grove_tree_update(&db->tree, d->segment, d->had_old ? d->old_item : NULL, d->new_item);
 	if (d->new_live && !d->old_live)
@@ -178,7 +170,7 @@ static void delta_apply(grove_db_t *db, const state_delta_t *d)
  * the key's cache entry, taking st->v when the budget allows. */
 static grove_db_cached_t *state_install(grove_db_t *db, const grove_db_key_t *k,
 					grove_db_state_t *st, size_t rec_len,
-					const state_delta_t *d, bool pin)
+					const grove_db_head_delta_t *d, bool pin)
 {
 	st->rec = NULL; /* the entry's buffer may be swapped or freed below */
 	st->v_cached = false;
@@ -200,7 +192,7 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 		rc = grove_commit_write(&db->commit, &s->batch);
 	if (rc)
 		return state_fail(db, st, rc);
-	state_delta_t d;
+	grove_db_head_delta_t d;
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
 	extra_apply(db, st);
@@ -246,7 +238,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 		return state_fail(db, st, rc);
 	}
 	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, w.seq);
-	state_delta_t d;
+	grove_db_head_delta_t d;
 	if (rec_len) {
 		state_delta(s, k, st, rec_len, &d);
 		grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
@@ -268,6 +260,61 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	return rc;
 }
 
+/* Whether the calling thread defers its writes (grove_db_defer_begin). */
+static bool defer_active(grove_db_t *db)
+{
+	return atomic_load(&db->defer_on) && pthread_equal(db->defer_thread, pthread_self());
+}
+
+/* Deferred (any mode): queues the write like state_commit_queued, makes
+ * it the key's pinned cache entry, and returns with the lock held and
+ * without waiting; grove_db_defer_sync settles it once its group is
+ * written.  The batch and waiter live in a heap record until then. */
+static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
+				 size_t rec_len)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	const uint8_t *rec = rec_len ? s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen) : NULL;
+	GROVE_ASSERT(st->ndeltas <= GROVE_DB_ITEM_DELTAS_MAX);
+	grove_db_deferred_t *r = grove_calloc(1, sizeof(*r) + k->klen);
+	if (!r)
+		return state_fail(db, st, GROVE_ENOMEM);
+	grove_batch_init(&r->batch);
+	int rc = state_batch(&r->batch, k, st, rec, rec_len);
+	if (rc == 0 && st->extra)
+		rc = grove_db__pending_add(s, st->extra, GROVE_DB_PENDING_UNQUEUED);
+	if (rc == 0)
+		rc = grove_commit_enqueue(&db->commit, &r->batch, &r->w);
+	if (rc) {
+		grove_db__pending_settle(s, GROVE_DB_PENDING_UNQUEUED);
+		grove_batch_close(&r->batch);
+		grove_free(r);
+		return state_fail(db, st, rc);
+	}
+	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, r->w.seq);
+	if (rec_len) {
+		r->has_head = true;
+		state_delta(s, k, st, rec_len, &r->head);
+		grove_db_cached_t *e = state_install(db, k, st, rec_len, &r->head, true);
+		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
+		e->pending_seq = r->w.seq;
+	}
+	r->ndeltas = st->ndeltas;
+	if (st->ndeltas)
+		memcpy(r->deltas, st->deltas, st->ndeltas * sizeof(*st->deltas));
+	r->klen = k->klen;
+	memcpy(r->key, k->key, k->klen);
+	db->defer_last_seq = r->w.seq;
+	pthread_mutex_lock(&db->defer_mu);
+	if (db->defer_tail)
+		db->defer_tail->next = r;
+	else
+		db->defer_head = r;
+	db->defer_tail = r;
+	pthread_mutex_unlock(&db->defer_mu);
+	return 0;
+}
+
 int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
 			   bool *wrote)
 {
@@ -284,17 +331,104 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 		/* unchanged head: a cached value still equals its record */
 		if (!st->extra || st->extra->count == 0)
 			return 0;
-		if (db->durability == GROVE_DURABILITY_BATCH)
+		if (defer_active(db))
+			rc = state_commit_deferred(db, k, st, 0);
+		else if (db->durability == GROVE_DURABILITY_BATCH)
 			rc = state_commit_queued(db, k, st, 0);
 		else
 			rc = state_commit_extra(db, k, st);
 		*wrote = rc == 0;
 		return rc;
 	}
-	if (db->durability == GROVE_DURABILITY_BATCH && grove_db__cache_can_pin(db, k, st->entry))
+	bool can_pin = grove_db__cache_can_pin(db, k, st->entry);
+	if (can_pin && defer_active(db))
+		rc = state_commit_deferred(db, k, st, rec_len);
+	else if (db->durability == GROVE_DURABILITY_BATCH && can_pin)
 		rc = state_commit_queued(db, k, st, rec_len);
 	else
 		rc = state_commit_locked(db, k, st, rec_len);
 	*wrote = rc == 0;
 	return rc;
+}
+
+/* ---- deferred writes (db.h) ---- */
+
+int grove_db_defer_begin(grove_db_t *db)
+{
+	if (atomic_load(&db->defer_on))
+		return GROVE_EINVAL;
+	db->defer_thread = pthread_self();
+	db->defer_last_seq = 0;
+	atomic_store(&db->defer_on, true);
+	return 0;
+}
+
+uint64_t grove_db_defer_end(grove_db_t *db)
+{
+	GROVE_ASSERT(defer_active(db));
+	atomic_store(&db->defer_on, false);
+	return db->defer_last_seq;
+}
+
+/* Applies a written record's deltas (durable) and releases its pending
+ * records and cache pin; frees it. */
+static void defer_settle(grove_db_t *db, grove_db_deferred_t *r)
+{
+	bool durable = r->w.rc == 0;
+	if (durable && r->has_head)
+		delta_apply(db, &r->head);
+	if (durable) {
+		grove_db_state_t st = { .deltas = r->deltas, .ndeltas = r->ndeltas };
+		extra_apply(db, &st);
+	}
+	grove_db_key_t k;
+	GROVE_ASSERT(grove_db__key_prepare(&k, r->key, r->klen) == 0);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	grove_db__pending_settle(&db->stripes[k.stripe], r->w.seq);
+	if (r->has_head)
+		grove_db__cache_settle(db, &k, r->w.seq, durable);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	grove_batch_close(&r->batch);
+	grove_free(r);
+}
+
+int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
+{
+	if (ticket == 0)
+		return 0;
+	int rc = grove_commit_sync_to(&db->commit, ticket);
+	for (;;) {
+		pthread_mutex_lock(&db->defer_mu);
+		grove_db_deferred_t *r = db->defer_head;
+		if (r && r->w.seq <= ticket) {
+			db->defer_head = r->next;
+			if (!db->defer_head)
+				db->defer_tail = NULL;
+		} else {
+			r = NULL;
+		}
+		pthread_mutex_unlock(&db->defer_mu);
+		if (!r)
+			break;
+		defer_settle(db, r);
+	}
+	return rc;
+}
+
+uint64_t grove_db_defer_durable(grove_db_t *db)
+{
+	return grove_commit_durable_seq(&db->commit);
+}
+
+void grove_db__defer_close(grove_db_t *db)
+{
+	if (!db->commit.inited)
+		return;
+	uint64_t last = 0;
+	pthread_mutex_lock(&db->defer_mu);
+	if (db->defer_tail)
+		last = db->defer_tail->w.seq;
+	pthread_mutex_unlock(&db->defer_mu);
+	if (grove_db_defer_sync(db, last) != 0)
+		return; /* settled too; the failed commit leaves no clean record */
 }

@@ -255,6 +255,25 @@ int grove_db_segment_keys(grove_db_t *db, uint32_t segment, grove_db_digest_fn f
 int grove_db_subtree_keys(grove_db_t *db, unsigned level, uint32_t index, grove_db_digest_fn fn,
 			  void *ctx) GROVE_MUST_CHECK;
 
+/* --- deferred writes (a server's pipelined requests) ---
+ * Between grove_db_defer_begin and grove_db_defer_end the calling thread's
+ * typed writes do not wait for the store: each is applied atomically under
+ * its key lock as usual (a later read-modify-write of the key, by any
+ * thread, builds on it) and queued for the group commit, and returns.
+ * defer_end returns a ticket (0: nothing was queued); grove_db_defer_sync
+ * then writes, or waits for another thread writing, every queued write up
+ * to the ticket, as durably as the mode promises (one store write and one
+ * fsync for all of them and whatever else is queued), and returns 0 or the
+ * error of the failed write (the db then refuses writes until reopened).
+ * Reads that go to the store (grove_db_get, grove_db_type, collection
+ * reads, scans) see a deferred write once it is synced; change hooks run
+ * when it is queued.  One thread defers at a time (GROVE_EINVAL). */
+int grove_db_defer_begin(grove_db_t *db) GROVE_MUST_CHECK;
+uint64_t grove_db_defer_end(grove_db_t *db);
+int grove_db_defer_sync(grove_db_t *db, uint64_t ticket) GROVE_MUST_CHECK;
+/* The last ticket written as durably as the mode promises. */
+uint64_t grove_db_defer_durable(grove_db_t *db);
+
 /* --- change notification (for pushing fresh writes to peers) --- */
 /* Called after every local write commits, from the writing thread, with no
  * db lock held, once per item name the write changed.  One hook per db;
