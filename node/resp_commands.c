@@ -10,6 +10,7 @@
 #include "node/resp_commands.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,7 @@ static void cmd_hello(grove_cmd_call_t *c);
 #define L GROVE_CMD_LOOP
 #define N GROVE_CMD_NOAUTH
 #define Q GROVE_CMD_NOQUEUE
+#define D GROVE_CMD_DEFER
 
 const grove_cmd_t grove_cmd_table[] = {
 	{"ping", -1, 0, cmd_ping, "PING [message]: PONG, or the message"},
@@ -43,27 +45,27 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"config", -2, L, grove_cmd_do_config, "CONFIG GET pattern | RESETSTAT"},
 	{"info", -1, L, grove_cmd_do_info, "INFO [section ...]"},
 	{"get", 2, 0, grove_cmd_do_get, "GET key: register value, or counter value"},
-	{"set", -3, W, grove_cmd_do_set, "SET key value [NX|XX] [GET] [KEEPTTL]: LWW register write"},
+	{"set", -3, W | D, grove_cmd_do_set, "SET key value [NX|XX] [GET] [KEEPTTL]: LWW register write"},
 	{"del", -2, W, grove_cmd_do_del, "DEL key ...: observed-remove delete"},
 	{"exists", -2, 0, grove_cmd_do_exists, "EXISTS key ..."},
 	{"type", 2, 0, grove_cmd_do_type, "TYPE key: string|set|hash|none"},
 	{"keys", 2, 0, grove_cmd_do_keys, "KEYS pattern"},
 	{"scan", -2, L, grove_cmd_do_scan, "SCAN cursor [MATCH p] [COUNT n] [TYPE t]"},
 	{"dbsize", 1, 0, grove_cmd_do_dbsize, "DBSIZE"},
-	{"incr", 2, W, grove_cmd_do_incr, "INCR key: PN-counter +1"},
-	{"decr", 2, W, grove_cmd_do_decr, "DECR key: PN-counter -1"},
-	{"incrby", 3, W, grove_cmd_do_incrby, "INCRBY key n"},
-	{"decrby", 3, W, grove_cmd_do_decrby, "DECRBY key n"},
-	{"sadd", -3, W, grove_cmd_do_sadd, "SADD key member ...: add-wins set"},
-	{"srem", -3, W, grove_cmd_do_srem, "SREM key member ..."},
+	{"incr", 2, W | D, grove_cmd_do_incr, "INCR key: PN-counter +1"},
+	{"decr", 2, W | D, grove_cmd_do_decr, "DECR key: PN-counter -1"},
+	{"incrby", 3, W | D, grove_cmd_do_incrby, "INCRBY key n"},
+	{"decrby", 3, W | D, grove_cmd_do_decrby, "DECRBY key n"},
+	{"sadd", -3, W | D, grove_cmd_do_sadd, "SADD key member ...: add-wins set"},
+	{"srem", -3, W | D, grove_cmd_do_srem, "SREM key member ..."},
 	{"smembers", 2, 0, grove_cmd_do_smembers, "SMEMBERS key"},
 	{"sismember", 3, 0, grove_cmd_do_sismember, "SISMEMBER key member"},
 	{"scard", 2, 0, grove_cmd_do_scard, "SCARD key"},
 	{"sscan", -3, 0, grove_cmd_do_sscan, "SSCAN key cursor [MATCH p] [COUNT n]"},
 	{"hscan", -3, 0, grove_cmd_do_hscan, "HSCAN key cursor [MATCH p] [COUNT n]"},
-	{"hset", -4, W, grove_cmd_do_hset, "HSET key field value ...: per-field LWW"},
+	{"hset", -4, W | D, grove_cmd_do_hset, "HSET key field value ...: per-field LWW"},
 	{"hget", 3, 0, grove_cmd_do_hget, "HGET key field"},
-	{"hdel", -3, W, grove_cmd_do_hdel, "HDEL key field ..."},
+	{"hdel", -3, W | D, grove_cmd_do_hdel, "HDEL key field ..."},
 	{"hgetall", 2, 0, grove_cmd_do_hgetall, "HGETALL key"},
 	{"hkeys", 2, 0, grove_cmd_do_hkeys, "HKEYS key"},
 	{"hvals", 2, 0, grove_cmd_do_hvals, "HVALS key"},
@@ -145,6 +147,7 @@ const size_t grove_cmd_count = sizeof(grove_cmd_table) / sizeof(grove_cmd_table[
 #undef L
 #undef N
 #undef Q
+#undef D
 
 void grove_cmd_env_init(grove_cmd_env_t *env, grove_db_t *db)
 {
@@ -198,19 +201,59 @@ void grove_cmd_client_close(grove_cmd_client_t *c)
 	c->queue_cap = c->watch_cap = 0;
 }
 
-const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len)
+/* Command lookup: an open-addressing table of the command names, hashed
+ * case-insensitively, built once (the linear scan with strncasecmp over
+ * every name showed in the pipelined profile).  The longest name is short,
+ * so names longer than CMD_NAME_MAX are unknown at once. */
+#define CMD_HASH_SLOTS 512 /* > 2 x the table: short probes */
+#define CMD_NAME_MAX 32
+static const grove_cmd_t *cmd_hash[CMD_HASH_SLOTS];
+static uint8_t cmd_hash_len[CMD_HASH_SLOTS]; /* strlen of the slot's name */
+static pthread_once_t cmd_hash_once = PTHREAD_ONCE_INIT;
+
+static uint32_t cmd_name_hash(const uint8_t *p, size_t len)
 {
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)(p[i] | 0x20)) * 16777619u; /* ASCII letters fold */
+	return h;
+}
+
+static void cmd_hash_build(void)
+{
+	GROVE_ASSERT(grove_cmd_count < CMD_HASH_SLOTS / 2);
 	for (size_t i = 0; i < grove_cmd_count; i++) {
 		const grove_cmd_t *cmd = &grove_cmd_table[i];
-		if (strlen(cmd->name) == len && strncasecmp(cmd->name, name, len) == 0)
-			return cmd;
+		size_t len = strlen(cmd->name);
+		GROVE_ASSERT(len <= CMD_NAME_MAX);
+		uint32_t at = cmd_name_hash((const uint8_t *)cmd->name, len) % CMD_HASH_SLOTS;
+		while (cmd_hash[at])
+			at = (at + 1) % CMD_HASH_SLOTS;
+		cmd_hash[at] = cmd;
+		cmd_hash_len[at] = (uint8_t)len;
 	}
+}
+
+const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len)
+{
+	if (len == 0 || len > CMD_NAME_MAX)
+		return NULL;
+	pthread_once(&cmd_hash_once, cmd_hash_build);
+	uint32_t at = cmd_name_hash(name, len) % CMD_HASH_SLOTS;
+	for (const grove_cmd_t *cmd; (cmd = cmd_hash[at]) != NULL; at = (at + 1) % CMD_HASH_SLOTS)
+		if (cmd_hash_len[at] == len && strncasecmp(cmd->name, name, len) == 0)
+			return cmd;
 	return NULL;
 }
 
 unsigned grove_cmd_flags(const grove_cmd_t *cmd)
 {
 	return cmd->flags;
+}
+
+bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc)
+{
+	return cmd && (cmd->flags & GROVE_CMD_DEFER) && (cmd->fn != grove_cmd_do_set || argc == 3);
 }
 
 bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word)

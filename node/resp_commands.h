@@ -67,6 +67,10 @@
 #define GROVE_CMD_LOOP 0x2   /* must run on the loop thread */
 #define GROVE_CMD_NOAUTH 0x4 /* allowed before AUTH */
 #define GROVE_CMD_NOQUEUE 0x8 /* runs at once inside MULTI (EXEC, DISCARD...) */
+#define GROVE_CMD_DEFER 0x10 /* pure writes: each db call is one atomic read-modify-
+			      * write whose result is the reply, no separate read,
+			      * so the server may defer their durability
+			      * (grove_db_defer_begin; see grove_cmd_deferrable) */
 
 /* Bits of grove_cmd_exec's result. */
 #define GROVE_CMD_CLOSE 0x1 /* close the connection after this reply */
@@ -221,6 +225,9 @@ void grove_cmd_client_close(grove_cmd_client_t *c);
 /* The table entry for argv[0] (case-insensitive), or NULL if unknown. */
 const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len);
 unsigned grove_cmd_flags(const grove_cmd_t *cmd);
+/* Whether this request may run with deferred writes: GROVE_CMD_DEFER and
+ * no options that read first (SET only as SET key value). */
+bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc);
 
 /* Appends the text of INFO everything (every section, as the command
  * returns it) to t: what the metrics endpoint derives its numbers from

@@ -38,6 +38,17 @@ struct grove_resp_server_client {
 	const uint8_t **bargv;
 	size_t *bargl;
 	bool loop_tail;       /* last request is a GROVE_CMD_LOOP command */
+	bool batch_defer;     /* the batch is a run of deferrable writes */
+	/* carry: one more request was collected (index batch_n, its arguments
+	 * after the batch's) that starts the next batch (of the other kind);
+	 * the parser is not read into while it is held */
+	bool carry, carry_defer;
+	unsigned carry_flags;
+	size_t carry_argc, carry_at; /* its arguments: bargv[carry_at..+argc) */
+	/* held: the replies of a deferred run wait until the store has
+	 * written ticket hold_seq as durably as the mode promises */
+	bool held;
+	uint64_t hold_seq;
 	grove_buf_t wout; /* replies produced by the worker */
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
@@ -48,6 +59,7 @@ struct grove_resp_server_client {
 
 static void client_process(grove_resp_server_client_t *c);
 static void client_close(grove_resp_server_client_t *c);
+static void maybe_shutdown_done(grove_resp_server_t *srv);
 static void client_block(grove_resp_server_client_t *c);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -78,7 +90,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * the client go away). */
 static void client_update_reading(grove_resp_server_client_t *c)
 {
-	bool want = !c->busy && !c->closing && !c->close_after_flush && !c->srv->shutting_down &&
+	bool want = !c->busy && !c->held && !c->carry && !c->closing && !c->close_after_flush &&
+		    !c->srv->shutting_down &&
 		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES &&
 		    !(c->blocked && grove_resp_parser_pending(&c->parser) >= GROVE_SERVER_BLOCKED_INPUT_BYTES);
 	if (want == c->reading)
@@ -129,7 +142,7 @@ static int tls_seal(grove_resp_server_client_t *c)
 /* Starts a write of everything in `out` unless one is in flight. */
 static void client_flush(grove_resp_server_client_t *c)
 {
-	if (c->writing || c->closing)
+	if (c->writing || c->held || c->closing)
 		return;
 	if (c->tls) {
 		if (tls_seal(c) <= 0)
@@ -175,13 +188,40 @@ static bool batch_push(grove_resp_server_client_t *c, const grove_resp_request_t
 	return true;
 }
 
-/* Collects up to GROVE_SERVER_BATCH_MAX parsed requests; sets *has_write.
- * A protocol error ends the batch and sets c->proto_error. */
+/* Starts a batch: empty, or with the carried request moved to the front
+ * (batch_done has reset the counts; the arrays still hold it).
+ * Returns the carried request's flags (0 when none). */
+static unsigned batch_start(grove_resp_server_client_t *c)
+{
+	if (!c->carry) {
+		c->batch_n = c->bargs_n = 0;
+		return 0;
+	}
+	size_t argc = c->carry_argc;
+	memmove((void *)c->bargv, c->bargv + c->carry_at, argc * sizeof(*c->bargv));
+	memmove(c->bargl, c->bargl + c->carry_at, argc * sizeof(*c->bargl));
+	c->batch_argc[0] = argc;
+	c->batch_n = 1;
+	c->bargs_n = argc;
+	c->carry = false;
+	c->batch_defer = c->carry_defer;
+	return c->carry_flags;
+}
+
+/* Collects up to GROVE_SERVER_BATCH_MAX parsed requests of one kind:
+ * deferrable writes (grove_cmd_deferrable), or anything else (ended by a
+ * GROVE_CMD_LOOP command); a request of the other kind is carried over to
+ * the next batch.  Sets *has_write.  A protocol error ends the batch and
+ * sets c->proto_error. */
 static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 {
-	c->batch_n = c->bargs_n = 0;
 	c->loop_tail = false;
-	*has_write = false;
+	unsigned flags = batch_start(c);
+	*has_write = (flags & GROVE_CMD_WRITE) != 0;
+	if (flags & GROVE_CMD_LOOP) {
+		c->loop_tail = true;
+		return;
+	}
 	while (c->batch_n < GROVE_SERVER_BATCH_MAX) {
 		grove_resp_request_t req;
 		int rc = grove_resp_parser_next(&c->parser, &req);
@@ -192,7 +232,20 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 			return;
 		}
 		const grove_cmd_t *cmd = grove_cmd_lookup(req.argv[0], req.argl[0]);
-		unsigned flags = cmd ? grove_cmd_flags(cmd) : 0;
+		flags = cmd ? grove_cmd_flags(cmd) : 0;
+		bool defer = grove_cmd_deferrable(cmd, req.argc);
+		if (c->batch_n == 1) {
+			c->batch_defer = defer;
+		} else if (defer != c->batch_defer) {
+			c->batch_n--;
+			c->bargs_n -= req.argc;
+			c->carry_at = c->bargs_n;
+			c->carry_argc = req.argc;
+			c->carry = true;
+			c->carry_defer = defer;
+			c->carry_flags = flags;
+			return;
+		}
 		*has_write |= (flags & GROVE_CMD_WRITE) != 0;
 		if (flags & GROVE_CMD_LOOP) {
 			c->loop_tail = true;
@@ -267,10 +320,99 @@ static void work_after(uv_work_t *w, int status)
 	client_process(c);
 }
 
-/* Runs one collected batch; returns true if it went to a worker. */
+/* ---- deferred runs: a client's pipelined writes as one store write ---- */
+
+static void sync_start(grove_resp_server_t *srv);
+
+/* The sync work (a libuv worker: the second core): writes every deferred
+ * write up to sync_target with one store write and fsync per group. */
+static void sync_run(uv_work_t *w)
+{
+	grove_resp_server_t *srv = w->data;
+	srv->sync_rc = grove_db_defer_sync(srv->env->db, srv->sync_target);
+}
+
+/* Releases the clients whose deferred writes the sync covered: their
+ * replies go out now; if it failed, those not durable are closed without
+ * them (nothing unacknowledged is claimed).  Starts the next sync. */
+static void sync_after(uv_work_t *w, int status)
+{
+	grove_resp_server_t *srv = w->data;
+	GROVE_ASSERT(status == 0);
+	srv->sync_busy = false;
+	uint64_t target = srv->sync_target; /* released clients may start the next */
+	uint64_t durable = grove_db_defer_durable(srv->env->db);
+	if (srv->sync_rc)
+		grove_log_error(srv->log, "store write failed: %s; clients waiting for it are closed",
+				grove_strerror(srv->sync_rc));
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (!c->held || c->closing || c->hold_seq > target)
+			continue;
+		c->held = false;
+		if (c->hold_seq <= durable)
+			client_process(c);
+		else
+			client_close(c);
+	}
+	sync_start(srv);
+	maybe_shutdown_done(srv);
+}
+
+/* Starts a sync up to sync_want unless one runs (its completion starts
+ * the next: groups form while a sync is in flight). */
+static void sync_start(grove_resp_server_t *srv)
+{
+	if (srv->sync_busy || srv->sync_want <= srv->sync_target)
+		return;
+	srv->sync_target = srv->sync_want;
+	srv->sync_work.data = srv;
+	srv->sync_busy = true;
+	if (uv_queue_work(srv->loop, &srv->sync_work, sync_run, sync_after) < 0) {
+		sync_run(&srv->sync_work); /* no worker: on the loop */
+		sync_after(&srv->sync_work, 0);
+	}
+}
+
+/* Runs a batch of deferrable writes with deferred durability: their
+ * store writes are queued, not waited for.  In none they are written at
+ * once (one store write); otherwise the client is held, replies unsent,
+ * until the sync work has them durable.  Returns true when held. */
+static bool batch_run_deferred(grove_resp_server_client_t *c)
+{
+	grove_resp_server_t *srv = c->srv;
+	grove_db_t *db = srv->env->db;
+	GROVE_ASSERT(grove_db_defer_begin(db) == 0); /* only the loop thread defers */
+	unsigned result = batch_run(c, 0, c->batch_n, &c->out);
+	uint64_t ticket = grove_db_defer_end(db);
+	batch_done(c, result);
+	if (ticket == 0)
+		return false;
+	if (srv->durability == GROVE_DURABILITY_NONE) {
+		int rc = grove_db_defer_sync(db, ticket);
+		if (rc == 0)
+			return false;
+		grove_log_error(srv->log, "store write failed: %s; client %llu %s closed",
+				grove_strerror(rc), (unsigned long long)c->state.id, c->state.addr);
+		client_close(c);
+		return true;
+	}
+	c->held = true;
+	c->hold_seq = ticket;
+	if (ticket > srv->sync_want)
+		srv->sync_want = ticket;
+	sync_start(srv);
+	return c->held;
+}
+
+/* Runs one collected batch; returns true if it went to a worker or the
+ * client waits for durability. */
 static bool batch_dispatch(grove_resp_server_client_t *c, bool has_write)
 {
 	grove_resp_server_t *srv = c->srv;
+	if (c->batch_defer)
+		return batch_run_deferred(c);
 	bool only_loop = c->batch_n == 1 && c->loop_tail;
 	if (has_write && srv->durability != GROVE_DURABILITY_NONE && !only_loop) {
 		c->work.data = c;
@@ -287,7 +429,7 @@ static bool batch_dispatch(grove_resp_server_client_t *c, bool has_write)
  * writes, updates reading, and closes a client that is done. */
 static void client_process(grove_resp_server_client_t *c)
 {
-	if (c->busy || c->closing)
+	if (c->busy || c->held || c->closing)
 		return;
 	while (!c->blocked && !c->close_after_flush && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
 		bool has_write;
@@ -308,7 +450,7 @@ static void client_process(grove_resp_server_client_t *c)
 	client_flush(c);
 	if (c->closing)
 		return;
-	if (!c->busy && !c->blocked && !c->writing && c->out.len == 0 &&
+	if (!c->busy && !c->held && !c->blocked && !c->writing && c->out.len == 0 &&
 	    (c->close_after_flush || c->srv->shutting_down)) {
 		client_close(c);
 		return;
@@ -318,7 +460,8 @@ static void client_process(grove_resp_server_client_t *c)
 
 static void maybe_shutdown_done(grove_resp_server_t *srv)
 {
-	if (srv->shutting_down && grove_list_empty(&srv->clients) && srv->handles_open == 0 && srv->shutdown_cb) {
+	if (srv->shutting_down && grove_list_empty(&srv->clients) && srv->handles_open == 0 &&
+	    !srv->sync_busy && srv->shutdown_cb) {
 		void (*cb)(void *) = srv->shutdown_cb;
 		srv->shutdown_cb = NULL;
 		cb(srv->shutdown_ctx);
@@ -570,7 +713,7 @@ static void on_idle_timer(uv_timer_t *t)
 	grove_list_t *l, *tmp;
 	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
 		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
-		if (!c->closing && !c->busy && !c->blocked && !c->writing &&
+		if (!c->closing && !c->busy && !c->held && !c->blocked && !c->writing &&
 		    now - c->last_active_ms >= limit) {
 			srv->stats->idle_disconnects++;
 			grove_log_debug(srv->log, "client %llu %s: idle for %u s, closing",

@@ -6,14 +6,23 @@
  * and writes the replies back in request order.
  *
  * Pipelining and durability.  Requests a client has sent are executed in
- * batches (up to GROVE_SERVER_BATCH_MAX requests).  In durability `none`
- * a batch runs on the loop thread.  In `batch` and `always`, a batch that
- * contains a write runs on a libuv worker thread (uv_queue_work), so the
- * loop keeps serving other clients while the store waits for its fsync;
- * the batch's replies are appended when it completes, and the client reads
- * nothing more until then, so replies keep request order and every write
- * is acknowledged only after the store reported it durable.  Commands that
- * touch loop-owned state (GROVE_CMD_LOOP) end a batch and run on the loop.
+ * batches (up to GROVE_SERVER_BATCH_MAX requests) of one kind.  A run of
+ * deferrable writes (grove_cmd_deferrable: SET key value, INCR..., SADD,
+ * SREM, HSET, HDEL) runs on the loop thread with deferred writes
+ * (grove_db_defer_begin): each is atomic on its key at once, and all are
+ * queued as one unit.  In `none` the unit is then written (one store
+ * write).  In `batch` and `always` the client is held, its replies unsent
+ * and its later requests unexecuted, while one sync work on a libuv worker
+ * (the second core) writes every queued unit of every client with one
+ * store write and one fsync; when it completes the clients it covered get
+ * their replies (a failed write closes them instead), and units queued
+ * meanwhile form the next sync.  Any other request ends the run and runs
+ * after it is durable, so it sees the run's writes.  Other batches with a
+ * write run on a libuv worker in `batch` and `always` (the client reads
+ * nothing more until it completes), on the loop in `none`.  Replies keep
+ * request order and every write is acknowledged only after the store
+ * reported it durable.  Commands that touch loop-owned state
+ * (GROVE_CMD_LOOP) end a batch and run on the loop.
  *
  * Blocking (WAIT).  A command that returns GROVE_CMD_BLOCK leaves the
  * client blocked in env->wait (node/wait.h): its later requests wait
@@ -78,6 +87,12 @@ typedef struct grove_resp_server {
 	uint64_t next_client_id;
 	bool listening, shutting_down;
 	int handles_open; /* listener + timers still to close */
+	/* deferred runs (batch, always): one sync work at a time writes every
+	 * deferred write up to sync_target; sync_want is the newest ticket */
+	uv_work_t sync_work;
+	bool sync_busy;
+	int sync_rc;
+	uint64_t sync_target, sync_want;
 	void (*shutdown_cb)(void *ctx);
 	void *shutdown_ctx;
 } grove_resp_server_t;
