@@ -1,19 +1,31 @@
 #!/bin/bash
-# bench_resp.sh - redis-benchmark against one groved (durability none, then
-# batch) and against a redis-server started here on another port, in the
-# same run on the same machine: SET, GET, INCR, SADD, HSET, unpipelined
-# and with -P 16.  Prints requests/s for each and the ratio groved/redis.
+# bench_resp.sh - issue 13's table: redis-benchmark SET GET INCR SADD HSET
+# against groved and redis-server in the same run on the same machine,
+# alternating server by server, BENCH_RUNS runs (default 3), medians.
+#   groved durability none  vs redis-server AOF appendfsync everysec
+#   groved durability batch vs redis-server AOF appendfsync always
+# (redis with always fsyncs once per event-loop pass: the fair peer of a
+# group commit), each pipelined (-P 16) and unpipelined.  The ratio column
+# is the median of the per-run ratios (each groved run against the redis
+# run just before it); the load average is printed with every run.
+# Then, unless BENCH_PROFILE=0, `perf record -g` on groved (none) under the
+# pipelined load and the top of its profile (self time).
 #
-# Keys: see run() below.
-# Environment: BENCH_N (requests per unpipelined test, default 50000;
-# pipelined tests run 4x as many), BENCH_CLIENTS (default 50).
+# The command is the issue's: redis-benchmark -n N -c 50 [-P 16]
+# -t set,get,incr,sadd,hset (no -r: every client on the same key, the
+# worst case for per-key locks).
+# Environment: BENCH_N (requests per test, default 100000), BENCH_CLIENTS
+# (default 50), BENCH_RUNS (default 3), BENCH_PROFILE (default 1).
 # Exit 77 (skip) when redis-server or redis-benchmark is missing.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 GROVED=$ROOT/bin/groved
 GROVE=$ROOT/bin/grove
-N=${BENCH_N:-50000}
+N=${BENCH_N:-100000}
 C=${BENCH_CLIENTS:-50}
+RUNS=${BENCH_RUNS:-3}
+PROFILE=${BENCH_PROFILE:-1}
+TESTS="SET GET INCR SADD HSET"
 for t in redis-server redis-benchmark redis-cli; do
 	command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
 done
@@ -38,52 +50,92 @@ wait_ping() {
 	exit 1
 }
 
-# run PORT PIPELINE -> "test rps" lines.  SET/GET/INCR spread over 100000
-# keys (-r), as distinct keys commit in parallel; SADD/HSET use
-# redis-benchmark's single set and hash with a single member (without -r),
-# since a Grove collection is one CRDT value whose updates cost in its size.
-run() {
-	local n=$N
-	(($2 > 1)) && n=$((N * 4))
-	{
-		redis-benchmark -p "$1" -t set,get,incr -r 100000 -n "$n" -c "$C" -P "$2" --csv 2>/dev/null
-		redis-benchmark -p "$1" -t sadd,hset -n "$n" -c "$C" -P "$2" --csv 2>/dev/null
-	} | awk -F'","' '$1 != "\"test" { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
+# bench PORT PIPELINE -> "TEST rps" lines
+bench() {
+	redis-benchmark -p "$1" -t set,get,incr,sadd,hset -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
+		awk -F'","' '$1 != "\"test" { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
 }
 
-redis-server --port "$BASE" --save '' --appendonly no --daemonize no --dir "$SCRATCH" \
-	--logfile "$SCRATCH/redis.log" &
-PIDS+=($!)
-wait_ping "$BASE"
+start_redis() { # PORT FSYNC
+	mkdir -p "$SCRATCH/redis-$2"
+	redis-server --port "$1" --save '' --appendonly yes --appendfsync "$2" --daemonize no \
+		--dir "$SCRATCH/redis-$2" --logfile "$SCRATCH/redis-$2.log" &
+	PIDS+=($!)
+	wait_ping "$1"
+}
+
+start_groved() { # PORT MODE
+	local dir=$SCRATCH/groved-$2
+	"$GROVE" cert "$SCRATCH/ca" --id "bench-$2" --out "$dir" >/dev/null
+	"$GROVED" --id "bench-$2" --data "$dir" --client "127.0.0.1:$1" \
+		--gossip "127.0.0.1:$(($1 + 1))" --durability "$2" --log-level warn \
+		--log-file "$SCRATCH/groved-$2.log" &
+	PIDS+=($!)
+	GPID[$2]=$!
+	wait_ping "$1"
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print NR ? a[int((NR + 1) / 2)] : 0 }'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 "$GROVE" ca init "$SCRATCH/ca" >/dev/null
-declare -A R
-for p in 1 16; do
-	while read -r t rps; do R[redis,$p,$t]=$rps; done < <(run "$BASE" "$p")
-done
-for mode in none batch; do
-	port=$((BASE + 1))
-	dir=$SCRATCH/$mode
-	"$GROVE" cert "$SCRATCH/ca" --id "bench-$mode" --out "$dir" >/dev/null
-	"$GROVED" --id "bench-$mode" --data "$dir" --client "127.0.0.1:$port" \
-		--gossip "127.0.0.1:$((port + 1))" --durability "$mode" --log-level warn \
-		--log-file "$SCRATCH/groved-$mode.log" &
-	gp=$!
-	PIDS+=($gp)
-	wait_ping "$port"
-	for p in 1 16; do
-		while read -r t rps; do R[$mode,$p,$t]=$rps; done < <(run "$port" "$p")
+declare -A GPID PORT=([everysec]=$BASE [always]=$((BASE + 1)) [none]=$((BASE + 2)) [batch]=$((BASE + 4)))
+start_redis "${PORT[everysec]}" everysec
+start_redis "${PORT[always]}" always
+start_groved "${PORT[none]}" none
+start_groved "${PORT[batch]}" batch
+
+# R[server,P,test] and Q[mode,P,test]: space-separated per-run values
+declare -A R Q
+echo "redis-benchmark -n $N -c $C -t set,get,incr,sadd,hset; $(nproc) cores; $RUNS runs alternating"
+for ((run = 1; run <= RUNS; run++)); do
+	for p in 16 1; do
+		for pair in everysec:none always:batch; do
+			rs=${pair%%:*} gm=${pair##*:}
+			declare -A rr=()
+			l1=$(load)
+			while read -r t rps; do rr[$t]=$rps; R[$rs,$p,$t]+=" $rps"; done < <(bench "${PORT[$rs]}" "$p")
+			line="run $run P=$p load $l1: redis-$rs"
+			for t in $TESTS; do line+=" $t=${rr[$t]:-0}"; done
+			echo "$line"
+			l2=$(load)
+			line="run $run P=$p load $l2: groved-$gm"
+			while read -r t rps; do
+				Q[$gm,$p,$t]+=" $(echo "$rps / (${rr[$t]:-0} + 0.001)" | bc -l)"
+				line+=" $t=$rps"
+			done < <(bench "${PORT[$gm]}" "$p")
+			echo "$line"
+		done
 	done
-	kill -TERM "$gp"
-	wait "$gp"
 done
 
-echo "redis-benchmark -c $C (SET/GET/INCR -r 100000; SADD/HSET one key), n=$N (x4 pipelined); requests/s; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-printf '%-6s %-3s %12s %12s %7s %12s %7s\n' test P redis-server "groved-none" ratio "groved-batch" ratio
-for p in 1 16; do
-	for t in SET GET INCR SADD HSET; do
-		r=${R[redis,$p,$t]:-0} a=${R[none,$p,$t]:-0} b=${R[batch,$p,$t]:-0}
-		printf '%-6s %-3s %12.0f %12.0f %7.2f %12.0f %7.2f\n' "$t" "$p" "$r" "$a" \
-			"$(echo "$a / ($r + 0.001)" | bc -l)" "$b" "$(echo "$b / ($r + 0.001)" | bc -l)"
+echo
+echo "median requests/s of $RUNS runs, ratio = median of same-run ratios groved/redis"
+printf '%-22s %-3s' "" P
+for t in $TESTS; do printf ' %10s' "$t"; done
+echo
+for p in 16 1; do
+	for pair in everysec:none always:batch; do
+		rs=${pair%%:*} gm=${pair##*:}
+		printf '%-22s %-3s' "redis AOF $rs" "$p"
+		for t in $TESTS; do printf ' %10.0f' "$(echo "${R[$rs,$p,$t]:-}" | median)"; done
+		echo
+		printf '%-22s %-3s' "groved $gm / redis" "$p"
+		for t in $TESTS; do printf ' %10.2f' "$(echo "${Q[$gm,$p,$t]:-}" | median)"; done
+		echo
 	done
 done
+echo "goals: -P 16 none >= 0.8, batch >= 0.8 (vs always); unpipelined >= 0.95"
+
+if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
+	echo
+	echo "profile: perf record -g on groved (none) under -P 16, all five tests; top symbols by self time"
+	perf record -q -g -o "$SCRATCH/perf.data" -p "${GPID[none]}" 2>/dev/null &
+	pp=$!
+	sleep 0.5
+	bench "${PORT[none]}" 16 >/dev/null
+	kill -INT "$pp"
+	wait "$pp"
+	perf report -q -i "$SCRATCH/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
+		grep -v '^$' | head -20
+fi

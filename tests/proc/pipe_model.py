@@ -1,0 +1,301 @@
+#!/usr/bin/python3
+"""pipe_model.py - pipelined clients against a model (tests/proc/test_node_pipeline.sh).
+
+  pipe_model.py model PORT CLIENTS BURSTS SEED
+      CLIENTS threads, one connection each, send BURSTS bursts of 1..32
+      mixed commands each as one write (so a burst arrives in one read and
+      runs as one pipelined unit), then read the burst's replies.  Each client
+      works on keys of its own (registers, counters, sets, hashes; writes and
+      reads of every kind interleaved, reads right after the writes they must
+      see), so the reply Redis would give in that order on one node is known
+      exactly; every client also INCRs one shared counter.  Every reply is
+      compared with the model's; at the end the shared counter must equal the
+      number of INCRs sent to it.  Prints "ok ..." or "FAIL ..." lines and
+      exits 1 on any mismatch.
+
+  pipe_model.py burst PORT CLIENTS ACKFILE SEED
+      CLIENTS threads pipeline single-element writes (SET w:C:I, SADD ws:C
+      m:I, HSET wh:C f:I, INCR wc:C) in bursts of 16 until the connection
+      fails (the server is killed), appending each acknowledged write to
+      ACKFILE (flushed per burst) as "C I".
+
+  pipe_model.py check PORT ACKFILE
+      After a restart: every acknowledged write is there (GET, SISMEMBER,
+      HGET; each counter at least its acknowledged INCRs), and each client's
+      set and hash are consistent (SCARD / HLEN equal the members / fields
+      present up to the highest index sent): no command half-applied.
+Standard library only (Debian's /usr/bin/python3).
+"""
+import random
+import socket
+import sys
+import threading
+
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, cmds):
+        out = []
+        for c in cmds:
+            out.append(b"*%d\r\n" % len(c))
+            for a in c:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise ConnectionError("closed")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b"-"):
+            return (t.decode(), rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                d = self.s.recv(65536)
+                if not d:
+                    raise ConnectionError("closed")
+                self.buf += d
+            v, self.buf = self.buf[:n], self.buf[n + 2:]
+            return v.decode()
+        raise ValueError("unexpected reply %r" % line)
+
+
+OK = ("+", "OK")
+
+
+class Model:
+    """One client's keys, with Redis's answers."""
+
+    def __init__(self, cid, rng):
+        self.p = "m%d:" % cid
+        self.rng = rng
+        self.reg, self.ctr, self.sets, self.hashes = {}, {}, {}, {}
+
+    def next(self):
+        r, p = self.rng, self.p
+        k = r.randrange(4)
+        op = r.randrange(100)
+        if op < 12:
+            key = p + "r%d" % k
+            v = "v%d" % r.randrange(1000)
+            self.reg[key] = v
+            return ["SET", key, v], OK
+        if op < 20:
+            key = p + "r%d" % k
+            return ["GET", key], self.reg.get(key)
+        if op < 32:
+            key = p + "n%d" % k
+            # a counter whose sum is 0 reads as absent in Grove (unlike
+            # Redis): keep the sums positive
+            cur = self.ctr.get(key, 0)
+            d = r.choice([1, r.randrange(1, 50), -1 if cur > 1 else 1, -r.randrange(0, cur) if cur > 1 else 2])
+            self.ctr[key] = self.ctr.get(key, 0) + d
+            cmd = ["INCR", key] if d == 1 else ["DECR", key] if d == -1 else ["INCRBY", key, d]
+            return cmd, self.ctr[key]
+        if op < 38:
+            key = p + "n%d" % k
+            return ["GET", key], str(self.ctr[key]) if key in self.ctr else None
+        if op < 50:
+            key, m = p + "s%d" % k, "e%d" % r.randrange(8)
+            s = self.sets.setdefault(key, set())
+            new = m not in s
+            s.add(m)
+            return ["SADD", key, m], int(new)
+        if op < 55:
+            key, m = p + "s%d" % k, "e%d" % r.randrange(8)
+            s = self.sets.setdefault(key, set())
+            had = m in s
+            s.discard(m)
+            return ["SREM", key, m], int(had)
+        if op < 62:
+            key, m = p + "s%d" % k, "e%d" % r.randrange(8)
+            return ["SISMEMBER", key, m], int(m in self.sets.get(key, set()))
+        if op < 65:
+            key = p + "s%d" % k
+            return ["SCARD", key], len(self.sets.get(key, set()))
+        if op < 77:
+            key, f = p + "h%d" % k, "f%d" % r.randrange(8)
+            v = "x%d" % r.randrange(1000)
+            h = self.hashes.setdefault(key, {})
+            new = f not in h
+            h[f] = v
+            return ["HSET", key, f, v], int(new)
+        if op < 81:
+            key, f = p + "h%d" % k, "f%d" % r.randrange(8)
+            h = self.hashes.setdefault(key, {})
+            had = f in h
+            h.pop(f, None)
+            return ["HDEL", key, f], int(had)
+        if op < 88:
+            key, f = p + "h%d" % k, "f%d" % r.randrange(8)
+            return ["HGET", key, f], self.hashes.get(key, {}).get(f)
+        if op < 91:
+            key = p + "h%d" % k
+            return ["HLEN", key], len(self.hashes.get(key, {}))
+        if op < 94:
+            key = p + r.choice("rnsh") + "%d" % k
+            return ["EXISTS", key], int(self.exists(key))
+        key = p + r.choice("rnsh") + "%d" % k
+        had = self.exists(key)
+        for d in (self.reg, self.ctr, self.sets, self.hashes):
+            d.pop(key, None)
+        return ["DEL", key], int(had)
+
+    def exists(self, key):
+        return (key in self.reg or key in self.ctr or bool(self.sets.get(key))
+                or bool(self.hashes.get(key)))
+
+
+def run_model(port, clients, bursts, seed):
+    errors, shared = [], [0]
+    lock = threading.Lock()
+
+    def client(cid):
+        rng = random.Random(seed * 1000 + cid)
+        m, c = Model(cid, rng), Conn(port)
+        for b in range(bursts):
+            cmds, want = [], []
+            for _ in range(rng.randrange(1, 33)):
+                if rng.randrange(10) == 0:
+                    cmds.append(["INCR", "shared"])
+                    want.append(None)  # its value depends on the other clients
+                    with lock:
+                        shared[0] += 1
+                    continue
+                cmd, w = m.next()
+                cmds.append(cmd)
+                want.append(w)
+            c.send(cmds)
+            for cmd, w in zip(cmds, want):
+                got = c.reply()
+                if cmd[1] == "shared":
+                    if not isinstance(got, int):
+                        with lock:
+                            errors.append("client %d burst %d %s: %r" % (cid, b, cmd, got))
+                elif got != w:
+                    with lock:
+                        errors.append("client %d burst %d %s: got %r, want %r" % (cid, b, cmd, got, w))
+
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    c = Conn(port)
+    c.send([["GET", "shared"]])
+    total = c.reply()
+    for e in errors[:10]:
+        print("FAIL " + e)
+    if total != str(shared[0]):
+        print("FAIL shared counter %r, want %d" % (total, shared[0]))
+        errors.append("shared")
+    if not errors:
+        print("ok %d clients x %d bursts: every reply equals the model's; shared counter %s"
+              % (clients, bursts, total))
+    return 1 if errors else 0
+
+
+def run_burst(port, clients, ackfile, seed):
+    out = open(ackfile, "a")
+    lock = threading.Lock()
+
+    def client(cid):
+        try:
+            c = Conn(port)
+            i = 0
+            while True:
+                cmds = []
+                for j in range(i, i + 16):
+                    cmds += [["SET", "w:%d:%d" % (cid, j), "v%d" % j],
+                             ["SADD", "ws:%d" % cid, "m:%d" % j],
+                             ["HSET", "wh:%d" % cid, "f:%d" % j, "v%d" % j],
+                             ["INCR", "wc:%d" % cid]]
+                c.send(cmds)
+                acked = []
+                for k in range(len(cmds)):
+                    r = c.reply()
+                    if k % 4 == 3:  # the 4 writes of index j all answered
+                        acked.append(i + k // 4)
+                with lock:
+                    out.write("".join("%d %d\n" % (cid, j) for j in acked))
+                    out.flush()
+                i += 16
+        except (ConnectionError, OSError, ValueError):
+            pass
+
+    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return 0
+
+
+def run_check(port, ackfile):
+    acked = {}
+    for line in open(ackfile):
+        cid, j = map(int, line.split())
+        acked.setdefault(cid, set()).add(j)
+    c, bad, n = Conn(port), [], 0
+    for cid, js in sorted(acked.items()):
+        top = max(js)
+        for j in sorted(js):
+            c.send([["GET", "w:%d:%d" % (cid, j)], ["SISMEMBER", "ws:%d" % cid, "m:%d" % j],
+                    ["HGET", "wh:%d" % cid, "f:%d" % j]])
+            got = [c.reply(), c.reply(), c.reply()]
+            n += 1
+            if got != ["v%d" % j, 1, "v%d" % j]:
+                bad.append("client %d write %d lost: %r" % (cid, j, got))
+        c.send([["GET", "wc:%d" % cid]])
+        ctr = int(c.reply() or 0)
+        if ctr < len(js):
+            bad.append("client %d counter %d < %d acknowledged INCRs" % (cid, ctr, len(js)))
+        # consistency: the maintained counts equal the members present
+        members = fields = 0
+        for j in range(top + 64):
+            c.send([["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j]])
+            members += c.reply()
+            fields += c.reply()
+        c.send([["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid]])
+        card, hlen = c.reply(), c.reply()
+        if card != members or hlen != fields:
+            bad.append("client %d: SCARD %d vs %d members, HLEN %d vs %d fields"
+                       % (cid, card, members, hlen, fields))
+    for b in bad[:10]:
+        print("FAIL " + b)
+    if not bad:
+        print("ok %d acknowledged writes of %d clients all there; counts consistent" % (n, len(acked)))
+    return 1 if bad or n == 0 else 0
+
+
+def main():
+    a = sys.argv[1:]
+    if len(a) == 5 and a[0] == "model":
+        return run_model(int(a[1]), int(a[2]), int(a[3]), int(a[4]))
+    if len(a) == 5 and a[0] == "burst":
+        return run_burst(int(a[1]), int(a[2]), a[3], int(a[4]))
+    if len(a) == 3 and a[0] == "check":
+        return run_check(int(a[1]), a[2])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
