@@ -61,22 +61,15 @@ static bool type_of(grove_cmd_call_t *c, size_t i, grove_type_t *t)
 	return true;
 }
 
-void grove_cmd_do_get(grove_cmd_call_t *c)
+/* GET's reply for a key of visible type t (v: its value when a live
+ * counter or register, else NULL). */
+static void get_reply(void *ctx, grove_type_t t, const grove_value_t *v)
 {
-	grove_value_t *v;
-	grove_type_t t;
-	if (!type_of(c, 1, &t))
-		return;
-	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP || t == GROVE_TYPE_ZSET) { /* not decoded: may be huge */
-		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
-		return;
-	}
-	if (!load(c, 1, &v))
-		return;
+	grove_cmd_call_t *c = ctx;
 	const void *val;
 	size_t len;
 	int64_t n;
-	switch (v ? grove_value_type(v) : GROVE_TYPE_NONE) {
+	switch (v ? grove_value_type(v) : t) { /* a collection (no v): WRONGTYPE */
 	case GROVE_TYPE_NONE:
 		grove_resp_null(c->out);
 		break;
@@ -96,6 +89,30 @@ void grove_cmd_do_get(grove_cmd_call_t *c)
 		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
 		break;
 	}
+}
+
+/* GET: from the record cache when it holds the key (no store read, no
+ * allocation), else the type from the head and the value from the store. */
+void grove_cmd_do_get(grove_cmd_call_t *c)
+{
+	if (grove_cmd__key_valid(c, 1)) {
+		int rc = grove_db_peek(c->env->db, c->argv[1], c->argl[1], get_reply, c);
+		if (rc < 0)
+			grove_cmd_reply_db_error(c, rc);
+		if (rc != 0)
+			return;
+	}
+	grove_value_t *v;
+	grove_type_t t;
+	if (!type_of(c, 1, &t))
+		return;
+	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP || t == GROVE_TYPE_ZSET) { /* not decoded: may be huge */
+		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
+		return;
+	}
+	if (!load(c, 1, &v))
+		return;
+	get_reply(c, v ? grove_value_type(v) : GROVE_TYPE_NONE, v);
 	grove_value_destroy(v);
 }
 

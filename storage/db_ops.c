@@ -105,6 +105,34 @@ int grove_db_get_encoded(grove_db_t *db, const void *key, size_t klen, uint8_t *
 	return rc;
 }
 
+/* --- the cached read of a head (GET) --- */
+
+int grove_db_peek(grove_db_t *db, const void *key, size_t klen, grove_db_peek_fn fn, void *ctx)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc)
+		return rc;
+	grove_db_stripe_t *s = &db->stripes[k.stripe];
+	int served = 0;
+	pthread_mutex_lock(&s->mu);
+	grove_db_cached_t *e = grove_db__cache_find(db, &k);
+	/* only a written state: a queued one is not durable yet (store reads
+	 * do not see it either) */
+	if (e && e->v && e->rec_len >= 1 &&
+	    (e->pending_seq == 0 || e->pending_seq <= grove_commit_durable_seq(&db->commit))) {
+		grove_type_t t = grove_db__rec_type(e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(k.klen),
+						    e->rec_len);
+		bool head = t == GROVE_TYPE_COUNTER || t == GROVE_TYPE_REGISTER;
+		if (head && grove_value_is_empty(e->v))
+			t = GROVE_TYPE_NONE;
+		fn(ctx, t, head && t != GROVE_TYPE_NONE ? e->v : NULL);
+		served = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return served;
+}
+
 /* --- scan --- */
 
 typedef struct scan_ctx {

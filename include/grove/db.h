@@ -170,6 +170,16 @@ int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **o
 int grove_db_get_encoded(grove_db_t *db, const void *key, size_t klen, uint8_t **out,
 			 size_t *out_len) GROVE_MUST_CHECK;
 
+/* Reads a key from the record cache, with no store read, no decoding and
+ * no allocation, when the cache holds its written state: fn(ctx, type, v)
+ * runs under the key lock with the visible type and, for a live counter or
+ * register, the decoded value (borrowed for the call; NULL otherwise).
+ * Returns 1 when fn ran, 0 when the caller must read the store (not
+ * cached, or a queued write not yet durable), or a negative code. */
+typedef void (*grove_db_peek_fn)(void *ctx, grove_type_t type, const grove_value_t *v);
+int grove_db_peek(grove_db_t *db, const void *key, size_t klen, grove_db_peek_fn fn,
+		  void *ctx) GROVE_MUST_CHECK;
+
 /* Visits live user keys in bytewise order starting at >= start (start NULL:
  * from the first), at most max_keys of them.  The callback returns 0 to go
  * on, non-zero to stop.  *next (may be NULL) receives a malloc'd key to
