@@ -255,25 +255,30 @@ def run_check(port, ackfile):
         acked.setdefault(cid, set()).add(j)
     c, bad, n = Conn(port), [], 0
     for cid, js in sorted(acked.items()):
-        top = max(js)
-        for j in sorted(js):
-            c.send([["GET", "w:%d:%d" % (cid, j)], ["SISMEMBER", "ws:%d" % cid, "m:%d" % j],
-                    ["HGET", "wh:%d" % cid, "f:%d" % j]])
+        top, js = max(js), sorted(js)
+        # one pipeline per client: the acknowledged writes, the counter,
+        # every index up to past the highest sent, then the counts
+        cmds = []
+        for j in js:
+            cmds += [["GET", "w:%d:%d" % (cid, j)], ["SISMEMBER", "ws:%d" % cid, "m:%d" % j],
+                     ["HGET", "wh:%d" % cid, "f:%d" % j]]
+        cmds.append(["GET", "wc:%d" % cid])
+        for j in range(top + 64):
+            cmds += [["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j]]
+        cmds += [["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid]]
+        c.send(cmds)
+        for j in js:
             got = [c.reply(), c.reply(), c.reply()]
             n += 1
             if got != ["v%d" % j, 1, "v%d" % j]:
                 bad.append("client %d write %d lost: %r" % (cid, j, got))
-        c.send([["GET", "wc:%d" % cid]])
         ctr = int(c.reply() or 0)
         if ctr < len(js):
             bad.append("client %d counter %d < %d acknowledged INCRs" % (cid, ctr, len(js)))
-        # consistency: the maintained counts equal the members present
         members = fields = 0
         for j in range(top + 64):
-            c.send([["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j]])
             members += c.reply()
             fields += c.reply()
-        c.send([["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid]])
         card, hlen = c.reply(), c.reply()
         if card != members or hlen != fields:
             bad.append("client %d: SCARD %d vs %d members, HLEN %d vs %d fields"

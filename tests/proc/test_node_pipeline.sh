@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_node_pipeline.sh - pipelined units (issue 13).  In each durability
-# mode, 12 clients send bursts of up to 32 mixed commands (writes and the
+# mode, 8 clients send bursts of up to 32 mixed commands (writes and the
 # reads that must see them, on keys of their own, plus one shared counter),
 # each burst in one write so it runs as one deferred unit; every reply must
 # equal what Redis answers in that order on one node (tests/proc/
@@ -19,7 +19,7 @@ i=0
 for mode in none batch always; do
 	port=$((P + i))
 	start_node "m-$mode" "pipe-$mode" "$port" --durability "$mode" || finish
-	out=$(python3 "$PY" model "$port" 12 40 "$SEED")
+	out=$(python3 "$PY" model "$port" 8 25 "$SEED")
 	rc=$?
 	echo "$out"
 	((rc == 0)) && pass "$mode: pipelined replies equal the model's" || fail "$mode: pipelined replies differ (seed $SEED)"
@@ -35,7 +35,7 @@ for mode in batch always; do
 	python3 "$PY" burst "$port" 8 "$ack" "$SEED" &
 	bp=$!
 	deadline=$((SECONDS + 30))
-	while (($(wc -l <"$ack") < 400 && SECONDS < deadline)); do sleep 0.02; done
+	while (($(wc -l <"$ack") < 200 && SECONDS < deadline)); do sleep 0.02; done
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	wait "$bp"
