@@ -99,7 +99,7 @@ static void test_newer_certificate_refused(void **state)
 	snprintf(path, sizeof(path), "%s/node.crt", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
-	fputs("grove-node-cert-v1\n02", f); /* version 2, then zeros */
+	fputs("grove-node-cert-v1\n03", f); /* version 3 (newer than 1 and 2), then zeros */
 	for (int i = 0; i < 150; i++)
 		fputs("00", f);
 	fputs("\n", f);
