@@ -3,7 +3,9 @@
  */
 #include "base/buf.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -83,4 +85,15 @@ void grove_buf_consume(grove_buf_t *b, size_t n)
 		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
+}
+
+void grove_buf_appendf(grove_buf_t *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		grove_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }

@@ -54,6 +54,8 @@ void grove_buf_reset(grove_buf_t *b);
  * if the buffer has failed, n would pass max_bytes or memory is short. */
 bool grove_buf_reserve(grove_buf_t *b, size_t n);
 void grove_buf_append(grove_buf_t *b, const void *p, size_t n);
+/* Appends printf-formatted text; one call writes at most 511 bytes (cut). */
+void grove_buf_appendf(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drops the first n bytes (sent); O(remaining). */
 void grove_buf_consume(grove_buf_t *b, size_t n);
 static inline bool grove_buf_failed(const grove_buf_t *b)

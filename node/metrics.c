@@ -20,7 +20,6 @@
  */
 #include "node/metrics.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <strings.h>
@@ -161,18 +160,6 @@ static void out_text(grove_buf_t *b, const char *s)
 	grove_buf_append(b, s, strlen(s));
 }
 
-static void out_fmt(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_fmt(grove_buf_t *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		grove_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 /* A label value, escaped as the exposition format wants (\\ \" \n). */
 static void out_label(grove_buf_t *b, const char *v, size_t len)
 {
@@ -188,7 +175,7 @@ static void out_label(grove_buf_t *b, const char *v, size_t len)
 
 static void out_family(grove_buf_t *b, const char *name, const char *type, const char *help)
 {
-	out_fmt(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	grove_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* ---- INFO fields ---- */
@@ -265,9 +252,9 @@ static bool def_claims(const metric_def_t *d, const field_t *f, size_t *rest)
 static void out_value(grove_buf_t *b, double v)
 {
 	if (v == (double)(uint64_t)v && v < 1e15)
-		out_fmt(b, "%llu\n", (unsigned long long)v);
+		grove_buf_appendf(b, "%llu\n", (unsigned long long)v);
 	else
-		out_fmt(b, "%.12g\n", v);
+		grove_buf_appendf(b, "%.12g\n", v);
 }
 
 /* One family of defs[]: its HELP and TYPE, then every field it claims. */
@@ -287,7 +274,7 @@ static void render_def(const metric_def_t *d, field_t *f, size_t n, grove_buf_t 
 		f[i].used = true;
 		out_text(b, d->name);
 		if (d->label) {
-			out_fmt(b, "{%s=\"", d->label);
+			grove_buf_appendf(b, "{%s=\"", d->label);
 			out_label(b, f[i].name + rest, f[i].name_len - rest);
 			out_text(b, "\"}");
 		}
@@ -318,7 +305,7 @@ static void render_unknown(field_t *f, size_t n, grove_buf_t *b)
 		snprintf(help, sizeof(help), "INFO %.*s field without metric metadata yet (INFO field %.*s)",
 			 (int)f[i].sec_len, f[i].sec, (int)f[i].name_len, f[i].name);
 		out_family(b, name, "untyped", help);
-		out_fmt(b, "%s ", name);
+		grove_buf_appendf(b, "%s ", name);
 		out_value(b, to_double(f[i].val, f[i].val_len));
 	}
 }
@@ -366,7 +353,7 @@ static void out_histogram(grove_buf_t *b, const char *name, const char *label, c
 	if (label) {
 		grove_buf_t t;
 		grove_buf_init(&t, sizeof(lab) - 1);
-		out_fmt(&t, "%s=\"", label);
+		grove_buf_appendf(&t, "%s=\"", label);
 		out_label(&t, lval, strlen(lval));
 		out_text(&t, "\",");
 		if (!grove_buf_failed(&t))
@@ -376,16 +363,16 @@ static void out_histogram(grove_buf_t *b, const char *name, const char *label, c
 	for (size_t i = 0; i < nb; i++) {
 		cum += counts[i];
 		if (i + 1 < nb)
-			out_fmt(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, lab, (double)bounds_us[i] / 1e6,
+			grove_buf_appendf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, lab, (double)bounds_us[i] / 1e6,
 				(unsigned long long)cum);
 		else
-			out_fmt(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, lab, (unsigned long long)cum);
+			grove_buf_appendf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, lab, (unsigned long long)cum);
 	}
 	size_t ll = strlen(lab);
 	if (ll)
 		lab[ll - 1] = 0; /* no trailing comma in {...} */
-	out_fmt(b, "%s_sum%s%s%s %.6f\n", name, ll ? "{" : "", lab, ll ? "}" : "", sum_s);
-	out_fmt(b, "%s_count%s%s%s %llu\n", name, ll ? "{" : "", lab, ll ? "}" : "", (unsigned long long)cum);
+	grove_buf_appendf(b, "%s_sum%s%s%s %.6f\n", name, ll ? "{" : "", lab, ll ? "}" : "", sum_s);
+	grove_buf_appendf(b, "%s_count%s%s%s %llu\n", name, ll ? "{" : "", lab, ll ? "}" : "", (unsigned long long)cum);
 }
 
 static void render_commands(const grove_monitor_snapshot_t *s, grove_buf_t *b)
@@ -404,9 +391,9 @@ static void render_commands(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 	for (size_t k = 0; k < sizeof(ctr) / sizeof(ctr[0]); k++) {
 		out_family(b, ctr[k].name, "counter", ctr[k].help);
 		for (size_t i = 0; i < s->ncmds; i++) {
-			out_fmt(b, "%s{command=\"", ctr[k].name);
+			grove_buf_appendf(b, "%s{command=\"", ctr[k].name);
 			out_label(b, s->cmds[i].name, strlen(s->cmds[i].name));
-			out_fmt(b, "\"} %llu\n",
+			grove_buf_appendf(b, "\"} %llu\n",
 				(unsigned long long)*(const uint64_t *)((const char *)&s->cmds[i] + ctr[k].off));
 		}
 	}
@@ -437,7 +424,7 @@ bool grove_metrics_converged(const grove_monitor_snapshot_t *s, uint64_t *since)
 
 static void peer_sample(grove_buf_t *b, const char *name, const grove_peer_view_t *p)
 {
-	out_fmt(b, "%s{peer=\"", name);
+	grove_buf_appendf(b, "%s{peer=\"", name);
 	out_label(b, p->id, strlen(p->id));
 	out_text(b, "\"} ");
 }
@@ -450,7 +437,7 @@ static void render_peers(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 		for (size_t k = 0; k < 4; k++) {
 			out_text(b, "grove_member_state{peer=\"");
 			out_label(b, s->peers[i].id, strlen(s->peers[i].id));
-			out_fmt(b, "\",state=\"%s\"} %d\n", states[k], strcmp(s->peers[i].state, states[k]) == 0);
+			grove_buf_appendf(b, "\",state=\"%s\"} %d\n", states[k], strcmp(s->peers[i].state, states[k]) == 0);
 		}
 	out_family(b, "grove_member_incarnation", "gauge", "Each member's SWIM incarnation as this node knows it.");
 	for (size_t i = 0; i < s->npeers; i++) {
@@ -481,14 +468,14 @@ static void render_peers(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 		if (!p->last_equal_ms)
 			out_text(b, "+Inf\n");
 		else
-			out_fmt(b, "%.3f\n", s->now_ms > p->last_equal_ms ? (double)(s->now_ms - p->last_equal_ms) / 1e3 : 0.0);
+			grove_buf_appendf(b, "%.3f\n", s->now_ms > p->last_equal_ms ? (double)(s->now_ms - p->last_equal_ms) / 1e3 : 0.0);
 	}
 	uint64_t since;
 	bool conv = grove_metrics_converged(s, &since);
 	out_family(b, "grove_converged", "gauge", "1 if every alive peer's last root digest equalled this node's.");
-	out_fmt(b, "grove_converged %d\n", conv);
+	grove_buf_appendf(b, "grove_converged %d\n", conv);
 	out_family(b, "grove_diverged_seconds", "gauge", "Seconds since this node last saw every alive peer equal (0 when converged).");
-	out_fmt(b, "grove_diverged_seconds %.3f\n", conv || s->now_ms < since ? 0.0 : (double)(s->now_ms - since) / 1e3);
+	grove_buf_appendf(b, "grove_diverged_seconds %.3f\n", conv || s->now_ms < since ? 0.0 : (double)(s->now_ms - since) / 1e3);
 }
 
 void grove_metrics_render(const grove_monitor_snapshot_t *s, grove_buf_t *b)
@@ -516,7 +503,7 @@ void grove_metrics_render(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 	render_peers(s, b);
 	out_text(b, "# grove: INFO fields not exported (Redis-compatibility constants, duplicates, strings):");
 	for (size_t k = 0; k < SKIPS; k++)
-		out_fmt(b, " %s", skip[k]);
+		grove_buf_appendf(b, " %s", skip[k]);
 	out_text(b, "\n");
 	grove_free(f);
 }

@@ -21,7 +21,6 @@
  * keyspace: db0 with the live key count (no key ever expires).
  */
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,17 +37,6 @@
 /* Command latency buckets (the metrics' grove_command_duration_seconds). */
 const uint64_t grove_cmd_latency_bounds_us[GROVE_CMD_LATENCY_BUCKETS - 1] = {
 	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
-
-void grove_cmd__textf(grove_buf_t *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		grove_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
 
 /* ---- counters ---- */
 
@@ -155,7 +143,7 @@ void grove_cmd__info_memory(const grove_cmd_env_t *env, grove_buf_t *t)
 	char h[32], hr[32];
 	human(h, sizeof(h), used);
 	human(hr, sizeof(hr), rss);
-	grove_cmd__textf(t, "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+	grove_buf_appendf(t, "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
 		"used_memory_rss_human:%s\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
 		"maxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
 		"mem_allocator:libc\r\n",
@@ -167,7 +155,7 @@ void grove_cmd__info_persistence(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	grove_db_stats_t st;
 	grove_db_stats(env->db, &st);
-	grove_cmd__textf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+	grove_buf_appendf(t, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
 		"rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:%d\r\n"
 		"aof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\ngrove_durability:%s\r\n"
 		"grove_fsyncs:%llu\r\n",
@@ -183,14 +171,14 @@ void grove_cmd__info_replication(const grove_cmd_env_t *env, grove_buf_t *t)
 	size_t peers = 0;
 	for (size_t i = 0; i < n; i++)
 		peers += strcmp(m[i].id, env->node_id) != 0;
-	grove_cmd__textf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:"
+	grove_buf_appendf(t, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:"
 		"no-failover\r\nmaster_repl_offset:0\r\ngrove_replication:multi-master CRDT "
 		"(every node takes writes)\r\ngrove_peers:%zu\r\n",
 	     peers);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(m[i].id, env->node_id) != 0)
-			grove_cmd__textf(t, "grove_peer%zu:id=%s,addr=%s,state=%s\r\n", k++, m[i].id, m[i].addr,
+			grove_buf_appendf(t, "grove_peer%zu:id=%s,addr=%s,state=%s\r\n", k++, m[i].id, m[i].addr,
 			     m[i].state);
 	grove_free(m);
 }
@@ -202,7 +190,7 @@ void grove_cmd__info_cpu(const grove_cmd_env_t *env, grove_buf_t *t)
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
 #define SECS(tv) ((double)(tv).tv_sec + (double)(tv).tv_usec / 1e6)
-	grove_cmd__textf(t, "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+	grove_buf_appendf(t, "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
 		"used_cpu_user_children:%.6f\r\n",
 	     SECS(self.ru_stime), SECS(self.ru_utime), SECS(kids.ru_stime), SECS(kids.ru_utime));
 #undef SECS
@@ -211,21 +199,21 @@ void grove_cmd__info_cpu(const grove_cmd_env_t *env, grove_buf_t *t)
 void grove_cmd__info_keyspace(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	uint64_t keys = grove_db_count(env->db);
-	grove_cmd__textf(t, "# Keyspace\r\n");
+	grove_buf_appendf(t, "# Keyspace\r\n");
 	if (keys)
-		grove_cmd__textf(t, "db0:keys=%llu,expires=0,avg_ttl=0\r\n", (unsigned long long)keys);
+		grove_buf_appendf(t, "db0:keys=%llu,expires=0,avg_ttl=0\r\n", (unsigned long long)keys);
 }
 
 void grove_cmd__info_commandstats(const grove_cmd_env_t *env, grove_buf_t *t)
 {
-	grove_cmd__textf(t, "# Commandstats\r\n");
+	grove_buf_appendf(t, "# Commandstats\r\n");
 	for (size_t i = 0; i < grove_cmd_count && i < GROVE_CMD_STATS_MAX; i++) {
 		const struct grove_cmd_stat *s = &env->cmd_stats[i];
 		uint64_t calls = atomic_load(&s->calls), rejected = atomic_load(&s->rejected);
 		if (!calls && !rejected)
 			continue;
 		uint64_t usec = atomic_load(&s->usec);
-		grove_cmd__textf(t, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+		grove_buf_appendf(t, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
 			"failed_calls=%llu\r\n",
 		     grove_cmd_table[i].name, (unsigned long long)calls, (unsigned long long)usec,
 		     calls ? (double)usec / (double)calls : 0.0, (unsigned long long)rejected,
@@ -236,10 +224,10 @@ void grove_cmd__info_commandstats(const grove_cmd_env_t *env, grove_buf_t *t)
 void grove_cmd__info_errorstats(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	grove_cmd_env_t *e = (grove_cmd_env_t *)env; /* the mutex, not the data */
-	grove_cmd__textf(t, "# Errorstats\r\n");
+	grove_buf_appendf(t, "# Errorstats\r\n");
 	pthread_mutex_lock(&e->err_mu);
 	for (size_t i = 0; i < env->err_n; i++)
-		grove_cmd__textf(t, "errorstat_%s:count=%llu\r\n", env->errs[i].name,
+		grove_buf_appendf(t, "errorstat_%s:count=%llu\r\n", env->errs[i].name,
 		     (unsigned long long)env->errs[i].count);
 	pthread_mutex_unlock(&e->err_mu);
 }

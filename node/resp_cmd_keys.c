@@ -272,6 +272,34 @@ static bool scan_options(grove_cmd_call_t *c, key_collector_t *k, long long *cou
 	return true;
 }
 
+bool grove_cmd__scan_match_count(grove_cmd_call_t *c, size_t from, const uint8_t **pattern,
+				 size_t *plen, long long *count)
+{
+	for (size_t i = from; i < c->argc; i += 2) {
+		if (i + 1 >= c->argc) {
+			grove_cmd_reply_syntax(c);
+			return false;
+		}
+		if (grove_cmd_arg_is(c, i, "match")) {
+			*pattern = c->argv[i + 1];
+			*plen = c->argl[i + 1];
+		} else if (grove_cmd_arg_is(c, i, "count")) {
+			if (!grove_cmd_arg_ll(c, i + 1, count))
+				return false;
+			if (*count < 1) {
+				grove_cmd_reply_syntax(c);
+				return false;
+			}
+		} else {
+			grove_cmd_reply_syntax(c);
+			return false;
+		}
+	}
+	if (*count > GROVE_SCAN_COUNT_MAX)
+		*count = GROVE_SCAN_COUNT_MAX;
+	return true;
+}
+
 /* Stores a resume key under a fresh cursor id; returns the id (0 if the
  * table cannot be allocated: then the scan restarts, which is allowed). */
 uint64_t grove_cmd__cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen)

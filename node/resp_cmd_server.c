@@ -32,7 +32,7 @@ static void info_server(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
 	uint64_t now = env->now_ms ? env->now_ms(NULL) : s->start_ms;
-	grove_cmd__textf(t, "# Server\r\ngrove_version:%s\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
+	grove_buf_appendf(t, "# Server\r\ngrove_version:%s\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\n"
 		     "node_id:%s\r\nprocess_id:%ld\r\nclient_address:%s\r\ngossip_address:%s\r\n"
 		     "durability:%s\r\nuptime_in_seconds:%llu\r\n",
 		  env->version, env->node_id, (long)getpid(), env->client_addr, env->gossip_addr,
@@ -42,7 +42,7 @@ static void info_server(const grove_cmd_env_t *env, grove_buf_t *t)
 static void info_clients(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
-	grove_cmd__textf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:%zu\r\n",
+	grove_buf_appendf(t, "# Clients\r\nconnected_clients:%llu\r\nblocked_clients:%zu\r\n",
 			 (unsigned long long)s->connected_clients,
 			 env->wait ? grove_wait_blocked(env->wait) : (size_t)0);
 }
@@ -62,7 +62,7 @@ static void info_cluster(const grove_cmd_env_t *env, grove_buf_t *t)
 		counts[0] = 1;
 	}
 	grove_free(m);
-	grove_cmd__textf(t, "# Cluster\r\ncluster_enabled:0\r\ngrove_members:%zu\r\nmembers_alive:%zu\r\n"
+	grove_buf_appendf(t, "# Cluster\r\ncluster_enabled:0\r\ngrove_members:%zu\r\nmembers_alive:%zu\r\n"
 		     "members_suspect:%zu\r\nmembers_dead:%zu\r\nmembers_left:%zu\r\n",
 		  total, counts[0], counts[1], counts[2], counts[3]);
 }
@@ -70,7 +70,7 @@ static void info_cluster(const grove_cmd_env_t *env, grove_buf_t *t)
 static void info_gossip(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
-	grove_cmd__textf(t, "# Gossip\r\ngossip_address:%s\r\ngossip_sent:%llu\r\ngossip_received:%llu\r\n"
+	grove_buf_appendf(t, "# Gossip\r\ngossip_address:%s\r\ngossip_sent:%llu\r\ngossip_received:%llu\r\n"
 		     "gossip_dropped:%llu\r\nsync_rounds:%llu\r\n",
 		  env->gossip_addr, (unsigned long long)s->gossip_sent,
 		  (unsigned long long)s->gossip_received, (unsigned long long)s->gossip_dropped,
@@ -93,7 +93,7 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 	grove_db_stats(env->db, &st);
 	char dh[2 * GROVE_DIGEST_BYTES + 1];
 	root_digest_hex(env->db, dh);
-	grove_cmd__textf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
+	grove_buf_appendf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
 		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
 		     "root_digest:%s\r\nitems_rejected:%llu\r\nelements_purged:%llu\r\n"
 		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\n",
@@ -108,7 +108,7 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)
 {
 	const grove_node_stats_t *s = stats_of(env);
-	grove_cmd__textf(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+	grove_buf_appendf(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 		     "rejected_connections:%llu\r\nprotocol_errors:%llu\r\nidle_disconnects:%llu\r\n"
 		     "output_buffer_overflows:%llu\r\ntotal_net_input_bytes:%llu\r\n"
 		     "total_net_output_bytes:%llu\r\n",

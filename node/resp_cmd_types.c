@@ -174,28 +174,8 @@ static void coll_sscan(grove_cmd_call_t *c, grove_type_t type)
 		grove_resp_error(c->out, "ERR invalid cursor"); /* Redis's text */
 		return;
 	}
-	for (size_t i = 3; i < c->argc; i += 2) {
-		if (i + 1 >= c->argc) {
-			grove_cmd_reply_syntax(c);
-			return;
-		}
-		if (grove_cmd_arg_is(c, i, "match")) {
-			e.pattern = c->argv[i + 1];
-			e.plen = c->argl[i + 1];
-		} else if (grove_cmd_arg_is(c, i, "count")) {
-			if (!grove_cmd_arg_ll(c, i + 1, &count))
-				return;
-			if (count < 1) {
-				grove_cmd_reply_syntax(c);
-				return;
-			}
-		} else {
-			grove_cmd_reply_syntax(c);
-			return;
-		}
-	}
-	if (count > GROVE_SCAN_COUNT_MAX)
-		count = GROVE_SCAN_COUNT_MAX;
+	if (!grove_cmd__scan_match_count(c, 3, &e.pattern, &e.plen, &count))
+		return;
 	const uint8_t *start = NULL;
 	size_t slen = 0;
 	if (cursor != 0) {

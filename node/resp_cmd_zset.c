@@ -701,28 +701,8 @@ void grove_cmd_do_zscan(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR invalid cursor");
 		return;
 	}
-	for (size_t i = 3; i < c->argc; i += 2) {
-		if (i + 1 >= c->argc) {
-			grove_cmd_reply_syntax(c);
-			return;
-		}
-		if (grove_cmd_arg_is(c, i, "match")) {
-			z.pattern = c->argv[i + 1];
-			z.plen = c->argl[i + 1];
-		} else if (grove_cmd_arg_is(c, i, "count")) {
-			if (!grove_cmd_arg_ll(c, i + 1, &count))
-				return;
-			if (count < 1) {
-				grove_cmd_reply_syntax(c);
-				return;
-			}
-		} else {
-			grove_cmd_reply_syntax(c);
-			return;
-		}
-	}
-	if (count > GROVE_SCAN_COUNT_MAX)
-		count = GROVE_SCAN_COUNT_MAX;
+	if (!grove_cmd__scan_match_count(c, 3, &z.pattern, &z.plen, &count))
+		return;
 	const uint8_t *start = NULL;
 	size_t slen = 0;
 	if (cursor != 0) {

@@ -62,8 +62,6 @@ void grove_cmd__unwatch_all(grove_cmd_client_t *client);
  * unknown one) whose reply starts at out->data[reply_at]; rejected: refused
  * before it ran.  Thread-safe.  _reset zeroes them (CONFIG RESETSTAT). */
 uint64_t grove_cmd__now_us(void);
-/* Appends printf-style text (INFO lines; at most 511 bytes a call). */
-void grove_cmd__textf(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Replies an array of n simple strings (HELP texts). */
 void grove_cmd__reply_lines(grove_cmd_call_t *c, const char *const *lines, size_t n);
 void grove_cmd__stats_record(grove_cmd_env_t *env, const grove_cmd_t *cmd, const grove_buf_t *out,
@@ -124,6 +122,11 @@ uint64_t grove_cmd__cursor_put(grove_cmd_env_t *env, uint8_t *key, size_t klen);
 struct grove_scan_cursor *grove_cmd__cursor_get(grove_cmd_env_t *env, long long cursor);
 /* A cursor argument as Redis parses it: an unsigned 64-bit decimal. */
 bool grove_cmd__parse_cursor(const uint8_t *s, size_t n, uint64_t *out);
+/* SSCAN/HSCAN/ZSCAN's [MATCH p] [COUNT n] from argv[from]: *pattern stays
+ * as given without MATCH; *count is capped at GROVE_SCAN_COUNT_MAX.
+ * Replies and returns false on a bad option. */
+bool grove_cmd__scan_match_count(grove_cmd_call_t *c, size_t from, const uint8_t **pattern,
+				 size_t *plen, long long *count);
 void grove_cmd_do_hset(grove_cmd_call_t *c);
 void grove_cmd_do_hget(grove_cmd_call_t *c);
 void grove_cmd_do_hdel(grove_cmd_call_t *c);

@@ -5,24 +5,11 @@
  * them.  Rates in "history" are per second between consecutive samples
  * (one a second, GROVE_MONITOR_HISTORY_MAX kept).
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "node/metrics.h"
-
-static void jfmt(grove_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jfmt(grove_buf_t *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		grove_buf_append(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */
 static void jstr(grove_buf_t *b, const char *s)
@@ -31,9 +18,9 @@ static void jstr(grove_buf_t *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			jfmt(b, "\\%c", c);
+			grove_buf_appendf(b, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			jfmt(b, "\\u%04x", c);
+			grove_buf_appendf(b, "\\u%04x", c);
 		else
 			grove_buf_append(b, s, 1);
 	}
@@ -55,22 +42,22 @@ static void members_json(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 	grove_buf_append(b, "[", 1);
 	for (size_t i = 0; i < s->npeers; i++) {
 		const grove_peer_view_t *p = &s->peers[i];
-		jfmt(b, "%s{\"id\":", i ? "," : "");
+		grove_buf_appendf(b, "%s{\"id\":", i ? "," : "");
 		jstr(b, p->id);
 		grove_buf_append(b, ",\"addr\":", 8);
 		jstr(b, p->addr);
-		jfmt(b, ",\"state\":\"%s\",\"state_for_s\":%.1f,\"incarnation\":%llu,\"self\":%s", p->state,
+		grove_buf_appendf(b, ",\"state\":\"%s\",\"state_for_s\":%.1f,\"incarnation\":%llu,\"self\":%s", p->state,
 		     p->state_since_ms ? age_s(s->now_ms, p->state_since_ms) : 0.0,
 		     (unsigned long long)p->incarnation, p->self ? "true" : "false");
 		if (p->cert_expires_ms)
-			jfmt(b, ",\"cert_expires_ms\":%llu", (unsigned long long)p->cert_expires_ms);
+			grove_buf_appendf(b, ",\"cert_expires_ms\":%llu", (unsigned long long)p->cert_expires_ms);
 		else
-			jfmt(b, ",\"cert_expires_ms\":null");
-		jfmt(b, ",\"digest\":\"%s\"", digest_name(p->digest));
+			grove_buf_appendf(b, ",\"cert_expires_ms\":null");
+		grove_buf_appendf(b, ",\"digest\":\"%s\"", digest_name(p->digest));
 		if (p->self || !p->last_equal_ms)
-			jfmt(b, ",\"last_equal_age_s\":null}");
+			grove_buf_appendf(b, ",\"last_equal_age_s\":null}");
 		else
-			jfmt(b, ",\"last_equal_age_s\":%.1f}", age_s(s->now_ms, p->last_equal_ms));
+			grove_buf_appendf(b, ",\"last_equal_age_s\":%.1f}", age_s(s->now_ms, p->last_equal_ms));
 	}
 	grove_buf_append(b, "]", 1);
 }
@@ -78,12 +65,12 @@ static void members_json(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 /* One rate series: per second between consecutive samples of field off. */
 static void rate_json(const grove_monitor_snapshot_t *s, grove_buf_t *b, const char *name, size_t off)
 {
-	jfmt(b, ",\"%s\":[", name);
+	grove_buf_appendf(b, ",\"%s\":[", name);
 	for (size_t i = 1; i < s->nhistory; i++) {
 		const grove_monitor_sample_t *a = &s->history[i - 1], *c = &s->history[i];
 		uint64_t va = *(const uint64_t *)((const char *)a + off), vc = *(const uint64_t *)((const char *)c + off);
 		double dt = c->t_ms > a->t_ms ? (double)(c->t_ms - a->t_ms) / 1e3 : 1.0;
-		jfmt(b, "%s%.1f", i > 1 ? "," : "", vc >= va ? (double)(vc - va) / dt : 0.0);
+		grove_buf_appendf(b, "%s%.1f", i > 1 ? "," : "", vc >= va ? (double)(vc - va) / dt : 0.0);
 	}
 	grove_buf_append(b, "]", 1);
 }
@@ -92,7 +79,7 @@ static void history_json(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 {
 	grove_buf_append(b, "{\"t_ms\":[", 9);
 	for (size_t i = 1; i < s->nhistory; i++)
-		jfmt(b, "%s%llu", i > 1 ? "," : "", (unsigned long long)s->history[i].t_ms);
+		grove_buf_appendf(b, "%s%llu", i > 1 ? "," : "", (unsigned long long)s->history[i].t_ms);
 	grove_buf_append(b, "]", 1);
 	rate_json(s, b, "commands_per_s", offsetof(grove_monitor_sample_t, commands));
 	rate_json(s, b, "net_in_bytes_per_s", offsetof(grove_monitor_sample_t, net_in_bytes));
@@ -111,10 +98,10 @@ void grove_status_json_render(const grove_monitor_snapshot_t *s, grove_buf_t *b)
 	jstr(b, s->node_id);
 	grove_buf_append(b, ",\"version\":", 11);
 	jstr(b, s->version);
-	jfmt(b, ",\"now_ms\":%llu,\"uptime_s\":%llu,\"keys\":%llu", (unsigned long long)s->now_ms,
+	grove_buf_appendf(b, ",\"now_ms\":%llu,\"uptime_s\":%llu,\"keys\":%llu", (unsigned long long)s->now_ms,
 	     (unsigned long long)grove_metrics_info_u64(info, s->info.len, "uptime_in_seconds"),
 	     (unsigned long long)keys);
-	jfmt(b, ",\"converged\":%s,\"diverged_for_s\":%.1f", conv ? "true" : "false",
+	grove_buf_appendf(b, ",\"converged\":%s,\"diverged_for_s\":%.1f", conv ? "true" : "false",
 	     conv ? 0.0 : age_s(s->now_ms, since));
 	grove_buf_append(b, ",\"members\":", 11);
 	members_json(s, b);
