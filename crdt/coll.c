@@ -4,6 +4,7 @@
  * conventions (smallest msgpack forms, str node ids, bin data, sorted
  * lists); the decoders accept canonical input only and treat it as hostile.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "grove/alloc.h"
@@ -172,33 +173,49 @@ int grove_elem_state_encode(grove_buf_t *b, const grove_ctx_t *c, const grove_el
 	return b->failed ? GROVE_ENOMEM : 0;
 }
 
-static bool elem_has_dot(const grove_elem_t *x, const grove_value__dot_t *d)
+static int dot_qcmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < x->len; i++)
-		if (grove_value__dot_cmp(&x->e[i].dot, d) == 0)
-			return true;
-	return false;
+	return grove_value__dot_cmp(a, b);
+}
+
+int grove_elem_state_encode_cut(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
+				int kind, const grove_value__dot_t *extra, size_t nextra)
+{
+	/* the cloud dots among the entries' and the extra dots: sorted, unique */
+	grove_value__dot_t *q = NULL;
+	size_t n = 0, cap = 0;
+	if (x->len + nextra &&
+	    grove_grow((void **)&q, &cap, x->len + nextra, sizeof(*q), 0, 0) != 0)
+		return GROVE_ENOMEM;
+	for (size_t i = 0; i < x->len + nextra; i++) {
+		const grove_value__dot_t *d = i < x->len ? &x->e[i].dot : &extra[i - x->len];
+		if (grove_value__vv_get(&c->vv, d->node) < d->counter && grove_ctx_has(c, d))
+			q[n++] = *d;
+	}
+	if (n > 1)
+		qsort(q, n, sizeof(*q), dot_qcmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || grove_value__dot_cmp(&q[u - 1], &q[i]) != 0)
+			q[u++] = q[i];
+	put_array(b, 4);
+	put_dots(b, &c->vv);
+	put_array(b, u);
+	for (size_t i = 0; i < u; i++) {
+		put_array(b, 2);
+		put_str(b, q[i].node);
+		put_uint(b, q[i].counter);
+	}
+	put_entries(b, x, kind);
+	put_uint(b, 1);
+	grove_free(q);
+	return b->failed ? GROVE_ENOMEM : 0;
 }
 
 int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
 				    int kind)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < c->cloud.len; i++)
-		n += elem_has_dot(x, &c->cloud.d[i]);
-	put_array(b, 4);
-	put_dots(b, &c->vv);
-	put_array(b, n);
-	for (size_t i = 0; i < c->cloud.len; i++) {
-		if (!elem_has_dot(x, &c->cloud.d[i]))
-			continue;
-		put_array(b, 2);
-		put_str(b, c->cloud.d[i].node);
-		put_uint(b, c->cloud.d[i].counter);
-	}
-	put_entries(b, x, kind);
-	put_uint(b, 1);
-	return b->failed ? GROVE_ENOMEM : 0;
+	return grove_elem_state_encode_cut(b, c, x, kind, NULL, 0);
 }
 
 /* ---- reader (hostile input: every read bounds-checked, canonical only) ---- */
@@ -475,13 +492,10 @@ int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t 
 		rc = rd_ctx(&r, c);
 	if (!rc)
 		rc = rd_entries(&r, kind, x);
-	if (!rc && n == 4) { /* partial: the cloud holds the entries' dots only */
+	if (!rc && n == 4) { /* cut: the cloud is a subset of the sender's */
 		rc = rd_uint(&r, &flag);
 		if (!rc && flag != 1)
 			rc = GROVE_EDECODE;
-		for (size_t i = 0; i < c->cloud.len && !rc; i++)
-			if (!elem_has_dot(x, &c->cloud.d[i]))
-				rc = GROVE_EDECODE;
 	}
 	if (partial)
 		*partial = n == 4;

@@ -77,11 +77,17 @@ int grove_elem_state_encode(grove_buf_t *b, const grove_ctx_t *c, const grove_el
 			    int kind) GROVE_MUST_CHECK;
 int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t *c,
 			    grove_elem_t *x, bool *partial) GROVE_MUST_CHECK;
-/* A partial element state, [vv, cloud, entries, 1]: the cloud cut down to
- * the entries' dots, for a context too large to ship whole (a subset of
- * the context: the receiver drops fewer of its entries, never a wrong one,
- * and does not reply).  Sent when the whole state passes
- * GROVE_ITEM_STATE_MAX. */
+/* A cut element state, [vv, cloud, entries, 1]: the cloud cut down to the
+ * dots that matter to the receiver for this element - the entries' dots
+ * and extra (the dots a peer still holds for it that c covers: a reply to
+ * a peer that missed their removal; see doc/value_format.md) - so its
+ * size does not depend on the context's.  A subset of the context: the
+ * receiver drops fewer of its entries, never a wrong one; it keeps the
+ * dots it cannot decide and replies with them, and the answer carries
+ * their coverage.  _partial is _cut without extra. */
+int grove_elem_state_encode_cut(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
+				int kind, const grove_value__dot_t *extra,
+				size_t nextra) GROVE_MUST_CHECK;
 int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const grove_elem_t *x,
 				    int kind) GROVE_MUST_CHECK;
 /* The largest item state sent whole (half the default anti-entropy frame);

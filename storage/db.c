@@ -202,6 +202,7 @@ static int db_init_locks(grove_db_t *db)
 	pthread_mutex_init(&db->hlc_mu, NULL);
 	pthread_mutex_init(&db->hook_mu, NULL);
 	pthread_mutex_init(&db->defer_mu, NULL);
+	pthread_mutex_init(&db->hint_mu, NULL);
 	db->locks_inited = true;
 	int rc = grove_tree_init(&db->tree);
 	return rc ? rc : grove_db__cache_init(db);
@@ -229,7 +230,9 @@ static void db_free(grove_db_t *db)
 		pthread_mutex_destroy(&db->hlc_mu);
 		pthread_mutex_destroy(&db->hook_mu);
 		pthread_mutex_destroy(&db->defer_mu);
+		pthread_mutex_destroy(&db->hint_mu);
 	}
+	grove_free(db->hints);
 	grove_free(db);
 }
 

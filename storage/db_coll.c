@@ -27,6 +27,7 @@
  * or in the deleting call.  A 'p' key record marks a pending purge until
  * its last batch, so an interrupted one resumes at the next open.
  */
+#include <sodium.h>
 #include <string.h>
 
 #include "grove/alloc.h"
@@ -1426,6 +1427,65 @@ int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen)
 	return rc;
 }
 
+/* ---- reply hints (db_int.h) ---- */
+
+#define HINT_SLOTS 1024
+#define HINT_DOTS 16
+
+struct grove_db_hint {
+	uint8_t id[16]; /* BLAKE2b-128 of the item name; all zero: free */
+	uint32_t n;
+	grove_value__dot_t d[HINT_DOTS];
+};
+
+static uint32_t hint_id(const void *name, size_t nlen, uint8_t id[16])
+{
+	crypto_generichash(id, 16, name, nlen, NULL, 0);
+	id[0] |= 1; /* never all zero */
+	return (uint32_t)(grove_le64_get(id + 8) % HINT_SLOTS);
+}
+
+/* Remembers the dots of remote element r that c covers and l (the merged
+ * record) does not hold: the peer missed their removal. */
+static void hint_put(grove_db_t *db, const void *name, size_t nlen, const grove_elem_t *l,
+		     const grove_elem_t *r, const grove_ctx_t *c)
+{
+	struct grove_db_hint h = { .n = 0 };
+	for (size_t j = 0, i = 0; j < r->len && h.n < HINT_DOTS; j++) {
+		while (i < l->len && grove_value__dot_cmp(&l->e[i].dot, &r->e[j].dot) < 0)
+			i++;
+		if (i < l->len && grove_value__dot_cmp(&l->e[i].dot, &r->e[j].dot) == 0)
+			continue;
+		if (grove_ctx_has(c, &r->e[j].dot))
+			h.d[h.n++] = r->e[j].dot;
+	}
+	if (!h.n)
+		return;
+	uint32_t slot = hint_id(name, nlen, h.id);
+	pthread_mutex_lock(&db->hint_mu);
+	if (!db->hints)
+		db->hints = grove_calloc(HINT_SLOTS, sizeof(*db->hints));
+	if (db->hints)
+		db->hints[slot] = h; /* lossy: the peer asks again if it is lost */
+	pthread_mutex_unlock(&db->hint_mu);
+}
+
+/* The hint for name (its dots into d); 0 when none. */
+static size_t hint_get(grove_db_t *db, const void *name, size_t nlen,
+		       grove_value__dot_t d[HINT_DOTS])
+{
+	uint8_t id[16];
+	uint32_t slot = hint_id(name, nlen, id);
+	size_t n = 0;
+	pthread_mutex_lock(&db->hint_mu);
+	if (db->hints && memcmp(db->hints[slot].id, id, 16) == 0) {
+		n = db->hints[slot].n;
+		memcpy(d, db->hints[slot].d, n * sizeof(*d));
+	}
+	pthread_mutex_unlock(&db->hint_mu);
+	return n;
+}
+
 /* ---- items: state and merge ---- */
 
 int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t **out,
@@ -1479,8 +1539,10 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		if (rc == 0)
 			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
 		if (rc == 0 && b.len > grove_db__item_state_max) { /* a context too large: cut */
+			grove_value__dot_t extra[HINT_DOTS];
+			size_t nextra = hint_get(db, name, nlen, extra);
 			grove_buf_reset(&b);
-			rc = grove_elem_state_encode_partial(&b, coll_ctx(&c), &l, kind);
+			rc = grove_elem_state_encode_cut(&b, coll_ctx(&c), &l, kind, extra, nextra);
 		}
 		grove_elem_free(&l);
 	}
@@ -1618,6 +1680,8 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		rc = elem_store(c, en, had, raw_item, was ? old_item : NULL, &l);
 	if (rc == 0 && reply)
 		*reply = !grove_elem_eq(&l, relem);
+	if (rc == 0 && reply && *reply)
+		hint_put(c->db, en->name, en->nlen, &l, relem, coll_ctx(c));
 	grove_buf_close(&before);
 	grove_buf_close(&after);
 	grove_elem_free(&l);
@@ -1690,7 +1754,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = coll_load(&c, db, &k);
 	if (rc == 0)
-		rc = en ? merge_elem(&c, en, &rctx, &relem, partial ? NULL : reply)
+		rc = en ? merge_elem(&c, en, &rctx, &relem, reply)
 			: merge_head(&c, r, n, racc);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);

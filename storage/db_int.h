@@ -198,6 +198,12 @@ struct grove_db {
 	} *purgeq;
 	size_t npurge, purge_cap;
 	atomic_uint_fast64_t purged;         /* element records purged (db_coll.c) */
+	/* Reply hints (db_coll.c): for an element a peer holds with dots this
+	 * replica's context covers (it missed their removal), those dots; the
+	 * next cut state of the element carries their coverage.  Lossy (a
+	 * slot per name hash, overwritten), allocated on first use. */
+	pthread_mutex_t hint_mu;
+	struct grove_db_hint *hints;
 };
 
 /* A user key prepared for one operation: its record keys and placement. */
