@@ -1536,9 +1536,12 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		grove_elem_t l;
 		bool had;
 		rc = elem_load(&c, NULL, en, &l, &had, NULL);
-		if (rc == 0)
+		/* a context with a cloud goes out cut: the state's size is the
+		 * element's, not the context's (doc/value_format.md) */
+		bool cut = coll_ctx(&c)->cloud.len > 0;
+		if (rc == 0 && !cut)
 			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
-		if (rc == 0 && b.len > grove_db__item_state_max) { /* a context too large: cut */
+		if (rc == 0 && (cut || b.len > grove_db__item_state_max)) {
 			grove_value__dot_t extra[HINT_DOTS];
 			size_t nextra = hint_get(db, name, nlen, extra);
 			grove_buf_reset(&b);
@@ -1678,9 +1681,10 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 	if (rc == 0 && changed &&
 	    (after.len != before.len || memcmp(after.data, before.data, after.len) != 0))
 		rc = elem_store(c, en, had, raw_item, was ? old_item : NULL, &l);
-	if (rc == 0 && reply)
-		*reply = !grove_elem_eq(&l, relem);
-	if (rc == 0 && reply && *reply)
+	bool differs = rc == 0 && !grove_elem_eq(&l, relem);
+	if (reply)
+		*reply = differs;
+	if (differs) /* whoever asks next for this element learns of them */
 		hint_put(c->db, en->name, en->nlen, &l, relem, coll_ctx(c));
 	grove_buf_close(&before);
 	grove_buf_close(&after);
