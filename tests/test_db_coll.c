@@ -581,8 +581,9 @@ static void test_hostile_item_states(void **state)
 
 /* A replica whose context holds many gaps (elements added and removed
  * before it saw them, from a node with a long id) still ships every
- * element it writes: states over the limit go out cut (partial element
- * states, heads without their cloud), never oversize.  The limit is
+ * element it writes: its element states go out cut (a context with a
+ * cloud always does: doc/value_format.md), heads over the limit without
+ * their cloud, never oversize.  The limit is
  * lowered from GROVE_ITEM_STATE_MAX to 16 KiB to keep the test small (the
  * same code path: 2,000 elements give a ~70 KB context). */
 static void test_huge_context_still_replicates(void **state)
@@ -625,7 +626,7 @@ static void test_huge_context_still_replicates(void **state)
 	bool changed = false, reply = true;
 	assert_int_equal(grove_db_item_merge(a, name, nl, st, sl, &changed, &reply), 0);
 	assert_true(changed);
-	assert_false(reply); /* a partial state asks for no reply */
+	assert_false(reply); /* the merged record equals the cut state's: no reply */
 	grove_free(st);
 	bool in;
 	assert_int_equal(grove_db_set_contains(a, K("s"), "new", 3, &in), 0);
