@@ -3,9 +3,10 @@
  * states arrive out of dot order (issue 11: anti-entropy delivers a
  * writer's dots in tree order, so receivers hold contexts with gaps).
  *
- * Random histories on 3 replicas of one set and one hash with many more
+ * Random histories on 3 replicas of one set, one hash and one sorted set
+ * (ZADD / ZREM: a member's score is its winning ZADD's) with many more
  * elements than test_db_coll's property test (so contexts grow clouds):
- * concurrent SADD/SREM, HSET/HDEL, key deletes, and exchanges that ship a
+ * concurrent SADD/SREM, HSET/HDEL, ZADD/ZREM, key deletes, and exchanges that ship a
  * random subset of one replica's items of a key to another in a shuffled
  * order, with the receiver's replies as a session sends them.  Some runs
  * cut every element state (grove_db__item_state_max at 1: the partial
@@ -14,7 +15,7 @@
  * element, exactly the model's dots: every dot an add drew that no remove
  * observed (a remove observes the dots its replica holds for the element
  * when it runs, read from that replica's element state), and a hash reads
- * the greatest (ts, node) of them.
+ * the greatest (ts, node) of them, a sorted set that one's score.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,8 +37,9 @@
 #define K(s) s, strlen(s)
 #define NREP 3
 #define NELEM 48
-#define NOPS 600
-#define DOTS_MAX 1024
+#define NOPS 900
+#define DOTS_MAX 1536
+#define KINDS 3 /* GROVE_ITEM_MEMBER .. GROVE_ITEM_ZMEMBER */
 
 #if defined(__SANITIZE_ADDRESS__) /* ASan+UBSan pass: smaller, same checks */
 #define SEEDS_MEMORY 3
@@ -51,6 +53,7 @@ typedef struct mdot {
 	char node[GROVE_NODE_ID_MAX + 1];
 	uint64_t counter, ts;
 	char val[16];
+	double score;
 	int kind, elem;
 	bool removed;
 } mdot_t;
@@ -60,9 +63,19 @@ typedef struct model {
 	size_t n;
 } model_t;
 
+static const char *kind_key(int kind)
+{
+	return kind == GROVE_ITEM_MEMBER ? "s" : kind == GROVE_ITEM_FIELD ? "h" : "z";
+}
+
+static const char *kind_type(int kind)
+{
+	return kind == GROVE_ITEM_MEMBER ? "set" : kind == GROVE_ITEM_FIELD ? "hash" : "zset";
+}
+
 static size_t item_name(uint8_t *out, int kind, int e)
 {
-	const char *key = kind == GROVE_ITEM_MEMBER ? "s" : "h";
+	const char *key = kind_key(kind);
 	out[0] = (uint8_t)kind;
 	out[1] = 0;
 	out[2] = 1;
@@ -113,7 +126,7 @@ static void observe_remove(model_t *m, grove_db_t *db, int kind, int e)
 }
 
 /* The add just made on db: its one dot. */
-static void record_add(model_t *m, grove_db_t *db, int kind, int e, const char *val)
+static void record_add(model_t *m, grove_db_t *db, int kind, int e, const char *val, double score)
 {
 	grove_elem_t x;
 	assert_true(elem_read(db, kind, e, &x));
@@ -126,6 +139,7 @@ static void record_add(model_t *m, grove_db_t *db, int kind, int e, const char *
 	d->ts = x.e[0].ts;
 	d->kind = kind;
 	d->elem = e;
+	d->score = score;
 	if (val)
 		snprintf(d->val, sizeof(d->val), "%s", val);
 	grove_elem_free(&x);
@@ -199,8 +213,8 @@ static bool roots_agree(grove_db_t **db)
 
 static void check_model(const model_t *m, grove_db_t *db, int rep, uint64_t seed)
 {
-	uint64_t want[3] = { 0 };
-	for (int kind = GROVE_ITEM_MEMBER; kind <= GROVE_ITEM_FIELD; kind++) {
+	uint64_t want[KINDS + 1] = { 0 };
+	for (int kind = GROVE_ITEM_MEMBER; kind <= GROVE_ITEM_ZMEMBER; kind++) {
 		for (int e = 0; e < NELEM; e++) {
 			grove_elem_t x;
 			if (!elem_read(db, kind, e, &x))
@@ -221,14 +235,12 @@ static void check_model(const model_t *m, grove_db_t *db, int rep, uint64_t seed
 							strcmp(x.e[j].dot.node, d->node) == 0);
 				if (!held)
 					fail_msg("seed %llu: r%d %s e%03d lacks dot %s:%llu",
-						 (unsigned long long)seed, rep,
-						 kind == GROVE_ITEM_MEMBER ? "set" : "hash", e, d->node,
+						 (unsigned long long)seed, rep, kind_type(kind), e, d->node,
 						 (unsigned long long)d->counter);
 			}
 			if (x.len != live)
 				fail_msg("seed %llu: r%d %s e%03d holds %zu dots, model %zu",
-					 (unsigned long long)seed, rep,
-					 kind == GROVE_ITEM_MEMBER ? "set" : "hash", e, x.len, live);
+					 (unsigned long long)seed, rep, kind_type(kind), e, x.len, live);
 			want[kind] += live > 0;
 			char el[8];
 			snprintf(el, sizeof(el), "e%03d", e);
@@ -236,6 +248,15 @@ static void check_model(const model_t *m, grove_db_t *db, int rep, uint64_t seed
 				bool in;
 				assert_int_equal(grove_db_set_contains(db, K("s"), K(el), &in), 0);
 				assert_int_equal(in, live > 0);
+			} else if (kind == GROVE_ITEM_ZMEMBER) {
+				double sc;
+				int rc = grove_db_zset_score(db, K("z"), K(el), &sc);
+				if (!live) {
+					assert_true(rc == GROVE_ENOTFOUND || rc == GROVE_EWRONGTYPE);
+				} else {
+					assert_int_equal(rc, 0);
+					assert_true(sc == win->score);
+				}
 			} else {
 				uint8_t *v;
 				size_t vl;
@@ -259,6 +280,9 @@ static void check_model(const model_t *m, grove_db_t *db, int rep, uint64_t seed
 	rc = grove_db_coll_count(db, K("h"), GROVE_TYPE_MAP, &n);
 	assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
 	assert_int_equal(rc == 0 ? n : 0, want[GROVE_ITEM_FIELD]);
+	rc = grove_db_coll_count(db, K("z"), GROVE_TYPE_ZSET, &n);
+	assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
+	assert_int_equal(rc == 0 ? n : 0, want[GROVE_ITEM_ZMEMBER]);
 }
 
 static void run(uint64_t seed, bool leveldb, bool cut)
@@ -288,23 +312,27 @@ static void run(uint64_t seed, bool leveldb, bool cut)
 		int e = (int)grove_rng_below(&r, NELEM);
 		snprintf(el, sizeof(el), "e%03d", e);
 		int op = (int)grove_rng_below(&r, 100);
-		bool set = grove_rng_below(&r, 2);
-		int kind = set ? GROVE_ITEM_MEMBER : GROVE_ITEM_FIELD;
-		const char *key = set ? "s" : "h";
+		int kind = GROVE_ITEM_MEMBER + (int)grove_rng_below(&r, KINDS);
+		const char *key = kind_key(kind);
 		if (op < 45) {
 			snprintf(val, sizeof(val), "v%d", step);
-			/* SADD and HSET replace the dots they observe by one */
+			/* SADD, HSET and ZADD replace the dots they observe by one */
 			observe_remove(m, db[i], kind, e);
-			if (!set)
+			if (kind == GROVE_ITEM_FIELD)
 				assert_int_equal(grove_db_map_set(db[i], K(key), K(el), K(val), NULL), 0);
-			else
+			else if (kind == GROVE_ITEM_MEMBER)
 				assert_int_equal(grove_db_set_add(db[i], K(key), K(el), NULL), 0);
-			record_add(m, db[i], kind, e, set ? NULL : val);
+			else
+				assert_int_equal(grove_db_zset_add(db[i], K(key), K(el), step, 0, NULL, NULL),
+						 0);
+			record_add(m, db[i], kind, e, kind == GROVE_ITEM_FIELD ? val : NULL, step);
 		} else if (op < 65) {
 			observe_remove(m, db[i], kind, e);
 			bool flag;
-			assert_int_equal(set ? grove_db_set_remove(db[i], K(key), K(el), &flag)
-					     : grove_db_map_delete(db[i], K(key), K(el), &flag), 0);
+			assert_int_equal(kind == GROVE_ITEM_MEMBER ? grove_db_set_remove(db[i], K(key), K(el), &flag)
+					 : kind == GROVE_ITEM_FIELD ? grove_db_map_delete(db[i], K(key), K(el), &flag)
+								    : grove_db_zset_remove(db[i], K(key), K(el), &flag),
+					 0);
 		} else if (op < 67) {
 			for (int x = 0; x < NELEM; x++)
 				observe_remove(m, db[i], kind, x);
@@ -320,8 +348,8 @@ static void run(uint64_t seed, bool leveldb, bool cut)
 		for (int i = 0; i < NREP; i++)
 			for (int j = 0; j < NREP; j++)
 				if (i != j) {
-					exchange(&r, db[i], db[j], "s", true);
-					exchange(&r, db[i], db[j], "h", true);
+					for (int kind = GROVE_ITEM_MEMBER; kind <= GROVE_ITEM_ZMEMBER; kind++)
+						exchange(&r, db[i], db[j], kind_key(kind), true);
 				}
 		same = roots_agree(db);
 	}
