@@ -16,14 +16,17 @@
 #include "node/resp_commands_int.h"
 #include "storage/glob.h"
 
-static const char *const multi_key[] = {"del", "unlink", "exists", "touch", "mget", "watch", NULL};
+static const char *const multi_key[] = {"del",         "unlink",      "exists",     "touch",
+					"mget",        "watch",       "sinter",     "sunion",
+					"sdiff",       "sinterstore", "sunionstore", "sdiffstore",
+					NULL};
 static const char *const pair_keys[] = {"mset", "msetnx", NULL};
-static const char *const two_keys[] = {"rename", "renamenx", "copy", "lcs", NULL};
+static const char *const two_keys[] = {"rename", "renamenx", "copy", "lcs", "smove", NULL};
 static const char *const keyless[] = {
 	"ping",     "echo",     "select", "command",   "keys",    "dbsize", "scan",
 	"info",     "config",   "client", "hello",     "auth",    "quit",   "multi",
 	"exec",     "discard",  "unwatch", "randomkey", "flushdb", "flushall", "grove",
-	"wait",     NULL,
+	"wait",     "sintercard", NULL, /* sintercard: movable keys, as Redis's 0 0 0 */
 };
 
 static bool named(const char *const *list, const char *name)

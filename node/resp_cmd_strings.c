@@ -25,8 +25,7 @@
  * is accepted and GETEX PERSIST is a GET; every command that would set a
  * TTL (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, SETEX, PSETEX, SET and GETEX
  * with EX/PX/EXAT/PXAT) is refused with GROVE_EXPIRY_ERROR and no effect.
- * INCRBYFLOAT is refused too: a counter is an integer PN-counter, and a
- * float read-modify-write of a register would lose concurrent increments.
+ * INCRBYFLOAT is in resp_cmd_hash.c, beside HINCRBYFLOAT.
  */
 #include <stdio.h>
 #include <string.h>
@@ -492,11 +491,4 @@ void grove_cmd_do_expire(grove_cmd_call_t *c)
 	long long t;
 	if (grove_cmd_arg_ll(c, 2, &t))
 		grove_resp_error(c->out, GROVE_EXPIRY_ERROR);
-}
-
-/* INCRBYFLOAT: refused, a counter holds an integer sum of increments. */
-void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c)
-{
-	grove_resp_error(c->out, "ERR Grove counters are integers (PN-counters): INCRBYFLOAT is "
-				 "not supported, use INCRBY");
 }

@@ -127,6 +127,50 @@ bool grove_cmd__parse_cursor(const uint8_t *s, size_t n, uint64_t *out);
  * Replies and returns false on a bad option. */
 bool grove_cmd__scan_match_count(grove_cmd_call_t *c, size_t from, const uint8_t **pattern,
 				 size_t *plen, long long *count);
+/* Sets beyond the basics (resp_cmd_sets.c). */
+void grove_cmd_do_smismember(grove_cmd_call_t *c);
+void grove_cmd_do_srandmember(grove_cmd_call_t *c);
+void grove_cmd_do_spop(grove_cmd_call_t *c);
+void grove_cmd_do_smove(grove_cmd_call_t *c);
+void grove_cmd_do_sinter(grove_cmd_call_t *c);
+void grove_cmd_do_sunion(grove_cmd_call_t *c);
+void grove_cmd_do_sdiff(grove_cmd_call_t *c);
+void grove_cmd_do_sinterstore(grove_cmd_call_t *c);
+void grove_cmd_do_sunionstore(grove_cmd_call_t *c);
+void grove_cmd_do_sdiffstore(grove_cmd_call_t *c);
+void grove_cmd_do_sintercard(grove_cmd_call_t *c);
+/* A random pick of a collection (resp_cmd_sets.c): the element and its
+ * value (hash fields; empty for members) in one allocation at elem. */
+typedef struct grove_cmd_pick {
+	uint8_t *elem;
+	size_t elen;
+	const uint8_t *val;
+	size_t vlen;
+} grove_cmd_pick_t;
+/* count > 0: min(count, size) distinct elements; count < 0: -count
+ * elements drawn uniformly with repetition; in random order.  One pass
+ * over the elements (stopping once the picks are made): O(size) store
+ * reads, O(count) memory.  An absent key: none.  *out: free with
+ * grove_cmd__picks_free. */
+int grove_cmd__coll_sample(grove_db_t *db, const uint8_t *key, size_t klen, grove_type_t type,
+			   long long count, grove_cmd_pick_t **out, size_t *out_n) GROVE_MUST_CHECK;
+void grove_cmd__picks_free(grove_cmd_pick_t *picks, size_t n);
+/* The count argument i of SRANDMEMBER / HRANDFIELD (positive: SPOP's, no
+ * negative); false after an error reply. */
+bool grove_cmd__rand_count(grove_cmd_call_t *c, size_t i, bool positive, long long *count);
+/* Hashes beyond the basics, INCRBYFLOAT, Redis's float text
+ * (resp_cmd_hash.c). */
+void grove_cmd_do_hmget(grove_cmd_call_t *c);
+void grove_cmd_do_hsetnx(grove_cmd_call_t *c);
+void grove_cmd_do_hstrlen(grove_cmd_call_t *c);
+void grove_cmd_do_hrandfield(grove_cmd_call_t *c);
+void grove_cmd_do_hincrby(grove_cmd_call_t *c);
+void grove_cmd_do_hincrbyfloat(grove_cmd_call_t *c);
+/* Redis's string2ld: no spaces, no NaN, no overflow; at most 5 KiB. */
+bool grove_cmd__parse_ld(const uint8_t *s, size_t n, long double *out);
+/* Redis's ld2string "human" form (%.17Lf, trailing zeros cut, "-0" as
+ * "0") of a finite v into buf (cap >= 64, NUL-terminated); its length. */
+size_t grove_cmd__format_ld(char *buf, size_t cap, long double v);
 void grove_cmd_do_hset(grove_cmd_call_t *c);
 void grove_cmd_do_hget(grove_cmd_call_t *c);
 void grove_cmd_do_hdel(grove_cmd_call_t *c);
