@@ -194,8 +194,12 @@ sim: $(SIM_OUT)
 
 # unit: every cmocka binary; test-asan: the same under ASan+UBSan;
 # test-proc: real-process tests; test: all three.
+# Unit programs run GROVE_TEST_JOBS at once (default: the core count), the
+# longest first so the others fill in beside them.
+GROVE_TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SLOW_TESTS := $(filter %/test_sim %/test_ae_cluster %/test_db_commit %/test_db_coll %/test_crdt_prop %/test_db,$(TESTS))
 unit: $(TESTS)
-	@bash tests/run_tests.sh unit $(TESTS)
+	@GROVE_TEST_JOBS=$(GROVE_TEST_JOBS) bash tests/run_tests.sh unit $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(TESTS))
 
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 unit

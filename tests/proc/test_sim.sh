@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_sim.sh - builds bin/grove-sim (make sim) and runs it as a
-# program: 12 seeds of 6-node clusters, each twice (the trace hashes must
+# program: 6 seeds of 6-node clusters, each twice (the trace hashes must
 # match), one replayed from the command a run prints, and a small figure
 # table.  Real signatures throughout.  The cmocka short run is
 # tests/test_sim.c; the long one tests/soak/soak_sim.sh.
@@ -11,8 +11,8 @@ make --no-print-directory GROVE_DEPS_OK=1 BUILD="${BUILD:-build}" SIM_OUT="$SIM"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-"$SIM" --seed 500 --runs 12 --twice --nodes 6 --fault-ms 6000 | tee "$out" | tail -1
-grep -q "12 runs, 0 failed" "$out"
+"$SIM" --seed 500 --runs 6 --twice --nodes 6 --fault-ms 6000 | tee "$out" | tail -1
+grep -q "6 runs, 0 failed" "$out"
 
 # A run that cannot converge fails with the seed, the replay command and
 # the last events; the printed replay command fails the same way.
