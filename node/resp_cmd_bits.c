@@ -11,7 +11,9 @@
  * lock (as APPEND): the whole new value is written as one LWW register
  * write, so concurrent SETBITs of one key on two nodes keep one node's
  * result, bits set on the other are lost (as CRDT-backed Redis does for
- * strings); a counter, set or map answers WRONGTYPE.
+ * strings); on a counter it writes the digits' bits back as a register
+ * (which replaces the counter, as SET does); a set or map answers
+ * WRONGTYPE.
  */
 #include <string.h>
 
@@ -117,11 +119,6 @@ void grove_cmd_do_setbit(grove_cmd_call_t *c)
 	bytes_val_t b;
 	if (!bytes_load(c, 1, &b))
 		return;
-	if (b.type == GROVE_TYPE_COUNTER) {
-		grove_value_destroy(b.v);
-		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
-		return;
-	}
 	size_t byte = (size_t)(off >> 3), nlen = byte + 1 > b.len ? byte + 1 : b.len;
 	if (nlen > GROVE_REGISTER_VALUE_MAX && nlen > b.len) { /* refused before allocating */
 		grove_value_destroy(b.v);
@@ -138,7 +135,7 @@ void grove_cmd_do_setbit(grove_cmd_call_t *c)
 	uint8_t mask = (uint8_t)(1u << (7 - (off & 7)));
 	int old = (buf[byte] & mask) != 0;
 	buf[byte] = (uint8_t)(on ? buf[byte] | mask : buf[byte] & ~mask);
-	int rc = grove_db_register_set(c->env->db, c->argv[1], c->argl[1], buf, nlen);
+	int rc = grove_db_string_set(c->env->db, c->argv[1], c->argl[1], buf, nlen);
 	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
 	else

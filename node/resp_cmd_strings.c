@@ -6,8 +6,9 @@
  * ones it refuses (EXPIRE, SET EX...).
  *
  * A Redis string is a Grove register (an LWW register) or a counter (read
- * as its decimal value).  Writes go to registers only: a write of a
- * counter key answers WRONGTYPE, as SET does (DEL it first).
+ * as its decimal value).  Writes go to registers: a write of a counter key
+ * replaces the counter by a register (grove_db_string_set), and INCR of a
+ * register holding an integer turns it into a counter (resp_cmd_types.c).
  *
  * Read-then-write commands (SET NX/XX/GET, SETNX, GETSET, GETDEL, MSETNX,
  * MSET, APPEND, SETRANGE) decide on this node's state and hold the node's
@@ -120,11 +121,11 @@ static void reply_str(grove_buf_t *out, const str_val_t *s)
 		grove_resp_null(out);
 }
 
-/* Whether key i may be written as a register: WRONGTYPE for a counter,
- * set or map (as SET). */
+/* Whether key i may be written as a register: WRONGTYPE for a set, map or
+ * sorted set (a counter is replaced). */
 static bool str_writable(grove_cmd_call_t *c, const str_val_t *s)
 {
-	if (s->type == GROVE_TYPE_NONE || s->type == GROVE_TYPE_REGISTER)
+	if (s->type == GROVE_TYPE_NONE || is_string(s->type))
 		return true;
 	grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
 	return false;
@@ -132,7 +133,7 @@ static bool str_writable(grove_cmd_call_t *c, const str_val_t *s)
 
 static bool reg_set(grove_cmd_call_t *c, size_t ki, const void *val, size_t len)
 {
-	int rc = grove_db_register_set(c->env->db, c->argv[ki], c->argl[ki], val, len);
+	int rc = grove_db_string_set(c->env->db, c->argv[ki], c->argl[ki], val, len);
 	if (rc < 0) {
 		grove_cmd_reply_db_error(c, rc);
 		return false;

@@ -26,8 +26,10 @@
 static void counter_add(grove_cmd_call_t *c, long long delta)
 {
 	int64_t now;
-	int rc = grove_db_counter_add(c->env->db, c->argv[1], c->argl[1], delta, &now);
-	if (rc < 0)
+	int rc = grove_db_counter_incr(c->env->db, c->argv[1], c->argl[1], delta, &now);
+	if (rc == GROVE_ERANGE) /* a register that holds no integer */
+		grove_resp_error(c->out, "ERR value is not an integer or out of range");
+	else if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
 	else
 		grove_resp_int(c->out, now);

@@ -521,6 +521,8 @@ typedef struct wop {
 	const void *b;
 	size_t blen;
 	int64_t delta;
+	bool from_register; /* OP_COUNTER: a register holding an integer converts */
+	bool replace_counter; /* OP_REGISTER: a live counter is deleted first */
 	bool want_value;
 	int64_t out_i64;
 	bool out_flag;
@@ -554,6 +556,14 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 		return rc ? rc : coll_delete_elements(c);
 	}
 	grove_type_t want = o->what == OP_COUNTER ? GROVE_TYPE_COUNTER : GROVE_TYPE_REGISTER;
+	if (o->what == OP_COUNTER && o->from_register && vis == GROVE_TYPE_REGISTER)
+		return grove_pncounter_from_register(v, node, o->delta, &o->out_i64);
+	if (o->what == OP_REGISTER && o->replace_counter && vis == GROVE_TYPE_COUNTER) {
+		int rc = grove_value_delete(v, node, 0); /* observed reset, then a creation */
+		if (rc)
+			return rc;
+		vis = GROVE_TYPE_NONE;
+	}
 	if (vis != want && vis != GROVE_TYPE_NONE)
 		return GROVE_EWRONGTYPE;
 	int rc = vis == GROVE_TYPE_NONE ? coll_delete_elements(c) : 0; /* hidden ones */
@@ -771,6 +781,22 @@ int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t d
 	if (rc == 0 && new_value)
 		*new_value = o.out_i64;
 	return rc;
+}
+
+int grove_db_counter_incr(grove_db_t *db, const void *key, size_t klen, int64_t delta,
+			  int64_t *new_value)
+{
+	wop_t o = { .what = OP_COUNTER, .delta = delta, .from_register = true, .want_value = true };
+	int rc = write_key(db, key, klen, &o);
+	if (rc == 0 && new_value)
+		*new_value = o.out_i64;
+	return rc;
+}
+
+int grove_db_string_set(grove_db_t *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen, .replace_counter = true };
+	return write_key(db, key, klen, &o);
 }
 
 int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,

@@ -5,7 +5,10 @@
  * read-modify-write of the field's LWW value (an HSET replaces it, an HDEL
  * removes it, two replicas incrementing at once keep one result, the same
  * on both), INCRBYFLOAT adds integral increments to a counter (concurrent
- * ones add up) and refuses fractional ones with no effect.
+ * ones add up) and refuses fractional ones with no effect; and INCR on a
+ * register written by SET (it becomes a counter; two replicas' INCRs add
+ * up, the SET value counted once), SET of a counter (a register replaces
+ * it; an increment made concurrently elsewhere stays hidden).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +142,53 @@ static void test_incrbyfloat(void **state)
 	grove_db_close(n2);
 }
 
+/* SET ctr n then INCR ctr: the register becomes a counter worth n + 1;
+ * INCRs of the same register on two replicas add up, n counted once. */
+static void test_incr_on_register(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "SET ctr 0", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR ctr", ":1\r\n");
+	GROVE_EXPECT(f, "GROVE TYPE ctr", "+counter\r\n");
+	GROVE_EXPECT(f, "SET word abc", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR word", "-ERR value is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "GET word", "$3\r\nabc\r\n");
+	GROVE_EXPECT(f, "SET big 9223372036854775807", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR big", "-ERR increment or decrement would overflow\r\n");
+	GROVE_EXPECT(f, "SET r 10", "+OK\r\n");
+	uint64_t clock2 = f->clock_ms;
+	grove_db_t *n2;
+	assert_int_equal(grove_test_storage_db_open(NULL, "n2", &clock2, GROVE_DURABILITY_NONE, &n2),
+			 0);
+	grove_test_cmd_ship(f->db, n2, "r");
+	int64_t now;
+	assert_int_equal(grove_db_counter_incr(n2, "r", 1, 5, &now), 0);
+	assert_int_equal(now, 15);
+	GROVE_EXPECT(f, "DECRBY r 3", ":7\r\n");
+	grove_test_cmd_ship(n2, f->db, "r");
+	grove_test_cmd_ship(f->db, n2, "r");
+	GROVE_EXPECT(f, "GET r", "$2\r\n12\r\n"); /* 10 + 5 - 3 */
+	assert_int_equal(grove_db_counter_add(n2, "r", 1, 0, &now), 0);
+	assert_int_equal(now, 12);
+	/* SET of a counter replaces it; an increment made concurrently on n2
+	 * stays hidden (the SET's creation wins), on both replicas */
+	assert_int_equal(grove_db_counter_add(n2, "r", 1, 100, &now), 0);
+	GROVE_EXPECT(f, "SET r 0", "+OK\r\n");
+	grove_test_cmd_ship(n2, f->db, "r");
+	grove_test_cmd_ship(f->db, n2, "r");
+	GROVE_EXPECT(f, "GET r", "$1\r\n0\r\n");
+	grove_value_t *v;
+	const void *val;
+	size_t len;
+	assert_int_equal(grove_db_get(n2, "r", 1, &v), 0);
+	assert_int_equal(grove_lwwreg_get(v, &val, &len), 0);
+	assert_int_equal(len, 1);
+	assert_memory_equal(val, "0", 1);
+	grove_value_destroy(v);
+	GROVE_EXPECT(f, "INCR r", ":1\r\n");
+	grove_db_close(n2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
@@ -147,6 +197,7 @@ int main(void)
 		T(test_hincrby),
 		T(test_hincrby_replicas),
 		T(test_incrbyfloat),
+		T(test_incr_on_register),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

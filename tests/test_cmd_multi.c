@@ -69,7 +69,7 @@ static void test_multi_errors(void **state)
 	GROVE_EXPECT(f, "EXISTS n", ":0\r\n");
 	/* a run-time error is one element of the reply; the rest runs */
 	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
-	GROVE_EXPECT(f, "INCR a", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "SADD a x", "+QUEUED\r\n");
 	GROVE_EXPECT(f, "INCR n", "+QUEUED\r\n");
 	GROVE_EXPECT(f, "EXEC", "*2\r\n-WRONGTYPE Operation against a key holding the wrong kind "
 				"of value\r\n:1\r\n");

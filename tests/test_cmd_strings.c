@@ -74,8 +74,7 @@ static void test_multi_key(void **state)
 	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
 	GROVE_EXPECT(f, "MGET a b nokey ctr s d", "*6\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$1\r\n7\r\n"
 						  "$-1\r\n$1\r\n4\r\n");
-	/* a counter (or set) among MSET's keys: WRONGTYPE and nothing written */
-	GROVE_EXPECT(f, "MSET a x ctr 1", WRONGTYPE);
+	/* a set among MSET's keys: WRONGTYPE and nothing written */
 	GROVE_EXPECT(f, "MSET a x s 1", WRONGTYPE);
 	GROVE_EXPECT(f, "GET a", "$1\r\n1\r\n");
 	/* MSETNX counts any live key */
@@ -120,17 +119,22 @@ static void test_append_range(void **state)
 	GROVE_EXPECT(f, "DEL sr", ":1\r\n");
 	GROVE_EXPECT(f, "SETRANGE sr 2 x", ":3\r\n");
 	assert_memory_equal(grove_test_cmd_run(f, 0, "GET sr"), "$3\r\n\0\0x\r\n", 9);
-	/* counters read as strings, but are not registers to write */
+	/* counters read as strings; a string write replaces one by a register,
+	 * an INCR of a register holding an integer makes it a counter again */
 	GROVE_EXPECT(f, "INCRBY ctr -42", ":-42\r\n");
 	GROVE_EXPECT(f, "STRLEN ctr", ":3\r\n");
 	GROVE_EXPECT(f, "GETRANGE ctr 1 -1", "$2\r\n42\r\n");
-	GROVE_EXPECT(f, "APPEND ctr 1", WRONGTYPE);
-	GROVE_EXPECT(f, "SETRANGE ctr 0 1", WRONGTYPE);
-	GROVE_EXPECT(f, "GETSET ctr 1", WRONGTYPE);
+	GROVE_EXPECT(f, "APPEND ctr 1", ":4\r\n");
+	GROVE_EXPECT(f, "GROVE TYPE ctr", "+register\r\n");
+	GROVE_EXPECT(f, "INCR ctr", ":-420\r\n");
+	GROVE_EXPECT(f, "GROVE TYPE ctr", "+counter\r\n");
+	GROVE_EXPECT(f, "SETRANGE ctr 0 1", ":4\r\n");
+	GROVE_EXPECT(f, "GETSET ctr 7", "$4\r\n1420\r\n");
+	GROVE_EXPECT(f, "INCR ctr", ":8\r\n");
 	GROVE_EXPECT(f, "SET ctr 1 NX", "$-1\r\n");
-	GROVE_EXPECT(f, "SET ctr 1 XX", WRONGTYPE);
-	GROVE_EXPECT(f, "GET ctr", "$3\r\n-42\r\n");
-	GROVE_EXPECT(f, "GETDEL ctr", "$3\r\n-42\r\n");
+	GROVE_EXPECT(f, "SET ctr 5 XX", "+OK\r\n");
+	GROVE_EXPECT(f, "GET ctr", "$1\r\n5\r\n");
+	GROVE_EXPECT(f, "GETDEL ctr", "$1\r\n5\r\n");
 	GROVE_EXPECT(f, "EXISTS ctr", ":0\r\n");
 	/* sets and maps are WRONGTYPE for every string command */
 	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
@@ -219,10 +223,12 @@ static void test_bits(void **state)
 	GROVE_EXPECT(f, "BITPOS b 0 0 0", ":0\r\n");
 	GROVE_EXPECT(f, "BITPOS nokey 0", ":0\r\n");
 	GROVE_EXPECT(f, "BITPOS b 2", "-ERR The bit argument must be 1 or 0.\r\n");
-	/* a counter reads as its digits but is not a register to write */
+	/* a counter reads as its digits; SETBIT writes them back as a register */
 	GROVE_EXPECT(f, "INCRBY c 5", ":5\r\n");
 	GROVE_EXPECT(f, "BITCOUNT c", ":4\r\n"); /* "5" = 0x35 */
-	GROVE_EXPECT(f, "SETBIT c 0 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SETBIT c 1 1", ":0\r\n");
+	GROVE_EXPECT(f, "GET c", "$1\r\nu\r\n"); /* 0x75 */
+	GROVE_EXPECT(f, "GROVE TYPE c", "+register\r\n");
 	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
 	GROVE_EXPECT(f, "GETBIT s 0", WRONGTYPE);
 	GROVE_EXPECT(f, "SETBIT \"\" 0 1", "-ERR invalid key: Grove keys are 1 to 4096 bytes "

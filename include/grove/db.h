@@ -72,8 +72,19 @@ grove_hlc_t *grove_db_hlc(grove_db_t *db); /* borrowed; lock-free read of .last 
 /* --- typed writes (GROVE_EWRONGTYPE on a live key of another type) --- */
 int grove_db_counter_add(grove_db_t *db, const void *key, size_t klen, int64_t delta,
 			 int64_t *new_value) GROVE_MUST_CHECK;
+/* grove_db_counter_add, and on a register holding a decimal integer (Redis's
+ * INCR on a string written by SET) grove_pncounter_from_register: the key
+ * becomes a counter.  GROVE_ERANGE when the register holds anything else. */
+int grove_db_counter_incr(grove_db_t *db, const void *key, size_t klen, int64_t delta,
+			  int64_t *new_value) GROVE_MUST_CHECK;
 int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,
 			  size_t vlen) GROVE_MUST_CHECK;
+/* grove_db_register_set with Redis's SET on a string that is a counter: a
+ * live counter is deleted (observed-remove) and the register created in
+ * its place (a new creation epoch, which wins over increments made
+ * concurrently elsewhere: they stay hidden). */
+int grove_db_string_set(grove_db_t *db, const void *key, size_t klen, const void *val,
+			size_t vlen) GROVE_MUST_CHECK;
 int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *elem,
 		     size_t elen, bool *added) GROVE_MUST_CHECK;
 int grove_db_set_remove(grove_db_t *db, const void *key, size_t klen, const void *elem,

@@ -111,6 +111,18 @@ void grove_digest(const uint8_t *buf, size_t len, uint8_t out[GROVE_DIGEST_BYTES
  * totals would wrap.  A delta of 0 changes nothing (it creates no key). */
 int grove_pncounter_add(grove_value_t *v, const char *node, int64_t delta) GROVE_MUST_CHECK;
 int grove_pncounter_get(const grove_value_t *v, int64_t *out) GROVE_MUST_CHECK;
+/* Counting on a register (Redis's INCR on a string; doc/value_format.md,
+ * "Counting on a register"): v's visible type is a register holding a
+ * decimal int64 n (Redis's strict form).  Unless delta is 0 (then nothing
+ * changes), the key becomes a counter worth n + delta: an observed-remove
+ * delete of the register, then n credited to the entry of the node that
+ * wrote the register (so every replica converting the same register
+ * credits the same n to the same entry, and concurrent conversions do not
+ * count it twice), then delta to node's entry.  *out: n + delta.
+ * GROVE_EWRONGTYPE if v is not a register; GROVE_ERANGE if its value is
+ * not such an integer; GROVE_EOVERFLOW as grove_pncounter_add. */
+int grove_pncounter_from_register(grove_value_t *v, const char *node, int64_t delta,
+				  int64_t *out) GROVE_MUST_CHECK;
 
 /* --- register (LWW by (ts, node id), then value bytes) --- */
 int grove_lwwreg_set(grove_value_t *v, const char *node, uint64_t ts,

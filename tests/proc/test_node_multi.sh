@@ -49,7 +49,7 @@ cat >"$SCRATCH/want" <<'EOF'
 16 +OK
 17 +QUEUED
 18 +QUEUED
-19 [-WRONGTYPE Operation against a key holding the wrong kind of value, :2]
+19 [:2, :2]
 20 +OK
 21 +OK
 22 +OK

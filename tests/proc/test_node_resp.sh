@@ -33,8 +33,8 @@ expect_eq "DBSIZE" "$(cli dbsize)" 2
 # --- errors ---
 expect_eq "WRONGTYPE INCR on map" "$(cli incr h)" \
 	"WRONGTYPE Operation against a key holding the wrong kind of value"
-expect_eq "WRONGTYPE SET on counter" "$(cli set c x)" \
-	"WRONGTYPE Operation against a key holding the wrong kind of value"
+expect_eq "INCR, then SET replaces the counter" "$(cli incr sc) $(cli set sc x)" "1 OK"
+expect_eq "INCR of a non-integer string" "$(cli incr sc)" "ERR value is not an integer or out of range"
 expect_eq "arity" "$(cli get)" "ERR wrong number of arguments for 'get' command"
 expect_eq "SET bad option" "$(cli set k v nx xx)" "ERR syntax error"
 expect_eq "not an integer" "$(cli incrby c abc)" "ERR value is not an integer or out of range"
