@@ -8,7 +8,8 @@
  * COMMAND INFO entries have Redis 7's ten fields; the flags are "write" or
  * "readonly", the ACL categories @write or @read, and tips, key specs and
  * subcommands are empty (Grove has no ACLs and no cluster slots).  COMMAND
- * DOCS answers an empty map: redis-cli then falls back to its own help.
+ * DOCS answers each command's summary (with its CRDT rule), the Grove
+ * version and Redis's command group, without argument specs.
  */
 #include <string.h>
 
@@ -26,7 +27,7 @@ static const char *const keyless[] = {
 	"ping",     "echo",     "select", "command",   "keys",    "dbsize", "scan",
 	"info",     "config",   "client", "hello",     "auth",    "quit",   "multi",
 	"exec",     "discard",  "unwatch", "randomkey", "flushdb", "flushall", "grove",
-	"wait",     "sintercard", NULL, /* sintercard: movable keys, as Redis's 0 0 0 */
+	"wait",     "sintercard", "object", NULL, /* sintercard: movable keys, as Redis's 0 0 0 */
 };
 
 static bool named(const char *const *list, const char *name)
@@ -161,6 +162,81 @@ static void command_info(grove_cmd_call_t *c)
 	}
 }
 
+/* Redis's command groups, by name. */
+static const char *command_group(const char *name)
+{
+	static const char *const generic[] = {
+		"del",	   "unlink",   "exists", "touch",   "type",	     "keys",       "scan",
+		"rename",  "renamenx", "copy",	 "randomkey", "object",   "ttl",	       "pttl",
+		"expire",  "pexpire",  "expireat", "pexpireat", "expiretime", "pexpiretime",
+		"persist", NULL,
+	};
+	static const char *const connection[] = {"ping", "echo", "quit",   "auth",
+						 "select", "hello", "client", NULL};
+	static const char *const transactions[] = {"multi", "exec", "discard", "watch", "unwatch",
+						   NULL};
+	static const char *const bitmap[] = {"getbit", "setbit", "bitcount", "bitpos", NULL};
+	static const char *const server[] = {"command", "config", "info",   "dbsize", "flushdb",
+					     "flushall", "wait",   "backup", "mergeitem", "grove",
+					     NULL};
+	if (named(generic, name))
+		return "generic";
+	if (named(connection, name))
+		return "connection";
+	if (named(transactions, name))
+		return "transactions";
+	if (named(bitmap, name))
+		return "bitmap";
+	if (named(server, name))
+		return "server";
+	if (name[0] == 's' && strcmp(name, "set") && strncmp(name, "set", 3) && strcmp(name, "strlen") &&
+	    strcmp(name, "substr"))
+		return "set";
+	if (name[0] == 'h')
+		return "hash";
+	if (name[0] == 'z')
+		return "sorted-set";
+	if ((name[0] == 'l' && strcmp(name, "lcs")) || (name[0] == 'r' && strstr(name, "pop")) ||
+	    (name[0] == 'r' && strstr(name, "push")) || strncmp(name, "bl", 2) == 0 ||
+	    strncmp(name, "br", 2) == 0)
+		return "list";
+	return "string";
+}
+
+static void docs_entry(grove_cmd_call_t *c, const grove_cmd_t *cmd)
+{
+	grove_resp_bulk_str(c->out, cmd->name);
+	grove_resp_array(c->out, 6);
+	grove_resp_bulk_str(c->out, "summary");
+	grove_resp_bulk_str(c->out, cmd->summary);
+	grove_resp_bulk_str(c->out, "since");
+	grove_resp_bulk_str(c->out, c->env->version ? c->env->version : "0.1.0");
+	grove_resp_bulk_str(c->out, "group");
+	grove_resp_bulk_str(c->out, command_group(cmd->name));
+}
+
+/* COMMAND DOCS [name...]: per command its summary (the table's one line,
+ * with the command's CRDT rule), the Grove version and Redis's group;
+ * unknown names are left out, as Redis does.  No argument specs. */
+static void command_docs(grove_cmd_call_t *c)
+{
+	if (c->argc == 2) {
+		grove_resp_array(c->out, 2 * grove_cmd_count);
+		for (size_t i = 0; i < grove_cmd_count; i++)
+			docs_entry(c, &grove_cmd_table[i]);
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 2; i < c->argc; i++)
+		n += grove_cmd_lookup(c->argv[i], c->argl[i]) != NULL;
+	grove_resp_array(c->out, 2 * n);
+	for (size_t i = 2; i < c->argc; i++) {
+		const grove_cmd_t *cmd = grove_cmd_lookup(c->argv[i], c->argl[i]);
+		if (cmd)
+			docs_entry(c, cmd);
+	}
+}
+
 static void command_help(grove_cmd_call_t *c)
 {
 	static const char *const lines[] = {
@@ -176,7 +252,7 @@ static void command_help(grove_cmd_call_t *c)
 		"    If no command names are given, documentation details for all",
 		"    commands are returned.",
 		"DOCS [<command-name> ...]",
-		"    Return documentation details about multiple Grove commands (empty).",
+		"    Return documentation details about multiple Grove commands.",
 		"GETKEYS <full-command>",
 		"    Return the keys from a full Grove command.",
 		"HELP",
@@ -200,7 +276,7 @@ void grove_cmd_do_command(grove_cmd_call_t *c)
 		else
 			grove_resp_int(c->out, (long long)grove_cmd_count);
 	} else if (grove_cmd_arg_is(c, 1, "docs")) {
-		grove_resp_array(c->out, 0);
+		command_docs(c);
 	} else if (grove_cmd_arg_is(c, 1, "list")) {
 		command_list(c);
 	} else if (grove_cmd_arg_is(c, 1, "info")) {

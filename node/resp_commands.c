@@ -148,6 +148,7 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"rename", 3, W, grove_cmd_do_rename, "RENAME key newkey: copy, then observed-remove delete"},
 	{"renamenx", 3, W, grove_cmd_do_renamenx, "RENAMENX key newkey: only if newkey is absent here"},
 	{"copy", -3, W, grove_cmd_do_copy, "COPY source destination [DB 0] [REPLACE]"},
+	{"object", -2, 0, grove_cmd_do_object, "OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key | HELP: Redis 7.0's answers for the value"},
 	{"randomkey", 1, 0, grove_cmd_do_randomkey, "RANDOMKEY: some key, not uniformly chosen"},
 	{"incrbyfloat", 3, W, grove_cmd_do_incrbyfloat, "INCRBYFLOAT key incr: register read-modify-write; integral on a counter"},
 	{"multi", 1, Q, grove_cmd_do_multi, "MULTI: queue the next commands until EXEC"},

@@ -238,6 +238,7 @@ void grove_cmd_do_bitpos(grove_cmd_call_t *c);
 void grove_cmd_do_lcs(grove_cmd_call_t *c);
 void grove_cmd_do_flushdb(grove_cmd_call_t *c);
 void grove_cmd_do_randomkey(grove_cmd_call_t *c);
+void grove_cmd_do_object(grove_cmd_call_t *c); /* resp_cmd_object.c */
 void grove_cmd_do_rename(grove_cmd_call_t *c);
 void grove_cmd_do_renamenx(grove_cmd_call_t *c);
 void grove_cmd_do_copy(grove_cmd_call_t *c);

@@ -123,7 +123,11 @@ static void test_client_config_command(void **state)
 	EXPECT(f, "CONFIG GET nothing", "*0\r\n");
 	EXPECT(f, "CONFIG SET save x", "-ERR CONFIG SET failed (possibly related to argument "
 				       "'save') - can't set immutable config\r\n");
-	EXPECT(f, "COMMAND DOCS", "*0\r\n");
+	EXPECT(f, "COMMAND DOCS nosuch", "*0\r\n");
+	EXPECT(f, "COMMAND DOCS sinter nosuch",
+	       "*2\r\n$6\r\nsinter\r\n*6\r\n$7\r\nsummary\r\n$40\r\nSINTER key ...: streams the "
+	       "smallest set\r\n$5\r\nsince\r\n$5\r\n0.1.0\r\n$5\r\ngroup\r\n$3\r\nset\r\n");
+	assert_true(strncmp(run(f, "COMMAND DOCS"), "*", 1) == 0);
 	char count[32];
 	snprintf(count, sizeof(count), ":%zu\r\n", grove_cmd_count);
 	EXPECT(f, "COMMAND COUNT", count);
