@@ -58,8 +58,8 @@ static void test_command_and_error_stats(void **state)
 	grove_test_cmd_t *f = *state;
 	GROVE_EXPECT(f, "SET k v", "+OK\r\n");
 	GROVE_EXPECT(f, "SET k v", "+OK\r\n");
-	GROVE_EXPECT(f, "INCR k", "-WRONGTYPE Operation against a key holding the wrong kind of "
-				  "value\r\n");
+	GROVE_EXPECT(f, "SADD k m", "-WRONGTYPE Operation against a key holding the wrong kind of "
+				    "value\r\n");
 	GROVE_EXPECT(f, "GET", "-ERR wrong number of arguments for 'get' command\r\n");
 	GROVE_EXPECT(f, "NOSUCH", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
 	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
@@ -67,7 +67,7 @@ static void test_command_and_error_stats(void **state)
 	GROVE_EXPECT(f, "EXEC", "*1\r\n+OK\r\n");
 	const char *r = grove_test_cmd_run(f, 0, "INFO commandstats");
 	assert_non_null(strstr(r, "cmdstat_set:calls=3,"));
-	assert_non_null(strstr(r, "cmdstat_incr:calls=1,"));
+	assert_non_null(strstr(r, "cmdstat_sadd:calls=1,"));
 	assert_non_null(strstr(r, ",rejected_calls=0,failed_calls=1\r\n"));
 	assert_non_null(strstr(r, "cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,"
 				  "failed_calls=0\r\n"));
