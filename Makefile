@@ -204,8 +204,14 @@ unit: $(TESTS)
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 unit
 
+# Real-process tests: GROVE_TEST_JOBS at once, each in its own network
+# namespace when root (tests/run_tests.sh), the longest first.
+PROC_TESTS := $(sort $(wildcard tests/proc/test_*.sh))
+SLOW_PROC := $(filter %/test_cluster_crash.sh %/test_cert_lifecycle.sh %/test_backup_restore.sh \
+	%/test_readme_cluster.sh %/test_cluster_loss.sh %/test_cluster_partition.sh,$(PROC_TESTS))
 test-proc: programs
-	@bash tests/run_tests.sh proc $(sort $(wildcard tests/proc/test_*.sh))
+	@GROVE_TEST_JOBS=$(GROVE_TEST_JOBS) GROVE_TEST_ISOLATE=netns bash tests/run_tests.sh proc \
+		$(SLOW_PROC) $(filter-out $(SLOW_PROC),$(PROC_TESTS))
 
 test: test-proc unit test-asan
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# grove-test: alone (see tests/run_tests.sh)
 # test_install.sh - `make install` into a staging DESTDIR with a PREFIX, then
 # use only what it installed:
 #   1. every file is where it should be; libgrove.so.0 is the soname;

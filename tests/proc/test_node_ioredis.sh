@@ -1,4 +1,5 @@
 #!/bin/bash
+# grove-test: alone (see tests/run_tests.sh)
 # test_node_ioredis.sh - the README's ioredis multi() block, run as printed
 # against a groved: ioredis connects (its INFO ready check), queues the
 # transaction and gets every reply.  ioredis is installed from npm into

@@ -1,4 +1,5 @@
 #!/bin/bash
+# grove-test: alone (see tests/run_tests.sh)
 # test_readme_quickstart.sh - README.md's quick start (block quickstart),
 # run as written: `make run` (no flags), the two redis-cli lines, `make
 # stop`.  `make test` is the one line not run (it is what runs this).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# grove-test: alone (see tests/run_tests.sh)
 # test_sim.sh - builds bin/grove-sim (make sim) and runs it as a
 # program: 6 seeds of 6-node clusters, each twice (the trace hashes must
 # match), one replayed from the command a run prints, and a small figure
