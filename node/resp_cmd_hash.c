@@ -227,23 +227,10 @@ void grove_cmd_do_hrandfield(grove_cmd_call_t *c)
 	int rc = grove_cmd__key_valid(c, 1) ? grove_cmd__coll_sample(c->env->db, c->argv[1], c->argl[1],
 								      GROVE_TYPE_MAP, count, &picks, &n)
 					    : 0;
-	if (rc < 0) {
+	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
-		return;
-	}
-	if (c->argc == 2) {
-		if (n)
-			grove_resp_bulk(c->out, picks[0].elem, picks[0].elen);
-		else
-			grove_resp_null(c->out);
-	} else {
-		grove_resp_array(c->out, values ? 2 * n : n);
-		for (size_t i = 0; i < n; i++) {
-			grove_resp_bulk(c->out, picks[i].elem, picks[i].elen);
-			if (values)
-				grove_resp_bulk(c->out, picks[i].val, picks[i].vlen);
-		}
-	}
+	else
+		grove_cmd__reply_picks(c, picks, n, c->argc == 2, values);
 	grove_cmd__picks_free(picks, n);
 }
 
@@ -259,14 +246,22 @@ static bool field_set(grove_cmd_call_t *c, const void *val, size_t vlen)
 	return rc == 0;
 }
 
-void grove_cmd_do_hsetnx(grove_cmd_call_t *c)
+/* Key 1's field 2 for a read-modify-write: a writable key name, the
+ * exclusive lock, then the value (*val NULL when absent); false after a
+ * reply. */
+static bool field_for_update(grove_cmd_call_t *c, uint8_t **val, size_t *vlen)
 {
 	if (!grove_cmd__key_writable(c, 1))
-		return;
+		return false;
 	grove_cmd__lock_exclusive(c);
+	return field_get(c, 2, val, vlen);
+}
+
+void grove_cmd_do_hsetnx(grove_cmd_call_t *c)
+{
 	uint8_t *val;
 	size_t vlen;
-	if (!field_get(c, 2, &val, &vlen))
+	if (!field_for_update(c, &val, &vlen))
 		return;
 	if (val) {
 		grove_free(val);
@@ -279,12 +274,9 @@ void grove_cmd_do_hsetnx(grove_cmd_call_t *c)
 void grove_cmd_do_hincrby(grove_cmd_call_t *c)
 {
 	long long incr, cur = 0;
-	if (!grove_cmd_arg_ll(c, 3, &incr) || !grove_cmd__key_writable(c, 1))
-		return;
-	grove_cmd__lock_exclusive(c);
 	uint8_t *val;
 	size_t vlen;
-	if (!field_get(c, 2, &val, &vlen))
+	if (!grove_cmd_arg_ll(c, 3, &incr) || !field_for_update(c, &val, &vlen))
 		return;
 	bool ok = !val || grove_cmd__parse_ll(val, vlen, &cur);
 	grove_free(val);
@@ -314,12 +306,9 @@ void grove_cmd_do_hincrbyfloat(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR value is NaN or Infinity");
 		return;
 	}
-	if (!grove_cmd__key_writable(c, 1))
-		return;
-	grove_cmd__lock_exclusive(c);
 	uint8_t *val;
 	size_t vlen;
-	if (!field_get(c, 2, &val, &vlen))
+	if (!field_for_update(c, &val, &vlen))
 		return;
 	bool ok = !val || grove_cmd__parse_ld(val, vlen, &cur);
 	grove_free(val);

@@ -201,6 +201,24 @@ bool grove_cmd__rand_count(grove_cmd_call_t *c, size_t i, bool positive, long lo
 	return true;
 }
 
+void grove_cmd__reply_picks(grove_cmd_call_t *c, const grove_cmd_pick_t *picks, size_t n,
+			    bool single, bool values)
+{
+	if (single) {
+		if (n)
+			grove_resp_bulk(c->out, picks[0].elem, picks[0].elen);
+		else
+			grove_resp_null(c->out);
+		return;
+	}
+	grove_resp_array(c->out, values ? 2 * n : n);
+	for (size_t i = 0; i < n; i++) {
+		grove_resp_bulk(c->out, picks[i].elem, picks[i].elen);
+		if (values)
+			grove_resp_bulk(c->out, picks[i].val, picks[i].vlen);
+	}
+}
+
 /* SRANDMEMBER key [count]: O(n) store reads (a selection pass over the
  * members, stopping once the picks are made), O(count) memory. */
 void grove_cmd_do_srandmember(grove_cmd_call_t *c)
@@ -217,20 +235,10 @@ void grove_cmd_do_srandmember(grove_cmd_call_t *c)
 	int rc = grove_cmd__key_valid(c, 1) ? grove_cmd__coll_sample(c->env->db, c->argv[1], c->argl[1],
 								      GROVE_TYPE_SET, count, &picks, &n)
 					    : 0;
-	if (rc < 0) {
+	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
-		return;
-	}
-	if (c->argc == 2) {
-		if (n)
-			grove_resp_bulk(c->out, picks[0].elem, picks[0].elen);
-		else
-			grove_resp_null(c->out);
-	} else {
-		grove_resp_array(c->out, n);
-		for (size_t i = 0; i < n; i++)
-			grove_resp_bulk(c->out, picks[i].elem, picks[i].elen);
-	}
+	else
+		grove_cmd__reply_picks(c, picks, n, c->argc == 2, false);
 	grove_cmd__picks_free(picks, n);
 }
 
@@ -258,15 +266,8 @@ void grove_cmd_do_spop(grove_cmd_call_t *c)
 	}
 	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
-	else if (c->argc == 2 && n == 0)
-		grove_resp_null(c->out);
-	else if (c->argc == 2)
-		grove_resp_bulk(c->out, picks[0].elem, picks[0].elen);
-	else {
-		grove_resp_array(c->out, n);
-		for (size_t i = 0; i < n; i++)
-			grove_resp_bulk(c->out, picks[i].elem, picks[i].elen);
-	}
+	else
+		grove_cmd__reply_picks(c, picks, n, c->argc == 2, false);
 	grove_cmd__picks_free(picks, n);
 }
 

@@ -155,6 +155,10 @@ typedef struct grove_cmd_pick {
 int grove_cmd__coll_sample(grove_db_t *db, const uint8_t *key, size_t klen, grove_type_t type,
 			   long long count, grove_cmd_pick_t **out, size_t *out_n) GROVE_MUST_CHECK;
 void grove_cmd__picks_free(grove_cmd_pick_t *picks, size_t n);
+/* Replies picks: one bulk (nil if none) when single, else an array (of
+ * name, value pairs when values). */
+void grove_cmd__reply_picks(grove_cmd_call_t *c, const grove_cmd_pick_t *picks, size_t n,
+			    bool single, bool values);
 /* The count argument i of SRANDMEMBER / HRANDFIELD (positive: SPOP's, no
  * negative); false after an error reply. */
 bool grove_cmd__rand_count(grove_cmd_call_t *c, size_t i, bool positive, long long *count);
