@@ -1,8 +1,8 @@
 /*
  * resp_cmd_client.c - CLIENT: SETNAME, GETNAME, ID, INFO, LIST [TYPE t]
  * [ID id...], KILL (addr, or ID / ADDR / LADDR / TYPE / USER / SKIPME
- * filters), REPLY ON|OFF|SKIP, HELP, and SETINFO / NO-EVICT / NO-TOUCH
- * accepted as no-ops.
+ * filters), REPLY ON|OFF|SKIP, PAUSE timeout [WRITE|ALL], UNPAUSE, HELP,
+ * and SETINFO / NO-EVICT / NO-TOUCH accepted as no-ops.
  *
  * LIST and KILL see every connection through the server's hooks
  * (env->server, resp_server.c); without them (tests, embedded use) only
@@ -282,6 +282,10 @@ static void client_help(grove_cmd_call_t *c)
 		"      Return clients of specified type.",
 		"    * ID <client-id> [<client-id> ...]",
 		"      Return clients of specified IDs only.",
+		"PAUSE <timeout> [WRITE|ALL]",
+		"    Suspend all, or just write, clients for <timeout> milliseconds.",
+		"UNPAUSE",
+		"    Stop the current client pause, resuming traffic.",
 		"REPLY (ON|OFF|SKIP)",
 		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
@@ -323,6 +327,37 @@ static void client_setname(grove_cmd_call_t *c)
 	grove_resp_simple(c->out, "OK");
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: the server holds every client's next
+ * command (ALL) or next batch holding a write (WRITE) until the timeout
+ * or CLIENT UNPAUSE; Redis's checks, in Redis's order. */
+static void client_pause(grove_cmd_call_t *c)
+{
+	bool writes_only = false;
+	if (c->argc == 4) {
+		if (grove_cmd_arg_is(c, 3, "write")) {
+			writes_only = true;
+		} else if (!grove_cmd_arg_is(c, 3, "all")) {
+			grove_resp_error(c->out, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+			return;
+		}
+	}
+	long long ms;
+	if (!grove_cmd__parse_ll(c->argv[2], c->argl[2], &ms)) {
+		grove_resp_error(c->out, "ERR timeout is not an integer or out of range");
+		return;
+	}
+	if (ms < 0) {
+		grove_resp_error(c->out, "ERR timeout is negative");
+		return;
+	}
+	if (!c->env->server.pause) {
+		grove_resp_error(c->out, "ERR CLIENT PAUSE needs the server (not available here)");
+		return;
+	}
+	c->env->server.pause(c->env->server.ctx, (uint64_t)ms, writes_only, false);
+	grove_resp_simple(c->out, "OK");
+}
+
 void grove_cmd_do_client(grove_cmd_call_t *c)
 {
 	if (grove_cmd_arg_is(c, 1, "setname") && c->argc == 3) {
@@ -354,6 +389,21 @@ void grove_cmd_do_client(grove_cmd_call_t *c)
 		client_help(c);
 	} else if (grove_cmd_arg_is(c, 1, "reply") && c->argc == 3) {
 		client_reply(c);
+	} else if (grove_cmd_arg_is(c, 1, "pause") && c->argc >= 3) {
+		if (c->argc > 4) /* Redis 7.0's text for this case */
+			grove_resp_error(c->out, "ERR unknown subcommand or wrong number of arguments "
+						 "for 'PAUSE'. Try CLIENT HELP.");
+		else
+			client_pause(c);
+	} else if (grove_cmd_arg_is(c, 1, "unpause")) {
+		if (c->argc != 2) {
+			grove_resp_error(c->out,
+					 "ERR wrong number of arguments for 'client|unpause' command");
+			return;
+		}
+		if (c->env->server.pause)
+			c->env->server.pause(c->env->server.ctx, 0, false, true);
+		grove_resp_simple(c->out, "OK");
 	} else if (grove_cmd_arg_is(c, 1, "setinfo") || grove_cmd_arg_is(c, 1, "no-evict") ||
 		   grove_cmd_arg_is(c, 1, "no-touch")) {
 		grove_resp_simple(c->out, "OK");

@@ -128,6 +128,9 @@ typedef struct grove_cmd_server_hooks {
 	 * "max-clients", "idle-timeout" (s), "log-level" (GROVE_LOG_*);
 	 * 0 or GROVE_ENOTFOUND. */
 	int (*limit)(void *ctx, const char *name, const uint64_t *set, uint64_t *value);
+	/* CLIENT PAUSE timeout_ms [WRITE|ALL] (writes_only: WRITE), CLIENT
+	 * UNPAUSE (unpause true).  May be NULL (then PAUSE is refused). */
+	void (*pause)(void *ctx, uint64_t timeout_ms, bool writes_only, bool unpause);
 	void *ctx;
 	const char *laddr; /* the client address clients connect to */
 } grove_cmd_server_hooks_t;

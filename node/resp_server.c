@@ -53,6 +53,10 @@ struct grove_resp_server_client {
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
 	bool blocked;         /* in WAIT: a waiter in srv->env->wait */
+	/* CLIENT PAUSE: a collected batch held until the pause ends (its
+	 * arguments point into the parser, which is not read into meanwhile),
+	 * or (ALL) nothing collected yet */
+	bool pause_batch, pause_has_write, pause_wait;
 	uint64_t last_active_ms, created_ms;
 	grove_resp_tls_conn_t *tls; /* --tls-port client: bytes pass through it (resp_tls.h) */
 };
@@ -90,7 +94,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * the client go away). */
 static void client_update_reading(grove_resp_server_client_t *c)
 {
-	bool want = !c->busy && !c->held && !c->carry && !c->closing && !c->close_after_flush &&
+	bool want = !c->busy && !c->held && !c->carry && !c->pause_batch && !c->pause_wait &&
+		    !c->closing && !c->close_after_flush &&
 		    !c->srv->shutting_down &&
 		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES &&
 		    !(c->blocked && grove_resp_parser_pending(&c->parser) >= GROVE_SERVER_BLOCKED_INPUT_BYTES);
@@ -425,17 +430,50 @@ static bool batch_dispatch(grove_resp_server_client_t *c, bool has_write)
 	return false;
 }
 
+/* Whether CLIENT PAUSE holds a batch (with a write, or any: has_write
+ * false asks about ALL only). */
+static bool pause_holds(const grove_resp_server_t *srv, bool has_write)
+{
+	return srv->pause_until_ms && now_ms(srv) < srv->pause_until_ms &&
+	       (srv->pause_all || has_write);
+}
+
+/* A batch held by CLIENT PAUSE runs once the pause is over; returns true
+ * while the client must not go on (still paused, or the batch went to a
+ * worker). */
+static bool pause_resume(grove_resp_server_client_t *c)
+{
+	c->pause_wait = false;
+	if (!c->pause_batch)
+		return false;
+	if (pause_holds(c->srv, c->pause_has_write))
+		return true;
+	c->pause_batch = false;
+	return batch_dispatch(c, c->pause_has_write);
+}
+
 /* Executes what the parser holds, as far as back-pressure allows, then
  * writes, updates reading, and closes a client that is done. */
 static void client_process(grove_resp_server_client_t *c)
 {
 	if (c->busy || c->held || c->closing)
 		return;
-	while (!c->blocked && !c->close_after_flush && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
+	bool stop = pause_resume(c);
+	while (!stop && !c->blocked && !c->close_after_flush &&
+	       c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
+		if (pause_holds(c->srv, false) && (c->carry || grove_resp_parser_pending(&c->parser))) {
+			c->pause_wait = true;
+			break;
+		}
 		bool has_write;
 		batch_collect(c, &has_write);
 		if (c->batch_n == 0 && !c->proto_error)
 			break;
+		if (!c->proto_error && pause_holds(c->srv, has_write)) {
+			c->pause_batch = true;
+			c->pause_has_write = has_write;
+			break;
+		}
 		if (batch_dispatch(c, has_write))
 			break;
 	}
@@ -450,7 +488,7 @@ static void client_process(grove_resp_server_client_t *c)
 	client_flush(c);
 	if (c->closing)
 		return;
-	if (!c->busy && !c->held && !c->blocked && !c->writing && c->out.len == 0 &&
+	if (!c->busy && !c->held && !c->blocked && !c->pause_batch && !c->writing && c->out.len == 0 &&
 	    (c->close_after_flush || c->srv->shutting_down)) {
 		client_close(c);
 		return;
@@ -797,6 +835,47 @@ static int server_limit(void *ctx, const char *name, const uint64_t *set, uint64
 	return 0;
 }
 
+/* ---- CLIENT PAUSE ---- */
+
+/* Resumes every held client once the pause is over (or re-arms). */
+static void on_pause_timer(uv_timer_t *t)
+{
+	grove_resp_server_t *srv = t->data;
+	uint64_t now = now_ms(srv);
+	if (srv->pause_until_ms && now < srv->pause_until_ms) {
+		uv_timer_start(&srv->pause_timer, on_pause_timer, srv->pause_until_ms - now, 0);
+		return;
+	}
+	srv->pause_until_ms = 0;
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (c->pause_batch || c->pause_wait)
+			client_process(c);
+	}
+}
+
+/* CLIENT PAUSE / UNPAUSE (env->server.pause): a pause extends to the later
+ * end; ALL stays ALL while both overlap, as Redis. */
+static void server_pause(void *ctx, uint64_t timeout_ms, bool writes_only, bool unpause)
+{
+	grove_resp_server_t *srv = ctx;
+	if (!srv->listening)
+		return;
+	uint64_t now = now_ms(srv);
+	if (unpause) {
+		srv->pause_until_ms = 0;
+		uv_timer_start(&srv->pause_timer, on_pause_timer, 0, 0);
+		return;
+	}
+	bool active = srv->pause_until_ms && now < srv->pause_until_ms;
+	uint64_t until = now + (timeout_ms ? timeout_ms : 1);
+	srv->pause_all = !writes_only || (active && srv->pause_all);
+	if (!active || until > srv->pause_until_ms)
+		srv->pause_until_ms = until;
+	uv_timer_start(&srv->pause_timer, on_pause_timer, srv->pause_until_ms - now, 0);
+}
+
 void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd_env_t *env,
 		       grove_log_t *log, grove_node_stats_t *stats, const grove_config_t *cfg)
 {
@@ -817,6 +896,7 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	env->server.list = server_list;
 	env->server.kill = server_kill;
 	env->server.limit = server_limit;
+	env->server.pause = server_pause;
 	env->server.ctx = srv;
 }
 
@@ -858,7 +938,9 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	srv->idle_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->wait_timer);
 	srv->wait_timer.data = srv;
-	srv->handles_open = 3;
+	uv_timer_init(srv->loop, &srv->pause_timer);
+	srv->pause_timer.data = srv;
+	srv->handles_open = 4;
 	if (srv->tls_port) {
 		uv_tcp_init(srv->loop, &srv->tls_listener);
 		srv->tls_listener.data = srv;
@@ -910,10 +992,12 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 		uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->wait_timer, on_server_handle_closed);
+		uv_close((uv_handle_t *)&srv->pause_timer, on_server_handle_closed);
 		if (srv->tls_port)
 			uv_close((uv_handle_t *)&srv->tls_listener, on_server_handle_closed);
 		srv->listening = false;
 	}
+	srv->pause_until_ms = 0; /* held clients finish */
 	grove_resp_tls_destroy(srv->tls); /* open connections hold a reference of their own */
 	srv->tls = NULL;
 	grove_list_t *l, *tmp;

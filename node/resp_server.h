@@ -74,6 +74,9 @@ typedef struct grove_resp_server {
 	const grove_config_t *cfg;      /* borrowed: the TLS files */
 	uv_timer_t idle_timer;
 	uv_timer_t wait_timer; /* blocked clients (WAIT) */
+	uv_timer_t pause_timer; /* CLIENT PAUSE: resumes the held clients */
+	uint64_t pause_until_ms; /* 0: no pause */
+	bool pause_all;          /* ALL (every command) rather than WRITE */
 	grove_cmd_env_t *env;
 	grove_log_t *log;
 	grove_node_stats_t *stats;

@@ -136,7 +136,7 @@ static void test_command(void **state)
 static void test_client(void **state)
 {
 	grove_test_cmd_t *f = *state;
-	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CLIENT HELP"), "*37\r\n+CLIENT <sub", 17),
+	assert_int_equal(strncmp(grove_test_cmd_run(f, 0, "CLIENT HELP"), "*41\r\n+CLIENT <sub", 17),
 			 0);
 	GROVE_EXPECT(f, "CLIENT SETNAME app", "+OK\r\n");
 	const char *r = grove_test_cmd_run(f, 0, "CLIENT LIST");
@@ -158,6 +158,11 @@ static void test_client(void **state)
 	GROVE_EXPECT(f, "CLIENT KILL ID 1 SKIPME no", ":1\r\n");
 	assert_int_equal(f->result, GROVE_CMD_CLOSE);
 	GROVE_EXPECT(f, "CLIENT FOO", "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
+	/* no server here: PAUSE is refused after Redis's checks, UNPAUSE is OK */
+	GROVE_EXPECT(f, "CLIENT PAUSE 10 foo", "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n");
+	GROVE_EXPECT(f, "CLIENT PAUSE -1 WRITE", "-ERR timeout is negative\r\n");
+	GROVE_EXPECT(f, "CLIENT PAUSE 10", "-ERR CLIENT PAUSE needs the server (not available here)\r\n");
+	GROVE_EXPECT(f, "CLIENT UNPAUSE", "+OK\r\n");
 	/* CLIENT REPLY: OFF drops every reply (its own too), SKIP its own and the next */
 	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY OFF", "");
 	GROVE_EXPECT_AS(f, 1, "SET k v", "");
