@@ -20,13 +20,17 @@ elapsed() {
 	echo "$(($(now_ms) - t0)) $r"
 }
 
-expect_eq "CLIENT PAUSE 800 WRITE" "$(cli client pause 800 write)" OK
+# bounds far from the pause's end, so a loaded machine does not matter
+t0=$(now_ms)
+expect_eq "CLIENT PAUSE 3000 WRITE" "$(cli client pause 3000 write)" OK
 read -r ms reply < <(elapsed get nokey)
-[[ -z $reply ]] && ((ms < 500)) && pass "a read answers during a WRITE pause (${ms} ms)" ||
+[[ -z $reply ]] && (($(now_ms) - t0 < 2500)) && pass "a read answers during a WRITE pause (${ms} ms)" ||
 	fail "read during WRITE pause: '$reply' after $ms ms"
-read -r ms reply < <(elapsed set k1 v1)
-[[ $reply == OK ]] && ((ms >= 400)) && pass "a SET waits for the WRITE pause to end (${ms} ms)" ||
-	fail "SET during WRITE pause: '$reply' after $ms ms"
+cli set k1 v1 >"$SCRATCH/set1.out" 2>&1
+ms=$(($(now_ms) - t0))
+[[ $(cat "$SCRATCH/set1.out") == OK ]] && ((ms >= 2900)) &&
+	pass "a SET waits for the WRITE pause to end (${ms} ms after PAUSE)" ||
+	fail "SET during WRITE pause: '$(cat "$SCRATCH/set1.out")' after $ms ms"
 
 expect_eq "CLIENT PAUSE 20000 WRITE" "$(cli client pause 20000 write)" OK
 t0=$(now_ms)
