@@ -27,7 +27,7 @@ static const char *const keyless[] = {
 	"ping",     "echo",     "select", "command",   "keys",    "dbsize", "scan",
 	"info",     "config",   "client", "hello",     "auth",    "quit",   "multi",
 	"exec",     "discard",  "unwatch", "randomkey", "flushdb", "flushall", "grove",
-	"wait",     "sintercard", "object", NULL, /* sintercard: movable keys, as Redis's 0 0 0 */
+	"wait",     "sintercard", "object", "monitor", NULL, /* sintercard: movable keys, as Redis's 0 0 0 */
 };
 
 static bool named(const char *const *list, const char *name)
@@ -176,7 +176,7 @@ static const char *command_group(const char *name)
 	static const char *const transactions[] = {"multi", "exec", "discard", "watch", "unwatch",
 						   NULL};
 	static const char *const bitmap[] = {"getbit", "setbit", "bitcount", "bitpos", NULL};
-	static const char *const server[] = {"command", "config", "info",   "dbsize", "flushdb",
+	static const char *const server[] = {"command", "config", "info",   "dbsize", "flushdb", "monitor",
 					     "flushall", "wait",   "backup", "mergeitem", "grove",
 					     NULL};
 	if (named(generic, name))

@@ -148,6 +148,7 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"rename", 3, W, grove_cmd_do_rename, "RENAME key newkey: copy, then observed-remove delete"},
 	{"renamenx", 3, W, grove_cmd_do_renamenx, "RENAMENX key newkey: only if newkey is absent here"},
 	{"copy", -3, W, grove_cmd_do_copy, "COPY source destination [DB 0] [REPLACE]"},
+	{"monitor", 1, L, grove_cmd_do_monitor, "MONITOR: stream every command this node executes"},
 	{"object", -2, 0, grove_cmd_do_object, "OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key | HELP: Redis 7.0's answers for the value"},
 	{"randomkey", 1, 0, grove_cmd_do_randomkey, "RANDOMKEY: some key, not uniformly chosen"},
 	{"incrbyfloat", 3, W, grove_cmd_do_incrbyfloat, "INCRBYFLOAT key incr: register read-modify-write; integral on a counter"},
@@ -406,6 +407,7 @@ void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd)
 	uint64_t t0 = grove_cmd__now_us();
 	cmd->fn(c);
 	grove_cmd__stats_record(c->env, cmd, c->out, reply_at, grove_cmd__now_us() - t0, false);
+	grove_cmd__monitor_feed(c, cmd);
 }
 
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,

@@ -131,6 +131,11 @@ typedef struct grove_cmd_server_hooks {
 	/* CLIENT PAUSE timeout_ms [WRITE|ALL] (writes_only: WRITE), CLIENT
 	 * UNPAUSE (unpause true).  May be NULL (then PAUSE is refused). */
 	void (*pause)(void *ctx, uint64_t timeout_ms, bool writes_only, bool unpause);
+	/* MONITOR: makes client id a monitor (0, or a negative code); and
+	 * hands one formatted line (a RESP simple string) to every monitor,
+	 * from any command thread.  May be NULL (MONITOR is then refused). */
+	int (*monitor_start)(void *ctx, uint64_t id);
+	void (*monitor_feed)(void *ctx, const char *line, size_t len);
 	void *ctx;
 	const char *laddr; /* the client address clients connect to */
 } grove_cmd_server_hooks_t;
@@ -174,6 +179,7 @@ struct grove_cmd_env {
 	/* EXEC holds it for writing, every other command for reading */
 	pthread_rwlock_t exec_lock;
 	grove_cmd_server_hooks_t server; /* set by grove_resp_server_init */
+	_Atomic unsigned monitors;       /* MONITOR clients: lines are formatted only when > 0 */
 	const grove_config_t *cfg;       /* for CONFIG GET; NULL: Redis names only */
 	/* CONFIG SET values of the encoding thresholds (no effect; "" = default) */
 	char config_noops[GROVE_CONFIG_NOOPS_MAX][GROVE_CONFIG_NOOP_BYTES];

@@ -243,6 +243,10 @@ void grove_cmd_do_lcs(grove_cmd_call_t *c);
 void grove_cmd_do_flushdb(grove_cmd_call_t *c);
 void grove_cmd_do_randomkey(grove_cmd_call_t *c);
 void grove_cmd_do_object(grove_cmd_call_t *c); /* resp_cmd_object.c */
+/* resp_cmd_monitor.c: MONITOR, and the line of an executed command
+ * handed to the monitors (a no-op while none is connected). */
+void grove_cmd_do_monitor(grove_cmd_call_t *c);
+void grove_cmd__monitor_feed(grove_cmd_call_t *c, const grove_cmd_t *cmd);
 void grove_cmd_do_rename(grove_cmd_call_t *c);
 void grove_cmd_do_renamenx(grove_cmd_call_t *c);
 void grove_cmd_do_copy(grove_cmd_call_t *c);

@@ -22,6 +22,7 @@
 #include "node/resp_tls.h"
 
 #define IDLE_CHECK_MS 1000
+#define GROVE_MONITOR_PENDING_BYTES (8u << 20)
 
 struct grove_resp_server_client {
 	uv_tcp_t tcp;
@@ -57,6 +58,7 @@ struct grove_resp_server_client {
 	 * arguments point into the parser, which is not read into meanwhile),
 	 * or (ALL) nothing collected yet */
 	bool pause_batch, pause_has_write, pause_wait;
+	bool monitor; /* MONITOR: receives every command's line */
 	uint64_t last_active_ms, created_ms;
 	grove_resp_tls_conn_t *tls; /* --tls-port client: bytes pass through it (resp_tls.h) */
 };
@@ -529,6 +531,10 @@ static void on_client_closed(uv_handle_t *h)
 /* Closes now (pending writes are cancelled); deferred while on a worker. */
 static void client_close(grove_resp_server_client_t *c)
 {
+	if (c->monitor) {
+		c->monitor = false;
+		atomic_fetch_sub(&c->srv->env->monitors, 1);
+	}
 	if (c->closing)
 		return;
 	c->closing = true;
@@ -835,6 +841,61 @@ static int server_limit(void *ctx, const char *name, const uint64_t *set, uint64
 	return 0;
 }
 
+/* ---- MONITOR ---- */
+
+static int server_monitor_start(void *ctx, uint64_t id)
+{
+	grove_resp_server_t *srv = ctx;
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (c->state.id != id || c->closing)
+			continue;
+		if (!c->monitor) {
+			c->monitor = true;
+			atomic_fetch_add(&srv->env->monitors, 1);
+		}
+		return 0;
+	}
+	return GROVE_ENOTFOUND;
+}
+
+/* Any thread: queues the line for the loop. */
+static void server_monitor_feed(void *ctx, const char *line, size_t len)
+{
+	grove_resp_server_t *srv = ctx;
+	pthread_mutex_lock(&srv->mon_mu);
+	bool queued = srv->mon_open && srv->mon_pending.len + len <= GROVE_MONITOR_PENDING_BYTES;
+	if (queued)
+		grove_buf_append(&srv->mon_pending, line, len);
+	else
+		srv->mon_dropped++;
+	pthread_mutex_unlock(&srv->mon_mu);
+	if (queued)
+		uv_async_send(&srv->mon_async);
+}
+
+/* Loop: hands the queued lines to every monitor (an overflowing one is
+ * closed by client_process, as for any output). */
+static void on_monitor_async(uv_async_t *a)
+{
+	grove_resp_server_t *srv = a->data;
+	grove_buf_t lines;
+	pthread_mutex_lock(&srv->mon_mu);
+	lines = srv->mon_pending;
+	grove_buf_init(&srv->mon_pending, 0);
+	pthread_mutex_unlock(&srv->mon_mu);
+	grove_list_t *l, *tmp;
+	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
+		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
+		if (!c->monitor || c->closing || lines.len == 0)
+			continue;
+		grove_buf_append(&c->out, lines.data, lines.len);
+		client_process(c);
+	}
+	grove_buf_close(&lines);
+}
+
 /* ---- CLIENT PAUSE ---- */
 
 /* Resumes every held client once the pause is over (or re-arms). */
@@ -897,6 +958,10 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 	env->server.kill = server_kill;
 	env->server.limit = server_limit;
 	env->server.pause = server_pause;
+	env->server.monitor_start = server_monitor_start;
+	env->server.monitor_feed = server_monitor_feed;
+	GROVE_ASSERT(pthread_mutex_init(&srv->mon_mu, NULL) == 0);
+	grove_buf_init(&srv->mon_pending, 0);
 	env->server.ctx = srv;
 }
 
@@ -940,7 +1005,12 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	srv->wait_timer.data = srv;
 	uv_timer_init(srv->loop, &srv->pause_timer);
 	srv->pause_timer.data = srv;
-	srv->handles_open = 4;
+	uv_async_init(srv->loop, &srv->mon_async, on_monitor_async);
+	srv->mon_async.data = srv;
+	pthread_mutex_lock(&srv->mon_mu);
+	srv->mon_open = true;
+	pthread_mutex_unlock(&srv->mon_mu);
+	srv->handles_open = 5;
 	if (srv->tls_port) {
 		uv_tcp_init(srv->loop, &srv->tls_listener);
 		srv->tls_listener.data = srv;
@@ -993,11 +1063,16 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 		uv_close((uv_handle_t *)&srv->idle_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->wait_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->pause_timer, on_server_handle_closed);
+		uv_close((uv_handle_t *)&srv->mon_async, on_server_handle_closed);
 		if (srv->tls_port)
 			uv_close((uv_handle_t *)&srv->tls_listener, on_server_handle_closed);
 		srv->listening = false;
 	}
 	srv->pause_until_ms = 0; /* held clients finish */
+	pthread_mutex_lock(&srv->mon_mu);
+	srv->mon_open = false;
+	grove_buf_close(&srv->mon_pending);
+	pthread_mutex_unlock(&srv->mon_mu);
 	grove_resp_tls_destroy(srv->tls); /* open connections hold a reference of their own */
 	srv->tls = NULL;
 	grove_list_t *l, *tmp;

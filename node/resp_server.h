@@ -50,6 +50,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "base/list.h"
@@ -77,6 +78,14 @@ typedef struct grove_resp_server {
 	uv_timer_t pause_timer; /* CLIENT PAUSE: resumes the held clients */
 	uint64_t pause_until_ms; /* 0: no pause */
 	bool pause_all;          /* ALL (every command) rather than WRITE */
+	/* MONITOR: lines from any command thread wait in mon_pending (at most
+	 * GROVE_MONITOR_PENDING_BYTES; beyond, lines are dropped and counted)
+	 * until mon_async appends them to every monitor's output */
+	uv_async_t mon_async;
+	pthread_mutex_t mon_mu;
+	grove_buf_t mon_pending;
+	bool mon_open;
+	uint64_t mon_dropped;
 	grove_cmd_env_t *env;
 	grove_log_t *log;
 	grove_node_stats_t *stats;

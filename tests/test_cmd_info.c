@@ -163,6 +163,7 @@ static void test_client(void **state)
 	GROVE_EXPECT(f, "CLIENT PAUSE -1 WRITE", "-ERR timeout is negative\r\n");
 	GROVE_EXPECT(f, "CLIENT PAUSE 10", "-ERR CLIENT PAUSE needs the server (not available here)\r\n");
 	GROVE_EXPECT(f, "CLIENT UNPAUSE", "+OK\r\n");
+	GROVE_EXPECT(f, "MONITOR", "-ERR MONITOR needs the server (not available here)\r\n");
 	/* CLIENT REPLY: OFF drops every reply (its own too), SKIP its own and the next */
 	GROVE_EXPECT_AS(f, 1, "CLIENT REPLY OFF", "");
 	GROVE_EXPECT_AS(f, 1, "SET k v", "");

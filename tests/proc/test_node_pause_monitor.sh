@@ -1,10 +1,13 @@
 #!/bin/bash
-# test_node_pause.sh - CLIENT PAUSE / UNPAUSE on a real groved (both
+# test_node_pause_monitor.sh - CLIENT PAUSE / UNPAUSE on a real groved (both
 # durability paths: batch, so writes go through workers): WRITE holds the
 # writes of other clients (a SET answers only after the pause) while reads
 # answer at once; UNPAUSE from a reading client releases a held SET; ALL
 # holds every command, PING included; a pause never loses or reorders a
-# command (the held SETs are applied, in order, after it).
+# command (the held SETs are applied, in order, after it).  MONITOR (same
+# node): a monitoring connection receives Redis's line for each command of
+# another client, writes run on workers included, in order, quoted as
+# Redis does, AUTH hidden.
 source "$(dirname "$0")/node_lib.sh"
 
 P=$((PORT_BASE + 85))
@@ -55,6 +58,26 @@ read -r ms reply < <(elapsed ping)
 expect_eq "CLIENT PAUSE 300 WRITE" "$(cli client pause 300 write)" OK
 for i in $(seq 200); do printf 'INCR pc\r\nSET last %s\r\n' "$i"; done | cli --pipe >/dev/null 2>&1
 expect_eq "pipelined writes after a pause: all applied in order" "$(cli get pc) $(cli get last)" "200 200"
+
+# --- MONITOR ---
+redis-cli -p "$P" monitor >"$SCRATCH/monitor.out" 2>&1 &
+mon=$!
+PIDS+=("$mon")
+deadline=$((SECONDS + 10))
+until grep -q '^OK$' "$SCRATCH/monitor.out" || ((SECONDS >= deadline)); do sleep 0.05; done
+cli set "a b" "$(printf 'x\ny')" >/dev/null
+cli get k1 >/dev/null
+cli auth nopass >/dev/null 2>&1
+cli incr done >/dev/null
+deadline=$((SECONDS + 10))
+until grep -q '"incr" "done"' "$SCRATCH/monitor.out" || ((SECONDS >= deadline)); do sleep 0.05; done
+kill "$mon" 2>/dev/null
+got=$(grep -E '"(set|get|incr|auth)"' "$SCRATCH/monitor.out")
+expect_match "MONITOR: SET line as Redis prints it" "$(grep '"set"' <<<"$got")" \
+	'^[0-9]+\.[0-9]{6} \[0 127\.0\.0\.1:[0-9]+\] "set" "a b" "x\\ny"$'
+expect_match "MONITOR: GET then INCR, in order" "$(tr '\n' '|' <<<"$got")" '"get" "k1"\|[^|]*"incr" "done"\|$'
+[[ $got != *'"auth"'* ]] && pass "MONITOR hides AUTH" || fail "MONITOR shows AUTH: $got"
+expect_eq "node answers after the monitor left" "$(cli ping)" PONG
 
 expect_eq "CLIENT PAUSE bad mode" "$(cli client pause 10 foo)" "ERR CLIENT PAUSE mode must be WRITE or ALL"
 expect_eq "CLIENT PAUSE bad timeout" "$(cli client pause x)" "ERR timeout is not an integer or out of range"
