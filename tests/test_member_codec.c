@@ -392,6 +392,23 @@ static void test_reap_dead_members(void **state)
 	grove_member_destroy(m);
 }
 
+/* Leave waits leave_wait_ms for the news to spread, and not at all when
+ * no live member is there to hear it (a lone node stops at once). */
+static void test_leave_waits_only_for_listeners(void **state)
+{
+	(void)state;
+	uint64_t done_by = 0;
+	grove_member_t *m = make_core("self", 1000);
+	assert_int_equal(grove_member_leave(m, 10, &done_by), 0);
+	assert_int_equal(done_by, 10);
+	grove_member_destroy(m);
+	m = make_core("self", 1000);
+	learn(m, 1, "b", "b:1", GROVE_MEMBER_ALIVE, "b");
+	assert_int_equal(grove_member_leave(m, 10, &done_by), 0);
+	assert_int_equal(done_by, 10 + 2000);
+	grove_member_destroy(m);
+}
+
 /* A payload whose envelope the node opened: the payload's sender must be
  * the authenticated one. */
 static void test_recv_payload_checks_sender(void **state)
@@ -494,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_awareness_slows_probing),
 		cmocka_unit_test(test_probe_round_robin),
 		cmocka_unit_test(test_reap_dead_members),
+		cmocka_unit_test(test_leave_waits_only_for_listeners),
 		cmocka_unit_test(test_recv_payload_checks_sender),
 		cmocka_unit_test(test_incarnation_never_wraps),
 		cmocka_unit_test(test_stream_frames_bound_to_peer),

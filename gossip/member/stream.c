@@ -422,7 +422,8 @@ int grove_member_leave(grove_member_t *m, uint64_t now_ms, uint64_t *done_by_ms)
 		grove_member__set_state(m, self, GROVE_MEMBER_LEFT, now_ms);
 		grove_member__gossip_node(m, self, NULL);
 		grove_member__emit(m, GROVE_MEMBER_EV_LEFT, self);
-		m->leave_done_ms = now_ms + m->cfg.leave_wait_ms;
+		/* the wait lets the news spread; with no live peer nobody hears it */
+		m->leave_done_ms = now_ms + (grove_member__live_count(m) > 0 ? m->cfg.leave_wait_ms : 0);
 	}
 	*done_by_ms = m->leave_done_ms;
 	return 0;
