@@ -581,7 +581,11 @@ static bool hello_options(grove_cmd_call_t *c, size_t *auth_i, size_t *name_i)
 static void cmd_hello(grove_cmd_call_t *c)
 {
 	long long ver = 2;
-	if (c->argc >= 2 && (!parse_ll(c->argv[1], c->argl[1], &ver) || ver < 2 || ver > 3)) {
+	if (c->argc >= 2 && !parse_ll(c->argv[1], c->argl[1], &ver)) {
+		grove_resp_error(c->out, "ERR Protocol version is not an integer or out of range");
+		return;
+	}
+	if (ver < 2 || ver > 3) {
 		grove_resp_error(c->out, "NOPROTO unsupported protocol version");
 		return;
 	}
