@@ -233,7 +233,7 @@ static int rd_treg(grove_rd_t *r, grove_value__treg_t *t)
 		return rc;
 	bool none = t->id.ts == 0 && t->id.node[0] == '\0' && type == GROVE_TYPE_NONE;
 	bool some = t->id.ts >= 1 && t->id.node[0] != '\0' && type >= GROVE_TYPE_COUNTER &&
-		    type <= GROVE_TYPE_ZSET;
+		    type <= GROVE_TYPE_LIST;
 	t->type = (uint8_t)type;
 	return none || some ? 0 : GROVE_EDECODE;
 }

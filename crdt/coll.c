@@ -442,7 +442,8 @@ static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 
 static int check_kind(int kind)
 {
-	return kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD || kind == GROVE_ELEM_ZMEMBER
+	return kind == GROVE_ELEM_MEMBER || kind == GROVE_ELEM_FIELD || kind == GROVE_ELEM_ZMEMBER ||
+			       kind == GROVE_ELEM_LIST
 		       ? 0
 		       : GROVE_EINVAL;
 }

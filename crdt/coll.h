@@ -33,6 +33,7 @@
 #define GROVE_ELEM_MEMBER 1 /* set member */
 #define GROVE_ELEM_FIELD 2  /* hash field */
 #define GROVE_ELEM_ZMEMBER 3 /* sorted-set member: entries as a field's, values in zscore.h */
+#define GROVE_ELEM_LIST 4 /* list element, named by its position id (crdt/listpos.h): entries as a field's */
 /* Limits refused at write time (and by the decoders): a member or field
  * name, a field value, the entries of one record. */
 #define GROVE_ELEM_NAME_MAX GROVE_ELEM_MAX

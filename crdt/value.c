@@ -162,6 +162,7 @@ static bool component_live(const grove_value_t *v, grove_type_t t)
 	case GROVE_TYPE_MAP:
 		return grove_value__map_live(&v->map);
 	case GROVE_TYPE_ZSET: /* members live in element records only */
+	case GROVE_TYPE_LIST: /* so do list elements */
 	case GROVE_TYPE_NONE:
 		break;
 	}
@@ -192,6 +193,8 @@ const char *grove_type_name(grove_type_t t)
 		return "map";
 	case GROVE_TYPE_ZSET:
 		return "zset";
+	case GROVE_TYPE_LIST:
+		return "list";
 	case GROVE_TYPE_NONE:
 		break;
 	}

@@ -34,29 +34,21 @@
 #include "base/assert.h"
 #include "crdt/coll.h"
 #include "crdt/zscore.h"
-#include "storage/db_int.h"
+#include "storage/db_coll_int.h"
 #include "storage/le.h"
 
 #define META_VERSION 1
 #define META_VERSION_Z 2 /* with the sorted-set member count */
+#define META_VERSION_L 3 /* with the list element count and bounds */
 #define META_FIXED_BYTES (1 + 8 + 8 + 16)
 #define META_FIXED_Z (META_FIXED_BYTES + 8)
-#define KIND_LAST GROVE_ELEM_ZMEMBER
+#define META_FIXED_L (META_FIXED_Z + 8)
+#define KIND_LAST GROVE_DB_KIND_LAST
 #define PURGE_BATCH 512
-#define ELEM_REC_MAX (1 + 2 + GROVE_KEY_MAX + 1 + GROVE_ELEM_MAX)
 
 /* ---- names and record keys ---- */
 
-typedef struct ename {
-	int kind;
-	const uint8_t *elem;
-	size_t elen;
-	size_t nlen, rlen, dlen;
-	uint32_t segment;
-	uint8_t name[GROVE_ITEM_NAME_MAX];   /* kind klen K elem */
-	uint8_t rkey[ELEM_REC_MAX];          /* 'e' klen K kind elem */
-	uint8_t dkey[3 + GROVE_ITEM_NAME_MAX]; /* 'd' seg name */
-} ename_t;
+/* ename_t: db_coll_int.h */
 
 static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
 		       size_t elen)
@@ -105,8 +97,7 @@ int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t 
 		*elen = 0;
 		return 0;
 	}
-	if ((n[0] != GROVE_ITEM_MEMBER && n[0] != GROVE_ITEM_FIELD && n[0] != GROVE_ITEM_ZMEMBER) ||
-	    nlen < 4)
+	if (n[0] < GROVE_ITEM_MEMBER || n[0] > GROVE_ITEM_LIST || nlen < 4)
 		return GROVE_EINVAL;
 	size_t kl = (size_t)n[1] << 8 | n[2];
 	if (kl < 1 || kl > GROVE_KEY_MAX || kl > nlen - 3 || nlen - 3 - kl > GROVE_ELEM_MAX)
@@ -132,9 +123,7 @@ uint32_t grove_db_item_segment(const void *name, size_t nlen)
 
 /* ---- accumulator of live element items (128-bit sum) ---- */
 
-typedef struct acc {
-	uint64_t lo, hi;
-} acc_t;
+/* acc_t: db_coll_int.h */
 
 static void acc_add(acc_t *a, const uint8_t item[GROVE_DIGEST_BYTES], bool sub)
 {
@@ -158,31 +147,85 @@ static void acc_bytes(const acc_t *a, uint8_t out[16])
 
 /* ---- metadata ---- */
 
-typedef struct meta {
-	uint64_t count[KIND_LAST + 1]; /* by kind: [GROVE_ELEM_MEMBER], [..FIELD], [..ZMEMBER] */
-	acc_t acc;
-	grove_ctx_t pctx; /* pending delete */
-} meta_t;
+/* meta_t: db_coll_int.h */
 
 static void meta_free(meta_t *m)
 {
 	grove_ctx_free(&m->pctx);
+	grove_free(m->bound[0]);
+	grove_free(m->bound[1]);
 	memset(m, 0, sizeof(*m));
+}
+
+static int meta_bound_set(meta_t *m, int which, const uint8_t *id, size_t len)
+{
+	GROVE_ASSERT(which == 0 || which == 1);
+	uint8_t *p = len ? grove_malloc(len) : NULL;
+	if (len && !p)
+		return GROVE_ENOMEM;
+	if (len)
+		memcpy(p, id, len);
+	grove_free(m->bound[which]);
+	m->bound[which] = p;
+	m->bound_len[which] = len;
+	return 0;
+}
+
+/* A list element id written live: the bounds stay bounds (the first
+ * element sets both). */
+static int meta_bounds_widen(meta_t *m, const uint8_t *id, size_t len)
+{
+	bool first = m->count[GROVE_ELEM_LIST] == 0;
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		int c = m->bound[i] ? grove_key_cmp(id, len, m->bound[i], m->bound_len[i]) : 0;
+		if (first || (m->bound[i] && (i == 0 ? c < 0 : c > 0)))
+			rc = meta_bound_set(m, i, id, len);
+	}
+	return rc;
+}
+
+/* Version 3's list bounds at p[*at..len): each a u16 LE length (0: none)
+ * and the id. */
+static int meta_bounds_decode(const uint8_t *p, size_t len, size_t *at, meta_t *m)
+{
+	for (int b = 0; b < 2; b++) {
+		if (len - *at < 2)
+			return GROVE_ECORRUPT;
+		size_t bl = (size_t)p[*at] | (size_t)p[*at + 1] << 8;
+		*at += 2;
+		if (bl > len - *at || bl > GROVE_ELEM_MAX)
+			return GROVE_ECORRUPT;
+		int rc = bl ? meta_bound_set(m, b, p + *at, bl) : 0;
+		if (rc)
+			return rc;
+		*at += bl;
+	}
+	return 0;
 }
 
 static int meta_decode(const uint8_t *p, size_t len, meta_t *m)
 {
 	memset(m, 0, sizeof(*m));
-	if (len < META_FIXED_BYTES || (p[0] != META_VERSION && p[0] != META_VERSION_Z) ||
-	    (p[0] == META_VERSION_Z && len < META_FIXED_Z))
+	if (len < 1 || p[0] < META_VERSION || p[0] > META_VERSION_L)
 		return GROVE_ECORRUPT;
-	size_t fixed = p[0] == META_VERSION_Z ? META_FIXED_Z : META_FIXED_BYTES;
+	size_t fixed = p[0] == META_VERSION_L	? META_FIXED_L
+		       : p[0] == META_VERSION_Z ? META_FIXED_Z
+						: META_FIXED_BYTES;
+	if (len < fixed)
+		return GROVE_ECORRUPT;
 	m->count[GROVE_ELEM_MEMBER] = grove_le64_get(p + 1);
 	m->count[GROVE_ELEM_FIELD] = grove_le64_get(p + 9);
 	m->acc.lo = grove_le64_get(p + 17);
 	m->acc.hi = grove_le64_get(p + 25);
-	if (p[0] == META_VERSION_Z)
+	if (p[0] >= META_VERSION_Z)
 		m->count[GROVE_ELEM_ZMEMBER] = grove_le64_get(p + 33);
+	if (p[0] == META_VERSION_L) {
+		m->count[GROVE_ELEM_LIST] = grove_le64_get(p + 41);
+		int rc = meta_bounds_decode(p, len, &fixed, m);
+		if (rc)
+			return rc;
+	}
 	if (len == fixed)
 		return 0;
 	int rc = grove_ctx_decode(p + fixed, len - fixed, &m->pctx);
@@ -199,24 +242,42 @@ int grove_db__meta_check(const uint8_t *p, size_t len)
 	return rc;
 }
 
-static bool meta_empty(const meta_t *m)
+/* Live elements of every kind. */
+static uint64_t meta_total(const meta_t *m)
 {
-	return !m->count[1] && !m->count[2] && !m->count[3] && !m->acc.lo && !m->acc.hi &&
-	       grove_ctx_empty(&m->pctx);
+	uint64_t n = 0;
+	for (int i = 1; i <= KIND_LAST; i++)
+		n += m->count[i];
+	return n;
 }
 
+static bool meta_empty(const meta_t *m)
+{
+	return !meta_total(m) && !m->acc.lo && !m->acc.hi && grove_ctx_empty(&m->pctx);
+}
+
+/* Version 1, or 2 when the key has sorted-set members, or 3 when it has
+ * list elements (then with the list bounds). */
 static int meta_encode(const meta_t *m, grove_buf_t *b)
 {
-	uint8_t f[META_FIXED_Z];
-	bool z = m->count[GROVE_ELEM_ZMEMBER] != 0;
-	f[0] = z ? META_VERSION_Z : META_VERSION;
+	uint8_t f[META_FIXED_L];
+	bool l = m->count[GROVE_ELEM_LIST] != 0, z = m->count[GROVE_ELEM_ZMEMBER] != 0;
+	f[0] = l ? META_VERSION_L : z ? META_VERSION_Z : META_VERSION;
 	grove_le64_put(f + 1, m->count[GROVE_ELEM_MEMBER]);
 	grove_le64_put(f + 9, m->count[GROVE_ELEM_FIELD]);
 	grove_le64_put(f + 17, m->acc.lo);
 	grove_le64_put(f + 25, m->acc.hi);
 	grove_le64_put(f + 33, m->count[GROVE_ELEM_ZMEMBER]);
+	grove_le64_put(f + 41, m->count[GROVE_ELEM_LIST]);
 	grove_buf_reset(b);
-	grove_buf_append(b, f, z ? META_FIXED_Z : META_FIXED_BYTES);
+	grove_buf_append(b, f, l ? META_FIXED_L : z ? META_FIXED_Z : META_FIXED_BYTES);
+	for (int i = 0; i < 2 && l; i++) {
+		size_t bl = m->bound_len[i];
+		uint8_t n[2] = { (uint8_t)bl, (uint8_t)(bl >> 8) };
+		grove_buf_append(b, n, 2);
+		if (bl)
+			grove_buf_append(b, m->bound[i], bl);
+	}
 	if (grove_buf_failed(b))
 		return GROVE_ENOMEM;
 	return grove_ctx_empty(&m->pctx) ? 0 : grove_ctx_encode(b, &m->pctx);
@@ -290,21 +351,7 @@ static int elem_item_of(const ename_t *en, const grove_elem_t *x, uint8_t out[GR
 
 /* ---- a key during one write ---- */
 
-typedef struct coll {
-	grove_db_t *db;
-	const grove_db_key_t *k;
-	grove_db_state_t st;
-	meta_t m;
-	uint8_t *meta_raw;
-	size_t meta_raw_len;
-	grove_batch_t extra;
-	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
-	size_t nd;
-	bool purge; /* a purge must follow the write */
-	bool loaded;
-	bool zraw_has; /* sorted-set member: score of the loaded record as stored */
-	double zraw;
-} coll_t;
+/* coll_t: db_coll_int.h */
 
 static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 {
@@ -339,6 +386,8 @@ static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
 		return m->count[GROVE_ELEM_FIELD] ? GROVE_TYPE_MAP : GROVE_TYPE_NONE;
 	case GROVE_TYPE_ZSET:
 		return m->count[GROVE_ELEM_ZMEMBER] ? GROVE_TYPE_ZSET : GROVE_TYPE_NONE;
+	case GROVE_TYPE_LIST:
+		return m->count[GROVE_ELEM_LIST] ? GROVE_TYPE_LIST : GROVE_TYPE_NONE;
 	case GROVE_TYPE_NONE:
 		/* elements arrived before the head that created the key: they
 		 * name its type (members first when both came) */
@@ -348,6 +397,8 @@ static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
 			return GROVE_TYPE_MAP;
 		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_ZMEMBER])
 			return GROVE_TYPE_ZSET;
+		if (v->treg.id.ts == 0 && m->count[GROVE_ELEM_LIST])
+			return GROVE_TYPE_LIST;
 		return grove_value_type(v);
 	default:
 		return grove_value_type(v);
@@ -417,6 +468,8 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 		rc = grove_elem_encode(&b, x, en->kind);
 		if (rc == 0)
 			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data, b.len);
+		if (rc == 0 && en->kind == GROVE_ELEM_LIST)
+			rc = meta_bounds_widen(&c->m, en->elem, en->elen);
 		if (rc == 0 && !had)
 			rc = grove_batch_put(&c->extra, en->dkey, en->dlen, NULL, 0);
 		if (rc == 0) {
@@ -444,12 +497,12 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
  * covered by the key's context; it becomes the pending-delete context. */
 static int coll_delete_elements(coll_t *c)
 {
-	if (!c->m.count[1] && !c->m.count[2] && !c->m.count[3])
+	if (!meta_total(&c->m))
 		return 0;
 	int rc = grove_ctx_union(&c->m.pctx, coll_ctx(c));
 	if (rc)
 		return rc;
-	c->m.count[1] = c->m.count[2] = c->m.count[3] = 0;
+	memset(c->m.count, 0, sizeof(c->m.count));
 	c->m.acc = (acc_t){ 0 };
 	c->purge = true;
 	return 0;
@@ -1017,7 +1070,8 @@ int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *f
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
 			uint64_t *out)
 {
-	if (type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP && type != GROVE_TYPE_ZSET)
+	if (type != GROVE_TYPE_SET && type != GROVE_TYPE_MAP && type != GROVE_TYPE_ZSET &&
+	    type != GROVE_TYPE_LIST)
 		return GROVE_EINVAL;
 	grove_db_key_t k;
 	int rc = grove_db__key_prepare(&k, key, klen);
@@ -1032,7 +1086,8 @@ int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type
 		*out = t == GROVE_TYPE_NONE ? 0
 		       : type == GROVE_TYPE_SET ? m.count[GROVE_ELEM_MEMBER]
 		       : type == GROVE_TYPE_MAP ? m.count[GROVE_ELEM_FIELD]
-						: m.count[GROVE_ELEM_ZMEMBER];
+		       : type == GROVE_TYPE_LIST ? m.count[GROVE_ELEM_LIST]
+						 : m.count[GROVE_ELEM_ZMEMBER];
 	meta_free(&m);
 	return rc;
 }
@@ -1542,7 +1597,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		uint8_t acc[16];
 		acc_bytes(&c.m.acc, acc);
 		rc = grove_head_state_encode(&b, c.st.rec, c.st.rec_len - 1,
-					     c.m.count[1] + c.m.count[2] + c.m.count[3], acc);
+					     meta_total(&c.m), acc);
 		if (rc == 0 && b.len > grove_db__item_state_max) {
 			/* a context too large: the head without its cloud (a
 			 * subset of the context: safe under both rules) */
@@ -1554,7 +1609,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 			c.st.v->set.cloud = cloud;
 			grove_buf_reset(&b);
 			if (rc == 0)
-				rc = grove_head_state_encode(&b, enc, elen, c.m.count[1] + c.m.count[2] + c.m.count[3],
+				rc = grove_head_state_encode(&b, enc, elen, meta_total(&c.m),
 							     acc);
 			grove_free(enc);
 		}
@@ -1640,7 +1695,7 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 	memset(&r->set, 0, sizeof(r->set));
 	int rc = grove_value_merge(c->st.v, r, NULL);
 	grove_ctx_t *lctx = coll_ctx(c);
-	uint64_t total = c->m.count[1] + c->m.count[2] + c->m.count[3];
+	uint64_t total = meta_total(&c->m);
 	uint8_t lacc[16];
 	acc_bytes(&c->m.acc, lacc);
 	bool take = false;
@@ -1686,7 +1741,8 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		elem_item(en, before.data, before.len, old_item);
 	if (rc == 0)
 		rc = grove_elem_merge(&l, coll_ctx(c), relem, rctx, &changed);
-	if (rc == 0 && changed && en->kind == GROVE_ELEM_FIELD && l.len > 1) {
+	if (rc == 0 && changed && (en->kind == GROVE_ELEM_FIELD || en->kind == GROVE_ELEM_LIST) &&
+	    l.len > 1) {
 		/* many concurrent writes of large values: keep the winner (the
 		 * others are removed as observed; their dots are in the context) */
 		grove_buf_t sz = { 0 };
@@ -2010,4 +2066,81 @@ void grove_db__purge_drain(grove_db_t *db)
 	while (db->npurge > 0 || db->purge_busy)
 		pthread_cond_wait(&db->purge_cv, &db->purge_mu);
 	pthread_mutex_unlock(&db->purge_mu);
+}
+
+/* ---- the write flow for per-type files (db_coll_int.h: db_list.c) ---- */
+
+void grove_db__ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
+			  size_t elen)
+{
+	ename_init(en, k, kind, elem, elen);
+}
+
+void grove_db__meta_free(meta_t *m)
+{
+	meta_free(m);
+}
+
+int grove_db__meta_bound_set(meta_t *m, int which, const uint8_t *id, size_t len)
+{
+	return meta_bound_set(m, which, id, len);
+}
+
+size_t grove_db__elem_prefix(const grove_db_key_t *k, int kind, uint8_t *out)
+{
+	return elem_prefix(k, kind, out);
+}
+
+int grove_db__coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
+{
+	return coll_load(c, db, k);
+}
+
+void grove_db__coll_free(coll_t *c)
+{
+	coll_free(c);
+}
+
+grove_type_t grove_db__type_of(const grove_value_t *v, const meta_t *m)
+{
+	return type_of(v, m);
+}
+
+grove_ctx_t *grove_db__coll_ctx(coll_t *c)
+{
+	return coll_ctx(c);
+}
+
+int grove_db__elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
+			grove_elem_t *l, bool *had, uint8_t raw_item[GROVE_DIGEST_BYTES])
+{
+	return elem_load(c, snap, en, l, had, raw_item);
+}
+
+int grove_db__elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_item[16],
+			 const uint8_t *old_item, const grove_elem_t *x)
+{
+	return elem_store(c, en, had, raw_item, old_item, x);
+}
+
+int grove_db__elem_item_of(const ename_t *en, const grove_elem_t *x,
+			   uint8_t out[GROVE_DIGEST_BYTES])
+{
+	return elem_item_of(en, x, out);
+}
+
+int grove_db__coll_delete_elements(coll_t *c)
+{
+	return coll_delete_elements(c);
+}
+
+int grove_db__coll_commit(coll_t *c, bool *wrote)
+{
+	return coll_commit(c, wrote);
+}
+
+int grove_db__coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
+			      grove_snapshot_t **snap, meta_t *m)
+{
+	return coll_read_begin(db, k, want, snap, m);
 }

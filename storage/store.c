@@ -200,6 +200,12 @@ int grove_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter
 	return s->ops->iter_create(s, snap, out);
 }
 
+int grove_iter_create_hot(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	return s->ops->iter_create_hot ? s->ops->iter_create_hot(s, snap, out)
+				       : s->ops->iter_create(s, snap, out);
+}
+
 void grove_iter_destroy(grove_iter_t *it)
 {
 	if (it)

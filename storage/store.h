@@ -72,6 +72,8 @@ typedef struct grove_store_ops {
 	int (*snapshot_create)(grove_store_t *s, grove_snapshot_t **out);
 	void (*snapshot_release)(grove_store_t *s, grove_snapshot_t *snap);
 	int (*iter_create)(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out);
+	/* the same, for short walks whose blocks are hot (NULL: iter_create) */
+	int (*iter_create_hot)(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out);
 	void (*iter_destroy)(grove_iter_t *it);
 	void (*iter_seek)(grove_iter_t *it, const void *key, size_t klen);
 	bool (*iter_valid)(const grove_iter_t *it);
@@ -126,6 +128,11 @@ void grove_snapshot_release(grove_store_t *s, grove_snapshot_t *snap); /* NULL o
 /* snap may be NULL: the iterator then takes its own implicit snapshot. */
 int grove_iter_create(grove_store_t *s, const grove_snapshot_t *snap,
 		      grove_iter_t **out) GROVE_MUST_CHECK;
+/* An iterator for a short walk over hot records (the ends of a list):
+ * LevelDB keeps the blocks it reads in its block cache, where a scan's
+ * iterator does not (a long scan would evict the hot blocks). */
+int grove_iter_create_hot(grove_store_t *s, const grove_snapshot_t *snap,
+			  grove_iter_t **out) GROVE_MUST_CHECK;
 void grove_iter_destroy(grove_iter_t *it); /* NULL is a no-op */
 void grove_iter_seek(grove_iter_t *it, const void *key, size_t klen); /* first >= key */
 bool grove_iter_valid(const grove_iter_t *it);

@@ -291,7 +291,8 @@ static void ldb_snapshot_release(grove_store_t *s, grove_snapshot_t *snap)
 	leveldb_release_snapshot(l->db, (const leveldb_snapshot_t *)snap);
 }
 
-static int ldb_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+static int ldb_iter_open(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out,
+			 bool fill_cache)
 {
 	ldb_store_t *l = (ldb_store_t *)s;
 	ldb_iter_t *it = grove_calloc(1, sizeof(*it));
@@ -299,13 +300,23 @@ static int ldb_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove
 		return GROVE_ENOMEM;
 	it->ropts = leveldb_readoptions_create();
 	leveldb_readoptions_set_verify_checksums(it->ropts, 1);
-	leveldb_readoptions_set_fill_cache(it->ropts, 0); /* scans should not evict hot blocks */
+	leveldb_readoptions_set_fill_cache(it->ropts, fill_cache); /* scans: do not evict hot blocks */
 	if (snap)
 		leveldb_readoptions_set_snapshot(it->ropts, (const leveldb_snapshot_t *)snap);
 	it->it = leveldb_create_iterator(l->db, it->ropts);
 	it->base.ops = &ldb_ops;
 	*out = &it->base;
 	return 0;
+}
+
+static int ldb_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	return ldb_iter_open(s, snap, out, false);
+}
+
+static int ldb_iter_create_hot(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	return ldb_iter_open(s, snap, out, true);
 }
 
 static void ldb_iter_destroy(grove_iter_t *gi)
@@ -378,6 +389,7 @@ static const grove_store_ops_t ldb_ops = {
 	.snapshot_create = ldb_snapshot_create,
 	.snapshot_release = ldb_snapshot_release,
 	.iter_create = ldb_iter_create,
+	.iter_create_hot = ldb_iter_create_hot,
 	.iter_destroy = ldb_iter_destroy,
 	.iter_seek = ldb_iter_seek,
 	.iter_valid = ldb_iter_valid,

@@ -105,8 +105,8 @@ int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const vo
 /* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
 int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
 		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
-/* Members (type GROVE_TYPE_SET, GROVE_TYPE_ZSET) or fields (GROVE_TYPE_MAP):
- * maintained count. */
+/* Members (type GROVE_TYPE_SET, GROVE_TYPE_ZSET), fields (GROVE_TYPE_MAP) or
+ * list elements (GROVE_TYPE_LIST): maintained count. */
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
 			uint64_t *out) GROVE_MUST_CHECK;
 /* Visits members or fields (with their values; set members: val NULL, 0;
@@ -171,6 +171,44 @@ int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grov
 int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void *member,
 		       size_t mlen, bool rev, uint64_t *rank, double *score) GROVE_MUST_CHECK;
 
+/* --- lists (doc/value_format.md, "Lists"; storage/db_list.c): each element
+ * a record of its own, ordered by its position id; the ends cost O(log n),
+ * an index i costs O(min(i, n - i)) steps.  GROVE_EWRONGTYPE on a live key
+ * of another type.  Values are at most GROVE_FIELD_VALUE_MAX bytes
+ * (GROVE_ETOOBIG). --- */
+/* Pushes one value at the head (left) or tail; only_existing: only onto a
+ * live list (else nothing, *len 0).  *len (may be NULL): the length after. */
+int grove_db_list_push(grove_db_t *db, const void *key, size_t klen, bool left,
+		       bool only_existing, const void *val, size_t vlen,
+		       uint64_t *len) GROVE_MUST_CHECK;
+/* Removes the head (left) or tail element; *val malloc'd.  GROVE_ENOTFOUND
+ * when the list is empty. */
+int grove_db_list_pop(grove_db_t *db, const void *key, size_t klen, bool left, uint8_t **val,
+		      size_t *vlen) GROVE_MUST_CHECK;
+/* LSET: GROVE_ENOTFOUND (no list), GROVE_ERANGE (index out of range). */
+int grove_db_list_set(grove_db_t *db, const void *key, size_t klen, int64_t index,
+		      const void *val, size_t vlen) GROVE_MUST_CHECK;
+/* LINSERT before/after the first element equal to pivot: *len the length
+ * after, -1 when the pivot is absent, 0 when the list is. */
+int grove_db_list_insert(grove_db_t *db, const void *key, size_t klen, bool before,
+			 const void *pivot, size_t plen, const void *val, size_t vlen,
+			 int64_t *len) GROVE_MUST_CHECK;
+/* LREM: count > 0 from the head, < 0 from the tail, 0 all. */
+int grove_db_list_rem(grove_db_t *db, const void *key, size_t klen, int64_t count,
+		      const void *val, size_t vlen, uint64_t *removed) GROVE_MUST_CHECK;
+/* LTRIM (Redis index rules); an empty range deletes the key. */
+int grove_db_list_trim(grove_db_t *db, const void *key, size_t klen, int64_t start,
+		       int64_t stop) GROVE_MUST_CHECK;
+/* Elements start..stop (Redis index rules) in list order from one
+ * snapshot: fn gets (position id or NULL, its length, value); O(distance
+ * of the range from the nearer end + its length).  LLEN is
+ * grove_db_coll_count(GROVE_TYPE_LIST). */
+int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t start,
+			int64_t stop, grove_db_elem_fn fn, void *ctx) GROVE_MUST_CHECK;
+/* Every element from the head (or the tail: reverse) until fn stops. */
+int grove_db_list_walk(grove_db_t *db, const void *key, size_t klen, bool reverse,
+		       grove_db_elem_fn fn, void *ctx) GROVE_MUST_CHECK;
+
 /* --- reads --- */
 /* A decoded copy of the key's value; GROVE_ENOTFOUND if absent or deleted.
  * Free with grove_value_destroy.  A collection is materialized from its
@@ -213,13 +251,14 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
 /* --- items: what the digest tree covers and anti-entropy ships ---
  * An item name is either a key's head (counter, register, type register,
  * causal context): 0x00 key; or one element of a collection: kind (1 set
- * member, 2 hash field), key length (2 bytes, big-endian), key, element.
+ * member, 2 hash field, 3 sorted-set member, 4 list element), key length (2 bytes, big-endian), key, element.
  * Heads live in segment hash(key), elements in segment hash(name), so a big
  * collection spreads over the tree.  Formats: doc/storage_format.md. */
 #define GROVE_ITEM_HEAD 0
 #define GROVE_ITEM_MEMBER 1
 #define GROVE_ITEM_FIELD 2
 #define GROVE_ITEM_ZMEMBER 3 /* sorted-set member */
+#define GROVE_ITEM_LIST 4    /* a list element: key length, key, position id */
 #define GROVE_ITEM_NAME_MAX (3 + GROVE_KEY_MAX + GROVE_ELEM_MAX)
 /* Splits a name; GROVE_EINVAL when malformed. */
 int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t **key,

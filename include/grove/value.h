@@ -65,6 +65,7 @@ typedef enum grove_type {
 	GROVE_TYPE_SET = 3,
 	GROVE_TYPE_MAP = 4,
 	GROVE_TYPE_ZSET = 5, /* sorted set: stored per member only (storage/db_zset.c) */
+	GROVE_TYPE_LIST = 6, /* list: stored per element only (storage/db_list.c) */
 } grove_type_t;
 
 typedef struct grove_value grove_value_t;

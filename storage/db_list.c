@@ -1,0 +1,801 @@
+/*
+ * db_list.c - lists stored per element (doc/value_format.md "Lists",
+ * doc/storage_format.md).  A list element is an element record of kind
+ * GROVE_ELEM_LIST named by its position id (crdt/listpos.h): the store
+ * keeps a list's records in list order, so an end is one seek away
+ * (O(log n)) whatever the list's length, and LLEN is the maintained count.
+ *
+ * A record holds the element's entries (dot, HLC ts, value), as a hash
+ * field does: LSET replaces the entries it saw by a new one (concurrent
+ * LSETs keep both, reads take the greatest (ts, node): LWW), a pop or
+ * LREM removes the entries it saw (observed-remove: no tombstone; the
+ * key's context keeps the dots), so an LSET concurrent with a pop of the
+ * same element survives it.  Merge, anti-entropy, key delete and purge
+ * are db_coll.c's, per element.
+ *
+ * Writes go through db_coll.c's write flow (coll_t: key lock, head and
+ * metadata, one batch).  A writer finds its neighbours with a cursor over
+ * the live records under the key lock; in BATCH mode records queued for
+ * the group commit but not yet in the store (the stripe's pending list)
+ * are overlaid on the store's, so the next writer of the key sees them.
+ * Multi-element commands (LPUSH k a b c, pops with a count, LREM, LTRIM)
+ * are a sequence of single-element writes, each atomic and durable.
+ */
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "crdt/listpos.h"
+#include "storage/db_coll_int.h"
+
+/* ---- a cursor over a list's live elements ---- */
+
+typedef struct lcur {
+	grove_db_t *db;
+	const meta_t *m;              /* filter: the pending delete */
+	const grove_db_stripe_t *ovl; /* pending records overlaid (writer), or NULL */
+	grove_iter_t *it;
+	uint8_t prefix[4 + GROVE_KEY_MAX];
+	size_t plen;
+	uint8_t *cur; /* the current element's record key (ELEM_REC_MAX bytes) */
+	size_t cur_len;
+	bool valid, it_at_cur;
+	grove_elem_t x; /* the current element (live entries) */
+	int rc;
+} lcur_t;
+
+static int lcur_open(lcur_t *lc, grove_db_t *db, const grove_snapshot_t *snap,
+		     const grove_db_key_t *k, const meta_t *m, bool overlay)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->db = db;
+	lc->m = m;
+	lc->ovl = overlay ? &db->stripes[k->stripe] : NULL;
+	lc->plen = grove_db__elem_prefix(k, GROVE_ELEM_LIST, lc->prefix);
+	lc->cur = grove_malloc(ELEM_REC_MAX + 1); /* + 1: a bound with a 0 byte after it */
+	if (!lc->cur)
+		return GROVE_ENOMEM;
+	int rc = grove_iter_create_hot(db->store, snap, &lc->it);
+	if (rc) {
+		grove_free(lc->cur);
+		lc->cur = NULL;
+	}
+	return rc;
+}
+
+static void lcur_close(lcur_t *lc)
+{
+	grove_iter_destroy(lc->it);
+	grove_free(lc->cur);
+	grove_elem_free(&lc->x);
+	memset(lc, 0, sizeof(*lc));
+}
+
+static bool in_list(const lcur_t *lc, const uint8_t *key, size_t klen)
+{
+	return klen > lc->plen && memcmp(key, lc->prefix, lc->plen) == 0;
+}
+
+/* The pending record of key (overlay), or NULL. */
+static const grove_db_pending_t *pend_of(const lcur_t *lc, const uint8_t *key, size_t klen)
+{
+	if (!lc->ovl)
+		return NULL;
+	for (size_t i = 0; i < lc->ovl->npend; i++) {
+		const grove_db_pending_t *p = &lc->ovl->pend[i];
+		if (p->klen == klen && memcmp(p->key, key, klen) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* Decodes a record into x, filtered: 1 live, 0 dead, or an error. */
+static int live_decode(const lcur_t *lc, const uint8_t *val, size_t vlen, grove_elem_t *x)
+{
+	int rc = grove_elem_decode(val, vlen, GROVE_ELEM_LIST, x);
+	if (rc)
+		return rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+	grove_elem_filter(x, &lc->m->pctx);
+	if (x->len)
+		return 1;
+	grove_elem_free(x);
+	return 0;
+}
+
+/* The live store record next after (fwd) or before the iterator's
+ * position, starting at the current one: skips dead and overlaid ones. */
+static int store_settle(lcur_t *lc, bool fwd, grove_elem_t *x)
+{
+	for (; grove_iter_valid(lc->it); fwd ? grove_iter_next(lc->it) : grove_iter_prev(lc->it)) {
+		size_t kl, vl;
+		const uint8_t *key = grove_iter_key(lc->it, &kl);
+		if (!in_list(lc, key, kl))
+			break;
+		if (pend_of(lc, key, kl))
+			continue;
+		const uint8_t *val = grove_iter_value(lc->it, &vl);
+		int rc = live_decode(lc, val, vl, x);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return grove_iter_status(lc->it) ? grove_iter_status(lc->it) : 0;
+}
+
+/* The nearest live pending record strictly after (fwd) or before from
+ * (NULL: from the end opposite to the direction). */
+static int pend_best(lcur_t *lc, bool fwd, const uint8_t *from, size_t from_len,
+		     const grove_db_pending_t **best, grove_elem_t *bx)
+{
+	*best = NULL;
+	if (!lc->ovl)
+		return 0;
+	for (size_t i = 0; i < lc->ovl->npend; i++) {
+		const grove_db_pending_t *p = &lc->ovl->pend[i];
+		if (!p->val || !in_list(lc, p->key, p->klen))
+			continue;
+		int c = from ? grove_key_cmp(p->key, p->klen, from, from_len) : 0;
+		if (from && (fwd ? c <= 0 : c >= 0))
+			continue;
+		if (*best) {
+			int b = grove_key_cmp(p->key, p->klen, (*best)->key, (*best)->klen);
+			if (fwd ? b >= 0 : b <= 0)
+				continue;
+		}
+		grove_elem_t x;
+		int rc = live_decode(lc, p->val, p->vlen, &x);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			grove_elem_free(bx);
+			*bx = x;
+			*best = p;
+		}
+	}
+	return 0;
+}
+
+/* Moves to the live element after (fwd) or before the current one, or to
+ * the first (fwd) / last when start is set.  lc->valid tells if there is
+ * one; returns 0 or an error. */
+static int lcur_step(lcur_t *lc, bool fwd, bool start)
+{
+	grove_elem_free(&lc->x);
+	bool from_cur = !start && lc->valid;
+	if (!start && !lc->valid)
+		return 0;
+	if (from_cur && lc->it_at_cur) {
+		fwd ? grove_iter_next(lc->it) : grove_iter_prev(lc->it);
+	} else if (fwd && !from_cur && lc->m->bound[0]) { /* past popped elements' markers */
+		memcpy(lc->cur, lc->prefix, lc->plen);
+		memcpy(lc->cur + lc->plen, lc->m->bound[0], lc->m->bound_len[0]);
+		grove_iter_seek(lc->it, lc->cur, lc->plen + lc->m->bound_len[0]);
+	} else if (fwd) {
+		grove_iter_seek(lc->it, from_cur ? lc->cur : lc->prefix, from_cur ? lc->cur_len : lc->plen);
+		if (from_cur && grove_iter_valid(lc->it)) {
+			size_t kl;
+			const uint8_t *key = grove_iter_key(lc->it, &kl);
+			if (grove_key_cmp(key, kl, lc->cur, lc->cur_len) == 0)
+				grove_iter_next(lc->it);
+		}
+	} else if (from_cur) {
+		grove_iter_seek_before(lc->it, lc->cur, lc->cur_len);
+	} else if (lc->m->bound[1]) { /* the last record <= the high bound */
+		size_t bl = lc->plen + lc->m->bound_len[1], kl = 0;
+		memcpy(lc->cur, lc->prefix, lc->plen);
+		memcpy(lc->cur + lc->plen, lc->m->bound[1], lc->m->bound_len[1]);
+		/* the bound is mostly a live element: a seek lands on it (a seek
+		 * past it would first skip popped elements' deletion markers) */
+		grove_iter_seek(lc->it, lc->cur, bl);
+		const uint8_t *key = grove_iter_valid(lc->it) ? grove_iter_key(lc->it, &kl) : NULL;
+		if (!key || grove_key_cmp(key, kl, lc->cur, bl) != 0) {
+			lc->cur[bl] = 0;
+			grove_iter_seek_before(lc->it, lc->cur, bl + 1);
+		}
+	} else {
+		uint8_t end[4 + GROVE_KEY_MAX];
+		memcpy(end, lc->prefix, lc->plen);
+		end[lc->plen - 1]++; /* the next kind: past the list */
+		grove_iter_seek_before(lc->it, end, lc->plen);
+	}
+	grove_elem_t sx = { 0 }, px = { 0 };
+	int rc = store_settle(lc, fwd, &sx);
+	const grove_db_pending_t *p = NULL;
+	if (rc == 0)
+		rc = pend_best(lc, fwd, from_cur ? lc->cur : NULL, lc->cur_len, &p, &px);
+	if (rc) {
+		grove_elem_free(&sx);
+		grove_elem_free(&px);
+		lc->valid = false;
+		return lc->rc = rc;
+	}
+	size_t kl = 0;
+	const uint8_t *skey = sx.len ? grove_iter_key(lc->it, &kl) : NULL;
+	bool take_p = p && (!skey || (fwd ? grove_key_cmp(p->key, p->klen, skey, kl) < 0
+					  : grove_key_cmp(p->key, p->klen, skey, kl) > 0));
+	lc->valid = take_p || skey;
+	lc->it_at_cur = !take_p && skey;
+	if (take_p) {
+		memcpy(lc->cur, p->key, p->klen);
+		lc->cur_len = p->klen;
+		lc->x = px;
+		grove_elem_free(&sx);
+	} else if (skey) {
+		memcpy(lc->cur, skey, kl);
+		lc->cur_len = kl;
+		lc->x = sx;
+		grove_elem_free(&px);
+	}
+	return 0;
+}
+
+static const uint8_t *lcur_id(const lcur_t *lc, size_t *len)
+{
+	*len = lc->cur_len - lc->plen;
+	return lc->cur + lc->plen;
+}
+
+/* Moves to the element at index i (0-based from the head; negative from
+ * the tail) among n, walking from the nearer end: O(min(i, n - i)). */
+static int lcur_index(lcur_t *lc, int64_t i, uint64_t n)
+{
+	if (i < 0)
+		i += (int64_t)n;
+	lc->valid = false;
+	if (i < 0 || (uint64_t)i >= n)
+		return 0;
+	bool fwd = (uint64_t)i <= n / 2;
+	uint64_t steps = fwd ? (uint64_t)i : n - 1 - (uint64_t)i;
+	int rc = lcur_step(lc, fwd, true);
+	for (uint64_t s = 0; rc == 0 && lc->valid && s < steps; s++)
+		rc = lcur_step(lc, fwd, false);
+	return rc;
+}
+
+/* ---- writes ---- */
+
+enum { LOP_PUSH, LOP_POP, LOP_SET, LOP_INSERT, LOP_REM };
+
+typedef struct lop {
+	int what;
+	bool left;          /* push/pop: the head end; insert: before the pivot */
+	bool only_existing; /* LPUSHX / RPUSHX */
+	const void *val;
+	size_t vlen;
+	const void *pivot; /* insert; rem: the value matched */
+	size_t plen;
+	int64_t index;     /* set */
+	const uint8_t *after; /* rem: walk from after this id (NULL: from the end) */
+	size_t after_len;
+	ename_t *en; /* the element written */
+	bool wrote_elem, head_changed;
+	int64_t out_len; /* push/insert: length after (insert: -1 pivot not found) */
+	uint8_t *out_val; /* pop: the value (malloc'd) */
+	size_t out_vlen;
+	bool found;
+} lop_t;
+
+static bool value_is(const grove_elem_t *x, const void *v, size_t vlen)
+{
+	const grove_entry_t *w = grove_elem_winner(x);
+	return w && w->val.len == vlen && (vlen == 0 || memcmp(w->val.p, v, vlen) == 0);
+}
+
+/* Writes element en as one fresh entry (a new dot) holding o->val,
+ * replacing the entries it had (LSET) or none (fresh: a new id, which no
+ * record can hold: its last triple is a dot never drawn before). */
+static int put_entry(coll_t *c, lop_t *o, const ename_t *en, bool fresh)
+{
+	grove_elem_t l = { 0 }, x = { 0 };
+	bool had = false;
+	uint8_t raw_item[GROVE_DIGEST_BYTES], old_item[GROVE_DIGEST_BYTES];
+	int rc = fresh ? 0 : grove_db__elem_load(c, NULL, en, &l, &had, raw_item);
+	if (rc)
+		return rc;
+	if (l.len)
+		rc = grove_db__elem_item_of(en, &l, old_item);
+	uint64_t ts = 0;
+	grove_value__dot_t d;
+	if (rc == 0) {
+		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
+		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
+	}
+	if (rc == 0)
+		rc = grove_ctx_next_dot(grove_db__coll_ctx(c), c->db->node_id, &d);
+	if (rc == 0)
+		rc = grove_ctx_add(grove_db__coll_ctx(c), &d);
+	if (rc == 0)
+		rc = grove_elem_set_one(&x, &d, ts, o->val, o->vlen);
+	if (rc == 0)
+		rc = grove_db__elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
+	grove_elem_free(&l);
+	grove_elem_free(&x);
+	o->head_changed = true;
+	o->wrote_elem = rc == 0;
+	return rc;
+}
+
+/* Removes the element the cursor stands on (its observed entries). */
+static int drop_current(coll_t *c, lop_t *o, const lcur_t *lc)
+{
+	size_t idlen;
+	const uint8_t *id = lcur_id(lc, &idlen);
+	grove_db__ename_init(o->en, c->k, GROVE_ELEM_LIST, id, idlen);
+	grove_elem_t l, x = { 0 };
+	bool had;
+	uint8_t raw_item[GROVE_DIGEST_BYTES], old_item[GROVE_DIGEST_BYTES];
+	int rc = grove_db__elem_load(c, NULL, o->en, &l, &had, raw_item);
+	if (rc == 0 && l.len)
+		rc = grove_db__elem_item_of(o->en, &l, old_item);
+	if (rc == 0 && l.len)
+		rc = grove_db__elem_store(c, o->en, had, raw_item, old_item, &x);
+	grove_elem_free(&l);
+	o->wrote_elem = rc == 0;
+	return rc;
+}
+
+/* A new element with an id between lo and hi (NULL: open), holding o->val. */
+static int insert_between(coll_t *c, lop_t *o, const uint8_t *lo, size_t lo_len,
+			  const uint8_t *hi, size_t hi_len, int hint)
+{
+	grove_value__dot_t d;
+	int rc = grove_ctx_next_dot(grove_db__coll_ctx(c), c->db->node_id, &d);
+	uint8_t *id = rc ? NULL : grove_malloc(GROVE_LISTPOS_MAX);
+	size_t idlen = 0;
+	if (rc == 0 && !id)
+		rc = GROVE_ENOMEM;
+	if (rc == 0)
+		rc = grove_listpos_between(lo, lo_len, hi, hi_len, c->db->node_id, d.counter, hint, id,
+					   &idlen);
+	if (rc == 0) {
+		grove_db__ename_init(o->en, c->k, GROVE_ELEM_LIST, id, idlen);
+		rc = put_entry(c, o, o->en, true); /* draws the same dot d */
+	}
+	grove_free(id);
+	if (rc == 0)
+		o->out_len = (int64_t)c->m.count[GROVE_ELEM_LIST];
+	return rc;
+}
+
+static int apply_push(coll_t *c, lop_t *o, grove_type_t vis)
+{
+	if (vis == GROVE_TYPE_NONE && o->only_existing)
+		return 0;
+	int rc = 0;
+	if (vis == GROVE_TYPE_NONE) { /* creating write: hidden state goes */
+		rc = grove_db__coll_delete_elements(c);
+		if (rc == 0)
+			rc = grove_value_create_as(c->st.v, GROVE_TYPE_LIST, c->db->node_id);
+	}
+	lcur_t lc;
+	if (rc == 0)
+		rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+	if (rc)
+		return rc;
+	rc = lcur_step(&lc, o->left, true);
+	size_t elen = 0;
+	const uint8_t *end = rc == 0 && lc.valid ? lcur_id(&lc, &elen) : NULL;
+	if (rc == 0 && o->left)
+		rc = insert_between(c, o, NULL, 0, end, elen, GROVE_LISTPOS_NEAR_HI);
+	else if (rc == 0)
+		rc = insert_between(c, o, end, elen, NULL, 0, GROVE_LISTPOS_NEAR_LO);
+	lcur_close(&lc);
+	return rc;
+}
+
+static int copy_winner(lop_t *o, const grove_elem_t *x)
+{
+	const grove_entry_t *w = grove_elem_winner(x);
+	GROVE_ASSERT(w);
+	o->out_val = grove_malloc(w->val.len ? w->val.len : 1);
+	if (!o->out_val)
+		return GROVE_ENOMEM;
+	if (w->val.len)
+		memcpy(o->out_val, w->val.p, w->val.len);
+	o->out_vlen = w->val.len;
+	return 0;
+}
+
+static int apply_pop(coll_t *c, lop_t *o, grove_type_t vis)
+{
+	if (vis == GROVE_TYPE_NONE)
+		return 0;
+	lcur_t lc;
+	int rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+	if (rc == 0)
+		rc = lcur_step(&lc, o->left, true);
+	if (rc == 0 && lc.valid) {
+		rc = copy_winner(o, &lc.x);
+		if (rc == 0)
+			rc = drop_current(c, o, &lc);
+		o->found = rc == 0;
+		/* nothing live is beyond the popped element: its neighbour (or
+		 * itself) bounds the list now */
+		if (rc == 0) /* towards the list's other end */
+			rc = lcur_step(&lc, o->left, false);
+		size_t idlen = o->en->elen;
+		const uint8_t *id = o->en->elem;
+		if (rc == 0 && lc.valid)
+			id = lcur_id(&lc, &idlen);
+		if (rc == 0)
+			rc = grove_db__meta_bound_set(&c->m, o->left ? 0 : 1, id, idlen);
+	}
+	lcur_close(&lc);
+	return rc;
+}
+
+static int apply_set(coll_t *c, lop_t *o, grove_type_t vis)
+{
+	if (vis == GROVE_TYPE_NONE)
+		return GROVE_ENOTFOUND;
+	lcur_t lc;
+	int rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+	if (rc == 0)
+		rc = lcur_index(&lc, o->index, c->m.count[GROVE_ELEM_LIST]);
+	if (rc == 0 && !lc.valid)
+		rc = GROVE_ERANGE;
+	if (rc == 0) {
+		size_t idlen;
+		const uint8_t *id = lcur_id(&lc, &idlen);
+		grove_db__ename_init(o->en, c->k, GROVE_ELEM_LIST, id, idlen);
+		rc = put_entry(c, o, o->en, false);
+	}
+	lcur_close(&lc);
+	return rc;
+}
+
+static int apply_insert(coll_t *c, lop_t *o, grove_type_t vis)
+{
+	o->out_len = 0;
+	if (vis == GROVE_TYPE_NONE)
+		return 0;
+	lcur_t lc;
+	int rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+	if (rc == 0)
+		rc = lcur_step(&lc, true, true);
+	while (rc == 0 && lc.valid && !value_is(&lc.x, o->pivot, o->plen))
+		rc = lcur_step(&lc, true, false);
+	if (rc == 0 && !lc.valid)
+		o->out_len = -1;
+	if (rc || !lc.valid) {
+		lcur_close(&lc);
+		return rc;
+	}
+	uint8_t *pid = grove_malloc(GROVE_LISTPOS_MAX);
+	size_t plen = 0;
+	if (!pid)
+		rc = GROVE_ENOMEM;
+	if (rc == 0) {
+		const uint8_t *id = lcur_id(&lc, &plen);
+		memcpy(pid, id, plen);
+		rc = lcur_step(&lc, !o->left, false); /* the neighbour on the insert's side */
+	}
+	size_t nlen = 0;
+	const uint8_t *nid = rc == 0 && lc.valid ? lcur_id(&lc, &nlen) : NULL;
+	if (rc == 0 && o->left)
+		rc = insert_between(c, o, nid, nlen, pid, plen, GROVE_LISTPOS_NEAR_LO);
+	else if (rc == 0)
+		rc = insert_between(c, o, pid, plen, nid, nlen, GROVE_LISTPOS_NEAR_HI);
+	grove_free(pid);
+	lcur_close(&lc);
+	return rc;
+}
+
+/* LREM step: removes the first element equal to o->pivot after (o->left:
+ * towards the tail) o->after; o->found, and the removed id in o->en. */
+static int apply_rem(coll_t *c, lop_t *o, grove_type_t vis)
+{
+	if (vis == GROVE_TYPE_NONE)
+		return 0;
+	lcur_t lc;
+	int rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+	if (rc)
+		return rc;
+	if (o->after) {
+		memcpy(lc.cur, lc.prefix, lc.plen);
+		memcpy(lc.cur + lc.plen, o->after, o->after_len);
+		lc.cur_len = lc.plen + o->after_len;
+		lc.valid = true;
+		rc = lcur_step(&lc, o->left, false);
+	} else {
+		rc = lcur_step(&lc, o->left, true);
+	}
+	while (rc == 0 && lc.valid && !value_is(&lc.x, o->pivot, o->plen))
+		rc = lcur_step(&lc, o->left, false);
+	if (rc == 0 && lc.valid) {
+		rc = drop_current(c, o, &lc);
+		o->found = rc == 0;
+	}
+	lcur_close(&lc);
+	return rc;
+}
+
+static int list_apply(coll_t *c, lop_t *o)
+{
+	grove_type_t vis = grove_db__type_of(c->st.v, &c->m);
+	if (vis != GROVE_TYPE_LIST && vis != GROVE_TYPE_NONE)
+		return GROVE_EWRONGTYPE;
+	switch (o->what) {
+	case LOP_PUSH:
+		return apply_push(c, o, vis);
+	case LOP_POP:
+		return apply_pop(c, o, vis);
+	case LOP_SET:
+		return apply_set(c, o, vis);
+	case LOP_INSERT:
+		return apply_insert(c, o, vis);
+	default:
+		return apply_rem(c, o, vis);
+	}
+}
+
+static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	if (rc == 0 && (o->vlen > GROVE_FIELD_VALUE_MAX || o->plen > GROVE_FIELD_VALUE_MAX))
+		rc = GROVE_ETOOBIG;
+	if (rc == 0 && ((!o->val && o->vlen) || (!o->pivot && o->plen)))
+		rc = GROVE_EINVAL;
+	if (rc)
+		return rc;
+	o->en = grove_malloc(sizeof(*o->en));
+	if (!o->en)
+		return GROVE_ENOMEM;
+	coll_t c;
+	bool wrote = false;
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	rc = grove_db__coll_load(&c, db, &k);
+	if (rc == 0)
+		rc = list_apply(&c, o);
+	if (rc == 0)
+		rc = grove_db__coll_commit(&c, &wrote);
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	bool purge = c.purge && rc == 0;
+	grove_db__coll_free(&c);
+	if (wrote) {
+		atomic_fetch_add(&db->writes, 1);
+		if (o->wrote_elem)
+			grove_db__call_hook(db, o->en->name, o->en->nlen);
+		if (o->head_changed)
+			grove_db__call_hook(db, k.drec + 3, 1 + klen);
+	}
+	if (rc == 0 && purge)
+		rc = grove_db__purge_request(db, key, klen);
+	if (rc) {
+		grove_free(o->out_val);
+		o->out_val = NULL;
+	}
+	return rc;
+}
+
+int grove_db_list_push(grove_db_t *db, const void *key, size_t klen, bool left,
+		       bool only_existing, const void *val, size_t vlen, uint64_t *len)
+{
+	lop_t o = { .what = LOP_PUSH, .left = left, .only_existing = only_existing, .val = val,
+		    .vlen = vlen };
+	int rc = list_write(db, key, klen, &o);
+	grove_free(o.en);
+	if (rc == 0 && len)
+		*len = (uint64_t)o.out_len;
+	return rc;
+}
+
+int grove_db_list_pop(grove_db_t *db, const void *key, size_t klen, bool left, uint8_t **val,
+		      size_t *vlen)
+{
+	lop_t o = { .what = LOP_POP, .left = left };
+	int rc = list_write(db, key, klen, &o);
+	grove_free(o.en);
+	if (rc == 0 && !o.found)
+		return GROVE_ENOTFOUND;
+	if (rc == 0) {
+		*val = o.out_val;
+		*vlen = o.out_vlen;
+	}
+	return rc;
+}
+
+int grove_db_list_set(grove_db_t *db, const void *key, size_t klen, int64_t index,
+		      const void *val, size_t vlen)
+{
+	lop_t o = { .what = LOP_SET, .index = index, .val = val, .vlen = vlen };
+	int rc = list_write(db, key, klen, &o);
+	grove_free(o.en);
+	return rc;
+}
+
+int grove_db_list_insert(grove_db_t *db, const void *key, size_t klen, bool before,
+			 const void *pivot, size_t plen, const void *val, size_t vlen,
+			 int64_t *len)
+{
+	lop_t o = { .what = LOP_INSERT, .left = before, .pivot = pivot, .plen = plen, .val = val,
+		    .vlen = vlen };
+	int rc = list_write(db, key, klen, &o);
+	grove_free(o.en);
+	if (rc == 0 && len)
+		*len = o.out_len;
+	return rc;
+}
+
+int grove_db_list_rem(grove_db_t *db, const void *key, size_t klen, int64_t count,
+		      const void *val, size_t vlen, uint64_t *removed)
+{
+	uint8_t *after = NULL;
+	size_t after_len = 0;
+	uint64_t n = 0, max = count == 0 ? UINT64_MAX
+			 : count < 0 ? (uint64_t)(-(count + 1)) + 1
+				     : (uint64_t)count;
+	int rc = 0;
+	while (rc == 0 && n < max) {
+		lop_t o = { .what = LOP_REM, .left = count >= 0, .pivot = val, .plen = vlen,
+			    .after = after, .after_len = after_len };
+		rc = list_write(db, key, klen, &o);
+		if (rc == 0 && o.found) {
+			n++;
+			if (!after && !(after = grove_malloc(GROVE_LISTPOS_MAX)))
+				rc = GROVE_ENOMEM;
+			if (rc == 0) {
+				after_len = o.en->elen;
+				memcpy(after, o.en->elem, after_len);
+			}
+		}
+		grove_free(o.en);
+		if (rc == 0 && !o.found)
+			break;
+	}
+	grove_free(after);
+	if (removed)
+		*removed = n;
+	return rc;
+}
+
+/* ---- reads ---- */
+
+/* Snapshot, type check and count; 1 when the key reads as empty. */
+static int read_begin(grove_db_t *db, const void *key, size_t klen, grove_db_key_t *k,
+		      grove_snapshot_t **snap, meta_t *m)
+{
+	int rc = grove_db__key_prepare(k, key, klen);
+	if (rc)
+		return rc;
+	rc = grove_db__coll_read_begin(db, k, GROVE_TYPE_LIST, snap, m);
+	return rc;
+}
+
+/* Normalizes a Redis range [start, stop] over n elements; false if empty. */
+static bool range_norm(int64_t *start, int64_t *stop, uint64_t n)
+{
+	int64_t len = n > INT64_MAX ? INT64_MAX : (int64_t)n;
+	if (*start < 0)
+		*start = *start < -len ? 0 : *start + len;
+	if (*stop < 0)
+		*stop += len;
+	if (*stop >= len)
+		*stop = len - 1;
+	return *start <= *stop && *start < len && *stop >= 0;
+}
+
+typedef struct held {
+	uint8_t **v;
+	size_t *len;
+	size_t n;
+} held_t;
+
+static int emit(lcur_t *lc, grove_db_elem_fn fn, void *ctx)
+{
+	size_t idlen;
+	const uint8_t *id = lcur_id(lc, &idlen);
+	const grove_entry_t *w = grove_elem_winner(&lc->x);
+	return fn(ctx, id, idlen, w->val.p, w->val.len);
+}
+
+/* Elements [start, stop] (normalized) of n, walked from the tail (the
+ * nearer end) and handed over in list order. */
+static int range_from_tail(lcur_t *lc, int64_t start, int64_t stop, uint64_t n,
+			   grove_db_elem_fn fn, void *ctx)
+{
+	size_t want = (size_t)(stop - start + 1);
+	held_t h = { grove_calloc(want, sizeof(*h.v)), grove_calloc(want, sizeof(*h.len)), 0 };
+	int rc = h.v && h.len ? lcur_index(lc, stop, n) : GROVE_ENOMEM;
+	for (; rc == 0 && lc->valid && h.n < want; rc = lcur_step(lc, false, false)) {
+		const grove_entry_t *w = grove_elem_winner(&lc->x);
+		h.v[h.n] = grove_malloc(w->val.len ? w->val.len : 1);
+		if (!h.v[h.n]) {
+			rc = GROVE_ENOMEM;
+			break;
+		}
+		if (w->val.len)
+			memcpy(h.v[h.n], w->val.p, w->val.len);
+		h.len[h.n++] = w->val.len;
+	}
+	for (size_t i = h.n; rc == 0 && i > 0; i--)
+		if (fn(ctx, NULL, 0, h.v[i - 1], h.len[i - 1]) != 0)
+			break;
+	for (size_t i = 0; i < h.n; i++)
+		grove_free(h.v[i]);
+	grove_free(h.v);
+	grove_free(h.len);
+	return rc;
+}
+
+int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t start,
+			int64_t stop, grove_db_elem_fn fn, void *ctx)
+{
+	grove_db_key_t k;
+	grove_snapshot_t *snap;
+	meta_t m;
+	if (!fn)
+		return GROVE_EINVAL;
+	int rc = read_begin(db, key, klen, &k, &snap, &m);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	uint64_t n = m.count[GROVE_ELEM_LIST];
+	lcur_t lc;
+	rc = lcur_open(&lc, db, snap, &k, &m, false);
+	if (rc == 0 && range_norm(&start, &stop, n)) {
+		if ((uint64_t)start > n - 1 - (uint64_t)stop) {
+			rc = range_from_tail(&lc, start, stop, n, fn, ctx);
+		} else {
+			rc = lcur_index(&lc, start, n);
+			for (int64_t i = start; rc == 0 && lc.valid && i <= stop; i++) {
+				if (emit(&lc, fn, ctx) != 0)
+					break;
+				if (i < stop)
+					rc = lcur_step(&lc, true, false);
+			}
+		}
+	}
+	lcur_close(&lc);
+	grove_db__meta_free(&m);
+	grove_snapshot_release(db->store, snap);
+	return rc;
+}
+
+int grove_db_list_walk(grove_db_t *db, const void *key, size_t klen, bool reverse,
+		       grove_db_elem_fn fn, void *ctx)
+{
+	grove_db_key_t k;
+	grove_snapshot_t *snap;
+	meta_t m;
+	if (!fn)
+		return GROVE_EINVAL;
+	int rc = read_begin(db, key, klen, &k, &snap, &m);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	lcur_t lc;
+	rc = lcur_open(&lc, db, snap, &k, &m, false);
+	if (rc == 0)
+		rc = lcur_step(&lc, !reverse, true);
+	while (rc == 0 && lc.valid && emit(&lc, fn, ctx) == 0)
+		rc = lcur_step(&lc, !reverse, false);
+	lcur_close(&lc);
+	grove_db__meta_free(&m);
+	grove_snapshot_release(db->store, snap);
+	return rc;
+}
+
+int grove_db_list_trim(grove_db_t *db, const void *key, size_t klen, int64_t start, int64_t stop)
+{
+	uint64_t n;
+	int rc = grove_db_coll_count(db, key, klen, GROVE_TYPE_LIST, &n);
+	if (rc || n == 0)
+		return rc;
+	if (!range_norm(&start, &stop, n)) {
+		bool existed;
+		return grove_db_delete(db, key, klen, &existed);
+	}
+	uint64_t left = (uint64_t)start, right = n - 1 - (uint64_t)stop;
+	for (uint64_t i = 0; rc == 0 && i < left + right; i++) {
+		uint8_t *v = NULL;
+		size_t vl = 0;
+		rc = grove_db_list_pop(db, key, klen, i < left, &v, &vl);
+		grove_free(v);
+		if (rc == GROVE_ENOTFOUND)
+			return 0;
+	}
+	return rc;
+}

@@ -1,0 +1,647 @@
+/*
+ * test_db_list.c - lists stored per element (storage/db_list.c; the
+ * position ids themselves are tested in test_crdt_listpos.c): local
+ * operations against Redis semantics, type conflicts and key deletes, no
+ * garbage after pops, store work at the ends independent of the length
+ * (both backends), BATCH-mode writers of one list, and a property test of
+ * random concurrent histories on 3..5 replicas against a reference model.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "base/rng.h"
+#include "crdt/coll.h"
+#include "storage/db_int.h"
+#include "storage/store.h"
+#include "tests/util_storage.h"
+
+#define K(s) s, strlen(s)
+
+#if defined(__SANITIZE_ADDRESS__) /* ASan+UBSan pass: smaller, same checks */
+#define PROP_SEEDS_MEMORY 6
+#define PROP_SEEDS_LEVELDB 1
+#define BIG_N 2000
+#else
+#define PROP_SEEDS_MEMORY 25
+#define PROP_SEEDS_LEVELDB 3
+#define BIG_N 20000
+#endif
+
+typedef grove_test_db_t fixture_t;
+
+static int setup_backend(void **state, bool leveldb)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	*state = f;
+	assert_int_equal(grove_test_db_open(f, "list", leveldb), 0);
+	return 0;
+}
+static int setup_memory(void **state) { return setup_backend(state, false); }
+static int setup_leveldb(void **state) { return setup_backend(state, true); }
+static int teardown(void **state)
+{
+	grove_test_db_close(*state);
+	free(*state);
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+typedef struct strs {
+	char s[64][32];
+	size_t n;
+} strs_t;
+
+static int collect(void *ctx, const void *id, size_t idlen, const void *val, size_t vlen)
+{
+	(void)id;
+	(void)idlen;
+	strs_t *c = ctx;
+	assert_true(c->n < 64 && vlen < 32);
+	memcpy(c->s[c->n], val, vlen);
+	c->s[c->n++][vlen] = 0;
+	return 0;
+}
+
+/* The list as "a b c" (LRANGE start stop). */
+static char *range_str(grove_db_t *db, const char *key, int64_t start, int64_t stop, char *out)
+{
+	strs_t c = { .n = 0 };
+	assert_int_equal(grove_db_list_range(db, K(key), start, stop, collect, &c), 0);
+	out[0] = 0;
+	for (size_t i = 0; i < c.n; i++) {
+		if (i)
+			strcat(out, " ");
+		strcat(out, c.s[i]);
+	}
+	return out;
+}
+
+static uint64_t llen(grove_db_t *db, const char *key)
+{
+	uint64_t n = 99;
+	assert_int_equal(grove_db_coll_count(db, K(key), GROVE_TYPE_LIST, &n), 0);
+	return n;
+}
+
+static void push(grove_db_t *db, const char *key, bool left, const char *v)
+{
+	assert_int_equal(grove_db_list_push(db, K(key), left, false, K(v), NULL), 0);
+}
+
+static void pop_expect(grove_db_t *db, const char *key, bool left, const char *want)
+{
+	uint8_t *v = NULL;
+	size_t vl = 0;
+	int rc = grove_db_list_pop(db, K(key), left, &v, &vl);
+	if (!want) {
+		assert_int_equal(rc, GROVE_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(vl, strlen(want));
+	assert_memory_equal(v, want, vl);
+	grove_free(v);
+}
+
+/* ---- local operations ---- */
+
+static void test_local_ops(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db;
+	char s[512];
+	uint64_t n;
+	assert_int_equal(grove_db_list_push(db, K("l"), true, true, K("x"), &n), 0); /* LPUSHX */
+	assert_int_equal(n, 0);
+	assert_int_equal(llen(db, "l"), 0);
+	push(db, "l", false, "b");
+	push(db, "l", false, "c");
+	push(db, "l", true, "a");
+	assert_int_equal(grove_db_list_push(db, K("l"), false, true, K("d"), &n), 0); /* RPUSHX */
+	assert_int_equal(n, 4);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "a b c d");
+	assert_string_equal(range_str(db, "l", 1, 2, s), "b c");
+	assert_string_equal(range_str(db, "l", -2, -1, s), "c d");
+	assert_string_equal(range_str(db, "l", -100, 100, s), "a b c d");
+	assert_string_equal(range_str(db, "l", 3, 1, s), "");
+	assert_string_equal(range_str(db, "l", 5, 10, s), "");
+	assert_string_equal(range_str(db, "l", -1, -1, s), "d"); /* LINDEX -1 */
+	grove_type_t t;
+	assert_int_equal(grove_db_type(db, K("l"), &t), 0);
+	assert_int_equal(t, GROVE_TYPE_LIST);
+	/* LINSERT */
+	int64_t len;
+	assert_int_equal(grove_db_list_insert(db, K("l"), true, K("c"), K("bc"), &len), 0);
+	assert_int_equal(len, 5);
+	assert_int_equal(grove_db_list_insert(db, K("l"), false, K("d"), K("e"), &len), 0);
+	assert_int_equal(grove_db_list_insert(db, K("l"), false, K("zz"), K("e"), &len), 0);
+	assert_int_equal(len, -1);
+	assert_int_equal(grove_db_list_insert(db, K("nol"), false, K("zz"), K("e"), &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "a b bc c d e");
+	/* LSET */
+	assert_int_equal(grove_db_list_set(db, K("l"), 1, K("B")), 0);
+	assert_int_equal(grove_db_list_set(db, K("l"), -1, K("E")), 0);
+	assert_int_equal(grove_db_list_set(db, K("l"), 6, K("x")), GROVE_ERANGE);
+	assert_int_equal(grove_db_list_set(db, K("nol"), 0, K("x")), GROVE_ENOTFOUND);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "a B bc c d E");
+	/* LREM */
+	push(db, "l", false, "a");
+	push(db, "l", true, "a");
+	uint64_t removed;
+	assert_int_equal(grove_db_list_rem(db, K("l"), -1, K("a"), &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "a a B bc c d E");
+	assert_int_equal(grove_db_list_rem(db, K("l"), 0, K("a"), &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "B bc c d E");
+	/* pops and LTRIM */
+	pop_expect(db, "l", true, "B");
+	pop_expect(db, "l", false, "E");
+	assert_int_equal(llen(db, "l"), 3);
+	assert_int_equal(grove_db_list_trim(db, K("l"), 1, -1), 0);
+	assert_string_equal(range_str(db, "l", 0, -1, s), "c d");
+	assert_int_equal(grove_db_list_trim(db, K("l"), 5, 10), 0); /* empty range: key gone */
+	assert_int_equal(llen(db, "l"), 0);
+	assert_int_equal(grove_db_type(db, K("l"), &t), 0);
+	assert_int_equal(t, GROVE_TYPE_NONE);
+	pop_expect(db, "l", true, NULL);
+	/* emptied by pops: gone, and can take another type */
+	push(db, "q", true, "1");
+	pop_expect(db, "q", false, "1");
+	assert_int_equal(grove_db_type(db, K("q"), &t), 0);
+	assert_int_equal(t, GROVE_TYPE_NONE);
+	assert_int_equal(grove_db_set_add(db, K("q"), K("m"), NULL), 0);
+	/* wrong types both ways */
+	assert_int_equal(grove_db_list_push(db, K("q"), true, false, K("v"), NULL), GROVE_EWRONGTYPE);
+	uint8_t *v;
+	size_t vl;
+	assert_int_equal(grove_db_list_pop(db, K("q"), true, &v, &vl), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_list_range(db, K("q"), 0, -1, collect, &(strs_t){ .n = 0 }),
+			 GROVE_EWRONGTYPE);
+	push(db, "w", true, "v");
+	assert_int_equal(grove_db_set_add(db, K("w"), K("m"), NULL), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_register_set(db, K("w"), K("r")), GROVE_EWRONGTYPE);
+	/* DEL, then a new list under the same key */
+	bool existed;
+	assert_int_equal(grove_db_delete(db, K("w"), &existed), 0);
+	assert_true(existed);
+	assert_int_equal(llen(db, "w"), 0);
+	push(db, "w", true, "new");
+	assert_string_equal(range_str(db, "w", 0, -1, s), "new");
+	/* limits */
+	static uint8_t big[GROVE_FIELD_VALUE_MAX + 1];
+	assert_int_equal(grove_db_list_push(db, K("w"), true, false, big, sizeof(big), NULL),
+			 GROVE_ETOOBIG);
+	assert_int_equal(llen(db, "w"), 1);
+}
+
+/* Store records of one prefix (the db closed or idle). */
+static int count_rec(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	(void)k, (void)kl, (void)v, (void)vl;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static size_t records(grove_db_t *db, char pfx)
+{
+	size_t n = 0;
+	assert_int_equal(grove_store_scan_prefix(db->store, NULL, &pfx, 1, count_rec, &n), 0);
+	return n;
+}
+
+/* A big list: the ends answer at once, pops leave no records, a key
+ * delete purges every element. */
+static void test_big_list(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db;
+	char v[32], s[512];
+	for (int i = 0; i < BIG_N; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		push(db, "big", i % 2 == 0, v);
+	}
+	assert_int_equal(llen(db, "big"), BIG_N);
+	snprintf(v, sizeof(v), "%d %d", BIG_N - 2, BIG_N - 4);
+	assert_string_equal(range_str(db, "big", 0, 1, s), v);
+	snprintf(v, sizeof(v), "%d", BIG_N - 1);
+	assert_string_equal(range_str(db, "big", -1, -1, s), v);
+	size_t base_e = records(db, 'e');
+	assert_int_equal(base_e, BIG_N);
+	for (int i = 0; i < BIG_N / 2; i++) {
+		uint8_t *p;
+		size_t pl;
+		assert_int_equal(grove_db_list_pop(db, K("big"), i % 3 == 0, &p, &pl), 0);
+		grove_free(p);
+	}
+	assert_int_equal(records(db, 'e'), BIG_N / 2);
+	bool existed;
+	assert_int_equal(grove_db_delete(db, K("big"), &existed), 0);
+	grove_db__purge_drain(db);
+	assert_int_equal(records(db, 'e'), 0);
+	assert_int_equal(records(db, 'p'), 0);
+}
+
+/* ---- BATCH mode: writers of one list share group commits ----
+ * A writer releases the key lock while it waits for its group's fsync;
+ * the next writer must see the queued (not yet stored) elements, or its
+ * id would be allocated beside a stale end. */
+
+#define BATCH_THREADS 4
+#define BATCH_PUSHES 150
+
+typedef struct bwriter {
+	grove_db_t *db;
+	int id;
+} bwriter_t;
+
+static void *bwriter_run(void *arg)
+{
+	bwriter_t *w = arg;
+	char v[32];
+	for (int i = 0; i < BATCH_PUSHES; i++) {
+		snprintf(v, sizeof(v), "%c%04d", 'a' + w->id, i);
+		bool left = w->id % 2 == 1;
+		if (grove_db_list_push(w->db, K("b"), left, false, K(v), NULL) != 0)
+			return (void *)1;
+		if (i % 10 == 9) { /* and pops at the other end */
+			uint8_t *p;
+			size_t pl;
+			if (grove_db_list_pop(w->db, K("b"), !left, &p, &pl) != 0)
+				return (void *)1;
+			grove_free(p);
+		}
+	}
+	return NULL;
+}
+
+typedef struct all_vals {
+	char (*v)[8];
+	size_t n;
+} all_vals_t;
+
+static int collect_all(void *ctx, const void *id, size_t idlen, const void *val, size_t vlen)
+{
+	(void)id, (void)idlen;
+	all_vals_t *a = ctx;
+	assert_true(vlen == 5);
+	memcpy(a->v[a->n], val, 5);
+	a->v[a->n++][5] = 0;
+	return 0;
+}
+
+static void test_batch_mode_writers(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_close(f->db);
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "node-a";
+	o.clock = grove_test_storage_clock_ms;
+	o.clock_ctx = &f->clock_ms;
+	o.durability = GROVE_DURABILITY_BATCH;
+	o.batch_window_us = 200;
+	char err[256];
+	assert_int_equal(grove_db_open(f->dir, &o, &f->db, err, sizeof(err)), 0);
+	pthread_t th[BATCH_THREADS];
+	bwriter_t w[BATCH_THREADS];
+	for (int i = 0; i < BATCH_THREADS; i++) {
+		w[i] = (bwriter_t){ f->db, i };
+		assert_int_equal(pthread_create(&th[i], NULL, bwriter_run, &w[i]), 0);
+	}
+	for (int i = 0; i < BATCH_THREADS; i++) {
+		void *rv;
+		assert_int_equal(pthread_join(th[i], &rv), 0);
+		assert_null(rv);
+	}
+	int pops = BATCH_THREADS * (BATCH_PUSHES / 10);
+	size_t want = (size_t)(BATCH_THREADS * BATCH_PUSHES - pops);
+	assert_int_equal(llen(f->db, "b"), want);
+	all_vals_t a = { calloc(want + 1, sizeof(*a.v)), 0 };
+	assert_int_equal(grove_db_list_range(f->db, K("b"), 0, -1, collect_all, &a), 0);
+	assert_int_equal(a.n, want);
+	/* each writer's pushes keep their order: right pushes ascend, left
+	 * pushes descend (whatever the pops removed) */
+	for (int t = 0; t < BATCH_THREADS; t++) {
+		int last = t % 2 ? 1 << 30 : -1;
+		for (size_t i = 0; i < a.n; i++) {
+			if (a.v[i][0] != 'a' + t)
+				continue;
+			int x = atoi(a.v[i] + 1);
+			assert_true(t % 2 ? x < last : x > last);
+			last = x;
+		}
+	}
+	free(a.v);
+}
+
+/* ---- property test: random concurrent histories on 3..5 replicas ----
+ *
+ * The model keeps, per replica, the set of events it knows; an exchange
+ * of the key between two replicas (every item both ways) makes both know
+ * the union.  An entry event (push, insert, LSET) creates an entry of an
+ * element; a removal (pop, LREM) observes the element's live entries on
+ * its replica, LSET the ones it replaces, DEL every live entry.  On a
+ * replica an entry is live if no known event observed it; an element is
+ * present if it has a live entry, with the value of the greatest (ts,
+ * node).  After every operation the replica's sequence is recorded: once
+ * all replicas converge, each recorded sequence, restricted to the
+ * survivors, must appear in that order in the final one (ids never move),
+ * and every replica holds the same sequence. */
+
+#define P_REPLICAS_MAX 5
+#define P_STEPS 160
+#define P_EVENTS (P_STEPS + 8)
+#define P_SEQ_MAX 64
+
+typedef struct pev {
+	int elem;     /* element (index of its insert event) */
+	bool entry;   /* creates an entry */
+	uint64_t ts;  /* entry: HLC ts */
+	int node;     /* entry: replica */
+	char val[16]; /* entry: value */
+	uint8_t observed[P_EVENTS]; /* entries this event removed or replaced */
+} pev_t;
+
+typedef struct pmodel {
+	pev_t ev[P_EVENTS];
+	int nev;
+	bool known[P_REPLICAS_MAX][P_EVENTS];
+	int seqs[P_STEPS][P_SEQ_MAX]; /* recorded sequences, as element ids */
+	int seqlen[P_STEPS];
+	int nseq;
+} pmodel_t;
+
+static bool entry_live(const pmodel_t *m, int rep, int e)
+{
+	if (!m->known[rep][e] || !m->ev[e].entry)
+		return false;
+	for (int x = 0; x < m->nev; x++)
+		if (m->known[rep][x] && m->ev[x].observed[e])
+			return false;
+	return true;
+}
+
+/* Marks every live entry of element el (all elements: el < 0) on rep as
+ * observed by event x. */
+static void observe(pmodel_t *m, int rep, int el, int x)
+{
+	for (int e = 0; e < m->nev; e++)
+		if (e != x && entry_live(m, rep, e) && (el < 0 || m->ev[e].elem == el))
+			m->ev[x].observed[e] = 1;
+}
+
+/* Element of a value on replica rep's list (values are unique). */
+static int elem_of(const pmodel_t *m, const char *val)
+{
+	for (int e = 0; e < m->nev; e++)
+		if (m->ev[e].entry && strcmp(m->ev[e].val, val) == 0)
+			return m->ev[e].elem;
+	fail_msg("value %s not in the model", val);
+	return -1;
+}
+
+static void record_seq(pmodel_t *m, grove_db_t *db)
+{
+	strs_t c = { .n = 0 };
+	assert_int_equal(grove_db_list_range(db, K("L"), 0, -1, collect, &c), 0);
+	assert_true(m->nseq < P_STEPS);
+	for (size_t i = 0; i < c.n; i++)
+		m->seqs[m->nseq][i] = elem_of(m, c.s[i]);
+	m->seqlen[m->nseq++] = (int)c.n;
+}
+
+static int new_event(pmodel_t *m, int rep, int elem, bool entry, grove_db_t *db, const char *val)
+{
+	int x = m->nev++;
+	assert_true(x < P_EVENTS);
+	pev_t *e = &m->ev[x];
+	memset(e, 0, sizeof(*e));
+	e->elem = elem < 0 ? x : elem;
+	e->entry = entry;
+	e->node = rep;
+	if (entry) {
+		e->ts = grove_db_hlc(db)->last;
+		snprintf(e->val, sizeof(e->val), "%s", val);
+	}
+	m->known[rep][x] = true;
+	return x;
+}
+
+static void exchange(grove_db_t *a, grove_db_t *b, pmodel_t *m, int ra, int rb)
+{
+	assert_int_equal(grove_test_storage_copy_key(a, b, K("L")), 0);
+	assert_int_equal(grove_test_storage_copy_key(b, a, K("L")), 0);
+	for (int e = 0; e < m->nev; e++)
+		m->known[ra][e] = m->known[rb][e] = m->known[ra][e] || m->known[rb][e];
+}
+
+/* One random operation by replica i. */
+static void prop_op(grove_rng_t *r, pmodel_t *m, grove_db_t *db, int i, int step)
+{
+	strs_t cur = { .n = 0 };
+	assert_int_equal(grove_db_list_range(db, K("L"), 0, -1, collect, &cur), 0);
+	char val[16];
+	snprintf(val, sizeof(val), "v%d", step);
+	int op = (int)grove_rng_below(r, 100);
+	uint8_t *p;
+	size_t pl;
+	if (op < 35 || cur.n == 0) { /* push */
+		bool left = grove_rng_below(r, 2);
+		push(db, "L", left, val);
+		int x = new_event(m, i, -1, true, db, val);
+		(void)x;
+	} else if (op < 55) { /* LINSERT around a pivot */
+		const char *piv = cur.s[grove_rng_below(r, cur.n)];
+		int64_t len;
+		bool before = grove_rng_below(r, 2);
+		assert_int_equal(grove_db_list_insert(db, K("L"), before, K(piv), K(val), &len), 0);
+		assert_int_equal(len, (int64_t)cur.n + 1);
+		new_event(m, i, -1, true, db, val);
+		strs_t now = { .n = 0 };
+		assert_int_equal(grove_db_list_range(db, K("L"), 0, -1, collect, &now), 0);
+		for (size_t k = 0; k < now.n; k++) /* right beside its pivot (the first equal) */
+			if (strcmp(now.s[k], val) == 0)
+				assert_string_equal(now.s[before ? k + 1 : k - 1], piv);
+	} else if (op < 75) { /* pop */
+		bool left = grove_rng_below(r, 2);
+		assert_int_equal(grove_db_list_pop(db, K("L"), left, &p, &pl), 0);
+		char got[32];
+		memcpy(got, p, pl);
+		got[pl] = 0;
+		grove_free(p);
+		assert_string_equal(got, left ? cur.s[0] : cur.s[cur.n - 1]);
+		int el = elem_of(m, got);
+		int x = new_event(m, i, el, false, db, NULL);
+		observe(m, i, el, x);
+	} else if (op < 85) { /* LSET */
+		size_t at = grove_rng_below(r, cur.n);
+		int el = elem_of(m, cur.s[at]);
+		assert_int_equal(grove_db_list_set(db, K("L"), (int64_t)at, K(val)), 0);
+		int x = new_event(m, i, el, true, db, val);
+		observe(m, i, el, x);
+	} else if (op < 92) { /* LREM of one value */
+		size_t at = grove_rng_below(r, cur.n);
+		int el = elem_of(m, cur.s[at]);
+		uint64_t removed;
+		assert_int_equal(grove_db_list_rem(db, K("L"), 1, K(cur.s[at]), &removed), 0);
+		assert_int_equal(removed, 1);
+		int x = new_event(m, i, el, false, db, NULL);
+		observe(m, i, el, x);
+	} else { /* key delete */
+		bool existed;
+		assert_int_equal(grove_db_delete(db, K("L"), &existed), 0);
+		assert_true(existed);
+		int x = new_event(m, i, -2, false, db, NULL);
+		observe(m, i, -1, x);
+	}
+}
+
+/* The model's value of element el on replica rep, or NULL if absent. */
+static const char *model_value(const pmodel_t *m, int rep, int el)
+{
+	const pev_t *w = NULL;
+	for (int e = 0; e < m->nev; e++) {
+		if (m->ev[e].elem != el || !entry_live(m, rep, e))
+			continue;
+		const pev_t *c = &m->ev[e];
+		if (!w || c->ts > w->ts || (c->ts == w->ts && c->node > w->node))
+			w = c;
+	}
+	return w ? w->val : NULL;
+}
+
+static void property_run(uint64_t seed, bool leveldb)
+{
+	grove_rng_t r;
+	grove_rng_seed(&r, seed);
+	int nrep = 3 + (int)grove_rng_below(&r, P_REPLICAS_MAX - 2);
+	grove_db_t *db[P_REPLICAS_MAX];
+	char *dir[P_REPLICAS_MAX] = { 0 };
+	uint64_t clk[P_REPLICAS_MAX];
+	char id[P_REPLICAS_MAX][16];
+	for (int i = 0; i < nrep; i++) {
+		snprintf(id[i], sizeof(id[i]), "r%d", i); /* node order = replica order */
+		clk[i] = GROVE_TEST_T0_MS + grove_rng_below(&r, 200); /* skewed clocks */
+		if (leveldb)
+			dir[i] = grove_test_storage_tmpdir("lprop");
+		assert_int_equal(grove_test_storage_db_open(dir[i], id[i], &clk[i], GROVE_DURABILITY_NONE,
+							    &db[i]), 0);
+	}
+	pmodel_t *m = calloc(1, sizeof(*m));
+	for (int step = 0; step < P_STEPS - 8; step++) {
+		int i = (int)grove_rng_below(&r, (uint64_t)nrep);
+		clk[i] += grove_rng_below(&r, 3);
+		if (grove_rng_below(&r, 100) < 70) {
+			prop_op(&r, m, db[i], i, step);
+			record_seq(m, db[i]);
+		} else {
+			int j = (int)grove_rng_below(&r, (uint64_t)nrep);
+			if (j != i)
+				exchange(db[i], db[j], m, i, j);
+		}
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < nrep; i++)
+			for (int j = 0; j < nrep; j++)
+				if (i != j)
+					exchange(db[i], db[j], m, i, j);
+	/* every replica: the same sequence, the model's elements and values */
+	strs_t fin[P_REPLICAS_MAX];
+	uint8_t r0[16], ri[16];
+	grove_db_root_digest(db[0], r0);
+	for (int i = 0; i < nrep; i++) {
+		fin[i].n = 0;
+		assert_int_equal(grove_db_list_range(db[i], K("L"), 0, -1, collect, &fin[i]), 0);
+		assert_int_equal(llen(db[i], "L"), fin[i].n);
+		grove_db_root_digest(db[i], ri);
+		if (memcmp(r0, ri, 16) != 0)
+			fail_msg("seed %llu: roots differ", (unsigned long long)seed);
+		assert_int_equal(fin[i].n, fin[0].n);
+		for (size_t k = 0; k < fin[i].n; k++)
+			assert_string_equal(fin[i].s[k], fin[0].s[k]);
+	}
+	int npresent = 0;
+	for (int el = 0; el < m->nev; el++) {
+		if (m->ev[el].elem != el || !m->ev[el].entry)
+			continue; /* not an insert event */
+		const char *want = model_value(m, 0, el);
+		int at = -1;
+		for (size_t k = 0; k < fin[0].n; k++)
+			if (elem_of(m, fin[0].s[k]) == el)
+				at = (int)k;
+		if (!want && at >= 0)
+			fail_msg("seed %llu: element %d (%s) should be gone", (unsigned long long)seed,
+				 el, fin[0].s[at]);
+		if (want && at < 0)
+			fail_msg("seed %llu: element %d (%s) missing", (unsigned long long)seed, el,
+				 want);
+		if (want)
+			assert_string_equal(fin[0].s[at], want);
+		npresent += want != NULL;
+	}
+	assert_int_equal((size_t)npresent, fin[0].n);
+	/* ids never move: each recorded order holds among the survivors */
+	int pos[P_EVENTS];
+	for (int e = 0; e < P_EVENTS; e++)
+		pos[e] = -1;
+	for (size_t k = 0; k < fin[0].n; k++)
+		pos[elem_of(m, fin[0].s[k])] = (int)k;
+	for (int s = 0; s < m->nseq; s++) {
+		int last = -1;
+		for (int k = 0; k < m->seqlen[s]; k++) {
+			int p = pos[m->seqs[s][k]];
+			if (p < 0)
+				continue;
+			if (p <= last)
+				fail_msg("seed %llu: recorded order %d broken", (unsigned long long)seed,
+					 s);
+			last = p;
+		}
+	}
+	for (int i = 0; i < nrep; i++) {
+		grove_db_close(db[i]);
+		grove_test_storage_rmdir(dir[i]);
+	}
+	free(m);
+}
+
+static void test_property_memory(void **state)
+{
+	(void)state;
+	uint64_t base = grove_test_storage_seed("test_list_property_memory");
+	for (uint64_t s = 0; s < PROP_SEEDS_MEMORY; s++)
+		property_run(base * 1000 + s, false);
+}
+
+static void test_property_leveldb(void **state)
+{
+	(void)state;
+	uint64_t base = grove_test_storage_seed("test_list_property_leveldb");
+	for (uint64_t s = 0; s < PROP_SEEDS_LEVELDB; s++)
+		property_run(base * 1000 + 500 + s, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		GROVE_TEST_BOTH_BACKENDS(test_local_ops),
+		GROVE_TEST_BOTH_BACKENDS(test_big_list),
+		GROVE_TEST_BOTH_BACKENDS(test_batch_mode_writers),
+		cmocka_unit_test(test_property_memory),
+		cmocka_unit_test(test_property_leveldb),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
