@@ -42,7 +42,8 @@ static int bytes_get(grove_cmd_call_t *c, size_t i, bytes_val_t *b)
 		return 0;
 	/* the type first: a set or map is not materialized (it may be huge) */
 	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], &b->type);
-	if (rc == 0 && (b->type == GROVE_TYPE_SET || b->type == GROVE_TYPE_MAP || b->type == GROVE_TYPE_ZSET))
+	if (rc == 0 && (b->type == GROVE_TYPE_SET || b->type == GROVE_TYPE_MAP || b->type == GROVE_TYPE_ZSET ||
+			b->type == GROVE_TYPE_LIST))
 		return GROVE_EWRONGTYPE;
 	if (rc == 0)
 		rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &b->v);

@@ -106,7 +106,8 @@ void grove_cmd_do_get(grove_cmd_call_t *c)
 	grove_type_t t;
 	if (!type_of(c, 1, &t))
 		return;
-	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP || t == GROVE_TYPE_ZSET) { /* not decoded: may be huge */
+	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP || t == GROVE_TYPE_ZSET ||
+	    t == GROVE_TYPE_LIST) { /* not decoded: may be huge */
 		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);
 		return;
 	}
@@ -157,6 +158,8 @@ static const char *redis_type_name(grove_type_t t)
 		return "hash";
 	case GROVE_TYPE_ZSET:
 		return "zset";
+	case GROVE_TYPE_LIST:
+		return "list";
 	default:
 		return "none";
 	}

@@ -244,12 +244,12 @@ static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 {
 	grove_db_t *db = c->env->db;
 	grove_value_t *src = NULL;
-	grove_type_t stype = GROVE_TYPE_NONE; /* a sorted set is not materialized */
+	grove_type_t stype = GROVE_TYPE_NONE; /* a sorted set or list is not materialized */
 	int rc = grove_cmd__key_valid(c, 1) ? grove_db_type(db, c->argv[1], c->argl[1], &stype) : 0;
-	bool zsrc = stype == GROVE_TYPE_ZSET;
-	if (rc == 0 && !zsrc)
+	bool zsrc = stype == GROVE_TYPE_ZSET, lsrc = stype == GROVE_TYPE_LIST;
+	if (rc == 0 && !zsrc && !lsrc)
 		rc = live_value(c, 1, &src);
-	if (rc == 0 && !src && !zsrc)
+	if (rc == 0 && !src && !zsrc && !lsrc)
 		rc = GROVE_ENOTFOUND;
 	grove_type_t dtype = GROVE_TYPE_NONE; /* the destination's type only */
 	if (rc == 0 && grove_cmd__key_valid(c, 2))
@@ -272,7 +272,9 @@ static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 	if (exists)
 		rc = grove_db_delete(db, c->argv[2], c->argl[2], &existed);
 	if (rc == 0)
-		rc = zsrc ? zset_copy(db, c) : write_copy(db, c->argv[2], c->argl[2], src);
+		rc = zsrc   ? zset_copy(db, c)
+		     : lsrc ? grove_cmd__list_copy(db, c->argv[1], c->argl[1], c->argv[2], c->argl[2])
+			    : write_copy(db, c->argv[2], c->argl[2], src);
 	if (rc == 0 && move)
 		rc = grove_db_delete(db, c->argv[1], c->argl[1], &existed);
 	grove_value_destroy(src);
@@ -309,11 +311,12 @@ void grove_cmd_do_renamenx(grove_cmd_call_t *c)
 		int rc = grove_cmd__key_valid(c, 1) ? grove_db_type(c->env->db, c->argv[1], c->argl[1],
 								     &t)
 						    : 0;
-		if (rc == 0 && t != GROVE_TYPE_ZSET)
+		bool elems = t == GROVE_TYPE_ZSET || t == GROVE_TYPE_LIST; /* not materialized */
+		if (rc == 0 && !elems)
 			rc = live_value(c, 1, &v);
 		if (rc < 0)
 			grove_cmd_reply_db_error(c, rc);
-		else if (!v && t != GROVE_TYPE_ZSET)
+		else if (!v && !elems)
 			grove_resp_error(c->out, "ERR no such key");
 		else
 			grove_resp_int(c->out, 0);

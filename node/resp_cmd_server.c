@@ -228,14 +228,14 @@ void grove_cmd_do_grove(grove_cmd_call_t *c)
 				c->env->stats->sync_rounds++;
 		}
 	} else if (grove_cmd_arg_is(c, 1, "type") && c->argc == 3) {
-		grove_value_t *v = NULL;
-		int rc = grove_db_get(c->env->db, c->argv[2], c->argl[2], &v);
-		if (rc < 0 && rc != GROVE_ENOTFOUND)
+		grove_type_t t = GROVE_TYPE_NONE; /* from the head: O(1), per-element types too */
+		int rc = grove_cmd__key_valid(c, 2)
+				 ? grove_db_type(c->env->db, c->argv[2], c->argl[2], &t)
+				 : 0;
+		if (rc < 0)
 			grove_cmd_reply_db_error(c, rc);
 		else
-			grove_resp_simple(c->out, grove_type_name(v ? grove_value_type(v)
-								   : GROVE_TYPE_NONE));
-		grove_value_destroy(v);
+			grove_resp_simple(c->out, grove_type_name(t));
 	} else {
 		grove_resp_errorf(c->out, "ERR unknown subcommand '%.*s'. Try MEMBERS, DIGEST, SYNC "
 					  "or TYPE key.",

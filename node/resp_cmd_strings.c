@@ -68,7 +68,8 @@ static bool str_load(grove_cmd_call_t *c, size_t i, str_val_t *s)
 		return true;
 	/* the type first: a set or map is not materialized (it may be huge) */
 	int rc = grove_db_type(c->env->db, c->argv[i], c->argl[i], &s->type);
-	if (rc == 0 && (s->type == GROVE_TYPE_SET || s->type == GROVE_TYPE_MAP || s->type == GROVE_TYPE_ZSET))
+	if (rc == 0 && (s->type == GROVE_TYPE_SET || s->type == GROVE_TYPE_MAP || s->type == GROVE_TYPE_ZSET ||
+			s->type == GROVE_TYPE_LIST))
 		return true;
 	if (rc == 0)
 		rc = grove_db_get(c->env->db, c->argv[i], c->argl[i], &s->v);

@@ -184,6 +184,26 @@ void grove_cmd_do_hvals(grove_cmd_call_t *c);
 void grove_cmd_do_hlen(grove_cmd_call_t *c);
 void grove_cmd_do_hexists(grove_cmd_call_t *c);
 
+/* Lists (resp_cmd_list.c). */
+void grove_cmd_do_lpush(grove_cmd_call_t *c);
+void grove_cmd_do_rpush(grove_cmd_call_t *c);
+void grove_cmd_do_lpushx(grove_cmd_call_t *c);
+void grove_cmd_do_rpushx(grove_cmd_call_t *c);
+void grove_cmd_do_lpop(grove_cmd_call_t *c);
+void grove_cmd_do_rpop(grove_cmd_call_t *c);
+void grove_cmd_do_llen(grove_cmd_call_t *c);
+void grove_cmd_do_lrange(grove_cmd_call_t *c);
+void grove_cmd_do_lindex(grove_cmd_call_t *c);
+void grove_cmd_do_lpos(grove_cmd_call_t *c);
+void grove_cmd_do_lset(grove_cmd_call_t *c);
+void grove_cmd_do_linsert(grove_cmd_call_t *c);
+void grove_cmd_do_lrem(grove_cmd_call_t *c);
+void grove_cmd_do_ltrim(grove_cmd_call_t *c);
+void grove_cmd_do_lmove(grove_cmd_call_t *c);
+void grove_cmd_do_rpoplpush(grove_cmd_call_t *c);
+/* Appends every element of list src to list dst (RENAME, COPY). */
+int grove_cmd__list_copy(grove_db_t *db, const uint8_t *src, size_t slen, const uint8_t *dst,
+			 size_t dlen);
 /* Sorted sets (resp_cmd_zset.c). */
 void grove_cmd_do_zadd(grove_cmd_call_t *c);
 void grove_cmd_do_zincrby(grove_cmd_call_t *c);
