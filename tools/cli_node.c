@@ -1,7 +1,7 @@
 /*
  * cli_node.c - grove subcommands over RESP: members, status and typed
  * operations (get, set, del, incr, decr, sadd, srem, smembers, hset, hget,
- * hdel, hgetall, keys, digest).
+ * hdel, hgetall, lpush, rpush, lpop, rpop, lrange, keys, digest).
  *
  * Every command takes --node HOST:PORT (default $GROVE_NODE, else
  * 127.0.0.1:7379) and reads the password from $GROVE_PASSWORD (or
@@ -51,10 +51,15 @@ const char grove_cli_op_help[] =
 	"  hget KEY FIELD          map field                        [HGET]\n"
 	"  hdel KEY FIELD...       map field delete                 [HDEL]\n"
 	"  hgetall KEY             map fields and values            [HGETALL]\n"
+	"  lpush KEY ELEMENT...    list push at the head            [LPUSH]\n"
+	"  rpush KEY ELEMENT...    list push at the tail            [RPUSH]\n"
+	"  lpop KEY / rpop KEY     list pop (observed-remove)       [LPOP, RPOP]\n"
+	"  lrange KEY START STOP   list elements by index           [LRANGE]\n"
 	"  keys [PATTERN]          keys matching a glob (default *)  [KEYS]\n"
 	"  digest                  hex root digest of the node      [GROVE DIGEST]\n"
 	"\n  --wait N          after a write (set, del, incr, decr, sadd, srem, hset,\n"
-	"                    hdel), wait until N peers are known to hold it  [WAIT]\n"
+	"                    hdel, lpush, rpush, lpop, rpop), wait until N peers are\n"
+	"                    known to hold it  [WAIT]\n"
 	"  --wait-timeout MS give up waiting after MS ms (default 5000; 0: never);\n"
 	"                    fewer than N peers by then: exit status 3\n" GROVE_NODE_OPTIONS_HELP;
 
@@ -72,6 +77,9 @@ static const op_t ops[] = {
 	{"srem", "SREM", 2, -1, NULL, true},        {"smembers", "SMEMBERS", 1, 1, NULL, false},
 	{"hset", "HSET", 3, -1, NULL, true},        {"hget", "HGET", 2, 2, NULL, false},
 	{"hdel", "HDEL", 2, -1, NULL, true},        {"hgetall", "HGETALL", 1, 1, NULL, false},
+	{"lpush", "LPUSH", 2, -1, NULL, true},      {"rpush", "RPUSH", 2, -1, NULL, true},
+	{"lpop", "LPOP", 1, 1, NULL, true},         {"rpop", "RPOP", 1, 1, NULL, true},
+	{"lrange", "LRANGE", 3, 3, NULL, false},
 	{"keys", "KEYS", 0, 1, "*", false},         {"digest", "GROVE", 0, 0, "DIGEST", false},
 };
 

@@ -16,6 +16,7 @@ Commands (member and field names sort as their index):
   ssmall K  SADD K:%012d m:%012d with (i / 10, i % 10): sets of 10 members
   hsmall K  HSET K:%012d f:%012d %012d with (i / 10, i % 10, i)
   zadd KEY   ZADD KEY %012d m:%012d      with score (i * 7919) % 1000003
+  lpush KEY  LPUSH KEY e:%012d           rpush KEY  RPUSH KEY e:%012d
 redis-benchmark's __rand_int__ (-r) writes the same 12-digit numbers, so a
 benchmark of SISMEMBER KEY m:__rand_int__ hits the members written here.
 
@@ -48,6 +49,8 @@ def template(op, key):
     v = b'$12\r\n%012d\r\n'
     if op == 'sadd':
         return head(b'SADD', key, 3) + m
+    if op in ('lpush', 'rpush'):
+        return head(op.upper().encode(), key, 3) + b'$14\r\ne:%012d\r\n'
     if op == 'srem':
         return head(b'SREM', key, 3) + m
     if op == 'hset':
@@ -87,7 +90,7 @@ def chunks(op, key, first, last, step):
     while i < last:
         end = min(last, i + CHUNK * step)
         idx = range(i, end, step)
-        if op in ('sadd', 'srem', 'hdel'):
+        if op in ('sadd', 'srem', 'hdel', 'lpush', 'rpush'):
             data = b''.join([t % j for j in idx])
         else:
             data = b''.join([t % args(op, j) for j in idx])
@@ -131,7 +134,7 @@ def main():
     ap.add_argument('host')
     ap.add_argument('port', type=int)
     ap.add_argument('op', choices=['sadd', 'srem', 'hset', 'hdel', 'mix', 'ssmall', 'hsmall',
-                                   'zadd'])
+                                   'zadd', 'lpush', 'rpush'])
     ap.add_argument('key')
     ap.add_argument('first', type=int)
     ap.add_argument('last', type=int)
