@@ -27,15 +27,24 @@
 
 #define K(s) s, strlen(s)
 
+/* Histories per backend of the property test; GROVE_TEST_LIST_SEEDS=N
+ * multiplies them (soak runs). */
 #if defined(__SANITIZE_ADDRESS__) /* ASan+UBSan pass: smaller, same checks */
-#define PROP_SEEDS_MEMORY 6
+#define PROP_SEEDS_MEMORY 3
 #define PROP_SEEDS_LEVELDB 1
 #define BIG_N 2000
 #else
-#define PROP_SEEDS_MEMORY 25
-#define PROP_SEEDS_LEVELDB 3
-#define BIG_N 20000
+#define PROP_SEEDS_MEMORY 4
+#define PROP_SEEDS_LEVELDB 1
+#define BIG_N 6000
 #endif
+
+static uint64_t seeds_scale(void)
+{
+	const char *e = getenv("GROVE_TEST_LIST_SEEDS");
+	long n = e ? strtol(e, NULL, 10) : 1;
+	return n >= 1 && n <= 1000 ? (uint64_t)n : 1;
+}
 
 typedef grove_test_db_t fixture_t;
 
@@ -622,7 +631,7 @@ static void test_property_memory(void **state)
 {
 	(void)state;
 	uint64_t base = grove_test_storage_seed("test_list_property_memory");
-	for (uint64_t s = 0; s < PROP_SEEDS_MEMORY; s++)
+	for (uint64_t s = 0; s < PROP_SEEDS_MEMORY * seeds_scale(); s++)
 		property_run(base * 1000 + s, false);
 }
 
@@ -630,7 +639,7 @@ static void test_property_leveldb(void **state)
 {
 	(void)state;
 	uint64_t base = grove_test_storage_seed("test_list_property_leveldb");
-	for (uint64_t s = 0; s < PROP_SEEDS_LEVELDB; s++)
+	for (uint64_t s = 0; s < PROP_SEEDS_LEVELDB * seeds_scale(); s++)
 		property_run(base * 1000 + 500 + s, true);
 }
 
