@@ -146,8 +146,9 @@ static void object_key(grove_cmd_call_t *c, const char *sub)
 		grove_resp_int(c->out, shared ? SHARED_REFCOUNT : 1);
 		return;
 	}
-	const char *enc = str ? (is_int ? "int" : len <= STR_EMBSTR_MAX ? "embstr" : "raw")
-			      : coll_encoding(c, t);
+	const char *enc = str			? (is_int ? "int" : len <= STR_EMBSTR_MAX ? "embstr" : "raw")
+			  : t == GROVE_TYPE_LIST ? "quicklist" /* Redis 7.0's for every list */
+						 : coll_encoding(c, t);
 	if (enc)
 		grove_resp_bulk_str(c->out, enc);
 }
