@@ -83,9 +83,13 @@ static int hooks_open(void *ctx, uint64_t now_ms, const char *from_addr, const u
 {
 	grove_secure_hooks_t *s = ctx;
 	(void)from_addr;
+	s->refused_signed = false;
 	int rc = grove_envelope_open_keyed(s->book, &s->sender->keys, dgram, len, now_ms, &s->env, &s->last_drop);
-	if (rc < 0)
+	if (rc < 0) {
+		s->refused_signed = s->last_drop == GROVE_DROP_SUPERSEDED && s->kind == GROVE_MEMBER_ENVELOPE_KIND &&
+				    grove_envelope_signed_cert(s->sender->self, dgram, len, now_ms, &s->refused_cert) == 0;
 		return rc;
+	}
 	if (s->env.kind != s->kind) {
 		s->wrong_kind++;
 		return GROVE_EPROTO;
@@ -141,6 +145,26 @@ static int hooks_cert_order(void *ctx, const uint8_t *cert, size_t cert_len)
 	return grove_cert_order(&c, own);
 }
 
+static bool hooks_refused_superseded(void *ctx, char id[GROVE_NODE_ID_MAX + 1])
+{
+	grove_secure_hooks_t *s = ctx;
+	if (s->refused_signed)
+		strcpy(id, s->refused_cert.node_id);
+	return s->refused_signed;
+}
+
+/* Seals for the key of the datagram just refused as superseded. */
+static int hooks_seal_refused(void *ctx, const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
+			      size_t *out_len)
+{
+	grove_secure_hooks_t *s = ctx;
+	if (!s->refused_signed)
+		return GROVE_ENOTFOUND;
+	s->refused_signed = false;
+	return grove_envelope_seal_for(s->sender, s->kind, &s->refused_cert, s->attach_cert, payload, len, out, cap,
+				       out_len);
+}
+
 /* Sealed size minus payload size at worst: the longest recipient id and
  * the salt and tag of a sealed payload. */
 static size_t hooks_overhead(const grove_secure_hooks_t *s)
@@ -168,6 +192,8 @@ int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_confi
 	cfg->security.doc_get = hooks_doc_get;
 	cfg->security.doc_offer = hooks_doc_offer;
 	cfg->security.cert_order = hooks_cert_order;
+	cfg->security.refused_superseded = hooks_refused_superseded;
+	cfg->security.seal_refused = hooks_seal_refused;
 	cfg->security.overhead_bytes = hooks_overhead(s);
 	cfg->key = own->node_pk;
 	cfg->key_len = GROVE_SIGN_PUBLIC_BYTES;

@@ -30,6 +30,13 @@
  * membership, certificates found in alive updates and push-pull records
  * are checked (id and key must match the record) and added to the book.
  *
+ * A membership datagram refused because its certificate is superseded by
+ * a newer one for its id, and signed under that old certificate (an old
+ * process still running after a key rotation), is answered by the core
+ * with a notice sealed for the old key (refused_superseded, seal_refused
+ * of grove_member_security_t): the old process cannot open anything
+ * sealed for the new key, and would otherwise never learn it is refused.
+ *
  * Membership also gossips the book's revocation list as its cluster
  * document (doc_get / doc_offer): a list that verifies and is newer than
  * the book's is installed there and spread further.
@@ -57,6 +64,9 @@ typedef struct grove_secure_hooks {
 	size_t cert_len;
 	grove_envelope_t env;    /* the last opened envelope */
 	grove_drop_t last_drop;  /* why the last refused datagram was dropped */
+	bool refused_signed;     /* the last datagram was refused as superseded, and
+				    its sender signed it under refused_cert */
+	grove_cert_t refused_cert;
 	uint64_t wrong_kind;     /* valid envelopes of another layer's kind */
 	uint64_t unsealable;     /* outbound payloads refused: no recipient key, not a digest */
 	uint64_t cleartext_refused; /* inbound unsealed payloads that had to be sealed */

@@ -196,12 +196,25 @@ void grove_cluster__cert_tick(grove_cluster_t *mn, uint64_t now)
 	duplicates(mn, now);
 }
 
+/* Fingerprint of this node's key, in a static buffer (loop thread only). */
+static const char *own_fp(grove_cluster_t *mn)
+{
+	static char fp[2 * GROVE_KEY_FINGERPRINT_BYTES + 1];
+	fingerprint_hex(fp, mn->identity->cert.node_pk);
+	return fp;
+}
+
 void grove_cluster__log_duplicate(grove_cluster_t *mn, const grove_member_event_t *ev)
 {
 	if (!ev->about_self)
 		grove_log_error(mn->log, "membership: node id '%s' has two live instances (one at %s): a "
 					 "configuration error (a copied data directory, or one id given twice); the one "
 					 "started later, or with the older certificate, refuses writes", ev->id, ev->addr);
+	else if (ev->superseded)
+		grove_log_error(mn->log, "security: this node's certificate (key %s) is superseded by a newer one "
+					 "for id '%s' (another instance, at %s): every peer refuses this process and "
+					 "it refuses writes; stop it, or load the newest certificate and key (SIGHUP)",
+				own_fp(mn), ev->id, ev->addr);
 	else if (ev->must_yield)
 		grove_log_error(mn->log, "membership: another live instance of this node's id '%s' runs at %s and "
 					 "has precedence (started first, or holds a newer certificate): this instance "

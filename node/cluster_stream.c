@@ -125,7 +125,8 @@ static void stream_established(mstream_t *s)
 	if (s->outbound)
 		grove_cluster_seed_reached(s->mn, s->from);
 	const grove_cert_t *peer = grove_channel_peer_cert(s->sess);
-	int rc = peer ? grove_peerbook_add(s->mn->book, peer, grove_cluster_now_ms()) : GROVE_EAUTH;
+	/* our own id (another instance of this node?) is membership's to judge */
+	int rc = peer ? grove_peerbook_add_session(s->mn->book, peer, grove_cluster_now_ms()) : GROVE_EAUTH;
 	if (rc < 0) {
 		grove_log_warn(s->mn->log, "gossip stream from %s refused: %s",
 			       peer ? peer->node_id : "?", grove_strerror(rc));
@@ -206,7 +207,8 @@ static void stream_tag(mstream_t *s, const uint8_t *frame, size_t len)
 			s->layer = LAYER_MEMBER;
 			rc = grove_member_stream_peer(mn->m, s->id, peer->node_id);
 		}
-	} else if (peer && len == 1 && frame[0] == LAYER_AE) {
+	} else if (peer && len == 1 && frame[0] == LAYER_AE &&
+		   strcmp(peer->node_id, mn->identity->cert.node_id) != 0) { /* never with our own id */
 		peer_gossip_addr(s, peer->node_id, addr, sizeof(addr));
 		rc = grove_ae_stream_accept(mn->ae, grove_cluster_now_ms(), addr, &s->id);
 		if (rc == 0)
@@ -279,7 +281,7 @@ static mstream_t *stream_new(grove_cluster_t *mn, uv_tcp_t *tcp, grove_channel_r
 {
 	mstream_t *s = grove_calloc(1, sizeof(*s));
 	grove_channel_config_t sc = {.self = mn->identity, .role = role, .now_ms = grove_cluster_now_ms(),
-				     .on_frame = on_frame};
+				     .on_frame = on_frame, .own_id_ok = true};
 	if (!s || mn->nstreams >= GROVE_CLUSTER_STREAMS_MAX)
 		goto fail;
 	sc.frame_ctx = s;

@@ -153,7 +153,7 @@ static void test_renewal_and_rotation_without_restart(void **state)
 	/* The old certificate is refused now, before any signature check. */
 	grove_identity_t old;
 	grove_test_identity_v2(&old, grove_simcluster_ca(), grove_simcluster_ca(), "node-2", 0, t1, t1 + 400 * DAY);
-	assert_int_equal(grove_peerbook_add(cl.nodes[0].book, &old.cert, grove_simcluster_now(&cl)), GROVE_EEXPIRED);
+	assert_int_equal(grove_peerbook_add(cl.nodes[0].book, &old.cert, grove_simcluster_now(&cl)), GROVE_ESUPERSEDED);
 	assert_true(cl.nodes[0].refused[GROVE_DROP_SUPERSEDED] > 0);
 	grove_identity_close(&old);
 	grove_simcluster_close(&cl);
@@ -243,13 +243,26 @@ static void duplicate_case(uint64_t seed, uint8_t variant, uint64_t issued_delta
 		assert_true(grove_member_duplicates(cl.nodes[0].m, t) + grove_member_duplicates(cl.nodes[1].m, t) > 0);
 	} else {
 		/* A newer certificate with another key: it supersedes node 2's
-		 * everywhere and node 2 is refused by name.  (Node 2 itself is not
-		 * told: since envelope v2 the others seal for the new key of that
-		 * id, which node 2 cannot open; see the report of issue 14.) */
+		 * everywhere and node 2 is refused by name.  Node 2 cannot open
+		 * what the others seal for the new key; they answer its refused
+		 * datagrams with a notice sealed for its old key, so it knows it
+		 * is superseded and yields (one report, however many notices). */
+		uint64_t notices = 0;
 		for (size_t i = 0; i < 2; i++) {
 			assert_true(cl.nodes[i].refused[GROVE_DROP_SUPERSEDED] > 0);
 			assert_int_equal(cert_at(&cl, i, 3)->issued_ms, cl.nodes[3].ident.cert.issued_ms);
+			grove_member_stats_t st;
+			grove_member_get_stats(cl.nodes[i].m, &st);
+			notices += st.notices_sent;
 		}
+		printf("superseded notices sent: %llu\n", (unsigned long long)notices);
+		assert_true(notices > 0);
+		assert_true(grove_member_cert_superseded(cl.nodes[2].m));
+		assert_true(grove_member_duplicate_self(cl.nodes[2].m, t, &yield, NULL));
+		assert_true(yield);
+		assert_int_equal(cl.nodes[2].events[GROVE_MEMBER_EV_DUPLICATE], 1);
+		assert_false(grove_member_cert_superseded(cl.nodes[3].m));
+		assert_false(grove_member_duplicate_self(cl.nodes[3].m, t, &yield, NULL) && yield);
 	}
 	grove_simcluster_kill(&cl, 3);
 	grove_simcluster_run(&cl, t + 60 * SEC);
@@ -276,6 +289,54 @@ static void test_duplicate_new_key_reported_on_both_sides(void **state)
 {
 	(void)state;
 	duplicate_case(0xd0b2, 7, 3600 * SEC); /* `grove cert` again: a newer certificate, another key */
+}
+
+/* Two instances of one id and no third node (a copied data directory;
+ * the copy's seed is the original): they meet only through each other's
+ * sessions, authenticated as their own id, and tell each other apart by
+ * instance nonce.  Both report it, the later one yields; once it is gone
+ * the other stops reporting after the hold time.  Then the same with a
+ * newer certificate and key on the later one: the older one yields. */
+static void two_alone(uint64_t seed, uint8_t variant, uint64_t issued_delta_ms)
+{
+	grove_simcluster_t cl;
+	grove_member_config_t base;
+	grove_member_config_init(&base);
+	base.duplicate_hold_ms = 20 * SEC;
+	printf("seed %llu\n", (unsigned long long)seed);
+	grove_simcluster_init(&cl, 2, seed, &base, true);
+	uint64_t now = grove_simcluster_now(&cl);
+	size_t seeds[1] = { 0 };
+	grove_simcluster_set_cert(&cl, 0, 0, now - DAY, now + 365 * DAY);
+	grove_simcluster_start(&cl, 0, seeds, 0, false);
+	grove_simcluster_run(&cl, now + 5 * SEC);
+	grove_simcluster_set_identity(&cl, 1, "node-0", variant);
+	grove_simcluster_set_cert(&cl, 1, variant, now - DAY + issued_delta_ms, now + 365 * DAY);
+	grove_simcluster_start(&cl, 1, seeds, 1, false);
+	grove_simcluster_run(&cl, grove_simcluster_now(&cl) + 30 * SEC);
+	uint64_t t = grove_simcluster_now(&cl);
+	bool yield = false;
+	size_t older = issued_delta_ms == 0 ? 0 : 1; /* the one that keeps serving */
+	assert_int_equal(cl.nodes[0].events[GROVE_MEMBER_EV_DUPLICATE], 1);
+	assert_int_equal(cl.nodes[1].events[GROVE_MEMBER_EV_DUPLICATE], 1);
+	assert_true(grove_member_duplicate_self(cl.nodes[1 - older].m, t, &yield, NULL));
+	assert_true(yield);
+	assert_true(grove_member_duplicate_self(cl.nodes[older].m, t, &yield, NULL));
+	assert_false(yield);
+	assert_int_equal(grove_member_cert_superseded(cl.nodes[0].m), issued_delta_ms != 0);
+	assert_int_equal(conflicts(&cl), 0); /* the book never holds our own id */
+	grove_simcluster_kill(&cl, 1 - older);
+	grove_simcluster_run(&cl, t + 30 * SEC);
+	t = grove_simcluster_now(&cl);
+	assert_false(grove_member_duplicate_self(cl.nodes[older].m, t, NULL, NULL));
+	grove_simcluster_close(&cl);
+}
+
+static void test_duplicate_without_third_node(void **state)
+{
+	(void)state;
+	two_alone(0xd0b3, 0, 0);         /* copied key and certificate */
+	two_alone(0xd0b4, 7, 3600 * SEC); /* a newer certificate, another key */
 }
 
 /* A restart of a node (same key, same address, saved state) is no
@@ -306,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_copied_keys_reported_on_both_sides),
 		cmocka_unit_test(test_duplicate_new_key_reported_on_both_sides),
 		cmocka_unit_test(test_restart_is_no_duplicate),
+		cmocka_unit_test(test_duplicate_without_third_node),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

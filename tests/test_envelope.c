@@ -654,6 +654,11 @@ static void test_drop_names_and_codes(void **state)
 	}
 	assert_string_equal(grove_drop_name(GROVE_DROP_COUNT), "unknown");
 	assert_int_equal(grove_drop_code(GROVE_DROP_REPLAY), GROVE_EREPLAY);
+	/* A stream refused for these names the right reason (not "expired"). */
+	assert_int_equal(grove_drop_code(GROVE_DROP_SUPERSEDED), GROVE_ESUPERSEDED);
+	assert_int_equal(grove_drop_code(GROVE_DROP_REVOKED), GROVE_EREVOKED);
+	assert_int_equal(grove_drop_code(GROVE_DROP_EXPIRED), GROVE_EEXPIRED);
+	assert_string_equal(grove_strerror(GROVE_ESUPERSEDED), "certificate superseded by a newer one for its node id");
 }
 
 int main(void)

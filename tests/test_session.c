@@ -66,8 +66,8 @@ static int on_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static int make_session(side_t *x, grove_channel_role_t role, const char *expect, uint8_t kx_seed_byte,
-			uint64_t now_ms)
+static int make_session_own(side_t *x, grove_channel_role_t role, const char *expect, uint8_t kx_seed_byte,
+			    uint64_t now_ms, bool own_id_ok)
 {
 	uint8_t seed[GROVE_CHANNEL_KX_SEED_BYTES];
 	memset(seed, kx_seed_byte, sizeof seed);
@@ -79,8 +79,15 @@ static int make_session(side_t *x, grove_channel_role_t role, const char *expect
 		.on_frame = on_frame,
 		.frame_ctx = &x->log,
 		.kx_seed = kx_seed_byte != 0 ? seed : NULL,
+		.own_id_ok = own_id_ok,
 	};
 	return grove_channel_create(&cfg, &x->s);
+}
+
+static int make_session(side_t *x, grove_channel_role_t role, const char *expect, uint8_t kx_seed_byte,
+			uint64_t now_ms)
+{
+	return make_session_own(x, role, expect, kx_seed_byte, now_ms, false);
 }
 
 static void side_init(side_t *x, const char *name, uint8_t variant, const grove_test_ca_t *signer,
@@ -359,6 +366,39 @@ static void test_reflection_and_self(void **state)
 	assert_false(grove_channel_established(x.s));
 	side_close(&x);
 	side_close(&y);
+}
+
+/* own_id_ok: two holders of certificates for one id (another instance of
+ * the node, here with another key) complete the handshake, each seeing
+ * the other's certificate; reflected handshake records are still refused. */
+static void test_own_id_ok(void **state)
+{
+	(void)state;
+	side_t x, y;
+	link_t l;
+	link_init(&l, 1, false);
+	side_init(&x, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
+	side_init(&y, "alpha", 1, &ca, GROVE_TEST_EXPIRES_MS);
+	assert_int_equal(make_session_own(&x, GROVE_CHANNEL_INITIATOR, NULL, 1, NOW, true), 0);
+	assert_int_equal(make_session_own(&y, GROVE_CHANNEL_RESPONDER, NULL, 2, NOW, true), 0);
+	pump(&l, &x, &y);
+	assert_true(grove_channel_established(x.s));
+	assert_true(grove_channel_established(y.s));
+	assert_memory_equal(grove_channel_peer_cert(x.s)->node_pk, y.id.cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
+	assert_memory_equal(grove_channel_peer_cert(y.s)->node_pk, x.id.cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
+	side_close(&x);
+	side_close(&y);
+	/* The initiator's own HELLO_I reflected back at it: still refused. */
+	side_t r;
+	side_init(&r, "alpha", 0, &ca, GROVE_TEST_EXPIRES_MS);
+	assert_int_equal(make_session_own(&r, GROVE_CHANNEL_INITIATOR, NULL, 3, NOW, true), 0);
+	const uint8_t *p;
+	size_t n;
+	uint8_t hello_i[1024];
+	grove_channel_pending(r.s, &p, &n);
+	memcpy(hello_i, p, n);
+	assert_int_equal(grove_channel_feed(r.s, hello_i, n), GROVE_EPROTO);
+	side_close(&r);
 }
 
 typedef struct substitute {
@@ -663,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_every_handshake_byte_tampered),
 		cmocka_unit_test(test_replayed_handshake_fails),
 		cmocka_unit_test(test_reflection_and_self),
+		cmocka_unit_test(test_own_id_ok),
 		cmocka_unit_test(test_mitm_key_substitution),
 		cmocka_unit_test(test_impostor_wrong_ca_expired),
 		cmocka_unit_test(test_frame_size_limits),

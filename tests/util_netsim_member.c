@@ -56,7 +56,7 @@ static int on_session_frame(void *ctx, const uint8_t *frame, size_t len)
 	if (t && !t->cert_learned && grove_channel_established(t->sess)) {
 		t->cert_learned = true;
 		s->cl->sessions_established++;
-		if (grove_peerbook_add(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
+		if (grove_peerbook_add_session(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
 			s->cl->sessions_refused++;
 			return GROVE_EAUTH; /* the feed fails: st_bytes closes the stream */
 		}
@@ -70,7 +70,7 @@ static int on_session_frame(void *ctx, const uint8_t *frame, size_t len)
 static void st_session(grove_simnode_t *s, grove_simstream_t *t, grove_channel_role_t role)
 {
 	grove_channel_config_t sc = { .self = &s->ident, .role = role, .now_ms = grove_netsim_now(s->cl->net),
-				      .on_frame = on_session_frame, .frame_ctx = s };
+				      .on_frame = on_session_frame, .frame_ctx = s, .own_id_ok = true };
 	int rc = grove_channel_create(&sc, &t->sess);
 	GROVE_ASSERT(rc == 0);
 }
@@ -108,7 +108,7 @@ static bool st_progress(grove_simnode_t *s, grove_simstream_t *t)
 		t->cert_learned = true;
 		s->cl->sessions_established++;
 		uint32_t id = t->id;
-		if (grove_peerbook_add(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
+		if (grove_peerbook_add_session(s->book, grove_channel_peer_cert(t->sess), grove_netsim_now(s->cl->net)) < 0) {
 			s->cl->sessions_refused++;
 			st_close(s, t);
 			grove_member_stream_closed(s->m, grove_netsim_now(s->cl->net), id);

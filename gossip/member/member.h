@@ -55,6 +55,7 @@
 #define GROVE_MEMBER_RELAY_MAX 64      /* ping-reqs being relayed at once */
 #define GROVE_MEMBER_PERSIST_PEERS_MAX 128
 #define GROVE_MEMBER_ENVELOPE_KIND 1 /* envelope kind of membership datagrams */
+#define GROVE_MEMBER_NOTICE_MS 5000  /* superseded notices per id, at most one per */
 
 typedef struct grove_member grove_member_t;
 
@@ -100,6 +101,17 @@ typedef struct grove_member_security {
 	 * ours, < 0 when ours supersedes it, 0 when neither (or unknown); may
 	 * be NULL. */
 	int (*cert_order)(void *ctx, const uint8_t *cert, size_t cert_len);
+	/* After open refused a datagram: true when its sender must be told
+	 * (a datagram it did sign, under a certificate for `id` superseded by
+	 * a newer one: an old process still running after a key rotation,
+	 * which can open nothing sealed for the new key).  The core then
+	 * answers from_addr, at most once per GROVE_MEMBER_NOTICE_MS per id,
+	 * with the alive record it holds for id (the newer certificate in it
+	 * is the proof), sealed by seal_refused for that datagram's
+	 * certificate.  Both may be NULL. */
+	bool (*refused_superseded)(void *ctx, char id[GROVE_MEMBER_ID_MAX + 1]);
+	int (*seal_refused)(void *ctx, const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
+			    size_t *out_len);
 } grove_member_security_t;
 
 typedef struct grove_member_config {
@@ -241,6 +253,8 @@ typedef struct grove_member_event {
 	bool about_self;  /* DUPLICATE: the id is ours */
 	bool must_yield;  /* DUPLICATE about self: this instance yields (see
 			     grove_member_duplicate_self) */
+	bool superseded;  /* DUPLICATE about self: because the other's
+			     certificate supersedes ours */
 } grove_member_event_t;
 
 bool grove_member_next_event(grove_member_t *m, grove_member_event_t *ev);
@@ -273,6 +287,10 @@ bool grove_member_is_joined(const grove_member_t *m);
  * superseded certificate stays so until grove_member_set_identity loads a
  * newer one (the other nodes refuse it for good). */
 bool grove_member_duplicate_self(const grove_member_t *m, uint64_t now_ms, bool *must_yield, char *other_addr);
+/* True once another instance's certificate for our id was found to
+ * supersede ours (told by a peer, or met directly), until
+ * grove_member_set_identity loads a newer one. */
+bool grove_member_cert_superseded(const grove_member_t *m);
 /* Member ids (other than ours) seen with two live instances within
  * duplicate_hold_ms.  O(members). */
 size_t grove_member_duplicates(const grove_member_t *m, uint64_t now_ms);
@@ -309,6 +327,7 @@ typedef struct grove_member_stats {
 	uint64_t stream_probes, stream_probe_acks;
 	uint64_t join_attempts;
 	uint64_t broadcasts_dropped;
+	uint64_t notices_sent;   /* superseded notices answered to refused datagrams */
 } grove_member_stats_t;
 
 void grove_member_get_stats(const grove_member_t *m, grove_member_stats_t *stats);

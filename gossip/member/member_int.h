@@ -49,6 +49,7 @@ typedef struct grove_member__node {
 	uint64_t other_seen_ms; /* prev_instance last showed life */
 	uint64_t held_live_ms;  /* this instance showed life since the other appeared */
 	uint64_t told_ms;       /* both instances last told of each other */
+	uint64_t notice_ms;     /* last superseded notice sent about this id */
 } grove_member__node_t;
 
 typedef struct grove_member__out {

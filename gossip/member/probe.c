@@ -459,6 +459,44 @@ void grove_member_recv_payload(grove_member_t *m, uint64_t now_ms, const char *f
 		handle(m, now_ms, from_addr, &msg);
 }
 
+/* The datagram just refused came from an instance whose certificate is
+ * superseded (see grove_member_security_t.refused_superseded): answer it
+ * with the alive record we hold for its id, whose newer certificate tells
+ * it that it is the old one, sealed for its own key (it can open nothing
+ * sealed for the new one).  At most once per GROVE_MEMBER_NOTICE_MS per id. */
+static void superseded_notice(grove_member_t *m, uint64_t now_ms, const char *from_addr)
+{
+	const grove_member_security_t *s = &m->cfg.security;
+	char id[GROVE_MEMBER_ID_MAX + 1];
+	if (!s->refused_superseded || !s->seal_refused || !s->refused_superseded(s->ctx, id))
+		return;
+	int idx = grove_member__find(m, id);
+	if (idx <= 0)
+		return;
+	grove_member__node_t *n = &m->nodes[idx];
+	if (n->state != GROVE_MEMBER_ALIVE && n->state != GROVE_MEMBER_SUSPECT)
+		return;
+	if (n->notice_ms != 0 && now_ms < n->notice_ms + GROVE_MEMBER_NOTICE_MS)
+		return;
+	n->notice_ms = now_ms;
+	uint8_t buf[GROVE_MEMBER_PAYLOAD_MAX], sealed[GROVE_DATAGRAM_MAX];
+	grove_member_writer_t w = { .buf = buf, .cap = payload_budget(m), .len = 0 };
+	grove_member_msg_t h = { .type = GROVE_MEMBER_MSG_GOSSIP };
+	grove_member_update_t u;
+	size_t count_off, sealed_len = 0;
+	strcpy(h.sender, m->self_id);
+	grove_member__node_to_update(n, &u);
+	if (grove_member_msg_begin(&w, &h, &count_off) < 0 || grove_member_update_encode(&w, &u) < 0)
+		return;
+	buf[count_off] = 1;
+	if (s->seal_refused(s->ctx, buf, w.len, sealed, sizeof sealed, &sealed_len) < 0) {
+		m->stats.drop_out++;
+		return;
+	}
+	m->stats.notices_sent++;
+	grove_member__out_push(m, GROVE_OUT_DATAGRAM, 0, from_addr, sealed, sealed_len);
+}
+
 void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *from_addr, const uint8_t *bytes,
 				size_t len)
 {
@@ -471,6 +509,7 @@ void grove_member_recv_datagram(grove_member_t *m, uint64_t now_ms, const char *
 		return;
 	if (s->open && s->open(s->ctx, now_ms, from_addr, bytes, len, &p, &plen, sender) < 0) {
 		m->stats.drop_open++;
+		superseded_notice(m, now_ms, from_addr);
 		return;
 	}
 	if (probe_accept(m, s->open ? sender : NULL, p, plen, &msg))

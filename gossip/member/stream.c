@@ -177,11 +177,41 @@ int grove_member_stream_peer(grove_member_t *m, uint32_t stream_id, const char *
 	return 0;
 }
 
-/* A frame that claims our own id (own address among the seeds) or, on a
- * bound stream, another id than the authenticated peer's. */
+/* A frame that claims our own id on a stream not authenticated as our
+ * id (own address among the seeds, plaintext tests) or, on a bound stream,
+ * another id than the authenticated peer's. */
 static bool wrong_sender(const grove_member_t *m, const grove_member__stream_t *s, const char *sender)
 {
-	return strcmp(sender, m->self_id) == 0 || (s->peer[0] != '\0' && strcmp(sender, s->peer) != 0);
+	if (s->peer[0] == '\0')
+		return strcmp(sender, m->self_id) == 0;
+	return strcmp(sender, s->peer) != 0;
+}
+
+/* A push-pull frame from a session authenticated as our own id: this
+ * process reached at another address, or another live instance of our id
+ * (a copied data directory, or an old process still running after a key
+ * rotation).  Only the sender's record about itself is applied, as sent
+ * directly by it: another instance nonce is a duplicate, on both sides
+ * (each answers the other's request with its own record), however the
+ * two met and with no third node.  The responder answers; the stream
+ * never counts as a successful push-pull (nothing was learned of the
+ * cluster), so joining goes on. */
+static void own_id_frame(grove_member_t *m, uint64_t now_ms, grove_member__stream_t *s,
+			 const grove_member_msg_t *msg)
+{
+	grove_member_update_t u;
+	size_t off = 0;
+	m->apply_sender = msg->sender;
+	while (grove_member_body_next(msg, &off, &u) == 1)
+		if (u.kind == GROVE_MEMBER_ALIVE && strcmp(u.id, m->self_id) == 0)
+			grove_member__apply(m, now_ms, &u, true);
+	m->apply_sender = NULL;
+	s->deadline_ms = now_ms + m->cfg.stream_timeout_ms;
+	if (!(msg->flags & GROVE_MEMBER_FRAME_LAST))
+		return;
+	if (!s->initiator)
+		send_state(m, s, GROVE_MEMBER_MSG_PP_RESP, 0);
+	stream_end(m, s, false, true);
 }
 
 void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t stream_id, const uint8_t *frame,
@@ -208,6 +238,10 @@ void grove_member_stream_recv(grove_member_t *m, uint64_t now_ms, uint32_t strea
 	}
 	if (msg.type == GROVE_MEMBER_MSG_STREAM_PING || msg.type == GROVE_MEMBER_MSG_STREAM_ACK) {
 		stream_probe_frame(m, s, &msg);
+		return;
+	}
+	if (strcmp(msg.sender, m->self_id) == 0) {
+		own_id_frame(m, now_ms, s, &msg);
 		return;
 	}
 	size_t off = 0;

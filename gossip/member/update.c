@@ -280,13 +280,19 @@ static void held_instance(grove_member_t *m, uint64_t now_ms, grove_member__node
 	check_duplicate(m, now_ms, n, u, false);
 }
 
-/* Which of two live instances of our id must yield (refuse writes): the
- * one whose certificate the other's supersedes; with certificates of equal
- * standing, the one that started later. */
-static bool we_yield(grove_member_t *m, const grove_member_update_t *u, bool other_later)
+/* How the other instance's certificate orders against ours: > 0 it
+ * supersedes ours, < 0 ours supersedes it, 0 equal standing or unknown. */
+static int other_cert_order(const grove_member_t *m, const grove_member_update_t *u)
 {
 	const grove_member_security_t *s = &m->cfg.security;
-	int ord = s->cert_order ? s->cert_order(s->ctx, u->cert, u->cert_len) : 0;
+	return s->cert_order && u->cert_len > 0 ? s->cert_order(s->ctx, u->cert, u->cert_len) : 0;
+}
+
+/* Which of two live instances of our id must yield (refuse writes): the
+ * one whose certificate the other's supersedes (ord > 0: ours is); with
+ * certificates of equal standing, the one that started later. */
+static bool we_yield(grove_member_t *m, int ord, bool other_later)
+{
 	if (ord > 0)
 		m->cert_superseded = true; /* for good: until a newer one is loaded */
 	return ord != 0 ? ord > 0 : !other_later;
@@ -296,17 +302,25 @@ static bool we_yield(grove_member_t *m, const grove_member_update_t *u, bool oth
  * alive (our predecessors started before us): a duplicate, and we, the
  * older, refute so that we stay visible.  One that started before us may
  * be our own predecessor's record: refute it (take over); it is a
- * duplicate once it comes back with a higher incarnation. */
+ * duplicate once it comes back with a higher incarnation, or at once when
+ * the record came from that instance itself (m->apply_sender is our id:
+ * a session authenticated as our id, grove_member_stream_recv), which is
+ * alive now whatever its age. */
 static void self_instance(grove_member_t *m, uint64_t now_ms, grove_member__node_t *self,
 			  const grove_member_update_t *u)
 {
 	bool later = u->started_ms > self->started_ms ||
 		     (u->started_ms == self->started_ms && u->instance > self->instance);
+	bool direct = m->apply_sender != NULL && strcmp(m->apply_sender, m->self_id) == 0;
 	if (u->instance == m->dup_instance && now_ms < m->dup_until_ms) {
 		m->dup_until_ms = now_ms + m->cfg.duplicate_hold_ms; /* still there */
 		return;
 	}
-	bool dup = later || (u->instance == m->pred_instance && u->incarnation > m->pred_incarnation);
+	/* A newer certificate for our id in a live record (a peer's notice,
+	 * grove_member_security_t.refused_superseded): we are the old one. */
+	int ord = other_cert_order(m, u);
+	bool dup = later || direct || ord > 0 ||
+		   (u->instance == m->pred_instance && u->incarnation > m->pred_incarnation);
 	if (!later && u->instance != m->pred_instance) {
 		m->pred_instance = u->instance;
 		m->pred_incarnation = u->incarnation;
@@ -314,15 +328,17 @@ static void self_instance(grove_member_t *m, uint64_t now_ms, grove_member__node
 		m->pred_incarnation = u->incarnation;
 	}
 	if (dup) {
+		bool was_superseded = m->cert_superseded;
 		bool fresh = now_ms >= m->dup_until_ms || m->dup_instance != u->instance;
 		m->dup_until_ms = now_ms + m->cfg.duplicate_hold_ms;
 		m->dup_instance = u->instance;
-		m->dup_yield = we_yield(m, u, later);
+		m->dup_yield = we_yield(m, ord, later);
 		strcpy(m->dup_addr, u->addr);
-		if (fresh) {
+		if (fresh && !(was_superseded && ord > 0)) { /* superseded: reported once */
 			m->stats.conflicts++;
 			grove_member_event_t ev = { .kind = GROVE_MEMBER_EV_DUPLICATE, .about_self = true,
-						    .must_yield = m->dup_yield, .incarnation = u->incarnation };
+						    .must_yield = m->dup_yield, .superseded = ord > 0,
+						    .incarnation = u->incarnation };
 			strcpy(ev.id, u->id);
 			strcpy(ev.addr, u->addr);
 			grove_member__emit_event(m, &ev);
@@ -433,6 +449,11 @@ bool grove_member_duplicate_self(const grove_member_t *m, uint64_t now_ms, bool 
 	if (other_addr)
 		strcpy(other_addr, m->dup_addr);
 	return true;
+}
+
+bool grove_member_cert_superseded(const grove_member_t *m)
+{
+	return m->cert_superseded;
 }
 
 size_t grove_member_duplicates(const grove_member_t *m, uint64_t now_ms)

@@ -45,6 +45,7 @@ struct grove_channel {
 	const grove_identity_t *self;
 	grove_channel_role_t role;
 	char expected_peer[GROVE_NODE_ID_MAX + 1]; /* "" = any */
+	bool own_id_ok;
 	uint64_t now_ms;
 	grove_frame_fn on_frame;
 	void *frame_ctx;
@@ -202,8 +203,8 @@ static int read_peer_hello(grove_channel_t *s, grove_rbuf_t *r)
 	int rc = grove_cert_verify(&s->peer_cert, s->self->ca_pk, s->now_ms);
 	if (rc < 0)
 		return rc;
-	if (strcmp(s->peer_cert.node_id, s->self->cert.node_id) == 0)
-		return GROVE_ECONFLICT; /* ourselves, or a reflection */
+	if (strcmp(s->peer_cert.node_id, s->self->cert.node_id) == 0 && !s->own_id_ok)
+		return GROVE_ECONFLICT; /* ourselves, or another instance of us */
 	if (s->expected_peer[0] != '\0' && strcmp(s->peer_cert.node_id, s->expected_peer) != 0)
 		return GROVE_EAUTH;
 	return 0;
@@ -536,6 +537,7 @@ int grove_channel_create(const grove_channel_config_t *cfg, grove_channel_t **ou
 	s->role = cfg->role;
 	if (cfg->expected_peer != NULL)
 		memcpy(s->expected_peer, cfg->expected_peer, strlen(cfg->expected_peer));
+	s->own_id_ok = cfg->own_id_ok;
 	s->now_ms = cfg->now_ms;
 	s->on_frame = cfg->on_frame;
 	s->frame_ctx = cfg->frame_ctx;

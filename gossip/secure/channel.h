@@ -18,7 +18,7 @@
  * so it binds both identities and both fresh ephemeral keys (no replay) and
  * its role (no reflection).  Each side verifies the peer certificate against
  * its CA at now_ms, the expected peer id when given, that the peer is not
- * itself, and the signature.  Session keys come from crypto_kx (initiator =
+ * itself (unless own_id_ok: see the config), and the signature.  Session keys come from crypto_kx (initiator =
  * client) over the ephemeral keys; each direction is a
  * crypto_secretstream_xchacha20poly1305 stream.  The initiator may send
  * frames right after AUTH_I; the responder once AUTH_I verified.
@@ -76,6 +76,11 @@ typedef struct grove_channel_config {
 	void *frame_ctx;
 	const uint8_t *kx_seed;        /* NULL: random ephemeral key; tests pass a
 					  GROVE_CHANNEL_KX_SEED_BYTES seed */
+	bool own_id_ok;                /* accept a peer with a valid certificate for
+					  our own id (another instance of this node,
+					  or this process reached at another address):
+					  the caller tells them apart (membership by
+					  instance nonce); false: GROVE_ECONFLICT */
 } grove_channel_config_t;
 
 /* Create a session.  An initiator's HELLO_I is queued at once (drain it with

@@ -326,3 +326,17 @@ int grove_envelope_open(grove_peerbook_t *book, const uint8_t *dgram, size_t len
 {
 	return grove_envelope_open_keyed(book, NULL, dgram, len, now_ms, out, reason);
 }
+
+int grove_envelope_signed_cert(const grove_identity_t *self, const uint8_t *dgram, size_t len, uint64_t now_ms,
+			       grove_cert_t *cert)
+{
+	parsed_t p;
+	memset(&p, 0, sizeof p);
+	if (parse(dgram, len, &p) != GROVE_DROP_NONE || !(p.flags & GROVE_ENVELOPE_FLAG_CERT) ||
+	    (p.to[0] != '\0' && strcmp(p.to, self->cert.node_id) != 0) ||
+	    grove_cert_verify(&p.cert, self->ca_pk, now_ms) < 0 ||
+	    crypto_sign_verify_detached(dgram + p.signed_len, dgram, p.signed_len, p.cert.node_pk) != 0)
+		return GROVE_EAUTH;
+	*cert = p.cert;
+	return 0;
+}

@@ -125,4 +125,13 @@ int grove_envelope_open_keyed(grove_peerbook_t *book, grove_pairkeys_t *keys, co
 			      size_t len, uint64_t now_ms, grove_envelope_t *out,
 			      grove_drop_t *reason) GROVE_MUST_CHECK;
 
+/* A datagram the book refused for its attached certificate (a superseded
+ * one, say): 0 when it is addressed to self's id (or to nobody), carries a
+ * certificate valid under self's CA at now_ms, and is signed by that
+ * certificate's key, so its sender holds that certificate's secret key;
+ * *cert then gets the certificate.  GROVE_EAUTH otherwise.  One signature
+ * check; the book is not touched (the sequence number is not marked). */
+int grove_envelope_signed_cert(const grove_identity_t *self, const uint8_t *dgram, size_t len, uint64_t now_ms,
+			       grove_cert_t *cert) GROVE_MUST_CHECK;
+
 #endif

@@ -92,8 +92,8 @@ static const int drop_codes[GROVE_DROP_COUNT] = {
 	[GROVE_DROP_REPLAY] = GROVE_EREPLAY,
 	[GROVE_DROP_ID_CONFLICT] = GROVE_ECONFLICT,
 	[GROVE_DROP_BOOK_FULL] = GROVE_EFULL,
-	[GROVE_DROP_SUPERSEDED] = GROVE_EEXPIRED,
-	[GROVE_DROP_REVOKED] = GROVE_EUNTRUSTED,
+	[GROVE_DROP_SUPERSEDED] = GROVE_ESUPERSEDED,
+	[GROVE_DROP_REVOKED] = GROVE_EREVOKED,
 };
 
 const char *grove_drop_name(grove_drop_t reason)
@@ -533,6 +533,13 @@ int grove_peerbook_add(grove_peerbook_t *b, const grove_cert_t *cert, uint64_t n
 	if (d == GROVE_DROP_NONE)
 		d = grove_peerbook__commit(b, &a, NULL);
 	return grove_drop_code(d);
+}
+
+int grove_peerbook_add_session(grove_peerbook_t *b, const grove_cert_t *cert, uint64_t now_ms)
+{
+	if (strcmp(cert->node_id, b->self->cert.node_id) != 0)
+		return grove_peerbook_add(b, cert, now_ms);
+	return b->crl != NULL && grove_crl_revokes(b->crl, cert) ? GROVE_EREVOKED : 0;
 }
 
 uint64_t grove_peerbook_nearest_expiry(const grove_peerbook_t *b, char id[GROVE_NODE_ID_MAX + 1])

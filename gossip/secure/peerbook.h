@@ -120,8 +120,17 @@ void grove_peerbook_destroy(grove_peerbook_t *book); /* NULL is a no-op */
  * Verified against the CA at now_ms first (GROVE_EUNTRUSTED, GROVE_EEXPIRED,
  * GROVE_EBADSIG).  0 when added, already known, renewed or rotated;
  * GROVE_ECONFLICT (counted, reported) for another key under a known id or
- * under the book's own id; GROVE_EFULL when peers_max are held. */
+ * under the book's own id; GROVE_ESUPERSEDED when older than the one held;
+ * GROVE_EREVOKED when its key is revoked; GROVE_EFULL when peers_max are
+ * held. */
 int grove_peerbook_add(grove_peerbook_t *book, const grove_cert_t *cert, uint64_t now_ms) GROVE_MUST_CHECK;
+
+/* The verified peer certificate of a stream session: as
+ * grove_peerbook_add, except a certificate for the book's own id (this
+ * process reached at another address, or another instance of this node,
+ * which membership tells apart by instance nonce) is only checked against
+ * the revocation list (GROVE_EREVOKED) and never enters the book. */
+int grove_peerbook_add_session(grove_peerbook_t *book, const grove_cert_t *cert, uint64_t now_ms) GROVE_MUST_CHECK;
 
 /* Report a refusal of `from` for reason (streams: the node layer calls it
  * when a session's certificate is refused), rate-limited as datagrams are. */

@@ -37,7 +37,9 @@
 	X(TIMEOUT, -25, "timed out")                                          \
 	X(CONFIG, -26, "bad configuration")                                   \
 	X(RANGE, -27, "value out of range")                                   \
-	X(READONLY, -28, "read-only after a failed durable write (reopen)")
+	X(READONLY, -28, "read-only after a failed durable write (reopen)")   \
+	X(SUPERSEDED, -29, "certificate superseded by a newer one for its node id") \
+	X(REVOKED, -30, "certificate revoked")
 
 enum grove_error {
 	GROVE_OK = 0,
