@@ -145,11 +145,14 @@ static int hooks_cert_order(void *ctx, const uint8_t *cert, size_t cert_len)
 	return grove_cert_order(&c, own);
 }
 
-static bool hooks_refused_superseded(void *ctx, char id[GROVE_NODE_ID_MAX + 1])
+static bool hooks_refused_superseded(void *ctx, char id[GROVE_NODE_ID_MAX + 1], uint8_t *key)
 {
 	grove_secure_hooks_t *s = ctx;
-	if (s->refused_signed)
+	_Static_assert(GROVE_MEMBER_KEY_MAX == GROVE_SIGN_PUBLIC_BYTES, "member keys are node keys");
+	if (s->refused_signed) {
 		strcpy(id, s->refused_cert.node_id);
+		memcpy(key, s->refused_cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
+	}
 	return s->refused_signed;
 }
 

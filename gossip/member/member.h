@@ -108,8 +108,10 @@ typedef struct grove_member_security {
 	 * answers from_addr, at most once per GROVE_MEMBER_NOTICE_MS per id,
 	 * with the alive record it holds for id (the newer certificate in it
 	 * is the proof), sealed by seal_refused for that datagram's
-	 * certificate.  Both may be NULL. */
-	bool (*refused_superseded)(void *ctx, char id[GROVE_MEMBER_ID_MAX + 1]);
+	 * certificate; not while that record is still the refused instance's
+	 * own (key equal to *key, GROVE_MEMBER_KEY_MAX bytes).  Both may be
+	 * NULL. */
+	bool (*refused_superseded)(void *ctx, char id[GROVE_MEMBER_ID_MAX + 1], uint8_t *key);
 	int (*seal_refused)(void *ctx, const uint8_t *payload, size_t len, uint8_t *out, size_t cap,
 			    size_t *out_len);
 } grove_member_security_t;

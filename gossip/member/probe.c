@@ -468,7 +468,8 @@ static void superseded_notice(grove_member_t *m, uint64_t now_ms, const char *fr
 {
 	const grove_member_security_t *s = &m->cfg.security;
 	char id[GROVE_MEMBER_ID_MAX + 1];
-	if (!s->refused_superseded || !s->seal_refused || !s->refused_superseded(s->ctx, id))
+	uint8_t key[GROVE_MEMBER_KEY_MAX];
+	if (!s->refused_superseded || !s->seal_refused || !s->refused_superseded(s->ctx, id, key))
 		return;
 	int idx = grove_member__find(m, id);
 	if (idx <= 0)
@@ -476,6 +477,8 @@ static void superseded_notice(grove_member_t *m, uint64_t now_ms, const char *fr
 	grove_member__node_t *n = &m->nodes[idx];
 	if (n->state != GROVE_MEMBER_ALIVE && n->state != GROVE_MEMBER_SUSPECT)
 		return;
+	if (n->key_len == GROVE_MEMBER_KEY_MAX && memcmp(n->key, key, GROVE_MEMBER_KEY_MAX) == 0)
+		return; /* we still hold the old instance's record: nothing to tell yet */
 	if (n->notice_ms != 0 && now_ms < n->notice_ms + GROVE_MEMBER_NOTICE_MS)
 		return;
 	n->notice_ms = now_ms;
