@@ -473,8 +473,10 @@ int grove_cli_restore(int argc, char **argv)
 			id = argv[++i];
 		else if (!strcmp(argv[i], "--check"))
 			check = true;
-		else if (!strncmp(argv[i], "--node", 6) || !strncmp(argv[i], "--password", 10))
+		else if (!strncmp(argv[i], "--node", 6))
 			node = true, i += strchr(argv[i], '=') ? 0 : 1;
+		else if (grove_cli_node_option_span(argc - i, argv + i) > 0) /* --password, --tls... */
+			i += grove_cli_node_option_span(argc - i, argv + i) - 1;
 		else if (argv[i][0] != '-' && !in)
 			in = argv[i];
 		else

@@ -5,7 +5,8 @@
  *
  * Every command takes --node HOST:PORT (default $GROVE_NODE, else
  * 127.0.0.1:7379) and reads the password from $GROVE_PASSWORD (or
- * --password, which other users can see in ps).  Output is plain text, one
+ * --password, which other users can see in ps); --tls and the TLS file
+ * options (groved's --tls-* names) talk to a node's --tls-port.  Output is plain text, one
  * value per line; a server error goes to stderr with exit status 1; a nil
  * reply prints "(nil)", as redis-cli does, with exit status 4
  * (GROVE_CLI_NIL).  Write operations take --wait N [--wait-timeout MS]:
@@ -85,6 +86,7 @@ static const op_t ops[] = {
 
 typedef struct node_args {
 	const char *node, *password;
+	grove_rc_tls_t tls;
 	const char *pos[OP_ARGS_MAX];
 	int npos;
 	long long wait_n;          /* --wait N; -1: not given */
@@ -104,34 +106,53 @@ static bool parse_count(const char *s, long long *out)
 	return true;
 }
 
-/* The options of the commands that talk to a node, each taking a value;
- * the OPT_ indexes name them. */
-enum { OPT_NODE, OPT_PASSWORD, OPT_WAIT, OPT_WAIT_TIMEOUT };
-static const char *const node_options[] = {"--node", "--password", "--wait", "--wait-timeout"};
+/* The options of the commands that talk to a node; the OPT_ indexes name
+ * them.  --tls alone takes no value; the TLS file options have groved's
+ * names and redis-cli-like short aliases, and each implies --tls. */
+enum { OPT_NODE, OPT_PASSWORD, OPT_WAIT, OPT_WAIT_TIMEOUT, OPT_TLS, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY };
+typedef struct node_opt {
+	const char *name;
+	int opt;
+	bool value; /* takes a value */
+} node_opt_t;
+static const node_opt_t node_options[] = {
+	{"--node", OPT_NODE, true},
+	{"--password", OPT_PASSWORD, true},
+	{"--wait", OPT_WAIT, true},
+	{"--wait-timeout", OPT_WAIT_TIMEOUT, true},
+	{"--tls", OPT_TLS, false},
+	{"--tls-ca-cert-file", OPT_TLS_CA, true},
+	{"--tls-ca", OPT_TLS_CA, true},
+	{"--tls-cert-file", OPT_TLS_CERT, true},
+	{"--tls-cert", OPT_TLS_CERT, true},
+	{"--tls-key-file", OPT_TLS_KEY, true},
+	{"--tls-key", OPT_TLS_KEY, true},
+};
 #define NODE_OPTIONS_COUNT (sizeof(node_options) / sizeof(node_options[0]))
 
-/* Index in node_options[] of the option argument a is ("--node" or
- * "--node=..."), or -1; *value is set for the "=" form. */
-static int node_option(const char *a, const char **value)
+/* The node option argument a is ("--node" or "--node=..."): its table
+ * entry, or NULL; *value is set for the "=" form. */
+static const node_opt_t *node_option(const char *a, const char **value)
 {
 	*value = NULL;
 	for (size_t k = 0; k < NODE_OPTIONS_COUNT; k++) {
-		size_t n = strlen(node_options[k]);
-		if (strncmp(a, node_options[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
+		size_t n = strlen(node_options[k].name);
+		if (strncmp(a, node_options[k].name, n) != 0 || (a[n] != '\0' && (a[n] != '=' || !node_options[k].value)))
 			continue;
 		if (a[n] == '=')
 			*value = a + n + 1;
-		return (int)k;
+		return &node_options[k];
 	}
-	return -1;
+	return NULL;
 }
 
 int grove_cli_node_option_span(int argc, char **argv)
 {
 	const char *value;
-	if (argc < 1 || node_option(argv[0], &value) < 0)
+	const node_opt_t *o = argc >= 1 ? node_option(argv[0], &value) : NULL;
+	if (o == NULL)
 		return -1;
-	if (value)
+	if (value || !o->value)
 		return 1;
 	return argc >= 2 ? 2 : 0;
 }
@@ -143,6 +164,10 @@ static bool set_node_option(node_args_t *a, int k, const char *value)
 	switch (k) {
 	case OPT_NODE: a->node = value; return true;
 	case OPT_PASSWORD: a->password = value; return true;
+	case OPT_TLS: a->tls.on = true; return true;
+	case OPT_TLS_CA: a->tls.on = true, a->tls.ca_file = value; return true;
+	case OPT_TLS_CERT: a->tls.on = true, a->tls.cert_file = value; return true;
+	case OPT_TLS_KEY: a->tls.on = true, a->tls.key_file = value; return true;
 	case OPT_WAIT:
 		if (!parse_count(value, &v))
 			return false;
@@ -164,17 +189,21 @@ static int parse_node_args(const char *cmd, const char *help, int argc, char **a
 {
 	a->node = getenv("GROVE_NODE") ? getenv("GROVE_NODE") : GROVE_RC_NODE_DEFAULT;
 	a->password = getenv("GROVE_PASSWORD");
+	memset(&a->tls, 0, sizeof a->tls);
 	a->npos = 0;
 	a->wait_n = -1;
 	a->wait_timeout_ms = WAIT_TIMEOUT_DEFAULT_MS;
 	a->wait_timeout_given = false;
 	for (int i = 1; i < argc; i++) {
 		const char *value;
-		int k = node_option(argv[i], &value);
-		if (k >= 0) {
-			if ((k >= OPT_WAIT && !allow_wait) || (!value && i + 1 >= argc))
+		const node_opt_t *o = node_option(argv[i], &value);
+		if (o != NULL) {
+			bool wait = o->opt == OPT_WAIT || o->opt == OPT_WAIT_TIMEOUT;
+			if ((wait && !allow_wait) || (o->value && !value && i + 1 >= argc))
 				return grove_cli_usage(cmd, help);
-			if (!set_node_option(a, k, value ? value : argv[++i]))
+			if (o->value && !value)
+				value = argv[++i];
+			if (!set_node_option(a, o->opt, value))
 				return grove_cli_usage(cmd, help);
 		} else if (a->npos < OP_ARGS_MAX) {
 			a->pos[a->npos++] = argv[i];
@@ -189,7 +218,7 @@ static int parse_node_args(const char *cmd, const char *help, int argc, char **a
 static int node_connect(const char *cmd, const node_args_t *a, grove_rc_t *rc)
 {
 	char err[256];
-	if (grove_rc_connect(rc, a->node, err, sizeof(err)) < 0) {
+	if (grove_rc_connect_tls(rc, a->node, &a->tls, err, sizeof(err)) < 0) {
 		grove_cli_error(cmd, "%s", err);
 		return GROVE_CLI_ERROR;
 	}
@@ -200,7 +229,7 @@ static int node_connect(const char *cmd, const node_args_t *a, grove_rc_t *rc)
 	int err2 = grove_rc_command(rc, 2, argv, NULL, &r);
 	int bad = err2 < 0 || r->type == GROVE_RC_ERROR;
 	if (bad)
-		grove_cli_error(cmd, "AUTH: %s", err2 < 0 ? grove_strerror(err2) : r->str);
+		grove_cli_error(cmd, "AUTH: %s", err2 < 0 ? (rc->why[0] ? rc->why : grove_strerror(err2)) : r->str);
 	grove_rc_reply_free(r);
 	if (bad)
 		grove_rc_close(rc);
@@ -251,7 +280,7 @@ static int node_call(const char *cmd, const node_args_t *a, size_t argc, const c
 	if (status)
 		return status;
 	if (err < 0) {
-		grove_cli_error(cmd, "%s: %s", a->node, grove_strerror(err));
+		grove_cli_error(cmd, "%s: %s", a->node, rc.why[0] ? rc.why : grove_strerror(err));
 		return GROVE_CLI_ERROR;
 	}
 	if ((*out)->type == GROVE_RC_ERROR) {

@@ -76,7 +76,7 @@ int grove_cli_wants_help(int argc, char **argv)
 }
 
 /* Text shared by --help and the man page (man_page). */
-static const char synopsis1[] = "grove [--node HOST:PORT] [--password PW] COMMAND [ARGS...]";
+static const char synopsis1[] = "grove [--node HOST:PORT] [--password PW] [--tls [--tls-ca-cert-file F]] COMMAND [ARGS...]";
 static const char synopsis2[] = "grove help COMMAND | grove COMMAND --help";
 static const char exit_codes[] =
 	"0 success, 1 runtime error, 2 usage error, 3 written but not confirmed by --wait N peers,\n"
@@ -88,7 +88,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nOptions of the commands that talk to a node (--node, --password, --wait,\n"
-		     "--wait-timeout) go before or after the command.\n");
+		     "--wait-timeout, --tls, --tls-ca-cert-file, --tls-cert-file, --tls-key-file)\n"
+		     "go before or after the command.\n");
 	fprintf(out, "\nexit codes: %s", exit_codes);
 }
 

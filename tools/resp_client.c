@@ -6,6 +6,7 @@
 #include "tools/resp_client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "grove/alloc.h"
 #include "node/config.h"
@@ -62,8 +68,99 @@ int grove_rc_set_timeout(grove_rc_t *rc, uint64_t timeout_ms)
 	return 0;
 }
 
+/* OpenSSL's reason for the last failure (queue cleared), or fallback;
+ * a failed certificate check names the verify result. */
+static void tls_reason(const grove_rc_t *rc, char *out, size_t len, const char *fallback)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	long v = rc->ssl ? SSL_get_verify_result(rc->ssl) : X509_V_OK;
+	if (v != X509_V_OK)
+		snprintf(out, len, "%s: %s", r ? r : "certificate verify failed", X509_verify_cert_error_string(v));
+	else
+		snprintf(out, len, "%s", r ? r : fallback);
+	ERR_clear_error();
+}
+
+/* The context: TLS 1.2+, the CA (or the system's), the client pair. */
+static int tls_context(grove_rc_t *rc, const grove_rc_tls_t *tls, char *err, size_t elen)
+{
+	char why[256];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	rc->ssl_ctx = ctx;
+	if (ctx == NULL) {
+		snprintf(err, elen, "TLS: cannot create a context");
+		return GROVE_ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (tls->ca_file ? SSL_CTX_load_verify_locations(ctx, tls->ca_file, NULL) != 1
+			 : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		tls_reason(rc, why, sizeof why, "unreadable");
+		snprintf(err, elen, "--tls-ca-cert-file %s: %s", tls->ca_file ? tls->ca_file : "(system)", why);
+		return GROVE_ECONFIG;
+	}
+	if ((tls->cert_file == NULL) != (tls->key_file == NULL)) {
+		snprintf(err, elen, "--tls-cert-file and --tls-key-file go together");
+		return GROVE_ECONFIG;
+	}
+	if (tls->cert_file && (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1 ||
+			       SSL_CTX_use_PrivateKey_file(ctx, tls->key_file, SSL_FILETYPE_PEM) != 1 ||
+			       SSL_CTX_check_private_key(ctx) != 1)) {
+		tls_reason(rc, why, sizeof why, "unreadable or not a pair");
+		snprintf(err, elen, "--tls-cert-file %s / --tls-key-file %s: %s", tls->cert_file, tls->key_file, why);
+		return GROVE_ECONFIG;
+	}
+	return 0;
+}
+
+/* TLS handshake on the connected socket; the server must name host. */
+static int tls_start(grove_rc_t *rc, const char *host, const grove_rc_tls_t *tls, char *err, size_t elen)
+{
+	char why[256];
+	int e = tls_context(rc, tls, err, elen);
+	if (e < 0)
+		return e;
+	SSL *ssl = SSL_new(rc->ssl_ctx);
+	rc->ssl = ssl;
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+	if (ssl == NULL || SSL_set_fd(ssl, rc->fd) != 1 ||
+	    (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1
+		   : SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1)) {
+		snprintf(err, elen, "TLS: cannot set up the connection");
+		return GROVE_ENOMEM;
+	}
+	if (SSL_connect(ssl) != 1) {
+		tls_reason(rc, why, sizeof why, "handshake failed (is this the node's --tls-port?)");
+		snprintf(err, elen, "TLS handshake with %s refused: %s", host, why);
+		return GROVE_EAUTH;
+	}
+	return 0;
+}
+
+int grove_rc_connect_tls(grove_rc_t *rc, const char *hostport, const grove_rc_tls_t *tls, char *err, size_t elen)
+{
+	int e = grove_rc_connect(rc, hostport, err, elen);
+	if (e < 0 || tls == NULL || !tls->on)
+		return e;
+	grove_hostport_t hp;
+	e = grove_hostport_parse(hostport, &hp);
+	if (e == 0)
+		e = tls_start(rc, hp.host, tls, err, elen);
+	if (e < 0)
+		grove_rc_close(rc);
+	return e;
+}
+
 void grove_rc_close(grove_rc_t *rc)
 {
+	if (rc->ssl) {
+		SSL_shutdown(rc->ssl);
+		SSL_free(rc->ssl);
+	}
+	SSL_CTX_free(rc->ssl_ctx);
+	rc->ssl = rc->ssl_ctx = NULL;
 	if (rc->fd >= 0)
 		close(rc->fd);
 	rc->fd = -1;
@@ -89,7 +186,11 @@ static int fill(grove_rc_t *rc)
 		rc->len -= rc->pos;
 		rc->pos = 0;
 	}
-	ssize_t n = recv(rc->fd, rc->buf + rc->len, sizeof(rc->buf) - rc->len, 0);
+	size_t room = sizeof(rc->buf) - rc->len;
+	ssize_t n = rc->ssl ? (ssize_t)SSL_read(rc->ssl, rc->buf + rc->len, (int)room)
+			    : recv(rc->fd, rc->buf + rc->len, room, 0);
+	if (n <= 0 && rc->ssl)
+		tls_reason(rc, rc->why, sizeof rc->why, "connection closed");
 	if (n <= 0)
 		return GROVE_EIO;
 	rc->len += (size_t)n;
@@ -221,7 +322,9 @@ int grove_rc_command(grove_rc_t *rc, size_t argc, const char *const *argv, const
 		grove_resp_bulk(&req, argv[i], argl ? argl[i] : strlen(argv[i]));
 	int err = grove_buf_failed(&req) ? GROVE_ENOMEM : 0;
 	for (size_t off = 0; err == 0 && off < req.len;) {
-		ssize_t n = send(rc->fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+		size_t left = req.len - off;
+		ssize_t n = rc->ssl ? (ssize_t)SSL_write(rc->ssl, req.data + off, left > INT_MAX ? INT_MAX : (int)left)
+				    : send(rc->fd, req.data + off, left, MSG_NOSIGNAL);
 		if (n <= 0)
 			err = GROVE_EIO;
 		else
