@@ -328,6 +328,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		int rc = grove_log_reopen(&d->log);
 		grove_log_info(&d->log, "SIGHUP: log reopened%s", rc < 0 ? " (failed, kept the old file)" : "");
 		reload_identity(d);
+		grove_resp_server_reload_tls(&d->server);
 		return;
 	}
 	daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -1031,6 +1031,19 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	return 0;
 }
 
+void grove_resp_server_reload_tls(grove_resp_server_t *srv)
+{
+	if (!srv->tls)
+		return;
+	char err[GROVE_CONFIG_ERROR_BYTES];
+	bool changed = false;
+	if (grove_resp_tls_reload(srv->tls, srv->cfg, &changed, err, sizeof err) < 0)
+		grove_log_error(srv->log, "SIGHUP: TLS certificate not reloaded: %s; the running one stays", err);
+	else
+		grove_log_info(srv->log, "SIGHUP: TLS certificate %s (%s): new TLS connections use it, open ones "
+					 "keep theirs", changed ? "reloaded" : "unchanged", srv->cfg->tls_cert_file);
+}
+
 int grove_resp_server_port(const grove_resp_server_t *srv)
 {
 	struct sockaddr_storage ss;

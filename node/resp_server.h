@@ -120,4 +120,10 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 /* The port actually bound (for --client HOST:0). */
 int grove_resp_server_port(const grove_resp_server_t *srv);
 
+/* SIGHUP: reload the --tls-port certificate, key and CA files (nothing
+ * without --tls-port); new TLS connections use them, open ones stay.
+ * Logs the result: INFO reloaded (or unchanged), ERROR when a file is
+ * refused (the running certificate stays). */
+void grove_resp_server_reload_tls(grove_resp_server_t *srv);
+
 #endif

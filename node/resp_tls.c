@@ -3,6 +3,8 @@
  * resp_tls.h).  The SSL_CTX holds the server certificate, key and client
  * CA; each connection is an SSL object between two memory BIOs: rbio
  * takes the bytes read from the socket, wbio collects the bytes to write.
+ * A reload (SIGHUP) swaps in a new context: SSL objects hold a reference
+ * to theirs, so open connections go on with the old certificate.
  */
 #include "node/resp_tls.h"
 
@@ -77,27 +79,52 @@ static int load(SSL_CTX *ctx, const grove_config_t *cfg, char *err, size_t elen)
 	return 0;
 }
 
+/* A server context loaded from cfg's files, or NULL with err set. */
+static SSL_CTX *context_new(const grove_config_t *cfg, int *rc, char *err, size_t elen)
+{
+	ERR_clear_error();
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		snprintf(err, elen, "TLS: cannot create a context");
+		*rc = GROVE_ENOMEM;
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"groved", 6);
+	*rc = load(ctx, cfg, err, elen);
+	if (*rc < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int grove_resp_tls_create(const grove_config_t *cfg, grove_resp_tls_t **out, char *err, size_t elen)
 {
 	grove_resp_tls_t *t = grove_calloc(1, sizeof(*t));
 	if (!t)
 		return GROVE_ENOMEM;
-	ERR_clear_error();
-	t->ctx = SSL_CTX_new(TLS_server_method());
+	int rc;
+	t->ctx = context_new(cfg, &rc, err, elen);
 	if (!t->ctx) {
-		snprintf(err, elen, "TLS: cannot create a context");
 		grove_free(t);
-		return GROVE_ENOMEM;
-	}
-	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_session_id_context(t->ctx, (const unsigned char *)"groved", 6);
-	int rc = load(t->ctx, cfg, err, elen);
-	if (rc < 0) {
-		grove_resp_tls_destroy(t);
 		return rc;
 	}
 	*out = t;
+	return 0;
+}
+
+int grove_resp_tls_reload(grove_resp_tls_t *t, const grove_config_t *cfg, bool *changed, char *err, size_t elen)
+{
+	int rc;
+	SSL_CTX *fresh = context_new(cfg, &rc, err, elen);
+	if (!fresh)
+		return rc;
+	if (changed)
+		*changed = X509_cmp(SSL_CTX_get0_certificate(fresh), SSL_CTX_get0_certificate(t->ctx)) != 0;
+	SSL_CTX_free(t->ctx); /* open connections keep their own reference */
+	t->ctx = fresh;
 	return 0;
 }
 

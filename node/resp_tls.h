@@ -43,6 +43,13 @@ typedef struct grove_resp_tls_conn grove_resp_tls_conn_t;
 int grove_resp_tls_create(const grove_config_t *cfg, grove_resp_tls_t **out, char *err,
 			  size_t elen) GROVE_MUST_CHECK;
 void grove_resp_tls_destroy(grove_resp_tls_t *t);
+/* SIGHUP: loads cfg's certificate, key and CA files again into a new
+ * context; new connections use it, open ones keep the one they started
+ * with (each holds a reference).  On failure the running context stays
+ * and err says why (GROVE_ECONFIG, as create).  *changed (may be NULL):
+ * the server certificate differs from the one in use. */
+int grove_resp_tls_reload(grove_resp_tls_t *t, const grove_config_t *cfg, bool *changed, char *err,
+			  size_t elen) GROVE_MUST_CHECK;
 
 /* A server-side connection in the accept state; NULL when out of memory. */
 grove_resp_tls_conn_t *grove_resp_tls_conn_create(grove_resp_tls_t *t);

@@ -8,7 +8,10 @@
 # GETs (AUTH inside TLS); a Python client with ssl (Debian's python3) does
 # too; without a client certificate, with the foreign one, and against an
 # untrusted server the handshake is refused with a clear error on both
-# sides (groved logs the reason); the plain port still works; a config file
+# sides (groved logs the reason); the plain port still works; the grove CLI
+# with --tls and its file options; SIGHUP reloads the TLS certificate (new
+# connections get it, an open one keeps its own; a bad file is refused and
+# the running one stays); a config file
 # with the tls-* keys works the same; a bad key file is refused at start
 # naming the flag.
 source "$(dirname "$0")/node_lib.sh"
@@ -94,6 +97,77 @@ r.set("py:redis", "via redis-py")
 print(r.get("py:redis").decode())
 PY
 expect_eq "redis-py with ssl=True" "$($PY "$T/redispy.py" "$TP" "$T/ca.crt" "$T/client.crt" "$T/client.key" "$PASS" 2>&1)" "via redis-py"
+
+# The grove CLI over TLS (groved's --tls-* option names).
+gcli() { GROVE_PASSWORD=$PASS timeout 10 "$GROVE" --node "127.0.0.1:$TP" "$@" 2>&1; }
+gtls=(--tls --tls-ca-cert-file "$T/ca.crt" --tls-cert-file "$T/client.crt" --tls-key-file "$T/client.key")
+expect_eq "grove --tls set" "$(gcli "${gtls[@]}" set cli:k 'over tls')" OK
+expect_eq "grove --tls get (options after the command)" "$(gcli get cli:k "${gtls[@]}")" "over tls"
+expect_match "grove --tls members" "$(gcli "${gtls[@]}" members)" "n1 +127\.0\.0\.1:$((P + 1000)) +alive"
+expect_eq "grove --tls-ca short form" "$(gcli --tls-ca "$T/ca.crt" --tls-cert "$T/client.crt" --tls-key "$T/client.key" get cli:k)" "over tls"
+out=$(gcli --tls --tls-ca-cert-file "$T/ca.crt" get cli:k)
+expect_match "grove without a client certificate: refused, saying why" "$out" "certificate required"
+out=$(gcli --tls --tls-ca-cert-file "$T/evilca.crt" --tls-cert-file "$T/client.crt" --tls-key-file "$T/client.key" get cli:k)
+expect_match "grove against an untrusted server: refused, saying why" "$out" "certificate verify failed"
+out=$(GROVE_PASSWORD=$PASS timeout 10 "$GROVE" --node "127.0.0.1:$P" "${gtls[@]}" get cli:k 2>&1)
+expect_match "grove --tls on the plain port: refused" "$out" "TLS handshake with 127\.0\.0\.1 refused"
+
+# SIGHUP reloads the TLS certificate: new connections get the new one, an
+# open connection keeps its own and goes on working.
+cat >"$T/hold.py" <<'PY'
+import hashlib, os, socket, ssl, sys, time
+port, ca, cert, key, pw, go = sys.argv[1:7]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+def fp(s):
+    return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()[:16]
+with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as raw:
+    with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        print("before", fp(s), flush=True)
+        deadline = time.time() + 20
+        while not os.path.exists(go) and time.time() < deadline:
+            time.sleep(0.05)
+        s.sendall(b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(pw), pw.encode()))
+        buf = b""
+        while buf.count(b"\r\n") < 2:
+            d = s.recv(100)
+            if not d:
+                break
+            buf += d
+        print("after", fp(s), buf.decode().replace("\r\n", " ").strip(), flush=True)
+PY
+peer_fp() {
+	timeout 10 openssl s_client -connect "127.0.0.1:$TP" -CAfile "$T/ca.crt" -cert "$T/client.crt" -key "$T/client.key" \
+		</dev/null 2>/dev/null | openssl x509 -outform DER 2>/dev/null | sha256sum | cut -c1-16
+}
+old_fp=$(openssl x509 -in "$T/server.crt" -outform DER | sha256sum | cut -c1-16)
+expect_eq "a new connection gets the first certificate" "$(peer_fp)" "$old_fp"
+$PY "$T/hold.py" "$TP" "$T/ca.crt" "$T/client.crt" "$T/client.key" "$PASS" "$T/go" >"$T/hold.out" 2>&1 &
+HOLD=$!
+deadline=$((SECONDS + 10))
+until grep -q before "$T/hold.out" || ((SECONDS > deadline)); do sleep 0.05; done
+leaf server2 ca 127.0.0.1 "subjectAltName=IP:127.0.0.1"
+new_fp=$(openssl x509 -in "$T/server2.crt" -outform DER | sha256sum | cut -c1-16)
+cp "$T/server2.crt" "$T/server.crt" && cp "$T/server2.key" "$T/server.key"
+kill -HUP "$NODE_PID"
+deadline=$((SECONDS + 10))
+until grep -q "TLS certificate reloaded" "$LOG" || ((SECONDS > deadline)); do sleep 0.05; done
+expect_match "SIGHUP: groved logs the TLS reload" "$(grep 'TLS certificate' "$LOG")" "INFO n1 SIGHUP: TLS certificate reloaded"
+expect_eq "after SIGHUP a new connection gets the new certificate" "$(peer_fp)" "$new_fp"
+touch "$T/go"
+wait "$HOLD"
+expect_eq "the connection opened before SIGHUP still works, on the old certificate" "$(cat "$T/hold.out" | paste -sd' ')" \
+	"before $old_fp after $old_fp +OK +PONG"
+expect_eq "grove --tls after the reload" "$(gcli "${gtls[@]}" get cli:k)" "over tls"
+printf 'not a key\n' >"$T/server.key"
+kill -HUP "$NODE_PID"
+deadline=$((SECONDS + 10))
+until grep -q "TLS certificate not reloaded" "$LOG" || ((SECONDS > deadline)); do sleep 0.05; done
+expect_match "a bad key on SIGHUP: ERROR, the running certificate stays" "$(grep 'TLS certificate not' "$LOG")" \
+	"ERROR n1 SIGHUP: TLS certificate not reloaded: --tls-cert-file|--tls-key-file"
+expect_eq "still serving the reloaded certificate" "$(peer_fp)" "$new_fp"
+cp "$T/server2.key" "$T/server.key"
+
 stop_node "$NODE_PID"
 expect_eq "clean stop with TLS clients served" "$STOP_RC" 0
 
