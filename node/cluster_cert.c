@@ -282,4 +282,8 @@ void grove_cluster__cert_info(grove_cluster_t *mn, grove_buf_t *text)
 	grove_cluster_info_line(text, "duplicate_instance", dup);
 	grove_cluster_info_line(text, "writes_refused_duplicate", dup && yield);
 	grove_cluster_info_line(text, "duplicate_ids_seen", grove_member_duplicates(mn->m, now));
+	grove_cluster_info_line(text, "cert_superseded", grove_member_cert_superseded(mn->m));
+	grove_member_stats_t st;
+	grove_member_get_stats(mn->m, &st);
+	grove_cluster_info_line(text, "superseded_notices_sent", st.notices_sent);
 }

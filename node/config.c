@@ -539,7 +539,7 @@ void grove_config_man(FILE *out, const char *version)
 		fputc('\n', out);
 	}
 	fputs(".SH SIGNALS\n"
-	      "SIGTERM and SIGINT stop the node gracefully; SIGHUP reopens the log file and\nreloads the certificate, key and DATA/revoked.crl.\n"
+	      "SIGTERM and SIGINT stop the node gracefully; SIGHUP reopens the log file and\nreloads the certificate, key, DATA/revoked.crl and the --tls-* files (new TLS\nconnections use them; open ones keep theirs).\n"
 	      ".SH EXIT STATUS\n", out);
 	grove_man_text(out, exit_status);
 	fputs(".SH SEE ALSO\n.BR grove (1),\n.BR redis\\-cli (1)\n", out);

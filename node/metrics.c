@@ -134,6 +134,8 @@ static const metric_def_t defs[] = {
 	{"duplicate_instance", "grove_duplicate_instance", M_GAUGE, NULL, "1 while another live instance of this node's id has precedence (writes refused).", 0},
 	{"writes_refused_duplicate", "grove_writes_refused_duplicate_total", M_COUNTER, NULL, "Writes refused while another instance of this node's id had precedence.", 0},
 	{"duplicate_ids_seen", "grove_duplicate_ids_seen", M_GAUGE, NULL, "Node ids currently seen with two live instances.", 0},
+	{"cert_superseded", "grove_cert_superseded", M_GAUGE, NULL, "1 once another instance's certificate for this node's id superseded ours (writes refused until a newer one is loaded).", 0},
+	{"superseded_notices_sent", "grove_superseded_notices_sent_total", M_COUNTER, NULL, "Notices sent to old instances whose superseded certificate peers refuse.", 0},
 	{"hlc_last", "grove_hlc_physical_seconds", M_GAUGE, NULL, "Physical part of the last hybrid logical clock timestamp issued (Unix seconds).", 1.0 / 65536 / 1000},
 };
 #define DEFS (sizeof(defs) / sizeof(defs[0]))
