@@ -222,8 +222,8 @@ void grove_cluster__log_duplicate(grove_cluster_t *mn, const grove_member_event_
 				ev->id, ev->addr);
 	else
 		grove_log_error(mn->log, "membership: another live instance of this node's id '%s' runs at %s "
-					 "(started later): it refuses writes; stop it, or give it its own id",
-				ev->id, ev->addr);
+					 "and gives way to this one (it started later, or holds an older certificate): "
+					 "it refuses writes; stop it, or give it its own id", ev->id, ev->addr);
 	duplicates(mn, grove_cluster_now_ms());
 }
 

@@ -134,6 +134,7 @@ struct grove_member {
 	uint64_t pred_instance; /* an older instance of our id seen, and */
 	uint64_t pred_incarnation; /* its highest incarnation */
 	char dup_addr[GROVE_MEMBER_ADDR_MAX + 1];
+	uint64_t dup_told_ms;   /* superseded: last push-pull to the newer instance */
 	bool stale_accusation; /* the datagram being handled accused us too late */
 	uint32_t join_failures;
 	uint64_t last_tick_ms;
@@ -173,6 +174,13 @@ void grove_member__apply(grove_member_t *m, uint64_t now_ms, const grove_member_
 void grove_member__refute(grove_member_t *m, uint64_t now_ms, uint64_t accused_inc);
 void grove_member__suspect_local(grove_member_t *m, uint64_t now_ms, uint32_t idx);
 void grove_member__mark_dead(grove_member_t *m, uint64_t now_ms, uint32_t idx);
+/* Superseded (grove_member_cert_superseded): the newer instance of our id
+ * may not know that we still run (the peers refuse us, they do not tell
+ * it).  Tell it ourselves: a push-pull to its address, a session
+ * authenticated as our id, where it meets our record sent directly
+ * (own_id_frame in stream.c) and reports us.  At most every third of the
+ * hold time; called when we learn it and from the reconnect timer. */
+void grove_member__tell_newer(grove_member_t *m, uint64_t now_ms);
 uint64_t grove_member__suspicion_timeout(const grove_member_t *m, const grove_member__node_t *n);
 void grove_member__node_to_update(const grove_member__node_t *n, grove_member_update_t *u);
 

@@ -431,6 +431,7 @@ void grove_member__reconnect_tick(grove_member_t *m, uint64_t now_ms)
 	m->next_reconnect_ms = stream_jitter(m, now_ms, m->cfg.reconnect_interval_ms);
 	if (m->leaving)
 		return;
+	grove_member__tell_newer(m, now_ms);
 	size_t nt = join_targets(m, targets), seen = 0;
 	const char *pick = NULL;
 	for (size_t i = 0; i < nt; i++)

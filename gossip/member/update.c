@@ -298,6 +298,16 @@ static bool we_yield(grove_member_t *m, int ord, bool other_later)
 	return ord != 0 ? ord > 0 : !other_later;
 }
 
+void grove_member__tell_newer(grove_member_t *m, uint64_t now_ms)
+{
+	uint64_t every = m->cfg.duplicate_hold_ms / 3;
+	if (!m->cert_superseded || m->leaving || m->dup_addr[0] == '\0' ||
+	    (m->dup_told_ms != 0 && now_ms < m->dup_told_ms + every))
+		return;
+	m->dup_told_ms = now_ms;
+	(void)grove_member__pushpull_start(m, now_ms, m->dup_addr, false);
+}
+
 /* Another instance of our own id.  One that started after us is certainly
  * alive (our predecessors started before us): a duplicate, and we, the
  * older, refute so that we stay visible.  One that started before us may
@@ -343,6 +353,8 @@ static void self_instance(grove_member_t *m, uint64_t now_ms, grove_member__node
 			strcpy(ev.addr, u->addr);
 			grove_member__emit_event(m, &ev);
 		}
+		if (!direct)
+			grove_member__tell_newer(m, now_ms);
 	}
 	if ((later || !dup) && u->incarnation >= self->incarnation && !m->leaving)
 		grove_member__refute(m, now_ms, u->incarnation);
@@ -436,6 +448,7 @@ int grove_member_set_identity(grove_member_t *m, uint64_t now_ms, const uint8_t 
 	m->cfg.key_len = key_len;
 	m->cert_superseded = false; /* judged again against the new one */
 	m->dup_until_ms = 0;
+	m->dup_told_ms = 0;
 	grove_member__refute(m, now_ms, self->incarnation);
 	return 0;
 }

@@ -38,6 +38,21 @@ expect_match() {
 	if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1: got '$2', want /$3/"; fi
 }
 
+# wait_for SECONDS CMD...: polls CMD until it succeeds (false after SECONDS).
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while ((SECONDS < deadline)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# log_has NAME REGEX: $SCRATCH/NAME.log (start_node's log) has a match.
+log_has() { grep -q -- "$2" "$SCRATCH/$1.log"; }
+# info_field PORT FIELD: the field of INFO gossip on the node at PORT.
+info_field() { redis-cli -p "$1" info gossip | tr -d '\r' | sed -n "s/^$2://p"; }
+
 # make_identity DIR ID: CA (shared per run) + node key and certificate in
 # DIR, when bin/grove can make them (groved built without the security
 # layer does not check them).

@@ -8,22 +8,12 @@
 #  2. a key rotation done by starting a new process (new key, newer
 #     certificate) while the old one keeps running: the peers answer the
 #     old process's refused datagrams with a notice sealed for its old key,
-#     so it logs ERROR (superseded) and refuses writes; the peer refuses its
-#     streams as "superseded", not "expired".
+#     so it logs ERROR (superseded) and refuses writes, and tells the new
+#     process, which logs ERROR too; the peer refuses the old one's streams
+#     as "superseded", not "expired".
 . "$(dirname "$0")/node_lib.sh"
 [[ -x $GROVE ]] || { echo "skip: $GROVE not built"; exit 77; }
 P=$((PORT_BASE + 70))
-info_field() { redis-cli -p "$1" info gossip | tr -d '\r' | sed -n "s/^$2://p"; }
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while ((SECONDS < deadline)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-log_has() { grep -q -- "$2" "$SCRATCH/$1.log"; }
 fast=(--probe-interval 200 --gossip-interval 100)
 
 # 1. x and its copy x2, nobody else.
@@ -34,7 +24,7 @@ start_node x2 x "$((P + 1))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1000))" || f
 PX2=$NODE_PID
 wait_for 15 log_has x2 "ERROR.*another live instance of this node's id 'x' runs at 127.0.0.1:$((P + 1000)) and has precedence" &&
 	pass "the copy logs ERROR naming the original" || fail "x2.log: $(tail -3 "$SCRATCH/x2.log")"
-wait_for 15 log_has x "ERROR.*another live instance of this node's id 'x' runs at 127.0.0.1:$((P + 1001)) (started later)" &&
+wait_for 15 log_has x "ERROR.*another live instance of this node's id 'x' runs at 127.0.0.1:$((P + 1001)) and gives way to this one" &&
 	pass "the original logs ERROR naming the copy" || fail "x.log: $(tail -3 "$SCRATCH/x.log")"
 expect_match "write on the copy" "$(redis-cli -p "$((P + 1))" set k v 2>&1)" "^DUPLICATE .*'x'"
 expect_eq "write on the original" "$(redis-cli -p "$P" set k v 2>&1)" OK
@@ -56,6 +46,8 @@ cp "$SCRATCH/ca/ca.pub" "$SCRATCH/b-new/"
 start_node b-new b "$((P + 4))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1002))" || finish
 wait_for 20 log_has b "ERROR.*this node's certificate (key [0-9a-f]*) is superseded by a newer one for id 'b'" &&
 	pass "the old b logs ERROR: superseded" || fail "b.log: $(tail -3 "$SCRATCH/b.log")"
+wait_for 20 log_has b-new "ERROR.*another live instance of this node's id 'b' runs at 127.0.0.1:$((P + 1003)) and gives way to this one" &&
+	pass "the new b logs ERROR naming the old one (told by it)" || fail "b-new.log: $(tail -3 "$SCRATCH/b-new.log")"
 expect_match "write on the old b" "$(redis-cli -p "$((P + 3))" set k2 v 2>&1)" "^DUPLICATE .*'b'"
 expect_eq "write on the new b" "$(redis-cli -p "$((P + 4))" set k2 v 2>&1)" OK
 expect_eq "INFO writes_refused_duplicate on the old b" "$(info_field "$((P + 3))" writes_refused_duplicate)" 1

@@ -14,18 +14,6 @@ CA=$SCRATCH/ca
 A=$SCRATCH/a
 B=$SCRATCH/b
 members() { redis-cli -p "$1" grove members 2>/dev/null | paste -sd' '; }
-info_field() { redis-cli -p "$1" info gossip | tr -d '\r' | sed -n "s/^$2://p"; }
-# wait_for SECONDS CMD...: polls CMD until it succeeds.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	while ((SECONDS < deadline)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-log_has() { grep -q -- "$2" "$SCRATCH/$1.log"; }
 both_alive() { [[ $(members "$P") =~ (a [^ ]+ alive [0-9]+ ?b [^ ]+ alive|b [^ ]+ alive [0-9]+ ?a [^ ]+ alive) ]]; }
 get_is() { [[ $(redis-cli -p "$1" get "$2" 2>/dev/null) == "$3" ]]; }
 

@@ -144,14 +144,12 @@ old_fp=$(openssl x509 -in "$T/server.crt" -outform DER | sha256sum | cut -c1-16)
 expect_eq "a new connection gets the first certificate" "$(peer_fp)" "$old_fp"
 $PY "$T/hold.py" "$TP" "$T/ca.crt" "$T/client.crt" "$T/client.key" "$PASS" "$T/go" >"$T/hold.out" 2>&1 &
 HOLD=$!
-deadline=$((SECONDS + 10))
-until grep -q before "$T/hold.out" || ((SECONDS > deadline)); do sleep 0.05; done
+wait_for 10 grep -q before "$T/hold.out"
 leaf server2 ca 127.0.0.1 "subjectAltName=IP:127.0.0.1"
 new_fp=$(openssl x509 -in "$T/server2.crt" -outform DER | sha256sum | cut -c1-16)
 cp "$T/server2.crt" "$T/server.crt" && cp "$T/server2.key" "$T/server.key"
 kill -HUP "$NODE_PID"
-deadline=$((SECONDS + 10))
-until grep -q "TLS certificate reloaded" "$LOG" || ((SECONDS > deadline)); do sleep 0.05; done
+wait_for 10 grep -q "TLS certificate reloaded" "$LOG"
 expect_match "SIGHUP: groved logs the TLS reload" "$(grep 'TLS certificate' "$LOG")" "INFO n1 SIGHUP: TLS certificate reloaded"
 expect_eq "after SIGHUP a new connection gets the new certificate" "$(peer_fp)" "$new_fp"
 touch "$T/go"
@@ -161,8 +159,7 @@ expect_eq "the connection opened before SIGHUP still works, on the old certifica
 expect_eq "grove --tls after the reload" "$(gcli "${gtls[@]}" get cli:k)" "over tls"
 printf 'not a key\n' >"$T/server.key"
 kill -HUP "$NODE_PID"
-deadline=$((SECONDS + 10))
-until grep -q "TLS certificate not reloaded" "$LOG" || ((SECONDS > deadline)); do sleep 0.05; done
+wait_for 10 grep -q "TLS certificate not reloaded" "$LOG"
 expect_match "a bad key on SIGHUP: ERROR, the running certificate stays" "$(grep 'TLS certificate not' "$LOG")" \
 	"ERROR n1 SIGHUP: TLS certificate not reloaded: --tls-cert-file|--tls-key-file"
 expect_eq "still serving the reloaded certificate" "$(peer_fp)" "$new_fp"
