@@ -144,6 +144,7 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 	if (rc)
 		return open_fail(err, err_len, dir, rc, NULL);
 	bool ok = len == 4 && v[0] == GROVE_DB_FORMAT_VERSION && !v[1] && !v[2] && !v[3];
+	bool v2 = len == 4 && v[0] == GROVE_DB_FORMAT_CLOUD_IN_HEAD && !v[1] && !v[2] && !v[3];
 	bool v1 = len == 4 && v[0] == 1 && !v[1] && !v[2] && !v[3];
 	uint8_t vv[4] = {0};
 	if (len == 4)
@@ -158,6 +159,11 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 				 "SADD/HSET)");
 	if (ok)
 		return 0;
+	if (v2) { /* the same records; a head's cloud moves out at its next write */
+		uint8_t f[4] = { GROVE_DB_FORMAT_VERSION, 0, 0, 0 };
+		rc = sys_put(db, GROVE_DB_SYS_FORMAT, f, sizeof(f));
+		return rc ? open_fail(err, err_len, dir, rc, NULL) : 0;
+	}
 	char why[320];
 	if (len == 4 && grove_le32_get(vv) < GROVE_DB_FORMAT_VERSION)
 		snprintf(why, sizeof(why), "unknown store format %u (this version reads format %d)",

@@ -16,6 +16,8 @@
  *                            items, pending-delete context
  *   'e' klen K kind elem     element record (coll.h); a tree item
  *   'd' seg name             index of every tree item
+ *   'g' klen K node 0 block  the context's cloud: the dots above the
+ *                            head's vv, as bitmaps (db_cloud.c)
  * Counters and registers have a head only.
  *
  * A key delete (or a write that creates the key over hidden elements of a
@@ -28,12 +30,14 @@
  * its last batch, so an interrupted one resumes at the next open.
  */
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "crdt/coll.h"
 #include "crdt/zscore.h"
+#include "storage/db_cloud_int.h"
 #include "storage/db_coll_int.h"
 #include "storage/le.h"
 
@@ -353,16 +357,24 @@ static int elem_item_of(const ename_t *en, const grove_elem_t *x, uint8_t out[GR
 
 /* coll_t: db_coll_int.h */
 
+static grove_ctx_t *coll_ctx(coll_t *c)
+{
+	return &c->st.v->set;
+}
+
 static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 {
 	memset(c, 0, sizeof(*c));
 	c->db = db;
 	c->k = k;
 	grove_batch_init(&c->extra);
+	grove_db__cloud_init(&c->cl, db, k);
 	int rc = grove_db__state_load(db, k, &c->st);
+	c->loaded = true;
 	if (rc == 0)
 		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw, &c->meta_raw_len);
-	c->loaded = true;
+	if (rc == 0) /* a head written with its cloud: it moves to records */
+		rc = grove_db__cloud_migrate(&c->cl, coll_ctx(c));
 	return rc;
 }
 
@@ -374,6 +386,7 @@ static void coll_free(coll_t *c)
 	meta_free(&c->m);
 	grove_free(c->meta_raw);
 	grove_batch_close(&c->extra);
+	grove_db__cloud_free(&c->cl);
 	c->loaded = false;
 }
 
@@ -405,9 +418,42 @@ static grove_type_t type_of(const grove_value_t *v, const meta_t *m)
 	}
 }
 
-static grove_ctx_t *coll_ctx(coll_t *c)
+static int dot_qcmp(const void *a, const void *b)
 {
-	return &c->st.v->set;
+	return grove_value__dot_cmp(a, b);
+}
+
+/* The part of the key's context that decides the dots of x and extra:
+ * the vv and the cloud dots among them (a cut context: O(dots) point
+ * reads, whatever the cloud's size). */
+static int ctx_for(coll_t *c, const grove_elem_t *x, const grove_value__dot_t *extra,
+		   size_t nextra, grove_ctx_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	const grove_ctx_t *h = coll_ctx(c);
+	int rc = grove_ctx_copy(out, h);
+	for (size_t i = 0; i < x->len + nextra && rc == 0; i++) {
+		const grove_value__dot_t *d = i < x->len ? &x->e[i].dot : &extra[i - x->len];
+		bool has;
+		if (grove_value__vv_get(&h->vv, d->node) >= d->counter ||
+		    (rc = grove_db__cloud_has(&c->cl, h, d, &has)) != 0 || !has)
+			continue;
+		rc = grove_grow((void **)&out->cloud.d, &out->cloud.cap, out->cloud.len + 1,
+				sizeof(*out->cloud.d), 0, 0);
+		if (rc == 0)
+			out->cloud.d[out->cloud.len++] = *d;
+	}
+	if (rc == 0 && out->cloud.len > 1) {
+		qsort(out->cloud.d, out->cloud.len, sizeof(*out->cloud.d), dot_qcmp);
+		size_t u = 0;
+		for (size_t i = 0; i < out->cloud.len; i++)
+			if (!u || grove_value__dot_cmp(&out->cloud.d[u - 1], &out->cloud.d[i]) != 0)
+				out->cloud.d[u++] = out->cloud.d[i];
+		out->cloud.len = u;
+	}
+	if (rc)
+		grove_ctx_free(out);
+	return rc;
 }
 
 /* Loads element en: raw (as stored) and l (filtered by the pending
@@ -499,7 +545,12 @@ static int coll_delete_elements(coll_t *c)
 {
 	if (!meta_total(&c->m))
 		return 0;
-	int rc = grove_ctx_union(&c->m.pctx, coll_ctx(c));
+	grove_ctx_t full; /* O(cloud), once per key delete */
+	int rc = grove_db__cloud_load(&c->cl, coll_ctx(c), &full);
+	if (rc == 0)
+		rc = grove_ctx_union(&c->m.pctx, &full);
+	if (rc == 0)
+		grove_ctx_free(&full);
 	if (rc)
 		return rc;
 	memset(c->m.count, 0, sizeof(c->m.count));
@@ -512,10 +563,11 @@ static int coll_delete_elements(coll_t *c)
 static int coll_commit(coll_t *c, bool *wrote)
 {
 	grove_buf_t b = { 0 };
-	int rc = 0;
+	int rc = grove_db__cloud_flush(&c->cl, &c->extra);
 	uint8_t mk[1 + GROVE_KEY_MAX];
 	meta_key(c->k, mk);
-	if (meta_empty(&c->m)) {
+	if (rc) {
+	} else if (meta_empty(&c->m)) {
 		if (c->meta_raw)
 			rc = grove_batch_delete(&c->extra, mk, 1 + c->k->klen);
 	} else {
@@ -680,9 +732,9 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
 	}
 	if (rc == 0)
-		rc = grove_ctx_next_dot(coll_ctx(c), node, &d);
+		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
 	if (rc == 0)
-		rc = grove_ctx_add(coll_ctx(c), &d);
+		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &d);
 	if (rc == 0)
 		rc = grove_elem_set_one(&x, &d, ts, o->b, kind == GROVE_ELEM_FIELD ? o->blen : 0);
 	if (rc == 0)
@@ -735,12 +787,12 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
 	}
 	if (rc == 0)
-		rc = grove_ctx_next_dot(coll_ctx(c), node, &d);
+		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
 	if (rc == 0)
 		rc = op.action == GROVE_DB_ZOP_SET ? grove_zscore_set(&l, &d, ts, op.value, &x)
 						   : grove_zscore_incr(&l, &d, ts, op.value, &x);
 	if (rc == 0)
-		rc = grove_ctx_add(coll_ctx(c), &d);
+		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &d);
 	if (rc == 0)
 		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
 	if (rc == 0) {
@@ -1298,6 +1350,8 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 		rc = GROVE_ECORRUPT;
 	grove_free(rec);
 	if (rc == 0)
+		rc = grove_db__cloud_read(db, snap, k, &v->set);
+	if (rc == 0)
 		rc = meta_read(db, snap, k, &m, NULL, NULL);
 	if (rc == 0 && (m.count[1] || m.count[2])) { /* sorted-set members are not materialized */
 		uint8_t p[3 + GROVE_KEY_MAX];
@@ -1617,17 +1671,17 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		grove_elem_t l;
 		bool had;
 		rc = elem_load(&c, NULL, en, &l, &had, NULL);
-		/* a context with a cloud goes out cut: the state's size is the
-		 * element's, not the context's (doc/value_format.md) */
-		bool cut = coll_ctx(&c)->cloud.len > 0;
-		if (rc == 0 && !cut)
-			rc = grove_elem_state_encode(&b, coll_ctx(&c), &l, kind);
-		if (rc == 0 && (cut || b.len > grove_db__item_state_max)) {
-			grove_value__dot_t extra[HINT_DOTS];
-			size_t nextra = hint_get(db, name, nlen, extra);
-			grove_buf_reset(&b);
-			rc = grove_elem_state_encode_cut(&b, coll_ctx(&c), &l, kind, extra, nextra);
-		}
+		/* always cut: the vv and the cloud dots that decide this
+		 * element's, so the state's size is the element's, not the
+		 * context's (doc/value_format.md) */
+		grove_value__dot_t extra[HINT_DOTS];
+		size_t nextra = rc == 0 ? hint_get(db, name, nlen, extra) : 0;
+		grove_ctx_t cut = { 0 };
+		if (rc == 0)
+			rc = ctx_for(&c, &l, extra, nextra, &cut);
+		if (rc == 0)
+			rc = grove_elem_state_encode_cut(&b, &cut, &l, kind, extra, nextra);
+		grove_ctx_free(&cut);
 		grove_elem_free(&l);
 	}
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
@@ -1699,10 +1753,19 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 	uint8_t lacc[16];
 	acc_bytes(&c->m.acc, lacc);
 	bool take = false;
+	bool covers = false;
+	if (rc == 0 && n == 0 && total > 0) { /* O(cloud), once per remote delete */
+		grove_ctx_t full;
+		rc = grove_db__cloud_load(&c->cl, lctx, &full);
+		if (rc == 0)
+			covers = grove_ctx_covers(&rctx, &full);
+		if (rc == 0)
+			grove_ctx_free(&full);
+	}
 	if (rc == 0 && n == 0) {
 		/* the peer holds no element: every dot of its context is removed */
 		take = true;
-		if (total > 0 && grove_ctx_covers(&rctx, lctx)) {
+		if (total > 0 && covers) {
 			rc = coll_delete_elements(c);
 		} else if (total > 0) {
 			uint8_t p[3 + GROVE_KEY_MAX];
@@ -1719,8 +1782,8 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 		/* the peer holds exactly our elements: its context is safe to take */
 		take = n == total && memcmp(racc, lacc, 16) == 0;
 	}
-	if (rc == 0 && take && !grove_ctx_covers(lctx, &rctx))
-		rc = grove_ctx_union(lctx, &rctx);
+	if (rc == 0 && take)
+		rc = grove_db__cloud_union(&c->cl, lctx, &rctx);
 	grove_ctx_free(&rctx);
 	return rc;
 }
@@ -1735,12 +1798,20 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 	if (rc)
 		return rc;
 	grove_buf_t before = { 0 }, after = { 0 };
+	grove_ctx_t lctx; /* the context as far as relem's dots go */
+	rc = ctx_for(c, relem, NULL, 0, &lctx);
+	if (rc) {
+		grove_elem_free(&l);
+		return rc;
+	}
 	rc = grove_elem_encode(&before, &l, en->kind);
 	bool was = l.len > 0;
 	if (rc == 0 && was)
 		elem_item(en, before.data, before.len, old_item);
 	if (rc == 0)
-		rc = grove_elem_merge(&l, coll_ctx(c), relem, rctx, &changed);
+		rc = grove_elem_merge(&l, &lctx, relem, rctx, &changed);
+	for (size_t i = 0; i < relem->len && rc == 0; i++) /* the context gains relem's dots */
+		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &relem->e[i].dot);
 	if (rc == 0 && changed && (en->kind == GROVE_ELEM_FIELD || en->kind == GROVE_ELEM_LIST) &&
 	    l.len > 1) {
 		/* many concurrent writes of large values: keep the winner (the
@@ -1767,7 +1838,8 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 	if (reply)
 		*reply = differs;
 	if (differs) /* whoever asks next for this element learns of them */
-		hint_put(c->db, en->name, en->nlen, &l, relem, coll_ctx(c));
+		hint_put(c->db, en->name, en->nlen, &l, relem, &lctx);
+	grove_ctx_free(&lctx);
 	grove_buf_close(&before);
 	grove_buf_close(&after);
 	grove_elem_free(&l);

@@ -12,6 +12,7 @@
 #define GROVE_DB_COLL_INT_H
 
 #include "crdt/coll.h"
+#include "storage/db_cloud_int.h"
 #include "storage/db_int.h"
 
 /* An element record key: 'e' klen(2 BE) K kind elem. */
@@ -63,6 +64,7 @@ typedef struct coll {
 	bool loaded;
 	bool zraw_has; /* sorted-set member: score of the loaded record as stored */
 	double zraw;
+	grove_db_cloud_t cl; /* the context's cloud records (db_cloud.c) */
 } coll_t;
 
 void grove_db__ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,

@@ -32,6 +32,7 @@
 #define GROVE_DB_PFX_KMETA 'k' /* 'k' key -> collection metadata (local) */
 #define GROVE_DB_PFX_PURGE 'p' /* 'p' key -> empty: a key delete's purge is pending */
 #define GROVE_DB_PFX_ZINDEX 'z' /* 'z' klen(2 BE) key score(8) member -> empty (local) */
+#define GROVE_DB_PFX_CLOUD 'g' /* 'g' klen(2 BE) key node 0 block(8) -> dots (db_cloud.c) */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -56,7 +57,9 @@
 #define GROVE_DB_SCRATCH_KEEP_BYTES \
 	(4 + GROVE_KEY_MAX + GROVE_DB_CACHE_REC_MAX + GROVE_DB_SCRATCH_ROUND_BYTES)
 #define GROVE_DB_META_NAME_MAX 255
-#define GROVE_DB_FORMAT_VERSION 2 /* 1: whole-value collections (refused) */
+#define GROVE_DB_FORMAT_VERSION 3 /* 1: whole-value collections (refused) */
+#define GROVE_DB_FORMAT_CLOUD_IN_HEAD 2 /* read, and upgraded on open: clouds move to
+					 'g' records at each head's first write */
 /* How far ahead of the clock the persisted HLC ceiling is reserved, as a
  * fraction of the max offset (so a restart never issues timestamps peers
  * would reject). */

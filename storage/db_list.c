@@ -300,9 +300,9 @@ static int put_entry(coll_t *c, lop_t *o, const ename_t *en, bool fresh)
 		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
 	}
 	if (rc == 0)
-		rc = grove_ctx_next_dot(grove_db__coll_ctx(c), c->db->node_id, &d);
+		rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
 	if (rc == 0)
-		rc = grove_ctx_add(grove_db__coll_ctx(c), &d);
+		rc = grove_db__cloud_add(&c->cl, grove_db__coll_ctx(c), &d);
 	if (rc == 0)
 		rc = grove_elem_set_one(&x, &d, ts, o->val, o->vlen);
 	if (rc == 0)
@@ -338,7 +338,7 @@ static int insert_between(coll_t *c, lop_t *o, const uint8_t *lo, size_t lo_len,
 			  const uint8_t *hi, size_t hi_len, int hint)
 {
 	grove_value__dot_t d;
-	int rc = grove_ctx_next_dot(grove_db__coll_ctx(c), c->db->node_id, &d);
+	int rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
 	uint8_t *id = rc ? NULL : grove_malloc(GROVE_LISTPOS_MAX);
 	size_t idlen = 0;
 	if (rc == 0 && !id)

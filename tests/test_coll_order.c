@@ -32,6 +32,8 @@
 #include "base/rng.h"
 #include "crdt/coll.h"
 #include "storage/db_int.h"
+#include "storage/le.h"
+#include "storage/store.h"
 #include "tests/util_storage.h"
 
 #define K(s) s, strlen(s)
@@ -393,6 +395,191 @@ static void test_shuffled_leveldb(void **state)
 		run(base * 1000 + 200 + s, true, s % 2 == 1);
 }
 
+/* ---- a store of format 2 (the cloud in the head) ---- */
+
+#define MIG_N 300
+
+static size_t mig_name(uint8_t *out, int e)
+{
+	return item_name(out, GROVE_ITEM_MEMBER, e);
+}
+
+static void mig_ship(grove_db_t *src, grove_db_t *dst, int e)
+{
+	uint8_t name[32], *st;
+	size_t nl = mig_name(name, e), sl;
+	assert_int_equal(grove_db_item_state(src, name, nl, &st, &sl), 0);
+	assert_int_equal(grove_db_item_merge(dst, name, nl, st, sl, NULL, NULL), 0);
+	grove_free(st);
+}
+
+/* Every element state of db, concatenated with their lengths. */
+static void mig_states(grove_db_t *db, grove_buf_t *out)
+{
+	grove_buf_reset(out);
+	for (int e = 0; e < MIG_N; e++) {
+		uint8_t name[32], *st;
+		size_t nl = mig_name(name, e), sl;
+		int rc = grove_db_item_state(db, name, nl, &st, &sl);
+		if (rc == GROVE_ENOTFOUND)
+			continue;
+		assert_int_equal(rc, 0);
+		uint8_t len[8];
+		grove_le64_put(len, sl);
+		grove_buf_append(out, len, 8);
+		grove_buf_append(out, st, sl);
+		grove_free(st);
+	}
+	assert_false(grove_buf_failed(out));
+}
+
+static int count_rec(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen, (void)val, (void)vlen;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+static int drop_rec(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)val, (void)vlen;
+	assert_int_equal(grove_batch_delete(ctx, key, klen), 0);
+	return 0;
+}
+
+/* A replica with a cloud, rewritten as format 2 wrote it (the cloud in the
+ * head, no 'g' records): it reads the same, moves the cloud to records at
+ * the head's first write, and converges. */
+static void test_cloud_in_head_migrates(void **state)
+{
+	(void)state;
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_cloud_in_head_migrates"));
+	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS;
+	char *dir = grove_test_storage_tmpdir("collmig");
+	grove_db_t *a, *b;
+	assert_int_equal(grove_test_storage_db_open(NULL, "r0", &ca, GROVE_DURABILITY_NONE, &a), 0);
+	assert_int_equal(grove_test_storage_db_open(dir, "r1", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	char el[8];
+	for (int e = 0; e < MIG_N; e++) {
+		snprintf(el, sizeof(el), "e%03d", e);
+		assert_int_equal(grove_db_set_add(a, K("s"), K(el), NULL), 0);
+	}
+	int ord[MIG_N];
+	for (int e = 0; e < MIG_N; e++)
+		ord[e] = e;
+	for (int i = MIG_N; i > 1; i--) {
+		int j = (int)grove_rng_below(&r, (uint64_t)i), t = ord[i - 1];
+		ord[i - 1] = ord[j];
+		ord[j] = t;
+	}
+	uint8_t na[16];
+	size_t nl = 0;
+	na[nl++] = GROVE_ITEM_HEAD;
+	na[nl++] = 's';
+	uint8_t *hs;
+	size_t hl;
+	assert_int_equal(grove_db_item_state(a, na, nl, &hs, &hl), 0);
+	assert_int_equal(grove_db_item_merge(b, na, nl, hs, hl, NULL, NULL), 0);
+	grove_free(hs);
+	for (int i = 0; i < MIG_N / 2; i++) /* b: half the members, out of order */
+		mig_ship(a, b, ord[i]);
+	grove_value_t *v;
+	assert_int_equal(grove_db_get(b, K("s"), &v), 0);
+	assert_true(v->set.cloud.len > 0);
+	grove_ctx_t cloud = { 0 };
+	assert_int_equal(grove_ctx_copy(&cloud, &v->set), 0);
+	grove_value_destroy(v);
+	grove_buf_t before = { 0 }, after = { 0 };
+	mig_states(b, &before);
+	grove_db_close(b);
+
+	/* as format 2 wrote it */
+	grove_store_t *st;
+	char err[256];
+	assert_int_equal(grove_store_open_leveldb(dir, &st, err, sizeof(err)), 0);
+	uint8_t *rec;
+	size_t len;
+	assert_int_equal(grove_store_get(st, NULL, "us", 2, &rec, &len), 0);
+	grove_value_t *h;
+	assert_int_equal(grove_value_decode(rec, len - 1, &h), 0);
+	assert_int_equal(h->set.cloud.len, 0);
+	assert_int_equal(grove_ctx_union(&h->set, &cloud), 0);
+	uint8_t *enc;
+	size_t elen;
+	assert_int_equal(grove_value_encode(h, &enc, &elen), 0);
+	grove_batch_t bt;
+	grove_batch_init(&bt);
+	uint8_t *urec = grove_malloc(elen + 1);
+	assert_non_null(urec);
+	memcpy(urec, enc, elen);
+	urec[elen] = rec[len - 1];
+	assert_int_equal(grove_batch_put(&bt, "us", 2, urec, elen + 1), 0);
+	assert_int_equal(grove_store_scan_prefix(st, NULL, "g", 1, drop_rec, &bt), 0);
+	uint8_t fmt[4] = { 2, 0, 0, 0 };
+	assert_int_equal(grove_batch_put(&bt, "cformat", 7, fmt, 4), 0);
+	assert_int_equal(grove_batch_delete(&bt, "cclean", 6), 0);
+	assert_int_equal(grove_store_write(st, &bt, true), 0);
+	grove_batch_close(&bt);
+	grove_free(urec);
+	grove_free(enc);
+	grove_free(rec);
+	grove_value_destroy(h);
+	grove_store_close(st);
+
+	/* reads as before; a write moves the cloud out of the head */
+	assert_int_equal(grove_test_storage_db_open(dir, "r1", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	mig_states(b, &after);
+	assert_int_equal(after.len, before.len);
+	assert_memory_equal(after.data, before.data, before.len);
+	mig_ship(a, b, ord[0]); /* a merge that changes nothing but the head's layout */
+	grove_db_close(b);
+	assert_int_equal(grove_store_open_leveldb(dir, &st, err, sizeof(err)), 0);
+	assert_int_equal(grove_store_get(st, NULL, "us", 2, &rec, &len), 0);
+	assert_int_equal(grove_value_decode(rec, len - 1, &h), 0);
+	assert_int_equal(h->set.cloud.len, 0);
+	grove_value_destroy(h);
+	grove_free(rec);
+	size_t ng = 0;
+	assert_int_equal(grove_store_scan_prefix(st, NULL, "g", 1, count_rec, &ng), 0);
+	assert_true(ng > 0);
+	assert_int_equal(grove_store_get(st, NULL, "cformat", 7, &rec, &len), 0);
+	assert_int_equal(len, 4);
+	assert_int_equal(rec[0], 3);
+	grove_free(rec);
+	grove_store_close(st);
+	assert_int_equal(grove_test_storage_db_open(dir, "r1", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	mig_states(b, &after);
+	assert_int_equal(after.len, before.len);
+	assert_memory_equal(after.data, before.data, before.len);
+
+	/* and converges */
+	for (int i = MIG_N / 2; i < MIG_N; i++)
+		mig_ship(a, b, ord[i]);
+	assert_int_equal(grove_db_item_state(a, na, nl, &hs, &hl), 0);
+	assert_int_equal(grove_db_item_merge(b, na, nl, hs, hl, NULL, NULL), 0);
+	grove_free(hs);
+	assert_int_equal(grove_db_item_state(b, na, nl, &hs, &hl), 0);
+	assert_int_equal(grove_db_item_merge(a, na, nl, hs, hl, NULL, NULL), 0);
+	grove_free(hs);
+	uint8_t ra[16], rb[16];
+	grove_db_root_digest(a, ra);
+	grove_db_root_digest(b, rb);
+	assert_memory_equal(ra, rb, 16);
+	uint64_t n;
+	assert_int_equal(grove_db_coll_count(b, K("s"), GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, MIG_N);
+	assert_int_equal(grove_db_get(b, K("s"), &v), 0);
+	assert_int_equal(v->set.cloud.len, 0); /* every gap filled: the vv alone */
+	grove_value_destroy(v);
+	grove_ctx_free(&cloud);
+	grove_buf_close(&before);
+	grove_buf_close(&after);
+	grove_db_close(a);
+	grove_db_close(b);
+	grove_test_storage_rmdir(dir);
+}
+
 /* A failed run leaves by longjmp: the cut limit goes back here. */
 static int restore_limit(void **state)
 {
@@ -407,6 +594,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_shuffled_memory, restore_limit),
 		cmocka_unit_test_teardown(test_shuffled_cut_memory, restore_limit),
 		cmocka_unit_test_teardown(test_shuffled_leveldb, restore_limit),
+		cmocka_unit_test(test_cloud_in_head_migrates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
