@@ -397,7 +397,11 @@ static void test_shuffled_leveldb(void **state)
 
 /* ---- a store of format 2 (the cloud in the head) ---- */
 
+#if defined(__SANITIZE_ADDRESS__)
+#define MIG_N 120
+#else
 #define MIG_N 300
+#endif
 
 static size_t mig_name(uint8_t *out, int e)
 {
