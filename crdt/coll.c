@@ -629,8 +629,10 @@ int grove_ctx_union(grove_ctx_t *dst, const grove_ctx_t *src)
 	a.vv = dst->vv, a.cloud = dst->cloud;
 	b.vv = src->vv, b.cloud = src->cloud;
 	int rc = grove_value__set_merge(&out, &a, &b);
-	if (rc)
+	if (rc) {
+		grove_ctx_free(&out); /* what the merge built before it failed */
 		return rc;
+	}
 	grove_ctx_free(dst);
 	*dst = out;
 	return 0;

@@ -547,10 +547,10 @@ static int coll_delete_elements(coll_t *c)
 		return 0;
 	grove_ctx_t full; /* O(cloud), once per key delete */
 	int rc = grove_db__cloud_load(&c->cl, coll_ctx(c), &full);
-	if (rc == 0)
-		rc = grove_ctx_union(&c->m.pctx, &full);
-	if (rc == 0)
-		grove_ctx_free(&full);
+	if (rc)
+		return rc;
+	rc = grove_ctx_union(&c->m.pctx, &full);
+	grove_ctx_free(&full);
 	if (rc)
 		return rc;
 	memset(c->m.count, 0, sizeof(c->m.count));
@@ -1757,10 +1757,10 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 	if (rc == 0 && n == 0 && total > 0) { /* O(cloud), once per remote delete */
 		grove_ctx_t full;
 		rc = grove_db__cloud_load(&c->cl, lctx, &full);
-		if (rc == 0)
+		if (rc == 0) {
 			covers = grove_ctx_covers(&rctx, &full);
-		if (rc == 0)
 			grove_ctx_free(&full);
+		}
 	}
 	if (rc == 0 && n == 0) {
 		/* the peer holds no element: every dot of its context is removed */
