@@ -644,6 +644,43 @@ static void test_table_many_peers(void **state)
 	node_close(&b);
 }
 
+/* grove_envelope_signed_cert: the check behind the superseded notice.
+ * Accepted: a datagram signed under the certificate it carries (addressed
+ * to us or to nobody), whatever the book says.  Refused: no certificate,
+ * a flipped byte (signature), another recipient, another CA, expired. */
+static void test_signed_cert(void **state)
+{
+	(void)state;
+	node_t a, b, outsider;
+	node_init(&a, "alpha");
+	node_init(&b, "bravo");
+	node_init_full(&outsider, "alpha", 1, &other_ca, GROVE_TEST_EXPIRES_MS, 0, NULL);
+	uint8_t d[GROVE_DATAGRAM_MAX];
+	grove_cert_t c;
+	size_t n = seal(&a, "bravo", true, "ping", d);
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), 0);
+	assert_memory_equal(c.node_pk, a.id.cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
+	assert_string_equal(c.node_id, "alpha");
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, GROVE_TEST_EXPIRES_MS, &c), GROVE_EAUTH);
+	n = seal(&a, NULL, true, "ping", d);
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), 0);
+	n = seal(&a, "charlie", true, "ping", d);
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	n = seal(&a, "bravo", false, "ping", d);
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	n = seal(&a, "bravo", true, "ping", d);
+	d[n - 1] ^= 1;
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	n = seal(&outsider, "bravo", true, "ping", d);
+	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	assert_int_equal(total_dropped(b.book), 0); /* the book is not touched */
+	grove_sender_close(&a.tx);
+	grove_sender_close(&outsider.tx);
+	node_close(&a);
+	node_close(&b);
+	node_close(&outsider);
+}
+
 static void test_drop_names_and_codes(void **state)
 {
 	(void)state;
@@ -665,6 +702,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_datagram_matches_doc),
+		cmocka_unit_test(test_signed_cert),
 		cmocka_unit_test(test_learn_from_attached_cert),
 		cmocka_unit_test(test_replay_window_and_epochs),
 		cmocka_unit_test(test_replay_window_pure),
