@@ -23,7 +23,7 @@ GROVE_TEST_CLOCK_SKEW_MS=$SKEW_MS cluster start 3 >/dev/null || fail "start 3 wi
 # States refused for a timestamp beyond --max-offset, however groved names it.
 REJECTED='^merges_rejected$|^ae_rejected_clock$'
 rejected_before=$(($(info_sum 1 "$REJECTED") + $(info_sum 2 "$REJECTED")))
-hlc_before=$(info_sum 1 '^hlc_last$')
+hlc_before=$(info_value 1 hlc_last)
 [[ $(cli 3 SET skew:r from3) == OK ]] || fail "SET on node 3"
 cli 3 HSET skew:h f from3 >/dev/null || fail "HSET on node 3"
 # Node 3's writes must reach 1 and 2 and be refused there: wait for the count.
@@ -45,7 +45,8 @@ for n in 1 2; do
 	[[ $(cli "$n" GET skew:r) == from1 ]] || fail "node $n: skew:r = $(cli "$n" GET skew:r), want from1"
 	[[ $(cli "$n" HGET skew:h f) == from1 ]] || fail "node $n: skew:h f = $(cli "$n" HGET skew:h f), want from1"
 done
-hlc_after=$(info_sum 1 '^hlc_last$')
+hlc_after=$(info_value 1 hlc_last)
+[[ $hlc_before =~ ^[0-9]+$ && $hlc_after =~ ^[0-9]+$ ]] || fail "INFO hlc_last of node 1: '$hlc_before' then '$hlc_after'"
 if ((hlc_before > 0)); then
 	# hlc_last holds 48-bit milliseconds << 16: node 1 must not have jumped by the skew.
 	jump_ms=$(((hlc_after - hlc_before) >> 16))

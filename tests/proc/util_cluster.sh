@@ -87,8 +87,12 @@ digest() { cli "$1" GROVE DIGEST; }
 
 # info_sum I REGEX: sum of the INFO fields whose name matches REGEX.
 info_sum() {
-	cli "$1" INFO | tr -d '\r' | awk -F: -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }'
+	cli "$1" INFO | tr -d '\r' | awk -F: -v re="$2" '$1 ~ re && $2 ~ /^[0-9]+$/ { s += $2 } END { printf "%d\n", s }'
 }
+
+# info_value N FIELD: one INFO field of node N as printed (exact: awk's
+# doubles would round a 64-bit value such as hlc_last); empty if absent.
+info_value() { cli "$1" INFO | tr -d '\r' | sed -n "s/^$2://p" | head -1; }
 
 # INFO fields that count anti-entropy activity.
 AE_FIELDS='^sync_rounds$|^ae_|anti_?entropy|reconcil'
