@@ -227,9 +227,28 @@ static void wr_top(grove_wr_t *w, const grove_value_t *v)
 	uint8_t *o = wr_room(w, 4 + 2 * GROVE_WR_UINT_MAX + GROVE_WR_ID_MAX);
 	if (!o)
 		return;
-	o = put_uint(put_array(o, 7), GROVE_VALUE_FORMAT_VERSION);
+	bool exp = !grove_value__exp_empty(&v->exp);
+	o = put_uint(put_array(o, exp ? 8 : 7),
+		     exp ? GROVE_VALUE_FORMAT_VERSION_EXPIRY : GROVE_VALUE_FORMAT_VERSION);
 	o = put_array(put_uint(o, (uint8_t)grove_value_type(v)), 3);
 	wr_done(w, put_uint(put_id(o, &v->treg.id), v->treg.type));
+}
+
+/* Expiry (version 2 only): [ts, node, tomb_ts, tomb_node, bin8 deadline],
+ * the deadline last and of fixed width (8 bytes big-endian), so that
+ * storage reads it from the end of a record without decoding. */
+static void wr_exp(grove_wr_t *w, const grove_value__exp_t *e)
+{
+	if (grove_value__exp_empty(e))
+		return;
+	uint8_t *o = wr_room(w, 1 + 2 * GROVE_WR_ID_MAX + 10);
+	if (!o)
+		return;
+	o = put_id(put_id(put_array(o, 5), &e->id), &e->tomb);
+	o = put_tag(o, 0xc4, 8, 1);
+	for (int i = 7; i >= 0; i--)
+		*o++ = (uint8_t)(e->at_ms >> (8 * i));
+	wr_done(w, o);
 }
 
 int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, size_t at,
@@ -245,6 +264,7 @@ int grove_value_encode_at(const grove_value_t *v, uint8_t **buf, size_t *cap, si
 	wr_reg(&w, &v->reg);
 	wr_set(&w, &v->set);
 	wr_map(&w, &v->map);
+	wr_exp(&w, &v->exp);
 	*buf = w.p; /* grown or not, the buffer stays the caller's */
 	*cap = w.cap;
 	if (w.failed)

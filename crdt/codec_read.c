@@ -385,6 +385,31 @@ static int rd_map(grove_rd_t *r, grove_value__map_t *m)
 	return rc;
 }
 
+/* Expiry (version 2): present only when not empty; a write's id is greater
+ * than the tombstone; the none id comes with deadline 0. */
+static int rd_exp(grove_rd_t *r, grove_value__exp_t *e)
+{
+	const uint8_t *b;
+	int rc = rd_tuple(r, 5);
+	if (!rc)
+		rc = rd_id(r, &e->id);
+	if (!rc)
+		rc = rd_id(r, &e->tomb);
+	if (!rc)
+		rc = rd_bytes(r, 2, &b);
+	if (!rc && (b[0] != 0xc4 || b[1] != 8))
+		rc = GROVE_EDECODE;
+	if (!rc)
+		rc = rd_be(r, 8, &e->at_ms);
+	if (rc)
+		return rc;
+	bool has = e->id.node[0] != '\0';
+	if (grove_value__exp_empty(e) || e->at_ms > GROVE_EXPIRY_AT_MAX || (!has && e->at_ms) ||
+	    (has && grove_value__id_cmp(&e->id, &e->tomb) <= 0))
+		return GROVE_EDECODE;
+	return 0;
+}
+
 int grove_value_decode(const uint8_t *buf, size_t len, grove_value_t **out)
 {
 	if (len > GROVE_VALUE_BYTES_MAX)
@@ -395,9 +420,9 @@ int grove_value_decode(const uint8_t *buf, size_t len, grove_value_t **out)
 	int rc = rd_array(&r, &n);
 	if (!rc)
 		rc = rd_uint(&r, &version);
-	if (!rc && version != GROVE_VALUE_FORMAT_VERSION)
+	if (!rc && version != GROVE_VALUE_FORMAT_VERSION && version != GROVE_VALUE_FORMAT_VERSION_EXPIRY)
 		rc = GROVE_EVERSION;
-	if (!rc && n != 7)
+	if (!rc && n != (version == GROVE_VALUE_FORMAT_VERSION ? 7u : 8u))
 		rc = GROVE_EDECODE;
 	if (!rc)
 		rc = rd_uint(&r, &type);
@@ -416,6 +441,8 @@ int grove_value_decode(const uint8_t *buf, size_t len, grove_value_t **out)
 		rc = rd_set(&r, &v->set);
 	if (!rc)
 		rc = rd_map(&r, &v->map);
+	if (!rc && version == GROVE_VALUE_FORMAT_VERSION_EXPIRY)
+		rc = rd_exp(&r, &v->exp);
 	if (!rc && (r.pos != len || type != (uint64_t)grove_value_type(v)))
 		rc = GROVE_EDECODE;
 	if (rc) {

@@ -216,6 +216,7 @@ static int value_reset(grove_value_t *v)
 	grove_value__counter_reset(&v->counter);
 	grove_value__reg_reset(&v->reg);
 	grove_value__set_reset(&v->set);
+	grove_value__exp_reset(&v->exp);
 	return 0;
 }
 
@@ -290,7 +291,8 @@ static bool value_eq(const grove_value_t *a, const grove_value_t *b)
 {
 	return grove_value__id_cmp(&a->treg.id, &b->treg.id) == 0 && a->treg.type == b->treg.type &&
 	       grove_value__counter_eq(&a->counter, &b->counter) && grove_value__reg_eq(&a->reg, &b->reg) &&
-	       grove_value__set_eq(&a->set, &b->set) && grove_value__map_eq(&a->map, &b->map);
+	       grove_value__set_eq(&a->set, &b->set) && grove_value__map_eq(&a->map, &b->map) &&
+	       grove_value__exp_eq(&a->exp, &b->exp);
 }
 
 int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *changed)
@@ -313,6 +315,7 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 		grove_value_destroy(m);
 		return rc;
 	}
+	grove_value__exp_merge(&m->exp, &dst->exp, &src->exp);
 	if (changed)
 		*changed = !value_eq(dst, m);
 	value_swap(dst, m);
@@ -323,7 +326,9 @@ int grove_value_merge(grove_value_t *dst, const grove_value_t *src, bool *change
 uint64_t grove_value_max_ts(const grove_value_t *v)
 {
 	uint64_t a = grove_value__reg_max_ts(&v->reg), b = grove_value__map_max_ts(&v->map);
-	return a > b ? a : b;
+	uint64_t e = grove_value__exp_max_ts(&v->exp);
+	a = a > b ? a : b;
+	return a > e ? a : e;
 }
 
 /* The delete records no id of its own (ts is unused): what it removes is

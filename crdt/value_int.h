@@ -25,6 +25,10 @@
 #include "grove/value.h"
 
 #define GROVE_VALUE_FORMAT_VERSION 1
+/* Version 2: the same 7 items plus an 8th, the expiry component, written
+ * only when that component is not empty (so values without TTL state keep
+ * their version 1 bytes and digests). */
+#define GROVE_VALUE_FORMAT_VERSION_EXPIRY 2
 /* Entries in any one array of a decoded value (counter nodes, vv, cloud,
  * elements, dots of an element, map fields). */
 #define GROVE_VALUE_ENTRIES_MAX (16u * 1024 * 1024)
@@ -108,12 +112,21 @@ typedef struct grove_value__map {
 	grove_value__fields_t tomb;  /* has == false */
 } grove_value__map_t;
 
+/* The TTL (expiry.c): an LWW write of the deadline (at_ms 0: PERSIST)
+ * with an observed-remove tombstone.  Empty: every field zero. */
+typedef struct grove_value__exp {
+	grove_value__id_t id;   /* the write; the none id when there is none */
+	uint64_t at_ms;         /* deadline, unix ms; 0 with the none id */
+	grove_value__id_t tomb; /* id of the last write a TTL clear removed */
+} grove_value__exp_t;
+
 struct grove_value {
 	grove_value__treg_t treg;
 	grove_value__counter_t counter;
 	grove_value__reg_t reg;
 	grove_value__set_t set;
 	grove_value__map_t map;
+	grove_value__exp_t exp;
 };
 
 /* --- helpers (value.c) --- */
@@ -172,6 +185,14 @@ int grove_value__map_reset(grove_value__map_t *m) GROVE_MUST_CHECK;
 int grove_value__map_merge(grove_value__map_t *out, const grove_value__map_t *a, const grove_value__map_t *b) GROVE_MUST_CHECK;
 uint64_t grove_value__map_max_ts(const grove_value__map_t *m);
 bool grove_value__map_eq(const grove_value__map_t *a, const grove_value__map_t *b);
+
+bool grove_value__exp_empty(const grove_value__exp_t *e);
+/* Observed-remove clear: the tombstone becomes the write's id. */
+void grove_value__exp_reset(grove_value__exp_t *e);
+void grove_value__exp_merge(grove_value__exp_t *out, const grove_value__exp_t *a,
+			    const grove_value__exp_t *b);
+bool grove_value__exp_eq(const grove_value__exp_t *a, const grove_value__exp_t *b);
+uint64_t grove_value__exp_max_ts(const grove_value__exp_t *e);
 
 /* Starts a write of type t by node.  *work is v itself when v's visible
  * type is t; when v is logically empty, a clone of v whose live (hidden)

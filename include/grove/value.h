@@ -160,4 +160,24 @@ size_t grove_lwwmap_count(const grove_value_t *v); /* live fields */
 void grove_lwwmap_entry(const grove_value_t *v, size_t i, const void **field, size_t *flen,
 		     const void **val, size_t *vlen);
 
+/* --- expiry (TTL; doc/value_format.md, "Expiry") ---
+ * A key's deadline is an absolute time (unix ms) replicated in its head: an
+ * LWW register by HLC id whose value is the deadline or "no TTL" (PERSIST),
+ * with an observed-remove clear (SET without KEEPTTL, DEL, the expiry
+ * itself remove the TTL write they saw; a concurrent unseen EXPIRE with a
+ * greater id survives).  The value itself never hides: callers compare the
+ * deadline with their clock (storage/ does). */
+#define GROVE_EXPIRY_AT_MAX ((uint64_t)INT64_MAX)
+/* The deadline, 0 when the key has no TTL. */
+uint64_t grove_expiry_get(const grove_value_t *v);
+/* Whether a TTL write (EXPIRE or PERSIST) is held. */
+bool grove_expiry_written(const grove_value_t *v);
+/* Writes deadline at_ms (0: PERSIST) with id (ts, node); a write older
+ * than the held one or the tombstone changes nothing.  GROVE_EINVAL for a
+ * bad node, ts 0 or at_ms > GROVE_EXPIRY_AT_MAX. */
+int grove_expiry_set(grove_value_t *v, const char *node, uint64_t ts,
+		     uint64_t at_ms) GROVE_MUST_CHECK;
+/* Observed-remove of the held TTL write (no-op without one). */
+void grove_expiry_clear(grove_value_t *v);
+
 #endif
