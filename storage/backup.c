@@ -51,7 +51,7 @@ uint32_t grove_backup_storage_format(void)
 
 uint32_t grove_backup_value_format(void)
 {
-	return 1; /* doc/value_format.md, crdt/value_int.h GROVE_VALUE_FORMAT_VERSION */
+	return 2; /* doc/value_format.md: 1, or 2 for heads with expiry state */
 }
 
 /* True for a store key a backup may hold (the data records). */
@@ -66,6 +66,7 @@ static bool record_allowed(const uint8_t *k, size_t klen)
 	case GROVE_DB_PFX_USER:
 	case GROVE_DB_PFX_ZINDEX: /* the sorted-set index, consistent with the 'e' records */
 	case GROVE_DB_PFX_CLOUD:  /* the collections' context clouds */
+	case GROVE_DB_PFX_EXPIRE: /* the TTL index, consistent with the 'u' records */
 		return true;
 	case GROVE_DB_PFX_SYS:
 		return (klen == 1 + strlen(GROVE_DB_SYS_FORMAT) &&
@@ -571,7 +572,7 @@ static int check_formats(const grove_backup_manifest_t *m, char *err, size_t err
 			 m->storage_format, have, m->version[0] ? m->version : "(the release that wrote it)");
 		return GROVE_EVERSION;
 	}
-	if (m->storage_format < have && m->storage_format != GROVE_DB_FORMAT_CLOUD_IN_HEAD) {
+	if (m->storage_format < GROVE_DB_FORMAT_VERSION_OLDEST) {
 		snprintf(err, err_len, "the backup holds storage format %" PRIu32 ", which this grove "
 				       "(format %" PRIu32 ") does not read: restore it with grove %s into a "
 				       "node of that release and let anti-entropy carry the data to nodes "

@@ -144,7 +144,8 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 	if (rc)
 		return open_fail(err, err_len, dir, rc, NULL);
 	bool ok = len == 4 && v[0] == GROVE_DB_FORMAT_VERSION && !v[1] && !v[2] && !v[3];
-	bool v2 = len == 4 && v[0] == GROVE_DB_FORMAT_CLOUD_IN_HEAD && !v[1] && !v[2] && !v[3];
+	bool old = len == 4 && v[0] >= GROVE_DB_FORMAT_VERSION_OLDEST &&
+		   v[0] < GROVE_DB_FORMAT_VERSION && !v[1] && !v[2] && !v[3];
 	bool v1 = len == 4 && v[0] == 1 && !v[1] && !v[2] && !v[3];
 	uint8_t vv[4] = {0};
 	if (len == 4)
@@ -159,15 +160,17 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 				 "SADD/HSET)");
 	if (ok)
 		return 0;
-	if (v2) { /* the same records; a head's cloud moves out at its next write */
+	if (old) { /* formats 2 and 3: no TTL to index; a format 2 head's
+		    * cloud moves out at its next write */
 		uint8_t f[4] = { GROVE_DB_FORMAT_VERSION, 0, 0, 0 };
 		rc = sys_put(db, GROVE_DB_SYS_FORMAT, f, sizeof(f));
 		return rc ? open_fail(err, err_len, dir, rc, NULL) : 0;
 	}
 	char why[320];
 	if (len == 4 && grove_le32_get(vv) < GROVE_DB_FORMAT_VERSION)
-		snprintf(why, sizeof(why), "unknown store format %u (this version reads format %d)",
-			 (unsigned)grove_le32_get(vv), GROVE_DB_FORMAT_VERSION);
+		snprintf(why, sizeof(why), "unknown store format %u (this version reads formats %d to %d)",
+			 (unsigned)grove_le32_get(vv), GROVE_DB_FORMAT_VERSION_OLDEST,
+			 GROVE_DB_FORMAT_VERSION);
 	else if (len == 4)
 		snprintf(why, sizeof(why), "store format %u is newer than this version reads (format %d): "
 					   "it was written by a later grove release; run that release (or a "
@@ -259,6 +262,8 @@ int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **
 	if (!db)
 		return open_fail(err, err_len, dir, GROVE_ENOMEM, NULL);
 	snprintf(db->node_id, sizeof(db->node_id), "%s", opts->node_id);
+	db->clock = opts->clock;
+	db->clock_ctx = opts->clock_ctx;
 	db->durability = opts->durability;
 	rc = db_init_locks(db);
 	if (rc == 0)
@@ -276,6 +281,8 @@ int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **
 		open_fail(err, err_len, dir, rc, NULL);
 	if (rc == 0 && (rc = grove_db__index_open(db)) != 0)
 		open_fail(err, err_len, dir, rc, "cannot load or rebuild the digest index");
+	if (rc == 0 && (rc = grove_db__expire_open(db)) != 0)
+		open_fail(err, err_len, dir, rc, "cannot read the TTL index");
 	if (rc == 0 && (rc = grove_db__purge_open(db, opts->purge_in_background)) != 0)
 		open_fail(err, err_len, dir, rc, "cannot resume the purges of deleted keys");
 	if (rc) {

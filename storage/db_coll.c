@@ -617,7 +617,8 @@ void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen)
 
 /* ---- typed writes ---- */
 
-enum { OP_COUNTER, OP_REGISTER, OP_SADD, OP_SREM, OP_HSET, OP_HDEL, OP_DEL, OP_ZSET };
+enum { OP_COUNTER, OP_REGISTER, OP_SADD, OP_SREM, OP_HSET, OP_HDEL, OP_DEL, OP_ZSET, OP_EXPIRE,
+       OP_PERSIST, OP_EXPIRE_DUE };
 
 typedef struct wop {
 	int what;
@@ -633,6 +634,10 @@ typedef struct wop {
 	bool out_flag;
 	grove_db__zop_fn zfn; /* OP_ZSET: decides the member's write */
 	void *zctx;
+	int ttl_mode;   /* OP_REGISTER: GROVE_DB_TTL_* */
+	uint64_t at_ms; /* OP_REGISTER with GROVE_DB_TTL_AT, OP_EXPIRE: the deadline */
+	unsigned flags; /* OP_EXPIRE: GROVE_EXPIRE_* */
+	uint64_t due_at; /* OP_EXPIRE_DUE: the deadline of the index entry */
 } wop_t;
 
 static int op_kind(int what)
@@ -677,7 +682,13 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 	if (o->what == OP_REGISTER) {
 		uint64_t ts;
 		rc = grove_db__hlc_local(c->db, grove_value_max_ts(v), &ts);
-		return rc ? rc : grove_lwwreg_set(v, node, ts, o->a, o->alen);
+		if (rc == 0)
+			rc = grove_lwwreg_set(v, node, ts, o->a, o->alen);
+		if (rc == 0 && o->ttl_mode == GROVE_DB_TTL_CLEAR)
+			grove_expiry_clear(v); /* SET: removes the TTL it saw */
+		if (rc == 0 && o->ttl_mode == GROVE_DB_TTL_AT)
+			rc = grove_expiry_set(v, node, ts, o->at_ms);
+		return rc;
 	}
 	rc = grove_pncounter_add(v, node, o->delta);
 	if (rc == 0 && o->want_value)
@@ -741,6 +752,61 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
 	grove_elem_free(&l);
 	grove_elem_free(&x);
+	return rc;
+}
+
+/* Whether EXPIRE's condition (NX, XX, GT, LT; Redis 7.0) lets deadline at
+ * replace cur (0: no TTL, an infinite one for GT and LT). */
+static bool expire_allowed(unsigned flags, uint64_t cur, uint64_t at)
+{
+	if ((flags & GROVE_EXPIRE_NX) && cur)
+		return false;
+	if ((flags & GROVE_EXPIRE_XX) && !cur)
+		return false;
+	if ((flags & GROVE_EXPIRE_GT) && (!cur || at <= cur))
+		return false;
+	if ((flags & GROVE_EXPIRE_LT) && cur && at >= cur)
+		return false;
+	return true;
+}
+
+/* EXPIRE (a deadline) and PERSIST (a write of "no TTL") on a live key; a
+ * deadline already past deletes the key (observed-remove), as Redis does. */
+static int apply_ttl(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
+{
+	grove_value_t *v = c->st.v;
+	uint64_t cur = grove_expiry_get(v);
+	o->out_flag = false;
+	if (vis == GROVE_TYPE_NONE)
+		return 0;
+	if (o->what == OP_PERSIST ? cur == 0 : !expire_allowed(o->flags, cur, o->at_ms))
+		return 0;
+	o->out_flag = true;
+	if (o->what == OP_EXPIRE && o->at_ms <= grove_db__now_ms(c->db)) {
+		int rc = grove_value_delete(v, node, 0);
+		return rc ? rc : coll_delete_elements(c);
+	}
+	uint64_t ts;
+	int rc = grove_db__hlc_local(c->db, grove_value_max_ts(v), &ts);
+	return rc ? rc : grove_expiry_set(v, node, ts, o->what == OP_PERSIST ? 0 : o->at_ms);
+}
+
+/* Before any write: a key whose deadline has passed is removed first, as
+ * by DEL (observed-remove: what this replica holds, its TTL included), so
+ * the write starts a new key; *vis becomes none.  Counted once per visible
+ * key removed. */
+static int expire_due(coll_t *c, grove_type_t *vis, const char *node, bool *expired)
+{
+	grove_value_t *v = c->st.v;
+	*expired = false;
+	if (!grove_db__expired(grove_expiry_get(v), grove_db__now_ms(c->db)))
+		return 0;
+	int rc = grove_value_delete(v, node, 0); /* clears the TTL too */
+	if (rc == 0)
+		rc = coll_delete_elements(c);
+	if (rc == 0 && *vis != GROVE_TYPE_NONE)
+		*expired = true;
+	*vis = GROVE_TYPE_NONE;
 	return rc;
 }
 
@@ -843,20 +909,28 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 		ename_init(en, &k, op_kind(o->what), o->a, o->alen);
 	}
 	coll_t c;
-	bool wrote = false;
+	bool wrote = false, expired = false;
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = coll_load(&c, db, &k);
+	grove_type_t vis = GROVE_TYPE_NONE;
 	if (rc == 0) {
-		grove_type_t vis = type_of(c.st.v, &c.m);
-		rc = o->what == OP_ZSET ? apply_zelem(&c, o, vis, db->node_id, en)
-		     : elem		? apply_elem(&c, o, vis, db->node_id, en)
-					: apply_head(&c, o, vis, db->node_id);
+		vis = type_of(c.st.v, &c.m);
+		rc = expire_due(&c, &vis, db->node_id, &expired);
 	}
+	if (rc == 0 && o->what == OP_EXPIRE_DUE)
+		o->out_flag = expired;
+	else if (rc == 0)
+		rc = o->what == OP_ZSET				  ? apply_zelem(&c, o, vis, db->node_id, en)
+		     : elem					  ? apply_elem(&c, o, vis, db->node_id, en)
+		     : o->what == OP_EXPIRE || o->what == OP_PERSIST ? apply_ttl(&c, o, vis, db->node_id)
+								  : apply_head(&c, o, vis, db->node_id);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	bool purge = c.purge && rc == 0;
 	coll_free(&c);
+	if (rc == 0 && expired)
+		atomic_fetch_add(&db->expired_keys, 1);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
 		if (elem)
@@ -907,8 +981,39 @@ int grove_db_string_set(grove_db_t *db, const void *key, size_t klen, const void
 int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,
 			  size_t vlen)
 {
-	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen };
+	return grove_db_register_write(db, key, klen, val, vlen, GROVE_DB_TTL_CLEAR, 0);
+}
+
+int grove_db_register_write(grove_db_t *db, const void *key, size_t klen, const void *val,
+			    size_t vlen, int ttl_mode, uint64_t at_ms)
+{
+	if (ttl_mode < GROVE_DB_TTL_CLEAR || ttl_mode > GROVE_DB_TTL_AT ||
+	    (ttl_mode == GROVE_DB_TTL_AT && (at_ms == 0 || at_ms > GROVE_EXPIRY_AT_MAX)))
+		return GROVE_EINVAL;
+	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen, .ttl_mode = ttl_mode, .at_ms = at_ms };
 	return write_key(db, key, klen, &o);
+}
+
+int grove_db_expire(grove_db_t *db, const void *key, size_t klen, uint64_t at_ms, unsigned flags,
+		    bool *set)
+{
+	if (at_ms > GROVE_EXPIRY_AT_MAX || (flags & ~(GROVE_EXPIRE_NX | GROVE_EXPIRE_XX |
+						      GROVE_EXPIRE_GT | GROVE_EXPIRE_LT)))
+		return GROVE_EINVAL;
+	wop_t o = { .what = OP_EXPIRE, .at_ms = at_ms, .flags = flags };
+	return write_flag(db, key, klen, &o, set);
+}
+
+int grove_db_persist(grove_db_t *db, const void *key, size_t klen, bool *removed)
+{
+	wop_t o = { .what = OP_PERSIST };
+	return write_flag(db, key, klen, &o, removed);
+}
+
+int grove_db__expire_key(grove_db_t *db, const void *key, size_t klen, bool *expired)
+{
+	wop_t o = { .what = OP_EXPIRE_DUE };
+	return write_flag(db, key, klen, &o, expired);
 }
 
 int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *elem, size_t elen,
@@ -977,6 +1082,8 @@ static int read_head(grove_db_t *db, const grove_snapshot_t *snap, const grove_d
 	if (rc)
 		return rc;
 	*type = len >= 1 ? grove_db__rec_type(rec, len) : GROVE_TYPE_NONE;
+	if (len >= 1 && grove_db__expired(grove_db__rec_deadline(rec, len), grove_db__now_ms(db)))
+		*type = GROVE_TYPE_NONE; /* hidden at once; active expiry removes it */
 	grove_free(rec);
 	if (len < 1)
 		return GROVE_ECORRUPT;

@@ -33,6 +33,7 @@
 #define GROVE_DB_PFX_PURGE 'p' /* 'p' key -> empty: a key delete's purge is pending */
 #define GROVE_DB_PFX_ZINDEX 'z' /* 'z' klen(2 BE) key score(8) member -> empty (local) */
 #define GROVE_DB_PFX_CLOUD 'g' /* 'g' klen(2 BE) key node 0 block(8) -> dots (db_cloud.c) */
+#define GROVE_DB_PFX_EXPIRE 'x' /* 'x' deadline(8 BE) key -> empty: the TTL index (local) */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
@@ -57,9 +58,14 @@
 #define GROVE_DB_SCRATCH_KEEP_BYTES \
 	(4 + GROVE_KEY_MAX + GROVE_DB_CACHE_REC_MAX + GROVE_DB_SCRATCH_ROUND_BYTES)
 #define GROVE_DB_META_NAME_MAX 255
-#define GROVE_DB_FORMAT_VERSION 3 /* 1: whole-value collections (refused) */
-#define GROVE_DB_FORMAT_CLOUD_IN_HEAD 2 /* read, and upgraded on open: clouds move to
-					 'g' records at each head's first write */
+/* 1: whole-value collections (refused); 2: per-element collections with
+ * the context's cloud in the head; 3: the cloud in 'g' records; 4: 3 plus
+ * the TTL index ('x' records) and heads of value format 2.  Formats 2 and
+ * 3 are read and marked 4 at open: they hold no TTL to index, and a format
+ * 2 head's cloud moves to 'g' records at its first write. */
+#define GROVE_DB_FORMAT_VERSION 4
+#define GROVE_DB_FORMAT_CLOUD_IN_HEAD 2
+#define GROVE_DB_FORMAT_VERSION_OLDEST 2
 /* How far ahead of the clock the persisted HLC ceiling is reserved, as a
  * fraction of the max offset (so a restart never issues timestamps peers
  * would reject). */
@@ -122,6 +128,7 @@ typedef struct grove_db_item_delta {
 typedef struct grove_db_head_delta {
 	uint32_t segment;
 	bool had_old, old_live, new_live;
+	bool old_ttl, new_ttl; /* the record has a deadline (expires= count) */
 	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
 } grove_db_head_delta_t;
 
@@ -207,6 +214,12 @@ struct grove_db {
 	 * slot per name hash, overwritten), allocated on first use. */
 	pthread_mutex_t hint_mu;
 	struct grove_db_hint *hints;
+	/* Expiry (db_expire.c): the clock deadlines are compared with, keys
+	 * with a deadline ('x' records), keys removed by their expiry. */
+	grove_clock_fn clock;
+	void *clock_ctx;
+	atomic_uint_fast64_t expires;
+	atomic_uint_fast64_t expired_keys;
 };
 
 /* A user key prepared for one operation: its record keys and placement. */
@@ -302,6 +315,33 @@ static inline grove_type_t grove_db__rec_type(const uint8_t *rec, size_t rec_len
 {
 	return (grove_type_t)rec[rec_len - 1];
 }
+/* The deadline (unix ms) of a 'u' record, 0 when none: a head of value
+ * format 2 (array of 8 items, 0x98) ends with its expiry component, whose
+ * last 8 bytes are the deadline (doc/value_format.md, "Expiry"). */
+static inline uint64_t grove_db__rec_deadline(const uint8_t *rec, size_t rec_len)
+{
+	if (rec_len < 1 + 10 || rec[0] != 0x98)
+		return 0;
+	uint64_t at = 0;
+	for (size_t i = rec_len - 9; i < rec_len - 1; i++)
+		at = (at << 8) | rec[i];
+	return at;
+}
+/* Expiry (db_expire.c).  now: the db's clock.  A key with deadline at is
+ * expired when at != 0 and now > at (Redis's rule). */
+uint64_t grove_db__now_ms(grove_db_t *db);
+static inline bool grove_db__expired(uint64_t at, uint64_t now)
+{
+	return at != 0 && now > at;
+}
+/* The TTL index record of (deadline, key) into out (1 + 8 + klen bytes). */
+size_t grove_db__xkey(uint64_t at, const uint8_t *key, size_t klen, uint8_t *out);
+/* Removes key if its deadline has passed (db_coll.c): *expired when a
+ * visible key was removed. */
+int grove_db__expire_key(grove_db_t *db, const void *key, size_t klen,
+			 bool *expired) GROVE_MUST_CHECK;
+/* At open: counts the 'x' records (expires=). */
+int grove_db__expire_open(grove_db_t *db) GROVE_MUST_CHECK;
 /* The digest of a stored 'u' record (encoding and type byte), and its tree item. */
 void grove_db__rec_digest(const uint8_t *rec, size_t rec_len, uint8_t out[GROVE_DIGEST_BYTES]);
 void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_len,

@@ -82,7 +82,8 @@ int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **o
 	grove_value_t *v = NULL;
 	if (rc == 0)
 		rc = grove_db__materialize(db, &k, &v);
-	if (rc == 0 && grove_value_is_empty(v)) {
+	if (rc == 0 && (grove_value_is_empty(v) ||
+			grove_db__expired(grove_expiry_get(v), grove_db__now_ms(db)))) {
 		grove_value_destroy(v);
 		rc = GROVE_ENOTFOUND;
 	}
@@ -126,6 +127,8 @@ int grove_db_peek(grove_db_t *db, const void *key, size_t klen, grove_db_peek_fn
 		bool head = t == GROVE_TYPE_COUNTER || t == GROVE_TYPE_REGISTER;
 		if (head && grove_value_is_empty(e->v))
 			t = GROVE_TYPE_NONE;
+		if (grove_db__expired(grove_expiry_get(e->v), grove_db__now_ms(db)))
+			t = GROVE_TYPE_NONE;
 		fn(ctx, t, head && t != GROVE_TYPE_NONE ? e->v : NULL);
 		served = 1;
 	}
@@ -136,6 +139,7 @@ int grove_db_peek(grove_db_t *db, const void *key, size_t klen, grove_db_peek_fn
 /* --- scan --- */
 
 typedef struct scan_ctx {
+	uint64_t now_ms;
 	grove_db_key_fn fn;
 	void *ctx;
 	size_t max_keys;
@@ -160,7 +164,8 @@ static int scan_record(void *vctx, const uint8_t *key, size_t klen, const uint8_
 		s->next_len = klen - 1;
 		return 1;
 	}
-	if (vlen < 1 || grove_db__rec_type(val, vlen) == GROVE_TYPE_NONE)
+	if (vlen < 1 || grove_db__rec_type(val, vlen) == GROVE_TYPE_NONE ||
+	    grove_db__expired(grove_db__rec_deadline(val, vlen), s->now_ms))
 		return 0;
 	s->visited++;
 	if (s->fn(s->ctx, key + 1, klen - 1, grove_db__rec_type(val, vlen)) != 0 ||
@@ -179,7 +184,7 @@ int grove_db_scan(grove_db_t *db, const void *start, size_t slen, size_t max_key
 	if (start && slen)
 		memcpy(lo + 1, start, slen);
 	uint8_t hi = GROVE_DB_PFX_USER + 1;
-	scan_ctx_t s = { .fn = fn, .ctx = ctx, .max_keys = max_keys };
+	scan_ctx_t s = { .fn = fn, .ctx = ctx, .max_keys = max_keys, .now_ms = grove_db__now_ms(db) };
 	int rc = grove_store_scan(db->store, NULL, lo, 1 + (start ? slen : 0), &hi, 1, scan_record,
 				  &s);
 	if (rc == 0)

@@ -127,6 +127,14 @@ static int state_batch(grove_batch_t *b, const grove_db_key_t *k, const grove_db
 	int rc = rec ? grove_batch_put(b, k->urec, 1 + k->klen, rec, rec_len) : 0;
 	if (rc == 0 && rec && !st->rec)
 		rc = grove_batch_put(b, k->drec, grove_db__drec_len(k), NULL, 0);
+	/* the TTL index follows the head's deadline, in the same batch */
+	uint64_t od = st->rec ? grove_db__rec_deadline(st->rec, st->rec_len) : 0;
+	uint64_t nd = rec ? grove_db__rec_deadline(rec, rec_len) : 0;
+	uint8_t x[1 + 8 + GROVE_KEY_MAX];
+	if (rc == 0 && rec && od != nd && od)
+		rc = grove_batch_delete(b, x, grove_db__xkey(od, k->key, k->klen, x));
+	if (rc == 0 && rec && od != nd && nd)
+		rc = grove_batch_put(b, x, grove_db__xkey(nd, k->key, k->klen, x), NULL, 0);
 	if (rc == 0 && st->extra)
 		rc = grove_batch_append(b, st->extra);
 	return rc;
@@ -146,6 +154,8 @@ static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
 	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
 	d->old_live = st->rec && grove_db__rec_type(st->rec, st->rec_len) != GROVE_TYPE_NONE;
 	d->new_live = grove_db__rec_type(s->scratch + pre, rec_len) != GROVE_TYPE_NONE;
+	d->old_ttl = st->rec && grove_db__rec_deadline(st->rec, st->rec_len) != 0;
+	d->new_ttl = grove_db__rec_deadline(s->scratch + pre, rec_len) != 0;
 }
 
 static void extra_apply(grove_db_t *db, const grove_db_state_t *st)
@@ -164,6 +174,10 @@ static void delta_apply(grove_db_t *db, const grove_db_head_delta_t *d)
 		atomic_fetch_add(&db->live_keys, 1);
 	else if (d->old_live && !d->new_live)
 		atomic_fetch_sub(&db->live_keys, 1);
+	if (d->new_ttl && !d->old_ttl)
+		atomic_fetch_add(&db->expires, 1);
+	else if (d->old_ttl && !d->new_ttl)
+		atomic_fetch_sub(&db->expires, 1);
 }
 
 /* The new record (rec_len bytes, in the stripe's scratch buffer) becomes

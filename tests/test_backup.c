@@ -110,13 +110,13 @@ static void test_layout(void **state)
 	uint8_t *b;
 	size_t n = file_bytes(fp, &b);
 	assert_memory_equal(b, "GROVEBAK\x01\x00\x00\x00", 12);
-	assert_memory_equal(b + 12, "\x07\x00\x00\x00" "cformat" "\x04\x00\x00\x00\x03\x00\x00\x00", 19);
+	assert_memory_equal(b + 12, "\x07\x00\x00\x00" "cformat" "\x04\x00\x00\x00\x04\x00\x00\x00", 19);
 	assert_memory_equal(b + 31, "\x02\x00\x00\x00" "uc", 6);
 	uint32_t hl = b[37] | (uint32_t)b[38] << 8;
 	size_t end = 41 + hl;
 	assert_memory_equal(b + end, "\x00\x00\x00\x00", 4);
 	uint32_t ml = b[end + 4] | (uint32_t)b[end + 5] << 8;
-	const char *text = "format=1\ngrove=test\nnode=node-a\nstorage-format=3\nvalue-format=1\n"
+	const char *text = "format=1\ngrove=test\nnode=node-a\nstorage-format=4\nvalue-format=2\n"
 			   "records=2\ncreated-ms=1234\n";
 	assert_int_equal(ml, strlen(text));
 	assert_memory_equal(b + end + 8, text, ml);
@@ -249,17 +249,17 @@ static void test_manifest(void **state)
 {
 	(void)state;
 	grove_backup_manifest_t m;
-	const char *ok = "format=1\nnode=a\nstorage-format=2\nvalue-format=1\nrecords=0\n"
+	const char *ok = "format=1\nnode=a\nstorage-format=3\nvalue-format=2\nrecords=0\n"
 			 "created-ms=5\nfuture=x\n";
 	assert_int_equal(grove_backup_manifest_decode(ok, strlen(ok), &m), 0);
 	assert_string_equal(m.node_id, "a");
 	assert_int_equal(m.created_ms, 5);
 	const char *bad[] = {
-		"format=1\nstorage-format=2\nvalue-format=1\nrecords=0\ncreated-ms=5\n",
-		"format=x\nnode=a\nstorage-format=2\nvalue-format=1\nrecords=0\ncreated-ms=5\n",
-		"format=1\nnode=a b\nstorage-format=2\nvalue-format=1\nrecords=0\ncreated-ms=5\n",
-		"format=1\nnode=a\nstorage-format=2\nvalue-format=1\nrecords=0\ncreated-ms=5",
-		"format=1\nnode=a\nstorage-format=2\nvalue-format=1\nrecords=99999999999999999999\ncreated-ms=5\n",
+		"format=1\nstorage-format=3\nvalue-format=2\nrecords=0\ncreated-ms=5\n",
+		"format=x\nnode=a\nstorage-format=3\nvalue-format=2\nrecords=0\ncreated-ms=5\n",
+		"format=1\nnode=a b\nstorage-format=3\nvalue-format=2\nrecords=0\ncreated-ms=5\n",
+		"format=1\nnode=a\nstorage-format=3\nvalue-format=2\nrecords=0\ncreated-ms=5",
+		"format=1\nnode=a\nstorage-format=3\nvalue-format=2\nrecords=99999999999999999999\ncreated-ms=5\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(grove_backup_manifest_decode(bad[i], strlen(bad[i]), &m), GROVE_EDECODE);

@@ -3,7 +3,8 @@
  * cannot read is refused with a message that names the fix, before
  * anything is written: a store of a newer format (and of the old format
  * 1), a backup of a newer backup format or of another storage format, a
- * certificate of a newer format.
+ * certificate of a newer format.  And the older format this release does
+ * read: a format 2 store (no TTL) opens and is marked format 3.
  * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
  * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
  */
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "grove/alloc.h"
 #include "grove/backup.h"
 #include "node/keyfile.h"
 #include "storage/store.h"
@@ -82,6 +84,32 @@ static void restore_of_format(uint32_t sf, const char *want)
 	fclose(fp);
 }
 
+/* Format 2 (before the TTL index) holds no TTL: it opens, its data is
+ * there, and its format record says 3 afterwards. */
+static void test_format2_store_upgraded(void **state)
+{
+	(void)state;
+	char *dir = store_of_format(2);
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	grove_db_t *db = NULL;
+	char err[512] = "";
+	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), 0);
+	assert_int_equal(grove_db_expires(db), 0);
+	grove_db_close(db);
+	grove_store_t *s = grove_test_storage_raw_open(dir);
+	uint8_t *v = NULL;
+	size_t n = 0;
+	assert_int_equal(grove_store_get(s, NULL, "cformat", 7, &v, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0], 3);
+	grove_free(v);
+	assert_int_equal(grove_store_get(s, NULL, "ukey", 4, &v, &n), 0);
+	grove_free(v);
+	grove_store_close(s);
+	grove_test_storage_rmdir(dir);
+}
+
 static void test_backup_of_other_format_refused(void **state)
 {
 	(void)state;
@@ -115,6 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_newer_store_refused),
+		cmocka_unit_test(test_format2_store_upgraded),
 		cmocka_unit_test(test_backup_of_other_format_refused),
 		cmocka_unit_test(test_newer_certificate_refused),
 	};

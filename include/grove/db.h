@@ -93,6 +93,52 @@ int grove_db_map_set(grove_db_t *db, const void *key, size_t klen, const void *f
 		     size_t flen, const void *val, size_t vlen, bool *created) GROVE_MUST_CHECK;
 int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void *field,
 			size_t flen, bool *removed) GROVE_MUST_CHECK;
+/* --- expiry (TTL; doc/value_format.md "Expiry", README "Expiry") ---
+ * A key's deadline (unix ms) replicates in its head.  A key whose deadline
+ * is behind the db's clock (now > deadline) reads as absent at once on
+ * this node (every read here hides it); grove_db_expire_cycle, or the
+ * next write of the key, then removes it by an observed-remove delete
+ * that replicates like DEL. */
+/* The db's clock (grove_db_options_t.clock), unix ms. */
+uint64_t grove_db_now_ms(grove_db_t *db);
+#define GROVE_DB_TTL_CLEAR 0 /* a SET: removes the TTL it saw */
+#define GROVE_DB_TTL_KEEP 1  /* SET KEEPTTL, APPEND, SETRANGE: the TTL stays */
+#define GROVE_DB_TTL_AT 2    /* SET EX/PX/EXAT/PXAT, SETEX: deadline at_ms */
+/* A register write with its TTL rule (grove_db_register_set is
+ * GROVE_DB_TTL_CLEAR).  GROVE_EINVAL: a bad mode, or at_ms 0 with AT. */
+int grove_db_register_write(grove_db_t *db, const void *key, size_t klen, const void *val,
+			    size_t vlen, int ttl_mode, uint64_t at_ms) GROVE_MUST_CHECK;
+#define GROVE_EXPIRE_NX 1u /* only when the key has no TTL */
+#define GROVE_EXPIRE_XX 2u /* only when it has one */
+#define GROVE_EXPIRE_GT 4u /* only a later deadline (no TTL counts as infinite) */
+#define GROVE_EXPIRE_LT 8u /* only an earlier one */
+/* EXPIRE family on a live key of any type: *set (may be NULL) is false
+ * when the key is absent or a flag refused it.  at_ms <= now deletes the
+ * key (observed-remove), as Redis does. */
+int grove_db_expire(grove_db_t *db, const void *key, size_t klen, uint64_t at_ms, unsigned flags,
+		    bool *set) GROVE_MUST_CHECK;
+/* PERSIST: *removed when the live key had a TTL (a write of "no TTL"). */
+int grove_db_persist(grove_db_t *db, const void *key, size_t klen, bool *removed) GROVE_MUST_CHECK;
+/* The key's deadline: *at_ms 0 when it has none; GROVE_ENOTFOUND when it
+ * is absent, deleted or expired.  *now_ms (may be NULL): the clock read
+ * that decided, for TTL arithmetic. */
+int grove_db_ttl(grove_db_t *db, const void *key, size_t klen, uint64_t *at_ms,
+		 uint64_t *now_ms) GROVE_MUST_CHECK;
+/* Active expiry: removes up to max_keys keys whose deadline has passed,
+ * in deadline order from the TTL index (O(max_keys) store reads, no
+ * sampling needed); *removed (may be NULL) counts the keys removed;
+ * returns 1 when more expired keys remain, 0 when none, or a negative
+ * code.  Keys hidden by their deadline are removed by the first call
+ * that reaches them, on each replica (the deletes merge). */
+int grove_db_expire_cycle(grove_db_t *db, size_t max_keys, uint64_t *removed) GROVE_MUST_CHECK;
+/* Keys with a deadline (INFO keyspace expires=), keys removed by expiry
+ * on this node (expired_keys), and live keys not hidden by their deadline
+ * (DBSIZE: the live count less the expired keys not yet removed, found
+ * in the TTL index up to now). */
+uint64_t grove_db_expires(grove_db_t *db);
+uint64_t grove_db_expired_keys(grove_db_t *db);
+uint64_t grove_db_count_visible(grove_db_t *db);
+
 /* Observed-remove delete of a key of any type; *existed tells if it was live. */
 int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed) GROVE_MUST_CHECK;
 
