@@ -38,6 +38,14 @@
 #define ERR_BYTES 512
 #define GROVE_TEST_SKEW_MAX_MS (7LL * 24 * 3600 * 1000) /* = the HLC's max offset cap */
 #define READY_POLL_MS 50 /* how often start-up checks whether membership joined */
+/* Active expiry (as Redis's hz 10 cycle): every EXPIRE_TICK_MS the loop
+ * removes keys whose deadline passed, EXPIRE_BATCH_KEYS at a time, until
+ * none is left or EXPIRE_BUDGET_MS went by (a quarter of the tick, Redis's
+ * 25%), at most EXPIRE_BATCHES_MAX batches. */
+#define EXPIRE_TICK_MS 100
+#define EXPIRE_BATCH_KEYS 32
+#define EXPIRE_BUDGET_MS 25
+#define EXPIRE_BATCHES_MAX 64
 
 struct grove_daemon {
 	const grove_config_t *cfg; /* = &own_cfg */
@@ -56,6 +64,8 @@ struct grove_daemon {
 	uv_timer_t ready_timer;    /* until READY=1 is sent */
 	uint64_t ready_deadline_ms;
 	bool ready_timer_open;
+	uv_timer_t expire_timer;   /* active expiry (EXPIRE_TICK_MS) */
+	bool expire_timer_open;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	char client_addr[GROVE_HOST_MAX + 16];
 	char gossip_addr[GROVE_HOST_MAX + 16];
@@ -273,6 +283,10 @@ static void on_gossip_closed(void *ctx)
 		d->ready_timer_open = false;
 		uv_close((uv_handle_t *)&d->ready_timer, NULL);
 	}
+	if (d->expire_timer_open) {
+		d->expire_timer_open = false;
+		uv_close((uv_handle_t *)&d->expire_timer, NULL);
+	}
 	for (int i = 0; i < d->signals_started; i++)
 		uv_close((uv_handle_t *)sigs[i], NULL);
 }
@@ -434,6 +448,34 @@ static void start_ready_timer(grove_daemon_t *d)
 	uv_timer_start(&d->ready_timer, on_ready_timer, 0, READY_POLL_MS);
 }
 
+/* Active expiry: removes expired keys in batches within the tick's budget
+ * (grove_db_expire_cycle: deadline order from the TTL index; each removal
+ * an observed-remove delete that replicates like DEL). */
+static void on_expire_timer(uv_timer_t *t)
+{
+	grove_daemon_t *d = t->data;
+	uv_update_time(d->loop);
+	uint64_t start = uv_now(d->loop);
+	for (int i = 0; i < EXPIRE_BATCHES_MAX; i++) {
+		int rc = grove_db_expire_cycle(d->db, EXPIRE_BATCH_KEYS, NULL);
+		if (rc < 0)
+			grove_log_warn(&d->log, "active expiry: %s", grove_strerror(rc));
+		if (rc != 1)
+			break;
+		uv_update_time(d->loop);
+		if (uv_now(d->loop) - start >= EXPIRE_BUDGET_MS)
+			break;
+	}
+}
+
+static void start_expire_timer(grove_daemon_t *d)
+{
+	uv_timer_init(d->loop, &d->expire_timer);
+	d->expire_timer.data = d;
+	d->expire_timer_open = true;
+	uv_timer_start(&d->expire_timer, on_expire_timer, EXPIRE_TICK_MS, EXPIRE_TICK_MS);
+}
+
 /* After a failed start: closes whatever handles exist and runs the loop
  * until they are closed. */
 static void abort_io(grove_daemon_t *d)
@@ -509,6 +551,8 @@ int grove_daemon_start(const grove_config_t *cfg, uv_loop_t *loop, grove_daemon_
 			abort_io(d);
 		else
 			start_ready_timer(d);
+		if (status == 0)
+			start_expire_timer(d);
 	}
 	if (status) {
 		daemon_free(d, status);

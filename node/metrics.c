@@ -58,6 +58,7 @@ static const metric_def_t defs[] = {
 	{"output_buffer_overflows", "grove_output_buffer_overflows_total", M_COUNTER, NULL, "Clients closed for passing output-limit.", 0},
 	{"total_net_input_bytes", "grove_net_input_bytes_total", M_COUNTER, NULL, "Bytes read from RESP clients.", 0},
 	{"total_net_output_bytes", "grove_net_output_bytes_total", M_COUNTER, NULL, "Bytes written to RESP clients.", 0},
+	{"expired_keys", "grove_expired_keys_total", M_COUNTER, NULL, "Keys this node removed because their TTL deadline passed.", 0},
 	{"grove_peers", "grove_peers", M_GAUGE, NULL, "Members other than this node, in any state.", 0},
 	{"used_cpu_sys", "grove_cpu_system_seconds_total", M_COUNTER, NULL, "System CPU time of the process.", 0},
 	{"used_cpu_user", "grove_cpu_user_seconds_total", M_COUNTER, NULL, "User CPU time of the process.", 0},

@@ -136,7 +136,8 @@ void grove_cmd_do_setbit(grove_cmd_call_t *c)
 	uint8_t mask = (uint8_t)(1u << (7 - (off & 7)));
 	int old = (buf[byte] & mask) != 0;
 	buf[byte] = (uint8_t)(on ? buf[byte] | mask : buf[byte] & ~mask);
-	int rc = grove_db_string_set(c->env->db, c->argv[1], c->argl[1], buf, nlen);
+	int rc = grove_db_string_write(c->env->db, c->argv[1], c->argl[1], buf, nlen,
+				       GROVE_DB_TTL_KEEP, 0); /* SETBIT keeps the TTL */
 	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
 	else

@@ -147,7 +147,8 @@ void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c)
 	}
 	char buf[LD_CHARS_MAX];
 	size_t n = grove_cmd__format_ld(buf, sizeof(buf), next);
-	rc = grove_db_register_set(c->env->db, c->argv[1], c->argl[1], buf, n);
+	rc = grove_db_register_write(c->env->db, c->argv[1], c->argl[1], buf, n, GROVE_DB_TTL_KEEP,
+				     0); /* INCRBYFLOAT keeps the TTL, as Redis */
 	if (rc < 0)
 		grove_cmd_reply_db_error(c, rc);
 	else

@@ -18,7 +18,9 @@
  * AOF rewrite): aof_enabled is 1 unless the durability is none, plus the
  * durability mode and the fsyncs issued.  replication: every node is a
  * master; the peers the membership sees are listed as grove_peer<i>.
- * keyspace: db0 with the live key count (no key ever expires).
+ * keyspace: db0 with the keys not hidden by their TTL (as DBSIZE), the keys
+ * with a deadline (expires=; hidden ones not yet removed included) and
+ * avg_ttl=0 (not tracked).
  */
 #include <malloc.h>
 #include <stdatomic.h>
@@ -198,10 +200,11 @@ void grove_cmd__info_cpu(const grove_cmd_env_t *env, grove_buf_t *t)
 
 void grove_cmd__info_keyspace(const grove_cmd_env_t *env, grove_buf_t *t)
 {
-	uint64_t keys = grove_db_count(env->db);
+	uint64_t keys = grove_db_count_visible(env->db), expires = grove_db_expires(env->db);
 	grove_buf_appendf(t, "# Keyspace\r\n");
 	if (keys)
-		grove_buf_appendf(t, "db0:keys=%llu,expires=0,avg_ttl=0\r\n", (unsigned long long)keys);
+		grove_buf_appendf(t, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
+				  (unsigned long long)(expires < keys ? expires : keys));
 }
 
 void grove_cmd__info_commandstats(const grove_cmd_env_t *env, grove_buf_t *t)

@@ -174,7 +174,7 @@ void grove_cmd_do_type(grove_cmd_call_t *c)
 
 void grove_cmd_do_dbsize(grove_cmd_call_t *c)
 {
-	grove_resp_int(c->out, (long long)grove_db_count(c->env->db));
+	grove_resp_int(c->out, (long long)grove_db_count_visible(c->env->db));
 }
 
 /* Keys collected by KEYS and SCAN: replies into a side buffer, counted. */

@@ -25,6 +25,9 @@
  * survives the delete, so the source reappears holding just that write;
  * the destination merges with concurrent writes to it by its type's rule.
  *
+ * The source's TTL goes with it: the destination gets the same deadline
+ * (an EXPIRE write of its own), as in Redis.
+ *
  * RANDOMKEY picks a random position in the key order and answers the first
  * key at or after it (wrapping around): any key can come out, but not
  * uniformly (a key after a long gap in the key space comes out more often).
@@ -271,10 +274,16 @@ static int copy_key(grove_cmd_call_t *c, bool replace, bool move)
 	bool existed;
 	if (exists)
 		rc = grove_db_delete(db, c->argv[2], c->argl[2], &existed);
+	uint64_t at = 0;
+	if (rc == 0 && grove_db_ttl(db, c->argv[1], c->argl[1], &at, NULL) != 0)
+		at = 0;
 	if (rc == 0)
 		rc = zsrc   ? zset_copy(db, c)
 		     : lsrc ? grove_cmd__list_copy(db, c->argv[1], c->argl[1], c->argv[2], c->argl[2])
 			    : write_copy(db, c->argv[2], c->argl[2], src);
+	bool set;
+	if (rc == 0 && at)
+		rc = grove_db_expire(db, c->argv[2], c->argl[2], at, 0, &set);
 	if (rc == 0 && move)
 		rc = grove_db_delete(db, c->argv[1], c->argl[1], &existed);
 	grove_value_destroy(src);

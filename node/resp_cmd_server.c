@@ -111,11 +111,12 @@ static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)
 	grove_buf_appendf(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 		     "rejected_connections:%llu\r\nprotocol_errors:%llu\r\nidle_disconnects:%llu\r\n"
 		     "output_buffer_overflows:%llu\r\ntotal_net_input_bytes:%llu\r\n"
-		     "total_net_output_bytes:%llu\r\n",
+		     "total_net_output_bytes:%llu\r\nexpired_keys:%llu\r\n",
 		  (unsigned long long)s->total_connections, (unsigned long long)s->total_commands,
 		  (unsigned long long)s->rejected_connections, (unsigned long long)s->protocol_errors,
 		  (unsigned long long)s->idle_disconnects, (unsigned long long)s->output_overflows,
-		  (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes);
+		  (unsigned long long)s->net_input_bytes, (unsigned long long)s->net_output_bytes,
+		  (unsigned long long)grove_db_expired_keys(env->db));
 }
 
 static const struct info_section {

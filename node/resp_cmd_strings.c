@@ -1,9 +1,7 @@
 /*
  * resp_cmd_strings.c - string commands beyond GET/SET: SET's options
- * (NX, XX, GET, KEEPTTL), SETNX, GETSET, GETDEL, GETEX, MGET, MSET,
- * MSETNX, APPEND, STRLEN, GETRANGE, SETRANGE; the expiry commands Grove can
- * answer honestly (TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST) and the
- * ones it refuses (EXPIRE, SET EX...).
+ * (NX, XX, GET, KEEPTTL, EX, PX, EXAT, PXAT), SETNX, GETSET, GETDEL, GETEX,
+ * MGET, MSET, MSETNX, APPEND, STRLEN, GETRANGE, SETRANGE.
  *
  * A Redis string is a Grove register (an LWW register) or a counter (read
  * as its decimal value).  Writes go to registers: a write of a counter key
@@ -21,11 +19,10 @@
  * Every check (types, sizes) happens before the first write, so a refused
  * command changes nothing.
  *
- * Expiry.  Grove keeps no TTL: a key never expires.  So TTL and PTTL answer
- * -1 for a key and -2 for no key, EXPIRETIME likewise, PERSIST 0, KEEPTTL
- * is accepted and GETEX PERSIST is a GET; every command that would set a
- * TTL (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, SETEX, PSETEX, SET and GETEX
- * with EX/PX/EXAT/PXAT) is refused with GROVE_EXPIRY_ERROR and no effect.
+ * Expiry: SET's EX/PX/EXAT/PXAT write the deadline with the value, KEEPTTL
+ * keeps the key's TTL, a plain SET (MSET, GETSET, SETNX too) removes the TTL
+ * it saw; APPEND and SETRANGE keep it; GETEX changes it after the read.
+ * The rules and the other expiry commands are in resp_cmd_expire.c.
  * INCRBYFLOAT is in resp_cmd_hash.c, beside HINCRBYFLOAT.
  */
 #include <stdio.h>
@@ -38,11 +35,6 @@
 /* Redis's proto-max-bulk-len (its error text past it); Grove's registers
  * stop earlier, at GROVE_REGISTER_VALUE_MAX. */
 #define GROVE_STRING_BYTES_MAX (512u * 1024 * 1024)
-
-#define GROVE_EXPIRY_ERROR                                                       \
-	"ERR Grove keeps no key expiry: EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, "  \
-	"SETEX, PSETEX and the EX/PX/EXAT/PXAT options are refused (keys never " \
-	"expire; TTL answers -1)"
 
 /* A key's value as a Redis string. */
 typedef struct str_val {
@@ -132,14 +124,23 @@ static bool str_writable(grove_cmd_call_t *c, const str_val_t *s)
 	return false;
 }
 
-static bool reg_set(grove_cmd_call_t *c, size_t ki, const void *val, size_t len)
+/* A register write; ttl_mode GROVE_DB_TTL_* (deadline at_ms for AT). */
+static bool reg_write(grove_cmd_call_t *c, size_t ki, const void *val, size_t len, int ttl_mode,
+		      uint64_t at_ms)
 {
-	int rc = grove_db_string_set(c->env->db, c->argv[ki], c->argl[ki], val, len);
+	int rc = grove_db_string_write(c->env->db, c->argv[ki], c->argl[ki], val, len, ttl_mode,
+				       at_ms);
 	if (rc < 0) {
 		grove_cmd_reply_db_error(c, rc);
 		return false;
 	}
 	return true;
+}
+
+/* SET, MSET, GETSET, SETNX: the TTL the key had goes. */
+static bool reg_set(grove_cmd_call_t *c, size_t ki, const void *val, size_t len)
+{
+	return reg_write(c, ki, val, len, GROVE_DB_TTL_CLEAR, 0);
 }
 
 /* ---- SET and its options ---- */
@@ -148,47 +149,67 @@ static bool reg_set(grove_cmd_call_t *c, size_t ki, const void *val, size_t len)
 #define SET_XX 0x2
 #define SET_GET 0x4
 #define SET_KEEPTTL 0x8
-#define SET_EXPIRE 0x10
+#define SET_EX 0x10
+#define SET_PX 0x20
+#define SET_EXAT 0x40
+#define SET_PXAT 0x80
+#define SET_PERSIST 0x100 /* GETEX only */
+#define SET_EXPIRE (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
 
-/* Parses SET's options from argument 3 on, with Redis 7.0's rules and
- * errors; replies and returns false on a bad option. */
-static bool set_options(grove_cmd_call_t *c, unsigned *flags)
+/* Parses the options of SET (from argument 3) or GETEX (getex: from 2)
+ * with Redis 7.0's rules (parseExtendedStringArgumentsOrReply): *ei is the
+ * index of the time argument (0: none).  Replies and returns false on a
+ * syntax error. */
+static bool str_options(grove_cmd_call_t *c, bool getex, unsigned *flags, size_t *ei)
 {
-	for (size_t i = 3; i < c->argc; i++) {
+	static const struct {
+		const char *word;
+		unsigned flag;
+	} units[] = { { "ex", SET_EX }, { "px", SET_PX }, { "exat", SET_EXAT }, { "pxat", SET_PXAT } };
+	*ei = 0;
+	for (size_t i = getex ? 2 : 3; i < c->argc; i++) {
 		bool has_next = i + 1 < c->argc;
-		if (grove_cmd_arg_is(c, i, "nx") && !(*flags & SET_XX)) {
+		unsigned f = 0;
+		for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+			if (grove_cmd_arg_is(c, i, units[u].word))
+				f = units[u].flag;
+		if (!getex && grove_cmd_arg_is(c, i, "nx") && !(*flags & SET_XX)) {
 			*flags |= SET_NX;
-		} else if (grove_cmd_arg_is(c, i, "xx") && !(*flags & SET_NX)) {
+		} else if (!getex && grove_cmd_arg_is(c, i, "xx") && !(*flags & SET_NX)) {
 			*flags |= SET_XX;
-		} else if (grove_cmd_arg_is(c, i, "get")) {
+		} else if (!getex && grove_cmd_arg_is(c, i, "get")) {
 			*flags |= SET_GET;
-		} else if (grove_cmd_arg_is(c, i, "keepttl") && !(*flags & SET_EXPIRE)) {
+		} else if (!getex && grove_cmd_arg_is(c, i, "keepttl") && !(*flags & SET_EXPIRE)) {
 			*flags |= SET_KEEPTTL;
-		} else if ((grove_cmd_arg_is(c, i, "ex") || grove_cmd_arg_is(c, i, "px") ||
-			    grove_cmd_arg_is(c, i, "exat") || grove_cmd_arg_is(c, i, "pxat")) &&
-			   has_next && !(*flags & (SET_KEEPTTL | SET_EXPIRE))) {
-			long long t;
-			if (!grove_cmd_arg_ll(c, ++i, &t))
-				return false;
-			if (t <= 0) {
-				grove_resp_error(c->out, "ERR invalid expire time in 'set' command");
-				return false;
-			}
-			*flags |= SET_EXPIRE;
+		} else if (getex && grove_cmd_arg_is(c, i, "persist") && !(*flags & SET_EXPIRE)) {
+			*flags |= SET_PERSIST;
+		} else if (f && has_next && !(*flags & (SET_KEEPTTL | SET_PERSIST | (SET_EXPIRE & ~f)))) {
+			*flags |= f;
+			*ei = ++i;
 		} else {
 			grove_cmd_reply_syntax(c);
 			return false;
 		}
 	}
-	if (*flags & SET_EXPIRE) {
-		grove_resp_error(c->out, GROVE_EXPIRY_ERROR);
-		return false;
-	}
 	return true;
 }
 
+/* The deadline of the parsed time option (getMillisecondsOrReply). */
+static bool str_deadline(grove_cmd_call_t *c, unsigned flags, size_t ei, const char *cmd,
+			 uint64_t *at_ms)
+{
+	bool seconds = flags & (SET_EX | SET_EXAT), relative = flags & (SET_EX | SET_PX);
+	return grove_cmd__expire_ms(c, ei, seconds, relative, cmd, at_ms);
+}
+
+static int ttl_mode(unsigned flags)
+{
+	return (flags & SET_EXPIRE) ? GROVE_DB_TTL_AT : (flags & SET_KEEPTTL) ? GROVE_DB_TTL_KEEP
+									       : GROVE_DB_TTL_CLEAR;
+}
+
 /* SET key value with NX / XX / GET decided on the local state. */
-static void set_conditional(grove_cmd_call_t *c, unsigned flags)
+static void set_conditional(grove_cmd_call_t *c, unsigned flags, uint64_t at_ms)
 {
 	grove_cmd__lock_exclusive(c);
 	str_val_t s;
@@ -200,7 +221,8 @@ static void set_conditional(grove_cmd_call_t *c, unsigned flags)
 			reply_str(c->out, &s);
 		else
 			grove_resp_null(c->out);
-	} else if (str_writable(c, &s) && reg_set(c, 1, c->argv[2], c->argl[2])) {
+	} else if (str_writable(c, &s) &&
+		   reg_write(c, 1, c->argv[2], c->argl[2], ttl_mode(flags), at_ms)) {
 		if (flags & SET_GET)
 			reply_str(c->out, &s);
 		else
@@ -212,20 +234,23 @@ static void set_conditional(grove_cmd_call_t *c, unsigned flags)
 void grove_cmd_do_set(grove_cmd_call_t *c)
 {
 	unsigned flags = 0;
-	if (!set_options(c, &flags) || !grove_cmd__key_writable(c, 1))
+	size_t ei;
+	uint64_t at = 0;
+	if (!str_options(c, false, &flags, &ei) ||
+	    (ei && !str_deadline(c, flags, ei, "set", &at)) || !grove_cmd__key_writable(c, 1))
 		return;
 	if (flags & (SET_NX | SET_XX | SET_GET)) {
-		set_conditional(c, flags);
+		set_conditional(c, flags, at);
 		return;
 	}
-	if (reg_set(c, 1, c->argv[2], c->argl[2]))
+	if (reg_write(c, 1, c->argv[2], c->argl[2], ttl_mode(flags), at))
 		grove_resp_simple(c->out, "OK");
 }
 
 void grove_cmd_do_getset(grove_cmd_call_t *c)
 {
 	if (grove_cmd__key_writable(c, 1))
-		set_conditional(c, SET_GET);
+		set_conditional(c, SET_GET, 0);
 }
 
 /* ---- multi-key ---- */
@@ -349,7 +374,7 @@ static void splice(grove_cmd_call_t *c, const str_val_t *s, size_t offset)
 	if (offset > s->len)
 		memset(buf + s->len, 0, offset - s->len);
 	memcpy(buf + offset, add, alen);
-	if (reg_set(c, 1, buf, nlen))
+	if (reg_write(c, 1, buf, nlen, GROVE_DB_TTL_KEEP, 0))
 		grove_resp_int(c->out, (long long)nlen);
 	grove_free(buf);
 }
@@ -437,60 +462,37 @@ void grove_cmd_do_getrange(grove_cmd_call_t *c)
 	str_free(&s);
 }
 
-/* GETEX key [PERSIST]: a GET (no key has a TTL); EX/PX/EXAT/PXAT refused. */
+/* GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]: the value, then the TTL
+ * changed (a deadline already past deletes the key), in Redis 7.0's order:
+ * options, then the key (nil, WRONGTYPE), then the time. */
 void grove_cmd_do_getex(grove_cmd_call_t *c)
 {
-	if (c->argc > 2) {
-		bool expire = c->argc == 4 && (grove_cmd_arg_is(c, 2, "ex") ||
-					       grove_cmd_arg_is(c, 2, "px") ||
-					       grove_cmd_arg_is(c, 2, "exat") ||
-					       grove_cmd_arg_is(c, 2, "pxat"));
-		long long t;
-		if (expire) {
-			if (!grove_cmd_arg_ll(c, 3, &t))
-				return;
-			if (t <= 0) {
-				grove_resp_error(c->out, "ERR invalid expire time in 'getex' command");
-				return;
-			}
-			grove_resp_error(c->out, GROVE_EXPIRY_ERROR);
-			return;
-		}
-		if (c->argc != 3 || !grove_cmd_arg_is(c, 2, "persist")) {
-			grove_cmd_reply_syntax(c);
-			return;
-		}
-	}
+	unsigned flags = 0;
+	size_t ei;
+	uint64_t at = 0;
+	if (!str_options(c, true, &flags, &ei))
+		return;
+	if (flags)
+		grove_cmd__lock_exclusive(c);
 	str_val_t s;
 	if (!str_load_string(c, 1, &s))
 		return;
-	reply_str(c->out, &s);
-	str_free(&s);
-}
-
-/* ---- expiry ---- */
-
-/* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -1 for a key (no TTL), -2 for none. */
-void grove_cmd_do_ttl(grove_cmd_call_t *c)
-{
-	str_val_t s;
-	if (!str_load(c, 1, &s))
+	if (s.type == GROVE_TYPE_NONE || !flags) {
+		reply_str(c->out, &s);
+		str_free(&s);
 		return;
-	grove_resp_int(c->out, s.type == GROVE_TYPE_NONE ? -2 : -1);
+	}
+	int rc = 0;
+	bool done;
+	if (ei && str_deadline(c, flags, ei, "getex", &at))
+		rc = grove_db_expire(c->env->db, c->argv[1], c->argl[1], at, 0, &done);
+	else if (!ei)
+		rc = grove_db_persist(c->env->db, c->argv[1], c->argl[1], &done);
+	else
+		rc = 1; /* replied: invalid expire time */
+	if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	else if (rc == 0)
+		reply_str(c->out, &s);
 	str_free(&s);
-}
-
-/* PERSIST: 0, there is never a TTL to remove. */
-void grove_cmd_do_persist(grove_cmd_call_t *c)
-{
-	grove_resp_int(c->out, 0);
-}
-
-/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, SETEX, PSETEX: refused; the time
- * argument is checked first, as Redis does. */
-void grove_cmd_do_expire(grove_cmd_call_t *c)
-{
-	long long t;
-	if (grove_cmd_arg_ll(c, 2, &t))
-		grove_resp_error(c->out, GROVE_EXPIRY_ERROR);
 }

@@ -253,6 +253,13 @@ void grove_cmd_do_getex(grove_cmd_call_t *c);
 void grove_cmd_do_ttl(grove_cmd_call_t *c);
 void grove_cmd_do_persist(grove_cmd_call_t *c);
 void grove_cmd_do_expire(grove_cmd_call_t *c);
+void grove_cmd_do_setex(grove_cmd_call_t *c);
+/* Expiry (resp_cmd_expire.c): the db's clock; the deadline of a SET /
+ * GETEX / SETEX time argument i (seconds or ms, relative to now or
+ * absolute), with Redis's "invalid expire time in 'cmd' command". */
+uint64_t grove_cmd__now_ms(grove_cmd_call_t *c);
+bool grove_cmd__expire_ms(grove_cmd_call_t *c, size_t i, bool seconds, bool relative,
+			  const char *cmd, uint64_t *at_ms);
 void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c);
 
 void grove_cmd_do_getbit(grove_cmd_call_t *c);

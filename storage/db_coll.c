@@ -974,8 +974,25 @@ int grove_db_counter_incr(grove_db_t *db, const void *key, size_t klen, int64_t 
 
 int grove_db_string_set(grove_db_t *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen, .replace_counter = true };
+	return grove_db_string_write(db, key, klen, val, vlen, GROVE_DB_TTL_CLEAR, 0);
+}
+
+/* A register write (SET's TTL rules); replace: a live counter is replaced. */
+static int register_write(grove_db_t *db, const void *key, size_t klen, const void *val,
+			  size_t vlen, int ttl_mode, uint64_t at_ms, bool replace)
+{
+	if (ttl_mode < GROVE_DB_TTL_CLEAR || ttl_mode > GROVE_DB_TTL_AT ||
+	    (ttl_mode == GROVE_DB_TTL_AT && (at_ms == 0 || at_ms > GROVE_EXPIRY_AT_MAX)))
+		return GROVE_EINVAL;
+	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen, .ttl_mode = ttl_mode,
+		    .at_ms = at_ms, .replace_counter = replace };
 	return write_key(db, key, klen, &o);
+}
+
+int grove_db_string_write(grove_db_t *db, const void *key, size_t klen, const void *val,
+			  size_t vlen, int ttl_mode, uint64_t at_ms)
+{
+	return register_write(db, key, klen, val, vlen, ttl_mode, at_ms, true);
 }
 
 int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const void *val,
@@ -987,11 +1004,7 @@ int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const vo
 int grove_db_register_write(grove_db_t *db, const void *key, size_t klen, const void *val,
 			    size_t vlen, int ttl_mode, uint64_t at_ms)
 {
-	if (ttl_mode < GROVE_DB_TTL_CLEAR || ttl_mode > GROVE_DB_TTL_AT ||
-	    (ttl_mode == GROVE_DB_TTL_AT && (at_ms == 0 || at_ms > GROVE_EXPIRY_AT_MAX)))
-		return GROVE_EINVAL;
-	wop_t o = { .what = OP_REGISTER, .a = val, .alen = vlen, .ttl_mode = ttl_mode, .at_ms = at_ms };
-	return write_key(db, key, klen, &o);
+	return register_write(db, key, klen, val, vlen, ttl_mode, at_ms, false);
 }
 
 int grove_db_expire(grove_db_t *db, const void *key, size_t klen, uint64_t at_ms, unsigned flags,

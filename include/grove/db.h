@@ -85,6 +85,10 @@ int grove_db_register_set(grove_db_t *db, const void *key, size_t klen, const vo
  * concurrently elsewhere: they stay hidden). */
 int grove_db_string_set(grove_db_t *db, const void *key, size_t klen, const void *val,
 			size_t vlen) GROVE_MUST_CHECK;
+/* grove_db_string_set with a TTL rule (GROVE_DB_TTL_*, below; string_set is
+ * GROVE_DB_TTL_CLEAR).  KEEP keeps the deadline of a replaced counter too. */
+int grove_db_string_write(grove_db_t *db, const void *key, size_t klen, const void *val,
+			  size_t vlen, int ttl_mode, uint64_t at_ms) GROVE_MUST_CHECK;
 int grove_db_set_add(grove_db_t *db, const void *key, size_t klen, const void *elem,
 		     size_t elen, bool *added) GROVE_MUST_CHECK;
 int grove_db_set_remove(grove_db_t *db, const void *key, size_t klen, const void *elem,
