@@ -34,7 +34,8 @@ size_t grove_db__xkey(uint64_t at, const uint8_t *key, size_t klen, uint8_t *out
 	out[0] = GROVE_DB_PFX_EXPIRE;
 	for (int i = 0; i < 8; i++)
 		out[1 + i] = (uint8_t)(at >> (8 * (7 - i)));
-	memcpy(out + 9, key, klen);
+	if (klen)
+		memcpy(out + 9, key, klen);
 	return 9 + klen;
 }
 
