@@ -38,8 +38,11 @@ static void fuzz_ops(grove_value_t *v)
 	(void)grove_lwwmap_set(v, "fz", ts, "f", 1, "v", 1, &flag);
 	(void)grove_lwwmap_delete(v, "fz", ts + 1, "f", 1, &flag);
 	(void)grove_orset_remove(v, "fz", "e", 1, &flag);
+	fuzz_check(grove_expiry_set(v, "fz", ts + 1, 12345) == 0);
+	fuzz_check(grove_expiry_get(v) == 12345);
 	fuzz_check(grove_value_delete(v, "fz", ts + 2) == 0);
 	fuzz_check(grove_value_is_empty(v));
+	fuzz_check(!grove_expiry_written(v)); /* the delete cleared the TTL it saw */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
