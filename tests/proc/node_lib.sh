@@ -114,6 +114,25 @@ stop_node() {
 	STOP_RC=$?
 }
 
+# start_three PORT [groved flags...]: nodes n1, n2, n3 on clients PORT,
+# PORT+1, PORT+2 (n2 and n3 seeded with n1), then waits (deadline 20 s)
+# until each sees 3 members alive; finishes the test on failure.
+start_three() {
+	local p=$1 port deadline
+	shift
+	start_node n1 n1 "$p" "$@" || finish
+	start_node n2 n2 "$((p + 1))" "$@" --seeds "127.0.0.1:$((p + 1000))" || finish
+	start_node n3 n3 "$((p + 2))" "$@" --seeds "127.0.0.1:$((p + 1000))" || finish
+	deadline=$((SECONDS + 20))
+	for port in "$p" "$((p + 1))" "$((p + 2))"; do
+		until [[ $(redis-cli -p "$port" info cluster 2>/dev/null | tr -d '\r' | grep members_alive) == members_alive:3 ]]; do
+			((SECONDS < deadline)) || { fail "node $port does not see 3 members"; finish; }
+			sleep 0.05
+		done
+	done
+	pass "3 nodes joined"
+}
+
 finish() {
 	if ((FAILS > 0)); then
 		echo "$FAILS check(s) failed"

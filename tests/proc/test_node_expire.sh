@@ -30,17 +30,7 @@ wait_for() {
 	return 1
 }
 
-start_node n1 n1 "$P" "${fast[@]}" || finish
-start_node n2 n2 "$((P + 1))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1000))" || finish
-start_node n3 n3 "$((P + 2))" "${fast[@]}" --seeds "127.0.0.1:$((P + 1000))" || finish
-deadline=$((SECONDS + 20))
-for port in "${PORTS[@]}"; do
-	until [[ $(cli "$port" info cluster | tr -d '\r' | grep members_alive) == members_alive:3 ]]; do
-		((SECONDS < deadline)) || { fail "node $port does not see 3 members"; finish; }
-		sleep 0.05
-	done
-done
-pass "3 nodes joined"
+start_three "$P" "${fast[@]}"
 
 # expires_everywhere N: polls until INFO keyspace says expires=N on every
 # node (deadline 10 s).
