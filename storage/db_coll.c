@@ -654,6 +654,19 @@ static grove_type_t kind_type(int kind)
 					  : GROVE_TYPE_ZSET;
 }
 
+/* After rc, a write that turned the key into another type (INCR on a
+ * string, SET KEEPTTL on a counter: the old state deleted, observed-
+ * remove, TTL included), writes the deadline at the key had back, as
+ * Redis keeps a TTL across them; returns rc. */
+static int keep_ttl(coll_t *c, const char *node, uint64_t at, int rc)
+{
+	if (rc || !at || grove_expiry_get(c->st.v) == at)
+		return rc;
+	uint64_t ts;
+	rc = grove_db__hlc_local(c->db, grove_value_max_ts(c->st.v), &ts);
+	return rc ? rc : grove_expiry_set(c->st.v, node, ts, at);
+}
+
 /* Counter and register writes, and key deletes: the head changes. */
 static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 {
@@ -666,9 +679,14 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 		return rc ? rc : coll_delete_elements(c);
 	}
 	grove_type_t want = o->what == OP_COUNTER ? GROVE_TYPE_COUNTER : GROVE_TYPE_REGISTER;
-	if (o->what == OP_COUNTER && o->from_register && vis == GROVE_TYPE_REGISTER)
-		return grove_pncounter_from_register(v, node, o->delta, &o->out_i64);
+	if (o->what == OP_COUNTER && o->from_register && vis == GROVE_TYPE_REGISTER) {
+		uint64_t at = grove_expiry_get(v); /* before the conversion clears it */
+		int rc = grove_pncounter_from_register(v, node, o->delta, &o->out_i64);
+		return keep_ttl(c, node, at, rc);
+	}
+	uint64_t kept = 0; /* KEEPTTL over a replaced counter */
 	if (o->what == OP_REGISTER && o->replace_counter && vis == GROVE_TYPE_COUNTER) {
+		kept = o->ttl_mode == GROVE_DB_TTL_KEEP ? grove_expiry_get(v) : 0;
 		int rc = grove_value_delete(v, node, 0); /* observed reset, then a creation */
 		if (rc)
 			return rc;
@@ -688,7 +706,7 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 			grove_expiry_clear(v); /* SET: removes the TTL it saw */
 		if (rc == 0 && o->ttl_mode == GROVE_DB_TTL_AT)
 			rc = grove_expiry_set(v, node, ts, o->at_ms);
-		return rc;
+		return kept ? keep_ttl(c, node, kept, rc) : rc;
 	}
 	rc = grove_pncounter_add(v, node, o->delta);
 	if (rc == 0 && o->want_value)
@@ -2286,6 +2304,12 @@ size_t grove_db__elem_prefix(const grove_db_key_t *k, int kind, uint8_t *out)
 int grove_db__coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 {
 	return coll_load(c, db, k);
+}
+
+int grove_db__expire_due(coll_t *c, bool *expired)
+{
+	grove_type_t vis = type_of(c->st.v, &c->m);
+	return expire_due(c, &vis, c->db->node_id, expired);
 }
 
 void grove_db__coll_free(coll_t *c)

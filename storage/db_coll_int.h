@@ -78,6 +78,10 @@ int grove_db__meta_bound_set(meta_t *m, int which, const uint8_t *id,
 size_t grove_db__elem_prefix(const grove_db_key_t *k, int kind, uint8_t *out);
 
 int grove_db__coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k) GROVE_MUST_CHECK;
+/* After the load, before any write: a key whose deadline has passed is
+ * removed first (observed-remove, its TTL included), so the write starts a
+ * new key; *expired when a visible key was removed (count it). */
+int grove_db__expire_due(coll_t *c, bool *expired) GROVE_MUST_CHECK;
 void grove_db__coll_free(coll_t *c);
 /* The visible type of a key from its head and metadata. */
 grove_type_t grove_db__type_of(const grove_value_t *v, const meta_t *m);

@@ -542,9 +542,11 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 	if (!o->en)
 		return GROVE_ENOMEM;
 	coll_t c;
-	bool wrote = false;
+	bool wrote = false, expired = false;
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = grove_db__coll_load(&c, db, &k);
+	if (rc == 0)
+		rc = grove_db__expire_due(&c, &expired);
 	if (rc == 0)
 		rc = list_apply(&c, o);
 	if (rc == 0)
@@ -552,11 +554,13 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	bool purge = c.purge && rc == 0;
 	grove_db__coll_free(&c);
+	if (rc == 0 && expired)
+		atomic_fetch_add(&db->expired_keys, 1);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
 		if (o->wrote_elem)
 			grove_db__call_hook(db, o->en->name, o->en->nlen);
-		if (o->head_changed)
+		if (o->head_changed || expired)
 			grove_db__call_hook(db, k.drec + 3, 1 + klen);
 	}
 	if (rc == 0 && purge)

@@ -249,6 +249,10 @@ static void test_expiry(void **state)
 	GROVE_EXPECT(f, line, "$2\r\nwx\r\n");
 	GROVE_EXPECT(f, "EXISTS a", ":0\r\n");
 	GROVE_EXPECT(f, "SETEX x 10 v", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR x", "-ERR value is not an integer or out of range\r\n");
+	GROVE_EXPECT(f, "SETEX x 10 7", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR x", ":8\r\n"); /* a counter now, and its TTL stays */
+	GROVE_EXPECT(f, "TTL x", ":10\r\n");
 }
 
 static void test_bits(void **state)

@@ -129,7 +129,8 @@ static bool reg_is(grove_db_t *db, const char *key, const char *want)
 }
 
 /* Keys of every type with one deadline: hidden at once past it, then
- * removed by active expiry (and the collections' elements purged). */
+ * removed by active expiry (and the collections' elements purged).
+ * Lists included. */
 static void test_hidden_then_removed(void **state)
 {
 	(void)state;
@@ -145,8 +146,10 @@ static void test_hidden_then_removed(void **state)
 	assert_int_equal(grove_db_map_set(db, K("hash"), K("f"), K("1"), &f), 0);
 	assert_int_equal(grove_db_zset_add(db, K("zs"), K("m"), 1.5, 0, NULL, NULL), 0);
 	assert_int_equal(grove_db_register_set(db, K("keep"), K("x")), 0);
-	const char *ttl_keys[] = { "ctr", "set", "hash", "zs" };
-	for (size_t i = 0; i < 4; i++) {
+	uint64_t len;
+	assert_int_equal(grove_db_list_push(db, K("list"), true, false, K("e"), &len), 0);
+	const char *ttl_keys[] = { "ctr", "set", "hash", "zs", "list" };
+	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(grove_db_expire(db, K(ttl_keys[i]), at, 0, &f), 0);
 		assert_true(f);
 	}
@@ -156,16 +159,16 @@ static void test_hidden_then_removed(void **state)
 	assert_int_equal(now, r.clk[0]);
 	assert_int_equal(grove_db_ttl(db, K("keep"), &got, NULL), 0);
 	assert_int_equal(got, 0);
-	assert_int_equal(grove_db_expires(db), 5);
-	assert_int_equal(grove_db_count_visible(db), 6);
+	assert_int_equal(grove_db_expires(db), 6);
+	assert_int_equal(grove_db_count_visible(db), 7);
 	/* at the deadline itself the key is still there (Redis: now > at) */
 	r.clk[0] = at;
 	assert_int_equal(type_of(db, "reg"), GROVE_TYPE_REGISTER);
 	assert_int_equal(grove_db_expire_cycle(db, 100, NULL), 0);
 	r.clk[0] = at + 1;
 	/* hidden from every read, before any removal */
-	const char *all[] = { "reg", "ctr", "set", "hash", "zs" };
-	for (size_t i = 0; i < 5; i++) {
+	const char *all[] = { "reg", "ctr", "set", "hash", "zs", "list" };
+	for (size_t i = 0; i < 6; i++) {
 		grove_value_t *v = NULL;
 		assert_int_equal(type_of(db, all[i]), GROVE_TYPE_NONE);
 		assert_int_equal(grove_db_get(db, K(all[i]), &v), GROVE_ENOTFOUND);
@@ -183,21 +186,23 @@ static void test_hidden_then_removed(void **state)
 	assert_int_equal(scan_count(db), 1);
 	assert_int_equal(grove_db_count_visible(db), 1);
 	assert_int_equal(grove_db_expired_keys(db), 0);
-	/* active expiry: two batches of 3 */
+	assert_int_equal(grove_db_coll_count(db, K("list"), GROVE_TYPE_LIST, &n), 0);
+	assert_int_equal(n, 0);
+	/* active expiry: batches of 4 */
 	uint64_t removed = 0, more;
-	assert_int_equal(grove_db_expire_cycle(db, 3, &removed), 1);
-	assert_int_equal(removed, 3);
-	assert_int_equal(grove_db_expire_cycle(db, 3, &more), 0);
-	assert_int_equal(removed + more, 5);
-	assert_int_equal(grove_db_expire_cycle(db, 3, &more), 0);
+	assert_int_equal(grove_db_expire_cycle(db, 4, &removed), 1);
+	assert_int_equal(removed, 4);
+	assert_int_equal(grove_db_expire_cycle(db, 4, &more), 0);
+	assert_int_equal(removed + more, 6);
+	assert_int_equal(grove_db_expire_cycle(db, 4, &more), 0);
 	assert_int_equal(more, 0);
-	assert_int_equal(grove_db_expired_keys(db), 5);
+	assert_int_equal(grove_db_expired_keys(db), 6);
 	assert_int_equal(grove_db_expires(db), 0);
 	assert_int_equal(grove_db_count(db), 1);
 	grove_db_stats_t st;
 	grove_db_stats(db, &st);
 	assert_int_equal(st.purges_pending, 0);
-	assert_true(st.purged >= 3); /* the set's, hash's and zset's elements */
+	assert_true(st.purged >= 4); /* the set's, hash's, zset's and list's elements */
 	/* a new key of the same name starts without TTL */
 	assert_int_equal(grove_db_counter_add(db, K("ctr"), 1, NULL), 0);
 	assert_int_equal(grove_db_ttl(db, K("ctr"), &got, NULL), 0);
@@ -245,11 +250,26 @@ static void test_flags_and_modes(void **state)
 	assert_true(f);
 	assert_int_equal(grove_db_ttl(db, K("k"), &got, NULL), 0);
 	assert_int_equal(got, 0);
+	/* a TTL survives INCR on a string and SET KEEPTTL on a counter */
+	assert_int_equal(grove_db_string_write(db, K("n"), K("5"), GROVE_DB_TTL_AT, t + 400), 0);
+	int64_t nv;
+	assert_int_equal(grove_db_counter_incr(db, K("n"), 1, &nv), 0);
+	assert_int_equal(nv, 6);
+	assert_int_equal(grove_db_ttl(db, K("n"), &got, NULL), 0);
+	assert_int_equal(got, t + 400);
+	assert_int_equal(grove_db_string_write(db, K("n"), K("s"), GROVE_DB_TTL_KEEP, 0), 0);
+	assert_int_equal(grove_db_ttl(db, K("n"), &got, NULL), 0);
+	assert_int_equal(got, t + 400);
+	assert_int_equal(grove_db_counter_incr(db, K("c2"), 1, &nv), 0);
+	assert_int_equal(grove_db_expire(db, K("c2"), t + 500, 0, &f), 0);
+	assert_int_equal(grove_db_string_set(db, K("c2"), K("s")), 0); /* SET: TTL gone */
+	assert_int_equal(grove_db_ttl(db, K("c2"), &got, NULL), 0);
+	assert_int_equal(got, 0);
 	/* a deadline not after now deletes the key at once */
 	assert_int_equal(grove_db_expire(db, K("k"), t, 0, &f), 0);
 	assert_true(f);
 	assert_int_equal(type_of(db, "k"), GROVE_TYPE_NONE);
-	assert_int_equal(grove_db_expires(db), 0);
+	assert_int_equal(grove_db_expires(db), 1); /* n */
 	/* bad arguments */
 	assert_int_equal(grove_db_register_write(db, K("k"), K("v"), GROVE_DB_TTL_AT, 0), GROVE_EINVAL);
 	assert_int_equal(grove_db_register_write(db, K("k"), K("v"), 7, 1), GROVE_EINVAL);
