@@ -14,9 +14,9 @@ PORTS=("$P" "$((P + 1))" "$((P + 2))")
 fast=(--probe-interval 200 --gossip-interval 100)
 cli() { redis-cli -p "$@" 2>/dev/null; }
 
-# wait_for NAME CMD WANT: polls CMD on every node until each answers WANT
+# expect_all NAME CMD WANT: polls CMD on every node until each answers WANT
 # (deadline 10 s).
-wait_for() {
+expect_all() {
 	local name=$1 cmd=$2 want=$3 deadline=$((SECONDS + 10)) port ok
 	while ((SECONDS < deadline)); do
 		ok=1
@@ -51,26 +51,26 @@ t0=$SECONDS
 # --- PERSIST on one node reaches the others ---
 cli "$P" set p v ex 100 >/dev/null
 pat=$(cli "$P" pexpiretime p)
-wait_for "p has its deadline everywhere" "pexpiretime p" "$pat "
+expect_all "p has its deadline everywhere" "pexpiretime p" "$pat "
 expires_everywhere 1
 cli "$((P + 2))" persist p >/dev/null
-wait_for "PERSIST on node 3 reached every node" "ttl p" "-1 "
+expect_all "PERSIST on node 3 reached every node" "ttl p" "-1 "
 expires_everywhere 0
 
 # --- a TTL set on node 1 reaches the others ---
 cli "$P" set k old >/dev/null
 cli "$P" pexpire k 4000 >/dev/null
 at=$(cli "$P" pexpiretime k)
-wait_for "the deadline reached every node" "pexpiretime k" "$at "
+expect_all "the deadline reached every node" "pexpiretime k" "$at "
 cli "$((P + 1))" sadd s a b >/dev/null
-wait_for "the set reached every node" "scard s" "2 "
+expect_all "the set reached every node" "scard s" "2 "
 cli "$((P + 1))" pexpire s 4000 >/dev/null
 sat=$(cli "$((P + 1))" pexpiretime s)
-wait_for "the set's deadline reached every node" "pexpiretime s" "$sat "
+expect_all "the set's deadline reached every node" "pexpiretime s" "$sat "
 
 # --- past the deadline: gone everywhere ---
-wait_for "k expired on every node" "exists k s" "0 "
-wait_for "TTL answers -2" "ttl k" "-2 "
+expect_all "k expired on every node" "exists k s" "0 "
+expect_all "TTL answers -2" "ttl k" "-2 "
 expired=0
 for port in "${PORTS[@]}"; do
 	n=$(cli "$port" info stats | tr -d '\r' | sed -n 's/^expired_keys://p')
@@ -83,9 +83,9 @@ expires_everywhere 0
 # --- a write after the deadline on node 3 survives everywhere ---
 cli "$((P + 2))" set k new >/dev/null
 cli "$((P + 2))" sadd s c >/dev/null
-wait_for "node 3's later write survives on every node" "get k" "new "
-wait_for "... without TTL" "ttl k" "-1 "
-wait_for "the set holds only node 3's member" "smembers s" "c "
+expect_all "node 3's later write survives on every node" "get k" "new "
+expect_all "... without TTL" "ttl k" "-1 "
+expect_all "the set holds only node 3's member" "smembers s" "c "
 expect_eq "the digests agree" "$(cli "$P" grove digest)" "$(cli "$((P + 1))" grove digest)"
 echo "expiry checks took $((SECONDS - t0)) s after the join"
 finish
