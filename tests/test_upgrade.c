@@ -4,7 +4,7 @@
  * anything is written: a store of a newer format (and of the old format
  * 1), a backup of a newer backup format or of another storage format, a
  * certificate of a newer format.  And the older format this release does
- * read: a format 2 store (no TTL) opens and is marked format 3.
+ * read: a format 2 or 3 store (no TTL) opens and is marked format 4.
  * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
  * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
  */
@@ -84,12 +84,11 @@ static void restore_of_format(uint32_t sf, const char *want)
 	fclose(fp);
 }
 
-/* Format 2 (before the TTL index) holds no TTL: it opens, its data is
- * there, and its format record says 3 afterwards. */
-static void test_format2_store_upgraded(void **state)
+/* Formats 2 and 3 (before the TTL index) hold no TTL: they open, their
+ * data is there, and the format record says 4 afterwards. */
+static void format_upgraded(uint32_t from)
 {
-	(void)state;
-	char *dir = store_of_format(2);
+	char *dir = store_of_format(from);
 	grove_db_options_t o;
 	grove_db_options_init(&o);
 	grove_db_t *db = NULL;
@@ -102,12 +101,19 @@ static void test_format2_store_upgraded(void **state)
 	size_t n = 0;
 	assert_int_equal(grove_store_get(s, NULL, "cformat", 7, &v, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], 3);
+	assert_int_equal(v[0], 4);
 	grove_free(v);
 	assert_int_equal(grove_store_get(s, NULL, "ukey", 4, &v, &n), 0);
 	grove_free(v);
 	grove_store_close(s);
 	grove_test_storage_rmdir(dir);
+}
+
+static void test_format2_store_upgraded(void **state)
+{
+	(void)state;
+	format_upgraded(2);
+	format_upgraded(3);
 }
 
 static void test_backup_of_other_format_refused(void **state)
