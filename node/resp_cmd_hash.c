@@ -74,6 +74,18 @@ size_t grove_cmd__format_ld(char *buf, size_t cap, long double v)
 
 /* ---- INCRBYFLOAT ---- */
 
+/* cur + incr as Redis's text in buf (LD_CHARS_MAX bytes); its length, or
+ * 0 after replying Redis's error for a NaN or infinite sum. */
+static size_t float_sum(grove_cmd_call_t *c, long double cur, long double incr, char *buf)
+{
+	long double next = cur + incr;
+	if (isnan(next) || isinf(next)) {
+		grove_resp_error(c->out, "ERR increment would produce NaN or Infinity");
+		return 0;
+	}
+	return grove_cmd__format_ld(buf, LD_CHARS_MAX, next);
+}
+
 /* INCRBYFLOAT on a counter: an integral increment of the PN-counter. */
 static void incrbyfloat_counter(grove_cmd_call_t *c, long double incr)
 {
@@ -140,13 +152,10 @@ void grove_cmd_do_incrbyfloat(grove_cmd_call_t *c)
 		incrbyfloat_counter(c, incr);
 		return;
 	}
-	long double next = cur + incr;
-	if (isnan(next) || isinf(next)) {
-		grove_resp_error(c->out, "ERR increment would produce NaN or Infinity");
-		return;
-	}
 	char buf[LD_CHARS_MAX];
-	size_t n = grove_cmd__format_ld(buf, sizeof(buf), next);
+	size_t n = float_sum(c, cur, incr, buf);
+	if (n == 0)
+		return;
 	rc = grove_db_register_write(c->env->db, c->argv[1], c->argl[1], buf, n, GROVE_DB_TTL_KEEP,
 				     0); /* INCRBYFLOAT keeps the TTL, as Redis */
 	if (rc < 0)
@@ -317,13 +326,8 @@ void grove_cmd_do_hincrbyfloat(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR hash value is not a float");
 		return;
 	}
-	long double next = cur + incr;
-	if (isnan(next) || isinf(next)) {
-		grove_resp_error(c->out, "ERR increment would produce NaN or Infinity");
-		return;
-	}
 	char buf[LD_CHARS_MAX];
-	size_t n = grove_cmd__format_ld(buf, sizeof(buf), next);
-	if (field_set(c, buf, n))
+	size_t n = float_sum(c, cur, incr, buf);
+	if (n && field_set(c, buf, n))
 		grove_resp_bulk(c->out, buf, n);
 }
