@@ -514,7 +514,7 @@ static void setop_store(grove_cmd_call_t *c, int op)
 	}
 	bool existed;
 	int rc = grove_db_delete(c->env->db, c->argv[1], c->argl[1], &existed);
-	const uint8_t *p = s.items.data, *end = p + s.items.len;
+	const uint8_t *p = s.items.data, *end = s.items.len ? p + s.items.len : p; /* data NULL when empty */
 	while (rc == 0 && p < end) {
 		uint32_t l;
 		memcpy(&l, p, sizeof(l));
