@@ -26,24 +26,6 @@
 
 typedef grove_test_db_t fixture_t;
 
-static int setup_backend(void **state, bool leveldb)
-{
-	fixture_t *f = calloc(1, sizeof(*f));
-	*state = f;
-	assert_int_equal(grove_test_db_open(f, "db", leveldb), 0);
-	return 0;
-}
-
-static int setup_memory(void **state) { return setup_backend(state, false); }
-static int setup_leveldb(void **state) { return setup_backend(state, true); }
-
-static int teardown(void **state)
-{
-	grove_test_db_close(*state);
-	free(*state);
-	return 0;
-}
-
 #define K(s) (s), strlen(s)
 
 /* INCRBY k 0 on a never-written key answers 0 like Redis and creates
@@ -665,19 +647,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_examples),
-		GROVE_TEST_BOTH_BACKENDS(test_typed_ops),
-		GROVE_TEST_BOTH_BACKENDS(test_counter_add_zero_on_absent_key),
-		GROVE_TEST_BOTH_BACKENDS(test_wrong_type_changes_nothing),
-		GROVE_TEST_BOTH_BACKENDS(test_scan_hides_internal_records),
-		GROVE_TEST_BOTH_BACKENDS(test_merge_outcomes),
-		GROVE_TEST_BOTH_BACKENDS(test_write_after_merge_wins),
-		GROVE_TEST_BOTH_BACKENDS(test_hammer_one_key),
-		GROVE_TEST_BOTH_BACKENDS(test_durability_modes),
-		GROVE_TEST_BOTH_BACKENDS(test_change_hook),
-		GROVE_TEST_BOTH_BACKENDS(test_equal_roots_any_order),
-		GROVE_TEST_BOTH_BACKENDS(test_counter_order_independent),
-		cmocka_unit_test_setup_teardown(test_alloc_failures_change_nothing, setup_memory,
-						teardown),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_typed_ops),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_counter_add_zero_on_absent_key),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_wrong_type_changes_nothing),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_scan_hides_internal_records),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_merge_outcomes),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_write_after_merge_wins),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_hammer_one_key),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_durability_modes),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_change_hook),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_equal_roots_any_order),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_counter_order_independent),
+		cmocka_unit_test_setup_teardown(test_alloc_failures_change_nothing, grove_test_db_setup_memory,
+						grove_test_db_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,28 +30,6 @@
 #define PROP_ROUNDS 40
 #define PROP_STEPS 60
 
-static bool g_leveldb;
-
-static int setup_memory(void **state)
-{
-	(void)state;
-	g_leveldb = false;
-	return 0;
-}
-
-static int setup_leveldb(void **state)
-{
-	(void)state;
-	g_leveldb = true;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return 0;
-}
-
 typedef struct reps {
 	int n;
 	uint64_t clk[REPS];
@@ -65,7 +43,7 @@ static void reps_open(reps_t *r, int n)
 	r->n = n;
 	for (int i = 0; i < n; i++) {
 		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
-		r->dir[i] = g_leveldb ? grove_test_storage_tmpdir("expire") : NULL;
+		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir("expire") : NULL;
 		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
 							    GROVE_DURABILITY_NONE, &r->db[i]),
 				 0);
@@ -365,7 +343,7 @@ static void test_concurrent(void **state)
 static void test_restart(void **state)
 {
 	(void)state;
-	if (!g_leveldb)
+	if (!grove_test_leveldb)
 		return;
 	char *dir = grove_test_storage_tmpdir("expire_restart");
 	uint64_t clk = GROVE_TEST_T0_MS, got, removed;
@@ -495,7 +473,7 @@ static void test_prop_converge(void **state)
 	grove_rng_seed(&g, grove_test_storage_seed("test_db_expire prop"));
 	reps_t r;
 	reps_open(&r, REPS);
-	for (int round = 0; round < (g_leveldb ? PROP_ROUNDS / 2 : PROP_ROUNDS); round++)
+	for (int round = 0; round < (grove_test_leveldb ? PROP_ROUNDS / 2 : PROP_ROUNDS); round++)
 		prop_round(&g, &r, round);
 	reps_close(&r);
 }
@@ -503,12 +481,12 @@ static void test_prop_converge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		GROVE_TEST_BOTH_BACKENDS(test_hidden_then_removed),
-		GROVE_TEST_BOTH_BACKENDS(test_flags_and_modes),
-		GROVE_TEST_BOTH_BACKENDS(test_write_after_deadline_survives),
-		GROVE_TEST_BOTH_BACKENDS(test_concurrent),
-		GROVE_TEST_BOTH_BACKENDS(test_restart),
-		GROVE_TEST_BOTH_BACKENDS(test_prop_converge),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_hidden_then_removed),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_flags_and_modes),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_write_after_deadline_survives),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_concurrent),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_restart),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_prop_converge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

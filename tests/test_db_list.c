@@ -48,22 +48,6 @@ static uint64_t seeds_scale(void)
 
 typedef grove_test_db_t fixture_t;
 
-static int setup_backend(void **state, bool leveldb)
-{
-	fixture_t *f = calloc(1, sizeof(*f));
-	*state = f;
-	assert_int_equal(grove_test_db_open(f, "list", leveldb), 0);
-	return 0;
-}
-static int setup_memory(void **state) { return setup_backend(state, false); }
-static int setup_leveldb(void **state) { return setup_backend(state, true); }
-static int teardown(void **state)
-{
-	grove_test_db_close(*state);
-	free(*state);
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 typedef struct strs {
@@ -646,9 +630,9 @@ static void test_property_leveldb(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		GROVE_TEST_BOTH_BACKENDS(test_local_ops),
-		GROVE_TEST_BOTH_BACKENDS(test_big_list),
-		GROVE_TEST_BOTH_BACKENDS(test_batch_mode_writers),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_local_ops),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_big_list),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_batch_mode_writers),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};

@@ -37,28 +37,6 @@
 #define PROP_SEEDS_LEVELDB 2
 #endif
 
-static bool g_leveldb;
-
-static int setup_memory(void **state)
-{
-	(void)state;
-	g_leveldb = false;
-	return 0;
-}
-
-static int setup_leveldb(void **state)
-{
-	(void)state;
-	g_leveldb = true;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return 0;
-}
-
 /* ---- helpers ---- */
 
 typedef struct zlist {
@@ -140,7 +118,7 @@ static void test_local_ops(void **state)
 {
 	(void)state;
 	grove_test_db_t t;
-	assert_int_equal(grove_test_db_open(&t, "zset", g_leveldb), 0);
+	assert_int_equal(grove_test_db_open(&t, "zset", grove_test_leveldb), 0);
 	grove_db_t *db = t.db;
 	assert_int_equal(zadd(db, "z", "a", 1, 0), 1);
 	assert_int_equal(zadd(db, "z", "b", 2, 0), 1);
@@ -253,7 +231,7 @@ static void test_index_cost(void **state)
 {
 	(void)state;
 	grove_test_db_t t;
-	assert_int_equal(grove_test_db_open(&t, "zcost", g_leveldb), 0);
+	assert_int_equal(grove_test_db_open(&t, "zcost", grove_test_leveldb), 0);
 	char m[16];
 	for (int i = 0; i < 3000; i++) {
 		snprintf(m, sizeof(m), "m%05d", i);
@@ -317,7 +295,7 @@ static void reps_open(reps_t *r, int n)
 	const char *ids[] = { "ra", "rb", "rc" };
 	for (int i = 0; i < n; i++) {
 		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
-		r->dir[i] = g_leveldb ? grove_test_storage_tmpdir("zrep") : NULL;
+		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir("zrep") : NULL;
 		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
 							    GROVE_DURABILITY_NONE, &r->db[i]), 0);
 	}
@@ -711,11 +689,11 @@ static void property_run(uint64_t seed, bool leveldb)
 static void test_property(void **state)
 {
 	(void)state;
-	uint64_t base = grove_test_storage_seed(g_leveldb ? "test_db_zset property leveldb"
+	uint64_t base = grove_test_storage_seed(grove_test_leveldb ? "test_db_zset property leveldb"
 							  : "test_db_zset property memory");
-	int n = g_leveldb ? PROP_SEEDS_LEVELDB : PROP_SEEDS_MEMORY;
+	int n = grove_test_leveldb ? PROP_SEEDS_LEVELDB : PROP_SEEDS_MEMORY;
 	for (int s = 0; s < n; s++)
-		property_run(base * 1000 + (g_leveldb ? 500 : 0) + (uint64_t)s, g_leveldb);
+		property_run(base * 1000 + (grove_test_leveldb ? 500 : 0) + (uint64_t)s, grove_test_leveldb);
 }
 
 /* ---- entry values: the decoder refuses what the encoder never writes ---- */
@@ -766,11 +744,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_codec),
-		GROVE_TEST_BOTH_BACKENDS(test_local_ops),
-		GROVE_TEST_BOTH_BACKENDS(test_index_cost),
-		GROVE_TEST_BOTH_BACKENDS(test_convergence_rule),
-		GROVE_TEST_BOTH_BACKENDS(test_delete_concurrent_add),
-		GROVE_TEST_BOTH_BACKENDS(test_property),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_local_ops),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_index_cost),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_convergence_rule),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_delete_concurrent_add),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,41 @@ void grove_test_db_close(grove_test_db_t *t)
 	t->dir = NULL;
 }
 
+static int db_setup(void **state, bool leveldb)
+{
+	grove_test_db_t *t = calloc(1, sizeof(*t));
+	*state = t;
+	return t && grove_test_db_open(t, "db", leveldb) == 0 ? 0 : -1;
+}
+
+int grove_test_db_setup_memory(void **state) { return db_setup(state, false); }
+int grove_test_db_setup_leveldb(void **state) { return db_setup(state, true); }
+
+int grove_test_db_teardown(void **state)
+{
+	grove_test_db_t *t = *state;
+	if (t)
+		grove_test_db_close(t);
+	free(t);
+	return 0;
+}
+
+bool grove_test_leveldb;
+
+int grove_test_flag_memory(void **state)
+{
+	(void)state;
+	grove_test_leveldb = false;
+	return 0;
+}
+
+int grove_test_flag_leveldb(void **state)
+{
+	(void)state;
+	grove_test_leveldb = true;
+	return 0;
+}
+
 grove_store_t *grove_test_storage_raw_open(const char *dir)
 {
 	char err[512];

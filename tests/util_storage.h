@@ -46,6 +46,25 @@ void grove_test_db_close(grove_test_db_t *t);
 	cmocka_unit_test_setup_teardown(name, setup_memory, teardown),         \
 		cmocka_unit_test_setup_teardown(name, setup_leveldb, teardown)
 
+/* cmocka fixtures shared by the db tests.  grove_test_db_setup_*: the state
+ * is a grove_test_db_t opened on that backend (grove_test_db_teardown closes
+ * and frees it).  grove_test_flag_*: no state; grove_test_leveldb says which
+ * backend the test should open its own dbs on. */
+int grove_test_db_setup_memory(void **state);
+int grove_test_db_setup_leveldb(void **state);
+int grove_test_db_teardown(void **state);
+extern bool grove_test_leveldb;
+int grove_test_flag_memory(void **state);
+int grove_test_flag_leveldb(void **state);
+
+/* One cmocka test run on each backend with the shared fixtures above. */
+#define GROVE_TEST_DB_BOTH_BACKENDS(name)                                                    \
+	cmocka_unit_test_setup_teardown(name, grove_test_db_setup_memory, grove_test_db_teardown), \
+		cmocka_unit_test_setup_teardown(name, grove_test_db_setup_leveldb, grove_test_db_teardown)
+#define GROVE_TEST_FLAG_BOTH_BACKENDS(name)                   \
+	cmocka_unit_test_setup(name, grove_test_flag_memory), \
+		cmocka_unit_test_setup(name, grove_test_flag_leveldb)
+
 /* Copies key from src into dst as anti-entropy would (one direction):
  * every element item either side holds, then the head, each state of src
  * merged into dst.  Returns the first error. */
