@@ -23,7 +23,6 @@
 #include "tests/util_cmd.h"
 #include "tests/util_storage.h"
 
-#define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 static void test_hash_reads(void **state)
 {
@@ -37,8 +36,8 @@ static void test_hash_reads(void **state)
 	GROVE_EXPECT(f, "HSETNX h c 9", ":1\r\n");
 	GROVE_EXPECT(f, "HGET h c", "$1\r\n9\r\n");
 	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
-	GROVE_EXPECT(f, "HMGET s a", WRONGTYPE);
-	GROVE_EXPECT(f, "HSETNX s a 1", WRONGTYPE);
+	GROVE_EXPECT(f, "HMGET s a", GROVE_TEST_WRONGTYPE);
+	GROVE_EXPECT(f, "HSETNX s a 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "HRANDFIELD nokey", "$-1\r\n");
 	GROVE_EXPECT(f, "HRANDFIELD nokey 1 WITHVALUES", "*0\r\n");
 	GROVE_EXPECT(f, "HRANDFIELD h 1 FOO", "-ERR syntax error\r\n");
@@ -72,7 +71,7 @@ static void test_hincrby(void **state)
 	GROVE_EXPECT(f, "HINCRBYFLOAT h fl inf", "-ERR value is NaN or Infinity\r\n");
 	GROVE_EXPECT(f, "HINCRBYFLOAT h fl abc", "-ERR value is not a valid float\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
-	GROVE_EXPECT(f, "HINCRBY str f 1", WRONGTYPE);
+	GROVE_EXPECT(f, "HINCRBY str f 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "EXISTS nokey", ":0\r\n");
 }
 
@@ -121,7 +120,7 @@ static void test_incrbyfloat(void **state)
 	GROVE_EXPECT(f, "SET s abc", "+OK\r\n");
 	GROVE_EXPECT(f, "INCRBYFLOAT s 1", "-ERR value is not a valid float\r\n");
 	GROVE_EXPECT(f, "SADD set m", ":1\r\n");
-	GROVE_EXPECT(f, "INCRBYFLOAT set 1", WRONGTYPE);
+	GROVE_EXPECT(f, "INCRBYFLOAT set 1", GROVE_TEST_WRONGTYPE);
 	/* a counter takes integral increments, which add up across replicas */
 	GROVE_EXPECT(f, "INCRBY c 2", ":2\r\n");
 	GROVE_EXPECT(f, "INCRBYFLOAT c 3", "$1\r\n5\r\n");

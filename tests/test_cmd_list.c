@@ -99,7 +99,7 @@ static void test_types_and_keyspace(void **state)
 	GROVE_EXPECT(f, "RPUSH l a b", ":2\r\n");
 	GROVE_EXPECT(f, "SET s v", "+OK\r\n");
 	GROVE_EXPECT(f, "TYPE l", "+list\r\n");
-	const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+	const char *wt = GROVE_TEST_WRONGTYPE;
 	GROVE_EXPECT(f, "GET l", wt);
 	GROVE_EXPECT(f, "SADD l m", wt);
 	GROVE_EXPECT(f, "APPEND l x", wt);

@@ -21,7 +21,6 @@
 #include "tests/util_cmd.h"
 #include "tests/util_storage.h"
 
-#define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 static void test_smismember_smove(void **state)
 {
@@ -30,7 +29,7 @@ static void test_smismember_smove(void **state)
 	GROVE_EXPECT(f, "SMISMEMBER s 1 4 3", "*3\r\n:1\r\n:0\r\n:1\r\n");
 	GROVE_EXPECT(f, "SMISMEMBER nokey 1", "*1\r\n:0\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
-	GROVE_EXPECT(f, "SMISMEMBER str 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SMISMEMBER str 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SMISMEMBER s", "-ERR wrong number of arguments for 'smismember' command\r\n");
 	GROVE_EXPECT(f, "SMOVE s d 2", ":1\r\n");
 	GROVE_EXPECT(f, "SMOVE s d 2", ":0\r\n");
@@ -39,8 +38,8 @@ static void test_smismember_smove(void **state)
 	GROVE_EXPECT(f, "SMOVE s s 1", ":1\r\n");
 	GROVE_EXPECT(f, "SMOVE s s 9", ":0\r\n");
 	GROVE_EXPECT(f, "SMOVE nokey str 1", ":0\r\n");
-	GROVE_EXPECT(f, "SMOVE s str 1", WRONGTYPE);
-	GROVE_EXPECT(f, "SMOVE str s 1", WRONGTYPE);
+	GROVE_EXPECT(f, "SMOVE s str 1", GROVE_TEST_WRONGTYPE);
+	GROVE_EXPECT(f, "SMOVE str s 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SCARD s", ":2\r\n");
 }
 
@@ -57,8 +56,8 @@ static void test_setops(void **state)
 	GROVE_EXPECT(f, "SDIFF a b c", "*1\r\n$1\r\n1\r\n");
 	GROVE_EXPECT(f, "SDIFF nokey a", "*0\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
-	GROVE_EXPECT(f, "SINTER nokey str", WRONGTYPE); /* every type is checked first */
-	GROVE_EXPECT(f, "SUNION a str", WRONGTYPE);
+	GROVE_EXPECT(f, "SINTER nokey str", GROVE_TEST_WRONGTYPE); /* every type is checked first */
+	GROVE_EXPECT(f, "SUNION a str", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SINTERSTORE d a b", ":2\r\n");
 	GROVE_EXPECT(f, "SMEMBERS d", "*2\r\n$1\r\n2\r\n$1\r\n3\r\n");
 	GROVE_EXPECT(f, "SUNIONSTORE d d c", ":5\r\n"); /* the destination is a source */
@@ -69,7 +68,7 @@ static void test_setops(void **state)
 	GROVE_EXPECT(f, "TYPE str", "+set\r\n");
 	GROVE_EXPECT(f, "DEL str", ":1\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
-	GROVE_EXPECT(f, "SINTERSTORE d a str", WRONGTYPE);
+	GROVE_EXPECT(f, "SINTERSTORE d a str", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SINTERCARD 2 a b", ":2\r\n");
 	GROVE_EXPECT(f, "SINTERCARD 3 a b c LIMIT 0", ":1\r\n");
 	GROVE_EXPECT(f, "SINTERCARD 2 a b LIMIT 1", ":1\r\n");
@@ -151,8 +150,8 @@ static void test_srandmember_spop(void **state)
 	assert_int_equal(strlen(r), 4 + 3 * 7);
 	GROVE_EXPECT(f, "EXISTS s", ":0\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
-	GROVE_EXPECT(f, "SPOP str", WRONGTYPE);
-	GROVE_EXPECT(f, "SRANDMEMBER str 2", WRONGTYPE);
+	GROVE_EXPECT(f, "SPOP str", GROVE_TEST_WRONGTYPE);
+	GROVE_EXPECT(f, "SRANDMEMBER str 2", GROVE_TEST_WRONGTYPE);
 }
 
 /* SPOP removes what this node holds: a concurrent SADD of the same member

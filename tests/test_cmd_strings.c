@@ -22,7 +22,6 @@
 
 #include "tests/util_cmd.h"
 
-#define WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 static void test_set_options(void **state)
 {
@@ -73,7 +72,7 @@ static void test_multi_key(void **state)
 	GROVE_EXPECT(f, "MGET a b nokey ctr s d", "*6\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n$1\r\n7\r\n"
 						  "$-1\r\n$1\r\n4\r\n");
 	/* a set among MSET's keys: WRONGTYPE and nothing written */
-	GROVE_EXPECT(f, "MSET a x s 1", WRONGTYPE);
+	GROVE_EXPECT(f, "MSET a x s 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "GET a", "$1\r\n1\r\n");
 	/* MSETNX counts any live key */
 	GROVE_EXPECT(f, "MSETNX s 1 e 5", ":0\r\n");
@@ -139,7 +138,7 @@ static void test_append_range(void **state)
 	const char *cmds[] = {"STRLEN s", "APPEND s x", "GETDEL s", "GETRANGE s 0 1",
 			      "SETRANGE s 0 x", "SET s v GET", "GETEX s", NULL};
 	for (const char *const *cmd = cmds; *cmd; cmd++)
-		GROVE_EXPECT(f, *cmd, WRONGTYPE);
+		GROVE_EXPECT(f, *cmd, GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SETNX s v", ":0\r\n");
 	GROVE_EXPECT(f, "SMEMBERS s", "*1\r\n$1\r\nm\r\n");
 }
@@ -284,7 +283,7 @@ static void test_bits(void **state)
 	GROVE_EXPECT(f, "GET c", "$1\r\nu\r\n"); /* 0x75 */
 	GROVE_EXPECT(f, "GROVE TYPE c", "+register\r\n");
 	GROVE_EXPECT(f, "SADD s m", ":1\r\n");
-	GROVE_EXPECT(f, "GETBIT s 0", WRONGTYPE);
+	GROVE_EXPECT(f, "GETBIT s 0", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "SETBIT \"\" 0 1", "-ERR invalid key: Grove keys are 1 to 4096 bytes "
 					  "(GROVE_KEY_MAX)\r\n");
 	GROVE_EXPECT(f, "BITCOUNT \"\"", ":0\r\n");

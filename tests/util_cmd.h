@@ -15,6 +15,8 @@
 
 #define GROVE_TEST_CMD_CLIENTS 3
 #define GROVE_TEST_CMD_REPLY_MAX 65536
+/* Redis's reply to a command on a key of another type. */
+#define GROVE_TEST_WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
 
 typedef struct grove_test_cmd {
 	grove_db_t *db;
