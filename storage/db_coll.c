@@ -718,6 +718,14 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 	return rc;
 }
 
+/* The HLC timestamp of a local write of the element l holds: after every
+ * timestamp in the element and in the key's head. */
+int grove_db__elem_write_ts(coll_t *c, const grove_elem_t *l, uint64_t *ts)
+{
+	uint64_t max = grove_elem_max_ts(l), hm = grove_value_max_ts(c->st.v);
+	return grove_db__hlc_local(c->db, max > hm ? max : hm, ts);
+}
+
 static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, ename_t *en)
 {
 	int kind = op_kind(o->what);
@@ -756,10 +764,8 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	}
 	uint64_t ts = 0;
 	grove_value__dot_t d;
-	if (rc == 0 && kind == GROVE_ELEM_FIELD) {
-		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
-		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
-	}
+	if (rc == 0 && kind == GROVE_ELEM_FIELD)
+		rc = grove_db__elem_write_ts(c, &l, &ts);
 	if (rc == 0)
 		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
 	if (rc == 0)
@@ -866,10 +872,8 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 	}
 	uint64_t ts = 0;
 	grove_value__dot_t d;
-	if (rc == 0) {
-		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
-		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
-	}
+	if (rc == 0)
+		rc = grove_db__elem_write_ts(c, &l, &ts);
 	if (rc == 0)
 		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
 	if (rc == 0)

@@ -295,10 +295,8 @@ static int put_entry(coll_t *c, lop_t *o, const ename_t *en, bool fresh)
 		rc = grove_db__elem_item_of(en, &l, old_item);
 	uint64_t ts = 0;
 	grove_value__dot_t d;
-	if (rc == 0) {
-		uint64_t max = grove_elem_max_ts(&l), hm = grove_value_max_ts(c->st.v);
-		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, &ts);
-	}
+	if (rc == 0)
+		rc = grove_db__elem_write_ts(c, &l, &ts);
 	if (rc == 0)
 		rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
 	if (rc == 0)
