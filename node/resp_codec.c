@@ -400,12 +400,28 @@ int grove_resp_parser_next(grove_resp_parser_t *p, grove_resp_request_t *req)
 
 /* ---- reply writer ---- */
 
-/* "<c><n>\r\n" */
+/* "<c><n>\r\n", formatted by hand: replies write one per element (a bulk
+ * header), where snprintf was a fifth of an LRANGE's CPU time. */
 static void write_prefixed_int(grove_buf_t *b, char c, long long v)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%c%lld\r\n", c, v);
-	grove_buf_append(b, tmp, (size_t)n);
+	char tmp[24]; /* digits backwards: 20 for an unsigned 64-bit value */
+	size_t nd = 0;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[nd++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (!grove_buf_reserve(b, nd + 4))
+		return;
+	uint8_t *p = b->data + b->len;
+	*p++ = (uint8_t)c;
+	if (v < 0)
+		*p++ = '-';
+	while (nd)
+		*p++ = (uint8_t)tmp[--nd];
+	*p++ = '\r';
+	*p++ = '\n';
+	b->len = (size_t)(p - b->data);
 }
 
 void grove_resp_simple(grove_buf_t *b, const char *s)

@@ -298,8 +298,13 @@ static void test_writer(void **state)
 	grove_resp_bulk_str(&b, "");
 	grove_resp_bulk_int(&b, 9223372036854775807LL);
 	grove_resp_errorf(&b, "WRONGTYPE %s", "x");
+	grove_resp_int(&b, 0); /* integers are formatted by hand: the extremes */
+	grove_resp_int(&b, -9223372036854775807LL - 1);
+	grove_resp_int(&b, 9223372036854775807LL);
+	grove_resp_array(&b, 10);
 	const char want[] = "+OK\r\n-ERR bad  thing\r\n:-42\r\n$3\r\na\0b\r\n$-1\r\n*2\r\n$0\r\n\r\n"
-			    "$19\r\n9223372036854775807\r\n-WRONGTYPE x\r\n";
+			    "$19\r\n9223372036854775807\r\n-WRONGTYPE x\r\n"
+			    ":0\r\n:-9223372036854775808\r\n:9223372036854775807\r\n*10\r\n";
 	assert_false(grove_buf_failed(&b));
 	assert_int_equal(b.len, sizeof(want) - 1);
 	assert_memory_equal(b.data, want, b.len);
