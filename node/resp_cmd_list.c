@@ -10,7 +10,10 @@
  * than one element (LPUSH k a b c, LPOP k 3, LREM, LTRIM, LMOVE) are a
  * sequence of single-element writes; they hold the node's command lock
  * exclusively, so no other command of this node runs in between (merges
- * from peers may).
+ * from peers may).  Pushes are deferrable (GROVE_CMD_DEFER): each element
+ * is one atomic write whose result is the reply, so a client's pipelined
+ * pushes are one store write (node/resp_server.h), and storage/db_list.c
+ * remembers the list's ends so a push needs no seek.
  */
 #include <limits.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * Pipelining and durability.  Requests a client has sent are executed in
  * batches (up to GROVE_SERVER_BATCH_MAX requests) of one kind.  A run of
  * deferrable writes (grove_cmd_deferrable: SET key value, INCR..., SADD,
- * SREM, HSET, HDEL) runs on the loop thread with deferred writes
+ * SREM, HSET, HDEL, LPUSH, RPUSH, LPUSHX, RPUSHX) runs on the loop thread with deferred writes
  * (grove_db_defer_begin): each is atomic on its key at once, and all are
  * queued as one unit.  In `none` the unit is then written (one store
  * write).  In `batch` and `always` the client is held, its replies unsent

@@ -157,6 +157,7 @@ typedef struct grove_db_stripe {
 	grove_batch_t batch;
 	grove_db_pending_t *pend;
 	size_t npend, pend_cap;
+	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
 } grove_db_stripe_t;
 
 struct grove_db {
@@ -266,6 +267,8 @@ int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k,
 int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
 			   bool *wrote) GROVE_MUST_CHECK;
 void grove_db__state_free(grove_db_state_t *st);
+/* Lists (db_list.c): frees a stripe's cache of list ends. */
+void grove_db__lend_free(grove_db_stripe_t *s);
 /* Deferred writes: settles everything up to the db's last queued write
  * (grove_db_close); safe when nothing was deferred. */
 void grove_db__defer_close(grove_db_t *db);

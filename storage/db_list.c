@@ -251,6 +251,91 @@ static int lcur_index(lcur_t *lc, int64_t i, uint64_t n)
 	return rc;
 }
 
+/* ---- the ends of a list, remembered per stripe ----
+ *
+ * A push needs the list's live end element: without help an iterator, a
+ * seek, a decode, and with writes pending a scan of the stripe's pending
+ * records.  Each stripe remembers the ends of the last list pushed to
+ * under its lock (written and read under it), with the list's live count
+ * and element sum (meta_t count and acc) after that push.  The live
+ * elements decide the ends, and every change to them - a write of this
+ * node, a peer's element merged, a delete, an expiry, a queued write
+ * undone by a failed group commit (the metadata read back is the older
+ * one) - changes the count or the 128-bit sum of their items.  So an entry
+ * whose count and sum equal the key's metadata holds the key's ends (short
+ * of a collision of the sums); any other entry is stale and is ignored.
+ * Only pushes set it; other writes leave it stale, which the next push
+ * sees. */
+struct grove_db_lend {
+	uint8_t *key;
+	size_t klen, kcap;
+	uint64_t count;
+	acc_t acc;
+	uint8_t *id[2]; /* 0: the head's, 1: the tail's */
+	size_t len[2], cap[2];
+	bool known[2];
+};
+typedef struct grove_db_lend lend_t;
+
+void grove_db__lend_free(grove_db_stripe_t *s)
+{
+	lend_t *e = s->lend;
+	if (!e)
+		return;
+	grove_free(e->key);
+	grove_free(e->id[0]);
+	grove_free(e->id[1]);
+	grove_free(e);
+	s->lend = NULL;
+}
+
+/* The stripe's entry when it holds the ends of c's list as c sees it. */
+static const lend_t *lend_find(const coll_t *c)
+{
+	const lend_t *e = c->db->stripes[c->k->stripe].lend;
+	uint64_t n = c->m.count[GROVE_ELEM_LIST];
+	if (!e || n == 0 || e->klen != c->k->klen || memcmp(e->key, c->k->key, e->klen) != 0 ||
+	    e->count != n || e->acc.lo != c->m.acc.lo || e->acc.hi != c->m.acc.hi)
+		return NULL;
+	return e;
+}
+
+static int lend_copy(uint8_t **dst, size_t *cap, size_t *len, const uint8_t *src, size_t n)
+{
+	int rc = grove_grow((void **)dst, cap, n ? n : 1, 1, 0, 0);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(*dst, src, n);
+	*len = n;
+	return 0;
+}
+
+/* After a push committed (c->m: the metadata after it): the new end at
+ * side is id; the other end is id too when the list was empty, is kept
+ * when keep_other (the entry held this list's before the push), else
+ * unknown.  Nothing is remembered when memory is short. */
+static void lend_pushed(coll_t *c, int side, const uint8_t *id, size_t len, bool was_empty,
+			bool keep_other)
+{
+	grove_db_stripe_t *s = &c->db->stripes[c->k->stripe];
+	if (!s->lend && !(s->lend = grove_calloc(1, sizeof(*s->lend))))
+		return;
+	lend_t *e = s->lend;
+	e->known[side] = false;
+	if (!keep_other || was_empty)
+		e->known[!side] = false;
+	if (!keep_other && lend_copy(&e->key, &e->kcap, &e->klen, c->k->key, c->k->klen) != 0)
+		return;
+	if (lend_copy(&e->id[side], &e->cap[side], &e->len[side], id, len) != 0)
+		return;
+	e->known[side] = true;
+	if (was_empty)
+		e->known[!side] = lend_copy(&e->id[!side], &e->cap[!side], &e->len[!side], id, len) == 0;
+	e->count = c->m.count[GROVE_ELEM_LIST];
+	e->acc = c->m.acc;
+}
+
 /* ---- writes ---- */
 
 enum { LOP_PUSH, LOP_POP, LOP_SET, LOP_INSERT, LOP_REM };
@@ -268,6 +353,7 @@ typedef struct lop {
 	size_t after_len;
 	ename_t *en; /* the element written */
 	bool wrote_elem, head_changed;
+	bool was_empty, keep_other; /* push: for lend_pushed */
 	int64_t out_len; /* push/insert: length after (insert: -1 pivot not found) */
 	uint8_t *out_val; /* pop: the value (malloc'd) */
 	size_t out_vlen;
@@ -364,19 +450,30 @@ static int apply_push(coll_t *c, lop_t *o, grove_type_t vis)
 		if (rc == 0)
 			rc = grove_value_create_as(c->st.v, GROVE_TYPE_LIST, c->db->node_id);
 	}
-	lcur_t lc;
-	if (rc == 0)
-		rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
-	if (rc)
-		return rc;
-	rc = lcur_step(&lc, o->left, true);
+	int side = o->left ? 0 : 1;
+	const lend_t *e = rc == 0 && vis == GROVE_TYPE_LIST ? lend_find(c) : NULL;
+	lcur_t lc = { 0 };
 	size_t elen = 0;
-	const uint8_t *end = rc == 0 && lc.valid ? lcur_id(&lc, &elen) : NULL;
+	const uint8_t *end = NULL;
+	if (e && e->known[side]) { /* the end remembered: no seek */
+		end = e->id[side];
+		elen = e->len[side];
+	} else {
+		if (rc == 0)
+			rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
+		if (rc)
+			return rc;
+		rc = lcur_step(&lc, o->left, true);
+		end = rc == 0 && lc.valid ? lcur_id(&lc, &elen) : NULL;
+	}
+	o->was_empty = end == NULL;
+	o->keep_other = e && e->known[!side];
 	if (rc == 0 && o->left)
 		rc = insert_between(c, o, NULL, 0, end, elen, GROVE_LISTPOS_NEAR_HI);
 	else if (rc == 0)
 		rc = insert_between(c, o, end, elen, NULL, 0, GROVE_LISTPOS_NEAR_LO);
-	lcur_close(&lc);
+	if (lc.it)
+		lcur_close(&lc);
 	return rc;
 }
 
@@ -549,6 +646,9 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 		rc = list_apply(&c, o);
 	if (rc == 0)
 		rc = grove_db__coll_commit(&c, &wrote);
+	if (rc == 0 && o->what == LOP_PUSH && o->wrote_elem)
+		lend_pushed(&c, o->left ? 0 : 1, o->en->elem, o->en->elen, o->was_empty,
+			    o->keep_other);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	bool purge = c.purge && rc == 0;
 	grove_db__coll_free(&c);

@@ -3,7 +3,8 @@
  * position ids themselves are tested in test_crdt_listpos.c): local
  * operations against Redis semantics, type conflicts and key deletes, no
  * garbage after pops, store work at the ends independent of the length
- * (both backends), BATCH-mode writers of one list, and a property test of
+ * (both backends), BATCH-mode writers of one list, the remembered ends
+ * of a list (stale after any change but a push), and a property test of
  * random concurrent histories on 3..5 replicas against a reference model.
  */
 #include <pthread.h>
@@ -627,12 +628,96 @@ static void test_property_leveldb(void **state)
 		property_run(base * 1000 + 500 + s, true);
 }
 
+/* ---- the remembered ends (db_list.c lend_t) ---- */
+
+/* Two keys whose locks are the same stripe (one remembered list each). */
+static void same_stripe_keys(char *a, char *b, size_t len)
+{
+	grove_db_key_t k0, k;
+	snprintf(a, len, "s0");
+	assert_int_equal(grove_db__key_prepare(&k0, K(a)), 0);
+	for (int i = 1; i < 100000; i++) {
+		snprintf(b, len, "s%d", i);
+		assert_int_equal(grove_db__key_prepare(&k, K(b)), 0);
+		if (k.stripe == k0.stripe)
+			return;
+	}
+	fail_msg("no two keys share a stripe");
+}
+
+/* Every change to a list's elements other than this node's pushes makes
+ * the remembered ends stale: a peer's element merged beyond the end, pops,
+ * LSET, LINSERT at an end, LREM, a delete, another list of the stripe,
+ * deferred pushes; a push after each lands where Redis would put it. */
+static void test_remembered_ends(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db, *peer; /* peer's node id sorts before ours */
+	uint64_t clk = GROVE_TEST_T0_MS;
+	assert_int_equal(grove_test_storage_db_open(NULL, "0peer", &clk, GROVE_DURABILITY_NONE, &peer),
+			 0);
+	char s[512];
+	push(db, "l", false, "x"); /* remembered: head = tail = x */
+	assert_int_equal(grove_test_storage_copy_key(db, peer, K("l")), 0);
+	push(peer, "l", true, "p"); /* the peer's head, an id below x's */
+	assert_int_equal(grove_test_storage_copy_key(peer, db, K("l")), 0);
+	push(db, "l", true, "a");
+	assert_string_equal(range_str(db, "l", 0, -1, s), "a p x");
+	push(db, "l", true, "b");
+	push(db, "l", false, "y");
+	assert_string_equal(range_str(db, "l", 0, -1, s), "b a p x y");
+	pop_expect(db, "l", true, "b");
+	pop_expect(db, "l", false, "y");
+	push(db, "l", true, "c");
+	push(db, "l", false, "z");
+	assert_string_equal(range_str(db, "l", 0, -1, s), "c a p x z");
+	assert_int_equal(grove_db_list_set(db, K("l"), 0, K("C")), 0);
+	int64_t n;
+	assert_int_equal(grove_db_list_insert(db, K("l"), true, K("C"), K("i"), &n), 0);
+	assert_int_equal(n, 6);
+	push(db, "l", true, "d");
+	assert_string_equal(range_str(db, "l", 0, -1, s), "d i C a p x z");
+	uint64_t removed;
+	assert_int_equal(grove_db_list_rem(db, K("l"), 1, K("d"), &removed), 0);
+	assert_int_equal(removed, 1);
+	push(db, "l", true, "e");
+	assert_string_equal(range_str(db, "l", 0, 1, s), "e i");
+	/* another list of the same stripe takes the entry, then gives it back */
+	char k1[16], k2[16];
+	same_stripe_keys(k1, k2, sizeof(k1));
+	push(db, k1, false, "1");
+	push(db, k2, false, "2");
+	push(db, k1, true, "0");
+	push(db, k2, true, "1");
+	assert_string_equal(range_str(db, k1, 0, -1, s), "0 1");
+	assert_string_equal(range_str(db, k2, 0, -1, s), "1 2");
+	bool existed;
+	assert_int_equal(grove_db_delete(db, K("l"), &existed), 0);
+	assert_true(existed);
+	push(db, "l", false, "f");
+	push(db, "l", true, "g");
+	assert_string_equal(range_str(db, "l", 0, -1, s), "g f");
+	/* deferred pushes (a pipeline): each builds on the one before */
+	assert_int_equal(grove_db_defer_begin(db), 0);
+	for (int i = 0; i < 20; i++)
+		push(db, "l", i % 2 == 0, i % 2 ? "r" : "l");
+	uint64_t ticket = grove_db_defer_end(db);
+	assert_true(ticket > 0);
+	assert_int_equal(grove_db_defer_sync(db, ticket), 0);
+	assert_int_equal(llen(db, "l"), 22);
+	assert_string_equal(range_str(db, "l", 0, 2, s), "l l l");
+	assert_string_equal(range_str(db, "l", 9, 12, s), "l g f r");
+	assert_string_equal(range_str(db, "l", -1, -1, s), "r");
+	grove_db_close(peer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		GROVE_TEST_DB_BOTH_BACKENDS(test_local_ops),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_big_list),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_batch_mode_writers),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_remembered_ends),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};

@@ -8,22 +8,27 @@
       works on keys of its own (registers, counters, sets, hashes; writes and
       reads of every kind interleaved, reads right after the writes they must
       see), so the reply Redis would give in that order on one node is known
-      exactly; every client also INCRs one shared counter.  Every reply is
+      exactly; lists are pushed (LPUSH/RPUSH, several elements or one,
+      LPUSHX/RPUSHX), popped (LPOP/RPOP, with a count or not) and read
+      (LRANGE, LINDEX, LLEN) in the same bursts; every client also INCRs
+      one shared counter.  Every reply is
       compared with the model's; at the end the shared counter must equal the
       number of INCRs sent to it.  Prints "ok ..." or "FAIL ..." lines and
       exits 1 on any mismatch.
 
   pipe_model.py burst PORT CLIENTS ACKFILE SEED
       CLIENTS threads pipeline single-element writes (SET w:C:I, SADD ws:C
-      m:I, HSET wh:C f:I, INCR wc:C) in bursts of 16 until the connection
+      m:I, HSET wh:C f:I, INCR wc:C, RPUSH wl:C e:I) in bursts of 16 until the connection
       fails (the server is killed), appending each acknowledged write to
       ACKFILE (flushed per burst) as "C I".
 
   pipe_model.py check PORT ACKFILE
       After a restart: every acknowledged write is there (GET, SISMEMBER,
-      HGET; each counter at least its acknowledged INCRs), and each client's
-      set and hash are consistent (SCARD / HLEN equal the members / fields
-      present up to the highest index sent): no command half-applied.
+      HGET, the list's elements; each counter at least its acknowledged
+      INCRs), and each client's set, hash and list are consistent (SCARD /
+      HLEN equal the members / fields present up to the highest index sent,
+      LLEN the elements, which are in push order, each once): no command
+      half-applied.
 Standard library only (Debian's /usr/bin/python3).
 """
 import random
@@ -74,6 +79,9 @@ class Conn:
                 self.buf += d
             v, self.buf = self.buf[:n], self.buf[n + 2:]
             return v.decode()
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
         raise ValueError("unexpected reply %r" % line)
 
 
@@ -86,10 +94,53 @@ class Model:
     def __init__(self, cid, rng):
         self.p = "m%d:" % cid
         self.rng = rng
-        self.reg, self.ctr, self.sets, self.hashes = {}, {}, {}, {}
+        self.reg, self.ctr, self.sets, self.hashes, self.lists = {}, {}, {}, {}, {}
+
+    def next_list(self):
+        """A list command on one of the client's lists: (command, reply)."""
+        r = self.rng
+        key = self.p + "l%d" % r.randrange(3)
+        lst = self.lists.setdefault(key, [])
+        op = r.randrange(100)
+        if op < 40:
+            left = r.randrange(2) == 0
+            els = ["x%d" % r.randrange(1000) for _ in range(r.choice([1, 1, 1, 2, 3]))]
+            for e in els:
+                lst.insert(0, e) if left else lst.append(e)
+            return ["LPUSH" if left else "RPUSH", key] + els, len(lst)
+        if op < 46:
+            left = r.randrange(2) == 0
+            e = "y%d" % r.randrange(1000)
+            if not lst:
+                return ["LPUSHX" if left else "RPUSHX", key, e], 0
+            lst.insert(0, e) if left else lst.append(e)
+            return ["LPUSHX" if left else "RPUSHX", key, e], len(lst)
+        if op < 62:
+            left = r.randrange(2) == 0
+            name = "LPOP" if left else "RPOP"
+            if r.randrange(3) == 0:
+                n = r.randrange(0, 4)
+                if not lst:
+                    return [name, key, n], None
+                got = [lst.pop(0 if left else -1) for _ in range(min(n, len(lst)))]
+                return [name, key, n], got
+            return [name, key], lst.pop(0 if left else -1) if lst else None
+        if op < 82:
+            start, stop = r.choice([(0, -1), (0, 2), (-3, -1), (1, 3), (2, 1)])
+            n = len(lst)
+            a = max(start + n, 0) if start < 0 else start
+            b = stop + n if stop < 0 else min(stop, n - 1)
+            return ["LRANGE", key, start, stop], lst[a:b + 1] if a <= b else []
+        if op < 90:
+            i = r.choice([0, -1, 1, 5])
+            ok = -len(lst) <= i < len(lst)
+            return ["LINDEX", key, i], lst[i] if ok else None
+        return ["LLEN", key], len(lst)
 
     def next(self):
         r, p = self.rng, self.p
+        if r.randrange(4) == 0:
+            return self.next_list()
         k = r.randrange(4)
         op = r.randrange(100)
         if op < 12:
@@ -150,17 +201,17 @@ class Model:
             key = p + "h%d" % k
             return ["HLEN", key], len(self.hashes.get(key, {}))
         if op < 94:
-            key = p + r.choice("rnsh") + "%d" % k
+            key = p + r.choice("rnshl") + "%d" % k
             return ["EXISTS", key], int(self.exists(key))
-        key = p + r.choice("rnsh") + "%d" % k
+        key = p + r.choice("rnshl") + "%d" % k
         had = self.exists(key)
-        for d in (self.reg, self.ctr, self.sets, self.hashes):
+        for d in (self.reg, self.ctr, self.sets, self.hashes, self.lists):
             d.pop(key, None)
         return ["DEL", key], int(had)
 
     def exists(self, key):
         return (key in self.reg or key in self.ctr or bool(self.sets.get(key))
-                or bool(self.hashes.get(key)))
+                or bool(self.hashes.get(key)) or bool(self.lists.get(key)))
 
 
 def run_model(port, clients, bursts, seed):
@@ -226,13 +277,14 @@ def run_burst(port, clients, ackfile, seed):
                     cmds += [["SET", "w:%d:%d" % (cid, j), "v%d" % j],
                              ["SADD", "ws:%d" % cid, "m:%d" % j],
                              ["HSET", "wh:%d" % cid, "f:%d" % j, "v%d" % j],
-                             ["INCR", "wc:%d" % cid]]
+                             ["INCR", "wc:%d" % cid],
+                             ["RPUSH", "wl:%d" % cid, "e:%d" % j]]
                 c.send(cmds)
                 acked = []
                 for k in range(len(cmds)):
                     r = c.reply()
-                    if k % 4 == 3:  # the 4 writes of index j all answered
-                        acked.append(i + k // 4)
+                    if k % 5 == 4:  # the 5 writes of index j all answered
+                        acked.append(i + k // 5)
                 with lock:
                     out.write("".join("%d %d\n" % (cid, j) for j in acked))
                     out.flush()
@@ -266,6 +318,7 @@ def run_check(port, ackfile):
         for j in range(top + 64):
             cmds += [["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j]]
         cmds += [["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid]]
+        cmds += [["LRANGE", "wl:%d" % cid, 0, -1], ["LLEN", "wl:%d" % cid]]
         c.send(cmds)
         for j in js:
             got = [c.reply(), c.reply(), c.reply()]
@@ -283,6 +336,14 @@ def run_check(port, ackfile):
         if card != members or hlen != fields:
             bad.append("client %d: SCARD %d vs %d members, HLEN %d vs %d fields"
                        % (cid, card, members, hlen, fields))
+        elems, llen = c.reply(), c.reply()
+        idx = [int(e.split(":")[1]) for e in elems]
+        if llen != len(elems) or idx != sorted(set(idx)):
+            bad.append("client %d: LLEN %d, list not %d elements in push order, each once"
+                       % (cid, llen, len(elems)))
+        lost = set(js) - set(idx)
+        if lost:
+            bad.append("client %d: acknowledged RPUSH of %d lost" % (cid, min(lost)))
     for b in bad[:10]:
         print("FAIL " + b)
     if not bad:

@@ -1,13 +1,14 @@
 #!/bin/bash
 # test_node_pipeline.sh - pipelined units (issue 13).  In each durability
 # mode, 8 clients send bursts of up to 32 mixed commands (writes and the
-# reads that must see them, on keys of their own, plus one shared counter),
-# each burst in one write so it runs as one deferred unit; every reply must
-# equal what Redis answers in that order on one node (tests/proc/
-# pipe_model.py holds the model).  Then, in batch and always, kill -9
+# reads that must see them, on keys of their own, lists pushed, popped and
+# read among them, plus one shared counter), each burst in one write so it
+# runs as one deferred unit; every reply must equal what Redis answers in
+# that order on one node (tests/proc/pipe_model.py holds the model).  Then, in batch and always, kill -9
 # during a pipelined write burst: after the restart every acknowledged write
-# is there, and every set's and hash's maintained count equals the elements
-# present (no command half-applied).
+# is there (lists: every acknowledged RPUSH, in push order), and every
+# set's, hash's and list's maintained count equals the elements present
+# (no command half-applied).
 source "$(dirname "$0")/node_lib.sh"
 command -v python3 >/dev/null || { echo "skip: python3 not installed"; exit 77; }
 PY=$(dirname "$0")/pipe_model.py
@@ -39,7 +40,7 @@ for mode in batch always; do
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	wait "$bp"
-	echo "$mode: $(wc -l <"$ack") writes x4 acknowledged before kill -9"
+	echo "$mode: $(wc -l <"$ack") writes x5 acknowledged before kill -9"
 	start_node "k-$mode" "kill-$mode" "$port" --durability "$mode" || finish
 	out=$(python3 "$PY" check "$port" "$ack")
 	rc=$?
