@@ -326,7 +326,8 @@ static int rd_node(rd_t *r, char node[GROVE_NODE_ID_MAX + 1])
 	return 0;
 }
 
-static int rd_bin(rd_t *r, grove_value__blob_t *out, size_t max)
+/* A bin left in place: *out points into the input. */
+static int rd_bin_view(rd_t *r, const uint8_t **out, size_t *out_len, size_t max)
 {
 	uint8_t t;
 	uint64_t n;
@@ -345,9 +346,10 @@ static int rd_bin(rd_t *r, grove_value__blob_t *out, size_t max)
 		return GROVE_ETOOBIG;
 	if (n > r->len - r->pos)
 		return GROVE_EDECODE;
-	rc = grove_value__blob_set(out, r->p + r->pos, (size_t)n);
+	*out = r->p + r->pos;
+	*out_len = (size_t)n;
 	r->pos += (size_t)n;
-	return rc;
+	return 0;
 }
 
 static int rd_dot(rd_t *r, grove_value__dot_t *d)
@@ -406,6 +408,27 @@ static int rd_ctx(rd_t *r, grove_ctx_t *c)
 	return rc ? rc : check_ctx(c);
 }
 
+/* An entry's tuple and dot (then, after the caller's order check,
+ * rd_entry_rest). */
+static int rd_entry_dot(rd_t *r, int kind, grove_value__dot_t *d)
+{
+	int rc = rd_tuple(r, kind != GROVE_ELEM_MEMBER ? 4 : 2);
+	return rc ? rc : rd_dot(r, d);
+}
+
+/* The rest of a field-like entry: ts, and the value left in place. */
+static int rd_entry_rest(rd_t *r, int kind, grove_entry_t *e, const uint8_t **val, size_t *vlen)
+{
+	if (kind == GROVE_ELEM_MEMBER)
+		return 0;
+	int rc = rd_uint(r, &e->ts);
+	if (!rc)
+		rc = rd_bin_view(r, val, vlen, GROVE_ELEM_VALUE_MAX);
+	if (!rc && kind == GROVE_ELEM_ZMEMBER) /* a score entry (zscore.h) */
+		rc = grove_zentry_check(*val, *vlen, e->dot.counter);
+	return rc;
+}
+
 static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 {
 	size_t n;
@@ -419,18 +442,15 @@ static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 	for (size_t i = 0; i < n; i++) {
 		grove_entry_t *e = &x->e[x->len];
 		memset(e, 0, sizeof(*e));
-		rc = rd_tuple(r, kind != GROVE_ELEM_MEMBER ? 4 : 2);
-		if (!rc)
-			rc = rd_dot(r, &e->dot);
+		const uint8_t *val = NULL;
+		size_t vlen = 0;
+		rc = rd_entry_dot(r, kind, &e->dot);
 		if (!rc && i && grove_value__dot_cmp(&x->e[x->len - 1].dot, &e->dot) >= 0)
 			rc = GROVE_EDECODE;
-		if (!rc && kind != GROVE_ELEM_MEMBER) {
-			rc = rd_uint(r, &e->ts);
-			if (!rc)
-				rc = rd_bin(r, &e->val, GROVE_ELEM_VALUE_MAX);
-		}
-		if (!rc && kind == GROVE_ELEM_ZMEMBER) /* a score entry (zscore.h) */
-			rc = grove_zentry_check(e->val.p, e->val.len, e->dot.counter);
+		if (!rc)
+			rc = rd_entry_rest(r, kind, e, &val, &vlen);
+		if (!rc && kind != GROVE_ELEM_MEMBER)
+			rc = grove_value__blob_set(&e->val, val, vlen);
 		if (rc) {
 			grove_value__blob_free(&e->val);
 			return rc;
@@ -460,6 +480,59 @@ int grove_elem_decode(const uint8_t *p, size_t len, int kind, grove_elem_t *out)
 	if (rc)
 		grove_elem_free(out);
 	return rc;
+}
+
+/* Whether entry e (dot, ts) wins over w: greatest (ts, node, counter). */
+static bool entry_wins(const grove_entry_t *e, const grove_entry_t *w)
+{
+	int c = strcmp(e->dot.node, w->dot.node);
+	return e->ts > w->ts || (e->ts == w->ts && (c > 0 || (c == 0 && e->dot.counter > w->dot.counter)));
+}
+
+int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_ctx_t *filter,
+			   bool *live, const uint8_t **val, size_t *vlen)
+{
+	*live = false;
+	*val = NULL;
+	*vlen = 0;
+	if (kind != GROVE_ELEM_FIELD && kind != GROVE_ELEM_ZMEMBER && kind != GROVE_ELEM_LIST)
+		return GROVE_EINVAL;
+	rd_t r = { p, len, 0 };
+	size_t n;
+	int rc = rd_array(&r, &n);
+	if (!rc && n > GROVE_ELEM_ENTRIES_MAX)
+		rc = GROVE_ETOOBIG;
+	grove_value__dot_t prev;
+	grove_entry_t cur = { 0 }, win = { 0 };
+	const uint8_t *wv = NULL;
+	size_t wl = 0;
+	bool has = false;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const uint8_t *v = NULL;
+		size_t vl = 0;
+		rc = rd_entry_dot(&r, kind, &cur.dot);
+		if (!rc && i && grove_value__dot_cmp(&prev, &cur.dot) >= 0)
+			rc = GROVE_EDECODE;
+		if (!rc)
+			rc = rd_entry_rest(&r, kind, &cur, &v, &vl);
+		if (rc)
+			break;
+		prev = cur.dot;
+		if ((filter && grove_ctx_has(filter, &cur.dot)) || (has && !entry_wins(&cur, &win)))
+			continue;
+		win = cur;
+		wv = v;
+		wl = vl;
+		has = true;
+	}
+	if (!rc && r.pos != len)
+		rc = GROVE_EDECODE;
+	if (rc || !has)
+		return rc;
+	*live = true;
+	*val = wv;
+	*vlen = wl;
+	return 0;
 }
 
 int grove_ctx_decode(const uint8_t *p, size_t len, grove_ctx_t *out)

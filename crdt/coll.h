@@ -102,6 +102,14 @@ bool grove_elem_eq(const grove_elem_t *a, const grove_elem_t *b);
 uint64_t grove_elem_max_ts(const grove_elem_t *x);
 /* The entry a read returns: greatest (ts, node); NULL when empty. */
 const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
+/* The value a read returns of a field-like element record (kind FIELD,
+ * ZMEMBER or LIST), read in place without allocating: the record checked
+ * as grove_elem_decode checks it, the entries whose dots filter covers
+ * skipped (filter NULL: none), then the winner as grove_elem_winner picks
+ * it.  *val points into p (valid as long as p); *live false (and *val
+ * NULL) when no entry is left.  Errors as grove_elem_decode's. */
+int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_ctx_t *filter,
+			   bool *live, const uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
 /* Drops the entries whose dots c covers; returns how many. */
 size_t grove_elem_filter(grove_elem_t *x, const grove_ctx_t *c);
 /* x := one entry (d, ts, val). */

@@ -32,7 +32,8 @@
 
 typedef struct lcur {
 	grove_db_t *db;
-	const meta_t *m;              /* filter: the pending delete */
+	const meta_t *m;              /* the key's metadata (bounds) */
+	const grove_ctx_t *filter;    /* the pending delete, NULL when empty */
 	const grove_db_stripe_t *ovl; /* pending records overlaid (writer), or NULL */
 	grove_iter_t *it;
 	uint8_t prefix[4 + GROVE_KEY_MAX];
@@ -40,7 +41,11 @@ typedef struct lcur {
 	uint8_t *cur; /* the current element's record key (ELEM_REC_MAX bytes) */
 	size_t cur_len;
 	bool valid, it_at_cur;
-	grove_elem_t x; /* the current element (live entries) */
+	/* the current element's value (its winning live entry's), in place:
+	 * in the iterator's record or a pending one, valid until the cursor
+	 * moves (no copy, no allocation per element) */
+	const uint8_t *val;
+	size_t vlen;
 	int rc;
 } lcur_t;
 
@@ -50,6 +55,7 @@ static int lcur_open(lcur_t *lc, grove_db_t *db, const grove_snapshot_t *snap,
 	memset(lc, 0, sizeof(*lc));
 	lc->db = db;
 	lc->m = m;
+	lc->filter = grove_ctx_empty(&m->pctx) ? NULL : &m->pctx;
 	lc->ovl = overlay ? &db->stripes[k->stripe] : NULL;
 	lc->plen = grove_db__elem_prefix(k, GROVE_ELEM_LIST, lc->prefix);
 	lc->cur = grove_malloc(ELEM_REC_MAX + 1); /* + 1: a bound with a 0 byte after it */
@@ -67,7 +73,6 @@ static void lcur_close(lcur_t *lc)
 {
 	grove_iter_destroy(lc->it);
 	grove_free(lc->cur);
-	grove_elem_free(&lc->x);
 	memset(lc, 0, sizeof(*lc));
 }
 
@@ -89,23 +94,24 @@ static const grove_db_pending_t *pend_of(const lcur_t *lc, const uint8_t *key, s
 	return NULL;
 }
 
-/* Decodes a record into x, filtered: 1 live, 0 dead, or an error. */
-static int live_decode(const lcur_t *lc, const uint8_t *val, size_t vlen, grove_elem_t *x)
+/* A record's value (filtered by the pending delete), in place: 1 live,
+ * 0 dead, or an error. */
+static int live_view(const lcur_t *lc, const uint8_t *rec, size_t rlen, const uint8_t **val,
+		     size_t *vlen)
 {
-	int rc = grove_elem_decode(val, vlen, GROVE_ELEM_LIST, x);
+	bool live;
+	int rc = grove_elem_winner_view(rec, rlen, GROVE_ELEM_LIST, lc->filter, &live, val, vlen);
 	if (rc)
-		return rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
-	grove_elem_filter(x, &lc->m->pctx);
-	if (x->len)
-		return 1;
-	grove_elem_free(x);
-	return 0;
+		return GROVE_ECORRUPT;
+	return live ? 1 : 0;
 }
 
 /* The live store record next after (fwd) or before the iterator's
- * position, starting at the current one: skips dead and overlaid ones. */
-static int store_settle(lcur_t *lc, bool fwd, grove_elem_t *x)
+ * position, starting at the current one: skips dead and overlaid ones;
+ * *found, with its value in *val. */
+static int store_settle(lcur_t *lc, bool fwd, const uint8_t **val, size_t *vlen, bool *found)
 {
+	*found = false;
 	for (; grove_iter_valid(lc->it); fwd ? grove_iter_next(lc->it) : grove_iter_prev(lc->it)) {
 		size_t kl, vl;
 		const uint8_t *key = grove_iter_key(lc->it, &kl);
@@ -113,10 +119,14 @@ static int store_settle(lcur_t *lc, bool fwd, grove_elem_t *x)
 			break;
 		if (pend_of(lc, key, kl))
 			continue;
-		const uint8_t *val = grove_iter_value(lc->it, &vl);
-		int rc = live_decode(lc, val, vl, x);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
+		const uint8_t *rec = grove_iter_value(lc->it, &vl);
+		int rc = live_view(lc, rec, vl, val, vlen);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			*found = true;
+			return 0;
+		}
 	}
 	return grove_iter_status(lc->it) ? grove_iter_status(lc->it) : 0;
 }
@@ -124,7 +134,7 @@ static int store_settle(lcur_t *lc, bool fwd, grove_elem_t *x)
 /* The nearest live pending record strictly after (fwd) or before from
  * (NULL: from the end opposite to the direction). */
 static int pend_best(lcur_t *lc, bool fwd, const uint8_t *from, size_t from_len,
-		     const grove_db_pending_t **best, grove_elem_t *bx)
+		     const grove_db_pending_t **best, const uint8_t **bval, size_t *bvlen)
 {
 	*best = NULL;
 	if (!lc->ovl)
@@ -141,13 +151,14 @@ static int pend_best(lcur_t *lc, bool fwd, const uint8_t *from, size_t from_len,
 			if (fwd ? b >= 0 : b <= 0)
 				continue;
 		}
-		grove_elem_t x;
-		int rc = live_decode(lc, p->val, p->vlen, &x);
+		const uint8_t *v;
+		size_t vl;
+		int rc = live_view(lc, p->val, p->vlen, &v, &vl);
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
-			grove_elem_free(bx);
-			*bx = x;
+			*bval = v;
+			*bvlen = vl;
 			*best = p;
 		}
 	}
@@ -159,7 +170,8 @@ static int pend_best(lcur_t *lc, bool fwd, const uint8_t *from, size_t from_len,
  * one; returns 0 or an error. */
 static int lcur_step(lcur_t *lc, bool fwd, bool start)
 {
-	grove_elem_free(&lc->x);
+	lc->val = NULL;
+	lc->vlen = 0;
 	bool from_cur = !start && lc->valid;
 	if (!start && !lc->valid)
 		return 0;
@@ -197,19 +209,19 @@ static int lcur_step(lcur_t *lc, bool fwd, bool start)
 		end[lc->plen - 1]++; /* the next kind: past the list */
 		grove_iter_seek_before(lc->it, end, lc->plen);
 	}
-	grove_elem_t sx = { 0 }, px = { 0 };
-	int rc = store_settle(lc, fwd, &sx);
+	const uint8_t *sval = NULL, *pval = NULL;
+	size_t svlen = 0, pvlen = 0;
+	bool sfound = false;
+	int rc = store_settle(lc, fwd, &sval, &svlen, &sfound);
 	const grove_db_pending_t *p = NULL;
 	if (rc == 0)
-		rc = pend_best(lc, fwd, from_cur ? lc->cur : NULL, lc->cur_len, &p, &px);
+		rc = pend_best(lc, fwd, from_cur ? lc->cur : NULL, lc->cur_len, &p, &pval, &pvlen);
 	if (rc) {
-		grove_elem_free(&sx);
-		grove_elem_free(&px);
 		lc->valid = false;
 		return lc->rc = rc;
 	}
 	size_t kl = 0;
-	const uint8_t *skey = sx.len ? grove_iter_key(lc->it, &kl) : NULL;
+	const uint8_t *skey = sfound ? grove_iter_key(lc->it, &kl) : NULL;
 	bool take_p = p && (!skey || (fwd ? grove_key_cmp(p->key, p->klen, skey, kl) < 0
 					  : grove_key_cmp(p->key, p->klen, skey, kl) > 0));
 	lc->valid = take_p || skey;
@@ -217,13 +229,13 @@ static int lcur_step(lcur_t *lc, bool fwd, bool start)
 	if (take_p) {
 		memcpy(lc->cur, p->key, p->klen);
 		lc->cur_len = p->klen;
-		lc->x = px;
-		grove_elem_free(&sx);
+		lc->val = pval;
+		lc->vlen = pvlen;
 	} else if (skey) {
 		memcpy(lc->cur, skey, kl);
 		lc->cur_len = kl;
-		lc->x = sx;
-		grove_elem_free(&px);
+		lc->val = sval;
+		lc->vlen = svlen;
 	}
 	return 0;
 }
@@ -360,10 +372,10 @@ typedef struct lop {
 	bool found;
 } lop_t;
 
-static bool value_is(const grove_elem_t *x, const void *v, size_t vlen)
+/* Whether the cursor's element holds value v. */
+static bool value_is(const lcur_t *lc, const void *v, size_t vlen)
 {
-	const grove_entry_t *w = grove_elem_winner(x);
-	return w && w->val.len == vlen && (vlen == 0 || memcmp(w->val.p, v, vlen) == 0);
+	return lc->vlen == vlen && (vlen == 0 || memcmp(lc->val, v, vlen) == 0);
 }
 
 /* Writes element en as one fresh entry (a new dot) holding o->val,
@@ -477,16 +489,15 @@ static int apply_push(coll_t *c, lop_t *o, grove_type_t vis)
 	return rc;
 }
 
-static int copy_winner(lop_t *o, const grove_elem_t *x)
+static int copy_value(lop_t *o, const lcur_t *lc)
 {
-	const grove_entry_t *w = grove_elem_winner(x);
-	GROVE_ASSERT(w);
-	o->out_val = grove_malloc(w->val.len ? w->val.len : 1);
+	GROVE_ASSERT(lc->valid);
+	o->out_val = grove_malloc(lc->vlen ? lc->vlen : 1);
 	if (!o->out_val)
 		return GROVE_ENOMEM;
-	if (w->val.len)
-		memcpy(o->out_val, w->val.p, w->val.len);
-	o->out_vlen = w->val.len;
+	if (lc->vlen)
+		memcpy(o->out_val, lc->val, lc->vlen);
+	o->out_vlen = lc->vlen;
 	return 0;
 }
 
@@ -499,7 +510,7 @@ static int apply_pop(coll_t *c, lop_t *o, grove_type_t vis)
 	if (rc == 0)
 		rc = lcur_step(&lc, o->left, true);
 	if (rc == 0 && lc.valid) {
-		rc = copy_winner(o, &lc.x);
+		rc = copy_value(o, &lc);
 		if (rc == 0)
 			rc = drop_current(c, o, &lc);
 		o->found = rc == 0;
@@ -547,7 +558,7 @@ static int apply_insert(coll_t *c, lop_t *o, grove_type_t vis)
 	int rc = lcur_open(&lc, c->db, NULL, c->k, &c->m, true);
 	if (rc == 0)
 		rc = lcur_step(&lc, true, true);
-	while (rc == 0 && lc.valid && !value_is(&lc.x, o->pivot, o->plen))
+	while (rc == 0 && lc.valid && !value_is(&lc, o->pivot, o->plen))
 		rc = lcur_step(&lc, true, false);
 	if (rc == 0 && !lc.valid)
 		o->out_len = -1;
@@ -594,7 +605,7 @@ static int apply_rem(coll_t *c, lop_t *o, grove_type_t vis)
 	} else {
 		rc = lcur_step(&lc, o->left, true);
 	}
-	while (rc == 0 && lc.valid && !value_is(&lc.x, o->pivot, o->plen))
+	while (rc == 0 && lc.valid && !value_is(&lc, o->pivot, o->plen))
 		rc = lcur_step(&lc, o->left, false);
 	if (rc == 0 && lc.valid) {
 		rc = drop_current(c, o, &lc);
@@ -777,47 +788,12 @@ static bool range_norm(int64_t *start, int64_t *stop, uint64_t n)
 	return *start <= *stop && *start < len && *stop >= 0;
 }
 
-typedef struct held {
-	uint8_t **v;
-	size_t *len;
-	size_t n;
-} held_t;
-
+/* Hands the cursor's element to fn: its id and value in place. */
 static int emit(lcur_t *lc, grove_db_elem_fn fn, void *ctx)
 {
 	size_t idlen;
 	const uint8_t *id = lcur_id(lc, &idlen);
-	const grove_entry_t *w = grove_elem_winner(&lc->x);
-	return fn(ctx, id, idlen, w->val.p, w->val.len);
-}
-
-/* Elements [start, stop] (normalized) of n, walked from the tail (the
- * nearer end) and handed over in list order. */
-static int range_from_tail(lcur_t *lc, int64_t start, int64_t stop, uint64_t n,
-			   grove_db_elem_fn fn, void *ctx)
-{
-	size_t want = (size_t)(stop - start + 1);
-	held_t h = { grove_calloc(want, sizeof(*h.v)), grove_calloc(want, sizeof(*h.len)), 0 };
-	int rc = h.v && h.len ? lcur_index(lc, stop, n) : GROVE_ENOMEM;
-	for (; rc == 0 && lc->valid && h.n < want; rc = lcur_step(lc, false, false)) {
-		const grove_entry_t *w = grove_elem_winner(&lc->x);
-		h.v[h.n] = grove_malloc(w->val.len ? w->val.len : 1);
-		if (!h.v[h.n]) {
-			rc = GROVE_ENOMEM;
-			break;
-		}
-		if (w->val.len)
-			memcpy(h.v[h.n], w->val.p, w->val.len);
-		h.len[h.n++] = w->val.len;
-	}
-	for (size_t i = h.n; rc == 0 && i > 0; i--)
-		if (fn(ctx, NULL, 0, h.v[i - 1], h.len[i - 1]) != 0)
-			break;
-	for (size_t i = 0; i < h.n; i++)
-		grove_free(h.v[i]);
-	grove_free(h.v);
-	grove_free(h.len);
-	return rc;
+	return fn(ctx, id, idlen, lc->val, lc->vlen);
 }
 
 int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t start,
@@ -837,16 +813,14 @@ int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t st
 	lcur_t lc;
 	rc = lcur_open(&lc, db, snap, &k, &m, false);
 	if (rc == 0 && range_norm(&start, &stop, n)) {
-		if ((uint64_t)start > n - 1 - (uint64_t)stop) {
-			rc = range_from_tail(&lc, start, stop, n, fn, ctx);
-		} else {
-			rc = lcur_index(&lc, start, n);
-			for (int64_t i = start; rc == 0 && lc.valid && i <= stop; i++) {
-				if (emit(&lc, fn, ctx) != 0)
-					break;
-				if (i < stop)
-					rc = lcur_step(&lc, true, false);
-			}
+		/* start from the nearer end, then forward: each value handed
+		 * over in place (a range near the tail walks it twice) */
+		rc = lcur_index(&lc, start, n);
+		for (int64_t i = start; rc == 0 && lc.valid && i <= stop; i++) {
+			if (emit(&lc, fn, ctx) != 0)
+				break;
+			if (i < stop)
+				rc = lcur_step(&lc, true, false);
 		}
 	}
 	lcur_close(&lc);

@@ -4,7 +4,8 @@
  * operations against Redis semantics, type conflicts and key deletes, no
  * garbage after pops, store work at the ends independent of the length
  * (both backends), BATCH-mode writers of one list, the remembered ends
- * of a list (stale after any change but a push), and a property test of
+ * of a list (stale after any change but a push), element values read in
+ * place against the decoder, and a property test of
  * random concurrent histories on 3..5 replicas against a reference model.
  */
 #include <pthread.h>
@@ -628,6 +629,85 @@ static void test_property_leveldb(void **state)
 		property_run(base * 1000 + 500 + s, true);
 }
 
+/* ---- reading a record's value in place (grove_elem_winner_view) ---- */
+
+/* Random records (1..4 entries, clashing timestamps and nodes, a random
+ * filter), whole, cut short and with a byte changed: the value read in
+ * place is the one decode + filter + winner gives, and it fails exactly
+ * when the decoder does, with its code. */
+static void test_winner_view(void **state)
+{
+	(void)state;
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_winner_view"));
+	static const char *nodes[] = { "a", "b", "node-c" };
+	int live_seen = 0, dead_seen = 0, bad_seen = 0;
+	for (int round = 0; round < 3000; round++) {
+		grove_elem_t x = { 0 };
+		grove_ctx_t filter = { 0 };
+		size_t n = 1 + grove_rng_below(&r, 4);
+		x.e = grove_calloc(n, sizeof(*x.e));
+		x.cap = n;
+		uint64_t counter = 0;
+		for (size_t i = 0; i < n; i++) { /* sorted by dot: node, then counter */
+			grove_entry_t *e = &x.e[x.len++];
+			const char *node = nodes[i * 3 / n];
+			counter = i && strcmp(x.e[i - 1].dot.node, node) == 0 ? counter + 1 + grove_rng_below(&r, 3)
+									    : 1 + grove_rng_below(&r, 3);
+			snprintf(e->dot.node, sizeof(e->dot.node), "%s", node);
+			e->dot.counter = counter;
+			e->ts = 100 + grove_rng_below(&r, 3);
+			char v[16];
+			int vl = snprintf(v, sizeof(v), "v%d", (int)grove_rng_below(&r, 1000));
+			assert_int_equal(grove_value__blob_set(&e->val, v, (size_t)vl), 0);
+			if (grove_rng_below(&r, 3) == 0)
+				assert_int_equal(grove_ctx_add(&filter, &e->dot), 0);
+		}
+		grove_buf_t b = { 0 };
+		assert_int_equal(grove_elem_encode(&b, &x, GROVE_ELEM_LIST), 0);
+		size_t len = b.len;
+		int how = (int)grove_rng_below(&r, 4); /* 0, 1 whole; 2 cut; 3 a byte changed */
+		if (how == 2)
+			len = grove_rng_below(&r, b.len);
+		if (how == 3)
+			b.data[grove_rng_below(&r, b.len)] ^= (uint8_t)(1 + grove_rng_below(&r, 255));
+		grove_elem_t d;
+		int drc = grove_elem_decode(b.data, len, GROVE_ELEM_LIST, &d);
+		bool live = true;
+		const uint8_t *v = (const uint8_t *)"x";
+		size_t vl = 9;
+		int vrc = grove_elem_winner_view(b.data, len, GROVE_ELEM_LIST, &filter, &live, &v, &vl);
+		assert_int_equal(vrc, drc);
+		if (drc == 0) {
+			grove_elem_filter(&d, &filter);
+			const grove_entry_t *w = grove_elem_winner(&d);
+			assert_int_equal(live, w != NULL);
+			if (w) {
+				assert_int_equal(vl, w->val.len);
+				assert_memory_equal(v, w->val.p, vl);
+				assert_true(v >= b.data && v + vl <= b.data + len); /* in place */
+			} else {
+				assert_null(v);
+			}
+			live ? live_seen++ : dead_seen++;
+			grove_elem_free(&d);
+		} else {
+			assert_false(live);
+			bad_seen++;
+		}
+		grove_buf_close(&b);
+		grove_elem_free(&x);
+		grove_ctx_free(&filter);
+	}
+	assert_true(live_seen > 100 && dead_seen > 10 && bad_seen > 100);
+	bool live;
+	const uint8_t *v;
+	size_t vl;
+	assert_int_equal(grove_elem_winner_view((const uint8_t *)"\x90", 1, GROVE_ELEM_MEMBER, NULL, &live,
+						&v, &vl),
+			 GROVE_EINVAL);
+}
+
 /* ---- the remembered ends (db_list.c lend_t) ---- */
 
 /* Two keys whose locks are the same stripe (one remembered list each). */
@@ -718,6 +798,7 @@ int main(void)
 		GROVE_TEST_DB_BOTH_BACKENDS(test_big_list),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_batch_mode_writers),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_remembered_ends),
+		cmocka_unit_test(test_winner_view),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};

@@ -1,7 +1,9 @@
 /*
  * fuzz_list_decode.c - libFuzzer target for the decoders lists added
  * (crdt/listpos.h, storage/db_list.c): the first byte picks one.
- *   0  list element record (kind 4): canonical, re-encodes to the input
+ *   0  list element record (kind 4): canonical, re-encodes to the input;
+ *      its value read in place (grove_elem_winner_view) is the decoded
+ *      winner's, and it fails exactly when the decoder does
  *   1  list element state: re-encodes, merges into an empty element
  *   2  two position ids split at the second byte: validation never
  *      crashes, and an id allocated between two valid ones (any order,
@@ -57,12 +59,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	grove_ctx_t c = { 0 }, lc = { 0 };
 	bool partial = false, changed = false;
 	switch (data[0] % 4) {
-	case 0:
-		if (grove_elem_decode(p, n, GROVE_ELEM_LIST, &x) == 0) {
+	case 0: {
+		bool live;
+		const uint8_t *v;
+		size_t vl;
+		int vrc = grove_elem_winner_view(p, n, GROVE_ELEM_LIST, NULL, &live, &v, &vl);
+		int drc = grove_elem_decode(p, n, GROVE_ELEM_LIST, &x);
+		fuzz_check(vrc == drc || drc == GROVE_ENOMEM); /* read in place: as decoded */
+		if (drc == 0) {
 			fuzz_check(grove_elem_encode(&b, &x, GROVE_ELEM_LIST) == 0);
 			fuzz_check(!b.failed && b.len == n && (n == 0 || memcmp(b.data, p, n) == 0));
+			const grove_entry_t *w = grove_elem_winner(&x);
+			fuzz_check(live == (w != NULL));
+			fuzz_check(!w || (vl == w->val.len && (vl == 0 || memcmp(v, w->val.p, vl) == 0)));
 		}
 		break;
+	}
 	case 1:
 		if (grove_elem_state_decode(p, n, GROVE_ELEM_LIST, &c, &x, &partial) == 0) {
 			fuzz_check((partial ? grove_elem_state_encode_partial(&b, &c, &x, GROVE_ELEM_LIST)
