@@ -10,6 +10,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "crdt/coll.h"
+#include "crdt/hcount.h"
 #include "crdt/zscore.h"
 
 /* ---- memory ---- */
@@ -139,11 +140,13 @@ static void put_entries(grove_buf_t *b, const grove_elem_t *x, int kind)
 	put_array(b, x->len);
 	for (size_t i = 0; i < x->len; i++) {
 		const grove_entry_t *e = &x->e[i];
-		put_array(b, kind != GROVE_ELEM_MEMBER ? 4 : 2);
+		put_array(b, kind == GROVE_ELEM_MEMBER ? 2 : e->tag ? 5 : 4);
 		put_str(b, e->dot.node);
 		put_uint(b, e->dot.counter);
 		if (kind != GROVE_ELEM_MEMBER) {
 			put_uint(b, e->ts);
+			if (e->tag)
+				put_uint(b, e->tag);
 			put_bin(b, e->val.p, e->val.len);
 		}
 	}
@@ -409,21 +412,37 @@ static int rd_ctx(rd_t *r, grove_ctx_t *c)
 }
 
 /* An entry's tuple and dot (then, after the caller's order check,
- * rd_entry_rest). */
-static int rd_entry_dot(rd_t *r, int kind, grove_value__dot_t *d)
+ * rd_entry_rest); *items: the tuple's length (5: a hash field's tagged
+ * entry, crdt/hcount.h). */
+static int rd_entry_dot(rd_t *r, int kind, grove_value__dot_t *d, size_t *items)
 {
-	int rc = rd_tuple(r, kind != GROVE_ELEM_MEMBER ? 4 : 2);
+	int rc = rd_array(r, items);
+	if (!rc && *items != (kind == GROVE_ELEM_MEMBER ? 2u : 4u) &&
+	    !(kind == GROVE_ELEM_FIELD && *items == 5))
+		rc = GROVE_EDECODE;
 	return rc ? rc : rd_dot(r, d);
 }
 
-/* The rest of a field-like entry: ts, and the value left in place. */
-static int rd_entry_rest(rd_t *r, int kind, grove_entry_t *e, const uint8_t **val, size_t *vlen)
+/* The rest of a field-like entry: ts, the tag of a tagged entry (e->tag,
+ * 0 for a plain one), and the value left in place. */
+static int rd_entry_rest(rd_t *r, int kind, size_t items, grove_entry_t *e, const uint8_t **val,
+			 size_t *vlen)
 {
+	e->tag = 0;
 	if (kind == GROVE_ELEM_MEMBER)
 		return 0;
+	uint64_t tag = 0;
 	int rc = rd_uint(r, &e->ts);
+	if (!rc && items == 5) {
+		rc = rd_uint(r, &tag);
+		if (!rc && tag != GROVE_HENTRY_SET && tag != GROVE_HENTRY_INC)
+			rc = GROVE_EDECODE;
+		e->tag = (uint8_t)tag;
+	}
 	if (!rc)
-		rc = rd_bin_view(r, val, vlen, GROVE_ELEM_VALUE_MAX);
+		rc = rd_bin_view(r, val, vlen, tag ? GROVE_HSET_PAYLOAD_MAX : GROVE_ELEM_VALUE_MAX);
+	if (!rc && tag) /* a counter field's entry (hcount.h) */
+		rc = grove_hentry_check(e->tag, *val, *vlen, e->dot.counter);
 	if (!rc && kind == GROVE_ELEM_ZMEMBER) /* a score entry (zscore.h) */
 		rc = grove_zentry_check(*val, *vlen, e->dot.counter);
 	return rc;
@@ -443,12 +462,12 @@ static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 		grove_entry_t *e = &x->e[x->len];
 		memset(e, 0, sizeof(*e));
 		const uint8_t *val = NULL;
-		size_t vlen = 0;
-		rc = rd_entry_dot(r, kind, &e->dot);
+		size_t vlen = 0, items = 0;
+		rc = rd_entry_dot(r, kind, &e->dot, &items);
 		if (!rc && i && grove_value__dot_cmp(&x->e[x->len - 1].dot, &e->dot) >= 0)
 			rc = GROVE_EDECODE;
 		if (!rc)
-			rc = rd_entry_rest(r, kind, e, &val, &vlen);
+			rc = rd_entry_rest(r, kind, items, e, &val, &vlen);
 		if (!rc && kind != GROVE_ELEM_MEMBER)
 			rc = grove_value__blob_set(&e->val, val, vlen);
 		if (rc) {
@@ -509,12 +528,14 @@ int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_c
 	bool has = false;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const uint8_t *v = NULL;
-		size_t vl = 0;
-		rc = rd_entry_dot(&r, kind, &cur.dot);
+		size_t vl = 0, items = 0;
+		rc = rd_entry_dot(&r, kind, &cur.dot, &items);
 		if (!rc && i && grove_value__dot_cmp(&prev, &cur.dot) >= 0)
 			rc = GROVE_EDECODE;
 		if (!rc)
-			rc = rd_entry_rest(&r, kind, &cur, &v, &vl);
+			rc = rd_entry_rest(&r, kind, items, &cur, &v, &vl);
+		if (!rc && cur.tag)
+			rc = GROVE_EINVAL; /* a counter field: grove_hfield_eval reads it */
 		if (rc)
 			break;
 		prev = cur.dot;
@@ -590,7 +611,7 @@ int grove_elem_state_decode(const uint8_t *p, size_t len, int kind, grove_ctx_t 
 static bool entry_eq(const grove_entry_t *a, const grove_entry_t *b)
 {
 	return grove_value__dot_cmp(&a->dot, &b->dot) == 0 && a->ts == b->ts &&
-	       grove_value__blob_eq(&a->val, &b->val);
+	       a->tag == b->tag && grove_value__blob_eq(&a->val, &b->val);
 }
 
 bool grove_elem_eq(const grove_elem_t *a, const grove_elem_t *b)

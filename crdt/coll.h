@@ -47,7 +47,8 @@ typedef grove_value__set_t grove_ctx_t; /* vv + cloud; e/len unused (0) */
 typedef struct grove_entry {
 	grove_value__dot_t dot;
 	uint64_t ts;               /* fields: the write's HLC timestamp */
-	grove_value__blob_t val;   /* fields: the value */
+	grove_value__blob_t val;   /* fields: the value (tagged: the payload) */
+	uint8_t tag;               /* hash fields: GROVE_HENTRY_* (crdt/hcount.h); 0 plain */
 } grove_entry_t;
 
 typedef struct grove_elem {
@@ -64,8 +65,11 @@ int grove_ctx_copy(grove_ctx_t *dst, const grove_ctx_t *src) GROVE_MUST_CHECK;
 
 /* Element record: [entries]; canonical.  decode: GROVE_EDECODE on anything
  * not canonical (unsorted, duplicate dots, counter 0, bad node, a field
- * entry without value or a member entry with one), GROVE_ETOOBIG over the
- * limits.  An empty entry list is valid (an absent element). */
+ * entry without value or a member entry with one, a tagged entry outside
+ * hash fields or with a bad payload), GROVE_ETOOBIG over the limits.  An
+ * empty entry list is valid (an absent element).  A hash field's entry is
+ * [node, counter, ts, value] (plain) or [node, counter, ts, tag, payload]
+ * (a counter field's, crdt/hcount.h). */
 int grove_elem_encode(grove_buf_t *b, const grove_elem_t *x, int kind) GROVE_MUST_CHECK;
 int grove_elem_decode(const uint8_t *p, size_t len, int kind, grove_elem_t *out) GROVE_MUST_CHECK;
 /* Context: [vv, cloud], as in the value format's set component. */
@@ -107,7 +111,9 @@ const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
  * as grove_elem_decode checks it, the entries whose dots filter covers
  * skipped (filter NULL: none), then the winner as grove_elem_winner picks
  * it.  *val points into p (valid as long as p); *live false (and *val
- * NULL) when no entry is left.  Errors as grove_elem_decode's. */
+ * NULL) when no entry is left.  Errors as grove_elem_decode's, and
+ * GROVE_EINVAL for a hash field holding counter entries (crdt/hcount.h:
+ * grove_hfield_eval reads those). */
 int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_ctx_t *filter,
 			   bool *live, const uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
 /* Drops the entries whose dots c covers; returns how many. */

@@ -11,12 +11,16 @@
  *   one result (LWW), as APPEND.  On a counter key it adds an integral
  *   increment to the PN-counter (concurrent ones add up) and refuses a
  *   fractional one, since a counter holds an integer.
- * - HINCRBY / HINCRBYFLOAT are a read-modify-write of the field's LWW
- *   value on this node, under the exclusive lock: an HSET of the field
- *   replaces it as usual, an HDEL removes it (observed-remove), and two
- *   nodes incrementing one field at once keep one of the two results.
- *   (A field whose concurrent increments add up needs tagged counter
- *   entries in the field record, as sorted-set members have: not built.)
+ * - HINCRBY makes the field a counter field (crdt/hcount.h; storage's
+ *   grove_db_map_incr): concurrent increments on several nodes add up, an
+ *   HSET-written integer converts (its value the base, counted once), an
+ *   HSET replaces what it saw (increments it had not seen add to it).
+ * - HINCRBYFLOAT on a counter field adds an integral increment as HINCRBY
+ *   does and refuses a fractional one (INCRBYFLOAT on a counter key's
+ *   rule); on any other field (or a missing one) it is a read-modify-write
+ *   of the field's LWW value on this node, under the exclusive lock, so
+ *   concurrent ones on two nodes keep one result (as INCRBYFLOAT on a
+ *   string).
  * - HSETNX decides on this node's state, as SETNX.
  */
 #include <errno.h>
@@ -281,28 +285,46 @@ void grove_cmd_do_hsetnx(grove_cmd_call_t *c)
 	}
 }
 
+/* An increment of the counter field 2 of key 1 (grove_db_map_incr), with
+ * Redis's error texts; false after an error reply. */
+static bool field_incr(grove_cmd_call_t *c, int64_t incr, int64_t *now)
+{
+	int rc = grove_db_map_incr(c->env->db, c->argv[1], c->argl[1], c->argv[2], c->argl[2], incr,
+				   now);
+	if (rc == GROVE_ERANGE)
+		grove_resp_error(c->out, "ERR hash value is not an integer");
+	else if (rc == GROVE_EOVERFLOW)
+		grove_resp_error(c->out, "ERR increment or decrement would overflow");
+	else if (rc < 0)
+		grove_cmd_reply_db_error(c, rc);
+	return rc == 0;
+}
+
 void grove_cmd_do_hincrby(grove_cmd_call_t *c)
 {
-	long long incr, cur = 0;
-	uint8_t *val;
-	size_t vlen;
-	if (!grove_cmd_arg_ll(c, 3, &incr) || !field_for_update(c, &val, &vlen))
+	long long incr;
+	int64_t now;
+	if (!grove_cmd_arg_ll(c, 3, &incr) || !grove_cmd__key_writable(c, 1))
 		return;
-	bool ok = !val || grove_cmd__parse_ll(val, vlen, &cur);
-	grove_free(val);
-	if (!ok) {
-		grove_resp_error(c->out, "ERR hash value is not an integer");
+	if (field_incr(c, incr, &now))
+		grove_resp_int(c->out, now);
+}
+
+/* HINCRBYFLOAT on a counter field: an integral increment, as HINCRBY. */
+static void hincrbyfloat_counter(grove_cmd_call_t *c, long double incr)
+{
+	if (incr != floorl(incr) || incr >= 0x1p63L || incr < -0x1p63L) {
+		grove_resp_error(c->out, "ERR Grove counter fields hold integers: HINCRBYFLOAT on a "
+					 "field written by HINCRBY takes an integral increment "
+					 "(HSET or HDEL the field to store a float)");
 		return;
 	}
-	if ((incr < 0 && cur < 0 && incr < LLONG_MIN - cur) ||
-	    (incr > 0 && cur > 0 && incr > LLONG_MAX - cur)) {
-		grove_resp_error(c->out, "ERR increment or decrement would overflow");
+	int64_t now;
+	if (!field_incr(c, (int64_t)incr, &now))
 		return;
-	}
 	char digits[24];
-	int n = snprintf(digits, sizeof(digits), "%lld", cur + incr);
-	if (field_set(c, digits, (size_t)n))
-		grove_resp_int(c->out, cur + incr);
+	int n = snprintf(digits, sizeof(digits), "%lld", (long long)now);
+	grove_resp_bulk(c->out, digits, (size_t)n);
 }
 
 void grove_cmd_do_hincrbyfloat(grove_cmd_call_t *c)
@@ -316,14 +338,27 @@ void grove_cmd_do_hincrbyfloat(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR value is NaN or Infinity");
 		return;
 	}
-	uint8_t *val;
-	size_t vlen;
-	if (!field_for_update(c, &val, &vlen))
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	bool counter = false;
+	if (!grove_cmd__key_writable(c, 1))
 		return;
-	bool ok = !val || grove_cmd__parse_ld(val, vlen, &cur);
-	grove_free(val);
+	grove_cmd__lock_exclusive(c);
+	int rc = grove_db_map_lookup(c->env->db, c->argv[1], c->argl[1], c->argv[2], c->argl[2],
+				     &val, &vlen, &counter);
+	if (rc < 0 && rc != GROVE_ENOTFOUND) {
+		grove_cmd_reply_db_error(c, rc);
+		return;
+	}
+	bool ok = rc == GROVE_ENOTFOUND || grove_cmd__parse_ld(val, vlen, &cur);
+	if (rc == 0)
+		grove_free(val);
 	if (!ok) {
 		grove_resp_error(c->out, "ERR hash value is not a float");
+		return;
+	}
+	if (rc == 0 && counter) {
+		hincrbyfloat_counter(c, incr);
 		return;
 	}
 	char buf[LD_CHARS_MAX];

@@ -36,6 +36,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "crdt/coll.h"
+#include "crdt/hcount.h"
 #include "crdt/zscore.h"
 #include "storage/db_cloud_int.h"
 #include "storage/db_coll_int.h"
@@ -771,7 +772,8 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	if (rc == 0)
 		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &d);
 	if (rc == 0)
-		rc = grove_elem_set_one(&x, &d, ts, o->b, kind == GROVE_ELEM_FIELD ? o->blen : 0);
+		rc = kind == GROVE_ELEM_FIELD ? grove_hfield_set(&l, &d, ts, o->b, o->blen, &x)
+					      : grove_elem_set_one(&x, &d, ts, NULL, 0);
 	if (rc == 0)
 		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
 	grove_elem_free(&l);
@@ -1238,27 +1240,32 @@ int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const vo
 	return 0;
 }
 
-int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
-		     uint8_t **val, size_t *vlen)
+int grove_db_map_lookup(grove_db_t *db, const void *key, size_t klen, const void *field,
+			size_t flen, uint8_t **val, size_t *vlen, bool *counter)
 {
 	grove_elem_t x;
 	int rc = read_elem(db, key, klen, GROVE_ELEM_FIELD, field, flen, &x);
 	if (rc < 0)
 		return rc;
-	const grove_entry_t *w = rc == 0 ? grove_elem_winner(&x) : NULL;
-	if (!w) {
-		grove_elem_free(&x);
-		return GROVE_ENOTFOUND;
-	}
-	uint8_t *p = grove_malloc(w->val.len ? w->val.len : 1);
+	grove_hfield_val_t v;
+	rc = rc == 0 ? grove_hfield_eval(&x, &v) : GROVE_ENOTFOUND;
+	uint8_t *p = rc == 0 ? grove_malloc(v.len ? v.len : 1) : NULL;
 	if (p) {
-		if (w->val.len)
-			memcpy(p, w->val.p, w->val.len);
+		if (v.len)
+			memcpy(p, v.p, v.len);
 		*val = p;
-		*vlen = w->val.len;
+		*vlen = v.len;
+		if (counter)
+			*counter = v.counter;
 	}
 	grove_elem_free(&x);
-	return p ? 0 : GROVE_ENOMEM;
+	return rc ? rc : p ? 0 : GROVE_ENOMEM;
+}
+
+int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
+		     uint8_t **val, size_t *vlen)
+{
+	return grove_db_map_lookup(db, key, klen, field, flen, val, vlen, NULL);
 }
 
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
@@ -1338,13 +1345,16 @@ static int scan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *
 	grove_elem_filter(&x, &s->m->pctx);
 	const grove_entry_t *w = grove_elem_winner(&x);
 	double score = 0;
+	grove_hfield_val_t hv = { .p = w ? w->val.p : NULL, .len = w ? w->val.len : 0 };
 	if (w && s->kind == GROVE_ELEM_ZMEMBER && grove_zscore_eval(&x, &score) != 0)
+		w = NULL;
+	if (w && s->kind == GROVE_ELEM_FIELD && grove_hfield_eval(&x, &hv) != 0)
 		w = NULL;
 	if (w) {
 		s->visited++;
 		int stop = s->kind == GROVE_ELEM_ZMEMBER
 				   ? s->fn(s->ctx, elem, elen, &score, sizeof(score))
-				   : s->fn(s->ctx, elem, elen, w->val.p, w->val.len);
+				   : s->fn(s->ctx, elem, elen, hv.p, hv.len);
 		if (stop != 0 || s->visited >= s->max)
 			s->stopped = true;
 	}
@@ -1453,15 +1463,18 @@ static int mat_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *v
 		}
 	} else if (x.len && kind == GROVE_ELEM_FIELD) {
 		const grove_entry_t *w = grove_elem_winner(&x);
+		grove_hfield_val_t hv;
 		grove_value__field_t f = { .has = true };
+		rc = grove_hfield_eval(&x, &hv); /* x is not empty */
 		f.id.ts = w->ts;
 		memcpy(f.id.node, w->dot.node, sizeof(f.id.node));
 		grove_value__fields_t *fs = &v->map.live;
-		rc = grove_grow((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f), 0, 0);
+		if (!rc)
+			rc = grove_grow((void **)&fs->f, &fs->cap, fs->len + 1, sizeof(f), 0, 0);
 		if (!rc)
 			rc = grove_value__blob_set(&f.field, elem, elen);
 		if (!rc)
-			rc = grove_value__blob_set(&f.val, w->val.p, w->val.len);
+			rc = grove_value__blob_set(&f.val, hv.p, hv.len);
 		if (rc) {
 			grove_value__blob_free(&f.field);
 			grove_value__blob_free(&f.val);
@@ -1960,7 +1973,9 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		 * others are removed as observed; their dots are in the context) */
 		grove_buf_t sz = { 0 };
 		rc = grove_elem_encode(&sz, &l, en->kind);
-		if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX) {
+		if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX && en->kind == GROVE_ELEM_FIELD) {
+			grove_hfield_trim(&l); /* the winner, and the counter's entries */
+		} else if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX) {
 			const grove_entry_t *w = grove_elem_winner(&l);
 			grove_entry_t keep = *w;
 			for (size_t i = 0; i < l.len; i++)

@@ -1,10 +1,11 @@
 /*
  * test_cmd_hash.c - resp_cmd_hash.c through the dispatcher: HMGET, HSETNX,
  * HSTRLEN, HRANDFIELD, HINCRBY, HINCRBYFLOAT and INCRBYFLOAT with Redis
- * 7.0's replies and float text; and their CRDT rules: HINCRBY is a
- * read-modify-write of the field's LWW value (an HSET replaces it, an HDEL
- * removes it, two replicas incrementing at once keep one result, the same
- * on both), INCRBYFLOAT adds integral increments to a counter (concurrent
+ * 7.0's replies and float text; and their CRDT rules: HINCRBY makes a
+ * counter field (two replicas incrementing at once add up; an HSET replaces
+ * what it saw and keeps the increments it had not seen; HINCRBYFLOAT adds
+ * integral increments to it and refuses fractional ones with no effect),
+ * INCRBYFLOAT adds integral increments to a counter (concurrent
  * ones add up) and refuses fractional ones with no effect; and INCR on a
  * register written by SET (it becomes a counter; two replicas' INCRs add
  * up, the SET value counted once), SET of a counter (a register replaces
@@ -75,8 +76,9 @@ static void test_hincrby(void **state)
 	GROVE_EXPECT(f, "EXISTS nokey", ":0\r\n");
 }
 
-/* HINCRBY on two replicas at once: each is a field write; the merge keeps
- * one of the two (the greater (timestamp, node)), the same on both. */
+/* HINCRBY on two replicas at once: a counter field, the increments add up;
+ * an HSET replaces what it saw, an increment it had not seen adds to it;
+ * HINCRBYFLOAT on the counter field adds integral increments only. */
 static void test_hincrby_replicas(void **state)
 {
 	grove_test_cmd_t *f = *state;
@@ -87,20 +89,35 @@ static void test_hincrby_replicas(void **state)
 	GROVE_EXPECT(f, "HINCRBY h n 10", ":10\r\n");
 	grove_test_cmd_ship(f->db, n2, "h");
 	GROVE_EXPECT(f, "HINCRBY h n 1", ":11\r\n");
-	bool created;
-	f->clock_ms += 5;
-	clock2 = f->clock_ms + 1; /* n2's write is later: it wins */
-	assert_int_equal(grove_db_map_set(n2, "h", 1, "n", 1, "12", 2, &created), 0);
+	int64_t now = 0;
+	assert_int_equal(grove_db_map_incr(n2, "h", 1, "n", 1, 5, &now), 0);
+	assert_int_equal(now, 15);
 	grove_test_cmd_ship(f->db, n2, "h");
 	grove_test_cmd_ship(n2, f->db, "h");
-	GROVE_EXPECT(f, "HGET h n", "$2\r\n12\r\n");
+	GROVE_EXPECT(f, "HGET h n", "$2\r\n16\r\n");
 	uint8_t *v;
 	size_t vlen;
 	assert_int_equal(grove_db_map_get(n2, "h", 1, "n", 1, &v, &vlen), 0);
 	assert_int_equal(vlen, 2);
-	assert_memory_equal(v, "12", 2);
+	assert_memory_equal(v, "16", 2);
 	grove_free(v);
-	GROVE_EXPECT(f, "HINCRBY h n 1", ":13\r\n"); /* continues from the merged value */
+	bool created;
+	assert_int_equal(grove_db_map_set(n2, "h", 1, "n", 1, "100", 3, &created), 0);
+	GROVE_EXPECT(f, "HINCRBY h n 2", ":18\r\n");
+	grove_test_cmd_ship(f->db, n2, "h");
+	grove_test_cmd_ship(n2, f->db, "h");
+	GROVE_EXPECT(f, "HGET h n", "$3\r\n102\r\n");
+	assert_int_equal(grove_db_map_get(n2, "h", 1, "n", 1, &v, &vlen), 0);
+	assert_int_equal(vlen, 3);
+	assert_memory_equal(v, "102", 3);
+	grove_free(v);
+	GROVE_EXPECT(f, "HINCRBYFLOAT h n 3", "$3\r\n105\r\n");
+	GROVE_EXPECT(f, "HINCRBYFLOAT h n 0.5",
+		     "-ERR Grove counter fields hold integers: HINCRBYFLOAT on a field written by "
+		     "HINCRBY takes an integral increment (HSET or HDEL the field to store a "
+		     "float)\r\n");
+	GROVE_EXPECT(f, "HGET h n", "$3\r\n105\r\n");
+	GROVE_EXPECT(f, "HINCRBYFLOAT h plain 0.5", "$3\r\n0.5\r\n"); /* not a counter: LWW */
 	grove_db_close(n2);
 }
 

@@ -97,6 +97,16 @@ int grove_db_map_set(grove_db_t *db, const void *key, size_t klen, const void *f
 		     size_t flen, const void *val, size_t vlen, bool *created) GROVE_MUST_CHECK;
 int grove_db_map_delete(grove_db_t *db, const void *key, size_t klen, const void *field,
 			size_t flen, bool *removed) GROVE_MUST_CHECK;
+/* HINCRBY: adds delta to the field as a counter field (doc/value_format.md
+ * "Counter fields"): concurrent increments on several nodes add up; an HSET
+ * of the field replaces what it saw (increments it had not seen add to its
+ * value).  A missing field starts at 0; a field an HSET wrote with a decimal
+ * int64 converts (that value is the base, counted once however many nodes
+ * convert it at once).  GROVE_ERANGE: the field holds anything else;
+ * GROVE_EOVERFLOW: the result (or this node's own total) would leave int64;
+ * nothing is written then.  *new_value (may be NULL): the value after. */
+int grove_db_map_incr(grove_db_t *db, const void *key, size_t klen, const void *field,
+		      size_t flen, int64_t delta, int64_t *new_value) GROVE_MUST_CHECK;
 /* --- expiry (TTL; doc/value_format.md "Expiry", README "Expiry") ---
  * A key's deadline (unix ms) replicates in its head.  A key whose deadline
  * is behind the db's clock (now > deadline) reads as absent at once on
@@ -155,6 +165,11 @@ int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const vo
 /* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
 int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
 		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+/* grove_db_map_get, and *counter (may be NULL): the field is a counter
+ * field reading its integer sum (HINCRBY entries, no non-integer HSET over
+ * them). */
+int grove_db_map_lookup(grove_db_t *db, const void *key, size_t klen, const void *field,
+			size_t flen, uint8_t **val, size_t *vlen, bool *counter) GROVE_MUST_CHECK;
 /* Members (type GROVE_TYPE_SET, GROVE_TYPE_ZSET), fields (GROVE_TYPE_MAP) or
  * list elements (GROVE_TYPE_LIST): maintained count. */
 int grove_db_coll_count(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
