@@ -411,6 +411,8 @@ int grove_hfield_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint
 		if (!rc)
 			x.len++;
 	}
+	if (rc == 0 && x.len > GROVE_ELEM_ENTRIES_MAX)
+		rc = GROVE_ETOOBIG; /* the decoder's bound */
 	if (rc) {
 		grove_elem_free(&x);
 		return rc;

@@ -87,7 +87,8 @@ int grove_hfield_set(const grove_elem_t *cur, const grove_value__dot_t *d, uint6
 		     const void *val, size_t vlen, grove_elem_t *out) GROVE_MUST_CHECK;
 /* HINCRBY by d's node: out := cur without that node's INC entries, plus
  * INC(d, ts) adding delta; GROVE_EOVERFLOW when the node's chain total
- * would leave int64. */
+ * would leave int64, GROVE_ETOOBIG when the record would pass
+ * GROVE_ELEM_ENTRIES_MAX. */
 int grove_hfield_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint64_t ts,
 		      int64_t delta, grove_elem_t *out) GROVE_MUST_CHECK;
 /* An oversized record after a merge keeps the read's winner and the INC

@@ -160,8 +160,9 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 				 "SADD/HSET)");
 	if (ok)
 		return 0;
-	if (old) { /* formats 2 and 3: no TTL to index; a format 2 head's
-		    * cloud moves out at its next write */
+	if (old) { /* formats 2 to 4: no TTL to index (2, 3), no counter
+		    * field (2..4); a format 2 head's cloud moves out at its next
+		    * write */
 		uint8_t f[4] = { GROVE_DB_FORMAT_VERSION, 0, 0, 0 };
 		rc = sys_put(db, GROVE_DB_SYS_FORMAT, f, sizeof(f));
 		return rc ? open_fail(err, err_len, dir, rc, NULL) : 0;

@@ -60,10 +60,12 @@
 #define GROVE_DB_META_NAME_MAX 255
 /* 1: whole-value collections (refused); 2: per-element collections with
  * the context's cloud in the head; 3: the cloud in 'g' records; 4: 3 plus
- * the TTL index ('x' records) and heads of value format 2.  Formats 2 and
- * 3 are read and marked 4 at open: they hold no TTL to index, and a format
- * 2 head's cloud moves to 'g' records at its first write. */
-#define GROVE_DB_FORMAT_VERSION 4
+ * the TTL index ('x' records) and heads of value format 2; 5: 4 plus hash
+ * field records that may hold counter entries (crdt/hcount.h).  Formats 2
+ * to 4 are read and marked 5 at open: they hold no TTL to index (2, 3) and
+ * no counter entry (2..4), and a format 2 head's cloud moves to 'g' records
+ * at its first write. */
+#define GROVE_DB_FORMAT_VERSION 5
 #define GROVE_DB_FORMAT_CLOUD_IN_HEAD 2
 #define GROVE_DB_FORMAT_VERSION_OLDEST 2
 /* How far ahead of the clock the persisted HLC ceiling is reserved, as a

@@ -559,7 +559,7 @@ static void test_cloud_in_head_migrates(void **state)
 	assert_true(ng > 0);
 	assert_int_equal(grove_store_get(st, NULL, "cformat", 7, &rec, &len), 0);
 	assert_int_equal(len, 4);
-	assert_int_equal(rec[0], 4); /* the current format (4: with the TTL index) */
+	assert_int_equal(rec[0], 5); /* the current format (5: with counter fields) */
 	grove_free(rec);
 	grove_store_close(st);
 	b = mig_reopen(dir, &cb, &before);

@@ -7,7 +7,8 @@
  * materialized value, the counter flag HINCRBYFLOAT uses), the CRDT rule
  * on 3 replicas (concurrent increments add up, an HSET-written integer
  * converts once, an HSET concurrent with increments keeps the ones it had
- * not seen, HDEL and DEL remove what they saw), a restart, and a seeded
+ * not seen, HDEL and DEL remove what they saw), a restart, the migration
+ * of a format 4 store (records kept byte for byte), and a seeded
  * property test: random HSET/HINCRBY/HDEL/DEL histories on 3..5 replicas
  * with partial item-by-item exchanges converge (equal root digests, equal
  * reads), and a field that only ever got increments reads their sum.
@@ -27,6 +28,7 @@
 #include "grove/value.h"
 #include "base/rng.h"
 #include "storage/db_int.h"
+#include "storage/store.h"
 #include "tests/util_storage.h"
 
 #define K(s) s, strlen(s)
@@ -267,6 +269,53 @@ static void test_replicas(void **state)
 	reps_close(&r, 3);
 }
 
+/* A store of format 4 (before counter fields): opens, is marked 5, its
+ * hash field records are read and kept byte for byte; HINCRBY then
+ * converts a field. */
+static void test_format4_migration(void **state)
+{
+	(void)state;
+	if (!grove_test_leveldb)
+		return;
+	reps_t r;
+	reps_open(&r, 1);
+	hset(r.db[0], "h", "n", "41");
+	hset(r.db[0], "h", "s", "text");
+	grove_db_close(r.db[0]);
+	grove_store_t *st = grove_test_storage_raw_open(r.dir[0]);
+	const uint8_t f4[4] = { 4, 0, 0, 0 };
+	assert_int_equal(grove_store_put(st, "cformat", 7, f4, 4, true), 0);
+	static const uint8_t rkey[] = { 'e', 0, 1, 'h', 2, 'n' };
+	uint8_t *before, *after;
+	size_t blen, alen;
+	assert_int_equal(grove_store_get(st, NULL, rkey, sizeof(rkey), &before, &blen), 0);
+	grove_store_close(st);
+	assert_int_equal(grove_test_storage_db_open(r.dir[0], "ra", &r.clk[0], GROVE_DURABILITY_NONE,
+						    &r.db[0]), 0);
+	assert_string_equal(hget(r.db[0], "h", "n"), "41");
+	assert_string_equal(hgetall(r.db[0], "h"), "n=41 s=text");
+	grove_db_close(r.db[0]);
+	st = grove_test_storage_raw_open(r.dir[0]);
+	uint8_t *fmt;
+	size_t flen;
+	assert_int_equal(grove_store_get(st, NULL, "cformat", 7, &fmt, &flen), 0);
+	assert_int_equal(flen, 4);
+	assert_int_equal(fmt[0], 5);
+	grove_free(fmt);
+	assert_int_equal(grove_store_get(st, NULL, rkey, sizeof(rkey), &after, &alen), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	grove_free(before);
+	grove_free(after);
+	grove_store_close(st);
+	assert_int_equal(grove_test_storage_db_open(r.dir[0], "ra", &r.clk[0], GROVE_DURABILITY_NONE,
+						    &r.db[0]), 0);
+	assert_int_equal(hincr(r.db[0], "h", "n", 1), 42);
+	int64_t out;
+	assert_int_equal(grove_db_map_incr(r.db[0], K("h"), K("s"), 1, &out), GROVE_ERANGE);
+	reps_close(&r, 1);
+}
+
 /* ---- property test ---- */
 
 #define P_FIELDS 4
@@ -367,6 +416,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_local),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_replicas),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_format4_migration),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_property),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

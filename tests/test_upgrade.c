@@ -4,7 +4,8 @@
  * anything is written: a store of a newer format (and of the old format
  * 1), a backup of a newer backup format or of another storage format, a
  * certificate of a newer format.  And the older format this release does
- * read: a format 2 or 3 store (no TTL) opens and is marked format 4.
+ * read: a format 2, 3 or 4 store (no TTL, no counter field) opens and is
+ * marked format 5.
  * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
  * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
  */
@@ -84,8 +85,9 @@ static void restore_of_format(uint32_t sf, const char *want)
 	fclose(fp);
 }
 
-/* Formats 2 and 3 (before the TTL index) hold no TTL: they open, their
- * data is there, and the format record says 4 afterwards. */
+/* Formats 2 and 3 (before the TTL index) hold no TTL, 2 to 4 no counter
+ * field: they open, their data is there, and the format record says 5
+ * afterwards (test_db_hash: a format 4 store's hash fields read unchanged). */
 static void format_upgraded(uint32_t from)
 {
 	char *dir = store_of_format(from);
@@ -101,7 +103,7 @@ static void format_upgraded(uint32_t from)
 	size_t n = 0;
 	assert_int_equal(grove_store_get(s, NULL, "cformat", 7, &v, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], 4);
+	assert_int_equal(v[0], 5);
 	grove_free(v);
 	assert_int_equal(grove_store_get(s, NULL, "ukey", 4, &v, &n), 0);
 	grove_free(v);
@@ -114,6 +116,7 @@ static void test_format2_store_upgraded(void **state)
 	(void)state;
 	format_upgraded(2);
 	format_upgraded(3);
+	format_upgraded(4);
 }
 
 static void test_backup_of_other_format_refused(void **state)

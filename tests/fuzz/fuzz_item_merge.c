@@ -2,8 +2,8 @@
  * fuzz_item_merge.c - libFuzzer target for grove_db_item_merge, the entry
  * point of every state a peer sends (anti-entropy STATES, PUSH): a memory
  * db (opened once: opening one costs more than a merge; every input
- * starts by rewriting the same baseline) holding a set, a hash and a
- * counter takes the input as (name, state)
+ * starts by rewriting the same baseline) holding a set, a hash (field f
+ * plain, field g a counter field, crdt/hcount.h) and a counter takes the input as (name, state)
  * pairs: byte 0 picks the item (one of the keys' heads or elements, or a
  * name from the input), the rest is the state.  Whatever is accepted or
  * refused, the db's invariants hold: every key's maintained count equals
@@ -75,6 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc0 = grove_db_map_set(db, "h", 1, "f", 1, "v", 1, NULL);
 	}
 	fuzz_check(rc0 == 0);
+	rc0 = grove_db_map_incr(db, "h", 1, "g", 1, 1, NULL); /* a counter field */
+	fuzz_check(rc0 == 0 || rc0 == GROVE_ERANGE || rc0 == GROVE_EOVERFLOW || rc0 == GROVE_ETOOBIG);
 	rc0 = grove_db_counter_add(db, "c", 1, 3, NULL);
 	if (rc0 == GROVE_EWRONGTYPE) {
 		fuzz_check(grove_db_delete(db, "c", 1, NULL) == 0);

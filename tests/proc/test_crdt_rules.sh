@@ -28,6 +28,13 @@
 #     (conversion) concurrent with a SET elsewhere hides the SET; an INCR
 #     of the winning register after the heal counts its value, not the
 #     hidden counter's increments.
+#  7. hash counter fields (doc/value_format.md "Counter fields"): HINCRBY
+#     of one field on the three partitioned nodes (and an integral
+#     HINCRBYFLOAT) adds up after the heal; an HSET-written integer
+#     converted on two nodes at once counts once; an HSET of a counter
+#     field concurrent with an HINCRBY elsewhere keeps the HSET's value
+#     plus the increment it had not seen; HINCRBY after the heal continues
+#     from the sum.
 # after the heal: WATCH on node 1 fails EXEC when a write made on node 2
 #     merges into the watched key.
 # round 2, partition 1|2,3:
@@ -156,6 +163,7 @@ T_OLD=$((now + 600000))  # the TTL every case-1 key starts with
 	echo "SET rs a"; echo "SADD rset x y"; echo "INCRBY rc 5"; echo "SET rd2 old"
 	echo "SET rs2 a2"; echo "SET rt t"; echo "PEXPIREAT rt $T_OLD"
 	echo "INCRBY cs 5"; echo "SET cr 10"
+	echo "HSET hc base 10"; echo "HINCRBY hc s 5"
 } >"$T_TMP/setup1"
 batch 1 "$T_TMP/setup1" "$T_TMP/setup1.out" || fail "setup batch on node 1"
 cli 3 SET cv 10 >/dev/null # written by node 3: the conversion credits it
@@ -258,6 +266,10 @@ w 2 "PEXPIREAT e4 $T_A" 1;    w 1 "RENAME rc rc2" OK;        w 1 "SET cs 100" OK
 w 3 "SET e5 v3" OK;           w 1 "RENAME rt rt2" OK;        w 2 "INCRBY cs 3" 8
 w 1 "PEXPIREAT e6 $T_C" 1;                                   w 1 "INCR cr" 11
                                                              w 2 "SET cr 50" OK
+# case 7 (hash counter fields)
+w 1 "HINCRBY hc f 1" 1;       w 2 "HINCRBY hc f 10" 10;      w 3 "HINCRBY hc f 100" 100
+w 1 "HINCRBY hc base 1" 11;   w 2 "HINCRBY hc base 2" 12
+w 1 "HSET hc s 50" 0;         w 2 "HINCRBY hc s 1" 6
 run_step "step A"
 tick
 w 2 "PERSIST e1" 1;           w 2 "SET rs b" OK
@@ -267,6 +279,7 @@ w 1 "PEXPIREAT e4 $T_B" 1;    w 1 "RENAME rs2 rd2" OK
 w 1 "PEXPIREAT e5 $T_C" 1
 w 3 "SET e6 v3" OK
 w 3 "PTTL e6" -1  # node 3's SET cleared the TTL it saw
+w 3 "HINCRBYFLOAT hc f 1000" 1100
 run_step "step B"
 
 # Case 2: wait past the deadline, until node 1 removed the keys by active
@@ -356,7 +369,13 @@ check "case 6: SET of a counter beats a concurrent INCR (hidden)" 100 q GET cs
 check "case 6: cs is a register" register q GROVE TYPE cs
 check "case 6: INCR (conversion) beats a concurrent SET (hidden)" 11 q GET cr
 check "case 6: cr is a counter" counter q GROVE TYPE cr
+# Case 7: hash counter fields.
+check "case 7: HINCRBY hc f on 3 partitioned nodes (1 + 10 + 100) and HINCRBYFLOAT 1000" 1111 q HGET hc f
+check "case 7: HSET-written 10 converted on 2 nodes at once: 10 once + 1 + 2" 13 q HGET hc base
+check "case 7: HSET 50 (n1) with a concurrent HINCRBY 1 (n2): the HSET's value + the unseen increment" 51 q HGET hc s
 run_checks
+expect_one "case 7: HINCRBY hc f 1 on node 2 after the heal" 1112 "$(q 2 HINCRBY hc f 1)"
+check "case 7: hc f after the heal's HINCRBY" 1112 q HGET hc f
 expect_one "case 6: INCR cs on node 2 (register 100, a hidden +3 counter)" 101 "$(q 2 INCR cs)"
 check "case 6: cs after the conversion" 101 q GET cs
 
