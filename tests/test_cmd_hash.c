@@ -71,6 +71,12 @@ static void test_hincrby(void **state)
 	GROVE_EXPECT(f, "HINCRBYFLOAT h s 1", "-ERR hash value is not a float\r\n");
 	GROVE_EXPECT(f, "HINCRBYFLOAT h fl inf", "-ERR value is NaN or Infinity\r\n");
 	GROVE_EXPECT(f, "HINCRBYFLOAT h fl abc", "-ERR value is not a valid float\r\n");
+	/* COPY writes a counter field's value: a plain field, which HINCRBY converts */
+	GROVE_EXPECT(f, "HINCRBY cf n 5", ":5\r\n");
+	GROVE_EXPECT(f, "COPY cf cf2", ":1\r\n");
+	GROVE_EXPECT(f, "HGET cf2 n", "$1\r\n5\r\n");
+	GROVE_EXPECT(f, "HINCRBY cf2 n 1", ":6\r\n");
+	GROVE_EXPECT(f, "HGET cf n", "$1\r\n5\r\n");
 	GROVE_EXPECT(f, "SET str v", "+OK\r\n");
 	GROVE_EXPECT(f, "HINCRBY str f 1", GROVE_TEST_WRONGTYPE);
 	GROVE_EXPECT(f, "EXISTS nokey", ":0\r\n");
