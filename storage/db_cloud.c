@@ -92,11 +92,74 @@ static int locked_get(grove_db_cloud_t *cl, const uint8_t *key, size_t klen, uin
 	return grove_store_get(cl->db->store, NULL, key, klen, p, len);
 }
 
+/* ---- what is known of a key's records (db->cloud_known) ---- */
+
+enum { KNOWN_FREE, KNOWN_NONE, KNOWN_SOME };
+
+static grove_db_cloud_known_t *known_slot(grove_db_t *db, const grove_db_key_t *k)
+{
+	return &db->cloud_known[k->stripe][k->hash % GROVE_DB_CLOUD_KNOWN_WAYS];
+}
+
+/* The slot's state for k (KNOWN_FREE: another key's or none). */
+static int known_get(grove_db_t *db, const grove_db_key_t *k)
+{
+	const grove_db_cloud_known_t *s = known_slot(db, k);
+	if (s->state == KNOWN_FREE || s->klen != k->klen || memcmp(s->key, k->key, k->klen) != 0)
+		return KNOWN_FREE;
+	return s->state;
+}
+
+static void known_put(grove_db_t *db, const grove_db_key_t *k, int state)
+{
+	if (k->klen > GROVE_DB_CLOUD_KNOWN_KEY_MAX)
+		return;
+	grove_db_cloud_known_t *s = known_slot(db, k);
+	s->state = (uint8_t)state;
+	s->klen = (uint8_t)k->klen;
+	memcpy(s->key, k->key, k->klen);
+}
+
+static int first_rec(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* Learns whether the key has records (the store's or the stripe's
+ * pending ones), once per write and key. */
+static int probe(grove_db_cloud_t *cl)
+{
+	if (cl->known)
+		return 0;
+	uint8_t p[CKEY_MAX];
+	size_t pl = key_prefix(cl->k, p);
+	bool any = false;
+	int rc = grove_store_scan_prefix(cl->db->store, NULL, p, pl, first_rec, &any);
+	const grove_db_stripe_t *st = &cl->db->stripes[cl->k->stripe];
+	for (size_t i = 0; rc == 0 && !any && i < st->npend; i++)
+		any = st->pend[i].klen >= pl && memcmp(st->pend[i].key, p, pl) == 0;
+	if (rc)
+		return rc;
+	cl->known = true;
+	cl->none = !any;
+	known_put(cl->db, cl->k, any ? KNOWN_SOME : KNOWN_NONE);
+	return 0;
+}
+
 void grove_db__cloud_init(grove_db_cloud_t *cl, grove_db_t *db, const grove_db_key_t *k)
 {
 	memset(cl, 0, sizeof(*cl));
 	cl->db = db;
 	cl->k = k;
+	int st = known_get(db, k);
+	/* a key too long to remember reads as before, without probes */
+	cl->known = st != KNOWN_FREE || k->klen > GROVE_DB_CLOUD_KNOWN_KEY_MAX;
+	cl->none = st == KNOWN_NONE;
 }
 
 void grove_db__cloud_free(grove_db_cloud_t *cl)
@@ -129,7 +192,9 @@ static int blk_get(grove_db_cloud_t *cl, const char *node, uint64_t blk, grove_d
 	}
 	uint8_t key[CKEY_MAX], *p = NULL;
 	size_t len = 0;
-	int rc = locked_get(cl, key, ckey(cl->k, node, blk, key), &p, &len);
+	int rc = probe(cl);
+	if (rc == 0)
+		rc = cl->none ? GROVE_ENOTFOUND : locked_get(cl, key, ckey(cl->k, node, blk, key), &p, &len);
 	if (rc && rc != GROVE_ENOTFOUND)
 		return rc;
 	if (rc == 0 && len != BLK_BYTES) {
@@ -173,7 +238,10 @@ static int top_read(grove_db_cloud_t *cl)
 		return 0;
 	uint8_t key[CKEY_MAX], *p = NULL;
 	size_t len = 0;
-	int rc = locked_get(cl, key, ckey(cl->k, cl->db->node_id, TOP_BLOCK, key), &p, &len);
+	int rc = probe(cl);
+	if (rc == 0)
+		rc = cl->none ? GROVE_ENOTFOUND
+			      : locked_get(cl, key, ckey(cl->k, cl->db->node_id, TOP_BLOCK, key), &p, &len);
 	if (rc == 0 && len != 8)
 		rc = GROVE_ECORRUPT;
 	if (rc == 0) {
@@ -309,8 +377,10 @@ static int ids_range(grove_db_cloud_t *cl, const uint8_t *lo, size_t lo_len, con
 {
 	memset(s, 0, sizeof(*s));
 	s->k = cl->k;
-	int rc = hi ? grove_store_scan(cl->db->store, NULL, lo, lo_len, hi, hi_len, ids_rec, s)
-		    : grove_store_scan_prefix(cl->db->store, NULL, lo, lo_len, ids_rec, s);
+	int rc = 0;
+	if (!cl->known || !cl->none) /* the store's (none when known to be none) */
+		rc = hi ? grove_store_scan(cl->db->store, NULL, lo, lo_len, hi, hi_len, ids_rec, s)
+			: grove_store_scan_prefix(cl->db->store, NULL, lo, lo_len, ids_rec, s);
 	const grove_db_stripe_t *st = &cl->db->stripes[cl->k->stripe];
 	for (size_t i = 0; rc == 0 && i < st->npend; i++) {
 		const grove_db_pending_t *p = &st->pend[i];
@@ -473,6 +543,7 @@ int grove_db__cloud_flush(grove_db_cloud_t *cl, grove_batch_t *bt)
 	uint8_t key[CKEY_MAX];
 	static const uint8_t zero[BLK_BYTES];
 	int rc = 0;
+	bool added = false;
 	for (size_t i = 0; i < cl->n && rc == 0; i++) {
 		grove_db_cblk_t *b = &cl->b[i];
 		if (!b->dirty)
@@ -483,6 +554,8 @@ int grove_db__cloud_flush(grove_db_cloud_t *cl, grove_batch_t *bt)
 			rc = grove_batch_delete(bt, key, kl);
 		else if (!empty)
 			rc = grove_batch_put(bt, key, kl, b->bits, BLK_BYTES);
+		if (!empty)
+			added = true;
 		b->had = !empty;
 		b->dirty = false;
 	}
@@ -494,8 +567,14 @@ int grove_db__cloud_flush(grove_db_cloud_t *cl, grove_batch_t *bt)
 			rc = grove_batch_delete(bt, key, kl);
 		else if (cl->top)
 			rc = grove_batch_put(bt, key, kl, v, sizeof(v));
+		added = added || cl->top;
 		cl->top_had = cl->top != 0;
 		cl->top_dirty = false;
+	}
+	if (added) { /* before the batch is written: a failed write leaves "some" */
+		cl->known = true;
+		cl->none = false;
+		known_put(cl->db, cl->k, KNOWN_SOME);
 	}
 	return rc;
 }

@@ -11,6 +11,12 @@
  * to records by grove_db__cloud_migrate).  Callers hold the key's lock;
  * reads see the stripe's pending records (BATCH mode) and this write's own
  * changes, which grove_db__cloud_flush adds to the write's batch.
+ *
+ * A key without cloud records (every key on a replica that receives its
+ * dots in order, and every key written only here) costs no read: the first
+ * lookup of a key probes its record range once (one seek), and the answer
+ * stays in db->cloud_known until a write adds a record or the slot goes to
+ * another key.
  */
 #ifndef GROVE_STORAGE_DB_CLOUD_INT_H
 #define GROVE_STORAGE_DB_CLOUD_INT_H
@@ -29,6 +35,9 @@ typedef struct grove_db_cloud {
 	size_t n, cap;
 	uint64_t top; /* this replica's greatest cloud counter (0: none) */
 	bool top_read, top_dirty, top_had;
+	/* known: whether the key has records is known (none: it has none, so
+	 * that a lookup reads nothing); from db->cloud_known or a probe */
+	bool known, none;
 } grove_db_cloud_t;
 
 void grove_db__cloud_init(grove_db_cloud_t *cl, grove_db_t *db, const grove_db_key_t *k);

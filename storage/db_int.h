@@ -162,6 +162,17 @@ typedef struct grove_db_stripe {
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
 } grove_db_stripe_t;
 
+/* What db_cloud.c knows of a key's cloud records ('g'), so that the writes
+ * of a key without any read none: a few slots per stripe (guarded by the
+ * stripe's lock), chosen by key hash, overwritten. */
+#define GROVE_DB_CLOUD_KNOWN_WAYS 8
+#define GROVE_DB_CLOUD_KNOWN_KEY_MAX 46 /* longer keys are not remembered */
+typedef struct grove_db_cloud_known {
+	uint8_t state; /* 0: free slot, 1: no records, 2: records (or unsure) */
+	uint8_t klen;
+	uint8_t key[GROVE_DB_CLOUD_KNOWN_KEY_MAX];
+} grove_db_cloud_known_t;
+
 struct grove_db {
 	grove_store_t *store;
 	char node_id[GROVE_NODE_ID_MAX + 1];
@@ -169,6 +180,7 @@ struct grove_db {
 	grove_commit_t commit;
 	grove_tree_t tree;
 	grove_db_stripe_t stripes[GROVE_DB_STRIPES];
+	grove_db_cloud_known_t cloud_known[GROVE_DB_STRIPES][GROVE_DB_CLOUD_KNOWN_WAYS];
 	grove_db_cached_t *cache; /* GROVE_DB_CACHE_SLOTS entries */
 	atomic_size_t value_bytes; /* charges of the cached decoded values */
 	bool stripes_inited;       /* db_cache.c */

@@ -332,6 +332,8 @@ static void test_cost_independent_of_size(void **state)
 		assert_int_equal(small[i].iters, large[i].iters);
 		assert_int_equal(small[i].nexts, large[i].nexts);
 		assert_true(small[i].gets <= 4 && small[i].batch_ops <= 5);
+		if (i < 2) /* a write reads the key's metadata and the element (no cloud) */
+			assert_true(small[i].gets <= 2);
 	}
 	grove_test_db_close(&t);
 }
@@ -645,6 +647,78 @@ static void test_huge_context_still_replicates(void **state)
 	grove_db__item_state_max = GROVE_ITEM_STATE_MAX;
 	grove_db_close(a);
 	grove_db_close(b);
+}
+
+/* Ships element elem of set key from src to dst. */
+static void ship_member(grove_db_t *src, grove_db_t *dst, const char *key, const char *elem)
+{
+	uint8_t name[64], *st;
+	size_t sl, nl = elem_name(name, GROVE_ITEM_MEMBER, key, elem);
+	assert_int_equal(grove_db_item_state(src, name, nl, &st, &sl), 0);
+	assert_int_equal(grove_db_item_merge(dst, name, nl, st, sl, NULL, NULL), 0);
+	grove_free(st);
+}
+
+/* A key's writes read no cloud record while it has none (db_cloud.c
+ * remembers it per key); a record added by an out-of-order merge is seen
+ * by the next write, by a key delete and, after a reopen, by a fresh probe
+ * of the store written before. */
+static void test_cloud_known(void **state)
+{
+	(void)state;
+	grove_test_db_t a;
+	assert_int_equal(grove_test_db_open(&a, "cloud", true), 0);
+	uint64_t cb = GROVE_TEST_T0_MS;
+	grove_db_t *b;
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	for (int round = 0; round < 2; round++) {
+		const char *key = round ? "s1" : "s0";
+		assert_int_equal(grove_db_set_add(b, K(key), K("m1"), NULL), 0);
+		assert_int_equal(grove_db_set_add(b, K(key), K("m2"), NULL), 0);
+		assert_int_equal(grove_db_set_add(b, K(key), K("m3"), NULL), 0);
+		assert_int_equal(grove_db_set_add(a.db, K(key), K("x"), NULL), 0);
+		count_ops(a.db);
+		memset(&g_ops, 0, sizeof(g_ops));
+		assert_int_equal(grove_db_set_add(a.db, K(key), K("y"), NULL), 0);
+		uint64_t gets_none = g_ops.gets; /* meta and element only */
+		uncount_ops(a.db);
+		assert_int_equal(gets_none, 2);
+		/* m3 alone: its dot (b, 3) sits above a gap, in a cloud record */
+		ship_member(b, a.db, key, "m3");
+		bool in;
+		assert_int_equal(grove_db_set_contains(a.db, K(key), K("m3"), &in), 0);
+		assert_true(in);
+		if (round == 1) { /* what is known goes with the process */
+			grove_db_close(a.db);
+			assert_int_equal(grove_test_storage_db_open(a.dir, "node-a", &a.clock_ms,
+								    GROVE_DURABILITY_NONE, &a.db), 0);
+		}
+		count_ops(a.db);
+		memset(&g_ops, 0, sizeof(g_ops));
+		assert_int_equal(grove_db_set_add(a.db, K(key), K("z"), NULL), 0);
+		uint64_t gets_some = g_ops.gets, iters = g_ops.iters;
+		uncount_ops(a.db);
+		assert_true(gets_some > gets_none); /* the cloud is read now */
+		assert_int_equal(iters, round); /* after the reopen: one probe */
+		/* the delete covers (b, 3): m3 shipped again stays removed */
+		bool existed;
+		assert_int_equal(grove_db_delete(a.db, K(key), &existed), 0);
+		assert_true(existed);
+		ship_member(b, a.db, key, "m3");
+		assert_int_equal(grove_db_set_contains(a.db, K(key), K("m3"), &in), 0);
+		assert_false(in);
+		assert_int_equal(coll_count(a.db, key, GROVE_TYPE_SET), 0);
+		/* m1 was never seen: it arrives */
+		ship_member(b, a.db, key, "m1");
+		assert_int_equal(grove_db_set_contains(a.db, K(key), K("m1"), &in), 0);
+		assert_true(in);
+		assert_int_equal(coll_count(a.db, key, GROVE_TYPE_SET), 1);
+		assert_int_equal(scan_all(a.db, key, GROVE_TYPE_SET), 1);
+		assert_int_equal(grove_db_set_contains(a.db, K(key), K("m3"), &in), 0);
+		assert_false(in);
+	}
+	grove_db_close(b);
+	grove_test_db_close(&a);
 }
 
 /* ---- restart, index rebuild, format 1 ---- */
@@ -961,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(test_background_purge),
 		cmocka_unit_test(test_hostile_item_states),
 		cmocka_unit_test(test_huge_context_still_replicates),
+		cmocka_unit_test(test_cloud_known),
 		cmocka_unit_test(test_restart_and_rebuild),
 		cmocka_unit_test(test_format_1_refused),
 		cmocka_unit_test(test_property_memory),
