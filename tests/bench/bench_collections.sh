@@ -90,6 +90,12 @@ verdict() {
 		ok = (op == ">=") ? v >= l : v <= l; print ok ? "met" : "MISSED" }'
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# cpu_ms PID: CPU time (user + system, every thread) the process used so far:
+# figures in CPU time per element are less disturbed by a loaded machine.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ms() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / t) }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# us_per CPU_MS_BEFORE CPU_MS_AFTER N: CPU microseconds per element.
+us_per() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { if (n + 0 > 0) printf "%.2f", (b - a) * 1000 / n; else printf "-" }'; }
 du_b() { du -sb "$1" 2>/dev/null | cut -f1; }
 fmt_s() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 rcli() { timeout 20 redis-cli -h "$1" -p "$2" "${@:3}" 2>/dev/null; }
@@ -158,8 +164,12 @@ for type in set hash; do
 	for srv in redis groved; do
 		host=$RHOST port=$RPORT
 		[[ $srv == groved ]] && host=$GHOST port=$GPORT
+		pid=$REDIS_PID
+		[[ $srv == groved ]] && pid=$GPID
+		c0=$(cpu_ms "$pid")
 		fill "$host" "$port" "$op" "small:$type" "$SMALL_N"
 		R[$srv,$type,small]=$([[ $FILL_STATUS == done ]] && echo "$FILL_RATE" || echo -)
+		R[$srv,$type,small,cpu]=$(us_per "$c0" "$(cpu_ms "$pid")" "$FILL_ACKED")
 		[[ $FILL_STATUS == done ]] || say "$srv: $SMALL_N small-key ${op} did not finish in $BUDGET_S s"
 	done
 done
@@ -178,8 +188,12 @@ for size in $SIZES; do
 				echo "$type $size $srv not-tried ${GAVE_UP[$srv,$type]}" >>"$ROWS"
 				continue
 			fi
+			pid=$REDIS_PID
+			[[ $srv == groved ]] && pid=$GPID
 			read -r rss0 disk0 mem0 < <(measure "$srv")
+			c0=$(cpu_ms "$pid")
 			fill "$host" "$port" "$op" "b:$type:$size" "$size"
+			c1=$(cpu_ms "$pid")
 			read -r rss1 disk1 mem1 < <(measure "$srv")
 			R[$srv,$type,$size,status]=$FILL_STATUS
 			R[$srv,$type,$size,acked]=$FILL_ACKED
@@ -196,7 +210,7 @@ for size in $SIZES; do
 				echo "$type $size $srv unfinished $FILL_STATUS $FILL_ACKED $FIRST_RATE $LAST_TENTH $LAST_RATE" >>"$ROWS"
 				say "$srv: $type of $size: did not finish in $BUDGET_S s ($FILL_STATUS after $FILL_ACKED elements)"
 			else
-				echo "$type $size $srv done $FILL_S $FILL_RATE $FIRST_RATE $LAST_RATE" >>"$ROWS"
+				echo "$type $size $srv done $FILL_S $FILL_RATE $FIRST_RATE $LAST_RATE $(us_per "$c0" "$c1" "$FILL_ACKED")" >>"$ROWS"
 				say "$srv: $type of $size in $FILL_S s"
 			fi
 		done
@@ -207,10 +221,10 @@ done
 echo
 echo "== 1. fill one key, pipelined (window 2000, one connection): elements/s"
 echo "   groved durability $MODE; redis-server AOF everysec; same run"
-printf '%-5s %9s %-7s %10s %10s %10s %10s %8s\n' type size server total_s rate first10% last10% last/1st
+printf '%-5s %9s %-7s %10s %10s %10s %10s %8s %10s\n' type size server total_s rate first10% last10% last/1st cpu_us/el
 while read -r type size srv st a b c d e; do
 	case $st in
-	done) printf '%-5s %9s %-7s %10s %10s %10s %10s %8s\n' "$type" "$size" "$srv" "$a" "$b" "$c" "$d" "$(ratio "$d" "$c")" ;;
+	done) printf '%-5s %9s %-7s %10s %10s %10s %10s %8s %10s\n' "$type" "$size" "$srv" "$a" "$b" "$c" "$d" "$(ratio "$d" "$c")" "$e" ;;
 	unfinished)
 		printf '%-5s %9s %-7s  did not finish in %s s (%s: %s of %s elements acknowledged' \
 			"$type" "$size" "$srv" "$BUDGET_S" "$a" "$b" "$size"
@@ -222,8 +236,9 @@ while read -r type size srv st a b c d e; do
 done <"$ROWS"
 echo "   small keys ($SMALL_N commands over keys of 10 elements), elements/s:"
 for type in set hash; do
-	printf '   %-5s redis-server %s  groved %s  groved/redis %s\n' "$type" "${R[redis,$type,small]}" \
-		"${R[groved,$type,small]}" "$(ratio "${R[groved,$type,small]}" "${R[redis,$type,small]}")"
+	printf '   %-5s redis-server %s  groved %s  groved/redis %s; CPU us/element: redis-server %s, groved %s\n' "$type" "${R[redis,$type,small]}" \
+		"${R[groved,$type,small]}" "$(ratio "${R[groved,$type,small]}" "${R[redis,$type,small]}")" \
+		"${R[redis,$type,small,cpu]}" "${R[groved,$type,small,cpu]}"
 done
 smallest=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | head -1)
 for type in set hash; do
@@ -287,13 +302,21 @@ for type in set hash; do
 		for srv in redis groved; do
 			host=$RHOST port=$RPORT
 			[[ $srv == groved ]] && host=$GHOST port=$GPORT
+			pid=$REDIS_PID
+			[[ $srv == groved ]] && pid=$GPID
+			c0=$(cpu_ms "$pid")
 			RD[$srv,big]+="$(rb "$READS" "$host" "$port" "$big" "${cmd[@]}" "$bigkey" "$elem"__rand_int__) "
+			c1=$(cpu_ms "$pid")
 			RD[$srv,small]+="$(rb "$READS" "$host" "$port" 10 "${cmd[@]}" "b:$type:10" "$elem"__rand_int__) "
+			c2=$(cpu_ms "$pid")
+			RD[$srv,big,cpu]+="$(us_per "$c0" "$c1" "$READS") "
+			RD[$srv,small,cpu]+="$(us_per "$c1" "$c2" "$READS") "
 		done
 	done
 	for k in redis,big redis,small groved,big groved,small; do
 		RD[$k,runs]=${RD[$k]}
 		RD[$k]=$(median <<<"${RD[$k]}")
+		RD[$k,cpu]=$(median <<<"${RD[$k,cpu]}")
 	done
 	x=$(ratio "${RD[groved,big]}" "${RD[groved,small]}")
 	printf '   %-9s %-7s on %d elements %10s, on 10 elements %10s, ratio %s (%s, target >= 0.8)\n' \
@@ -304,6 +327,9 @@ for type in set hash; do
 		"$(ratio "${RD[groved,big]}" "${RD[redis,big]}")" "$big" "$(ratio "${RD[groved,small]}" "${RD[redis,small]}")"
 	printf '   %-9s runs: groved big %s/ small %s; redis big %s/ small %s\n' "$name" "${RD[groved,big,runs]}" \
 		"${RD[groved,small,runs]}" "${RD[redis,big,runs]}" "${RD[redis,small,runs]}"
+	printf '   %-9s CPU us/request (median): groved big %s, small %s (ratio %s); redis-server big %s, small %s (ratio %s)\n' \
+		"$name" "${RD[groved,big,cpu]}" "${RD[groved,small,cpu]}" "$(ratio "${RD[groved,small,cpu]}" "${RD[groved,big,cpu]}")" \
+		"${RD[redis,big,cpu]}" "${RD[redis,small,cpu]}" "$(ratio "${RD[redis,small,cpu]}" "${RD[redis,big,cpu]}")"
 done
 
 echo
