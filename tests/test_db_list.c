@@ -4,7 +4,9 @@
  * operations against Redis semantics, type conflicts and key deletes, no
  * garbage after pops, store work at the ends independent of the length
  * (both backends), BATCH-mode writers of one list, the remembered ends
- * of a list (stale after any change but a push), element values read in
+ * of a list (stale after any change but a push), this node's dots learnt
+ * back from a twin (above its vv: the next push draws past them), element
+ * values read in
  * place against the decoder, and a property test of
  * random concurrent histories on 3..5 replicas against a reference model.
  */
@@ -629,6 +631,68 @@ static void test_property_leveldb(void **state)
 		property_run(base * 1000 + 500 + s, true);
 }
 
+/* ---- this node's dots above its version vector ---- */
+
+typedef struct elem_names {
+	uint8_t name[8][64];
+	size_t len[8], n;
+} elem_names_t;
+
+static int elem_name(void *ctx, const uint8_t *name, size_t nlen)
+{
+	elem_names_t *e = ctx;
+	if (name[0] != GROVE_ITEM_HEAD) {
+		assert_true(e->n < 8 && nlen <= 64);
+		memcpy(e->name[e->n], name, nlen);
+		e->len[e->n++] = nlen;
+	}
+	return 0;
+}
+
+/* A replica that lost writes (a twin with our node id kept them) learns of
+ * its own later dots from their elements (merged alone: the heads differ):
+ * cloud dots above its vv, under a top record, and its next pushes must
+ * draw dots above them; a dot reused would read as already removed on a
+ * replica that saw the removal.  The replica pushed before, so its memo of
+ * "no top record" (db_cloud.c) must go stale when the merge writes one. */
+static void test_own_dots_in_cloud(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db, *twin, *p;
+	assert_int_equal(grove_test_storage_db_open(NULL, "node-a", &f->clock_ms, GROVE_DURABILITY_NONE,
+						    &twin), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "p", &f->clock_ms, GROVE_DURABILITY_NONE, &p),
+			 0);
+	push(db, "q", false, "x"); /* node-a:1; no top record read */
+	assert_int_equal(grove_test_storage_copy_key(db, twin, K("q")), 0);
+	push(twin, "q", false, "b"); /* node-a:2, 3 */
+	push(twin, "q", false, "c");
+	uint64_t removed;
+	assert_int_equal(grove_db_list_rem(twin, K("q"), 1, K("b"), &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(grove_test_storage_copy_key(twin, p, K("q")), 0);
+	elem_names_t e = { .n = 0 };
+	assert_int_equal(grove_db_key_items(twin, K("q"), elem_name, &e), 0);
+	assert_int_equal(e.n, 2); /* x's, c's */
+	for (size_t i = 0; i < e.n; i++) {
+		uint8_t *st = NULL;
+		size_t sl = 0;
+		assert_int_equal(grove_db_item_state(twin, e.name[i], e.len[i], &st, &sl), 0);
+		assert_int_equal(grove_db_item_merge(db, e.name[i], e.len[i], st, sl, NULL, NULL), 0);
+		grove_free(st);
+	}
+	char s[512];
+	assert_string_equal(range_str(db, "q", 0, -1, s), "x c");
+	push(db, "q", false, "d");
+	push(db, "q", false, "e");
+	assert_int_equal(grove_test_storage_copy_key(db, p, K("q")), 0);
+	assert_string_equal(range_str(p, "q", 0, -1, s), "x c d e");
+	assert_int_equal(grove_test_storage_copy_key(p, db, K("q")), 0);
+	assert_string_equal(range_str(db, "q", 0, -1, s), "x c d e");
+	grove_db_close(twin);
+	grove_db_close(p);
+}
+
 /* ---- reading a record's value in place (grove_elem_winner_view) ---- */
 
 /* Random records (1..4 entries, clashing timestamps and nodes, a random
@@ -799,6 +863,7 @@ int main(void)
 		GROVE_TEST_DB_BOTH_BACKENDS(test_batch_mode_writers),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_remembered_ends),
 		cmocka_unit_test(test_winner_view),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_own_dots_in_cloud),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};
