@@ -414,7 +414,7 @@ static int scan_read(scan_t *s, void *p, size_t n, const char *what)
 					 strerror(errno));
 		return scan_fail(s, GROVE_EDECODE,
 				 "truncated: the file ends at byte %" PRIu64 " inside %s (an incomplete "
-				 "backup: refused)",
+				 "backup, or a damaged length before it: refused)",
 				 s->off + got, what);
 	}
 	crypto_generichash_update(&s->hash, p, n);
@@ -510,7 +510,8 @@ static int scan_trailer(scan_t *s, grove_backup_manifest_t *m, uint64_t count)
 	crypto_generichash_final(&s->hash, want, sizeof(want));
 	if (fread(have, 1, sizeof(have), s->f) != sizeof(have))
 		return scan_fail(s, GROVE_EDECODE, "truncated: the file ends inside the checksum "
-						   "(an incomplete backup: refused)");
+						   "(an incomplete backup, or a damaged length before it: "
+						   "refused)");
 	if (sodium_memcmp(want, have, sizeof(have)) != 0)
 		return scan_fail(s, GROVE_EDECODE, "checksum mismatch: the file is damaged (BLAKE2b-256 "
 						   "of its bytes differs from the one it ends with)");

@@ -187,7 +187,8 @@ static void test_roundtrip(void **state)
 	fclose(fp);
 }
 
-/* Every truncation and every changed byte is refused, with a message. */
+/* Every truncation and every changed byte is refused, with a message;
+ * a changed byte's message says the file is damaged. */
 static void test_damage(void **state)
 {
 	fixture_t *f = *state;
@@ -215,7 +216,9 @@ static void test_damage(void **state)
 		err[0] = '\0';
 		int rc = grove_backup_file_scan(t, &got, NULL, NULL, err, sizeof(err));
 		assert_true(rc == GROVE_EDECODE || (i >= 8 && i < 12 && rc == GROVE_EVERSION));
-		assert_true(err[0] != '\0');
+		/* a changed byte is named as damage (a changed length reads past
+		 * the end: that message says so too), never only "truncated" */
+		assert_true(rc == GROVE_EVERSION || strstr(err, "damaged") || strstr(err, "not a grove backup"));
 		fclose(t);
 	}
 	/* trailing bytes */
