@@ -92,15 +92,18 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 /* Reads only while it can accept more: no batch out, replies drained, and
- * while blocked only up to GROVE_SERVER_BLOCKED_INPUT_BYTES (it still sees
- * the client go away). */
+ * while blocked, or held for a deferred run's sync (plain TCP: the held
+ * run's arguments are spent), only up to GROVE_SERVER_BLOCKED_INPUT_BYTES
+ * (it still sees the client go away; a short hold does not stop and
+ * restart reading, two epoll_ctl calls each). */
 static void client_update_reading(grove_resp_server_client_t *c)
 {
-	bool want = !c->busy && !c->held && !c->carry && !c->pause_batch && !c->pause_wait &&
+	bool capped = c->blocked || (c->held && !c->tls);
+	bool want = !c->busy && !(c->held && c->tls) && !c->carry && !c->pause_batch && !c->pause_wait &&
 		    !c->closing && !c->close_after_flush &&
 		    !c->srv->shutting_down &&
 		    c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES &&
-		    !(c->blocked && grove_resp_parser_pending(&c->parser) >= GROVE_SERVER_BLOCKED_INPUT_BYTES);
+		    !(capped && grove_resp_parser_pending(&c->parser) >= GROVE_SERVER_BLOCKED_INPUT_BYTES);
 	if (want == c->reading)
 		return;
 	c->reading = want;
@@ -146,29 +149,48 @@ static int tls_seal(grove_resp_server_client_t *c)
 	return c->sending.len > 0;
 }
 
-/* Starts a write of everything in `out` unless one is in flight. */
-static void client_flush(grove_resp_server_client_t *c)
+/* Writes everything in `out` unless a write is in flight: first straight
+ * to the socket (uv_try_write: no request, no completion callback, no
+ * epoll_ctl), what is left with a uv_write.  Returns true when `out` went
+ * out whole. */
+static bool client_flush(grove_resp_server_client_t *c)
 {
 	if (c->writing || c->held || c->closing)
-		return;
+		return false;
 	if (c->tls) {
 		if (tls_seal(c) <= 0)
-			return;
+			return false;
 	} else {
 		if (c->out.len == 0)
-			return;
-		grove_buf_t t = c->sending;
+			return false;
+		uv_buf_t t = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+		int n = uv_try_write((uv_stream_t *)&c->tcp, &t, 1);
+		if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+			client_close(c);
+			return false;
+		}
+		if (n > 0) {
+			c->srv->stats->net_output_bytes += (uint64_t)n;
+			if ((size_t)n == c->out.len) {
+				c->out.len = 0;
+				return true;
+			}
+			memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
+			c->out.len -= (size_t)n;
+		}
+		grove_buf_t sw = c->sending;
 		c->sending = c->out;
-		c->out = t;
+		c->out = sw;
 	}
 	uv_buf_t b = uv_buf_init((char *)c->sending.data, (unsigned)c->sending.len);
 	c->wreq.data = c;
 	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
 	if (rc < 0) {
 		client_close(c);
-		return;
+		return false;
 	}
 	c->writing = true;
+	return false;
 }
 
 /* Appends request (argc, argv, argl) to the batch arrays. */
@@ -461,6 +483,7 @@ static void client_process(grove_resp_server_client_t *c)
 	if (c->busy || c->held || c->closing)
 		return;
 	bool stop = pause_resume(c);
+again:
 	while (!stop && !c->blocked && !c->close_after_flush &&
 	       c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES) {
 		if (pause_holds(c->srv, false) && (c->carry || grove_resp_parser_pending(&c->parser))) {
@@ -487,7 +510,10 @@ static void client_process(grove_resp_server_client_t *c)
 		client_close(c);
 		return;
 	}
-	client_flush(c);
+	bool full = c->out.len >= GROVE_SERVER_OUTPUT_HIGH_BYTES;
+	if (client_flush(c) && full && !stop && !c->busy && !c->held && !c->blocked &&
+	    !c->pause_batch && !c->pause_wait && !c->close_after_flush)
+		goto again; /* the replies that stopped the loop went out at once */
 	if (c->closing)
 		return;
 	if (!c->busy && !c->held && !c->blocked && !c->pause_batch && !c->writing && c->out.len == 0 &&

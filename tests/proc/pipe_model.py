@@ -29,6 +29,14 @@
       HLEN equal the members / fields present up to the highest index sent,
       LLEN the elements, which are in push order, each once): no command
       half-applied.
+
+  pipe_model.py bigreply PORT ROUNDS
+      One connection sends, in one write, ROUNDS rounds of GET of a 200 KB
+      value, INCR, SET and GET of a small key (reads, deferred writes and
+      reads of them alternating), while reading nothing: the replies run far
+      past the socket buffers and the server's output high mark, so they
+      leave partly written and the rest once the socket drains.  Every reply
+      must equal the model's, in order.
 Standard library only (Debian's /usr/bin/python3).
 """
 import random
@@ -351,12 +359,36 @@ def run_check(port, ackfile):
     return 1 if bad or n == 0 else 0
 
 
+def run_bigreply(port, rounds):
+    c = Conn(port)
+    big = "".join("%07d," % i for i in range(25000))  # 200,000 bytes
+    c.send([["DEL", "big:v", "big:c"], ["SET", "big:v", big]])
+    if c.reply() is None or c.reply() != OK:
+        print("FAIL SET big:v")
+        return 1
+    cmds, want = [], []
+    for i in range(rounds):
+        cmds += [["GET", "big:v"], ["INCR", "big:c"], ["SET", "big:s:%d" % i, "v%d" % i],
+                 ["GET", "big:s:%d" % i]]
+        want += [big, i + 1, OK, "v%d" % i]
+    c.send(cmds)
+    for n, w in enumerate(want):
+        got = c.reply()
+        if got != w:
+            print("FAIL reply %d of %d: %r, want %r" % (n, len(want), str(got)[:40], str(w)[:40]))
+            return 1
+    print("ok %d replies (%d bytes of GET big:v) equal the model's" % (len(want), rounds * len(big)))
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 5 and a[0] == "model":
         return run_model(int(a[1]), int(a[2]), int(a[3]), int(a[4]))
     if len(a) == 5 and a[0] == "burst":
         return run_burst(int(a[1]), int(a[2]), a[3], int(a[4]))
+    if len(a) == 3 and a[0] == "bigreply":
+        return run_bigreply(int(a[1]), int(a[2]))
     if len(a) == 3 and a[0] == "check":
         return run_check(int(a[1]), a[2])
     print(__doc__)
