@@ -146,7 +146,7 @@ typedef struct grove_db_deferred {
 	grove_db_head_delta_t head;
 	size_t ndeltas;
 	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
-	size_t klen;
+	size_t klen, keycap; /* keycap: room in key (records are reused) */
 	uint8_t key[]; /* klen bytes */
 } grove_db_deferred_t;
 
@@ -200,8 +200,14 @@ struct grove_db {
 	_Atomic(bool) defer_on;
 	pthread_t defer_thread;
 	uint64_t defer_last_seq; /* the deferring thread's last queued write */
-	pthread_mutex_t defer_mu; /* guards the list */
+	pthread_mutex_t defer_mu; /* guards the list and defer_spare */
 	grove_db_deferred_t *defer_head, *defer_tail;
+	/* settled records kept for reuse (their batch buffers too): the
+	 * deferring thread takes from defer_free without a lock and refills
+	 * it with all of defer_spare at once; a sync returns its records to
+	 * defer_spare with one lock */
+	grove_db_deferred_t *defer_free, *defer_spare;
+	size_t defer_nspare;
 
 	atomic_uint_fast64_t live_keys;
 	atomic_uint_fast64_t writes;

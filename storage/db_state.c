@@ -280,6 +280,46 @@ static bool defer_active(grove_db_t *db)
 	return atomic_load(&db->defer_on) && pthread_equal(db->defer_thread, pthread_self());
 }
 
+#define DEFER_SPARE_MAX 4096          /* settled records kept for reuse */
+#define DEFER_BATCH_KEEP_BYTES 65536  /* a reused record keeps a batch buffer up to this */
+
+/* A record for a deferred write of a key of klen bytes, its batch empty:
+ * a settled one reused when there is one (the deferring thread's stock,
+ * refilled from the spares in one lock), else a new one. */
+static grove_db_deferred_t *defer_record(grove_db_t *db, size_t klen)
+{
+	if (!db->defer_free) {
+		pthread_mutex_lock(&db->defer_mu);
+		db->defer_free = db->defer_spare;
+		db->defer_spare = NULL;
+		db->defer_nspare = 0;
+		pthread_mutex_unlock(&db->defer_mu);
+	}
+	grove_db_deferred_t *r = db->defer_free;
+	if (r && r->keycap >= klen) {
+		db->defer_free = r->next;
+		grove_batch_clear(&r->batch);
+		return r;
+	}
+	size_t cap = klen < 64 ? 64 : klen;
+	r = grove_calloc(1, sizeof(*r) + cap);
+	if (!r)
+		return NULL;
+	grove_batch_init(&r->batch);
+	r->keycap = cap;
+	return r;
+}
+
+/* Frees a list of records. */
+static void defer_free_list(grove_db_deferred_t *r)
+{
+	for (grove_db_deferred_t *nx; r; r = nx) {
+		nx = r->next;
+		grove_batch_close(&r->batch);
+		grove_free(r);
+	}
+}
+
 /* Deferred (any mode): queues the write like state_commit_queued, makes
  * it the key's pinned cache entry, and returns with the lock held and
  * without waiting; grove_db_defer_sync settles it once its group is
@@ -290,10 +330,9 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	const uint8_t *rec = rec_len ? s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen) : NULL;
 	GROVE_ASSERT(st->ndeltas <= GROVE_DB_ITEM_DELTAS_MAX);
-	grove_db_deferred_t *r = grove_calloc(1, sizeof(*r) + k->klen);
+	grove_db_deferred_t *r = defer_record(db, k->klen);
 	if (!r)
 		return state_fail(db, st, GROVE_ENOMEM);
-	grove_batch_init(&r->batch);
 	int rc = state_batch(&r->batch, k, st, rec, rec_len);
 	if (rc == 0 && st->extra)
 		rc = grove_db__pending_add(s, st->extra, GROVE_DB_PENDING_UNQUEUED);
@@ -306,6 +345,8 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 		return state_fail(db, st, rc);
 	}
 	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, r->w.seq);
+	r->has_head = false;
+	r->next = NULL;
 	if (rec_len) {
 		r->has_head = true;
 		state_delta(s, k, st, rec_len, &r->head);
@@ -385,8 +426,8 @@ uint64_t grove_db_defer_end(grove_db_t *db)
 }
 
 /* Applies a written record's deltas (durable) and releases its pending
- * records and cache pin; frees it. */
-static void defer_settle(grove_db_t *db, grove_db_deferred_t *r)
+ * records and cache pin; the record goes to *spare for reuse. */
+static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferred_t **spare)
 {
 	bool durable = r->w.rc == 0;
 	if (durable && r->has_head)
@@ -402,8 +443,10 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r)
 	if (r->has_head)
 		grove_db__cache_settle(db, &k, r->w.seq, durable);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
-	grove_batch_close(&r->batch);
-	grove_free(r);
+	if (r->batch.cap_bytes > DEFER_BATCH_KEEP_BYTES)
+		grove_batch_close(&r->batch);
+	r->next = *spare;
+	*spare = r;
 }
 
 int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
@@ -411,21 +454,40 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
 	if (ticket == 0)
 		return 0;
 	int rc = grove_commit_sync_to(&db->commit, ticket);
-	for (;;) {
-		pthread_mutex_lock(&db->defer_mu);
-		grove_db_deferred_t *r = db->defer_head;
-		if (r && r->w.seq <= ticket) {
-			db->defer_head = r->next;
-			if (!db->defer_head)
-				db->defer_tail = NULL;
-		} else {
-			r = NULL;
-		}
-		pthread_mutex_unlock(&db->defer_mu);
-		if (!r)
-			break;
-		defer_settle(db, r);
+	/* the records up to ticket, detached at once (sequence order) */
+	pthread_mutex_lock(&db->defer_mu);
+	grove_db_deferred_t *first = db->defer_head, *last = NULL;
+	for (grove_db_deferred_t *r = first; r && r->w.seq <= ticket; r = r->next)
+		last = r;
+	if (last) {
+		db->defer_head = last->next;
+		if (!db->defer_head)
+			db->defer_tail = NULL;
+		last->next = NULL;
+	} else {
+		first = NULL;
 	}
+	pthread_mutex_unlock(&db->defer_mu);
+	grove_db_deferred_t *spare = NULL, *spare_last = NULL;
+	size_t n = 0;
+	for (grove_db_deferred_t *r = first, *nx; r; r = nx) {
+		nx = r->next;
+		defer_settle(db, r, &spare);
+		if (!spare_last)
+			spare_last = spare;
+		n++;
+	}
+	if (!spare)
+		return rc;
+	pthread_mutex_lock(&db->defer_mu);
+	if (db->defer_nspare + n <= DEFER_SPARE_MAX) {
+		spare_last->next = db->defer_spare;
+		db->defer_spare = spare;
+		db->defer_nspare += n;
+		spare = NULL;
+	}
+	pthread_mutex_unlock(&db->defer_mu);
+	defer_free_list(spare); /* beyond what is kept */
 	return rc;
 }
 
@@ -443,6 +505,11 @@ void grove_db__defer_close(grove_db_t *db)
 	if (db->defer_tail)
 		last = db->defer_tail->w.seq;
 	pthread_mutex_unlock(&db->defer_mu);
-	if (grove_db_defer_sync(db, last) != 0)
-		return; /* settled too; the failed commit leaves no clean record */
+	if (grove_db_defer_sync(db, last) != 0) {
+		/* settled too; the failed commit leaves no clean record */
+	}
+	defer_free_list(db->defer_free);
+	defer_free_list(db->defer_spare);
+	db->defer_free = db->defer_spare = NULL;
+	db->defer_nspare = 0;
 }
