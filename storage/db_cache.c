@@ -213,6 +213,7 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 	e->hash = k->hash;
 	e->used = ++s->clock;
 	e->pending_seq = 0;
+	e->meta_absent = false;
 	memcpy(e->item, item, GROVE_DIGEST_BYTES);
 	value_keep(db, e, rec_len, v, charged);
 	stripe_trim(s);

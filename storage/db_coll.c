@@ -372,7 +372,7 @@ static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 	grove_db__cloud_init(&c->cl, db, k);
 	int rc = grove_db__state_load(db, k, &c->st);
 	c->loaded = true;
-	if (rc == 0)
+	if (rc == 0 && !(c->st.entry && c->st.entry->meta_absent))
 		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw, &c->meta_raw_len);
 	if (rc == 0) /* a head written with its cloud: it moves to records */
 		rc = grove_db__cloud_migrate(&c->cl, coll_ctx(c));
@@ -599,7 +599,14 @@ static int coll_commit(coll_t *c, bool *wrote)
 		*wrote = false;
 		return 0;
 	}
-	return grove_db__state_commit(c->db, c->k, &c->st, wrote);
+	bool absent = meta_empty(&c->m); /* what this commit leaves */
+	rc = grove_db__state_commit(c->db, c->k, &c->st, wrote);
+	if (rc == 0 && !c->st.unlocked) { /* the key's entry (installed by the commit or kept) */
+		grove_db_cached_t *e = grove_db__cache_find(c->db, c->k);
+		if (e)
+			e->meta_absent = absent;
+	}
+	return rc;
 }
 
 /* ---- hook ---- */
@@ -1672,6 +1679,9 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 		mk[0] = GROVE_DB_PFX_PURGE;
 		if (rc == 0)
 			rc = grove_batch_delete(&b, mk, 1 + k->klen);
+		grove_db_cached_t *e = grove_db__cache_find(db, k);
+		if (e) /* not written by a collection commit: read it again */
+			e->meta_absent = false;
 		if (rc == 0)
 			rc = grove_commit_write(&db->commit, &b);
 		grove_buf_close(&enc);

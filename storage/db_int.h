@@ -100,6 +100,11 @@ typedef struct grove_db_cached {
 	uint32_t used;   /* the stripe's clock at the last use (LRU) */
 	uint32_t charge; /* estimated bytes of v counted in value_bytes */
 	uint64_t pending_seq; /* commit sequence number of the record (BATCH), or 0 */
+	/* the key has no metadata record ('m'; pending ones included): set
+	 * by the collection commit that left it so (db_coll.c), cleared by
+	 * every install and by the purge's metadata writes; a write that
+	 * finds it set skips the metadata read (a store miss) */
+	bool meta_absent;
 	grove_value_t *v; /* the record decoded, or NULL */
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
 } grove_db_cached_t;
@@ -277,6 +282,10 @@ typedef struct grove_db_state {
 	grove_batch_t *extra;
 	const grove_db_item_delta_t *deltas;
 	size_t ndeltas;
+	/* set by a BATCH commit that released the key lock while waiting for
+	 * its group: later writers may have run meanwhile, so the caller
+	 * leaves the entry's meta_absent alone (cleared) */
+	bool unlocked;
 } grove_db_state_t;
 
 int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k,

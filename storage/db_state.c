@@ -258,7 +258,10 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 		grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
 		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
 		e->pending_seq = w.seq;
+	} else if (st->entry) { /* the install clears it; the extra records change it */
+		st->entry->meta_absent = false;
 	}
+	st->unlocked = true; /* other writers of the key may run until relocked */
 	pthread_mutex_unlock(&s->mu);
 	rc = grove_commit_wait(&db->commit, &w);
 	if (rc == 0) {
@@ -269,7 +272,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	pthread_mutex_lock(&s->mu);
 	grove_batch_close(&b);
 	grove_db__pending_settle(s, w.seq);
-	if (rec_len)
+	if (rec_len || rc) /* failed: the entry goes (its meta_absent may be this write's) */
 		grove_db__cache_settle(db, k, w.seq, rc == 0);
 	return rc;
 }
@@ -440,7 +443,7 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferr
 	GROVE_ASSERT(grove_db__key_prepare(&k, r->key, r->klen) == 0);
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	grove_db__pending_settle(&db->stripes[k.stripe], r->w.seq);
-	if (r->has_head)
+	if (r->has_head || !durable) /* failed: the entry goes (its meta_absent too) */
 		grove_db__cache_settle(db, &k, r->w.seq, durable);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	if (r->batch.cap_bytes > DEFER_BATCH_KEEP_BYTES)

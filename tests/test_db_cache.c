@@ -341,6 +341,66 @@ static void test_restart_after_cached_writes(void **state)
 	check_tree(f);
 }
 
+/* Whether the cache claims the key has no metadata record while the store
+ * (or a pending record) has one: never allowed. */
+static void check_meta_memo(fixture_t *f, const char *key, bool want_absent)
+{
+	grove_db_t *db = f->t.db;
+	grove_db_key_t k;
+	assert_int_equal(grove_db__key_prepare(&k, key, strlen(key)), 0);
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	grove_db_cached_t *e = grove_db__cache_find(db, &k);
+	bool absent = e && e->meta_absent;
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	uint8_t mk[1 + GROVE_KEY_MAX], *p = NULL;
+	size_t len = 0;
+	mk[0] = GROVE_DB_PFX_KMETA;
+	memcpy(mk + 1, key, strlen(key));
+	int rc = grove_store_get(db->store, NULL, mk, 1 + strlen(key), &p, &len);
+	grove_free(p);
+	if (absent)
+		assert_int_equal(rc, GROVE_ENOTFOUND);
+	assert_int_equal(absent, want_absent);
+}
+
+/* A key's cached "no metadata record" follows it through counter writes,
+ * a set over a deleted key, a delete (its pending-delete context is
+ * metadata), the purge that ends it and a write after: set only where
+ * the store has no 'k' record, and the counts and tree stay exact. */
+static void test_meta_absent_follows_key(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->t.db;
+	const char *k = remember(f, "mk");
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(counter_add(f, k, 1), i);
+	check_meta_memo(f, k, true);
+	bool existed = false, added = false;
+	assert_int_equal(grove_db_delete(db, k, strlen(k), &existed), 0);
+	assert_true(existed);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "a", 1, &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "b", 1, &added), 0);
+	check_meta_memo(f, k, false);
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(db, k, strlen(k), GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(grove_db_delete(db, k, strlen(k), &existed), 0);
+	assert_int_equal(grove_db__coll_purge(db, k, strlen(k)), 0);
+	check_meta_memo(f, k, false); /* the purge wrote it: read again */
+	assert_int_equal(counter_add(f, k, 5), 5);
+	check_meta_memo(f, k, true);
+	assert_int_equal(counter_add(f, k, 1), 6);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "c", 1, &added), GROVE_EWRONGTYPE);
+	assert_int_equal(grove_db_delete(db, k, strlen(k), &existed), 0);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "c", 1, &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_coll_count(db, k, strlen(k), GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, 1);
+	check_meta_memo(f, k, false);
+	check_tree(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +409,7 @@ int main(void)
 		GROVE_TEST_BOTH_BACKENDS(test_merge_into_cached_key),
 		GROVE_TEST_BOTH_BACKENDS(test_eviction_within_a_set),
 		GROVE_TEST_BOTH_BACKENDS(test_records_too_big_to_cache),
+		GROVE_TEST_BOTH_BACKENDS(test_meta_absent_follows_key),
 		cmocka_unit_test_setup_teardown(test_failed_writes_leave_no_trace, setup_memory,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_cached_writes, setup_leveldb,

@@ -337,6 +337,64 @@ static void test_deferred_reuse(void **state)
 	grove_db_close(one);
 }
 
+/* BATCH (the memory backend: its group window keeps each writer waiting,
+ * key lock released): writers of one set add and remove members at once (a remove
+ * of a member changes no head: only element and metadata records, and
+ * the writer waits for its group with the key lock released).  The
+ * maintained count must equal the members present at the end: no writer
+ * may skip the metadata read on a cached "no metadata" that another
+ * writer's queued records made stale. */
+typedef struct churn {
+	grove_db_t *db;
+	int id;
+} churn_t;
+
+#define CHURN_MEMBERS 4
+#define CHURN_OPS (OPS / 5)
+
+static void *churn_run(void *arg)
+{
+	churn_t *c = arg;
+	for (int i = 0; i < CHURN_OPS; i++) {
+		char m[16];
+		int ml = snprintf(m, sizeof(m), "%d:%d", c->id, i % CHURN_MEMBERS);
+		bool flag = false;
+		int rc = (i / CHURN_MEMBERS) % 2 == 0
+				 ? grove_db_set_add(c->db, "churn", 5, m, (size_t)ml, &flag)
+				 : grove_db_set_remove(c->db, "churn", 5, m, (size_t)ml, &flag);
+		if (rc)
+			return (void *)(intptr_t)rc;
+	}
+	return NULL;
+}
+
+static void test_shared_set_count(void **state)
+{
+	fixture_t *f = *state;
+	pthread_t th[THREADS];
+	churn_t c[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		c[i] = (churn_t){ .db = f->db, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, churn_run, &c[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		void *rc = NULL;
+		assert_int_equal(pthread_join(th[i], &rc), 0);
+		assert_null(rc);
+	}
+	uint64_t present = 0, count = 0;
+	for (int t = 0; t < THREADS; t++)
+		for (int j = 0; j < CHURN_MEMBERS; j++) {
+			char m[16];
+			int ml = snprintf(m, sizeof(m), "%d:%d", t, j);
+			bool in = false;
+			assert_int_equal(grove_db_set_contains(f->db, "churn", 5, m, (size_t)ml, &in), 0);
+			present += in;
+		}
+	assert_int_equal(grove_db_coll_count(f->db, "churn", 5, GROVE_TYPE_SET, &count), 0);
+	assert_int_equal(count, present);
+}
+
 /* No cache entry of a written key may be ahead of the store. */
 static void check_cache_matches_store(grove_db_t *db, const writer_t *w)
 {
@@ -412,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_keeps_acked, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_unit, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_unit, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_set_count, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
