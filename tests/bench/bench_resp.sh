@@ -7,7 +7,10 @@
 # (redis with always fsyncs once per event-loop pass: the fair peer of a
 # group commit), each pipelined (-P 16) and unpipelined.  The ratio column
 # is the median of the per-run ratios (each groved run against the redis
-# run just before it); the load average is printed with every run.
+# run just before it); the load average is printed with every run.  Each
+# test runs on its own so the servers' CPU time per request (utime+stime
+# from /proc/PID/stat) is measured too: a second table gives it with the
+# same-run ratio redis/groved, which the machine's load moves far less.
 # Then, unless BENCH_PROFILE=0, `perf record -g` on groved (none) under the
 # pipelined load and the top of its profile (self time).
 #
@@ -50,10 +53,27 @@ wait_ping() {
 	exit 1
 }
 
-# bench PORT PIPELINE -> "TEST rps" lines
+# cpu_ticks PID: utime + stime of the process (all threads), clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
+
+# bench PORT PIPELINE [PID] -> "TEST rps" lines, or with PID "TEST rps
+# cpu_us" (the server's CPU microseconds per request, one test at a time:
+# less sensitive to the machine's load than the rate)
 bench() {
-	redis-benchmark -p "$1" -t set,get,incr,sadd,hset -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
-		awk -F'","' '$1 != "\"test" { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
+	if [[ -z ${3:-} ]]; then
+		redis-benchmark -p "$1" -t set,get,incr,sadd,hset -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
+			awk -F'","' '$1 != "\"test" { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
+		return
+	fi
+	local t c0 c1 rps
+	for t in $TESTS; do
+		c0=$(cpu_ticks "$3")
+		rps=$(redis-benchmark -p "$1" -t "${t,,}" -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
+			awk -F'","' '$1 != "\"test" { gsub(/"/, "", $2); print $2; exit }')
+		c1=$(cpu_ticks "$3")
+		echo "$t ${rps:-0} $(echo "($c1 - $c0) * 1000000 / $TCK / $N" | bc -l)"
+	done
 }
 
 start_redis() { # PORT FSYNC
@@ -61,6 +81,7 @@ start_redis() { # PORT FSYNC
 	redis-server --port "$1" --save '' --appendonly yes --appendfsync "$2" --daemonize no \
 		--dir "$SCRATCH/redis-$2" --logfile "$SCRATCH/redis-$2.log" &
 	PIDS+=($!)
+	RPID[$2]=$!
 	wait_ping "$1"
 }
 
@@ -79,31 +100,38 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { prin
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 "$GROVE" ca init "$SCRATCH/ca" >/dev/null
-declare -A GPID PORT=([everysec]=$BASE [always]=$((BASE + 1)) [none]=$((BASE + 2)) [batch]=$((BASE + 4)))
+declare -A GPID RPID PORT=([everysec]=$BASE [always]=$((BASE + 1)) [none]=$((BASE + 2)) [batch]=$((BASE + 4)))
 start_redis "${PORT[everysec]}" everysec
 start_redis "${PORT[always]}" always
 start_groved "${PORT[none]}" none
 start_groved "${PORT[batch]}" batch
 
-# R[server,P,test] and Q[mode,P,test]: space-separated per-run values
-declare -A R Q
+# R[server,P,test] and Q[mode,P,test]: space-separated per-run values;
+# RC, GC: CPU us/request of redis and groved, QC the same-run CPU ratios
+# redis/groved (above 1: groved spends less per request)
+declare -A R Q RC GC QC
 echo "redis-benchmark -n $N -c $C -t set,get,incr,sadd,hset; $(nproc) cores; $RUNS runs alternating"
 for ((run = 1; run <= RUNS; run++)); do
 	for p in 16 1; do
 		for pair in everysec:none always:batch; do
 			rs=${pair%%:*} gm=${pair##*:}
-			declare -A rr=()
+			declare -A rr=() rc=()
 			l1=$(load)
-			while read -r t rps; do rr[$t]=$rps; R[$rs,$p,$t]+=" $rps"; done < <(bench "${PORT[$rs]}" "$p")
+			while read -r t rps us; do
+				rr[$t]=$rps rc[$t]=$us
+				R[$rs,$p,$t]+=" $rps" RC[$rs,$p,$t]+=" $us"
+			done < <(bench "${PORT[$rs]}" "$p" "${RPID[$rs]}")
 			line="run $run P=$p load $l1: redis-$rs"
 			for t in $TESTS; do line+=" $t=${rr[$t]:-0}"; done
 			echo "$line"
 			l2=$(load)
 			line="run $run P=$p load $l2: groved-$gm"
-			while read -r t rps; do
+			while read -r t rps us; do
 				Q[$gm,$p,$t]+=" $(echo "$rps / (${rr[$t]:-0} + 0.001)" | bc -l)"
+				GC[$gm,$p,$t]+=" $us"
+				QC[$gm,$p,$t]+=" $(echo "${rc[$t]:-0} / ($us + 0.000001)" | bc -l)"
 				line+=" $t=$rps"
-			done < <(bench "${PORT[$gm]}" "$p")
+			done < <(bench "${PORT[$gm]}" "$p" "${GPID[$gm]}")
 			echo "$line"
 		done
 	done
@@ -122,6 +150,26 @@ for p in 16 1; do
 		echo
 		printf '%-22s %-3s' "groved $gm / redis" "$p"
 		for t in $TESTS; do printf ' %10.2f' "$(echo "${Q[$gm,$p,$t]:-}" | median)"; done
+		echo
+	done
+done
+echo
+echo "CPU microseconds per request (median of $RUNS runs; utime+stime from /proc/PID/stat),"
+echo "ratio = median of same-run ratios redis/groved (above 1: groved spends less)"
+printf '%-22s %-3s' "" P
+for t in $TESTS; do printf ' %10s' "$t"; done
+echo
+for p in 16 1; do
+	for pair in everysec:none always:batch; do
+		rs=${pair%%:*} gm=${pair##*:}
+		printf '%-22s %-3s' "redis AOF $rs us" "$p"
+		for t in $TESTS; do printf ' %10.2f' "$(echo "${RC[$rs,$p,$t]:-}" | median)"; done
+		echo
+		printf '%-22s %-3s' "groved $gm us" "$p"
+		for t in $TESTS; do printf ' %10.2f' "$(echo "${GC[$gm,$p,$t]:-}" | median)"; done
+		echo
+		printf '%-22s %-3s' "redis/groved CPU" "$p"
+		for t in $TESTS; do printf ' %10.2f' "$(echo "${QC[$gm,$p,$t]:-}" | median)"; done
 		echo
 	done
 done
