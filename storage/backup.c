@@ -65,6 +65,7 @@ static bool record_allowed(const uint8_t *k, size_t klen)
 	case GROVE_DB_PFX_PURGE:
 	case GROVE_DB_PFX_USER:
 	case GROVE_DB_PFX_ZINDEX: /* the sorted-set index, consistent with the 'e' records */
+	case GROVE_DB_PFX_ZRANK:  /* its counts, consistent with the 'z' records */
 	case GROVE_DB_PFX_CLOUD:  /* the collections' context clouds */
 	case GROVE_DB_PFX_EXPIRE: /* the TTL index, consistent with the 'u' records */
 		return true;

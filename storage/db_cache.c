@@ -50,6 +50,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db__pending_settle(s, 0);
 		grove_free(s->pend);
 		grove_db__lend_free(s);
+		grove_db__zrank_cache_free(db, s);
 		pthread_mutex_destroy(&s->mu);
 	}
 	db->stripes_inited = false;

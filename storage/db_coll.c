@@ -532,8 +532,10 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 	if (rc == 0 && en->kind == GROVE_ELEM_ZMEMBER) { /* the score index, same batch */
 		double s = 0;
 		bool has = x->len && grove_zscore_eval(x, &s) == 0;
-		rc = grove_db__zindex_move(&c->extra, c->k, en->elem, en->elen, c->zraw_has, c->zraw,
-					   has, s);
+		int64_t zc = grove_ctx_empty(&c->m.pctx) ? (int64_t)c->m.count[GROVE_ELEM_ZMEMBER]
+							  : -1; /* counts kept: no pending delete */
+		rc = grove_db__zindex_move(c->db, &c->extra, c->k, zc, en->elem, en->elen,
+					   c->zraw_has, c->zraw, has, s);
 		c->zraw_has = has;
 		c->zraw = s;
 	}
@@ -1605,8 +1607,8 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 			bool zhas = kind == GROVE_ELEM_ZMEMBER && x.len &&
 				    grove_zscore_eval(&x, &znew) == 0;
 			if (rc == 0 && kind == GROVE_ELEM_ZMEMBER)
-				rc = grove_db__zindex_move(p->b, p->k, en->elem, en->elen, zhad, zold,
-							   zhas, znew);
+				rc = grove_db__zindex_move(NULL, p->b, p->k, -1, en->elem,
+							   en->elen, zhad, zold, zhas, znew);
 		}
 		grove_free(en);
 	}
@@ -1655,6 +1657,8 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 		rc = grove_store_scan(db->store, NULL, cursor, *cursor_len, hi, hlen, purge_rec, &p);
 	if (rc == 0)
 		rc = p.rc;
+	if (rc == 0 && b.count) /* the sorted-set counts stop being kept */
+		rc = grove_db__zrank_invalidate(db, &b, k);
 	if (rc == 0 && b.count)
 		rc = grove_commit_write(&db->commit, &b);
 	if (rc == 0) {
@@ -1682,6 +1686,8 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 		grove_db_cached_t *e = grove_db__cache_find(db, k);
 		if (e) /* not written by a collection commit: read it again */
 			e->meta_absent = false;
+		if (rc == 0) /* counts rebuilt by the key's next quiet write */
+			rc = grove_db__zrank_clear(db, &b, k);
 		if (rc == 0)
 			rc = grove_commit_write(&db->commit, &b);
 		grove_buf_close(&enc);

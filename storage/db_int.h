@@ -32,6 +32,7 @@
 #define GROVE_DB_PFX_KMETA 'k' /* 'k' key -> collection metadata (local) */
 #define GROVE_DB_PFX_PURGE 'p' /* 'p' key -> empty: a key delete's purge is pending */
 #define GROVE_DB_PFX_ZINDEX 'z' /* 'z' klen(2 BE) key score(8) member -> empty (local) */
+#define GROVE_DB_PFX_ZRANK 'r' /* 'r' klen(2 BE) key level boundary -> count (local, db_zrank.c) */
 #define GROVE_DB_PFX_CLOUD 'g' /* 'g' klen(2 BE) key node 0 block(8) -> dots (db_cloud.c) */
 #define GROVE_DB_PFX_EXPIRE 'x' /* 'x' deadline(8 BE) key -> empty: the TTL index (local) */
 
@@ -165,6 +166,11 @@ typedef struct grove_db_stripe {
 	grove_db_pending_t *pend;
 	size_t npend, pend_cap;
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
+	/* db_zrank.c: the bucket boundaries of the last sorted-set key with
+	 * counts written under this lock (NULL: none), and that key's hash
+	 * when they were not loaded yet. */
+	struct grove_db_zrcache *zr;
+	uint32_t zr_last;
 } grove_db_stripe_t;
 
 /* What db_cloud.c knows of a key's cloud records ('g'), so that the writes
@@ -246,6 +252,13 @@ struct grove_db {
 	void *clock_ctx;
 	atomic_uint_fast64_t expires;
 	atomic_uint_fast64_t expired_keys;
+	/* The counted index of sorted sets (db_zrank.c): ranks answered from
+	 * the counts, builds, passes, counts dropped as out of step. */
+	atomic_uint_fast64_t zrank_counted;
+	atomic_uint_fast64_t zrank_builds;
+	atomic_uint_fast64_t zrank_passes;
+	atomic_uint_fast64_t zrank_drops;
+	atomic_size_t zrcache_bytes; /* the stripes' boundary caches */
 };
 
 /* A user key prepared for one operation: its record keys and placement. */
@@ -456,8 +469,43 @@ int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const
 #define GROVE_DB_ZINDEX_KEY_MAX (3 + GROVE_KEY_MAX + 8 + GROVE_ELEM_MAX)
 size_t grove_db__zindex_key(const grove_db_key_t *k, double score, const void *member, size_t mlen,
 			    uint8_t *out);
-int grove_db__zindex_move(grove_batch_t *b, const grove_db_key_t *k, const void *member,
-			  size_t mlen, bool had, double old, bool has, double now) GROVE_MUST_CHECK;
+/* zcount: the key's member count when the counted index is kept (no
+ * pending delete), -1 when not (a pending delete, its purge). */
+int grove_db__zindex_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k,
+			  int64_t zcount, const void *member, size_t mlen, bool had, double old,
+			  bool has, double now) GROVE_MUST_CHECK;
+
+/* The counted index of sorted sets (db_zrank.c, doc/storage_format.md
+ * "The counted index").  _move: the counts' changes of a move of member
+ * from (had, old) to (has, now), added to b under the key lock (with the
+ * arguments of grove_db__zindex_move); it may first write a build or a
+ * pass of its own when nothing of the key is pending.  _invalidate adds
+ * to b the delete of k's version record (the counts are no longer used;
+ * caller holds the key lock and writes b at once, never deferred).
+ * _counted: the rank of (score, member) in snap from the counts (count:
+ * the key's members): 0, 1 when they cannot answer, < 0.  _check (tests):
+ * the counts recomputed from the 'z' records (*present: k has counts). */
+typedef struct grove_db__zrank_params {
+	uint64_t leaf_max, leaf_fill, leaf_min;
+	uint64_t super_max, super_fill, super_min; /* super_fill: a multiple of leaf_fill */
+	uint64_t build_min;
+} grove_db__zrank_params_t;
+extern grove_db__zrank_params_t grove_db__zrank_params; /* tests lower them */
+int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k, int64_t zcount,
+			 const void *member, size_t mlen, bool had, double old, bool has,
+			 double now) GROVE_MUST_CHECK;
+int grove_db__zrank_invalidate(grove_db_t *db, grove_batch_t *b,
+			       const grove_db_key_t *k) GROVE_MUST_CHECK;
+/* Adds to b the delete of every 'r' record of k (the end of a key
+ * delete's purge: no count is kept while it is pending). */
+int grove_db__zrank_clear(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k) GROVE_MUST_CHECK;
+int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+			    uint64_t count, double score, const void *member, size_t mlen,
+			    uint64_t *rank) GROVE_MUST_CHECK;
+int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen,
+			  bool *present) GROVE_MUST_CHECK;
+/* Frees a stripe's boundary cache (grove_db__cache_close). */
+void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s);
 
 /* The largest item state sent whole (GROVE_ITEM_STATE_MAX; tests lower it
  * to reach the cut states with small contexts). */

@@ -13,10 +13,12 @@
  * member record filtered by the delete.
  *
  * Costs: a write is the member record's cost plus one index delete and
- * put; ZSCORE a point read; ranges by score O(log n + k); by rank
- * O(offset + k) and ZRANK O(rank) (the index keeps no counts); reverse
- * forms (REV, ZREVRANGE, ZREVRANK, ZPOPMAX) walk the index backwards from
- * the top at the same cost.
+ * put and the counted index's changes (db_zrank.c: 2 count records for an
+ * added or removed member); ZSCORE a point read; ranges by score
+ * O(log n + k); by rank O(offset + k); ZRANK and ZREVRANK from the counts
+ * (point reads and a walk of the member's leaf), or O(rank) walks where
+ * the key has none (under 128 members, a pending delete); reverse forms
+ * (REV, ZREVRANGE, ZPOPMAX) walk the index backwards from the top.
  */
 #include <math.h>
 #include <string.h>
@@ -46,18 +48,23 @@ size_t grove_db__zindex_key(const grove_db_key_t *k, double score, const void *m
 	return n + 8 + mlen;
 }
 
-int grove_db__zindex_move(grove_batch_t *b, const grove_db_key_t *k, const void *member,
-			  size_t mlen, bool had, double old, bool has, double now)
+int grove_db__zindex_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k,
+			  int64_t zcount, const void *member, size_t mlen, bool had, double old,
+			  bool has, double now)
 {
 	uint8_t ko[8], kn[8];
 	grove_zscore_key(old, ko);
 	grove_zscore_key(now, kn);
 	if (had && has && memcmp(ko, kn, 8) == 0)
 		return 0;
+	/* the counts first: a build or pass it may write reads the store
+	 * without this move */
+	int rc = grove_db__zrank_move(db, b, k, zcount, member, mlen, had, old, has, now);
+	if (rc)
+		return rc;
 	uint8_t *key = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
 	if (!key)
 		return GROVE_ENOMEM;
-	int rc = 0;
 	if (had)
 		rc = grove_batch_delete(b, key, grove_db__zindex_key(k, old, member, mlen, key));
 	if (rc == 0 && has)
@@ -465,8 +472,19 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 		grove_elem_free(&x);
 	}
 	zrank_t z = { .m = member, .ml = mlen, .s = s };
-	if (rc == 0) /* ZREVRANK walks from the top */
+	uint64_t below = 0;
+	/* the counts, when the key has them and no pending delete */
+	int counted = rc == 0 && !w.checked
+			      ? grove_db__zrank_counted(db, w.snap, &w.k, w.count, s, member, mlen,
+							&below)
+			      : 1;
+	if (counted <= 0) {
+		rc = counted;
+		z.found = true;
+		z.n = rev ? w.count - 1 - below : below;
+	} else if (rc == 0) { /* else a walk, ZREVRANK from the top */
 		rc = zwalk_run(&w, rev, rev ? k_end : NULL, rev ? sizeof(k_end) : 0, zrank_visit, &z);
+	}
 	if (rc == 0 && !z.found)
 		rc = GROVE_ECORRUPT; /* a live member without its index entry */
 	if (rc == 0) {

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -257,6 +258,294 @@ static void test_index_cost(void **state)
 		assert_int_equal(l.n, 3);
 		assert_true(l.s[0] == 1500);
 	}
+	grove_test_db_close(&t);
+}
+
+/* ---- the counted index (storage/db_zrank.c): ZRANK from counts ---- */
+
+/* Small buckets, so a few hundred members have many leaves and supers. */
+static const grove_db__zrank_params_t k_small = {
+	.leaf_max = 8, .leaf_fill = 4, .leaf_min = 2,
+	.super_max = 32, .super_fill = 16, .super_min = 6, .build_min = 4,
+};
+
+typedef struct rent {
+	char m[40];
+	double s;
+} rent_t;
+
+static int rent_cmp(const void *a, const void *b)
+{
+	const rent_t *x = a, *y = b;
+	if (x->s != y->s)
+		return x->s < y->s ? -1 : 1;
+	return strcmp(x->m, y->m);
+}
+
+/* Members: empty, short, long with shared prefixes; scores with ties. */
+static void rmember(uint32_t e, char *out, size_t cap)
+{
+	switch (e % 5) {
+	case 0:
+		snprintf(out, cap, "%s", e == 0 ? "" : "a");
+		if (e >= 5)
+			snprintf(out, cap, "%u", e);
+		break;
+	case 1:
+		snprintf(out, cap, "member:%u", e);
+		break;
+	case 2:
+		snprintf(out, cap, "a-long-shared-prefix:%u", e);
+		break;
+	case 3:
+		snprintf(out, cap, "a-long-shared-prefix:%u:x", e / 2);
+		break;
+	default:
+		snprintf(out, cap, "m%u", e);
+		break;
+	}
+}
+
+/* Every member's rank both ways against the model; the counts match the
+ * score index. */
+static void rank_check(grove_db_t *db, const char *key, rent_t *mod, size_t n)
+{
+	qsort(mod, n, sizeof(*mod), rent_cmp);
+	assert_int_equal(zcard(db, key), n);
+	bool present;
+	assert_int_equal(grove_db__zrank_check(db, K(key), &present), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t rank = UINT64_MAX;
+		double sc = NAN;
+		assert_int_equal(grove_db_zset_rank(db, K(key), K(mod[i].m), false, &rank, &sc), 0);
+		if (rank != i)
+			fail_msg("%s: rank of '%s' (%g) is %llu, want %zu", key, mod[i].m, mod[i].s,
+				 (unsigned long long)rank, i);
+		assert_true(sc == mod[i].s);
+		assert_int_equal(grove_db_zset_rank(db, K(key), K(mod[i].m), true, &rank, NULL), 0);
+		assert_int_equal(rank, n - 1 - i);
+	}
+	uint64_t rank;
+	assert_int_equal(grove_db_zset_rank(db, K(key), K("absent!"), false, &rank, NULL),
+			 GROVE_ENOTFOUND);
+}
+
+static size_t rfind(const rent_t *mod, size_t n, const char *m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(mod[i].m, m) == 0)
+			return i;
+	return n;
+}
+
+/* One random write on key "k" (model mod, n members); pops and deletes
+ * only when not deferred (they read the store first). */
+static void rank_op(grove_rng_t *r, grove_db_t *db, rent_t *mod, size_t *n, bool deferred)
+{
+	enum { E = 160 };
+	char m[40];
+	uint32_t e = (uint32_t)grove_rng_below(r, E);
+	rmember(e, m, sizeof(m));
+	size_t at = rfind(mod, *n, m);
+	int op = (int)grove_rng_below(r, 100);
+	double sc = (double)((int)grove_rng_below(r, 9) - 4) * (grove_rng_below(r, 4) ? 1 : 1e9);
+	if (op < 50) { /* ZADD */
+		zadd(db, "k", m, sc, 0);
+		if (at == *n)
+			snprintf(mod[(*n)++].m, sizeof(mod[0].m), "%s", m);
+		mod[at].s = sc;
+	} else if (op < 68) { /* ZINCRBY */
+		double d = (double)((int)grove_rng_below(r, 5) - 2), out;
+		assert_int_equal(grove_db_zset_add(db, K("k"), K(m), d, GROVE_ZADD_INCR, NULL, &out), 0);
+		if (at == *n) {
+			snprintf(mod[(*n)++].m, sizeof(mod[0].m), "%s", m);
+			mod[at].s = 0;
+		}
+		mod[at].s += d;
+		assert_true(out == mod[at].s);
+	} else if (op < 85) { /* ZREM */
+		bool removed;
+		assert_int_equal(grove_db_zset_remove(db, K("k"), K(m), &removed), 0);
+		assert_int_equal(removed, at < *n);
+		if (at < *n)
+			mod[at] = mod[--*n];
+	} else if (op < 98 && *n && !deferred) { /* ZPOPMIN: the lowest */
+		qsort(mod, *n, sizeof(*mod), rent_cmp);
+		assert_string_equal(by_rank(db, "k", 0, 0, false), mod[0].m);
+		assert_int_equal(grove_db_zset_remove(db, K("k"), K(mod[0].m), NULL), 0);
+		mod[0] = mod[--*n];
+	} else if (op >= 98 && !deferred && grove_rng_below(r, 3) == 0) { /* DEL, purge */
+		bool gone;
+		assert_int_equal(grove_db_delete(db, K("k"), &gone), 0);
+		*n = 0;
+		if (grove_rng_below(r, 2))
+			grove_db__purge_drain(db);
+	}
+}
+
+/* Random ZADD/ZINCRBY/ZREM/pops/DEL, a third of them in deferred batches
+ * (the writers then see each other's counts pending, and passes wait for
+ * a quiet write): ranks against a sorted model, counts recomputed. */
+static void test_rank_counted(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrankc", grove_test_leveldb), 0);
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_db_zset rank counted"));
+	rent_t mod[200];
+	size_t n = 0;
+	uint64_t counted0 = atomic_load(&t.db->zrank_counted);
+	for (int step = 0; step < 36; step++) {
+		bool deferred = step % 3 == 1;
+		if (deferred)
+			assert_int_equal(grove_db_defer_begin(t.db), 0);
+		for (int i = 0; i < 40; i++)
+			rank_op(&r, t.db, mod, &n, deferred);
+		if (deferred)
+			assert_int_equal(grove_db_defer_sync(t.db, grove_db_defer_end(t.db)), 0);
+		if (step % 6 == 5) {
+			grove_db__purge_drain(t.db);
+			rank_check(t.db, "k", mod, n);
+		}
+	}
+	grove_db__purge_drain(t.db);
+	zadd(t.db, "k", "last", 0.5, 0); /* a quiet write: counts rebuilt after a purge */
+	if (rfind(mod, n, "last") == n)
+		snprintf(mod[n++].m, sizeof(mod[0].m), "last");
+	mod[rfind(mod, n, "last")].s = 0.5;
+	rank_check(t.db, "k", mod, n);
+	bool present;
+	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
+	assert_true(present || n < k_small.build_min);
+	assert_true(atomic_load(&t.db->zrank_counted) > counted0); /* the counts answered */
+	assert_true(atomic_load(&t.db->zrank_passes) > 0);
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 0);
+	/* everything removed: the counts stay, all zero, then the key goes */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(grove_db_zset_remove(t.db, K("k"), K(mod[i].m), NULL), 0);
+	assert_int_equal(records_with_prefix(t.db, 'z'), 0);
+	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
+/* Stores without counts (written before them, or restored from a backup
+ * without them): ZRANK walks, the next write builds them; a damaged count
+ * found by a pass drops them. */
+static void test_rank_migration(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrankm", grove_test_leveldb), 0);
+	rent_t mod[100];
+	size_t n = 0;
+	for (int i = 0; i < 100; i++, n++) {
+		snprintf(mod[i].m, sizeof(mod[i].m), "m%03d", i);
+		mod[i].s = (double)((i * 37) % 100);
+		zadd(t.db, "k", mod[i].m, mod[i].s, 0);
+	}
+	rank_check(t.db, "k", mod, n);
+	/* every 'r' record gone: as in a store of format 4 */
+	grove_batch_t b;
+	grove_batch_init(&b);
+	grove_iter_t *it;
+	assert_int_equal(grove_iter_create(t.db->store, NULL, &it), 0);
+	for (grove_iter_seek(it, "r", 1); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kp[0] != 'r')
+			break;
+		assert_int_equal(grove_batch_delete(&b, kp, kl), 0);
+	}
+	grove_iter_destroy(it);
+	assert_true(b.count > 10);
+	assert_int_equal(grove_store_write(t.db->store, &b, false), 0);
+	grove_batch_close(&b);
+	grove_db_key_t k; /* behind the db's back: its boundary cache goes too */
+	assert_int_equal(grove_db__key_prepare(&k, K("k")), 0);
+	grove_db__zrank_cache_free(t.db, &t.db->stripes[k.stripe]);
+	uint64_t c0 = atomic_load(&t.db->zrank_counted), b0 = atomic_load(&t.db->zrank_builds);
+	rank_check(t.db, "k", mod, n); /* walks */
+	assert_int_equal(atomic_load(&t.db->zrank_counted), c0);
+	zadd(t.db, "k", "m000", -1, 0);
+	mod[rfind(mod, n, "m000")].s = -1;
+	assert_int_equal(atomic_load(&t.db->zrank_builds), b0 + 1);
+	rank_check(t.db, "k", mod, n);
+	assert_true(atomic_load(&t.db->zrank_counted) > c0);
+	/* the supers' counts damaged: the next write drops the counts */
+	uint8_t dk[16] = { 'r', 0, 1, 'k', 3 }; /* the counts record */
+	uint8_t v[5] = { 4, 200 }; /* one super of 200, u32 */
+	assert_int_equal(grove_store_put(t.db->store, dk, 5, v, 5, false), 0);
+	bool present;
+	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), GROVE_ECORRUPT);
+	zadd(t.db, "k", "m000", -2, 0);
+	mod[rfind(mod, n, "m000")].s = -2;
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 1);
+	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
+	assert_false(present);
+	rank_check(t.db, "k", mod, n); /* walks */
+	zadd(t.db, "k", "m001", 1000, 0); /* built again */
+	mod[rfind(mod, n, "m001")].s = 1000;
+	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
+	assert_true(present);
+	rank_check(t.db, "k", mod, n);
+	/* restart (leveldb): the counts are durable */
+	if (t.dir) {
+		grove_db_close(t.db);
+		assert_int_equal(grove_test_storage_db_open(t.dir, "node-a", &t.clock_ms,
+							    GROVE_DURABILITY_NONE, &t.db), 0);
+		c0 = atomic_load(&t.db->zrank_counted);
+		rank_check(t.db, "k", mod, n);
+		assert_true(atomic_load(&t.db->zrank_counted) > c0);
+	}
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
+/* A larger set with the default buckets (GROVE_TEST_ZRANK_SIZE members,
+ * 1500 by default): ranks of a sample from the counts, before and after a
+ * key delete and its purge. */
+static void test_rank_big(void **state)
+{
+	(void)state;
+	const char *env = getenv("GROVE_TEST_ZRANK_SIZE");
+	long size = env ? atol(env) : 1500;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrankbig", grove_test_leveldb), 0);
+	char m[32];
+	for (long i = 0; i < size; i++) {
+		snprintf(m, sizeof(m), "m:%ld", i);
+		assert_int_equal(zadd(t.db, "big", m, (double)((i * 7919) % size), 0), 1);
+	}
+	uint64_t c0 = atomic_load(&t.db->zrank_counted);
+	for (long j = 0; j < 200; j++) {
+		long i = (j * 104729) % size;
+		snprintf(m, sizeof(m), "m:%ld", i);
+		uint64_t rank;
+		assert_int_equal(grove_db_zset_rank(t.db, K("big"), K(m), false, &rank, NULL), 0);
+		assert_int_equal(rank, (uint64_t)((i * 7919) % size)); /* distinct scores 0..size-1 */
+		assert_int_equal(grove_db_zset_rank(t.db, K("big"), K(m), true, &rank, NULL), 0);
+		assert_int_equal(rank, (uint64_t)(size - 1 - (i * 7919) % size));
+	}
+	assert_int_equal(atomic_load(&t.db->zrank_counted) - c0, 400);
+	bool present;
+	assert_int_equal(grove_db__zrank_check(t.db, K("big"), &present), 0);
+	assert_true(present);
+	bool gone;
+	assert_int_equal(grove_db_delete(t.db, K("big"), &gone), 0);
+	assert_int_equal(zadd(t.db, "big", "after", 5, 0), 1);
+	grove_db__purge_drain(t.db);
+	uint64_t rank;
+	assert_int_equal(grove_db_zset_rank(t.db, K("big"), K("after"), false, &rank, NULL), 0);
+	assert_int_equal(rank, 0);
+	assert_int_equal(grove_db__zrank_check(t.db, K("big"), &present), 0);
+	assert_false(present); /* dropped by the purge; one member: below build_min */
+	assert_int_equal(records_with_prefix(t.db, 'r'), 0); /* the purge's end cleared them */
 	grove_test_db_close(&t);
 }
 
@@ -535,6 +824,8 @@ static int index_check(grove_db_t *db, const char *key)
 
 static void property_run(uint64_t seed, bool leveldb)
 {
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small; /* counts from 4 members on */
 	grove_rng_t r;
 	grove_rng_seed(&r, seed);
 	uint32_t nrep = 3 + (uint32_t)grove_rng_below(&r, P_REPLICAS_MAX - 2);
@@ -601,7 +892,9 @@ static void property_run(uint64_t seed, bool leveldb)
 			for (uint32_t q = 0; q < nrep; q++)
 				for (uint32_t kk = 0; kk < P_KEYS; kk++) {
 					snprintf(key, sizeof(key), "z%u", kk);
-					if (index_check(db[q], key))
+					bool pr;
+					if (index_check(db[q], key) ||
+					    grove_db__zrank_check(db[q], K(key), &pr))
 						fail_msg("seed %llu step %d op %d: r%u %s index out of step",
 							 (unsigned long long)seed, step, op, q, key);
 				}
@@ -636,6 +929,8 @@ static void property_run(uint64_t seed, bool leveldb)
 		for (uint32_t i = 0; i < nrep; i++) {
 			/* every replica: same order, scores, count; index = members */
 			assert_int_equal(index_check(db[i], key), 0);
+			bool present;
+			assert_int_equal(grove_db__zrank_check(db[i], K(key), &present), 0);
 			assert_string_equal(by_rank(db[i], key, 0, -1, false), want);
 			zlist_t l = { 0 };
 			grove_zrange_t all = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1,
@@ -684,6 +979,7 @@ static void property_run(uint64_t seed, bool leveldb)
 		grove_test_storage_rmdir(dir[i]);
 	}
 	free(m);
+	grove_db__zrank_params = saved;
 }
 
 static void test_property(void **state)
@@ -746,6 +1042,9 @@ int main(void)
 		cmocka_unit_test(test_entry_codec),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_local_ops),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_index_cost),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_counted),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_migration),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_convergence_rule),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_delete_concurrent_add),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_property),

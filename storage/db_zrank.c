@@ -1,0 +1,1315 @@
+/*
+ * db_zrank.c - the counted index of sorted sets, so ZRANK and ZREVRANK
+ * need not walk the score index from one end (doc/storage_format.md,
+ * "The counted index").
+ *
+ * The entries of a key's score index ('z' records, db_zset.c) are grouped
+ * by their suffix S = score(8) member into leaves (runs of about leaf_fill
+ * entries) and the leaves into supers (runs of about super_fill entries).
+ * Local records (not replicated, not in the tree), 'r' klen K then:
+ *   0            -> version (1 byte): the key has counts
+ *   1 boundary   -> u32 LE: a super's index (stable: written by passes)
+ *   2 boundary   -> u32 LE: a leaf's index in its super (stable)
+ *   3            -> u32 LE per super: their entry counts (hot)
+ *   4 boundary   -> flags (1 byte), u16 LE per leaf of the super at
+ *                   boundary: their entry counts (hot)
+ * A bucket holds the entries from its boundary to the next one's; the
+ * first leaf and super have the empty boundary, every super's boundary is
+ * a leaf's.  Records written by every write (3, 4) are only ever read by
+ * point reads: LevelDB keeps every version of a rewritten record until a
+ * compaction, and an iterator steps over all of them.
+ *
+ * ZRANK of S: the version record, two seeks (the super and the leaf of
+ * S), the counts record and the super's record (sums of the buckets
+ * before S's), and a walk of S's leaf up to S (< leaf_max entries
+ * usually).  A write adds -1/+1 to the old and new buckets of the member
+ * it moves, in its own batch: 2 records for a member added or removed, 1
+ * for a score change within a super.  Counts are read as the writer sees
+ * them (its batch, the stripe's pending records, the store).  Boundaries
+ * change only in a separate write made under the key lock while its
+ * stripe holds no pending record (the store is then all there is): the
+ * build (from the 'z' records, when a key without counts reaches
+ * build_min members) and the pass over one super (leaves split at
+ * leaf_max, small neighbours merged; the super split at super_max or
+ * merged into its predecessor at super_min).  A writer that cannot run a
+ * pass sets the super's dirty flag; the next quiet writer in it runs it.
+ * While a key delete is pending the counts are not kept: its purge drops
+ * the version record in each of its batches, the next quiet write
+ * rebuilds.  Counts a writer or pass finds out of step are dropped too.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "base/buf.h"
+#include "crdt/zscore.h"
+#include "storage/db_int.h"
+
+#define ZR_HEADER 0
+#define ZR_SUPER 1
+#define ZR_LEAF 2
+#define ZR_DIR 3
+#define ZR_SREC 4
+#define ZR_VERSION 2
+#define ZR_DIRTY 1
+#define ZR_LEAF_COUNT_MAX 65535u
+#define ZR_SUF_MAX (8 + GROVE_ELEM_MAX)
+#define ZR_KEY_MAX (4 + GROVE_KEY_MAX + ZR_SUF_MAX + 1)
+
+grove_db__zrank_params_t grove_db__zrank_params = {
+	.leaf_max = 256,
+	.leaf_fill = 128,
+	.leaf_min = 32,
+	.super_max = 16384,
+	.super_fill = 8192,
+	.super_min = 2048,
+	.build_min = 128,
+};
+
+/* ---- keys and values ---- */
+
+static size_t zr_key(const grove_db_key_t *k, int lvl, const uint8_t *b, size_t blen, uint8_t *out)
+{
+	out[0] = GROVE_DB_PFX_ZRANK;
+	out[1] = (uint8_t)(k->klen >> 8);
+	out[2] = (uint8_t)k->klen;
+	memcpy(out + 3, k->key, k->klen);
+	out[3 + k->klen] = (uint8_t)lvl;
+	if (blen)
+		memcpy(out + 4 + k->klen, b, blen);
+	return 4 + k->klen + blen;
+}
+
+static size_t zr_suffix(double s, const void *m, size_t ml, uint8_t *out)
+{
+	grove_zscore_key(s, out);
+	if (ml)
+		memcpy(out + 8, m, ml);
+	return 8 + ml;
+}
+
+/* The 'z' prefix of k (as db_zset.c's). */
+static size_t zr_zpre(const grove_db_key_t *k, uint8_t *out)
+{
+	out[0] = GROVE_DB_PFX_ZINDEX;
+	out[1] = (uint8_t)(k->klen >> 8);
+	out[2] = (uint8_t)k->klen;
+	memcpy(out + 3, k->key, k->klen);
+	return 3 + k->klen;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t u)
+{
+	p[0] = (uint8_t)u;
+	p[1] = (uint8_t)(u >> 8);
+	p[2] = (uint8_t)(u >> 16);
+	p[3] = (uint8_t)(u >> 24);
+}
+
+static int bcmp_(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	return grove_key_cmp(a, al, b, bl);
+}
+
+/* A decoded counts record (3) or super record (4). */
+typedef struct zr_arr {
+	uint32_t *v;
+	size_t n, cap;
+	uint8_t flags;
+} zr_arr_t;
+
+static void arr_free(zr_arr_t *a)
+{
+	grove_free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int arr_push(zr_arr_t *a, uint32_t x)
+{
+	int rc = grove_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v), 16, 0);
+	if (rc == 0)
+		a->v[a->n++] = x;
+	return rc;
+}
+
+/* Encodings: counts (3): a width byte (2 or 4) then the totals, u16 or
+ * u32 LE; a super (4): flags (bit 0 dirty, bit 1 one-byte counts) then
+ * the leaves' counts, u8 or u16 LE.  The narrow form when every count
+ * fits. */
+#define ZR_NARROW 2
+
+static int arr_decode(int lvl, const uint8_t *p, size_t len, zr_arr_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (len < 1)
+		return GROVE_ECORRUPT;
+	size_t w = lvl == ZR_DIR ? p[0] : (p[0] & ZR_NARROW) ? 1 : 2;
+	if ((lvl == ZR_DIR && w != 2 && w != 4) || (len - 1) % w)
+		return GROVE_ECORRUPT;
+	a->flags = lvl == ZR_DIR ? 0 : p[0] & ZR_DIRTY;
+	int rc = 0;
+	for (size_t i = 1; rc == 0 && i < len; i += w)
+		rc = arr_push(a, w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i]);
+	if (rc)
+		arr_free(a);
+	return rc;
+}
+
+static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, const zr_arr_t *a)
+{
+	uint32_t max = 0;
+	for (size_t i = 0; i < a->n; i++)
+		max = a->v[i] > max ? a->v[i] : max;
+	size_t w = lvl == ZR_DIR ? (max < 65535 ? 2 : 4) : (max < 255 ? 1 : 2);
+	uint8_t *p = grove_malloc(1 + w * a->n);
+	if (!p)
+		return GROVE_ENOMEM;
+	p[0] = lvl == ZR_DIR ? (uint8_t)w : (uint8_t)((a->flags & ZR_DIRTY) | (w == 1 ? ZR_NARROW : 0));
+	for (size_t i = 0; i < a->n; i++) {
+		uint8_t *q = p + 1 + w * i;
+		if (w == 4)
+			put32(q, a->v[i]);
+		else if (w == 2)
+			q[0] = (uint8_t)a->v[i], q[1] = (uint8_t)(a->v[i] >> 8);
+		else
+			q[0] = (uint8_t)a->v[i];
+	}
+	int rc = grove_batch_put(b, key, kl, p, 1 + w * a->n);
+	grove_free(p);
+	return rc;
+}
+
+/* ---- reads: the writer's view (its batch, pending, the store) or a snapshot ---- */
+
+typedef struct bfind {
+	const uint8_t *key;
+	size_t klen;
+	bool found;
+	uint8_t *val; /* copy, NULL when deleted */
+	size_t vlen;
+	int rc;
+} bfind_t;
+
+static void bfind_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		     size_t vlen)
+{
+	bfind_t *f = ctx;
+	if (klen != f->klen || memcmp(key, f->key, klen) != 0)
+		return;
+	grove_free(f->val);
+	f->val = NULL;
+	f->vlen = 0;
+	f->found = true;
+	if (op == GROVE_BATCH_PUT) {
+		f->val = grove_malloc(vlen + 1);
+		if (!f->val) {
+			f->rc = GROVE_ENOMEM;
+			return;
+		}
+		if (vlen)
+			memcpy(f->val, val, vlen);
+		f->vlen = vlen;
+	}
+}
+
+/* A record: b (may be NULL) then pending (locked) then the store (snap).
+ * GROVE_ENOTFOUND when absent. */
+static int zr_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *locked,
+		  const grove_snapshot_t *snap, const uint8_t *key, size_t kl, uint8_t **val,
+		  size_t *len)
+{
+	*val = NULL;
+	*len = 0;
+	if (b) {
+		bfind_t f = { .key = key, .klen = kl };
+		grove_batch_iterate(b, bfind_op, &f);
+		if (f.rc) {
+			grove_free(f.val);
+			return f.rc;
+		}
+		if (f.found) {
+			*val = f.val;
+			*len = f.vlen;
+			return f.val ? 0 : GROVE_ENOTFOUND;
+		}
+	}
+	if (locked) {
+		int rc = grove_db__pending_get(&db->stripes[locked->stripe], key, kl, val, len);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			return *val ? 0 : GROVE_ENOTFOUND;
+	}
+	return grove_store_get(db->store, snap, key, kl, val, len);
+}
+
+static int zr_get_arr(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
+		      const grove_snapshot_t *snap, bool locked, int lvl, const uint8_t *bnd,
+		      size_t blen, zr_arr_t *a)
+{
+	uint8_t *key = grove_malloc(ZR_KEY_MAX);
+	if (!key)
+		return GROVE_ENOMEM;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, lvl, bnd, blen, key), &p,
+			&len);
+	if (rc == 0)
+		rc = arr_decode(lvl, p, len, a);
+	else if (rc == GROVE_ENOTFOUND)
+		rc = GROVE_ECORRUPT; /* the key has counts: every record is there */
+	grove_free(p);
+	grove_free(key);
+	return rc;
+}
+
+static int zr_has_header(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
+			 const grove_snapshot_t *snap, bool locked, bool *present)
+{
+	uint8_t key[4 + GROVE_KEY_MAX];
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, ZR_HEADER, NULL, 0, key), &p,
+			&len);
+	*present = rc == 0 && len == 1 && p[0] == ZR_VERSION;
+	grove_free(p);
+	return rc == GROVE_ENOTFOUND ? 0 : rc;
+}
+
+/* ---- where a suffix is: its super and leaf (stable records, seeks) ---- */
+
+typedef struct zr_pos {
+	uint8_t *sb, *lb; /* boundaries (ZR_SUF_MAX bytes each) */
+	size_t sbl, lbl;
+	uint32_t si, li;
+} zr_pos_t;
+
+/* The record of level lvl with the greatest boundary <= suf: its
+ * boundary and index.  0, 1 when there is none (broken), < 0. */
+static int zr_floor(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *suf,
+		    size_t slen, uint8_t *key, uint8_t *bnd, size_t *blen, uint32_t *index)
+{
+	size_t pre = zr_key(k, lvl, suf, slen, key) - slen;
+	key[pre + slen] = 0; /* suf + 00: the least key above suf */
+	grove_iter_seek_before(it, key, pre + slen + 1);
+	if (!grove_iter_valid(it))
+		return grove_iter_status(it) ? grove_iter_status(it) : 1;
+	size_t kl, vl;
+	const uint8_t *kp = grove_iter_key(it, &kl);
+	if (kl < pre || memcmp(kp, key, pre) != 0 || kl - pre > ZR_SUF_MAX)
+		return 1;
+	const uint8_t *vp = grove_iter_value(it, &vl);
+	if (vl != 4)
+		return 1;
+	*blen = kl - pre;
+	if (*blen)
+		memcpy(bnd, kp + pre, *blen);
+	*index = get32(vp);
+	return 0;
+}
+
+static int zr_locate(grove_iter_t *it, const grove_db_key_t *k, const uint8_t *suf, size_t slen,
+		     uint8_t *key, zr_pos_t *p)
+{
+	int rc = zr_floor(it, k, ZR_SUPER, suf, slen, key, p->sb, &p->sbl, &p->si);
+	if (rc == 0)
+		rc = zr_floor(it, k, ZR_LEAF, suf, slen, key, p->lb, &p->lbl, &p->li);
+	if (rc == 0 && bcmp_(p->lb, p->lbl, p->sb, p->sbl) < 0)
+		rc = 1; /* the super's first leaf is missing */
+	return rc;
+}
+
+/* ---- a super's leaves (stable records) ---- */
+
+typedef struct zr_leaf {
+	uint8_t *b; /* boundary (malloc'd; NULL when empty) */
+	size_t blen;
+	uint64_t count;
+} zr_leaf_t;
+
+typedef struct zr_leaves {
+	zr_leaf_t *v;
+	size_t n, cap;
+} zr_leaves_t;
+
+static void leaves_free(zr_leaves_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		grove_free(l->v[i].b);
+	grove_free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t count)
+{
+	int rc = grove_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16, 0);
+	if (rc)
+		return rc;
+	zr_leaf_t *x = &l->v[l->n];
+	memset(x, 0, sizeof(*x));
+	if (blen) {
+		x->b = grove_malloc(blen);
+		if (!x->b)
+			return GROVE_ENOMEM;
+		memcpy(x->b, b, blen);
+	}
+	x->blen = blen;
+	x->count = count;
+	l->n++;
+	return 0;
+}
+
+/* Records of level lvl from boundary from (inclusive) to hi (exclusive;
+ * NULL: to the level's end), boundaries and u32 values, into out (the
+ * value as count). */
+static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *from,
+		   size_t flen, const uint8_t *hi, size_t hlen, uint8_t *key, zr_leaves_t *out)
+{
+	size_t kl0 = zr_key(k, lvl, from, flen, key), pre = kl0 - flen;
+	int rc = 0;
+	for (grove_iter_seek(it, key, kl0); rc == 0 && grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl, vl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < pre || memcmp(kp, key, pre) != 0)
+			break;
+		if (hi && bcmp_(kp + pre, kl - pre, hi, hlen) >= 0)
+			break;
+		const uint8_t *vp = grove_iter_value(it, &vl);
+		rc = vl == 4 ? leaves_push(out, kp + pre, kl - pre, get32(vp)) : GROVE_ECORRUPT;
+	}
+	return rc ? rc : grove_iter_status(it);
+}
+
+/* ---- the boundary cache of a stripe ----
+ *
+ * Boundaries (levels 1 and 2) change only in the build, a pass or a drop,
+ * each under the key lock and written at once (never pending), so a copy
+ * kept under the lock stays exact until one of them drops it.  A stripe
+ * keeps the boundaries of one key, loaded (O(buckets)) at the second
+ * write in a row of that key to the stripe; others locate by seeks.  At
+ * most ZR_CACHE_BYTES_MAX over all stripes. */
+
+#define ZR_CACHE_BYTES_MAX (64u * 1024 * 1024)
+
+struct grove_db_zrcache {
+	uint8_t *key;
+	size_t klen, charge;
+	zr_leaves_t supers, leaves; /* count: the index */
+};
+
+void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
+{
+	struct grove_db_zrcache *c = s->zr;
+	if (!c)
+		return;
+	atomic_fetch_sub(&db->zrcache_bytes, c->charge);
+	leaves_free(&c->supers);
+	leaves_free(&c->leaves);
+	grove_free(c->key);
+	grove_free(c);
+	s->zr = NULL;
+}
+
+static bool zr_cache_is(const struct grove_db_zrcache *c, const grove_db_key_t *k)
+{
+	return c && c->klen == k->klen && memcmp(c->key, k->key, k->klen) == 0;
+}
+
+/* Drops k's boundaries from its stripe's cache (they are rewritten). */
+static void zr_cache_drop(grove_db_t *db, const grove_db_key_t *k)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (zr_cache_is(s->zr, k))
+		grove_db__zrank_cache_free(db, s);
+	s->zr_last = 0;
+}
+
+static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *from,
+		   size_t flen, const uint8_t *hi, size_t hlen, uint8_t *key, zr_leaves_t *out);
+
+/* k's cached boundaries, loading them when k was also the stripe's last
+ * key; NULL: locate by seeks. */
+static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_t *k, uint8_t *key)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (zr_cache_is(s->zr, k))
+		return s->zr;
+	uint32_t h = k->hash | 1;
+	if (s->zr_last != h || atomic_load(&db->zrcache_bytes) > ZR_CACHE_BYTES_MAX) {
+		s->zr_last = h;
+		return NULL;
+	}
+	grove_db__zrank_cache_free(db, s);
+	struct grove_db_zrcache *c = grove_calloc(1, sizeof(*c));
+	grove_iter_t *it = NULL;
+	int rc = c ? grove_iter_create(db->store, NULL, &it) : GROVE_ENOMEM;
+	if (rc == 0 && !(c->key = grove_malloc(k->klen ? k->klen : 1)))
+		rc = GROVE_ENOMEM;
+	if (rc == 0) {
+		memcpy(c->key, k->key, k->klen);
+		c->klen = k->klen;
+		rc = zr_list(it, k, ZR_SUPER, NULL, 0, NULL, 0, key, &c->supers);
+	}
+	if (rc == 0)
+		rc = zr_list(it, k, ZR_LEAF, NULL, 0, NULL, 0, key, &c->leaves);
+	grove_iter_destroy(it);
+	if (rc == 0 && (!c->supers.n || !c->leaves.n))
+		rc = GROVE_ECORRUPT;
+	if (c) {
+		c->charge = sizeof(*c) + (c->supers.cap + c->leaves.cap) * sizeof(zr_leaf_t);
+		for (size_t i = 0; i < c->supers.n; i++)
+			c->charge += c->supers.v[i].blen;
+		for (size_t i = 0; i < c->leaves.n; i++)
+			c->charge += c->leaves.v[i].blen;
+		atomic_fetch_add(&db->zrcache_bytes, c->charge);
+		s->zr = c;
+	}
+	if (rc) {
+		grove_db__zrank_cache_free(db, s);
+		return NULL;
+	}
+	return c;
+}
+
+/* The entry of l with the greatest boundary <= suf (l->n > 0, l->v[0]
+ * the empty boundary). */
+static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen)
+{
+	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (bcmp_(l->v[mid].b, l->v[mid].blen, suf, slen) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &l->v[lo];
+}
+
+static void zr_cache_locate(const struct grove_db_zrcache *c, const uint8_t *suf, size_t slen,
+			    zr_pos_t *p)
+{
+	const zr_leaf_t *s = zr_cache_floor(&c->supers, suf, slen);
+	const zr_leaf_t *l = zr_cache_floor(&c->leaves, suf, slen);
+	if (s->blen) /* the empty boundary has no bytes (b NULL) */
+		memcpy(p->sb, s->b, s->blen);
+	p->sbl = s->blen;
+	p->si = (uint32_t)s->count;
+	if (l->blen)
+		memcpy(p->lb, l->b, l->blen);
+	p->lbl = l->blen;
+	p->li = (uint32_t)l->count;
+}
+
+/* ---- the build: every count from the 'z' records ---- */
+
+typedef struct zr_build {
+	const grove_db_key_t *k;
+	grove_batch_t *b;
+	uint8_t *key;
+	size_t zpre;
+	uint64_t i;
+	zr_arr_t dir, srec;
+	uint8_t *sb; /* the open super's boundary */
+	size_t sbl;
+	int rc;
+} zr_build_t;
+
+static int zr_del_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	zr_build_t *z = vctx;
+	z->rc = grove_batch_delete(z->b, key, klen);
+	return z->rc != 0;
+}
+
+/* Adds a stable record (level lvl, boundary, index) to b. */
+static int zr_put_index(grove_batch_t *b, const grove_db_key_t *k, int lvl, const uint8_t *bnd,
+			size_t blen, uint32_t index, uint8_t *key)
+{
+	uint8_t v[4];
+	put32(v, index);
+	return grove_batch_put(b, key, zr_key(k, lvl, bnd, blen, key), v, 4);
+}
+
+static int zr_build_close_super(zr_build_t *z)
+{
+	return arr_put(z->b, ZR_SREC, z->key, zr_key(z->k, ZR_SREC, z->sb, z->sbl, z->key),
+		       &z->srec);
+}
+
+static int zr_build_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val,
+			size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	zr_build_t *z = vctx;
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	if (klen < z->zpre + 8 || klen - z->zpre > ZR_SUF_MAX) {
+		z->rc = GROVE_ECORRUPT;
+		return 1;
+	}
+	const uint8_t *s = key + z->zpre;
+	size_t sl = z->i ? klen - z->zpre : 0; /* the first buckets: the empty boundary */
+	int rc = 0;
+	if (z->i % p->super_fill == 0) {
+		if (z->i)
+			rc = zr_build_close_super(z);
+		if (rc == 0)
+			rc = zr_put_index(z->b, z->k, ZR_SUPER, s, sl, (uint32_t)z->dir.n, z->key);
+		if (rc == 0)
+			rc = arr_push(&z->dir, 0);
+		z->srec.n = 0;
+		if (sl)
+			memcpy(z->sb, s, sl);
+		z->sbl = sl;
+	}
+	if (rc == 0 && z->i % p->leaf_fill == 0) {
+		rc = zr_put_index(z->b, z->k, ZR_LEAF, s, sl, (uint32_t)z->srec.n, z->key);
+		if (rc == 0)
+			rc = arr_push(&z->srec, 0);
+	}
+	if (rc == 0) {
+		z->dir.v[z->dir.n - 1]++;
+		z->srec.v[z->srec.n - 1]++;
+		z->i++;
+	}
+	z->rc = rc;
+	return rc != 0;
+}
+
+/* Under the key lock, nothing pending: replaces every 'r' record of k by
+ * counts of its 'z' records, in one write.  O(members). */
+static int zr_build(grove_db_t *db, const grove_db_key_t *k)
+{
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	GROVE_ASSERT(p->leaf_fill && p->super_fill % p->leaf_fill == 0);
+	grove_batch_t b;
+	grove_batch_init(&b);
+	uint8_t *buf = grove_malloc(2 * ZR_KEY_MAX);
+	zr_build_t z = { .k = k, .b = &b, .key = buf };
+	int rc = buf ? 0 : GROVE_ENOMEM;
+	if (rc == 0) {
+		z.sb = buf + ZR_KEY_MAX;
+		size_t pl = zr_key(k, 0, NULL, 0, buf) - 1; /* every level */
+		rc = grove_store_scan_prefix(db->store, NULL, buf, pl, zr_del_rec, &z);
+	}
+	if (rc == 0 && (rc = z.rc) == 0) {
+		z.zpre = zr_zpre(k, buf);
+		uint8_t zp[3 + GROVE_KEY_MAX];
+		memcpy(zp, buf, z.zpre);
+		rc = grove_store_scan_prefix(db->store, NULL, zp, z.zpre, zr_build_rec, &z);
+	}
+	if (rc == 0 && (rc = z.rc) == 0 && z.i == 0) { /* no member: one empty leaf and super */
+		rc = zr_put_index(&b, k, ZR_SUPER, NULL, 0, 0, buf);
+		if (rc == 0)
+			rc = zr_put_index(&b, k, ZR_LEAF, NULL, 0, 0, buf);
+		if (rc == 0)
+			rc = arr_push(&z.dir, 0);
+		if (rc == 0)
+			rc = arr_push(&z.srec, 0);
+		z.sbl = 0;
+	}
+	if (rc == 0)
+		rc = zr_build_close_super(&z);
+	if (rc == 0)
+		rc = arr_put(&b, ZR_DIR, buf, zr_key(k, ZR_DIR, NULL, 0, buf), &z.dir);
+	if (rc == 0) {
+		uint8_t v = ZR_VERSION;
+		rc = grove_batch_put(&b, buf, zr_key(k, ZR_HEADER, NULL, 0, buf), &v, 1);
+	}
+	zr_cache_drop(db, k);
+	if (rc == 0)
+		rc = grove_commit_write(&db->commit, &b);
+	if (rc == 0)
+		atomic_fetch_add(&db->zrank_builds, 1);
+	arr_free(&z.dir);
+	arr_free(&z.srec);
+	grove_batch_close(&b);
+	grove_free(buf);
+	return rc;
+}
+
+/* ---- the pass over one super ---- */
+
+/* Splits leaf lf (its entries up to hi; NULL: the key's end) into pieces
+ * of about leaf_fill, appended to out: walks its 'z' entries
+ * (GROVE_ECORRUPT when they do not number lf->count). */
+static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
+			 const zr_leaf_t *lf, const uint8_t *hi, size_t hilen, zr_leaves_t *out)
+{
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	uint64_t pieces = (lf->count + p->leaf_fill / 2) / p->leaf_fill;
+	if (pieces < 2)
+		pieces = 2;
+	size_t zp = zr_zpre(k, key);
+	if (lf->blen)
+		memcpy(key + zp, lf->b, lf->blen);
+	grove_iter_seek(it, key, zp + lf->blen);
+	uint64_t i = 0, next = 1, start = 0;
+	int rc = leaves_push(out, lf->b, lf->blen, 0);
+	while (rc == 0 && grove_iter_valid(it)) {
+		size_t kl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < zp + 8 || memcmp(kp, key, zp) != 0)
+			break;
+		if (hi && bcmp_(kp + zp, kl - zp, hi, hilen) >= 0)
+			break;
+		if (i >= lf->count || kl - zp > ZR_SUF_MAX) {
+			rc = GROVE_ECORRUPT;
+			break;
+		}
+		if (next < pieces && i == next * lf->count / pieces) {
+			out->v[out->n - 1].count = i - start;
+			start = i;
+			next++;
+			rc = leaves_push(out, kp + zp, kl - zp, 0);
+		}
+		i++;
+		grove_iter_next(it);
+	}
+	if (rc == 0)
+		rc = grove_iter_status(it);
+	if (rc == 0 && i != lf->count)
+		rc = GROVE_ECORRUPT;
+	if (rc == 0)
+		out->v[out->n - 1].count = i - start;
+	return rc;
+}
+
+/* The new leaves of a super: big ones split, small neighbours merged. */
+static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
+			  const zr_leaves_t *old, const uint8_t *nsb, size_t nsbl, bool has_next,
+			  zr_leaves_t *now)
+{
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < old->n; i++) {
+		const zr_leaf_t *lf = &old->v[i];
+		if (lf->count >= p->leaf_max) {
+			const uint8_t *hi = i + 1 < old->n ? old->v[i + 1].b : has_next ? nsb : NULL;
+			size_t hl = i + 1 < old->n ? old->v[i + 1].blen : nsbl;
+			rc = zr_split_leaf(it, k, key, lf, hi, hl, now);
+			continue;
+		}
+		rc = leaves_push(now, lf->b, lf->blen, lf->count);
+		zr_leaf_t *a = now->n >= 2 ? &now->v[now->n - 2] : NULL, *z = &now->v[now->n - 1];
+		if (rc == 0 && a && (a->count <= p->leaf_min || z->count <= p->leaf_min) &&
+		    a->count + z->count <= p->leaf_max * 3 / 4) {
+			a->count += z->count;
+			grove_free(z->b);
+			now->n--;
+		}
+	}
+	return rc;
+}
+
+/* Deletes the leaf records of old whose boundary is not in now. */
+static int zr_del_leaves(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key,
+			 const zr_leaves_t *old, const zr_leaves_t *now)
+{
+	int rc = 0;
+	size_t j = 0;
+	for (size_t i = 0; rc == 0 && i < old->n; i++) {
+		const zr_leaf_t *o = &old->v[i];
+		while (j < now->n && bcmp_(now->v[j].b, now->v[j].blen, o->b, o->blen) < 0)
+			j++;
+		bool kept = j < now->n && bcmp_(now->v[j].b, now->v[j].blen, o->b, o->blen) == 0;
+		if (!kept)
+			rc = grove_batch_delete(b, key, zr_key(k, ZR_LEAF, o->b, o->blen, key));
+	}
+	return rc;
+}
+
+/* Writes leaves now[from, to) as the leaves of a super at boundary
+ * now[from] (indices from base, their counts appended to srec). */
+static int zr_put_leaves(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key,
+			 const zr_leaves_t *now, size_t from, size_t to, uint32_t base,
+			 zr_arr_t *srec)
+{
+	int rc = 0;
+	for (size_t i = from; rc == 0 && i < to; i++) {
+		if (now->v[i].count > ZR_LEAF_COUNT_MAX)
+			return GROVE_ECORRUPT;
+		rc = zr_put_index(b, k, ZR_LEAF, now->v[i].b, now->v[i].blen,
+				  base + (uint32_t)(i - from), key);
+		if (rc == 0)
+			rc = arr_push(srec, (uint32_t)now->v[i].count);
+	}
+	return rc;
+}
+
+/* Rewrites the indices of the supers after boundary sb (sb, sbl) shifted
+ * by delta (the supers listed in next). */
+static int zr_shift_supers(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key,
+			   const zr_leaves_t *next, int delta)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < next->n; i++)
+		rc = zr_put_index(b, k, ZR_SUPER, next->v[i].b, next->v[i].blen,
+				  (uint32_t)((int64_t)next->v[i].count + delta), key);
+	return rc;
+}
+
+typedef struct zr_pass {
+	grove_db_t *db;
+	const grove_db_key_t *k;
+	grove_iter_t *it;
+	grove_batch_t b;
+	uint8_t *key;
+	zr_leaves_t supers;  /* every super (boundary, index) */
+	zr_leaves_t old, now; /* the super's leaves before and after */
+	zr_arr_t dir, srec;
+	size_t si;
+} zr_pass_t;
+
+/* Loads the supers, the counts and super si's leaves with their counts. */
+static int zr_pass_load(zr_pass_t *z)
+{
+	int rc = zr_list(z->it, z->k, ZR_SUPER, NULL, 0, NULL, 0, z->key, &z->supers);
+	if (rc == 0)
+		rc = zr_get_arr(z->db, NULL, z->k, NULL, false, ZR_DIR, NULL, 0, &z->dir);
+	if (rc == 0 && (z->dir.n != z->supers.n || z->si >= z->supers.n))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < z->supers.n; i++)
+		if (z->supers.v[i].count != i)
+			rc = GROVE_ECORRUPT;
+	if (rc)
+		return rc;
+	const zr_leaf_t *s = &z->supers.v[z->si];
+	const zr_leaf_t *n = z->si + 1 < z->supers.n ? &z->supers.v[z->si + 1] : NULL;
+	rc = zr_get_arr(z->db, NULL, z->k, NULL, false, ZR_SREC, s->b, s->blen, &z->srec);
+	if (rc == 0)
+		rc = zr_list(z->it, z->k, ZR_LEAF, s->b, s->blen, n ? n->b : NULL, n ? n->blen : 0,
+			     z->key, &z->old);
+	if (rc == 0 && (z->old.n != z->srec.n || z->old.n == 0 ||
+			bcmp_(z->old.v[0].b, z->old.v[0].blen, s->b, s->blen) != 0))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < z->old.n; i++) {
+		if (z->old.v[i].count != i)
+			rc = GROVE_ECORRUPT;
+		z->old.v[i].count = z->srec.v[i];
+	}
+	if (rc == 0)
+		rc = zr_plan_leaves(z->it, z->k, z->key, &z->old, n ? n->b : NULL, n ? n->blen : 0,
+				    n != NULL, &z->now);
+	return rc;
+}
+
+/* The super's records after the plan: kept, split at super_max into
+ * pieces of about super_fill, or merged into its predecessor. */
+static int zr_pass_write(zr_pass_t *z, uint64_t total)
+{
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	const grove_db_key_t *k = z->k;
+	const zr_leaf_t *s = &z->supers.v[z->si];
+	zr_leaves_t after = { .v = z->supers.v + z->si + 1, .n = z->supers.n - z->si - 1 };
+	zr_arr_t dir = { 0 }, srec = { 0 };
+	int rc = zr_del_leaves(&z->b, k, z->key, &z->old, &z->now);
+	for (size_t i = 0; rc == 0 && i < z->si; i++)
+		rc = arr_push(&dir, z->dir.v[i]);
+	if (rc == 0 && total <= p->super_min && z->si > 0) { /* into the predecessor */
+		const zr_leaf_t *pr = &z->supers.v[z->si - 1];
+		zr_arr_t prec = { 0 };
+		rc = zr_get_arr(z->db, NULL, k, NULL, false, ZR_SREC, pr->b, pr->blen, &prec);
+		if (rc == 0)
+			rc = zr_put_leaves(&z->b, k, z->key, &z->now, 0, z->now.n,
+					   (uint32_t)prec.n, &prec);
+		if (rc == 0)
+			rc = arr_put(&z->b, ZR_SREC, z->key,
+				     zr_key(k, ZR_SREC, pr->b, pr->blen, z->key), &prec);
+		arr_free(&prec);
+		dir.v[z->si - 1] += (uint32_t)total;
+		if (rc == 0)
+			rc = grove_batch_delete(&z->b, z->key, zr_key(k, ZR_SUPER, s->b, s->blen, z->key));
+		if (rc == 0)
+			rc = grove_batch_delete(&z->b, z->key, zr_key(k, ZR_SREC, s->b, s->blen, z->key));
+		if (rc == 0)
+			rc = zr_shift_supers(&z->b, k, z->key, &after, -1);
+	} else if (rc == 0) {
+		uint64_t parts = total >= p->super_max ? (total + p->super_fill / 2) / p->super_fill : 1;
+		uint64_t acc = 0, start = 0, next = 1;
+		size_t open = 0; /* the leaf opening the current super */
+		for (size_t i = 0; rc == 0 && i <= z->now.n; i++) {
+			bool cut = i == z->now.n ||
+				   (i && next < parts && acc >= next * total / parts);
+			if (cut) {
+				const zr_leaf_t *o = &z->now.v[open];
+				srec.n = 0;
+				srec.flags = 0;
+				rc = zr_put_leaves(&z->b, k, z->key, &z->now, open, i, 0, &srec);
+				if (rc == 0)
+					rc = arr_put(&z->b, ZR_SREC, z->key,
+						     zr_key(k, ZR_SREC, o->b, o->blen, z->key), &srec);
+				if (rc == 0)
+					rc = zr_put_index(&z->b, k, ZR_SUPER, o->b, o->blen,
+							  (uint32_t)dir.n, z->key);
+				if (rc == 0)
+					rc = arr_push(&dir, (uint32_t)(acc - start));
+				start = acc;
+				open = i;
+				next++;
+			}
+			if (i < z->now.n)
+				acc += z->now.v[i].count;
+		}
+		if (rc == 0 && dir.n != z->si + 1) /* the following supers move up */
+			rc = zr_shift_supers(&z->b, k, z->key, &after, (int)(dir.n - z->si - 1));
+	}
+	for (size_t i = z->si + 1; rc == 0 && i < z->dir.n; i++)
+		rc = arr_push(&dir, z->dir.v[i]);
+	if (rc == 0)
+		rc = arr_put(&z->b, ZR_DIR, z->key, zr_key(k, ZR_DIR, NULL, 0, z->key), &dir);
+	arr_free(&dir);
+	arr_free(&srec);
+	return rc;
+}
+
+/* Under the key lock, nothing pending: the pass over super si, one write.
+ * GROVE_ECORRUPT: the counts do not match the 'z' records. */
+static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
+{
+	zr_pass_t z = { .db = db, .k = k, .si = si };
+	grove_batch_init(&z.b);
+	z.key = grove_malloc(ZR_KEY_MAX);
+	int rc = z.key ? grove_iter_create(db->store, NULL, &z.it) : GROVE_ENOMEM;
+	if (rc == 0)
+		rc = zr_pass_load(&z);
+	uint64_t total = 0;
+	for (size_t i = 0; rc == 0 && i < z.now.n; i++)
+		total += z.now.v[i].count;
+	if (rc == 0 && total != z.dir.v[si])
+		rc = GROVE_ECORRUPT;
+	if (rc == 0)
+		rc = zr_pass_write(&z, total);
+	zr_cache_drop(db, k);
+	if (rc == 0)
+		rc = grove_commit_write(&db->commit, &z.b);
+	if (rc == 0)
+		atomic_fetch_add(&db->zrank_passes, 1);
+	grove_batch_close(&z.b);
+	grove_iter_destroy(z.it);
+	leaves_free(&z.supers);
+	leaves_free(&z.old);
+	leaves_free(&z.now);
+	arr_free(&z.dir);
+	arr_free(&z.srec);
+	grove_free(z.key);
+	return rc;
+}
+
+/* Drops k's counts (the version record), in a write of its own. */
+static int zr_drop(grove_db_t *db, const grove_db_key_t *k)
+{
+	grove_batch_t b;
+	grove_batch_init(&b);
+	int rc = grove_db__zrank_invalidate(db, &b, k);
+	if (rc == 0)
+		rc = grove_commit_write(&db->commit, &b);
+	grove_batch_close(&b);
+	atomic_fetch_add(&db->zrank_drops, 1);
+	return rc;
+}
+
+int grove_db__zrank_invalidate(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k)
+{
+	zr_cache_drop(db, k);
+	uint8_t hk[4 + GROVE_KEY_MAX];
+	return grove_batch_delete(b, hk, zr_key(k, ZR_HEADER, NULL, 0, hk));
+}
+
+typedef struct zr_clear {
+	grove_batch_t *b;
+	int rc;
+} zr_clear_t;
+
+static int zr_clear_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val,
+			size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	zr_clear_t *c = vctx;
+	c->rc = grove_batch_delete(c->b, key, klen);
+	return c->rc != 0;
+}
+
+int grove_db__zrank_clear(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k)
+{
+	uint8_t pre[4 + GROVE_KEY_MAX];
+	zr_clear_t c = { .b = b };
+	zr_cache_drop(db, k);
+	int rc = grove_store_scan_prefix(db->store, NULL, pre, zr_key(k, 0, NULL, 0, pre) - 1,
+					 zr_clear_rec, &c);
+	return rc ? rc : c.rc;
+}
+
+/* ---- upkeep in a write ---- */
+
+typedef struct bhas {
+	const uint8_t *zp, *rp;
+	size_t zl, rl;
+	bool found;
+} bhas_t;
+
+static void bhas_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		    size_t vlen)
+{
+	(void)op;
+	(void)val;
+	(void)vlen;
+	bhas_t *h = ctx;
+	if ((klen >= h->zl && memcmp(key, h->zp, h->zl) == 0) ||
+	    (klen >= h->rl && memcmp(key, h->rp, h->rl) == 0))
+		h->found = true;
+}
+
+/* b holds a 'z' or 'r' record of k. */
+static bool batch_has_zr(const grove_batch_t *b, const grove_db_key_t *k)
+{
+	uint8_t zp[3 + GROVE_KEY_MAX], rp[4 + GROVE_KEY_MAX];
+	bhas_t h = { .zp = zp, .rp = rp };
+	h.zl = zr_zpre(k, zp);
+	h.rl = zr_key(k, 0, NULL, 0, rp) - 1;
+	grove_batch_iterate(b, bhas_op, &h);
+	return h.found;
+}
+
+/* One write's view: the positions of the old and new suffixes, the counts
+ * record, the super records involved (old's, new's: the same array when
+ * one super). */
+typedef struct zr_view {
+	zr_pos_t po, pn;
+	zr_arr_t dir, so, sn;
+	bool same_super;
+} zr_view_t;
+
+static void view_free(zr_view_t *v)
+{
+	arr_free(&v->dir);
+	arr_free(&v->so);
+	arr_free(&v->sn);
+}
+
+/* 0, 1 broken, < 0. */
+static int zr_view(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
+		   const uint8_t *so, size_t sol, const uint8_t *sn, size_t snl, uint8_t *key,
+		   zr_view_t *v)
+{
+	view_free(v);
+	int rc = 0;
+	struct grove_db_zrcache *c = zr_cache_get(db, k, key);
+	if (c) {
+		if (so)
+			zr_cache_locate(c, so, sol, &v->po);
+		if (sn)
+			zr_cache_locate(c, sn, snl, &v->pn);
+	} else {
+		grove_iter_t *it = NULL;
+		rc = grove_iter_create_hot(db->store, NULL, &it);
+		if (rc == 0 && so)
+			rc = zr_locate(it, k, so, sol, key, &v->po);
+		if (rc == 0 && sn)
+			rc = zr_locate(it, k, sn, snl, key, &v->pn);
+		grove_iter_destroy(it);
+	}
+	if (rc == 0)
+		rc = zr_get_arr(db, b, k, NULL, true, ZR_DIR, NULL, 0, &v->dir);
+	v->same_super = so && sn && v->po.si == v->pn.si;
+	if (rc == 0 && so)
+		rc = zr_get_arr(db, b, k, NULL, true, ZR_SREC, v->po.sb, v->po.sbl, &v->so);
+	if (rc == 0 && sn && !v->same_super)
+		rc = zr_get_arr(db, b, k, NULL, true, ZR_SREC, v->pn.sb, v->pn.sbl, &v->sn);
+	zr_arr_t *an = v->same_super ? &v->so : &v->sn;
+	if (rc == 0 && so && (v->po.si >= v->dir.n || v->po.li >= v->so.n))
+		rc = 1;
+	if (rc == 0 && sn && (v->pn.si >= v->dir.n || v->pn.li >= an->n))
+		rc = 1;
+	return rc == GROVE_ECORRUPT ? 1 : rc;
+}
+
+/* Whether a quiet writer should run the pass over the super at p. */
+static bool zr_needs_pass(const zr_view_t *v, const zr_pos_t *p, const zr_arr_t *s)
+{
+	const grove_db__zrank_params_t *q = &grove_db__zrank_params;
+	uint32_t total = v->dir.v[p->si];
+	return (s->flags & ZR_DIRTY) || s->v[p->li] >= q->leaf_max || total >= q->super_max ||
+	       (total <= q->super_min && p->si > 0);
+}
+
+/* Adds delta to leaf li of s and super si of dir; marks s dirty when a
+ * bound is crossed. */
+static int zr_bump(zr_arr_t *dir, zr_arr_t *s, const zr_pos_t *p, int delta)
+{
+	const grove_db__zrank_params_t *q = &grove_db__zrank_params;
+	uint32_t *l = &s->v[p->li], *t = &dir->v[p->si];
+	if (delta < 0 && (*l == 0 || *t == 0))
+		return GROVE_ECORRUPT;
+	if (delta > 0 && *l >= ZR_LEAF_COUNT_MAX)
+		return GROVE_ECORRUPT;
+	*l = delta < 0 ? *l - 1 : *l + 1;
+	*t = delta < 0 ? *t - 1 : *t + 1;
+	if (*l == q->leaf_max || *l == q->leaf_min || *l == 0 || *t == q->super_max ||
+	    (*t == q->super_min && p->si > 0))
+		s->flags |= ZR_DIRTY;
+	return 0;
+}
+
+static int zr_deltas(grove_batch_t *b, const grove_db_key_t *k, bool had, bool has, zr_view_t *v,
+		     uint8_t *key)
+{
+	if (had && has && v->same_super && v->po.li == v->pn.li)
+		return 0; /* the same leaf */
+	zr_arr_t *an = v->same_super ? &v->so : &v->sn;
+	int rc = had ? zr_bump(&v->dir, &v->so, &v->po, -1) : 0;
+	if (rc == 0 && has)
+		rc = zr_bump(&v->dir, an, &v->pn, 1);
+	if (rc == 0 && had)
+		rc = arr_put(b, ZR_SREC, key, zr_key(k, ZR_SREC, v->po.sb, v->po.sbl, key), &v->so);
+	if (rc == 0 && has && !v->same_super)
+		rc = arr_put(b, ZR_SREC, key, zr_key(k, ZR_SREC, v->pn.sb, v->pn.sbl, key), &v->sn);
+	if (rc == 0 && !v->same_super) /* else the super's total is unchanged */
+		rc = arr_put(b, ZR_DIR, key, zr_key(k, ZR_DIR, NULL, 0, key), &v->dir);
+	return rc;
+}
+
+int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k, int64_t zcount,
+			 const void *member, size_t mlen, bool had, double old, bool has,
+			 double now)
+{
+	if (zcount < 0 || (!had && !has))
+		return 0;
+	uint8_t *mem = grove_malloc(7 * ZR_KEY_MAX);
+	if (!mem)
+		return GROVE_ENOMEM;
+	uint8_t *so = had ? mem : NULL, *sn = has ? mem + ZR_KEY_MAX : NULL, *key = mem + 2 * ZR_KEY_MAX;
+	size_t sol = had ? zr_suffix(old, member, mlen, so) : 0;
+	size_t snl = has ? zr_suffix(now, member, mlen, sn) : 0;
+	zr_view_t v = { .po = { .sb = mem + 3 * ZR_KEY_MAX, .lb = mem + 4 * ZR_KEY_MAX },
+			.pn = { .sb = mem + 5 * ZR_KEY_MAX, .lb = mem + 6 * ZR_KEY_MAX } };
+	/* quiet: nothing of the key pending, the store is all there is */
+	bool quiet = db->stripes[k->stripe].npend == 0 && !batch_has_zr(b, k);
+	/* the version record is only ever written at once (the store has it);
+	 * cached boundaries are dropped with it */
+	bool header = zr_cache_is(db->stripes[k->stripe].zr, k);
+	int rc = header ? 0 : zr_has_header(db, NULL, k, NULL, false, &header);
+	if (rc == 0 && !header && quiet && zcount >= (int64_t)grove_db__zrank_params.build_min) {
+		rc = zr_build(db, k);
+		header = rc == 0;
+	}
+	int f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, key, &v) : 0;
+	if (f < 0)
+		rc = f;
+	const zr_pos_t *pp = has ? &v.pn : &v.po;
+	const zr_arr_t *ps = has && !v.same_super ? &v.sn : &v.so;
+	if (rc == 0 && header && quiet && (f || zr_needs_pass(&v, pp, ps))) {
+		rc = f ? GROVE_ECORRUPT : zr_pass(db, k, pp->si);
+		if (rc == GROVE_ECORRUPT) { /* out of step: dropped, rebuilt later */
+			rc = zr_drop(db, k);
+			header = false;
+		}
+		f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, key, &v) : 0;
+		if (f < 0)
+			rc = f;
+	}
+	if (rc == 0 && header && f) /* a bucket missing: no longer trusted */
+		rc = GROVE_ECORRUPT;
+	else if (rc == 0 && header)
+		rc = zr_deltas(b, k, had, has, &v, key);
+	uint64_t sum = 0; /* the supers count every member (a release without
+			   * counts may have written the key meanwhile) */
+	for (size_t i = 0; rc == 0 && header && !f && i < v.dir.n; i++)
+		sum += v.dir.v[i];
+	if (rc == 0 && header && !f && sum != (uint64_t)zcount)
+		rc = GROVE_ECORRUPT;
+	if (rc == GROVE_ECORRUPT) /* a count out of step: dropped, in a write of its own */
+		rc = zr_drop(db, k);
+	view_free(&v);
+	grove_free(mem);
+	return rc;
+}
+
+/* ---- ZRANK from the counts ---- */
+
+int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+			    uint64_t count, double score, const void *member, size_t mlen,
+			    uint64_t *rank)
+{
+	bool header = false;
+	int rc = zr_has_header(db, NULL, k, snap, false, &header);
+	if (rc || !header)
+		return rc ? rc : 1;
+	uint8_t *mem = grove_malloc(4 * ZR_KEY_MAX);
+	if (!mem)
+		return GROVE_ENOMEM;
+	uint8_t *key = mem, *suf = mem + ZR_KEY_MAX;
+	size_t slen = zr_suffix(score, member, mlen, suf);
+	zr_pos_t p = { .sb = mem + 2 * ZR_KEY_MAX, .lb = mem + 3 * ZR_KEY_MAX };
+	zr_arr_t dir = { 0 }, s = { 0 };
+	grove_iter_t *it = NULL;
+	rc = grove_iter_create_hot(db->store, snap, &it);
+	if (rc == 0)
+		rc = zr_locate(it, k, suf, slen, key, &p);
+	if (rc == 0)
+		rc = zr_get_arr(db, NULL, k, snap, false, ZR_DIR, NULL, 0, &dir);
+	if (rc == 0)
+		rc = zr_get_arr(db, NULL, k, snap, false, ZR_SREC, p.sb, p.sbl, &s);
+	if (rc == 0 && (p.si >= dir.n || p.li >= s.n))
+		rc = 1;
+	uint64_t before = 0, own = 0, n = 0;
+	bool found = false;
+	uint64_t sum = 0;
+	for (size_t i = 0; rc == 0 && i < dir.n; i++) {
+		before += i < p.si ? dir.v[i] : 0;
+		sum += dir.v[i];
+	}
+	if (rc == 0 && sum != count)
+		rc = 1; /* not every member counted */
+	for (size_t i = 0; rc == 0 && i < p.li; i++)
+		before += s.v[i];
+	if (rc == 0) { /* suf's leaf up to suf */
+		own = s.v[p.li];
+		size_t zp = zr_zpre(k, key);
+		if (p.lbl)
+			memcpy(key + zp, p.lb, p.lbl);
+		grove_iter_seek(it, key, zp + p.lbl);
+		while (grove_iter_valid(it) && n <= own) {
+			size_t kl;
+			const uint8_t *kp = grove_iter_key(it, &kl);
+			if (kl < zp || memcmp(kp, key, zp) != 0)
+				break;
+			int c = bcmp_(kp + zp, kl - zp, suf, slen);
+			if (c >= 0) {
+				found = c == 0;
+				break;
+			}
+			n++;
+			grove_iter_next(it);
+		}
+		rc = grove_iter_status(it);
+	}
+	grove_iter_destroy(it);
+	arr_free(&dir);
+	arr_free(&s);
+	grove_free(mem);
+	if (rc == GROVE_ECORRUPT)
+		rc = 1;
+	if (rc)
+		return rc;
+	if (!found || n >= own || before + n >= count)
+		return 1; /* out of step with the index: the walk answers */
+	*rank = before + n;
+	atomic_fetch_add(&db->zrank_counted, 1);
+	return 0;
+}
+
+/* ---- tests: the counts recomputed from the 'z' records ---- */
+
+typedef struct zr_chk {
+	zr_leaves_t supers, leaves; /* every bucket; count: the recounted entries */
+	size_t zpre, si, li;
+	int rc;
+} zr_chk_t;
+
+static size_t chk_find(const zr_leaves_t *l, size_t from, const uint8_t *s, size_t sl)
+{
+	while (from + 1 < l->n && bcmp_(l->v[from + 1].b, l->v[from + 1].blen, s, sl) <= 0)
+		from++;
+	return from;
+}
+
+static int chk_z(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	zr_chk_t *c = vctx;
+	const uint8_t *s = key + c->zpre;
+	size_t sl = klen - c->zpre;
+	c->li = chk_find(&c->leaves, c->li, s, sl);
+	c->si = chk_find(&c->supers, c->si, s, sl);
+	c->leaves.v[c->li].count++;
+	c->supers.v[c->si].count++;
+	return 0;
+}
+
+/* Every super's record against its leaves and their recounts. */
+static int chk_supers(grove_db_t *db, const grove_db_key_t *k, zr_chk_t *c, const zr_arr_t *dir)
+{
+	int rc = 0;
+	size_t j = 0;
+	for (size_t i = 0; rc == 0 && i < c->supers.n; i++) {
+		const zr_leaf_t *s = &c->supers.v[i];
+		zr_arr_t r = { 0 };
+		rc = zr_get_arr(db, NULL, k, NULL, false, ZR_SREC, s->b, s->blen, &r);
+		if (rc == 0 && (dir->v[i] != s->count || j >= c->leaves.n ||
+				bcmp_(c->leaves.v[j].b, c->leaves.v[j].blen, s->b, s->blen) != 0))
+			rc = GROVE_ECORRUPT;
+		for (size_t x = 0; rc == 0 && x < r.n; x++, j++) {
+			const zr_leaf_t *l = &c->leaves.v[j];
+			if (j >= c->leaves.n || r.v[x] != l->count ||
+			    (i + 1 < c->supers.n && bcmp_(l->b, l->blen, c->supers.v[i + 1].b,
+							  c->supers.v[i + 1].blen) >= 0))
+				rc = GROVE_ECORRUPT;
+		}
+		arr_free(&r);
+	}
+	return rc == 0 && j != c->leaves.n ? GROVE_ECORRUPT : rc;
+}
+
+int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen, bool *present)
+{
+	grove_db_key_t k;
+	int rc = grove_db__key_prepare(&k, key, klen);
+	*present = false;
+	if (rc == 0)
+		rc = zr_has_header(db, NULL, &k, NULL, false, present);
+	if (rc || !*present)
+		return rc;
+	uint8_t *buf = grove_malloc(ZR_KEY_MAX);
+	zr_chk_t c = { 0 };
+	zr_arr_t dir = { 0 };
+	grove_iter_t *it = NULL;
+	rc = buf ? grove_iter_create(db->store, NULL, &it) : GROVE_ENOMEM;
+	if (rc == 0)
+		rc = zr_list(it, &k, ZR_SUPER, NULL, 0, NULL, 0, buf, &c.supers);
+	if (rc == 0)
+		rc = zr_list(it, &k, ZR_LEAF, NULL, 0, NULL, 0, buf, &c.leaves);
+	grove_iter_destroy(it);
+	if (rc == 0)
+		rc = zr_get_arr(db, NULL, &k, NULL, false, ZR_DIR, NULL, 0, &dir);
+	/* both levels start at the empty boundary; indices in order */
+	if (rc == 0 && (!c.supers.n || !c.leaves.n || c.supers.v[0].blen || c.leaves.v[0].blen ||
+			dir.n != c.supers.n))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < c.supers.n; i++)
+		rc = c.supers.v[i].count == i ? 0 : GROVE_ECORRUPT;
+	for (size_t i = 0, j = 0; rc == 0 && i < c.leaves.n; i++) {
+		j = chk_find(&c.supers, j, c.leaves.v[i].b, c.leaves.v[i].blen);
+		bool first = bcmp_(c.leaves.v[i].b, c.leaves.v[i].blen, c.supers.v[j].b,
+				   c.supers.v[j].blen) == 0;
+		if (first ? c.leaves.v[i].count != 0
+			  : c.leaves.v[i].count != c.leaves.v[i - 1].count + 1)
+			rc = GROVE_ECORRUPT;
+	}
+	for (size_t i = 0; i < c.supers.n; i++)
+		c.supers.v[i].count = 0;
+	for (size_t i = 0; i < c.leaves.n; i++)
+		c.leaves.v[i].count = 0;
+	if (rc == 0) {
+		c.zpre = zr_zpre(&k, buf);
+		rc = grove_store_scan_prefix(db->store, NULL, buf, c.zpre, chk_z, &c);
+	}
+	if (rc == 0)
+		rc = chk_supers(db, &k, &c, &dir);
+	arr_free(&dir);
+	leaves_free(&c.supers);
+	leaves_free(&c.leaves);
+	grove_free(buf);
+	return rc;
+}
