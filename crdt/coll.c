@@ -501,8 +501,7 @@ int grove_elem_decode(const uint8_t *p, size_t len, int kind, grove_elem_t *out)
 	return rc;
 }
 
-/* Whether entry e (dot, ts) wins over w: greatest (ts, node, counter). */
-static bool entry_wins(const grove_entry_t *e, const grove_entry_t *w)
+bool grove_entry_wins(const grove_entry_t *e, const grove_entry_t *w)
 {
 	int c = strcmp(e->dot.node, w->dot.node);
 	return e->ts > w->ts || (e->ts == w->ts && (c > 0 || (c == 0 && e->dot.counter > w->dot.counter)));
@@ -539,7 +538,7 @@ int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_c
 		if (rc)
 			break;
 		prev = cur.dot;
-		if ((filter && grove_ctx_has(filter, &cur.dot)) || (has && !entry_wins(&cur, &win)))
+		if ((filter && grove_ctx_has(filter, &cur.dot)) || (has && !grove_entry_wins(&cur, &win)))
 			continue;
 		win = cur;
 		wv = v;
@@ -637,9 +636,7 @@ const grove_entry_t *grove_elem_winner(const grove_elem_t *x)
 	const grove_entry_t *w = NULL;
 	for (size_t i = 0; i < x->len; i++) {
 		const grove_entry_t *e = &x->e[i];
-		if (!w || e->ts > w->ts || (e->ts == w->ts && strcmp(e->dot.node, w->dot.node) > 0) ||
-		    (e->ts == w->ts && strcmp(e->dot.node, w->dot.node) == 0 &&
-		     e->dot.counter > w->dot.counter))
+		if (!w || grove_entry_wins(e, w))
 			w = e;
 	}
 	return w;

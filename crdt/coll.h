@@ -104,7 +104,11 @@ int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const 
 
 bool grove_elem_eq(const grove_elem_t *a, const grove_elem_t *b);
 uint64_t grove_elem_max_ts(const grove_elem_t *x);
-/* The entry a read returns: greatest (ts, node); NULL when empty. */
+/* Whether entry e wins a read over w: the greater (ts, node, counter).
+ * The one order of LWW values in element records (fields, list values,
+ * and the SET entries of counter fields and sorted-set scores). */
+bool grove_entry_wins(const grove_entry_t *e, const grove_entry_t *w);
+/* The entry a read returns: greatest (ts, node, counter); NULL when empty. */
 const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
 /* The value a read returns of a field-like element record (kind FIELD,
  * ZMEMBER or LIST), read in place without allocating: the record checked

@@ -125,20 +125,12 @@ int grove_hentry_check(uint8_t tag, const uint8_t *p, size_t len, uint64_t count
 
 /* ---- the read rule ---- */
 
-static bool winner_less(const grove_entry_t *a, const grove_entry_t *b)
-{
-	if (a->ts != b->ts)
-		return a->ts < b->ts;
-	int c = strcmp(a->dot.node, b->dot.node);
-	return c ? c < 0 : a->dot.counter < b->dot.counter;
-}
-
 /* The plain or SET entry with the greatest (ts, node, counter). */
 static const grove_entry_t *value_winner(const grove_elem_t *x)
 {
 	const grove_entry_t *w = NULL;
 	for (size_t i = 0; i < x->len; i++)
-		if (x->e[i].tag != GROVE_HENTRY_INC && (!w || winner_less(w, &x->e[i])))
+		if (x->e[i].tag != GROVE_HENTRY_INC && (!w || grove_entry_wins(&x->e[i], w)))
 			w = &x->e[i];
 	return w;
 }

@@ -128,19 +128,11 @@ int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 
 /* ---- the read rule ---- */
 
-static bool winner_less(const grove_entry_t *a, const grove_entry_t *b)
-{
-	if (a->ts != b->ts)
-		return a->ts < b->ts;
-	int c = strcmp(a->dot.node, b->dot.node);
-	return c ? c < 0 : a->dot.counter < b->dot.counter;
-}
-
 static const grove_entry_t *set_winner(const grove_elem_t *x)
 {
 	const grove_entry_t *w = NULL;
 	for (size_t i = 0; i < x->len; i++)
-		if (x->e[i].val.p[0] == GROVE_ZENTRY_SET && (!w || winner_less(w, &x->e[i])))
+		if (x->e[i].val.p[0] == GROVE_ZENTRY_SET && (!w || grove_entry_wins(&x->e[i], w)))
 			w = &x->e[i];
 	return w;
 }
