@@ -4,10 +4,10 @@
  * rule; doc/value_format.md, "Counter fields", the format).  The rule is
  * the sorted-set score's (zscore.c) on int64 sums with a 128-bit total.
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/num.h"
 #include "grove/alloc.h"
 #include "crdt/hcount.h"
 
@@ -20,45 +20,10 @@ typedef struct hbase {
 	int64_t cum;
 } hbase_t;
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
-static void put64(uint8_t *p, uint64_t x)
-{
-	for (int i = 7; i >= 0; i--, x >>= 8)
-		p[i] = (uint8_t)x;
-}
-
 static int node_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 	return c ? c : (alen > blen) - (alen < blen);
-}
-
-bool grove_hcount_parse_i64(const uint8_t *s, size_t n, int64_t *out)
-{
-	if (n == 0 || n > 20)
-		return false;
-	size_t i = s[0] == '-';
-	bool neg = i == 1;
-	if (i == n || (s[i] == '0' && (n - i > 1 || neg)))
-		return false;
-	unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = s[i] - '0';
-		if (v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
 }
 
 /* ---- payloads ---- */
@@ -83,9 +48,9 @@ static void base_next(const uint8_t **p, hbase_t *b)
 	size_t n = q[0];
 	memcpy(b->node, q + 1, n);
 	b->node[n] = '\0';
-	b->chain = be64(q + 1 + n);
-	b->k = be64(q + 9 + n);
-	b->cum = (int64_t)be64(q + 17 + n);
+	b->chain = grove_be64_get(q + 1 + n);
+	b->k = grove_be64_get(q + 9 + n);
+	b->cum = (int64_t)grove_be64_get(q + 17 + n);
 	*p = q + 1 + n + BASE_FIXED;
 }
 
@@ -94,7 +59,7 @@ int grove_hentry_check(uint8_t tag, const uint8_t *p, size_t len, uint64_t count
 	if (tag == GROVE_HENTRY_INC) {
 		if (len != INC_BYTES)
 			return GROVE_EDECODE;
-		uint64_t chain = be64(p);
+		uint64_t chain = grove_be64_get(p);
 		return chain < 1 || chain > counter ? GROVE_EDECODE : 0;
 	}
 	if (tag != GROVE_HENTRY_SET || len < 2)
@@ -113,7 +78,7 @@ int grove_hentry_check(uint8_t tag, const uint8_t *p, size_t len, uint64_t count
 		const uint8_t *node = p + at + 1;
 		if (memchr(node, 0, nl) || (prev && node_cmp(prev, prev_len, node, nl) >= 0))
 			return GROVE_EDECODE;
-		uint64_t chain = be64(node + nl), k = be64(node + nl + 8);
+		uint64_t chain = grove_be64_get(node + nl), k = grove_be64_get(node + nl + 8);
 		if (chain < 1 || k < chain)
 			return GROVE_EDECODE;
 		prev = node;
@@ -204,7 +169,7 @@ int grove_hfield_eval(const grove_elem_t *x, grove_hfield_val_t *out)
 	int64_t base = 0;
 	if (w)
 		entry_value(w, &out->p, &out->len);
-	if (!inc || (w && !grove_hcount_parse_i64(out->p, out->len, &base)))
+	if (!inc || (w && !grove_parse_i64(out->p, out->len, &base)))
 		return 0; /* an LWW field, or a non-integer HSET hiding increments */
 	__int128 s = base;
 	for (size_t i = 0; i < x->len; i++) {
@@ -214,8 +179,8 @@ int grove_hfield_eval(const grove_elem_t *x, grove_hfield_val_t *out)
 		const grove_entry_t *nx = i + 1 < x->len ? &x->e[i + 1] : NULL;
 		if (nx && nx->tag == GROVE_HENTRY_INC && strcmp(nx->dot.node, e->dot.node) == 0)
 			continue; /* not this node's latest */
-		uint64_t chain = be64(e->val.p);
-		int64_t cum = (int64_t)be64(e->val.p + 8);
+		uint64_t chain = grove_be64_get(e->val.p);
+		int64_t cum = (int64_t)grove_be64_get(e->val.p + 8);
 		hbase_t b;
 		if (set_base(w, e->dot.node, &b) && b.chain == chain)
 			s += e->dot.counter > b.k ? (__int128)cum - b.cum : 0;
@@ -291,8 +256,8 @@ static int bases_of(const grove_elem_t *cur, basev_t *v)
 	for (size_t i = 0; i < cur->len && !rc; i++) {
 		const grove_entry_t *e = &cur->e[i];
 		if (e->tag == GROVE_HENTRY_INC) {
-			rc = basev_put(v, e->dot.node, be64(e->val.p), e->dot.counter,
-				       (int64_t)be64(e->val.p + 8));
+			rc = basev_put(v, e->dot.node, grove_be64_get(e->val.p), e->dot.counter,
+				       (int64_t)grove_be64_get(e->val.p + 8));
 		} else if (e->tag == GROVE_HENTRY_SET) {
 			const uint8_t *p, *val;
 			size_t n, vl;
@@ -347,9 +312,9 @@ int grove_hfield_set(const grove_elem_t *cur, const grove_value__dot_t *d, uint6
 			size_t n = strlen(v.b[i].node);
 			*o++ = (uint8_t)n;
 			memcpy(o, v.b[i].node, n);
-			put64(o + n, v.b[i].chain);
-			put64(o + n + 8, v.b[i].k);
-			put64(o + n + 16, (uint64_t)v.b[i].cum);
+			grove_be64_put(o + n, v.b[i].chain);
+			grove_be64_put(o + n + 8, v.b[i].k);
+			grove_be64_put(o + n + 16, (uint64_t)v.b[i].cum);
 			o += n + BASE_FIXED;
 		}
 		if (vlen)
@@ -374,15 +339,15 @@ int grove_hfield_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint
 	uint64_t chain = d->counter;
 	int64_t cum = delta;
 	if (mine) { /* continue this node's chain; else a new one (its last was removed) */
-		int64_t had = (int64_t)be64(mine->val.p + 8);
+		int64_t had = (int64_t)grove_be64_get(mine->val.p + 8);
 		if ((delta > 0 && had > INT64_MAX - delta) || (delta < 0 && had < INT64_MIN - delta))
 			return GROVE_EOVERFLOW;
-		chain = be64(mine->val.p);
+		chain = grove_be64_get(mine->val.p);
 		cum = had + delta;
 	}
 	uint8_t buf[INC_BYTES];
-	put64(buf, chain);
-	put64(buf + 8, (uint64_t)cum);
+	grove_be64_put(buf, chain);
+	grove_be64_put(buf + 8, (uint64_t)cum);
 	grove_elem_t x = { 0 };
 	int rc = grove_grow((void **)&x.e, &x.cap, cur->len + 1, sizeof(*x.e), 0, 0);
 	bool placed = false;

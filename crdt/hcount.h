@@ -96,7 +96,5 @@ int grove_hfield_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint
  * context); plain records keep their winner only. */
 void grove_hfield_trim(grove_elem_t *x);
 
-/* Redis's string2ll: a decimal int64, no '+', spaces or leading zeros. */
-bool grove_hcount_parse_i64(const uint8_t *s, size_t n, int64_t *out);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "base/num.h"
 #include "crdt/listpos.h"
 
 typedef struct triple {
@@ -13,20 +14,6 @@ typedef struct triple {
 	const uint8_t *raw;
 	size_t raw_len;
 } triple_t;
-
-static uint64_t be64_get(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
-static void be64_put(uint8_t *p, uint64_t x)
-{
-	for (int i = 7; i >= 0; i--, x >>= 8)
-		p[i] = (uint8_t)x;
-}
 
 static bool triple_filler(const triple_t *t)
 {
@@ -43,9 +30,9 @@ static size_t triple_parse(const uint8_t *p, size_t len, triple_t *t)
 		i++;
 	if (i >= len || i - 8 > GROVE_NODE_ID_MAX || len - i - 1 < 8)
 		return 0;
-	t->digit = be64_get(p);
+	t->digit = grove_be64_get(p);
 	t->node_len = i - 8;
-	t->counter = be64_get(p + i + 1);
+	t->counter = grove_be64_get(p + i + 1);
 	t->raw = p;
 	t->raw_len = i + 9;
 	bool full = t->digit >= 1 && t->node_len >= 1 && t->counter >= 1;
@@ -118,10 +105,10 @@ int grove_listpos_between(const uint8_t *lo, size_t lo_len, const uint8_t *hi, s
 			size_t need = 8 + node_len + 1 + 8;
 			if (len + need > GROVE_LISTPOS_MAX)
 				return GROVE_ETOOBIG;
-			be64_put(out + len, pick_digit(lo_d, hi_d, !has_a, !has_b, hint));
+			grove_be64_put(out + len, pick_digit(lo_d, hi_d, !has_a, !has_b, hint));
 			memcpy(out + len + 8, node, node_len);
 			out[len + 8 + node_len] = 0;
-			be64_put(out + len + 9 + node_len, counter);
+			grove_be64_put(out + len + 9 + node_len, counter);
 			*out_len = len + need;
 			return 0;
 		}

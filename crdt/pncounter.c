@@ -8,11 +8,11 @@
  * value = sum over nodes of (p - bp) - (n - bn).  Entries are sorted by node
  * id (bytewise); cost of add and get is O(nodes).
  */
-#include <limits.h>
 #include <string.h>
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/num.h"
 #include "crdt/value_int.h"
 
 void grove_value__counter_free(grove_value__counter_t *c)
@@ -159,28 +159,6 @@ int grove_pncounter_get(const grove_value_t *v, int64_t *out)
 	return 0;
 }
 
-/* Redis's string2ll: no sign but '-', no leading zeros or spaces. */
-static bool parse_i64(const uint8_t *s, size_t n, int64_t *out)
-{
-	if (n == 0 || n > 20)
-		return false;
-	size_t i = s[0] == '-';
-	bool neg = i == 1;
-	if (i == n || (s[i] == '0' && (n - i > 1 || neg)))
-		return false;
-	unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = s[i] - '0';
-		if (v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
-}
-
 int grove_pncounter_from_register(grove_value_t *v, const char *node, int64_t delta, int64_t *out)
 {
 	if (!grove_value__node_valid(node))
@@ -188,7 +166,7 @@ int grove_pncounter_from_register(grove_value_t *v, const char *node, int64_t de
 	if (grove_value_type(v) != GROVE_TYPE_REGISTER)
 		return GROVE_EWRONGTYPE;
 	int64_t n;
-	if (!parse_i64(v->reg.val.p, v->reg.val.len, &n))
+	if (!grove_parse_i64(v->reg.val.p, v->reg.val.len, &n))
 		return GROVE_ERANGE;
 	if ((delta > 0 && n > INT64_MAX - delta) || (delta < 0 && n < INT64_MIN - delta))
 		return GROVE_EOVERFLOW;

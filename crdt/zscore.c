@@ -6,29 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/num.h"
 #include "grove/alloc.h"
 #include "crdt/zscore.h"
 
 #define SET_FIXED 11 /* tag, score, count */
 #define INC_BYTES 17 /* tag, chain, cum */
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (int i = 0; i < 8; i++)
-		x = x << 8 | p[i];
-	return x;
-}
-
-static void put64(uint8_t *p, uint64_t x)
-{
-	for (int i = 7; i >= 0; i--, x >>= 8)
-		p[i] = (uint8_t)x;
-}
-
 static double f64(const uint8_t *p)
 {
-	uint64_t u = be64(p);
+	uint64_t u = grove_be64_get(p);
 	double d;
 	memcpy(&d, &u, sizeof(d));
 	return d;
@@ -38,7 +25,7 @@ static void putf64(uint8_t *p, double d)
 {
 	uint64_t u;
 	memcpy(&u, &d, sizeof(u));
-	put64(p, u);
+	grove_be64_put(p, u);
 }
 
 /* ---- entry values ---- */
@@ -62,7 +49,7 @@ static void zent_parse(const grove_entry_t *e, zent_t *z)
 		z->nbases = (size_t)p[9] << 8 | p[10];
 		z->bases = p + SET_FIXED;
 	} else {
-		z->chain = be64(p + 1);
+		z->chain = grove_be64_get(p + 1);
 		z->v = f64(p + 9);
 	}
 }
@@ -74,8 +61,8 @@ static void base_next(const uint8_t **p, grove_zbase_t *b)
 	size_t n = q[0];
 	memcpy(b->node, q + 1, n);
 	b->node[n] = '\0';
-	b->chain = be64(q + 1 + n);
-	b->k = be64(q + 9 + n);
+	b->chain = grove_be64_get(q + 1 + n);
+	b->k = grove_be64_get(q + 9 + n);
 	b->cum = f64(q + 17 + n);
 	*p = q + 25 + n;
 }
@@ -93,7 +80,7 @@ int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 	if (p[0] == GROVE_ZENTRY_INC) {
 		if (len != INC_BYTES)
 			return GROVE_EDECODE;
-		uint64_t chain = be64(p + 1);
+		uint64_t chain = grove_be64_get(p + 1);
 		if (chain < 1 || chain > counter || isnan(f64(p + 9)))
 			return GROVE_EDECODE;
 		return 0;
@@ -116,7 +103,7 @@ int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 			return GROVE_EDECODE;
 		if (prev && node_cmp(prev, prev_len, node, nl) >= 0)
 			return GROVE_EDECODE;
-		uint64_t chain = be64(node + nl), k = be64(node + nl + 8);
+		uint64_t chain = grove_be64_get(node + nl), k = grove_be64_get(node + nl + 8);
 		if (chain < 1 || k < chain || isnan(f64(node + nl + 16)))
 			return GROVE_EDECODE;
 		prev = node;
@@ -294,8 +281,8 @@ int grove_zscore_set(const grove_elem_t *cur, const grove_value__dot_t *d, uint6
 			size_t n = strlen(v.b[i].node);
 			*o++ = (uint8_t)n;
 			memcpy(o, v.b[i].node, n);
-			put64(o + n, v.b[i].chain);
-			put64(o + n + 8, v.b[i].k);
+			grove_be64_put(o + n, v.b[i].chain);
+			grove_be64_put(o + n + 8, v.b[i].k);
 			putf64(o + n + 16, v.b[i].cum);
 			o += n + 24;
 		}
@@ -333,7 +320,7 @@ int grove_zscore_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint
 		return GROVE_EINVAL;
 	uint8_t buf[INC_BYTES];
 	buf[0] = GROVE_ZENTRY_INC;
-	put64(buf + 1, chain);
+	grove_be64_put(buf + 1, chain);
 	putf64(buf + 9, cum);
 	grove_elem_t x = { 0 };
 	int rc = grove_grow((void **)&x.e, &x.cap, cur->len + 1, sizeof(*x.e), 0, 0);
@@ -373,12 +360,12 @@ void grove_zscore_key(double s, uint8_t out[8])
 	uint64_t u;
 	memcpy(&u, &s, sizeof(u));
 	u = (u >> 63) ? ~u : u | (1ull << 63);
-	put64(out, u);
+	grove_be64_put(out, u);
 }
 
 double grove_zscore_from_key(const uint8_t in[8])
 {
-	uint64_t u = be64(in);
+	uint64_t u = grove_be64_get(in);
 	u = (u >> 63) ? u & ~(1ull << 63) : ~u;
 	double d;
 	memcpy(&d, &u, sizeof(d));

@@ -9,7 +9,6 @@
  */
 #include "node/resp_commands.h"
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "grove/alloc.h"
 #include "grove/backup.h"
 #include "base/assert.h"
+#include "base/num.h"
 #include "node/resp_commands_int.h"
 
 static void cmd_ping(grove_cmd_call_t *c);
@@ -297,38 +297,19 @@ bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word)
 	       strncasecmp(word, (const char *)c->argv[i], c->argl[i]) == 0;
 }
 
-/* Strict decimal parse as Redis's string2ll. */
-static bool parse_ll(const uint8_t *s, size_t n, long long *out)
-{
-	if (n == 0 || n > 20)
-		return false;
-	size_t i = 0;
-	bool neg = s[0] == '-';
-	if (neg)
-		i++;
-	if (i == n || (s[i] == '0' && n - i > 1) || (neg && s[i] == '0'))
-		return false;
-	unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = s[i] - '0';
-		if (v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (long long)(0 - v) : (long long)v;
-	return true;
-}
-
+/* Strict decimal parse as Redis's string2ll (base/num.h). */
 bool grove_cmd__parse_ll(const uint8_t *s, size_t n, long long *out)
 {
-	return parse_ll(s, n, out);
+	int64_t v;
+	if (!grove_parse_i64(s, n, &v))
+		return false;
+	*out = v;
+	return true;
 }
 
 bool grove_cmd_arg_ll(grove_cmd_call_t *c, size_t i, long long *out)
 {
-	if (parse_ll(c->argv[i], c->argl[i], out))
+	if (grove_cmd__parse_ll(c->argv[i], c->argl[i], out))
 		return true;
 	grove_resp_error(c->out, "ERR value is not an integer or out of range");
 	return false;
@@ -597,7 +578,7 @@ static bool hello_options(grove_cmd_call_t *c, size_t *auth_i, size_t *name_i)
 static void cmd_hello(grove_cmd_call_t *c)
 {
 	long long ver = 2;
-	if (c->argc >= 2 && !parse_ll(c->argv[1], c->argl[1], &ver)) {
+	if (c->argc >= 2 && !grove_cmd__parse_ll(c->argv[1], c->argl[1], &ver)) {
 		grove_resp_error(c->out, "ERR Protocol version is not an integer or out of range");
 		return;
 	}

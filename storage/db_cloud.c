@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/num.h"
 #include "grove/alloc.h"
 #include "storage/db_cloud_int.h"
 
@@ -33,20 +34,6 @@ struct grove_db_cblk {
 	bool had, dirty; /* had: the record exists (as last read) */
 };
 
-static void be64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t be64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static size_t key_prefix(const grove_db_key_t *k, uint8_t *out)
 {
 	out[0] = GROVE_DB_PFX_CLOUD;
@@ -61,7 +48,7 @@ static size_t ckey(const grove_db_key_t *k, const char *node, uint64_t blk, uint
 	size_t n = key_prefix(k, out), nl = strlen(node);
 	memcpy(out + n, node, nl + 1);
 	n += nl + 1;
-	be64_put(out + n, blk);
+	grove_be64_put(out + n, blk);
 	return n + 8;
 }
 
@@ -77,7 +64,7 @@ static bool ckey_parse(const grove_db_key_t *k, const uint8_t *key, size_t klen,
 		return false;
 	memcpy(node, key + pre, nl);
 	node[nl] = 0;
-	*blk = be64_get(key + pre + nl + 1);
+	*blk = grove_be64_get(key + pre + nl + 1);
 	return true;
 }
 
@@ -245,7 +232,7 @@ static int top_read(grove_db_cloud_t *cl)
 	if (rc == 0 && len != 8)
 		rc = GROVE_ECORRUPT;
 	if (rc == 0) {
-		cl->top = be64_get(p);
+		cl->top = grove_be64_get(p);
 		cl->top_had = true;
 	}
 	grove_free(p);
@@ -562,7 +549,7 @@ int grove_db__cloud_flush(grove_db_cloud_t *cl, grove_batch_t *bt)
 	if (rc == 0 && cl->top_dirty) {
 		size_t kl = ckey(cl->k, cl->db->node_id, TOP_BLOCK, key);
 		uint8_t v[8];
-		be64_put(v, cl->top);
+		grove_be64_put(v, cl->top);
 		if (!cl->top && cl->top_had)
 			rc = grove_batch_delete(bt, key, kl);
 		else if (cl->top)

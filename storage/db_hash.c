@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "base/num.h"
 #include "grove/alloc.h"
 #include "crdt/hcount.h"
 #include "storage/db_coll_int.h"
@@ -36,7 +37,7 @@ static int field_int(const grove_elem_t *l, int64_t *cur)
 		*cur = v.i64;
 		return v.fits ? 0 : GROVE_ERANGE;
 	}
-	return grove_hcount_parse_i64(v.p, v.len, cur) ? 0 : GROVE_ERANGE;
+	return grove_parse_i64(v.p, v.len, cur) ? 0 : GROVE_ERANGE;
 }
 
 static int apply_incr(coll_t *c, hop_t *o)

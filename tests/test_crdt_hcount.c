@@ -33,6 +33,7 @@
 #include <cmocka.h>
 
 #include "base/buf.h"
+#include "base/num.h"
 #include "base/rng.h"
 #include "grove/alloc.h"
 #include "crdt/hcount.h"
@@ -180,7 +181,7 @@ static bool win_less(const event_t *a, const event_t *b)
 
 static bool parse_i64(const char *s, int64_t *out)
 {
-	return grove_hcount_parse_i64((const uint8_t *)s, strlen(s), out);
+	return grove_parse_i64((const uint8_t *)s, strlen(s), out);
 }
 
 /* The node's latest surviving increment in view s, or -1. */
