@@ -728,12 +728,16 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 	return rc;
 }
 
-/* The HLC timestamp of a local write of the element l holds: after every
- * timestamp in the element and in the key's head. */
-int grove_db__elem_write_ts(coll_t *c, const grove_elem_t *l, uint64_t *ts)
+int grove_db__elem_new_dot(coll_t *c, const grove_elem_t *l, uint64_t *ts, grove_value__dot_t *d)
 {
-	uint64_t max = grove_elem_max_ts(l), hm = grove_value_max_ts(c->st.v);
-	return grove_db__hlc_local(c->db, max > hm ? max : hm, ts);
+	int rc = 0;
+	if (ts) {
+		uint64_t max = grove_elem_max_ts(l), hm = grove_value_max_ts(c->st.v);
+		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, ts);
+	}
+	if (rc == 0)
+		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), c->db->node_id, d);
+	return rc ? rc : grove_db__cloud_add(&c->cl, coll_ctx(c), d);
 }
 
 static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, ename_t *en)
@@ -774,12 +778,8 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	}
 	uint64_t ts = 0;
 	grove_value__dot_t d;
-	if (rc == 0 && kind == GROVE_ELEM_FIELD)
-		rc = grove_db__elem_write_ts(c, &l, &ts);
 	if (rc == 0)
-		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
-	if (rc == 0)
-		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &d);
+		rc = grove_db__elem_new_dot(c, &l, kind == GROVE_ELEM_FIELD ? &ts : NULL, &d);
 	if (rc == 0)
 		rc = kind == GROVE_ELEM_FIELD ? grove_hfield_set(&l, &d, ts, o->b, o->blen, &x)
 					      : grove_elem_set_one(&x, &d, ts, NULL, 0);
@@ -884,14 +884,10 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_write_ts(c, &l, &ts);
-	if (rc == 0)
-		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), node, &d);
+		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
 	if (rc == 0)
 		rc = op.action == GROVE_DB_ZOP_SET ? grove_zscore_set(&l, &d, ts, op.value, &x)
 						   : grove_zscore_incr(&l, &d, ts, op.value, &x);
-	if (rc == 0)
-		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &d);
 	if (rc == 0)
 		rc = elem_store(c, en, had, raw_item, l.len ? old_item : NULL, &x);
 	if (rc == 0) {

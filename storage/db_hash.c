@@ -69,13 +69,9 @@ static int apply_incr(coll_t *c, hop_t *o)
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_write_ts(c, &l, &ts);
-	if (rc == 0)
-		rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
+		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
 	if (rc == 0)
 		rc = grove_hfield_incr(&l, &d, ts, o->delta, &x);
-	if (rc == 0)
-		rc = grove_db__cloud_add(&c->cl, grove_db__coll_ctx(c), &d);
 	if (rc == 0)
 		rc = grove_db__elem_store(c, o->en, had, raw_item, l.len ? old_item : NULL, &x);
 	if (rc == 0) {

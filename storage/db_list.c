@@ -394,11 +394,7 @@ static int put_entry(coll_t *c, lop_t *o, const ename_t *en, bool fresh)
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_write_ts(c, &l, &ts);
-	if (rc == 0)
-		rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
-	if (rc == 0)
-		rc = grove_db__cloud_add(&c->cl, grove_db__coll_ctx(c), &d);
+		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
 	if (rc == 0)
 		rc = grove_elem_set_one(&x, &d, ts, o->val, o->vlen);
 	if (rc == 0)
