@@ -30,32 +30,11 @@
 #define PROP_ROUNDS 40
 #define PROP_STEPS 60
 
-typedef struct reps {
-	int n;
-	uint64_t clk[REPS];
-	grove_db_t *db[REPS];
-	char *dir[REPS];
-} reps_t;
+typedef grove_test_reps_t reps_t;
 
 static void reps_open(reps_t *r, int n)
 {
-	static const char *const ids[REPS] = { "ra", "rb", "rc" };
-	r->n = n;
-	for (int i = 0; i < n; i++) {
-		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
-		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir("expire") : NULL;
-		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
-							    GROVE_DURABILITY_NONE, &r->db[i]),
-				 0);
-	}
-}
-
-static void reps_close(reps_t *r)
-{
-	for (int i = 0; i < r->n; i++) {
-		grove_db_close(r->db[i]);
-		grove_test_storage_rmdir(r->dir[i]);
-	}
+	assert_int_equal(grove_test_reps_open(r, n, "expire"), 0);
 }
 
 static void sync_key(grove_db_t *a, grove_db_t *b, const char *key)
@@ -185,7 +164,7 @@ static void test_hidden_then_removed(void **state)
 	assert_int_equal(grove_db_counter_add(db, K("ctr"), 1, NULL), 0);
 	assert_int_equal(grove_db_ttl(db, K("ctr"), &got, NULL), 0);
 	assert_int_equal(got, 0);
-	reps_close(&r);
+	grove_test_reps_close(&r);
 }
 
 /* EXPIRE's flags, a deadline in the past, PERSIST, SET's TTL modes. */
@@ -252,7 +231,7 @@ static void test_flags_and_modes(void **state)
 	assert_int_equal(grove_db_register_write(db, K("k"), K("v"), GROVE_DB_TTL_AT, 0), GROVE_EINVAL);
 	assert_int_equal(grove_db_register_write(db, K("k"), K("v"), 7, 1), GROVE_EINVAL);
 	assert_int_equal(grove_db_expire(db, K("k"), 1, 64, &f), GROVE_EINVAL);
-	reps_close(&r);
+	grove_test_reps_close(&r);
 }
 
 /* TTL set on A reaches B and C; past the deadline C writes (its write
@@ -302,7 +281,7 @@ static void test_write_after_deadline_survives(void **state)
 		assert_int_equal(grove_db_expires(r.db[i]), 0);
 	}
 	assert_int_equal(grove_db_expired_keys(r.db[1]), 0);
-	reps_close(&r);
+	grove_test_reps_close(&r);
 }
 
 /* Concurrent TTL changes: the later (HLC) write wins; a SET clears the TTL
@@ -336,7 +315,7 @@ static void test_concurrent(void **state)
 		assert_int_equal(got, t + 7000);
 		assert_true(reg_is(r.db[i], "k", "w"));
 	}
-	reps_close(&r);
+	grove_test_reps_close(&r);
 }
 
 /* The TTL index and the expires count survive a restart. */
@@ -475,7 +454,7 @@ static void test_prop_converge(void **state)
 	reps_open(&r, REPS);
 	for (int round = 0; round < (grove_test_leveldb ? PROP_ROUNDS / 2 : PROP_ROUNDS); round++)
 		prop_round(&g, &r, round);
-	reps_close(&r);
+	grove_test_reps_close(&r);
 }
 
 int main(void)

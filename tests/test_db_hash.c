@@ -40,29 +40,11 @@
 #define PROP_SEEDS 6
 #endif
 
-typedef struct reps {
-	uint64_t clk[5];
-	grove_db_t *db[5];
-	char *dir[5];
-} reps_t;
+typedef grove_test_reps_t reps_t;
 
 static void reps_open(reps_t *r, int n)
 {
-	const char *ids[] = { "ra", "rb", "rc", "rd", "re" };
-	for (int i = 0; i < n; i++) {
-		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
-		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir("hrep") : NULL;
-		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
-							    GROVE_DURABILITY_NONE, &r->db[i]), 0);
-	}
-}
-
-static void reps_close(reps_t *r, int n)
-{
-	for (int i = 0; i < n; i++) {
-		grove_db_close(r->db[i]);
-		grove_test_storage_rmdir(r->dir[i]);
-	}
+	assert_int_equal(grove_test_reps_open(r, n, "hrep"), 0);
 }
 
 static void sync_key(grove_db_t *a, grove_db_t *b, const char *key)
@@ -201,7 +183,7 @@ static void test_local(void **state)
 		assert_int_equal(hincr(db, "h", "a", 2), 4);
 		assert_string_equal(hget(db, "h", "b"), "13");
 	}
-	reps_close(&r, 1);
+	grove_test_reps_close(&r);
 }
 
 static void test_replicas(void **state)
@@ -267,7 +249,7 @@ static void test_replicas(void **state)
 	grove_db_root_digest(a, ra);
 	grove_db_root_digest(b, rb);
 	assert_memory_equal(ra, rb, 16);
-	reps_close(&r, 3);
+	grove_test_reps_close(&r);
 }
 
 /* A store of format 4 (before counter fields): opens, is marked 5, its
@@ -314,7 +296,7 @@ static void test_format4_migration(void **state)
 	assert_int_equal(hincr(r.db[0], "h", "n", 1), 42);
 	int64_t out;
 	assert_int_equal(grove_db_map_incr(r.db[0], K("h"), K("s"), 1, &out), GROVE_ERANGE);
-	reps_close(&r, 1);
+	grove_test_reps_close(&r);
 }
 
 /* ---- property test ---- */
@@ -399,7 +381,7 @@ static void property_run(uint64_t seed)
 				fail_msg("seed %llu: replica %d %s = %s, increments sum to %s",
 					 (unsigned long long)seed, i, field, hget(r.db[i], "h", field), s);
 	}
-	reps_close(&r, n);
+	grove_test_reps_close(&r);
 }
 
 static void test_property(void **state)

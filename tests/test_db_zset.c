@@ -573,29 +573,11 @@ static void sync_key(grove_db_t *a, grove_db_t *b, const char *key)
 	assert_int_equal(grove_test_storage_copy_key(b, a, K(key)), 0);
 }
 
-typedef struct reps {
-	uint64_t clk[3];
-	grove_db_t *db[3];
-	char *dir[3];
-} reps_t;
+typedef grove_test_reps_t reps_t;
 
 static void reps_open(reps_t *r, int n)
 {
-	const char *ids[] = { "ra", "rb", "rc" };
-	for (int i = 0; i < n; i++) {
-		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
-		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir("zrep") : NULL;
-		assert_int_equal(grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
-							    GROVE_DURABILITY_NONE, &r->db[i]), 0);
-	}
-}
-
-static void reps_close(reps_t *r, int n)
-{
-	for (int i = 0; i < n; i++) {
-		grove_db_close(r->db[i]);
-		grove_test_storage_rmdir(r->dir[i]);
-	}
+	assert_int_equal(grove_test_reps_open(r, n, "zrep"), 0);
 }
 
 static double incr(grove_db_t *db, const char *key, const char *m, double d)
@@ -673,7 +655,7 @@ static void test_convergence_rule(void **state)
 	assert_string_equal(by_rank(a, "k", 0, -1, false), "m");
 	assert_int_equal(records_with_prefix(a, 'z'), 1);
 	assert_int_equal(records_with_prefix(b, 'z'), 1);
-	reps_close(&r, 3);
+	grove_test_reps_close(&r);
 }
 
 /* A key delete on one replica, concurrent adds on another. */
@@ -709,7 +691,7 @@ static void test_delete_concurrent_add(void **state)
 	grove_db_root_digest(a, ra);
 	grove_db_root_digest(b, rb);
 	assert_memory_equal(ra, rb, 16);
-	reps_close(&r, 2);
+	grove_test_reps_close(&r);
 }
 
 /* ---- property test ---- */

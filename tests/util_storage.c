@@ -88,6 +88,33 @@ void grove_test_db_close(grove_test_db_t *t)
 	t->dir = NULL;
 }
 
+int grove_test_reps_open(grove_test_reps_t *r, int n, const char *tag)
+{
+	static const char *const ids[GROVE_TEST_REPS_MAX] = { "ra", "rb", "rc", "rd", "re" };
+	r->n = 0;
+	for (int i = 0; i < n && i < GROVE_TEST_REPS_MAX; i++) {
+		r->clk[i] = GROVE_TEST_T0_MS + (uint64_t)i;
+		r->dir[i] = grove_test_leveldb ? grove_test_storage_tmpdir(tag) : NULL;
+		int rc = grove_test_storage_db_open(r->dir[i], ids[i], &r->clk[i],
+						    GROVE_DURABILITY_NONE, &r->db[i]);
+		if (rc) {
+			grove_test_storage_rmdir(r->dir[i]);
+			return rc;
+		}
+		r->n = i + 1;
+	}
+	return n <= GROVE_TEST_REPS_MAX ? 0 : GROVE_EINVAL;
+}
+
+void grove_test_reps_close(grove_test_reps_t *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		grove_db_close(r->db[i]);
+		grove_test_storage_rmdir(r->dir[i]);
+	}
+	r->n = 0;
+}
+
 static int db_setup(void **state, bool leveldb)
 {
 	grove_test_db_t *t = calloc(1, sizeof(*t));

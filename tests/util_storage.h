@@ -65,6 +65,20 @@ int grove_test_flag_leveldb(void **state);
 	cmocka_unit_test_setup(name, grove_test_flag_memory), \
 		cmocka_unit_test_setup(name, grove_test_flag_leveldb)
 
+/* Replicas "ra".."re" for multi-replica db tests: replica i's clock starts
+ * at GROVE_TEST_T0_MS + i; on LevelDB (fresh directories named by tag)
+ * when grove_test_leveldb, else in memory.  open returns the first error;
+ * close closes the n opened and removes their directories. */
+#define GROVE_TEST_REPS_MAX 5
+typedef struct grove_test_reps {
+	int n;
+	uint64_t clk[GROVE_TEST_REPS_MAX];
+	grove_db_t *db[GROVE_TEST_REPS_MAX];
+	char *dir[GROVE_TEST_REPS_MAX];
+} grove_test_reps_t;
+int grove_test_reps_open(grove_test_reps_t *r, int n, const char *tag);
+void grove_test_reps_close(grove_test_reps_t *r);
+
 /* Copies key from src into dst as anti-entropy would (one direction):
  * every element item either side holds, then the head, each state of src
  * merged into dst.  Returns the first error. */
