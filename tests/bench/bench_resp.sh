@@ -138,39 +138,38 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 echo
+# table_row LABEL P FORMAT ARRAY MODE: the medians of ARRAY[MODE,P,test].
+table_row() {
+	local -n cells=$4
+	printf '%-22s %-3s' "$1" "$2"
+	for t in $TESTS; do printf " $3" "$(echo "${cells[$5,$2,$t]:-}" | median)"; done
+	echo
+}
+table_head() {
+	printf '%-22s %-3s' "" P
+	for t in $TESTS; do printf ' %10s' "$t"; done
+	echo
+}
+
 echo "median requests/s of $RUNS runs, ratio = median of same-run ratios groved/redis"
-printf '%-22s %-3s' "" P
-for t in $TESTS; do printf ' %10s' "$t"; done
-echo
+table_head
 for p in 16 1; do
 	for pair in everysec:none always:batch; do
 		rs=${pair%%:*} gm=${pair##*:}
-		printf '%-22s %-3s' "redis AOF $rs" "$p"
-		for t in $TESTS; do printf ' %10.0f' "$(echo "${R[$rs,$p,$t]:-}" | median)"; done
-		echo
-		printf '%-22s %-3s' "groved $gm / redis" "$p"
-		for t in $TESTS; do printf ' %10.2f' "$(echo "${Q[$gm,$p,$t]:-}" | median)"; done
-		echo
+		table_row "redis AOF $rs" "$p" '%10.0f' R "$rs"
+		table_row "groved $gm / redis" "$p" '%10.2f' Q "$gm"
 	done
 done
 echo
 echo "CPU microseconds per request (median of $RUNS runs; utime+stime from /proc/PID/stat),"
 echo "ratio = median of same-run ratios redis/groved (above 1: groved spends less)"
-printf '%-22s %-3s' "" P
-for t in $TESTS; do printf ' %10s' "$t"; done
-echo
+table_head
 for p in 16 1; do
 	for pair in everysec:none always:batch; do
 		rs=${pair%%:*} gm=${pair##*:}
-		printf '%-22s %-3s' "redis AOF $rs us" "$p"
-		for t in $TESTS; do printf ' %10.2f' "$(echo "${RC[$rs,$p,$t]:-}" | median)"; done
-		echo
-		printf '%-22s %-3s' "groved $gm us" "$p"
-		for t in $TESTS; do printf ' %10.2f' "$(echo "${GC[$gm,$p,$t]:-}" | median)"; done
-		echo
-		printf '%-22s %-3s' "redis/groved CPU" "$p"
-		for t in $TESTS; do printf ' %10.2f' "$(echo "${QC[$gm,$p,$t]:-}" | median)"; done
-		echo
+		table_row "redis AOF $rs us" "$p" '%10.2f' RC "$rs"
+		table_row "groved $gm us" "$p" '%10.2f' GC "$gm"
+		table_row "redis/groved CPU" "$p" '%10.2f' QC "$gm"
 	done
 done
 echo "goals: -P 16 none >= 0.8, batch >= 0.8 (vs always); unpipelined >= 0.95"
