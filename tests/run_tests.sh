@@ -56,7 +56,7 @@ count() { # count INDEX PROGRAM
 		skipped=$((skipped + 1))
 	else
 		failed=$((failed + 1))
-		failures+=("$2")
+		failures+=("$1")
 	fi
 }
 
@@ -64,7 +64,7 @@ progs=("$@")
 shared=() # indexes that may run beside others
 for i in "${!progs[@]}"; do
 	if ((jobs == 1)) || { [[ -n $isolate ]] && head -20 "${progs[$i]}" | grep -q '^# grove-test: alone'; }; then
-		run_one "$i" "${progs[$i]}"
+		run_one "$i" "${progs[$i]}" 2>&1 | tee "$out/$i.log"
 		count "$i" "${progs[$i]}"
 	else
 		shared+=("$i")
@@ -90,6 +90,12 @@ while ((next < ${#shared[@]} || ${#running[@]} > 0)); do
 		count "$i" "${progs[$i]}"
 	done
 done
-((failed > 0)) && echo "failed: ${failures[*]}"
+# The failures' last lines again at the very end, where a CI log's tail
+# (often all that is kept) shows why.
+for i in "${failures[@]}"; do
+	echo "== last lines of ${progs[$i]}:"
+	tail -n 25 "$out/$i.log"
+done
+((failed > 0)) && echo "failed:$(for i in "${failures[@]}"; do printf ' %s' "${progs[$i]}"; done)"
 echo "$kind: $passed passed, $failed failed, $skipped skipped"
 ((failed == 0))
