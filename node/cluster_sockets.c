@@ -2,7 +2,11 @@
  * cluster_sockets.c - UDP + TCP gossip sockets on one address (see cluster_sockets.h).
  *
  * Datagrams are received into one 64 KiB buffer (libuv's suggestion) and
- * anything longer than GROVE_DATAGRAM_MAX is dropped and counted.
+ * anything longer than GROVE_DATAGRAM_MAX is dropped and counted.  The
+ * kernel's receive buffer is raised to UDP_RCVBUF_WANT (4 MiB; Linux caps it
+ * at net.core.rmem_max), so a burst, or a loop pass held up by a
+ * busy machine, does not overflow the default ~200 KiB unseen: what the
+ * kernel drops no INFO counter can count.
  * Sends copy the bytes into a request that is freed by the send callback.
  */
 #include "node/cluster_sockets.h"
@@ -21,6 +25,16 @@ typedef struct send_req {
 	size_t len;
 	uint8_t bytes[];
 } send_req_t;
+
+#define UDP_RCVBUF_WANT (4 << 20)
+
+/* Best effort: Linux caps the size at net.core.rmem_max without an error,
+ * and a smaller buffer only means more kernel drops under bursts. */
+static void udp_rcvbuf_raise(uv_udp_t *udp)
+{
+	int v = UDP_RCVBUF_WANT;
+	(void)uv_recv_buffer_size((uv_handle_t *)udp, &v);
+}
 
 static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -129,8 +143,10 @@ int grove_cluster_sockets_start(grove_cluster_sockets_t *g, char *err, size_t el
 		rc = uv_tcp_bind(&g->tcp, (struct sockaddr *)&ss, 0);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&g->tcp, 128, on_tcp_connection);
-	if (rc == 0)
+	if (rc == 0) {
+		udp_rcvbuf_raise(&g->udp);
 		rc = uv_udp_recv_start(&g->udp, on_udp_alloc, on_udp_recv);
+	}
 	if (rc < 0) {
 		snprintf(err, elen, "gossip address %s (UDP and TCP): %s", name, uv_strerror(rc));
 		return GROVE_EIO;
