@@ -52,6 +52,10 @@ kill_mid_stream() {
 		$2 ~ /^\(integer\) -?[0-9]+$/ || $2 == "OK" { print $1; next } { exit }' >"$f.acked"
 	acked=$(wc -l <"$f.acked")
 	((acked < STREAM)) || fail "$1: all $STREAM writes acknowledged: the kill came too late"
+	# The first other reply is the kill's; none may be acknowledged after it.
+	local later
+	later=$(tail -n +$((acked + 2)) "$f.rep" | grep -cE '^(\(integer\) -?[0-9]+|OK)$')
+	((later == 0)) || fail "$1: reply $((acked + 1)) was '$(sed -n "$((acked + 1))p" "$f.rep")' to '$(sed -n "$((acked + 1))p" "$f.cmd")', then $later more acknowledgements: an error in mid-stream"
 	cat "$f.acked" >>"$T_TMP/$1.acked"
 	# At most the command in flight at the kill is applied unacknowledged.
 	SENT_INCR=$((SENT_INCR + $(head -n $((acked + 1)) "$f.cmd" | grep -c '^INCRBY')))
