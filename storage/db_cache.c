@@ -14,6 +14,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "base/buf.h"
@@ -25,8 +27,11 @@ _Static_assert(GROVE_DB_CACHE_REC_MAX * GROVE_DB_VALUE_EXPANSION < UINT32_MAX, "
 
 int grove_db__cache_init(grove_db_t *db)
 {
-	for (int i = 0; i < GROVE_DB_STRIPES; i++)
+	randombytes_buf(db->pend_key, sizeof(db->pend_key));
+	for (int i = 0; i < GROVE_DB_STRIPES; i++) {
 		pthread_mutex_init(&db->stripes[i].mu, NULL);
+		db->stripes[i].pend_key = db->pend_key;
+	}
 	db->stripes_inited = true;
 	atomic_init(&db->value_bytes, 0);
 	db->cache = grove_calloc(GROVE_DB_CACHE_SLOTS, sizeof(*db->cache));
@@ -49,6 +54,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_batch_close(&s->batch);
 		grove_db__pending_settle(s, 0);
 		grove_free(s->pend);
+		grove_free(s->pidx);
 		grove_db__lend_free(s);
 		grove_db__zrank_cache_free(db, s);
 		pthread_mutex_destroy(&s->mu);
@@ -222,126 +228,255 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 	return e;
 }
 
-/* --- pending records (BATCH mode) --- */
+/* --- pending records (queued for the group commit, not yet settled) ---
+ *
+ * The stripe's records are an array (pend[0..npend), scanned by prefix in
+ * db_cloud.c) with a hash index beside it: open addressing with linear
+ * probing over pidx (a power of two of slots, at most half full), each
+ * slot 0 (empty) or a record's index + 1, keyed by SipHash of the record
+ * key under the db's random key (db->pend_key), so a client choosing keys
+ * cannot lengthen the probes.  get, has, add, forget: O(1) per record;
+ * settle: one pass over the stripe's records when any is old enough
+ * (pend_min is a lower bound of their sequence numbers), else O(1).  A
+ * record's key and value are one allocation. */
+
+#define PEND_INDEX_MIN 16 /* slots of a stripe's first index */
 
 static void pending_free(grove_db_pending_t *p)
 {
-	grove_free(p->key);
-	grove_free(p->val);
+	grove_free(p->key); /* the value follows the key in the same block */
 }
 
-typedef struct pend_add {
-	grove_db_pending_t *n; /* new entries, allocated before any is installed */
-	size_t count;
-	uint64_t seq;
+static size_t pend_slot0(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, key, klen, s->pend_key);
+	return (size_t)h & (s->pidx_cap - 1);
+}
+
+/* The slot holding key's record index, or the empty slot where it goes. */
+static size_t pend_probe(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+{
+	size_t mask = s->pidx_cap - 1;
+	for (size_t i = pend_slot0(s, key, klen);; i = (i + 1) & mask) {
+		uint32_t v = s->pidx[i];
+		if (v == 0)
+			return i;
+		const grove_db_pending_t *p = &s->pend[v - 1];
+		if (p->klen == klen && memcmp(p->key, key, klen) == 0)
+			return i;
+	}
+}
+
+/* Rebuilds the index over pend[0..npend) in cap slots (a power of two
+ * above 2 npend); GROVE_ENOMEM leaves the old one. */
+static int pend_reindex(grove_db_stripe_t *s, size_t cap)
+{
+	GROVE_ASSERT(cap >= 2 * s->npend && (cap & (cap - 1)) == 0);
+	if (cap != s->pidx_cap) {
+		uint32_t *x = grove_calloc(cap, sizeof(*x));
+		if (!x)
+			return GROVE_ENOMEM;
+		grove_free(s->pidx);
+		s->pidx = x;
+		s->pidx_cap = cap;
+	} else {
+		memset(s->pidx, 0, cap * sizeof(*s->pidx));
+	}
+	for (size_t j = 0; j < s->npend; j++)
+		s->pidx[pend_probe(s, s->pend[j].key, s->pend[j].klen)] = (uint32_t)(j + 1);
+	return 0;
+}
+
+/* Removes the record whose index sits in slot i: the last record moves
+ * into its place, and the probe chain after i closes up (backward shift). */
+static void pend_remove_slot(grove_db_stripe_t *s, size_t i)
+{
+	size_t mask = s->pidx_cap - 1, j = s->pidx[i] - 1;
+	pending_free(&s->pend[j]);
+	s->pidx[i] = 0;
+	for (size_t k = (i + 1) & mask; s->pidx[k]; k = (k + 1) & mask) {
+		const grove_db_pending_t *p = &s->pend[s->pidx[k] - 1];
+		size_t home = pend_slot0(s, p->key, p->klen);
+		/* k's record may move to i when i lies cyclically in [home, k) */
+		if (((k - home) & mask) >= ((k - i) & mask)) {
+			s->pidx[i] = s->pidx[k];
+			s->pidx[k] = 0;
+			i = k;
+		}
+	}
+	size_t last = s->npend - 1;
+	if (j != last) {
+		s->pend[j] = s->pend[last];
+		s->pidx[pend_probe(s, s->pend[j].key, s->pend[j].klen)] = (uint32_t)(j + 1);
+	}
+	s->npend = last;
+}
+
+typedef struct pend_prep {
+	grove_db_stripe_t *s;
+	size_t count; /* copies made after pend[npend] */
 	int rc;
-} pend_add_t;
+} pend_prep_t;
 
 static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
 			 size_t vlen)
 {
-	pend_add_t *a = ctx;
+	pend_prep_t *a = ctx;
 	if (a->rc)
 		return;
-	grove_db_pending_t *n = &a->n[a->count];
-	*n = (grove_db_pending_t){ .klen = klen, .vlen = vlen, .seq = a->seq };
-	n->key = grove_malloc(klen);
-	if (op == GROVE_BATCH_PUT)
-		n->val = grove_malloc(vlen ? vlen : 1);
-	if (!n->key || (op == GROVE_BATCH_PUT && !n->val)) {
-		pending_free(n);
+	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
+	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
+	n->key = grove_malloc(klen + n->vlen + 1);
+	if (!n->key) {
 		a->rc = GROVE_ENOMEM;
 		return;
 	}
 	memcpy(n->key, key, klen);
-	if (op == GROVE_BATCH_PUT && vlen)
-		memcpy(n->val, val, vlen);
+	if (op == GROVE_BATCH_PUT) {
+		n->val = n->key + klen;
+		if (vlen)
+			memcpy(n->val, val, vlen);
+	}
 	a->count++;
 }
 
-/* All or nothing: allocates every copy and the room first. */
-int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq)
+int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b)
 {
-	pend_add_t a = { .seq = seq };
-	a.n = grove_malloc((b->count ? b->count : 1) * sizeof(*a.n));
-	if (!a.n)
+	GROVE_ASSERT(s->nprep == 0);
+	size_t need = s->npend + b->count;
+	if (need > UINT32_MAX / 4)
 		return GROVE_ENOMEM;
-	grove_batch_iterate(b, pending_copy, &a);
-	if (a.rc == 0 && s->npend + a.count > s->pend_cap) {
-		size_t cap = 2 * (s->npend + a.count);
+	if (need > s->pend_cap) {
+		size_t cap = 2 * need;
 		grove_db_pending_t *p = grove_realloc(s->pend, cap * sizeof(*p));
-		if (!p) {
-			a.rc = GROVE_ENOMEM;
-		} else {
-			s->pend = p;
-			s->pend_cap = cap;
-		}
+		if (!p)
+			return GROVE_ENOMEM;
+		s->pend = p;
+		s->pend_cap = cap;
 	}
-	for (size_t j = 0; j < a.count; j++) {
-		grove_db_pending_t *n = &a.n[j];
-		if (a.rc) {
-			pending_free(n);
-			continue;
-		}
-		size_t i = 0;
-		while (i < s->npend && (s->pend[i].klen != n->klen ||
-					memcmp(s->pend[i].key, n->key, n->klen) != 0))
-			i++;
-		if (i < s->npend)
-			pending_free(&s->pend[i]);
-		else
-			s->npend++;
-		s->pend[i] = *n;
+	size_t icap = s->pidx_cap ? s->pidx_cap : PEND_INDEX_MIN;
+	while (icap < 2 * need)
+		icap *= 2;
+	if (icap != s->pidx_cap) {
+		int rc = pend_reindex(s, icap);
+		if (rc)
+			return rc;
 	}
-	grove_free(a.n);
+	pend_prep_t a = { .s = s };
+	grove_batch_iterate(b, pending_copy, &a);
+	s->nprep = a.count;
+	if (a.rc)
+		grove_db__pending_discard(s);
 	return a.rc;
 }
 
-void grove_db__pending_relabel(grove_db_stripe_t *s, uint64_t from, uint64_t to)
+void grove_db__pending_discard(grove_db_stripe_t *s)
 {
-	for (size_t i = 0; i < s->npend; i++)
-		if (s->pend[i].seq == from)
-			s->pend[i].seq = to;
+	for (size_t j = 0; j < s->nprep; j++)
+		pending_free(&s->pend[s->npend + j]);
+	s->nprep = 0;
+}
+
+void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
+{
+	/* a copy moves down to npend at most: never over one not yet taken */
+	for (size_t j = 0, from = s->npend; j < s->nprep; j++) {
+		grove_db_pending_t n = s->pend[from + j];
+		n.seq = seq;
+		size_t i = pend_probe(s, n.key, n.klen);
+		if (s->pidx[i]) { /* the key's older record: replaced */
+			pending_free(&s->pend[s->pidx[i] - 1]);
+			s->pend[s->pidx[i] - 1] = n;
+			continue;
+		}
+		s->pend[s->npend] = n;
+		s->pidx[i] = (uint32_t)(++s->npend);
+	}
+	s->nprep = 0;
+	if (seq < s->pend_min)
+		s->pend_min = seq;
+}
+
+int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq)
+{
+	int rc = grove_db__pending_prepare(s, b);
+	if (rc == 0)
+		grove_db__pending_install(s, seq);
+	return rc;
+}
+
+const grove_db_pending_t *grove_db__pending_find(const grove_db_stripe_t *s, const uint8_t *key,
+						 size_t klen)
+{
+	if (s->npend == 0)
+		return NULL;
+	uint32_t v = s->pidx[pend_probe(s, key, klen)];
+	return v ? &s->pend[v - 1] : NULL;
 }
 
 int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint8_t **val,
 			  size_t *vlen)
 {
-	for (size_t i = 0; i < s->npend; i++) {
-		grove_db_pending_t *p = &s->pend[i];
-		if (p->klen != klen || memcmp(p->key, key, klen) != 0)
-			continue;
-		*val = NULL;
-		*vlen = 0;
-		if (p->val) {
-			*val = grove_malloc(p->vlen ? p->vlen : 1);
-			if (!*val)
-				return GROVE_ENOMEM;
-			memcpy(*val, p->val, p->vlen);
-			*vlen = p->vlen;
-		}
-		return 1;
+	const grove_db_pending_t *p = grove_db__pending_find(s, key, klen);
+	if (!p)
+		return 0;
+	*val = NULL;
+	*vlen = 0;
+	if (p->val) {
+		*val = grove_malloc(p->vlen ? p->vlen : 1);
+		if (!*val)
+			return GROVE_ENOMEM;
+		memcpy(*val, p->val, p->vlen);
+		*vlen = p->vlen;
 	}
-	return 0;
+	return 1;
 }
 
 bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
 {
-	for (size_t i = 0; i < s->npend; i++)
-		if (s->pend[i].klen == klen && memcmp(s->pend[i].key, key, klen) == 0)
-			return true;
-	return false;
+	return grove_db__pending_find(s, key, klen) != NULL;
+}
+
+static void pending_forget_op(void *ctx, int op, const uint8_t *key, size_t klen,
+			      const uint8_t *val, size_t vlen)
+{
+	(void)op, (void)val, (void)vlen;
+	grove_db_stripe_t *s = ctx;
+	if (s->npend == 0)
+		return;
+	size_t i = pend_probe(s, key, klen);
+	if (s->pidx[i])
+		pend_remove_slot(s, i);
+}
+
+void grove_db__pending_forget(grove_db_stripe_t *s, const grove_batch_t *b)
+{
+	if (s->npend)
+		grove_batch_iterate(b, pending_forget_op, s);
 }
 
 /* seq 0: all of them. */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {
+	GROVE_ASSERT(s->nprep == 0);
+	if (s->npend == 0 || (seq != 0 && s->pend_min > seq))
+		return;
 	size_t out = 0;
+	uint64_t min = UINT64_MAX;
 	for (size_t i = 0; i < s->npend; i++) {
-		if (seq == 0 || s->pend[i].seq == seq)
+		if (seq == 0 || s->pend[i].seq <= seq) {
 			pending_free(&s->pend[i]);
-		else
-			s->pend[out++] = s->pend[i];
+			continue;
+		}
+		if (s->pend[i].seq < min)
+			min = s->pend[i].seq;
+		s->pend[out++] = s->pend[i];
 	}
+	s->pend_min = min;
+	if (out == s->npend)
+		return;
 	s->npend = out;
+	/* the same number of slots: cannot fail */
+	GROVE_ASSERT(s->pidx_cap == 0 || pend_reindex(s, s->pidx_cap) == 0);
 }

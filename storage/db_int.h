@@ -110,10 +110,13 @@ typedef struct grove_db_cached {
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
 } grove_db_cached_t;
 
-/* BATCH mode: a record queued for the group commit but not yet durable
- * (element and metadata records of collection writes, which are not
- * cached): the next writer of the key under the stripe lock reads it from
- * here, so writers of one key share fsyncs. */
+/* A record queued for the group commit (BATCH mode, or a deferred write
+ * in any mode) and not yet settled (element and metadata records of
+ * collection writes, which are not cached): the next writer of the key
+ * under the stripe lock reads it from here, so writers of one key share
+ * fsyncs.  A write that goes around the queue's records (modes none and
+ * always, or a record the cache cannot pin) drops those of its keys once
+ * written: the store then holds newer ones. */
 typedef struct grove_db_pending {
 	uint8_t *key;
 	size_t klen;
@@ -163,8 +166,15 @@ typedef struct grove_db_stripe {
 	uint8_t *scratch;     /* the next record, laid out like grove_db_cached_t.buf */
 	size_t scratch_cap;
 	grove_batch_t batch;
+	/* pending records (db_cache.c): pend[0..npend), then nprep prepared
+	 * copies; pidx their hash index (pidx_cap slots), pend_min a lower
+	 * bound of their sequence numbers, pend_key the db's SipHash key */
 	grove_db_pending_t *pend;
-	size_t npend, pend_cap;
+	size_t npend, nprep, pend_cap;
+	uint32_t *pidx;
+	size_t pidx_cap;
+	uint64_t pend_min;
+	const uint8_t *pend_key;
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
 	/* db_zrank.c: the bucket boundaries of the last sorted-set key with
 	 * counts written under this lock (NULL: none), and that key's hash
@@ -193,6 +203,7 @@ struct grove_db {
 	grove_db_stripe_t stripes[GROVE_DB_STRIPES];
 	grove_db_cloud_known_t cloud_known[GROVE_DB_STRIPES][GROVE_DB_CLOUD_KNOWN_WAYS];
 	grove_db_cached_t *cache; /* GROVE_DB_CACHE_SLOTS entries */
+	uint8_t pend_key[16];      /* SipHash key of the stripes' pending indexes */
 	atomic_size_t value_bytes; /* charges of the cached decoded values */
 	bool stripes_inited;       /* db_cache.c */
 	bool locks_inited;         /* hlc_mu, hook_mu */
@@ -343,16 +354,26 @@ bool grove_db__cache_can_pin(grove_db_t *db, const grove_db_key_t *k,
 			     const grove_db_cached_t *entry);
 void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t seq, bool durable);
 void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
-/* Pending records of a stripe (BATCH mode; caller holds the stripe lock):
- * add every op of b under seq; get a copy (1: found, *val NULL when
- * deleted; 0: not pending); settle drops the records of seq. */
+/* Pending records of a stripe (queued for the group commit, not yet
+ * settled; caller holds the stripe lock): prepare copies every op of b
+ * (all or nothing; nothing visible yet), then exactly one of install (the
+ * copies become the keys' records under seq, replacing older ones; cannot
+ * fail) or discard.  add: both.  find: key's record (val NULL: deleted) or
+ * NULL, valid until the stripe's records change; get: a copy (1: found,
+ * *val NULL when deleted; 0: not pending).  forget drops the records of
+ * every key b writes (b was just written around them, after them).
+ * settle drops every record of sequence number <= seq (0: all). */
+int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b) GROVE_MUST_CHECK;
+void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq);
+void grove_db__pending_discard(grove_db_stripe_t *s);
 int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq) GROVE_MUST_CHECK;
+const grove_db_pending_t *grove_db__pending_find(const grove_db_stripe_t *s, const uint8_t *key,
+						 size_t klen);
 int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint8_t **val,
 			  size_t *vlen) GROVE_MUST_CHECK;
-void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
 bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen);
-void grove_db__pending_relabel(grove_db_stripe_t *s, uint64_t from, uint64_t to);
-#define GROVE_DB_PENDING_UNQUEUED UINT64_MAX /* added, not yet queued */
+void grove_db__pending_forget(grove_db_stripe_t *s, const grove_batch_t *b);
+void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
 /* A 'u' record is the canonical encoding followed by one byte, the visible
  * type (so scans and counts need no decoding).  Callers check rec_len >= 1.
  * The head's tree item and digest cover both. */

@@ -84,14 +84,7 @@ static bool in_list(const lcur_t *lc, const uint8_t *key, size_t klen)
 /* The pending record of key (overlay), or NULL. */
 static const grove_db_pending_t *pend_of(const lcur_t *lc, const uint8_t *key, size_t klen)
 {
-	if (!lc->ovl)
-		return NULL;
-	for (size_t i = 0; i < lc->ovl->npend; i++) {
-		const grove_db_pending_t *p = &lc->ovl->pend[i];
-		if (p->klen == klen && memcmp(p->key, key, klen) == 0)
-			return p;
-	}
-	return NULL;
+	return lc->ovl ? grove_db__pending_find(lc->ovl, key, klen) : NULL;
 }
 
 /* A record's value (filtered by the pending delete), in place: 1 live,

@@ -206,6 +206,8 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 		rc = grove_commit_write(&db->commit, &s->batch);
 	if (rc)
 		return state_fail(db, st, rc);
+	if (st->extra)
+		grove_db__pending_forget(s, st->extra);
 	grove_db_head_delta_t d;
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
@@ -223,6 +225,7 @@ static int state_commit_extra(grove_db_t *db, const grove_db_key_t *k, grove_db_
 		rc = grove_commit_write(&db->commit, &s->batch);
 	if (rc)
 		return state_fail(db, st, rc);
+	grove_db__pending_forget(s, st->extra);
 	extra_apply(db, st);
 	return 0;
 }
@@ -243,15 +246,15 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	grove_commit_waiter_t w;
 	int rc = state_batch(&b, k, st, rec, rec_len);
 	if (rc == 0 && st->extra)
-		rc = grove_db__pending_add(s, st->extra, GROVE_DB_PENDING_UNQUEUED);
+		rc = grove_db__pending_prepare(s, st->extra);
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &b, &w);
 	if (rc) { /* a failed enqueue: the commit refuses every later write */
-		grove_db__pending_settle(s, GROVE_DB_PENDING_UNQUEUED);
+		grove_db__pending_discard(s);
 		grove_batch_close(&b);
 		return state_fail(db, st, rc);
 	}
-	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, w.seq);
+	grove_db__pending_install(s, w.seq);
 	grove_db_head_delta_t d;
 	if (rec_len) {
 		state_delta(s, k, st, rec_len, &d);
@@ -338,16 +341,16 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 		return state_fail(db, st, GROVE_ENOMEM);
 	int rc = state_batch(&r->batch, k, st, rec, rec_len);
 	if (rc == 0 && st->extra)
-		rc = grove_db__pending_add(s, st->extra, GROVE_DB_PENDING_UNQUEUED);
+		rc = grove_db__pending_prepare(s, st->extra);
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &r->batch, &r->w);
 	if (rc) {
-		grove_db__pending_settle(s, GROVE_DB_PENDING_UNQUEUED);
+		grove_db__pending_discard(s);
 		grove_batch_close(&r->batch);
 		grove_free(r);
 		return state_fail(db, st, rc);
 	}
-	grove_db__pending_relabel(s, GROVE_DB_PENDING_UNQUEUED, r->w.seq);
+	grove_db__pending_install(s, r->w.seq);
 	r->has_head = false;
 	r->next = NULL;
 	if (rec_len) {

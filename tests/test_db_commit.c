@@ -281,6 +281,56 @@ static void test_deferred_unit(void **state)
 	assert_memory_equal(synced, after, GROVE_DIGEST_BYTES);
 }
 
+/* A deferred write's element and metadata records stay pending until its
+ * ticket is synced; a write of the same collection that does not defer
+ * (another client, a merge) and runs before that sync, in modes none and
+ * always, writes the store directly: the next writer must read what it
+ * wrote, not the older pending records.  Three adds to one set, the first
+ * deferred and unsynced: the count is 3 (it was 2 with the stale pending
+ * metadata read back). */
+static void stale_pending_case(fixture_t *f, grove_durability_t mode)
+{
+	grove_db_close(f->db);
+	f->db = NULL;
+	grove_test_storage_rmdir(f->dir);
+	f->dir = grove_test_storage_tmpdir("dbcommit");
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "node-a";
+	o.clock = grove_test_storage_clock_ms;
+	o.clock_ctx = &f->clock_ms;
+	o.durability = mode;
+	char err[256];
+	assert_int_equal(grove_db_open(f->dir, &o, &f->db, err, sizeof(err)), 0);
+	grove_db_t *db = f->db;
+	bool added = false;
+	assert_int_equal(grove_db_defer_begin(db), 0);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "a", 1, &added), 0);
+	uint64_t ticket = grove_db_defer_end(db);
+	assert_true(ticket > 0);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "b", 1, &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "c", 1, &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_set_remove(db, "s", 1, "b", 1, &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "b", 1, &added), 0);
+	assert_true(added); /* not the pending "b" of before its removal */
+	uint64_t count = 0;
+	assert_int_equal(grove_db_coll_count(db, "s", 1, GROVE_TYPE_SET, &count), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(grove_db_defer_sync(db, ticket), 0);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "d", 1, &added), 0);
+	assert_int_equal(grove_db_coll_count(db, "s", 1, GROVE_TYPE_SET, &count), 0);
+	assert_int_equal(count, 4);
+}
+
+static void test_deferred_then_direct(void **state)
+{
+	stale_pending_case(*state, GROVE_DURABILITY_NONE);
+	stale_pending_case(*state, GROVE_DURABILITY_ALWAYS);
+}
+
 /* Deferred records are reused once settled (their batch buffers too),
  * including for a key longer than a reused record had room for: 60 units
  * of counter, set and map writes on keys of 1 to GROVE_KEY_MAX bytes give
@@ -471,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_unit, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_unit, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_set_count, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_then_direct, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
