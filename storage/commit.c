@@ -58,27 +58,19 @@ static void leader_window(grove_commit_t *c)
 			break;
 }
 
-/* Writes a detached group as one synced batch (or, if merging the batches
- * runs out of memory, one by one, synced at the end). */
+/* Writes a detached group (at most GROUP_MAX batches) as one store write,
+ * synced unless the mode is none: the store takes the batches as a list
+ * (no merged copy; ops a later one of the same key overrides are left
+ * out).  Only the leader runs it, so the group_bs array is its own. */
 static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
 {
 	bool sync = c->mode != GROVE_DURABILITY_NONE;
-	if (!group->next)
-		return grove_store_write(c->store, group->batch, sync);
-	grove_batch_t all;
-	grove_batch_init(&all);
-	int rc = 0;
-	for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
-		rc = grove_batch_append(&all, w->batch);
-	if (rc == 0) {
-		rc = grove_store_write(c->store, &all, sync);
-	} else {
-		rc = 0;
-		for (grove_commit_waiter_t *w = group; w && rc == 0; w = w->next)
-			rc = grove_store_write(c->store, w->batch, sync && w->next == NULL);
+	size_t n = 0;
+	for (grove_commit_waiter_t *w = group; w; w = w->next) {
+		GROVE_ASSERT(n < GROVE_COMMIT_GROUP_MAX);
+		c->group_bs[n++] = w->batch;
 	}
-	grove_batch_close(&all);
-	return rc;
+	return grove_store_write_list(c->store, c->group_bs, n, sync);
 }
 
 /* Leads one group: detaches up to GROUP_MAX queued batches, writes them

@@ -7,7 +7,8 @@
  *  batch:  group commit.  Writers queue their batches; the first writer
  *          with no commit in flight becomes the leader, optionally waits
  *          window_us for more writers (up to GROVE_COMMIT_GROUP_MAX), takes
- *          every queued batch, writes them as one synced batch, and wakes
+ *          every queued batch, writes them as one synced store write
+ *          (grove_store_write_list: no merged copy), and wakes
  *          them.  Writers that arrive during that fsync form the next group.
  *          Every writer returns only after the write holding its batch was
  *          synced, with that write's result.  A writer may split the commit:
@@ -69,6 +70,7 @@ typedef struct grove_commit {
 	int failed_rc;              /* BATCH: nonzero once a group write failed */
 	atomic_uint_fast64_t durable_seq; /* the last sequence number synced */
 	atomic_uint_fast64_t syncs; /* synced writes issued */
+	const grove_batch_t *group_bs[GROVE_COMMIT_GROUP_MAX]; /* the leader's group */
 	bool inited;
 } grove_commit_t;
 

@@ -3,6 +3,8 @@
  * dispatching wrappers around a backend's function table, and range scans
  * built on iterators.  See store.h for the contract.
  */
+#include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -119,6 +121,71 @@ void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx)
 	GROVE_ASSERT(off == b->len_bytes);
 }
 
+/* --- the last op of each key in a list of batches --- */
+
+typedef struct op_ref {
+	const uint8_t *p; /* the op's header in its batch */
+	bool skip;        /* a later op of the same key overrides it */
+} op_ref_t;
+
+static uint8_t list_hash_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t list_hash_once = PTHREAD_ONCE_INIT;
+
+static void list_hash_init(void)
+{
+	randombytes_buf(list_hash_key, sizeof(list_hash_key));
+}
+
+int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grove_batch_fn fn,
+				  void *ctx)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += bs[i]->count;
+	if (total > UINT32_MAX / 4)
+		return GROVE_ENOMEM;
+	size_t cap = 16;
+	while (cap < 2 * total)
+		cap *= 2;
+	op_ref_t *refs = grove_malloc(total * sizeof(*refs) + cap * sizeof(uint32_t) + 1);
+	if (!refs)
+		return GROVE_ENOMEM;
+	uint32_t *slots = (uint32_t *)(refs + total); /* op index + 1, 0: empty */
+	memset(slots, 0, cap * sizeof(uint32_t));
+	pthread_once(&list_hash_once, list_hash_init);
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t off = 0;
+		for (size_t c = 0; c < bs[i]->count; c++, j++) {
+			const uint8_t *p = bs[i]->buf + off;
+			size_t klen = get_u32(p + 1);
+			off += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
+			refs[j] = (op_ref_t){ .p = p };
+			uint64_t h;
+			crypto_shorthash((unsigned char *)&h, p + 5, klen, list_hash_key);
+			size_t x = (size_t)h & (cap - 1);
+			for (; slots[x]; x = (x + 1) & (cap - 1)) {
+				const uint8_t *q = refs[slots[x] - 1].p;
+				if (get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0) {
+					refs[slots[x] - 1].skip = true;
+					break;
+				}
+			}
+			slots[x] = (uint32_t)(j + 1);
+		}
+		GROVE_ASSERT(off == bs[i]->len_bytes);
+	}
+	for (j = 0; j < total; j++) {
+		if (refs[j].skip)
+			continue;
+		const uint8_t *p = refs[j].p;
+		size_t klen = get_u32(p + 1), vlen = get_u32(p + 5 + klen);
+		fn(ctx, p[0], p + 5, klen, p[0] == GROVE_BATCH_PUT ? p + 9 + klen : NULL, vlen);
+	}
+	grove_free(refs);
+	return 0;
+}
+
 /* --- dispatch --- */
 
 void grove_store_close(grove_store_t *s)
@@ -159,6 +226,26 @@ int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 	if (store_fail_now())
 		return GROVE_EIO;
 	return s->ops->write(s, b, sync);
+}
+
+int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+{
+	GROVE_ASSERT(n >= 1);
+	if (store_fail_now())
+		return GROVE_EIO;
+	if (n == 1)
+		return s->ops->write(s, bs[0], sync);
+	if (s->ops->write_list)
+		return s->ops->write_list(s, bs, n, sync);
+	grove_batch_t all;
+	grove_batch_init(&all);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = grove_batch_append(&all, bs[i]);
+	if (rc == 0)
+		rc = s->ops->write(s, &all, sync);
+	grove_batch_close(&all);
+	return rc;
 }
 
 static int store_single(grove_store_t *s, int op, const void *key, size_t klen, const void *val,

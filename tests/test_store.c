@@ -109,6 +109,80 @@ static void test_batch_last_op_wins(void **state)
 	grove_batch_close(&c);
 }
 
+/* A list of batches written as one (grove_store_write_list) leaves the
+ * state their concatenation leaves, and the ops a later one of the same
+ * key overrides are the only ones left out: 200 rounds of 2-6 batches of
+ * 1-5 random puts and deletes over 12 keys of 1-3 bytes, against a model
+ * of the last op per key; grove_batch_list_iterate_last visits exactly
+ * the model's last ops, in list order.  Seeded. */
+typedef struct last_visit {
+	char seen[64][4];
+	size_t n;
+} last_visit_t;
+
+static void last_fn(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		    size_t vlen)
+{
+	(void)op, (void)val, (void)vlen;
+	last_visit_t *v = ctx;
+	assert_true(klen < 4 && v->n < 64);
+	memcpy(v->seen[v->n], key, klen);
+	v->seen[v->n++][klen] = 0;
+}
+
+static void test_write_list_as_concatenation(void **state)
+{
+	grove_store_t *s = ((fixture_t *)*state)->s;
+	grove_rng_t rng;
+	grove_rng_seed(&rng, grove_test_storage_seed("test_write_list_as_concatenation"));
+	static const char *keys[12] = { "a", "b", "c", "ab", "ba", "abc", "x", "y", "z", "xy", "q", "qq" };
+	char model[12][16]; /* "" absent, else the value */
+	memset(model, 0, sizeof(model));
+	for (int round = 0; round < 200; round++) {
+		grove_batch_t b[6];
+		const grove_batch_t *bs[6];
+		size_t nb = 2 + (size_t)grove_rng_below(&rng, 5);
+		int last[12], order[64], nops = 0;
+		for (int k = 0; k < 12; k++)
+			last[k] = -1;
+		for (size_t i = 0; i < nb; i++) {
+			grove_batch_init(&b[i]);
+			bs[i] = &b[i];
+			int ops = 1 + (int)grove_rng_below(&rng, 5);
+			for (int o = 0; o < ops; o++, nops++) {
+				int k = (int)grove_rng_below(&rng, 12);
+				order[nops] = k;
+				last[k] = nops;
+				if (grove_rng_below(&rng, 3) == 0) {
+					assert_int_equal(grove_batch_delete(&b[i], keys[k], strlen(keys[k])), 0);
+					model[k][0] = 0;
+				} else {
+					snprintf(model[k], sizeof(model[k]), "v%d", nops);
+					assert_int_equal(grove_batch_put(&b[i], keys[k], strlen(keys[k]),
+									 model[k], strlen(model[k])),
+							 0);
+				}
+			}
+		}
+		last_visit_t v = { .n = 0 };
+		assert_int_equal(grove_batch_list_iterate_last(bs, nb, last_fn, &v), 0);
+		size_t want = 0;
+		for (int j = 0; j < nops; j++) {
+			if (last[order[j]] != j)
+				continue;
+			assert_true(want < v.n);
+			assert_string_equal(v.seen[want], keys[order[j]]);
+			want++;
+		}
+		assert_int_equal(v.n, want);
+		assert_int_equal(grove_store_write_list(s, bs, nb, false), 0);
+		for (int k = 0; k < 12; k++)
+			expect_stored(s, NULL, keys[k], model[k][0] ? model[k] : NULL);
+		for (size_t i = 0; i < nb; i++)
+			grove_batch_close(&b[i]);
+	}
+}
+
 typedef struct collect {
 	char keys[64][16];
 	size_t n;
@@ -436,6 +510,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		GROVE_TEST_BOTH_BACKENDS(test_point_ops),
 		GROVE_TEST_BOTH_BACKENDS(test_batch_last_op_wins),
+		GROVE_TEST_BOTH_BACKENDS(test_write_list_as_concatenation),
 		GROVE_TEST_BOTH_BACKENDS(test_prefix_and_range_scan),
 		GROVE_TEST_BOTH_BACKENDS(test_order_is_bytewise),
 		GROVE_TEST_BOTH_BACKENDS(test_snapshot_isolation),
