@@ -352,6 +352,7 @@ static void work_after(uv_work_t *w, int status)
 /* ---- deferred runs: a client's pipelined writes as one store write ---- */
 
 static void sync_start(grove_resp_server_t *srv);
+static void sync_start_work(grove_resp_server_t *srv);
 
 /* The sync work (a libuv worker: the second core): writes every deferred
  * write up to sync_target with one store write and fsync per group. */
@@ -361,14 +362,11 @@ static void sync_run(uv_work_t *w)
 	srv->sync_rc = grove_db_defer_sync(srv->env->db, srv->sync_target);
 }
 
-/* Releases the clients whose deferred writes the sync covered: their
- * replies go out now; if it failed, those not durable are closed without
- * them (nothing unacknowledged is claimed).  Starts the next sync. */
-static void sync_after(uv_work_t *w, int status)
+/* Releases the clients whose deferred writes the sync up to sync_target
+ * covered: their replies go out now; if it failed, those not durable are
+ * closed without them (nothing unacknowledged is claimed). */
+static void sync_release(grove_resp_server_t *srv)
 {
-	grove_resp_server_t *srv = w->data;
-	GROVE_ASSERT(status == 0);
-	srv->sync_busy = false;
 	uint64_t target = srv->sync_target; /* released clients may start the next */
 	uint64_t durable = grove_db_defer_durable(srv->env->db);
 	if (srv->sync_rc)
@@ -385,13 +383,48 @@ static void sync_after(uv_work_t *w, int status)
 		else
 			client_close(c);
 	}
+}
+
+/* The sync work's completion: releases its clients, starts the next. */
+static void sync_after(uv_work_t *w, int status)
+{
+	grove_resp_server_t *srv = w->data;
+	GROVE_ASSERT(status == 0);
+	srv->sync_busy = false;
+	sync_release(srv);
 	sync_start(srv);
 	maybe_shutdown_done(srv);
 }
 
-/* Starts a sync up to sync_want unless one runs (its completion starts
- * the next: groups form while a sync is in flight). */
-static void sync_start(grove_resp_server_t *srv)
+/* Mode none: the deferred runs of one loop pass are written by one store
+ * write on the loop thread, before the next poll (an idle handle: it also
+ * keeps that poll from blocking), as Redis writes its AOF buffer once
+ * before sleeping; then their clients are released.  Released clients
+ * may run more buffered requests and be held again: up to
+ * GROVE_SERVER_PASS_SYNCS_MAX rounds here, the rest by the sync work. */
+static void on_pass_idle(uv_idle_t *h)
+{
+	grove_resp_server_t *srv = h->data;
+	uv_idle_stop(h);
+	srv->pass_armed = false;
+	for (int round = 0; round < GROVE_SERVER_PASS_SYNCS_MAX && !srv->sync_busy &&
+			    srv->sync_want > srv->sync_target;
+	     round++) {
+		srv->sync_target = srv->sync_want;
+		srv->sync_rc = grove_db_defer_sync(srv->env->db, srv->sync_target);
+		sync_release(srv);
+	}
+	if (srv->pass_armed) { /* re-armed by a released client: the work has it */
+		uv_idle_stop(h);
+		srv->pass_armed = false;
+	}
+	sync_start_work(srv);
+	maybe_shutdown_done(srv);
+}
+
+/* Starts a sync up to sync_want on the libuv worker unless one runs (its
+ * completion starts the next: groups form while a sync is in flight). */
+static void sync_start_work(grove_resp_server_t *srv)
 {
 	if (srv->sync_busy || srv->sync_want <= srv->sync_target)
 		return;
@@ -404,10 +437,27 @@ static void sync_start(grove_resp_server_t *srv)
 	}
 }
 
+/* Starts what syncs the deferred writes up to sync_want: in none the pass
+ * write (once the listener's handles are open), else the sync work. */
+static void sync_start(grove_resp_server_t *srv)
+{
+	if (srv->sync_want <= srv->sync_target)
+		return;
+	if (srv->durability == GROVE_DURABILITY_NONE && srv->listening && !srv->sync_busy) {
+		if (!srv->pass_armed) {
+			uv_idle_start(&srv->pass_idle, on_pass_idle);
+			srv->pass_armed = true;
+		}
+		return;
+	}
+	sync_start_work(srv);
+}
+
 /* Runs a batch of deferrable writes with deferred durability: their
- * store writes are queued, not waited for.  In none they are written at
- * once (one store write); otherwise the client is held, replies unsent,
- * until the sync work has them durable.  Returns true when held. */
+ * store writes are queued, not waited for, and the client is held,
+ * replies unsent, until they are written as the mode promises (none: by
+ * the pass write; batch, always: by the sync work).  Returns true when
+ * held. */
 static bool batch_run_deferred(grove_resp_server_client_t *c)
 {
 	grove_resp_server_t *srv = c->srv;
@@ -418,15 +468,6 @@ static bool batch_run_deferred(grove_resp_server_client_t *c)
 	batch_done(c, result);
 	if (ticket == 0)
 		return false;
-	if (srv->durability == GROVE_DURABILITY_NONE) {
-		int rc = grove_db_defer_sync(db, ticket);
-		if (rc == 0)
-			return false;
-		grove_log_error(srv->log, "store write failed: %s; client %llu %s closed",
-				grove_strerror(rc), (unsigned long long)c->state.id, c->state.addr);
-		client_close(c);
-		return true;
-	}
 	c->held = true;
 	c->hold_seq = ticket;
 	if (ticket > srv->sync_want)
@@ -1036,7 +1077,9 @@ int grove_resp_server_listen(grove_resp_server_t *srv, char *err, size_t elen)
 	pthread_mutex_lock(&srv->mon_mu);
 	srv->mon_open = true;
 	pthread_mutex_unlock(&srv->mon_mu);
-	srv->handles_open = 5;
+	uv_idle_init(srv->loop, &srv->pass_idle);
+	srv->pass_idle.data = srv;
+	srv->handles_open = 6;
 	if (srv->tls_port) {
 		uv_tcp_init(srv->loop, &srv->tls_listener);
 		srv->tls_listener.data = srv;
@@ -1103,9 +1146,12 @@ void grove_resp_server_shutdown(grove_resp_server_t *srv, void (*cb)(void *ctx),
 		uv_close((uv_handle_t *)&srv->wait_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->pause_timer, on_server_handle_closed);
 		uv_close((uv_handle_t *)&srv->mon_async, on_server_handle_closed);
+		uv_close((uv_handle_t *)&srv->pass_idle, on_server_handle_closed);
+		srv->pass_armed = false;
 		if (srv->tls_port)
 			uv_close((uv_handle_t *)&srv->tls_listener, on_server_handle_closed);
 		srv->listening = false;
+		sync_start(srv); /* a pass write armed: the sync work does it now */
 	}
 	srv->pause_until_ms = 0; /* held clients finish */
 	pthread_mutex_lock(&srv->mon_mu);

@@ -10,13 +10,15 @@
  * deferrable writes (grove_cmd_deferrable: SET key value, INCR..., SADD,
  * SREM, HSET, HDEL, LPUSH, RPUSH, LPUSHX, RPUSHX) runs on the loop thread with deferred writes
  * (grove_db_defer_begin): each is atomic on its key at once, and all are
- * queued as one unit.  In `none` the unit is then written (one store
- * write).  In `batch` and `always` the client is held, its replies unsent
- * and its later requests unexecuted, while one sync work on a libuv worker
- * (the second core) writes every queued unit of every client with one
- * store write and one fsync; when it completes the clients it covered get
- * their replies (a failed write closes them instead), and units queued
- * meanwhile form the next sync.  Any other request ends the run and runs
+ * queued as one unit, and the client is held, its replies unsent and its
+ * later requests unexecuted, until the unit is written.  In `none` every
+ * unit queued by one loop pass is written by one store write on the loop,
+ * before the next poll (an idle handle), as Redis writes its AOF buffer
+ * before sleeping.  In `batch` and `always` one sync work on a libuv
+ * worker (the second core) writes every queued unit of every client with
+ * one store write and one fsync.  Then the clients covered get their
+ * replies (a failed write closes them instead); in batch and always units
+ * queued meanwhile form the next sync.  Any other request ends the run and runs
  * after it is durable, so it sees the run's writes.  Other batches with a
  * write run on a libuv worker in `batch` and `always` (the client reads
  * nothing more until it completes), on the loop in `none`.  Replies keep
@@ -63,6 +65,7 @@
 #define GROVE_SERVER_READ_BYTES 16384
 #define GROVE_SERVER_BACKLOG 511
 #define GROVE_SERVER_BLOCKED_INPUT_BYTES (64u * 1024) /* read while blocked */
+#define GROVE_SERVER_PASS_SYNCS_MAX 8 /* none: store writes per loop pass on the loop */
 
 typedef struct grove_resp_server_client grove_resp_server_client_t;
 
@@ -99,10 +102,13 @@ typedef struct grove_resp_server {
 	uint64_t next_client_id;
 	bool listening, shutting_down;
 	int handles_open; /* listener + timers still to close */
-	/* deferred runs (batch, always): one sync work at a time writes every
+	/* deferred runs: one sync (work or pass write) at a time writes every
 	 * deferred write up to sync_target; sync_want is the newest ticket */
 	uv_work_t sync_work;
 	bool sync_busy;
+	/* none: the pass write (on_pass_idle) is armed */
+	uv_idle_t pass_idle;
+	bool pass_armed;
 	int sync_rc;
 	uint64_t sync_target, sync_want;
 	void (*shutdown_cb)(void *ctx);
