@@ -30,6 +30,17 @@
       LLEN the elements, which are in push order, each once): no command
       half-applied.
 
+  pipe_model.py shared PORT PIPERS PLAINS ROUNDS SEED
+      Writers of both kinds on the same collection keys at once: PIPERS
+      threads pipeline bursts of 16 deferrable writes (SADD sh:s, HSET sh:h,
+      RPUSH sh:l of members of their own), ROUNDS bursts each, while PLAINS
+      threads send one command at a time that does not defer (HINCRBY sh:h,
+      SMOVE from a set of their own into sh:s, LPOP sh:l), 4 x ROUNDS
+      each.  Afterwards sh:s, sh:h and sh:l hold exactly what was added and
+      not popped (SMEMBERS, HKEYS, LRANGE) and their counts (SCARD, HLEN,
+      LLEN) agree: a write that does not defer builds on the pipelined ones
+      queued before it, and they on it.
+
   pipe_model.py bigreply PORT ROUNDS
       One connection sends, in one write, ROUNDS rounds of GET of a 200 KB
       value, INCR, SET and GET of a small key (reads, deferred writes and
@@ -271,6 +282,93 @@ def run_model(port, clients, bursts, seed):
     return 1 if errors else 0
 
 
+def run_shared(port, pipers, plains, rounds, seed):
+    errors, popped, lock = [], [], threading.Lock()
+
+    def err(msg):
+        with lock:
+            errors.append(msg)
+
+    def piper(cid):
+        rng, c = random.Random(seed * 1000 + cid), Conn(port)
+        for b in range(rounds):
+            cmds = []
+            for i in range(16):
+                m = "p%d:%d:%d" % (cid, b, i)
+                cmds.append(rng.choice([["SADD", "sh:s", m], ["HSET", "sh:h", m, "v"],
+                                        ["RPUSH", "sh:l", m]]))
+            c.send(cmds)
+            for cmd in cmds:
+                got = c.reply()
+                if not isinstance(got, int) or (cmd[0] != "RPUSH" and got != 1):
+                    err("piper %d %s: %r" % (cid, cmd, got))
+
+    def plain(cid):
+        rng, c = random.Random(seed * 1000 + 500 + cid), Conn(port)
+        for j in range(4 * rounds):
+            m, op = "q%d:%d" % (cid, j), rng.randrange(3)
+            if op == 0:
+                c.send([["HINCRBY", "sh:h", m, 1]])
+                got = c.reply()
+                if got != 1:
+                    err("plain %d HINCRBY %s: %r" % (cid, m, got))
+            elif op == 1:
+                c.send([["SADD", "sh:src%d" % cid, m], ["SMOVE", "sh:src%d" % cid, "sh:s", m]])
+                got = [c.reply(), c.reply()]
+                if got != [1, 1]:
+                    err("plain %d SMOVE %s: %r" % (cid, m, got))
+            else:
+                c.send([["LPOP", "sh:l"]])
+                got = c.reply()
+                if got is not None:
+                    with lock:
+                        popped.append(got)
+
+    ts = [threading.Thread(target=piper, args=(i,)) for i in range(pipers)]
+    ts += [threading.Thread(target=plain, args=(i,)) for i in range(plains)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    c = Conn(port)
+    c.send([["SMEMBERS", "sh:s"], ["SCARD", "sh:s"], ["HKEYS", "sh:h"], ["HLEN", "sh:h"],
+            ["LRANGE", "sh:l", 0, -1], ["LLEN", "sh:l"]])
+    smem, scard, hkeys, hlen, lrange, llen = [c.reply() for _ in range(6)]
+    sw, hw, lw = set(), set(), []
+    # what the writers added: replay their choices (same seeds)
+    for cid in range(pipers):
+        rng = random.Random(seed * 1000 + cid)
+        for b in range(rounds):
+            for i in range(16):
+                m = "p%d:%d:%d" % (cid, b, i)
+                k = rng.choice(["s", "h", "l"])
+                (sw.add(m) if k == "s" else hw.add(m) if k == "h" else lw.append(m))
+    for cid in range(plains):
+        rng = random.Random(seed * 1000 + 500 + cid)
+        for j in range(4 * rounds):
+            m, op = "q%d:%d" % (cid, j), rng.randrange(3)
+            if op == 0:
+                hw.add(m)
+            elif op == 1:
+                sw.add(m)
+    lw_left = sorted(set(lw) - set(popped))
+    if len(popped) != len(set(popped)) or not set(popped) <= set(lw):
+        errors.append("LPOP returned %d elements, %d distinct, some never pushed?"
+                      % (len(popped), len(set(popped))))
+    if set(smem or []) != sw or scard != len(sw):
+        errors.append("sh:s: %d members, SCARD %r, want %d" % (len(smem or []), scard, len(sw)))
+    if set(hkeys or []) != hw or hlen != len(hw):
+        errors.append("sh:h: %d fields, HLEN %r, want %d" % (len(hkeys or []), hlen, len(hw)))
+    if sorted(lrange or []) != lw_left or llen != len(lw_left):
+        errors.append("sh:l: %d elements, LLEN %r, want %d" % (len(lrange or []), llen, len(lw_left)))
+    for e in errors[:10]:
+        print("FAIL " + e)
+    if not errors:
+        print("ok %d pipelined and %d plain writers on shared keys: set %d, hash %d, list %d (%d popped)"
+              % (pipers, plains, len(sw), len(hw), len(lw_left), len(popped)))
+    return 1 if errors else 0
+
+
 def run_burst(port, clients, ackfile, seed):
     out = open(ackfile, "a")
     lock = threading.Lock()
@@ -387,6 +485,8 @@ def main():
         return run_model(int(a[1]), int(a[2]), int(a[3]), int(a[4]))
     if len(a) == 5 and a[0] == "burst":
         return run_burst(int(a[1]), int(a[2]), a[3], int(a[4]))
+    if len(a) == 6 and a[0] == "shared":
+        return run_shared(int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]))
     if len(a) == 3 and a[0] == "bigreply":
         return run_bigreply(int(a[1]), int(a[2]))
     if len(a) == 3 and a[0] == "check":

@@ -4,7 +4,9 @@
 # reads that must see them, on keys of their own, lists pushed, popped and
 # read among them, plus one shared counter), each burst in one write so it
 # runs as one deferred unit; every reply must equal what Redis answers in
-# that order on one node (tests/proc/pipe_model.py holds the model); and
+# that order on one node (tests/proc/pipe_model.py holds the model);
+# pipelined writers and writers that do not defer (HINCRBY, SMOVE, LPOP)
+# on the same set, hash and list at once lose and keep nothing; and
 # one client's pipeline whose replies (8 MB) run far past the socket
 # buffers and the output high mark, leaving in parts.  Then, in none,
 # batch and always, kill -9 during a pipelined write burst: after the
@@ -28,6 +30,11 @@ for mode in none batch always; do
 	rc=$?
 	echo "$out"
 	((rc == 0)) && pass "$mode: pipelined replies equal the model's" || fail "$mode: pipelined replies differ (seed $SEED)"
+	out=$(python3 "$PY" shared "$port" 6 3 12 "$SEED")
+	rc=$?
+	echo "$out"
+	((rc == 0)) && pass "$mode: pipelined and plain writers of shared keys: nothing lost" ||
+		fail "$mode: shared keys lost or kept writes (seed $SEED)"
 	out=$(python3 "$PY" bigreply "$port" 40)
 	rc=$?
 	echo "$out"
