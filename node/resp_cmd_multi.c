@@ -14,11 +14,15 @@
  * EXEC.  Runs on the loop thread (GROVE_CMD_LOOP), holding env->exec_lock
  * for writing (grove_cmd__lock_exclusive), so that no other command of any client, on the loop or on
  * a worker thread, runs between two of its commands: the queue is atomic
- * on this node.  Each queued write is durable per the durability mode when
- * its store operation returns, so all of them are durable before EXEC's
- * reply; they are separate store writes (not one write batch) and each
- * replicates on its own, so another node may see part of a transaction
- * before the rest: atomicity is per node, not cluster-wide.  A command
+ * on this node.  The queue runs inside one store transaction
+ * (grove_db_txn_begin/_commit): each queued write is applied under its key
+ * lock and staged, later commands of the queue read it, and at the end
+ * every staged record goes to the store as ONE write batch, durable per
+ * the durability mode (one fsync in batch and always) before EXEC's reply
+ * is produced: after a crash all of an acknowledged EXEC is there, and of
+ * an unacknowledged one all or nothing.  Each write replicates on its own,
+ * so another node may see part of a transaction before the rest:
+ * atomicity is per node, not cluster-wide.  A command
  * that fails while running (WRONGTYPE...) answers its error inside EXEC's
  * array and the others still run, as in Redis.
  *
@@ -278,10 +282,19 @@ void grove_cmd_do_unwatch(grove_cmd_call_t *c)
 	grove_resp_simple(c->out, "OK");
 }
 
-/* Runs the queue under the exclusive lock; the replies form one array. */
+/* Runs the queue under the exclusive lock inside one store transaction;
+ * the replies form one array, sent only if the transaction's write
+ * succeeded (else an error replaces them: nothing is claimed). */
 static void exec_queue(grove_cmd_call_t *c)
 {
 	grove_cmd_client_t *cl = c->client;
+	grove_db_t *db = c->env->db;
+	int rc = grove_db_txn_begin(db);
+	if (rc) {
+		grove_cmd_reply_db_error(c, rc);
+		return;
+	}
+	size_t mark = c->out->len;
 	grove_resp_array(c->out, cl->queue_n);
 	for (size_t i = 0; i < cl->queue_n; i++) {
 		const grove_cmd_queued_t *q = cl->queue[i];
@@ -291,6 +304,13 @@ static void exec_queue(grove_cmd_call_t *c)
 		};
 		grove_cmd__run(&sub, q->cmd);
 		c->result |= sub.result;
+	}
+	rc = grove_db_txn_commit(db);
+	if (rc) {
+		c->out->len = mark;
+		grove_resp_errorf(c->out, "ERR EXEC's store write failed (%s): the node refuses "
+				  "writes until restarted; none of the transaction's replies "
+				  "is valid", grove_strerror(rc));
 	}
 }
 

@@ -120,7 +120,10 @@ static void lead_group(grove_commit_t *c)
 
 int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b, grove_commit_waiter_t *w)
 {
+	GROVE_ASSERT(!grove_store_txn_owned(c->store)); /* it stages (grove_commit_write) */
 	*w = (grove_commit_waiter_t){ .batch = b };
+	if (grove_store_txn_open(c->store))
+		return GROVE_EAGAIN; /* another thread's transaction is open */
 	pthread_mutex_lock(&c->mu);
 	if (c->failed_rc) {
 		pthread_mutex_unlock(&c->mu);
@@ -189,6 +192,13 @@ bool grove_commit_failed(grove_commit_t *c)
  * of the same key: writing around it would reorder them on disk). */
 int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
 {
+	if (grove_store_txn_owned(c->store)) {
+		if (grove_commit_failed(c))
+			return GROVE_EREADONLY;
+		return grove_store_txn_stage(c->store, b);
+	}
+	if (grove_store_txn_open(c->store))
+		return GROVE_EAGAIN; /* another thread's transaction is open */
 	if (c->mode != GROVE_DURABILITY_BATCH) {
 		pthread_mutex_lock(&c->mu);
 		bool idle = c->head == NULL && !c->leader_active && !c->failed_rc;
@@ -202,4 +212,35 @@ int grove_commit_write(grove_commit_t *c, const grove_batch_t *b)
 	grove_commit_waiter_t w;
 	int rc = grove_commit_enqueue(c, b, &w);
 	return rc ? rc : grove_commit_wait(c, &w);
+}
+
+/* ---- transactions ---- */
+
+int grove_commit_txn_begin(grove_commit_t *c)
+{
+	return grove_store_txn_begin(c->store);
+}
+
+bool grove_commit_txn_owned(grove_commit_t *c)
+{
+	return grove_store_txn_owned(c->store);
+}
+
+/* The staged batch goes through grove_commit_write like any batch (FIFO
+ * behind what is queued: those batches may hold older states of its keys),
+ * whole: a group holds whole batches, and its one store write applies all
+ * of them or none. */
+int grove_commit_txn_commit(grove_commit_t *c)
+{
+	grove_batch_t b;
+	grove_store_txn_end(c->store, &b);
+	int rc = b.count ? grove_commit_write(c, &b) : 0;
+	grove_batch_close(&b);
+	if (rc) { /* the caller's state already shows it: refuse writes from now on */
+		pthread_mutex_lock(&c->mu);
+		if (!c->failed_rc)
+			c->failed_rc = rc;
+		pthread_mutex_unlock(&c->mu);
+	}
+	return rc;
 }

@@ -32,6 +32,21 @@
  *          every later enqueue GROVE_EREADONLY (later batches may build on
  *          the lost state, so none is written).  Reopening the db recovers.
  *
+ *  Transactions (grove_commit_txn_begin/_commit): between the two, the
+ *          calling thread's grove_commit_write stages its batch in the
+ *          store's transaction (store.h) and returns at once, durable or
+ *          not; the thread reads what it staged.  _commit then writes
+ *          every staged op as ONE batch through grove_commit_write (one
+ *          store write: all of it or none survives a crash; in batch and
+ *          always one fsync, shared with the group it joins) and returns
+ *          once it is as durable as the mode promises.  Its failure fails
+ *          the commit for good, in every mode (the caller's tree and cache
+ *          already show the staged writes).  While a transaction is open,
+ *          other threads' grove_commit_write and _enqueue fail with
+ *          GROVE_EAGAIN and write nothing (their states could build on
+ *          staged ones and reach the disk before them); groups queued
+ *          before it are still written by whoever leads them.
+ *
  * The window uses a timed wait on CLOCK_MONOTONIC (a timeout, not a clock
  * read that affects any logic).  Thread-safe.
  */
@@ -97,5 +112,10 @@ bool grove_commit_failed(grove_commit_t *c); /* a group write failed */
  * the commit again. */
 int grove_commit_sync_to(grove_commit_t *c, uint64_t seq) GROVE_MUST_CHECK;
 uint64_t grove_commit_last_seq(grove_commit_t *c); /* the last seq queued */
+/* Transactions (see above): one at a time (GROVE_EINVAL); _commit by the
+ * thread that began it. */
+int grove_commit_txn_begin(grove_commit_t *c) GROVE_MUST_CHECK;
+bool grove_commit_txn_owned(grove_commit_t *c); /* by the calling thread */
+int grove_commit_txn_commit(grove_commit_t *c) GROVE_MUST_CHECK;
 
 #endif

@@ -213,6 +213,12 @@ static int db_init_locks(grove_db_t *db)
 	pthread_mutex_init(&db->hook_mu, NULL);
 	pthread_mutex_init(&db->defer_mu, NULL);
 	pthread_mutex_init(&db->hint_mu, NULL);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* a waiting transaction stops new purge steps, so it cannot starve */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	GROVE_ASSERT(pthread_rwlock_init(&db->txn_gate, &attr) == 0);
+	pthread_rwlockattr_destroy(&attr);
 	db->locks_inited = true;
 	int rc = grove_tree_init(&db->tree);
 	return rc ? rc : grove_db__cache_init(db);
@@ -241,6 +247,7 @@ static void db_free(grove_db_t *db)
 		pthread_mutex_destroy(&db->hook_mu);
 		pthread_mutex_destroy(&db->defer_mu);
 		pthread_mutex_destroy(&db->hint_mu);
+		pthread_rwlock_destroy(&db->txn_gate);
 	}
 	grove_free(db->hints);
 	grove_free(db);

@@ -456,6 +456,17 @@ void grove_db__pending_forget(grove_db_stripe_t *s, const grove_batch_t *b)
 		grove_batch_iterate(b, pending_forget_op, s);
 }
 
+void grove_db__cache_drop_all(grove_db_t *db)
+{
+	for (size_t i = 0; i < GROVE_DB_STRIPES; i++)
+		pthread_mutex_lock(&db->stripes[i].mu);
+	for (size_t i = 0; i < GROVE_DB_CACHE_SLOTS; i++)
+		if (db->cache[i].buf)
+			grove_db__cache_drop(db, &db->cache[i]);
+	for (size_t i = GROVE_DB_STRIPES; i > 0; i--)
+		pthread_mutex_unlock(&db->stripes[i - 1].mu);
+}
+
 /* seq 0: all of them. */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {

@@ -1719,10 +1719,17 @@ int grove_db__coll_purge(grove_db_t *db, const void *key, size_t klen)
 	size_t cursor_len = elem_prefix(&k, 0, cursor);
 	grove_buf_t seen = { 0 };
 	bool done = false;
+	/* a transaction's own purge (inline) writes into it; any other waits
+	 * for it to end, step by step */
+	bool gate = !grove_commit_txn_owned(&db->commit);
 	while (rc == 0 && !done && !purge_stopping(db)) {
+		if (gate)
+			GROVE_ASSERT(pthread_rwlock_rdlock(&db->txn_gate) == 0);
 		pthread_mutex_lock(&db->stripes[k.stripe].mu);
 		rc = purge_step(db, &k, cursor, &cursor_len, &seen, &done);
 		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+		if (gate)
+			GROVE_ASSERT(pthread_rwlock_unlock(&db->txn_gate) == 0);
 	}
 	grove_buf_close(&seen);
 	grove_free(cursor);

@@ -217,6 +217,10 @@ struct grove_db {
 	_Atomic(grove_db_change_fn) hook; /* read without the lock: NULL means no call */
 	void *hook_ctx;
 
+	/* Transactions (db_state.c): held for writing by the open one, for
+	 * reading by each step of a background purge, which thus never
+	 * writes while one is open. */
+	pthread_rwlock_t txn_gate;
 	/* Deferred writes (db_state.c): the one thread deferring, and the
 	 * queued writes to settle, in sequence order. */
 	_Atomic(bool) defer_on;
@@ -374,6 +378,9 @@ int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen,
 bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen);
 void grove_db__pending_forget(grove_db_stripe_t *s, const grove_batch_t *b);
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
+/* Drops every cache entry (a failed transaction: they may hold its
+ * writes); takes every stripe lock. */
+void grove_db__cache_drop_all(grove_db_t *db);
 /* A 'u' record is the canonical encoding followed by one byte, the visible
  * type (so scans and counts need no decoding).  Callers check rec_len >= 1.
  * The head's tree item and digest cover both. */

@@ -392,7 +392,9 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 		/* unchanged head: a cached value still equals its record */
 		if (!st->extra || st->extra->count == 0)
 			return 0;
-		if (defer_active(db))
+		if (grove_commit_txn_owned(&db->commit)) /* staged at once */
+			rc = state_commit_extra(db, k, st);
+		else if (defer_active(db))
 			rc = state_commit_deferred(db, k, st, 0);
 		else if (db->durability == GROVE_DURABILITY_BATCH)
 			rc = state_commit_queued(db, k, st, 0);
@@ -402,7 +404,9 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 		return rc;
 	}
 	bool can_pin = grove_db__cache_can_pin(db, k, st->entry);
-	if (can_pin && defer_active(db))
+	if (grove_commit_txn_owned(&db->commit)) /* staged at once */
+		rc = state_commit_locked(db, k, st, rec_len);
+	else if (can_pin && defer_active(db))
 		rc = state_commit_deferred(db, k, st, rec_len);
 	else if (db->durability == GROVE_DURABILITY_BATCH && can_pin)
 		rc = state_commit_queued(db, k, st, rec_len);
@@ -416,7 +420,7 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 
 int grove_db_defer_begin(grove_db_t *db)
 {
-	if (atomic_load(&db->defer_on))
+	if (atomic_load(&db->defer_on) || grove_commit_txn_owned(&db->commit))
 		return GROVE_EINVAL;
 	db->defer_thread = pthread_self();
 	db->defer_last_seq = 0;
@@ -518,4 +522,27 @@ void grove_db__defer_close(grove_db_t *db)
 	defer_free_list(db->defer_spare);
 	db->defer_free = db->defer_spare = NULL;
 	db->defer_nspare = 0;
+}
+
+/* ---- transactions (db.h) ---- */
+
+int grove_db_txn_begin(grove_db_t *db)
+{
+	if (defer_active(db) || grove_commit_txn_owned(&db->commit))
+		return GROVE_EINVAL;
+	GROVE_ASSERT(pthread_rwlock_wrlock(&db->txn_gate) == 0);
+	int rc = grove_commit_txn_begin(&db->commit);
+	if (rc)
+		GROVE_ASSERT(pthread_rwlock_unlock(&db->txn_gate) == 0);
+	return rc;
+}
+
+int grove_db_txn_commit(grove_db_t *db)
+{
+	GROVE_ASSERT(grove_commit_txn_owned(&db->commit));
+	int rc = grove_commit_txn_commit(&db->commit);
+	if (rc) /* the entries may hold what never reached the store */
+		grove_db__cache_drop_all(db);
+	GROVE_ASSERT(pthread_rwlock_unlock(&db->txn_gate) == 0);
+	return rc;
 }

@@ -12,6 +12,7 @@
 #include "base/assert.h"
 #include "base/buf.h"
 #include "storage/store.h"
+#include "storage/store_int.h"
 
 #define GROVE_BATCH_HEADER_BYTES 9 /* op:1, klen:4, vlen:4 */
 #define BATCH_BYTES_MIN 256 /* first allocation of a batch */
@@ -190,8 +191,10 @@ int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grov
 
 void grove_store_close(grove_store_t *s)
 {
-	if (s)
-		s->ops->close(s);
+	if (!s)
+		return;
+	grove_store__txn_free(s);
+	s->ops->close(s);
 }
 
 const char *grove_store_backend(const grove_store_t *s)
@@ -202,6 +205,8 @@ const char *grove_store_backend(const grove_store_t *s)
 int grove_store_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
 		    uint8_t **val, size_t *vlen)
 {
+	if (grove_store_txn_owned(s))
+		return grove_store__txn_get(s, snap, key, klen, val, vlen);
 	return s->ops->get(s, snap, key, klen, val, vlen);
 }
 
@@ -273,24 +278,39 @@ int grove_store_delete(grove_store_t *s, const void *key, size_t klen, bool sync
 
 int grove_snapshot_create(grove_store_t *s, grove_snapshot_t **out)
 {
+	if (grove_store_txn_owned(s))
+		return grove_store__txn_snapshot_create(s, out);
 	return s->ops->snapshot_create(s, out);
 }
 
 void grove_snapshot_release(grove_store_t *s, grove_snapshot_t *snap)
 {
-	if (snap)
-		s->ops->snapshot_release(s, snap);
+	if (!snap)
+		return;
+	if (grove_store_txn_owned(s) && grove_store__txn_snapshot_release(s, snap))
+		return;
+	s->ops->snapshot_release(s, snap);
+}
+
+int grove_store__backend_iter(grove_store_t *s, const grove_snapshot_t *snap, bool hot,
+			      grove_iter_t **out)
+{
+	return hot && s->ops->iter_create_hot ? s->ops->iter_create_hot(s, snap, out)
+					      : s->ops->iter_create(s, snap, out);
 }
 
 int grove_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
 {
+	if (grove_store_txn_owned(s))
+		return grove_store__txn_iter_create(s, snap, false, out);
 	return s->ops->iter_create(s, snap, out);
 }
 
 int grove_iter_create_hot(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
 {
-	return s->ops->iter_create_hot ? s->ops->iter_create_hot(s, snap, out)
-				       : s->ops->iter_create(s, snap, out);
+	if (grove_store_txn_owned(s))
+		return grove_store__txn_iter_create(s, snap, true, out);
+	return grove_store__backend_iter(s, snap, true, out);
 }
 
 void grove_iter_destroy(grove_iter_t *it)

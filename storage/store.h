@@ -21,10 +21,14 @@
  *     the iterator moves or is destroyed.
  *  6. All functions are thread-safe, except that one iterator must not be
  *     used by two threads at once.
+ *  7. Transactions (store_txn.c): one thread at a time may stage batches
+ *     instead of writing them; it reads its staged state, every other
+ *     thread reads the backend, and the staged ops leave as one batch.
  */
 #ifndef GROVE_STORE_H
 #define GROVE_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,9 +99,14 @@ typedef struct grove_store_ops {
 	void (*close)(grove_store_t *s);
 } grove_store_ops_t;
 
-/* Every backend's store, snapshot and iterator struct starts with these. */
+/* Every backend's store, snapshot and iterator struct starts with these
+ * (a backend allocates its store zeroed: no transaction open). */
 struct grove_store {
 	const grove_store_ops_t *ops;
+	/* the open transaction's owner (a thread-local address of store_txn.c;
+	 * NULL: none) and its state, which only the owner touches */
+	_Atomic(const void *) txn_owner;
+	struct grove_store_txn *txn;
 };
 struct grove_iter {
 	const grove_store_ops_t *ops;
@@ -171,6 +180,31 @@ int grove_store_scan(grove_store_t *s, const grove_snapshot_t *snap, const void 
 /* Like grove_store_scan over every key that starts with prefix. */
 int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, const void *prefix,
 			    size_t plen, grove_store_record_fn fn, void *ctx) GROVE_MUST_CHECK;
+
+/* --- transactions (store_txn.c) ---
+ * grove_store_txn_begin makes the calling thread the owner of the store's
+ * one transaction (GROVE_EINVAL when one is open).  grove_store_txn_stage
+ * (owner only) applies b to an in-memory overlay and appends its ops to
+ * the transaction's batch, writing nothing to the backend: the owner's
+ * reads (grove_store_get, snapshots and iterators it creates, scans) then
+ * see the staged state over the backend's, deletes included, while other
+ * threads see the backend alone; a snapshot the owner took before the
+ * transaction keeps its own view.  GROVE_ETOOBIG past
+ * GROVE_STORE_TXN_BYTES_MAX staged bytes (b is then not staged).
+ * grove_store_txn_end (owner only) moves every staged op, in staging order,
+ * into *out (initialized by it; the caller closes it) and closes the
+ * transaction: one grove_store_write of *out applies all of it or none.
+ * The owner's snapshots and iterators from the transaction must be
+ * released before.  Costs: staging O(ops x log n) into the overlay; an
+ * owner's get one overlay lookup more; its iterator steps compare keys of
+ * two iterators (a direction change seeks both again). */
+#define GROVE_STORE_TXN_BYTES_MAX (256u * 1024 * 1024)
+int grove_store_txn_begin(grove_store_t *s) GROVE_MUST_CHECK;
+int grove_store_txn_stage(grove_store_t *s, const grove_batch_t *b) GROVE_MUST_CHECK;
+void grove_store_txn_end(grove_store_t *s, grove_batch_t *out);
+/* Whether the calling thread owns an open transaction; whether any does. */
+bool grove_store_txn_owned(const grove_store_t *s);
+bool grove_store_txn_open(const grove_store_t *s);
 
 /* Bytewise order of two keys (<0, 0, >0), as LevelDB's default comparator. */
 int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen);

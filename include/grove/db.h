@@ -399,6 +399,26 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket) GROVE_MUST_CHECK;
 /* The last ticket written as durably as the mode promises. */
 uint64_t grove_db_defer_durable(grove_db_t *db);
 
+/* --- transactions (a server's MULTI/EXEC) ---
+ * Between grove_db_txn_begin and grove_db_txn_commit the calling thread's
+ * writes (typed writes, merges, deletes, expiry, purges it runs) are each
+ * applied atomically under their key lock as usual and staged, not
+ * written: the thread's own reads see them (a GET after an INCR of the
+ * same key), other threads' reads do not.  _commit writes everything
+ * staged as ONE store write batch (after a crash all of it is there or
+ * none of it), with one fsync in batch and always modes shared with the
+ * group it joins, and returns once it is as durable as the mode promises:
+ * 0, or the store's error, after which the db refuses writes
+ * (GROVE_EREADONLY) until reopened.  While a transaction is open, writes
+ * from other threads fail with GROVE_EAGAIN and change nothing (the
+ * caller serializes them, as groved's EXEC lock does), and a background
+ * purge waits.  One transaction at a time (a second thread's _begin waits
+ * for the first to end); not inside grove_db_defer_begin (GROVE_EINVAL).
+ * A thread's transaction stages at most GROVE_STORE_TXN_BYTES_MAX (256 MiB)
+ * of records: a write past it fails with GROVE_ETOOBIG. */
+int grove_db_txn_begin(grove_db_t *db) GROVE_MUST_CHECK;
+int grove_db_txn_commit(grove_db_t *db) GROVE_MUST_CHECK;
+
 /* --- change notification (for pushing fresh writes to peers) --- */
 /* Called after every local write commits, from the writing thread, with no
  * db lock held, once per item name the write changed.  One hook per db;

@@ -1,0 +1,26 @@
+/*
+ * store_int.h - what store.c (the dispatch) and store_txn.c (the
+ * transaction overlay of store.h) share: the owner's read paths, called by
+ * store.c only when the calling thread owns the store's open transaction.
+ */
+#ifndef GROVE_STORE_INT_H
+#define GROVE_STORE_INT_H
+
+#include "storage/store.h"
+
+/* snap NULL or one of the transaction's: the staged state over the
+ * backend's; any other snapshot: the backend's as of it. */
+int grove_store__txn_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key,
+			 size_t klen, uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+int grove_store__txn_snapshot_create(grove_store_t *s, grove_snapshot_t **out) GROVE_MUST_CHECK;
+/* Releases snap if it is one of the transaction's (true), else false. */
+bool grove_store__txn_snapshot_release(grove_store_t *s, grove_snapshot_t *snap);
+int grove_store__txn_iter_create(grove_store_t *s, const grove_snapshot_t *snap, bool hot,
+				 grove_iter_t **out) GROVE_MUST_CHECK;
+/* The backend's own iterator (hot: for short walks), bypassing the overlay. */
+int grove_store__backend_iter(grove_store_t *s, const grove_snapshot_t *snap, bool hot,
+			      grove_iter_t **out) GROVE_MUST_CHECK;
+/* grove_store_close: frees a transaction left open. */
+void grove_store__txn_free(grove_store_t *s);
+
+#endif
