@@ -9,7 +9,8 @@
  * command owns a copy of its arguments (the request bytes belong to the
  * connection's parser).  The queue is bounded: GROVE_MULTI_QUEUE_MAX
  * commands and GROVE_MULTI_QUEUE_BYTES_MAX bytes; past either, the command
- * answers an error and the transaction is doomed the same way.
+ * answers an error and the transaction is doomed the same way, as is a
+ * BACKUP (its snapshot would outlive EXEC's store transaction).
  *
  * EXEC.  Runs on the loop thread (GROVE_CMD_LOOP), holding env->exec_lock
  * for writing (grove_cmd__lock_exclusive), so that no other command of any client, on the loop or on
@@ -104,6 +105,10 @@ void grove_cmd__multi_queue(grove_cmd_call_t *c, const grove_cmd_t *cmd)
 {
 	grove_cmd_client_t *cl = c->client;
 	GROVE_ASSERT(cl->in_multi);
+	if (cmd->fn == grove_cmd_do_backup) { /* its snapshot would outlive EXEC's transaction */
+		queue_refuse(c, "BACKUP inside MULTI is not allowed");
+		return;
+	}
 	if (cl->queue_n >= GROVE_MULTI_QUEUE_MAX) {
 		queue_refuse(c, "transaction too long: at most 100000 commands between MULTI "
 				"and EXEC (GROVE_MULTI_QUEUE_MAX)");

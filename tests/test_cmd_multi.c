@@ -61,6 +61,23 @@ static void test_multi_errors(void **state)
 	GROVE_EXPECT(f, "EXEC", "-EXECABORT Transaction discarded because of previous errors.\r\n");
 	GROVE_EXPECT(f, "GET a", "$1\r\n1\r\n");
 	GROVE_EXPECT(f, "EXISTS n", ":0\r\n");
+	/* and a BACKUP (its snapshot would outlive the transaction) */
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR n", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "BACKUP BEGIN", "-ERR BACKUP inside MULTI is not allowed; the transaction "
+					"is discarded at EXEC\r\n");
+	GROVE_EXPECT(f, "EXEC", "-EXECABORT Transaction discarded because of previous errors.\r\n");
+	GROVE_EXPECT(f, "EXISTS n", ":0\r\n");
+	/* reads inside EXEC see its earlier writes */
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "INCR r", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "GET r", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "SADD rs m", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "SMEMBERS rs", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "DEL r", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXISTS r", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXEC", "*6\r\n:1\r\n$1\r\n1\r\n:1\r\n*1\r\n$1\r\nm\r\n:1\r\n:0\r\n");
+	GROVE_EXPECT(f, "DEL rs", ":1\r\n");
 	/* so does a wrong arity */
 	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
 	GROVE_EXPECT(f, "INCR n", "+QUEUED\r\n");
