@@ -265,11 +265,20 @@ static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 	return g_real->write(s, b, sync);
 }
 
+static int count_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+{
+	g_writes++; /* a group's batches: one store write */
+	g_synced += sync;
+	return g_real->write_list(s, bs, n, sync);
+}
+
 static void count_ops(grove_db_t *db)
 {
 	g_real = db->store->ops;
 	g_counting = *g_real;
 	g_counting.write = count_write;
+	if (g_real->write_list)
+		g_counting.write_list = count_write_list;
 	db->store->ops = &g_counting;
 	g_writes = g_synced = 0;
 }
