@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "grove/alloc.h"
+#include "base/assert.h"
 #include "node/resp_commands_int.h"
 
 /* Replies an error for rc; a key that cannot exist reads as absent. */
@@ -165,25 +166,49 @@ static int collect_one(void *ctx, const void *id, size_t idlen, const void *val,
 	return 0;
 }
 
+/* LRANGE's elements go straight into the reply, after room for the
+ * array header of the largest count ("*" 20 digits CRLF); the header is
+ * written once the count is known and the elements moved up to it (no
+ * second buffer, no copy of the reply). */
+#define ARRAY_HEAD_MAX 23
+
+static int reply_one(void *ctx, const void *id, size_t idlen, const void *val, size_t vlen)
+{
+	(void)id;
+	(void)idlen;
+	grove_cmd_call_t *c = ((void **)ctx)[0];
+	size_t *n = ((void **)ctx)[1];
+	grove_resp_bulk(c->out, val, vlen);
+	(*n)++;
+	return 0;
+}
+
 void grove_cmd_do_lrange(grove_cmd_call_t *c)
 {
 	long long start, stop;
 	if (!grove_cmd_arg_ll(c, 2, &start) || !grove_cmd_arg_ll(c, 3, &stop))
 		return;
-	collect_t k = { .n = 0 };
-	grove_buf_init(&k.items, 0);
+	size_t n = 0, at = c->out->len;
+	void *ctx[2] = { c, &n };
+	static const char room[ARRAY_HEAD_MAX] = { 0 };
+	grove_buf_append(c->out, room, sizeof(room));
 	int rc = key_ok_for_read(c, 1) ? grove_db_list_range(c->env->db, c->argv[1], c->argl[1],
-							       start, stop, collect_one, &k)
+							       start, stop, reply_one, ctx)
 				       : 0;
+	if (grove_buf_failed(c->out))
+		return; /* the reply buffer is lost anyway */
 	if (rc < 0) {
+		c->out->len = at;
 		grove_cmd_reply_db_error(c, rc);
-	} else if (grove_buf_failed(&k.items)) {
-		grove_resp_error(c->out, "ERR out of memory building the reply");
-	} else {
-		grove_resp_array(c->out, k.n);
-		grove_buf_append(c->out, k.items.data, k.items.len);
+		return;
 	}
-	grove_buf_close(&k.items);
+	char head[ARRAY_HEAD_MAX + 1];
+	int hl = snprintf(head, sizeof(head), "*%zu\r\n", n);
+	GROVE_ASSERT(hl > 0 && hl <= ARRAY_HEAD_MAX);
+	uint8_t *p = c->out->data + at;
+	memcpy(p, head, (size_t)hl);
+	memmove(p + hl, p + ARRAY_HEAD_MAX, c->out->len - at - ARRAY_HEAD_MAX);
+	c->out->len -= ARRAY_HEAD_MAX - (size_t)hl;
 }
 
 void grove_cmd_do_lindex(grove_cmd_call_t *c)

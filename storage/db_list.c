@@ -279,6 +279,7 @@ struct grove_db_lend {
 	uint8_t *id[2]; /* 0: the head's, 1: the tail's */
 	size_t len[2], cap[2];
 	bool known[2];
+	ename_t *spare; /* a list write's element name, kept for the next one */
 };
 typedef struct grove_db_lend lend_t;
 
@@ -290,8 +291,34 @@ void grove_db__lend_free(grove_db_stripe_t *s)
 	grove_free(e->key);
 	grove_free(e->id[0]);
 	grove_free(e->id[1]);
+	grove_free(e->spare);
 	grove_free(e);
 	s->lend = NULL;
+}
+
+/* A list write's element name (ename_t: three record keys, 24 KB): the
+ * stripe keeps the last one for the next write of the stripe, since a
+ * malloc and free of that size per push cost a tenth of a pipelined
+ * LPUSH (glibc trims and faults the pages back in).  Under the stripe's
+ * lock; NULL when memory is short. */
+static ename_t *en_take(grove_db_stripe_t *s)
+{
+	ename_t *en = s->lend ? s->lend->spare : NULL;
+	if (!en)
+		return grove_malloc(sizeof(*en));
+	s->lend->spare = NULL;
+	return en;
+}
+
+/* Gives en back to the stripe (under its lock), or frees it. */
+static void en_give(grove_db_stripe_t *s, ename_t *en)
+{
+	if (!s->lend)
+		s->lend = grove_calloc(1, sizeof(*s->lend));
+	if (s->lend && !s->lend->spare)
+		s->lend->spare = en;
+	else
+		grove_free(en);
 }
 
 /* The stripe's entry when it holds the ends of c's list as c sees it. */
@@ -356,7 +383,9 @@ typedef struct lop {
 	int64_t index;     /* set */
 	const uint8_t *after; /* rem: walk from after this id (NULL: from the end) */
 	size_t after_len;
-	ename_t *en; /* the element written */
+	ename_t *en; /* the element written (the stripe's, during list_write) */
+	uint8_t *rem_id; /* rem: GROVE_LISTPOS_MAX bytes for the removed id, or NULL */
+	size_t rem_id_len;
 	bool wrote_elem, head_changed;
 	bool was_empty, keep_other; /* push: for lend_pushed */
 	int64_t out_len; /* push/insert: length after (insert: -1 pivot not found) */
@@ -424,10 +453,8 @@ static int insert_between(coll_t *c, lop_t *o, const uint8_t *lo, size_t lo_len,
 {
 	grove_value__dot_t d;
 	int rc = grove_db__cloud_next_dot(&c->cl, grove_db__coll_ctx(c), c->db->node_id, &d);
-	uint8_t *id = rc ? NULL : grove_malloc(GROVE_LISTPOS_MAX);
+	uint8_t id[GROVE_LISTPOS_MAX];
 	size_t idlen = 0;
-	if (rc == 0 && !id)
-		rc = GROVE_ENOMEM;
 	if (rc == 0)
 		rc = grove_listpos_between(lo, lo_len, hi, hi_len, c->db->node_id, d.counter, hint, id,
 					   &idlen);
@@ -435,7 +462,6 @@ static int insert_between(coll_t *c, lop_t *o, const uint8_t *lo, size_t lo_len,
 		grove_db__ename_init(o->en, c->k, GROVE_ELEM_LIST, id, idlen);
 		rc = put_entry(c, o, o->en, true); /* draws the same dot d */
 	}
-	grove_free(id);
 	if (rc == 0)
 		o->out_len = (int64_t)c->m.count[GROVE_ELEM_LIST];
 	return rc;
@@ -633,12 +659,15 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 		rc = GROVE_EINVAL;
 	if (rc)
 		return rc;
-	o->en = grove_malloc(sizeof(*o->en));
-	if (!o->en)
-		return GROVE_ENOMEM;
+	grove_db_stripe_t *s = &db->stripes[k.stripe];
 	coll_t c;
 	bool wrote = false, expired = false;
-	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	pthread_mutex_lock(&s->mu);
+	o->en = en_take(s);
+	if (!o->en) {
+		pthread_mutex_unlock(&s->mu);
+		return GROVE_ENOMEM;
+	}
 	rc = grove_db__coll_load(&c, db, &k);
 	if (rc == 0)
 		rc = grove_db__expire_due(&c, &expired);
@@ -649,7 +678,7 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 	if (rc == 0 && o->what == LOP_PUSH && o->wrote_elem)
 		lend_pushed(&c, o->left ? 0 : 1, o->en->elem, o->en->elen, o->was_empty,
 			    o->keep_other);
-	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	pthread_mutex_unlock(&s->mu);
 	bool purge = c.purge && rc == 0;
 	grove_db__coll_free(&c);
 	if (rc == 0 && expired)
@@ -667,6 +696,14 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 		grove_free(o->out_val);
 		o->out_val = NULL;
 	}
+	if (o->rem_id && o->found) { /* LREM: the removed id, for the next step */
+		memcpy(o->rem_id, o->en->elem, o->en->elen);
+		o->rem_id_len = o->en->elen;
+	}
+	pthread_mutex_lock(&s->mu);
+	en_give(s, o->en);
+	pthread_mutex_unlock(&s->mu);
+	o->en = NULL;
 	return rc;
 }
 
@@ -676,7 +713,6 @@ int grove_db_list_push(grove_db_t *db, const void *key, size_t klen, bool left,
 	lop_t o = { .what = LOP_PUSH, .left = left, .only_existing = only_existing, .val = val,
 		    .vlen = vlen };
 	int rc = list_write(db, key, klen, &o);
-	grove_free(o.en);
 	if (rc == 0 && len)
 		*len = (uint64_t)o.out_len;
 	return rc;
@@ -687,7 +723,6 @@ int grove_db_list_pop(grove_db_t *db, const void *key, size_t klen, bool left, u
 {
 	lop_t o = { .what = LOP_POP, .left = left };
 	int rc = list_write(db, key, klen, &o);
-	grove_free(o.en);
 	if (rc == 0 && !o.found)
 		return GROVE_ENOTFOUND;
 	if (rc == 0) {
@@ -702,7 +737,6 @@ int grove_db_list_set(grove_db_t *db, const void *key, size_t klen, int64_t inde
 {
 	lop_t o = { .what = LOP_SET, .index = index, .val = val, .vlen = vlen };
 	int rc = list_write(db, key, klen, &o);
-	grove_free(o.en);
 	return rc;
 }
 
@@ -713,7 +747,6 @@ int grove_db_list_insert(grove_db_t *db, const void *key, size_t klen, bool befo
 	lop_t o = { .what = LOP_INSERT, .left = before, .pivot = pivot, .plen = plen, .val = val,
 		    .vlen = vlen };
 	int rc = list_write(db, key, klen, &o);
-	grove_free(o.en);
 	if (rc == 0 && len)
 		*len = o.out_len;
 	return rc;
@@ -722,28 +755,25 @@ int grove_db_list_insert(grove_db_t *db, const void *key, size_t klen, bool befo
 int grove_db_list_rem(grove_db_t *db, const void *key, size_t klen, int64_t count,
 		      const void *val, size_t vlen, uint64_t *removed)
 {
-	uint8_t *after = NULL;
+	uint8_t *after = grove_malloc(GROVE_LISTPOS_MAX);
 	size_t after_len = 0;
+	bool walked = false; /* after holds the last removed id */
 	uint64_t n = 0, max = count == 0 ? UINT64_MAX
 			 : count < 0 ? (uint64_t)(-(count + 1)) + 1
 				     : (uint64_t)count;
-	int rc = 0;
+	int rc = after ? 0 : GROVE_ENOMEM;
 	while (rc == 0 && n < max) {
 		lop_t o = { .what = LOP_REM, .left = count >= 0, .pivot = val, .plen = vlen,
-			    .after = after, .after_len = after_len };
+			    .after = walked ? after : NULL, .after_len = after_len,
+			    .rem_id = after };
 		rc = list_write(db, key, klen, &o);
-		if (rc == 0 && o.found) {
-			n++;
-			if (!after && !(after = grove_malloc(GROVE_LISTPOS_MAX)))
-				rc = GROVE_ENOMEM;
-			if (rc == 0) {
-				after_len = o.en->elen;
-				memcpy(after, o.en->elem, after_len);
-			}
-		}
-		grove_free(o.en);
 		if (rc == 0 && !o.found)
 			break;
+		if (rc == 0) {
+			n++;
+			walked = true;
+			after_len = o.rem_id_len;
+		}
 	}
 	grove_free(after);
 	if (removed)

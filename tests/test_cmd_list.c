@@ -93,6 +93,33 @@ static void test_edit_commands(void **state)
 	GROVE_EXPECT(f, "EXISTS m", ":0\r\n");
 }
 
+/* LRANGE writes its elements before its header (node/resp_cmd_list.c):
+ * counts of 1, 2 and 3 digits, and a whole 1,000-element reply. */
+static void test_lrange_header_widths(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	char line[64], want[16384];
+	size_t wl = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(line, sizeof(line), "RPUSH big v%d", i);
+		grove_test_cmd_run(f, 0, line);
+	}
+	int counts[] = { 1, 9, 10, 99, 100, 999, 1000 };
+	for (size_t t = 0; t < sizeof(counts) / sizeof(counts[0]); t++) {
+		wl = (size_t)snprintf(want, sizeof(want), "*%d\r\n", counts[t]);
+		for (int i = 0; i < counts[t]; i++) {
+			int d = i < 10 ? 2 : i < 100 ? 3 : 4;
+			wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "$%d\r\nv%d\r\n", d, i);
+		}
+		snprintf(line, sizeof(line), "LRANGE big 0 %d", counts[t] - 1);
+		GROVE_EXPECT(f, line, want);
+	}
+	GROVE_EXPECT(f, "MULTI", "+OK\r\n");
+	GROVE_EXPECT(f, "LRANGE big 998 2000", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "LRANGE nolist 0 -1", "+QUEUED\r\n");
+	GROVE_EXPECT(f, "EXEC", "*2\r\n*2\r\n$4\r\nv998\r\n$4\r\nv999\r\n*0\r\n");
+}
+
 static void test_types_and_keyspace(void **state)
 {
 	grove_test_cmd_t *f = *state;
@@ -166,6 +193,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_pop_range, grove_test_cmd_setup,
 						grove_test_cmd_teardown),
 		cmocka_unit_test_setup_teardown(test_edit_commands, grove_test_cmd_setup,
+						grove_test_cmd_teardown),
+		cmocka_unit_test_setup_teardown(test_lrange_header_widths, grove_test_cmd_setup,
 						grove_test_cmd_teardown),
 		cmocka_unit_test_setup_teardown(test_types_and_keyspace, grove_test_cmd_setup,
 						grove_test_cmd_teardown),
