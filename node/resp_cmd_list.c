@@ -10,10 +10,11 @@
  * than one element (LPUSH k a b c, LPOP k 3, LREM, LTRIM, LMOVE) are a
  * sequence of single-element writes; they hold the node's command lock
  * exclusively, so no other command of this node runs in between (merges
- * from peers may).  Pushes are deferrable (GROVE_CMD_DEFER): each element
- * is one atomic write whose result is the reply, so a client's pipelined
- * pushes are one store write (node/resp_server.h), and storage/db_list.c
- * remembers the list's ends so a push needs no seek.
+ * from peers may).  Pushes, and pops without a count, are deferrable
+ * (GROVE_CMD_DEFER): each element is one atomic write whose result is the
+ * reply, so a client's pipelined pushes and pops are one store write
+ * (node/resp_server.h), and storage/db_list.c remembers the list's ends so
+ * a push needs no seek.
  */
 #include <limits.h>
 #include <string.h>
@@ -94,27 +95,39 @@ static void pop(grove_cmd_call_t *c, bool left)
 		grove_resp_error(c->out, "ERR value is out of range, must be positive");
 		return;
 	}
+	if (!key_ok_for_read(c, 1)) {
+		with_count ? reply_null_array(c) : grove_resp_null(c->out);
+		return;
+	}
+	uint8_t *v = NULL;
+	size_t vl = 0;
+	int rc;
+	if (!with_count) { /* one write, its result the reply: deferrable */
+		rc = grove_db_list_pop(c->env->db, c->argv[1], c->argl[1], left, &v, &vl);
+		if (rc == 0)
+			grove_resp_bulk(c->out, v, vl);
+		else if (rc == GROVE_ENOTFOUND)
+			grove_resp_null(c->out);
+		else
+			grove_cmd_reply_db_error(c, rc);
+		grove_free(v);
+		return;
+	}
 	uint64_t n = 0;
-	int rc = key_ok_for_read(c, 1)
-			 ? grove_db_coll_count(c->env->db, c->argv[1], c->argl[1], GROVE_TYPE_LIST, &n)
-			 : 0;
+	rc = grove_db_coll_count(c->env->db, c->argv[1], c->argl[1], GROVE_TYPE_LIST, &n);
 	if (rc < 0) {
 		grove_cmd_reply_db_error(c, rc);
 		return;
 	}
 	if (n == 0) {
-		with_count ? reply_null_array(c) : grove_resp_null(c->out);
+		reply_null_array(c);
 		return;
 	}
-	if (with_count) {
-		grove_cmd__lock_exclusive(c);
-		if ((uint64_t)count > n)
-			count = (long long)n;
-		grove_resp_array(c->out, (size_t)count);
-	}
+	grove_cmd__lock_exclusive(c);
+	if ((uint64_t)count > n)
+		count = (long long)n;
+	grove_resp_array(c->out, (size_t)count);
 	for (long long i = 0; i < count; i++) {
-		uint8_t *v = NULL;
-		size_t vl = 0;
 		rc = grove_db_list_pop(c->env->db, c->argv[1], c->argl[1], left, &v, &vl);
 		if (rc == 0) {
 			grove_resp_bulk(c->out, v, vl);

@@ -92,8 +92,8 @@ const grove_cmd_t grove_cmd_table[] = {
 	{"rpush", -3, W | D, grove_cmd_do_rpush, "RPUSH key element ..."},
 	{"lpushx", -3, W | D, grove_cmd_do_lpushx, "LPUSHX key element ...: only onto a list"},
 	{"rpushx", -3, W | D, grove_cmd_do_rpushx, "RPUSHX key element ..."},
-	{"lpop", -2, W, grove_cmd_do_lpop, "LPOP key [count]: observed-remove of the head"},
-	{"rpop", -2, W, grove_cmd_do_rpop, "RPOP key [count]"},
+	{"lpop", -2, W | D, grove_cmd_do_lpop, "LPOP key [count]: observed-remove of the head"},
+	{"rpop", -2, W | D, grove_cmd_do_rpop, "RPOP key [count]"},
 	{"llen", 2, 0, grove_cmd_do_llen, "LLEN key"},
 	{"lrange", 4, 0, grove_cmd_do_lrange, "LRANGE key start stop"},
 	{"lindex", 3, 0, grove_cmd_do_lindex, "LINDEX key index"},
@@ -288,7 +288,9 @@ unsigned grove_cmd_flags(const grove_cmd_t *cmd)
 
 bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc)
 {
-	return cmd && (cmd->flags & GROVE_CMD_DEFER) && (cmd->fn != grove_cmd_do_set || argc == 3);
+	bool pop = cmd && (cmd->fn == grove_cmd_do_lpop || cmd->fn == grove_cmd_do_rpop);
+	return cmd && (cmd->flags & GROVE_CMD_DEFER) && (cmd->fn != grove_cmd_do_set || argc == 3) &&
+	       (!pop || argc == 2); /* a count reads the length first */
 }
 
 bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word)

@@ -235,7 +235,8 @@ void grove_cmd_client_close(grove_cmd_client_t *c);
 const grove_cmd_t *grove_cmd_lookup(const void *name, size_t len);
 unsigned grove_cmd_flags(const grove_cmd_t *cmd);
 /* Whether this request may run with deferred writes: GROVE_CMD_DEFER and
- * no options that read first (SET only as SET key value). */
+ * no options that read first (SET only as SET key value, LPOP and RPOP
+ * only without a count). */
 bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc);
 
 /* Appends the text of INFO everything (every section, as the command

@@ -35,7 +35,7 @@
       threads pipeline bursts of 16 deferrable writes (SADD sh:s, HSET sh:h,
       RPUSH sh:l of members of their own), ROUNDS bursts each, while PLAINS
       threads send one command at a time that does not defer (HINCRBY sh:h,
-      SMOVE from a set of their own into sh:s, LPOP sh:l), 4 x ROUNDS
+      SMOVE from a set of their own into sh:s, LPOP sh:l 1), 4 x ROUNDS
       each.  Afterwards sh:s, sh:h and sh:l hold exactly what was added and
       not popped (SMEMBERS, HKEYS, LRANGE) and their counts (SCARD, HLEN,
       LLEN) agree: a write that does not defer builds on the pipelined ones
@@ -318,11 +318,11 @@ def run_shared(port, pipers, plains, rounds, seed):
                 if got != [1, 1]:
                     err("plain %d SMOVE %s: %r" % (cid, m, got))
             else:
-                c.send([["LPOP", "sh:l"]])
+                c.send([["LPOP", "sh:l", 1]])  # with a count: does not defer
                 got = c.reply()
                 if got is not None:
                     with lock:
-                        popped.append(got)
+                        popped.extend(got)
 
     ts = [threading.Thread(target=piper, args=(i,)) for i in range(pipers)]
     ts += [threading.Thread(target=plain, args=(i,)) for i in range(plains)]
