@@ -242,6 +242,7 @@ static void db_free(grove_db_t *db)
 	grove_store_close(db->store);
 	grove_tree_close(&db->tree);
 	grove_db__cache_close(db);
+	grove_db__ename_spares_free(db);
 	if (db->locks_inited) {
 		pthread_mutex_destroy(&db->hlc_mu);
 		pthread_mutex_destroy(&db->hook_mu);

@@ -86,6 +86,32 @@ static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const voi
 	en->dlen = 3 + en->nlen;
 }
 
+struct grove_db_ename *grove_db__ename_take(grove_db_t *db)
+{
+	for (int i = 0; i < GROVE_DB_ENAME_SPARES; i++) {
+		ename_t *en = atomic_exchange(&db->ename_spare[i], NULL);
+		if (en)
+			return en;
+	}
+	return grove_malloc(sizeof(ename_t));
+}
+
+void grove_db__ename_give(grove_db_t *db, struct grove_db_ename *en)
+{
+	for (int i = 0; en && i < GROVE_DB_ENAME_SPARES; i++) {
+		ename_t *none = NULL;
+		if (atomic_compare_exchange_strong(&db->ename_spare[i], &none, en))
+			return;
+	}
+	grove_free(en);
+}
+
+void grove_db__ename_spares_free(grove_db_t *db)
+{
+	for (int i = 0; i < GROVE_DB_ENAME_SPARES; i++)
+		grove_free(atomic_exchange(&db->ename_spare[i], NULL));
+}
+
 int grove_db_item_parse(const void *name, size_t nlen, int *kind, const uint8_t **key,
 			size_t *klen, const uint8_t **elem, size_t *elen)
 {
@@ -932,7 +958,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 	bool elem = (o->what >= OP_SADD && o->what <= OP_HDEL) || o->what == OP_ZSET;
 	ename_t *en = NULL;
 	if (elem) {
-		en = grove_malloc(sizeof(*en));
+		en = grove_db__ename_take(db);
 		if (!en)
 			return GROVE_ENOMEM;
 		ename_init(en, &k, op_kind(o->what), o->a, o->alen);
@@ -967,7 +993,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 		if (!elem || o->what == OP_SADD || o->what == OP_HSET || o->what == OP_ZSET)
 			grove_db__call_hook(db, k.drec + 3, 1 + klen);
 	}
-	grove_free(en);
+	grove_db__ename_give(db, en);
 	if (purge)
 		rc = grove_db__purge_request(db, key, klen);
 	return rc;
@@ -1176,7 +1202,7 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	rc = coll_read_begin(db, &k, kind_type(kind), &snap, &c.m);
 	if (rc)
 		return rc;
-	ename_t *en = grove_malloc(sizeof(*en));
+	ename_t *en = grove_db__ename_take(db);
 	if (!en) {
 		rc = GROVE_ENOMEM;
 	} else {
@@ -1184,7 +1210,7 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 		ename_init(en, &k, kind, elem, elen);
 		rc = elem_load(&c, snap, en, out, &had, NULL);
 	}
-	grove_free(en);
+	grove_db__ename_give(db, en);
 	meta_free(&c.m);
 	grove_snapshot_release(db->store, snap);
 	return rc;
@@ -1215,14 +1241,14 @@ int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const
 			     grove_elem_t *out)
 {
 	memset(out, 0, sizeof(*out));
-	ename_t *en = grove_malloc(sizeof(*en));
+	ename_t *en = grove_db__ename_take(db);
 	if (!en)
 		return GROVE_ENOMEM;
 	ename_init(en, k, GROVE_ELEM_ZMEMBER, member, mlen);
 	uint8_t *p = NULL;
 	size_t len = 0;
 	int rc = grove_store_get(db->store, snap, en->rkey, en->rlen, &p, &len);
-	grove_free(en);
+	grove_db__ename_give(db, en);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
 	if (rc == 0)
@@ -1811,7 +1837,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 		return rc;
 	ename_t *en = NULL;
 	if (kind != GROVE_ITEM_HEAD) {
-		if (!(en = grove_malloc(sizeof(*en))))
+		if (!(en = grove_db__ename_take(db)))
 			return GROVE_ENOMEM;
 		ename_init(en, &k, kind, elem, elen);
 	}
@@ -1860,7 +1886,7 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
 	}
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	coll_free(&c);
-	grove_free(en);
+	grove_db__ename_give(db, en);
 	if (rc) {
 		grove_buf_close(&b);
 		return rc;
@@ -1893,7 +1919,7 @@ static int rescan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 		return 1;
 	}
 	grove_elem_filter(&x, &r->c->m.pctx);
-	ename_t *en = x.len ? grove_malloc(sizeof(*en)) : NULL;
+	ename_t *en = x.len ? grove_db__ename_take(r->c->db) : NULL;
 	if (x.len && !en)
 		rc = GROVE_ENOMEM;
 	if (en) {
@@ -1909,7 +1935,7 @@ static int rescan_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 			}
 		}
 	}
-	grove_free(en);
+	grove_db__ename_give(r->c->db, en);
 	grove_elem_free(&x);
 	r->rc = rc;
 	return rc != 0;
@@ -2066,7 +2092,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 		rc = grove_elem_state_decode(state, slen, kind, &rctx, &relem, &partial);
 		if (rc == 0)
 			max_ts = grove_elem_max_ts(&relem);
-		if (rc == 0 && !(en = grove_malloc(sizeof(*en))))
+		if (rc == 0 && !(en = grove_db__ename_take(db)))
 			rc = GROVE_ENOMEM;
 		if (rc == 0)
 			ename_init(en, &k, kind, elem, elen);
@@ -2080,7 +2106,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 		grove_value_destroy(r);
 		grove_ctx_free(&rctx);
 		grove_elem_free(&relem);
-		grove_free(en);
+		grove_db__ename_give(db, en);
 		return rc;
 	}
 	coll_t c;
@@ -2098,7 +2124,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	grove_value_destroy(r);
 	grove_ctx_free(&rctx);
 	grove_elem_free(&relem);
-	grove_free(en);
+	grove_db__ename_give(db, en);
 	if (rc == GROVE_EDECODE) {
 		atomic_fetch_add(&db->merges_rejected, 1);
 		atomic_fetch_add(&db->items_rejected, 1);

@@ -95,7 +95,7 @@ int grove_db_map_incr(grove_db_t *db, const void *key, size_t klen, const void *
 	if (rc)
 		return rc;
 	hop_t o = { .delta = delta };
-	o.en = grove_malloc(sizeof(*o.en));
+	o.en = grove_db__ename_take(db);
 	if (!o.en)
 		return GROVE_ENOMEM;
 	grove_db__ename_init(o.en, &k, GROVE_ELEM_FIELD, field, flen);
@@ -119,7 +119,7 @@ int grove_db_map_incr(grove_db_t *db, const void *key, size_t klen, const void *
 		grove_db__call_hook(db, o.en->name, o.en->nlen);
 		grove_db__call_hook(db, k.drec + 3, 1 + klen);
 	}
-	grove_free(o.en);
+	grove_db__ename_give(db, o.en);
 	if (rc == 0 && purge)
 		rc = grove_db__purge_request(db, key, klen);
 	if (rc == 0 && new_value)

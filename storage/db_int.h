@@ -37,6 +37,7 @@
 #define GROVE_DB_PFX_EXPIRE 'x' /* 'x' deadline(8 BE) key -> empty: the TTL index (local) */
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
+#define GROVE_DB_ENAME_SPARES 4        /* element names kept for reuse (db_coll.c) */
 #define GROVE_DB_CACHE_REC_MAX 1024    /* larger records are not cached */
 #define GROVE_DB_CACHE_WAYS 4          /* entries per cache set (LRU within a set) */
 #define GROVE_DB_CACHE_SLOTS (1u << 18) /* record cache entries: STRIPES x sets x WAYS */
@@ -261,6 +262,11 @@ struct grove_db {
 	 * slot per name hash, overwritten), allocated on first use. */
 	pthread_mutex_t hint_mu;
 	struct grove_db_hint *hints;
+	/* Element names (db_coll.c ename_t: three maximal record keys, about
+	 * 24 KB) kept for reuse: a malloc and free of that size per element
+	 * operation made glibc give its heap top back and fault it in again.
+	 * Taken and given back by atomic exchange, no lock. */
+	_Atomic(struct grove_db_ename *) ename_spare[GROVE_DB_ENAME_SPARES];
 	/* Expiry (db_expire.c): the clock deadlines are compared with, keys
 	 * with a deadline ('x' records), keys removed by their expiry. */
 	grove_clock_fn clock;
@@ -457,6 +463,13 @@ int grove_db__purge_open(grove_db_t *db, bool background) GROVE_MUST_CHECK;
 void grove_db__purge_close(grove_db_t *db);
 /* Waits until no purge is queued or running (tests). */
 void grove_db__purge_drain(grove_db_t *db);
+/* An element name buffer (db_coll.c ename_t, uninitialized): a spare one
+ * when there is one, else malloc'd (NULL: out of memory).  Give it back
+ * with grove_db__ename_give (NULL allowed; kept if a slot is free, else
+ * freed); grove_db__ename_spares_free at close.  Thread-safe. */
+struct grove_db_ename *grove_db__ename_take(grove_db_t *db);
+void grove_db__ename_give(grove_db_t *db, struct grove_db_ename *en);
+void grove_db__ename_spares_free(grove_db_t *db);
 /* Decodes a collection metadata record and frees it (the fuzz target's
  * entry to the decoder): 0 or GROVE_ECORRUPT / GROVE_ENOMEM. */
 int grove_db__meta_check(const uint8_t *p, size_t len);

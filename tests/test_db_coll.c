@@ -338,6 +338,42 @@ static void test_cost_independent_of_size(void **state)
 	grove_test_db_close(&t);
 }
 
+/* Element names (24 KB each) are kept for reuse: up to
+ * GROVE_DB_ENAME_SPARES given back are taken again, the rest freed; the
+ * element operations give theirs back; close frees the spares (ASan). */
+static void test_ename_spares(void **state)
+{
+	(void)state;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "ename", false), 0);
+	enum { N = GROVE_DB_ENAME_SPARES + 1 };
+	struct grove_db_ename *en[N], *again[N];
+	for (int i = 0; i < N; i++)
+		assert_non_null(en[i] = grove_db__ename_take(t.db));
+	for (int i = 0; i < N; i++)
+		grove_db__ename_give(t.db, en[i]); /* the last one is freed */
+	for (int i = 0; i < GROVE_DB_ENAME_SPARES; i++) {
+		assert_non_null(again[i] = grove_db__ename_take(t.db));
+		bool kept = false;
+		for (int j = 0; j < GROVE_DB_ENAME_SPARES; j++)
+			kept |= again[i] == en[j];
+		assert_true(kept);
+	}
+	for (int i = 0; i < GROVE_DB_ENAME_SPARES; i++)
+		grove_db__ename_give(t.db, again[i]);
+	grove_db__ename_give(t.db, NULL);
+	bool added, in;
+	assert_int_equal(grove_db_set_add(t.db, K("s"), K("m"), &added), 0);
+	assert_true(added);
+	assert_int_equal(grove_db_set_contains(t.db, K("s"), K("m"), &in), 0);
+	assert_true(in);
+	int spares = 0;
+	for (int i = 0; i < GROVE_DB_ENAME_SPARES; i++)
+		spares += atomic_load(&t.db->ename_spare[i]) != NULL;
+	assert_int_equal(spares, GROVE_DB_ENAME_SPARES); /* each op gave its name back */
+	grove_test_db_close(&t);
+}
+
 /* After add/remove cycles of 10^5 elements and the delete of a large set,
  * the store's record count and size are back to the baseline. */
 static void test_no_garbage(void **state)
@@ -1031,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_local_ops_leveldb),
 		cmocka_unit_test(test_cursor_pages),
 		cmocka_unit_test(test_cost_independent_of_size),
+		cmocka_unit_test(test_ename_spares),
 		cmocka_unit_test(test_no_garbage),
 		cmocka_unit_test(test_background_purge),
 		cmocka_unit_test(test_hostile_item_states),
