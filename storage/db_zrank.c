@@ -9,10 +9,13 @@
  * Local records (not replicated, not in the tree), 'r' klen K then:
  *   0            -> version (1 byte): the key has counts
  *   1 boundary   -> u32 LE: a super's index (stable: written by passes)
- *   2 boundary   -> u32 LE: a leaf's index in its super (stable)
+ *   2 boundary   -> u32 LE: a leaf's label (stable; labels increase
+ *                   within a super, so a split adds records, not shifts)
  *   3            -> u32 LE per super: their entry counts (hot)
  *   4 boundary   -> flags (1 byte), u16 LE per leaf of the super at
  *                   boundary: their entry counts (hot)
+ *   5 boundary   -> u32 LE per leaf of the super at boundary: their
+ *                   labels (stable); a leaf's position is its label's
  * A bucket holds the entries from its boundary to the next one's; the
  * first leaf and super have the empty boundary, every super's boundary is
  * a leaf's.  Records written by every write (3, 4) are only ever read by
@@ -20,9 +23,10 @@
  * compaction, and an iterator steps over all of them.
  *
  * ZRANK of S: the version record, two seeks (the super and the leaf of
- * S), the counts record and the super's record (sums of the buckets
- * before S's), and a walk of S's leaf up to S (< leaf_max entries
- * usually).  A write adds -1/+1 to the old and new buckets of the member
+ * S), the counts record, the super's counts and labels (sums of the
+ * buckets before S's), and a walk of S's leaf up to S (< leaf_max
+ * entries usually: leaves are small, as a split writes only the new
+ * leaves and level 5).  A write adds -1/+1 to the old and new buckets of the member
  * it moves, in its own batch: 2 records for a member added or removed, 1
  * for a score change within a super.  Counts are read as the writer sees
  * them (its batch, the stripe's pending records, the store).  Boundaries
@@ -51,20 +55,22 @@
 #define ZR_LEAF 2
 #define ZR_DIR 3
 #define ZR_SREC 4
-#define ZR_VERSION 2
+#define ZR_LABELS 5
+#define ZR_VERSION 3
 #define ZR_DIRTY 1
 #define ZR_LEAF_COUNT_MAX 65535u
 #define ZR_SUF_MAX (8 + GROVE_ELEM_MAX)
 #define ZR_KEY_MAX (4 + GROVE_KEY_MAX + ZR_SUF_MAX + 1)
 
 grove_db__zrank_params_t grove_db__zrank_params = {
-	.leaf_max = 256,
-	.leaf_fill = 128,
-	.leaf_min = 32,
-	.super_max = 16384,
-	.super_fill = 8192,
-	.super_min = 2048,
+	.leaf_max = 64,
+	.leaf_fill = 32,
+	.leaf_min = 8,
+	.super_max = 8192,
+	.super_fill = 4096,
+	.super_min = 1024,
 	.build_min = 128,
+	.label_gap = 65536,
 };
 
 /* ---- keys and values ---- */
@@ -282,6 +288,64 @@ static int zr_has_header(grove_db_t *db, const grove_batch_t *b, const grove_db_
 	return rc == GROVE_ENOTFOUND ? 0 : rc;
 }
 
+/* ---- a super's leaf labels (level 5, stable) ----
+ *
+ * A leaf record's value is its label: labels increase with the
+ * boundaries within a super, so a pass that splits or merges leaves
+ * writes only the leaves it adds (a label between its neighbours') and
+ * this list, not every leaf after them.  A leaf's position in its super
+ * (its count's index in the record 4) is its label's index here. */
+
+static int zr_get_labels(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
+			 const uint8_t *sb, size_t sbl, zr_arr_t *a)
+{
+	memset(a, 0, sizeof(*a));
+	uint8_t *key = grove_malloc(ZR_KEY_MAX);
+	if (!key)
+		return GROVE_ENOMEM;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc = grove_store_get(db->store, snap, key, zr_key(k, ZR_LABELS, sb, sbl, key), &p, &len);
+	if (rc == GROVE_ENOTFOUND || (rc == 0 && (len == 0 || len % 4)))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < len; i += 4) {
+		uint32_t x = get32(p + i);
+		rc = a->n && x <= a->v[a->n - 1] ? GROVE_ECORRUPT : arr_push(a, x);
+	}
+	if (rc)
+		arr_free(a);
+	grove_free(p);
+	grove_free(key);
+	return rc;
+}
+
+static int zr_put_labels(grove_batch_t *b, const grove_db_key_t *k, const uint8_t *sb, size_t sbl,
+			 const zr_arr_t *a, uint8_t *key)
+{
+	uint8_t *p = grove_malloc(4 * a->n + 1);
+	if (!p)
+		return GROVE_ENOMEM;
+	for (size_t i = 0; i < a->n; i++)
+		put32(p + 4 * i, a->v[i]);
+	int rc = grove_batch_put(b, key, zr_key(k, ZR_LABELS, sb, sbl, key), p, 4 * a->n);
+	grove_free(p);
+	return rc;
+}
+
+/* The index of label in a (increasing), or -1. */
+static long zr_label_find(const zr_arr_t *a, uint32_t label)
+{
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->v[mid] < label)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->n && a->v[lo] == label ? (long)lo : -1;
+}
+
 /* ---- where a suffix is: its super and leaf (stable records, seeks) ---- */
 
 typedef struct zr_pos {
@@ -314,15 +378,27 @@ static int zr_floor(grove_iter_t *it, const grove_db_key_t *k, int lvl, const ui
 	return 0;
 }
 
-static int zr_locate(grove_iter_t *it, const grove_db_key_t *k, const uint8_t *suf, size_t slen,
-		     uint8_t *key, zr_pos_t *p)
+/* The super and leaf of suf, the leaf's position from its label (the
+ * super's labels record).  0, 1 broken, < 0. */
+static int zr_locate(grove_db_t *db, const grove_snapshot_t *snap, grove_iter_t *it,
+		     const grove_db_key_t *k, const uint8_t *suf, size_t slen, uint8_t *key,
+		     zr_pos_t *p)
 {
+	uint32_t label = 0;
 	int rc = zr_floor(it, k, ZR_SUPER, suf, slen, key, p->sb, &p->sbl, &p->si);
 	if (rc == 0)
-		rc = zr_floor(it, k, ZR_LEAF, suf, slen, key, p->lb, &p->lbl, &p->li);
+		rc = zr_floor(it, k, ZR_LEAF, suf, slen, key, p->lb, &p->lbl, &label);
 	if (rc == 0 && bcmp_(p->lb, p->lbl, p->sb, p->sbl) < 0)
 		rc = 1; /* the super's first leaf is missing */
-	return rc;
+	zr_arr_t labels = { 0 };
+	if (rc == 0)
+		rc = zr_get_labels(db, snap, k, p->sb, p->sbl, &labels);
+	long at = rc == 0 ? zr_label_find(&labels, label) : -1;
+	if (rc == 0)
+		rc = at < 0 ? 1 : 0;
+	p->li = (uint32_t)(at < 0 ? 0 : at);
+	arr_free(&labels);
+	return rc == GROVE_ECORRUPT ? 1 : rc;
 }
 
 /* ---- a super's leaves (stable records) ---- */
@@ -331,6 +407,8 @@ typedef struct zr_leaf {
 	uint8_t *b; /* boundary (malloc'd; NULL when empty) */
 	size_t blen;
 	uint64_t count;
+	uint32_t label; /* a leaf's: its record's value */
+	bool fresh;     /* a pass: its record is to be written */
 } zr_leaf_t;
 
 typedef struct zr_leaves {
@@ -361,6 +439,7 @@ static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t c
 	}
 	x->blen = blen;
 	x->count = count;
+	x->label = (uint32_t)count;
 	l->n++;
 	return 0;
 }
@@ -400,7 +479,7 @@ static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uin
 struct grove_db_zrcache {
 	uint8_t *key;
 	size_t klen, charge;
-	zr_leaves_t supers, leaves; /* count: the index */
+	zr_leaves_t supers, leaves; /* count: a super's index, a leaf's position in its super */
 };
 
 void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
@@ -433,6 +512,23 @@ static void zr_cache_drop(grove_db_t *db, const grove_db_key_t *k)
 static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *from,
 		   size_t flen, const uint8_t *hi, size_t hlen, uint8_t *key, zr_leaves_t *out);
 
+/* Each cached leaf's count: its position in its super (the leaves are
+ * listed in order; a super's boundary is its first leaf's). */
+static void zr_cache_positions(struct grove_db_zrcache *c)
+{
+	size_t j = 0;
+	uint64_t pos = 0;
+	for (size_t i = 0; i < c->leaves.n; i++) {
+		zr_leaf_t *l = &c->leaves.v[i];
+		if (j + 1 < c->supers.n &&
+		    bcmp_(l->b, l->blen, c->supers.v[j + 1].b, c->supers.v[j + 1].blen) >= 0) {
+			j++;
+			pos = 0;
+		}
+		l->count = pos++;
+	}
+}
+
 /* k's cached boundaries, loading them when k was also the stripe's last
  * key; NULL: locate by seeks. */
 static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_t *k, uint8_t *key)
@@ -461,6 +557,8 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 	grove_iter_destroy(it);
 	if (rc == 0 && (!c->supers.n || !c->leaves.n))
 		rc = GROVE_ECORRUPT;
+	if (rc == 0)
+		zr_cache_positions(c);
 	if (c) {
 		c->charge = sizeof(*c) + (c->supers.cap + c->leaves.cap) * sizeof(zr_leaf_t);
 		for (size_t i = 0; i < c->supers.n; i++)
@@ -515,7 +613,7 @@ typedef struct zr_build {
 	uint8_t *key;
 	size_t zpre;
 	uint64_t i;
-	zr_arr_t dir, srec;
+	zr_arr_t dir, srec, labels;
 	uint8_t *sb; /* the open super's boundary */
 	size_t sbl;
 	int rc;
@@ -541,8 +639,9 @@ static int zr_put_index(grove_batch_t *b, const grove_db_key_t *k, int lvl, cons
 
 static int zr_build_close_super(zr_build_t *z)
 {
-	return arr_put(z->b, ZR_SREC, z->key, zr_key(z->k, ZR_SREC, z->sb, z->sbl, z->key),
-		       &z->srec);
+	int rc = arr_put(z->b, ZR_SREC, z->key, zr_key(z->k, ZR_SREC, z->sb, z->sbl, z->key),
+			 &z->srec);
+	return rc ? rc : zr_put_labels(z->b, z->k, z->sb, z->sbl, &z->labels, z->key);
 }
 
 static int zr_build_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val,
@@ -567,14 +666,18 @@ static int zr_build_rec(void *vctx, const uint8_t *key, size_t klen, const uint8
 		if (rc == 0)
 			rc = arr_push(&z->dir, 0);
 		z->srec.n = 0;
+		z->labels.n = 0;
 		if (sl)
 			memcpy(z->sb, s, sl);
 		z->sbl = sl;
 	}
 	if (rc == 0 && z->i % p->leaf_fill == 0) {
-		rc = zr_put_index(z->b, z->k, ZR_LEAF, s, sl, (uint32_t)z->srec.n, z->key);
+		uint32_t label = (uint32_t)z->srec.n * p->label_gap;
+		rc = zr_put_index(z->b, z->k, ZR_LEAF, s, sl, label, z->key);
 		if (rc == 0)
 			rc = arr_push(&z->srec, 0);
+		if (rc == 0)
+			rc = arr_push(&z->labels, label);
 	}
 	if (rc == 0) {
 		z->dir.v[z->dir.n - 1]++;
@@ -590,7 +693,8 @@ static int zr_build_rec(void *vctx, const uint8_t *key, size_t klen, const uint8
 static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 {
 	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
-	GROVE_ASSERT(p->leaf_fill && p->super_fill % p->leaf_fill == 0);
+	GROVE_ASSERT(p->leaf_fill && p->super_fill % p->leaf_fill == 0 && p->label_gap &&
+		     p->super_fill / p->leaf_fill < UINT32_MAX / p->label_gap);
 	grove_batch_t b;
 	grove_batch_init(&b);
 	uint8_t *buf = grove_malloc(2 * ZR_KEY_MAX);
@@ -615,6 +719,8 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 			rc = arr_push(&z.dir, 0);
 		if (rc == 0)
 			rc = arr_push(&z.srec, 0);
+		if (rc == 0)
+			rc = arr_push(&z.labels, 0);
 		z.sbl = 0;
 	}
 	if (rc == 0)
@@ -632,6 +738,7 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 		atomic_fetch_add(&db->zrank_builds, 1);
 	arr_free(&z.dir);
 	arr_free(&z.srec);
+	arr_free(&z.labels);
 	grove_batch_close(&b);
 	grove_free(buf);
 	return rc;
@@ -655,6 +762,8 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 	grove_iter_seek(it, key, zp + lf->blen);
 	uint64_t i = 0, next = 1, start = 0;
 	int rc = leaves_push(out, lf->b, lf->blen, 0);
+	if (rc == 0)
+		out->v[out->n - 1].label = lf->label; /* the first piece keeps the leaf's record */
 	while (rc == 0 && grove_iter_valid(it)) {
 		size_t kl;
 		const uint8_t *kp = grove_iter_key(it, &kl);
@@ -671,6 +780,8 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 			start = i;
 			next++;
 			rc = leaves_push(out, kp + zp, kl - zp, 0);
+			if (rc == 0)
+				out->v[out->n - 1].fresh = true;
 		}
 		i++;
 		grove_iter_next(it);
@@ -700,6 +811,8 @@ static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *ke
 			continue;
 		}
 		rc = leaves_push(now, lf->b, lf->blen, lf->count);
+		if (rc == 0)
+			now->v[now->n - 1].label = lf->label;
 		zr_leaf_t *a = now->n >= 2 ? &now->v[now->n - 2] : NULL, *z = &now->v[now->n - 1];
 		if (rc == 0 && a && (a->count <= p->leaf_min || z->count <= p->leaf_min) &&
 		    a->count + z->count <= p->leaf_max * 3 / 4) {
@@ -709,6 +822,38 @@ static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *ke
 		}
 	}
 	return rc;
+}
+
+/* Labels for the fresh leaves of now (the pieces of splits, each after
+ * a kept leaf), evenly between their neighbours'; where a gap is too
+ * small, every leaf of the super is relabelled (and rewritten). */
+static void zr_plan_labels(zr_leaves_t *now)
+{
+	const uint64_t gap = grove_db__zrank_params.label_gap;
+	bool relabel = now->n == 0 || now->v[0].fresh;
+	for (size_t i = 0; !relabel && i < now->n;) {
+		if (!now->v[i].fresh) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < now->n && now->v[j].fresh)
+			j++;
+		uint64_t lo = now->v[i - 1].label, m = j - i;
+		/* at the end: a gap each, as a build leaves them */
+		uint64_t hi = j < now->n ? now->v[j].label : lo + (m + 1) * gap;
+		if (hi <= lo || hi - lo <= m || hi > UINT32_MAX) {
+			relabel = true;
+			break;
+		}
+		for (size_t t = 0; t < m; t++)
+			now->v[i + t].label = (uint32_t)(lo + (hi - lo) * (t + 1) / (m + 1));
+		i = j;
+	}
+	for (size_t i = 0; relabel && i < now->n; i++) {
+		now->v[i].label = (uint32_t)(i * gap);
+		now->v[i].fresh = true;
+	}
 }
 
 /* Deletes the leaf records of old whose boundary is not in now. */
@@ -728,20 +873,23 @@ static int zr_del_leaves(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key
 	return rc;
 }
 
-/* Writes leaves now[from, to) as the leaves of a super at boundary
- * now[from] (indices from base, their counts appended to srec). */
+/* Leaves now[from, to) as leaves of one super: the fresh ones written,
+ * their counts and labels appended to srec and labels. */
 static int zr_put_leaves(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key,
-			 const zr_leaves_t *now, size_t from, size_t to, uint32_t base,
-			 zr_arr_t *srec)
+			 const zr_leaves_t *now, size_t from, size_t to, zr_arr_t *srec,
+			 zr_arr_t *labels)
 {
 	int rc = 0;
 	for (size_t i = from; rc == 0 && i < to; i++) {
-		if (now->v[i].count > ZR_LEAF_COUNT_MAX)
+		const zr_leaf_t *l = &now->v[i];
+		if (l->count > ZR_LEAF_COUNT_MAX)
 			return GROVE_ECORRUPT;
-		rc = zr_put_index(b, k, ZR_LEAF, now->v[i].b, now->v[i].blen,
-				  base + (uint32_t)(i - from), key);
+		if (l->fresh)
+			rc = zr_put_index(b, k, ZR_LEAF, l->b, l->blen, l->label, key);
 		if (rc == 0)
-			rc = arr_push(srec, (uint32_t)now->v[i].count);
+			rc = arr_push(srec, (uint32_t)l->count);
+		if (rc == 0)
+			rc = arr_push(labels, l->label);
 	}
 	return rc;
 }
@@ -766,7 +914,7 @@ typedef struct zr_pass {
 	uint8_t *key;
 	zr_leaves_t supers;  /* every super (boundary, index) */
 	zr_leaves_t old, now; /* the super's leaves before and after */
-	zr_arr_t dir, srec;
+	zr_arr_t dir, srec, labels;
 	size_t si;
 } zr_pass_t;
 
@@ -789,17 +937,21 @@ static int zr_pass_load(zr_pass_t *z)
 	if (rc == 0)
 		rc = zr_list(z->it, z->k, ZR_LEAF, s->b, s->blen, n ? n->b : NULL, n ? n->blen : 0,
 			     z->key, &z->old);
-	if (rc == 0 && (z->old.n != z->srec.n || z->old.n == 0 ||
+	if (rc == 0)
+		rc = zr_get_labels(z->db, NULL, z->k, s->b, s->blen, &z->labels);
+	if (rc == 0 && (z->old.n != z->srec.n || z->old.n != z->labels.n || z->old.n == 0 ||
 			bcmp_(z->old.v[0].b, z->old.v[0].blen, s->b, s->blen) != 0))
 		rc = GROVE_ECORRUPT;
 	for (size_t i = 0; rc == 0 && i < z->old.n; i++) {
-		if (z->old.v[i].count != i)
+		if (z->old.v[i].label != z->labels.v[i])
 			rc = GROVE_ECORRUPT;
 		z->old.v[i].count = z->srec.v[i];
 	}
 	if (rc == 0)
 		rc = zr_plan_leaves(z->it, z->k, z->key, &z->old, n ? n->b : NULL, n ? n->blen : 0,
 				    n != NULL, &z->now);
+	if (rc == 0)
+		zr_plan_labels(&z->now);
 	return rc;
 }
 
@@ -811,26 +963,44 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 	const grove_db_key_t *k = z->k;
 	const zr_leaf_t *s = &z->supers.v[z->si];
 	zr_leaves_t after = { .v = z->supers.v + z->si + 1, .n = z->supers.n - z->si - 1 };
-	zr_arr_t dir = { 0 }, srec = { 0 };
+	zr_arr_t dir = { 0 }, srec = { 0 }, labels = { 0 };
 	int rc = zr_del_leaves(&z->b, k, z->key, &z->old, &z->now);
 	for (size_t i = 0; rc == 0 && i < z->si; i++)
 		rc = arr_push(&dir, z->dir.v[i]);
 	if (rc == 0 && total <= p->super_min && z->si > 0) { /* into the predecessor */
 		const zr_leaf_t *pr = &z->supers.v[z->si - 1];
-		zr_arr_t prec = { 0 };
+		zr_arr_t prec = { 0 }, plab = { 0 };
 		rc = zr_get_arr(z->db, NULL, k, NULL, false, ZR_SREC, pr->b, pr->blen, &prec);
 		if (rc == 0)
-			rc = zr_put_leaves(&z->b, k, z->key, &z->now, 0, z->now.n,
-					   (uint32_t)prec.n, &prec);
+			rc = zr_get_labels(z->db, NULL, k, pr->b, pr->blen, &plab);
+		/* the leaves move after the predecessor's last: new labels
+		 * (out of labels: the counts are dropped and rebuilt) */
+		uint64_t last = rc == 0 ? plab.v[plab.n - 1] : 0, gap = p->label_gap;
+		if (rc == 0 && prec.n != plab.n)
+			rc = GROVE_ECORRUPT;
+		if (rc == 0 && last + (z->now.n + 1) * gap > UINT32_MAX)
+			rc = GROVE_ECORRUPT;
+		for (size_t i = 0; rc == 0 && i < z->now.n; i++) {
+			z->now.v[i].label = (uint32_t)(last + (i + 1) * gap);
+			z->now.v[i].fresh = true;
+		}
+		if (rc == 0)
+			rc = zr_put_leaves(&z->b, k, z->key, &z->now, 0, z->now.n, &prec, &plab);
 		if (rc == 0)
 			rc = arr_put(&z->b, ZR_SREC, z->key,
 				     zr_key(k, ZR_SREC, pr->b, pr->blen, z->key), &prec);
+		if (rc == 0)
+			rc = zr_put_labels(&z->b, k, pr->b, pr->blen, &plab, z->key);
 		arr_free(&prec);
+		arr_free(&plab);
 		dir.v[z->si - 1] += (uint32_t)total;
 		if (rc == 0)
 			rc = grove_batch_delete(&z->b, z->key, zr_key(k, ZR_SUPER, s->b, s->blen, z->key));
 		if (rc == 0)
 			rc = grove_batch_delete(&z->b, z->key, zr_key(k, ZR_SREC, s->b, s->blen, z->key));
+		if (rc == 0)
+			rc = grove_batch_delete(&z->b, z->key,
+						zr_key(k, ZR_LABELS, s->b, s->blen, z->key));
 		if (rc == 0)
 			rc = zr_shift_supers(&z->b, k, z->key, &after, -1);
 	} else if (rc == 0) {
@@ -844,10 +1014,13 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 				const zr_leaf_t *o = &z->now.v[open];
 				srec.n = 0;
 				srec.flags = 0;
-				rc = zr_put_leaves(&z->b, k, z->key, &z->now, open, i, 0, &srec);
+				labels.n = 0;
+				rc = zr_put_leaves(&z->b, k, z->key, &z->now, open, i, &srec, &labels);
 				if (rc == 0)
 					rc = arr_put(&z->b, ZR_SREC, z->key,
 						     zr_key(k, ZR_SREC, o->b, o->blen, z->key), &srec);
+				if (rc == 0)
+					rc = zr_put_labels(&z->b, k, o->b, o->blen, &labels, z->key);
 				if (rc == 0)
 					rc = zr_put_index(&z->b, k, ZR_SUPER, o->b, o->blen,
 							  (uint32_t)dir.n, z->key);
@@ -869,6 +1042,7 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 		rc = arr_put(&z->b, ZR_DIR, z->key, zr_key(k, ZR_DIR, NULL, 0, z->key), &dir);
 	arr_free(&dir);
 	arr_free(&srec);
+	arr_free(&labels);
 	return rc;
 }
 
@@ -901,6 +1075,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	leaves_free(&z.now);
 	arr_free(&z.dir);
 	arr_free(&z.srec);
+	arr_free(&z.labels);
 	grove_free(z.key);
 	return rc;
 }
@@ -1014,9 +1189,9 @@ static int zr_view(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t 
 		grove_iter_t *it = NULL;
 		rc = grove_iter_create_hot(db->store, NULL, &it);
 		if (rc == 0 && so)
-			rc = zr_locate(it, k, so, sol, key, &v->po);
+			rc = zr_locate(db, NULL, it, k, so, sol, key, &v->po);
 		if (rc == 0 && sn)
-			rc = zr_locate(it, k, sn, snl, key, &v->pn);
+			rc = zr_locate(db, NULL, it, k, sn, snl, key, &v->pn);
 		grove_iter_destroy(it);
 	}
 	if (rc == 0)
@@ -1155,7 +1330,7 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 	grove_iter_t *it = NULL;
 	rc = grove_iter_create_hot(db->store, snap, &it);
 	if (rc == 0)
-		rc = zr_locate(it, k, suf, slen, key, &p);
+		rc = zr_locate(db, snap, it, k, suf, slen, key, &p);
 	if (rc == 0)
 		rc = zr_get_arr(db, NULL, k, snap, false, ZR_DIR, NULL, 0, &dir);
 	if (rc == 0)
@@ -1245,19 +1420,22 @@ static int chk_supers(grove_db_t *db, const grove_db_key_t *k, zr_chk_t *c, cons
 	size_t j = 0;
 	for (size_t i = 0; rc == 0 && i < c->supers.n; i++) {
 		const zr_leaf_t *s = &c->supers.v[i];
-		zr_arr_t r = { 0 };
+		zr_arr_t r = { 0 }, lab = { 0 };
 		rc = zr_get_arr(db, NULL, k, NULL, false, ZR_SREC, s->b, s->blen, &r);
-		if (rc == 0 && (dir->v[i] != s->count || j >= c->leaves.n ||
+		if (rc == 0)
+			rc = zr_get_labels(db, NULL, k, s->b, s->blen, &lab);
+		if (rc == 0 && (dir->v[i] != s->count || j >= c->leaves.n || r.n != lab.n ||
 				bcmp_(c->leaves.v[j].b, c->leaves.v[j].blen, s->b, s->blen) != 0))
 			rc = GROVE_ECORRUPT;
 		for (size_t x = 0; rc == 0 && x < r.n; x++, j++) {
-			const zr_leaf_t *l = &c->leaves.v[j];
-			if (j >= c->leaves.n || r.v[x] != l->count ||
+			const zr_leaf_t *l = j < c->leaves.n ? &c->leaves.v[j] : NULL;
+			if (!l || r.v[x] != l->count || l->label != lab.v[x] ||
 			    (i + 1 < c->supers.n && bcmp_(l->b, l->blen, c->supers.v[i + 1].b,
 							  c->supers.v[i + 1].blen) >= 0))
 				rc = GROVE_ECORRUPT;
 		}
 		arr_free(&r);
+		arr_free(&lab);
 	}
 	return rc == 0 && j != c->leaves.n ? GROVE_ECORRUPT : rc;
 }
@@ -1289,14 +1467,7 @@ int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen, bool *pr
 		rc = GROVE_ECORRUPT;
 	for (size_t i = 0; rc == 0 && i < c.supers.n; i++)
 		rc = c.supers.v[i].count == i ? 0 : GROVE_ECORRUPT;
-	for (size_t i = 0, j = 0; rc == 0 && i < c.leaves.n; i++) {
-		j = chk_find(&c.supers, j, c.leaves.v[i].b, c.leaves.v[i].blen);
-		bool first = bcmp_(c.leaves.v[i].b, c.leaves.v[i].blen, c.supers.v[j].b,
-				   c.supers.v[j].blen) == 0;
-		if (first ? c.leaves.v[i].count != 0
-			  : c.leaves.v[i].count != c.leaves.v[i - 1].count + 1)
-			rc = GROVE_ECORRUPT;
-	}
+	/* the leaves' labels: chk_supers (the labels records, increasing) */
 	for (size_t i = 0; i < c.supers.n; i++)
 		c.supers.v[i].count = 0;
 	for (size_t i = 0; i < c.leaves.n; i++)
