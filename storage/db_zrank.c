@@ -479,8 +479,17 @@ static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uin
 struct grove_db_zrcache {
 	uint8_t *key;
 	size_t klen, charge;
-	zr_leaves_t supers, leaves; /* count: a super's index, a leaf's position in its super */
+	zr_leaves_t supers;  /* count: a super's index */
+	zr_leaves_t *leaves; /* per super, its leaves (count: the position) */
 };
+
+static size_t leaves_charge(const zr_leaves_t *l)
+{
+	size_t n = l->cap * sizeof(zr_leaf_t);
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].blen;
+	return n;
+}
 
 void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
 {
@@ -488,8 +497,10 @@ void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
 	if (!c)
 		return;
 	atomic_fetch_sub(&db->zrcache_bytes, c->charge);
+	for (size_t i = 0; c->leaves && i < c->supers.n; i++)
+		leaves_free(&c->leaves[i]);
+	grove_free(c->leaves);
 	leaves_free(&c->supers);
-	leaves_free(&c->leaves);
 	grove_free(c->key);
 	grove_free(c);
 	s->zr = NULL;
@@ -512,21 +523,31 @@ static void zr_cache_drop(grove_db_t *db, const grove_db_key_t *k)
 static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *from,
 		   size_t flen, const uint8_t *hi, size_t hlen, uint8_t *key, zr_leaves_t *out);
 
-/* Each cached leaf's count: its position in its super (the leaves are
- * listed in order; a super's boundary is its first leaf's). */
-static void zr_cache_positions(struct grove_db_zrcache *c)
+/* Every leaf of k (all) into its super's list, with its position. */
+static int zr_cache_split(struct grove_db_zrcache *c, const zr_leaves_t *all)
 {
+	c->leaves = grove_calloc(c->supers.n, sizeof(*c->leaves));
+	if (!c->leaves)
+		return GROVE_ENOMEM;
+	for (size_t i = 0; i < c->supers.n; i++)
+		if (c->supers.v[i].count != i)
+			return GROVE_ECORRUPT;
 	size_t j = 0;
-	uint64_t pos = 0;
-	for (size_t i = 0; i < c->leaves.n; i++) {
-		zr_leaf_t *l = &c->leaves.v[i];
-		if (j + 1 < c->supers.n &&
-		    bcmp_(l->b, l->blen, c->supers.v[j + 1].b, c->supers.v[j + 1].blen) >= 0) {
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < all->n; i++) {
+		const zr_leaf_t *l = &all->v[i];
+		while (j + 1 < c->supers.n &&
+		       bcmp_(l->b, l->blen, c->supers.v[j + 1].b, c->supers.v[j + 1].blen) >= 0)
 			j++;
-			pos = 0;
-		}
-		l->count = pos++;
+		zr_leaves_t *to = &c->leaves[j];
+		if (to->n == 0 && bcmp_(l->b, l->blen, c->supers.v[j].b, c->supers.v[j].blen) != 0)
+			return GROVE_ECORRUPT; /* a super's first leaf missing */
+		rc = leaves_push(to, l->b, l->blen, to->n);
 	}
+	for (size_t i = 0; rc == 0 && i < c->supers.n; i++)
+		if (c->leaves[i].n == 0)
+			rc = GROVE_ECORRUPT;
+	return rc;
 }
 
 /* k's cached boundaries, loading them when k was also the stripe's last
@@ -543,6 +564,7 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 	}
 	grove_db__zrank_cache_free(db, s);
 	struct grove_db_zrcache *c = grove_calloc(1, sizeof(*c));
+	zr_leaves_t all = { 0 };
 	grove_iter_t *it = NULL;
 	int rc = c ? grove_iter_create(db->store, NULL, &it) : GROVE_ENOMEM;
 	if (rc == 0 && !(c->key = grove_malloc(k->klen ? k->klen : 1)))
@@ -553,18 +575,17 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 		rc = zr_list(it, k, ZR_SUPER, NULL, 0, NULL, 0, key, &c->supers);
 	}
 	if (rc == 0)
-		rc = zr_list(it, k, ZR_LEAF, NULL, 0, NULL, 0, key, &c->leaves);
+		rc = zr_list(it, k, ZR_LEAF, NULL, 0, NULL, 0, key, &all);
 	grove_iter_destroy(it);
-	if (rc == 0 && (!c->supers.n || !c->leaves.n))
+	if (rc == 0 && (!c->supers.n || !all.n))
 		rc = GROVE_ECORRUPT;
 	if (rc == 0)
-		zr_cache_positions(c);
+		rc = zr_cache_split(c, &all);
+	leaves_free(&all);
 	if (c) {
-		c->charge = sizeof(*c) + (c->supers.cap + c->leaves.cap) * sizeof(zr_leaf_t);
-		for (size_t i = 0; i < c->supers.n; i++)
-			c->charge += c->supers.v[i].blen;
-		for (size_t i = 0; i < c->leaves.n; i++)
-			c->charge += c->leaves.v[i].blen;
+		c->charge = sizeof(*c) + leaves_charge(&c->supers);
+		for (size_t i = 0; c->leaves && i < c->supers.n; i++)
+			c->charge += sizeof(zr_leaves_t) + leaves_charge(&c->leaves[i]);
 		atomic_fetch_add(&db->zrcache_bytes, c->charge);
 		s->zr = c;
 	}
@@ -575,8 +596,34 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 	return c;
 }
 
+/* After a pass over super si that kept the supers as they were: its new
+ * leaves (now) replace its cached ones; on failure the cache goes. */
+static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
+			   const zr_leaves_t *now)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	struct grove_db_zrcache *c = s->zr;
+	if (!zr_cache_is(c, k))
+		return;
+	zr_leaves_t fresh = { 0 };
+	int rc = si < c->supers.n ? 0 : GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < now->n; i++)
+		rc = leaves_push(&fresh, now->v[i].b, now->v[i].blen, i);
+	if (rc) {
+		leaves_free(&fresh);
+		zr_cache_drop(db, k);
+		return;
+	}
+	size_t was = leaves_charge(&c->leaves[si]), is = leaves_charge(&fresh);
+	leaves_free(&c->leaves[si]);
+	c->leaves[si] = fresh;
+	c->charge = c->charge - was + is;
+	atomic_fetch_sub(&db->zrcache_bytes, was);
+	atomic_fetch_add(&db->zrcache_bytes, is);
+}
+
 /* The entry of l with the greatest boundary <= suf (l->n > 0, l->v[0]
- * the empty boundary). */
+ * the empty boundary, or one <= suf). */
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen)
 {
 	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
@@ -594,11 +641,12 @@ static void zr_cache_locate(const struct grove_db_zrcache *c, const uint8_t *suf
 			    zr_pos_t *p)
 {
 	const zr_leaf_t *s = zr_cache_floor(&c->supers, suf, slen);
-	const zr_leaf_t *l = zr_cache_floor(&c->leaves, suf, slen);
+	size_t si = (size_t)(s - c->supers.v);
+	const zr_leaf_t *l = zr_cache_floor(&c->leaves[si], suf, slen);
 	if (s->blen) /* the empty boundary has no bytes (b NULL) */
 		memcpy(p->sb, s->b, s->blen);
 	p->sbl = s->blen;
-	p->si = (uint32_t)s->count;
+	p->si = (uint32_t)si;
 	if (l->blen)
 		memcpy(p->lb, l->b, l->blen);
 	p->lbl = l->blen;
@@ -916,6 +964,7 @@ typedef struct zr_pass {
 	zr_leaves_t old, now; /* the super's leaves before and after */
 	zr_arr_t dir, srec, labels;
 	size_t si;
+	bool moved; /* the supers changed (a split or merge) */
 } zr_pass_t;
 
 /* Loads the supers, the counts and super si's leaves with their counts. */
@@ -968,6 +1017,7 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 	for (size_t i = 0; rc == 0 && i < z->si; i++)
 		rc = arr_push(&dir, z->dir.v[i]);
 	if (rc == 0 && total <= p->super_min && z->si > 0) { /* into the predecessor */
+		z->moved = true;
 		const zr_leaf_t *pr = &z->supers.v[z->si - 1];
 		zr_arr_t prec = { 0 }, plab = { 0 };
 		rc = zr_get_arr(z->db, NULL, k, NULL, false, ZR_SREC, pr->b, pr->blen, &prec);
@@ -1033,6 +1083,7 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 			if (i < z->now.n)
 				acc += z->now.v[i].count;
 		}
+		z->moved = dir.n != z->si + 1;
 		if (rc == 0 && dir.n != z->si + 1) /* the following supers move up */
 			rc = zr_shift_supers(&z->b, k, z->key, &after, (int)(dir.n - z->si - 1));
 	}
@@ -1063,9 +1114,12 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 		rc = GROVE_ECORRUPT;
 	if (rc == 0)
 		rc = zr_pass_write(&z, total);
-	zr_cache_drop(db, k);
 	if (rc == 0)
 		rc = grove_commit_write(&db->commit, &z.b);
+	if (rc == 0 && !z.moved) /* the cached boundaries follow */
+		zr_cache_patch(db, k, si, &z.now);
+	else
+		zr_cache_drop(db, k);
 	if (rc == 0)
 		atomic_fetch_add(&db->zrank_passes, 1);
 	grove_batch_close(&z.b);
