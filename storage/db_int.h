@@ -182,6 +182,7 @@ typedef struct grove_db_stripe {
 	 * when they were not loaded yet. */
 	struct grove_db_zrcache *zr;
 	uint32_t zr_last;
+	uint64_t zr_gen; /* bumped once a build or pass of a key of the stripe is written */
 } grove_db_stripe_t;
 
 /* What db_cloud.c knows of a key's cloud records ('g'), so that the writes
@@ -541,9 +542,13 @@ int grove_db__zrank_invalidate(grove_db_t *db, grove_batch_t *b,
 /* Adds to b the delete of every 'r' record of k (the end of a key
  * delete's purge: no count is kept while it is pending). */
 int grove_db__zrank_clear(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k) GROVE_MUST_CHECK;
+/* _gen: k's stripe's boundary generation, read before a reader takes
+ * the snapshot it passes to _counted (gen), which then locates through
+ * the stripe's boundary cache when no build or pass was written since. */
+uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k);
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-			    uint64_t count, double score, const void *member, size_t mlen,
-			    uint64_t *rank) GROVE_MUST_CHECK;
+			    uint64_t gen, uint64_t count, double score, const void *member,
+			    size_t mlen, uint64_t *rank) GROVE_MUST_CHECK;
 int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen,
 			  bool *present) GROVE_MUST_CHECK;
 /* Frees a stripe's boundary cache (grove_db__cache_close). */

@@ -782,6 +782,7 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 	zr_cache_drop(db, k);
 	if (rc == 0)
 		rc = grove_commit_write(&db->commit, &b);
+	db->stripes[k->stripe].zr_gen++; /* after the write: readers' snapshots */
 	if (rc == 0)
 		atomic_fetch_add(&db->zrank_builds, 1);
 	arr_free(&z.dir);
@@ -1116,6 +1117,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 		rc = zr_pass_write(&z, total);
 	if (rc == 0)
 		rc = grove_commit_write(&db->commit, &z.b);
+	db->stripes[k->stripe].zr_gen++; /* after the write: readers' snapshots */
 	if (rc == 0 && !z.moved) /* the cached boundaries follow */
 		zr_cache_patch(db, k, si, &z.now);
 	else
@@ -1366,9 +1368,35 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 
 /* ---- ZRANK from the counts ---- */
 
+uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (pthread_mutex_trylock(&s->mu) != 0)
+		return UINT64_MAX; /* held (a writer, or this thread in EXEC): seeks */
+	uint64_t g = s->zr_gen;
+	pthread_mutex_unlock(&s->mu);
+	return g;
+}
+
+/* suf's bucket from the stripe's boundary cache, when it holds k and no
+ * build or pass was written since gen was read (before snap was taken:
+ * then the cache and snap hold the same boundaries).  true: p is set. */
+static bool zr_cache_read(grove_db_t *db, const grove_db_key_t *k, uint64_t gen,
+			  const uint8_t *suf, size_t slen, zr_pos_t *p)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (gen == UINT64_MAX || pthread_mutex_trylock(&s->mu) != 0)
+		return false;
+	bool hit = s->zr_gen == gen && zr_cache_is(s->zr, k);
+	if (hit)
+		zr_cache_locate(s->zr, suf, slen, p);
+	pthread_mutex_unlock(&s->mu);
+	return hit;
+}
+
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-			    uint64_t count, double score, const void *member, size_t mlen,
-			    uint64_t *rank)
+			    uint64_t gen, uint64_t count, double score, const void *member,
+			    size_t mlen, uint64_t *rank)
 {
 	bool header = false;
 	int rc = zr_has_header(db, NULL, k, snap, false, &header);
@@ -1383,7 +1411,7 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 	zr_arr_t dir = { 0 }, s = { 0 };
 	grove_iter_t *it = NULL;
 	rc = grove_iter_create_hot(db->store, snap, &it);
-	if (rc == 0)
+	if (rc == 0 && !zr_cache_read(db, k, gen, suf, slen, &p))
 		rc = zr_locate(db, snap, it, k, suf, slen, key, &p);
 	if (rc == 0)
 		rc = zr_get_arr(db, NULL, k, snap, false, ZR_DIR, NULL, 0, &dir);
