@@ -469,9 +469,12 @@ static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uin
  *
  * Boundaries (levels 1 and 2) change only in the build, a pass or a drop,
  * each under the key lock and written at once (never pending), so a copy
- * kept under the lock stays exact until one of them drops it.  A stripe
- * keeps the boundaries of one key, loaded (O(buckets)) at the second
- * write in a row of that key to the stripe; others locate by seeks.  At
+ * kept under the lock stays exact: a pass that keeps the supers patches
+ * its super's leaves, anything else drops the copy.  A stripe keeps the
+ * boundaries of one key, loaded (O(buckets)) at the second write in a row
+ * of that key to the stripe; others locate by seeks.  ZRANK reads it
+ * under the lock when the stripe's generation (bumped after a build or
+ * pass is written) is the one it read before taking its snapshot.  At
  * most ZR_CACHE_BYTES_MAX over all stripes. */
 
 #define ZR_CACHE_BYTES_MAX (64u * 1024 * 1024)
