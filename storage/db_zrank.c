@@ -472,10 +472,12 @@ static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uin
  * kept under the lock stays exact: a pass that keeps the supers patches
  * its super's leaves, anything else drops the copy.  A stripe keeps the
  * boundaries of one key, loaded (O(buckets)) at the second write in a row
- * of that key to the stripe; others locate by seeks.  ZRANK reads it
- * under the lock when the stripe's generation (bumped after a build or
- * pass is written) is the one it read before taking its snapshot.  At
- * most ZR_CACHE_BYTES_MAX over all stripes. */
+ * of that key to the stripe (never inside a transaction, whose reads see
+ * its staged writes; a pass staged in one drops it); others locate by
+ * seeks.  ZRANK reads it under the lock when the stripe's generation
+ * (bumped after a build or pass is written, and by a load) is the one it
+ * read before taking its snapshot.  At most ZR_CACHE_BYTES_MAX over all
+ * stripes. */
 
 #define ZR_CACHE_BYTES_MAX (64u * 1024 * 1024)
 
@@ -560,12 +562,15 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	if (zr_cache_is(s->zr, k))
 		return s->zr;
+	if (grove_commit_txn_owned(&db->commit))
+		return NULL; /* a transaction's reads see its staged writes: not loaded from them */
 	uint32_t h = k->hash | 1;
 	if (s->zr_last != h || atomic_load(&db->zrcache_bytes) > ZR_CACHE_BYTES_MAX) {
 		s->zr_last = h;
 		return NULL;
 	}
 	grove_db__zrank_cache_free(db, s);
+	s->zr_gen++; /* a reader whose snapshot predates the load does not use it */
 	struct grove_db_zrcache *c = grove_calloc(1, sizeof(*c));
 	zr_leaves_t all = { 0 };
 	grove_iter_t *it = NULL;
@@ -1121,7 +1126,9 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	if (rc == 0)
 		rc = grove_commit_write(&db->commit, &z.b);
 	db->stripes[k->stripe].zr_gen++; /* after the write: readers' snapshots */
-	if (rc == 0 && !z.moved) /* the cached boundaries follow */
+	/* the cached boundaries follow, unless the pass is only staged in a
+	 * transaction (the store and other threads do not see it yet) */
+	if (rc == 0 && !z.moved && !grove_commit_txn_owned(&db->commit))
 		zr_cache_patch(db, k, si, &z.now);
 	else
 		zr_cache_drop(db, k);
