@@ -526,6 +526,42 @@ static void test_rank_migration(void **state)
 	grove_db__zrank_params = saved;
 }
 
+/* Passes inside a transaction are staged with its writes: ranks read
+ * inside it and after its commit agree with the model, the counts with
+ * the 'z' records, and no count is dropped. */
+static void test_rank_txn(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrankt", grove_test_leveldb), 0);
+	rent_t mod[150];
+	size_t n = 0;
+	uint64_t p0 = 0;
+	for (int round = 0; round < 3; round++) {
+		bool txn = round == 1;
+		if (txn) {
+			p0 = atomic_load(&t.db->zrank_passes);
+			assert_int_equal(grove_db_txn_begin(t.db), 0);
+		}
+		for (int i = 0; i < 50; i++, n++) {
+			snprintf(mod[n].m, sizeof(mod[n].m), "m%03zu", n);
+			mod[n].s = (double)((n * 37) % 101);
+			zadd(t.db, "k", mod[n].m, mod[n].s, 0);
+		}
+		rank_check(t.db, "k", mod, n); /* inside: the staged passes */
+		if (txn) {
+			assert_true(atomic_load(&t.db->zrank_passes) > p0);
+			assert_int_equal(grove_db_txn_commit(t.db), 0);
+			rank_check(t.db, "k", mod, n);
+		}
+	}
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 0);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 /* A larger set with the default buckets (GROVE_TEST_ZRANK_SIZE members,
  * 1500 by default): ranks of a sample from the counts, before and after a
  * key delete and its purge. */
@@ -1046,6 +1082,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_counted),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_migration),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_txn),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_convergence_rule),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_delete_concurrent_add),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_property),
