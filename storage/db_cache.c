@@ -467,27 +467,22 @@ void grove_db__cache_drop_all(grove_db_t *db)
 		pthread_mutex_unlock(&db->stripes[i - 1].mu);
 }
 
-/* seq 0: all of them. */
+/* seq 0: all of them.  Backwards, so that the record pend_remove_slot
+ * moves into a freed place was seen already: one hash per record settled,
+ * none for those kept (a full reindex per call made a pass of many
+ * settles on one stripe quadratic). */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {
 	GROVE_ASSERT(s->nprep == 0);
 	if (s->npend == 0 || (seq != 0 && s->pend_min > seq))
 		return;
-	size_t out = 0;
 	uint64_t min = UINT64_MAX;
-	for (size_t i = 0; i < s->npend; i++) {
-		if (seq == 0 || s->pend[i].seq <= seq) {
-			pending_free(&s->pend[i]);
-			continue;
-		}
-		if (s->pend[i].seq < min)
-			min = s->pend[i].seq;
-		s->pend[out++] = s->pend[i];
+	for (size_t i = s->npend; i > 0; i--) {
+		const grove_db_pending_t *p = &s->pend[i - 1];
+		if (seq == 0 || p->seq <= seq)
+			pend_remove_slot(s, pend_probe(s, p->key, p->klen));
+		else if (p->seq < min)
+			min = p->seq;
 	}
 	s->pend_min = min;
-	if (out == s->npend)
-		return;
-	s->npend = out;
-	/* the same number of slots: cannot fail */
-	GROVE_ASSERT(s->pidx_cap == 0 || pend_reindex(s, s->pidx_cap) == 0);
 }

@@ -435,9 +435,13 @@ uint64_t grove_db_defer_end(grove_db_t *db)
 	return db->defer_last_seq;
 }
 
-/* Applies a written record's deltas (durable) and releases its pending
- * records and cache pin; the record goes to *spare for reuse. */
-static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferred_t **spare)
+_Static_assert(GROVE_DB_STRIPES % 64 == 0, "touched: a bit per stripe in whole words");
+
+/* Applies a written record's deltas (durable) and releases its cache pin;
+ * the record goes to *spare for reuse, its stripe to touched (whose
+ * pending records grove_db_defer_sync settles once for all of them). */
+static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferred_t **spare,
+			 uint64_t *touched)
 {
 	bool durable = r->w.rc == 0;
 	if (durable && r->has_head)
@@ -448,11 +452,12 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferr
 	}
 	grove_db_key_t k;
 	GROVE_ASSERT(grove_db__key_prepare(&k, r->key, r->klen) == 0);
-	pthread_mutex_lock(&db->stripes[k.stripe].mu);
-	grove_db__pending_settle(&db->stripes[k.stripe], r->w.seq);
-	if (r->has_head || !durable) /* failed: the entry goes (its meta_absent too) */
+	touched[k.stripe / 64] |= (uint64_t)1 << (k.stripe % 64);
+	if (r->has_head || !durable) { /* failed: the entry goes (its meta_absent too) */
+		pthread_mutex_lock(&db->stripes[k.stripe].mu);
 		grove_db__cache_settle(db, &k, r->w.seq, durable);
-	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	}
 	if (r->batch.cap_bytes > DEFER_BATCH_KEEP_BYTES)
 		grove_batch_close(&r->batch);
 	r->next = *spare;
@@ -479,13 +484,23 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
 	}
 	pthread_mutex_unlock(&db->defer_mu);
 	grove_db_deferred_t *spare = NULL, *spare_last = NULL;
+	uint64_t touched[GROVE_DB_STRIPES / 64] = {0}, settled = last ? last->w.seq : 0;
 	size_t n = 0;
 	for (grove_db_deferred_t *r = first, *nx; r; r = nx) {
 		nx = r->next;
-		defer_settle(db, r, &spare);
+		defer_settle(db, r, &spare, touched);
 		if (!spare_last)
 			spare_last = spare;
 		n++;
+	}
+	/* Once per stripe, up to the last record: every write up to it was
+	 * written (or failed) by the sync above, whoever queued it. */
+	for (size_t i = 0; i < GROVE_DB_STRIPES; i++) {
+		if (!(touched[i / 64] >> (i % 64) & 1))
+			continue;
+		pthread_mutex_lock(&db->stripes[i].mu);
+		grove_db__pending_settle(&db->stripes[i], settled);
+		pthread_mutex_unlock(&db->stripes[i].mu);
 	}
 	if (!spare)
 		return rc;
