@@ -92,7 +92,11 @@ while ((next < ${#shared[@]} || ${#running[@]} > 0)); do
 done
 # The failures' last lines again at the very end, where a CI log's tail
 # (often all that is kept) shows why.
+# A proc test's failure line comes before the node logs it dumps: the
+# FAIL lines first, then the tail.
 for i in "${failures[@]}"; do
+	echo "== FAIL lines of ${progs[$i]}:"
+	grep -m 10 'FAIL' "$out/$i.log"
 	echo "== last lines of ${progs[$i]}:"
 	tail -n 25 "$out/$i.log"
 done
