@@ -279,7 +279,6 @@ struct grove_db_lend {
 	uint8_t *id[2]; /* 0: the head's, 1: the tail's */
 	size_t len[2], cap[2];
 	bool known[2];
-	ename_t *spare; /* a list write's element name, kept for the next one */
 };
 typedef struct grove_db_lend lend_t;
 
@@ -291,34 +290,8 @@ void grove_db__lend_free(grove_db_stripe_t *s)
 	grove_free(e->key);
 	grove_free(e->id[0]);
 	grove_free(e->id[1]);
-	grove_free(e->spare);
 	grove_free(e);
 	s->lend = NULL;
-}
-
-/* A list write's element name (ename_t: three record keys, 24 KB): the
- * stripe keeps the last one for the next write of the stripe, since a
- * malloc and free of that size per push cost a tenth of a pipelined
- * LPUSH (glibc trims and faults the pages back in).  Under the stripe's
- * lock; NULL when memory is short. */
-static ename_t *en_take(grove_db_stripe_t *s)
-{
-	ename_t *en = s->lend ? s->lend->spare : NULL;
-	if (!en)
-		return grove_malloc(sizeof(*en));
-	s->lend->spare = NULL;
-	return en;
-}
-
-/* Gives en back to the stripe (under its lock), or frees it. */
-static void en_give(grove_db_stripe_t *s, ename_t *en)
-{
-	if (!s->lend)
-		s->lend = grove_calloc(1, sizeof(*s->lend));
-	if (s->lend && !s->lend->spare)
-		s->lend->spare = en;
-	else
-		grove_free(en);
 }
 
 /* The stripe's entry when it holds the ends of c's list as c sees it. */
@@ -662,12 +635,10 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 	grove_db_stripe_t *s = &db->stripes[k.stripe];
 	coll_t c;
 	bool wrote = false, expired = false;
-	pthread_mutex_lock(&s->mu);
-	o->en = en_take(s);
-	if (!o->en) {
-		pthread_mutex_unlock(&s->mu);
+	o->en = grove_db__ename_take(db);
+	if (!o->en)
 		return GROVE_ENOMEM;
-	}
+	pthread_mutex_lock(&s->mu);
 	rc = grove_db__coll_load(&c, db, &k);
 	if (rc == 0)
 		rc = grove_db__expire_due(&c, &expired);
@@ -700,9 +671,7 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 		memcpy(o->rem_id, o->en->elem, o->en->elen);
 		o->rem_id_len = o->en->elen;
 	}
-	pthread_mutex_lock(&s->mu);
-	en_give(s, o->en);
-	pthread_mutex_unlock(&s->mu);
+	grove_db__ename_give(db, o->en);
 	o->en = NULL;
 	return rc;
 }
