@@ -25,7 +25,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pipe_model import Conn  # noqa: E402
+from pipe_model import Conn, run_together  # noqa: E402
 
 
 def run_burst(port, clients, ackfile):
@@ -57,11 +57,7 @@ def run_burst(port, clients, ackfile):
         except (ConnectionError, OSError, ValueError):
             pass
 
-    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_together((client, clients))
     return 0
 
 

@@ -233,6 +233,16 @@ class Model:
                 or bool(self.hashes.get(key)) or bool(self.lists.get(key)))
 
 
+def run_together(*groups):
+    """Runs fn(0..n-1) for every (fn, n) of groups, each on its own thread,
+    and returns once all have ended."""
+    ts = [threading.Thread(target=fn, args=(i,)) for fn, n in groups for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def run_model(port, clients, bursts, seed):
     errors, shared = [], [0]
     lock = threading.Lock()
@@ -263,11 +273,7 @@ def run_model(port, clients, bursts, seed):
                     with lock:
                         errors.append("client %d burst %d %s: got %r, want %r" % (cid, b, cmd, got, w))
 
-    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_together((client, clients))
     c = Conn(port)
     c.send([["GET", "shared"]])
     total = c.reply()
@@ -324,12 +330,7 @@ def run_shared(port, pipers, plains, rounds, seed):
                     with lock:
                         popped.extend(got)
 
-    ts = [threading.Thread(target=piper, args=(i,)) for i in range(pipers)]
-    ts += [threading.Thread(target=plain, args=(i,)) for i in range(plains)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_together((piper, pipers), (plain, plains))
     c = Conn(port)
     c.send([["SMEMBERS", "sh:s"], ["SCARD", "sh:s"], ["HKEYS", "sh:h"], ["HLEN", "sh:h"],
             ["LRANGE", "sh:l", 0, -1], ["LLEN", "sh:l"]])
@@ -398,11 +399,7 @@ def run_burst(port, clients, ackfile, seed):
         except (ConnectionError, OSError, ValueError):
             pass
 
-    ts = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    run_together((client, clients))
     return 0
 
 
