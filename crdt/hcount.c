@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/num.h"
 #include "grove/alloc.h"
 #include "crdt/hcount.h"
@@ -19,12 +20,6 @@ typedef struct hbase {
 	uint64_t chain, k;
 	int64_t cum;
 } hbase_t;
-
-static int node_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	return c ? c : (alen > blen) - (alen < blen);
-}
 
 /* ---- payloads ---- */
 
@@ -76,7 +71,7 @@ int grove_hentry_check(uint8_t tag, const uint8_t *p, size_t len, uint64_t count
 		if (nl < 1 || nl > GROVE_NODE_ID_MAX || len - at < 1 + nl + BASE_FIXED)
 			return GROVE_EDECODE;
 		const uint8_t *node = p + at + 1;
-		if (memchr(node, 0, nl) || (prev && node_cmp(prev, prev_len, node, nl) >= 0))
+		if (memchr(node, 0, nl) || (prev && grove_key_cmp(prev, prev_len, node, nl) >= 0))
 			return GROVE_EDECODE;
 		uint64_t chain = grove_be64_get(node + nl), k = grove_be64_get(node + nl + 8);
 		if (chain < 1 || k < chain)
@@ -245,7 +240,7 @@ static int basev_put(basev_t *v, const char *node, uint64_t chain, uint64_t k, i
 static int base_cmp(const void *a, const void *b)
 {
 	const hbase_t *x = a, *y = b;
-	return node_cmp((const uint8_t *)x->node, strlen(x->node), (const uint8_t *)y->node,
+	return grove_key_cmp((const uint8_t *)x->node, strlen(x->node), (const uint8_t *)y->node,
 			strlen(y->node));
 }
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/num.h"
 #include "crdt/listpos.h"
 
@@ -53,12 +54,6 @@ bool grove_listpos_valid(const uint8_t *p, size_t len)
 	return !triple_filler(&t);
 }
 
-static int cmp_ids(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	return c ? c : alen < blen ? -1 : alen > blen;
-}
-
 /* The digit of the new triple in [lo_d, hi_d] (see listpos.h). */
 static uint64_t pick_digit(uint64_t lo_d, uint64_t hi_d, bool open_lo, bool open_hi, int hint)
 {
@@ -85,7 +80,7 @@ int grove_listpos_between(const uint8_t *lo, size_t lo_len, const uint8_t *hi, s
 	size_t node_len = node ? strlen(node) : 0;
 	if (node_len < 1 || node_len > GROVE_NODE_ID_MAX || counter == 0 ||
 	    (lo && !grove_listpos_valid(lo, lo_len)) || (hi && !grove_listpos_valid(hi, hi_len)) ||
-	    (lo && hi && cmp_ids(lo, lo_len, hi, hi_len) >= 0))
+	    (lo && hi && grove_key_cmp(lo, lo_len, hi, hi_len) >= 0))
 		return GROVE_EINVAL;
 	static const uint8_t filler[GROVE_LISTPOS_TRIPLE_MIN];
 	size_t lo_at = 0, hi_at = 0, len = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/num.h"
 #include "grove/alloc.h"
 #include "crdt/zscore.h"
@@ -67,12 +68,6 @@ static void base_next(const uint8_t **p, grove_zbase_t *b)
 	*p = q + 25 + n;
 }
 
-static int node_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	return c ? c : (alen > blen) - (alen < blen);
-}
-
 int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 {
 	if (!p || len < 1)
@@ -101,7 +96,7 @@ int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 		const uint8_t *node = p + at + 1;
 		if (memchr(node, 0, nl))
 			return GROVE_EDECODE;
-		if (prev && node_cmp(prev, prev_len, node, nl) >= 0)
+		if (prev && grove_key_cmp(prev, prev_len, node, nl) >= 0)
 			return GROVE_EDECODE;
 		uint64_t chain = grove_be64_get(node + nl), k = grove_be64_get(node + nl + 8);
 		if (chain < 1 || k < chain || isnan(f64(node + nl + 16)))
@@ -240,7 +235,7 @@ static int basev_put(basev_t *v, const char *node, uint64_t chain, uint64_t k, d
 static int base_cmp(const void *a, const void *b)
 {
 	const grove_zbase_t *x = a, *y = b;
-	return node_cmp((const uint8_t *)x->node, strlen(x->node), (const uint8_t *)y->node,
+	return grove_key_cmp((const uint8_t *)x->node, strlen(x->node), (const uint8_t *)y->node,
 			strlen(y->node));
 }
 

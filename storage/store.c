@@ -17,15 +17,6 @@
 #define GROVE_BATCH_HEADER_BYTES 9 /* op:1, klen:4, vlen:4 */
 #define BATCH_BYTES_MIN 256 /* first allocation of a batch */
 
-int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : (alen > blen ? 1 : 0);
-}
-
 /* --- batches --- */
 
 void grove_batch_init(grove_batch_t *b)

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/bytes.h" /* grove_key_cmp: the store's key order */
 #include "grove/error.h"
 
 #define GROVE_STORE_KEY_BYTES_MAX (64u * 1024)           /* store-level keys */
@@ -205,8 +206,5 @@ void grove_store_txn_end(grove_store_t *s, grove_batch_t *out);
 /* Whether the calling thread owns an open transaction; whether any does. */
 bool grove_store_txn_owned(const grove_store_t *s);
 bool grove_store_txn_open(const grove_store_t *s);
-
-/* Bytewise order of two keys (<0, 0, >0), as LevelDB's default comparator. */
-int grove_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 
 #endif
