@@ -264,45 +264,30 @@ static bool ovl_deleted(const txn_iter_t *ti)
 	return v[0] == TAG_DEL;
 }
 
-/* Forward: the current entry is the smaller key (the overlay's on a tie);
- * a deleted overlay key is stepped over with the backend's equal one.
- * Bounded: each turn moves the overlay on. */
-static void settle_fwd(txn_iter_t *ti)
+/* One step of child c: forward (next) or backward (prev). */
+static void child_step(grove_iter_t *c, bool fwd)
 {
-	ti->fwd = true;
-	for (;;) {
-		bool bv = grove_iter_valid(ti->b);
-		if (!grove_iter_valid(ti->o)) {
-			ti->cur = bv ? CUR_BASE : CUR_NONE;
-			return;
-		}
-		int c = bv ? child_cmp(ti) : 1;
-		if (c < 0) {
-			ti->cur = CUR_BASE;
-			return;
-		}
-		if (!ovl_deleted(ti)) {
-			ti->cur = CUR_OVL;
-			return;
-		}
-		if (c == 0)
-			grove_iter_next(ti->b);
-		grove_iter_next(ti->o);
-	}
+	if (fwd)
+		grove_iter_next(c);
+	else
+		grove_iter_prev(c);
 }
 
-/* Backward: the larger key (the overlay's on a tie), deleted ones skipped. */
-static void settle_bwd(txn_iter_t *ti)
+/* Settles the iterator going fwd (or backward): the current entry is the
+ * nearer key - the smaller going forward, the larger going backward - the
+ * overlay's on a tie; a deleted overlay key is stepped over with the
+ * backend's equal one.  Bounded: each turn moves the overlay on. */
+static void settle(txn_iter_t *ti, bool fwd)
 {
-	ti->fwd = false;
+	ti->fwd = fwd;
 	for (;;) {
 		bool bv = grove_iter_valid(ti->b);
 		if (!grove_iter_valid(ti->o)) {
 			ti->cur = bv ? CUR_BASE : CUR_NONE;
 			return;
 		}
-		int c = bv ? child_cmp(ti) : -1;
-		if (c > 0) {
+		int c = bv ? child_cmp(ti) : 0;
+		if (bv && (fwd ? c < 0 : c > 0)) { /* the backend's key comes first */
 			ti->cur = CUR_BASE;
 			return;
 		}
@@ -310,9 +295,9 @@ static void settle_bwd(txn_iter_t *ti)
 			ti->cur = CUR_OVL;
 			return;
 		}
-		if (c == 0)
-			grove_iter_prev(ti->b);
-		grove_iter_prev(ti->o);
+		if (bv && c == 0)
+			child_step(ti->b, fwd);
+		child_step(ti->o, fwd);
 	}
 }
 
@@ -340,7 +325,7 @@ static void ti_seek(grove_iter_t *it, const void *key, size_t klen)
 	txn_iter_t *ti = (txn_iter_t *)it;
 	grove_iter_seek(ti->b, key, klen);
 	grove_iter_seek(ti->o, key, klen);
-	settle_fwd(ti);
+	settle(ti, true);
 }
 
 static void ti_seek_before(grove_iter_t *it, const void *key, size_t klen)
@@ -348,7 +333,7 @@ static void ti_seek_before(grove_iter_t *it, const void *key, size_t klen)
 	txn_iter_t *ti = (txn_iter_t *)it;
 	grove_iter_seek_before(ti->b, key, klen);
 	grove_iter_seek_before(ti->o, key, klen);
-	settle_bwd(ti);
+	settle(ti, false);
 }
 
 static bool ti_valid(const grove_iter_t *it)
@@ -356,9 +341,14 @@ static bool ti_valid(const grove_iter_t *it)
 	return ((const txn_iter_t *)it)->cur != CUR_NONE;
 }
 
-/* Moves child c past key k (first key > k). */
-static void child_past(grove_iter_t *c, const uint8_t *k, size_t klen)
+/* Moves child c past key k going fwd (to the first key > k) or backward
+ * (to the last key < k). */
+static void child_past(grove_iter_t *c, const uint8_t *k, size_t klen, bool fwd)
 {
+	if (!fwd) {
+		grove_iter_seek_before(c, k, klen);
+		return;
+	}
 	grove_iter_seek(c, k, klen);
 	if (!grove_iter_valid(c))
 		return;
@@ -368,47 +358,35 @@ static void child_past(grove_iter_t *c, const uint8_t *k, size_t klen)
 		grove_iter_next(c);
 }
 
-static void ti_next(grove_iter_t *it)
+/* ti_next (fwd) and ti_prev. */
+static void step(txn_iter_t *ti, bool fwd)
 {
-	txn_iter_t *ti = (txn_iter_t *)it;
 	if (ti->cur == CUR_NONE)
 		return;
-	if (!ti->fwd) { /* both children stand before the key: seek past it */
+	if (ti->fwd != fwd) { /* both children stand on the other side of the key */
 		size_t klen;
 		if (!save_key(ti, &klen))
 			return;
-		child_past(ti->b, ti->key, klen);
-		child_past(ti->o, ti->key, klen);
-
+		child_past(ti->b, ti->key, klen, fwd);
+		child_past(ti->o, ti->key, klen, fwd);
 	} else if (ti->cur == CUR_BASE) {
-		grove_iter_next(ti->b);
+		child_step(ti->b, fwd);
 	} else {
 		if (grove_iter_valid(ti->b) && child_cmp(ti) == 0)
-			grove_iter_next(ti->b);
-		grove_iter_next(ti->o);
+			child_step(ti->b, fwd);
+		child_step(ti->o, fwd);
 	}
-	settle_fwd(ti);
+	settle(ti, fwd);
+}
+
+static void ti_next(grove_iter_t *it)
+{
+	step((txn_iter_t *)it, true);
 }
 
 static void ti_prev(grove_iter_t *it)
 {
-	txn_iter_t *ti = (txn_iter_t *)it;
-	if (ti->cur == CUR_NONE)
-		return;
-	if (ti->fwd) { /* both children stand at or after the key */
-		size_t klen;
-		if (!save_key(ti, &klen))
-			return;
-		grove_iter_seek_before(ti->b, ti->key, klen);
-		grove_iter_seek_before(ti->o, ti->key, klen);
-	} else if (ti->cur == CUR_BASE) {
-		grove_iter_prev(ti->b);
-	} else {
-		if (grove_iter_valid(ti->b) && child_cmp(ti) == 0)
-			grove_iter_prev(ti->b);
-		grove_iter_prev(ti->o);
-	}
-	settle_bwd(ti);
+	step((txn_iter_t *)it, false);
 }
 
 static const uint8_t *ti_key(const grove_iter_t *it, size_t *klen)
