@@ -45,12 +45,6 @@
 /* Baselines in one SET entry (one per node that ever incremented). */
 #define GROVE_ZBASE_MAX 1024
 
-typedef struct grove_zbase {
-	char node[GROVE_NODE_ID_MAX + 1];
-	uint64_t chain, k;
-	double cum;
-} grove_zbase_t;
-
 /* Checks one entry value (hostile input): 0 or GROVE_EDECODE.  counter is
  * the entry's dot counter (an INC's chain may not pass it). */
 int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter);
