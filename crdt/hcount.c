@@ -79,19 +79,6 @@ static size_t i128_text(__int128 v, char *buf)
 	return o;
 }
 
-/* What an INC entry adds to a read. */
-static __int128 add_of(const grove_basev_add_t *a)
-{
-	switch (a->how) {
-	case GROVE_BASEV_ADD_CUM:
-		return (int64_t)a->cum;
-	case GROVE_BASEV_ADD_DIFF:
-		return (__int128)(int64_t)a->cum - (int64_t)a->base;
-	default:
-		return 0;
-	}
-}
-
 int grove_hfield_eval(const grove_elem_t *x, grove_hfield_val_t *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -109,7 +96,8 @@ int grove_hfield_eval(const grove_elem_t *x, grove_hfield_val_t *out)
 	__int128 s = base;
 	grove_basev_add_t a;
 	for (size_t i = 0; grove_basev__add_next(&hrule, x, w, &i, &a);)
-		s += add_of(&a);
+		s += a.how == GROVE_BASEV_ADD_DIFF ? (__int128)(int64_t)a.cum - (int64_t)a.base
+		     : a.how == GROVE_BASEV_ADD_CUM ? (int64_t)a.cum : 0;
 	out->counter = true;
 	out->fits = s >= INT64_MIN && s <= INT64_MAX;
 	out->i64 = out->fits ? (int64_t)s : 0;

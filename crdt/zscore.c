@@ -69,19 +69,6 @@ int grove_zentry_check(const uint8_t *p, size_t len, uint64_t counter)
 	return rc ? rc : SET_AT + used == len ? 0 : GROVE_EDECODE;
 }
 
-/* What an INC entry adds to a read. */
-static double add_of(const grove_basev_add_t *a)
-{
-	switch (a->how) {
-	case GROVE_BASEV_ADD_CUM:
-		return dbl(a->cum);
-	case GROVE_BASEV_ADD_DIFF:
-		return dbl(a->cum) - dbl(a->base);
-	default:
-		return 0;
-	}
-}
-
 int grove_zscore_eval(const grove_elem_t *x, double *score)
 {
 	if (x->len == 0)
@@ -90,7 +77,8 @@ int grove_zscore_eval(const grove_elem_t *x, double *score)
 	double s = w ? f64(w->val.p + 1) : 0;
 	grove_basev_add_t a;
 	for (size_t i = 0; grove_basev__add_next(&zrule, x, w, &i, &a);)
-		s += add_of(&a);
+		s += a.how == GROVE_BASEV_ADD_DIFF ? dbl(a.cum) - dbl(a.base)
+		     : a.how == GROVE_BASEV_ADD_CUM ? dbl(a.cum) : 0;
 	*score = isnan(s) ? 0 : s;
 	return 0;
 }
