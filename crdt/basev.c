@@ -79,12 +79,13 @@ static uint8_t entry_tag(const grove_basev_rule_t *r, const grove_entry_t *e)
 	return r->tag_in_val ? e->val.p[0] : e->tag;
 }
 
-uint64_t grove_basev__inc_chain(const grove_basev_rule_t *r, const grove_entry_t *e)
+/* A checked INC entry's chain and cum. */
+static uint64_t inc_chain(const grove_basev_rule_t *r, const grove_entry_t *e)
 {
 	return grove_be64_get(e->val.p + r->inc_at);
 }
 
-uint64_t grove_basev__inc_cum(const grove_basev_rule_t *r, const grove_entry_t *e)
+static uint64_t inc_cum(const grove_basev_rule_t *r, const grove_entry_t *e)
 {
 	return grove_be64_get(e->val.p + r->inc_at + 8);
 }
@@ -138,15 +139,27 @@ static bool is_inc_of(const grove_basev_rule_t *r, const grove_entry_t *e, const
 	return entry_tag(r, e) == GROVE_BASEV_INC && strcmp(e->dot.node, node) == 0;
 }
 
-/* Entries are sorted by dot (node, then counter): the last is the latest. */
-const grove_entry_t *grove_basev__node_inc(const grove_basev_rule_t *r, const grove_elem_t *x,
-					   const char *node)
+/* The INC entry of node with the greatest counter, NULL: none (entries
+ * are sorted by dot, node then counter: the last is the latest). */
+static const grove_entry_t *node_inc(const grove_basev_rule_t *r, const grove_elem_t *x,
+				     const char *node)
 {
 	const grove_entry_t *e = NULL;
 	for (size_t i = 0; i < x->len; i++)
 		if (is_inc_of(r, &x->e[i], node))
 			e = &x->e[i];
 	return e;
+}
+
+bool grove_basev__chain(const grove_basev_rule_t *r, const grove_elem_t *x, const char *node,
+			uint64_t *chain, uint64_t *cum)
+{
+	const grove_entry_t *e = node_inc(r, x, node);
+	if (!e)
+		return false;
+	*chain = inc_chain(r, e);
+	*cum = inc_cum(r, e);
+	return true;
 }
 
 /* w's baseline for node, if w is a SET that has one. */
@@ -178,10 +191,10 @@ bool grove_basev__add_next(const grove_basev_rule_t *r, const grove_elem_t *x,
 		if (*i + 1 < x->len && is_inc_of(r, &x->e[*i + 1], e->dot.node))
 			continue; /* not this node's latest */
 		(*i)++;
-		out->cum = grove_basev__inc_cum(r, e);
+		out->cum = inc_cum(r, e);
 		out->base = 0;
 		basev_t b;
-		if (set_base(r, w, e->dot.node, &b) && b.chain == grove_basev__inc_chain(r, e)) {
+		if (set_base(r, w, e->dot.node, &b) && b.chain == inc_chain(r, e)) {
 			out->how = e->dot.counter > b.k ? GROVE_BASEV_ADD_DIFF : GROVE_BASEV_ADD_NONE;
 			out->base = b.cum;
 		} else {
@@ -234,8 +247,8 @@ static int collect(const grove_basev_rule_t *r, const grove_elem_t *cur, basev_v
 		const grove_entry_t *e = &cur->e[i];
 		uint8_t tag = entry_tag(r, e);
 		if (tag == GROVE_BASEV_INC) {
-			rc = vec_put(v, e->dot.node, grove_basev__inc_chain(r, e), e->dot.counter,
-				     grove_basev__inc_cum(r, e));
+			rc = vec_put(v, e->dot.node, inc_chain(r, e), e->dot.counter,
+				     inc_cum(r, e));
 		} else if (tag == GROVE_BASEV_SET) {
 			size_t n;
 			const uint8_t *p = set_list(r, e, &n);

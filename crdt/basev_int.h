@@ -79,9 +79,6 @@ int grove_basev__inc_check(const grove_basev_rule_t *r, const uint8_t *p, size_t
 
 /* ---- checked entries ---- */
 
-/* A checked INC entry's chain and cum. */
-uint64_t grove_basev__inc_chain(const grove_basev_rule_t *r, const grove_entry_t *e);
-uint64_t grove_basev__inc_cum(const grove_basev_rule_t *r, const grove_entry_t *e);
 /* A checked SET entry's tail (the bytes after its baselines): *len bytes
  * from the pointer returned, into e's value.  O(baselines). */
 const uint8_t *grove_basev__set_tail(const grove_basev_rule_t *r, const grove_entry_t *e,
@@ -91,9 +88,6 @@ const uint8_t *grove_basev__set_tail(const grove_basev_rule_t *r, const grove_en
 
 /* The non-INC entry with the greatest (ts, node, counter); NULL: none. */
 const grove_entry_t *grove_basev__winner(const grove_basev_rule_t *r, const grove_elem_t *x);
-/* The INC entry of node with the greatest counter; NULL: none. */
-const grove_entry_t *grove_basev__node_inc(const grove_basev_rule_t *r, const grove_elem_t *x,
-					   const char *node);
 /* Walks the nodes with INC entries in x from *i on (start at 0): false
  * past the last, else what the node's latest INC entry adds against the
  * winner w (NULL: none).  O(entries + baselines of w) a node. */
@@ -110,6 +104,11 @@ bool grove_basev__add_next(const grove_basev_rule_t *r, const grove_elem_t *x,
 int grove_basev__set(const grove_basev_rule_t *r, const grove_elem_t *cur,
 		     const grove_value__dot_t *d, uint64_t ts, const uint8_t *head, const void *tail,
 		     size_t tail_len, grove_elem_t *out) GROVE_MUST_CHECK;
+/* The chain an INC write of node continues in x: true with the chain and
+ * cum of node's latest INC entry; false when node has none (the write
+ * starts a new chain: its own dot counter). */
+bool grove_basev__chain(const grove_basev_rule_t *r, const grove_elem_t *x, const char *node,
+			uint64_t *chain, uint64_t *cum);
 /* out := cur without the INC entries of d's node, plus the INC entry (d,
  * ts, val[0..len)) in dot order; GROVE_ETOOBIG above r->entries_max
  * entries.  out is untouched on failure. */

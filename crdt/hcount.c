@@ -117,14 +117,12 @@ int grove_hfield_set(const grove_elem_t *cur, const grove_value__dot_t *d, uint6
 int grove_hfield_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint64_t ts,
 		      int64_t delta, grove_elem_t *out)
 {
-	const grove_entry_t *mine = grove_basev__node_inc(&hrule, cur, d->node);
-	uint64_t chain = d->counter;
-	int64_t cum = delta;
-	if (mine) { /* continue this node's chain; else a new one (its last was removed) */
-		int64_t had = (int64_t)grove_basev__inc_cum(&hrule, mine);
+	uint64_t chain = d->counter, raw;
+	int64_t cum = delta; /* a new chain, or this node's latest continued */
+	if (grove_basev__chain(&hrule, cur, d->node, &chain, &raw)) {
+		int64_t had = (int64_t)raw;
 		if ((delta > 0 && had > INT64_MAX - delta) || (delta < 0 && had < INT64_MIN - delta))
 			return GROVE_EOVERFLOW;
-		chain = grove_basev__inc_chain(&hrule, mine);
 		cum = had + delta;
 	}
 	uint8_t buf[GROVE_BASEV_INC_BYTES];

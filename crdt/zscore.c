@@ -95,13 +95,10 @@ int grove_zscore_set(const grove_elem_t *cur, const grove_value__dot_t *d, uint6
 int grove_zscore_incr(const grove_elem_t *cur, const grove_value__dot_t *d, uint64_t ts,
 		      double delta, grove_elem_t *out)
 {
-	const grove_entry_t *mine = grove_basev__node_inc(&zrule, cur, d->node);
-	uint64_t chain = d->counter;
-	double cum = delta;
-	if (mine) { /* continue this node's chain; else a new one (its last was removed) */
-		chain = grove_basev__inc_chain(&zrule, mine);
-		cum = dbl(grove_basev__inc_cum(&zrule, mine)) + delta;
-	}
+	uint64_t chain = d->counter, had;
+	double cum = delta; /* a new chain, or this node's latest continued */
+	if (grove_basev__chain(&zrule, cur, d->node, &chain, &had))
+		cum = dbl(had) + delta;
 	if (isnan(cum))
 		return GROVE_EINVAL;
 	uint8_t buf[INC_BYTES];
