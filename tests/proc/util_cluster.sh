@@ -79,8 +79,17 @@ cli() {
 
 # batch I FILE OUT: run FILE's commands (one per line) through one
 # connection to node I; OUT gets one --no-raw reply line per command.
+# Fed from stdin, redis-cli runs its interactive loop, which prints a
+# "(0.61s)" line after any reply that took 500 ms or more (a loaded
+# machine): no reply looks like that in --no-raw, so those lines go, or
+# the replies would no longer pair with the commands.  The status is
+# redis-cli's.
 batch() {
-	timeout 120 redis-cli --no-raw -h "$GROVE_CLUSTER_NET.$((10 + $1))" -p 7379 <"$2" >"$3" 2>"$3.err"
+	(
+		set -o pipefail
+		timeout 120 redis-cli --no-raw -h "$GROVE_CLUSTER_NET.$((10 + $1))" -p 7379 <"$2" 2>"$3.err" |
+			sed -u -E '/^\([0-9]+\.[0-9]+s\)$/d' >"$3"
+	)
 }
 
 digest() { cli "$1" GROVE DIGEST; }
