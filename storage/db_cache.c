@@ -28,6 +28,7 @@ _Static_assert(GROVE_DB_CACHE_REC_MAX * GROVE_DB_VALUE_EXPANSION < UINT32_MAX, "
 int grove_db__cache_init(grove_db_t *db)
 {
 	randombytes_buf(db->pend_key, sizeof(db->pend_key));
+	grove_db__presence_init(db);
 	for (int i = 0; i < GROVE_DB_STRIPES; i++) {
 		pthread_mutex_init(&db->stripes[i].mu, NULL);
 		db->stripes[i].pend_key = db->pend_key;
@@ -57,6 +58,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_free(s->pidx);
 		grove_db__lend_free(s);
 		grove_db__zrank_cache_free(db, s);
+		grove_db__presence_stripe_free(db, s);
 		pthread_mutex_destroy(&s->mu);
 	}
 	db->stripes_inited = false;

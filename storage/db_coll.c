@@ -493,6 +493,15 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 	memset(l, 0, sizeof(*l));
 	*had = false;
 	c->zraw_has = false;
+	if (!snap && en->kind != GROVE_ELEM_LIST) { /* a writer: its presence set first */
+		if (!c->pres_begun) {
+			c->pres_begun = true;
+			grove_db__presence_begin(c);
+		}
+		if (grove_db__presence_absent(c->db, c->k, en->rkey + 3 + c->k->klen,
+					      en->rlen - 3 - c->k->klen, true))
+			return 0;
+	}
 	int rc = rec_get(c->db, snap, snap ? NULL : c->k, en->rkey, en->rlen, &p, &len);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
@@ -539,8 +548,11 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 	} else {
 		grove_buf_t b = { 0 };
 		rc = grove_elem_encode(&b, x, en->kind);
-		if (rc == 0)
+		if (rc == 0) { /* the key's presence set holds it before any put */
+			grove_db__presence_note(c->db, c->k, en->rkey + 3 + c->k->klen,
+						en->rlen - 3 - c->k->klen);
 			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data, b.len);
+		}
 		if (rc == 0 && en->kind == GROVE_ELEM_LIST)
 			rc = meta_bounds_widen(&c->m, en->elem, en->elen);
 		if (rc == 0 && !had)
@@ -1185,6 +1197,20 @@ static int coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t
 	return rc;
 }
 
+/* A reader: whether k's presence set rules en out (the set is looked at
+ * only when its lock is free: a writer may hold it through an fsync).
+ * Called after the reader's snapshot was taken: a record in the snapshot
+ * was noted in the set before it was written. */
+static bool read_absent(grove_db_t *db, const grove_db_key_t *k, const ename_t *en)
+{
+	if (en->kind == GROVE_ELEM_LIST || pthread_mutex_trylock(&db->stripes[k->stripe].mu) != 0)
+		return false;
+	bool absent = grove_db__presence_absent(db, k, en->rkey + 3 + k->klen, en->rlen - 3 - k->klen,
+						false);
+	pthread_mutex_unlock(&db->stripes[k->stripe].mu);
+	return absent;
+}
+
 static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, const void *elem,
 		     size_t elen, grove_elem_t *out)
 {
@@ -1208,7 +1234,8 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	} else {
 		bool had;
 		ename_init(en, &k, kind, elem, elen);
-		rc = elem_load(&c, snap, en, out, &had, NULL);
+		if (!read_absent(db, &k, en))
+			rc = elem_load(&c, snap, en, out, &had, NULL);
 	}
 	grove_db__ename_give(db, en);
 	meta_free(&c.m);
@@ -1560,6 +1587,7 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 /* ---- purge of deleted element records ---- */
 
 typedef struct purge_ctx {
+	grove_db_t *db;
 	const grove_db_key_t *k;
 	const grove_db_stripe_t *s; /* the key's: its pending records */
 	const meta_t *m;
@@ -1617,8 +1645,11 @@ static int purge_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 			} else {
 				grove_buf_t b = { 0 };
 				rc = grove_elem_encode(&b, &x, kind);
-				if (!rc)
+				if (!rc) { /* in the key's presence set before the put */
+					grove_db__presence_note(p->db, p->k, key + pre,
+								klen - pre);
 					rc = grove_batch_put(p->b, en->rkey, en->rlen, b.data, b.len);
+				}
 				if (!rc) {
 					elem_item(en, b.data, b.len, d->new_item);
 					d->has_new = true;
@@ -1671,7 +1702,7 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 	uint8_t hi[4 + GROVE_KEY_MAX];
 	size_t hlen = elem_prefix(k, 0, hi);
 	hi[hlen++] = KIND_LAST + 1; /* past every kind of the key */
-	purge_ctx_t p = { .k = k, .s = &db->stripes[k->stripe], .m = &m, .b = &b, .d = d,
+	purge_ctx_t p = { .db = db, .k = k, .s = &db->stripes[k->stripe], .m = &m, .b = &b, .d = d,
 			  .last = last };
 	if (rc == 0 && (!d || !last))
 		rc = GROVE_ENOMEM;

@@ -65,6 +65,7 @@ typedef struct coll {
 	bool zraw_has; /* sorted-set member: score of the loaded record as stored */
 	double zraw;
 	grove_db_cloud_t cl; /* the context's cloud records (db_cloud.c) */
+	bool pres_begun; /* grove_db__presence_begin ran for this write */
 } coll_t;
 
 void grove_db__ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
@@ -111,5 +112,19 @@ int grove_db__coll_commit(coll_t *c, bool *wrote) GROVE_MUST_CHECK;
  * key reads as empty, GROVE_EWRONGTYPE). */
 int grove_db__coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
 			      grove_snapshot_t **snap, meta_t *m) GROVE_MUST_CHECK;
+
+/* Presence sets (db_presence.c; caller holds k's stripe lock).  ke: an
+ * element's kind byte then the element, len bytes (the tail of its record
+ * key).  begin: at a writer's first element lookup of the key, keeps its
+ * set (or starts one: a walk of its records); note: before every put of
+ * an element record; absent: true when the element certainly has no
+ * record (writer: a store read of an untracked key counts towards its
+ * walk); tracked: whether k has a set, *n its hashes. */
+void grove_db__presence_begin(coll_t *c);
+void grove_db__presence_note(grove_db_t *db, const grove_db_key_t *k, const uint8_t *ke,
+			     size_t len);
+bool grove_db__presence_absent(grove_db_t *db, const grove_db_key_t *k, const uint8_t *ke,
+			       size_t len, bool writer);
+bool grove_db__presence_tracked(grove_db_t *db, const grove_db_key_t *k, size_t *n);
 
 #endif

@@ -160,6 +160,21 @@ typedef struct grove_db_deferred {
 	uint8_t key[]; /* klen bytes */
 } grove_db_deferred_t;
 
+/* Presence sets (db_presence.c, doc/storage_format.md "Presence sets"):
+ * ways per stripe (keys tracked at once: 8 x 256), the bytes of all
+ * tables together (8 per slot, at most 3/4 full: 16 MiB for a set of 10^6
+ * members), the live elements of a key walked at its first write at once
+ * (more: after that many store reads per PRESENCE_READS_PER_WALK records;
+ * never above SCAN_MAX, walked under the key lock), and the hashes of
+ * removed elements a set may keep beyond twice the live ones. */
+#define GROVE_DB_PRESENCE_WAYS 8
+#define GROVE_DB_PRESENCE_BYTES_MAX ((size_t)64 << 20)
+#define GROVE_DB_PRESENCE_SCAN_NOW 512
+#define GROVE_DB_PRESENCE_SCAN_MAX (1u << 18)
+#define GROVE_DB_PRESENCE_READS_PER_WALK 16
+#define GROVE_DB_PRESENCE_SLACK 1024
+typedef struct grove_db_presence grove_db_presence_t;
+
 /* A key lock with the write buffers reused by the writes under it. */
 typedef struct grove_db_stripe {
 	pthread_mutex_t mu;
@@ -183,6 +198,10 @@ typedef struct grove_db_stripe {
 	struct grove_db_zrcache *zr;
 	uint32_t zr_last;
 	uint64_t zr_gen; /* bumped once a build or pass of a key of the stripe is written */
+	/* db_presence.c: GROVE_DB_PRESENCE_WAYS keys' presence sets (NULL
+	 * until the stripe's first), and their LRU clock */
+	struct grove_db_presence *pres;
+	uint32_t pres_clock;
 } grove_db_stripe_t;
 
 /* What db_cloud.c knows of a key's cloud records ('g'), so that the writes
@@ -281,6 +300,15 @@ struct grove_db {
 	atomic_uint_fast64_t zrank_passes;
 	atomic_uint_fast64_t zrank_drops;
 	atomic_size_t zrcache_bytes; /* the stripes' boundary caches */
+	/* Presence sets (db_presence.c): the SipHash key of element names,
+	 * the bytes of every stripe's tables (at most
+	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */
+	uint8_t pres_key[16];
+	bool pres_off; /* a test seam: no set is kept or used (set right after open) */
+	atomic_size_t pres_bytes;
+	atomic_uint_fast64_t pres_skipped; /* store reads skipped */
+	atomic_uint_fast64_t pres_scans;   /* keys whose element records were walked to track them */
+	atomic_uint_fast64_t pres_drops;   /* sets given up (budget, garbage, eviction) */
 };
 
 /* A user key prepared for one operation: its record keys and placement. */
@@ -553,6 +581,10 @@ int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen,
 			  bool *present) GROVE_MUST_CHECK;
 /* Frees a stripe's boundary cache (grove_db__cache_close). */
 void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s);
+/* Presence sets (db_presence.c): the hash key, drawn at open; a stripe's
+ * sets freed (at close). */
+void grove_db__presence_init(grove_db_t *db);
+void grove_db__presence_stripe_free(grove_db_t *db, grove_db_stripe_t *s);
 
 /* The largest item state sent whole (GROVE_ITEM_STATE_MAX; tests lower it
  * to reach the cut states with small contexts). */

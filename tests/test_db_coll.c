@@ -291,7 +291,8 @@ static void test_cost_independent_of_size(void **state)
 	grove_test_db_t t;
 	assert_int_equal(grove_test_db_open(&t, "coll", true), 0);
 	char e[32];
-	op_counts_t small[4], large[4];
+	enum { OPS = 6 };
+	op_counts_t small[OPS], large[OPS];
 	for (int round = 0; round < 2; round++) {
 		const char *sk = round ? "big-s" : "small-s", *hk = round ? "big-h" : "small-h";
 		int n = round ? 20000 : 10;
@@ -318,9 +319,18 @@ static void test_cost_independent_of_size(void **state)
 		assert_int_equal(grove_db_coll_count(t.db, K(hk), GROVE_TYPE_MAP, &cnt), 0);
 		assert_int_equal(cnt, (uint64_t)n + 1);
 		c[3] = g_ops;
+		memset(&g_ops, 0, sizeof(g_ops));
+		bool added = true;
+		assert_int_equal(grove_db_set_add(t.db, K(sk), "element-000004", 14, &added), 0);
+		assert_false(added);
+		c[4] = g_ops;
+		memset(&g_ops, 0, sizeof(g_ops));
+		assert_int_equal(grove_db_set_contains(t.db, K(sk), "missing", 7, &in), 0);
+		assert_false(in);
+		c[5] = g_ops;
 		uncount_ops(t.db);
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < OPS; i++) {
 		printf("op %d: gets %llu/%llu writes %llu/%llu batch ops %llu/%llu iters %llu/%llu\n", i,
 		       (unsigned long long)small[i].gets, (unsigned long long)large[i].gets,
 		       (unsigned long long)small[i].writes, (unsigned long long)large[i].writes,
@@ -332,9 +342,15 @@ static void test_cost_independent_of_size(void **state)
 		assert_int_equal(small[i].iters, large[i].iters);
 		assert_int_equal(small[i].nexts, large[i].nexts);
 		assert_true(small[i].gets <= 4 && small[i].batch_ops <= 5);
-		if (i < 2) /* a write reads the key's metadata and the element (no cloud) */
-			assert_true(small[i].gets <= 2);
 	}
+	/* a new element's write reads the key's metadata only: the key's
+	 * presence set (tracked since the key was created) rules the element
+	 * out; an existing one's reads the element too (no cloud either way) */
+	assert_int_equal(small[0].gets, 1);
+	assert_int_equal(small[1].gets, 1);
+	assert_int_equal(small[4].gets, 2);
+	/* and a missing element's read one record less than a present one's */
+	assert_int_equal(small[5].gets + 1, small[2].gets);
 	grove_test_db_close(&t);
 }
 
@@ -716,9 +732,9 @@ static void test_cloud_known(void **state)
 		count_ops(a.db);
 		memset(&g_ops, 0, sizeof(g_ops));
 		assert_int_equal(grove_db_set_add(a.db, K(key), K("y"), NULL), 0);
-		uint64_t gets_none = g_ops.gets; /* meta and element only */
+		uint64_t gets_none = g_ops.gets; /* meta only (the key's presence set rules y out) */
 		uncount_ops(a.db);
-		assert_int_equal(gets_none, 2);
+		assert_int_equal(gets_none, 1);
 		/* m3 alone: its dot (b, 3) sits above a gap, in a cloud record */
 		ship_member(b, a.db, key, "m3");
 		bool in;
@@ -735,7 +751,9 @@ static void test_cloud_known(void **state)
 		uint64_t gets_some = g_ops.gets, iters = g_ops.iters;
 		uncount_ops(a.db);
 		assert_true(gets_some > gets_none); /* the cloud is read now */
-		assert_int_equal(iters, round); /* after the reopen: one probe */
+		/* after the reopen: one probe of the cloud and one walk of the
+		 * key's elements (its presence set: memory only too) */
+		assert_int_equal(iters, 2 * round);
 		/* the delete covers (b, 3): m3 shipped again stays removed */
 		bool existed;
 		assert_int_equal(grove_db_delete(a.db, K(key), &existed), 0);
