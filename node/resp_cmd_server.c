@@ -96,13 +96,16 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 	grove_buf_appendf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
 		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
 		     "root_digest:%s\r\nitems_rejected:%llu\r\nelements_purged:%llu\r\n"
-		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\n",
+		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\npresence_bytes:%llu\r\n"
+		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n",
 		  env->durability, (unsigned long long)st.keys, (unsigned long long)st.writes,
 		  (unsigned long long)st.merges_changed, (unsigned long long)st.merges_unchanged,
 		  (unsigned long long)st.merges_rejected, (unsigned long long)st.syncs,
 		  (unsigned long long)st.hlc_last, dh, (unsigned long long)st.items_rejected,
 		  (unsigned long long)st.purged, (unsigned long long)st.purges_pending,
-		  (unsigned long long)st.index_rebuilds);
+		  (unsigned long long)st.index_rebuilds, (unsigned long long)st.presence_bytes,
+		  (unsigned long long)st.presence_skipped, (unsigned long long)st.presence_walks,
+		  (unsigned long long)st.presence_drops);
 }
 
 static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)

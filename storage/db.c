@@ -371,6 +371,10 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->index_rebuilds = atomic_load(&db->index_rebuilds);
 	out->items_rejected = atomic_load(&db->items_rejected);
 	out->purged = atomic_load(&db->purged);
+	out->presence_bytes = atomic_load(&db->pres_bytes);
+	out->presence_skipped = atomic_load(&db->pres_skipped);
+	out->presence_walks = atomic_load(&db->pres_scans);
+	out->presence_drops = atomic_load(&db->pres_drops);
 	if (db->purge_inited) {
 		pthread_mutex_lock(&db->purge_mu);
 		out->purges_pending = db->npurge + (db->purge_busy ? 1 : 0);

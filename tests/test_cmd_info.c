@@ -47,6 +47,11 @@ static void test_sections(void **state)
 	GROVE_EXPECT(f, "DEL big", ":1\r\n");
 	r = grove_test_cmd_run(f, 0, "INFO storage");
 	assert_non_null(strstr(r, "\r\nelements_purged:3\r\n"));
+	/* presence sets: big was new (walked: one seek), b and c skipped their reads */
+	assert_non_null(strstr(r, "\r\npresence_walks:1\r\n"));
+	assert_non_null(strstr(r, "\r\npresence_reads_skipped:3\r\n"));
+	assert_null(strstr(r, "\r\npresence_bytes:0\r\n"));
+	assert_non_null(strstr(r, "\r\npresence_drops:0\r\n"));
 	r = grove_test_cmd_run(f, 0, "INFO cpu memory");
 	assert_non_null(strstr(r, "# CPU"));
 	assert_non_null(strstr(r, "# Memory"));

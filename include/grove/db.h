@@ -444,6 +444,11 @@ typedef struct grove_db_stats {
 	uint64_t items_rejected; /* item states refused (malformed, forged, clock) */
 	uint64_t purged;        /* element records removed after key deletes */
 	uint64_t purges_pending; /* deleted keys whose element records await their purge */
+	/* presence sets (doc/storage_format.md "Presence sets") */
+	uint64_t presence_bytes;   /* memory of every key's set */
+	uint64_t presence_skipped; /* element reads skipped: the element had no record */
+	uint64_t presence_walks;   /* keys whose element records were walked to track them */
+	uint64_t presence_drops;   /* sets given up (budget, stale, another key took the place) */
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 
