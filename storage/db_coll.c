@@ -499,7 +499,7 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 			grove_db__presence_begin(c);
 		}
 		if (grove_db__presence_absent(c->db, c->k, en->rkey + 3 + c->k->klen,
-					      en->rlen - 3 - c->k->klen, true))
+					      en->rlen - 3 - c->k->klen))
 			return 0;
 	}
 	int rc = rec_get(c->db, snap, snap ? NULL : c->k, en->rkey, en->rlen, &p, &len);
@@ -1197,20 +1197,6 @@ static int coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t
 	return rc;
 }
 
-/* A reader: whether k's presence set rules en out (the set is looked at
- * only when its lock is free: a writer may hold it through an fsync).
- * Called after the reader's snapshot was taken: a record in the snapshot
- * was noted in the set before it was written. */
-static bool read_absent(grove_db_t *db, const grove_db_key_t *k, const ename_t *en)
-{
-	if (en->kind == GROVE_ELEM_LIST || pthread_mutex_trylock(&db->stripes[k->stripe].mu) != 0)
-		return false;
-	bool absent = grove_db__presence_absent(db, k, en->rkey + 3 + k->klen, en->rlen - 3 - k->klen,
-						false);
-	pthread_mutex_unlock(&db->stripes[k->stripe].mu);
-	return absent;
-}
-
 static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, const void *elem,
 		     size_t elen, grove_elem_t *out)
 {
@@ -1234,8 +1220,7 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	} else {
 		bool had;
 		ename_init(en, &k, kind, elem, elen);
-		if (!read_absent(db, &k, en))
-			rc = elem_load(&c, snap, en, out, &had, NULL);
+		rc = elem_load(&c, snap, en, out, &had, NULL);
 	}
 	grove_db__ename_give(db, en);
 	meta_free(&c.m);

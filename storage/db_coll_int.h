@@ -118,13 +118,13 @@ int grove_db__coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_typ
  * key).  begin: at a writer's first element lookup of the key, keeps its
  * set (or starts one: a walk of its records); note: before every put of
  * an element record; absent: true when the element certainly has no
- * record (writer: a store read of an untracked key counts towards its
- * walk); tracked: whether k has a set, *n its hashes. */
+ * record (else a store read of it follows, which counts towards the walk
+ * of an untracked key); tracked: whether k has a set, *n its hashes. */
 void grove_db__presence_begin(coll_t *c);
 void grove_db__presence_note(grove_db_t *db, const grove_db_key_t *k, const uint8_t *ke,
 			     size_t len);
 bool grove_db__presence_absent(grove_db_t *db, const grove_db_key_t *k, const uint8_t *ke,
-			       size_t len, bool writer);
+			       size_t len);
 bool grove_db__presence_tracked(grove_db_t *db, const grove_db_key_t *k, size_t *n);
 
 #endif

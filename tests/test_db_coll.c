@@ -349,8 +349,8 @@ static void test_cost_independent_of_size(void **state)
 	assert_int_equal(small[0].gets, 1);
 	assert_int_equal(small[1].gets, 1);
 	assert_int_equal(small[4].gets, 2);
-	/* and a missing element's read one record less than a present one's */
-	assert_int_equal(small[5].gets + 1, small[2].gets);
+	/* reads do not use the sets (no gain measured: README "Known limits") */
+	assert_int_equal(small[5].gets, small[2].gets);
 	grove_test_db_close(&t);
 }
 
