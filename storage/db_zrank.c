@@ -26,7 +26,9 @@
  * S), the counts record, the super's counts and labels (sums of the
  * buckets before S's), and a walk of S's leaf up to S (< leaf_max
  * entries usually: leaves are small, as a split writes only the new
- * leaves and level 5).  A write adds -1/+1 to the old and new buckets of the member
+ * leaves and level 5).  With the key's boundaries in the stripe's cache:
+ * no version record, seeks or labels, and for a key of one super no
+ * counts record either (its leaves' sum checked against the key's count).  A write adds -1/+1 to the old and new buckets of the member
  * it moves, in its own batch: 2 records for a member added or removed, 1
  * for a score change within a super.  Counts are read as the writer sees
  * them (its batch, the stripe's pending records, the store).  Boundaries
@@ -1410,20 +1412,26 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 			    uint64_t gen, uint64_t count, double score, const void *member,
 			    size_t mlen, uint64_t *rank)
 {
-	bool header = false;
-	int rc = zr_has_header(db, NULL, k, snap, false, &header);
-	if (rc || !header)
-		return rc ? rc : 1;
 	uint8_t *mem = grove_malloc(4 * ZR_KEY_MAX);
 	if (!mem)
 		return GROVE_ENOMEM;
 	uint8_t *key = mem, *suf = mem + ZR_KEY_MAX;
 	size_t slen = zr_suffix(score, member, mlen, suf);
 	zr_pos_t p = { .sb = mem + 2 * ZR_KEY_MAX, .lb = mem + 3 * ZR_KEY_MAX };
+	/* A hit needs no read of the version record: the cache is loaded only
+	 * once the record is in the store, and dropped before any write that
+	 * deletes it (under the key lock, the write synchronous); a hit means
+	 * it was there all along since before snap was taken. */
+	bool hit = zr_cache_read(db, k, gen, suf, slen, &p), header = hit;
+	int rc = hit ? 0 : zr_has_header(db, NULL, k, snap, false, &header);
+	if (rc || !header) {
+		grove_free(mem);
+		return rc ? rc : 1;
+	}
 	zr_arr_t dir = { 0 }, s = { 0 };
 	grove_iter_t *it = NULL;
 	rc = grove_iter_create_hot(db->store, snap, &it);
-	if (rc == 0 && !zr_cache_read(db, k, gen, suf, slen, &p))
+	if (rc == 0 && !hit)
 		rc = zr_locate(db, snap, it, k, suf, slen, key, &p);
 	/* one super (the cache shows the snapshot's boundaries): its leaves'
 	 * counts are all there is, the supers' record is not read */
