@@ -872,7 +872,7 @@ static int expire_due(coll_t *c, grove_type_t *vis, const char *node, bool *expi
 {
 	grove_value_t *v = c->st.v;
 	*expired = false;
-	if (!grove_db__expired(grove_expiry_get(v), grove_db__now_ms(c->db)))
+	if (!grove_db__expired_now(c->db, grove_expiry_get(v)))
 		return 0;
 	int rc = grove_value_delete(v, node, 0); /* clears the TTL too */
 	if (rc == 0)
@@ -1162,7 +1162,7 @@ static int read_head(grove_db_t *db, const grove_snapshot_t *snap, const grove_d
 	if (rc)
 		return rc;
 	*type = len >= 1 ? grove_db__rec_type(rec, len) : GROVE_TYPE_NONE;
-	if (len >= 1 && grove_db__expired(grove_db__rec_deadline(rec, len), grove_db__now_ms(db)))
+	if (len >= 1 && grove_db__expired_now(db, grove_db__rec_deadline(rec, len)))
 		*type = GROVE_TYPE_NONE; /* hidden at once; active expiry removes it */
 	grove_free(rec);
 	if (len < 1)

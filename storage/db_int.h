@@ -442,6 +442,12 @@ static inline bool grove_db__expired(uint64_t at, uint64_t now)
 {
 	return at != 0 && now > at;
 }
+/* grove_db__expired against the db's clock, read only when there is a
+ * deadline: a key without TTL costs no clock read per request. */
+static inline bool grove_db__expired_now(grove_db_t *db, uint64_t at)
+{
+	return at != 0 && grove_db__now_ms(db) > at;
+}
 /* The TTL index record of (deadline, key) into out (1 + 8 + klen bytes). */
 size_t grove_db__xkey(uint64_t at, const uint8_t *key, size_t klen, uint8_t *out);
 /* Removes key if its deadline has passed (db_coll.c): *expired when a

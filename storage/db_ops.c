@@ -83,7 +83,7 @@ int grove_db_get(grove_db_t *db, const void *key, size_t klen, grove_value_t **o
 	if (rc == 0)
 		rc = grove_db__materialize(db, &k, &v);
 	if (rc == 0 && (grove_value_is_empty(v) ||
-			grove_db__expired(grove_expiry_get(v), grove_db__now_ms(db)))) {
+			grove_db__expired_now(db, grove_expiry_get(v)))) {
 		grove_value_destroy(v);
 		rc = GROVE_ENOTFOUND;
 	}
@@ -127,7 +127,7 @@ int grove_db_peek(grove_db_t *db, const void *key, size_t klen, grove_db_peek_fn
 		bool head = t == GROVE_TYPE_COUNTER || t == GROVE_TYPE_REGISTER;
 		if (head && grove_value_is_empty(e->v))
 			t = GROVE_TYPE_NONE;
-		if (grove_db__expired(grove_expiry_get(e->v), grove_db__now_ms(db)))
+		if (grove_db__expired_now(db, grove_expiry_get(e->v)))
 			t = GROVE_TYPE_NONE;
 		fn(ctx, t, head && t != GROVE_TYPE_NONE ? e->v : NULL);
 		served = 1;

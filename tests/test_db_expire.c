@@ -457,6 +457,68 @@ static void test_prop_converge(void **state)
 	grove_test_reps_close(&r);
 }
 
+/* A clock that counts its reads. */
+typedef struct counted_clock {
+	uint64_t now_ms, reads;
+} counted_clock_t;
+
+static uint64_t counted_ms(void *ctx)
+{
+	counted_clock_t *c = ctx;
+	c->reads++;
+	return c->now_ms;
+}
+
+/* A key without TTL costs no clock read to check for expiry, on writes
+ * (a set add needs no timestamp) and reads; a key with one still expires
+ * on both paths. */
+static void test_no_ttl_no_clock_read(void **state)
+{
+	(void)state;
+	counted_clock_t clk = { .now_ms = GROVE_TEST_T0_MS };
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "a";
+	o.clock = counted_ms;
+	o.clock_ctx = &clk;
+	grove_db_t *db;
+	char err[256];
+	assert_int_equal(grove_db_open(NULL, &o, &db, err, sizeof(err)), 0);
+	assert_int_equal(grove_db_register_set(db, "r", 1, "v", 1), 0);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, NULL), 0);
+	uint64_t before = clk.reads;
+	for (int i = 0; i < 10; i++) {
+		bool added = true;
+		assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, &added), 0);
+		assert_false(added);
+		grove_value_t *v;
+		assert_int_equal(grove_db_get(db, "r", 1, &v), 0);
+		grove_value_destroy(v);
+		grove_type_t t;
+		assert_int_equal(grove_db_type(db, "s", 1, &t), 0);
+		assert_int_equal(t, GROVE_TYPE_SET);
+	}
+	assert_int_equal(clk.reads, before);
+	/* with deadlines: read, and past them, the keys are gone */
+	bool set;
+	assert_int_equal(grove_db_expire(db, "r", 1, GROVE_TEST_T0_MS + 100, 0, &set), 0);
+	assert_true(set);
+	assert_int_equal(grove_db_expire(db, "s", 1, GROVE_TEST_T0_MS + 100, 0, &set), 0);
+	assert_true(set);
+	clk.now_ms += 101;
+	before = clk.reads;
+	grove_value_t *v;
+	assert_int_equal(grove_db_get(db, "r", 1, &v), GROVE_ENOTFOUND);
+	grove_type_t t;
+	assert_int_equal(grove_db_type(db, "s", 1, &t), 0);
+	assert_int_equal(t, GROVE_TYPE_NONE);
+	bool added = false;
+	assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, &added), 0);
+	assert_true(added); /* a new key */
+	assert_true(clk.reads > before);
+	grove_db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +528,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_concurrent),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_restart),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_prop_converge),
+		cmocka_unit_test(test_no_ttl_no_clock_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
