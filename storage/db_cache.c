@@ -373,6 +373,60 @@ int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b)
 	return a.rc;
 }
 
+void grove_db__pending_note_items(grove_db_stripe_t *s, const grove_db_item_delta_t *deltas,
+				  size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const grove_db_item_delta_t *d = &deltas[i];
+		if (!d->has_new || !d->rkey)
+			continue;
+		/* the last copy of the key: the one _install keeps */
+		for (size_t j = s->nprep; j > 0; j--) {
+			grove_db_pending_t *p = &s->pend[s->npend + j - 1];
+			if (p->klen != d->rlen || memcmp(p->key, d->rkey, d->rlen) != 0)
+				continue;
+			if (p->val) {
+				p->has_item = true;
+				memcpy(p->item, d->new_item, GROVE_DIGEST_BYTES);
+			}
+			break;
+		}
+	}
+}
+
+int grove_db__pending_check_items(grove_db_t *db)
+{
+	int rc = 0;
+	for (size_t i = 0; i < GROVE_DB_STRIPES; i++) {
+		grove_db_stripe_t *s = &db->stripes[i];
+		pthread_mutex_lock(&s->mu);
+		for (size_t j = 0; j < s->npend && rc == 0; j++) {
+			const grove_db_pending_t *p = &s->pend[j];
+			uint8_t want[GROVE_DIGEST_BYTES];
+			if (!p->has_item)
+				continue;
+			/* 'e' klen(2) key kind elem -> the item name kind klen(2) key elem */
+			size_t kl = p->klen >= 3 ? (size_t)p->key[1] << 8 | p->key[2] : 0;
+			uint8_t *name = p->val && p->klen >= 4 + kl && p->key[0] == GROVE_DB_PFX_ELEM
+						? grove_malloc(p->klen - 1)
+						: NULL;
+			if (!name) {
+				rc = GROVE_ECORRUPT;
+				break;
+			}
+			name[0] = p->key[3 + kl];
+			memcpy(name + 1, p->key + 1, 2 + kl);
+			memcpy(name + 3 + kl, p->key + 4 + kl, p->klen - 4 - kl);
+			grove_tree_item(name, p->klen - 1, p->val, p->vlen, want);
+			grove_free(name);
+			if (memcmp(want, p->item, GROVE_DIGEST_BYTES) != 0)
+				rc = GROVE_ECORRUPT;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
+}
+
 void grove_db__pending_discard(grove_db_stripe_t *s)
 {
 	for (size_t j = 0; j < s->nprep; j++)

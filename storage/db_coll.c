@@ -493,6 +493,7 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 	memset(l, 0, sizeof(*l));
 	*had = false;
 	c->zraw_has = false;
+	c->raw_live = false;
 	if (!snap && en->kind != GROVE_ELEM_LIST) { /* a writer: its presence set first */
 		if (!c->pres_begun) {
 			c->pres_begun = true;
@@ -502,22 +503,51 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 					      en->rlen - 3 - c->k->klen))
 			return 0;
 	}
-	int rc = rec_get(c->db, snap, snap ? NULL : c->k, en->rkey, en->rlen, &p, &len);
-	if (rc == GROVE_ENOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	rc = grove_elem_decode(p, len, en->kind, l);
+	/* a queued record (read in place, under the key lock), else the store */
+	const grove_db_pending_t *pd =
+		snap ? NULL : grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
+	const uint8_t *rec = pd ? pd->val : NULL;
+	int rc = 0;
+	if (pd && !rec)
+		return 0; /* deleted */
+	if (pd) {
+		len = pd->vlen;
+	} else {
+		rc = grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len);
+		if (rc == GROVE_ENOTFOUND)
+			return 0;
+		if (rc)
+			return rc;
+		rec = p;
+	}
+	rc = grove_elem_decode(rec, len, en->kind, l);
 	if (rc == 0) {
 		*had = true;
-		if (raw_item)
-			elem_item(en, p, len, raw_item);
+		if (raw_item && pd && pd->has_item) /* hashed by the write that queued it */
+			memcpy(raw_item, pd->item, GROVE_DIGEST_BYTES);
+		else if (raw_item)
+			elem_item(en, rec, len, raw_item);
 		if (en->kind == GROVE_ELEM_ZMEMBER) /* its index key holds this score */
 			c->zraw_has = grove_zscore_eval(l, &c->zraw) == 0;
-		grove_elem_filter(l, &c->m.pctx);
+		c->raw_live = grove_elem_filter(l, &c->m.pctx) == 0 && raw_item;
 	}
 	grove_free(p);
 	return rc == 0 || rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
+}
+
+/* The tree item of the element l that elem_load just loaded (with
+ * raw_item): raw_item itself when nothing was filtered out, else hashed
+ * again over l's encoding.  Saves one hash per write of an existing
+ * element. */
+static int elem_live_item(const coll_t *c, const ename_t *en, const grove_elem_t *l,
+			  const uint8_t raw_item[GROVE_DIGEST_BYTES],
+			  uint8_t out[GROVE_DIGEST_BYTES])
+{
+	if (c->raw_live) {
+		memcpy(out, raw_item, GROVE_DIGEST_BYTES);
+		return 0;
+	}
+	return elem_item_of(en, l, out);
 }
 
 /* Replaces element en's logical record old (live or empty) by x: writes
@@ -560,6 +590,8 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 		if (rc == 0) {
 			elem_item(en, b.data, b.len, d->new_item);
 			d->has_new = true;
+			d->rkey = en->rkey;
+			d->rlen = en->rlen;
 			acc_add(&c->m.acc, d->new_item, false);
 			c->m.count[en->kind]++;
 		}
@@ -795,7 +827,7 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 		return rc;
 	o->out_flag = adding ? l.len == 0 : l.len > 0;
 	uint8_t old_item[GROVE_DIGEST_BYTES];
-	if (l.len && (rc = elem_item_of(en, &l, old_item)) != 0) {
+	if (l.len && (rc = elem_live_item(c, en, &l, raw_item, old_item)) != 0) {
 		grove_elem_free(&l);
 		return rc;
 	}
@@ -899,7 +931,7 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 	grove_db__zop_t op = { 0 };
 	rc = o->zfn(o->zctx, vis == GROVE_TYPE_NONE ? &none : &l, &op);
 	if (rc == 0 && l.len)
-		rc = elem_item_of(en, &l, old_item);
+		rc = elem_live_item(c, en, &l, raw_item, old_item);
 	if (rc || op.action == GROVE_DB_ZOP_NONE)
 		goto out;
 	if (op.action == GROVE_DB_ZOP_REM) {
@@ -916,7 +948,7 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 			grove_elem_free(&l);
 			rc = elem_load(c, NULL, en, &l, &had, raw_item);
 			if (rc == 0 && l.len)
-				rc = elem_item_of(en, &l, old_item);
+				rc = elem_live_item(c, en, &l, raw_item, old_item);
 		}
 	}
 	uint64_t ts = 0;
@@ -2022,7 +2054,9 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 	}
 	rc = grove_elem_encode(&before, &l, en->kind);
 	bool was = l.len > 0;
-	if (rc == 0 && was)
+	if (rc == 0 && was && c->raw_live)
+		memcpy(old_item, raw_item, GROVE_DIGEST_BYTES);
+	else if (rc == 0 && was)
 		elem_item(en, before.data, before.len, old_item);
 	if (rc == 0)
 		rc = grove_elem_merge(&l, &lctx, relem, rctx, &changed);

@@ -63,6 +63,10 @@ typedef struct coll {
 	bool purge; /* a purge must follow the write */
 	bool loaded;
 	bool zraw_has; /* sorted-set member: score of the loaded record as stored */
+	/* the last elem_load with a raw_item kept every entry (none was
+	 * covered by the pending delete): the loaded element encodes to the
+	 * stored bytes (canonical codec), so its tree item is raw_item */
+	bool raw_live;
 	double zraw;
 	grove_db_cloud_t cl; /* the context's cloud records (db_cloud.c) */
 	bool pres_begun; /* grove_db__presence_begin ran for this write */

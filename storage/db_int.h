@@ -124,6 +124,11 @@ typedef struct grove_db_pending {
 	uint8_t *val; /* NULL: deleted */
 	size_t vlen;
 	uint64_t seq; /* the queued write's sequence number */
+	/* an element record's tree item (grove_tree_item of its name and
+	 * val), known when the write that queued it hashed it: the next
+	 * writer of the element takes it instead of hashing val again */
+	bool has_item;
+	uint8_t item[GROVE_DIGEST_BYTES];
 } grove_db_pending_t;
 
 /* A change to the digest tree of one item other than a key's head (an
@@ -132,6 +137,11 @@ typedef struct grove_db_item_delta {
 	uint32_t segment;
 	bool had_old, has_new;
 	uint8_t old_item[GROVE_DIGEST_BYTES], new_item[GROVE_DIGEST_BYTES];
+	/* has_new: the record key whose value new_item hashes (the write's
+	 * last put of that key), or NULL; borrowed until the write's commit
+	 * returns (grove_db__pending_note_items), not read after */
+	const uint8_t *rkey;
+	size_t rlen;
 } grove_db_item_delta_t;
 #define GROVE_DB_ITEM_DELTAS_MAX 4
 
@@ -403,6 +413,13 @@ void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
  * every key b writes (b was just written around them, after them).
  * settle drops every record of sequence number <= seq (0: all). */
 int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b) GROVE_MUST_CHECK;
+/* After _prepare: the prepared copies of the element records that
+ * deltas[0..n) hashed take those items (grove_db_pending_t.has_item). */
+void grove_db__pending_note_items(grove_db_stripe_t *s, const grove_db_item_delta_t *deltas,
+				  size_t n);
+/* Test support: GROVE_ECORRUPT if a pending record's item differs from
+ * the hash of its name and value, else 0.  Takes every stripe lock. */
+int grove_db__pending_check_items(grove_db_t *db) GROVE_MUST_CHECK;
 void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq);
 void grove_db__pending_discard(grove_db_stripe_t *s);
 int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq) GROVE_MUST_CHECK;

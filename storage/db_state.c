@@ -247,6 +247,8 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	int rc = state_batch(&b, k, st, rec, rec_len);
 	if (rc == 0 && st->extra)
 		rc = grove_db__pending_prepare(s, st->extra);
+	if (rc == 0 && st->extra)
+		grove_db__pending_note_items(s, st->deltas, st->ndeltas);
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &b, &w);
 	if (rc) { /* a failed enqueue: the commit refuses every later write */
@@ -342,6 +344,8 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 	int rc = state_batch(&r->batch, k, st, rec, rec_len);
 	if (rc == 0 && st->extra)
 		rc = grove_db__pending_prepare(s, st->extra);
+	if (rc == 0 && st->extra)
+		grove_db__pending_note_items(s, st->deltas, st->ndeltas);
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &r->batch, &r->w);
 	if (rc) {

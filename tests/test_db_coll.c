@@ -1078,6 +1078,153 @@ static void test_property_leveldb(void **state)
 		property_run(base * 1000 + 500 + s, true);
 }
 
+/* The accumulator of key's live element items in its head state. */
+static void head_acc(grove_db_t *db, const char *key, uint64_t *n, uint8_t acc[16])
+{
+	uint8_t head[1 + 16];
+	head[0] = GROVE_ITEM_HEAD;
+	memcpy(head + 1, key, strlen(key));
+	uint8_t *st;
+	size_t sl, elen;
+	const uint8_t *enc;
+	assert_int_equal(grove_db_item_state(db, head, 1 + strlen(key), &st, &sl), 0);
+	assert_int_equal(grove_head_state_decode(st, sl, &enc, &elen, n, acc), 0);
+	grove_free(st);
+}
+
+/* Re-writes of existing elements take two tree items without hashing
+ * them again: the stored record's when the pending delete filters
+ * nothing out (the loaded element encodes to the same bytes), and a
+ * queued record's from the write that queued it.  Both must equal the
+ * hash of the bytes: every queued item is checked while writes, re-adds,
+ * removes and merges from a peer interleave under deferral, and at the
+ * end a fresh copy (which hashes everything itself) holds the same root
+ * and the same accumulators. */
+static void rewrites_exact(bool leveldb)
+{
+	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS;
+	char *da = leveldb ? grove_test_storage_tmpdir("rwa") : NULL;
+	char *dc = leveldb ? grove_test_storage_tmpdir("rwc") : NULL;
+	grove_db_t *a, *b, *c;
+	assert_int_equal(grove_test_storage_db_open(da, "a", &ca, GROVE_DURABILITY_NONE, &a), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(dc, "c", &cc, GROVE_DURABILITY_NONE, &c), 0);
+	char v[16];
+	for (int round = 0; round < 6; round++) {
+		bool defer = round % 2 == 0;
+		if (defer)
+			assert_int_equal(grove_db_defer_begin(a), 0);
+		for (int i = 0; i < 20; i++) {
+			snprintf(v, sizeof(v), "v%d.%d", round, i);
+			bool flag;
+			assert_int_equal(grove_db_set_add(a, K("s"), K("m"), &flag), 0);
+			assert_int_equal(flag, round == 0 && i == 0);
+			assert_int_equal(grove_db_map_set(a, K("h"), K("f"), K(v), NULL), 0);
+			assert_int_equal(grove_db_set_add(a, K("s"), K("x"), NULL), 0);
+			if (i % 5 == 4) /* x goes; the next add brings it back */
+				assert_int_equal(grove_db_set_remove(a, K("s"), K("x"), NULL), 0);
+			if (i % 7 == 3) { /* the peer's concurrent writes arrive */
+				assert_int_equal(grove_db_set_add(b, K("s"), K("m"), NULL), 0);
+				assert_int_equal(grove_db_map_set(b, K("h"), K("f"), K(v), NULL), 0);
+				assert_int_equal(grove_test_storage_copy_key(b, a, K("s")), 0);
+				assert_int_equal(grove_test_storage_copy_key(b, a, K("h")), 0);
+			}
+			assert_int_equal(grove_db__pending_check_items(a), 0);
+		}
+		if (defer)
+			assert_int_equal(grove_db_defer_sync(a, grove_db_defer_end(a)), 0);
+		assert_int_equal(grove_db__pending_check_items(a), 0);
+	}
+	assert_int_equal(grove_test_storage_copy_key(a, c, K("s")), 0);
+	assert_int_equal(grove_test_storage_copy_key(a, c, K("h")), 0);
+	uint8_t ra[16], rc[16], acca[16], accc[16];
+	root(a, ra);
+	root(c, rc);
+	assert_memory_equal(ra, rc, 16);
+	for (const char *key = "sh"; *key; key++) {
+		char kn[2] = { *key, 0 };
+		uint64_t na, nc;
+		head_acc(a, kn, &na, acca);
+		head_acc(c, kn, &nc, accc);
+		assert_int_equal(na, nc);
+		assert_memory_equal(acca, accc, 16);
+	}
+	grove_db_close(a);
+	grove_db_close(b);
+	grove_db_close(c);
+	grove_test_storage_rmdir(da);
+	grove_test_storage_rmdir(dc);
+}
+
+/* A re-add over an element whose record a remote delete covers in part
+ * (its purge not run yet): the element's live item is hashed over the
+ * filtered entries, not taken from the stored record. */
+static void test_readd_over_partial_delete(void **state)
+{
+	(void)state;
+	char *dir = grove_test_storage_tmpdir("readd");
+	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS,
+		 cd = GROVE_TEST_T0_MS;
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "a";
+	o.clock = grove_test_storage_clock_ms;
+	o.clock_ctx = &ca;
+	o.purge_in_background = true;
+	grove_db_t *a, *b, *c, *d;
+	char err[256];
+	assert_int_equal(grove_db_open(dir, &o, &a, err, sizeof(err)), 0);
+	pthread_mutex_lock(&a->purge_mu); /* the purge waits */
+	a->purge_stop = true;
+	pthread_cond_broadcast(&a->purge_cv);
+	pthread_mutex_unlock(&a->purge_mu);
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "c", &cc, GROVE_DURABILITY_NONE, &c), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "d", &cd, GROVE_DURABILITY_NONE, &d), 0);
+	assert_int_equal(grove_db_set_add(a, K("s"), K("m"), NULL), 0); /* a's dot */
+	assert_int_equal(grove_db_set_add(a, K("s"), K("n"), NULL), 0);
+	assert_int_equal(grove_test_storage_copy_key(a, c, K("s")), 0); /* c saw a's dots */
+	assert_int_equal(grove_db_set_add(b, K("s"), K("m"), NULL), 0); /* b's, unseen by c */
+	assert_int_equal(grove_test_storage_copy_key(b, a, K("s")), 0); /* a: m = {a, b} */
+	bool existed;
+	assert_int_equal(grove_db_delete(c, K("s"), &existed), 0);
+	assert_true(existed);
+	uint8_t head[2] = { GROVE_ITEM_HEAD, 's' }, *st; /* the head alone: a's records stay */
+	size_t sl;
+	assert_int_equal(grove_db_item_state(c, head, 2, &st, &sl), 0);
+	assert_int_equal(grove_db_item_merge(a, head, 2, st, sl, NULL, NULL), 0); /* covers a's dots */
+	grove_free(st);
+	bool in;
+	assert_int_equal(grove_db_set_contains(a, K("s"), K("m"), &in), 0);
+	assert_true(in); /* b's add survives */
+	assert_int_equal(grove_db_set_add(a, K("s"), K("m"), NULL), 0); /* over {a (covered), b} */
+	assert_int_equal(grove_test_storage_copy_key(a, d, K("s")), 0);
+	uint64_t na, nd;
+	uint8_t acca[16], accd[16];
+	head_acc(a, "s", &na, acca);
+	head_acc(d, "s", &nd, accd);
+	assert_int_equal(na, 1);
+	assert_int_equal(nd, 1);
+	assert_memory_equal(acca, accd, 16);
+	grove_db_close(a);
+	grove_db_close(b);
+	grove_db_close(c);
+	grove_db_close(d);
+	grove_test_storage_rmdir(dir);
+}
+
+static void test_rewrites_exact_memory(void **state)
+{
+	(void)state;
+	rewrites_exact(false);
+}
+
+static void test_rewrites_exact_leveldb(void **state)
+{
+	(void)state;
+	rewrites_exact(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1093,6 +1240,9 @@ int main(void)
 		cmocka_unit_test(test_cloud_known),
 		cmocka_unit_test(test_restart_and_rebuild),
 		cmocka_unit_test(test_format_1_refused),
+		cmocka_unit_test(test_rewrites_exact_memory),
+		cmocka_unit_test(test_readd_over_partial_delete),
+		cmocka_unit_test(test_rewrites_exact_leveldb),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};
