@@ -33,6 +33,8 @@
 #include "grove/db.h"
 #include "grove/handles.h"
 #include "grove/syncer.h"
+#include "storage/db_int.h"
+#include "storage/store.h"
 #include "tests/util_storage.h"
 
 #define BENCH_KEYS 50000 /* default distinct keys the rate benchmarks cycle over */
@@ -187,6 +189,81 @@ static void raw_puts(raw_db_t *r, leveldb_writebatch_t *wb, long first, long las
 
 typedef enum { OP_COUNTER, OP_REGISTER, OP_SET, OP_MAP } bench_op_t;
 
+/* The records one typed op writes (captured from its store write): op,
+ * first key byte, key and value sizes.  The "same records" baseline
+ * writes records of these sizes as one LevelDB write batch per op. */
+#define SHAPE_RECORDS_MAX 16
+typedef struct shape_rec {
+	int op;
+	uint8_t tag;
+	size_t klen, vlen;
+} shape_rec_t;
+typedef struct shape {
+	size_t n;
+	shape_rec_t r[SHAPE_RECORDS_MAX];
+} shape_t;
+
+static shape_t g_shape;
+static const grove_store_ops_t *g_real_ops;
+static grove_store_ops_t g_capture_ops;
+
+static void shape_add(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		      size_t vlen)
+{
+	(void)ctx, (void)val;
+	if (g_shape.n < SHAPE_RECORDS_MAX)
+		g_shape.r[g_shape.n++] = (shape_rec_t){ op, key[0], klen, vlen };
+}
+
+static int capture_write(grove_store_t *st, const grove_batch_t *b, bool sync)
+{
+	grove_batch_iterate(b, shape_add, NULL);
+	return g_real_ops->write(st, b, sync);
+}
+
+static int capture_write_list(grove_store_t *st, const grove_batch_t *const *bs, size_t n,
+			      bool sync)
+{
+	for (size_t i = 0; i < n; i++)
+		grove_batch_iterate(bs[i], shape_add, NULL);
+	return g_real_ops->write_list ? g_real_ops->write_list(st, bs, n, sync)
+				      : grove_store_write_list(st, bs, n, sync);
+}
+
+/* Puts ops [first, last) as raw_puts does, but each as one write batch of
+ * the records a typed op writes (g_shape: same count, kinds and sizes;
+ * keys: the record's tag byte, the op's key, padding). */
+static void raw_shape_puts(raw_db_t *r, leveldb_writebatch_t *wb, long first, long last,
+			   spent_t *sp)
+{
+	char key[512], val[512], *err = NULL;
+	memset(val, 'v', sizeof(val));
+	double t0 = now_s(), c0 = cpu_s();
+	for (long i = first; i < last; i++) {
+		leveldb_writebatch_clear(wb);
+		for (size_t j = 0; j < g_shape.n; j++) {
+			size_t kl = g_shape.r[j].klen < sizeof(key) ? g_shape.r[j].klen : sizeof(key);
+			size_t vl = g_shape.r[j].vlen < sizeof(val) ? g_shape.r[j].vlen : sizeof(val);
+			memset(key, 'k', kl);
+			char id[64];
+			int il = key_of(id, sizeof(id), i);
+			key[0] = (char)g_shape.r[j].tag;
+			memcpy(key + 1, id, (size_t)il + 1 < kl ? (size_t)il : kl - 1);
+			if (g_shape.r[j].op == GROVE_BATCH_PUT)
+				leveldb_writebatch_put(wb, key, kl, val, vl);
+			else
+				leveldb_writebatch_delete(wb, key, kl);
+		}
+		leveldb_write(r->db, r->wo, wb, &err);
+		if (err) {
+			fprintf(stderr, "leveldb write: %s\n", err);
+			exit(1);
+		}
+	}
+	if (sp)
+		spent_add(sp, t0, c0);
+}
+
 /* One typed op on the key raw_puts would write for i (the set element or
  * map field is formatted only for the ops that use it: the raw side formats
  * only its key). */
@@ -241,42 +318,75 @@ static size_t record_bytes(grove_db_t *db)
 
 /* The timed part alone (not inlined: `valgrind --tool=callgrind
  * --toggle-collect=bench_rounds` counts instructions per op in it):
- * raw puts, typed ops and raw puts with a reused batch, interleaved. */
-__attribute__((noinline)) static void bench_rounds(grove_db_t *db, raw_db_t raw[2], bench_op_t op,
-						   long chunk, size_t vbytes, spent_t t[3])
+ * raw puts, typed ops, raw puts with a reused batch and raw batches of
+ * the typed op's records, interleaved. */
+__attribute__((noinline)) static void bench_rounds(grove_db_t *db, raw_db_t raw[3], bench_op_t op,
+						   long chunk, size_t vbytes, spent_t t[4])
 {
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	for (int r = 0; r < BENCH_ROUNDS; r++) {
 		raw_puts(&raw[0], NULL, r * chunk, (r + 1) * chunk, vbytes, &t[0]);
 		typed_ops(db, op, r * chunk, (r + 1) * chunk, &t[1]);
 		raw_puts(&raw[1], wb, r * chunk, (r + 1) * chunk, vbytes, &t[2]);
+		raw_shape_puts(&raw[2], wb, r * chunk, (r + 1) * chunk, &t[3]);
 	}
 	leveldb_writebatch_destroy(wb);
 }
 
-static void bench_rate(bench_op_t op, const char *name, long ops)
+/* The records one steady-state typed op writes, into g_shape. */
+static void capture_shape(grove_db_t *db, bench_op_t op)
+{
+	g_shape.n = 0;
+	g_real_ops = db->store->ops;
+	g_capture_ops = *g_real_ops;
+	g_capture_ops.write = capture_write;
+	g_capture_ops.write_list = capture_write_list;
+	db->store->ops = &g_capture_ops;
+	int rc = typed_op(db, op, 0);
+	db->store->ops = g_real_ops;
+	if (rc)
+		die("typed op", rc);
+}
+
+static void bench_rate(bench_op_t op, const char *name, long ops, char *shapes, size_t cap)
 {
 	char *dir = grove_test_storage_tmpdir("bench-typed");
 	grove_db_t *db;
-	raw_db_t raw[2]; /* leveldb_put; reused batch */
+	raw_db_t raw[3]; /* leveldb_put; reused batch; the typed op's records */
 	int rc = grove_test_storage_db_open(dir, "node-a", NULL, GROVE_DURABILITY_NONE, &db);
 	if (rc)
 		die("open", rc);
-	raw_open(&raw[0]);
-	raw_open(&raw[1]);
+	for (int i = 0; i < 3; i++)
+		raw_open(&raw[i]);
 	typed_ops(db, op, 0, bench_keys, NULL); /* every key exists: steady-state sizes */
 	size_t vbytes = record_bytes(db);
+	capture_shape(db, op);
+	size_t used = strlen(shapes), bytes = 0;
+	used += (size_t)snprintf(shapes + used, cap - used, "%s:", name);
+	for (size_t j = 0; j < g_shape.n && used < cap; j++) {
+		bytes += g_shape.r[j].klen + g_shape.r[j].vlen;
+		used += (size_t)snprintf(shapes + used, cap - used, " %s '%c' %zu+%zu",
+					 g_shape.r[j].op == GROVE_BATCH_PUT ? "put" : "del",
+					 g_shape.r[j].tag, g_shape.r[j].klen, g_shape.r[j].vlen);
+	}
+	if (used < cap)
+		used += (size_t)snprintf(shapes + used, cap - used, "\n");
 	for (int i = 0; i < 2; i++)
 		raw_puts(&raw[i], NULL, 0, bench_keys, vbytes, NULL);
-	spent_t t[3] = { { 0 } }; /* raw, typed, raw with a reused batch */
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	raw_shape_puts(&raw[2], wb, 0, bench_keys, NULL);
+	leveldb_writebatch_destroy(wb);
+	spent_t t[4] = { { 0 } }; /* raw, typed, raw with a reused batch, same records */
 	long chunk = ops / BENCH_ROUNDS;
 	bench_rounds(db, raw, op, chunk, vbytes, t);
 	double n = (double)(chunk * BENCH_ROUNDS);
-	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f |\n", name, vbytes,
-	       n / t[1].wall, n / t[0].wall, t[0].wall / t[1].wall, t[0].cpu / t[1].cpu,
-	       n / t[2].wall, t[2].wall / t[1].wall);
-	raw_close(&raw[0]);
-	raw_close(&raw[1]);
+	printf("| %s | %zu | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %zu (%zu B) | %.0f | %.2f | "
+	       "%.2f |\n",
+	       name, vbytes, n / t[1].wall, n / t[0].wall, t[0].wall / t[1].wall,
+	       t[0].cpu / t[1].cpu, n / t[2].wall, t[2].wall / t[1].wall, g_shape.n, bytes,
+	       n / t[3].wall, t[3].wall / t[1].wall, t[3].cpu / t[1].cpu);
+	for (int i = 0; i < 3; i++)
+		raw_close(&raw[i]);
 	grove_db_close(db);
 	grove_test_storage_rmdir(dir);
 }
@@ -285,15 +395,24 @@ static void bench_rates(long ops)
 {
 	static const char *names[] = { "counter incr", "register set", "set add", "map set" };
 	static const char *ids[] = { "counter", "register", "set", "map" };
+	char shapes[2048] = "";
 	printf("\n1. typed API vs raw LevelDB puts (mode none, %ld ops over %ld existing keys, "
 	       "1 thread, interleaved)\n",
 	       ops, bench_keys);
+	printf("Baselines: \"raw\" = one leveldb_put per op of one record the size of the "
+	       "key's head; \"reused\" = the same through one reused write batch; \"same "
+	       "records\" = one leveldb_write per op of a batch holding the records the typed "
+	       "op writes (count, kinds, key and value sizes captured from its store write; "
+	       "the honest same-bytes comparison).  Typed ops also read (read-modify-write).\n");
 	printf("| operation | record bytes | typed ops/s | raw puts/s | typed / raw (wall) | "
-	       "typed / raw (CPU) | raw puts/s, reused batch | typed / raw reused (wall) |\n");
-	printf("|---|---|---|---|---|---|---|---|\n");
+	       "typed / raw (CPU) | raw puts/s, reused batch | typed / raw reused (wall) | "
+	       "records per op (bytes) | same-records batches/s | typed / same records (wall) | "
+	       "typed / same records (CPU) |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int op = OP_COUNTER; op <= OP_MAP; op++)
 		if (op_on(ids[op]))
-			bench_rate((bench_op_t)op, names[op], ops);
+			bench_rate((bench_op_t)op, names[op], ops, shapes, sizeof(shapes));
+	printf("Records per op (op 'tag' key+value bytes):\n%s", shapes);
 }
 
 /* --- 2. durability with 8 writers --- */
