@@ -221,6 +221,8 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 	e->rec_len = (uint32_t)rec_len;
 	e->hash = k->hash;
 	e->used = ++s->clock;
+	if (e != entry) /* another key's entry: nothing known of this key's cloud */
+		e->cloud_known = 0;
 	e->pending_seq = 0;
 	e->meta_absent = false;
 	memcpy(e->item, item, GROVE_DIGEST_BYTES);

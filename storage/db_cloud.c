@@ -88,17 +88,22 @@ static grove_db_cloud_known_t *known_slot(grove_db_t *db, const grove_db_key_t *
 	return &db->cloud_known[k->stripe][k->hash % GROVE_DB_CLOUD_KNOWN_WAYS];
 }
 
-/* The slot's state for k (KNOWN_FREE: another key's or none). */
+/* The slot's state for k, else its cache entry's (KNOWN_FREE: neither
+ * knows). */
 static int known_get(grove_db_t *db, const grove_db_key_t *k)
 {
 	const grove_db_cloud_known_t *s = known_slot(db, k);
-	if (s->state == KNOWN_FREE || s->klen != k->klen || memcmp(s->key, k->key, k->klen) != 0)
-		return KNOWN_FREE;
-	return s->state;
+	if (s->state != KNOWN_FREE && s->klen == k->klen && memcmp(s->key, k->key, k->klen) == 0)
+		return s->state;
+	const grove_db_cached_t *e = grove_db__cache_find(db, k);
+	return e ? e->cloud_known : KNOWN_FREE;
 }
 
 static void known_put(grove_db_t *db, const grove_db_key_t *k, int state)
 {
+	grove_db_cached_t *e = grove_db__cache_find(db, k);
+	if (e)
+		e->cloud_known = (uint8_t)state;
 	if (k->klen > GROVE_DB_CLOUD_KNOWN_KEY_MAX)
 		return;
 	grove_db_cloud_known_t *s = known_slot(db, k);
@@ -136,6 +141,12 @@ static int probe(grove_db_cloud_t *cl)
 	cl->none = !any;
 	known_put(cl->db, cl->k, any ? KNOWN_SOME : KNOWN_NONE);
 	return 0;
+}
+
+void grove_db__cloud_known_keep(const grove_db_cloud_t *cl, grove_db_cached_t *e)
+{
+	if (cl->known && e->cloud_known == KNOWN_FREE)
+		e->cloud_known = cl->none ? KNOWN_NONE : KNOWN_SOME;
 }
 
 void grove_db__cloud_init(grove_db_cloud_t *cl, grove_db_t *db, const grove_db_key_t *k)

@@ -41,6 +41,10 @@ typedef struct grove_db_cloud {
 } grove_db_cloud_t;
 
 void grove_db__cloud_init(grove_db_cloud_t *cl, grove_db_t *db, const grove_db_key_t *k);
+/* After the write's commit, under the key lock: a cache entry that knows
+ * nothing of the key's cloud records (just installed) takes what cl knew
+ * (its own records written included). */
+void grove_db__cloud_known_keep(const grove_db_cloud_t *cl, grove_db_cached_t *e);
 void grove_db__cloud_free(grove_db_cloud_t *cl);
 /* A head written with a cloud in it: the cloud moves to records. */
 int grove_db__cloud_migrate(grove_db_cloud_t *cl, grove_ctx_t *ctx) GROVE_MUST_CHECK;

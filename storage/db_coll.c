@@ -677,6 +677,8 @@ static int coll_commit(coll_t *c, bool *wrote)
 		grove_db_cached_t *e = grove_db__cache_find(c->db, c->k);
 		if (e)
 			e->meta_absent = absent;
+		if (e) /* a new entry learns what this write knew of the cloud */
+			grove_db__cloud_known_keep(&c->cl, e);
 	}
 	return rc;
 }

@@ -107,6 +107,11 @@ typedef struct grove_db_cached {
 	 * every install and by the purge's metadata writes; a write that
 	 * finds it set skips the metadata read (a store miss) */
 	bool meta_absent;
+	/* what db_cloud.c knows of the key's cloud records, beside its small
+	 * table (which many keys overwrite): 0 nothing, 1 none, 2 some (or
+	 * unsure); kept while the entry holds the key, set where the table
+	 * is set */
+	uint8_t cloud_known;
 	grove_value_t *v; /* the record decoded, or NULL */
 	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
 } grove_db_cached_t;

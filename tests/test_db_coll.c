@@ -775,6 +775,86 @@ static void test_cloud_known(void **state)
 	grove_test_db_close(&a);
 }
 
+static int first_of(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key, (void)klen, (void)val, (void)vlen;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* More keys than db_cloud.c's table of what it knows has slots: the
+ * keys' cache entries remember it, so a re-add probes for cloud records
+ * no more; and what an entry remembers follows the cloud records a merge
+ * writes (a delete then covers the shipped dot: it stays removed). */
+static void test_cloud_known_many_keys(void **state)
+{
+	(void)state;
+	enum { N = 3 * GROVE_DB_STRIPES * GROVE_DB_CLOUD_KNOWN_WAYS / 2 };
+	grove_test_db_t a;
+	assert_int_equal(grove_test_db_open(&a, "cloudmany", true), 0);
+	uint64_t cb = GROVE_TEST_T0_MS;
+	grove_db_t *b;
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	char key[16];
+	grove_db_stats_t s0, s1;
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 2) {
+			count_ops(a.db);
+			memset(&g_ops, 0, sizeof(g_ops));
+			grove_db_stats(a.db, &s0);
+		}
+		for (int i = 0; i < N; i++) {
+			snprintf(key, sizeof(key), "k%05d", i);
+			assert_int_equal(grove_db_set_add(a.db, K(key), K("x"), NULL), 0);
+		}
+	}
+	uint64_t iters = g_ops.iters;
+	uncount_ops(a.db);
+	grove_db_stats(a.db, &s1);
+	/* every key known to have no cloud records: the store iterations are
+	 * the presence sets' walks (db_presence), none a cloud probe */
+	assert_int_equal(iters, s1.presence_walks - s0.presence_walks);
+	for (int i = 0; i < N; i++) { /* b's dot 3 above a gap: a cloud record on a */
+		snprintf(key, sizeof(key), "k%05d", i);
+		assert_int_equal(grove_db_set_add(b, K(key), K("m1"), NULL), 0);
+		assert_int_equal(grove_db_set_add(b, K(key), K("m2"), NULL), 0);
+		assert_int_equal(grove_db_set_add(b, K(key), K("m3"), NULL), 0);
+		ship_member(b, a.db, key, "m3");
+	}
+	for (int i = 0; i < N; i++) { /* no entry says "none" of a key with cloud records */
+		snprintf(key, sizeof(key), "k%05d", i);
+		grove_db_key_t k;
+		assert_int_equal(grove_db__key_prepare(&k, key, strlen(key)), 0);
+		uint8_t p[3 + 16];
+		p[0] = GROVE_DB_PFX_CLOUD;
+		p[1] = 0;
+		p[2] = (uint8_t)strlen(key);
+		memcpy(p + 3, key, strlen(key));
+		bool any = false;
+		assert_int_equal(grove_store_scan_prefix(a.db->store, NULL, p, 3 + strlen(key), first_of,
+							 &any), 0);
+		assert_true(any); /* the shipped dot sits above a gap */
+		pthread_mutex_lock(&a.db->stripes[k.stripe].mu);
+		const grove_db_cached_t *e = grove_db__cache_find(a.db, &k);
+		uint8_t known = e ? e->cloud_known : 0;
+		pthread_mutex_unlock(&a.db->stripes[k.stripe].mu);
+		if (known == 1)
+			fail_msg("%s: its cache entry says it has no cloud records", key);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "k%05d", i);
+		bool existed, in;
+		assert_int_equal(grove_db_delete(a.db, K(key), &existed), 0);
+		assert_true(existed);
+		ship_member(b, a.db, key, "m3");
+		assert_int_equal(grove_db_set_contains(a.db, K(key), K("m3"), &in), 0);
+		if (in)
+			fail_msg("%s: m3 came back after the delete that covered it", key);
+	}
+	grove_db_close(b);
+	grove_test_db_close(&a);
+}
+
 /* ---- restart, index rebuild, format 1 ---- */
 
 static void test_restart_and_rebuild(void **state)
@@ -1238,6 +1318,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_item_states),
 		cmocka_unit_test(test_huge_context_still_replicates),
 		cmocka_unit_test(test_cloud_known),
+		cmocka_unit_test(test_cloud_known_many_keys),
 		cmocka_unit_test(test_restart_and_rebuild),
 		cmocka_unit_test(test_format_1_refused),
 		cmocka_unit_test(test_rewrites_exact_memory),
