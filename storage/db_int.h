@@ -178,13 +178,12 @@ typedef struct grove_db_deferred {
 /* Presence sets (db_presence.c, doc/storage_format.md "Presence sets"):
  * ways per stripe (keys tracked at once: 8 x 256), the bytes of all
  * tables together (8 per slot, at most 3/4 full: 16 MiB for a set of 10^6
- * members), the live elements of a key walked at its first write at once
- * (more: after that many store reads per PRESENCE_READS_PER_WALK records;
- * never above SCAN_MAX, walked under the key lock), and the hashes of
+ * members), the store reads of a key's elements that pay for a walk of
+ * PRESENCE_READS_PER_WALK records (never above SCAN_MAX, walked under the
+ * key lock; a key without live elements at once), and the hashes of
  * removed elements a set may keep beyond twice the live ones. */
 #define GROVE_DB_PRESENCE_WAYS 8
 #define GROVE_DB_PRESENCE_BYTES_MAX ((size_t)64 << 20)
-#define GROVE_DB_PRESENCE_SCAN_NOW 512
 #define GROVE_DB_PRESENCE_SCAN_MAX (1u << 18)
 #define GROVE_DB_PRESENCE_READS_PER_WALK 16
 #define GROVE_DB_PRESENCE_SLACK 1024

@@ -22,10 +22,11 @@
  * A key becomes tracked at a writer's first element lookup (under the key
  * lock, once per write) by one walk of its element records, the store's
  * and the stripe's pending ones (and the write's own batch): at once when
- * it has at most PRESENCE_SCAN_NOW live elements (a new key: one seek),
- * after a number of store reads that would have paid for the walk when it
- * has more (PRESENCE_READS_PER_WALK: a miss costs about as much as that
- * many iterator steps), never above PRESENCE_SCAN_MAX, nor while the key
+ * it has no live elements (a new key: one seek), else after a number of
+ * store reads that would have paid for the walk (PRESENCE_READS_PER_WALK:
+ * a miss costs about as much as that many iterator steps; so with more
+ * keys than ways, where a set is evicted before it is used, keys are not
+ * walked at every write), never above PRESENCE_SCAN_MAX, nor while the key
  * has a pending delete (its covered records, uncounted, are still there),
  * nor while a transaction is open (its staged records are visible to its
  * own thread only).
@@ -329,7 +330,7 @@ void grove_db__presence_begin(coll_t *c)
 		return;
 	if (!p && !(p = way_take(db, k)))
 		return;
-	if (live > GROVE_DB_PRESENCE_SCAN_NOW &&
+	if (live > 0 &&
 	    (uint64_t)p->reads * GROVE_DB_PRESENCE_READS_PER_WALK < live)
 		return;
 	if (!track(db, k, p, live, &c->extra))
