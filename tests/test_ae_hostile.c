@@ -21,6 +21,7 @@
 #include "gossip/ae/antientropy.h"
 #include "grove/db.h"
 #include "crdt/coll.h"
+#include "tests/util_storage.h"
 
 static uint64_t g_now = 1700000000000ULL;
 
@@ -147,19 +148,6 @@ static void send_states(victim_t *v, uint32_t sid, const char *key, const uint8_
 	send_item(v, sid, name, 1 + strlen(key), st, len);
 }
 
-/* An element item's name: kind, key length (2 bytes, big-endian), key,
- * element. */
-static size_t elem_name(uint8_t *out, int kind, const char *key, const char *elem)
-{
-	size_t kl = strlen(key), el = strlen(elem);
-	out[0] = (uint8_t)kind;
-	out[1] = (uint8_t)(kl >> 8);
-	out[2] = (uint8_t)kl;
-	memcpy(out + 3, key, kl);
-	memcpy(out + 3 + kl, elem, el);
-	return 3 + kl + el;
-}
-
 static void test_forged_digest_session_times_out(void **state)
 {
 	(void)state;
@@ -270,7 +258,7 @@ static void test_element_states_rejected(void **state)
 	int sent = 0;
 	/* a member whose dot its sender's context does not hold: forged */
 	static const uint8_t forged[] = { 0x93, 0x90, 0x90, 0x91, 0x92, 0xa4, 'e', 'v', 'i', 'l', 0x05 };
-	nl = elem_name(name, GROVE_ITEM_MEMBER, "key0", "y");
+	nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "key0", "y");
 	send_item(&v, sid, name, nl, forged, sizeof(forged)), sent++;
 	/* the same with the dot in the context: decodes, but a context whose
 	 * cloud holds a dot the version vector should (not canonical) */
@@ -285,11 +273,11 @@ static void test_element_states_rejected(void **state)
 	/* the victim's own member state of key1 ... */
 	uint8_t *own;
 	size_t olen;
-	nl = elem_name(name, GROVE_ITEM_MEMBER, "key1", "x");
+	nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "key1", "x");
 	assert_int_equal(grove_db_item_state(v.db, name, nl, &own, &olen), 0);
 	/* ... under a field's name (another kind: decodes wrong) */
 	uint8_t fname[64];
-	size_t fl = elem_name(fname, GROVE_ITEM_FIELD, "key1", "x");
+	size_t fl = grove_test_elem_name(fname, GROVE_ITEM_FIELD, "key1", "x");
 	send_item(&v, sid, fname, fl, own, olen), sent++;
 	/* ... with a trailing byte, and truncated */
 	uint8_t *longer = malloc(olen + 1);

@@ -506,17 +506,6 @@ static void test_background_purge(void **state)
 
 /* ---- hostile item states ---- */
 
-static size_t elem_name(uint8_t *out, int kind, const char *key, const char *elem)
-{
-	size_t kl = strlen(key), el = strlen(elem);
-	out[0] = (uint8_t)kind;
-	out[1] = (uint8_t)(kl >> 8);
-	out[2] = (uint8_t)kl;
-	memcpy(out + 3, key, kl);
-	memcpy(out + 3 + kl, elem, el);
-	return 3 + kl + el;
-}
-
 static void root(grove_db_t *db, uint8_t out[16])
 {
 	grove_db_root_digest(db, out);
@@ -554,19 +543,19 @@ static void test_hostile_item_states(void **state)
 	assert_int_equal(grove_elem_set_one(&x, &d, 0, NULL, 0), 0);
 	grove_buf_t b = { 0 };
 	assert_int_equal(grove_elem_state_encode(&b, &ctx, &x, GROVE_ELEM_MEMBER), 0);
-	size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "b");
+	size_t nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", "b");
 	REJECT(v.db, grove_db_item_merge(v.db, name, nl, b.data, b.len, NULL, NULL));
 	/* the same dot as the victim's member "a" with another value: forged */
 	uint8_t *st;
 	size_t slen;
-	nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
+	nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
 	assert_int_equal(grove_db_item_state(v.db, name, nl, &st, &slen), 0);
 	grove_free(st);
 	assert_int_equal(grove_db_map_set(o.db, K("s"), "a", 1, "zzz", 3, NULL), 0);
 	/* as a hash field under the member's kind: decodes wrong */
-	size_t fl = elem_name(name, GROVE_ITEM_FIELD, "s", "a");
+	size_t fl = grove_test_elem_name(name, GROVE_ITEM_FIELD, "s", "a");
 	assert_int_equal(grove_db_item_state(o.db, name, fl, &st, &slen), 0);
-	nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
+	nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", "a");
 	REJECT(v.db, grove_db_item_merge(v.db, name, nl, st, slen, NULL, NULL));
 	grove_free(st);
 	/* one dot, two values */
@@ -581,7 +570,7 @@ static void test_hostile_item_states(void **state)
 	root(v.db, before);
 	grove_db_stats(v.db, &s0);
 	uint8_t hn[64];
-	size_t hl = elem_name(hn, GROVE_ITEM_FIELD, "h", "f");
+	size_t hl = grove_test_elem_name(hn, GROVE_ITEM_FIELD, "h", "f");
 	/* node-a:1 is s's member a; h's field f has node-a:1 too (dots are per key) */
 	REJECT(v.db, grove_db_item_merge(v.db, hn, hl, b.data, b.len, NULL, NULL));
 	/* garbage, truncation, trailing bytes, bad names */
@@ -615,7 +604,7 @@ static void test_hostile_item_states(void **state)
 	/* a member for a live counter: hidden state under the type rule, the
 	 * counter's value and type unchanged */
 	assert_int_equal(grove_db_set_add(o.db, K("c"), "m", 1, NULL), 0);
-	nl = elem_name(name, GROVE_ITEM_MEMBER, "c", "m");
+	nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "c", "m");
 	assert_int_equal(grove_db_item_state(o.db, name, nl, &st, &slen), 0);
 	assert_int_equal(grove_db_item_merge(v.db, name, nl, st, slen, NULL, NULL), 0);
 	grove_free(st);
@@ -663,7 +652,7 @@ static void test_huge_context_still_replicates(void **state)
 	/* b receives the survivors only: its context is a cloud of gaps */
 	for (int i = 0; i < N; i += 2) {
 		snprintf(e, sizeof(e), "e%05d", i);
-		size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", e);
+		size_t nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", e);
 		uint8_t *st;
 		size_t sl;
 		assert_int_equal(grove_db_item_state(a, name, nl, &st, &sl), 0);
@@ -671,7 +660,7 @@ static void test_huge_context_still_replicates(void **state)
 		grove_free(st);
 	}
 	assert_int_equal(grove_db_set_add(b, K("s"), "new", 3, NULL), 0);
-	size_t nl = elem_name(name, GROVE_ITEM_MEMBER, "s", "new");
+	size_t nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", "new");
 	uint8_t *st;
 	size_t sl;
 	assert_int_equal(grove_db_item_state(b, name, nl, &st, &sl), 0);
@@ -705,7 +694,7 @@ static void test_huge_context_still_replicates(void **state)
 static void ship_member(grove_db_t *src, grove_db_t *dst, const char *key, const char *elem)
 {
 	uint8_t name[64], *st;
-	size_t sl, nl = elem_name(name, GROVE_ITEM_MEMBER, key, elem);
+	size_t sl, nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, key, elem);
 	assert_int_equal(grove_db_item_state(src, name, nl, &st, &sl), 0);
 	assert_int_equal(grove_db_item_merge(dst, name, nl, st, sl, NULL, NULL), 0);
 	grove_free(st);

@@ -88,17 +88,6 @@ static void roots_equal(twin_t *t, uint64_t seed, int step)
 		fail_msg("seed %llu step %d: roots differ", (unsigned long long)seed, step);
 }
 
-static size_t elem_name(uint8_t *out, int kind, const char *key, const char *elem)
-{
-	size_t kl = strlen(key), el = strlen(elem);
-	out[0] = (uint8_t)kind;
-	out[1] = (uint8_t)(kl >> 8);
-	out[2] = (uint8_t)kl;
-	memcpy(out + 3, key, kl);
-	memcpy(out + 3 + kl, elem, el);
-	return 3 + kl + el;
-}
-
 /* Ships src's state of one item to both replicas: same results. */
 static void ship(grove_db_t *src, twin_t *t, const uint8_t *name, size_t nl)
 {
@@ -140,9 +129,9 @@ static void test_merge_then_write(void **state)
 		if (round)
 			for (int i = 0; i < 2; i++)
 				assert_int_equal(grove_db_txn_begin(t.db[i]), 0);
-		ship(p, &t, name, elem_name(name, GROVE_ITEM_MEMBER, sk, "m"));
-		ship(p, &t, name, elem_name(name, GROVE_ITEM_FIELD, hk, "m"));
-		ship(p, &t, name, elem_name(name, GROVE_ITEM_ZMEMBER, zk, "m"));
+		ship(p, &t, name, grove_test_elem_name(name, GROVE_ITEM_MEMBER, sk, "m"));
+		ship(p, &t, name, grove_test_elem_name(name, GROVE_ITEM_FIELD, hk, "m"));
+		ship(p, &t, name, grove_test_elem_name(name, GROVE_ITEM_ZMEMBER, zk, "m"));
 		for (int i = 0; i < 2; i++) {
 			bool added = true, created = true;
 			int zres = -1;
@@ -170,7 +159,7 @@ static void test_merge_then_write(void **state)
 		const char *keys[3] = { sk, hk, zk };
 		int kinds[3] = { GROVE_ITEM_MEMBER, GROVE_ITEM_FIELD, GROVE_ITEM_ZMEMBER };
 		for (int j = 0; j < 3; j++) {
-			size_t nl = elem_name(name, kinds[j], keys[j], "m");
+			size_t nl = grove_test_elem_name(name, kinds[j], keys[j], "m");
 			uint8_t *s0, *s1;
 			size_t l0, l1;
 			assert_int_equal(grove_db_item_state(t.db[0], name, nl, &s0, &l0), 0);
@@ -316,7 +305,7 @@ static void states_equal(twin_t *t, uint64_t seed, int step)
 				snprintf(el, sizeof(el), "e%u", e);
 				int kind = *f == 's' ? GROVE_ITEM_MEMBER : *f == 'h' ? GROVE_ITEM_FIELD
 										     : GROVE_ITEM_ZMEMBER;
-				size_t nl = elem_name(name, kind, key, el);
+				size_t nl = grove_test_elem_name(name, kind, key, el);
 				uint8_t *s[2] = { 0 };
 				size_t sl[2] = { 0 };
 				int rc[2];

@@ -307,6 +307,18 @@ static void rmember(uint32_t e, char *out, size_t cap)
 	}
 }
 
+/* ZADDs members m000.. of key with scores spread over [0, n) (i * 37 mod n,
+ * so insertion order is not score order), recorded in mod; returns n. */
+static size_t fill_spread(grove_db_t *db, const char *key, rent_t *mod, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(mod[i].m, sizeof(mod[i].m), "m%03zu", i);
+		mod[i].s = (double)((i * 37) % n);
+		zadd(db, key, mod[i].m, mod[i].s, 0);
+	}
+	return n;
+}
+
 /* Every member's rank both ways against the model; the counts match the
  * score index. */
 static void rank_check(grove_db_t *db, const char *key, rent_t *mod, size_t n)
@@ -444,12 +456,7 @@ static void test_rank_migration(void **state)
 	grove_test_db_t t;
 	assert_int_equal(grove_test_db_open(&t, "zrankm", grove_test_leveldb), 0);
 	rent_t mod[100];
-	size_t n = 0;
-	for (int i = 0; i < 100; i++, n++) {
-		snprintf(mod[i].m, sizeof(mod[i].m), "m%03d", i);
-		mod[i].s = (double)((i * 37) % 100);
-		zadd(t.db, "k", mod[i].m, mod[i].s, 0);
-	}
+	size_t n = fill_spread(t.db, "k", mod, 100);
 	rank_check(t.db, "k", mod, n);
 	/* every 'r' record gone: as in a store of format 4 */
 	grove_batch_t b;
@@ -644,12 +651,7 @@ static void test_rank_one_super(void **state)
 	grove_test_db_t t;
 	assert_int_equal(grove_test_db_open(&t, "zrank1", grove_test_leveldb), 0);
 	rent_t mod[400];
-	size_t n = 0;
-	for (int i = 0; i < 400; i++, n++) {
-		snprintf(mod[i].m, sizeof(mod[i].m), "m%03d", i);
-		mod[i].s = (double)((i * 37) % 400);
-		zadd(t.db, "k", mod[i].m, mod[i].s, 0);
-	}
+	size_t n = fill_spread(t.db, "k", mod, 400);
 	rank_check(t.db, "k", mod, n);
 	bool present;
 	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);

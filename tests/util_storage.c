@@ -216,3 +216,14 @@ int grove_test_storage_copy_key(grove_db_t *src, grove_db_t *dst, const void *ke
 	free(c.len);
 	return rc;
 }
+
+size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char *elem)
+{
+	size_t kl = strlen(key), el = strlen(elem);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)(kl >> 8);
+	out[2] = (uint8_t)kl;
+	memcpy(out + 3, key, kl);
+	memcpy(out + 3 + kl, elem, el);
+	return 3 + kl + el;
+}

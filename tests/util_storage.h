@@ -40,6 +40,10 @@ int grove_test_db_open(grove_test_db_t *t, const char *tag, bool leveldb);
 /* Closes the db and removes its directory. */
 void grove_test_db_close(grove_test_db_t *t);
 
+/* An element item's name into out (3 + key and element lengths): kind,
+ * key length (2 bytes, big-endian), key, element. */
+size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char *elem);
+
 /* One cmocka test run twice, on the memory backend and on LevelDB: the
  * test file defines setup_memory, setup_leveldb and teardown. */
 #define GROVE_TEST_BOTH_BACKENDS(name)                                        \
