@@ -51,7 +51,7 @@ static const grove_basev_rule_t zrule = {
 	.tag_in_val = true,
 	.inc_at = 1,
 	.set_at = SET_AT,
-	.entries_max = SIZE_MAX, /* not bounded here (a hash field's write is) */
+	.entries_max = GROVE_ELEM_ENTRIES_MAX, /* the decoder's bound */
 	.set_plain = false,
 	.cum_ok = cum_ok,
 };

@@ -1172,10 +1172,48 @@ static void test_entry_codec(void **state)
 	grove_elem_free(&y);
 }
 
+/* A member's record holds at most GROVE_ELEM_ENTRIES_MAX entries (the
+ * decoder refuses more): ZINCRBY from one more node than that is refused
+ * up front (GROVE_ETOOBIG), never stored as a record no replica could read
+ * back.  Every record up to the limit encodes and decodes. */
+static void test_incr_entry_limit(void **state)
+{
+	(void)state;
+	grove_elem_t cur = { 0 }, x = { 0 }, back;
+	grove_value__dot_t d = { .counter = 1 };
+	for (int i = 0; i <= GROVE_ELEM_ENTRIES_MAX; i++) {
+		snprintf(d.node, sizeof(d.node), "n%04d", i);
+		int rc = grove_zscore_incr(&cur, &d, 1000 + (uint64_t)i, 1.0, &x);
+		if (i == GROVE_ELEM_ENTRIES_MAX) {
+			assert_int_equal(rc, GROVE_ETOOBIG);
+			assert_int_equal(cur.len, GROVE_ELEM_ENTRIES_MAX);
+			break;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(x.len, (size_t)i + 1);
+		if (i + 1 == GROVE_ELEM_ENTRIES_MAX || i % 97 == 0) {
+			grove_buf_t b = { 0 };
+			assert_int_equal(grove_elem_encode(&b, &x, GROVE_ELEM_ZMEMBER), 0);
+			assert_int_equal(grove_elem_decode(b.data, b.len, GROVE_ELEM_ZMEMBER, &back), 0);
+			double score;
+			assert_int_equal(grove_zscore_eval(&back, &score), 0);
+			assert_true(score == (double)(i + 1));
+			grove_elem_free(&back);
+			grove_buf_close(&b);
+		}
+		grove_elem_free(&cur);
+		cur = x;
+		memset(&x, 0, sizeof(x));
+	}
+	grove_elem_free(&cur);
+	grove_elem_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_codec),
+		cmocka_unit_test(test_incr_entry_limit),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_local_ops),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_index_cost),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_counted),
