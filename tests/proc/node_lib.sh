@@ -83,6 +83,28 @@ start_node() {
 }
 AUTH_ARGS=()
 
+# kill_mid_burst NAME ID PORT MODE ACK N CMD...: starts node NAME (id ID) on
+# PORT in durability MODE, runs CMD in the background (a client burst that
+# appends a line to ACK per acknowledged unit), SIGKILLs the node once ACK
+# has N lines (at most 30 s), waits for CMD, sets ACKED to ACK's lines and
+# restarts the node on the same data.
+kill_mid_burst() {
+	local name=$1 id=$2 port=$3 mode=$4 ack=$5 n=$6 pid bp deadline
+	shift 6
+	: >"$ack"
+	start_node "$name" "$id" "$port" --durability "$mode" || finish
+	pid=$NODE_PID
+	"$@" &
+	bp=$!
+	deadline=$((SECONDS + 30))
+	while (($(wc -l <"$ack") < n && SECONDS < deadline)); do sleep 0.02; done
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	wait "$bp"
+	ACKED=$(wc -l <"$ack")
+	start_node "$name" "$id" "$port" --durability "$mode" || finish
+}
+
 # wait_ping PORT [redis-cli args]: polls PING for up to 30 s (opening a
 # store can take seconds on a loaded machine).
 wait_ping() {

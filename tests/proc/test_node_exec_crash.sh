@@ -16,18 +16,8 @@ i=0
 for mode in batch always; do
 	port=$((P + i))
 	ack=$SCRATCH/ack-$mode
-	: >"$ack"
-	start_node "x-$mode" "exec-$mode" "$port" --durability "$mode" || finish
-	pid=$NODE_PID
-	python3 "$PY" burst "$port" 6 "$ack" &
-	bp=$!
-	deadline=$((SECONDS + 30))
-	while (($(wc -l <"$ack") < 60 && SECONDS < deadline)); do sleep 0.02; done
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
-	wait "$bp"
-	echo "$mode: $(wc -l <"$ack") transactions acknowledged before kill -9"
-	start_node "x-$mode" "exec-$mode" "$port" --durability "$mode" || finish
+	kill_mid_burst "x-$mode" "exec-$mode" "$port" "$mode" "$ack" 60 python3 "$PY" burst "$port" 6 "$ack"
+	echo "$mode: $ACKED transactions acknowledged before kill -9"
 	out=$(python3 "$PY" check "$port" "$ack")
 	rc=$?
 	echo "$out" | head -5

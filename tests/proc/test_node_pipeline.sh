@@ -45,18 +45,8 @@ done
 for mode in none batch always; do
 	port=$((P + i))
 	ack=$SCRATCH/ack-$mode
-	: >"$ack"
-	start_node "k-$mode" "kill-$mode" "$port" --durability "$mode" || finish
-	pid=$NODE_PID
-	python3 "$PY" burst "$port" 8 "$ack" "$SEED" &
-	bp=$!
-	deadline=$((SECONDS + 30))
-	while (($(wc -l <"$ack") < 200 && SECONDS < deadline)); do sleep 0.02; done
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
-	wait "$bp"
-	echo "$mode: $(wc -l <"$ack") writes x5 acknowledged before kill -9"
-	start_node "k-$mode" "kill-$mode" "$port" --durability "$mode" || finish
+	kill_mid_burst "k-$mode" "kill-$mode" "$port" "$mode" "$ack" 200 python3 "$PY" burst "$port" 8 "$ack" "$SEED"
+	echo "$mode: $ACKED writes x5 acknowledged before kill -9"
 	out=$(python3 "$PY" check "$port" "$ack")
 	rc=$?
 	echo "$out" | head -5
