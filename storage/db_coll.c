@@ -578,11 +578,13 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 	} else {
 		grove_buf_t b = { 0 };
 		rc = grove_elem_encode(&b, x, en->kind);
-		if (rc == 0) { /* the key's presence set holds it before any put */
+		/* the key's presence set holds it before any put; a record that
+		 * exists (had) is in the set already (db_presence.c's invariant) */
+		if (rc == 0 && !had)
 			grove_db__presence_note(c->db, c->k, en->rkey + 3 + c->k->klen,
 						en->rlen - 3 - c->k->klen);
+		if (rc == 0)
 			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data, b.len);
-		}
 		if (rc == 0 && en->kind == GROVE_ELEM_LIST)
 			rc = meta_bounds_widen(&c->m, en->elem, en->elen);
 		if (rc == 0 && !had)

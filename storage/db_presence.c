@@ -11,9 +11,10 @@
  * Invariant (the set is a superset): while a key is tracked, every element
  * record of a tracked kind that the key has, in the store, queued for the
  * group commit or staged by a transaction, has its hash in the set.  So
- * every put of such a record is preceded by grove_db__presence_note
- * (elem_store and the purge in db_coll.c: the only places that put
- * element records), and a set that cannot take a hash (memory budget) is
+ * every put of such a record that did not exist is preceded by
+ * grove_db__presence_note (elem_store and the purge in db_coll.c: the only
+ * places that put element records; a rewrite of an existing one needs no
+ * note), and a set that cannot take a hash (memory budget) is
  * dropped, never left short.  Hashes of removed elements stay (a later
  * lookup of them only costs the read it would have cost anyway); a set
  * holding more than twice the key's live elements (plus slack) is dropped
