@@ -681,7 +681,10 @@ static void client_block(grove_resp_server_client_t *c)
 		grove_resp_int(&c->out, (long long)grove_wait_count(w, c->state.write_pos));
 		return;
 	}
-	uint64_t deadline = t == 0 || t >= GROVE_WAIT_NO_DEADLINE - now ? GROVE_WAIT_NO_DEADLINE : now + t;
+	/* uv_now truncates to the millisecond (up to 1 ms before the real
+	 * time): one more, so a client never gets its answer before t ms */
+	uint64_t deadline =
+		t == 0 || t >= GROVE_WAIT_NO_DEADLINE - now - 1 ? GROVE_WAIT_NO_DEADLINE : now + t + 1;
 	int rc = grove_wait_block(w, c, c->state.write_pos, c->state.block_want, deadline);
 	if (rc < 0) {
 		grove_resp_errorf(&c->out, "ERR WAIT cannot block: %s", grove_strerror(rc));
