@@ -97,8 +97,9 @@ int grove_elem_state_encode_partial(grove_buf_t *b, const grove_ctx_t *c, const 
 				    int kind) GROVE_MUST_CHECK;
 /* The largest item state sent whole (half the default anti-entropy frame);
  * larger ones are cut (partial element states; heads without their cloud),
- * and a field record larger than GROVE_ELEM_RECORD_MAX after a merge keeps
- * its winning entry only (the others removed as observed). */
+ * and a field or list record larger than GROVE_ELEM_RECORD_MAX bytes or
+ * GROVE_ELEM_ENTRIES_MAX entries after a merge keeps its winning entry only
+ * (the others removed as observed; a counter field its INC entries too). */
 #define GROVE_ITEM_STATE_MAX (512u * 1024)
 #define GROVE_ELEM_RECORD_MAX (2u * GROVE_FIELD_VALUE_MAX)
 

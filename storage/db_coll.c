@@ -2040,6 +2040,40 @@ static int merge_head(coll_t *c, grove_value_t *r, uint64_t n, const uint8_t rac
 	return rc;
 }
 
+/* Keeps a merged record one its own decoder reads back.  Many concurrent
+ * writes of a field or list element (large values, or more writers than
+ * GROVE_ELEM_ENTRIES_MAX) keep the winner: the others are removed as
+ * observed, their dots are in the context.  A set member's dots or a
+ * counter's entries cannot be dropped without losing an add or an
+ * increment: past the limit the merge is refused (GROVE_ETOOBIG, counted
+ * in items_rejected) and the record stays as it was. */
+static int elem_bound(int kind, grove_elem_t *l)
+{
+	if (l->len > 1 && (kind == GROVE_ELEM_FIELD || kind == GROVE_ELEM_LIST)) {
+		bool big = l->len > GROVE_ELEM_ENTRIES_MAX;
+		if (!big) {
+			grove_buf_t sz = { 0 };
+			int rc = grove_elem_encode(&sz, l, kind);
+			big = sz.len > GROVE_ELEM_RECORD_MAX;
+			grove_buf_close(&sz);
+			if (rc)
+				return rc;
+		}
+		if (big && kind == GROVE_ELEM_FIELD) {
+			grove_hfield_trim(l); /* the winner, and the counter's entries */
+		} else if (big) {
+			const grove_entry_t *w = grove_elem_winner(l);
+			grove_entry_t keep = *w;
+			for (size_t i = 0; i < l->len; i++)
+				if (&l->e[i] != w)
+					grove_value__blob_free(&l->e[i].val);
+			l->e[0] = keep;
+			l->len = 1;
+		}
+	}
+	return l->len > GROVE_ELEM_ENTRIES_MAX ? GROVE_ETOOBIG : 0;
+}
+
 static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		      const grove_elem_t *relem, bool *reply)
 {
@@ -2064,27 +2098,10 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		elem_item(en, before.data, before.len, old_item);
 	if (rc == 0)
 		rc = grove_elem_merge(&l, &lctx, relem, rctx, &changed);
+	if (rc == 0 && changed)
+		rc = elem_bound(en->kind, &l);
 	for (size_t i = 0; i < relem->len && rc == 0; i++) /* the context gains relem's dots */
 		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &relem->e[i].dot);
-	if (rc == 0 && changed && (en->kind == GROVE_ELEM_FIELD || en->kind == GROVE_ELEM_LIST) &&
-	    l.len > 1) {
-		/* many concurrent writes of large values: keep the winner (the
-		 * others are removed as observed; their dots are in the context) */
-		grove_buf_t sz = { 0 };
-		rc = grove_elem_encode(&sz, &l, en->kind);
-		if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX && en->kind == GROVE_ELEM_FIELD) {
-			grove_hfield_trim(&l); /* the winner, and the counter's entries */
-		} else if (rc == 0 && sz.len > GROVE_ELEM_RECORD_MAX) {
-			const grove_entry_t *w = grove_elem_winner(&l);
-			grove_entry_t keep = *w;
-			for (size_t i = 0; i < l.len; i++)
-				if (&l.e[i] != w)
-					grove_value__blob_free(&l.e[i].val);
-			l.e[0] = keep;
-			l.len = 1;
-		}
-		grove_buf_close(&sz);
-	}
 	if (rc == 0 && changed)
 		rc = grove_elem_encode(&after, &l, en->kind);
 	if (rc == 0 && changed &&
@@ -2179,7 +2196,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	grove_ctx_free(&rctx);
 	grove_elem_free(&relem);
 	grove_db__ename_give(db, en);
-	if (rc == GROVE_EDECODE) {
+	if (rc == GROVE_EDECODE || rc == GROVE_ETOOBIG) {
 		atomic_fetch_add(&db->merges_rejected, 1);
 		atomic_fetch_add(&db->items_rejected, 1);
 	}

@@ -690,6 +690,105 @@ static void test_huge_context_still_replicates(void **state)
 	grove_db_close(b);
 }
 
+/* The state of one element written by n nodes that saw none of each
+ * other's writes: nodes prefix0000.., one dot each, timestamps ts0 + i,
+ * a field's value prefix + i. */
+static void many_writers(grove_buf_t *b, int kind, const char *prefix, int n, uint64_t ts0)
+{
+	grove_ctx_t ctx = { 0 };
+	grove_elem_t x = { 0 };
+	for (int i = 0; i < n; i++) {
+		grove_value__dot_t d = { .counter = 1 };
+		snprintf(d.node, sizeof(d.node), "%s%04d", prefix, i);
+		char v[16];
+		int vl = snprintf(v, sizeof(v), "%s%d", prefix, i);
+		grove_elem_t one = { 0 };
+		grove_ctx_t oc = { 0 };
+		assert_int_equal(grove_elem_set_one(&one, &d, ts0 + (uint64_t)i,
+						    kind == GROVE_ELEM_MEMBER ? NULL : v,
+						    kind == GROVE_ELEM_MEMBER ? 0 : (size_t)vl), 0);
+		assert_int_equal(grove_ctx_add(&oc, &d), 0);
+		assert_int_equal(grove_elem_merge(&x, &ctx, &one, &oc, NULL), 0);
+		grove_elem_free(&one);
+		grove_ctx_free(&oc);
+	}
+	assert_int_equal(x.len, n);
+	assert_int_equal(grove_elem_state_encode(b, &ctx, &x, kind), 0);
+	grove_elem_free(&x);
+	grove_ctx_free(&ctx);
+}
+
+/* The entries of one element record as this replica reads it back. */
+static size_t entries_stored(grove_db_t *db, const uint8_t *name, size_t nl, int kind)
+{
+	uint8_t *st;
+	size_t sl;
+	assert_int_equal(grove_db_item_state(db, name, nl, &st, &sl), 0);
+	grove_ctx_t c = { 0 };
+	grove_elem_t x = { 0 };
+	bool partial;
+	assert_int_equal(grove_elem_state_decode(st, sl, kind, &c, &x, &partial), 0);
+	size_t n = x.len;
+	grove_elem_free(&x);
+	grove_ctx_free(&c);
+	grove_free(st);
+	return n;
+}
+
+/* Two replicas' states of one element, each from 60% of
+ * GROVE_ELEM_ENTRIES_MAX writers: their merge would pass the decoder's
+ * limit.  A set member cannot drop an add: the merge is refused and
+ * counted, the record stays readable as it was.  A field keeps its
+ * winner (the others removed as observed).  Before the bound, the merge
+ * stored a record no replica could read back. */
+static void test_merge_entry_limit(void **state)
+{
+	(void)state;
+	grove_test_db_t v;
+	assert_int_equal(grove_test_db_open(&v, "victim", false), 0);
+	enum { N = GROVE_ELEM_ENTRIES_MAX * 6 / 10 };
+	grove_buf_t a = { 0 }, b = { 0 };
+	uint8_t name[64], before[16], after[16];
+	size_t nl = grove_test_elem_name(name, GROVE_ITEM_MEMBER, "s", "m");
+	many_writers(&a, GROVE_ELEM_MEMBER, "a", N, 0);
+	many_writers(&b, GROVE_ELEM_MEMBER, "b", N, 0);
+	assert_int_equal(grove_db_item_merge(v.db, name, nl, a.data, a.len, NULL, NULL), 0);
+	root(v.db, before);
+	grove_db_stats_t s0, s1;
+	grove_db_stats(v.db, &s0);
+	assert_int_equal(grove_db_item_merge(v.db, name, nl, b.data, b.len, NULL, NULL),
+			 GROVE_ETOOBIG);
+	grove_db_stats(v.db, &s1);
+	assert_int_equal(s1.items_rejected - s0.items_rejected, 1);
+	root(v.db, after);
+	assert_memory_equal(before, after, 16);
+	assert_int_equal(entries_stored(v.db, name, nl, GROVE_ELEM_MEMBER), N);
+	bool in = false;
+	assert_int_equal(grove_db_set_contains(v.db, K("s"), "m", 1, &in), 0);
+	assert_true(in);
+	/* a field: the latest write wins and is all that is kept */
+	grove_buf_reset(&a);
+	grove_buf_reset(&b);
+	many_writers(&a, GROVE_ELEM_FIELD, "a", N, 1);
+	many_writers(&b, GROVE_ELEM_FIELD, "b", N, 1000);
+	nl = grove_test_elem_name(name, GROVE_ITEM_FIELD, "h", "f");
+	assert_int_equal(grove_db_item_merge(v.db, name, nl, a.data, a.len, NULL, NULL), 0);
+	assert_int_equal(entries_stored(v.db, name, nl, GROVE_ELEM_FIELD), N);
+	assert_int_equal(grove_db_item_merge(v.db, name, nl, b.data, b.len, NULL, NULL), 0);
+	assert_int_equal(entries_stored(v.db, name, nl, GROVE_ELEM_FIELD), 1);
+	uint8_t *val;
+	size_t vlen;
+	char want[16];
+	snprintf(want, sizeof(want), "b%d", N - 1);
+	assert_int_equal(grove_db_map_get(v.db, K("h"), "f", 1, &val, &vlen), 0);
+	assert_int_equal(vlen, strlen(want));
+	assert_memory_equal(val, want, vlen);
+	grove_free(val);
+	grove_buf_close(&a);
+	grove_buf_close(&b);
+	grove_test_db_close(&v);
+}
+
 /* Ships element elem of set key from src to dst. */
 static void ship_member(grove_db_t *src, grove_db_t *dst, const char *key, const char *elem)
 {
@@ -1307,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_background_purge),
 		cmocka_unit_test(test_hostile_item_states),
 		cmocka_unit_test(test_huge_context_still_replicates),
+		cmocka_unit_test(test_merge_entry_limit),
 		cmocka_unit_test(test_cloud_known),
 		cmocka_unit_test(test_cloud_known_many_keys),
 		cmocka_unit_test(test_restart_and_rebuild),
