@@ -56,7 +56,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db__pending_settle(s, 0);
 		grove_free(s->pend);
 		grove_free(s->pidx);
-		grove_db__lend_free(s);
+		grove_db__list_stripe_free(s);
 		grove_db__zrank_cache_free(db, s);
 		grove_db__presence_stripe_free(db, s);
 		pthread_mutex_destroy(&s->mu);

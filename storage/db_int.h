@@ -206,6 +206,7 @@ typedef struct grove_db_stripe {
 	uint64_t pend_min;
 	const uint8_t *pend_key;
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
+	struct grove_db_lwin *lwin; /* db_list.c: one list's head window, or NULL */
 	/* db_zrank.c: the bucket boundaries of the last sorted-set key with
 	 * counts written under this lock (NULL: none), and that key's hash
 	 * when they were not loaded yet. */
@@ -290,6 +291,7 @@ struct grove_db {
 	} *purgeq;
 	size_t npurge, purge_cap;
 	atomic_uint_fast64_t purged;         /* element records purged (db_coll.c) */
+	atomic_uint_fast64_t list_window_hits; /* list reads answered by a head window (db_list.c) */
 	/* Reply hints (db_coll.c): for an element a peer holds with dots this
 	 * replica's context covers (it missed their removal), those dots; the
 	 * next cut state of the element carries their coverage.  Lossy (a
@@ -373,8 +375,9 @@ int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k,
 int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
 			   bool *wrote) GROVE_MUST_CHECK;
 void grove_db__state_free(grove_db_state_t *st);
-/* Lists (db_list.c): frees a stripe's cache of list ends. */
-void grove_db__lend_free(grove_db_stripe_t *s);
+/* Lists (db_list.c): frees what a stripe remembers of lists (ends, head
+ * window). */
+void grove_db__list_stripe_free(grove_db_stripe_t *s);
 /* Deferred writes: settles everything up to the db's last queued write
  * (grove_db_close); safe when nothing was deferred. */
 void grove_db__defer_close(grove_db_t *db);

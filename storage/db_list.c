@@ -20,6 +20,8 @@
  * are overlaid on the store's, so the next writer of the key sees them.
  * Multi-element commands (LPUSH k a b c, pops with a count, LREM, LTRIM)
  * are a sequence of single-element writes, each atomic and durable.
+ * Reads take a snapshot and walk from the nearer end; a range inside the
+ * head window of an unchanged list (db_lwin.c) reads no element record.
  */
 #include <string.h>
 
@@ -27,6 +29,7 @@
 #include "base/assert.h"
 #include "crdt/listpos.h"
 #include "storage/db_coll_int.h"
+#include "storage/db_lwin_int.h"
 
 /* ---- a cursor over a list's live elements ---- */
 
@@ -282,7 +285,7 @@ struct grove_db_lend {
 };
 typedef struct grove_db_lend lend_t;
 
-void grove_db__lend_free(grove_db_stripe_t *s)
+static void lend_free(grove_db_stripe_t *s)
 {
 	lend_t *e = s->lend;
 	if (!e)
@@ -292,6 +295,13 @@ void grove_db__lend_free(grove_db_stripe_t *s)
 	grove_free(e->id[1]);
 	grove_free(e);
 	s->lend = NULL;
+}
+
+void grove_db__list_stripe_free(grove_db_stripe_t *s)
+{
+	lend_free(s);
+	grove_db__lwin_release(s->lwin);
+	s->lwin = NULL;
 }
 
 /* The stripe's entry when it holds the ends of c's list as c sees it. */
@@ -798,13 +808,29 @@ int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t st
 	if (rc)
 		return rc;
 	uint64_t n = m.count[GROVE_ELEM_LIST];
+	bool some = range_norm(&start, &stop, n);
+	lwin_t *w = some ? grove_db__lwin_get(db, &k, &m) : NULL;
+	if (w && (uint64_t)stop < grove_db__lwin_len(w)) { /* the head window holds the range */
+		grove_db__meta_free(&m);
+		grove_snapshot_release(db->store, snap);
+		atomic_fetch_add(&db->list_window_hits, 1);
+		grove_db__lwin_emit(w, start, stop, fn, ctx);
+		grove_db__lwin_release(w);
+		return 0;
+	}
+	grove_db__lwin_release(w);
+	/* a walk from the head fills a new window */
+	w = some && start == 0 ? grove_db__lwin_new(&k, &m) : NULL;
 	lcur_t lc;
 	rc = lcur_open(&lc, db, snap, &k, &m, false);
-	if (rc == 0 && range_norm(&start, &stop, n)) {
+	if (rc == 0 && some) {
 		/* start from the nearer end, then forward: each value handed
 		 * over in place (a range near the tail walks it twice) */
 		rc = lcur_index(&lc, start, n);
 		for (int64_t i = start; rc == 0 && lc.valid && i <= stop; i++) {
+			if (w)
+				grove_db__lwin_take(w, lc.cur + lc.plen, lc.cur_len - lc.plen, lc.val,
+						    lc.vlen);
 			if (emit(&lc, fn, ctx) != 0)
 				break;
 			if (i < stop)
@@ -814,6 +840,10 @@ int grove_db_list_range(grove_db_t *db, const void *key, size_t klen, int64_t st
 	lcur_close(&lc);
 	grove_db__meta_free(&m);
 	grove_snapshot_release(db->store, snap);
+	if (w && rc == 0)
+		grove_db__lwin_publish(db, &k, w);
+	else
+		grove_db__lwin_release(w);
 	return rc;
 }
 

@@ -5,7 +5,8 @@
  * garbage after pops, store work at the ends independent of the length
  * (both backends), BATCH-mode writers of one list, the remembered ends
  * of a list (stale after any change but a push), this node's dots learnt
- * back from a twin (above its vv: the next push draws past them), element
+ * back from a twin (above its vv: the next push draws past them), the
+ * head window of reads (answers only while the list is unchanged), element
  * values read in
  * place against the decoder, and a property test of
  * random concurrent histories on 3..5 replicas against a reference model.
@@ -855,6 +856,95 @@ static void test_remembered_ends(void **state)
 	grove_db_close(peer);
 }
 
+static uint64_t window_hits(grove_db_t *db)
+{
+	return atomic_load(&db->list_window_hits);
+}
+
+/* The range a0..b0 read twice: the second read comes from the head window
+ * (one more hit) and both give want. */
+static void range_twice(grove_db_t *db, const char *key, int64_t a, int64_t b, const char *want)
+{
+	char s[512];
+	assert_string_equal(range_str(db, key, a, b, s), want);
+	uint64_t h = window_hits(db);
+	assert_string_equal(range_str(db, key, a, b, s), want);
+	assert_int_equal(window_hits(db), h + 1);
+}
+
+/* The head window of a list (db_list.c) answers reads only while the
+ * list's live elements are those it was read from: every change - pushes
+ * at either end, pops, LSET (same count, another value: a window checked
+ * by count alone would answer the old one), LINSERT, LREM, a peer's
+ * element merged, a delete, an expiry, another list of the stripe - is
+ * read back at once, and only ranges inside the window hit it. */
+static void test_head_window(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db, *peer;
+	uint64_t clk = GROVE_TEST_T0_MS;
+	assert_int_equal(grove_test_storage_db_open(NULL, "0peer", &clk, GROVE_DURABILITY_NONE, &peer),
+			 0);
+	char s[512];
+	const char *v[] = { "a", "b", "c", "d", "e" };
+	for (size_t i = 0; i < 5; i++)
+		push(db, "w", false, v[i]);
+	range_twice(db, "w", 0, 2, "a b c"); /* the window: a b c */
+	uint64_t h = window_hits(db);
+	assert_string_equal(range_str(db, "w", 1, 2, s), "b c");
+	assert_string_equal(range_str(db, "w", -5, 0, s), "a");
+	assert_int_equal(window_hits(db), h + 2);
+	assert_string_equal(range_str(db, "w", 0, 3, s), "a b c d"); /* past it: walks */
+	assert_string_equal(range_str(db, "w", 2, 4, s), "c d e");
+	assert_int_equal(window_hits(db), h + 2);
+	range_twice(db, "w", 0, -1, "a b c d e");
+	assert_int_equal(grove_db_list_set(db, K("w"), 1, K("B")), 0);
+	range_twice(db, "w", 0, -1, "a B c d e");
+	push(db, "w", true, "z");
+	range_twice(db, "w", 0, -1, "z a B c d e");
+	push(db, "w", false, "y");
+	range_twice(db, "w", 0, -1, "z a B c d e y");
+	pop_expect(db, "w", true, "z");
+	range_twice(db, "w", 0, 2, "a B c");
+	pop_expect(db, "w", false, "y");
+	range_twice(db, "w", 0, -1, "a B c d e");
+	int64_t n;
+	assert_int_equal(grove_db_list_insert(db, K("w"), false, K("a"), K("i"), &n), 0);
+	range_twice(db, "w", 0, -1, "a i B c d e");
+	uint64_t removed;
+	assert_int_equal(grove_db_list_rem(db, K("w"), 1, K("c"), &removed), 0);
+	range_twice(db, "w", 0, -1, "a i B d e");
+	/* a peer's element merged at the head */
+	assert_int_equal(grove_test_storage_copy_key(db, peer, K("w")), 0);
+	push(peer, "w", true, "p");
+	assert_int_equal(grove_test_storage_copy_key(peer, db, K("w")), 0);
+	range_twice(db, "w", 0, -1, "p a i B d e");
+	/* another list of the stripe takes the window; both read right */
+	char k1[16], k2[16];
+	same_stripe_keys(k1, k2, sizeof(k1));
+	push(db, k1, false, "1");
+	push(db, k2, false, "2");
+	range_twice(db, k1, 0, -1, "1");
+	range_twice(db, k2, 0, -1, "2");
+	range_twice(db, k1, 0, -1, "1");
+	/* a delete, then the same values pushed again */
+	bool existed;
+	range_twice(db, "w", 0, 0, "p");
+	assert_int_equal(grove_db_delete(db, K("w"), &existed), 0);
+	assert_string_equal(range_str(db, "w", 0, -1, s), "");
+	push(db, "w", false, "p");
+	range_twice(db, "w", 0, -1, "p");
+	/* an expiry */
+	bool set;
+	assert_int_equal(grove_db_expire(db, K("w"), f->clock_ms + 10, 0, &set), 0);
+	assert_true(set);
+	range_twice(db, "w", 0, -1, "p");
+	f->clock_ms += 20;
+	assert_string_equal(range_str(db, "w", 0, -1, s), "");
+	assert_int_equal(llen(db, "w"), 0);
+	grove_db_close(peer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +952,7 @@ int main(void)
 		GROVE_TEST_DB_BOTH_BACKENDS(test_big_list),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_batch_mode_writers),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_remembered_ends),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_head_window),
 		cmocka_unit_test(test_winner_view),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_own_dots_in_cloud),
 		cmocka_unit_test(test_property_memory),
