@@ -316,6 +316,9 @@ struct grove_db {
 	atomic_uint_fast64_t zrank_passes;
 	atomic_uint_fast64_t zrank_drops;
 	atomic_size_t zrcache_bytes; /* the stripes' boundary caches */
+	/* their leaves' entries: ZRANKs answered from them, leaves a reader
+	 * installed, leaves forgotten (bound, or not what the store holds) */
+	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */
@@ -602,11 +605,17 @@ int grove_db__zrank_invalidate(grove_db_t *db, grove_batch_t *b,
 int grove_db__zrank_clear(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k) GROVE_MUST_CHECK;
 /* _gen: k's stripe's boundary generation, read before a reader takes
  * the snapshot it passes to _counted (gen), which then locates through
- * the stripe's boundary cache when no build or pass was written since. */
-uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k);
+ * the stripe's boundary cache when nothing changed it since, and, when
+ * *quiet (the stripe had nothing queued and no transaction was open),
+ * reads the member's leaf from the cache's entries instead of walking it. */
+uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k, bool *quiet);
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-			    uint64_t gen, uint64_t count, double score, const void *member,
-			    size_t mlen, uint64_t *rank) GROVE_MUST_CHECK;
+			    uint64_t gen, bool quiet, uint64_t count, double score,
+			    const void *member, size_t mlen, uint64_t *rank) GROVE_MUST_CHECK;
+/* Under k's lock, once a write's batch b is handed to the store (written,
+ * queued or deferred; ok) or failed after that (!ok, b may be NULL): the
+ * cached leaf entries of k follow b's 'z' records (or the cache goes). */
+void grove_db__zrank_note(grove_db_t *db, const grove_db_key_t *k, const grove_batch_t *b, bool ok);
 int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen,
 			  bool *present) GROVE_MUST_CHECK;
 /* Frees a stripe's boundary cache (grove_db__cache_close). */

@@ -206,8 +206,10 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 		rc = grove_commit_write(&db->commit, &s->batch);
 	if (rc)
 		return state_fail(db, st, rc);
-	if (st->extra)
+	if (st->extra) {
 		grove_db__pending_forget(s, st->extra);
+		grove_db__zrank_note(db, k, st->extra, true);
+	}
 	grove_db_head_delta_t d;
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
@@ -226,6 +228,7 @@ static int state_commit_extra(grove_db_t *db, const grove_db_key_t *k, grove_db_
 	if (rc)
 		return state_fail(db, st, rc);
 	grove_db__pending_forget(s, st->extra);
+	grove_db__zrank_note(db, k, st->extra, true);
 	extra_apply(db, st);
 	return 0;
 }
@@ -257,6 +260,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 		return state_fail(db, st, rc);
 	}
 	grove_db__pending_install(s, w.seq);
+	grove_db__zrank_note(db, k, st->extra, true);
 	grove_db_head_delta_t d;
 	if (rec_len) {
 		state_delta(s, k, st, rec_len, &d);
@@ -279,6 +283,8 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	grove_db__pending_settle(s, w.seq);
 	if (rec_len || rc) /* failed: the entry goes (its meta_absent may be this write's) */
 		grove_db__cache_settle(db, k, w.seq, rc == 0);
+	if (rc) /* the sorted-set leaves' entries showed it too */
+		grove_db__zrank_note(db, k, NULL, false);
 	return rc;
 }
 
@@ -355,6 +361,7 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 		return state_fail(db, st, rc);
 	}
 	grove_db__pending_install(s, r->w.seq);
+	grove_db__zrank_note(db, k, st->extra, true);
 	r->has_head = false;
 	r->next = NULL;
 	if (rec_len) {
@@ -460,6 +467,8 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferr
 	if (r->has_head || !durable) { /* failed: the entry goes (its meta_absent too) */
 		pthread_mutex_lock(&db->stripes[k.stripe].mu);
 		grove_db__cache_settle(db, &k, r->w.seq, durable);
+		if (!durable) /* the sorted-set leaves' entries showed it too */
+			grove_db__zrank_note(db, &k, NULL, false);
 		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	}
 	if (r->batch.cap_bytes > DEFER_BATCH_KEEP_BYTES)

@@ -179,6 +179,7 @@ typedef struct zwalk {
 	grove_ctx_t pctx;
 	uint64_t count;
 	uint64_t zgen; /* the counted index's generation before the snapshot */
+	bool zquiet;   /* ... read with nothing of the stripe queued */
 	bool checked;  /* a pending delete: entries are checked against their records */
 } zwalk_t;
 
@@ -189,7 +190,7 @@ static int zwalk_begin(zwalk_t *w, grove_db_t *db, const void *key, size_t klen)
 	int rc = grove_db__key_prepare(&w->k, key, klen);
 	if (rc)
 		return rc;
-	w->zgen = grove_db__zrank_gen(db, &w->k);
+	w->zgen = grove_db__zrank_gen(db, &w->k, &w->zquiet);
 	rc = grove_db__zset_read_begin(db, &w->k, &w->snap, &w->count, &w->pctx);
 	w->checked = rc == 0 && (w->pctx.vv.len || w->pctx.cloud.len);
 	return rc;
@@ -477,8 +478,8 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 	uint64_t below = 0;
 	/* the counts, when the key has them and no pending delete */
 	int counted = rc == 0 && !w.checked
-			      ? grove_db__zrank_counted(db, w.snap, &w.k, w.zgen, w.count, s, member,
-							mlen, &below)
+			      ? grove_db__zrank_counted(db, w.snap, &w.k, w.zgen, w.zquiet, w.count,
+							s, member, mlen, &below)
 			      : 1;
 	if (counted <= 0) {
 		rc = counted;

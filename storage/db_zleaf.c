@@ -1,0 +1,164 @@
+/*
+ * db_zleaf.c - a leaf's entries in memory: the sorted suffixes (score(8)
+ * member) of the 'z' records one leaf of the counted index holds, kept by
+ * db_zrank.c's boundary cache so that ZRANK finds a member's place in its
+ * leaf by a binary search instead of a store walk (doc/storage_format.md
+ * "The counted index", "Leaf entries in memory").
+ *
+ * Layout: buf holds the suffixes back to back in bytewise order, off[i]
+ * the start of entry i and off[n] the end.  A leaf holds fewer than
+ * GROVE_ZLEAF_ENTRIES_MAX entries (a pass splits it at 64); an insert or
+ * removal copies the leaf once (O(leaf bytes)).  Pure: no locks, no store.
+ */
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/bytes.h"
+#include "storage/db_zleaf_int.h"
+
+void grove_zleaf_free(grove_zleaf_t *l)
+{
+	if (!l)
+		return;
+	grove_free(l->buf);
+	grove_free(l->off);
+	grove_free(l);
+}
+
+size_t grove_zleaf_bytes(const grove_zleaf_t *l)
+{
+	return l ? sizeof(*l) + l->off[l->n] + 4 * ((size_t)l->n + 1) : 0;
+}
+
+/* Entry i of l: its bytes and length. */
+static const uint8_t *entry(const grove_zleaf_t *l, uint32_t i, size_t *len)
+{
+	*len = l->off[i + 1] - l->off[i];
+	return l->buf + l->off[i];
+}
+
+uint32_t grove_zleaf_find(const grove_zleaf_t *l, const uint8_t *s, size_t slen, bool *found)
+{
+	uint32_t lo = 0, hi = l->n; /* entries before lo are < s, from hi >= s */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		size_t el;
+		const uint8_t *e = entry(l, mid, &el);
+		if (grove_key_cmp(e, el, s, slen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t el = 0;
+	const uint8_t *e = lo < l->n ? entry(l, lo, &el) : NULL;
+	*found = e && grove_key_cmp(e, el, s, slen) == 0;
+	return lo;
+}
+
+/* A copy of l with n entries and bytes of room (off[] filled by the caller). */
+static grove_zleaf_t *alloc_leaf(uint32_t n, size_t bytes)
+{
+	grove_zleaf_t *x = grove_calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->off = grove_malloc(4 * ((size_t)n + 1));
+	x->buf = grove_malloc(bytes ? bytes : 1);
+	if (!x->off || !x->buf) {
+		grove_zleaf_free(x);
+		return NULL;
+	}
+	x->n = n;
+	return x;
+}
+
+int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n,
+		      grove_zleaf_t **out)
+{
+	*out = NULL;
+	if (n >= GROVE_ZLEAF_ENTRIES_MAX)
+		return GROVE_ETOOBIG;
+	size_t bytes = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i && grove_key_cmp(ents[i - 1], lens[i - 1], ents[i], lens[i]) >= 0)
+			return GROVE_EINVAL; /* not in order: the caller's walk is wrong */
+		bytes += lens[i];
+	}
+	grove_zleaf_t *x = alloc_leaf(n, bytes);
+	if (!x)
+		return GROVE_ENOMEM;
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		x->off[i] = at;
+		if (lens[i])
+			memcpy(x->buf + at, ents[i], lens[i]);
+		at += (uint32_t)lens[i];
+	}
+	x->off[n] = at;
+	*out = x;
+	return 0;
+}
+
+/* A copy of l with entry at replaced: removed (s NULL) or s inserted before it. */
+static int splice(grove_zleaf_t **lp, uint32_t at, const uint8_t *s, size_t slen)
+{
+	grove_zleaf_t *l = *lp;
+	uint32_t n = s ? l->n + 1 : l->n - 1;
+	size_t del = s ? 0 : l->off[at + 1] - l->off[at];
+	grove_zleaf_t *x = alloc_leaf(n, l->off[l->n] - del + (s ? slen : 0));
+	if (!x)
+		return GROVE_ENOMEM;
+	uint32_t head = l->off[at], tail = l->off[l->n] - l->off[at] - (uint32_t)del;
+	memcpy(x->buf, l->buf, head);
+	if (s && slen)
+		memcpy(x->buf + head, s, slen);
+	uint32_t ins = s ? (uint32_t)slen : 0;
+	memcpy(x->buf + head + ins, l->buf + head + del, tail);
+	for (uint32_t i = 0; i < at; i++)
+		x->off[i] = l->off[i];
+	if (s) {
+		x->off[at] = head;
+		for (uint32_t i = at; i <= l->n; i++)
+			x->off[i + 1] = l->off[i] + ins;
+	} else {
+		for (uint32_t i = at + 1; i <= l->n; i++)
+			x->off[i - 1] = l->off[i] - (uint32_t)del;
+	}
+	grove_zleaf_free(l);
+	*lp = x;
+	return 0;
+}
+
+int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
+{
+	bool found;
+	uint32_t at = grove_zleaf_find(*lp, s, slen, &found);
+	if (found)
+		return GROVE_EEXISTS;
+	if ((*lp)->n + 1 >= GROVE_ZLEAF_ENTRIES_MAX)
+		return GROVE_ETOOBIG;
+	return splice(lp, at, s, slen);
+}
+
+int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
+{
+	bool found;
+	uint32_t at = grove_zleaf_find(*lp, s, slen, &found);
+	if (!found)
+		return GROVE_ENOTFOUND;
+	return splice(lp, at, NULL, 0);
+}
+
+int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to, grove_zleaf_t **out)
+{
+	*out = NULL;
+	if (from > to || to > l->n)
+		return GROVE_EINVAL;
+	grove_zleaf_t *x = alloc_leaf(to - from, l->off[to] - l->off[from]);
+	if (!x)
+		return GROVE_ENOMEM;
+	memcpy(x->buf, l->buf + l->off[from], l->off[to] - l->off[from]);
+	for (uint32_t i = from; i <= to; i++)
+		x->off[i - from] = l->off[i] - l->off[from];
+	*out = x;
+	return 0;
+}

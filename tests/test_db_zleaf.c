@@ -1,0 +1,269 @@
+/*
+ * test_db_zleaf.c - the sorted-set leaves' entries in memory
+ * (storage/db_zleaf.c, storage/db_zrank.c "the leaves' entries in
+ * memory"): the leaf operations against a sorted model, then ZRANK
+ * answered from the cached entries while writes of every kind interleave
+ * (ZADD, ZINCRBY, ZREM, DEL and its purge, a peer's states merged, expiry,
+ * a transaction, deferred batches, passes that split and merge leaves):
+ * every rank must equal the member's place in a walk of the score index
+ * of the same db, so a stale entry fails the test.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "base/rng.h"
+#include "storage/db_int.h"
+#include "storage/db_zleaf_int.h"
+#include "tests/util_storage.h"
+
+#define K(s) s, strlen(s)
+
+/* ---- the leaf operations ---- */
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* l holds exactly the n strings of model (sorted), and finds each. */
+static void leaf_same(const grove_zleaf_t *l, char **model, size_t n)
+{
+	assert_int_equal(l->n, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = l->off[i + 1] - l->off[i];
+		assert_int_equal(len, strlen(model[i]));
+		assert_memory_equal(l->buf + l->off[i], model[i], len);
+		bool found = false;
+		assert_int_equal(grove_zleaf_find(l, (const uint8_t *)model[i], len, &found), i);
+		assert_true(found);
+	}
+}
+
+static void test_leaf_ops(void **state)
+{
+	(void)state;
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_db_zleaf leaf ops"));
+	static char pool[64][16];
+	char *model[64];
+	size_t n = 0;
+	for (int i = 0; i < 64; i++)
+		snprintf(pool[i], sizeof(pool[i]), i % 7 ? "e%02d" : "", i); /* one empty entry */
+	grove_zleaf_t *l = NULL;
+	assert_int_equal(grove_zleaf_build(NULL, NULL, 0, &l), 0);
+	for (int step = 0; step < 2000; step++) {
+		char *e = pool[grove_rng_below(&r, 64)];
+		size_t at = n;
+		for (size_t i = 0; i < n; i++)
+			if (model[i] == e || strcmp(model[i], e) == 0)
+				at = i;
+		bool put = grove_rng_below(&r, 2);
+		int rc = put ? grove_zleaf_insert(&l, (const uint8_t *)e, strlen(e))
+			     : grove_zleaf_remove(&l, (const uint8_t *)e, strlen(e));
+		if (put && at < n) {
+			assert_int_equal(rc, GROVE_EEXISTS);
+		} else if (put) {
+			assert_int_equal(rc, 0);
+			model[n++] = e;
+			qsort(model, n, sizeof(*model), str_cmp);
+		} else if (at == n) {
+			assert_int_equal(rc, GROVE_ENOTFOUND);
+		} else {
+			assert_int_equal(rc, 0);
+			model[at] = model[--n];
+			qsort(model, n, sizeof(*model), str_cmp);
+		}
+		leaf_same(l, model, n);
+		bool found = true; /* below every entry, and above */
+		assert_int_equal(grove_zleaf_find(l, (const uint8_t *)"f", 1, &found), n);
+		assert_false(found);
+	}
+	/* slices and a build from them */
+	grove_zleaf_t *s = NULL;
+	assert_int_equal(grove_zleaf_slice(l, 1, n, &s), 0);
+	leaf_same(s, model + 1, n - 1);
+	grove_zleaf_free(s);
+	assert_int_equal(grove_zleaf_slice(l, 2, 1, &s), GROVE_EINVAL);
+	const uint8_t *ents[2] = { (const uint8_t *)"b", (const uint8_t *)"a" };
+	size_t lens[2] = { 1, 1 };
+	assert_int_equal(grove_zleaf_build(ents, lens, 2, &s), GROVE_EINVAL); /* not in order */
+	assert_null(s);
+	grove_zleaf_free(l);
+}
+
+/* ---- ZRANK from the cached entries, against a walk ---- */
+
+/* Small buckets: a few hundred members make many leaves and supers, and
+ * passes split and merge leaves often. */
+static const grove_db__zrank_params_t k_small = {
+	.leaf_max = 8, .leaf_fill = 4, .leaf_min = 2,
+	.super_max = 32, .super_fill = 16, .super_min = 6, .build_min = 4,
+	.label_gap = 4,
+};
+
+#define MEMBERS 160
+#define LIST_MAX 256
+
+typedef struct listing {
+	char m[LIST_MAX][24];
+	size_t n;
+} listing_t;
+
+static int list_fn(void *ctx, const void *m, size_t ml, double s)
+{
+	(void)s;
+	listing_t *l = ctx;
+	assert_true(l->n < LIST_MAX && ml < sizeof(l->m[0]));
+	snprintf(l->m[l->n++], sizeof(l->m[0]), "%.*s", (int)ml, (const char *)m);
+	return 0;
+}
+
+/* The members of key in score order, by a walk of the index. */
+static void list_all(grove_db_t *db, listing_t *l)
+{
+	grove_zrange_t r = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1, .count = -1 };
+	l->n = 0;
+	int rc = grove_db_zset_range(db, K("k"), &r, list_fn, l);
+	assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
+}
+
+/* ZRANK and ZREVRANK of m agree with its place in l (or it is absent). */
+static void rank_is(grove_db_t *db, const listing_t *l, const char *m)
+{
+	size_t at = l->n;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->m[i], m) == 0)
+			at = i;
+	uint64_t rank = UINT64_MAX;
+	int rc = grove_db_zset_rank(db, K("k"), K(m), false, &rank, NULL);
+	if (at == l->n) {
+		assert_int_equal(rc, GROVE_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	if (rank != at)
+		fail_msg("rank of '%s' is %llu, the walk says %zu (of %zu)", m,
+			 (unsigned long long)rank, at, l->n);
+	assert_int_equal(grove_db_zset_rank(db, K("k"), K(m), true, &rank, NULL), 0);
+	assert_int_equal(rank, l->n - 1 - at);
+}
+
+static void member(grove_rng_t *r, char *out, size_t cap)
+{
+	snprintf(out, cap, "m%03u", (unsigned)grove_rng_below(r, MEMBERS));
+}
+
+/* One local write of "k" on db. */
+static void write_op(grove_rng_t *r, grove_db_t *db)
+{
+	char m[24];
+	member(r, m, sizeof(m));
+	unsigned op = (unsigned)grove_rng_below(r, 100);
+	double s = (double)grove_rng_below(r, 40) - 20, out;
+	if (op < 45) /* a leaderboard: mostly new scores of the same members */
+		assert_int_equal(grove_db_zset_add(db, K("k"), K(m), s, 0, NULL, NULL), 0);
+	else if (op < 80)
+		assert_int_equal(grove_db_zset_add(db, K("k"), K(m), (double)grove_rng_below(r, 3),
+						   GROVE_ZADD_INCR, NULL, &out),
+				 0);
+	else
+		assert_int_equal(grove_db_zset_remove(db, K("k"), K(m), NULL), 0);
+}
+
+/* Checks a few ranks (every member's when all), and the counts. */
+static void check(grove_rng_t *r, grove_db_t *db, bool all)
+{
+	listing_t *l = grove_malloc(sizeof(*l));
+	assert_non_null(l);
+	list_all(db, l);
+	char m[24];
+	for (int i = 0; i < (all ? MEMBERS : 6); i++) {
+		if (all)
+			snprintf(m, sizeof(m), "m%03d", i);
+		else
+			member(r, m, sizeof(m));
+		rank_is(db, l, m);
+	}
+	grove_free(l);
+}
+
+static void test_rank_leaf_cache(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_reps_t reps;
+	assert_int_equal(grove_test_reps_open(&reps, 2, "zleaf"), 0);
+	grove_db_t *a = reps.db[0], *b = reps.db[1];
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_db_zleaf rank leaf cache"));
+	uint64_t h0 = atomic_load(&a->zleaf_hits), l0 = atomic_load(&a->zleaf_loads);
+	for (int step = 0; step < 900; step++) {
+		unsigned op = (unsigned)grove_rng_below(&r, 1000);
+		if (op < 880) {
+			write_op(&r, a);
+		} else if (op < 930) { /* a peer's writes merged */
+			for (int i = 0; i < 4; i++)
+				write_op(&r, b);
+			assert_int_equal(grove_test_storage_copy_key(b, a, K("k")), 0);
+			if (grove_rng_below(&r, 2))
+				assert_int_equal(grove_test_storage_copy_key(a, b, K("k")), 0);
+		} else if (op < 955) { /* deferred writes, then their sync */
+			assert_int_equal(grove_db_defer_begin(a), 0);
+			for (int i = 0; i < 6; i++) { /* reads see the store: not the queued writes */
+				write_op(&r, a);
+				check(&r, a, false);
+			}
+			assert_int_equal(grove_db_defer_sync(a, grove_db_defer_end(a)), 0);
+		} else if (op < 980) { /* a transaction, read inside and after */
+			assert_int_equal(grove_db_txn_begin(a), 0);
+			for (int i = 0; i < 4; i++) {
+				write_op(&r, a);
+				check(&r, a, false);
+			}
+			assert_int_equal(grove_db_txn_commit(a), 0);
+		} else if (op < 990) { /* DEL, purged now or later */
+			bool gone;
+			assert_int_equal(grove_db_delete(a, K("k"), &gone), 0);
+			if (grove_rng_below(&r, 2))
+				grove_db__purge_drain(a);
+		} else { /* expiry: a deadline passes, the cycle removes the key */
+			bool set;
+			assert_int_equal(grove_db_expire(a, K("k"), reps.clk[0] + 5, 0, &set), 0);
+			check(&r, a, false);
+			reps.clk[0] += 10;
+			uint64_t removed = 0;
+			assert_int_equal(grove_db_expire_cycle(a, 100, &removed), 0);
+			grove_db__purge_drain(a);
+		}
+		check(&r, a, step % 100 == 99);
+	}
+	grove_db__purge_drain(a);
+	check(&r, a, true);
+	/* the entries answered, and were installed by readers */
+	assert_true(atomic_load(&a->zleaf_hits) - h0 > 1000);
+	assert_true(atomic_load(&a->zleaf_loads) - l0 > 10);
+	assert_true(atomic_load(&a->zrank_passes) > 0);
+	grove_test_reps_close(&reps);
+	grove_db__zrank_params = saved;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_leaf_ops),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_leaf_cache),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
