@@ -97,7 +97,9 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
 		     "root_digest:%s\r\nitems_rejected:%llu\r\nelements_purged:%llu\r\n"
 		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\npresence_bytes:%llu\r\n"
-		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n",
+		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n"
+		     "zset_rank_cache_bytes:%llu\r\nzset_rank_leaf_hits:%llu\r\n"
+		     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n",
 		  env->durability, (unsigned long long)st.keys, (unsigned long long)st.writes,
 		  (unsigned long long)st.merges_changed, (unsigned long long)st.merges_unchanged,
 		  (unsigned long long)st.merges_rejected, (unsigned long long)st.syncs,
@@ -105,7 +107,9 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		  (unsigned long long)st.purged, (unsigned long long)st.purges_pending,
 		  (unsigned long long)st.index_rebuilds, (unsigned long long)st.presence_bytes,
 		  (unsigned long long)st.presence_skipped, (unsigned long long)st.presence_walks,
-		  (unsigned long long)st.presence_drops);
+		  (unsigned long long)st.presence_drops, (unsigned long long)st.zrank_cache_bytes,
+		  (unsigned long long)st.zrank_leaf_hits, (unsigned long long)st.zrank_leaf_loads,
+		  (unsigned long long)st.zrank_leaf_drops);
 }
 
 static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)

@@ -375,6 +375,10 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->presence_skipped = atomic_load(&db->pres_skipped);
 	out->presence_walks = atomic_load(&db->pres_scans);
 	out->presence_drops = atomic_load(&db->pres_drops);
+	out->zrank_cache_bytes = atomic_load(&db->zrcache_bytes);
+	out->zrank_leaf_hits = atomic_load(&db->zleaf_hits);
+	out->zrank_leaf_loads = atomic_load(&db->zleaf_loads);
+	out->zrank_leaf_drops = atomic_load(&db->zleaf_drops);
 	if (db->purge_inited) {
 		pthread_mutex_lock(&db->purge_mu);
 		out->purges_pending = db->npurge + (db->purge_busy ? 1 : 0);

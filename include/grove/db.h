@@ -449,6 +449,11 @@ typedef struct grove_db_stats {
 	uint64_t presence_skipped; /* element reads skipped: the element had no record */
 	uint64_t presence_walks;   /* keys whose element records were walked to track them */
 	uint64_t presence_drops;   /* sets given up (budget, stale, another key took the place) */
+	/* sorted sets' rank cache (doc/storage_format.md "The counted index") */
+	uint64_t zrank_cache_bytes; /* boundaries and leaf entries held */
+	uint64_t zrank_leaf_hits;   /* ZRANKs that read the member's leaf from memory */
+	uint64_t zrank_leaf_loads;  /* leaves a ZRANK walked and kept */
+	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 

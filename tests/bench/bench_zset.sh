@@ -14,7 +14,12 @@
 #     10^4 it runs GROVE_BENCH_ZSET_RANKS_BIG requests (default: as many as
 #     the other queries; lower it to time a store whose ZRANK walks).
 # Then the ratios: Grove / redis-server at each size, and Grove's rate at
-# the largest size / at the smallest (goals: >= 0.3 and >= 0.7).  Every
+# the largest size / at the smallest (goals: >= 0.3 and >= 0.7).
+# Then a leaderboard (GROVE_BENCH_ZSET_BOARD members, 1,000 by default,
+# written once, then GROVE_BENCH_ZSET_UPDATES ZINCRBYs of random ones,
+# 21,000 by default: every score change moves the member's index entry):
+# ZRANK and ZRANGE BYSCORE rates and the server's CPU per ZRANK request
+# (/proc/PID/stat, -P 16 -c 4), beside redis-server.  Every
 # step has a time budget (GROVE_BENCH_ZSET_BUDGET_S, 120 s): past it the
 # step prints "did not finish".  Exit 77 (skip) without redis-server,
 # redis-benchmark or /usr/bin/python3.
@@ -24,6 +29,8 @@ BUDGET_S=${GROVE_BENCH_ZSET_BUDGET_S:-120}
 QUERIES=${GROVE_BENCH_ZSET_QUERIES:-50000}
 RANKS_BIG=${GROVE_BENCH_ZSET_RANKS_BIG:-$QUERIES}
 MODE=${GROVE_BENCH_ZSET_DURABILITY:-none}
+BOARD=${GROVE_BENCH_ZSET_BOARD:-1000}
+UPDATES=${GROVE_BENCH_ZSET_UPDATES:-21000}
 PY=/usr/bin/python3
 PIPE=$ROOT/tests/proc/resp_pipe.py
 for t in redis-server redis-benchmark; do
@@ -37,6 +44,7 @@ mkdir -p "$SCRATCH/redis"
 redis-server --port "$RP" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
 	--dir "$SCRATCH/redis" --logfile "$SCRATCH/redis.log" &
 PIDS+=($!)
+REDIS_PID=$!
 wait_ping "$RP" || { fail "redis-server did not answer PING"; finish; }
 start_node a n1 "$P" --durability "$MODE" || finish
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); groved durability $MODE"
@@ -98,6 +106,34 @@ done
 printf '%-28s' "grove $big / grove $small"
 for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[grove,$big,$op]}" "${R[grove,$small,$op]}")"; done
 echo
+
+# cpu PID: its user + system CPU time in clock ticks
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+echo
+echo "leaderboard: $BOARD members written once, then $UPDATES ZINCRBY of random members"
+printf '%-10s %12s %16s %16s\n' server "ZRANK/s" "ZRANK CPU us" "ZRANGE BYSCORE/s"
+for srv in redis grove; do
+	port=$RP pid=$REDIS_PID
+	[[ $srv == grove ]] && port=$P pid=$NODE_PID
+	key="board"
+	[[ $(fill "$port" "$key" 0 "$BOARD") != - ]] || fail "$srv: leaderboard fill did not finish"
+	timeout "$BUDGET_S" redis-benchmark -h 127.0.0.1 -p "$port" -c 4 -P 16 -n "$UPDATES" -r "$BOARD" \
+		-q ZINCRBY "$key" 7 m:__rand_int__ >/dev/null 2>&1 || fail "$srv: ZINCRBY did not finish"
+	card=$(redis-cli -p "$port" zcard "$key")
+	[[ $card == "$BOARD" ]] || fail "$srv: ZCARD $key is $card, want $BOARD"
+	t0=$(cpu "$pid")
+	zk=$(timeout "$BUDGET_S" redis-benchmark -h 127.0.0.1 -p "$port" -c 4 -P 16 -n "$QUERIES" -r "$BOARD" \
+		--csv ZRANK "$key" m:__rand_int__ 2>/dev/null | awk -F'","' 'END { gsub(/"/, "", $2); print ($2 == "" ? "-" : $2) }')
+	t1=$(cpu "$pid")
+	us=$(awk -v a="$t0" -v b="$t1" -v n="$QUERIES" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }')
+	zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
+	R[$srv,board,zrank]=$zk
+	R[$srv,board,cpu]=$us
+	printf '%-10s %12s %16s %16s\n' "$srv" "$zk" "$us" "$zr"
+done
+printf '%-28s %12s %12s\n' "leaderboard grove/redis" "$(ratio "${R[grove,board,zrank]}" "${R[redis,board,zrank]}")" \
+	"$(ratio "${R[redis,board,cpu]}" "${R[grove,board,cpu]}")"
+echo "(ZRANK rate ratio, then CPU ratio: redis-server us / groved us per request)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(ZADD: the rate of the last tenth of the fill, i.e. at that size)"
 finish
