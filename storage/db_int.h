@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/buf.h"
 #include "storage/commit.h"
 #include "grove/db.h"
 #include "storage/store.h"
@@ -616,6 +617,15 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
  * queued or deferred; ok) or failed after that (!ok, b may be NULL): the
  * cached leaf entries of k follow b's 'z' records (or the cache goes). */
 void grove_db__zrank_note(grove_db_t *db, const grove_db_key_t *k, const grove_batch_t *b, bool ok);
+/* A range read's first entries from the cached leaves (rules of _counted:
+ * gen and quiet read before snap): up to max suffixes (score(8) member)
+ * from the first >= from (rev: backwards from the last < from) appended
+ * to out, their lengths in lens[0..*n); fewer when a leaf's entries are
+ * unknown (the caller walks the store on from the last one), *end when
+ * the key has no more.  0, < 0 (out's allocation). */
+int grove_db__zrank_entries(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
+			    bool rev, const uint8_t *from, size_t flen, uint32_t max,
+			    grove_buf_t *out, size_t *lens, uint32_t *n, bool *end) GROVE_MUST_CHECK;
 int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen,
 			  bool *present) GROVE_MUST_CHECK;
 /* Frees a stripe's boundary cache (grove_db__cache_close). */

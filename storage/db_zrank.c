@@ -1588,6 +1588,68 @@ static void zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* The cache's entries from the leaf holding from (NULL: the first, or with
+ * rev the last), or NULL when not usable (gen, quiet, an unknown leaf). */
+static const zr_leaf_t *zr_entries_leaf(const struct grove_db_zrcache *c, const uint8_t *from,
+					size_t flen, size_t *si, size_t *li)
+{
+	const zr_leaf_t *sp = zr_cache_floor(&c->supers, from, flen);
+	*si = (size_t)(sp - c->supers.v);
+	const zr_leaf_t *l = zr_cache_floor(&c->leaves[*si], from, flen);
+	*li = (size_t)(l - c->leaves[*si].v);
+	return l;
+}
+
+/* The leaf after (rev: before) si/li, or NULL at the key's end. */
+static const zr_leaf_t *zr_entries_step(const struct grove_db_zrcache *c, bool rev, size_t *si,
+					size_t *li)
+{
+	if (!rev && *li + 1 < c->leaves[*si].n)
+		++*li;
+	else if (!rev && *si + 1 < c->supers.n)
+		++*si, *li = 0;
+	else if (rev && *li > 0)
+		--*li;
+	else if (rev && *si > 0)
+		--*si, *li = c->leaves[*si].n - 1;
+	else
+		return NULL;
+	return &c->leaves[*si].v[*li];
+}
+
+int grove_db__zrank_entries(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
+			    bool rev, const uint8_t *from, size_t flen, uint32_t max,
+			    grove_buf_t *out, size_t *lens, uint32_t *n, bool *end)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	*n = 0;
+	*end = false;
+	if (gen == UINT64_MAX || !quiet || pthread_mutex_trylock(&s->mu) != 0)
+		return 0;
+	const struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
+	size_t si = 0, li = 0;
+	const zr_leaf_t *l = c ? zr_entries_leaf(c, from, flen, &si, &li) : NULL;
+	bool f;
+	uint32_t pos = l && l->ents ? grove_zleaf_find(l->ents, from, flen, &f) : 0;
+	while (l && l->ents && *n < max) {
+		if (rev ? pos == 0 : pos == l->ents->n) { /* on to the next leaf */
+			l = zr_entries_step(c, rev, &si, &li);
+			*end = l == NULL;
+			pos = l && l->ents && rev ? l->ents->n : 0;
+			continue;
+		}
+		uint32_t i = rev ? --pos : pos++;
+		lens[*n] = l->ents->off[i + 1] - l->ents->off[i];
+		grove_buf_append(out, l->ents->buf + l->ents->off[i], lens[(*n)++]);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (grove_buf_failed(out))
+		return GROVE_ENOMEM;
+	if (*n)
+		atomic_fetch_add(&db->zleaf_hits, 1);
+	return 0;
+}
+
 /* A walk of suf's leaf in snap (it), from its boundary: n, the entries
  * below suf, and found.  With collect, on to the leaf's end (own
  * entries, then the one after it), which zr_ents_install takes. */

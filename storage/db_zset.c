@@ -207,16 +207,65 @@ static void zwalk_end(zwalk_t *w)
 /* Forward from the first entry >= prefix + from (flen bytes), or backwards
  * from the last entry < prefix + from: fn returns 0 to go on, 1 to stop,
  * < 0 an error. */
+#define ZWALK_CACHED_CHUNK 64 /* entries copied from the cached leaves at once */
+
+/* The walk's first entries from the counted index's cached leaves (when
+ * they hold them for w's snapshot: no iterator, no deletion markers
+ * stepped over), fed to fn; on return *stop when fn stopped or the key
+ * has no more, else lo holds the prefix and the suffix the store walk
+ * starts from (*flen its length), after the last entry fed. */
+static int zwalk_cached(zwalk_t *w, bool rev, uint8_t *lo, size_t plen, size_t *flen,
+			zvisit_fn fn, void *ctx, bool *stop)
+{
+	size_t lens[ZWALK_CACHED_CHUNK];
+	grove_buf_t b;
+	grove_buf_init(&b, 0);
+	int rc = 0;
+	*stop = false;
+	while (rc == 0 && !*stop && !w->checked) {
+		uint32_t n = 0;
+		bool end = false;
+		grove_buf_reset(&b);
+		rc = grove_db__zrank_entries(w->db, &w->k, w->zgen, w->zquiet, rev, lo + plen, *flen,
+					     ZWALK_CACHED_CHUNK, &b, lens, &n, &end);
+		size_t at = 0;
+		for (uint32_t i = 0; rc == 0 && !*stop && i < n; at += lens[i++]) {
+			const uint8_t *e = b.data + at;
+			int r = fn(ctx, e + 8, lens[i] - 8, grove_zscore_from_key(e));
+			*stop = r != 0;
+			rc = r < 0 ? r : 0;
+		}
+		if (rc || *stop || end || n == 0) {
+			*stop = *stop || end;
+			break;
+		}
+		/* the next chunk (or the store walk) from past the last entry */
+		at -= lens[n - 1];
+		memcpy(lo + plen, b.data + at, lens[n - 1]);
+		*flen = lens[n - 1];
+		if (!rev)
+			lo[plen + (*flen)++] = 0; /* the least suffix above it */
+	}
+	grove_buf_close(&b);
+	return rc;
+}
+
 static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvisit_fn fn, void *ctx)
 {
-	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
+	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX + 1);
 	if (!lo)
 		return GROVE_ENOMEM;
 	size_t plen = zprefix(&w->k, lo);
 	if (flen)
 		memcpy(lo + plen, from, flen);
+	bool stop = false;
+	int rc = zwalk_cached(w, rev, lo, plen, &flen, fn, ctx, &stop);
+	if (rc || stop) {
+		grove_free(lo);
+		return rc;
+	}
 	grove_iter_t *it = NULL;
-	int rc = grove_iter_create(w->db->store, w->snap, &it);
+	rc = grove_iter_create(w->db->store, w->snap, &it);
 	if (rc == 0 && rev)
 		grove_iter_seek_before(it, lo, plen + flen);
 	else if (rc == 0)

@@ -23,6 +23,7 @@
 #include "grove/alloc.h"
 #include "grove/db.h"
 #include "base/rng.h"
+#include "crdt/zscore.h"
 #include "storage/db_int.h"
 #include "storage/db_zleaf_int.h"
 #include "tests/util_storage.h"
@@ -117,25 +118,76 @@ static const grove_db__zrank_params_t k_small = {
 
 typedef struct listing {
 	char m[LIST_MAX][24];
+	double s[LIST_MAX];
 	size_t n;
 } listing_t;
 
 static int list_fn(void *ctx, const void *m, size_t ml, double s)
 {
-	(void)s;
 	listing_t *l = ctx;
 	assert_true(l->n < LIST_MAX && ml < sizeof(l->m[0]));
+	l->s[l->n] = s;
 	snprintf(l->m[l->n++], sizeof(l->m[0]), "%.*s", (int)ml, (const char *)m);
 	return 0;
 }
 
-/* The members of key in score order, by a walk of the index. */
+/* The members of "k" in score order, from its raw 'z' records (no cache):
+ * those whose member's score (read from its record, the pending delete
+ * applied) is the entry's. */
 static void list_all(grove_db_t *db, listing_t *l)
 {
-	grove_zrange_t r = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1, .count = -1 };
+	static const uint8_t pre[4] = { 'z', 0, 1, 'k' };
+	grove_iter_t *it;
 	l->n = 0;
-	int rc = grove_db_zset_range(db, K("k"), &r, list_fn, l);
-	assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
+	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
+	for (grove_iter_seek(it, pre, 4); grove_iter_valid(it); grove_iter_next(it)) {
+		size_t kl;
+		const uint8_t *kp = grove_iter_key(it, &kl);
+		if (kl < 12 || memcmp(kp, pre, 4) != 0)
+			break;
+		char m[24];
+		snprintf(m, sizeof(m), "%.*s", (int)(kl - 12), (const char *)kp + 12);
+		double s = grove_zscore_from_key(kp + 4), now = NAN;
+		if (grove_db_zset_score(db, K("k"), K(m), &now) == 0 && now == s)
+			list_fn(l, m, strlen(m), s);
+	}
+	grove_iter_destroy(it);
+}
+
+/* Range reads (from the cached leaves when they hold them) against l:
+ * ZRANGE 0 -1, ZREVRANGE 0 4, ZRANGE BYSCORE min +inf LIMIT o 5. */
+static void ranges_are(grove_rng_t *r, grove_db_t *db, const listing_t *l)
+{
+	listing_t *got = grove_malloc(sizeof(*got));
+	size_t *want = grove_malloc(LIST_MAX * sizeof(*want));
+	assert_true(got && want);
+	grove_zrange_t all = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = -1, .count = -1 };
+	grove_zrange_t top = { .by = GROVE_ZRANGE_RANK, .start = 0, .stop = 4, .rev = true, .count = -1 };
+	grove_zrange_t by = { .by = GROVE_ZRANGE_SCORE, .count = 5, .max = INFINITY };
+	by.min = (double)grove_rng_below(r, 40) - 20;
+	by.offset = grove_rng_below(r, 3);
+	const grove_zrange_t *rs[3] = { &all, &top, &by };
+	for (int q = 0; q < 3; q++) {
+		size_t nw = 0, skip = 0; /* the expected reply: indexes into l */
+		for (size_t i = 0; i < l->n; i++) {
+			size_t j = q == 1 ? l->n - 1 - i : i;
+			if ((q == 1 && nw == 5) || (q == 2 && nw == 5))
+				break;
+			if (q == 2 && (l->s[j] < by.min || skip++ < by.offset))
+				continue;
+			want[nw++] = j;
+		}
+		got->n = 0;
+		int rc = grove_db_zset_range(db, K("k"), rs[q], list_fn, got);
+		assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
+		for (size_t i = 0; i < nw || i < got->n; i++)
+			if (i >= nw || i >= got->n || strcmp(got->m[i], l->m[want[i]]) != 0 ||
+			    got->s[i] != l->s[want[i]])
+				fail_msg("range %d: reply %zu is '%s', want '%s'", q, i,
+					 i < got->n ? got->m[i] : "(none)", i < nw ? l->m[want[i]] : "(none)");
+	}
+	grove_free(want);
+	grove_free(got);
 }
 
 /* ZRANK and ZREVRANK of m agree with its place in l (or it is absent). */
@@ -187,6 +239,7 @@ static void check(grove_rng_t *r, grove_db_t *db, bool all)
 	listing_t *l = grove_malloc(sizeof(*l));
 	assert_non_null(l);
 	list_all(db, l);
+	ranges_are(r, db, l);
 	char m[24];
 	for (int i = 0; i < (all ? MEMBERS : 6); i++) {
 		if (all)
