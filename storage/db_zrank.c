@@ -414,6 +414,9 @@ typedef struct zr_leaf {
 	uint32_t label; /* a leaf's: its record's value */
 	bool fresh;     /* a pass: its record is to be written */
 	grove_zleaf_t *ents; /* the boundary cache's: its entries, or NULL (unknown) */
+	uint32_t *cnt;       /* the boundary cache's, of a super: its leaves' counts
+			      * (record 4), ncnt of them, or NULL (unknown) */
+	size_t ncnt;
 } zr_leaf_t;
 
 typedef struct zr_leaves {
@@ -426,6 +429,7 @@ static void leaves_free(zr_leaves_t *l)
 	for (size_t i = 0; i < l->n; i++) {
 		grove_free(l->v[i].b);
 		grove_zleaf_free(l->v[i].ents);
+		grove_free(l->v[i].cnt);
 	}
 	grove_free(l->v);
 	memset(l, 0, sizeof(*l));
@@ -493,13 +497,15 @@ struct grove_db_zrcache {
 	size_t klen, charge;
 	zr_leaves_t supers;  /* count: a super's index */
 	zr_leaves_t *leaves; /* per super, its leaves (count: the position) */
+	uint32_t *dir;       /* the supers' counts (record 3), ndir, or NULL (unknown) */
+	size_t ndir;
 };
 
 static size_t leaves_charge(const zr_leaves_t *l)
 {
 	size_t n = l->cap * sizeof(zr_leaf_t);
 	for (size_t i = 0; i < l->n; i++)
-		n += l->v[i].blen + grove_zleaf_bytes(l->v[i].ents);
+		n += l->v[i].blen + grove_zleaf_bytes(l->v[i].ents) + 4 * l->v[i].ncnt;
 	return n;
 }
 
@@ -513,6 +519,7 @@ void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
 		leaves_free(&c->leaves[i]);
 	grove_free(c->leaves);
 	leaves_free(&c->supers);
+	grove_free(c->dir);
 	grove_free(c->key);
 	grove_free(c);
 	s->zr = NULL;
@@ -615,6 +622,26 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen);
 
+/* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
+ * (NULL: unknown), with the cache's charge. */
+static void zr_counts_set(grove_db_t *db, struct grove_db_zrcache *c, uint32_t **dst, size_t *dn,
+			  const zr_arr_t *a)
+{
+	size_t was = 4 * *dn;
+	grove_free(*dst);
+	*dst = NULL;
+	*dn = 0;
+	uint32_t *v = a && a->n ? grove_malloc(4 * a->n) : NULL;
+	if (v) {
+		memcpy(v, a->v, 4 * a->n);
+		*dst = v;
+		*dn = a->n;
+	}
+	c->charge = c->charge - was + 4 * *dn;
+	atomic_fetch_sub(&db->zrcache_bytes, was);
+	atomic_fetch_add(&db->zrcache_bytes, 4 * *dn);
+}
+
 /* Leaf i of fresh (a pass's leaf i of now) takes the entries of the old
  * cached leaf whose range holds its whole range, when those are known (a
  * leaf the pass kept or split) and their number is the pass's count. */
@@ -656,6 +683,9 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 		zr_cache_drop(db, k);
 		return;
 	}
+	/* its super's counts and the supers' are read again (the pass wrote them) */
+	zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
+	zr_counts_set(db, c, &c->dir, &c->ndir, NULL);
 	size_t was = leaves_charge(&c->leaves[si]), is = leaves_charge(&fresh);
 	leaves_free(&c->leaves[si]);
 	c->leaves[si] = fresh;
@@ -1431,7 +1461,9 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
  *   the stripe then had nothing queued (npend 0) and no transaction was
  *   open: its snapshot holds exactly what they show;
  * - a reader that walked a whole leaf whose entries are unknown, under
- *   those same conditions, installs them (zr_ents_install);
+ *   those same conditions, installs them (zr_ents_install), and one that
+ *   read the count records (3, and 4 of its super) those (zr_counts_install);
+ *   a write's batch carries its count records whole: the copies follow;
  * - a pass carries the entries of the leaves it keeps or splits, anything
  *   else that rewrites boundaries drops the cache (and bumps zr_gen).
  * Bounded with the boundaries by ZR_CACHE_BYTES_MAX (about 30 bytes per
@@ -1452,17 +1484,44 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
 typedef struct zr_note {
 	grove_db_t *db;
 	struct grove_db_zrcache *c;
-	const uint8_t *zp; /* the key's 'z' prefix */
-	size_t zl;
+	const uint8_t *zp, *rp; /* the key's 'z' and 'r' prefixes */
+	size_t zl, rl;
 	bool any, broken;
 } zr_note_t;
+
+/* A write's count record (level 3 or 4; a write writes no other 'r'
+ * record of a key with counts): the cached copy follows it. */
+static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen,
+			   const uint8_t *val, size_t vlen)
+{
+	int lvl = key[n->rl];
+	const uint8_t *b = key + n->rl + 1;
+	size_t bl = klen - n->rl - 1;
+	zr_leaf_t *sp = (zr_leaf_t *)zr_cache_floor(&n->c->supers, b, bl);
+	if ((lvl != ZR_DIR && lvl != ZR_SREC) || (lvl == ZR_DIR && bl) ||
+	    (lvl == ZR_SREC && bcmp_(sp->b, sp->blen, b, bl) != 0)) {
+		n->broken = true;
+		return;
+	}
+	zr_arr_t a = { 0 };
+	if (op == GROVE_BATCH_PUT && arr_decode(lvl, val, vlen, &a) != 0) {
+		n->broken = true;
+		return;
+	}
+	n->any = true;
+	if (lvl == ZR_DIR)
+		zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, op == GROVE_BATCH_PUT ? &a : NULL);
+	else
+		zr_counts_set(n->db, n->c, &sp->cnt, &sp->ncnt, op == GROVE_BATCH_PUT ? &a : NULL);
+	arr_free(&a);
+}
 
 static void zr_note_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
 		       size_t vlen)
 {
-	(void)val;
-	(void)vlen;
 	zr_note_t *n = ctx;
+	if (!n->broken && klen > n->rl && memcmp(key, n->rp, n->rl) == 0)
+		zr_note_counts(n, op, key, klen, val, vlen);
 	if (n->broken || klen < n->zl || memcmp(key, n->zp, n->zl) != 0)
 		return;
 	n->any = true;
@@ -1500,8 +1559,9 @@ void grove_db__zrank_note(grove_db_t *db, const grove_db_key_t *k, const grove_b
 	}
 	if (!b)
 		return;
-	uint8_t zp[3 + GROVE_KEY_MAX];
-	zr_note_t n = { .db = db, .c = s->zr, .zp = zp, .zl = zr_zpre(k, zp) };
+	uint8_t zp[3 + GROVE_KEY_MAX], rp[4 + GROVE_KEY_MAX];
+	zr_note_t n = { .db = db, .c = s->zr, .zp = zp, .zl = zr_zpre(k, zp), .rp = rp };
+	n.rl = zr_key(k, 0, NULL, 0, rp) - 1;
 	grove_batch_iterate(b, zr_note_op, &n);
 	if (n.broken)
 		zr_cache_drop(db, k);
@@ -1533,10 +1593,51 @@ uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k, bool *quie
  * whether suf is one of them. */
 typedef struct zr_read {
 	bool hit, found;
+	bool counts;      /* before, own, total: from the cached counts */
+	uint64_t before, own, total;
 	long below;       /* -1: the leaf's entries are unknown */
 	uint64_t n;       /* the leaf's entries (below >= 0) */
 	bool installable; /* unknown, and the reader may install them */
 } zr_read_t;
+
+/* The counts of p's buckets from c, when c holds them all. */
+static void zr_cache_counts(const struct grove_db_zrcache *c, const zr_pos_t *p, zr_read_t *r)
+{
+	const zr_leaf_t *sp = &c->supers.v[p->si];
+	bool one = c->supers.n == 1;
+	if (!sp->cnt || sp->ncnt != c->leaves[p->si].n || (!one && c->ndir != c->supers.n))
+		return;
+	r->counts = true;
+	r->before = r->total = 0;
+	for (size_t i = 0; !one && i < c->ndir; i++) {
+		r->before += i < p->si ? c->dir[i] : 0;
+		r->total += c->dir[i];
+	}
+	for (size_t i = 0; i < sp->ncnt; i++) {
+		r->before += i < p->li ? sp->cnt[i] : 0;
+		r->total += one ? sp->cnt[i] : 0;
+	}
+	r->own = sp->cnt[p->li];
+}
+
+/* The counts a reader read from its snapshot (dir NULL: one super),
+ * cached when nothing changed since gen was read (quiet). */
+static void zr_counts_install(grove_db_t *db, const grove_db_key_t *k, uint64_t gen,
+			      const zr_pos_t *p, const zr_arr_t *dir, const zr_arr_t *srec)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX ||
+	    pthread_mutex_trylock(&s->mu) != 0)
+		return;
+	struct grove_db_zrcache *c = s->zr;
+	if (s->zr_gen == gen && zr_cache_is(c, k) && srec->n == c->leaves[p->si].n &&
+	    (dir ? dir->n == c->supers.n : c->supers.n == 1)) {
+		zr_counts_set(db, c, &c->supers.v[p->si].cnt, &c->supers.v[p->si].ncnt, srec);
+		if (dir)
+			zr_counts_set(db, c, &c->dir, &c->ndir, dir);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
 
 /* suf's bucket from the stripe's boundary cache, when it holds k and no
  * build or pass was written since gen was read (before snap was taken:
@@ -1554,6 +1655,8 @@ static void zr_cache_read(grove_db_t *db, const grove_db_key_t *k, uint64_t gen,
 	if (r->hit)
 		zr_cache_locate(s->zr, suf, slen, p);
 	const zr_leaf_t *l = r->hit ? &s->zr->leaves[p->si].v[p->li] : NULL;
+	if (l && quiet)
+		zr_cache_counts(s->zr, p, r);
 	if (l && quiet && l->ents) {
 		r->below = grove_zleaf_find(l->ents, suf, slen, &r->found);
 		r->n = l->ents->n;
@@ -1737,25 +1840,28 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 	/* one super (the cache shows the snapshot's boundaries): its leaves'
 	 * counts are all there is, the supers' record is not read */
 	bool one = p.supers == 1;
-	if (rc == 0 && !one)
-		rc = zr_get_arr(db, NULL, k, snap, false, ZR_DIR, NULL, 0, &dir);
-	if (rc == 0)
-		rc = zr_get_arr(db, NULL, k, snap, false, ZR_SREC, p.sb, p.sbl, &s);
-	if (rc == 0 && ((one ? p.si != 0 : p.si >= dir.n) || p.li >= s.n))
-		rc = 1;
-	uint64_t before = 0, own = 0;
-	uint64_t sum = 0;
-	for (size_t i = 0; rc == 0 && i < dir.n; i++) {
-		before += i < p.si ? dir.v[i] : 0;
-		sum += dir.v[i];
+	uint64_t before = cr.before, own = cr.own, sum = cr.total;
+	if (rc == 0 && !cr.counts) { /* the counts records */
+		if (!one)
+			rc = zr_get_arr(db, NULL, k, snap, false, ZR_DIR, NULL, 0, &dir);
+		if (rc == 0)
+			rc = zr_get_arr(db, NULL, k, snap, false, ZR_SREC, p.sb, p.sbl, &s);
+		if (rc == 0 && ((one ? p.si != 0 : p.si >= dir.n) || p.li >= s.n))
+			rc = 1;
+		for (size_t i = 0; rc == 0 && i < dir.n; i++) {
+			before += i < p.si ? dir.v[i] : 0;
+			sum += dir.v[i];
+		}
+		for (size_t i = 0; rc == 0 && one && i < s.n; i++)
+			sum += s.v[i];
+		for (size_t i = 0; rc == 0 && i < p.li; i++)
+			before += s.v[i];
+		own = rc == 0 ? s.v[p.li] : 0;
+		if (rc == 0 && hit && quiet)
+			zr_counts_install(db, k, gen, &p, one ? NULL : &dir, &s);
 	}
-	for (size_t i = 0; rc == 0 && one && i < s.n; i++)
-		sum += s.v[i];
 	if (rc == 0 && sum != count)
 		rc = 1; /* not every member counted */
-	for (size_t i = 0; rc == 0 && i < p.li; i++)
-		before += s.v[i];
-	own = rc == 0 ? s.v[p.li] : 0;
 	zr_walk_t w = { .n = 0 };
 	grove_buf_init(&w.buf, 0);
 	if (rc == 0 && cr.below >= 0 && cr.n == own) { /* the leaf's entries in memory */

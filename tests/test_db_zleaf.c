@@ -262,6 +262,7 @@ static void test_rank_leaf_cache(void **state)
 	grove_rng_t r;
 	grove_rng_seed(&r, grove_test_storage_seed("test_db_zleaf rank leaf cache"));
 	uint64_t h0 = atomic_load(&a->zleaf_hits), l0 = atomic_load(&a->zleaf_loads);
+	uint64_t c0 = atomic_load(&a->zrank_counted);
 	for (int step = 0; step < 900; step++) {
 		unsigned op = (unsigned)grove_rng_below(&r, 1000);
 		if (op < 880) {
@@ -307,6 +308,7 @@ static void test_rank_leaf_cache(void **state)
 	/* the entries answered, and were installed by readers */
 	assert_true(atomic_load(&a->zleaf_hits) - h0 > 1000);
 	assert_true(atomic_load(&a->zleaf_loads) - l0 > 10);
+	assert_true(atomic_load(&a->zrank_counted) - c0 > 2000); /* the counts answered */
 	assert_true(atomic_load(&a->zrank_passes) > 0);
 	grove_test_reps_close(&reps);
 	grove_db__zrank_params = saved;
