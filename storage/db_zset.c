@@ -204,9 +204,6 @@ static void zwalk_end(zwalk_t *w)
 	w->snap = NULL;
 }
 
-/* Forward from the first entry >= prefix + from (flen bytes), or backwards
- * from the last entry < prefix + from: fn returns 0 to go on, 1 to stop,
- * < 0 an error. */
 #define ZWALK_CACHED_CHUNK 64 /* entries copied from the cached leaves at once */
 
 /* The walk's first entries from the counted index's cached leaves (when
@@ -250,6 +247,10 @@ static int zwalk_cached(zwalk_t *w, bool rev, uint8_t *lo, size_t plen, size_t *
 	return rc;
 }
 
+/* Forward from the first entry >= prefix + from (flen bytes), or backwards
+ * from the last entry < prefix + from: fn returns 0 to go on, 1 to stop,
+ * < 0 an error.  The first entries come from the cached leaves when they
+ * hold them (zwalk_cached). */
 static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvisit_fn fn, void *ctx)
 {
 	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX + 1);
