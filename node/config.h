@@ -76,6 +76,7 @@ typedef struct grove_config {
 	uint32_t max_clients;
 	uint32_t idle_timeout_s;     /* 0: never */
 	uint64_t output_limit_bytes; /* per client */
+	uint64_t elem_cache_bytes;   /* element record cache; 0: off */
 	uint32_t tls_port;           /* TLS client port on --client's host; 0: off */
 	char tls_cert_file[GROVE_PATH_MAX];
 	char tls_key_file[GROVE_PATH_MAX];

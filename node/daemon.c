@@ -259,6 +259,7 @@ static int open_store(grove_daemon_t *d)
 	opts.node_id = cfg->id;
 	opts.max_offset_ms = cfg->max_offset_ms;
 	opts.durability = cfg->durability;
+	opts.elem_cache_bytes = (size_t)cfg->elem_cache_bytes;
 	opts.purge_in_background = true; /* a DEL of 10^6 elements does not stall the loop */
 	read_clock_skew(d);
 	if (d->clock_skew_ms) {

@@ -110,6 +110,11 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		  (unsigned long long)st.presence_drops, (unsigned long long)st.zrank_cache_bytes,
 		  (unsigned long long)st.zrank_leaf_hits, (unsigned long long)st.zrank_leaf_loads,
 		  (unsigned long long)st.zrank_leaf_drops);
+	grove_buf_appendf(t, "elem_cache_bytes:%llu\r\nelem_cache_entries:%llu\r\nelem_cache_hits:%llu\r\n"
+			     "elem_cache_misses:%llu\r\nelem_cache_evictions:%llu\r\n",
+			  (unsigned long long)st.elem_cache_bytes, (unsigned long long)st.elem_cache_entries,
+			  (unsigned long long)st.elem_cache_hits, (unsigned long long)st.elem_cache_misses,
+			  (unsigned long long)st.elem_cache_evictions);
 }
 
 static void info_stats(const grove_cmd_env_t *env, grove_buf_t *t)

@@ -28,6 +28,7 @@ void grove_db_options_init(grove_db_options_t *opts)
 	opts->max_offset_ms = GROVE_HLC_MAX_OFFSET_MS_DEFAULT;
 	opts->durability = GROVE_DURABILITY_NONE;
 	opts->batch_window_us = 0;
+	opts->elem_cache_bytes = GROVE_DB_ELEM_CACHE_BYTES_DEFAULT;
 }
 
 int grove_db__name_key(char pfx, const char *name, uint8_t *out)
@@ -282,6 +283,11 @@ int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **
 		db_free(db);
 		return dir ? rc : open_fail(err, err_len, dir, rc, NULL);
 	}
+	rc = grove_store_cache_enable(db->store, GROVE_DB_PFX_ELEM, opts->elem_cache_bytes);
+	if (rc) {
+		db_free(db);
+		return open_fail(err, err_len, dir, rc, NULL);
+	}
 	rc = check_format(db, dir, err, err_len);
 	if (rc == 0 && (rc = load_hlc(db, opts)) != 0)
 		open_fail(err, err_len, dir, rc, "bad HLC record");
@@ -379,6 +385,13 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->zrank_leaf_hits = atomic_load(&db->zleaf_hits);
 	out->zrank_leaf_loads = atomic_load(&db->zleaf_loads);
 	out->zrank_leaf_drops = atomic_load(&db->zleaf_drops);
+	grove_store_cache_stats_t cs;
+	grove_store_cache_stats(db->store, &cs);
+	out->elem_cache_bytes = cs.bytes;
+	out->elem_cache_entries = cs.entries;
+	out->elem_cache_hits = cs.hits;
+	out->elem_cache_misses = cs.misses;
+	out->elem_cache_evictions = cs.evictions;
 	if (db->purge_inited) {
 		pthread_mutex_lock(&db->purge_mu);
 		out->purges_pending = db->npurge + (db->purge_busy ? 1 : 0);

@@ -1233,6 +1233,35 @@ static int coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t
 	return rc;
 }
 
+/* A reader's element en: its latest committed record (the store's point
+ * cache, store.h: no lookup in the store when it holds it), filtered by
+ * pctx, the pending delete of the head and metadata the reader read in its
+ * snapshot.  The record may be newer than that snapshot: the answer is
+ * then the element as some write racing the read left it, and the
+ * pending delete only grows until the purge removes what it covers. */
+typedef struct {
+	int kind;
+	grove_elem_t *out;
+} elem_dec_t;
+
+static int elem_dec(void *ctx, const uint8_t *rec, size_t len)
+{
+	elem_dec_t *d = ctx;
+	return grove_elem_decode(rec, len, d->kind, d->out);
+}
+
+static int elem_read_latest(grove_db_t *db, const ename_t *en, const grove_ctx_t *pctx,
+			    grove_elem_t *out)
+{
+	elem_dec_t d = { en->kind, out };
+	int rc = grove_store_read_latest(db->store, en->rkey, en->rlen, elem_dec, &d);
+	if (rc == GROVE_ENOTFOUND)
+		return 0;
+	if (rc == 0)
+		grove_elem_filter(out, pctx);
+	return rc == 0 || rc == GROVE_ENOMEM || rc == GROVE_EIO ? rc : GROVE_ECORRUPT;
+}
+
 static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, const void *elem,
 		     size_t elen, grove_elem_t *out)
 {
@@ -1254,9 +1283,8 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	if (!en) {
 		rc = GROVE_ENOMEM;
 	} else {
-		bool had;
 		ename_init(en, &k, kind, elem, elen);
-		rc = elem_load(&c, snap, en, out, &had, NULL);
+		rc = elem_read_latest(db, en, &c.m.pctx, out);
 	}
 	grove_db__ename_give(db, en);
 	meta_free(&c.m);

@@ -185,6 +185,7 @@ void grove_store_close(grove_store_t *s)
 	if (!s)
 		return;
 	grove_store__txn_free(s);
+	grove_store__cache_free(s);
 	s->ops->close(s);
 }
 
@@ -217,18 +218,9 @@ static bool store_fail_now(void)
 	return n == 1;
 }
 
-int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
+/* The backend's write of bs[0..n) as one atomic write (n >= 1). */
+static int backend_write(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
 {
-	if (store_fail_now())
-		return GROVE_EIO;
-	return s->ops->write(s, b, sync);
-}
-
-int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
-{
-	GROVE_ASSERT(n >= 1);
-	if (store_fail_now())
-		return GROVE_EIO;
 	if (n == 1)
 		return s->ops->write(s, bs[0], sync);
 	if (s->ops->write_list)
@@ -244,14 +236,48 @@ int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, siz
 	return rc;
 }
 
+/* backend_write, and the point cache updated in the same order when the
+ * batches hold cached keys (store.h "point cache"). */
+static int write_cached(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+{
+	bool touches = false;
+	for (size_t i = 0; i < n; i++) /* each batch: it also prefetches */
+		touches |= grove_store__cache_touches(s, bs[i]);
+	if (!touches)
+		return backend_write(s, bs, n, sync);
+	grove_store__cache_write_lock(s);
+	int rc = backend_write(s, bs, n, sync);
+	for (size_t i = 0; i < n; i++)
+		grove_store__cache_apply(s, bs[i], rc == 0);
+	grove_store__cache_write_unlock(s);
+	return rc;
+}
+
+int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
+{
+	if (store_fail_now())
+		return GROVE_EIO;
+	return write_cached(s, &b, 1, sync);
+}
+
+int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+{
+	GROVE_ASSERT(n >= 1);
+	if (store_fail_now())
+		return GROVE_EIO;
+	return write_cached(s, bs, n, sync);
+}
+
 static int store_single(grove_store_t *s, int op, const void *key, size_t klen, const void *val,
 			size_t vlen, bool sync)
 {
 	grove_batch_t b;
 	grove_batch_init(&b);
 	int rc = batch_add(&b, op, key, klen, val, vlen);
-	if (rc == 0)
-		rc = s->ops->write(s, &b, sync);
+	if (rc == 0) {
+		const grove_batch_t *one = &b;
+		rc = write_cached(s, &one, 1, sync);
+	}
 	grove_batch_close(&b);
 	return rc;
 }

@@ -108,6 +108,7 @@ struct grove_store {
 	 * NULL: none) and its state, which only the owner touches */
 	_Atomic(const void *) txn_owner;
 	struct grove_store_txn *txn;
+	struct grove_store_cache *cache; /* the point cache (store_cache.c) or NULL */
 };
 struct grove_iter {
 	const grove_store_ops_t *ops;
@@ -181,6 +182,39 @@ int grove_store_scan(grove_store_t *s, const grove_snapshot_t *snap, const void 
 /* Like grove_store_scan over every key that starts with prefix. */
 int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, const void *prefix,
 			    size_t plen, grove_store_record_fn fn, void *ctx) GROVE_MUST_CHECK;
+
+/* --- point cache (store_cache.c) ---
+ * grove_store_cache_enable (once, before any other thread uses s; bytes_max
+ * 0: no cache) keeps the latest committed record of keys that start with
+ * the byte prefix in memory, within bytes_max bytes (entries, keys,
+ * values; records over GROVE_STORE_CACHE_REC_MAX bytes are not kept).
+ * grove_store_read_latest(s, key, klen, fn, ctx) reads the record
+ * grove_store_get(s, NULL, key, ...) would and returns fn(ctx, record)
+ * (GROVE_ENOTFOUND when absent, fn not called): from the cache when it
+ * holds the key (or knows it absent), else from the backend, keeping the
+ * answer.  fn may run under a cache lock: it must not call the store, and
+ * the record is valid during the call only.  Every write of
+ * the store updates the cache in the order the backend applies it (puts
+ * replace or insert the entry, deletes drop it), so an answer is never
+ * older than the last write that returned; a read racing a write answers
+ * the old or the new record.  The owner of the store's transaction reads
+ * through to its staged state.  Costs: a hit is one SipHash and one
+ * mutex; a write of a cached key one hash and mutex
+ * per op, and the writes of batches that hold such keys are serialized
+ * (a write mutex held across the backend's write and the update). */
+#define GROVE_STORE_CACHE_SHARDS 64
+#define GROVE_STORE_CACHE_WAYS 8
+#define GROVE_STORE_CACHE_REC_MAX 1024 /* key + value bytes */
+typedef struct grove_store_cache grove_store_cache_t;
+typedef struct grove_store_cache_stats {
+	uint64_t bytes, bytes_max, entries;
+	uint64_t hits, misses, evictions;
+} grove_store_cache_stats_t;
+int grove_store_cache_enable(grove_store_t *s, uint8_t prefix, size_t bytes_max) GROVE_MUST_CHECK;
+typedef int (*grove_store_value_fn)(void *ctx, const uint8_t *val, size_t vlen);
+int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
+			    grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
+void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
 
 /* --- transactions (store_txn.c) ---
  * grove_store_txn_begin makes the calling thread the owner of the store's

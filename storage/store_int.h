@@ -23,4 +23,14 @@ int grove_store__backend_iter(grove_store_t *s, const grove_snapshot_t *snap, bo
 /* grove_store_close: frees a transaction left open. */
 void grove_store__txn_free(grove_store_t *s);
 
+/* The point cache (store_cache.c), for store.c's write paths: whether b
+ * holds a cached key; the write mutex held across the backend's write and
+ * grove_store__cache_apply (written: the backend wrote b; false: it
+ * failed, and b's cached keys are dropped); freeing at close. */
+bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b);
+void grove_store__cache_write_lock(grove_store_t *s);
+void grove_store__cache_write_unlock(grove_store_t *s);
+void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written);
+void grove_store__cache_free(grove_store_t *s);
+
 #endif

@@ -56,7 +56,14 @@ typedef struct grove_db_options {
 				       * simulator).  Either way the delete is
 				       * durable and visible at once, and an
 				       * interrupted purge resumes at the next open */
+	size_t elem_cache_bytes;      /* memory for the element record cache:
+				       * point reads of set members, hash fields
+				       * and sorted-set members served without a
+				       * store lookup (default
+				       * GROVE_DB_ELEM_CACHE_BYTES_DEFAULT; 0: none) */
 } grove_db_options_t;
+
+#define GROVE_DB_ELEM_CACHE_BYTES_DEFAULT ((size_t)64 << 20)
 
 void grove_db_options_init(grove_db_options_t *opts);
 
@@ -454,6 +461,12 @@ typedef struct grove_db_stats {
 	uint64_t zrank_leaf_hits;   /* ZRANKs that read the member's leaf from memory */
 	uint64_t zrank_leaf_loads;  /* leaves a ZRANK walked and kept */
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
+	/* the element record cache (README "Known limits") */
+	uint64_t elem_cache_bytes;   /* memory of its entries */
+	uint64_t elem_cache_entries;
+	uint64_t elem_cache_hits;    /* element point reads served from memory */
+	uint64_t elem_cache_misses;  /* ... read from the store (and kept) */
+	uint64_t elem_cache_evictions;
 } grove_db_stats_t;
 void grove_db_stats(grove_db_t *db, grove_db_stats_t *out);
 

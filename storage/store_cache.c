@@ -1,0 +1,395 @@
+/*
+ * store_cache.c - a store's point-read cache (store.h "point cache"): the
+ * latest committed record of the keys under one prefix byte, kept in
+ * memory so that a point read of one of them (grove_store_get_latest)
+ * skips the backend's lookup, whose cost grows with the store (LevelDB:
+ * both memtables, every level's filter and index, the block cache).
+ *
+ * Exactness.  Every write of the store goes through store.c, which calls
+ * grove_store__cache_apply after the backend wrote the batch, under the
+ * cache's write mutex held across both: entries change in the order the
+ * backend applied the writes.  A put replaces (or inserts) the key's
+ * entry, a delete drops it; both bump the shard's generation.  A read
+ * that misses notes the generation, reads the backend without a snapshot
+ * and inserts what it read only if the generation is unchanged: a write
+ * that reached the backend after the read began has bumped it, and the
+ * write's own apply leaves its value in place.  Absent keys are cached
+ * too (a negative entry), under the same rule.  Reads of the thread that
+ * owns the store's transaction bypass the cache (its staged writes are not
+ * committed); the transaction's batch updates the cache when written.
+ *
+ * Memory.  GROVE_STORE_CACHE_SHARDS shards, each a mutex, a generation and
+ * sets of GROVE_STORE_CACHE_WAYS entries (the key's SipHash picks shard
+ * and set); the least recently used way of a set is replaced.  The bytes
+ * of all entries (header, key, value, allocator overhead) stay within the
+ * budget given at enable: an insert that would pass it replaces a way of
+ * its set or is not made.  A record over GROVE_STORE_CACHE_REC_MAX bytes is
+ * never cached.
+ */
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "grove/alloc.h"
+#include "base/assert.h"
+#include "storage/store_int.h"
+
+#define ENTRY_OVERHEAD_BYTES 16 /* the allocator's, estimated */
+#define ENTRY_BYTES_EST 96      /* sizes the slot table from the budget */
+#define SETS_MAX ((size_t)1 << 20) /* per shard */
+
+typedef struct sc_entry {
+	uint64_t h;
+	uint32_t klen;
+	uint32_t vlen;
+	bool absent; /* a negative entry: the key has no record */
+	uint8_t data[]; /* key, then value */
+} sc_entry_t;
+
+/* One set: a tag (the hash's high half) and a use tick per way beside
+ * the entry pointers, so a lookup touches the entry it finds only. */
+typedef struct sc_set {
+	uint32_t tag[GROVE_STORE_CACHE_WAYS];
+	uint32_t tick[GROVE_STORE_CACHE_WAYS];
+	sc_entry_t *e[GROVE_STORE_CACHE_WAYS];
+} sc_set_t;
+
+typedef struct sc_shard {
+	pthread_mutex_t mu;
+	uint64_t gen;
+	uint32_t tick;
+	/* c->sets of them; atomic only so that a writer may prefetch its
+	 * set without the lock (store.c, before the backend's write) */
+	_Atomic(sc_set_t *) sets;
+	uint64_t hits, misses;
+} __attribute__((aligned(64))) sc_shard_t;
+
+struct grove_store_cache {
+	uint8_t prefix;
+	size_t bytes_max;
+	size_t sets; /* per shard, a power of two */
+	atomic_size_t bytes;
+	atomic_size_t entries;
+	atomic_uint_fast64_t evictions;
+	pthread_mutex_t wmu; /* held across a backend write and its apply */
+	uint64_t seed;
+	sc_shard_t shard[GROVE_STORE_CACHE_SHARDS];
+};
+
+_Static_assert((GROVE_STORE_CACHE_SHARDS & (GROVE_STORE_CACHE_SHARDS - 1)) == 0,
+	       "shards: a power of two");
+
+int grove_store_cache_enable(grove_store_t *s, uint8_t prefix, size_t bytes_max)
+{
+	GROVE_ASSERT(s->cache == NULL);
+	if (bytes_max == 0)
+		return 0;
+	grove_store_cache_t *c = grove_calloc(1, sizeof(*c));
+	if (!c)
+		return GROVE_ENOMEM;
+	size_t want = bytes_max / ENTRY_BYTES_EST / GROVE_STORE_CACHE_SHARDS / GROVE_STORE_CACHE_WAYS;
+	c->sets = 1;
+	while (c->sets < want && c->sets < SETS_MAX)
+		c->sets <<= 1;
+	c->prefix = prefix;
+	c->bytes_max = bytes_max;
+	randombytes_buf(&c->seed, sizeof(c->seed));
+	pthread_mutex_init(&c->wmu, NULL);
+	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++)
+		pthread_mutex_init(&c->shard[i].mu, NULL);
+	s->cache = c;
+	return 0;
+}
+
+void grove_store__cache_free(grove_store_t *s)
+{
+	grove_store_cache_t *c = s->cache;
+	if (!c)
+		return;
+	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++) {
+		sc_shard_t *sh = &c->shard[i];
+		sc_set_t *sets = atomic_load(&sh->sets);
+		for (size_t j = 0; sets && j < c->sets; j++)
+			for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
+				grove_free(sets[j].e[w]);
+		grove_free(sets);
+		pthread_mutex_destroy(&sh->mu);
+	}
+	pthread_mutex_destroy(&c->wmu);
+	grove_free(c);
+	s->cache = NULL;
+}
+
+static size_t entry_charge(const sc_entry_t *e)
+{
+	return sizeof(*e) + e->klen + e->vlen + ENTRY_OVERHEAD_BYTES;
+}
+
+static bool cached_key(const grove_store_cache_t *c, const void *key, size_t klen)
+{
+	return klen >= 1 && *(const uint8_t *)key == c->prefix;
+}
+
+/* A seeded 64-bit hash of the key (the cache's: no correctness rests on
+ * it, keys are compared whole; the random seed keeps chosen keys from
+ * piling into one set).  8 bytes a step, then a final mix. */
+static uint64_t key_hash(const grove_store_cache_t *c, const void *key, size_t klen)
+{
+	const uint8_t *p = key;
+	uint64_t h = c->seed ^ (klen * 0x9e3779b97f4a7c15ull);
+	for (; klen >= 8; p += 8, klen -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ (w * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+		h ^= h >> 29;
+	}
+	uint64_t t = 0;
+	memcpy(&t, p, klen);
+	h = (h ^ (t * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 32);
+}
+
+/* h's set in its shard; NULL when the shard holds no table yet and alloc
+ * is false (or the allocation failed). */
+static sc_set_t *set_of(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, bool alloc)
+{
+	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_relaxed);
+	if (!sets && alloc) { /* on its first entry: unused caches cost no table */
+		sets = grove_calloc(c->sets, sizeof(sc_set_t));
+		atomic_store_explicit(&sh->sets, sets, memory_order_release);
+	}
+	if (!sets)
+		return NULL;
+	return &sets[(size_t)(h / GROVE_STORE_CACHE_SHARDS) & (c->sets - 1)];
+}
+
+static int way_find(const sc_set_t *set, uint64_t h, const void *key, size_t klen)
+{
+	uint32_t tag = (uint32_t)(h >> 32);
+	for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++) {
+		const sc_entry_t *e = set->e[w];
+		if (e && set->tag[w] == tag && e->h == h && e->klen == klen &&
+		    memcmp(e->data, key, klen) == 0)
+			return w;
+	}
+	return -1;
+}
+
+/* Frees way w of a set (shard lock held). */
+static void way_drop(grove_store_cache_t *c, sc_set_t *set, int w)
+{
+	if (!set->e[w])
+		return;
+	atomic_fetch_sub(&c->bytes, entry_charge(set->e[w]));
+	atomic_fetch_sub(&c->entries, 1);
+	grove_free(set->e[w]);
+	set->e[w] = NULL;
+}
+
+/* The least recently used way of set (an empty one first, unless
+ * occupied). */
+static int way_victim(const sc_set_t *set, bool occupied)
+{
+	int v = -1;
+	for (int i = 0; i < GROVE_STORE_CACHE_WAYS; i++) {
+		if (!set->e[i]) {
+			if (!occupied)
+				return i;
+			continue;
+		}
+		if (v < 0 || (int32_t)(set->tick[i] - set->tick[v]) < 0)
+			v = i;
+	}
+	return v;
+}
+
+/* Sets the entry of (h, key) to val (NULL: absent): in place, or in a
+ * free way of its set, or (evict: a read's fill) in place of the least
+ * recently used one; drops it when it cannot be kept (too large, no
+ * memory, over the budget).  A write's insert evicts nothing, so a store
+ * written faster than it is read does not churn the cache.  Shard lock
+ * held. */
+static void entry_set(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const void *key,
+		      size_t klen, const uint8_t *val, size_t vlen, bool evict)
+{
+	sc_set_t *set = set_of(c, sh, h, klen + vlen <= GROVE_STORE_CACHE_REC_MAX);
+	if (!set)
+		return;
+	int w = way_find(set, h, key, klen);
+	if (w >= 0 && val && set->e[w]->vlen == vlen) { /* a rewrite: in place */
+		set->e[w]->absent = false;
+		memcpy(set->e[w]->data + klen, val, vlen);
+		set->tick[w] = ++sh->tick;
+		return;
+	}
+	if (w >= 0)
+		way_drop(c, set, w);
+	if (klen + vlen > GROVE_STORE_CACHE_REC_MAX)
+		return;
+	size_t charge = sizeof(sc_entry_t) + klen + vlen + ENTRY_OVERHEAD_BYTES;
+	bool full = atomic_load(&c->bytes) + charge > c->bytes_max;
+	int v = way_victim(set, full); /* over the budget: make room in this set */
+	if (v < 0 || (set->e[v] && !evict))
+		return;
+	if (set->e[v]) {
+		way_drop(c, set, v);
+		atomic_fetch_add(&c->evictions, 1);
+	}
+	if (atomic_load(&c->bytes) + charge > c->bytes_max)
+		return;
+	sc_entry_t *e = grove_malloc(sizeof(*e) + klen + vlen);
+	if (!e)
+		return;
+	e->h = h;
+	e->klen = (uint32_t)klen;
+	e->vlen = (uint32_t)vlen;
+	e->absent = val == NULL;
+	memcpy(e->data, key, klen);
+	if (vlen)
+		memcpy(e->data + klen, val, vlen);
+	set->e[v] = e;
+	set->tag[v] = (uint32_t)(h >> 32);
+	set->tick[v] = ++sh->tick;
+	atomic_fetch_add(&c->bytes, charge);
+	atomic_fetch_add(&c->entries, 1);
+}
+
+int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
+			    grove_store_value_fn fn, void *ctx)
+{
+	grove_store_cache_t *c = s->cache;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int rc;
+	if (!c || !cached_key(c, key, klen) || grove_store_txn_owned(s)) {
+		rc = grove_store_get(s, NULL, key, klen, &p, &len);
+		if (rc == 0)
+			rc = fn(ctx, p, len);
+		grove_free(p);
+		return rc;
+	}
+	uint64_t h = key_hash(c, key, klen);
+	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
+	pthread_mutex_lock(&sh->mu);
+	sc_set_t *set = set_of(c, sh, h, false);
+	int w = set ? way_find(set, h, key, klen) : -1;
+	if (w >= 0) {
+		const sc_entry_t *e = set->e[w];
+		rc = e->absent ? GROVE_ENOTFOUND : fn(ctx, e->data + e->klen, e->vlen);
+		set->tick[w] = ++sh->tick;
+		sh->hits++;
+		pthread_mutex_unlock(&sh->mu);
+		return rc;
+	}
+	uint64_t gen = sh->gen;
+	sh->misses++;
+	pthread_mutex_unlock(&sh->mu);
+	rc = s->ops->get(s, NULL, key, klen, &p, &len);
+	if (rc == 0 || rc == GROVE_ENOTFOUND) {
+		pthread_mutex_lock(&sh->mu);
+		if (sh->gen == gen) /* no write of this shard since the read began */
+			entry_set(c, sh, h, key, klen, rc == 0 ? p : NULL, rc == 0 ? len : 0, true);
+		pthread_mutex_unlock(&sh->mu);
+	}
+	if (rc == 0)
+		rc = fn(ctx, p, len);
+	grove_free(p);
+	return rc;
+}
+
+typedef struct {
+	grove_store_cache_t *c;
+	bool ok; /* the backend wrote the batch */
+	bool any;
+} apply_ctx_t;
+
+/* Notes whether the batch holds a cached key, and prefetches the set of
+ * each: the backend's write runs meanwhile, and the apply after it then
+ * finds the set in the CPU's cache. */
+static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		     size_t vlen)
+{
+	(void)op, (void)val, (void)vlen;
+	apply_ctx_t *a = ctx;
+	grove_store_cache_t *c = a->c;
+	if (!cached_key(c, key, klen))
+		return;
+	a->any = true;
+	uint64_t h = key_hash(c, key, klen);
+	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
+	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_acquire);
+	if (sets) {
+		const sc_set_t *set = &sets[(size_t)(h / GROVE_STORE_CACHE_SHARDS) & (c->sets - 1)];
+		__builtin_prefetch(set->tag, 1);
+		__builtin_prefetch(set->e, 1);
+	}
+}
+
+bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b)
+{
+	if (!s->cache)
+		return false;
+	apply_ctx_t a = { .c = s->cache };
+	grove_batch_iterate(b, touch_op, &a);
+	return a.any;
+}
+
+static void apply_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		     size_t vlen)
+{
+	apply_ctx_t *a = ctx;
+	grove_store_cache_t *c = a->c;
+	if (!cached_key(c, key, klen))
+		return;
+	uint64_t h = key_hash(c, key, klen);
+	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
+	pthread_mutex_lock(&sh->mu);
+	sh->gen++;
+	if (a->ok && op == GROVE_BATCH_PUT) {
+		entry_set(c, sh, h, key, klen, val, vlen, false);
+	} else {
+		sc_set_t *set = set_of(c, sh, h, false);
+		int w = set ? way_find(set, h, key, klen) : -1;
+		if (w >= 0)
+			way_drop(c, set, w);
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
+void grove_store__cache_write_lock(grove_store_t *s)
+{
+	pthread_mutex_lock(&s->cache->wmu);
+}
+
+void grove_store__cache_write_unlock(grove_store_t *s)
+{
+	pthread_mutex_unlock(&s->cache->wmu);
+}
+
+void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written)
+{
+	apply_ctx_t a = { .c = s->cache, .ok = written };
+	grove_batch_iterate(b, apply_op, &a);
+}
+
+void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	grove_store_cache_t *c = s->cache;
+	if (!c)
+		return;
+	out->bytes = atomic_load(&c->bytes);
+	out->bytes_max = c->bytes_max;
+	out->entries = atomic_load(&c->entries);
+	out->evictions = atomic_load(&c->evictions);
+	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++) {
+		sc_shard_t *sh = &c->shard[i];
+		pthread_mutex_lock(&sh->mu);
+		out->hits += sh->hits;
+		out->misses += sh->misses;
+		pthread_mutex_unlock(&sh->mu);
+	}
+}

@@ -1,0 +1,544 @@
+/*
+ * test_store_cache.c - the point cache of store.h (storage/store_cache.c):
+ * a cached record that a write did not update would answer stale reads
+ * (SISMEMBER, HGET, ZSCORE of a changed or removed element).  Tests:
+ *   - every write path (put, delete, batch, write list, transaction, a
+ *     failed write) leaves the cache answering what the backend holds,
+ *     on both backends; absent keys too (negative entries);
+ *   - records over GROVE_STORE_CACHE_REC_MAX and keys outside the prefix
+ *     are not kept; the bytes stay within the budget;
+ *   - a writer thread rewriting keys while readers read them: a reader
+ *     never sees a key go back to an older value, and after the writer
+ *     ends every read answers the last value (a read that filled the
+ *     cache from a record a racing write replaced would break both);
+ *   - a db twin, cache on and off, through sets, hashes, sorted sets,
+ *     deletes with their purges, merges, transactions and expiry: every
+ *     SISMEMBER, HGET and ZSCORE answers the same.
+ * Seeds are printed (GROVE_TEST_SEED replays one).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "grove/alloc.h"
+#include "grove/db.h"
+#include "base/rng.h"
+#include "storage/db_int.h"
+#include "storage/store.h"
+#include "storage/store_int.h"
+#include "tests/util_storage.h"
+
+#define K(s) s, strlen(s)
+#define PFX 'e'
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RACE_WRITES 3000
+#define TWIN_STEPS 600
+#else
+#define RACE_WRITES 20000
+#define TWIN_STEPS 2000
+#endif
+#define RACE_KEYS 4
+#define RACE_READERS 2
+
+typedef struct fixture {
+	char *dir;
+	grove_store_t *s;
+} fixture_t;
+
+static void store_open(fixture_t *f, bool leveldb, size_t budget)
+{
+	memset(f, 0, sizeof(*f));
+	if (leveldb) {
+		char err[512];
+		f->dir = grove_test_storage_tmpdir("store_cache");
+		assert_int_equal(grove_store_open_leveldb(f->dir, &f->s, err, sizeof(err)), 0);
+	} else {
+		assert_int_equal(grove_store_open_memory(&f->s), 0);
+	}
+	assert_int_equal(grove_store_cache_enable(f->s, PFX, budget), 0);
+}
+
+static void store_close(fixture_t *f)
+{
+	grove_store_close(f->s);
+	grove_test_storage_rmdir(f->dir);
+}
+
+typedef struct {
+	char buf[2048];
+	size_t len;
+} got_t;
+
+static int got_fn(void *ctx, const uint8_t *val, size_t vlen)
+{
+	got_t *g = ctx;
+	assert_true(vlen < sizeof(g->buf));
+	memcpy(g->buf, val, vlen);
+	g->buf[vlen] = 0;
+	g->len = vlen;
+	return 0;
+}
+
+/* The cached read of key answers want (NULL: absent), as the backend. */
+static void expect_latest(grove_store_t *s, const char *key, const char *want)
+{
+	got_t g;
+	int rc = grove_store_read_latest(s, K(key), got_fn, &g);
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int brc = grove_store_get(s, NULL, K(key), &p, &len);
+	if (!want) {
+		assert_int_equal(rc, GROVE_ENOTFOUND);
+		assert_int_equal(brc, GROVE_ENOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(brc, 0);
+	assert_string_equal(g.buf, want);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(p, want, len);
+	grove_free(p);
+}
+
+static void stats(grove_store_t *s, grove_store_cache_stats_t *st)
+{
+	grove_store_cache_stats(s, st);
+}
+
+/* ---- every write path ---- */
+
+static void write_paths(bool leveldb)
+{
+	fixture_t f;
+	store_open(&f, leveldb, 1 << 20);
+	grove_store_t *s = f.s;
+	grove_store_cache_stats_t st;
+	expect_latest(s, "ea", NULL); /* a negative entry */
+	expect_latest(s, "ea", NULL);
+	stats(s, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(grove_store_put(s, K("ea"), K("1"), false), 0);
+	expect_latest(s, "ea", "1"); /* the put replaced the negative entry */
+	assert_int_equal(grove_store_put(s, K("ea"), K("22"), false), 0);
+	expect_latest(s, "ea", "22");
+	assert_int_equal(grove_store_put(s, K("ea"), K("33"), false), 0); /* in place */
+	expect_latest(s, "ea", "33");
+	assert_int_equal(grove_store_delete(s, K("ea"), false), 0);
+	expect_latest(s, "ea", NULL);
+	/* a batch: put, delete, put of one key, another key beside */
+	grove_batch_t b;
+	grove_batch_init(&b);
+	assert_int_equal(grove_batch_put(&b, K("eb"), K("x")), 0);
+	assert_int_equal(grove_batch_delete(&b, K("eb")), 0);
+	assert_int_equal(grove_batch_put(&b, K("eb"), K("y")), 0);
+	assert_int_equal(grove_batch_put(&b, K("ec"), K("z")), 0);
+	assert_int_equal(grove_store_write(s, &b, false), 0);
+	expect_latest(s, "eb", "y");
+	expect_latest(s, "ec", "z");
+	/* a write list: the later batch wins */
+	grove_batch_t b2;
+	grove_batch_init(&b2);
+	grove_batch_clear(&b);
+	assert_int_equal(grove_batch_put(&b, K("eb"), K("first")), 0);
+	assert_int_equal(grove_batch_delete(&b2, K("eb")), 0);
+	assert_int_equal(grove_batch_put(&b2, K("ec"), K("second")), 0);
+	const grove_batch_t *list[2] = { &b, &b2 };
+	assert_int_equal(grove_store_write_list(s, list, 2, false), 0);
+	expect_latest(s, "eb", NULL);
+	expect_latest(s, "ec", "second");
+	/* a failed write changes nothing, and the cache still agrees */
+	grove_batch_clear(&b);
+	assert_int_equal(grove_batch_put(&b, K("ec"), K("lost")), 0);
+	grove_store_fail_write_after(1);
+	assert_int_equal(grove_store_write(s, &b, false), GROVE_EIO);
+	expect_latest(s, "ec", "second");
+	/* a transaction: the owner reads its staged state, not the cache;
+	 * the cache learns the batch when it is written */
+	assert_int_equal(grove_store_txn_begin(s), 0);
+	grove_batch_clear(&b);
+	assert_int_equal(grove_batch_put(&b, K("ec"), K("staged")), 0);
+	assert_int_equal(grove_batch_delete(&b, K("eb")), 0);
+	assert_int_equal(grove_store_txn_stage(s, &b), 0);
+	got_t g;
+	assert_int_equal(grove_store_read_latest(s, K("ec"), got_fn, &g), 0);
+	assert_string_equal(g.buf, "staged");
+	grove_batch_t all;
+	grove_store_txn_end(s, &all);
+	expect_latest(s, "ec", "second"); /* not written yet */
+	assert_int_equal(grove_store_write(s, &all, false), 0);
+	grove_batch_close(&all);
+	expect_latest(s, "ec", "staged");
+	/* keys outside the prefix and records over the bound: not kept */
+	assert_int_equal(grove_store_put(s, K("uk"), K("v"), false), 0);
+	char big[GROVE_STORE_CACHE_REC_MAX + 1];
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(grove_store_put(s, K("ebig"), K(big), false), 0);
+	stats(s, &st);
+	uint64_t entries = st.entries;
+	expect_latest(s, "uk", "v");
+	expect_latest(s, "ebig", big);
+	expect_latest(s, "ebig", big);
+	stats(s, &st);
+	assert_int_equal(st.entries, entries);
+	/* a smaller record of that key is kept again, and replaced */
+	assert_int_equal(grove_store_put(s, K("ebig"), K("small"), false), 0);
+	expect_latest(s, "ebig", "small");
+	assert_int_equal(grove_store_put(s, K("ebig"), K(big), false), 0);
+	expect_latest(s, "ebig", big);
+	grove_batch_close(&b);
+	grove_batch_close(&b2);
+	store_close(&f);
+}
+
+static void test_write_paths_memory(void **state)
+{
+	(void)state;
+	write_paths(false);
+}
+
+static void test_write_paths_leveldb(void **state)
+{
+	(void)state;
+	write_paths(true);
+}
+
+/* ---- the budget ---- */
+
+static void test_budget(void **state)
+{
+	(void)state;
+	fixture_t f;
+	const size_t budget = 64 * 1024;
+	store_open(&f, false, budget);
+	char key[32], val[64];
+	grove_store_cache_stats_t st;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "e%08d", i);
+		snprintf(val, sizeof(val), "value-%d-%040d", i, i);
+		assert_int_equal(grove_store_put(f.s, K(key), K(val), false), 0);
+		if (i % 3 == 0) {
+			snprintf(key, sizeof(key), "e%08d", i / 2);
+			got_t g;
+			int rc = grove_store_read_latest(f.s, K(key), got_fn, &g);
+			assert_int_equal(rc, 0);
+		}
+		stats(f.s, &st);
+		assert_true(st.bytes <= budget);
+	}
+	assert_true(st.entries > 100);    /* it is used */
+	assert_true(st.evictions > 1000); /* and bounded */
+	for (int i = 0; i < 20000; i += 97) { /* evictions lost nothing */
+		snprintf(key, sizeof(key), "e%08d", i);
+		snprintf(val, sizeof(val), "value-%d-%040d", i, i);
+		expect_latest(f.s, key, val);
+	}
+	store_close(&f);
+}
+
+/* ---- a writer racing readers ---- */
+
+typedef struct race {
+	grove_store_t *s;
+	atomic_bool done;
+	atomic_long stale;
+} race_t;
+
+static void *race_writer(void *arg)
+{
+	race_t *r = arg;
+	char key[8], val[32];
+	for (long i = 1; i <= RACE_WRITES; i++) {
+		snprintf(key, sizeof(key), "e%ld", i % RACE_KEYS);
+		snprintf(val, sizeof(val), "%ld", i);
+		int rc = i % 3 != 1 ? grove_store_delete(r->s, K(key), false)
+				    : grove_store_put(r->s, K(key), K(val), false);
+		assert_int_equal(rc, 0);
+	}
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/* The value of one write after another of one key only grows (a delete
+ * reads as 0 and comes between two puts that grow). */
+static void *race_reader(void *arg)
+{
+	race_t *r = arg;
+	long last[RACE_KEYS] = { 0 };
+	char key[8];
+	while (!atomic_load(&r->done)) {
+		for (int k = 0; k < RACE_KEYS; k++) {
+			snprintf(key, sizeof(key), "e%d", k);
+			got_t g;
+			int rc = grove_store_read_latest(r->s, K(key), got_fn, &g);
+			assert_true(rc == 0 || rc == GROVE_ENOTFOUND);
+			long v = rc == 0 ? atol(g.buf) : -1;
+			if (v >= 0 && v < last[k])
+				atomic_fetch_add(&r->stale, 1);
+			if (v > last[k])
+				last[k] = v;
+		}
+	}
+	return NULL;
+}
+
+static void test_race(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, true, 1 << 20);
+	race_t r = { .s = f.s };
+	atomic_init(&r.done, false);
+	atomic_init(&r.stale, 0);
+	pthread_t w, rd[RACE_READERS];
+	for (int i = 0; i < RACE_READERS; i++)
+		assert_int_equal(pthread_create(&rd[i], NULL, race_reader, &r), 0);
+	assert_int_equal(pthread_create(&w, NULL, race_writer, &r), 0);
+	pthread_join(w, NULL);
+	for (int i = 0; i < RACE_READERS; i++)
+		pthread_join(rd[i], NULL);
+	assert_int_equal(atomic_load(&r.stale), 0);
+	for (int k = 0; k < RACE_KEYS; k++) { /* the last write of each key */
+		long last = RACE_WRITES - (RACE_WRITES - k) % RACE_KEYS;
+		char key[8], val[32];
+		snprintf(key, sizeof(key), "e%d", k);
+		snprintf(val, sizeof(val), "%ld", last);
+		expect_latest(f.s, key, last % 3 != 1 ? NULL : val);
+	}
+	grove_store_cache_stats_t st;
+	stats(f.s, &st);
+	printf("race: %llu hits, %llu misses\n", (unsigned long long)st.hits,
+	       (unsigned long long)st.misses);
+	assert_true(st.hits > 0);
+	store_close(&f);
+}
+
+/* ---- a write between a miss's backend read and its fill ---- */
+
+static const grove_store_ops_t *real_ops;
+static grove_store_ops_t hook_ops;
+static const char *hook_write; /* the value the racing write puts, once */
+
+/* The backend's get, then (once) a write of the same key, as a writer
+ * thread could make between the read and the fill. */
+static int hook_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		    uint8_t **val, size_t *vlen)
+{
+	int rc = real_ops->get(s, snap, key, klen, val, vlen);
+	const char *w = hook_write;
+	hook_write = NULL;
+	if (w)
+		assert_int_equal(grove_store_put(s, key, klen, w, strlen(w), false), 0);
+	return rc;
+}
+
+static void test_fill_after_write(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, false, 1 << 20);
+	real_ops = f.s->ops;
+	hook_ops = *real_ops;
+	hook_ops.get = hook_get;
+	f.s->ops = &hook_ops;
+	/* an absent key read, then written: the negative fill is refused */
+	hook_write = "new";
+	got_t g;
+	assert_int_equal(grove_store_read_latest(f.s, K("ek"), got_fn, &g), GROVE_ENOTFOUND);
+	expect_latest(f.s, "ek", "new");
+	/* a record read, then replaced: its fill is refused */
+	assert_int_equal(grove_store_put(f.s, K("em"), K("v1"), false), 0);
+	f.s->ops = real_ops;
+	grove_store__cache_free(f.s); /* an empty cache over the same records */
+	assert_int_equal(grove_store_cache_enable(f.s, PFX, 1 << 20), 0);
+	f.s->ops = &hook_ops;
+	hook_write = "v2";
+	assert_int_equal(grove_store_read_latest(f.s, K("em"), got_fn, &g), 0);
+	assert_string_equal(g.buf, "v1");
+	expect_latest(f.s, "em", "v2");
+	f.s->ops = real_ops;
+	store_close(&f);
+}
+
+/* ---- a db twin: cache on and off ---- */
+
+typedef struct twin {
+	uint64_t clk;
+	grove_db_t *db[2]; /* 0: cache on, 1: off */
+} twin_t;
+
+static void twin_read_all(twin_t *t, uint64_t seed, int step)
+{
+	char key[8], el[8];
+	for (int k = 0; k < 3; k++) {
+		for (int e = 0; e < 12; e++) {
+			snprintf(el, sizeof(el), "m%d", e);
+			bool in[2];
+			uint8_t *v[2] = { 0 };
+			size_t vl[2] = { 0 };
+			int rc[2];
+			double sc[2] = { 0 };
+			snprintf(key, sizeof(key), "s%d", k);
+			for (int i = 0; i < 2; i++)
+				rc[i] = grove_db_set_contains(t->db[i], K(key), K(el), &in[i]);
+			assert_int_equal(rc[0], rc[1]);
+			if (rc[0] == 0 && in[0] != in[1])
+				fail_msg("seed %llu step %d: SISMEMBER %s %s: %d/%d",
+					 (unsigned long long)seed, step, key, el, in[0], in[1]);
+			snprintf(key, sizeof(key), "h%d", k);
+			for (int i = 0; i < 2; i++)
+				rc[i] = grove_db_map_get(t->db[i], K(key), K(el), &v[i], &vl[i]);
+			assert_int_equal(rc[0], rc[1]);
+			if (rc[0] == 0 && (vl[0] != vl[1] || memcmp(v[0], v[1], vl[0]) != 0))
+				fail_msg("seed %llu step %d: HGET %s %s differs",
+					 (unsigned long long)seed, step, key, el);
+			grove_free(v[0]);
+			grove_free(v[1]);
+			snprintf(key, sizeof(key), "z%d", k);
+			for (int i = 0; i < 2; i++)
+				rc[i] = grove_db_zset_score(t->db[i], K(key), K(el), &sc[i]);
+			assert_int_equal(rc[0], rc[1]);
+			if (rc[0] == 0 && sc[0] != sc[1])
+				fail_msg("seed %llu step %d: ZSCORE %s %s differs",
+					 (unsigned long long)seed, step, key, el);
+		}
+	}
+}
+
+static void twin_ship(grove_db_t *p, twin_t *t, const char *key)
+{
+	uint8_t name[64];
+	for (int kind = 0; kind < 3; kind++)
+		for (int e = 0; e < 12; e++) {
+			char el[8];
+			snprintf(el, sizeof(el), "m%d", e);
+			int ik = kind == 0 ? GROVE_ITEM_MEMBER : kind == 1 ? GROVE_ITEM_FIELD
+									  : GROVE_ITEM_ZMEMBER;
+			size_t nl = grove_test_elem_name(name, ik, key, el);
+			uint8_t *st;
+			size_t sl;
+			if (grove_db_item_state(p, name, nl, &st, &sl) != 0)
+				continue;
+			int rc[2];
+			for (int i = 0; i < 2; i++)
+				rc[i] = grove_db_item_merge(t->db[i], name, nl, st, sl, NULL, NULL);
+			assert_int_equal(rc[0], rc[1]);
+			grove_free(st);
+		}
+}
+
+static void twin_step(grove_rng_t *r, twin_t *t, grove_db_t *p, bool *in_txn)
+{
+	char key[8], el[8], val[16];
+	int op = (int)grove_rng_below(r, 100);
+	char fam = "shz"[grove_rng_below(r, 3)];
+	snprintf(key, sizeof(key), "%c%u", fam, (unsigned)grove_rng_below(r, 3));
+	snprintf(el, sizeof(el), "m%u", (unsigned)grove_rng_below(r, 12));
+	snprintf(val, sizeof(val), "v%u", (unsigned)grove_rng_below(r, 1000));
+	if (op < 60) {
+		bool rem = op < 20;
+		int rcs[2];
+		for (int i = 0; i < 2; i++) {
+			grove_db_t *db = t->db[i];
+			int rc = rcs[i] = fam == 's' ? (rem ? grove_db_set_remove(db, K(key), K(el), NULL)
+						   : grove_db_set_add(db, K(key), K(el), NULL))
+				 : fam == 'h' ? (rem ? grove_db_map_delete(db, K(key), K(el), NULL)
+						     : grove_db_map_set(db, K(key), K(el), K(val), NULL))
+					      : (rem ? grove_db_zset_remove(db, K(key), K(el), NULL)
+						     : grove_db_zset_add(db, K(key), K(el), op, 0, NULL, NULL));
+			assert_true(rc == 0 || rc == GROVE_EWRONGTYPE);
+		}
+		assert_int_equal(rcs[0], rcs[1]);
+	} else if (op < 68) { /* a key delete (and its purge) */
+		int rc[2];
+		for (int i = 0; i < 2; i++)
+			rc[i] = grove_db_delete(t->db[i], K(key), NULL);
+		assert_int_equal(rc[0], rc[1]);
+	} else if (op < 72) { /* a TTL that passes */
+		int rc[2];
+		for (int i = 0; i < 2; i++)
+			rc[i] = grove_db_expire(t->db[i], K(key), t->clk + 2, 0, NULL);
+		assert_int_equal(rc[0], rc[1]);
+	} else if (op < 74 && !*in_txn) { /* active expiry */
+		int rc[2];
+		for (int i = 0; i < 2; i++)
+			rc[i] = grove_db_expire_cycle(t->db[i], 16, NULL);
+		assert_int_equal(rc[0], rc[1]);
+	} else if (op < 86) { /* the peer writes, then ships the key */
+		int rc = fam == 's' ? grove_db_set_add(p, K(key), K(el), NULL)
+			 : fam == 'h' ? grove_db_map_set(p, K(key), K(el), K("pv"), NULL)
+				      : grove_db_zset_add(p, K(key), K(el), 3, 0, NULL, NULL);
+		assert_true(rc == 0 || rc == GROVE_EWRONGTYPE);
+		if (grove_rng_below(r, 4) == 0)
+			assert_int_equal(grove_db_delete(p, K(key), NULL), 0);
+		twin_ship(p, t, key);
+	} else if (op < 92) { /* a transaction begins or ends */
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(*in_txn ? grove_db_txn_commit(t->db[i])
+						 : grove_db_txn_begin(t->db[i]),
+					 0);
+		*in_txn = !*in_txn;
+	} else { /* time passes */
+		t->clk += grove_rng_below(r, 4);
+	}
+}
+
+static void test_db_twin(void **state)
+{
+	(void)state;
+	uint64_t seed = grove_test_storage_seed("test_store_cache twin");
+	grove_rng_t r;
+	grove_rng_seed(&r, seed);
+	twin_t t = { .clk = GROVE_TEST_T0_MS };
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(grove_test_storage_db_open(NULL, "a", &t.clk, GROVE_DURABILITY_NONE,
+							    &t.db[i]),
+				 0);
+	grove_store__cache_free(t.db[1]->store); /* no cache */
+	uint64_t cp = GROVE_TEST_T0_MS + 1;
+	grove_db_t *p;
+	assert_int_equal(grove_test_storage_db_open(NULL, "p", &cp, GROVE_DURABILITY_NONE, &p), 0);
+	bool in_txn = false;
+	for (int step = 0; step < TWIN_STEPS; step++) {
+		twin_step(&r, &t, p, &in_txn);
+		cp = t.clk + 1;
+		twin_read_all(&t, seed, step);
+	}
+	if (in_txn)
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(grove_db_txn_commit(t.db[i]), 0);
+	twin_read_all(&t, seed, TWIN_STEPS);
+	grove_db_stats_t st;
+	grove_db_stats(t.db[0], &st);
+	printf("seed %llu: %llu hits, %llu misses, %llu entries\n", (unsigned long long)seed,
+	       (unsigned long long)st.elem_cache_hits, (unsigned long long)st.elem_cache_misses,
+	       (unsigned long long)st.elem_cache_entries);
+	assert_true(st.elem_cache_hits > 1000);
+	grove_db_stats(t.db[1], &st);
+	assert_int_equal(st.elem_cache_hits + st.elem_cache_misses, 0);
+	grove_db_close(p);
+	for (int i = 0; i < 2; i++)
+		grove_db_close(t.db[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_write_paths_memory),
+		cmocka_unit_test(test_write_paths_leveldb),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_race),
+		cmocka_unit_test(test_fill_after_write),
+		cmocka_unit_test(test_db_twin),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
