@@ -194,11 +194,12 @@ int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, cons
  * holds the key (or knows it absent), else from the backend, keeping the
  * answer.  fn may run under a cache lock: it must not call the store, and
  * the record is valid during the call only.  Every write of
- * the store updates the cache in the order the backend applies it (puts
- * replace or insert the entry, deletes drop it), so an answer is never
+ * the store updates the cache in the order the backend applies it (a put
+ * replaces the key's entry if there is one, a delete drops it; only reads
+ * insert), so an answer is never
  * older than the last write that returned; a read racing a write answers
  * the old or the new record.  The owner of the store's transaction reads
- * through to its staged state.  Costs: a hit is one SipHash and one
+ * through to its staged state.  Costs: a hit is one hash and one
  * mutex; a write of a cached key one hash and mutex
  * per op, and the writes of batches that hold such keys are serialized
  * (a write mutex held across the backend's write and the update). */
