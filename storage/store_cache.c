@@ -1,7 +1,7 @@
 /*
  * store_cache.c - a store's point-read cache (store.h "point cache"): the
  * latest committed record of the keys under one prefix byte, kept in
- * memory so that a point read of one of them (grove_store_get_latest)
+ * memory so that a point read of one of them (grove_store_read_latest)
  * skips the backend's lookup, whose cost grows with the store (LevelDB:
  * both memtables, every level's filter and index, the block cache).
  *
@@ -22,10 +22,9 @@
  * Memory.  GROVE_STORE_CACHE_SHARDS shards, each a mutex, a generation and
  * sets of GROVE_STORE_CACHE_WAYS entries (a seeded hash of the key picks
  * shard and set); a read's fill replaces the least recently used way of
- * its set.  The bytes
- * of all entries (header, key, value, allocator overhead) stay within the
- * budget given at enable: a fill that would pass it replaces a way of
- * its set or is not made.  A record over GROVE_STORE_CACHE_REC_MAX bytes is
+ * its set.  The bytes of all entries (header, key, value, allocator
+ * overhead) stay within the budget given at enable: a fill that would
+ * pass it replaces a way of its set or is not made.  A record over GROVE_STORE_CACHE_REC_MAX bytes is
  * never cached.
  */
 #include <pthread.h>
