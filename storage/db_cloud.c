@@ -11,7 +11,9 @@
  * Invariant: every bit set is above the head's vv for its node (a dot at
  * vv + 1 raises the vv over the run of set bits above it, and a raise
  * clears what it covers); a block without bits is deleted; the top record
- * exists only while above the vv.  Node ids hold no NUL, so 'node 0x00'
+ * exists only while above the vv.  The common write, a dot at vv + 1 of a
+ * key known to have no cloud at all, raises the vv in place and touches no
+ * block (add_next_plain).  Node ids hold no NUL, so 'node 0x00'
  * sorts records by (node, block) in the order of grove_value__dot_cmp.
  */
 #include <stdlib.h>
@@ -305,8 +307,33 @@ static int fold(grove_db_cloud_t *cl, grove_ctx_t *ctx, const char *node)
 	return rc;
 }
 
+static int vv_cmp_node(const void *elem, const void *key)
+{
+	return strcmp(((const grove_value__dot_t *)elem)->node,
+		      ((const grove_value__dot_t *)key)->node);
+}
+
+/* The common local write, a dot at vv + 1 of a key without any cloud (no
+ * records, no overlay block, none in memory): raises vv[node] by one in
+ * place, which is all that fold would do (no bits above it, no top
+ * record).  False (nothing changed) when any of that does not hold. */
+static bool add_next_plain(grove_db_cloud_t *cl, grove_ctx_t *ctx, const grove_value__dot_t *d)
+{
+	if (!cl->known || !cl->none || cl->n || ctx->cloud.len)
+		return false;
+	bool found;
+	size_t i = grove_value__sorted_find(ctx->vv.d, ctx->vv.len, sizeof(*ctx->vv.d), d,
+					    vv_cmp_node, &found);
+	if (!found || ctx->vv.d[i].counter == UINT64_MAX || ctx->vv.d[i].counter + 1 != d->counter)
+		return false;
+	ctx->vv.d[i].counter = d->counter;
+	return true;
+}
+
 int grove_db__cloud_add(grove_db_cloud_t *cl, grove_ctx_t *ctx, const grove_value__dot_t *d)
 {
+	if (add_next_plain(cl, ctx, d))
+		return 0;
 	bool has;
 	int rc = grove_db__cloud_has(cl, ctx, d, &has);
 	if (rc || has)

@@ -20,6 +20,7 @@
 #include "grove/db.h"
 #include "base/rng.h"
 #include "crdt/coll.h"
+#include "storage/db_cloud_int.h"
 #include "storage/db_int.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
@@ -871,6 +872,70 @@ static int first_of(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
 	return 1;
 }
 
+/* Whether key has any cloud record in db's store. */
+static bool has_cloud_records(grove_db_t *db, const char *key)
+{
+	uint8_t p[3 + 16];
+	p[0] = GROVE_DB_PFX_CLOUD;
+	p[1] = 0;
+	p[2] = (uint8_t)strlen(key);
+	memcpy(p + 3, key, strlen(key));
+	bool any = false;
+	assert_int_equal(grove_store_scan_prefix(db->store, NULL, p, 3 + strlen(key), first_of, &any),
+			 0);
+	return any;
+}
+
+/* A dot at vv + 1 raises the vv over the run of cloud dots above it, also
+ * where db_cloud.c raises it in place (a key without any cloud): members
+ * of one writer shipped in order, the first then the rest in reverse order
+ * (each dot above a gap until the second closes it) and odd before even,
+ * over two cloud blocks,
+ * leave no cloud record once every dot is in, the same root on every
+ * replica, and the writer's next dots above all of them. */
+static void test_cloud_fold_orders(void **state)
+{
+	(void)state;
+	enum { N = GROVE_DB_CLOUD_BLOCK + 8, ORDERS = 3 };
+	uint64_t cb = GROVE_TEST_T0_MS, cr[ORDERS];
+	grove_db_t *b, *r[ORDERS];
+	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
+	char m[16];
+	for (int i = 0; i < N; i++) {
+		snprintf(m, sizeof(m), "m%04d", i);
+		assert_int_equal(grove_db_set_add(b, K("fo"), K(m), NULL), 0);
+	}
+	for (int o = 0; o < ORDERS; o++) {
+		cr[o] = GROVE_TEST_T0_MS;
+		assert_int_equal(grove_test_storage_db_open(NULL, "r", &cr[o], GROVE_DURABILITY_NONE,
+							    &r[o]), 0);
+		for (int j = 0; j < N; j++) {
+			int i = o == 0 ? j : o == 1 ? (j ? N - j : 0) : j < N / 2 ? 2 * j + 1 : 2 * (j - N / 2);
+			snprintf(m, sizeof(m), "m%04d", i);
+			ship_member(b, r[o], "fo", m);
+			if (o == 1 && j > 0 && j < N - 1) /* the second dot is still missing */
+				assert_true(has_cloud_records(r[o], "fo"));
+		}
+		assert_false(has_cloud_records(r[o], "fo"));
+		assert_int_equal(coll_count(r[o], "fo", GROVE_TYPE_SET), N);
+	}
+	uint8_t d0[GROVE_DIGEST_BYTES], d[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(r[0], d0);
+	for (int o = 1; o < ORDERS; o++) {
+		grove_db_root_digest(r[o], d);
+		assert_memory_equal(d, d0, sizeof(d));
+	}
+	/* b writes on: its next dot lands above every shipped one everywhere */
+	assert_int_equal(grove_db_set_add(b, K("fo"), K("new"), NULL), 0);
+	for (int o = 0; o < ORDERS; o++) {
+		ship_member(b, r[o], "fo", "new");
+		assert_false(has_cloud_records(r[o], "fo"));
+		assert_int_equal(coll_count(r[o], "fo", GROVE_TYPE_SET), N + 1);
+		grove_db_close(r[o]);
+	}
+	grove_db_close(b);
+}
+
 /* More keys than db_cloud.c's table of what it knows has slots: the
  * keys' cache entries remember it, so a re-add probes for cloud records
  * no more; and what an entry remembers follows the cloud records a merge
@@ -1409,6 +1474,7 @@ int main(void)
 		cmocka_unit_test(test_merge_entry_limit),
 		cmocka_unit_test(test_cloud_known),
 		cmocka_unit_test(test_cloud_known_many_keys),
+		cmocka_unit_test(test_cloud_fold_orders),
 		cmocka_unit_test(test_restart_and_rebuild),
 		cmocka_unit_test(test_format_1_refused),
 		cmocka_unit_test(test_rewrites_exact_memory),
