@@ -92,7 +92,10 @@ static void get_reply(void *ctx, grove_type_t t, const grove_value_t *v)
 }
 
 /* GET: from the record cache when it holds the key (no store read, no
- * allocation), else the type from the head and the value from the store. */
+ * allocation), else the type from the head and the value from the store.
+ * A key whose head reads as no type (missing, deleted, emptied, expired)
+ * is nil, as TYPE and EXISTS answer, without the second read (a snapshot
+ * and a store get: most of a GET of a missing key). */
 void grove_cmd_do_get(grove_cmd_call_t *c)
 {
 	if (grove_cmd__key_valid(c, 1)) {
@@ -106,6 +109,10 @@ void grove_cmd_do_get(grove_cmd_call_t *c)
 	grove_type_t t;
 	if (!type_of(c, 1, &t))
 		return;
+	if (t == GROVE_TYPE_NONE) {
+		grove_resp_null(c->out);
+		return;
+	}
 	if (t == GROVE_TYPE_SET || t == GROVE_TYPE_MAP || t == GROVE_TYPE_ZSET ||
 	    t == GROVE_TYPE_LIST) { /* not decoded: may be huge */
 		grove_cmd_reply_db_error(c, GROVE_EWRONGTYPE);

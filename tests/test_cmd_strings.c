@@ -20,6 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "storage/db_int.h"
 #include "tests/util_cmd.h"
 
 
@@ -338,13 +339,69 @@ static void test_append_concurrent(void **state)
 	GROVE_EXPECT(f, "STRLEN log", ":3000\r\n");
 }
 
+/* Store gets, counted behind the db (its store's ops wrapped). */
+static uint64_t g_gets;
+static const grove_store_ops_t *g_real;
+static grove_store_ops_t g_counting;
+
+static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		     uint8_t **val, size_t *vlen)
+{
+	g_gets++;
+	return g_real->get(s, snap, key, klen, val, vlen);
+}
+
+/* GET answers nil exactly where TYPE answers none, whatever left the key
+ * without a type (never written, deleted, emptied, expired), read from
+ * the store (the record cache emptied); such a GET reads the key's head
+ * and nothing else. */
+static void test_get_typeless(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	const char *setup[] = {
+		"SET r v",  "DEL r",     "INCR c",	  "DEL c",     "SADD s a", "SREM s a",
+		"HSET h f v", "HDEL h f", "ZADD z 1 a", "ZREM z a", "RPUSH l a", "LPOP l",
+		"SET x v PX 5", "SET r2 v", "INCR c2", "SADD s2 a", "HSET h2 f v", NULL,
+	};
+	for (const char *const *w = setup; *w; w++)
+		grove_test_cmd_run(f, 0, *w);
+	f->clock_ms += 10; /* x expires */
+	static const struct {
+		const char *key, *type, *get;
+	} want[] = {
+		{ "nokey", "+none\r\n", "$-1\r\n" }, { "r", "+none\r\n", "$-1\r\n" },
+		{ "c", "+none\r\n", "$-1\r\n" },	   { "s", "+none\r\n", "$-1\r\n" },
+		{ "h", "+none\r\n", "$-1\r\n" },	   { "z", "+none\r\n", "$-1\r\n" },
+		{ "l", "+none\r\n", "$-1\r\n" },	   { "x", "+none\r\n", "$-1\r\n" },
+		{ "r2", "+string\r\n", "$1\r\nv\r\n" }, { "c2", "+string\r\n", "$1\r\n1\r\n" },
+		{ "s2", "+set\r\n", GROVE_TEST_WRONGTYPE }, { "h2", "+hash\r\n", GROVE_TEST_WRONGTYPE },
+	};
+	char line[64];
+	g_real = f->db->store->ops;
+	g_counting = *g_real;
+	g_counting.get = count_get;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(line, sizeof(line), "TYPE %s", want[i].key);
+		GROVE_EXPECT(f, line, want[i].type);
+		grove_db__cache_drop_all(f->db); /* GET reads the store */
+		f->db->store->ops = &g_counting;
+		g_gets = 0;
+		snprintf(line, sizeof(line), "GET %s", want[i].key);
+		const char *got = grove_test_cmd_run(f, 0, line);
+		f->db->store->ops = g_real;
+		assert_string_equal(got, want[i].get);
+		if (strcmp(want[i].type, "+none\r\n") == 0)
+			assert_int_equal(g_gets, 1); /* the head only */
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_set_options),   T(test_multi_key), T(test_append_range),
 		T(test_keys_that_cannot_exist), T(test_expiry), T(test_append_concurrent),
-		T(test_bits),
+		T(test_bits),	       T(test_get_typeless),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
