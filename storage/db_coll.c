@@ -556,14 +556,14 @@ static int elem_live_item(const coll_t *c, const ename_t *en, const grove_elem_t
 static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_item[16],
 		      const uint8_t *old_item, const grove_elem_t *x)
 {
-	if (c->nd == GROVE_DB_ITEM_DELTAS_MAX)
+	if (c->nd == (c->dx ? c->dx_cap : GROVE_DB_ITEM_DELTAS_MAX))
 		return GROVE_EINVAL;
 	int rc = 0;
 	if (old_item) {
 		acc_add(&c->m.acc, old_item, true);
 		c->m.count[en->kind]--;
 	}
-	grove_db_item_delta_t *d = &c->deltas[c->nd];
+	grove_db_item_delta_t *d = c->dx ? &c->dx[c->nd] : &c->deltas[c->nd];
 	memset(d, 0, sizeof(*d));
 	d->segment = en->segment;
 	d->had_old = had;
@@ -663,7 +663,7 @@ static int coll_commit(coll_t *c, bool *wrote)
 	c->st.has_type = true;
 	c->st.type = type_of(c->st.v, &c->m);
 	c->st.extra = c->extra.count ? &c->extra : NULL;
-	c->st.deltas = c->deltas;
+	c->st.deltas = c->dx ? c->dx : c->deltas;
 	c->st.ndeltas = c->nd;
 	/* a never-written key left blank with nothing else to write: nothing */
 	const grove_value_t *v = c->st.v;
@@ -2102,12 +2102,23 @@ static int elem_bound(int kind, grove_elem_t *l)
 	return l->len > GROVE_ELEM_ENTRIES_MAX ? GROVE_ETOOBIG : 0;
 }
 
+/* What merge_elem did to the key beyond *reply (grove_db_items_merge). */
+typedef struct merge_out {
+	bool news;    /* the record changed or the context gained a dot */
+	bool touched; /* c changed: a failure past this point leaves c dirty */
+} merge_out_t;
+
+/* Merges one element state into the loaded key c.  *reply: our element
+ * differs from relem afterwards; out (may be NULL): see merge_out_t.  A
+ * refused state (GROVE_EDECODE, GROVE_ETOOBIG) leaves c untouched. */
 static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
-		      const grove_elem_t *relem, bool *reply)
+		      const grove_elem_t *relem, bool *reply, merge_out_t *out)
 {
 	grove_elem_t l;
 	bool had, changed = false;
 	uint8_t raw_item[GROVE_DIGEST_BYTES], old_item[GROVE_DIGEST_BYTES];
+	if (out)
+		*out = (merge_out_t){ 0 };
 	int rc = elem_load(c, NULL, en, &l, &had, raw_item);
 	if (rc)
 		return rc;
@@ -2128,13 +2139,25 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 		rc = grove_elem_merge(&l, &lctx, relem, rctx, &changed);
 	if (rc == 0 && changed)
 		rc = elem_bound(en->kind, &l);
-	for (size_t i = 0; i < relem->len && rc == 0; i++) /* the context gains relem's dots */
-		rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &relem->e[i].dot);
+	bool gained = false;
+	if (out)
+		out->touched = rc == 0;
+	for (size_t i = 0; i < relem->len && rc == 0; i++) { /* the context gains relem's dots */
+		bool has = true;
+		if (out)
+			rc = grove_db__cloud_has(&c->cl, coll_ctx(c), &relem->e[i].dot, &has);
+		gained |= !has;
+		if (rc == 0)
+			rc = grove_db__cloud_add(&c->cl, coll_ctx(c), &relem->e[i].dot);
+	}
 	if (rc == 0 && changed)
 		rc = grove_elem_encode(&after, &l, en->kind);
-	if (rc == 0 && changed &&
-	    (after.len != before.len || memcmp(after.data, before.data, after.len) != 0))
+	bool store = rc == 0 && changed &&
+		     (after.len != before.len || memcmp(after.data, before.data, after.len) != 0);
+	if (store)
 		rc = elem_store(c, en, had, raw_item, was ? old_item : NULL, &l);
+	if (out)
+		out->news = gained || store;
 	bool differs = rc == 0 && !grove_elem_eq(&l, relem);
 	if (reply)
 		*reply = differs;
@@ -2213,7 +2236,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = coll_load(&c, db, &k);
 	if (rc == 0)
-		rc = en ? merge_elem(&c, en, &rctx, &relem, reply)
+		rc = en ? merge_elem(&c, en, &rctx, &relem, reply, NULL)
 			: merge_head(&c, r, n, racc);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
@@ -2236,6 +2259,261 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	if (changed)
 		*changed = wrote;
 	return rc;
+}
+
+/* ---- several items at once (an anti-entropy frame) ---- */
+
+/* One item alone, as grove_db_item_merge. */
+static void item_one(grove_db_t *db, grove_db_item_t *it)
+{
+	it->changed = it->reply = false;
+	it->rc = grove_db_item_merge(db, it->name, it->nlen, it->state, it->slen, &it->changed,
+				     &it->reply);
+}
+
+/* How many items from it[0] on form one group: elements (no head) of one
+ * key, each name once (a second state of an element must see the first
+ * one's record), at most GROVE_DB_ITEMS_GROUP_MAX; 1 when it[0] is not an
+ * element or is malformed. */
+static size_t group_len(grove_db_item_t *const *it, size_t n)
+{
+	int kind;
+	const uint8_t *key, *key0, *elem;
+	size_t klen, klen0, elen;
+	if (grove_db_item_parse(it[0]->name, it[0]->nlen, &kind, &key0, &klen0, &elem, &elen) ||
+	    kind == GROVE_ITEM_HEAD)
+		return 1;
+	size_t m = 1;
+	for (; m < n && m < GROVE_DB_ITEMS_GROUP_MAX; m++) {
+		if (grove_db_item_parse(it[m]->name, it[m]->nlen, &kind, &key, &klen, &elem, &elen) ||
+		    kind == GROVE_ITEM_HEAD || klen != klen0 || memcmp(key, key0, klen) != 0)
+			break;
+		size_t j = 0;
+		while (j < m && (it[j]->nlen != it[m]->nlen || memcmp(it[j]->name, it[m]->name, it[m]->nlen)))
+			j++;
+		if (j < m)
+			break;
+	}
+	return m;
+}
+
+/* A group's decoded states and what its merge under one lock gave. */
+typedef struct gstate {
+	grove_ctx_t rctx;
+	grove_elem_t relem;
+	bool reply;
+	merge_out_t out;
+} gstate_t;
+
+/* Decodes it[0..n) and observes their clocks as grove_db_item_merge does;
+ * returns how many decoded (the first failure ends the prefix). */
+static size_t group_decode(grove_db_t *db, grove_db_item_t *const *it, size_t n, gstate_t *g)
+{
+	size_t j = 0;
+	for (; j < n; j++) {
+		int kind;
+		const uint8_t *key, *elem;
+		size_t klen, elen;
+		bool partial = false;
+		memset(&g[j], 0, sizeof(g[j]));
+		int rc = grove_db_item_parse(it[j]->name, it[j]->nlen, &kind, &key, &klen, &elem, &elen);
+		if (rc == 0 && (!it[j]->state || it[j]->slen == 0 || it[j]->slen > GROVE_VALUE_BYTES_MAX))
+			rc = GROVE_EDECODE;
+		if (rc == 0)
+			rc = grove_elem_state_decode(it[j]->state, it[j]->slen, kind, &g[j].rctx,
+						     &g[j].relem, &partial);
+		if (rc == 0)
+			rc = grove_db__hlc_observe(db, grove_elem_max_ts(&g[j].relem));
+		if (rc) {
+			grove_ctx_free(&g[j].rctx);
+			grove_elem_free(&g[j].relem);
+			break;
+		}
+	}
+	return j;
+}
+
+/* Merges the decoded group it[0..n) under one key lock into one write:
+ * *done items merged (a refused element ends the group before it, the
+ * key untouched by it: it then merges alone).  Nonzero: nothing was
+ * written (an error other than a refusal; the key's cached value, which
+ * the merges changed in place, is dropped as after a failed commit). */
+static int group_apply(grove_db_t *db, grove_db_item_t *const *it, gstate_t *g, size_t n,
+		       size_t *done, bool *wrote, bool *purge)
+{
+	int kind;
+	const uint8_t *key, *elem;
+	size_t klen, elen;
+	grove_db_key_t k;
+	*done = 0;
+	int rc = grove_db_item_parse(it[0]->name, it[0]->nlen, &kind, &key, &klen, &elem, &elen);
+	if (rc == 0)
+		rc = grove_db__key_prepare(&k, key, klen);
+	ename_t *en = rc == 0 ? grove_db__ename_take(db) : NULL;
+	grove_db_item_delta_t *dx = grove_malloc(n * sizeof(*dx));
+	size_t *doff = grove_malloc(n * sizeof(*doff)); /* a delta's rkey in arena */
+	grove_buf_t arena = { 0 };
+	if (rc == 0 && (!en || !dx || !doff))
+		rc = GROVE_ENOMEM;
+	if (rc) {
+		grove_db__ename_give(db, en);
+		grove_free(dx);
+		grove_free(doff);
+		return rc;
+	}
+	coll_t c;
+	size_t j = 0;
+	pthread_mutex_lock(&db->stripes[k.stripe].mu);
+	rc = coll_load(&c, db, &k);
+	c.dx = dx;
+	c.dx_cap = n;
+	for (; j < n && rc == 0; j++) {
+		GROVE_ASSERT(grove_db_item_parse(it[j]->name, it[j]->nlen, &kind, &key, &klen, &elem,
+						 &elen) == 0);
+		ename_init(en, &k, kind, elem, elen);
+		size_t nd = c.nd;
+		rc = merge_elem(&c, en, &g[j].rctx, &g[j].relem, &g[j].reply, &g[j].out);
+		if (rc && !g[j].out.touched && (rc == GROVE_EDECODE || rc == GROVE_ETOOBIG)) {
+			rc = 0; /* refused: it merges alone, after the others */
+			break;
+		}
+		if (rc == 0 && c.nd > nd) { /* its delta borrows en's rkey: keep a copy */
+			doff[nd] = arena.len;
+			grove_buf_append(&arena, en->rkey, en->rlen);
+			if (grove_buf_failed(&arena))
+				rc = GROVE_ENOMEM;
+		}
+	}
+	for (size_t d = 0; d < c.nd && rc == 0; d++)
+		if (dx[d].has_new)
+			dx[d].rkey = arena.data + doff[d];
+	bool committed = false;
+	if (rc == 0 && j > 0) {
+		committed = true;
+		rc = coll_commit(&c, wrote);
+	}
+	if (rc && !committed && c.loaded && c.st.v_cached) { /* as state_fail */
+		c.st.v = NULL;
+		c.st.v_cached = false;
+		c.st.rec = NULL;
+		grove_db__cache_drop(db, c.st.entry);
+		c.st.entry = NULL;
+	}
+	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+	*purge = rc == 0 && c.purge;
+	*done = rc == 0 ? j : 0;
+	coll_free(&c);
+	grove_db__ename_give(db, en);
+	grove_buf_close(&arena);
+	grove_free(dx);
+	grove_free(doff);
+	return rc;
+}
+
+/* Merges one group it[0..n) (group_len); returns how many items it took. */
+static size_t group_merge(grove_db_t *db, grove_db_item_t *const *it, size_t n)
+{
+	gstate_t *g = grove_malloc(n * sizeof(*g));
+	size_t m = g ? group_decode(db, it, n, g) : 0, done = 0;
+	bool wrote = false, purge = false;
+	int rc = m > 1 ? group_apply(db, it, g, m, &done, &wrote, &purge) : GROVE_EINVAL;
+	for (size_t j = 0; j < m; j++) {
+		grove_ctx_free(&g[j].rctx);
+		grove_elem_free(&g[j].relem);
+	}
+	if (rc || done == 0) { /* one by one: each item's own result and count */
+		size_t todo = rc == 0 || m < 2 ? 1 : m;
+		for (size_t j = 0; j < todo; j++)
+			item_one(db, it[j]);
+		grove_free(g);
+		return todo;
+	}
+	bool any = false;
+	for (size_t j = 0; j < done; j++) {
+		it[j]->rc = 0;
+		it[j]->reply = g[j].reply;
+		it[j]->changed = wrote && g[j].out.news;
+		any |= it[j]->changed;
+	}
+	if (wrote && !any) /* a write none of them made (a context migrated): the first's */
+		it[0]->changed = true;
+	for (size_t j = 0; j < done; j++)
+		atomic_fetch_add(it[j]->changed ? &db->merges_changed : &db->merges_unchanged, 1);
+	grove_free(g);
+	if (purge) {
+		int kind;
+		const uint8_t *key, *elem;
+		size_t klen, elen;
+		GROVE_ASSERT(grove_db_item_parse(it[0]->name, it[0]->nlen, &kind, &key, &klen, &elem,
+						 &elen) == 0);
+		it[done - 1]->rc = grove_db__purge_request(db, key, klen);
+	}
+	return done;
+}
+
+/* A span's item with its key, for the sort that brings each key's
+ * elements together. */
+typedef struct span_ent {
+	const uint8_t *key;
+	size_t klen, pos;
+	grove_db_item_t *it;
+} span_ent_t;
+
+static int span_cmp(const void *va, const void *vb)
+{
+	const span_ent_t *a = va, *b = vb;
+	size_t l = a->klen < b->klen ? a->klen : b->klen;
+	int c = memcmp(a->key, b->key, l);
+	if (c == 0 && a->klen != b->klen)
+		c = a->klen < b->klen ? -1 : 1;
+	return c ? c : (a->pos < b->pos ? -1 : a->pos > b->pos);
+}
+
+/* Merges the elements e[0..n), sorted by key (in order within a key), in
+ * groups. */
+static void span_merge(grove_db_t *db, span_ent_t *e, size_t n, grove_db_item_t **ptr)
+{
+	for (size_t j = 0; j < n; j++)
+		ptr[j] = e[j].it;
+	for (size_t i = 0; i < n;) {
+		size_t m = group_len(&ptr[i], n - i);
+		i += m > 1 ? group_merge(db, &ptr[i], m) : (item_one(db, ptr[i]), 1);
+	}
+}
+
+void grove_db_items_merge(grove_db_t *db, grove_db_item_t *items, size_t n)
+{
+	span_ent_t *e = grove_malloc(n * sizeof(*e));
+	grove_db_item_t **ptr = grove_malloc(n * sizeof(*ptr));
+	if (!e || !ptr) { /* no room to sort: one by one */
+		for (size_t i = 0; i < n; i++)
+			item_one(db, &items[i]);
+		n = 0;
+	}
+	/* Heads (and malformed names) merge alone, in place: the elements
+	 * between two of them merge by key (merges of distinct items of
+	 * distinct or equal keys commute; one name's states keep their order). */
+	size_t ne = 0;
+	for (size_t i = 0; i <= n; i++) {
+		int kind = GROVE_ITEM_HEAD;
+		const uint8_t *key = NULL, *elem;
+		size_t klen = 0, elen;
+		bool elem_item = i < n && grove_db_item_parse(items[i].name, items[i].nlen, &kind, &key,
+							     &klen, &elem, &elen) == 0 &&
+				 kind != GROVE_ITEM_HEAD;
+		if (elem_item) {
+			e[ne++] = (span_ent_t){ .key = key, .klen = klen, .pos = i, .it = &items[i] };
+			continue;
+		}
+		if (ne > 1)
+			qsort(e, ne, sizeof(*e), span_cmp);
+		span_merge(db, e, ne, ptr);
+		ne = 0;
+		if (i < n)
+			item_one(db, &items[i]);
+	}
+	grove_free(e);
+	grove_free(ptr);
 }
 
 /* ---- the items of one key ---- */

@@ -60,6 +60,10 @@ typedef struct coll {
 	grove_batch_t extra;
 	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
 	size_t nd;
+	/* NULL: the deltas above; else a caller's array of dx_cap (a merge of
+	 * several elements of the key, grove_db_items_merge) */
+	grove_db_item_delta_t *dx;
+	size_t dx_cap;
 	bool purge; /* a purge must follow the write */
 	bool loaded;
 	bool zraw_has; /* sorted-set member: score of the loaded record as stored */

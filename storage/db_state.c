@@ -396,6 +396,9 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 	int rc = state_encode(s, k, st, &enc_len);
 	if (rc)
 		return state_fail(db, st, rc);
+	/* a deferred record holds GROVE_DB_ITEM_DELTAS_MAX deltas: a merge of
+	 * more elements (grove_db_items_merge) commits as when not deferring */
+	bool defer = defer_active(db) && st->ndeltas <= GROVE_DB_ITEM_DELTAS_MAX;
 	uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 	rec[enc_len] = (uint8_t)(st->has_type ? st->type : grove_value_type(st->v));
 	size_t rec_len = enc_len + 1;
@@ -405,7 +408,7 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 			return 0;
 		if (grove_commit_txn_owned(&db->commit)) /* staged at once */
 			rc = state_commit_extra(db, k, st);
-		else if (defer_active(db))
+		else if (defer)
 			rc = state_commit_deferred(db, k, st, 0);
 		else if (db->durability == GROVE_DURABILITY_BATCH)
 			rc = state_commit_queued(db, k, st, 0);
@@ -417,7 +420,7 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 	bool can_pin = grove_db__cache_can_pin(db, k, st->entry);
 	if (grove_commit_txn_owned(&db->commit)) /* staged at once */
 		rc = state_commit_locked(db, k, st, rec_len);
-	else if (can_pin && defer_active(db))
+	else if (can_pin && defer)
 		rc = state_commit_deferred(db, k, st, rec_len);
 	else if (db->durability == GROVE_DURABILITY_BATCH && can_pin)
 		rc = state_commit_queued(db, k, st, rec_len);

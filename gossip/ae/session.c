@@ -197,12 +197,9 @@ uint32_t grove_ae_sess_take(grove_ae_sess_t *s, unsigned level)
 
 /* ---- merging (shared with PUSH) ---- */
 
-/* Merges one remote state and counts the outcome; true if it was news. */
-static bool merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t klen,
-			       const uint8_t *state, size_t slen, bool *reply)
+/* Counts one merge's outcome; true if it was news. */
+static bool count_merge(const grove_ae_ctx_t *ctx, int rc, bool changed)
 {
-	bool changed = false;
-	int rc = grove_db_item_merge(ctx->db, key, klen, state, slen, &changed, reply);
 	grove_ae_stats_t *st = ctx->stats;
 	if (rc == 0 && changed)
 		st->merged_changed++;
@@ -218,6 +215,10 @@ static bool merge_state(const grove_ae_ctx_t *ctx, const uint8_t *key, size_t kl
 	return rc == 0 && changed;
 }
 
+/* The frame's states go to grove_db_items_merge in runs of up to
+ * GROVE__MERGE_RUN (the elements of one key in a run merge as one write). */
+#define GROVE__MERGE_RUN 512
+
 size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *f,
 			     grove_db_change_fn on_news, void *arg, grove_ae_reply_fn on_reply,
 			     void *rarg, int *reply_rc)
@@ -225,16 +226,23 @@ size_t grove_ae_merge_states(const grove_ae_ctx_t *ctx, const grove_ae_frame_t *
 	grove_ae_rd_t rd;
 	grove_ae_rd_init(&rd, f);
 	size_t state_bytes = 0;
-	for (uint32_t i = 0; i < f->count; i++) {
-		const uint8_t *key, *st;
-		size_t klen, slen;
-		grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
-		state_bytes += slen;
-		bool reply = false;
-		if (merge_state(ctx, key, klen, st, slen, &reply) && on_news != NULL)
-			on_news(arg, key, klen);
-		if (reply && on_reply != NULL && *reply_rc == 0)
-			*reply_rc = on_reply(rarg, key, klen);
+	grove_db_item_t run[GROVE__MERGE_RUN];
+	for (uint32_t i = 0; i < f->count;) {
+		size_t n = 0;
+		for (; n < GROVE__MERGE_RUN && i < f->count; n++, i++) {
+			const uint8_t *key, *st;
+			size_t klen, slen;
+			grove_ae_rd_state(&rd, &key, &klen, &st, &slen);
+			state_bytes += slen;
+			run[n] = (grove_db_item_t){ .name = key, .nlen = klen, .state = st, .slen = slen };
+		}
+		grove_db_items_merge(ctx->db, run, n);
+		for (size_t j = 0; j < n; j++) {
+			if (count_merge(ctx, run[j].rc, run[j].changed) && on_news != NULL)
+				on_news(arg, run[j].name, run[j].nlen);
+			if (run[j].reply && on_reply != NULL && *reply_rc == 0)
+				*reply_rc = on_reply(rarg, run[j].name, run[j].nlen);
+		}
 	}
 	return state_bytes;
 }

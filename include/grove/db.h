@@ -348,6 +348,31 @@ int grove_db_item_state(grove_db_t *db, const void *name, size_t nlen, uint8_t *
  * merge, so the peer should get our state back. */
 int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uint8_t *state,
 			size_t slen, bool *changed, bool *reply) GROVE_MUST_CHECK;
+/* One item state for grove_db_items_merge: name and state in (borrowed),
+ * what grove_db_item_merge would return for it out. */
+typedef struct grove_db_item {
+	const void *name;
+	size_t nlen;
+	const uint8_t *state;
+	size_t slen;
+	int rc;       /* out: grove_db_item_merge's result */
+	bool changed; /* out: *changed */
+	bool reply;   /* out: *reply */
+} grove_db_item_t;
+#define GROVE_DB_ITEMS_GROUP_MAX 128
+/* Merges items[0..n), each with the outcome and counters its own
+ * grove_db_item_merge would have (a hostile item is refused and counted
+ * alone, the others merge), but the elements of one key among them (up
+ * to GROVE_DB_ITEMS_GROUP_MAX at a time, each name once) merge under one
+ * key lock into one write: one load of the key's metadata and context
+ * and one store write for the group instead of one per element (an
+ * anti-entropy STATES frame: a catch-up on a big collection).  Heads merge
+ * alone, in their place; the elements between two heads merge grouped by
+ * key (merges of distinct items commute; one name's states keep their
+ * order).  A refused element ends its group (the group is written, the
+ * element merges alone); any other error drops the group's work and
+ * merges its items one by one.  O(n log n) to sort by key. */
+void grove_db_items_merge(grove_db_t *db, grove_db_item_t *items, size_t n);
 
 /* Visits the item names of one key (its elements in record order, then its
  * head), whatever their state, from one snapshot: for tools and tests that

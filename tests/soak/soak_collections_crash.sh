@@ -15,9 +15,9 @@
 #     holds every acknowledged element and the same SCARD and HLEN.
 # In `make soak`, not `make test`: two 3-node clusters and fills in the
 # fsync modes take 120 s on the shared 2-core machine (3,000 indexes,
-# killed after 4,000 acknowledged commands).  Sizes stay small because
-# replicating big collections is quadratic today (see
-# tests/proc/test_collections.sh).
+# killed after 4,000 acknowledged commands).  Sizes stay small to keep
+# the two clusters and four fsync-mode fills within the deadlines
+# (replicating is linear: tests/proc/test_collections.sh).
 # Env: CRASH_N (indexes in the fill, 3000: 6,000 commands),
 # CRASH_KILL_AT (acknowledged commands before the kill, 4000),
 # CRASH_KILL_S (deadline to reach CRASH_KILL_AT, 60), CRASH_MODES
