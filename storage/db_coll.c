@@ -2336,8 +2336,8 @@ static size_t group_decode(grove_db_t *db, grove_db_item_t *const *it, size_t n,
 /* Merges the decoded group it[0..n) under one key lock into one write:
  * *done items merged (a refused element ends the group before it, the
  * key untouched by it: it then merges alone).  Nonzero: nothing was
- * written (an error other than a refusal; the key's cached value, which
- * the merges changed in place, is dropped as after a failed commit). */
+ * written (an error other than a refusal; the merges worked on a copy of
+ * the key's cached value, so the cache is as it was). */
 static int group_apply(grove_db_t *db, grove_db_item_t *const *it, gstate_t *g, size_t n,
 		       size_t *done, bool *wrote, bool *purge)
 {
@@ -2365,6 +2365,14 @@ static int group_apply(grove_db_t *db, grove_db_item_t *const *it, gstate_t *g, 
 	size_t j = 0;
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	rc = coll_load(&c, db, &k);
+	if (rc == 0 && c.st.v_cached) { /* merged on a copy: a dropped group leaves the cache as it was */
+		grove_value_t *v;
+		rc = grove_value_clone(c.st.v, &v);
+		if (rc == 0) {
+			c.st.v = v;
+			c.st.v_cached = false;
+		}
+	}
 	c.dx = dx;
 	c.dx_cap = n;
 	for (; j < n && rc == 0; j++) {
@@ -2387,18 +2395,8 @@ static int group_apply(grove_db_t *db, grove_db_item_t *const *it, gstate_t *g, 
 	for (size_t d = 0; d < c.nd && rc == 0; d++)
 		if (dx[d].has_new)
 			dx[d].rkey = arena.data + doff[d];
-	bool committed = false;
-	if (rc == 0 && j > 0) {
-		committed = true;
+	if (rc == 0 && j > 0)
 		rc = coll_commit(&c, wrote);
-	}
-	if (rc && !committed && c.loaded && c.st.v_cached) { /* as state_fail */
-		c.st.v = NULL;
-		c.st.v_cached = false;
-		c.st.rec = NULL;
-		grove_db__cache_drop(db, c.st.entry);
-		c.st.entry = NULL;
-	}
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	*purge = rc == 0 && c.purge;
 	*done = rc == 0 ? j : 0;
