@@ -22,6 +22,7 @@
 
 #include "storage/db_int.h"
 #include "tests/util_cmd.h"
+#include "tests/util_storage.h"
 
 
 static void test_set_options(void **state)
@@ -339,18 +340,6 @@ static void test_append_concurrent(void **state)
 	GROVE_EXPECT(f, "STRLEN log", ":3000\r\n");
 }
 
-/* Store gets, counted behind the db (its store's ops wrapped). */
-static uint64_t g_gets;
-static const grove_store_ops_t *g_real;
-static grove_store_ops_t g_counting;
-
-static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
-		     uint8_t **val, size_t *vlen)
-{
-	g_gets++;
-	return g_real->get(s, snap, key, klen, val, vlen);
-}
-
 /* GET answers nil exactly where TYPE answers none, whatever left the key
  * without a type (never written, deleted, emptied, expired), read from
  * the store (the record cache emptied); such a GET reads the key's head
@@ -377,21 +366,17 @@ static void test_get_typeless(void **state)
 		{ "s2", "+set\r\n", GROVE_TEST_WRONGTYPE }, { "h2", "+hash\r\n", GROVE_TEST_WRONGTYPE },
 	};
 	char line[64];
-	g_real = f->db->store->ops;
-	g_counting = *g_real;
-	g_counting.get = count_get;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		snprintf(line, sizeof(line), "TYPE %s", want[i].key);
 		GROVE_EXPECT(f, line, want[i].type);
 		grove_db__cache_drop_all(f->db); /* GET reads the store */
-		f->db->store->ops = &g_counting;
-		g_gets = 0;
+		grove_test_ops_count(f->db);
 		snprintf(line, sizeof(line), "GET %s", want[i].key);
 		const char *got = grove_test_cmd_run(f, 0, line);
-		f->db->store->ops = g_real;
+		grove_test_ops_uncount(f->db);
 		assert_string_equal(got, want[i].get);
 		if (strcmp(want[i].type, "+none\r\n") == 0)
-			assert_int_equal(g_gets, 1); /* the head only */
+			assert_int_equal(grove_test_ops.gets, 1); /* the head only */
 	}
 }
 

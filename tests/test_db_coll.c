@@ -37,58 +37,6 @@
 #define PROP_SEEDS_LEVELDB 4
 #endif
 
-/* ---- store operation counts (the db's store ops, wrapped) ---- */
-
-typedef struct op_counts {
-	uint64_t gets, writes, batch_ops, iters, nexts;
-} op_counts_t;
-
-static op_counts_t g_ops;
-static const grove_store_ops_t *g_real;
-static grove_store_ops_t g_counting;
-
-static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
-		     uint8_t **val, size_t *vlen)
-{
-	g_ops.gets++;
-	return g_real->get(s, snap, key, klen, val, vlen);
-}
-
-static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
-{
-	g_ops.writes++;
-	g_ops.batch_ops += b->count;
-	return g_real->write(s, b, sync);
-}
-
-static int count_iter(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
-{
-	g_ops.iters++;
-	return g_real->iter_create(s, snap, out);
-}
-
-static void count_next(grove_iter_t *it)
-{
-	g_ops.nexts++;
-	g_real->iter_next(it);
-}
-
-static void count_ops(grove_db_t *db)
-{
-	g_real = db->store->ops;
-	g_counting = *g_real;
-	g_counting.get = count_get;
-	g_counting.write = count_write;
-	g_counting.iter_create = count_iter;
-	g_counting.iter_next = count_next;
-	db->store->ops = &g_counting;
-}
-
-static void uncount_ops(grove_db_t *db)
-{
-	db->store->ops = g_real;
-}
-
 /* ---- helpers ---- */
 
 typedef struct listed {
@@ -293,7 +241,7 @@ static void test_cost_independent_of_size(void **state)
 	assert_int_equal(grove_test_db_open(&t, "coll", true), 0);
 	char e[32];
 	enum { OPS = 6 };
-	op_counts_t small[OPS], large[OPS];
+	grove_test_ops_t small[OPS], large[OPS];
 	for (int round = 0; round < 2; round++) {
 		const char *sk = round ? "big-s" : "small-s", *hk = round ? "big-h" : "small-h";
 		int n = round ? 20000 : 10;
@@ -302,34 +250,34 @@ static void test_cost_independent_of_size(void **state)
 			assert_int_equal(grove_db_set_add(t.db, K(sk), K(e), NULL), 0);
 			assert_int_equal(grove_db_map_set(t.db, K(hk), K(e), "value", 5, NULL), 0);
 		}
-		op_counts_t *c = round ? large : small;
-		count_ops(t.db);
-		memset(&g_ops, 0, sizeof(g_ops));
+		grove_test_ops_t *c = round ? large : small;
+		grove_test_ops_count(t.db);
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		assert_int_equal(grove_db_set_add(t.db, K(sk), "new-member", 10, NULL), 0);
-		c[0] = g_ops;
-		memset(&g_ops, 0, sizeof(g_ops));
+		c[0] = grove_test_ops;
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		assert_int_equal(grove_db_map_set(t.db, K(hk), "new-field", 9, "v", 1, NULL), 0);
-		c[1] = g_ops;
-		memset(&g_ops, 0, sizeof(g_ops));
+		c[1] = grove_test_ops;
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		bool in;
 		assert_int_equal(grove_db_set_contains(t.db, K(sk), "element-000003", 14, &in), 0);
 		assert_true(in);
-		c[2] = g_ops;
-		memset(&g_ops, 0, sizeof(g_ops));
+		c[2] = grove_test_ops;
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		uint64_t cnt;
 		assert_int_equal(grove_db_coll_count(t.db, K(hk), GROVE_TYPE_MAP, &cnt), 0);
 		assert_int_equal(cnt, (uint64_t)n + 1);
-		c[3] = g_ops;
-		memset(&g_ops, 0, sizeof(g_ops));
+		c[3] = grove_test_ops;
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		bool added = true;
 		assert_int_equal(grove_db_set_add(t.db, K(sk), "element-000004", 14, &added), 0);
 		assert_false(added);
-		c[4] = g_ops;
-		memset(&g_ops, 0, sizeof(g_ops));
+		c[4] = grove_test_ops;
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		assert_int_equal(grove_db_set_contains(t.db, K(sk), "missing", 7, &in), 0);
 		assert_false(in);
-		c[5] = g_ops;
-		uncount_ops(t.db);
+		c[5] = grove_test_ops;
+		grove_test_ops_uncount(t.db);
 	}
 	for (int i = 0; i < OPS; i++) {
 		printf("op %d: gets %llu/%llu writes %llu/%llu batch ops %llu/%llu iters %llu/%llu\n", i,
@@ -818,11 +766,11 @@ static void test_cloud_known(void **state)
 		assert_int_equal(grove_db_set_add(b, K(key), K("m2"), NULL), 0);
 		assert_int_equal(grove_db_set_add(b, K(key), K("m3"), NULL), 0);
 		assert_int_equal(grove_db_set_add(a.db, K(key), K("x"), NULL), 0);
-		count_ops(a.db);
-		memset(&g_ops, 0, sizeof(g_ops));
+		grove_test_ops_count(a.db);
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		assert_int_equal(grove_db_set_add(a.db, K(key), K("y"), NULL), 0);
-		uint64_t gets_none = g_ops.gets; /* meta only (the key's presence set rules y out) */
-		uncount_ops(a.db);
+		uint64_t gets_none = grove_test_ops.gets; /* meta only (the key's presence set rules y out) */
+		grove_test_ops_uncount(a.db);
 		assert_int_equal(gets_none, 1);
 		/* m3 alone: its dot (b, 3) sits above a gap, in a cloud record */
 		ship_member(b, a.db, key, "m3");
@@ -834,11 +782,11 @@ static void test_cloud_known(void **state)
 			assert_int_equal(grove_test_storage_db_open(a.dir, "node-a", &a.clock_ms,
 								    GROVE_DURABILITY_NONE, &a.db), 0);
 		}
-		count_ops(a.db);
-		memset(&g_ops, 0, sizeof(g_ops));
+		grove_test_ops_count(a.db);
+		memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 		assert_int_equal(grove_db_set_add(a.db, K(key), K("z"), NULL), 0);
-		uint64_t gets_some = g_ops.gets, iters = g_ops.iters;
-		uncount_ops(a.db);
+		uint64_t gets_some = grove_test_ops.gets, iters = grove_test_ops.iters;
+		grove_test_ops_uncount(a.db);
 		assert_true(gets_some > gets_none); /* the cloud is read now */
 		/* after the reopen: one probe of the cloud; no walk of the key's
 		 * elements (its presence set is memory only too, and a key that
@@ -953,8 +901,8 @@ static void test_cloud_known_many_keys(void **state)
 	grove_db_stats_t s0, s1;
 	for (int pass = 0; pass < 3; pass++) {
 		if (pass == 2) {
-			count_ops(a.db);
-			memset(&g_ops, 0, sizeof(g_ops));
+			grove_test_ops_count(a.db);
+			memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 			grove_db_stats(a.db, &s0);
 		}
 		for (int i = 0; i < N; i++) {
@@ -962,8 +910,8 @@ static void test_cloud_known_many_keys(void **state)
 			assert_int_equal(grove_db_set_add(a.db, K(key), K("x"), NULL), 0);
 		}
 	}
-	uint64_t iters = g_ops.iters;
-	uncount_ops(a.db);
+	uint64_t iters = grove_test_ops.iters;
+	grove_test_ops_uncount(a.db);
 	grove_db_stats(a.db, &s1);
 	/* every key known to have no cloud records: the store iterations are
 	 * the presence sets' walks (db_presence), none a cloud probe */
@@ -979,15 +927,7 @@ static void test_cloud_known_many_keys(void **state)
 		snprintf(key, sizeof(key), "k%05d", i);
 		grove_db_key_t k;
 		assert_int_equal(grove_db__key_prepare(&k, key, strlen(key)), 0);
-		uint8_t p[3 + 16];
-		p[0] = GROVE_DB_PFX_CLOUD;
-		p[1] = 0;
-		p[2] = (uint8_t)strlen(key);
-		memcpy(p + 3, key, strlen(key));
-		bool any = false;
-		assert_int_equal(grove_store_scan_prefix(a.db->store, NULL, p, 3 + strlen(key), first_of,
-							 &any), 0);
-		assert_true(any); /* the shipped dot sits above a gap */
+		assert_true(has_cloud_records(a.db, key)); /* the shipped dot sits above a gap */
 		pthread_mutex_lock(&a.db->stripes[k.stripe].mu);
 		const grove_db_cached_t *e = grove_db__cache_find(a.db, &k);
 		uint8_t known = e ? e->cloud_known : 0;

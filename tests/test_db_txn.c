@@ -254,35 +254,6 @@ static void test_store_overlay(void **state)
 
 /* ---- db transactions ---- */
 
-static uint64_t g_writes, g_synced;
-static const grove_store_ops_t *g_real;
-static grove_store_ops_t g_counting;
-
-static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
-{
-	g_writes++;
-	g_synced += sync;
-	return g_real->write(s, b, sync);
-}
-
-static int count_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
-{
-	g_writes++; /* a group's batches: one store write */
-	g_synced += sync;
-	return g_real->write_list(s, bs, n, sync);
-}
-
-static void count_ops(grove_db_t *db)
-{
-	g_real = db->store->ops;
-	g_counting = *g_real;
-	g_counting.write = count_write;
-	if (g_real->write_list)
-		g_counting.write_list = count_write_list;
-	db->store->ops = &g_counting;
-	g_writes = g_synced = 0;
-}
-
 static grove_db_t *open_db(const char *dir, uint64_t *clock_ms, grove_durability_t mode)
 {
 	grove_db_t *db = NULL;
@@ -349,23 +320,23 @@ static void txn_one_write(grove_durability_t mode, bool leveldb)
 		txn_writes(db, 0); /* outside: written as usual */
 		grove_db_stats_t st0, st1;
 		grove_db_stats(db, &st0);
-		count_ops(db);
+		grove_test_ops_count(db);
 		assert_int_equal(grove_db_txn_begin(db), 0);
 		assert_int_equal(grove_db_txn_begin(db), GROVE_EINVAL);
 		for (int i = 1; i <= 5; i++)
 			txn_writes(db, i);
-		assert_int_equal(g_writes, 0); /* nothing reached the store yet */
+		assert_int_equal(grove_test_ops.writes, 0); /* nothing reached the store yet */
 		other_write_t o = { db, 0 };
 		pthread_t t;
 		assert_int_equal(pthread_create(&t, NULL, other_writer, &o), 0);
 		assert_int_equal(pthread_join(t, NULL), 0);
 		assert_int_equal(o.rc, GROVE_EAGAIN);
 		assert_int_equal(grove_db_txn_commit(db), 0);
-		assert_int_equal(g_writes, 1); /* ONE store write for the transaction */
-		assert_int_equal(g_synced, mode == GROVE_DURABILITY_NONE ? 0 : 1);
+		assert_int_equal(grove_test_ops.writes, 1); /* ONE store write for the transaction */
+		assert_int_equal(grove_test_ops.synced, mode == GROVE_DURABILITY_NONE ? 0 : 1);
 		grove_db_stats(db, &st1);
 		assert_int_equal(st1.syncs - st0.syncs, mode == GROVE_DURABILITY_NONE ? 0 : 1);
-		db->store->ops = g_real;
+		grove_test_ops_uncount(db);
 		assert_int_equal(counter(db, "a"), 6);
 		assert_int_equal(counter(db, "b"), 6);
 		assert_int_equal(counter(db, "other"), 0);

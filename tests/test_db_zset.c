@@ -614,32 +614,6 @@ static void test_rank_big(void **state)
 	grove_test_db_close(&t);
 }
 
-/* Store gets, counted behind the db (its store's ops wrapped). */
-static uint64_t g_gets;
-static const grove_store_ops_t *g_real;
-static grove_store_ops_t g_counting;
-
-static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
-		     uint8_t **val, size_t *vlen)
-{
-	g_gets++;
-	return g_real->get(s, snap, key, klen, val, vlen);
-}
-
-static void gets_count(grove_db_t *db)
-{
-	g_real = db->store->ops;
-	g_counting = *g_real;
-	g_counting.get = count_get;
-	db->store->ops = &g_counting;
-	g_gets = 0;
-}
-
-static void gets_uncount(grove_db_t *db)
-{
-	db->store->ops = g_real;
-}
-
 /* A key of one super (the default buckets: up to 8,192 members) whose
  * boundaries the writer's cache holds: ZRANK reads the super's leaf counts
  * (from the cache once a ZRANK read them) and not the supers' record, and
@@ -659,16 +633,16 @@ static void test_rank_one_super(void **state)
 	zadd(t.db, "k", "m000", 0, 0); /* the last write: the cache holds "k" */
 	uint64_t c0 = atomic_load(&t.db->zrank_counted), rank;
 	double sc;
-	gets_count(t.db);
+	grove_test_ops_count(t.db);
 	assert_int_equal(grove_db_zset_score(t.db, K("k"), K("m399"), &sc), 0);
-	uint64_t score_gets = g_gets;
-	g_gets = 0;
+	uint64_t score_gets = grove_test_ops.gets;
+	grove_test_ops.gets = 0;
 	assert_int_equal(grove_db_zset_rank(t.db, K("k"), K("m399"), false, &rank, NULL), 0);
-	gets_uncount(t.db);
+	grove_test_ops_uncount(t.db);
 	/* the score's reads only: the leaf counts are cached (rank_check read
 	 * them, the write kept them), the cache hit stands for the version
 	 * record */
-	assert_int_equal(g_gets, score_gets);
+	assert_int_equal(grove_test_ops.gets, score_gets);
 	assert_int_equal(rank, (uint64_t)sc);
 	assert_int_equal(atomic_load(&t.db->zrank_counted), c0 + 1);
 	/* the first leaf's count one too high, behind the db's back */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "grove/alloc.h"
+#include "storage/db_int.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
 
@@ -226,4 +227,65 @@ size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char 
 	memcpy(out + 3, key, kl);
 	memcpy(out + 3 + kl, elem, el);
 	return 3 + kl + el;
+}
+
+/* ---- store operation counts ---- */
+
+grove_test_ops_t grove_test_ops;
+static const grove_store_ops_t *g_real;
+static grove_store_ops_t g_counting;
+
+static int count_get(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
+		     uint8_t **val, size_t *vlen)
+{
+	grove_test_ops.gets++;
+	return g_real->get(s, snap, key, klen, val, vlen);
+}
+
+static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
+{
+	grove_test_ops.writes++;
+	grove_test_ops.synced += sync;
+	grove_test_ops.batch_ops += b->count;
+	return g_real->write(s, b, sync);
+}
+
+static int count_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+{
+	grove_test_ops.writes++;
+	grove_test_ops.synced += sync;
+	for (size_t i = 0; i < n; i++)
+		grove_test_ops.batch_ops += bs[i]->count;
+	return g_real->write_list(s, bs, n, sync);
+}
+
+static int count_iter(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	grove_test_ops.iters++;
+	return g_real->iter_create(s, snap, out);
+}
+
+static void count_next(grove_iter_t *it)
+{
+	grove_test_ops.nexts++;
+	g_real->iter_next(it);
+}
+
+void grove_test_ops_count(grove_db_t *db)
+{
+	g_real = db->store->ops;
+	g_counting = *g_real;
+	g_counting.get = count_get;
+	g_counting.write = count_write;
+	if (g_real->write_list)
+		g_counting.write_list = count_write_list;
+	g_counting.iter_create = count_iter;
+	g_counting.iter_next = count_next;
+	db->store->ops = &g_counting;
+	memset(&grove_test_ops, 0, sizeof(grove_test_ops));
+}
+
+void grove_test_ops_uncount(grove_db_t *db)
+{
+	db->store->ops = g_real;
 }

@@ -44,6 +44,19 @@ void grove_test_db_close(grove_test_db_t *t);
  * key length (2 bytes, big-endian), key, element. */
 size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char *elem);
 
+/* Store operations counted behind one db at a time (its store's ops
+ * wrapped): gets, writes (a write_list of a group's batches is one write),
+ * the writes that asked for a sync, the operations they carried, iterators
+ * created and their steps. */
+typedef struct grove_test_ops {
+	uint64_t gets, writes, synced, batch_ops, iters, nexts;
+} grove_test_ops_t;
+extern grove_test_ops_t grove_test_ops;
+/* Wraps db's store ops with counting ones and zeroes grove_test_ops. */
+void grove_test_ops_count(grove_db_t *db);
+/* Gives db its own store ops back. */
+void grove_test_ops_uncount(grove_db_t *db);
+
 /* One cmocka test run twice, on the memory backend and on LevelDB: the
  * test file defines setup_memory, setup_leveldb and teardown. */
 #define GROVE_TEST_BOTH_BACKENDS(name)                                        \
