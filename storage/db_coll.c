@@ -2170,6 +2170,18 @@ static int merge_elem(coll_t *c, const ename_t *en, const grove_ctx_t *rctx,
 	return rc;
 }
 
+/* A peer's element state as every merge takes it: decoded (a partial
+ * state too), then its writes' clock observed (a skewed one refused). */
+static int elem_state_take(grove_db_t *db, const uint8_t *state, size_t slen, int kind,
+			   grove_ctx_t *rctx, grove_elem_t *relem)
+{
+	bool partial;
+	int rc = grove_elem_state_decode(state, slen, kind, rctx, relem, &partial);
+	if (rc == 0)
+		rc = grove_db__hlc_observe(db, grove_elem_max_ts(relem));
+	return rc;
+}
+
 int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uint8_t *state,
 			size_t slen, bool *changed, bool *reply)
 {
@@ -2195,8 +2207,6 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 	ename_t *en = NULL;
 	uint64_t n = 0;
 	uint8_t racc[16];
-	uint64_t max_ts = 0;
-	bool partial = false;
 	if (kind == GROVE_ITEM_HEAD) {
 		const uint8_t *enc;
 		size_t enc_len;
@@ -2209,18 +2219,14 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 		if (rc == 0 && (r->set.len || r->map.live.len || r->map.tomb.len))
 			rc = GROVE_EDECODE; /* a head holds no element */
 		if (rc == 0)
-			max_ts = grove_value_max_ts(r);
+			rc = grove_db__hlc_observe(db, grove_value_max_ts(r));
 	} else {
-		rc = grove_elem_state_decode(state, slen, kind, &rctx, &relem, &partial);
-		if (rc == 0)
-			max_ts = grove_elem_max_ts(&relem);
+		rc = elem_state_take(db, state, slen, kind, &rctx, &relem);
 		if (rc == 0 && !(en = grove_db__ename_take(db)))
 			rc = GROVE_ENOMEM;
 		if (rc == 0)
 			ename_init(en, &k, kind, elem, elen);
 	}
-	if (rc == 0)
-		rc = grove_db__hlc_observe(db, max_ts);
 	if (rc) {
 		atomic_fetch_add(&db->merges_rejected, 1);
 		if (rc != GROVE_ENOMEM)
@@ -2314,16 +2320,13 @@ static size_t group_decode(grove_db_t *db, grove_db_item_t *const *it, size_t n,
 		int kind;
 		const uint8_t *key, *elem;
 		size_t klen, elen;
-		bool partial = false;
 		memset(&g[j], 0, sizeof(g[j]));
 		int rc = grove_db_item_parse(it[j]->name, it[j]->nlen, &kind, &key, &klen, &elem, &elen);
 		if (rc == 0 && (!it[j]->state || it[j]->slen == 0 || it[j]->slen > GROVE_VALUE_BYTES_MAX))
 			rc = GROVE_EDECODE;
 		if (rc == 0)
-			rc = grove_elem_state_decode(it[j]->state, it[j]->slen, kind, &g[j].rctx,
-						     &g[j].relem, &partial);
-		if (rc == 0)
-			rc = grove_db__hlc_observe(db, grove_elem_max_ts(&g[j].relem));
+			rc = elem_state_take(db, it[j]->state, it[j]->slen, kind, &g[j].rctx,
+					     &g[j].relem);
 		if (rc) {
 			grove_ctx_free(&g[j].rctx);
 			grove_elem_free(&g[j].relem);
