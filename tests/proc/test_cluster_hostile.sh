@@ -27,7 +27,8 @@ cat >"$T_TMP/hostile.c" <<'CEOF'
 /* hostile.c - hostile gossip traffic for test_cluster_hostile.sh.
  *   hostile capture HOST PORT MS MAX FILE  receive real datagrams sent to a
  *                                          dead node's address into FILE
- *                                          (for MS, or 5 x MS if none came)
+ *                                          (for MS, or 5 x MS if none came),
+ *                                          binding once the node is gone
  *   hostile udp HOST PORT FILE COUNT SEED  send COUNT datagrams: random,
  *                                          oversize, empty, and the captured
  *                                          ones truncated, bit-flipped, replayed
@@ -74,9 +75,20 @@ static int capture(struct sockaddr_in *sa, int ms, int max, const char *file)
 	FILE *f = fopen(file, "wb");
 	uint8_t buf[65536];
 	struct timespec t0, t;
-	if (fd < 0 || !f || bind(fd, (struct sockaddr *)sa, sizeof(*sa)) < 0) {
+	if (fd < 0 || !f) {
 		perror("capture");
 		return 1;
+	}
+	/* Started while the node still holds the port: bind the moment its
+	 * process is gone (up to 30 s), so that the probes of a suspect are
+	 * caught however long the kill took on a loaded machine. */
+	fprintf(stderr, "ready\n");
+	for (int i = 0; bind(fd, (struct sockaddr *)sa, sizeof(*sa)) < 0; i++) {
+		if (errno != EADDRINUSE || i >= 30000) {
+			perror("capture: bind");
+			return 1;
+		}
+		usleep(1000);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -261,8 +273,15 @@ cluster clean >/dev/null
 # 2. Three nodes, with real datagrams captured, then truncated, forged, replayed.
 SKIP_NOTE="part 1 passed (a lone node took $SENT hostile datagrams and 100 junk connections); part 2: "
 up_or_skip 3 -- "${FAST_FLAGS[@]}"
+"$T_TMP/hostile" capture "$GROVE_CLUSTER_NET.13" 7946 3000 64 "$T_TMP/cap" >"$T_TMP/cap.txt" 2>"$T_TMP/cap.err" &
+cap_pid=$!
+deadline=$((SECONDS + 20))
+until grep -q ready "$T_TMP/cap.err"; do
+	((SECONDS < deadline)) || fail "capture did not start: $(cat "$T_TMP/cap.err")"
+	sleep 0.02
+done
 cluster kill 3 >/dev/null || fail "kill 3"
-"$T_TMP/hostile" capture "$GROVE_CLUSTER_NET.13" 7946 3000 64 "$T_TMP/cap" >"$T_TMP/cap.txt" || fail "capture"
+wait "$cap_pid" || fail "capture: $(cat "$T_TMP/cap.err")"
 say "$(cat "$T_TMP/cap.txt") real datagrams addressed to node 3"
 [[ $(cat "$T_TMP/cap.txt") != "captured 0" ]] || fail "nodes 1, 2 sent nothing to the dead node 3 in 15 s (no probes of a suspect?)"
 cluster start 3 >/dev/null || fail "node 3 did not rejoin"
