@@ -17,17 +17,18 @@ command -v python3 >/dev/null || { echo "FAIL: python3 missing"; exit 1; }
 LISTEN=$ROOT/tests/proc/notify_listen.py
 P=$((PORT_BASE + 70))
 
-# listen SOCKET OUT: starts the stand-in and waits until it is bound
+# listen SOCKET OUT: starts the stand-in and waits until it is bound (30 s:
+# an interpreter's start on a loaded machine took more than 10)
 listen() {
-	python3 "$LISTEN" "$1" "$2" 60 &
+	python3 "$LISTEN" "$1" "$2" 120 &
 	PIDS+=($!)
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + 30))
 	until [[ -s $2.ready ]] || ((SECONDS >= deadline)); do sleep 0.05; done
 	[[ -s $2.ready ]] || fail "notify listener did not start"
 }
-# wait_line FILE REGEX: polls FILE for a line matching REGEX (10 s)
+# wait_line FILE REGEX: polls FILE for a line matching REGEX (30 s)
 wait_line() {
-	local deadline=$((SECONDS + 10))
+	local deadline=$((SECONDS + 30))
 	while ((SECONDS < deadline)); do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
