@@ -16,7 +16,7 @@
 
 #include "base/rng.h"
 #include "crdt/listpos.h"
-#include "storage/store.h"
+#include "base/bytes.h"
 #include "tests/util_storage.h"
 
 /* ---- position ids ---- */
