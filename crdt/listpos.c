@@ -40,18 +40,37 @@ static size_t triple_parse(const uint8_t *p, size_t len, triple_t *t)
 	return full || triple_filler(t) ? t->raw_len : 0;
 }
 
-bool grove_listpos_valid(const uint8_t *p, size_t len)
+/* Parses a whole id; its last triple in *t.  False when p is not a
+ * well-formed id. */
+static bool id_parse(const uint8_t *p, size_t len, triple_t *t)
 {
 	if (!p || len == 0 || len > GROVE_LISTPOS_MAX)
 		return false;
-	triple_t t = { 0 };
-	for (size_t at = 0; at < len;) {
-		size_t n = triple_parse(p + at, len - at, &t);
+	for (size_t at = 0; at < len;) { /* at least 17 bytes a step */
+		size_t n = triple_parse(p + at, len - at, t);
 		if (n == 0)
 			return false;
 		at += n;
 	}
-	return !triple_filler(&t);
+	return !triple_filler(t);
+}
+
+bool grove_listpos_valid(const uint8_t *p, size_t len)
+{
+	triple_t t = { 0 };
+	return id_parse(p, len, &t);
+}
+
+bool grove_listpos_dot(const uint8_t *p, size_t len, const uint8_t **node, size_t *node_len,
+		       uint64_t *counter)
+{
+	triple_t t = { 0 };
+	if (!id_parse(p, len, &t))
+		return false;
+	*node = t.raw + 8;
+	*node_len = t.node_len;
+	*counter = t.counter;
+	return true;
 }
 
 /* The digit of the new triple in [lo_d, hi_d] (see listpos.h). */

@@ -55,5 +55,9 @@ int grove_listpos_between(const uint8_t *lo, size_t lo_len, const uint8_t *hi, s
 			  size_t *out_len) GROVE_MUST_CHECK;
 /* Whether p is a well-formed id (hostile input: records, item names). */
 bool grove_listpos_valid(const uint8_t *p, size_t len);
+/* The dot of a well-formed id: its last triple's node (in place, without
+ * the 0x00) and counter; false (outputs untouched) when p is not one. */
+bool grove_listpos_dot(const uint8_t *p, size_t len, const uint8_t **node, size_t *node_len,
+		       uint64_t *counter);
 
 #endif

@@ -161,11 +161,18 @@ static int check_format(grove_db_t *db, const char *dir, char *err, size_t err_l
 				 "SADD/HSET)");
 	if (ok)
 		return 0;
-	if (old) { /* formats 2 to 4: no TTL to index (2, 3), no counter
+	if (old) { /* formats 2 to 5: no TTL to index (2, 3), no counter
 		    * field (2..4); a format 2 head's cloud moves out at its next
-		    * write */
+		    * write; list elements' 'd' records at hash(name) (2..5): no
+		    * clean record, so the index open below rebuilds them, and a
+		    * crash before that ends rebuilds at the next open */
+		uint8_t ck[1 + GROVE_DB_META_NAME_MAX];
+		int cklen = grove_db__name_key(GROVE_DB_PFX_SYS, GROVE_DB_SYS_CLEAN, ck);
+		GROVE_ASSERT(cklen > 0);
+		rc = grove_store_delete(db->store, ck, (size_t)cklen, true);
 		uint8_t f[4] = { GROVE_DB_FORMAT_VERSION, 0, 0, 0 };
-		rc = sys_put(db, GROVE_DB_SYS_FORMAT, f, sizeof(f));
+		if (rc == 0)
+			rc = sys_put(db, GROVE_DB_SYS_FORMAT, f, sizeof(f));
 		return rc ? open_fail(err, err_len, dir, rc, NULL) : 0;
 	}
 	char why[320];

@@ -35,8 +35,10 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "base/num.h"
 #include "crdt/coll.h"
 #include "crdt/hcount.h"
+#include "crdt/listpos.h"
 #include "crdt/zscore.h"
 #include "storage/db_cloud_int.h"
 #include "storage/db_coll_int.h"
@@ -54,6 +56,32 @@
 /* ---- names and record keys ---- */
 
 /* ename_t: db_coll_int.h */
+
+/* The segment of element item name = kind, key length, key (klen bytes),
+ * elem (doc/storage_format.md "Items and item names"): hash(name), except
+ * for a list element with a well-formed id, whose segment is the hash of
+ * (kind, key length, key, node, 00, counter >> GROVE_DB_LIST_SEG_BITS as
+ * u64 BE) of the id's dot.  So a node's consecutive pushes to one list
+ * share a segment, and their 'd' records go side by side in the store
+ * instead of each to a random place of the index. */
+static uint32_t elem_segment(const uint8_t *name, size_t nlen, int kind, size_t klen,
+			     const uint8_t *elem, size_t elen)
+{
+	const uint8_t *node;
+	size_t node_len;
+	uint64_t counter;
+	if (kind != GROVE_ITEM_LIST || !grove_listpos_dot(elem, elen, &node, &node_len, &counter))
+		return grove_tree_segment(name, nlen);
+	GROVE_ASSERT(klen <= GROVE_KEY_MAX && node_len <= GROVE_NODE_ID_MAX);
+	uint8_t b[3 + GROVE_KEY_MAX + GROVE_NODE_ID_MAX + 1 + 8];
+	size_t at = 3 + klen;
+	memcpy(b, name, at);
+	memcpy(b + at, node, node_len);
+	at += node_len;
+	b[at++] = 0;
+	grove_be64_put(b + at, counter >> GROVE_DB_LIST_SEG_BITS);
+	return grove_tree_segment(b, at + 8);
+}
 
 static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
 		       size_t elen)
@@ -78,7 +106,7 @@ static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const voi
 	if (elen)
 		memcpy(r + 4 + k->klen, elem, elen);
 	en->rlen = 4 + k->klen + elen;
-	en->segment = grove_tree_segment(en->name, en->nlen);
+	en->segment = elem_segment(en->name, en->nlen, kind, k->klen, en->elem, elen);
 	en->dkey[0] = GROVE_DB_PFX_DIGEST;
 	en->dkey[1] = (uint8_t)(en->segment >> 8);
 	en->dkey[2] = (uint8_t)en->segment;
@@ -149,7 +177,7 @@ uint32_t grove_db_item_segment(const void *name, size_t nlen)
 	if (grove_db_item_parse(name, nlen, &kind, &key, &klen, &elem, &elen) != 0)
 		return 0;
 	return kind == GROVE_ITEM_HEAD ? grove_tree_segment(key, klen)
-				       : grove_tree_segment(name, nlen);
+				       : elem_segment(name, nlen, kind, klen, elem, elen);
 }
 
 /* ---- accumulator of live element items (128-bit sum) ---- */

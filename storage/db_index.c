@@ -362,7 +362,7 @@ static int index_elem(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 	memcpy(name + 3, key + 3, kl);
 	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
 	size_t nlen = klen - 1;
-	uint32_t seg = grove_tree_segment(name, nlen);
+	uint32_t seg = grove_db_item_segment(name, nlen);
 	d[0] = GROVE_DB_PFX_DIGEST;
 	d[1] = (uint8_t)(seg >> 8);
 	d[2] = (uint8_t)seg;

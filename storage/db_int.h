@@ -64,11 +64,17 @@
 /* 1: whole-value collections (refused); 2: per-element collections with
  * the context's cloud in the head; 3: the cloud in 'g' records; 4: 3 plus
  * the TTL index ('x' records) and heads of value format 2; 5: 4 plus hash
- * field records that may hold counter entries (crdt/hcount.h).  Formats 2
- * to 4 are read and marked 5 at open: they hold no TTL to index (2, 3) and
- * no counter entry (2..4), and a format 2 head's cloud moves to 'g' records
- * at its first write. */
-#define GROVE_DB_FORMAT_VERSION 5
+ * field records that may hold counter entries (crdt/hcount.h); 6: 5 with
+ * list elements' items in the segment of their dot's block
+ * (GROVE_DB_LIST_SEG_BITS).  Formats 2 to 5 are read and marked 6 at open:
+ * they hold no TTL to index (2, 3) and no counter entry (2..4), a format 2
+ * head's cloud moves to 'g' records at its first write, and their digest
+ * index is rebuilt (the clean record dropped before the mark: the 'd'
+ * records of list elements move). */
+#define GROVE_DB_FORMAT_VERSION 6
+/* A list element's segment hashes its dot's counter >> this (storage
+ * format 6): a node's 64 consecutive dots in one key share a segment. */
+#define GROVE_DB_LIST_SEG_BITS 6
 #define GROVE_DB_FORMAT_CLOUD_IN_HEAD 2
 #define GROVE_DB_FORMAT_VERSION_OLDEST 2
 /* How far ahead of the clock the persisted HLC ceiling is reserved, as a

@@ -110,13 +110,13 @@ static void test_layout(void **state)
 	uint8_t *b;
 	size_t n = file_bytes(fp, &b);
 	assert_memory_equal(b, "GROVEBAK\x01\x00\x00\x00", 12);
-	assert_memory_equal(b + 12, "\x07\x00\x00\x00" "cformat" "\x04\x00\x00\x00\x05\x00\x00\x00", 19);
+	assert_memory_equal(b + 12, "\x07\x00\x00\x00" "cformat" "\x04\x00\x00\x00\x06\x00\x00\x00", 19);
 	assert_memory_equal(b + 31, "\x02\x00\x00\x00" "uc", 6);
 	uint32_t hl = b[37] | (uint32_t)b[38] << 8;
 	size_t end = 41 + hl;
 	assert_memory_equal(b + end, "\x00\x00\x00\x00", 4);
 	uint32_t ml = b[end + 4] | (uint32_t)b[end + 5] << 8;
-	const char *text = "format=1\ngrove=test\nnode=node-a\nstorage-format=5\nvalue-format=2\n"
+	const char *text = "format=1\ngrove=test\nnode=node-a\nstorage-format=6\nvalue-format=2\n"
 			   "records=2\ncreated-ms=1234\n";
 	assert_int_equal(ml, strlen(text));
 	assert_memory_equal(b + end + 8, text, ml);

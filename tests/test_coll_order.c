@@ -559,7 +559,7 @@ static void test_cloud_in_head_migrates(void **state)
 	assert_true(ng > 0);
 	assert_int_equal(grove_store_get(st, NULL, "cformat", 7, &rec, &len), 0);
 	assert_int_equal(len, 4);
-	assert_int_equal(rec[0], 5); /* the current format (5: with counter fields) */
+	assert_int_equal(rec[0], 6); /* the current format (6: list segments by dot) */
 	grove_free(rec);
 	grove_store_close(st);
 	b = mig_reopen(dir, &cb, &before);

@@ -58,6 +58,17 @@ static void test_listpos(void **state)
 	assert_true(id_cmp(a, al, x, xl) < 0 && id_cmp(x, xl, b, bl) < 0);
 	assert_true(id_cmp(a, al, y, yl) < 0 && id_cmp(y, yl, b, bl) < 0);
 	assert_true(id_cmp(x, xl, y, yl) < 0);
+	/* the dot of an id is its last triple's (node, counter) */
+	const uint8_t *node;
+	size_t nl;
+	uint64_t ctr;
+	assert_true(grove_listpos_dot(y, yl, &node, &nl, &ctr));
+	assert_int_equal(nl, 2);
+	assert_memory_equal(node, "n2", 2);
+	assert_int_equal(ctr, 7);
+	assert_true(grove_listpos_dot(c, cl, &node, &nl, &ctr));
+	assert_int_equal(ctr, 100000 - 1 + 500000);
+	assert_false(grove_listpos_dot(y, yl - 1, &node, &nl, &ctr));
 	/* 3000 inserts always just before one pivot, and 3000 just after
 	 * another: strictly between their neighbours, and short */
 	uint8_t lo[GROVE_LISTPOS_MAX], piv[GROVE_LISTPOS_MAX];

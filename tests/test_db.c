@@ -615,6 +615,16 @@ static void test_format_examples(void **state)
 	uint64_t count;
 	assert_int_equal(grove_tree_key_hash("crdt:hits", 9), 0x40d33247u);
 	assert_int_equal(grove_db_segment_of("crdt:hits", 9), 16595);
+	/* list element of key L, id (2^63, n1, counter): segment by the dot's
+	 * block (counter >> 6), not by the name */
+	uint8_t ln[] = { 4, 0, 1, 'L', 0x80, 0, 0, 0, 0, 0, 0, 0, 'n', '1', 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	assert_int_equal(grove_db_item_segment(ln, sizeof(ln)), 22740);
+	ln[sizeof(ln) - 1] = 63;
+	assert_int_equal(grove_db_item_segment(ln, sizeof(ln)), 22740);
+	ln[sizeof(ln) - 1] = 64;
+	assert_int_equal(grove_db_item_segment(ln, sizeof(ln)), 49357);
+	ln[4] = 0; /* digit 0: not a well-formed id, so hash(name) */
+	assert_int_equal(grove_db_item_segment(ln, sizeof(ln)), grove_tree_segment(ln, sizeof(ln)));
 	grove_tree_t t;
 	assert_int_equal(grove_tree_init(&t), 0);
 	unhex("941e0c502c87478811f1b6a130227018", want);

@@ -8,7 +8,9 @@
  * back from a twin (above its vv: the next push draws past them), the
  * head window of reads (answers only while the list is unchanged), element
  * values read in
- * place against the decoder, and a property test of
+ * place against the decoder, the digest index of list elements (a node's
+ * consecutive pushes share a segment; a format 5 store's index moves at
+ * open), and a property test of
  * random concurrent histories on 3..5 replicas against a reference model.
  */
 #include <pthread.h>
@@ -21,12 +23,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "grove/alloc.h"
 #include "grove/db.h"
 #include "base/rng.h"
 #include "crdt/coll.h"
+#include "crdt/listpos.h"
 #include "storage/db_int.h"
+#include "storage/tree.h"
 #include "storage/store.h"
 #include "tests/util_storage.h"
 
@@ -945,6 +950,242 @@ static void test_head_window(void **state)
 	grove_db_close(peer);
 }
 
+/* ---- the digest index of list elements ---- */
+
+/* doc/storage_format.md "Items and item names": a list element's segment
+ * is the hash of (kind 04, key length, key, node, 00, counter >> 6 as u64
+ * BE) of its id's dot; computed here from the text, not the code. */
+static uint32_t doc_list_segment(const uint8_t *key, size_t kl, const uint8_t *node, size_t nl,
+				 uint64_t counter)
+{
+	uint8_t b[3 + 64 + 64 + 9];
+	size_t at = 0;
+	assert_true(kl <= 64 && nl <= 64);
+	b[at++] = GROVE_ITEM_LIST;
+	b[at++] = (uint8_t)(kl >> 8);
+	b[at++] = (uint8_t)kl;
+	memcpy(b + at, key, kl);
+	at += kl;
+	memcpy(b + at, node, nl);
+	at += nl;
+	b[at++] = 0;
+	for (int i = 7; i >= 0; i--)
+		b[at++] = (uint8_t)((counter >> 6) >> (8 * i));
+	return grove_tree_segment(b, at);
+}
+
+/* The 'd' records of list elements: each at its documented segment. */
+typedef struct dscan {
+	size_t n;          /* list elements' index records */
+	uint32_t segs[64]; /* their distinct segments */
+	size_t nsegs;
+} dscan_t;
+
+static int dscan_rec(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	dscan_t *d = ctx;
+	(void)val;
+	(void)vlen;
+	assert_true(klen > 4);
+	const uint8_t *name = key + 3, *k, *e, *node;
+	size_t nlen = klen - 3, kl, el, nl;
+	if (name[0] != GROVE_ITEM_LIST)
+		return 0;
+	uint32_t seg = (uint32_t)key[1] << 8 | key[2];
+	int kind;
+	uint64_t ctr;
+	assert_int_equal(grove_db_item_parse(name, nlen, &kind, &k, &kl, &e, &el), 0);
+	assert_true(grove_listpos_dot(e, el, &node, &nl, &ctr));
+	assert_int_equal(seg, doc_list_segment(k, kl, node, nl, ctr));
+	assert_int_equal(seg, grove_db_item_segment(name, nlen));
+	d->n++;
+	size_t i = 0;
+	while (i < d->nsegs && d->segs[i] != seg)
+		i++;
+	if (i == d->nsegs) {
+		assert_true(d->nsegs < 64);
+		d->segs[d->nsegs++] = seg;
+	}
+	return 0;
+}
+
+static int count_item(void *ctx, const void *name, size_t nlen, const uint8_t *digest)
+{
+	(void)name;
+	(void)nlen;
+	(void)digest;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+/* Scans db's list index records into d, and checks that each of their
+ * segments lists as many items as the tree counts there. */
+static void dscan(grove_db_t *db, dscan_t *d)
+{
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(grove_store_scan_prefix(db->store, NULL, "d", 1, dscan_rec, d), 0);
+	for (size_t i = 0; i < d->nsegs; i++) {
+		uint64_t listed = 0, count = 0;
+		uint8_t dig[GROVE_DIGEST_BYTES];
+		assert_int_equal(grove_db_segment_keys(db, d->segs[i], count_item, &listed), 0);
+		assert_int_equal(grove_db_tree_node(db, GROVE_TREE_LEVELS, d->segs[i], dig, &count), 0);
+		assert_int_equal(listed, count);
+	}
+}
+
+/* One node's 200 pushes at both ends are indexed in 4 segments (dots 1 to
+ * 200 by blocks of 64), not 200; pops and a peer's copy keep the index
+ * exact and the roots equal. */
+static void test_list_segments(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db, *peer;
+	uint64_t clk = GROVE_TEST_T0_MS;
+	char v[16];
+	for (int i = 0; i < 200; i++) {
+		snprintf(v, sizeof(v), "v%d", i);
+		push(db, "L", i % 2 == 0, v);
+	}
+	dscan_t d;
+	dscan(db, &d);
+	assert_int_equal(d.n, 200);
+	assert_true(d.nsegs >= 1 && d.nsegs <= 4);
+	for (int i = 0; i < 70; i++) {
+		uint8_t *x = NULL;
+		size_t xl = 0;
+		assert_int_equal(grove_db_list_pop(db, K("L"), i % 3 == 0, &x, &xl), 0);
+		grove_free(x);
+	}
+	dscan(db, &d);
+	assert_int_equal(d.n, 130);
+	assert_int_equal(grove_test_storage_db_open(NULL, "0peer", &clk, GROVE_DURABILITY_NONE, &peer),
+			 0);
+	assert_int_equal(grove_test_storage_copy_key(db, peer, K("L")), 0);
+	push(peer, "L", true, "p"); /* the peer's own dot: its own block */
+	assert_int_equal(grove_test_storage_copy_key(peer, db, K("L")), 0);
+	dscan(peer, &d);
+	assert_int_equal(d.n, 131);
+	dscan(db, &d);
+	assert_int_equal(d.n, 131);
+	uint8_t ra[GROVE_DIGEST_BYTES], rb[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(db, ra);
+	grove_db_root_digest(peer, rb);
+	assert_memory_equal(ra, rb, sizeof(ra));
+	grove_db_close(peer);
+}
+
+/* A format 5 store, as the code before format 6 left it: list elements'
+ * 'd' records at hash(name) and a clean record of that tree. */
+typedef struct old_index {
+	grove_tree_t tree;
+	grove_batch_t b;
+} old_index_t;
+
+static int old_head(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	old_index_t *o = ctx;
+	grove_db_key_t k;
+	uint8_t item[GROVE_DIGEST_BYTES];
+	assert_int_equal(grove_db__key_prepare(&k, key + 1, klen - 1), 0);
+	grove_db__rec_item(&k, val, vlen, item);
+	grove_tree_update(&o->tree, grove_tree_segment(key + 1, klen - 1), NULL, item);
+	return 0;
+}
+
+static int old_elem(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	old_index_t *o = ctx;
+	size_t kl = (size_t)key[1] << 8 | key[2];
+	uint8_t d[3 + 256], item[GROVE_DIGEST_BYTES];
+	size_t nlen = klen - 1;
+	assert_true(nlen <= 256);
+	uint8_t *name = d + 3;
+	name[0] = key[3 + kl];
+	name[1] = key[1];
+	name[2] = key[2];
+	memcpy(name + 3, key + 3, kl);
+	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
+	grove_tree_item(name, nlen, val, vlen, item);
+	uint32_t seg = grove_tree_segment(name, nlen);
+	grove_tree_update(&o->tree, seg, NULL, item);
+	d[0] = 'd';
+	d[1] = (uint8_t)(grove_db_item_segment(name, nlen) >> 8);
+	d[2] = (uint8_t)grove_db_item_segment(name, nlen);
+	assert_int_equal(grove_batch_delete(&o->b, d, 3 + nlen), 0);
+	d[1] = (uint8_t)(seg >> 8);
+	d[2] = (uint8_t)seg;
+	assert_int_equal(grove_batch_put(&o->b, d, 3 + nlen, NULL, 0), 0);
+	return 0;
+}
+
+/* Rewrites the closed store at dir as format 5 (above). */
+static void make_format5(const char *dir)
+{
+	grove_store_t *st = grove_test_storage_raw_open(dir);
+	old_index_t o;
+	assert_int_equal(grove_tree_init(&o.tree), 0);
+	grove_batch_init(&o.b);
+	assert_int_equal(grove_store_scan_prefix(st, NULL, "u", 1, old_head, &o), 0);
+	assert_int_equal(grove_store_scan_prefix(st, NULL, "e", 1, old_elem, &o), 0);
+	uint8_t *rec;
+	size_t len, n = GROVE_TREE_SEGMENTS * GROVE_TREE_ACC_BYTES;
+	assert_int_equal(grove_store_get(st, NULL, "cclean", 6, &rec, &len), 0);
+	assert_int_equal(len, 16 + n + 32);
+	grove_tree_save(&o.tree, rec + 16);
+	uint8_t root[GROVE_DIGEST_BYTES];
+	assert_int_equal(grove_tree_node(&o.tree, 0, 0, root, NULL), 0);
+	assert_memory_equal(rec + 16 + n, root, 16); /* the root ignores where items are */
+	crypto_generichash(rec + 16 + n + 16, 16, rec, 16 + n + 16, NULL, 0);
+	assert_int_equal(grove_batch_put(&o.b, "cclean", 6, rec, len), 0);
+	const uint8_t f5[4] = { 5, 0, 0, 0 };
+	assert_int_equal(grove_batch_put(&o.b, "cformat", 7, f5, 4), 0);
+	assert_int_equal(grove_store_write(st, &o.b, true), 0);
+	grove_free(rec);
+	grove_batch_close(&o.b);
+	grove_tree_close(&o.tree);
+	grove_store_close(st);
+}
+
+/* Opening a format 5 store rebuilds its index (list elements' 'd' records
+ * at their format 6 segments), whatever its clean record says; the data,
+ * the root and later writes are as before. */
+static void test_format5_index_migrated(void **state)
+{
+	fixture_t *f = *state;
+	char v[16], s[512];
+	for (int i = 0; i < 150; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		push(f->db, "M", false, v);
+	}
+	assert_int_equal(grove_db_counter_add(f->db, K("c"), 7, NULL), 0);
+	uint8_t r0[GROVE_DIGEST_BYTES], r1[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, r0);
+	grove_db_close(f->db);
+	make_format5(f->dir);
+	assert_int_equal(grove_test_storage_db_open(f->dir, "node-a", &f->clock_ms,
+						    GROVE_DURABILITY_NONE, &f->db), 0);
+	grove_db_stats_t st;
+	grove_db_stats(f->db, &st);
+	assert_int_equal(st.index_rebuilds, 1);
+	grove_db_root_digest(f->db, r1);
+	assert_memory_equal(r0, r1, sizeof(r0));
+	dscan_t d;
+	dscan(f->db, &d);
+	assert_int_equal(d.n, 150);
+	assert_true(d.nsegs <= 3);
+	uint8_t *fmt;
+	size_t flen;
+	assert_int_equal(grove_store_get(f->db->store, NULL, "cformat", 7, &fmt, &flen), 0);
+	assert_int_equal(flen, 4);
+	assert_int_equal(fmt[0], 6);
+	grove_free(fmt);
+	assert_string_equal(range_str(f->db, "M", 0, 2, s), "0 1 2");
+	pop_expect(f->db, "M", true, "0");
+	push(f->db, "M", false, "x");
+	dscan(f->db, &d);
+	assert_int_equal(d.n, 150);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -955,6 +1196,9 @@ int main(void)
 		GROVE_TEST_DB_BOTH_BACKENDS(test_head_window),
 		cmocka_unit_test(test_winner_view),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_own_dots_in_cloud),
+		GROVE_TEST_DB_BOTH_BACKENDS(test_list_segments),
+		cmocka_unit_test_setup_teardown(test_format5_index_migrated,
+						grove_test_db_setup_leveldb, grove_test_db_teardown),
 		cmocka_unit_test(test_property_memory),
 		cmocka_unit_test(test_property_leveldb),
 	};

@@ -4,8 +4,7 @@
  * anything is written: a store of a newer format (and of the old format
  * 1), a backup of a newer backup format or of another storage format, a
  * certificate of a newer format.  And the older format this release does
- * read: a format 2, 3 or 4 store (no TTL, no counter field) opens and is
- * marked format 5.
+ * read: a format 2 to 5 store opens and is marked format 6.
  * (Older value and wire versions: test_crdt_codec.c, test_ae_codec.c,
  * test_member_codec.c, test_cert.c check GROVE_EVERSION.)
  */
@@ -86,8 +85,10 @@ static void restore_of_format(uint32_t sf, const char *want)
 }
 
 /* Formats 2 and 3 (before the TTL index) hold no TTL, 2 to 4 no counter
- * field: they open, their data is there, and the format record says 5
- * afterwards (test_db_hash: a format 4 store's hash fields read unchanged). */
+ * field, 2 to 5 list elements' index records at hash(name): they open,
+ * their data is there, and the format record says 6 afterwards
+ * (test_db_hash: a format 4 store's hash fields read unchanged;
+ * test_db_list: a format 5 store's list index moved). */
 static void format_upgraded(uint32_t from)
 {
 	char *dir = store_of_format(from);
@@ -103,7 +104,7 @@ static void format_upgraded(uint32_t from)
 	size_t n = 0;
 	assert_int_equal(grove_store_get(s, NULL, "cformat", 7, &v, &n), 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(v[0], 5);
+	assert_int_equal(v[0], 6);
 	grove_free(v);
 	assert_int_equal(grove_store_get(s, NULL, "ukey", 4, &v, &n), 0);
 	grove_free(v);
@@ -117,6 +118,7 @@ static void test_format2_store_upgraded(void **state)
 	format_upgraded(2);
 	format_upgraded(3);
 	format_upgraded(4);
+	format_upgraded(5);
 }
 
 static void test_backup_of_other_format_refused(void **state)

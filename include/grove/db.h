@@ -324,7 +324,8 @@ int grove_db_merge(grove_db_t *db, const void *key, size_t klen, const uint8_t *
  * An item name is either a key's head (counter, register, type register,
  * causal context): 0x00 key; or one element of a collection: kind (1 set
  * member, 2 hash field, 3 sorted-set member, 4 list element), key length (2 bytes, big-endian), key, element.
- * Heads live in segment hash(key), elements in segment hash(name), so a big
+ * Heads live in segment hash(key), elements in segment hash(name) (a list
+ * element: hash of key and its dot's block of 64, doc/storage_format.md), so a big
  * collection spreads over the tree.  Formats: doc/storage_format.md. */
 #define GROVE_ITEM_HEAD 0
 #define GROVE_ITEM_MEMBER 1
