@@ -2562,14 +2562,8 @@ static int items_rec(void *vctx, const uint8_t *key, size_t klen, const uint8_t 
 	(void)vlen;
 	if (klen <= it->pre)
 		return 0;
-	size_t kl = it->pre - 3;
-	uint8_t *n = it->name;
-	n[0] = key[it->pre];
-	n[1] = key[1];
-	n[2] = key[2];
-	memcpy(n + 3, key + 3, kl);
-	memcpy(n + 3 + kl, key + it->pre + 1, klen - it->pre - 1);
-	it->stop = it->fn(it->ctx, n, klen - 1);
+	size_t nlen = grove_db__elem_rec_name(key, klen, it->name);
+	it->stop = it->fn(it->ctx, it->name, nlen);
 	return it->stop;
 }
 

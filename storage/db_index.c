@@ -74,6 +74,18 @@ static size_t name_rec_key(const uint8_t *name, size_t nlen, uint8_t *out)
 	return nlen + 1;
 }
 
+size_t grove_db__elem_rec_name(const uint8_t *key, size_t klen, uint8_t *name)
+{
+	size_t kl = (size_t)key[1] << 8 | key[2];
+	GROVE_ASSERT(klen >= 4 + kl && key[0] == GROVE_DB_PFX_ELEM);
+	name[0] = key[3 + kl];
+	name[1] = key[1];
+	name[2] = key[2];
+	memcpy(name + 3, key + 3, kl);
+	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
+	return klen - 1;
+}
+
 /* Walks one segment's index records in a snapshot, handing each item's
  * record (read in the same snapshot) to fn. */
 typedef int (*seg_rec_fn)(void *ctx, const uint8_t *name, size_t nlen, const uint8_t *rec,
@@ -356,12 +368,7 @@ static int index_elem(void *vctx, const uint8_t *key, size_t klen, const uint8_t
 		return 1;
 	}
 	uint8_t *name = d + 3;
-	name[0] = key[3 + kl];
-	name[1] = key[1];
-	name[2] = key[2];
-	memcpy(name + 3, key + 3, kl);
-	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
-	size_t nlen = klen - 1;
+	size_t nlen = grove_db__elem_rec_name(key, klen, name);
 	uint32_t seg = grove_db_item_segment(name, nlen);
 	d[0] = GROVE_DB_PFX_DIGEST;
 	d[1] = (uint8_t)(seg >> 8);

@@ -495,6 +495,10 @@ void grove_db__rec_digest(const uint8_t *rec, size_t rec_len, uint8_t out[GROVE_
 void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_len,
 			uint8_t out[GROVE_DIGEST_BYTES]);
 
+/* The item name of element record key (klen bytes: 'e', key length,
+ * key, kind, element; klen >= 4 + key length) into name (klen - 1 bytes:
+ * kind, key length, key, element); returns its length. */
+size_t grove_db__elem_rec_name(const uint8_t *key, size_t klen, uint8_t *name);
 int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen) GROVE_MUST_CHECK;
 size_t grove_db__drec_len(const grove_db_key_t *k);
 

@@ -1095,16 +1095,10 @@ static int old_head(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
 static int old_elem(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	old_index_t *o = ctx;
-	size_t kl = (size_t)key[1] << 8 | key[2];
 	uint8_t d[3 + 256], item[GROVE_DIGEST_BYTES];
-	size_t nlen = klen - 1;
-	assert_true(nlen <= 256);
+	assert_true(klen <= 257);
 	uint8_t *name = d + 3;
-	name[0] = key[3 + kl];
-	name[1] = key[1];
-	name[2] = key[2];
-	memcpy(name + 3, key + 3, kl);
-	memcpy(name + 3 + kl, key + 4 + kl, klen - 4 - kl);
+	size_t nlen = grove_db__elem_rec_name(key, klen, name);
 	grove_tree_item(name, nlen, val, vlen, item);
 	uint32_t seg = grove_tree_segment(name, nlen);
 	grove_tree_update(&o->tree, seg, NULL, item);
