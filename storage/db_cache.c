@@ -225,7 +225,10 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 		e->cloud_known = 0;
 	e->pending_seq = 0;
 	e->meta_absent = false;
-	memcpy(e->item, item, GROVE_DIGEST_BYTES);
+	e->defer_last = NULL;
+	e->item_known = item != NULL;
+	if (item)
+		memcpy(e->item, item, GROVE_DIGEST_BYTES);
 	value_keep(db, e, rec_len, v, charged);
 	stripe_trim(s);
 	GROVE_ASSERT(pin || !entry_oversized(e));

@@ -120,7 +120,13 @@ typedef struct grove_db_cached {
 	 * is set */
 	uint8_t cloud_known;
 	grove_value_t *v; /* the record decoded, or NULL */
-	uint8_t item[GROVE_DIGEST_BYTES]; /* tree item hash of (key, record) */
+	/* item_known: item is the tree item hash of (key, record).  A
+	 * deferred write leaves it unknown (hashed once when its group
+	 * settles, for the last of the key's writes in the group: db_state.c);
+	 * defer_last is then that write's record, not yet settled */
+	bool item_known;
+	struct grove_db_deferred *defer_last;
+	uint8_t item[GROVE_DIGEST_BYTES];
 } grove_db_cached_t;
 
 /* A record queued for the group commit (BATCH mode, or a deferred write
@@ -175,6 +181,15 @@ typedef struct grove_db_deferred {
 	grove_commit_waiter_t w;
 	grove_batch_t batch;
 	bool has_head;
+	/* has_head: head.new_item is hashed at settle time (from the head's
+	 * put, the batch's first op) unless the key's next deferred head write
+	 * (chain_next, linked under the stripe lock) settles in the same call
+	 * and durable: it then takes this record's old item and flags, and
+	 * the two deltas telescope into one.  old_known: head.old_item is set
+	 * (else the previous record of the chain sets it when it settles). */
+	bool old_known;
+	struct grove_db_deferred *chain_next;
+	uint32_t key_hash; /* grove_tree_key_hash of key */
 	grove_db_head_delta_t head;
 	size_t ndeltas;
 	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
@@ -400,7 +415,7 @@ grove_db_cached_t *grove_db__cache_find(grove_db_t *db, const grove_db_key_t *k)
 int grove_db__scratch_reserve(grove_db_stripe_t *s, size_t need) GROVE_MUST_CHECK;
 /* After a committed write whose record (rec_len bytes) is in the stripe's
  * scratch buffer: makes it the key's entry (entry: the key's current one,
- * or NULL) with its item, keeping *v (set to NULL when taken) as the
+ * or NULL) with its item (NULL: not known yet, see item_known), keeping *v (set to NULL when taken) as the
  * decoded value when the budget allows; returns the entry.  Unless pin is
  * set, records over REC_MAX drop the key's entry instead (NULL), as does a
  * set whose entries are all pinned.  Shrinks oversized stripe buffers. */
@@ -500,6 +515,9 @@ void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_
  * kind, key length, key, element); returns its length. */
 size_t grove_db__elem_rec_name(const uint8_t *key, size_t klen, uint8_t *name);
 int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* The same with the key's grove_tree_key_hash known (k->hash of an
+ * earlier prepare): no hashing. */
+void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t hash);
 size_t grove_db__drec_len(const grove_db_key_t *k);
 
 /* Builds a system/meta record key ("s"/"m" + name) into out (caller-sized

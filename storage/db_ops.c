@@ -16,9 +16,15 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 {
 	if (!key || klen == 0 || klen > GROVE_KEY_MAX)
 		return GROVE_EINVAL;
+	grove_db__key_prepare_hashed(k, key, klen, grove_tree_key_hash(key, klen));
+	return 0;
+}
+
+void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t h)
+{
+	GROVE_ASSERT(key && klen >= 1 && klen <= GROVE_KEY_MAX);
 	k->key = key;
 	k->klen = klen;
-	uint32_t h = grove_tree_key_hash(key, klen);
 	k->hash = h;
 	k->segment = (h >> 16) % GROVE_TREE_SEGMENTS;
 	k->stripe = k->segment % GROVE_DB_STRIPES;
@@ -31,7 +37,6 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 	k->drec[2] = (uint8_t)k->segment;
 	k->drec[3] = GROVE_ITEM_HEAD;
 	memcpy(k->drec + 4, key, klen);
-	return 0;
 }
 
 size_t grove_db__drec_len(const grove_db_key_t *k)

@@ -30,6 +30,12 @@
  * (commit.h); each failed writer drops its key's entry, which holds its
  * state or one built on it.  The stripe lock also guards the stripe's
  * cache sets and buffers.
+ *
+ * Deferred writes (a server's pipelined requests, any mode) do not hash
+ * their new head: the entry's item stays unknown and the key's deferred
+ * head writes form a chain; when a sync settles them, consecutive durable
+ * writes of one key telescope (the old item of the first, the new item of
+ * the last), so a head is hashed once per key per sync, not per write.
  */
 #include <string.h>
 
@@ -68,8 +74,9 @@ int grove_db__state_load(grove_db_t *db, const grove_db_key_t *k, grove_db_state
 		st->entry = e;
 		st->rec = e->buf + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 		st->rec_len = e->rec_len;
-		st->have_item = true;
-		memcpy(st->item, e->item, GROVE_DIGEST_BYTES);
+		st->have_item = e->item_known;
+		if (e->item_known)
+			memcpy(st->item, e->item, GROVE_DIGEST_BYTES);
 		if (e->v) {
 			st->v = e->v;
 			st->v_cached = true;
@@ -141,21 +148,37 @@ static int state_batch(grove_batch_t *b, const grove_db_key_t *k, const grove_db
 }
 
 /* The delta of replacing st's record by the new one (rec_len bytes) in the
- * stripe's scratch buffer after the prefix. */
-static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
-			grove_db_state_t *st, size_t rec_len, grove_db_head_delta_t *d)
+ * stripe's scratch buffer after the prefix, but its items (state_delta). */
+static void state_delta_flags(const grove_db_stripe_t *s, const grove_db_key_t *k,
+			      const grove_db_state_t *st, size_t rec_len, grove_db_head_delta_t *d)
 {
 	size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 	d->segment = k->segment;
-	grove_tree_item_bytes(s->scratch, pre + rec_len, d->new_item);
 	d->had_old = st->rec != NULL;
-	if (st->rec && !st->have_item)
-		grove_db__rec_item(k, st->rec, st->rec_len, st->item);
-	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
 	d->old_live = st->rec && grove_db__rec_type(st->rec, st->rec_len) != GROVE_TYPE_NONE;
 	d->new_live = grove_db__rec_type(s->scratch + pre, rec_len) != GROVE_TYPE_NONE;
 	d->old_ttl = st->rec && grove_db__rec_deadline(st->rec, st->rec_len) != 0;
 	d->new_ttl = grove_db__rec_deadline(s->scratch + pre, rec_len) != 0;
+}
+
+/* The old record's tree item into st->item (hashed when not known). */
+static void state_old_item(const grove_db_key_t *k, grove_db_state_t *st)
+{
+	if (st->rec && !st->have_item)
+		grove_db__rec_item(k, st->rec, st->rec_len, st->item);
+	st->have_item = st->rec != NULL;
+}
+
+/* state_delta_flags with both items: the new one hashed over the scratch
+ * buffer. */
+static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
+			grove_db_state_t *st, size_t rec_len, grove_db_head_delta_t *d)
+{
+	size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
+	state_delta_flags(s, k, st, rec_len, d);
+	grove_tree_item_bytes(s->scratch, pre + rec_len, d->new_item);
+	state_old_item(k, st);
+	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
 }
 
 static void extra_apply(grove_db_t *db, const grove_db_state_t *st)
@@ -181,15 +204,16 @@ static void delta_apply(grove_db_t *db, const grove_db_head_delta_t *d)
 }
 
 /* The new record (rec_len bytes, in the stripe's scratch buffer) becomes
- * the key's cache entry, taking st->v when the budget allows. */
+ * the key's cache entry with its item (NULL: not hashed yet), taking st->v
+ * when the budget allows. */
 static grove_db_cached_t *state_install(grove_db_t *db, const grove_db_key_t *k,
 					grove_db_state_t *st, size_t rec_len,
-					const grove_db_head_delta_t *d, bool pin)
+					const uint8_t *item, bool pin)
 {
 	st->rec = NULL; /* the entry's buffer may be swapped or freed below */
 	st->v_cached = false;
 	grove_db_cached_t *e =
-		grove_db__cache_install(db, k, st->entry, rec_len, d->new_item, &st->v, pin);
+		grove_db__cache_install(db, k, st->entry, rec_len, item, &st->v, pin);
 	st->entry = NULL;
 	return e;
 }
@@ -214,7 +238,7 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
 	extra_apply(db, st);
-	state_install(db, k, st, rec_len, &d, false);
+	state_install(db, k, st, rec_len, d.new_item, false);
 	return 0;
 }
 
@@ -264,7 +288,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	grove_db_head_delta_t d;
 	if (rec_len) {
 		state_delta(s, k, st, rec_len, &d);
-		grove_db_cached_t *e = state_install(db, k, st, rec_len, &d, true);
+		grove_db_cached_t *e = state_install(db, k, st, rec_len, d.new_item, true);
 		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
 		e->pending_seq = w.seq;
 	} else if (st->entry) { /* the install clears it; the extra records change it */
@@ -334,6 +358,34 @@ static void defer_free_list(grove_db_deferred_t *r)
 	}
 }
 
+/* A deferred write's new head (rec_len bytes in the stripe's scratch
+ * buffer): its delta without the new item (hashed once at settle time for
+ * the key's last write of a group, defer_settle), the old item known,
+ * hashed, or left to the key's previous deferred record (chained); the
+ * record becomes the key's pinned entry, its item unknown. */
+static void deferred_head(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
+			  size_t rec_len, grove_db_deferred_t *r)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	r->has_head = true;
+	r->chain_next = NULL;
+	state_delta_flags(s, k, st, rec_len, &r->head);
+	grove_db_deferred_t *prev = st->entry ? st->entry->defer_last : NULL;
+	GROVE_ASSERT(!prev || (st->rec && !st->have_item));
+	r->old_known = prev == NULL;
+	if (prev) {
+		GROVE_ASSERT(prev->has_head && !prev->chain_next);
+		prev->chain_next = r;
+	} else {
+		state_old_item(k, st);
+		memcpy(r->head.old_item, st->item, GROVE_DIGEST_BYTES);
+	}
+	grove_db_cached_t *e = state_install(db, k, st, rec_len, NULL, true);
+	GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
+	e->pending_seq = r->w.seq;
+	e->defer_last = r;
+}
+
 /* Deferred (any mode): queues the write like state_commit_queued, makes
  * it the key's pinned cache entry, and returns with the lock held and
  * without waiting; grove_db_defer_sync settles it once its group is
@@ -364,17 +416,13 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 	grove_db__zrank_note(db, k, st->extra, true);
 	r->has_head = false;
 	r->next = NULL;
-	if (rec_len) {
-		r->has_head = true;
-		state_delta(s, k, st, rec_len, &r->head);
-		grove_db_cached_t *e = state_install(db, k, st, rec_len, &r->head, true);
-		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
-		e->pending_seq = r->w.seq;
-	}
+	if (rec_len)
+		deferred_head(db, k, st, rec_len, r);
 	r->ndeltas = st->ndeltas;
 	if (st->ndeltas)
 		memcpy(r->deltas, st->deltas, st->ndeltas * sizeof(*st->deltas));
 	r->klen = k->klen;
+	r->key_hash = k->hash;
 	memcpy(r->key, k->key, k->klen);
 	db->defer_last_seq = r->w.seq;
 	pthread_mutex_lock(&db->defer_mu);
@@ -451,24 +499,86 @@ uint64_t grove_db_defer_end(grove_db_t *db)
 
 _Static_assert(GROVE_DB_STRIPES % 64 == 0, "touched: a bit per stripe in whole words");
 
+static void first_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		     size_t vlen)
+{
+	(void)key;
+	const uint8_t **rec = ctx;
+	if (rec[0])
+		return;
+	GROVE_ASSERT(op == GROVE_BATCH_PUT && klen >= 2 && key[0] == GROVE_DB_PFX_USER);
+	rec[0] = val;
+	rec[1] = val + vlen;
+}
+
+/* The tree item of a deferred write's head: its batch's first op puts the
+ * 'u' record (state_batch). */
+static void deferred_head_item(const grove_db_deferred_t *r, uint8_t out[GROVE_DIGEST_BYTES])
+{
+	const uint8_t *rec[2] = { NULL, NULL };
+	grove_batch_iterate(&r->batch, first_op, rec);
+	GROVE_ASSERT(rec[0] != NULL);
+	grove_tree_item(r->key, r->klen, rec[0], (size_t)(rec[1] - rec[0]), out);
+}
+
+/* A deferred head write settling (caller holds the key's stripe lock; the
+ * records up to seq settled are written).  Durable: when the key's next
+ * head write is among them and durable too, it takes this record's old
+ * item and flags (the two deltas telescope: nothing to hash or apply);
+ * otherwise the new item is hashed once and the delta applied, and the
+ * next write (if any) learns it as its old item, as does the key's entry
+ * when it still holds this record. */
+static void deferred_head_settle(grove_db_t *db, const grove_db_key_t *k, grove_db_deferred_t *r,
+				 uint64_t settled, bool durable)
+{
+	grove_db_deferred_t *n = r->chain_next;
+	grove_db_cached_t *e = grove_db__cache_find(db, k);
+	bool last = e && e->defer_last == r;
+	GROVE_ASSERT(!n || n->w.seq > r->w.seq);
+	if (last)
+		e->defer_last = NULL;
+	if (!durable) /* nor any later write: the entry goes (grove_db__cache_settle) */
+		return;
+	GROVE_ASSERT(r->old_known || !r->head.had_old);
+	if (n && n->w.seq <= settled && n->w.rc == 0) {
+		GROVE_ASSERT(!last);
+		n->head.had_old = r->head.had_old;
+		n->head.old_live = r->head.old_live;
+		n->head.old_ttl = r->head.old_ttl;
+		memcpy(n->head.old_item, r->head.old_item, GROVE_DIGEST_BYTES);
+		n->old_known = true;
+		return;
+	}
+	deferred_head_item(r, r->head.new_item);
+	delta_apply(db, &r->head);
+	if (n) {
+		memcpy(n->head.old_item, r->head.new_item, GROVE_DIGEST_BYTES);
+		n->old_known = true;
+	}
+	if (last) {
+		memcpy(e->item, r->head.new_item, GROVE_DIGEST_BYTES);
+		e->item_known = true;
+	}
+}
+
 /* Applies a written record's deltas (durable) and releases its cache pin;
  * the record goes to *spare for reuse, its stripe to touched (whose
  * pending records grove_db_defer_sync settles once for all of them). */
-static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, grove_db_deferred_t **spare,
-			 uint64_t *touched)
+static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, uint64_t settled,
+			 grove_db_deferred_t **spare, uint64_t *touched)
 {
 	bool durable = r->w.rc == 0;
-	if (durable && r->has_head)
-		delta_apply(db, &r->head);
 	if (durable) {
 		grove_db_state_t st = { .deltas = r->deltas, .ndeltas = r->ndeltas };
 		extra_apply(db, &st);
 	}
 	grove_db_key_t k;
-	GROVE_ASSERT(grove_db__key_prepare(&k, r->key, r->klen) == 0);
+	grove_db__key_prepare_hashed(&k, r->key, r->klen, r->key_hash);
 	touched[k.stripe / 64] |= (uint64_t)1 << (k.stripe % 64);
 	if (r->has_head || !durable) { /* failed: the entry goes (its meta_absent too) */
 		pthread_mutex_lock(&db->stripes[k.stripe].mu);
+		if (r->has_head)
+			deferred_head_settle(db, &k, r, settled, durable);
 		grove_db__cache_settle(db, &k, r->w.seq, durable);
 		if (!durable) /* the sorted-set leaves' entries showed it too */
 			grove_db__zrank_note(db, &k, NULL, false);
@@ -504,7 +614,7 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
 	size_t n = 0;
 	for (grove_db_deferred_t *r = first, *nx; r; r = nx) {
 		nx = r->next;
-		defer_settle(db, r, &spare, touched);
+		defer_settle(db, r, settled, &spare, touched);
 		if (!spare_last)
 			spare_last = spare;
 		n++;

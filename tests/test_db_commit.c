@@ -387,6 +387,123 @@ static void test_deferred_reuse(void **state)
 	grove_db_close(one);
 }
 
+/* One round of head writes on four keys (counter, set member re-added:
+ * a new dot, map field, register whose TTL comes and goes): every write
+ * changes the key's head record. */
+static void chain_round(grove_db_t *db, int i)
+{
+	char v[16];
+	int vl = snprintf(v, sizeof(v), "v%d", i);
+	bool flag = false;
+	assert_int_equal(grove_db_counter_add(db, "c", 1, 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, NULL), 0);
+	assert_int_equal(grove_db_map_set(db, "h", 1, "f", 1, v, (size_t)vl, NULL), 0);
+	assert_int_equal(grove_db_register_set(db, "t", 1, v, (size_t)vl), 0);
+	if (i % 2)
+		assert_int_equal(grove_db_expire(db, "t", 1, T0_MS + 3600000, 0, &flag), 0);
+}
+
+static grove_db_t *open_mode(fixture_t *f, grove_durability_t mode)
+{
+	grove_db_options_t o;
+	grove_db_options_init(&o);
+	o.node_id = "node-a";
+	o.clock = grove_test_storage_clock_ms;
+	o.clock_ctx = &f->clock_ms;
+	o.durability = mode;
+	char err[256];
+	grove_db_t *db = NULL;
+	assert_int_equal(grove_db_open(f->dir, &o, &db, err, sizeof(err)), 0);
+	return db;
+}
+
+/* Rounds [from, to) deferred on db (one unit), their ticket. */
+static uint64_t chain_deferred(grove_db_t *db, int from, int to)
+{
+	assert_int_equal(grove_db_defer_begin(db), 0);
+	for (int i = from; i < to; i++)
+		chain_round(db, i);
+	uint64_t t = grove_db_defer_end(db);
+	assert_true(t > 0);
+	return t;
+}
+
+static void assert_same_root(grove_db_t *a, grove_db_t *b)
+{
+	uint8_t x[GROVE_DIGEST_BYTES], y[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(a, x);
+	grove_db_root_digest(b, y);
+	assert_memory_equal(x, y, GROVE_DIGEST_BYTES);
+	assert_int_equal(grove_db_expires(a), grove_db_expires(b));
+}
+
+/* A deferred head write hashes its item only when its group settles, and
+ * only for the key's last write there (db_state.c): the tree after each
+ * sync equals that of the same writes made one by one on a second db,
+ * when a key's writes span units synced one at a time (the later unit's
+ * batches may be written by the earlier sync, and must not be shown),
+ * when a direct write of the key comes between two deferred ones, and
+ * after the store fails the second group of one sync (the first group's
+ * writes shown, none of the second's: the tree equals a rebuild from the
+ * data after reopening). */
+static void head_chain_case(fixture_t *f, grove_durability_t mode)
+{
+	grove_db_close(f->db);
+	grove_test_storage_rmdir(f->dir);
+	f->dir = grove_test_storage_tmpdir("dbcommit");
+	f->db = open_mode(f, mode);
+	fixture_t g = { .clock_ms = T0_MS, .dir = grove_test_storage_tmpdir("dbcommit") };
+	grove_db_t *ref = open_mode(&g, mode);
+	uint64_t ta = chain_deferred(f->db, 0, 5), tb = chain_deferred(f->db, 5, 8);
+	for (int i = 0; i < 5; i++)
+		chain_round(ref, i);
+	assert_int_equal(grove_db_defer_sync(f->db, ta), 0);
+	assert_same_root(f->db, ref);
+	for (int i = 5; i < 8; i++)
+		chain_round(ref, i);
+	assert_int_equal(grove_db_defer_sync(f->db, tb), 0);
+	assert_same_root(f->db, ref);
+	chain_deferred(f->db, 8, 10);
+	chain_round(f->db, 10); /* direct, before the sync */
+	uint64_t td = chain_deferred(f->db, 11, 13);
+	for (int i = 8; i < 13; i++)
+		chain_round(ref, i);
+	assert_int_equal(grove_db_defer_sync(f->db, td), 0);
+	assert_same_root(f->db, ref);
+	chain_round(f->db, 13); /* builds on the entries' items */
+	chain_round(ref, 13);
+	assert_same_root(f->db, ref);
+	grove_db_close(ref);
+	grove_test_storage_rmdir(g.dir);
+	/* 1,200 units of one write: two groups in one sync, the second failed */
+	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, before);
+	uint64_t t = 0;
+	for (int u = 0; u < 1200; u++) {
+		assert_int_equal(grove_db_defer_begin(f->db), 0);
+		assert_int_equal(grove_db_counter_add(f->db, "c", 1, 1, NULL), 0);
+		t = grove_db_defer_end(f->db);
+	}
+	grove_store_fail_write_after(2);
+	assert_int_equal(grove_db_defer_sync(f->db, t), GROVE_EIO);
+	grove_store_fail_write_after(0);
+	grove_db_root_digest(f->db, after);
+	assert_memory_not_equal(before, after, GROVE_DIGEST_BYTES); /* the first group shows */
+	grove_db_close(f->db);
+	f->db = open_mode(f, mode);
+	grove_db_stats_t st;
+	grove_db_stats(f->db, &st);
+	assert_int_equal(st.index_rebuilds, 1);
+	grove_db_root_digest(f->db, before);
+	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
+}
+
+static void test_deferred_head_chains(void **state)
+{
+	head_chain_case(*state, GROVE_DURABILITY_NONE);
+	head_chain_case(*state, GROVE_DURABILITY_BATCH);
+}
+
 /* BATCH (the memory backend: its group window keeps each writer waiting,
  * key lock released): writers of one set add and remove members at once (a remove
  * of a member changes no head: only element and metadata records, and
@@ -524,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_then_direct, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_head_chains, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_spread, setup_memory, teardown),
