@@ -35,6 +35,16 @@ bool grove_cluster_ae_drain(grove_cluster_t *mn)
 	return more;
 }
 
+/* Pushes go to alive peers: tells the core whether there is one, so that
+ * a node alone skips the push queue on every write.  O(1). */
+void grove_cluster_ae_peers_watch(grove_cluster_t *mn)
+{
+	grove_member_info_t self;
+	size_t alive = grove_member_count_state(mn->m, GROVE_MEMBER_ALIVE);
+	bool self_alive = grove_member_get(mn->m, 0, &self) == 0 && self.state == GROVE_MEMBER_ALIVE;
+	grove_ae_set_push_peers(mn->ae, alive > (self_alive ? 1u : 0u));
+}
+
 /* Anti-entropy peers: random alive members (grove_ae_peers_fn). */
 static size_t ae_peers(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max)
 {

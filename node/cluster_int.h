@@ -159,6 +159,7 @@ void grove_cluster__cert_info(grove_cluster_t *mn, grove_buf_t *text);
 /* cluster_ae.c */
 void grove_cluster_on_ae_timer(uv_timer_t *t);
 bool grove_cluster_ae_drain(grove_cluster_t *mn);
+void grove_cluster_ae_peers_watch(grove_cluster_t *mn);
 int grove_cluster_create_ae(grove_cluster_t *mn, const grove_config_t *cfg, char *err, size_t elen);
 void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text);
 

@@ -115,6 +115,7 @@ void grove_cluster_pump(grove_cluster_t *mn)
 		if (grove_cluster_ae_drain(mn))
 			more = true;
 	}
+	grove_cluster_ae_peers_watch(mn);
 	grove_cluster_seeds_watch(mn, grove_cluster_now_ms());
 	rearm(&mn->timer, on_timer, grove_member_next_deadline(mn->m));
 	rearm(&mn->ae_timer, grove_cluster_on_ae_timer, grove_ae_next_deadline(mn->ae));

@@ -2,7 +2,8 @@
  * test_ae_push.c - push of fresh writes (grove_ae_note_write and the db
  * change hook): a hot key occupies one queue entry however often it is
  * written, each key goes out push_transmits times with its latest state,
- * and the queue bound drops (and counts) what does not fit.
+ * the queue bound drops (and counts) what does not fit, and a node with
+ * no peer queues nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,11 +134,35 @@ static void test_queue_bound_drops_and_counts(void **state)
 	pnode_close(&n);
 }
 
+/* With no peer to push to (grove_ae_set_push_peers false), writes queue
+ * nothing; once there is one, new writes are pushed again. */
+static void test_alone_queues_nothing(void **state)
+{
+	(void)state;
+	pnode_t n;
+	pnode_open(&n, 64);
+	grove_ae_set_push_peers(n.ae, false);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(grove_db_counter_add(n.db, "solo", 4, 1, NULL), 0);
+	int all;
+	assert_int_equal(push_round(&n, "solo", &all), 0);
+	assert_int_equal(all, 0);
+	grove_ae_set_push_peers(n.ae, true);
+	assert_int_equal(grove_db_counter_add(n.db, "solo", 4, 1, NULL), 0);
+	assert_int_equal(push_round(&n, "solo", &all), 1);
+	assert_int_equal(all, 1);
+	grove_ae_stats_t st;
+	grove_ae_get_stats(n.ae, &st);
+	assert_int_equal(st.push_queue_drops, 0);
+	pnode_close(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hot_key_one_entry_three_transmits),
 		cmocka_unit_test(test_queue_bound_drops_and_counts),
+		cmocka_unit_test(test_alone_queues_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "gossip/ae/antientropy.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ struct grove_ae {
 	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
 	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
+	atomic_bool push_alone; /* grove_ae_set_push_peers(false) */
 	grove_buf_t scratch;
 };
 
@@ -420,9 +422,15 @@ static void push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t 
 
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
 {
-	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_ITEM_NAME_MAX)
+	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_ITEM_NAME_MAX ||
+	    atomic_load_explicit(&ae->push_alone, memory_order_relaxed))
 		return;
 	push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
+}
+
+void grove_ae_set_push_peers(grove_ae_t *ae, bool any)
+{
+	atomic_store_explicit(&ae->push_alone, !any, memory_order_relaxed);
 }
 
 static void push_send(grove_ae_t *ae, grove_buf_t *b, size_t at, uint32_t n)

@@ -186,6 +186,11 @@ void grove_ae_stream_closed(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id)
 void grove_ae_stream_set_writable(grove_ae_t *ae, uint32_t stream_id, bool writable);
 /* Queue a locally written key for push (thread-safe; bounded). */
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen);
+/* The driver's view of whether any alive peer could receive a push
+ * (initially true).  False: grove_ae_note_write queues nothing, so a node
+ * alone spends nothing per write on pushes that would have no receiver;
+ * anti-entropy rounds bring the keys to peers that appear later. */
+void grove_ae_set_push_peers(grove_ae_t *ae, bool any);
 
 /* --- outputs --- */
 /* Outputs are the shared grove_out_t (gossip/output.h). */

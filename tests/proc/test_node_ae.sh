@@ -73,6 +73,14 @@ for port in "${PORTS[@]}"; do
 	expect_eq "counter sum on $port" "$(cli "$port" get ctr)" "$want"
 	expect_eq "set on $port" "$(cli "$port" smembers s | sort | paste -sd,)" "a,b,c,d"
 done
+# a node with alive peers pushes its writes (a node alone does not queue them)
+for port in "${PORTS[@]}"; do
+	deadline=$((SECONDS + 5))
+	until sent=$(info_field "$port" ae_push_keys_sent); ((${sent:-0} > 0 || SECONDS >= deadline)); do
+		sleep 0.05
+	done
+	((${sent:-0} > 0)) && pass "node $port pushed its writes ($sent keys)" || fail "node $port pushed no key in 5 s (ae_push_keys_sent '${sent}')"
+done
 
 # --- add-wins, map deletes, observed-remove DEL ---
 cli "$P" srem s a >/dev/null          # n1 removes a (it observed a)
