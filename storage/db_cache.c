@@ -29,9 +29,13 @@ int grove_db__cache_init(grove_db_t *db)
 {
 	randombytes_buf(db->pend_key, sizeof(db->pend_key));
 	grove_db__presence_init(db);
+	db->pend_memo = grove_calloc(GROVE_DB_STRIPES, sizeof(*db->pend_memo));
+	if (!db->pend_memo)
+		return GROVE_ENOMEM;
 	for (int i = 0; i < GROVE_DB_STRIPES; i++) {
 		pthread_mutex_init(&db->stripes[i].mu, NULL);
 		db->stripes[i].pend_key = db->pend_key;
+		db->stripes[i].pmemo = &db->pend_memo[i];
 	}
 	db->stripes_inited = true;
 	atomic_init(&db->value_bytes, 0);
@@ -61,6 +65,8 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db__presence_stripe_free(db, s);
 		pthread_mutex_destroy(&s->mu);
 	}
+	grove_free(db->pend_memo);
+	db->pend_memo = NULL;
 	db->stripes_inited = false;
 }
 
@@ -241,7 +247,9 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
  * db_cloud.c) with a hash index beside it: open addressing with linear
  * probing over pidx (a power of two of slots, at most half full), each
  * slot 0 (empty) or a record's index + 1, keyed by SipHash of the record
- * key under the db's random key (db->pend_key), so a client choosing keys
+ * key under the db's random key (db->pend_key; each record keeps its own,
+ * and the stripe's memo the last two keys hashed, so a write hashes a
+ * record key once from its read to its settle), so a client choosing keys
  * cannot lengthen the probes.  get, has, add, forget: O(1) per record;
  * settle: one pass over the stripe's records when any is old enough
  * (pend_min is a lower bound of their sequence numbers), else O(1).  A
@@ -254,25 +262,50 @@ static void pending_free(grove_db_pending_t *p)
 	grove_free(p->key); /* the value follows the key in the same block */
 }
 
-static size_t pend_slot0(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+/* key's index hash: from the stripe's memo when it hashed key last or
+ * the time before (kept there), else SipHash. */
+static uint64_t pend_hash(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
 {
+	grove_db_pend_memo_t *m = s->pmemo;
+	for (int i = 0; i < 2; i++)
+		if (m->klen[i] == klen && klen && memcmp(m->key[i], key, klen) == 0)
+			return m->hash[i];
 	uint64_t h;
 	crypto_shorthash((unsigned char *)&h, key, klen, s->pend_key);
-	return (size_t)h & (s->pidx_cap - 1);
+	if (klen && klen <= GROVE_DB_PEND_MEMO_KEY_MAX) {
+		unsigned i = m->next;
+		m->next ^= 1;
+		m->klen[i] = (uint32_t)klen;
+		m->hash[i] = h;
+		memcpy(m->key[i], key, klen);
+	}
+	return h;
 }
 
-/* The slot holding key's record index, or the empty slot where it goes. */
-static size_t pend_probe(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+/* The slot holding the record index of key (hash h), or the empty slot
+ * where it goes. */
+static size_t pend_probe_h(const grove_db_stripe_t *s, const uint8_t *key, size_t klen, uint64_t h)
 {
 	size_t mask = s->pidx_cap - 1;
-	for (size_t i = pend_slot0(s, key, klen);; i = (i + 1) & mask) {
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
 		uint32_t v = s->pidx[i];
 		if (v == 0)
 			return i;
 		const grove_db_pending_t *p = &s->pend[v - 1];
-		if (p->klen == klen && memcmp(p->key, key, klen) == 0)
+		if (p->hash == h && p->klen == klen && memcmp(p->key, key, klen) == 0)
 			return i;
 	}
+}
+
+static size_t pend_probe(const grove_db_stripe_t *s, const uint8_t *key, size_t klen)
+{
+	return pend_probe_h(s, key, klen, pend_hash(s, key, klen));
+}
+
+/* The slot of record p (in the index). */
+static size_t pend_slot_of(const grove_db_stripe_t *s, const grove_db_pending_t *p)
+{
+	return pend_probe_h(s, p->key, p->klen, p->hash);
 }
 
 /* Rebuilds the index over pend[0..npend) in cap slots (a power of two
@@ -291,7 +324,7 @@ static int pend_reindex(grove_db_stripe_t *s, size_t cap)
 		memset(s->pidx, 0, cap * sizeof(*s->pidx));
 	}
 	for (size_t j = 0; j < s->npend; j++)
-		s->pidx[pend_probe(s, s->pend[j].key, s->pend[j].klen)] = (uint32_t)(j + 1);
+		s->pidx[pend_slot_of(s, &s->pend[j])] = (uint32_t)(j + 1);
 	return 0;
 }
 
@@ -304,7 +337,7 @@ static void pend_remove_slot(grove_db_stripe_t *s, size_t i)
 	s->pidx[i] = 0;
 	for (size_t k = (i + 1) & mask; s->pidx[k]; k = (k + 1) & mask) {
 		const grove_db_pending_t *p = &s->pend[s->pidx[k] - 1];
-		size_t home = pend_slot0(s, p->key, p->klen);
+		size_t home = (size_t)p->hash & mask;
 		/* k's record may move to i when i lies cyclically in [home, k) */
 		if (((k - home) & mask) >= ((k - i) & mask)) {
 			s->pidx[i] = s->pidx[k];
@@ -315,7 +348,7 @@ static void pend_remove_slot(grove_db_stripe_t *s, size_t i)
 	size_t last = s->npend - 1;
 	if (j != last) {
 		s->pend[j] = s->pend[last];
-		s->pidx[pend_probe(s, s->pend[j].key, s->pend[j].klen)] = (uint32_t)(j + 1);
+		s->pidx[pend_slot_of(s, &s->pend[j])] = (uint32_t)(j + 1);
 	}
 	s->npend = last;
 }
@@ -445,7 +478,8 @@ void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
 	for (size_t j = 0, from = s->npend; j < s->nprep; j++) {
 		grove_db_pending_t n = s->pend[from + j];
 		n.seq = seq;
-		size_t i = pend_probe(s, n.key, n.klen);
+		n.hash = pend_hash(s, n.key, n.klen);
+		size_t i = pend_probe_h(s, n.key, n.klen, n.hash);
 		if (s->pidx[i]) { /* the key's older record: replaced */
 			pending_free(&s->pend[s->pidx[i] - 1]);
 			s->pend[s->pidx[i] - 1] = n;
@@ -529,8 +563,8 @@ void grove_db__cache_drop_all(grove_db_t *db)
 }
 
 /* seq 0: all of them.  Backwards, so that the record pend_remove_slot
- * moves into a freed place was seen already: one hash per record settled,
- * none for those kept (a full reindex per call made a pass of many
+ * moves into a freed place was seen already: one probe per record
+ * settled (by its kept hash), none for those kept (a full reindex per call made a pass of many
  * settles on one stripe quadratic). */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {
@@ -541,7 +575,7 @@ void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 	for (size_t i = s->npend; i > 0; i--) {
 		const grove_db_pending_t *p = &s->pend[i - 1];
 		if (seq == 0 || p->seq <= seq)
-			pend_remove_slot(s, pend_probe(s, p->key, p->klen));
+			pend_remove_slot(s, pend_slot_of(s, p));
 		else if (p->seq < min)
 			min = p->seq;
 	}

@@ -147,7 +147,19 @@ typedef struct grove_db_pending {
 	 * writer of the element takes it instead of hashing val again */
 	bool has_item;
 	uint8_t item[GROVE_DIGEST_BYTES];
+	uint64_t hash; /* SipHash of key under the db's pend_key (set by the install) */
 } grove_db_pending_t;
+
+/* The last two record keys the stripe's pending index hashed, with their
+ * hashes: a write probes the index for its element and metadata records
+ * (reads), then installs them (the same keys), hashing each once. */
+#define GROVE_DB_PEND_MEMO_KEY_MAX 64
+typedef struct grove_db_pend_memo {
+	uint64_t hash[2];
+	uint32_t klen[2]; /* 0: empty */
+	unsigned next;    /* the slot the next miss fills */
+	uint8_t key[2][GROVE_DB_PEND_MEMO_KEY_MAX];
+} grove_db_pend_memo_t;
 
 /* A change to the digest tree of one item other than a key's head (an
  * element), applied once its write is durable. */
@@ -227,6 +239,7 @@ typedef struct grove_db_stripe {
 	size_t pidx_cap;
 	uint64_t pend_min;
 	const uint8_t *pend_key;
+	grove_db_pend_memo_t *pmemo; /* db->pend_memo[stripe]: changed by reads too */
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
 	struct grove_db_lwin *lwin; /* db_list.c: one list's head window, or NULL */
 	/* db_zrank.c: the bucket boundaries of the last sorted-set key with
@@ -262,6 +275,7 @@ struct grove_db {
 	grove_db_cloud_known_t cloud_known[GROVE_DB_STRIPES][GROVE_DB_CLOUD_KNOWN_WAYS];
 	grove_db_cached_t *cache; /* GROVE_DB_CACHE_SLOTS entries */
 	uint8_t pend_key[16];      /* SipHash key of the stripes' pending indexes */
+	grove_db_pend_memo_t *pend_memo; /* GROVE_DB_STRIPES of them (stripe.pmemo) */
 	atomic_size_t value_bytes; /* charges of the cached decoded values */
 	bool stripes_inited;       /* db_cache.c */
 	bool locks_inited;         /* hlc_mu, hook_mu */

@@ -452,7 +452,8 @@ static void test_pending_index_model(void **state)
 	grove_rng_t rng;
 	grove_rng_seed(&rng, grove_test_storage_seed("test_pending_index_model"));
 	static uint8_t hkey[16] = { 1, 2, 3 };
-	grove_db_stripe_t s = { .pend_key = hkey };
+	grove_db_pend_memo_t memo = { 0 };
+	grove_db_stripe_t s = { .pend_key = hkey, .pmemo = &memo };
 	pm_rec_t m[PM_KEYS] = { 0 };
 	uint64_t seq = 0;
 	for (int step = 0; step < 4000; step++) {
