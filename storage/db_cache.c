@@ -57,6 +57,8 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db_stripe_t *s = &db->stripes[i];
 		grove_free(s->scratch);
 		grove_batch_close(&s->batch);
+		grove_buf_close(&s->enc);
+		grove_batch_close(&s->extra_spare);
 		grove_db__pending_settle(s, 0);
 		grove_free(s->pend);
 		grove_free(s->pidx);

@@ -422,7 +422,10 @@ static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 	memset(c, 0, sizeof(*c));
 	c->db = db;
 	c->k = k;
-	grove_batch_init(&c->extra);
+	grove_batch_t *spare = &db->stripes[k->stripe].extra_spare; /* its buffer, if any */
+	c->extra = *spare;
+	grove_batch_init(spare);
+	grove_batch_clear(&c->extra);
 	grove_db__cloud_init(&c->cl, db, k);
 	int rc = grove_db__state_load(db, k, &c->st);
 	c->loaded = true;
@@ -431,6 +434,17 @@ static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 	if (rc == 0) /* a head written with its cloud: it moves to records */
 		rc = grove_db__cloud_migrate(&c->cl, coll_ctx(c));
 	return rc;
+}
+
+/* Under the key lock, after the commit: the extra records' buffer goes
+ * back to the stripe for the next write (unless big). */
+static void coll_keep_extra(coll_t *c)
+{
+	grove_batch_t *spare = &c->db->stripes[c->k->stripe].extra_spare;
+	if (!c->loaded || spare->buf || c->extra.cap_bytes > GROVE_DB_SCRATCH_KEEP_BYTES)
+		return;
+	*spare = c->extra;
+	grove_batch_init(&c->extra);
 }
 
 static void coll_free(coll_t *c)
@@ -578,6 +592,17 @@ static int elem_live_item(const coll_t *c, const ename_t *en, const grove_elem_t
 	return elem_item_of(en, l, out);
 }
 
+/* b, a copy of the stripe's encoding buffer *enc grown by one use, goes
+ * back to it (freed when grown beyond the keep size). */
+static void enc_keep(grove_buf_t *enc, grove_buf_t *b)
+{
+	if (b->cap > GROVE_DB_SCRATCH_KEEP_BYTES) {
+		grove_buf_close(b);
+		grove_buf_init(b, 0);
+	}
+	*enc = *b;
+}
+
 /* Replaces element en's logical record old (live or empty) by x: writes
  * or deletes its record, its index record and tree delta; keeps count and
  * accumulator. */
@@ -604,7 +629,8 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 				rc = grove_batch_delete(&c->extra, en->dkey, en->dlen);
 		}
 	} else {
-		grove_buf_t b = { 0 };
+		grove_buf_t *enc = &c->db->stripes[c->k->stripe].enc, b = *enc;
+		grove_buf_reset(&b);
 		rc = grove_elem_encode(&b, x, en->kind);
 		/* the key's presence set holds it before any put; a record that
 		 * exists (had) is in the set already (db_presence.c's invariant) */
@@ -625,7 +651,7 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 			acc_add(&c->m.acc, d->new_item, false);
 			c->m.count[en->kind]++;
 		}
-		grove_buf_close(&b);
+		enc_keep(enc, &b);
 	}
 	if (rc == 0 && (d->had_old || d->has_new))
 		c->nd++;
@@ -665,7 +691,8 @@ static int coll_delete_elements(coll_t *c)
 /* Adds the metadata record to the batch when it changed, and commits. */
 static int coll_commit(coll_t *c, bool *wrote)
 {
-	grove_buf_t b = { 0 };
+	grove_buf_t *enc = &c->db->stripes[c->k->stripe].enc, b = *enc;
+	grove_buf_reset(&b);
 	int rc = grove_db__cloud_flush(&c->cl, &c->extra);
 	uint8_t mk[1 + GROVE_KEY_MAX];
 	meta_key(c->k, mk);
@@ -679,7 +706,7 @@ static int coll_commit(coll_t *c, bool *wrote)
 				memcmp(c->meta_raw, b.data, b.len) != 0))
 			rc = grove_batch_put(&c->extra, mk, 1 + c->k->klen, b.data, b.len);
 	}
-	grove_buf_close(&b);
+	enc_keep(enc, &b);
 	if (rc == 0 && c->purge) { /* resumed at the next open if interrupted */
 		uint8_t pk[1 + GROVE_KEY_MAX];
 		pk[0] = GROVE_DB_PFX_PURGE;
@@ -1057,6 +1084,7 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 								  : apply_head(&c, o, vis, db->node_id);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
+	coll_keep_extra(&c);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	bool purge = c.purge && rc == 0;
 	coll_free(&c);
@@ -2274,6 +2302,7 @@ int grove_db_item_merge(grove_db_t *db, const void *name, size_t nlen, const uin
 			: merge_head(&c, r, n, racc);
 	if (rc == 0)
 		rc = coll_commit(&c, &wrote);
+	coll_keep_extra(&c);
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	bool purge = c.purge && rc == 0;
 	coll_free(&c);

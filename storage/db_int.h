@@ -230,6 +230,11 @@ typedef struct grove_db_stripe {
 	uint8_t *scratch;     /* the next record, laid out like grove_db_cached_t.buf */
 	size_t scratch_cap;
 	grove_batch_t batch;
+	/* db_coll.c: an element's or metadata record's encoding (used and
+	 * reset within one call), and the buffer of a write's extra records
+	 * between writes (taken by the next one; empty while taken) */
+	grove_buf_t enc;
+	grove_batch_t extra_spare;
 	/* pending records (db_cache.c): pend[0..npend), then nprep prepared
 	 * copies; pidx their hash index (pidx_cap slots), pend_min a lower
 	 * bound of their sequence numbers, pend_key the db's SipHash key */
