@@ -17,22 +17,29 @@
 # The command is the issue's: redis-benchmark -n N -c 50 [-P 16]
 # -t set,get,incr,sadd,hset (no -r: every client on the same key, the
 # worst case for per-key locks).
-# Environment: BENCH_N (requests per test, default 100000), BENCH_CLIENTS
-# (default 50), BENCH_RUNS (default 3), BENCH_PROFILE (default 1).
+# Environment: BENCH_N (requests per test, default 100000), BENCH_N1 (per
+# unpipelined test, default BENCH_N), BENCH_CLIENTS
+# (default 50), BENCH_RUNS (default 3), BENCH_PROFILE (default 1),
+# BENCH_BASELINE (another groved binary, e.g. main's: run beside this one
+# in both modes, in the same runs, the two alternating which goes first;
+# its rows say "base", and it is profiled too).
 # Exit 77 (skip) when redis-server or redis-benchmark is missing.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 GROVED=$ROOT/bin/groved
 GROVE=$ROOT/bin/grove
 N=${BENCH_N:-100000}
+N1=${BENCH_N1:-$N}
 C=${BENCH_CLIENTS:-50}
 RUNS=${BENCH_RUNS:-3}
 PROFILE=${BENCH_PROFILE:-1}
+BASELINE=${BENCH_BASELINE:-}
 TESTS="SET GET INCR SADD HSET"
 for t in redis-server redis-benchmark redis-cli; do
 	command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
 done
 [[ -x $GROVED && -x $GROVE ]] || { echo "skip: bin/groved or bin/grove not built"; exit 77; }
+[[ -z $BASELINE || -x $BASELINE ]] || { echo "BENCH_BASELINE $BASELINE: not an executable"; exit 2; }
 
 SCRATCH=$(mktemp -d /tmp/grove-bench.XXXXXX)
 PIDS=()
@@ -61,18 +68,20 @@ TCK=$(getconf CLK_TCK)
 # cpu_us" (the server's CPU microseconds per request, one test at a time:
 # less sensitive to the machine's load than the rate)
 bench() {
+	local n=$N
+	[[ $2 == 1 ]] && n=$N1
 	if [[ -z ${3:-} ]]; then
-		redis-benchmark -p "$1" -t set,get,incr,sadd,hset -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
+		redis-benchmark -p "$1" -t set,get,incr,sadd,hset -n "$n" -c "$C" -P "$2" --csv 2>/dev/null |
 			awk -F'","' '$1 != "\"test" { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
 		return
 	fi
 	local t c0 c1 rps
 	for t in $TESTS; do
 		c0=$(cpu_ticks "$3")
-		rps=$(redis-benchmark -p "$1" -t "${t,,}" -n "$N" -c "$C" -P "$2" --csv 2>/dev/null |
+		rps=$(redis-benchmark -p "$1" -t "${t,,}" -n "$n" -c "$C" -P "$2" --csv 2>/dev/null |
 			awk -F'","' '$1 != "\"test" { gsub(/"/, "", $2); print $2; exit }')
 		c1=$(cpu_ticks "$3")
-		echo "$t ${rps:-0} $(echo "($c1 - $c0) * 1000000 / $TCK / $N" | bc -l)"
+		echo "$t ${rps:-0} $(echo "($c1 - $c0) * 1000000 / $TCK / $n" | bc -l)"
 	done
 }
 
@@ -85,11 +94,11 @@ start_redis() { # PORT FSYNC
 	wait_ping "$1"
 }
 
-start_groved() { # PORT MODE
+start_groved() { # PORT NAME [BINARY]: NAME is the mode, "base-" before it for the baseline
 	local dir=$SCRATCH/groved-$2
 	"$GROVE" cert "$SCRATCH/ca" --id "bench-$2" --out "$dir" >/dev/null
-	"$GROVED" --id "bench-$2" --data "$dir" --client "127.0.0.1:$1" \
-		--gossip "127.0.0.1:$(($1 + 1))" --durability "$2" --log-level warn \
+	"${3:-$GROVED}" --id "bench-$2" --data "$dir" --client "127.0.0.1:$1" \
+		--gossip "127.0.0.1:$(($1 + 1))" --durability "${2#base-}" --log-level warn \
 		--log-file "$SCRATCH/groved-$2.log" &
 	PIDS+=($!)
 	GPID[$2]=$!
@@ -100,17 +109,22 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { prin
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 "$GROVE" ca init "$SCRATCH/ca" >/dev/null
-declare -A GPID RPID PORT=([everysec]=$BASE [always]=$((BASE + 1)) [none]=$((BASE + 2)) [batch]=$((BASE + 4)))
+declare -A GPID RPID PORT=([everysec]=$BASE [always]=$((BASE + 1)) [none]=$((BASE + 2)) [batch]=$((BASE + 4))
+	[base-none]=$((BASE + 6)) [base-batch]=$((BASE + 8)))
 start_redis "${PORT[everysec]}" everysec
 start_redis "${PORT[always]}" always
 start_groved "${PORT[none]}" none
 start_groved "${PORT[batch]}" batch
+if [[ -n $BASELINE ]]; then
+	start_groved "${PORT[base-none]}" base-none "$BASELINE"
+	start_groved "${PORT[base-batch]}" base-batch "$BASELINE"
+fi
 
 # R[server,P,test] and Q[mode,P,test]: space-separated per-run values;
 # RC, GC: CPU us/request of redis and groved, QC the same-run CPU ratios
 # redis/groved (above 1: groved spends less per request)
 declare -A R Q RC GC QC
-echo "redis-benchmark -n $N -c $C -t set,get,incr,sadd,hset; $(nproc) cores; $RUNS runs alternating"
+echo "redis-benchmark -n $N (unpipelined $N1) -c $C -t set,get,incr,sadd,hset; $(nproc) cores; $RUNS runs alternating"
 for ((run = 1; run <= RUNS; run++)); do
 	for p in 16 1; do
 		for pair in everysec:none always:batch; do
@@ -124,15 +138,19 @@ for ((run = 1; run <= RUNS; run++)); do
 			line="run $run P=$p load $l1: redis-$rs"
 			for t in $TESTS; do line+=" $t=${rr[$t]:-0}"; done
 			echo "$line"
-			l2=$(load)
-			line="run $run P=$p load $l2: groved-$gm"
-			while read -r t rps us; do
-				Q[$gm,$p,$t]+=" $(echo "$rps / (${rr[$t]:-0} + 0.001)" | bc -l)"
-				GC[$gm,$p,$t]+=" $us"
-				QC[$gm,$p,$t]+=" $(echo "${rc[$t]:-0} / ($us + 0.000001)" | bc -l)"
-				line+=" $t=$rps"
-			done < <(bench "${PORT[$gm]}" "$p" "${GPID[$gm]}")
-			echo "$line"
+			gms=("$gm")
+			[[ -n $BASELINE ]] && { ((run % 2)) && gms=("$gm" "base-$gm") || gms=("base-$gm" "$gm"); }
+			for g in "${gms[@]}"; do
+				l2=$(load)
+				line="run $run P=$p load $l2: groved-$g"
+				while read -r t rps us; do
+					Q[$g,$p,$t]+=" $(echo "$rps / (${rr[$t]:-0} + 0.001)" | bc -l)"
+					GC[$g,$p,$t]+=" $us"
+					QC[$g,$p,$t]+=" $(echo "${rc[$t]:-0} / ($us + 0.000001)" | bc -l)"
+					line+=" $t=$rps"
+				done < <(bench "${PORT[$g]}" "$p" "${GPID[$g]}")
+				echo "$line"
+			done
 		done
 	done
 done
@@ -158,6 +176,7 @@ for p in 16 1; do
 		rs=${pair%%:*} gm=${pair##*:}
 		table_row "redis AOF $rs" "$p" '%10.0f' R "$rs"
 		table_row "groved $gm / redis" "$p" '%10.2f' Q "$gm"
+		[[ -n $BASELINE ]] && table_row "base $gm / redis" "$p" '%10.2f' Q "base-$gm"
 	done
 done
 echo
@@ -170,19 +189,26 @@ for p in 16 1; do
 		table_row "redis AOF $rs us" "$p" '%10.2f' RC "$rs"
 		table_row "groved $gm us" "$p" '%10.2f' GC "$gm"
 		table_row "redis/groved CPU" "$p" '%10.2f' QC "$gm"
+		if [[ -n $BASELINE ]]; then
+			table_row "base $gm us" "$p" '%10.2f' GC "base-$gm"
+			table_row "redis/base CPU" "$p" '%10.2f' QC "base-$gm"
+		fi
 	done
 done
 echo "goals: -P 16 none >= 0.8, batch >= 0.8 (vs always); unpipelined >= 0.95"
 
-if [[ $PROFILE == 1 ]] && command -v perf >/dev/null; then
+profiled=(none)
+[[ -n $BASELINE ]] && profiled+=(base-none)
+for g in "${profiled[@]}"; do
+	[[ $PROFILE == 1 ]] && command -v perf >/dev/null || break
 	echo
-	echo "profile: perf record -g on groved (none) under -P 16, all five tests; top symbols by self time"
-	perf record -q -g -o "$SCRATCH/perf.data" -p "${GPID[none]}" 2>/dev/null &
+	echo "profile: perf record -g on groved ($g) under -P 16, all five tests; top symbols by self time"
+	perf record -q -g -o "$SCRATCH/perf.data" -p "${GPID[$g]}" 2>/dev/null &
 	pp=$!
 	sleep 0.5
-	bench "${PORT[none]}" 16 >/dev/null
+	bench "${PORT[$g]}" 16 >/dev/null
 	kill -INT "$pp"
 	wait "$pp"
 	perf report -q -i "$SCRATCH/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
 		grep -v '^$' | head -20
-fi
+done
