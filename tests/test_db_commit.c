@@ -41,15 +41,17 @@ typedef struct fixture {
 	grove_db_t *db;
 } fixture_t;
 
-static grove_db_t *open_batch_window(fixture_t *f, uint32_t window_us)
+/* f's db in mode, with a group window of window_us (< 0: the default). */
+static grove_db_t *open_mode(fixture_t *f, grove_durability_t mode, int64_t window_us)
 {
 	grove_db_options_t o;
 	grove_db_options_init(&o);
 	o.node_id = "node-a";
 	o.clock = grove_test_storage_clock_ms;
 	o.clock_ctx = &f->clock_ms;
-	o.durability = GROVE_DURABILITY_BATCH;
-	o.batch_window_us = window_us;
+	o.durability = mode;
+	if (window_us >= 0)
+		o.batch_window_us = (uint32_t)window_us;
 	char err[256];
 	grove_db_t *db = NULL;
 	int rc = grove_db_open(f->dir, &o, &db, err, sizeof(err));
@@ -57,6 +59,11 @@ static grove_db_t *open_batch_window(fixture_t *f, uint32_t window_us)
 		printf("open: %s\n", err);
 	assert_int_equal(rc, 0);
 	return db;
+}
+
+static grove_db_t *open_batch_window(fixture_t *f, uint32_t window_us)
+{
+	return open_mode(f, GROVE_DURABILITY_BATCH, window_us);
 }
 
 static grove_db_t *open_batch(fixture_t *f)
@@ -294,14 +301,7 @@ static void stale_pending_case(fixture_t *f, grove_durability_t mode)
 	f->db = NULL;
 	grove_test_storage_rmdir(f->dir);
 	f->dir = grove_test_storage_tmpdir("dbcommit");
-	grove_db_options_t o;
-	grove_db_options_init(&o);
-	o.node_id = "node-a";
-	o.clock = grove_test_storage_clock_ms;
-	o.clock_ctx = &f->clock_ms;
-	o.durability = mode;
-	char err[256];
-	assert_int_equal(grove_db_open(f->dir, &o, &f->db, err, sizeof(err)), 0);
+	f->db = open_mode(f, mode, -1);
 	grove_db_t *db = f->db;
 	bool added = false;
 	assert_int_equal(grove_db_defer_begin(db), 0);
@@ -403,20 +403,6 @@ static void chain_round(grove_db_t *db, int i)
 		assert_int_equal(grove_db_expire(db, "t", 1, T0_MS + 3600000, 0, &flag), 0);
 }
 
-static grove_db_t *open_mode(fixture_t *f, grove_durability_t mode)
-{
-	grove_db_options_t o;
-	grove_db_options_init(&o);
-	o.node_id = "node-a";
-	o.clock = grove_test_storage_clock_ms;
-	o.clock_ctx = &f->clock_ms;
-	o.durability = mode;
-	char err[256];
-	grove_db_t *db = NULL;
-	assert_int_equal(grove_db_open(f->dir, &o, &db, err, sizeof(err)), 0);
-	return db;
-}
-
 /* Rounds [from, to) deferred on db (one unit), their ticket. */
 static uint64_t chain_deferred(grove_db_t *db, int from, int to)
 {
@@ -451,9 +437,9 @@ static void head_chain_case(fixture_t *f, grove_durability_t mode)
 	grove_db_close(f->db);
 	grove_test_storage_rmdir(f->dir);
 	f->dir = grove_test_storage_tmpdir("dbcommit");
-	f->db = open_mode(f, mode);
+	f->db = open_mode(f, mode, -1);
 	fixture_t g = { .clock_ms = T0_MS, .dir = grove_test_storage_tmpdir("dbcommit") };
-	grove_db_t *ref = open_mode(&g, mode);
+	grove_db_t *ref = open_mode(&g, mode, -1);
 	uint64_t ta = chain_deferred(f->db, 0, 5), tb = chain_deferred(f->db, 5, 8);
 	for (int i = 0; i < 5; i++)
 		chain_round(ref, i);
@@ -490,7 +476,7 @@ static void head_chain_case(fixture_t *f, grove_durability_t mode)
 	grove_db_root_digest(f->db, after);
 	assert_memory_not_equal(before, after, GROVE_DIGEST_BYTES); /* the first group shows */
 	grove_db_close(f->db);
-	f->db = open_mode(f, mode);
+	f->db = open_mode(f, mode, -1);
 	grove_db_stats_t st;
 	grove_db_stats(f->db, &st);
 	assert_int_equal(st.index_rebuilds, 1);
