@@ -455,6 +455,21 @@ static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t c
 	return 0;
 }
 
+/* *out: a leaf of the n entries back to back in b (lens[i] bytes each),
+ * or NULL (out of memory, or not in order: the caller does without). */
+static void zr_ents_from_buf(const grove_buf_t *b, const size_t *lens, uint32_t n,
+			     grove_zleaf_t **out)
+{
+	*out = NULL;
+	const uint8_t **ents = grove_malloc(n * sizeof(*ents) + 1);
+	size_t at = 0;
+	for (uint32_t i = 0; ents && i < n; at += lens[i++])
+		ents[i] = b->data + at;
+	if (ents && grove_zleaf_build(ents, lens, n, out) != 0)
+		*out = NULL;
+	grove_free(ents);
+}
+
 /* Records of level lvl from boundary from (inclusive) to hi (exclusive;
  * NULL: to the level's end), boundaries and u32 values, into out (the
  * value as count). */
@@ -621,6 +636,8 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 }
 
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen);
+static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t *l,
+			   grove_zleaf_t *x, size_t was_bytes);
 
 /* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
  * (NULL: unknown), with the cache's charge. */
@@ -643,55 +660,177 @@ static void zr_counts_set(grove_db_t *db, struct grove_db_zrcache *c, uint32_t *
 }
 
 /* Leaf i of fresh (a pass's leaf i of now) takes the entries of the old
- * cached leaf whose range holds its whole range, when those are known (a
- * leaf the pass kept or split) and their number is the pass's count. */
+ * cached leaves its range covers (one it kept or split, or the neighbours
+ * it merged), when all of those are known and their number in its range
+ * is the pass's count. */
 static int zr_ents_carry(const zr_leaves_t *old, const zr_leaves_t *now, zr_leaves_t *fresh,
 			 size_t i)
 {
-	const zr_leaf_t *x = &now->v[i], *o = zr_cache_floor(old, x->b, x->blen);
-	size_t j = (size_t)(o - old->v);
-	const zr_leaf_t *nx = i + 1 < now->n ? &now->v[i + 1] : NULL;
-	const zr_leaf_t *onx = j + 1 < old->n ? &old->v[j + 1] : NULL;
-	if (!o->ents || (onx && (!nx || bcmp_(onx->b, onx->blen, nx->b, nx->blen) < 0)))
-		return 0; /* unknown, or the new leaf reaches past the old one */
-	bool f;
-	uint32_t from = grove_zleaf_find(o->ents, x->b, x->blen, &f);
-	uint32_t to = nx ? grove_zleaf_find(o->ents, nx->b, nx->blen, &f) : o->ents->n;
-	if (to - from != x->count)
-		return 0; /* the pass counted otherwise: not carried */
-	return grove_zleaf_slice(o->ents, from, to, &fresh->v[i].ents);
+	const zr_leaf_t *x = &now->v[i], *nx = i + 1 < now->n ? &now->v[i + 1] : NULL;
+	size_t j0 = (size_t)(zr_cache_floor(old, x->b, x->blen) - old->v), j = j0;
+	if (x->count >= GROVE_ZLEAF_ENTRIES_MAX || !old->v[j0].ents)
+		return 0;
+	const uint8_t **ents = grove_malloc(x->count * sizeof(*ents) + 1);
+	size_t *lens = grove_malloc(x->count * sizeof(*lens) + 1);
+	uint32_t n = 0;
+	int rc = ents && lens ? 0 : GROVE_ENOMEM;
+	bool ok = rc == 0;
+	for (; ok && j < old->n &&
+	       (j == j0 || !nx || bcmp_(old->v[j].b, old->v[j].blen, nx->b, nx->blen) < 0);
+	     j++) {
+		const grove_zleaf_t *e = old->v[j].ents;
+		bool f;
+		uint32_t from = e && j == j0 ? grove_zleaf_find(e, x->b, x->blen, &f) : 0;
+		uint32_t to = e && nx ? grove_zleaf_find(e, nx->b, nx->blen, &f) : e ? e->n : 0;
+		/* unknown, or more than the pass counted: not carried */
+		ok = e && to >= from && n + (to - from) <= x->count;
+		for (uint32_t t = from; ok && t < to; t++, n++) {
+			ents[n] = e->buf + e->off[t];
+			lens[n] = e->off[t + 1] - e->off[t];
+		}
+	}
+	if (ok && n == x->count)
+		rc = grove_zleaf_build(ents, lens, n, &fresh->v[i].ents);
+	grove_free(ents);
+	grove_free(lens);
+	return rc == GROVE_ENOMEM ? rc : 0;
 }
 
-/* After a pass over super si that kept the supers as they were: its new
- * leaves (now) replace its cached ones, with the entries of those it kept
- * or split; on failure the cache goes. */
+/* The entries a pass walked (the leaves it split, walked[i].ents) given
+ * to super si's cached leaves that lack them: the pass read them from the
+ * store under the key lock, with nothing of the stripe queued. */
+static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
+			  zr_leaves_t *walked)
+{
+	zr_leaves_t *l = &c->leaves[si];
+	if (l->n != walked->n)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (bcmp_(l->v[i].b, l->v[i].blen, walked->v[i].b, walked->v[i].blen) != 0)
+			return; /* not the leaves the pass saw: not taken */
+	for (size_t i = 0; i < l->n; i++) {
+		if (!walked->v[i].ents || l->v[i].ents ||
+		    atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
+			continue;
+		zr_ents_charge(db, c, &l->v[i], walked->v[i].ents, 0);
+		walked->v[i].ents = NULL;
+		atomic_fetch_add(&db->zleaf_loads, 1);
+	}
+}
+
+/* x moved to the end of to (its position: to's count); x left empty. */
+static int leaves_move(zr_leaves_t *to, zr_leaf_t *x)
+{
+	int rc = grove_grow((void **)&to->v, &to->cap, to->n + 1, sizeof(*to->v), 16, 0);
+	if (rc)
+		return rc;
+	to->v[to->n] = *x;
+	to->v[to->n].count = to->n;
+	to->n++;
+	memset(x, 0, sizeof(*x));
+	return 0;
+}
+
+/* The cache's charge recomputed from what it holds. */
+static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c)
+{
+	size_t was = c->charge;
+	c->charge = sizeof(*c) + leaves_charge(&c->supers) + 4 * c->ndir;
+	for (size_t i = 0; i < c->supers.n; i++)
+		c->charge += sizeof(zr_leaves_t) + leaves_charge(&c->leaves[i]);
+	atomic_fetch_sub(&db->zrcache_bytes, was);
+	atomic_fetch_add(&db->zrcache_bytes, c->charge);
+}
+
+/* The supers after a pass over si that cut it into the supers opening at
+ * fresh's leaves opens[0] (0) .. opens[nopen - 1], or merged it into its
+ * predecessor (nopen 0): new supers and leaves lists into c (the others'
+ * leaves and counts moved over, the changed supers' counts unknown). */
+static int zr_cache_resuper(struct grove_db_zrcache *c, size_t si, zr_leaves_t *fresh,
+			    const uint32_t *opens, size_t nopen)
+{
+	size_t ns = c->supers.n - 1 + nopen;
+	zr_leaves_t sup = { 0 };
+	zr_leaves_t *lv = grove_calloc(ns ? ns : 1, sizeof(*lv));
+	int rc = lv ? 0 : GROVE_ENOMEM;
+	for (size_t i = 0, o = 0; rc == 0 && i < c->supers.n; i++) {
+		if (i != si) { /* kept: its leaves and counts move over */
+			rc = leaves_push(&sup, c->supers.v[i].b, c->supers.v[i].blen, o);
+			if (rc == 0 && !(nopen == 0 && i + 1 == si)) {
+				sup.v[o].cnt = c->supers.v[i].cnt, sup.v[o].ncnt = c->supers.v[i].ncnt;
+				c->supers.v[i].cnt = NULL, c->supers.v[i].ncnt = 0;
+			}
+			if (rc == 0)
+				lv[o++] = c->leaves[i], memset(&c->leaves[i], 0, sizeof(c->leaves[i]));
+			continue;
+		}
+		for (size_t j = 0; rc == 0 && j < nopen; j++, o++) {
+			const zr_leaf_t *f = &fresh->v[opens[j]];
+			rc = leaves_push(&sup, f->b, f->blen, o);
+			size_t end = j + 1 < nopen ? opens[j + 1] : fresh->n;
+			for (size_t t = opens[j]; rc == 0 && t < end; t++)
+				rc = leaves_move(&lv[o], &fresh->v[t]);
+		}
+		for (size_t t = 0; rc == 0 && nopen == 0 && t < fresh->n; t++)
+			rc = leaves_move(&lv[o - 1], &fresh->v[t]); /* after the predecessor's */
+	}
+	if (rc == 0 && (sup.n != ns || (nopen && opens[0] != 0)))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < ns; i++)
+		rc = lv[i].n ? 0 : GROVE_ECORRUPT;
+	if (rc) {
+		for (size_t i = 0; lv && i < ns; i++)
+			leaves_free(&lv[i]);
+		grove_free(lv);
+		leaves_free(&sup);
+		return rc;
+	}
+	for (size_t i = 0; i < c->supers.n; i++)
+		leaves_free(&c->leaves[i]);
+	grove_free(c->leaves);
+	leaves_free(&c->supers);
+	c->supers = sup;
+	c->leaves = lv;
+	return 0;
+}
+
+/* After a pass over super si: its new leaves (now) replace its cached
+ * ones, with the entries of those it kept, split (walked: the entries its
+ * walks read) or merged; the super kept (nopen 1), cut into the supers
+ * opening at now's leaves opens[], or merged into its predecessor (nopen
+ * 0).  The counts it rewrote are read again; on failure the cache goes. */
 static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
-			   const zr_leaves_t *now)
+			   zr_leaves_t *walked, const zr_leaves_t *now, const uint32_t *opens,
+			   size_t nopen)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	struct grove_db_zrcache *c = s->zr;
 	if (!zr_cache_is(c, k))
 		return;
 	zr_leaves_t fresh = { 0 };
-	int rc = si < c->supers.n ? 0 : GROVE_ECORRUPT;
+	int rc = si < c->supers.n && (nopen || si > 0) ? 0 : GROVE_ECORRUPT;
+	if (rc == 0)
+		zr_ents_adopt(db, c, si, walked);
 	for (size_t i = 0; rc == 0 && i < now->n; i++)
 		rc = leaves_push(&fresh, now->v[i].b, now->v[i].blen, i);
 	for (size_t i = 0; rc == 0 && i < now->n; i++)
 		rc = zr_ents_carry(&c->leaves[si], now, &fresh, i);
+	/* its super's counts and the supers' are read again (the pass wrote them) */
+	if (rc == 0 && nopen == 1) {
+		zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
+		leaves_free(&c->leaves[si]);
+		c->leaves[si] = fresh;
+		fresh = (zr_leaves_t){ 0 };
+	} else if (rc == 0) {
+		rc = zr_cache_resuper(c, si, &fresh, opens, nopen);
+	}
+	leaves_free(&fresh);
 	if (rc) {
-		leaves_free(&fresh);
 		zr_cache_drop(db, k);
 		return;
 	}
-	/* its super's counts and the supers' are read again (the pass wrote them) */
-	zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
 	zr_counts_set(db, c, &c->dir, &c->ndir, NULL);
-	size_t was = leaves_charge(&c->leaves[si]), is = leaves_charge(&fresh);
-	leaves_free(&c->leaves[si]);
-	c->leaves[si] = fresh;
-	c->charge = c->charge - was + is;
-	atomic_fetch_sub(&db->zrcache_bytes, was);
-	atomic_fetch_add(&db->zrcache_bytes, is);
+	zr_cache_recharge(db, c);
 }
 
 /* The entry of l with the greatest boundary <= suf (l->n > 0, l->v[0]
@@ -870,9 +1009,10 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 
 /* Splits leaf lf (its entries up to hi; NULL: the key's end) into pieces
  * of about leaf_fill, appended to out: walks its 'z' entries
- * (GROVE_ECORRUPT when they do not number lf->count). */
+ * (GROVE_ECORRUPT when they do not number lf->count), and keeps them in
+ * lf->ents (the boundary cache takes them: zr_cache_patch). */
 static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
-			 const zr_leaf_t *lf, const uint8_t *hi, size_t hilen, zr_leaves_t *out)
+			 zr_leaf_t *lf, const uint8_t *hi, size_t hilen, zr_leaves_t *out)
 {
 	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
 	uint64_t pieces = (lf->count + p->leaf_fill / 2) / p->leaf_fill;
@@ -883,6 +1023,10 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 		memcpy(key + zp, lf->b, lf->blen);
 	grove_iter_seek(it, key, zp + lf->blen);
 	uint64_t i = 0, next = 1, start = 0;
+	grove_buf_t ents; /* the walk's entries, back to back (lens: their lengths) */
+	grove_buf_init(&ents, 0);
+	size_t *lens = lf->count < GROVE_ZLEAF_ENTRIES_MAX ? grove_malloc(lf->count * sizeof(*lens) + 1)
+							  : NULL;
 	int rc = leaves_push(out, lf->b, lf->blen, 0);
 	if (rc == 0)
 		out->v[out->n - 1].label = lf->label; /* the first piece keeps the leaf's record */
@@ -896,6 +1040,10 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 		if (i >= lf->count || kl - zp > ZR_SUF_MAX) {
 			rc = GROVE_ECORRUPT;
 			break;
+		}
+		if (lens) {
+			lens[i] = kl - zp;
+			grove_buf_append(&ents, kp + zp, kl - zp);
 		}
 		if (next < pieces && i == next * lf->count / pieces) {
 			out->v[out->n - 1].count = i - start;
@@ -914,18 +1062,22 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 		rc = GROVE_ECORRUPT;
 	if (rc == 0)
 		out->v[out->n - 1].count = i - start;
+	if (rc == 0 && lens && !grove_buf_failed(&ents))
+		zr_ents_from_buf(&ents, lens, (uint32_t)i, &lf->ents);
+	grove_buf_close(&ents);
+	grove_free(lens);
 	return rc;
 }
 
 /* The new leaves of a super: big ones split, small neighbours merged. */
 static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
-			  const zr_leaves_t *old, const uint8_t *nsb, size_t nsbl, bool has_next,
+			  zr_leaves_t *old, const uint8_t *nsb, size_t nsbl, bool has_next,
 			  zr_leaves_t *now)
 {
 	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < old->n; i++) {
-		const zr_leaf_t *lf = &old->v[i];
+		zr_leaf_t *lf = &old->v[i];
 		if (lf->count >= p->leaf_max) {
 			const uint8_t *hi = i + 1 < old->n ? old->v[i + 1].b : has_next ? nsb : NULL;
 			size_t hl = i + 1 < old->n ? old->v[i + 1].blen : nsbl;
@@ -1038,7 +1190,8 @@ typedef struct zr_pass {
 	zr_leaves_t old, now; /* the super's leaves before and after */
 	zr_arr_t dir, srec, labels;
 	size_t si;
-	bool moved; /* the supers changed (a split or merge) */
+	zr_arr_t opens; /* the supers written: the index in now of each one's first leaf
+			 * (none: the super merged into its predecessor) */
 } zr_pass_t;
 
 /* Loads the supers, the counts and super si's leaves with their counts. */
@@ -1091,7 +1244,6 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 	for (size_t i = 0; rc == 0 && i < z->si; i++)
 		rc = arr_push(&dir, z->dir.v[i]);
 	if (rc == 0 && total <= p->super_min && z->si > 0) { /* into the predecessor */
-		z->moved = true;
 		const zr_leaf_t *pr = &z->supers.v[z->si - 1];
 		zr_arr_t prec = { 0 }, plab = { 0 };
 		rc = zr_get_arr(z->db, NULL, k, NULL, false, ZR_SREC, pr->b, pr->blen, &prec);
@@ -1150,6 +1302,8 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 							  (uint32_t)dir.n, z->key);
 				if (rc == 0)
 					rc = arr_push(&dir, (uint32_t)(acc - start));
+				if (rc == 0)
+					rc = arr_push(&z->opens, (uint32_t)open);
 				start = acc;
 				open = i;
 				next++;
@@ -1157,7 +1311,6 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 			if (i < z->now.n)
 				acc += z->now.v[i].count;
 		}
-		z->moved = dir.n != z->si + 1;
 		if (rc == 0 && dir.n != z->si + 1) /* the following supers move up */
 			rc = zr_shift_supers(&z->b, k, z->key, &after, (int)(dir.n - z->si - 1));
 	}
@@ -1193,8 +1346,8 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	db->stripes[k->stripe].zr_gen++; /* after the write: readers' snapshots */
 	/* the cached boundaries follow, unless the pass is only staged in a
 	 * transaction (the store and other threads do not see it yet) */
-	if (rc == 0 && !z.moved && !grove_commit_txn_owned(&db->commit))
-		zr_cache_patch(db, k, si, &z.now);
+	if (rc == 0 && !grove_commit_txn_owned(&db->commit))
+		zr_cache_patch(db, k, si, &z.old, &z.now, z.opens.v, z.opens.n);
 	else
 		zr_cache_drop(db, k);
 	if (rc == 0)
@@ -1207,6 +1360,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	arr_free(&z.dir);
 	arr_free(&z.srec);
 	arr_free(&z.labels);
+	arr_free(&z.opens);
 	grove_free(z.key);
 	return rc;
 }
@@ -1670,25 +1824,26 @@ static void zr_cache_read(grove_db_t *db, const grove_db_key_t *k, uint64_t gen,
  * entry after them or none): the leaf's entries, installed when nothing
  * changed since gen was read. */
 static void zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t gen,
-			    const zr_pos_t *p, const uint8_t *const *ents, const size_t *lens,
-			    uint32_t n, const uint8_t *after, size_t alen)
+			    const zr_pos_t *p, grove_zleaf_t *x, const uint8_t *after, size_t alen)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
-	if (pthread_mutex_trylock(&s->mu) != 0)
+	if (pthread_mutex_trylock(&s->mu) != 0) {
+		grove_zleaf_free(x);
 		return;
+	}
 	struct grove_db_zrcache *c = s->zr;
 	zr_leaf_t *l = s->zr_gen == gen && zr_cache_is(c, k) ? &c->leaves[p->si].v[p->li] : NULL;
 	/* the entry after the leaf is at or past the next bucket's boundary */
 	const zr_leaf_t *nx = l && p->li + 1 < c->leaves[p->si].n ? l + 1
 			      : l && p->si + 1 < c->supers.n	  ? &c->supers.v[p->si + 1]
 								  : NULL;
-	grove_zleaf_t *x = NULL;
-	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0)) &&
-	    grove_zleaf_build(ents, lens, n, &x) == 0) {
+	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0))) {
 		zr_ents_charge(db, c, l, x, 0);
 		atomic_fetch_add(&db->zleaf_loads, 1);
+		x = NULL;
 	}
 	pthread_mutex_unlock(&s->mu);
+	grove_zleaf_free(x);
 }
 
 /* The cache's entries from the leaf holding from (NULL: the first, or with
@@ -1874,16 +2029,12 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 			rc = grove_iter_create_hot(db->store, snap, &it);
 		if (rc == 0)
 			rc = zr_walk_leaf(it, k, key, &p, suf, slen, own, collect, &w);
-		if (rc == 0 && w.full && w.found && w.n < own) {
-			const uint8_t **ents = grove_malloc(own * sizeof(*ents) + 1);
-			size_t at = 0;
-			for (uint32_t i = 0; ents && i < w.m; at += w.lens[i++])
-				ents[i] = w.buf.data + at;
-			if (ents)
-				zr_ents_install(db, k, gen, &p, ents, w.lens, w.m,
-						w.after ? w.buf.data + w.after - 1 : NULL, w.alen);
-			grove_free(ents);
-		}
+		grove_zleaf_t *x = NULL;
+		if (rc == 0 && w.full && w.found && w.n < own)
+			zr_ents_from_buf(&w.buf, w.lens, w.m, &x);
+		if (x)
+			zr_ents_install(db, k, gen, &p, x, w.after ? w.buf.data + w.after - 1 : NULL,
+					w.alen);
 	}
 	grove_iter_destroy(it);
 	grove_buf_close(&w.buf);
