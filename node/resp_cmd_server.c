@@ -99,7 +99,8 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\npresence_bytes:%llu\r\n"
 		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n"
 		     "zset_rank_cache_bytes:%llu\r\nzset_rank_leaf_hits:%llu\r\n"
-		     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n",
+		     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n"
+		     "zset_rank_score_hits:%llu\r\n",
 		  env->durability, (unsigned long long)st.keys, (unsigned long long)st.writes,
 		  (unsigned long long)st.merges_changed, (unsigned long long)st.merges_unchanged,
 		  (unsigned long long)st.merges_rejected, (unsigned long long)st.syncs,
@@ -109,7 +110,7 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		  (unsigned long long)st.presence_skipped, (unsigned long long)st.presence_walks,
 		  (unsigned long long)st.presence_drops, (unsigned long long)st.zrank_cache_bytes,
 		  (unsigned long long)st.zrank_leaf_hits, (unsigned long long)st.zrank_leaf_loads,
-		  (unsigned long long)st.zrank_leaf_drops);
+		  (unsigned long long)st.zrank_leaf_drops, (unsigned long long)st.zrank_score_hits);
 	grove_buf_appendf(t, "elem_cache_bytes:%llu\r\nelem_cache_entries:%llu\r\nelem_cache_hits:%llu\r\n"
 			     "elem_cache_misses:%llu\r\nelem_cache_evictions:%llu\r\n",
 			  (unsigned long long)st.elem_cache_bytes, (unsigned long long)st.elem_cache_entries,

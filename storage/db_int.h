@@ -360,6 +360,7 @@ struct grove_db {
 	/* their leaves' entries: ZRANKs answered from them, leaves a reader
 	 * installed, leaves forgotten (bound, or not what the store holds) */
 	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
+	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the score hint */
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */
@@ -657,6 +658,14 @@ int grove_db__zrank_clear(grove_db_t *db, grove_batch_t *b, const grove_db_key_t
  * *quiet (the stripe had nothing queued and no transaction was open),
  * reads the member's leaf from the cache's entries instead of walking it. */
 uint64_t grove_db__zrank_gen(grove_db_t *db, const grove_db_key_t *k, bool *quiet);
+/* ZRANK of member from the stripe's cache alone (no store read), when
+ * it holds k's counts and the member's score in its hint, and the
+ * suffix is one of its leaf's known entries (gen and quiet as for
+ * grove_db__zrank_counted): 0 with *rank (from the bottom) and *score,
+ * 1 when it cannot tell (the caller reads the member's record). */
+int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
+			   uint64_t count, const void *member, size_t mlen, uint64_t *rank,
+			   double *score);
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
 			    uint64_t gen, bool quiet, uint64_t count, double score,
 			    const void *member, size_t mlen, uint64_t *rank) GROVE_MUST_CHECK;

@@ -8,11 +8,16 @@
  * Layout: buf holds the suffixes back to back in bytewise order, off[i]
  * the start of entry i and off[n] the end.  A leaf holds fewer than
  * GROVE_ZLEAF_ENTRIES_MAX entries (a pass splits it at 64); an insert or
- * removal copies the leaf once (O(leaf bytes)).  Pure: no locks, no store.
+ * removal copies the leaf once (O(leaf bytes)).
+ *
+ * Also the score hint (grove_zhint_t): members' score bytes by member
+ * hash in sets of GROVE_ZHINT_WAYS ways of 16 bytes (one 64-byte line),
+ * O(1) per put and get.  Pure: no locks, no store.
  */
 #include <string.h>
 
 #include "grove/alloc.h"
+#include "base/assert.h"
 #include "base/bytes.h"
 #include "storage/db_zleaf_int.h"
 
@@ -161,4 +166,71 @@ int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to, grove_
 		x->off[i - from] = l->off[i] - l->off[from];
 	*out = x;
 	return 0;
+}
+
+/* ---- the score hint ---- */
+
+void grove_zhint_free(grove_zhint_t *h)
+{
+	grove_free(h->slot);
+	memset(h, 0, sizeof(*h));
+}
+
+size_t grove_zhint_bytes(const grove_zhint_t *h)
+{
+	return h->sets * GROVE_ZHINT_WAYS * 16;
+}
+
+int grove_zhint_resize(grove_zhint_t *h, size_t sets)
+{
+	GROVE_ASSERT(sets && (sets & (sets - 1)) == 0);
+	uint64_t *s = grove_calloc(sets * GROVE_ZHINT_WAYS * 2, sizeof(*s));
+	if (!s)
+		return GROVE_ENOMEM;
+	grove_free(h->slot);
+	h->slot = s;
+	h->sets = sets;
+	h->puts = 0;
+	return 0;
+}
+
+static uint64_t score_u64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score)
+{
+	if (!h->sets)
+		return;
+	mh |= 1;
+	uint64_t *set = h->slot + (mh >> 1 & (h->sets - 1)) * GROVE_ZHINT_WAYS * 2;
+	unsigned way = GROVE_ZHINT_WAYS;
+	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
+		if (set[2 * w] == mh)
+			way = w;
+	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
+		if (set[2 * w] == 0)
+			way = w;
+	if (way == GROVE_ZHINT_WAYS)
+		way = (unsigned)(mh >> 58) % GROVE_ZHINT_WAYS;
+	set[2 * way] = mh;
+	set[2 * way + 1] = score_u64(score);
+	h->puts++;
+}
+
+bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score)
+{
+	if (!h->sets)
+		return false;
+	mh |= 1;
+	const uint64_t *set = h->slot + (mh >> 1 & (h->sets - 1)) * GROVE_ZHINT_WAYS * 2;
+	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
+		if (set[2 * w] == mh) {
+			memcpy(score, &set[2 * w + 1], 8);
+			return true;
+		}
+	return false;
 }

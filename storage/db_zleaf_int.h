@@ -41,4 +41,27 @@ int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_
 int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to,
 		      grove_zleaf_t **out) GROVE_MUST_CHECK;
 
+/* A lossy map from members to their scores, so that ZRANK can find a
+ * member's leaf without reading its record: sets of GROVE_ZHINT_WAYS
+ * ways, each a member's 64-bit hash (the caller's, | 1; 0: empty) and the
+ * 8 score bytes of its 'z' suffix.  A put replaces the way of the same
+ * hash, else an empty one, else one picked by the hash; nothing is ever
+ * removed.  Only a hint: the caller checks every answer against a leaf's
+ * entries (the suffix score + member must be one of them). */
+#define GROVE_ZHINT_WAYS 4u
+
+typedef struct grove_zhint {
+	uint64_t *slot; /* per set: GROVE_ZHINT_WAYS (hash, score) pairs */
+	size_t sets;    /* a power of two; 0: none */
+	size_t puts;    /* since the last grove_zhint_resize */
+} grove_zhint_t;
+
+void grove_zhint_free(grove_zhint_t *h); /* h left empty */
+size_t grove_zhint_bytes(const grove_zhint_t *h);
+/* h emptied with sets sets (a power of two); on error h is unchanged. */
+int grove_zhint_resize(grove_zhint_t *h, size_t sets) GROVE_MUST_CHECK;
+void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score);
+/* The score bytes last put for hash mh into score[8]; false: none. */
+bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score);
+
 #endif

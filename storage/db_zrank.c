@@ -43,6 +43,7 @@
  * the version record in each of its batches, the next quiet write
  * rebuilds.  Counts a writer or pass finds out of step are dropped too.
  */
+#include <sodium.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -514,6 +515,7 @@ struct grove_db_zrcache {
 	zr_leaves_t *leaves; /* per super, its leaves (count: the position) */
 	uint32_t *dir;       /* the supers' counts (record 3), ndir, or NULL (unknown) */
 	size_t ndir;
+	grove_zhint_t hint;  /* members' scores, checked against the leaves' entries */
 };
 
 static size_t leaves_charge(const zr_leaves_t *l)
@@ -535,6 +537,7 @@ void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
 	grove_free(c->leaves);
 	leaves_free(&c->supers);
 	grove_free(c->dir);
+	grove_zhint_free(&c->hint);
 	grove_free(c->key);
 	grove_free(c);
 	s->zr = NULL;
@@ -638,6 +641,7 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen);
 static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t *l,
 			   grove_zleaf_t *x, size_t was_bytes);
+static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x);
 
 /* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
  * (NULL: unknown), with the cache's charge. */
@@ -713,6 +717,7 @@ static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
 		    atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
 			continue;
 		zr_ents_charge(db, c, &l->v[i], walked->v[i].ents, 0);
+		zr_hint_leaf(db, c, walked->v[i].ents);
 		walked->v[i].ents = NULL;
 		atomic_fetch_add(&db->zleaf_loads, 1);
 	}
@@ -735,7 +740,7 @@ static int leaves_move(zr_leaves_t *to, zr_leaf_t *x)
 static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c)
 {
 	size_t was = c->charge;
-	c->charge = sizeof(*c) + leaves_charge(&c->supers) + 4 * c->ndir;
+	c->charge = sizeof(*c) + leaves_charge(&c->supers) + 4 * c->ndir + grove_zhint_bytes(&c->hint);
 	for (size_t i = 0; i < c->supers.n; i++)
 		c->charge += sizeof(zr_leaves_t) + leaves_charge(&c->leaves[i]);
 	atomic_fetch_sub(&db->zrcache_bytes, was);
@@ -1635,6 +1640,79 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
 	atomic_fetch_add(&db->zrcache_bytes, is);
 }
 
+/* ---- the score hint ----
+ *
+ * ZRANK needs the member's score to find its leaf; at 10^6 members the
+ * read of the member's record (LevelDB: index, filter, a data block not
+ * in the block cache, snappy) costs more than everything else of it.  So
+ * the cache keeps a lossy map member -> score bytes (db_zleaf.c's
+ * grove_zhint_t, under the key lock like everything here): every 'z' put
+ * a write hands to the store (grove_db__zrank_note), the entries of every
+ * leaf installed, and the score a ZRANK read from a record go in.  It is
+ * only a hint: grove_db__zrank_hinted answers only when score + member is
+ * one of its leaf's known entries, which are exact for the reader's
+ * snapshot (the generation and quiet rules above), and a 'z' entry is
+ * there exactly when the member's record holds that score.  Sized for the
+ * known entries (2 ways each, ZR_HINT_SETS_MAX sets at most: 2^20 ways,
+ * 16 MiB), within ZR_CACHE_BYTES_MAX with the rest. */
+
+#define ZR_HINT_SETS_MIN 16u
+#define ZR_HINT_SETS_MAX ((size_t)1 << 18)
+#define ZR_HINT_MEMBER_MAX 256u /* longer members are read from their record */
+
+static uint64_t zr_member_hash(grove_db_t *db, const uint8_t *m, size_t ml)
+{
+	uint64_t h;
+	crypto_shorthash((unsigned char *)&h, m, ml, db->pres_key);
+	return h;
+}
+
+/* s (score(8) member) into c's hint. */
+static void zr_hint_one(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl)
+{
+	if (sl >= 8 && sl - 8 <= ZR_HINT_MEMBER_MAX)
+		grove_zhint_put(&c->hint, zr_member_hash(db, s + 8, sl - 8), s);
+}
+
+static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x)
+{
+	for (uint32_t i = 0; x && c->hint.sets && i < x->n; i++)
+		zr_hint_one(db, c, x->buf + x->off[i], x->off[i + 1] - x->off[i]);
+}
+
+/* c's hint grown for its known entries and refilled from them, when that
+ * is larger than it is and within the bound.  O(leaves), O(entries) when
+ * it grows: run once per put per way (zr_hint_note). */
+static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
+{
+	size_t known = 0, sets = ZR_HINT_SETS_MIN;
+	for (size_t i = 0; i < c->supers.n; i++)
+		for (size_t j = 0; j < c->leaves[i].n; j++)
+			known += c->leaves[i].v[j].ents ? c->leaves[i].v[j].ents->n : 0;
+	while (sets < ZR_HINT_SETS_MAX && sets * GROVE_ZHINT_WAYS < 2 * known)
+		sets *= 2;
+	size_t was = grove_zhint_bytes(&c->hint), is = sets * GROVE_ZHINT_WAYS * 16;
+	c->hint.puts = 0;
+	if (sets <= c->hint.sets || atomic_load(&db->zrcache_bytes) - was + is > ZR_CACHE_BYTES_MAX ||
+	    grove_zhint_resize(&c->hint, sets) != 0)
+		return;
+	c->charge = c->charge - was + is;
+	atomic_fetch_sub(&db->zrcache_bytes, was);
+	atomic_fetch_add(&db->zrcache_bytes, is);
+	for (size_t i = 0; i < c->supers.n; i++)
+		for (size_t j = 0; j < c->leaves[i].n; j++)
+			zr_hint_leaf(db, c, c->leaves[i].v[j].ents);
+	c->hint.puts = 0;
+}
+
+/* s (score(8) member), written or read, noted in c's hint. */
+static void zr_hint_note(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl)
+{
+	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS)
+		zr_hint_size(db, c);
+	zr_hint_one(db, c, s, sl);
+}
+
 typedef struct zr_note {
 	grove_db_t *db;
 	struct grove_db_zrcache *c;
@@ -1681,6 +1759,8 @@ static void zr_note_op(void *ctx, int op, const uint8_t *key, size_t klen, const
 	n->any = true;
 	const uint8_t *suf = key + n->zl;
 	size_t slen = klen - n->zl;
+	if (op == GROVE_BATCH_PUT)
+		zr_hint_note(n->db, n->c, suf, slen);
 	const zr_leaf_t *sp = zr_cache_floor(&n->c->supers, suf, slen);
 	zr_leaves_t *ls = &n->c->leaves[sp - n->c->supers.v];
 	zr_leaf_t *l = (zr_leaf_t *)zr_cache_floor(ls, suf, slen);
@@ -1839,6 +1919,7 @@ static void zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 								  : NULL;
 	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0))) {
 		zr_ents_charge(db, c, l, x, 0);
+		zr_hint_leaf(db, c, x);
 		atomic_fetch_add(&db->zleaf_loads, 1);
 		x = NULL;
 	}
@@ -1963,6 +2044,17 @@ static int zr_walk_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
 	return grove_iter_status(it);
 }
 
+/* A ZRANK's member and score (suf), read from its record, into the hint. */
+static void zr_hint_reader(grove_db_t *db, const grove_db_key_t *k, const uint8_t *suf, size_t slen)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (pthread_mutex_trylock(&s->mu) != 0)
+		return;
+	if (zr_cache_is(s->zr, k))
+		zr_hint_note(db, s->zr, suf, slen);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
 			    uint64_t gen, bool quiet, uint64_t count, double score,
 			    const void *member, size_t mlen, uint64_t *rank)
@@ -2036,6 +2128,8 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 			zr_ents_install(db, k, gen, &p, x, w.after ? w.buf.data + w.after - 1 : NULL,
 					w.alen);
 	}
+	if (rc == 0 && hit && w.found)
+		zr_hint_reader(db, k, suf, slen);
 	grove_iter_destroy(it);
 	grove_buf_close(&w.buf);
 	grove_free(w.lens);
@@ -2050,6 +2144,45 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 		return 1; /* out of step with the index: the walk answers */
 	*rank = before + w.n;
 	atomic_fetch_add(&db->zrank_counted, 1);
+	return 0;
+}
+
+int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
+			   uint64_t count, const void *member, size_t mlen, uint64_t *rank,
+			   double *score)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	uint8_t suf[8 + ZR_HINT_MEMBER_MAX];
+	if (gen == UINT64_MAX || !quiet || mlen > ZR_HINT_MEMBER_MAX ||
+	    pthread_mutex_trylock(&s->mu) != 0)
+		return 1;
+	const struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
+	bool found = false;
+	uint32_t below = 0;
+	zr_read_t r = { .counts = false };
+	if (c && grove_zhint_get(&c->hint, zr_member_hash(db, member, mlen), suf)) {
+		if (mlen)
+			memcpy(suf + 8, member, mlen);
+		const zr_leaf_t *sp = zr_cache_floor(&c->supers, suf, 8 + mlen);
+		zr_pos_t p = { .si = (uint32_t)(sp - c->supers.v) };
+		const zr_leaf_t *l = zr_cache_floor(&c->leaves[p.si], suf, 8 + mlen);
+		p.li = (uint32_t)(l - c->leaves[p.si].v);
+		if (l->ents)
+			below = grove_zleaf_find(l->ents, suf, 8 + mlen, &found);
+		if (found)
+			zr_cache_counts(c, &p, &r);
+		found = found && r.counts && r.own == l->ents->n;
+	}
+	pthread_mutex_unlock(&s->mu);
+	double sc = found ? grove_zscore_from_key(suf) : 0;
+	/* a -0 score is indexed as +0: its record says which */
+	if (!found || sc == 0 || r.total != count || r.before + below >= count)
+		return 1;
+	*rank = r.before + below;
+	*score = sc;
+	atomic_fetch_add(&db->zrank_counted, 1);
+	atomic_fetch_add(&db->zleaf_hits, 1);
+	atomic_fetch_add(&db->zhint_hits, 1);
 	return 0;
 }
 

@@ -518,19 +518,26 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 	}
 	grove_elem_t x;
 	double s = 0;
-	rc = mlen > GROVE_ELEM_MAX ? GROVE_ENOTFOUND
-				   : grove_db__zset_member_in(db, w.snap, &w.k, &w.pctx, member, mlen, &x);
-	if (rc == 0) {
+	uint64_t below = 0;
+	/* the member's score and place from the counted index's cache alone */
+	int counted = w.checked ? 1
+				: grove_db__zrank_hinted(db, &w.k, w.zgen, w.zquiet, w.count, member,
+							 mlen, &below, &s);
+	if (counted == 0)
+		rc = 0;
+	else if (mlen > GROVE_ELEM_MAX)
+		rc = GROVE_ENOTFOUND;
+	else
+		rc = grove_db__zset_member_in(db, w.snap, &w.k, &w.pctx, member, mlen, &x);
+	if (rc == 0 && counted) {
 		rc = grove_zscore_eval(&x, &s);
 		grove_elem_free(&x);
 	}
 	zrank_t z = { .m = member, .ml = mlen, .s = s };
-	uint64_t below = 0;
 	/* the counts, when the key has them and no pending delete */
-	int counted = rc == 0 && !w.checked
-			      ? grove_db__zrank_counted(db, w.snap, &w.k, w.zgen, w.zquiet, w.count,
-							s, member, mlen, &below)
-			      : 1;
+	if (rc == 0 && counted && !w.checked)
+		counted = grove_db__zrank_counted(db, w.snap, &w.k, w.zgen, w.zquiet, w.count, s,
+						  member, mlen, &below);
 	if (counted <= 0) {
 		rc = counted;
 		z.found = true;

@@ -6,7 +6,8 @@
  * (ZADD, ZINCRBY, ZREM, DEL and its purge, a peer's states merged, expiry,
  * a transaction, deferred batches, passes that split and merge leaves):
  * every rank must equal the member's place in a walk of the score index
- * of the same db, so a stale entry fails the test.
+ * of the same db, so a stale entry fails the test; likewise a score hint
+ * trusted without its leaf's check.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -262,7 +263,7 @@ static void test_rank_leaf_cache(void **state)
 	grove_rng_t r;
 	grove_rng_seed(&r, grove_test_storage_seed("test_db_zleaf rank leaf cache"));
 	uint64_t h0 = atomic_load(&a->zleaf_hits), l0 = atomic_load(&a->zleaf_loads);
-	uint64_t c0 = atomic_load(&a->zrank_counted);
+	uint64_t c0 = atomic_load(&a->zrank_counted), s0 = atomic_load(&a->zhint_hits);
 	for (int step = 0; step < 900; step++) {
 		unsigned op = (unsigned)grove_rng_below(&r, 1000);
 		if (op < 880) {
@@ -309,6 +310,8 @@ static void test_rank_leaf_cache(void **state)
 	assert_true(atomic_load(&a->zleaf_hits) - h0 > 1000);
 	assert_true(atomic_load(&a->zleaf_loads) - l0 > 10);
 	assert_true(atomic_load(&a->zrank_counted) - c0 > 2000); /* the counts answered */
+	/* and the score hint, checked against the leaves, spared the record reads */
+	assert_true(atomic_load(&a->zhint_hits) - s0 > 1000);
 	assert_true(atomic_load(&a->zrank_passes) > 0);
 	grove_test_reps_close(&reps);
 	grove_db__zrank_params = saved;

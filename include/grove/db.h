@@ -485,8 +485,9 @@ typedef struct grove_db_stats {
 	/* sorted sets' rank cache (doc/storage_format.md "The counted index") */
 	uint64_t zrank_cache_bytes; /* boundaries and leaf entries held */
 	uint64_t zrank_leaf_hits;   /* ZRANKs that read the member's leaf from memory */
-	uint64_t zrank_leaf_loads;  /* leaves a ZRANK walked and kept */
+	uint64_t zrank_leaf_loads;  /* leaves a ZRANK or a pass walked and kept */
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
+	uint64_t zrank_score_hits;  /* ZRANKs that took the member's score from memory too */
 	/* the element record cache (README "Known limits") */
 	uint64_t elem_cache_bytes;   /* memory of its entries */
 	uint64_t elem_cache_entries;
