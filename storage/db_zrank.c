@@ -163,7 +163,7 @@ static int arr_decode(int lvl, const uint8_t *p, size_t len, zr_arr_t *a)
 	if ((lvl == ZR_DIR && w != 2 && w != 4) || (len - 1) % w)
 		return GROVE_ECORRUPT;
 	a->flags = lvl == ZR_DIR ? 0 : p[0] & ZR_DIRTY;
-	int rc = 0;
+	int rc = grove_grow((void **)&a->v, &a->cap, (len - 1) / w + 1, sizeof(*a->v), 16, 0);
 	for (size_t i = 1; rc == 0 && i < len; i += w)
 		rc = arr_push(a, w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i]);
 	if (rc)
@@ -411,6 +411,7 @@ static int zr_locate(grove_db_t *db, const grove_snapshot_t *snap, grove_iter_t 
 typedef struct zr_leaf {
 	uint8_t *b; /* boundary (malloc'd; NULL when empty) */
 	size_t blen;
+	uint64_t pre; /* its first 8 bytes, big-endian, zero-padded (zr_pre) */
 	uint64_t count;
 	uint32_t label; /* a leaf's: its record's value */
 	bool fresh;     /* a pass: its record is to be written */
@@ -436,6 +437,17 @@ static void leaves_free(zr_leaves_t *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* The first 8 bytes of b (zero-padded) as a big-endian integer: two
+ * boundaries whose prefixes differ compare as their prefixes do, so the
+ * cache's searches compare them without touching the boundaries. */
+static uint64_t zr_pre(const uint8_t *b, size_t blen)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | (i < blen ? b[i] : 0);
+	return v;
+}
+
 static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t count)
 {
 	int rc = grove_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16, 0);
@@ -450,6 +462,7 @@ static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t c
 		memcpy(x->b, b, blen);
 	}
 	x->blen = blen;
+	x->pre = zr_pre(b, blen);
 	x->count = count;
 	x->label = (uint32_t)count;
 	l->n++;
@@ -736,25 +749,26 @@ static int leaves_move(zr_leaves_t *to, zr_leaf_t *x)
 	return 0;
 }
 
-/* The cache's charge recomputed from what it holds. */
-static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c)
+/* c's charge changed from was to is bytes (a part of what it holds). */
+static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c, size_t was, size_t is)
 {
-	size_t was = c->charge;
-	c->charge = sizeof(*c) + leaves_charge(&c->supers) + 4 * c->ndir + grove_zhint_bytes(&c->hint);
-	for (size_t i = 0; i < c->supers.n; i++)
-		c->charge += sizeof(zr_leaves_t) + leaves_charge(&c->leaves[i]);
+	c->charge = c->charge - was + is;
 	atomic_fetch_sub(&db->zrcache_bytes, was);
-	atomic_fetch_add(&db->zrcache_bytes, c->charge);
+	atomic_fetch_add(&db->zrcache_bytes, is);
 }
 
 /* The supers after a pass over si that cut it into the supers opening at
  * fresh's leaves opens[0] (0) .. opens[nopen - 1], or merged it into its
  * predecessor (nopen 0): new supers and leaves lists into c (the others'
- * leaves and counts moved over, the changed supers' counts unknown). */
-static int zr_cache_resuper(struct grove_db_zrcache *c, size_t si, zr_leaves_t *fresh,
-			    const uint32_t *opens, size_t nopen)
+ * leaves and counts moved over, the changed supers' counts unknown), and
+ * the charge of what changed.  O(supers + the changed supers' leaves). */
+static int zr_cache_resuper(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
+			    zr_leaves_t *fresh, const uint32_t *opens, size_t nopen)
 {
-	size_t ns = c->supers.n - 1 + nopen;
+	size_t ns = c->supers.n - 1 + nopen, first = nopen ? si : si - 1;
+	size_t was = leaves_charge(&c->supers) + c->supers.n * sizeof(zr_leaves_t);
+	for (size_t i = first; i <= si; i++)
+		was += leaves_charge(&c->leaves[i]);
 	zr_leaves_t sup = { 0 };
 	zr_leaves_t *lv = grove_calloc(ns ? ns : 1, sizeof(*lv));
 	int rc = lv ? 0 : GROVE_ENOMEM;
@@ -790,12 +804,16 @@ static int zr_cache_resuper(struct grove_db_zrcache *c, size_t si, zr_leaves_t *
 		leaves_free(&sup);
 		return rc;
 	}
+	size_t is = leaves_charge(&sup) + ns * sizeof(zr_leaves_t);
+	for (size_t i = first; i < first + (nopen ? nopen : 1); i++)
+		is += leaves_charge(&lv[i]);
 	for (size_t i = 0; i < c->supers.n; i++)
 		leaves_free(&c->leaves[i]);
 	grove_free(c->leaves);
 	leaves_free(&c->supers);
 	c->supers = sup;
 	c->leaves = lv;
+	zr_cache_recharge(db, c, was, is);
 	return 0;
 }
 
@@ -823,11 +841,12 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 	/* its super's counts and the supers' are read again (the pass wrote them) */
 	if (rc == 0 && nopen == 1) {
 		zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
+		zr_cache_recharge(db, c, leaves_charge(&c->leaves[si]), leaves_charge(&fresh));
 		leaves_free(&c->leaves[si]);
 		c->leaves[si] = fresh;
 		fresh = (zr_leaves_t){ 0 };
 	} else if (rc == 0) {
-		rc = zr_cache_resuper(c, si, &fresh, opens, nopen);
+		rc = zr_cache_resuper(db, c, si, &fresh, opens, nopen);
 	}
 	leaves_free(&fresh);
 	if (rc) {
@@ -835,7 +854,6 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 		return;
 	}
 	zr_counts_set(db, c, &c->dir, &c->ndir, NULL);
-	zr_cache_recharge(db, c);
 }
 
 /* The entry of l with the greatest boundary <= suf (l->n > 0, l->v[0]
@@ -843,9 +861,11 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen)
 {
 	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
+	uint64_t sp = zr_pre(suf, slen);
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (bcmp_(l->v[mid].b, l->v[mid].blen, suf, slen) <= 0)
+		const zr_leaf_t *m = &l->v[mid];
+		if (m->pre != sp ? m->pre < sp : bcmp_(m->b, m->blen, suf, slen) <= 0)
 			lo = mid;
 		else
 			hi = mid;
@@ -1841,16 +1861,19 @@ static void zr_cache_counts(const struct grove_db_zrcache *c, const zr_pos_t *p,
 	bool one = c->supers.n == 1;
 	if (!sp->cnt || sp->ncnt != c->leaves[p->si].n || (!one && c->ndir != c->supers.n))
 		return;
+	/* before: the buckets before p's; total: all of them (plain sums) */
+	uint64_t bs = 0, rest = 0, bl = 0, lrest = 0;
+	for (size_t i = 0; !one && i < p->si; i++)
+		bs += c->dir[i];
+	for (size_t i = p->si; !one && i < c->ndir; i++)
+		rest += c->dir[i];
+	for (size_t i = 0; i < p->li; i++)
+		bl += sp->cnt[i];
+	for (size_t i = p->li; one && i < sp->ncnt; i++)
+		lrest += sp->cnt[i];
 	r->counts = true;
-	r->before = r->total = 0;
-	for (size_t i = 0; !one && i < c->ndir; i++) {
-		r->before += i < p->si ? c->dir[i] : 0;
-		r->total += c->dir[i];
-	}
-	for (size_t i = 0; i < sp->ncnt; i++) {
-		r->before += i < p->li ? sp->cnt[i] : 0;
-		r->total += one ? sp->cnt[i] : 0;
-	}
+	r->before = bs + bl;
+	r->total = one ? bl + lrest : bs + rest;
 	r->own = sp->cnt[p->li];
 }
 

@@ -13,6 +13,10 @@
 #     ZRANK reads the counted index (doc/storage_format.md); at sizes above
 #     10^4 it runs GROVE_BENCH_ZSET_RANKS_BIG requests (default: as many as
 #     the other queries; lower it to time a store whose ZRANK walks).
+# Each step also gives the server's CPU per request (utime + stime from
+# /proc/PID/stat: the figure to trust on a loaded machine).  With
+# GROVE_BENCH_ZSET_BASELINE=PATH (a groved built from another commit) a
+# second groved runs the same steps beside them ("base").
 # Then the ratios: Grove / redis-server at each size, and Grove's rate at
 # the largest size / at the smallest (goals: >= 0.3 and >= 0.7).
 # Then a leaderboard (GROVE_BENCH_ZSET_BOARD members, 1,000 by default,
@@ -47,6 +51,17 @@ PIDS+=($!)
 REDIS_PID=$!
 wait_ping "$RP" || { fail "redis-server did not answer PING"; finish; }
 start_node a n1 "$P" --durability "$MODE" || finish
+GROVE_PID=$NODE_PID
+BASELINE=${GROVE_BENCH_ZSET_BASELINE:-}
+SERVERS="redis grove"
+if [[ -n $BASELINE ]]; then
+	GROVED_NEW=$GROVED
+	GROVED=$BASELINE
+	start_node b n2 "$((P + 2))" --durability "$MODE" || finish
+	GROVED=$GROVED_NEW
+	BASE_PID=$NODE_PID
+	SERVERS="redis base grove"
+fi
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); groved durability $MODE"
 
 # rate N SECONDS
@@ -67,29 +82,46 @@ rb() {
 		2>/dev/null | awk -F'","' 'END { gsub(/"/, "", $2); print ($2 == "" ? "-" : $2) }'
 }
 
+# cpu PID: its user + system CPU time in clock ticks
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_us T0 T1 N: microseconds of CPU per request between two cpu readings
+cpu_us() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }'; }
+
 declare -A R
-printf '%-10s %-8s %12s %12s %16s %12s\n' size server "ZADD fill/s" "ZADD last/s" "ZRANGE BYSCORE/s" "ZRANK/s"
+printf '%-9s %-6s %11s %11s %9s %16s %9s %10s %9s\n' size server "ZADD fill/s" "ZADD last/s" "(CPU us)" \
+	"ZRANGE BYSCORE/s" "(CPU us)" "ZRANK/s" "(CPU us)"
 for size in $SIZES; do
-	for srv in redis grove; do
-		port=$RP
-		[[ $srv == grove ]] && port=$P
+	for srv in $SERVERS; do
+		port=$RP pid=$REDIS_PID
+		[[ $srv == grove ]] && port=$P pid=$GROVE_PID
+		[[ $srv == base ]] && port=$((P + 2)) pid=$BASE_PID
 		key="zs:$size"
 		head=$((size * 9 / 10))
 		t1=$(fill "$port" "$key" 0 "$head")
+		c0=$(cpu "$pid")
 		t2=$(fill "$port" "$key" "$head" "$size")
+		c1=$(cpu "$pid")
 		total=$(awk -v a="$t1" -v b="$t2" 'BEGIN { if (a != "-" && b != "-") print a + b; else print "-" }')
 		card=$(redis-cli -p "$port" zcard "$key")
 		[[ $card == "$size" ]] || fail "$srv: ZCARD $key is $card, want $size"
 		zadd=$(rate "$size" "$total")
 		zlast=$(rate $((size - head)) "$t2")
+		uadd=$(cpu_us "$c0" "$c1" $((size - head)))
+		c0=$(cpu "$pid")
 		zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
+		c1=$(cpu "$pid")
+		urange=$(cpu_us "$c0" "$c1" "$QUERIES")
 		n=$QUERIES
-		((size > 10000)) && [[ $srv == grove ]] && n=$RANKS_BIG
+		((size > 10000)) && [[ $srv != redis ]] && n=$RANKS_BIG
+		c0=$(cpu "$pid")
 		zk=$(rb "$port" "$n" "$size" ZRANK "$key" m:__rand_int__)
+		c1=$(cpu "$pid")
+		urank=$(cpu_us "$c0" "$c1" "$n")
 		R[$srv,$size,zadd]=$zlast
 		R[$srv,$size,zrange]=$zr
 		R[$srv,$size,zrank]=$zk
-		printf '%-10s %-8s %12s %12s %16s %12s\n' "$size" "$srv" "$zadd" "$zlast" "$zr" "$zk"
+		printf '%-9s %-6s %11s %11s %9s %16s %9s %10s %9s\n' "$size" "$srv" "$zadd" "$zlast" "$uadd" \
+			"$zr" "$urange" "$zk" "$urank"
 	done
 done
 small=${SIZES%% *}
@@ -98,23 +130,26 @@ echo
 printf '%-28s' "ratio"
 for op in zadd zrange zrank; do printf '%12s' "$op"; done
 echo
-for size in $SIZES; do
-	printf '%-28s' "grove/redis at $size"
-	for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[grove,$size,$op]}" "${R[redis,$size,$op]}")"; done
+for srv in ${SERVERS#redis }; do
+	for size in $SIZES; do
+		printf '%-28s' "$srv/redis at $size"
+		for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[$srv,$size,$op]}" "${R[redis,$size,$op]}")"; done
+		echo
+	done
+	printf '%-28s' "$srv $big / $srv $small"
+	for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[$srv,$big,$op]}" "${R[$srv,$small,$op]}")"; done
 	echo
 done
-printf '%-28s' "grove $big / grove $small"
-for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[grove,$big,$op]}" "${R[grove,$small,$op]}")"; done
+printf '%-28s' "redis $big / redis $small"
+for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[redis,$big,$op]}" "${R[redis,$small,$op]}")"; done
 echo
-
-# cpu PID: its user + system CPU time in clock ticks
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 echo
 echo "leaderboard: $BOARD members written once, then $UPDATES ZINCRBY of random members"
 printf '%-10s %12s %16s %16s\n' server "ZRANK/s" "ZRANK CPU us" "ZRANGE BYSCORE/s"
-for srv in redis grove; do
+for srv in $SERVERS; do
 	port=$RP pid=$REDIS_PID
-	[[ $srv == grove ]] && port=$P pid=$NODE_PID
+	[[ $srv == grove ]] && port=$P pid=$GROVE_PID
+	[[ $srv == base ]] && port=$((P + 2)) pid=$BASE_PID
 	key="board"
 	[[ $(fill "$port" "$key" 0 "$BOARD") != - ]] || fail "$srv: leaderboard fill did not finish"
 	timeout "$BUDGET_S" redis-benchmark -h 127.0.0.1 -p "$port" -c 4 -P 16 -n "$UPDATES" -r "$BOARD" \
@@ -125,7 +160,7 @@ for srv in redis grove; do
 	zk=$(timeout "$BUDGET_S" redis-benchmark -h 127.0.0.1 -p "$port" -c 4 -P 16 -n "$QUERIES" -r "$BOARD" \
 		--csv ZRANK "$key" m:__rand_int__ 2>/dev/null | awk -F'","' 'END { gsub(/"/, "", $2); print ($2 == "" ? "-" : $2) }')
 	t1=$(cpu "$pid")
-	us=$(awk -v a="$t0" -v b="$t1" -v n="$QUERIES" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }')
+	us=$(cpu_us "$t0" "$t1" "$QUERIES")
 	zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
 	R[$srv,board,zrank]=$zk
 	R[$srv,board,cpu]=$us
