@@ -509,8 +509,9 @@ static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uin
  *
  * Boundaries (levels 1 and 2) change only in the build, a pass or a drop,
  * each under the key lock and written at once (never pending), so a copy
- * kept under the lock stays exact: a pass that keeps the supers patches
- * its super's leaves, anything else drops the copy.  A stripe keeps the
+ * kept under the lock stays exact: a pass patches its super's leaves
+ * (and the supers, when it split or merged its super), anything else
+ * drops the copy.  A stripe keeps the
  * boundaries of one key, loaded (O(buckets)) at the second write in a row
  * of that key to the stripe (never inside a transaction, whose reads see
  * its staged writes; a pass staged in one drops it); others locate by
@@ -679,14 +680,22 @@ static void zr_counts_set(grove_db_t *db, struct grove_db_zrcache *c, uint32_t *
 /* Leaf i of fresh (a pass's leaf i of now) takes the entries of the old
  * cached leaves its range covers (one it kept or split, or the neighbours
  * it merged), when all of those are known and their number in its range
- * is the pass's count. */
-static int zr_ents_carry(const zr_leaves_t *old, const zr_leaves_t *now, zr_leaves_t *fresh,
-			 size_t i)
+ * is the pass's count: a kept leaf's are moved, the others copied. */
+static int zr_ents_carry(zr_leaves_t *old, const zr_leaves_t *now, zr_leaves_t *fresh, size_t i)
 {
 	const zr_leaf_t *x = &now->v[i], *nx = i + 1 < now->n ? &now->v[i + 1] : NULL;
 	size_t j0 = (size_t)(zr_cache_floor(old, x->b, x->blen) - old->v), j = j0;
-	if (x->count >= GROVE_ZLEAF_ENTRIES_MAX || !old->v[j0].ents)
+	zr_leaf_t *o = &old->v[j0], *onx = j0 + 1 < old->n ? &old->v[j0 + 1] : NULL;
+	if (x->count >= GROVE_ZLEAF_ENTRIES_MAX || !o->ents)
 		return 0;
+	if (bcmp_(o->b, o->blen, x->b, x->blen) == 0 && !nx == !onx &&
+	    (!nx || bcmp_(onx->b, onx->blen, nx->b, nx->blen) == 0)) { /* kept */
+		if (o->ents->n == x->count) {
+			fresh->v[i].ents = o->ents;
+			o->ents = NULL;
+		}
+		return 0;
+	}
 	const uint8_t **ents = grove_malloc(x->count * sizeof(*ents) + 1);
 	size_t *lens = grove_malloc(x->count * sizeof(*lens) + 1);
 	uint32_t n = 0;
@@ -761,14 +770,15 @@ static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c, size_t
  * fresh's leaves opens[0] (0) .. opens[nopen - 1], or merged it into its
  * predecessor (nopen 0): new supers and leaves lists into c (the others'
  * leaves and counts moved over, the changed supers' counts unknown), and
- * the charge of what changed.  O(supers + the changed supers' leaves). */
+ * the charge of what changed (was_si: super si's leaves' before the
+ * carry).  O(supers + the changed supers' leaves). */
 static int zr_cache_resuper(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
-			    zr_leaves_t *fresh, const uint32_t *opens, size_t nopen)
+			    size_t was_si, zr_leaves_t *fresh, const uint32_t *opens, size_t nopen)
 {
 	size_t ns = c->supers.n - 1 + nopen, first = nopen ? si : si - 1;
-	size_t was = leaves_charge(&c->supers) + c->supers.n * sizeof(zr_leaves_t);
-	for (size_t i = first; i <= si; i++)
-		was += leaves_charge(&c->leaves[i]);
+	size_t was = leaves_charge(&c->supers) + c->supers.n * sizeof(zr_leaves_t) + was_si;
+	if (!nopen)
+		was += leaves_charge(&c->leaves[si - 1]);
 	zr_leaves_t sup = { 0 };
 	zr_leaves_t *lv = grove_calloc(ns ? ns : 1, sizeof(*lv));
 	int rc = lv ? 0 : GROVE_ENOMEM;
@@ -834,6 +844,7 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 	int rc = si < c->supers.n && (nopen || si > 0) ? 0 : GROVE_ECORRUPT;
 	if (rc == 0)
 		zr_ents_adopt(db, c, si, walked);
+	size_t was_si = rc == 0 ? leaves_charge(&c->leaves[si]) : 0; /* before the carry */
 	for (size_t i = 0; rc == 0 && i < now->n; i++)
 		rc = leaves_push(&fresh, now->v[i].b, now->v[i].blen, i);
 	for (size_t i = 0; rc == 0 && i < now->n; i++)
@@ -841,12 +852,12 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 	/* its super's counts and the supers' are read again (the pass wrote them) */
 	if (rc == 0 && nopen == 1) {
 		zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
-		zr_cache_recharge(db, c, leaves_charge(&c->leaves[si]), leaves_charge(&fresh));
+		zr_cache_recharge(db, c, was_si, leaves_charge(&fresh));
 		leaves_free(&c->leaves[si]);
 		c->leaves[si] = fresh;
 		fresh = (zr_leaves_t){ 0 };
 	} else if (rc == 0) {
-		rc = zr_cache_resuper(db, c, si, &fresh, opens, nopen);
+		rc = zr_cache_resuper(db, c, si, was_si, &fresh, opens, nopen);
 	}
 	leaves_free(&fresh);
 	if (rc) {
@@ -1643,8 +1654,11 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
  *   those same conditions, installs them (zr_ents_install), and one that
  *   read the count records (3, and 4 of its super) those (zr_counts_install);
  *   a write's batch carries its count records whole: the copies follow;
- * - a pass carries the entries of the leaves it keeps or splits, anything
- *   else that rewrites boundaries drops the cache (and bumps zr_gen).
+ * - a pass installs the entries of the leaves it splits (its walk read
+ *   them from the store, under the key lock with nothing queued) and
+ *   carries known entries through the leaves it keeps, splits or merges
+ *   and through a split or merge of its super; anything else that
+ *   rewrites boundaries drops the cache (and bumps zr_gen).
  * Bounded with the boundaries by ZR_CACHE_BYTES_MAX (about 30 bytes per
  * member); past it no leaf is installed and a changed one is dropped. */
 
