@@ -88,7 +88,7 @@ static const opt_t opts[] = {
 	 "close clients idle this long (0: never)"},
 	{"output-limit", K_U64, F(output_limit_bytes), 65536, 1ull << 40, "67108864", "BYTES",
 	 "per-client pending reply bytes before the client is disconnected"},
-	{"elem-cache", K_U64, F(elem_cache_bytes), 0, 1ull << 40, "67108864", "BYTES",
+	{"elem-cache", K_U64, F(elem_cache_bytes), 0, 1ull << 40, "268435456", "BYTES",
 	 "memory for the element record cache: SISMEMBER/HGET/ZSCORE... of cached elements skip "
 	 "the store lookup (0: off)"},
 	{"tls-port", K_U32, F(tls_port), 0, 65535, "0", "PORT",

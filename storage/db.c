@@ -290,7 +290,7 @@ int grove_db_open(const char *dir, const grove_db_options_t *opts, grove_db_t **
 		db_free(db);
 		return dir ? rc : open_fail(err, err_len, dir, rc, NULL);
 	}
-	rc = grove_store_cache_enable(db->store, GROVE_DB_PFX_ELEM, opts->elem_cache_bytes);
+	rc = grove_store_cache_enable(db->store, GROVE_DB_CACHED_PREFIXES, opts->elem_cache_bytes);
 	if (rc) {
 		db_free(db);
 		return open_fail(err, err_len, dir, rc, NULL);

@@ -1238,6 +1238,55 @@ int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
 
 /* ---- reads ---- */
 
+/* A head record read through the point cache: its type and deadline. */
+typedef struct {
+	grove_type_t type;
+	uint64_t deadline;
+} head_dec_t;
+
+static int head_dec(void *ctx, const uint8_t *rec, size_t len)
+{
+	head_dec_t *h = ctx;
+	if (len < 1)
+		return GROVE_ECORRUPT;
+	h->type = grove_db__rec_type(rec, len);
+	h->deadline = grove_db__rec_deadline(rec, len);
+	return 0;
+}
+
+static int meta_dec(void *ctx, const uint8_t *rec, size_t len)
+{
+	return meta_decode(rec, len, ctx);
+}
+
+/* The key's head and metadata as read_head reads them, but the latest
+ * committed records through the store's point cache (store.h; a hit makes
+ * no LevelDB lookup): the caller brackets it with grove_store_read_begin
+ * and _end, which tell whether both belong to one state.  m is read only
+ * when *type is want.  next (or NULL): the element the caller reads next,
+ * whose cache entry is prefetched meanwhile. */
+static int read_head_latest(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
+			    const ename_t *next, grove_type_t *type, meta_t *m)
+{
+	head_dec_t h = { GROVE_TYPE_NONE, 0 };
+	memset(m, 0, sizeof(*m));
+	*type = GROVE_TYPE_NONE;
+	if (next) /* the element read next: its cache set comes meanwhile */
+		grove_store_read_prefetch(db->store, next->rkey, next->rlen, false);
+	int rc = grove_store_read_latest(db->store, k->urec, 1 + k->klen, head_dec, &h);
+	if (rc)
+		return rc == GROVE_ENOTFOUND ? 0 : rc;
+	if (next)
+		grove_store_read_prefetch(db->store, next->rkey, next->rlen, true);
+	*type = grove_db__expired_now(db, h.deadline) ? GROVE_TYPE_NONE : h.type;
+	if (*type != want)
+		return 0;
+	uint8_t mk[1 + GROVE_KEY_MAX];
+	meta_key(k, mk);
+	rc = grove_store_read_latest(db->store, mk, 1 + k->klen, meta_dec, m);
+	return rc == GROVE_ENOTFOUND ? 0 : rc;
+}
+
 /* The key's head record and metadata in snap: *type its visible type. */
 static int read_head(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
 		     grove_type_t *type, meta_t *m)
@@ -1310,12 +1359,39 @@ static int elem_read_latest(grove_db_t *db, const ename_t *en, const grove_ctx_t
 			    grove_elem_t *out)
 {
 	elem_dec_t d = { en->kind, out };
-	int rc = grove_store_read_latest(db->store, en->rkey, en->rlen, elem_dec, &d);
+	/* a miss fills the key's next elements of the kind too */
+	int rc = grove_store_read_latest_near(db->store, en->rkey, en->rlen, en->rlen - en->elen,
+					      elem_dec, &d);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
 	if (rc == 0)
 		grove_elem_filter(out, pctx);
 	return rc == 0 || rc == GROVE_ENOMEM || rc == GROVE_EIO ? rc : GROVE_ECORRUPT;
+}
+
+/* read_elem from the point cache alone: head, metadata and element as
+ * one state (grove_store_read_begin/_end), no snapshot.  READ_AGAIN when
+ * a write ran meanwhile (*out left empty): the caller reads in a snapshot. */
+#define READ_AGAIN 2
+static int read_elem_latest(grove_db_t *db, const grove_db_key_t *k, const ename_t *en,
+			    grove_elem_t *out)
+{
+	uint64_t seq = grove_store_read_begin(db->store);
+	if (seq & 1)
+		return READ_AGAIN;
+	grove_type_t want = kind_type(en->kind), t;
+	meta_t m;
+	int rc = read_head_latest(db, k, want, en, &t, &m);
+	if (rc == 0 && t != want)
+		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
+	if (rc == 0)
+		rc = elem_read_latest(db, en, &m.pctx, out);
+	meta_free(&m);
+	if (grove_store_read_end(db->store, seq))
+		return rc;
+	grove_elem_free(out);
+	memset(out, 0, sizeof(*out));
+	return READ_AGAIN;
 }
 
 static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, const void *elem,
@@ -1328,23 +1404,22 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 		return rc;
 	if (elen > GROVE_ELEM_MAX || (!elem && elen))
 		return elen > GROVE_ELEM_MAX ? 1 : GROVE_EINVAL; /* too long to be stored */
-	grove_snapshot_t *snap;
-	coll_t c;
-	memset(&c, 0, sizeof(c));
-	c.db = db;
-	rc = coll_read_begin(db, &k, kind_type(kind), &snap, &c.m);
-	if (rc)
-		return rc;
 	ename_t *en = grove_db__ename_take(db);
-	if (!en) {
-		rc = GROVE_ENOMEM;
-	} else {
-		ename_init(en, &k, kind, elem, elen);
-		rc = elem_read_latest(db, en, &c.m.pctx, out);
+	if (!en)
+		return GROVE_ENOMEM;
+	ename_init(en, &k, kind, elem, elen);
+	rc = read_elem_latest(db, &k, en, out);
+	if (rc == READ_AGAIN) { /* a write ran: the head and metadata in a snapshot */
+		grove_snapshot_t *snap;
+		meta_t m;
+		rc = coll_read_begin(db, &k, kind_type(kind), &snap, &m);
+		if (rc == 0) {
+			rc = elem_read_latest(db, en, &m.pctx, out);
+			meta_free(&m);
+			grove_snapshot_release(db->store, snap);
+		}
 	}
 	grove_db__ename_give(db, en);
-	meta_free(&c.m);
-	grove_snapshot_release(db->store, snap);
 	return rc;
 }
 

@@ -36,6 +36,10 @@
 #define GROVE_DB_PFX_ZRANK 'r' /* 'r' klen(2 BE) key level boundary -> count (local, db_zrank.c) */
 #define GROVE_DB_PFX_CLOUD 'g' /* 'g' klen(2 BE) key node 0 block(8) -> dots (db_cloud.c) */
 #define GROVE_DB_PFX_EXPIRE 'x' /* 'x' deadline(8 BE) key -> empty: the TTL index (local) */
+/* The records the store's point cache keeps (store.h, opts.elem_cache_bytes):
+ * element records, and the heads and metadata that a point read of an
+ * element reads first. */
+#define GROVE_DB_CACHED_PREFIXES "euk"
 
 #define GROVE_DB_STRIPES 256           /* key locks; a key's is hash-chosen */
 #define GROVE_DB_ENAME_SPARES 4        /* element names kept for reuse (db_coll.c) */

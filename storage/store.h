@@ -186,7 +186,7 @@ int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, cons
 /* --- point cache (store_cache.c) ---
  * grove_store_cache_enable (once, before any other thread uses s; bytes_max
  * 0: no cache) keeps the latest committed record of keys that start with
- * the byte prefix in memory, within bytes_max bytes (entries, keys,
+ * one of the bytes of the string prefixes in memory, within bytes_max bytes (entries, keys,
  * values; records over GROVE_STORE_CACHE_REC_MAX bytes are not kept).
  * grove_store_read_latest(s, key, klen, fn, ctx) reads the record
  * grove_store_get(s, NULL, key, ...) would and returns fn(ctx, record)
@@ -202,20 +202,43 @@ int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, cons
  * through to its staged state.  Costs: a hit is one hash and one
  * mutex; a write of a cached key one hash and mutex
  * per op, and the writes of batches that hold such keys are serialized
- * (a write mutex held across the backend's write and the update). */
+ * (a write mutex held across the backend's write and the update).
+ * Several reads of one state without a snapshot: seq =
+ * grove_store_read_begin(s), the reads (grove_store_read_latest), then
+ * grove_store_read_end(s, seq) is true when no write of a cached key began
+ * or ran since begin: the records read are then those the last write left,
+ * as one snapshot would have them.  False (always without a cache, for the
+ * transaction's owner, or when a write ran): read again in a snapshot. */
 #define GROVE_STORE_CACHE_SHARDS 64
 #define GROVE_STORE_CACHE_WAYS 8
 #define GROVE_STORE_CACHE_REC_MAX 1024 /* key + value bytes */
+#define GROVE_STORE_CACHE_NEAR 64 /* neighbours a miss may fill */
 typedef struct grove_store_cache grove_store_cache_t;
 typedef struct grove_store_cache_stats {
 	uint64_t bytes, bytes_max, entries;
 	uint64_t hits, misses, evictions;
 } grove_store_cache_stats_t;
-int grove_store_cache_enable(grove_store_t *s, uint8_t prefix, size_t bytes_max) GROVE_MUST_CHECK;
+int grove_store_cache_enable(grove_store_t *s, const char *prefixes,
+			     size_t bytes_max) GROVE_MUST_CHECK;
 typedef int (*grove_store_value_fn)(void *ctx, const uint8_t *val, size_t vlen);
 int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
 			    grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
+/* grove_store_read_latest, and on a miss also keeps the records that follow
+ * key and share its first plen bytes (up to GROVE_STORE_CACHE_NEAR, read
+ * with an iterator), in free room only (they evict nothing; none when the
+ * budget is nearly reached): one lookup fills the cache with a run of a
+ * key's elements, as a block cache would. */
+int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen, size_t plen,
+				 grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
 void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
+/* A hint ahead of a grove_store_read_latest of key, with other work in
+ * between: brings its cache set (entry false), then, once the set is
+ * likely there, its entry (entry true) toward the CPU.  A hit of a cache
+ * larger than the CPU's costs the loads of the set and the entry from
+ * memory; this overlaps them with the work between. */
+void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, bool entry);
+uint64_t grove_store_read_begin(grove_store_t *s);
+bool grove_store_read_end(grove_store_t *s, uint64_t seq);
 
 /* --- transactions (store_txn.c) ---
  * grove_store_txn_begin makes the calling thread the owner of the store's

@@ -1,6 +1,6 @@
 /*
  * store_cache.c - a store's point-read cache (store.h "point cache"): the
- * latest committed record of the keys under one prefix byte, kept in
+ * latest committed record of the keys under a few prefix bytes, kept in
  * memory so that a point read of one of them (grove_store_read_latest)
  * skips the backend's lookup, whose cost grows with the store (LevelDB:
  * both memtables, every level's filter and index, the block cache).
@@ -15,7 +15,12 @@
  * and inserts what it read only if the generation is unchanged: a write
  * that reached the backend after the read began has bumped it, and the
  * write's own apply leaves its value in place.  Absent keys are cached
- * too (a negative entry), under the same rule.  Reads of the thread that
+ * too (a negative entry), under the same rule.  A reader that needs
+ * several records of one state (a key's head, metadata and element) takes
+ * the write sequence before and after (grove_store_read_begin/_end): odd
+ * while a write of cached keys runs, so an unchanged even value means no
+ * write began or ran between, and every record read belongs to the state
+ * the last write left.  Reads of the thread that
  * owns the store's transaction bypass the cache (its staged writes are not
  * committed); the transaction's batch updates the cache when written.
  *
@@ -37,16 +42,17 @@
 #include "storage/store_int.h"
 
 #define ENTRY_OVERHEAD_BYTES 16 /* the allocator's, estimated */
-#define ENTRY_BYTES_EST 96      /* sizes the slot table from the budget */
 #define SETS_MAX ((size_t)1 << 20) /* per shard */
+#define NEAR_ENTRY_BYTES 96 /* room a neighbour's fill wants, estimated */
 
+/* 5 bytes of header (its set's tag holds 32 bits of the key's hash). */
 typedef struct sc_entry {
-	uint64_t h;
-	uint32_t klen;
-	uint32_t vlen;
+	uint16_t klen;
+	uint16_t vlen;
 	bool absent; /* a negative entry: the key has no record */
 	uint8_t data[]; /* key, then value */
 } sc_entry_t;
+_Static_assert(GROVE_STORE_CACHE_REC_MAX <= UINT16_MAX, "entry lengths: 16 bits");
 
 /* One set: a tag (the hash's high half) and a use tick per way beside
  * the entry pointers, so a lookup touches the entry it finds only. */
@@ -60,20 +66,24 @@ typedef struct sc_shard {
 	pthread_mutex_t mu;
 	uint64_t gen;
 	uint32_t tick;
-	/* c->sets of them; atomic only so that a writer may prefetch its
+	/* c->sets of them, allocated at the shard's first entry (unused
+	 * caches cost no table); atomic so that a writer may prefetch its
 	 * set without the lock (store.c, before the backend's write) */
 	_Atomic(sc_set_t *) sets;
 	uint64_t hits, misses;
 } __attribute__((aligned(64))) sc_shard_t;
 
 struct grove_store_cache {
-	uint8_t prefix;
+	bool prefix[256]; /* the first key bytes whose records are kept */
 	size_t bytes_max;
 	size_t sets; /* per shard, a power of two */
 	atomic_size_t bytes;
 	atomic_size_t entries;
 	atomic_uint_fast64_t evictions;
 	pthread_mutex_t wmu; /* held across a backend write and its apply */
+	/* bumped (under wmu) before a backend write of cached keys and after
+	 * its apply: odd while one runs (grove_store_read_begin/_end) */
+	atomic_uint_fast64_t wseq;
 	uint64_t seed;
 	sc_shard_t shard[GROVE_STORE_CACHE_SHARDS];
 };
@@ -81,20 +91,25 @@ struct grove_store_cache {
 _Static_assert((GROVE_STORE_CACHE_SHARDS & (GROVE_STORE_CACHE_SHARDS - 1)) == 0,
 	       "shards: a power of two");
 
-int grove_store_cache_enable(grove_store_t *s, uint8_t prefix, size_t bytes_max)
+int grove_store_cache_enable(grove_store_t *s, const char *prefixes, size_t bytes_max)
 {
-	GROVE_ASSERT(s->cache == NULL);
+	GROVE_ASSERT(s->cache == NULL && prefixes && prefixes[0]);
 	if (bytes_max == 0)
 		return 0;
 	grove_store_cache_t *c = grove_calloc(1, sizeof(*c));
 	if (!c)
 		return GROVE_ENOMEM;
-	size_t want = bytes_max / ENTRY_BYTES_EST / GROVE_STORE_CACHE_SHARDS / GROVE_STORE_CACHE_WAYS;
+	/* slot tables of at most a quarter of the budget (the largest power
+	 * of two of sets per shard: about 1.5 ways per entry the rest holds,
+	 * so few sets overflow); they count in the budget from the start */
+	size_t table_set = GROVE_STORE_CACHE_SHARDS * sizeof(sc_set_t);
 	c->sets = 1;
-	while (c->sets < want && c->sets < SETS_MAX)
+	while (c->sets < SETS_MAX && 2 * c->sets * table_set <= bytes_max / 4)
 		c->sets <<= 1;
-	c->prefix = prefix;
+	for (const char *p = prefixes; *p; p++)
+		c->prefix[(uint8_t)*p] = true;
 	c->bytes_max = bytes_max;
+	atomic_init(&c->bytes, c->sets * GROVE_STORE_CACHE_SHARDS * sizeof(sc_set_t));
 	randombytes_buf(&c->seed, sizeof(c->seed));
 	pthread_mutex_init(&c->wmu, NULL);
 	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++)
@@ -129,7 +144,7 @@ static size_t entry_charge(const sc_entry_t *e)
 
 static bool cached_key(const grove_store_cache_t *c, const void *key, size_t klen)
 {
-	return klen >= 1 && *(const uint8_t *)key == c->prefix;
+	return klen >= 1 && c->prefix[*(const uint8_t *)key];
 }
 
 /* A seeded 64-bit hash of the key (the cache's: no correctness rests on
@@ -157,8 +172,8 @@ static uint64_t key_hash(const grove_store_cache_t *c, const void *key, size_t k
  * is false (or the allocation failed). */
 static sc_set_t *set_of(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, bool alloc)
 {
-	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_relaxed);
-	if (!sets && alloc) { /* on its first entry: unused caches cost no table */
+	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_acquire);
+	if (!sets && alloc) { /* on its first entry (shard lock held) */
 		sets = grove_calloc(c->sets, sizeof(sc_set_t));
 		atomic_store_explicit(&sh->sets, sets, memory_order_release);
 	}
@@ -172,7 +187,7 @@ static int way_find(const sc_set_t *set, uint64_t h, const void *key, size_t kle
 	uint32_t tag = (uint32_t)(h >> 32);
 	for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++) {
 		const sc_entry_t *e = set->e[w];
-		if (e && set->tag[w] == tag && e->h == h && e->klen == klen &&
+		if (e && set->tag[w] == tag && e->klen == klen &&
 		    memcmp(e->data, key, klen) == 0)
 			return w;
 	}
@@ -207,16 +222,15 @@ static int way_victim(const sc_set_t *set, bool occupied)
 	return v;
 }
 
-/* A new entry of (h, key) holding val (NULL: absent). */
-static sc_entry_t *entry_new(uint64_t h, const void *key, size_t klen, const uint8_t *val,
-			     size_t vlen)
+/* A new entry of key holding val (NULL: absent). */
+static sc_entry_t *entry_new(const void *key, size_t klen, const uint8_t *val, size_t vlen)
 {
+	GROVE_ASSERT(klen + vlen <= GROVE_STORE_CACHE_REC_MAX);
 	sc_entry_t *e = grove_malloc(sizeof(*e) + klen + vlen);
 	if (!e)
 		return NULL;
-	e->h = h;
-	e->klen = (uint32_t)klen;
-	e->vlen = (uint32_t)vlen;
+	e->klen = (uint16_t)klen;
+	e->vlen = (uint16_t)vlen;
 	e->absent = val == NULL;
 	memcpy(e->data, key, klen);
 	if (vlen)
@@ -224,11 +238,12 @@ static sc_entry_t *entry_new(uint64_t h, const void *key, size_t klen, const uin
 	return e;
 }
 
-/* Puts e in way v of set (free), charging it. */
-static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v, sc_entry_t *e)
+/* Puts e, the entry of a key of hash h, in way v of set (free), charging it. */
+static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v, uint64_t h,
+		    sc_entry_t *e)
 {
 	set->e[v] = e;
-	set->tag[v] = (uint32_t)(e->h >> 32);
+	set->tag[v] = (uint32_t)(h >> 32);
 	set->tick[v] = ++sh->tick;
 	atomic_fetch_add(&c->bytes, entry_charge(e));
 	atomic_fetch_add(&c->entries, 1);
@@ -256,17 +271,17 @@ static void entry_write(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, cons
 	if (!val || klen + vlen > GROVE_STORE_CACHE_REC_MAX ||
 	    atomic_load(&c->bytes) + sizeof(*e) + klen + vlen + ENTRY_OVERHEAD_BYTES > c->bytes_max)
 		return;
-	e = entry_new(h, key, klen, val, vlen);
+	e = entry_new(key, klen, val, vlen);
 	if (e)
-		way_put(c, sh, set, w, e);
+		way_put(c, sh, set, w, h, e);
 }
 
 /* A read's fill of (h, key) with val (NULL: absent), in a free way of its
- * set or in place of its least recently used one; none when the record
- * is too large, memory is short or the budget is reached and the set has
- * nothing to give.  Shard lock held. */
+ * set or (evict) in place of its least recently used one; none when the
+ * record is too large, memory is short or the budget is reached and the
+ * set has nothing to give.  Shard lock held. */
 static void entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const void *key,
-		       size_t klen, const uint8_t *val, size_t vlen)
+		       size_t klen, const uint8_t *val, size_t vlen, bool evict)
 {
 	if (klen + vlen > GROVE_STORE_CACHE_REC_MAX)
 		return;
@@ -280,18 +295,116 @@ static void entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const
 	if (v < 0)
 		return;
 	if (set->e[v]) {
+		if (!evict)
+			return;
 		way_drop(c, set, v);
 		atomic_fetch_add(&c->evictions, 1);
 	}
 	if (atomic_load(&c->bytes) + charge > c->bytes_max)
 		return;
-	sc_entry_t *e = entry_new(h, key, klen, val, vlen);
+	sc_entry_t *e = entry_new(key, klen, val, vlen);
 	if (e)
-		way_put(c, sh, set, v, e);
+		way_put(c, sh, set, v, h, e);
+}
+
+void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, bool entry)
+{
+	grove_store_cache_t *c = s->cache;
+	if (!c || !cached_key(c, key, klen))
+		return;
+	uint64_t h = key_hash(c, key, klen);
+	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
+	sc_set_t *set = set_of(c, sh, h, false);
+	if (!set)
+		return;
+	if (!entry) {
+		__builtin_prefetch(set->tag);
+		__builtin_prefetch(set->e);
+		return;
+	}
+	uint32_t tag = (uint32_t)(h >> 32);
+	pthread_mutex_lock(&sh->mu);
+	for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
+		if (set->e[w] && set->tag[w] == tag)
+			__builtin_prefetch(set->e[w]);
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* Fills (key, val) as a read of the state after write sequence seq, if no
+ * write began since: false if one did.  evict: as entry_fill. */
+static bool fill_at(grove_store_cache_t *c, uint64_t seq, const void *key, size_t klen,
+		    const uint8_t *val, size_t vlen, bool evict)
+{
+	uint64_t h = key_hash(c, key, klen);
+	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
+	pthread_mutex_lock(&sh->mu);
+	/* a write that began later applies to this shard after the fill */
+	bool ok = atomic_load(&c->wseq) == seq;
+	if (ok)
+		entry_fill(c, sh, h, key, klen, val, vlen, evict);
+	pthread_mutex_unlock(&sh->mu);
+	return ok;
+}
+
+/* A miss of key read with an iterator, which then fills the records that
+ * follow key under its first plen bytes (up to GROVE_STORE_CACHE_NEAR of
+ * them) into free ways within the budget: they evict nothing.  The
+ * iterator's snapshot is the state after write sequence seq (even, noted
+ * before it was made); each fill checks that no write began since.
+ * *p and *len as the backend's get; 1 when the iterator could not be used
+ * (the caller reads with a get). */
+static int read_near(grove_store_t *s, uint64_t seq, const void *key, size_t klen, size_t plen,
+		     uint8_t **p, size_t *len)
+{
+	grove_store_cache_t *c = s->cache;
+	grove_iter_t *it;
+	if (grove_iter_create(s, NULL, &it) != 0)
+		return 1;
+	grove_iter_seek(it, key, klen);
+	size_t ik = 0, iv = 0;
+	const uint8_t *k2 = grove_iter_valid(it) ? grove_iter_key(it, &ik) : NULL;
+	int rc = GROVE_ENOTFOUND;
+	if (k2 && ik == klen && memcmp(k2, key, klen) == 0) {
+		const uint8_t *v2 = grove_iter_value(it, &iv);
+		*p = grove_malloc(iv ? iv : 1);
+		if (!*p || grove_iter_status(it) != 0) {
+			grove_iter_destroy(it);
+			grove_free(*p);
+			*p = NULL;
+			return 1;
+		}
+		memcpy(*p, v2, iv);
+		*len = iv;
+		rc = 0;
+		grove_iter_next(it);
+	}
+	if (grove_iter_status(it) != 0) {
+		grove_iter_destroy(it);
+		grove_free(*p);
+		*p = NULL;
+		return 1;
+	}
+	bool go = fill_at(c, seq, key, klen, *p, *len, true);
+	for (int j = 0; go && j < GROVE_STORE_CACHE_NEAR && grove_iter_valid(it); j++) {
+		k2 = grove_iter_key(it, &ik);
+		if (ik < plen || memcmp(k2, key, plen) != 0)
+			break;
+		const uint8_t *v2 = grove_iter_value(it, &iv);
+		go = fill_at(c, seq, k2, ik, v2, iv, false);
+		grove_iter_next(it);
+	}
+	grove_iter_destroy(it); /* an error ending the walk: the fills made stand */
+	return rc;
 }
 
 int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
 			    grove_store_value_fn fn, void *ctx)
+{
+	return grove_store_read_latest_near(s, key, klen, 0, fn, ctx);
+}
+
+int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen, size_t plen,
+				 grove_store_value_fn fn, void *ctx)
 {
 	grove_store_cache_t *c = s->cache;
 	uint8_t *p = NULL;
@@ -320,12 +433,21 @@ int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
 	uint64_t gen = sh->gen;
 	sh->misses++;
 	pthread_mutex_unlock(&sh->mu);
-	rc = s->ops->get(s, NULL, key, klen, &p, &len);
-	if (rc == 0 || rc == GROVE_ENOTFOUND) {
-		pthread_mutex_lock(&sh->mu);
-		if (sh->gen == gen) /* no write of this shard since the read began */
-			entry_fill(c, sh, h, key, klen, rc == 0 ? p : NULL, rc == 0 ? len : 0);
-		pthread_mutex_unlock(&sh->mu);
+	/* neighbours only while the budget has room for them */
+	uint64_t seq = atomic_load(&c->wseq);
+	rc = 1;
+	if (plen && plen < klen && !(seq & 1) &&
+	    atomic_load(&c->bytes) + GROVE_STORE_CACHE_NEAR * NEAR_ENTRY_BYTES < c->bytes_max)
+		rc = read_near(s, seq, key, klen, plen, &p, &len);
+	if (rc == 1) {
+		rc = s->ops->get(s, NULL, key, klen, &p, &len);
+		if (rc == 0 || rc == GROVE_ENOTFOUND) {
+			pthread_mutex_lock(&sh->mu);
+			if (sh->gen == gen) /* no write of this shard since the read began */
+				entry_fill(c, sh, h, key, klen, rc == 0 ? p : NULL,
+					   rc == 0 ? len : 0, true);
+			pthread_mutex_unlock(&sh->mu);
+		}
 	}
 	if (rc == 0)
 		rc = fn(ctx, p, len);
@@ -353,12 +475,11 @@ static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 	a->any = true;
 	uint64_t h = key_hash(c, key, klen);
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
-	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_acquire);
-	if (sets) {
-		const sc_set_t *set = &sets[(size_t)(h / GROVE_STORE_CACHE_SHARDS) & (c->sets - 1)];
-		__builtin_prefetch(set->tag, 1);
-		__builtin_prefetch(set->e, 1);
-	}
+	const sc_set_t *set = set_of(c, sh, h, false);
+	if (!set)
+		return;
+	__builtin_prefetch(set->tag, 1);
+	__builtin_prefetch(set->e, 1);
 }
 
 bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b)
@@ -388,11 +509,30 @@ static void apply_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 void grove_store__cache_write_lock(grove_store_t *s)
 {
 	pthread_mutex_lock(&s->cache->wmu);
+	atomic_fetch_add(&s->cache->wseq, 1); /* odd: readers' _end fails */
 }
 
 void grove_store__cache_write_unlock(grove_store_t *s)
 {
+	atomic_fetch_add(&s->cache->wseq, 1);
 	pthread_mutex_unlock(&s->cache->wmu);
+}
+
+uint64_t grove_store_read_begin(grove_store_t *s)
+{
+	if (!s->cache || grove_store_txn_owned(s))
+		return 1;
+	return atomic_load_explicit(&s->cache->wseq, memory_order_acquire);
+}
+
+bool grove_store_read_end(grove_store_t *s, uint64_t seq)
+{
+	if (seq & 1)
+		return false;
+	/* the reads before it (cache entries under shard locks, backend
+	 * lookups) are not moved after the second look */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&s->cache->wseq, memory_order_relaxed) == seq;
 }
 
 void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written)

@@ -30,13 +30,14 @@
 #include "grove/alloc.h"
 #include "grove/db.h"
 #include "base/rng.h"
+#include "crdt/coll.h"
 #include "storage/db_int.h"
 #include "storage/store.h"
 #include "storage/store_int.h"
 #include "tests/util_storage.h"
 
 #define K(s) s, strlen(s)
-#define PFX 'e'
+#define PFX "e"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RACE_WRITES 3000
@@ -369,6 +370,195 @@ static void test_fill_after_write(void **state)
 	store_close(&f);
 }
 
+/* ---- reads of several records as one state ---- */
+
+static void test_read_seq(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, false, 1 << 20);
+	uint64_t seq = grove_store_read_begin(f.s);
+	assert_int_equal(seq & 1, 0);
+	assert_true(grove_store_read_end(f.s, seq));
+	/* a write of a key outside the prefixes leaves it */
+	assert_int_equal(grove_store_put(f.s, K("ux"), K("1"), false), 0);
+	assert_true(grove_store_read_end(f.s, seq));
+	/* a cached key's write ran: read again */
+	assert_int_equal(grove_store_put(f.s, K("ex"), K("1"), false), 0);
+	assert_false(grove_store_read_end(f.s, seq));
+	seq = grove_store_read_begin(f.s);
+	assert_true(grove_store_read_end(f.s, seq));
+	/* a write the seam fails writes nothing: the state stands */
+	grove_batch_t b;
+	grove_batch_init(&b);
+	assert_int_equal(grove_batch_put(&b, K("ex"), K("2")), 0);
+	grove_store_fail_write_after(1);
+	assert_int_equal(grove_store_write(f.s, &b, false), GROVE_EIO);
+	grove_batch_close(&b);
+	assert_true(grove_store_read_end(f.s, seq));
+	expect_latest(f.s, "ex", "1");
+	/* the transaction's owner reads its staged state: never "one state" */
+	assert_int_equal(grove_store_txn_begin(f.s), 0);
+	seq = grove_store_read_begin(f.s);
+	assert_false(grove_store_read_end(f.s, seq));
+	grove_batch_t all;
+	grove_store_txn_end(f.s, &all);
+	grove_batch_close(&all);
+	store_close(&f);
+}
+
+/* ---- a miss that fills its neighbours ---- */
+
+/* n records "eK:000".. (values "v000"..), and "eL:000" after them. */
+static void near_put(grove_store_t *s, int n)
+{
+	char key[16], val[16];
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "eK:%03d", i);
+		snprintf(val, sizeof(val), "v%03d", i);
+		assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+	}
+	assert_int_equal(grove_store_put(s, K("eL:000"), K("other"), false), 0);
+}
+
+static int near_read(grove_store_t *s, const char *key, got_t *g)
+{
+	return grove_store_read_latest_near(s, K(key), 3, got_fn, g);
+}
+
+static void near_fills(bool leveldb)
+{
+	fixture_t f;
+	store_open(&f, leveldb, 1 << 20);
+	near_put(f.s, 100);
+	grove_store_cache_stats_t st;
+	got_t g;
+	assert_int_equal(near_read(f.s, "eK:010", &g), 0);
+	assert_string_equal(g.buf, "v010");
+	stats(f.s, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.entries, 1 + GROVE_STORE_CACHE_NEAR); /* 010 and the next 64 */
+	for (int i = 11; i <= 10 + GROVE_STORE_CACHE_NEAR; i++) { /* hits, and right */
+		char key[16], val[16];
+		snprintf(key, sizeof(key), "eK:%03d", i);
+		snprintf(val, sizeof(val), "v%03d", i);
+		assert_int_equal(near_read(f.s, key, &g), 0);
+		assert_string_equal(g.buf, val);
+	}
+	stats(f.s, &st);
+	assert_int_equal(st.misses, 1);
+	/* writes after the fill: the entries follow */
+	assert_int_equal(grove_store_put(f.s, K("eK:020"), K("new"), false), 0);
+	assert_int_equal(grove_store_delete(f.s, K("eK:030"), false), 0);
+	expect_latest(f.s, "eK:020", "new");
+	expect_latest(f.s, "eK:030", NULL);
+	/* an absent key fills its negative entry and what follows, up to
+	 * the end of the prefix: eK:090..099, not eL:000 */
+	stats(f.s, &st);
+	uint64_t entries = st.entries;
+	assert_int_equal(near_read(f.s, "eK:089x", &g), GROVE_ENOTFOUND);
+	stats(f.s, &st);
+	assert_int_equal(st.entries, entries + 1 + 10);
+	expect_latest(f.s, "eK:089x", NULL);
+	expect_latest(f.s, "eK:099", "v099");
+	store_close(&f);
+}
+
+static void test_near_memory(void **state)
+{
+	(void)state;
+	near_fills(false);
+}
+
+static void test_near_leveldb(void **state)
+{
+	(void)state;
+	near_fills(true);
+}
+
+/* The iterator (its snapshot), then (once) a write of a key, as a writer
+ * thread could make between the walk's snapshot and its fills. */
+static const char *hook_near_key;
+static int hook_iter_create(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
+{
+	int rc = real_ops->iter_create(s, snap, out);
+	const char *k = hook_near_key;
+	hook_near_key = NULL;
+	if (k)
+		assert_int_equal(grove_store_put(s, K(k), K("racer"), false), 0);
+	return rc;
+}
+
+static void test_near_after_write(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, false, 1 << 20);
+	near_put(f.s, 20);
+	real_ops = f.s->ops;
+	hook_ops = *real_ops;
+	hook_ops.iter_create = hook_iter_create;
+	f.s->ops = &hook_ops;
+	/* the walk's snapshot holds eK:005 = v005; the racing write's value
+	 * must be what reads answer, and no fill after it is made */
+	hook_near_key = "eK:005";
+	got_t g;
+	assert_int_equal(near_read(f.s, "eK:002", &g), 0);
+	assert_string_equal(g.buf, "v002");
+	f.s->ops = real_ops;
+	grove_store_cache_stats_t st;
+	stats(f.s, &st);
+	assert_int_equal(st.entries, 0);
+	expect_latest(f.s, "eK:005", "racer");
+	expect_latest(f.s, "eK:002", "v002");
+	/* the missed key itself written in the race: not filled stale */
+	f.s->ops = &hook_ops;
+	hook_near_key = "eK:010";
+	assert_int_equal(near_read(f.s, "eK:010", &g), 0);
+	assert_string_equal(g.buf, "v010"); /* the read began before the write */
+	f.s->ops = real_ops;
+	expect_latest(f.s, "eK:010", "racer");
+	store_close(&f);
+}
+
+/* ---- heads and metadata: a key deleted while its purge is pending ---- */
+
+static void test_db_pending_delete(void **state)
+{
+	(void)state;
+	uint64_t clk = GROVE_TEST_T0_MS;
+	grove_db_t *db;
+	assert_int_equal(grove_test_storage_db_open(NULL, "a", &clk, GROVE_DURABILITY_NONE, &db), 0);
+	bool in;
+	assert_int_equal(grove_db_set_add(db, K("k"), K("m1"), NULL), 0);
+	assert_int_equal(grove_db_set_add(db, K("k"), K("m2"), NULL), 0);
+	assert_int_equal(grove_db_set_contains(db, K("k"), K("m1"), &in), 0);
+	assert_true(in); /* the head, metadata and m1 now cached */
+	/* the delete is written, its purge's first batch fails: m1's record
+	 * stays, covered by the pending delete of the metadata */
+	grove_store_fail_write_after(2);
+	assert_int_equal(grove_db_delete(db, K("k"), NULL), GROVE_EIO);
+	grove_store_fail_write_after(0);
+	static const uint8_t m1rec[] = { 'e', 0, 1, 'k', GROVE_ELEM_MEMBER, 'm', '1' };
+	uint8_t *p = NULL;
+	size_t len = 0;
+	assert_int_equal(grove_store_get(db->store, NULL, m1rec, sizeof(m1rec), &p, &len), 0);
+	grove_free(p);
+	assert_int_equal(grove_db_set_contains(db, K("k"), K("m1"), &in), 0);
+	assert_false(in);
+	clk++;
+	assert_int_equal(grove_db_set_add(db, K("k"), K("m3"), NULL), 0);
+	assert_int_equal(grove_db_set_contains(db, K("k"), K("m1"), &in), 0);
+	assert_false(in); /* a stale metadata entry (no pending delete) says true */
+	assert_int_equal(grove_db_set_contains(db, K("k"), K("m3"), &in), 0);
+	assert_true(in);
+	clk++; /* a type change: the head's entry follows */
+	assert_int_equal(grove_db_delete(db, K("k"), NULL), 0);
+	assert_int_equal(grove_db_string_set(db, K("k"), K("str")), 0);
+	assert_int_equal(grove_db_set_contains(db, K("k"), K("m3"), &in), GROVE_EWRONGTYPE);
+	grove_db_close(db);
+}
+
 /* ---- a db twin: cache on and off ---- */
 
 typedef struct twin {
@@ -538,6 +728,11 @@ int main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_fill_after_write),
+		cmocka_unit_test(test_read_seq),
+		cmocka_unit_test(test_near_memory),
+		cmocka_unit_test(test_near_leveldb),
+		cmocka_unit_test(test_near_after_write),
+		cmocka_unit_test(test_db_pending_delete),
 		cmocka_unit_test(test_db_twin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

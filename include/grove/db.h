@@ -58,12 +58,13 @@ typedef struct grove_db_options {
 				       * interrupted purge resumes at the next open */
 	size_t elem_cache_bytes;      /* memory for the element record cache:
 				       * point reads of set members, hash fields
-				       * and sorted-set members served without a
-				       * store lookup (default
+				       * and sorted-set members (and of their
+				       * keys' heads and metadata) served without
+				       * a store lookup (default
 				       * GROVE_DB_ELEM_CACHE_BYTES_DEFAULT; 0: none) */
 } grove_db_options_t;
 
-#define GROVE_DB_ELEM_CACHE_BYTES_DEFAULT ((size_t)64 << 20)
+#define GROVE_DB_ELEM_CACHE_BYTES_DEFAULT ((size_t)256 << 20)
 
 void grove_db_options_init(grove_db_options_t *opts);
 
@@ -489,9 +490,10 @@ typedef struct grove_db_stats {
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
 	uint64_t zrank_score_hits;  /* ZRANKs that took the member's score from memory too */
 	/* the element record cache (README "Known limits") */
-	uint64_t elem_cache_bytes;   /* memory of its entries */
+	uint64_t elem_cache_bytes;   /* memory of its slot tables and entries */
 	uint64_t elem_cache_entries;
-	uint64_t elem_cache_hits;    /* element point reads served from memory */
+	uint64_t elem_cache_hits;    /* record reads served from memory (element,
+				      * key head and metadata records) */
 	uint64_t elem_cache_misses;  /* ... read from the store (and kept) */
 	uint64_t elem_cache_evictions;
 } grove_db_stats_t;
