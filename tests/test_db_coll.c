@@ -298,8 +298,13 @@ static void test_cost_independent_of_size(void **state)
 	assert_int_equal(small[0].gets, 1);
 	assert_int_equal(small[1].gets, 1);
 	assert_int_equal(small[4].gets, 2);
-	/* reads do not use the sets (no gain measured: README "Known limits") */
-	assert_int_equal(small[5].gets, small[2].gets);
+	/* reads do not use the sets (no gain measured: README "Known limits"):
+	 * the missing element is looked up in the store (an iterator: a miss
+	 * also caches the elements after it), while the key's head and
+	 * metadata come from the element record cache, where op 2 left them */
+	assert_int_equal(small[2].gets, 2);
+	assert_int_equal(small[5].gets, 0);
+	assert_int_equal(small[5].iters, 1);
 	grove_test_db_close(&t);
 }
 

@@ -635,7 +635,8 @@ static void test_rank_one_super(void **state)
 	double sc;
 	grove_test_ops_count(t.db);
 	assert_int_equal(grove_db_zset_score(t.db, K("k"), K("m399"), &sc), 0);
-	uint64_t score_gets = grove_test_ops.gets;
+	/* its member's miss in the element record cache is an iterator */
+	uint64_t score_gets = grove_test_ops.gets + grove_test_ops.iters;
 	grove_test_ops.gets = 0;
 	assert_int_equal(grove_db_zset_rank(t.db, K("k"), K("m399"), false, &rank, NULL), 0);
 	grove_test_ops_uncount(t.db);
