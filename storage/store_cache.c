@@ -44,6 +44,7 @@
 #define ENTRY_OVERHEAD_BYTES 16 /* the allocator's, estimated */
 #define SETS_MAX ((size_t)1 << 20) /* per shard */
 #define NEAR_ENTRY_BYTES 96 /* room a neighbour's fill wants, estimated */
+#define NEAR_HELD_RUN 16    /* neighbours held in a row that end a walk */
 
 /* 5 bytes of header (its set's tag holds 32 bits of the key's hash). */
 typedef struct sc_entry {
@@ -279,32 +280,34 @@ static void entry_write(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, cons
 /* A read's fill of (h, key) with val (NULL: absent), in a free way of its
  * set or (evict) in place of its least recently used one; none when the
  * record is too large, memory is short or the budget is reached and the
- * set has nothing to give.  Shard lock held. */
-static void entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const void *key,
+ * set has nothing to give.  True when the cache held the key already.
+ * Shard lock held. */
+static bool entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const void *key,
 		       size_t klen, const uint8_t *val, size_t vlen, bool evict)
 {
 	if (klen + vlen > GROVE_STORE_CACHE_REC_MAX)
-		return;
+		return false;
 	sc_set_t *set = set_of(c, sh, h, true);
 	if (!set)
-		return;
+		return false;
 	if (way_find(set, h, key, klen) >= 0)
-		return; /* another reader's fill of the same record came first */
+		return true; /* another reader's fill of the same record came first */
 	size_t charge = sizeof(sc_entry_t) + klen + vlen + ENTRY_OVERHEAD_BYTES;
 	int v = way_victim(set, atomic_load(&c->bytes) + charge > c->bytes_max);
 	if (v < 0)
-		return;
+		return false;
 	if (set->e[v]) {
 		if (!evict)
-			return;
+			return false;
 		way_drop(c, set, v);
 		atomic_fetch_add(&c->evictions, 1);
 	}
 	if (atomic_load(&c->bytes) + charge > c->bytes_max)
-		return;
+		return false;
 	sc_entry_t *e = entry_new(key, klen, val, vlen);
 	if (e)
 		way_put(c, sh, set, v, h, e);
+	return false;
 }
 
 void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, bool entry)
@@ -331,24 +334,27 @@ void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, b
 }
 
 /* Fills (key, val) as a read of the state after write sequence seq, if no
- * write began since: false if one did.  evict: as entry_fill. */
-static bool fill_at(grove_store_cache_t *c, uint64_t seq, const void *key, size_t klen,
-		    const uint8_t *val, size_t vlen, bool evict)
+ * write began since: FILL_STALE if one did, FILL_HELD if the cache held
+ * the key already, else FILL_DONE (kept or not).  evict: as entry_fill. */
+enum { FILL_STALE, FILL_HELD, FILL_DONE };
+static int fill_at(grove_store_cache_t *c, uint64_t seq, const void *key, size_t klen,
+		   const uint8_t *val, size_t vlen, bool evict)
 {
 	uint64_t h = key_hash(c, key, klen);
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
 	pthread_mutex_lock(&sh->mu);
 	/* a write that began later applies to this shard after the fill */
-	bool ok = atomic_load(&c->wseq) == seq;
-	if (ok)
-		entry_fill(c, sh, h, key, klen, val, vlen, evict);
+	int rc = FILL_STALE;
+	if (atomic_load(&c->wseq) == seq)
+		rc = entry_fill(c, sh, h, key, klen, val, vlen, evict) ? FILL_HELD : FILL_DONE;
 	pthread_mutex_unlock(&sh->mu);
-	return ok;
+	return rc;
 }
 
 /* A miss of key read with an iterator, which then fills the records that
  * follow key under its first plen bytes (up to GROVE_STORE_CACHE_NEAR of
- * them) into free ways within the budget: they evict nothing.  The
+ * them, until NEAR_HELD_RUN in a row are held already) into free ways
+ * within the budget: they evict nothing.  The
  * iterator's snapshot is the state after write sequence seq (even, noted
  * before it was made); each fill checks that no write began since.
  * *p and *len as the backend's get; 1 when the iterator could not be used
@@ -384,13 +390,18 @@ static int read_near(grove_store_t *s, uint64_t seq, const void *key, size_t kle
 		*p = NULL;
 		return 1;
 	}
-	bool go = fill_at(c, seq, key, klen, *p, *len, true);
-	for (int j = 0; go && j < GROVE_STORE_CACHE_NEAR && grove_iter_valid(it); j++) {
+	/* the walk ends at a run of neighbours the cache holds: the gap
+	 * before them is filled */
+	int f = fill_at(c, seq, key, klen, *p, *len, true), held = 0;
+	for (int j = 0; f != FILL_STALE && held < NEAR_HELD_RUN && j < GROVE_STORE_CACHE_NEAR &&
+			grove_iter_valid(it);
+	     j++) {
 		k2 = grove_iter_key(it, &ik);
 		if (ik < plen || memcmp(k2, key, plen) != 0)
 			break;
 		const uint8_t *v2 = grove_iter_value(it, &iv);
-		go = fill_at(c, seq, k2, ik, v2, iv, false);
+		f = fill_at(c, seq, k2, ik, v2, iv, false);
+		held = f == FILL_HELD ? held + 1 : 0;
 		grove_iter_next(it);
 	}
 	grove_iter_destroy(it); /* an error ending the walk: the fills made stand */
@@ -444,7 +455,7 @@ int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen,
 		if (rc == 0 || rc == GROVE_ENOTFOUND) {
 			pthread_mutex_lock(&sh->mu);
 			if (sh->gen == gen) /* no write of this shard since the read began */
-				entry_fill(c, sh, h, key, klen, rc == 0 ? p : NULL,
+				(void)entry_fill(c, sh, h, key, klen, rc == 0 ? p : NULL,
 					   rc == 0 ? len : 0, true);
 			pthread_mutex_unlock(&sh->mu);
 		}

@@ -430,14 +430,14 @@ static void near_fills(bool leveldb)
 {
 	fixture_t f;
 	store_open(&f, leveldb, 1 << 20);
-	near_put(f.s, 100);
+	near_put(f.s, 300);
 	grove_store_cache_stats_t st;
 	got_t g;
 	assert_int_equal(near_read(f.s, "eK:010", &g), 0);
 	assert_string_equal(g.buf, "v010");
 	stats(f.s, &st);
 	assert_int_equal(st.misses, 1);
-	assert_int_equal(st.entries, 1 + GROVE_STORE_CACHE_NEAR); /* 010 and the next 64 */
+	assert_int_equal(st.entries, 1 + GROVE_STORE_CACHE_NEAR); /* 010 and the next 256 */
 	for (int i = 11; i <= 10 + GROVE_STORE_CACHE_NEAR; i++) { /* hits, and right */
 		char key[16], val[16];
 		snprintf(key, sizeof(key), "eK:%03d", i);
@@ -453,14 +453,19 @@ static void near_fills(bool leveldb)
 	expect_latest(f.s, "eK:020", "new");
 	expect_latest(f.s, "eK:030", NULL);
 	/* an absent key fills its negative entry and what follows, up to
-	 * the end of the prefix: eK:090..099, not eL:000 */
+	 * the end of the prefix: eK:290..299, not eL:000 */
 	stats(f.s, &st);
 	uint64_t entries = st.entries;
-	assert_int_equal(near_read(f.s, "eK:089x", &g), GROVE_ENOTFOUND);
+	assert_int_equal(near_read(f.s, "eK:289x", &g), GROVE_ENOTFOUND);
 	stats(f.s, &st);
 	assert_int_equal(st.entries, entries + 1 + 10);
-	expect_latest(f.s, "eK:089x", NULL);
-	expect_latest(f.s, "eK:099", "v099");
+	expect_latest(f.s, "eK:289x", NULL);
+	expect_latest(f.s, "eK:299", "v299");
+	/* a walk ends at the held ones: 000 fills 001..009, then meets 010.. */
+	entries = st.entries;
+	assert_int_equal(near_read(f.s, "eK:000", &g), 0);
+	stats(f.s, &st);
+	assert_int_equal(st.entries, entries + 10);
 	store_close(&f);
 }
 
