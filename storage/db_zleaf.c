@@ -8,7 +8,8 @@
  * Layout: buf holds the suffixes back to back in bytewise order, off[i]
  * the start of entry i and off[n] the end.  A leaf holds fewer than
  * GROVE_ZLEAF_ENTRIES_MAX entries (a pass splits it at 64); an insert or
- * removal copies the leaf once (O(leaf bytes)).
+ * removal moves the entries after its place (O(leaf bytes)), in place
+ * (the arrays keep room: an insert into a full leaf grows them by half).
  *
  * Also the score hint (grove_zhint_t): members' score bytes by member
  * hash in sets of GROVE_ZHINT_WAYS ways of 16 bytes (one 64-byte line),
@@ -32,7 +33,7 @@ void grove_zleaf_free(grove_zleaf_t *l)
 
 size_t grove_zleaf_bytes(const grove_zleaf_t *l)
 {
-	return l ? sizeof(*l) + l->off[l->n] + 4 * ((size_t)l->n + 1) : 0;
+	return l ? sizeof(*l) + l->bcap + 4 * (size_t)l->ocap : 0;
 }
 
 /* Entry i of l: its bytes and length. */
@@ -73,6 +74,8 @@ static grove_zleaf_t *alloc_leaf(uint32_t n, size_t bytes)
 		return NULL;
 	}
 	x->n = n;
+	x->bcap = (uint32_t)(bytes ? bytes : 1);
+	x->ocap = n + 1;
 	return x;
 }
 
@@ -103,34 +106,50 @@ int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n
 	return 0;
 }
 
-/* A copy of l with entry at replaced: removed (s NULL) or s inserted before it. */
-static int splice(grove_zleaf_t **lp, uint32_t at, const uint8_t *s, size_t slen)
+/* Room in l for one more entry of slen bytes: its arrays grown by half
+ * when full (on error l is as it was). */
+static int zleaf_room(grove_zleaf_t *l, size_t slen)
 {
-	grove_zleaf_t *l = *lp;
-	uint32_t n = s ? l->n + 1 : l->n - 1;
-	size_t del = s ? 0 : l->off[at + 1] - l->off[at];
-	grove_zleaf_t *x = alloc_leaf(n, l->off[l->n] - del + (s ? slen : 0));
-	if (!x)
-		return GROVE_ENOMEM;
-	uint32_t head = l->off[at], tail = l->off[l->n] - l->off[at] - (uint32_t)del;
-	memcpy(x->buf, l->buf, head);
-	if (s && slen)
-		memcpy(x->buf + head, s, slen);
-	uint32_t ins = s ? (uint32_t)slen : 0;
-	memcpy(x->buf + head + ins, l->buf + head + del, tail);
-	for (uint32_t i = 0; i < at; i++)
-		x->off[i] = l->off[i];
-	if (s) {
-		x->off[at] = head;
-		for (uint32_t i = at; i <= l->n; i++)
-			x->off[i + 1] = l->off[i] + ins;
-	} else {
-		for (uint32_t i = at + 1; i <= l->n; i++)
-			x->off[i - 1] = l->off[i] - (uint32_t)del;
+	size_t used = l->off[l->n], need_b = used + slen, need_o = (size_t)l->n + 2;
+	if (need_o > l->ocap) {
+		size_t cap = need_o + need_o / 2;
+		uint32_t *o = grove_realloc(l->off, 4 * cap);
+		if (!o)
+			return GROVE_ENOMEM;
+		l->off = o;
+		l->ocap = (uint32_t)cap;
 	}
-	grove_zleaf_free(l);
-	*lp = x;
+	if (need_b > l->bcap) {
+		size_t cap = need_b + need_b / 2;
+		uint8_t *b = grove_realloc(l->buf, cap);
+		if (!b)
+			return GROVE_ENOMEM;
+		l->buf = b;
+		l->bcap = (uint32_t)cap;
+	}
 	return 0;
+}
+
+/* Entry at of l replaced: removed (s NULL) or s inserted before it, in
+ * place (zleaf_room made the room). */
+static void splice(grove_zleaf_t *l, uint32_t at, const uint8_t *s, size_t slen)
+{
+	uint32_t head = l->off[at], end = l->off[l->n];
+	if (s) {
+		memmove(l->buf + head + slen, l->buf + head, end - head);
+		if (slen)
+			memcpy(l->buf + head, s, slen);
+		for (uint32_t i = l->n + 1; i > at; i--)
+			l->off[i] = l->off[i - 1] + (uint32_t)slen;
+		l->off[at] = head;
+		l->n++;
+		return;
+	}
+	uint32_t del = l->off[at + 1] - head;
+	memmove(l->buf + head, l->buf + head + del, end - head - del);
+	for (uint32_t i = at; i < l->n; i++)
+		l->off[i] = l->off[i + 1] - del;
+	l->n--;
 }
 
 int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
@@ -141,7 +160,10 @@ int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
 		return GROVE_EEXISTS;
 	if ((*lp)->n + 1 >= GROVE_ZLEAF_ENTRIES_MAX)
 		return GROVE_ETOOBIG;
-	return splice(lp, at, s, slen);
+	int rc = zleaf_room(*lp, slen);
+	if (rc == 0)
+		splice(*lp, at, s, slen);
+	return rc;
 }
 
 int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
@@ -150,7 +172,8 @@ int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen)
 	uint32_t at = grove_zleaf_find(*lp, s, slen, &found);
 	if (!found)
 		return GROVE_ENOTFOUND;
-	return splice(lp, at, NULL, 0);
+	splice(*lp, at, NULL, 0);
+	return 0;
 }
 
 int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to, grove_zleaf_t **out)

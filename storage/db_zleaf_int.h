@@ -21,6 +21,7 @@ typedef struct grove_zleaf {
 	uint8_t *buf;  /* the suffixes back to back, sorted bytewise */
 	uint32_t *off; /* n + 1 offsets into buf */
 	uint32_t n;
+	uint32_t bcap, ocap; /* bytes of buf, entries of off allocated */
 } grove_zleaf_t;
 
 void grove_zleaf_free(grove_zleaf_t *l); /* NULL is fine */
@@ -33,8 +34,9 @@ uint32_t grove_zleaf_find(const grove_zleaf_t *l, const uint8_t *s, size_t slen,
  * (GROVE_ETOOBIG); *out malloc'd (grove_zleaf_free). */
 int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n,
 		      grove_zleaf_t **out) GROVE_MUST_CHECK;
-/* *lp replaced by a copy with s added (GROVE_EEXISTS: there already) or
- * removed (GROVE_ENOTFOUND: not there); on error *lp is unchanged. */
+/* *lp with s added (GROVE_EEXISTS: there already) or removed
+ * (GROVE_ENOTFOUND: not there), in place (an insert grows the arrays by
+ * half when full); on error *lp is unchanged. */
 int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;
 int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;
 /* *out: a new leaf of l's entries [from, to). */

@@ -164,11 +164,11 @@ static int arr_decode(int lvl, const uint8_t *p, size_t len, zr_arr_t *a)
 		return GROVE_ECORRUPT;
 	a->flags = lvl == ZR_DIR ? 0 : p[0] & ZR_DIRTY;
 	int rc = grove_grow((void **)&a->v, &a->cap, (len - 1) / w + 1, sizeof(*a->v), 16, 0);
-	for (size_t i = 1; rc == 0 && i < len; i += w)
-		rc = arr_push(a, w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i]);
 	if (rc)
-		arr_free(a);
-	return rc;
+		return rc;
+	for (size_t i = 1; i < len; i += w)
+		a->v[a->n++] = w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i];
+	return 0;
 }
 
 static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, const zr_arr_t *a)
