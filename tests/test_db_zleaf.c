@@ -336,18 +336,27 @@ static void test_rank_fill_known(void **state)
 	}
 	uint64_t passes = atomic_load(&t.db->zrank_passes);
 	assert_true(passes > 20); /* leaves and supers split all along */
-	uint64_t h0 = atomic_load(&t.db->zleaf_hits), l0 = atomic_load(&t.db->zleaf_loads);
+	uint64_t l0 = atomic_load(&t.db->zleaf_loads);
 	listing_t *l = grove_malloc(sizeof(*l));
 	assert_non_null(l);
 	list_all(t.db, l);
 	assert_int_equal(l->n, MEMBERS);
 	for (int i = 0; i < MEMBERS; i++) {
 		snprintf(m, sizeof(m), "m%03d", i);
-		rank_is(t.db, l, m);
+		/* a ZRANK that finds the stripe's lock held by a background
+		 * thread walks the store (and installs nothing): up to 100 tries
+		 * until one reads the leaf from memory */
+		uint64_t h0 = 0;
+		for (int try = 0; try < 100; try++) {
+			h0 = atomic_load(&t.db->zleaf_hits);
+			rank_is(t.db, l, m);
+			if (atomic_load(&t.db->zleaf_hits) > h0)
+				break;
+		}
+		assert_true(atomic_load(&t.db->zleaf_hits) > h0);
 	}
 	grove_free(l);
 	assert_int_equal(atomic_load(&t.db->zleaf_loads), l0);
-	assert_int_equal(atomic_load(&t.db->zleaf_hits) - h0, 2 * MEMBERS);
 	grove_test_db_close(&t);
 	grove_db__zrank_params = saved;
 }
