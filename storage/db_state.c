@@ -504,8 +504,6 @@ static void first_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 {
 	(void)key;
 	const uint8_t **rec = ctx;
-	if (rec[0])
-		return;
 	GROVE_ASSERT(op == GROVE_BATCH_PUT && klen >= 2 && key[0] == GROVE_DB_PFX_USER);
 	rec[0] = val;
 	rec[1] = val + vlen;
@@ -516,7 +514,7 @@ static void first_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 static void deferred_head_item(const grove_db_deferred_t *r, uint8_t out[GROVE_DIGEST_BYTES])
 {
 	const uint8_t *rec[2] = { NULL, NULL };
-	grove_batch_iterate(&r->batch, first_op, rec);
+	grove_batch_iterate_n(&r->batch, 1, first_op, rec);
 	GROVE_ASSERT(rec[0] != NULL);
 	grove_tree_item(r->key, r->klen, rec[0], (size_t)(rec[1] - rec[0]), out);
 }

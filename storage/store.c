@@ -100,8 +100,13 @@ int grove_batch_append(grove_batch_t *dst, const grove_batch_t *src)
 
 void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx)
 {
-	size_t off = 0;
-	for (size_t i = 0; i < b->count; i++) {
+	grove_batch_iterate_n(b, b->count, fn, ctx);
+}
+
+void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn, void *ctx)
+{
+	size_t off = 0, n = max < b->count ? max : b->count;
+	for (size_t i = 0; i < n; i++) {
 		GROVE_ASSERT(off + GROVE_BATCH_HEADER_BYTES <= b->len_bytes);
 		const uint8_t *p = b->buf + off;
 		size_t klen = get_u32(p + 1);
@@ -110,7 +115,7 @@ void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx)
 		fn(ctx, p[0], p + 5, klen, val, vlen);
 		off += GROVE_BATCH_HEADER_BYTES + klen + vlen;
 	}
-	GROVE_ASSERT(off == b->len_bytes);
+	GROVE_ASSERT(n < b->count || off == b->len_bytes);
 }
 
 /* --- the last op of each key in a list of batches --- */

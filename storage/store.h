@@ -67,6 +67,8 @@ int grove_batch_append(grove_batch_t *dst, const grove_batch_t *src) GROVE_MUST_
 typedef void (*grove_batch_fn)(void *ctx, int op, const uint8_t *key, size_t klen,
 			       const uint8_t *val, size_t vlen);
 void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx);
+/* The same for the first max ops only (all of them when fewer). */
+void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn, void *ctx);
 /* Visits the ops of bs[0..n) in order, except those a later op of the
  * same key in the list overrides (applying what is visited leaves the
  * same state as applying every op).  O(ops) with one allocation (a
