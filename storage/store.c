@@ -246,14 +246,16 @@ static int backend_write(grove_store_t *s, const grove_batch_t *const *bs, size_
 static int write_cached(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
 {
 	bool touches = false;
+	grove_store_cache_hashes_t hs;
+	hs.n = hs.used = 0;
 	for (size_t i = 0; i < n; i++) /* each batch: it also prefetches */
-		touches |= grove_store__cache_touches(s, bs[i]);
+		touches |= grove_store__cache_touches(s, bs[i], &hs);
 	if (!touches)
 		return backend_write(s, bs, n, sync);
 	grove_store__cache_write_lock(s);
 	int rc = backend_write(s, bs, n, sync);
 	for (size_t i = 0; i < n; i++)
-		grove_store__cache_apply(s, bs[i], rc == 0);
+		grove_store__cache_apply(s, bs[i], rc == 0, &hs);
 	grove_store__cache_write_unlock(s);
 	return rc;
 }

@@ -468,6 +468,7 @@ int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen,
 
 typedef struct {
 	grove_store_cache_t *c;
+	grove_store_cache_hashes_t *hs; /* the write's hashes (store_int.h) */
 	bool ok; /* the backend wrote the batch */
 	bool any;
 } apply_ctx_t;
@@ -485,6 +486,8 @@ static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 		return;
 	a->any = true;
 	uint64_t h = key_hash(c, key, klen);
+	if (a->hs->n < GROVE_STORE_CACHE_WRITE_HASHES)
+		a->hs->h[a->hs->n++] = h;
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
 	const sc_set_t *set = set_of(c, sh, h, false);
 	if (!set)
@@ -493,11 +496,12 @@ static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 	__builtin_prefetch(set->e, 1);
 }
 
-bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b)
+bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b,
+				grove_store_cache_hashes_t *hs)
 {
 	if (!s->cache)
 		return false;
-	apply_ctx_t a = { .c = s->cache };
+	apply_ctx_t a = { .c = s->cache, .hs = hs };
 	grove_batch_iterate(b, touch_op, &a);
 	return a.any;
 }
@@ -509,7 +513,8 @@ static void apply_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 	grove_store_cache_t *c = a->c;
 	if (!cached_key(c, key, klen))
 		return;
-	uint64_t h = key_hash(c, key, klen);
+	grove_store_cache_hashes_t *hs = a->hs;
+	uint64_t h = hs->used < hs->n ? hs->h[hs->used++] : key_hash(c, key, klen);
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
 	pthread_mutex_lock(&sh->mu);
 	sh->gen++;
@@ -546,9 +551,10 @@ bool grove_store_read_end(grove_store_t *s, uint64_t seq)
 	return atomic_load_explicit(&s->cache->wseq, memory_order_relaxed) == seq;
 }
 
-void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written)
+void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written,
+			      grove_store_cache_hashes_t *hs)
 {
-	apply_ctx_t a = { .c = s->cache, .ok = written };
+	apply_ctx_t a = { .c = s->cache, .hs = hs, .ok = written };
 	grove_batch_iterate(b, apply_op, &a);
 }
 

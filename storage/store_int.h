@@ -26,11 +26,21 @@ void grove_store__txn_free(grove_store_t *s);
 /* The point cache (store_cache.c), for store.c's write paths: whether b
  * holds a cached key; the write mutex held across the backend's write and
  * grove_store__cache_apply (written: the backend wrote b; false: it
- * failed, and b's cached keys are dropped); freeing at close. */
-bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b);
+ * failed, and b's cached keys are dropped); freeing at close.  One write's
+ * hashes: touches notes the first GROVE_STORE_CACHE_WRITE_HASHES cached
+ * keys' hashes in op order, and apply, given the same batches in the same
+ * order, takes them instead of hashing each key again. */
+#define GROVE_STORE_CACHE_WRITE_HASHES 64
+typedef struct grove_store_cache_hashes {
+	uint64_t h[GROVE_STORE_CACHE_WRITE_HASHES];
+	size_t n, used;
+} grove_store_cache_hashes_t;
+bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b,
+				grove_store_cache_hashes_t *hs);
 void grove_store__cache_write_lock(grove_store_t *s);
 void grove_store__cache_write_unlock(grove_store_t *s);
-void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written);
+void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written,
+			      grove_store_cache_hashes_t *hs);
 void grove_store__cache_free(grove_store_t *s);
 
 #endif
