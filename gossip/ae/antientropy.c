@@ -20,7 +20,7 @@
 #include "base/assert.h"
 #include "gossip/ae/session.h"
 
-#define GROVE__PUSH_DATAGRAMS_MAX 16 /* PUSH datagrams built per tick */
+#define GROVE__PUSH_SENDS_MAX 384 /* PUSH datagrams sent per tick (over all peers) */
 
 typedef struct ae_out {
 	grove_out_kind_t kind;
@@ -48,8 +48,9 @@ struct grove_ae {
 	ae_out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
 	bool hooked;
-	pthread_mutex_t push_mu; /* guards pushq, push_set and push_drops */
-	grove_ae_keyq_t pushq;
+	pthread_mutex_t push_mu; /* guards pushq, againq, push_set and push_drops */
+	grove_ae_keyq_t pushq;   /* keys not pushed yet, oldest first */
+	grove_ae_keyq_t againq;  /* keys with push rounds left, sent after pushq's */
 	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
 	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
@@ -120,6 +121,7 @@ int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *r
 	ae->ctx = (grove_ae_ctx_t){ db, &ae->cfg, &ae->stats };
 	ae->next_id = 1;
 	grove_ae_keyq_init(&ae->pushq);
+	grove_ae_keyq_init(&ae->againq);
 	grove_buf_init(&ae->scratch, 0);
 	if (cfg->push) {
 		ae->push_set_slots = 64;
@@ -153,6 +155,7 @@ void grove_ae_destroy(grove_ae_t *ae)
 		grove_free(ae->outq[(ae->out_head + i) % GROVE_AE_OUT_MAX]);
 	grove_free(ae->held);
 	grove_ae_keyq_close(&ae->pushq);
+	grove_ae_keyq_close(&ae->againq);
 	grove_free(ae->push_set);
 	grove_buf_close(&ae->scratch);
 	pthread_mutex_destroy(&ae->push_mu);
@@ -403,20 +406,44 @@ static bool push_set_add(grove_ae_t *ae, uint64_t h)
 	}
 }
 
-/* Queues a push record (one byte of transmissions left, then the key)
- * unless the key is queued already: the state sent is read at flush time,
- * so one entry per key is enough (a hot key does not fill the queue). */
-static void push_queue(grove_ae_t *ae, const uint8_t *key, size_t klen, uint8_t transmits)
+/* Queues a push record (one byte of transmissions left, then the key) on
+ * q unless the key is queued already: the state sent is read at flush
+ * time, so one entry per key is enough (a hot key does not fill the
+ * queue).  Caller holds push_mu. */
+static void push_queue_locked(grove_ae_t *ae, grove_ae_keyq_t *q, const uint8_t *rec, size_t rlen)
+{
+	if (ae->pushq.count + ae->againq.count >= ae->cfg.push_queue_max)
+		ae->push_drops++;
+	else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)) &&
+		 grove_ae_keyq_push(q, rec, rlen) != 0)
+		ae->push_drops++;
+}
+
+/* Moves from's records to the back of to, skipping keys queued already
+ * (the set was cleared first) and dropping (counted) past the queue bound,
+ * *queued records in all; from ends empty.  Caller holds push_mu. */
+static void push_requeue_locked(grove_ae_t *ae, grove_ae_keyq_t *to, grove_ae_keyq_t *from,
+				size_t *queued)
+{
+	const uint8_t *rec;
+	size_t rlen;
+	for (; grove_ae_keyq_front(from, &rec, &rlen); grove_ae_keyq_pop(from)) {
+		if (*queued >= ae->cfg.push_queue_max)
+			ae->push_drops++;
+		else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)) &&
+			 grove_ae_keyq_push(to, rec, rlen) == 0)
+			++*queued;
+	}
+}
+
+static void push_queue(grove_ae_t *ae, grove_ae_keyq_t *q, const uint8_t *key, size_t klen,
+		       uint8_t transmits)
 {
 	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
 	rec[0] = transmits;
 	memcpy(rec + 1, key, klen);
-	uint64_t h = antientropy_key_hash(key, klen);
 	pthread_mutex_lock(&ae->push_mu);
-	if (ae->pushq.count >= ae->cfg.push_queue_max)
-		ae->push_drops++;
-	else if (push_set_add(ae, h) && grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
-		ae->push_drops++;
+	push_queue_locked(ae, q, rec, klen + 1);
 	pthread_mutex_unlock(&ae->push_mu);
 }
 
@@ -425,7 +452,7 @@ void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
 	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_ITEM_NAME_MAX ||
 	    atomic_load_explicit(&ae->push_alone, memory_order_relaxed))
 		return;
-	push_queue(ae, key, klen, (uint8_t)ae->cfg.push_transmits);
+	push_queue(ae, &ae->pushq, key, klen, (uint8_t)ae->cfg.push_transmits);
 }
 
 void grove_ae_set_push_peers(grove_ae_t *ae, bool any)
@@ -465,7 +492,7 @@ static bool push_key(grove_ae_t *ae, grove_buf_t *b, size_t *at, uint32_t *n,
 	} else {
 		if (b->len + entry > max) {
 			push_send(ae, b, *at, *n);
-			ok = ++*sent < GROVE__PUSH_DATAGRAMS_MAX;
+			ok = ++*sent < GROVE__PUSH_SENDS_MAX / ae->cfg.push_fanout;
 			grove_buf_reset(b);
 			*at = grove_ae_put_header(b, GROVE_AE_PUSH, 0);
 			*n = 0;
@@ -480,39 +507,87 @@ static bool push_key(grove_ae_t *ae, grove_buf_t *b, size_t *at, uint32_t *n,
 	return ok;
 }
 
+/* True when one push round reaches every alive peer: asked for one more
+ * than push_fanout, the peers callback finds no more than push_fanout.
+ * Another round (or a receiver forwarding what changed it) would then
+ * only send the same state to the same peers again; a lost datagram is
+ * the digest rounds' to repair. */
+static bool push_covers_all(grove_ae_t *ae)
+{
+	char addrs[GROVE_AE_FANOUT_MAX][GROVE_AE_ADDR_MAX + 1];
+	size_t want = ae->cfg.push_fanout < GROVE_AE_FANOUT_MAX ? ae->cfg.push_fanout + 1u
+								  : GROVE_AE_FANOUT_MAX;
+	return ae->cfg.peers(ae->cfg.peers_ctx, addrs, want) < want;
+}
+
+/* Sends q's keys until the tick's datagram budget is spent (*ok false),
+ * queueing each sent key for its next round unless it has none left or
+ * one round reaches every peer. */
+static void push_drain(grove_ae_t *ae, grove_ae_keyq_t *q, bool all, grove_buf_t *b, size_t *at,
+		       uint32_t *n, size_t *sent, bool *ok)
+{
+	const uint8_t *rec;
+	size_t rlen;
+	while (*ok && grove_ae_keyq_front(q, &rec, &rlen)) {
+		*ok = push_key(ae, b, at, n, sent, rec + 1, rlen - 1);
+		if (!*ok)
+			break;
+		if (rec[0] > 1 && !all)
+			push_queue(ae, &ae->againq, rec + 1, rlen - 1, (uint8_t)(rec[0] - 1));
+		grove_ae_keyq_pop(q);
+	}
+}
+
+/* One push round.  Keys not pushed yet go first, then those with rounds
+ * left, within GROVE__PUSH_SENDS_MAX datagram sends: under a write rate the
+ * budget does not carry, first transmissions are what goes out.  Keys the
+ * budget left unsent stay queued, ahead of newer ones; repeats the budget
+ * left unsent are dropped (counted). */
 static void flush_push(grove_ae_t *ae)
 {
-	grove_ae_keyq_t q;
+	grove_ae_keyq_t fresh, again;
 	pthread_mutex_lock(&ae->push_mu);
-	q = ae->pushq;
+	fresh = ae->pushq;
+	again = ae->againq;
 	grove_ae_keyq_init(&ae->pushq);
+	grove_ae_keyq_init(&ae->againq);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	pthread_mutex_unlock(&ae->push_mu);
+	bool all = push_covers_all(ae), ok = true;
 	grove_buf_t *b = &ae->scratch;
 	grove_buf_reset(b);
 	size_t at = grove_ae_put_header(b, GROVE_AE_PUSH, 0), sent = 0;
 	uint32_t n = 0;
-	const uint8_t *rec;
-	size_t rlen;
-	bool ok = true;
-	for (; ok && grove_ae_keyq_front(&q, &rec, &rlen); grove_ae_keyq_pop(&q)) {
-		ok = push_key(ae, b, &at, &n, &sent, rec + 1, rlen - 1);
-		if (ok && rec[0] > 1)
-			push_queue(ae, rec + 1, rlen - 1, (uint8_t)(rec[0] - 1));
-	}
+	push_drain(ae, &fresh, all, b, &at, &n, &sent, &ok);
+	push_drain(ae, &again, all, b, &at, &n, &sent, &ok);
 	if (n > 0)
 		push_send(ae, b, at, n);
 	pthread_mutex_lock(&ae->push_mu);
-	ae->push_drops += q.count + (ok ? 0 : 1); /* over the per-tick budget */
+	grove_ae_keyq_t next, next_again;
+	size_t queued = 0;
+	grove_ae_keyq_init(&next);
+	grove_ae_keyq_init(&next_again);
+	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
+	push_requeue_locked(ae, &next, &fresh, &queued);     /* left unsent: first in line */
+	push_requeue_locked(ae, &next, &ae->pushq, &queued); /* written during the flush */
+	push_requeue_locked(ae, &next_again, &ae->againq, &queued);
+	grove_ae_keyq_close(&ae->pushq);
+	grove_ae_keyq_close(&ae->againq);
+	ae->pushq = next;
+	ae->againq = next_again;
+	ae->push_drops += again.count; /* repeats over the budget */
 	ae->stats.push_queue_drops = ae->push_drops;
 	pthread_mutex_unlock(&ae->push_mu);
-	grove_ae_keyq_close(&q);
+	grove_ae_keyq_close(&fresh);
+	grove_ae_keyq_close(&again);
 }
 
 static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
 {
-	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, antientropy_hook, ae,
-							   NULL, NULL, NULL); /* forward news */
+	/* forward what changed this node, unless the sender's round reached
+	 * every peer already */
+	grove_db_change_fn news = push_covers_all(ae) ? NULL : antientropy_hook;
+	size_t state_bytes = grove_ae_merge_states(&ae->ctx, f, news, ae, NULL, NULL, NULL);
 	ae->stats.push_keys_received += f->count;
 	ae->stats.bytes_received[GROVE_AE_PH_PUSH] += len - state_bytes;
 }

@@ -20,7 +20,8 @@
  *    round trip whether the two roots are equal (config.watch).
  *  - Optionally, keys written locally (and keys changed by a pushed state)
  *    are pushed in PUSH datagrams to push_fanout random peers in each of
- *    push_transmits push rounds (rumor mongering: a write reaches all N
+ *    push_transmits push rounds (one when a round reaches every peer;
+ *    rumor mongering: a write reaches all N
  *    nodes in about log3 N + ln ln N rounds).
  *  Work is kept in per-level bitmaps and bounded key queues; frames are
  *  produced lazily when the driver polls, so memory is bounded whatever the
@@ -137,7 +138,8 @@ typedef struct grove_ae_config {
 	bool push;                   /* false: push fresh writes */
 	bool push_hook;              /* true: install the db change hook when push */
 	uint32_t push_fanout;        /* 3 peers per PUSH datagram */
-	uint32_t push_transmits;     /* 3: push rounds each fresh key is sent in */
+	uint32_t push_transmits;     /* 3: push rounds each fresh key is sent in
+					(1 while push_fanout covers every peer) */
 	uint32_t push_interval_ms;   /* 100 */
 	uint32_t push_queue_max;     /* 4096 keys; more are dropped (counted) */
 	grove_ae_watch_t watch;      /* all NULL: nobody watches equality */
