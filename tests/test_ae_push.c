@@ -83,15 +83,16 @@ static void pnode_close(pnode_t *n)
 	grove_db_close(n->db);
 }
 
-/* Runs one push round; counts the PUSH entries for key's head item (and
- * all entries). */
-static int push_round(pnode_t *n, const char *key, int *all)
+typedef void (*entry_fn)(void *ctx, const uint8_t *key, size_t klen);
+
+/* Runs one push round and hands each PUSH entry's item name to fn;
+ * returns the entries. */
+static int push_round_each(pnode_t *n, entry_fn fn, void *ctx)
 {
 	now_ms += 100;
 	grove_ae_tick(n->ae, now_ms);
 	grove_out_t o;
-	int hits = 0;
-	*all = 0;
+	int all = 0;
 	while (grove_ae_poll(n->ae, now_ms, &o)) {
 		grove_ae_frame_t f;
 		if (o.kind != GROVE_OUT_DATAGRAM ||
@@ -100,16 +101,35 @@ static int push_round(pnode_t *n, const char *key, int *all)
 			continue;
 		grove_ae_rd_t rd;
 		grove_ae_rd_init(&rd, &f);
-		for (uint32_t i = 0; i < f.count; i++) {
+		for (uint32_t i = 0; i < f.count; i++, all++) {
 			const uint8_t *k, *st;
 			size_t klen, slen;
 			grove_ae_rd_state(&rd, &k, &klen, &st, &slen);
-			hits += klen == 1 + strlen(key) && k[0] == GROVE_ITEM_HEAD &&
-				memcmp(k + 1, key, klen - 1) == 0;
-			++*all;
+			fn(ctx, k, klen);
 		}
 	}
-	return hits;
+	return all;
+}
+
+typedef struct head_hits {
+	const char *key;
+	int hits;
+} head_hits_t;
+
+static void count_head(void *ctx, const uint8_t *k, size_t klen)
+{
+	head_hits_t *h = ctx;
+	h->hits += klen == 1 + strlen(h->key) && k[0] == GROVE_ITEM_HEAD &&
+		   memcmp(k + 1, h->key, klen - 1) == 0;
+}
+
+/* Runs one push round; counts the PUSH entries for key's head item (and
+ * all entries). */
+static int push_round(pnode_t *n, const char *key, int *all)
+{
+	head_hits_t h = { key, 0 };
+	*all = push_round_each(n, count_head, &h);
+	return h.hits;
 }
 
 static void test_hot_key_one_entry_three_transmits(void **state)
@@ -153,35 +173,13 @@ static void test_one_round_when_it_reaches_every_peer(void **state)
 	pnode_close(&n);
 }
 
-/* Marks the counter keys "kNNNNN" in one push round's PUSH entries;
- * returns the entries. */
-static int push_round_mark(pnode_t *n, uint8_t *seen, int nkeys)
+/* Marks a counter key "kNNNNN" seen (ctx: one byte per key). */
+static void mark_seen(void *ctx, const uint8_t *k, size_t klen)
 {
-	now_ms += 100;
-	grove_ae_tick(n->ae, now_ms);
-	grove_out_t o;
-	int all = 0;
-	while (grove_ae_poll(n->ae, now_ms, &o)) {
-		grove_ae_frame_t f;
-		if (o.kind != GROVE_OUT_DATAGRAM ||
-		    grove_ae_frame_decode(o.bytes, o.len, GROVE_DATAGRAM_MAX, &f) != 0 ||
-		    f.type != GROVE_AE_PUSH)
-			continue;
-		grove_ae_rd_t rd;
-		grove_ae_rd_init(&rd, &f);
-		for (uint32_t i = 0; i < f.count; i++, all++) {
-			const uint8_t *k, *st;
-			size_t klen, slen;
-			grove_ae_rd_state(&rd, &k, &klen, &st, &slen);
-			char name[8] = { 0 };
-			assert_int_equal(klen, 7);
-			memcpy(name, k + 1, 6);
-			int i_key = atoi(name + 1);
-			assert_true(i_key >= 0 && i_key < nkeys);
-			seen[i_key]++;
-		}
-	}
-	return all;
+	char name[8] = { 0 };
+	assert_int_equal(klen, 7);
+	memcpy(name, k + 1, 6);
+	((uint8_t *)ctx)[atoi(name + 1)]++;
 }
 
 /* More fresh keys than one tick's datagrams carry: what the budget left
@@ -200,14 +198,14 @@ static void test_budget_sends_first_transmissions_first(void **state)
 	}
 	static uint8_t seen[NKEYS];
 	memset(seen, 0, sizeof(seen));
-	int first = push_round_mark(&n, seen, NKEYS);
+	int first = push_round_each(&n, mark_seen, seen);
 	assert_true(first > 0 && first < NKEYS); /* over one tick's budget */
 	for (int i = 0; i < NKEYS; i++)
 		assert_int_equal(seen[i], i < first); /* oldest first */
 	int rounds = 1;
 	int unseen = NKEYS - first;
 	while (unseen > 0 && rounds < 20) {
-		push_round_mark(&n, seen, NKEYS);
+		push_round_each(&n, mark_seen, seen);
 		rounds++;
 		unseen = 0;
 		for (int i = 0; i < NKEYS; i++)
