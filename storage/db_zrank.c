@@ -31,7 +31,10 @@
  * counts record either (its leaves' sum checked against the key's count).  A write adds -1/+1 to the old and new buckets of the member
  * it moves, in its own batch: 2 records for a member added or removed, 1
  * for a score change within a super.  Counts are read as the writer sees
- * them (its batch, the stripe's pending records, the store).  Boundaries
+ * them (its batch, the stripe's pending records, the store; the boundary
+ * cache's copies, which follow every batch handed to the store, when it
+ * holds them), and a pass takes the supers, leaves, labels, counts and
+ * the entries it splits at from the cache when it holds the key.  Boundaries
  * change only in a separate write made under the key lock while its
  * stripe holds no pending record (the store is then all there is): the
  * build (from the 'z' records, when a key without counts reaches
@@ -413,12 +416,13 @@ typedef struct zr_leaf {
 	size_t blen;
 	uint64_t pre; /* its first 8 bytes, big-endian, zero-padded (zr_pre) */
 	uint64_t count;
-	uint32_t label; /* a leaf's: its record's value */
+	uint32_t label; /* a leaf's: its record's value (the boundary cache's too) */
 	bool fresh;     /* a pass: its record is to be written */
 	grove_zleaf_t *ents; /* the boundary cache's: its entries, or NULL (unknown) */
 	uint32_t *cnt;       /* the boundary cache's, of a super: its leaves' counts
 			      * (record 4), ncnt of them, or NULL (unknown) */
 	size_t ncnt;
+	uint8_t cflags;      /* with cnt: record 4's flags (ZR_DIRTY) */
 } zr_leaf_t;
 
 typedef struct zr_leaves {
@@ -526,7 +530,7 @@ struct grove_db_zrcache {
 	uint8_t *key;
 	size_t klen, charge;
 	zr_leaves_t supers;  /* count: a super's index */
-	zr_leaves_t *leaves; /* per super, its leaves (count: the position) */
+	zr_leaves_t *leaves; /* per super, its leaves (count: the position; label) */
 	uint32_t *dir;       /* the supers' counts (record 3), ndir, or NULL (unknown) */
 	size_t ndir;
 	grove_zhint_t hint;  /* members' scores, checked against the leaves' entries */
@@ -596,6 +600,8 @@ static int zr_cache_split(struct grove_db_zrcache *c, const zr_leaves_t *all)
 		if (to->n == 0 && bcmp_(l->b, l->blen, c->supers.v[j].b, c->supers.v[j].blen) != 0)
 			return GROVE_ECORRUPT; /* a super's first leaf missing */
 		rc = leaves_push(to, l->b, l->blen, to->n);
+		if (rc == 0)
+			to->v[to->n - 1].label = (uint32_t)l->count; /* zr_list: the record's value */
 	}
 	for (size_t i = 0; rc == 0 && i < c->supers.n; i++)
 		if (c->leaves[i].n == 0)
@@ -675,6 +681,15 @@ static void zr_counts_set(grove_db_t *db, struct grove_db_zrcache *c, uint32_t *
 	c->charge = c->charge - was + 4 * *dn;
 	atomic_fetch_sub(&db->zrcache_bytes, was);
 	atomic_fetch_add(&db->zrcache_bytes, 4 * *dn);
+}
+
+/* Super sp's cached counts and flags (record 4) set to a copy of a's
+ * (NULL: unknown). */
+static void zr_srec_set(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t *sp,
+			const zr_arr_t *a)
+{
+	zr_counts_set(db, c, &sp->cnt, &sp->ncnt, a);
+	sp->cflags = a ? a->flags : 0;
 }
 
 /* Leaf i of fresh (a pass's leaf i of now) takes the entries of the old
@@ -787,6 +802,7 @@ static int zr_cache_resuper(grove_db_t *db, struct grove_db_zrcache *c, size_t s
 			rc = leaves_push(&sup, c->supers.v[i].b, c->supers.v[i].blen, o);
 			if (rc == 0 && !(nopen == 0 && i + 1 == si)) {
 				sup.v[o].cnt = c->supers.v[i].cnt, sup.v[o].ncnt = c->supers.v[i].ncnt;
+				sup.v[o].cflags = c->supers.v[i].cflags;
 				c->supers.v[i].cnt = NULL, c->supers.v[i].ncnt = 0;
 			}
 			if (rc == 0)
@@ -827,13 +843,13 @@ static int zr_cache_resuper(grove_db_t *db, struct grove_db_zrcache *c, size_t s
 	return 0;
 }
 
-/* After a pass over super si: its new leaves (now) replace its cached
- * ones, with the entries of those it kept, split (walked: the entries its
+/* After a pass over super si: its new leaves (now, whose boundaries
+ * move to the cache) replace its cached ones, with the entries of those it kept, split (walked: the entries its
  * walks read) or merged; the super kept (nopen 1), cut into the supers
  * opening at now's leaves opens[], or merged into its predecessor (nopen
  * 0).  The counts it rewrote are read again; on failure the cache goes. */
 static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
-			   zr_leaves_t *walked, const zr_leaves_t *now, const uint32_t *opens,
+			   zr_leaves_t *walked, zr_leaves_t *now, const uint32_t *opens,
 			   size_t nopen)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
@@ -845,13 +861,26 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 	if (rc == 0)
 		zr_ents_adopt(db, c, si, walked);
 	size_t was_si = rc == 0 ? leaves_charge(&c->leaves[si]) : 0; /* before the carry */
-	for (size_t i = 0; rc == 0 && i < now->n; i++)
-		rc = leaves_push(&fresh, now->v[i].b, now->v[i].blen, i);
-	for (size_t i = 0; rc == 0 && i < now->n; i++)
-		rc = zr_ents_carry(&c->leaves[si], now, &fresh, i);
+	if (rc == 0) /* now's leaves move over: their boundaries are fresh's */
+		rc = grove_grow((void **)&fresh.v, &fresh.cap, now->n + 1, sizeof(*fresh.v), 16, 0);
+	if (rc == 0) {
+		memcpy(fresh.v, now->v, now->n * sizeof(*now->v));
+		fresh.n = now->n;
+		for (size_t i = 0; i < now->n; i++) {
+			fresh.v[i].ents = NULL;
+			fresh.v[i].cnt = NULL;
+			fresh.v[i].ncnt = 0;
+			now->v[i].b = NULL;
+		}
+	}
+	/* (fresh's counts are still the pass's: the carry checks them) */
+	for (size_t i = 0; rc == 0 && i < fresh.n; i++)
+		rc = zr_ents_carry(&c->leaves[si], &fresh, &fresh, i);
+	for (size_t i = 0; i < fresh.n; i++)
+		fresh.v[i].count = i; /* the position */
 	/* its super's counts and the supers' are read again (the pass wrote them) */
 	if (rc == 0 && nopen == 1) {
-		zr_counts_set(db, c, &c->supers.v[si].cnt, &c->supers.v[si].ncnt, NULL);
+		zr_srec_set(db, c, &c->supers.v[si], NULL);
 		zr_cache_recharge(db, c, was_si, leaves_charge(&fresh));
 		leaves_free(&c->leaves[si]);
 		c->leaves[si] = fresh;
@@ -1043,6 +1072,41 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 
 /* ---- the pass over one super ---- */
 
+/* The pieces of a leaf of n entries. */
+static uint64_t zr_split_pieces(uint64_t n)
+{
+	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
+	uint64_t pieces = (n + p->leaf_fill / 2) / p->leaf_fill;
+	return pieces < 2 ? 2 : pieces;
+}
+
+/* Splits leaf lf into pieces of about leaf_fill, appended to out, at the
+ * entries of known (the boundary cache's, exact for the store under the
+ * key lock with nothing queued; GROVE_ECORRUPT when they do not number
+ * lf->count): no read. */
+static int zr_split_known(zr_leaf_t *lf, const grove_zleaf_t *known, zr_leaves_t *out)
+{
+	if (known->n != lf->count)
+		return GROVE_ECORRUPT;
+	uint64_t pieces = zr_split_pieces(lf->count), start = 0;
+	int rc = leaves_push(out, lf->b, lf->blen, 0);
+	if (rc == 0)
+		out->v[out->n - 1].label = lf->label; /* the first piece keeps the leaf's record */
+	for (uint64_t next = 1; rc == 0 && next < pieces; next++) {
+		uint64_t i = next * lf->count / pieces;
+		if (i <= start)
+			continue;
+		out->v[out->n - 1].count = i - start;
+		start = i;
+		rc = leaves_push(out, known->buf + known->off[i], known->off[i + 1] - known->off[i], 0);
+		if (rc == 0)
+			out->v[out->n - 1].fresh = true;
+	}
+	if (rc == 0)
+		out->v[out->n - 1].count = lf->count - start;
+	return rc;
+}
+
 /* Splits leaf lf (its entries up to hi; NULL: the key's end) into pieces
  * of about leaf_fill, appended to out: walks its 'z' entries
  * (GROVE_ECORRUPT when they do not number lf->count), and keeps them in
@@ -1050,10 +1114,7 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
 			 zr_leaf_t *lf, const uint8_t *hi, size_t hilen, zr_leaves_t *out)
 {
-	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
-	uint64_t pieces = (lf->count + p->leaf_fill / 2) / p->leaf_fill;
-	if (pieces < 2)
-		pieces = 2;
+	uint64_t pieces = zr_split_pieces(lf->count);
 	size_t zp = zr_zpre(k, key);
 	if (lf->blen)
 		memcpy(key + zp, lf->b, lf->blen);
@@ -1105,10 +1166,18 @@ static int zr_split_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key
 	return rc;
 }
 
-/* The new leaves of a super: big ones split, small neighbours merged. */
-static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
-			  zr_leaves_t *old, const uint8_t *nsb, size_t nsbl, bool has_next,
-			  zr_leaves_t *now)
+/* *it, created (hot: the pass reads where writes go) when still NULL. */
+static int zr_iter_need(grove_db_t *db, grove_iter_t **it)
+{
+	return *it ? 0 : grove_iter_create_hot(db->store, NULL, it);
+}
+
+/* The new leaves of a super: big ones split (at the entries the boundary
+ * cache knows, known: its leaves of the super, as old, or NULL; else by
+ * walks of *it, created when needed), small neighbours merged. */
+static int zr_plan_leaves(grove_db_t *db, grove_iter_t **it, const grove_db_key_t *k, uint8_t *key,
+			  zr_leaves_t *old, const zr_leaves_t *known, const uint8_t *nsb,
+			  size_t nsbl, bool has_next, zr_leaves_t *now)
 {
 	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
 	int rc = 0;
@@ -1117,7 +1186,14 @@ static int zr_plan_leaves(grove_iter_t *it, const grove_db_key_t *k, uint8_t *ke
 		if (lf->count >= p->leaf_max) {
 			const uint8_t *hi = i + 1 < old->n ? old->v[i + 1].b : has_next ? nsb : NULL;
 			size_t hl = i + 1 < old->n ? old->v[i + 1].blen : nsbl;
-			rc = zr_split_leaf(it, k, key, lf, hi, hl, now);
+			const grove_zleaf_t *kn = known ? known->v[i].ents : NULL;
+			if (kn) {
+				rc = zr_split_known(lf, kn, now);
+				continue;
+			}
+			rc = zr_iter_need(db, it);
+			if (rc == 0)
+				rc = zr_split_leaf(*it, k, key, lf, hi, hl, now);
 			continue;
 		}
 		rc = leaves_push(now, lf->b, lf->blen, lf->count);
@@ -1228,19 +1304,108 @@ typedef struct zr_pass {
 	size_t si;
 	zr_arr_t opens; /* the supers written: the index in now of each one's first leaf
 			 * (none: the super merged into its predecessor) */
+	bool lent; /* supers and old lent by the boundary cache: their boundaries
+		    * are the cache's (valid until its patch), not freed here */
 } zr_pass_t;
 
-/* Loads the supers, the counts and super si's leaves with their counts. */
-static int zr_pass_load(zr_pass_t *z)
+/* to: l's leaves (boundaries, counts: index or position; labels), their
+ * boundaries lent (not copied), without entries or counts. */
+static int leaves_lend(zr_leaves_t *to, const zr_leaves_t *l)
 {
-	int rc = zr_list(z->it, z->k, ZR_SUPER, NULL, 0, NULL, 0, z->key, &z->supers);
+	int rc = grove_grow((void **)&to->v, &to->cap, l->n + 1, sizeof(*to->v), 16, 0);
+	if (rc)
+		return rc;
+	memcpy(to->v, l->v, l->n * sizeof(*l->v));
+	to->n = l->n;
+	for (size_t i = 0; i < to->n; i++) {
+		to->v[i].ents = NULL;
+		to->v[i].cnt = NULL;
+		to->v[i].ncnt = 0;
+	}
+	return 0;
+}
+
+/* Frees a list of leaves_lend: its own entries (a pass's walks), not the
+ * lent boundaries. */
+static void leaves_unlend(zr_leaves_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		grove_zleaf_free(l->v[i].ents);
+	grove_free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* a: a copy of the cache's counts v (n of them) and flags. */
+static int zr_arr_from(zr_arr_t *a, const uint32_t *v, size_t n, uint8_t flags)
+{
+	int rc = grove_grow((void **)&a->v, &a->cap, n + 1, sizeof(*a->v), 16, 0);
+	if (rc == 0) {
+		memcpy(a->v, v, 4 * n);
+		a->n = n;
+		a->flags = flags;
+	}
+	return rc;
+}
+
+/* The supers, the counts and super si's leaves with their labels and
+ * counts from the stripe's boundary cache when it holds k (exact for the
+ * store: a pass runs under the key lock with nothing queued), the counts
+ * it does not know by point reads; 1: it does not hold k. */
+static int zr_pass_cached(zr_pass_t *z)
+{
+	struct grove_db_zrcache *c = z->db->stripes[z->k->stripe].zr;
+	if (!zr_cache_is(c, z->k) || z->si >= c->supers.n)
+		return 1;
+	const zr_leaf_t *s = &c->supers.v[z->si];
+	z->lent = true;
+	int rc = leaves_lend(&z->supers, &c->supers);
+	if (rc == 0)
+		rc = leaves_lend(&z->old, &c->leaves[z->si]);
+	for (size_t i = 0; rc == 0 && i < z->old.n; i++)
+		rc = arr_push(&z->labels, z->old.v[i].label);
+	if (rc == 0 && c->dir && c->supers.n == c->ndir)
+		rc = zr_arr_from(&z->dir, c->dir, c->ndir, 0);
+	else if (rc == 0)
+		rc = zr_get_arr(z->db, NULL, z->k, NULL, false, ZR_DIR, NULL, 0, &z->dir);
+	if (rc == 0 && s->cnt && s->ncnt == z->old.n)
+		rc = zr_arr_from(&z->srec, s->cnt, s->ncnt, s->cflags);
+	else if (rc == 0)
+		rc = zr_get_arr(z->db, NULL, z->k, NULL, false, ZR_SREC, s->b, s->blen, &z->srec);
+	return rc;
+}
+
+/* The supers and super si's leaves, labels and counts (zr_pass_load) as
+ * checks require: the indices of the supers, a count and label per leaf. */
+static int zr_pass_check(zr_pass_t *z)
+{
+	if (z->dir.n != z->supers.n || z->si >= z->supers.n)
+		return GROVE_ECORRUPT;
+	for (size_t i = 0; i < z->supers.n; i++)
+		if (z->supers.v[i].count != i)
+			return GROVE_ECORRUPT;
+	const zr_leaf_t *s = &z->supers.v[z->si];
+	if (z->old.n != z->srec.n || z->old.n != z->labels.n || z->old.n == 0 ||
+	    bcmp_(z->old.v[0].b, z->old.v[0].blen, s->b, s->blen) != 0)
+		return GROVE_ECORRUPT;
+	for (size_t i = 0; i < z->old.n; i++) {
+		if (z->old.v[i].label != z->labels.v[i])
+			return GROVE_ECORRUPT;
+		z->old.v[i].count = z->srec.v[i];
+	}
+	return 0;
+}
+
+/* zr_pass_cached from the store: the supers and leaves listed (seeks),
+ * the counts and labels by point reads. */
+static int zr_pass_listed(zr_pass_t *z)
+{
+	int rc = zr_iter_need(z->db, &z->it);
+	if (rc == 0)
+		rc = zr_list(z->it, z->k, ZR_SUPER, NULL, 0, NULL, 0, z->key, &z->supers);
 	if (rc == 0)
 		rc = zr_get_arr(z->db, NULL, z->k, NULL, false, ZR_DIR, NULL, 0, &z->dir);
-	if (rc == 0 && (z->dir.n != z->supers.n || z->si >= z->supers.n))
+	if (rc == 0 && z->si >= z->supers.n)
 		rc = GROVE_ECORRUPT;
-	for (size_t i = 0; rc == 0 && i < z->supers.n; i++)
-		if (z->supers.v[i].count != i)
-			rc = GROVE_ECORRUPT;
 	if (rc)
 		return rc;
 	const zr_leaf_t *s = &z->supers.v[z->si];
@@ -1251,17 +1416,25 @@ static int zr_pass_load(zr_pass_t *z)
 			     z->key, &z->old);
 	if (rc == 0)
 		rc = zr_get_labels(z->db, NULL, z->k, s->b, s->blen, &z->labels);
-	if (rc == 0 && (z->old.n != z->srec.n || z->old.n != z->labels.n || z->old.n == 0 ||
-			bcmp_(z->old.v[0].b, z->old.v[0].blen, s->b, s->blen) != 0))
-		rc = GROVE_ECORRUPT;
-	for (size_t i = 0; rc == 0 && i < z->old.n; i++) {
-		if (z->old.v[i].label != z->labels.v[i])
-			rc = GROVE_ECORRUPT;
-		z->old.v[i].count = z->srec.v[i];
-	}
+	return rc;
+}
+
+/* Loads the supers, the counts and super si's leaves with their counts
+ * (from the boundary cache when it holds k, else from the store), and
+ * plans the super's new leaves. */
+static int zr_pass_load(zr_pass_t *z)
+{
+	int rc = zr_pass_cached(z);
+	const zr_leaves_t *known = rc == 0 ? &z->db->stripes[z->k->stripe].zr->leaves[z->si] : NULL;
+	if (rc == 1)
+		rc = zr_pass_listed(z);
 	if (rc == 0)
-		rc = zr_plan_leaves(z->it, z->k, z->key, &z->old, n ? n->b : NULL, n ? n->blen : 0,
-				    n != NULL, &z->now);
+		rc = zr_pass_check(z);
+	if (rc == 0) {
+		const zr_leaf_t *n = z->si + 1 < z->supers.n ? &z->supers.v[z->si + 1] : NULL;
+		rc = zr_plan_leaves(z->db, &z->it, z->k, z->key, &z->old, known, n ? n->b : NULL,
+				    n ? n->blen : 0, n != NULL, &z->now);
+	}
 	if (rc == 0)
 		zr_plan_labels(&z->now);
 	return rc;
@@ -1360,6 +1533,48 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 	return rc;
 }
 
+typedef struct zr_kept {
+	grove_db_t *db;
+	struct grove_db_zrcache *c;
+	const uint8_t *rp; /* the key's 'r' prefix */
+	size_t rl;
+} zr_kept_t;
+
+static void zr_kept_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		       size_t vlen)
+{
+	zr_kept_t *t = ctx;
+	if (op != GROVE_BATCH_PUT || klen <= t->rl || memcmp(key, t->rp, t->rl) != 0)
+		return;
+	int lvl = key[t->rl];
+	const uint8_t *b = key + t->rl + 1;
+	size_t bl = klen - t->rl - 1;
+	zr_leaf_t *sp = lvl == ZR_SREC ? (zr_leaf_t *)zr_cache_floor(&t->c->supers, b, bl) : NULL;
+	if ((lvl != ZR_DIR && lvl != ZR_SREC) || (lvl == ZR_DIR && bl) ||
+	    (sp && bcmp_(sp->b, sp->blen, b, bl) != 0))
+		return;
+	zr_arr_t a = { 0 };
+	if (arr_decode(lvl, val, vlen, &a) == 0) {
+		if (sp && a.n == t->c->leaves[sp - t->c->supers.v].n)
+			zr_srec_set(t->db, t->c, sp, &a);
+		else if (!sp && a.n == t->c->supers.n)
+			zr_counts_set(t->db, t->c, &t->c->dir, &t->c->ndir, &a);
+	}
+	arr_free(&a);
+}
+
+/* The count records a pass wrote (b) into k's patched cache (its
+ * supers'): the next writer reads them from there. */
+static void zr_pass_kept(grove_db_t *db, const grove_db_key_t *k, const grove_batch_t *b)
+{
+	struct grove_db_zrcache *c = db->stripes[k->stripe].zr;
+	if (!zr_cache_is(c, k) || atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
+		return;
+	uint8_t rp[4 + GROVE_KEY_MAX];
+	zr_kept_t t = { .db = db, .c = c, .rp = rp, .rl = zr_key(k, 0, NULL, 0, rp) - 1 };
+	grove_batch_iterate(b, zr_kept_op, &t);
+}
+
 /* Under the key lock, nothing pending: the pass over super si, one write.
  * GROVE_ECORRUPT: the counts do not match the 'z' records. */
 static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
@@ -1367,9 +1582,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	zr_pass_t z = { .db = db, .k = k, .si = si };
 	grove_batch_init(&z.b);
 	z.key = grove_malloc(ZR_KEY_MAX);
-	int rc = z.key ? grove_iter_create(db->store, NULL, &z.it) : GROVE_ENOMEM;
-	if (rc == 0)
-		rc = zr_pass_load(&z);
+	int rc = z.key ? zr_pass_load(&z) : GROVE_ENOMEM;
 	uint64_t total = 0;
 	for (size_t i = 0; rc == 0 && i < z.now.n; i++)
 		total += z.now.v[i].count;
@@ -1382,16 +1595,22 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	db->stripes[k->stripe].zr_gen++; /* after the write: readers' snapshots */
 	/* the cached boundaries follow, unless the pass is only staged in a
 	 * transaction (the store and other threads do not see it yet) */
-	if (rc == 0 && !grove_commit_txn_owned(&db->commit))
+	if (rc == 0 && !grove_commit_txn_owned(&db->commit)) {
 		zr_cache_patch(db, k, si, &z.old, &z.now, z.opens.v, z.opens.n);
-	else
+		zr_pass_kept(db, k, &z.b);
+	} else
 		zr_cache_drop(db, k);
 	if (rc == 0)
 		atomic_fetch_add(&db->zrank_passes, 1);
 	grove_batch_close(&z.b);
 	grove_iter_destroy(z.it);
-	leaves_free(&z.supers);
-	leaves_free(&z.old);
+	if (z.lent) {
+		leaves_unlend(&z.supers);
+		leaves_unlend(&z.old);
+	} else {
+		leaves_free(&z.supers);
+		leaves_free(&z.old);
+	}
 	leaves_free(&z.now);
 	arr_free(&z.dir);
 	arr_free(&z.srec);
@@ -1493,10 +1712,37 @@ static void view_free(zr_view_t *v)
 	arr_free(&v->sn);
 }
 
-/* 0, 1 broken, < 0. */
+/* A count record (lvl 3, or 4 of super si at its boundary) as the
+ * writer sees it: from the boundary cache c (NULL: none) when it knows it
+ * and b holds no count record of k (mine false), else read (b, pending,
+ * the store) and, when not from b, kept in c: the cache's counts are
+ * those of every batch handed to the store (grove_db__zrank_note), which
+ * is what pending over the store holds. */
+static int zr_view_counts(grove_db_t *db, const grove_batch_t *b, struct grove_db_zrcache *c,
+			  bool mine, const grove_db_key_t *k, int lvl, const zr_pos_t *p,
+			  zr_arr_t *a)
+{
+	zr_leaf_t *sp = lvl == ZR_SREC && c ? &c->supers.v[p->si] : NULL;
+	uint32_t **cv = !c || mine ? NULL : sp ? &sp->cnt : &c->dir;
+	size_t *cn = sp ? &sp->ncnt : c ? &c->ndir : NULL;
+	size_t want = sp ? c->leaves[p->si].n : c ? c->supers.n : 0;
+	if (cv && *cv && *cn == want)
+		return zr_arr_from(a, *cv, *cn, sp ? sp->cflags : 0);
+	int rc = zr_get_arr(db, b, k, NULL, true, lvl, lvl == ZR_SREC ? p->sb : NULL,
+			    lvl == ZR_SREC ? p->sbl : 0, a);
+	if (rc == 0 && cv && a->n == want && atomic_load(&db->zrcache_bytes) < ZR_CACHE_BYTES_MAX) {
+		if (sp)
+			zr_srec_set(db, c, sp, a);
+		else
+			zr_counts_set(db, c, cv, cn, a);
+	}
+	return rc;
+}
+
+/* 0, 1 broken, < 0.  mine: b holds 'z' or 'r' records of k. */
 static int zr_view(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
-		   const uint8_t *so, size_t sol, const uint8_t *sn, size_t snl, uint8_t *key,
-		   zr_view_t *v)
+		   const uint8_t *so, size_t sol, const uint8_t *sn, size_t snl, bool mine,
+		   uint8_t *key, zr_view_t *v)
 {
 	view_free(v);
 	int rc = 0;
@@ -1515,13 +1761,15 @@ static int zr_view(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t 
 			rc = zr_locate(db, NULL, it, k, sn, snl, key, &v->pn);
 		grove_iter_destroy(it);
 	}
+	if (c && grove_commit_txn_owned(&db->commit))
+		c = NULL; /* a transaction's reads see its staged writes: read */
 	if (rc == 0)
-		rc = zr_get_arr(db, b, k, NULL, true, ZR_DIR, NULL, 0, &v->dir);
+		rc = zr_view_counts(db, b, c, mine, k, ZR_DIR, NULL, &v->dir);
 	v->same_super = so && sn && v->po.si == v->pn.si;
 	if (rc == 0 && so)
-		rc = zr_get_arr(db, b, k, NULL, true, ZR_SREC, v->po.sb, v->po.sbl, &v->so);
+		rc = zr_view_counts(db, b, c, mine, k, ZR_SREC, &v->po, &v->so);
 	if (rc == 0 && sn && !v->same_super)
-		rc = zr_get_arr(db, b, k, NULL, true, ZR_SREC, v->pn.sb, v->pn.sbl, &v->sn);
+		rc = zr_view_counts(db, b, c, mine, k, ZR_SREC, &v->pn, &v->sn);
 	zr_arr_t *an = v->same_super ? &v->so : &v->sn;
 	if (rc == 0 && so && (v->po.si >= v->dir.n || v->po.li >= v->so.n))
 		rc = 1;
@@ -1590,7 +1838,7 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 	zr_view_t v = { .po = { .sb = mem + 3 * ZR_KEY_MAX, .lb = mem + 4 * ZR_KEY_MAX },
 			.pn = { .sb = mem + 5 * ZR_KEY_MAX, .lb = mem + 6 * ZR_KEY_MAX } };
 	/* quiet: nothing of the key pending, the store is all there is */
-	bool quiet = db->stripes[k->stripe].npend == 0 && !batch_has_zr(b, k);
+	bool mine = batch_has_zr(b, k), quiet = db->stripes[k->stripe].npend == 0 && !mine;
 	/* the version record is only ever written at once (the store has it);
 	 * cached boundaries are dropped with it */
 	bool header = zr_cache_is(db->stripes[k->stripe].zr, k);
@@ -1599,7 +1847,7 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 		rc = zr_build(db, k);
 		header = rc == 0;
 	}
-	int f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, key, &v) : 0;
+	int f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, mine, key, &v) : 0;
 	if (f < 0)
 		rc = f;
 	const zr_pos_t *pp = has ? &v.pn : &v.po;
@@ -1610,7 +1858,7 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 			rc = zr_drop(db, k);
 			header = false;
 		}
-		f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, key, &v) : 0;
+		f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, mine, key, &v) : 0;
 		if (f < 0)
 			rc = f;
 	}
@@ -1778,7 +2026,7 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	if (lvl == ZR_DIR)
 		zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, op == GROVE_BATCH_PUT ? &a : NULL);
 	else
-		zr_counts_set(n->db, n->c, &sp->cnt, &sp->ncnt, op == GROVE_BATCH_PUT ? &a : NULL);
+		zr_srec_set(n->db, n->c, sp, op == GROVE_BATCH_PUT ? &a : NULL);
 	arr_free(&a);
 }
 
@@ -1903,7 +2151,7 @@ static void zr_counts_install(grove_db_t *db, const grove_db_key_t *k, uint64_t 
 	struct grove_db_zrcache *c = s->zr;
 	if (s->zr_gen == gen && zr_cache_is(c, k) && srec->n == c->leaves[p->si].n &&
 	    (dir ? dir->n == c->supers.n : c->supers.n == 1)) {
-		zr_counts_set(db, c, &c->supers.v[p->si].cnt, &c->supers.v[p->si].ncnt, srec);
+		zr_srec_set(db, c, &c->supers.v[p->si], srec);
 		if (dir)
 			zr_counts_set(db, c, &c->dir, &c->ndir, dir);
 	}

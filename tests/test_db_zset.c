@@ -624,7 +624,7 @@ static void test_rank_one_super(void **state)
 	(void)state;
 	grove_test_db_t t;
 	assert_int_equal(grove_test_db_open(&t, "zrank1", grove_test_leveldb), 0);
-	rent_t mod[401];
+	rent_t mod[402];
 	size_t n = fill_spread(t.db, "k", mod, 400);
 	rank_check(t.db, "k", mod, n);
 	bool present;
@@ -659,11 +659,30 @@ static void test_rank_one_super(void **state)
 	size_t vl = 0;
 	assert_int_equal(grove_store_get(t.db->store, NULL, sk, sizeof(sk), &v, &vl), 0);
 	assert_true(vl >= 3);
+	uint8_t was = v[1];
 	v[1]++; /* after the flags: the first count's low byte (u8, or u16 LE), below 64 */
 	assert_int_equal(grove_store_put(t.db->store, sk, sizeof(sk), v, vl, false), 0);
+	/* a write takes the counts from the writer's cache (they follow every
+	 * write), not from the store: it rewrites the record right */
+	zadd(t.db, "k", "zz-first", -1e9, 0);
+	snprintf(mod[n].m, sizeof(mod[n].m), "zz-first");
+	mod[n++].s = -1e9;
+	uint8_t *w = NULL;
+	size_t wl = 0;
+	assert_int_equal(grove_store_get(t.db->store, NULL, sk, sizeof(sk), &w, &wl), 0);
+	assert_int_equal(wl, vl);
+	assert_int_equal(w[1], was + 1); /* the new member's own +1, not the damage's */
+	grove_free(w);
+	/* damaged again, and the writer's cache dropped: a write reads the
+	 * damaged record, adds its own change and writes it: the cached
+	 * counts follow */
+	v[1] = (uint8_t)(was + 2);
+	assert_int_equal(grove_store_put(t.db->store, sk, sizeof(sk), v, vl, false), 0);
 	grove_free(v);
-	/* a write reads the damaged record, adds its own change and writes
-	 * it: the cached counts follow */
+	grove_db_key_t kk;
+	assert_int_equal(grove_db__key_prepare(&kk, K("k")), 0);
+	grove_db__zrank_cache_free(t.db, &t.db->stripes[kk.stripe]);
+	t.db->stripes[kk.stripe].zr_gen++;
 	zadd(t.db, "k", "zz-last", 1e9, 0);
 	snprintf(mod[n].m, sizeof(mod[n].m), "zz-last");
 	mod[n++].s = 1e9;
