@@ -60,8 +60,8 @@ static void leader_window(grove_commit_t *c)
 
 /* Writes a detached group (at most GROUP_MAX batches) as one store write,
  * synced unless the mode is none: the store takes the batches as a list
- * (no merged copy; ops a later one of the same key overrides are left
- * out).  Only the leader runs it, so the group_bs array is its own. */
+ * (merged into one batch without the ops a later one of the same key
+ * overrides).  Only the leader runs it, so the group_bs array is its own. */
 static int write_group(grove_commit_t *c, grove_commit_waiter_t *group)
 {
 	bool sync = c->mode != GROVE_DURABILITY_NONE;

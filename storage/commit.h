@@ -8,7 +8,7 @@
  *          with no commit in flight becomes the leader, optionally waits
  *          window_us for more writers (up to GROVE_COMMIT_GROUP_MAX), takes
  *          every queued batch, writes them as one synced store write
- *          (grove_store_write_list: no merged copy), and wakes
+ *          (grove_store_write_list: the last op per key), and wakes
  *          them.  Writers that arrive during that fsync form the next group.
  *          Every writer returns only after the write holding its batch was
  *          synced, with that write's result.  A writer may split the commit:

@@ -125,12 +125,12 @@ typedef struct op_ref {
 	bool skip;        /* a later op of the same key overrides it */
 } op_ref_t;
 
-static uint8_t list_hash_key[crypto_shorthash_KEYBYTES];
+static uint64_t list_hash_seed;
 static pthread_once_t list_hash_once = PTHREAD_ONCE_INIT;
 
 static void list_hash_init(void)
 {
-	randombytes_buf(list_hash_key, sizeof(list_hash_key));
+	randombytes_buf(&list_hash_seed, sizeof(list_hash_seed));
 }
 
 int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grove_batch_fn fn,
@@ -158,9 +158,7 @@ int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grov
 			size_t klen = get_u32(p + 1);
 			off += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
 			refs[j] = (op_ref_t){ .p = p };
-			uint64_t h;
-			crypto_shorthash((unsigned char *)&h, p + 5, klen, list_hash_key);
-			size_t x = (size_t)h & (cap - 1);
+			size_t x = (size_t)grove_store__key_hash(list_hash_seed, p + 5, klen) & (cap - 1);
 			for (; slots[x]; x = (x + 1) & (cap - 1)) {
 				const uint8_t *q = refs[slots[x] - 1].p;
 				if (get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0) {
@@ -181,6 +179,35 @@ int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grov
 	}
 	grove_free(refs);
 	return 0;
+}
+
+/* Appends an op to a batch with room reserved for it (list_merge). */
+static void merge_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		     size_t vlen)
+{
+	int rc = batch_add(ctx, op, key, klen, val, vlen);
+	GROVE_ASSERT(rc == 0); /* room reserved, sizes checked when first added */
+}
+
+/* bs[0..n) as one batch *all: the ops a later op of the same key
+ * overrides left out (a hot key written by many pipelined clients reaches
+ * the backend and the point cache once per group), or, when the table
+ * cannot be allocated, every op. */
+static int list_merge(const grove_batch_t *const *bs, size_t n, grove_batch_t *all)
+{
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += bs[i]->len_bytes;
+	grove_batch_init(all);
+	int rc = batch_reserve(all, bytes);
+	if (rc == 0 && grove_batch_list_iterate_last(bs, n, merge_op, all) != 0) {
+		grove_batch_clear(all);
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = grove_batch_append(all, bs[i]);
+	}
+	if (rc)
+		grove_batch_close(all);
+	return rc;
 }
 
 /* --- dispatch --- */
@@ -223,39 +250,17 @@ static bool store_fail_now(void)
 	return n == 1;
 }
 
-/* The backend's write of bs[0..n) as one atomic write (n >= 1). */
-static int backend_write(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
+/* The backend's write of b, and the point cache updated in the same
+ * order when b holds cached keys (store.h "point cache"). */
+static int write_cached(grove_store_t *s, const grove_batch_t *b, bool sync)
 {
-	if (n == 1)
-		return s->ops->write(s, bs[0], sync);
-	if (s->ops->write_list)
-		return s->ops->write_list(s, bs, n, sync);
-	grove_batch_t all;
-	grove_batch_init(&all);
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = grove_batch_append(&all, bs[i]);
-	if (rc == 0)
-		rc = s->ops->write(s, &all, sync);
-	grove_batch_close(&all);
-	return rc;
-}
-
-/* backend_write, and the point cache updated in the same order when the
- * batches hold cached keys (store.h "point cache"). */
-static int write_cached(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
-{
-	bool touches = false;
 	grove_store_cache_hashes_t hs;
 	hs.n = hs.used = 0;
-	for (size_t i = 0; i < n; i++) /* each batch: it also prefetches */
-		touches |= grove_store__cache_touches(s, bs[i], &hs);
-	if (!touches)
-		return backend_write(s, bs, n, sync);
+	if (!grove_store__cache_touches(s, b, &hs)) /* it also prefetches */
+		return s->ops->write(s, b, sync);
 	grove_store__cache_write_lock(s);
-	int rc = backend_write(s, bs, n, sync);
-	for (size_t i = 0; i < n; i++)
-		grove_store__cache_apply(s, bs[i], rc == 0, &hs);
+	int rc = s->ops->write(s, b, sync);
+	grove_store__cache_apply(s, b, rc == 0, &hs);
 	grove_store__cache_write_unlock(s);
 	return rc;
 }
@@ -264,7 +269,7 @@ int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 {
 	if (store_fail_now())
 		return GROVE_EIO;
-	return write_cached(s, &b, 1, sync);
+	return write_cached(s, b, sync);
 }
 
 int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
@@ -272,7 +277,14 @@ int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, siz
 	GROVE_ASSERT(n >= 1);
 	if (store_fail_now())
 		return GROVE_EIO;
-	return write_cached(s, bs, n, sync);
+	if (n == 1)
+		return write_cached(s, bs[0], sync);
+	grove_batch_t all;
+	int rc = list_merge(bs, n, &all);
+	if (rc == 0)
+		rc = write_cached(s, &all, sync);
+	grove_batch_close(&all);
+	return rc;
 }
 
 static int store_single(grove_store_t *s, int op, const void *key, size_t klen, const void *val,
@@ -281,10 +293,8 @@ static int store_single(grove_store_t *s, int op, const void *key, size_t klen, 
 	grove_batch_t b;
 	grove_batch_init(&b);
 	int rc = batch_add(&b, op, key, klen, val, vlen);
-	if (rc == 0) {
-		const grove_batch_t *one = &b;
-		rc = write_cached(s, &one, 1, sync);
-	}
+	if (rc == 0)
+		rc = write_cached(s, &b, sync);
 	grove_batch_close(&b);
 	return rc;
 }

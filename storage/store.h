@@ -71,8 +71,8 @@ void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx);
 void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn, void *ctx);
 /* Visits the ops of bs[0..n) in order, except those a later op of the
  * same key in the list overrides (applying what is visited leaves the
- * same state as applying every op).  O(ops) with one allocation (a
- * SipHash table under a random key: chosen keys cannot slow it);
+ * same state as applying every op).  O(ops) with one allocation (a hash
+ * table of the ops under a random seed, store_int.h's key hash);
  * GROVE_ENOMEM (nothing visited) when that fails. */
 int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grove_batch_fn fn,
 				  void *ctx) GROVE_MUST_CHECK;
@@ -83,8 +83,6 @@ typedef struct grove_store_ops {
 	int (*get)(grove_store_t *s, const grove_snapshot_t *snap, const void *key, size_t klen,
 		   uint8_t **val, size_t *vlen);
 	int (*write)(grove_store_t *s, const grove_batch_t *b, bool sync);
-	/* bs[0..n) as one write (NULL: store.c merges them into one batch) */
-	int (*write_list)(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync);
 	int (*snapshot_create)(grove_store_t *s, grove_snapshot_t **out);
 	void (*snapshot_release)(grove_store_t *s, grove_snapshot_t *snap);
 	int (*iter_create)(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out);
@@ -140,9 +138,11 @@ int grove_store_put(grove_store_t *s, const void *key, size_t klen, const void *
 int grove_store_delete(grove_store_t *s, const void *key, size_t klen, bool sync) GROVE_MUST_CHECK;
 int grove_store_write(grove_store_t *s, const grove_batch_t *b, bool sync) GROVE_MUST_CHECK;
 /* Writes the batches bs[0..n) (n >= 1) as one atomic write, in order, as
- * grove_store_write of their concatenation would, without building it:
- * ops that a later op of the same key in the list overrides may be left
- * out (the resulting state is the same).  One write for the test seam. */
+ * grove_store_write of their concatenation would: one batch of the ops
+ * that no later op of the same key in the list overrides (the resulting
+ * state is the same; a key written by every batch reaches the backend
+ * and the point cache once), or every op when memory for its table is
+ * short.  One write for the test seam. */
 int grove_store_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n,
 			   bool sync) GROVE_MUST_CHECK;
 /* Test seam (like grove_alloc_fail_after): the nth grove_store_write from

@@ -148,25 +148,10 @@ static bool cached_key(const grove_store_cache_t *c, const void *key, size_t kle
 	return klen >= 1 && c->prefix[*(const uint8_t *)key];
 }
 
-/* A seeded 64-bit hash of the key (the cache's: no correctness rests on
- * it, keys are compared whole; the random seed keeps chosen keys from
- * piling into one set).  8 bytes a step, then a final mix. */
+/* The key's hash under the cache's seed (store_int.h). */
 static uint64_t key_hash(const grove_store_cache_t *c, const void *key, size_t klen)
 {
-	const uint8_t *p = key;
-	uint64_t h = c->seed ^ (klen * 0x9e3779b97f4a7c15ull);
-	for (; klen >= 8; p += 8, klen -= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = (h ^ (w * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-		h ^= h >> 29;
-	}
-	uint64_t t = 0;
-	memcpy(&t, p, klen);
-	h = (h ^ (t * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ull;
-	return h ^ (h >> 32);
+	return grove_store__key_hash(c->seed, key, klen);
 }
 
 /* h's set in its shard; NULL when the shard holds no table yet and alloc

@@ -6,6 +6,8 @@
 #ifndef GROVE_STORE_INT_H
 #define GROVE_STORE_INT_H
 
+#include <string.h>
+
 #include "storage/store.h"
 
 /* snap NULL or one of the transaction's: the staged state over the
@@ -42,5 +44,28 @@ void grove_store__cache_write_unlock(grove_store_t *s);
 void grove_store__cache_apply(grove_store_t *s, const grove_batch_t *b, bool written,
 			      grove_store_cache_hashes_t *hs);
 void grove_store__cache_free(grove_store_t *s);
+
+/* A seeded 64-bit hash of a record key: the point cache's sets, and the
+ * last op per key of a list write (store.c).  No correctness rests on it
+ * (keys are compared whole); the random seed keeps chosen keys from
+ * piling up.  8 bytes a step (multiply, xor-shift), then a final mix:
+ * about a tenth of SipHash's cost on a short key. */
+static inline uint64_t grove_store__key_hash(uint64_t seed, const void *key, size_t klen)
+{
+	const uint8_t *p = key;
+	uint64_t h = seed ^ (klen * 0x9e3779b97f4a7c15ull);
+	for (; klen >= 8; p += 8, klen -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ (w * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+		h ^= h >> 29;
+	}
+	uint64_t t = 0;
+	memcpy(&t, p, klen);
+	h = (h ^ (t * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 32);
+}
 
 #endif

@@ -278,31 +278,6 @@ static int ldb_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 	return 0;
 }
 
-/* A list of batches as one LevelDB write batch: the ops a later one of
- * the same key overrides are left out (a hot key written by many
- * pipelined clients is inserted into the memtable once per group), or,
- * when the table cannot be allocated, all of them. */
-static int ldb_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
-{
-	ldb_store_t *l = (ldb_store_t *)s;
-	leveldb_writebatch_t *wb = wb_take(l);
-	char *lerr = NULL;
-	size_t bytes = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += bs[i]->len_bytes;
-	if (grove_batch_list_iterate_last(bs, n, add_to_wb, wb) != 0)
-		for (size_t i = 0; i < n; i++)
-			grove_batch_iterate(bs[i], add_to_wb, wb);
-	leveldb_write(l->db, sync ? l->wopts_sync : l->wopts_nosync, wb, &lerr);
-	wb_give(l, wb, bytes);
-	if (lerr) {
-		int code = ldb_classify(lerr);
-		leveldb_free(lerr);
-		return code == GROVE_EINVAL ? GROVE_EIO : code;
-	}
-	return 0;
-}
-
 static int ldb_snapshot_create(grove_store_t *s, grove_snapshot_t **out)
 {
 	ldb_store_t *l = (ldb_store_t *)s;
@@ -411,7 +386,6 @@ static const grove_store_ops_t ldb_ops = {
 	.name = "leveldb",
 	.get = ldb_get,
 	.write = ldb_write,
-	.write_list = ldb_write_list,
 	.snapshot_create = ldb_snapshot_create,
 	.snapshot_release = ldb_snapshot_release,
 	.iter_create = ldb_iter_create,

@@ -250,15 +250,6 @@ static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 	return g_real->write(s, b, sync);
 }
 
-static int count_write_list(grove_store_t *s, const grove_batch_t *const *bs, size_t n, bool sync)
-{
-	grove_test_ops.writes++;
-	grove_test_ops.synced += sync;
-	for (size_t i = 0; i < n; i++)
-		grove_test_ops.batch_ops += bs[i]->count;
-	return g_real->write_list(s, bs, n, sync);
-}
-
 static int count_iter(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
 {
 	grove_test_ops.iters++;
@@ -277,8 +268,6 @@ void grove_test_ops_count(grove_db_t *db)
 	g_counting = *g_real;
 	g_counting.get = count_get;
 	g_counting.write = count_write;
-	if (g_real->write_list)
-		g_counting.write_list = count_write_list;
 	g_counting.iter_create = count_iter;
 	g_counting.iter_next = count_next;
 	db->store->ops = &g_counting;

@@ -45,8 +45,9 @@ void grove_test_db_close(grove_test_db_t *t);
 size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char *elem);
 
 /* Store operations counted behind one db at a time (its store's ops
- * wrapped): gets, writes (a write_list of a group's batches is one write),
- * the writes that asked for a sync, the operations they carried, iterators
+ * wrapped): gets, writes (a group's batches are one write), the writes
+ * that asked for a sync, the operations they carried (a group's: the last
+ * op per key), iterators
  * created and their steps. */
 typedef struct grove_test_ops {
 	uint64_t gets, writes, synced, batch_ops, iters, nexts;

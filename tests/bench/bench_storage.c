@@ -221,15 +221,6 @@ static int capture_write(grove_store_t *st, const grove_batch_t *b, bool sync)
 	return g_real_ops->write(st, b, sync);
 }
 
-static int capture_write_list(grove_store_t *st, const grove_batch_t *const *bs, size_t n,
-			      bool sync)
-{
-	for (size_t i = 0; i < n; i++)
-		grove_batch_iterate(bs[i], shape_add, NULL);
-	return g_real_ops->write_list ? g_real_ops->write_list(st, bs, n, sync)
-				      : grove_store_write_list(st, bs, n, sync);
-}
-
 /* Puts ops [first, last) as raw_puts does, but each as one write batch of
  * the records a typed op writes (g_shape: same count, kinds and sizes;
  * keys: the record's tag byte, the op's key, padding). */
@@ -340,7 +331,6 @@ static void capture_shape(grove_db_t *db, bench_op_t op)
 	g_real_ops = db->store->ops;
 	g_capture_ops = *g_real_ops;
 	g_capture_ops.write = capture_write;
-	g_capture_ops.write_list = capture_write_list;
 	db->store->ops = &g_capture_ops;
 	int rc = typed_op(db, op, 0);
 	db->store->ops = g_real_ops;
