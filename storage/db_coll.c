@@ -348,19 +348,47 @@ static void meta_key(const grove_db_key_t *k, uint8_t *out)
 	memcpy(out + 1, k->key, k->klen);
 }
 
+static int rec_copy(void *ctx, const uint8_t *val, size_t vlen)
+{
+	grove_buf_t *b = ctx;
+	b->data = grove_malloc(vlen ? vlen : 1);
+	if (!b->data)
+		return GROVE_ENOMEM;
+	memcpy(b->data, val, vlen);
+	b->len = vlen;
+	return 0;
+}
+
+/* The latest committed record of key, read by a writer under the key's
+ * stripe lock (*p malloc'd): through the store's point cache, so a hot
+ * key's metadata or element is a cache hit, not a LevelDB lookup (every
+ * memtable and level).  No write of the key runs under its lock, and a
+ * settled record is in the cache before it leaves the stripe's pending
+ * set (which the caller looks at first). */
+static int rec_latest(grove_db_t *db, const uint8_t *key, size_t klen, uint8_t **p, size_t *len)
+{
+	grove_buf_t b = { 0 };
+	int rc = grove_store_read_latest(db->store, key, klen, rec_copy, &b);
+	*p = rc == 0 ? b.data : NULL;
+	*len = rc == 0 ? b.len : 0;
+	return rc;
+}
+
 /* A record read by a writer under the key's stripe lock (locked): a
- * pending one (BATCH mode, queued but not yet durable) first. */
+ * pending one (queued but not yet written) first, then rec_latest; else
+ * from the store (snap). */
 static int rec_get(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *locked,
 		   const uint8_t *key, size_t klen, uint8_t **p, size_t *len)
 {
-	if (locked) {
-		int rc = grove_db__pending_get(&db->stripes[locked->stripe], key, klen, p, len);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			return *p ? 0 : GROVE_ENOTFOUND;
-	}
-	return grove_store_get(db->store, snap, key, klen, p, len);
+	if (!locked)
+		return grove_store_get(db->store, snap, key, klen, p, len);
+	int rc = grove_db__pending_get(&db->stripes[locked->stripe], key, klen, p, len);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return *p ? 0 : GROVE_ENOTFOUND;
+	GROVE_ASSERT(!snap);
+	return rec_latest(db, key, klen, p, len);
 }
 
 static int meta_read(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
@@ -536,7 +564,11 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 	*had = false;
 	c->zraw_has = false;
 	c->raw_live = false;
-	if (!snap && en->kind != GROVE_ELEM_LIST) { /* a writer: its presence set first */
+	/* a queued record (read in place, under the key lock; a hot element
+	 * of pipelined writes), else the presence set, else the store */
+	const grove_db_pending_t *pd =
+		snap ? NULL : grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
+	if (!pd && !snap && en->kind != GROVE_ELEM_LIST) { /* a writer: its presence set */
 		if (!c->pres_begun) {
 			c->pres_begun = true;
 			grove_db__presence_begin(c);
@@ -545,9 +577,6 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 					      en->rlen - 3 - c->k->klen))
 			return 0;
 	}
-	/* a queued record (read in place, under the key lock), else the store */
-	const grove_db_pending_t *pd =
-		snap ? NULL : grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
 	const uint8_t *rec = pd ? pd->val : NULL;
 	int rc = 0;
 	if (pd && !rec)
@@ -555,7 +584,8 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 	if (pd) {
 		len = pd->vlen;
 	} else {
-		rc = grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len);
+		rc = snap ? grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len)
+			  : rec_latest(c->db, en->rkey, en->rlen, &p, &len);
 		if (rc == GROVE_ENOTFOUND)
 			return 0;
 		if (rc)
