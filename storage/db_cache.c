@@ -59,9 +59,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_batch_close(&s->batch);
 		grove_buf_close(&s->enc);
 		grove_batch_close(&s->extra_spare);
-		grove_db__pending_settle(s, 0);
-		grove_free(s->pend);
-		grove_free(s->pidx);
+		grove_db__pending_close(s);
 		grove_db__list_stripe_free(s);
 		grove_db__zrank_cache_free(db, s);
 		grove_db__presence_stripe_free(db, s);
@@ -255,13 +253,45 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
  * cannot lengthen the probes.  get, has, add, forget: O(1) per record;
  * settle: one pass over the stripe's records when any is old enough
  * (pend_min is a lower bound of their sequence numbers), else O(1).  A
- * record's key and value are one allocation. */
+ * record's key and value are one block; the blocks of replaced and
+ * settled records are kept for the next copies (GROVE_DB_PEND_SPARES per
+ * stripe, up to GROVE_DB_PEND_SPARE_BYTES each): a hot key's pipelined
+ * writes replace its records at every write, and took a malloc and a
+ * free for each. */
 
 #define PEND_INDEX_MIN 16 /* slots of a stripe's first index */
 
-static void pending_free(grove_db_pending_t *p)
+/* p's block (the value follows the key in it) goes to the stripe's
+ * spares, or is freed. */
+static void pending_free(grove_db_stripe_t *s, grove_db_pending_t *p)
 {
-	grove_free(p->key); /* the value follows the key in the same block */
+	if (s->npspare < GROVE_DB_PEND_SPARES && p->cap <= GROVE_DB_PEND_SPARE_BYTES) {
+		s->pspare[s->npspare] = p->key;
+		s->pspare_cap[s->npspare++] = p->cap;
+	} else {
+		grove_free(p->key);
+	}
+	p->key = NULL;
+}
+
+/* A block of at least need bytes: a spare, else a new one (rounded up,
+ * so that records of a key whose size varies a little reuse it); *cap
+ * its size. */
+static uint8_t *pending_block(grove_db_stripe_t *s, size_t need, uint32_t *cap)
+{
+	for (unsigned i = s->npspare; i > 0; i--) {
+		if (s->pspare_cap[i - 1] < need)
+			continue;
+		uint8_t *b = s->pspare[i - 1];
+		*cap = s->pspare_cap[i - 1];
+		s->npspare--;
+		s->pspare[i - 1] = s->pspare[s->npspare];
+		s->pspare_cap[i - 1] = s->pspare_cap[s->npspare];
+		return b;
+	}
+	size_t n = (need + 31) & ~(size_t)31;
+	*cap = (uint32_t)n;
+	return grove_malloc(n);
 }
 
 /* key's index hash: from the stripe's memo when it hashed key last or
@@ -335,7 +365,7 @@ static int pend_reindex(grove_db_stripe_t *s, size_t cap)
 static void pend_remove_slot(grove_db_stripe_t *s, size_t i)
 {
 	size_t mask = s->pidx_cap - 1, j = s->pidx[i] - 1;
-	pending_free(&s->pend[j]);
+	pending_free(s, &s->pend[j]);
 	s->pidx[i] = 0;
 	for (size_t k = (i + 1) & mask; s->pidx[k]; k = (k + 1) & mask) {
 		const grove_db_pending_t *p = &s->pend[s->pidx[k] - 1];
@@ -369,7 +399,8 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 		return;
 	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
 	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
-	n->key = grove_malloc(klen + n->vlen + 1);
+	GROVE_ASSERT(klen + n->vlen < UINT32_MAX);
+	n->key = pending_block(a->s, klen + n->vlen + 1, &n->cap);
 	if (!n->key) {
 		a->rc = GROVE_ENOMEM;
 		return;
@@ -470,7 +501,7 @@ int grove_db__pending_check_items(grove_db_t *db)
 void grove_db__pending_discard(grove_db_stripe_t *s)
 {
 	for (size_t j = 0; j < s->nprep; j++)
-		pending_free(&s->pend[s->npend + j]);
+		pending_free(s, &s->pend[s->npend + j]);
 	s->nprep = 0;
 }
 
@@ -483,7 +514,7 @@ void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
 		n.hash = pend_hash(s, n.key, n.klen);
 		size_t i = pend_probe_h(s, n.key, n.klen, n.hash);
 		if (s->pidx[i]) { /* the key's older record: replaced */
-			pending_free(&s->pend[s->pidx[i] - 1]);
+			pending_free(s, &s->pend[s->pidx[i] - 1]);
 			s->pend[s->pidx[i] - 1] = n;
 			continue;
 		}
@@ -582,4 +613,16 @@ void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 			min = p->seq;
 	}
 	s->pend_min = min;
+}
+
+void grove_db__pending_close(grove_db_stripe_t *s)
+{
+	grove_db__pending_settle(s, 0);
+	while (s->npspare)
+		grove_free(s->pspare[--s->npspare]);
+	grove_free(s->pend);
+	grove_free(s->pidx);
+	s->pend = NULL;
+	s->pidx = NULL;
+	s->pend_cap = s->pidx_cap = 0;
 }

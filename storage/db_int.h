@@ -152,6 +152,7 @@ typedef struct grove_db_pending {
 	bool has_item;
 	uint8_t item[GROVE_DIGEST_BYTES];
 	uint64_t hash; /* SipHash of key under the db's pend_key (set by the install) */
+	uint32_t cap;  /* bytes of key's block (key, then value) */
 } grove_db_pending_t;
 
 /* The last two record keys the stripe's pending index hashed, with their
@@ -227,6 +228,9 @@ typedef struct grove_db_deferred {
 #define GROVE_DB_PRESENCE_SLACK 1024
 typedef struct grove_db_presence grove_db_presence_t;
 
+#define GROVE_DB_PEND_SPARES 4 /* pending record blocks kept per stripe */
+#define GROVE_DB_PEND_SPARE_BYTES 256 /* the largest block kept */
+
 /* A key lock with the write buffers reused by the writes under it. */
 typedef struct grove_db_stripe {
 	pthread_mutex_t mu;
@@ -249,6 +253,12 @@ typedef struct grove_db_stripe {
 	uint64_t pend_min;
 	const uint8_t *pend_key;
 	grove_db_pend_memo_t *pmemo; /* db->pend_memo[stripe]: changed by reads too */
+	/* blocks of replaced or settled pending records kept for the next
+	 * copies (a hot key's records are replaced at every write), and
+	 * their sizes */
+	uint8_t *pspare[GROVE_DB_PEND_SPARES];
+	uint32_t pspare_cap[GROVE_DB_PEND_SPARES];
+	unsigned npspare;
 	struct grove_db_lend *lend; /* db_list.c: one list's ends, or NULL */
 	struct grove_db_lwin *lwin; /* db_list.c: one list's head window, or NULL */
 	/* db_zrank.c: the bucket boundaries of the last sorted-set key with
@@ -467,7 +477,10 @@ void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
  * NULL, valid until the stripe's records change; get: a copy (1: found,
  * *val NULL when deleted; 0: not pending).  forget drops the records of
  * every key b writes (b was just written around them, after them).
- * settle drops every record of sequence number <= seq (0: all). */
+ * settle drops every record of sequence number <= seq (0: all).  A
+ * dropped or replaced record's block goes to the stripe's spares (up to
+ * GROVE_DB_PEND_SPARES), which the next copies take.  close: settle all,
+ * then free the spares and the record and index arrays. */
 int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b) GROVE_MUST_CHECK;
 /* After _prepare: the prepared copies of the element records that
  * deltas[0..n) hashed take those items (grove_db_pending_t.has_item). */
@@ -486,6 +499,7 @@ int grove_db__pending_get(grove_db_stripe_t *s, const uint8_t *key, size_t klen,
 bool grove_db__pending_has(const grove_db_stripe_t *s, const uint8_t *key, size_t klen);
 void grove_db__pending_forget(grove_db_stripe_t *s, const grove_batch_t *b);
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq);
+void grove_db__pending_close(grove_db_stripe_t *s);
 /* Drops every cache entry (a failed transaction: they may hold its
  * writes); takes every stripe lock. */
 void grove_db__cache_drop_all(grove_db_t *db);
