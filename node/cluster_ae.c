@@ -152,6 +152,7 @@ void grove_cluster_ae_info(grove_cluster_t *mn, grove_buf_t *text)
 		{"ae_sessions_open", grove_ae_session_count(mn->ae)},
 		{"ae_sessions_opened", st.sessions_opened}, {"ae_sessions_accepted", st.sessions_accepted},
 		{"ae_sessions_done", st.sessions_done}, {"ae_sessions_refused", st.sessions_refused},
+		{"ae_sessions_spaced", st.sessions_spaced},
 		{"ae_session_errors", st.session_errors}, {"ae_err_proto", st.err_proto},
 		{"ae_err_decode", st.err_decode}, {"ae_err_limit", st.err_limit},
 		{"ae_err_timeout", st.err_timeout}, {"ae_err_closed", st.err_closed},

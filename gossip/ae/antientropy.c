@@ -21,6 +21,15 @@
 #include "gossip/ae/session.h"
 
 #define GROVE__PUSH_SENDS_MAX 384 /* PUSH datagrams sent per tick (over all peers) */
+#define GROVE__SPACED_PEERS 32    /* peers whose next session waits, remembered */
+#define GROVE__SPACING_MAX_MS 30000
+
+/* A peer whose last session with this node took long waits 3x that
+ * before this node opens the next one (see on_digest). */
+typedef struct ae_spacing {
+	char addr[GROVE_AE_ADDR_MAX + 1];
+	uint64_t until_ms;
+} ae_spacing_t;
 
 typedef struct ae_out {
 	grove_out_kind_t kind;
@@ -47,6 +56,7 @@ struct grove_ae {
 	size_t out_head, out_count;
 	ae_out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
+	ae_spacing_t spacing[GROVE__SPACED_PEERS];
 	bool hooked;
 	pthread_mutex_t push_mu; /* guards pushq, againq, push_set and push_drops */
 	grove_ae_keyq_t pushq;   /* keys not pushed yet, oldest first */
@@ -76,7 +86,7 @@ void grove_ae_config_init(grove_ae_config_t *cfg)
 	cfg->push_fanout = 3;
 	cfg->push_transmits = 3;
 	cfg->push_interval_ms = 100;
-	cfg->push_queue_max = 4096;
+	cfg->push_queue_max = 16384;
 }
 
 static bool config_ok(const grove_ae_config_t *c)
@@ -339,6 +349,42 @@ static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint
 	ae->stats.sessions_opened++;
 }
 
+/* Remembers that s (ending now) kept its peer busy: sessions with a peer
+ * take at most a quarter of the time.  While one node writes faster than
+ * the others have merged, every digest differs, and back-to-back sessions
+ * would walk segments and ship states that push is delivering anyway;
+ * a short session (a real repair, a quiet cluster) leaves no gap.  The
+ * entry of the same peer, else an expired one, else the soonest to end
+ * is reused. */
+static void spacing_note(grove_ae_t *ae, const grove_ae_sess_t *s, uint64_t now_ms)
+{
+	uint64_t took = now_ms - grove_ae_sess_started_ms(s);
+	uint64_t gap = 3 * took < GROVE__SPACING_MAX_MS ? 3 * took : GROVE__SPACING_MAX_MS;
+	if (gap < ae->cfg.interval_ms)
+		return;
+	const char *addr = grove_ae_sess_addr(s);
+	ae_spacing_t *e = &ae->spacing[0];
+	for (size_t i = 0; i < GROVE__SPACED_PEERS; i++) {
+		ae_spacing_t *c = &ae->spacing[i];
+		if (strcmp(c->addr, addr) == 0) {
+			e = c;
+			break;
+		}
+		if (c->until_ms < e->until_ms)
+			e = c;
+	}
+	snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	e->until_ms = now_ms + gap;
+}
+
+static bool spacing_wait(const grove_ae_t *ae, const char *addr, uint64_t now_ms)
+{
+	for (size_t i = 0; i < GROVE__SPACED_PEERS; i++)
+		if (ae->spacing[i].until_ms > now_ms && strcmp(ae->spacing[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
 /* Answers a DIGEST that asked for one (never with the reply flag, so two
  * nodes cannot ping-pong). */
 static void reply_digest(grove_ae_t *ae, const char *addr)
@@ -369,6 +415,10 @@ static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr, const c
 		w->different(w->ctx, addr, sender_id);
 	if (find_addr(ae, addr) != NULL || ae->nsess >= ae->cfg.max_sessions) {
 		ae->stats.sessions_refused++;
+		return;
+	}
+	if (spacing_wait(ae, addr, now_ms)) {
+		ae->stats.sessions_spaced++;
 		return;
 	}
 	uint32_t mask = 0;
@@ -670,11 +720,11 @@ static void antientropy_remove(grove_ae_t *ae, size_t index)
 
 void grove_ae_stream_closed(grove_ae_t *ae, uint64_t now_ms, uint32_t stream_id)
 {
-	(void)now_ms;
 	size_t i;
 	grove_ae_sess_t *s = find_id(ae, stream_id, &i);
 	if (s == NULL)
 		return;
+	spacing_note(ae, s, now_ms);
 	grove_ae_sess_transport_closed(s);
 	antientropy_remove(ae, i);
 	grove_ae_sess_destroy(s);
@@ -730,7 +780,7 @@ uint64_t grove_ae_next_deadline(const grove_ae_t *ae)
 
 /* ---- outputs ---- */
 
-static bool poll_sessions(grove_ae_t *ae, grove_out_t *out)
+static bool poll_sessions(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out)
 {
 	for (size_t k = 0; k < ae->nsess; k++) {
 		size_t i = (ae->rr + k) % ae->nsess;
@@ -752,6 +802,7 @@ static bool poll_sessions(grove_ae_t *ae, grove_out_t *out)
 			out->bytes = NULL;
 			out->len = 0;
 			antientropy_remove(ae, i);
+			spacing_note(ae, s, now_ms);
 			ae->dead = s;
 		}
 		return true;
@@ -779,7 +830,7 @@ bool grove_ae_poll(grove_ae_t *ae, uint64_t now_ms, grove_out_t *out)
 		out->len = o->len;
 		return true;
 	}
-	return poll_sessions(ae, out);
+	return poll_sessions(ae, now_ms, out);
 }
 
 void grove_ae_get_stats(const grove_ae_t *ae, grove_ae_stats_t *out)

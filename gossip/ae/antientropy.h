@@ -141,7 +141,7 @@ typedef struct grove_ae_config {
 	uint32_t push_transmits;     /* 3: push rounds each fresh key is sent in
 					(1 while push_fanout covers every peer) */
 	uint32_t push_interval_ms;   /* 100 */
-	uint32_t push_queue_max;     /* 4096 keys; more are dropped (counted) */
+	uint32_t push_queue_max;     /* 16384 keys; more are dropped (counted) */
 	grove_ae_watch_t watch;      /* all NULL: nobody watches equality */
 } grove_ae_config_t;
 
@@ -221,6 +221,8 @@ typedef struct grove_ae_stats {
 	uint64_t sessions_opened, sessions_accepted;
 	uint64_t sessions_done;       /* ended by BYE after both ends idle */
 	uint64_t sessions_refused;    /* full, or already one with that peer */
+	uint64_t sessions_spaced;     /* differing digests from a peer whose last
+					 session ended less than 3x its duration ago */
 	uint64_t session_errors;      /* any other end (all reasons below) */
 	uint64_t err_proto, err_decode, err_limit, err_timeout, err_closed, err_nomem;
 	uint64_t keys_sent, keys_received;     /* states sent / received */

@@ -85,6 +85,11 @@ void grove_ae_sess_destroy(grove_ae_sess_t *s)
 }
 
 uint32_t grove_ae_sess_id(const grove_ae_sess_t *s) { return s->id; }
+
+uint64_t grove_ae_sess_started_ms(const grove_ae_sess_t *s)
+{
+	return s->started_ms;
+}
 const char *grove_ae_sess_addr(const grove_ae_sess_t *s) { return s->addr; }
 bool grove_ae_sess_writable(const grove_ae_sess_t *s) { return s->writable; }
 void grove_ae_sess_set_writable(grove_ae_sess_t *s, bool w) { s->writable = w; }

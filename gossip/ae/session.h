@@ -51,6 +51,7 @@ int grove_ae_sess_create(const grove_ae_ctx_t *ctx, uint32_t id, const char *add
 void grove_ae_sess_destroy(grove_ae_sess_t *s);
 
 uint32_t grove_ae_sess_id(const grove_ae_sess_t *s);
+uint64_t grove_ae_sess_started_ms(const grove_ae_sess_t *s);
 const char *grove_ae_sess_addr(const grove_ae_sess_t *s);
 /* Marks tree node (level, index) as different: its children (or its keys,
  * at the segment level) will be sent to the peer. */
