@@ -1460,12 +1460,39 @@ int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const vo
 }
 
 int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_snapshot_t **snap,
-			      uint64_t *count, grove_ctx_t *pctx)
+			      uint64_t *count, grove_ctx_t *pctx, uint64_t *seq)
 {
-	meta_t m;
-	int rc = coll_read_begin(db, k, GROVE_TYPE_ZSET, snap, &m);
+	/* The head and metadata through the point cache (no LevelDB lookup
+	 * on a hit) when no write of cached keys began or ran from before the
+	 * snapshot was taken to after they were read: they are then the
+	 * snapshot's (every write of a key's head or metadata bumps the
+	 * sequence), and *seq stays valid for the member reads after it. */
+	*seq = grove_store_read_begin(db->store);
+	int rc = grove_snapshot_create(db->store, snap);
 	if (rc)
 		return rc;
+	meta_t m;
+	grove_type_t t = GROVE_TYPE_NONE;
+	rc = READ_AGAIN;
+	if (!(*seq & 1)) {
+		rc = read_head_latest(db, k, GROVE_TYPE_ZSET, NULL, &t, &m);
+		if (!grove_store_read_end(db->store, *seq)) {
+			meta_free(&m);
+			rc = READ_AGAIN;
+		}
+	}
+	if (rc == READ_AGAIN) {
+		*seq = 1;
+		rc = read_head(db, *snap, k, &t, &m);
+	}
+	if (rc == 0 && t != GROVE_TYPE_ZSET)
+		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
+	if (rc) {
+		meta_free(&m);
+		grove_snapshot_release(db->store, *snap);
+		*snap = NULL;
+		return rc;
+	}
 	*count = m.count[GROVE_ELEM_ZMEMBER];
 	*pctx = m.pctx;
 	memset(&m.pctx, 0, sizeof(m.pctx));
@@ -1473,18 +1500,37 @@ int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_sna
 	return 0;
 }
 
-int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-			     const grove_ctx_t *pctx, const void *member, size_t mlen,
-			     grove_elem_t *out)
+int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, uint64_t seq,
+			     const grove_db_key_t *k, const grove_ctx_t *pctx, const void *member,
+			     size_t mlen, grove_elem_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	ename_t *en = grove_db__ename_take(db);
 	if (!en)
 		return GROVE_ENOMEM;
 	ename_init(en, k, GROVE_ELEM_ZMEMBER, member, mlen);
+	/* through the point cache while no write began since seq: the
+	 * snapshot's record then */
+	int rc = READ_AGAIN;
+	if (!(seq & 1)) {
+		rc = elem_read_latest(db, en, pctx, out);
+		if (rc == 0 && !grove_store_read_end(db->store, seq)) {
+			grove_elem_free(out);
+			memset(out, 0, sizeof(*out));
+			rc = READ_AGAIN;
+		}
+		if (rc != 0 && rc != READ_AGAIN) {
+			grove_elem_free(out);
+			memset(out, 0, sizeof(*out));
+		}
+	}
+	if (rc != READ_AGAIN) {
+		grove_db__ename_give(db, en);
+		return rc;
+	}
 	uint8_t *p = NULL;
 	size_t len = 0;
-	int rc = grove_store_get(db->store, snap, en->rkey, en->rlen, &p, &len);
+	rc = grove_store_get(db->store, snap, en->rkey, en->rlen, &p, &len);
 	grove_db__ename_give(db, en);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;

@@ -626,13 +626,18 @@ int grove_db__zset_write(grove_db_t *db, const void *key, size_t klen, const voi
 int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const void *member,
 			  size_t mlen, grove_elem_t *out) GROVE_MUST_CHECK;
 /* A snapshot of a sorted-set key for reads: its live member count and
- * pending-delete context (the caller frees it); 1: reads as empty. */
+ * pending-delete context (the caller frees it); 1: reads as empty.  The
+ * head and metadata come from the store's point cache when no write of
+ * cached keys ran around the snapshot's creation: *seq is then that write
+ * sequence (even; grove_store_read_begin), else odd. */
 int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_snapshot_t **snap,
-			      uint64_t *count, grove_ctx_t *pctx) GROVE_MUST_CHECK;
-/* A member's entries in snap, filtered by pctx (may be NULL); empty when absent. */
-int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-			     const grove_ctx_t *pctx, const void *member, size_t mlen,
-			     grove_elem_t *out) GROVE_MUST_CHECK;
+			      uint64_t *count, grove_ctx_t *pctx, uint64_t *seq) GROVE_MUST_CHECK;
+/* A member's entries in snap, filtered by pctx (may be NULL); empty when
+ * absent.  Read through the point cache when seq (read_begin's) is even
+ * and no write began since, else from snap. */
+int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, uint64_t seq,
+			     const grove_db_key_t *k, const grove_ctx_t *pctx, const void *member,
+			     size_t mlen, grove_elem_t *out) GROVE_MUST_CHECK;
 /* Index record of (score, member) of key k into out (GROVE_DB_ZINDEX_KEY_MAX
  * bytes); returns its length.  _move adds to b the delete of the old one
  * and the put of the new one (either may be absent; nothing when equal). */

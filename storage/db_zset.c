@@ -178,6 +178,7 @@ typedef struct zwalk {
 	grove_snapshot_t *snap;
 	grove_ctx_t pctx;
 	uint64_t count;
+	uint64_t seq;  /* the store's write sequence the snapshot is (even), or odd */
 	uint64_t zgen; /* the counted index's generation before the snapshot */
 	bool zquiet;   /* ... read with nothing of the stripe queued */
 	bool checked;  /* a pending delete: entries are checked against their records */
@@ -191,7 +192,7 @@ static int zwalk_begin(zwalk_t *w, grove_db_t *db, const void *key, size_t klen)
 	if (rc)
 		return rc;
 	w->zgen = grove_db__zrank_gen(db, &w->k, &w->zquiet);
-	rc = grove_db__zset_read_begin(db, &w->k, &w->snap, &w->count, &w->pctx);
+	rc = grove_db__zset_read_begin(db, &w->k, &w->snap, &w->count, &w->pctx, &w->seq);
 	w->checked = rc == 0 && (w->pctx.vv.len || w->pctx.cloud.len);
 	return rc;
 }
@@ -282,7 +283,7 @@ static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvi
 		int r = 0;
 		if (w->checked) {
 			grove_elem_t x;
-			rc = grove_db__zset_member_in(w->db, w->snap, &w->k, &w->pctx, m, ml, &x);
+			rc = grove_db__zset_member_in(w->db, w->snap, w->seq, &w->k, &w->pctx, m, ml, &x);
 			double fs = 0;
 			bool live = rc == 0 && grove_zscore_eval(&x, &fs) == 0;
 			grove_elem_free(&x);
@@ -528,7 +529,7 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 	else if (mlen > GROVE_ELEM_MAX)
 		rc = GROVE_ENOTFOUND;
 	else
-		rc = grove_db__zset_member_in(db, w.snap, &w.k, &w.pctx, member, mlen, &x);
+		rc = grove_db__zset_member_in(db, w.snap, w.seq, &w.k, &w.pctx, member, mlen, &x);
 	if (rc == 0 && counted) {
 		rc = grove_zscore_eval(&x, &s);
 		grove_elem_free(&x);
