@@ -182,6 +182,7 @@ typedef struct zwalk {
 	uint64_t zgen; /* the counted index's generation before the snapshot */
 	bool zquiet;   /* ... read with nothing of the stripe queued */
 	bool checked;  /* a pending delete: entries are checked against their records */
+	uint32_t first; /* entries the walk's first chunk from memory copies (0: a whole chunk) */
 } zwalk_t;
 
 static int zwalk_begin(zwalk_t *w, grove_db_t *db, const void *key, size_t klen)
@@ -219,13 +220,17 @@ static int zwalk_cached(zwalk_t *w, bool rev, uint8_t *lo, size_t plen, size_t *
 	grove_buf_t b;
 	grove_buf_init(&b, 0);
 	int rc = 0;
+	/* a first chunk of what the caller expects to take (LIMIT 0 10: 10
+	 * entries, not 64 copied), then whole ones */
+	uint32_t max = w->first && w->first < ZWALK_CACHED_CHUNK ? w->first : ZWALK_CACHED_CHUNK;
 	*stop = false;
 	while (rc == 0 && !*stop && !w->checked) {
 		uint32_t n = 0;
 		bool end = false;
 		grove_buf_reset(&b);
 		rc = grove_db__zrank_entries(w->db, &w->k, w->zgen, w->zquiet, rev, lo + plen, *flen,
-					     ZWALK_CACHED_CHUNK, &b, lens, &n, &end);
+					     max, &b, lens, &n, &end);
+		max = ZWALK_CACHED_CHUNK;
 		size_t at = 0;
 		for (uint32_t i = 0; rc == 0 && !*stop && i < n; at += lens[i++]) {
 			const uint8_t *e = b.data + at;
@@ -436,6 +441,10 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 		if (z.take == 0)
 			goto done;
 	}
+	/* a score range starts at its bound: the first skip + take entries
+	 * (and one excluded at the bound) are likely all it visits */
+	if (r->by != GROVE_ZRANGE_LEX && z.take != UINT64_MAX && z.skip + z.take < ZWALK_CACHED_CHUNK)
+		w.first = (uint32_t)(z.skip + z.take) + 1;
 	if (r->rev && r->by == GROVE_ZRANGE_SCORE)
 		flen = start_at(r->max, !r->max_excl, from);
 	else if (r->by == GROVE_ZRANGE_SCORE)
