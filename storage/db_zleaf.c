@@ -20,6 +20,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "base/bytes.h"
+#include "base/num.h"
 #include "storage/db_zleaf_int.h"
 
 void grove_zleaf_free(grove_zleaf_t *l)
@@ -43,14 +44,29 @@ static const uint8_t *entry(const grove_zleaf_t *l, uint32_t i, size_t *len)
 	return l->buf + l->off[i];
 }
 
+/* e against s, whose first 8 bytes (slen >= 8) are sp as a big-endian
+ * integer: entries are a score's 8 bytes, then a member, so the scores
+ * decide most comparisons without a call to memcmp. */
+static int ent_cmp(const uint8_t *e, size_t el, const uint8_t *s, size_t slen, uint64_t sp)
+{
+	if (el >= 8 && slen >= 8) {
+		uint64_t ep = grove_be64_get(e);
+		if (ep != sp)
+			return ep < sp ? -1 : 1;
+		return grove_key_cmp(e + 8, el - 8, s + 8, slen - 8);
+	}
+	return grove_key_cmp(e, el, s, slen);
+}
+
 uint32_t grove_zleaf_find(const grove_zleaf_t *l, const uint8_t *s, size_t slen, bool *found)
 {
 	uint32_t lo = 0, hi = l->n; /* entries before lo are < s, from hi >= s */
+	uint64_t sp = slen >= 8 ? grove_be64_get(s) : 0;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		size_t el;
 		const uint8_t *e = entry(l, mid, &el);
-		if (grove_key_cmp(e, el, s, slen) < 0)
+		if (ent_cmp(e, el, s, slen, sp) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
