@@ -374,6 +374,7 @@ struct grove_db {
 	/* their leaves' entries: ZRANKs answered from them, leaves a reader
 	 * installed, leaves forgotten (bound, or not what the store holds) */
 	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
+	atomic_uint_fast64_t zrcache_reader_loads; /* boundaries a ZRANK loaded (db_zrank.c) */
 	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the score hint */
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most

@@ -2340,6 +2340,34 @@ static void zr_hint_reader(grove_db_t *db, const grove_db_key_t *k, const uint8_
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* A reader that finds the stripe's cache empty loads k's boundaries into
+ * it, as a writer does (zr_cache_get: at the second access in a row to k
+ * of the stripe, readers' and writers' alike), so that a key only read
+ * since a restart gets them too.  Only while quiet (the key lock free, nothing
+ * of the stripe queued, no transaction open: the store holds every write
+ * made under the lock, and no queued or staged write can delete the
+ * version record the cache stands for) and with the version record in
+ * the store; the load bumps the generation, so this reader goes on with
+ * its seeks and the next ones use it. */
+static void zr_cache_load_reader(grove_db_t *db, const grove_db_key_t *k, uint8_t *key)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	if (grove_commit_txn_owned(&db->commit) || pthread_mutex_trylock(&s->mu) != 0)
+		return;
+	/* a reader takes an empty cache only: it never evicts the key a
+	 * writer keeps (two keys read in turn would reload each other) */
+	if (s->npend == 0 && !s->zr && pthread_rwlock_tryrdlock(&db->txn_gate) == 0) {
+		bool header = false;
+		if (s->zr_last != (k->hash | 1))
+			s->zr_last = k->hash | 1; /* the first access in a row */
+		else if (zr_has_header(db, NULL, k, NULL, false, &header) == 0 && header &&
+			 zr_cache_get(db, k, key))
+			atomic_fetch_add(&db->zrcache_reader_loads, 1);
+		GROVE_ASSERT(pthread_rwlock_unlock(&db->txn_gate) == 0);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
 			    uint64_t gen, bool quiet, uint64_t count, double score,
 			    const void *member, size_t mlen, uint64_t *rank)
@@ -2362,6 +2390,8 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 		grove_free(mem);
 		return rc ? rc : 1;
 	}
+	if (!hit && gen != UINT64_MAX)
+		zr_cache_load_reader(db, k, key);
 	zr_arr_t dir = { 0 }, s = { 0 };
 	grove_iter_t *it = NULL;
 	if (!hit) {

@@ -389,12 +389,73 @@ static void test_rank_fill_known(void **state)
 	grove_db__zrank_params = saved;
 }
 
+/* After a restart the caches are empty and a read-only workload must
+ * fill them: the second ZRANK in a row of the key loads its boundaries
+ * (a reader, the stripe's cache empty), the ZRANKs after it install the
+ * leaves they walk, and every rank stays the walk's, also after writes. */
+static void test_rank_reader_load(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zreload", true), 0);
+	char m[24];
+	for (int i = 0; i < MEMBERS; i++) {
+		snprintf(m, sizeof(m), "m%03d", i);
+		assert_int_equal(grove_db_zset_add(t.db, K("k"), K(m), (double)((i * 37) % MEMBERS), 0,
+						   NULL, NULL), 0);
+	}
+	grove_db_close(t.db);
+	assert_int_equal(grove_test_storage_db_open(t.dir, "node-a", &t.clock_ms,
+						    GROVE_DURABILITY_NONE, &t.db), 0);
+	grove_db_key_t k;
+	assert_int_equal(grove_db__key_prepare(&k, K("k")), 0);
+	grove_db_stripe_t *st = &t.db->stripes[k.stripe];
+	assert_null(st->zr);
+	listing_t *l = grove_malloc(sizeof(*l));
+	assert_non_null(l);
+	list_all(t.db, l);
+	assert_int_equal(l->n, MEMBERS);
+	/* ZRANKs until one loads (a background thread holding the stripe's
+	 * lock makes a reader skip the load: up to 100 rounds) */
+	for (int i = 0; i < 100 && !st->zr; i++) {
+		snprintf(m, sizeof(m), "m%03d", i % MEMBERS);
+		rank_is(t.db, l, m);
+	}
+	assert_non_null(st->zr);
+	assert_int_equal(atomic_load(&t.db->zrcache_reader_loads), 1);
+	uint64_t l0 = atomic_load(&t.db->zleaf_loads), h0 = atomic_load(&t.db->zleaf_hits);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < MEMBERS; i++) {
+			snprintf(m, sizeof(m), "m%03d", i);
+			rank_is(t.db, l, m);
+		}
+	assert_true(atomic_load(&t.db->zleaf_loads) > l0);  /* the walks installed leaves */
+	assert_true(atomic_load(&t.db->zleaf_hits) > h0 + MEMBERS / 2); /* which answered */
+	/* writes keep what the reader loaded exact */
+	for (int i = 0; i < 20; i++) {
+		snprintf(m, sizeof(m), "m%03d", i * 7);
+		assert_int_equal(grove_db_zset_add(t.db, K("k"), K(m), 1000.0 + i, 0, NULL, NULL), 0);
+	}
+	list_all(t.db, l);
+	for (int i = 0; i < MEMBERS; i++) {
+		snprintf(m, sizeof(m), "m%03d", i);
+		rank_is(t.db, l, m);
+	}
+	assert_int_equal(atomic_load(&t.db->zrcache_reader_loads), 1);
+	grove_free(l);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf_ops),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_leaf_cache),
 		cmocka_unit_test(test_rank_fill_known),
+		cmocka_unit_test(test_rank_reader_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
