@@ -2300,6 +2300,21 @@ typedef struct zr_walk {
 	size_t alen;
 } zr_walk_t;
 
+/* One entry of a collecting walk: the leaf's while fewer than own were
+ * taken, else the one after the leaf (true: the walk ends there). */
+static bool zr_collect(zr_walk_t *w, const uint8_t *e, size_t el, uint64_t own)
+{
+	if (w->m == own) {
+		w->after = w->buf.len + 1;
+		w->alen = el;
+		grove_buf_append(&w->buf, e, el);
+		return true;
+	}
+	w->lens[w->m++] = el;
+	grove_buf_append(&w->buf, e, el);
+	return false;
+}
+
 static int zr_walk_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key, const zr_pos_t *p,
 			const uint8_t *suf, size_t slen, uint64_t own, bool collect, zr_walk_t *w)
 {
@@ -2324,16 +2339,8 @@ static int zr_walk_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
 			w->n++;
 		if (done && (!collect || w->m > own))
 			break;
-		if (collect && w->m == own) { /* the entry after the leaf */
-			w->after = w->buf.len + 1;
-			w->alen = kl - zp;
-			grove_buf_append(&w->buf, kp + zp, kl - zp);
+		if (collect && zr_collect(w, kp + zp, kl - zp, own))
 			break;
-		}
-		if (collect) {
-			w->lens[w->m++] = kl - zp;
-			grove_buf_append(&w->buf, kp + zp, kl - zp);
-		}
 		if (!done && w->n > own)
 			break;
 		grove_iter_next(it);
@@ -2342,7 +2349,7 @@ static int zr_walk_leaf(grove_iter_t *it, const grove_db_key_t *k, uint8_t *key,
 	return grove_iter_status(it);
 }
 
-/* The next own entries from it's place (the first of a leaf), then the
+/* The next own entries from where it stands (a leaf's first), then the
  * one after them, collected as zr_walk_leaf's collect does. */
 static int zr_walk_on(grove_iter_t *it, const uint8_t *zpre, size_t zp, uint64_t own,
 		      zr_walk_t *w)
@@ -2352,16 +2359,8 @@ static int zr_walk_on(grove_iter_t *it, const uint8_t *zpre, size_t zp, uint64_t
 	while (grove_iter_valid(it)) {
 		size_t kl;
 		const uint8_t *kp = grove_iter_key(it, &kl);
-		if (kl < zp || memcmp(kp, zpre, zp) != 0)
+		if (kl < zp || memcmp(kp, zpre, zp) != 0 || zr_collect(w, kp + zp, kl - zp, own))
 			break;
-		if (w->m == own) { /* the entry after the leaf */
-			w->after = w->buf.len + 1;
-			w->alen = kl - zp;
-			grove_buf_append(&w->buf, kp + zp, kl - zp);
-			break;
-		}
-		w->lens[w->m++] = kl - zp;
-		grove_buf_append(&w->buf, kp + zp, kl - zp);
 		grove_iter_next(it);
 	}
 	w->full = w->m == own && !grove_buf_failed(&w->buf);

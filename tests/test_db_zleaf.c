@@ -402,11 +402,7 @@ static void test_rank_reader_load(void **state)
 	grove_test_db_t t;
 	assert_int_equal(grove_test_db_open(&t, "zreload", true), 0);
 	char m[24];
-	for (int i = 0; i < MEMBERS; i++) {
-		snprintf(m, sizeof(m), "m%03d", i);
-		assert_int_equal(grove_db_zset_add(t.db, K("k"), K(m), (double)((i * 37) % MEMBERS), 0,
-						   NULL, NULL), 0);
-	}
+	fill_k(t.db, MEMBERS);
 	grove_db_close(t.db);
 	assert_int_equal(grove_test_storage_db_open(t.dir, "node-a", &t.clock_ms,
 						    GROVE_DURABILITY_NONE, &t.db), 0);
