@@ -1301,13 +1301,13 @@ static int read_head_latest(grove_db_t *db, const grove_db_key_t *k, grove_type_
 	head_dec_t h = { GROVE_TYPE_NONE, 0 };
 	memset(m, 0, sizeof(*m));
 	*type = GROVE_TYPE_NONE;
+	uint64_t hint = 0;
 	if (next) /* the element read next: its cache set comes meanwhile */
-		grove_store_read_prefetch(db->store, next->rkey, next->rlen, false);
+		hint = grove_store_read_prefetch(db->store, next->rkey, next->rlen);
 	int rc = grove_store_read_latest(db->store, k->urec, 1 + k->klen, head_dec, &h);
 	if (rc)
 		return rc == GROVE_ENOTFOUND ? 0 : rc;
-	if (next)
-		grove_store_read_prefetch(db->store, next->rkey, next->rlen, true);
+	grove_store_read_prefetch_entry(db->store, hint);
 	*type = grove_db__expired_now(db, h.deadline) ? GROVE_TYPE_NONE : h.type;
 	if (*type != want)
 		return 0;

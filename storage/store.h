@@ -234,11 +234,13 @@ int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen,
 				 grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
 void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
 /* A hint ahead of a grove_store_read_latest of key, with other work in
- * between: brings its cache set (entry false), then, once the set is
- * likely there, its entry (entry true) toward the CPU.  A hit of a cache
- * larger than the CPU's costs the loads of the set and the entry from
- * memory; this overlaps them with the work between. */
-void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, bool entry);
+ * between: grove_store_read_prefetch brings its cache set toward the CPU
+ * and returns a hint (0: nothing to bring), then, once the set is likely
+ * there, grove_store_read_prefetch_entry(hint) brings its entry.  A hit
+ * of a cache larger than the CPU's costs the loads of the set and the
+ * entry from memory; this overlaps them with the work between. */
+uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen);
+void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint);
 uint64_t grove_store_read_begin(grove_store_t *s);
 bool grove_store_read_end(grove_store_t *s, uint64_t seq);
 

@@ -30,12 +30,22 @@
  * its set.  The bytes of all entries (header, key, value, allocator
  * overhead) stay within the budget given at enable: a fill that would
  * pass it replaces a way of its set or is not made.  A record over GROVE_STORE_CACHE_REC_MAX bytes is
- * never cached.
+ * never cached.  The shards' sets are one region reserved at enable (its
+ * pages come as they are first touched), which the kernel is asked to
+ * back with 2 MiB pages once most of it is touched (table_huge): a hit
+ * in a large cache then pays no page walk for its set.
+ *
+ * Prefetch.  A reader that knows its next reads (a client's pipeline, the
+ * element after a key's head) brings their sets, then their entries,
+ * toward the CPU ahead of them (grove_store_read_prefetch, _entry): the
+ * loads of a hit in a cache larger than the CPU's then overlap other work.
  */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "grove/alloc.h"
 #include "base/assert.h"
@@ -45,6 +55,10 @@
 #define SETS_MAX ((size_t)1 << 20) /* per shard */
 #define NEAR_ENTRY_BYTES 96 /* room a neighbour's fill wants, estimated */
 #define NEAR_HELD_RUN 16    /* neighbours held in a row that end a walk */
+#define HUGE_PAGE_BYTES ((size_t)2 << 20) /* the slot tables' alignment */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1; older kernels refuse it (EINVAL) */
+#endif
 
 /* 5 bytes of header (its set's tag holds 32 bits of the key's hash). */
 typedef struct sc_entry {
@@ -67,10 +81,8 @@ typedef struct sc_shard {
 	pthread_mutex_t mu;
 	uint64_t gen;
 	uint32_t tick;
-	/* c->sets of them, allocated at the shard's first entry (unused
-	 * caches cost no table); atomic so that a writer may prefetch its
-	 * set without the lock (store.c, before the backend's write) */
-	_Atomic(sc_set_t *) sets;
+	sc_set_t *sets; /* c->sets of them: its slice of c->table */
+	bool used;      /* an entry was put: the close walks its sets */
 	uint64_t hits, misses;
 } __attribute__((aligned(64))) sc_shard_t;
 
@@ -78,6 +90,13 @@ struct grove_store_cache {
 	bool prefix[256]; /* the first key bytes whose records are kept */
 	size_t bytes_max;
 	size_t sets; /* per shard, a power of two */
+	/* every shard's sets, one region aligned to HUGE_PAGE_BYTES inside
+	 * table_mem: reserved at enable, its pages come as they are first
+	 * touched (an unused cache holds no table) */
+	void *table_mem;
+	sc_set_t *table;
+	size_t table_bytes;
+	atomic_bool table_huge; /* table_collapse ran */
 	atomic_size_t bytes;
 	atomic_size_t entries;
 	atomic_uint_fast64_t evictions;
@@ -107,6 +126,16 @@ int grove_store_cache_enable(grove_store_t *s, const char *prefixes, size_t byte
 	c->sets = 1;
 	while (c->sets < SETS_MAX && 2 * c->sets * table_set <= bytes_max / 4)
 		c->sets <<= 1;
+	c->table_bytes = c->sets * GROVE_STORE_CACHE_SHARDS * sizeof(sc_set_t);
+	c->table_mem = grove_calloc(1, c->table_bytes + HUGE_PAGE_BYTES);
+	if (!c->table_mem) {
+		grove_free(c);
+		return GROVE_ENOMEM;
+	}
+	uintptr_t at = ((uintptr_t)c->table_mem + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
+	c->table = (sc_set_t *)at;
+	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++)
+		c->shard[i].sets = c->table + (size_t)i * c->sets;
 	for (const char *p = prefixes; *p; p++)
 		c->prefix[(uint8_t)*p] = true;
 	c->bytes_max = bytes_max;
@@ -126,13 +155,12 @@ void grove_store__cache_free(grove_store_t *s)
 		return;
 	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++) {
 		sc_shard_t *sh = &c->shard[i];
-		sc_set_t *sets = atomic_load(&sh->sets);
-		for (size_t j = 0; sets && j < c->sets; j++)
+		for (size_t j = 0; sh->used && j < c->sets; j++)
 			for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
-				grove_free(sets[j].e[w]);
-		grove_free(sets);
+				grove_free(sh->sets[j].e[w]);
 		pthread_mutex_destroy(&sh->mu);
 	}
+	grove_free(c->table_mem);
 	pthread_mutex_destroy(&c->wmu);
 	grove_free(c);
 	s->cache = NULL;
@@ -154,18 +182,30 @@ static uint64_t key_hash(const grove_store_cache_t *c, const void *key, size_t k
 	return grove_store__key_hash(c->seed, key, klen);
 }
 
-/* h's set in its shard; NULL when the shard holds no table yet and alloc
- * is false (or the allocation failed). */
-static sc_set_t *set_of(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, bool alloc)
+/* Once the cache holds about 4 entries per 4 KiB of slot table (most of
+ * the table's pages touched, so resident anyway), asks the kernel to back
+ * the table with 2 MiB pages: a hit of a large cache then misses the
+ * TLB on its slot no more (a page walk per slot read, costly under
+ * virtualisation).  Not earlier: a huge page is resident whole, and an
+ * idle cache would hold its whole table.  Once per cache; a kernel
+ * without transparent huge pages refuses it, which changes nothing. */
+static void table_huge(grove_store_cache_t *c)
 {
-	sc_set_t *sets = atomic_load_explicit(&sh->sets, memory_order_acquire);
-	if (!sets && alloc) { /* on its first entry (shard lock held) */
-		sets = grove_calloc(c->sets, sizeof(sc_set_t));
-		atomic_store_explicit(&sh->sets, sets, memory_order_release);
-	}
-	if (!sets)
-		return NULL;
-	return &sets[(size_t)(h / GROVE_STORE_CACHE_SHARDS) & (c->sets - 1)];
+	if (atomic_load_explicit(&c->table_huge, memory_order_relaxed) ||
+	    atomic_load(&c->entries) < c->table_bytes / 1024 ||
+	    atomic_exchange(&c->table_huge, true))
+		return;
+	size_t len = c->table_bytes & ~(HUGE_PAGE_BYTES - 1);
+	if (len == 0)
+		return;
+	(void)madvise(c->table, len, MADV_HUGEPAGE); /* new faults: huge pages */
+	(void)madvise(c->table, len, MADV_COLLAPSE); /* the pages touched so far */
+}
+
+/* h's set in its shard sh. */
+static sc_set_t *set_of(const grove_store_cache_t *c, const sc_shard_t *sh, uint64_t h)
+{
+	return &sh->sets[(size_t)(h / GROVE_STORE_CACHE_SHARDS) & (c->sets - 1)];
 }
 
 static int way_find(const sc_set_t *set, uint64_t h, const void *key, size_t klen)
@@ -228,6 +268,7 @@ static sc_entry_t *entry_new(const void *key, size_t klen, const uint8_t *val, s
 static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v, uint64_t h,
 		    sc_entry_t *e)
 {
+	sh->used = true;
 	set->e[v] = e;
 	set->tag[v] = (uint32_t)(h >> 32);
 	set->tick[v] = ++sh->tick;
@@ -243,8 +284,8 @@ static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v
 static void entry_write(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const void *key,
 			size_t klen, const uint8_t *val, size_t vlen)
 {
-	sc_set_t *set = set_of(c, sh, h, false);
-	int w = set ? way_find(set, h, key, klen) : -1;
+	sc_set_t *set = set_of(c, sh, h);
+	int w = way_find(set, h, key, klen);
 	if (w < 0)
 		return;
 	sc_entry_t *e = set->e[w];
@@ -272,9 +313,7 @@ static bool entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const
 {
 	if (klen + vlen > GROVE_STORE_CACHE_REC_MAX)
 		return false;
-	sc_set_t *set = set_of(c, sh, h, true);
-	if (!set)
-		return false;
+	sc_set_t *set = set_of(c, sh, h);
 	if (way_find(set, h, key, klen) >= 0)
 		return true; /* another reader's fill of the same record came first */
 	size_t charge = sizeof(sc_entry_t) + klen + vlen + ENTRY_OVERHEAD_BYTES;
@@ -295,21 +334,26 @@ static bool entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const
 	return false;
 }
 
-void grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen, bool entry)
+uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen)
 {
 	grove_store_cache_t *c = s->cache;
 	if (!c || !cached_key(c, key, klen))
-		return;
+		return 0;
 	uint64_t h = key_hash(c, key, klen);
+	const sc_set_t *set = set_of(c, &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)], h);
+	__builtin_prefetch(set->tag);
+	__builtin_prefetch(set->e);
+	return h;
+}
+
+void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint)
+{
+	grove_store_cache_t *c = s->cache;
+	if (!c || hint == 0)
+		return;
+	uint64_t h = hint;
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
-	sc_set_t *set = set_of(c, sh, h, false);
-	if (!set)
-		return;
-	if (!entry) {
-		__builtin_prefetch(set->tag);
-		__builtin_prefetch(set->e);
-		return;
-	}
+	const sc_set_t *set = set_of(c, sh, h);
 	uint32_t tag = (uint32_t)(h >> 32);
 	pthread_mutex_lock(&sh->mu);
 	for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
@@ -416,8 +460,8 @@ int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen,
 	uint64_t h = key_hash(c, key, klen);
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
 	pthread_mutex_lock(&sh->mu);
-	sc_set_t *set = set_of(c, sh, h, false);
-	int w = set ? way_find(set, h, key, klen) : -1;
+	sc_set_t *set = set_of(c, sh, h);
+	int w = way_find(set, h, key, klen);
 	if (w >= 0) {
 		const sc_entry_t *e = set->e[w];
 		rc = e->absent ? GROVE_ENOTFOUND : fn(ctx, e->data + e->klen, e->vlen);
@@ -448,6 +492,7 @@ int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen,
 	if (rc == 0)
 		rc = fn(ctx, p, len);
 	grove_free(p);
+	table_huge(c);
 	return rc;
 }
 
@@ -474,9 +519,7 @@ static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 	if (a->hs->n < GROVE_STORE_CACHE_WRITE_HASHES)
 		a->hs->h[a->hs->n++] = h;
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
-	const sc_set_t *set = set_of(c, sh, h, false);
-	if (!set)
-		return;
+	const sc_set_t *set = set_of(c, sh, h);
 	__builtin_prefetch(set->tag, 1);
 	__builtin_prefetch(set->e, 1);
 }

@@ -114,6 +114,51 @@ static void stats(grove_store_t *s, grove_store_cache_stats_t *st)
 	grove_store_cache_stats(s, st);
 }
 
+/* ---- prefetch hints ---- */
+
+/* grove_store_read_prefetch answers a hint for every key the cache may
+ * hold (the same hint for the same key), 0 for keys it never holds and
+ * for a store without a cache; the entry step of a hint, also of a key
+ * deleted or never read since, changes no answer.  Enough entries for
+ * the slot table's huge pages to be asked for (table_huge) on the way. */
+static void test_prefetch(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, false, 16 << 20);
+	grove_store_t *s = f.s;
+	char key[16], val[16];
+	assert_int_equal(grove_store_read_prefetch(s, K("x1")), 0); /* not a cached prefix */
+	for (int i = 0; i < 6000; i++) {
+		snprintf(key, sizeof(key), "e%05d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+	}
+	for (int i = 0; i < 6000; i++) {
+		snprintf(key, sizeof(key), "e%05d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		uint64_t h = grove_store_read_prefetch(s, K(key));
+		assert_int_not_equal(h, 0);
+		grove_store_read_prefetch_entry(s, h); /* not cached yet */
+		expect_latest(s, key, val);            /* fills it */
+		assert_int_equal(grove_store_read_prefetch(s, K(key)), h);
+		if (i % 2)
+			assert_int_equal(grove_store_delete(s, K(key), false), 0);
+		grove_store_read_prefetch_entry(s, h);
+		expect_latest(s, key, i % 2 ? NULL : val);
+	}
+	grove_store_cache_stats_t st;
+	stats(s, &st);
+	assert_true(st.entries >= 3000 && st.bytes <= st.bytes_max);
+	grove_store_read_prefetch_entry(s, 0); /* no hint */
+	store_close(&f);
+
+	assert_int_equal(grove_store_open_memory(&s), 0); /* no cache */
+	assert_int_equal(grove_store_read_prefetch(s, K("e1")), 0);
+	grove_store_read_prefetch_entry(s, 12345);
+	grove_store_close(s);
+}
+
 /* ---- every write path ---- */
 
 static void write_paths(bool leveldb)
@@ -739,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_near_after_write),
 		cmocka_unit_test(test_db_pending_delete),
 		cmocka_unit_test(test_db_twin),
+		cmocka_unit_test(test_prefetch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
