@@ -293,6 +293,17 @@ bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc)
 	       (!pop || argc == 2); /* a count reads the length first */
 }
 
+grove_type_t grove_cmd_point_read(const grove_cmd_t *cmd, size_t argc)
+{
+	if (!cmd || argc != 3)
+		return GROVE_TYPE_NONE;
+	if (cmd->fn == grove_cmd_do_sismember)
+		return GROVE_TYPE_SET;
+	if (cmd->fn == grove_cmd_do_hget || cmd->fn == grove_cmd_do_hexists)
+		return GROVE_TYPE_MAP;
+	return GROVE_TYPE_NONE;
+}
+
 bool grove_cmd_arg_is(const grove_cmd_call_t *c, size_t i, const char *word)
 {
 	return i < c->argc && strlen(word) == c->argl[i] &&

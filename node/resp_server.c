@@ -36,6 +36,8 @@ struct grove_resp_server_client {
 	/* the batch: request i has batch_argc[i] arguments in bargv/bargl */
 	size_t batch_n, bargs_n, bargs_cap;
 	size_t batch_argc[GROVE_SERVER_BATCH_MAX];
+	/* request i is a point read of this type (grove_cmd_point_read) */
+	grove_type_t batch_read[GROVE_SERVER_BATCH_MAX];
 	const uint8_t **bargv;
 	size_t *bargl;
 	bool loop_tail;       /* last request is a GROVE_CMD_LOOP command */
@@ -46,6 +48,7 @@ struct grove_resp_server_client {
 	bool carry, carry_defer;
 	unsigned carry_flags;
 	size_t carry_argc, carry_at; /* its arguments: bargv[carry_at..+argc) */
+	grove_type_t carry_read;
 	/* held: the replies of a deferred run wait until the store has
 	 * written ticket hold_seq as durably as the mode promises */
 	bool held;
@@ -230,6 +233,7 @@ static unsigned batch_start(grove_resp_server_client_t *c)
 	memmove((void *)c->bargv, c->bargv + c->carry_at, argc * sizeof(*c->bargv));
 	memmove(c->bargl, c->bargl + c->carry_at, argc * sizeof(*c->bargl));
 	c->batch_argc[0] = argc;
+	c->batch_read[0] = c->carry_read;
 	c->batch_n = 1;
 	c->bargs_n = argc;
 	c->carry = false;
@@ -262,6 +266,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 		}
 		const grove_cmd_t *cmd = grove_cmd_lookup(req.argv[0], req.argl[0]);
 		flags = cmd ? grove_cmd_flags(cmd) : 0;
+		c->batch_read[c->batch_n - 1] = grove_cmd_point_read(cmd, req.argc);
 		bool defer = grove_cmd_deferrable(cmd, req.argc);
 		if (c->batch_n == 1) {
 			c->batch_defer = defer;
@@ -273,6 +278,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 			c->carry = true;
 			c->carry_defer = defer;
 			c->carry_flags = flags;
+			c->carry_read = c->batch_read[c->batch_n];
 			return;
 		}
 		*has_write |= (flags & GROVE_CMD_WRITE) != 0;
@@ -283,17 +289,55 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 	}
 }
 
+/* Pipelined point reads: while request i runs, the element cache slot of
+ * request i + PREFETCH_SLOT_AHEAD and the cached record of request
+ * i + PREFETCH_ENTRY_AHEAD (whose slot came meanwhile) are brought toward
+ * the CPU (grove_db_read_prefetch), so that a read of a key larger than
+ * the CPU's caches does not wait for memory twice per request. */
+#define PREFETCH_SLOT_AHEAD 2
+#define PREFETCH_ENTRY_AHEAD 1
+
+/* Request i of the batch, whose arguments start at bargv[at]. */
+static grove_resp_request_t batch_req(const grove_resp_server_client_t *c, size_t i, size_t at)
+{
+	return (grove_resp_request_t){c->batch_argc[i], c->bargv + at, c->bargl + at};
+}
+
+/* The slot step of request i's prefetch (a point read, or nothing):
+ * returns the hint of its entry step. */
+static uint64_t batch_prefetch(grove_resp_server_client_t *c, const size_t *at, size_t i)
+{
+	if (c->batch_read[i] == GROVE_TYPE_NONE)
+		return 0;
+	grove_resp_request_t req = batch_req(c, i, at[i]);
+	return grove_db_read_prefetch(c->srv->env->db, req.argv[1], req.argl[1], c->batch_read[i],
+				      req.argv[2], req.argl[2]);
+}
+
 /* Executes batch requests [from, to) into out; stops after a CLOSE. */
 static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to, grove_buf_t *out)
 {
-	size_t arg = 0;
-	for (size_t i = 0; i < from; i++)
+	GROVE_ASSERT(from <= to && to <= c->batch_n && to <= GROVE_SERVER_BATCH_MAX);
+	size_t at[GROVE_SERVER_BATCH_MAX];
+	uint64_t hint[GROVE_SERVER_BATCH_MAX];
+	size_t arg = 0, reads = 0;
+	for (size_t i = 0; i < to; i++) {
+		at[i] = arg;
 		arg += c->batch_argc[i];
+		reads += i >= from && c->batch_read[i] != GROVE_TYPE_NONE;
+	}
+	bool ahead = reads >= 2; /* a lone read has nothing to overlap with */
+	grove_db_t *db = c->srv->env->db;
+	for (size_t i = from; ahead && i < to && i < from + PREFETCH_SLOT_AHEAD; i++)
+		hint[i] = batch_prefetch(c, at, i);
 	unsigned result = 0;
 	for (size_t i = from; i < to && !(result & GROVE_CMD_CLOSE); i++) {
-		grove_resp_request_t req = {c->batch_argc[i], c->bargv + arg, c->bargl + arg};
+		if (ahead && i + PREFETCH_SLOT_AHEAD < to)
+			hint[i + PREFETCH_SLOT_AHEAD] = batch_prefetch(c, at, i + PREFETCH_SLOT_AHEAD);
+		if (ahead && i + PREFETCH_ENTRY_AHEAD < to)
+			grove_db_read_prefetch_entry(db, hint[i + PREFETCH_ENTRY_AHEAD]);
+		grove_resp_request_t req = batch_req(c, i, at[i]);
 		result |= grove_cmd_exec(c->srv->env, &c->state, &req, out);
-		arg += c->batch_argc[i];
 	}
 	return result;
 }

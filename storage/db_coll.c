@@ -83,6 +83,21 @@ static uint32_t elem_segment(const uint8_t *name, size_t nlen, int kind, size_t 
 	return grove_tree_segment(b, at + 8);
 }
 
+/* The element record key 'e' klen(2) key kind elem into r (room for
+ * 4 + klen + elen bytes); returns its length. */
+static size_t elem_rkey(uint8_t *r, const uint8_t *key, size_t klen, int kind, const void *elem,
+			size_t elen)
+{
+	r[0] = GROVE_DB_PFX_ELEM;
+	r[1] = (uint8_t)(klen >> 8);
+	r[2] = (uint8_t)klen;
+	memcpy(r + 3, key, klen);
+	r[3 + klen] = (uint8_t)kind;
+	if (elen)
+		memcpy(r + 4 + klen, elem, elen);
+	return 4 + klen + elen;
+}
+
 static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
 		       size_t elen)
 {
@@ -97,15 +112,7 @@ static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const voi
 		memcpy(n + 3 + k->klen, elem, elen);
 	en->nlen = 3 + k->klen + elen;
 	en->elem = n + 3 + k->klen;
-	uint8_t *r = en->rkey;
-	r[0] = GROVE_DB_PFX_ELEM;
-	r[1] = n[1];
-	r[2] = n[2];
-	memcpy(r + 3, k->key, k->klen);
-	r[3 + k->klen] = (uint8_t)kind;
-	if (elen)
-		memcpy(r + 4 + k->klen, elem, elen);
-	en->rlen = 4 + k->klen + elen;
+	en->rlen = elem_rkey(en->rkey, k->key, k->klen, kind, elem, elen);
 	en->segment = elem_segment(en->name, en->nlen, kind, k->klen, en->elem, elen);
 	en->dkey[0] = GROVE_DB_PFX_DIGEST;
 	en->dkey[1] = (uint8_t)(en->segment >> 8);
@@ -1451,6 +1458,24 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	}
 	grove_db__ename_give(db, en);
 	return rc;
+}
+
+uint64_t grove_db_read_prefetch(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+				const void *elem, size_t elen)
+{
+	int kind = type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER
+		   : type == GROVE_TYPE_MAP ? GROVE_ELEM_FIELD
+					    : -1;
+	uint8_t r[GROVE_DB_PREFETCH_KEY_MAX];
+	if (kind < 0 || !key || klen == 0 || (!elem && elen) ||
+	    4 + klen + elen > GROVE_DB_PREFETCH_KEY_MAX)
+		return 0; /* keys too long for it read as before */
+	return grove_store_read_prefetch(db->store, r, elem_rkey(r, key, klen, kind, elem, elen));
+}
+
+void grove_db_read_prefetch_entry(grove_db_t *db, uint64_t hint)
+{
+	grove_store_read_prefetch_entry(db->store, hint);
 }
 
 int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const void *member,

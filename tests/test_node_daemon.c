@@ -309,6 +309,131 @@ static void test_node_restart_keeps_data(void **state)
 	}
 }
 
+/* The number of complete RESP replies (simple strings, errors,
+ * integers, bulk strings, nulls) at the start of r[0..len). */
+static size_t replies_in(const char *r, size_t len)
+{
+	size_t n = 0, i = 0;
+	while (i < len) {
+		const char *eol = memmem(r + i, len - i, "\r\n", 2);
+		if (!eol)
+			break;
+		size_t end = (size_t)(eol - r) + 2;
+		if (r[i] == '$' && r[i + 1] != '-')
+			end += (size_t)strtol(r + i + 1, NULL, 10) + 2;
+		if (end > len)
+			break;
+		i = end;
+		n++;
+	}
+	return n;
+}
+
+/* Runs the loop until the client holds n complete replies; moves them to
+ * out (cap bytes, NUL-terminated) and empties the client's buffer. */
+static void client_take(fixture_t *f, client_t *c, size_t n, char *out, size_t cap)
+{
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	while (replies_in(c->reply, c->len) < n && c->status == 0 && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	uv_timer_stop(&f->deadline);
+	assert_int_equal(c->status, 0);
+	assert_false(f->expired);
+	assert_int_equal(replies_in(c->reply, c->len), n);
+	size_t at = strlen(out);
+	assert_true(at + c->len < cap);
+	memcpy(out + at, c->reply, c->len + 1);
+	c->len = 0;
+	c->reply[0] = '\0';
+}
+
+#define SCRIPT_LINES_MAX 256
+#define SCRIPT_MEMBERS 30
+
+/* Inline requests on keys pfx:s, pfx:h, pfx:n into b, one a line (line i
+ * starts at b + at[i]); returns the number of lines.  Point reads of
+ * present and absent elements in runs, each write followed by reads of
+ * what it changed, and requests a point read's pipeline prefetch must
+ * leave alone (wrong arity, wrong type, other commands in between). */
+static size_t point_read_script(const char *pfx, char *b, size_t cap, size_t *at)
+{
+	size_t n = 0, len = 0;
+#define LINE(...)                                                                          \
+	do {                                                                               \
+		assert_true(n < SCRIPT_LINES_MAX);                                         \
+		at[n++] = len;                                                             \
+		len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__);                  \
+		assert_true(len < cap);                                                    \
+	} while (0)
+	for (int i = 0; i < SCRIPT_MEMBERS; i++)
+		LINE("SADD %s:s m%d\r\n", pfx, i);
+	for (int i = 0; i < 2 * SCRIPT_MEMBERS; i++)
+		LINE("SISMEMBER %s:s m%d\r\n", pfx, i);
+	for (int i = 0; i < SCRIPT_MEMBERS; i++)
+		LINE("HSET %s:h f%d v%d\r\n", pfx, i, i);
+	for (int i = 0; i < 2 * SCRIPT_MEMBERS; i++)
+		LINE(i % 3 ? "HGET %s:h f%d\r\n" : "HEXISTS %s:h f%d\r\n", pfx, i);
+	LINE("SADD %s:s m50\r\nSISMEMBER %s:s m50\r\n", pfx, pfx);
+	LINE("SREM %s:s m3\r\nSISMEMBER %s:s m3\r\nSISMEMBER %s:s m4\r\n", pfx, pfx, pfx);
+	LINE("HSET %s:h f5 changed\r\nHGET %s:h f5\r\nHGET %s:h f6\r\n", pfx, pfx, pfx);
+	LINE("HDEL %s:h f5\r\nHGET %s:h f5\r\nHEXISTS %s:h f5\r\n", pfx, pfx, pfx);
+	LINE("SISMEMBER %s:h f1\r\nHGET %s:s m1\r\nSISMEMBER %s:s\r\n", pfx, pfx, pfx);
+	LINE("HGET %s:h f1 f2\r\nSISMEMBER %s:none m1\r\nPING\r\nINCR %s:n\r\n", pfx, pfx, pfx);
+	LINE("SISMEMBER %s:s m1\r\nHGET %s:h f1\r\nDEL %s:s\r\nSISMEMBER %s:s m1\r\n", pfx,
+	     pfx, pfx, pfx);
+#undef LINE
+	return n;
+}
+
+/* A line's number of requests (its CRLFs). */
+static size_t line_requests(const char *line, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < len; i++)
+		n += line[i] == '\r' && line[i + 1] == '\n';
+	return n;
+}
+
+/* Point reads in a pipeline (the server's batch prefetches each read's
+ * cached element ahead of it) answer what the same requests answer one at
+ * a time, reads after writes in the pipeline included: the script runs
+ * once request by request on keys u:*, once as one pipeline on keys p:*,
+ * and the replies are equal, byte for byte. */
+static void test_node_pipelined_point_reads(void **state)
+{
+	fixture_t *f = *state;
+	grove_daemon_t *d = node_start(f);
+	client_t *c = client_connect(f, grove_daemon_client_port(d));
+	static char script[16384], plain[4096], piped[4096];
+	size_t at[SCRIPT_LINES_MAX + 1];
+	plain[0] = piped[0] = '\0';
+
+	size_t n = point_read_script("u", script, sizeof(script), at);
+	at[n] = strlen(script);
+	size_t requests = 0;
+	for (size_t i = 0; i < n; i++) { /* one line at a time */
+		size_t len = at[i + 1] - at[i], k = line_requests(script + at[i], len);
+		uv_buf_t buf = uv_buf_init(script + at[i], (unsigned)len);
+		assert_int_equal(uv_write(&c->write, (uv_stream_t *)&c->tcp, &buf, 1, on_written), 0);
+		client_take(f, c, k, plain, sizeof(plain));
+		requests += k;
+	}
+	/* the first runs as the script says: 30 added, 30 of 60 members */
+	assert_memory_equal(plain, ":1\r\n", 4);
+	assert_non_null(strstr(plain, ":1\r\n:0\r\n:0\r\n")); /* m29 in, m30 and m31 not */
+	assert_non_null(strstr(plain, "$7\r\nchanged\r\n"));
+	assert_non_null(strstr(plain, "-WRONGTYPE"));
+
+	n = point_read_script("p", script, sizeof(script), at);
+	client_send(c, script); /* the whole script at once */
+	client_take(f, c, requests, piped, sizeof(piped));
+	assert_string_equal(piped, plain);
+
+	client_close(f, c);
+	node_stop(f, d);
+}
+
 /* Failed starts leave nothing open on the loop: wrong certificate (before
  * any handle), a client port already in use (after the server's handles
  * exist), protected mode (status 2). */
@@ -349,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_serves_and_stops_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_restart_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_failed_starts_close_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_pipelined_point_reads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,6 +170,19 @@ int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
 int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *out) GROVE_MUST_CHECK;
 int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const void *elem,
 			  size_t elen, bool *out) GROVE_MUST_CHECK;
+/* A hint ahead of a grove_db_set_contains (type GROVE_TYPE_SET) or a
+ * grove_db_map_get (GROVE_TYPE_MAP) of (key, elem) that will come after
+ * other work, such as the requests before it in a client's pipeline:
+ * grove_db_read_prefetch brings the element's slot in the element record
+ * cache toward the CPU and returns a hint (0: none), then
+ * grove_db_read_prefetch_entry(hint), called once that is likely done,
+ * brings the cached record, so that the read finds both in the CPU's
+ * caches.  They change nothing and answer nothing; keys and elements of
+ * more than GROVE_DB_PREFETCH_KEY_MAX bytes together are not hinted. */
+#define GROVE_DB_PREFETCH_KEY_MAX 256
+uint64_t grove_db_read_prefetch(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+				const void *elem, size_t elen);
+void grove_db_read_prefetch_entry(grove_db_t *db, uint64_t hint);
 /* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
 int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
 		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
