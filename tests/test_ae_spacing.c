@@ -1,8 +1,9 @@
 /*
  * test_ae_spacing.c - a peer whose last anti-entropy session took long
  * waits three times its duration before this node opens the next one
- * (differing digests meanwhile are counted in sessions_spaced), while a
- * short session leaves no gap and the wait ends on time.
+ * (differing digests meanwhile are counted in sessions_spaced), at most
+ * ten digest intervals, while a short session leaves no gap and the wait
+ * ends on time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,10 +102,18 @@ static void test_long_session_spaces_the_next(void **state)
 	grove_ae_get_stats(a.ae, &st);
 	assert_int_equal(st.sessions_spaced, 2);
 	now_ms += 101;
-	assert_true(digest_b_to_a(&a, &b) != 0);
+	uint32_t s3 = digest_b_to_a(&a, &b);
+	assert_true(s3 != 0);
 	grove_ae_get_stats(a.ae, &st);
 	assert_int_equal(st.sessions_spaced, 2);
 	assert_int_equal(st.sessions_opened, 3);
+
+	now_ms += 60000; /* 180 s by the rule: 10 intervals at most */
+	grove_ae_stream_closed(a.ae, now_ms, s3);
+	now_ms += 9999;
+	assert_int_equal(digest_b_to_a(&a, &b), 0);
+	now_ms += 2;
+	assert_true(digest_b_to_a(&a, &b) != 0);
 	snode_close(&a);
 	snode_close(&b);
 }

@@ -22,7 +22,7 @@
 
 #define GROVE__PUSH_SENDS_MAX 384 /* PUSH datagrams sent per tick (over all peers) */
 #define GROVE__SPACED_PEERS 32    /* peers whose next session waits, remembered */
-#define GROVE__SPACING_MAX_MS 30000
+#define GROVE__SPACING_ROUNDS 10 /* longest wait, in digest intervals */
 
 /* A peer whose last session with this node took long waits 3x that
  * before this node opens the next one (see on_digest). */
@@ -350,7 +350,9 @@ static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint
 }
 
 /* Remembers that s (ending now) kept its peer busy: sessions with a peer
- * take at most a quarter of the time.  While one node writes faster than
+ * take at most a quarter of the time, and a wait ends within
+ * GROVE__SPACING_ROUNDS digest intervals (what push missed during a fill
+ * is repaired soon after it).  While one node writes faster than
  * the others have merged, every digest differs, and back-to-back sessions
  * would walk segments and ship states that push is delivering anyway;
  * a short session (a real repair, a quiet cluster) leaves no gap.  The
@@ -359,7 +361,8 @@ static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint
 static void spacing_note(grove_ae_t *ae, const grove_ae_sess_t *s, uint64_t now_ms)
 {
 	uint64_t took = now_ms - grove_ae_sess_started_ms(s);
-	uint64_t gap = 3 * took < GROVE__SPACING_MAX_MS ? 3 * took : GROVE__SPACING_MAX_MS;
+	uint64_t most = (uint64_t)GROVE__SPACING_ROUNDS * ae->cfg.interval_ms;
+	uint64_t gap = 3 * took < most ? 3 * took : most;
 	if (gap < ae->cfg.interval_ms)
 		return;
 	const char *addr = grove_ae_sess_addr(s);

@@ -222,7 +222,8 @@ typedef struct grove_ae_stats {
 	uint64_t sessions_done;       /* ended by BYE after both ends idle */
 	uint64_t sessions_refused;    /* full, or already one with that peer */
 	uint64_t sessions_spaced;     /* differing digests from a peer whose last
-					 session ended less than 3x its duration ago */
+					 session ended less than 3x its duration
+					 (at most 10 intervals) ago */
 	uint64_t session_errors;      /* any other end (all reasons below) */
 	uint64_t err_proto, err_decode, err_limit, err_timeout, err_closed, err_nomem;
 	uint64_t keys_sent, keys_received;     /* states sent / received */
