@@ -122,8 +122,16 @@ void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn
 
 typedef struct op_ref {
 	const uint8_t *p; /* the op's header in its batch */
+	uint32_t slot;    /* its slot in the table */
 	bool skip;        /* a later op of the same key overrides it */
 } op_ref_t;
+
+/* Whether the ops at headers p and q have the same key. */
+static bool same_key(const uint8_t *p, const uint8_t *q)
+{
+	size_t klen = get_u32(p + 1);
+	return get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0;
+}
 
 static uint64_t list_hash_seed;
 static pthread_once_t list_hash_once = PTHREAD_ONCE_INIT;
@@ -150,25 +158,37 @@ int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grov
 	uint32_t *slots = (uint32_t *)(refs + total); /* op index + 1, 0: empty */
 	memset(slots, 0, cap * sizeof(uint32_t));
 	pthread_once(&list_hash_once, list_hash_init);
-	size_t j = 0;
+	size_t j = 0, prev = 0, prev_n = 0; /* the previous batch's first op and count */
 	for (size_t i = 0; i < n; i++) {
-		size_t off = 0;
+		size_t off = 0, first = j;
 		for (size_t c = 0; c < bs[i]->count; c++, j++) {
 			const uint8_t *p = bs[i]->buf + off;
 			size_t klen = get_u32(p + 1);
 			off += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
 			refs[j] = (op_ref_t){ .p = p };
-			size_t x = (size_t)grove_store__key_hash(list_hash_seed, p + 5, klen) & (cap - 1);
-			for (; slots[x]; x = (x + 1) & (cap - 1)) {
-				const uint8_t *q = refs[slots[x] - 1].p;
-				if (get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0) {
-					refs[slots[x] - 1].skip = true;
-					break;
+			/* the writes of one hot key repeat one layout: the op at the
+			 * same place of the previous batch, still its key's latest,
+			 * has the same key (no hash, no probe) */
+			op_ref_t *o = c < prev_n ? &refs[prev + c] : NULL;
+			size_t x;
+			if (o && slots[o->slot] == prev + c + 1 && same_key(o->p, p)) {
+				x = o->slot;
+				o->skip = true;
+			} else {
+				x = (size_t)grove_store__key_hash(list_hash_seed, p + 5, klen) & (cap - 1);
+				for (; slots[x]; x = (x + 1) & (cap - 1)) {
+					if (same_key(refs[slots[x] - 1].p, p)) {
+						refs[slots[x] - 1].skip = true;
+						break;
+					}
 				}
 			}
 			slots[x] = (uint32_t)(j + 1);
+			refs[j].slot = (uint32_t)x;
 		}
 		GROVE_ASSERT(off == bs[i]->len_bytes);
+		prev = first;
+		prev_n = bs[i]->count;
 	}
 	for (j = 0; j < total; j++) {
 		if (refs[j].skip)
