@@ -399,21 +399,19 @@ static int read_near(grove_store_t *s, uint64_t seq, const void *key, size_t kle
 	size_t ik = 0, iv = 0;
 	const uint8_t *k2 = grove_iter_valid(it) ? grove_iter_key(it, &ik) : NULL;
 	int rc = GROVE_ENOTFOUND;
+	bool nomem = false;
 	if (k2 && ik == klen && memcmp(k2, key, klen) == 0) {
 		const uint8_t *v2 = grove_iter_value(it, &iv);
 		*p = grove_malloc(iv ? iv : 1);
-		if (!*p || grove_iter_status(it) != 0) {
-			grove_iter_destroy(it);
-			grove_free(*p);
-			*p = NULL;
-			return 1;
+		nomem = !*p;
+		if (*p) {
+			memcpy(*p, v2, iv);
+			*len = iv;
+			rc = 0;
+			grove_iter_next(it);
 		}
-		memcpy(*p, v2, iv);
-		*len = iv;
-		rc = 0;
-		grove_iter_next(it);
 	}
-	if (grove_iter_status(it) != 0) {
+	if (nomem || grove_iter_status(it) != 0) {
 		grove_iter_destroy(it);
 		grove_free(*p);
 		*p = NULL;

@@ -30,8 +30,8 @@ void grove_store__txn_free(grove_store_t *s);
  * grove_store__cache_apply (written: the backend wrote b; false: it
  * failed, and b's cached keys are dropped); freeing at close.  One write's
  * hashes: touches notes the first GROVE_STORE_CACHE_WRITE_HASHES cached
- * keys' hashes in op order, and apply, given the same batches in the same
- * order, takes them instead of hashing each key again. */
+ * keys' hashes in op order, and apply, given the same batch, takes them
+ * instead of hashing each key again. */
 #define GROVE_STORE_CACHE_WRITE_HASHES 64
 typedef struct grove_store_cache_hashes {
 	uint64_t h[GROVE_STORE_CACHE_WRITE_HASHES];

@@ -459,18 +459,6 @@ static bool push_set_add(grove_ae_t *ae, uint64_t h)
 	}
 }
 
-/* Queues a push record (one byte of transmissions left, then the key) on
- * q unless the key is queued already: the state sent is read at flush
- * time, so one entry per key is enough (a hot key does not fill the
- * queue).  Caller holds push_mu. */
-static void push_queue_locked(grove_ae_t *ae, grove_ae_keyq_t *q, const uint8_t *rec, size_t rlen)
-{
-	if (ae->pushq.count + ae->againq.count >= ae->cfg.push_queue_max)
-		ae->push_drops++;
-	else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)) &&
-		 grove_ae_keyq_push(q, rec, rlen) != 0)
-		ae->push_drops++;
-}
 
 /* Moves from's records to the back of to, skipping keys queued already
  * (the set was cleared first) and dropping (counted) past the queue bound,
@@ -483,21 +471,9 @@ static void push_requeue_locked(grove_ae_t *ae, grove_ae_keyq_t *to, grove_ae_ke
 	for (; grove_ae_keyq_front(from, &rec, &rlen); grove_ae_keyq_pop(from)) {
 		if (*queued >= ae->cfg.push_queue_max)
 			ae->push_drops++;
-		else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)) &&
-			 grove_ae_keyq_push(to, rec, rlen) == 0)
-			++*queued;
+		else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)))
+			grove_ae_keyq_push(to, rec, rlen) == 0 ? ++*queued : ae->push_drops++;
 	}
-}
-
-static void push_queue(grove_ae_t *ae, grove_ae_keyq_t *q, const uint8_t *key, size_t klen,
-		       uint8_t transmits)
-{
-	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
-	rec[0] = transmits;
-	memcpy(rec + 1, key, klen);
-	pthread_mutex_lock(&ae->push_mu);
-	push_queue_locked(ae, q, rec, klen + 1);
-	pthread_mutex_unlock(&ae->push_mu);
 }
 
 void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
@@ -505,7 +481,18 @@ void grove_ae_note_write(grove_ae_t *ae, const void *key, size_t klen)
 	if (!ae->cfg.push || key == NULL || klen < 1 || klen > GROVE_ITEM_NAME_MAX ||
 	    atomic_load_explicit(&ae->push_alone, memory_order_relaxed))
 		return;
-	push_queue(ae, &ae->pushq, key, klen, (uint8_t)ae->cfg.push_transmits);
+	/* a push record: transmissions left, then the key; one per key queued
+	 * (the state sent is read when pushed: a hot key fills no queue) */
+	uint8_t rec[GROVE_AE_KEYQ_REC_MAX];
+	rec[0] = (uint8_t)ae->cfg.push_transmits;
+	memcpy(rec + 1, key, klen);
+	pthread_mutex_lock(&ae->push_mu);
+	if (ae->pushq.count + ae->againq.count >= ae->cfg.push_queue_max)
+		ae->push_drops++;
+	else if (push_set_add(ae, antientropy_key_hash(key, klen)) &&
+		 grove_ae_keyq_push(&ae->pushq, rec, klen + 1) != 0)
+		ae->push_drops++;
+	pthread_mutex_unlock(&ae->push_mu);
 }
 
 void grove_ae_set_push_peers(grove_ae_t *ae, bool any)
@@ -528,36 +515,47 @@ static void push_send(grove_ae_t *ae, grove_buf_t *b, size_t at, uint32_t n)
 	}
 }
 
-/* Appends one key's state to the PUSH payload in b, sending b first when
- * full.  Returns false once the per-tick datagram budget is spent. */
-static bool push_key(grove_ae_t *ae, grove_buf_t *b, size_t *at, uint32_t *n,
-			    size_t *sent, const uint8_t *key, size_t klen)
+/* One push round in progress: the PUSH payload being built (its count
+ * at `at`, n entries), datagrams sent so far, and the keys it sent that
+ * have rounds left (later, each with one round less). */
+typedef struct push_round {
+	grove_buf_t *b;
+	size_t at, sent;
+	uint32_t n;
+	bool all; /* push_covers_all: no key needs another round */
+	bool ok;  /* the datagram budget is not spent */
+	grove_ae_keyq_t later;
+	uint64_t lost; /* repeats later could not hold */
+} push_round_t;
+
+/* Appends one key's state to the round's payload, sending it first when
+ * full; r->ok turns false (the key not appended) once the round's
+ * datagram budget is spent. */
+static void push_key(grove_ae_t *ae, push_round_t *r, const uint8_t *key, size_t klen)
 {
 	uint8_t *st;
 	size_t slen;
 	if (grove_db_item_state(ae->db, key, klen, &st, &slen) != 0)
-		return true;
+		return;
 	size_t entry = grove_ae_varint_len(klen) + klen + grove_ae_varint_len(slen) + slen;
 	size_t max = payload_max(ae);
-	bool ok = true;
 	if (GROVE_AE_HDR_BYTES + 4 + entry > max) {
 		ae->stats.states_oversize++;
 	} else {
-		if (b->len + entry > max) {
-			push_send(ae, b, *at, *n);
-			ok = ++*sent < GROVE__PUSH_SENDS_MAX / ae->cfg.push_fanout;
-			grove_buf_reset(b);
-			*at = grove_ae_put_header(b, GROVE_AE_PUSH, 0);
-			*n = 0;
+		if (r->b->len + entry > max) {
+			push_send(ae, r->b, r->at, r->n);
+			r->ok = ++r->sent < GROVE__PUSH_SENDS_MAX / ae->cfg.push_fanout;
+			grove_buf_reset(r->b);
+			r->at = grove_ae_put_header(r->b, GROVE_AE_PUSH, 0);
+			r->n = 0;
 		}
-		if (ok) {
-			grove_ae_put_blob(b, key, klen);
-			grove_ae_put_blob(b, st, slen);
-			++*n;
+		if (r->ok) {
+			grove_ae_put_blob(r->b, key, klen);
+			grove_ae_put_blob(r->b, st, slen);
+			r->n++;
 		}
 	}
 	grove_free(st);
-	return ok;
 }
 
 /* True when one push round reaches every alive peer: asked for one more
@@ -573,20 +571,23 @@ static bool push_covers_all(grove_ae_t *ae)
 	return ae->cfg.peers(ae->cfg.peers_ctx, addrs, want) < want;
 }
 
-/* Sends q's keys until the tick's datagram budget is spent (*ok false),
- * queueing each sent key for its next round unless it has none left or
- * one round reaches every peer. */
-static void push_drain(grove_ae_t *ae, grove_ae_keyq_t *q, bool all, grove_buf_t *b, size_t *at,
-		       uint32_t *n, size_t *sent, bool *ok)
+/* Sends q's keys until the round's datagram budget is spent (what is
+ * left stays in q), keeping each sent key for its next round in r->later
+ * unless it has none left or one round reaches every peer. */
+static void push_drain(grove_ae_t *ae, push_round_t *r, grove_ae_keyq_t *q)
 {
 	const uint8_t *rec;
 	size_t rlen;
-	while (*ok && grove_ae_keyq_front(q, &rec, &rlen)) {
-		*ok = push_key(ae, b, at, n, sent, rec + 1, rlen - 1);
-		if (!*ok)
+	while (r->ok && grove_ae_keyq_front(q, &rec, &rlen)) {
+		push_key(ae, r, rec + 1, rlen - 1);
+		if (!r->ok)
 			break;
-		if (rec[0] > 1 && !all)
-			push_queue(ae, &ae->againq, rec + 1, rlen - 1, (uint8_t)(rec[0] - 1));
+		if (rec[0] > 1 && !r->all) {
+			uint8_t again[GROVE_AE_KEYQ_REC_MAX];
+			memcpy(again, rec, rlen);
+			again[0]--;
+			r->lost += grove_ae_keyq_push(&r->later, again, rlen) != 0;
+		}
 		grove_ae_keyq_pop(q);
 	}
 }
@@ -595,7 +596,8 @@ static void push_drain(grove_ae_t *ae, grove_ae_keyq_t *q, bool all, grove_buf_t
  * left, within GROVE__PUSH_SENDS_MAX datagram sends: under a write rate the
  * budget does not carry, first transmissions are what goes out.  Keys the
  * budget left unsent stay queued, ahead of newer ones; repeats the budget
- * left unsent are dropped (counted). */
+ * left unsent are dropped (counted).  Only the note of writes takes the
+ * lock meanwhile: the round works on the queues it took. */
 static void flush_push(grove_ae_t *ae)
 {
 	grove_ae_keyq_t fresh, again;
@@ -606,33 +608,30 @@ static void flush_push(grove_ae_t *ae)
 	grove_ae_keyq_init(&ae->againq);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	pthread_mutex_unlock(&ae->push_mu);
-	bool all = push_covers_all(ae), ok = true;
-	grove_buf_t *b = &ae->scratch;
-	grove_buf_reset(b);
-	size_t at = grove_ae_put_header(b, GROVE_AE_PUSH, 0), sent = 0;
-	uint32_t n = 0;
-	push_drain(ae, &fresh, all, b, &at, &n, &sent, &ok);
-	push_drain(ae, &again, all, b, &at, &n, &sent, &ok);
-	if (n > 0)
-		push_send(ae, b, at, n);
+	push_round_t r = { .b = &ae->scratch, .all = push_covers_all(ae), .ok = true };
+	grove_ae_keyq_init(&r.later);
+	grove_buf_reset(r.b);
+	r.at = grove_ae_put_header(r.b, GROVE_AE_PUSH, 0);
+	push_drain(ae, &r, &fresh);
+	push_drain(ae, &r, &again);
+	if (r.n > 0)
+		push_send(ae, r.b, r.at, r.n);
 	pthread_mutex_lock(&ae->push_mu);
-	grove_ae_keyq_t next, next_again;
+	grove_ae_keyq_t next;
 	size_t queued = 0;
 	grove_ae_keyq_init(&next);
-	grove_ae_keyq_init(&next_again);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
 	push_requeue_locked(ae, &next, &fresh, &queued);     /* left unsent: first in line */
-	push_requeue_locked(ae, &next, &ae->pushq, &queued); /* written during the flush */
-	push_requeue_locked(ae, &next_again, &ae->againq, &queued);
+	push_requeue_locked(ae, &next, &ae->pushq, &queued); /* written during the round */
+	push_requeue_locked(ae, &ae->againq, &r.later, &queued);
 	grove_ae_keyq_close(&ae->pushq);
-	grove_ae_keyq_close(&ae->againq);
 	ae->pushq = next;
-	ae->againq = next_again;
-	ae->push_drops += again.count; /* repeats over the budget */
+	ae->push_drops += again.count + r.lost; /* repeats over the budget */
 	ae->stats.push_queue_drops = ae->push_drops;
 	pthread_mutex_unlock(&ae->push_mu);
 	grove_ae_keyq_close(&fresh);
 	grove_ae_keyq_close(&again);
+	grove_ae_keyq_close(&r.later);
 }
 
 static void on_push(grove_ae_t *ae, const grove_ae_frame_t *f, size_t len)
