@@ -83,11 +83,12 @@ static int hooks_open(void *ctx, uint64_t now_ms, const char *from_addr, const u
 {
 	grove_secure_hooks_t *s = ctx;
 	(void)from_addr;
-	s->refused_signed = false;
+	s->refused_proven = false;
 	int rc = grove_envelope_open_keyed(s->book, &s->sender->keys, dgram, len, now_ms, &s->env, &s->last_drop);
 	if (rc < 0) {
-		s->refused_signed = s->last_drop == GROVE_DROP_SUPERSEDED && s->kind == GROVE_MEMBER_ENVELOPE_KIND &&
-				    grove_envelope_signed_cert(s->sender->self, dgram, len, now_ms, &s->refused_cert) == 0;
+		s->refused_proven = s->last_drop == GROVE_DROP_SUPERSEDED && s->kind == GROVE_MEMBER_ENVELOPE_KIND &&
+				    grove_envelope_proven_cert(s->sender->self, &s->sender->keys, dgram, len, now_ms,
+							       &s->refused_cert) == 0;
 		return rc;
 	}
 	if (s->env.kind != s->kind) {
@@ -149,11 +150,11 @@ static bool hooks_refused_superseded(void *ctx, char id[GROVE_NODE_ID_MAX + 1], 
 {
 	grove_secure_hooks_t *s = ctx;
 	_Static_assert(GROVE_MEMBER_KEY_MAX == GROVE_SIGN_PUBLIC_BYTES, "member keys are node keys");
-	if (s->refused_signed) {
+	if (s->refused_proven) {
 		strcpy(id, s->refused_cert.node_id);
 		memcpy(key, s->refused_cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
 	}
-	return s->refused_signed;
+	return s->refused_proven;
 }
 
 /* Seals for the key of the datagram just refused as superseded. */
@@ -161,15 +162,16 @@ static int hooks_seal_refused(void *ctx, const uint8_t *payload, size_t len, uin
 			      size_t *out_len)
 {
 	grove_secure_hooks_t *s = ctx;
-	if (!s->refused_signed)
+	if (!s->refused_proven)
 		return GROVE_ENOTFOUND;
-	s->refused_signed = false;
+	s->refused_proven = false;
 	return grove_envelope_seal_for(s->sender, s->kind, &s->refused_cert, s->attach_cert, payload, len, out, cap,
 				       out_len);
 }
 
-/* Sealed size minus payload size at worst: the longest recipient id and
- * the salt and tag of a sealed payload. */
+/* Datagram size minus payload size at worst: an open (signed) envelope to
+ * the longest recipient id; a sealed one needs less (salt and tag instead
+ * of the signature). */
 static size_t hooks_overhead(const grove_secure_hooks_t *s)
 {
 	char longest[GROVE_NODE_ID_MAX + 1];
@@ -177,7 +179,7 @@ static size_t hooks_overhead(const grove_secure_hooks_t *s)
 	longest[GROVE_NODE_ID_MAX] = '\0';
 	size_t payload_max = grove_envelope_payload_max(s->sender, longest, s->attach_cert);
 	GROVE_ASSERT(payload_max < GROVE_DATAGRAM_MAX);
-	return GROVE_DATAGRAM_MAX - payload_max + GROVE_ENVELOPE_SEAL_BYTES;
+	return GROVE_DATAGRAM_MAX - payload_max;
 }
 
 int grove_secure_hooks_config_member(grove_secure_hooks_t *s, grove_member_config_t *cfg)

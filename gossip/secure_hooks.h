@@ -1,21 +1,21 @@
 /*
  * secure_hooks.h - binds the security hooks of both sans-IO cores
  * (grove_member_security_t of gossip/member/member.h, grove_ae_security_t
- * of gossip/ae/antientropy.h) to the signed datagram envelope and the peer
+ * of gossip/ae/antientropy.h) to the authenticated datagram envelope and the peer
  * book (gossip/secure/envelope.h, gossip/secure/peerbook.h).  One
  * grove_secure_hooks_t serves one core; a node has one per core, all
  * sharing the node's one grove_sender_t (one sequence space per node) and
  * one peer book.
  *
  * Outbound datagrams are sealed as envelopes of the binding's kind
- * (GROVE_MEMBER_ENVELOPE_KIND or GROVE_AE_ENVELOPE_KIND), signed with the
- * node key and numbered by the sender.  Nothing in clear: a datagram is
- * SEALED (encrypted for its recipient, gossip/secure/pairkey.h) whenever
+ * (GROVE_MEMBER_ENVELOPE_KIND or GROVE_AE_ENVELOPE_KIND), numbered by the
+ * sender.  Nothing in clear: a datagram is SEALED (encrypted and
+ * authenticated for its recipient, gossip/secure/pairkey.h) whenever
  * the recipient's certificate is in the book - the recipient id is the
  * core's, or for anti-entropy (which knows addresses only) the resolver's
  * (grove_secure_hooks_set_resolver: the node maps an address to a member
  * id).  Without a recipient key only an anti-entropy DIGEST (hashes and a
- * count) goes out signed-only; anything else is not sent (counted in
+ * count) goes out open (signed with the node key); anything else is not sent (counted in
  * `unsealable`), and a received unsealed datagram of any other message is
  * refused (`cleartext_refused`).  Membership attaches the node's
  * certificate by default, so a receiver that has never seen this node can
@@ -64,7 +64,7 @@ typedef struct grove_secure_hooks {
 	size_t cert_len;
 	grove_envelope_t env;    /* the last opened envelope */
 	grove_drop_t last_drop;  /* why the last refused datagram was dropped */
-	bool refused_signed;     /* the last datagram was refused as superseded, and
+	bool refused_proven;     /* the last datagram was refused as superseded, and
 				    its sender signed it under refused_cert */
 	grove_cert_t refused_cert;
 	uint64_t wrong_kind;     /* valid envelopes of another layer's kind */

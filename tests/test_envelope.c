@@ -77,6 +77,16 @@ static size_t seal(node_t *from, const char *to, bool cert, const char *payload,
 	return len;
 }
 
+/* The same, SEALED for `to` (encrypted under the pairwise key, no signature). */
+static size_t seal_to(node_t *from, node_t *to, bool cert, const char *payload, uint8_t *out)
+{
+	size_t len;
+	assert_int_equal(grove_envelope_seal_for(&from->tx, 7, &to->id.cert, cert, (const uint8_t *)payload,
+						 strlen(payload), out, GROVE_DATAGRAM_MAX, &len),
+			 0);
+	return len;
+}
+
 static grove_drop_t open_reason(node_t *to, const uint8_t *d, size_t len, uint64_t now_ms)
 {
 	grove_envelope_t env;
@@ -158,13 +168,24 @@ static void test_golden_datagram_matches_doc(void **state)
 	assert_int_equal(env.seq, 43);
 	assert_int_equal(env.payload_len, 4);
 	assert_memory_equal(env.payload, "ping", 4);
-	/* One flipped ciphertext bit, re-signed by the sender: the AEAD refuses. */
+	/* No signature: the tag authenticates.  A fresh sequence number in the
+	 * header (so the replay window does not answer first) changes the
+	 * associated data; then one flipped ciphertext bit besides: the AEAD
+	 * refuses both, and neither number is marked seen. */
 	grove_drop_t why;
-	d[n - GROVE_SIGNATURE_BYTES - 1] ^= 1;
-	d[34] = 44; /* a fresh sequence number, so the replay window does not answer first */
-	grove_identity_sign(&a, d + n - GROVE_SIGNATURE_BYTES, d, n - GROVE_SIGNATURE_BYTES);
+	d[34] = 44;
 	assert_int_equal(grove_envelope_open(book, d, n, NOW, &env, &why), GROVE_EBADSIG);
 	assert_int_equal(why, GROVE_DROP_BADSIG);
+	d[n - 1] ^= 1;
+	assert_int_equal(grove_envelope_open(book, d, n, NOW, &env, &why), GROVE_EBADSIG);
+	assert_int_equal(why, GROVE_DROP_BADSIG);
+	d[n - 1] ^= 1;
+	d[34] = 43;
+	assert_int_equal(grove_envelope_open(book, d, n, NOW, &env, &why), GROVE_EREPLAY);
+	assert_int_equal(grove_envelope_seal_for(&tx, 1, &cb_cert, false, (const uint8_t *)"pong", 4, d, sizeof d,
+						 &n), 0);
+	assert_int_equal(grove_envelope_open(book, d, n, NOW, &env, NULL), 0);
+	assert_int_equal(env.seq, 44);
 	grove_sender_close(&tx);
 	grove_peerbook_destroy(book);
 	grove_identity_close(&a);
@@ -307,8 +328,12 @@ static void test_every_bit_flipped_is_dropped(void **state)
 	uint64_t flips = flip_every_bit(&b, d, len);
 	len = seal(&a, "beta", false, "and with me", d);
 	flips += flip_every_bit(&b, d, len);
+	len = seal_to(&a, &b, true, "sealed, tamper with me", d);
+	flips += flip_every_bit(&b, d, len);
+	len = seal_to(&a, &b, false, "sealed", d);
+	flips += flip_every_bit(&b, d, len);
 	const grove_drop_stats_t *st = grove_peerbook_stats(b.book);
-	assert_int_equal(st->accepted, 2);
+	assert_int_equal(st->accepted, 4);
 	assert_int_equal(total_dropped(b.book), flips);
 	grove_drop_t expect[] = { GROVE_DROP_BADSIG, GROVE_DROP_MALFORMED, GROVE_DROP_VERSION,
 				  GROVE_DROP_MISDIRECTED, GROVE_DROP_UNKNOWN_SENDER };
@@ -445,6 +470,10 @@ static void test_forged_expired_and_wrong_ca(void **state)
 	uint8_t d[GROVE_DATAGRAM_MAX];
 	size_t len = seal(&mallory, "beta", false, "alpha is dead", d);
 	assert_int_equal(open_reason(&b, d, len, NOW), GROVE_DROP_BADSIG);
+	/* ... and seals for beta as "alpha": her key is not alpha's, so the
+	 * pairwise key beta derives for alpha does not open it. */
+	len = seal_to(&mallory, &b, false, "alpha is dead", d);
+	assert_int_equal(open_reason(&b, d, len, NOW), GROVE_DROP_BADSIG);
 	len = seal(&outsider, "beta", true, "let me in", d);
 	assert_int_equal(open_reason(&b, d, len, NOW), GROVE_DROP_UNTRUSTED);
 	assert_null(grove_peerbook_find(b.book, "gamma"));
@@ -460,7 +489,7 @@ static void test_forged_expired_and_wrong_ca(void **state)
 	memcpy(d + len - GROVE_SIGNATURE_BYTES, d, GROVE_SIGNATURE_BYTES);
 	assert_int_equal(open_reason(&b, d, len, NOW), GROVE_DROP_BADSIG);
 	const grove_drop_stats_t *st = grove_peerbook_stats(b.book);
-	assert_int_equal(st->dropped[GROVE_DROP_BADSIG], 2);
+	assert_int_equal(st->dropped[GROVE_DROP_BADSIG], 3);
 	assert_int_equal(st->dropped[GROVE_DROP_UNTRUSTED], 1);
 	assert_int_equal(st->dropped[GROVE_DROP_EXPIRED], 2);
 	assert_int_equal(st->accepted, 1);
@@ -644,11 +673,12 @@ static void test_table_many_peers(void **state)
 	node_close(&b);
 }
 
-/* grove_envelope_signed_cert: the check behind the superseded notice.
- * Accepted: a datagram signed under the certificate it carries (addressed
- * to us or to nobody), whatever the book says.  Refused: no certificate,
- * a flipped byte (signature), another recipient, another CA, expired. */
-static void test_signed_cert(void **state)
+/* grove_envelope_proven_cert: the check behind the superseded notice.
+ * Accepted: a datagram signed (open) or sealed under the certificate it
+ * carries (addressed to us or to nobody), whatever the book says.
+ * Refused: no certificate, a flipped byte (signature, tag), another
+ * recipient, another CA, expired. */
+static void test_proven_cert(void **state)
 {
 	(void)state;
 	node_t a, b, outsider;
@@ -658,21 +688,28 @@ static void test_signed_cert(void **state)
 	uint8_t d[GROVE_DATAGRAM_MAX];
 	grove_cert_t c;
 	size_t n = seal(&a, "bravo", true, "ping", d);
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), 0);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), 0);
 	assert_memory_equal(c.node_pk, a.id.cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
 	assert_string_equal(c.node_id, "alpha");
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, GROVE_TEST_EXPIRES_MS, &c), GROVE_EAUTH);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, GROVE_TEST_EXPIRES_MS, &c), GROVE_EAUTH);
 	n = seal(&a, NULL, true, "ping", d);
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), 0);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), 0);
 	n = seal(&a, "charlie", true, "ping", d);
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
 	n = seal(&a, "bravo", false, "ping", d);
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
 	n = seal(&a, "bravo", true, "ping", d);
 	d[n - 1] ^= 1;
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
+	n = seal_to(&a, &b, true, "ping", d);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), 0);
+	assert_memory_equal(c.node_pk, a.id.cert.node_pk, GROVE_SIGN_PUBLIC_BYTES);
+	d[n - 1] ^= 1;
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
+	n = seal_to(&a, &b, false, "ping", d);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
 	n = seal(&outsider, "bravo", true, "ping", d);
-	assert_int_equal(grove_envelope_signed_cert(&b.id, d, n, NOW, &c), GROVE_EAUTH);
+	assert_int_equal(grove_envelope_proven_cert(&b.id, &b.tx.keys, d, n, NOW, &c), GROVE_EAUTH);
 	assert_int_equal(total_dropped(b.book), 0); /* the book is not touched */
 	grove_sender_close(&a.tx);
 	grove_sender_close(&outsider.tx);
@@ -702,7 +739,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_datagram_matches_doc),
-		cmocka_unit_test(test_signed_cert),
+		cmocka_unit_test(test_proven_cert),
 		cmocka_unit_test(test_learn_from_attached_cert),
 		cmocka_unit_test(test_replay_window_and_epochs),
 		cmocka_unit_test(test_replay_window_pure),

@@ -102,7 +102,7 @@ typedef struct grove_member_security {
 	 * be NULL. */
 	int (*cert_order)(void *ctx, const uint8_t *cert, size_t cert_len);
 	/* After open refused a datagram: true when its sender must be told
-	 * (a datagram it did sign, under a certificate for `id` superseded by
+	 * (a datagram it did authenticate, under a certificate for `id` superseded by
 	 * a newer one: an old process still running after a key rotation,
 	 * which can open nothing sealed for the new key).  The core then
 	 * answers from_addr, at most once per GROVE_MEMBER_NOTICE_MS per id,

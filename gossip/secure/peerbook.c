@@ -7,8 +7,8 @@
  * are ever inserted, so an attacker cannot choose keys to degrade it.  It
  * starts small and doubles while the load would exceed 1/2, up to the slots
  * needed for peers_max.  Admission is two-phase (peerbook_int.h) so that a
- * datagram's signature is checked only after every cheap check passed, and
- * nothing changes before it verified.
+ * datagram's signature or tag is checked only after every cheap check
+ * passed, and nothing changes before it verified.
  */
 #include "gossip/secure/peerbook.h"
 

@@ -2,7 +2,7 @@
  * peerbook.h - what a receiver knows about its peers: their CA-verified
  * certificates, a replay window per sender, and drop counters by reason.
  *
- * The book is the receiving half of the signed-datagram layer
+ * The book is the receiving half of the authenticated-datagram layer
  * (gossip/secure/envelope.h): grove_envelope_open looks the sender up here, checks
  * and advances its replay window, and learns certificates that datagrams
  * carry.  Certificates also arrive through push-pull and stream sessions

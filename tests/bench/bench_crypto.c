@@ -48,12 +48,12 @@ typedef struct batch {
 	size_t *len;
 } batch_t;
 
-/* Seal DATAGRAMS 1200-byte datagrams (fresh sequence numbers), signed-only
- * or sealed for beta; returns /s. */
+/* Seal DATAGRAMS 1200-byte datagrams (fresh sequence numbers), open
+ * (signed) or sealed for beta (no signature: more payload); returns /s. */
 static double seal_batch(grove_sender_t *tx, batch_t *b, bool sealed)
 {
-	size_t payload_len = grove_envelope_payload_max(tx, "beta", false) - (GROVE_DATAGRAM_MAX - DATAGRAM_BYTES) -
-			     (sealed ? GROVE_ENVELOPE_SEAL_BYTES : 0);
+	size_t payload_len = grove_envelope_payload_max(tx, "beta", false) - (GROVE_DATAGRAM_MAX - DATAGRAM_BYTES) +
+			     (sealed ? GROVE_SIGNATURE_BYTES - GROVE_ENVELOPE_SEAL_BYTES : 0);
 	uint8_t payload[GROVE_DATAGRAM_MAX];
 	memset(payload, 'p', sizeof payload);
 	double t0 = now_s();

@@ -1,10 +1,10 @@
 /*
  * fuzz_envelope.c - libFuzzer target for the datagram path: the certificate
- * decoder, grove_envelope_open and grove_envelope_signed_cert on arbitrary bytes, against a fresh peer
+ * decoder, grove_envelope_open and grove_envelope_proven_cert on arbitrary bytes, against a fresh peer
  * book that knows one sender ("alpha"), each input opened twice (the second
  * time must never be accepted: replay).  Keys come from fixed seeds (tests/util_keys.c) so the
  * seed corpus (valid datagrams from alpha, with and without certificate)
- * reaches the accepting path.
+ * reaches the accepting path (open and sealed for beta).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,12 +18,15 @@
 
 static grove_identity_t alpha, beta;
 static grove_test_ca_t ca;
+static grove_pairkeys_t keys; /* beta's, as groved keeps one for the process */
 
 static void setup_once(void)
 {
 	static int done;
-	if (!done)
+	if (!done) {
 		grove_test_pair(&ca, &alpha, &beta);
+		grove_pairkeys_init(&keys, &beta);
+	}
 	done = 1;
 }
 
@@ -45,18 +48,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	GROVE_ASSERT(grove_peerbook_add(book, &alpha.cert, NOW_MS) == 0);
 	grove_envelope_t env;
 	grove_drop_t reason;
-	int rc = grove_envelope_open(book, data, size, NOW_MS, &env, &reason);
+	int rc = grove_envelope_open_keyed(book, &keys, data, size, NOW_MS, &env, &reason);
 	GROVE_ASSERT(rc == grove_drop_code(reason));
 	if (rc == 0) {
 		GROVE_ASSERT(env.payload_len <= size);
-		GROVE_ASSERT(env.payload_len == 0 || (env.payload >= data && env.payload + env.payload_len <= data + size));
-		GROVE_ASSERT(grove_envelope_open(book, data, size, NOW_MS, &env, &reason) < 0);
+		GROVE_ASSERT(env.payload_len == 0 || env.sealed ||
+			     (env.payload >= data && env.payload + env.payload_len <= data + size));
+		GROVE_ASSERT(grove_envelope_open_keyed(book, &keys, data, size, NOW_MS, &env, &reason) < 0);
 		GROVE_ASSERT(reason == GROVE_DROP_REPLAY);
 	}
-	/* The check behind the superseded notice (signed under its attached
-	 * certificate): never crashes, and what it accepts verifies. */
+	/* The check behind the superseded notice (authenticated under its
+	 * attached certificate): never crashes, and what it accepts verifies. */
 	grove_cert_t signer;
-	if (grove_envelope_signed_cert(&beta, data, size, NOW_MS, &signer) == 0)
+	if (grove_envelope_proven_cert(&beta, &keys, data, size, NOW_MS, &signer) == 0)
 		GROVE_ASSERT(grove_cert_verify(&signer, ca.pk, NOW_MS) == 0);
 	const grove_drop_stats_t *st = grove_peerbook_stats(book);
 	uint64_t total = st->accepted;
