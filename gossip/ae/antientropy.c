@@ -62,6 +62,7 @@ struct grove_ae {
 	grove_ae_keyq_t pushq;   /* keys not pushed yet, oldest first */
 	grove_ae_keyq_t againq;  /* keys with push rounds left, sent after pushq's */
 	uint64_t *push_set;      /* hashes of the queued keys (0 = free slot) */
+	bool push_set_used;      /* push_set holds a key (cleared with it) */
 	size_t push_set_slots;   /* power of two >= 2 x push_queue_max */
 	uint64_t push_drops;
 	atomic_bool push_alone; /* grove_ae_set_push_peers(false) */
@@ -454,6 +455,7 @@ static bool push_set_add(grove_ae_t *ae, uint64_t h)
 			return false;
 		if (ae->push_set[i] == 0) {
 			ae->push_set[i] = h;
+			ae->push_set_used = true;
 			return true;
 		}
 	}
@@ -602,11 +604,18 @@ static void flush_push(grove_ae_t *ae)
 {
 	grove_ae_keyq_t fresh, again;
 	pthread_mutex_lock(&ae->push_mu);
+	if (ae->pushq.count == 0 && ae->againq.count == 0 && !ae->push_set_used) {
+		/* nothing queued and the set empty: a round of a node without
+		 * writes (or alone) costs no clearing of the set (2 x 256 KiB) */
+		pthread_mutex_unlock(&ae->push_mu);
+		return;
+	}
 	fresh = ae->pushq;
 	again = ae->againq;
 	grove_ae_keyq_init(&ae->pushq);
 	grove_ae_keyq_init(&ae->againq);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
+	ae->push_set_used = false;
 	pthread_mutex_unlock(&ae->push_mu);
 	push_round_t r = { .b = &ae->scratch, .all = push_covers_all(ae), .ok = true };
 	grove_ae_keyq_init(&r.later);
@@ -621,6 +630,7 @@ static void flush_push(grove_ae_t *ae)
 	size_t queued = 0;
 	grove_ae_keyq_init(&next);
 	memset(ae->push_set, 0, ae->push_set_slots * sizeof(uint64_t));
+	ae->push_set_used = false;
 	push_requeue_locked(ae, &next, &fresh, &queued);     /* left unsent: first in line */
 	push_requeue_locked(ae, &next, &ae->pushq, &queued); /* written during the round */
 	push_requeue_locked(ae, &ae->againq, &r.later, &queued);
