@@ -414,21 +414,30 @@ void grove_cmd__run(grove_cmd_call_t *c, const grove_cmd_t *cmd)
 		grove_cmd__stats_record(c->env, cmd, c->out, reply_at, 0, true);
 		return;
 	}
-	uint64_t t0 = grove_cmd__now_us();
+	uint64_t t0 = c->now_us ? c->now_us : grove_cmd__now_us();
 	cmd->fn(c);
-	grove_cmd__stats_record(c->env, cmd, c->out, reply_at, grove_cmd__now_us() - t0, false);
+	c->now_us = grove_cmd__now_us();
+	grove_cmd__stats_record(c->env, cmd, c->out, reply_at, c->now_us - t0, false);
 	grove_cmd__monitor_feed(c, cmd);
 }
 
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 			const grove_resp_request_t *req, grove_buf_t *out)
 {
+	uint64_t now_us = 0;
+	return grove_cmd_exec_found(env, client, req, grove_cmd_lookup(req->argv[0], req->argl[0]),
+				    out, &now_us);
+}
+
+unsigned grove_cmd_exec_found(grove_cmd_env_t *env, grove_cmd_client_t *client,
+			      const grove_resp_request_t *req, const grove_cmd_t *cmd,
+			      grove_buf_t *out, uint64_t *now_us)
+{
 	GROVE_ASSERT(req->argc >= 1);
 	grove_cmd_call_t c = {
 		.env = env, .client = client, .argc = req->argc, .argv = req->argv,
-		.argl = req->argl, .out = out, .result = 0,
+		.argl = req->argl, .out = out, .result = 0, .now_us = *now_us,
 	};
-	const grove_cmd_t *cmd = grove_cmd_lookup(req->argv[0], req->argl[0]);
 	size_t reply_at = out->len;
 	if (!client->authed && !(cmd && (cmd->flags & GROVE_CMD_NOAUTH))) {
 		grove_resp_error(out, "NOAUTH Authentication required.");
@@ -450,6 +459,7 @@ unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 	GROVE_ASSERT(pthread_rwlock_rdlock(&env->exec_lock) == 0);
 	c.lock = GROVE_CMD_LOCK_READ;
 	grove_cmd__run(&c, cmd);
+	*now_us = c.now_us;
 	GROVE_ASSERT(pthread_rwlock_unlock(&env->exec_lock) == 0);
 	if ((cmd->flags & GROVE_CMD_WRITE) && env->wait)
 		client->write_pos = grove_wait_note_write(env->wait); /* after the write */

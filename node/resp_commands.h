@@ -255,4 +255,14 @@ void grove_cmd_info_all(const grove_cmd_env_t *env, grove_buf_t *t);
 unsigned grove_cmd_exec(grove_cmd_env_t *env, grove_cmd_client_t *client,
 			const grove_resp_request_t *req, grove_buf_t *out);
 
+/* grove_cmd_exec for a server that looked the request's command up
+ * already: cmd is grove_cmd_lookup(argv[0], argl[0]) (NULL: unknown).
+ * *now_us carries the clock (grove_cmd__now_us) from one request to the
+ * next: the time this one starts (0: read it here), and on return the
+ * time it ended (unchanged when it did not run), so a run of requests
+ * looks each command up once and reads the clock once per request. */
+unsigned grove_cmd_exec_found(grove_cmd_env_t *env, grove_cmd_client_t *client,
+			      const grove_resp_request_t *req, const grove_cmd_t *cmd,
+			      grove_buf_t *out, uint64_t *now_us);
+
 #endif

@@ -22,6 +22,10 @@ typedef struct grove_cmd_call {
 	grove_buf_t *out;
 	unsigned result; /* GROVE_CMD_* bits */
 	unsigned lock;   /* how env->exec_lock is held: GROVE_CMD_LOCK_* */
+	/* the clock (grove_cmd__now_us) when the command starts, 0 when not
+	 * read yet; grove_cmd__run leaves the time it ended here, so a run of
+	 * requests reads the clock once per request, not twice */
+	uint64_t now_us;
 } grove_cmd_call_t;
 
 #define GROVE_CMD_LOCK_READ 1

@@ -38,6 +38,8 @@ struct grove_resp_server_client {
 	size_t batch_argc[GROVE_SERVER_BATCH_MAX];
 	/* request i is a point read of this type (grove_cmd_point_read) */
 	grove_type_t batch_read[GROVE_SERVER_BATCH_MAX];
+	/* request i's command (grove_cmd_lookup, once per request; NULL: unknown) */
+	const grove_cmd_t *batch_cmd[GROVE_SERVER_BATCH_MAX];
 	const uint8_t **bargv;
 	size_t *bargl;
 	bool loop_tail;       /* last request is a GROVE_CMD_LOOP command */
@@ -49,6 +51,7 @@ struct grove_resp_server_client {
 	unsigned carry_flags;
 	size_t carry_argc, carry_at; /* its arguments: bargv[carry_at..+argc) */
 	grove_type_t carry_read;
+	const grove_cmd_t *carry_cmd;
 	/* held: the replies of a deferred run wait until the store has
 	 * written ticket hold_seq as durably as the mode promises */
 	bool held;
@@ -234,6 +237,7 @@ static unsigned batch_start(grove_resp_server_client_t *c)
 	memmove(c->bargl, c->bargl + c->carry_at, argc * sizeof(*c->bargl));
 	c->batch_argc[0] = argc;
 	c->batch_read[0] = c->carry_read;
+	c->batch_cmd[0] = c->carry_cmd;
 	c->batch_n = 1;
 	c->bargs_n = argc;
 	c->carry = false;
@@ -267,6 +271,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 		const grove_cmd_t *cmd = grove_cmd_lookup(req.argv[0], req.argl[0]);
 		flags = cmd ? grove_cmd_flags(cmd) : 0;
 		c->batch_read[c->batch_n - 1] = grove_cmd_point_read(cmd, req.argc);
+		c->batch_cmd[c->batch_n - 1] = cmd;
 		bool defer = grove_cmd_deferrable(cmd, req.argc);
 		if (c->batch_n == 1) {
 			c->batch_defer = defer;
@@ -279,6 +284,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 			c->carry_defer = defer;
 			c->carry_flags = flags;
 			c->carry_read = c->batch_read[c->batch_n];
+			c->carry_cmd = c->batch_cmd[c->batch_n];
 			return;
 		}
 		*has_write |= (flags & GROVE_CMD_WRITE) != 0;
@@ -331,13 +337,15 @@ static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to,
 	for (size_t i = from; ahead && i < to && i < from + PREFETCH_SLOT_AHEAD; i++)
 		hint[i] = batch_prefetch(c, at, i);
 	unsigned result = 0;
+	uint64_t now_us = 0; /* one clock read per request (grove_cmd_exec_found) */
 	for (size_t i = from; i < to && !(result & GROVE_CMD_CLOSE); i++) {
 		if (ahead && i + PREFETCH_SLOT_AHEAD < to)
 			hint[i + PREFETCH_SLOT_AHEAD] = batch_prefetch(c, at, i + PREFETCH_SLOT_AHEAD);
 		if (ahead && i + PREFETCH_ENTRY_AHEAD < to)
 			grove_db_read_prefetch_entry(db, hint[i + PREFETCH_ENTRY_AHEAD]);
 		grove_resp_request_t req = batch_req(c, i, at[i]);
-		result |= grove_cmd_exec(c->srv->env, &c->state, &req, out);
+		result |= grove_cmd_exec_found(c->srv->env, &c->state, &req, c->batch_cmd[i], out,
+					       &now_us);
 	}
 	return result;
 }
