@@ -355,72 +355,69 @@ static void meta_key(const grove_db_key_t *k, uint8_t *out)
 	memcpy(out + 1, k->key, k->klen);
 }
 
-static int rec_copy(void *ctx, const uint8_t *val, size_t vlen)
+static int raw_copy(void *ctx, const uint8_t *val, size_t vlen)
 {
-	grove_buf_t *b = ctx;
-	b->data = grove_malloc(vlen ? vlen : 1);
-	if (!b->data)
+	raw_t *r = ctx;
+	r->p = vlen <= sizeof(r->in) ? r->in : grove_malloc(vlen ? vlen : 1);
+	if (!r->p)
 		return GROVE_ENOMEM;
-	memcpy(b->data, val, vlen);
-	b->len = vlen;
+	if (vlen)
+		memcpy(r->p, val, vlen);
+	r->len = vlen;
 	return 0;
 }
 
-/* The latest committed record of key, read by a writer under the key's
- * stripe lock (*p malloc'd): through the store's point cache, so a hot
- * key's metadata or element is a cache hit, not a LevelDB lookup (every
+static void raw_free(raw_t *r)
+{
+	if (r->p != r->in)
+		grove_free(r->p);
+	r->p = NULL;
+	r->len = 0;
+}
+
+/* A record read by a writer under the key's stripe lock into r: a
+ * pending one (queued but not yet written) first, else the latest
+ * committed one through the store's point cache, so a hot key's
+ * metadata or element is a cache hit, not a LevelDB lookup (every
  * memtable and level).  No write of the key runs under its lock, and a
  * settled record is in the cache before it leaves the stripe's pending
- * set (which the caller looks at first). */
-static int rec_latest(grove_db_t *db, const uint8_t *key, size_t klen, uint8_t **p, size_t *len)
+ * set. */
+static int raw_get(grove_db_t *db, const grove_db_key_t *locked, const uint8_t *key, size_t klen,
+		   raw_t *r)
 {
-	grove_buf_t b = { 0 };
-	int rc = grove_store_read_latest(db->store, key, klen, rec_copy, &b);
-	*p = rc == 0 ? b.data : NULL;
-	*len = rc == 0 ? b.len : 0;
-	return rc;
+	const grove_db_pending_t *pd =
+		grove_db__pending_find(&db->stripes[locked->stripe], key, klen);
+	if (pd)
+		return pd->val ? raw_copy(r, pd->val, pd->vlen) : GROVE_ENOTFOUND;
+	return grove_store_read_latest(db->store, key, klen, raw_copy, r);
 }
 
-/* A record read by a writer under the key's stripe lock (locked): a
- * pending one (queued but not yet written) first, then rec_latest; else
- * from the store (snap). */
-static int rec_get(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *locked,
-		   const uint8_t *key, size_t klen, uint8_t **p, size_t *len)
-{
-	if (!locked)
-		return grove_store_get(db->store, snap, key, klen, p, len);
-	int rc = grove_db__pending_get(&db->stripes[locked->stripe], key, klen, p, len);
-	if (rc < 0)
-		return rc;
-	if (rc == 1)
-		return *p ? 0 : GROVE_ENOTFOUND;
-	GROVE_ASSERT(!snap);
-	return rec_latest(db, key, klen, p, len);
-}
-
+/* Key k's metadata into m: a writer's (raw: under the key lock, the
+ * record kept in raw for coll_commit's comparison; raw->p NULL when
+ * absent), else a reader's in snap. */
 static int meta_read(grove_db_t *db, const grove_snapshot_t *snap, const grove_db_key_t *k,
-		     meta_t *m, uint8_t **raw, size_t *raw_len)
+		     meta_t *m, raw_t *raw)
 {
 	uint8_t mk[1 + GROVE_KEY_MAX];
 	meta_key(k, mk);
+	memset(m, 0, sizeof(*m));
+	if (raw) {
+		GROVE_ASSERT(!snap);
+		raw->p = NULL;
+		raw->len = 0;
+		int rc = raw_get(db, k, mk, 1 + k->klen, raw);
+		if (rc == GROVE_ENOTFOUND)
+			return 0;
+		return rc ? rc : meta_decode(raw->p, raw->len, m);
+	}
 	uint8_t *p = NULL;
 	size_t len = 0;
-	memset(m, 0, sizeof(*m));
-	int rc = rec_get(db, snap, raw ? k : NULL, mk, 1 + k->klen, &p, &len);
-	if (rc == GROVE_ENOTFOUND) {
-		if (raw)
-			*raw = NULL, *raw_len = 0;
+	int rc = grove_store_get(db->store, snap, mk, 1 + k->klen, &p, &len);
+	if (rc == GROVE_ENOTFOUND)
 		return 0;
-	}
-	if (rc)
-		return rc;
-	rc = meta_decode(p, len, m);
-	if (raw && rc == 0) {
-		*raw = p;
-		*raw_len = len;
-	} else {
-		grove_free(p);
-	}
+	if (rc == 0)
+		rc = meta_decode(p, len, m);
+	grove_free(p);
 	return rc;
 }
 
@@ -465,7 +462,7 @@ static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 	int rc = grove_db__state_load(db, k, &c->st);
 	c->loaded = true;
 	if (rc == 0 && !(c->st.entry && c->st.entry->meta_absent))
-		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw, &c->meta_raw_len);
+		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw);
 	if (rc == 0) /* a head written with its cloud: it moves to records */
 		rc = grove_db__cloud_migrate(&c->cl, coll_ctx(c));
 	return rc;
@@ -488,7 +485,7 @@ static void coll_free(coll_t *c)
 		return;
 	grove_db__state_free(&c->st);
 	meta_free(&c->m);
-	grove_free(c->meta_raw);
+	raw_free(&c->meta_raw);
 	grove_batch_close(&c->extra);
 	grove_db__cloud_free(&c->cl);
 	c->loaded = false;
@@ -565,7 +562,8 @@ static int ctx_for(coll_t *c, const grove_elem_t *x, const grove_value__dot_t *e
 static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en, grove_elem_t *l,
 		     bool *had, uint8_t raw_item[GROVE_DIGEST_BYTES])
 {
-	uint8_t *p = NULL;
+	uint8_t *p = NULL; /* a reader's copy (snap) */
+	raw_t r = { 0 };   /* a writer's */
 	size_t len = 0;
 	memset(l, 0, sizeof(*l));
 	*had = false;
@@ -592,12 +590,13 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 		len = pd->vlen;
 	} else {
 		rc = snap ? grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len)
-			  : rec_latest(c->db, en->rkey, en->rlen, &p, &len);
+			  : grove_store_read_latest(c->db->store, en->rkey, en->rlen, raw_copy, &r);
 		if (rc == GROVE_ENOTFOUND)
 			return 0;
 		if (rc)
 			return rc;
-		rec = p;
+		rec = snap ? p : r.p;
+		len = snap ? len : r.len;
 	}
 	rc = grove_elem_decode(rec, len, en->kind, l);
 	if (rc == 0) {
@@ -611,6 +610,7 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 		c->raw_live = grove_elem_filter(l, &c->m.pctx) == 0 && raw_item;
 	}
 	grove_free(p);
+	raw_free(&r);
 	return rc == 0 || rc == GROVE_ENOMEM ? rc : GROVE_ECORRUPT;
 }
 
@@ -735,12 +735,12 @@ static int coll_commit(coll_t *c, bool *wrote)
 	meta_key(c->k, mk);
 	if (rc) {
 	} else if (meta_empty(&c->m)) {
-		if (c->meta_raw)
+		if (c->meta_raw.p)
 			rc = grove_batch_delete(&c->extra, mk, 1 + c->k->klen);
 	} else {
 		rc = meta_encode(&c->m, &b);
-		if (rc == 0 && (!c->meta_raw || c->meta_raw_len != b.len ||
-				memcmp(c->meta_raw, b.data, b.len) != 0))
+		if (rc == 0 && (!c->meta_raw.p || c->meta_raw.len != b.len ||
+				memcmp(c->meta_raw.p, b.data, b.len) != 0))
 			rc = grove_batch_put(&c->extra, mk, 1 + c->k->klen, b.data, b.len);
 	}
 	enc_keep(enc, &b);
@@ -1345,7 +1345,7 @@ static int read_head(grove_db_t *db, const grove_snapshot_t *snap, const grove_d
 	grove_free(rec);
 	if (len < 1)
 		return GROVE_ECORRUPT;
-	return m ? meta_read(db, snap, k, m, NULL, NULL) : 0;
+	return m ? meta_read(db, snap, k, m, NULL) : 0;
 }
 
 int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *out)
@@ -1846,7 +1846,7 @@ int grove_db__materialize(grove_db_t *db, const grove_db_key_t *k, grove_value_t
 	if (rc == 0)
 		rc = grove_db__cloud_read(db, snap, k, &v->set);
 	if (rc == 0)
-		rc = meta_read(db, snap, k, &m, NULL, NULL);
+		rc = meta_read(db, snap, k, &m, NULL);
 	if (rc == 0 && (m.count[1] || m.count[2])) { /* sorted-set members are not materialized */
 		uint8_t p[3 + GROVE_KEY_MAX];
 		size_t plen = elem_prefix(k, 0, p);
@@ -1956,13 +1956,12 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 		      grove_buf_t *pctx_seen, bool *done)
 {
 	meta_t m;
-	uint8_t *raw = NULL;
-	size_t raw_len = 0;
-	int rc = meta_read(db, NULL, k, &m, &raw, &raw_len);
+	raw_t raw;
+	int rc = meta_read(db, NULL, k, &m, &raw);
 	*done = true;
 	if (rc || grove_ctx_empty(&m.pctx)) {
 		meta_free(&m);
-		grove_free(raw);
+		raw_free(&raw);
 		return rc;
 	}
 	*done = false;
@@ -2030,7 +2029,7 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 	grove_batch_close(&b);
 	grove_free(d);
 	grove_free(last);
-	grove_free(raw);
+	raw_free(&raw);
 	meta_free(&m);
 	return rc;
 }

@@ -49,14 +49,22 @@ typedef struct meta {
 	size_t bound_len[2];
 } meta_t;
 
+/* A writer's copy of a record (db_coll.c raw_get): in `in` when it fits,
+ * so a metadata record (33 bytes and a pending-delete context) costs no
+ * allocation per write; else malloc'd.  p NULL: none. */
+typedef struct raw {
+	uint8_t *p;
+	size_t len;
+	uint8_t in[96];
+} raw_t;
+
 /* A key during one write (under its stripe lock). */
 typedef struct coll {
 	grove_db_t *db;
 	const grove_db_key_t *k;
 	grove_db_state_t st;
 	meta_t m;
-	uint8_t *meta_raw;
-	size_t meta_raw_len;
+	raw_t meta_raw; /* the metadata record read (coll_commit writes it only when it changed) */
 	grove_batch_t extra;
 	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
 	size_t nd;
