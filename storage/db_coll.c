@@ -666,8 +666,15 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 				rc = grove_batch_delete(&c->extra, en->dkey, en->dlen);
 		}
 	} else {
+		/* the record after its tree item prefix (name length, name):
+		 * hashed in one piece */
 		grove_buf_t *enc = &c->db->stripes[c->k->stripe].enc, b = *enc;
+		size_t pre = GROVE_TREE_ITEM_PREFIX_BYTES(en->nlen);
 		grove_buf_reset(&b);
+		if (grove_buf_reserve(&b, pre)) {
+			grove_tree_item_prefix(b.data, en->name, en->nlen);
+			b.len = pre;
+		}
 		rc = grove_elem_encode(&b, x, en->kind);
 		/* the key's presence set holds it before any put; a record that
 		 * exists (had) is in the set already (db_presence.c's invariant) */
@@ -675,13 +682,13 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 			grove_db__presence_note(c->db, c->k, en->rkey + 3 + c->k->klen,
 						en->rlen - 3 - c->k->klen);
 		if (rc == 0)
-			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data, b.len);
+			rc = grove_batch_put(&c->extra, en->rkey, en->rlen, b.data + pre, b.len - pre);
 		if (rc == 0 && en->kind == GROVE_ELEM_LIST)
 			rc = meta_bounds_widen(&c->m, en->elem, en->elen);
 		if (rc == 0 && !had)
 			rc = grove_batch_put(&c->extra, en->dkey, en->dlen, NULL, 0);
 		if (rc == 0) {
-			elem_item(en, b.data, b.len, d->new_item);
+			grove_tree_item_bytes(b.data, b.len, d->new_item);
 			d->has_new = true;
 			d->rkey = en->rkey;
 			d->rlen = en->rlen;
