@@ -559,16 +559,18 @@ static void deferred_head_settle(grove_db_t *db, const grove_db_key_t *k, grove_
 	}
 }
 
-/* Applies a written record's deltas (durable) and releases its cache pin;
- * the record goes to *spare for reuse, its stripe to touched (whose
- * pending records grove_db_defer_sync settles once for all of them). */
+/* Applies a written record's deltas (durable; through run, which
+ * grove_db_defer_sync flushes) and releases its cache pin; the record goes
+ * to *spare for reuse, its stripe to touched (whose pending records
+ * grove_db_defer_sync settles once for all of them). */
 static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, uint64_t settled,
-			 grove_db_deferred_t **spare, uint64_t *touched)
+			 grove_db_deferred_t **spare, uint64_t *touched, grove_tree_run_t *run)
 {
 	bool durable = r->w.rc == 0;
-	if (durable) {
-		grove_db_state_t st = { .deltas = r->deltas, .ndeltas = r->ndeltas };
-		extra_apply(db, &st);
+	for (size_t i = 0; durable && i < r->ndeltas; i++) {
+		const grove_db_item_delta_t *x = &r->deltas[i];
+		grove_tree_run_update(&db->tree, run, x->segment, x->had_old ? x->old_item : NULL,
+				      x->has_new ? x->new_item : NULL);
 	}
 	grove_db_key_t k;
 	grove_db__key_prepare_hashed(&k, r->key, r->klen, r->key_hash);
@@ -610,13 +612,15 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
 	grove_db_deferred_t *spare = NULL, *spare_last = NULL;
 	uint64_t touched[GROVE_DB_STRIPES / 64] = {0}, settled = last ? last->w.seq : 0;
 	size_t n = 0;
+	grove_tree_run_t run = { 0 }; /* a hot element's writes: one tree update */
 	for (grove_db_deferred_t *r = first, *nx; r; r = nx) {
 		nx = r->next;
-		defer_settle(db, r, settled, &spare, touched);
+		defer_settle(db, r, settled, &spare, touched, &run);
 		if (!spare_last)
 			spare_last = spare;
 		n++;
 	}
+	grove_tree_run_flush(&db->tree, &run);
 	/* Once per stripe, up to the last record: every write up to it was
 	 * written (or failed) by the sync above, whoever queued it. */
 	for (size_t i = 0; i < GROVE_DB_STRIPES; i++) {

@@ -134,10 +134,9 @@ static void tree_add(grove_tree_t *t, uint32_t seg, const grove_tree_acc_t *d)
 		acc_add(&t->level[l][seg >> (TREE_FANOUT_BITS * (GROVE_TREE_LEVELS - l))], d);
 }
 
-void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
-		       const uint8_t *new_item)
+/* new_item - old_item (either NULL: none). */
+static grove_tree_acc_t item_delta(const uint8_t *old_item, const uint8_t *new_item)
 {
-	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
 	grove_tree_acc_t d = { 0 };
 	if (new_item)
 		d = item_acc(new_item);
@@ -145,9 +144,43 @@ void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		grove_tree_acc_t o = acc_neg(item_acc(old_item));
 		acc_add(&d, &o);
 	}
+	return d;
+}
+
+void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
+		       const uint8_t *new_item)
+{
+	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
+	grove_tree_acc_t d = item_delta(old_item, new_item);
 	pthread_mutex_lock(&t->lock);
 	tree_add(t, seg, &d);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void grove_tree_run_update(grove_tree_t *t, grove_tree_run_t *r, uint32_t seg,
+			   const uint8_t *old_item, const uint8_t *new_item)
+{
+	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
+	if (r->any && r->seg != seg)
+		grove_tree_run_flush(t, r);
+	grove_tree_acc_t d = item_delta(old_item, new_item);
+	if (r->any) {
+		acc_add(&r->d, &d);
+		return;
+	}
+	r->any = true;
+	r->seg = seg;
+	r->d = d;
+}
+
+void grove_tree_run_flush(grove_tree_t *t, grove_tree_run_t *r)
+{
+	if (!r->any)
+		return;
+	pthread_mutex_lock(&t->lock);
+	tree_add(t, r->seg, &r->d);
+	pthread_mutex_unlock(&t->lock);
+	r->any = false;
 }
 
 static void acc_digest(const grove_tree_acc_t *acc, uint8_t digest[GROVE_DIGEST_BYTES])

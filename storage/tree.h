@@ -65,6 +65,23 @@ void grove_tree_item_bytes(const uint8_t *bytes, size_t len, uint8_t out[GROVE_D
 void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		       const uint8_t *new_item);
 
+/* A run of updates of one segment, summed before they reach the tree:
+ * grove_tree_run_update adds one (as grove_tree_update would) to r,
+ * first applying r's sum when seg is another segment; grove_tree_run_flush
+ * applies what r holds (caller: before the tree must show it).  So
+ * consecutive updates of a segment (a hot element's pipelined writes:
+ * each one's old item is the previous one's new item, and the sum
+ * telescopes) take the tree's lock and touch its levels once.  Start
+ * from a zeroed run. */
+typedef struct grove_tree_run {
+	uint32_t seg;
+	bool any;
+	grove_tree_acc_t d;
+} grove_tree_run_t;
+void grove_tree_run_update(grove_tree_t *t, grove_tree_run_t *r, uint32_t seg,
+			   const uint8_t *old_item, const uint8_t *new_item);
+void grove_tree_run_flush(grove_tree_t *t, grove_tree_run_t *r);
+
 int grove_tree_node(grove_tree_t *t, unsigned level, uint32_t index,
 		    uint8_t digest[GROVE_DIGEST_BYTES], uint64_t *count) GROVE_MUST_CHECK;
 

@@ -653,10 +653,66 @@ static void test_format_examples(void **state)
 	grove_tree_close(&t);
 }
 
+/* A run (grove_tree_run_*) leaves the tree as the same updates made one
+ * by one: a hot item's chain of replacements in one segment, other
+ * segments between them, an item added and removed, in any order. */
+static void test_tree_run(void **state)
+{
+	(void)state;
+	grove_tree_t a, b;
+	assert_int_equal(grove_tree_init(&a), 0);
+	assert_int_equal(grove_tree_init(&b), 0);
+	grove_tree_run_t run = { 0 };
+	uint8_t prev[16], item[16];
+	bool have = false;
+	uint32_t rng = 12345;
+	for (int i = 0; i < 400; i++) {
+		rng = rng * 1103515245u + 12345u;
+		uint32_t seg = (rng >> 16) % 3 == 0 ? (rng >> 8) % GROVE_TREE_SEGMENTS : 777;
+		grove_tree_item("k", 1, (const uint8_t *)&i, sizeof(i), item);
+		if (seg == 777) { /* the hot item: replaces its previous state */
+			grove_tree_update(&a, seg, have ? prev : NULL, item);
+			grove_tree_run_update(&b, &run, seg, have ? prev : NULL, item);
+			memcpy(prev, item, 16);
+			have = true;
+		} else { /* an item of another segment, added then removed */
+			grove_tree_update(&a, seg, NULL, item);
+			grove_tree_run_update(&b, &run, seg, NULL, item);
+			if (i % 2) {
+				grove_tree_update(&a, seg, item, NULL);
+				grove_tree_run_update(&b, &run, seg, item, NULL);
+			}
+		}
+	}
+	grove_tree_run_flush(&b, &run);
+	grove_tree_run_flush(&b, &run); /* empty: no change */
+	for (unsigned l = 0; l <= GROVE_TREE_LEVELS; l++) {
+		uint32_t idx = l == GROVE_TREE_LEVELS ? 777 : 0;
+		uint8_t da[16], db[16];
+		uint64_t ca, cb;
+		assert_int_equal(grove_tree_node(&a, l, idx, da, &ca), 0);
+		assert_int_equal(grove_tree_node(&b, l, idx, db, &cb), 0);
+		assert_memory_equal(da, db, 16);
+		assert_int_equal(ca, cb);
+	}
+	uint8_t *sa = malloc(GROVE_TREE_SEGMENTS * GROVE_TREE_ACC_BYTES);
+	uint8_t *sb = malloc(GROVE_TREE_SEGMENTS * GROVE_TREE_ACC_BYTES);
+	assert_non_null(sa);
+	assert_non_null(sb);
+	grove_tree_save(&a, sa);
+	grove_tree_save(&b, sb);
+	assert_memory_equal(sa, sb, GROVE_TREE_SEGMENTS * GROVE_TREE_ACC_BYTES);
+	free(sa);
+	free(sb);
+	grove_tree_close(&a);
+	grove_tree_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_examples),
+		cmocka_unit_test(test_tree_run),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_typed_ops),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_counter_add_zero_on_absent_key),
 		GROVE_TEST_DB_BOTH_BACKENDS(test_wrong_type_changes_nothing),
