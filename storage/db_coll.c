@@ -98,9 +98,17 @@ static size_t elem_rkey(uint8_t *r, const uint8_t *key, size_t klen, int kind, c
 	return 4 + klen + elen;
 }
 
+/* en's names for element elem of key k.  en (from grove_db__ename_take)
+ * still holds the names of its last element: when that was this one (a
+ * hot element's writes), they stand as they are, segment included, and
+ * nothing is copied or hashed. */
 static void ename_init(ename_t *en, const grove_db_key_t *k, int kind, const void *elem,
 		       size_t elen)
 {
+	if (en->nlen == 3 + k->klen + elen && en->kind == kind && en->elen == elen &&
+	    memcmp(en->name + 3, k->key, k->klen) == 0 &&
+	    (!elen || memcmp(en->name + 3 + k->klen, elem, elen) == 0))
+		return;
 	en->kind = kind;
 	en->elen = elen;
 	uint8_t *n = en->name;
@@ -128,7 +136,10 @@ struct grove_db_ename *grove_db__ename_take(grove_db_t *db)
 		if (en)
 			return en;
 	}
-	return grove_malloc(sizeof(ename_t));
+	ename_t *en = grove_malloc(sizeof(ename_t));
+	if (en)
+		en->nlen = 0; /* no names yet (ename_init) */
+	return en;
 }
 
 void grove_db__ename_give(grove_db_t *db, struct grove_db_ename *en)
@@ -786,16 +797,19 @@ static int coll_commit(coll_t *c, bool *wrote)
 
 /* ---- hook ---- */
 
-void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen)
+void grove_db__call_hooks(grove_db_t *db, const void *elem, size_t elen, const void *head,
+			  size_t hlen)
 {
-	if (!atomic_load(&db->hook))
+	if (!atomic_load(&db->hook) || (!elem && !head))
 		return;
 	pthread_mutex_lock(&db->hook_mu);
 	grove_db_change_fn fn = db->hook;
 	void *ctx = db->hook_ctx;
 	pthread_mutex_unlock(&db->hook_mu);
-	if (fn)
-		fn(ctx, name, nlen);
+	if (fn && elem)
+		fn(ctx, elem, elen);
+	if (fn && head)
+		fn(ctx, head, hlen);
 }
 
 /* ---- typed writes ---- */
@@ -1136,10 +1150,9 @@ static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 		atomic_fetch_add(&db->expired_keys, 1);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
-		if (elem)
-			grove_db__call_hook(db, en->name, en->nlen);
-		if (!elem || o->what == OP_SADD || o->what == OP_HSET || o->what == OP_ZSET)
-			grove_db__call_hook(db, k.drec + 3, 1 + klen);
+		bool head = !elem || o->what == OP_SADD || o->what == OP_HSET || o->what == OP_ZSET;
+		grove_db__call_hooks(db, elem ? en->name : NULL, elem ? en->nlen : 0,
+				     head ? k.drec + 3 : NULL, 1 + klen);
 	}
 	grove_db__ename_give(db, en);
 	if (purge)

@@ -116,8 +116,7 @@ int grove_db_map_incr(grove_db_t *db, const void *key, size_t klen, const void *
 		atomic_fetch_add(&db->expired_keys, 1);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
-		grove_db__call_hook(db, o.en->name, o.en->nlen);
-		grove_db__call_hook(db, k.drec + 3, 1 + klen);
+		grove_db__call_hooks(db, o.en->name, o.en->nlen, k.drec + 3, 1 + klen);
 	}
 	grove_db__ename_give(db, o.en);
 	if (rc == 0 && purge)

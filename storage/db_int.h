@@ -575,7 +575,10 @@ void grove_db__index_close(grove_db_t *db); /* writes the clean-shutdown record 
 int grove_db__index_rebuild(grove_db_t *db) GROVE_MUST_CHECK;
 
 /* Collections and the write flow of every typed write (db_coll.c). */
-void grove_db__call_hook(grove_db_t *db, const void *name, size_t nlen);
+/* The change hook for a write's element item and its head item (either
+ * NULL: none), the hook taken once for both. */
+void grove_db__call_hooks(grove_db_t *db, const void *elem, size_t elen, const void *head,
+			  size_t hlen);
 /* A key's value with its collection elements (grove_db_get,
  * grove_db_get_encoded): the head plus members (with their dots) and
  * fields (each as its winning entry); O(elements). */

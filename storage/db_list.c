@@ -666,10 +666,9 @@ static int list_write(grove_db_t *db, const void *key, size_t klen, lop_t *o)
 		atomic_fetch_add(&db->expired_keys, 1);
 	if (wrote) {
 		atomic_fetch_add(&db->writes, 1);
-		if (o->wrote_elem)
-			grove_db__call_hook(db, o->en->name, o->en->nlen);
-		if (o->head_changed || expired)
-			grove_db__call_hook(db, k.drec + 3, 1 + klen);
+		bool elem = o->wrote_elem, head = o->head_changed || expired;
+		grove_db__call_hooks(db, elem ? o->en->name : NULL, elem ? o->en->nlen : 0,
+				     head ? k.drec + 3 : NULL, 1 + klen);
 	}
 	if (rc == 0 && purge)
 		rc = grove_db__purge_request(db, key, klen);
