@@ -21,6 +21,7 @@
  * (REV, ZREVRANGE, ZPOPMAX) walk the index backwards from the top.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "grove/alloc.h"
@@ -174,7 +175,6 @@ typedef int (*zvisit_fn)(void *ctx, const uint8_t *member, size_t mlen, double s
 
 typedef struct zwalk {
 	grove_db_t *db;
-	grove_db_key_t k;
 	grove_snapshot_t *snap;
 	grove_ctx_t pctx;
 	uint64_t count;
@@ -183,11 +183,14 @@ typedef struct zwalk {
 	bool zquiet;   /* ... read with nothing of the stripe queued */
 	bool checked;  /* a pending delete: entries are checked against their records */
 	uint32_t first; /* entries the walk's first chunk from memory copies (0: a whole chunk) */
+	grove_db_key_t k; /* last: zwalk_begin clears what is before it */
 } zwalk_t;
 
 static int zwalk_begin(zwalk_t *w, grove_db_t *db, const void *key, size_t klen)
 {
-	memset(w, 0, sizeof(*w));
+	/* not k: its 8 KiB of record names (key_prepare fills what it uses)
+	 * cleared for every read cost more than the rest of a ZRANK's setup */
+	memset(w, 0, offsetof(zwalk_t, k));
 	w->db = db;
 	int rc = grove_db__key_prepare(&w->k, key, klen);
 	if (rc)
