@@ -93,14 +93,12 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 	grove_db_stats(env->db, &st);
 	char dh[2 * GROVE_DIGEST_BYTES + 1];
 	root_digest_hex(env->db, dh);
+	/* in pieces: grove_buf_appendf writes up to 511 bytes at once */
 	grove_buf_appendf(t, "# Storage\r\ndurability:%s\r\nkeys:%llu\r\nwrites:%llu\r\nmerges_changed:%llu\r\n"
 		     "merges_unchanged:%llu\r\nmerges_rejected:%llu\r\nfsyncs:%llu\r\nhlc_last:%llu\r\n"
 		     "root_digest:%s\r\nitems_rejected:%llu\r\nelements_purged:%llu\r\n"
 		     "purges_pending:%llu\r\nindex_rebuilds:%llu\r\npresence_bytes:%llu\r\n"
-		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n"
-		     "zset_rank_cache_bytes:%llu\r\nzset_rank_leaf_hits:%llu\r\n"
-		     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n"
-		     "zset_rank_score_hits:%llu\r\n",
+		     "presence_reads_skipped:%llu\r\npresence_walks:%llu\r\npresence_drops:%llu\r\n",
 		  env->durability, (unsigned long long)st.keys, (unsigned long long)st.writes,
 		  (unsigned long long)st.merges_changed, (unsigned long long)st.merges_unchanged,
 		  (unsigned long long)st.merges_rejected, (unsigned long long)st.syncs,
@@ -108,9 +106,14 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		  (unsigned long long)st.purged, (unsigned long long)st.purges_pending,
 		  (unsigned long long)st.index_rebuilds, (unsigned long long)st.presence_bytes,
 		  (unsigned long long)st.presence_skipped, (unsigned long long)st.presence_walks,
-		  (unsigned long long)st.presence_drops, (unsigned long long)st.zrank_cache_bytes,
-		  (unsigned long long)st.zrank_leaf_hits, (unsigned long long)st.zrank_leaf_loads,
-		  (unsigned long long)st.zrank_leaf_drops, (unsigned long long)st.zrank_score_hits);
+		  (unsigned long long)st.presence_drops);
+	grove_buf_appendf(t, "zset_rank_cache_bytes:%llu\r\nzset_rank_leaf_hits:%llu\r\n"
+			     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n"
+			     "zset_rank_score_hits:%llu\r\nzset_rank_hint_leaf_hits:%llu\r\n",
+			  (unsigned long long)st.zrank_cache_bytes, (unsigned long long)st.zrank_leaf_hits,
+			  (unsigned long long)st.zrank_leaf_loads, (unsigned long long)st.zrank_leaf_drops,
+			  (unsigned long long)st.zrank_score_hits,
+			  (unsigned long long)st.zrank_hint_leaf_hits);
 	grove_buf_appendf(t, "elem_cache_bytes:%llu\r\nelem_cache_entries:%llu\r\nelem_cache_hits:%llu\r\n"
 			     "elem_cache_misses:%llu\r\nelem_cache_evictions:%llu\r\n",
 			  (unsigned long long)st.elem_cache_bytes, (unsigned long long)st.elem_cache_entries,

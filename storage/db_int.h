@@ -376,6 +376,7 @@ struct grove_db {
 	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
 	atomic_uint_fast64_t zrcache_reader_loads; /* boundaries a ZRANK loaded (db_zrank.c) */
 	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the score hint */
+	atomic_uint_fast64_t zhint_leaf_hits; /* ... whose hint named the leaf too */
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */

@@ -17,17 +17,25 @@
  * record allows 65,535): a leaf past this is not kept in memory. */
 #define GROVE_ZLEAF_ENTRIES_MAX 4096u
 
+/* One allocation holds the header, pre and off (a leaf's search reads
+ * them from adjacent lines: the header and pre are where the pointer to
+ * the leaf points, the integers compared before any entry byte); buf is
+ * its own. */
 typedef struct grove_zleaf {
+	uint64_t *pre; /* per entry, its first 8 bytes as a big-endian integer
+			* (zero-padded: zr_pre's order), right after the header */
+	uint32_t *off; /* n + 1 offsets into buf, after pre's ocap entries */
 	uint8_t *buf;  /* the suffixes back to back, sorted bytewise */
-	uint32_t *off; /* n + 1 offsets into buf */
 	uint32_t n;
-	uint32_t bcap, ocap; /* bytes of buf, entries of off allocated */
+	uint32_t bcap, ocap; /* bytes of buf, entries of pre and off allocated */
 } grove_zleaf_t;
 
 void grove_zleaf_free(grove_zleaf_t *l); /* NULL is fine */
 /* Memory charged for l (0 for NULL). */
 size_t grove_zleaf_bytes(const grove_zleaf_t *l);
-/* The number of entries of l below s; *found: s is one of them. */
+/* The number of entries of l below s; *found: s is one of them.  Counts
+ * the prefixes below s's in one pass (loads that do not wait for each
+ * other), then compares whole entries only where a prefix equals s's. */
 uint32_t grove_zleaf_find(const grove_zleaf_t *l, const uint8_t *s, size_t slen, bool *found);
 /* A leaf of the n entries ents[i] (lens[i] bytes), which must be strictly
  * increasing (GROVE_EINVAL) and fewer than GROVE_ZLEAF_ENTRIES_MAX
@@ -36,24 +44,36 @@ int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n
 		      grove_zleaf_t **out) GROVE_MUST_CHECK;
 /* *lp with s added (GROVE_EEXISTS: there already) or removed
  * (GROVE_ENOTFOUND: not there), in place (an insert grows the arrays by
- * half when full); on error *lp is unchanged. */
+ * half when full, which may move the leaf: *lp is then the new place);
+ * on error *lp holds the same entries as before. */
 int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;
 int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;
 /* *out: a new leaf of l's entries [from, to). */
 int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to,
 		      grove_zleaf_t **out) GROVE_MUST_CHECK;
+/* The first 8 bytes of s (zero-padded) as a big-endian integer: two
+ * strings whose prefixes differ compare as their prefixes do. */
+uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen);
+/* Brings l's header, prefixes and offsets toward the CPU (a search of it
+ * will follow). */
+void grove_zleaf_prefetch(const grove_zleaf_t *l);
 
-/* A lossy map from members to their scores, so that ZRANK can find a
- * member's leaf without reading its record: sets of GROVE_ZHINT_WAYS
- * ways, each a member's 64-bit hash (the caller's, | 1; 0: empty) and the
- * 8 score bytes of its 'z' suffix.  A put replaces the way of the same
- * hash, else an empty one, else one picked by the hash; nothing is ever
- * removed.  Only a hint: the caller checks every answer against a leaf's
- * entries (the suffix score + member must be one of them). */
+/* A lossy map from members to their scores and leaves, so that ZRANK can
+ * find a member's leaf without reading its record or searching the
+ * boundaries: sets of GROVE_ZHINT_WAYS ways of 16 bytes, each a tag (the
+ * high 32 bits of the member's 64-bit hash, the caller's, | 1; 0: empty)
+ * beside a locator (the caller's: where the member's leaf was, or
+ * GROVE_ZHINT_NOLOC), then the 8 score bytes of its 'z' suffix.  A put
+ * replaces the way of the same tag, else an empty one, else one picked
+ * by the hash; nothing is ever removed.  Only a hint: the caller checks
+ * every answer against a leaf's entries (the suffix score + member must
+ * be one of them: then that leaf is the member's, whatever the
+ * locator's age). */
 #define GROVE_ZHINT_WAYS 4u
+#define GROVE_ZHINT_NOLOC UINT32_MAX
 
 typedef struct grove_zhint {
-	uint64_t *slot; /* per set: GROVE_ZHINT_WAYS (hash, score) pairs */
+	uint64_t *slot; /* per set: GROVE_ZHINT_WAYS (tag << 32 | locator, score) pairs */
 	size_t sets;    /* a power of two; 0: none */
 	size_t puts;    /* since the last grove_zhint_resize */
 } grove_zhint_t;
@@ -62,8 +82,15 @@ void grove_zhint_free(grove_zhint_t *h); /* h left empty */
 size_t grove_zhint_bytes(const grove_zhint_t *h);
 /* h emptied with sets sets (a power of two); on error h is unchanged. */
 int grove_zhint_resize(grove_zhint_t *h, size_t sets) GROVE_MUST_CHECK;
-void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score);
-/* The score bytes last put for hash mh into score[8]; false: none. */
-bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score);
+/* mh's score bytes and locator loc (GROVE_ZHINT_NOLOC: unknown; a put of
+ * the score the way holds with NOLOC keeps its locator). */
+void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score, uint32_t loc);
+/* The score bytes last put for hash mh into score[8] and its locator
+ * into *loc; false: none. */
+bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score, uint32_t *loc);
+/* mh's locator set to loc, when h holds mh. */
+void grove_zhint_locate(grove_zhint_t *h, uint64_t mh, uint32_t loc);
+/* Brings mh's set toward the CPU (a get of it will follow). */
+void grove_zhint_prefetch(const grove_zhint_t *h, uint64_t mh);
 
 #endif

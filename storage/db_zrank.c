@@ -414,7 +414,8 @@ static int zr_locate(grove_db_t *db, const grove_snapshot_t *snap, grove_iter_t 
 typedef struct zr_leaf {
 	uint8_t *b; /* boundary (malloc'd; NULL when empty) */
 	size_t blen;
-	uint64_t pre; /* its first 8 bytes, big-endian, zero-padded (zr_pre) */
+	uint64_t pre; /* its first 8 bytes, big-endian, zero-padded (grove_zleaf_pre):
+		       * the cache's searches compare them before the boundaries */
 	uint64_t count;
 	uint32_t label; /* a leaf's: its record's value (the boundary cache's too) */
 	bool fresh;     /* a pass: its record is to be written */
@@ -441,17 +442,6 @@ static void leaves_free(zr_leaves_t *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* The first 8 bytes of b (zero-padded) as a big-endian integer: two
- * boundaries whose prefixes differ compare as their prefixes do, so the
- * cache's searches compare them without touching the boundaries. */
-static uint64_t zr_pre(const uint8_t *b, size_t blen)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < 8; i++)
-		v = v << 8 | (i < blen ? b[i] : 0);
-	return v;
-}
-
 static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t count)
 {
 	int rc = grove_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16, 0);
@@ -466,7 +456,7 @@ static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t c
 		memcpy(x->b, b, blen);
 	}
 	x->blen = blen;
-	x->pre = zr_pre(b, blen);
+	x->pre = grove_zleaf_pre(b, blen);
 	x->count = count;
 	x->label = (uint32_t)count;
 	l->n++;
@@ -662,7 +652,9 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen);
 static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t *l,
 			   grove_zleaf_t *x, size_t was_bytes);
-static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x);
+static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
+			 uint32_t loc);
+static uint32_t zr_loc(size_t si, size_t li);
 
 /* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
  * (NULL: unknown), with the cache's charge. */
@@ -755,7 +747,7 @@ static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
 		    atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
 			continue;
 		zr_ents_charge(db, c, &l->v[i], walked->v[i].ents, 0);
-		zr_hint_leaf(db, c, walked->v[i].ents);
+		zr_hint_leaf(db, c, walked->v[i].ents, zr_loc(si, i));
 		walked->v[i].ents = NULL;
 		atomic_fetch_add(&db->zleaf_loads, 1);
 	}
@@ -902,7 +894,7 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen)
 {
 	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
-	uint64_t sp = zr_pre(suf, slen);
+	uint64_t sp = grove_zleaf_pre(suf, slen);
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		const zr_leaf_t *m = &l->v[mid];
@@ -1908,8 +1900,9 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
  *   carries known entries through the leaves it keeps, splits or merges
  *   and through a split or merge of its super; anything else that
  *   rewrites boundaries drops the cache (and bumps zr_gen).
- * Bounded with the boundaries by ZR_CACHE_BYTES_MAX (about 30 bytes per
- * member); past it no leaf is installed and a changed one is dropped. */
+ * Bounded with the boundaries by ZR_CACHE_BYTES_MAX (about 38 bytes per
+ * member of 14 bytes); past it no leaf is installed and a changed one is
+ * dropped. */
 
 /* Sets leaf l's entries to x (NULL: unknown), freeing the old ones unless
  * they are x's predecessor freed already (was_bytes: their charge). */
@@ -1950,17 +1943,27 @@ static uint64_t zr_member_hash(grove_db_t *db, const uint8_t *m, size_t ml)
 	return h;
 }
 
-/* s (score(8) member) into c's hint. */
-static void zr_hint_one(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl)
+/* Where leaf li of super si of the cache is, for the hint: both in 16
+ * bits (GROVE_ZHINT_NOLOC past that: such members' ZRANKs search the
+ * boundaries). */
+static uint32_t zr_loc(size_t si, size_t li)
 {
-	if (sl >= 8 && sl - 8 <= ZR_HINT_MEMBER_MAX)
-		grove_zhint_put(&c->hint, zr_member_hash(db, s + 8, sl - 8), s);
+	return si < 0xFFFF && li <= 0xFFFF ? (uint32_t)(si << 16 | li) : GROVE_ZHINT_NOLOC;
 }
 
-static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x)
+/* s (score(8) member), in the leaf at loc, into c's hint. */
+static void zr_hint_one(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl,
+			uint32_t loc)
+{
+	if (sl >= 8 && sl - 8 <= ZR_HINT_MEMBER_MAX)
+		grove_zhint_put(&c->hint, zr_member_hash(db, s + 8, sl - 8), s, loc);
+}
+
+static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
+			 uint32_t loc)
 {
 	for (uint32_t i = 0; x && c->hint.sets && i < x->n; i++)
-		zr_hint_one(db, c, x->buf + x->off[i], x->off[i + 1] - x->off[i]);
+		zr_hint_one(db, c, x->buf + x->off[i], x->off[i + 1] - x->off[i], loc);
 }
 
 /* c's hint grown for its known entries and refilled from them, when that
@@ -1984,16 +1987,18 @@ static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 	atomic_fetch_add(&db->zrcache_bytes, is);
 	for (size_t i = 0; i < c->supers.n; i++)
 		for (size_t j = 0; j < c->leaves[i].n; j++)
-			zr_hint_leaf(db, c, c->leaves[i].v[j].ents);
+			zr_hint_leaf(db, c, c->leaves[i].v[j].ents, zr_loc(i, j));
 	c->hint.puts = 0;
 }
 
-/* s (score(8) member), written or read, noted in c's hint. */
-static void zr_hint_note(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl)
+/* s (score(8) member), written or read, in the leaf at loc, noted in
+ * c's hint. */
+static void zr_hint_note(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl,
+			 uint32_t loc)
 {
 	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS)
 		zr_hint_size(db, c);
-	zr_hint_one(db, c, s, sl);
+	zr_hint_one(db, c, s, sl, loc);
 }
 
 typedef struct zr_note {
@@ -2042,11 +2047,12 @@ static void zr_note_op(void *ctx, int op, const uint8_t *key, size_t klen, const
 	n->any = true;
 	const uint8_t *suf = key + n->zl;
 	size_t slen = klen - n->zl;
-	if (op == GROVE_BATCH_PUT)
-		zr_hint_note(n->db, n->c, suf, slen);
 	const zr_leaf_t *sp = zr_cache_floor(&n->c->supers, suf, slen);
 	zr_leaves_t *ls = &n->c->leaves[sp - n->c->supers.v];
 	zr_leaf_t *l = (zr_leaf_t *)zr_cache_floor(ls, suf, slen);
+	if (op == GROVE_BATCH_PUT)
+		zr_hint_note(n->db, n->c, suf, slen,
+			     zr_loc((size_t)(sp - n->c->supers.v), (size_t)(l - ls->v)));
 	if (!l->ents)
 		return;
 	grove_zleaf_t *x = l->ents;
@@ -2215,7 +2221,7 @@ static bool zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 								  : NULL;
 	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0))) {
 		zr_ents_charge(db, c, l, x, 0);
-		zr_hint_leaf(db, c, x);
+		zr_hint_leaf(db, c, x, zr_loc(p->si, p->li));
 		atomic_fetch_add(&db->zleaf_loads, 1);
 		x = NULL;
 	}
@@ -2392,13 +2398,14 @@ static void zr_walk_near(grove_db_t *db, grove_iter_t *it, const grove_db_key_t 
 }
 
 /* A ZRANK's member and score (suf), read from its record, into the hint. */
-static void zr_hint_reader(grove_db_t *db, const grove_db_key_t *k, const uint8_t *suf, size_t slen)
+static void zr_hint_reader(grove_db_t *db, const grove_db_key_t *k, const uint8_t *suf, size_t slen,
+			   const zr_pos_t *p)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	if (pthread_mutex_trylock(&s->mu) != 0)
 		return;
 	if (zr_cache_is(s->zr, k))
-		zr_hint_note(db, s->zr, suf, slen);
+		zr_hint_note(db, s->zr, suf, slen, zr_loc(p->si, p->li));
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -2510,7 +2517,7 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 			zr_walk_near(db, it, k, gen, &p, cr.next, nn, key);
 	}
 	if (rc == 0 && hit && w.found)
-		zr_hint_reader(db, k, suf, slen);
+		zr_hint_reader(db, k, suf, slen, &p);
 	grove_iter_destroy(it);
 	grove_buf_close(&w.buf);
 	grove_free(w.lens);
@@ -2528,6 +2535,20 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 	return 0;
 }
 
+/* The entries of leaf li of super si of c below suf (*found: suf is one
+ * of them); NULL: no such leaf, or its entries unknown. */
+static const zr_leaf_t *zr_hint_leaf_find(const struct grove_db_zrcache *c, size_t si, size_t li,
+					  const uint8_t *suf, size_t slen, uint32_t *below,
+					  bool *found)
+{
+	*found = false;
+	if (si >= c->supers.n || li >= c->leaves[si].n || !c->leaves[si].v[li].ents)
+		return NULL;
+	const zr_leaf_t *l = &c->leaves[si].v[li];
+	*below = grove_zleaf_find(l->ents, suf, slen, found);
+	return l;
+}
+
 int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
 			   uint64_t count, const void *member, size_t mlen, uint64_t *rank,
 			   double *score)
@@ -2537,19 +2558,31 @@ int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen
 	if (gen == UINT64_MAX || !quiet || mlen > ZR_HINT_MEMBER_MAX ||
 	    pthread_mutex_trylock(&s->mu) != 0)
 		return 1;
-	const struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
-	bool found = false;
-	uint32_t below = 0;
+	struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
+	bool found = false, named = false;
+	uint32_t below = 0, loc = GROVE_ZHINT_NOLOC;
 	zr_read_t r = { .counts = false };
-	if (c && grove_zhint_get(&c->hint, zr_member_hash(db, member, mlen), suf)) {
+	uint64_t mh = c ? zr_member_hash(db, member, mlen) : 0;
+	if (c && grove_zhint_get(&c->hint, mh, suf, &loc)) {
 		if (mlen)
 			memcpy(suf + 8, member, mlen);
-		const zr_leaf_t *sp = zr_cache_floor(&c->supers, suf, 8 + mlen);
-		zr_pos_t p = { .si = (uint32_t)(sp - c->supers.v) };
-		const zr_leaf_t *l = zr_cache_floor(&c->leaves[p.si], suf, 8 + mlen);
-		p.li = (uint32_t)(l - c->leaves[p.si].v);
-		if (l->ents)
-			below = grove_zleaf_find(l->ents, suf, 8 + mlen, &found);
+		size_t slen = 8 + mlen;
+		zr_pos_t p = { .si = loc >> 16, .li = loc & 0xFFFF };
+		/* the leaf the hint names (found there: it is the member's,
+		 * whatever passes ran since), else the boundaries' floor */
+		const zr_leaf_t *l = loc == GROVE_ZHINT_NOLOC
+					     ? NULL
+					     : zr_hint_leaf_find(c, p.si, p.li, suf, slen, &below, &found);
+		named = found;
+		if (!found) {
+			const zr_leaf_t *sp = zr_cache_floor(&c->supers, suf, slen);
+			p.si = (uint32_t)(sp - c->supers.v);
+			l = zr_cache_floor(&c->leaves[p.si], suf, slen);
+			p.li = (uint32_t)(l - c->leaves[p.si].v);
+			l = zr_hint_leaf_find(c, p.si, p.li, suf, slen, &below, &found);
+			if (found)
+				grove_zhint_locate(&c->hint, mh, zr_loc(p.si, p.li));
+		}
 		if (found)
 			zr_cache_counts(c, &p, &r);
 		found = found && r.counts && r.own == l->ents->n;
@@ -2564,6 +2597,8 @@ int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen
 	atomic_fetch_add(&db->zrank_counted, 1);
 	atomic_fetch_add(&db->zleaf_hits, 1);
 	atomic_fetch_add(&db->zhint_hits, 1);
+	if (named)
+		atomic_fetch_add(&db->zhint_leaf_hits, 1);
 	return 0;
 }
 

@@ -107,6 +107,41 @@ static void test_leaf_ops(void **state)
 	grove_zleaf_free(l);
 }
 
+/* The score hint keeps a member's leaf locator beside its score: a put
+ * of the same score without one keeps it, a new score forgets it, a
+ * locate sets it, and members of one set keep their own. */
+static void test_hint_locator(void **state)
+{
+	(void)state;
+	grove_zhint_t h = { 0 };
+	assert_int_equal(grove_zhint_resize(&h, 1), 0); /* one set: every member shares it */
+	uint8_t s1[8] = { 1 }, s2[8] = { 2 }, got[8];
+	uint64_t a = 0x1111111100000000u, b = 0x2222222200000000u;
+	uint32_t loc = 0;
+	assert_false(grove_zhint_get(&h, a, got, &loc));
+	grove_zhint_put(&h, a, s1, 7);
+	grove_zhint_put(&h, b, s2, GROVE_ZHINT_NOLOC);
+	assert_true(grove_zhint_get(&h, a, got, &loc));
+	assert_memory_equal(got, s1, 8);
+	assert_int_equal(loc, 7);
+	assert_true(grove_zhint_get(&h, b, got, &loc));
+	assert_memory_equal(got, s2, 8);
+	assert_int_equal(loc, GROVE_ZHINT_NOLOC);
+	grove_zhint_put(&h, a, s1, GROVE_ZHINT_NOLOC); /* same score: still there */
+	assert_true(grove_zhint_get(&h, a, got, &loc));
+	assert_int_equal(loc, 7);
+	grove_zhint_locate(&h, b, 0x00030002u);
+	assert_true(grove_zhint_get(&h, b, got, &loc));
+	assert_int_equal(loc, 0x00030002u);
+	assert_true(grove_zhint_get(&h, a, got, &loc));
+	assert_int_equal(loc, 7);
+	grove_zhint_put(&h, a, s2, GROVE_ZHINT_NOLOC); /* moved: its leaf unknown */
+	assert_true(grove_zhint_get(&h, a, got, &loc));
+	assert_memory_equal(got, s2, 8);
+	assert_int_equal(loc, GROVE_ZHINT_NOLOC);
+	grove_zhint_free(&h);
+}
+
 /* ---- ZRANK from the cached entries, against a walk ---- */
 
 /* Small buckets: a few hundred members make many leaves and supers, and
@@ -337,6 +372,21 @@ static void fill_k(grove_db_t *db, int count_from)
 		grove_test_ops_uncount(db);
 }
 
+/* ZRANK (rev: ZREVRANK) of m against the listing, up to 100 tries until
+ * one is answered from the score hint (a background thread holding the
+ * stripe's lock makes a reader walk); false: none was. */
+static bool hinted_rank(grove_db_t *db, const listing_t *l, const char *m, bool rev)
+{
+	for (int try = 0; try < 100; try++) {
+		uint64_t s0 = atomic_load(&db->zhint_hits), rank = 0;
+		assert_int_equal(grove_db_zset_rank(db, K("k"), K(m), rev, &rank, NULL), 0);
+		assert_string_equal(l->m[rev ? l->n - 1 - rank : rank], m);
+		if (atomic_load(&db->zhint_hits) > s0)
+			return true;
+	}
+	return false;
+}
+
 /* A fill with no read in between (members in one order, scores in
  * another): the passes that split leaves and supers keep the entries they
  * walked and carry the others, so every ZRANK after it finds its leaf in
@@ -364,11 +414,36 @@ static void test_rank_fill_known(void **state)
 	bool present;
 	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
 	assert_true(present);
+	/* members below every other: the first leaf splits, and every leaf
+	 * after it in its super moves up one place (the leaves the hint
+	 * names for their members are then not theirs) */
+	for (int i = 0; i < 12; i++) {
+		snprintf(m, sizeof(m), "low%02d", i);
+		assert_int_equal(grove_db_zset_add(t.db, K("k"), K(m), -1.0 - i, 0, NULL, NULL), 0);
+	}
 	uint64_t l0 = atomic_load(&t.db->zleaf_loads);
 	listing_t *l = grove_malloc(sizeof(*l));
 	assert_non_null(l);
 	list_all(t.db, l);
-	assert_int_equal(l->n, MEMBERS);
+	assert_int_equal(l->n, MEMBERS + 12);
+	/* a hint that names a leaf that is no longer its member's: the ZRANK
+	 * searches the boundaries (not named), and notes the leaf it found
+	 * there, where the ZREVRANK after it goes straight (m000, of score 0,
+	 * is read from its record: the index keeps -0 as +0) */
+	int stale = 0;
+	for (int i = 1; i < MEMBERS; i++) {
+		snprintf(m, sizeof(m), "m%03d", i);
+		uint64_t n0 = atomic_load(&t.db->zhint_leaf_hits);
+		if (!hinted_rank(t.db, l, m, false))
+			continue; /* no hint (lossy): the record read notes the leaf */
+		if (atomic_load(&t.db->zhint_leaf_hits) > n0)
+			continue;
+		stale++;
+		n0 = atomic_load(&t.db->zhint_leaf_hits);
+		assert_true(hinted_rank(t.db, l, m, true));
+		assert_int_equal(atomic_load(&t.db->zhint_leaf_hits), n0 + 1);
+	}
+	assert_true(stale > 0);
 	for (int i = 0; i < MEMBERS; i++) {
 		snprintf(m, sizeof(m), "m%03d", i);
 		/* a ZRANK that finds the stripe's lock held by a background
@@ -455,6 +530,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf_ops),
+		cmocka_unit_test(test_hint_locator),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_leaf_cache),
 		cmocka_unit_test(test_rank_fill_known),
 		cmocka_unit_test(test_rank_reader_load),

@@ -253,7 +253,8 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
 			uint64_t *out) GROVE_MUST_CHECK;
 /* 0-based rank (from the greatest when rev) and score; GROVE_ENOTFOUND
- * when absent.  O(rank): a walk of the index. */
+ * when absent.  O(log n) with the key's counted index (doc/storage_format.md
+ * "The counted index"), else O(rank): a walk of the index. */
 int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void *member,
 		       size_t mlen, bool rev, uint64_t *rank, double *score) GROVE_MUST_CHECK;
 
@@ -502,6 +503,7 @@ typedef struct grove_db_stats {
 	uint64_t zrank_leaf_loads;  /* leaves a ZRANK or a pass walked and kept */
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
 	uint64_t zrank_score_hits;  /* ZRANKs that took the member's score from memory too */
+	uint64_t zrank_hint_leaf_hits; /* ... and its leaf: no boundary searched */
 	/* the element record cache (README "Known limits") */
 	uint64_t elem_cache_bytes;   /* memory of its slot tables and entries */
 	uint64_t elem_cache_entries;
