@@ -219,6 +219,7 @@ typedef struct grove_store_cache grove_store_cache_t;
 typedef struct grove_store_cache_stats {
 	uint64_t bytes, bytes_max, entries;
 	uint64_t hits, misses, evictions;
+	uint64_t arena_bytes; /* carved from the entries' arena (live or free) */
 } grove_store_cache_stats_t;
 int grove_store_cache_enable(grove_store_t *s, const char *prefixes,
 			     size_t bytes_max) GROVE_MUST_CHECK;

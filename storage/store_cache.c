@@ -33,7 +33,14 @@
  * never cached.  The shards' sets are one region reserved at enable (its
  * pages come as they are first touched), which the kernel is asked to
  * back with 2 MiB pages once most of it is touched (table_huge): a hit
- * in a large cache then pays no page walk for its set.
+ * in a large cache then pays no page walk for its set.  The entries come
+ * from an arena on 2 MiB pages (store_arena.c: the rest of the budget,
+ * carved in order, freed slots reused by their shard's later entries of
+ * their size), so a hit pays no page walk for its entry either; when the
+ * arena has no slot of the size (all carved, the free ones of other
+ * sizes), an entry is malloc'd as before.  The budget counts entries as
+ * before (header, key, value, allocator overhead): an arena slot is at
+ * most the bytes charged for it, so the arena's live slots fit in it.
  *
  * Prefetch.  A reader that knows its next reads (a client's pipeline, the
  * element after a key's head) brings their sets, then their entries,
@@ -84,6 +91,7 @@ typedef struct sc_shard {
 	sc_set_t *sets; /* c->sets of them: its slice of c->table */
 	bool used;      /* an entry was put: the close walks its sets */
 	uint64_t hits, misses;
+	grove_store_arena_list_t free; /* its freed arena slots */
 } __attribute__((aligned(64))) sc_shard_t;
 
 struct grove_store_cache {
@@ -97,6 +105,7 @@ struct grove_store_cache {
 	sc_set_t *table;
 	size_t table_bytes;
 	atomic_bool table_huge; /* table_collapse ran */
+	grove_store_arena_t arena; /* the entries' memory (store_arena.c) */
 	atomic_size_t bytes;
 	atomic_size_t entries;
 	atomic_uint_fast64_t evictions;
@@ -134,6 +143,12 @@ int grove_store_cache_enable(grove_store_t *s, const char *prefixes, size_t byte
 	}
 	uintptr_t at = ((uintptr_t)c->table_mem + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
 	c->table = (sc_set_t *)at;
+	/* the entries' arena: the budget the table leaves */
+	if (grove_store__arena_init(&c->arena, bytes_max - c->table_bytes) != 0) {
+		grove_free(c->table_mem);
+		grove_free(c);
+		return GROVE_ENOMEM;
+	}
 	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++)
 		c->shard[i].sets = c->table + (size_t)i * c->sets;
 	for (const char *p = prefixes; *p; p++)
@@ -157,9 +172,11 @@ void grove_store__cache_free(grove_store_t *s)
 		sc_shard_t *sh = &c->shard[i];
 		for (size_t j = 0; sh->used && j < c->sets; j++)
 			for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
-				grove_free(sh->sets[j].e[w]);
+				if (!grove_store__arena_holds(&c->arena, sh->sets[j].e[w]))
+					grove_free(sh->sets[j].e[w]);
 		pthread_mutex_destroy(&sh->mu);
 	}
+	grove_store__arena_close(&c->arena); /* its entries with it */
 	grove_free(c->table_mem);
 	pthread_mutex_destroy(&c->wmu);
 	grove_free(c);
@@ -170,6 +187,10 @@ static size_t entry_charge(const sc_entry_t *e)
 {
 	return sizeof(*e) + e->klen + e->vlen + ENTRY_OVERHEAD_BYTES;
 }
+_Static_assert(GROVE_STORE_ARENA_ALIGN - 1 <= ENTRY_OVERHEAD_BYTES,
+	       "an arena slot is at most an entry's charge");
+_Static_assert(sizeof(sc_entry_t) + GROVE_STORE_CACHE_REC_MAX <= GROVE_STORE_ARENA_SLOT_MAX,
+	       "every entry fits an arena slot");
 
 static bool cached_key(const grove_store_cache_t *c, const void *key, size_t klen)
 {
@@ -220,14 +241,16 @@ static int way_find(const sc_set_t *set, uint64_t h, const void *key, size_t kle
 	return -1;
 }
 
-/* Frees way w of a set (shard lock held). */
-static void way_drop(grove_store_cache_t *c, sc_set_t *set, int w)
+/* Frees way w of a set of shard sh (its lock held). */
+static void way_drop(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int w)
 {
-	if (!set->e[w])
+	sc_entry_t *e = set->e[w];
+	if (!e)
 		return;
-	atomic_fetch_sub(&c->bytes, entry_charge(set->e[w]));
+	atomic_fetch_sub(&c->bytes, entry_charge(e));
 	atomic_fetch_sub(&c->entries, 1);
-	grove_free(set->e[w]);
+	if (!grove_store__arena_free(&c->arena, &sh->free, e, sizeof(*e) + e->klen + e->vlen))
+		grove_free(e);
 	set->e[w] = NULL;
 }
 
@@ -248,11 +271,16 @@ static int way_victim(const sc_set_t *set, bool occupied)
 	return v;
 }
 
-/* A new entry of key holding val (NULL: absent). */
-static sc_entry_t *entry_new(const void *key, size_t klen, const uint8_t *val, size_t vlen)
+/* A new entry of key holding val (NULL: absent), from the arena through
+ * shard sh's free slots (its lock held), else malloc'd. */
+static sc_entry_t *entry_new(grove_store_cache_t *c, sc_shard_t *sh, const void *key, size_t klen,
+			     const uint8_t *val, size_t vlen)
 {
 	GROVE_ASSERT(klen + vlen <= GROVE_STORE_CACHE_REC_MAX);
-	sc_entry_t *e = grove_malloc(sizeof(*e) + klen + vlen);
+	size_t n = sizeof(sc_entry_t) + klen + vlen;
+	sc_entry_t *e = grove_store__arena_alloc(&c->arena, &sh->free, n);
+	if (!e)
+		e = grove_malloc(n);
 	if (!e)
 		return NULL;
 	e->klen = (uint16_t)klen;
@@ -294,11 +322,11 @@ static void entry_write(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, cons
 		memcpy(e->data + klen, val, vlen);
 		return;
 	}
-	way_drop(c, set, w);
+	way_drop(c, sh, set, w);
 	if (!val || klen + vlen > GROVE_STORE_CACHE_REC_MAX ||
 	    atomic_load(&c->bytes) + sizeof(*e) + klen + vlen + ENTRY_OVERHEAD_BYTES > c->bytes_max)
 		return;
-	e = entry_new(key, klen, val, vlen);
+	e = entry_new(c, sh, key, klen, val, vlen);
 	if (e)
 		way_put(c, sh, set, w, h, e);
 }
@@ -323,12 +351,12 @@ static bool entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const
 	if (set->e[v]) {
 		if (!evict)
 			return false;
-		way_drop(c, set, v);
+		way_drop(c, sh, set, v);
 		atomic_fetch_add(&c->evictions, 1);
 	}
 	if (atomic_load(&c->bytes) + charge > c->bytes_max)
 		return false;
-	sc_entry_t *e = entry_new(key, klen, val, vlen);
+	sc_entry_t *e = entry_new(c, sh, key, klen, val, vlen);
 	if (e)
 		way_put(c, sh, set, v, h, e);
 	return false;
@@ -594,6 +622,7 @@ void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out)
 	out->bytes_max = c->bytes_max;
 	out->entries = atomic_load(&c->entries);
 	out->evictions = atomic_load(&c->evictions);
+	out->arena_bytes = grove_store__arena_carved(&c->arena);
 	for (int i = 0; i < GROVE_STORE_CACHE_SHARDS; i++) {
 		sc_shard_t *sh = &c->shard[i];
 		pthread_mutex_lock(&sh->mu);

@@ -11,6 +11,11 @@
  *     never sees a key go back to an older value, and after the writer
  *     ends every read answers the last value (a read that filled the
  *     cache from a record a racing write replaced would break both);
+ *   - the entries' arena (store_arena.c): slots carved in order, a freed
+ *     slot reused by its list's next allocation of its size only, the
+ *     region's end; a cache's entries come from it, a freed entry's slot
+ *     serves the next of its size, and once no slot fits entries are
+ *     malloc'd, all within the budget and answering what the backend holds;
  *   - a db twin, cache on and off, through sets, hashes, sorted sets,
  *     deletes with their purges, merges, transactions and expiry: every
  *     SISMEMBER, HGET and ZSCORE answers the same.
@@ -157,6 +162,121 @@ static void test_prefetch(void **state)
 	assert_int_equal(grove_store_read_prefetch(s, K("e1")), 0);
 	grove_store_read_prefetch_entry(s, 12345);
 	grove_store_close(s);
+}
+
+/* ---- the entries' arena ---- */
+
+static void test_arena(void **state)
+{
+	(void)state;
+	grove_store_arena_t a;
+	grove_store_arena_list_t l1, l2;
+	memset(&l1, 0, sizeof(l1));
+	memset(&l2, 0, sizeof(l2));
+	assert_int_equal(grove_store__arena_init(&a, (1 << 20) + 5), 0); /* under 2 MiB: none */
+	assert_null(grove_store__arena_alloc(&a, &l1, 8));
+	assert_false(grove_store__arena_holds(&a, &a));
+	grove_store__arena_close(&a);
+
+	assert_int_equal(grove_store__arena_init(&a, (5 << 20) + 1), 0); /* 4 MiB */
+	assert_int_equal(a.size, 4 << 20);
+	uint8_t *p1 = grove_store__arena_alloc(&a, &l1, 7);
+	uint8_t *p2 = grove_store__arena_alloc(&a, &l1, 16);
+	uint8_t *p3 = grove_store__arena_alloc(&a, &l2, 40);
+	assert_non_null(p1);
+	assert_true(((uintptr_t)p1 & (GROVE_STORE_ARENA_ALIGN - 1)) == 0);
+	assert_ptr_equal(p2, p1 + 16); /* carved in order, in 16-byte steps */
+	assert_ptr_equal(p3, p2 + 16);
+	assert_int_equal(grove_store__arena_carved(&a), 16 + 16 + 48);
+	memset(p1, 1, 7);
+	memset(p3, 3, 40);
+	assert_true(grove_store__arena_holds(&a, p3));
+	assert_true(grove_store__arena_free(&a, &l1, p1, 7));
+	assert_true(grove_store__arena_free(&a, &l2, p3, 40));
+	/* another size, or another list: a new slot */
+	uint8_t *p4 = grove_store__arena_alloc(&a, &l2, 20);
+	assert_ptr_equal(p4, p3 + 48);
+	uint8_t *p5 = grove_store__arena_alloc(&a, &l2, 9);
+	assert_ptr_equal(p5, p4 + 32);
+	/* the same size through the same list: the freed slot */
+	assert_ptr_equal(grove_store__arena_alloc(&a, &l1, 12), p1);
+	assert_ptr_equal(grove_store__arena_alloc(&a, &l2, 33), p3);
+	assert_ptr_equal(grove_store__arena_alloc(&a, &l2, 33), p5 + 16);
+	void *m = grove_malloc(16);
+	assert_false(grove_store__arena_free(&a, &l1, m, 16)); /* not the arena's */
+	grove_free(m);
+	/* the region's end: every slot carved, then none; a freed one again */
+	size_t c0 = grove_store__arena_carved(&a), n = 0;
+	uint8_t *last = NULL;
+	for (uint8_t *p; n <= a.size / GROVE_STORE_ARENA_SLOT_MAX &&
+			 (p = grove_store__arena_alloc(&a, &l1, GROVE_STORE_ARENA_SLOT_MAX));
+	     n++)
+		last = p;
+	assert_int_equal(n, (a.size - c0) / GROVE_STORE_ARENA_SLOT_MAX);
+	assert_ptr_equal(last, a.base + c0 + (n - 1) * GROVE_STORE_ARENA_SLOT_MAX);
+	assert_int_equal(grove_store__arena_carved(&a), a.size);
+	assert_null(grove_store__arena_alloc(&a, &l1, 16));
+	assert_true(grove_store__arena_free(&a, &l1, p2, 16));
+	assert_ptr_equal(grove_store__arena_alloc(&a, &l1, 16), p2);
+	assert_null(grove_store__arena_alloc(&a, &l1, 16));
+	grove_store__arena_close(&a);
+}
+
+/* A cache's entries in its arena: they come from it, the slot of a
+ * dropped entry serves a later one of its size, and when no slot fits
+ * (values grown past the carved sizes) entries are malloc'd; reads answer
+ * the backend's records and the bytes stay within the budget throughout. */
+static void test_arena_entries(void **state)
+{
+	(void)state;
+	fixture_t f;
+	const size_t budget = 8 << 20; /* a 2 MiB table, a 6 MiB arena */
+	store_open(&f, false, budget);
+	grove_store_t *s = f.s;
+	char key[16], val[300];
+	grove_store_cache_stats_t st;
+	const int keys = 10000;
+	for (int i = 0; i < keys; i++) {
+		snprintf(key, sizeof(key), "e%07d", i);
+		snprintf(val, sizeof(val), "%-40d", i);
+		assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+		expect_latest(s, key, val); /* fills it */
+	}
+	stats(s, &st);
+	assert_int_equal(st.entries, keys);
+	/* 6 header + 8 key + 40 value bytes: 64-byte slots, all in the arena */
+	assert_int_equal(st.arena_bytes, (uint64_t)keys * 64);
+	/* deletes free their slots, refills of the same size take them */
+	for (int i = 0; i < keys; i += 2) {
+		snprintf(key, sizeof(key), "e%07d", i);
+		assert_int_equal(grove_store_delete(s, K(key), false), 0);
+		snprintf(val, sizeof(val), "%-40d", -i);
+		assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+		expect_latest(s, key, val);
+	}
+	stats(s, &st);
+	assert_int_equal(st.entries, keys);
+	assert_int_equal(st.arena_bytes, (uint64_t)keys * 64);
+	/* values grown 5 times: the arena's free slots are of the wrong
+	 * sizes, the region runs out, the rest is malloc'd */
+	for (int round = 0; round < 5; round++)
+		for (int i = 0; i < keys; i++) {
+			snprintf(key, sizeof(key), "e%07d", i);
+			snprintf(val, sizeof(val), "%-*d", 100 + round * 40, i);
+			assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+			expect_latest(s, key, val);
+			stats(s, &st);
+			assert_true(st.bytes <= budget);
+		}
+	stats(s, &st);
+	assert_int_equal(st.arena_bytes, 6 << 20);
+	assert_int_equal(st.entries, keys);
+	for (int i = 0; i < keys; i += 7) {
+		snprintf(key, sizeof(key), "e%07d", i);
+		snprintf(val, sizeof(val), "%-260d", i);
+		expect_latest(s, key, val);
+	}
+	store_close(&f); /* arena and malloc'd entries freed: LeakSanitizer */
 }
 
 /* ---- every write path ---- */
@@ -785,6 +905,8 @@ int main(void)
 		cmocka_unit_test(test_db_pending_delete),
 		cmocka_unit_test(test_db_twin),
 		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_arena_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
