@@ -670,6 +670,7 @@ typedef struct grove_db__zrank_params {
 	uint64_t super_max, super_fill, super_min; /* super_fill: a multiple of leaf_fill */
 	uint64_t build_min;
 	uint32_t label_gap; /* between leaf labels after a build or relabel (>= 1) */
+	uint64_t group;     /* supers per group record of their counts (1..255) */
 } grove_db__zrank_params_t;
 extern grove_db__zrank_params_t grove_db__zrank_params; /* tests lower them */
 int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t *k, int64_t zcount,

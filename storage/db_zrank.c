@@ -11,11 +11,13 @@
  *   1 boundary   -> u32 LE: a super's index (stable: written by passes)
  *   2 boundary   -> u32 LE: a leaf's label (stable; labels increase
  *                   within a super, so a split adds records, not shifts)
- *   3            -> u32 LE per super: their entry counts (hot)
+ *   3            -> the supers' entry counts summed by groups of
+ *                   params.group supers (hot; zr_dir_get)
  *   4 boundary   -> flags (1 byte), u16 LE per leaf of the super at
  *                   boundary: their entry counts (hot)
  *   5 boundary   -> u32 LE per leaf of the super at boundary: their
  *                   labels (stable); a leaf's position is its label's
+ *   6 group(BE4) -> the entry counts of the group's supers (hot)
  * A bucket holds the entries from its boundary to the next one's; the
  * first leaf and super have the empty boundary, every super's boundary is
  * a leaf's.  Records written by every write (3, 4) are only ever read by
@@ -29,8 +31,9 @@
  * leaves and level 5).  With the key's boundaries in the stripe's cache:
  * no version record, seeks or labels, and for a key of one super no
  * counts record either (its leaves' sum checked against the key's count).  A write adds -1/+1 to the old and new buckets of the member
- * it moves, in its own batch: 2 records for a member added or removed, 1
- * for a score change within a super.  Counts are read as the writer sees
+ * it moves, in its own batch: 3 records for a member added or removed
+ * (the sums, its super's group, its super), 1 for a score change within
+ * a super.  Counts are read as the writer sees
  * them (its batch, the stripe's pending records, the store; the boundary
  * cache's copies, which follow every batch handed to the store, when it
  * holds them), and a pass takes the supers, leaves, labels, counts and
@@ -63,7 +66,8 @@
 #define ZR_DIR 3
 #define ZR_SREC 4
 #define ZR_LABELS 5
-#define ZR_VERSION 3
+#define ZR_GROUP 6
+#define ZR_VERSION 4
 #define ZR_DIRTY 1
 #define ZR_LEAF_COUNT_MAX 65535u
 #define ZR_SUF_MAX (8 + GROVE_ELEM_MAX)
@@ -78,6 +82,7 @@ grove_db__zrank_params_t grove_db__zrank_params = {
 	.super_min = 1024,
 	.build_min = 128,
 	.label_gap = 65536,
+	.group = 16,
 };
 
 /* ---- keys and values ---- */
@@ -262,6 +267,100 @@ static int zr_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *
 	return grove_store_get(db->store, snap, key, kl, val, len);
 }
 
+/* ---- the supers' counts: a sums record (3) and group records (6) ----
+ *
+ * Level 3 holds the group size g (1 byte), the number of supers n (u32
+ * LE) and per group of g supers their total (u32 LE); level 6 + the
+ * group's index (u32 BE) holds the counts of its supers (the width byte,
+ * 2 or 4, then u16 or u32 LE each; the last group may be short).  A
+ * write that moves a member rewrites the sums and the group of each super
+ * it changed: tens of bytes whatever the set's size (one record of every
+ * super's count, as before, was 280 bytes a ZADD at 10^6 members).  In
+ * memory (zr_arr_t, the boundary cache) the counts are one array. */
+
+static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
+{
+	uint8_t be[4] = { (uint8_t)(gi >> 24), (uint8_t)(gi >> 16), (uint8_t)(gi >> 8), (uint8_t)gi };
+	return zr_key(k, ZR_GROUP, be, 4, out);
+}
+
+static size_t zr_groups(size_t n)
+{
+	size_t g = (size_t)grove_db__zrank_params.group;
+	return (n + g - 1) / g;
+}
+
+/* The supers' counts as one array (b, pending, the store as zr_get);
+ * GROVE_ECORRUPT when a record is missing or disagrees with the sums. */
+static int zr_dir_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
+		      const grove_snapshot_t *snap, bool locked, uint8_t *key, zr_arr_t *a)
+{
+	size_t g = (size_t)grove_db__zrank_params.group;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	memset(a, 0, sizeof(*a));
+	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, ZR_DIR, NULL, 0, key), &p,
+			&len);
+	size_t n = rc == 0 && len >= 5 ? get32(p + 1) : 0, ng = zr_groups(n);
+	if (rc == 0 && (len < 5 || p[0] != g || n == 0 || len != 5 + 4 * ng))
+		rc = GROVE_ECORRUPT;
+	for (size_t i = 0; rc == 0 && i < ng; i++) {
+		uint8_t *q = NULL;
+		size_t ql = 0, want = i + 1 < ng ? g : n - i * g;
+		zr_arr_t x = { 0 };
+		rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_group_key(k, i, key), &q, &ql);
+		if (rc == 0)
+			rc = arr_decode(ZR_DIR, q, ql, &x);
+		uint64_t sum = 0;
+		for (size_t j = 0; rc == 0 && j < x.n; j++) {
+			sum += x.v[j];
+			rc = arr_push(a, x.v[j]);
+		}
+		if (rc == 0 && (x.n != want || sum != get32(p + 5 + 4 * i)))
+			rc = GROVE_ECORRUPT;
+		arr_free(&x);
+		grove_free(q);
+	}
+	grove_free(p);
+	if (rc)
+		arr_free(a);
+	return rc == GROVE_ENOTFOUND ? GROVE_ECORRUPT : rc;
+}
+
+/* Adds to b the sums record of now and the group records that differ
+ * from was's (NULL: every group), deleting was's groups past now's. */
+static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, const zr_arr_t *now,
+		      const zr_arr_t *was)
+{
+	size_t g = (size_t)grove_db__zrank_params.group, ng = zr_groups(now->n);
+	size_t wg = was ? zr_groups(was->n) : 0;
+	GROVE_ASSERT(now->n > 0 && g > 0 && g < 256);
+	uint8_t *p = grove_malloc(5 + 4 * ng);
+	if (!p)
+		return GROVE_ENOMEM;
+	p[0] = (uint8_t)g;
+	put32(p + 1, (uint32_t)now->n);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < ng; i++) {
+		size_t lo = i * g, cnt = i + 1 < ng ? g : now->n - lo;
+		uint64_t sum = 0;
+		for (size_t j = 0; j < cnt; j++)
+			sum += now->v[lo + j];
+		put32(p + 5 + 4 * i, (uint32_t)sum);
+		bool same = was && i < wg && (i + 1 < wg ? g : was->n - lo) == cnt &&
+			    memcmp(was->v + lo, now->v + lo, 4 * cnt) == 0;
+		zr_arr_t x = { .v = now->v + lo, .n = cnt };
+		if (!same)
+			rc = arr_put(b, ZR_DIR, key, zr_group_key(k, i, key), &x);
+	}
+	for (size_t i = ng; rc == 0 && i < wg; i++)
+		rc = grove_batch_delete(b, key, zr_group_key(k, i, key));
+	if (rc == 0)
+		rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, 5 + 4 * ng);
+	grove_free(p);
+	return rc;
+}
+
 static int zr_get_arr(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
 		      const grove_snapshot_t *snap, bool locked, int lvl, const uint8_t *bnd,
 		      size_t blen, zr_arr_t *a)
@@ -269,6 +368,11 @@ static int zr_get_arr(grove_db_t *db, const grove_batch_t *b, const grove_db_key
 	uint8_t *key = grove_malloc(ZR_KEY_MAX);
 	if (!key)
 		return GROVE_ENOMEM;
+	if (lvl == ZR_DIR) {
+		int rc = zr_dir_get(db, b, k, snap, locked, key, a);
+		grove_free(key);
+		return rc;
+	}
 	uint8_t *p = NULL;
 	size_t len = 0;
 	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, lvl, bnd, blen, key), &p,
@@ -1012,7 +1116,8 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 {
 	const grove_db__zrank_params_t *p = &grove_db__zrank_params;
 	GROVE_ASSERT(p->leaf_fill && p->super_fill % p->leaf_fill == 0 && p->label_gap &&
-		     p->super_fill / p->leaf_fill < UINT32_MAX / p->label_gap);
+		     p->super_fill / p->leaf_fill < UINT32_MAX / p->label_gap && p->group &&
+		     p->group < 256);
 	grove_batch_t b;
 	grove_batch_init(&b);
 	uint8_t *buf = grove_malloc(2 * ZR_KEY_MAX);
@@ -1044,7 +1149,7 @@ static int zr_build(grove_db_t *db, const grove_db_key_t *k)
 	if (rc == 0)
 		rc = zr_build_close_super(&z);
 	if (rc == 0)
-		rc = arr_put(&b, ZR_DIR, buf, zr_key(k, ZR_DIR, NULL, 0, buf), &z.dir);
+		rc = zr_dir_put(&b, k, buf, &z.dir, NULL);
 	if (rc == 0) {
 		uint8_t v = ZR_VERSION;
 		rc = grove_batch_put(&b, buf, zr_key(k, ZR_HEADER, NULL, 0, buf), &v, 1);
@@ -1294,6 +1399,7 @@ typedef struct zr_pass {
 	zr_leaves_t supers;  /* every super (boundary, index) */
 	zr_leaves_t old, now; /* the super's leaves before and after */
 	zr_arr_t dir, srec, labels;
+	zr_arr_t ndir; /* the supers' counts it wrote */
 	size_t si;
 	zr_arr_t opens; /* the supers written: the index in now of each one's first leaf
 			 * (none: the super merged into its predecessor) */
@@ -1519,8 +1625,11 @@ static int zr_pass_write(zr_pass_t *z, uint64_t total)
 	for (size_t i = z->si + 1; rc == 0 && i < z->dir.n; i++)
 		rc = arr_push(&dir, z->dir.v[i]);
 	if (rc == 0)
-		rc = arr_put(&z->b, ZR_DIR, z->key, zr_key(k, ZR_DIR, NULL, 0, z->key), &dir);
-	arr_free(&dir);
+		rc = zr_dir_put(&z->b, k, z->key, &dir, &z->dir);
+	if (rc == 0)
+		z->ndir = dir; /* for the boundary cache (zr_pass) */
+	else
+		arr_free(&dir);
 	arr_free(&srec);
 	arr_free(&labels);
 	return rc;
@@ -1542,23 +1651,21 @@ static void zr_kept_op(void *ctx, int op, const uint8_t *key, size_t klen, const
 	int lvl = key[t->rl];
 	const uint8_t *b = key + t->rl + 1;
 	size_t bl = klen - t->rl - 1;
-	zr_leaf_t *sp = lvl == ZR_SREC ? (zr_leaf_t *)zr_cache_floor(&t->c->supers, b, bl) : NULL;
-	if ((lvl != ZR_DIR && lvl != ZR_SREC) || (lvl == ZR_DIR && bl) ||
-	    (sp && bcmp_(sp->b, sp->blen, b, bl) != 0))
+	if (lvl != ZR_SREC) /* the supers' counts: zr_pass_kept */
+		return;
+	zr_leaf_t *sp = (zr_leaf_t *)zr_cache_floor(&t->c->supers, b, bl);
+	if (bcmp_(sp->b, sp->blen, b, bl) != 0)
 		return;
 	zr_arr_t a = { 0 };
-	if (arr_decode(lvl, val, vlen, &a) == 0) {
-		if (sp && a.n == t->c->leaves[sp - t->c->supers.v].n)
-			zr_srec_set(t->db, t->c, sp, &a);
-		else if (!sp && a.n == t->c->supers.n)
-			zr_counts_set(t->db, t->c, &t->c->dir, &t->c->ndir, &a);
-	}
+	if (arr_decode(lvl, val, vlen, &a) == 0 && a.n == t->c->leaves[sp - t->c->supers.v].n)
+		zr_srec_set(t->db, t->c, sp, &a);
 	arr_free(&a);
 }
 
-/* The count records a pass wrote (b) into k's patched cache (its
- * supers'): the next writer reads them from there. */
-static void zr_pass_kept(grove_db_t *db, const grove_db_key_t *k, const grove_batch_t *b)
+/* The count records a pass wrote (b; dir: the supers' counts) into k's
+ * patched cache (its supers'): the next writer reads them from there. */
+static void zr_pass_kept(grove_db_t *db, const grove_db_key_t *k, const grove_batch_t *b,
+			 const zr_arr_t *dir)
 {
 	struct grove_db_zrcache *c = db->stripes[k->stripe].zr;
 	if (!zr_cache_is(c, k) || atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
@@ -1566,6 +1673,8 @@ static void zr_pass_kept(grove_db_t *db, const grove_db_key_t *k, const grove_ba
 	uint8_t rp[4 + GROVE_KEY_MAX];
 	zr_kept_t t = { .db = db, .c = c, .rp = rp, .rl = zr_key(k, 0, NULL, 0, rp) - 1 };
 	grove_batch_iterate(b, zr_kept_op, &t);
+	if (dir->n == c->supers.n)
+		zr_counts_set(db, c, &c->dir, &c->ndir, dir);
 }
 
 /* Under the key lock, nothing pending: the pass over super si, one write.
@@ -1590,7 +1699,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	 * transaction (the store and other threads do not see it yet) */
 	if (rc == 0 && !grove_commit_txn_owned(&db->commit)) {
 		zr_cache_patch(db, k, si, &z.old, &z.now, z.opens.v, z.opens.n);
-		zr_pass_kept(db, k, &z.b);
+		zr_pass_kept(db, k, &z.b, &z.ndir);
 	} else
 		zr_cache_drop(db, k);
 	if (rc == 0)
@@ -1606,6 +1715,7 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	}
 	leaves_free(&z.now);
 	arr_free(&z.dir);
+	arr_free(&z.ndir);
 	arr_free(&z.srec);
 	arr_free(&z.labels);
 	arr_free(&z.opens);
@@ -1803,8 +1913,10 @@ static int zr_deltas(grove_batch_t *b, const grove_db_key_t *k, bool had, bool h
 {
 	if (had && has && v->same_super && v->po.li == v->pn.li)
 		return 0; /* the same leaf */
-	zr_arr_t *an = v->same_super ? &v->so : &v->sn;
-	int rc = had ? zr_bump(&v->dir, &v->so, &v->po, -1) : 0;
+	zr_arr_t *an = v->same_super ? &v->so : &v->sn, was = { 0 };
+	int rc = v->same_super ? 0 : zr_arr_from(&was, v->dir.v, v->dir.n, 0);
+	if (rc == 0 && had)
+		rc = zr_bump(&v->dir, &v->so, &v->po, -1);
 	if (rc == 0 && has)
 		rc = zr_bump(&v->dir, an, &v->pn, 1);
 	if (rc == 0 && had)
@@ -1812,7 +1924,8 @@ static int zr_deltas(grove_batch_t *b, const grove_db_key_t *k, bool had, bool h
 	if (rc == 0 && has && !v->same_super)
 		rc = arr_put(b, ZR_SREC, key, zr_key(k, ZR_SREC, v->pn.sb, v->pn.sbl, key), &v->sn);
 	if (rc == 0 && !v->same_super) /* else the super's total is unchanged */
-		rc = arr_put(b, ZR_DIR, key, zr_key(k, ZR_DIR, NULL, 0, key), &v->dir);
+		rc = zr_dir_put(b, k, key, &v->dir, &was);
+	arr_free(&was);
 	return rc;
 }
 
@@ -2018,21 +2131,32 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	const uint8_t *b = key + n->rl + 1;
 	size_t bl = klen - n->rl - 1;
 	zr_leaf_t *sp = (zr_leaf_t *)zr_cache_floor(&n->c->supers, b, bl);
-	if ((lvl != ZR_DIR && lvl != ZR_SREC) || (lvl == ZR_DIR && bl) ||
-	    (lvl == ZR_SREC && bcmp_(sp->b, sp->blen, b, bl) != 0)) {
-		n->broken = true;
-		return;
-	}
-	zr_arr_t a = { 0 };
-	if (op == GROVE_BATCH_PUT && arr_decode(lvl, val, vlen, &a) != 0) {
+	if ((lvl != ZR_DIR && lvl != ZR_SREC && lvl != ZR_GROUP) || (lvl == ZR_DIR && bl) ||
+	    (lvl == ZR_GROUP && bl != 4) || (lvl == ZR_SREC && bcmp_(sp->b, sp->blen, b, bl) != 0)) {
 		n->broken = true;
 		return;
 	}
 	n->any = true;
-	if (lvl == ZR_DIR)
-		zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, op == GROVE_BATCH_PUT ? &a : NULL);
-	else
+	if (lvl == ZR_DIR) { /* the sums: the groups carry the counts */
+		if (op != GROVE_BATCH_PUT || vlen < 5 || get32(val + 1) != n->c->ndir)
+			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, NULL);
+		return;
+	}
+	zr_arr_t a = { 0 };
+	if (op == GROVE_BATCH_PUT && arr_decode(lvl == ZR_GROUP ? ZR_DIR : lvl, val, vlen, &a) != 0) {
+		n->broken = true;
+		return;
+	}
+	if (lvl == ZR_SREC) {
 		zr_srec_set(n->db, n->c, sp, op == GROVE_BATCH_PUT ? &a : NULL);
+	} else { /* a group: its slice of the cached counts, when known */
+		size_t lo = (size_t)(((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+				      (uint32_t)b[2] << 8 | b[3]) * grove_db__zrank_params.group);
+		if (op == GROVE_BATCH_PUT && n->c->dir && lo < n->c->ndir && a.n <= n->c->ndir - lo)
+			memcpy(n->c->dir + lo, a.v, 4 * a.n);
+		else
+			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, NULL);
+	}
 	arr_free(&a);
 }
 
@@ -2658,6 +2782,16 @@ static int chk_supers(grove_db_t *db, const grove_db_key_t *k, zr_chk_t *c, cons
 	return rc == 0 && j != c->leaves.n ? GROVE_ECORRUPT : rc;
 }
 
+static int chk_count(void *vctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	(*(size_t *)vctx)++;
+	return 0;
+}
+
 int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen, bool *present)
 {
 	grove_db_key_t k;
@@ -2679,6 +2813,12 @@ int grove_db__zrank_check(grove_db_t *db, const void *key, size_t klen, bool *pr
 	grove_iter_destroy(it);
 	if (rc == 0)
 		rc = zr_get_arr(db, NULL, &k, NULL, false, ZR_DIR, NULL, 0, &dir);
+	size_t groups = 0; /* no group record past the supers' */
+	if (rc == 0)
+		rc = grove_store_scan_prefix(db->store, NULL, buf, zr_key(&k, ZR_GROUP, NULL, 0, buf),
+					     chk_count, &groups);
+	if (rc == 0 && groups != zr_groups(dir.n))
+		rc = GROVE_ECORRUPT;
 	/* both levels start at the empty boundary; indices in order */
 	if (rc == 0 && (!c.supers.n || !c.leaves.n || c.supers.v[0].blen || c.leaves.v[0].blen ||
 			dir.n != c.supers.n))

@@ -149,7 +149,7 @@ static void test_hint_locator(void **state)
 static const grove_db__zrank_params_t k_small = {
 	.leaf_max = 8, .leaf_fill = 4, .leaf_min = 2,
 	.super_max = 32, .super_fill = 16, .super_min = 6, .build_min = 4,
-	.label_gap = 4,
+	.label_gap = 4, .group = 2,
 };
 
 #define MEMBERS 160

@@ -247,6 +247,8 @@ static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 	grove_test_ops.writes++;
 	grove_test_ops.synced += sync;
 	grove_test_ops.batch_ops += b->count;
+	if (grove_test_ops.on_write)
+		grove_test_ops.on_write(b, grove_test_ops.on_write_ctx);
 	return g_real->write(s, b, sync);
 }
 

@@ -51,6 +51,10 @@ size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char 
  * created and their steps. */
 typedef struct grove_test_ops {
 	uint64_t gets, writes, synced, batch_ops, iters, nexts;
+	/* set after grove_test_ops_count (NULL: none): called with every
+	 * batch written, before the store writes it */
+	void (*on_write)(const grove_batch_t *b, void *ctx);
+	void *on_write_ctx;
 } grove_test_ops_t;
 extern grove_test_ops_t grove_test_ops;
 /* Wraps db's store ops with counting ones and zeroes grove_test_ops. */
