@@ -179,15 +179,15 @@ static int arr_decode(int lvl, const uint8_t *p, size_t len, zr_arr_t *a)
 	return 0;
 }
 
-static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, const zr_arr_t *a)
+/* a's encoding into p (NULL: its length only); returns its length. */
+static size_t arr_encode(int lvl, const zr_arr_t *a, uint8_t *p)
 {
 	uint32_t max = 0;
 	for (size_t i = 0; i < a->n; i++)
 		max = a->v[i] > max ? a->v[i] : max;
 	size_t w = lvl == ZR_DIR ? (max < 65535 ? 2 : 4) : (max < 255 ? 1 : 2);
-	uint8_t *p = grove_malloc(1 + w * a->n);
 	if (!p)
-		return GROVE_ENOMEM;
+		return 1 + w * a->n;
 	p[0] = lvl == ZR_DIR ? (uint8_t)w : (uint8_t)((a->flags & ZR_DIRTY) | (w == 1 ? ZR_NARROW : 0));
 	for (size_t i = 0; i < a->n; i++) {
 		uint8_t *q = p + 1 + w * i;
@@ -198,7 +198,17 @@ static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, con
 		else
 			q[0] = (uint8_t)a->v[i];
 	}
-	int rc = grove_batch_put(b, key, kl, p, 1 + w * a->n);
+	return 1 + w * a->n;
+}
+
+static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, const zr_arr_t *a)
+{
+	size_t len = arr_encode(lvl, a, NULL);
+	uint8_t *p = grove_malloc(len);
+	if (!p)
+		return GROVE_ENOMEM;
+	arr_encode(lvl, a, p);
+	int rc = grove_batch_put(b, key, kl, p, len);
 	grove_free(p);
 	return rc;
 }
@@ -270,13 +280,15 @@ static int zr_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *
 /* ---- the supers' counts: a sums record (3) and group records (6) ----
  *
  * Level 3 holds the group size g (1 byte), the number of supers n (u32
- * LE) and per group of g supers their total (u32 LE); level 6 + the
- * group's index (u32 BE) holds the counts of its supers (the width byte,
- * 2 or 4, then u16 or u32 LE each; the last group may be short).  A
- * write that moves a member rewrites the sums and the group of each super
- * it changed: tens of bytes whatever the set's size (one record of every
- * super's count, as before, was 280 bytes a ZADD at 10^6 members).  In
- * memory (zr_arr_t, the boundary cache) the counts are one array. */
+ * LE), then, when n <= g, their counts (the width byte, 2 or 4, then u16
+ * or u32 LE each: one record, as small as it gets), else per group of g
+ * supers their total (u32 LE), and level 6 + the group's index (u32 BE)
+ * holds the counts of its supers (encoded as above; the last group may
+ * be short).  A write that moves a member rewrites the sums and the group
+ * of each super it changed: tens of bytes whatever the set's size (one
+ * record of every super's count, as before, was 280 bytes a ZADD at 10^6
+ * members).  In memory (zr_arr_t, the boundary cache) the counts are one
+ * array. */
 
 static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
 {
@@ -284,10 +296,11 @@ static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
 	return zr_key(k, ZR_GROUP, be, 4, out);
 }
 
+/* The group records of n supers (none when the sums record holds them). */
 static size_t zr_groups(size_t n)
 {
 	size_t g = (size_t)grove_db__zrank_params.group;
-	return (n + g - 1) / g;
+	return n <= g ? 0 : (n + g - 1) / g;
 }
 
 /* The supers' counts as one array (b, pending, the store as zr_get);
@@ -302,8 +315,13 @@ static int zr_dir_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key
 	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, ZR_DIR, NULL, 0, key), &p,
 			&len);
 	size_t n = rc == 0 && len >= 5 ? get32(p + 1) : 0, ng = zr_groups(n);
-	if (rc == 0 && (len < 5 || p[0] != g || n == 0 || len != 5 + 4 * ng))
+	if (rc == 0 && (len < 5 || p[0] != g || n == 0 || (ng && len != 5 + 4 * ng)))
 		rc = GROVE_ECORRUPT;
+	if (rc == 0 && !ng) { /* the counts themselves */
+		rc = arr_decode(ZR_DIR, p + 5, len - 5, a);
+		if (rc == 0 && a->n != n)
+			rc = GROVE_ECORRUPT;
+	}
 	for (size_t i = 0; rc == 0 && i < ng; i++) {
 		uint8_t *q = NULL;
 		size_t ql = 0, want = i + 1 < ng ? g : n - i * g;
@@ -335,11 +353,14 @@ static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, c
 	size_t g = (size_t)grove_db__zrank_params.group, ng = zr_groups(now->n);
 	size_t wg = was ? zr_groups(was->n) : 0;
 	GROVE_ASSERT(now->n > 0 && g > 0 && g < 256);
-	uint8_t *p = grove_malloc(5 + 4 * ng);
+	size_t len = ng ? 5 + 4 * ng : 5 + arr_encode(ZR_DIR, now, NULL);
+	uint8_t *p = grove_malloc(len);
 	if (!p)
 		return GROVE_ENOMEM;
 	p[0] = (uint8_t)g;
 	put32(p + 1, (uint32_t)now->n);
+	if (!ng)
+		arr_encode(ZR_DIR, now, p + 5);
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < ng; i++) {
 		size_t lo = i * g, cnt = i + 1 < ng ? g : now->n - lo;
@@ -356,7 +377,7 @@ static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, c
 	for (size_t i = ng; rc == 0 && i < wg; i++)
 		rc = grove_batch_delete(b, key, zr_group_key(k, i, key));
 	if (rc == 0)
-		rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, 5 + 4 * ng);
+		rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, len);
 	grove_free(p);
 	return rc;
 }
@@ -2137,9 +2158,15 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 		return;
 	}
 	n->any = true;
-	if (lvl == ZR_DIR) { /* the sums: the groups carry the counts */
-		if (op != GROVE_BATCH_PUT || vlen < 5 || get32(val + 1) != n->c->ndir)
+	if (lvl == ZR_DIR) { /* the counts (few supers), or the sums of the groups */
+		size_t nd = op == GROVE_BATCH_PUT && vlen >= 5 ? get32(val + 1) : 0;
+		zr_arr_t d = { 0 };
+		if (nd && !zr_groups(nd) && arr_decode(ZR_DIR, val + 5, vlen - 5, &d) == 0 &&
+		    d.n == nd)
+			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, &d);
+		else if (!nd || zr_groups(nd) == 0 || nd != n->c->ndir)
 			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, NULL);
+		arr_free(&d);
 		return;
 	}
 	zr_arr_t a = { 0 };

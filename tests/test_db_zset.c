@@ -586,10 +586,32 @@ static uint64_t records_of_level(grove_db_t *db, uint8_t lvl)
 	return n;
 }
 
+/* A ZADD of m at s with rgroups_seen on the store's writes; true: it was
+ * one write (no pass or build with it). */
+static bool zadd_seen(grove_db_t *db, const char *m, double s, rgroups_t *g)
+{
+	memset(g, 0, sizeof(*g));
+	grove_test_ops_count(db);
+	grove_test_ops.on_write = rgroups_seen;
+	grove_test_ops.on_write_ctx = g;
+	zadd(db, "k", m, s, 0);
+	grove_test_ops_uncount(db);
+	return grove_test_ops.writes == 1;
+}
+
+/* The group records k should have: none up to 3 supers (the sums record
+ * holds their counts), else one per 3 supers. */
+static uint64_t groups_expected(grove_db_t *db)
+{
+	uint64_t supers = records_of_level(db, 1);
+	return supers <= 3 ? 0 : (supers + 2) / 3;
+}
+
 /* The supers' counts in groups (of 3 here): a write rewrites the sums
  * and the one group (two: a member moved across groups) it changed, not
- * every super's count; supers merged away take their groups with them; a
- * damaged group is found and the counts dropped and rebuilt. */
+ * every super's count; a damaged group is found and the counts dropped
+ * and rebuilt; supers merged away take their groups with them, down to
+ * none when the sums record holds the counts. */
 static void test_rank_count_groups(void **state)
 {
 	(void)state;
@@ -600,56 +622,32 @@ static void test_rank_count_groups(void **state)
 	rent_t mod[260];
 	size_t n = fill_spread(t.db, "k", mod, 240);
 	rank_check(t.db, "k", mod, n);
-	uint64_t supers = records_of_level(t.db, 1), groups = records_of_level(t.db, 6);
-	assert_true(supers >= 9); /* 240 members, supers of 16 to 32 */
-	assert_int_equal(groups, (supers + 2) / 3);
+	uint64_t groups = records_of_level(t.db, 6);
+	assert_true(records_of_level(t.db, 1) >= 9); /* 240 members, supers of 16 to 32 */
+	assert_int_equal(groups, groups_expected(t.db));
 	/* new members at the bottom, then one moved to the top: writes without
 	 * a pass (one batch each) put the sums, one group, one super's counts */
-	rgroups_t g = { 0 };
+	rgroups_t g;
 	int plain = 0;
 	for (int i = 0; i < 6; i++) {
-		char m[16];
-		snprintf(m, sizeof(m), "low%d", i);
-		grove_test_ops_count(t.db);
-		grove_test_ops.on_write = rgroups_seen;
-		grove_test_ops.on_write_ctx = &g;
-		memset(&g, 0, sizeof(g));
-		zadd(t.db, "k", m, -10 - i, 0);
-		grove_test_ops_uncount(t.db);
-		snprintf(mod[n].m, sizeof(mod[n].m), "%s", m);
-		mod[n++].s = -10 - i;
-		if (grove_test_ops.writes != 1)
+		snprintf(mod[n].m, sizeof(mod[n].m), "low%d", i);
+		mod[n].s = -10 - i;
+		if (!zadd_seen(t.db, mod[n++].m, -10 - i, &g))
 			continue; /* a pass wrote too */
 		plain++;
 		assert_int_equal(g.sums, 1);
 		assert_int_equal(g.groups, 1);
 		assert_int_equal(g.supers, 1);
-		assert_int_equal(g.sums_len, 5 + 4 * ((records_of_level(t.db, 1) + 2) / 3));
+		assert_int_equal(g.sums_len, 5 + 4 * groups_expected(t.db));
 	}
 	assert_true(plain >= 2);
-	grove_test_ops_count(t.db);
-	grove_test_ops.on_write = rgroups_seen;
-	grove_test_ops.on_write_ctx = &g;
-	memset(&g, 0, sizeof(g));
-	zadd(t.db, "k", "low5", 1e9, 0); /* from the first super to the last */
-	grove_test_ops_uncount(t.db);
-	mod[rfind(mod, n, "low5")].s = 1e9;
-	if (grove_test_ops.writes == 1) {
+	if (zadd_seen(t.db, "low5", 1e9, &g)) { /* from the first super to the last */
 		assert_int_equal(g.sums, 1);
 		assert_int_equal(g.groups, 2);
 		assert_int_equal(g.supers, 2);
 	}
+	mod[rfind(mod, n, "low5")].s = 1e9;
 	rank_check(t.db, "k", mod, n);
-	/* most members removed: supers merge, fewer groups remain, none stale
-	 * (grove_db__zrank_check counts them) */
-	qsort(mod, n, sizeof(*mod), rent_cmp);
-	while (n > 30) {
-		assert_int_equal(grove_db_zset_remove(t.db, K("k"), K(mod[n - 1].m), NULL), 0);
-		n--;
-	}
-	rank_check(t.db, "k", mod, n);
-	assert_true(records_of_level(t.db, 6) < groups);
-	assert_int_equal(records_of_level(t.db, 6), (records_of_level(t.db, 1) + 2) / 3);
 	/* the first group's first count off by one, behind the db's back (its
 	 * cache dropped): found by the check, dropped by the next write,
 	 * rebuilt by the one after */
@@ -668,6 +666,7 @@ static void test_rank_count_groups(void **state)
 	bool present;
 	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), GROVE_ECORRUPT);
 	uint64_t d0 = atomic_load(&t.db->zrank_drops), b0 = atomic_load(&t.db->zrank_builds);
+	qsort(mod, n, sizeof(*mod), rent_cmp);
 	zadd(t.db, "k", mod[0].m, -100, 0);
 	mod[0].s = -100;
 	assert_int_equal(atomic_load(&t.db->zrank_drops), d0 + 1);
@@ -676,6 +675,28 @@ static void test_rank_count_groups(void **state)
 	assert_int_equal(atomic_load(&t.db->zrank_builds), b0 + 1);
 	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), 0);
 	assert_true(present);
+	rank_check(t.db, "k", mod, n);
+	/* most members removed: supers merge, their groups go (the check
+	 * counts them: none stale), then the sums record holds the counts */
+	qsort(mod, n, sizeof(*mod), rent_cmp);
+	while (n > 24) {
+		assert_int_equal(grove_db_zset_remove(t.db, K("k"), K(mod[n - 1].m), NULL), 0);
+		n--;
+	}
+	rank_check(t.db, "k", mod, n);
+	assert_true(records_of_level(t.db, 1) <= 3);
+	assert_int_equal(records_of_level(t.db, 6), 0);
+	plain = 0;
+	for (int i = 0; i < 4; i++) {
+		snprintf(mod[n].m, sizeof(mod[n].m), "top%d", i);
+		mod[n].s = 1e6 + i;
+		if (!zadd_seen(t.db, mod[n++].m, 1e6 + i, &g))
+			continue;
+		plain++;
+		assert_int_equal(g.sums, 1);
+		assert_int_equal(g.groups, 0);
+	}
+	assert_true(plain >= 1);
 	rank_check(t.db, "k", mod, n);
 	grove_test_db_close(&t);
 	grove_db__zrank_params = saved;
