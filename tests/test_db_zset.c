@@ -97,20 +97,25 @@ static uint64_t zcard(grove_db_t *db, const char *key)
 	return n;
 }
 
-static uint64_t records_with_prefix(grove_db_t *db, char pfx)
+static uint64_t records_with_key_prefix(grove_db_t *db, const void *pre, size_t plen)
 {
 	grove_iter_t *it;
 	uint64_t n = 0;
 	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
-	for (grove_iter_seek(it, &pfx, 1); grove_iter_valid(it); grove_iter_next(it)) {
+	for (grove_iter_seek(it, pre, plen); grove_iter_valid(it); grove_iter_next(it)) {
 		size_t kl;
 		const uint8_t *k = grove_iter_key(it, &kl);
-		if (k[0] != (uint8_t)pfx)
+		if (kl < plen || memcmp(k, pre, plen) != 0)
 			break;
 		n++;
 	}
 	grove_iter_destroy(it);
 	return n;
+}
+
+static uint64_t records_with_prefix(grove_db_t *db, char pfx)
+{
+	return records_with_key_prefix(db, &pfx, 1);
 }
 
 /* ---- local operations ---- */
@@ -446,6 +451,17 @@ static void test_rank_counted(void **state)
 	grove_db__zrank_params = saved;
 }
 
+/* t opened with small buckets (k_small; the caller restores the params),
+ * key "k" filled with n members (fill_spread) and its ranks checked. */
+static size_t rank_open(grove_test_db_t *t, const char *name, rent_t *mod, size_t n)
+{
+	grove_db__zrank_params = k_small;
+	assert_int_equal(grove_test_db_open(t, name, grove_test_leveldb), 0);
+	fill_spread(t->db, "k", mod, n);
+	rank_check(t->db, "k", mod, n);
+	return n;
+}
+
 /* Stores without counts (written before them, or restored from a backup
  * without them): ZRANK walks, the next write builds them; a damaged count
  * found by a pass drops them. */
@@ -453,12 +469,9 @@ static void test_rank_migration(void **state)
 {
 	(void)state;
 	grove_db__zrank_params_t saved = grove_db__zrank_params;
-	grove_db__zrank_params = k_small;
 	grove_test_db_t t;
-	assert_int_equal(grove_test_db_open(&t, "zrankm", grove_test_leveldb), 0);
 	rent_t mod[100];
-	size_t n = fill_spread(t.db, "k", mod, 100);
-	rank_check(t.db, "k", mod, n);
+	size_t n = rank_open(&t, "zrankm", mod, 100);
 	/* every 'r' record gone: as in a store of format 4 */
 	grove_batch_t b;
 	grove_batch_init(&b);
@@ -571,19 +584,8 @@ static void rgroups_seen(const grove_batch_t *b, void *ctx)
 
 static uint64_t records_of_level(grove_db_t *db, uint8_t lvl)
 {
-	grove_iter_t *it;
-	uint64_t n = 0;
-	uint8_t pre[5] = { 'r', 0, 1, 'k', lvl };
-	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
-	for (grove_iter_seek(it, pre, 5); grove_iter_valid(it); grove_iter_next(it)) {
-		size_t kl;
-		const uint8_t *kp = grove_iter_key(it, &kl);
-		if (kl < 5 || memcmp(kp, pre, 5) != 0)
-			break;
-		n++;
-	}
-	grove_iter_destroy(it);
-	return n;
+	uint8_t pre[5] = { 'r', 0, 1, 'k', lvl }; /* key "k"'s 'r' records of level lvl */
+	return records_with_key_prefix(db, pre, sizeof(pre));
 }
 
 /* A ZADD of m at s with rgroups_seen on the store's writes; true: it was
@@ -616,12 +618,9 @@ static void test_rank_count_groups(void **state)
 {
 	(void)state;
 	grove_db__zrank_params_t saved = grove_db__zrank_params;
-	grove_db__zrank_params = k_small;
 	grove_test_db_t t;
-	assert_int_equal(grove_test_db_open(&t, "zrankg", grove_test_leveldb), 0);
 	rent_t mod[260];
-	size_t n = fill_spread(t.db, "k", mod, 240);
-	rank_check(t.db, "k", mod, n);
+	size_t n = rank_open(&t, "zrankg", mod, 240);
 	uint64_t groups = records_of_level(t.db, 6);
 	assert_true(records_of_level(t.db, 1) >= 9); /* 240 members, supers of 16 to 32 */
 	assert_int_equal(groups, groups_expected(t.db));
