@@ -277,18 +277,19 @@ static int zr_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *
 	return grove_store_get(db->store, snap, key, kl, val, len);
 }
 
-/* ---- the supers' counts: a sums record (3) and group records (6) ----
+/* ---- the supers' counts: groups of params.group supers (3, 6) ----
  *
- * Level 3 holds the group size g (1 byte), the number of supers n (u32
- * LE), then, when n <= g, their counts (the width byte, 2 or 4, then u16
- * or u32 LE each: one record, as small as it gets), else per group of g
- * supers their total (u32 LE), and level 6 + the group's index (u32 BE)
- * holds the counts of its supers (encoded as above; the last group may
- * be short).  A write that moves a member rewrites the sums and the group
- * of each super it changed: tens of bytes whatever the set's size (one
- * record of every super's count, as before, was 280 bytes a ZADD at 10^6
- * members).  In memory (zr_arr_t, the boundary cache) the counts are one
- * array. */
+ * The supers' counts cut in groups of g supers (the last may be short),
+ * each encoded as a width byte (2 or 4) and their counts (u16 or u32 LE).
+ * Level 3 holds g (1 byte), the number of supers n (u32 LE) and the first
+ * group; level 6 + a group's index i >= 1 (u32 BE) holds group i.  A
+ * write that moves a member rewrites the group of each super it changed
+ * (and level 3 when n changes: a pass): one record of at most
+ * 6 + 4g bytes whatever the set's size (one record of every super's count,
+ * as before, was 280 bytes a ZADD at 10^6 members).  The groups' sum is
+ * checked against the key's member count by every writer (zrank_move) and
+ * reader (zrank_counted).  In memory (zr_arr_t, the boundary cache) the
+ * counts are one array. */
 
 static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
 {
@@ -296,15 +297,35 @@ static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
 	return zr_key(k, ZR_GROUP, be, 4, out);
 }
 
-/* The group records of n supers (none when the sums record holds them). */
+/* The level 6 records of n supers: every group but the first. */
 static size_t zr_groups(size_t n)
 {
 	size_t g = (size_t)grove_db__zrank_params.group;
-	return n <= g ? 0 : (n + g - 1) / g;
+	return n <= g ? 0 : (n + g - 1) / g - 1;
+}
+
+/* Group i of a's counts (n of them, groups of g). */
+static zr_arr_t zr_group_of(const zr_arr_t *a, size_t g, size_t i)
+{
+	size_t lo = i * g;
+	return (zr_arr_t){ .v = a->v + lo, .n = a->n - lo < g ? a->n - lo : g };
+}
+
+/* Appends the counts of a group record (p, len) to a; want: how many. */
+static int zr_group_decode(const uint8_t *p, size_t len, size_t want, zr_arr_t *a)
+{
+	zr_arr_t x = { 0 };
+	int rc = arr_decode(ZR_DIR, p, len, &x);
+	if (rc == 0 && x.n != want)
+		rc = GROVE_ECORRUPT;
+	for (size_t j = 0; rc == 0 && j < x.n; j++)
+		rc = arr_push(a, x.v[j]);
+	arr_free(&x);
+	return rc;
 }
 
 /* The supers' counts as one array (b, pending, the store as zr_get);
- * GROVE_ECORRUPT when a record is missing or disagrees with the sums. */
+ * GROVE_ECORRUPT when a record is missing or malformed. */
 static int zr_dir_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *k,
 		      const grove_snapshot_t *snap, bool locked, uint8_t *key, zr_arr_t *a)
 {
@@ -314,29 +335,17 @@ static int zr_dir_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key
 	memset(a, 0, sizeof(*a));
 	int rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_key(k, ZR_DIR, NULL, 0, key), &p,
 			&len);
-	size_t n = rc == 0 && len >= 5 ? get32(p + 1) : 0, ng = zr_groups(n);
-	if (rc == 0 && (len < 5 || p[0] != g || n == 0 || (ng && len != 5 + 4 * ng)))
+	size_t n = rc == 0 && len >= 6 ? get32(p + 1) : 0, ng = zr_groups(n);
+	if (rc == 0 && (len < 6 || p[0] != g || n == 0))
 		rc = GROVE_ECORRUPT;
-	if (rc == 0 && !ng) { /* the counts themselves */
-		rc = arr_decode(ZR_DIR, p + 5, len - 5, a);
-		if (rc == 0 && a->n != n)
-			rc = GROVE_ECORRUPT;
-	}
-	for (size_t i = 0; rc == 0 && i < ng; i++) {
+	if (rc == 0)
+		rc = zr_group_decode(p + 5, len - 5, n < g ? n : g, a);
+	for (size_t i = 1; rc == 0 && i <= ng; i++) {
 		uint8_t *q = NULL;
-		size_t ql = 0, want = i + 1 < ng ? g : n - i * g;
-		zr_arr_t x = { 0 };
+		size_t ql = 0;
 		rc = zr_get(db, b, locked ? k : NULL, snap, key, zr_group_key(k, i, key), &q, &ql);
 		if (rc == 0)
-			rc = arr_decode(ZR_DIR, q, ql, &x);
-		uint64_t sum = 0;
-		for (size_t j = 0; rc == 0 && j < x.n; j++) {
-			sum += x.v[j];
-			rc = arr_push(a, x.v[j]);
-		}
-		if (rc == 0 && (x.n != want || sum != get32(p + 5 + 4 * i)))
-			rc = GROVE_ECORRUPT;
-		arr_free(&x);
+			rc = zr_group_decode(q, ql, i < ng ? g : n - i * g, a);
 		grove_free(q);
 	}
 	grove_free(p);
@@ -345,40 +354,38 @@ static int zr_dir_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key
 	return rc == GROVE_ENOTFOUND ? GROVE_ECORRUPT : rc;
 }
 
-/* Adds to b the sums record of now and the group records that differ
- * from was's (NULL: every group), deleting was's groups past now's. */
+/* Adds to b the groups of now that differ from was's (NULL: every group;
+ * the first with the number of supers, when that changed too), deleting
+ * was's groups past now's. */
 static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, const zr_arr_t *now,
 		      const zr_arr_t *was)
 {
 	size_t g = (size_t)grove_db__zrank_params.group, ng = zr_groups(now->n);
 	size_t wg = was ? zr_groups(was->n) : 0;
 	GROVE_ASSERT(now->n > 0 && g > 0 && g < 256);
-	size_t len = ng ? 5 + 4 * ng : 5 + arr_encode(ZR_DIR, now, NULL);
-	uint8_t *p = grove_malloc(len);
-	if (!p)
-		return GROVE_ENOMEM;
-	p[0] = (uint8_t)g;
-	put32(p + 1, (uint32_t)now->n);
-	if (!ng)
-		arr_encode(ZR_DIR, now, p + 5);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < ng; i++) {
-		size_t lo = i * g, cnt = i + 1 < ng ? g : now->n - lo;
-		uint64_t sum = 0;
-		for (size_t j = 0; j < cnt; j++)
-			sum += now->v[lo + j];
-		put32(p + 5 + 4 * i, (uint32_t)sum);
-		bool same = was && i < wg && (i + 1 < wg ? g : was->n - lo) == cnt &&
-			    memcmp(was->v + lo, now->v + lo, 4 * cnt) == 0;
-		zr_arr_t x = { .v = now->v + lo, .n = cnt };
-		if (!same)
-			rc = arr_put(b, ZR_DIR, key, zr_group_key(k, i, key), &x);
+	for (size_t i = 0; rc == 0 && i <= ng; i++) {
+		zr_arr_t x = zr_group_of(now, g, i), w = { 0 };
+		if (was && i <= wg)
+			w = zr_group_of(was, g, i);
+		if (was && i <= wg && w.n == x.n && memcmp(w.v, x.v, 4 * x.n) == 0 &&
+		    (i || was->n == now->n))
+			continue; /* unchanged */
+		size_t len = arr_encode(ZR_DIR, &x, NULL);
+		uint8_t *p = grove_malloc(5 + len);
+		if (!p)
+			return GROVE_ENOMEM;
+		p[0] = (uint8_t)g;
+		put32(p + 1, (uint32_t)now->n);
+		arr_encode(ZR_DIR, &x, p + 5);
+		if (i == 0)
+			rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, 5 + len);
+		else
+			rc = grove_batch_put(b, key, zr_group_key(k, i, key), p + 5, len);
+		grove_free(p);
 	}
-	for (size_t i = ng; rc == 0 && i < wg; i++)
+	for (size_t i = ng + 1; rc == 0 && i <= wg; i++)
 		rc = grove_batch_delete(b, key, zr_group_key(k, i, key));
-	if (rc == 0)
-		rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, len);
-	grove_free(p);
 	return rc;
 }
 
@@ -2158,13 +2165,15 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 		return;
 	}
 	n->any = true;
-	if (lvl == ZR_DIR) { /* the counts (few supers), or the sums of the groups */
-		size_t nd = op == GROVE_BATCH_PUT && vlen >= 5 ? get32(val + 1) : 0;
+	if (lvl == ZR_DIR) { /* the first group, and the number of supers */
+		size_t nd = op == GROVE_BATCH_PUT && vlen >= 6 ? get32(val + 1) : 0;
 		zr_arr_t d = { 0 };
-		if (nd && !zr_groups(nd) && arr_decode(ZR_DIR, val + 5, vlen - 5, &d) == 0 &&
-		    d.n == nd)
+		int rc = nd ? arr_decode(ZR_DIR, val + 5, vlen - 5, &d) : GROVE_ECORRUPT;
+		if (rc == 0 && nd == n->c->ndir && n->c->dir && d.n <= nd)
+			memcpy(n->c->dir, d.v, 4 * d.n);
+		else if (rc == 0 && nd == d.n)
 			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, &d);
-		else if (!nd || zr_groups(nd) == 0 || nd != n->c->ndir)
+		else
 			zr_counts_set(n->db, n->c, &n->c->dir, &n->c->ndir, NULL);
 		arr_free(&d);
 		return;

@@ -523,11 +523,11 @@ static void test_rank_migration(void **state)
 	/* the supers' counts damaged: the next write drops the counts.  The
 	 * stripe's cache goes first (the ZRANKs above loaded it, and kept the
 	 * counts, which a write takes instead of the store's) */
-	uint8_t dk[16] = { 'r', 0, 1, 'k', 3 }; /* the supers' sums record */
-	uint8_t v[9] = { 3, 1, 0, 0, 0, 200 }; /* groups of 3; one super, of 200 */
+	uint8_t dk[16] = { 'r', 0, 1, 'k', 3 }; /* the supers' first group */
+	uint8_t v[10] = { 3, 1, 0, 0, 0, 4, 200 }; /* groups of 3; one super, of 200 (u32) */
 	grove_db__zrank_cache_free(t.db, &t.db->stripes[k.stripe]);
 	t.db->stripes[k.stripe].zr_gen++;
-	assert_int_equal(grove_store_put(t.db->store, dk, 5, v, 9, false), 0);
+	assert_int_equal(grove_store_put(t.db->store, dk, 5, v, 10, false), 0);
 	assert_int_equal(grove_db__zrank_check(t.db, K("k"), &present), GROVE_ECORRUPT);
 	zadd(t.db, "k", "m000", -2, 0);
 	mod[rfind(mod, n, "m000")].s = -2;
@@ -557,11 +557,11 @@ static void test_rank_migration(void **state)
 }
 
 /* What one write of a key with counts puts of the supers' counts: the
- * sums record (level 3) and the group records (level 6) of the supers
- * it changed, whatever the number of supers. */
+ * records of the groups of the supers it changed (level 3: the first
+ * group; level 6: the others), whatever the number of supers. */
 typedef struct rgroups {
-	int sums, groups, supers; /* puts of levels 3, 6, 4 of key "k" */
-	size_t sums_len;
+	int first, groups, supers; /* puts of levels 3, 6, 4 of key "k" */
+	size_t len_max;            /* the longest of levels 3 and 6 */
 } rgroups_t;
 
 static void rgroups_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
@@ -571,9 +571,10 @@ static void rgroups_op(void *ctx, int op, const uint8_t *key, size_t klen, const
 	rgroups_t *g = ctx;
 	if (op != GROVE_BATCH_PUT || klen < 5 || memcmp(key, "r\0\1k", 4) != 0)
 		return;
-	g->sums += key[4] == 3;
-	g->sums_len = key[4] == 3 ? vlen : g->sums_len;
+	g->first += key[4] == 3;
 	g->groups += key[4] == 6;
+	if ((key[4] == 3 || key[4] == 6) && vlen > g->len_max)
+		g->len_max = vlen;
 	g->supers += key[4] == 4;
 }
 
@@ -601,19 +602,19 @@ static bool zadd_seen(grove_db_t *db, const char *m, double s, rgroups_t *g)
 	return grove_test_ops.writes == 1;
 }
 
-/* The group records k should have: none up to 3 supers (the sums record
- * holds their counts), else one per 3 supers. */
+/* The level 6 records k should have: one per 3 supers but the first 3
+ * (level 3 holds them). */
 static uint64_t groups_expected(grove_db_t *db)
 {
 	uint64_t supers = records_of_level(db, 1);
-	return supers <= 3 ? 0 : (supers + 2) / 3;
+	return supers <= 3 ? 0 : (supers + 2) / 3 - 1;
 }
 
-/* The supers' counts in groups (of 3 here): a write rewrites the sums
- * and the one group (two: a member moved across groups) it changed, not
- * every super's count; a damaged group is found and the counts dropped
- * and rebuilt; supers merged away take their groups with them, down to
- * none when the sums record holds the counts. */
+/* The supers' counts in groups (of 3 here): a write rewrites the one
+ * group (two: a member moved across groups) it changed, not every
+ * super's count; a damaged group is found and the counts dropped and
+ * rebuilt; supers merged away take their groups with them, down to the
+ * first one only. */
 static void test_rank_count_groups(void **state)
 {
 	(void)state;
@@ -624,37 +625,42 @@ static void test_rank_count_groups(void **state)
 	uint64_t groups = records_of_level(t.db, 6);
 	assert_true(records_of_level(t.db, 1) >= 9); /* 240 members, supers of 16 to 32 */
 	assert_int_equal(groups, groups_expected(t.db));
-	/* new members at the bottom, then one moved to the top: writes without
-	 * a pass (one batch each) put the sums, one group, one super's counts */
+	/* new members at the bottom and the top, then one moved from the
+	 * bottom to the top: writes without a pass (one batch each) put the
+	 * group of each super they changed, and that super's leaf counts */
 	rgroups_t g;
 	int plain = 0;
-	for (int i = 0; i < 6; i++) {
-		snprintf(mod[n].m, sizeof(mod[n].m), "low%d", i);
-		mod[n].s = -10 - i;
-		if (!zadd_seen(t.db, mod[n++].m, -10 - i, &g))
+	for (int i = 0; i < 12; i++) {
+		bool top = i % 2;
+		snprintf(mod[n].m, sizeof(mod[n].m), "%s%d", top ? "top" : "low", i);
+		mod[n].s = top ? 1e6 + i : -10 - i;
+		if (!zadd_seen(t.db, mod[n].m, mod[n].s, &g)) {
+			n++;
 			continue; /* a pass wrote too */
+		}
+		n++;
 		plain++;
-		assert_int_equal(g.sums, 1);
-		assert_int_equal(g.groups, 1);
+		assert_int_equal(g.first, !top);
+		assert_int_equal(g.groups, top);
 		assert_int_equal(g.supers, 1);
-		assert_int_equal(g.sums_len, 5 + 4 * groups_expected(t.db));
+		assert_true(g.len_max <= 5 + 1 + 2 * 3); /* a group of 3 u16 counts */
 	}
-	assert_true(plain >= 2);
-	if (zadd_seen(t.db, "low5", 1e9, &g)) { /* from the first super to the last */
-		assert_int_equal(g.sums, 1);
-		assert_int_equal(g.groups, 2);
+	assert_true(plain >= 4);
+	if (zadd_seen(t.db, "low0", 1e9, &g)) { /* from the first super to the last */
+		assert_int_equal(g.first, 1);
+		assert_int_equal(g.groups, 1);
 		assert_int_equal(g.supers, 2);
 	}
-	mod[rfind(mod, n, "low5")].s = 1e9;
+	mod[rfind(mod, n, "low0")].s = 1e9;
 	rank_check(t.db, "k", mod, n);
-	/* the first group's first count off by one, behind the db's back (its
+	/* the second group's first count off by one, behind the db's back (its
 	 * cache dropped): found by the check, dropped by the next write,
 	 * rebuilt by the one after */
 	grove_db_key_t k;
 	assert_int_equal(grove_db__key_prepare(&k, K("k")), 0);
 	grove_db__zrank_cache_free(t.db, &t.db->stripes[k.stripe]);
 	t.db->stripes[k.stripe].zr_gen++;
-	uint8_t gk[9] = { 'r', 0, 1, 'k', 6, 0, 0, 0, 0 };
+	uint8_t gk[9] = { 'r', 0, 1, 'k', 6, 0, 0, 0, 1 };
 	uint8_t *v = NULL;
 	size_t vl = 0;
 	assert_int_equal(grove_store_get(t.db->store, NULL, gk, sizeof(gk), &v, &vl), 0);
@@ -676,7 +682,7 @@ static void test_rank_count_groups(void **state)
 	assert_true(present);
 	rank_check(t.db, "k", mod, n);
 	/* most members removed: supers merge, their groups go (the check
-	 * counts them: none stale), then the sums record holds the counts */
+	 * counts them: none stale), down to the first (level 3) only */
 	qsort(mod, n, sizeof(*mod), rent_cmp);
 	while (n > 24) {
 		assert_int_equal(grove_db_zset_remove(t.db, K("k"), K(mod[n - 1].m), NULL), 0);
@@ -687,12 +693,12 @@ static void test_rank_count_groups(void **state)
 	assert_int_equal(records_of_level(t.db, 6), 0);
 	plain = 0;
 	for (int i = 0; i < 4; i++) {
-		snprintf(mod[n].m, sizeof(mod[n].m), "top%d", i);
-		mod[n].s = 1e6 + i;
-		if (!zadd_seen(t.db, mod[n++].m, 1e6 + i, &g))
+		snprintf(mod[n].m, sizeof(mod[n].m), "new%d", i);
+		mod[n].s = 2e6 + i;
+		if (!zadd_seen(t.db, mod[n++].m, 2e6 + i, &g))
 			continue;
 		plain++;
-		assert_int_equal(g.sums, 1);
+		assert_int_equal(g.first, 1);
 		assert_int_equal(g.groups, 0);
 	}
 	assert_true(plain >= 1);
