@@ -11,13 +11,13 @@
  *   1 boundary   -> u32 LE: a super's index (stable: written by passes)
  *   2 boundary   -> u32 LE: a leaf's label (stable; labels increase
  *                   within a super, so a split adds records, not shifts)
- *   3            -> the supers' entry counts summed by groups of
- *                   params.group supers (hot; zr_dir_get)
+ *   3            -> the number of supers and the entry counts of the
+ *                   first params.group of them (hot; zr_dir_get)
  *   4 boundary   -> flags (1 byte), u16 LE per leaf of the super at
  *                   boundary: their entry counts (hot)
  *   5 boundary   -> u32 LE per leaf of the super at boundary: their
  *                   labels (stable); a leaf's position is its label's
- *   6 group(BE4) -> the entry counts of the group's supers (hot)
+ *   6 group(BE4) -> the entry counts of group i >= 1's supers (hot)
  * A bucket holds the entries from its boundary to the next one's; the
  * first leaf and super have the empty boundary, every super's boundary is
  * a leaf's.  Records written by every write (3, 4) are only ever read by
@@ -31,9 +31,8 @@
  * leaves and level 5).  With the key's boundaries in the stripe's cache:
  * no version record, seeks or labels, and for a key of one super no
  * counts record either (its leaves' sum checked against the key's count).  A write adds -1/+1 to the old and new buckets of the member
- * it moves, in its own batch: 3 records for a member added or removed
- * (the sums, its super's group, its super), 1 for a score change within
- * a super.  Counts are read as the writer sees
+ * it moves, in its own batch: 2 records for a member added or removed
+ * (its super's group, its super), 1 for a score change within a super.  Counts are read as the writer sees
  * them (its batch, the stripe's pending records, the store; the boundary
  * cache's copies, which follow every batch handed to the store, when it
  * holds them), and a pass takes the supers, leaves, labels, counts and

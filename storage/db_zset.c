@@ -13,7 +13,7 @@
  * member record filtered by the delete.
  *
  * Costs: a write is the member record's cost plus one index delete and
- * put and the counted index's changes (db_zrank.c: 3 count records for an
+ * put and the counted index's changes (db_zrank.c: 2 count records for an
  * added or removed member); ZSCORE a point read; ranges by score
  * O(log n + k); by rank O(offset + k); ZRANK and ZREVRANK from the counts
  * (point reads and a walk of the member's leaf), or O(rank) walks where
