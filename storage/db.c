@@ -393,7 +393,6 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->zrank_leaf_loads = atomic_load(&db->zleaf_loads);
 	out->zrank_leaf_drops = atomic_load(&db->zleaf_drops);
 	out->zrank_score_hits = atomic_load(&db->zhint_hits);
-	out->zrank_hint_leaf_hits = atomic_load(&db->zhint_leaf_hits);
 	grove_store_cache_stats_t cs;
 	grove_store_cache_stats(db->store, &cs);
 	out->elem_cache_bytes = cs.bytes;

@@ -1413,12 +1413,12 @@ static int elem_dec(void *ctx, const uint8_t *rec, size_t len)
 }
 
 static int elem_read_latest(grove_db_t *db, const ename_t *en, const grove_ctx_t *pctx,
-			    grove_elem_t *out)
+			    grove_elem_t *out, bool near)
 {
 	elem_dec_t d = { en->kind, out };
-	/* a miss fills the key's next elements of the kind too */
-	int rc = grove_store_read_latest_near(db->store, en->rkey, en->rlen, en->rlen - en->elen,
-					      elem_dec, &d);
+	/* a miss fills the key's next elements of the kind too (near) */
+	int rc = grove_store_read_latest_near(db->store, en->rkey, en->rlen,
+					      near ? en->rlen - en->elen : 0, elem_dec, &d);
 	if (rc == GROVE_ENOTFOUND)
 		return 0;
 	if (rc == 0)
@@ -1442,7 +1442,7 @@ static int read_elem_latest(grove_db_t *db, const grove_db_key_t *k, const ename
 	if (rc == 0 && t != want)
 		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
 	if (rc == 0)
-		rc = elem_read_latest(db, en, &m.pctx, out);
+		rc = elem_read_latest(db, en, &m.pctx, out, true);
 	meta_free(&m);
 	if (grove_store_read_end(db->store, seq))
 		return rc;
@@ -1471,7 +1471,7 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 		meta_t m;
 		rc = coll_read_begin(db, &k, kind_type(kind), &snap, &m);
 		if (rc == 0) {
-			rc = elem_read_latest(db, en, &m.pctx, out);
+			rc = elem_read_latest(db, en, &m.pctx, out, true);
 			meta_free(&m);
 			grove_snapshot_release(db->store, snap);
 		}
@@ -1555,10 +1555,13 @@ int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, uint6
 		return GROVE_ENOMEM;
 	ename_init(en, k, GROVE_ELEM_ZMEMBER, member, mlen);
 	/* through the point cache while no write began since seq: the
-	 * snapshot's record then */
+	 * snapshot's record then; a miss fills nothing more (a ZRANK reads a
+	 * member's record only when the rank cache's hint lacks it: its
+	 * neighbours in name order are no likelier to come next, and
+	 * filling 256 of them cost more than the read) */
 	int rc = READ_AGAIN;
 	if (!(seq & 1)) {
-		rc = elem_read_latest(db, en, pctx, out);
+		rc = elem_read_latest(db, en, pctx, out, false);
 		if (rc == 0 && !grove_store_read_end(db->store, seq)) {
 			grove_elem_free(out);
 			memset(out, 0, sizeof(*out));

@@ -375,8 +375,8 @@ struct grove_db {
 	 * installed, leaves forgotten (bound, or not what the store holds) */
 	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
 	atomic_uint_fast64_t zrcache_reader_loads; /* boundaries a ZRANK loaded (db_zrank.c) */
-	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the score hint */
-	atomic_uint_fast64_t zhint_leaf_hits; /* ... whose hint named the leaf too */
+	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the hint */
+	atomic_uint_fast64_t zhint_moved; /* ... that found the member next to the hint's leaf */
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */

@@ -7,22 +7,29 @@
  *
  * Layout: buf holds the suffixes back to back in bytewise order, off[i]
  * the start of entry i and off[n] the end; pre[i] entry i's first 8 bytes
- * as a big-endian integer.  pre and off sit in one block right after the
- * header, so a search reads a few adjacent lines: it counts the prefixes
+ * as a big-endian integer, mtag[i] a 16-bit tag of its member (the bytes
+ * after the score).  mtag, off and pre sit in one block right after the
+ * header (in that order: a search by member reads the tags and offsets,
+ * the lines nearest the header).  A search by suffix (grove_zleaf_find) counts the prefixes
  * below the sought one in one pass (a leaf of up to 64 entries: 512
  * bytes, loads that do not wait for each other, where a binary search
  * of the entries waited for one line per step, at 10^6 members mostly
- * cache misses) and compares whole entries only where a prefix is equal.
+ * cache misses) and compares whole entries only where a prefix is equal;
+ * a search by member (grove_zleaf_find_member: ZRANK, which knows the
+ * member's leaf from the hint but not its score) reads the tags (128
+ * bytes for 64 entries) and compares the entries whose tag matches.
  * A leaf holds fewer than GROVE_ZLEAF_ENTRIES_MAX entries (a pass splits
  * it at 64); an insert or removal moves the entries after its place
  * (O(leaf bytes)), in place (the arrays keep room: an insert into a full
  * leaf grows them by half, which may move the block).
  *
- * Also the score hint (grove_zhint_t): members' score bytes and leaf
- * locators by member hash in sets of GROVE_ZHINT_WAYS ways of 16 bytes
- * (one 64-byte line), O(1) per put and get.  Pure: no locks, no store.
+ * Also the hint (grove_zhint_t): members' leaf locators by member hash
+ * in sets of GROVE_ZHINT_WAYS ways of 8 bytes (one 64-byte line), O(1)
+ * per put and get.  Pure: no locks, no store.
  */
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "grove/alloc.h"
 #include "base/assert.h"
@@ -38,10 +45,22 @@ void grove_zleaf_free(grove_zleaf_t *l)
 	grove_free(l);
 }
 
-/* Bytes of a leaf's block (header, pre, off) with room for ocap entries. */
+/* A leaf's block with room for ocap entries: the header, then mtag, off
+ * and pre (in that order: what a search by member reads first sits next
+ * to the header), each aligned for its type; *off_at and *pre_at their
+ * byte offsets.  Returns its bytes. */
+static size_t block_layout(size_t ocap, size_t *off_at, size_t *pre_at)
+{
+	size_t mtag_at = sizeof(grove_zleaf_t);
+	*off_at = (mtag_at + 2 * ocap + 3) & ~(size_t)3;
+	*pre_at = (*off_at + 4 * ocap + 7) & ~(size_t)7;
+	return *pre_at + 8 * ocap;
+}
+
 static size_t block_bytes(size_t ocap)
 {
-	return sizeof(grove_zleaf_t) + ocap * (sizeof(uint64_t) + sizeof(uint32_t));
+	size_t o, p;
+	return block_layout(ocap, &o, &p);
 }
 
 size_t grove_zleaf_bytes(const grove_zleaf_t *l)
@@ -49,12 +68,31 @@ size_t grove_zleaf_bytes(const grove_zleaf_t *l)
 	return l ? block_bytes(l->ocap) + l->bcap : 0;
 }
 
-/* l's pre and off pointers set for a block of room for ocap entries. */
+/* l's mtag, off and pre pointers set for a block of room for ocap
+ * entries. */
 static void block_point(grove_zleaf_t *l, uint32_t ocap)
 {
-	l->pre = (uint64_t *)(void *)(l + 1);
-	l->off = (uint32_t *)(void *)(l->pre + ocap);
+	size_t off_at, pre_at;
+	block_layout(ocap, &off_at, &pre_at);
+	l->mtag = (uint16_t *)(void *)(l + 1);
+	l->off = (uint32_t *)(void *)((char *)l + off_at);
+	l->pre = (uint64_t *)(void *)((char *)l + pre_at);
 	l->ocap = ocap;
+}
+
+uint16_t grove_zleaf_mtag(const uint8_t *m, size_t mlen)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < mlen; i++)
+		h = (h ^ m[i]) * 16777619u;
+	return (uint16_t)(h ^ h >> 16);
+}
+
+/* The tag of entry s (slen bytes): of its member, the bytes after its
+ * score's 8 (none when shorter). */
+static uint16_t ent_mtag(const uint8_t *s, size_t slen)
+{
+	return slen > 8 ? grove_zleaf_mtag(s + 8, slen - 8) : grove_zleaf_mtag(NULL, 0);
 }
 
 uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen)
@@ -67,15 +105,21 @@ uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen)
 	return v;
 }
 
+/* Brings bytes [p, p + len) toward the CPU, a line at a time. */
+static void prefetch_span(const void *p, size_t len)
+{
+	uintptr_t at = (uintptr_t)p & ~(uintptr_t)63, end = (uintptr_t)p + len;
+	for (; at < end; at += 64)
+		__builtin_prefetch((const void *)at);
+}
+
 void grove_zleaf_prefetch(const grove_zleaf_t *l)
 {
-	/* the header and the first prefixes, the rest of a usual leaf's
-	 * (up to 64 entries: 512 bytes), then the offsets' first line */
-	const char *p = (const char *)l;
-	size_t n = l->n < 64 ? l->n : 64;
-	for (size_t at = 0; at < sizeof(*l) + 8 * n; at += 64)
-		__builtin_prefetch(p + at);
-	__builtin_prefetch(l->off);
+	/* the header, the tags and the offsets of a leaf of up to 64
+	 * entries, without reading the header (it is not here yet) */
+	size_t off_at, pre_at;
+	block_layout(65, &off_at, &pre_at);
+	prefetch_span(l, pre_at);
 }
 
 /* Entry i of l: its bytes and length. */
@@ -83,6 +127,24 @@ static const uint8_t *entry(const grove_zleaf_t *l, uint32_t i, size_t *len)
 {
 	*len = l->off[i + 1] - l->off[i];
 	return l->buf + l->off[i];
+}
+
+uint32_t grove_zleaf_find_member(const grove_zleaf_t *l, const uint8_t *m, size_t mlen,
+				 bool *found)
+{
+	uint16_t t = grove_zleaf_mtag(m, mlen);
+	*found = false;
+	for (uint32_t i = 0; i < l->n; i++) {
+		if (l->mtag[i] != t)
+			continue;
+		size_t el;
+		const uint8_t *e = entry(l, i, &el);
+		if (el >= 8 && el - 8 == mlen && (mlen == 0 || memcmp(e + 8, m, mlen) == 0)) {
+			*found = true;
+			return i;
+		}
+	}
+	return l->n;
 }
 
 /* Leaves up to this many entries count their prefixes below s's in one
@@ -158,6 +220,7 @@ int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n
 	for (uint32_t i = 0; i < n; i++) {
 		x->off[i] = at;
 		x->pre[i] = grove_zleaf_pre(ents[i], lens[i]);
+		x->mtag[i] = ent_mtag(ents[i], lens[i]);
 		if (lens[i])
 			memcpy(x->buf + at, ents[i], lens[i]);
 		at += (uint32_t)lens[i];
@@ -188,10 +251,13 @@ static int zleaf_room(grove_zleaf_t **lp, size_t slen)
 		grove_zleaf_t *x = grove_realloc(l, block_bytes(cap));
 		if (!x)
 			return GROVE_ENOMEM;
-		/* pre stays where it is; off moves up past pre's new room */
-		uint32_t *old_off = (uint32_t *)(void *)((uint64_t *)(void *)(x + 1) + was);
+		/* mtag stays where it is; pre, then off, move up past mtag's
+		 * and off's new room (neither lands on what is still to move) */
+		size_t off_was, pre_was;
+		block_layout(was, &off_was, &pre_was);
 		block_point(x, (uint32_t)cap);
-		memmove(x->off, old_off, 4 * ((size_t)x->n + 1));
+		memmove(x->pre, (char *)x + pre_was, 8 * (size_t)x->n);
+		memmove(x->off, (char *)x + off_was, 4 * ((size_t)x->n + 1));
 		*lp = x;
 	}
 	return 0;
@@ -210,6 +276,8 @@ static void splice(grove_zleaf_t *l, uint32_t at, const uint8_t *s, size_t slen)
 			l->off[i] = l->off[i - 1] + (uint32_t)slen;
 		memmove(l->pre + at + 1, l->pre + at, 8 * (size_t)(l->n - at));
 		l->pre[at] = grove_zleaf_pre(s, slen);
+		memmove(l->mtag + at + 1, l->mtag + at, 2 * (size_t)(l->n - at));
+		l->mtag[at] = ent_mtag(s, slen);
 		l->off[at] = head;
 		l->n++;
 		return;
@@ -219,6 +287,7 @@ static void splice(grove_zleaf_t *l, uint32_t at, const uint8_t *s, size_t slen)
 	for (uint32_t i = at; i < l->n; i++)
 		l->off[i] = l->off[i + 1] - del;
 	memmove(l->pre + at, l->pre + at + 1, 8 * (size_t)(l->n - at - 1));
+	memmove(l->mtag + at, l->mtag + at + 1, 2 * (size_t)(l->n - at - 1));
 	l->n--;
 }
 
@@ -257,50 +326,57 @@ int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to, grove_
 	memcpy(x->buf, l->buf + l->off[from], l->off[to] - l->off[from]);
 	for (uint32_t i = from; i <= to; i++)
 		x->off[i - from] = l->off[i] - l->off[from];
-	if (to > from)
+	if (to > from) {
 		memcpy(x->pre, l->pre + from, 8 * (size_t)(to - from));
+		memcpy(x->mtag, l->mtag + from, 2 * (size_t)(to - from));
+	}
 	*out = x;
 	return 0;
 }
 
-/* ---- the score hint ---- */
+/* ---- the hint: members to their leaves ---- */
 
 void grove_zhint_free(grove_zhint_t *h)
 {
-	grove_free(h->slot);
+	grove_free(h->mem);
 	memset(h, 0, sizeof(*h));
 }
 
 size_t grove_zhint_bytes(const grove_zhint_t *h)
 {
-	return h->sets * GROVE_ZHINT_WAYS * 16;
+	return h->sets * GROVE_ZHINT_WAYS * sizeof(uint64_t);
 }
+
+#define ZHINT_HUGE_BYTES ((size_t)2 << 20)
 
 int grove_zhint_resize(grove_zhint_t *h, size_t sets)
 {
 	GROVE_ASSERT(sets && (sets & (sets - 1)) == 0);
-	uint64_t *s = grove_calloc(sets * GROVE_ZHINT_WAYS * 2, sizeof(*s));
-	if (!s)
+	size_t bytes = sets * GROVE_ZHINT_WAYS * sizeof(uint64_t);
+	bool huge = bytes >= ZHINT_HUGE_BYTES;
+	void *mem = grove_malloc(bytes + (huge ? ZHINT_HUGE_BYTES : 0));
+	if (!mem)
 		return GROVE_ENOMEM;
-	grove_free(h->slot);
+	uint64_t *s = mem;
+	if (huge) {
+		uintptr_t at = ((uintptr_t)mem + ZHINT_HUGE_BYTES - 1) & ~(uintptr_t)(ZHINT_HUGE_BYTES - 1);
+		s = (uint64_t *)at;
+		(void)madvise(s, bytes, MADV_HUGEPAGE); /* before the first touch below */
+	}
+	memset(s, 0, bytes);
+	grove_free(h->mem);
+	h->mem = mem;
 	h->slot = s;
 	h->sets = sets;
 	h->puts = 0;
 	return 0;
 }
 
-static uint64_t score_u64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* mh's set in h, and its tag (never 0). */
 static uint64_t *hint_set(const grove_zhint_t *h, uint64_t mh, uint32_t *tag)
 {
 	*tag = (uint32_t)(mh >> 32) | 1;
-	return h->slot + (mh >> 1 & (h->sets - 1)) * GROVE_ZHINT_WAYS * 2;
+	return h->slot + (mh >> 1 & (h->sets - 1)) * GROVE_ZHINT_WAYS;
 }
 
 static uint32_t way_tag(uint64_t w)
@@ -308,52 +384,37 @@ static uint32_t way_tag(uint64_t w)
 	return (uint32_t)(w >> 32);
 }
 
-void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score, uint32_t loc)
+void grove_zhint_put(grove_zhint_t *h, uint64_t mh, uint32_t loc)
 {
-	if (!h->sets)
+	if (!h->sets || loc == GROVE_ZHINT_NOLOC)
 		return;
 	uint32_t tag;
-	uint64_t *set = hint_set(h, mh, &tag), sc = score_u64(score);
+	uint64_t *set = hint_set(h, mh, &tag);
 	unsigned way = GROVE_ZHINT_WAYS;
 	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
-		if (way_tag(set[2 * w]) == tag)
+		if (way_tag(set[w]) == tag)
 			way = w;
-	if (way < GROVE_ZHINT_WAYS && loc == GROVE_ZHINT_NOLOC && set[2 * way + 1] == sc)
-		loc = (uint32_t)set[2 * way]; /* the same score: its leaf stays known */
 	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
-		if (set[2 * w] == 0)
+		if (set[w] == 0)
 			way = w;
 	if (way == GROVE_ZHINT_WAYS)
 		way = (unsigned)(mh >> 58) % GROVE_ZHINT_WAYS;
-	set[2 * way] = (uint64_t)tag << 32 | loc;
-	set[2 * way + 1] = sc;
+	set[way] = (uint64_t)tag << 32 | loc;
 	h->puts++;
 }
 
-bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score, uint32_t *loc)
+bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint32_t *loc)
 {
 	if (!h->sets)
 		return false;
 	uint32_t tag;
 	const uint64_t *set = hint_set(h, mh, &tag);
 	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
-		if (way_tag(set[2 * w]) == tag) {
-			memcpy(score, &set[2 * w + 1], 8);
-			*loc = (uint32_t)set[2 * w];
+		if (way_tag(set[w]) == tag) {
+			*loc = (uint32_t)set[w];
 			return true;
 		}
 	return false;
-}
-
-void grove_zhint_locate(grove_zhint_t *h, uint64_t mh, uint32_t loc)
-{
-	if (!h->sets)
-		return;
-	uint32_t tag;
-	uint64_t *set = hint_set(h, mh, &tag);
-	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
-		if (way_tag(set[2 * w]) == tag)
-			set[2 * w] = (uint64_t)tag << 32 | loc;
 }
 
 void grove_zhint_prefetch(const grove_zhint_t *h, uint64_t mh)

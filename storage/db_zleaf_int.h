@@ -17,17 +17,18 @@
  * record allows 65,535): a leaf past this is not kept in memory. */
 #define GROVE_ZLEAF_ENTRIES_MAX 4096u
 
-/* One allocation holds the header, pre and off (a leaf's search reads
- * them from adjacent lines: the header and pre are where the pointer to
- * the leaf points, the integers compared before any entry byte); buf is
- * its own. */
+/* One allocation holds the header, mtag, off and pre (a leaf's search
+ * reads them from adjacent lines near where the pointer to the leaf
+ * points, before any entry byte); buf is its own. */
 typedef struct grove_zleaf {
-	uint64_t *pre; /* per entry, its first 8 bytes as a big-endian integer
-			* (zero-padded: zr_pre's order), right after the header */
-	uint32_t *off; /* n + 1 offsets into buf, after pre's ocap entries */
-	uint8_t *buf;  /* the suffixes back to back, sorted bytewise */
+	uint16_t *mtag; /* per entry, grove_zleaf_mtag of its member (the bytes
+			 * after its score's 8), right after the header */
+	uint32_t *off;  /* n + 1 offsets into buf, after mtag's ocap entries */
+	uint64_t *pre;  /* per entry, its first 8 bytes as a big-endian integer
+			 * (zero-padded: grove_zleaf_pre's order), after off's */
+	uint8_t *buf;   /* the suffixes back to back, sorted bytewise */
 	uint32_t n;
-	uint32_t bcap, ocap; /* bytes of buf, entries of pre and off allocated */
+	uint32_t bcap, ocap; /* bytes of buf, entries of pre, off and mtag allocated */
 } grove_zleaf_t;
 
 void grove_zleaf_free(grove_zleaf_t *l); /* NULL is fine */
@@ -54,42 +55,49 @@ int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to,
 /* The first 8 bytes of s (zero-padded) as a big-endian integer: two
  * strings whose prefixes differ compare as their prefixes do. */
 uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen);
-/* Brings l's header, prefixes and offsets toward the CPU (a search of it
- * will follow). */
+/* A member's 16-bit tag (FNV-1a folded; not keyed: only a filter, every
+ * match is checked against the entry's bytes). */
+uint16_t grove_zleaf_mtag(const uint8_t *m, size_t mlen);
+/* The index of l's entry whose member (its bytes after the score's 8) is
+ * m, found by its tag (*found false: none; a leaf holds a member once).
+ * O(entries) on 2-byte tags, one entry compared per tag that matches. */
+uint32_t grove_zleaf_find_member(const grove_zleaf_t *l, const uint8_t *m, size_t mlen,
+				 bool *found);
+/* Brings l's header, its members' tags and its offsets toward the CPU (a
+ * grove_zleaf_find_member of it will follow). */
 void grove_zleaf_prefetch(const grove_zleaf_t *l);
 
-/* A lossy map from members to their scores and leaves, so that ZRANK can
- * find a member's leaf without reading its record or searching the
- * boundaries: sets of GROVE_ZHINT_WAYS ways of 16 bytes, each a tag (the
- * high 32 bits of the member's 64-bit hash, the caller's, | 1; 0: empty)
- * beside a locator (the caller's: where the member's leaf was, or
- * GROVE_ZHINT_NOLOC), then the 8 score bytes of its 'z' suffix.  A put
- * replaces the way of the same tag, else an empty one, else one picked
- * by the hash; nothing is ever removed.  Only a hint: the caller checks
- * every answer against a leaf's entries (the suffix score + member must
- * be one of them: then that leaf is the member's, whatever the
- * locator's age). */
-#define GROVE_ZHINT_WAYS 4u
+/* A lossy map from members to their leaves, so that ZRANK can find a
+ * member's place without reading its record or searching the
+ * boundaries: sets of GROVE_ZHINT_WAYS ways of 8 bytes (one 64-byte line
+ * a set), each a tag (the high 32 bits of the member's 64-bit hash, the
+ * caller's, | 1; 0: empty) and a locator (the caller's: where the
+ * member's leaf was).  A put replaces the way of the same tag, else an
+ * empty one, else one picked by the hash; nothing is ever removed.  Only
+ * a hint: the caller finds the member among the named leaf's entries
+ * (grove_zleaf_find_member: then that leaf is the member's, whatever the
+ * locator's age) and takes its score from there. */
+#define GROVE_ZHINT_WAYS 8u
 #define GROVE_ZHINT_NOLOC UINT32_MAX
 
 typedef struct grove_zhint {
-	uint64_t *slot; /* per set: GROVE_ZHINT_WAYS (tag << 32 | locator, score) pairs */
+	uint64_t *slot; /* per set: GROVE_ZHINT_WAYS ways, tag << 32 | locator */
+	void *mem;      /* what was allocated (slot: inside it, aligned) */
 	size_t sets;    /* a power of two; 0: none */
 	size_t puts;    /* since the last grove_zhint_resize */
 } grove_zhint_t;
 
 void grove_zhint_free(grove_zhint_t *h); /* h left empty */
 size_t grove_zhint_bytes(const grove_zhint_t *h);
-/* h emptied with sets sets (a power of two); on error h is unchanged. */
+/* h emptied with sets sets (a power of two); on error h is unchanged.
+ * A table of 2 MiB or more is aligned to 2 MiB and backed by huge pages
+ * where the kernel allows (a get at 10^6 members then misses the TLB no
+ * more; the table is filled whole anyway). */
 int grove_zhint_resize(grove_zhint_t *h, size_t sets) GROVE_MUST_CHECK;
-/* mh's score bytes and locator loc (GROVE_ZHINT_NOLOC: unknown; a put of
- * the score the way holds with NOLOC keeps its locator). */
-void grove_zhint_put(grove_zhint_t *h, uint64_t mh, const uint8_t *score, uint32_t loc);
-/* The score bytes last put for hash mh into score[8] and its locator
- * into *loc; false: none. */
-bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint8_t *score, uint32_t *loc);
-/* mh's locator set to loc, when h holds mh. */
-void grove_zhint_locate(grove_zhint_t *h, uint64_t mh, uint32_t loc);
+/* mh's leaf is at loc (GROVE_ZHINT_NOLOC: nothing put). */
+void grove_zhint_put(grove_zhint_t *h, uint64_t mh, uint32_t loc);
+/* The locator last put for hash mh into *loc; false: none. */
+bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint32_t *loc);
 /* Brings mh's set toward the CPU (a get of it will follow). */
 void grove_zhint_prefetch(const grove_zhint_t *h, uint64_t mh);
 

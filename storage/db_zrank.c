@@ -785,6 +785,7 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
 			   grove_zleaf_t *x, size_t was_bytes);
 static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
 			 uint32_t loc);
+static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c);
 static uint32_t zr_loc(size_t si, size_t li);
 
 /* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
@@ -878,6 +879,7 @@ static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
 		    atomic_load(&db->zrcache_bytes) >= ZR_CACHE_BYTES_MAX)
 			continue;
 		zr_ents_charge(db, c, &l->v[i], walked->v[i].ents, 0);
+		zr_hint_grow(db, c);
 		zr_hint_leaf(db, c, walked->v[i].ents, zr_loc(si, i));
 		walked->v[i].ents = NULL;
 		atomic_fetch_add(&db->zleaf_loads, 1);
@@ -2056,21 +2058,26 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
 	atomic_fetch_add(&db->zrcache_bytes, is);
 }
 
-/* ---- the score hint ----
+/* ---- the hint: members to their leaves ----
  *
  * ZRANK needs the member's score to find its leaf; at 10^6 members the
  * read of the member's record (LevelDB: index, filter, a data block not
  * in the block cache, snappy) costs more than everything else of it.  So
- * the cache keeps a lossy map member -> score bytes (db_zleaf.c's
- * grove_zhint_t, under the key lock like everything here): every 'z' put
- * a write hands to the store (grove_db__zrank_note), the entries of every
- * leaf installed, and the score a ZRANK read from a record go in.  It is
- * only a hint: grove_db__zrank_hinted answers only when score + member is
- * one of its leaf's known entries, which are exact for the reader's
- * snapshot (the generation and quiet rules above), and a 'z' entry is
- * there exactly when the member's record holds that score.  Sized for the
- * known entries (2 ways each, ZR_HINT_SETS_MAX sets at most: 2^20 ways,
- * 16 MiB), within ZR_CACHE_BYTES_MAX with the rest. */
+ * the cache keeps a lossy map member -> leaf (db_zleaf.c's grove_zhint_t,
+ * under the key lock like everything here): every 'z' put a write hands
+ * to the store (grove_db__zrank_note), the entries of every leaf
+ * installed, and the member a ZRANK read from a record go in, with the
+ * leaf they are in.  It is only a hint: grove_db__zrank_hinted answers
+ * only when the member is one of the named leaf's known entries (or of
+ * its neighbours', which a pass that split or merged leaves may have
+ * moved it to), which are exact for the reader's snapshot (the
+ * generation and quiet rules above), and takes the score from that
+ * entry: a 'z' entry is there exactly when the member's record holds
+ * that score.  Sized for the known entries (2 ways each, ZR_HINT_SETS_MAX
+ * sets at most: 2^21 ways, 16 MiB), within ZR_CACHE_BYTES_MAX with the
+ * rest.  (With the score in 16-byte ways, 2^20 of them, 18% of the
+ * members of a 10^6-member set had none: their ZRANKs read the member's
+ * record.) */
 
 #define ZR_HINT_SETS_MIN 16u
 #define ZR_HINT_SETS_MAX ((size_t)1 << 18)
@@ -2084,8 +2091,8 @@ static uint64_t zr_member_hash(grove_db_t *db, const uint8_t *m, size_t ml)
 }
 
 /* Where leaf li of super si of the cache is, for the hint: both in 16
- * bits (GROVE_ZHINT_NOLOC past that: such members' ZRANKs search the
- * boundaries). */
+ * bits (GROVE_ZHINT_NOLOC past that: such members are not in the hint,
+ * their ZRANKs read the member's record). */
 static uint32_t zr_loc(size_t si, size_t li)
 {
 	return si < 0xFFFF && li <= 0xFFFF ? (uint32_t)(si << 16 | li) : GROVE_ZHINT_NOLOC;
@@ -2095,8 +2102,8 @@ static uint32_t zr_loc(size_t si, size_t li)
 static void zr_hint_one(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl,
 			uint32_t loc)
 {
-	if (sl >= 8 && sl - 8 <= ZR_HINT_MEMBER_MAX)
-		grove_zhint_put(&c->hint, zr_member_hash(db, s + 8, sl - 8), s, loc);
+	if (sl >= 8 && sl - 8 <= ZR_HINT_MEMBER_MAX && loc != GROVE_ZHINT_NOLOC)
+		grove_zhint_put(&c->hint, zr_member_hash(db, s + 8, sl - 8), loc);
 }
 
 static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
@@ -2108,7 +2115,7 @@ static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove
 
 /* c's hint grown for its known entries and refilled from them, when that
  * is larger than it is and within the bound.  O(leaves), O(entries) when
- * it grows: run once per put per way (zr_hint_note). */
+ * it grows: run once per put per two ways (zr_hint_grow). */
 static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 {
 	size_t known = 0, sets = ZR_HINT_SETS_MIN;
@@ -2117,7 +2124,7 @@ static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 			known += c->leaves[i].v[j].ents ? c->leaves[i].v[j].ents->n : 0;
 	while (sets < ZR_HINT_SETS_MAX && sets * GROVE_ZHINT_WAYS < 2 * known)
 		sets *= 2;
-	size_t was = grove_zhint_bytes(&c->hint), is = sets * GROVE_ZHINT_WAYS * 16;
+	size_t was = grove_zhint_bytes(&c->hint), is = sets * GROVE_ZHINT_WAYS * sizeof(uint64_t);
 	c->hint.puts = 0;
 	if (sets <= c->hint.sets || atomic_load(&db->zrcache_bytes) - was + is > ZR_CACHE_BYTES_MAX ||
 	    grove_zhint_resize(&c->hint, sets) != 0)
@@ -2131,13 +2138,20 @@ static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 	c->hint.puts = 0;
 }
 
+/* c's hint grown (zr_hint_size) when puts filled half its ways since it
+ * was last sized: before puts that follow. */
+static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c)
+{
+	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS / 2)
+		zr_hint_size(db, c);
+}
+
 /* s (score(8) member), written or read, in the leaf at loc, noted in
  * c's hint. */
 static void zr_hint_note(grove_db_t *db, struct grove_db_zrcache *c, const uint8_t *s, size_t sl,
 			 uint32_t loc)
 {
-	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS)
-		zr_hint_size(db, c);
+	zr_hint_grow(db, c);
 	zr_hint_one(db, c, s, sl, loc);
 }
 
@@ -2380,6 +2394,7 @@ static bool zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 								  : NULL;
 	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0))) {
 		zr_ents_charge(db, c, l, x, 0);
+		zr_hint_grow(db, c);
 		zr_hint_leaf(db, c, x, zr_loc(p->si, p->li));
 		atomic_fetch_add(&db->zleaf_loads, 1);
 		x = NULL;
@@ -2694,18 +2709,17 @@ int grove_db__zrank_counted(grove_db_t *db, const grove_snapshot_t *snap, const 
 	return 0;
 }
 
-/* The entries of leaf li of super si of c below suf (*found: suf is one
- * of them); NULL: no such leaf, or its entries unknown. */
+/* Leaf li of super si of c when it exists and its entries are known and
+ * hold member m: *at its index there; else NULL. */
 static const zr_leaf_t *zr_hint_leaf_find(const struct grove_db_zrcache *c, size_t si, size_t li,
-					  const uint8_t *suf, size_t slen, uint32_t *below,
-					  bool *found)
+					  const void *m, size_t mlen, uint32_t *at)
 {
-	*found = false;
 	if (si >= c->supers.n || li >= c->leaves[si].n || !c->leaves[si].v[li].ents)
 		return NULL;
 	const zr_leaf_t *l = &c->leaves[si].v[li];
-	*below = grove_zleaf_find(l->ents, suf, slen, found);
-	return l;
+	bool found;
+	*at = grove_zleaf_find_member(l->ents, m, mlen, &found);
+	return found ? l : NULL;
 }
 
 int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen, bool quiet,
@@ -2713,41 +2727,39 @@ int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen
 			   double *score)
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
-	uint8_t suf[8 + ZR_HINT_MEMBER_MAX];
+	uint8_t sc8[8];
 	if (gen == UINT64_MAX || !quiet || mlen > ZR_HINT_MEMBER_MAX ||
 	    pthread_mutex_trylock(&s->mu) != 0)
 		return 1;
 	struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
-	bool found = false, named = false;
+	const zr_leaf_t *l = NULL;
 	uint32_t below = 0, loc = GROVE_ZHINT_NOLOC;
 	zr_read_t r = { .counts = false };
 	uint64_t mh = c ? zr_member_hash(db, member, mlen) : 0;
-	if (c && grove_zhint_get(&c->hint, mh, suf, &loc)) {
-		if (mlen)
-			memcpy(suf + 8, member, mlen);
-		size_t slen = 8 + mlen;
+	if (c && grove_zhint_get(&c->hint, mh, &loc)) {
 		zr_pos_t p = { .si = loc >> 16, .li = loc & 0xFFFF };
-		/* the leaf the hint names (found there: it is the member's,
-		 * whatever passes ran since), else the boundaries' floor */
-		const zr_leaf_t *l = loc == GROVE_ZHINT_NOLOC
-					     ? NULL
-					     : zr_hint_leaf_find(c, p.si, p.li, suf, slen, &below, &found);
-		named = found;
-		if (!found) {
-			const zr_leaf_t *sp = zr_cache_floor(&c->supers, suf, slen);
-			p.si = (uint32_t)(sp - c->supers.v);
-			l = zr_cache_floor(&c->leaves[p.si], suf, slen);
-			p.li = (uint32_t)(l - c->leaves[p.si].v);
-			l = zr_hint_leaf_find(c, p.si, p.li, suf, slen, &below, &found);
-			if (found)
-				grove_zhint_locate(&c->hint, mh, zr_loc(p.si, p.li));
+		/* the leaf the hint names (the member there: it is the
+		 * member's), else its neighbours (a pass split or merged the
+		 * leaves since, moving it one place), noted in the hint */
+		static const int near[] = { 0, 1, -1, 2 };
+		for (size_t i = 0; !l && i < sizeof(near) / sizeof(near[0]); i++) {
+			if (near[i] < 0 && p.li == 0)
+				continue;
+			l = zr_hint_leaf_find(c, p.si, p.li + near[i], member, mlen, &below);
+			if (l && near[i]) {
+				p.li += near[i];
+				grove_zhint_put(&c->hint, mh, zr_loc(p.si, p.li));
+				atomic_fetch_add(&db->zhint_moved, 1);
+			}
 		}
-		if (found)
+		if (l) {
+			memcpy(sc8, l->ents->buf + l->ents->off[below], 8);
 			zr_cache_counts(c, &p, &r);
-		found = found && r.counts && r.own == l->ents->n;
+		}
 	}
+	bool found = l && r.counts && r.own == l->ents->n;
 	pthread_mutex_unlock(&s->mu);
-	double sc = found ? grove_zscore_from_key(suf) : 0;
+	double sc = found ? grove_zscore_from_key(sc8) : 0;
 	/* a -0 score is indexed as +0: its record says which */
 	if (!found || sc == 0 || r.total != count || r.before + below >= count)
 		return 1;
@@ -2756,8 +2768,6 @@ int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen
 	atomic_fetch_add(&db->zrank_counted, 1);
 	atomic_fetch_add(&db->zleaf_hits, 1);
 	atomic_fetch_add(&db->zhint_hits, 1);
-	if (named)
-		atomic_fetch_add(&db->zhint_leaf_hits, 1);
 	return 0;
 }
 

@@ -502,8 +502,7 @@ typedef struct grove_db_stats {
 	uint64_t zrank_leaf_hits;   /* ZRANKs that read the member's leaf from memory */
 	uint64_t zrank_leaf_loads;  /* leaves a ZRANK or a pass walked and kept */
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
-	uint64_t zrank_score_hits;  /* ZRANKs that took the member's score from memory too */
-	uint64_t zrank_hint_leaf_hits; /* ... and its leaf: no boundary searched */
+	uint64_t zrank_score_hits;  /* ZRANKs that took the member's leaf and score from memory too */
 	/* the element record cache (README "Known limits") */
 	uint64_t elem_cache_bytes;   /* memory of its slot tables and entries */
 	uint64_t elem_cache_entries;
