@@ -301,6 +301,8 @@ grove_type_t grove_cmd_point_read(const grove_cmd_t *cmd, size_t argc)
 		return GROVE_TYPE_SET;
 	if (cmd->fn == grove_cmd_do_hget || cmd->fn == grove_cmd_do_hexists)
 		return GROVE_TYPE_MAP;
+	if (cmd->fn == grove_cmd_do_zrank || cmd->fn == grove_cmd_do_zrevrank)
+		return GROVE_TYPE_ZSET;
 	return GROVE_TYPE_NONE;
 }
 

@@ -299,9 +299,13 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
  * request i + PREFETCH_SLOT_AHEAD and the cached record of request
  * i + PREFETCH_ENTRY_AHEAD (whose slot came meanwhile) are brought toward
  * the CPU (grove_db_read_prefetch), so that a read of a key larger than
- * the CPU's caches does not wait for memory twice per request. */
+ * the CPU's caches does not wait for memory twice per request.  A ZRANK
+ * has one more step (grove_db_zrank_prefetch: its score hint, its leaf's
+ * place, then the leaf), PREFETCH_RANK_AHEAD requests ahead for the
+ * first. */
 #define PREFETCH_SLOT_AHEAD 2
 #define PREFETCH_ENTRY_AHEAD 1
+#define PREFETCH_RANK_AHEAD 3
 
 /* Request i of the batch, whose arguments start at bargv[at]. */
 static grove_resp_request_t batch_req(const grove_resp_server_client_t *c, size_t i, size_t at)
@@ -309,15 +313,27 @@ static grove_resp_request_t batch_req(const grove_resp_server_client_t *c, size_
 	return (grove_resp_request_t){c->batch_argc[i], c->bargv + at, c->bargl + at};
 }
 
-/* The slot step of request i's prefetch (a point read, or nothing):
- * returns the hint of its entry step. */
-static uint64_t batch_prefetch(grove_resp_server_client_t *c, const size_t *at, size_t i)
+/* The step of request i's prefetch (a point read, or nothing) that is
+ * due ahead requests before it runs: for a point read the slot step
+ * (returns the hint of its entry step) at PREFETCH_SLOT_AHEAD, the entry
+ * step at PREFETCH_ENTRY_AHEAD; for a ZRANK its first step (returns its
+ * hint) at PREFETCH_RANK_AHEAD, then the next ones. */
+static uint64_t batch_prefetch(grove_resp_server_client_t *c, const size_t *at, size_t i,
+			       size_t ahead, uint64_t hint)
 {
-	if (c->batch_read[i] == GROVE_TYPE_NONE)
-		return 0;
+	grove_db_t *db = c->srv->env->db;
+	grove_type_t t = c->batch_read[i];
 	grove_resp_request_t req = batch_req(c, i, at[i]);
-	return grove_db_read_prefetch(c->srv->env->db, req.argv[1], req.argl[1], c->batch_read[i],
-				      req.argv[2], req.argl[2]);
+	if (t == GROVE_TYPE_ZSET && ahead == PREFETCH_RANK_AHEAD)
+		return grove_db_zrank_prefetch(db, req.argv[1], req.argl[1], req.argv[2], req.argl[2]);
+	if (t == GROVE_TYPE_ZSET) /* step 1 two ahead, step 2 one ahead */
+		grove_db_zrank_prefetch_step(db, req.argv[1], req.argl[1], hint,
+					     (int)(PREFETCH_RANK_AHEAD - ahead));
+	else if (t != GROVE_TYPE_NONE && ahead == PREFETCH_SLOT_AHEAD)
+		return grove_db_read_prefetch(db, req.argv[1], req.argl[1], t, req.argv[2], req.argl[2]);
+	else if (t != GROVE_TYPE_NONE && ahead == PREFETCH_ENTRY_AHEAD)
+		grove_db_read_prefetch_entry(db, hint);
+	return hint;
 }
 
 /* Executes batch requests [from, to) into out; stops after a CLOSE. */
@@ -333,16 +349,20 @@ static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to,
 		reads += i >= from && c->batch_read[i] != GROVE_TYPE_NONE;
 	}
 	bool ahead = reads >= 2; /* a lone read has nothing to overlap with */
-	grove_db_t *db = c->srv->env->db;
-	for (size_t i = from; ahead && i < to && i < from + PREFETCH_SLOT_AHEAD; i++)
-		hint[i] = batch_prefetch(c, at, i);
+	/* the first requests' first steps (each request takes the step it is
+	 * due at its distance, from the farthest in) */
+	for (size_t i = from; ahead && i < to && i < from + PREFETCH_RANK_AHEAD; i++) {
+		hint[i] = 0;
+		for (size_t d = PREFETCH_RANK_AHEAD; d > i - from; d--)
+			hint[i] = batch_prefetch(c, at, i, d, hint[i]);
+	}
 	unsigned result = 0;
 	uint64_t now_us = 0; /* one clock read per request (grove_cmd_exec_found) */
 	for (size_t i = from; i < to && !(result & GROVE_CMD_CLOSE); i++) {
-		if (ahead && i + PREFETCH_SLOT_AHEAD < to)
-			hint[i + PREFETCH_SLOT_AHEAD] = batch_prefetch(c, at, i + PREFETCH_SLOT_AHEAD);
-		if (ahead && i + PREFETCH_ENTRY_AHEAD < to)
-			grove_db_read_prefetch_entry(db, hint[i + PREFETCH_ENTRY_AHEAD]);
+		for (size_t d = PREFETCH_RANK_AHEAD; ahead && d >= 1; d--)
+			if (i + d < to)
+				hint[i + d] = batch_prefetch(c, at, i + d, d, d == PREFETCH_RANK_AHEAD
+									  ? 0 : hint[i + d]);
 		grove_resp_request_t req = batch_req(c, i, at[i]);
 		result |= grove_cmd_exec_found(c->srv->env, &c->state, &req, c->batch_cmd[i], out,
 					       &now_us);

@@ -558,6 +558,8 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen) GROVE
 /* The same with the key's grove_tree_key_hash known (k->hash of an
  * earlier prepare): no hashing. */
 void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t hash);
+/* The stripe (lock) of the key of grove_tree_key_hash hash. */
+uint32_t grove_db__key_stripe(uint32_t hash);
 size_t grove_db__drec_len(const grove_db_key_t *k);
 
 /* Builds a system/meta record key ("s"/"m" + name) into out (caller-sized

@@ -20,6 +20,11 @@ int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen)
 	return 0;
 }
 
+uint32_t grove_db__key_stripe(uint32_t hash)
+{
+	return ((hash >> 16) % GROVE_TREE_SEGMENTS) % GROVE_DB_STRIPES;
+}
+
 void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t h)
 {
 	GROVE_ASSERT(key && klen >= 1 && klen <= GROVE_KEY_MAX);
@@ -27,7 +32,7 @@ void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t kle
 	k->klen = klen;
 	k->hash = h;
 	k->segment = (h >> 16) % GROVE_TREE_SEGMENTS;
-	k->stripe = k->segment % GROVE_DB_STRIPES;
+	k->stripe = grove_db__key_stripe(h);
 	/* a set of the key's stripe: the stripe lock guards it */
 	k->cache_set = ((h % GROVE_DB_CACHE_SETS) * GROVE_DB_STRIPES + k->stripe) * GROVE_DB_CACHE_WAYS;
 	k->urec[0] = GROVE_DB_PFX_USER;

@@ -348,10 +348,10 @@ static void client_take(fixture_t *f, client_t *c, size_t n, char *out, size_t c
 	c->reply[0] = '\0';
 }
 
-#define SCRIPT_LINES_MAX 256
+#define SCRIPT_LINES_MAX 320
 #define SCRIPT_MEMBERS 30
 
-/* Inline requests on keys pfx:s, pfx:h, pfx:n into b, one a line (line i
+/* Inline requests on keys pfx:s, pfx:h, pfx:n, pfx:z into b, one a line (line i
  * starts at b + at[i]); returns the number of lines.  Point reads of
  * present and absent elements in runs, each write followed by reads of
  * what it changed, and requests a point read's pipeline prefetch must
@@ -382,6 +382,23 @@ static size_t point_read_script(const char *pfx, char *b, size_t cap, size_t *at
 	LINE("HGET %s:h f1 f2\r\nSISMEMBER %s:none m1\r\nPING\r\nINCR %s:n\r\n", pfx, pfx, pfx);
 	LINE("SISMEMBER %s:s m1\r\nHGET %s:h f1\r\nDEL %s:s\r\nSISMEMBER %s:s m1\r\n", pfx,
 	     pfx, pfx, pfx);
+	/* ZRANKs (hinted three steps ahead): a set with counts, its
+	 * boundaries cached by a second write, ranks of present and absent
+	 * members, after writes that move them, of the wrong type */
+	LINE("ZADD %s:z", pfx); /* its members on the same line */
+	for (int i = 0; i < 160; i++)
+		len += (size_t)snprintf(b + len, cap - len, " %d m%d", (i * 37) % 160, i);
+	len += (size_t)snprintf(b + len, cap - len, "\r\n");
+	assert_true(len < cap);
+	LINE("ZADD %s:z 7.5 m3\r\n", pfx);
+	for (int i = 0; i < 2 * SCRIPT_MEMBERS; i++)
+		LINE(i % 4 ? "ZRANK %s:z m%d\r\n" : "ZREVRANK %s:z m%d\r\n", pfx, i * 3);
+	LINE("ZADD %s:z 1000 m5\r\nZRANK %s:z m5\r\nZREVRANK %s:z m5\r\nZRANK %s:z m6\r\n", pfx,
+	     pfx, pfx, pfx);
+	LINE("ZREM %s:z m6\r\nZRANK %s:z m6\r\nZRANK %s:z m7\r\nZRANK %s:h f1\r\n", pfx, pfx,
+	     pfx, pfx);
+	LINE("ZRANK %s:z\r\nZRANK %s:none m1\r\nZRANK %s:z m8\r\nZRANK %s:z m9\r\n", pfx, pfx,
+	     pfx, pfx);
 #undef LINE
 	return n;
 }
@@ -405,7 +422,7 @@ static void test_node_pipelined_point_reads(void **state)
 	fixture_t *f = *state;
 	grove_daemon_t *d = node_start(f);
 	client_t *c = client_connect(f, grove_daemon_client_port(d));
-	static char script[16384], plain[4096], piped[4096];
+	static char script[16384], plain[8192], piped[8192];
 	size_t at[SCRIPT_LINES_MAX + 1];
 	plain[0] = piped[0] = '\0';
 
@@ -424,6 +441,7 @@ static void test_node_pipelined_point_reads(void **state)
 	assert_non_null(strstr(plain, ":1\r\n:0\r\n:0\r\n")); /* m29 in, m30 and m31 not */
 	assert_non_null(strstr(plain, "$7\r\nchanged\r\n"));
 	assert_non_null(strstr(plain, "-WRONGTYPE"));
+	assert_non_null(strstr(plain, ":160\r\n:0\r\n")); /* the ZADDs */
 
 	n = point_read_script("p", script, sizeof(script), at);
 	client_send(c, script); /* the whole script at once */

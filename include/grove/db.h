@@ -257,6 +257,20 @@ int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grov
  * "The counted index"), else O(rank): a walk of the index. */
 int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void *member,
 		       size_t mlen, bool rev, uint64_t *rank, double *score) GROVE_MUST_CHECK;
+/* Hints ahead of a grove_db_zset_rank of (key, member) that will come
+ * after other work (the requests before it in a client's pipeline), as
+ * grove_db_read_prefetch's for point reads, in three steps each called
+ * once the previous one is likely done: grove_db_zrank_prefetch brings
+ * the member's way of the rank cache's score hint toward the CPU and
+ * returns a hint (0: none); grove_db_zrank_prefetch_step(hint, 1) the
+ * place of the leaf the hint names, step 2 that leaf's entries and its
+ * super's counts.  They change nothing and answer nothing (a key the
+ * cache does not hold, or a stale hint, brings nothing or the wrong
+ * lines). */
+uint64_t grove_db_zrank_prefetch(grove_db_t *db, const void *key, size_t klen, const void *member,
+				 size_t mlen);
+void grove_db_zrank_prefetch_step(grove_db_t *db, const void *key, size_t klen, uint64_t hint,
+				  int step);
 
 /* --- lists (doc/value_format.md, "Lists"; storage/db_list.c): each element
  * a record of its own, ordered by its position id; the ends cost O(log n),
