@@ -261,10 +261,10 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
  * after other work (the requests before it in a client's pipeline), as
  * grove_db_read_prefetch's for point reads, in three steps each called
  * once the previous one is likely done: grove_db_zrank_prefetch brings
- * the member's way of the rank cache's score hint toward the CPU and
+ * the member's set of the rank cache's leaf hint toward the CPU and
  * returns a hint (0: none); grove_db_zrank_prefetch_step(hint, 1) the
- * place of the leaf the hint names, step 2 that leaf's entries and its
- * super's counts.  They change nothing and answer nothing (a key the
+ * place of the leaf the hint names and its super's counts, step 2 that
+ * leaf's header, member tags and offsets.  They change nothing and answer nothing (a key the
  * cache does not hold, or a stale hint, brings nothing or the wrong
  * lines). */
 uint64_t grove_db_zrank_prefetch(grove_db_t *db, const void *key, size_t klen, const void *member,
