@@ -1111,7 +1111,7 @@ static int check_sizes(const wop_t *o)
 static int write_key(grove_db_t *db, const void *key, size_t klen, wop_t *o)
 {
 	grove_db_key_t k;
-	int rc = grove_db__key_prepare(&k, key, klen);
+	int rc = grove_db__key_prepare_writer(db, &k, key, klen);
 	if (rc == 0)
 		rc = check_sizes(o);
 	if (rc)

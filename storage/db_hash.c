@@ -87,7 +87,7 @@ int grove_db_map_incr(grove_db_t *db, const void *key, size_t klen, const void *
 		      int64_t delta, int64_t *new_value)
 {
 	grove_db_key_t k;
-	int rc = grove_db__key_prepare(&k, key, klen);
+	int rc = grove_db__key_prepare_writer(db, &k, key, klen);
 	if (rc == 0 && flen > GROVE_ELEM_MAX)
 		rc = GROVE_ETOOBIG;
 	if (rc == 0 && !field && flen)

@@ -65,6 +65,7 @@
 #define GROVE_DB_SCRATCH_KEEP_BYTES \
 	(4 + GROVE_KEY_MAX + GROVE_DB_CACHE_REC_MAX + GROVE_DB_SCRATCH_ROUND_BYTES)
 #define GROVE_DB_META_NAME_MAX 255
+#define GROVE_DB_KEY_MEMO_MAX 64 /* longest key the deferring thread's memo holds */
 /* 1: whole-value collections (refused); 2: per-element collections with
  * the context's cloud in the head; 3: the cloud in 'g' records; 4: 3 plus
  * the TTL index ('x' records) and heads of value format 2; 5: 4 plus hash
@@ -317,6 +318,11 @@ struct grove_db {
 	_Atomic(bool) defer_on;
 	pthread_t defer_thread;
 	uint64_t defer_last_seq; /* the deferring thread's last queued write */
+	/* the deferring thread's last written key and its hash
+	 * (grove_db__key_prepare_writer): a hot key's pipelined writes hash
+	 * it once */
+	uint32_t defer_memo_klen, defer_memo_hash;
+	uint8_t defer_memo_key[GROVE_DB_KEY_MEMO_MAX];
 	pthread_mutex_t defer_mu; /* guards the list and defer_spare */
 	grove_db_deferred_t *defer_head, *defer_tail;
 	/* settled records kept for reuse (their batch buffers too): the
@@ -555,6 +561,13 @@ void grove_db__rec_item(const grove_db_key_t *k, const uint8_t *rec, size_t rec_
  * kind, key length, key, element); returns its length. */
 size_t grove_db__elem_rec_name(const uint8_t *key, size_t klen, uint8_t *name);
 int grove_db__key_prepare(grove_db_key_t *k, const void *key, size_t klen) GROVE_MUST_CHECK;
+/* grove_db__key_prepare for a write: on the deferring thread, a key of at
+ * most GROVE_DB_KEY_MEMO_MAX bytes equal to its last one takes the kept
+ * hash instead of hashing again. */
+int grove_db__key_prepare_writer(grove_db_t *db, grove_db_key_t *k, const void *key,
+				 size_t klen) GROVE_MUST_CHECK;
+/* Whether the calling thread defers its writes (grove_db_defer_begin). */
+bool grove_db__defer_active(grove_db_t *db);
 /* The same with the key's grove_tree_key_hash known (k->hash of an
  * earlier prepare): no hashing. */
 void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t hash);

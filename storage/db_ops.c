@@ -25,6 +25,20 @@ uint32_t grove_db__key_stripe(uint32_t hash)
 	return ((hash >> 16) % GROVE_TREE_SEGMENTS) % GROVE_DB_STRIPES;
 }
 
+int grove_db__key_prepare_writer(grove_db_t *db, grove_db_key_t *k, const void *key, size_t klen)
+{
+	if (!key || klen == 0 || klen > GROVE_DB_KEY_MEMO_MAX || !grove_db__defer_active(db))
+		return grove_db__key_prepare(k, key, klen);
+	/* only the deferring thread reads or writes the memo */
+	if (db->defer_memo_klen != klen || memcmp(db->defer_memo_key, key, klen) != 0) {
+		db->defer_memo_hash = grove_tree_key_hash(key, klen);
+		memcpy(db->defer_memo_key, key, klen);
+		db->defer_memo_klen = (uint32_t)klen;
+	}
+	grove_db__key_prepare_hashed(k, key, klen, db->defer_memo_hash);
+	return 0;
+}
+
 void grove_db__key_prepare_hashed(grove_db_key_t *k, const void *key, size_t klen, uint32_t h)
 {
 	GROVE_ASSERT(key && klen >= 1 && klen <= GROVE_KEY_MAX);

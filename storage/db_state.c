@@ -312,8 +312,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	return rc;
 }
 
-/* Whether the calling thread defers its writes (grove_db_defer_begin). */
-static bool defer_active(grove_db_t *db)
+bool grove_db__defer_active(grove_db_t *db)
 {
 	return atomic_load(&db->defer_on) && pthread_equal(db->defer_thread, pthread_self());
 }
@@ -446,7 +445,7 @@ int grove_db__state_commit(grove_db_t *db, const grove_db_key_t *k, grove_db_sta
 		return state_fail(db, st, rc);
 	/* a deferred record holds GROVE_DB_ITEM_DELTAS_MAX deltas: a merge of
 	 * more elements (grove_db_items_merge) commits as when not deferring */
-	bool defer = defer_active(db) && st->ndeltas <= GROVE_DB_ITEM_DELTAS_MAX;
+	bool defer = grove_db__defer_active(db) && st->ndeltas <= GROVE_DB_ITEM_DELTAS_MAX;
 	uint8_t *rec = s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen);
 	rec[enc_len] = (uint8_t)(st->has_type ? st->type : grove_value_type(st->v));
 	size_t rec_len = enc_len + 1;
@@ -492,7 +491,7 @@ int grove_db_defer_begin(grove_db_t *db)
 
 uint64_t grove_db_defer_end(grove_db_t *db)
 {
-	GROVE_ASSERT(defer_active(db));
+	GROVE_ASSERT(grove_db__defer_active(db));
 	atomic_store(&db->defer_on, false);
 	return db->defer_last_seq;
 }
@@ -671,7 +670,7 @@ void grove_db__defer_close(grove_db_t *db)
 
 int grove_db_txn_begin(grove_db_t *db)
 {
-	if (defer_active(db) || grove_commit_txn_owned(&db->commit))
+	if (grove_db__defer_active(db) || grove_commit_txn_owned(&db->commit))
 		return GROVE_EINVAL;
 	GROVE_ASSERT(pthread_rwlock_wrlock(&db->txn_gate) == 0);
 	int rc = grove_commit_txn_begin(&db->commit);
