@@ -642,6 +642,11 @@ const grove_entry_t *grove_elem_winner(const grove_elem_t *x)
 	return w;
 }
 
+bool grove_elem_rec_has_entries(const uint8_t *p, size_t len)
+{
+	return len >= 1 && p[0] != 0x90;
+}
+
 size_t grove_elem_filter(grove_elem_t *x, const grove_ctx_t *c)
 {
 	size_t out = 0, dropped = 0;

@@ -121,6 +121,10 @@ const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
  * grove_hfield_eval reads those). */
 int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_ctx_t *filter,
 			   bool *live, const uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+/* Whether an element record as grove_elem_encode writes it holds an
+ * entry, from its first byte (the canonical array header; 0x90 is the
+ * empty array) without decoding it: for records this node wrote. */
+bool grove_elem_rec_has_entries(const uint8_t *p, size_t len);
 /* Drops the entries whose dots c covers; returns how many. */
 size_t grove_elem_filter(grove_elem_t *x, const grove_ctx_t *c);
 /* x := one entry (d, ts, val). */

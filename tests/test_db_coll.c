@@ -1305,7 +1305,8 @@ static void rewrites_exact(bool leveldb)
 			assert_int_equal(grove_db_set_add(a, K("s"), K("m"), &flag), 0);
 			assert_int_equal(flag, round == 0 && i == 0);
 			assert_int_equal(grove_db_map_set(a, K("h"), K("f"), K(v), NULL), 0);
-			assert_int_equal(grove_db_set_add(a, K("s"), K("x"), NULL), 0);
+			assert_int_equal(grove_db_set_add(a, K("s"), K("x"), &flag), 0);
+			assert_int_equal(flag, i % 5 == 0); /* new again after its removal */
 			if (i % 5 == 4) /* x goes; the next add brings it back */
 				assert_int_equal(grove_db_set_remove(a, K("s"), K("x"), NULL), 0);
 			if (i % 7 == 3) { /* the peer's concurrent writes arrive */
