@@ -141,14 +141,11 @@ static int reserve_arg(grove_resp_parser_t *p)
 	return 0;
 }
 
-/* Parses a "<c><integer>\r\n" header at rel offset `at`.  Returns 1 with
- * *value and *hdr_len, 0 if incomplete, -1 if malformed. */
-static int parse_header(const grove_resp_parser_t *p, size_t at, long long *value,
-			size_t *hdr_len)
+/* A header line's integer at s (avail bytes, its CR looked for in the
+ * first limit): 1 and the value, 0 when incomplete, -1 when malformed. */
+static int parse_header_any(const uint8_t *s, size_t avail, size_t limit, long long *value,
+			    size_t *hdr_len)
 {
-	const uint8_t *s = p->buf + p->head + at;
-	size_t avail = p->tail - p->head - at;
-	size_t limit = avail < RESP_HEADER_BYTES_MAX ? avail : RESP_HEADER_BYTES_MAX;
 	const uint8_t *cr = memchr(s, '\r', limit);
 	if (!cr || (size_t)(cr - s) + 1 >= avail)
 		return avail >= RESP_HEADER_BYTES_MAX ? -1 : 0;
@@ -171,6 +168,31 @@ static int parse_header(const grove_resp_parser_t *p, size_t at, long long *valu
 	*value = neg ? -v : v;
 	*hdr_len = n + 2;
 	return 1;
+}
+
+/* Parses a "<c><integer>\r\n" header at rel offset `at`.  Returns 1 with
+ * *value and *hdr_len, 0 if incomplete, -1 if malformed. */
+static int parse_header(const grove_resp_parser_t *p, size_t at, long long *value,
+			size_t *hdr_len)
+{
+	const uint8_t *s = p->buf + p->head + at;
+	size_t avail = p->tail - p->head - at;
+	size_t limit = avail < RESP_HEADER_BYTES_MAX ? avail : RESP_HEADER_BYTES_MAX;
+	/* the common case, a whole well-formed header: [-]1..18 digits, CR LF,
+	 * read in one pass; anything else as parse_header_any decides */
+	size_t i = 1, d0;
+	bool neg = i < limit && s[i] == '-';
+	i += neg;
+	d0 = i;
+	long long v = 0;
+	for (; i < limit && i - d0 < 18 && s[i] >= '0' && s[i] <= '9'; i++)
+		v = v * 10 + (s[i] - '0');
+	if (i > d0 && i < limit && i + 1 < avail && s[i] == '\r' && s[i + 1] == '\n') {
+		*value = neg ? -v : v;
+		*hdr_len = i + 2;
+		return 1;
+	}
+	return parse_header_any(s, avail, limit, value, hdr_len);
 }
 
 /* Resets the in-progress request state. */
