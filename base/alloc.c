@@ -1,6 +1,7 @@
 /*
  * alloc.c - allocation wrappers with a fault-injection countdown.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "grove/alloc.h"
@@ -37,6 +38,16 @@ void *grove_realloc(void *ptr, size_t size_bytes)
 void grove_free(void *ptr)
 {
 	free(ptr);
+}
+
+void *grove_alloc_huge_aligned(size_t size_bytes, bool zeroed, void **block)
+{
+	size_t n = size_bytes + GROVE_HUGE_PAGE_BYTES;
+	*block = zeroed ? grove_calloc(1, n) : grove_malloc(n);
+	if (!*block)
+		return NULL;
+	uintptr_t at = ((uintptr_t)*block + GROVE_HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(GROVE_HUGE_PAGE_BYTES - 1);
+	return (void *)at;
 }
 
 void grove_alloc_fail_after(long n)

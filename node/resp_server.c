@@ -36,8 +36,6 @@ struct grove_resp_server_client {
 	/* the batch: request i has batch_argc[i] arguments in bargv/bargl */
 	size_t batch_n, bargs_n, bargs_cap;
 	size_t batch_argc[GROVE_SERVER_BATCH_MAX];
-	/* request i is a point read of this type (grove_cmd_point_read) */
-	grove_type_t batch_read[GROVE_SERVER_BATCH_MAX];
 	/* request i's command (grove_cmd_lookup, once per request; NULL: unknown) */
 	const grove_cmd_t *batch_cmd[GROVE_SERVER_BATCH_MAX];
 	const uint8_t **bargv;
@@ -47,11 +45,9 @@ struct grove_resp_server_client {
 	/* carry: one more request was collected (index batch_n, its arguments
 	 * after the batch's) that starts the next batch (of the other kind);
 	 * the parser is not read into while it is held */
-	bool carry, carry_defer;
-	unsigned carry_flags;
+	bool carry;
 	size_t carry_argc, carry_at; /* its arguments: bargv[carry_at..+argc) */
-	grove_type_t carry_read;
-	const grove_cmd_t *carry_cmd;
+	const grove_cmd_t *carry_cmd; /* its command (NULL: unknown) */
 	/* held: the replies of a deferred run wait until the store has
 	 * written ticket hold_seq as durably as the mode promises */
 	bool held;
@@ -236,13 +232,12 @@ static unsigned batch_start(grove_resp_server_client_t *c)
 	memmove((void *)c->bargv, c->bargv + c->carry_at, argc * sizeof(*c->bargv));
 	memmove(c->bargl, c->bargl + c->carry_at, argc * sizeof(*c->bargl));
 	c->batch_argc[0] = argc;
-	c->batch_read[0] = c->carry_read;
 	c->batch_cmd[0] = c->carry_cmd;
 	c->batch_n = 1;
 	c->bargs_n = argc;
 	c->carry = false;
-	c->batch_defer = c->carry_defer;
-	return c->carry_flags;
+	c->batch_defer = grove_cmd_deferrable(c->carry_cmd, argc);
+	return c->carry_cmd ? grove_cmd_flags(c->carry_cmd) : 0;
 }
 
 /* Collects up to GROVE_SERVER_BATCH_MAX parsed requests of one kind:
@@ -270,7 +265,6 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 		}
 		const grove_cmd_t *cmd = grove_cmd_lookup(req.argv[0], req.argl[0]);
 		flags = cmd ? grove_cmd_flags(cmd) : 0;
-		c->batch_read[c->batch_n - 1] = grove_cmd_point_read(cmd, req.argc);
 		c->batch_cmd[c->batch_n - 1] = cmd;
 		bool defer = grove_cmd_deferrable(cmd, req.argc);
 		if (c->batch_n == 1) {
@@ -281,10 +275,7 @@ static void batch_collect(grove_resp_server_client_t *c, bool *has_write)
 			c->carry_at = c->bargs_n;
 			c->carry_argc = req.argc;
 			c->carry = true;
-			c->carry_defer = defer;
-			c->carry_flags = flags;
-			c->carry_read = c->batch_read[c->batch_n];
-			c->carry_cmd = c->batch_cmd[c->batch_n];
+			c->carry_cmd = cmd;
 			return;
 		}
 		*has_write |= (flags & GROVE_CMD_WRITE) != 0;
@@ -313,25 +304,27 @@ static grove_resp_request_t batch_req(const grove_resp_server_client_t *c, size_
 	return (grove_resp_request_t){c->batch_argc[i], c->bargv + at, c->bargl + at};
 }
 
-/* The step of request i's prefetch (a point read, or nothing) that is
- * due ahead requests before it runs: for a point read the slot step
+/* The step of request i's prefetch (t: a point read of that type, or
+ * GROVE_TYPE_NONE) that is due ahead requests before it runs: for a point
+ * read the slot step
  * (returns the hint of its entry step) at PREFETCH_SLOT_AHEAD, the entry
  * step at PREFETCH_ENTRY_AHEAD; for a ZRANK its first step (returns its
  * hint) at PREFETCH_RANK_AHEAD, then the next ones. */
-static uint64_t batch_prefetch(grove_resp_server_client_t *c, const size_t *at, size_t i,
-			       size_t ahead, uint64_t hint)
+static uint64_t batch_prefetch(grove_resp_server_client_t *c, const size_t *at, grove_type_t t,
+			       size_t i, size_t ahead, uint64_t hint)
 {
+	if (t == GROVE_TYPE_NONE)
+		return hint;
 	grove_db_t *db = c->srv->env->db;
-	grove_type_t t = c->batch_read[i];
 	grove_resp_request_t req = batch_req(c, i, at[i]);
 	if (t == GROVE_TYPE_ZSET && ahead == PREFETCH_RANK_AHEAD)
 		return grove_db_zrank_prefetch(db, req.argv[1], req.argl[1], req.argv[2], req.argl[2]);
 	if (t == GROVE_TYPE_ZSET) /* step 1 two ahead, step 2 one ahead */
 		grove_db_zrank_prefetch_step(db, req.argv[1], req.argl[1], hint,
 					     (int)(PREFETCH_RANK_AHEAD - ahead));
-	else if (t != GROVE_TYPE_NONE && ahead == PREFETCH_SLOT_AHEAD)
+	else if (ahead == PREFETCH_SLOT_AHEAD)
 		return grove_db_read_prefetch(db, req.argv[1], req.argl[1], t, req.argv[2], req.argl[2]);
-	else if (t != GROVE_TYPE_NONE && ahead == PREFETCH_ENTRY_AHEAD)
+	else if (ahead == PREFETCH_ENTRY_AHEAD)
 		grove_db_read_prefetch_entry(db, hint);
 	return hint;
 }
@@ -341,12 +334,14 @@ static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to,
 {
 	GROVE_ASSERT(from <= to && to <= c->batch_n && to <= GROVE_SERVER_BATCH_MAX);
 	size_t at[GROVE_SERVER_BATCH_MAX];
+	grove_type_t read[GROVE_SERVER_BATCH_MAX]; /* grove_cmd_point_read of each */
 	uint64_t hint[GROVE_SERVER_BATCH_MAX];
 	size_t arg = 0, reads = 0;
 	for (size_t i = 0; i < to; i++) {
 		at[i] = arg;
 		arg += c->batch_argc[i];
-		reads += i >= from && c->batch_read[i] != GROVE_TYPE_NONE;
+		read[i] = i >= from ? grove_cmd_point_read(c->batch_cmd[i], c->batch_argc[i]) : GROVE_TYPE_NONE;
+		reads += read[i] != GROVE_TYPE_NONE;
 	}
 	bool ahead = reads >= 2; /* a lone read has nothing to overlap with */
 	/* the first requests' first steps (each request takes the step it is
@@ -354,15 +349,15 @@ static unsigned batch_run(grove_resp_server_client_t *c, size_t from, size_t to,
 	for (size_t i = from; ahead && i < to && i < from + PREFETCH_RANK_AHEAD; i++) {
 		hint[i] = 0;
 		for (size_t d = PREFETCH_RANK_AHEAD; d > i - from; d--)
-			hint[i] = batch_prefetch(c, at, i, d, hint[i]);
+			hint[i] = batch_prefetch(c, at, read[i], i, d, hint[i]);
 	}
 	unsigned result = 0;
 	uint64_t now_us = 0; /* one clock read per request (grove_cmd_exec_found) */
 	for (size_t i = from; i < to && !(result & GROVE_CMD_CLOSE); i++) {
 		for (size_t d = PREFETCH_RANK_AHEAD; ahead && d >= 1; d--)
 			if (i + d < to)
-				hint[i + d] = batch_prefetch(c, at, i + d, d, d == PREFETCH_RANK_AHEAD
-									  ? 0 : hint[i + d]);
+				hint[i + d] = batch_prefetch(c, at, read[i + d], i + d, d,
+							     d == PREFETCH_RANK_AHEAD ? 0 : hint[i + d]);
 		grove_resp_request_t req = batch_req(c, i, at[i]);
 		result |= grove_cmd_exec_found(c->srv->env, &c->state, &req, c->batch_cmd[i], out,
 					       &now_us);

@@ -1409,16 +1409,39 @@ int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *ou
 	return rc ? rc : read_head(db, NULL, &k, out, NULL);
 }
 
+/* A read through the point cache alone met a write: read again in a
+ * snapshot. */
+#define READ_AGAIN 2
+
 /* Snapshot + type check + metadata for one collection read.  Returns 1
- * when the key reads as empty. */
+ * when the key reads as empty.  seq (NULL: not wanted): the head and
+ * metadata through the point cache (no LevelDB lookup on a hit) when no
+ * write of cached keys began or ran from before the snapshot was taken to
+ * after they were read: they are then the snapshot's (every write of a
+ * key's head or metadata bumps the sequence), and *seq, that sequence
+ * (even), stays valid for element reads after it; else *seq is odd. */
 static int coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
-			   grove_snapshot_t **snap, meta_t *m)
+			   grove_snapshot_t **snap, meta_t *m, uint64_t *seq)
 {
+	uint64_t at = seq ? grove_store_read_begin(db->store) : 1;
 	int rc = grove_snapshot_create(db->store, snap);
 	if (rc)
 		return rc;
-	grove_type_t t;
-	rc = read_head(db, *snap, k, &t, m);
+	grove_type_t t = GROVE_TYPE_NONE;
+	rc = READ_AGAIN;
+	if (!(at & 1)) {
+		rc = read_head_latest(db, k, want, NULL, &t, m);
+		if (!grove_store_read_end(db->store, at)) {
+			meta_free(m);
+			rc = READ_AGAIN;
+		}
+	}
+	if (rc == READ_AGAIN) {
+		at = 1;
+		rc = read_head(db, *snap, k, &t, m);
+	}
+	if (seq)
+		*seq = at;
 	if (rc == 0 && t != want)
 		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
 	if (rc) {
@@ -1463,7 +1486,6 @@ static int elem_read_latest(grove_db_t *db, const ename_t *en, const grove_ctx_t
 /* read_elem from the point cache alone: head, metadata and element as
  * one state (grove_store_read_begin/_end), no snapshot.  READ_AGAIN when
  * a write ran meanwhile (*out left empty): the caller reads in a snapshot. */
-#define READ_AGAIN 2
 static int read_elem_latest(grove_db_t *db, const grove_db_key_t *k, const ename_t *en,
 			    grove_elem_t *out)
 {
@@ -1503,7 +1525,7 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	if (rc == READ_AGAIN) { /* a write ran: the head and metadata in a snapshot */
 		grove_snapshot_t *snap;
 		meta_t m;
-		rc = coll_read_begin(db, &k, kind_type(kind), &snap, &m);
+		rc = coll_read_begin(db, &k, kind_type(kind), &snap, &m, NULL);
 		if (rc == 0) {
 			rc = elem_read_latest(db, en, &m.pctx, out, true);
 			meta_free(&m);
@@ -1541,37 +1563,10 @@ int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const vo
 int grove_db__zset_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_snapshot_t **snap,
 			      uint64_t *count, grove_ctx_t *pctx, uint64_t *seq)
 {
-	/* The head and metadata through the point cache (no LevelDB lookup
-	 * on a hit) when no write of cached keys began or ran from before the
-	 * snapshot was taken to after they were read: they are then the
-	 * snapshot's (every write of a key's head or metadata bumps the
-	 * sequence), and *seq stays valid for the member reads after it. */
-	*seq = grove_store_read_begin(db->store);
-	int rc = grove_snapshot_create(db->store, snap);
+	meta_t m;
+	int rc = coll_read_begin(db, k, GROVE_TYPE_ZSET, snap, &m, seq);
 	if (rc)
 		return rc;
-	meta_t m;
-	grove_type_t t = GROVE_TYPE_NONE;
-	rc = READ_AGAIN;
-	if (!(*seq & 1)) {
-		rc = read_head_latest(db, k, GROVE_TYPE_ZSET, NULL, &t, &m);
-		if (!grove_store_read_end(db->store, *seq)) {
-			meta_free(&m);
-			rc = READ_AGAIN;
-		}
-	}
-	if (rc == READ_AGAIN) {
-		*seq = 1;
-		rc = read_head(db, *snap, k, &t, &m);
-	}
-	if (rc == 0 && t != GROVE_TYPE_ZSET)
-		rc = t == GROVE_TYPE_NONE ? 1 : GROVE_EWRONGTYPE;
-	if (rc) {
-		meta_free(&m);
-		grove_snapshot_release(db->store, *snap);
-		*snap = NULL;
-		return rc;
-	}
 	*count = m.count[GROVE_ELEM_ZMEMBER];
 	*pctx = m.pctx;
 	memset(&m.pctx, 0, sizeof(m.pctx));
@@ -1596,12 +1591,9 @@ int grove_db__zset_member_in(grove_db_t *db, const grove_snapshot_t *snap, uint6
 	int rc = READ_AGAIN;
 	if (!(seq & 1)) {
 		rc = elem_read_latest(db, en, pctx, out, false);
-		if (rc == 0 && !grove_store_read_end(db->store, seq)) {
-			grove_elem_free(out);
-			memset(out, 0, sizeof(*out));
+		if (rc == 0 && !grove_store_read_end(db->store, seq))
 			rc = READ_AGAIN;
-		}
-		if (rc != 0 && rc != READ_AGAIN) {
+		if (rc != 0) {
 			grove_elem_free(out);
 			memset(out, 0, sizeof(*out));
 		}
@@ -1775,7 +1767,7 @@ int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_
 		*next_len = 0;
 	grove_snapshot_t *snap;
 	meta_t m;
-	rc = coll_read_begin(db, &k, type, &snap, &m);
+	rc = coll_read_begin(db, &k, type, &snap, &m, NULL);
 	if (rc == 1)
 		return 0;
 	if (rc)
@@ -3083,5 +3075,5 @@ int grove_db__coll_commit(coll_t *c, bool *wrote)
 int grove_db__coll_read_begin(grove_db_t *db, const grove_db_key_t *k, grove_type_t want,
 			      grove_snapshot_t **snap, meta_t *m)
 {
-	return coll_read_begin(db, k, want, snap, m);
+	return coll_read_begin(db, k, want, snap, m, NULL);
 }

@@ -181,13 +181,18 @@ static void state_delta(const grove_db_stripe_t *s, const grove_db_key_t *k,
 	memcpy(d->old_item, st->item, GROVE_DIGEST_BYTES);
 }
 
-static void extra_apply(grove_db_t *db, const grove_db_state_t *st)
+/* A write's element item deltas into the digest tree: through run (a
+ * deferred sync's, which flushes it) or, NULL, at once. */
+static void extra_apply(grove_db_t *db, const grove_db_item_delta_t *deltas, size_t n,
+			grove_tree_run_t *run)
 {
-	for (size_t i = 0; i < st->ndeltas; i++) {
-		const grove_db_item_delta_t *x = &st->deltas[i];
-		grove_tree_update(&db->tree, x->segment, x->had_old ? x->old_item : NULL,
-				  x->has_new ? x->new_item : NULL);
+	grove_tree_run_t own = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		const grove_db_item_delta_t *x = &deltas[i];
+		grove_tree_run_update(&db->tree, run ? run : &own, x->segment,
+				      x->had_old ? x->old_item : NULL, x->has_new ? x->new_item : NULL);
 	}
+	grove_tree_run_flush(&db->tree, &own);
 }
 
 static void delta_apply(grove_db_t *db, const grove_db_head_delta_t *d)
@@ -237,7 +242,7 @@ static int state_commit_locked(grove_db_t *db, const grove_db_key_t *k, grove_db
 	grove_db_head_delta_t d;
 	state_delta(s, k, st, rec_len, &d);
 	delta_apply(db, &d);
-	extra_apply(db, st);
+	extra_apply(db, st->deltas, st->ndeltas, NULL);
 	state_install(db, k, st, rec_len, d.new_item, false);
 	return 0;
 }
@@ -253,7 +258,7 @@ static int state_commit_extra(grove_db_t *db, const grove_db_key_t *k, grove_db_
 		return state_fail(db, st, rc);
 	grove_db__pending_forget(s, st->extra);
 	grove_db__zrank_note(db, k, st->extra, true);
-	extra_apply(db, st);
+	extra_apply(db, st->deltas, st->ndeltas, NULL);
 	return 0;
 }
 
@@ -300,7 +305,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	if (rc == 0) {
 		if (rec_len)
 			delta_apply(db, &d);
-		extra_apply(db, st);
+		extra_apply(db, st->deltas, st->ndeltas, NULL);
 	}
 	pthread_mutex_lock(&s->mu);
 	grove_batch_close(&b);
@@ -566,11 +571,8 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, uint64_t settle
 			 grove_db_deferred_t **spare, uint64_t *touched, grove_tree_run_t *run)
 {
 	bool durable = r->w.rc == 0;
-	for (size_t i = 0; durable && i < r->ndeltas; i++) {
-		const grove_db_item_delta_t *x = &r->deltas[i];
-		grove_tree_run_update(&db->tree, run, x->segment, x->had_old ? x->old_item : NULL,
-				      x->has_new ? x->new_item : NULL);
-	}
+	if (durable)
+		extra_apply(db, r->deltas, r->ndeltas, run);
 	grove_db_key_t k;
 	grove_db__key_prepare_hashed(&k, r->key, r->klen, r->key_hash);
 	touched[k.stripe / 64] |= (uint64_t)1 << (k.stripe % 64);

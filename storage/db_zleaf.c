@@ -347,22 +347,19 @@ size_t grove_zhint_bytes(const grove_zhint_t *h)
 	return h->sets * GROVE_ZHINT_WAYS * sizeof(uint64_t);
 }
 
-#define ZHINT_HUGE_BYTES ((size_t)2 << 20)
-
 int grove_zhint_resize(grove_zhint_t *h, size_t sets)
 {
 	GROVE_ASSERT(sets && (sets & (sets - 1)) == 0);
 	size_t bytes = sets * GROVE_ZHINT_WAYS * sizeof(uint64_t);
-	bool huge = bytes >= ZHINT_HUGE_BYTES;
-	void *mem = grove_malloc(bytes + (huge ? ZHINT_HUGE_BYTES : 0));
-	if (!mem)
+	bool huge = bytes >= GROVE_HUGE_PAGE_BYTES;
+	void *mem = NULL;
+	uint64_t *s = huge ? grove_alloc_huge_aligned(bytes, false, &mem) : grove_malloc(bytes);
+	if (!s)
 		return GROVE_ENOMEM;
-	uint64_t *s = mem;
-	if (huge) {
-		uintptr_t at = ((uintptr_t)mem + ZHINT_HUGE_BYTES - 1) & ~(uintptr_t)(ZHINT_HUGE_BYTES - 1);
-		s = (uint64_t *)at;
+	if (huge)
 		(void)madvise(s, bytes, MADV_HUGEPAGE); /* before the first touch below */
-	}
+	else
+		mem = s;
 	memset(s, 0, bytes);
 	grove_free(h->mem);
 	h->mem = mem;

@@ -290,10 +290,17 @@ static int zr_get(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t *
  * reader (zrank_counted).  In memory (zr_arr_t, the boundary cache) the
  * counts are one array. */
 
+/* A group record's key (its index as u32 BE after the level byte), and
+ * the index back from those 4 bytes. */
 static size_t zr_group_key(const grove_db_key_t *k, size_t gi, uint8_t *out)
 {
 	uint8_t be[4] = { (uint8_t)(gi >> 24), (uint8_t)(gi >> 16), (uint8_t)(gi >> 8), (uint8_t)gi };
 	return zr_key(k, ZR_GROUP, be, 4, out);
+}
+
+static size_t zr_group_index(const uint8_t be[4])
+{
+	return (size_t)((uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 | (uint32_t)be[2] << 8 | be[3]);
 }
 
 /* The level 6 records of n supers: every group but the first. */
@@ -2199,8 +2206,7 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	if (lvl == ZR_SREC) {
 		zr_srec_set(n->db, n->c, sp, op == GROVE_BATCH_PUT ? &a : NULL);
 	} else { /* a group: its slice of the cached counts, when known */
-		size_t lo = (size_t)(((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-				      (uint32_t)b[2] << 8 | b[3]) * grove_db__zrank_params.group);
+		size_t lo = zr_group_index(b) * (size_t)grove_db__zrank_params.group;
 		if (op == GROVE_BATCH_PUT && n->c->dir && lo < n->c->ndir && a.n <= n->c->ndir - lo)
 			memcpy(n->c->dir + lo, a.v, 4 * a.n);
 		else

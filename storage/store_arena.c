@@ -29,7 +29,6 @@
 #include "base/assert.h"
 #include "storage/store_int.h"
 
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 #define REGION_TRIES 8 /* halvings of a region the system refuses */
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -55,18 +54,16 @@ _Static_assert(GROVE_STORE_ARENA_ALIGN >= sizeof(void *) &&
 int grove_store__arena_init(grove_store_arena_t *a, size_t bytes)
 {
 	memset(a, 0, sizeof(*a));
-	size_t size = bytes & ~(HUGE_PAGE_BYTES - 1);
+	size_t size = bytes & ~(GROVE_HUGE_PAGE_BYTES - 1);
 	if (size > GROVE_STORE_ARENA_BYTES_MAX)
 		size = GROVE_STORE_ARENA_BYTES_MAX;
-	for (int i = 0; i < REGION_TRIES && size >= HUGE_PAGE_BYTES && !a->mem; i++) {
-		a->mem = grove_malloc(size + HUGE_PAGE_BYTES);
+	for (int i = 0; i < REGION_TRIES && size >= GROVE_HUGE_PAGE_BYTES && !a->mem; i++) {
+		a->base = grove_alloc_huge_aligned(size, false, &a->mem);
 		if (!a->mem)
-			size = (size / 2) & ~(HUGE_PAGE_BYTES - 1);
+			size = (size / 2) & ~(GROVE_HUGE_PAGE_BYTES - 1);
 	}
 	if (!a->mem)
-		return size < HUGE_PAGE_BYTES ? 0 : GROVE_ENOMEM; /* a small budget: no arena */
-	uintptr_t at = ((uintptr_t)a->mem + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
-	a->base = (uint8_t *)at;
+		return size < GROVE_HUGE_PAGE_BYTES ? 0 : GROVE_ENOMEM; /* a small budget: no arena */
 	a->size = size;
 	atomic_init(&a->used, 0);
 	/* new faults: huge pages (a kernel without them refuses: 4 KiB) */

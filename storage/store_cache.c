@@ -62,7 +62,6 @@
 #define SETS_MAX ((size_t)1 << 20) /* per shard */
 #define NEAR_ENTRY_BYTES 96 /* room a neighbour's fill wants, estimated */
 #define NEAR_HELD_RUN 16    /* neighbours held in a row that end a walk */
-#define HUGE_PAGE_BYTES ((size_t)2 << 20) /* the slot tables' alignment */
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25 /* Linux 6.1; older kernels refuse it (EINVAL) */
 #endif
@@ -98,7 +97,7 @@ struct grove_store_cache {
 	bool prefix[256]; /* the first key bytes whose records are kept */
 	size_t bytes_max;
 	size_t sets; /* per shard, a power of two */
-	/* every shard's sets, one region aligned to HUGE_PAGE_BYTES inside
+	/* every shard's sets, one region aligned to GROVE_HUGE_PAGE_BYTES inside
 	 * table_mem: reserved at enable, its pages come as they are first
 	 * touched (an unused cache holds no table) */
 	void *table_mem;
@@ -136,13 +135,11 @@ int grove_store_cache_enable(grove_store_t *s, const char *prefixes, size_t byte
 	while (c->sets < SETS_MAX && 2 * c->sets * table_set <= bytes_max / 4)
 		c->sets <<= 1;
 	c->table_bytes = c->sets * GROVE_STORE_CACHE_SHARDS * sizeof(sc_set_t);
-	c->table_mem = grove_calloc(1, c->table_bytes + HUGE_PAGE_BYTES);
-	if (!c->table_mem) {
+	c->table = grove_alloc_huge_aligned(c->table_bytes, true, &c->table_mem);
+	if (!c->table) {
 		grove_free(c);
 		return GROVE_ENOMEM;
 	}
-	uintptr_t at = ((uintptr_t)c->table_mem + HUGE_PAGE_BYTES - 1) & ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
-	c->table = (sc_set_t *)at;
 	/* the entries' arena: the budget the table leaves */
 	if (grove_store__arena_init(&c->arena, bytes_max - c->table_bytes) != 0) {
 		grove_free(c->table_mem);
@@ -216,7 +213,7 @@ static void table_huge(grove_store_cache_t *c)
 	    atomic_load(&c->entries) < c->table_bytes / 1024 ||
 	    atomic_exchange(&c->table_huge, true))
 		return;
-	size_t len = c->table_bytes & ~(HUGE_PAGE_BYTES - 1);
+	size_t len = c->table_bytes & ~(GROVE_HUGE_PAGE_BYTES - 1);
 	if (len == 0)
 		return;
 	(void)madvise(c->table, len, MADV_HUGEPAGE); /* new faults: huge pages */

@@ -150,11 +150,9 @@ static grove_tree_acc_t item_delta(const uint8_t *old_item, const uint8_t *new_i
 void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		       const uint8_t *new_item)
 {
-	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
-	grove_tree_acc_t d = item_delta(old_item, new_item);
-	pthread_mutex_lock(&t->lock);
-	tree_add(t, seg, &d);
-	pthread_mutex_unlock(&t->lock);
+	grove_tree_run_t r = { 0 };
+	grove_tree_run_update(t, &r, seg, old_item, new_item);
+	grove_tree_run_flush(t, &r);
 }
 
 void grove_tree_run_update(grove_tree_t *t, grove_tree_run_t *r, uint32_t seg,

@@ -473,8 +473,12 @@ static void push_requeue_locked(grove_ae_t *ae, grove_ae_keyq_t *to, grove_ae_ke
 	for (; grove_ae_keyq_front(from, &rec, &rlen); grove_ae_keyq_pop(from)) {
 		if (*queued >= ae->cfg.push_queue_max)
 			ae->push_drops++;
-		else if (push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)))
-			grove_ae_keyq_push(to, rec, rlen) == 0 ? ++*queued : ae->push_drops++;
+		else if (!push_set_add(ae, antientropy_key_hash(rec + 1, rlen - 1)))
+			continue; /* queued already */
+		else if (grove_ae_keyq_push(to, rec, rlen) != 0)
+			ae->push_drops++;
+		else
+			++*queued;
 	}
 }
 
