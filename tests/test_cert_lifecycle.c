@@ -342,6 +342,53 @@ static void test_duplicate_without_third_node(void **state)
 	two_alone(0xd0b4, 7, 3600 * SEC); /* a newer certificate, another key */
 }
 
+static bool pred_yields(const grove_simcluster_t *cl, const void *arg)
+{
+	const size_t *i = arg;
+	bool yield = false;
+	return grove_member_duplicate_self(cl->nodes[*i].m, grove_simcluster_now(cl), &yield, NULL) && yield;
+}
+
+/* A node restarts and a copy of it (another address, the same key and
+ * certificate) starts just after, with default timers.  The copy first
+ * hears of the original from the third node, as an instance that started
+ * before it (its own predecessor, as far as it can tell), and asks that
+ * address directly: the original answers as our id, so the copy knows at
+ * once that it must yield, instead of after the third node's next retell
+ * (a third of the 90 s hold) while it takes writes under a shared id. */
+static void test_duplicate_copy_yields_at_once(void **state)
+{
+	(void)state;
+	const size_t n = 2;
+	grove_simcluster_t cl;
+	grove_simcluster_init(&cl, n + 1, 0xd0b5, NULL, true);
+	const uint64_t t0 = grove_simcluster_now(&cl);
+	uint64_t now = t0;
+	size_t seeds[1] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		grove_simcluster_set_cert(&cl, i, 0, t0 - DAY, t0 + 365 * DAY);
+		grove_simcluster_start(&cl, i, seeds, i == 0 ? 0 : 1, false);
+	}
+	assert_true(grove_simcluster_run_until_pred(&cl, t0 + 60 * SEC, 100, pred_all_alive, &n) != 0);
+	now = grove_simcluster_now(&cl);
+	grove_simcluster_leave(&cl, 1);
+	grove_simcluster_run(&cl, now + 3 * SEC);
+	grove_simcluster_start(&cl, 1, seeds, 1, true);
+	grove_simcluster_run(&cl, grove_simcluster_now(&cl) + 200);
+	grove_simcluster_set_identity(&cl, 2, "node-1", 0);
+	grove_simcluster_set_cert(&cl, 2, 0, t0 - DAY, t0 + 365 * DAY); /* node 1's certificate */
+	grove_simcluster_start(&cl, 2, seeds, 1, false);
+	now = grove_simcluster_now(&cl);
+	size_t copy = 2;
+	uint64_t t = grove_simcluster_run_until_pred(&cl, now + 5 * SEC, 50, pred_yields, &copy);
+	printf("the copy yields after %llu ms\n", t ? (unsigned long long)(t - now) : 0ULL);
+	assert_true(t != 0);
+	bool yield = true;
+	assert_true(grove_member_duplicate_self(cl.nodes[1].m, t, &yield, NULL));
+	assert_false(yield);
+	grove_simcluster_close(&cl);
+}
+
 /* A restart of a node (same key, same address, saved state) is no
  * duplicate, though peers still hold the old instance as alive. */
 static void test_restart_is_no_duplicate(void **state)
@@ -371,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_new_key_reported_on_both_sides),
 		cmocka_unit_test(test_restart_is_no_duplicate),
 		cmocka_unit_test(test_duplicate_without_third_node),
+		cmocka_unit_test(test_duplicate_copy_yields_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,12 +24,15 @@
  * higher incarnation) is a duplicate: two live processes with one id.
  * About ourselves, an instance that started after us is a duplicate; one
  * that started before us is our predecessor's stale record unless its
- * incarnation reaches ours.  A node that sees a duplicate emits
- * GROVE_MEMBER_EV_DUPLICATE (once per episode) and tells both instances
- * about each other (each gets the other's alive record), so both sides
- * learn it; the older instance refutes, the newer one stays quiet (the
- * node layer has it refuse writes).  An episode ends duplicate_hold_ms
- * after the last sign of the other instance.
+ * incarnation reaches ours; one at another address is asked directly once
+ * (a push-pull there), since it may be the live original we were copied
+ * from: its answer comes from our id, so a live one is a duplicate at
+ * once, and a dead address costs one refused connection.  A node that
+ * sees a duplicate emits GROVE_MEMBER_EV_DUPLICATE (once per episode) and
+ * tells both instances about each other (each gets the other's alive
+ * record), so both sides learn it; the older instance refutes, the newer
+ * one stays quiet (the node layer has it refuse writes).  An episode ends
+ * duplicate_hold_ms after the last sign of the other instance.
  */
 #include <math.h>
 #include <string.h>
@@ -334,6 +337,10 @@ static void self_instance(grove_member_t *m, uint64_t now_ms, grove_member__node
 	if (!later && u->instance != m->pred_instance) {
 		m->pred_instance = u->instance;
 		m->pred_incarnation = u->incarnation;
+		/* Elsewhere it may be a live original we were copied from:
+		 * ask there; if it answers as our id, it is direct. */
+		if (!direct && strcmp(u->addr, self->addr) != 0 && !m->leaving)
+			(void)grove_member__pushpull_start(m, now_ms, u->addr, false);
 	} else if (!later && dup) {
 		m->pred_incarnation = u->incarnation;
 	}
