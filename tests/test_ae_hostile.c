@@ -50,7 +50,7 @@ typedef struct victim {
 static grove_db_t *open_db(const char *id, uint64_t *clock_ms)
 {
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = id;
 	o.clock = clock_fn;
 	o.clock_ctx = clock_ms;

@@ -20,6 +20,7 @@
 #include "gossip/ae/codec.h"
 #include "gossip/ae/antientropy.h"
 #include "grove/value.h"
+#include "tests/util_storage.h"
 
 static uint64_t now_ms = 1700000000000ULL;
 
@@ -56,7 +57,7 @@ typedef struct pnode {
 static void pnode_open_peers(pnode_t *n, uint32_t queue_max, grove_ae_peers_fn peers)
 {
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = peers == one_peer ? "alone-with-one" : "pusher";
 	o.clock = clock_fn;
 	assert_int_equal(grove_db_open(NULL, &o, &n->db, NULL, 0), 0);

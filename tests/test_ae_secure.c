@@ -14,6 +14,7 @@
 
 #include "gossip/secure_hooks.h"
 #include "tests/util_identity.h"
+#include "tests/util_storage.h"
 
 typedef struct snode {
 	grove_identity_t id;
@@ -50,7 +51,7 @@ static void snode_init(snode_t *n, const char *name, const char *peer)
 	grove_peerbook_config_t bc = { .self = &n->id };
 	assert_int_equal(grove_peerbook_create(&bc, &n->book), 0);
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = name;
 	o.clock = clock_fn;
 	assert_int_equal(grove_db_open(NULL, &o, &n->db, NULL, 0), 0);

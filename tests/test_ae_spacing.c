@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "gossip/ae/antientropy.h"
+#include "tests/util_storage.h"
 
 static uint64_t now_ms = 1700000000000ULL;
 
@@ -39,7 +40,7 @@ typedef struct snode {
 static void snode_open(snode_t *n, const char *id, const char *peer)
 {
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = id;
 	o.clock = clock_fn;
 	assert_int_equal(grove_db_open(NULL, &o, &n->db, NULL, 0), 0);

@@ -18,6 +18,7 @@
 #include "node/resp_commands_int.h"
 #include "grove/db.h"
 #include "storage/glob.h"
+#include "tests/util_storage.h"
 
 typedef struct fixture {
 	grove_db_t *db;
@@ -32,7 +33,7 @@ static int setup_with(void **state, const char *password)
 {
 	fixture_t *f = calloc(1, sizeof(*f));
 	grove_db_options_t opts;
-	grove_db_options_init(&opts);
+	grove_test_db_options_init(&opts);
 	opts.node_id = "n1";
 	char err[256];
 	assert_int_equal(grove_db_open(NULL, &opts, &f->db, err, sizeof(err)), 0);

@@ -411,7 +411,7 @@ static void test_background_purge(void **state)
 	char *dir = grove_test_storage_tmpdir("purge");
 	uint64_t clk = GROVE_TEST_T0_MS;
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = "node-a";
 	o.clock = grove_test_storage_clock_ms;
 	o.clock_ctx = &clk;
@@ -1015,7 +1015,7 @@ static void test_format_1_refused(void **state)
 	assert_int_equal(grove_store_put(s, "ukey", 4, "\x01", 1, true), 0);
 	grove_store_close(s);
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	grove_db_t *db = NULL;
 	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), GROVE_EVERSION);
 	printf("%s\n", err);
@@ -1352,7 +1352,7 @@ static void test_readd_over_partial_delete(void **state)
 	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS,
 		 cd = GROVE_TEST_T0_MS;
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = "a";
 	o.clock = grove_test_storage_clock_ms;
 	o.clock_ctx = &ca;

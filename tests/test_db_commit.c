@@ -45,7 +45,7 @@ typedef struct fixture {
 static grove_db_t *open_mode(fixture_t *f, grove_durability_t mode, int64_t window_us)
 {
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = "node-a";
 	o.clock = grove_test_storage_clock_ms;
 	o.clock_ctx = &f->clock_ms;

@@ -477,7 +477,7 @@ static void test_no_ttl_no_clock_read(void **state)
 	(void)state;
 	counted_clock_t clk = { .now_ms = GROVE_TEST_T0_MS };
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = "a";
 	o.clock = counted_ms;
 	o.clock_ctx = &clk;

@@ -310,7 +310,7 @@ static void test_batch_mode_writers(void **state)
 	fixture_t *f = *state;
 	grove_db_close(f->db);
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = "node-a";
 	o.clock = grove_test_storage_clock_ms;
 	o.clock_ctx = &f->clock_ms;

@@ -202,7 +202,7 @@ static void test_open_errors_name_dir(void **state)
 	assert_int_equal(grove_db_counter_add(db, K("k"), 1, NULL), 0);
 	char err[512] = "";
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	assert_int_equal(grove_db_open(dir, &o, &db2, err, sizeof(err)), GROVE_ELOCKED);
 	assert_null(db2);
 	assert_non_null(strstr(err, dir));

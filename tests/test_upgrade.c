@@ -43,7 +43,7 @@ static void test_newer_store_refused(void **state)
 	(void)state;
 	char *dir = store_of_format(grove_backup_storage_format() + 1);
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	grove_db_t *db = NULL;
 	char err[512] = "";
 	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), GROVE_EVERSION);
@@ -93,7 +93,7 @@ static void format_upgraded(uint32_t from)
 {
 	char *dir = store_of_format(from);
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	grove_db_t *db = NULL;
 	char err[512] = "";
 	assert_int_equal(grove_db_open(dir, &o, &db, err, sizeof(err)), 0);

@@ -12,6 +12,7 @@
 #include "base/assert.h"
 #include "grove/alloc.h"
 #include "tests/util_netsim_ae.h"
+#include "tests/util_storage.h"
 
 #define START_MS 1700000000000ULL
 
@@ -47,7 +48,7 @@ static void node_init(grove_aecluster_t *c, int i, const grove_ae_config_t *cfg)
 	GROVE_ASSERT(grove_netsim_add_node(c->net, nd->addr) == i);
 	grove_rng_seed(&nd->rng, grove_rng_next(&c->rng));
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = nd->addr;
 	o.clock = cluster_clock;
 	o.clock_ctx = c;

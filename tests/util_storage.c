@@ -55,11 +55,17 @@ uint64_t grove_test_storage_clock_ms(void *ctx)
 	return __atomic_load_n((uint64_t *)ctx, __ATOMIC_RELAXED);
 }
 
+void grove_test_db_options_init(grove_db_options_t *o)
+{
+	grove_db_options_init(o);
+	o->elem_cache_bytes = GROVE_TEST_ELEM_CACHE_BYTES;
+}
+
 int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *clock_ms,
 		       grove_durability_t durability, grove_db_t **out)
 {
 	grove_db_options_t o;
-	grove_db_options_init(&o);
+	grove_test_db_options_init(&o);
 	o.node_id = node;
 	if (clock_ms) {
 		o.clock = grove_test_storage_clock_ms;

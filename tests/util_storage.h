@@ -22,8 +22,18 @@ uint64_t grove_test_storage_seed(const char *test_name);
 /* A fake clock for grove_db_options_t.clock: returns *(uint64_t *)ctx. */
 uint64_t grove_test_storage_clock_ms(void *ctx);
 
+/* The element cache of a test's db: the default's 256 MiB cost a test
+ * that opens hundreds of dbs their slot tables' page clearing (and, under
+ * ASan, the shadow of every region), while tests hold thousands of
+ * elements; the cache's own tests choose their budgets. */
+#define GROVE_TEST_ELEM_CACHE_BYTES ((size_t)16 << 20)
+
+/* grove_db_options_init with the test element cache budget. */
+void grove_test_db_options_init(grove_db_options_t *o);
+
 /* Opens a db (dir NULL: memory) with the given node id, fake clock and
- * durability; returns the grove_db_open result (message printed on error). */
+ * durability (grove_test_db_options_init otherwise); returns the
+ * grove_db_open result (message printed on error). */
 int grove_test_storage_db_open(const char *dir, const char *node, uint64_t *clock_ms,
 		       grove_durability_t durability, grove_db_t **out);
 

@@ -25,6 +25,10 @@
 #include "tests/sim/sim_int.h"
 
 #define SIM_CERT_LIFE_MS (10ULL * 365 * 24 * 3600 * 1000)
+/* A simulated node's element cache: thousands of nodes share one process
+ * and each holds little, so not the default's 256 MiB of slot tables and
+ * arena per node. */
+#define SIM_NODE_ELEM_CACHE_BYTES ((size_t)4 << 20)
 
 static uint64_t sim_node_clock(void *ctx)
 {
@@ -95,6 +99,7 @@ int sim_node_init(sim_t *s, uint32_t i)
 	grove_db_options_t o;
 	grove_db_options_init(&o);
 	o.node_id = nd->id;
+	o.elem_cache_bytes = SIM_NODE_ELEM_CACHE_BYTES;
 	o.clock = sim_node_clock;
 	o.clock_ctx = nd;
 	char err[256];
