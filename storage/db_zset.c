@@ -112,7 +112,7 @@ static int zadd_decide(void *vctx, const grove_elem_t *cur, grove_db__zop_t *op)
 		op->action = GROVE_DB_ZOP_SET;
 		op->value = now;
 	}
-	z->result = exists ? (now != old ? 2 : 0) : 1;
+	z->result = exists ? (now != old ? 2 : 3) : 1; /* 3: an INCR of 0 (Redis: processed) */
 	return 0;
 }
 

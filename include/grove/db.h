@@ -217,7 +217,8 @@ int grove_db_coll_scan(grove_db_t *db, const void *key, size_t klen, grove_type_
 #define GROVE_ZADD_GT 4u   /* update only when the new score is greater */
 #define GROVE_ZADD_LT 8u   /* ... less */
 #define GROVE_ZADD_INCR 16u /* add score to the member's (ZINCRBY) */
-/* *result (may be NULL): 0 nothing written, 1 member added, 2 score changed.
+/* *result (may be NULL): 0 nothing written, 1 member added, 2 score changed,
+ * 3 written with the score unchanged (an INCR of 0; Redis replies the score).
  * *out (may be NULL): the score after the write (INCR, or when written).
  * GROVE_ERANGE: the increment would make the score NaN. */
 int grove_db_zset_add(grove_db_t *db, const void *key, size_t klen, const void *member,
