@@ -109,10 +109,12 @@ static void info_storage(const grove_cmd_env_t *env, grove_buf_t *t)
 		  (unsigned long long)st.presence_drops);
 	grove_buf_appendf(t, "zset_rank_cache_bytes:%llu\r\nzset_rank_leaf_hits:%llu\r\n"
 			     "zset_rank_leaf_loads:%llu\r\nzset_rank_leaf_drops:%llu\r\n"
-			     "zset_rank_score_hits:%llu\r\n",
+			     "zset_rank_score_hits:%llu\r\nzset_rank_passes:%llu\r\n"
+			     "zset_rank_drops:%llu\r\n",
 			  (unsigned long long)st.zrank_cache_bytes, (unsigned long long)st.zrank_leaf_hits,
 			  (unsigned long long)st.zrank_leaf_loads, (unsigned long long)st.zrank_leaf_drops,
-			  (unsigned long long)st.zrank_score_hits);
+			  (unsigned long long)st.zrank_score_hits, (unsigned long long)st.zrank_passes,
+			  (unsigned long long)st.zrank_drops);
 	grove_buf_appendf(t, "elem_cache_bytes:%llu\r\nelem_cache_entries:%llu\r\nelem_cache_hits:%llu\r\n"
 			     "elem_cache_misses:%llu\r\nelem_cache_evictions:%llu\r\n",
 			  (unsigned long long)st.elem_cache_bytes, (unsigned long long)st.elem_cache_entries,

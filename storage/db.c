@@ -393,6 +393,8 @@ void grove_db_stats(grove_db_t *db, grove_db_stats_t *out)
 	out->zrank_leaf_loads = atomic_load(&db->zleaf_loads);
 	out->zrank_leaf_drops = atomic_load(&db->zleaf_drops);
 	out->zrank_score_hits = atomic_load(&db->zhint_hits);
+	out->zrank_passes = atomic_load(&db->zrank_passes);
+	out->zrank_drops = atomic_load(&db->zrank_drops);
 	grove_store_cache_stats_t cs;
 	grove_store_cache_stats(db->store, &cs);
 	out->elem_cache_bytes = cs.bytes;

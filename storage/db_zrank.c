@@ -43,7 +43,9 @@
  * build_min members) and the pass over one super (leaves split at
  * leaf_max, small neighbours merged; the super split at super_max or
  * merged into its predecessor at super_min).  A writer that cannot run a
- * pass sets the super's dirty flag; the next quiet writer in it runs it.
+ * pass sets the super's dirty flag; the next quiet writer in it runs it,
+ * and the next quiet writer of the key up to ZR_DIRTY_PASSES of the
+ * dirty ones the cache knows (zr_pass_dirty).
  * While a key delete is pending the counts are not kept: its purge drops
  * the version record in each of its batches, the next quiet write
  * rebuilds.  Counts a writer or pass finds out of step are dropped too.
@@ -68,6 +70,7 @@
 #define ZR_GROUP 6
 #define ZR_VERSION 4
 #define ZR_DIRTY 1
+#define ZR_DIRTY_PASSES 2 /* a quiet write's passes over other dirty supers */
 #define ZR_LEAF_COUNT_MAX 65535u
 #define ZR_SUF_MAX (8 + GROVE_ELEM_MAX)
 #define ZR_KEY_MAX (4 + GROVE_KEY_MAX + ZR_SUF_MAX + 1)
@@ -663,6 +666,7 @@ struct grove_db_zrcache {
 	uint32_t *dir;       /* the supers' counts (record 3), ndir, or NULL (unknown) */
 	size_t ndir;
 	grove_zhint_t hint;  /* members' scores, checked against the leaves' entries */
+	size_t dirty_from;   /* where zr_pass_dirty looks for a dirty super first */
 };
 
 static size_t leaves_charge(const zr_leaves_t *l)
@@ -1759,6 +1763,37 @@ static int zr_pass(grove_db_t *db, const grove_db_key_t *k, uint32_t si)
 	return rc;
 }
 
+/* Under the key lock, nothing of k pending: the pass over up to max
+ * supers that the boundary cache shows dirty, looked for from where the
+ * last such pass left off (*passed: one ran).  A pipelined run of writes
+ * marks supers dirty that only a quiet write may pass, and the run's
+ * first write (the quiet one) passes its own super when it needs it: a
+ * super written only by the rest of each run would otherwise never be
+ * passed, its leaves growing with every run.  GROVE_ECORRUPT: as
+ * zr_pass. */
+static int zr_pass_dirty(grove_db_t *db, const grove_db_key_t *k, unsigned max, bool *passed)
+{
+	int rc = 0;
+	for (unsigned done = 0; rc == 0 && done < max; done++) {
+		struct grove_db_zrcache *c = db->stripes[k->stripe].zr;
+		if (!zr_cache_is(c, k))
+			return 0;
+		size_t n = c->supers.n, si = n;
+		for (size_t j = 0; j < n && si == n; j++) {
+			size_t x = (c->dirty_from + j) % n;
+			const zr_leaf_t *sp = &c->supers.v[x];
+			if (sp->cnt && (sp->cflags & ZR_DIRTY))
+				si = x;
+		}
+		if (si == n)
+			return 0;
+		c->dirty_from = si + 1;
+		*passed = true;
+		rc = zr_pass(db, k, (uint32_t)si);
+	}
+	return rc;
+}
+
 /* Drops k's counts (the version record), in a write of its own. */
 static int zr_drop(grove_db_t *db, const grove_db_key_t *k)
 {
@@ -1992,6 +2027,18 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 	int f = rc == 0 && header ? zr_view(db, b, k, so, sol, sn, snl, mine, key, &v) : 0;
 	if (f < 0)
 		rc = f;
+	if (rc == 0 && header && quiet && !f) { /* supers left dirty by pipelined writes */
+		bool passed = false;
+		rc = zr_pass_dirty(db, k, ZR_DIRTY_PASSES, &passed);
+		if (rc == GROVE_ECORRUPT) { /* out of step: dropped, rebuilt later */
+			rc = zr_drop(db, k);
+			header = false;
+		} else if (rc == 0 && passed) { /* the boundaries moved */
+			f = zr_view(db, b, k, so, sol, sn, snl, mine, key, &v);
+			if (f < 0)
+				rc = f;
+		}
+	}
 	const zr_pos_t *pp = has ? &v.pn : &v.po;
 	const zr_arr_t *ps = has && !v.same_super ? &v.sn : &v.so;
 	if (rc == 0 && header && quiet && (f || zr_needs_pass(&v, pp, ps))) {

@@ -97,20 +97,31 @@ static uint64_t zcard(grove_db_t *db, const char *key)
 	return n;
 }
 
-static uint64_t records_with_key_prefix(grove_db_t *db, const void *pre, size_t plen)
+/* The records whose key starts with pre, each value to visit (NULL:
+ * none) with ctx; returns how many. */
+static uint64_t records_visit(grove_db_t *db, const void *pre, size_t plen,
+			      void (*visit)(void *ctx, const uint8_t *val, size_t vlen), void *ctx)
 {
 	grove_iter_t *it;
 	uint64_t n = 0;
 	assert_int_equal(grove_iter_create(db->store, NULL, &it), 0);
 	for (grove_iter_seek(it, pre, plen); grove_iter_valid(it); grove_iter_next(it)) {
-		size_t kl;
+		size_t kl, vl;
 		const uint8_t *k = grove_iter_key(it, &kl);
 		if (kl < plen || memcmp(k, pre, plen) != 0)
 			break;
+		const uint8_t *v = grove_iter_value(it, &vl);
+		if (visit)
+			visit(ctx, v, vl);
 		n++;
 	}
 	grove_iter_destroy(it);
 	return n;
+}
+
+static uint64_t records_with_key_prefix(grove_db_t *db, const void *pre, size_t plen)
+{
+	return records_visit(db, pre, plen, NULL, NULL);
 }
 
 static uint64_t records_with_prefix(grove_db_t *db, char pfx)
@@ -703,6 +714,58 @@ static void test_rank_count_groups(void **state)
 	}
 	assert_true(plain >= 1);
 	rank_check(t.db, "k", mod, n);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
+/* A level 4 record's greatest count into *ctx (flags, then a count per
+ * leaf, u8 with flag bit 1, else u16 LE). */
+static void leaf_count_most(void *ctx, const uint8_t *v, size_t vl)
+{
+	unsigned *most = ctx;
+	assert_true(vl >= 1);
+	bool one = v[0] & 2;
+	for (size_t i = 1; i + (one ? 0 : 1) < vl; i += one ? 1 : 2) {
+		unsigned c = one ? v[i] : (unsigned)(v[i] | v[i + 1] << 8);
+		*most = c > *most ? c : *most;
+	}
+}
+
+/* The greatest leaf count of key "k". */
+static unsigned leaf_count_max(grove_db_t *db)
+{
+	uint8_t pre[5] = { 'r', 0, 1, 'k', 4 };
+	unsigned most = 0;
+	records_visit(db, pre, sizeof(pre), leaf_count_most, &most);
+	return most;
+}
+
+/* Deferred batches (a client's pipelined writes) whose first write, the
+ * only one that finds nothing of the key pending and so may run a pass,
+ * lands in the first super, while the rest add members at the top: the
+ * last super's last leaf passes leaf_max in each batch and is marked
+ * dirty.  The next batch's first write passes it too (zr_pass_dirty), so
+ * no leaf holds more than one batch past leaf_max (without: 20 more per
+ * batch, 248 after 12). */
+static void test_rank_dirty_supers(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_test_db_t t;
+	rent_t mod[400];
+	size_t n = rank_open(&t, "zrankd", mod, 120);
+	for (int b = 0; b < 12; b++) {
+		assert_int_equal(grove_db_defer_begin(t.db), 0);
+		for (int i = 0; i <= 20; i++, n++) {
+			snprintf(mod[n].m, sizeof(mod[n].m), "%s%02d:%02d", i ? "top" : "low", b, i);
+			mod[n].s = i ? 1000 + 20 * b + i : -1 - b;
+			zadd(t.db, "k", mod[n].m, mod[n].s, 0);
+		}
+		assert_int_equal(grove_db_defer_sync(t.db, grove_db_defer_end(t.db)), 0);
+		assert_true(leaf_count_max(t.db) <= k_small.leaf_max + 20);
+	}
+	rank_check(t.db, "k", mod, n);
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 0);
 	grove_test_db_close(&t);
 	grove_db__zrank_params = saved;
 }
@@ -1463,6 +1526,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_counted),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_migration),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_count_groups),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_dirty_supers),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_one_super),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_txn),

@@ -518,6 +518,8 @@ typedef struct grove_db_stats {
 	uint64_t zrank_leaf_loads;  /* leaves a ZRANK or a pass walked and kept */
 	uint64_t zrank_leaf_drops;  /* leaves forgotten (bound reached, or not what the store holds) */
 	uint64_t zrank_score_hits;  /* ZRANKs that took the member's leaf and score from memory too */
+	uint64_t zrank_passes;      /* passes over a super (leaves split or merged) */
+	uint64_t zrank_drops;       /* counted indexes dropped out of step (rebuilt later) */
 	/* the element record cache (README "Known limits") */
 	uint64_t elem_cache_bytes;   /* memory of its slot tables and entries */
 	uint64_t elem_cache_entries;

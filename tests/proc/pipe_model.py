@@ -10,7 +10,10 @@
       see), so the reply Redis would give in that order on one node is known
       exactly; lists are pushed (LPUSH/RPUSH, several elements or one,
       LPUSHX/RPUSHX), popped (LPOP/RPOP, with a count or not) and read
-      (LRANGE, LINDEX, LLEN) in the same bursts; every client also INCRs
+      (LRANGE, LINDEX, LLEN) in the same bursts, sorted sets written
+      (ZADD with its options, ZINCRBY, ZREM) and read (ZSCORE, ZCARD,
+      ZRANK, ZREVRANK: one set grows past the counted index's 128
+      members); every client also INCRs
       one shared counter.  Every reply is
       compared with the model's; at the end the shared counter must equal the
       number of INCRs sent to it.  Prints "ok ..." or "FAIL ..." lines and
@@ -18,27 +21,30 @@
 
   pipe_model.py burst PORT CLIENTS ACKFILE SEED
       CLIENTS threads pipeline single-element writes (SET w:C:I, SADD ws:C
-      m:I, HSET wh:C f:I, INCR wc:C, RPUSH wl:C e:I) in bursts of 16 until the connection
+      m:I, HSET wh:C f:I, INCR wc:C, RPUSH wl:C e:I, ZADD wz:C I m:I) in
+      bursts of 16 until the connection
       fails (the server is killed), appending each acknowledged write to
       ACKFILE (flushed per burst) as "C I".
 
   pipe_model.py check PORT ACKFILE
       After a restart: every acknowledged write is there (GET, SISMEMBER,
-      HGET, the list's elements; each counter at least its acknowledged
-      INCRs), and each client's set, hash and list are consistent (SCARD /
-      HLEN equal the members / fields present up to the highest index sent,
+      HGET, ZSCORE, the list's elements; each counter at least its
+      acknowledged INCRs), and each client's set, hash, sorted set and list
+      are consistent (SCARD / HLEN / ZCARD equal the members / fields
+      present up to the highest index sent,
       LLEN the elements, which are in push order, each once): no command
       half-applied.
 
   pipe_model.py shared PORT PIPERS PLAINS ROUNDS SEED
       Writers of both kinds on the same collection keys at once: PIPERS
       threads pipeline bursts of 16 deferrable writes (SADD sh:s, HSET sh:h,
-      RPUSH sh:l of members of their own), ROUNDS bursts each, while PLAINS
-      threads send one command at a time that does not defer (HINCRBY sh:h,
-      SMOVE from a set of their own into sh:s, LPOP sh:l 1), 4 x ROUNDS
-      each.  Afterwards sh:s, sh:h and sh:l hold exactly what was added and
-      not popped (SMEMBERS, HKEYS, LRANGE) and their counts (SCARD, HLEN,
-      LLEN) agree: a write that does not defer builds on the pipelined ones
+      RPUSH sh:l, ZADD sh:z of members of their own), ROUNDS bursts each,
+      while PLAINS threads send one command at a time that does not defer
+      (HINCRBY sh:h, SMOVE from a set of their own into sh:s, LPOP sh:l 1,
+      ZPOPMIN sh:z), 4 x ROUNDS each.  Afterwards sh:s, sh:h, sh:l and sh:z
+      hold exactly what was added and not popped (SMEMBERS, HKEYS, LRANGE,
+      ZRANGE) and their counts (SCARD, HLEN, LLEN, ZCARD) agree, as does
+      every member's ZRANK with its place in ZRANGE: a write that does not defer builds on the pipelined ones
       queued before it, and they on it.
 
   pipe_model.py bigreply PORT ROUNDS
@@ -114,6 +120,76 @@ class Model:
         self.p = "m%d:" % cid
         self.rng = rng
         self.reg, self.ctr, self.sets, self.hashes, self.lists = {}, {}, {}, {}, {}
+        self.zsets = {}
+        self.seeded = False
+
+    def zrank(self, z, m):
+        """m's rank in z (a dict member -> score), Redis's (score, member) order."""
+        return sorted((s, x) for x, s in z.items()).index((z[m], m))
+
+    def next_zset(self):
+        """A sorted-set command on one of the client's sorted sets: (command,
+        reply).  z0 takes members from 400 names, so it passes 128 members
+        (the counted index is built and its leaves split while pipelined
+        writes of it are queued); z1 and z2 stay small.  Integral scores
+        (Redis writes them without a decimal point)."""
+        r = self.rng
+        if not self.seeded:  # z0 starts with 140 members in one ZADD
+            self.seeded = True
+            key, cmd = self.p + "z0", ["ZADD", self.p + "z0"]
+            z = self.zsets.setdefault(key, {})
+            for j in range(140):
+                z["m%d" % j] = r.randrange(-20, 100)
+                cmd += [z["m%d" % j], "m%d" % j]
+            return cmd, 140
+        i = r.randrange(3)
+        key = self.p + "z%d" % i
+        z = self.zsets.setdefault(key, {})
+        names = 400 if i == 0 else 8
+        m = "m%d" % r.randrange(names)
+        op = r.randrange(100)
+        if op < 45:  # ZADD [NX|XX|GT|LT] [CH] of 1 or 2 members
+            opt = r.choice([[], [], [], ["NX"], ["XX"], ["GT"], ["LT"], ["CH"], ["GT", "CH"]])
+            pairs = [(r.randrange(-20, 100), m)]
+            if r.randrange(4) == 0:
+                pairs.append((r.randrange(-20, 100), "m%d" % r.randrange(names)))
+            n = 0
+            for s, x in pairs:
+                cur = z.get(x)
+                if cur is None:
+                    if "XX" not in opt:
+                        z[x] = s
+                        n += 1
+                elif "NX" not in opt and not ("GT" in opt and s <= cur) and \
+                        not ("LT" in opt and s >= cur) and s != cur:
+                    z[x] = s
+                    n += "CH" in opt
+            cmd = ["ZADD", key] + opt
+            for s, x in pairs:
+                cmd += [s, x]
+            return cmd, n
+        if op < 55:  # ZADD INCR or ZINCRBY
+            d = r.randrange(-5, 6)
+            cur = z.get(m)
+            if r.randrange(2) == 0:
+                z[m] = (cur or 0) + d
+                return ["ZINCRBY", key, d, m], str(z[m])
+            opt = r.choice([[], ["NX"], ["XX"]])
+            if ("NX" in opt and cur is not None) or ("XX" in opt and cur is None):
+                return ["ZADD", key] + opt + ["INCR", d, m], None
+            z[m] = (cur or 0) + d
+            return ["ZADD", key] + opt + ["INCR", d, m], str(z[m])
+        if op < 65:
+            had = m in z
+            z.pop(m, None)
+            return ["ZREM", key, m], int(had)
+        if op < 75:
+            return ["ZSCORE", key, m], str(z[m]) if m in z else None
+        if op < 80:
+            return ["ZCARD", key], len(z)
+        if op < 95:
+            return ["ZRANK", key, m], self.zrank(z, m) if m in z else None
+        return ["ZREVRANK", key, m], len(z) - 1 - self.zrank(z, m) if m in z else None
 
     def next_list(self):
         """A list command on one of the client's lists: (command, reply)."""
@@ -160,6 +236,8 @@ class Model:
         r, p = self.rng, self.p
         if r.randrange(4) == 0:
             return self.next_list()
+        if r.randrange(3) == 0 or not self.seeded:
+            return self.next_zset()
         k = r.randrange(4)
         op = r.randrange(100)
         if op < 12:
@@ -220,17 +298,18 @@ class Model:
             key = p + "h%d" % k
             return ["HLEN", key], len(self.hashes.get(key, {}))
         if op < 94:
-            key = p + r.choice("rnshl") + "%d" % k
+            key = p + r.choice("rnshlz") + "%d" % k
             return ["EXISTS", key], int(self.exists(key))
-        key = p + r.choice("rnshl") + "%d" % k
+        key = p + r.choice("rnshlz") + "%d" % k
         had = self.exists(key)
-        for d in (self.reg, self.ctr, self.sets, self.hashes, self.lists):
+        for d in (self.reg, self.ctr, self.sets, self.hashes, self.lists, self.zsets):
             d.pop(key, None)
         return ["DEL", key], int(had)
 
     def exists(self, key):
         return (key in self.reg or key in self.ctr or bool(self.sets.get(key))
-                or bool(self.hashes.get(key)) or bool(self.lists.get(key)))
+                or bool(self.hashes.get(key)) or bool(self.lists.get(key))
+                or bool(self.zsets.get(key)))
 
 
 def run_together(*groups):
@@ -289,7 +368,10 @@ def run_model(port, clients, bursts, seed):
 
 
 def run_shared(port, pipers, plains, rounds, seed):
-    errors, popped, lock = [], [], threading.Lock()
+    errors, popped, zpopped, lock = [], [], [], threading.Lock()
+
+    def zscore(m):
+        return sum(m.encode()) % 97
 
     def err(msg):
         with lock:
@@ -302,7 +384,7 @@ def run_shared(port, pipers, plains, rounds, seed):
             for i in range(16):
                 m = "p%d:%d:%d" % (cid, b, i)
                 cmds.append(rng.choice([["SADD", "sh:s", m], ["HSET", "sh:h", m, "v"],
-                                        ["RPUSH", "sh:l", m]]))
+                                        ["RPUSH", "sh:l", m], ["ZADD", "sh:z", zscore(m), m]]))
             c.send(cmds)
             for cmd in cmds:
                 got = c.reply()
@@ -312,8 +394,14 @@ def run_shared(port, pipers, plains, rounds, seed):
     def plain(cid):
         rng, c = random.Random(seed * 1000 + 500 + cid), Conn(port)
         for j in range(4 * rounds):
-            m, op = "q%d:%d" % (cid, j), rng.randrange(3)
-            if op == 0:
+            m, op = "q%d:%d" % (cid, j), rng.randrange(4)
+            if op == 3:
+                c.send([["ZPOPMIN", "sh:z"]])  # does not defer
+                got = c.reply()
+                if got:
+                    with lock:
+                        zpopped.append(got[0])
+            elif op == 0:
                 c.send([["HINCRBY", "sh:h", m, 1]])
                 got = c.reply()
                 if got != 1:
@@ -335,19 +423,24 @@ def run_shared(port, pipers, plains, rounds, seed):
     c.send([["SMEMBERS", "sh:s"], ["SCARD", "sh:s"], ["HKEYS", "sh:h"], ["HLEN", "sh:h"],
             ["LRANGE", "sh:l", 0, -1], ["LLEN", "sh:l"]])
     smem, scard, hkeys, hlen, lrange, llen = [c.reply() for _ in range(6)]
-    sw, hw, lw = set(), set(), []
+    c.send([["ZRANGE", "sh:z", 0, -1], ["ZCARD", "sh:z"]])
+    zmem, zcard = c.reply(), c.reply()
+    c.send([["ZRANK", "sh:z", m] for m in zmem or []])
+    zranks = [c.reply() for _ in zmem or []]
+    sw, hw, lw, zw = set(), set(), [], set()
     # what the writers added: replay their choices (same seeds)
     for cid in range(pipers):
         rng = random.Random(seed * 1000 + cid)
         for b in range(rounds):
             for i in range(16):
                 m = "p%d:%d:%d" % (cid, b, i)
-                k = rng.choice(["s", "h", "l"])
-                (sw.add(m) if k == "s" else hw.add(m) if k == "h" else lw.append(m))
+                k = rng.choice(["s", "h", "l", "z"])
+                (sw.add(m) if k == "s" else hw.add(m) if k == "h" else lw.append(m) if k == "l"
+                 else zw.add(m))
     for cid in range(plains):
         rng = random.Random(seed * 1000 + 500 + cid)
         for j in range(4 * rounds):
-            m, op = "q%d:%d" % (cid, j), rng.randrange(3)
+            m, op = "q%d:%d" % (cid, j), rng.randrange(4)
             if op == 0:
                 hw.add(m)
             elif op == 1:
@@ -362,11 +455,20 @@ def run_shared(port, pipers, plains, rounds, seed):
         errors.append("sh:h: %d fields, HLEN %r, want %d" % (len(hkeys or []), hlen, len(hw)))
     if sorted(lrange or []) != lw_left or llen != len(lw_left):
         errors.append("sh:l: %d elements, LLEN %r, want %d" % (len(lrange or []), llen, len(lw_left)))
+    zw_left = sorted(zw - set(zpopped), key=lambda m: (zscore(m), m))
+    if len(zpopped) != len(set(zpopped)) or not set(zpopped) <= zw:
+        errors.append("ZPOPMIN returned %d members, %d distinct, some never added?"
+                      % (len(zpopped), len(set(zpopped))))
+    if zmem != zw_left or zcard != len(zw_left):
+        errors.append("sh:z: %d members, ZCARD %r, want %d" % (len(zmem or []), zcard, len(zw_left)))
+    if zranks != list(range(len(zmem or []))):
+        errors.append("sh:z: ZRANK differs from the ZRANGE position")
     for e in errors[:10]:
         print("FAIL " + e)
     if not errors:
-        print("ok %d pipelined and %d plain writers on shared keys: set %d, hash %d, list %d (%d popped)"
-              % (pipers, plains, len(sw), len(hw), len(lw_left), len(popped)))
+        print("ok %d pipelined and %d plain writers on shared keys: set %d, hash %d, list %d (%d popped), "
+              "sorted set %d (%d popped)" % (pipers, plains, len(sw), len(hw), len(lw_left), len(popped),
+                                            len(zw_left), len(zpopped)))
     return 1 if errors else 0
 
 
@@ -385,13 +487,14 @@ def run_burst(port, clients, ackfile, seed):
                              ["SADD", "ws:%d" % cid, "m:%d" % j],
                              ["HSET", "wh:%d" % cid, "f:%d" % j, "v%d" % j],
                              ["INCR", "wc:%d" % cid],
-                             ["RPUSH", "wl:%d" % cid, "e:%d" % j]]
+                             ["RPUSH", "wl:%d" % cid, "e:%d" % j],
+                             ["ZADD", "wz:%d" % cid, j, "m:%d" % j]]
                 c.send(cmds)
                 acked = []
                 for k in range(len(cmds)):
                     r = c.reply()
-                    if k % 5 == 4:  # the 5 writes of index j all answered
-                        acked.append(i + k // 5)
+                    if k % 6 == 5:  # the 6 writes of index j all answered
+                        acked.append(i + k // 6)
                 with lock:
                     out.write("".join("%d %d\n" % (cid, j) for j in acked))
                     out.flush()
@@ -416,29 +519,31 @@ def run_check(port, ackfile):
         cmds = []
         for j in js:
             cmds += [["GET", "w:%d:%d" % (cid, j)], ["SISMEMBER", "ws:%d" % cid, "m:%d" % j],
-                     ["HGET", "wh:%d" % cid, "f:%d" % j]]
+                     ["HGET", "wh:%d" % cid, "f:%d" % j], ["ZSCORE", "wz:%d" % cid, "m:%d" % j]]
         cmds.append(["GET", "wc:%d" % cid])
         for j in range(top + 64):
-            cmds += [["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j]]
-        cmds += [["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid]]
+            cmds += [["SISMEMBER", "ws:%d" % cid, "m:%d" % j], ["HEXISTS", "wh:%d" % cid, "f:%d" % j],
+                     ["ZSCORE", "wz:%d" % cid, "m:%d" % j]]
+        cmds += [["SCARD", "ws:%d" % cid], ["HLEN", "wh:%d" % cid], ["ZCARD", "wz:%d" % cid]]
         cmds += [["LRANGE", "wl:%d" % cid, 0, -1], ["LLEN", "wl:%d" % cid]]
         c.send(cmds)
         for j in js:
-            got = [c.reply(), c.reply(), c.reply()]
+            got = [c.reply(), c.reply(), c.reply(), c.reply()]
             n += 1
-            if got != ["v%d" % j, 1, "v%d" % j]:
+            if got != ["v%d" % j, 1, "v%d" % j, str(j)]:
                 bad.append("client %d write %d lost: %r" % (cid, j, got))
         ctr = int(c.reply() or 0)
         if ctr < len(js):
             bad.append("client %d counter %d < %d acknowledged INCRs" % (cid, ctr, len(js)))
-        members = fields = 0
+        members = fields = zmembers = 0
         for j in range(top + 64):
             members += c.reply()
             fields += c.reply()
-        card, hlen = c.reply(), c.reply()
-        if card != members or hlen != fields:
-            bad.append("client %d: SCARD %d vs %d members, HLEN %d vs %d fields"
-                       % (cid, card, members, hlen, fields))
+            zmembers += c.reply() is not None
+        card, hlen, zcard = c.reply(), c.reply(), c.reply()
+        if card != members or hlen != fields or zcard != zmembers:
+            bad.append("client %d: SCARD %d vs %d members, HLEN %d vs %d fields, ZCARD %d vs %d"
+                       % (cid, card, members, hlen, fields, zcard, zmembers))
         elems, llen = c.reply(), c.reply()
         idx = [int(e.split(":")[1]) for e in elems]
         if llen != len(elems) or idx != sorted(set(idx)):
