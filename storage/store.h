@@ -226,11 +226,12 @@ int grove_store_cache_enable(grove_store_t *s, const char *prefixes,
 typedef int (*grove_store_value_fn)(void *ctx, const uint8_t *val, size_t vlen);
 int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
 			    grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
-/* grove_store_read_latest, and on a miss also keeps the records that follow
- * key and share its first plen bytes (up to GROVE_STORE_CACHE_NEAR, read
- * with an iterator), in free room only (they evict nothing; none when the
- * budget is nearly reached): one lookup fills the cache with a run of a
- * key's elements, as a block cache would. */
+/* grove_store_read_latest, and on a miss also keeps the records around
+ * key that share its first plen bytes (up to GROVE_STORE_CACHE_NEAR after
+ * it, then as many before it, read with an iterator), in free room only
+ * (they evict nothing; none when the budget is nearly reached): one
+ * lookup fills the cache with a run of a key's elements, as a block cache
+ * would. */
 int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen, size_t plen,
 				 grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
 void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
