@@ -212,7 +212,7 @@ int grove_store_scan_prefix(grove_store_t *s, const grove_snapshot_t *snap, cons
  * as one snapshot would have them.  False (always without a cache, for the
  * transaction's owner, or when a write ran): read again in a snapshot. */
 #define GROVE_STORE_CACHE_SHARDS 64
-#define GROVE_STORE_CACHE_WAYS 8
+#define GROVE_STORE_CACHE_WAYS 16
 #define GROVE_STORE_CACHE_REC_MAX 1024 /* key + value bytes */
 #define GROVE_STORE_CACHE_NEAR 256 /* neighbours a miss may fill */
 typedef struct grove_store_cache grove_store_cache_t;

@@ -83,6 +83,8 @@ typedef struct sc_set {
 	sc_entry_t *e[GROVE_STORE_CACHE_WAYS];
 } sc_set_t;
 
+_Static_assert(sizeof(sc_set_t) % 64 == 0, "a set: whole cache lines");
+
 typedef struct sc_shard {
 	pthread_mutex_t mu;
 	uint64_t gen;
@@ -129,7 +131,8 @@ int grove_store_cache_enable(grove_store_t *s, const char *prefixes, size_t byte
 		return GROVE_ENOMEM;
 	/* slot tables of at most a quarter of the budget (the largest power
 	 * of two of sets per shard: about 1.5 ways per entry the rest holds,
-	 * so few sets overflow); they count in the budget from the start */
+	 * in sets of 16 so that few overflow: doc/storage_format.md); they
+	 * count in the budget from the start */
 	size_t table_set = GROVE_STORE_CACHE_SHARDS * sizeof(sc_set_t);
 	c->sets = 1;
 	while (c->sets < SETS_MAX && 2 * c->sets * table_set <= bytes_max / 4)
@@ -366,8 +369,8 @@ uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t kle
 		return 0;
 	uint64_t h = key_hash(c, key, klen);
 	const sc_set_t *set = set_of(c, &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)], h);
-	__builtin_prefetch(set->tag);
-	__builtin_prefetch(set->e);
+	for (size_t i = 0; i < sizeof(*set); i += 64)
+		__builtin_prefetch((const char *)set + i);
 	return h;
 }
 
@@ -573,8 +576,8 @@ static void touch_op(void *ctx, int op, const uint8_t *key, size_t klen, const u
 		a->hs->h[a->hs->n++] = h;
 	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
 	const sc_set_t *set = set_of(c, sh, h);
-	__builtin_prefetch(set->tag, 1);
-	__builtin_prefetch(set->e, 1);
+	for (size_t i = 0; i < sizeof(*set); i += 64)
+		__builtin_prefetch((const char *)set + i, 1);
 }
 
 bool grove_store__cache_touches(grove_store_t *s, const grove_batch_t *b,
