@@ -448,26 +448,42 @@ static int rd_entry_rest(rd_t *r, int kind, size_t items, grove_entry_t *e, cons
 	return rc;
 }
 
+/* The next of a record's entries read in place (i: its index, prev: the
+ * one before): checked as rd_entries checks it; *v points into the
+ * record. */
+static int rd_entry_view(rd_t *r, int kind, size_t i, const grove_value__dot_t *prev,
+			 grove_entry_t *cur, const uint8_t **v, size_t *vl)
+{
+	size_t items = 0;
+	*v = NULL;
+	*vl = 0;
+	int rc = rd_entry_dot(r, kind, &cur->dot, &items);
+	if (!rc && i && grove_value__dot_cmp(prev, &cur->dot) >= 0)
+		rc = GROVE_EDECODE;
+	return rc ? rc : rd_entry_rest(r, kind, items, cur, v, vl);
+}
+
+/* The entries' array header of a record (n bounded as rd_entries bounds it). */
+static int rd_entries_len(rd_t *r, size_t *n)
+{
+	int rc = rd_array(r, n);
+	return rc ? rc : *n > GROVE_ELEM_ENTRIES_MAX ? GROVE_ETOOBIG : 0;
+}
+
 static int rd_entries(rd_t *r, int kind, grove_elem_t *x)
 {
 	size_t n;
-	int rc = rd_array(r, &n);
+	int rc = rd_entries_len(r, &n);
 	if (rc)
 		return rc;
-	if (n > GROVE_ELEM_ENTRIES_MAX)
-		return GROVE_ETOOBIG;
 	if (n && (rc = grove_grow((void **)&x->e, &x->cap, n, sizeof(*x->e), 0, 0)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		grove_entry_t *e = &x->e[x->len];
 		memset(e, 0, sizeof(*e));
 		const uint8_t *val = NULL;
-		size_t vlen = 0, items = 0;
-		rc = rd_entry_dot(r, kind, &e->dot, &items);
-		if (!rc && i && grove_value__dot_cmp(&x->e[x->len - 1].dot, &e->dot) >= 0)
-			rc = GROVE_EDECODE;
-		if (!rc)
-			rc = rd_entry_rest(r, kind, items, e, &val, &vlen);
+		size_t vlen = 0;
+		rc = rd_entry_view(r, kind, i, i ? &x->e[x->len - 1].dot : NULL, e, &val, &vlen);
 		if (!rc && kind != GROVE_ELEM_MEMBER)
 			rc = grove_value__blob_set(&e->val, val, vlen);
 		if (rc) {
@@ -517,27 +533,20 @@ int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_c
 		return GROVE_EINVAL;
 	rd_t r = { p, len, 0 };
 	size_t n;
-	int rc = rd_array(&r, &n);
-	if (!rc && n > GROVE_ELEM_ENTRIES_MAX)
-		rc = GROVE_ETOOBIG;
-	grove_value__dot_t prev;
+	int rc = rd_entries_len(&r, &n);
 	grove_entry_t cur = { 0 }, win = { 0 };
 	const uint8_t *wv = NULL;
 	size_t wl = 0;
 	bool has = false;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const uint8_t *v = NULL;
-		size_t vl = 0, items = 0;
-		rc = rd_entry_dot(&r, kind, &cur.dot, &items);
-		if (!rc && i && grove_value__dot_cmp(&prev, &cur.dot) >= 0)
-			rc = GROVE_EDECODE;
-		if (!rc)
-			rc = rd_entry_rest(&r, kind, items, &cur, &v, &vl);
+		const uint8_t *v;
+		size_t vl;
+		grove_value__dot_t prev = cur.dot;
+		rc = rd_entry_view(&r, kind, i, &prev, &cur, &v, &vl);
 		if (!rc && cur.tag)
 			rc = GROVE_EINVAL; /* a counter field: grove_hfield_eval reads it */
 		if (rc)
 			break;
-		prev = cur.dot;
 		if ((filter && grove_ctx_has(filter, &cur.dot)) || (has && !grove_entry_wins(&cur, &win)))
 			continue;
 		win = cur;
@@ -552,6 +561,35 @@ int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_c
 	*live = true;
 	*val = wv;
 	*vlen = wl;
+	return 0;
+}
+
+int grove_elem_rec_scan(const uint8_t *p, size_t len, int kind, size_t *n, uint64_t *max_ts,
+			bool *tagged)
+{
+	int rc = check_kind(kind);
+	rd_t r = { p, len, 0 };
+	size_t cnt = 0;
+	uint64_t ts = 0;
+	bool tag = false;
+	if (!rc)
+		rc = rd_entries_len(&r, &cnt);
+	grove_entry_t cur = { 0 };
+	for (size_t i = 0; rc == 0 && i < cnt; i++) {
+		const uint8_t *v;
+		size_t vl;
+		grove_value__dot_t prev = cur.dot;
+		rc = rd_entry_view(&r, kind, i, &prev, &cur, &v, &vl);
+		ts = cur.ts > ts ? cur.ts : ts;
+		tag = tag || cur.tag;
+	}
+	if (!rc && r.pos != len)
+		rc = GROVE_EDECODE;
+	if (rc)
+		return rc;
+	*n = cnt;
+	*max_ts = ts;
+	*tagged = tag;
 	return 0;
 }
 

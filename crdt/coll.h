@@ -121,6 +121,13 @@ const grove_entry_t *grove_elem_winner(const grove_elem_t *x);
  * grove_hfield_eval reads those). */
 int grove_elem_winner_view(const uint8_t *p, size_t len, int kind, const grove_ctx_t *filter,
 			   bool *live, const uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
+/* An element record's entries without decoding them (no allocation):
+ * checked as grove_elem_decode checks it, then *n their number, *max_ts
+ * the greatest entry timestamp (grove_elem_max_ts) and *tagged whether
+ * any is a counter field's tagged entry (crdt/hcount.h).  Errors as
+ * grove_elem_decode's; the outputs untouched on failure. */
+int grove_elem_rec_scan(const uint8_t *p, size_t len, int kind, size_t *n, uint64_t *max_ts,
+			bool *tagged) GROVE_MUST_CHECK;
 /* Whether an element record as grove_elem_encode writes it holds an
  * entry, from its first byte (the canonical array header; 0x90 is the
  * empty array) without decoding it: for records this node wrote. */

@@ -915,24 +915,28 @@ static int apply_head(coll_t *c, wop_t *o, grove_type_t vis, const char *node)
 	return rc;
 }
 
-int grove_db__elem_new_dot(coll_t *c, const grove_elem_t *l, uint64_t *ts, grove_value__dot_t *d)
+int grove_db__elem_new_dot(coll_t *c, uint64_t elem_ts, uint64_t *ts, grove_value__dot_t *d)
 {
 	int rc = 0;
 	if (ts) {
-		uint64_t max = grove_elem_max_ts(l), hm = grove_value_max_ts(c->st.v);
-		rc = grove_db__hlc_local(c->db, max > hm ? max : hm, ts);
+		uint64_t hm = grove_value_max_ts(c->st.v);
+		rc = grove_db__hlc_local(c->db, elem_ts > hm ? elem_ts : hm, ts);
 	}
 	if (rc == 0)
 		rc = grove_db__cloud_next_dot(&c->cl, coll_ctx(c), c->db->node_id, d);
 	return rc ? rc : grove_db__cloud_add(&c->cl, coll_ctx(c), d);
 }
 
-/* An SADD of element en of a set without a pending delete, whose record
- * is pending with its tree item known (a hot member of pipelined writes):
- * a member's new entry does not depend on its old ones, so whether the
- * record holds any is all the write needs of it, read without decoding
- * it.  Returns 1 when it ran (rc in *rc), 0 to take the general path. */
-static int sadd_pending(coll_t *c, wop_t *o, const ename_t *en, int *rc)
+/* An SADD or HSET of element en of a key without a pending delete, whose
+ * record is pending with its tree item known (a hot member or field of
+ * pipelined writes): the new entry does not depend on the old ones (a
+ * member's; a field's when none is a counter field's tagged entry, whose
+ * baselines an HSET carries on), so the write reads the record in place
+ * for what it needs: whether it holds entries (a member's: from its
+ * first byte; a field's: scanned, with their greatest timestamp), never
+ * decoding it.  Returns 1 when it ran (rc in *rc), 0 to take the general
+ * path. */
+static int add_pending(coll_t *c, wop_t *o, const ename_t *en, int *rc)
 {
 	if (!grove_ctx_empty(&c->m.pctx))
 		return 0;
@@ -940,18 +944,28 @@ static int sadd_pending(coll_t *c, wop_t *o, const ename_t *en, int *rc)
 		grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
 	if (!pd || (pd->val && !pd->has_item))
 		return 0;
-	bool had = pd->val != NULL;
-	bool live = had && grove_elem_rec_has_entries(pd->val, pd->vlen);
+	bool had = pd->val != NULL, field = en->kind == GROVE_ELEM_FIELD, live = false;
+	uint64_t elem_ts = 0;
+	if (had && field) {
+		size_t n;
+		bool tagged;
+		if (grove_elem_rec_scan(pd->val, pd->vlen, en->kind, &n, &elem_ts, &tagged) != 0 ||
+		    tagged)
+			return 0; /* the general path decodes it (and answers its error) */
+		live = n > 0;
+	} else if (had) {
+		live = grove_elem_rec_has_entries(pd->val, pd->vlen);
+	}
 	uint8_t raw_item[GROVE_DIGEST_BYTES];
 	if (had) /* hashed by the write that queued it */
 		memcpy(raw_item, pd->item, GROVE_DIGEST_BYTES);
 	o->out_flag = !live;
-	static const grove_elem_t none = { 0 }; /* a member's dot takes no timestamp */
 	grove_elem_t x = { 0 };
+	uint64_t ts = 0; /* a member's dot takes no timestamp */
 	grove_value__dot_t d;
-	*rc = grove_db__elem_new_dot(c, &none, NULL, &d);
+	*rc = grove_db__elem_new_dot(c, elem_ts, field ? &ts : NULL, &d);
 	if (*rc == 0)
-		*rc = grove_elem_set_one(&x, &d, 0, NULL, 0);
+		*rc = grove_elem_set_one(&x, &d, ts, field ? o->b : NULL, field ? o->blen : 0);
 	if (*rc == 0)
 		*rc = elem_store(c, en, had, raw_item, live ? raw_item : NULL, &x);
 	grove_elem_free(&x);
@@ -968,7 +982,7 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	if (!adding && vis == GROVE_TYPE_NONE)
 		return 0; /* removing from an empty key: a no-op */
 	int rc;
-	if (o->what == OP_SADD && vis == GROVE_TYPE_SET && sadd_pending(c, o, en, &rc))
+	if (adding && vis == want && add_pending(c, o, en, &rc))
 		return rc;
 	grove_elem_t l, x = { 0 };
 	bool had;
@@ -1000,7 +1014,8 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_new_dot(c, &l, kind == GROVE_ELEM_FIELD ? &ts : NULL, &d);
+		rc = grove_db__elem_new_dot(c, grove_elem_max_ts(&l), kind == GROVE_ELEM_FIELD ? &ts : NULL,
+					    &d);
 	if (rc == 0)
 		rc = kind == GROVE_ELEM_FIELD ? grove_hfield_set(&l, &d, ts, o->b, o->blen, &x)
 					      : grove_elem_set_one(&x, &d, ts, NULL, 0);
@@ -1105,7 +1120,7 @@ static int apply_zelem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, 
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
+		rc = grove_db__elem_new_dot(c, grove_elem_max_ts(&l), &ts, &d);
 	if (rc == 0)
 		rc = op.action == GROVE_DB_ZOP_SET ? grove_zscore_set(&l, &d, ts, op.value, &x)
 						   : grove_zscore_incr(&l, &d, ts, op.value, &x);

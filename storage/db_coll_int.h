@@ -115,10 +115,11 @@ int grove_db__elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t r
 			 const uint8_t *old_item, const grove_elem_t *x) GROVE_MUST_CHECK;
 int grove_db__elem_item_of(const ename_t *en, const grove_elem_t *x,
 			   uint8_t out[GROVE_DIGEST_BYTES]) GROVE_MUST_CHECK;
-/* The dot of a local write of the element l holds: this node's next,
+/* The dot of a local write of an element whose entries' greatest
+ * timestamp is elem_ts (grove_elem_max_ts; 0: none): this node's next,
  * added to the key's context; and, when ts is not NULL, its HLC timestamp
- * (after every timestamp in l and in the key's head). */
-int grove_db__elem_new_dot(coll_t *c, const grove_elem_t *l, uint64_t *ts,
+ * (after elem_ts and every timestamp in the key's head). */
+int grove_db__elem_new_dot(coll_t *c, uint64_t elem_ts, uint64_t *ts,
 			   grove_value__dot_t *d) GROVE_MUST_CHECK;
 /* Key delete of every element the key's context covers. */
 int grove_db__coll_delete_elements(coll_t *c) GROVE_MUST_CHECK;

@@ -69,7 +69,7 @@ static int apply_incr(coll_t *c, hop_t *o)
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
+		rc = grove_db__elem_new_dot(c, grove_elem_max_ts(&l), &ts, &d);
 	if (rc == 0)
 		rc = grove_hfield_incr(&l, &d, ts, o->delta, &x);
 	if (rc == 0)

@@ -399,7 +399,7 @@ static int put_entry(coll_t *c, lop_t *o, const ename_t *en, bool fresh)
 	uint64_t ts = 0;
 	grove_value__dot_t d;
 	if (rc == 0)
-		rc = grove_db__elem_new_dot(c, &l, &ts, &d);
+		rc = grove_db__elem_new_dot(c, grove_elem_max_ts(&l), &ts, &d);
 	if (rc == 0)
 		rc = grove_elem_set_one(&x, &d, ts, o->val, o->vlen);
 	if (rc == 0)

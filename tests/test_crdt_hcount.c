@@ -583,10 +583,85 @@ static void test_codec(void **state)
 		assert_int_not_equal(grove_elem_decode(set1, cut, GROVE_ELEM_FIELD, &x), 0);
 }
 
+/* grove_elem_rec_scan reads what grove_elem_decode decodes: the same
+ * answer, and on success the entries' count, greatest timestamp and
+ * whether one is tagged. */
+static void scan_agrees(const uint8_t *p, size_t len, int kind)
+{
+	grove_elem_t x;
+	size_t n = 99;
+	uint64_t ts = 99;
+	bool tagged = true;
+	int rc = grove_elem_decode(p, len, kind, &x);
+	assert_int_equal(grove_elem_rec_scan(p, len, kind, &n, &ts, &tagged), rc);
+	if (rc) {
+		assert_true(n == 99 && ts == 99 && tagged); /* untouched */
+		return;
+	}
+	bool any = false;
+	for (size_t i = 0; i < x.len; i++)
+		any = any || x.e[i].tag != GROVE_HENTRY_PLAIN;
+	assert_int_equal(n, x.len);
+	assert_int_equal(ts, grove_elem_max_ts(&x));
+	assert_int_equal(tagged, any);
+	grove_elem_free(&x);
+}
+
+static void test_scan(void **state)
+{
+	(void)state;
+	/* two plain entries [["a", 1, 5, "7"], ["b", 2, 9, ""]], an INC entry,
+	 * a SET with a baseline (test_codec's), a member record */
+	static const uint8_t two[] = { 0x92, 0x94, 0xa1, 'a', 0x01, 0x05, 0xc4, 0x01, '7',
+				       0x94, 0xa1, 'b', 0x02, 0x09, 0xc4, 0x00 };
+	static const uint8_t inc[] = { 0x91, 0x95, 0xa1, 'a', 0x03, 0x09, 0x02, 0xc4, 0x10,
+				       0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5 };
+	static const uint8_t set1[] = { 0x91, 0x95, 0xa1, 'a', 0x04, 0x09, 0x01, 0xc4, 0x1e, 0, 1, 1,
+					'b', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0,
+					0, 0, 0, 0, 0, 0, 3, '1', '0' };
+	static const uint8_t member[] = { 0x92, 0x92, 0xa1, 'a', 0x01, 0x92, 0xa1, 'a', 0x02 };
+	static const uint8_t empty[] = { 0x90 };
+	size_t n;
+	uint64_t ts;
+	bool tagged;
+	assert_int_equal(grove_elem_rec_scan(two, sizeof(two), GROVE_ELEM_FIELD, &n, &ts, &tagged), 0);
+	assert_true(n == 2 && ts == 9 && !tagged);
+	assert_int_equal(grove_elem_rec_scan(inc, sizeof(inc), GROVE_ELEM_FIELD, &n, &ts, &tagged), 0);
+	assert_true(n == 1 && ts == 9 && tagged);
+	const struct {
+		const uint8_t *p;
+		size_t len;
+	} recs[] = { { two, sizeof(two) }, { inc, sizeof(inc) }, { set1, sizeof(set1) },
+		     { member, sizeof(member) }, { empty, sizeof(empty) } };
+	uint8_t bad[sizeof(set1) + 1];
+	for (size_t r = 0; r < sizeof(recs) / sizeof(recs[0]); r++) {
+		for (int kind = GROVE_ELEM_MEMBER; kind <= GROVE_ELEM_LIST; kind++) {
+			for (size_t cut = 0; cut <= recs[r].len; cut++) /* every truncation */
+				scan_agrees(recs[r].p, cut, kind);
+			memcpy(bad, recs[r].p, recs[r].len); /* a byte after the record */
+			bad[recs[r].len] = 0x90;
+			scan_agrees(bad, recs[r].len + 1, kind);
+			for (size_t i = 0; i < recs[r].len; i++) { /* every byte changed */
+				memcpy(bad, recs[r].p, recs[r].len);
+				for (unsigned delta = 1; delta < 256; delta += 37) {
+					bad[i] = (uint8_t)(recs[r].p[i] + delta);
+					scan_agrees(bad, recs[r].len, kind);
+				}
+			}
+		}
+	}
+	/* out of order dots (b before a) */
+	static const uint8_t order[] = { 0x92, 0x94, 0xa1, 'b', 0x01, 0x05, 0xc4, 0x00,
+					 0x94, 0xa1, 'a', 0x02, 0x09, 0xc4, 0x00 };
+	assert_int_equal(grove_elem_rec_scan(order, sizeof(order), GROVE_ELEM_FIELD, &n, &ts, &tagged),
+			 GROVE_EDECODE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_rule_cases),
 		cmocka_unit_test(test_sums),
 		cmocka_unit_test(test_histories),

@@ -1277,49 +1277,99 @@ static void head_acc(grove_db_t *db, const char *key, uint64_t *n, uint8_t acc[1
 	grove_free(st);
 }
 
+/* One step of rewrites_exact on db: SADDs, HSETs, removals, a counter
+ * field's HINCRBY and HSET; the replies (flags, values) into out. */
+static size_t rewrite_step(grove_db_t *db, int round, int i, int64_t out[16])
+{
+	char v[32];
+	size_t n = 0;
+	bool flag;
+	int64_t x;
+	snprintf(v, sizeof(v), "v%d.%d", round, i);
+	assert_int_equal(grove_db_set_add(db, K("s"), K("m"), &flag), 0);
+	out[n++] = flag;
+	assert_int_equal(grove_db_map_set(db, K("h"), K("f"), K(v), &flag), 0);
+	out[n++] = flag;
+	assert_int_equal(grove_db_set_add(db, K("s"), K("x"), &flag), 0);
+	out[n++] = flag;
+	assert_int_equal(grove_db_map_set(db, K("h"), K("g"), K(v), &flag), 0);
+	out[n++] = flag;
+	if (i % 5 == 4) { /* x and g go; the next writes bring them back */
+		assert_int_equal(grove_db_set_remove(db, K("s"), K("x"), NULL), 0);
+		assert_int_equal(grove_db_map_delete(db, K("h"), K("g"), NULL), 0);
+	}
+	/* a counter field: an HSET over its tagged entries carries their
+	 * baselines (the general path), whether or not they are pending */
+	if (i % 3 == 0) {
+		assert_int_equal(grove_db_map_set(db, K("h"), K("n"), K("10"), &flag), 0);
+		out[n++] = flag;
+	}
+	assert_int_equal(grove_db_map_incr(db, K("h"), K("n"), 2, &x), 0);
+	out[n++] = x;
+	assert_int_equal(grove_db_map_set(db, K("h"), K("n"), K("7"), &flag), 0);
+	out[n++] = flag;
+	return n;
+}
+
 /* Re-writes of existing elements take two tree items without hashing
  * them again: the stored record's when the pending delete filters
  * nothing out (the loaded element encodes to the same bytes), and a
- * queued record's from the write that queued it.  Both must equal the
- * hash of the bytes: every queued item is checked while writes, re-adds,
- * removes and merges from a peer interleave under deferral, and at the
- * end a fresh copy (which hashes everything itself) holds the same root
- * and the same accumulators. */
+ * queued record's from the write that queued it; and an SADD or HSET of
+ * a queued element reads it in place (db_coll.c add_pending).  Every
+ * queued item must equal the hash of the bytes: each is checked while
+ * writes, re-adds, removes and merges from a peer interleave under
+ * deferral, and at the end a fresh copy (which hashes everything itself)
+ * holds the same root and the same accumulators.  A twin of a with the
+ * same node id and clock, never deferring (so never taking the queued
+ * records' paths), gets the same writes and merges: same replies and
+ * values (not the same root: its removals tick its clock differently). */
 static void rewrites_exact(bool leveldb)
 {
-	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS;
+	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS,
+		 ct = GROVE_TEST_T0_MS;
 	char *da = leveldb ? grove_test_storage_tmpdir("rwa") : NULL;
 	char *dc = leveldb ? grove_test_storage_tmpdir("rwc") : NULL;
-	grove_db_t *a, *b, *c;
+	grove_db_t *a, *b, *c, *t;
 	assert_int_equal(grove_test_storage_db_open(da, "a", &ca, GROVE_DURABILITY_NONE, &a), 0);
 	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_test_storage_db_open(dc, "c", &cc, GROVE_DURABILITY_NONE, &c), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, "a", &ct, GROVE_DURABILITY_NONE, &t), 0);
 	char v[16];
 	for (int round = 0; round < 6; round++) {
 		bool defer = round % 2 == 0;
 		if (defer)
 			assert_int_equal(grove_db_defer_begin(a), 0);
 		for (int i = 0; i < 20; i++) {
-			snprintf(v, sizeof(v), "v%d.%d", round, i);
-			bool flag;
-			assert_int_equal(grove_db_set_add(a, K("s"), K("m"), &flag), 0);
-			assert_int_equal(flag, round == 0 && i == 0);
-			assert_int_equal(grove_db_map_set(a, K("h"), K("f"), K(v), NULL), 0);
-			assert_int_equal(grove_db_set_add(a, K("s"), K("x"), &flag), 0);
-			assert_int_equal(flag, i % 5 == 0); /* new again after its removal */
-			if (i % 5 == 4) /* x goes; the next add brings it back */
-				assert_int_equal(grove_db_set_remove(a, K("s"), K("x"), NULL), 0);
+			int64_t ra[16], rt[16];
+			size_t n = rewrite_step(a, round, i, ra);
+			assert_int_equal(rewrite_step(t, round, i, rt), n);
+			assert_memory_equal(ra, rt, n * sizeof(*ra));
+			assert_int_equal(ra[0], round == 0 && i == 0); /* m: new once */
+			assert_int_equal(ra[1], round == 0 && i == 0); /* f */
+			assert_int_equal(ra[2], i % 5 == 0); /* x: new again after its removal */
+			assert_int_equal(ra[3], i % 5 == 0); /* g */
 			if (i % 7 == 3) { /* the peer's concurrent writes arrive */
+				snprintf(v, sizeof(v), "v%d.%d", round, i);
 				assert_int_equal(grove_db_set_add(b, K("s"), K("m"), NULL), 0);
 				assert_int_equal(grove_db_map_set(b, K("h"), K("f"), K(v), NULL), 0);
-				assert_int_equal(grove_test_storage_copy_key(b, a, K("s")), 0);
-				assert_int_equal(grove_test_storage_copy_key(b, a, K("h")), 0);
+				assert_int_equal(grove_db_map_incr(b, K("h"), K("n"), 5, NULL), 0);
+				for (grove_db_t *to = a; to; to = to == a ? t : NULL) {
+					assert_int_equal(grove_test_storage_copy_key(b, to, K("s")), 0);
+					assert_int_equal(grove_test_storage_copy_key(b, to, K("h")), 0);
+				}
 			}
 			assert_int_equal(grove_db__pending_check_items(a), 0);
 		}
 		if (defer)
 			assert_int_equal(grove_db_defer_sync(a, grove_db_defer_end(a)), 0);
 		assert_int_equal(grove_db__pending_check_items(a), 0);
+		uint8_t *got; /* the round's last HSET of f (a queued record's rewrite) */
+		size_t glen;
+		snprintf(v, sizeof(v), "v%d.19", round);
+		assert_int_equal(grove_db_map_get(a, K("h"), K("f"), &got, &glen), 0);
+		assert_int_equal(glen, strlen(v));
+		assert_memory_equal(got, v, glen);
+		grove_free(got);
 	}
 	assert_int_equal(grove_test_storage_copy_key(a, c, K("s")), 0);
 	assert_int_equal(grove_test_storage_copy_key(a, c, K("h")), 0);
@@ -1327,6 +1377,18 @@ static void rewrites_exact(bool leveldb)
 	root(a, ra);
 	root(c, rc);
 	assert_memory_equal(ra, rc, 16);
+	for (const char *f = "fgn"; *f; f++) { /* the twin's values (its timestamps differ) */
+		uint8_t *va = NULL, *vt = NULL;
+		size_t la = 0, lt = 0;
+		int rca = grove_db_map_get(a, K("h"), f, 1, &va, &la);
+		assert_int_equal(rca, *f == 'g' ? GROVE_ENOTFOUND : 0); /* g went at the end */
+		assert_int_equal(grove_db_map_get(t, K("h"), f, 1, &vt, &lt), rca);
+		assert_int_equal(la, lt);
+		if (la)
+			assert_memory_equal(va, vt, la);
+		grove_free(va);
+		grove_free(vt);
+	}
 	for (const char *key = "sh"; *key; key++) {
 		char kn[2] = { *key, 0 };
 		uint64_t na, nc;
@@ -1338,6 +1400,7 @@ static void rewrites_exact(bool leveldb)
 	grove_db_close(a);
 	grove_db_close(b);
 	grove_db_close(c);
+	grove_db_close(t);
 	grove_test_storage_rmdir(da);
 	grove_test_storage_rmdir(dc);
 }

@@ -3,7 +3,9 @@
  * stored per element (crdt/coll.h) and of their metadata records
  * (storage/db_coll.c): the first byte picks the decoder, the rest is its
  * input.  Element records, contexts and element states are canonical:
- * whatever decodes must re-encode to exactly the input.  A decoded element
+ * whatever decodes must re-encode to exactly the input; an element record
+ * scanned in place (grove_elem_rec_scan) gets the decoder's answer, and
+ * its count, greatest timestamp and tagged entries.  A decoded element
  * state merges into an empty local element and into itself without error
  * (or with GROVE_EDECODE for forged entries only).  A decoded hash field
  * (plain or counter entries, crdt/hcount.h) is read, and HSET and HINCRBY
@@ -83,11 +85,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 	case 1: {
 		int kind = which ? GROVE_ELEM_FIELD : GROVE_ELEM_MEMBER;
-		if (grove_elem_decode(p, n, kind, &x) == 0) {
+		size_t cnt = 0;
+		uint64_t ts = 0;
+		bool tagged = false;
+		int src = grove_elem_rec_scan(p, n, kind, &cnt, &ts, &tagged);
+		int drc = grove_elem_decode(p, n, kind, &x);
+		fuzz_check(src == drc || drc == GROVE_ENOMEM);
+		if (drc == 0) {
 			fuzz_check(grove_elem_encode(&b, &x, kind) == 0);
 			same_bytes(&b, p, n);
 			(void)grove_elem_winner(&x);
-			(void)grove_elem_max_ts(&x);
+			fuzz_check(cnt == x.len && ts == grove_elem_max_ts(&x));
+			bool any = false;
+			for (size_t i = 0; i < x.len; i++)
+				any = any || x.e[i].tag != GROVE_HENTRY_PLAIN;
+			fuzz_check(tagged == any);
 			if (kind == GROVE_ELEM_FIELD)
 				field_writes(&x);
 		}
