@@ -568,23 +568,22 @@ static int ctx_for(coll_t *c, const grove_elem_t *x, const grove_value__dot_t *e
 	return rc;
 }
 
-/* Loads element en: raw (as stored) and l (filtered by the pending
- * delete); *had: a record exists; raw_item: its tree item. */
-static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en, grove_elem_t *l,
-		     bool *had, uint8_t raw_item[GROVE_DIGEST_BYTES])
+/* Element en's record as a writer reads it under the key lock, in
+ * place: a queued one (*pd; a hot element of pipelined writes), else,
+ * unless the presence set tells it is absent, the store's latest copied
+ * into r.  *rec NULL: none (absent, or deleted while queued). */
+static int elem_raw(coll_t *c, const ename_t *en, raw_t *r, const grove_db_pending_t **pd,
+		    const uint8_t **rec, size_t *len)
 {
-	uint8_t *p = NULL; /* a reader's copy (snap) */
-	raw_t r = { 0 };   /* a writer's */
-	size_t len = 0;
-	memset(l, 0, sizeof(*l));
-	*had = false;
-	c->zraw_has = false;
-	c->raw_live = false;
-	/* a queued record (read in place, under the key lock; a hot element
-	 * of pipelined writes), else the presence set, else the store */
-	const grove_db_pending_t *pd =
-		snap ? NULL : grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
-	if (!pd && !snap && en->kind != GROVE_ELEM_LIST) { /* a writer: its presence set */
+	*rec = NULL;
+	*len = 0;
+	*pd = grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
+	if (*pd) {
+		*rec = (*pd)->val;
+		*len = (*pd)->vlen;
+		return 0;
+	}
+	if (en->kind != GROVE_ELEM_LIST) { /* its presence set */
 		if (!c->pres_begun) {
 			c->pres_begun = true;
 			grove_db__presence_begin(c);
@@ -593,22 +592,39 @@ static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en,
 					      en->rlen - 3 - c->k->klen))
 			return 0;
 	}
-	const uint8_t *rec = pd ? pd->val : NULL;
-	int rc = 0;
-	if (pd && !rec)
-		return 0; /* deleted */
-	if (pd) {
-		len = pd->vlen;
-	} else {
-		rc = snap ? grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len)
-			  : grove_store_read_latest(c->db->store, en->rkey, en->rlen, raw_copy, &r);
-		if (rc == GROVE_ENOTFOUND)
-			return 0;
-		if (rc)
-			return rc;
-		rec = snap ? p : r.p;
-		len = snap ? len : r.len;
+	int rc = grove_store_read_latest(c->db->store, en->rkey, en->rlen, raw_copy, r);
+	if (rc == 0) {
+		*rec = r->p;
+		*len = r->len;
 	}
+	return rc == GROVE_ENOTFOUND ? 0 : rc;
+}
+
+/* Loads element en: raw (as stored) and l (filtered by the pending
+ * delete); *had: a record exists; raw_item: its tree item. */
+static int elem_load(coll_t *c, const grove_snapshot_t *snap, const ename_t *en, grove_elem_t *l,
+		     bool *had, uint8_t raw_item[GROVE_DIGEST_BYTES])
+{
+	uint8_t *p = NULL; /* a reader's copy (snap) */
+	raw_t r = { 0 };   /* a writer's */
+	const grove_db_pending_t *pd = NULL;
+	const uint8_t *rec = NULL;
+	size_t len = 0;
+	memset(l, 0, sizeof(*l));
+	*had = false;
+	c->zraw_has = false;
+	c->raw_live = false;
+	int rc = 0;
+	if (snap) {
+		rc = grove_store_get(c->db->store, snap, en->rkey, en->rlen, &p, &len);
+		rec = p;
+	} else {
+		rc = elem_raw(c, en, &r, &pd, &rec, &len);
+	}
+	if (rc == GROVE_ENOTFOUND || (rc == 0 && !rec))
+		return 0;
+	if (rc)
+		return rc;
 	rc = grove_elem_decode(rec, len, en->kind, l);
 	if (rc == 0) {
 		*had = true;
@@ -927,38 +943,48 @@ int grove_db__elem_new_dot(coll_t *c, uint64_t elem_ts, uint64_t *ts, grove_valu
 	return rc ? rc : grove_db__cloud_add(&c->cl, coll_ctx(c), d);
 }
 
-/* An SADD or HSET of element en of a key without a pending delete, whose
- * record is pending with its tree item known (a hot member or field of
- * pipelined writes): the new entry does not depend on the old ones (a
- * member's; a field's when none is a counter field's tagged entry, whose
- * baselines an HSET carries on), so the write reads the record in place
- * for what it needs: whether it holds entries (a member's: from its
- * first byte; a field's: scanned, with their greatest timestamp), never
- * decoding it.  Returns 1 when it ran (rc in *rc), 0 to take the general
- * path. */
-static int add_pending(coll_t *c, wop_t *o, const ename_t *en, int *rc)
+/* An SADD or HSET of element en of a key without a pending delete: the
+ * new entry does not depend on the old ones (a member's; a field's when
+ * none is a counter field's tagged entry, whose baselines an HSET carries
+ * on), so the write reads the record in place for what it needs, never
+ * decoding it: whether it holds entries (scanned, with their greatest
+ * timestamp; a member record this node queued with its tree item known,
+ * a hot member of pipelined writes, from its first byte) and its tree
+ * item (a queued record's from the write that queued it, else hashed).
+ * Returns 1 when it ran (rc in *rc), 0 to take the general path. */
+static int add_in_place(coll_t *c, wop_t *o, const ename_t *en, int *rc)
 {
-	if (!grove_ctx_empty(&c->m.pctx))
+	if (!grove_ctx_empty(&c->m.pctx) || c->db->add_in_place_off)
 		return 0;
-	const grove_db_pending_t *pd =
-		grove_db__pending_find(&c->db->stripes[c->k->stripe], en->rkey, en->rlen);
-	if (!pd || (pd->val && !pd->has_item))
-		return 0;
-	bool had = pd->val != NULL, field = en->kind == GROVE_ELEM_FIELD, live = false;
+	raw_t r; /* its buffer is written only by a store read */
+	r.p = NULL;
+	r.len = 0;
+	const grove_db_pending_t *pd;
+	const uint8_t *rec;
+	size_t len;
+	*rc = elem_raw(c, en, &r, &pd, &rec, &len);
+	if (*rc)
+		return 1;
+	bool had = rec != NULL, field = en->kind == GROVE_ELEM_FIELD, live = false;
+	bool known = had && pd && pd->has_item;
 	uint64_t elem_ts = 0;
-	if (had && field) {
-		size_t n;
-		bool tagged;
-		if (grove_elem_rec_scan(pd->val, pd->vlen, en->kind, &n, &elem_ts, &tagged) != 0 ||
-		    tagged)
-			return 0; /* the general path decodes it (and answers its error) */
-		live = n > 0;
-	} else if (had) {
-		live = grove_elem_rec_has_entries(pd->val, pd->vlen);
-	}
+	size_t n;
+	bool tagged;
 	uint8_t raw_item[GROVE_DIGEST_BYTES];
-	if (had) /* hashed by the write that queued it */
+	if (known && !field) {
+		live = grove_elem_rec_has_entries(rec, len);
+	} else if (had) {
+		if (grove_elem_rec_scan(rec, len, en->kind, &n, &elem_ts, &tagged) != 0 || tagged) {
+			raw_free(&r);
+			return 0; /* the general path decodes it (and answers its error) */
+		}
+		live = n > 0;
+	}
+	if (known)
 		memcpy(raw_item, pd->item, GROVE_DIGEST_BYTES);
+	else if (had)
+		elem_item(en, rec, len, raw_item);
+	raw_free(&r);
 	o->out_flag = !live;
 	grove_elem_t x = { 0 };
 	uint64_t ts = 0; /* a member's dot takes no timestamp */
@@ -982,7 +1008,7 @@ static int apply_elem(coll_t *c, wop_t *o, grove_type_t vis, const char *node, e
 	if (!adding && vis == GROVE_TYPE_NONE)
 		return 0; /* removing from an empty key: a no-op */
 	int rc;
-	if (adding && vis == want && add_pending(c, o, en, &rc))
+	if (adding && vis == want && add_in_place(c, o, en, &rc))
 		return rc;
 	grove_elem_t l, x = { 0 };
 	bool had;

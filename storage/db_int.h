@@ -388,6 +388,9 @@ struct grove_db {
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */
 	uint8_t pres_key[16];
 	bool pres_off; /* a test seam: no set is kept or used (set right after open) */
+	/* a test seam: SADD and HSET decode the element's record (db_coll.c's
+	 * general path) instead of reading it in place (set right after open) */
+	bool add_in_place_off;
 	atomic_size_t pres_bytes;
 	atomic_uint_fast64_t pres_skipped; /* store reads skipped */
 	atomic_uint_fast64_t pres_scans;   /* keys whose element records were walked to track them */

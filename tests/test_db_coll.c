@@ -1314,15 +1314,16 @@ static size_t rewrite_step(grove_db_t *db, int round, int i, int64_t out[16])
 /* Re-writes of existing elements take two tree items without hashing
  * them again: the stored record's when the pending delete filters
  * nothing out (the loaded element encodes to the same bytes), and a
- * queued record's from the write that queued it; and an SADD or HSET of
- * a queued element reads it in place (db_coll.c add_pending).  Every
+ * queued record's from the write that queued it; and an SADD or HSET
+ * reads the element's record in place (db_coll.c add_in_place).  Every
  * queued item must equal the hash of the bytes: each is checked while
  * writes, re-adds, removes and merges from a peer interleave under
  * deferral, and at the end a fresh copy (which hashes everything itself)
  * holds the same root and the same accumulators.  A twin of a with the
- * same node id and clock, never deferring (so never taking the queued
- * records' paths), gets the same writes and merges: same replies and
- * values (not the same root: its removals tick its clock differently). */
+ * same node id and clock, never deferring and always decoding (so never
+ * taking the queued records' paths nor reading records in place), gets
+ * the same writes and merges: same replies and values (not the same
+ * root: its removals tick its clock differently). */
 static void rewrites_exact(bool leveldb)
 {
 	uint64_t ca = GROVE_TEST_T0_MS, cb = GROVE_TEST_T0_MS, cc = GROVE_TEST_T0_MS,
@@ -1334,7 +1335,8 @@ static void rewrites_exact(bool leveldb)
 	assert_int_equal(grove_test_storage_db_open(NULL, "b", &cb, GROVE_DURABILITY_NONE, &b), 0);
 	assert_int_equal(grove_test_storage_db_open(dc, "c", &cc, GROVE_DURABILITY_NONE, &c), 0);
 	assert_int_equal(grove_test_storage_db_open(NULL, "a", &ct, GROVE_DURABILITY_NONE, &t), 0);
-	char v[16];
+	t->add_in_place_off = true;
+	char v[32];
 	for (int round = 0; round < 6; round++) {
 		bool defer = round % 2 == 0;
 		if (defer)
