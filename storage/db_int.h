@@ -382,7 +382,6 @@ struct grove_db {
 	atomic_uint_fast64_t zleaf_hits, zleaf_loads, zleaf_drops;
 	atomic_uint_fast64_t zrcache_reader_loads; /* boundaries a ZRANK loaded (db_zrank.c) */
 	atomic_uint_fast64_t zhint_hits; /* ZRANKs answered with the hint */
-	atomic_uint_fast64_t zhint_moved; /* ... that found the member next to the hint's leaf */
 	/* Presence sets (db_presence.c): the SipHash key of element names,
 	 * the bytes of every stripe's tables (at most
 	 * GROVE_DB_PRESENCE_BYTES_MAX), and what they did. */

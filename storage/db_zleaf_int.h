@@ -45,7 +45,7 @@ int grove_zleaf_build(const uint8_t *const *ents, const size_t *lens, uint32_t n
 		      grove_zleaf_t **out) GROVE_MUST_CHECK;
 /* *lp with s added (GROVE_EEXISTS: there already) or removed
  * (GROVE_ENOTFOUND: not there), in place (an insert grows the arrays by
- * half when full, which may move the leaf: *lp is then the new place);
+ * an eighth when full, which may move the leaf: *lp is then the new place);
  * on error *lp holds the same entries as before. */
 int grove_zleaf_insert(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;
 int grove_zleaf_remove(grove_zleaf_t **lp, const uint8_t *s, size_t slen) GROVE_MUST_CHECK;

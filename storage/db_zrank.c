@@ -559,6 +559,7 @@ typedef struct zr_leaf {
 		       * the cache's searches compare them before the boundaries */
 	uint64_t count;
 	uint32_t label; /* a leaf's: its record's value (the boundary cache's too) */
+	uint32_t id;    /* the boundary cache's, of a leaf: its hint locator (zr_id_new) */
 	bool fresh;     /* a pass: its record is to be written */
 	grove_zleaf_t *ents; /* the boundary cache's: its entries, or NULL (unknown) */
 	uint32_t *cnt;       /* the boundary cache's, of a super: its leaves' counts
@@ -600,6 +601,7 @@ static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t c
 	x->pre = grove_zleaf_pre(b, blen);
 	x->count = count;
 	x->label = (uint32_t)count;
+	x->id = GROVE_ZHINT_NOLOC;
 	l->n++;
 	return 0;
 }
@@ -665,8 +667,11 @@ struct grove_db_zrcache {
 	zr_leaves_t *leaves; /* per super, its leaves (count: the position; label) */
 	uint32_t *dir;       /* the supers' counts (record 3), ndir, or NULL (unknown) */
 	size_t ndir;
-	grove_zhint_t hint;  /* members' scores, checked against the leaves' entries */
+	grove_zhint_t hint;  /* members' leaves (their ids), checked against the leaves' entries */
 	size_t dirty_from;   /* where zr_pass_dirty looks for a dirty super first */
+	uint32_t *lpos;      /* per leaf id: zr_loc of its leaf, or GROVE_ZHINT_NOLOC (free) */
+	uint32_t *lfree;     /* ids free for reuse */
+	size_t nid, idcap, nfree, freecap;
 };
 
 static size_t leaves_charge(const zr_leaves_t *l)
@@ -689,6 +694,8 @@ void grove_db__zrank_cache_free(grove_db_t *db, grove_db_stripe_t *s)
 	leaves_free(&c->supers);
 	grove_free(c->dir);
 	grove_zhint_free(&c->hint);
+	grove_free(c->lpos);
+	grove_free(c->lfree);
 	grove_free(c->key);
 	grove_free(c);
 	s->zr = NULL;
@@ -712,6 +719,141 @@ static void zr_cache_drop(grove_db_t *db, const grove_db_key_t *k)
 
 static int zr_list(grove_iter_t *it, const grove_db_key_t *k, int lvl, const uint8_t *from,
 		   size_t flen, const uint8_t *hi, size_t hlen, uint8_t *key, zr_leaves_t *out);
+static void zr_cache_recharge(grove_db_t *db, struct grove_db_zrcache *c, size_t was, size_t is);
+static uint32_t zr_loc(size_t si, size_t li);
+
+/* ---- leaf ids: the hint's locators ----
+ *
+ * The hint names a member's leaf by the leaf's id, not its place: a pass
+ * that splits a leaf moves every later leaf of its super up one place,
+ * and a split or merge of a super renumbers the supers after it, so a
+ * place noted at a write is soon another leaf's (a fill of 10^6 members
+ * in score order unlike insertion order left 83% of its members' places
+ * stale, each ZRANK then reading the member's record).  A leaf keeps its
+ * id while the cache holds it: through passes that keep it, split it
+ * (the first piece keeps it; the members of the others are found in the
+ * leaves after it) or merge its successors into it, and through splits
+ * and merges of its super.  lpos maps ids to places, redone for the
+ * leaves of a super a pass rewrote (O(its leaves)) and for all leaves
+ * when the supers change.  The ids of leaves merged away are freed and
+ * reused: a hint that names one names some other leaf, where the member
+ * is not found (a hint is always checked against the leaf). */
+
+/* A leaf id of c (a freed one first), its place GROVE_ZHINT_NOLOC until
+ * zr_ids_place; GROVE_ZHINT_NOLOC when out of memory (its leaf then gets
+ * no hints). */
+static uint32_t zr_id_new(grove_db_t *db, struct grove_db_zrcache *c)
+{
+	if (c->nfree)
+		return c->lfree[--c->nfree];
+	size_t was = 4 * c->idcap;
+	if (c->nid >= GROVE_ZHINT_NOLOC - 1 ||
+	    grove_grow((void **)&c->lpos, &c->idcap, c->nid + 1, 4, 64, 0) != 0)
+		return GROVE_ZHINT_NOLOC;
+	zr_cache_recharge(db, c, was, 4 * c->idcap);
+	c->lpos[c->nid] = GROVE_ZHINT_NOLOC;
+	return (uint32_t)c->nid++;
+}
+
+/* id (a leaf's, now gone) free for reuse. */
+static void zr_id_free(grove_db_t *db, struct grove_db_zrcache *c, uint32_t id)
+{
+	if (id >= c->nid)
+		return;
+	c->lpos[id] = GROVE_ZHINT_NOLOC;
+	size_t was = 4 * c->freecap;
+	if (grove_grow((void **)&c->lfree, &c->freecap, c->nfree + 1, 4, 64, 0) != 0)
+		return; /* out of memory: the id is lost (its place stays unknown) */
+	zr_cache_recharge(db, c, was, 4 * c->freecap);
+	c->lfree[c->nfree++] = id;
+}
+
+/* The places of super si's leaves into lpos. */
+static void zr_ids_place(struct grove_db_zrcache *c, size_t si)
+{
+	const zr_leaves_t *l = &c->leaves[si];
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].id < c->nid)
+			c->lpos[l->v[i].id] = zr_loc(si, i);
+}
+
+/* An id for each leaf of super si that has none (GROVE_ZHINT_NOLOC), and
+ * the places of its leaves. */
+static void zr_ids_fill(grove_db_t *db, struct grove_db_zrcache *c, size_t si)
+{
+	zr_leaves_t *l = &c->leaves[si];
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].id == GROVE_ZHINT_NOLOC)
+			l->v[i].id = zr_id_new(db, c);
+	zr_ids_place(c, si);
+}
+
+static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
+			 uint32_t loc);
+static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c);
+
+/* Before fresh (a pass's leaves, ids unset, their entries carried)
+ * replaces old (the cached leaves of the super it passed over): each
+ * fresh leaf whose boundary is an old one's takes that one's id (the leaf
+ * it kept, the first piece of one it split, the one it merged others
+ * into), the others new ones, and the ids of the old leaves none took are
+ * freed.  The members of a fresh leaf that is not an old one whole (a
+ * piece of a split, a merge) are noted in the hint with its id: a fill
+ * splits most leaves, and the members of the later pieces would else be
+ * found one or two leaves after the one their hint names (the hint is
+ * not resized here: its refill would miss the entries fresh holds).
+ * O(leaves), and O(entries) of the leaves split or merged: both lists
+ * are in boundary order. */
+static void zr_ids_carry(grove_db_t *db, struct grove_db_zrcache *c, zr_leaves_t *old,
+			 zr_leaves_t *fresh)
+{
+	size_t i = 0, j = 0;
+	for (size_t t = 0; t < fresh->n; t++)
+		fresh->v[t].id = GROVE_ZHINT_NOLOC;
+	while (i < fresh->n && j < old->n) {
+		zr_leaf_t *f = &fresh->v[i], *o = &old->v[j];
+		int cmp = bcmp_(f->b, f->blen, o->b, o->blen);
+		if (cmp == 0) {
+			const zr_leaf_t *fn = i + 1 < fresh->n ? f + 1 : NULL;
+			const zr_leaf_t *on = j + 1 < old->n ? o + 1 : NULL;
+			bool whole = !fn == !on && (!fn || bcmp_(fn->b, fn->blen, on->b, on->blen) == 0);
+			f->id = o->id;
+			o->id = GROVE_ZHINT_NOLOC;
+			if (!whole)
+				zr_hint_leaf(db, c, f->ents, f->id);
+		}
+		i += cmp <= 0;
+		j += cmp >= 0;
+	}
+	for (j = 0; j < old->n; j++)
+		if (old->v[j].id != GROVE_ZHINT_NOLOC) {
+			zr_id_free(db, c, old->v[j].id);
+			old->v[j].id = GROVE_ZHINT_NOLOC;
+		}
+	for (i = 0; i < fresh->n; i++)
+		if (fresh->v[i].id == GROVE_ZHINT_NOLOC) {
+			fresh->v[i].id = zr_id_new(db, c);
+			zr_hint_leaf(db, c, fresh->v[i].ents, fresh->v[i].id);
+		}
+}
+
+/* The place lpos gives id, when it is within c: *si, *li (not checked
+ * against the leaf there: zr_id_find). */
+static bool zr_id_place(const struct grove_db_zrcache *c, uint32_t id, size_t *si, size_t *li)
+{
+	uint32_t loc = id < c->nid ? c->lpos[id] : GROVE_ZHINT_NOLOC;
+	if (loc == GROVE_ZHINT_NOLOC)
+		return false;
+	*si = loc >> 16;
+	*li = loc & 0xFFFF;
+	return *si < c->supers.n && *li < c->leaves[*si].n;
+}
+
+/* The place of the leaf of id, when it is one of c's: *si, *li. */
+static bool zr_id_find(const struct grove_db_zrcache *c, uint32_t id, size_t *si, size_t *li)
+{
+	return zr_id_place(c, id, si, li) && c->leaves[*si].v[*li].id == id;
+}
 
 /* Every leaf of k (all) into its super's list, with its position. */
 static int zr_cache_split(struct grove_db_zrcache *c, const zr_leaves_t *all)
@@ -788,16 +930,14 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 		grove_db__zrank_cache_free(db, s);
 		return NULL;
 	}
+	for (size_t i = 0; i < c->supers.n; i++)
+		zr_ids_fill(db, c, i);
 	return c;
 }
 
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen);
 static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t *l,
 			   grove_zleaf_t *x, size_t was_bytes);
-static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove_zleaf_t *x,
-			 uint32_t loc);
-static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c);
-static uint32_t zr_loc(size_t si, size_t li);
 
 /* Cached counts *dst (*dn of them; NULL: unknown) set to a copy of a's
  * (NULL: unknown), with the cache's charge. */
@@ -891,7 +1031,7 @@ static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
 			continue;
 		zr_ents_charge(db, c, &l->v[i], walked->v[i].ents, 0);
 		zr_hint_grow(db, c);
-		zr_hint_leaf(db, c, walked->v[i].ents, zr_loc(si, i));
+		zr_hint_leaf(db, c, walked->v[i].ents, l->v[i].id);
 		walked->v[i].ents = NULL;
 		atomic_fetch_add(&db->zleaf_loads, 1);
 	}
@@ -1015,6 +1155,8 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 		rc = zr_ents_carry(&c->leaves[si], &fresh, &fresh, i);
 	for (size_t i = 0; i < fresh.n; i++)
 		fresh.v[i].count = i; /* the position */
+	if (rc == 0)
+		zr_ids_carry(db, c, &c->leaves[si], &fresh);
 	/* its super's counts and the supers' are read again (the pass wrote them) */
 	if (rc == 0 && nopen == 1) {
 		zr_srec_set(db, c, &c->supers.v[si], NULL);
@@ -1022,8 +1164,11 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 		leaves_free(&c->leaves[si]);
 		c->leaves[si] = fresh;
 		fresh = (zr_leaves_t){ 0 };
-	} else if (rc == 0) {
+		zr_ids_fill(db, c, si);
+	} else if (rc == 0) { /* the supers after si move: every leaf's place */
 		rc = zr_cache_resuper(db, c, si, was_si, &fresh, opens, nopen);
+		for (size_t i = 0; rc == 0 && i < c->supers.n; i++)
+			zr_ids_fill(db, c, i);
 	}
 	leaves_free(&fresh);
 	if (rc) {
@@ -2120,12 +2265,12 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
  * the cache keeps a lossy map member -> leaf (db_zleaf.c's grove_zhint_t,
  * under the key lock like everything here): every 'z' put a write hands
  * to the store (grove_db__zrank_note), the entries of every leaf
- * installed, and the member a ZRANK read from a record go in, with the
- * leaf they are in.  It is only a hint: grove_db__zrank_hinted answers
- * only when the member is one of the named leaf's known entries (or of
- * its neighbours', which a pass that split or merged leaves may have
- * moved it to), which are exact for the reader's snapshot (the
- * generation and quiet rules above), and takes the score from that
+ * installed or split off by a pass, and the member a ZRANK read from a
+ * record go in, with the id of the leaf they are in (see "leaf ids"
+ * above: a leaf keeps it through passes).  It is only a hint:
+ * grove_db__zrank_hinted answers only when the member is one of the
+ * named leaf's known entries, which are exact for the reader's snapshot
+ * (the generation and quiet rules above), and takes the score from that
  * entry: a 'z' entry is there exactly when the member's record holds
  * that score.  Sized for the known entries (2 ways each, ZR_HINT_SETS_MAX
  * sets at most: 2^21 ways, 16 MiB), within ZR_CACHE_BYTES_MAX with the
@@ -2169,7 +2314,7 @@ static void zr_hint_leaf(grove_db_t *db, struct grove_db_zrcache *c, const grove
 
 /* c's hint grown for its known entries and refilled from them, when that
  * is larger than it is and within the bound.  O(leaves), O(entries) when
- * it grows: run once per put per two ways (zr_hint_grow). */
+ * it grows: run once per eighth of its ways put (zr_hint_grow). */
 static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 {
 	size_t known = 0, sets = ZR_HINT_SETS_MIN;
@@ -2188,15 +2333,18 @@ static void zr_hint_size(grove_db_t *db, struct grove_db_zrcache *c)
 	atomic_fetch_add(&db->zrcache_bytes, is);
 	for (size_t i = 0; i < c->supers.n; i++)
 		for (size_t j = 0; j < c->leaves[i].n; j++)
-			zr_hint_leaf(db, c, c->leaves[i].v[j].ents, zr_loc(i, j));
+			zr_hint_leaf(db, c, c->leaves[i].v[j].ents, c->leaves[i].v[j].id);
 	c->hint.puts = 0;
 }
 
-/* c's hint grown (zr_hint_size) when puts filled half its ways since it
- * was last sized: before puts that follow. */
+/* c's hint grown (zr_hint_size) when puts filled an eighth of its ways
+ * since it was last sized: before puts that follow.  (Checked at half,
+ * the hint of a set filled with its cache doubled only once its known
+ * entries were as many as its ways, and at 10^6 members not at all
+ * before the fill's end, when the leaves had taken the cache's bound.) */
 static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c)
 {
-	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS / 2)
+	if (!c->hint.sets || c->hint.puts >= c->hint.sets * GROVE_ZHINT_WAYS / 8)
 		zr_hint_size(db, c);
 }
 
@@ -2277,8 +2425,7 @@ static void zr_note_op(void *ctx, int op, const uint8_t *key, size_t klen, const
 	zr_leaves_t *ls = &n->c->leaves[sp - n->c->supers.v];
 	zr_leaf_t *l = (zr_leaf_t *)zr_cache_floor(ls, suf, slen);
 	if (op == GROVE_BATCH_PUT)
-		zr_hint_note(n->db, n->c, suf, slen,
-			     zr_loc((size_t)(sp - n->c->supers.v), (size_t)(l - ls->v)));
+		zr_hint_note(n->db, n->c, suf, slen, l->id);
 	if (!l->ents)
 		return;
 	grove_zleaf_t *x = l->ents;
@@ -2448,7 +2595,7 @@ static bool zr_ents_install(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 	if (l && !l->ents && (!after || (nx && bcmp_(after, alen, nx->b, nx->blen) >= 0))) {
 		zr_ents_charge(db, c, l, x, 0);
 		zr_hint_grow(db, c);
-		zr_hint_leaf(db, c, x, zr_loc(p->si, p->li));
+		zr_hint_leaf(db, c, x, l->id);
 		atomic_fetch_add(&db->zleaf_loads, 1);
 		x = NULL;
 	}
@@ -2631,8 +2778,9 @@ static void zr_hint_reader(grove_db_t *db, const grove_db_key_t *k, const uint8_
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	if (pthread_mutex_trylock(&s->mu) != 0)
 		return;
-	if (zr_cache_is(s->zr, k))
-		zr_hint_note(db, s->zr, suf, slen, zr_loc(p->si, p->li));
+	const struct grove_db_zrcache *c = s->zr;
+	if (zr_cache_is(c, k) && p->si < c->supers.n && p->li < c->leaves[p->si].n)
+		zr_hint_note(db, s->zr, suf, slen, c->leaves[p->si].v[p->li].id);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -2789,22 +2937,11 @@ int grove_db__zrank_hinted(grove_db_t *db, const grove_db_key_t *k, uint64_t gen
 	uint32_t below = 0, loc = GROVE_ZHINT_NOLOC;
 	zr_read_t r = { .counts = false };
 	uint64_t mh = c ? zr_member_hash(db, member, mlen) : 0;
-	if (c && grove_zhint_get(&c->hint, mh, &loc)) {
-		zr_pos_t p = { .si = loc >> 16, .li = loc & 0xFFFF };
-		/* the leaf the hint names (the member there: it is the
-		 * member's), else its neighbours (a pass split or merged the
-		 * leaves since, moving it one place), noted in the hint */
-		static const int near[] = { 0, 1, -1, 2 };
-		for (size_t i = 0; !l && i < sizeof(near) / sizeof(near[0]); i++) {
-			if (near[i] < 0 && p.li == 0)
-				continue;
-			l = zr_hint_leaf_find(c, p.si, p.li + near[i], member, mlen, &below);
-			if (l && near[i]) {
-				p.li += near[i];
-				grove_zhint_put(&c->hint, mh, zr_loc(p.si, p.li));
-				atomic_fetch_add(&db->zhint_moved, 1);
-			}
-		}
+	size_t hsi = 0, hli = 0;
+	if (c && grove_zhint_get(&c->hint, mh, &loc) && zr_id_find(c, loc, &hsi, &hli)) {
+		zr_pos_t p = { .si = (uint32_t)hsi, .li = (uint32_t)hli };
+		/* the leaf the hint names: the member there, it is the member's */
+		l = zr_hint_leaf_find(c, p.si, p.li, member, mlen, &below);
 		if (l) {
 			memcpy(sc8, l->ents->buf + l->ents->off[below], 8);
 			zr_cache_counts(c, &p, &r);
@@ -2876,13 +3013,9 @@ void grove_db_zrank_prefetch_step(grove_db_t *db, const void *key, size_t klen, 
 	const struct grove_db_zrcache *c = hint ? zr_ahead_lock(db, key, klen, &s) : NULL;
 	if (!c)
 		return;
-	uint32_t loc = GROVE_ZHINT_NOLOC;
+	uint32_t id = GROVE_ZHINT_NOLOC;
 	size_t si = 0, li = 0;
-	if (grove_zhint_get(&c->hint, hint, &loc) && loc != GROVE_ZHINT_NOLOC) {
-		si = loc >> 16;
-		li = loc & 0xFFFF;
-	}
-	if (loc != GROVE_ZHINT_NOLOC && si < c->supers.n && li < c->leaves[si].n) {
+	if (grove_zhint_get(&c->hint, hint, &id) && zr_id_place(c, id, &si, &li)) {
 		const zr_leaf_t *l = &c->leaves[si].v[li], *sp = &c->supers.v[si];
 		if (step == 1) {
 			__builtin_prefetch(l);

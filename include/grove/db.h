@@ -264,7 +264,7 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
  * once the previous one is likely done: grove_db_zrank_prefetch brings
  * the member's set of the rank cache's leaf hint toward the CPU and
  * returns a hint (0: none); grove_db_zrank_prefetch_step(hint, 1) the
- * place of the leaf the hint names and its super's counts, step 2 that
+ * leaf the hint names (by its id's place) and its super's counts, step 2 that
  * leaf's header, member tags and offsets.  They change nothing and answer nothing (a key the
  * cache does not hold, or a stale hint, brings nothing or the wrong
  * lines). */
