@@ -15,7 +15,9 @@
  * Costs: a write is the member record's cost plus one index delete and
  * put and the counted index's changes (db_zrank.c: 2 count records for an
  * added or removed member); ZSCORE a point read; ranges by score
- * O(log n + k); by rank O(offset + k); ZRANK and ZREVRANK from the counts
+ * O(log n + k), by lex O(log n + k) when every score is equal (as
+ * ZRANGEBYLEX expects; else from the bound at the first score); by rank
+ * O(offset + k); ZRANK and ZREVRANK from the counts
  * (point reads and a walk of the member's leaf), or O(rank) walks where
  * the key has none (under 128 members, a pending delete); reverse forms
  * (REV, ZREVRANGE, ZPOPMAX) walk the index backwards from the top.
@@ -409,6 +411,56 @@ static int zr_visit(void *vctx, const uint8_t *m, size_t ml, double s)
 	return z->take != UINT64_MAX && z->taken >= z->take ? 1 : 0;
 }
 
+static int zlast_visit(void *vctx, const uint8_t *m, size_t ml, double s)
+{
+	(void)m;
+	(void)ml;
+	double *at = vctx;
+	*at = s;
+	return 1;
+}
+
+/* Where a lex range's walk starts (r->rev: backwards from), into from
+ * (8 + GROVE_ELEM_MAX + 1 bytes): *flen (0: the first entry; with rev
+ * k_end's 2 bytes: the last), or *empty.  The walk skips every entry
+ * before its range's bound in its direction and stops at the first past
+ * the other (in_range), so it may as well start at the first (rev: last)
+ * entry's score with the bound: the entries before that have that score
+ * and a member the walk would skip.  ZRANGEBYLEX expects every score
+ * equal: it then seeks to its bound, O(log n + k), where it walked from
+ * the key's first entry. */
+static int lex_start(zwalk_t *w, const grove_zrange_t *r, uint8_t *from, size_t *flen, bool *empty)
+{
+	int inf = r->rev ? r->lmax_inf : r->lmin_inf;
+	const void *b = r->rev ? r->lmax : r->lmin;
+	size_t bl = r->rev ? r->lmax_len : r->lmin_len;
+	*empty = inf == (r->rev ? -1 : 1); /* from past every member */
+	*flen = 0;
+	if (r->rev) {
+		memcpy(from, k_end, sizeof(k_end));
+		*flen = sizeof(k_end);
+	}
+	/* (a pending delete: the walk reads entries with their records'
+	 * scores, which need not be where they stand in the index) */
+	if (*empty || inf || bl > GROVE_ELEM_MAX || w->checked)
+		return 0;
+	double s = NAN;
+	uint32_t first = w->first;
+	w->first = 1;
+	int rc = zwalk_run(w, r->rev, from, *flen, zlast_visit, &s);
+	w->first = first;
+	*empty = rc == 0 && isnan(s);
+	if (rc || *empty)
+		return rc;
+	*flen = start_at(s, false, from);
+	if (bl)
+		memcpy(from + 8, b, bl);
+	*flen += bl;
+	if (r->rev)
+		from[(*flen)++] = 0; /* backwards from the least key above the bound */
+	return 0;
+}
+
 int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grove_zrange_t *r,
 			grove_db_zmember_fn fn, void *ctx)
 {
@@ -421,9 +473,14 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 		return rc == 1 ? 0 : rc;
 	}
 	zr_t z = { .r = r, .fn = fn, .ctx = ctx, .take = UINT64_MAX };
-	uint8_t from[8];
+	uint8_t *from = grove_malloc(8 + GROVE_ELEM_MAX + 1);
 	size_t flen = 0;
 	const uint8_t *fp = from;
+	bool empty = false;
+	if (!from) {
+		rc = GROVE_ENOMEM;
+		goto done;
+	}
 	if (r->by == GROVE_ZRANGE_RANK) {
 		int64_t n = (int64_t)w.count, a = r->start, b = r->stop;
 		if (a < 0)
@@ -444,20 +501,24 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 		if (z.take == 0)
 			goto done;
 	}
-	/* a score range starts at its bound: the first skip + take entries
-	 * (and one excluded at the bound) are likely all it visits */
-	if (r->by != GROVE_ZRANGE_LEX && z.take != UINT64_MAX && z.skip + z.take < ZWALK_CACHED_CHUNK)
-		w.first = (uint32_t)(z.skip + z.take) + 1;
 	if (r->rev && r->by == GROVE_ZRANGE_SCORE)
 		flen = start_at(r->max, !r->max_excl, from);
 	else if (r->by == GROVE_ZRANGE_SCORE)
 		flen = start_at(r->min, false, from);
-	if (r->rev && r->by != GROVE_ZRANGE_SCORE) {
+	else if (r->by == GROVE_ZRANGE_LEX)
+		rc = lex_start(&w, r, from, &flen, &empty);
+	if (r->rev && r->by == GROVE_ZRANGE_RANK) {
 		fp = k_end;
 		flen = sizeof(k_end);
 	}
-	rc = zwalk_run(&w, r->rev, fp, flen, zr_visit, &z);
+	/* a range starts at its bound: the first skip + take entries (and
+	 * one excluded at the bound) are likely all it visits */
+	if (z.take != UINT64_MAX && z.skip + z.take < ZWALK_CACHED_CHUNK)
+		w.first = (uint32_t)(z.skip + z.take) + 1;
+	if (rc == 0 && !empty)
+		rc = zwalk_run(&w, r->rev, fp, flen, zr_visit, &z);
 done:
+	grove_free(from);
 	zwalk_end(&w);
 	return rc;
 }
@@ -492,11 +553,19 @@ int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grov
 	grove_zrange_t fwd = *r;
 	fwd.rev = false;
 	zcount_t c = { .r = &fwd };
-	uint8_t from[8];
-	size_t flen = r->by == GROVE_ZRANGE_SCORE ? start_at(r->min, false, from) : 0;
-	rc = zwalk_run(&w, false, from, flen, zcount_visit, &c);
+	uint8_t *from = grove_malloc(8 + GROVE_ELEM_MAX + 1);
+	size_t flen = 0;
+	bool empty = false;
+	rc = from ? 0 : GROVE_ENOMEM;
+	if (rc == 0 && r->by == GROVE_ZRANGE_SCORE)
+		flen = start_at(r->min, false, from);
+	else if (rc == 0)
+		rc = lex_start(&w, &fwd, from, &flen, &empty);
+	if (rc == 0 && !empty)
+		rc = zwalk_run(&w, false, from, flen, zcount_visit, &c);
 	if (rc == 0)
 		*out = c.n;
+	grove_free(from);
 	zwalk_end(&w);
 	return rc;
 }

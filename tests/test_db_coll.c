@@ -289,7 +289,11 @@ static void test_cost_independent_of_size(void **state)
 		assert_int_equal(small[i].writes, large[i].writes);
 		assert_int_equal(small[i].batch_ops, large[i].batch_ops);
 		assert_int_equal(small[i].iters, large[i].iters);
-		assert_int_equal(small[i].nexts, large[i].nexts);
+		/* (a point read's miss, op 2, also walks the element's
+		 * neighbours into the cache: up to GROVE_STORE_CACHE_NEAR) */
+		assert_true(small[i].nexts == large[i].nexts ||
+			    (i == 2 && large[i].nexts <= GROVE_STORE_CACHE_NEAR + 1));
+		assert_int_equal(small[i].prevs, large[i].prevs);
 		assert_true(small[i].gets <= 4 && small[i].batch_ops <= 5);
 	}
 	/* a write reads the key's metadata through the point cache (the

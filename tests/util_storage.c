@@ -261,13 +261,22 @@ static int count_write(grove_store_t *s, const grove_batch_t *b, bool sync)
 static int count_iter(grove_store_t *s, const grove_snapshot_t *snap, grove_iter_t **out)
 {
 	grove_test_ops.iters++;
-	return g_real->iter_create(s, snap, out);
+	int rc = g_real->iter_create(s, snap, out);
+	if (rc == 0)
+		(*out)->ops = &g_counting; /* its steps counted too */
+	return rc;
 }
 
 static void count_next(grove_iter_t *it)
 {
 	grove_test_ops.nexts++;
 	g_real->iter_next(it);
+}
+
+static void count_prev(grove_iter_t *it)
+{
+	grove_test_ops.prevs++;
+	g_real->iter_prev(it);
 }
 
 void grove_test_ops_count(grove_db_t *db)
@@ -278,6 +287,7 @@ void grove_test_ops_count(grove_db_t *db)
 	g_counting.write = count_write;
 	g_counting.iter_create = count_iter;
 	g_counting.iter_next = count_next;
+	g_counting.iter_prev = count_prev;
 	db->store->ops = &g_counting;
 	memset(&grove_test_ops, 0, sizeof(grove_test_ops));
 }

@@ -58,9 +58,10 @@ size_t grove_test_elem_name(uint8_t *out, int kind, const char *key, const char 
  * wrapped): gets, writes (a group's batches are one write), the writes
  * that asked for a sync, the operations they carried (a group's: the last
  * op per key), iterators
- * created and their steps. */
+ * created and their steps (an iterator created while counting counts its
+ * steps until it is destroyed). */
 typedef struct grove_test_ops {
-	uint64_t gets, writes, synced, batch_ops, iters, nexts;
+	uint64_t gets, writes, synced, batch_ops, iters, nexts, prevs;
 	/* set after grove_test_ops_count (NULL: none): called with every
 	 * batch written, before the store writes it */
 	void (*on_write)(const grove_batch_t *b, void *ctx);
