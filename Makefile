@@ -207,7 +207,7 @@ test-asan:
 # Real-process tests: GROVE_TEST_JOBS at once, each in its own network
 # namespace when root (tests/run_tests.sh), the longest first.
 PROC_TESTS := $(sort $(wildcard tests/proc/test_*.sh))
-SLOW_PROC := $(filter %/test_cluster_crash.sh %/test_cert_lifecycle.sh %/test_backup_restore.sh \
+SLOW_PROC := $(filter %/test_cluster_crash.sh %/test_crdt_rules.sh %/test_sim.sh \
 	%/test_readme_cluster.sh %/test_cluster_loss.sh %/test_cluster_partition.sh,$(PROC_TESTS))
 test-proc: programs
 	@GROVE_TEST_JOBS=$(GROVE_TEST_JOBS) GROVE_TEST_ISOLATE=netns bash tests/run_tests.sh proc \
