@@ -231,6 +231,7 @@ typedef struct grove_db_presence grove_db_presence_t;
 
 #define GROVE_DB_PEND_SPARES 4 /* pending record blocks kept per stripe */
 #define GROVE_DB_PEND_SPARE_BYTES 256 /* the largest block kept */
+#define GROVE_DB_ZR_NOHDR_KEY_MAX 62 /* longer keys' writers look every time */
 
 /* A key lock with the write buffers reused by the writes under it. */
 typedef struct grove_db_stripe {
@@ -268,6 +269,12 @@ typedef struct grove_db_stripe {
 	struct grove_db_zrcache *zr;
 	uint32_t zr_last;
 	uint64_t zr_gen; /* bumped once a build or pass of a key of the stripe is written */
+	/* db_zrank.c: the last sorted-set key (of at most
+	 * GROVE_DB_ZR_NOHDR_KEY_MAX bytes; length 0: none) whose writer found
+	 * no counts' version record in the store: its next writes do not look
+	 * again (only a build, under this lock, writes one) */
+	uint8_t zr_nohdr_len;
+	uint8_t zr_nohdr[GROVE_DB_ZR_NOHDR_KEY_MAX];
 	/* db_presence.c: GROVE_DB_PRESENCE_WAYS keys' presence sets (NULL
 	 * until the stripe's first), and their LRU clock */
 	struct grove_db_presence *pres;

@@ -2160,12 +2160,23 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 	zr_view_t v = { .po = { .sb = mem + 3 * ZR_KEY_MAX, .lb = mem + 4 * ZR_KEY_MAX },
 			.pn = { .sb = mem + 5 * ZR_KEY_MAX, .lb = mem + 6 * ZR_KEY_MAX } };
 	/* quiet: nothing of the key pending, the store is all there is */
-	bool mine = batch_has_zr(b, k), quiet = db->stripes[k->stripe].npend == 0 && !mine;
+	grove_db_stripe_t *st = &db->stripes[k->stripe];
+	bool mine = batch_has_zr(b, k), quiet = st->npend == 0 && !mine;
 	/* the version record is only ever written at once (the store has it);
-	 * cached boundaries are dropped with it */
-	bool header = zr_cache_is(db->stripes[k->stripe].zr, k);
-	int rc = header ? 0 : zr_has_header(db, NULL, k, NULL, false, &header);
+	 * cached boundaries are dropped with it; its absence is remembered
+	 * for the stripe's last key without it (a set under build_min members,
+	 * or one whose build waits for a quiet write) until a build */
+	bool header = zr_cache_is(st->zr, k);
+	bool absent = !header && st->zr_nohdr_len == k->klen && k->klen &&
+		      memcmp(st->zr_nohdr, k->key, k->klen) == 0;
+	int rc = header || absent ? 0 : zr_has_header(db, NULL, k, NULL, false, &header);
+	if (rc == 0 && !header && !absent && k->klen <= GROVE_DB_ZR_NOHDR_KEY_MAX &&
+	    !grove_commit_txn_owned(&db->commit)) { /* a transaction may stage a build */
+		memcpy(st->zr_nohdr, k->key, k->klen);
+		st->zr_nohdr_len = (uint8_t)k->klen;
+	}
 	if (rc == 0 && !header && quiet && zcount >= (int64_t)grove_db__zrank_params.build_min) {
+		st->zr_nohdr_len = 0;
 		rc = zr_build(db, k);
 		header = rc == 0;
 	}

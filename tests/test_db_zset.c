@@ -833,6 +833,35 @@ static unsigned leaf_count_max(grove_db_t *db)
 	return most;
 }
 
+/* A key without counts (under build_min members): its writer reads the
+ * store once to find the counts' version record absent, and its next
+ * writes remember that (no store read at all: the rest comes from the
+ * caches); the build forgets it, so the writes after it keep the counts
+ * (one build: not one per write). */
+static void test_rank_header_memo(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrankh", grove_test_leveldb), 0);
+	rent_t mod[40];
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(mod[i].m, sizeof(mod[i].m), "m%02zu", i);
+		mod[i].s = (double)((i * 7) % 40);
+		grove_test_ops_count(t.db);
+		assert_int_equal(zadd(t.db, "k", mod[i].m, mod[i].s, 0), 1);
+		uint64_t gets = grove_test_ops.gets;
+		grove_test_ops_uncount(t.db);
+		if (i > 0 && i + 1 < k_small.build_min)
+			assert_int_equal(gets, 0);
+	}
+	assert_int_equal(atomic_load(&t.db->zrank_builds), 1);
+	rank_check(t.db, "k", mod, 40);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 /* Deferred batches (a client's pipelined writes) whose first write, the
  * only one that finds nothing of the key pending and so may run a pass,
  * lands in the first super, while the rest add members at the top: the
@@ -1621,6 +1650,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_migration),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_count_groups),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_dirty_supers),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_header_memo),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_one_super),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_txn),
