@@ -62,6 +62,7 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db__pending_close(s);
 		grove_db__list_stripe_free(s);
 		grove_db__zrank_cache_free(db, s);
+		grove_free(s->zr_mem);
 		grove_db__presence_stripe_free(db, s);
 		pthread_mutex_destroy(&s->mu);
 	}
@@ -395,8 +396,8 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 			 size_t vlen)
 {
 	pend_prep_t *a = ctx;
-	if (a->rc)
-		return;
+	if (a->rc || (klen && key[0] == GROVE_DB_PFX_ZINDEX))
+		return; /* the score index: no writer reads it back (db_zset.c) */
 	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
 	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
 	GROVE_ASSERT(klen + n->vlen < UINT32_MAX);

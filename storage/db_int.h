@@ -275,6 +275,10 @@ typedef struct grove_db_stripe {
 	 * again (only a build, under this lock, writes one) */
 	uint8_t zr_nohdr_len;
 	uint8_t zr_nohdr[GROVE_DB_ZR_NOHDR_KEY_MAX];
+	/* db_zrank.c: a sorted-set writer's buffers (57 KB, from the stripe's
+	 * first sorted-set write on: 14.7 MB if all 256 stripes write one), or
+	 * NULL */
+	uint8_t *zr_mem;
 	/* db_presence.c: GROVE_DB_PRESENCE_WAYS keys' presence sets (NULL
 	 * until the stripe's first), and their LRU clock */
 	struct grove_db_presence *pres;
@@ -488,7 +492,9 @@ void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t se
 void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
 /* Pending records of a stripe (queued for the group commit, not yet
  * settled; caller holds the stripe lock): prepare copies every op of b
- * (all or nothing; nothing visible yet), then exactly one of install (the
+ * but the sorted-set score index's ('z': no writer reads one back, and
+ * readers read the store) (all or nothing; nothing visible yet), then
+ * exactly one of install (the
  * copies become the keys' records under seq, replacing older ones; cannot
  * fail) or discard.  add: both.  find: key's record (val NULL: deleted) or
  * NULL, valid until the stripe's records change; get: a copy (1: found,

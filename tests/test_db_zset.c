@@ -862,6 +862,52 @@ static void test_rank_header_memo(void **state)
 	grove_db__zrank_params = saved;
 }
 
+/* Deferred batches alternating between two sorted sets of one lock
+ * stripe: the stripe's boundary cache holds one key at a time, so the
+ * other key's writes read its count records back from the stripe's
+ * pending records (queued, not yet written): they stay in step (no drop,
+ * ranks right), and the score index's records are not kept there. */
+static void test_rank_deferred_two_keys(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zrank2k", grove_test_leveldb), 0);
+	grove_db_key_t ka, kb;
+	char other[16];
+	assert_int_equal(grove_db__key_prepare(&ka, K("k")), 0);
+	for (unsigned i = 0;; i++) { /* a key of k's stripe */
+		assert_true(i < 100000);
+		snprintf(other, sizeof(other), "o%u", i);
+		assert_int_equal(grove_db__key_prepare(&kb, K(other)), 0);
+		if (kb.stripe == ka.stripe)
+			break;
+	}
+	rent_t ma[120], mb[120];
+	size_t n = fill_spread(t.db, "k", ma, 40);
+	fill_spread(t.db, other, mb, 40);
+	for (int b = 0; b < 4; b++) {
+		assert_int_equal(grove_db_defer_begin(t.db), 0);
+		for (int i = 0; i < 20; i++, n++) {
+			snprintf(ma[n].m, sizeof(ma[n].m), "a%02d:%02d", b, i);
+			snprintf(mb[n].m, sizeof(mb[n].m), "b%02d:%02d", b, i);
+			ma[n].s = mb[n].s = (double)((n * 13) % 41);
+			zadd(t.db, "k", ma[n].m, ma[n].s, 0);
+			zadd(t.db, other, mb[n].m, mb[n].s, 0);
+		}
+		grove_db_stripe_t *s = &t.db->stripes[ka.stripe];
+		for (size_t j = 0; j < s->npend; j++)
+			assert_int_not_equal(s->pend[j].key[0], 'z');
+		assert_int_equal(grove_db_defer_sync(t.db, grove_db_defer_end(t.db)), 0);
+	}
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 0);
+	rank_check(t.db, "k", ma, n);
+	rank_check(t.db, other, mb, n);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 /* Deferred batches (a client's pipelined writes) whose first write, the
  * only one that finds nothing of the key pending and so may run a pass,
  * lands in the first super, while the rest add members at the top: the
@@ -1651,6 +1697,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_count_groups),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_dirty_supers),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_header_memo),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_deferred_two_keys),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_one_super),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_txn),
