@@ -525,6 +525,8 @@ void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
 	s->nprep = 0;
 	if (seq < s->pend_min)
 		s->pend_min = seq;
+	if (seq > s->pend_max)
+		s->pend_max = seq;
 }
 
 int grove_db__pending_add(grove_db_stripe_t *s, const grove_batch_t *b, uint64_t seq)
@@ -605,6 +607,17 @@ void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 	GROVE_ASSERT(s->nprep == 0);
 	if (s->npend == 0 || (seq != 0 && s->pend_min > seq))
 		return;
+	if ((seq == 0 || s->pend_max <= seq) && 8 * s->npend >= s->pidx_cap) {
+		/* every record, and they fill the index enough that clearing it
+		 * whole costs less than a probe (key compares) per record: the
+		 * usual end of a pipelined run's sync */
+		for (size_t i = 0; i < s->npend; i++)
+			pending_free(s, &s->pend[i]);
+		memset(s->pidx, 0, s->pidx_cap * sizeof(*s->pidx));
+		s->npend = 0;
+		s->pend_min = UINT64_MAX;
+		return;
+	}
 	uint64_t min = UINT64_MAX;
 	for (size_t i = s->npend; i > 0; i--) {
 		const grove_db_pending_t *p = &s->pend[i - 1];

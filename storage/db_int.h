@@ -246,13 +246,14 @@ typedef struct grove_db_stripe {
 	grove_buf_t enc;
 	grove_batch_t extra_spare;
 	/* pending records (db_cache.c): pend[0..npend), then nprep prepared
-	 * copies; pidx their hash index (pidx_cap slots), pend_min a lower
-	 * bound of their sequence numbers, pend_key the db's SipHash key */
+	 * copies; pidx their hash index (pidx_cap slots), pend_min and
+	 * pend_max a lower and an upper bound of their sequence numbers,
+	 * pend_key the db's SipHash key */
 	grove_db_pending_t *pend;
 	size_t npend, nprep, pend_cap;
 	uint32_t *pidx;
 	size_t pidx_cap;
-	uint64_t pend_min;
+	uint64_t pend_min, pend_max;
 	const uint8_t *pend_key;
 	grove_db_pend_memo_t *pmemo; /* db->pend_memo[stripe]: changed by reads too */
 	/* blocks of replaced or settled pending records kept for the next
