@@ -420,8 +420,11 @@ static int zlast_visit(void *vctx, const uint8_t *m, size_t ml, double s)
 	return 1;
 }
 
+/* A walk's start key: a score (8 bytes), a member and one byte more. */
+#define ZSET_FROM_MAX (8 + GROVE_ELEM_MAX + 1)
+
 /* Where a lex range's walk starts (r->rev: backwards from), into from
- * (8 + GROVE_ELEM_MAX + 1 bytes): *flen (0: the first entry; with rev
+ * (ZSET_FROM_MAX bytes): *flen (0: the first entry; with rev
  * k_end's 2 bytes: the last), or *empty.  The walk skips every entry
  * before its range's bound in its direction and stops at the first past
  * the other (in_range), so it may as well start at the first (rev: last)
@@ -473,14 +476,10 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 		return rc == 1 ? 0 : rc;
 	}
 	zr_t z = { .r = r, .fn = fn, .ctx = ctx, .take = UINT64_MAX };
-	uint8_t *from = grove_malloc(8 + GROVE_ELEM_MAX + 1);
+	uint8_t from[ZSET_FROM_MAX];
 	size_t flen = 0;
 	const uint8_t *fp = from;
 	bool empty = false;
-	if (!from) {
-		rc = GROVE_ENOMEM;
-		goto done;
-	}
 	if (r->by == GROVE_ZRANGE_RANK) {
 		int64_t n = (int64_t)w.count, a = r->start, b = r->stop;
 		if (a < 0)
@@ -518,7 +517,6 @@ int grove_db_zset_range(grove_db_t *db, const void *key, size_t klen, const grov
 	if (rc == 0 && !empty)
 		rc = zwalk_run(&w, r->rev, fp, flen, zr_visit, &z);
 done:
-	grove_free(from);
 	zwalk_end(&w);
 	return rc;
 }
@@ -553,19 +551,17 @@ int grove_db_zset_count(grove_db_t *db, const void *key, size_t klen, const grov
 	grove_zrange_t fwd = *r;
 	fwd.rev = false;
 	zcount_t c = { .r = &fwd };
-	uint8_t *from = grove_malloc(8 + GROVE_ELEM_MAX + 1);
+	uint8_t from[ZSET_FROM_MAX];
 	size_t flen = 0;
 	bool empty = false;
-	rc = from ? 0 : GROVE_ENOMEM;
-	if (rc == 0 && r->by == GROVE_ZRANGE_SCORE)
+	if (r->by == GROVE_ZRANGE_SCORE)
 		flen = start_at(r->min, false, from);
-	else if (rc == 0)
+	else
 		rc = lex_start(&w, &fwd, from, &flen, &empty);
 	if (rc == 0 && !empty)
 		rc = zwalk_run(&w, false, from, flen, zcount_visit, &c);
 	if (rc == 0)
 		*out = c.n;
-	grove_free(from);
 	zwalk_end(&w);
 	return rc;
 }
