@@ -418,6 +418,9 @@ static void work_after(uv_work_t *w, int status)
 
 /* ---- deferred runs: a client's pipelined writes as one store write ---- */
 
+static bool pause_holds(const grove_resp_server_t *srv, bool has_write);
+static bool pause_resume(grove_resp_server_client_t *c);
+
 static void sync_start(grove_resp_server_t *srv);
 static void sync_start_work(grove_resp_server_t *srv);
 
@@ -531,10 +534,34 @@ static bool batch_run_deferred(grove_resp_server_client_t *c)
 	grove_db_t *db = srv->env->db;
 	GROVE_ASSERT(grove_db_defer_begin(db) == 0); /* only the loop thread defers */
 	unsigned result = batch_run(c, 0, c->batch_n, &c->out);
+	/* the client's next batches, while deferrable, join the run (up to
+	 * GROVE_SERVER_DEFER_BATCHES_MAX): one store write for all, each
+	 * record once (a sorted set's count records: once per run, not once
+	 * per 256 writes); a batch of another kind waits for the release as
+	 * a paused one does (pause_batch) */
+	bool kept = false;
+	for (unsigned n = 1; n < GROVE_SERVER_DEFER_BATCHES_MAX && !(result & GROVE_CMD_CLOSE) &&
+			     !c->proto_error && !c->carry && c->out.len < GROVE_SERVER_OUTPUT_HIGH_BYTES &&
+			     grove_resp_parser_pending(&c->parser) > 0;
+	     n++) {
+		batch_done(c, result);
+		result = 0;
+		bool has_write;
+		batch_collect(c, &has_write);
+		if (c->batch_n == 0 && !c->proto_error)
+			break; /* an incomplete request */
+		if (!c->batch_defer || c->proto_error || pause_holds(srv, has_write)) {
+			c->pause_batch = kept = true;
+			c->pause_has_write = has_write;
+			break;
+		}
+		result = batch_run(c, 0, c->batch_n, &c->out);
+	}
 	uint64_t ticket = grove_db_defer_end(db);
-	batch_done(c, result);
-	if (ticket == 0)
-		return false;
+	if (!kept)
+		batch_done(c, result);
+	if (ticket == 0) /* nothing queued: the kept batch may run now */
+		return kept && pause_resume(c);
 	c->held = true;
 	c->hold_seq = ticket;
 	if (ticket > srv->sync_want)

@@ -66,6 +66,9 @@
 #define GROVE_SERVER_BACKLOG 511
 #define GROVE_SERVER_BLOCKED_INPUT_BYTES (64u * 1024) /* read while blocked */
 #define GROVE_SERVER_PASS_SYNCS_MAX 8 /* none: store writes per loop pass on the loop */
+/* batches of deferrable writes one client runs before its held run is
+ * written (GROVE_SERVER_BATCH_MAX each: 1,024 writes, a commit group) */
+#define GROVE_SERVER_DEFER_BATCHES_MAX 4
 
 typedef struct grove_resp_server_client grove_resp_server_client_t;
 

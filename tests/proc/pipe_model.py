@@ -54,6 +54,16 @@
       past the socket buffers and the server's output high mark, so they
       leave partly written and the rest once the socket drains.  Every reply
       must equal the model's, in order.
+  pipe_model.py runs PORT ROUNDS MAXSYNCS
+      One connection sends, in one write per round, runs of deferrable
+      writes longer than a server batch (256 to 1,000 ZADDs of new
+      members: some runs end where a batch does, 300
+      SADDs, 200 ZADD XX CH) each followed by reads of what they wrote
+      (ZCARD, ZRANK, SCARD): a run of several batches is written as one,
+      and the read after it must wait for it.  Every reply must equal the
+      model's, in order.  Then 2,048 ZADDs in one write: INFO's fsyncs
+      may grow by at most MAXSYNCS (-1: not checked; durability none
+      counts none).
 Standard library only (Debian's /usr/bin/python3).
 """
 import random
@@ -581,6 +591,55 @@ def run_bigreply(port, rounds):
     return 0
 
 
+def info_field(c, field):
+    c.send([["INFO", "storage"]])
+    for ln in c.reply().split("\r\n"):
+        if ln.startswith(field + ":"):
+            return int(ln.split(":", 1)[1])
+    return None
+
+
+def run_runs(port, rounds, maxsyncs):
+    c = Conn(port)
+    for r in range(rounds):
+        z, st = "runs:z%d" % r, "runs:s%d" % r
+        cmds, want = [["DEL", z, st]], [0]
+        nz = (700, 512, 300, 1000, 256, 640)[r % 6]  # some end a batch
+        cmds += [["ZADD", z, i, "m%d" % i] for i in range(nz)]
+        want += [1] * nz
+        cmds += [["ZCARD", z], ["ZRANK", z, "m%d" % (nz - 1)], ["ZRANK", z, "m0"]]
+        want += [nz, nz - 1, 0]
+        cmds += [["SADD", st, "m%d" % i] for i in range(300)]
+        want += [1] * 300
+        cmds += [["SCARD", st]]
+        want += [300]
+        cmds += [["ZADD", z, "XX", "CH", -i, "m%d" % i] for i in range(1, 201)]
+        want += [1] * 200
+        cmds += [["ZRANK", z, "m200"], ["ZRANK", z, "m0"], ["ZCARD", z]]
+        want += [0, 200, nz]
+        c.send(cmds)
+        for n, w in enumerate(want):
+            got = c.reply()
+            if got != w:
+                print("FAIL round %d reply %d of %d (%r): %r, want %r" %
+                      (r, n, len(want), cmds[n][:3], got, w))
+                return 1
+    print("ok %d rounds of long deferred runs, each read after them right" % rounds)
+    before = info_field(c, "fsyncs")
+    c.send([["ZADD", "runs:f", i, "m%d" % i] for i in range(2048)])
+    for n in range(2048):
+        got = c.reply()
+        if got != 1:
+            print("FAIL ZADD %d of 2048: %r" % (n, got))
+            return 1
+    syncs = info_field(c, "fsyncs") - before
+    if maxsyncs >= 0 and syncs > maxsyncs:
+        print("FAIL 2048 pipelined ZADDs took %d fsyncs, want at most %d" % (syncs, maxsyncs))
+        return 1
+    print("ok 2048 pipelined ZADDs in one write: %d fsyncs" % syncs)
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 5 and a[0] == "model":
@@ -591,6 +650,8 @@ def main():
         return run_shared(int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]))
     if len(a) == 3 and a[0] == "bigreply":
         return run_bigreply(int(a[1]), int(a[2]))
+    if len(a) == 4 and a[0] == "runs":
+        return run_runs(int(a[1]), int(a[2]), int(a[3]))
     if len(a) == 3 and a[0] == "check":
         return run_check(int(a[1]), a[2])
     print(__doc__)

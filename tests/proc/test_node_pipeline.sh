@@ -9,7 +9,11 @@
 # ZPOPMIN) on the same set, hash, list and sorted set at once lose and keep
 # nothing (and the sorted set's ranks agree with its order), and the
 # sorted sets' counted index is never found out of step (INFO
-# zset_rank_drops 0, zset_rank_passes > 0); and
+# zset_rank_drops 0, zset_rank_passes > 0); runs of deferrable writes
+# longer than a batch (up to 1,000), the reads after them right, and 2,048
+# pipelined ZADDs in one write at most 6 fsyncs in batch and always (a
+# run of several batches is one store write; it took 15 with one per
+# batch); and
 # one client's pipeline whose replies (8 MB) run far past the socket
 # buffers and the output high mark, leaving in parts.  Then, in none,
 # batch and always, kill -9 during a pipelined write burst: after the
@@ -45,6 +49,15 @@ for mode in none batch always; do
 	drops=$(sed -n 's/^zset_rank_drops://p' <<<"$zi")
 	[[ $drops == 0 && ${passes:-0} -gt 0 ]] && pass "$mode: counted index passes $passes, none dropped" ||
 		fail "$mode: counted index passes '$passes', dropped '$drops'"
+	# runs of several batches of deferrable writes, reads after them; a
+	# run's batches are written together (each run of at most 256 writes
+	# took its own fsync: 2,048 ZADDs in one write took at least 8)
+	maxs=-1
+	[[ $mode != none ]] && maxs=6
+	out=$(python3 "$PY" runs "$port" 6 "$maxs")
+	rc=$?
+	echo "$out"
+	((rc == 0)) && pass "$mode: long deferred runs, their reads, their fsyncs" || fail "$mode: long deferred runs wrong"
 	out=$(python3 "$PY" bigreply "$port" 40)
 	rc=$?
 	echo "$out"
