@@ -6,7 +6,13 @@
 #  1. ZADD: one key filled to the size, pipelined (tests/proc/resp_pipe.py
 #     zadd, one connection, 2,000 commands unanswered, commands encoded
 #     before the clock starts); the rate of the whole fill and of its last
-#     tenth (the rate at that size);
+#     tenth (the rate at that size); at sizes up to 10^4 the figures are
+#     those of 40 keys filled to the size at once (resp_pipe.py zkeys:
+#     runs of 100 ZADDs per key; the last tenth is 4,000 ZADDs at 10^3),
+#     as one key's last tenth at 10^3 is 100 ZADDs, a round trip or two,
+#     and reads 0.00 us of CPU; the one key is filled too (the reads below
+#     use it) and its rates are printed after the table ("one key"), with
+#     the flatness they give (the definition before the 40 keys);
 #  2. ZRANGE key BYSCORE x +inf LIMIT 0 10 (x random): redis-benchmark -P 16
 #     -c 16, GROVE_BENCH_ZSET_QUERIES requests;
 #  3. ZRANK key m (m a random member): redis-benchmark -P 16 -c 16; Grove's
@@ -35,6 +41,8 @@ RANKS_BIG=${GROVE_BENCH_ZSET_RANKS_BIG:-$QUERIES}
 MODE=${GROVE_BENCH_ZSET_DURABILITY:-none}
 BOARD=${GROVE_BENCH_ZSET_BOARD:-1000}
 UPDATES=${GROVE_BENCH_ZSET_UPDATES:-21000}
+SMALL_MAX=10000 # sizes filled as 40 keys for the ZADD figures
+ZKEYS=40        # resp_pipe.py's zkeys
 PY=/usr/bin/python3
 PIPE=$ROOT/tests/proc/resp_pipe.py
 for t in redis-server redis-benchmark; do
@@ -68,10 +76,10 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc); g
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t + 0 > 0) printf "%.0f", n / t; else printf "-" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
-# fill PORT KEY FROM TO: elapsed seconds, or "-" past the budget
+# fill PORT KEY FROM TO [OP]: elapsed seconds, or "-" past the budget
 fill() {
 	local out
-	out=$($PY "$PIPE" 127.0.0.1 "$1" zadd "$2" "$3" "$4" --pregen --budget "$BUDGET_S" 2>&1 | tail -1)
+	out=$($PY "$PIPE" 127.0.0.1 "$1" "${5:-zadd}" "$2" "$3" "$4" --pregen --budget "$BUDGET_S" 2>&1 | tail -1)
 	[[ $out == "end done "* ]] || { echo "-"; return; }
 	echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($i == "elapsed") print $(i + 1) }'
 }
@@ -107,6 +115,24 @@ for size in $SIZES; do
 		zadd=$(rate "$size" "$total")
 		zlast=$(rate $((size - head)) "$t2")
 		uadd=$(cpu_us "$c0" "$c1" $((size - head)))
+		R[$srv,$size,zadd1]=$zadd
+		R[$srv,$size,zlast1]=$zlast
+		R[$srv,$size,cpu1]=$uadd
+		if ((size <= SMALL_MAX)); then # 40 keys (resp_pipe.py zkeys)
+			n=$((ZKEYS * size))
+			t1=$(fill "$port" "zk:$size" 0 $((n * 9 / 10)) zkeys)
+			c0=$(cpu "$pid")
+			t2=$(fill "$port" "zk:$size" $((n * 9 / 10)) "$n" zkeys)
+			c1=$(cpu "$pid")
+			total=$(awk -v a="$t1" -v b="$t2" 'BEGIN { if (a != "-" && b != "-") print a + b; else print "-" }')
+			for k in 0000 0039; do
+				card=$(redis-cli -p "$port" zcard "zk:$size:$k")
+				[[ $card == "$size" ]] || fail "$srv: ZCARD zk:$size:$k is $card, want $size"
+			done
+			zadd=$(rate "$n" "$total")
+			zlast=$(rate $((n - n * 9 / 10)) "$t2")
+			uadd=$(cpu_us "$c0" "$c1" $((n - n * 9 / 10)))
+		fi
 		c0=$(cpu "$pid")
 		zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
 		c1=$(cpu "$pid")
@@ -143,6 +169,15 @@ done
 printf '%-28s' "redis $big / redis $small"
 for op in zadd zrange zrank; do printf '%12s' "$(ratio "${R[redis,$big,$op]}" "${R[redis,$small,$op]}")"; done
 echo
+if ((small <= SMALL_MAX)); then
+	echo
+	echo "one key (the ZADD figures before the $ZKEYS keys): at $small its last tenth is $((small - small * 9 / 10)) ZADDs"
+	printf '%-9s %-6s %11s %11s %9s %16s\n' size server "ZADD fill/s" "ZADD last/s" "(CPU us)" "$big/$small last"
+	for srv in $SERVERS; do
+		printf '%-9s %-6s %11s %11s %9s %16s\n' "$small" "$srv" "${R[$srv,$small,zadd1]}" \
+			"${R[$srv,$small,zlast1]}" "${R[$srv,$small,cpu1]}" "$(ratio "${R[$srv,$big,zadd]}" "${R[$srv,$small,zlast1]}")"
+	done
+fi
 echo
 echo "leaderboard: $BOARD members written once, then $UPDATES ZINCRBY of random members"
 printf '%-10s %12s %16s %16s\n' server "ZRANK/s" "ZRANK CPU us" "ZRANGE BYSCORE/s"

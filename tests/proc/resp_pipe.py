@@ -16,6 +16,10 @@ Commands (member and field names sort as their index):
   ssmall K  SADD K:%012d m:%012d with (i / 10, i % 10): sets of 10 members
   hsmall K  HSET K:%012d f:%012d %012d with (i / 10, i % 10, i)
   zadd KEY   ZADD KEY %012d m:%012d      with score (i * 7919) % 1000003
+  zkeys KEY  ZADD KEY:%04d %012d m:%012d with ((i / 100) % 40, the score
+             above, i): 40 sorted sets, each run of 100 indexes into the
+             next; indexes [0, 40 n) give each n members (n a multiple of
+             100), [40 m, 40 n) the members m to n of each
   lpush KEY  LPUSH KEY e:%012d           rpush KEY  RPUSH KEY e:%012d
 redis-benchmark's __rand_int__ (-r) writes the same 12-digit numbers, so a
 benchmark of SISMEMBER KEY m:__rand_int__ hits the members written here.
@@ -36,6 +40,8 @@ import sys
 import time
 
 CHUNK = 500          # commands per send
+ZKEYS = 40           # zkeys: sorted sets
+ZKEYS_RUN = 100      # zkeys: indexes per key in a row
 
 
 def template(op, key):
@@ -59,6 +65,9 @@ def template(op, key):
         return head(b'HDEL', key, 3) + f
     if op == 'zadd':
         return head(b'ZADD', key, 4) + v + m
+    if op == 'zkeys':
+        z = head(b'ZADD', key + b':0000', 4)
+        return z[:-len(b'0000\r\n')] + b'%04d\r\n' + v + m
     if op in ('ssmall', 'hsmall'):
         # the key's length with its 13-byte suffix ":%012d"
         small = head(b'SADD' if op == 'ssmall' else b'HSET', key + b':' + b'0' * 12,
@@ -77,6 +86,8 @@ def args(op, j):
         return (j // 10, j % 10, j)
     if op == 'zadd':
         return ((j * 7919) % 1000003, j)
+    if op == 'zkeys':
+        return ((j // ZKEYS_RUN) % ZKEYS, (j * 7919) % 1000003, j)
     if op in ('hset', 'mix'):
         return (j, j) if op == 'hset' else (j, j, j)
     return j
@@ -134,7 +145,7 @@ def main():
     ap.add_argument('host')
     ap.add_argument('port', type=int)
     ap.add_argument('op', choices=['sadd', 'srem', 'hset', 'hdel', 'mix', 'ssmall', 'hsmall',
-                                   'zadd', 'lpush', 'rpush'])
+                                   'zadd', 'zkeys', 'lpush', 'rpush'])
     ap.add_argument('key')
     ap.add_argument('first', type=int)
     ap.add_argument('last', type=int)
