@@ -718,6 +718,16 @@ int grove_elem_set_one(grove_elem_t *x, const grove_value__dot_t *d, uint64_t ts
 	return 0;
 }
 
+void grove_elem_one_view(grove_elem_t *x, grove_entry_t *e, const grove_value__dot_t *d,
+			 uint64_t ts, const void *val, size_t vlen)
+{
+	GROVE_ASSERT(vlen <= GROVE_BLOB_MAX && (val || !vlen));
+	/* read only through x: the cast lends val, it is never written */
+	*e = (grove_entry_t){ .dot = *d, .ts = ts,
+			     .val = { vlen ? (uint8_t *)(uintptr_t)val : NULL, (uint32_t)vlen } };
+	*x = (grove_elem_t){ .e = e, .len = 1, .cap = 1 };
+}
+
 /* ---- contexts ---- */
 
 bool grove_ctx_has(const grove_ctx_t *c, const grove_value__dot_t *d)

@@ -138,6 +138,12 @@ size_t grove_elem_filter(grove_elem_t *x, const grove_ctx_t *c);
 int grove_elem_set_one(grove_elem_t *x, const grove_value__dot_t *d, uint64_t ts, const void *val,
 		       size_t vlen) GROVE_MUST_CHECK;
 
+/* x := a view of one entry (d, ts, val) held in *e, borrowing val (no
+ * copy, no allocation): as grove_elem_set_one would make it, for a caller
+ * that only reads x (encodes it) while val and *e live.  Never free x. */
+void grove_elem_one_view(grove_elem_t *x, grove_entry_t *e, const grove_value__dot_t *d,
+			 uint64_t ts, const void *val, size_t vlen);
+
 /* The next dot of node in c (above all it holds for node); GROVE_EOVERFLOW. */
 int grove_ctx_next_dot(const grove_ctx_t *c, const char *node, grove_value__dot_t *d) GROVE_MUST_CHECK;
 int grove_ctx_add(grove_ctx_t *c, const grove_value__dot_t *d) GROVE_MUST_CHECK;

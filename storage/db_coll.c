@@ -986,15 +986,15 @@ static int add_in_place(coll_t *c, wop_t *o, const ename_t *en, int *rc)
 		elem_item(en, rec, len, raw_item);
 	raw_free(&r);
 	o->out_flag = !live;
-	grove_elem_t x = { 0 };
 	uint64_t ts = 0; /* a member's dot takes no timestamp */
 	grove_value__dot_t d;
 	*rc = grove_db__elem_new_dot(c, elem_ts, field ? &ts : NULL, &d);
-	if (*rc == 0)
-		*rc = grove_elem_set_one(&x, &d, ts, field ? o->b : NULL, field ? o->blen : 0);
-	if (*rc == 0)
+	if (*rc == 0) { /* the new record, only encoded: a view of the value */
+		grove_elem_t x;
+		grove_entry_t e;
+		grove_elem_one_view(&x, &e, &d, ts, field ? o->b : NULL, field ? o->blen : 0);
 		*rc = elem_store(c, en, had, raw_item, live ? raw_item : NULL, &x);
-	grove_elem_free(&x);
+	}
 	return 1;
 }
 
