@@ -563,27 +563,65 @@ static void deferred_head_settle(grove_db_t *db, const grove_db_key_t *k, grove_
 	}
 }
 
+/* A sync's settling of consecutive records of one key (a hot key's
+ * pipelined writes): the key prepared once, and its stripe lock held
+ * across them (up to SETTLE_HOLD_MAX records) instead of taken per record. */
+#define SETTLE_HOLD_MAX 256
+
+typedef struct settle_key {
+	grove_db_key_t k;
+	bool prepared; /* k is the last settled record's key */
+	bool locked;   /* k's stripe lock is held */
+	unsigned held; /* records settled under it */
+} settle_key_t;
+
+static void settle_key_release(grove_db_t *db, settle_key_t *sk)
+{
+	if (sk->locked)
+		pthread_mutex_unlock(&db->stripes[sk->k.stripe].mu);
+	sk->locked = false;
+	sk->held = 0;
+}
+
+/* sk prepared for r's key (its lock released when it was another key). */
+static void settle_key_for(grove_db_t *db, settle_key_t *sk, const grove_db_deferred_t *r)
+{
+	if (sk->prepared && sk->k.hash == r->key_hash && sk->k.klen == r->klen &&
+	    memcmp(sk->k.urec + 1, r->key, r->klen) == 0)
+		return;
+	settle_key_release(db, sk);
+	grove_db__key_prepare_hashed(&sk->k, r->key, r->klen, r->key_hash);
+	sk->k.key = sk->k.urec + 1; /* r goes to the spares: its copy of the key */
+	sk->prepared = true;
+}
+
 /* Applies a written record's deltas (durable; through run, which
  * grove_db_defer_sync flushes) and releases its cache pin; the record goes
  * to *spare for reuse, its stripe to touched (whose pending records
- * grove_db_defer_sync settles once for all of them). */
+ * grove_db_defer_sync settles once for all of them).  sk: the key of the
+ * records before it (the caller releases it at the end). */
 static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, uint64_t settled,
-			 grove_db_deferred_t **spare, uint64_t *touched, grove_tree_run_t *run)
+			 grove_db_deferred_t **spare, uint64_t *touched, grove_tree_run_t *run,
+			 settle_key_t *sk)
 {
 	bool durable = r->w.rc == 0;
 	if (durable)
 		extra_apply(db, r->deltas, r->ndeltas, run);
-	grove_db_key_t k;
-	grove_db__key_prepare_hashed(&k, r->key, r->klen, r->key_hash);
-	touched[k.stripe / 64] |= (uint64_t)1 << (k.stripe % 64);
+	settle_key_for(db, sk, r);
+	const grove_db_key_t *k = &sk->k;
+	touched[k->stripe / 64] |= (uint64_t)1 << (k->stripe % 64);
 	if (r->has_head || !durable) { /* failed: the entry goes (its meta_absent too) */
-		pthread_mutex_lock(&db->stripes[k.stripe].mu);
+		if (sk->locked && sk->held >= SETTLE_HOLD_MAX)
+			settle_key_release(db, sk);
+		if (!sk->locked)
+			pthread_mutex_lock(&db->stripes[k->stripe].mu);
+		sk->locked = true;
+		sk->held++;
 		if (r->has_head)
-			deferred_head_settle(db, &k, r, settled, durable);
-		grove_db__cache_settle(db, &k, r->w.seq, durable);
+			deferred_head_settle(db, k, r, settled, durable);
+		grove_db__cache_settle(db, k, r->w.seq, durable);
 		if (!durable) /* the sorted-set leaves' entries showed it too */
-			grove_db__zrank_note(db, &k, NULL, false);
-		pthread_mutex_unlock(&db->stripes[k.stripe].mu);
+			grove_db__zrank_note(db, k, NULL, false);
 	}
 	if (r->batch.cap_bytes > DEFER_BATCH_KEEP_BYTES)
 		grove_batch_close(&r->batch);
@@ -614,13 +652,15 @@ int grove_db_defer_sync(grove_db_t *db, uint64_t ticket)
 	uint64_t touched[GROVE_DB_STRIPES / 64] = {0}, settled = last ? last->w.seq : 0;
 	size_t n = 0;
 	grove_tree_run_t run = { 0 }; /* a hot element's writes: one tree update */
+	settle_key_t sk = { .prepared = false };
 	for (grove_db_deferred_t *r = first, *nx; r; r = nx) {
 		nx = r->next;
-		defer_settle(db, r, settled, &spare, touched, &run);
+		defer_settle(db, r, settled, &spare, touched, &run, &sk);
 		if (!spare_last)
 			spare_last = spare;
 		n++;
 	}
+	settle_key_release(db, &sk);
 	grove_tree_run_flush(&db->tree, &run);
 	/* Once per stripe, up to the last record: every write up to it was
 	 * written (or failed) by the sync above, whoever queued it. */
