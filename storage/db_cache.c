@@ -19,6 +19,7 @@
 #include "grove/alloc.h"
 #include "base/assert.h"
 #include "base/buf.h"
+#include "crdt/coll.h"
 #include "storage/db_int.h"
 
 _Static_assert(GROVE_DB_CACHE_SETS >= 1 && (GROVE_DB_CACHE_SETS & (GROVE_DB_CACHE_SETS - 1)) == 0,
@@ -460,6 +461,9 @@ void grove_db__pending_note_items(grove_db_stripe_t *s, const grove_db_item_delt
 			if (p->val) {
 				p->has_item = true;
 				memcpy(p->item, d->new_item, GROVE_DIGEST_BYTES);
+				p->has_scan = d->new_scan;
+				p->tagged = d->new_tagged;
+				p->max_ts = d->new_max_ts;
 			}
 			break;
 		}
@@ -490,8 +494,16 @@ int grove_db__pending_check_items(grove_db_t *db)
 			memcpy(name + 1, p->key + 1, 2 + kl);
 			memcpy(name + 3 + kl, p->key + 4 + kl, p->klen - 4 - kl);
 			grove_tree_item(name, p->klen - 1, p->val, p->vlen, want);
+			int kind = name[0];
 			grove_free(name);
 			if (memcmp(want, p->item, GROVE_DIGEST_BYTES) != 0)
+				rc = GROVE_ECORRUPT;
+			size_t n; /* the kept scan: what a scan of val reads */
+			uint64_t ts;
+			bool tagged;
+			if (rc == 0 && p->has_scan &&
+			    (grove_elem_rec_scan(p->val, p->vlen, kind, &n, &ts, &tagged) != 0 ||
+			     ts != p->max_ts || tagged != p->tagged))
 				rc = GROVE_ECORRUPT;
 		}
 		pthread_mutex_unlock(&s->mu);

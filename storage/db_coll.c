@@ -719,6 +719,12 @@ static int elem_store(coll_t *c, const ename_t *en, bool had, const uint8_t raw_
 			d->has_new = true;
 			d->rkey = en->rkey;
 			d->rlen = en->rlen;
+			/* a field's scan, for the next HSET (add_in_place) */
+			d->new_scan = en->kind == GROVE_ELEM_FIELD;
+			if (d->new_scan)
+				d->new_max_ts = grove_elem_max_ts(x);
+			for (size_t i = 0; d->new_scan && i < x->len; i++)
+				d->new_tagged = d->new_tagged || x->e[i].tag;
 			acc_add(&c->m.acc, d->new_item, false);
 			c->m.count[en->kind]++;
 		}
@@ -971,8 +977,13 @@ static int add_in_place(coll_t *c, wop_t *o, const ename_t *en, int *rc)
 	size_t n;
 	bool tagged;
 	uint8_t raw_item[GROVE_DIGEST_BYTES];
-	if (known && !field) {
+	if (known && (!field || pd->has_scan)) { /* a field's scan kept with it */
 		live = grove_elem_rec_has_entries(rec, len);
+		elem_ts = field ? pd->max_ts : 0;
+		if (field && pd->tagged) {
+			raw_free(&r);
+			return 0; /* the general path carries the counter's baselines */
+		}
 	} else if (had) {
 		if (grove_elem_rec_scan(rec, len, en->kind, &n, &elem_ts, &tagged) != 0 || tagged) {
 			raw_free(&r);

@@ -152,6 +152,11 @@ typedef struct grove_db_pending {
 	 * writer of the element takes it instead of hashing val again */
 	bool has_item;
 	uint8_t item[GROVE_DIGEST_BYTES];
+	/* has_scan: the element record's grove_elem_rec_scan outputs, known
+	 * from the write that queued it (grove_db_item_delta_t.new_scan): the
+	 * next SADD/HSET of the element takes them instead of scanning val */
+	bool has_scan, tagged;
+	uint64_t max_ts;
 	uint64_t hash; /* SipHash of key under the db's pend_key (set by the install) */
 	uint32_t cap;  /* bytes of key's block (key, then value) */
 } grove_db_pending_t;
@@ -178,6 +183,11 @@ typedef struct grove_db_item_delta {
 	 * returns (grove_db__pending_note_items), not read after */
 	const uint8_t *rkey;
 	size_t rlen;
+	/* new_scan: what grove_elem_rec_scan reads of the new record (its
+	 * greatest entry timestamp, whether an entry is tagged), known from
+	 * the record written: kept with rkey's pending copy like new_item */
+	bool new_scan, new_tagged;
+	uint64_t new_max_ts;
 } grove_db_item_delta_t;
 #define GROVE_DB_ITEM_DELTAS_MAX 4
 
