@@ -373,11 +373,19 @@ int grove_zhint_resize(grove_zhint_t *h, size_t sets)
 	return 0;
 }
 
-/* mh's set in h, and its tag (never 0). */
+/* mh's first set in h, and its tag (never 0). */
 static uint64_t *hint_set(const grove_zhint_t *h, uint64_t mh, uint32_t *tag)
 {
 	*tag = (uint32_t)(mh >> 32) | 1;
 	return h->slot + (mh >> 1 & (h->sets - 1)) * GROVE_ZHINT_WAYS;
+}
+
+/* mh's second set in h: from bits 19-36 and 45-62 of mh, none of which
+ * picks the first set (bits 1-18 at most: ZR_HINT_SETS_MAX is 2^18); the
+ * first again for some members (and for all when h has one set). */
+static uint64_t *hint_set2(const grove_zhint_t *h, uint64_t mh)
+{
+	return h->slot + ((mh >> 19 ^ mh >> 45) & (h->sets - 1)) * GROVE_ZHINT_WAYS;
 }
 
 static uint32_t way_tag(uint64_t w)
@@ -385,21 +393,42 @@ static uint32_t way_tag(uint64_t w)
 	return (uint32_t)(w >> 32);
 }
 
+/* The way of set holding tag, or GROVE_ZHINT_WAYS. */
+static unsigned way_find(const uint64_t *set, uint32_t tag)
+{
+	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
+		if (way_tag(set[w]) == tag)
+			return w;
+	return GROVE_ZHINT_WAYS;
+}
+
+/* The ways of set taken. */
+static unsigned ways_taken(const uint64_t *set)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
+		n += set[w] != 0;
+	return n;
+}
+
 void grove_zhint_put(grove_zhint_t *h, uint64_t mh, uint32_t loc)
 {
 	if (!h->sets || loc == GROVE_ZHINT_NOLOC)
 		return;
 	uint32_t tag;
-	uint64_t *set = hint_set(h, mh, &tag);
-	unsigned way = GROVE_ZHINT_WAYS;
-	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
-		if (way_tag(set[w]) == tag)
-			way = w;
-	for (unsigned w = 0; w < GROVE_ZHINT_WAYS && way == GROVE_ZHINT_WAYS; w++)
-		if (set[w] == 0)
-			way = w;
-	if (way == GROVE_ZHINT_WAYS)
-		way = (unsigned)(mh >> 58) % GROVE_ZHINT_WAYS;
+	uint64_t *set = hint_set(h, mh, &tag), *set2 = hint_set2(h, mh);
+	unsigned way = way_find(set, tag);
+	if (way == GROVE_ZHINT_WAYS && set2 != set && (way = way_find(set2, tag)) != GROVE_ZHINT_WAYS)
+		set = set2;
+	if (way == GROVE_ZHINT_WAYS) {
+		unsigned n1 = ways_taken(set), n2 = ways_taken(set2);
+		if (n2 < n1)
+			set = set2;
+		if (n1 < GROVE_ZHINT_WAYS || n2 < GROVE_ZHINT_WAYS)
+			way = way_find(set, 0); /* an empty way: tag 0 */
+		else
+			way = (unsigned)(mh >> 58) % GROVE_ZHINT_WAYS;
+	}
 	set[way] = (uint64_t)tag << 32 | loc;
 	h->puts++;
 }
@@ -410,17 +439,22 @@ bool grove_zhint_get(const grove_zhint_t *h, uint64_t mh, uint32_t *loc)
 		return false;
 	uint32_t tag;
 	const uint64_t *set = hint_set(h, mh, &tag);
-	for (unsigned w = 0; w < GROVE_ZHINT_WAYS; w++)
-		if (way_tag(set[w]) == tag) {
-			*loc = (uint32_t)set[w];
-			return true;
-		}
-	return false;
+	unsigned w = way_find(set, tag);
+	if (w == GROVE_ZHINT_WAYS) {
+		set = hint_set2(h, mh);
+		w = way_find(set, tag);
+	}
+	if (w == GROVE_ZHINT_WAYS)
+		return false;
+	*loc = (uint32_t)set[w];
+	return true;
 }
 
 void grove_zhint_prefetch(const grove_zhint_t *h, uint64_t mh)
 {
 	uint32_t tag;
-	if (h->sets)
+	if (h->sets) {
 		__builtin_prefetch(hint_set(h, mh, &tag));
+		__builtin_prefetch(hint_set2(h, mh));
+	}
 }
