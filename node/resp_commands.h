@@ -242,7 +242,7 @@ bool grove_cmd_deferrable(const grove_cmd_t *cmd, size_t argc);
 /* GROVE_TYPE_SET (SISMEMBER) or GROVE_TYPE_MAP (HGET, HEXISTS) when a
  * request of cmd (NULL: unknown) with argc arguments is a point read of
  * one element of one key (argv[1], argv[2]), whose cache slot and record
- * grove_db_read_prefetch can bring ahead; GROVE_TYPE_ZSET (ZRANK,
+ * grove_db_read_hint and its prefetches can bring ahead; GROVE_TYPE_ZSET (ZRANK,
  * ZREVRANK) for a member's rank, which grove_db_zrank_prefetch can bring
  * ahead; else GROVE_TYPE_NONE. */
 grove_type_t grove_cmd_point_read(const grove_cmd_t *cmd, size_t argc);

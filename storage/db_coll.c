@@ -1588,8 +1588,8 @@ static int read_elem(grove_db_t *db, const void *key, size_t klen, int kind, con
 	return rc;
 }
 
-uint64_t grove_db_read_prefetch(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
-				const void *elem, size_t elen)
+uint64_t grove_db_read_hint(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+			    const void *elem, size_t elen)
 {
 	int kind = type == GROVE_TYPE_SET ? GROVE_ELEM_MEMBER
 		   : type == GROVE_TYPE_MAP ? GROVE_ELEM_FIELD
@@ -1598,12 +1598,19 @@ uint64_t grove_db_read_prefetch(grove_db_t *db, const void *key, size_t klen, gr
 	if (kind < 0 || !key || klen == 0 || (!elem && elen) ||
 	    4 + klen + elen > GROVE_DB_PREFETCH_KEY_MAX)
 		return 0; /* keys too long for it read as before */
-	return grove_store_read_prefetch(db->store, r, elem_rkey(r, key, klen, kind, elem, elen));
+	return grove_store_read_hint(db->store, r, elem_rkey(r, key, klen, kind, elem, elen));
 }
 
-void grove_db_read_prefetch_entry(grove_db_t *db, uint64_t hint)
+_Static_assert(GROVE_DB_PREFETCH_READS <= GROVE_STORE_PREFETCH_MAX, "prefetch group");
+
+void grove_db_read_prefetch_slots(grove_db_t *db, const uint64_t *hints, size_t n)
 {
-	grove_store_read_prefetch_entry(db->store, hint);
+	grove_store_read_prefetch_slots(db->store, hints, n);
+}
+
+void grove_db_read_prefetch_entries(grove_db_t *db, const uint64_t *hints, size_t n)
+{
+	(void)grove_store_read_prefetch_entries(db->store, hints, n);
 }
 
 int grove_db__zset_member(grove_db_t *db, const void *key, size_t klen, const void *member,

@@ -243,6 +243,17 @@ void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
  * entry from memory; this overlaps them with the work between. */
 uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen);
 void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint);
+/* The same for n reads at once (n <= GROVE_STORE_PREFETCH_MAX): their
+ * hints (grove_store_read_hint: no memory touched but the key's), then
+ * all their sets, then all their entries.  A prefetch of a random line of
+ * a large cache costs time of its own (its page walk, it seems), and such
+ * waits overlap only when few instructions part them. */
+#define GROVE_STORE_PREFETCH_MAX 16
+uint64_t grove_store_read_hint(grove_store_t *s, const void *key, size_t klen);
+void grove_store_read_prefetch_slots(grove_store_t *s, const uint64_t *hints, size_t n);
+/* Returns how many entries it brought (a hint whose key the cache holds
+ * brings one, unless another key of its set has the same 32-bit tag). */
+size_t grove_store_read_prefetch_entries(grove_store_t *s, const uint64_t *hints, size_t n);
 uint64_t grove_store_read_begin(grove_store_t *s);
 bool grove_store_read_end(grove_store_t *s, uint64_t seq);
 

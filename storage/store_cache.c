@@ -249,9 +249,10 @@ static void way_drop(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int 
 		return;
 	atomic_fetch_sub(&c->bytes, entry_charge(e));
 	atomic_fetch_sub(&c->entries, 1);
+	/* unlinked before it is freed (grove_store_read_prefetch_entry) */
+	__atomic_store_n(&set->e[w], NULL, __ATOMIC_RELAXED);
 	if (!grove_store__arena_free(&c->arena, &sh->free, e, sizeof(*e) + e->klen + e->vlen))
 		grove_free(e);
-	set->e[w] = NULL;
 }
 
 /* The least recently used way of set (an empty one first, unless
@@ -297,8 +298,9 @@ static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v
 		    sc_entry_t *e)
 {
 	sh->used = true;
-	set->e[v] = e;
-	set->tag[v] = (uint32_t)(h >> 32);
+	/* relaxed stores: grove_store_read_prefetch_entry reads them unlocked */
+	__atomic_store_n(&set->tag[v], (uint32_t)(h >> 32), __ATOMIC_RELAXED);
+	__atomic_store_n(&set->e[v], e, __ATOMIC_RELAXED);
 	set->tick[v] = ++sh->tick;
 	atomic_fetch_add(&c->bytes, entry_charge(e));
 	atomic_fetch_add(&c->entries, 1);
@@ -362,32 +364,80 @@ static bool entry_fill(grove_store_cache_t *c, sc_shard_t *sh, uint64_t h, const
 	return false;
 }
 
-uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen)
+uint64_t grove_store_read_hint(grove_store_t *s, const void *key, size_t klen)
 {
 	grove_store_cache_t *c = s->cache;
 	if (!c || !cached_key(c, key, klen))
 		return 0;
-	uint64_t h = key_hash(c, key, klen);
-	const sc_set_t *set = set_of(c, &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)], h);
-	for (size_t i = 0; i < sizeof(*set); i += 64)
-		__builtin_prefetch((const char *)set + i);
+	return key_hash(c, key, klen);
+}
+
+static const sc_set_t *hint_set(const grove_store_cache_t *c, uint64_t hint)
+{
+	return set_of(c, &c->shard[hint & (GROVE_STORE_CACHE_SHARDS - 1)], hint);
+}
+
+void grove_store_read_prefetch_slots(grove_store_t *s, const uint64_t *hints, size_t n)
+{
+	grove_store_cache_t *c = s->cache;
+	for (size_t j = 0; c && j < n; j++) {
+		if (hints[j] == 0)
+			continue;
+		const sc_set_t *set = hint_set(c, hints[j]);
+		for (size_t i = 0; i < sizeof(*set); i += 64)
+			__builtin_prefetch((const char *)set + i);
+	}
+}
+
+/* The entry of way w of set if its tag is tag's, else NULL; read without
+ * the shard's lock: a way's tag and entry pointer with relaxed atomic
+ * loads (their writers store them so, under the lock).  Its caller only
+ * prefetches what it names, which faults on nothing: an entry freed
+ * meanwhile costs a useless load at most. */
+static const void *way_peek(const sc_set_t *set, int w, uint32_t tag)
+{
+	if (__atomic_load_n(&set->tag[w], __ATOMIC_RELAXED) != tag)
+		return NULL;
+	return __atomic_load_n(&set->e[w], __ATOMIC_RELAXED);
+}
+
+/* Unlocked (way_peek): the lock's atomic operations waited for the set's
+ * loads from memory, so the prefetches of a pipeline's requests made one
+ * after another could not overlap.  First the entries of all n (the loads
+ * of their sets overlap), then their prefetches one right after another
+ * (their page walks overlap). */
+size_t grove_store_read_prefetch_entries(grove_store_t *s, const uint64_t *hints, size_t n)
+{
+	grove_store_cache_t *c = s->cache;
+	const void *e[GROVE_STORE_PREFETCH_MAX];
+	size_t ne = 0;
+	GROVE_ASSERT(n <= GROVE_STORE_PREFETCH_MAX);
+	for (size_t j = 0; c && j < n; j++) {
+		if (hints[j] == 0)
+			continue;
+		const sc_set_t *set = hint_set(c, hints[j]);
+		uint32_t tag = (uint32_t)(hints[j] >> 32);
+		for (int w = 0; w < GROVE_STORE_CACHE_WAYS && ne < GROVE_STORE_PREFETCH_MAX; w++) {
+			const void *p = way_peek(set, w, tag);
+			if (p)
+				e[ne++] = p;
+		}
+	}
+	for (size_t j = 0; j < ne; j++)
+		__builtin_prefetch(e[j]);
+	return ne;
+}
+
+uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen)
+{
+	uint64_t h = grove_store_read_hint(s, key, klen);
+	grove_store_read_prefetch_slots(s, &h, 1);
 	return h;
 }
 
 void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint)
 {
-	grove_store_cache_t *c = s->cache;
-	if (!c || hint == 0)
-		return;
-	uint64_t h = hint;
-	sc_shard_t *sh = &c->shard[h & (GROVE_STORE_CACHE_SHARDS - 1)];
-	const sc_set_t *set = set_of(c, sh, h);
-	uint32_t tag = (uint32_t)(h >> 32);
-	pthread_mutex_lock(&sh->mu);
-	for (int w = 0; w < GROVE_STORE_CACHE_WAYS; w++)
-		if (set->e[w] && set->tag[w] == tag)
-			__builtin_prefetch(set->e[w]);
-	pthread_mutex_unlock(&sh->mu);
+	(void)grove_store_read_prefetch_entries(s, &hint, 1);
 }
 
 /* Fills (key, val) as a read of the state after write sequence seq, if no

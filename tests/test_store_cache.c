@@ -164,6 +164,70 @@ static void test_prefetch(void **state)
 	grove_store_close(s);
 }
 
+/* Hints of a group of reads (grove_store_read_prefetch_slots, _entries,
+ * as a client's pipeline takes them): the entry step, which reads the
+ * sets without the shards' locks, brings an entry for exactly the hints
+ * whose keys the cache holds: not for keys never read (not cached), nor
+ * for keys whose entries a delete dropped (unlinked before freed), nor
+ * for the other keys of their sets (tags); the groups' answers stay
+ * those of the backend. */
+static void test_prefetch_group(void **state)
+{
+	(void)state;
+	fixture_t f;
+	store_open(&f, false, 16 << 20);
+	grove_store_t *s = f.s;
+	char key[16], val[16];
+	enum { GROUPS = 200, N = GROVE_STORE_PREFETCH_MAX };
+	for (int i = 0; i < GROUPS * N; i++) {
+		snprintf(key, sizeof(key), "e%05d", i);
+		snprintf(val, sizeof(val), "v%d", i);
+		assert_int_equal(grove_store_put(s, K(key), K(val), false), 0);
+	}
+	uint64_t hints[N];
+	for (int g = 0; g < GROUPS; g++) {
+		/* in a group of N: half read (cached), a quarter of those deleted
+		 * after their read, the rest never read */
+		size_t held = 0;
+		for (int j = 0; j < N; j++) {
+			int i = g * N + j;
+			snprintf(key, sizeof(key), "e%05d", i);
+			snprintf(val, sizeof(val), "v%d", i);
+			hints[j] = grove_store_read_hint(s, K(key));
+			assert_int_not_equal(hints[j], 0);
+			if (j % 2)
+				continue;
+			expect_latest(s, key, val); /* fills it */
+			if (j % 8 == 0)
+				assert_int_equal(grove_store_delete(s, K(key), false), 0);
+			else
+				held++;
+		}
+		grove_store_read_prefetch_slots(s, hints, N);
+		assert_int_equal(grove_store_read_prefetch_entries(s, hints, N), held);
+		for (int j = 0; j < N; j++) {
+			int i = g * N + j;
+			snprintf(key, sizeof(key), "e%05d", i);
+			snprintf(val, sizeof(val), "v%d", i);
+			expect_latest(s, key, j % 8 == 0 ? NULL : val);
+		}
+		/* every key now cached (the deleted ones as absent: negative
+		 * entries, which are entries too) */
+		assert_int_equal(grove_store_read_prefetch_entries(s, hints, N), N);
+	}
+	assert_int_equal(grove_store_read_hint(s, K("x1")), 0); /* not a cached prefix */
+	memset(hints, 0, sizeof(hints));
+	assert_int_equal(grove_store_read_prefetch_entries(s, hints, N), 0); /* no hints */
+	store_close(&f);
+
+	assert_int_equal(grove_store_open_memory(&s), 0); /* no cache */
+	assert_int_equal(grove_store_read_hint(s, K("e1")), 0);
+	hints[0] = 12345;
+	grove_store_read_prefetch_slots(s, hints, 1);
+	assert_int_equal(grove_store_read_prefetch_entries(s, hints, 1), 0);
+	grove_store_close(s);
+}
+
 /* ---- the entries' arena ---- */
 
 static void test_arena(void **state)
@@ -938,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_db_pending_delete),
 		cmocka_unit_test(test_db_twin),
 		cmocka_unit_test(test_prefetch),
+		cmocka_unit_test(test_prefetch_group),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_arena_entries),
 		cmocka_unit_test(test_ways_hold),

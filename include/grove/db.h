@@ -170,19 +170,24 @@ int grove_db_delete(grove_db_t *db, const void *key, size_t klen, bool *existed)
 int grove_db_type(grove_db_t *db, const void *key, size_t klen, grove_type_t *out) GROVE_MUST_CHECK;
 int grove_db_set_contains(grove_db_t *db, const void *key, size_t klen, const void *elem,
 			  size_t elen, bool *out) GROVE_MUST_CHECK;
-/* A hint ahead of a grove_db_set_contains (type GROVE_TYPE_SET) or a
- * grove_db_map_get (GROVE_TYPE_MAP) of (key, elem) that will come after
- * other work, such as the requests before it in a client's pipeline:
- * grove_db_read_prefetch brings the element's slot in the element record
- * cache toward the CPU and returns a hint (0: none), then
- * grove_db_read_prefetch_entry(hint), called once that is likely done,
- * brings the cached record, so that the read finds both in the CPU's
- * caches.  They change nothing and answer nothing; keys and elements of
- * more than GROVE_DB_PREFETCH_KEY_MAX bytes together are not hinted. */
+/* Hints ahead of grove_db_set_contains (type GROVE_TYPE_SET) and
+ * grove_db_map_get (GROVE_TYPE_MAP) reads of (key, elem) that will come
+ * after other work, such as the requests before them in a client's
+ * pipeline, in three steps: grove_db_read_hint returns a read's hint (0:
+ * none) and touches nothing; grove_db_read_prefetch_slots(hints, n) brings
+ * the elements' slots in the element record cache toward the CPU; then
+ * grove_db_read_prefetch_entries(hints, n) the cached records (once the
+ * slots are likely there), so that the reads find both in the CPU's
+ * caches.  n reads at once, at most GROVE_DB_PREFETCH_READS: the waits
+ * for the page tables of random lines of a large cache then overlap
+ * (store.h).  They change nothing and answer nothing; keys and elements
+ * of more than GROVE_DB_PREFETCH_KEY_MAX bytes together are not hinted. */
 #define GROVE_DB_PREFETCH_KEY_MAX 256
-uint64_t grove_db_read_prefetch(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
-				const void *elem, size_t elen);
-void grove_db_read_prefetch_entry(grove_db_t *db, uint64_t hint);
+#define GROVE_DB_PREFETCH_READS 16
+uint64_t grove_db_read_hint(grove_db_t *db, const void *key, size_t klen, grove_type_t type,
+			    const void *elem, size_t elen);
+void grove_db_read_prefetch_slots(grove_db_t *db, const uint64_t *hints, size_t n);
+void grove_db_read_prefetch_entries(grove_db_t *db, const uint64_t *hints, size_t n);
 /* The field's value (malloc'd); GROVE_ENOTFOUND when absent. */
 int grove_db_map_get(grove_db_t *db, const void *key, size_t klen, const void *field, size_t flen,
 		     uint8_t **val, size_t *vlen) GROVE_MUST_CHECK;
@@ -260,7 +265,7 @@ int grove_db_zset_rank(grove_db_t *db, const void *key, size_t klen, const void 
 		       size_t mlen, bool rev, uint64_t *rank, double *score) GROVE_MUST_CHECK;
 /* Hints ahead of a grove_db_zset_rank of (key, member) that will come
  * after other work (the requests before it in a client's pipeline), as
- * grove_db_read_prefetch's for point reads, in three steps each called
+ * grove_db_read_hint's for point reads, in three steps each called
  * once the previous one is likely done: grove_db_zrank_prefetch brings
  * the member's set of the rank cache's leaf hint toward the CPU and
  * returns a hint (0: none); grove_db_zrank_prefetch_step(hint, 1) the
