@@ -55,6 +55,8 @@ int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to,
 /* The first 8 bytes of s (zero-padded) as a big-endian integer: two
  * strings whose prefixes differ compare as their prefixes do. */
 uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen);
+/* How many of the n sorted prefixes pre[] are below sp. */
+size_t grove_zpre_below(const uint64_t *pre, size_t n, uint64_t sp);
 /* A member's 16-bit tag (FNV-1a folded; not keyed: only a filter, every
  * match is checked against the entry's bytes). */
 uint16_t grove_zleaf_mtag(const uint8_t *m, size_t mlen);
@@ -66,6 +68,14 @@ uint32_t grove_zleaf_find_member(const grove_zleaf_t *l, const uint8_t *m, size_
 /* Brings l's header, its members' tags and its offsets toward the CPU (a
  * grove_zleaf_find_member of it will follow). */
 void grove_zleaf_prefetch(const grove_zleaf_t *l);
+/* Brings all of l toward the CPU: its block (the header, tags, offsets
+ * and prefixes) without waiting for the header, then its entries (a
+ * grove_zleaf_find and a copy of entries from there will follow). */
+void grove_zleaf_prefetch_all(const grove_zleaf_t *l);
+/* Its two halves: the block (without reading l), then the entries (l's
+ * header read). */
+void grove_zleaf_prefetch_block(const grove_zleaf_t *l);
+void grove_zleaf_prefetch_entries(const grove_zleaf_t *l);
 
 /* A lossy map from members to their leaves, so that ZRANK can find a
  * member's place without reading its record or searching the

@@ -571,6 +571,9 @@ typedef struct zr_leaf {
 typedef struct zr_leaves {
 	zr_leaf_t *v;
 	size_t n, cap;
+	uint64_t *pk; /* the boundary cache's: v's pre, n of them back to back
+		       * (leaves_index), or NULL: zr_cache_floor's search reads
+		       * these 8 bytes a boundary instead of a 72-byte zr_leaf_t */
 } zr_leaves_t;
 
 static void leaves_free(zr_leaves_t *l)
@@ -581,11 +584,30 @@ static void leaves_free(zr_leaves_t *l)
 		grove_free(l->v[i].cnt);
 	}
 	grove_free(l->v);
+	grove_free(l->pk);
 	memset(l, 0, sizeof(*l));
+}
+
+/* l's dense prefixes (pk) dropped: l changes. */
+static void leaves_unindex(zr_leaves_t *l)
+{
+	grove_free(l->pk);
+	l->pk = NULL;
+}
+
+/* l's dense prefixes made (left NULL when out of memory: the search then
+ * reads v). */
+static void leaves_index(zr_leaves_t *l)
+{
+	leaves_unindex(l);
+	l->pk = grove_malloc(l->n * sizeof(*l->pk) + 1);
+	for (size_t i = 0; l->pk && i < l->n; i++)
+		l->pk[i] = l->v[i].pre;
 }
 
 static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t count)
 {
+	leaves_unindex(l);
 	int rc = grove_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16, 0);
 	if (rc)
 		return rc;
@@ -676,7 +698,7 @@ struct grove_db_zrcache {
 
 static size_t leaves_charge(const zr_leaves_t *l)
 {
-	size_t n = l->cap * sizeof(zr_leaf_t);
+	size_t n = l->cap * sizeof(zr_leaf_t) + (l->pk ? l->n * sizeof(*l->pk) : 0);
 	for (size_t i = 0; i < l->n; i++)
 		n += l->v[i].blen + grove_zleaf_bytes(l->v[i].ents) + 4 * l->v[i].ncnt;
 	return n;
@@ -919,6 +941,11 @@ static struct grove_db_zrcache *zr_cache_get(grove_db_t *db, const grove_db_key_
 	if (rc == 0)
 		rc = zr_cache_split(c, &all);
 	leaves_free(&all);
+	if (rc == 0) {
+		leaves_index(&c->supers);
+		for (size_t i = 0; i < c->supers.n; i++)
+			leaves_index(&c->leaves[i]);
+	}
 	if (c) {
 		c->charge = sizeof(*c) + leaves_charge(&c->supers);
 		for (size_t i = 0; c->leaves && i < c->supers.n; i++)
@@ -1040,6 +1067,7 @@ static void zr_ents_adopt(grove_db_t *db, struct grove_db_zrcache *c, size_t si,
 /* x moved to the end of to (its position: to's count); x left empty. */
 static int leaves_move(zr_leaves_t *to, zr_leaf_t *x)
 {
+	leaves_unindex(to);
 	int rc = grove_grow((void **)&to->v, &to->cap, to->n + 1, sizeof(*to->v), 16, 0);
 	if (rc)
 		return rc;
@@ -1107,6 +1135,9 @@ static int zr_cache_resuper(grove_db_t *db, struct grove_db_zrcache *c, size_t s
 		leaves_free(&sup);
 		return rc;
 	}
+	leaves_index(&sup);
+	for (size_t i = first; i < first + (nopen ? nopen : 1); i++)
+		leaves_index(&lv[i]);
 	size_t is = leaves_charge(&sup) + ns * sizeof(zr_leaves_t);
 	for (size_t i = first; i < first + (nopen ? nopen : 1); i++)
 		is += leaves_charge(&lv[i]);
@@ -1160,6 +1191,7 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
 	/* its super's counts and the supers' are read again (the pass wrote them) */
 	if (rc == 0 && nopen == 1) {
 		zr_srec_set(db, c, &c->supers.v[si], NULL);
+		leaves_index(&fresh);
 		zr_cache_recharge(db, c, was_si, leaves_charge(&fresh));
 		leaves_free(&c->leaves[si]);
 		c->leaves[si] = fresh;
@@ -1184,6 +1216,16 @@ static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf,
 {
 	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
 	uint64_t sp = grove_zleaf_pre(suf, slen);
+	if (l->pk) {
+		/* lo: the boundaries whose prefix is below suf's (the binary
+		 * search over v waited for a 72-byte entry's line per step),
+		 * then those of suf's prefix up to suf, whole (the floor is the
+		 * last) */
+		lo = grove_zpre_below(l->pk, l->n, sp);
+		while (lo < l->n && l->pk[lo] == sp && bcmp_(l->v[lo].b, l->v[lo].blen, suf, slen) <= 0)
+			lo++;
+		return &l->v[lo ? lo - 1 : 0];
+	}
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		const zr_leaf_t *m = &l->v[mid];
@@ -1616,6 +1658,7 @@ static void leaves_unlend(zr_leaves_t *l)
 	for (size_t i = 0; i < l->n; i++)
 		grove_zleaf_free(l->v[i].ents);
 	grove_free(l->v);
+	grove_free(l->pk);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -2659,6 +2702,8 @@ int grove_db__zrank_entries(grove_db_t *db, const grove_db_key_t *k, uint64_t ge
 	const struct grove_db_zrcache *c = s->zr_gen == gen && zr_cache_is(s->zr, k) ? s->zr : NULL;
 	size_t si = 0, li = 0;
 	const zr_leaf_t *l = c ? zr_entries_leaf(c, from, flen, &si, &li) : NULL;
+	if (l && l->ents)
+		grove_zleaf_prefetch_all(l->ents);
 	bool f;
 	uint32_t pos = l && l->ents ? grove_zleaf_find(l->ents, from, flen, &f) : 0;
 	while (l && l->ents && *n < max) {
