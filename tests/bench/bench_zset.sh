@@ -14,6 +14,11 @@
 #     reads below use it: a stripe's rank cache holds the key last
 #     written) and its rates are printed after the table ("one key"), with
 #     the flatness they give (the definition before the 40 keys);
+#     Then, with GROVE_BENCH_ZSET_SETTLE=1 (the default), the server is let
+#     settle (its CPU idle for a second: at 10^6 LevelDB's compactions of
+#     the fill run on for seconds after it, and a read step right after the
+#     fill counted them); the seconds and CPU that took are printed after
+#     the table ("settle");
 #  2. ZRANGE key BYSCORE x +inf LIMIT 0 10 (x random): redis-benchmark -P 16
 #     -c 16, GROVE_BENCH_ZSET_QUERIES requests;
 #  3. ZRANK key m (m a random member): redis-benchmark -P 16 -c 16; Grove's
@@ -42,6 +47,7 @@ RANKS_BIG=${GROVE_BENCH_ZSET_RANKS_BIG:-$QUERIES}
 MODE=${GROVE_BENCH_ZSET_DURABILITY:-none}
 BOARD=${GROVE_BENCH_ZSET_BOARD:-1000}
 UPDATES=${GROVE_BENCH_ZSET_UPDATES:-21000}
+SETTLE=${GROVE_BENCH_ZSET_SETTLE:-1}
 SMALL_MAX=10000 # sizes filled as 40 keys for the ZADD figures
 ZKEYS=40        # resp_pipe.py's zkeys
 PY=/usr/bin/python3
@@ -95,6 +101,21 @@ rb() {
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # cpu_us T0 T1 N: microseconds of CPU per request between two cpu readings
 cpu_us() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz * 1e6 / n }'; }
+# settle PID: waits (up to the budget) until PID's CPU is idle for a second
+# (4 polls 0.25 s apart adding at most a tick each); prints the seconds
+# and the CPU ms it took
+settle() {
+	local c0 last now quiet=0 t0=$SECONDS
+	c0=$(cpu "$1")
+	last=$c0
+	while ((quiet < 4 && SECONDS - t0 < BUDGET_S)); do
+		sleep 0.25
+		now=$(cpu "$1")
+		if ((now - last <= 1)); then quiet=$((quiet + 1)); else quiet=0; fi
+		last=$now
+	done
+	echo "$((SECONDS - t0)) $(awk -v a="$c0" -v b="$last" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) * 1000 / hz }')"
+}
 
 declare -A R
 printf '%-9s %-6s %11s %11s %9s %16s %9s %10s %9s\n' size server "ZADD fill/s" "ZADD last/s" "(CPU us)" \
@@ -138,6 +159,8 @@ for size in $SIZES; do
 		if ((size <= SMALL_MAX)); then
 			zadd=$zadd40 zlast=$zlast40 uadd=$uadd40
 		fi
+		R[$srv,$size,settle]="- -"
+		[[ $SETTLE == 1 ]] && R[$srv,$size,settle]=$(settle "$pid")
 		c0=$(cpu "$pid")
 		zr=$(rb "$port" "$QUERIES" 1000000 ZRANGE "$key" __rand_int__ +inf BYSCORE LIMIT 0 10)
 		c1=$(cpu "$pid")
@@ -181,6 +204,17 @@ if ((small <= SMALL_MAX)); then
 	for srv in $SERVERS; do
 		printf '%-9s %-6s %11s %11s %9s %16s\n' "$small" "$srv" "${R[$srv,$small,zadd1]}" \
 			"${R[$srv,$small,zlast1]}" "${R[$srv,$small,cpu1]}" "$(ratio "${R[$srv,$big,zadd]}" "${R[$srv,$small,zlast1]}")"
+	done
+fi
+if [[ $SETTLE == 1 ]]; then
+	echo
+	echo "settle: after each fill, before the reads, until the server's CPU was idle for a second"
+	printf '%-9s %-6s %10s %12s\n' size server seconds "CPU ms"
+	for size in $SIZES; do
+		for srv in $SERVERS; do
+			read -r secs ms <<<"${R[$srv,$size,settle]}"
+			printf '%-9s %-6s %10s %12s\n' "$size" "$srv" "$secs" "$ms"
+		done
 	done
 fi
 echo
