@@ -64,6 +64,8 @@ void grove_db__cache_close(grove_db_t *db)
 		grove_db__list_stripe_free(s);
 		grove_db__zrank_cache_free(db, s);
 		grove_free(s->zr_mem);
+		for (int j = 0; j < 4; j++)
+			grove_free(s->zr_view_v[j]);
 		grove_db__presence_stripe_free(db, s);
 		pthread_mutex_destroy(&s->mu);
 	}

@@ -290,6 +290,12 @@ typedef struct grove_db_stripe {
 	 * first sorted-set write on: 14.7 MB if all 256 stripes write one), or
 	 * NULL */
 	uint8_t *zr_mem;
+	/* db_zrank.c: the count arrays of a sorted-set writer's view (the
+	 * supers', the old and new supers' leaves', the supers' before the
+	 * write), kept for the stripe's next write: 4 mallocs and frees per
+	 * ZADD else; NULL until then */
+	uint32_t *zr_view_v[4];
+	size_t zr_view_cap[4];
 	/* db_presence.c: GROVE_DB_PRESENCE_WAYS keys' presence sets (NULL
 	 * until the stripe's first), and their LRU clock */
 	struct grove_db_presence *pres;

@@ -203,16 +203,36 @@ static size_t arr_encode(int lvl, const zr_arr_t *a, uint8_t *p)
 	return 1 + w * a->n;
 }
 
+/* Encodes of up to ZR_ENC_STACK bytes (a super of up to 511 leaves, or
+ * 255 two-byte counts) go through the stack: one is put per sorted-set
+ * write that moves an entry to another leaf. */
+#define ZR_ENC_STACK 512
+
 static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, const zr_arr_t *a)
 {
+	uint8_t buf[ZR_ENC_STACK];
 	size_t len = arr_encode(lvl, a, NULL);
-	uint8_t *p = grove_malloc(len);
+	uint8_t *p = len <= sizeof(buf) ? buf : grove_malloc(len);
 	if (!p)
 		return GROVE_ENOMEM;
 	arr_encode(lvl, a, p);
 	int rc = grove_batch_put(b, key, kl, p, len);
-	grove_free(p);
+	if (p != buf)
+		grove_free(p);
 	return rc;
+}
+
+/* A super record (4) of exactly n counts (p, len) decoded into v and
+ * *flags; false (nothing written) when it is not one. */
+static bool arr_decode_srec_in(const uint8_t *p, size_t len, uint32_t *v, size_t n, uint8_t *flags)
+{
+	size_t w = len >= 1 && (p[0] & ZR_NARROW) ? 1 : 2;
+	if (len < 1 || (len - 1) % w || (len - 1) / w != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v[i] = w == 2 ? (uint32_t)(p[1 + 2 * i] | p[2 + 2 * i] << 8) : p[1 + i];
+	*flags = p[0] & ZR_DIRTY;
+	return true;
 }
 
 /* ---- reads: the writer's view (its batch, pending, the store) or a snapshot ---- */
@@ -971,6 +991,10 @@ static void zr_ents_charge(grove_db_t *db, struct grove_db_zrcache *c, zr_leaf_t
 static void zr_counts_set(grove_db_t *db, struct grove_db_zrcache *c, uint32_t **dst, size_t *dn,
 			  const zr_arr_t *a)
 {
+	if (a && a->n && *dst && *dn == a->n) { /* the same size: in place */
+		memmove(*dst, a->v, 4 * a->n);
+		return;
+	}
 	size_t was = 4 * *dn;
 	grove_free(*dst);
 	*dst = NULL;
@@ -2063,15 +2087,37 @@ static bool batch_has_zr(const grove_batch_t *b, const grove_db_key_t *k)
  * one super). */
 typedef struct zr_view {
 	zr_pos_t po, pn;
-	zr_arr_t dir, so, sn;
+	zr_arr_t dir, so, sn, was; /* was: dir before the write's deltas */
 	bool same_super;
 } zr_view_t;
 
-static void view_free(zr_view_t *v)
+/* The view's arrays emptied, their room kept. */
+static void view_reset(zr_view_t *v)
 {
-	arr_free(&v->dir);
-	arr_free(&v->so);
-	arr_free(&v->sn);
+	v->dir.n = v->so.n = v->sn.n = v->was.n = 0;
+	v->dir.flags = v->so.flags = v->sn.flags = v->was.flags = 0;
+}
+
+/* The stripe's kept arrays lent to v (empty) and given back. */
+static void view_lend(grove_db_stripe_t *st, zr_view_t *v)
+{
+	zr_arr_t *a[4] = { &v->dir, &v->so, &v->sn, &v->was };
+	for (int i = 0; i < 4; i++) {
+		*a[i] = (zr_arr_t){ .v = st->zr_view_v[i], .cap = st->zr_view_cap[i] };
+		st->zr_view_v[i] = NULL;
+		st->zr_view_cap[i] = 0;
+	}
+}
+
+static void view_return(grove_db_stripe_t *st, zr_view_t *v)
+{
+	zr_arr_t *a[4] = { &v->dir, &v->so, &v->sn, &v->was };
+	for (int i = 0; i < 4; i++) {
+		GROVE_ASSERT(!st->zr_view_v[i]);
+		st->zr_view_v[i] = a[i]->v;
+		st->zr_view_cap[i] = a[i]->cap;
+		*a[i] = (zr_arr_t){ 0 };
+	}
 }
 
 /* A count record (lvl 3, or 4 of super si at its boundary) as the
@@ -2090,6 +2136,7 @@ static int zr_view_counts(grove_db_t *db, const grove_batch_t *b, struct grove_d
 	size_t want = sp ? c->leaves[p->si].n : c ? c->supers.n : 0;
 	if (cv && *cv && *cn == want)
 		return zr_arr_from(a, *cv, *cn, sp ? sp->cflags : 0);
+	arr_free(a); /* the reads below start from an empty array */
 	int rc = zr_get_arr(db, b, k, NULL, true, lvl, lvl == ZR_SREC ? p->sb : NULL,
 			    lvl == ZR_SREC ? p->sbl : 0, a);
 	if (rc == 0 && cv && a->n == want && atomic_load(&db->zrcache_bytes) < ZR_CACHE_BYTES_MAX) {
@@ -2106,7 +2153,7 @@ static int zr_view(grove_db_t *db, const grove_batch_t *b, const grove_db_key_t 
 		   const uint8_t *so, size_t sol, const uint8_t *sn, size_t snl, bool mine,
 		   uint8_t *key, zr_view_t *v)
 {
-	view_free(v);
+	view_reset(v);
 	int rc = 0;
 	struct grove_db_zrcache *c = zr_cache_get(db, k, key);
 	if (c) {
@@ -2172,8 +2219,8 @@ static int zr_deltas(grove_batch_t *b, const grove_db_key_t *k, bool had, bool h
 {
 	if (had && has && v->same_super && v->po.li == v->pn.li)
 		return 0; /* the same leaf */
-	zr_arr_t *an = v->same_super ? &v->so : &v->sn, was = { 0 };
-	int rc = v->same_super ? 0 : zr_arr_from(&was, v->dir.v, v->dir.n, 0);
+	zr_arr_t *an = v->same_super ? &v->so : &v->sn;
+	int rc = v->same_super ? 0 : zr_arr_from(&v->was, v->dir.v, v->dir.n, 0);
 	if (rc == 0 && had)
 		rc = zr_bump(&v->dir, &v->so, &v->po, -1);
 	if (rc == 0 && has)
@@ -2183,8 +2230,7 @@ static int zr_deltas(grove_batch_t *b, const grove_db_key_t *k, bool had, bool h
 	if (rc == 0 && has && !v->same_super)
 		rc = arr_put(b, ZR_SREC, key, zr_key(k, ZR_SREC, v->pn.sb, v->pn.sbl, key), &v->sn);
 	if (rc == 0 && !v->same_super) /* else the super's total is unchanged */
-		rc = zr_dir_put(b, k, key, &v->dir, &was);
-	arr_free(&was);
+		rc = zr_dir_put(b, k, key, &v->dir, &v->was);
 	return rc;
 }
 
@@ -2206,6 +2252,7 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 	size_t snl = has ? zr_suffix(now, member, mlen, sn) : 0;
 	zr_view_t v = { .po = { .sb = mem + 3 * ZR_KEY_MAX, .lb = mem + 4 * ZR_KEY_MAX },
 			.pn = { .sb = mem + 5 * ZR_KEY_MAX, .lb = mem + 6 * ZR_KEY_MAX } };
+	view_lend(st, &v);
 	/* quiet: nothing of the key pending, the store is all there is */
 	bool mine = batch_has_zr(b, k), quiet = st->npend == 0 && !mine;
 	/* the version record is only ever written at once (the store has it);
@@ -2265,7 +2312,7 @@ int grove_db__zrank_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t 
 		rc = GROVE_ECORRUPT;
 	if (rc == GROVE_ECORRUPT) /* a count out of step: dropped, in a write of its own */
 		rc = zr_drop(db, k);
-	view_free(&v);
+	view_return(st, &v);
 	return rc;
 }
 
@@ -2449,6 +2496,9 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 		arr_free(&d);
 		return;
 	}
+	if (lvl == ZR_SREC && op == GROVE_BATCH_PUT && sp->cnt &&
+	    arr_decode_srec_in(val, vlen, sp->cnt, sp->ncnt, &sp->cflags))
+		return; /* the usual case: as many counts as the cache holds */
 	zr_arr_t a = { 0 };
 	if (op == GROVE_BATCH_PUT && arr_decode(lvl == ZR_GROUP ? ZR_DIR : lvl, val, vlen, &a) != 0) {
 		n->broken = true;
