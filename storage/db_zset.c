@@ -26,7 +26,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "grove/alloc.h"
 #include "crdt/zscore.h"
 #include "storage/db_int.h"
 
@@ -65,14 +64,11 @@ int grove_db__zindex_move(grove_db_t *db, grove_batch_t *b, const grove_db_key_t
 	int rc = grove_db__zrank_move(db, b, k, zcount, member, mlen, had, old, has, now);
 	if (rc)
 		return rc;
-	uint8_t *key = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX);
-	if (!key)
-		return GROVE_ENOMEM;
+	uint8_t key[GROVE_DB_ZINDEX_KEY_MAX];
 	if (had)
 		rc = grove_batch_delete(b, key, grove_db__zindex_key(k, old, member, mlen, key));
 	if (rc == 0 && has)
 		rc = grove_batch_put(b, key, grove_db__zindex_key(k, now, member, mlen, key), NULL, 0);
-	grove_free(key);
 	return rc;
 }
 
@@ -264,18 +260,14 @@ static int zwalk_cached(zwalk_t *w, bool rev, uint8_t *lo, size_t plen, size_t *
  * hold them (zwalk_cached). */
 static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvisit_fn fn, void *ctx)
 {
-	uint8_t *lo = grove_malloc(GROVE_DB_ZINDEX_KEY_MAX + 1);
-	if (!lo)
-		return GROVE_ENOMEM;
+	uint8_t lo[GROVE_DB_ZINDEX_KEY_MAX + 1];
 	size_t plen = zprefix(&w->k, lo);
 	if (flen)
 		memcpy(lo + plen, from, flen);
 	bool stop = false;
 	int rc = zwalk_cached(w, rev, lo, plen, &flen, fn, ctx, &stop);
-	if (rc || stop) {
-		grove_free(lo);
+	if (rc || stop)
 		return rc;
-	}
 	grove_iter_t *it = NULL;
 	rc = grove_iter_create(w->db->store, w->snap, &it);
 	if (rc == 0 && rev)
@@ -316,7 +308,6 @@ static int zwalk_run(zwalk_t *w, bool rev, const uint8_t *from, size_t flen, zvi
 	if (rc == 0 && it)
 		rc = grove_iter_status(it);
 	grove_iter_destroy(it);
-	grove_free(lo);
 	return rc;
 }
 
