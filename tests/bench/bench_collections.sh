@@ -22,7 +22,10 @@
 #     field: anti-entropy bytes sent by all nodes until every digest is
 #     equal (INFO: the ae_bytes_sent_<phase> counters plus
 #     ae_state_bytes_sent, i.e. frame payloads before encryption and
-#     TCP/IP); the figure held against the 4 KiB target leaves out the
+#     TCP/IP), once no anti-entropy but the digests has been sent for a
+#     second (printed: how long that took and what was sent: a session
+#     begun before the roots were equal may still run); the figure held
+#     against the 4 KiB target leaves out the
 #     digest datagrams every node sends each round anyway; beside it, the
 #     same counters over an idle window of the same length; with root and
 #     nft, also every IP byte to or from the gossip port (nftables
@@ -427,6 +430,26 @@ converge() {
 	cluster wait-converged --timeout "$1" >/dev/null 2>&1 || return 1
 	CONV_MS=$(($(now_ms) - t0))
 }
+# ae_quiet TIMEOUT_S: wait until no anti-entropy bytes but the periodic
+# digests are sent for a second (equal roots can still leave a session
+# running that started before they were equal); sets QUIET_S and
+# QUIET_BYTES (the non-digest bytes sent meanwhile), or returns 1.
+ae_quiet() {
+	local t0 i
+	t0=$(now_ms) QUIET_BYTES=0
+	ae_phases >"$T_TMP/q0"
+	for ((i = 0; i < $1; i++)); do
+		sleep 1 # a one-second window of the counters: a measurement
+		ae_phases >"$T_TMP/q1"
+		local nd
+		nd=$(nondigest_delta "$T_TMP/q0" "$T_TMP/q1")
+		QUIET_S=$(fmt_s $(($(now_ms) - t0)))
+		((nd == 0)) && return 0
+		QUIET_BYTES=$((QUIET_BYTES + nd))
+		mv "$T_TMP/q1" "$T_TMP/q0"
+	done
+	return 1
+}
 counts() { # "SCARD/HLEN" of c:set and c:hash on every running node ("?": no answer in 5 s)
 	local n out= a b
 	for n in $(cluster running); do
@@ -461,6 +484,11 @@ for change in "SADD c:set m:changed" "HSET c:hash f:000000000007 changed"; do
 	if ((!CONVERGED)); then
 		echo "   $change: not measured (the nodes never agreed on the fill)"
 		continue
+	fi
+	if ae_quiet 60; then
+		echo "   (before $change: anti-entropy quiet after $QUIET_S s; non-digest bytes sent meanwhile: $QUIET_BYTES)"
+	else
+		echo "   (before $change: anti-entropy still sending after 60 s: $QUIET_BYTES non-digest bytes; measured anyway)"
 	fi
 	b0=$(ae_bytes) n0=$(nft_bytes)
 	ae_phases >"$T_TMP/p0"
