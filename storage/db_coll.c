@@ -1415,12 +1415,14 @@ static int read_head_latest(grove_db_t *db, const grove_db_key_t *k, grove_type_
 	memset(m, 0, sizeof(*m));
 	*type = GROVE_TYPE_NONE;
 	uint64_t hint = 0;
-	if (next) /* the element read next: its cache set comes meanwhile */
-		hint = grove_store_read_prefetch(db->store, next->rkey, next->rlen);
+	if (next) { /* the element read next: its cache set comes meanwhile */
+		hint = grove_store_read_hint(db->store, next->rkey, next->rlen);
+		grove_store_read_prefetch_slots(db->store, &hint, 1);
+	}
 	int rc = grove_store_read_latest(db->store, k->urec, 1 + k->klen, head_dec, &h);
 	if (rc)
 		return rc == GROVE_ENOTFOUND ? 0 : rc;
-	grove_store_read_prefetch_entry(db->store, hint);
+	(void)grove_store_read_prefetch_entries(db->store, &hint, 1);
 	*type = grove_db__expired_now(db, h.deadline) ? GROVE_TYPE_NONE : h.type;
 	if (*type != want)
 		return 0;

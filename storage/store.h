@@ -235,19 +235,16 @@ int grove_store_read_latest(grove_store_t *s, const void *key, size_t klen,
 int grove_store_read_latest_near(grove_store_t *s, const void *key, size_t klen, size_t plen,
 				 grove_store_value_fn fn, void *ctx) GROVE_MUST_CHECK;
 void grove_store_cache_stats(grove_store_t *s, grove_store_cache_stats_t *out);
-/* A hint ahead of a grove_store_read_latest of key, with other work in
- * between: grove_store_read_prefetch brings its cache set toward the CPU
- * and returns a hint (0: nothing to bring), then, once the set is likely
- * there, grove_store_read_prefetch_entry(hint) brings its entry.  A hit
- * of a cache larger than the CPU's costs the loads of the set and the
- * entry from memory; this overlaps them with the work between. */
-uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen);
-void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint);
-/* The same for n reads at once (n <= GROVE_STORE_PREFETCH_MAX): their
- * hints (grove_store_read_hint: no memory touched but the key's), then
- * all their sets, then all their entries.  A prefetch of a random line of
- * a large cache costs time of its own (its page walk, it seems), and such
- * waits overlap only when few instructions part them. */
+/* Hints ahead of grove_store_read_latest of up to GROVE_STORE_PREFETCH_MAX
+ * keys, with other work in between: grove_store_read_hint returns a key's
+ * hint (0: nothing to bring; no memory touched but the key's), then
+ * grove_store_read_prefetch_slots brings their cache sets toward the CPU,
+ * then, once the sets are likely there, grove_store_read_prefetch_entries
+ * their entries.  A hit of a cache larger than the CPU's costs the loads
+ * of the set and the entry from memory; this overlaps them with the work
+ * between.  A prefetch of a random line of a large cache costs time of
+ * its own (its page walk, it seems), and such waits overlap only when few
+ * instructions part them: hence the steps for many keys at once. */
 #define GROVE_STORE_PREFETCH_MAX 16
 uint64_t grove_store_read_hint(grove_store_t *s, const void *key, size_t klen);
 void grove_store_read_prefetch_slots(grove_store_t *s, const uint64_t *hints, size_t n);

@@ -44,7 +44,8 @@
  *
  * Prefetch.  A reader that knows its next reads (a client's pipeline, the
  * element after a key's head) brings their sets, then their entries,
- * toward the CPU ahead of them (grove_store_read_prefetch, _entry): the
+ * toward the CPU ahead of them (grove_store_read_hint, _prefetch_slots,
+ * _prefetch_entries): the
  * loads of a hit in a cache larger than the CPU's then overlap other work.
  */
 #include <pthread.h>
@@ -249,7 +250,7 @@ static void way_drop(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int 
 		return;
 	atomic_fetch_sub(&c->bytes, entry_charge(e));
 	atomic_fetch_sub(&c->entries, 1);
-	/* unlinked before it is freed (grove_store_read_prefetch_entry) */
+	/* unlinked before it is freed (way_peek reads it unlocked) */
 	__atomic_store_n(&set->e[w], NULL, __ATOMIC_RELAXED);
 	if (!grove_store__arena_free(&c->arena, &sh->free, e, sizeof(*e) + e->klen + e->vlen))
 		grove_free(e);
@@ -298,7 +299,7 @@ static void way_put(grove_store_cache_t *c, sc_shard_t *sh, sc_set_t *set, int v
 		    sc_entry_t *e)
 {
 	sh->used = true;
-	/* relaxed stores: grove_store_read_prefetch_entry reads them unlocked */
+	/* relaxed stores: way_peek reads them unlocked */
 	__atomic_store_n(&set->tag[v], (uint32_t)(h >> 32), __ATOMIC_RELAXED);
 	__atomic_store_n(&set->e[v], e, __ATOMIC_RELAXED);
 	set->tick[v] = ++sh->tick;
@@ -426,18 +427,6 @@ size_t grove_store_read_prefetch_entries(grove_store_t *s, const uint64_t *hints
 	for (size_t j = 0; j < ne; j++)
 		__builtin_prefetch(e[j]);
 	return ne;
-}
-
-uint64_t grove_store_read_prefetch(grove_store_t *s, const void *key, size_t klen)
-{
-	uint64_t h = grove_store_read_hint(s, key, klen);
-	grove_store_read_prefetch_slots(s, &h, 1);
-	return h;
-}
-
-void grove_store_read_prefetch_entry(grove_store_t *s, uint64_t hint)
-{
-	(void)grove_store_read_prefetch_entries(s, &hint, 1);
 }
 
 /* Fills (key, val) as a read of the state after write sequence seq, if no
