@@ -399,8 +399,11 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 			 size_t vlen)
 {
 	pend_prep_t *a = ctx;
-	if (a->rc || (klen && key[0] == GROVE_DB_PFX_ZINDEX))
-		return; /* the score index: no writer reads it back (db_zset.c) */
+	/* the score index and the segment index: no writer reads them back
+	 * (db_zset.c; a writer learns an element exists from its record,
+	 * and the segment walks read the store, db_index.c) */
+	if (a->rc || (klen && (key[0] == GROVE_DB_PFX_ZINDEX || key[0] == GROVE_DB_PFX_DIGEST)))
+		return;
 	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
 	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
 	GROVE_ASSERT(klen + n->vlen < UINT32_MAX);

@@ -509,8 +509,9 @@ void grove_db__cache_settle(grove_db_t *db, const grove_db_key_t *k, uint64_t se
 void grove_db__cache_drop(grove_db_t *db, grove_db_cached_t *e);
 /* Pending records of a stripe (queued for the group commit, not yet
  * settled; caller holds the stripe lock): prepare copies every op of b
- * but the sorted-set score index's ('z': no writer reads one back, and
- * readers read the store) (all or nothing; nothing visible yet), then
+ * but the sorted-set score index's and the segment index's ('z', 'd': no
+ * writer reads one back, and readers read the store) (all or nothing;
+ * nothing visible yet), then
  * exactly one of install (the
  * copies become the keys' records under seq, replacing older ones; cannot
  * fail) or discard.  add: both.  find: key's record (val NULL: deleted) or
