@@ -234,7 +234,7 @@ grove_db_cached_t *grove_db__cache_install(grove_db_t *db, const grove_db_key_t 
 	if (e != entry) /* another key's entry: nothing known of this key's cloud */
 		e->cloud_known = 0;
 	e->pending_seq = 0;
-	e->meta_absent = false;
+	e->meta_kept = false;
 	e->defer_last = NULL;
 	e->item_known = item != NULL;
 	if (item)

@@ -455,6 +455,73 @@ static int elem_item_of(const ename_t *en, const grove_elem_t *x, uint8_t out[GR
 
 /* coll_t: db_coll_int.h */
 
+/* The kept form of m (grove_db_cached_t.meta_kept): only a metadata
+ * record without a pending delete or list bounds, whose live elements
+ * are of one kind at most, is kept in the key's cache entry. */
+static bool meta_keepable(const meta_t *m, int *kind)
+{
+	*kind = 0;
+	if (!grove_ctx_empty(&m->pctx) || m->bound[0] || m->bound[1])
+		return false;
+	for (int i = 1; i <= KIND_LAST; i++) {
+		if (!m->count[i])
+			continue;
+		if (*kind)
+			return false;
+		*kind = i;
+	}
+	return true;
+}
+
+/* After a commit under the key lock: e keeps m, which the store now
+ * holds (or forgets what it kept, when m is not keepable: kind < 0). */
+static void meta_keep(grove_db_cached_t *e, const meta_t *m, int kind)
+{
+	e->meta_kept = kind >= 0;
+	kind = kind > 0 ? kind : 0;
+	e->meta_kind = (uint8_t)kind;
+	e->meta_count = kind ? m->count[kind] : 0;
+	e->meta_acc[0] = m->acc.lo;
+	e->meta_acc[1] = m->acc.hi;
+}
+
+/* A writer's metadata from the key's entry (meta_kept), instead of
+ * reading and decoding the record: c->kept notes that the store holds
+ * exactly m (coll_commit compares against it). */
+static void meta_take_kept(coll_t *c, const grove_db_cached_t *e)
+{
+	GROVE_ASSERT(e->meta_kept && e->meta_kind <= KIND_LAST);
+	memset(&c->m, 0, sizeof(c->m));
+	if (e->meta_kind)
+		c->m.count[e->meta_kind] = e->meta_count;
+	c->m.acc.lo = e->meta_acc[0];
+	c->m.acc.hi = e->meta_acc[1];
+	c->kept = true;
+	c->kept_kind = e->meta_kind;
+	c->kept_count = e->meta_count;
+	c->kept_acc = c->m.acc;
+}
+
+/* Whether the metadata record c's write started from exists (kept, or
+ * read). */
+static bool meta_had(const coll_t *c)
+{
+	return c->kept ? c->kept_count || c->kept_acc.lo || c->kept_acc.hi : c->meta_raw.p != NULL;
+}
+
+/* Whether m, not empty and encoded in b, is the record c's write started
+ * from (then it is not written again); kind: meta_keepable's (< 0: not
+ * keepable). */
+static bool meta_same(const coll_t *c, const meta_t *m, const grove_buf_t *b, int kind)
+{
+	if (!c->kept)
+		return c->meta_raw.p && c->meta_raw.len == b->len &&
+		       memcmp(c->meta_raw.p, b->data, b->len) == 0;
+	return kind >= 0 && kind == c->kept_kind &&
+	       (kind ? m->count[kind] : 0) == c->kept_count && m->acc.lo == c->kept_acc.lo &&
+	       m->acc.hi == c->kept_acc.hi;
+}
+
 static grove_ctx_t *coll_ctx(coll_t *c)
 {
 	return &c->st.v->set;
@@ -472,7 +539,9 @@ static int coll_load(coll_t *c, grove_db_t *db, const grove_db_key_t *k)
 	grove_db__cloud_init(&c->cl, db, k);
 	int rc = grove_db__state_load(db, k, &c->st);
 	c->loaded = true;
-	if (rc == 0 && !(c->st.entry && c->st.entry->meta_absent))
+	if (rc == 0 && c->st.entry && c->st.entry->meta_kept)
+		meta_take_kept(c, c->st.entry);
+	else if (rc == 0)
 		rc = meta_read(db, NULL, k, &c->m, &c->meta_raw);
 	if (rc == 0) /* a head written with its cloud: it moves to records */
 		rc = grove_db__cloud_migrate(&c->cl, coll_ctx(c));
@@ -773,14 +842,16 @@ static int coll_commit(coll_t *c, bool *wrote)
 	int rc = grove_db__cloud_flush(&c->cl, &c->extra);
 	uint8_t mk[1 + GROVE_KEY_MAX];
 	meta_key(c->k, mk);
+	int kind; /* the element kind of a keepable m, else -1 */
+	if (!meta_keepable(&c->m, &kind))
+		kind = -1;
 	if (rc) {
 	} else if (meta_empty(&c->m)) {
-		if (c->meta_raw.p)
+		if (meta_had(c))
 			rc = grove_batch_delete(&c->extra, mk, 1 + c->k->klen);
 	} else {
 		rc = meta_encode(&c->m, &b);
-		if (rc == 0 && (!c->meta_raw.p || c->meta_raw.len != b.len ||
-				memcmp(c->meta_raw.p, b.data, b.len) != 0))
+		if (rc == 0 && !meta_same(c, &c->m, &b, kind))
 			rc = grove_batch_put(&c->extra, mk, 1 + c->k->klen, b.data, b.len);
 	}
 	enc_keep(enc, &b);
@@ -805,12 +876,11 @@ static int coll_commit(coll_t *c, bool *wrote)
 		*wrote = false;
 		return 0;
 	}
-	bool absent = meta_empty(&c->m); /* what this commit leaves */
 	rc = grove_db__state_commit(c->db, c->k, &c->st, wrote);
 	if (rc == 0 && !c->st.unlocked) { /* the key's entry (installed by the commit or kept) */
 		grove_db_cached_t *e = grove_db__cache_find(c->db, c->k);
-		if (e)
-			e->meta_absent = absent;
+		if (e) /* what this commit leaves */
+			meta_keep(e, &c->m, kind);
 		if (e) /* a new entry learns what this write knew of the cloud */
 			grove_db__cloud_known_keep(&c->cl, e);
 	}
@@ -2128,7 +2198,7 @@ static int purge_step(grove_db_t *db, const grove_db_key_t *k, uint8_t *cursor, 
 			rc = grove_batch_delete(&b, mk, 1 + k->klen);
 		grove_db_cached_t *e = grove_db__cache_find(db, k);
 		if (e) /* not written by a collection commit: read it again */
-			e->meta_absent = false;
+			e->meta_kept = false;
 		if (rc == 0) /* counts rebuilt by the key's next quiet write */
 			rc = grove_db__zrank_clear(db, &b, k);
 		if (rc == 0)

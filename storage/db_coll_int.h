@@ -65,6 +65,13 @@ typedef struct coll {
 	grove_db_state_t st;
 	meta_t m;
 	raw_t meta_raw; /* the metadata record read (coll_commit writes it only when it changed) */
+	/* kept: the metadata came from the key's cache entry (meta_kept), not
+	 * read: the store holds the record of kept_count elements of kind
+	 * kept_kind and kept_acc (none when all are zero), meta_raw is empty */
+	bool kept;
+	uint8_t kept_kind;
+	uint64_t kept_count;
+	acc_t kept_acc;
 	grove_batch_t extra;
 	grove_db_item_delta_t deltas[GROVE_DB_ITEM_DELTAS_MAX];
 	size_t nd;

@@ -114,22 +114,28 @@ typedef struct grove_db_cached {
 	uint32_t used;   /* the stripe's clock at the last use (LRU) */
 	uint32_t charge; /* estimated bytes of v counted in value_bytes */
 	uint64_t pending_seq; /* commit sequence number of the record (BATCH), or 0 */
-	/* the key has no metadata record ('m'; pending ones included): set
-	 * by the collection commit that left it so (db_coll.c), cleared by
-	 * every install and by the purge's metadata writes; a write that
-	 * finds it set skips the metadata read (a store miss) */
-	bool meta_absent;
+	/* meta_kept: the key's metadata record ('k'; pending ones included)
+	 * is the one of meta_count live elements of kind meta_kind (0: none)
+	 * and accumulator meta_acc (lo, hi), with no pending delete and no
+	 * list bounds (absent when all are zero): set by the collection
+	 * commit that left it so (db_coll.c), cleared by every install and by
+	 * the purge's metadata writes; a write that finds it set takes the
+	 * metadata from here instead of reading and decoding the record */
+	bool meta_kept;
+	uint8_t meta_kind;
 	/* what db_cloud.c knows of the key's cloud records, beside its small
 	 * table (which many keys overwrite): 0 nothing, 1 none, 2 some (or
 	 * unsure); kept while the entry holds the key, set where the table
 	 * is set */
 	uint8_t cloud_known;
-	grove_value_t *v; /* the record decoded, or NULL */
 	/* item_known: item is the tree item hash of (key, record).  A
 	 * deferred write leaves it unknown (hashed once when its group
 	 * settles, for the last of the key's writes in the group: db_state.c);
 	 * defer_last is then that write's record, not yet settled */
 	bool item_known;
+	uint64_t meta_count;
+	uint64_t meta_acc[2];
+	grove_value_t *v; /* the record decoded, or NULL */
 	struct grove_db_deferred *defer_last;
 	uint8_t item[GROVE_DIGEST_BYTES];
 } grove_db_cached_t;
@@ -460,7 +466,7 @@ typedef struct grove_db_state {
 	size_t ndeltas;
 	/* set by a BATCH commit that released the key lock while waiting for
 	 * its group: later writers may have run meanwhile, so the caller
-	 * leaves the entry's meta_absent alone (cleared) */
+	 * leaves the entry's meta_kept alone (cleared) */
 	bool unlocked;
 } grove_db_state_t;
 

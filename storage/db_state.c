@@ -297,7 +297,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 		GROVE_ASSERT(e); /* grove_db__cache_can_pin said so */
 		e->pending_seq = w.seq;
 	} else if (st->entry) { /* the install clears it; the extra records change it */
-		st->entry->meta_absent = false;
+		st->entry->meta_kept = false;
 	}
 	st->unlocked = true; /* other writers of the key may run until relocked */
 	pthread_mutex_unlock(&s->mu);
@@ -310,7 +310,7 @@ static int state_commit_queued(grove_db_t *db, const grove_db_key_t *k, grove_db
 	pthread_mutex_lock(&s->mu);
 	grove_batch_close(&b);
 	grove_db__pending_settle(s, w.seq);
-	if (rec_len || rc) /* failed: the entry goes (its meta_absent may be this write's) */
+	if (rec_len || rc) /* failed: the entry goes (its meta_kept may be this write's) */
 		grove_db__cache_settle(db, k, w.seq, rc == 0);
 	if (rc) /* the sorted-set leaves' entries showed it too */
 		grove_db__zrank_note(db, k, NULL, false);
@@ -610,7 +610,7 @@ static void defer_settle(grove_db_t *db, grove_db_deferred_t *r, uint64_t settle
 	settle_key_for(db, sk, r);
 	const grove_db_key_t *k = &sk->k;
 	touched[k->stripe / 64] |= (uint64_t)1 << (k->stripe % 64);
-	if (r->has_head || !durable) { /* failed: the entry goes (its meta_absent too) */
+	if (r->has_head || !durable) { /* failed: the entry goes (its meta_kept too) */
 		if (sk->locked && sk->held >= SETTLE_HOLD_MAX)
 			settle_key_release(db, sk);
 		if (!sk->locked)

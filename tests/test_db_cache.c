@@ -19,6 +19,7 @@
 #include "grove/db.h"
 #include "base/rng.h"
 #include "storage/db_int.h"
+#include "storage/le.h"
 #include "storage/tree.h"
 #include "tests/util_storage.h"
 
@@ -342,32 +343,48 @@ static void test_restart_after_cached_writes(void **state)
 	check_tree(f);
 }
 
-/* Whether the cache claims the key has no metadata record while the store
- * (or a pending record) has one: never allowed. */
-static void check_meta_memo(fixture_t *f, const char *key, bool want_absent)
+/* Whether the key's entry keeps its metadata (meta_kept); when it does,
+ * the store's 'k' record (or a pending one) must be exactly the kept
+ * one: absent when all is zero, else the fixed fields of one element
+ * kind's count and the accumulator, nothing after them. */
+static void check_meta_memo(fixture_t *f, const char *key, bool want_kept)
 {
 	grove_db_t *db = f->t.db;
 	grove_db_key_t k;
 	assert_int_equal(grove_db__key_prepare(&k, key, strlen(key)), 0);
 	pthread_mutex_lock(&db->stripes[k.stripe].mu);
 	grove_db_cached_t *e = grove_db__cache_find(db, &k);
-	bool absent = e && e->meta_absent;
+	bool kept = e && e->meta_kept;
+	grove_db_cached_t copy = kept ? *e : (grove_db_cached_t){ 0 };
 	pthread_mutex_unlock(&db->stripes[k.stripe].mu);
 	uint8_t mk[1 + GROVE_KEY_MAX], *p = NULL;
 	size_t len = 0;
 	mk[0] = GROVE_DB_PFX_KMETA;
 	memcpy(mk + 1, key, strlen(key));
 	int rc = grove_store_get(db->store, NULL, mk, 1 + strlen(key), &p, &len);
-	grove_free(p);
-	if (absent)
+	assert_int_equal(kept, want_kept);
+	if (kept && !copy.meta_count && !copy.meta_acc[0] && !copy.meta_acc[1]) {
 		assert_int_equal(rc, GROVE_ENOTFOUND);
-	assert_int_equal(absent, want_absent);
+	} else if (kept) { /* the fixed fields of doc/storage_format.md's table */
+		assert_int_equal(rc, 0);
+		size_t fixed = p[0] == 3 ? 49 + 4 : p[0] == 2 ? 41 : 33;
+		assert_int_equal(len, fixed);
+		uint64_t count[5] = { 0, grove_le64_get(p + 1), grove_le64_get(p + 9),
+				      p[0] >= 2 ? grove_le64_get(p + 33) : 0,
+				      p[0] == 3 ? grove_le64_get(p + 41) : 0 };
+		for (int i = 1; i < 5; i++)
+			assert_int_equal(count[i], i == copy.meta_kind ? copy.meta_count : 0);
+		assert_int_equal(grove_le64_get(p + 17), copy.meta_acc[0]);
+		assert_int_equal(grove_le64_get(p + 25), copy.meta_acc[1]);
+	}
+	grove_free(p);
 }
 
-/* A key's cached "no metadata record" follows it through counter writes,
- * a set over a deleted key, a delete (its pending-delete context is
- * metadata), the purge that ends it and a write after: set only where
- * the store has no 'k' record, and the counts and tree stay exact. */
+/* A key's kept metadata follows it through counter writes (no record), a
+ * set over a deleted key, a delete (its pending-delete context is
+ * metadata: not kept), the purge that ends it (written by the purge: not
+ * kept) and writes after: kept only where it is exactly the store's 'k'
+ * record, and the counts and tree stay exact. */
 static void test_meta_absent_follows_key(void **state)
 {
 	fixture_t *f = *state;
@@ -381,12 +398,17 @@ static void test_meta_absent_follows_key(void **state)
 	assert_true(existed);
 	assert_int_equal(grove_db_set_add(db, k, strlen(k), "a", 1, &added), 0);
 	assert_true(added);
+	check_meta_memo(f, k, true);
 	assert_int_equal(grove_db_set_add(db, k, strlen(k), "b", 1, &added), 0);
-	check_meta_memo(f, k, false);
+	check_meta_memo(f, k, true);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "b", 1, &added), 0);
+	assert_false(added);
+	check_meta_memo(f, k, true);
 	uint64_t n = 0;
 	assert_int_equal(grove_db_coll_count(db, k, strlen(k), GROVE_TYPE_SET, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(grove_db_delete(db, k, strlen(k), &existed), 0);
+	check_meta_memo(f, k, false); /* a pending delete: not kept */
 	assert_int_equal(grove_db__coll_purge(db, k, strlen(k)), 0);
 	check_meta_memo(f, k, false); /* the purge wrote it: read again */
 	assert_int_equal(counter_add(f, k, 5), 5);
@@ -398,7 +420,40 @@ static void test_meta_absent_follows_key(void **state)
 	assert_true(added);
 	assert_int_equal(grove_db_coll_count(db, k, strlen(k), GROVE_TYPE_SET, &n), 0);
 	assert_int_equal(n, 1);
-	check_meta_memo(f, k, false);
+	check_meta_memo(f, k, true);
+	bool created = false; /* a second kind on the key: not kept, read */
+	assert_int_equal(grove_db_map_set(db, k, strlen(k), "f", 1, "v", 1, &created),
+			 GROVE_EWRONGTYPE);
+	check_meta_memo(f, k, true);
+	check_tree(f);
+}
+
+/* A writer of a key whose entry keeps its metadata reads no 'k' record:
+ * re-adding one member 20 times reads the member's record only (one
+ * point-cache read per write: hit or miss), where each write read the
+ * metadata record too before (40 reads).  The count and tree stay exact. */
+static void test_meta_kept_not_read(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->t.db;
+	const char *k = remember(f, "mr");
+	bool added = false;
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "a", 1, &added), 0);
+	assert_int_equal(grove_db_set_add(db, k, strlen(k), "a", 1, &added), 0);
+	grove_db_stats_t a, b;
+	grove_db_stats(db, &a);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(grove_db_set_add(db, k, strlen(k), "a", 1, &added), 0);
+		assert_false(added);
+	}
+	grove_db_stats(db, &b);
+	assert_int_equal((b.elem_cache_hits + b.elem_cache_misses) -
+				 (a.elem_cache_hits + a.elem_cache_misses),
+			 20);
+	check_meta_memo(f, k, true);
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(db, k, strlen(k), GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, 1);
 	check_tree(f);
 }
 
@@ -525,6 +580,7 @@ int main(void)
 		GROVE_TEST_BOTH_BACKENDS(test_eviction_within_a_set),
 		GROVE_TEST_BOTH_BACKENDS(test_records_too_big_to_cache),
 		GROVE_TEST_BOTH_BACKENDS(test_meta_absent_follows_key),
+		GROVE_TEST_BOTH_BACKENDS(test_meta_kept_not_read),
 		cmocka_unit_test_setup_teardown(test_failed_writes_leave_no_trace, setup_memory,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_after_cached_writes, setup_leveldb,
