@@ -235,6 +235,22 @@ static bool arr_decode_srec_in(const uint8_t *p, size_t len, uint32_t *v, size_t
 	return true;
 }
 
+/* The counts of a counts record (3 after its 5-byte header, or 6: a
+ * width byte, then u16 or u32 LE each) decoded into v, which has room for
+ * max, their number into *n; false (nothing written) when malformed or
+ * more than max.  The note of a write's count records takes this path:
+ * no array allocated, decoded and copied. */
+static bool arr_decode_dir_in(const uint8_t *p, size_t len, uint32_t *v, size_t max, size_t *n)
+{
+	size_t w = len >= 1 ? p[0] : 0;
+	if ((w != 2 && w != 4) || (len - 1) % w || (len - 1) / w > max)
+		return false;
+	*n = (len - 1) / w;
+	for (size_t i = 0; i < *n; i++)
+		v[i] = w == 4 ? get32(p + 1 + 4 * i) : (uint32_t)(p[1 + 2 * i] | p[2 + 2 * i] << 8);
+	return true;
+}
+
 /* ---- reads: the writer's view (its batch, pending, the store) or a snapshot ---- */
 
 typedef struct bfind {
@@ -401,9 +417,8 @@ static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, c
 		    (i || was->n == now->n))
 			continue; /* unchanged */
 		size_t len = arr_encode(ZR_DIR, &x, NULL);
-		uint8_t *p = grove_malloc(5 + len);
-		if (!p)
-			return GROVE_ENOMEM;
+		uint8_t p[5 + 1 + 4 * 255]; /* g < 256 counts of up to 4 bytes */
+		GROVE_ASSERT(5 + len <= sizeof(p));
 		p[0] = (uint8_t)g;
 		put32(p + 1, (uint32_t)now->n);
 		arr_encode(ZR_DIR, &x, p + 5);
@@ -411,7 +426,6 @@ static int zr_dir_put(grove_batch_t *b, const grove_db_key_t *k, uint8_t *key, c
 			rc = grove_batch_put(b, key, zr_key(k, ZR_DIR, NULL, 0, key), p, 5 + len);
 		else
 			rc = grove_batch_put(b, key, zr_group_key(k, i, key), p + 5, len);
-		grove_free(p);
 	}
 	for (size_t i = ng + 1; rc == 0 && i <= wg; i++)
 		rc = grove_batch_delete(b, key, zr_group_key(k, i, key));
@@ -2475,8 +2489,8 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 {
 	int lvl = key[n->rl];
 	const uint8_t *b = key + n->rl + 1;
-	size_t bl = klen - n->rl - 1;
-	zr_leaf_t *sp = (zr_leaf_t *)zr_cache_floor(&n->c->supers, b, bl);
+	size_t bl = klen - n->rl - 1, dn;
+	zr_leaf_t *sp = lvl == ZR_SREC ? (zr_leaf_t *)zr_cache_floor(&n->c->supers, b, bl) : NULL;
 	if ((lvl != ZR_DIR && lvl != ZR_SREC && lvl != ZR_GROUP) || (lvl == ZR_DIR && bl) ||
 	    (lvl == ZR_GROUP && bl != 4) || (lvl == ZR_SREC && bcmp_(sp->b, sp->blen, b, bl) != 0)) {
 		n->broken = true;
@@ -2485,6 +2499,9 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	n->any = true;
 	if (lvl == ZR_DIR) { /* the first group, and the number of supers */
 		size_t nd = op == GROVE_BATCH_PUT && vlen >= 6 ? get32(val + 1) : 0;
+		if (nd && nd == n->c->ndir && n->c->dir &&
+		    arr_decode_dir_in(val + 5, vlen - 5, n->c->dir, nd, &dn))
+			return; /* the usual case: as many supers as the cache holds */
 		zr_arr_t d = { 0 };
 		int rc = nd ? arr_decode(ZR_DIR, val + 5, vlen - 5, &d) : GROVE_ECORRUPT;
 		if (rc == 0 && nd == n->c->ndir && n->c->dir && d.n <= nd)
@@ -2499,6 +2516,10 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	if (lvl == ZR_SREC && op == GROVE_BATCH_PUT && sp->cnt &&
 	    arr_decode_srec_in(val, vlen, sp->cnt, sp->ncnt, &sp->cflags))
 		return; /* the usual case: as many counts as the cache holds */
+	size_t lo = lvl == ZR_GROUP ? zr_group_index(b) * (size_t)grove_db__zrank_params.group : 0;
+	if (lvl == ZR_GROUP && op == GROVE_BATCH_PUT && n->c->dir && lo < n->c->ndir &&
+	    arr_decode_dir_in(val, vlen, n->c->dir + lo, n->c->ndir - lo, &dn))
+		return; /* a group of known supers: its slice, in place */
 	zr_arr_t a = { 0 };
 	if (op == GROVE_BATCH_PUT && arr_decode(lvl == ZR_GROUP ? ZR_DIR : lvl, val, vlen, &a) != 0) {
 		n->broken = true;
@@ -2507,7 +2528,6 @@ static void zr_note_counts(zr_note_t *n, int op, const uint8_t *key, size_t klen
 	if (lvl == ZR_SREC) {
 		zr_srec_set(n->db, n->c, sp, op == GROVE_BATCH_PUT ? &a : NULL);
 	} else { /* a group: its slice of the cached counts, when known */
-		size_t lo = zr_group_index(b) * (size_t)grove_db__zrank_params.group;
 		if (op == GROVE_BATCH_PUT && n->c->dir && lo < n->c->ndir && a.n <= n->c->ndir - lo)
 			memcpy(n->c->dir + lo, a.v, 4 * a.n);
 		else

@@ -811,6 +811,54 @@ static void test_rank_count_groups(void **state)
 	grove_db__zrank_params = saved;
 }
 
+/* The note of a write's count records (3 and 6, grove_db__zrank_note)
+ * decodes them straight into the cached counts when the cache knows as
+ * many supers: nothing allocated per sorted-set write (an array per
+ * record before, decoded, copied and freed).  Checked with every
+ * allocation failing: the cache keeps its counts (its charge unchanged,
+ * not forgotten) and every rank still matches the model. */
+static void test_rank_note_in_place(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_test_db_t t;
+	rent_t mod[260];
+	size_t n = rank_open(&t, "zranknote", mod, 240);
+	/* a write of the key: its stripe's cache holds it, with the supers' counts */
+	snprintf(mod[n].m, sizeof(mod[n].m), "note");
+	mod[n].s = 1e6;
+	zadd(t.db, "k", mod[n].m, mod[n].s, 0);
+	n++;
+	assert_true(groups_expected(t.db) >= 2);
+	grove_db_key_t k;
+	assert_int_equal(grove_db__key_prepare(&k, K("k")), 0);
+	/* the key's level 3 and first level 6 records, as a write puts them */
+	static const uint8_t dk[5] = { 'r', 0, 1, 'k', 3 };
+	static const uint8_t gk[9] = { 'r', 0, 1, 'k', 6, 0, 0, 0, 1 };
+	grove_batch_t b;
+	grove_batch_init(&b);
+	const uint8_t *keys[2] = { dk, gk };
+	size_t lens[2] = { sizeof(dk), sizeof(gk) };
+	for (int i = 0; i < 2; i++) {
+		uint8_t *v = NULL;
+		size_t vl = 0;
+		assert_int_equal(grove_store_get(t.db->store, NULL, keys[i], lens[i], &v, &vl), 0);
+		assert_int_equal(grove_batch_put(&b, keys[i], lens[i], v, vl), 0);
+		grove_free(v);
+	}
+	size_t bytes = atomic_load(&t.db->zrcache_bytes);
+	uint64_t gen = t.db->stripes[k.stripe].zr_gen;
+	grove_alloc_fail_after(1);
+	grove_db__zrank_note(t.db, &k, &b, true);
+	grove_alloc_fail_reset();
+	assert_int_equal(atomic_load(&t.db->zrcache_bytes), bytes);
+	assert_int_equal(t.db->stripes[k.stripe].zr_gen, gen + 1); /* noted, not dropped */
+	grove_batch_close(&b);
+	rank_check(t.db, "k", mod, n);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 /* A level 4 record's greatest count into *ctx (flags, then a count per
  * leaf, u8 with flag bit 1, else u16 LE). */
 static void leaf_count_most(void *ctx, const uint8_t *v, size_t vl)
@@ -1695,6 +1743,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_counted),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_migration),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_count_groups),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_note_in_place),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_dirty_supers),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_header_memo),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_deferred_two_keys),
