@@ -27,8 +27,30 @@
 /* ---- parsing and replies ---- */
 
 /* Redis's string2d: strtod over the whole argument, no leading space, no NaN. */
+/* A score written as a plain integer of 1 to 15 digits (a sign allowed)
+ * is exact as a double: converted without strtod (its copy and locale
+ * work were about 600 instructions of a pipelined ZADD's ~38,000).
+ * false: not of that form (strtod's turn). */
+#define SCORE_INT_DIGITS_MAX 15
+static bool parse_int_score(const uint8_t *p, size_t n, double *out)
+{
+	size_t i = n > 0 && (p[0] == '-' || p[0] == '+') ? 1 : 0;
+	if (n == i || n - i > SCORE_INT_DIGITS_MAX)
+		return false;
+	int64_t v = 0;
+	for (size_t j = i; j < n; j++) {
+		if (p[j] < '0' || p[j] > '9')
+			return false;
+		v = v * 10 + (p[j] - '0');
+	}
+	*out = p[0] == '-' ? -(double)v : (double)v; /* "-0": -0, as strtod */
+	return true;
+}
+
 static bool parse_double(const uint8_t *p, size_t n, double *out)
 {
+	if (parse_int_score(p, n, out))
+		return true;
 	char buf[128];
 	if (n == 0 || n >= sizeof(buf) || p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r'))
 		return false;
