@@ -195,6 +195,30 @@ size_t grove_zpre_below(const uint64_t *pre, size_t n, uint64_t sp)
 	return lo;
 }
 
+size_t grove_zpre_groups(size_t n)
+{
+	return (n + GROVE_ZPRE_GROUP - 1) / GROVE_ZPRE_GROUP;
+}
+
+void grove_zpre_summarize(const uint64_t *pre, size_t n, uint64_t *sum)
+{
+	for (size_t j = 0; j < grove_zpre_groups(n); j++)
+		sum[j] = pre[j * GROVE_ZPRE_GROUP];
+}
+
+size_t grove_zpre_below_grouped(const uint64_t *pre, size_t n, const uint64_t *sum, uint64_t sp)
+{
+	/* g groups open below sp: all before the last of them are below it
+	 * (each is at most the next one's first), and the group after it
+	 * is not (sorted) */
+	size_t g = grove_zpre_below(sum, grove_zpre_groups(n), sp);
+	if (g == 0)
+		return 0;
+	size_t from = (g - 1) * GROVE_ZPRE_GROUP;
+	size_t len = n - from < GROVE_ZPRE_GROUP ? n - from : GROVE_ZPRE_GROUP;
+	return from + grove_zpre_below(pre + from, len, sp);
+}
+
 uint32_t grove_zleaf_find(const grove_zleaf_t *l, const uint8_t *s, size_t slen, bool *found)
 {
 	uint64_t sp = grove_zleaf_pre(s, slen);

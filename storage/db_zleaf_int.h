@@ -57,6 +57,15 @@ int grove_zleaf_slice(const grove_zleaf_t *l, uint32_t from, uint32_t to,
 uint64_t grove_zleaf_pre(const uint8_t *s, size_t slen);
 /* How many of the n sorted prefixes pre[] are below sp. */
 size_t grove_zpre_below(const uint64_t *pre, size_t n, uint64_t sp);
+/* The same with a summary of pre: sum[j] = pre[j * GROVE_ZPRE_GROUP], for
+ * each of the grove_zpre_groups(n) groups (grove_zpre_summarize).  Scans
+ * the summary, then one group (one 64-byte line): n / 8 + 8 prefixes
+ * compared instead of n (at 10^6 members a ZRANGE searches over a hundred
+ * supers, then about 180 leaves of one). */
+#define GROVE_ZPRE_GROUP 8u
+size_t grove_zpre_groups(size_t n);
+void grove_zpre_summarize(const uint64_t *pre, size_t n, uint64_t *sum);
+size_t grove_zpre_below_grouped(const uint64_t *pre, size_t n, const uint64_t *sum, uint64_t sp);
 /* A member's 16-bit tag (FNV-1a folded; not keyed: only a filter, every
  * match is checked against the entry's bytes). */
 uint16_t grove_zleaf_mtag(const uint8_t *m, size_t mlen);

@@ -605,9 +605,10 @@ typedef struct zr_leaf {
 typedef struct zr_leaves {
 	zr_leaf_t *v;
 	size_t n, cap;
-	uint64_t *pk; /* the boundary cache's: v's pre, n of them back to back
-		       * (leaves_index), or NULL: zr_cache_floor's search reads
-		       * these 8 bytes a boundary instead of a 72-byte zr_leaf_t */
+	uint64_t *pk; /* the boundary cache's: v's pre, n of them back to back,
+		       * then their summary (grove_zpre_summarize) (leaves_index),
+		       * or NULL: zr_cache_floor's search reads these 8 bytes a
+		       * boundary instead of a 72-byte zr_leaf_t */
 } zr_leaves_t;
 
 static void leaves_free(zr_leaves_t *l)
@@ -634,9 +635,11 @@ static void leaves_unindex(zr_leaves_t *l)
 static void leaves_index(zr_leaves_t *l)
 {
 	leaves_unindex(l);
-	l->pk = grove_malloc(l->n * sizeof(*l->pk) + 1);
+	l->pk = grove_malloc((l->n + grove_zpre_groups(l->n)) * sizeof(*l->pk) + 1);
 	for (size_t i = 0; l->pk && i < l->n; i++)
 		l->pk[i] = l->v[i].pre;
+	if (l->pk)
+		grove_zpre_summarize(l->pk, l->n, l->pk + l->n);
 }
 
 static int leaves_push(zr_leaves_t *l, const uint8_t *b, size_t blen, uint64_t count)
@@ -732,7 +735,8 @@ struct grove_db_zrcache {
 
 static size_t leaves_charge(const zr_leaves_t *l)
 {
-	size_t n = l->cap * sizeof(zr_leaf_t) + (l->pk ? l->n * sizeof(*l->pk) : 0);
+	size_t n = l->cap * sizeof(zr_leaf_t) +
+		   (l->pk ? (l->n + grove_zpre_groups(l->n)) * sizeof(*l->pk) : 0);
 	for (size_t i = 0; i < l->n; i++)
 		n += l->v[i].blen + grove_zleaf_bytes(l->v[i].ents) + 4 * l->v[i].ncnt;
 	return n;
@@ -1259,7 +1263,7 @@ static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf,
 		 * search over v waited for a 72-byte entry's line per step),
 		 * then those of suf's prefix up to suf, whole (the floor is the
 		 * last) */
-		lo = grove_zpre_below(l->pk, l->n, sp);
+		lo = grove_zpre_below_grouped(l->pk, l->n, l->pk + l->n, sp);
 		while (lo < l->n && l->pk[lo] == sp && bcmp_(l->v[lo].b, l->v[lo].blen, suf, slen) <= 0)
 			lo++;
 		return &l->v[lo ? lo - 1 : 0];

@@ -148,6 +148,37 @@ static void test_leaf_room(void **state)
 	grove_zleaf_free(l);
 }
 
+/* The grouped search over prefixes (a boundary list's summary, as
+ * zr_cache_floor searches it) counts what a plain count does: sorted
+ * lists of every length around the group size and past the plain scan's
+ * bound, prefixes repeated in runs across groups, and sought prefixes
+ * below, above, between and equal to every one (a group's first
+ * especially). */
+static void test_prefix_groups(void **state)
+{
+	(void)state;
+	grove_rng_t r;
+	grove_rng_seed(&r, grove_test_storage_seed("test_db_zleaf prefix groups"));
+	static uint64_t pre[1100], sum[1100 / GROVE_ZPRE_GROUP + 1];
+	const size_t lens[] = { 1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 180, 243, 513, 1100 };
+	for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+		size_t n = lens[t];
+		uint64_t at = grove_rng_below(&r, 4);
+		for (size_t i = 0; i < n; i++) /* runs of equal prefixes: steps of 0 or 2 */
+			pre[i] = at += 2 * grove_rng_below(&r, 2);
+		assert_int_equal(grove_zpre_groups(n), (n + GROVE_ZPRE_GROUP - 1) / GROVE_ZPRE_GROUP);
+		grove_zpre_summarize(pre, n, sum);
+		for (uint64_t sp = 0; sp <= pre[n - 1] + 2; sp++) {
+			size_t want = 0;
+			while (want < n && pre[want] < sp)
+				want++;
+			assert_int_equal(grove_zpre_below(pre, n, sp), want);
+			assert_int_equal(grove_zpre_below_grouped(pre, n, sum, sp), want);
+		}
+		assert_int_equal(grove_zpre_below_grouped(pre, n, sum, UINT64_MAX), n);
+	}
+}
+
 /* The hint keeps each member's leaf locator: a put replaces the member's
  * own way, members of one set keep theirs, nine members in a set of 8
  * ways lose one, a NOLOC put puts nothing. */
@@ -675,6 +706,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf_ops),
 		cmocka_unit_test(test_leaf_room),
+		cmocka_unit_test(test_prefix_groups),
 		cmocka_unit_test(test_hint_locator),
 		cmocka_unit_test(test_hint_two_sets),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_leaf_cache),
