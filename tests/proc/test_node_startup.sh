@@ -3,7 +3,7 @@
 # port: --help, bad flags (exit 2 naming the flag), protected mode, AUTH /
 # NOAUTH, a data directory owned by another node id, and durable (batch)
 # writes acknowledged in order through worker threads, idle timeout and
-# max clients.
+# max clients, and the malloc tunable groved runs itself again with.
 source "$(dirname "$0")/node_lib.sh"
 
 P=$((PORT_BASE + 10))
@@ -101,4 +101,32 @@ expect_match "idle disconnects counted" "$(redis-cli -p "$((P + 2))" info stats 
 	"idle_disconnects:[1-9]"
 stop_node "$NODE_PID"
 expect_eq "limits node exit status" "$STOP_RC" 0
+
+# --- malloc on huge pages: groved runs itself again (same pid, same name)
+# with glibc.malloc.hugetlb=1 added to GLIBC_TUNABLES, and leaves the
+# tunable alone when it is set already.  (glibc, parsing the variable,
+# writes a NUL over the ':' after each tunable in the process's own copy
+# of the environment, which /proc/PID/environ shows: ':' or NUL between.) ---
+name=$(basename "$GROVED")
+for c in "|glibc.malloc.hugetlb=1" "glibc.malloc.hugetlb=0|glibc.malloc.hugetlb=0" \
+	"glibc.malloc.arena_max=4|glibc.malloc.arena_max=4[:|]glibc.malloc.hugetlb=1"; do
+	if [[ -n ${c%%|*} ]]; then export GLIBC_TUNABLES=${c%%|*}; else unset GLIBC_TUNABLES; fi
+	start_node h nh "$((P + 3))" || finish
+	unset GLIBC_TUNABLES
+	got=$(tr '\0' '\n' <"/proc/$NODE_PID/environ" |
+		awk '/^GLIBC_TUNABLES=/ { p = 1; printf "%s", $0; next } p && /^glibc[.]/ { printf "|%s", $0; next } { p = 0 }')
+	expect_match "GLIBC_TUNABLES '${c%%|*}' -> '${c#*|}'" "$got" "^GLIBC_TUNABLES=${c#*|}$"
+	[[ ${c%%|*} == *hugetlb=0 && $got == *hugetlb=1* ]] && fail "hugetlb=0 set, yet hugetlb=1 added"
+	expect_eq "still named $name" "$(cat "/proc/$NODE_PID/comm")" "${name:0:15}"
+	stop_node "$NODE_PID"
+	expect_eq "huge pages node exit status" "$STOP_RC" 0
+done
+finish
+	unset GLIBC_TUNABLES
+	got=$(tr '\0' '\n' <"/proc/$NODE_PID/environ" | sed -n 's/^GLIBC_TUNABLES=//p')
+	expect_eq "GLIBC_TUNABLES '${c%%|*}' -> '${c#*|}'" "$got" "${c#*|}"
+	expect_eq "still named $name" "$(cat "/proc/$NODE_PID/comm")" "${name:0:15}"
+	stop_node "$NODE_PID"
+	expect_eq "huge pages node exit status" "$STOP_RC" 0
+done
 finish
