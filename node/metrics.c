@@ -95,6 +95,8 @@ static const metric_def_t defs[] = {
 	{"ae_sessions_done", "grove_ae_sessions_reconciled_total", M_COUNTER, NULL, "Anti-entropy sessions that ended reconciled.", 0},
 	{"ae_sessions_refused", "grove_ae_sessions_refused_total", M_COUNTER, NULL, "Differing digests not followed by a session (one open already, or the limit).", 0},
 	{"ae_sessions_spaced", "grove_ae_sessions_spaced_total", M_COUNTER, NULL, "Differing digests not followed by a session because the last one with that peer ended less than three times its duration (at most ten digest intervals) ago.", 0},
+	{"ae_digests_held", "grove_ae_digests_held_total", M_COUNTER, NULL, "Differing digests not followed by a session because the difference with that peer was younger than three push intervals (a push is likely repairing it).", 0},
+	{"ae_sessions_ended_equal", "grove_ae_sessions_ended_equal_total", M_COUNTER, NULL, "Anti-entropy sessions ended (reconciled) by an equal digest from their peer with work left undone.", 0},
 	{"ae_session_errors", "grove_ae_session_errors_total", M_COUNTER, NULL, "Anti-entropy sessions that ended in an error.", 0},
 	{"ae_err_*", "grove_ae_session_errors_by_reason_total", M_COUNTER, "reason", "Anti-entropy session errors by reason.", 0},
 	{"ae_keys_sent", "grove_ae_keys_sent_total", M_COUNTER, NULL, "Keys whose state anti-entropy sent.", 0},

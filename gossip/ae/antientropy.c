@@ -18,18 +18,12 @@
 
 #include "grove/alloc.h"
 #include "base/assert.h"
+#include "gossip/ae/pace.h"
 #include "gossip/ae/session.h"
 
 #define GROVE__PUSH_SENDS_MAX 384 /* PUSH datagrams sent per tick (over all peers) */
-#define GROVE__SPACED_PEERS 32    /* peers whose next session waits, remembered */
 #define GROVE__SPACING_ROUNDS 10 /* longest wait, in digest intervals */
-
-/* A peer whose last session with this node took long waits 3x that
- * before this node opens the next one (see on_digest). */
-typedef struct ae_spacing {
-	char addr[GROVE_AE_ADDR_MAX + 1];
-	uint64_t until_ms;
-} ae_spacing_t;
+#define GROVE__HOLD_PUSHES 3     /* a difference is confirmed after this many push intervals */
 
 typedef struct ae_out {
 	grove_out_kind_t kind;
@@ -56,7 +50,8 @@ struct grove_ae {
 	size_t out_head, out_count;
 	ae_out_t *held;     /* handed out by the last poll */
 	grove_ae_sess_t *dead;  /* closed by the last poll */
-	ae_spacing_t spacing[GROVE__SPACED_PEERS];
+	grove_ae_pace_t pace;   /* spacing and confirmation per peer (pace.h) */
+	uint64_t hold_ms;       /* a root difference younger than this opens no session */
 	bool hooked;
 	pthread_mutex_t push_mu; /* guards pushq, againq, push_set and push_drops */
 	grove_ae_keyq_t pushq;   /* keys not pushed yet, oldest first */
@@ -131,6 +126,9 @@ int grove_ae_create(const grove_ae_config_t *cfg, grove_db_t *db, grove_rng_t *r
 	ae->rng = rng;
 	ae->ctx = (grove_ae_ctx_t){ db, &ae->cfg, &ae->stats };
 	ae->next_id = 1;
+	/* a pushed write reaches the peers within a push interval (its round
+	 * trip well within two more): a younger difference is push's to repair */
+	ae->hold_ms = cfg->push ? (uint64_t)GROVE__HOLD_PUSHES * cfg->push_interval_ms : 0;
 	grove_ae_keyq_init(&ae->pushq);
 	grove_ae_keyq_init(&ae->againq);
 	grove_buf_init(&ae->scratch, 0);
@@ -356,37 +354,14 @@ static void open_session(grove_ae_t *ae, uint64_t now_ms, const char *addr, uint
  * is repaired soon after it).  While one node writes faster than
  * the others have merged, every digest differs, and back-to-back sessions
  * would walk segments and ship states that push is delivering anyway;
- * a short session (a real repair, a quiet cluster) leaves no gap.  The
- * entry of the same peer, else an expired one, else the soonest to end
- * is reused. */
+ * a short session (a real repair, a quiet cluster) leaves no gap. */
 static void spacing_note(grove_ae_t *ae, const grove_ae_sess_t *s, uint64_t now_ms)
 {
 	uint64_t took = now_ms - grove_ae_sess_started_ms(s);
 	uint64_t most = (uint64_t)GROVE__SPACING_ROUNDS * ae->cfg.interval_ms;
 	uint64_t gap = 3 * took < most ? 3 * took : most;
-	if (gap < ae->cfg.interval_ms)
-		return;
-	const char *addr = grove_ae_sess_addr(s);
-	ae_spacing_t *e = &ae->spacing[0];
-	for (size_t i = 0; i < GROVE__SPACED_PEERS; i++) {
-		ae_spacing_t *c = &ae->spacing[i];
-		if (strcmp(c->addr, addr) == 0) {
-			e = c;
-			break;
-		}
-		if (c->until_ms < e->until_ms)
-			e = c;
-	}
-	snprintf(e->addr, sizeof(e->addr), "%s", addr);
-	e->until_ms = now_ms + gap;
-}
-
-static bool spacing_wait(const grove_ae_t *ae, const char *addr, uint64_t now_ms)
-{
-	for (size_t i = 0; i < GROVE__SPACED_PEERS; i++)
-		if (ae->spacing[i].until_ms > now_ms && strcmp(ae->spacing[i].addr, addr) == 0)
-			return true;
-	return false;
+	if (gap >= ae->cfg.interval_ms)
+		grove_ae_pace_space(&ae->pace, grove_ae_sess_addr(s), now_ms, gap);
 }
 
 /* Answers a DIGEST that asked for one (never with the reply flag, so two
@@ -408,8 +383,12 @@ static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr, const c
 	bool equal = memcmp(root, f->root, GROVE_DIGEST_BYTES) == 0;
 	if (f->flags & GROVE_AE_DIGEST_REPLY)
 		reply_digest(ae, addr);
+	grove_ae_sess_t *s = find_addr(ae, addr);
 	if (equal) {
 		ae->stats.digests_equal++;
+		grove_ae_pace_equal(&ae->pace, addr);
+		if (s != NULL && grove_ae_sess_finish(s))
+			ae->stats.sessions_ended_equal++; /* nothing is left to exchange */
 		if (w->equal)
 			w->equal(w->ctx, addr, sender_id, mark);
 		return;
@@ -417,20 +396,24 @@ static void on_digest(grove_ae_t *ae, uint64_t now_ms, const char *addr, const c
 	ae->stats.digests_different++;
 	if (w->different)
 		w->different(w->ctx, addr, sender_id);
-	if (find_addr(ae, addr) != NULL || ae->nsess >= ae->cfg.max_sessions) {
+	uint64_t age = grove_ae_pace_differ(&ae->pace, addr, now_ms);
+	uint32_t mask = f->level1 != NULL ? level1_diff(ae, f->level1) : 0;
+	if (s != NULL && f->level1 != NULL)
+		grove_ae_sess_prune(s, ~mask & ((1u << GROVE_TREE_FANOUT) - 1));
+	if (s != NULL || ae->nsess >= ae->cfg.max_sessions) {
 		ae->stats.sessions_refused++;
 		return;
 	}
-	if (spacing_wait(ae, addr, now_ms)) {
+	if (grove_ae_pace_spaced(&ae->pace, addr, now_ms)) {
 		ae->stats.sessions_spaced++;
 		return;
 	}
-	uint32_t mask = 0;
-	if (f->level1 != NULL) {
-		mask = level1_diff(ae, f->level1);
-		if (mask == 0)
-			return; /* changed since: a later round will tell */
+	if (age < ae->hold_ms) {
+		ae->stats.digests_held++; /* push is likely repairing it: see pace.h */
+		return;
 	}
+	if (f->level1 != NULL && mask == 0)
+		return; /* changed since: a later round will tell */
 	open_session(ae, now_ms, addr, mask);
 }
 

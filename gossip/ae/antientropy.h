@@ -15,6 +15,10 @@
  *    its keys the peer lacks or holds differently and WANTs the ones it
  *    lacks; both merge through grove_db_merge.  IDLE frames carrying frame
  *    counters detect when both ends are done; BYE ends the session.
+ *  - With push, a difference with a peer younger than three push intervals
+ *    opens no session (the push is likely repairing it; gossip/ae/pace.h),
+ *    and a DIGEST from a session's peer that equals our root ends the
+ *    session (one showing level-1 subtrees equal drops the work under them).
  *  - A DIGEST may ask for an answer (flag GROVE_AE_DIGEST_REPLY): the
  *    receiver then sends its own DIGEST back, so the asker learns within a
  *    round trip whether the two roots are equal (config.watch).
@@ -224,6 +228,11 @@ typedef struct grove_ae_stats {
 	uint64_t sessions_spaced;     /* differing digests from a peer whose last
 					 session ended less than 3x its duration
 					 (at most 10 intervals) ago */
+	uint64_t digests_held;        /* differing digests not followed by a session
+					 because the difference was younger than
+					 3 push intervals (push is repairing it) */
+	uint64_t sessions_ended_equal; /* ended (reconciled) by an equal DIGEST
+					 from their peer, work left undone */
 	uint64_t session_errors;      /* any other end (all reasons below) */
 	uint64_t err_proto, err_decode, err_limit, err_timeout, err_closed, err_nomem;
 	uint64_t keys_sent, keys_received;     /* states sent / received */

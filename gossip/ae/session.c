@@ -139,6 +139,14 @@ void grove_ae_sess_end(grove_ae_sess_t *s, int code, bool bye)
 	}
 }
 
+bool grove_ae_sess_finish(grove_ae_sess_t *s)
+{
+	if (s->phase != GROVE__ACTIVE)
+		return false;
+	grove_ae_sess_end(s, 0, true);
+	return true;
+}
+
 void grove_ae_sess_transport_closed(grove_ae_sess_t *s)
 {
 	grove_ae_sess_end(s, GROVE_ECLOSED, false);
@@ -177,6 +185,34 @@ void grove_ae_sess_mark_absent(grove_ae_sess_t *s, unsigned level, uint32_t inde
 	uint32_t span = 1u << (4 * (GROVE__LEVELS - level));
 	for (uint32_t seg = index * span; seg < (index + 1) * span; seg++)
 		grove_ae_sess_set_bit(s, GROVE__ABSENT, seg);
+}
+
+/* Clears entries lo .. lo + n - 1 of map level. */
+static void session_clear(grove_ae_sess_t *s, unsigned level, uint32_t lo, uint32_t n)
+{
+	GROVE_ASSERT(level < GROVE__MAPS && lo + n <= width(level));
+	for (uint32_t i = lo; i < lo + n;) {
+		uint32_t b = i % 64, k = 64 - b < lo + n - i ? 64 - b : lo + n - i;
+		uint64_t m = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
+		uint64_t *w = &s->bits[level][i / 64];
+		s->pending[level] -= (uint32_t)__builtin_popcountll(*w & m);
+		*w &= ~m;
+		i += k;
+	}
+}
+
+void grove_ae_sess_prune(grove_ae_sess_t *s, uint32_t equal)
+{
+	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
+		if (!(equal & (1u << i)))
+			continue;
+		for (unsigned l = 1; l <= GROVE__LEVELS; l++) {
+			uint32_t span = 1u << (4 * (l - 1));
+			session_clear(s, l, i * span, span);
+		}
+		session_clear(s, GROVE__ABSENT, i * (GROVE_TREE_SEGMENTS / GROVE_TREE_FANOUT),
+			      GROVE_TREE_SEGMENTS / GROVE_TREE_FANOUT);
+	}
 }
 
 /* Takes the next marked node at level (from the cursor on, wrapping). */

@@ -56,6 +56,15 @@ const char *grove_ae_sess_addr(const grove_ae_sess_t *s);
 /* Marks tree node (level, index) as different: its children (or its keys,
  * at the segment level) will be sent to the peer. */
 void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index);
+/* The peer's DIGEST equals our root: whatever work is left would find
+ * nothing to exchange, so the session ends reconciled (BYE 0).  True if
+ * it was active. */
+bool grove_ae_sess_finish(grove_ae_sess_t *s);
+/* The peer's DIGEST showed the level-1 subtrees in `equal` (bit i: node
+ * i) equal to ours: the tree nodes, segment lists and absent segments
+ * marked beneath them are dropped (a list or states already under way
+ * are finished).  O(GROVE_TREE_SEGMENTS / 64) per subtree. */
+void grove_ae_sess_prune(grove_ae_sess_t *s, uint32_t equal);
 void grove_ae_sess_recv(grove_ae_sess_t *s, uint64_t now_ms, const uint8_t *frame, size_t len);
 /* Next frame (borrowed until the next call) or close; see enum above. */
 int grove_ae_sess_next(grove_ae_sess_t *s, const uint8_t **bytes, size_t *len);
