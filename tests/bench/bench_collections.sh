@@ -23,8 +23,9 @@
 #     equal (INFO: the ae_bytes_sent_<phase> counters plus
 #     ae_state_bytes_sent, i.e. frame payloads before encryption and
 #     TCP/IP), once no anti-entropy but the digests has been sent for a
-#     second (printed: how long that took and what was sent: a session
-#     begun before the roots were equal may still run); the figure held
+#     second (printed: how long that took and what was sent; a session
+#     still running when the roots become equal ends at its peer's next
+#     digest); the figure held
 #     against the 4 KiB target leaves out the
 #     digest datagrams every node sends each round anyway; beside it, the
 #     same counters over an idle window of the same length; with root and
