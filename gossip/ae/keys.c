@@ -56,6 +56,26 @@ static size_t rec_len(const uint8_t *p, size_t *hdr)
 	return v;
 }
 
+size_t grove_ae_keyq_drop_if(grove_ae_keyq_t *q, bool (*drop)(void *ctx, const uint8_t *key, size_t klen),
+			     void *ctx)
+{
+	size_t r = q->head, w = 0, kept = 0, n = q->count;
+	for (size_t i = 0; i < n; i++) {
+		size_t hdr, klen = rec_len(q->buf.data + r, &hdr);
+		if (!drop(ctx, q->buf.data + r + hdr, klen)) {
+			memmove(q->buf.data + w, q->buf.data + r, hdr + klen);
+			w += hdr + klen;
+			kept++;
+		}
+		r += hdr + klen;
+	}
+	GROVE_ASSERT(r == q->buf.len);
+	q->head = 0;
+	q->buf.len = w;
+	q->count = kept;
+	return n - kept;
+}
+
 bool grove_ae_keyq_front(const grove_ae_keyq_t *q, const uint8_t **key, size_t *klen)
 {
 	if (q->count == 0)

@@ -30,6 +30,10 @@ int grove_ae_keyq_push(grove_ae_keyq_t *q, const uint8_t *key, size_t klen) GROV
 /* Front key (borrowed until the next push or pop); false when empty. */
 bool grove_ae_keyq_front(const grove_ae_keyq_t *q, const uint8_t **key, size_t *klen);
 void grove_ae_keyq_pop(grove_ae_keyq_t *q);
+/* Removes the keys for which drop(ctx, key, klen) is true, keeping the
+ * others in order; returns how many went.  In place, O(bytes queued). */
+size_t grove_ae_keyq_drop_if(grove_ae_keyq_t *q, bool (*drop)(void *ctx, const uint8_t *key, size_t klen),
+			     void *ctx);
 
 typedef struct grove_ae_seg_ent {
 	uint32_t off;  /* of the key in buf; its digest follows it */

@@ -201,8 +201,19 @@ static void session_clear(grove_ae_sess_t *s, unsigned level, uint32_t lo, uint3
 	}
 }
 
+/* A queued item under a level-1 subtree of *ctx (a mask). */
+static bool session_under(void *ctx, const uint8_t *name, size_t nlen)
+{
+	uint32_t subtree = grove_db_item_segment(name, nlen) / (GROVE_TREE_SEGMENTS / GROVE_TREE_FANOUT);
+	return *(const uint32_t *)ctx & (1u << subtree);
+}
+
 void grove_ae_sess_prune(grove_ae_sess_t *s, uint32_t equal)
 {
+	if (equal == 0)
+		return;
+	grove_ae_keyq_drop_if(&s->sendq, session_under, &equal);
+	grove_ae_keyq_drop_if(&s->wantq, session_under, &equal);
 	for (uint32_t i = 0; i < GROVE_TREE_FANOUT; i++) {
 		if (!(equal & (1u << i)))
 			continue;

@@ -62,8 +62,11 @@ void grove_ae_sess_mark(grove_ae_sess_t *s, unsigned level, uint32_t index);
 bool grove_ae_sess_finish(grove_ae_sess_t *s);
 /* The peer's DIGEST showed the level-1 subtrees in `equal` (bit i: node
  * i) equal to ours: the tree nodes, segment lists and absent segments
- * marked beneath them are dropped (a list or states already under way
- * are finished).  O(GROVE_TREE_SEGMENTS / 64) per subtree. */
+ * marked beneath them are dropped, and so are the states and wants
+ * queued for items beneath them (a segment list being sent or compared,
+ * and a state carried into the next frame, are finished).
+ * O(GROVE_TREE_SEGMENTS / 64) per subtree plus a key hash per queued
+ * item. */
 void grove_ae_sess_prune(grove_ae_sess_t *s, uint32_t equal);
 void grove_ae_sess_recv(grove_ae_sess_t *s, uint64_t now_ms, const uint8_t *frame, size_t len);
 /* Next frame (borrowed until the next call) or close; see enum above. */
