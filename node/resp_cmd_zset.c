@@ -26,7 +26,6 @@
 
 /* ---- parsing and replies ---- */
 
-/* Redis's string2d: strtod over the whole argument, no leading space, no NaN. */
 /* A score written as a plain integer of 1 to 15 digits (a sign allowed)
  * is exact as a double: converted without strtod (its copy and locale
  * work were about 600 instructions of a pipelined ZADD's ~38,000).
@@ -47,6 +46,7 @@ static bool parse_int_score(const uint8_t *p, size_t n, double *out)
 	return true;
 }
 
+/* Redis's string2d: strtod over the whole argument, no leading space, no NaN. */
 static bool parse_double(const uint8_t *p, size_t n, double *out)
 {
 	if (parse_int_score(p, n, out))
