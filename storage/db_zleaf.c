@@ -126,22 +126,12 @@ void grove_zleaf_prefetch(const grove_zleaf_t *l)
  * the next split at 64 usually. */
 #define ZLEAF_PREFETCH_OCAP 72u
 
-void grove_zleaf_prefetch_block(const grove_zleaf_t *l)
-{
-	/* the block of up to ZLEAF_PREFETCH_OCAP entries at once, without
-	 * waiting for the header */
-	prefetch_span(l, block_bytes(ZLEAF_PREFETCH_OCAP));
-}
-
-void grove_zleaf_prefetch_entries(const grove_zleaf_t *l)
-{
-	prefetch_span(l->buf, l->bcap);
-}
-
 void grove_zleaf_prefetch_all(const grove_zleaf_t *l)
 {
-	grove_zleaf_prefetch_block(l);
-	grove_zleaf_prefetch_entries(l); /* waits for the header */
+	/* the block of up to ZLEAF_PREFETCH_OCAP entries at once, without
+	 * waiting for the header; then the entries (which waits for it) */
+	prefetch_span(l, block_bytes(ZLEAF_PREFETCH_OCAP));
+	prefetch_span(l->buf, l->bcap);
 }
 
 /* Entry i of l: its bytes and length. */

@@ -81,10 +81,6 @@ void grove_zleaf_prefetch(const grove_zleaf_t *l);
  * and prefixes) without waiting for the header, then its entries (a
  * grove_zleaf_find and a copy of entries from there will follow). */
 void grove_zleaf_prefetch_all(const grove_zleaf_t *l);
-/* Its two halves: the block (without reading l), then the entries (l's
- * header read). */
-void grove_zleaf_prefetch_block(const grove_zleaf_t *l);
-void grove_zleaf_prefetch_entries(const grove_zleaf_t *l);
 
 /* A lossy map from members to their leaves, so that ZRANK can find a
  * member's place without reading its record or searching the
