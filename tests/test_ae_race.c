@@ -151,19 +151,6 @@ static void test_lost_push_repaired(void **state)
 
 static uint64_t now_ms = 1700000000000ULL;
 
-static uint64_t clock_fn(void *ctx)
-{
-	(void)ctx;
-	return now_ms;
-}
-
-static size_t the_other(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max)
-{
-	(void)max;
-	strcpy(addrs[0], ctx);
-	return 1;
-}
-
 typedef struct enode {
 	grove_db_t *db;
 	grove_ae_t *ae;
@@ -173,14 +160,10 @@ typedef struct enode {
 
 static void enode_open(enode_t *n, const char *id, const char *peer)
 {
-	grove_db_options_t o;
-	grove_test_db_options_init(&o);
-	o.node_id = id;
-	o.clock = clock_fn;
-	assert_int_equal(grove_db_open(NULL, &o, &n->db, NULL, 0), 0);
+	assert_int_equal(grove_test_storage_db_open(NULL, id, &now_ms, GROVE_DURABILITY_NONE, &n->db), 0);
 	grove_ae_config_t cfg;
 	grove_ae_config_init(&cfg);
-	cfg.peers = the_other;
+	cfg.peers = grove_test_ae_one_peer;
 	cfg.peers_ctx = (void *)peer;
 	cfg.interval_ms = 3600 * 1000;
 	grove_rng_seed(&n->rng, 3);

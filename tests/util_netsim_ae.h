@@ -76,4 +76,8 @@ uint64_t grove_aecluster_run_until_converged(grove_aecluster_t *c, uint64_t step
  * plus the difference of the live key counts: 0 means byte-identical. */
 uint64_t grove_aecluster_state_mismatches(grove_db_t *a, grove_db_t *b);
 
+/* For tests that drive two cores by hand (no cluster): a
+ * grove_ae_config_t.peers that names one peer, the address in ctx. */
+size_t grove_test_ae_one_peer(void *ctx, char (*addrs)[GROVE_AE_ADDR_MAX + 1], size_t max);
+
 #endif
