@@ -164,20 +164,37 @@ static int arr_push(zr_arr_t *a, uint32_t x)
  * fits. */
 #define ZR_NARROW 2
 
+/* The width of each value of a record of level lvl (ZR_DIR: counts,
+ * else a super) in p (len bytes); 0 when it is not one. */
+static size_t arr_width(int lvl, const uint8_t *p, size_t len)
+{
+	if (len < 1)
+		return 0;
+	size_t w = lvl == ZR_DIR ? p[0] : (p[0] & ZR_NARROW) ? 1 : 2;
+	if ((lvl == ZR_DIR && w != 2 && w != 4) || (len - 1) % w)
+		return 0;
+	return w;
+}
+
+/* The (len - 1) / w values of a record of width w into v. */
+static void arr_values(const uint8_t *p, size_t len, size_t w, uint32_t *v)
+{
+	for (size_t i = 1; i < len; i += w)
+		*v++ = w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i];
+}
+
 static int arr_decode(int lvl, const uint8_t *p, size_t len, zr_arr_t *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (len < 1)
-		return GROVE_ECORRUPT;
-	size_t w = lvl == ZR_DIR ? p[0] : (p[0] & ZR_NARROW) ? 1 : 2;
-	if ((lvl == ZR_DIR && w != 2 && w != 4) || (len - 1) % w)
+	size_t w = arr_width(lvl, p, len);
+	if (w == 0)
 		return GROVE_ECORRUPT;
 	a->flags = lvl == ZR_DIR ? 0 : p[0] & ZR_DIRTY;
 	int rc = grove_grow((void **)&a->v, &a->cap, (len - 1) / w + 1, sizeof(*a->v), 16, 0);
 	if (rc)
 		return rc;
-	for (size_t i = 1; i < len; i += w)
-		a->v[a->n++] = w == 4 ? get32(p + i) : w == 2 ? (uint32_t)(p[i] | p[i + 1] << 8) : p[i];
+	arr_values(p, len, w, a->v);
+	a->n = (len - 1) / w;
 	return 0;
 }
 
@@ -226,11 +243,10 @@ static int arr_put(grove_batch_t *b, int lvl, const uint8_t *key, size_t kl, con
  * *flags; false (nothing written) when it is not one. */
 static bool arr_decode_srec_in(const uint8_t *p, size_t len, uint32_t *v, size_t n, uint8_t *flags)
 {
-	size_t w = len >= 1 && (p[0] & ZR_NARROW) ? 1 : 2;
-	if (len < 1 || (len - 1) % w || (len - 1) / w != n)
+	size_t w = arr_width(ZR_SUPER, p, len);
+	if (w == 0 || (len - 1) / w != n)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		v[i] = w == 2 ? (uint32_t)(p[1 + 2 * i] | p[2 + 2 * i] << 8) : p[1 + i];
+	arr_values(p, len, w, v);
 	*flags = p[0] & ZR_DIRTY;
 	return true;
 }
@@ -242,12 +258,11 @@ static bool arr_decode_srec_in(const uint8_t *p, size_t len, uint32_t *v, size_t
  * no array allocated, decoded and copied. */
 static bool arr_decode_dir_in(const uint8_t *p, size_t len, uint32_t *v, size_t max, size_t *n)
 {
-	size_t w = len >= 1 ? p[0] : 0;
-	if ((w != 2 && w != 4) || (len - 1) % w || (len - 1) / w > max)
+	size_t w = arr_width(ZR_DIR, p, len);
+	if (w == 0 || (len - 1) / w > max)
 		return false;
 	*n = (len - 1) / w;
-	for (size_t i = 0; i < *n; i++)
-		v[i] = w == 4 ? get32(p + 1 + 4 * i) : (uint32_t)(p[1 + 2 * i] | p[2 + 2 * i] << 8);
+	arr_values(p, len, w, v);
 	return true;
 }
 
