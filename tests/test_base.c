@@ -12,6 +12,7 @@
 #include "grove/error.h"
 #include "base/buf.h"
 #include "base/list.h"
+#include "base/num.h"
 #include "base/rng.h"
 
 static void test_strerror_covers_table(void **state)
@@ -134,6 +135,36 @@ typedef struct item {
 	grove_list_t link;
 } item_t;
 
+/* grove_be64_get / _put: big-endian on every host (the score index and
+ * list positions sort by these bytes), at unaligned addresses, and the
+ * order of the bytes is the order of the numbers. */
+static void test_be64_known_answers(void **state)
+{
+	(void)state;
+	uint8_t buf[17] = { 0 };
+	const uint8_t want[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	for (size_t at = 0; at < 9; at++) { /* every alignment */
+		memset(buf, 0xee, sizeof(buf));
+		grove_be64_put(buf + at, 0x0123456789abcdefull);
+		assert_memory_equal(buf + at, want, 8);
+		assert_int_equal(buf[at + 8], 0xee); /* nothing written past the 8 */
+		if (at)
+			assert_int_equal(buf[at - 1], 0xee);
+		assert_true(grove_be64_get(buf + at) == 0x0123456789abcdefull);
+	}
+	uint64_t xs[] = { 0, 1, 0xff, 0x100, 0x8000000000000000ull, UINT64_MAX - 1, UINT64_MAX };
+	uint8_t a[8], b[8];
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+		grove_be64_put(a, xs[i]);
+		assert_true(grove_be64_get(a) == xs[i]);
+		for (size_t j = 0; j < sizeof(xs) / sizeof(xs[0]); j++) {
+			grove_be64_put(b, xs[j]);
+			int c = memcmp(a, b, 8);
+			assert_true((c < 0) == (xs[i] < xs[j]) && (c == 0) == (xs[i] == xs[j]));
+		}
+	}
+}
+
 static void test_list_order_and_remove(void **state)
 {
 	(void)state;
@@ -172,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_grow_policy),
 		cmocka_unit_test(test_buf_append_fail_consume),
 		cmocka_unit_test(test_list_order_and_remove),
+		cmocka_unit_test(test_be64_known_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
