@@ -1271,6 +1271,8 @@ static void zr_cache_patch(grove_db_t *db, const grove_db_key_t *k, size_t si,
  * the empty boundary, or one <= suf). */
 static const zr_leaf_t *zr_cache_floor(const zr_leaves_t *l, const uint8_t *suf, size_t slen)
 {
+	if (l->n <= 1)
+		return &l->v[0]; /* one bucket (a key's one super, up to 8,192 members) */
 	size_t lo = 0, hi = l->n; /* v[lo] <= suf < v[hi] */
 	uint64_t sp = grove_zleaf_pre(suf, slen);
 	if (l->pk) {
