@@ -25,10 +25,34 @@ uint32_t grove_db__key_stripe(uint32_t hash)
 	return ((hash >> 16) % GROVE_TREE_SEGMENTS) % GROVE_DB_STRIPES;
 }
 
+/* What a writer of k touches first under its stripe lock (the lock, the
+ * key's cache set) and, unless deferring, last (the digest tree's leaf,
+ * after the store write), brought toward the CPU at once: with many keys
+ * each is a cache miss (perf of an embedded counter-increment loop over
+ * 50,000 keys: the leaf's update and the cache set's lookup took 6% of
+ * its samples, on their first load), and issued together they overlap
+ * instead of stalling one after another.  (The set's prefetch still
+ * waits for its page walk: the record cache is on 4 KiB pages.)  A
+ * deferred write updates the tree only when its group settles. */
+static void key_writer_prefetch(const grove_db_t *db, const grove_db_key_t *k, bool tree)
+{
+	const grove_db_cached_t *set = &db->cache[k->cache_set];
+	__builtin_prefetch(&db->stripes[k->stripe].mu, 1);
+	for (int w = 0; w < GROVE_DB_CACHE_WAYS; w++)
+		__builtin_prefetch(&set[w], 1);
+	if (tree)
+		grove_tree_prefetch(&db->tree, k->segment);
+}
+
 int grove_db__key_prepare_writer(grove_db_t *db, grove_db_key_t *k, const void *key, size_t klen)
 {
-	if (!key || klen == 0 || klen > GROVE_DB_KEY_MEMO_MAX || !grove_db__defer_active(db))
-		return grove_db__key_prepare(k, key, klen);
+	bool defer = grove_db__defer_active(db);
+	if (!key || klen == 0 || klen > GROVE_DB_KEY_MEMO_MAX || !defer) {
+		int rc = grove_db__key_prepare(k, key, klen);
+		if (rc == 0)
+			key_writer_prefetch(db, k, !defer);
+		return rc;
+	}
 	/* only the deferring thread reads or writes the memo */
 	if (db->defer_memo_klen != klen || memcmp(db->defer_memo_key, key, klen) != 0) {
 		db->defer_memo_hash = grove_tree_key_hash(key, klen);
@@ -36,6 +60,7 @@ int grove_db__key_prepare_writer(grove_db_t *db, grove_db_key_t *k, const void *
 		db->defer_memo_klen = (uint32_t)klen;
 	}
 	grove_db__key_prepare_hashed(k, key, klen, db->defer_memo_hash);
+	key_writer_prefetch(db, k, false);
 	return 0;
 }
 

@@ -155,6 +155,13 @@ void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 	grove_tree_run_flush(t, &r);
 }
 
+void grove_tree_prefetch(const grove_tree_t *t, uint32_t seg)
+{
+	GROVE_ASSERT(seg < GROVE_TREE_SEGMENTS);
+	__builtin_prefetch(&t->level[GROVE_TREE_LEVELS][seg], 1);
+	__builtin_prefetch(&t->level[GROVE_TREE_LEVELS - 1][seg >> TREE_FANOUT_BITS], 1);
+}
+
 void grove_tree_run_update(grove_tree_t *t, grove_tree_run_t *r, uint32_t seg,
 			   const uint8_t *old_item, const uint8_t *new_item)
 {

@@ -65,6 +65,13 @@ void grove_tree_item_bytes(const uint8_t *bytes, size_t len, uint8_t out[GROVE_D
 void grove_tree_update(grove_tree_t *t, uint32_t seg, const uint8_t *old_item,
 		       const uint8_t *new_item);
 
+/* Brings the accumulators of segment seg and of its parent toward the
+ * CPU (the upper levels are small and stay cached): a writer that will
+ * update seg after its store write calls it first, so that the leaf's
+ * cache miss overlaps the write instead of stalling the update.  Touches
+ * nothing but the CPU's cache; no lock. */
+void grove_tree_prefetch(const grove_tree_t *t, uint32_t seg);
+
 /* A run of updates of one segment, summed before they reach the tree:
  * grove_tree_run_update adds one (as grove_tree_update would) to r,
  * first applying r's sum when seg is another segment; grove_tree_run_flush
