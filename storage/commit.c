@@ -141,6 +141,23 @@ int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b, grove_commit
 	return 0;
 }
 
+bool grove_commit_tail_swap(grove_commit_t *c, grove_commit_waiter_t *w, grove_batch_t *queued,
+			    grove_batch_t *with)
+{
+	GROVE_ASSERT(w->batch == queued && queued != with);
+	if (grove_store_txn_open(c->store))
+		return false; /* as an enqueue would not */
+	pthread_mutex_lock(&c->mu);
+	bool ok = !c->failed_rc && c->tail == w && !w->done;
+	if (ok) { /* no leader has it: one takes the group under mu */
+		grove_batch_t t = *queued;
+		*queued = *with;
+		*with = t;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return ok;
+}
+
 int grove_commit_wait(grove_commit_t *c, grove_commit_waiter_t *w)
 {
 	pthread_mutex_lock(&c->mu);

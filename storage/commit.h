@@ -99,6 +99,15 @@ int grove_commit_write(grove_commit_t *c, const grove_batch_t *b) GROVE_MUST_CHE
  * (then there is nothing to wait for). */
 int grove_commit_enqueue(grove_commit_t *c, const grove_batch_t *b,
 			 grove_commit_waiter_t *w) GROVE_MUST_CHECK;
+/* When w is the last queued batch and no group has taken it (nor failed,
+ * nor is another thread's transaction open), swaps the contents of its
+ * batch (queued, w's) and *with under the commit's lock and returns true:
+ * the group that takes w writes the new contents, in w's place and under
+ * w's sequence number.  Else changes nothing and returns false.  For a
+ * deferring writer whose write of a key follows its own queued write of
+ * the same key (db_state.c): the two become one queued batch. */
+bool grove_commit_tail_swap(grove_commit_t *c, grove_commit_waiter_t *w, grove_batch_t *queued,
+			    grove_batch_t *with);
 /* Returns once w's batch was synced (0) or failed (the error). */
 int grove_commit_wait(grove_commit_t *c, grove_commit_waiter_t *w) GROVE_MUST_CHECK;
 static inline uint64_t grove_commit_durable_seq(grove_commit_t *c)

@@ -352,6 +352,10 @@ struct grove_db {
 	_Atomic(bool) defer_on;
 	pthread_t defer_thread;
 	uint64_t defer_last_seq; /* the deferring thread's last queued write */
+	/* the current deferral's last queued record (NULL: none yet): the
+	 * next write of its key may fold into it (db_state.c defer_fold) */
+	struct grove_db_deferred *defer_run_last;
+	uint64_t defer_folds; /* writes folded so (the deferring thread's; tests) */
 	/* the deferring thread's last written key and its hash
 	 * (grove_db__key_prepare_writer): a hot key's pipelined writes hash
 	 * it once */

@@ -406,10 +406,176 @@ static void deferred_head(grove_db_t *db, const grove_db_key_t *k, grove_db_stat
 	e->defer_last = r;
 }
 
-/* Deferred (any mode): queues the write like state_commit_queued, makes
- * it the key's pinned cache entry, and returns with the lock held and
- * without waiting; grove_db_defer_sync settles it once its group is
- * written.  The batch and waiter live in a heap record until then. */
+/* ---- a deferral's writes of one key folded into one queued record ----
+ *
+ * When a deferred write's key is the key of the deferral's last queued
+ * record (a client's pipelined writes of one key) and that record's batch
+ * is still the commit queue's last, not taken by a group, the write joins
+ * it instead of queueing a record of its own: the batch becomes the new
+ * write's records plus those of the older batch the new one does not
+ * overwrite (a new key's 'd' record), swapped in under the commit's lock
+ * (grove_commit_tail_swap), so the group writes either batch whole: each
+ * write stays atomic, and what reaches the disk is a prefix of the
+ * writes.  The record's tree deltas telescope (the older head's old item,
+ * the new head hashed at settle from the batch's first op; an element
+ * whose new item the write replaces continues that delta), and its
+ * sequence number stays the deferral's ticket.  A record, an enqueue, a
+ * settle and the group's per-op merge saved per write. */
+
+#define FOLD_OPS_MAX 8 /* ops of either batch a fold compares */
+
+typedef struct fold_ops {
+	size_t n;
+	bool over;
+	int op[FOLD_OPS_MAX];
+	const uint8_t *key[FOLD_OPS_MAX], *val[FOLD_OPS_MAX];
+	size_t klen[FOLD_OPS_MAX], vlen[FOLD_OPS_MAX];
+} fold_ops_t;
+
+static void fold_op(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
+		    size_t vlen)
+{
+	fold_ops_t *f = ctx;
+	if (f->n == FOLD_OPS_MAX) {
+		f->over = true;
+		return;
+	}
+	f->op[f->n] = op;
+	f->key[f->n] = key;
+	f->klen[f->n] = klen;
+	f->val[f->n] = val;
+	f->vlen[f->n++] = vlen;
+}
+
+/* The deferral's last record when the write of k (rec_len: its new head,
+ * 0 none) can fold into it, else NULL: same key, a head in both or in
+ * neither, and with a head the key's entry still showing that record. */
+static grove_db_deferred_t *fold_target(grove_db_t *db, const grove_db_key_t *k,
+					const grove_db_state_t *st, size_t rec_len)
+{
+	grove_db_deferred_t *p = db->defer_run_last;
+	if (!p || p->key_hash != k->hash || p->klen != k->klen ||
+	    memcmp(p->key, k->key, k->klen) != 0 || (rec_len != 0) != p->has_head)
+		return NULL;
+	if (p->has_head && (!st->entry || st->entry->defer_last != p || p->chain_next))
+		return NULL;
+	return p;
+}
+
+/* Where each of st's element deltas goes in p: plan[i] < p->ndeltas
+ * continues that delta (its new item is the write's old one, in the same
+ * segment), else a new slot; false when p cannot hold them. */
+static bool fold_deltas_plan(const grove_db_deferred_t *p, const grove_db_state_t *st,
+			     size_t plan[GROVE_DB_ITEM_DELTAS_MAX])
+{
+	bool used[GROVE_DB_ITEM_DELTAS_MAX] = { false };
+	size_t n = p->ndeltas;
+	for (size_t i = 0; i < st->ndeltas; i++) {
+		const grove_db_item_delta_t *d = &st->deltas[i];
+		size_t j = 0;
+		while (j < p->ndeltas &&
+		       (used[j] || !p->deltas[j].has_new || !d->had_old ||
+			p->deltas[j].segment != d->segment ||
+			memcmp(p->deltas[j].new_item, d->old_item, GROVE_DIGEST_BYTES) != 0))
+			j++;
+		if (j == p->ndeltas && n == GROVE_DB_ITEM_DELTAS_MAX)
+			return false;
+		if (j < p->ndeltas)
+			used[j] = true;
+		plan[i] = j < p->ndeltas ? j : n++;
+	}
+	return true;
+}
+
+/* Adds to b (the new write's batch) the ops of p's batch on keys b does
+ * not write; false when a batch has more ops than a fold compares or an
+ * allocation failed (b may then hold some).  The uncommon fold: a hot
+ * key's writes usually write the same keys (grove_batch_same_keys). */
+static bool fold_carry(const grove_db_deferred_t *p, grove_batch_t *b)
+{
+	fold_ops_t mine = { 0 }, old = { 0 };
+	grove_batch_iterate(b, fold_op, &mine);
+	grove_batch_iterate(&p->batch, fold_op, &old);
+	if (mine.over || old.over)
+		return false;
+	bool carry[FOLD_OPS_MAX];
+	for (size_t i = 0; i < old.n; i++) {
+		carry[i] = true;
+		for (size_t j = 0; j < mine.n && carry[i]; j++)
+			carry[i] = mine.klen[j] != old.klen[i] ||
+				   memcmp(mine.key[j], old.key[i], old.klen[i]) != 0;
+	}
+	/* b's buffer may move below: mine's keys are not read after */
+	for (size_t i = 0; i < old.n; i++) {
+		int rc = !carry[i]		       ? 0
+			 : old.op[i] == GROVE_BATCH_PUT ? grove_batch_put(b, old.key[i], old.klen[i],
+									   old.val[i], old.vlen[i])
+							: grove_batch_delete(b, old.key[i], old.klen[i]);
+		if (rc)
+			return false;
+	}
+	return true;
+}
+
+/* Folds the write queued in r's batch (its records prepared as pending)
+ * into p (fold_target): true when done (r's batch then holds p's old one
+ * and r goes back to the deferring thread's stock), false when p's batch
+ * was taken or is no longer the queue's last (r's batch rebuilt: the
+ * caller queues r itself). */
+static bool defer_fold(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
+		       size_t rec_len, grove_db_deferred_t *p, grove_db_deferred_t *r, int *rc)
+{
+	grove_db_stripe_t *s = &db->stripes[k->stripe];
+	size_t plan[GROVE_DB_ITEM_DELTAS_MAX];
+	if (!fold_deltas_plan(p, st, plan))
+		return false;
+	size_t count = r->batch.count;
+	bool ok = (grove_batch_same_keys(&p->batch, &r->batch) || fold_carry(p, &r->batch)) &&
+		  grove_commit_tail_swap(&db->commit, &p->w, &p->batch, &r->batch);
+	if (!ok) {
+		if (r->batch.count != count) /* what fold_carry added goes */
+			*rc = state_batch(&r->batch, k, st,
+					  rec_len ? s->scratch + GROVE_TREE_ITEM_PREFIX_BYTES(k->klen)
+						  : NULL,
+					  rec_len);
+		return false;
+	}
+	grove_db__pending_install(s, p->w.seq);
+	grove_db__zrank_note(db, k, st->extra, true);
+	if (rec_len) { /* the head delta keeps p's old side */
+		grove_db_head_delta_t h;
+		state_delta_flags(s, k, st, rec_len, &h);
+		p->head.new_live = h.new_live;
+		p->head.new_ttl = h.new_ttl;
+		GROVE_ASSERT(st->entry && st->entry->defer_last == p); /* fold_target */
+		grove_db_cached_t *e = state_install(db, k, st, rec_len, NULL, true);
+		GROVE_ASSERT(e); /* the entry itself */
+		e->pending_seq = p->w.seq;
+		e->defer_last = p;
+	}
+	for (size_t i = 0; i < st->ndeltas; i++) {
+		const grove_db_item_delta_t *d = &st->deltas[i];
+		grove_db_item_delta_t *q = &p->deltas[plan[i]];
+		if (plan[i] >= p->ndeltas) {
+			*q = *d;
+			p->ndeltas = plan[i] + 1;
+		} else {
+			q->has_new = d->has_new;
+			memcpy(q->new_item, d->new_item, GROVE_DIGEST_BYTES);
+		}
+		q->rkey = NULL; /* borrowed until the commit returns */
+	}
+	r->next = db->defer_free;
+	db->defer_free = r;
+	db->defer_folds++;
+	return true;
+}
+
+/* Deferred (any mode): queues the write like state_commit_queued (or
+ * folds it into the deferral's last record of the key), makes it the
+ * key's pinned cache entry, and returns with the lock held and without
+ * waiting; grove_db_defer_sync settles it once its group is written.
+ * The batch and waiter live in a heap record until then. */
 static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t *st,
 				 size_t rec_len)
 {
@@ -424,6 +590,9 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 		rc = grove_db__pending_prepare(s, st->extra);
 	if (rc == 0 && st->extra)
 		grove_db__pending_note_items(s, st->deltas, st->ndeltas);
+	grove_db_deferred_t *p = rc == 0 ? fold_target(db, k, st, rec_len) : NULL;
+	if (p && defer_fold(db, k, st, rec_len, p, r, &rc))
+		return 0;
 	if (rc == 0)
 		rc = grove_commit_enqueue(&db->commit, &r->batch, &r->w);
 	if (rc) {
@@ -445,6 +614,7 @@ static int state_commit_deferred(grove_db_t *db, const grove_db_key_t *k, grove_
 	r->key_hash = k->hash;
 	memcpy(r->key, k->key, k->klen);
 	db->defer_last_seq = r->w.seq;
+	db->defer_run_last = r;
 	pthread_mutex_lock(&db->defer_mu);
 	if (db->defer_tail)
 		db->defer_tail->next = r;
@@ -506,6 +676,7 @@ int grove_db_defer_begin(grove_db_t *db)
 		return GROVE_EINVAL;
 	db->defer_thread = pthread_self();
 	db->defer_last_seq = 0;
+	db->defer_run_last = NULL;
 	atomic_store(&db->defer_on, true);
 	return 0;
 }
@@ -514,6 +685,7 @@ uint64_t grove_db_defer_end(grove_db_t *db)
 {
 	GROVE_ASSERT(grove_db__defer_active(db));
 	atomic_store(&db->defer_on, false);
+	db->defer_run_last = NULL;
 	return db->defer_last_seq;
 }
 

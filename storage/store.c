@@ -118,6 +118,24 @@ void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn
 	GROVE_ASSERT(n < b->count || off == b->len_bytes);
 }
 
+bool grove_batch_same_keys(const grove_batch_t *a, const grove_batch_t *b)
+{
+	if (a->count != b->count)
+		return false;
+	size_t ao = 0, bo = 0;
+	for (size_t i = 0; i < a->count; i++) {
+		GROVE_ASSERT(ao + GROVE_BATCH_HEADER_BYTES <= a->len_bytes &&
+			     bo + GROVE_BATCH_HEADER_BYTES <= b->len_bytes);
+		const uint8_t *p = a->buf + ao, *q = b->buf + bo;
+		size_t klen = get_u32(p + 1);
+		if (get_u32(q + 1) != klen || memcmp(p + 5, q + 5, klen) != 0)
+			return false;
+		ao += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
+		bo += GROVE_BATCH_HEADER_BYTES + klen + get_u32(q + 5 + klen);
+	}
+	return true;
+}
+
 /* --- the last op of each key in a list of batches --- */
 
 typedef struct op_ref {

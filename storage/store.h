@@ -69,6 +69,10 @@ typedef void (*grove_batch_fn)(void *ctx, int op, const uint8_t *key, size_t kle
 void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx);
 /* The same for the first max ops only (all of them when fewer). */
 void grove_batch_iterate_n(const grove_batch_t *b, size_t max, grove_batch_fn fn, void *ctx);
+/* Whether a and b hold as many ops with the same keys in the same order
+ * (values and op kinds aside): then writing b after a leaves nothing of a.
+ * O(ops), no allocation. */
+bool grove_batch_same_keys(const grove_batch_t *a, const grove_batch_t *b);
 /* Visits the ops of bs[0..n) in order, except those a later op of the
  * same key in the list overrides (applying what is visited leaves the
  * same state as applying every op).  O(ops) with one allocation (a hash

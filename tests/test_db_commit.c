@@ -445,6 +445,18 @@ static void assert_same_root(grove_db_t *a, grove_db_t *b)
 	assert_int_equal(grove_db_expires(a), grove_db_expires(b));
 }
 
+/* f's db reopened empty in mode, and a second empty db in mode (its
+ * fixture *g, the same clock) to make the same writes one by one. */
+static grove_db_t *reopen_with_ref(fixture_t *f, grove_durability_t mode, fixture_t *g)
+{
+	grove_db_close(f->db);
+	grove_test_storage_rmdir(f->dir);
+	f->dir = grove_test_storage_tmpdir("dbcommit");
+	f->db = open_mode(f, mode, -1);
+	*g = (fixture_t){ .clock_ms = T0_MS, .dir = grove_test_storage_tmpdir("dbcommit") };
+	return open_mode(g, mode, -1);
+}
+
 /* A deferred head write hashes its item only when its group settles, and
  * only for the key's last write there (db_state.c): the tree after each
  * sync equals that of the same writes made one by one on a second db,
@@ -456,12 +468,8 @@ static void assert_same_root(grove_db_t *a, grove_db_t *b)
  * data after reopening). */
 static void head_chain_case(fixture_t *f, grove_durability_t mode)
 {
-	grove_db_close(f->db);
-	grove_test_storage_rmdir(f->dir);
-	f->dir = grove_test_storage_tmpdir("dbcommit");
-	f->db = open_mode(f, mode, -1);
-	fixture_t g = { .clock_ms = T0_MS, .dir = grove_test_storage_tmpdir("dbcommit") };
-	grove_db_t *ref = open_mode(&g, mode, -1);
+	fixture_t g;
+	grove_db_t *ref = reopen_with_ref(f, mode, &g);
 	uint64_t ta = chain_deferred(f->db, 0, 5), tb = chain_deferred(f->db, 5, 8);
 	for (int i = 0; i < 5; i++)
 		chain_round(ref, i);
@@ -510,6 +518,118 @@ static void test_deferred_head_chains(void **state)
 {
 	head_chain_case(*state, GROVE_DURABILITY_NONE);
 	head_chain_case(*state, GROVE_DURABILITY_BATCH);
+}
+
+/* The writes of fold_case: a hot member re-added 16 times, a map field
+ * rewritten 16 times, two new members and a remove (a remove changes no
+ * head: it queues a record of its own), then a register whose TTL comes
+ * and goes (the TTL index records differ from write to write: the older
+ * batch's are carried).  Each run of one key's writes; *writes counts
+ * them. */
+static void fold_writes(grove_db_t *db, int *writes)
+{
+	bool flag = false;
+	for (int i = 0; i < 16; i++, (*writes)++)
+		assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, NULL), 0);
+	for (int i = 0; i < 16; i++, (*writes)++) {
+		char v[16];
+		int vl = snprintf(v, sizeof(v), "v%d", i);
+		assert_int_equal(grove_db_map_set(db, "h", 1, "f", 1, v, (size_t)vl, NULL), 0);
+	}
+	for (const char *const *m = (const char *const[]){ "+a", "+b", "-a", NULL }; *m;
+	     m++, (*writes)++) {
+		flag = false;
+		assert_int_equal(**m == '+' ? grove_db_set_add(db, "s", 1, *m + 1, 1, &flag)
+					    : grove_db_set_remove(db, "s", 1, *m + 1, 1, &flag),
+				 0);
+		assert_true(flag); /* added, removed */
+	}
+	for (int i = 0; i < 6; i++, (*writes)++) {
+		assert_int_equal(grove_db_register_set(db, "t", 1, "x", 1), 0);
+		if (i % 2 == 0)
+			continue;
+		assert_int_equal(grove_db_expire(db, "t", 1, T0_MS + 3600000 + (uint64_t)i, 0, &flag),
+				 0);
+		(*writes)++;
+	}
+}
+
+/* Helper thread of fold_case: one BATCH write of another key, which
+ * leads the group that takes the deferral's queued batches. */
+static void *fold_other(void *arg)
+{
+	return (void *)(intptr_t)grove_db_counter_add(arg, "o", 1, 1, NULL);
+}
+
+/* A deferral's writes of one key in a row fold into one queued record
+ * (db_state.c defer_fold): fold_writes queues 5 records in all, not one
+ * per write; each record's pending element items are those of its
+ * records; after the sync the tree equals that of the same writes made
+ * one by one on a second db, with the same contents, and a reopen keeps
+ * it.  A write whose key's record a group has taken meanwhile (BATCH:
+ * another thread's write led it) queues its own. */
+static void fold_case(fixture_t *f, grove_durability_t mode)
+{
+	fixture_t g;
+	grove_db_t *ref = reopen_with_ref(f, mode, &g);
+	uint64_t seq0 = grove_commit_last_seq(&f->db->commit), folds0 = f->db->defer_folds;
+	int writes = 0, ref_writes = 0;
+	assert_int_equal(grove_db_defer_begin(f->db), 0);
+	fold_writes(f->db, &writes);
+	assert_int_equal(grove_db__pending_check_items(f->db), 0);
+	uint64_t t = grove_db_defer_end(f->db);
+	assert_int_equal(t, seq0 + 5);
+	assert_int_equal(grove_commit_last_seq(&f->db->commit), seq0 + 5);
+	assert_int_equal(f->db->defer_folds - folds0, (uint64_t)writes - 5);
+	assert_int_equal(grove_db_defer_sync(f->db, t), 0);
+	fold_writes(ref, &ref_writes);
+	assert_same_root(f->db, ref);
+	bool in = true;
+	assert_int_equal(grove_db_set_contains(f->db, "s", 1, "a", 1, &in), 0);
+	assert_false(in);
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(f->db, "s", 1, GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, 2);
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	assert_int_equal(grove_db_map_get(f->db, "h", 1, "f", 1, &val, &vlen), 0);
+	assert_int_equal(vlen, 3);
+	assert_memory_equal(val, "v15", 3);
+	grove_free(val);
+	/* another thread's write between two of the deferral's: no fold */
+	folds0 = f->db->defer_folds;
+	seq0 = grove_commit_last_seq(&f->db->commit);
+	assert_int_equal(grove_db_defer_begin(f->db), 0);
+	assert_int_equal(grove_db_set_add(f->db, "s", 1, "m", 1, NULL), 0);
+	pthread_t th;
+	void *rc = NULL;
+	assert_int_equal(pthread_create(&th, NULL, fold_other, f->db), 0);
+	assert_int_equal(pthread_join(th, &rc), 0);
+	assert_null(rc);
+	assert_int_equal(grove_db_set_add(f->db, "s", 1, "m", 1, NULL), 0);
+	t = grove_db_defer_end(f->db);
+	assert_int_equal(t, seq0 + 3);
+	assert_int_equal(f->db->defer_folds, folds0);
+	assert_int_equal(grove_db_defer_sync(f->db, t), 0);
+	assert_int_equal(grove_db_set_add(ref, "s", 1, "m", 1, NULL), 0);
+	assert_int_equal(grove_db_counter_add(ref, "o", 1, 1, NULL), 0);
+	assert_int_equal(grove_db_set_add(ref, "s", 1, "m", 1, NULL), 0);
+	assert_same_root(f->db, ref);
+	grove_db_close(ref);
+	grove_test_storage_rmdir(g.dir);
+	uint8_t before[GROVE_DIGEST_BYTES], after[GROVE_DIGEST_BYTES];
+	grove_db_root_digest(f->db, before);
+	grove_db_close(f->db);
+	f->db = open_mode(f, mode, -1);
+	grove_db_root_digest(f->db, after);
+	assert_memory_equal(before, after, GROVE_DIGEST_BYTES);
+}
+
+static void test_deferred_fold(void **state)
+{
+	fold_case(*state, GROVE_DURABILITY_NONE);
+	fold_case(*state, GROVE_DURABILITY_BATCH);
+	fold_case(*state, GROVE_DURABILITY_ALWAYS);
 }
 
 /* BATCH (the memory backend: its group window keeps each writer waiting,
@@ -650,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_head_chains, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_fold, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_spread, setup_memory, teardown),
