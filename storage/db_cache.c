@@ -395,6 +395,29 @@ typedef struct pend_prep {
 	int rc;
 } pend_prep_t;
 
+/* Whether the prepared record (key, its value of vlen bytes or a delete)
+ * goes into the block of the key's pending record in place (staged in
+ * s->pin): that record's block holds it, and no copy of the key was
+ * prepared before it (a copy replaces the record at _install, after the
+ * staged ones). */
+static bool pending_inplace(pend_prep_t *a, const uint8_t *key, size_t klen, const uint8_t *val,
+			    size_t vlen)
+{
+	grove_db_stripe_t *s = a->s;
+	if (s->npend == 0 || s->npin == GROVE_DB_PEND_INPLACE_MAX)
+		return false;
+	uint32_t v = s->pidx[pend_probe(s, key, klen)];
+	if (!v || s->pend[v - 1].cap < klen + vlen + 1)
+		return false;
+	for (size_t j = 0; j < a->count; j++) {
+		const grove_db_pending_t *c = &s->pend[s->npend + j];
+		if (c->klen == klen && memcmp(c->key, key, klen) == 0)
+			return false;
+	}
+	s->pin[s->npin++] = (grove_db_pend_inplace_t){ .val = val, .vlen = vlen, .at = v - 1 };
+	return true;
+}
+
 static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, const uint8_t *val,
 			 size_t vlen)
 {
@@ -403,6 +426,10 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 	 * (db_zset.c; a writer learns an element exists from its record,
 	 * and the segment walks read the store, db_index.c) */
 	if (a->rc || (klen && (key[0] == GROVE_DB_PFX_ZINDEX || key[0] == GROVE_DB_PFX_DIGEST)))
+		return;
+	if (op != GROVE_BATCH_PUT)
+		vlen = 0;
+	if (pending_inplace(a, key, klen, op == GROVE_BATCH_PUT ? val : NULL, vlen))
 		return;
 	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
 	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
@@ -423,7 +450,7 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 
 int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b)
 {
-	GROVE_ASSERT(s->nprep == 0);
+	GROVE_ASSERT(s->nprep == 0 && s->npin == 0);
 	size_t need = s->npend + b->count;
 	if (need > UINT32_MAX / 4)
 		return GROVE_ENOMEM;
@@ -451,6 +478,18 @@ int grove_db__pending_prepare(grove_db_stripe_t *s, const grove_batch_t *b)
 	return a.rc;
 }
 
+/* A record's kept item and scan (grove_db_pending_t's fields, or a
+ * staged in-place record's) from the delta that wrote it. */
+static void note_item(const grove_db_item_delta_t *d, bool *has_item,
+		      uint8_t item[GROVE_DIGEST_BYTES], bool *has_scan, bool *tagged, uint64_t *max_ts)
+{
+	*has_item = true;
+	memcpy(item, d->new_item, GROVE_DIGEST_BYTES);
+	*has_scan = d->new_scan;
+	*tagged = d->new_tagged;
+	*max_ts = d->new_max_ts;
+}
+
 void grove_db__pending_note_items(grove_db_stripe_t *s, const grove_db_item_delta_t *deltas,
 				  size_t n)
 {
@@ -459,18 +498,24 @@ void grove_db__pending_note_items(grove_db_stripe_t *s, const grove_db_item_delt
 		if (!d->has_new || !d->rkey)
 			continue;
 		/* the last copy of the key: the one _install keeps */
-		for (size_t j = s->nprep; j > 0; j--) {
+		bool found = false;
+		for (size_t j = s->nprep; j > 0 && !found; j--) {
 			grove_db_pending_t *p = &s->pend[s->npend + j - 1];
 			if (p->klen != d->rlen || memcmp(p->key, d->rkey, d->rlen) != 0)
 				continue;
-			if (p->val) {
-				p->has_item = true;
-				memcpy(p->item, d->new_item, GROVE_DIGEST_BYTES);
-				p->has_scan = d->new_scan;
-				p->tagged = d->new_tagged;
-				p->max_ts = d->new_max_ts;
-			}
-			break;
+			found = true;
+			if (p->val)
+				note_item(d, &p->has_item, p->item, &p->has_scan, &p->tagged, &p->max_ts);
+		}
+		/* else the last record of the key rewritten in place */
+		for (unsigned j = s->npin; j > 0 && !found; j--) {
+			grove_db_pend_inplace_t *x = &s->pin[j - 1];
+			const grove_db_pending_t *p = &s->pend[x->at];
+			if (p->klen != d->rlen || memcmp(p->key, d->rkey, d->rlen) != 0)
+				continue;
+			found = true;
+			if (x->val)
+				note_item(d, &x->has_item, x->item, &x->has_scan, &x->tagged, &x->max_ts);
 		}
 	}
 }
@@ -521,10 +566,34 @@ void grove_db__pending_discard(grove_db_stripe_t *s)
 	for (size_t j = 0; j < s->nprep; j++)
 		pending_free(s, &s->pend[s->npend + j]);
 	s->nprep = 0;
+	s->npin = 0;
+}
+
+/* The staged in-place records into their blocks, in their order. */
+static void pending_install_inplace(grove_db_stripe_t *s, uint64_t seq)
+{
+	for (unsigned j = 0; j < s->npin; j++) {
+		const grove_db_pend_inplace_t *x = &s->pin[j];
+		grove_db_pending_t *p = &s->pend[x->at];
+		GROVE_ASSERT(x->at < s->npend && p->klen + x->vlen + 1 <= p->cap);
+		p->val = x->val ? p->key + p->klen : NULL;
+		if (x->vlen)
+			memcpy(p->val, x->val, x->vlen);
+		p->vlen = x->vlen;
+		p->seq = seq;
+		p->has_item = x->has_item;
+		memcpy(p->item, x->item, GROVE_DIGEST_BYTES);
+		p->has_scan = x->has_scan;
+		p->tagged = x->tagged;
+		p->max_ts = x->max_ts;
+	}
+	s->pin_done += s->npin;
+	s->npin = 0;
 }
 
 void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
 {
+	pending_install_inplace(s, seq);
 	/* a copy moves down to npend at most: never over one not yet taken */
 	for (size_t j = 0, from = s->npend; j < s->nprep; j++) {
 		grove_db_pending_t n = s->pend[from + j];
@@ -621,7 +690,7 @@ void grove_db__cache_drop_all(grove_db_t *db)
  * settles on one stripe quadratic). */
 void grove_db__pending_settle(grove_db_stripe_t *s, uint64_t seq)
 {
-	GROVE_ASSERT(s->nprep == 0);
+	GROVE_ASSERT(s->nprep == 0 && s->npin == 0);
 	if (s->npend == 0 || (seq != 0 && s->pend_min > seq))
 		return;
 	if ((seq == 0 || s->pend_max <= seq) && 8 * s->npend >= s->pidx_cap) {

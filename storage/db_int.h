@@ -246,6 +246,19 @@ typedef struct grove_db_deferred {
 typedef struct grove_db_presence grove_db_presence_t;
 
 #define GROVE_DB_PEND_SPARES 4 /* pending record blocks kept per stripe */
+#define GROVE_DB_PEND_INPLACE_MAX 4 /* records of one write rewritten in place */
+
+/* A prepared record rewritten in the block of the key's pending record
+ * pend[at]: val (vlen bytes; NULL a delete) borrowed from the write's
+ * batch until _install, and the item and scan _note_items gives it. */
+typedef struct grove_db_pend_inplace {
+	const uint8_t *val;
+	size_t vlen;
+	size_t at;
+	bool has_item, has_scan, tagged;
+	uint64_t max_ts;
+	uint8_t item[GROVE_DIGEST_BYTES];
+} grove_db_pend_inplace_t;
 #define GROVE_DB_PEND_SPARE_BYTES 256 /* the largest block kept */
 #define GROVE_DB_ZR_NOHDR_KEY_MAX 62 /* longer keys' writers look every time */
 
@@ -272,6 +285,12 @@ typedef struct grove_db_stripe {
 	uint64_t pend_min, pend_max;
 	const uint8_t *pend_key;
 	grove_db_pend_memo_t *pmemo; /* db->pend_memo[stripe]: changed by reads too */
+	/* records of the prepared write that go into the blocks of the
+	 * key's pending records in place (grove_db__pending_prepare: a hot
+	 * key's writes replace them at every write), applied by _install */
+	grove_db_pend_inplace_t pin[GROVE_DB_PEND_INPLACE_MAX];
+	unsigned npin;
+	uint64_t pin_done; /* records rewritten so (tests) */
 	/* blocks of replaced or settled pending records kept for the next
 	 * copies (a hot key's records are replaced at every write), and
 	 * their sizes */

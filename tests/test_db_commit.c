@@ -632,6 +632,54 @@ static void test_deferred_fold(void **state)
 	fold_case(*state, GROVE_DURABILITY_ALWAYS);
 }
 
+/* The block of the one pending record with prefix pfx (NULL: none). */
+static const uint8_t *pending_block_of(grove_db_t *db, uint8_t pfx)
+{
+	const uint8_t *found = NULL;
+	for (size_t i = 0; i < GROVE_DB_STRIPES; i++) {
+		const grove_db_stripe_t *s = &db->stripes[i];
+		for (size_t j = 0; j < s->npend; j++) {
+			if (s->pend[j].key[0] != pfx)
+				continue;
+			assert_null(found);
+			found = s->pend[j].key;
+		}
+	}
+	return found;
+}
+
+/* A hot element's pipelined writes rewrite its pending element and
+ * metadata records in their blocks (db_cache.c, pending_inplace): four
+ * deferred re-adds of one member keep both blocks, the records' items
+ * are those of their values, and the sync writes the last state. */
+static void test_pending_in_place(void **state)
+{
+	fixture_t *f = *state;
+	grove_db_t *db = f->db;
+	const uint8_t *e0 = NULL, *k0 = NULL;
+	assert_int_equal(grove_db_defer_begin(db), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(grove_db_set_add(db, "s", 1, "m", 1, NULL), 0);
+		const uint8_t *e = pending_block_of(db, GROVE_DB_PFX_ELEM);
+		const uint8_t *k = pending_block_of(db, GROVE_DB_PFX_KMETA);
+		assert_non_null(e);
+		assert_non_null(k);
+		if (i == 0) {
+			e0 = e;
+			k0 = k;
+		}
+		assert_ptr_equal(e, e0);
+		assert_ptr_equal(k, k0);
+		assert_int_equal(grove_db__pending_check_items(db), 0);
+	}
+	uint64_t t = grove_db_defer_end(db);
+	assert_int_equal(grove_db_defer_sync(db, t), 0);
+	uint64_t n = 0;
+	assert_int_equal(grove_db_coll_count(db, "s", 1, GROVE_TYPE_SET, &n), 0);
+	assert_int_equal(n, 1);
+	assert_null(pending_block_of(db, GROVE_DB_PFX_ELEM));
+}
+
 /* BATCH (the memory backend: its group window keeps each writer waiting,
  * key lock released): writers of one set add and remove members at once (a remove
  * of a member changes no head: only element and metadata records, and
@@ -771,6 +819,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_reuse, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_head_chains, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_fold, setup_leveldb, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_in_place, setup_memory, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_in_place, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_memory, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_one_key, setup_leveldb, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_group_spread, setup_memory, teardown),
