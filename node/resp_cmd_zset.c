@@ -168,27 +168,39 @@ static bool key_ok_read(grove_cmd_call_t *c)
 
 /* ---- writes ---- */
 
+/* ZADD's options, before its first score: NX XX GT LT CH INCR (any case;
+ * an argument of another length is a score, with no compare). */
+static size_t zadd_options(const grove_cmd_call_t *c, unsigned *flags, bool *ch)
+{
+	size_t i = 2;
+	for (; i < c->argc && (c->argl[i] == 2 || c->argl[i] == 4); i++) {
+		if (grove_cmd_arg_is(c, i, "nx"))
+			*flags |= GROVE_ZADD_NX;
+		else if (grove_cmd_arg_is(c, i, "xx"))
+			*flags |= GROVE_ZADD_XX;
+		else if (grove_cmd_arg_is(c, i, "gt"))
+			*flags |= GROVE_ZADD_GT;
+		else if (grove_cmd_arg_is(c, i, "lt"))
+			*flags |= GROVE_ZADD_LT;
+		else if (grove_cmd_arg_is(c, i, "ch"))
+			*ch = true;
+		else if (grove_cmd_arg_is(c, i, "incr"))
+			*flags |= GROVE_ZADD_INCR;
+		else
+			break;
+	}
+	return i;
+}
+
+/* Scores of up to ZADD_STACK_PAIRS pairs parse into the stack (a
+ * pipelined ZADD of one member made a malloc and a free). */
+#define ZADD_STACK_PAIRS 8
+
 void grove_cmd_do_zadd(grove_cmd_call_t *c)
 {
 	unsigned flags = 0;
 	bool ch = false;
-	size_t i = 2;
-	for (; i < c->argc; i++) {
-		if (grove_cmd_arg_is(c, i, "nx"))
-			flags |= GROVE_ZADD_NX;
-		else if (grove_cmd_arg_is(c, i, "xx"))
-			flags |= GROVE_ZADD_XX;
-		else if (grove_cmd_arg_is(c, i, "gt"))
-			flags |= GROVE_ZADD_GT;
-		else if (grove_cmd_arg_is(c, i, "lt"))
-			flags |= GROVE_ZADD_LT;
-		else if (grove_cmd_arg_is(c, i, "ch"))
-			ch = true;
-		else if (grove_cmd_arg_is(c, i, "incr"))
-			flags |= GROVE_ZADD_INCR;
-		else
-			break;
-	}
+	size_t i = zadd_options(c, &flags, &ch);
 	size_t pairs = c->argc - i;
 	if (pairs == 0 || pairs % 2 != 0) {
 		grove_cmd_reply_syntax(c);
@@ -208,21 +220,18 @@ void grove_cmd_do_zadd(grove_cmd_call_t *c)
 		grove_resp_error(c->out, "ERR INCR option supports a single increment-element pair");
 		return;
 	}
-	double *scores = grove_malloc(pairs / 2 * sizeof(*scores));
+	double stack[ZADD_STACK_PAIRS];
+	double *scores = pairs / 2 <= ZADD_STACK_PAIRS ? stack
+						       : grove_malloc(pairs / 2 * sizeof(*scores));
 	if (!scores) {
 		grove_resp_error(c->out, "ERR out of memory");
 		return;
 	}
-	for (size_t j = 0; j < pairs / 2; j++) {
-		if (!arg_double(c, i + 2 * j, &scores[j])) {
-			grove_free(scores);
-			return;
-		}
-	}
-	if (!grove_cmd__key_writable(c, 1)) {
-		grove_free(scores);
-		return;
-	}
+	for (size_t j = 0; j < pairs / 2; j++)
+		if (!arg_double(c, i + 2 * j, &scores[j]))
+			goto out_free_scores;
+	if (!grove_cmd__key_writable(c, 1))
+		goto out_free_scores;
 	long long n = 0;
 	double out = 0;
 	int result = 0;
@@ -231,17 +240,14 @@ void grove_cmd_do_zadd(grove_cmd_call_t *c)
 					   c->argl[i + 2 * j + 1], scores[j], flags, &result, &out);
 		if (rc == GROVE_ERANGE) {
 			grove_resp_error(c->out, "ERR resulting score is not a number (NaN)");
-			grove_free(scores);
-			return;
+			goto out_free_scores;
 		}
 		if (rc < 0) {
 			grove_cmd_reply_db_error(c, rc);
-			grove_free(scores);
-			return;
+			goto out_free_scores;
 		}
 		n += result == 1 || (ch && result == 2);
 	}
-	grove_free(scores);
 	if (!(flags & GROVE_ZADD_INCR))
 		grove_resp_int(c->out, n);
 	else if (result == 0 && (flags & (GROVE_ZADD_NX | GROVE_ZADD_XX | GROVE_ZADD_GT |
@@ -249,6 +255,9 @@ void grove_cmd_do_zadd(grove_cmd_call_t *c)
 		grove_resp_null(c->out);
 	else
 		reply_double(c->out, out);
+out_free_scores:
+	if (scores != stack)
+		grove_free(scores);
 }
 
 void grove_cmd_do_zincrby(grove_cmd_call_t *c)

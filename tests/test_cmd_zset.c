@@ -60,11 +60,53 @@ static void test_zadd_scores(void **state)
 	GROVE_EXPECT(f, "ZRANGEBYSCORE z 6.5 7.5", "*3\r\n$2\r\nm2\r\n$2\r\nm3\r\n$2\r\nm5\r\n");
 }
 
+/* ZADD's options (any case, before the first score; an argument of
+ * another length is the score) and its pairs: up to 8 parse on the stack,
+ * more into an allocation, every reply as Redis gives it. */
+static void test_zadd_options_pairs(void **state)
+{
+	grove_test_cmd_t *f = *state;
+	GROVE_EXPECT(f, "ZADD o Nx Ch 1 a 2 b", ":2\r\n");
+	GROVE_EXPECT(f, "ZADD o nx 5 a", ":0\r\n");
+	GROVE_EXPECT(f, "ZADD o XX CH 3 a 9 zz", ":1\r\n"); /* a changed, zz not added */
+	GROVE_EXPECT(f, "ZADD o xx gt ch 2 a", ":0\r\n");
+	GROVE_EXPECT(f, "ZADD o LT ch 2 a", ":1\r\n");
+	GROVE_EXPECT(f, "ZADD o iNcR 10 b", "$2\r\n12\r\n");
+	GROVE_EXPECT(f, "ZADD o 10 nx", ":1\r\n"); /* a score, then a member named nx */
+	GROVE_EXPECT(f, "ZSCORE o nx", "$2\r\n10\r\n");
+	GROVE_EXPECT(f, "ZADD o incr 1 a 2 b", "-ERR INCR option supports a single increment-element pair\r\n");
+	GROVE_EXPECT(f, "ZADD o nx xx 1 a", "-ERR XX and NX options at the same time are not compatible\r\n");
+	GROVE_EXPECT(f, "ZADD o gt lt 1 a", "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n");
+	GROVE_EXPECT(f, "ZADD o nx 1", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "ZADD o 1 a 2", "-ERR syntax error\r\n");
+	GROVE_EXPECT(f, "ZADD o nxx a", "-ERR value is not a valid float\r\n");
+	/* 8 pairs (the stack), 9 and 20 (allocated), one bad score among them */
+	char line[512];
+	for (int pairs = 8; pairs <= 20; pairs += pairs == 8 ? 1 : 11) {
+		int n = snprintf(line, sizeof(line), "ZADD p%d", pairs);
+		for (int i = 0; i < pairs; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %d m%d", i, i);
+		char want[16];
+		snprintf(want, sizeof(want), ":%d\r\n", pairs);
+		GROVE_EXPECT(f, line, want);
+		snprintf(line, sizeof(line), "ZCARD p%d", pairs);
+		GROVE_EXPECT(f, line, want);
+		snprintf(line + snprintf(line, sizeof(line), "ZADD q%d", pairs), 64, "%s", "");
+		n = (int)strlen(line);
+		for (int i = 0; i < pairs; i++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " %s m%d", i == pairs - 1 ? "x" : "1", i);
+		GROVE_EXPECT(f, line, "-ERR value is not a valid float\r\n");
+		snprintf(line, sizeof(line), "EXISTS q%d", pairs);
+		GROVE_EXPECT(f, line, ":0\r\n"); /* nothing written */
+	}
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, grove_test_cmd_setup, grove_test_cmd_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_zadd_scores),
+		T(test_zadd_options_pairs),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
