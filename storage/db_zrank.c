@@ -872,8 +872,9 @@ static void zr_hint_grow(grove_db_t *db, struct grove_db_zrcache *c);
  * fresh leaf whose boundary is an old one's takes that one's id (the leaf
  * it kept, the first piece of one it split, the one it merged others
  * into), the others new ones, and the ids of the old leaves none took are
- * freed.  The members of a fresh leaf that is not an old one whole (a
- * piece of a split, a merge) are noted in the hint with its id: a fill
+ * freed.  The members of a fresh leaf that is not within an old one (a
+ * later piece of a split, a merge) are noted in the hint with its id (a
+ * first piece's were noted with the id it keeps): a fill
  * splits most leaves, and the members of the later pieces would else be
  * found one or two leaves after the one their hint names (the hint is
  * not resized here: its refill would miss the entries fresh holds).
@@ -891,10 +892,12 @@ static void zr_ids_carry(grove_db_t *db, struct grove_db_zrcache *c, zr_leaves_t
 		if (cmp == 0) {
 			const zr_leaf_t *fn = i + 1 < fresh->n ? f + 1 : NULL;
 			const zr_leaf_t *on = j + 1 < old->n ? o + 1 : NULL;
-			bool whole = !fn == !on && (!fn || bcmp_(fn->b, fn->blen, on->b, on->blen) == 0);
+			/* within o (o whole, or the first piece of a split): its
+			 * members were noted with o's id, which it keeps */
+			bool within = !on || (fn && bcmp_(fn->b, fn->blen, on->b, on->blen) <= 0);
 			f->id = o->id;
 			o->id = GROVE_ZHINT_NOLOC;
-			if (!whole)
+			if (!within)
 				zr_hint_leaf(db, c, f->ents, f->id);
 		}
 		i += cmp <= 0;

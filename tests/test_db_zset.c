@@ -1064,6 +1064,48 @@ static void test_rank_big(void **state)
 	grove_test_db_close(&t);
 }
 
+/* The hint after passes that split and merge leaves (small buckets): a
+ * split's first piece keeps its leaf's id, whose members the hint names
+ * already; later pieces and a leaf that took in merged neighbours get
+ * their members noted again.  Then every member's ZRANK answers through
+ * the hint (no read of its record; but a score of 0), with the model's
+ * rank. */
+static void test_hint_after_split_merge(void **state)
+{
+	(void)state;
+	grove_db__zrank_params_t saved = grove_db__zrank_params;
+	grove_db__zrank_params = k_small;
+	grove_test_db_t t;
+	assert_int_equal(grove_test_db_open(&t, "zhintsm", grove_test_leveldb), 0);
+	rent_t mod[240];
+	size_t n = fill_spread(t.db, "h", mod, 240); /* scores unlike write order: splits */
+	uint64_t p0 = atomic_load(&t.db->zrank_passes);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) { /* 3 of 4 in the middle scores go: merges */
+		if (mod[i].s >= 40 && mod[i].s < 200 && (size_t)mod[i].s % 4 != 0) {
+			assert_int_equal(grove_db_zset_remove(t.db, K("h"), K(mod[i].m), NULL), 0);
+			continue;
+		}
+		mod[kept++] = mod[i];
+	}
+	n = kept;
+	assert_true(atomic_load(&t.db->zrank_passes) > p0);
+	zadd(t.db, "h", mod[0].m, mod[0].s, 0); /* unchanged: the cache holds "h" */
+	qsort(mod, n, sizeof(*mod), rent_cmp);
+	size_t hits = 0, want = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h0 = atomic_load(&t.db->zhint_hits), rank = UINT64_MAX;
+		assert_int_equal(grove_db_zset_rank(t.db, K("h"), K(mod[i].m), false, &rank, NULL), 0);
+		assert_int_equal(rank, i);
+		hits += atomic_load(&t.db->zhint_hits) - h0;
+		want += mod[i].s != 0; /* a score of 0 is read from the record (-0) */
+	}
+	assert_int_equal(hits, want);
+	assert_int_equal(atomic_load(&t.db->zrank_drops), 0);
+	grove_test_db_close(&t);
+	grove_db__zrank_params = saved;
+}
+
 /* A key of one super (the default buckets: up to 8,192 members) whose
  * boundaries the writer's cache holds: ZRANK reads the super's leaf counts
  * (from the cache once a ZRANK read them) and not the supers' record, and
@@ -1749,6 +1791,7 @@ int main(void)
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_deferred_two_keys),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_big),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_one_super),
+		GROVE_TEST_FLAG_BOTH_BACKENDS(test_hint_after_split_merge),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_rank_txn),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_read_racing_write),
 		GROVE_TEST_FLAG_BOTH_BACKENDS(test_convergence_rule),
