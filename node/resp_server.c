@@ -445,8 +445,9 @@ static bool pause_resume(grove_resp_server_client_t *c);
 static void sync_start(grove_resp_server_t *srv);
 static void sync_start_work(grove_resp_server_t *srv);
 
-/* The sync work (a libuv worker: the second core): writes every deferred
- * write up to sync_target with one store write and fsync per group. */
+/* The sync work (a libuv worker): writes every deferred write up to
+ * sync_target with one store write per group (fsynced unless none):
+ * what the pass write leaves (none) or shutdown's last runs. */
 static void sync_run(uv_work_t *w)
 {
 	grove_resp_server_t *srv = w->data;
@@ -487,29 +488,39 @@ static void sync_after(uv_work_t *w, int status)
 	maybe_shutdown_done(srv);
 }
 
-/* Mode none: the deferred runs of one loop pass are written by one store
- * write on the loop thread, before the next poll (an idle handle: it also
- * keeps that poll from blocking), as Redis writes its AOF buffer once
- * before sleeping; then their clients are released.  Released clients
- * may run more buffered requests and be held again: up to
- * GROVE_SERVER_PASS_SYNCS_MAX rounds here, the rest by the sync work. */
+/* The pass write: the deferred runs of one loop pass are written by one
+ * store write on the loop thread, before the next poll (an idle handle: it
+ * also keeps that poll from blocking), as Redis writes its AOF buffer once
+ * before sleeping (and in appendfsync always fsyncs it there); then their
+ * clients are released.  Released clients may run more buffered requests
+ * and be held again.  none: up to GROVE_SERVER_PASS_SYNCS_MAX rounds here,
+ * the rest by the sync work.  batch and always: one round (one fsync) per
+ * pass, the rest by the next pass, after a poll that does not block (it
+ * adds what other clients sent meanwhile to that group).  An fsync on the
+ * loop blocks it as Redis's does; handed to a worker, it cost more than it
+ * saved unpipelined: the loop then woke for nearly every request that
+ * arrived during the fsync, plus the worker's wake-up and completion
+ * (about 0.5 syscalls and 0.25 context switches more per request than
+ * redis-server with appendfsync always, whose count this matches). */
 static void on_pass_idle(uv_idle_t *h)
 {
 	grove_resp_server_t *srv = h->data;
 	uv_idle_stop(h);
 	srv->pass_armed = false;
-	for (int round = 0; round < GROVE_SERVER_PASS_SYNCS_MAX && !srv->sync_busy &&
-			    srv->sync_want > srv->sync_target;
+	int rounds = srv->durability == GROVE_DURABILITY_NONE ? GROVE_SERVER_PASS_SYNCS_MAX : 1;
+	for (int round = 0; round < rounds && !srv->sync_busy && srv->sync_want > srv->sync_target;
 	     round++) {
 		srv->sync_target = srv->sync_want;
 		srv->sync_rc = grove_db_defer_sync(srv->env->db, srv->sync_target);
 		sync_release(srv);
 	}
-	if (srv->pass_armed) { /* re-armed by a released client: the work has it */
+	if (srv->pass_armed && srv->durability == GROVE_DURABILITY_NONE) {
+		/* re-armed by a released client: the work has it */
 		uv_idle_stop(h);
 		srv->pass_armed = false;
 	}
-	sync_start_work(srv);
+	if (!srv->pass_armed)
+		sync_start_work(srv);
 	maybe_shutdown_done(srv);
 }
 
@@ -528,13 +539,14 @@ static void sync_start_work(grove_resp_server_t *srv)
 	}
 }
 
-/* Starts what syncs the deferred writes up to sync_want: in none the pass
- * write (once the listener's handles are open), else the sync work. */
+/* Starts what syncs the deferred writes up to sync_want: the pass write
+ * once the listener's handles are open and no sync work runs, else the
+ * sync work (shutting down, or after a none pass's last round). */
 static void sync_start(grove_resp_server_t *srv)
 {
 	if (srv->sync_want <= srv->sync_target)
 		return;
-	if (srv->durability == GROVE_DURABILITY_NONE && srv->listening && !srv->sync_busy) {
+	if (srv->listening && !srv->sync_busy) {
 		if (!srv->pass_armed) {
 			uv_idle_start(&srv->pass_idle, on_pass_idle);
 			srv->pass_armed = true;
@@ -546,9 +558,9 @@ static void sync_start(grove_resp_server_t *srv)
 
 /* Runs a batch of deferrable writes with deferred durability: their
  * store writes are queued, not waited for, and the client is held,
- * replies unsent, until they are written as the mode promises (none: by
- * the pass write; batch, always: by the sync work).  Returns true when
- * held. */
+ * replies unsent, until they are written as the mode promises (by the
+ * pass write, fsynced in batch and always; by the sync work after a none
+ * pass's last round or while shutting down).  Returns true when held. */
 static bool batch_run_deferred(grove_resp_server_client_t *c)
 {
 	grove_resp_server_t *srv = c->srv;

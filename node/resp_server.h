@@ -11,14 +11,18 @@
  * SREM, HSET, HDEL, LPUSH, RPUSH, LPUSHX, RPUSHX) runs on the loop thread with deferred writes
  * (grove_db_defer_begin): each is atomic on its key at once, and all are
  * queued as one unit, and the client is held, its replies unsent and its
- * later requests unexecuted, until the unit is written.  In `none` every
- * unit queued by one loop pass is written by one store write on the loop,
- * before the next poll (an idle handle), as Redis writes its AOF buffer
- * before sleeping.  In `batch` and `always` one sync work on a libuv
- * worker (the second core) writes every queued unit of every client with
- * one store write and one fsync.  Then the clients covered get their
- * replies (a failed write closes them instead); in batch and always units
- * queued meanwhile form the next sync.  Any other request ends the run and runs
+ * later requests unexecuted, until the unit is written.  Every unit queued
+ * by one loop pass is written by one store write on the loop (the pass
+ * write), before the next poll (an idle handle), as Redis writes its AOF
+ * buffer before sleeping; in `batch` and `always` that write is fsynced
+ * there, as Redis's appendfsync always fsyncs before sleeping (the loop
+ * waits for it: a worker cost more wake-ups than it saved).  Then the
+ * clients covered get their replies (a failed write closes them instead).
+ * Released clients that run more requests and are held again are written
+ * by further rounds of the same pass in none (up to
+ * GROVE_SERVER_PASS_SYNCS_MAX, then by a sync work on a libuv worker), by
+ * the next pass in batch and always (one fsync per pass).  While shutting
+ * down, the sync work writes them.  Any other request ends the run and runs
  * after it is durable, so it sees the run's writes.  Other batches with a
  * write run on a libuv worker in `batch` and `always` (the client reads
  * nothing more until it completes), on the loop in `none`.  Replies keep
@@ -65,7 +69,7 @@
 #define GROVE_SERVER_READ_BYTES 16384
 #define GROVE_SERVER_BACKLOG 511
 #define GROVE_SERVER_BLOCKED_INPUT_BYTES (64u * 1024) /* read while blocked */
-#define GROVE_SERVER_PASS_SYNCS_MAX 8 /* none: store writes per loop pass on the loop */
+#define GROVE_SERVER_PASS_SYNCS_MAX 8 /* none: store writes per loop pass on the loop (batch, always: 1) */
 /* batches of deferrable writes one client runs before its held run is
  * written (GROVE_SERVER_BATCH_MAX each: 1,024 writes, a commit group) */
 #define GROVE_SERVER_DEFER_BATCHES_MAX 4
@@ -109,7 +113,7 @@ typedef struct grove_resp_server {
 	 * deferred write up to sync_target; sync_want is the newest ticket */
 	uv_work_t sync_work;
 	bool sync_busy;
-	/* none: the pass write (on_pass_idle) is armed */
+	/* the pass write (on_pass_idle) is armed */
 	uv_idle_t pass_idle;
 	bool pass_armed;
 	int sync_rc;

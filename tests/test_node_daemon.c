@@ -9,6 +9,7 @@
  * Every wait runs the loop until a condition holds, with a deadline timer
  * that fails the test instead of hanging it.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <uv.h>
@@ -30,13 +32,23 @@ typedef struct client {
 	uv_tcp_t tcp;
 	uv_connect_t connect;
 	uv_write_t write;
-	char reply[4096];
+	char reply[16384];
 	size_t len;
 	int status; /* connect or read error, 0 while all is well */
 	bool connected, closed;
 } client_t;
 
 #define CLIENTS_MAX 4
+#define POOL_THREADS_MAX 1024 /* libuv's bound on UV_THREADPOOL_SIZE */
+
+/* Work that keeps every libuv worker thread busy until released. */
+typedef struct pool_block {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int threads, started, done;
+	bool release;
+	uv_work_t work[POOL_THREADS_MAX];
+} pool_block_t;
 
 typedef struct fixture {
 	char dir[64];
@@ -48,6 +60,7 @@ typedef struct fixture {
 	grove_daemon_t *node; /* running, if not NULL */
 	client_t clients[CLIENTS_MAX]; /* not on a test's stack: teardown may close them */
 	int nclients;
+	pool_block_t pool; /* threads 0 unless a test blocks the pool */
 } fixture_t;
 
 
@@ -126,9 +139,12 @@ static int setup(void **state)
 	return 0;
 }
 
+static void pool_release(fixture_t *f);
+
 static int teardown(void **state)
 {
 	fixture_t *f = *state;
+	pool_release(f); /* a test failed with the pool blocked */
 	if (f->node) { /* a test failed with its node running */
 		grove_daemon_stop(f->node);
 		for (int i = 0; i < f->nclients; i++)
@@ -452,6 +468,126 @@ static void test_node_pipelined_point_reads(void **state)
 	node_stop(f, d);
 }
 
+/* ---- the libuv thread pool, blocked ---- */
+
+static void pool_block_run(uv_work_t *w)
+{
+	pool_block_t *b = w->data;
+	pthread_mutex_lock(&b->mu);
+	b->started++;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->release)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void pool_block_after(uv_work_t *w, int status)
+{
+	pool_block_t *b = w->data;
+	assert_int_equal(status, 0);
+	b->done++;
+}
+
+/* Occupies every worker of libuv's pool (UV_THREADPOOL_SIZE, default 4,
+ * as libuv reads it) with work that waits for pool_release: work queued
+ * by the node meanwhile does not run. */
+static void pool_block(fixture_t *f)
+{
+	pool_block_t *b = &f->pool;
+	const char *env = getenv("UV_THREADPOOL_SIZE");
+	int n = env ? atoi(env) : 4;
+	n = n < 1 ? 1 : n > POOL_THREADS_MAX ? POOL_THREADS_MAX : n;
+	assert_int_equal(pthread_mutex_init(&b->mu, NULL), 0);
+	assert_int_equal(pthread_cond_init(&b->cv, NULL), 0);
+	b->threads = n;
+	for (int i = 0; i < n; i++) {
+		b->work[i].data = b;
+		assert_int_equal(uv_queue_work(&f->loop, &b->work[i], pool_block_run, pool_block_after), 0);
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DEADLINE_MS / 1000;
+	pthread_mutex_lock(&b->mu);
+	int rc = 0;
+	while (b->started < n && rc == 0)
+		rc = pthread_cond_timedwait(&b->cv, &b->mu, &until);
+	int started = b->started;
+	pthread_mutex_unlock(&b->mu);
+	assert_int_equal(started, n); /* every worker runs one */
+}
+
+/* Lets the blocking work finish and runs the loop until its callbacks
+ * ran (nothing when the pool is not blocked). */
+static void pool_release(fixture_t *f)
+{
+	pool_block_t *b = &f->pool;
+	if (b->threads == 0)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->release = true;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	while (b->done < b->threads && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	uv_timer_stop(&f->deadline);
+	int done = b->done, threads = b->threads;
+	b->threads = 0;
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	assert_false(f->expired);
+	assert_int_equal(done, threads);
+}
+
+#define DEFERRED_PIPELINE 1100 /* more than one deferred run (4 x 256) */
+
+/* In batch and always, a run of plain writes is written and fsynced on
+ * the loop (the pass write, as Redis's appendfsync always), not by a
+ * libuv worker: with every worker busy, unpipelined writes and a pipeline
+ * of more than one run (its release runs the rest, written by the next
+ * pass) are acknowledged, in order. */
+static void run_deferred_on_loop(void **state, grove_durability_t durability)
+{
+	fixture_t *f = *state;
+	f->cfg.durability = durability;
+	grove_daemon_t *d = node_start(f);
+	client_t *c = client_connect(f, grove_daemon_client_port(d));
+	pool_block(f);
+	client_send(c, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n");
+	client_expect(f, c, "+OK\r\n");
+	client_send(c, "SADD s a b\r\n");
+	client_expect(f, c, ":2\r\n");
+	client_send(c, "HSET h f v\r\nINCR n\r\nSADD s a\r\n");
+	client_expect(f, c, ":1\r\n:1\r\n:0\r\n");
+
+	static char pipe[DEFERRED_PIPELINE * 8 + 1], want[DEFERRED_PIPELINE * 8 + 1],
+		got[sizeof(want)];
+	size_t plen = 0, wlen = 0;
+	for (int i = 0; i < DEFERRED_PIPELINE; i++) {
+		plen += (size_t)snprintf(pipe + plen, sizeof(pipe) - plen, "INCR m\r\n");
+		wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen, ":%d\r\n", i + 1);
+	}
+	got[0] = '\0';
+	client_send(c, pipe);
+	client_take(f, c, DEFERRED_PIPELINE, got, sizeof(got));
+	assert_string_equal(got, want);
+
+	pool_release(f);
+	client_close(f, c);
+	node_stop(f, d);
+}
+
+static void test_node_deferred_on_loop_batch(void **state)
+{
+	run_deferred_on_loop(state, GROVE_DURABILITY_BATCH);
+}
+
+static void test_node_deferred_on_loop_always(void **state)
+{
+	run_deferred_on_loop(state, GROVE_DURABILITY_ALWAYS);
+}
+
 /* Failed starts leave nothing open on the loop: wrong certificate (before
  * any handle), a client port already in use (after the server's handles
  * exist), protected mode (status 2). */
@@ -493,6 +629,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_restart_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_failed_starts_close_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_pipelined_point_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_deferred_on_loop_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_deferred_on_loop_always, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
