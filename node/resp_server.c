@@ -49,9 +49,11 @@ struct grove_resp_server_client {
 	size_t carry_argc, carry_at; /* its arguments: bargv[carry_at..+argc) */
 	const grove_cmd_t *carry_cmd; /* its command (NULL: unknown) */
 	/* held: the replies of a deferred run wait until the store has
-	 * written ticket hold_seq as durably as the mode promises */
+	 * written ticket hold_seq as durably as the mode promises; the
+	 * client is on srv->held meanwhile (hold_link) */
 	bool held;
 	uint64_t hold_seq;
+	grove_list_t hold_link;
 	grove_buf_t wout; /* replies produced by the worker */
 	unsigned wresult;
 	bool writing, busy, reading, closing, close_after_flush, proto_error;
@@ -454,6 +456,26 @@ static void sync_run(uv_work_t *w)
 	srv->sync_rc = grove_db_defer_sync(srv->env->db, srv->sync_target);
 }
 
+/* Holds c until ticket seq is durable: behind every client held before
+ * (tickets come from the loop thread in order). */
+static void client_hold(grove_resp_server_client_t *c, uint64_t seq)
+{
+	grove_resp_server_t *srv = c->srv;
+	GROVE_ASSERT(!c->held && seq > 0);
+	if (!grove_list_empty(&srv->held))
+		GROVE_ASSERT(GROVE_LIST_ENTRY(srv->held.prev, grove_resp_server_client_t, hold_link)
+				     ->hold_seq <= seq);
+	c->held = true;
+	c->hold_seq = seq;
+	grove_list_insert_tail(&srv->held, &c->hold_link);
+}
+
+static void client_unhold(grove_resp_server_client_t *c)
+{
+	c->held = false;
+	grove_list_remove(&c->hold_link);
+}
+
 /* Releases the clients whose deferred writes the sync up to sync_target
  * covered: their replies go out now; if it failed, those not durable are
  * closed without them (nothing unacknowledged is claimed). */
@@ -464,12 +486,15 @@ static void sync_release(grove_resp_server_t *srv)
 	if (srv->sync_rc)
 		grove_log_error(srv->log, "store write failed: %s; clients waiting for it are closed",
 				grove_strerror(srv->sync_rc));
-	grove_list_t *l, *tmp;
-	GROVE_LIST_FOREACH_SAFE(l, tmp, &srv->clients) {
-		grove_resp_server_client_t *c = GROVE_LIST_ENTRY(l, grove_resp_server_client_t, link);
-		if (!c->held || c->closing || c->hold_seq > target)
-			continue;
-		c->held = false;
+	/* srv->held is in ticket order: the clients up to target lead it, and
+	 * one released and held again goes behind them (a later ticket) */
+	while (!grove_list_empty(&srv->held)) {
+		grove_resp_server_client_t *c =
+			GROVE_LIST_ENTRY(srv->held.next, grove_resp_server_client_t, hold_link);
+		GROVE_ASSERT(c->held && !c->closing);
+		if (c->hold_seq > target)
+			break;
+		client_unhold(c);
 		if (c->hold_seq <= durable)
 			client_process(c);
 		else
@@ -595,8 +620,7 @@ static bool batch_run_deferred(grove_resp_server_client_t *c)
 		batch_done(c, result);
 	if (ticket == 0) /* nothing queued: the kept batch may run now */
 		return kept && pause_resume(c);
-	c->held = true;
-	c->hold_seq = ticket;
+	client_hold(c, ticket);
 	if (ticket > srv->sync_want)
 		srv->sync_want = ticket;
 	sync_start(srv);
@@ -732,6 +756,8 @@ static void client_close(grove_resp_server_client_t *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->held) /* its replies are dropped: no release wants it */
+		client_unhold(c);
 	if (c->blocked) {
 		grove_wait_unblock(c->srv->env->wait, c);
 		c->blocked = false;
@@ -890,6 +916,7 @@ static grove_resp_server_client_t *client_new(grove_resp_server_t *srv)
 	if (!c)
 		return NULL;
 	c->srv = srv;
+	grove_list_init(&c->hold_link);
 	uv_tcp_init(srv->loop, &c->tcp);
 	c->tcp.data = c;
 	grove_cmd_client_init(&c->state, srv->env, ++srv->next_client_id);
@@ -1139,6 +1166,7 @@ void grove_resp_server_init(grove_resp_server_t *srv, uv_loop_t *loop, grove_cmd
 {
 	memset(srv, 0, sizeof(*srv));
 	grove_list_init(&srv->clients);
+	grove_list_init(&srv->held);
 	srv->loop = loop;
 	srv->env = env;
 	srv->log = log;

@@ -106,6 +106,7 @@ typedef struct grove_resp_server {
 	uint32_t max_clients;
 	uint32_t idle_timeout_s;
 	grove_list_t clients; /* grove_resp_server_client_t, newest first */
+	grove_list_t held;    /* clients held for a deferred run, in ticket order */
 	uint64_t next_client_id;
 	bool listening, shutting_down;
 	int handles_open; /* listener + timers still to close */

@@ -588,6 +588,41 @@ static void test_node_deferred_on_loop_always(void **state)
 	run_deferred_on_loop(state, GROVE_DURABILITY_ALWAYS);
 }
 
+/* A client killed while held for its deferred write (CLIENT KILL from
+ * another client read in the same loop pass, after its SET) leaves the
+ * held clients' list: the pass write releases the others, and the node
+ * goes on.  Its SET ran (it was read first: epoll reports sockets in the
+ * order they became readable) and is written, its reply dropped. */
+static void test_node_kill_held_client(void **state)
+{
+	fixture_t *f = *state;
+	grove_daemon_t *d = node_start(f);
+	int port = grove_daemon_client_port(d);
+	client_t *a = client_connect(f, port), *b = client_connect(f, port);
+	char ida[64] = "";
+	client_send(a, "CLIENT ID\r\n");
+	client_take(f, a, 1, ida, sizeof(ida));
+	long long id = atoll(ida + 1);
+	char kill[96], held[96];
+	snprintf(kill, sizeof(kill), "CLIENT KILL ID %lld\r\nSET other w\r\n", id);
+	snprintf(held, sizeof(held), "SET k v\r\nGET k\r\n");
+	client_send(a, held); /* a's SET is held; its GET waits behind it */
+	client_send(b, kill); /* in the same pass: a goes while held */
+	client_expect(f, b, ":1\r\n+OK\r\n"); /* one client killed */
+	f->expired = false;
+	uv_timer_start(&f->deadline, on_deadline, DEADLINE_MS, 0);
+	while (a->status == 0 && !f->expired)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	uv_timer_stop(&f->deadline);
+	assert_true(a->status < 0); /* closed by the server */
+	assert_int_equal(a->len, 0); /* no reply: neither the SET's nor the GET's */
+	client_send(b, "GET k\r\nGET other\r\n");
+	client_expect(f, b, "$1\r\nv\r\n$1\r\nw\r\n");
+	client_close(f, a);
+	client_close(f, b);
+	node_stop(f, d);
+}
+
 /* Failed starts leave nothing open on the loop: wrong certificate (before
  * any handle), a client port already in use (after the server's handles
  * exist), protected mode (status 2). */
@@ -631,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_pipelined_point_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_deferred_on_loop_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_deferred_on_loop_always, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_kill_held_client, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
