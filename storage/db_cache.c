@@ -401,12 +401,12 @@ typedef struct pend_prep {
  * prepared before it (a copy replaces the record at _install, after the
  * staged ones). */
 static bool pending_inplace(pend_prep_t *a, const uint8_t *key, size_t klen, const uint8_t *val,
-			    size_t vlen)
+			    size_t vlen, uint64_t h)
 {
 	grove_db_stripe_t *s = a->s;
 	if (s->npend == 0 || s->npin == GROVE_DB_PEND_INPLACE_MAX)
 		return false;
-	uint32_t v = s->pidx[pend_probe(s, key, klen)];
+	uint32_t v = s->pidx[pend_probe_h(s, key, klen, h)];
 	if (!v || s->pend[v - 1].cap < klen + vlen + 1)
 		return false;
 	for (size_t j = 0; j < a->count; j++) {
@@ -429,10 +429,12 @@ static void pending_copy(void *ctx, int op, const uint8_t *key, size_t klen, con
 		return;
 	if (op != GROVE_BATCH_PUT)
 		vlen = 0;
-	if (pending_inplace(a, key, klen, op == GROVE_BATCH_PUT ? val : NULL, vlen))
+	/* hashed once: the copy keeps it for _install's probe */
+	uint64_t h = pend_hash(a->s, key, klen);
+	if (pending_inplace(a, key, klen, op == GROVE_BATCH_PUT ? val : NULL, vlen, h))
 		return;
 	grove_db_pending_t *n = &a->s->pend[a->s->npend + a->count];
-	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0 };
+	*n = (grove_db_pending_t){ .klen = klen, .vlen = op == GROVE_BATCH_PUT ? vlen : 0, .hash = h };
 	GROVE_ASSERT(klen + n->vlen < UINT32_MAX);
 	n->key = pending_block(a->s, klen + n->vlen + 1, &n->cap);
 	if (!n->key) {
@@ -598,7 +600,6 @@ void grove_db__pending_install(grove_db_stripe_t *s, uint64_t seq)
 	for (size_t j = 0, from = s->npend; j < s->nprep; j++) {
 		grove_db_pending_t n = s->pend[from + j];
 		n.seq = seq;
-		n.hash = pend_hash(s, n.key, n.klen);
 		size_t i = pend_probe_h(s, n.key, n.klen, n.hash);
 		if (s->pidx[i]) { /* the key's older record: replaced */
 			pending_free(s, &s->pend[s->pidx[i] - 1]);

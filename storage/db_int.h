@@ -163,7 +163,7 @@ typedef struct grove_db_pending {
 	 * next SADD/HSET of the element takes them instead of scanning val */
 	bool has_scan, tagged;
 	uint64_t max_ts;
-	uint64_t hash; /* SipHash of key under the db's pend_key (set by the install) */
+	uint64_t hash; /* SipHash of key under the db's pend_key (set by _prepare) */
 	uint32_t cap;  /* bytes of key's block (key, then value) */
 } grove_db_pending_t;
 
