@@ -475,9 +475,8 @@ static bool defer_fold(grove_db_t *db, const grove_db_key_t *k, grove_db_state_t
 {
 	grove_db_stripe_t *s = &db->stripes[k->stripe];
 	size_t plan[GROVE_DB_ITEM_DELTAS_MAX];
-	if (!fold_deltas_plan(p, st, plan))
-		return false;
-	if (!grove_batch_same_keys(&p->batch, &r->batch) ||
+	/* the keys first: a new element's write (other keys) ends it there */
+	if (!grove_batch_same_keys(&p->batch, &r->batch) || !fold_deltas_plan(p, st, plan) ||
 	    !grove_commit_tail_swap(&db->commit, &p->w, &p->batch, &r->batch))
 		return false;
 	grove_db__pending_install(s, p->w.seq);

@@ -98,6 +98,20 @@ int grove_batch_append(grove_batch_t *dst, const grove_batch_t *src)
 	return 0;
 }
 
+/* The bytes of the op whose header is at p (header, key, value). */
+static size_t op_bytes(const uint8_t *p)
+{
+	size_t klen = get_u32(p + 1);
+	return GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
+}
+
+/* Whether the ops at headers p and q have the same key. */
+static bool same_key(const uint8_t *p, const uint8_t *q)
+{
+	size_t klen = get_u32(p + 1);
+	return get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0;
+}
+
 void grove_batch_iterate(const grove_batch_t *b, grove_batch_fn fn, void *ctx)
 {
 	grove_batch_iterate_n(b, b->count, fn, ctx);
@@ -127,11 +141,10 @@ bool grove_batch_same_keys(const grove_batch_t *a, const grove_batch_t *b)
 		GROVE_ASSERT(ao + GROVE_BATCH_HEADER_BYTES <= a->len_bytes &&
 			     bo + GROVE_BATCH_HEADER_BYTES <= b->len_bytes);
 		const uint8_t *p = a->buf + ao, *q = b->buf + bo;
-		size_t klen = get_u32(p + 1);
-		if (get_u32(q + 1) != klen || memcmp(p + 5, q + 5, klen) != 0)
+		if (!same_key(p, q))
 			return false;
-		ao += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
-		bo += GROVE_BATCH_HEADER_BYTES + klen + get_u32(q + 5 + klen);
+		ao += op_bytes(p);
+		bo += op_bytes(q);
 	}
 	return true;
 }
@@ -143,13 +156,6 @@ typedef struct op_ref {
 	uint32_t slot;    /* its slot in the table */
 	bool skip;        /* a later op of the same key overrides it */
 } op_ref_t;
-
-/* Whether the ops at headers p and q have the same key. */
-static bool same_key(const uint8_t *p, const uint8_t *q)
-{
-	size_t klen = get_u32(p + 1);
-	return get_u32(q + 1) == klen && memcmp(q + 5, p + 5, klen) == 0;
-}
 
 static uint64_t list_hash_seed;
 static pthread_once_t list_hash_once = PTHREAD_ONCE_INIT;
@@ -182,7 +188,7 @@ int grove_batch_list_iterate_last(const grove_batch_t *const *bs, size_t n, grov
 		for (size_t c = 0; c < bs[i]->count; c++, j++) {
 			const uint8_t *p = bs[i]->buf + off;
 			size_t klen = get_u32(p + 1);
-			off += GROVE_BATCH_HEADER_BYTES + klen + get_u32(p + 5 + klen);
+			off += op_bytes(p);
 			refs[j] = (op_ref_t){ .p = p };
 			/* the writes of one hot key repeat one layout: the op at the
 			 * same place of the previous batch, still its key's latest,

@@ -303,7 +303,8 @@ static void test_node_serves_and_stops_none(void **state)
 	run_node_session(state, GROVE_DURABILITY_NONE);
 }
 
-/* batch: writes run on libuv's worker threads (uv_queue_work). */
+/* batch: the session's writes are acknowledged after the pass write's fsync on
+ * the loop (run_deferred_on_loop: with no libuv worker free). */
 static void test_node_serves_and_stops_batch(void **state)
 {
 	run_node_session(state, GROVE_DURABILITY_BATCH);
